@@ -1,1 +1,20 @@
+//! SteelCare persistence: the SeaORM entities and migrations of the shared schema (one
+//! migration set for SQLite and PostgreSQL) and the repositories every service uses: cases and
+//! their lifecycle, the audit log, the transactional outbox, processed-event keys and
+//! idempotency keys. Functions take any connection or transaction (`&impl ConnectionTrait`), so
+//! a state change, its audit record and its events commit together.
 
+pub mod audit;
+pub mod cases;
+pub mod db;
+pub mod entity;
+pub mod error;
+pub mod idempotency;
+pub mod migration;
+pub mod outbox;
+pub mod page;
+pub mod processed;
+
+pub use db::{Database, begin_write, connect};
+pub use error::StoreError;
+pub use migration::Migrator;

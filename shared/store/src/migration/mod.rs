@@ -1,0 +1,17 @@
+//! The one migration set, run on SQLite and PostgreSQL alike. Files are append-only and named
+//! `mYYYYMMDD_HHMMSS_verb_noun.rs`; each service issue adds its tables with a new file listed
+//! here in order.
+
+use sea_orm_migration::prelude::*;
+
+mod m20261127_000001_create_foundation_tables;
+
+/// Applies every migration in order.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261127_000001_create_foundation_tables::Migration)]
+    }
+}

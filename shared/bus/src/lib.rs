@@ -1,1 +1,190 @@
+//! The SteelCare bus (DESIGN.md decisions 3 and 4).
+//!
+//! - [`EventStream`]: append-only streams read by consumer groups; a message delivered to a
+//!   consumer stays pending until acknowledged, and a pending message idle for longer than a
+//!   timeout can be claimed by another consumer (redelivery after a crash).
+//! - [`DispatchQueue`]: jobs ordered by a score (the SLA deadline), claimed lowest score first
+//!   with a lease; an expired lease puts the job back; only the lease holder can ack it.
+//! - [`OutboxRelay`] publishes events committed in the outbox; [`run_consumer`] drives a
+//!   handler over a stream with ack-after-handling and reclaiming of stale deliveries.
+//!
+//! Two backends give the same behaviour and pass one conformance suite: Redis (Streams with
+//! consumer groups and XAUTOCLAIM; sorted sets made atomic with Lua) and embedded (tables in the
+//! same SQL database, SQLite or PostgreSQL).
 
+mod consumer;
+mod embedded;
+mod error;
+mod redis_backend;
+mod relay;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use consumer::{ConsumerOptions, run_consumer};
+pub use embedded::EmbeddedBus;
+pub use error::BusError;
+pub use redis_backend::RedisBus;
+pub use relay::OutboxRelay;
+
+/// The stream every domain event is published to.
+pub const EVENTS_STREAM: &str = "events";
+
+/// A message handed to a consumer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    /// Position in the stream (backend-specific, increasing).
+    pub entry_id: String,
+    /// The event id given at publish.
+    pub event_id: String,
+    /// The bytes given at publish.
+    pub payload: Vec<u8>,
+    /// True when this message was delivered before and claimed again.
+    pub redelivered: bool,
+}
+
+/// An event stream with consumer groups.
+#[async_trait::async_trait]
+pub trait EventStream: Send + Sync {
+    /// Appends a message; returns its entry id.
+    async fn publish(&self, stream: &str, event_id: &str, payload: &[u8])
+    -> Result<String, BusError>;
+
+    /// Creates a consumer group if it does not exist. A new group starts at the beginning of
+    /// the stream, so nothing published before the consumer first started is missed.
+    async fn ensure_group(&self, stream: &str, group: &str) -> Result<(), BusError>;
+
+    /// Delivers up to `count` messages the group has not seen yet to `consumer`; they stay
+    /// pending until acked.
+    async fn read_new(
+        &self,
+        stream: &str,
+        group: &str,
+        consumer: &str,
+        count: usize,
+    ) -> Result<Vec<Delivery>, BusError>;
+
+    /// Acknowledges messages; returns how many were pending.
+    async fn ack(&self, stream: &str, group: &str, entry_ids: &[String]) -> Result<u64, BusError>;
+
+    /// Transfers to `consumer` up to `count` pending messages idle for at least `min_idle`
+    /// (their consumer crashed or is stuck), and delivers them again.
+    async fn claim_stale(
+        &self,
+        stream: &str,
+        group: &str,
+        consumer: &str,
+        min_idle: Duration,
+        count: usize,
+    ) -> Result<Vec<Delivery>, BusError>;
+
+    /// Number of delivered, unacknowledged messages of a group.
+    async fn pending_count(&self, stream: &str, group: &str) -> Result<u64, BusError>;
+}
+
+/// A job held under a lease.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimedJob {
+    /// Job id given at enqueue.
+    pub job_id: String,
+    /// Bytes given at enqueue.
+    pub payload: Vec<u8>,
+    /// Its score (e.g. the deadline in ms since the epoch).
+    pub score: i64,
+    /// Proof of the lease; needed to ack, release or extend.
+    pub lease_token: String,
+    /// How many times the job has been claimed, this claim included.
+    pub attempts: u32,
+}
+
+/// A priority queue of jobs with leases.
+#[async_trait::async_trait]
+pub trait DispatchQueue: Send + Sync {
+    /// Adds a job unless one with the same id is queued or leased; returns whether it was
+    /// added.
+    async fn enqueue(
+        &self,
+        queue: &str,
+        job_id: &str,
+        payload: &[u8],
+        score: i64,
+    ) -> Result<bool, BusError>;
+
+    /// Claims the job with the lowest score (ties: lowest id), first returning jobs whose
+    /// lease expired. `None` when nothing is ready.
+    async fn claim(&self, queue: &str, lease: Duration) -> Result<Option<ClaimedJob>, BusError>;
+
+    /// Removes a job held under `lease_token`; false when the lease is no longer held.
+    async fn ack(&self, queue: &str, job_id: &str, lease_token: &str) -> Result<bool, BusError>;
+
+    /// Puts a held job back with a new score (a retry later); false when the lease is no
+    /// longer held.
+    async fn release(
+        &self,
+        queue: &str,
+        job_id: &str,
+        lease_token: &str,
+        score: i64,
+    ) -> Result<bool, BusError>;
+
+    /// Extends a held lease to `lease` from now; false when the lease is no longer held.
+    async fn extend_lease(
+        &self,
+        queue: &str,
+        job_id: &str,
+        lease_token: &str,
+        lease: Duration,
+    ) -> Result<bool, BusError>;
+
+    /// Whether a job is queued or leased.
+    async fn contains(&self, queue: &str, job_id: &str) -> Result<bool, BusError>;
+
+    /// Jobs queued or leased.
+    async fn len(&self, queue: &str) -> Result<u64, BusError>;
+}
+
+/// Which backend a [`Bus`] runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BusBackend {
+    /// Tables in the SQL database.
+    Embedded,
+    /// Redis.
+    Redis,
+}
+
+/// The event stream and the dispatch queue of one deployment.
+#[derive(Clone)]
+pub struct Bus {
+    /// Event streams.
+    pub events: Arc<dyn EventStream>,
+    /// Dispatch queues.
+    pub queue: Arc<dyn DispatchQueue>,
+    /// The backend.
+    pub backend: BusBackend,
+}
+
+impl Bus {
+    /// The embedded bus in the store's database.
+    pub fn embedded(db: steelcare_store::Database) -> Bus {
+        let bus = Arc::new(EmbeddedBus::new(db));
+        Bus {
+            events: bus.clone(),
+            queue: bus,
+            backend: BusBackend::Embedded,
+        }
+    }
+
+    /// The Redis bus; connects and pings, so an unreachable Redis fails here.
+    pub async fn redis(url: &str, key_prefix: &str) -> Result<Bus, BusError> {
+        let bus = Arc::new(RedisBus::connect(url, key_prefix).await?);
+        Ok(Bus {
+            events: bus.clone(),
+            queue: bus,
+            backend: BusBackend::Redis,
+        })
+    }
+}
+
+pub(crate) fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}

@@ -1,0 +1,118 @@
+//! Driving a handler over a stream: reclaim stale deliveries, read new ones, handle, and ack
+//! only what was handled. A handler error leaves the message pending; it is delivered again
+//! once it has been idle for `min_idle`.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tracing::warn;
+
+use crate::{BusError, Delivery, EventStream};
+
+/// Where and how a consumer reads.
+#[derive(Debug, Clone)]
+pub struct ConsumerOptions {
+    /// Stream name.
+    pub stream: String,
+    /// Consumer group (one per service that reacts to the stream).
+    pub group: String,
+    /// This consumer's name (unique per process, e.g. the pod name).
+    pub consumer: String,
+    /// A pending message idle this long is taken over.
+    pub min_idle: Duration,
+    /// Messages per read.
+    pub batch: usize,
+    /// Longest sleep when the stream is idle.
+    pub max_idle_poll: Duration,
+}
+
+impl ConsumerOptions {
+    /// Defaults: 30 s before redelivery, batches of 64, polls at most every 100 ms.
+    pub fn new(stream: &str, group: &str, consumer: &str) -> Self {
+        ConsumerOptions {
+            stream: stream.to_owned(),
+            group: group.to_owned(),
+            consumer: consumer.to_owned(),
+            min_idle: Duration::from_secs(30),
+            batch: 64,
+            max_idle_poll: Duration::from_millis(100),
+        }
+    }
+}
+
+/// Handles messages until `shutdown` turns true. Errors from the bus are logged and retried
+/// with backoff; they never end the loop.
+pub async fn run_consumer<H, F, E>(
+    events: Arc<dyn EventStream>,
+    options: ConsumerOptions,
+    handler: H,
+    mut shutdown: watch::Receiver<bool>,
+) where
+    H: Fn(Delivery) -> F + Send + Sync,
+    F: Future<Output = Result<(), E>> + Send,
+    E: std::fmt::Display,
+{
+    let mut idle = Duration::from_millis(5);
+    let mut group_ready = false;
+    while !*shutdown.borrow() {
+        let round = async {
+            if !group_ready {
+                events.ensure_group(&options.stream, &options.group).await?;
+                group_ready = true;
+            }
+            let mut batch = events
+                .claim_stale(
+                    &options.stream,
+                    &options.group,
+                    &options.consumer,
+                    options.min_idle,
+                    options.batch,
+                )
+                .await?;
+            batch.extend(
+                events
+                    .read_new(
+                        &options.stream,
+                        &options.group,
+                        &options.consumer,
+                        options.batch,
+                    )
+                    .await?,
+            );
+            let mut done = Vec::with_capacity(batch.len());
+            let handled = batch.len();
+            for delivery in batch {
+                let entry_id = delivery.entry_id.clone();
+                let event_id = delivery.event_id.clone();
+                match handler(delivery).await {
+                    Ok(()) => done.push(entry_id),
+                    Err(err) => {
+                        warn!(stream = %options.stream, group = %options.group, event_id = %event_id, error = %err, "event handling failed; it will be redelivered")
+                    }
+                }
+            }
+            events
+                .ack(&options.stream, &options.group, &done)
+                .await?;
+            Ok::<usize, BusError>(handled)
+        }
+        .await;
+        match round {
+            Ok(0) => idle = (idle * 2).min(options.max_idle_poll),
+            Ok(_) => {
+                idle = Duration::from_millis(5);
+                continue;
+            }
+            Err(err) => {
+                warn!(stream = %options.stream, error = %err, "consumer round failed");
+                idle = options.max_idle_poll * 10;
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(idle) => {}
+            _ = shutdown.changed() => {}
+        }
+    }
+}

@@ -1,0 +1,368 @@
+//! The embedded backend: streams, consumer groups and queues as tables in the SQL database
+//! (SQLite by default, PostgreSQL when configured without Redis). Every step that two workers
+//! could race on is a conditional update, so it is safe with several processes on PostgreSQL.
+
+use std::time::Duration;
+
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
+};
+use steelcare_store::entity::{bus_group_cursors, bus_pending, bus_queue_jobs, bus_stream_entries};
+use steelcare_store::{Database, begin_write};
+
+use crate::{BusError, ClaimedJob, Delivery, DispatchQueue, EventStream, now_ms};
+
+/// Bus tables in the store's database.
+#[derive(Clone)]
+pub struct EmbeddedBus {
+    db: Database,
+}
+
+impl EmbeddedBus {
+    /// Uses `db`, which must be migrated.
+    pub fn new(db: Database) -> Self {
+        EmbeddedBus { db }
+    }
+}
+
+fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+async fn load_deliveries(
+    conn: &impl ConnectionTrait,
+    ids: &[i64],
+    redelivered: bool,
+) -> Result<Vec<Delivery>, BusError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = bus_stream_entries::Entity::find()
+        .filter(bus_stream_entries::Column::Id.is_in(ids.iter().copied()))
+        .order_by_asc(bus_stream_entries::Column::Id)
+        .all(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| Delivery {
+            entry_id: row.id.to_string(),
+            event_id: row.event_id,
+            payload: row.payload,
+            redelivered,
+        })
+        .collect())
+}
+
+#[async_trait::async_trait]
+impl EventStream for EmbeddedBus {
+    async fn publish(
+        &self,
+        stream: &str,
+        event_id: &str,
+        payload: &[u8],
+    ) -> Result<String, BusError> {
+        let row = bus_stream_entries::ActiveModel {
+            stream: Set(stream.to_owned()),
+            event_id: Set(event_id.to_owned()),
+            payload: Set(payload.to_vec()),
+            created_at_ms: Set(now_ms()),
+            ..Default::default()
+        }
+        .insert(&self.db)
+        .await?;
+        Ok(row.id.to_string())
+    }
+
+    async fn ensure_group(&self, stream: &str, group: &str) -> Result<(), BusError> {
+        use bus_group_cursors::Column;
+        let stmt = Query::insert()
+            .into_table(bus_group_cursors::Entity)
+            .columns([Column::Stream, Column::GroupName, Column::LastEntryId])
+            .values_panic([stream.into(), group.into(), 0_i64.into()])
+            .on_conflict(
+                OnConflict::columns([Column::Stream, Column::GroupName])
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .to_owned();
+        self.db.execute(&stmt).await?;
+        Ok(())
+    }
+
+    async fn read_new(
+        &self,
+        stream: &str,
+        group: &str,
+        consumer: &str,
+        count: usize,
+    ) -> Result<Vec<Delivery>, BusError> {
+        let tx = begin_write(&self.db).await?;
+        let cursor = bus_group_cursors::Entity::find_by_id((stream.to_owned(), group.to_owned()))
+            .one(&tx)
+            .await?
+            .ok_or_else(|| BusError::NoGroup {
+                stream: stream.to_owned(),
+                group: group.to_owned(),
+            })?;
+        let ids: Vec<i64> = bus_stream_entries::Entity::find()
+            .select_only()
+            .column(bus_stream_entries::Column::Id)
+            .filter(bus_stream_entries::Column::Stream.eq(stream))
+            .filter(bus_stream_entries::Column::Id.gt(cursor.last_entry_id))
+            .order_by_asc(bus_stream_entries::Column::Id)
+            .limit(count as u64)
+            .into_tuple()
+            .all(&tx)
+            .await?;
+        let Some(&last) = ids.last() else {
+            tx.commit().await?;
+            return Ok(Vec::new());
+        };
+        // Advance the cursor only from the value read: a concurrent reader that got there
+        // first makes this a no-op, and this reader delivers nothing.
+        let moved = bus_group_cursors::Entity::update_many()
+            .col_expr(bus_group_cursors::Column::LastEntryId, Expr::value(last))
+            .filter(bus_group_cursors::Column::Stream.eq(stream))
+            .filter(bus_group_cursors::Column::GroupName.eq(group))
+            .filter(bus_group_cursors::Column::LastEntryId.eq(cursor.last_entry_id))
+            .exec(&tx)
+            .await?;
+        if moved.rows_affected != 1 {
+            tx.rollback().await?;
+            return Ok(Vec::new());
+        }
+        let now = now_ms();
+        let pending = ids.iter().map(|&id| bus_pending::ActiveModel {
+            stream: Set(stream.to_owned()),
+            group_name: Set(group.to_owned()),
+            entry_id: Set(id),
+            consumer: Set(consumer.to_owned()),
+            delivered_at_ms: Set(now),
+            delivery_count: Set(1),
+        });
+        bus_pending::Entity::insert_many(pending).exec(&tx).await?;
+        let deliveries = load_deliveries(&tx, &ids, false).await?;
+        tx.commit().await?;
+        Ok(deliveries)
+    }
+
+    async fn ack(&self, stream: &str, group: &str, entry_ids: &[String]) -> Result<u64, BusError> {
+        let ids: Vec<i64> = entry_ids
+            .iter()
+            .map(|id| {
+                id.parse::<i64>()
+                    .map_err(|_| BusError::Malformed(format!("entry id {id:?}")))
+            })
+            .collect::<Result<_, _>>()?;
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let deleted = bus_pending::Entity::delete_many()
+            .filter(bus_pending::Column::Stream.eq(stream))
+            .filter(bus_pending::Column::GroupName.eq(group))
+            .filter(bus_pending::Column::EntryId.is_in(ids))
+            .exec(&self.db)
+            .await?;
+        Ok(deleted.rows_affected)
+    }
+
+    async fn claim_stale(
+        &self,
+        stream: &str,
+        group: &str,
+        consumer: &str,
+        min_idle: Duration,
+        count: usize,
+    ) -> Result<Vec<Delivery>, BusError> {
+        use bus_pending::Column;
+        let now = now_ms();
+        let stale = bus_pending::Entity::find()
+            .filter(Column::Stream.eq(stream))
+            .filter(Column::GroupName.eq(group))
+            .filter(Column::DeliveredAtMs.lte(now - millis(min_idle)))
+            .order_by_asc(Column::EntryId)
+            .limit(count as u64)
+            .all(&self.db)
+            .await?;
+        if stale.is_empty() {
+            return Ok(Vec::new());
+        }
+        let tx = begin_write(&self.db).await?;
+        let mut claimed = Vec::with_capacity(stale.len());
+        for row in stale {
+            let taken = bus_pending::Entity::update_many()
+                .col_expr(Column::Consumer, Expr::value(consumer))
+                .col_expr(Column::DeliveredAtMs, Expr::value(now))
+                .col_expr(Column::DeliveryCount, Expr::col(Column::DeliveryCount).add(1))
+                .filter(Column::Stream.eq(stream))
+                .filter(Column::GroupName.eq(group))
+                .filter(Column::EntryId.eq(row.entry_id))
+                .filter(Column::DeliveredAtMs.eq(row.delivered_at_ms))
+                .exec(&tx)
+                .await?;
+            if taken.rows_affected == 1 {
+                claimed.push(row.entry_id);
+            }
+        }
+        let deliveries = load_deliveries(&tx, &claimed, true).await?;
+        tx.commit().await?;
+        Ok(deliveries)
+    }
+
+    async fn pending_count(&self, stream: &str, group: &str) -> Result<u64, BusError> {
+        Ok(bus_pending::Entity::find()
+            .filter(bus_pending::Column::Stream.eq(stream))
+            .filter(bus_pending::Column::GroupName.eq(group))
+            .count(&self.db)
+            .await?)
+    }
+}
+
+#[async_trait::async_trait]
+impl DispatchQueue for EmbeddedBus {
+    async fn enqueue(
+        &self,
+        queue: &str,
+        job_id: &str,
+        payload: &[u8],
+        score: i64,
+    ) -> Result<bool, BusError> {
+        use bus_queue_jobs::Column;
+        let stmt = Query::insert()
+            .into_table(bus_queue_jobs::Entity)
+            .columns([
+                Column::Queue,
+                Column::JobId,
+                Column::Payload,
+                Column::Score,
+                Column::Attempts,
+                Column::EnqueuedAtMs,
+            ])
+            .values_panic([
+                queue.into(),
+                job_id.into(),
+                payload.to_vec().into(),
+                score.into(),
+                0_i32.into(),
+                now_ms().into(),
+            ])
+            .on_conflict(
+                OnConflict::columns([Column::Queue, Column::JobId])
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .to_owned();
+        Ok(self.db.execute(&stmt).await?.rows_affected() == 1)
+    }
+
+    async fn claim(&self, queue: &str, lease: Duration) -> Result<Option<ClaimedJob>, BusError> {
+        use bus_queue_jobs::Column;
+        // A few tries: on PostgreSQL another worker may take the row between read and update.
+        for _ in 0..8 {
+            let now = now_ms();
+            let candidate = bus_queue_jobs::Entity::find()
+                .filter(Column::Queue.eq(queue))
+                .filter(
+                    Column::LeaseUntilMs
+                        .is_null()
+                        .or(Column::LeaseUntilMs.lte(now)),
+                )
+                .order_by_asc(Column::Score)
+                .order_by_asc(Column::JobId)
+                .one(&self.db)
+                .await?;
+            let Some(job) = candidate else {
+                return Ok(None);
+            };
+            let token = uuid::Uuid::new_v4().to_string();
+            let mut update = bus_queue_jobs::Entity::update_many()
+                .col_expr(Column::LeaseToken, Expr::value(token.clone()))
+                .col_expr(Column::LeaseUntilMs, Expr::value(now + millis(lease)))
+                .col_expr(Column::Attempts, Expr::col(Column::Attempts).add(1))
+                .filter(Column::Queue.eq(queue))
+                .filter(Column::JobId.eq(job.job_id.clone()));
+            update = match job.lease_until_ms {
+                None => update.filter(Column::LeaseUntilMs.is_null()),
+                Some(until) => update.filter(Column::LeaseUntilMs.eq(until)),
+            };
+            let taken = update.exec(&self.db).await?;
+            if taken.rows_affected == 1 {
+                return Ok(Some(ClaimedJob {
+                    job_id: job.job_id,
+                    payload: job.payload,
+                    score: job.score,
+                    lease_token: token,
+                    attempts: u32::try_from(job.attempts + 1).unwrap_or(u32::MAX),
+                }));
+            }
+        }
+        Ok(None)
+    }
+
+    async fn ack(&self, queue: &str, job_id: &str, lease_token: &str) -> Result<bool, BusError> {
+        use bus_queue_jobs::Column;
+        let deleted = bus_queue_jobs::Entity::delete_many()
+            .filter(Column::Queue.eq(queue))
+            .filter(Column::JobId.eq(job_id))
+            .filter(Column::LeaseToken.eq(lease_token))
+            .exec(&self.db)
+            .await?;
+        Ok(deleted.rows_affected == 1)
+    }
+
+    async fn release(
+        &self,
+        queue: &str,
+        job_id: &str,
+        lease_token: &str,
+        score: i64,
+    ) -> Result<bool, BusError> {
+        use bus_queue_jobs::Column;
+        let updated = bus_queue_jobs::Entity::update_many()
+            .col_expr(Column::Score, Expr::value(score))
+            .col_expr(Column::LeaseToken, Expr::value(Option::<String>::None))
+            .col_expr(Column::LeaseUntilMs, Expr::value(Option::<i64>::None))
+            .filter(Column::Queue.eq(queue))
+            .filter(Column::JobId.eq(job_id))
+            .filter(Column::LeaseToken.eq(lease_token))
+            .exec(&self.db)
+            .await?;
+        Ok(updated.rows_affected == 1)
+    }
+
+    async fn extend_lease(
+        &self,
+        queue: &str,
+        job_id: &str,
+        lease_token: &str,
+        lease: Duration,
+    ) -> Result<bool, BusError> {
+        use bus_queue_jobs::Column;
+        let updated = bus_queue_jobs::Entity::update_many()
+            .col_expr(Column::LeaseUntilMs, Expr::value(now_ms() + millis(lease)))
+            .filter(Column::Queue.eq(queue))
+            .filter(Column::JobId.eq(job_id))
+            .filter(Column::LeaseToken.eq(lease_token))
+            .exec(&self.db)
+            .await?;
+        Ok(updated.rows_affected == 1)
+    }
+
+    async fn contains(&self, queue: &str, job_id: &str) -> Result<bool, BusError> {
+        Ok(
+            bus_queue_jobs::Entity::find_by_id((queue.to_owned(), job_id.to_owned()))
+                .one(&self.db)
+                .await?
+                .is_some(),
+        )
+    }
+
+    async fn len(&self, queue: &str) -> Result<u64, BusError> {
+        Ok(bus_queue_jobs::Entity::find()
+            .filter(bus_queue_jobs::Column::Queue.eq(queue))
+            .count(&self.db)
+            .await?)
+    }
+}

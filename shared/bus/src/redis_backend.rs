@@ -1,0 +1,356 @@
+//! The Redis backend: Streams with consumer groups (XREADGROUP, XACK, XAUTOCLAIM) for events;
+//! for each dispatch queue a ready sorted set (score = deadline), a leased sorted set
+//! (score = lease expiry) and hashes for payloads, scores, lease tokens and attempts, changed
+//! only by Lua scripts so every step is atomic. Scripts read the clock with `TIME`, so all
+//! workers agree on lease expiry whatever their own clocks say.
+
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use redis::aio::ConnectionManager;
+use redis::streams::{StreamAutoClaimReply, StreamId, StreamReadReply};
+use redis::{AsyncCommands, Script, Value};
+
+use crate::{BusError, ClaimedJob, Delivery, DispatchQueue, EventStream};
+
+/// Redis streams and queues under a key prefix.
+#[derive(Clone)]
+pub struct RedisBus {
+    conn: ConnectionManager,
+    prefix: String,
+}
+
+const NOW_MS: &str = "local t = redis.call('TIME') local now = t[1] * 1000 + math.floor(t[2] / 1000)";
+
+impl RedisBus {
+    /// Connects to `url` and checks the server answers.
+    pub async fn connect(url: &str, key_prefix: &str) -> Result<Self, BusError> {
+        let client = redis::Client::open(url)?;
+        let mut conn = ConnectionManager::new(client).await?;
+        let _: String = redis::cmd("PING").query_async(&mut conn).await?;
+        Ok(RedisBus {
+            conn,
+            prefix: key_prefix.to_owned(),
+        })
+    }
+
+    fn stream_key(&self, stream: &str) -> String {
+        format!("{}stream:{stream}", self.prefix)
+    }
+
+    fn queue_keys(&self, queue: &str) -> [String; 5] {
+        let base = format!("{}queue:{queue}", self.prefix);
+        [
+            format!("{base}:ready"),
+            format!("{base}:leased"),
+            format!("{base}:payloads"),
+            format!("{base}:scores"),
+            format!("{base}:tokens"),
+        ]
+    }
+
+    fn attempts_key(&self, queue: &str) -> String {
+        format!("{}queue:{queue}:attempts", self.prefix)
+    }
+
+    fn invoke<'s>(&self, script: &'s Script, queue: &str) -> redis::ScriptInvocation<'s> {
+        let mut invocation = script.prepare_invoke();
+        for key in self.queue_keys(queue) {
+            invocation.key(key);
+        }
+        invocation.key(self.attempts_key(queue));
+        invocation
+    }
+}
+
+fn delivery(entry: StreamId, redelivered: bool) -> Result<Delivery, BusError> {
+    let field = |name: &str| match entry.map.get(name) {
+        Some(Value::BulkString(bytes)) => Ok(bytes.clone()),
+        _ => Err(BusError::Malformed(format!(
+            "entry {} has no field {name}",
+            entry.id
+        ))),
+    };
+    let event_id = String::from_utf8(field("event_id")?)
+        .map_err(|_| BusError::Malformed(format!("entry {} event_id is not utf-8", entry.id)))?;
+    let payload = field("payload")?;
+    Ok(Delivery {
+        entry_id: entry.id,
+        event_id,
+        payload,
+        redelivered,
+    })
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+#[async_trait::async_trait]
+impl EventStream for RedisBus {
+    async fn publish(
+        &self,
+        stream: &str,
+        event_id: &str,
+        payload: &[u8],
+    ) -> Result<String, BusError> {
+        let mut conn = self.conn.clone();
+        let id: String = redis::cmd("XADD")
+            .arg(self.stream_key(stream))
+            .arg("*")
+            .arg("event_id")
+            .arg(event_id)
+            .arg("payload")
+            .arg(payload)
+            .query_async(&mut conn)
+            .await?;
+        Ok(id)
+    }
+
+    async fn ensure_group(&self, stream: &str, group: &str) -> Result<(), BusError> {
+        let mut conn = self.conn.clone();
+        let created: Result<(), redis::RedisError> = redis::cmd("XGROUP")
+            .arg("CREATE")
+            .arg(self.stream_key(stream))
+            .arg(group)
+            .arg("0")
+            .arg("MKSTREAM")
+            .query_async(&mut conn)
+            .await;
+        match created {
+            Err(err) if err.code() == Some("BUSYGROUP") => Ok(()),
+            other => Ok(other?),
+        }
+    }
+
+    async fn read_new(
+        &self,
+        stream: &str,
+        group: &str,
+        consumer: &str,
+        count: usize,
+    ) -> Result<Vec<Delivery>, BusError> {
+        let mut conn = self.conn.clone();
+        let reply: Option<StreamReadReply> = redis::cmd("XREADGROUP")
+            .arg("GROUP")
+            .arg(group)
+            .arg(consumer)
+            .arg("COUNT")
+            .arg(count)
+            .arg("STREAMS")
+            .arg(self.stream_key(stream))
+            .arg(">")
+            .query_async(&mut conn)
+            .await?;
+        reply
+            .into_iter()
+            .flat_map(|r| r.keys)
+            .flat_map(|k| k.ids)
+            .map(|entry| delivery(entry, false))
+            .collect()
+    }
+
+    async fn ack(&self, stream: &str, group: &str, entry_ids: &[String]) -> Result<u64, BusError> {
+        if entry_ids.is_empty() {
+            return Ok(0);
+        }
+        let mut conn = self.conn.clone();
+        Ok(conn.xack(self.stream_key(stream), group, entry_ids).await?)
+    }
+
+    async fn claim_stale(
+        &self,
+        stream: &str,
+        group: &str,
+        consumer: &str,
+        min_idle: Duration,
+        count: usize,
+    ) -> Result<Vec<Delivery>, BusError> {
+        let mut conn = self.conn.clone();
+        let reply: StreamAutoClaimReply = redis::cmd("XAUTOCLAIM")
+            .arg(self.stream_key(stream))
+            .arg(group)
+            .arg(consumer)
+            .arg(millis(min_idle))
+            .arg("0-0")
+            .arg("COUNT")
+            .arg(count)
+            .query_async(&mut conn)
+            .await?;
+        reply
+            .claimed
+            .into_iter()
+            .map(|entry| delivery(entry, true))
+            .collect()
+    }
+
+    async fn pending_count(&self, stream: &str, group: &str) -> Result<u64, BusError> {
+        let mut conn = self.conn.clone();
+        let summary: Value = redis::cmd("XPENDING")
+            .arg(self.stream_key(stream))
+            .arg(group)
+            .query_async(&mut conn)
+            .await?;
+        match summary {
+            Value::Array(items) => match items.first() {
+                Some(Value::Int(n)) => Ok(u64::try_from(*n).unwrap_or(0)),
+                _ => Err(BusError::Malformed("XPENDING summary".to_owned())),
+            },
+            _ => Err(BusError::Malformed("XPENDING summary".to_owned())),
+        }
+    }
+}
+
+// KEYS: ready, leased, payloads, scores, tokens, attempts.
+const ENQUEUE: &str = r"
+if redis.call('HEXISTS', KEYS[3], ARGV[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
+redis.call('HSET', KEYS[4], ARGV[1], ARGV[3])
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+return 1";
+
+const CLAIM_BODY: &str = r"
+local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now)
+for _, id in ipairs(expired) do
+  redis.call('ZREM', KEYS[2], id)
+  redis.call('HDEL', KEYS[5], id)
+  redis.call('ZADD', KEYS[1], redis.call('HGET', KEYS[4], id), id)
+end
+local first = redis.call('ZRANGE', KEYS[1], 0, 0)
+if #first == 0 then return false end
+local id = first[1]
+redis.call('ZREM', KEYS[1], id)
+redis.call('ZADD', KEYS[2], now + tonumber(ARGV[1]), id)
+redis.call('HSET', KEYS[5], id, ARGV[2])
+local attempts = redis.call('HINCRBY', KEYS[6], id, 1)
+return {id, redis.call('HGET', KEYS[3], id), redis.call('HGET', KEYS[4], id), attempts}";
+
+const ACK: &str = r"
+if redis.call('HGET', KEYS[5], ARGV[1]) ~= ARGV[2] then return 0 end
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('HDEL', KEYS[3], ARGV[1])
+redis.call('HDEL', KEYS[4], ARGV[1])
+redis.call('HDEL', KEYS[5], ARGV[1])
+redis.call('HDEL', KEYS[6], ARGV[1])
+return 1";
+
+const RELEASE: &str = r"
+if redis.call('HGET', KEYS[5], ARGV[1]) ~= ARGV[2] then return 0 end
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('HDEL', KEYS[5], ARGV[1])
+redis.call('HSET', KEYS[4], ARGV[1], ARGV[3])
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+return 1";
+
+const EXTEND_BODY: &str = r"
+if redis.call('HGET', KEYS[5], ARGV[1]) ~= ARGV[2] then return 0 end
+redis.call('ZADD', KEYS[2], now + tonumber(ARGV[3]), ARGV[1])
+return 1";
+
+static ENQUEUE_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(ENQUEUE));
+static CLAIM_SCRIPT: LazyLock<Script> = LazyLock::new(|| with_clock(CLAIM_BODY));
+static ACK_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(ACK));
+static RELEASE_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(RELEASE));
+static EXTEND_SCRIPT: LazyLock<Script> = LazyLock::new(|| with_clock(EXTEND_BODY));
+
+fn with_clock(body: &str) -> Script {
+    Script::new(&format!("{NOW_MS}\n{body}"))
+}
+
+#[async_trait::async_trait]
+impl DispatchQueue for RedisBus {
+    async fn enqueue(
+        &self,
+        queue: &str,
+        job_id: &str,
+        payload: &[u8],
+        score: i64,
+    ) -> Result<bool, BusError> {
+        let mut conn = self.conn.clone();
+        let added: i64 = self
+            .invoke(&ENQUEUE_SCRIPT, queue)
+            .arg(job_id)
+            .arg(payload)
+            .arg(score)
+            .invoke_async(&mut conn)
+            .await?;
+        Ok(added == 1)
+    }
+
+    async fn claim(&self, queue: &str, lease: Duration) -> Result<Option<ClaimedJob>, BusError> {
+        let mut conn = self.conn.clone();
+        let token = uuid::Uuid::new_v4().to_string();
+        let reply: Option<(String, Vec<u8>, i64, u32)> = self
+            .invoke(&CLAIM_SCRIPT, queue)
+            .arg(millis(lease))
+            .arg(&token)
+            .invoke_async(&mut conn)
+            .await?;
+        Ok(reply.map(|(job_id, payload, score, attempts)| ClaimedJob {
+            job_id,
+            payload,
+            score,
+            lease_token: token,
+            attempts,
+        }))
+    }
+
+    async fn ack(&self, queue: &str, job_id: &str, lease_token: &str) -> Result<bool, BusError> {
+        let mut conn = self.conn.clone();
+        let done: i64 = self
+            .invoke(&ACK_SCRIPT, queue)
+            .arg(job_id)
+            .arg(lease_token)
+            .invoke_async(&mut conn)
+            .await?;
+        Ok(done == 1)
+    }
+
+    async fn release(
+        &self,
+        queue: &str,
+        job_id: &str,
+        lease_token: &str,
+        score: i64,
+    ) -> Result<bool, BusError> {
+        let mut conn = self.conn.clone();
+        let done: i64 = self
+            .invoke(&RELEASE_SCRIPT, queue)
+            .arg(job_id)
+            .arg(lease_token)
+            .arg(score)
+            .invoke_async(&mut conn)
+            .await?;
+        Ok(done == 1)
+    }
+
+    async fn extend_lease(
+        &self,
+        queue: &str,
+        job_id: &str,
+        lease_token: &str,
+        lease: Duration,
+    ) -> Result<bool, BusError> {
+        let mut conn = self.conn.clone();
+        let done: i64 = self
+            .invoke(&EXTEND_SCRIPT, queue)
+            .arg(job_id)
+            .arg(lease_token)
+            .arg(millis(lease))
+            .invoke_async(&mut conn)
+            .await?;
+        Ok(done == 1)
+    }
+
+    async fn contains(&self, queue: &str, job_id: &str) -> Result<bool, BusError> {
+        let mut conn = self.conn.clone();
+        let [_, _, payloads, _, _] = self.queue_keys(queue);
+        Ok(conn.hexists(payloads, job_id).await?)
+    }
+
+    async fn len(&self, queue: &str) -> Result<u64, BusError> {
+        let mut conn = self.conn.clone();
+        let [_, _, payloads, _, _] = self.queue_keys(queue);
+        Ok(conn.hlen(payloads).await?)
+    }
+}

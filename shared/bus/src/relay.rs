@@ -1,0 +1,96 @@
+//! The outbox relay: publishes committed events to the event stream in commit order and marks
+//! them published. A crash between publish and mark publishes again on restart; consumers
+//! deduplicate by event id, so delivery is at least once and handling exactly once.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use steelcare_store::{Database, outbox};
+use tokio::sync::{Notify, watch};
+use tracing::{debug, warn};
+
+use crate::{BusError, EventStream};
+
+/// Moves outbox rows onto the event stream.
+#[derive(Clone)]
+pub struct OutboxRelay {
+    db: Database,
+    events: Arc<dyn EventStream>,
+    batch: u64,
+    idle_interval: Duration,
+    wake: Arc<Notify>,
+}
+
+impl OutboxRelay {
+    /// A relay from `db`'s outbox to `events`.
+    pub fn new(db: Database, events: Arc<dyn EventStream>) -> Self {
+        OutboxRelay {
+            db,
+            events,
+            batch: 256,
+            idle_interval: Duration::from_millis(200),
+            wake: Arc::new(Notify::new()),
+        }
+    }
+
+    /// A handle that wakes the relay at once (call after committing events in-process).
+    pub fn waker(&self) -> Arc<Notify> {
+        self.wake.clone()
+    }
+
+    /// Publishes one batch; returns how many events were published.
+    pub async fn relay_once(&self) -> Result<usize, BusError> {
+        let rows = outbox::unpublished(&self.db, self.batch).await?;
+        let mut published = Vec::with_capacity(rows.len());
+        for row in &rows {
+            match self
+                .events
+                .publish(&row.stream, &row.event_id, &row.payload)
+                .await
+            {
+                Ok(_) => published.push(row.id),
+                Err(err) => {
+                    // Keep commit order: stop at the first failure, retry from it next time.
+                    warn!(event_id = %row.event_id, error = %err, "outbox publish failed");
+                    outbox::record_failed_attempt(&self.db, row.id).await?;
+                    break;
+                }
+            }
+        }
+        outbox::mark_published(&self.db, &published).await?;
+        Ok(published.len())
+    }
+
+    /// Runs until `shutdown` turns true, then publishes what is left once more.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        loop {
+            let outcome = self.relay_once().await;
+            let busy = match outcome {
+                Ok(n) => {
+                    if n > 0 {
+                        debug!(published = n, "outbox relayed");
+                    }
+                    n as u64 == self.batch
+                }
+                Err(err) => {
+                    warn!(error = %err, "outbox relay failed");
+                    false
+                }
+            };
+            if *shutdown.borrow() {
+                break;
+            }
+            if busy {
+                continue;
+            }
+            tokio::select! {
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(self.idle_interval) => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+        if let Err(err) = self.relay_once().await {
+            warn!(error = %err, "final outbox relay failed");
+        }
+    }
+}

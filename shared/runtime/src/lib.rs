@@ -1,1 +1,16 @@
+//! The SteelCare runtime every service runs on: layered configuration, telemetry (logs with
+//! trace ids, OTLP traces, W3C trace context over gRPC metadata), JWT authentication and role
+//! checks, the one road from errors to `tonic::Status`, and the pieces of server bootstrap
+//! (CORS, per-RPC spans, shutdown signals).
 
+pub mod auth;
+pub mod error;
+pub mod server;
+pub mod settings;
+pub mod telemetry;
+
+
+
+pub use settings::{Settings, SettingsError};
+pub use auth::{Authenticator, Caller, RequestContext, RpcInfo};
+pub use error::{ApiError, FieldViolation};

@@ -1,0 +1,465 @@
+//! Configuration (DESIGN.md decision 10): built-in defaults, then an optional TOML file, then
+//! `STEELCARE__SECTION__KEY` environment variables. Unknown keys and invalid values stop
+//! start-up with a message naming the key.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use config::{Config, Environment, File, FileFormat};
+use serde::Deserialize;
+
+const DEFAULTS: &str = r#"
+data_dir = "./data"
+
+[server]
+listen = "127.0.0.1:50051"
+max_message_bytes = 4194304
+request_timeout_secs = 30
+shutdown_grace_secs = 20
+cors_allowed_origins = []
+
+[database]
+url = "sqlite://./data/steelcare.db?mode=rwc"
+max_connections = 10
+
+[redis]
+key_prefix = "steelcare:"
+
+[auth]
+issuer = "steelcare"
+
+[telemetry]
+log_format = "pretty"
+log_filter = "info"
+service_name = "steelcare"
+"#;
+
+/// A configuration problem, naming the key.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    /// The file could not be read or parsed, or a value has the wrong type.
+    #[error("configuration: {0}")]
+    Load(String),
+    /// A value is of the right type but not acceptable.
+    #[error("configuration key {key}: {message}")]
+    Invalid {
+        /// Dotted key, e.g. `server.listen`.
+        key: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+fn invalid(key: &'static str, message: impl Into<String>) -> SettingsError {
+    SettingsError::Invalid {
+        key,
+        message: message.into(),
+    }
+}
+
+/// A secret that never prints.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    /// The secret itself; use only where it is needed.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSettings {
+    data_dir: PathBuf,
+    server: RawServer,
+    database: RawDatabase,
+    redis: RawRedis,
+    auth: RawAuth,
+    telemetry: RawTelemetry,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawServer {
+    listen: String,
+    max_message_bytes: u64,
+    request_timeout_secs: u64,
+    shutdown_grace_secs: u64,
+    cors_allowed_origins: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDatabase {
+    url: String,
+    max_connections: u32,
+    migrate_on_start: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRedis {
+    url: Option<String>,
+    key_prefix: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAuth {
+    jwt_secret: Option<String>,
+    jwt_public_key_file: Option<PathBuf>,
+    issuer: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTelemetry {
+    otlp_endpoint: Option<String>,
+    log_format: String,
+    log_filter: String,
+    service_name: String,
+}
+
+/// Validated settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Where the embedded default keeps its files (SQLite, generated secret, attachments).
+    pub data_dir: PathBuf,
+    /// The gRPC server.
+    pub server: ServerSettings,
+    /// The SQL database.
+    pub database: DatabaseSettings,
+    /// Redis; `None` url = the embedded queue and streams.
+    pub redis: RedisSettings,
+    /// Authentication.
+    pub auth: AuthSettings,
+    /// Logs and traces.
+    pub telemetry: TelemetrySettings,
+}
+
+/// `[server]`.
+#[derive(Debug, Clone)]
+pub struct ServerSettings {
+    /// Address to listen on; port 0 picks a free port.
+    pub listen: SocketAddr,
+    /// Largest message accepted or sent.
+    pub max_message_bytes: usize,
+    /// Deadline for one unary call.
+    pub request_timeout: Duration,
+    /// How long shutdown waits for in-flight calls.
+    pub shutdown_grace: Duration,
+    /// Origins allowed for gRPC-Web from browsers; `*` allows any, empty allows none.
+    pub cors_allowed_origins: Vec<String>,
+}
+
+/// `[database]`.
+#[derive(Debug, Clone)]
+pub struct DatabaseSettings {
+    /// `sqlite://...` or `postgres://...`.
+    pub url: String,
+    /// Pool size.
+    pub max_connections: u32,
+    /// Whether `serve` applies migrations at start.
+    pub migrate_on_start: bool,
+}
+
+/// `[redis]`.
+#[derive(Debug, Clone)]
+pub struct RedisSettings {
+    /// `redis://host:port/db`; unset = embedded bus.
+    pub url: Option<String>,
+    /// Prefix of every key.
+    pub key_prefix: String,
+}
+
+/// `[auth]`.
+#[derive(Debug, Clone)]
+pub struct AuthSettings {
+    /// HS256 secret.
+    pub jwt_secret: Option<Secret>,
+    /// PEM public key (RS256 or ES256) to verify tokens issued elsewhere.
+    pub jwt_public_key_file: Option<PathBuf>,
+    /// `iss` claim issued and required.
+    pub issuer: String,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable.
+    Pretty,
+    /// One JSON object per line.
+    Json,
+}
+
+/// `[telemetry]`.
+#[derive(Debug, Clone)]
+pub struct TelemetrySettings {
+    /// OTLP gRPC endpoint, e.g. `http://otel-collector:4317`; unset = no export.
+    pub otlp_endpoint: Option<String>,
+    /// Log format.
+    pub log_format: LogFormat,
+    /// `tracing` filter directive (`RUST_LOG` overrides it).
+    pub log_filter: String,
+    /// `service.name` of exported traces.
+    pub service_name: String,
+}
+
+impl Settings {
+    /// Loads defaults, then `file` (which must exist when given), then the environment.
+    pub fn load(file: Option<&Path>) -> Result<Settings, SettingsError> {
+        Self::load_with_env(file, std::env::vars())
+    }
+
+    /// As [`Settings::load`], with the environment given explicitly (for tests).
+    pub fn load_with_env(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Settings, SettingsError> {
+        let mut builder =
+            Config::builder().add_source(File::from_str(DEFAULTS, FileFormat::Toml));
+        if let Some(path) = file {
+            if !path.is_file() {
+                return Err(SettingsError::Load(format!(
+                    "cannot read config file {}",
+                    path.display()
+                )));
+            }
+            builder = builder.add_source(File::from(path).format(FileFormat::Toml));
+        }
+        let env_map = env
+            .into_iter()
+            .filter(|(k, _)| k.starts_with("STEELCARE__"))
+            .collect();
+        builder = builder.add_source(
+            Environment::with_prefix("STEELCARE")
+                .prefix_separator("__")
+                .separator("__")
+                .list_separator(",")
+                .with_list_parse_key("server.cors_allowed_origins")
+                .try_parsing(true)
+                .source(Some(env_map)),
+        );
+        let raw: RawSettings = builder
+            .build()
+            .and_then(Config::try_deserialize)
+            .map_err(|err| SettingsError::Load(err.to_string()))?;
+        raw.validate()
+    }
+
+    /// True when running on SQLite with the embedded bus: the no-servers default.
+    pub fn is_embedded(&self) -> bool {
+        self.database.url.starts_with("sqlite:") && self.redis.url.is_none()
+    }
+}
+
+fn non_empty(value: Option<String>) -> Option<String> {
+    value.filter(|v| !v.trim().is_empty())
+}
+
+impl RawSettings {
+    fn validate(self) -> Result<Settings, SettingsError> {
+        let listen: SocketAddr = self.server.listen.parse().map_err(|_| {
+            invalid(
+                "server.listen",
+                format!("{:?} is not a socket address like 127.0.0.1:50051", self.server.listen),
+            )
+        })?;
+        if self.server.max_message_bytes < 1024 || self.server.max_message_bytes > 256 << 20 {
+            return Err(invalid(
+                "server.max_message_bytes",
+                "must be between 1024 and 268435456",
+            ));
+        }
+        if self.server.request_timeout_secs == 0 {
+            return Err(invalid("server.request_timeout_secs", "must be at least 1"));
+        }
+        let url = self.database.url.trim().to_owned();
+        let is_sqlite = url.starts_with("sqlite:");
+        if !(is_sqlite || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(invalid(
+                "database.url",
+                "must start with sqlite:, postgres:// or postgresql://",
+            ));
+        }
+        if self.database.max_connections == 0 {
+            return Err(invalid("database.max_connections", "must be at least 1"));
+        }
+        let redis_url = non_empty(self.redis.url);
+        if let Some(u) = &redis_url
+            && !(u.starts_with("redis://") || u.starts_with("redis+unix://"))
+        {
+            return Err(invalid("redis.url", "must start with redis:// or redis+unix://"));
+        }
+        let log_format = match self.telemetry.log_format.as_str() {
+            "pretty" => LogFormat::Pretty,
+            "json" => LogFormat::Json,
+            other => {
+                return Err(invalid(
+                    "telemetry.log_format",
+                    format!("{other:?} is not one of pretty, json"),
+                ));
+            }
+        };
+        let otlp_endpoint = non_empty(self.telemetry.otlp_endpoint);
+        if let Some(e) = &otlp_endpoint
+            && !(e.starts_with("http://") || e.starts_with("https://"))
+        {
+            return Err(invalid(
+                "telemetry.otlp_endpoint",
+                "must be an http:// or https:// URL",
+            ));
+        }
+        if let Some(path) = &self.auth.jwt_public_key_file
+            && !path.is_file()
+        {
+            return Err(invalid(
+                "auth.jwt_public_key_file",
+                format!("cannot read {}", path.display()),
+            ));
+        }
+        let jwt_secret = non_empty(self.auth.jwt_secret);
+        if let Some(secret) = &jwt_secret
+            && secret.len() < 16
+        {
+            return Err(invalid("auth.jwt_secret", "must be at least 16 characters"));
+        }
+        Ok(Settings {
+            data_dir: self.data_dir,
+            server: ServerSettings {
+                listen,
+                max_message_bytes: self.server.max_message_bytes as usize,
+                request_timeout: Duration::from_secs(self.server.request_timeout_secs),
+                shutdown_grace: Duration::from_secs(self.server.shutdown_grace_secs),
+                cors_allowed_origins: self.server.cors_allowed_origins,
+            },
+            database: DatabaseSettings {
+                url,
+                max_connections: self.database.max_connections,
+                migrate_on_start: self.database.migrate_on_start.unwrap_or(is_sqlite),
+            },
+            redis: RedisSettings {
+                url: redis_url,
+                key_prefix: self.redis.key_prefix,
+            },
+            auth: AuthSettings {
+                jwt_secret: jwt_secret.map(Secret::new),
+                jwt_public_key_file: self.auth.jwt_public_key_file,
+                issuer: self.auth.issuer,
+            },
+            telemetry: TelemetrySettings {
+                otlp_endpoint,
+                log_format,
+                log_filter: self.telemetry.log_filter,
+                service_name: self.telemetry.service_name,
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_are_the_embedded_deployment() {
+        let s = Settings::load_with_env(None, env(&[])).unwrap();
+        assert_eq!(s.server.listen.to_string(), "127.0.0.1:50051");
+        assert_eq!(s.database.url, "sqlite://./data/steelcare.db?mode=rwc");
+        assert!(s.is_embedded());
+        assert!(s.database.migrate_on_start);
+        assert_eq!(s.telemetry.log_format, LogFormat::Pretty);
+        assert!(s.auth.jwt_secret.is_none());
+    }
+
+    #[test]
+    fn environment_overrides_defaults() {
+        let s = Settings::load_with_env(
+            None,
+            env(&[
+                ("STEELCARE__SERVER__LISTEN", "0.0.0.0:6000"),
+                ("STEELCARE__REDIS__URL", "redis://127.0.0.1:6379"),
+                ("STEELCARE__AUTH__JWT_SECRET", "0123456789abcdef0123"),
+                ("STEELCARE__SERVER__CORS_ALLOWED_ORIGINS", "https://a.example,https://b.example"),
+                ("STEELCARE__TELEMETRY__LOG_FORMAT", "json"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.server.listen.port(), 6000);
+        assert!(!s.is_embedded());
+        assert_eq!(s.server.cors_allowed_origins.len(), 2);
+        assert_eq!(s.telemetry.log_format, LogFormat::Json);
+        assert_eq!(
+            s.auth.jwt_secret.as_ref().map(Secret::expose),
+            Some("0123456789abcdef0123")
+        );
+        assert!(!format!("{s:?}").contains("0123456789abcdef0123"));
+    }
+
+    #[test]
+    fn invalid_values_name_their_key() {
+        let cases = [
+            ("STEELCARE__SERVER__LISTEN", "not-an-address", "server.listen"),
+            ("STEELCARE__DATABASE__URL", "mysql://x", "database.url"),
+            ("STEELCARE__REDIS__URL", "http://x", "redis.url"),
+            ("STEELCARE__TELEMETRY__LOG_FORMAT", "xml", "telemetry.log_format"),
+            ("STEELCARE__AUTH__JWT_SECRET", "short", "auth.jwt_secret"),
+            ("STEELCARE__SERVER__REQUEST_TIMEOUT_SECS", "soon", "request_timeout_secs"),
+        ];
+        for (key, value, named) in cases {
+            let err = Settings::load_with_env(None, env(&[(key, value)])).unwrap_err();
+            assert!(err.to_string().contains(named), "{key}: {err}");
+        }
+    }
+
+    #[test]
+    fn unknown_keys_and_missing_files_are_refused() {
+        let err = Settings::load_with_env(None, env(&[("STEELCARE__SERVER__LISTN", "x")]))
+            .unwrap_err();
+        assert!(err.to_string().contains("listn"), "{err}");
+        let err = Settings::load_with_env(Some(Path::new("/nonexistent/steelcare.toml")), env(&[]))
+            .unwrap_err();
+        assert!(err.to_string().contains("/nonexistent/steelcare.toml"), "{err}");
+    }
+
+    #[test]
+    fn a_file_sits_between_defaults_and_environment() {
+        let dir = std::env::temp_dir().join(format!("steelcare-settings-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("steelcare.toml");
+        std::fs::write(
+            &path,
+            "[server]\nlisten = \"127.0.0.1:7000\"\n[database]\nmax_connections = 3\n",
+        )
+        .unwrap();
+        let s = Settings::load_with_env(
+            Some(&path),
+            env(&[("STEELCARE__DATABASE__MAX_CONNECTIONS", "7")]),
+        )
+        .unwrap();
+        assert_eq!(s.server.listen.port(), 7000);
+        assert_eq!(s.database.max_connections, 7);
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}

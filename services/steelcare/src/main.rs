@@ -1,1 +1,40 @@
-fn main() {}
+//! `steelcare`: parses the command line, loads settings, starts telemetry, and calls the
+//! library. Every failure is one line on stderr and a non-zero exit.
+
+use clap::Parser;
+use steelcare::cli::{Cli, Command, run};
+use steelcare_runtime::Settings;
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let settings = match Settings::load(cli.config.as_deref()) {
+        Ok(settings) => settings,
+        Err(err) => {
+            eprintln!("steelcare: {err}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let telemetry = if matches!(cli.command, Command::Token { .. }) {
+        None
+    } else {
+        match steelcare_runtime::telemetry::init(&settings.telemetry) {
+            Ok(guard) => Some(guard),
+            Err(err) => {
+                eprintln!("steelcare: {err}");
+                return std::process::ExitCode::from(2);
+            }
+        }
+    };
+    let outcome = run(cli, settings).await;
+    if let Some(guard) = telemetry {
+        guard.shutdown();
+    }
+    match outcome {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("steelcare: {err}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

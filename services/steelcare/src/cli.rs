@@ -1,0 +1,141 @@
+//! The command line: `serve`, `migrate`, `token`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use sea_orm_migration::MigratorTrait;
+use steelcare_domain::Role;
+use steelcare_runtime::{Authenticator, Settings};
+
+use crate::services::ServiceSelection;
+use crate::startup::{Application, connect_database};
+
+/// SteelCare: after-sales service for steel-structure contractors.
+#[derive(Debug, Parser)]
+#[command(name = "steelcare", version)]
+pub struct Cli {
+    /// TOML configuration file (between the defaults and STEELCARE__* variables).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the gRPC API.
+    Serve {
+        /// `all`, or a comma-separated list of intake, dispatch, repair, acceptance, feedback.
+        #[arg(long, default_value = "all", value_parser = parse_selection)]
+        service: ServiceSelection,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Print a JWT signed with the configured secret (local use and tests).
+    Token {
+        /// Role(s) of the token; repeat for several.
+        #[arg(long = "role", required = true, value_parser = parse_role)]
+        roles: Vec<Role>,
+        /// Customer organisation id (required with the customer role).
+        #[arg(long)]
+        org: Option<String>,
+        /// Subject (user id).
+        #[arg(long, default_value = "local-user")]
+        sub: String,
+        /// Lifetime, e.g. 30m, 8h, 7d.
+        #[arg(long, default_value = "8h", value_parser = parse_ttl)]
+        ttl: Duration,
+    },
+}
+
+fn parse_selection(s: &str) -> Result<ServiceSelection, String> {
+    s.parse().map_err(|err: crate::services::SelectionError| err.to_string())
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    s.parse().map_err(|err: steelcare_domain::UnknownRole| err.to_string())
+}
+
+/// Parses `90s`, `30m`, `8h`, `7d`.
+pub fn parse_ttl(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (digits, unit) = s.split_at(split);
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration like 30m, 8h or 7d"))?;
+    let secs = match unit {
+        "s" => n,
+        "m" => n * 60,
+        "h" | "" => n * 3600,
+        "d" => n * 86_400,
+        _ => return Err(format!("{s:?}: unit must be s, m, h or d")),
+    };
+    if secs == 0 {
+        return Err("ttl must be positive".to_owned());
+    }
+    Ok(Duration::from_secs(secs))
+}
+
+/// Runs a parsed command. Errors are one line each.
+pub async fn run(cli: Cli, settings: Settings) -> Result<(), String> {
+    match cli.command {
+        Command::Serve { service } => {
+            let app = Application::build(settings, service)
+                .await
+                .map_err(|err| err.to_string())?;
+            app.run_until_stopped(steelcare_runtime::server::shutdown_signal())
+                .await
+                .map_err(|err| err.to_string())
+        }
+        Command::Migrate => {
+            let db = connect_database(&settings, false)
+                .await
+                .map_err(|err| err.to_string())?;
+            steelcare_store::Migrator::up(&db, None)
+                .await
+                .map_err(|err| format!("cannot apply migrations: {err}"))?;
+            let applied = steelcare_store::Migrator::get_applied_migrations(&db)
+                .await
+                .map_err(|err| format!("cannot read migrations: {err}"))?;
+            println!("{} migrations applied", applied.len());
+            Ok(())
+        }
+        Command::Token {
+            roles,
+            org,
+            sub,
+            ttl,
+        } => {
+            let (auth, _) = Authenticator::from_settings(
+                &settings.auth,
+                settings.is_embedded(),
+                &settings.data_dir,
+            )
+            .map_err(|err| err.to_string())?;
+            let token = auth
+                .issue(&sub, &roles, org.as_deref(), ttl)
+                .map_err(|err| err.to_string())?;
+            println!("{token}");
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ttls_parse_with_units_and_refuse_nonsense() {
+        assert_eq!(parse_ttl("8h"), Ok(Duration::from_secs(8 * 3600)));
+        assert_eq!(parse_ttl("30m"), Ok(Duration::from_secs(1800)));
+        assert_eq!(parse_ttl("7d"), Ok(Duration::from_secs(7 * 86_400)));
+        assert!(parse_ttl("0h").is_err());
+        assert!(parse_ttl("soon").is_err());
+        assert!(parse_ttl("5w").is_err());
+    }
+}

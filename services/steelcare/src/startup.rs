@@ -1,0 +1,268 @@
+//! [`Application`]: one listener, the chosen services, health, reflection, gRPC-Web, auth,
+//! and the background workers, with graceful shutdown (STYLE.md 2).
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use sea_orm_migration::MigratorTrait;
+use steelcare_bus::{Bus, OutboxRelay};
+use steelcare_proto::admin::v1::admin_service_server::AdminServiceServer;
+use steelcare_runtime::server::{RpcTraceLayer, cors_layer};
+use steelcare_runtime::{Authenticator, Settings};
+use steelcare_store::{Database, Migrator};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Server;
+use tonic_web::GrpcWebLayer;
+
+use crate::admin::AdminService;
+use crate::services::ServiceSelection;
+
+/// Why the server could not start. Each names the problem in one line.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// The database could not be reached or opened.
+    #[error("cannot connect to the database at {url}: {source}")]
+    Database {
+        /// URL without credentials.
+        url: String,
+        /// Cause.
+        source: sea_orm::DbErr,
+    },
+    /// Migrations failed.
+    #[error("cannot apply migrations: {0}")]
+    Migration(sea_orm::DbErr),
+    /// Redis could not be reached.
+    #[error("cannot connect to redis at {url}: {source}")]
+    Redis {
+        /// URL without credentials.
+        url: String,
+        /// Cause.
+        source: steelcare_bus::BusError,
+    },
+    /// Auth is misconfigured.
+    #[error(transparent)]
+    Auth(#[from] steelcare_runtime::auth::AuthError),
+    /// The listen address is taken or not ours.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// Address.
+        addr: SocketAddr,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// Reflection could not be built from the descriptors.
+    #[error("reflection: {0}")]
+    Reflection(String),
+    /// The server failed while running.
+    #[error("server: {0}")]
+    Serve(#[from] tonic::transport::Error),
+}
+
+/// Hides the password of a URL for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{}://{}:***@{}", &url[..scheme_end], user, &url[at + 1..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Connects to the configured database and applies migrations when asked.
+pub async fn connect_database(settings: &Settings, migrate: bool) -> Result<Database, StartupError> {
+    let db = steelcare_store::connect(&settings.database.url, settings.database.max_connections)
+        .await
+        .map_err(|source| StartupError::Database {
+            url: redact_url(&settings.database.url),
+            source,
+        })?;
+    if migrate {
+        Migrator::up(&db, None).await.map_err(StartupError::Migration)?;
+    }
+    Ok(db)
+}
+
+/// Connects the configured bus: Redis when `redis.url` is set, else embedded in `db`.
+pub async fn connect_bus(settings: &Settings, db: &Database) -> Result<Bus, StartupError> {
+    match &settings.redis.url {
+        Some(url) => Bus::redis(url, &settings.redis.key_prefix)
+            .await
+            .map_err(|source| StartupError::Redis {
+                url: redact_url(url),
+                source,
+            }),
+        None => Ok(Bus::embedded(db.clone())),
+    }
+}
+
+/// A built server, bound and ready to run.
+pub struct Application {
+    listener: TcpListener,
+    local_addr: SocketAddr,
+    settings: Settings,
+    selection: ServiceSelection,
+    db: Database,
+    bus: Bus,
+    authenticator: Authenticator,
+    generated_secret: Option<PathBuf>,
+}
+
+impl Application {
+    /// Connects the database (migrating in the embedded default or when configured), the
+    /// bus and auth, and binds the listener (port 0 picks a free one).
+    pub async fn build(
+        settings: Settings,
+        selection: ServiceSelection,
+    ) -> Result<Application, StartupError> {
+        let (authenticator, generated_secret) = Authenticator::from_settings(
+            &settings.auth,
+            settings.is_embedded(),
+            &settings.data_dir,
+        )?;
+        let db = connect_database(&settings, settings.database.migrate_on_start).await?;
+        let bus = connect_bus(&settings, &db).await?;
+        let addr = settings.server.listen;
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| StartupError::Bind { addr, source })?;
+        let local_addr = listener
+            .local_addr()
+            .map_err(|source| StartupError::Bind { addr, source })?;
+        Ok(Application {
+            listener,
+            local_addr,
+            settings,
+            selection,
+            db,
+            bus,
+            authenticator,
+            generated_secret,
+        })
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The database handle (tests inspect it).
+    pub fn db(&self) -> &Database {
+        &self.db
+    }
+
+    /// The bus (tests inspect it).
+    pub fn bus(&self) -> &Bus {
+        &self.bus
+    }
+
+    /// The authenticator (tests and `steelcare token` issue tokens with it).
+    pub fn authenticator(&self) -> &Authenticator {
+        &self.authenticator
+    }
+
+    /// Serves until `shutdown` resolves, then stops accepting, drains in-flight calls (up to
+    /// `server.shutdown_grace_secs`) and stops the workers.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), StartupError> {
+        let (stop_workers, workers_stopped) = watch::channel(false);
+        let relay = OutboxRelay::new(self.db.clone(), self.bus.events.clone());
+        let workers: Vec<JoinHandle<()>> =
+            vec![tokio::spawn(relay.run(workers_stopped.clone()))];
+
+        let (health, health_service) = tonic_health::server::health_reporter();
+        health
+            .set_serving::<AdminServiceServer<AdminService>>()
+            .await;
+        let reflection_v1 = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(steelcare_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .build_v1()
+            .map_err(|err| StartupError::Reflection(err.to_string()))?;
+        let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(steelcare_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .build_v1alpha()
+            .map_err(|err| StartupError::Reflection(err.to_string()))?;
+
+        let max = self.settings.server.max_message_bytes;
+        let admin = AdminServiceServer::new(AdminService::new(self.db.clone()))
+            .max_decoding_message_size(max)
+            .max_encoding_message_size(max);
+        let interceptor = self.authenticator.interceptor();
+
+        tracing::info!(
+            addr = %self.local_addr,
+            services = ?self.selection.services(),
+            database = %redact_url(&self.settings.database.url),
+            bus = ?self.bus.backend,
+            "steelcare serving"
+        );
+        if let Some(path) = &self.generated_secret {
+            tracing::info!(
+                path = %path.display(),
+                "embedded default: tokens are signed with the secret in this file; `steelcare token` uses it"
+            );
+        }
+
+        let grace = self.settings.server.shutdown_grace;
+        let (drain_started, mut drain_signal) = watch::channel(false);
+        let signal = async move {
+            shutdown.await;
+            let _ = drain_started.send(true);
+        };
+        let serve = Server::builder()
+            .accept_http1(true)
+            .timeout(self.settings.server.request_timeout)
+            .layer(cors_layer(&self.settings.server.cors_allowed_origins))
+            .layer(GrpcWebLayer::new())
+            .layer(RpcTraceLayer)
+            .add_service(health_service)
+            .add_service(reflection_v1)
+            .add_service(reflection_v1alpha)
+            .add_service(InterceptedService::new(admin, interceptor))
+            .serve_with_incoming_shutdown(TcpListenerStream::new(self.listener), signal);
+        tokio::pin!(serve);
+        let served = tokio::select! {
+            result = &mut serve => result,
+            _ = async {
+                let _ = drain_signal.wait_for(|started| *started).await;
+                tokio::time::sleep(grace).await;
+            } => {
+                tracing::warn!(grace_secs = grace.as_secs(), "in-flight calls did not finish within the grace period");
+                Ok(())
+            }
+        };
+        health
+            .set_not_serving::<AdminServiceServer<AdminService>>()
+            .await;
+        let _ = stop_workers.send(true);
+        for worker in workers {
+            let _ = worker.await;
+        }
+        tracing::info!("steelcare stopped");
+        Ok(served?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn passwords_never_reach_messages() {
+        assert_eq!(
+            redact_url("postgres://app:s3cret@db:5432/steelcare"),
+            "postgres://app:***@db:5432/steelcare"
+        );
+        assert_eq!(redact_url("redis://127.0.0.1:6379"), "redis://127.0.0.1:6379");
+    }
+}

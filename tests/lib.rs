@@ -1,1 +1,261 @@
+//! The test harness (STYLE.md 15): a running server on a random port with a fresh database,
+//! typed clients and tokens, on every backend the environment enables.
+//!
+//! - Always: SQLite in a temp directory, embedded bus.
+//! - With `STEELCARE_TEST_DATABASE_URL` (a PostgreSQL server URL) and `STEELCARE_TEST_REDIS_URL`:
+//!   also a fresh PostgreSQL database per test and Redis under a unique key prefix.
+//!
+//! A variable that is set but unreachable fails the test; it is never skipped.
 
+use std::time::Duration;
+
+use sea_orm::{ConnectionTrait, Database as SeaDatabase};
+use steelcare::{Application, ServiceSelection};
+use steelcare_bus::Bus;
+use steelcare_domain::Role;
+use steelcare_runtime::settings::Secret;
+use steelcare_runtime::{Authenticator, Settings};
+use steelcare_store::Database;
+use tempfile::TempDir;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tonic::transport::Channel;
+
+/// The secret test servers sign with.
+pub const TEST_SECRET: &str = "steelcare-test-secret-0123456789abcdef";
+
+/// A database and bus combination the tests run on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite file and embedded bus: the no-servers default.
+    Embedded,
+    /// PostgreSQL and Redis.
+    PostgresRedis {
+        /// Server URL (any database on it; tests create their own).
+        database_url: String,
+        /// Redis URL.
+        redis_url: String,
+    },
+}
+
+impl Backend {
+    /// Short name for messages.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Backend::Embedded => "embedded",
+            Backend::PostgresRedis { .. } => "postgres+redis",
+        }
+    }
+}
+
+fn env_url(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// The backends enabled in this environment: embedded always, PostgreSQL + Redis when both
+/// `STEELCARE_TEST_DATABASE_URL` and `STEELCARE_TEST_REDIS_URL` are set.
+pub fn backends() -> Vec<Backend> {
+    let mut all = vec![Backend::Embedded];
+    match (
+        env_url("STEELCARE_TEST_DATABASE_URL"),
+        env_url("STEELCARE_TEST_REDIS_URL"),
+    ) {
+        (Some(database_url), Some(redis_url)) => all.push(Backend::PostgresRedis {
+            database_url,
+            redis_url,
+        }),
+        (None, None) => {}
+        _ => panic!(
+            "set both STEELCARE_TEST_DATABASE_URL and STEELCARE_TEST_REDIS_URL, or neither"
+        ),
+    }
+    all
+}
+
+/// The PostgreSQL server URL, when enabled.
+pub fn postgres_url() -> Option<String> {
+    env_url("STEELCARE_TEST_DATABASE_URL")
+}
+
+/// The Redis URL, when enabled.
+pub fn redis_url() -> Option<String> {
+    env_url("STEELCARE_TEST_REDIS_URL")
+}
+
+/// A fresh, empty database that lives as long as this value (SQLite) or until the next CI run
+/// clears `sc_test_%` databases (PostgreSQL).
+pub struct FreshDatabase {
+    /// URL of the fresh database.
+    pub url: String,
+    _dir: Option<TempDir>,
+}
+
+/// A fresh SQLite database in a temp directory.
+pub fn fresh_sqlite() -> FreshDatabase {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}/steelcare.db?mode=rwc", dir.path().display());
+    FreshDatabase {
+        url,
+        _dir: Some(dir),
+    }
+}
+
+/// A fresh PostgreSQL database on the server at `server_url`.
+pub async fn fresh_postgres(server_url: &str) -> FreshDatabase {
+    let name = format!("sc_test_{}", uuid::Uuid::new_v4().simple());
+    let admin = SeaDatabase::connect(server_url)
+        .await
+        .unwrap_or_else(|err| panic!("STEELCARE_TEST_DATABASE_URL unreachable: {err}"));
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("create test database");
+    admin.close().await.ok();
+    let base = server_url
+        .rsplit_once('/')
+        .map(|(base, _)| base)
+        .unwrap_or(server_url);
+    FreshDatabase {
+        url: format!("{base}/{name}"),
+        _dir: None,
+    }
+}
+
+/// A fresh database for `backend`.
+pub async fn fresh_database(backend: &Backend) -> FreshDatabase {
+    match backend {
+        Backend::Embedded => fresh_sqlite(),
+        Backend::PostgresRedis { database_url, .. } => fresh_postgres(database_url).await,
+    }
+}
+
+/// A unique Redis key prefix for one test.
+pub fn unique_prefix() -> String {
+    format!("sctest:{}:", uuid::Uuid::new_v4().simple())
+}
+
+/// Settings of a test server on `backend`: port 0, the fresh database, a unique Redis prefix.
+pub fn test_settings(backend: &Backend, database: &FreshDatabase, data_dir: &TempDir) -> Settings {
+    let mut env = vec![
+        ("STEELCARE__SERVER__LISTEN".to_owned(), "127.0.0.1:0".to_owned()),
+        ("STEELCARE__DATABASE__URL".to_owned(), database.url.clone()),
+        ("STEELCARE__DATABASE__MAX_CONNECTIONS".to_owned(), "5".to_owned()),
+        ("STEELCARE__DATABASE__MIGRATE_ON_START".to_owned(), "true".to_owned()),
+        ("STEELCARE__AUTH__JWT_SECRET".to_owned(), TEST_SECRET.to_owned()),
+        ("STEELCARE__SERVER__CORS_ALLOWED_ORIGINS".to_owned(), "https://console.example".to_owned()),
+        ("STEELCARE__SERVER__SHUTDOWN_GRACE_SECS".to_owned(), "5".to_owned()),
+        (
+            "STEELCARE__DATA_DIR".to_owned(),
+            data_dir.path().display().to_string(),
+        ),
+    ];
+    if let Backend::PostgresRedis { redis_url, .. } = backend {
+        env.push(("STEELCARE__REDIS__URL".to_owned(), redis_url.clone()));
+        env.push(("STEELCARE__REDIS__KEY_PREFIX".to_owned(), unique_prefix()));
+    }
+    Settings::load_with_env(None, env).expect("test settings")
+}
+
+/// A running test server.
+pub struct TestApp {
+    /// Which backend it runs on.
+    pub backend: Backend,
+    /// `http://127.0.0.1:PORT`.
+    pub address: String,
+    /// The bound address.
+    pub local_addr: std::net::SocketAddr,
+    /// Its database.
+    pub db: Database,
+    /// Its bus.
+    pub bus: Bus,
+    /// Issues tokens the server accepts.
+    pub auth: Authenticator,
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<Result<(), steelcare::StartupError>>>,
+    _database: FreshDatabase,
+    _data_dir: TempDir,
+}
+
+/// Starts a server on `backend` with every built service.
+pub async fn spawn_app(backend: &Backend) -> TestApp {
+    steelcare_runtime::telemetry::init_for_tests();
+    let database = fresh_database(backend).await;
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    let settings = test_settings(backend, &database, &data_dir);
+    let app = Application::build(settings, ServiceSelection::all())
+        .await
+        .unwrap_or_else(|err| panic!("{} app failed to start: {err}", backend.name()));
+    let local_addr = app.local_addr();
+    let db = app.db().clone();
+    let bus = app.bus().clone();
+    let auth = app.authenticator().clone();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until_stopped(async move {
+        let _ = stopped.await;
+    }));
+    TestApp {
+        backend: backend.clone(),
+        address: format!("http://{local_addr}"),
+        local_addr,
+        db,
+        bus,
+        auth,
+        stop: Some(stop),
+        server: Some(server),
+        _database: database,
+        _data_dir: data_dir,
+    }
+}
+
+impl TestApp {
+    /// A channel to the server.
+    pub async fn channel(&self) -> Channel {
+        Channel::from_shared(self.address.clone())
+            .expect("address")
+            .connect_timeout(Duration::from_secs(5))
+            .connect()
+            .await
+            .expect("connect to test server")
+    }
+
+    /// A token for `roles` (and `org` for customers), valid for an hour.
+    pub fn token(&self, subject: &str, roles: &[Role], org: Option<&str>) -> String {
+        self.auth
+            .issue(subject, roles, org, Duration::from_secs(3600))
+            .expect("issue token")
+    }
+
+    /// Stops the server gracefully and waits for it.
+    pub async fn stop(mut self) -> Result<(), steelcare::StartupError> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match self.server.take() {
+            Some(handle) => handle.await.expect("server task"),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// An authenticator with the test secret (for tokens the server must refuse or accept).
+pub fn test_authenticator() -> Authenticator {
+    Authenticator::with_secret(&Secret::new(TEST_SECRET), "steelcare")
+}
+
+/// Wraps a message with a bearer token.
+pub fn authed<T>(message: T, token: &str) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    request.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {token}").parse().expect("header value"),
+    );
+    request
+}

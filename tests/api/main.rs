@@ -1,1 +1,11 @@
+//! End-to-end tests over real gRPC, on every enabled backend (see `steelcare_tests`).
 
+mod audit;
+mod auth;
+mod bus;
+mod health;
+mod lifecycle;
+mod migrations;
+mod outbox;
+mod reflection;
+mod transport;

@@ -109,12 +109,12 @@ impl FromStr for ServiceSelection {
                 .into_iter()
                 .find(|s| s.as_str() == name)
                 .ok_or_else(|| SelectionError::Unknown(name.to_owned()))?;
-            if !service.is_built() {
-                return Err(SelectionError::NotBuilt(service));
-            }
             if !selected.contains(&service) {
                 selected.push(service);
             }
+        }
+        if let Some(missing) = selected.iter().find(|s| !s.is_built()) {
+            return Err(SelectionError::NotBuilt(*missing));
         }
         Ok(ServiceSelection(selected))
     }

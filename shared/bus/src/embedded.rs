@@ -259,8 +259,9 @@ impl DispatchQueue for EmbeddedBus {
 
     async fn claim(&self, queue: &str, lease: Duration) -> Result<Option<ClaimedJob>, BusError> {
         use bus_queue_jobs::Column;
-        // A few tries: on PostgreSQL another worker may take the row between read and update.
-        for _ in 0..8 {
+        // Another worker may take the row between read and update; then try the next one.
+        // Each failed try means some other claim succeeded, so this loop always progresses.
+        loop {
             let now = now_ms();
             let candidate = bus_queue_jobs::Entity::find()
                 .filter(Column::Queue.eq(queue))
@@ -298,7 +299,6 @@ impl DispatchQueue for EmbeddedBus {
                 }));
             }
         }
-        Ok(None)
     }
 
     async fn ack(&self, queue: &str, job_id: &str, lease_token: &str) -> Result<bool, BusError> {

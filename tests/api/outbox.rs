@@ -1,0 +1,168 @@
+//! The transactional outbox: a change, its audit record and its event commit together or not
+//! at all; the relay publishes in commit order; consumers handle each event once.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use sea_orm::{EntityTrait, PaginatorTrait, TransactionTrait};
+use steelcare_bus::{ConsumerOptions, EVENTS_STREAM, OutboxRelay, run_consumer};
+use steelcare_store::entity::{audit_log, cases as case_rows, outbox as outbox_rows};
+use steelcare_store::outbox::NewOutboxEvent;
+use steelcare_store::{audit, begin_write, cases, outbox, processed};
+use steelcare_tests::{backends, spawn_app};
+
+async fn create_case_with_event(
+    db: &steelcare_store::Database,
+    case_id: &str,
+    commit: bool,
+) {
+    let tx = begin_write(db).await.unwrap();
+    cases::create(&tx, case_id, Some("org")).await.unwrap();
+    audit::record(
+        &tx,
+        audit::NewAuditRecord {
+            subject: "agent-1",
+            roles: &["agent".to_owned()],
+            organization_id: None,
+            rpc: "/test/Create",
+            entity_type: "case",
+            entity_id: case_id,
+            before: None,
+            after: serde_json::json!({ "state": "RECEIVED" }),
+            trace_id: "t",
+        },
+    )
+    .await
+    .unwrap();
+    outbox::append(
+        &tx,
+        NewOutboxEvent {
+            event_id: format!("evt-{case_id}"),
+            stream: EVENTS_STREAM.to_owned(),
+            case_id: Some(case_id.to_owned()),
+            payload: case_id.as_bytes().to_vec(),
+        },
+    )
+    .await
+    .unwrap();
+    if commit {
+        tx.commit().await.unwrap();
+    } else {
+        tx.rollback().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_rolled_back_change_leaves_no_row_no_audit_and_no_event() {
+    for backend in backends() {
+        let app = spawn_app(&backend).await;
+        create_case_with_event(&app.db, "kept", true).await;
+        create_case_with_event(&app.db, "dropped", false).await;
+        assert_eq!(case_rows::Entity::find().count(&app.db).await.unwrap(), 1);
+        assert_eq!(audit_log::Entity::find().count(&app.db).await.unwrap(), 1);
+        let events = outbox_rows::Entity::find().all(&app.db).await.unwrap();
+        assert_eq!(events.len(), 1, "{}", backend.name());
+        assert_eq!(events[0].event_id, "evt-kept");
+        app.stop().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn the_relay_publishes_in_commit_order_and_consumers_handle_each_event_once() {
+    for backend in backends() {
+        let app = spawn_app(&backend).await;
+        // The running server's relay and a second one race on the same outbox: duplicates
+        // may reach the stream, never the handler.
+        let extra_relay = OutboxRelay::new(app.db.clone(), app.bus.events.clone());
+        for i in 0..20 {
+            create_case_with_event(&app.db, &format!("c{i:02}"), true).await;
+        }
+        extra_relay.relay_once().await.unwrap();
+
+        let handled = Arc::new(Mutex::new(Vec::<String>::new()));
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let consumer = {
+            let db = app.db.clone();
+            let handled = handled.clone();
+            tokio::spawn(run_consumer(
+                app.bus.events.clone(),
+                ConsumerOptions::new(EVENTS_STREAM, "test-group", "test-consumer"),
+                move |delivery| {
+                    let db = db.clone();
+                    let handled = handled.clone();
+                    async move {
+                        let tx = db.begin().await.map_err(|e| e.to_string())?;
+                        if processed::mark_processed(&tx, "test-group", &delivery.event_id)
+                            .await
+                            .map_err(|e| e.to_string())?
+                        {
+                            handled
+                                .lock()
+                                .map_err(|e| e.to_string())?
+                                .push(String::from_utf8_lossy(&delivery.payload).into_owned());
+                        }
+                        tx.commit().await.map_err(|e| e.to_string())
+                    }
+                },
+                stopped,
+            ))
+        };
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+        while handled.lock().unwrap().len() < 20 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        // Publish everything again, as a relay that crashed before marking would.
+        let rows = outbox::unpublished(&app.db, 100).await.unwrap();
+        assert!(rows.is_empty(), "{}: relay left {} rows", backend.name(), rows.len());
+        for row in outbox_rows::Entity::find().all(&app.db).await.unwrap() {
+            app.bus.events.publish(&row.stream, &row.event_id, &row.payload).await.unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let _ = stop.send(true);
+        consumer.await.unwrap();
+
+        let handled = handled.lock().unwrap().clone();
+        let expected: Vec<String> = (0..20).map(|i| format!("c{i:02}")).collect();
+        assert_eq!(handled, expected, "{}", backend.name());
+        assert_eq!(app.bus.events.pending_count(EVENTS_STREAM, "test-group").await.unwrap(), 0);
+        app.stop().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_failed_handling_is_redelivered_until_it_succeeds() {
+    for backend in backends() {
+        let app = spawn_app(&backend).await;
+        app.bus.events.publish("retry-stream", "e1", b"flaky").await.unwrap();
+        let attempts = Arc::new(Mutex::new(0u32));
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let mut options = ConsumerOptions::new("retry-stream", "g", "c");
+        options.min_idle = Duration::from_millis(200);
+        let consumer = {
+            let attempts = attempts.clone();
+            tokio::spawn(run_consumer(
+                app.bus.events.clone(),
+                options,
+                move |_delivery| {
+                    let attempts = attempts.clone();
+                    async move {
+                        let mut n = attempts.lock().map_err(|e| e.to_string())?;
+                        *n += 1;
+                        if *n < 3 { Err(format!("attempt {n} fails")) } else { Ok(()) }
+                    }
+                },
+                stopped,
+            ))
+        };
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+        while *attempts.lock().unwrap() < 3 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let _ = stop.send(true);
+        consumer.await.unwrap();
+        assert_eq!(*attempts.lock().unwrap(), 3, "{}", backend.name());
+        assert_eq!(app.bus.events.pending_count("retry-stream", "g").await.unwrap(), 0);
+        app.stop().await.unwrap();
+    }
+}

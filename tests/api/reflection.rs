@@ -1,0 +1,96 @@
+//! Server reflection, v1 and v1alpha, so grpcurl and grpcio clients can discover the API.
+
+use prost::Message;
+use steelcare_tests::{Backend, spawn_app};
+use tokio_stream::StreamExt;
+use tonic_reflection::pb::v1 as v1;
+use tonic_reflection::pb::v1alpha as v1alpha;
+
+#[tokio::test]
+async fn v1_lists_services_and_serves_every_contract_without_a_token() {
+    let app = spawn_app(&Backend::Embedded).await;
+    let mut client = v1::server_reflection_client::ServerReflectionClient::new(app.channel().await);
+    let requests = vec![
+        v1::ServerReflectionRequest {
+            host: String::new(),
+            message_request: Some(v1::server_reflection_request::MessageRequest::ListServices(
+                String::new(),
+            )),
+        },
+        v1::ServerReflectionRequest {
+            host: String::new(),
+            message_request: Some(
+                v1::server_reflection_request::MessageRequest::FileContainingSymbol(
+                    "steelcare.intake.v1.IntakeService".to_owned(),
+                ),
+            ),
+        },
+    ];
+    let mut responses = client
+        .server_reflection_info(tokio_stream::iter(requests))
+        .await
+        .unwrap()
+        .into_inner();
+
+    let listed = responses.next().await.unwrap().unwrap();
+    let Some(v1::server_reflection_response::MessageResponse::ListServicesResponse(list)) =
+        listed.message_response
+    else {
+        panic!("expected a service list, got {listed:?}");
+    };
+    let names: Vec<_> = list.service.iter().map(|s| s.name.as_str()).collect();
+    for expected in [
+        "steelcare.admin.v1.AdminService",
+        "grpc.health.v1.Health",
+        "grpc.reflection.v1.ServerReflection",
+    ] {
+        assert!(names.contains(&expected), "{expected} missing from {names:?}");
+    }
+
+    let file = responses.next().await.unwrap().unwrap();
+    let Some(v1::server_reflection_response::MessageResponse::FileDescriptorResponse(files)) =
+        file.message_response
+    else {
+        panic!("expected file descriptors, got {file:?}");
+    };
+    let descriptor =
+        prost_types::FileDescriptorProto::decode(files.file_descriptor_proto[0].as_slice()).unwrap();
+    assert_eq!(descriptor.package(), "steelcare.intake.v1");
+    let rpcs: Vec<_> = descriptor.service[0]
+        .method
+        .iter()
+        .map(|m| m.name().to_owned())
+        .collect();
+    assert!(rpcs.contains(&"CreateTicket".to_owned()), "{rpcs:?}");
+    app.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn v1alpha_lists_services_for_older_clients() {
+    let app = spawn_app(&Backend::Embedded).await;
+    let mut client =
+        v1alpha::server_reflection_client::ServerReflectionClient::new(app.channel().await);
+    let request = v1alpha::ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(
+            v1alpha::server_reflection_request::MessageRequest::ListServices(String::new()),
+        ),
+    };
+    let mut responses = client
+        .server_reflection_info(tokio_stream::iter(vec![request]))
+        .await
+        .unwrap()
+        .into_inner();
+    let listed = responses.next().await.unwrap().unwrap();
+    let Some(v1alpha::server_reflection_response::MessageResponse::ListServicesResponse(list)) =
+        listed.message_response
+    else {
+        panic!("expected a service list");
+    };
+    assert!(
+        list.service
+            .iter()
+            .any(|s| s.name == "steelcare.admin.v1.AdminService")
+    );
+    app.stop().await.unwrap();
+}

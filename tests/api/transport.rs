@@ -1,0 +1,137 @@
+//! Transport behaviour: W3C trace context in and out, gRPC-Web over HTTP/1.1, CORS, message
+//! size limits and graceful shutdown.
+
+use std::time::Duration;
+
+use steelcare_domain::Role;
+use steelcare_proto::admin::v1::admin_service_client::AdminServiceClient;
+use steelcare_proto::admin::v1::{ListAuditRecordsRequest, WhoAmIRequest};
+use steelcare_tests::{Backend, TestApp, authed, spawn_app};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tonic::Code;
+
+const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+
+#[tokio::test]
+async fn the_callers_trace_continues_and_comes_back_in_traceparent() {
+    let app = spawn_app(&Backend::Embedded).await;
+    let mut client = AdminServiceClient::new(app.channel().await);
+    let token = app.token("u", &[Role::Agent], None);
+    let mut request = authed(WhoAmIRequest {}, &token);
+    request.metadata_mut().insert(
+        "traceparent",
+        format!("00-{TRACE_ID}-00f067aa0ba902b7-01").parse().unwrap(),
+    );
+    let response = client.who_am_i(request).await.unwrap();
+    let traceparent = response
+        .metadata()
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        traceparent.starts_with(&format!("00-{TRACE_ID}-")),
+        "traceparent {traceparent:?}"
+    );
+    assert!(!traceparent.contains("00f067aa0ba902b7"), "the server span is a new child span");
+
+    // Without one, the server starts a trace of its own.
+    let fresh = client
+        .who_am_i(authed(WhoAmIRequest {}, &token))
+        .await
+        .unwrap();
+    let own = fresh.metadata().get("traceparent").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    assert_eq!(own.split('-').nth(1).map(str::len), Some(32), "{own:?}");
+    assert!(!own.contains(TRACE_ID));
+    app.stop().await.unwrap();
+}
+
+async fn http1(app: &TestApp, request: String, body: &[u8]) -> String {
+    let mut stream = tokio::net::TcpStream::connect(app.local_addr).await.unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    stream.write_all(body).await.unwrap();
+    let mut response = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut response))
+        .await
+        .expect("http/1.1 response in time")
+        .unwrap();
+    String::from_utf8_lossy(&response).into_owned()
+}
+
+#[tokio::test]
+async fn grpc_web_over_http1_reaches_the_same_service() {
+    let app = spawn_app(&Backend::Embedded).await;
+    let token = app.token("browser-user", &[Role::Agent], None);
+    // An empty WhoAmIRequest in one gRPC frame: flag 0, length 0.
+    let frame = [0u8, 0, 0, 0, 0];
+    let request = format!(
+        "POST /steelcare.admin.v1.AdminService/WhoAmI HTTP/1.1\r\n\
+         Host: {}\r\nContent-Type: application/grpc-web+proto\r\nX-Grpc-Web: 1\r\n\
+         Origin: https://console.example\r\nAuthorization: Bearer {token}\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n",
+        app.local_addr,
+        frame.len()
+    );
+    let response = http1(&app, request, &frame).await;
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.to_lowercase().contains("content-type: application/grpc-web"), "{response}");
+    assert!(response.contains("browser-user"), "{response}");
+    assert!(response.contains("grpc-status:0"), "{response}");
+    assert!(
+        response
+            .to_lowercase()
+            .contains("access-control-allow-origin: https://console.example"),
+        "{response}"
+    );
+    app.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn cors_preflight_allows_only_the_configured_origins() {
+    let app = spawn_app(&Backend::Embedded).await;
+    let preflight = |origin: &str| {
+        format!(
+            "OPTIONS /steelcare.admin.v1.AdminService/WhoAmI HTTP/1.1\r\nHost: x\r\n\
+             Origin: {origin}\r\nAccess-Control-Request-Method: POST\r\n\
+             Access-Control-Request-Headers: authorization,content-type,x-grpc-web\r\n\
+             Content-Length: 0\r\nConnection: close\r\n\r\n"
+        )
+    };
+    let allowed = http1(&app, preflight("https://console.example"), b"").await.to_lowercase();
+    assert!(allowed.contains("access-control-allow-origin: https://console.example"), "{allowed}");
+    assert!(allowed.contains("authorization"), "{allowed}");
+    let refused = http1(&app, preflight("https://evil.example"), b"").await.to_lowercase();
+    assert!(!refused.contains("access-control-allow-origin"), "{refused}");
+    app.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn messages_over_the_size_limit_are_refused() {
+    let app = spawn_app(&Backend::Embedded).await;
+    let mut client = AdminServiceClient::new(app.channel().await);
+    let token = app.token("u", &[Role::Auditor], None);
+    let huge = ListAuditRecordsRequest {
+        entity_type: "x".repeat(5 << 20),
+        ..Default::default()
+    };
+    let err = client
+        .list_audit_records(authed(huge, &token))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::OutOfRange, "{err}");
+    app.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn shutdown_stops_serving_cleanly() {
+    let app = spawn_app(&Backend::Embedded).await;
+    let addr = app.local_addr;
+    let mut client = AdminServiceClient::new(app.channel().await);
+    let token = app.token("u", &[Role::Agent], None);
+    client.who_am_i(authed(WhoAmIRequest {}, &token)).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(10), app.stop())
+        .await
+        .expect("stopped within the grace period")
+        .expect("clean stop");
+    assert!(tokio::net::TcpStream::connect(addr).await.is_err(), "still accepting");
+}

@@ -65,9 +65,9 @@ pub fn backends() -> Vec<Backend> {
             redis_url,
         }),
         (None, None) => {}
-        _ => panic!(
-            "set both STEELCARE_TEST_DATABASE_URL and STEELCARE_TEST_REDIS_URL, or neither"
-        ),
+        _ => {
+            panic!("set both STEELCARE_TEST_DATABASE_URL and STEELCARE_TEST_REDIS_URL, or neither")
+        }
     }
     all
 }
@@ -137,13 +137,31 @@ pub fn unique_prefix() -> String {
 /// Settings of a test server on `backend`: port 0, the fresh database, a unique Redis prefix.
 pub fn test_settings(backend: &Backend, database: &FreshDatabase, data_dir: &TempDir) -> Settings {
     let mut env = vec![
-        ("STEELCARE__SERVER__LISTEN".to_owned(), "127.0.0.1:0".to_owned()),
+        (
+            "STEELCARE__SERVER__LISTEN".to_owned(),
+            "127.0.0.1:0".to_owned(),
+        ),
         ("STEELCARE__DATABASE__URL".to_owned(), database.url.clone()),
-        ("STEELCARE__DATABASE__MAX_CONNECTIONS".to_owned(), "5".to_owned()),
-        ("STEELCARE__DATABASE__MIGRATE_ON_START".to_owned(), "true".to_owned()),
-        ("STEELCARE__AUTH__JWT_SECRET".to_owned(), TEST_SECRET.to_owned()),
-        ("STEELCARE__SERVER__CORS_ALLOWED_ORIGINS".to_owned(), "https://console.example".to_owned()),
-        ("STEELCARE__SERVER__SHUTDOWN_GRACE_SECS".to_owned(), "5".to_owned()),
+        (
+            "STEELCARE__DATABASE__MAX_CONNECTIONS".to_owned(),
+            "5".to_owned(),
+        ),
+        (
+            "STEELCARE__DATABASE__MIGRATE_ON_START".to_owned(),
+            "true".to_owned(),
+        ),
+        (
+            "STEELCARE__AUTH__JWT_SECRET".to_owned(),
+            TEST_SECRET.to_owned(),
+        ),
+        (
+            "STEELCARE__SERVER__CORS_ALLOWED_ORIGINS".to_owned(),
+            "https://console.example".to_owned(),
+        ),
+        (
+            "STEELCARE__SERVER__SHUTDOWN_GRACE_SECS".to_owned(),
+            "5".to_owned(),
+        ),
         (
             "STEELCARE__DATA_DIR".to_owned(),
             data_dir.path().display().to_string(),

@@ -13,9 +13,15 @@ async fn audit_records_page_newest_first_and_filter() {
     for backend in backends() {
         let app = spawn_app(&backend).await;
         let roles = vec!["agent".to_owned()];
-        for (i, (entity, subject)) in [("ticket", "ann"), ("project", "bob"), ("ticket", "ann"), ("ticket", "cy"), ("ticket", "ann")]
-            .into_iter()
-            .enumerate()
+        for (i, (entity, subject)) in [
+            ("ticket", "ann"),
+            ("project", "bob"),
+            ("ticket", "ann"),
+            ("ticket", "cy"),
+            ("ticket", "ann"),
+        ]
+        .into_iter()
+        .enumerate()
         {
             audit::record(
                 &app.db,

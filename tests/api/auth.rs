@@ -16,14 +16,20 @@ async fn calls_without_a_valid_token_are_unauthenticated() {
         let missing = client.who_am_i(WhoAmIRequest {}).await.unwrap_err();
         assert_eq!(missing.code(), Code::Unauthenticated, "{}", backend.name());
 
-        let garbage = client.who_am_i(authed(WhoAmIRequest {}, "not.a.jwt")).await.unwrap_err();
+        let garbage = client
+            .who_am_i(authed(WhoAmIRequest {}, "not.a.jwt"))
+            .await
+            .unwrap_err();
         assert_eq!(garbage.code(), Code::Unauthenticated);
 
         let mut basic = tonic::Request::new(WhoAmIRequest {});
         basic
             .metadata_mut()
             .insert("authorization", "Basic dXNlcjpwdw==".parse().unwrap());
-        assert_eq!(client.who_am_i(basic).await.unwrap_err().code(), Code::Unauthenticated);
+        assert_eq!(
+            client.who_am_i(basic).await.unwrap_err().code(),
+            Code::Unauthenticated
+        );
 
         let now = chrono::Utc::now().timestamp();
         let expired = test_authenticator()
@@ -36,7 +42,10 @@ async fn calls_without_a_valid_token_are_unauthenticated() {
                 exp: now - 3600,
             })
             .unwrap();
-        let err = client.who_am_i(authed(WhoAmIRequest {}, &expired)).await.unwrap_err();
+        let err = client
+            .who_am_i(authed(WhoAmIRequest {}, &expired))
+            .await
+            .unwrap_err();
         assert_eq!(err.code(), Code::Unauthenticated);
         assert!(err.message().contains("Expired"), "{}", err.message());
 
@@ -44,9 +53,17 @@ async fn calls_without_a_valid_token_are_unauthenticated() {
             &steelcare_runtime::settings::Secret::new("some-other-secret-0123456789"),
             "steelcare",
         )
-        .issue("mallory", &[Role::Admin], None, std::time::Duration::from_secs(60))
+        .issue(
+            "mallory",
+            &[Role::Admin],
+            None,
+            std::time::Duration::from_secs(60),
+        )
         .unwrap();
-        let err = client.who_am_i(authed(WhoAmIRequest {}, &forged)).await.unwrap_err();
+        let err = client
+            .who_am_i(authed(WhoAmIRequest {}, &forged))
+            .await
+            .unwrap_err();
         assert_eq!(err.code(), Code::Unauthenticated);
         app.stop().await.unwrap();
     }

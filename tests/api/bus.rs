@@ -8,18 +8,24 @@ use std::time::Duration;
 use sea_orm_migration::MigratorTrait;
 use steelcare_bus::{Bus, DispatchQueue};
 use steelcare_store::Migrator;
-use steelcare_tests::{FreshDatabase, fresh_postgres, fresh_sqlite, postgres_url, redis_url, unique_prefix};
+use steelcare_tests::{
+    FreshDatabase, fresh_postgres, fresh_sqlite, postgres_url, redis_url, unique_prefix,
+};
 
 /// Every bus backend enabled here, each on fresh storage.
 async fn buses() -> Vec<(&'static str, Bus, Option<FreshDatabase>)> {
     let mut all = Vec::new();
     let sqlite = fresh_sqlite();
-    let db = steelcare_store::connect(&sqlite.url, 5).await.expect("sqlite");
+    let db = steelcare_store::connect(&sqlite.url, 5)
+        .await
+        .expect("sqlite");
     Migrator::up(&db, None).await.expect("migrate");
     all.push(("embedded-sqlite", Bus::embedded(db), Some(sqlite)));
     if let Some(url) = postgres_url() {
         let pg = fresh_postgres(&url).await;
-        let db = steelcare_store::connect(&pg.url, 10).await.expect("postgres");
+        let db = steelcare_store::connect(&pg.url, 10)
+            .await
+            .expect("postgres");
         Migrator::up(&db, None).await.expect("migrate");
         all.push(("embedded-postgres", Bus::embedded(db), Some(pg)));
     }
@@ -48,17 +54,32 @@ async fn a_group_receives_every_message_once_in_order_until_acked() {
         assert_eq!(ids, ["e0", "e1", "e2"], "{name}");
         assert_eq!(got[1].payload, b"payload-1", "{name}");
         assert!(got.iter().all(|d| !d.redelivered), "{name}");
-        assert!(events.read_new("s1", "g", "c1", 10).await.unwrap().is_empty(), "{name}");
+        assert!(
+            events
+                .read_new("s1", "g", "c1", 10)
+                .await
+                .unwrap()
+                .is_empty(),
+            "{name}"
+        );
         assert_eq!(events.pending_count("s1", "g").await.unwrap(), 3, "{name}");
         let acked = events
-            .ack("s1", "g", &[got[0].entry_id.clone(), got[1].entry_id.clone()])
+            .ack(
+                "s1",
+                "g",
+                &[got[0].entry_id.clone(), got[1].entry_id.clone()],
+            )
             .await
             .unwrap();
         assert_eq!(acked, 2, "{name}");
         assert_eq!(events.pending_count("s1", "g").await.unwrap(), 1, "{name}");
         // A second group reads the stream independently.
         events.ensure_group("s1", "other").await.unwrap();
-        assert_eq!(events.read_new("s1", "other", "x", 10).await.unwrap().len(), 3, "{name}");
+        assert_eq!(
+            events.read_new("s1", "other", "x", 10).await.unwrap().len(),
+            3,
+            "{name}"
+        );
     }
 }
 
@@ -94,17 +115,37 @@ async fn an_unacked_message_is_redelivered_to_another_consumer_after_the_idle_ti
         let first = events.read_new("s3", "g", "crashed", 10).await.unwrap();
         assert_eq!(first.len(), 1, "{name}");
         let idle = Duration::from_millis(300);
-        let early = events.claim_stale("s3", "g", "rescuer", idle, 10).await.unwrap();
+        let early = events
+            .claim_stale("s3", "g", "rescuer", idle, 10)
+            .await
+            .unwrap();
         assert!(early.is_empty(), "{name}: claimed before the timeout");
         tokio::time::sleep(Duration::from_millis(450)).await;
-        let claimed = events.claim_stale("s3", "g", "rescuer", idle, 10).await.unwrap();
+        let claimed = events
+            .claim_stale("s3", "g", "rescuer", idle, 10)
+            .await
+            .unwrap();
         assert_eq!(claimed.len(), 1, "{name}");
         assert_eq!(claimed[0].event_id, "e-crash", "{name}");
         assert_eq!(claimed[0].payload, b"job", "{name}");
         assert!(claimed[0].redelivered, "{name}");
         // Claimed again right away by a third consumer: no, it was just delivered.
-        assert!(events.claim_stale("s3", "g", "third", idle, 10).await.unwrap().is_empty(), "{name}");
-        assert_eq!(events.ack("s3", "g", &[claimed[0].entry_id.clone()]).await.unwrap(), 1, "{name}");
+        assert!(
+            events
+                .claim_stale("s3", "g", "third", idle, 10)
+                .await
+                .unwrap()
+                .is_empty(),
+            "{name}"
+        );
+        assert_eq!(
+            events
+                .ack("s3", "g", &[claimed[0].entry_id.clone()])
+                .await
+                .unwrap(),
+            1,
+            "{name}"
+        );
         assert_eq!(events.pending_count("s3", "g").await.unwrap(), 0, "{name}");
     }
 }
@@ -113,7 +154,10 @@ async fn an_unacked_message_is_redelivered_to_another_consumer_after_the_idle_ti
 async fn reading_a_group_that_does_not_exist_is_an_error() {
     for (name, bus, _keep) in buses().await {
         bus.events.publish("s4", "e", b"x").await.unwrap();
-        assert!(bus.events.read_new("s4", "nobody", "c", 1).await.is_err(), "{name}");
+        assert!(
+            bus.events.read_new("s4", "nobody", "c", 1).await.is_err(),
+            "{name}"
+        );
     }
 }
 
@@ -124,14 +168,20 @@ async fn jobs_are_claimed_earliest_score_first_and_ids_are_unique() {
         assert!(q.enqueue("q1", "late", b"L", 30).await.unwrap(), "{name}");
         assert!(q.enqueue("q1", "early", b"E", 10).await.unwrap(), "{name}");
         assert!(q.enqueue("q1", "mid", b"M", 20).await.unwrap(), "{name}");
-        assert!(!q.enqueue("q1", "mid", b"other", 1).await.unwrap(), "{name}: duplicate added");
+        assert!(
+            !q.enqueue("q1", "mid", b"other", 1).await.unwrap(),
+            "{name}: duplicate added"
+        );
         assert_eq!(q.len("q1").await.unwrap(), 3, "{name}");
         let lease = Duration::from_secs(30);
         let mut order = Vec::new();
         while let Some(job) = q.claim("q1", lease).await.unwrap() {
             assert_eq!(job.attempts, 1, "{name}");
             order.push((job.job_id.clone(), job.payload.clone(), job.score));
-            assert!(q.ack("q1", &job.job_id, &job.lease_token).await.unwrap(), "{name}");
+            assert!(
+                q.ack("q1", &job.job_id, &job.lease_token).await.unwrap(),
+                "{name}"
+            );
         }
         assert_eq!(
             order,
@@ -152,17 +202,40 @@ async fn an_expired_lease_returns_the_job_and_voids_the_old_token() {
     for (name, bus, _keep) in buses().await {
         let q = bus.queue.clone();
         q.enqueue("q2", "job", b"p", 5).await.unwrap();
-        let first = q.claim("q2", Duration::from_millis(200)).await.unwrap().unwrap();
-        assert!(q.claim("q2", Duration::from_secs(30)).await.unwrap().is_none(), "{name}: double claim");
+        let first = q
+            .claim("q2", Duration::from_millis(200))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            q.claim("q2", Duration::from_secs(30))
+                .await
+                .unwrap()
+                .is_none(),
+            "{name}: double claim"
+        );
         assert!(q.contains("q2", "job").await.unwrap(), "{name}");
         tokio::time::sleep(Duration::from_millis(350)).await;
-        let second = q.claim("q2", Duration::from_secs(30)).await.unwrap().unwrap();
+        let second = q
+            .claim("q2", Duration::from_secs(30))
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(second.job_id, "job", "{name}");
         assert_eq!(second.attempts, 2, "{name}");
         assert_ne!(second.lease_token, first.lease_token, "{name}");
-        assert!(!q.ack("q2", "job", &first.lease_token).await.unwrap(), "{name}: stale ack");
-        assert!(!q.release("q2", "job", &first.lease_token, 1).await.unwrap(), "{name}");
-        assert!(q.ack("q2", "job", &second.lease_token).await.unwrap(), "{name}");
+        assert!(
+            !q.ack("q2", "job", &first.lease_token).await.unwrap(),
+            "{name}: stale ack"
+        );
+        assert!(
+            !q.release("q2", "job", &first.lease_token, 1).await.unwrap(),
+            "{name}"
+        );
+        assert!(
+            q.ack("q2", "job", &second.lease_token).await.unwrap(),
+            "{name}"
+        );
         assert_eq!(q.len("q2").await.unwrap(), 0, "{name}");
     }
 }
@@ -173,19 +246,50 @@ async fn release_requeues_with_a_new_score_and_extend_keeps_the_lease() {
         let q = bus.queue.clone();
         q.enqueue("q3", "a", b"a", 10).await.unwrap();
         q.enqueue("q3", "b", b"b", 20).await.unwrap();
-        let a = q.claim("q3", Duration::from_secs(30)).await.unwrap().unwrap();
+        let a = q
+            .claim("q3", Duration::from_secs(30))
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(a.job_id, "a", "{name}");
         // Back off: a goes behind b.
-        assert!(q.release("q3", "a", &a.lease_token, 30).await.unwrap(), "{name}");
-        let b = q.claim("q3", Duration::from_millis(200)).await.unwrap().unwrap();
+        assert!(
+            q.release("q3", "a", &a.lease_token, 30).await.unwrap(),
+            "{name}"
+        );
+        let b = q
+            .claim("q3", Duration::from_millis(200))
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(b.job_id, "b", "{name}");
-        assert!(q.extend_lease("q3", "b", &b.lease_token, Duration::from_secs(30)).await.unwrap(), "{name}");
-        assert!(!q.extend_lease("q3", "b", "not-the-token", Duration::from_secs(30)).await.unwrap(), "{name}");
+        assert!(
+            q.extend_lease("q3", "b", &b.lease_token, Duration::from_secs(30))
+                .await
+                .unwrap(),
+            "{name}"
+        );
+        assert!(
+            !q.extend_lease("q3", "b", "not-the-token", Duration::from_secs(30))
+                .await
+                .unwrap(),
+            "{name}"
+        );
         tokio::time::sleep(Duration::from_millis(350)).await;
-        let next = q.claim("q3", Duration::from_secs(30)).await.unwrap().unwrap();
+        let next = q
+            .claim("q3", Duration::from_secs(30))
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(next.job_id, "a", "{name}: b's extended lease was not kept");
         assert_eq!(next.score, 30, "{name}");
-        assert!(q.claim("q3", Duration::from_secs(30)).await.unwrap().is_none(), "{name}");
+        assert!(
+            q.claim("q3", Duration::from_secs(30))
+                .await
+                .unwrap()
+                .is_none(),
+            "{name}"
+        );
     }
 }
 
@@ -194,7 +298,9 @@ async fn concurrent_workers_never_claim_the_same_job() {
     for (name, bus, _keep) in buses().await {
         let q: Arc<dyn DispatchQueue> = bus.queue.clone();
         for i in 0..40 {
-            q.enqueue("q4", &format!("job-{i:02}"), b"x", i).await.unwrap();
+            q.enqueue("q4", &format!("job-{i:02}"), b"x", i)
+                .await
+                .unwrap();
         }
         let mut workers = Vec::new();
         for _ in 0..8 {

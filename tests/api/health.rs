@@ -1,9 +1,9 @@
 //! `grpc.health.v1`: no token needed, a status per mounted service.
 
 use steelcare_tests::{backends, spawn_app};
+use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
-use tonic_health::pb::HealthCheckRequest;
 
 #[tokio::test]
 async fn health_reports_serving_for_the_server_and_each_mounted_service() {
@@ -19,7 +19,12 @@ async fn health_reports_serving_for_the_server_and_each_mounted_service() {
                 .unwrap_or_else(|err| panic!("{}: {service:?}: {err}", backend.name()))
                 .into_inner()
                 .status;
-            assert_eq!(status, ServingStatus::Serving as i32, "{}: {service:?}", backend.name());
+            assert_eq!(
+                status,
+                ServingStatus::Serving as i32,
+                "{}: {service:?}",
+                backend.name()
+            );
         }
         let unknown = health
             .check(HealthCheckRequest {

@@ -36,18 +36,31 @@ async fn migrations_apply_roll_back_and_reapply_on_every_database() {
 
         Migrator::up(&db, None).await.unwrap();
         for table in TABLES {
-            assert!(table_exists(&db, table).await, "{}: {table}", backend.name());
+            assert!(
+                table_exists(&db, table).await,
+                "{}: {table}",
+                backend.name()
+            );
         }
         let applied = Migrator::get_applied_migrations(&db).await.unwrap();
         assert_eq!(applied.len(), Migrator::migrations().len());
-        assert!(Migrator::get_pending_migrations(&db).await.unwrap().is_empty());
+        assert!(
+            Migrator::get_pending_migrations(&db)
+                .await
+                .unwrap()
+                .is_empty()
+        );
 
         // Applying again is a no-op.
         Migrator::up(&db, None).await.unwrap();
 
         Migrator::down(&db, None).await.unwrap();
         for table in TABLES {
-            assert!(!table_exists(&db, table).await, "{}: {table} left", backend.name());
+            assert!(
+                !table_exists(&db, table).await,
+                "{}: {table} left",
+                backend.name()
+            );
         }
         Migrator::up(&db, None).await.unwrap();
         assert!(table_exists(&db, "bus_queue_jobs").await);

@@ -11,11 +11,7 @@ use steelcare_store::outbox::NewOutboxEvent;
 use steelcare_store::{audit, begin_write, cases, outbox, processed};
 use steelcare_tests::{backends, spawn_app};
 
-async fn create_case_with_event(
-    db: &steelcare_store::Database,
-    case_id: &str,
-    commit: bool,
-) {
+async fn create_case_with_event(db: &steelcare_store::Database, case_id: &str, commit: bool) {
     let tx = begin_write(db).await.unwrap();
     cases::create(&tx, case_id, Some("org")).await.unwrap();
     audit::record(
@@ -113,9 +109,18 @@ async fn the_relay_publishes_in_commit_order_and_consumers_handle_each_event_onc
         }
         // Publish everything again, as a relay that crashed before marking would.
         let rows = outbox::unpublished(&app.db, 100).await.unwrap();
-        assert!(rows.is_empty(), "{}: relay left {} rows", backend.name(), rows.len());
+        assert!(
+            rows.is_empty(),
+            "{}: relay left {} rows",
+            backend.name(),
+            rows.len()
+        );
         for row in outbox_rows::Entity::find().all(&app.db).await.unwrap() {
-            app.bus.events.publish(&row.stream, &row.event_id, &row.payload).await.unwrap();
+            app.bus
+                .events
+                .publish(&row.stream, &row.event_id, &row.payload)
+                .await
+                .unwrap();
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
         let _ = stop.send(true);
@@ -124,7 +129,14 @@ async fn the_relay_publishes_in_commit_order_and_consumers_handle_each_event_onc
         let handled = handled.lock().unwrap().clone();
         let expected: Vec<String> = (0..20).map(|i| format!("c{i:02}")).collect();
         assert_eq!(handled, expected, "{}", backend.name());
-        assert_eq!(app.bus.events.pending_count(EVENTS_STREAM, "test-group").await.unwrap(), 0);
+        assert_eq!(
+            app.bus
+                .events
+                .pending_count(EVENTS_STREAM, "test-group")
+                .await
+                .unwrap(),
+            0
+        );
         app.stop().await.unwrap();
     }
 }
@@ -133,7 +145,11 @@ async fn the_relay_publishes_in_commit_order_and_consumers_handle_each_event_onc
 async fn a_failed_handling_is_redelivered_until_it_succeeds() {
     for backend in backends() {
         let app = spawn_app(&backend).await;
-        app.bus.events.publish("retry-stream", "e1", b"flaky").await.unwrap();
+        app.bus
+            .events
+            .publish("retry-stream", "e1", b"flaky")
+            .await
+            .unwrap();
         let attempts = Arc::new(Mutex::new(0u32));
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let mut options = ConsumerOptions::new("retry-stream", "g", "c");
@@ -148,7 +164,11 @@ async fn a_failed_handling_is_redelivered_until_it_succeeds() {
                     async move {
                         let mut n = attempts.lock().map_err(|e| e.to_string())?;
                         *n += 1;
-                        if *n < 3 { Err(format!("attempt {n} fails")) } else { Ok(()) }
+                        if *n < 3 {
+                            Err(format!("attempt {n} fails"))
+                        } else {
+                            Ok(())
+                        }
                     }
                 },
                 stopped,
@@ -162,7 +182,14 @@ async fn a_failed_handling_is_redelivered_until_it_succeeds() {
         let _ = stop.send(true);
         consumer.await.unwrap();
         assert_eq!(*attempts.lock().unwrap(), 3, "{}", backend.name());
-        assert_eq!(app.bus.events.pending_count("retry-stream", "g").await.unwrap(), 0);
+        assert_eq!(
+            app.bus
+                .events
+                .pending_count("retry-stream", "g")
+                .await
+                .unwrap(),
+            0
+        );
         app.stop().await.unwrap();
     }
 }

@@ -3,8 +3,8 @@
 use prost::Message;
 use steelcare_tests::{Backend, spawn_app};
 use tokio_stream::StreamExt;
-use tonic_reflection::pb::v1 as v1;
-use tonic_reflection::pb::v1alpha as v1alpha;
+use tonic_reflection::pb::v1;
+use tonic_reflection::pb::v1alpha;
 
 #[tokio::test]
 async fn v1_lists_services_and_serves_every_contract_without_a_token() {
@@ -44,7 +44,10 @@ async fn v1_lists_services_and_serves_every_contract_without_a_token() {
         "grpc.health.v1.Health",
         "grpc.reflection.v1.ServerReflection",
     ] {
-        assert!(names.contains(&expected), "{expected} missing from {names:?}");
+        assert!(
+            names.contains(&expected),
+            "{expected} missing from {names:?}"
+        );
     }
 
     let file = responses.next().await.unwrap().unwrap();
@@ -54,7 +57,8 @@ async fn v1_lists_services_and_serves_every_contract_without_a_token() {
         panic!("expected file descriptors, got {file:?}");
     };
     let descriptor =
-        prost_types::FileDescriptorProto::decode(files.file_descriptor_proto[0].as_slice()).unwrap();
+        prost_types::FileDescriptorProto::decode(files.file_descriptor_proto[0].as_slice())
+            .unwrap();
     assert_eq!(descriptor.package(), "steelcare.intake.v1");
     let rpcs: Vec<_> = descriptor.service[0]
         .method

@@ -20,7 +20,9 @@ async fn the_callers_trace_continues_and_comes_back_in_traceparent() {
     let mut request = authed(WhoAmIRequest {}, &token);
     request.metadata_mut().insert(
         "traceparent",
-        format!("00-{TRACE_ID}-00f067aa0ba902b7-01").parse().unwrap(),
+        format!("00-{TRACE_ID}-00f067aa0ba902b7-01")
+            .parse()
+            .unwrap(),
     );
     let response = client.who_am_i(request).await.unwrap();
     let traceparent = response
@@ -33,21 +35,30 @@ async fn the_callers_trace_continues_and_comes_back_in_traceparent() {
         traceparent.starts_with(&format!("00-{TRACE_ID}-")),
         "traceparent {traceparent:?}"
     );
-    assert!(!traceparent.contains("00f067aa0ba902b7"), "the server span is a new child span");
+    assert!(
+        !traceparent.contains("00f067aa0ba902b7"),
+        "the server span is a new child span"
+    );
 
     // Without one, the server starts a trace of its own.
     let fresh = client
         .who_am_i(authed(WhoAmIRequest {}, &token))
         .await
         .unwrap();
-    let own = fresh.metadata().get("traceparent").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let own = fresh
+        .metadata()
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
     assert_eq!(own.split('-').nth(1).map(str::len), Some(32), "{own:?}");
     assert!(!own.contains(TRACE_ID));
     app.stop().await.unwrap();
 }
 
 async fn http1(app: &TestApp, request: String, body: &[u8]) -> String {
-    let mut stream = tokio::net::TcpStream::connect(app.local_addr).await.unwrap();
+    let mut stream = tokio::net::TcpStream::connect(app.local_addr)
+        .await
+        .unwrap();
     stream.write_all(request.as_bytes()).await.unwrap();
     stream.write_all(body).await.unwrap();
     let mut response = Vec::new();
@@ -74,7 +85,12 @@ async fn grpc_web_over_http1_reaches_the_same_service() {
     );
     let response = http1(&app, request, &frame).await;
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
-    assert!(response.to_lowercase().contains("content-type: application/grpc-web"), "{response}");
+    assert!(
+        response
+            .to_lowercase()
+            .contains("content-type: application/grpc-web"),
+        "{response}"
+    );
     assert!(response.contains("browser-user"), "{response}");
     assert!(response.contains("grpc-status:0"), "{response}");
     assert!(
@@ -97,11 +113,21 @@ async fn cors_preflight_allows_only_the_configured_origins() {
              Content-Length: 0\r\nConnection: close\r\n\r\n"
         )
     };
-    let allowed = http1(&app, preflight("https://console.example"), b"").await.to_lowercase();
-    assert!(allowed.contains("access-control-allow-origin: https://console.example"), "{allowed}");
+    let allowed = http1(&app, preflight("https://console.example"), b"")
+        .await
+        .to_lowercase();
+    assert!(
+        allowed.contains("access-control-allow-origin: https://console.example"),
+        "{allowed}"
+    );
     assert!(allowed.contains("authorization"), "{allowed}");
-    let refused = http1(&app, preflight("https://evil.example"), b"").await.to_lowercase();
-    assert!(!refused.contains("access-control-allow-origin"), "{refused}");
+    let refused = http1(&app, preflight("https://evil.example"), b"")
+        .await
+        .to_lowercase();
+    assert!(
+        !refused.contains("access-control-allow-origin"),
+        "{refused}"
+    );
     app.stop().await.unwrap();
 }
 
@@ -128,10 +154,16 @@ async fn shutdown_stops_serving_cleanly() {
     let addr = app.local_addr;
     let mut client = AdminServiceClient::new(app.channel().await);
     let token = app.token("u", &[Role::Agent], None);
-    client.who_am_i(authed(WhoAmIRequest {}, &token)).await.unwrap();
+    client
+        .who_am_i(authed(WhoAmIRequest {}, &token))
+        .await
+        .unwrap();
     tokio::time::timeout(Duration::from_secs(10), app.stop())
         .await
         .expect("stopped within the grace period")
         .expect("clean stop");
-    assert!(tokio::net::TcpStream::connect(addr).await.is_err(), "still accepting");
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "still accepting"
+    );
 }

@@ -52,11 +52,13 @@ pub enum Command {
 }
 
 fn parse_selection(s: &str) -> Result<ServiceSelection, String> {
-    s.parse().map_err(|err: crate::services::SelectionError| err.to_string())
+    s.parse()
+        .map_err(|err: crate::services::SelectionError| err.to_string())
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {
-    s.parse().map_err(|err: steelcare_domain::UnknownRole| err.to_string())
+    s.parse()
+        .map_err(|err: steelcare_domain::UnknownRole| err.to_string())
 }
 
 /// Parses `90s`, `30m`, `8h`, `7d`.

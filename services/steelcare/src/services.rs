@@ -56,7 +56,9 @@ pub struct ServiceSelection(Vec<ServiceName>);
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SelectionError {
     /// Not a service name.
-    #[error("unknown service {0:?}; expected all or a comma-separated list of intake, dispatch, repair, acceptance, feedback")]
+    #[error(
+        "unknown service {0:?}; expected all or a comma-separated list of intake, dispatch, repair, acceptance, feedback"
+    )]
     Unknown(String),
     /// A known service this build does not carry yet.
     #[error("service {0} is not available in this build yet")]
@@ -131,7 +133,10 @@ mod tests {
             Err(SelectionError::Unknown(name)) if name == "billing"
         ));
         assert_eq!("".parse::<ServiceSelection>(), Err(SelectionError::Empty));
-        assert_eq!("all".parse::<ServiceSelection>(), Ok(ServiceSelection::all()));
+        assert_eq!(
+            "all".parse::<ServiceSelection>(),
+            Ok(ServiceSelection::all())
+        );
         for name in ServiceName::ALL {
             let parsed = name.as_str().parse::<ServiceSelection>();
             assert_eq!(parsed.is_ok(), name.is_built(), "{name}");

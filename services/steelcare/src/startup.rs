@@ -76,7 +76,10 @@ pub fn redact_url(url: &str) -> String {
 }
 
 /// Connects to the configured database and applies migrations when asked.
-pub async fn connect_database(settings: &Settings, migrate: bool) -> Result<Database, StartupError> {
+pub async fn connect_database(
+    settings: &Settings,
+    migrate: bool,
+) -> Result<Database, StartupError> {
     let db = steelcare_store::connect(&settings.database.url, settings.database.max_connections)
         .await
         .map_err(|source| StartupError::Database {
@@ -84,7 +87,9 @@ pub async fn connect_database(settings: &Settings, migrate: bool) -> Result<Data
             source,
         })?;
     if migrate {
-        Migrator::up(&db, None).await.map_err(StartupError::Migration)?;
+        Migrator::up(&db, None)
+            .await
+            .map_err(StartupError::Migration)?;
     }
     Ok(db)
 }
@@ -175,8 +180,7 @@ impl Application {
     ) -> Result<(), StartupError> {
         let (stop_workers, workers_stopped) = watch::channel(false);
         let relay = OutboxRelay::new(self.db.clone(), self.bus.events.clone());
-        let workers: Vec<JoinHandle<()>> =
-            vec![tokio::spawn(relay.run(workers_stopped.clone()))];
+        let workers: Vec<JoinHandle<()>> = vec![tokio::spawn(relay.run(workers_stopped.clone()))];
 
         let (health, health_service) = tonic_health::server::health_reporter();
         health
@@ -263,6 +267,9 @@ mod tests {
             redact_url("postgres://app:s3cret@db:5432/steelcare"),
             "postgres://app:***@db:5432/steelcare"
         );
-        assert_eq!(redact_url("redis://127.0.0.1:6379"), "redis://127.0.0.1:6379");
+        assert_eq!(
+            redact_url("redis://127.0.0.1:6379"),
+            "redis://127.0.0.1:6379"
+        );
     }
 }

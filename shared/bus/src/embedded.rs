@@ -195,7 +195,10 @@ impl EventStream for EmbeddedBus {
             let taken = bus_pending::Entity::update_many()
                 .col_expr(Column::Consumer, Expr::value(consumer))
                 .col_expr(Column::DeliveredAtMs, Expr::value(now))
-                .col_expr(Column::DeliveryCount, Expr::col(Column::DeliveryCount).add(1))
+                .col_expr(
+                    Column::DeliveryCount,
+                    Expr::col(Column::DeliveryCount).add(1),
+                )
                 .filter(Column::Stream.eq(stream))
                 .filter(Column::GroupName.eq(group))
                 .filter(Column::EntryId.eq(row.entry_id))

@@ -47,8 +47,12 @@ pub struct Delivery {
 #[async_trait::async_trait]
 pub trait EventStream: Send + Sync {
     /// Appends a message; returns its entry id.
-    async fn publish(&self, stream: &str, event_id: &str, payload: &[u8])
-    -> Result<String, BusError>;
+    async fn publish(
+        &self,
+        stream: &str,
+        event_id: &str,
+        payload: &[u8],
+    ) -> Result<String, BusError>;
 
     /// Creates a consumer group if it does not exist. A new group starts at the beginning of
     /// the stream, so nothing published before the consumer first started is missed.

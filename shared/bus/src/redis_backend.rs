@@ -20,7 +20,8 @@ pub struct RedisBus {
     prefix: String,
 }
 
-const NOW_MS: &str = "local t = redis.call('TIME') local now = t[1] * 1000 + math.floor(t[2] / 1000)";
+const NOW_MS: &str =
+    "local t = redis.call('TIME') local now = t[1] * 1000 + math.floor(t[2] / 1000)";
 
 impl RedisBus {
     /// Connects to `url` and checks the server answers.

@@ -168,7 +168,9 @@ impl CaseState {
 
     /// The state for a `steelcare.common.v1.CaseState` number; `None` for 0 and unknowns.
     pub fn from_proto_value(value: i32) -> Option<CaseState> {
-        CaseState::ALL.into_iter().find(|s| s.proto_value() == value)
+        CaseState::ALL
+            .into_iter()
+            .find(|s| s.proto_value() == value)
     }
 }
 
@@ -322,7 +324,10 @@ mod tests {
     fn names_and_proto_numbers_round_trip() {
         for state in CaseState::ALL {
             assert_eq!(state.as_str().parse::<CaseState>(), Ok(state));
-            assert_eq!(CaseState::from_proto_value(state.proto_value()), Some(state));
+            assert_eq!(
+                CaseState::from_proto_value(state.proto_value()),
+                Some(state)
+            );
         }
         assert_eq!(CaseState::from_proto_value(0), None);
         assert!("OPEN".parse::<CaseState>().is_err());

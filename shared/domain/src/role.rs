@@ -22,7 +22,9 @@ pub enum Role {
 
 /// A role name that is not one of [`Role::ALL`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown role {0:?}; expected one of customer, agent, dispatcher, technician, engineer, chief_engineer, manager, auditor, admin")]
+#[error(
+    "unknown role {0:?}; expected one of customer, agent, dispatcher, technician, engineer, chief_engineer, manager, auditor, admin"
+)]
 pub struct UnknownRole(pub String);
 
 impl Role {

@@ -348,14 +348,22 @@ mod tests {
     use super::*;
 
     fn auth() -> Authenticator {
-        Authenticator::with_secret(&Secret::new("0123456789abcdef0123456789abcdef"), "steelcare")
+        Authenticator::with_secret(
+            &Secret::new("0123456789abcdef0123456789abcdef"),
+            "steelcare",
+        )
     }
 
     #[test]
     fn issued_tokens_verify_with_their_roles_and_org() {
         let a = auth();
         let token = a
-            .issue("u1", &[Role::Customer], Some("org-1"), Duration::from_secs(60))
+            .issue(
+                "u1",
+                &[Role::Customer],
+                Some("org-1"),
+                Duration::from_secs(60),
+            )
             .unwrap();
         let caller = a.verify(&token).unwrap();
         assert_eq!(caller.subject, "u1");
@@ -380,7 +388,12 @@ mod tests {
         let expired = a
             .issue_claims(&claims(vec!["agent"], None, now - 3600, "steelcare"))
             .unwrap();
-        assert!(a.verify(&expired).unwrap_err().to_string().contains("Expired"));
+        assert!(
+            a.verify(&expired)
+                .unwrap_err()
+                .to_string()
+                .contains("Expired")
+        );
         let unknown_role = a
             .issue_claims(&claims(vec!["root"], None, now + 60, "steelcare"))
             .unwrap();
@@ -393,8 +406,10 @@ mod tests {
             .issue_claims(&claims(vec!["agent"], None, now + 60, "someone-else"))
             .unwrap();
         assert!(a.verify(&other_issuer).is_err());
-        let other_key =
-            Authenticator::with_secret(&Secret::new("ffffffffffffffffffffffffffffffff"), "steelcare");
+        let other_key = Authenticator::with_secret(
+            &Secret::new("ffffffffffffffffffffffffffffffff"),
+            "steelcare",
+        );
         let forged = other_key
             .issue("u", &[Role::Admin], None, Duration::from_secs(60))
             .unwrap();

@@ -123,7 +123,9 @@ impl ApiError {
             ApiError::Aborted(message) => Status::aborted(message),
             ApiError::Unavailable(message) => {
                 tracing::warn!(trace_id, error = %message, "dependency unavailable");
-                Status::unavailable(format!("service temporarily unavailable (trace id {trace_id})"))
+                Status::unavailable(format!(
+                    "service temporarily unavailable (trace id {trace_id})"
+                ))
             }
             ApiError::Internal(detail) => {
                 tracing::error!(trace_id, error = %detail, "internal error");
@@ -147,7 +149,10 @@ impl From<StoreError> for ApiError {
             },
             StoreError::IdempotencyMismatch { .. } => ApiError::AlreadyExists(err.to_string()),
             StoreError::Conflict { .. } => ApiError::Aborted(format!("{err}; retry")),
-            StoreError::InvalidPageToken => ApiError::invalid("page_token", "not a token this server issued for this query"),
+            StoreError::InvalidPageToken => ApiError::invalid(
+                "page_token",
+                "not a token this server issued for this query",
+            ),
             StoreError::Db(_) | StoreError::Corrupt(_) => ApiError::Internal(err.to_string()),
         }
     }
@@ -186,14 +191,19 @@ mod tests {
     #[test]
     fn an_illegal_transition_is_failed_precondition_with_the_current_state() {
         let err: ApiError = StoreError::from(
-            CaseState::Received.transition(CaseState::Archived).unwrap_err(),
+            CaseState::Received
+                .transition(CaseState::Archived)
+                .unwrap_err(),
         )
         .into();
         let status = err.into_status("t");
         assert_eq!(status.code(), Code::FailedPrecondition);
         assert!(status.message().contains("RECEIVED"));
         let info = status.get_error_details().error_info().cloned().unwrap();
-        assert_eq!(info.metadata.get("current_state").map(String::as_str), Some("RECEIVED"));
+        assert_eq!(
+            info.metadata.get("current_state").map(String::as_str),
+            Some("RECEIVED")
+        );
     }
 
     #[test]
@@ -204,6 +214,10 @@ mod tests {
         .into_status("4bf92f3577b34da6a3ce929d0e0e4736");
         assert_eq!(status.code(), Code::Internal);
         assert!(!status.message().contains("SELECT"));
-        assert!(status.message().contains("4bf92f3577b34da6a3ce929d0e0e4736"));
+        assert!(
+            status
+                .message()
+                .contains("4bf92f3577b34da6a3ce929d0e0e4736")
+        );
     }
 }

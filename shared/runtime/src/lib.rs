@@ -9,8 +9,6 @@ pub mod server;
 pub mod settings;
 pub mod telemetry;
 
-
-
-pub use settings::{Settings, SettingsError};
 pub use auth::{Authenticator, Caller, RequestContext, RpcInfo};
 pub use error::{ApiError, FieldViolation};
+pub use settings::{Settings, SettingsError};

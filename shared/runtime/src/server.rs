@@ -59,10 +59,9 @@ where
         telemetry::set_parent_from_headers(&span, request.headers());
         let trace_id = telemetry::trace_id_of(&span);
         span.record("trace_id", trace_id.as_str());
-        request.extensions_mut().insert(RpcInfo {
-            method,
-            trace_id,
-        });
+        request
+            .extensions_mut()
+            .insert(RpcInfo { method, trace_id });
         let future = self.inner.call(request);
         let response_span = span.clone();
         Box::pin(

@@ -230,8 +230,7 @@ impl Settings {
         file: Option<&Path>,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Settings, SettingsError> {
-        let mut builder =
-            Config::builder().add_source(File::from_str(DEFAULTS, FileFormat::Toml));
+        let mut builder = Config::builder().add_source(File::from_str(DEFAULTS, FileFormat::Toml));
         if let Some(path) = file {
             if !path.is_file() {
                 return Err(SettingsError::Load(format!(
@@ -276,7 +275,10 @@ impl RawSettings {
         let listen: SocketAddr = self.server.listen.parse().map_err(|_| {
             invalid(
                 "server.listen",
-                format!("{:?} is not a socket address like 127.0.0.1:50051", self.server.listen),
+                format!(
+                    "{:?} is not a socket address like 127.0.0.1:50051",
+                    self.server.listen
+                ),
             )
         })?;
         if self.server.max_message_bytes < 1024 || self.server.max_message_bytes > 256 << 20 {
@@ -303,7 +305,10 @@ impl RawSettings {
         if let Some(u) = &redis_url
             && !(u.starts_with("redis://") || u.starts_with("redis+unix://"))
         {
-            return Err(invalid("redis.url", "must start with redis:// or redis+unix://"));
+            return Err(invalid(
+                "redis.url",
+                "must start with redis:// or redis+unix://",
+            ));
         }
         let log_format = match self.telemetry.log_format.as_str() {
             "pretty" => LogFormat::Pretty,
@@ -401,7 +406,10 @@ mod tests {
                 ("STEELCARE__SERVER__LISTEN", "0.0.0.0:6000"),
                 ("STEELCARE__REDIS__URL", "redis://127.0.0.1:6379"),
                 ("STEELCARE__AUTH__JWT_SECRET", "0123456789abcdef0123"),
-                ("STEELCARE__SERVER__CORS_ALLOWED_ORIGINS", "https://a.example,https://b.example"),
+                (
+                    "STEELCARE__SERVER__CORS_ALLOWED_ORIGINS",
+                    "https://a.example,https://b.example",
+                ),
                 ("STEELCARE__TELEMETRY__LOG_FORMAT", "json"),
             ]),
         )
@@ -420,12 +428,24 @@ mod tests {
     #[test]
     fn invalid_values_name_their_key() {
         let cases = [
-            ("STEELCARE__SERVER__LISTEN", "not-an-address", "server.listen"),
+            (
+                "STEELCARE__SERVER__LISTEN",
+                "not-an-address",
+                "server.listen",
+            ),
             ("STEELCARE__DATABASE__URL", "mysql://x", "database.url"),
             ("STEELCARE__REDIS__URL", "http://x", "redis.url"),
-            ("STEELCARE__TELEMETRY__LOG_FORMAT", "xml", "telemetry.log_format"),
+            (
+                "STEELCARE__TELEMETRY__LOG_FORMAT",
+                "xml",
+                "telemetry.log_format",
+            ),
             ("STEELCARE__AUTH__JWT_SECRET", "short", "auth.jwt_secret"),
-            ("STEELCARE__SERVER__REQUEST_TIMEOUT_SECS", "soon", "request_timeout_secs"),
+            (
+                "STEELCARE__SERVER__REQUEST_TIMEOUT_SECS",
+                "soon",
+                "request_timeout_secs",
+            ),
         ];
         for (key, value, named) in cases {
             let err = Settings::load_with_env(None, env(&[(key, value)])).unwrap_err();
@@ -435,12 +455,15 @@ mod tests {
 
     #[test]
     fn unknown_keys_and_missing_files_are_refused() {
-        let err = Settings::load_with_env(None, env(&[("STEELCARE__SERVER__LISTN", "x")]))
-            .unwrap_err();
+        let err =
+            Settings::load_with_env(None, env(&[("STEELCARE__SERVER__LISTN", "x")])).unwrap_err();
         assert!(err.to_string().contains("listn"), "{err}");
         let err = Settings::load_with_env(Some(Path::new("/nonexistent/steelcare.toml")), env(&[]))
             .unwrap_err();
-        assert!(err.to_string().contains("/nonexistent/steelcare.toml"), "{err}");
+        assert!(
+            err.to_string().contains("/nonexistent/steelcare.toml"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -61,9 +61,7 @@ pub fn init(settings: &TelemetrySettings) -> Result<TelemetryGuard, TelemetryErr
         .or_else(|_| EnvFilter::try_new(&settings.log_filter))
         .map_err(|err| TelemetryError(format!("telemetry.log_filter: {err}")))?;
     let fmt = match settings.log_format {
-        LogFormat::Pretty => tracing_subscriber::fmt::layer()
-            .with_target(false)
-            .boxed(),
+        LogFormat::Pretty => tracing_subscriber::fmt::layer().with_target(false).boxed(),
         LogFormat::Json => tracing_subscriber::fmt::layer()
             .json()
             .with_current_span(true)

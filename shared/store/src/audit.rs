@@ -96,9 +96,11 @@ pub async fn list(
     }
     if let Some((at, id)) = after {
         cond = cond.add(
-            Condition::any()
-                .add(Column::CreatedAt.lt(at))
-                .add(Condition::all().add(Column::CreatedAt.eq(at)).add(Column::Id.lt(id))),
+            Condition::any().add(Column::CreatedAt.lt(at)).add(
+                Condition::all()
+                    .add(Column::CreatedAt.eq(at))
+                    .add(Column::Id.lt(id)),
+            ),
         );
     }
     let mut rows = audit_log::Entity::find()

@@ -37,7 +37,11 @@ impl TryFrom<cases::Model> for CaseRecord {
         };
         Ok(CaseRecord {
             state: parse(&model.state)?,
-            state_before_dispute: model.state_before_dispute.as_deref().map(parse).transpose()?,
+            state_before_dispute: model
+                .state_before_dispute
+                .as_deref()
+                .map(parse)
+                .transpose()?,
             id: model.id,
             organization_id: model.organization_id,
             version: model.version,

@@ -30,7 +30,7 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<Database, DbErr>
         .max_connections(max_connections.max(1))
         .min_connections(1)
         .connect_timeout(Duration::from_secs(5))
-        .acquire_timeout(Duration::from_secs(30))
+        .acquire_timeout(Duration::from_secs(8))
         .sqlx_logging(false)
         .map_sqlx_sqlite_opts(|opts| {
             opts.journal_mode(SqliteJournalMode::Wal)

@@ -37,7 +37,10 @@ pub fn decode<K: DeserializeOwned>(
     if value.get("f").and_then(|f| f.as_str()) != Some(filter_fingerprint) {
         return Err(StoreError::InvalidPageToken);
     }
-    let key = value.get("k").cloned().ok_or(StoreError::InvalidPageToken)?;
+    let key = value
+        .get("k")
+        .cloned()
+        .ok_or(StoreError::InvalidPageToken)?;
     serde_json::from_value(key)
         .map(Some)
         .map_err(|_| StoreError::InvalidPageToken)

@@ -2,7 +2,10 @@
 //! its handling, so a redelivered event is recognised and skipped.
 
 use chrono::Utc;
-use sea_orm::{ConnectionTrait, sea_query::{OnConflict, Query}};
+use sea_orm::{
+    ConnectionTrait,
+    sea_query::{OnConflict, Query},
+};
 
 use crate::StoreError;
 use crate::entity::processed_events::Column;

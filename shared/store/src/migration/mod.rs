@@ -12,6 +12,8 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261127_000001_create_foundation_tables::Migration)]
+        vec![Box::new(
+            m20261127_000001_create_foundation_tables::Migration,
+        )]
     }
 }

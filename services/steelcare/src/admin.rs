@@ -1,12 +1,12 @@
 //! `steelcare.admin.v1.AdminService`: who the caller is, and the audit trail.
 
-use chrono::{DateTime, Utc};
 use prost_types::Timestamp;
 use steelcare_domain::Role;
 use steelcare_proto::admin::v1 as pb;
 use steelcare_proto::common::v1::Actor;
+use steelcare_runtime::convert::{from_timestamp, non_empty, page_size, to_timestamp};
+use steelcare_runtime::record::actor_of;
 use steelcare_runtime::{ApiError, Caller, RequestContext};
-use steelcare_store::page::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 use steelcare_store::{Database, audit};
 use tonic::{Request, Response, Status};
 
@@ -25,42 +25,6 @@ impl AdminService {
 
 /// Roles that may read the audit trail.
 pub const AUDIT_READERS: [Role; 3] = [Role::Auditor, Role::Manager, Role::Admin];
-
-fn timestamp(at: DateTime<Utc>) -> Timestamp {
-    Timestamp {
-        seconds: at.timestamp(),
-        nanos: i32::try_from(at.timestamp_subsec_nanos()).unwrap_or(0),
-    }
-}
-
-fn from_timestamp(ts: &Timestamp, field: &str) -> Result<DateTime<Utc>, ApiError> {
-    u32::try_from(ts.nanos)
-        .ok()
-        .and_then(|nanos| DateTime::from_timestamp(ts.seconds, nanos))
-        .ok_or_else(|| ApiError::invalid(field, "not a valid timestamp"))
-}
-
-fn actor(caller: &Caller) -> Actor {
-    Actor {
-        subject: caller.subject.clone(),
-        roles: caller.role_names(),
-        organization_id: caller.organization_id.clone().unwrap_or_default(),
-    }
-}
-
-fn non_empty(s: &str) -> Option<String> {
-    let s = s.trim();
-    (!s.is_empty()).then(|| s.to_owned())
-}
-
-/// Parses the paging fields of a List request (AIP-158).
-pub fn page_size(requested: i32) -> Result<u64, ApiError> {
-    match requested {
-        n if n < 0 => Err(ApiError::invalid("page_size", "must not be negative")),
-        0 => Ok(DEFAULT_PAGE_SIZE),
-        n => Ok((n as u64).min(MAX_PAGE_SIZE)),
-    }
-}
 
 impl AdminService {
     async fn list_audit_records(
@@ -108,7 +72,7 @@ impl AdminService {
                 before_summary: row.before_summary.unwrap_or_default(),
                 after_summary: row.after_summary,
                 trace_id: row.trace_id,
-                create_time: Some(timestamp(row.created_at)),
+                create_time: Some(to_timestamp(row.created_at)),
             })
             .collect();
         Ok(pb::ListAuditRecordsResponse {
@@ -126,7 +90,7 @@ impl pb::admin_service_server::AdminService for AdminService {
     ) -> Result<Response<pb::WhoAmIResponse>, Status> {
         let caller = Caller::from_request(&request)?;
         Ok(Response::new(pb::WhoAmIResponse {
-            actor: Some(actor(caller)),
+            actor: Some(actor_of(caller)),
             expire_time: Some(Timestamp {
                 seconds: caller.expires_at,
                 nanos: 0,

@@ -4,7 +4,9 @@
 //! (CORS, per-RPC spans, shutdown signals).
 
 pub mod auth;
+pub mod convert;
 pub mod error;
+pub mod record;
 pub mod server;
 pub mod settings;
 pub mod telemetry;

@@ -1,0 +1,153 @@
+//! What every mutation writes besides its own rows, inside its transaction: the audit record
+//! (who, role, rpc, entity, before/after, trace id) and its domain event in the outbox, wrapped
+//! in the envelope with event id, case id, time, actor and the W3C trace context of the call.
+
+use prost::Message;
+use prost_types::Timestamp;
+use sea_orm::ConnectionTrait;
+use steelcare_proto::common::v1::Actor;
+use steelcare_proto::events::v1::{EventEnvelope, TraceContext, event_envelope::Payload};
+use steelcare_store::audit::{self, NewAuditRecord};
+use steelcare_store::outbox::{self, NewOutboxEvent};
+
+use crate::auth::{Caller, RequestContext};
+use crate::error::ApiError;
+
+/// The actor of a caller, as events and audit records show it.
+pub fn actor_of(caller: &Caller) -> Actor {
+    Actor {
+        subject: caller.subject.clone(),
+        roles: caller.role_names(),
+        organization_id: caller.organization_id.clone().unwrap_or_default(),
+    }
+}
+
+/// Records the audit entry of a mutation made in `ctx`.
+pub async fn audit(
+    conn: &impl ConnectionTrait,
+    ctx: &RequestContext,
+    entity_type: &str,
+    entity_id: &str,
+    before: Option<serde_json::Value>,
+    after: serde_json::Value,
+) -> Result<(), ApiError> {
+    let roles = ctx.caller.role_names();
+    audit::record(
+        conn,
+        NewAuditRecord {
+            subject: &ctx.caller.subject,
+            roles: &roles,
+            organization_id: ctx.caller.organization_id.as_deref(),
+            rpc: &ctx.rpc,
+            entity_type,
+            entity_id,
+            before,
+            after,
+            trace_id: &ctx.trace_id,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// Builds the envelope of an event caused by `actor` now, carrying the current span's trace
+/// context.
+pub fn envelope(actor: Actor, case_id: Option<&str>, payload: Payload) -> EventEnvelope {
+    let now = chrono::Utc::now();
+    let (traceparent, tracestate) = crate::telemetry::current_trace_context();
+    EventEnvelope {
+        event_id: uuid::Uuid::now_v7().to_string(),
+        case_id: case_id.unwrap_or_default().to_owned(),
+        occurred_time: Some(Timestamp {
+            seconds: now.timestamp(),
+            nanos: i32::try_from(now.timestamp_subsec_nanos()).unwrap_or(0),
+        }),
+        actor: Some(actor),
+        trace_context: Some(TraceContext {
+            traceparent,
+            tracestate,
+        }),
+        payload: Some(payload),
+    }
+}
+
+/// Appends an event to the outbox of `stream`, in the caller's transaction; returns its id.
+pub async fn emit(
+    conn: &impl ConnectionTrait,
+    stream: &str,
+    envelope: EventEnvelope,
+) -> Result<String, ApiError> {
+    let event_id = envelope.event_id.clone();
+    outbox::append(
+        conn,
+        NewOutboxEvent {
+            event_id: event_id.clone(),
+            stream: stream.to_owned(),
+            case_id: Some(envelope.case_id.clone()).filter(|c| !c.is_empty()),
+            payload: envelope.encode_to_vec(),
+        },
+    )
+    .await?;
+    Ok(event_id)
+}
+
+/// Decodes an envelope from the bus and returns it with a span that continues its trace.
+pub fn receive(payload: &[u8], consumer: &str) -> Result<(EventEnvelope, tracing::Span), ApiError> {
+    let envelope = EventEnvelope::decode(payload)
+        .map_err(|err| ApiError::Internal(format!("undecodable event envelope: {err}")))?;
+    let span = tracing::info_span!(
+        "event",
+        otel.kind = "consumer",
+        consumer,
+        event_id = %envelope.event_id,
+        case_id = %envelope.case_id,
+    );
+    if let Some(trace) = &envelope.trace_context {
+        let mut headers = http::HeaderMap::new();
+        if let Ok(value) = http::HeaderValue::from_str(&trace.traceparent) {
+            headers.insert("traceparent", value);
+        }
+        if let Ok(value) = http::HeaderValue::from_str(&trace.tracestate) {
+            headers.insert("tracestate", value);
+        }
+        crate::telemetry::set_parent_from_headers(&span, &headers);
+    }
+    Ok((envelope, span))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use steelcare_proto::events::v1::CaseStateChanged;
+
+    #[test]
+    fn an_event_received_continues_the_trace_it_was_emitted_in() {
+        crate::telemetry::init_for_tests();
+        let request_span = tracing::info_span!("rpc");
+        let emitted = request_span.in_scope(|| {
+            envelope(
+                Actor {
+                    subject: "agent-1".into(),
+                    ..Default::default()
+                },
+                Some("case-1"),
+                Payload::CaseStateChanged(CaseStateChanged::default()),
+            )
+        });
+        let traceparent = emitted
+            .trace_context
+            .clone()
+            .unwrap_or_default()
+            .traceparent;
+        let trace_id = crate::telemetry::trace_id_of(&request_span);
+        assert!(
+            traceparent.contains(&trace_id),
+            "{traceparent} lacks {trace_id}"
+        );
+
+        let (received, span) = receive(&emitted.encode_to_vec(), "test").unwrap();
+        assert_eq!(received, emitted);
+        assert_eq!(crate::telemetry::trace_id_of(&span), trace_id);
+        assert!(receive(b"\xff\xff", "test").is_err());
+    }
+}

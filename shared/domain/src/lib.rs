@@ -1,8 +1,19 @@
-//! Pure SteelCare rules, with no I/O: the case lifecycle and the roles of the people who work
-//! a case. Every service enforces the same rules by calling into this crate.
+//! Pure SteelCare rules, with no I/O: the case lifecycle, roles, problem categories and
+//! severity tiers, rule-based classification, business calendars and the SLA engine,
+//! warranty terms and acceptance numbers. Every service enforces the same rules by calling
+//! into this crate.
 
+pub mod acceptance_number;
+pub mod calendar;
+pub mod category;
+pub mod classify;
 pub mod lifecycle;
 pub mod role;
+pub mod sla;
+pub mod warranty;
 
+pub use acceptance_number::AcceptanceNumber;
+pub use calendar::BusinessCalendar;
+pub use category::{ProblemCategory, SeverityTier};
 pub use lifecycle::{CaseState, IllegalTransition};
 pub use role::{Role, UnknownRole};

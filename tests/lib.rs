@@ -134,8 +134,14 @@ pub fn unique_prefix() -> String {
     format!("sctest:{}:", uuid::Uuid::new_v4().simple())
 }
 
-/// Settings of a test server on `backend`: port 0, the fresh database, a unique Redis prefix.
-pub fn test_settings(backend: &Backend, database: &FreshDatabase, data_dir: &TempDir) -> Settings {
+/// Settings of a test server on `backend`: port 0, the fresh database, a unique Redis prefix,
+/// then `extra` variables.
+pub fn test_settings(
+    backend: &Backend,
+    database: &FreshDatabase,
+    data_dir: &TempDir,
+    extra: &[(&str, &str)],
+) -> Settings {
     let mut env = vec![
         (
             "STEELCARE__SERVER__LISTEN".to_owned(),
@@ -171,6 +177,7 @@ pub fn test_settings(backend: &Backend, database: &FreshDatabase, data_dir: &Tem
         env.push(("STEELCARE__REDIS__URL".to_owned(), redis_url.clone()));
         env.push(("STEELCARE__REDIS__KEY_PREFIX".to_owned(), unique_prefix()));
     }
+    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     Settings::load_with_env(None, env).expect("test settings")
 }
 
@@ -188,19 +195,35 @@ pub struct TestApp {
     pub bus: Bus,
     /// Issues tokens the server accepts.
     pub auth: Authenticator,
+    /// The settings it runs with.
+    pub settings: Settings,
     stop: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<Result<(), steelcare::StartupError>>>,
-    _database: FreshDatabase,
-    _data_dir: TempDir,
+    database: Option<FreshDatabase>,
+    data_dir: Option<TempDir>,
 }
 
 /// Starts a server on `backend` with every built service.
 pub async fn spawn_app(backend: &Backend) -> TestApp {
+    spawn_app_with(backend, &[]).await
+}
+
+/// Starts a server on `backend` with extra `STEELCARE__*` settings.
+pub async fn spawn_app_with(backend: &Backend, extra: &[(&str, &str)]) -> TestApp {
     steelcare_runtime::telemetry::init_for_tests();
     let database = fresh_database(backend).await;
     let data_dir = tempfile::tempdir().expect("temp dir");
-    let settings = test_settings(backend, &database, &data_dir);
-    let app = Application::build(settings, ServiceSelection::all())
+    let settings = test_settings(backend, &database, &data_dir, extra);
+    start(backend, settings, database, data_dir).await
+}
+
+async fn start(
+    backend: &Backend,
+    settings: Settings,
+    database: FreshDatabase,
+    data_dir: TempDir,
+) -> TestApp {
+    let app = Application::build(settings.clone(), ServiceSelection::all())
         .await
         .unwrap_or_else(|err| panic!("{} app failed to start: {err}", backend.name()));
     let local_addr = app.local_addr();
@@ -218,10 +241,11 @@ pub async fn spawn_app(backend: &Backend) -> TestApp {
         db,
         bus,
         auth,
+        settings,
         stop: Some(stop),
         server: Some(server),
-        _database: database,
-        _data_dir: data_dir,
+        database: Some(database),
+        data_dir: Some(data_dir),
     }
 }
 
@@ -245,6 +269,10 @@ impl TestApp {
 
     /// Stops the server gracefully and waits for it.
     pub async fn stop(mut self) -> Result<(), steelcare::StartupError> {
+        self.halt().await
+    }
+
+    async fn halt(&mut self) -> Result<(), steelcare::StartupError> {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -252,6 +280,18 @@ impl TestApp {
             Some(handle) => handle.await.expect("server task"),
             None => Ok(()),
         }
+    }
+
+    /// Stops the server and starts a new one on the same database, files and settings, as a
+    /// process restart would; `down_for` is how long nothing runs in between.
+    pub async fn restart(mut self, down_for: Duration) -> TestApp {
+        self.halt().await.expect("clean stop before restart");
+        tokio::time::sleep(down_for).await;
+        let database = self.database.take().expect("database");
+        let data_dir = self.data_dir.take().expect("data dir");
+        let mut settings = self.settings.clone();
+        settings.server.listen = "127.0.0.1:0".parse().expect("address");
+        start(&self.backend, settings, database, data_dir).await
     }
 }
 

@@ -4,6 +4,7 @@ mod audit;
 mod auth;
 mod bus;
 mod health;
+mod intake;
 mod lifecycle;
 mod migrations;
 mod outbox;

@@ -20,7 +20,9 @@ use tonic::transport::Server;
 use tonic_web::GrpcWebLayer;
 
 use crate::admin::AdminService;
-use crate::services::ServiceSelection;
+use crate::services::{ServiceName, ServiceSelection};
+use steelcare_intake::{AttachmentStore, IntakeService, SlaConfig};
+use steelcare_proto::intake::v1::intake_service_server::IntakeServiceServer;
 
 /// Why the server could not start. Each names the problem in one line.
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +60,9 @@ pub enum StartupError {
     /// Reflection could not be built from the descriptors.
     #[error("reflection: {0}")]
     Reflection(String),
+    /// The attachment storage could not be opened.
+    #[error("cannot open attachment storage: {0}")]
+    Attachments(String),
     /// The server failed while running.
     #[error("server: {0}")]
     Serve(#[from] tonic::transport::Error),
@@ -117,6 +122,7 @@ pub struct Application {
     bus: Bus,
     authenticator: Authenticator,
     generated_secret: Option<PathBuf>,
+    attachments: Option<AttachmentStore>,
 }
 
 impl Application {
@@ -133,6 +139,11 @@ impl Application {
         )?;
         let db = connect_database(&settings, settings.database.migrate_on_start).await?;
         let bus = connect_bus(&settings, &db).await?;
+        let attachments = if selection.contains(ServiceName::Intake) {
+            Some(AttachmentStore::open(&settings.attachments).map_err(StartupError::Attachments)?)
+        } else {
+            None
+        };
         let addr = settings.server.listen;
         let listener = TcpListener::bind(addr)
             .await
@@ -149,6 +160,7 @@ impl Application {
             bus,
             authenticator,
             generated_secret,
+            attachments,
         })
     }
 
@@ -180,7 +192,14 @@ impl Application {
     ) -> Result<(), StartupError> {
         let (stop_workers, workers_stopped) = watch::channel(false);
         let relay = OutboxRelay::new(self.db.clone(), self.bus.events.clone());
-        let workers: Vec<JoinHandle<()>> = vec![tokio::spawn(relay.run(workers_stopped.clone()))];
+        let relay_wake = relay.waker();
+        let mut workers: Vec<JoinHandle<()>> =
+            vec![tokio::spawn(relay.run(workers_stopped.clone()))];
+        let consumer_name = format!(
+            "{}-{}",
+            std::env::var("HOSTNAME").unwrap_or_else(|_| "steelcare".to_owned()),
+            std::process::id()
+        );
 
         let (health, health_service) = tonic_health::server::health_reporter();
         health
@@ -202,6 +221,45 @@ impl Application {
             .max_decoding_message_size(max)
             .max_encoding_message_size(max);
         let interceptor = self.authenticator.interceptor();
+
+        let intake = match &self.attachments {
+            Some(files) if self.selection.contains(ServiceName::Intake) => {
+                let intake_settings = &self.settings.intake;
+                let service = IntakeService::new(
+                    self.db.clone(),
+                    SlaConfig {
+                        calendar: intake_settings.calendar.clone(),
+                        policies: intake_settings.policies.clone(),
+                        thresholds: intake_settings.escalation_thresholds.clone(),
+                    },
+                    intake_settings.timezone,
+                    files.clone(),
+                    Some(relay_wake.clone()),
+                );
+                workers.push(tokio::spawn(steelcare_intake::worker::run_watcher(
+                    self.db.clone(),
+                    intake_settings.watcher_interval,
+                    Some(relay_wake.clone()),
+                    workers_stopped.clone(),
+                )));
+                workers.push(tokio::spawn(steelcare_intake::worker::run_consumer_loop(
+                    self.db.clone(),
+                    self.bus.events.clone(),
+                    consumer_name.clone(),
+                    workers_stopped.clone(),
+                )));
+                health
+                    .set_serving::<IntakeServiceServer<IntakeService>>()
+                    .await;
+                Some(InterceptedService::new(
+                    IntakeServiceServer::new(service)
+                        .max_decoding_message_size(max)
+                        .max_encoding_message_size(max),
+                    interceptor.clone(),
+                ))
+            }
+            _ => None,
+        };
 
         tracing::info!(
             addr = %self.local_addr,
@@ -233,6 +291,7 @@ impl Application {
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)
             .add_service(InterceptedService::new(admin, interceptor))
+            .add_optional_service(intake)
             .serve_with_incoming_shutdown(TcpListenerStream::new(self.listener), signal);
         tokio::pin!(serve);
         let served = tokio::select! {
@@ -247,6 +306,9 @@ impl Application {
         };
         health
             .set_not_serving::<AdminServiceServer<AdminService>>()
+            .await;
+        health
+            .set_not_serving::<IntakeServiceServer<IntakeService>>()
             .await;
         let _ = stop_workers.send(true);
         for worker in workers {

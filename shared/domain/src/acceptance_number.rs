@@ -63,8 +63,16 @@ mod tests {
         let n = AcceptanceNumber::new(day, 42);
         assert_eq!(n.as_str(), "SC-20261127-0042");
         assert_eq!("SC-20261127-0042".parse::<AcceptanceNumber>(), Ok(n));
-        assert_eq!(AcceptanceNumber::new(day, 12345).as_str(), "SC-20261127-12345");
-        for bad in ["SC-2026-0001", "XX-20261127-0001", "SC-20261327-0001", "SC-20261127-12"] {
+        assert_eq!(
+            AcceptanceNumber::new(day, 12345).as_str(),
+            "SC-20261127-12345"
+        );
+        for bad in [
+            "SC-2026-0001",
+            "XX-20261127-0001",
+            "SC-20261327-0001",
+            "SC-20261127-12",
+        ] {
             assert!(bad.parse::<AcceptanceNumber>().is_err(), "{bad}");
         }
     }

@@ -121,7 +121,9 @@ impl BusinessCalendar {
         }
         let holidays: BTreeSet<_> = data.holidays.iter().copied().collect();
         if let Some(day) = data.makeup_workdays.iter().find(|d| holidays.contains(d)) {
-            return Err(fail(format!("{day} is both a holiday and a make-up working day")));
+            return Err(fail(format!(
+                "{day} is both a holiday and a make-up working day"
+            )));
         }
         Ok(BusinessCalendar {
             name: data.name,
@@ -210,13 +212,22 @@ mod tests {
         assert_eq!(cal.timezone(), chrono_tz::Asia::Shanghai);
         assert!(!cal.is_working_day(date(2026, 1, 1)), "new year");
         assert!(cal.is_working_day(date(2026, 1, 4)), "sunday make-up day");
-        assert!(cal.is_working_day(date(2026, 2, 14)), "saturday make-up day");
+        assert!(
+            cal.is_working_day(date(2026, 2, 14)),
+            "saturday make-up day"
+        );
         assert!(!cal.is_working_day(date(2026, 2, 18)), "spring festival");
         assert!(!cal.is_working_day(date(2026, 10, 7)), "national day");
-        assert!(cal.is_working_day(date(2026, 10, 10)), "saturday make-up day");
+        assert!(
+            cal.is_working_day(date(2026, 10, 10)),
+            "saturday make-up day"
+        );
         assert!(!cal.is_working_day(date(2026, 11, 28)), "ordinary saturday");
         assert!(cal.is_working_day(date(2026, 11, 27)), "ordinary friday");
-        assert_eq!(cal.working_day_length(), TimeDelta::hours(7) + TimeDelta::minutes(30));
+        assert_eq!(
+            cal.working_day_length(),
+            TimeDelta::hours(7) + TimeDelta::minutes(30)
+        );
     }
 
     #[test]
@@ -250,9 +261,18 @@ mod tests {
         // Wed 2025-12-31 16:00 Shanghai = 08:00 UTC.
         let from = Utc.with_ymd_and_hms(2025, 12, 31, 8, 0, 0).unwrap();
         let first: Vec<_> = cal.working_intervals(from).take(3).collect();
-        assert_eq!(first[0], (from, Utc.with_ymd_and_hms(2025, 12, 31, 9, 30, 0).unwrap()));
+        assert_eq!(
+            first[0],
+            (from, Utc.with_ymd_and_hms(2025, 12, 31, 9, 30, 0).unwrap())
+        );
         // Next: Sun 2026-01-04 (make-up day) 08:30 Shanghai = 00:30 UTC.
-        assert_eq!(first[1].0, Utc.with_ymd_and_hms(2026, 1, 4, 0, 30, 0).unwrap());
-        assert_eq!(first[2].0, Utc.with_ymd_and_hms(2026, 1, 4, 5, 30, 0).unwrap());
+        assert_eq!(
+            first[1].0,
+            Utc.with_ymd_and_hms(2026, 1, 4, 0, 30, 0).unwrap()
+        );
+        assert_eq!(
+            first[2].0,
+            Utc.with_ymd_and_hms(2026, 1, 4, 5, 30, 0).unwrap()
+        );
     }
 }

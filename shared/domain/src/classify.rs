@@ -26,8 +26,23 @@ const RULES: &[Rule] = &[
         category: ProblemCategory::StructuralSafety,
         tier: SeverityTier::P1,
         terms: &[
-            "裂缝", "裂纹", "断裂", "开裂", "失稳", "倒塌", "坍塌", "屈曲", "垮", "危险",
-            "crack", "fracture", "buckl", "collapse", "unstable", "instability", "danger",
+            "裂缝",
+            "裂纹",
+            "断裂",
+            "开裂",
+            "失稳",
+            "倒塌",
+            "坍塌",
+            "屈曲",
+            "垮",
+            "危险",
+            "crack",
+            "fracture",
+            "buckl",
+            "collapse",
+            "unstable",
+            "instability",
+            "danger",
         ],
     },
     Rule {
@@ -42,21 +57,53 @@ const RULES: &[Rule] = &[
         category: ProblemCategory::ConnectionLoosening,
         tier: SeverityTier::P2,
         terms: &[
-            "螺栓松动", "松动", "松脱", "脱焊", "焊缝", "loose bolt", "bolt loose", "loosen",
-            "bolts loose", "loose", "weld",
+            "螺栓松动",
+            "松动",
+            "松脱",
+            "脱焊",
+            "焊缝",
+            "loose bolt",
+            "bolt loose",
+            "loosen",
+            "bolts loose",
+            "loose",
+            "weld",
         ],
     },
     Rule {
         category: ProblemCategory::Leakage,
         tier: SeverityTier::P3,
-        terms: &["渗漏", "漏水", "渗水", "漏雨", "积水", "leak", "seep", "drip", "water ingress"],
+        terms: &[
+            "渗漏",
+            "漏水",
+            "渗水",
+            "漏雨",
+            "积水",
+            "leak",
+            "seep",
+            "drip",
+            "water ingress",
+        ],
     },
     Rule {
         category: ProblemCategory::CoatingDamage,
         tier: SeverityTier::P3,
         terms: &[
-            "锈", "涂层脱落", "脱漆", "掉漆", "起皮", "剥落", "防腐", "防火涂料", "rust",
-            "corros", "peel", "flak", "coating", "paint", "blister",
+            "锈",
+            "涂层脱落",
+            "脱漆",
+            "掉漆",
+            "起皮",
+            "剥落",
+            "防腐",
+            "防火涂料",
+            "rust",
+            "corros",
+            "peel",
+            "flak",
+            "coating",
+            "paint",
+            "blister",
         ],
     },
     Rule {
@@ -71,8 +118,19 @@ const RULES: &[Rule] = &[
         category: ProblemCategory::UsageConsultation,
         tier: SeverityTier::P4,
         terms: &[
-            "咨询", "请问", "如何", "怎么", "能否", "可以吗", "how to", "how do", "how can",
-            "can we", "question", "advice", "consult",
+            "咨询",
+            "请问",
+            "如何",
+            "怎么",
+            "能否",
+            "可以吗",
+            "how to",
+            "how do",
+            "how can",
+            "can we",
+            "question",
+            "advice",
+            "consult",
         ],
     },
 ];
@@ -80,8 +138,18 @@ const RULES: &[Rule] = &[
 /// Words that make a problem worse than its category's usual tier (never past P2 unless
 /// structural safety, which is already P1).
 const INTENSIFIERS: &[&str] = &[
-    "严重", "大面积", "大量", "持续", "扩大", "severe", "serious", "heavy", "flood",
-    "spreading", "extensive", "worsening",
+    "严重",
+    "大面积",
+    "大量",
+    "持续",
+    "扩大",
+    "severe",
+    "serious",
+    "heavy",
+    "flood",
+    "spreading",
+    "extensive",
+    "worsening",
 ];
 
 fn matches<'a>(text: &str, terms: &'a [&'a str]) -> Vec<&'a str> {
@@ -99,7 +167,10 @@ pub fn suggest(text: &str) -> Suggestion {
         let mut matched_terms: Vec<String> = found.into_iter().map(str::to_owned).collect();
         let mut tier = rule.tier;
         let worse = matches(&text, INTENSIFIERS);
-        if !worse.is_empty() && tier > SeverityTier::P2 && rule.category != ProblemCategory::UsageConsultation {
+        if !worse.is_empty()
+            && tier > SeverityTier::P2
+            && rule.category != ProblemCategory::UsageConsultation
+        {
             tier = SeverityTier::P2;
             matched_terms.extend(worse.into_iter().map(str::to_owned));
         }
@@ -126,23 +197,42 @@ mod tests {
     fn chinese_and_english_descriptions_are_classified_with_evidence() {
         let cases = [
             ("钢梁下翼缘出现裂缝", StructuralSafety, P1, "裂缝"),
-            ("Visible crack at the column base plate", StructuralSafety, P1, "crack"),
+            (
+                "Visible crack at the column base plate",
+                StructuralSafety,
+                P1,
+                "crack",
+            ),
             ("屋面檩条明显下挠", MemberDeformation, P2, "下挠"),
             ("Purlin sagging near ridge", MemberDeformation, P2, "sag"),
             ("高强螺栓松动", ConnectionLoosening, P2, "螺栓松动"),
-            ("Found a loose bolt on the brace", ConnectionLoosening, P2, "loose bolt"),
+            (
+                "Found a loose bolt on the brace",
+                ConnectionLoosening,
+                P2,
+                "loose bolt",
+            ),
             ("屋面接缝处漏水", Leakage, P3, "漏水"),
             ("Roof joint leaks when it rains", Leakage, P3, "leak"),
             ("柱脚生锈，涂层脱落", CoatingDamage, P3, "锈"),
             ("Paint peeling off the rafters", CoatingDamage, P3, "peel"),
             ("天沟损坏", HardwareDamage, P3, "天沟"),
             ("请问屋面多久需要维护一次", UsageConsultation, P4, "请问"),
-            ("How to clean the skylight panels?", HardwareDamage, P3, "skylight"),
+            (
+                "How to clean the skylight panels?",
+                HardwareDamage,
+                P3,
+                "skylight",
+            ),
         ];
         for (text, category, tier, term) in cases {
             let s = suggest(text);
             assert_eq!((s.category, s.tier), (category, tier), "{text}");
-            assert!(s.matched_terms.iter().any(|t| t == term), "{text}: {:?}", s.matched_terms);
+            assert!(
+                s.matched_terms.iter().any(|t| t == term),
+                "{text}: {:?}",
+                s.matched_terms
+            );
         }
     }
 

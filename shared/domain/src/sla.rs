@@ -66,7 +66,7 @@ pub enum ClockMode {
     Business,
 }
 
-/// A limit as written in policy: hours/minutes, or working days.
+/// A limit as written in policy: seconds/minutes/hours, or days.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SlaDuration {
     /// A fixed span (working time in business mode).
@@ -90,7 +90,7 @@ impl SlaDuration {
 
 /// A limit that is not `N` followed by m, h or d.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0:?} is not a limit like 30m, 4h or 2d")]
+#[error("{0:?} is not a limit like 90s, 30m, 4h or 2d")]
 pub struct BadDuration(pub String);
 
 impl FromStr for SlaDuration {
@@ -105,6 +105,7 @@ impl FromStr for SlaDuration {
             return Err(BadDuration(s.to_owned()));
         }
         match unit {
+            "s" => Ok(SlaDuration::Span(TimeDelta::seconds(i64::from(n)))),
             "m" => Ok(SlaDuration::Span(TimeDelta::minutes(i64::from(n)))),
             "h" => Ok(SlaDuration::Span(TimeDelta::hours(i64::from(n)))),
             "d" => Ok(SlaDuration::Days(n)),
@@ -116,10 +117,13 @@ impl FromStr for SlaDuration {
 impl fmt::Display for SlaDuration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            SlaDuration::Span(span) if span.num_minutes() % 60 == 0 => {
+            SlaDuration::Span(span) if span.num_seconds() % 3600 == 0 => {
                 write!(f, "{}h", span.num_hours())
             }
-            SlaDuration::Span(span) => write!(f, "{}m", span.num_minutes()),
+            SlaDuration::Span(span) if span.num_seconds() % 60 == 0 => {
+                write!(f, "{}m", span.num_minutes())
+            }
+            SlaDuration::Span(span) => write!(f, "{}s", span.num_seconds()),
             SlaDuration::Days(n) => write!(f, "{n}d"),
         }
     }
@@ -237,7 +241,11 @@ pub fn add_countable(
     pauses: &[Pause],
 ) -> Option<DateTime<Utc>> {
     let mut remaining = amount.max(TimeDelta::zero());
-    let open_pause = pauses.iter().filter(|p| p.end.is_none()).map(|p| p.start).min();
+    let open_pause = pauses
+        .iter()
+        .filter(|p| p.end.is_none())
+        .map(|p| p.start)
+        .min();
     let intervals: Box<dyn Iterator<Item = (DateTime<Utc>, DateTime<Utc>)>> = match mode {
         ClockMode::RoundTheClock => Box::new(std::iter::once((start, DateTime::<Utc>::MAX_UTC))),
         ClockMode::Business => Box::new(calendar.working_intervals(start)),
@@ -270,7 +278,11 @@ pub fn countable_between(
     }
     let intervals: Box<dyn Iterator<Item = (DateTime<Utc>, DateTime<Utc>)>> = match mode {
         ClockMode::RoundTheClock => Box::new(std::iter::once((start, end))),
-        ClockMode::Business => Box::new(calendar.working_intervals(start).take_while(move |(a, _)| *a < end)),
+        ClockMode::Business => Box::new(
+            calendar
+                .working_intervals(start)
+                .take_while(move |(a, _)| *a < end),
+        ),
     };
     intervals
         .flat_map(|(a, b)| without_pauses(a, b.min(end), pauses))
@@ -301,7 +313,13 @@ pub fn schedule(
         .iter()
         .map(|f| {
             let millis = (limit.num_milliseconds() as f64 * f.clamp(0.0, 1.0)).round() as i64;
-            add_countable(mode, calendar, start, TimeDelta::milliseconds(millis), pauses)
+            add_countable(
+                mode,
+                calendar,
+                start,
+                TimeDelta::milliseconds(millis),
+                pauses,
+            )
         })
         .collect();
     ClockSchedule {
@@ -392,7 +410,14 @@ mod tests {
     fn limits_parse_and_print() {
         assert_eq!("4h".parse(), Ok(SlaDuration::Span(TimeDelta::hours(4))));
         assert_eq!("2d".parse(), Ok(SlaDuration::Days(2)));
-        assert_eq!("90m".parse::<SlaDuration>().map(|d| d.to_string()), Ok("90m".to_owned()));
+        assert_eq!(
+            "90m".parse::<SlaDuration>().map(|d| d.to_string()),
+            Ok("90m".to_owned())
+        );
+        assert_eq!(
+            "45s".parse::<SlaDuration>().map(|d| d.to_string()),
+            Ok("45s".to_owned())
+        );
         assert!("0h".parse::<SlaDuration>().is_err());
         assert!("2w".parse::<SlaDuration>().is_err());
         assert!("soon".parse::<SlaDuration>().is_err());
@@ -459,5 +484,123 @@ mod tests {
             let end = add_countable(ClockMode::Business, &cal(), start, TimeDelta::minutes(30), &[]).unwrap();
             prop_assert_eq!(end, start + TimeDelta::minutes(30));
         }
+    }
+}
+
+/// A per-customer or per-contract change to a tier's limits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyOverride {
+    /// Applies to this customer's cases.
+    pub customer_id: Option<String>,
+    /// Applies to cases of projects under this contract (wins over a customer override).
+    pub contract_number: Option<String>,
+    /// The tier changed.
+    pub tier: SeverityTier,
+    /// New response limit.
+    pub response: Option<SlaDuration>,
+    /// New arrival limit.
+    pub arrival: Option<SlaDuration>,
+    /// New solution limit.
+    pub solution: Option<SlaDuration>,
+    /// New completion limit.
+    pub completion: Option<SlaDuration>,
+}
+
+impl PolicyOverride {
+    fn apply(&self, policy: &mut TierPolicy) {
+        if let Some(v) = self.response {
+            policy.response = v;
+        }
+        if let Some(v) = self.arrival {
+            policy.arrival = Some(v);
+        }
+        if let Some(v) = self.solution {
+            policy.solution = Some(v);
+        }
+        if let Some(v) = self.completion {
+            policy.completion = Some(v);
+        }
+    }
+}
+
+/// Every tier's policy plus the overrides of customers and contracts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyBook {
+    /// P1..P4 in order.
+    pub tiers: [TierPolicy; 4],
+    /// Overrides, in configuration order.
+    pub overrides: Vec<PolicyOverride>,
+}
+
+impl Default for PolicyBook {
+    fn default() -> Self {
+        PolicyBook {
+            tiers: SeverityTier::ALL.map(TierPolicy::default_for),
+            overrides: Vec::new(),
+        }
+    }
+}
+
+impl PolicyBook {
+    /// The policy of a case: the tier's, then customer overrides, then contract overrides.
+    pub fn policy(
+        &self,
+        tier: SeverityTier,
+        customer_id: &str,
+        contract_number: &str,
+    ) -> TierPolicy {
+        let mut policy = self.tiers[tier as usize - 1].clone();
+        let matching = |o: &&PolicyOverride| o.tier == tier;
+        for o in self.overrides.iter().filter(matching) {
+            if o.contract_number.is_none() && o.customer_id.as_deref() == Some(customer_id) {
+                o.apply(&mut policy);
+            }
+        }
+        for o in self.overrides.iter().filter(matching) {
+            if o.contract_number.as_deref() == Some(contract_number) {
+                o.apply(&mut policy);
+            }
+        }
+        policy
+    }
+}
+
+#[cfg(test)]
+mod policy_tests {
+    use super::*;
+
+    #[test]
+    fn contract_overrides_win_over_customer_overrides_over_defaults() {
+        let book = PolicyBook {
+            overrides: vec![
+                PolicyOverride {
+                    customer_id: Some("acme".into()),
+                    contract_number: None,
+                    tier: SeverityTier::P2,
+                    response: Some(SlaDuration::Span(TimeDelta::hours(2))),
+                    arrival: None,
+                    solution: None,
+                    completion: None,
+                },
+                PolicyOverride {
+                    customer_id: None,
+                    contract_number: Some("HT-1".into()),
+                    tier: SeverityTier::P2,
+                    response: Some(SlaDuration::Span(TimeDelta::hours(1))),
+                    arrival: None,
+                    solution: None,
+                    completion: None,
+                },
+            ],
+            ..PolicyBook::default()
+        };
+        let h = |n| SlaDuration::Span(TimeDelta::hours(n));
+        assert_eq!(book.policy(SeverityTier::P2, "other", "X").response, h(4));
+        assert_eq!(book.policy(SeverityTier::P2, "acme", "X").response, h(2));
+        assert_eq!(book.policy(SeverityTier::P2, "acme", "HT-1").response, h(1));
+        assert_eq!(
+            book.policy(SeverityTier::P3, "acme", "HT-1").response,
+            SlaDuration::Days(1)
+        );
     }
 }

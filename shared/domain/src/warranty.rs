@@ -66,7 +66,8 @@ impl WarrantyScope {
 
     /// The term length registered when a project gives none.
     pub fn default_months(self, design_life_years: u32) -> u32 {
-        self.statutory_minimum_months(design_life_years).unwrap_or(24)
+        self.statutory_minimum_months(design_life_years)
+            .unwrap_or(24)
     }
 
     /// The scope that covers a problem category, if any (a consultation is not a defect).

@@ -9,6 +9,9 @@ use std::time::Duration;
 
 use config::{Config, Environment, File, FileFormat};
 use serde::Deserialize;
+use steelcare_domain::BusinessCalendar;
+use steelcare_domain::SeverityTier;
+use steelcare_domain::sla::{ClockMode, PolicyBook, PolicyOverride, SlaDuration};
 
 const DEFAULTS: &str = r#"
 data_dir = "./data"
@@ -29,6 +32,19 @@ key_prefix = "steelcare:"
 
 [auth]
 issuer = "steelcare"
+
+[intake]
+timezone = "Asia/Shanghai"
+escalation_thresholds = [0.5, 0.8]
+watcher_interval_ms = 1000
+
+[attachments]
+max_bytes = 26214400
+allowed_content_types = [
+  "image/jpeg", "image/png", "image/heic", "image/webp",
+  "video/mp4", "video/quicktime", "application/pdf",
+]
+s3_allow_http = false
 
 [telemetry]
 log_format = "pretty"
@@ -90,6 +106,66 @@ struct RawSettings {
     redis: RawRedis,
     auth: RawAuth,
     telemetry: RawTelemetry,
+    intake: RawIntake,
+    attachments: RawAttachments,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawIntake {
+    timezone: String,
+    calendar_file: Option<PathBuf>,
+    escalation_thresholds: Vec<f64>,
+    watcher_interval_ms: u64,
+    #[serde(default)]
+    sla: RawSla,
+    #[serde(default)]
+    sla_overrides: Vec<RawOverride>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSla {
+    p1: Option<RawTier>,
+    p2: Option<RawTier>,
+    p3: Option<RawTier>,
+    p4: Option<RawTier>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTier {
+    mode: Option<String>,
+    response: Option<String>,
+    arrival: Option<String>,
+    solution: Option<String>,
+    completion: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOverride {
+    customer_id: Option<String>,
+    contract_number: Option<String>,
+    tier: String,
+    response: Option<String>,
+    arrival: Option<String>,
+    solution: Option<String>,
+    completion: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAttachments {
+    max_bytes: u64,
+    allowed_content_types: Vec<String>,
+    local_dir: Option<PathBuf>,
+    s3_bucket: Option<String>,
+    s3_endpoint: Option<String>,
+    s3_region: Option<String>,
+    s3_access_key_id: Option<String>,
+    s3_secret_access_key: Option<String>,
+    s3_allow_http: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -149,6 +225,58 @@ pub struct Settings {
     pub auth: AuthSettings,
     /// Logs and traces.
     pub telemetry: TelemetrySettings,
+    /// Intake: acceptance-number time zone, business calendar, SLA policies, escalation.
+    pub intake: IntakeSettings,
+    /// Attachments: limits and storage.
+    pub attachments: AttachmentSettings,
+}
+
+/// `[intake]`.
+#[derive(Debug, Clone)]
+pub struct IntakeSettings {
+    /// Time zone of acceptance-number dates.
+    pub timezone: chrono_tz::Tz,
+    /// Business calendar (the shipped China 2026 one unless `intake.calendar_file` is set).
+    pub calendar: BusinessCalendar,
+    /// SLA policies per tier with overrides.
+    pub policies: PolicyBook,
+    /// Fractions of a limit at which at-risk events fire, ascending, each in (0, 1).
+    pub escalation_thresholds: Vec<f64>,
+    /// How often the escalation watcher looks.
+    pub watcher_interval: Duration,
+}
+
+/// Where attachment bytes go.
+#[derive(Debug, Clone)]
+pub enum AttachmentStorage {
+    /// A directory on the local filesystem.
+    Local(PathBuf),
+    /// An S3-compatible bucket.
+    S3 {
+        /// Bucket.
+        bucket: String,
+        /// Endpoint for S3-compatible stores (MinIO, OSS); unset = AWS.
+        endpoint: Option<String>,
+        /// Region.
+        region: String,
+        /// Access key id.
+        access_key_id: Option<String>,
+        /// Secret access key.
+        secret_access_key: Option<Secret>,
+        /// Allow plain http endpoints.
+        allow_http: bool,
+    },
+}
+
+/// `[attachments]`.
+#[derive(Debug, Clone)]
+pub struct AttachmentSettings {
+    /// Largest attachment accepted.
+    pub max_bytes: u64,
+    /// MIME types accepted.
+    pub allowed_content_types: Vec<String>,
+    /// Storage.
+    pub storage: AttachmentStorage,
 }
 
 /// `[server]`.
@@ -250,6 +378,8 @@ impl Settings {
                 .separator("__")
                 .list_separator(",")
                 .with_list_parse_key("server.cors_allowed_origins")
+                .with_list_parse_key("intake.escalation_thresholds")
+                .with_list_parse_key("attachments.allowed_content_types")
                 .try_parsing(true)
                 .source(Some(env_map)),
         );
@@ -343,7 +473,11 @@ impl RawSettings {
         {
             return Err(invalid("auth.jwt_secret", "must be at least 16 characters"));
         }
+        let intake = self.intake.validate()?;
+        let attachments = self.attachments.validate(&self.data_dir)?;
         Ok(Settings {
+            intake,
+            attachments,
             data_dir: self.data_dir,
             server: ServerSettings {
                 listen,
@@ -372,6 +506,164 @@ impl RawSettings {
                 log_filter: self.telemetry.log_filter,
                 service_name: self.telemetry.service_name,
             },
+        })
+    }
+}
+
+fn parse_limit(
+    key: &'static str,
+    value: &Option<String>,
+) -> Result<Option<SlaDuration>, SettingsError> {
+    value
+        .as_deref()
+        .map(|v| {
+            v.parse::<SlaDuration>()
+                .map_err(|err| invalid(key, err.to_string()))
+        })
+        .transpose()
+}
+
+/// Like [`parse_limit`], but "none" removes the clock.
+fn parse_optional_limit(
+    key: &'static str,
+    value: &Option<String>,
+    current: Option<SlaDuration>,
+) -> Result<Option<SlaDuration>, SettingsError> {
+    match value.as_deref() {
+        None => Ok(current),
+        Some("none") => Ok(None),
+        Some(_) => parse_limit(key, value),
+    }
+}
+
+impl RawIntake {
+    fn validate(self) -> Result<IntakeSettings, SettingsError> {
+        let timezone: chrono_tz::Tz = self.timezone.parse().map_err(|_| {
+            invalid(
+                "intake.timezone",
+                format!("{:?} is not an IANA time zone", self.timezone),
+            )
+        })?;
+        let calendar = match &self.calendar_file {
+            None => BusinessCalendar::china_2026(),
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|err| {
+                    invalid(
+                        "intake.calendar_file",
+                        format!("cannot read {}: {err}", path.display()),
+                    )
+                })?;
+                BusinessCalendar::from_toml(&text)
+                    .map_err(|err| invalid("intake.calendar_file", err.to_string()))?
+            }
+        };
+        let mut thresholds = self.escalation_thresholds;
+        if thresholds.iter().any(|f| !(*f > 0.0 && *f < 1.0)) {
+            return Err(invalid(
+                "intake.escalation_thresholds",
+                "each threshold must be between 0 and 1 (exclusive)",
+            ));
+        }
+        thresholds.sort_by(f64::total_cmp);
+        thresholds.dedup();
+        if self.watcher_interval_ms == 0 {
+            return Err(invalid("intake.watcher_interval_ms", "must be at least 1"));
+        }
+        let mut policies = PolicyBook::default();
+        let raw_tiers = [self.sla.p1, self.sla.p2, self.sla.p3, self.sla.p4];
+        for (policy, raw) in policies.tiers.iter_mut().zip(raw_tiers) {
+            let Some(raw) = raw else { continue };
+            if let Some(mode) = &raw.mode {
+                policy.mode = match mode.as_str() {
+                    "round_the_clock" => ClockMode::RoundTheClock,
+                    "business" => ClockMode::Business,
+                    other => {
+                        return Err(invalid(
+                            "intake.sla.<tier>.mode",
+                            format!("{other:?} is not one of round_the_clock, business"),
+                        ));
+                    }
+                };
+            }
+            if let Some(v) = parse_limit("intake.sla.<tier>.response", &raw.response)? {
+                policy.response = v;
+            }
+            policy.arrival =
+                parse_optional_limit("intake.sla.<tier>.arrival", &raw.arrival, policy.arrival)?;
+            policy.solution =
+                parse_optional_limit("intake.sla.<tier>.solution", &raw.solution, policy.solution)?;
+            policy.completion = parse_optional_limit(
+                "intake.sla.<tier>.completion",
+                &raw.completion,
+                policy.completion,
+            )?;
+        }
+        for raw in self.sla_overrides {
+            let tier: SeverityTier =
+                raw.tier
+                    .parse()
+                    .map_err(|err: steelcare_domain::category::UnknownValue| {
+                        invalid("intake.sla_overrides.tier", err.to_string())
+                    })?;
+            if raw.customer_id.is_none() && raw.contract_number.is_none() {
+                return Err(invalid(
+                    "intake.sla_overrides",
+                    "each override needs customer_id or contract_number",
+                ));
+            }
+            policies.overrides.push(PolicyOverride {
+                customer_id: raw.customer_id,
+                contract_number: raw.contract_number,
+                tier,
+                response: parse_limit("intake.sla_overrides.response", &raw.response)?,
+                arrival: parse_limit("intake.sla_overrides.arrival", &raw.arrival)?,
+                solution: parse_limit("intake.sla_overrides.solution", &raw.solution)?,
+                completion: parse_limit("intake.sla_overrides.completion", &raw.completion)?,
+            });
+        }
+        Ok(IntakeSettings {
+            timezone,
+            calendar,
+            policies,
+            escalation_thresholds: thresholds,
+            watcher_interval: Duration::from_millis(self.watcher_interval_ms),
+        })
+    }
+}
+
+impl RawAttachments {
+    fn validate(self, data_dir: &Path) -> Result<AttachmentSettings, SettingsError> {
+        if self.max_bytes == 0 {
+            return Err(invalid("attachments.max_bytes", "must be at least 1"));
+        }
+        if self.allowed_content_types.iter().any(|t| !t.contains('/')) {
+            return Err(invalid(
+                "attachments.allowed_content_types",
+                "each entry must be a MIME type like image/jpeg",
+            ));
+        }
+        let storage = match non_empty(self.s3_bucket) {
+            Some(bucket) => AttachmentStorage::S3 {
+                bucket,
+                endpoint: non_empty(self.s3_endpoint),
+                region: non_empty(self.s3_region).unwrap_or_else(|| "us-east-1".to_owned()),
+                access_key_id: non_empty(self.s3_access_key_id),
+                secret_access_key: non_empty(self.s3_secret_access_key).map(Secret::new),
+                allow_http: self.s3_allow_http,
+            },
+            None => AttachmentStorage::Local(
+                self.local_dir
+                    .unwrap_or_else(|| data_dir.join("attachments")),
+            ),
+        };
+        Ok(AttachmentSettings {
+            max_bytes: self.max_bytes,
+            allowed_content_types: self
+                .allowed_content_types
+                .into_iter()
+                .map(|t| t.trim().to_ascii_lowercase())
+                .collect(),
+            storage,
         })
     }
 }
@@ -464,6 +756,64 @@ mod tests {
             err.to_string().contains("/nonexistent/steelcare.toml"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn sla_policies_and_thresholds_load_from_configuration() {
+        let dir = std::env::temp_dir().join(format!("steelcare-sla-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("sla.toml");
+        std::fs::write(
+            &path,
+            "[intake.sla.p2]\nresponse = \"2h\"\ncompletion = \"none\"\n\
+             [[intake.sla_overrides]]\ncontract_number = \"HT-9\"\ntier = \"p3\"\nresponse = \"3h\"\n",
+        )
+        .unwrap();
+        let s = Settings::load_with_env(
+            Some(&path),
+            env(&[("STEELCARE__INTAKE__ESCALATION_THRESHOLDS", "0.9,0.25")]),
+        )
+        .unwrap();
+        let p2 = &s.intake.policies.tiers[1];
+        assert_eq!(p2.response.to_string(), "2h");
+        assert_eq!(p2.completion, None);
+        assert_eq!(s.intake.escalation_thresholds, vec![0.25, 0.9]);
+        assert_eq!(
+            s.intake
+                .policies
+                .policy(SeverityTier::P3, "c", "HT-9")
+                .response
+                .to_string(),
+            "3h"
+        );
+        assert!(matches!(s.attachments.storage, AttachmentStorage::Local(_)));
+        std::fs::remove_dir_all(&dir).ok();
+
+        for (key, value, named) in [
+            (
+                "STEELCARE__INTAKE__TIMEZONE",
+                "Mars/Base",
+                "intake.timezone",
+            ),
+            (
+                "STEELCARE__INTAKE__ESCALATION_THRESHOLDS",
+                "1.5",
+                "intake.escalation_thresholds",
+            ),
+            (
+                "STEELCARE__ATTACHMENTS__MAX_BYTES",
+                "0",
+                "attachments.max_bytes",
+            ),
+            (
+                "STEELCARE__INTAKE__CALENDAR_FILE",
+                "/nonexistent.toml",
+                "intake.calendar_file",
+            ),
+        ] {
+            let err = Settings::load_with_env(None, env(&[(key, value)])).unwrap_err();
+            assert!(err.to_string().contains(named), "{key}: {err}");
+        }
     }
 
     #[test]

@@ -16,5 +16,12 @@ pub mod page;
 pub mod processed;
 
 pub use db::{Database, begin_write, connect};
+
+/// The current time at the precision both databases keep (microseconds), so a value written
+/// reads back equal.
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    use chrono::SubsecRound;
+    chrono::Utc::now().trunc_subsecs(6)
+}
 pub use error::StoreError;
 pub use migration::Migrator;

@@ -5,6 +5,7 @@
 use sea_orm_migration::prelude::*;
 
 mod m20261127_000001_create_foundation_tables;
+mod m20261127_000002_create_intake_tables;
 
 /// Applies every migration in order.
 pub struct Migrator;
@@ -12,8 +13,9 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(
-            m20261127_000001_create_foundation_tables::Migration,
-        )]
+        vec![
+            Box::new(m20261127_000001_create_foundation_tables::Migration),
+            Box::new(m20261127_000002_create_intake_tables::Migration),
+        ]
     }
 }

@@ -1,0 +1,107 @@
+//! Attachment bytes, behind `object_store`: the local filesystem by default, an S3-compatible
+//! bucket when configured. Keys are `tickets/<ticket id>/<attachment id>`.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use object_store::path::Path;
+use object_store::{ObjectStore, PutPayload};
+use steelcare_runtime::ApiError;
+use steelcare_runtime::settings::{AttachmentSettings, AttachmentStorage};
+
+/// Where attachments go, and what is accepted.
+#[derive(Clone)]
+pub struct AttachmentStore {
+    store: Arc<dyn ObjectStore>,
+    /// Largest attachment accepted.
+    pub max_bytes: u64,
+    allowed: Vec<String>,
+}
+
+impl AttachmentStore {
+    /// Opens the configured storage (creating the local directory).
+    pub fn open(settings: &AttachmentSettings) -> Result<Self, String> {
+        let store: Arc<dyn ObjectStore> = match &settings.storage {
+            AttachmentStorage::Local(dir) => {
+                std::fs::create_dir_all(dir)
+                    .map_err(|err| format!("attachments directory {}: {err}", dir.display()))?;
+                Arc::new(
+                    object_store::local::LocalFileSystem::new_with_prefix(dir)
+                        .map_err(|err| format!("attachments directory {}: {err}", dir.display()))?,
+                )
+            }
+            AttachmentStorage::S3 {
+                bucket,
+                endpoint,
+                region,
+                access_key_id,
+                secret_access_key,
+                allow_http,
+            } => {
+                let mut builder = object_store::aws::AmazonS3Builder::new()
+                    .with_bucket_name(bucket)
+                    .with_region(region)
+                    .with_allow_http(*allow_http);
+                if let Some(endpoint) = endpoint {
+                    builder = builder.with_endpoint(endpoint);
+                }
+                if let Some(key) = access_key_id {
+                    builder = builder.with_access_key_id(key);
+                }
+                if let Some(secret) = secret_access_key {
+                    builder = builder.with_secret_access_key(secret.expose());
+                }
+                Arc::new(
+                    builder
+                        .build()
+                        .map_err(|err| format!("s3 bucket {bucket}: {err}"))?,
+                )
+            }
+        };
+        Ok(AttachmentStore {
+            store,
+            max_bytes: settings.max_bytes,
+            allowed: settings.allowed_content_types.clone(),
+        })
+    }
+
+    /// Whether a content type is accepted.
+    pub fn allows(&self, content_type: &str) -> bool {
+        let ct = content_type.trim().to_ascii_lowercase();
+        self.allowed.contains(&ct)
+    }
+
+    /// The accepted types, for messages.
+    pub fn allowed(&self) -> String {
+        self.allowed.join(", ")
+    }
+
+    /// Stores bytes under `key`.
+    pub async fn put(&self, key: &str, bytes: Bytes) -> Result<(), ApiError> {
+        self.store
+            .put(&Path::from(key), PutPayload::from(bytes))
+            .await
+            .map(|_| ())
+            .map_err(|err| ApiError::Unavailable(format!("attachment store put {key}: {err}")))
+    }
+
+    /// Reads the bytes under `key`.
+    pub async fn get(&self, key: &str) -> Result<Bytes, ApiError> {
+        let object = self
+            .store
+            .get(&Path::from(key))
+            .await
+            .map_err(|err| ApiError::Internal(format!("attachment store get {key}: {err}")))?;
+        object
+            .bytes()
+            .await
+            .map_err(|err| ApiError::Internal(format!("attachment store read {key}: {err}")))
+    }
+
+    /// Removes `key`, best effort (used to undo a put whose record failed).
+    pub async fn delete(&self, key: &str) {
+        if let Err(err) = self.store.delete(&Path::from(key)).await {
+            tracing::warn!(key, error = %err, "orphaned attachment could not be removed");
+        }
+    }
+}

@@ -1,0 +1,268 @@
+//! Structured values intake stores as JSON text, with their protobuf forms.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use steelcare_proto::common::v1 as common;
+use steelcare_proto::intake::v1 as pb;
+use steelcare_runtime::convert::{from_timestamp, to_timestamp};
+
+use super::validate::{LONG, SHORT, Violations};
+
+/// A person on a record.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Person {
+    pub user_id: String,
+    pub display_name: String,
+    pub organization: String,
+    pub title: String,
+    pub phone: String,
+    pub email: String,
+}
+
+impl Person {
+    /// Parses a person; `name_required` and `phone_required` per use.
+    pub fn parse(
+        v: &mut Violations,
+        field: &str,
+        p: Option<&common::PersonRef>,
+        name_required: bool,
+        phone_required: bool,
+    ) -> Person {
+        let Some(p) = p else {
+            if name_required {
+                v.add(format!("{field}.display_name"), "required");
+            }
+            if phone_required {
+                v.add(format!("{field}.phone"), "required");
+            }
+            return Person::default();
+        };
+        let name_field = format!("{field}.display_name");
+        Person {
+            user_id: v.optional(&format!("{field}.user_id"), &p.user_id, SHORT),
+            display_name: if name_required {
+                v.required(&name_field, &p.display_name, SHORT)
+            } else {
+                v.optional(&name_field, &p.display_name, SHORT)
+            },
+            organization: v.optional(&format!("{field}.organization"), &p.organization, SHORT),
+            title: v.optional(&format!("{field}.title"), &p.title, SHORT),
+            phone: v.phone(&format!("{field}.phone"), &p.phone, phone_required),
+            email: v.email(&format!("{field}.email"), &p.email),
+        }
+    }
+
+    /// The protobuf form.
+    pub fn to_proto(&self) -> common::PersonRef {
+        common::PersonRef {
+            user_id: self.user_id.clone(),
+            display_name: self.display_name.clone(),
+            organization: self.organization.clone(),
+            title: self.title.clone(),
+            phone: self.phone.clone(),
+            email: self.email.clone(),
+        }
+    }
+}
+
+/// A site address.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Address {
+    pub province: String,
+    pub city: String,
+    pub district: String,
+    pub street: String,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+}
+
+impl Address {
+    /// Parses an address; the city is required.
+    pub fn parse(v: &mut Violations, field: &str, a: Option<&common::Address>) -> Address {
+        let Some(a) = a else {
+            v.add(format!("{field}.city"), "required");
+            return Address::default();
+        };
+        let (latitude, longitude) = match &a.position {
+            Some(p) => {
+                if !(-90.0..=90.0).contains(&p.latitude) {
+                    v.add(
+                        format!("{field}.position.latitude"),
+                        "must be within -90..90",
+                    );
+                }
+                if !(-180.0..=180.0).contains(&p.longitude) {
+                    v.add(
+                        format!("{field}.position.longitude"),
+                        "must be within -180..180",
+                    );
+                }
+                (Some(p.latitude), Some(p.longitude))
+            }
+            None => (None, None),
+        };
+        Address {
+            province: v.optional(&format!("{field}.province"), &a.province, SHORT),
+            city: v.required(&format!("{field}.city"), &a.city, SHORT),
+            district: v.optional(&format!("{field}.district"), &a.district, SHORT),
+            street: v.optional(&format!("{field}.street"), &a.street, SHORT),
+            latitude,
+            longitude,
+        }
+    }
+
+    /// The protobuf form.
+    pub fn to_proto(&self) -> common::Address {
+        common::Address {
+            province: self.province.clone(),
+            city: self.city.clone(),
+            district: self.district.clone(),
+            street: self.street.clone(),
+            position: self
+                .latitude
+                .zip(self.longitude)
+                .map(|(latitude, longitude)| common::GeoPoint {
+                    latitude,
+                    longitude,
+                }),
+        }
+    }
+}
+
+/// Where on the structure.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Location {
+    pub description: String,
+    pub grid_axes: String,
+    pub member_id: String,
+}
+
+impl Location {
+    /// Parses a location; its description is required.
+    pub fn parse(v: &mut Violations, field: &str, l: Option<&pb::StructureLocation>) -> Location {
+        let Some(l) = l else {
+            v.add(format!("{field}.description"), "required");
+            return Location::default();
+        };
+        Location {
+            description: v.required(&format!("{field}.description"), &l.description, LONG),
+            grid_axes: v.optional(&format!("{field}.grid_axes"), &l.grid_axes, SHORT),
+            member_id: v.optional(&format!("{field}.member_id"), &l.member_id, SHORT),
+        }
+    }
+
+    /// The protobuf form.
+    pub fn to_proto(&self) -> pb::StructureLocation {
+        pb::StructureLocation {
+            description: self.description.clone(),
+            grid_axes: self.grid_axes.clone(),
+            member_id: self.member_id.clone(),
+        }
+    }
+}
+
+/// What the customer describes.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Description {
+    pub phenomenon: String,
+    pub extent: String,
+    pub started_at: Option<DateTime<Utc>>,
+    pub accompanying_signs: String,
+}
+
+impl Description {
+    /// Parses a description; the phenomenon is required and it cannot start in the future.
+    pub fn parse(
+        v: &mut Violations,
+        field: &str,
+        d: Option<&pb::ProblemDescription>,
+        now: DateTime<Utc>,
+    ) -> Description {
+        let Some(d) = d else {
+            v.add(format!("{field}.phenomenon"), "required");
+            return Description::default();
+        };
+        let started_field = format!("{field}.started_time");
+        let started_at =
+            d.started_time
+                .as_ref()
+                .and_then(|t| match from_timestamp(t, &started_field) {
+                    Ok(at) if at > now + chrono::TimeDelta::minutes(5) => {
+                        v.add(&started_field, "must not be in the future");
+                        None
+                    }
+                    Ok(at) => Some(at),
+                    Err(_) => {
+                        v.add(&started_field, "not a valid timestamp");
+                        None
+                    }
+                });
+        Description {
+            phenomenon: v.required(&format!("{field}.phenomenon"), &d.phenomenon, LONG),
+            extent: v.optional(&format!("{field}.extent"), &d.extent, LONG),
+            started_at,
+            accompanying_signs: v.optional(
+                &format!("{field}.accompanying_signs"),
+                &d.accompanying_signs,
+                LONG,
+            ),
+        }
+    }
+
+    /// The protobuf form.
+    pub fn to_proto(&self) -> pb::ProblemDescription {
+        pb::ProblemDescription {
+            phenomenon: self.phenomenon.clone(),
+            extent: self.extent.clone(),
+            started_time: self.started_at.map(to_timestamp),
+            accompanying_signs: self.accompanying_signs.clone(),
+        }
+    }
+
+    /// The words the classification rules read.
+    pub fn text_for_rules(&self) -> String {
+        format!(
+            "{} {} {}",
+            self.phenomenon, self.extent, self.accompanying_signs
+        )
+    }
+}
+
+/// The rules' suggestion.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SuggestionRecord {
+    pub category: String,
+    pub tier: String,
+    pub matched_terms: Vec<String>,
+}
+
+/// Warranty status at intake.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct WarrantyRecord {
+    pub in_warranty: bool,
+    pub scope: Option<String>,
+    pub expiry: Option<NaiveDate>,
+}
+
+/// The reply given to the customer.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReplyRecord {
+    pub next_steps: Vec<String>,
+    pub response_deadline: Option<DateTime<Utc>>,
+    pub customer_actions: Vec<String>,
+    pub media_requested: bool,
+}
+
+/// Serialises a record for a text column.
+pub fn to_json<T: Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned())
+}
+
+/// Reads a record from a text column; a corrupt value is an internal error.
+pub fn from_json<T: for<'de> Deserialize<'de>>(
+    text: &str,
+    what: &str,
+) -> Result<T, steelcare_runtime::ApiError> {
+    serde_json::from_str(text)
+        .map_err(|err| steelcare_runtime::ApiError::Internal(format!("corrupt {what}: {err}")))
+}

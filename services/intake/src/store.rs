@@ -1,0 +1,512 @@
+//! Intake's queries. Every function takes a connection or a transaction, so a handler can
+//! compose them with the case transition, the audit record and the outbox event it commits.
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
+};
+use serde::Serialize;
+use steelcare_store::entity::{
+    acceptance_counters, attachments, cases, customers, dossier_items, projects, sla_clocks,
+    sla_pauses, tickets, trainings, warranty_terms,
+};
+use steelcare_store::{StoreError, page};
+
+/// Loads a customer.
+pub async fn customer(
+    conn: &impl ConnectionTrait,
+    id: &str,
+) -> Result<Option<customers::Model>, StoreError> {
+    Ok(customers::Entity::find_by_id(id.to_owned())
+        .one(conn)
+        .await?)
+}
+
+/// Loads a project.
+pub async fn project(
+    conn: &impl ConnectionTrait,
+    id: &str,
+) -> Result<Option<projects::Model>, StoreError> {
+    Ok(projects::Entity::find_by_id(id.to_owned())
+        .one(conn)
+        .await?)
+}
+
+/// Loads a project by contract number.
+pub async fn project_by_contract(
+    conn: &impl ConnectionTrait,
+    contract_number: &str,
+) -> Result<Option<projects::Model>, StoreError> {
+    Ok(projects::Entity::find()
+        .filter(projects::Column::ContractNumber.eq(contract_number))
+        .one(conn)
+        .await?)
+}
+
+/// A project's warranty terms.
+pub async fn warranty_terms(
+    conn: &impl ConnectionTrait,
+    project_id: &str,
+) -> Result<Vec<warranty_terms::Model>, StoreError> {
+    Ok(warranty_terms::Entity::find()
+        .filter(warranty_terms::Column::ProjectId.eq(project_id))
+        .order_by_asc(warranty_terms::Column::Scope)
+        .order_by_asc(warranty_terms::Column::Id)
+        .all(conn)
+        .await?)
+}
+
+/// Replaces a project's warranty terms.
+pub async fn replace_warranty_terms(
+    conn: &impl ConnectionTrait,
+    project_id: &str,
+    terms: &[steelcare_domain::warranty::WarrantyTerm],
+) -> Result<(), StoreError> {
+    warranty_terms::Entity::delete_many()
+        .filter(warranty_terms::Column::ProjectId.eq(project_id))
+        .exec(conn)
+        .await?;
+    for term in terms {
+        warranty_terms::ActiveModel {
+            id: Set(uuid::Uuid::now_v7().to_string()),
+            project_id: Set(project_id.to_owned()),
+            scope: Set(term.scope.as_str().to_owned()),
+            start_date: Set(term.start.to_string()),
+            months: Set(i32::try_from(term.months).unwrap_or(i32::MAX)),
+            note: Set(term.note.clone()),
+        }
+        .insert(conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// A project's dossier checklist.
+pub async fn dossier_items(
+    conn: &impl ConnectionTrait,
+    project_id: &str,
+) -> Result<Vec<dossier_items::Model>, StoreError> {
+    Ok(dossier_items::Entity::find()
+        .filter(dossier_items::Column::ProjectId.eq(project_id))
+        .all(conn)
+        .await?)
+}
+
+/// Sets one dossier item.
+pub async fn upsert_dossier_item(
+    conn: &impl ConnectionTrait,
+    project_id: &str,
+    kind: &str,
+    present: bool,
+    document_reference: &str,
+) -> Result<(), StoreError> {
+    use dossier_items::Column;
+    let stmt = Query::insert()
+        .into_table(dossier_items::Entity)
+        .columns([
+            Column::ProjectId,
+            Column::Kind,
+            Column::Present,
+            Column::DocumentReference,
+        ])
+        .values_panic([
+            project_id.into(),
+            kind.into(),
+            present.into(),
+            document_reference.into(),
+        ])
+        .on_conflict(
+            OnConflict::columns([Column::ProjectId, Column::Kind])
+                .update_columns([Column::Present, Column::DocumentReference])
+                .to_owned(),
+        )
+        .to_owned();
+    conn.execute(&stmt).await?;
+    Ok(())
+}
+
+/// A project's trainings, oldest first.
+pub async fn trainings(
+    conn: &impl ConnectionTrait,
+    project_id: &str,
+) -> Result<Vec<trainings::Model>, StoreError> {
+    Ok(trainings::Entity::find()
+        .filter(trainings::Column::ProjectId.eq(project_id))
+        .order_by_asc(trainings::Column::HeldAt)
+        .all(conn)
+        .await?)
+}
+
+/// Projects, oldest first, one page at a time.
+pub async fn list_projects(
+    conn: &impl ConnectionTrait,
+    customer_id: Option<&str>,
+    page_size: u64,
+    page_token: &str,
+) -> Result<(Vec<projects::Model>, String), StoreError> {
+    let fingerprint = page::fingerprint(&customer_id);
+    let after: Option<(DateTime<Utc>, String)> = page::decode(page_token, &fingerprint)?;
+    let mut query = projects::Entity::find();
+    if let Some(c) = customer_id {
+        query = query.filter(projects::Column::CustomerId.eq(c));
+    }
+    if let Some((at, id)) = after {
+        query = query.filter(
+            Condition::any()
+                .add(projects::Column::CreatedAt.gt(at))
+                .add(
+                    Condition::all()
+                        .add(projects::Column::CreatedAt.eq(at))
+                        .add(projects::Column::Id.gt(id)),
+                ),
+        );
+    }
+    let mut rows = query
+        .order_by_asc(projects::Column::CreatedAt)
+        .order_by_asc(projects::Column::Id)
+        .limit(page_size + 1)
+        .all(conn)
+        .await?;
+    let next = next_token(&mut rows, page_size, &fingerprint, |p| {
+        (p.created_at, p.id.clone())
+    });
+    Ok((rows, next))
+}
+
+fn next_token<T, K: Serialize>(
+    rows: &mut Vec<T>,
+    page_size: u64,
+    fingerprint: &str,
+    key: impl Fn(&T) -> K,
+) -> String {
+    if rows.len() as u64 > page_size {
+        rows.truncate(page_size as usize);
+        rows.last()
+            .map(|last| page::encode(&key(last), fingerprint))
+            .unwrap_or_default()
+    } else {
+        String::new()
+    }
+}
+
+/// The next acceptance-number sequence of `day`, in its own statement so that concurrent
+/// creates never wait on each other for it (a failed create leaves a gap, never a duplicate).
+pub async fn next_acceptance_sequence(
+    conn: &impl ConnectionTrait,
+    day: &str,
+) -> Result<i64, StoreError> {
+    use acceptance_counters::Column;
+    let stmt = Query::insert()
+        .into_table(acceptance_counters::Entity)
+        .columns([Column::Day, Column::LastValue])
+        .values_panic([day.into(), 1_i64.into()])
+        .on_conflict(
+            OnConflict::column(Column::Day)
+                .value(
+                    Column::LastValue,
+                    Expr::col((acceptance_counters::Entity, Column::LastValue)).add(1),
+                )
+                .to_owned(),
+        )
+        .returning_col(Column::LastValue)
+        .to_owned();
+    let row = conn
+        .query_one(&stmt)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt("acceptance counter returned nothing".to_owned()))?;
+    Ok(row.try_get::<i64>("", "last_value")?)
+}
+
+/// Loads a ticket by id or acceptance number.
+pub async fn ticket(
+    conn: &impl ConnectionTrait,
+    id_or_number: &str,
+) -> Result<Option<tickets::Model>, StoreError> {
+    let column = if id_or_number.starts_with("SC-") {
+        tickets::Column::AcceptanceNumber
+    } else {
+        tickets::Column::Id
+    };
+    Ok(tickets::Entity::find()
+        .filter(column.eq(id_or_number))
+        .one(conn)
+        .await?)
+}
+
+/// Marks a ticket changed (version and update time), optionally with a new SLA status.
+pub async fn touch_ticket(
+    conn: &impl ConnectionTrait,
+    id: &str,
+    sla_status: Option<&str>,
+) -> Result<(), StoreError> {
+    let mut update = tickets::Entity::update_many()
+        .col_expr(
+            tickets::Column::Version,
+            Expr::col(tickets::Column::Version).add(1),
+        )
+        .col_expr(
+            tickets::Column::UpdatedAt,
+            Expr::value(steelcare_store::now()),
+        );
+    if let Some(status) = sla_status {
+        update = update.col_expr(tickets::Column::SlaStatus, Expr::value(status));
+    }
+    update.filter(tickets::Column::Id.eq(id)).exec(conn).await?;
+    Ok(())
+}
+
+/// The filter of [`list_tickets`].
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct TicketFilter {
+    pub states: Vec<String>,
+    pub tiers: Vec<String>,
+    pub categories: Vec<String>,
+    pub project_id: Option<String>,
+    pub customer_id: Option<String>,
+    pub created_from: Option<DateTime<Utc>>,
+    pub created_to: Option<DateTime<Utc>>,
+    pub sla_status: Option<String>,
+}
+
+/// Tickets oldest first (create time, then id), one page at a time.
+pub async fn list_tickets(
+    conn: &impl ConnectionTrait,
+    filter: &TicketFilter,
+    page_size: u64,
+    page_token: &str,
+) -> Result<(Vec<tickets::Model>, String), StoreError> {
+    use tickets::Column;
+    let fingerprint = page::fingerprint(filter);
+    let after: Option<(DateTime<Utc>, String)> = page::decode(page_token, &fingerprint)?;
+    let mut cond = Condition::all();
+    if !filter.states.is_empty() {
+        cond = cond.add(
+            Column::Id.in_subquery(
+                Query::select()
+                    .column(cases::Column::Id)
+                    .from(cases::Entity)
+                    .and_where(cases::Column::State.is_in(filter.states.clone()))
+                    .to_owned(),
+            ),
+        );
+    }
+    if !filter.tiers.is_empty() {
+        cond = cond.add(Column::Tier.is_in(filter.tiers.clone()));
+    }
+    if !filter.categories.is_empty() {
+        cond = cond.add(Column::Category.is_in(filter.categories.clone()));
+    }
+    if let Some(v) = &filter.project_id {
+        cond = cond.add(Column::ProjectId.eq(v.clone()));
+    }
+    if let Some(v) = &filter.customer_id {
+        cond = cond.add(Column::CustomerId.eq(v.clone()));
+    }
+    if let Some(v) = filter.created_from {
+        cond = cond.add(Column::CreatedAt.gte(v));
+    }
+    if let Some(v) = filter.created_to {
+        cond = cond.add(Column::CreatedAt.lt(v));
+    }
+    if let Some(v) = &filter.sla_status {
+        cond = cond.add(Column::SlaStatus.eq(v.clone()));
+    }
+    if let Some((at, id)) = after {
+        cond = cond.add(
+            Condition::any().add(Column::CreatedAt.gt(at)).add(
+                Condition::all()
+                    .add(Column::CreatedAt.eq(at))
+                    .add(Column::Id.gt(id)),
+            ),
+        );
+    }
+    let mut rows = tickets::Entity::find()
+        .filter(cond)
+        .order_by_asc(Column::CreatedAt)
+        .order_by_asc(Column::Id)
+        .limit(page_size + 1)
+        .all(conn)
+        .await?;
+    let next = next_token(&mut rows, page_size, &fingerprint, |t| {
+        (t.created_at, t.id.clone())
+    });
+    Ok((rows, next))
+}
+
+/// A ticket's clocks.
+pub async fn clocks(
+    conn: &impl ConnectionTrait,
+    ticket_id: &str,
+) -> Result<Vec<sla_clocks::Model>, StoreError> {
+    Ok(sla_clocks::Entity::find()
+        .filter(sla_clocks::Column::TicketId.eq(ticket_id))
+        .all(conn)
+        .await?)
+}
+
+/// A ticket's pauses, oldest first.
+pub async fn pauses(
+    conn: &impl ConnectionTrait,
+    ticket_id: &str,
+) -> Result<Vec<sla_pauses::Model>, StoreError> {
+    Ok(sla_pauses::Entity::find()
+        .filter(sla_pauses::Column::TicketId.eq(ticket_id))
+        .order_by_asc(sla_pauses::Column::StartedAtMs)
+        .all(conn)
+        .await?)
+}
+
+/// Clocks with an alert due at `now_ms`, soonest first.
+pub async fn due_clocks(
+    conn: &impl ConnectionTrait,
+    now_ms: i64,
+    limit: u64,
+) -> Result<Vec<sla_clocks::Model>, StoreError> {
+    Ok(sla_clocks::Entity::find()
+        .filter(sla_clocks::Column::StoppedAtMs.is_null())
+        .filter(sla_clocks::Column::NextAlertAtMs.lte(now_ms))
+        .order_by_asc(sla_clocks::Column::NextAlertAtMs)
+        .limit(limit)
+        .all(conn)
+        .await?)
+}
+
+/// A ticket's attachments, oldest first.
+pub async fn attachments(
+    conn: &impl ConnectionTrait,
+    ticket_id: &str,
+) -> Result<Vec<attachments::Model>, StoreError> {
+    Ok(attachments::Entity::find()
+        .filter(attachments::Column::TicketId.eq(ticket_id))
+        .order_by_asc(attachments::Column::CreatedAt)
+        .order_by_asc(attachments::Column::Id)
+        .all(conn)
+        .await?)
+}
+
+/// Loads an attachment.
+pub async fn attachment(
+    conn: &impl ConnectionTrait,
+    id: &str,
+) -> Result<Option<attachments::Model>, StoreError> {
+    Ok(attachments::Entity::find_by_id(id.to_owned())
+        .one(conn)
+        .await?)
+}
+
+async fn update_ticket(
+    conn: &impl ConnectionTrait,
+    id: &str,
+    columns: Vec<(tickets::Column, sea_orm::sea_query::SimpleExpr)>,
+    only_if: Option<Condition>,
+) -> Result<u64, StoreError> {
+    let mut update = tickets::Entity::update_many()
+        .col_expr(
+            tickets::Column::Version,
+            Expr::col(tickets::Column::Version).add(1),
+        )
+        .col_expr(
+            tickets::Column::UpdatedAt,
+            Expr::value(steelcare_store::now()),
+        );
+    for (column, value) in columns {
+        update = update.col_expr(column, value);
+    }
+    let mut update = update.filter(tickets::Column::Id.eq(id));
+    if let Some(cond) = only_if {
+        update = update.filter(cond);
+    }
+    Ok(update.exec(conn).await?.rows_affected)
+}
+
+/// Stores the reply given to the customer.
+pub async fn set_reply(
+    conn: &impl ConnectionTrait,
+    id: &str,
+    reply: &str,
+) -> Result<(), StoreError> {
+    update_ticket(
+        conn,
+        id,
+        vec![(tickets::Column::Reply, Expr::value(reply))],
+        None,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Stores a new classification and the warranty status it implies.
+pub async fn set_classification(
+    conn: &impl ConnectionTrait,
+    id: &str,
+    category: &str,
+    tier: &str,
+    warranty: &str,
+) -> Result<(), StoreError> {
+    update_ticket(
+        conn,
+        id,
+        vec![
+            (tickets::Column::Category, Expr::value(category)),
+            (tickets::Column::Tier, Expr::value(tier)),
+            (tickets::Column::Warranty, Expr::value(warranty)),
+        ],
+        None,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Stores the first response.
+pub async fn set_first_response(
+    conn: &impl ConnectionTrait,
+    id: &str,
+    text: &str,
+) -> Result<(), StoreError> {
+    update_ticket(
+        conn,
+        id,
+        vec![(tickets::Column::FirstResponseText, Expr::value(text))],
+        None,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Stores the remote answer or the cancellation reason.
+pub async fn set_closing_text(
+    conn: &impl ConnectionTrait,
+    id: &str,
+    text: &str,
+) -> Result<(), StoreError> {
+    update_ticket(
+        conn,
+        id,
+        vec![(tickets::Column::ClosingText, Expr::value(text))],
+        None,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Records the read-back once; false when it was already confirmed.
+pub async fn confirm_readback(
+    conn: &impl ConnectionTrait,
+    id: &str,
+    text: &str,
+    at: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let changed = update_ticket(
+        conn,
+        id,
+        vec![
+            (tickets::Column::ReadbackText, Expr::value(text)),
+            (tickets::Column::ReadbackConfirmedAt, Expr::value(at)),
+        ],
+        Some(Condition::all().add(tickets::Column::ReadbackConfirmedAt.is_null())),
+    )
+    .await?;
+    Ok(changed == 1)
+}

@@ -1,0 +1,135 @@
+//! Intake's background work: the SLA escalation watcher, and the consumer that stops clocks
+//! when other services report the steps that meet them (arrival, agreement, completion).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sea_orm::TransactionTrait;
+use steelcare_bus::{ConsumerOptions, EVENTS_STREAM, EventStream, run_consumer};
+use steelcare_domain::sla::ClockKind;
+use steelcare_proto::common::v1::Actor;
+use steelcare_proto::events::v1::event_envelope::Payload;
+use steelcare_runtime::ApiError;
+use steelcare_runtime::record::{emit, envelope, receive};
+use steelcare_store::{Database, begin_write, processed};
+use tokio::sync::{Notify, watch};
+
+use crate::clocks::{self, fire_due};
+use crate::store;
+
+fn system() -> Actor {
+    Actor {
+        subject: "system:intake".to_owned(),
+        roles: Vec::new(),
+        organization_id: String::new(),
+    }
+}
+
+/// Fires every alert due now; returns how many events were emitted.
+pub async fn watch_once(db: &Database) -> Result<usize, ApiError> {
+    let now = steelcare_store::now();
+    let due = store::due_clocks(db, now.timestamp_millis(), 200).await?;
+    let mut emitted = 0;
+    for row in due {
+        let tx = begin_write(db)
+            .await
+            .map_err(steelcare_store::StoreError::from)?;
+        let alerts = fire_due(&tx, &row, now).await?;
+        for alert in &alerts {
+            emit(
+                &tx,
+                EVENTS_STREAM,
+                envelope(system(), Some(&alert.ticket_id), alert.payload.clone()),
+            )
+            .await?;
+        }
+        if !alerts.is_empty() {
+            clocks::refresh_ticket(&tx, &row.ticket_id).await?;
+        }
+        tx.commit()
+            .await
+            .map_err(steelcare_store::StoreError::from)?;
+        emitted += alerts.len();
+    }
+    Ok(emitted)
+}
+
+/// Runs the escalation watcher until shutdown. Its state is in the database, so a restart
+/// neither loses nor repeats an alert.
+pub async fn run_watcher(
+    db: Database,
+    interval: Duration,
+    relay: Option<Arc<Notify>>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    while !*shutdown.borrow() {
+        match watch_once(&db).await {
+            Ok(0) => {}
+            Ok(n) => {
+                tracing::info!(alerts = n, "sla alerts fired");
+                if let Some(relay) = &relay {
+                    relay.notify_one();
+                }
+            }
+            Err(err) => tracing::warn!(error = %err, "sla watcher round failed"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => {}
+            _ = shutdown.changed() => {}
+        }
+    }
+}
+
+/// The consumer group of intake on the event stream.
+pub const CONSUMER_GROUP: &str = "intake";
+
+/// Applies one event to intake's clocks, once (processed-event key in the same transaction).
+pub async fn handle_event(db: &Database, payload: &[u8]) -> Result<(), ApiError> {
+    let (event, span) = receive(payload, CONSUMER_GROUP)?;
+    let _entered = span.enter();
+    let kind = match &event.payload {
+        Some(Payload::TechnicianArrived(_)) => ClockKind::Arrival,
+        Some(Payload::AgreementSigned(_)) => ClockKind::Solution,
+        Some(Payload::RepairCompleted(_)) => ClockKind::Completion,
+        _ => return Ok(()),
+    };
+    let at = event
+        .occurred_time
+        .as_ref()
+        .and_then(|t| steelcare_runtime::convert::from_timestamp(t, "occurred_time").ok())
+        .unwrap_or_else(steelcare_store::now);
+    let tx = db
+        .begin()
+        .await
+        .map_err(steelcare_store::StoreError::from)?;
+    if !processed::mark_processed(&tx, CONSUMER_GROUP, &event.event_id).await? {
+        return Ok(());
+    }
+    if clocks::stop(&tx, &event.case_id, kind, at).await?.is_some() {
+        clocks::refresh_ticket(&tx, &event.case_id).await?;
+    }
+    tx.commit()
+        .await
+        .map_err(steelcare_store::StoreError::from)?;
+    Ok(())
+}
+
+/// Runs the event consumer until shutdown.
+pub async fn run_consumer_loop(
+    db: Database,
+    events: Arc<dyn EventStream>,
+    consumer_name: String,
+    shutdown: watch::Receiver<bool>,
+) {
+    let options = ConsumerOptions::new(EVENTS_STREAM, CONSUMER_GROUP, &consumer_name);
+    run_consumer(
+        events,
+        options,
+        move |delivery| {
+            let db = db.clone();
+            async move { handle_event(&db, &delivery.payload).await }
+        },
+        shutdown,
+    )
+    .await;
+}

@@ -72,6 +72,7 @@ pub struct IntakeService {
     files: AttachmentStore,
     relay: Option<Arc<Notify>>,
     watch_interval: Duration,
+    shutdown: tokio::sync::watch::Receiver<bool>,
 }
 
 impl IntakeService {
@@ -90,7 +91,15 @@ impl IntakeService {
             files,
             relay,
             watch_interval: Duration::from_millis(250),
+            shutdown: tokio::sync::watch::channel(false).1,
         }
+    }
+
+    /// Ends open `WatchTicket` streams when `shutdown` turns true, so that a stopping server
+    /// is not held up by watchers.
+    pub fn with_shutdown(mut self, shutdown: tokio::sync::watch::Receiver<bool>) -> Self {
+        self.shutdown = shutdown;
+        self
     }
 
     fn today(&self, now: DateTime<Utc>) -> NaiveDate {
@@ -1738,6 +1747,7 @@ impl IntakeApi for IntakeService {
         let (sender, receiver) = mpsc::channel(16);
         let service = self.clone();
         let id = row.id.clone();
+        let mut shutdown = self.shutdown.clone();
         tokio::spawn(async move {
             let mut last = first.clone();
             let mut versions = (
@@ -1758,8 +1768,17 @@ impl IntakeApi for IntakeService {
                 return;
             }
             loop {
+                if *shutdown.borrow() {
+                    return;
+                }
                 tokio::select! {
                     _ = sender.closed() => return,
+                    // A dropped sender means no shutdown will ever be signalled.
+                    _ = async {
+                        if shutdown.changed().await.is_err() {
+                            std::future::pending::<()>().await;
+                        }
+                    } => return,
                     _ = tokio::time::sleep(service.watch_interval) => {}
                 }
                 let Ok(Some(row)) = store::ticket(&service.db, &id).await else {

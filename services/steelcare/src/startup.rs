@@ -191,6 +191,8 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), StartupError> {
         let (stop_workers, workers_stopped) = watch::channel(false);
+        // Turns true when shutdown begins: streams end, in-flight calls drain.
+        let (drain_started, mut drain_signal) = watch::channel(false);
         let relay = OutboxRelay::new(self.db.clone(), self.bus.events.clone());
         let relay_wake = relay.waker();
         let mut workers: Vec<JoinHandle<()>> =
@@ -235,7 +237,8 @@ impl Application {
                     intake_settings.timezone,
                     files.clone(),
                     Some(relay_wake.clone()),
-                );
+                )
+                .with_shutdown(drain_signal.clone());
                 workers.push(tokio::spawn(steelcare_intake::worker::run_watcher(
                     self.db.clone(),
                     intake_settings.watcher_interval,
@@ -276,7 +279,6 @@ impl Application {
         }
 
         let grace = self.settings.server.shutdown_grace;
-        let (drain_started, mut drain_signal) = watch::channel(false);
         let signal = async move {
             shutdown.await;
             let _ = drain_started.send(true);

@@ -139,40 +139,46 @@ pub struct CaseClocks<'a> {
     pub started: DateTime<Utc>,
 }
 
-/// Creates the clocks of a new ticket from its tier's policy.
-pub async fn start(
-    conn: &impl ConnectionTrait,
-    config: &SlaConfig,
-    case: &CaseClocks<'_>,
-) -> Result<(), ApiError> {
-    let (ticket_id, started) = (case.ticket_id, case.started);
+/// The clocks of a new ticket from its tier's policy, computed in memory.
+pub fn plan(config: &SlaConfig, case: &CaseClocks<'_>) -> Vec<sla_clocks::Model> {
     let policy = config
         .policies
         .policy(case.tier, case.customer_id, case.contract_number);
-    for kind in ClockKind::ALL {
-        let Some(limit) = policy.limit(kind) else {
-            continue;
-        };
-        let limit = limit.resolve(policy.mode, &config.calendar);
-        let schedule = compute(config, policy.mode, started, limit, &[]);
-        sla_clocks::ActiveModel {
-            ticket_id: Set(ticket_id.to_owned()),
-            kind: Set(kind.as_str().to_owned()),
-            mode: Set(mode_name(policy.mode).to_owned()),
-            limit_ms: Set(limit.num_milliseconds()),
-            started_at_ms: Set(ms(started)),
-            deadline_at_ms: Set(schedule.deadline_ms),
-            thresholds_ms: Set(serde_json::to_string(&schedule.thresholds).unwrap_or_default()),
-            alerts_fired: Set(0),
-            next_alert_at_ms: Set(next_alert(&schedule.thresholds, schedule.deadline_ms, 0)),
-            status: Set(status::ON_TRACK.to_owned()),
-            stopped_at_ms: Set(None),
-            breached_at_ms: Set(None),
-        }
-        .insert(conn)
+    ClockKind::ALL
+        .into_iter()
+        .filter_map(|kind| {
+            let limit = policy.limit(kind)?.resolve(policy.mode, &config.calendar);
+            let schedule = compute(config, policy.mode, case.started, limit, &[]);
+            Some(sla_clocks::Model {
+                ticket_id: case.ticket_id.to_owned(),
+                kind: kind.as_str().to_owned(),
+                mode: mode_name(policy.mode).to_owned(),
+                limit_ms: limit.num_milliseconds(),
+                started_at_ms: ms(case.started),
+                deadline_at_ms: schedule.deadline_ms,
+                thresholds_ms: serde_json::to_string(&schedule.thresholds).unwrap_or_default(),
+                alerts_fired: 0,
+                next_alert_at_ms: next_alert(&schedule.thresholds, schedule.deadline_ms, 0),
+                status: status::ON_TRACK.to_owned(),
+                stopped_at_ms: None,
+                breached_at_ms: None,
+            })
+        })
+        .collect()
+}
+
+/// Stores planned clocks in one statement.
+pub async fn insert(
+    conn: &impl ConnectionTrait,
+    planned: &[sla_clocks::Model],
+) -> Result<(), ApiError> {
+    if planned.is_empty() {
+        return Ok(());
+    }
+    sla_clocks::Entity::insert_many(planned.iter().cloned().map(sla_clocks::ActiveModel::from))
+        .exec(conn)
         .await
         .map_err(steelcare_store::StoreError::from)?;
-    }
     Ok(())
 }
 

@@ -668,13 +668,27 @@ impl IntakeService {
         }
         let suggestion = classify::suggest(&new.description.text_for_rules());
         let terms = terms_of(&store::warranty_terms(&self.db, &project.id).await?);
-        let warranty_status = warranty::status(&terms, suggestion.category, self.today(now));
-        // The number comes from its own statement: concurrent creates never queue on it.
         let day = self.today(now);
-        let sequence =
-            store::next_acceptance_sequence(&self.db, &AcceptanceNumber::day_key(day)).await?;
-        let number = AcceptanceNumber::new(day, u32::try_from(sequence).unwrap_or(u32::MAX));
+        let warranty_status = warranty::status(&terms, suggestion.category, day);
         let id = uuid::Uuid::now_v7().to_string();
+        let planned = clocks::plan(
+            &self.sla,
+            &CaseClocks {
+                ticket_id: &id,
+                tier: suggestion.tier,
+                customer_id: &project.customer_id,
+                contract_number: &project.contract_number,
+                started: now,
+            },
+        );
+        let arrival_deadline = deadline_of(&planned, ClockKind::Arrival);
+        let reply = customer_reply(
+            suggestion.category,
+            suggestion.tier,
+            deadline_of(&planned, ClockKind::Response),
+            arrival_deadline,
+            self.timezone,
+        );
 
         let tx = begin_write(&self.db)
             .await
@@ -689,17 +703,11 @@ impl IntakeService {
                 ticket: Some(self.ticket_response(&existing).await?),
             });
         }
-        cases::create(&tx, &id, Some(&project.customer_id)).await?;
-        let case_clocks = CaseClocks {
-            ticket_id: &id,
-            tier: suggestion.tier,
-            customer_id: &project.customer_id,
-            contract_number: &project.contract_number,
-            started: now,
-        };
-        // The ticket row comes first: clocks refer to it.
-        let reply_placeholder = ReplyRecord::default();
-        tickets::ActiveModel {
+        let sequence =
+            store::next_acceptance_sequence(&self.db, &tx, &AcceptanceNumber::day_key(day)).await?;
+        let number = AcceptanceNumber::new(day, u32::try_from(sequence).unwrap_or(u32::MAX));
+        let case = cases::create(&tx, &id, Some(&project.customer_id)).await?;
+        let row = tickets::ActiveModel {
             id: Set(id.clone()),
             acceptance_number: Set(number.to_string()),
             channel: Set(new.channel.as_str_name().to_owned()),
@@ -717,7 +725,7 @@ impl IntakeService {
                 matched_terms: suggestion.matched_terms.clone(),
             })),
             warranty: Set(to_json(&warranty_record(warranty_status))),
-            reply: Set(to_json(&reply_placeholder)),
+            reply: Set(to_json(&reply)),
             readback_text: Set(None),
             readback_confirmed_at: Set(None),
             first_response_text: Set(None),
@@ -730,18 +738,7 @@ impl IntakeService {
         .insert(&tx)
         .await
         .map_err(steelcare_store::StoreError::from)?;
-        clocks::start(&tx, &self.sla, &case_clocks).await?;
-        let clock_rows = store::clocks(&tx, &id).await?;
-        let response_deadline = deadline_of(&clock_rows, ClockKind::Response);
-        let arrival_deadline = deadline_of(&clock_rows, ClockKind::Arrival);
-        let reply = customer_reply(
-            suggestion.category,
-            suggestion.tier,
-            response_deadline,
-            arrival_deadline,
-            self.timezone,
-        );
-        store::set_reply(&tx, &id, &to_json(&reply)).await?;
+        clocks::insert(&tx, &planned).await?;
         if let Some(rid) = &new.request_id {
             idempotency::save(&tx, "CreateTicket", rid, &hash, &id).await?;
         }
@@ -788,7 +785,7 @@ impl IntakeService {
             .map_err(steelcare_store::StoreError::from)?;
         self.committed();
         Ok(pb::CreateTicketResponse {
-            ticket: Some(self.ticket_response(&id).await?),
+            ticket: Some(view::ticket_from(&row, case.state, &planned, false, &[])?),
         })
     }
 

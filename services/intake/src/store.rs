@@ -191,12 +191,31 @@ fn next_token<T, K: Serialize>(
     }
 }
 
-/// The next acceptance-number sequence of `day`, in its own statement so that concurrent
-/// creates never wait on each other for it (a failed create leaves a gap, never a duplicate).
+/// The next acceptance-number sequence of `day`.
+///
+/// On SQLite it is taken inside the create's transaction `tx`, which already holds the write
+/// lock. On PostgreSQL a row lock held until commit would queue every concurrent create behind
+/// one another, so it is taken in its own short transaction on `db` with asynchronous commit:
+/// safe, because the create's own durable commit comes later in the write-ahead log and
+/// flushes it too. A create that fails after taking a number leaves a gap, never a duplicate.
 pub async fn next_acceptance_sequence(
-    conn: &impl ConnectionTrait,
+    db: &steelcare_store::Database,
+    tx: &impl ConnectionTrait,
     day: &str,
 ) -> Result<i64, StoreError> {
+    use sea_orm::TransactionTrait;
+    if db.get_database_backend() == sea_orm::DbBackend::Sqlite {
+        return increment_counter(tx, day).await;
+    }
+    let own = db.begin().await?;
+    own.execute_unprepared("SET LOCAL synchronous_commit = off")
+        .await?;
+    let value = increment_counter(&own, day).await?;
+    own.commit().await?;
+    Ok(value)
+}
+
+async fn increment_counter(conn: &impl ConnectionTrait, day: &str) -> Result<i64, StoreError> {
     use acceptance_counters::Column;
     let stmt = Query::insert()
         .into_table(acceptance_counters::Entity)

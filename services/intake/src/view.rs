@@ -200,6 +200,17 @@ pub async fn ticket(
         .iter()
         .any(|p| p.ended_at_ms.is_none());
     let files = store::attachments(conn, &row.id).await?;
+    ticket_from(row, case.state, &clocks, paused, &files)
+}
+
+/// A ticket from rows already loaded.
+pub fn ticket_from(
+    row: &tickets::Model,
+    state: steelcare_domain::CaseState,
+    clocks: &[sla_clocks::Model],
+    paused: bool,
+    files: &[attachments::Model],
+) -> Result<pb::Ticket, ApiError> {
     let reporter: Person = from_json(&row.reporter, "reporter")?;
     let location: Location = from_json(&row.location, "location")?;
     let description: Description = from_json(&row.description, "description")?;
@@ -209,7 +220,7 @@ pub async fn ticket(
     Ok(pb::Ticket {
         ticket_id: row.id.clone(),
         acceptance_number: row.acceptance_number.clone(),
-        state: case.state.proto_value(),
+        state: state.proto_value(),
         channel: pb::Channel::from_str_name(&row.channel)
             .map(|c| c as i32)
             .unwrap_or(0),
@@ -237,10 +248,10 @@ pub async fn ticket(
             expiry_date: warranty.expiry.map(to_date),
         }),
         sla: Some(pb::SlaClocks {
-            response: clock(&clocks, "response"),
-            arrival: clock(&clocks, "arrival"),
-            solution: clock(&clocks, "solution"),
-            completion: clock(&clocks, "completion"),
+            response: clock(clocks, "response"),
+            arrival: clock(clocks, "arrival"),
+            solution: clock(clocks, "solution"),
+            completion: clock(clocks, "completion"),
             paused,
         }),
         reply: Some(pb::CustomerReply {

@@ -34,6 +34,12 @@ pub enum Command {
     },
     /// Apply database migrations and exit.
     Migrate,
+    /// Load generators that print throughput and latency.
+    Bench {
+        /// What to load.
+        #[command(subcommand)]
+        what: BenchTarget,
+    },
     /// Print a JWT signed with the configured secret (local use and tests).
     Token {
         /// Role(s) of the token; repeat for several.
@@ -48,6 +54,27 @@ pub enum Command {
         /// Lifetime, e.g. 30m, 8h, 7d.
         #[arg(long, default_value = "8h", value_parser = parse_ttl)]
         ttl: Duration,
+    },
+}
+
+/// What `steelcare bench` loads.
+#[derive(Debug, Subcommand)]
+pub enum BenchTarget {
+    /// CreateTicket over gRPC at several concurrency levels.
+    Intake {
+        /// Concurrency levels, comma-separated.
+        #[arg(long, default_value = "1,16,64", value_delimiter = ',')]
+        clients: Vec<usize>,
+        /// How long each level runs, e.g. 10s.
+        #[arg(long, default_value = "10s", value_parser = parse_ttl)]
+        duration: Duration,
+        /// A running server (http://host:port); default: one in this process on the
+        /// configured database.
+        #[arg(long)]
+        target: Option<String>,
+        /// Label printed with the figures.
+        #[arg(long, default_value = "configured")]
+        label: String,
     },
 }
 
@@ -92,6 +119,30 @@ pub async fn run(cli: Cli, settings: Settings) -> Result<(), String> {
             app.run_until_stopped(steelcare_runtime::server::shutdown_signal())
                 .await
                 .map_err(|err| err.to_string())
+        }
+        Command::Bench {
+            what:
+                BenchTarget::Intake {
+                    clients,
+                    duration,
+                    target,
+                    label,
+                },
+        } => {
+            if clients.is_empty() || clients.contains(&0) {
+                return Err("--clients needs positive numbers".to_owned());
+            }
+            crate::bench::intake(
+                settings,
+                crate::bench::BenchOptions {
+                    clients,
+                    duration,
+                    target,
+                    label,
+                },
+            )
+            .await
+            .map(|_| ())
         }
         Command::Migrate => {
             let db = connect_database(&settings, false)

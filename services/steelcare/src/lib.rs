@@ -3,6 +3,7 @@
 //! authentication, plus the background workers (outbox relay). Tests and `main` share it.
 
 pub mod admin;
+pub mod bench;
 pub mod cli;
 pub mod services;
 pub mod startup;

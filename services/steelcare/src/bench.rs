@@ -1,0 +1,277 @@
+//! `steelcare bench intake`: a load generator that creates tickets over gRPC at several
+//! concurrency levels and prints throughput and latency percentiles, against an in-process
+//! server on the configured database (or a fresh SQLite file), or against `--target`.
+
+use std::time::{Duration, Instant};
+
+use steelcare_domain::Role;
+use steelcare_proto::common::v1 as common;
+use steelcare_proto::intake::v1 as pb;
+use steelcare_proto::intake::v1::intake_service_client::IntakeServiceClient;
+use steelcare_runtime::{Authenticator, Settings};
+use tonic::transport::Channel;
+
+use crate::services::ServiceSelection;
+use crate::startup::Application;
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    /// Concurrency levels.
+    pub clients: Vec<usize>,
+    /// How long each level runs.
+    pub duration: Duration,
+    /// A running server to load instead of an in-process one.
+    pub target: Option<String>,
+    /// Label printed with the figures (e.g. sqlite, postgres).
+    pub label: String,
+}
+
+/// One level's figures.
+#[derive(Debug, Clone)]
+pub struct LevelResult {
+    /// Concurrent clients.
+    pub clients: usize,
+    /// Tickets created.
+    pub created: usize,
+    /// Failed calls.
+    pub errors: usize,
+    /// Tickets per second.
+    pub throughput: f64,
+    /// Median latency.
+    pub p50: Duration,
+    /// 99th percentile latency.
+    pub p99: Duration,
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+fn authed<T>(message: T, token: &str) -> Result<tonic::Request<T>, String> {
+    let mut request = tonic::Request::new(message);
+    request.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {token}")
+            .parse()
+            .map_err(|_| "token is not a valid header".to_owned())?,
+    );
+    Ok(request)
+}
+
+async fn prepare(client: &mut IntakeServiceClient<Channel>, token: &str) -> Result<String, String> {
+    let customer = client
+        .create_customer(authed(
+            pb::CreateCustomerRequest {
+                request_id: String::new(),
+                organization_name: "Bench Logistics".into(),
+                contacts: vec![common::PersonRef {
+                    display_name: "Bench".into(),
+                    phone: "13800000000".into(),
+                    ..Default::default()
+                }],
+            },
+            token,
+        )?)
+        .await
+        .map_err(|s| format!("create customer: {}", s.message()))?
+        .into_inner()
+        .customer
+        .ok_or("no customer returned")?;
+    let project = client
+        .register_project(authed(
+            pb::RegisterProjectRequest {
+                customer_id: customer.customer_id,
+                name: "Bench warehouse".into(),
+                address: Some(common::Address {
+                    city: "Suzhou".into(),
+                    ..Default::default()
+                }),
+                contract_number: format!("BENCH-{}", uuid_like()),
+                structure_type: pb::StructureType::PortalFrame as i32,
+                completion_acceptance_date: Some(common::Date {
+                    year: 2024,
+                    month: 5,
+                    day: 10,
+                }),
+                ..Default::default()
+            },
+            token,
+        )?)
+        .await
+        .map_err(|s| format!("register project: {}", s.message()))?
+        .into_inner()
+        .project
+        .ok_or("no project returned")?;
+    Ok(project.project_id)
+}
+
+fn uuid_like() -> String {
+    format!("{:x}", rand_seed())
+}
+
+fn rand_seed() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default()
+}
+
+fn ticket(project_id: &str, n: usize) -> pb::CreateTicketRequest {
+    const PHENOMENA: [&str; 4] = [
+        "屋面接缝处漏水",
+        "钢梁下翼缘出现裂缝",
+        "高强螺栓松动",
+        "柱脚涂层脱落",
+    ];
+    pb::CreateTicketRequest {
+        request_id: String::new(),
+        channel: pb::Channel::App as i32,
+        project_id: project_id.to_owned(),
+        reporter: Some(common::PersonRef {
+            display_name: "Bench reporter".into(),
+            phone: "13800000000".into(),
+            ..Default::default()
+        }),
+        location: Some(pb::StructureLocation {
+            description: format!("bay {}", n % 40),
+            ..Default::default()
+        }),
+        description: Some(pb::ProblemDescription {
+            phenomenon: PHENOMENA[n % PHENOMENA.len()].to_owned(),
+            ..Default::default()
+        }),
+        customer_request: "repair".into(),
+    }
+}
+
+async fn level(
+    channel: Channel,
+    token: &str,
+    project_id: &str,
+    clients: usize,
+    duration: Duration,
+) -> LevelResult {
+    let started = Instant::now();
+    let deadline = started + duration;
+    let mut tasks = Vec::with_capacity(clients);
+    for worker in 0..clients {
+        let mut client = IntakeServiceClient::new(channel.clone());
+        let token = token.to_owned();
+        let project_id = project_id.to_owned();
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut errors = 0;
+            let mut n = worker;
+            while Instant::now() < deadline {
+                let Ok(request) = authed(ticket(&project_id, n), &token) else {
+                    errors += 1;
+                    break;
+                };
+                let t = Instant::now();
+                match client.create_ticket(request).await {
+                    Ok(_) => latencies.push(t.elapsed()),
+                    Err(_) => errors += 1,
+                }
+                n += clients;
+            }
+            (latencies, errors)
+        }));
+    }
+    let mut latencies = Vec::new();
+    let mut errors = 0;
+    for task in tasks {
+        if let Ok((l, e)) = task.await {
+            latencies.extend(l);
+            errors += e;
+        }
+    }
+    let elapsed = started.elapsed();
+    latencies.sort();
+    LevelResult {
+        clients,
+        created: latencies.len(),
+        errors,
+        throughput: latencies.len() as f64 / elapsed.as_secs_f64(),
+        p50: percentile(&latencies, 0.50),
+        p99: percentile(&latencies, 0.99),
+    }
+}
+
+/// Runs the intake benchmark and prints one line per level.
+pub async fn intake(settings: Settings, options: BenchOptions) -> Result<Vec<LevelResult>, String> {
+    let (auth, _) =
+        Authenticator::from_settings(&settings.auth, settings.is_embedded(), &settings.data_dir)
+            .map_err(|err| err.to_string())?;
+    let mut server = None;
+    let address = match &options.target {
+        Some(target) => target.clone(),
+        None => {
+            let mut settings = settings.clone();
+            settings.server.listen = "127.0.0.1:0"
+                .parse()
+                .map_err(|_| "bad listen address".to_owned())?;
+            settings.database.migrate_on_start = true;
+            let app = Application::build(settings, ServiceSelection::all())
+                .await
+                .map_err(|err| err.to_string())?;
+            let address = format!("http://{}", app.local_addr());
+            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+            let handle = tokio::spawn(app.run_until_stopped(async move {
+                let _ = stopped.await;
+            }));
+            server = Some((stop, handle));
+            address
+        }
+    };
+    let token = auth
+        .issue("bench", &[Role::Agent], None, Duration::from_secs(3600))
+        .map_err(|err| err.to_string())?;
+    let channel = Channel::from_shared(address.clone())
+        .map_err(|err| err.to_string())?
+        .connect()
+        .await
+        .map_err(|err| format!("cannot connect to {address}: {err}"))?;
+    let mut client = IntakeServiceClient::new(channel.clone());
+    let project_id = prepare(&mut client, &token).await?;
+    // Warm up connections and caches.
+    let _ = level(
+        channel.clone(),
+        &token,
+        &project_id,
+        4,
+        Duration::from_millis(500),
+    )
+    .await;
+    let mut results = Vec::new();
+    for &clients in &options.clients {
+        let r = level(
+            channel.clone(),
+            &token,
+            &project_id,
+            clients,
+            options.duration,
+        )
+        .await;
+        println!(
+            "intake_create backend={} clients={} tickets={} errors={} tps={:.1} p50_ms={:.2} p99_ms={:.2}",
+            options.label,
+            r.clients,
+            r.created,
+            r.errors,
+            r.throughput,
+            r.p50.as_secs_f64() * 1000.0,
+            r.p99.as_secs_f64() * 1000.0,
+        );
+        results.push(r);
+    }
+    if let Some((stop, handle)) = server {
+        let _ = stop.send(());
+        let _ = handle.await;
+    }
+    Ok(results)
+}

@@ -690,6 +690,8 @@ impl IntakeService {
             self.timezone,
         );
 
+        let day_key = AcceptanceNumber::day_key(day);
+        let early_sequence = store::sequence_before_transaction(&self.db, &day_key).await?;
         let tx = begin_write(&self.db)
             .await
             .map_err(steelcare_store::StoreError::from)?;
@@ -703,8 +705,10 @@ impl IntakeService {
                 ticket: Some(self.ticket_response(&existing).await?),
             });
         }
-        let sequence =
-            store::next_acceptance_sequence(&self.db, &tx, &AcceptanceNumber::day_key(day)).await?;
+        let sequence = match early_sequence {
+            Some(sequence) => sequence,
+            None => store::sequence_in_transaction(&tx, &day_key).await?,
+        };
         let number = AcceptanceNumber::new(day, u32::try_from(sequence).unwrap_or(u32::MAX));
         let case = cases::create(&tx, &id, Some(&project.customer_id)).await?;
         let row = tickets::ActiveModel {

@@ -191,28 +191,38 @@ fn next_token<T, K: Serialize>(
     }
 }
 
-/// The next acceptance-number sequence of `day`.
+/// The next acceptance-number sequence of `day`, taken before the create's transaction on
+/// PostgreSQL; `None` on SQLite, where [`sequence_in_transaction`] takes it instead.
 ///
-/// On SQLite it is taken inside the create's transaction `tx`, which already holds the write
-/// lock. On PostgreSQL a row lock held until commit would queue every concurrent create behind
-/// one another, so it is taken in its own short transaction on `db` with asynchronous commit:
-/// safe, because the create's own durable commit comes later in the write-ahead log and
-/// flushes it too. A create that fails after taking a number leaves a gap, never a duplicate.
-pub async fn next_acceptance_sequence(
+/// On PostgreSQL a counter row locked until the create commits would queue every concurrent
+/// create behind one another, so the number comes from its own short transaction with
+/// asynchronous commit: safe, because the create's own durable commit comes later in the
+/// write-ahead log and flushes it too. It is taken before the create's transaction opens, so a
+/// request never holds two pooled connections at once. On SQLite the create's transaction
+/// already holds the write lock, and taking it inside costs no extra disk sync. A create that
+/// fails after taking a number leaves a gap, never a duplicate.
+pub async fn sequence_before_transaction(
     db: &steelcare_store::Database,
-    tx: &impl ConnectionTrait,
     day: &str,
-) -> Result<i64, StoreError> {
+) -> Result<Option<i64>, StoreError> {
     use sea_orm::TransactionTrait;
     if db.get_database_backend() == sea_orm::DbBackend::Sqlite {
-        return increment_counter(tx, day).await;
+        return Ok(None);
     }
     let own = db.begin().await?;
     own.execute_unprepared("SET LOCAL synchronous_commit = off")
         .await?;
     let value = increment_counter(&own, day).await?;
     own.commit().await?;
-    Ok(value)
+    Ok(Some(value))
+}
+
+/// The next acceptance-number sequence of `day`, inside the create's transaction (SQLite).
+pub async fn sequence_in_transaction(
+    tx: &impl ConnectionTrait,
+    day: &str,
+) -> Result<i64, StoreError> {
+    increment_counter(tx, day).await
 }
 
 async fn increment_counter(conn: &impl ConnectionTrait, day: &str) -> Result<i64, StoreError> {

@@ -259,6 +259,39 @@ async fn a_retry_returns_the_same_ticket_and_a_reused_id_is_refused() {
             .unwrap_err();
         assert_eq!(err.code(), Code::AlreadyExists, "{}", backend.name());
         assert_eq!(tickets::Entity::find().count(&app.db).await.unwrap(), 1);
+
+        // Retries racing each other still make one ticket, and every caller gets it.
+        let mut racing = ticket_request(&desk.project_id, "檩条下挠");
+        racing.request_id = "req-race".into();
+        let mut tasks = Vec::new();
+        for _ in 0..8 {
+            let mut client = desk.client.clone();
+            let request = authed(racing.clone(), &desk.agent);
+            tasks.push(tokio::spawn(
+                async move { client.create_ticket(request).await },
+            ));
+        }
+        let mut ids = std::collections::BTreeSet::new();
+        for task in tasks {
+            let ticket = task.await.unwrap().unwrap().into_inner().ticket.unwrap();
+            ids.insert(ticket.ticket_id);
+        }
+        assert_eq!(ids.len(), 1, "{}: {ids:?}", backend.name());
+        assert_eq!(tickets::Entity::find().count(&app.db).await.unwrap(), 2);
+
+        // Another caller's request id is theirs alone.
+        let other = app.token("agent-2", &[Role::Agent], None);
+        let mut theirs = ticket_request(&desk.project_id, "钢梁裂缝");
+        theirs.request_id = "req-42".into();
+        let separate = desk
+            .client
+            .create_ticket(authed(theirs, &other))
+            .await
+            .unwrap()
+            .into_inner()
+            .ticket
+            .unwrap();
+        assert_ne!(separate.ticket_id, first.ticket_id);
         app.stop().await.unwrap();
     }
 }

@@ -129,6 +129,11 @@ impl IntakeService {
     }
 }
 
+/// Request ids are the caller's own: the same id from someone else is a different request.
+fn idempotency_scope(rpc: &str, caller: &Caller) -> String {
+    format!("{rpc}/{}", caller.subject)
+}
+
 fn not_found(entity: &str, id: &str) -> ApiError {
     ApiError::NotFound {
         entity: entity.to_owned(),
@@ -296,7 +301,13 @@ impl IntakeService {
             .await
             .map_err(steelcare_store::StoreError::from)?;
         if let Some(rid) = &new.request_id
-            && let Some(existing) = idempotency::lookup(&tx, "CreateCustomer", rid, &hash).await?
+            && let Some(existing) = idempotency::lookup(
+                &tx,
+                &idempotency_scope("CreateCustomer", &ctx.caller),
+                rid,
+                &hash,
+            )
+            .await?
         {
             tx.commit()
                 .await
@@ -319,7 +330,14 @@ impl IntakeService {
         .await
         .map_err(steelcare_store::StoreError::from)?;
         if let Some(rid) = &new.request_id {
-            idempotency::save(&tx, "CreateCustomer", rid, &hash, &id).await?;
+            idempotency::save(
+                &tx,
+                &idempotency_scope("CreateCustomer", &ctx.caller),
+                rid,
+                &hash,
+                &id,
+            )
+            .await?;
         }
         audit(
             &tx,
@@ -362,7 +380,13 @@ impl IntakeService {
             .await
             .map_err(steelcare_store::StoreError::from)?;
         if let Some(rid) = &new.request_id
-            && let Some(existing) = idempotency::lookup(&tx, "RegisterProject", rid, &hash).await?
+            && let Some(existing) = idempotency::lookup(
+                &tx,
+                &idempotency_scope("RegisterProject", &ctx.caller),
+                rid,
+                &hash,
+            )
+            .await?
         {
             tx.commit()
                 .await
@@ -410,7 +434,14 @@ impl IntakeService {
         };
         store::replace_warranty_terms(&tx, &id, &terms).await?;
         if let Some(rid) = &new.request_id {
-            idempotency::save(&tx, "RegisterProject", rid, &hash, &id).await?;
+            idempotency::save(
+                &tx,
+                &idempotency_scope("RegisterProject", &ctx.caller),
+                rid,
+                &hash,
+                &id,
+            )
+            .await?;
         }
         audit(
             &tx,
@@ -645,13 +676,41 @@ impl IntakeService {
         ctx: &RequestContext,
         request: pb::CreateTicketRequest,
     ) -> Result<pb::CreateTicketResponse, ApiError> {
+        let request_id = request.request_id.trim().to_owned();
+        let hash = payload_hash(&request, |r| r.request_id.clear());
+        match self.create_ticket_once(ctx, request).await {
+            // A concurrent retry with the same request id committed first: answer with its
+            // ticket, as a sequential retry would get.
+            Err(ApiError::AlreadyExists(message)) if !request_id.is_empty() => {
+                let scope = idempotency_scope("CreateTicket", &ctx.caller);
+                match idempotency::lookup(&self.db, &scope, &request_id, &hash).await? {
+                    Some(existing) => Ok(pb::CreateTicketResponse {
+                        ticket: Some(self.ticket_response(&existing).await?),
+                    }),
+                    None => Err(ApiError::AlreadyExists(message)),
+                }
+            }
+            other => other,
+        }
+    }
+
+    async fn create_ticket_once(
+        &self,
+        ctx: &RequestContext,
+        request: pb::CreateTicketRequest,
+    ) -> Result<pb::CreateTicketResponse, ApiError> {
         require(&ctx.caller, TICKET_CREATORS)?;
         let now = steelcare_store::now();
         let new = NewTicket::parse(&request, now)?;
         let hash = payload_hash(&request, |r| r.request_id.clear());
         if let Some(rid) = &new.request_id
-            && let Some(existing) =
-                idempotency::lookup(&self.db, "CreateTicket", rid, &hash).await?
+            && let Some(existing) = idempotency::lookup(
+                &self.db,
+                &idempotency_scope("CreateTicket", &ctx.caller),
+                rid,
+                &hash,
+            )
+            .await?
         {
             return Ok(pb::CreateTicketResponse {
                 ticket: Some(self.ticket_response(&existing).await?),
@@ -696,7 +755,13 @@ impl IntakeService {
             .await
             .map_err(steelcare_store::StoreError::from)?;
         if let Some(rid) = &new.request_id
-            && let Some(existing) = idempotency::lookup(&tx, "CreateTicket", rid, &hash).await?
+            && let Some(existing) = idempotency::lookup(
+                &tx,
+                &idempotency_scope("CreateTicket", &ctx.caller),
+                rid,
+                &hash,
+            )
+            .await?
         {
             tx.commit()
                 .await
@@ -744,7 +809,14 @@ impl IntakeService {
         .map_err(steelcare_store::StoreError::from)?;
         clocks::insert(&tx, &planned).await?;
         if let Some(rid) = &new.request_id {
-            idempotency::save(&tx, "CreateTicket", rid, &hash, &id).await?;
+            idempotency::save(
+                &tx,
+                &idempotency_scope("CreateTicket", &ctx.caller),
+                rid,
+                &hash,
+                &id,
+            )
+            .await?;
         }
         audit(
             &tx,
@@ -947,7 +1019,7 @@ impl IntakeService {
         let met = clocks::stop(tx, ticket_id, ClockKind::Response, now)
             .await?
             .unwrap_or(true);
-        store::set_first_response(tx, ticket_id, text).await?;
+        store::set_text(tx, ticket_id, store::TicketText::FirstResponse, text).await?;
         self.event(
             tx,
             ctx,
@@ -1141,7 +1213,7 @@ impl IntakeService {
         .await?;
         clocks::stop(&tx, &ticket.id, ClockKind::Solution, now).await?;
         clocks::cancel_all(&tx, &ticket.id, now).await?;
-        store::set_closing_text(&tx, &ticket.id, &answer).await?;
+        store::set_text(&tx, &ticket.id, store::TicketText::Closing, &answer).await?;
         clocks::refresh_ticket(&tx, &ticket.id).await?;
         tx.commit()
             .await
@@ -1169,7 +1241,7 @@ impl IntakeService {
         self.transition(&tx, ctx, &ticket.id, CaseState::Cancelled, &reason)
             .await?;
         clocks::cancel_all(&tx, &ticket.id, now).await?;
-        store::set_closing_text(&tx, &ticket.id, &reason).await?;
+        store::set_text(&tx, &ticket.id, store::TicketText::Closing, &reason).await?;
         clocks::refresh_ticket(&tx, &ticket.id).await?;
         tx.commit()
             .await

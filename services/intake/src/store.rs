@@ -488,35 +488,27 @@ pub async fn set_classification(
     Ok(())
 }
 
-/// Stores the first response.
-pub async fn set_first_response(
-    conn: &impl ConnectionTrait,
-    id: &str,
-    text: &str,
-) -> Result<(), StoreError> {
-    update_ticket(
-        conn,
-        id,
-        vec![(tickets::Column::FirstResponseText, Expr::value(text))],
-        None,
-    )
-    .await?;
-    Ok(())
+/// A free-text field of a ticket set by a later step.
+#[derive(Debug, Clone, Copy)]
+pub enum TicketText {
+    /// The first response (AcknowledgeTicket).
+    FirstResponse,
+    /// The remote answer or the cancellation reason.
+    Closing,
 }
 
-/// Stores the remote answer or the cancellation reason.
-pub async fn set_closing_text(
+/// Stores one of the ticket's free-text fields.
+pub async fn set_text(
     conn: &impl ConnectionTrait,
     id: &str,
+    field: TicketText,
     text: &str,
 ) -> Result<(), StoreError> {
-    update_ticket(
-        conn,
-        id,
-        vec![(tickets::Column::ClosingText, Expr::value(text))],
-        None,
-    )
-    .await?;
+    let column = match field {
+        TicketText::FirstResponse => tickets::Column::FirstResponseText,
+        TicketText::Closing => tickets::Column::ClosingText,
+    };
+    update_ticket(conn, id, vec![(column, Expr::value(text))], None).await?;
     Ok(())
 }
 

@@ -68,6 +68,19 @@ pub enum StartupError {
     Serve(#[from] tonic::transport::Error),
 }
 
+/// Accepted connections with Nagle's algorithm off: gRPC writes small frames and waits for
+/// answers, and delayed ACKs would otherwise add ~40 ms to every call.
+fn incoming(
+    listener: TcpListener,
+) -> impl tokio_stream::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
+    use tokio_stream::StreamExt;
+    TcpListenerStream::new(listener).map(|accepted| {
+        let stream = accepted?;
+        stream.set_nodelay(true)?;
+        Ok(stream)
+    })
+}
+
 /// Hides the password of a URL for messages and logs.
 pub fn redact_url(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
@@ -294,7 +307,7 @@ impl Application {
             .add_service(reflection_v1alpha)
             .add_service(InterceptedService::new(admin, interceptor))
             .add_optional_service(intake)
-            .serve_with_incoming_shutdown(TcpListenerStream::new(self.listener), signal);
+            .serve_with_incoming_shutdown(incoming(self.listener), signal);
         tokio::pin!(serve);
         let served = tokio::select! {
             result = &mut serve => result,

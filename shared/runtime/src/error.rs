@@ -153,6 +153,14 @@ impl From<StoreError> for ApiError {
                 "page_token",
                 "not a token this server issued for this query",
             ),
+            StoreError::Db(db)
+                if matches!(
+                    db.sql_err(),
+                    Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+                ) =>
+            {
+                ApiError::AlreadyExists("a record with the same key already exists".to_owned())
+            }
             StoreError::Db(_) | StoreError::Corrupt(_) => ApiError::Internal(err.to_string()),
         }
     }

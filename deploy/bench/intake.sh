@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The intake benchmark, quoted against this machine's ceiling measured in the same run:
+#   1. ../shared/bench/limits.sh: a ticket + outbox + audit durable transaction through pgbench
+#      (and Redis XADD) at 1, 16 and 64 clients;
+#   2. `steelcare bench intake` (CreateTicket over gRPC) on SQLite and on PostgreSQL;
+#   3. the ratio ours / pgbench at 16 clients.
+# Usage: deploy/bench/intake.sh [seconds per level]   (PostgreSQL on 127.0.0.1:5432, trust or
+# PGPASSWORD; a release build is made first)
+set -euo pipefail
+secs=${1:-10}
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+export PGHOST=${PGHOST:-127.0.0.1} PGPORT=${PGPORT:-5432} PGUSER=${PGUSER:-postgres}
+
+cargo build --profile bench -q -p steelcare
+bin="$root/target/release/steelcare"
+[ -x "$bin" ] || bin="$root/target/bench/steelcare"
+
+limits=$(bash "$root/../shared/bench/limits.sh" "$secs")
+echo "$limits"
+
+work=$(mktemp -d)
+db="steelcare_bench_$$"
+trap 'rm -rf "$work"; dropdb -w --if-exists "$db" >/dev/null 2>&1 || true' EXIT
+
+sqlite=$(cd "$work" && RUST_LOG=warn "$bin" bench intake --clients 1,16,64 --duration "${secs}s" --label sqlite)
+echo "$sqlite"
+
+createdb -w "$db"
+pg=$(cd "$work" && RUST_LOG=warn \
+  STEELCARE__DATABASE__URL="postgres://$PGUSER:${PGPASSWORD:-postgres}@$PGHOST:$PGPORT/$db" \
+  STEELCARE__DATABASE__MAX_CONNECTIONS=32 \
+  STEELCARE__AUTH__JWT_SECRET="bench-secret-0123456789abcdef" \
+  "$bin" bench intake --clients 1,16,64 --duration "${secs}s" --label postgres)
+echo "$pg"
+
+ceiling=$(echo "$limits" | awk '/pg_ticket_tx clients=16/ { sub("tps=", "", $3); print $3 }')
+for run in sqlite pg; do
+  line=$(echo "${!run}" | grep 'clients=16 ')
+  tps=$(echo "$line" | sed -E 's/.* tps=([0-9.]+).*/\1/')
+  awk -v ours="$tps" -v limit="$ceiling" -v name="$run" \
+    'BEGIN { printf "ratio_at_16_clients backend=%s ours=%.1f pgbench=%.1f ratio=%.2f\n", name, ours, limit, ours / limit }'
+done

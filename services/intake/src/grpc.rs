@@ -22,7 +22,7 @@ use steelcare_proto::events::v1::event_envelope::Payload;
 use steelcare_proto::intake::v1 as pb;
 use steelcare_proto::intake::v1::intake_service_server::IntakeService as IntakeApi;
 use steelcare_runtime::convert::{from_timestamp, non_empty, page_size, to_timestamp};
-use steelcare_runtime::record::{actor_of, audit, emit, envelope};
+use steelcare_runtime::record::{actor_of, audit, emit, emit_all, envelope};
 use steelcare_runtime::{ApiError, Caller, RequestContext};
 use steelcare_store::entity::{attachments, customers, projects, tickets, trainings};
 use steelcare_store::{Database, begin_write, cases, idempotency};
@@ -73,6 +73,7 @@ pub struct IntakeService {
     relay: Option<Arc<Notify>>,
     watch_interval: Duration,
     shutdown: tokio::sync::watch::Receiver<bool>,
+    sequence_day: Arc<std::sync::Mutex<String>>,
 }
 
 impl IntakeService {
@@ -92,6 +93,7 @@ impl IntakeService {
             relay,
             watch_interval: Duration::from_millis(250),
             shutdown: tokio::sync::watch::channel(false).1,
+            sequence_day: Arc::new(std::sync::Mutex::new(String::new())),
         }
     }
 
@@ -104,6 +106,22 @@ impl IntakeService {
 
     fn today(&self, now: DateTime<Utc>) -> NaiveDate {
         now.with_timezone(&self.timezone).date_naive()
+    }
+
+    /// Creates the day's acceptance sequence once per day and process.
+    async fn ensure_sequence(&self, day_key: &str) -> Result<(), ApiError> {
+        let known = self
+            .sequence_day
+            .lock()
+            .map(|d| d.as_str() == day_key)
+            .unwrap_or(false);
+        if !known {
+            store::ensure_acceptance_sequence(&self.db, day_key).await?;
+            if let Ok(mut d) = self.sequence_day.lock() {
+                *d = day_key.to_owned();
+            }
+        }
+        Ok(())
     }
 
     fn committed(&self) {
@@ -750,7 +768,7 @@ impl IntakeService {
         );
 
         let day_key = AcceptanceNumber::day_key(day);
-        let early_sequence = store::sequence_before_transaction(&self.db, &day_key).await?;
+        self.ensure_sequence(&day_key).await?;
         let tx = begin_write(&self.db)
             .await
             .map_err(steelcare_store::StoreError::from)?;
@@ -770,10 +788,7 @@ impl IntakeService {
                 ticket: Some(self.ticket_response(&existing).await?),
             });
         }
-        let sequence = match early_sequence {
-            Some(sequence) => sequence,
-            None => store::sequence_in_transaction(&tx, &day_key).await?,
-        };
+        let sequence = store::next_acceptance_sequence(&tx, &day_key).await?;
         let number = AcceptanceNumber::new(day, u32::try_from(sequence).unwrap_or(u32::MAX));
         let case = cases::create(&tx, &id, Some(&project.customer_id)).await?;
         let row = tickets::ActiveModel {
@@ -832,28 +847,32 @@ impl IntakeService {
             }),
         )
         .await?;
-        self.event(
+        let actor = actor_of(&ctx.caller);
+        emit_all(
             &tx,
-            ctx,
-            Some(&id),
-            Payload::TicketCreated(events::TicketCreated {
-                acceptance_number: number.to_string(),
-                project_id: project.id.clone(),
-                customer_id: project.customer_id.clone(),
-            }),
-        )
-        .await?;
-        self.event(
-            &tx,
-            ctx,
-            Some(&id),
-            Payload::TicketClassified(events::TicketClassified {
-                category: suggestion.category.proto_value(),
-                tier: suggestion.tier.proto_value(),
-                overridden: false,
-                needs_site_visit: suggestion.category.needs_site_visit(),
-                arrival_deadline_time: arrival_deadline.map(to_timestamp),
-            }),
+            EVENTS_STREAM,
+            vec![
+                envelope(
+                    actor.clone(),
+                    Some(&id),
+                    Payload::TicketCreated(events::TicketCreated {
+                        acceptance_number: number.to_string(),
+                        project_id: project.id.clone(),
+                        customer_id: project.customer_id.clone(),
+                    }),
+                ),
+                envelope(
+                    actor,
+                    Some(&id),
+                    Payload::TicketClassified(events::TicketClassified {
+                        category: suggestion.category.proto_value(),
+                        tier: suggestion.tier.proto_value(),
+                        overridden: false,
+                        needs_site_visit: suggestion.category.needs_site_visit(),
+                        arrival_deadline_time: arrival_deadline.map(to_timestamp),
+                    }),
+                ),
+            ],
         )
         .await?;
         tx.commit()

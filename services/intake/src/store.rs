@@ -191,38 +191,52 @@ fn next_token<T, K: Serialize>(
     }
 }
 
-/// The next acceptance-number sequence of `day`, taken before the create's transaction on
-/// PostgreSQL; `None` on SQLite, where [`sequence_in_transaction`] takes it instead.
+/// The next acceptance-number sequence of `day`.
 ///
-/// On PostgreSQL a counter row locked until the create commits would queue every concurrent
-/// create behind one another, so the number comes from its own short transaction with
-/// asynchronous commit: safe, because the create's own durable commit comes later in the
-/// write-ahead log and flushes it too. It is taken before the create's transaction opens, so a
-/// request never holds two pooled connections at once. On SQLite the create's transaction
-/// already holds the write lock, and taking it inside costs no extra disk sync. A create that
-/// fails after taking a number leaves a gap, never a duplicate.
-pub async fn sequence_before_transaction(
-    db: &steelcare_store::Database,
-    day: &str,
-) -> Result<Option<i64>, StoreError> {
-    use sea_orm::TransactionTrait;
-    if db.get_database_backend() == sea_orm::DbBackend::Sqlite {
-        return Ok(None);
-    }
-    let own = db.begin().await?;
-    own.execute_unprepared("SET LOCAL synchronous_commit = off")
-        .await?;
-    let value = increment_counter(&own, day).await?;
-    own.commit().await?;
-    Ok(Some(value))
-}
-
-/// The next acceptance-number sequence of `day`, inside the create's transaction (SQLite).
-pub async fn sequence_in_transaction(
+/// SQLite: a counter row, inside the create's transaction, which already holds the write lock
+/// (no extra disk sync). PostgreSQL: a sequence per day (`acceptance_YYYYMMDD`), created on
+/// first use: `nextval` never waits for other transactions and never hands a number out twice,
+/// so concurrent creates do not queue behind a counter row lock. A create that fails after
+/// taking a number leaves a gap, never a duplicate.
+pub async fn next_acceptance_sequence(
     tx: &impl ConnectionTrait,
     day: &str,
 ) -> Result<i64, StoreError> {
-    increment_counter(tx, day).await
+    if tx.get_database_backend() == sea_orm::DbBackend::Sqlite {
+        return increment_counter(tx, day).await;
+    }
+    if day.is_empty() || !day.chars().all(|c| c.is_ascii_digit()) {
+        return Err(StoreError::Corrupt(format!("acceptance day key {day:?}")));
+    }
+    let nextval = sea_orm::Statement::from_string(
+        sea_orm::DbBackend::Postgres,
+        format!("SELECT nextval('acceptance_{day}') AS value"),
+    );
+    let row = tx
+        .query_one_raw(nextval)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt("nextval returned nothing".to_owned()))?;
+    Ok(row.try_get::<i64>("", "value")?)
+}
+
+/// Makes sure the PostgreSQL sequence of `day` exists (outside any transaction, so that a
+/// create's transaction never fails on it). A no-op on SQLite.
+pub async fn ensure_acceptance_sequence(
+    db: &steelcare_store::Database,
+    day: &str,
+) -> Result<(), StoreError> {
+    if db.get_database_backend() == sea_orm::DbBackend::Sqlite {
+        return Ok(());
+    }
+    if day.is_empty() || !day.chars().all(|c| c.is_ascii_digit()) {
+        return Err(StoreError::Corrupt(format!("acceptance day key {day:?}")));
+    }
+    let create = format!("CREATE SEQUENCE IF NOT EXISTS acceptance_{day} START 1");
+    if let Err(err) = db.execute_unprepared(&create).await {
+        // Two processes creating it at once: one wins, the other sees a catalog conflict.
+        tracing::debug!(error = %err, day, "acceptance sequence creation raced");
+    }
+    Ok(())
 }
 
 async fn increment_counter(conn: &impl ConnectionTrait, day: &str) -> Result<i64, StoreError> {

@@ -91,6 +91,25 @@ pub async fn emit(
     Ok(event_id)
 }
 
+/// Appends several events to the outbox of `stream` in one statement, in order.
+pub async fn emit_all(
+    conn: &impl ConnectionTrait,
+    stream: &str,
+    envelopes: Vec<EventEnvelope>,
+) -> Result<(), ApiError> {
+    let events = envelopes
+        .into_iter()
+        .map(|envelope| NewOutboxEvent {
+            event_id: envelope.event_id.clone(),
+            stream: stream.to_owned(),
+            case_id: Some(envelope.case_id.clone()).filter(|c| !c.is_empty()),
+            payload: envelope.encode_to_vec(),
+        })
+        .collect();
+    outbox::append_all(conn, events).await?;
+    Ok(())
+}
+
 /// Decodes an envelope from the bus and returns it with a span that continues its trace.
 pub fn receive(payload: &[u8], consumer: &str) -> Result<(EventEnvelope, tracing::Span), ApiError> {
     let envelope = EventEnvelope::decode(payload)

@@ -42,6 +42,30 @@ pub async fn append(
     Ok(model.insert(conn).await?)
 }
 
+/// Appends several events in one statement, in order, inside the caller's transaction.
+pub async fn append_all(
+    conn: &impl ConnectionTrait,
+    events: Vec<NewOutboxEvent>,
+) -> Result<(), StoreError> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let now = Utc::now();
+    outbox::Entity::insert_many(events.into_iter().map(|event| outbox::ActiveModel {
+        event_id: Set(event.event_id),
+        stream: Set(event.stream),
+        case_id: Set(event.case_id),
+        payload: Set(event.payload),
+        created_at: Set(now),
+        published_at: Set(None),
+        attempts: Set(0),
+        ..Default::default()
+    }))
+    .exec_without_returning(conn)
+    .await?;
+    Ok(())
+}
+
 /// The oldest unpublished events, in commit order of their ids.
 pub async fn unpublished(
     conn: &impl ConnectionTrait,

@@ -22,7 +22,7 @@ use steelcare_proto::events::v1::event_envelope::Payload;
 use steelcare_proto::intake::v1 as pb;
 use steelcare_proto::intake::v1::intake_service_server::IntakeService as IntakeApi;
 use steelcare_runtime::convert::{from_timestamp, non_empty, page_size, to_timestamp};
-use steelcare_runtime::record::{actor_of, audit, emit, emit_all, envelope};
+use steelcare_runtime::record::{actor_of, audit, emit, envelope};
 use steelcare_runtime::{ApiError, Caller, RequestContext};
 use steelcare_store::entity::{attachments, customers, projects, tickets, trainings};
 use steelcare_store::{Database, begin_write, cases, idempotency};
@@ -32,6 +32,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::attachments::AttachmentStore;
+use crate::batch::{self, Batcher};
 use crate::clocks::{self, CaseClocks, SlaConfig};
 use crate::domain::records::{ReplyRecord, SuggestionRecord, WarrantyRecord, to_json};
 use crate::domain::requests::{
@@ -40,6 +41,7 @@ use crate::domain::requests::{
 };
 use crate::domain::validate::{LONG, SHORT, Violations};
 use crate::{store, view};
+use steelcare_store::idempotency::IdempotencyKey;
 
 use steelcare_bus::EVENTS_STREAM;
 
@@ -74,6 +76,7 @@ pub struct IntakeService {
     watch_interval: Duration,
     shutdown: tokio::sync::watch::Receiver<bool>,
     sequence_day: Arc<std::sync::Mutex<String>>,
+    batcher: Batcher,
 }
 
 impl IntakeService {
@@ -85,6 +88,13 @@ impl IntakeService {
         files: AttachmentStore,
         relay: Option<Arc<Notify>>,
     ) -> Self {
+        // SQLite has one writer at a time; PostgreSQL commits several groups in parallel.
+        let writers = if db.get_database_backend() == sea_orm::DbBackend::Sqlite {
+            1
+        } else {
+            4
+        };
+        let batcher = Batcher::start(db.clone(), writers);
         IntakeService {
             db,
             sla: Arc::new(sla),
@@ -94,6 +104,7 @@ impl IntakeService {
             watch_interval: Duration::from_millis(250),
             shutdown: tokio::sync::watch::channel(false).1,
             sequence_day: Arc::new(std::sync::Mutex::new(String::new())),
+            batcher,
         }
     }
 
@@ -769,94 +780,50 @@ impl IntakeService {
 
         let day_key = AcceptanceNumber::day_key(day);
         self.ensure_sequence(&day_key).await?;
-        let tx = begin_write(&self.db)
-            .await
-            .map_err(steelcare_store::StoreError::from)?;
-        if let Some(rid) = &new.request_id
-            && let Some(existing) = idempotency::lookup(
-                &tx,
-                &idempotency_scope("CreateTicket", &ctx.caller),
-                rid,
-                &hash,
-            )
-            .await?
-        {
-            tx.commit()
-                .await
-                .map_err(steelcare_store::StoreError::from)?;
-            return Ok(pb::CreateTicketResponse {
-                ticket: Some(self.ticket_response(&existing).await?),
-            });
-        }
-        let sequence = store::next_acceptance_sequence(&tx, &day_key).await?;
-        let number = AcceptanceNumber::new(day, u32::try_from(sequence).unwrap_or(u32::MAX));
-        let case = cases::create(&tx, &id, Some(&project.customer_id)).await?;
-        let row = tickets::ActiveModel {
-            id: Set(id.clone()),
-            acceptance_number: Set(number.to_string()),
-            channel: Set(new.channel.as_str_name().to_owned()),
-            customer_id: Set(project.customer_id.clone()),
-            project_id: Set(project.id.clone()),
-            reporter: Set(to_json(&new.reporter)),
-            location: Set(to_json(&new.location)),
-            description: Set(to_json(&new.description)),
-            customer_request: Set(new.customer_request.clone()),
-            category: Set(suggestion.category.as_str().to_owned()),
-            tier: Set(suggestion.tier.as_str().to_owned()),
-            suggestion: Set(to_json(&SuggestionRecord {
+        let actor = actor_of(&ctx.caller);
+        let draft = batch::Draft {
+            ticket: tickets::Model {
+                id: id.clone(),
+                acceptance_number: String::new(),
+                channel: new.channel.as_str_name().to_owned(),
+                customer_id: project.customer_id.clone(),
+                project_id: project.id.clone(),
+                reporter: to_json(&new.reporter),
+                location: to_json(&new.location),
+                description: to_json(&new.description),
+                customer_request: new.customer_request.clone(),
                 category: suggestion.category.as_str().to_owned(),
                 tier: suggestion.tier.as_str().to_owned(),
-                matched_terms: suggestion.matched_terms.clone(),
-            })),
-            warranty: Set(to_json(&warranty_record(warranty_status))),
-            reply: Set(to_json(&reply)),
-            readback_text: Set(None),
-            readback_confirmed_at: Set(None),
-            first_response_text: Set(None),
-            closing_text: Set(None),
-            sla_status: Set(clocks::status::ON_TRACK.to_owned()),
-            created_at: Set(now),
-            updated_at: Set(now),
-            version: Set(1),
-        }
-        .insert(&tx)
-        .await
-        .map_err(steelcare_store::StoreError::from)?;
-        clocks::insert(&tx, &planned).await?;
-        if let Some(rid) = &new.request_id {
-            idempotency::save(
-                &tx,
-                &idempotency_scope("CreateTicket", &ctx.caller),
-                rid,
-                &hash,
-                &id,
-            )
-            .await?;
-        }
-        audit(
-            &tx,
-            ctx,
-            "ticket",
-            &id,
-            None,
-            serde_json::json!({
-                "acceptance_number": number.as_str(),
+                suggestion: to_json(&SuggestionRecord {
+                    category: suggestion.category.as_str().to_owned(),
+                    tier: suggestion.tier.as_str().to_owned(),
+                    matched_terms: suggestion.matched_terms.clone(),
+                }),
+                warranty: to_json(&warranty_record(warranty_status)),
+                reply: to_json(&reply),
+                readback_text: None,
+                readback_confirmed_at: None,
+                first_response_text: None,
+                closing_text: None,
+                sla_status: clocks::status::ON_TRACK.to_owned(),
+                created_at: now,
+                updated_at: now,
+                version: 1,
+            },
+            clocks: planned.clone(),
+            day,
+            ctx: ctx.clone(),
+            audit_after: serde_json::json!({
                 "project_id": project.id,
                 "category": suggestion.category.as_str(),
                 "tier": suggestion.tier.as_str(),
             }),
-        )
-        .await?;
-        let actor = actor_of(&ctx.caller);
-        emit_all(
-            &tx,
-            EVENTS_STREAM,
-            vec![
+            events: vec![
                 envelope(
                     actor.clone(),
                     Some(&id),
                     Payload::TicketCreated(events::TicketCreated {
-                        acceptance_number: number.to_string(),
+                        acceptance_number: String::new(),
                         project_id: project.id.clone(),
                         customer_id: project.customer_id.clone(),
                     }),
@@ -873,14 +840,23 @@ impl IntakeService {
                     }),
                 ),
             ],
-        )
-        .await?;
-        tx.commit()
-            .await
-            .map_err(steelcare_store::StoreError::from)?;
+            idempotency: new.request_id.as_ref().map(|rid| IdempotencyKey {
+                scope: idempotency_scope("CreateTicket", &ctx.caller),
+                request_id: rid.clone(),
+                hash: hash.clone(),
+                resource_id: id.clone(),
+            }),
+        };
+        let row = self.batcher.submit(draft).await?;
         self.committed();
         Ok(pb::CreateTicketResponse {
-            ticket: Some(view::ticket_from(&row, case.state, &planned, false, &[])?),
+            ticket: Some(view::ticket_from(
+                &row,
+                CaseState::Received,
+                &planned,
+                false,
+                &[],
+            )?),
         })
     }
 

@@ -7,6 +7,7 @@
 //! watcher and event consumer).
 
 pub mod attachments;
+pub mod batch;
 pub mod clocks;
 pub mod domain;
 pub mod grpc;

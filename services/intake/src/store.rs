@@ -191,32 +191,38 @@ fn next_token<T, K: Serialize>(
     }
 }
 
-/// The next acceptance-number sequence of `day`.
+/// The next `n` acceptance-number sequences of `day`, ascending.
 ///
 /// SQLite: a counter row, inside the create's transaction, which already holds the write lock
 /// (no extra disk sync). PostgreSQL: a sequence per day (`acceptance_YYYYMMDD`), created on
 /// first use: `nextval` never waits for other transactions and never hands a number out twice,
 /// so concurrent creates do not queue behind a counter row lock. A create that fails after
 /// taking a number leaves a gap, never a duplicate.
-pub async fn next_acceptance_sequence(
+pub async fn next_acceptance_sequences(
     tx: &impl ConnectionTrait,
     day: &str,
-) -> Result<i64, StoreError> {
+    n: usize,
+) -> Result<Vec<i64>, StoreError> {
+    let n = Ord::max(i64::try_from(n).unwrap_or(i64::MAX), 1);
     if tx.get_database_backend() == sea_orm::DbBackend::Sqlite {
-        return increment_counter(tx, day).await;
+        let last = increment_counter(tx, day, n).await?;
+        return Ok((last - n + 1..=last).collect());
     }
     if day.is_empty() || !day.chars().all(|c| c.is_ascii_digit()) {
         return Err(StoreError::Corrupt(format!("acceptance day key {day:?}")));
     }
     let nextval = sea_orm::Statement::from_string(
         sea_orm::DbBackend::Postgres,
-        format!("SELECT nextval('acceptance_{day}') AS value"),
+        format!("SELECT nextval('acceptance_{day}') AS value FROM generate_series(1, {n})"),
     );
-    let row = tx
-        .query_one_raw(nextval)
+    let mut values = tx
+        .query_all_raw(nextval)
         .await?
-        .ok_or_else(|| StoreError::Corrupt("nextval returned nothing".to_owned()))?;
-    Ok(row.try_get::<i64>("", "value")?)
+        .iter()
+        .map(|row| row.try_get::<i64>("", "value"))
+        .collect::<Result<Vec<_>, _>>()?;
+    values.sort_unstable();
+    Ok(values)
 }
 
 /// Makes sure the PostgreSQL sequence of `day` exists (outside any transaction, so that a
@@ -239,17 +245,21 @@ pub async fn ensure_acceptance_sequence(
     Ok(())
 }
 
-async fn increment_counter(conn: &impl ConnectionTrait, day: &str) -> Result<i64, StoreError> {
+async fn increment_counter(
+    conn: &impl ConnectionTrait,
+    day: &str,
+    by: i64,
+) -> Result<i64, StoreError> {
     use acceptance_counters::Column;
     let stmt = Query::insert()
         .into_table(acceptance_counters::Entity)
         .columns([Column::Day, Column::LastValue])
-        .values_panic([day.into(), 1_i64.into()])
+        .values_panic([day.into(), by.into()])
         .on_conflict(
             OnConflict::column(Column::Day)
                 .value(
                     Column::LastValue,
-                    Expr::col((acceptance_counters::Entity, Column::LastValue)).add(1),
+                    Expr::col((acceptance_counters::Entity, Column::LastValue)).add(by),
                 )
                 .to_owned(),
         )

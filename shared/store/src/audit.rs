@@ -33,12 +33,8 @@ pub struct NewAuditRecord<'a> {
     pub trace_id: &'a str,
 }
 
-/// Records one mutation, inside the caller's transaction.
-pub async fn record(
-    conn: &impl ConnectionTrait,
-    entry: NewAuditRecord<'_>,
-) -> Result<audit_log::Model, StoreError> {
-    let model = audit_log::ActiveModel {
+fn active(entry: NewAuditRecord<'_>) -> audit_log::ActiveModel {
+    audit_log::ActiveModel {
         id: Set(uuid::Uuid::now_v7().to_string()),
         subject: Set(entry.subject.to_owned()),
         roles: Set(entry.roles.join(",")),
@@ -50,8 +46,29 @@ pub async fn record(
         after_summary: Set(entry.after.to_string()),
         trace_id: Set(entry.trace_id.to_owned()),
         created_at: Set(Utc::now()),
-    };
-    Ok(model.insert(conn).await?)
+    }
+}
+
+/// Records one mutation, inside the caller's transaction.
+pub async fn record(
+    conn: &impl ConnectionTrait,
+    entry: NewAuditRecord<'_>,
+) -> Result<audit_log::Model, StoreError> {
+    Ok(active(entry).insert(conn).await?)
+}
+
+/// Records several mutations with one statement, inside the caller's transaction.
+pub async fn record_all(
+    conn: &impl ConnectionTrait,
+    entries: Vec<NewAuditRecord<'_>>,
+) -> Result<(), StoreError> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    audit_log::Entity::insert_many(entries.into_iter().map(active))
+        .exec_without_returning(conn)
+        .await?;
+    Ok(())
 }
 
 /// Filter of [`list`].

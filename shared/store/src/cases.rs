@@ -70,6 +70,29 @@ pub async fn create(
     .try_into()
 }
 
+/// Creates several cases in RECEIVED with one statement: `(id, organisation)` pairs.
+pub async fn create_all(
+    conn: &impl ConnectionTrait,
+    new: &[(String, Option<String>)],
+) -> Result<(), StoreError> {
+    if new.is_empty() {
+        return Ok(());
+    }
+    let now = Utc::now();
+    cases::Entity::insert_many(new.iter().map(|(id, org)| cases::ActiveModel {
+        id: Set(id.clone()),
+        organization_id: Set(org.clone()),
+        state: Set(CaseState::Received.as_str().to_owned()),
+        state_before_dispute: Set(None),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }))
+    .exec_without_returning(conn)
+    .await?;
+    Ok(())
+}
+
 /// Loads a case.
 pub async fn get(conn: &impl ConnectionTrait, id: &str) -> Result<CaseRecord, StoreError> {
     cases::Entity::find_by_id(id.to_owned())

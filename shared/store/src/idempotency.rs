@@ -35,6 +35,29 @@ pub async fn lookup(
     }
 }
 
+/// A key to save: scope, request id, payload hash, and the resource it created.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey {
+    /// E.g. "CreateTicket/agent-1".
+    pub scope: String,
+    /// The client's request id.
+    pub request_id: String,
+    /// Hash of the payload.
+    pub hash: String,
+    /// What the request created.
+    pub resource_id: String,
+}
+
+fn active(key: IdempotencyKey) -> idempotency_keys::ActiveModel {
+    idempotency_keys::ActiveModel {
+        scope: Set(key.scope),
+        request_id: Set(key.request_id),
+        request_hash: Set(key.hash),
+        resource_id: Set(key.resource_id),
+        created_at: Set(Utc::now()),
+    }
+}
+
 /// Saves the key with the resource it created, inside the creating transaction. A concurrent
 /// duplicate fails on the primary key and rolls its transaction back.
 pub async fn save(
@@ -44,14 +67,27 @@ pub async fn save(
     hash: &str,
     resource_id: &str,
 ) -> Result<(), StoreError> {
-    idempotency_keys::ActiveModel {
-        scope: Set(scope.to_owned()),
-        request_id: Set(request_id.to_owned()),
-        request_hash: Set(hash.to_owned()),
-        resource_id: Set(resource_id.to_owned()),
-        created_at: Set(Utc::now()),
-    }
+    active(IdempotencyKey {
+        scope: scope.to_owned(),
+        request_id: request_id.to_owned(),
+        hash: hash.to_owned(),
+        resource_id: resource_id.to_owned(),
+    })
     .insert(conn)
     .await?;
+    Ok(())
+}
+
+/// Saves several keys with one statement.
+pub async fn save_all(
+    conn: &impl ConnectionTrait,
+    keys: Vec<IdempotencyKey>,
+) -> Result<(), StoreError> {
+    if keys.is_empty() {
+        return Ok(());
+    }
+    idempotency_keys::Entity::insert_many(keys.into_iter().map(active))
+        .exec_without_returning(conn)
+        .await?;
     Ok(())
 }

@@ -1,0 +1,208 @@
+//! Group commit for CreateTicket: concurrent creates are written together, one transaction and
+//! one multi-row insert per table for the whole group, instead of one of each per ticket. A
+//! group that fails (say, two racing retries with the same request id) is replayed one ticket
+//! per transaction, so one bad create never fails its neighbours.
+
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use sea_orm::EntityTrait;
+use steelcare_domain::AcceptanceNumber;
+use steelcare_proto::events::v1::EventEnvelope;
+use steelcare_proto::events::v1::event_envelope::Payload;
+use steelcare_runtime::{ApiError, RequestContext};
+use steelcare_store::audit::{self, NewAuditRecord};
+use steelcare_store::entity::{sla_clocks, tickets};
+use steelcare_store::idempotency::{self, IdempotencyKey};
+use steelcare_store::{Database, StoreError, begin_write, cases};
+use tokio::sync::{Mutex, mpsc, oneshot};
+
+use crate::store;
+
+/// Most tickets written in one transaction.
+const MAX_GROUP: usize = 64;
+
+/// A ticket ready to be written but for its acceptance number.
+#[derive(Debug, Clone)]
+pub struct Draft {
+    /// The ticket row; its acceptance number is set when written.
+    pub ticket: tickets::Model,
+    /// Its clocks.
+    pub clocks: Vec<sla_clocks::Model>,
+    /// The day of its acceptance number.
+    pub day: NaiveDate,
+    /// Who creates it.
+    pub ctx: RequestContext,
+    /// The audit summary; `acceptance_number` is added when written.
+    pub audit_after: serde_json::Value,
+    /// Its events in order; a `TicketCreated` gets the acceptance number when written.
+    pub events: Vec<EventEnvelope>,
+    /// The request id to remember, if any.
+    pub idempotency: Option<IdempotencyKey>,
+}
+
+type Job = (Draft, oneshot::Sender<Result<tickets::Model, ApiError>>);
+
+/// Hands drafts to the group writers.
+#[derive(Clone)]
+pub struct Batcher {
+    sender: mpsc::Sender<Job>,
+}
+
+impl Batcher {
+    /// Starts `writers` group writers on `db` (one suits SQLite's single writer).
+    pub fn start(db: Database, writers: usize) -> Batcher {
+        let (sender, receiver) = mpsc::channel::<Job>(1024);
+        let receiver = Arc::new(Mutex::new(receiver));
+        for _ in 0..writers.max(1) {
+            let db = db.clone();
+            let receiver = receiver.clone();
+            tokio::spawn(async move {
+                loop {
+                    let mut group = Vec::new();
+                    {
+                        let mut receiver = receiver.lock().await;
+                        match receiver.recv().await {
+                            Some(job) => group.push(job),
+                            None => return,
+                        }
+                        while group.len() < MAX_GROUP {
+                            match receiver.try_recv() {
+                                Ok(job) => group.push(job),
+                                Err(_) => break,
+                            }
+                        }
+                    }
+                    write_group(&db, group).await;
+                }
+            });
+        }
+        Batcher { sender }
+    }
+
+    /// Writes a draft with whatever else is waiting; returns the stored ticket.
+    pub async fn submit(&self, draft: Draft) -> Result<tickets::Model, ApiError> {
+        let (reply, answer) = oneshot::channel();
+        self.sender
+            .send((draft, reply))
+            .await
+            .map_err(|_| ApiError::Unavailable("the ticket writer has stopped".to_owned()))?;
+        answer
+            .await
+            .map_err(|_| ApiError::Internal("the ticket writer dropped a ticket".to_owned()))?
+    }
+}
+
+async fn write_group(db: &Database, group: Vec<Job>) {
+    let drafts: Vec<Draft> = group.iter().map(|(d, _)| d.clone()).collect();
+    match write(db, &drafts).await {
+        Ok(rows) => {
+            for ((_, reply), row) in group.into_iter().zip(rows) {
+                let _ = reply.send(Ok(row));
+            }
+        }
+        Err(err) if group.len() == 1 => {
+            if let Some((_, reply)) = group.into_iter().next() {
+                let _ = reply.send(Err(err));
+            }
+        }
+        Err(_) => {
+            for (draft, reply) in group {
+                let single = write(db, std::slice::from_ref(&draft))
+                    .await
+                    .and_then(|mut rows| {
+                        rows.pop()
+                            .ok_or_else(|| ApiError::Internal("empty write".to_owned()))
+                    });
+                let _ = reply.send(single);
+            }
+        }
+    }
+}
+
+/// Writes drafts in one transaction, numbering them in order per day.
+async fn write(db: &Database, drafts: &[Draft]) -> Result<Vec<tickets::Model>, ApiError> {
+    let tx = begin_write(db).await.map_err(StoreError::from)?;
+    let mut rows = Vec::with_capacity(drafts.len());
+    let mut envelopes = Vec::new();
+    let mut audits = Vec::with_capacity(drafts.len());
+    let mut numbers = Vec::with_capacity(drafts.len());
+    let mut days: Vec<NaiveDate> = drafts.iter().map(|d| d.day).collect();
+    days.dedup();
+    let mut sequences = std::collections::HashMap::new();
+    for day in days {
+        let wanted = drafts.iter().filter(|d| d.day == day).count();
+        let values =
+            store::next_acceptance_sequences(&tx, &AcceptanceNumber::day_key(day), wanted).await?;
+        sequences.insert(day, values.into_iter());
+    }
+    for draft in drafts {
+        let sequence = sequences
+            .get_mut(&draft.day)
+            .and_then(Iterator::next)
+            .ok_or_else(|| ApiError::Internal("too few acceptance numbers".to_owned()))?;
+        let number = AcceptanceNumber::new(draft.day, u32::try_from(sequence).unwrap_or(u32::MAX));
+        let mut row = draft.ticket.clone();
+        row.acceptance_number = number.to_string();
+        let mut after = draft.audit_after.clone();
+        after["acceptance_number"] = serde_json::Value::String(number.to_string());
+        audits.push(after);
+        for envelope in &draft.events {
+            let mut envelope = envelope.clone();
+            if let Some(Payload::TicketCreated(created)) = &mut envelope.payload {
+                created.acceptance_number = number.to_string();
+            }
+            envelopes.push(envelope);
+        }
+        numbers.push(number);
+        rows.push(row);
+    }
+    let new_cases: Vec<(String, Option<String>)> = rows
+        .iter()
+        .map(|t| (t.id.clone(), Some(t.customer_id.clone())))
+        .collect();
+    cases::create_all(&tx, &new_cases).await?;
+    tickets::Entity::insert_many(rows.iter().cloned().map(tickets::ActiveModel::from))
+        .exec_without_returning(&tx)
+        .await
+        .map_err(StoreError::from)?;
+    let clocks: Vec<sla_clocks::ActiveModel> = drafts
+        .iter()
+        .flat_map(|d| d.clocks.iter().cloned().map(sla_clocks::ActiveModel::from))
+        .collect();
+    if !clocks.is_empty() {
+        sla_clocks::Entity::insert_many(clocks)
+            .exec_without_returning(&tx)
+            .await
+            .map_err(StoreError::from)?;
+    }
+    let role_names: Vec<Vec<String>> = drafts.iter().map(|d| d.ctx.caller.role_names()).collect();
+    let entries = drafts
+        .iter()
+        .zip(&audits)
+        .zip(&role_names)
+        .map(|((d, after), roles)| NewAuditRecord {
+            subject: &d.ctx.caller.subject,
+            roles,
+            organization_id: d.ctx.caller.organization_id.as_deref(),
+            rpc: &d.ctx.rpc,
+            entity_type: "ticket",
+            entity_id: &d.ticket.id,
+            before: None,
+            after: after.clone(),
+            trace_id: &d.ctx.trace_id,
+        })
+        .collect();
+    audit::record_all(&tx, entries).await?;
+    steelcare_runtime::record::emit_all(&tx, steelcare_bus::EVENTS_STREAM, envelopes).await?;
+    idempotency::save_all(
+        &tx,
+        drafts
+            .iter()
+            .filter_map(|d| d.idempotency.clone())
+            .collect(),
+    )
+    .await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(rows)
+}

@@ -322,3 +322,27 @@ async fn concurrent_workers_never_claim_the_same_job() {
         assert_eq!(all.len(), 40, "{name}: jobs lost");
     }
 }
+
+#[tokio::test]
+async fn a_batch_publish_keeps_order() {
+    for (name, bus, _keep) in buses().await {
+        let payloads: Vec<Vec<u8>> = (0..5).map(|i| format!("p{i}").into_bytes()).collect();
+        let ids: Vec<String> = (0..5).map(|i| format!("b{i}")).collect();
+        let messages: Vec<steelcare_bus::OutgoingMessage<'_>> = ids
+            .iter()
+            .zip(&payloads)
+            .map(|(id, p)| steelcare_bus::OutgoingMessage {
+                stream: "s5",
+                event_id: id,
+                payload: p,
+            })
+            .collect();
+        let entry_ids = bus.events.publish_all(&messages).await.unwrap();
+        assert_eq!(entry_ids.len(), 5, "{name}");
+        bus.events.ensure_group("s5", "g").await.unwrap();
+        let got = bus.events.read_new("s5", "g", "c", 10).await.unwrap();
+        let order: Vec<_> = got.iter().map(|d| d.event_id.clone()).collect();
+        assert_eq!(order, ids, "{name}");
+        assert_eq!(got[4].payload, b"p4", "{name}");
+    }
+}

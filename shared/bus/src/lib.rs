@@ -43,6 +43,17 @@ pub struct Delivery {
     pub redelivered: bool,
 }
 
+/// A message to publish.
+#[derive(Debug, Clone, Copy)]
+pub struct OutgoingMessage<'a> {
+    /// Stream name.
+    pub stream: &'a str,
+    /// Event id.
+    pub event_id: &'a str,
+    /// Bytes.
+    pub payload: &'a [u8],
+}
+
 /// An event stream with consumer groups.
 #[async_trait::async_trait]
 pub trait EventStream: Send + Sync {
@@ -53,6 +64,16 @@ pub trait EventStream: Send + Sync {
         event_id: &str,
         payload: &[u8],
     ) -> Result<String, BusError>;
+
+    /// Appends several messages in order (one round trip where the backend allows); returns
+    /// their entry ids. The default publishes one at a time.
+    async fn publish_all(&self, messages: &[OutgoingMessage<'_>]) -> Result<Vec<String>, BusError> {
+        let mut ids = Vec::with_capacity(messages.len());
+        for m in messages {
+            ids.push(self.publish(m.stream, m.event_id, m.payload).await?);
+        }
+        Ok(ids)
+    }
 
     /// Creates a consumer group if it does not exist. A new group starts at the beginning of
     /// the stream, so nothing published before the consumer first started is missed.

@@ -108,6 +108,27 @@ impl EventStream for RedisBus {
         Ok(id)
     }
 
+    async fn publish_all(
+        &self,
+        messages: &[crate::OutgoingMessage<'_>],
+    ) -> Result<Vec<String>, BusError> {
+        if messages.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = redis::pipe();
+        for m in messages {
+            pipe.cmd("XADD")
+                .arg(self.stream_key(m.stream))
+                .arg("*")
+                .arg("event_id")
+                .arg(m.event_id)
+                .arg("payload")
+                .arg(m.payload);
+        }
+        let mut conn = self.conn.clone();
+        Ok(pipe.query_async(&mut conn).await?)
+    }
+
     async fn ensure_group(&self, stream: &str, group: &str) -> Result<(), BusError> {
         let mut conn = self.conn.clone();
         let created: Result<(), redis::RedisError> = redis::cmd("XGROUP")

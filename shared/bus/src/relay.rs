@@ -9,7 +9,7 @@ use steelcare_store::{Database, outbox};
 use tokio::sync::{Notify, watch};
 use tracing::{debug, warn};
 
-use crate::{BusError, EventStream};
+use crate::{BusError, EventStream, OutgoingMessage};
 
 /// Moves outbox rows onto the event stream.
 #[derive(Clone)]
@@ -41,22 +41,26 @@ impl OutboxRelay {
     /// Publishes one batch; returns how many events were published.
     pub async fn relay_once(&self) -> Result<usize, BusError> {
         let rows = outbox::unpublished(&self.db, self.batch).await?;
-        let mut published = Vec::with_capacity(rows.len());
-        for row in &rows {
-            match self
-                .events
-                .publish(&row.stream, &row.event_id, &row.payload)
-                .await
-            {
-                Ok(_) => published.push(row.id),
-                Err(err) => {
-                    // Keep commit order: stop at the first failure, retry from it next time.
-                    warn!(event_id = %row.event_id, error = %err, "outbox publish failed");
-                    outbox::record_failed_attempt(&self.db, row.id).await?;
-                    break;
-                }
-            }
+        if rows.is_empty() {
+            return Ok(0);
         }
+        let messages: Vec<OutgoingMessage<'_>> = rows
+            .iter()
+            .map(|row| OutgoingMessage {
+                stream: &row.stream,
+                event_id: &row.event_id,
+                payload: &row.payload,
+            })
+            .collect();
+        let published: Vec<i64> = match self.events.publish_all(&messages).await {
+            Ok(_) => rows.iter().map(|row| row.id).collect(),
+            Err(err) => {
+                // Keep commit order: retry the whole batch from its first event next time.
+                warn!(event_id = %rows[0].event_id, error = %err, "outbox publish failed");
+                outbox::record_failed_attempt(&self.db, rows[0].id).await?;
+                Vec::new()
+            }
+        };
         outbox::mark_published(&self.db, &published).await?;
         Ok(published.len())
     }

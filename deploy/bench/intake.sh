@@ -4,8 +4,10 @@
 #      (and Redis XADD) at 1, 16 and 64 clients;
 #   2. `steelcare bench intake` (CreateTicket over gRPC) on SQLite and on PostgreSQL;
 #   3. the ratio ours / pgbench at 16 clients.
+#   backends: sqlite (embedded bus, the no-servers default), postgres (embedded bus in
+#   PostgreSQL), postgres+redis (the Kubernetes deployment's engines).
 # Usage: deploy/bench/intake.sh [seconds per level]   (PostgreSQL on 127.0.0.1:5432, trust or
-# PGPASSWORD; a release build is made first)
+# PGPASSWORD; Redis on 127.0.0.1:6379; a release build is made first)
 set -euo pipefail
 secs=${1:-10}
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -26,16 +28,25 @@ trap 'rm -rf "$work"; dropdb -w --if-exists "$db" >/dev/null 2>&1 || true' EXIT
 sqlite=$(cd "$work" && RUST_LOG=warn "$bin" bench intake --clients 1,16,64 --duration "${secs}s" --label sqlite)
 echo "$sqlite"
 
-createdb -w "$db"
-pg=$(cd "$work" && RUST_LOG=warn \
-  STEELCARE__DATABASE__URL="postgres://$PGUSER:${PGPASSWORD:-postgres}@$PGHOST:$PGPORT/$db" \
-  STEELCARE__DATABASE__MAX_CONNECTIONS=32 \
-  STEELCARE__AUTH__JWT_SECRET="bench-secret-0123456789abcdef" \
-  "$bin" bench intake --clients 1,16,64 --duration "${secs}s" --label postgres)
+pg_bench() { # label, extra env...
+  local label=$1; shift
+  dropdb -w --if-exists "$db" >/dev/null 2>&1 || true
+  createdb -w "$db"
+  (cd "$work" && env RUST_LOG=warn \
+    STEELCARE__DATABASE__URL="postgres://$PGUSER:${PGPASSWORD:-postgres}@$PGHOST:$PGPORT/$db" \
+    STEELCARE__DATABASE__MAX_CONNECTIONS=32 \
+    STEELCARE__AUTH__JWT_SECRET="bench-secret-0123456789abcdef" "$@" \
+    "$bin" bench intake --clients 1,16,64 --duration "${secs}s" --label "$label")
+}
+pg=$(pg_bench postgres)
 echo "$pg"
+prefix="steelcare-bench-$$:"
+pgredis=$(pg_bench postgres+redis STEELCARE__REDIS__URL=redis://127.0.0.1:6379 STEELCARE__REDIS__KEY_PREFIX="$prefix")
+echo "$pgredis"
+redis-cli --scan --pattern "$prefix*" | xargs -r -n 500 redis-cli DEL >/dev/null || true
 
 ceiling=$(echo "$limits" | awk '/pg_ticket_tx clients=16/ { sub("tps=", "", $3); print $3 }')
-for run in sqlite pg; do
+for run in sqlite pg pgredis; do
   line=$(echo "${!run}" | grep 'clients=16 ')
   tps=$(echo "$line" | sed -E 's/.* tps=([0-9.]+).*/\1/')
   awk -v ours="$tps" -v limit="$ceiling" -v name="$run" \

@@ -166,16 +166,8 @@ async fn write(db: &Database, drafts: &[Draft]) -> Result<Vec<tickets::Model>, A
         .exec_without_returning(&tx)
         .await
         .map_err(StoreError::from)?;
-    let clocks: Vec<sla_clocks::ActiveModel> = drafts
-        .iter()
-        .flat_map(|d| d.clocks.iter().cloned().map(sla_clocks::ActiveModel::from))
-        .collect();
-    if !clocks.is_empty() {
-        sla_clocks::Entity::insert_many(clocks)
-            .exec_without_returning(&tx)
-            .await
-            .map_err(StoreError::from)?;
-    }
+    let clocks: Vec<sla_clocks::Model> = drafts.iter().flat_map(|d| d.clocks.clone()).collect();
+    crate::clocks::insert(&tx, &clocks).await?;
     let role_names: Vec<Vec<String>> = drafts.iter().map(|d| d.ctx.caller.role_names()).collect();
     let entries = drafts
         .iter()

@@ -139,6 +139,37 @@ pub struct CaseClocks<'a> {
     pub started: DateTime<Utc>,
 }
 
+/// A running clock row with a fresh schedule and no alert fired.
+fn fresh_row(
+    ticket_id: &str,
+    kind: ClockKind,
+    mode: ClockMode,
+    limit: TimeDelta,
+    started: DateTime<Utc>,
+    schedule: &Schedule,
+    paused: bool,
+) -> sla_clocks::Model {
+    sla_clocks::Model {
+        ticket_id: ticket_id.to_owned(),
+        kind: kind.as_str().to_owned(),
+        mode: mode_name(mode).to_owned(),
+        limit_ms: limit.num_milliseconds(),
+        started_at_ms: ms(started),
+        deadline_at_ms: schedule.deadline_ms,
+        thresholds_ms: serde_json::to_string(&schedule.thresholds).unwrap_or_default(),
+        alerts_fired: 0,
+        next_alert_at_ms: next_alert(&schedule.thresholds, schedule.deadline_ms, 0),
+        status: if paused {
+            status::PAUSED
+        } else {
+            status::ON_TRACK
+        }
+        .to_owned(),
+        stopped_at_ms: None,
+        breached_at_ms: None,
+    }
+}
+
 /// The clocks of a new ticket from its tier's policy, computed in memory.
 pub fn plan(config: &SlaConfig, case: &CaseClocks<'_>) -> Vec<sla_clocks::Model> {
     let policy = config
@@ -149,20 +180,15 @@ pub fn plan(config: &SlaConfig, case: &CaseClocks<'_>) -> Vec<sla_clocks::Model>
         .filter_map(|kind| {
             let limit = policy.limit(kind)?.resolve(policy.mode, &config.calendar);
             let schedule = compute(config, policy.mode, case.started, limit, &[]);
-            Some(sla_clocks::Model {
-                ticket_id: case.ticket_id.to_owned(),
-                kind: kind.as_str().to_owned(),
-                mode: mode_name(policy.mode).to_owned(),
-                limit_ms: limit.num_milliseconds(),
-                started_at_ms: ms(case.started),
-                deadline_at_ms: schedule.deadline_ms,
-                thresholds_ms: serde_json::to_string(&schedule.thresholds).unwrap_or_default(),
-                alerts_fired: 0,
-                next_alert_at_ms: next_alert(&schedule.thresholds, schedule.deadline_ms, 0),
-                status: status::ON_TRACK.to_owned(),
-                stopped_at_ms: None,
-                breached_at_ms: None,
-            })
+            Some(fresh_row(
+                case.ticket_id,
+                kind,
+                policy.mode,
+                limit,
+                case.started,
+                &schedule,
+                false,
+            ))
         })
         .collect()
 }
@@ -176,7 +202,7 @@ pub async fn insert(
         return Ok(());
     }
     sla_clocks::Entity::insert_many(planned.iter().cloned().map(sla_clocks::ActiveModel::from))
-        .exec(conn)
+        .exec_without_returning(conn)
         .await
         .map_err(steelcare_store::StoreError::from)?;
     Ok(())
@@ -221,28 +247,8 @@ pub async fn reschedule(
             (None, Some(limit)) => {
                 let limit = limit.resolve(policy.mode, &config.calendar);
                 let s = compute(config, policy.mode, started, limit, &pauses);
-                sla_clocks::ActiveModel {
-                    ticket_id: Set(ticket_id.to_owned()),
-                    kind: Set(kind.as_str().to_owned()),
-                    mode: Set(mode_name(policy.mode).to_owned()),
-                    limit_ms: Set(limit.num_milliseconds()),
-                    started_at_ms: Set(ms(started)),
-                    deadline_at_ms: Set(s.deadline_ms),
-                    thresholds_ms: Set(serde_json::to_string(&s.thresholds).unwrap_or_default()),
-                    alerts_fired: Set(0),
-                    next_alert_at_ms: Set(next_alert(&s.thresholds, s.deadline_ms, 0)),
-                    status: Set(if paused {
-                        status::PAUSED
-                    } else {
-                        status::ON_TRACK
-                    }
-                    .to_owned()),
-                    stopped_at_ms: Set(None),
-                    breached_at_ms: Set(None),
-                }
-                .insert(conn)
-                .await
-                .map_err(steelcare_store::StoreError::from)?;
+                let row = fresh_row(ticket_id, kind, policy.mode, limit, started, &s, paused);
+                insert(conn, std::slice::from_ref(&row)).await?;
             }
             (Some(_), Some(limit)) => {
                 let limit = limit.resolve(policy.mode, &config.calendar);

@@ -386,7 +386,7 @@ impl Settings {
         let raw: RawSettings = builder
             .build()
             .and_then(Config::try_deserialize)
-            .map_err(|err| SettingsError::Load(err.to_string()))?;
+            .map_err(|err| SettingsError::Load(one_line(&err.to_string())))?;
         raw.validate()
     }
 
@@ -394,6 +394,22 @@ impl Settings {
     pub fn is_embedded(&self) -> bool {
         self.database.url.starts_with("sqlite:") && self.redis.url.is_none()
     }
+}
+
+/// A parser message on one line: source snippets and carets dropped, the rest joined.
+fn one_line(message: &str) -> String {
+    message
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .filter(|l| {
+            let code = l
+                .trim_start_matches(|c: char| c.is_ascii_digit())
+                .trim_start();
+            !code.starts_with('|')
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn non_empty(value: Option<String>) -> Option<String> {

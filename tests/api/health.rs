@@ -10,7 +10,11 @@ async fn health_reports_serving_for_the_server_and_each_mounted_service() {
     for backend in backends() {
         let app = spawn_app(&backend).await;
         let mut health = HealthClient::new(app.channel().await);
-        for service in ["", "steelcare.admin.v1.AdminService"] {
+        for service in [
+            "",
+            "steelcare.admin.v1.AdminService",
+            "steelcare.intake.v1.IntakeService",
+        ] {
             let status = health
                 .check(HealthCheckRequest {
                     service: service.to_owned(),

@@ -980,6 +980,40 @@ async fn tickets_list_by_filter_in_stable_pages() {
             .into_inner();
         assert_eq!(urgent.tickets.len(), 1);
         assert_eq!(urgent.tickets[0].ticket_id, crack.ticket_id);
+        let created = crack.create_time.unwrap();
+        let in_range = |start: i64, end: i64| pb::ListTicketsRequest {
+            create_time_range: Some(common::TimeRange {
+                start_time: Some(prost_types::Timestamp {
+                    seconds: start,
+                    nanos: 0,
+                }),
+                end_time: Some(prost_types::Timestamp {
+                    seconds: end,
+                    nanos: 0,
+                }),
+            }),
+            ..Default::default()
+        };
+        let all = desk
+            .client
+            .list_tickets(authed(
+                in_range(created.seconds - 600, created.seconds + 600),
+                &agent,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(all.tickets.len(), 6);
+        let none = desk
+            .client
+            .list_tickets(authed(
+                in_range(created.seconds + 600, created.seconds + 1200),
+                &agent,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(none.tickets.is_empty());
         let err = desk
             .client
             .list_tickets(authed(
@@ -1364,4 +1398,45 @@ async fn projects_keep_warranty_terms_dossier_and_trainings() {
         assert_eq!(err.code(), Code::PermissionDenied);
         app.stop().await.unwrap();
     }
+}
+
+#[tokio::test]
+async fn shutdown_lets_a_call_in_flight_finish() {
+    let app = spawn_app(&steelcare_tests::Backend::Embedded).await;
+    let mut desk = desk(&app).await;
+    let ticket = create(&mut desk, Who::Customer, "柱脚锈蚀").await;
+    let (parts, stream) = tokio::sync::mpsc::channel(4);
+    parts
+        .send(pb::UploadAttachmentRequest {
+            part: Some(pb::upload_attachment_request::Part::Metadata(
+                pb::AttachmentMetadata {
+                    ticket_id: ticket.ticket_id.clone(),
+                    file_name: "late.jpg".into(),
+                    content_type: "image/jpeg".into(),
+                    caption: String::new(),
+                },
+            )),
+        })
+        .await
+        .unwrap();
+    let mut client = desk.client.clone();
+    let request = authed(
+        tokio_stream::wrappers::ReceiverStream::new(stream),
+        &desk.customer,
+    );
+    let upload = tokio::spawn(async move { client.upload_attachment(request).await });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Shutdown begins while the upload waits for its bytes.
+    let stopping = tokio::spawn(app.stop());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    parts
+        .send(pb::UploadAttachmentRequest {
+            part: Some(pb::upload_attachment_request::Part::Chunk(vec![7u8; 1000])),
+        })
+        .await
+        .unwrap();
+    drop(parts);
+    let stored = upload.await.unwrap().expect("the call in flight completes");
+    assert_eq!(stored.into_inner().attachment.unwrap().size_bytes, 1000);
+    stopping.await.unwrap().expect("clean stop after draining");
 }

@@ -707,7 +707,7 @@ impl IntakeService {
     ) -> Result<pb::CreateTicketResponse, ApiError> {
         let request_id = request.request_id.trim().to_owned();
         let hash = payload_hash(&request, |r| r.request_id.clear());
-        match self.create_ticket_once(ctx, request).await {
+        match self.create_ticket_once(ctx, request, &hash).await {
             // A concurrent retry with the same request id committed first: answer with its
             // ticket, as a sequential retry would get.
             Err(ApiError::AlreadyExists(message)) if !request_id.is_empty() => {
@@ -727,17 +727,17 @@ impl IntakeService {
         &self,
         ctx: &RequestContext,
         request: pb::CreateTicketRequest,
+        hash: &str,
     ) -> Result<pb::CreateTicketResponse, ApiError> {
         require(&ctx.caller, TICKET_CREATORS)?;
         let now = steelcare_store::now();
         let new = NewTicket::parse(&request, now)?;
-        let hash = payload_hash(&request, |r| r.request_id.clear());
         if let Some(rid) = &new.request_id
             && let Some(existing) = idempotency::lookup(
                 &self.db,
                 &idempotency_scope("CreateTicket", &ctx.caller),
                 rid,
-                &hash,
+                hash,
             )
             .await?
         {
@@ -843,7 +843,7 @@ impl IntakeService {
             idempotency: new.request_id.as_ref().map(|rid| IdempotencyKey {
                 scope: idempotency_scope("CreateTicket", &ctx.caller),
                 request_id: rid.clone(),
-                hash: hash.clone(),
+                hash: hash.to_owned(),
                 resource_id: id.clone(),
             }),
         };
@@ -1495,10 +1495,7 @@ impl IntakeService {
         })?;
         let (rows, next_page_token) =
             store::list_tickets(&self.db, &filter, size, &request.page_token).await?;
-        let mut tickets = Vec::with_capacity(rows.len());
-        for row in &rows {
-            tickets.push(view::ticket(&self.db, row).await?);
-        }
+        let tickets = view::tickets(&self.db, &rows).await?;
         Ok(pb::ListTicketsResponse {
             tickets,
             next_page_token,

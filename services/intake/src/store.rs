@@ -555,3 +555,50 @@ pub async fn confirm_readback(
     .await?;
     Ok(changed == 1)
 }
+
+/// The clocks of several tickets.
+pub async fn clocks_of(
+    conn: &impl ConnectionTrait,
+    ticket_ids: &[String],
+) -> Result<Vec<sla_clocks::Model>, StoreError> {
+    Ok(sla_clocks::Entity::find()
+        .filter(sla_clocks::Column::TicketId.is_in(ticket_ids.iter().cloned()))
+        .all(conn)
+        .await?)
+}
+
+/// The open pauses of several tickets.
+pub async fn open_pauses_of(
+    conn: &impl ConnectionTrait,
+    ticket_ids: &[String],
+) -> Result<Vec<sla_pauses::Model>, StoreError> {
+    Ok(sla_pauses::Entity::find()
+        .filter(sla_pauses::Column::TicketId.is_in(ticket_ids.iter().cloned()))
+        .filter(sla_pauses::Column::EndedAtMs.is_null())
+        .all(conn)
+        .await?)
+}
+
+/// The attachments of several tickets, oldest first.
+pub async fn attachments_of(
+    conn: &impl ConnectionTrait,
+    ticket_ids: &[String],
+) -> Result<Vec<attachments::Model>, StoreError> {
+    Ok(attachments::Entity::find()
+        .filter(attachments::Column::TicketId.is_in(ticket_ids.iter().cloned()))
+        .order_by_asc(attachments::Column::CreatedAt)
+        .order_by_asc(attachments::Column::Id)
+        .all(conn)
+        .await?)
+}
+
+/// The lifecycle states of several cases.
+pub async fn states_of(
+    conn: &impl ConnectionTrait,
+    ids: &[String],
+) -> Result<Vec<cases::Model>, StoreError> {
+    Ok(cases::Entity::find()
+        .filter(cases::Column::Id.is_in(ids.iter().cloned()))
+        .all(conn)
+        .await?)
+}

@@ -203,6 +203,47 @@ pub async fn ticket(
     ticket_from(row, case.state, &clocks, paused, &files)
 }
 
+/// A page of tickets, with their states, clocks, pauses and attachments loaded in one query
+/// each rather than four per ticket.
+pub async fn tickets(
+    conn: &impl ConnectionTrait,
+    rows: &[tickets::Model],
+) -> Result<Vec<pb::Ticket>, ApiError> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let states = store::states_of(conn, &ids).await?;
+    let clocks = store::clocks_of(conn, &ids).await?;
+    let paused = store::open_pauses_of(conn, &ids).await?;
+    let files = store::attachments_of(conn, &ids).await?;
+    rows.iter()
+        .map(|row| {
+            let state = states
+                .iter()
+                .find(|c| c.id == row.id)
+                .ok_or_else(|| ApiError::Internal(format!("ticket {} has no case", row.id)))?
+                .state
+                .parse()
+                .map_err(|err: steelcare_domain::lifecycle::UnknownCaseState| {
+                    ApiError::Internal(err.to_string())
+                })?;
+            let own_clocks: Vec<sla_clocks::Model> = clocks
+                .iter()
+                .filter(|c| c.ticket_id == row.id)
+                .cloned()
+                .collect();
+            let own_files: Vec<attachments::Model> = files
+                .iter()
+                .filter(|f| f.ticket_id == row.id)
+                .cloned()
+                .collect();
+            let is_paused = paused.iter().any(|p| p.ticket_id == row.id);
+            ticket_from(row, state, &own_clocks, is_paused, &own_files)
+        })
+        .collect()
+}
+
 /// A ticket from rows already loaded.
 pub fn ticket_from(
     row: &tickets::Model,

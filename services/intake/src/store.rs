@@ -393,10 +393,7 @@ pub async fn clocks(
     conn: &impl ConnectionTrait,
     ticket_id: &str,
 ) -> Result<Vec<sla_clocks::Model>, StoreError> {
-    Ok(sla_clocks::Entity::find()
-        .filter(sla_clocks::Column::TicketId.eq(ticket_id))
-        .all(conn)
-        .await?)
+    clocks_of(conn, &[ticket_id.to_owned()]).await
 }
 
 /// A ticket's pauses, oldest first.
@@ -431,12 +428,7 @@ pub async fn attachments(
     conn: &impl ConnectionTrait,
     ticket_id: &str,
 ) -> Result<Vec<attachments::Model>, StoreError> {
-    Ok(attachments::Entity::find()
-        .filter(attachments::Column::TicketId.eq(ticket_id))
-        .order_by_asc(attachments::Column::CreatedAt)
-        .order_by_asc(attachments::Column::Id)
-        .all(conn)
-        .await?)
+    attachments_of(conn, &[ticket_id.to_owned()]).await
 }
 
 /// Loads an attachment.

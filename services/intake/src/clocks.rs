@@ -193,6 +193,22 @@ pub fn plan(config: &SlaConfig, case: &CaseClocks<'_>) -> Vec<sla_clocks::Model>
         .collect()
 }
 
+/// Applies `update` to one clock of a ticket; returns how many rows changed (0 or 1).
+async fn update_clock(
+    conn: &impl ConnectionTrait,
+    ticket_id: &str,
+    kind: &str,
+    update: sea_orm::UpdateMany<sla_clocks::Entity>,
+) -> Result<u64, ApiError> {
+    Ok(update
+        .filter(sla_clocks::Column::TicketId.eq(ticket_id))
+        .filter(sla_clocks::Column::Kind.eq(kind))
+        .exec(conn)
+        .await
+        .map_err(steelcare_store::StoreError::from)?
+        .rows_affected)
+}
+
 /// Stores planned clocks in one statement.
 pub async fn insert(
     conn: &impl ConnectionTrait,
@@ -231,18 +247,19 @@ pub async fn reschedule(
         }
         match (row, policy.limit(kind)) {
             (Some(_), None) => {
-                sla_clocks::Entity::update_many()
-                    .col_expr(sla_clocks::Column::Status, Expr::value(status::CANCELLED))
-                    .col_expr(sla_clocks::Column::StoppedAtMs, Expr::value(ms(now)))
-                    .col_expr(
-                        sla_clocks::Column::NextAlertAtMs,
-                        Expr::value(Option::<i64>::None),
-                    )
-                    .filter(sla_clocks::Column::TicketId.eq(ticket_id))
-                    .filter(sla_clocks::Column::Kind.eq(kind.as_str()))
-                    .exec(conn)
-                    .await
-                    .map_err(steelcare_store::StoreError::from)?;
+                update_clock(
+                    conn,
+                    ticket_id,
+                    kind.as_str(),
+                    sla_clocks::Entity::update_many()
+                        .col_expr(sla_clocks::Column::Status, Expr::value(status::CANCELLED))
+                        .col_expr(sla_clocks::Column::StoppedAtMs, Expr::value(ms(now)))
+                        .col_expr(
+                            sla_clocks::Column::NextAlertAtMs,
+                            Expr::value(Option::<i64>::None),
+                        ),
+                )
+                .await?;
             }
             (None, Some(limit)) => {
                 let limit = limit.resolve(policy.mode, &config.calendar);
@@ -253,42 +270,43 @@ pub async fn reschedule(
             (Some(_), Some(limit)) => {
                 let limit = limit.resolve(policy.mode, &config.calendar);
                 let s = compute(config, policy.mode, started, limit, &pauses);
-                sla_clocks::Entity::update_many()
-                    .col_expr(
-                        sla_clocks::Column::Mode,
-                        Expr::value(mode_name(policy.mode)),
-                    )
-                    .col_expr(
-                        sla_clocks::Column::LimitMs,
-                        Expr::value(limit.num_milliseconds()),
-                    )
-                    .col_expr(sla_clocks::Column::DeadlineAtMs, Expr::value(s.deadline_ms))
-                    .col_expr(
-                        sla_clocks::Column::ThresholdsMs,
-                        Expr::value(serde_json::to_string(&s.thresholds).unwrap_or_default()),
-                    )
-                    .col_expr(sla_clocks::Column::AlertsFired, Expr::value(0))
-                    .col_expr(
-                        sla_clocks::Column::NextAlertAtMs,
-                        Expr::value(next_alert(&s.thresholds, s.deadline_ms, 0)),
-                    )
-                    .col_expr(
-                        sla_clocks::Column::Status,
-                        Expr::value(if paused {
-                            status::PAUSED
-                        } else {
-                            status::ON_TRACK
-                        }),
-                    )
-                    .col_expr(
-                        sla_clocks::Column::BreachedAtMs,
-                        Expr::value(Option::<i64>::None),
-                    )
-                    .filter(sla_clocks::Column::TicketId.eq(ticket_id))
-                    .filter(sla_clocks::Column::Kind.eq(kind.as_str()))
-                    .exec(conn)
-                    .await
-                    .map_err(steelcare_store::StoreError::from)?;
+                update_clock(
+                    conn,
+                    ticket_id,
+                    kind.as_str(),
+                    sla_clocks::Entity::update_many()
+                        .col_expr(
+                            sla_clocks::Column::Mode,
+                            Expr::value(mode_name(policy.mode)),
+                        )
+                        .col_expr(
+                            sla_clocks::Column::LimitMs,
+                            Expr::value(limit.num_milliseconds()),
+                        )
+                        .col_expr(sla_clocks::Column::DeadlineAtMs, Expr::value(s.deadline_ms))
+                        .col_expr(
+                            sla_clocks::Column::ThresholdsMs,
+                            Expr::value(serde_json::to_string(&s.thresholds).unwrap_or_default()),
+                        )
+                        .col_expr(sla_clocks::Column::AlertsFired, Expr::value(0))
+                        .col_expr(
+                            sla_clocks::Column::NextAlertAtMs,
+                            Expr::value(next_alert(&s.thresholds, s.deadline_ms, 0)),
+                        )
+                        .col_expr(
+                            sla_clocks::Column::Status,
+                            Expr::value(if paused {
+                                status::PAUSED
+                            } else {
+                                status::ON_TRACK
+                            }),
+                        )
+                        .col_expr(
+                            sla_clocks::Column::BreachedAtMs,
+                            Expr::value(Option::<i64>::None),
+                        ),
+                )
+                .await?;
             }
             (None, None) => {}
         }
@@ -317,23 +335,24 @@ pub async fn stop(
     } else {
         row.breached_at_ms.or(row.deadline_at_ms)
     };
-    sla_clocks::Entity::update_many()
-        .col_expr(
-            sla_clocks::Column::Status,
-            Expr::value(if met { status::MET } else { status::BREACHED }),
-        )
-        .col_expr(sla_clocks::Column::StoppedAtMs, Expr::value(ms(at)))
-        .col_expr(sla_clocks::Column::BreachedAtMs, Expr::value(breached_at))
-        .col_expr(
-            sla_clocks::Column::NextAlertAtMs,
-            Expr::value(Option::<i64>::None),
-        )
-        .filter(sla_clocks::Column::TicketId.eq(ticket_id))
-        .filter(sla_clocks::Column::Kind.eq(kind.as_str()))
-        .filter(sla_clocks::Column::StoppedAtMs.is_null())
-        .exec(conn)
-        .await
-        .map_err(steelcare_store::StoreError::from)?;
+    update_clock(
+        conn,
+        ticket_id,
+        kind.as_str(),
+        sla_clocks::Entity::update_many()
+            .col_expr(
+                sla_clocks::Column::Status,
+                Expr::value(if met { status::MET } else { status::BREACHED }),
+            )
+            .col_expr(sla_clocks::Column::StoppedAtMs, Expr::value(ms(at)))
+            .col_expr(sla_clocks::Column::BreachedAtMs, Expr::value(breached_at))
+            .col_expr(
+                sla_clocks::Column::NextAlertAtMs,
+                Expr::value(Option::<i64>::None),
+            )
+            .filter(sla_clocks::Column::StoppedAtMs.is_null()),
+    )
+    .await?;
     Ok(Some(met))
 }
 
@@ -400,22 +419,23 @@ async fn recompute_running(
         } else {
             status::ON_TRACK
         };
-        sla_clocks::Entity::update_many()
-            .col_expr(sla_clocks::Column::DeadlineAtMs, Expr::value(s.deadline_ms))
-            .col_expr(
-                sla_clocks::Column::ThresholdsMs,
-                Expr::value(serde_json::to_string(&thresholds).unwrap_or_default()),
-            )
-            .col_expr(
-                sla_clocks::Column::NextAlertAtMs,
-                Expr::value(next_alert(&thresholds, s.deadline_ms, fired)),
-            )
-            .col_expr(sla_clocks::Column::Status, Expr::value(status))
-            .filter(sla_clocks::Column::TicketId.eq(ticket_id))
-            .filter(sla_clocks::Column::Kind.eq(row.kind.clone()))
-            .exec(conn)
-            .await
-            .map_err(steelcare_store::StoreError::from)?;
+        update_clock(
+            conn,
+            ticket_id,
+            &row.kind,
+            sla_clocks::Entity::update_many()
+                .col_expr(sla_clocks::Column::DeadlineAtMs, Expr::value(s.deadline_ms))
+                .col_expr(
+                    sla_clocks::Column::ThresholdsMs,
+                    Expr::value(serde_json::to_string(&thresholds).unwrap_or_default()),
+                )
+                .col_expr(
+                    sla_clocks::Column::NextAlertAtMs,
+                    Expr::value(next_alert(&thresholds, s.deadline_ms, fired)),
+                )
+                .col_expr(sla_clocks::Column::Status, Expr::value(status)),
+        )
+        .await?;
     }
     Ok(())
 }
@@ -583,22 +603,23 @@ pub async fn fire_due(
     if alerts.is_empty() {
         return Ok(alerts);
     }
-    let updated = sla_clocks::Entity::update_many()
-        .col_expr(sla_clocks::Column::AlertsFired, Expr::value(fired as i32))
-        .col_expr(
-            sla_clocks::Column::NextAlertAtMs,
-            Expr::value(next_alert(&thresholds, row.deadline_at_ms, fired)),
-        )
-        .col_expr(sla_clocks::Column::Status, Expr::value(status))
-        .col_expr(sla_clocks::Column::BreachedAtMs, Expr::value(breached_at))
-        .filter(sla_clocks::Column::TicketId.eq(row.ticket_id.clone()))
-        .filter(sla_clocks::Column::Kind.eq(row.kind.clone()))
-        .filter(sla_clocks::Column::AlertsFired.eq(row.alerts_fired))
-        .filter(sla_clocks::Column::StoppedAtMs.is_null())
-        .exec(conn)
-        .await
-        .map_err(steelcare_store::StoreError::from)?;
-    if updated.rows_affected != 1 {
+    let updated = update_clock(
+        conn,
+        &row.ticket_id,
+        &row.kind,
+        sla_clocks::Entity::update_many()
+            .col_expr(sla_clocks::Column::AlertsFired, Expr::value(fired as i32))
+            .col_expr(
+                sla_clocks::Column::NextAlertAtMs,
+                Expr::value(next_alert(&thresholds, row.deadline_at_ms, fired)),
+            )
+            .col_expr(sla_clocks::Column::Status, Expr::value(status))
+            .col_expr(sla_clocks::Column::BreachedAtMs, Expr::value(breached_at))
+            .filter(sla_clocks::Column::AlertsFired.eq(row.alerts_fired))
+            .filter(sla_clocks::Column::StoppedAtMs.is_null()),
+    )
+    .await?;
+    if updated != 1 {
         return Ok(Vec::new());
     }
     Ok(alerts)

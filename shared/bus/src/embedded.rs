@@ -25,6 +25,24 @@ impl EmbeddedBus {
     pub fn new(db: Database) -> Self {
         EmbeddedBus { db }
     }
+
+    /// Applies `update` to a job only while `lease_token` holds its lease.
+    async fn update_held(
+        &self,
+        queue: &str,
+        job_id: &str,
+        lease_token: &str,
+        update: sea_orm::UpdateMany<bus_queue_jobs::Entity>,
+    ) -> Result<bool, BusError> {
+        use bus_queue_jobs::Column;
+        let updated = update
+            .filter(Column::Queue.eq(queue))
+            .filter(Column::JobId.eq(job_id))
+            .filter(Column::LeaseToken.eq(lease_token))
+            .exec(&self.db)
+            .await?;
+        Ok(updated.rows_affected == 1)
+    }
 }
 
 fn millis(d: Duration) -> i64 {
@@ -323,16 +341,16 @@ impl DispatchQueue for EmbeddedBus {
         score: i64,
     ) -> Result<bool, BusError> {
         use bus_queue_jobs::Column;
-        let updated = bus_queue_jobs::Entity::update_many()
-            .col_expr(Column::Score, Expr::value(score))
-            .col_expr(Column::LeaseToken, Expr::value(Option::<String>::None))
-            .col_expr(Column::LeaseUntilMs, Expr::value(Option::<i64>::None))
-            .filter(Column::Queue.eq(queue))
-            .filter(Column::JobId.eq(job_id))
-            .filter(Column::LeaseToken.eq(lease_token))
-            .exec(&self.db)
-            .await?;
-        Ok(updated.rows_affected == 1)
+        self.update_held(
+            queue,
+            job_id,
+            lease_token,
+            bus_queue_jobs::Entity::update_many()
+                .col_expr(Column::Score, Expr::value(score))
+                .col_expr(Column::LeaseToken, Expr::value(Option::<String>::None))
+                .col_expr(Column::LeaseUntilMs, Expr::value(Option::<i64>::None)),
+        )
+        .await
     }
 
     async fn extend_lease(
@@ -342,15 +360,16 @@ impl DispatchQueue for EmbeddedBus {
         lease_token: &str,
         lease: Duration,
     ) -> Result<bool, BusError> {
-        use bus_queue_jobs::Column;
-        let updated = bus_queue_jobs::Entity::update_many()
-            .col_expr(Column::LeaseUntilMs, Expr::value(now_ms() + millis(lease)))
-            .filter(Column::Queue.eq(queue))
-            .filter(Column::JobId.eq(job_id))
-            .filter(Column::LeaseToken.eq(lease_token))
-            .exec(&self.db)
-            .await?;
-        Ok(updated.rows_affected == 1)
+        self.update_held(
+            queue,
+            job_id,
+            lease_token,
+            bus_queue_jobs::Entity::update_many().col_expr(
+                bus_queue_jobs::Column::LeaseUntilMs,
+                Expr::value(now_ms() + millis(lease)),
+            ),
+        )
+        .await
     }
 
     async fn contains(&self, queue: &str, job_id: &str) -> Result<bool, BusError> {

@@ -102,12 +102,3 @@ pub async fn record_failed_attempt(conn: &impl ConnectionTrait, id: i64) -> Resu
         .await?;
     Ok(())
 }
-
-/// Number of events not published yet (a health signal for operators).
-pub async fn backlog(conn: &impl ConnectionTrait) -> Result<u64, StoreError> {
-    use sea_orm::PaginatorTrait;
-    Ok(outbox::Entity::find()
-        .filter(Column::PublishedAt.is_null())
-        .count(conn)
-        .await?)
-}

@@ -22,6 +22,7 @@ use steelcare_proto::events::v1::event_envelope::Payload;
 use steelcare_proto::intake::v1 as pb;
 use steelcare_proto::intake::v1::intake_service_server::IntakeService as IntakeApi;
 use steelcare_runtime::convert::{from_timestamp, non_empty, page_size, to_timestamp};
+use steelcare_runtime::handler::{not_found, require, respond};
 use steelcare_runtime::record::{actor_of, audit, emit, envelope};
 use steelcare_runtime::{ApiError, Caller, RequestContext};
 use steelcare_store::entity::{attachments, customers, projects, tickets, trainings};
@@ -163,21 +164,6 @@ fn idempotency_scope(rpc: &str, caller: &Caller) -> String {
     format!("{rpc}/{}", caller.subject)
 }
 
-fn not_found(entity: &str, id: &str) -> ApiError {
-    ApiError::NotFound {
-        entity: entity.to_owned(),
-        id: id.to_owned(),
-    }
-}
-
-fn permission(err: Status) -> ApiError {
-    ApiError::PermissionDenied(err.message().to_owned())
-}
-
-fn require(caller: &Caller, roles: &[Role]) -> Result<(), ApiError> {
-    caller.require_any(roles).map_err(permission)
-}
-
 /// Customers see only their own organisation's records; staff see all.
 fn visible(caller: &Caller, customer_id: &str) -> bool {
     !caller.is_customer_only() || caller.organization_id.as_deref() == Some(customer_id)
@@ -276,12 +262,6 @@ fn deadline_of(
         .find(|c| c.kind == kind.as_str())
         .and_then(|c| c.deadline_at_ms)
         .map(clocks::instant)
-}
-
-fn respond<T>(ctx: &RequestContext, result: Result<T, ApiError>) -> Result<Response<T>, Status> {
-    result
-        .map(Response::new)
-        .map_err(|err| err.into_status(&ctx.trace_id))
 }
 
 impl IntakeService {

@@ -6,10 +6,12 @@
 pub mod auth;
 pub mod convert;
 pub mod error;
+pub mod handler;
 pub mod record;
 pub mod server;
 pub mod settings;
 pub mod telemetry;
+pub mod validate;
 
 pub use auth::{Authenticator, Caller, RequestContext, RpcInfo};
 pub use error::{ApiError, FieldViolation};

@@ -1,0 +1,264 @@
+//! Request parsing shared by every service: field checks that collect violations instead of
+//! stopping at the first, and the people and addresses records carry (stored as JSON).
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use steelcare_proto::common::v1 as common;
+
+use crate::error::{ApiError, FieldViolation};
+
+/// Longest short text (names, numbers).
+pub const SHORT: usize = 200;
+/// Longest long text (descriptions, notes).
+pub const LONG: usize = 4000;
+
+/// Violations found so far.
+#[derive(Debug, Default)]
+pub struct Violations(Vec<FieldViolation>);
+
+impl Violations {
+    /// Adds one.
+    pub fn add(&mut self, field: impl Into<String>, description: impl Into<String>) {
+        self.0.push(FieldViolation::new(field, description));
+    }
+
+    /// A required text of at most `max` characters; returns it trimmed.
+    pub fn required(&mut self, field: &str, value: &str, max: usize) -> String {
+        let v = value.trim();
+        if v.is_empty() {
+            self.add(field, "required");
+        } else if v.chars().count() > max {
+            self.add(field, format!("at most {max} characters"));
+        }
+        v.to_owned()
+    }
+
+    /// An optional text of at most `max` characters; returns it trimmed.
+    pub fn optional(&mut self, field: &str, value: &str, max: usize) -> String {
+        let v = value.trim();
+        if v.chars().count() > max {
+            self.add(field, format!("at most {max} characters"));
+        }
+        v.to_owned()
+    }
+
+    /// A phone number: digits with optional +, spaces, dashes and parentheses, 5..32 long.
+    pub fn phone(&mut self, field: &str, value: &str, required: bool) -> String {
+        let v = value.trim();
+        if v.is_empty() {
+            if required {
+                self.add(field, "required");
+            }
+        } else if v.len() > 32
+            || v.chars().filter(|c| c.is_ascii_digit()).count() < 5
+            || !v.chars().all(|c| c.is_ascii_digit() || " +-()".contains(c))
+        {
+            self.add(field, "not a phone number");
+        }
+        v.to_owned()
+    }
+
+    /// An e-mail address (something@domain), optional.
+    pub fn email(&mut self, field: &str, value: &str) -> String {
+        let v = value.trim();
+        if !v.is_empty() {
+            let valid = v.len() <= SHORT
+                && v.split_once('@')
+                    .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'));
+            if !valid {
+                self.add(field, "not an e-mail address");
+            }
+        }
+        v.to_owned()
+    }
+
+    /// A protobuf enum number that must be known and not UNSPECIFIED.
+    pub fn enum_value<T>(
+        &mut self,
+        field: &str,
+        value: i32,
+        parse: impl Fn(i32) -> Option<T>,
+    ) -> Option<T> {
+        if value == 0 {
+            self.add(field, "required");
+            return None;
+        }
+        let parsed = parse(value);
+        if parsed.is_none() {
+            self.add(field, format!("unknown value {value}"));
+        }
+        parsed
+    }
+
+    /// A calendar date.
+    pub fn date(
+        &mut self,
+        field: &str,
+        value: Option<&common::Date>,
+        required: bool,
+    ) -> Option<NaiveDate> {
+        match value {
+            None => {
+                if required {
+                    self.add(field, "required");
+                }
+                None
+            }
+            Some(d) => {
+                let parsed = u32::try_from(d.month)
+                    .ok()
+                    .zip(u32::try_from(d.day).ok())
+                    .and_then(|(m, day)| NaiveDate::from_ymd_opt(d.year, m, day));
+                if parsed.is_none() {
+                    self.add(field, "not a valid date");
+                }
+                parsed
+            }
+        }
+    }
+
+    /// Whether nothing was found.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// `Ok(value)` when nothing was found, else every violation.
+    pub fn finish<T>(self, value: T) -> Result<T, ApiError> {
+        if self.0.is_empty() {
+            Ok(value)
+        } else {
+            Err(ApiError::InvalidArgument(self.0))
+        }
+    }
+}
+
+/// A date as the protobuf message.
+pub fn to_date(d: NaiveDate) -> common::Date {
+    use chrono::Datelike;
+    common::Date {
+        year: d.year(),
+        month: d.month() as i32,
+        day: d.day() as i32,
+    }
+}
+
+/// A person on a record.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Person {
+    pub user_id: String,
+    pub display_name: String,
+    pub organization: String,
+    pub title: String,
+    pub phone: String,
+    pub email: String,
+}
+
+impl Person {
+    /// Parses a person; `name_required` and `phone_required` per use.
+    pub fn parse(
+        v: &mut Violations,
+        field: &str,
+        p: Option<&common::PersonRef>,
+        name_required: bool,
+        phone_required: bool,
+    ) -> Person {
+        let Some(p) = p else {
+            if name_required {
+                v.add(format!("{field}.display_name"), "required");
+            }
+            if phone_required {
+                v.add(format!("{field}.phone"), "required");
+            }
+            return Person::default();
+        };
+        let name_field = format!("{field}.display_name");
+        Person {
+            user_id: v.optional(&format!("{field}.user_id"), &p.user_id, SHORT),
+            display_name: if name_required {
+                v.required(&name_field, &p.display_name, SHORT)
+            } else {
+                v.optional(&name_field, &p.display_name, SHORT)
+            },
+            organization: v.optional(&format!("{field}.organization"), &p.organization, SHORT),
+            title: v.optional(&format!("{field}.title"), &p.title, SHORT),
+            phone: v.phone(&format!("{field}.phone"), &p.phone, phone_required),
+            email: v.email(&format!("{field}.email"), &p.email),
+        }
+    }
+
+    /// The protobuf form.
+    pub fn to_proto(&self) -> common::PersonRef {
+        common::PersonRef {
+            user_id: self.user_id.clone(),
+            display_name: self.display_name.clone(),
+            organization: self.organization.clone(),
+            title: self.title.clone(),
+            phone: self.phone.clone(),
+            email: self.email.clone(),
+        }
+    }
+}
+
+/// A site address.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Address {
+    pub province: String,
+    pub city: String,
+    pub district: String,
+    pub street: String,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+}
+
+impl Address {
+    /// Parses an address; the city is required.
+    pub fn parse(v: &mut Violations, field: &str, a: Option<&common::Address>) -> Address {
+        let Some(a) = a else {
+            v.add(format!("{field}.city"), "required");
+            return Address::default();
+        };
+        let (latitude, longitude) = match &a.position {
+            Some(p) => {
+                if !(-90.0..=90.0).contains(&p.latitude) {
+                    v.add(
+                        format!("{field}.position.latitude"),
+                        "must be within -90..90",
+                    );
+                }
+                if !(-180.0..=180.0).contains(&p.longitude) {
+                    v.add(
+                        format!("{field}.position.longitude"),
+                        "must be within -180..180",
+                    );
+                }
+                (Some(p.latitude), Some(p.longitude))
+            }
+            None => (None, None),
+        };
+        Address {
+            province: v.optional(&format!("{field}.province"), &a.province, SHORT),
+            city: v.required(&format!("{field}.city"), &a.city, SHORT),
+            district: v.optional(&format!("{field}.district"), &a.district, SHORT),
+            street: v.optional(&format!("{field}.street"), &a.street, SHORT),
+            latitude,
+            longitude,
+        }
+    }
+
+    /// The protobuf form.
+    pub fn to_proto(&self) -> common::Address {
+        common::Address {
+            province: self.province.clone(),
+            city: self.city.clone(),
+            district: self.district.clone(),
+            street: self.street.clone(),
+            position: self
+                .latitude
+                .zip(self.longitude)
+                .map(|(latitude, longitude)| common::GeoPoint {
+                    latitude,
+                    longitude,
+                }),
+        }
+    }
+}

@@ -93,9 +93,13 @@ pub async fn handle_event(db: &Database, payload: &[u8]) -> Result<(), ApiError>
         Some(Payload::RepairCompleted(_)) => ClockKind::Completion,
         _ => return Ok(()),
     };
-    let at = event
-        .occurred_time
-        .as_ref()
+    // An arrival stops the clock when the technician arrived, which may precede the event.
+    let reported = match &event.payload {
+        Some(Payload::TechnicianArrived(arrived)) => arrived.arrive_time.as_ref(),
+        _ => None,
+    };
+    let at = reported
+        .or(event.occurred_time.as_ref())
         .and_then(|t| steelcare_runtime::convert::from_timestamp(t, "occurred_time").ok())
         .unwrap_or_else(steelcare_store::now);
     let tx = db

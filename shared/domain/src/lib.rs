@@ -7,6 +7,7 @@ pub mod acceptance_number;
 pub mod calendar;
 pub mod category;
 pub mod classify;
+pub mod dispatch;
 pub mod lifecycle;
 pub mod role;
 pub mod sla;

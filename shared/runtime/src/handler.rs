@@ -26,7 +26,10 @@ pub fn require(caller: &Caller, roles: &[Role]) -> Result<(), ApiError> {
 }
 
 /// The handler's result as the RPC's answer.
-pub fn respond<T>(ctx: &RequestContext, result: Result<T, ApiError>) -> Result<Response<T>, Status> {
+pub fn respond<T>(
+    ctx: &RequestContext,
+    result: Result<T, ApiError>,
+) -> Result<Response<T>, Status> {
     result
         .map(Response::new)
         .map_err(|err| err.into_status(&ctx.trace_id))

@@ -10,8 +10,10 @@ use std::time::Duration;
 use config::{Config, Environment, File, FileFormat};
 use serde::Deserialize;
 use steelcare_domain::BusinessCalendar;
-use steelcare_domain::SeverityTier;
+use steelcare_domain::category::UnknownValue;
+use steelcare_domain::dispatch::{Skill, SkillRules};
 use steelcare_domain::sla::{ClockMode, PolicyBook, PolicyOverride, SlaDuration};
+use steelcare_domain::{ProblemCategory, SeverityTier};
 
 const DEFAULTS: &str = r#"
 data_dir = "./data"
@@ -37,6 +39,16 @@ issuer = "steelcare"
 timezone = "Asia/Shanghai"
 escalation_thresholds = [0.5, 0.8]
 watcher_interval_ms = 1000
+
+[dispatch]
+workers = 2
+lease_ms = 30000
+offer_timeout = { p1 = "10m", p2 = "30m", p3 = "2h", p4 = "4h" }
+retry_base = "30s"
+retry_max = "10m"
+sweep_interval_ms = 500
+reconcile_interval_ms = 5000
+survey_duration = "4h"
 
 [attachments]
 max_bytes = 26214400
@@ -107,7 +119,34 @@ struct RawSettings {
     auth: RawAuth,
     telemetry: RawTelemetry,
     intake: RawIntake,
+    dispatch: RawDispatch,
     attachments: RawAttachments,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDispatch {
+    workers: u32,
+    lease_ms: u64,
+    offer_timeout: RawTierDurations,
+    retry_base: String,
+    retry_max: String,
+    sweep_interval_ms: u64,
+    reconcile_interval_ms: u64,
+    survey_duration: String,
+    #[serde(default)]
+    category_skills: std::collections::BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    skill_certificates: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTierDurations {
+    p1: String,
+    p2: String,
+    p3: String,
+    p4: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -227,8 +266,40 @@ pub struct Settings {
     pub telemetry: TelemetrySettings,
     /// Intake: acceptance-number time zone, business calendar, SLA policies, escalation.
     pub intake: IntakeSettings,
+    /// Dispatch: queue workers, leases, offer timeouts, retry backoff, skill rules.
+    pub dispatch: DispatchSettings,
     /// Attachments: limits and storage.
     pub attachments: AttachmentSettings,
+}
+
+/// `[dispatch]`.
+#[derive(Debug, Clone)]
+pub struct DispatchSettings {
+    /// Queue workers in this process (0: this process claims no jobs).
+    pub workers: u32,
+    /// How long a claimed job is held before it returns to the queue.
+    pub lease: Duration,
+    /// How long an offer stays open, per tier (P1 first).
+    pub offer_timeout: [Duration; 4],
+    /// First wait after nobody was available; doubles per attempt.
+    pub retry_base: Duration,
+    /// Longest wait between attempts.
+    pub retry_max: Duration,
+    /// How often expired offers and due retries are looked for.
+    pub sweep_interval: Duration,
+    /// How often the queue is rebuilt from the database (and at start).
+    pub reconcile_interval: Duration,
+    /// Expected length of a survey when the plan does not say.
+    pub survey_duration: Duration,
+    /// Skills per category and certificates per skill.
+    pub rules: SkillRules,
+}
+
+impl DispatchSettings {
+    /// The offer timeout of a tier.
+    pub fn offer_timeout_for(&self, tier: SeverityTier) -> Duration {
+        self.offer_timeout[tier.proto_value() as usize - 1]
+    }
 }
 
 /// `[intake]`.
@@ -490,9 +561,11 @@ impl RawSettings {
             return Err(invalid("auth.jwt_secret", "must be at least 16 characters"));
         }
         let intake = self.intake.validate()?;
+        let dispatch = self.dispatch.validate()?;
         let attachments = self.attachments.validate(&self.data_dir)?;
         Ok(Settings {
             intake,
+            dispatch,
             attachments,
             data_dir: self.data_dir,
             server: ServerSettings {
@@ -647,6 +720,92 @@ impl RawIntake {
     }
 }
 
+/// A span like 90s, 30m or 4h (no days: these are wall-clock waits).
+fn parse_span(key: &'static str, value: &str) -> Result<Duration, SettingsError> {
+    match value.parse::<SlaDuration>() {
+        Ok(SlaDuration::Span(span)) if span > chrono::TimeDelta::zero() => span
+            .to_std()
+            .map_err(|_| invalid(key, format!("{value:?} is out of range"))),
+        _ => Err(invalid(
+            key,
+            format!("{value:?} is not a positive span like 90s, 30m or 4h"),
+        )),
+    }
+}
+
+impl RawDispatch {
+    fn validate(self) -> Result<DispatchSettings, SettingsError> {
+        if self.lease_ms < 100 {
+            return Err(invalid("dispatch.lease_ms", "must be at least 100"));
+        }
+        if self.sweep_interval_ms == 0 {
+            return Err(invalid("dispatch.sweep_interval_ms", "must be at least 1"));
+        }
+        if self.reconcile_interval_ms == 0 {
+            return Err(invalid(
+                "dispatch.reconcile_interval_ms",
+                "must be at least 1",
+            ));
+        }
+        let t = &self.offer_timeout;
+        let offer_timeout = [
+            parse_span("dispatch.offer_timeout.p1", &t.p1)?,
+            parse_span("dispatch.offer_timeout.p2", &t.p2)?,
+            parse_span("dispatch.offer_timeout.p3", &t.p3)?,
+            parse_span("dispatch.offer_timeout.p4", &t.p4)?,
+        ];
+        let retry_base = parse_span("dispatch.retry_base", &self.retry_base)?;
+        let retry_max = parse_span("dispatch.retry_max", &self.retry_max)?;
+        if retry_max < retry_base {
+            return Err(invalid(
+                "dispatch.retry_max",
+                "must not be shorter than dispatch.retry_base",
+            ));
+        }
+        let mut rules = SkillRules::default();
+        for (category, skills) in self.category_skills {
+            let category: ProblemCategory = category.parse().map_err(|err: UnknownValue| {
+                invalid("dispatch.category_skills", err.to_string())
+            })?;
+            let skills = skills
+                .iter()
+                .map(|s| s.parse::<Skill>())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|err| invalid("dispatch.category_skills", err.to_string()))?;
+            if skills.is_empty() {
+                return Err(invalid(
+                    "dispatch.category_skills",
+                    format!("{category} needs at least one skill"),
+                ));
+            }
+            rules.category_skills.insert(category, skills);
+        }
+        for (skill, kinds) in self.skill_certificates {
+            let skill: Skill = skill.parse().map_err(|err: UnknownValue| {
+                invalid("dispatch.skill_certificates", err.to_string())
+            })?;
+            if kinds.iter().any(|k| k.trim().is_empty()) {
+                return Err(invalid(
+                    "dispatch.skill_certificates",
+                    "certificate kinds must not be empty",
+                ));
+            }
+            rules.skill_certificates.insert(skill, kinds);
+        }
+        Ok(DispatchSettings {
+            workers: self.workers,
+            lease: Duration::from_millis(self.lease_ms),
+            offer_timeout,
+            retry_base,
+            retry_max,
+            sweep_interval: Duration::from_millis(self.sweep_interval_ms),
+            reconcile_interval: Duration::from_millis(self.reconcile_interval_ms),
+            survey_duration: parse_span("dispatch.survey_duration", &self.survey_duration)?,
+            rules,
+        })
+    }
+}
+
 impl RawAttachments {
     fn validate(self, data_dir: &Path) -> Result<AttachmentSettings, SettingsError> {
         if self.max_bytes == 0 {
@@ -772,6 +931,64 @@ mod tests {
             err.to_string().contains("/nonexistent/steelcare.toml"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn dispatch_rules_and_timeouts_load_from_configuration() {
+        let dir = std::env::temp_dir().join(format!("steelcare-dispatch-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("dispatch.toml");
+        std::fs::write(
+            &path,
+            "[dispatch]\noffer_timeout = { p1 = \"5m\", p2 = \"30m\", p3 = \"2h\", p4 = \"4h\" }\n\
+             [dispatch.category_skills]\nleakage = [\"waterproofing\", \"welding\"]\n\
+             [dispatch.skill_certificates]\nwelding = [\"welder\", \"hot_work\"]\n",
+        )
+        .unwrap();
+        let s = Settings::load_with_env(Some(&path), env(&[])).unwrap();
+        let d = &s.dispatch;
+        assert_eq!(
+            d.offer_timeout_for(SeverityTier::P1),
+            Duration::from_secs(300)
+        );
+        assert_eq!(
+            d.offer_timeout_for(SeverityTier::P4),
+            Duration::from_secs(4 * 3600)
+        );
+        let certs: Vec<&str> = d
+            .rules
+            .certificates_for(ProblemCategory::Leakage)
+            .into_iter()
+            .collect();
+        assert_eq!(certs, ["hot_work", "welder", "work_at_height"]);
+        // Categories not configured keep their defaults.
+        assert_eq!(
+            d.rules.skills_for(ProblemCategory::CoatingDamage),
+            [Skill::AntiCorrosionCoating]
+        );
+        for (key, value, named) in [
+            (
+                "STEELCARE__DISPATCH__RETRY_BASE",
+                "2d",
+                "dispatch.retry_base",
+            ),
+            ("STEELCARE__DISPATCH__RETRY_MAX", "1s", "dispatch.retry_max"),
+            ("STEELCARE__DISPATCH__LEASE_MS", "5", "dispatch.lease_ms"),
+        ] {
+            let err = Settings::load_with_env(None, env(&[(key, value)])).unwrap_err();
+            assert!(err.to_string().contains(named), "{err}");
+        }
+        std::fs::write(
+            &path,
+            "[dispatch.category_skills]\nleakage = [\"plumbing\"]\n",
+        )
+        .unwrap();
+        let err = Settings::load_with_env(Some(&path), env(&[])).unwrap_err();
+        assert!(
+            err.to_string().contains("dispatch.category_skills"),
+            "{err}"
+        );
+        assert!(err.to_string().contains("plumbing"), "{err}");
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //! the schema the migrations create. Change the schema with a migration, then these.
 
 pub mod acceptance_counters;
+pub mod assignment_offers;
+pub mod assignments;
 pub mod attachments;
 pub mod audit_log;
 pub mod bus_group_cursors;
@@ -17,6 +19,10 @@ pub mod processed_events;
 pub mod projects;
 pub mod sla_clocks;
 pub mod sla_pauses;
+pub mod survey_plan_members;
+pub mod survey_plans;
+pub mod technician_regions;
+pub mod technicians;
 pub mod tickets;
 pub mod trainings;
 pub mod warranty_terms;

@@ -7,6 +7,7 @@ use sea_orm_migration::prelude::*;
 mod m20261127_000001_create_foundation_tables;
 mod m20261127_000002_create_intake_tables;
 mod m20261127_000003_index_pending_outbox;
+mod m20261127_000004_create_dispatch_tables;
 
 /// Applies every migration in order.
 pub struct Migrator;
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000001_create_foundation_tables::Migration),
             Box::new(m20261127_000002_create_intake_tables::Migration),
             Box::new(m20261127_000003_index_pending_outbox::Migration),
+            Box::new(m20261127_000004_create_dispatch_tables::Migration),
         ]
     }
 }

@@ -1174,6 +1174,8 @@ async fn arrival_reported_on_the_bus_stops_the_arrival_clock_once() {
             Payload::TechnicianArrived(events::TechnicianArrived {
                 assignment_id: "a-1".into(),
                 arrival_met: true,
+                // Reported late: the clock stops when the technician arrived.
+                arrive_time: ticket.create_time,
             }),
         );
         let tx = steelcare_store::begin_write(&app.db).await.unwrap();
@@ -1216,6 +1218,15 @@ async fn arrival_reported_on_the_bus_stops_the_arrival_clock_once() {
         assert_eq!(
             arrival.status,
             common::SlaStatus::Met as i32,
+            "{}",
+            backend.name()
+        );
+        let millis = |t: Option<prost_types::Timestamp>| {
+            t.map(|t| t.seconds * 1000 + i64::from(t.nanos) / 1_000_000)
+        };
+        assert_eq!(
+            millis(arrival.stop_time),
+            millis(ticket.create_time),
             "{}",
             backend.name()
         );

@@ -169,26 +169,10 @@ pub async fn list_projects(
         .limit(page_size + 1)
         .all(conn)
         .await?;
-    let next = next_token(&mut rows, page_size, &fingerprint, |p| {
+    let next = page::next_token(&mut rows, page_size, &fingerprint, |p| {
         (p.created_at, p.id.clone())
     });
     Ok((rows, next))
-}
-
-fn next_token<T, K: Serialize>(
-    rows: &mut Vec<T>,
-    page_size: u64,
-    fingerprint: &str,
-    key: impl Fn(&T) -> K,
-) -> String {
-    if rows.len() as u64 > page_size {
-        rows.truncate(page_size as usize);
-        rows.last()
-            .map(|last| page::encode(&key(last), fingerprint))
-            .unwrap_or_default()
-    } else {
-        String::new()
-    }
 }
 
 /// The next `n` acceptance-number sequences of `day`, ascending.
@@ -382,7 +366,7 @@ pub async fn list_tickets(
         .limit(page_size + 1)
         .all(conn)
         .await?;
-    let next = next_token(&mut rows, page_size, &fingerprint, |t| {
+    let next = page::next_token(&mut rows, page_size, &fingerprint, |t| {
         (t.created_at, t.id.clone())
     });
     Ok((rows, next))

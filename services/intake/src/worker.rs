@@ -123,9 +123,11 @@ pub async fn run_consumer_loop(
     db: Database,
     events: Arc<dyn EventStream>,
     consumer_name: String,
+    published: Option<watch::Receiver<u64>>,
     shutdown: watch::Receiver<bool>,
 ) {
-    let options = ConsumerOptions::new(EVENTS_STREAM, CONSUMER_GROUP, &consumer_name);
+    let mut options = ConsumerOptions::new(EVENTS_STREAM, CONSUMER_GROUP, &consumer_name);
+    options.wake = published;
     run_consumer(
         events,
         options,

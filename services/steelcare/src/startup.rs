@@ -21,7 +21,9 @@ use tonic_web::GrpcWebLayer;
 
 use crate::admin::AdminService;
 use crate::services::{ServiceName, ServiceSelection};
+use steelcare_dispatch::{DispatchConfig, DispatchService, Dispatcher};
 use steelcare_intake::{AttachmentStore, IntakeService, SlaConfig};
+use steelcare_proto::dispatch::v1::dispatch_service_server::DispatchServiceServer;
 use steelcare_proto::intake::v1::intake_service_server::IntakeServiceServer;
 
 /// Why the server could not start. Each names the problem in one line.
@@ -208,6 +210,7 @@ impl Application {
         let (drain_started, mut drain_signal) = watch::channel(false);
         let relay = OutboxRelay::new(self.db.clone(), self.bus.events.clone());
         let relay_wake = relay.waker();
+        let published = relay.published();
         let mut workers: Vec<JoinHandle<()>> =
             vec![tokio::spawn(relay.run(workers_stopped.clone()))];
         let consumer_name = format!(
@@ -262,6 +265,7 @@ impl Application {
                     self.db.clone(),
                     self.bus.events.clone(),
                     consumer_name.clone(),
+                    Some(published.clone()),
                     workers_stopped.clone(),
                 )));
                 health
@@ -275,6 +279,46 @@ impl Application {
                 ))
             }
             _ => None,
+        };
+
+        let dispatch = if self.selection.contains(ServiceName::Dispatch) {
+            let dispatcher = Dispatcher::new(
+                self.db.clone(),
+                self.bus.queue.clone(),
+                DispatchConfig {
+                    settings: self.settings.dispatch.clone(),
+                    calendar: self.settings.intake.calendar.clone(),
+                },
+                Some(relay_wake.clone()),
+            );
+            workers.push(tokio::spawn(steelcare_dispatch::worker::run_consumer_loop(
+                dispatcher.clone(),
+                self.bus.events.clone(),
+                consumer_name.clone(),
+                Some(published.clone()),
+                workers_stopped.clone(),
+            )));
+            for _ in 0..self.settings.dispatch.workers {
+                workers.push(tokio::spawn(steelcare_dispatch::worker::run_queue_worker(
+                    dispatcher.clone(),
+                    workers_stopped.clone(),
+                )));
+            }
+            workers.push(tokio::spawn(steelcare_dispatch::worker::run_sweeper(
+                dispatcher.clone(),
+                workers_stopped.clone(),
+            )));
+            health
+                .set_serving::<DispatchServiceServer<DispatchService>>()
+                .await;
+            Some(InterceptedService::new(
+                DispatchServiceServer::new(DispatchService::new(dispatcher))
+                    .max_decoding_message_size(max)
+                    .max_encoding_message_size(max),
+                interceptor.clone(),
+            ))
+        } else {
+            None
         };
 
         tracing::info!(
@@ -307,6 +351,7 @@ impl Application {
             .add_service(reflection_v1alpha)
             .add_service(InterceptedService::new(admin, interceptor))
             .add_optional_service(intake)
+            .add_optional_service(dispatch)
             .serve_with_incoming_shutdown(incoming(self.listener), signal);
         tokio::pin!(serve);
         let served = tokio::select! {
@@ -324,6 +369,9 @@ impl Application {
             .await;
         health
             .set_not_serving::<IntakeServiceServer<IntakeService>>()
+            .await;
+        health
+            .set_not_serving::<DispatchServiceServer<DispatchService>>()
             .await;
         let _ = stop_workers.send(true);
         for worker in workers {

@@ -26,6 +26,9 @@ pub struct ConsumerOptions {
     pub batch: usize,
     /// Longest sleep when the stream is idle.
     pub max_idle_poll: Duration,
+    /// Changes when this process's relay published (see [`crate::OutboxRelay::published`]):
+    /// an idle consumer reads at once instead of waiting out its poll.
+    pub wake: Option<watch::Receiver<u64>>,
 }
 
 impl ConsumerOptions {
@@ -38,6 +41,7 @@ impl ConsumerOptions {
             min_idle: Duration::from_secs(30),
             batch: 64,
             max_idle_poll: Duration::from_millis(100),
+            wake: None,
         }
     }
 }
@@ -56,6 +60,7 @@ pub async fn run_consumer<H, F, E>(
 {
     let mut idle = Duration::from_millis(5);
     let mut group_ready = false;
+    let mut wake = options.wake.clone();
     while !*shutdown.borrow() {
         let round = async {
             if !group_ready {
@@ -110,8 +115,19 @@ pub async fn run_consumer<H, F, E>(
                 idle = options.max_idle_poll * 10;
             }
         }
+        let published = async {
+            match wake.as_mut() {
+                Some(rx) => {
+                    if rx.changed().await.is_err() {
+                        std::future::pending::<()>().await;
+                    }
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
         tokio::select! {
             _ = tokio::time::sleep(idle) => {}
+            _ = published => {}
             _ = shutdown.changed() => {}
         }
     }

@@ -19,6 +19,7 @@ pub struct OutboxRelay {
     batch: u64,
     idle_interval: Duration,
     wake: Arc<Notify>,
+    published: Arc<watch::Sender<u64>>,
 }
 
 impl OutboxRelay {
@@ -30,12 +31,19 @@ impl OutboxRelay {
             batch: 256,
             idle_interval: Duration::from_millis(200),
             wake: Arc::new(Notify::new()),
+            published: Arc::new(watch::channel(0).0),
         }
     }
 
     /// A handle that wakes the relay at once (call after committing events in-process).
     pub fn waker(&self) -> Arc<Notify> {
         self.wake.clone()
+    }
+
+    /// Changes after every batch this relay publishes: in-process consumers wait on it
+    /// instead of polling (other processes still poll).
+    pub fn published(&self) -> watch::Receiver<u64> {
+        self.published.subscribe()
     }
 
     /// Publishes one batch; returns how many events were published.
@@ -62,6 +70,9 @@ impl OutboxRelay {
             }
         };
         outbox::mark_published(&self.db, &published).await?;
+        if !published.is_empty() {
+            self.published.send_modify(|n| *n = n.wrapping_add(1));
+        }
         Ok(published.len())
     }
 

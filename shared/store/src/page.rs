@@ -46,6 +46,24 @@ pub fn decode<K: DeserializeOwned>(
         .map_err(|_| StoreError::InvalidPageToken)
 }
 
+/// Trims a page fetched with one extra row to `page_size` and returns the token of the next
+/// page (empty when this was the last).
+pub fn next_token<T, K: Serialize>(
+    rows: &mut Vec<T>,
+    page_size: u64,
+    fingerprint: &str,
+    key: impl Fn(&T) -> K,
+) -> String {
+    if rows.len() as u64 > page_size {
+        rows.truncate(page_size as usize);
+        rows.last()
+            .map(|last| encode(&key(last), fingerprint))
+            .unwrap_or_default()
+    } else {
+        String::new()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

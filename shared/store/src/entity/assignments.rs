@@ -12,6 +12,7 @@ pub struct Model {
     pub category: String,
     pub tier: String,
     pub arrival_deadline_ms: Option<i64>,
+    pub score: i64,
     #[sea_orm(column_type = "Text")]
     pub site: String,
     pub state: String,

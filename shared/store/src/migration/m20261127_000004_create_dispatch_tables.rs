@@ -1,7 +1,8 @@
 //! Dispatch's tables: technicians (with their regions in a side table for matching), one
 //! assignment per case that needs a site visit with the history of its offers, and survey
 //! plans with their team members (for overlap checks). Instants the workers compare are
-//! milliseconds since the epoch, as in `sla_clocks`.
+//! milliseconds since the epoch, as in `sla_clocks`. An assignment's `score` is its place in
+//! the dispatch queue (arrival deadline, then severity) and the order of the board.
 //!
 //! `technicians.booked` counts confirmed assignments; accepting an offer increments it with
 //! `UPDATE … WHERE booked < capacity`, so the database refuses a double booking.
@@ -49,6 +50,7 @@ enum Assignments {
     Category,
     Tier,
     ArrivalDeadlineMs,
+    Score,
     Site,
     State,
     TechnicianId,
@@ -185,6 +187,7 @@ impl MigrationTrait for Migration {
                     .col(string(Assignments::Category))
                     .col(string(Assignments::Tier))
                     .col(big_integer_null(Assignments::ArrivalDeadlineMs))
+                    .col(big_integer(Assignments::Score))
                     .col(text(Assignments::Site))
                     .col(string(Assignments::State))
                     .col(string_null(Assignments::TechnicianId))
@@ -231,11 +234,8 @@ impl MigrationTrait for Migration {
                 ],
             ),
             (
-                "idx_assignments_deadline",
-                vec![
-                    Assignments::ArrivalDeadlineMs.into_iden(),
-                    Assignments::Id.into_iden(),
-                ],
+                "idx_assignments_score",
+                vec![Assignments::Score.into_iden(), Assignments::Id.into_iden()],
             ),
         ] {
             manager

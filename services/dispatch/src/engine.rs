@@ -1,0 +1,568 @@
+//! The assignment state changes every path shares (RPCs, queue workers, the sweeper and the
+//! event consumer). Each runs inside the caller's write transaction as a conditional update on
+//! the row's state and version, together with the offer history and the event in the outbox;
+//! the queue is only told after the commit, and the reconciler repairs the queue if that step
+//! is lost.
+//!
+//! An assignment moves `waiting → offered → confirmed → arrived → completed`; a decline or a
+//! timed-out offer sends it back to `waiting` (that technician is not asked again); nobody
+//! available keeps it `waiting` with a retry time (escalation with backoff); a cancelled or
+//! remotely resolved case withdraws it.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, Set};
+use steelcare_bus::{DispatchQueue, EVENTS_STREAM};
+use steelcare_domain::dispatch::retry_backoff;
+use steelcare_domain::{BusinessCalendar, ProblemCategory, SeverityTier};
+use steelcare_proto::common::v1::Actor;
+use steelcare_proto::events::v1 as events;
+use steelcare_proto::events::v1::event_envelope::Payload;
+use steelcare_runtime::ApiError;
+use steelcare_runtime::convert::to_timestamp;
+use steelcare_runtime::record::{emit, envelope};
+use steelcare_runtime::settings::DispatchSettings;
+use steelcare_store::entity::{assignment_offers, assignments};
+use steelcare_store::{Database, StoreError, begin_write};
+use tokio::sync::Notify;
+
+use crate::matching::{self, Job};
+use crate::records::{RankingRecord, Site, from_json, state, to_json};
+use crate::store;
+
+/// The dispatch queue's name.
+pub const QUEUE: &str = "dispatch";
+
+/// Score of a job without an arrival deadline: after every real deadline (year 2096).
+const NO_DEADLINE_MS: i64 = 4_000_000_000_000;
+
+/// The queue score: arrival deadline first, then severity (P1 before P4 on equal deadlines).
+/// At most 1.6e13, exact as a Redis sorted-set score.
+pub fn score(deadline_ms: Option<i64>, tier: SeverityTier) -> i64 {
+    deadline_ms
+        .unwrap_or(NO_DEADLINE_MS)
+        .clamp(0, NO_DEADLINE_MS)
+        * 4
+        + i64::from(tier.proto_value() - 1)
+}
+
+/// Dispatch configuration: `[dispatch]` plus the business calendar technicians work by.
+#[derive(Debug, Clone)]
+pub struct DispatchConfig {
+    /// `[dispatch]`.
+    pub settings: DispatchSettings,
+    /// The business calendar (`intake.calendar_file`, China 2026 by default).
+    pub calendar: BusinessCalendar,
+}
+
+/// The actor of work the service does on its own.
+pub fn system() -> Actor {
+    Actor {
+        subject: "system:dispatch".to_owned(),
+        roles: Vec::new(),
+        organization_id: String::new(),
+    }
+}
+
+fn ms(at: DateTime<Utc>) -> i64 {
+    at.timestamp_millis()
+}
+
+fn db_err(err: sea_orm::DbErr) -> ApiError {
+    StoreError::from(err).into()
+}
+
+/// Emits a dispatch event for a case in the caller's transaction.
+pub async fn event(
+    tx: &DatabaseTransaction,
+    actor: Actor,
+    ticket_id: &str,
+    payload: Payload,
+) -> Result<(), ApiError> {
+    emit(tx, EVENTS_STREAM, envelope(actor, Some(ticket_id), payload)).await?;
+    Ok(())
+}
+
+/// What a queue worker did with a job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobOutcome {
+    /// Offered to this technician.
+    Offered(String),
+    /// Nobody available; retry at this time.
+    Escalated(DateTime<Utc>),
+    /// Nothing to do (already offered, confirmed, withdrawn, gone, or waiting for its retry).
+    Skipped,
+}
+
+/// The shared core of the dispatch service.
+#[derive(Clone)]
+pub struct Dispatcher {
+    /// The database.
+    pub db: Database,
+    /// The dispatch queue.
+    pub queue: Arc<dyn DispatchQueue>,
+    /// Configuration.
+    pub config: Arc<DispatchConfig>,
+    relay: Option<Arc<Notify>>,
+    work: Arc<Notify>,
+}
+
+impl Dispatcher {
+    /// A dispatcher over `db` and `queue`; `relay` is woken after commits that emit events.
+    pub fn new(
+        db: Database,
+        queue: Arc<dyn DispatchQueue>,
+        config: DispatchConfig,
+        relay: Option<Arc<Notify>>,
+    ) -> Self {
+        Dispatcher {
+            db,
+            queue,
+            config: Arc::new(config),
+            relay,
+            work: Arc::new(Notify::new()),
+        }
+    }
+
+    /// Woken when this process enqueues a job, so an idle worker claims it at once.
+    pub fn work_signal(&self) -> Arc<Notify> {
+        self.work.clone()
+    }
+
+    /// Tells the outbox relay that events were committed.
+    pub fn committed(&self) {
+        if let Some(relay) = &self.relay {
+            relay.notify_one();
+        }
+    }
+
+    /// Puts an assignment's job in the queue (if absent). A failure is logged, not returned:
+    /// the row is committed and the reconciler puts the job back.
+    pub async fn enqueue(&self, row: &assignments::Model) -> bool {
+        match self
+            .queue
+            .enqueue(QUEUE, &row.id, row.ticket_id.as_bytes(), row.score)
+            .await
+        {
+            Ok(added) => {
+                self.work.notify_one();
+                added
+            }
+            Err(err) => {
+                tracing::warn!(assignment_id = %row.id, error = %err, "enqueue failed; the reconciler will restore the job");
+                false
+            }
+        }
+    }
+
+    /// The offer timeout of an assignment's tier.
+    pub fn offer_timeout(&self, row: &assignments::Model) -> TimeDelta {
+        let tier = row.tier.parse().unwrap_or(SeverityTier::P4);
+        TimeDelta::from_std(self.config.settings.offer_timeout_for(tier))
+            .unwrap_or(TimeDelta::minutes(10))
+    }
+
+    /// Records that a ticket needs a site visit (its classified event): creates the waiting
+    /// assignment, or updates the category, tier and deadline of one not yet confirmed.
+    /// Returns the row to enqueue, if any.
+    pub async fn request_visit(
+        &self,
+        tx: &DatabaseTransaction,
+        ticket_id: &str,
+        category: ProblemCategory,
+        tier: SeverityTier,
+        deadline: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<assignments::Model>, ApiError> {
+        let deadline_ms = deadline.map(ms);
+        let new_score = score(deadline_ms, tier);
+        if let Some(row) = store::assignment_of_ticket(tx, ticket_id).await? {
+            if ![state::WAITING, state::OFFERED].contains(&row.state.as_str()) {
+                return Ok(None);
+            }
+            let updated = store::update_assignment(
+                tx,
+                &row,
+                assignments::Entity::update_many()
+                    .col_expr(
+                        assignments::Column::Category,
+                        Expr::value(category.as_str()),
+                    )
+                    .col_expr(assignments::Column::Tier, Expr::value(tier.as_str()))
+                    .col_expr(
+                        assignments::Column::ArrivalDeadlineMs,
+                        Expr::value(deadline_ms),
+                    )
+                    .col_expr(assignments::Column::Score, Expr::value(new_score)),
+            )
+            .await?;
+            if !updated {
+                return Err(ApiError::Aborted(format!("assignment {} changed", row.id)));
+            }
+            return store::assignment(tx, &row.id).await;
+        }
+        let Some(ticket) = store::ticket(tx, ticket_id).await? else {
+            return Ok(None);
+        };
+        let project = store::project(tx, &ticket.project_id).await?;
+        let site = Site {
+            address: match &project {
+                Some(p) => from_json(&p.address, "project address", &p.id)?,
+                None => Default::default(),
+            },
+        };
+        let row = assignments::ActiveModel {
+            id: Set(uuid::Uuid::now_v7().to_string()),
+            ticket_id: Set(ticket_id.to_owned()),
+            category: Set(category.as_str().to_owned()),
+            tier: Set(tier.as_str().to_owned()),
+            arrival_deadline_ms: Set(deadline_ms),
+            score: Set(new_score),
+            site: Set(to_json(&site)),
+            state: Set(state::WAITING.to_owned()),
+            technician_id: Set(None),
+            offer_expires_at_ms: Set(None),
+            ranking: Set(None),
+            manual: Set(false),
+            arrived_at_ms: Set(None),
+            arrival_position: Set(None),
+            arrival_met: Set(None),
+            escalations: Set(0),
+            retry_at_ms: Set(None),
+            excluded: Set("[]".to_owned()),
+            created_at: Set(now),
+            updated_at: Set(now),
+            version: Set(1),
+        }
+        .insert(tx)
+        .await
+        .map_err(db_err)?;
+        event(
+            tx,
+            system(),
+            ticket_id,
+            Payload::DispatchRequested(events::DispatchRequested {
+                dispatch_id: row.id.clone(),
+                arrival_deadline_time: deadline.map(to_timestamp),
+                tier: tier.proto_value(),
+            }),
+        )
+        .await?;
+        Ok(Some(row))
+    }
+
+    /// Offers an assignment to a technician. `from_states` are the states it may be in (a
+    /// dispatcher may take over an open offer). False when the row changed meanwhile.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn offer_in(
+        &self,
+        tx: &DatabaseTransaction,
+        row: &assignments::Model,
+        technician_id: &str,
+        ranking: &RankingRecord,
+        manual: bool,
+        actor: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<bool, ApiError> {
+        let expires = now + self.offer_timeout(row);
+        let updated = store::update_assignment(
+            tx,
+            row,
+            assignments::Entity::update_many()
+                .col_expr(assignments::Column::State, Expr::value(state::OFFERED))
+                .col_expr(
+                    assignments::Column::TechnicianId,
+                    Expr::value(technician_id),
+                )
+                .col_expr(
+                    assignments::Column::OfferExpiresAtMs,
+                    Expr::value(ms(expires)),
+                )
+                .col_expr(assignments::Column::Ranking, Expr::value(to_json(ranking)))
+                .col_expr(assignments::Column::Manual, Expr::value(manual))
+                .col_expr(
+                    assignments::Column::RetryAtMs,
+                    Expr::value(Option::<i64>::None),
+                )
+                .filter(assignments::Column::State.eq(row.state.as_str())),
+        )
+        .await?;
+        if !updated {
+            return Ok(false);
+        }
+        let seq = store::next_offer_seq(tx, &row.id).await?;
+        assignment_offers::ActiveModel {
+            assignment_id: Set(row.id.clone()),
+            seq: Set(seq),
+            technician_id: Set(technician_id.to_owned()),
+            state: Set(state::OFFERED.to_owned()),
+            ranking: Set(to_json(ranking)),
+            manual: Set(manual),
+            offered_at_ms: Set(ms(now)),
+            expires_at_ms: Set(ms(expires)),
+            responded_at_ms: Set(None),
+            reason: Set(String::new()),
+        }
+        .insert(tx)
+        .await
+        .map_err(db_err)?;
+        event(
+            tx,
+            actor,
+            &row.ticket_id,
+            Payload::AssignmentOffered(events::AssignmentOffered {
+                assignment_id: row.id.clone(),
+                technician_id: technician_id.to_owned(),
+                expire_time: Some(to_timestamp(expires)),
+            }),
+        )
+        .await?;
+        Ok(true)
+    }
+
+    /// Takes an open offer back: the technician declined (`DECLINED`), it timed out
+    /// (`EXPIRED`) or a dispatcher or the technician's status change withdrew it
+    /// (`WITHDRAWN`). The assignment waits again and this technician is not asked again
+    /// (unless withdrawn). False when the row changed meanwhile.
+    pub async fn release_in(
+        &self,
+        tx: &DatabaseTransaction,
+        row: &assignments::Model,
+        outcome: &str,
+        reason: &str,
+        actor: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<bool, ApiError> {
+        let Some(technician_id) = row.technician_id.clone() else {
+            return Ok(false);
+        };
+        let mut excluded: Vec<String> = from_json(&row.excluded, "excluded technicians", &row.id)?;
+        if outcome != state::WITHDRAWN && !excluded.contains(&technician_id) {
+            excluded.push(technician_id.clone());
+        }
+        let updated = store::update_assignment(
+            tx,
+            row,
+            assignments::Entity::update_many()
+                .col_expr(assignments::Column::State, Expr::value(state::WAITING))
+                .col_expr(
+                    assignments::Column::TechnicianId,
+                    Expr::value(Option::<String>::None),
+                )
+                .col_expr(
+                    assignments::Column::OfferExpiresAtMs,
+                    Expr::value(Option::<i64>::None),
+                )
+                .col_expr(assignments::Column::Manual, Expr::value(false))
+                .col_expr(
+                    assignments::Column::Excluded,
+                    Expr::value(to_json(&excluded)),
+                )
+                .filter(assignments::Column::State.eq(state::OFFERED)),
+        )
+        .await?;
+        if !updated {
+            return Ok(false);
+        }
+        store::close_offer(tx, &row.id, outcome, ms(now), reason).await?;
+        event(
+            tx,
+            actor,
+            &row.ticket_id,
+            Payload::AssignmentDeclined(events::AssignmentDeclined {
+                assignment_id: row.id.clone(),
+                technician_id,
+                reason: reason.to_owned(),
+            }),
+        )
+        .await?;
+        Ok(true)
+    }
+
+    /// Nobody available: counts the escalation, schedules the retry with backoff and emits
+    /// the escalation event. Returns the retry time, or `None` when the row changed.
+    pub async fn escalate_in(
+        &self,
+        tx: &DatabaseTransaction,
+        row: &assignments::Model,
+        why: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>, ApiError> {
+        let attempt = u32::try_from(row.escalations).unwrap_or(0) + 1;
+        let s = &self.config.settings;
+        let wait = retry_backoff(
+            attempt,
+            TimeDelta::from_std(s.retry_base).unwrap_or(TimeDelta::seconds(30)),
+            TimeDelta::from_std(s.retry_max).unwrap_or(TimeDelta::minutes(10)),
+        );
+        let retry = now + wait;
+        let updated = store::update_assignment(
+            tx,
+            row,
+            assignments::Entity::update_many()
+                .col_expr(
+                    assignments::Column::Escalations,
+                    Expr::value(row.escalations + 1),
+                )
+                .col_expr(assignments::Column::RetryAtMs, Expr::value(ms(retry)))
+                .filter(assignments::Column::State.eq(state::WAITING)),
+        )
+        .await?;
+        if !updated {
+            return Ok(None);
+        }
+        event(
+            tx,
+            system(),
+            &row.ticket_id,
+            Payload::DispatchEscalated(events::DispatchEscalated {
+                dispatch_id: row.id.clone(),
+                reason: why.to_owned(),
+                retry_time: Some(to_timestamp(retry)),
+            }),
+        )
+        .await?;
+        Ok(Some(retry))
+    }
+
+    /// Ends an assignment: `WITHDRAWN` (case cancelled or resolved remotely) or `COMPLETED`
+    /// (survey done). A confirmed or arrived technician's place is given back. False when
+    /// already ended or changed meanwhile.
+    pub async fn end_in(
+        &self,
+        tx: &DatabaseTransaction,
+        row: &assignments::Model,
+        outcome: &str,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, ApiError> {
+        let booked = [state::CONFIRMED, state::ARRIVED].contains(&row.state.as_str());
+        let open = booked || [state::WAITING, state::OFFERED].contains(&row.state.as_str());
+        if !open || (outcome == state::COMPLETED && !booked) {
+            return Ok(false);
+        }
+        let updated = store::update_assignment(
+            tx,
+            row,
+            assignments::Entity::update_many()
+                .col_expr(assignments::Column::State, Expr::value(outcome))
+                .col_expr(
+                    assignments::Column::OfferExpiresAtMs,
+                    Expr::value(Option::<i64>::None),
+                )
+                .col_expr(
+                    assignments::Column::RetryAtMs,
+                    Expr::value(Option::<i64>::None),
+                )
+                .filter(assignments::Column::State.eq(row.state.as_str())),
+        )
+        .await?;
+        if !updated {
+            return Ok(false);
+        }
+        if row.state == state::OFFERED {
+            store::close_offer(tx, &row.id, state::WITHDRAWN, ms(now), reason).await?;
+        }
+        if booked && let Some(technician_id) = &row.technician_id {
+            store::unbook(tx, technician_id).await?;
+        }
+        Ok(true)
+    }
+
+    /// Handles one claimed job: matches and offers, or escalates when nobody is available.
+    pub async fn handle_job(&self, assignment_id: &str) -> Result<JobOutcome, ApiError> {
+        let now = steelcare_store::now();
+        let Some(row) = store::assignment(&self.db, assignment_id).await? else {
+            return Ok(JobOutcome::Skipped);
+        };
+        if row.state != state::WAITING || row.retry_at_ms.is_some_and(|r| r > ms(now)) {
+            return Ok(JobOutcome::Skipped);
+        }
+        let job = Job::of(&row)?;
+        let ranked = matching::find(&self.db, &self.config, &job, now).await?;
+        let tx = begin_write(&self.db).await.map_err(db_err)?;
+        let outcome = match ranked.into_iter().next() {
+            Some(best) => {
+                let technician_id = best.technician_id.clone();
+                let ranking = RankingRecord {
+                    ranked: Some(best),
+                    notes: Vec::new(),
+                };
+                if !self
+                    .offer_in(&tx, &row, &technician_id, &ranking, false, system(), now)
+                    .await?
+                {
+                    return Ok(JobOutcome::Skipped);
+                }
+                JobOutcome::Offered(technician_id)
+            }
+            None => {
+                let why = format!(
+                    "no qualified, available technician covers {} for {}",
+                    job.site.region_keys().join("/"),
+                    job.category
+                );
+                match self.escalate_in(&tx, &row, &why, now).await? {
+                    Some(retry) => JobOutcome::Escalated(retry),
+                    None => return Ok(JobOutcome::Skipped),
+                }
+            }
+        };
+        tx.commit().await.map_err(db_err)?;
+        self.committed();
+        Ok(outcome)
+    }
+
+    /// Moves every offer whose time ran out to the next candidate; returns how many.
+    pub async fn expire_offers(&self) -> Result<usize, ApiError> {
+        let now = steelcare_store::now();
+        let due = store::expired_offers(&self.db, ms(now), 200).await?;
+        let mut expired = 0;
+        for row in due {
+            let tx = begin_write(&self.db).await.map_err(db_err)?;
+            let Some(current) = store::assignment(&tx, &row.id).await? else {
+                continue;
+            };
+            if current.state != state::OFFERED
+                || current.offer_expires_at_ms.is_none_or(|e| e > ms(now))
+            {
+                continue;
+            }
+            if self
+                .release_in(&tx, &current, state::EXPIRED, "timeout", system(), now)
+                .await?
+            {
+                tx.commit().await.map_err(db_err)?;
+                self.committed();
+                expired += 1;
+                if let Some(waiting) = store::assignment(&self.db, &row.id).await? {
+                    self.enqueue(&waiting).await;
+                }
+            }
+        }
+        Ok(expired)
+    }
+
+    /// Puts back in the queue every waiting assignment the database knows and the queue
+    /// lacks (Redis lost its data, a process died between commit and enqueue, or a retry is
+    /// due). Returns how many jobs were added.
+    pub async fn reconcile(&self, retries_only: bool) -> Result<usize, ApiError> {
+        let now = ms(steelcare_store::now());
+        let mut after: Option<String> = None;
+        let mut added = 0;
+        loop {
+            let page =
+                store::due_waiting(&self.db, now, retries_only, after.as_deref(), 500).await?;
+            let Some(last) = page.last() else { break };
+            after = Some(last.id.clone());
+            for row in &page {
+                if self.enqueue(row).await {
+                    added += 1;
+                }
+            }
+        }
+        Ok(added)
+    }
+}

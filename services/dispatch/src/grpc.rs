@@ -1,0 +1,1461 @@
+//! `steelcare.dispatch.v1.DispatchService`: each RPC checks the caller, parses the request,
+//! runs one write transaction (the change, its audit record and its events), tells the queue
+//! after the commit, and answers with the stored result.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, QueryTrait, Set,
+};
+use steelcare_domain::dispatch::{Certificate, qualifies};
+use steelcare_domain::{CaseState, ProblemCategory, Role};
+use steelcare_proto::dispatch::v1 as pb;
+use steelcare_proto::dispatch::v1::dispatch_service_server::DispatchService as DispatchApi;
+use steelcare_proto::events::v1 as events;
+use steelcare_proto::events::v1::event_envelope::Payload;
+use steelcare_runtime::convert::{from_timestamp, page_size, to_timestamp};
+use steelcare_runtime::handler::{not_found, require, respond};
+use steelcare_runtime::record::{actor_of, audit};
+use steelcare_runtime::validate::{LONG, Person, SHORT, Violations};
+use steelcare_runtime::{ApiError, Caller, RequestContext};
+use steelcare_store::entity::{
+    assignments, survey_plan_members, survey_plans, technician_regions, technicians,
+};
+use steelcare_store::{StoreError, begin_write, cases, page};
+use tonic::{Request, Response, Status};
+
+use crate::engine::{Dispatcher, event};
+use crate::records::{
+    DutyStatus, Position, RankingRecord, TechnicianRecord, parse_leave, state, to_json,
+};
+use crate::{store, view};
+
+const TEAM_ADMINS: &[Role] = &[Role::Dispatcher, Role::Manager, Role::Admin];
+const TEAM_READERS: &[Role] = &[
+    Role::Dispatcher,
+    Role::Engineer,
+    Role::Manager,
+    Role::Admin,
+    Role::Auditor,
+];
+const AVAILABILITY_SETTERS: &[Role] = &[Role::Dispatcher, Role::Manager, Role::Admin];
+const PLANNERS: &[Role] = &[Role::Dispatcher, Role::Engineer, Role::Manager, Role::Admin];
+const ARRIVAL_RECORDERS: &[Role] = &[Role::Dispatcher, Role::Admin];
+
+fn db_err(err: sea_orm::DbErr) -> ApiError {
+    StoreError::from(err).into()
+}
+
+fn ms(at: DateTime<Utc>) -> i64 {
+    at.timestamp_millis()
+}
+
+fn assignment_precondition(row: &assignments::Model, message: impl Into<String>) -> ApiError {
+    ApiError::FailedPrecondition {
+        subject: format!("assignment/{}", row.id),
+        current_state: row.state.to_uppercase(),
+        message: format!(
+            "{} (assignment is {})",
+            message.into(),
+            row.state.to_uppercase()
+        ),
+    }
+}
+
+fn technician_precondition(id: &str, status: &str, message: impl Into<String>) -> ApiError {
+    ApiError::FailedPrecondition {
+        subject: format!("technician/{id}"),
+        current_state: status.to_uppercase(),
+        message: message.into(),
+    }
+}
+
+fn case_precondition(ticket_id: &str, state: CaseState, message: impl Into<String>) -> ApiError {
+    ApiError::FailedPrecondition {
+        subject: format!("case/{ticket_id}"),
+        current_state: state.as_str().to_owned(),
+        message: format!("{} (case is {state})", message.into()),
+    }
+}
+
+/// Whether the caller acts as staff for this RPC (else only as the technician themself).
+fn acts_as_staff(caller: &Caller, staff: &[Role]) -> bool {
+    caller.has_any(staff)
+}
+
+/// Staff, or the technician `technician_id` themself.
+fn require_staff_or_self(
+    caller: &Caller,
+    staff: &[Role],
+    technician_id: &str,
+) -> Result<(), ApiError> {
+    if acts_as_staff(caller, staff) {
+        return Ok(());
+    }
+    require(caller, &[Role::Technician])?;
+    if caller.subject == technician_id {
+        Ok(())
+    } else {
+        Err(ApiError::PermissionDenied(
+            "a technician may act only on their own record".to_owned(),
+        ))
+    }
+}
+
+/// Instruments a survey of the category needs when the plan does not list them.
+fn default_instruments(category: ProblemCategory) -> Vec<pb::Instrument> {
+    use pb::Instrument as I;
+    match category {
+        ProblemCategory::StructuralSafety => vec![
+            I::TotalStation,
+            I::Level,
+            I::MagneticPlumbLine,
+            I::UltrasonicFlawDetector,
+            I::Tape,
+        ],
+        ProblemCategory::MemberDeformation => {
+            vec![I::TotalStation, I::Level, I::MagneticPlumbLine, I::Tape]
+        }
+        ProblemCategory::ConnectionLoosening => vec![I::TorqueWrench, I::Tape],
+        ProblemCategory::CoatingDamage => vec![I::CoatingThicknessGauge, I::Tape],
+        _ => vec![I::Tape],
+    }
+}
+
+/// The dispatch service.
+#[derive(Clone)]
+pub struct DispatchService {
+    dispatcher: Dispatcher,
+}
+
+impl DispatchService {
+    /// The service over a dispatcher.
+    pub fn new(dispatcher: Dispatcher) -> Self {
+        DispatchService { dispatcher }
+    }
+
+    fn today(&self) -> chrono::NaiveDate {
+        steelcare_store::now()
+            .with_timezone(&self.dispatcher.config.calendar.timezone())
+            .date_naive()
+    }
+
+    async fn technician_view(&self, id: &str) -> Result<pb::Technician, ApiError> {
+        let db = &self.dispatcher.db;
+        let row = store::technician(db, id)
+            .await?
+            .ok_or_else(|| not_found("technician", id))?;
+        let offers = store::open_offers(db, std::slice::from_ref(&row.id)).await?;
+        view::technician(&row, offers.get(&row.id).copied().unwrap_or(0))
+    }
+
+    async fn assignment_view(&self, id: &str) -> Result<pb::Assignment, ApiError> {
+        let db = &self.dispatcher.db;
+        let row = store::assignment(db, id)
+            .await?
+            .ok_or_else(|| not_found("assignment", id))?;
+        let offers = store::offers(db, std::slice::from_ref(&row.id)).await?;
+        Ok(
+            view::assignments(std::slice::from_ref(&row), &offers, steelcare_store::now())?
+                .remove(0),
+        )
+    }
+
+    /// Takes back the open offers of a technician who is no longer available; returns the
+    /// assignments to enqueue after the commit.
+    async fn withdraw_open_offers(
+        &self,
+        tx: &DatabaseTransaction,
+        ctx: &RequestContext,
+        technician_id: &str,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<String>, ApiError> {
+        let open = assignments::Entity::find()
+            .filter(assignments::Column::TechnicianId.eq(technician_id))
+            .filter(assignments::Column::State.eq(state::OFFERED))
+            .all(tx)
+            .await
+            .map_err(db_err)?;
+        let mut released = Vec::new();
+        for row in open {
+            if self
+                .dispatcher
+                .release_in(
+                    tx,
+                    &row,
+                    state::WITHDRAWN,
+                    reason,
+                    actor_of(&ctx.caller),
+                    now,
+                )
+                .await?
+            {
+                released.push(row.id);
+            }
+        }
+        Ok(released)
+    }
+
+    async fn enqueue_ids(&self, ids: &[String]) {
+        for id in ids {
+            if let Ok(Some(row)) = store::assignment(&self.dispatcher.db, id).await {
+                self.dispatcher.enqueue(&row).await;
+            }
+        }
+    }
+
+    async fn upsert_technician(
+        &self,
+        ctx: &RequestContext,
+        request: pb::UpsertTechnicianRequest,
+    ) -> Result<pb::UpsertTechnicianResponse, ApiError> {
+        require(&ctx.caller, TEAM_ADMINS)?;
+        let given = request
+            .technician
+            .ok_or_else(|| ApiError::invalid("technician", "required"))?;
+        let id = given.technician_id.trim().to_owned();
+        if id.is_empty() {
+            return Err(ApiError::invalid("technician.technician_id", "required"));
+        }
+        let paths = request.update_mask.map(|m| m.paths).unwrap_or_default();
+        let now = steelcare_store::now();
+        let tx = begin_write(&self.dispatcher.db).await.map_err(db_err)?;
+        let existing = store::technician(&tx, &id).await?;
+        let merged = if paths.is_empty() {
+            given
+        } else {
+            let Some(row) = &existing else {
+                return Err(not_found("technician", &id));
+            };
+            let mut base = TechnicianRecord::from_row(row)?.to_proto();
+            for path in &paths {
+                match path.as_str() {
+                    "person" => base.person = given.person.clone(),
+                    "team" => base.team = given.team.clone(),
+                    "regions" => base.regions = given.regions.clone(),
+                    "base_location" => base.base_location = given.base_location,
+                    "skills" => base.skills = given.skills.clone(),
+                    "certificates" => base.certificates = given.certificates.clone(),
+                    "calendar" => base.calendar = given.calendar.clone(),
+                    "capacity" => base.capacity = given.capacity,
+                    "status" => base.status = given.status,
+                    "leave_periods" => base.leave_periods = given.leave_periods.clone(),
+                    other => {
+                        return Err(ApiError::invalid(
+                            "update_mask",
+                            format!("{other:?} is not an updatable field of a technician"),
+                        ));
+                    }
+                }
+            }
+            base
+        };
+        let record = TechnicianRecord::parse(&merged)?;
+        if let Some(row) = &existing
+            && record.capacity < row.booked
+        {
+            return Err(technician_precondition(
+                &id,
+                &row.status,
+                format!(
+                    "capacity {} is below the {} confirmed assignments technician {id} holds",
+                    record.capacity, row.booked
+                ),
+            ));
+        }
+        let model = technicians::ActiveModel {
+            id: Set(id.clone()),
+            person: Set(to_json(&record.person)),
+            team: Set(record.team.clone()),
+            regions: Set(to_json(&record.regions)),
+            base_latitude: Set(record.base.map(|p| p.latitude)),
+            base_longitude: Set(record.base.map(|p| p.longitude)),
+            skills: Set(to_json(&record.skills)),
+            certificates: Set(to_json(&record.certificates)),
+            calendar: Set(record.calendar.clone()),
+            capacity: Set(record.capacity),
+            booked: Set(existing.as_ref().map_or(0, |r| r.booked)),
+            status: Set(record.status.as_str().to_owned()),
+            leave_periods: Set(to_json(&record.leave)),
+            first_time_rate: Set(existing.as_ref().and_then(|r| r.first_time_rate)),
+            created_at: Set(existing.as_ref().map_or(now, |r| r.created_at)),
+            updated_at: Set(now),
+            version: Set(existing.as_ref().map_or(1, |r| r.version + 1)),
+        };
+        match &existing {
+            Some(row) => {
+                let updated = technicians::Entity::update_many()
+                    .set(model)
+                    .filter(technicians::Column::Id.eq(&id))
+                    .filter(technicians::Column::Version.eq(row.version))
+                    .exec(&tx)
+                    .await
+                    .map_err(db_err)?;
+                if updated.rows_affected != 1 {
+                    return Err(ApiError::Aborted(format!(
+                        "technician {id} changed meanwhile; retry"
+                    )));
+                }
+            }
+            None => {
+                model.insert(&tx).await.map_err(db_err)?;
+            }
+        }
+        store::set_regions(&tx, &id, &record.regions).await?;
+        let released = if record.status != DutyStatus::OnDuty
+            || record.on_leave(now, now + TimeDelta::seconds(1))
+        {
+            self.withdraw_open_offers(&tx, ctx, &id, "technician no longer available", now)
+                .await?
+        } else {
+            Vec::new()
+        };
+        let before = existing
+            .as_ref()
+            .map(|r| TechnicianRecord::from_row(r).map(|t| summary(&t)))
+            .transpose()?;
+        audit(&tx, ctx, "technician", &id, before, summary(&record)).await?;
+        tx.commit().await.map_err(db_err)?;
+        self.dispatcher.committed();
+        self.enqueue_ids(&released).await;
+        let today = self.today();
+        let expired: Vec<pb::Certificate> = record
+            .certificates
+            .iter()
+            .filter(|c| c.valid_until < today)
+            .map(crate::records::certificate_proto)
+            .collect();
+        Ok(pb::UpsertTechnicianResponse {
+            technician: Some(self.technician_view(&id).await?),
+            expired_certificates: expired,
+        })
+    }
+
+    async fn get_technician(
+        &self,
+        ctx: &RequestContext,
+        request: pb::GetTechnicianRequest,
+    ) -> Result<pb::GetTechnicianResponse, ApiError> {
+        let id = request.technician_id.trim();
+        if id.is_empty() {
+            return Err(ApiError::invalid("technician_id", "required"));
+        }
+        require_staff_or_self(&ctx.caller, TEAM_READERS, id)?;
+        Ok(pb::GetTechnicianResponse {
+            technician: Some(self.technician_view(id).await?),
+        })
+    }
+
+    async fn list_technicians(
+        &self,
+        ctx: &RequestContext,
+        request: pb::ListTechniciansRequest,
+    ) -> Result<pb::ListTechniciansResponse, ApiError> {
+        require(&ctx.caller, TEAM_READERS)?;
+        let size = page_size(request.page_size)?;
+        let mut v = Violations::default();
+        let skill = (request.skill != 0)
+            .then(|| {
+                v.enum_value(
+                    "skill",
+                    request.skill,
+                    steelcare_domain::dispatch::Skill::from_proto_value,
+                )
+            })
+            .flatten();
+        let status = (request.status != 0)
+            .then(|| v.enum_value("status", request.status, DutyStatus::from_proto))
+            .flatten();
+        v.finish(())?;
+        let team = request.team.trim().to_owned();
+        let region = request.region.trim().to_lowercase();
+        let filter = (
+            &team,
+            &region,
+            skill.map(|s| s.as_str()),
+            status.map(|s| s.as_str()),
+        );
+        let fingerprint = page::fingerprint(&filter);
+        let after: Option<String> = page::decode(&request.page_token, &fingerprint)?;
+        let mut query = technicians::Entity::find();
+        if !team.is_empty() {
+            query = query.filter(technicians::Column::Team.eq(&team));
+        }
+        if !region.is_empty() {
+            query = query.filter(
+                technicians::Column::Id.in_subquery(
+                    technician_regions::Entity::find()
+                        .select_only()
+                        .column(technician_regions::Column::TechnicianId)
+                        .filter(technician_regions::Column::Region.eq(&region))
+                        .into_query(),
+                ),
+            );
+        }
+        if let Some(skill) = skill {
+            query = query.filter(technicians::Column::Skills.like(format!("%\"{skill}\"%")));
+        }
+        if let Some(status) = status {
+            query = query.filter(technicians::Column::Status.eq(status.as_str()));
+        }
+        if let Some(after) = &after {
+            query = query.filter(technicians::Column::Id.gt(after));
+        }
+        let mut rows = query
+            .order_by_asc(technicians::Column::Id)
+            .limit(size + 1)
+            .all(&self.dispatcher.db)
+            .await
+            .map_err(db_err)?;
+        let next_page_token = page::next_token(&mut rows, size, &fingerprint, |r| r.id.clone());
+        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+        let offers = store::open_offers(&self.dispatcher.db, &ids).await?;
+        Ok(pb::ListTechniciansResponse {
+            technicians: rows
+                .iter()
+                .map(|r| view::technician(r, offers.get(&r.id).copied().unwrap_or(0)))
+                .collect::<Result<_, _>>()?,
+            next_page_token,
+        })
+    }
+
+    async fn set_availability(
+        &self,
+        ctx: &RequestContext,
+        request: pb::SetAvailabilityRequest,
+    ) -> Result<pb::SetAvailabilityResponse, ApiError> {
+        let id = request.technician_id.trim().to_owned();
+        if id.is_empty() {
+            return Err(ApiError::invalid("technician_id", "required"));
+        }
+        require_staff_or_self(&ctx.caller, AVAILABILITY_SETTERS, &id)?;
+        let mut v = Violations::default();
+        let status = v.enum_value("status", request.status, DutyStatus::from_proto);
+        let leave = parse_leave(&mut v, "leave_periods", &request.leave_periods);
+        let status = v.finish(status)?.unwrap_or(DutyStatus::OffDuty);
+        let now = steelcare_store::now();
+        let tx = begin_write(&self.dispatcher.db).await.map_err(db_err)?;
+        let row = store::technician(&tx, &id)
+            .await?
+            .ok_or_else(|| not_found("technician", &id))?;
+        let updated = technicians::Entity::update_many()
+            .col_expr(technicians::Column::Status, Expr::value(status.as_str()))
+            .col_expr(
+                technicians::Column::LeavePeriods,
+                Expr::value(to_json(&leave)),
+            )
+            .col_expr(technicians::Column::UpdatedAt, Expr::value(now))
+            .col_expr(
+                technicians::Column::Version,
+                Expr::col(technicians::Column::Version).add(1),
+            )
+            .filter(technicians::Column::Id.eq(&id))
+            .filter(technicians::Column::Version.eq(row.version))
+            .exec(&tx)
+            .await
+            .map_err(db_err)?;
+        if updated.rows_affected != 1 {
+            return Err(ApiError::Aborted(format!(
+                "technician {id} changed meanwhile; retry"
+            )));
+        }
+        let on_leave_now = leave
+            .iter()
+            .any(|l| l.overlaps(now, now + TimeDelta::seconds(1)));
+        let released = if status != DutyStatus::OnDuty || on_leave_now {
+            self.withdraw_open_offers(&tx, ctx, &id, "technician no longer available", now)
+                .await?
+        } else {
+            Vec::new()
+        };
+        audit(
+            &tx,
+            ctx,
+            "technician",
+            &id,
+            Some(serde_json::json!({ "status": row.status })),
+            serde_json::json!({
+                "status": status.as_str(),
+                "leave_periods": leave,
+                "withdrawn_offers": released,
+            }),
+        )
+        .await?;
+        tx.commit().await.map_err(db_err)?;
+        self.dispatcher.committed();
+        self.enqueue_ids(&released).await;
+        Ok(pb::SetAvailabilityResponse {
+            technician: Some(self.technician_view(&id).await?),
+        })
+    }
+
+    async fn offer_assignment(
+        &self,
+        ctx: &RequestContext,
+        request: pb::OfferAssignmentRequest,
+    ) -> Result<pb::OfferAssignmentResponse, ApiError> {
+        require(&ctx.caller, TEAM_ADMINS)?;
+        let mut v = Violations::default();
+        let ticket_id = v.required("ticket_id", &request.ticket_id, SHORT);
+        let technician_id = v.required("technician_id", &request.technician_id, SHORT);
+        let reason = v.required("reason", &request.reason, LONG);
+        v.finish(())?;
+        let now = steelcare_store::now();
+        let d = &self.dispatcher;
+        let tx = begin_write(&d.db).await.map_err(db_err)?;
+        let ticket = store::ticket(&tx, &ticket_id)
+            .await?
+            .ok_or_else(|| not_found("ticket", &ticket_id))?;
+        let case = cases::get(&tx, &ticket_id).await?;
+        if !matches!(case.state, CaseState::Received | CaseState::Acknowledged) {
+            return Err(case_precondition(
+                &ticket_id,
+                case.state,
+                "only a case awaiting its survey can be dispatched",
+            ));
+        }
+        let tech_row = store::technician(&tx, &technician_id)
+            .await?
+            .ok_or_else(|| not_found("technician", &technician_id))?;
+        let tech = TechnicianRecord::from_row(&tech_row)?;
+        let category: ProblemCategory = ticket
+            .category
+            .parse()
+            .map_err(|err| ApiError::Internal(format!("ticket {ticket_id}: {err}")))?;
+        let tier = ticket
+            .tier
+            .parse()
+            .map_err(|err| ApiError::Internal(format!("ticket {ticket_id}: {err}")))?;
+        let mut row = match store::assignment_of_ticket(&tx, &ticket_id).await? {
+            Some(row) => row,
+            None => {
+                let deadline = store::arrival_deadline_ms(&tx, &ticket_id)
+                    .await?
+                    .and_then(DateTime::from_timestamp_millis);
+                d.request_visit(&tx, &ticket_id, category, tier, deadline, now)
+                    .await?
+                    .ok_or_else(|| not_found("ticket", &ticket_id))?
+            }
+        };
+        if ![state::WAITING, state::OFFERED].contains(&row.state.as_str()) {
+            return Err(assignment_precondition(
+                &row,
+                "only a waiting or offered assignment can be offered by hand",
+            ));
+        }
+        let deadline = row
+            .arrival_deadline_ms
+            .and_then(DateTime::from_timestamp_millis);
+        let visit = crate::matching::visit_date(&d.config, deadline, now);
+        if tech.status != DutyStatus::OnDuty {
+            return Err(technician_precondition(
+                &tech.id,
+                tech.status.as_str(),
+                format!("technician {} is {}", tech.id, tech.status.as_str()),
+            ));
+        }
+        if tech.on_leave(
+            now,
+            Ord::max(deadline.unwrap_or(now), now + TimeDelta::minutes(1)),
+        ) {
+            return Err(technician_precondition(
+                &tech.id,
+                "ON_LEAVE",
+                format!(
+                    "technician {} is on leave before the arrival deadline",
+                    tech.id
+                ),
+            ));
+        }
+        if let Err(why) = qualifies(
+            &d.config.settings.rules,
+            category,
+            &tech.skills,
+            &tech.certificates,
+            visit,
+        ) {
+            return Err(technician_precondition(
+                &tech.id,
+                tech.status.as_str(),
+                format!(
+                    "technician {} is not qualified for {category}: {why}",
+                    tech.id
+                ),
+            ));
+        }
+        if tech_row.booked >= tech_row.capacity {
+            return Err(technician_precondition(
+                &tech.id,
+                tech.status.as_str(),
+                format!(
+                    "technician {} is at capacity ({} of {} confirmed)",
+                    tech.id, tech_row.booked, tech_row.capacity
+                ),
+            ));
+        }
+        if row.state == state::OFFERED {
+            if row.technician_id.as_deref() == Some(technician_id.as_str()) {
+                return Err(assignment_precondition(
+                    &row,
+                    format!("already offered to {technician_id}"),
+                ));
+            }
+            let reason = format!("reassigned by hand: {reason}");
+            if !d
+                .release_in(
+                    &tx,
+                    &row,
+                    state::WITHDRAWN,
+                    &reason,
+                    actor_of(&ctx.caller),
+                    now,
+                )
+                .await?
+            {
+                return Err(ApiError::Aborted(
+                    "assignment changed meanwhile; retry".to_owned(),
+                ));
+            }
+            row = store::assignment(&tx, &row.id)
+                .await?
+                .ok_or_else(|| not_found("assignment", &row.id))?;
+        }
+        let ranking = RankingRecord {
+            ranked: None,
+            notes: vec![format!(
+                "offered by hand by {}: {reason}",
+                ctx.caller.subject
+            )],
+        };
+        if !d
+            .offer_in(
+                &tx,
+                &row,
+                &technician_id,
+                &ranking,
+                true,
+                actor_of(&ctx.caller),
+                now,
+            )
+            .await?
+        {
+            return Err(ApiError::Aborted(
+                "assignment changed meanwhile; retry".to_owned(),
+            ));
+        }
+        audit(
+            &tx,
+            ctx,
+            "assignment",
+            &row.id,
+            Some(serde_json::json!({ "state": row.state, "technician_id": row.technician_id })),
+            serde_json::json!({
+                "state": state::OFFERED,
+                "technician_id": technician_id,
+                "manual": true,
+                "reason": reason,
+            }),
+        )
+        .await?;
+        tx.commit().await.map_err(db_err)?;
+        d.committed();
+        Ok(pb::OfferAssignmentResponse {
+            assignment: Some(self.assignment_view(&row.id).await?),
+        })
+    }
+
+    /// The open offer of `row` must be the caller's; otherwise says why not.
+    async fn own_open_offer(
+        &self,
+        tx: &DatabaseTransaction,
+        caller: &Caller,
+        row: &assignments::Model,
+        now: DateTime<Utc>,
+    ) -> Result<(), ApiError> {
+        let mine = row.technician_id.as_deref() == Some(caller.subject.as_str());
+        if mine && row.state == state::OFFERED {
+            return match row.offer_expires_at_ms {
+                Some(expiry) if expiry <= ms(now) => {
+                    Err(assignment_precondition(row, "the offer timed out"))
+                }
+                _ => Ok(()),
+            };
+        }
+        let history = store::offers(tx, std::slice::from_ref(&row.id)).await?;
+        match history
+            .iter()
+            .rev()
+            .find(|o| o.technician_id == caller.subject)
+        {
+            Some(o) if o.state == state::EXPIRED => {
+                Err(assignment_precondition(row, "your offer timed out"))
+            }
+            Some(o) if o.state != state::OFFERED => Err(assignment_precondition(
+                row,
+                format!("your offer is {}", o.state.to_uppercase()),
+            )),
+            _ if mine => Err(assignment_precondition(row, "there is no open offer")),
+            _ => Err(ApiError::PermissionDenied(
+                "this assignment was not offered to you".to_owned(),
+            )),
+        }
+    }
+
+    async fn accept_assignment(
+        &self,
+        ctx: &RequestContext,
+        request: pb::AcceptAssignmentRequest,
+    ) -> Result<pb::AcceptAssignmentResponse, ApiError> {
+        require(&ctx.caller, &[Role::Technician])?;
+        let id = request.assignment_id.trim();
+        if id.is_empty() {
+            return Err(ApiError::invalid("assignment_id", "required"));
+        }
+        let now = steelcare_store::now();
+        let d = &self.dispatcher;
+        let tx = begin_write(&d.db).await.map_err(db_err)?;
+        let row = store::assignment(&tx, id)
+            .await?
+            .ok_or_else(|| not_found("assignment", id))?;
+        self.own_open_offer(&tx, &ctx.caller, &row, now).await?;
+        let technician_id = ctx.caller.subject.clone();
+        if !store::book(&tx, &technician_id).await? {
+            let tech = store::technician(&tx, &technician_id).await?;
+            let (booked, capacity, status) = tech
+                .map(|t| (t.booked, t.capacity, t.status))
+                .unwrap_or((0, 0, "unknown".to_owned()));
+            return Err(technician_precondition(
+                &technician_id,
+                &status,
+                format!(
+                    "capacity reached: {booked} of {capacity} confirmed assignments; decline or finish one first"
+                ),
+            ));
+        }
+        let updated = store::update_assignment(
+            &tx,
+            &row,
+            assignments::Entity::update_many()
+                .col_expr(assignments::Column::State, Expr::value(state::CONFIRMED))
+                .col_expr(
+                    assignments::Column::OfferExpiresAtMs,
+                    Expr::value(Option::<i64>::None),
+                )
+                .filter(assignments::Column::State.eq(state::OFFERED))
+                .filter(assignments::Column::TechnicianId.eq(&technician_id)),
+        )
+        .await?;
+        if !updated {
+            return Err(ApiError::Aborted(
+                "assignment changed meanwhile; read it again".to_owned(),
+            ));
+        }
+        store::close_offer(&tx, &row.id, state::CONFIRMED, ms(now), "").await?;
+        audit(
+            &tx,
+            ctx,
+            "assignment",
+            &row.id,
+            Some(serde_json::json!({ "state": row.state })),
+            serde_json::json!({ "state": state::CONFIRMED, "technician_id": technician_id }),
+        )
+        .await?;
+        event(
+            &tx,
+            actor_of(&ctx.caller),
+            &row.ticket_id,
+            Payload::AssignmentAccepted(events::AssignmentAccepted {
+                assignment_id: row.id.clone(),
+                technician_id,
+            }),
+        )
+        .await?;
+        tx.commit().await.map_err(db_err)?;
+        d.committed();
+        Ok(pb::AcceptAssignmentResponse {
+            assignment: Some(self.assignment_view(&row.id).await?),
+        })
+    }
+
+    async fn decline_assignment(
+        &self,
+        ctx: &RequestContext,
+        request: pb::DeclineAssignmentRequest,
+    ) -> Result<pb::DeclineAssignmentResponse, ApiError> {
+        require(&ctx.caller, &[Role::Technician])?;
+        let mut v = Violations::default();
+        let id = v.required("assignment_id", &request.assignment_id, SHORT);
+        let reason = v.required("reason", &request.reason, LONG);
+        v.finish(())?;
+        let now = steelcare_store::now();
+        let d = &self.dispatcher;
+        let tx = begin_write(&d.db).await.map_err(db_err)?;
+        let row = store::assignment(&tx, &id)
+            .await?
+            .ok_or_else(|| not_found("assignment", &id))?;
+        self.own_open_offer(&tx, &ctx.caller, &row, now).await?;
+        if !d
+            .release_in(
+                &tx,
+                &row,
+                state::DECLINED,
+                &reason,
+                actor_of(&ctx.caller),
+                now,
+            )
+            .await?
+        {
+            return Err(ApiError::Aborted(
+                "assignment changed meanwhile; read it again".to_owned(),
+            ));
+        }
+        audit(
+            &tx,
+            ctx,
+            "assignment",
+            &row.id,
+            Some(serde_json::json!({ "state": row.state, "technician_id": row.technician_id })),
+            serde_json::json!({ "state": state::WAITING, "declined_by": ctx.caller.subject, "reason": reason }),
+        )
+        .await?;
+        tx.commit().await.map_err(db_err)?;
+        d.committed();
+        let view = self.assignment_view(&row.id).await?;
+        if let Some(waiting) = store::assignment(&d.db, &row.id).await? {
+            d.enqueue(&waiting).await;
+        }
+        Ok(pb::DeclineAssignmentResponse {
+            assignment: Some(view),
+        })
+    }
+
+    async fn record_arrival(
+        &self,
+        ctx: &RequestContext,
+        request: pb::RecordArrivalRequest,
+    ) -> Result<pb::RecordArrivalResponse, ApiError> {
+        if !acts_as_staff(&ctx.caller, ARRIVAL_RECORDERS) {
+            require(&ctx.caller, &[Role::Technician])?;
+        }
+        let now = steelcare_store::now();
+        let mut v = Violations::default();
+        let id = v.required("assignment_id", &request.assignment_id, SHORT);
+        let arrived_at = match request.arrive_time.as_ref() {
+            None => now,
+            Some(ts) => match from_timestamp(ts, "arrive_time") {
+                Ok(at) if at > now + TimeDelta::minutes(1) => {
+                    v.add("arrive_time", "must not be in the future");
+                    now
+                }
+                Ok(at) => at,
+                Err(_) => {
+                    v.add("arrive_time", "not a valid timestamp");
+                    now
+                }
+            },
+        };
+        let position = request.position.as_ref().map(|p| {
+            if !(-90.0..=90.0).contains(&p.latitude) {
+                v.add("position.latitude", "must be within -90..90");
+            }
+            if !(-180.0..=180.0).contains(&p.longitude) {
+                v.add("position.longitude", "must be within -180..180");
+            }
+            Position {
+                latitude: p.latitude,
+                longitude: p.longitude,
+            }
+        });
+        v.finish(())?;
+        let d = &self.dispatcher;
+        let tx = begin_write(&d.db).await.map_err(db_err)?;
+        let row = store::assignment(&tx, &id)
+            .await?
+            .ok_or_else(|| not_found("assignment", &id))?;
+        if !acts_as_staff(&ctx.caller, ARRIVAL_RECORDERS)
+            && row.technician_id.as_deref() != Some(ctx.caller.subject.as_str())
+        {
+            return Err(ApiError::PermissionDenied(
+                "only the assigned technician or a dispatcher records this arrival".to_owned(),
+            ));
+        }
+        if row.state != state::CONFIRMED {
+            let message = match row.arrived_at_ms.and_then(DateTime::from_timestamp_millis) {
+                Some(at) => format!("the technician already arrived at {at}"),
+                None => "only a confirmed assignment can record an arrival".to_owned(),
+            };
+            return Err(assignment_precondition(&row, message));
+        }
+        if arrived_at < row.created_at {
+            return Err(ApiError::invalid(
+                "arrive_time",
+                "must not be before the case was dispatched",
+            ));
+        }
+        let deadline = store::arrival_deadline_ms(&tx, &row.ticket_id)
+            .await?
+            .or(row.arrival_deadline_ms);
+        let met = deadline.is_none_or(|d| ms(arrived_at) <= d);
+        let updated = store::update_assignment(
+            &tx,
+            &row,
+            assignments::Entity::update_many()
+                .col_expr(assignments::Column::State, Expr::value(state::ARRIVED))
+                .col_expr(
+                    assignments::Column::ArrivedAtMs,
+                    Expr::value(ms(arrived_at)),
+                )
+                .col_expr(
+                    assignments::Column::ArrivalPosition,
+                    Expr::value(position.as_ref().map(to_json)),
+                )
+                .col_expr(assignments::Column::ArrivalMet, Expr::value(met))
+                .filter(assignments::Column::State.eq(state::CONFIRMED)),
+        )
+        .await?;
+        if !updated {
+            return Err(ApiError::Aborted(
+                "assignment changed meanwhile; read it again".to_owned(),
+            ));
+        }
+        audit(
+            &tx,
+            ctx,
+            "assignment",
+            &row.id,
+            Some(serde_json::json!({ "state": row.state })),
+            serde_json::json!({
+                "state": state::ARRIVED,
+                "arrived_at": arrived_at,
+                "position": position,
+                "arrival_met": met,
+            }),
+        )
+        .await?;
+        event(
+            &tx,
+            actor_of(&ctx.caller),
+            &row.ticket_id,
+            Payload::TechnicianArrived(events::TechnicianArrived {
+                assignment_id: row.id.clone(),
+                arrival_met: met,
+                arrive_time: Some(to_timestamp(arrived_at)),
+            }),
+        )
+        .await?;
+        tx.commit().await.map_err(db_err)?;
+        d.committed();
+        Ok(pb::RecordArrivalResponse {
+            assignment: Some(self.assignment_view(&row.id).await?),
+            arrival_met: met,
+        })
+    }
+
+    async fn plan_survey(
+        &self,
+        ctx: &RequestContext,
+        request: pb::PlanSurveyRequest,
+    ) -> Result<pb::PlanSurveyResponse, ApiError> {
+        require(&ctx.caller, PLANNERS)?;
+        let plan = request
+            .survey_plan
+            .ok_or_else(|| ApiError::invalid("survey_plan", "required"))?;
+        let now = steelcare_store::now();
+        let d = &self.dispatcher;
+        let mut v = Violations::default();
+        let ticket_id = v.required("survey_plan.ticket_id", &plan.ticket_id, SHORT);
+        let lead = v.required(
+            "survey_plan.lead_technician_id",
+            &plan.lead_technician_id,
+            SHORT,
+        );
+        let mut team: Vec<String> = vec![lead.clone()];
+        for (i, m) in plan.member_technician_ids.iter().enumerate() {
+            let m = v.required(&format!("survey_plan.member_technician_ids[{i}]"), m, SHORT);
+            if !m.is_empty() && !team.contains(&m) {
+                team.push(m);
+            }
+        }
+        let accompanying: Vec<Person> = plan
+            .accompanying
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                Person::parse(
+                    &mut v,
+                    &format!("survey_plan.accompanying[{i}]"),
+                    Some(p),
+                    true,
+                    false,
+                )
+            })
+            .collect();
+        let start = match plan.scheduled_time.as_ref() {
+            None => {
+                v.add("survey_plan.scheduled_time", "required");
+                now
+            }
+            Some(ts) => match from_timestamp(ts, "survey_plan.scheduled_time") {
+                Ok(at) if at <= now => {
+                    v.add("survey_plan.scheduled_time", "must be in the future");
+                    now
+                }
+                Ok(at) => at,
+                Err(_) => {
+                    v.add("survey_plan.scheduled_time", "not a valid timestamp");
+                    now
+                }
+            },
+        };
+        let duration = match plan.expected_duration {
+            None => TimeDelta::from_std(d.config.settings.survey_duration)
+                .unwrap_or(TimeDelta::hours(4)),
+            Some(dur) if dur.seconds > 0 && dur.seconds <= 7 * 24 * 3600 && dur.nanos >= 0 => {
+                TimeDelta::seconds(dur.seconds)
+            }
+            Some(_) => {
+                v.add(
+                    "survey_plan.expected_duration",
+                    "must be between 1 second and 7 days",
+                );
+                TimeDelta::hours(4)
+            }
+        };
+        let end = start + duration;
+        let mut instruments: Vec<i32> = Vec::new();
+        for (i, value) in plan.instruments.iter().enumerate() {
+            if v.enum_value(&format!("survey_plan.instruments[{i}]"), *value, |n| {
+                pb::Instrument::try_from(n)
+                    .ok()
+                    .filter(|i| *i != pb::Instrument::Unspecified)
+            })
+            .is_some()
+                && !instruments.contains(value)
+            {
+                instruments.push(*value);
+            }
+        }
+        let access = v.optional(
+            "survey_plan.access_arrangements",
+            &plan.access_arrangements,
+            LONG,
+        );
+        v.finish(())?;
+
+        let tx = begin_write(&d.db).await.map_err(db_err)?;
+        let ticket = store::ticket(&tx, &ticket_id)
+            .await?
+            .ok_or_else(|| not_found("ticket", &ticket_id))?;
+        let case = cases::get(&tx, &ticket_id).await?;
+        if case.state != CaseState::Acknowledged {
+            return Err(case_precondition(
+                &ticket_id,
+                case.state,
+                "a survey can be planned once the case is ACKNOWLEDGED and not yet scheduled",
+            ));
+        }
+        let assignment = store::assignment_of_ticket(&tx, &ticket_id).await?;
+        match &assignment {
+            Some(a) if [state::CONFIRMED, state::ARRIVED].contains(&a.state.as_str()) => {}
+            Some(a) => {
+                return Err(assignment_precondition(
+                    a,
+                    "a survey needs a technician who confirmed the assignment",
+                ));
+            }
+            None => {
+                return Err(case_precondition(
+                    &ticket_id,
+                    case.state,
+                    "nobody has been dispatched to this case yet",
+                ));
+            }
+        }
+        let category: ProblemCategory = ticket
+            .category
+            .parse()
+            .map_err(|err| ApiError::Internal(format!("ticket {ticket_id}: {err}")))?;
+        if instruments.is_empty() {
+            instruments = default_instruments(category)
+                .into_iter()
+                .map(|i| i as i32)
+                .collect();
+        }
+        let dossier = store::dossier(&tx, &ticket.project_id).await?;
+        let present: Vec<&steelcare_store::entity::dossier_items::Model> =
+            dossier.iter().filter(|i| i.present).collect();
+        let documents: Vec<String> = if plan.documents.is_empty() {
+            present
+                .iter()
+                .map(|i| {
+                    if i.document_reference.is_empty() {
+                        i.kind.clone()
+                    } else {
+                        i.document_reference.clone()
+                    }
+                })
+                .collect()
+        } else {
+            let mut v = Violations::default();
+            for (i, doc) in plan.documents.iter().enumerate() {
+                let doc = doc.trim();
+                if !present
+                    .iter()
+                    .any(|item| item.kind == doc || item.document_reference == doc)
+                {
+                    v.add(
+                        format!("survey_plan.documents[{i}]"),
+                        format!("{doc:?} is not in the project's handover dossier"),
+                    );
+                }
+            }
+            v.finish(plan.documents.iter().map(|d| d.trim().to_owned()).collect())?
+        };
+        let rows = store::technicians_by_id(&tx, &team).await?;
+        let visit = start
+            .with_timezone(&d.config.calendar.timezone())
+            .date_naive();
+        let certificate_kinds = d.config.settings.rules.certificates_for(category);
+        for id in &team {
+            let row = rows
+                .iter()
+                .find(|r| &r.id == id)
+                .ok_or_else(|| not_found("technician", id))?;
+            let t = TechnicianRecord::from_row(row)?;
+            if t.status != DutyStatus::OnDuty {
+                return Err(technician_precondition(
+                    id,
+                    t.status.as_str(),
+                    format!("technician {id} is {}", t.status.as_str()),
+                ));
+            }
+            if t.on_leave(start, end) {
+                return Err(technician_precondition(
+                    id,
+                    "ON_LEAVE",
+                    format!("technician {id} is on leave during the survey"),
+                ));
+            }
+            if id == &lead {
+                if let Err(why) = qualifies(
+                    &d.config.settings.rules,
+                    category,
+                    &t.skills,
+                    &t.certificates,
+                    visit,
+                ) {
+                    return Err(technician_precondition(
+                        id,
+                        t.status.as_str(),
+                        format!("lead technician {id} is not qualified for {category}: {why}"),
+                    ));
+                }
+            } else {
+                for kind in &certificate_kinds {
+                    let valid = t
+                        .certificates
+                        .iter()
+                        .filter(|c: &&Certificate| c.kind == *kind)
+                        .map(|c| c.valid_until)
+                        .max();
+                    if valid.is_none_or(|until| until < visit) {
+                        return Err(technician_precondition(
+                            id,
+                            t.status.as_str(),
+                            format!("technician {id} has no {kind} certificate valid on {visit}"),
+                        ));
+                    }
+                }
+            }
+        }
+        let clashes = store::overlapping_surveys(&tx, &team, ms(start), ms(end)).await?;
+        if let Some(clash) = clashes.first() {
+            return Err(technician_precondition(
+                &clash.technician_id,
+                "BUSY",
+                format!(
+                    "technician {} is on survey plan {} from {} to {}, which overlaps",
+                    clash.technician_id,
+                    clash.survey_plan_id,
+                    DateTime::from_timestamp_millis(clash.starts_at_ms).unwrap_or_default(),
+                    DateTime::from_timestamp_millis(clash.ends_at_ms).unwrap_or_default(),
+                ),
+            ));
+        }
+        let plan_id = uuid::Uuid::now_v7().to_string();
+        let members: Vec<String> = team.iter().skip(1).cloned().collect();
+        let model = survey_plans::ActiveModel {
+            id: Set(plan_id.clone()),
+            ticket_id: Set(ticket_id.clone()),
+            lead_technician_id: Set(lead.clone()),
+            members: Set(to_json(&members)),
+            accompanying: Set(to_json(&accompanying)),
+            scheduled_at_ms: Set(ms(start)),
+            ends_at_ms: Set(ms(end)),
+            instruments: Set(to_json(&instruments)),
+            documents: Set(to_json(&documents)),
+            access_arrangements: Set(access),
+            created_by: Set(ctx.caller.subject.clone()),
+            created_at: Set(now),
+        }
+        .insert(&tx)
+        .await
+        .map_err(db_err)?;
+        survey_plan_members::Entity::insert_many(team.iter().map(|id| {
+            survey_plan_members::ActiveModel {
+                survey_plan_id: Set(plan_id.clone()),
+                technician_id: Set(id.clone()),
+                starts_at_ms: Set(ms(start)),
+                ends_at_ms: Set(ms(end)),
+            }
+        }))
+        .exec(&tx)
+        .await
+        .map_err(db_err)?;
+        cases::transition(&tx, &ticket_id, CaseState::SurveyScheduled).await?;
+        let plan_view = view::survey_plan(&model)?;
+        audit(
+            &tx,
+            ctx,
+            "survey_plan",
+            &plan_id,
+            None,
+            serde_json::to_value(SurveyAudit {
+                ticket_id: &ticket_id,
+                lead: &lead,
+                members: &members,
+                scheduled_at: start,
+                ends_at: end,
+                documents: &documents,
+            })
+            .unwrap_or_default(),
+        )
+        .await?;
+        event(
+            &tx,
+            actor_of(&ctx.caller),
+            &ticket_id,
+            Payload::CaseStateChanged(events::CaseStateChanged {
+                from_state: CaseState::Acknowledged.proto_value(),
+                to_state: CaseState::SurveyScheduled.proto_value(),
+                reason: "survey planned".to_owned(),
+            }),
+        )
+        .await?;
+        event(
+            &tx,
+            actor_of(&ctx.caller),
+            &ticket_id,
+            Payload::SurveyPlanned(events::SurveyPlanned {
+                survey_plan_id: plan_id,
+                scheduled_time: Some(to_timestamp(start)),
+            }),
+        )
+        .await?;
+        tx.commit().await.map_err(db_err)?;
+        d.committed();
+        Ok(pb::PlanSurveyResponse {
+            survey_plan: Some(plan_view),
+        })
+    }
+
+    async fn list_assignments(
+        &self,
+        ctx: &RequestContext,
+        request: pb::ListAssignmentsRequest,
+    ) -> Result<pb::ListAssignmentsResponse, ApiError> {
+        let staff = acts_as_staff(&ctx.caller, TEAM_READERS);
+        let mut technician_id = request.technician_id.trim().to_owned();
+        if !staff {
+            require(&ctx.caller, &[Role::Technician])?;
+            if technician_id.is_empty() {
+                technician_id = ctx.caller.subject.clone();
+            } else if technician_id != ctx.caller.subject {
+                return Err(ApiError::PermissionDenied(
+                    "a technician sees only their own assignments".to_owned(),
+                ));
+            }
+        }
+        let size = page_size(request.page_size)?;
+        let mut v = Violations::default();
+        let mut states: BTreeSet<&'static str> = BTreeSet::new();
+        for (i, s) in request.states.iter().enumerate() {
+            if let Some(s) = v.enum_value(&format!("states[{i}]"), *s, state::from_proto) {
+                states.insert(s);
+            }
+        }
+        let mut range = (None, None);
+        if let Some(r) = &request.time_range {
+            range.0 = r
+                .start_time
+                .as_ref()
+                .and_then(|t| from_timestamp(t, "time_range.start_time").ok());
+            range.1 = r
+                .end_time
+                .as_ref()
+                .and_then(|t| from_timestamp(t, "time_range.end_time").ok());
+            if let (Some(a), Some(b)) = range
+                && b <= a
+            {
+                v.add("time_range.end_time", "must be after start_time");
+            }
+        }
+        v.finish(())?;
+        let now = steelcare_store::now();
+        let ticket_id = request.ticket_id.trim().to_owned();
+        let filter = (
+            &technician_id,
+            &states,
+            request.overdue_only,
+            range.0.map(ms),
+            range.1.map(ms),
+            &ticket_id,
+        );
+        let fingerprint = page::fingerprint(&filter);
+        let after: Option<(i64, String)> = page::decode(&request.page_token, &fingerprint)?;
+        let mut query = assignments::Entity::find();
+        if !technician_id.is_empty() {
+            query = query.filter(assignments::Column::TechnicianId.eq(&technician_id));
+        }
+        if !states.is_empty() {
+            query = query.filter(assignments::Column::State.is_in(states.iter().copied()));
+        }
+        if request.overdue_only {
+            query = query
+                .filter(assignments::Column::State.is_in([
+                    state::WAITING,
+                    state::OFFERED,
+                    state::CONFIRMED,
+                ]))
+                .filter(assignments::Column::ArrivalDeadlineMs.lt(ms(now)));
+        }
+        if let Some(from) = range.0 {
+            query = query.filter(assignments::Column::ArrivalDeadlineMs.gte(ms(from)));
+        }
+        if let Some(to) = range.1 {
+            query = query.filter(assignments::Column::ArrivalDeadlineMs.lt(ms(to)));
+        }
+        if !ticket_id.is_empty() {
+            query = query.filter(assignments::Column::TicketId.eq(&ticket_id));
+        }
+        if let Some((score, id)) = &after {
+            query = query.filter(
+                Condition::any()
+                    .add(assignments::Column::Score.gt(*score))
+                    .add(
+                        Condition::all()
+                            .add(assignments::Column::Score.eq(*score))
+                            .add(assignments::Column::Id.gt(id)),
+                    ),
+            );
+        }
+        let mut rows = query
+            .order_by_asc(assignments::Column::Score)
+            .order_by_asc(assignments::Column::Id)
+            .limit(size + 1)
+            .all(&self.dispatcher.db)
+            .await
+            .map_err(db_err)?;
+        let next_page_token =
+            page::next_token(&mut rows, size, &fingerprint, |r| (r.score, r.id.clone()));
+        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+        let offers = store::offers(&self.dispatcher.db, &ids).await?;
+        Ok(pb::ListAssignmentsResponse {
+            assignments: view::assignments(&rows, &offers, now)?,
+            next_page_token,
+        })
+    }
+}
+
+#[derive(serde::Serialize)]
+struct SurveyAudit<'a> {
+    ticket_id: &'a str,
+    lead: &'a str,
+    members: &'a [String],
+    scheduled_at: DateTime<Utc>,
+    ends_at: DateTime<Utc>,
+    documents: &'a [String],
+}
+
+/// What the audit log keeps of a technician.
+fn summary(t: &TechnicianRecord) -> serde_json::Value {
+    serde_json::json!({
+        "name": t.person.display_name,
+        "team": t.team,
+        "regions": t.regions,
+        "skills": t.skills,
+        "certificates": t.certificates,
+        "calendar": t.calendar,
+        "capacity": t.capacity,
+        "status": t.status.as_str(),
+        "leave_periods": t.leave,
+    })
+}
+
+/// Each RPC: the request context, the handler of the same name, the answer.
+macro_rules! rpcs {
+    ($(($name:ident, $req:ty, $resp:ty)),* $(,)?) => {
+        #[tonic::async_trait]
+        impl DispatchApi for DispatchService {
+            $(
+                async fn $name(&self, request: Request<$req>) -> Result<Response<$resp>, Status> {
+                    let ctx = RequestContext::from_request(&request)?;
+                    respond(&ctx, DispatchService::$name(self, &ctx, request.into_inner()).await)
+                }
+            )*
+        }
+    };
+}
+
+rpcs!(
+    (
+        upsert_technician,
+        pb::UpsertTechnicianRequest,
+        pb::UpsertTechnicianResponse
+    ),
+    (
+        get_technician,
+        pb::GetTechnicianRequest,
+        pb::GetTechnicianResponse
+    ),
+    (
+        list_technicians,
+        pb::ListTechniciansRequest,
+        pb::ListTechniciansResponse
+    ),
+    (
+        set_availability,
+        pb::SetAvailabilityRequest,
+        pb::SetAvailabilityResponse
+    ),
+    (plan_survey, pb::PlanSurveyRequest, pb::PlanSurveyResponse),
+    (
+        offer_assignment,
+        pb::OfferAssignmentRequest,
+        pb::OfferAssignmentResponse
+    ),
+    (
+        accept_assignment,
+        pb::AcceptAssignmentRequest,
+        pb::AcceptAssignmentResponse
+    ),
+    (
+        decline_assignment,
+        pb::DeclineAssignmentRequest,
+        pb::DeclineAssignmentResponse
+    ),
+    (
+        record_arrival,
+        pb::RecordArrivalRequest,
+        pb::RecordArrivalResponse
+    ),
+    (
+        list_assignments,
+        pb::ListAssignmentsRequest,
+        pb::ListAssignmentsResponse
+    ),
+);

@@ -1,0 +1,358 @@
+//! Dispatch's queries. Every state change is a conditional update (on state and version), so
+//! two workers, a worker and an RPC, or two replicas can never both apply one.
+
+use std::collections::HashMap;
+
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    QueryTrait,
+};
+use steelcare_runtime::ApiError;
+use steelcare_store::StoreError;
+use steelcare_store::entity::{
+    assignment_offers, assignments, dossier_items, projects, sla_clocks, survey_plan_members,
+    technician_regions, technicians, tickets,
+};
+
+use crate::records::state;
+
+fn db(err: sea_orm::DbErr) -> ApiError {
+    StoreError::from(err).into()
+}
+
+/// A technician row.
+pub async fn technician(
+    conn: &impl ConnectionTrait,
+    id: &str,
+) -> Result<Option<technicians::Model>, ApiError> {
+    technicians::Entity::find_by_id(id.to_owned())
+        .one(conn)
+        .await
+        .map_err(db)
+}
+
+/// Technician rows by id.
+pub async fn technicians_by_id(
+    conn: &impl ConnectionTrait,
+    ids: &[String],
+) -> Result<Vec<technicians::Model>, ApiError> {
+    technicians::Entity::find()
+        .filter(technicians::Column::Id.is_in(ids.iter().cloned()))
+        .all(conn)
+        .await
+        .map_err(db)
+}
+
+/// Replaces the regions of a technician.
+pub async fn set_regions(
+    conn: &impl ConnectionTrait,
+    technician_id: &str,
+    regions: &[String],
+) -> Result<(), ApiError> {
+    technician_regions::Entity::delete_many()
+        .filter(technician_regions::Column::TechnicianId.eq(technician_id))
+        .exec(conn)
+        .await
+        .map_err(db)?;
+    if regions.is_empty() {
+        return Ok(());
+    }
+    technician_regions::Entity::insert_many(regions.iter().map(|r| {
+        technician_regions::ActiveModel {
+            technician_id: sea_orm::Set(technician_id.to_owned()),
+            region: sea_orm::Set(r.clone()),
+        }
+    }))
+    .exec(conn)
+    .await
+    .map_err(db)?;
+    Ok(())
+}
+
+/// On-duty technicians under capacity covering any of `regions`: the candidates a job is
+/// matched against before skills, certificates, leave and calendars are checked.
+pub async fn candidates(
+    conn: &impl ConnectionTrait,
+    regions: &[String],
+) -> Result<Vec<technicians::Model>, ApiError> {
+    let covering = technician_regions::Entity::find()
+        .select_only()
+        .column(technician_regions::Column::TechnicianId)
+        .filter(technician_regions::Column::Region.is_in(regions.iter().cloned()))
+        .into_query();
+    technicians::Entity::find()
+        .filter(technicians::Column::Status.eq("on_duty"))
+        .filter(Expr::col(technicians::Column::Booked).lt(Expr::col(technicians::Column::Capacity)))
+        .filter(technicians::Column::Id.in_subquery(covering))
+        .all(conn)
+        .await
+        .map_err(db)
+}
+
+/// Open offers per technician, for those of `ids` that have any.
+pub async fn open_offers(
+    conn: &impl ConnectionTrait,
+    ids: &[String],
+) -> Result<HashMap<String, u32>, ApiError> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(Option<String>, i64)> = assignments::Entity::find()
+        .select_only()
+        .column(assignments::Column::TechnicianId)
+        .column_as(Expr::col(assignments::Column::Id).count(), "n")
+        .filter(assignments::Column::State.eq(state::OFFERED))
+        .filter(assignments::Column::TechnicianId.is_in(ids.iter().cloned()))
+        .group_by(assignments::Column::TechnicianId)
+        .into_tuple()
+        .all(conn)
+        .await
+        .map_err(db)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, n)| id.map(|id| (id, u32::try_from(n).unwrap_or(u32::MAX))))
+        .collect())
+}
+
+/// Reserves a place: `booked + 1` only while under capacity. False when full; this is the
+/// database's guard against double booking.
+pub async fn book(conn: &impl ConnectionTrait, technician_id: &str) -> Result<bool, ApiError> {
+    let result = technicians::Entity::update_many()
+        .col_expr(
+            technicians::Column::Booked,
+            Expr::col(technicians::Column::Booked).add(1),
+        )
+        .filter(technicians::Column::Id.eq(technician_id))
+        .filter(Expr::col(technicians::Column::Booked).lt(Expr::col(technicians::Column::Capacity)))
+        .exec(conn)
+        .await
+        .map_err(db)?;
+    Ok(result.rows_affected == 1)
+}
+
+/// Gives a place back (a confirmed assignment completed or was withdrawn).
+pub async fn unbook(conn: &impl ConnectionTrait, technician_id: &str) -> Result<(), ApiError> {
+    technicians::Entity::update_many()
+        .col_expr(
+            technicians::Column::Booked,
+            Expr::col(technicians::Column::Booked).sub(1),
+        )
+        .filter(technicians::Column::Id.eq(technician_id))
+        .filter(technicians::Column::Booked.gt(0))
+        .exec(conn)
+        .await
+        .map_err(db)?;
+    Ok(())
+}
+
+/// An assignment by id.
+pub async fn assignment(
+    conn: &impl ConnectionTrait,
+    id: &str,
+) -> Result<Option<assignments::Model>, ApiError> {
+    assignments::Entity::find_by_id(id.to_owned())
+        .one(conn)
+        .await
+        .map_err(db)
+}
+
+/// The assignment of a ticket.
+pub async fn assignment_of_ticket(
+    conn: &impl ConnectionTrait,
+    ticket_id: &str,
+) -> Result<Option<assignments::Model>, ApiError> {
+    assignments::Entity::find()
+        .filter(assignments::Column::TicketId.eq(ticket_id))
+        .one(conn)
+        .await
+        .map_err(db)
+}
+
+/// Applies `update` to an assignment only if it is still at `version`; bumps the version.
+/// False when it changed meanwhile.
+pub async fn update_assignment(
+    conn: &impl ConnectionTrait,
+    row: &assignments::Model,
+    update: sea_orm::UpdateMany<assignments::Entity>,
+) -> Result<bool, ApiError> {
+    let result = update
+        .col_expr(
+            assignments::Column::Version,
+            Expr::col(assignments::Column::Version).add(1),
+        )
+        .col_expr(
+            assignments::Column::UpdatedAt,
+            Expr::value(steelcare_store::now()),
+        )
+        .filter(assignments::Column::Id.eq(&row.id))
+        .filter(assignments::Column::Version.eq(row.version))
+        .exec(conn)
+        .await
+        .map_err(db)?;
+    Ok(result.rows_affected == 1)
+}
+
+/// Offers of assignments, oldest first.
+pub async fn offers(
+    conn: &impl ConnectionTrait,
+    assignment_ids: &[String],
+) -> Result<Vec<assignment_offers::Model>, ApiError> {
+    if assignment_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    assignment_offers::Entity::find()
+        .filter(assignment_offers::Column::AssignmentId.is_in(assignment_ids.iter().cloned()))
+        .order_by_asc(assignment_offers::Column::AssignmentId)
+        .order_by_asc(assignment_offers::Column::Seq)
+        .all(conn)
+        .await
+        .map_err(db)
+}
+
+/// The next offer number of an assignment.
+pub async fn next_offer_seq(
+    conn: &impl ConnectionTrait,
+    assignment_id: &str,
+) -> Result<i32, ApiError> {
+    let max: Option<Option<i32>> = assignment_offers::Entity::find()
+        .select_only()
+        .column_as(Expr::col(assignment_offers::Column::Seq).max(), "m")
+        .filter(assignment_offers::Column::AssignmentId.eq(assignment_id))
+        .into_tuple()
+        .one(conn)
+        .await
+        .map_err(db)?;
+    Ok(max.flatten().unwrap_or(0) + 1)
+}
+
+/// Closes the open offer of an assignment with `outcome`.
+pub async fn close_offer(
+    conn: &impl ConnectionTrait,
+    assignment_id: &str,
+    outcome: &str,
+    at_ms: i64,
+    reason: &str,
+) -> Result<(), ApiError> {
+    assignment_offers::Entity::update_many()
+        .col_expr(assignment_offers::Column::State, Expr::value(outcome))
+        .col_expr(assignment_offers::Column::RespondedAtMs, Expr::value(at_ms))
+        .col_expr(assignment_offers::Column::Reason, Expr::value(reason))
+        .filter(assignment_offers::Column::AssignmentId.eq(assignment_id))
+        .filter(assignment_offers::Column::State.eq(state::OFFERED))
+        .exec(conn)
+        .await
+        .map_err(db)?;
+    Ok(())
+}
+
+/// Offers whose time ran out, oldest expiry first.
+pub async fn expired_offers(
+    conn: &impl ConnectionTrait,
+    now_ms: i64,
+    limit: u64,
+) -> Result<Vec<assignments::Model>, ApiError> {
+    assignments::Entity::find()
+        .filter(assignments::Column::State.eq(state::OFFERED))
+        .filter(assignments::Column::OfferExpiresAtMs.lte(now_ms))
+        .order_by_asc(assignments::Column::OfferExpiresAtMs)
+        .limit(limit)
+        .all(conn)
+        .await
+        .map_err(db)
+}
+
+/// Waiting assignments that should be in the queue now (no retry pending, or its time has
+/// come; only the latter with `retries_only`), after `after` in id order.
+pub async fn due_waiting(
+    conn: &impl ConnectionTrait,
+    now_ms: i64,
+    retries_only: bool,
+    after: Option<&str>,
+    limit: u64,
+) -> Result<Vec<assignments::Model>, ApiError> {
+    let due = assignments::Column::RetryAtMs.lte(now_ms);
+    let mut query = assignments::Entity::find()
+        .filter(assignments::Column::State.eq(state::WAITING))
+        .filter(if retries_only {
+            Condition::all().add(due)
+        } else {
+            Condition::any()
+                .add(assignments::Column::RetryAtMs.is_null())
+                .add(due)
+        });
+    if let Some(after) = after {
+        query = query.filter(assignments::Column::Id.gt(after));
+    }
+    query
+        .order_by_asc(assignments::Column::Id)
+        .limit(limit)
+        .all(conn)
+        .await
+        .map_err(db)
+}
+
+/// A ticket row.
+pub async fn ticket(
+    conn: &impl ConnectionTrait,
+    id: &str,
+) -> Result<Option<tickets::Model>, ApiError> {
+    tickets::Entity::find_by_id(id.to_owned())
+        .one(conn)
+        .await
+        .map_err(db)
+}
+
+/// A project row.
+pub async fn project(
+    conn: &impl ConnectionTrait,
+    id: &str,
+) -> Result<Option<projects::Model>, ApiError> {
+    projects::Entity::find_by_id(id.to_owned())
+        .one(conn)
+        .await
+        .map_err(db)
+}
+
+/// The handover dossier of a project.
+pub async fn dossier(
+    conn: &impl ConnectionTrait,
+    project_id: &str,
+) -> Result<Vec<dossier_items::Model>, ApiError> {
+    dossier_items::Entity::find()
+        .filter(dossier_items::Column::ProjectId.eq(project_id))
+        .order_by_asc(dossier_items::Column::Kind)
+        .all(conn)
+        .await
+        .map_err(db)
+}
+
+/// The current arrival deadline of a ticket (pauses included), in ms.
+pub async fn arrival_deadline_ms(
+    conn: &impl ConnectionTrait,
+    ticket_id: &str,
+) -> Result<Option<i64>, ApiError> {
+    Ok(
+        sla_clocks::Entity::find_by_id((ticket_id.to_owned(), "arrival".to_owned()))
+            .one(conn)
+            .await
+            .map_err(db)?
+            .and_then(|c| c.deadline_at_ms),
+    )
+}
+
+/// Survey-plan memberships of `technician_ids` overlapping `[from_ms, to_ms)`.
+pub async fn overlapping_surveys(
+    conn: &impl ConnectionTrait,
+    technician_ids: &[String],
+    from_ms: i64,
+    to_ms: i64,
+) -> Result<Vec<survey_plan_members::Model>, ApiError> {
+    survey_plan_members::Entity::find()
+        .filter(survey_plan_members::Column::TechnicianId.is_in(technician_ids.iter().cloned()))
+        .filter(survey_plan_members::Column::StartsAtMs.lt(to_ms))
+        .filter(survey_plan_members::Column::EndsAtMs.gt(from_ms))
+        .all(conn)
+        .await
+        .map_err(db)
+}

@@ -3,6 +3,7 @@
 mod audit;
 mod auth;
 mod bus;
+mod dispatch;
 mod health;
 mod intake;
 mod lifecycle;

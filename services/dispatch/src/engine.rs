@@ -12,7 +12,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, Set};
 use steelcare_bus::{DispatchQueue, EVENTS_STREAM};
 use steelcare_domain::dispatch::retry_backoff;
@@ -177,31 +177,10 @@ impl Dispatcher {
         now: DateTime<Utc>,
     ) -> Result<Option<assignments::Model>, ApiError> {
         let deadline_ms = deadline.map(ms);
-        let new_score = score(deadline_ms, tier);
         if let Some(row) = store::assignment_of_ticket(tx, ticket_id).await? {
-            if ![state::WAITING, state::OFFERED].contains(&row.state.as_str()) {
-                return Ok(None);
-            }
-            let updated = store::update_assignment(
-                tx,
-                &row,
-                assignments::Entity::update_many()
-                    .col_expr(
-                        assignments::Column::Category,
-                        Expr::value(category.as_str()),
-                    )
-                    .col_expr(assignments::Column::Tier, Expr::value(tier.as_str()))
-                    .col_expr(
-                        assignments::Column::ArrivalDeadlineMs,
-                        Expr::value(deadline_ms),
-                    )
-                    .col_expr(assignments::Column::Score, Expr::value(new_score)),
-            )
-            .await?;
-            if !updated {
-                return Err(ApiError::Aborted(format!("assignment {} changed", row.id)));
-            }
-            return store::assignment(tx, &row.id).await;
+            return self
+                .revise_visit(tx, &row, category, tier, deadline_ms)
+                .await;
         }
         let Some(ticket) = store::ticket(tx, ticket_id).await? else {
             return Ok(None);
@@ -213,13 +192,13 @@ impl Dispatcher {
                 None => Default::default(),
             },
         };
-        let row = assignments::ActiveModel {
+        let model = assignments::ActiveModel {
             id: Set(uuid::Uuid::now_v7().to_string()),
             ticket_id: Set(ticket_id.to_owned()),
             category: Set(category.as_str().to_owned()),
             tier: Set(tier.as_str().to_owned()),
             arrival_deadline_ms: Set(deadline_ms),
-            score: Set(new_score),
+            score: Set(score(deadline_ms, tier)),
             site: Set(to_json(&site)),
             state: Set(state::WAITING.to_owned()),
             technician_id: Set(None),
@@ -235,10 +214,25 @@ impl Dispatcher {
             created_at: Set(now),
             updated_at: Set(now),
             version: Set(1),
+        };
+        // A dispatcher's manual offer may create it at the same moment as the consumer.
+        let inserted = assignments::Entity::insert(model)
+            .on_conflict(
+                OnConflict::column(assignments::Column::TicketId)
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(tx)
+            .await
+            .map_err(db_err)?;
+        let row = store::assignment_of_ticket(tx, ticket_id)
+            .await?
+            .ok_or_else(|| ApiError::Internal(format!("assignment of {ticket_id} vanished")))?;
+        if inserted == 0 {
+            return self
+                .revise_visit(tx, &row, category, tier, deadline_ms)
+                .await;
         }
-        .insert(tx)
-        .await
-        .map_err(db_err)?;
         event(
             tx,
             system(),
@@ -251,6 +245,49 @@ impl Dispatcher {
         )
         .await?;
         Ok(Some(row))
+    }
+
+    /// Updates the category, tier and deadline of an assignment not yet confirmed.
+    async fn revise_visit(
+        &self,
+        tx: &DatabaseTransaction,
+        row: &assignments::Model,
+        category: ProblemCategory,
+        tier: SeverityTier,
+        deadline_ms: Option<i64>,
+    ) -> Result<Option<assignments::Model>, ApiError> {
+        if ![state::WAITING, state::OFFERED].contains(&row.state.as_str()) {
+            return Ok(None);
+        }
+        let unchanged = row.category == category.as_str()
+            && row.tier == tier.as_str()
+            && row.arrival_deadline_ms == deadline_ms;
+        if unchanged {
+            return Ok(Some(row.clone()));
+        }
+        let updated = store::update_assignment(
+            tx,
+            row,
+            assignments::Entity::update_many()
+                .col_expr(
+                    assignments::Column::Category,
+                    Expr::value(category.as_str()),
+                )
+                .col_expr(assignments::Column::Tier, Expr::value(tier.as_str()))
+                .col_expr(
+                    assignments::Column::ArrivalDeadlineMs,
+                    Expr::value(deadline_ms),
+                )
+                .col_expr(
+                    assignments::Column::Score,
+                    Expr::value(score(deadline_ms, tier)),
+                ),
+        )
+        .await?;
+        if !updated {
+            return Err(ApiError::Aborted(format!("assignment {} changed", row.id)));
+        }
+        store::assignment(tx, &row.id).await
     }
 
     /// Offers an assignment to a technician. `from_states` are the states it may be in (a

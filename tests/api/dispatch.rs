@@ -1,0 +1,1290 @@
+//! The dispatch service end to end, on both backends: the service team, the queue from a
+//! classified ticket to an offer, declines and timeouts, escalation, manual offers, the
+//! database's guard against double booking, crashed workers, a flushed queue, survey plans
+//! and arrival.
+
+use std::time::Duration;
+
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use steelcare_dispatch::{DispatchConfig, Dispatcher};
+use steelcare_domain::Role;
+use steelcare_domain::dispatch::Skill;
+use steelcare_proto::common::v1 as common;
+use steelcare_proto::dispatch::v1 as pb;
+use steelcare_proto::dispatch::v1::dispatch_service_client::DispatchServiceClient;
+use steelcare_proto::events::v1::EventEnvelope;
+use steelcare_proto::events::v1::event_envelope::Payload;
+use steelcare_proto::intake::v1 as intake;
+use steelcare_proto::intake::v1::intake_service_client::IntakeServiceClient;
+use steelcare_store::entity::{assignment_offers, audit_log, outbox, technicians};
+use steelcare_tests::{Backend, TestApp, authed, backends, spawn_app_with};
+use tonic::Code;
+use tonic::transport::Channel;
+use tonic_types::StatusExt;
+
+const QUEUE: &str = "dispatch";
+
+fn person(name: &str) -> common::PersonRef {
+    common::PersonRef {
+        display_name: name.into(),
+        phone: "13800000000".into(),
+        ..Default::default()
+    }
+}
+
+fn date(year: i32, month: i32, day: i32) -> common::Date {
+    common::Date { year, month, day }
+}
+
+fn ts(at: chrono::DateTime<chrono::Utc>) -> prost_types::Timestamp {
+    steelcare_runtime::convert::to_timestamp(at)
+}
+
+/// The site of the test project: Suzhou, with a position.
+const SITE: (f64, f64) = (31.30, 120.60);
+
+struct Office {
+    app: TestApp,
+    intake: IntakeServiceClient<Channel>,
+    dispatch: DispatchServiceClient<Channel>,
+    agent: String,
+    dispatcher: String,
+    project_id: String,
+}
+
+impl Office {
+    async fn open(backend: &Backend, extra: &[(&str, &str)]) -> Office {
+        let app = spawn_app_with(backend, extra).await;
+        let mut intake = IntakeServiceClient::new(app.channel().await);
+        let dispatch = DispatchServiceClient::new(app.channel().await);
+        let agent = app.token("agent-1", &[Role::Agent], None);
+        let dispatcher = app.token("dispatcher-1", &[Role::Dispatcher], None);
+        let customer_id = intake
+            .create_customer(authed(
+                intake::CreateCustomerRequest {
+                    request_id: String::new(),
+                    organization_name: "Acme Logistics".into(),
+                    contacts: vec![person("Li Wei")],
+                },
+                &agent,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .customer
+            .unwrap()
+            .customer_id;
+        let project_id = intake
+            .register_project(authed(
+                intake::RegisterProjectRequest {
+                    request_id: String::new(),
+                    customer_id,
+                    name: "Suzhou logistics warehouse".into(),
+                    address: Some(common::Address {
+                        province: "Jiangsu".into(),
+                        city: "Suzhou".into(),
+                        position: Some(common::GeoPoint {
+                            latitude: SITE.0,
+                            longitude: SITE.1,
+                        }),
+                        ..Default::default()
+                    }),
+                    contract_number: "HT-2024-001".into(),
+                    structure_type: intake::StructureType::PortalFrame as i32,
+                    completion_acceptance_date: Some(date(2024, 5, 10)),
+                    technical_lead: Some(person("Zhang San")),
+                    designer: Some(person("Design Institute")),
+                    warranty_terms: vec![],
+                    design_service_life_years: 50,
+                },
+                &agent,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .project
+            .unwrap()
+            .project_id;
+        Office {
+            app,
+            intake,
+            dispatch,
+            agent,
+            dispatcher,
+            project_id,
+        }
+    }
+
+    fn tech_token(&self, id: &str) -> String {
+        self.app.token(id, &[Role::Technician], None)
+    }
+
+    async fn hire(&mut self, t: pb::Technician) -> pb::UpsertTechnicianResponse {
+        self.dispatch
+            .upsert_technician(authed(
+                pb::UpsertTechnicianRequest {
+                    technician: Some(t),
+                    update_mask: None,
+                },
+                &self.dispatcher,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+    }
+
+    async fn ticket(&mut self, phenomenon: &str) -> String {
+        self.intake
+            .create_ticket(authed(
+                intake::CreateTicketRequest {
+                    request_id: String::new(),
+                    channel: intake::Channel::Hotline as i32,
+                    project_id: self.project_id.clone(),
+                    reporter: Some(person("Wang Wu")),
+                    location: Some(intake::StructureLocation {
+                        description: "bay 3".into(),
+                        ..Default::default()
+                    }),
+                    description: Some(intake::ProblemDescription {
+                        phenomenon: phenomenon.into(),
+                        ..Default::default()
+                    }),
+                    customer_request: "please come".into(),
+                },
+                &self.agent,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .ticket
+            .unwrap()
+            .ticket_id
+    }
+
+    async fn assignment_of(&mut self, ticket_id: &str) -> Option<pb::Assignment> {
+        self.dispatch
+            .list_assignments(authed(
+                pb::ListAssignmentsRequest {
+                    ticket_id: ticket_id.into(),
+                    ..Default::default()
+                },
+                &self.dispatcher,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .assignments
+            .pop()
+    }
+
+    /// Polls the ticket's assignment until `done` holds (10 s at most).
+    async fn wait_for(
+        &mut self,
+        ticket_id: &str,
+        what: &str,
+        done: impl Fn(&pb::Assignment) -> bool,
+    ) -> pb::Assignment {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let current = self.assignment_of(ticket_id).await;
+            if let Some(a) = &current
+                && done(a)
+            {
+                return a.clone();
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{}: timed out waiting for {what}; last seen {current:?}",
+                self.app.backend.name()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn accept(
+        &mut self,
+        assignment_id: &str,
+        technician: &str,
+    ) -> Result<pb::Assignment, tonic::Status> {
+        let token = self.tech_token(technician);
+        self.dispatch
+            .accept_assignment(authed(
+                pb::AcceptAssignmentRequest {
+                    assignment_id: assignment_id.into(),
+                },
+                &token,
+            ))
+            .await
+            .map(|r| r.into_inner().assignment.unwrap())
+    }
+
+    async fn events(&self, ticket_id: &str) -> Vec<Payload> {
+        use prost::Message;
+        outbox::Entity::find()
+            .filter(outbox::Column::CaseId.eq(ticket_id))
+            .all(&self.app.db)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter_map(|row| EventEnvelope::decode(row.payload.as_slice()).ok())
+            .filter_map(|e| e.payload)
+            .collect()
+    }
+}
+
+/// A technician in Suzhou with the skills for structural problems.
+fn surveyor(id: &str, km_from_site: f64) -> pb::Technician {
+    pb::Technician {
+        technician_id: id.into(),
+        person: Some(person(id)),
+        team: "east".into(),
+        regions: vec!["Suzhou".into()],
+        // About 111 km per degree of latitude.
+        base_location: Some(common::GeoPoint {
+            latitude: SITE.0 + km_from_site / 111.0,
+            longitude: SITE.1,
+        }),
+        skills: vec![
+            Skill::StructuralSurvey.proto_value(),
+            Skill::SurveyingInstruments.proto_value(),
+        ],
+        calendar: "round_the_clock".into(),
+        capacity: 2,
+        ..Default::default()
+    }
+}
+
+fn roofer(id: &str, certificate_until: common::Date) -> pb::Technician {
+    pb::Technician {
+        skills: vec![Skill::Waterproofing.proto_value()],
+        certificates: vec![pb::Certificate {
+            kind: "work_at_height".into(),
+            number: format!("WAH-{id}"),
+            issuer: "Jiangsu safety board".into(),
+            valid_until: Some(certificate_until),
+        }],
+        ..surveyor(id, 1.0)
+    }
+}
+
+fn field_names(status: &tonic::Status) -> Vec<String> {
+    status
+        .get_details_bad_request()
+        .map(|b| b.field_violations.into_iter().map(|v| v.field).collect())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn the_service_team_is_validated_kept_and_shown_to_the_right_people() {
+    for backend in backends() {
+        let mut office = Office::open(&backend, &[("STEELCARE__DISPATCH__WORKERS", "0")]).await;
+        // Every bad field is named, and nothing is stored.
+        let mut bad = surveyor("t-bad", 1.0);
+        bad.capacity = 0;
+        bad.regions.clear();
+        bad.skills = vec![42];
+        bad.certificates = vec![pb::Certificate {
+            kind: "welder".into(),
+            ..Default::default()
+        }];
+        let err = office
+            .dispatch
+            .upsert_technician(authed(
+                pb::UpsertTechnicianRequest {
+                    technician: Some(bad),
+                    update_mask: None,
+                },
+                &office.dispatcher,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::InvalidArgument);
+        let fields = field_names(&err);
+        for f in [
+            "technician.capacity",
+            "technician.regions",
+            "technician.skills[0]",
+            "technician.certificates[0].number",
+            "technician.certificates[0].valid_until",
+        ] {
+            assert!(fields.contains(&f.to_owned()), "{f} not in {fields:?}");
+        }
+        assert_eq!(
+            technicians::Entity::find()
+                .count(&office.app.db)
+                .await
+                .unwrap(),
+            0
+        );
+
+        // An expired certificate is stored but flagged.
+        let hired = office.hire(roofer("t-roof", date(2020, 1, 1))).await;
+        assert_eq!(hired.expired_certificates.len(), 1);
+        assert_eq!(hired.technician.as_ref().unwrap().regions, ["suzhou"]);
+        office.hire(surveyor("t-survey", 2.0)).await;
+
+        // A technician sees themself, not a colleague.
+        let own = office.tech_token("t-roof");
+        let me = office
+            .dispatch
+            .get_technician(authed(
+                pb::GetTechnicianRequest {
+                    technician_id: "t-roof".into(),
+                },
+                &own,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .technician
+            .unwrap();
+        assert_eq!(me.capacity, 2);
+        let err = office
+            .dispatch
+            .get_technician(authed(
+                pb::GetTechnicianRequest {
+                    technician_id: "t-survey".into(),
+                },
+                &own,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::PermissionDenied);
+        let err = office
+            .dispatch
+            .get_technician(authed(
+                pb::GetTechnicianRequest {
+                    technician_id: "nobody".into(),
+                },
+                &office.dispatcher,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::NotFound);
+
+        // update_mask changes only the named field; an unknown id with a mask is NOT_FOUND.
+        let updated = office
+            .dispatch
+            .upsert_technician(authed(
+                pb::UpsertTechnicianRequest {
+                    technician: Some(pb::Technician {
+                        technician_id: "t-survey".into(),
+                        capacity: 5,
+                        ..Default::default()
+                    }),
+                    update_mask: Some(prost_types::FieldMask {
+                        paths: vec!["capacity".into()],
+                    }),
+                },
+                &office.dispatcher,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .technician
+            .unwrap();
+        assert_eq!(updated.capacity, 5);
+        assert_eq!(updated.team, "east");
+        let err = office
+            .dispatch
+            .upsert_technician(authed(
+                pb::UpsertTechnicianRequest {
+                    technician: Some(pb::Technician {
+                        technician_id: "t-new".into(),
+                        capacity: 5,
+                        ..Default::default()
+                    }),
+                    update_mask: Some(prost_types::FieldMask {
+                        paths: vec!["capacity".into()],
+                    }),
+                },
+                &office.dispatcher,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::NotFound);
+
+        // A technician takes leave themself; the list filters by skill, region and status.
+        office
+            .dispatch
+            .set_availability(authed(
+                pb::SetAvailabilityRequest {
+                    technician_id: "t-roof".into(),
+                    status: pb::TechnicianStatus::OnLeave as i32,
+                    leave_periods: vec![],
+                },
+                &own,
+            ))
+            .await
+            .unwrap();
+        let list =
+            |skill: Skill, status: pb::TechnicianStatus, region: &str| pb::ListTechniciansRequest {
+                skill: skill.proto_value(),
+                status: status as i32,
+                region: region.into(),
+                ..Default::default()
+            };
+        let found = office
+            .dispatch
+            .list_technicians(authed(
+                list(
+                    Skill::Waterproofing,
+                    pb::TechnicianStatus::OnLeave,
+                    "SUZHOU",
+                ),
+                &office.dispatcher,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .technicians;
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].technician_id, "t-roof");
+        let none = office
+            .dispatch
+            .list_technicians(authed(
+                list(Skill::Waterproofing, pb::TechnicianStatus::OnDuty, "suzhou"),
+                &office.dispatcher,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .technicians;
+        assert!(none.is_empty());
+        // Pages are stable and end.
+        let first = office
+            .dispatch
+            .list_technicians(authed(
+                pb::ListTechniciansRequest {
+                    page_size: 1,
+                    ..Default::default()
+                },
+                &office.dispatcher,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(first.technicians[0].technician_id, "t-roof");
+        let second = office
+            .dispatch
+            .list_technicians(authed(
+                pb::ListTechniciansRequest {
+                    page_size: 1,
+                    page_token: first.next_page_token,
+                    ..Default::default()
+                },
+                &office.dispatcher,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(second.technicians[0].technician_id, "t-survey");
+        assert!(second.next_page_token.is_empty());
+        // Customers and agents do not manage the team.
+        let err = office
+            .dispatch
+            .upsert_technician(authed(
+                pb::UpsertTechnicianRequest {
+                    technician: Some(surveyor("t-x", 1.0)),
+                    update_mask: None,
+                },
+                &office.agent,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::PermissionDenied);
+        office.app.stop().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_ticket_reaches_the_best_qualified_technician_and_moves_on_when_declined() {
+    for backend in backends() {
+        let mut office = Office::open(&backend, &[]).await;
+        office.hire(surveyor("t-near", 2.0)).await;
+        office.hire(surveyor("t-far", 40.0)).await;
+        // Unqualified: no structural skills. Elsewhere: another city.
+        office.hire(roofer("t-roofer", date(2030, 1, 1))).await;
+        let mut elsewhere = surveyor("t-elsewhere", 0.5);
+        elsewhere.regions = vec!["Hangzhou".into()];
+        office.hire(elsewhere).await;
+
+        let ticket = office.ticket("钢梁下翼缘出现裂缝").await;
+        let offered = office
+            .wait_for(&ticket, "the first offer", |a| {
+                a.state == pb::AssignmentState::Offered as i32
+            })
+            .await;
+        assert_eq!(offered.technician_id, "t-near", "{}", backend.name());
+        assert_eq!(offered.tier, common::SeverityTier::P1Urgent as i32);
+        let ranking = offered.ranking.clone().unwrap();
+        assert_eq!(ranking.rank, 1);
+        assert!((1.5..2.5).contains(&ranking.distance_km), "{ranking:?}");
+        assert!(
+            ranking.notes.iter().any(|n| n.contains("of 2 qualified")),
+            "{ranking:?}"
+        );
+        // The urgent tier's offer lasts 10 minutes.
+        let expire = offered.offer_expire_time.unwrap().seconds;
+        let now = chrono::Utc::now().timestamp();
+        assert!(
+            (now + 540..=now + 600).contains(&expire),
+            "{expire} vs {now}"
+        );
+
+        // Someone else cannot answer it; a decline needs a reason.
+        let err = office
+            .accept(&offered.assignment_id, "t-far")
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::PermissionDenied);
+        let near = office.tech_token("t-near");
+        let err = office
+            .dispatch
+            .decline_assignment(authed(
+                pb::DeclineAssignmentRequest {
+                    assignment_id: offered.assignment_id.clone(),
+                    reason: " ".into(),
+                },
+                &near,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::InvalidArgument);
+        office
+            .dispatch
+            .decline_assignment(authed(
+                pb::DeclineAssignmentRequest {
+                    assignment_id: offered.assignment_id.clone(),
+                    reason: "on another site".into(),
+                },
+                &near,
+            ))
+            .await
+            .unwrap();
+        let next = office
+            .wait_for(&ticket, "the second offer", |a| a.technician_id == "t-far")
+            .await;
+        assert_eq!(next.offers.len(), 2);
+        assert_eq!(next.offers[0].state, pb::AssignmentState::Declined as i32);
+        assert_eq!(next.offers[0].reason, "on another site");
+        // The declined technician cannot take it back.
+        let err = office
+            .accept(&next.assignment_id, "t-near")
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::FailedPrecondition);
+
+        let confirmed = office.accept(&next.assignment_id, "t-far").await.unwrap();
+        assert_eq!(confirmed.state, pb::AssignmentState::Confirmed as i32);
+        let far = office
+            .dispatch
+            .get_technician(authed(
+                pb::GetTechnicianRequest {
+                    technician_id: "t-far".into(),
+                },
+                &office.dispatcher,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .technician
+            .unwrap();
+        assert_eq!(far.booked_assignments, 1);
+        // Accepting twice is refused and changes nothing.
+        let err = office
+            .accept(&next.assignment_id, "t-far")
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::FailedPrecondition);
+
+        // The technician's day and the dispatcher's board.
+        let far_token = office.tech_token("t-far");
+        let day = office
+            .dispatch
+            .list_assignments(authed(pb::ListAssignmentsRequest::default(), &far_token))
+            .await
+            .unwrap()
+            .into_inner()
+            .assignments;
+        assert_eq!(day.len(), 1);
+        let err = office
+            .dispatch
+            .list_assignments(authed(
+                pb::ListAssignmentsRequest {
+                    technician_id: "t-near".into(),
+                    ..Default::default()
+                },
+                &far_token,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::PermissionDenied);
+        let board = office
+            .dispatch
+            .list_assignments(authed(
+                pb::ListAssignmentsRequest {
+                    states: vec![pb::AssignmentState::Confirmed as i32],
+                    ..Default::default()
+                },
+                &office.dispatcher,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .assignments;
+        assert_eq!(board.len(), 1);
+        assert!(!board[0].overdue);
+
+        let kinds: Vec<&'static str> = office
+            .events(&ticket)
+            .await
+            .iter()
+            .filter_map(|p| match p {
+                Payload::DispatchRequested(_) => Some("requested"),
+                Payload::AssignmentOffered(_) => Some("offered"),
+                Payload::AssignmentDeclined(_) => Some("declined"),
+                Payload::AssignmentAccepted(_) => Some("accepted"),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            ["requested", "offered", "declined", "offered", "accepted"]
+        );
+
+        // A cancelled case gives the technician's place back.
+        office
+            .intake
+            .cancel_ticket(authed(
+                intake::CancelTicketRequest {
+                    ticket_id: ticket.clone(),
+                    reason: "customer fixed it".into(),
+                },
+                &office.agent,
+            ))
+            .await
+            .unwrap();
+        office
+            .wait_for(&ticket, "withdrawal", |a| {
+                a.state == pb::AssignmentState::Withdrawn as i32
+            })
+            .await;
+        let booked = technicians::Entity::find_by_id("t-far".to_owned())
+            .one(&office.app.db)
+            .await
+            .unwrap()
+            .unwrap()
+            .booked;
+        assert_eq!(booked, 0);
+        office.app.stop().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn offers_time_out_and_nobody_available_escalates_then_retries() {
+    for backend in backends() {
+        let mut office = Office::open(
+            &backend,
+            &[
+                ("STEELCARE__DISPATCH__OFFER_TIMEOUT__P3", "1s"),
+                ("STEELCARE__DISPATCH__RETRY_BASE", "1s"),
+                ("STEELCARE__DISPATCH__RETRY_MAX", "2s"),
+                ("STEELCARE__DISPATCH__SWEEP_INTERVAL_MS", "100"),
+            ],
+        )
+        .await;
+        // Leakage needs a roofer with a work-at-height certificate valid on the visit day.
+        office.hire(roofer("t-expired", date(2020, 1, 1))).await;
+        office.hire(roofer("t-slow", date(2030, 1, 1))).await;
+        let ticket = office.ticket("屋面渗漏 roof leakage").await;
+        let first = office
+            .wait_for(&ticket, "an offer", |a| {
+                a.state == pb::AssignmentState::Offered as i32
+            })
+            .await;
+        assert_eq!(first.technician_id, "t-slow", "{}", backend.name());
+        // Nobody answers: the offer expires, nobody else qualifies, the dispatch escalates.
+        let escalated = office
+            .wait_for(&ticket, "escalation", |a| a.escalations >= 1)
+            .await;
+        assert_eq!(escalated.state, pb::AssignmentState::Waiting as i32);
+        assert_eq!(
+            escalated.offers[0].state,
+            pb::AssignmentState::Expired as i32
+        );
+        assert!(escalated.retry_time.is_some());
+        let err = office
+            .accept(&first.assignment_id, "t-slow")
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::FailedPrecondition);
+        assert!(err.message().contains("timed out"), "{}", err.message());
+        assert!(
+            office
+                .events(&ticket)
+                .await
+                .iter()
+                .any(|p| matches!(p, Payload::DispatchEscalated(e) if e.reason.contains("suzhou")))
+        );
+        // A renewed certificate makes the expired technician available at the next retry.
+        office.hire(roofer("t-expired", date(2030, 1, 1))).await;
+        let retried = office
+            .wait_for(&ticket, "an offer after the retry", |a| {
+                a.technician_id == "t-expired"
+            })
+            .await;
+        assert_eq!(retried.state, pb::AssignmentState::Offered as i32);
+        office.app.stop().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_dispatcher_assigns_by_hand_with_a_reason_and_checks() {
+    for backend in backends() {
+        let mut office = Office::open(&backend, &[("STEELCARE__DISPATCH__WORKERS", "0")]).await;
+        office.hire(surveyor("t-a", 1.0)).await;
+        office.hire(roofer("t-roofer", date(2030, 1, 1))).await;
+        let ticket = office.ticket("钢柱开裂").await;
+        let offer = |technician: &str, reason: &str| pb::OfferAssignmentRequest {
+            ticket_id: ticket.clone(),
+            technician_id: technician.into(),
+            reason: reason.into(),
+        };
+        let err = office
+            .dispatch
+            .offer_assignment(authed(offer("t-a", ""), &office.dispatcher))
+            .await
+            .unwrap_err();
+        assert_eq!(field_names(&err), ["reason"]);
+        let err = office
+            .dispatch
+            .offer_assignment(authed(offer("t-roofer", "closest"), &office.dispatcher))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::FailedPrecondition);
+        assert!(
+            err.message().contains("structural_survey"),
+            "{}",
+            err.message()
+        );
+        let err = office
+            .dispatch
+            .offer_assignment(authed(offer("t-ghost", "closest"), &office.dispatcher))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::NotFound);
+        let made = office
+            .dispatch
+            .offer_assignment(authed(
+                offer("t-a", "knows the building"),
+                &office.dispatcher,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .assignment
+            .unwrap();
+        assert!(made.manual);
+        assert_eq!(made.technician_id, "t-a");
+        assert!(made.ranking.unwrap().notes[0].contains("knows the building"));
+        let audited = audit_log::Entity::find()
+            .filter(audit_log::Column::EntityId.eq(made.assignment_id.clone()))
+            .all(&office.app.db)
+            .await
+            .unwrap();
+        assert_eq!(audited.len(), 1);
+        assert_eq!(audited[0].subject, "dispatcher-1");
+        office.app.stop().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_hundred_racing_accepts_book_a_technician_of_capacity_one_once() {
+    for backend in backends() {
+        let mut office = Office::open(&backend, &[("STEELCARE__DISPATCH__WORKERS", "0")]).await;
+        let mut solo = surveyor("t-solo", 1.0);
+        solo.capacity = 1;
+        office.hire(solo).await;
+        let mut assignments = Vec::new();
+        for i in 0..100 {
+            let ticket = office.ticket(&format!("钢梁裂缝 #{i}")).await;
+            let a = office
+                .dispatch
+                .offer_assignment(authed(
+                    pb::OfferAssignmentRequest {
+                        ticket_id: ticket,
+                        technician_id: "t-solo".into(),
+                        reason: "only one available".into(),
+                    },
+                    &office.dispatcher,
+                ))
+                .await
+                .unwrap()
+                .into_inner()
+                .assignment
+                .unwrap();
+            assignments.push(a.assignment_id);
+        }
+        let token = office.tech_token("t-solo");
+        let calls = assignments.iter().map(|id| {
+            let mut client = office.dispatch.clone();
+            let request = authed(
+                pb::AcceptAssignmentRequest {
+                    assignment_id: id.clone(),
+                },
+                &token,
+            );
+            async move { client.accept_assignment(request).await }
+        });
+        let results = futures::future::join_all(calls).await;
+        let won = results.iter().filter(|r| r.is_ok()).count();
+        assert_eq!(won, 1, "{}", backend.name());
+        for r in &results {
+            if let Err(status) = r {
+                assert!(
+                    matches!(status.code(), Code::FailedPrecondition | Code::Aborted),
+                    "{status:?}"
+                );
+            }
+        }
+        let solo = technicians::Entity::find_by_id("t-solo".to_owned())
+            .one(&office.app.db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(solo.booked, 1);
+        let confirmed = assignment_offers::Entity::find()
+            .filter(assignment_offers::Column::State.eq("confirmed"))
+            .count(&office.app.db)
+            .await
+            .unwrap();
+        assert_eq!(confirmed, 1);
+        office.app.stop().await.unwrap();
+    }
+}
+
+fn dispatcher_of(app: &TestApp) -> Dispatcher {
+    Dispatcher::new(
+        app.db.clone(),
+        app.bus.queue.clone(),
+        DispatchConfig {
+            settings: app.settings.dispatch.clone(),
+            calendar: app.settings.intake.calendar.clone(),
+        },
+        None,
+    )
+}
+
+#[tokio::test]
+async fn a_worker_killed_between_claim_and_offer_loses_nothing_and_offers_once() {
+    for backend in backends() {
+        let mut office = Office::open(
+            &backend,
+            &[
+                ("STEELCARE__DISPATCH__WORKERS", "0"),
+                ("STEELCARE__DISPATCH__LEASE_MS", "300"),
+            ],
+        )
+        .await;
+        office.hire(surveyor("t-a", 1.0)).await;
+        let crashed = office.ticket("钢梁裂缝 one").await;
+        let committed = office.ticket("钢梁裂缝 two").await;
+        office
+            .wait_for(&committed, "two waiting jobs", |a| {
+                a.state == pb::AssignmentState::Waiting as i32
+            })
+            .await;
+        let queue = office.app.bus.queue.clone();
+        while queue.len(QUEUE).await.unwrap() < 2 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        // Worker 1 claims a job and dies before offering (no ack, no offer).
+        let lease = Duration::from_millis(300);
+        let first = queue.claim(QUEUE, lease).await.unwrap().unwrap();
+        // Worker 2 claims the other, commits its offer and dies before the ack.
+        let second = queue.claim(QUEUE, lease).await.unwrap().unwrap();
+        let handled = dispatcher_of(&office.app)
+            .handle_job(&second.job_id)
+            .await
+            .unwrap();
+        assert!(matches!(
+            handled,
+            steelcare_dispatch::engine::JobOutcome::Offered(_)
+        ));
+        assert_ne!(first.job_id, second.job_id);
+
+        // A new process with a worker: the expired leases bring both jobs back.
+        office.app.settings.dispatch.workers = 1;
+        let Office {
+            app,
+            agent,
+            dispatcher,
+            project_id,
+            ..
+        } = office;
+        let app = app.restart(Duration::from_millis(400)).await;
+        let intake = IntakeServiceClient::new(app.channel().await);
+        let dispatch = DispatchServiceClient::new(app.channel().await);
+        let mut office = Office {
+            app,
+            intake,
+            dispatch,
+            agent,
+            dispatcher,
+            project_id,
+        };
+        for ticket in [&crashed, &committed] {
+            office
+                .wait_for(ticket, "an offer after the crash", |a| {
+                    a.state == pb::AssignmentState::Offered as i32
+                })
+                .await;
+        }
+        let queue = office.app.bus.queue.clone();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while queue.len(QUEUE).await.unwrap() > 0 {
+            assert!(tokio::time::Instant::now() < deadline, "jobs never drained");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        // One offer each: the replayed job of the committed offer made no second one.
+        let offers = assignment_offers::Entity::find()
+            .all(&office.app.db)
+            .await
+            .unwrap();
+        assert_eq!(offers.len(), 2, "{}: {offers:?}", backend.name());
+        office.app.stop().await.unwrap();
+    }
+}
+
+async fn lose_the_queue(app: &TestApp) {
+    match &app.backend {
+        Backend::Embedded => {
+            steelcare_store::entity::bus_queue_jobs::Entity::delete_many()
+                .exec(&app.db)
+                .await
+                .unwrap();
+        }
+        Backend::PostgresRedis { redis_url, .. } => {
+            let client = redis::Client::open(redis_url.as_str()).unwrap();
+            let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+            let pattern = format!("{}*", app.settings.redis.key_prefix);
+            let keys: Vec<String> = redis::cmd("KEYS")
+                .arg(&pattern)
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+            if !keys.is_empty() {
+                let _: () = redis::cmd("DEL")
+                    .arg(&keys)
+                    .query_async(&mut conn)
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_reconciler_restores_every_pending_job_after_the_queue_is_lost() {
+    for backend in backends() {
+        let mut office = Office::open(
+            &backend,
+            &[
+                ("STEELCARE__DISPATCH__WORKERS", "0"),
+                ("STEELCARE__DISPATCH__RECONCILE_INTERVAL_MS", "200"),
+            ],
+        )
+        .await;
+        let mut tickets = Vec::new();
+        for i in 0..5 {
+            tickets.push(office.ticket(&format!("钢梁裂缝 {i}")).await);
+        }
+        let mut ids = Vec::new();
+        for t in &tickets {
+            ids.push(
+                office
+                    .wait_for(t, "a waiting job", |a| {
+                        a.state == pb::AssignmentState::Waiting as i32
+                    })
+                    .await
+                    .assignment_id,
+            );
+        }
+        let queue = office.app.bus.queue.clone();
+        lose_the_queue(&office.app).await;
+        assert_eq!(queue.len(QUEUE).await.unwrap(), 0, "{}", backend.name());
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let mut present = 0;
+            for id in &ids {
+                if queue.contains(QUEUE, id).await.unwrap() {
+                    present += 1;
+                }
+            }
+            if present == ids.len() {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{}: only {present} of {} jobs restored",
+                backend.name(),
+                ids.len()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        // Earliest deadline first: P1 jobs carry their arrival deadline as the score.
+        let claimed = queue
+            .claim(QUEUE, Duration::from_secs(5))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(ids.contains(&claimed.job_id));
+        office.app.stop().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_survey_is_planned_for_a_confirmed_team_and_arrival_stops_the_clock() {
+    for backend in backends() {
+        let mut office = Office::open(&backend, &[("STEELCARE__DISPATCH__WORKERS", "0")]).await;
+        office.hire(surveyor("t-lead", 1.0)).await;
+        office.hire(surveyor("t-member", 3.0)).await;
+        let ticket = office.ticket("钢梁下翼缘出现裂缝").await;
+        let other = office.ticket("钢梁裂缝 elsewhere").await;
+        let by_hand = |ticket: &str, technician: &str| pb::OfferAssignmentRequest {
+            ticket_id: ticket.into(),
+            technician_id: technician.into(),
+            reason: "planned crew".into(),
+        };
+        let offered = office
+            .dispatch
+            .offer_assignment(authed(by_hand(&ticket, "t-lead"), &office.dispatcher))
+            .await
+            .unwrap()
+            .into_inner()
+            .assignment
+            .unwrap();
+        let other_offer = office
+            .dispatch
+            .offer_assignment(authed(by_hand(&other, "t-member"), &office.dispatcher))
+            .await
+            .unwrap()
+            .into_inner()
+            .assignment
+            .unwrap();
+        let lead = "t-lead".to_owned();
+        let member = "t-member";
+        let plan =
+            |when: chrono::DateTime<chrono::Utc>, members: Vec<String>| pb::PlanSurveyRequest {
+                survey_plan: Some(pb::SurveyPlan {
+                    ticket_id: ticket.clone(),
+                    lead_technician_id: lead.clone(),
+                    member_technician_ids: members,
+                    accompanying: vec![person("Zhang San")],
+                    scheduled_time: Some(ts(when)),
+                    access_arrangements: "gate 2, badge from security".into(),
+                    ..Default::default()
+                }),
+            };
+        let soon = chrono::Utc::now() + chrono::TimeDelta::hours(2);
+        // Not before the case is acknowledged and the offer confirmed.
+        let err = office
+            .dispatch
+            .plan_survey(authed(plan(soon, vec![]), &office.dispatcher))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::FailedPrecondition);
+        for t in [&ticket, &other] {
+            office
+                .intake
+                .acknowledge_ticket(authed(
+                    intake::AcknowledgeTicketRequest {
+                        ticket_id: t.clone(),
+                        response_text: "team on the way".into(),
+                    },
+                    &office.agent,
+                ))
+                .await
+                .unwrap();
+        }
+        let err = office
+            .dispatch
+            .plan_survey(authed(plan(soon, vec![]), &office.dispatcher))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::FailedPrecondition);
+        assert!(err.message().contains("confirmed"), "{}", err.message());
+        office.accept(&offered.assignment_id, &lead).await.unwrap();
+        office
+            .accept(&other_offer.assignment_id, member)
+            .await
+            .unwrap();
+
+        // Bad input: a past time, an unknown member.
+        let err = office
+            .dispatch
+            .plan_survey(authed(
+                plan(chrono::Utc::now() - chrono::TimeDelta::hours(1), vec![]),
+                &office.dispatcher,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(field_names(&err), ["survey_plan.scheduled_time"]);
+        let err = office
+            .dispatch
+            .plan_survey(authed(
+                plan(soon, vec!["t-ghost".into()]),
+                &office.dispatcher,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::NotFound);
+
+        // The member leads another survey from an hour later (4 hours by default).
+        office
+            .dispatch
+            .plan_survey(authed(
+                pb::PlanSurveyRequest {
+                    survey_plan: Some(pb::SurveyPlan {
+                        ticket_id: other.clone(),
+                        lead_technician_id: member.into(),
+                        scheduled_time: Some(ts(soon + chrono::TimeDelta::hours(1))),
+                        ..Default::default()
+                    }),
+                },
+                &office.dispatcher,
+            ))
+            .await
+            .unwrap();
+        let err = office
+            .dispatch
+            .plan_survey(authed(plan(soon, vec![member.into()]), &office.dispatcher))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::FailedPrecondition);
+        assert!(err.message().contains("overlaps"), "{}", err.message());
+        let planned = office
+            .dispatch
+            .plan_survey(authed(
+                plan(soon + chrono::TimeDelta::hours(6), vec![member.into()]),
+                &office.dispatcher,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .survey_plan
+            .unwrap();
+        // Instruments default by category; the documents come from the dossier.
+        assert!(
+            planned
+                .instruments
+                .contains(&(pb::Instrument::TotalStation as i32))
+        );
+        assert_eq!(planned.member_technician_ids, [member.to_owned()]);
+        let case = office
+            .intake
+            .get_ticket(authed(
+                intake::GetTicketRequest {
+                    ticket_id: ticket.clone(),
+                },
+                &office.agent,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .ticket
+            .unwrap();
+        assert_eq!(case.state, common::CaseState::SurveyScheduled as i32);
+
+        // Arrival: not in the future; only the assigned technician; then the clock stops.
+        let lead_token = office.tech_token(&lead);
+        let err = office
+            .dispatch
+            .record_arrival(authed(
+                pb::RecordArrivalRequest {
+                    assignment_id: offered.assignment_id.clone(),
+                    arrive_time: Some(ts(chrono::Utc::now() + chrono::TimeDelta::hours(1))),
+                    position: None,
+                },
+                &lead_token,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(field_names(&err), ["arrive_time"]);
+        let stranger = office.tech_token("t-stranger");
+        let err = office
+            .dispatch
+            .record_arrival(authed(
+                pb::RecordArrivalRequest {
+                    assignment_id: offered.assignment_id.clone(),
+                    ..Default::default()
+                },
+                &stranger,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::PermissionDenied);
+        let arrived = office
+            .dispatch
+            .record_arrival(authed(
+                pb::RecordArrivalRequest {
+                    assignment_id: offered.assignment_id.clone(),
+                    arrive_time: None,
+                    position: Some(common::GeoPoint {
+                        latitude: SITE.0,
+                        longitude: SITE.1,
+                    }),
+                },
+                &lead_token,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(arrived.arrival_met);
+        assert_eq!(
+            arrived.assignment.unwrap().state,
+            pb::AssignmentState::Arrived as i32
+        );
+        let err = office
+            .dispatch
+            .record_arrival(authed(
+                pb::RecordArrivalRequest {
+                    assignment_id: offered.assignment_id.clone(),
+                    ..Default::default()
+                },
+                &lead_token,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::FailedPrecondition);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        let clock = loop {
+            let t = office
+                .intake
+                .get_ticket(authed(
+                    intake::GetTicketRequest {
+                        ticket_id: ticket.clone(),
+                    },
+                    &office.agent,
+                ))
+                .await
+                .unwrap()
+                .into_inner()
+                .ticket
+                .unwrap();
+            let arrival = t.sla.unwrap().arrival.unwrap();
+            if arrival.stop_time.is_some() || tokio::time::Instant::now() > deadline {
+                break arrival;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        assert_eq!(
+            clock.status,
+            common::SlaStatus::Met as i32,
+            "{}",
+            backend.name()
+        );
+        office.app.stop().await.unwrap();
+    }
+}

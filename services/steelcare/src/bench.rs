@@ -44,7 +44,7 @@ pub struct LevelResult {
     pub p99: Duration,
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
+pub(crate) fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
     }
@@ -52,7 +52,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[rank.min(sorted.len() - 1)]
 }
 
-fn authed<T>(message: T, token: &str) -> Result<tonic::Request<T>, String> {
+pub(crate) fn authed<T>(message: T, token: &str) -> Result<tonic::Request<T>, String> {
     let mut request = tonic::Request::new(message);
     request.metadata_mut().insert(
         "authorization",
@@ -63,7 +63,7 @@ fn authed<T>(message: T, token: &str) -> Result<tonic::Request<T>, String> {
     Ok(request)
 }
 
-async fn prepare(client: &mut IntakeServiceClient<Channel>, token: &str) -> Result<String, String> {
+pub(crate) async fn prepare(client: &mut IntakeServiceClient<Channel>, token: &str) -> Result<String, String> {
     let customer = client
         .create_customer(authed(
             pb::CreateCustomerRequest {
@@ -89,6 +89,10 @@ async fn prepare(client: &mut IntakeServiceClient<Channel>, token: &str) -> Resu
                 name: "Bench warehouse".into(),
                 address: Some(common::Address {
                     city: "Suzhou".into(),
+                    position: Some(common::GeoPoint {
+                        latitude: crate::bench_dispatch::SITE.0,
+                        longitude: crate::bench_dispatch::SITE.1,
+                    }),
                     ..Default::default()
                 }),
                 contract_number: format!("BENCH-{}", uuid_like()),
@@ -121,7 +125,7 @@ fn rand_seed() -> u128 {
         .unwrap_or_default()
 }
 
-fn ticket(project_id: &str, n: usize) -> pb::CreateTicketRequest {
+pub(crate) fn ticket(project_id: &str, n: usize) -> pb::CreateTicketRequest {
     const PHENOMENA: [&str; 4] = [
         "屋面接缝处漏水",
         "钢梁下翼缘出现裂缝",

@@ -76,6 +76,24 @@ pub enum BenchTarget {
         #[arg(long, default_value = "configured")]
         label: String,
     },
+    /// The dispatch queue: matching, backlog drain, ticket → offer latency at a steady rate.
+    Dispatch {
+        /// Technicians registered before the run.
+        #[arg(long, default_value_t = 1000)]
+        technicians: usize,
+        /// Tickets queued while the workers are off, then drained.
+        #[arg(long, default_value_t = 1000)]
+        backlog: usize,
+        /// Tickets per second in the steady phase.
+        #[arg(long, default_value_t = 200)]
+        rate: u32,
+        /// How long the steady phase runs, e.g. 10s.
+        #[arg(long, default_value = "10s", value_parser = parse_ttl)]
+        duration: Duration,
+        /// Label printed with the figures.
+        #[arg(long, default_value = "configured")]
+        label: String,
+    },
 }
 
 fn parse_selection(s: &str) -> Result<ServiceSelection, String> {
@@ -143,6 +161,31 @@ pub async fn run(cli: Cli, settings: Settings) -> Result<(), String> {
             )
             .await
             .map(|_| ())
+        }
+        Command::Bench {
+            what:
+                BenchTarget::Dispatch {
+                    technicians,
+                    backlog,
+                    rate,
+                    duration,
+                    label,
+                },
+        } => {
+            if technicians == 0 || backlog == 0 || rate == 0 {
+                return Err("--technicians, --backlog and --rate must be positive".to_owned());
+            }
+            crate::bench_dispatch::dispatch(
+                settings,
+                crate::bench_dispatch::DispatchBenchOptions {
+                    technicians,
+                    backlog,
+                    rate,
+                    duration,
+                    label,
+                },
+            )
+            .await
         }
         Command::Migrate => {
             let db = connect_database(&settings, false)

@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod bench;
+pub mod bench_dispatch;
 pub mod cli;
 pub mod services;
 pub mod startup;

@@ -1,0 +1,442 @@
+//! `steelcare bench dispatch`: the dispatch queue under load, against an in-process server on
+//! the configured database and bus.
+//!
+//! 1. Registers `--technicians` technicians over gRPC (all in the site's region, every skill,
+//!    capacity 10) and times matching: one job against them through the database, and the
+//!    ranking alone against 10,000 in memory.
+//! 2. Backlog: with the queue workers off, creates `--backlog` tickets; then starts a server
+//!    with workers and times until every job is claimed and offered (queue throughput).
+//! 3. Steady rate: creates tickets at `--rate` per second for `--duration` and reports
+//!    ticket-created → offer-made latency from the server's own timestamps.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use steelcare_bus::Bus;
+use steelcare_dispatch::DispatchConfig;
+use steelcare_dispatch::matching::{self, Job};
+use steelcare_dispatch::records::{Site, to_json};
+use steelcare_domain::dispatch::{Certificate, Skill};
+use steelcare_domain::{ProblemCategory, Role};
+use steelcare_proto::common::v1 as common;
+use steelcare_proto::dispatch::v1 as pb;
+use steelcare_proto::dispatch::v1::dispatch_service_client::DispatchServiceClient;
+use steelcare_proto::intake::v1::intake_service_client::IntakeServiceClient;
+use steelcare_runtime::validate::Address;
+use steelcare_runtime::{Authenticator, Settings};
+use steelcare_store::Database;
+use steelcare_store::entity::{assignment_offers, assignments, technicians, tickets};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tonic::transport::Channel;
+
+use crate::bench::{authed, percentile, prepare, ticket};
+use crate::services::ServiceSelection;
+use crate::startup::{Application, StartupError};
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct DispatchBenchOptions {
+    /// Technicians to register.
+    pub technicians: usize,
+    /// Tickets in the backlog phase.
+    pub backlog: usize,
+    /// Tickets per second in the steady phase.
+    pub rate: u32,
+    /// How long the steady phase runs.
+    pub duration: Duration,
+    /// Label printed with the figures.
+    pub label: String,
+}
+
+/// The site every bench ticket is at (the bench project's position).
+pub const SITE: (f64, f64) = (31.30, 120.60);
+
+struct Running {
+    address: String,
+    db: Database,
+    bus: Bus,
+    stop: oneshot::Sender<()>,
+    handle: JoinHandle<Result<(), StartupError>>,
+}
+
+async fn start(settings: &Settings, workers: u32) -> Result<Running, String> {
+    let mut settings = settings.clone();
+    settings.server.listen = "127.0.0.1:0"
+        .parse()
+        .map_err(|_| "bad listen address".to_owned())?;
+    settings.database.migrate_on_start = true;
+    settings.dispatch.workers = workers;
+    let app = Application::build(settings, ServiceSelection::all())
+        .await
+        .map_err(|err| err.to_string())?;
+    let address = format!("http://{}", app.local_addr());
+    let db = app.db().clone();
+    let bus = app.bus().clone();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let handle = tokio::spawn(app.run_until_stopped(async move {
+        let _ = stopped.await;
+    }));
+    Ok(Running {
+        address,
+        db,
+        bus,
+        stop,
+        handle,
+    })
+}
+
+impl Running {
+    async fn channel(&self) -> Result<Channel, String> {
+        Channel::from_shared(self.address.clone())
+            .map_err(|err| err.to_string())?
+            .connect()
+            .await
+            .map_err(|err| format!("cannot connect to {}: {err}", self.address))
+    }
+
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.handle.await;
+    }
+}
+
+fn technician(n: usize) -> pb::Technician {
+    // Spread bases over about ±0.5° around the site, deterministically.
+    let spread = |k: usize| ((k * 7919) % 1000) as f64 / 1000.0 - 0.5;
+    pb::Technician {
+        technician_id: format!("bench-tech-{n:05}"),
+        person: Some(common::PersonRef {
+            display_name: format!("Technician {n}"),
+            phone: "13800000000".into(),
+            ..Default::default()
+        }),
+        team: format!("team-{}", n % 20),
+        regions: vec!["Suzhou".into(), format!("district-{}", n % 10)],
+        base_location: Some(common::GeoPoint {
+            latitude: SITE.0 + spread(n),
+            longitude: SITE.1 + spread(n + 1),
+        }),
+        skills: Skill::ALL.iter().map(|s| s.proto_value()).collect(),
+        certificates: ["welder", "work_at_height"]
+            .iter()
+            .map(|kind| pb::Certificate {
+                kind: (*kind).into(),
+                number: format!("{kind}-{n}"),
+                issuer: String::new(),
+                valid_until: Some(common::Date {
+                    year: 2030,
+                    month: 12,
+                    day: 31,
+                }),
+            })
+            .collect(),
+        calendar: "round_the_clock".into(),
+        capacity: 10,
+        ..Default::default()
+    }
+}
+
+async fn register(channel: &Channel, token: &str, count: usize) -> Result<(), String> {
+    let mut tasks = Vec::new();
+    for lane in 0..16 {
+        let mut client = DispatchServiceClient::new(channel.clone());
+        let token = token.to_owned();
+        tasks.push(tokio::spawn(async move {
+            let mut n = lane;
+            while n < count {
+                let request = authed(
+                    pb::UpsertTechnicianRequest {
+                        technician: Some(technician(n)),
+                        update_mask: None,
+                    },
+                    &token,
+                )?;
+                client
+                    .upsert_technician(request)
+                    .await
+                    .map_err(|s| format!("register technician: {}", s.message()))?;
+                n += 16;
+            }
+            Ok::<(), String>(())
+        }));
+    }
+    for task in tasks {
+        task.await.map_err(|err| err.to_string())??;
+    }
+    Ok(())
+}
+
+fn bench_job() -> Job {
+    Job {
+        category: ProblemCategory::StructuralSafety,
+        site: Site {
+            address: Address {
+                province: "Jiangsu".into(),
+                city: "Suzhou".into(),
+                latitude: Some(SITE.0),
+                longitude: Some(SITE.1),
+                ..Default::default()
+            },
+        },
+        deadline: Some(chrono::Utc::now() + chrono::TimeDelta::hours(24)),
+        excluded: Vec::new(),
+    }
+}
+
+/// Ranking alone over `n` technicians held in memory; returns the median per job.
+fn match_in_memory(config: &DispatchConfig, n: usize) -> Duration {
+    let now = chrono::Utc::now();
+    let rows: Vec<technicians::Model> = (0..n)
+        .map(|i| {
+            let t = technician(i);
+            let base = t.base_location.unwrap_or_default();
+            technicians::Model {
+                id: t.technician_id,
+                person: to_json(&steelcare_runtime::validate::Person::default()),
+                team: t.team,
+                regions: to_json(&vec!["suzhou".to_owned()]),
+                base_latitude: Some(base.latitude),
+                base_longitude: Some(base.longitude),
+                skills: to_json(&Skill::ALL.to_vec()),
+                certificates: to_json(&vec![Certificate {
+                    kind: "work_at_height".into(),
+                    number: format!("w-{i}"),
+                    issuer: String::new(),
+                    valid_until: chrono::NaiveDate::from_ymd_opt(2030, 12, 31)
+                        .unwrap_or_default(),
+                }]),
+                calendar: "round_the_clock".into(),
+                capacity: 10,
+                booked: (i % 4) as i32,
+                status: "on_duty".into(),
+                leave_periods: "[]".into(),
+                first_time_rate: (i % 3 == 0).then_some(0.8),
+                created_at: now,
+                updated_at: now,
+                version: 1,
+            }
+        })
+        .collect();
+    let job = bench_job();
+    let offers = HashMap::new();
+    let mut times = Vec::new();
+    for _ in 0..21 {
+        let t = Instant::now();
+        let ranked = matching::rank_candidates(config, &job, &rows, &offers, now);
+        times.push(t.elapsed());
+        std::hint::black_box(ranked);
+    }
+    times.sort();
+    percentile(&times, 0.5)
+}
+
+async fn create_tickets(channel: &Channel, token: &str, project_id: &str, count: usize) -> Result<(), String> {
+    let mut tasks = Vec::new();
+    for lane in 0..16 {
+        let mut client = IntakeServiceClient::new(channel.clone());
+        let token = token.to_owned();
+        let project_id = project_id.to_owned();
+        tasks.push(tokio::spawn(async move {
+            let mut n = lane;
+            while n < count {
+                let request = authed(ticket(&project_id, n), &token)?;
+                client
+                    .create_ticket(request)
+                    .await
+                    .map_err(|s| format!("create ticket: {}", s.message()))?;
+                n += 16;
+            }
+            Ok::<(), String>(())
+        }));
+    }
+    for task in tasks {
+        task.await.map_err(|err| err.to_string())??;
+    }
+    Ok(())
+}
+
+async fn offered_count(db: &Database) -> Result<u64, String> {
+    assignment_offers::Entity::find()
+        .count(db)
+        .await
+        .map_err(|err| err.to_string())
+}
+
+/// Ticket-created → first-offer latencies of `ticket_ids`, from the server's timestamps;
+/// also how many got no offer.
+async fn offer_latencies(db: &Database, ticket_ids: &[String]) -> Result<(Vec<Duration>, usize), String> {
+    let mut latencies = Vec::new();
+    let mut missing = 0;
+    for chunk in ticket_ids.chunks(500) {
+        let created: HashMap<String, i64> = tickets::Entity::find()
+            .filter(tickets::Column::Id.is_in(chunk.iter().cloned()))
+            .all(db)
+            .await
+            .map_err(|err| err.to_string())?
+            .into_iter()
+            .map(|t| (t.id, t.created_at.timestamp_micros()))
+            .collect();
+        let rows = assignments::Entity::find()
+            .filter(assignments::Column::TicketId.is_in(chunk.iter().cloned()))
+            .all(db)
+            .await
+            .map_err(|err| err.to_string())?;
+        let first_offer: HashMap<String, i64> = assignment_offers::Entity::find()
+            .filter(assignment_offers::Column::Seq.eq(1))
+            .filter(assignment_offers::Column::AssignmentId.is_in(rows.iter().map(|r| r.id.clone())))
+            .all(db)
+            .await
+            .map_err(|err| err.to_string())?
+            .into_iter()
+            .map(|o| (o.assignment_id, o.offered_at_ms))
+            .collect();
+        let by_ticket: HashMap<&str, &str> = rows
+            .iter()
+            .map(|r| (r.ticket_id.as_str(), r.id.as_str()))
+            .collect();
+        for id in chunk {
+            let offered = by_ticket
+                .get(id.as_str())
+                .and_then(|a| first_offer.get(*a));
+            match (created.get(id), offered) {
+                (Some(c), Some(o)) => {
+                    let micros = (o * 1000 - c).max(0);
+                    latencies.push(Duration::from_micros(micros as u64));
+                }
+                _ => missing += 1,
+            }
+        }
+    }
+    latencies.sort();
+    Ok((latencies, missing))
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// Runs the dispatch benchmark and prints its figures, one line each.
+pub async fn dispatch(settings: Settings, options: DispatchBenchOptions) -> Result<(), String> {
+    let (auth, _) =
+        Authenticator::from_settings(&settings.auth, settings.is_embedded(), &settings.data_dir)
+            .map_err(|err| err.to_string())?;
+    let token = auth
+        .issue("bench", &[Role::Agent, Role::Dispatcher], None, Duration::from_secs(3600))
+        .map_err(|err| err.to_string())?;
+    let label = &options.label;
+    let config = DispatchConfig {
+        settings: settings.dispatch.clone(),
+        calendar: settings.intake.calendar.clone(),
+    };
+
+    // 1. The team, and matching.
+    let quiet = start(&settings, 0).await?;
+    let channel = quiet.channel().await?;
+    let t = Instant::now();
+    register(&channel, &token, options.technicians).await?;
+    println!(
+        "dispatch_register backend={label} technicians={} secs={:.1}",
+        options.technicians,
+        t.elapsed().as_secs_f64()
+    );
+    let mut times = Vec::new();
+    for _ in 0..21 {
+        let t = Instant::now();
+        let ranked = matching::find(&quiet.db, &config, &bench_job(), chrono::Utc::now())
+            .await
+            .map_err(|err| err.to_string())?;
+        times.push(t.elapsed());
+        std::hint::black_box(ranked);
+    }
+    times.sort();
+    println!(
+        "dispatch_match_db backend={label} technicians={} p50_ms={:.2}",
+        options.technicians,
+        ms(percentile(&times, 0.5))
+    );
+    println!(
+        "dispatch_match_ranking technicians=10000 per_job_ms={:.2}",
+        ms(match_in_memory(&config, 10_000))
+    );
+
+    // 2. A backlog, then workers drain it.
+    let mut intake = IntakeServiceClient::new(channel.clone());
+    let project_id = prepare(&mut intake, &token).await?;
+    create_tickets(&channel, &token, &project_id, options.backlog).await?;
+    let queued_by = Instant::now() + Duration::from_secs(120);
+    while (quiet.bus.queue.len(steelcare_dispatch::engine::QUEUE).await.map_err(|e| e.to_string())? as usize) < options.backlog {
+        if Instant::now() > queued_by {
+            return Err("the backlog never reached the queue".to_owned());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    quiet.stop().await;
+    let busy = start(&settings, settings.dispatch.workers.max(1)).await?;
+    let t = Instant::now();
+    let drained_by = Instant::now() + Duration::from_secs(300);
+    while (offered_count(&busy.db).await? as usize) < options.backlog {
+        if Instant::now() > drained_by {
+            return Err("the backlog was not drained in 5 minutes".to_owned());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let drain = t.elapsed();
+    println!(
+        "dispatch_queue backend={label} workers={} jobs={} secs={:.2} claimed_and_offered_per_sec={:.1}",
+        settings.dispatch.workers.max(1),
+        options.backlog,
+        drain.as_secs_f64(),
+        options.backlog as f64 / drain.as_secs_f64()
+    );
+
+    // 3. A steady rate.
+    let channel = busy.channel().await?;
+    let period = Duration::from_secs_f64(1.0 / f64::from(options.rate.max(1)));
+    let mut tick = tokio::time::interval(period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let until = Instant::now() + options.duration;
+    let mut calls = Vec::new();
+    let mut n = options.backlog;
+    while Instant::now() < until {
+        tick.tick().await;
+        let mut client = IntakeServiceClient::new(channel.clone());
+        let request = authed(ticket(&project_id, n), &token)?;
+        n += 1;
+        calls.push(tokio::spawn(async move {
+            client
+                .create_ticket(request)
+                .await
+                .ok()
+                .and_then(|r| r.into_inner().ticket)
+                .map(|t| t.ticket_id)
+        }));
+    }
+    let mut ids = Vec::new();
+    let mut failed = 0;
+    for call in calls {
+        match call.await.ok().flatten() {
+            Some(id) => ids.push(id),
+            None => failed += 1,
+        }
+    }
+    let settle = Instant::now() + Duration::from_secs(10);
+    let target = options.backlog + ids.len();
+    while (offered_count(&busy.db).await? as usize) < target && Instant::now() < settle {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (latencies, missing) = offer_latencies(&busy.db, &ids).await?;
+    println!(
+        "dispatch_ticket_to_offer backend={label} rate={} tickets={} failed={} without_offer={} p50_ms={:.1} p99_ms={:.1} max_ms={:.1}",
+        options.rate,
+        ids.len(),
+        failed,
+        missing,
+        ms(percentile(&latencies, 0.5)),
+        ms(percentile(&latencies, 0.99)),
+        ms(latencies.last().copied().unwrap_or_default()),
+    );
+    busy.stop().await;
+    Ok(())
+}

@@ -107,6 +107,7 @@ pub struct Dispatcher {
     pub config: Arc<DispatchConfig>,
     relay: Option<Arc<Notify>>,
     work: Arc<Notify>,
+    directory: Arc<matching::Directory>,
 }
 
 impl Dispatcher {
@@ -123,6 +124,7 @@ impl Dispatcher {
             config: Arc::new(config),
             relay,
             work: Arc::new(Notify::new()),
+            directory: Arc::new(matching::Directory::default()),
         }
     }
 
@@ -518,7 +520,7 @@ impl Dispatcher {
             return Ok(JobOutcome::Skipped);
         }
         let job = Job::of(&row)?;
-        let ranked = matching::find(&self.db, &self.config, &job, now).await?;
+        let ranked = matching::find(&self.db, &self.config, &self.directory, &job, now).await?;
         let tx = begin_write(&self.db).await.map_err(db_err)?;
         let outcome = match ranked.into_iter().next() {
             Some(best) => {
@@ -595,7 +597,13 @@ impl Dispatcher {
             let Some(last) = page.last() else { break };
             after = Some(last.id.clone());
             for row in &page {
-                if self.enqueue(row).await {
+                // A worker may have offered it between the read and the enqueue; such a job
+                // is just skipped when claimed, and is not counted as restored.
+                if self.enqueue(row).await
+                    && store::assignment(&self.db, &row.id)
+                        .await?
+                        .is_some_and(|r| r.state == state::WAITING)
+                {
                     added += 1;
                 }
             }

@@ -81,6 +81,28 @@ fn case_precondition(ticket_id: &str, state: CaseState, message: impl Into<Strin
     }
 }
 
+fn changed_meanwhile() -> ApiError {
+    ApiError::Aborted("assignment changed meanwhile; read it again".to_owned())
+}
+
+/// Audits a change of an assignment: its state and technician before, `after`.
+async fn audit_assignment(
+    tx: &DatabaseTransaction,
+    ctx: &RequestContext,
+    row: &assignments::Model,
+    after: serde_json::Value,
+) -> Result<(), ApiError> {
+    audit(
+        tx,
+        ctx,
+        "assignment",
+        &row.id,
+        Some(serde_json::json!({ "state": row.state, "technician_id": row.technician_id })),
+        after,
+    )
+    .await
+}
+
 /// Whether the caller acts as staff for this RPC (else only as the technician themself).
 fn acts_as_staff(caller: &Caller, staff: &[Role]) -> bool {
     caller.has_any(staff)
@@ -148,8 +170,8 @@ impl DispatchService {
         let row = store::technician(db, id)
             .await?
             .ok_or_else(|| not_found("technician", id))?;
-        let offers = store::open_offers(db, std::slice::from_ref(&row.id)).await?;
-        view::technician(&row, offers.get(&row.id).copied().unwrap_or(0))
+        let offers = store::open_offers_of(db, &row.id).await?;
+        view::technician(&row, offers)
     }
 
     async fn assignment_view(&self, id: &str) -> Result<pb::Assignment, ApiError> {
@@ -412,8 +434,7 @@ impl DispatchService {
             .await
             .map_err(db_err)?;
         let next_page_token = page::next_token(&mut rows, size, &fingerprint, |r| r.id.clone());
-        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-        let offers = store::open_offers(&self.dispatcher.db, &ids).await?;
+        let offers = store::open_offers(&self.dispatcher.db).await?;
         Ok(pb::ListTechniciansResponse {
             technicians: rows
                 .iter()
@@ -616,9 +637,7 @@ impl DispatchService {
                 )
                 .await?
             {
-                return Err(ApiError::Aborted(
-                    "assignment changed meanwhile; retry".to_owned(),
-                ));
+                return Err(changed_meanwhile());
             }
             row = store::assignment(&tx, &row.id)
                 .await?
@@ -643,16 +662,12 @@ impl DispatchService {
             )
             .await?
         {
-            return Err(ApiError::Aborted(
-                "assignment changed meanwhile; retry".to_owned(),
-            ));
+            return Err(changed_meanwhile());
         }
-        audit(
+        audit_assignment(
             &tx,
             ctx,
-            "assignment",
-            &row.id,
-            Some(serde_json::json!({ "state": row.state, "technician_id": row.technician_id })),
+            &row,
             serde_json::json!({
                 "state": state::OFFERED,
                 "technician_id": technician_id,
@@ -750,17 +765,13 @@ impl DispatchService {
         )
         .await?;
         if !updated {
-            return Err(ApiError::Aborted(
-                "assignment changed meanwhile; read it again".to_owned(),
-            ));
+            return Err(changed_meanwhile());
         }
         store::close_offer(&tx, &row.id, state::CONFIRMED, ms(now), "").await?;
-        audit(
+        audit_assignment(
             &tx,
             ctx,
-            "assignment",
-            &row.id,
-            Some(serde_json::json!({ "state": row.state })),
+            &row,
             serde_json::json!({ "state": state::CONFIRMED, "technician_id": technician_id }),
         )
         .await?;
@@ -809,16 +820,12 @@ impl DispatchService {
             )
             .await?
         {
-            return Err(ApiError::Aborted(
-                "assignment changed meanwhile; read it again".to_owned(),
-            ));
+            return Err(changed_meanwhile());
         }
-        audit(
+        audit_assignment(
             &tx,
             ctx,
-            "assignment",
-            &row.id,
-            Some(serde_json::json!({ "state": row.state, "technician_id": row.technician_id })),
+            &row,
             serde_json::json!({ "state": state::WAITING, "declined_by": ctx.caller.subject, "reason": reason }),
         )
         .await?;
@@ -918,16 +925,12 @@ impl DispatchService {
         )
         .await?;
         if !updated {
-            return Err(ApiError::Aborted(
-                "assignment changed meanwhile; read it again".to_owned(),
-            ));
+            return Err(changed_meanwhile());
         }
-        audit(
+        audit_assignment(
             &tx,
             ctx,
-            "assignment",
-            &row.id,
-            Some(serde_json::json!({ "state": row.state })),
+            &row,
             serde_json::json!({
                 "state": state::ARRIVED,
                 "arrived_at": arrived_at,

@@ -2,19 +2,22 @@
 //! to on-duty technicians under capacity in the site's region; the rest is checked here:
 //! skills and certificates valid on the visit date, leave, the working calendar (some working
 //! time before the arrival deadline), load including open offers, and technicians who already
-//! declined or let this job's offer lapse.
+//! declined or let this job's offer lapse. Technicians' skills, certificates and leave are
+//! parsed once per row version and kept in a [`Directory`]; per job the database gives only
+//! who covers the region, their version and their load.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::ConnectionTrait;
 use steelcare_domain::ProblemCategory;
-use steelcare_domain::dispatch::{Candidate, Ranked, qualifies, rank};
+use steelcare_domain::dispatch::{Candidate, Certificate, Point, Ranked, Requirement, Skill, rank};
 use steelcare_runtime::ApiError;
 use steelcare_store::entity::{assignments, technicians};
 
 use crate::engine::DispatchConfig;
-use crate::records::{DutyStatus, Site, TechnicianRecord, from_json};
+use crate::records::{DutyStatus, LeavePeriod, Site, from_json};
 use crate::store;
 
 /// What matching needs to know about a job.
@@ -78,13 +81,135 @@ pub fn works_before(
     }
 }
 
-/// The ranked field for a job: qualified, available candidates, best first.
+/// What matching keeps of a technician between jobs, parsed once per row version.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Profile {
+    /// Technician id.
+    pub id: String,
+    /// Row version it was parsed from.
+    pub version: i64,
+    /// Duty status.
+    pub status: DutyStatus,
+    /// Skills.
+    pub skills: Vec<Skill>,
+    /// Certificates.
+    pub certificates: Vec<Certificate>,
+    /// Leave periods.
+    pub leave: Vec<LeavePeriod>,
+    /// Works by the round-the-clock calendar (else the business calendar).
+    pub round_the_clock: bool,
+    /// Base location.
+    pub base: Option<Point>,
+    /// First-time acceptance rate, when known.
+    pub first_time_rate: Option<f64>,
+}
+
+impl Profile {
+    /// Parses the fields matching needs from a row.
+    pub fn from_row(row: &technicians::Model) -> Result<Profile, ApiError> {
+        Ok(Profile {
+            id: row.id.clone(),
+            version: row.version,
+            status: DutyStatus::parse(&row.status).unwrap_or(DutyStatus::OffDuty),
+            skills: from_json(&row.skills, "skills", &row.id)?,
+            certificates: from_json(&row.certificates, "certificates", &row.id)?,
+            leave: from_json(&row.leave_periods, "leave periods", &row.id)?,
+            round_the_clock: row.calendar == "round_the_clock",
+            base: row
+                .base_latitude
+                .zip(row.base_longitude)
+                .map(|(latitude, longitude)| Point {
+                    latitude,
+                    longitude,
+                }),
+            first_time_rate: row.first_time_rate,
+        })
+    }
+
+    fn on_leave(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> bool {
+        self.leave.iter().any(|l| l.overlaps(from, to))
+    }
+}
+
+/// Parsed profiles by technician id; a row whose version moved is parsed again.
+#[derive(Debug, Default)]
+pub struct Directory {
+    profiles: Mutex<HashMap<String, Arc<Profile>>>,
+}
+
+impl Directory {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Profile>>> {
+        self.profiles
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The profiles of `slots`, loading the stale ones from the database.
+    pub async fn profiles<'s>(
+        &self,
+        conn: &impl ConnectionTrait,
+        slots: &'s [Slot],
+    ) -> Result<Vec<(Arc<Profile>, &'s Slot)>, ApiError> {
+        let stale: Vec<String> = {
+            let cache = self.lock();
+            slots
+                .iter()
+                .filter(|s| cache.get(&s.id).is_none_or(|p| p.version != s.version))
+                .map(|s| s.id.clone())
+                .collect()
+        };
+        for chunk in stale.chunks(500) {
+            let rows = store::technicians_by_id(conn, chunk).await?;
+            let mut cache = self.lock();
+            for row in &rows {
+                match Profile::from_row(row) {
+                    Ok(p) => {
+                        cache.insert(p.id.clone(), Arc::new(p));
+                    }
+                    Err(err) => {
+                        tracing::warn!(technician_id = %row.id, error = %err, "skipping unreadable technician");
+                    }
+                }
+            }
+        }
+        let cache = self.lock();
+        Ok(slots
+            .iter()
+            .filter_map(|s| {
+                cache
+                    .get(&s.id)
+                    .filter(|p| p.version == s.version)
+                    .map(|p| (p.clone(), s))
+            })
+            .collect())
+    }
+}
+
+/// A candidate as the database gives it per job: who, which version, how loaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Slot {
+    /// Technician id.
+    pub id: String,
+    /// Row version.
+    pub version: i64,
+    /// Confirmed assignments.
+    pub booked: i32,
+    /// Capacity.
+    pub capacity: i32,
+}
+
+/// How many ranked candidates a job keeps (the offer goes to the first).
+pub const SHORT_LIST: usize = 5;
+
+/// The ranked field for a job: qualified, available candidates under capacity (open offers
+/// included), best first, at most `limit`.
 pub fn rank_candidates(
     config: &DispatchConfig,
     job: &Job,
-    rows: &[technicians::Model],
+    field: &[(Arc<Profile>, &Slot)],
     open_offers: &HashMap<String, u32>,
     now: DateTime<Utc>,
+    limit: usize,
 ) -> Vec<Ranked> {
     let visit = visit_date(config, job.deadline, now);
     let until = job
@@ -92,39 +217,32 @@ pub fn rank_candidates(
         .unwrap_or(now)
         .max(now + chrono::TimeDelta::minutes(1));
     let business_ok = works_before(config, "business", now, job.deadline);
-    let field: Vec<Candidate> = rows
+    let requirement = Requirement::of(&config.settings.rules, job.category);
+    let candidates: Vec<Candidate> = field
         .iter()
-        .filter(|row| !job.excluded.contains(&row.id))
-        .filter_map(|row| match TechnicianRecord::from_row(row) {
-            Ok(t) => Some((row, t)),
-            Err(err) => {
-                tracing::warn!(technician_id = %row.id, error = %err, "skipping unreadable technician");
-                None
-            }
-        })
-        .filter(|(_, t)| t.status == DutyStatus::OnDuty && !t.on_leave(now, until))
-        .filter(|(_, t)| t.calendar == "round_the_clock" || business_ok)
-        .filter(|(_, t)| {
-            qualifies(&config.settings.rules, job.category, &t.skills, &t.certificates, visit).is_ok()
-        })
-        .filter_map(|(row, t)| {
-            let offered = open_offers.get(&row.id).copied().unwrap_or(0);
-            let active = u32::try_from(row.booked).unwrap_or(0) + offered;
-            (i64::from(active) < i64::from(row.capacity)).then(|| Candidate {
-                technician_id: row.id.clone(),
+        .filter(|(p, _)| p.status == DutyStatus::OnDuty && (p.round_the_clock || business_ok))
+        .filter(|(p, _)| !job.excluded.contains(&p.id))
+        .filter(|(p, _)| !p.on_leave(now, until))
+        .filter(|(p, _)| requirement.check(&p.skills, &p.certificates, visit).is_ok())
+        .filter_map(|(p, slot)| {
+            let offered = open_offers.get(&p.id).copied().unwrap_or(0);
+            let active = u32::try_from(slot.booked).unwrap_or(0) + offered;
+            (i64::from(active) < i64::from(slot.capacity)).then(|| Candidate {
+                technician_id: p.id.clone(),
                 active,
-                base: t.base,
-                first_time_rate: row.first_time_rate,
+                base: p.base,
+                first_time_rate: p.first_time_rate,
             })
         })
         .collect();
-    rank(&field, job.site.point())
+    rank(&candidates, job.site.point(), limit)
 }
 
 /// Loads the field for a job and ranks it.
 pub async fn find(
     conn: &impl ConnectionTrait,
     config: &DispatchConfig,
+    directory: &Directory,
     job: &Job,
     now: DateTime<Utc>,
 ) -> Result<Vec<Ranked>, ApiError> {
@@ -132,8 +250,10 @@ pub async fn find(
     if regions.is_empty() {
         return Ok(Vec::new());
     }
-    let rows = store::candidates(conn, &regions).await?;
-    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-    let offers = store::open_offers(conn, &ids).await?;
-    Ok(rank_candidates(config, job, &rows, &offers, now))
+    let slots = store::candidates(conn, &regions).await?;
+    let field = directory.profiles(conn, &slots).await?;
+    let offers = store::open_offers(conn).await?;
+    Ok(rank_candidates(
+        config, job, &field, &offers, now, SHORT_LIST,
+    ))
 }

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    QueryTrait,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait,
 };
 use steelcare_runtime::ApiError;
 use steelcare_store::StoreError;
@@ -15,6 +15,7 @@ use steelcare_store::entity::{
     technician_regions, technicians, tickets,
 };
 
+use crate::matching::Slot;
 use crate::records::state;
 
 fn db(err: sea_orm::DbErr) -> ApiError {
@@ -70,40 +71,50 @@ pub async fn set_regions(
     Ok(())
 }
 
-/// On-duty technicians under capacity covering any of `regions`: the candidates a job is
-/// matched against before skills, certificates, leave and calendars are checked.
+/// On-duty technicians under capacity covering any of `regions` (id, version, booked,
+/// capacity): the field a job is matched against before skills, certificates, leave and
+/// calendars are checked.
 pub async fn candidates(
     conn: &impl ConnectionTrait,
     regions: &[String],
-) -> Result<Vec<technicians::Model>, ApiError> {
+) -> Result<Vec<Slot>, ApiError> {
     let covering = technician_regions::Entity::find()
         .select_only()
         .column(technician_regions::Column::TechnicianId)
         .filter(technician_regions::Column::Region.is_in(regions.iter().cloned()))
         .into_query();
-    technicians::Entity::find()
+    let rows: Vec<(String, i64, i32, i32)> = technicians::Entity::find()
+        .select_only()
+        .column(technicians::Column::Id)
+        .column(technicians::Column::Version)
+        .column(technicians::Column::Booked)
+        .column(technicians::Column::Capacity)
         .filter(technicians::Column::Status.eq("on_duty"))
         .filter(Expr::col(technicians::Column::Booked).lt(Expr::col(technicians::Column::Capacity)))
         .filter(technicians::Column::Id.in_subquery(covering))
+        .into_tuple()
         .all(conn)
         .await
-        .map_err(db)
+        .map_err(db)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, version, booked, capacity)| Slot {
+            id,
+            version,
+            booked,
+            capacity,
+        })
+        .collect())
 }
 
-/// Open offers per technician, for those of `ids` that have any.
-pub async fn open_offers(
-    conn: &impl ConnectionTrait,
-    ids: &[String],
-) -> Result<HashMap<String, u32>, ApiError> {
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
+/// Open offers per technician, for every technician that has any (bounded by the team's
+/// total capacity).
+pub async fn open_offers(conn: &impl ConnectionTrait) -> Result<HashMap<String, u32>, ApiError> {
     let rows: Vec<(Option<String>, i64)> = assignments::Entity::find()
         .select_only()
         .column(assignments::Column::TechnicianId)
         .column_as(Expr::col(assignments::Column::Id).count(), "n")
         .filter(assignments::Column::State.eq(state::OFFERED))
-        .filter(assignments::Column::TechnicianId.is_in(ids.iter().cloned()))
         .group_by(assignments::Column::TechnicianId)
         .into_tuple()
         .all(conn)
@@ -113,6 +124,20 @@ pub async fn open_offers(
         .into_iter()
         .filter_map(|(id, n)| id.map(|id| (id, u32::try_from(n).unwrap_or(u32::MAX))))
         .collect())
+}
+
+/// Open offers of one technician.
+pub async fn open_offers_of(
+    conn: &impl ConnectionTrait,
+    technician_id: &str,
+) -> Result<u32, ApiError> {
+    let n = assignments::Entity::find()
+        .filter(assignments::Column::State.eq(state::OFFERED))
+        .filter(assignments::Column::TechnicianId.eq(technician_id))
+        .count(conn)
+        .await
+        .map_err(db)?;
+    Ok(u32::try_from(n).unwrap_or(u32::MAX))
 }
 
 /// Reserves a place: `booked + 1` only while under capacity. False when full; this is the

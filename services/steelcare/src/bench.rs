@@ -63,7 +63,10 @@ pub(crate) fn authed<T>(message: T, token: &str) -> Result<tonic::Request<T>, St
     Ok(request)
 }
 
-pub(crate) async fn prepare(client: &mut IntakeServiceClient<Channel>, token: &str) -> Result<String, String> {
+pub(crate) async fn prepare(
+    client: &mut IntakeServiceClient<Channel>,
+    token: &str,
+) -> Result<String, String> {
     let customer = client
         .create_customer(authed(
             pb::CreateCustomerRequest {

@@ -13,11 +13,13 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use std::sync::Arc;
 use steelcare_bus::Bus;
 use steelcare_dispatch::DispatchConfig;
-use steelcare_dispatch::matching::{self, Job};
-use steelcare_dispatch::records::{Site, to_json};
-use steelcare_domain::dispatch::{Certificate, Skill};
+
+use steelcare_dispatch::matching::{self, Job, Profile, Slot};
+use steelcare_dispatch::records::{DutyStatus, Site};
+use steelcare_domain::dispatch::{Certificate, Point, Skill};
 use steelcare_domain::{ProblemCategory, Role};
 use steelcare_proto::common::v1 as common;
 use steelcare_proto::dispatch::v1 as pb;
@@ -26,7 +28,7 @@ use steelcare_proto::intake::v1::intake_service_client::IntakeServiceClient;
 use steelcare_runtime::validate::Address;
 use steelcare_runtime::{Authenticator, Settings};
 use steelcare_store::Database;
-use steelcare_store::entity::{assignment_offers, assignments, technicians, tickets};
+use steelcare_store::entity::{assignment_offers, assignments, tickets};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tonic::transport::Channel;
@@ -138,26 +140,21 @@ fn technician(n: usize) -> pb::Technician {
     }
 }
 
-async fn register(channel: &Channel, token: &str, count: usize) -> Result<(), String> {
+/// Runs `call(n)` for every `n < count`, 16 at a time.
+async fn in_lanes<F, Fut>(count: usize, call: F) -> Result<(), String>
+where
+    F: Fn(usize) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = Result<(), String>> + Send,
+{
+    const LANES: usize = 16;
     let mut tasks = Vec::new();
-    for lane in 0..16 {
-        let mut client = DispatchServiceClient::new(channel.clone());
-        let token = token.to_owned();
+    for lane in 0..LANES {
+        let call = call.clone();
         tasks.push(tokio::spawn(async move {
             let mut n = lane;
             while n < count {
-                let request = authed(
-                    pb::UpsertTechnicianRequest {
-                        technician: Some(technician(n)),
-                        update_mask: None,
-                    },
-                    &token,
-                )?;
-                client
-                    .upsert_technician(request)
-                    .await
-                    .map_err(|s| format!("register technician: {}", s.message()))?;
-                n += 16;
+                call(n).await?;
+                n += LANES;
             }
             Ok::<(), String>(())
         }));
@@ -166,6 +163,29 @@ async fn register(channel: &Channel, token: &str, count: usize) -> Result<(), St
         task.await.map_err(|err| err.to_string())??;
     }
     Ok(())
+}
+
+async fn register(channel: &Channel, token: &str, count: usize) -> Result<(), String> {
+    let client = DispatchServiceClient::new(channel.clone());
+    let token = token.to_owned();
+    in_lanes(count, move |n| {
+        let mut client = client.clone();
+        let request = authed(
+            pb::UpsertTechnicianRequest {
+                technician: Some(technician(n)),
+                update_mask: None,
+            },
+            &token,
+        );
+        async move {
+            client
+                .upsert_technician(request?)
+                .await
+                .map(|_| ())
+                .map_err(|s| format!("register technician: {}", s.message()))
+        }
+    })
+    .await
 }
 
 fn bench_job() -> Job {
@@ -185,46 +205,50 @@ fn bench_job() -> Job {
     }
 }
 
-/// Ranking alone over `n` technicians held in memory; returns the median per job.
+/// Matching alone (qualification and ranking) over `n` technicians held in memory, as the
+/// queue workers do once profiles are cached; returns the median per job.
 fn match_in_memory(config: &DispatchConfig, n: usize) -> Duration {
     let now = chrono::Utc::now();
-    let rows: Vec<technicians::Model> = (0..n)
+    let profiles: Vec<(Arc<Profile>, Slot)> = (0..n)
         .map(|i| {
             let t = technician(i);
             let base = t.base_location.unwrap_or_default();
-            technicians::Model {
-                id: t.technician_id,
-                person: to_json(&steelcare_runtime::validate::Person::default()),
-                team: t.team,
-                regions: to_json(&vec!["suzhou".to_owned()]),
-                base_latitude: Some(base.latitude),
-                base_longitude: Some(base.longitude),
-                skills: to_json(&Skill::ALL.to_vec()),
-                certificates: to_json(&vec![Certificate {
+            let profile = Profile {
+                id: t.technician_id.clone(),
+                version: 1,
+                status: DutyStatus::OnDuty,
+                skills: Skill::ALL.to_vec(),
+                certificates: vec![Certificate {
                     kind: "work_at_height".into(),
                     number: format!("w-{i}"),
                     issuer: String::new(),
-                    valid_until: chrono::NaiveDate::from_ymd_opt(2030, 12, 31)
-                        .unwrap_or_default(),
-                }]),
-                calendar: "round_the_clock".into(),
-                capacity: 10,
-                booked: (i % 4) as i32,
-                status: "on_duty".into(),
-                leave_periods: "[]".into(),
+                    valid_until: chrono::NaiveDate::from_ymd_opt(2030, 12, 31).unwrap_or_default(),
+                }],
+                leave: Vec::new(),
+                round_the_clock: true,
+                base: Some(Point {
+                    latitude: base.latitude,
+                    longitude: base.longitude,
+                }),
                 first_time_rate: (i % 3 == 0).then_some(0.8),
-                created_at: now,
-                updated_at: now,
+            };
+            let slot = Slot {
+                id: t.technician_id,
                 version: 1,
-            }
+                booked: (i % 4) as i32,
+                capacity: 10,
+            };
+            (Arc::new(profile), slot)
         })
         .collect();
+    let field: Vec<(Arc<Profile>, &Slot)> = profiles.iter().map(|(p, s)| (p.clone(), s)).collect();
     let job = bench_job();
     let offers = HashMap::new();
     let mut times = Vec::new();
     for _ in 0..21 {
         let t = Instant::now();
-        let ranked = matching::rank_candidates(config, &job, &rows, &offers, now);
+        let ranked =
+            matching::rank_candidates(config, &job, &field, &offers, now, matching::SHORT_LIST);
         times.push(t.elapsed());
         std::hint::black_box(ranked);
     }
@@ -232,29 +256,27 @@ fn match_in_memory(config: &DispatchConfig, n: usize) -> Duration {
     percentile(&times, 0.5)
 }
 
-async fn create_tickets(channel: &Channel, token: &str, project_id: &str, count: usize) -> Result<(), String> {
-    let mut tasks = Vec::new();
-    for lane in 0..16 {
-        let mut client = IntakeServiceClient::new(channel.clone());
-        let token = token.to_owned();
-        let project_id = project_id.to_owned();
-        tasks.push(tokio::spawn(async move {
-            let mut n = lane;
-            while n < count {
-                let request = authed(ticket(&project_id, n), &token)?;
-                client
-                    .create_ticket(request)
-                    .await
-                    .map_err(|s| format!("create ticket: {}", s.message()))?;
-                n += 16;
-            }
-            Ok::<(), String>(())
-        }));
-    }
-    for task in tasks {
-        task.await.map_err(|err| err.to_string())??;
-    }
-    Ok(())
+async fn create_tickets(
+    channel: &Channel,
+    token: &str,
+    project_id: &str,
+    count: usize,
+) -> Result<(), String> {
+    let client = IntakeServiceClient::new(channel.clone());
+    let token = token.to_owned();
+    let project_id = project_id.to_owned();
+    in_lanes(count, move |n| {
+        let mut client = client.clone();
+        let request = authed(ticket(&project_id, n), &token);
+        async move {
+            client
+                .create_ticket(request?)
+                .await
+                .map(|_| ())
+                .map_err(|s| format!("create ticket: {}", s.message()))
+        }
+    })
+    .await
 }
 
 async fn offered_count(db: &Database) -> Result<u64, String> {
@@ -266,7 +288,10 @@ async fn offered_count(db: &Database) -> Result<u64, String> {
 
 /// Ticket-created → first-offer latencies of `ticket_ids`, from the server's timestamps;
 /// also how many got no offer.
-async fn offer_latencies(db: &Database, ticket_ids: &[String]) -> Result<(Vec<Duration>, usize), String> {
+async fn offer_latencies(
+    db: &Database,
+    ticket_ids: &[String],
+) -> Result<(Vec<Duration>, usize), String> {
     let mut latencies = Vec::new();
     let mut missing = 0;
     for chunk in ticket_ids.chunks(500) {
@@ -285,7 +310,9 @@ async fn offer_latencies(db: &Database, ticket_ids: &[String]) -> Result<(Vec<Du
             .map_err(|err| err.to_string())?;
         let first_offer: HashMap<String, i64> = assignment_offers::Entity::find()
             .filter(assignment_offers::Column::Seq.eq(1))
-            .filter(assignment_offers::Column::AssignmentId.is_in(rows.iter().map(|r| r.id.clone())))
+            .filter(
+                assignment_offers::Column::AssignmentId.is_in(rows.iter().map(|r| r.id.clone())),
+            )
             .all(db)
             .await
             .map_err(|err| err.to_string())?
@@ -297,9 +324,7 @@ async fn offer_latencies(db: &Database, ticket_ids: &[String]) -> Result<(Vec<Du
             .map(|r| (r.ticket_id.as_str(), r.id.as_str()))
             .collect();
         for id in chunk {
-            let offered = by_ticket
-                .get(id.as_str())
-                .and_then(|a| first_offer.get(*a));
+            let offered = by_ticket.get(id.as_str()).and_then(|a| first_offer.get(*a));
             match (created.get(id), offered) {
                 (Some(c), Some(o)) => {
                     let micros = (o * 1000 - c).max(0);
@@ -323,7 +348,12 @@ pub async fn dispatch(settings: Settings, options: DispatchBenchOptions) -> Resu
         Authenticator::from_settings(&settings.auth, settings.is_embedded(), &settings.data_dir)
             .map_err(|err| err.to_string())?;
     let token = auth
-        .issue("bench", &[Role::Agent, Role::Dispatcher], None, Duration::from_secs(3600))
+        .issue(
+            "bench",
+            &[Role::Agent, Role::Dispatcher],
+            None,
+            Duration::from_secs(3600),
+        )
         .map_err(|err| err.to_string())?;
     let label = &options.label;
     let config = DispatchConfig {
@@ -341,18 +371,25 @@ pub async fn dispatch(settings: Settings, options: DispatchBenchOptions) -> Resu
         options.technicians,
         t.elapsed().as_secs_f64()
     );
+    let directory = matching::Directory::default();
     let mut times = Vec::new();
     for _ in 0..21 {
         let t = Instant::now();
-        let ranked = matching::find(&quiet.db, &config, &bench_job(), chrono::Utc::now())
-            .await
-            .map_err(|err| err.to_string())?;
+        let ranked = matching::find(
+            &quiet.db,
+            &config,
+            &directory,
+            &bench_job(),
+            chrono::Utc::now(),
+        )
+        .await
+        .map_err(|err| err.to_string())?;
         times.push(t.elapsed());
         std::hint::black_box(ranked);
     }
     times.sort();
     println!(
-        "dispatch_match_db backend={label} technicians={} p50_ms={:.2}",
+        "dispatch_match_db backend={label} technicians={} p50_ms={:.2} (profiles cached; load, offers, rank)",
         options.technicians,
         ms(percentile(&times, 0.5))
     );
@@ -366,7 +403,14 @@ pub async fn dispatch(settings: Settings, options: DispatchBenchOptions) -> Resu
     let project_id = prepare(&mut intake, &token).await?;
     create_tickets(&channel, &token, &project_id, options.backlog).await?;
     let queued_by = Instant::now() + Duration::from_secs(120);
-    while (quiet.bus.queue.len(steelcare_dispatch::engine::QUEUE).await.map_err(|e| e.to_string())? as usize) < options.backlog {
+    while (quiet
+        .bus
+        .queue
+        .len(steelcare_dispatch::engine::QUEUE)
+        .await
+        .map_err(|e| e.to_string())? as usize)
+        < options.backlog
+    {
         if Instant::now() > queued_by {
             return Err("the backlog never reached the queue".to_owned());
         }

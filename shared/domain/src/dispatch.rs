@@ -196,6 +196,59 @@ impl fmt::Display for Unqualified {
     }
 }
 
+/// What a category asks of a technician: skills, and certificate kinds valid on the visit
+/// date. Computed once per job, checked per candidate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Requirement {
+    /// Skills, all needed.
+    pub skills: Vec<Skill>,
+    /// Certificate kinds, all needed.
+    pub certificates: Vec<String>,
+}
+
+impl Requirement {
+    /// The requirement of `category` under `rules`.
+    pub fn of(rules: &SkillRules, category: ProblemCategory) -> Requirement {
+        Requirement {
+            skills: rules.skills_for(category).to_vec(),
+            certificates: rules
+                .certificates_for(category)
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
+        }
+    }
+
+    /// Checks a technician's skills and certificates for a visit on `visit_date`.
+    pub fn check(
+        &self,
+        skills: &[Skill],
+        certificates: &[Certificate],
+        visit_date: NaiveDate,
+    ) -> Result<(), Unqualified> {
+        if let Some(missing) = self.skills.iter().find(|s| !skills.contains(s)) {
+            return Err(Unqualified::MissingSkill(*missing));
+        }
+        for kind in &self.certificates {
+            let latest = certificates
+                .iter()
+                .filter(|c| &c.kind == kind)
+                .map(|c| c.valid_until)
+                .max();
+            match latest {
+                Some(day) if day >= visit_date => {}
+                expired_on => {
+                    return Err(Unqualified::Certificate {
+                        kind: kind.clone(),
+                        expired_on,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Checks skills and certificates (valid on `visit_date`) for a category.
 pub fn qualifies(
     rules: &SkillRules,
@@ -204,25 +257,7 @@ pub fn qualifies(
     certificates: &[Certificate],
     visit_date: NaiveDate,
 ) -> Result<(), Unqualified> {
-    for skill in rules.skills_for(category) {
-        if !skills.contains(skill) {
-            return Err(Unqualified::MissingSkill(*skill));
-        }
-    }
-    for kind in rules.certificates_for(category) {
-        let held = certificates.iter().filter(|c| c.kind == kind);
-        let latest = held.map(|c| c.valid_until).max();
-        match latest {
-            Some(day) if day >= visit_date => {}
-            expired_on => {
-                return Err(Unqualified::Certificate {
-                    kind: kind.to_owned(),
-                    expired_on,
-                });
-            }
-        }
-    }
-    Ok(())
+    Requirement::of(rules, category).check(skills, certificates, visit_date)
 }
 
 /// A point in degrees (WGS 84).
@@ -274,14 +309,15 @@ pub struct Ranked {
     pub notes: Vec<String>,
 }
 
-/// Ranks candidates for a site at `site` (when known); best first.
-pub fn rank(candidates: &[Candidate], site: Option<Point>) -> Vec<Ranked> {
+/// Ranks candidates for a site at `site` (when known); returns the best `limit`, best first,
+/// each with its reasons (the total field size is in the notes).
+pub fn rank(candidates: &[Candidate], site: Option<Point>, limit: usize) -> Vec<Ranked> {
     const AVERAGE_RATE: f64 = 0.5;
     let mut scored: Vec<(&Candidate, Option<f64>)> = candidates
         .iter()
         .map(|c| (c, site.zip(c.base).map(|(s, b)| distance_km(s, b))))
         .collect();
-    scored.sort_by(|(a, da), (b, db)| {
+    let order = |(a, da): &(&Candidate, Option<f64>), (b, db): &(&Candidate, Option<f64>)| {
         a.active
             .cmp(&b.active)
             .then_with(|| {
@@ -294,8 +330,17 @@ pub fn rank(candidates: &[Candidate], site: Option<Point>) -> Vec<Ranked> {
                     .total_cmp(&a.first_time_rate.unwrap_or(AVERAGE_RATE))
             })
             .then_with(|| a.technician_id.cmp(&b.technician_id))
-    });
+    };
     let total = scored.len();
+    let limit = limit.min(total);
+    if limit == 0 {
+        return Vec::new();
+    }
+    if limit < total {
+        scored.select_nth_unstable_by(limit - 1, order);
+        scored.truncate(limit);
+    }
+    scored.sort_by(order);
     scored
         .into_iter()
         .enumerate()
@@ -418,6 +463,7 @@ mod tests {
                 c("free-unknown", 0, None, None),
             ],
             Some(site),
+            10,
         );
         let order: Vec<&str> = ranked.iter().map(|r| r.technician_id.as_str()).collect();
         assert_eq!(

@@ -10,6 +10,8 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
+use super::index;
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -113,15 +115,6 @@ enum SurveyPlanMembers {
 enum Tickets {
     Table,
     Id,
-}
-
-fn index(name: &str, table: impl IntoIden + 'static, cols: Vec<DynIden>) -> IndexCreateStatement {
-    let mut index = Index::create();
-    index.name(name).table(table);
-    for col in cols {
-        index.col(col);
-    }
-    index.to_owned()
 }
 
 #[async_trait::async_trait]

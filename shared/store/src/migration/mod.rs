@@ -9,6 +9,16 @@ mod m20261127_000002_create_intake_tables;
 mod m20261127_000003_index_pending_outbox;
 mod m20261127_000004_create_dispatch_tables;
 
+/// An index named `name` on `cols` of `table`.
+fn index(name: &str, table: impl IntoIden + 'static, cols: Vec<DynIden>) -> IndexCreateStatement {
+    let mut index = Index::create();
+    index.name(name).table(table);
+    for col in cols {
+        index.col(col);
+    }
+    index.to_owned()
+}
+
 /// Applies every migration in order.
 pub struct Migrator;
 

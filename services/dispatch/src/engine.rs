@@ -16,7 +16,7 @@ use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, Set};
 use steelcare_bus::{DispatchQueue, EVENTS_STREAM};
 use steelcare_domain::dispatch::retry_backoff;
-use steelcare_domain::{BusinessCalendar, ProblemCategory, SeverityTier};
+use steelcare_domain::{BusinessCalendar, CaseState, ProblemCategory, SeverityTier};
 use steelcare_proto::common::v1::Actor;
 use steelcare_proto::events::v1 as events;
 use steelcare_proto::events::v1::event_envelope::Payload;
@@ -187,6 +187,11 @@ impl Dispatcher {
         let Some(ticket) = store::ticket(tx, ticket_id).await? else {
             return Ok(None);
         };
+        // A late or redelivered event must not dispatch a case that moved on.
+        let case = steelcare_store::cases::get(tx, ticket_id).await?;
+        if !matches!(case.state, CaseState::Received | CaseState::Acknowledged) {
+            return Ok(None);
+        }
         let project = store::project(tx, &ticket.project_id).await?;
         let site = Site {
             address: match &project {

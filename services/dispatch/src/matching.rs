@@ -257,3 +257,112 @@ pub async fn find(
         config, job, &field, &offers, now, SHORT_LIST,
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use steelcare_runtime::Settings;
+    use steelcare_runtime::validate::Address;
+
+    use super::*;
+
+    fn config() -> DispatchConfig {
+        let settings = Settings::load_with_env(None, Vec::<(String, String)>::new())
+            .unwrap_or_else(|err| panic!("default settings: {err}"));
+        DispatchConfig {
+            settings: settings.dispatch,
+            calendar: settings.intake.calendar,
+        }
+    }
+
+    fn profile(id: &str) -> Arc<Profile> {
+        Arc::new(Profile {
+            id: id.to_owned(),
+            version: 1,
+            status: DutyStatus::OnDuty,
+            skills: vec![Skill::Waterproofing],
+            certificates: vec![Certificate {
+                kind: "work_at_height".to_owned(),
+                number: "1".to_owned(),
+                issuer: String::new(),
+                valid_until: chrono::NaiveDate::from_ymd_opt(2030, 1, 1).unwrap_or_default(),
+            }],
+            leave: Vec::new(),
+            round_the_clock: true,
+            base: None,
+            first_time_rate: None,
+        })
+    }
+
+    fn slot(id: &str, booked: i32) -> Slot {
+        Slot {
+            id: id.to_owned(),
+            version: 1,
+            booked,
+            capacity: 2,
+        }
+    }
+
+    #[test]
+    fn only_available_qualified_technicians_under_capacity_are_ranked() {
+        let config = config();
+        // Friday 27 Nov 2026, 22:00 in Shanghai: after business hours.
+        let now = chrono::Utc
+            .with_ymd_and_hms(2026, 11, 27, 14, 0, 0)
+            .single()
+            .unwrap_or_default();
+        let job = Job {
+            category: ProblemCategory::Leakage,
+            site: Site {
+                address: Address {
+                    city: "Suzhou".to_owned(),
+                    ..Default::default()
+                },
+            },
+            // Due before Monday's first working hour.
+            deadline: Some(now + chrono::TimeDelta::hours(12)),
+            excluded: vec!["declined".to_owned()],
+        };
+        let mut on_leave = (*profile("on-leave")).clone();
+        on_leave.leave = vec![LeavePeriod {
+            start: now - chrono::TimeDelta::hours(1),
+            end: now + chrono::TimeDelta::days(2),
+        }];
+        let mut office_hours = (*profile("office-hours")).clone();
+        office_hours.round_the_clock = false;
+        let mut expired = (*profile("expired")).clone();
+        expired.certificates[0].valid_until =
+            chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap_or_default();
+        let slots = [
+            slot("ok", 0),
+            slot("declined", 0),
+            slot("on-leave", 0),
+            slot("office-hours", 0),
+            slot("expired", 0),
+            slot("busy", 1),
+        ];
+        let profiles = [
+            profile("ok"),
+            profile("declined"),
+            Arc::new(on_leave),
+            Arc::new(office_hours),
+            Arc::new(expired),
+            profile("busy"),
+        ];
+        let field: Vec<(Arc<Profile>, &Slot)> =
+            profiles.iter().cloned().zip(slots.iter()).collect();
+        // "busy" has one confirmed and one open offer: at its capacity of 2.
+        let offers = HashMap::from([("busy".to_owned(), 1)]);
+        let ranked = rank_candidates(&config, &job, &field, &offers, now, SHORT_LIST);
+        let ids: Vec<&str> = ranked.iter().map(|r| r.technician_id.as_str()).collect();
+        assert_eq!(ids, ["ok"]);
+        // With a deadline after Monday morning, office hours count again.
+        let later = Job {
+            deadline: Some(now + chrono::TimeDelta::days(4)),
+            ..job
+        };
+        let ranked = rank_candidates(&config, &later, &field, &offers, now, SHORT_LIST);
+        let ids: Vec<&str> = ranked.iter().map(|r| r.technician_id.as_str()).collect();
+        assert_eq!(ids, ["office-hours", "ok"]);
+    }
+}

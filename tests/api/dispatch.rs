@@ -591,6 +591,14 @@ async fn a_ticket_reaches_the_best_qualified_technician_and_moves_on_when_declin
             .technician
             .unwrap();
         assert_eq!(far.booked_assignments, 1);
+        // The accepted offer moved from offered to booked; the declined one is gone.
+        assert_eq!(far.active_assignments, 1);
+        let near_now = technicians::Entity::find_by_id("t-near".to_owned())
+            .one(&office.app.db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((near_now.booked, near_now.offered), (0, 0));
         // Accepting twice is refused and changes nothing.
         let err = office
             .accept(&next.assignment_id, "t-far")

@@ -336,6 +336,7 @@ impl Dispatcher {
         if !updated {
             return Ok(false);
         }
+        store::count_offer(tx, technician_id, 1).await?;
         let seq = store::next_offer_seq(tx, &row.id).await?;
         assignment_offers::ActiveModel {
             assignment_id: Set(row.id.clone()),
@@ -411,6 +412,7 @@ impl Dispatcher {
             return Ok(false);
         }
         store::close_offer(tx, &row.id, outcome, ms(now), reason).await?;
+        store::count_offer(tx, &technician_id, -1).await?;
         event(
             tx,
             actor,
@@ -508,6 +510,9 @@ impl Dispatcher {
         }
         if row.state == state::OFFERED {
             store::close_offer(tx, &row.id, state::WITHDRAWN, ms(now), reason).await?;
+            if let Some(technician_id) = &row.technician_id {
+                store::count_offer(tx, technician_id, -1).await?;
+            }
         }
         if booked && let Some(technician_id) = &row.technician_id {
             store::unbook(tx, technician_id).await?;
@@ -602,6 +607,10 @@ impl Dispatcher {
             let Some(last) = page.last() else { break };
             after = Some(last.id.clone());
             for row in &page {
+                // Ask first: a read, where enqueue is a write on the embedded backend.
+                if self.queue.contains(QUEUE, &row.id).await.unwrap_or(false) {
+                    continue;
+                }
                 // A worker may have offered it between the read and the enqueue; such a job
                 // is just skipped when claimed, and is not counted as restored.
                 if self.enqueue(row).await

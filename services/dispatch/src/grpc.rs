@@ -170,8 +170,7 @@ impl DispatchService {
         let row = store::technician(db, id)
             .await?
             .ok_or_else(|| not_found("technician", id))?;
-        let offers = store::open_offers_of(db, &row.id).await?;
-        view::technician(&row, offers)
+        view::technician(&row)
     }
 
     async fn assignment_view(&self, id: &str) -> Result<pb::Assignment, ApiError> {
@@ -301,6 +300,7 @@ impl DispatchService {
             calendar: Set(record.calendar.clone()),
             capacity: Set(record.capacity),
             booked: Set(existing.as_ref().map_or(0, |r| r.booked)),
+            offered: Set(existing.as_ref().map_or(0, |r| r.offered)),
             status: Set(record.status.as_str().to_owned()),
             leave_periods: Set(to_json(&record.leave)),
             first_time_rate: Set(existing.as_ref().and_then(|r| r.first_time_rate)),
@@ -434,11 +434,10 @@ impl DispatchService {
             .await
             .map_err(db_err)?;
         let next_page_token = page::next_token(&mut rows, size, &fingerprint, |r| r.id.clone());
-        let offers = store::open_offers(&self.dispatcher.db).await?;
         Ok(pb::ListTechniciansResponse {
             technicians: rows
                 .iter()
-                .map(|r| view::technician(r, offers.get(&r.id).copied().unwrap_or(0)))
+                .map(view::technician)
                 .collect::<Result<_, _>>()?,
             next_page_token,
         })

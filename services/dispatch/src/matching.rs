@@ -194,6 +194,8 @@ pub struct Slot {
     pub version: i64,
     /// Confirmed assignments.
     pub booked: i32,
+    /// Open offers.
+    pub offered: i32,
     /// Capacity.
     pub capacity: i32,
 }
@@ -207,7 +209,6 @@ pub fn rank_candidates(
     config: &DispatchConfig,
     job: &Job,
     field: &[(Arc<Profile>, &Slot)],
-    open_offers: &HashMap<String, u32>,
     now: DateTime<Utc>,
     limit: usize,
 ) -> Vec<Ranked> {
@@ -225,8 +226,7 @@ pub fn rank_candidates(
         .filter(|(p, _)| !p.on_leave(now, until))
         .filter(|(p, _)| requirement.check(&p.skills, &p.certificates, visit).is_ok())
         .filter_map(|(p, slot)| {
-            let offered = open_offers.get(&p.id).copied().unwrap_or(0);
-            let active = u32::try_from(slot.booked).unwrap_or(0) + offered;
+            let active = u32::try_from(slot.booked.max(0) + slot.offered.max(0)).unwrap_or(0);
             (i64::from(active) < i64::from(slot.capacity)).then(|| Candidate {
                 technician_id: p.id.clone(),
                 active,
@@ -252,10 +252,7 @@ pub async fn find(
     }
     let slots = store::candidates(conn, &regions).await?;
     let field = directory.profiles(conn, &slots).await?;
-    let offers = store::open_offers(conn).await?;
-    Ok(rank_candidates(
-        config, job, &field, &offers, now, SHORT_LIST,
-    ))
+    Ok(rank_candidates(config, job, &field, now, SHORT_LIST))
 }
 
 #[cfg(test)]
@@ -294,11 +291,12 @@ mod tests {
         })
     }
 
-    fn slot(id: &str, booked: i32) -> Slot {
+    fn slot(id: &str, booked: i32, offered: i32) -> Slot {
         Slot {
             id: id.to_owned(),
             version: 1,
             booked,
+            offered,
             capacity: 2,
         }
     }
@@ -334,12 +332,13 @@ mod tests {
         expired.certificates[0].valid_until =
             chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap_or_default();
         let slots = [
-            slot("ok", 0),
-            slot("declined", 0),
-            slot("on-leave", 0),
-            slot("office-hours", 0),
-            slot("expired", 0),
-            slot("busy", 1),
+            slot("ok", 0, 0),
+            slot("declined", 0, 0),
+            slot("on-leave", 0, 0),
+            slot("office-hours", 0, 0),
+            slot("expired", 0, 0),
+            // One confirmed and one open offer: at its capacity of 2.
+            slot("busy", 1, 1),
         ];
         let profiles = [
             profile("ok"),
@@ -351,9 +350,7 @@ mod tests {
         ];
         let field: Vec<(Arc<Profile>, &Slot)> =
             profiles.iter().cloned().zip(slots.iter()).collect();
-        // "busy" has one confirmed and one open offer: at its capacity of 2.
-        let offers = HashMap::from([("busy".to_owned(), 1)]);
-        let ranked = rank_candidates(&config, &job, &field, &offers, now, SHORT_LIST);
+        let ranked = rank_candidates(&config, &job, &field, now, SHORT_LIST);
         let ids: Vec<&str> = ranked.iter().map(|r| r.technician_id.as_str()).collect();
         assert_eq!(ids, ["ok"]);
         // With a deadline after Monday morning, office hours count again.
@@ -361,7 +358,7 @@ mod tests {
             deadline: Some(now + chrono::TimeDelta::days(4)),
             ..job
         };
-        let ranked = rank_candidates(&config, &later, &field, &offers, now, SHORT_LIST);
+        let ranked = rank_candidates(&config, &later, &field, now, SHORT_LIST);
         let ids: Vec<&str> = ranked.iter().map(|r| r.technician_id.as_str()).collect();
         assert_eq!(ids, ["office-hours", "ok"]);
     }

@@ -1,12 +1,10 @@
 //! Dispatch's queries. Every state change is a conditional update (on state and version), so
 //! two workers, a worker and an RPC, or two replicas can never both apply one.
 
-use std::collections::HashMap;
-
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, QueryTrait,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    QueryTrait,
 };
 use steelcare_runtime::ApiError;
 use steelcare_store::StoreError;
@@ -83,11 +81,12 @@ pub async fn candidates(
         .column(technician_regions::Column::TechnicianId)
         .filter(technician_regions::Column::Region.is_in(regions.iter().cloned()))
         .into_query();
-    let rows: Vec<(String, i64, i32, i32)> = technicians::Entity::find()
+    let rows: Vec<(String, i64, i32, i32, i32)> = technicians::Entity::find()
         .select_only()
         .column(technicians::Column::Id)
         .column(technicians::Column::Version)
         .column(technicians::Column::Booked)
+        .column(technicians::Column::Offered)
         .column(technicians::Column::Capacity)
         .filter(technicians::Column::Status.eq("on_duty"))
         .filter(Expr::col(technicians::Column::Booked).lt(Expr::col(technicians::Column::Capacity)))
@@ -98,55 +97,46 @@ pub async fn candidates(
         .map_err(db)?;
     Ok(rows
         .into_iter()
-        .map(|(id, version, booked, capacity)| Slot {
+        .map(|(id, version, booked, offered, capacity)| Slot {
             id,
             version,
             booked,
+            offered,
             capacity,
         })
         .collect())
 }
 
-/// Open offers per technician, for every technician that has any (bounded by the team's
-/// total capacity).
-pub async fn open_offers(conn: &impl ConnectionTrait) -> Result<HashMap<String, u32>, ApiError> {
-    let rows: Vec<(Option<String>, i64)> = assignments::Entity::find()
-        .select_only()
-        .column(assignments::Column::TechnicianId)
-        .column_as(Expr::col(assignments::Column::Id).count(), "n")
-        .filter(assignments::Column::State.eq(state::OFFERED))
-        .group_by(assignments::Column::TechnicianId)
-        .into_tuple()
-        .all(conn)
-        .await
-        .map_err(db)?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(id, n)| id.map(|id| (id, u32::try_from(n).unwrap_or(u32::MAX))))
-        .collect())
-}
-
-/// Open offers of one technician.
-pub async fn open_offers_of(
+/// Counts an offer opened (`+1`) or closed (`-1`) for a technician.
+pub async fn count_offer(
     conn: &impl ConnectionTrait,
     technician_id: &str,
-) -> Result<u32, ApiError> {
-    let n = assignments::Entity::find()
-        .filter(assignments::Column::State.eq(state::OFFERED))
-        .filter(assignments::Column::TechnicianId.eq(technician_id))
-        .count(conn)
-        .await
-        .map_err(db)?;
-    Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    delta: i32,
+) -> Result<(), ApiError> {
+    let mut update = technicians::Entity::update_many()
+        .col_expr(
+            technicians::Column::Offered,
+            Expr::col(technicians::Column::Offered).add(delta),
+        )
+        .filter(technicians::Column::Id.eq(technician_id));
+    if delta < 0 {
+        update = update.filter(technicians::Column::Offered.gte(-delta));
+    }
+    update.exec(conn).await.map_err(db)?;
+    Ok(())
 }
 
-/// Reserves a place: `booked + 1` only while under capacity. False when full; this is the
-/// database's guard against double booking.
+/// Turns an open offer into a booked place: `booked + 1, offered - 1` only while under
+/// capacity. False when full; this is the database's guard against double booking.
 pub async fn book(conn: &impl ConnectionTrait, technician_id: &str) -> Result<bool, ApiError> {
     let result = technicians::Entity::update_many()
         .col_expr(
             technicians::Column::Booked,
             Expr::col(technicians::Column::Booked).add(1),
+        )
+        .col_expr(
+            technicians::Column::Offered,
+            Expr::cust("CASE WHEN offered > 0 THEN offered - 1 ELSE 0 END"),
         )
         .filter(technicians::Column::Id.eq(technician_id))
         .filter(Expr::col(technicians::Column::Booked).lt(Expr::col(technicians::Column::Capacity)))

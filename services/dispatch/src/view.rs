@@ -22,10 +22,10 @@ fn ranking(text: &str, id: &str) -> Result<pb::RankingReason, ApiError> {
 }
 
 /// A technician with their current load.
-pub fn technician(row: &technicians::Model, open_offers: u32) -> Result<pb::Technician, ApiError> {
+pub fn technician(row: &technicians::Model) -> Result<pb::Technician, ApiError> {
     let mut t = TechnicianRecord::from_row(row)?.to_proto();
     t.booked_assignments = row.booked;
-    t.active_assignments = row.booked + i32::try_from(open_offers).unwrap_or(i32::MAX);
+    t.active_assignments = row.booked + row.offered;
     t.first_time_acceptance_rate = row.first_time_rate;
     t.update_time = Some(to_timestamp(row.updated_at));
     Ok(t)

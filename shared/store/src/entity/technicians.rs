@@ -1,7 +1,7 @@
 use sea_orm::entity::prelude::*;
 
 /// A technician of the service team. `booked` counts confirmed assignments and never exceeds
-/// `capacity` (conditional update on accept).
+/// `capacity` (conditional update on accept); `offered` counts open offers.
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "technicians")]
 pub struct Model {
@@ -21,6 +21,7 @@ pub struct Model {
     pub calendar: String,
     pub capacity: i32,
     pub booked: i32,
+    pub offered: i32,
     pub status: String,
     #[sea_orm(column_type = "Text")]
     pub leave_periods: String,

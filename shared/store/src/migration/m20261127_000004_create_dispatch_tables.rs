@@ -6,6 +6,8 @@
 //!
 //! `technicians.booked` counts confirmed assignments; accepting an offer increments it with
 //! `UPDATE … WHERE booked < capacity`, so the database refuses a double booking.
+//! `technicians.offered` counts open offers, kept in the transactions that open and close them,
+//! so matching reads a technician's whole load from one row.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
@@ -29,6 +31,7 @@ enum Technicians {
     Calendar,
     Capacity,
     Booked,
+    Offered,
     Status,
     LeavePeriods,
     FirstTimeRate,
@@ -135,6 +138,7 @@ impl MigrationTrait for Migration {
                     .col(string(Technicians::Calendar))
                     .col(integer(Technicians::Capacity))
                     .col(integer(Technicians::Booked))
+                    .col(integer(Technicians::Offered))
                     .col(string(Technicians::Status))
                     .col(text(Technicians::LeavePeriods))
                     .col(double_null(Technicians::FirstTimeRate))
@@ -142,6 +146,7 @@ impl MigrationTrait for Migration {
                     .col(timestamp_with_time_zone(Technicians::UpdatedAt))
                     .col(big_integer(Technicians::Version))
                     .check(Expr::col(Technicians::Booked).gte(0))
+                    .check(Expr::col(Technicians::Offered).gte(0))
                     .to_owned(),
             )
             .await?;

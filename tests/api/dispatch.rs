@@ -1020,8 +1020,9 @@ async fn the_reconciler_restores_every_pending_job_after_the_queue_is_lost() {
             );
         }
         let queue = office.app.bus.queue.clone();
+        // The queue loses everything while the server runs (the reconciler may already be
+        // putting jobs back by the time we look, so only their return is asserted).
         lose_the_queue(&office.app).await;
-        assert_eq!(queue.len(QUEUE).await.unwrap(), 0, "{}", backend.name());
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         loop {
             let mut present = 0;

@@ -203,6 +203,9 @@ pub struct Slot {
 /// How many ranked candidates a job keeps (the offer goes to the first).
 pub const SHORT_LIST: usize = 5;
 
+/// Candidates read per page, best first by the database's ordering.
+pub const PAGE: u64 = 64;
+
 /// The ranked field for a job: qualified, available candidates under capacity (open offers
 /// included), best first, at most `limit`.
 pub fn rank_candidates(
@@ -238,7 +241,8 @@ pub fn rank_candidates(
     rank(&candidates, job.site.point(), limit)
 }
 
-/// Loads the field for a job and ranks it.
+/// Loads the field for a job page by page, in ranking order, until a page holds a qualified
+/// candidate, and ranks it.
 pub async fn find(
     conn: &impl ConnectionTrait,
     config: &DispatchConfig,
@@ -250,9 +254,17 @@ pub async fn find(
     if regions.is_empty() {
         return Ok(Vec::new());
     }
-    let slots = store::candidates(conn, &regions).await?;
-    let field = directory.profiles(conn, &slots).await?;
-    Ok(rank_candidates(config, job, &field, now, SHORT_LIST))
+    let site = job.site.point();
+    let mut offset = 0;
+    loop {
+        let slots = store::candidates(conn, &regions, site, offset, PAGE).await?;
+        let field = directory.profiles(conn, &slots).await?;
+        let ranked = rank_candidates(config, job, &field, now, SHORT_LIST);
+        if !ranked.is_empty() || (slots.len() as u64) < PAGE {
+            return Ok(ranked);
+        }
+        offset += PAGE;
+    }
 }
 
 #[cfg(test)]

@@ -346,7 +346,10 @@ pub fn rank(candidates: &[Candidate], site: Option<Point>, limit: usize) -> Vec<
         .enumerate()
         .map(|(i, (c, distance))| {
             let mut notes = vec![
-                format!("rank {} of {total} qualified, available candidates", i + 1),
+                format!(
+                    "rank {} of {total} qualified, available candidates considered",
+                    i + 1
+                ),
                 format!("{} active assignment(s)", c.active),
             ];
             notes.push(match distance {

@@ -530,37 +530,57 @@ impl Dispatcher {
             return Ok(JobOutcome::Skipped);
         }
         let job = Job::of(&row)?;
-        let ranked = matching::find(&self.db, &self.config, &self.directory, &job, now).await?;
-        let tx = begin_write(&self.db).await.map_err(db_err)?;
-        let outcome = match ranked.into_iter().next() {
-            Some(best) => {
-                let technician_id = best.technician_id.clone();
-                let ranking = RankingRecord {
-                    ranked: Some(best),
-                    notes: Vec::new(),
-                };
-                if !self
-                    .offer_in(&tx, &row, &technician_id, &ranking, false, system(), now)
-                    .await?
-                {
-                    return Ok(JobOutcome::Skipped);
-                }
-                JobOutcome::Offered(technician_id)
-            }
-            None => {
+        let regions = job.site.region_keys();
+        // The field may be up to a second old: the chosen technician's row is read again in
+        // the offer's transaction, and a stale choice re-reads the field (at most twice).
+        let mut attempts = 0;
+        let (tx, outcome) = loop {
+            attempts += 1;
+            let ranked = matching::find(&self.db, &self.config, &self.directory, &job, now).await?;
+            let tx = begin_write(&self.db).await.map_err(db_err)?;
+            let Some(best) = ranked.into_iter().next() else {
                 let why = format!(
                     "no qualified, available technician covers {} for {}",
-                    job.site.region_keys().join("/"),
+                    regions.join("/"),
                     job.category
                 );
                 match self.escalate_in(&tx, &row, &why, now).await? {
-                    Some(retry) => JobOutcome::Escalated(retry),
+                    Some(retry) => break (tx, JobOutcome::Escalated(retry)),
                     None => return Ok(JobOutcome::Skipped),
                 }
+            };
+            let current = store::technician(&tx, &best.technician_id).await?;
+            let still_free = current.as_ref().is_some_and(|t| {
+                t.status == "on_duty"
+                    && t.booked + t.offered < t.capacity
+                    && self.directory.is_current(&t.id, t.version)
+            });
+            if !still_free {
+                self.directory.forget(&regions);
+                if attempts < 3 {
+                    continue;
+                }
+                // Leave it to the reconciler, which queues it again within seconds.
+                return Ok(JobOutcome::Skipped);
             }
+            let technician_id = best.technician_id.clone();
+            let ranking = RankingRecord {
+                ranked: Some(best),
+                notes: Vec::new(),
+            };
+            if !self
+                .offer_in(&tx, &row, &technician_id, &ranking, false, system(), now)
+                .await?
+            {
+                return Ok(JobOutcome::Skipped);
+            }
+            break (tx, JobOutcome::Offered(technician_id));
         };
         tx.commit().await.map_err(db_err)?;
         self.committed();
+        if let JobOutcome::Offered(technician_id) = &outcome {
+            self.directory.note_offer(technician_id);
+        }
         Ok(outcome)
     }
 

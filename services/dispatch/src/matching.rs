@@ -131,13 +131,75 @@ impl Profile {
     }
 }
 
-/// Parsed profiles by technician id; a row whose version moved is parsed again.
+/// How long a region's field (who covers it, their versions and loads) is reused between
+/// jobs. Loads may lag by this much across replicas; the offer re-reads the chosen
+/// technician's row in its transaction, and accepting is guarded in the database.
+pub const FIELD_TTL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// A region's field as last read.
+#[derive(Debug)]
+struct Field {
+    read_at: std::time::Instant,
+    slots: Vec<Slot>,
+}
+
+/// Parsed profiles by technician id (a row whose version moved is parsed again), and each
+/// region's field for up to [`FIELD_TTL`].
 #[derive(Debug, Default)]
 pub struct Directory {
     profiles: Mutex<HashMap<String, Arc<Profile>>>,
+    fields: Mutex<HashMap<Vec<String>, Field>>,
 }
 
 impl Directory {
+    fn fields(&self) -> std::sync::MutexGuard<'_, HashMap<Vec<String>, Field>> {
+        self.fields
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The field of `regions`: from the cache when fresh, else read again.
+    pub async fn field(
+        &self,
+        conn: &impl ConnectionTrait,
+        regions: &[String],
+    ) -> Result<Vec<Slot>, ApiError> {
+        if let Some(field) = self.fields().get(regions)
+            && field.read_at.elapsed() < FIELD_TTL
+        {
+            return Ok(field.slots.clone());
+        }
+        let slots = store::candidates(conn, regions).await?;
+        self.fields().insert(
+            regions.to_vec(),
+            Field {
+                read_at: std::time::Instant::now(),
+                slots: slots.clone(),
+            },
+        );
+        Ok(slots)
+    }
+
+    /// Counts an offer this process just made in the cached fields, so the next jobs see it
+    /// before the next read.
+    pub fn note_offer(&self, technician_id: &str) {
+        for field in self.fields().values_mut() {
+            for slot in field.slots.iter_mut().filter(|s| s.id == technician_id) {
+                slot.offered += 1;
+            }
+        }
+    }
+
+    /// Whether the cached profile of `id` is of row version `version`.
+    pub fn is_current(&self, id: &str, version: i64) -> bool {
+        self.lock().get(id).is_some_and(|p| p.version == version)
+    }
+
+    /// Drops the cached field of `regions` (a candidate turned out stale).
+    pub fn forget(&self, regions: &[String]) {
+        self.fields().remove(regions);
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Profile>>> {
         self.profiles
             .lock()
@@ -203,9 +265,6 @@ pub struct Slot {
 /// How many ranked candidates a job keeps (the offer goes to the first).
 pub const SHORT_LIST: usize = 5;
 
-/// Candidates read per page, best first by the database's ordering.
-pub const PAGE: u64 = 64;
-
 /// The ranked field for a job: qualified, available candidates under capacity (open offers
 /// included), best first, at most `limit`.
 pub fn rank_candidates(
@@ -241,8 +300,7 @@ pub fn rank_candidates(
     rank(&candidates, job.site.point(), limit)
 }
 
-/// Loads the field for a job page by page, in ranking order, until a page holds a qualified
-/// candidate, and ranks it.
+/// Ranks the field of a job's region (read at most [`FIELD_TTL`] ago).
 pub async fn find(
     conn: &impl ConnectionTrait,
     config: &DispatchConfig,
@@ -254,17 +312,9 @@ pub async fn find(
     if regions.is_empty() {
         return Ok(Vec::new());
     }
-    let site = job.site.point();
-    let mut offset = 0;
-    loop {
-        let slots = store::candidates(conn, &regions, site, offset, PAGE).await?;
-        let field = directory.profiles(conn, &slots).await?;
-        let ranked = rank_candidates(config, job, &field, now, SHORT_LIST);
-        if !ranked.is_empty() || (slots.len() as u64) < PAGE {
-            return Ok(ranked);
-        }
-        offset += PAGE;
-    }
+    let slots = directory.field(conn, &regions).await?;
+    let field = directory.profiles(conn, &slots).await?;
+    Ok(rank_candidates(config, job, &field, now, SHORT_LIST))
 }
 
 #[cfg(test)]

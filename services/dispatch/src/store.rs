@@ -12,8 +12,6 @@ use steelcare_store::entity::{
     technician_regions, technicians, tickets,
 };
 
-use steelcare_domain::dispatch::Point;
-
 use crate::matching::Slot;
 use crate::records::state;
 
@@ -70,38 +68,17 @@ pub async fn set_regions(
     Ok(())
 }
 
-/// A page of on-duty technicians with room (booked + offered < capacity) covering any of
-/// `regions`, in ranking order: load, then distance from `site` (an equirectangular
-/// approximation, exact enough to order bases within a region), then first-time acceptance
-/// rate (unknown = 0.5), then id. Matching checks skills, certificates, leave and calendars on
-/// these and stops at the first page with a qualified candidate, so a job reads a page, not
-/// the whole region. Driven from the region index and joined by primary key: a plan that stays
-/// cheap before the planner has statistics (an `IN (subquery)` semi-join did not).
+/// On-duty technicians with room (booked + offered < capacity) covering any of `regions`:
+/// id, version and load. Driven from the region index and joined by primary key, a plan that
+/// stays cheap before the planner has statistics (an `IN (subquery)` semi-join did not).
 pub async fn candidates(
     conn: &impl ConnectionTrait,
     regions: &[String],
-    site: Option<Point>,
-    offset: u64,
-    limit: u64,
 ) -> Result<Vec<Slot>, ApiError> {
-    use sea_orm::sea_query::{Order, Query};
+    use sea_orm::sea_query::Query;
     use technician_regions::Column as R;
     use technicians::Column as T;
     let t = technicians::Entity;
-    let load = "(technicians.booked + technicians.offered)";
-    // Values are validated coordinates of our own records, formatted as numbers.
-    let distance = match site {
-        Some(p) if p.latitude.is_finite() && p.longitude.is_finite() => {
-            let (lat, lon) = (p.latitude, p.longitude);
-            let k = lat.to_radians().cos();
-            format!(
-                "CASE WHEN technicians.base_latitude IS NULL OR technicians.base_longitude IS NULL \
-                 THEN 1e12 ELSE (technicians.base_latitude - ({lat})) * (technicians.base_latitude - ({lat})) \
-                 + (technicians.base_longitude - ({lon})) * (technicians.base_longitude - ({lon})) * ({k}) * ({k}) END"
-            )
-        }
-        _ => "0".to_owned(),
-    };
     let select = Query::select()
         .columns([
             (t, T::Id),
@@ -119,34 +96,30 @@ pub async fn candidates(
             Expr::col((technician_regions::Entity, R::Region)).is_in(regions.iter().cloned()),
         )
         .and_where(Expr::col((t, T::Status)).eq("on_duty"))
-        .and_where(Expr::cust(format!("{load} < technicians.capacity")))
-        .group_by_col((t, T::Id))
-        .order_by_expr(Expr::cust(load), Order::Asc)
-        .order_by_expr(Expr::cust(distance), Order::Asc)
-        .order_by_expr(
-            Expr::cust("COALESCE(technicians.first_time_rate, 0.5)"),
-            Order::Desc,
-        )
-        .order_by((t, T::Id), Order::Asc)
-        .limit(limit)
-        .offset(offset)
+        .and_where(Expr::cust(
+            "technicians.booked + technicians.offered < technicians.capacity",
+        ))
         .to_owned();
     let rows = conn
         .query_all_raw(conn.get_database_backend().build(&select))
         .await
         .map_err(db)?;
-    rows.iter()
-        .map(|row| {
-            Ok(Slot {
-                id: row.try_get_by_index(0)?,
-                version: row.try_get_by_index(1)?,
-                booked: row.try_get_by_index(2)?,
-                offered: row.try_get_by_index(3)?,
-                capacity: row.try_get_by_index(4)?,
-            })
-        })
-        .collect::<Result<_, sea_orm::DbErr>>()
-        .map_err(db)
+    let mut seen = std::collections::HashSet::new();
+    let mut slots = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let id: String = row.try_get_by_index(0).map_err(db)?;
+        // A technician covering the city and the province appears twice.
+        if seen.insert(id.clone()) {
+            slots.push(Slot {
+                id,
+                version: row.try_get_by_index(1).map_err(db)?,
+                booked: row.try_get_by_index(2).map_err(db)?,
+                offered: row.try_get_by_index(3).map_err(db)?,
+                capacity: row.try_get_by_index(4).map_err(db)?,
+            });
+        }
+    }
+    Ok(slots)
 }
 
 /// Counts an offer opened (`+1`) or closed (`-1`) for a technician.

@@ -1297,3 +1297,55 @@ async fn a_survey_is_planned_for_a_confirmed_team_and_arrival_stops_the_clock() 
         office.app.stop().await.unwrap();
     }
 }
+
+#[tokio::test]
+async fn a_technician_who_goes_off_duty_gets_no_more_offers_even_from_a_recent_field() {
+    for backend in backends() {
+        let mut office = Office::open(&backend, &[]).await;
+        office.hire(surveyor("t-near", 1.0)).await;
+        office.hire(surveyor("t-far", 30.0)).await;
+        let first = office.ticket("钢梁裂缝 first").await;
+        let offered = office
+            .wait_for(&first, "an offer", |a| {
+                a.state == pb::AssignmentState::Offered as i32
+            })
+            .await;
+        assert_eq!(offered.technician_id, "t-near");
+        // Going off duty withdraws the open offer; the job goes back to the queue and the
+        // workers' field (read under a second ago) still lists t-near as on duty.
+        let own = office.tech_token("t-near");
+        office
+            .dispatch
+            .set_availability(authed(
+                pb::SetAvailabilityRequest {
+                    technician_id: "t-near".into(),
+                    status: pb::TechnicianStatus::OffDuty as i32,
+                    leave_periods: vec![],
+                },
+                &own,
+            ))
+            .await
+            .unwrap();
+        let second = office.ticket("钢梁裂缝 second").await;
+        for ticket in [&first, &second] {
+            let a = office
+                .wait_for(ticket, "an offer to someone on duty", |a| {
+                    a.state == pb::AssignmentState::Offered as i32
+                })
+                .await;
+            assert_eq!(a.technician_id, "t-far", "{}", backend.name());
+        }
+        let withdrawn = office.assignment_of(&first).await.unwrap();
+        assert_eq!(
+            withdrawn.offers[0].state,
+            pb::AssignmentState::Withdrawn as i32
+        );
+        let near = technicians::Entity::find_by_id("t-near".to_owned())
+            .one(&office.app.db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((near.booked, near.offered), (0, 0));
+        office.app.stop().await.unwrap();
+    }
+}

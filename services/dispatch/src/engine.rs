@@ -179,11 +179,6 @@ impl Dispatcher {
         now: DateTime<Utc>,
     ) -> Result<Option<assignments::Model>, ApiError> {
         let deadline_ms = deadline.map(ms);
-        if let Some(row) = store::assignment_of_ticket(tx, ticket_id).await? {
-            return self
-                .revise_visit(tx, &row, category, tier, deadline_ms)
-                .await;
-        }
         let Some(ticket) = store::ticket(tx, ticket_id).await? else {
             return Ok(None);
         };
@@ -199,31 +194,31 @@ impl Dispatcher {
                 None => Default::default(),
             },
         };
-        let model = assignments::ActiveModel {
-            id: Set(uuid::Uuid::now_v7().to_string()),
-            ticket_id: Set(ticket_id.to_owned()),
-            category: Set(category.as_str().to_owned()),
-            tier: Set(tier.as_str().to_owned()),
-            arrival_deadline_ms: Set(deadline_ms),
-            score: Set(score(deadline_ms, tier)),
-            site: Set(to_json(&site)),
-            state: Set(state::WAITING.to_owned()),
-            technician_id: Set(None),
-            offer_expires_at_ms: Set(None),
-            ranking: Set(None),
-            manual: Set(false),
-            arrived_at_ms: Set(None),
-            arrival_position: Set(None),
-            arrival_met: Set(None),
-            escalations: Set(0),
-            retry_at_ms: Set(None),
-            excluded: Set("[]".to_owned()),
-            created_at: Set(now),
-            updated_at: Set(now),
-            version: Set(1),
+        let row = assignments::Model {
+            id: uuid::Uuid::now_v7().to_string(),
+            ticket_id: ticket_id.to_owned(),
+            category: category.as_str().to_owned(),
+            tier: tier.as_str().to_owned(),
+            arrival_deadline_ms: deadline_ms,
+            score: score(deadline_ms, tier),
+            site: to_json(&site),
+            state: state::WAITING.to_owned(),
+            technician_id: None,
+            offer_expires_at_ms: None,
+            ranking: None,
+            manual: false,
+            arrived_at_ms: None,
+            arrival_position: None,
+            arrival_met: None,
+            escalations: 0,
+            retry_at_ms: None,
+            excluded: "[]".to_owned(),
+            created_at: now,
+            updated_at: now,
+            version: 1,
         };
-        // A dispatcher's manual offer may create it at the same moment as the consumer.
-        let inserted = assignments::Entity::insert(model)
+        // It may exist: a reclassification, or a dispatcher's manual offer at the same moment.
+        let inserted = assignments::Entity::insert(assignments::ActiveModel::from(row.clone()))
             .on_conflict(
                 OnConflict::column(assignments::Column::TicketId)
                     .do_nothing()
@@ -232,12 +227,12 @@ impl Dispatcher {
             .exec_without_returning(tx)
             .await
             .map_err(db_err)?;
-        let row = store::assignment_of_ticket(tx, ticket_id)
-            .await?
-            .ok_or_else(|| ApiError::Internal(format!("assignment of {ticket_id} vanished")))?;
         if inserted == 0 {
+            let existing = store::assignment_of_ticket(tx, ticket_id)
+                .await?
+                .ok_or_else(|| ApiError::Internal(format!("assignment of {ticket_id} vanished")))?;
             return self
-                .revise_visit(tx, &row, category, tier, deadline_ms)
+                .revise_visit(tx, &existing, category, tier, deadline_ms)
                 .await;
         }
         event(

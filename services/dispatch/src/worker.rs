@@ -10,7 +10,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use sea_orm::TransactionTrait;
 use steelcare_bus::{ConsumerOptions, EVENTS_STREAM, EventStream, run_consumer};
 use steelcare_domain::{CaseState, ProblemCategory, SeverityTier};
 use steelcare_proto::events::v1::event_envelope::Payload;
@@ -80,7 +79,10 @@ pub async fn handle_event(dispatcher: &Dispatcher, payload: &[u8]) -> Result<(),
         _ => return Ok(()),
     };
     let now = steelcare_store::now();
-    let tx = dispatcher.db.begin().await.map_err(db_err)?;
+    // Several consumers may run at once: take the write lock up front on SQLite.
+    let tx = steelcare_store::begin_write(&dispatcher.db)
+        .await
+        .map_err(db_err)?;
     if !processed::mark_processed(&tx, CONSUMER_GROUP, &event.event_id).await? {
         return Ok(());
     }
@@ -121,6 +123,8 @@ pub async fn run_consumer_loop(
 ) {
     let mut options = ConsumerOptions::new(EVENTS_STREAM, CONSUMER_GROUP, &consumer_name);
     options.wake = published;
+    // Small reads, so that the consumers of this group share a burst between them.
+    options.batch = 16;
     run_consumer(
         events,
         options,

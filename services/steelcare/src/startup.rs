@@ -291,13 +291,18 @@ impl Application {
                 },
                 Some(relay_wake.clone()),
             );
-            workers.push(tokio::spawn(steelcare_dispatch::worker::run_consumer_loop(
-                dispatcher.clone(),
-                self.bus.events.clone(),
-                consumer_name.clone(),
-                Some(published.clone()),
-                workers_stopped.clone(),
-            )));
+            // Several consumers of one group share the stream; events of one case arriving
+            // out of order are harmless (a late classification never dispatches a case that
+            // moved on).
+            for i in 0..self.settings.dispatch.consumers {
+                workers.push(tokio::spawn(steelcare_dispatch::worker::run_consumer_loop(
+                    dispatcher.clone(),
+                    self.bus.events.clone(),
+                    format!("{consumer_name}-dispatch-{i}"),
+                    Some(published.clone()),
+                    workers_stopped.clone(),
+                )));
+            }
             for _ in 0..self.settings.dispatch.workers {
                 workers.push(tokio::spawn(steelcare_dispatch::worker::run_queue_worker(
                     dispatcher.clone(),

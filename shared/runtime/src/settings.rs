@@ -42,6 +42,7 @@ watcher_interval_ms = 1000
 
 [dispatch]
 workers = 4
+consumers = 4
 lease_ms = 30000
 offer_timeout = { p1 = "10m", p2 = "30m", p3 = "2h", p4 = "4h" }
 retry_base = "30s"
@@ -127,6 +128,7 @@ struct RawSettings {
 #[serde(deny_unknown_fields)]
 struct RawDispatch {
     workers: u32,
+    consumers: u32,
     lease_ms: u64,
     offer_timeout: RawTierDurations,
     retry_base: String,
@@ -277,6 +279,8 @@ pub struct Settings {
 pub struct DispatchSettings {
     /// Queue workers in this process (0: this process claims no jobs).
     pub workers: u32,
+    /// Event consumers of the dispatch group in this process (at least 1).
+    pub consumers: u32,
     /// How long a claimed job is held before it returns to the queue.
     pub lease: Duration,
     /// How long an offer stays open, per tier (P1 first).
@@ -735,6 +739,9 @@ fn parse_span(key: &'static str, value: &str) -> Result<Duration, SettingsError>
 
 impl RawDispatch {
     fn validate(self) -> Result<DispatchSettings, SettingsError> {
+        if self.consumers == 0 {
+            return Err(invalid("dispatch.consumers", "must be at least 1"));
+        }
         if self.lease_ms < 100 {
             return Err(invalid("dispatch.lease_ms", "must be at least 100"));
         }
@@ -794,6 +801,7 @@ impl RawDispatch {
         }
         Ok(DispatchSettings {
             workers: self.workers,
+            consumers: self.consumers,
             lease: Duration::from_millis(self.lease_ms),
             offer_timeout,
             retry_base,

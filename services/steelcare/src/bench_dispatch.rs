@@ -9,7 +9,7 @@
 //! 3. Steady rate: creates tickets at `--rate` per second for `--duration` and reports
 //!    ticket-created → offer-made latency from the server's own timestamps.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
@@ -285,13 +285,13 @@ async fn offered_count(db: &Database) -> Result<u64, String> {
         .map_err(|err| err.to_string())
 }
 
-/// Ticket-created → first-offer latencies of `ticket_ids`, from the server's timestamps;
-/// also how many got no offer.
+/// Ticket-created → first-offer latencies of `ticket_ids` by tier ("all" for every ticket),
+/// from the server's timestamps; also how many got no offer.
 async fn offer_latencies(
     db: &Database,
     ticket_ids: &[String],
-) -> Result<(Vec<Duration>, usize), String> {
-    let mut latencies = Vec::new();
+) -> Result<(BTreeMap<String, Vec<Duration>>, usize), String> {
+    let mut latencies: BTreeMap<String, Vec<Duration>> = BTreeMap::new();
     let mut missing = 0;
     for chunk in ticket_ids.chunks(500) {
         let created: HashMap<String, i64> = tickets::Entity::find()
@@ -318,22 +318,27 @@ async fn offer_latencies(
             .into_iter()
             .map(|o| (o.assignment_id, o.offered_at_ms))
             .collect();
-        let by_ticket: HashMap<&str, &str> = rows
+        let by_ticket: HashMap<&str, (&str, &str)> = rows
             .iter()
-            .map(|r| (r.ticket_id.as_str(), r.id.as_str()))
+            .map(|r| (r.ticket_id.as_str(), (r.id.as_str(), r.tier.as_str())))
             .collect();
         for id in chunk {
-            let offered = by_ticket.get(id.as_str()).and_then(|a| first_offer.get(*a));
+            let offered = by_ticket
+                .get(id.as_str())
+                .and_then(|(a, tier)| first_offer.get(*a).map(|o| (*o, *tier)));
             match (created.get(id), offered) {
-                (Some(c), Some(o)) => {
-                    let micros = (o * 1000 - c).max(0);
-                    latencies.push(Duration::from_micros(micros as u64));
+                (Some(c), Some((o, tier))) => {
+                    let took = Duration::from_micros((o * 1000 - c).max(0) as u64);
+                    latencies.entry("all".to_owned()).or_default().push(took);
+                    latencies.entry(tier.to_owned()).or_default().push(took);
                 }
                 _ => missing += 1,
             }
         }
     }
-    latencies.sort();
+    for list in latencies.values_mut() {
+        list.sort();
+    }
     Ok((latencies, missing))
 }
 
@@ -475,17 +480,23 @@ pub async fn dispatch(settings: Settings, options: DispatchBenchOptions) -> Resu
     while (offered_count(&busy.db).await? as usize) < target && Instant::now() < settle {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let (latencies, missing) = offer_latencies(&busy.db, &ids).await?;
+    let (by_tier, missing) = offer_latencies(&busy.db, &ids).await?;
     println!(
-        "dispatch_ticket_to_offer backend={label} rate={} tickets={} failed={} without_offer={} p50_ms={:.1} p99_ms={:.1} max_ms={:.1}",
+        "dispatch_ticket_to_offer backend={label} rate={} tickets={} failed={} without_offer={missing}",
         options.rate,
         ids.len(),
         failed,
-        missing,
-        ms(percentile(&latencies, 0.5)),
-        ms(percentile(&latencies, 0.99)),
-        ms(latencies.last().copied().unwrap_or_default()),
     );
+    // Earliest deadline first: under load the urgent tiers are served before the others.
+    for (tier, latencies) in &by_tier {
+        println!(
+            "dispatch_ticket_to_offer backend={label} tier={tier} tickets={} p50_ms={:.1} p99_ms={:.1} max_ms={:.1}",
+            latencies.len(),
+            ms(percentile(latencies, 0.5)),
+            ms(percentile(latencies, 0.99)),
+            ms(latencies.last().copied().unwrap_or_default()),
+        );
+    }
     busy.stop().await;
     Ok(())
 }

@@ -61,21 +61,29 @@ pub async fn run_consumer<H, F, E>(
     let mut idle = Duration::from_millis(5);
     let mut group_ready = false;
     let mut wake = options.wake.clone();
+    let mut last_reclaim: Option<tokio::time::Instant> = None;
     while !*shutdown.borrow() {
         let round = async {
             if !group_ready {
                 events.ensure_group(&options.stream, &options.group).await?;
                 group_ready = true;
             }
-            let mut batch = events
-                .claim_stale(
-                    &options.stream,
-                    &options.group,
-                    &options.consumer,
-                    options.min_idle,
-                    options.batch,
-                )
-                .await?;
+            // Stale deliveries can only appear after `min_idle`: look for them every half of
+            // it, not on every read.
+            let mut batch = if last_reclaim.is_none_or(|at| at.elapsed() >= options.min_idle / 2) {
+                last_reclaim = Some(tokio::time::Instant::now());
+                events
+                    .claim_stale(
+                        &options.stream,
+                        &options.group,
+                        &options.consumer,
+                        options.min_idle,
+                        options.batch,
+                    )
+                    .await?
+            } else {
+                Vec::new()
+            };
             batch.extend(
                 events
                     .read_new(

@@ -4,7 +4,6 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use steelcare_domain::{ProblemCategory, SeverityTier};
-use steelcare_proto::common::v1 as common;
 use steelcare_proto::dispatch::v1 as pb;
 use steelcare_runtime::ApiError;
 use steelcare_runtime::convert::to_timestamp;
@@ -134,12 +133,4 @@ pub fn survey_plan(row: &survey_plans::Model) -> Result<pb::SurveyPlan, ApiError
         }),
         create_time: Some(to_timestamp(row.created_at)),
     })
-}
-
-/// A position as the protobuf message.
-pub fn geo(latitude: f64, longitude: f64) -> common::GeoPoint {
-    common::GeoPoint {
-        latitude,
-        longitude,
-    }
 }

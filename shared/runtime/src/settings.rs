@@ -41,8 +41,8 @@ escalation_thresholds = [0.5, 0.8]
 watcher_interval_ms = 1000
 
 [dispatch]
-workers = 4
-consumers = 4
+workers = 2
+consumers = 2
 lease_ms = 30000
 offer_timeout = { p1 = "10m", p2 = "30m", p3 = "2h", p4 = "4h" }
 retry_base = "30s"

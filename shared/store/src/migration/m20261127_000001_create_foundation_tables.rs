@@ -5,6 +5,8 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
+use super::drop_tables;
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -328,21 +330,20 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for table in [
-            BusQueueJobs::Table.into_iden(),
-            BusPending::Table.into_iden(),
-            BusGroupCursors::Table.into_iden(),
-            BusStreamEntries::Table.into_iden(),
-            IdempotencyKeys::Table.into_iden(),
-            ProcessedEvents::Table.into_iden(),
-            Outbox::Table.into_iden(),
-            AuditLog::Table.into_iden(),
-            Cases::Table.into_iden(),
-        ] {
-            manager
-                .drop_table(Table::drop().table(table).to_owned())
-                .await?;
-        }
-        Ok(())
+        drop_tables(
+            manager,
+            vec![
+                BusQueueJobs::Table.into_iden(),
+                BusPending::Table.into_iden(),
+                BusGroupCursors::Table.into_iden(),
+                BusStreamEntries::Table.into_iden(),
+                IdempotencyKeys::Table.into_iden(),
+                ProcessedEvents::Table.into_iden(),
+                Outbox::Table.into_iden(),
+                AuditLog::Table.into_iden(),
+                Cases::Table.into_iden(),
+            ],
+        )
+        .await
     }
 }

@@ -7,7 +7,7 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
-use super::index;
+use super::{drop_tables, index};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -421,22 +421,21 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for table in [
-            Attachments::Table.into_iden(),
-            AcceptanceCounters::Table.into_iden(),
-            SlaPauses::Table.into_iden(),
-            SlaClocks::Table.into_iden(),
-            Tickets::Table.into_iden(),
-            Trainings::Table.into_iden(),
-            DossierItems::Table.into_iden(),
-            WarrantyTerms::Table.into_iden(),
-            Projects::Table.into_iden(),
-            Customers::Table.into_iden(),
-        ] {
-            manager
-                .drop_table(Table::drop().table(table).to_owned())
-                .await?;
-        }
-        Ok(())
+        drop_tables(
+            manager,
+            vec![
+                Attachments::Table.into_iden(),
+                AcceptanceCounters::Table.into_iden(),
+                SlaPauses::Table.into_iden(),
+                SlaClocks::Table.into_iden(),
+                Tickets::Table.into_iden(),
+                Trainings::Table.into_iden(),
+                DossierItems::Table.into_iden(),
+                WarrantyTerms::Table.into_iden(),
+                Projects::Table.into_iden(),
+                Customers::Table.into_iden(),
+            ],
+        )
+        .await
     }
 }

@@ -12,7 +12,7 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
-use super::index;
+use super::{drop_tables, index};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -333,18 +333,17 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for table in [
-            SurveyPlanMembers::Table.into_iden(),
-            SurveyPlans::Table.into_iden(),
-            AssignmentOffers::Table.into_iden(),
-            Assignments::Table.into_iden(),
-            TechnicianRegions::Table.into_iden(),
-            Technicians::Table.into_iden(),
-        ] {
-            manager
-                .drop_table(Table::drop().table(table).to_owned())
-                .await?;
-        }
-        Ok(())
+        drop_tables(
+            manager,
+            vec![
+                SurveyPlanMembers::Table.into_iden(),
+                SurveyPlans::Table.into_iden(),
+                AssignmentOffers::Table.into_iden(),
+                Assignments::Table.into_iden(),
+                TechnicianRegions::Table.into_iden(),
+                Technicians::Table.into_iden(),
+            ],
+        )
+        .await
     }
 }

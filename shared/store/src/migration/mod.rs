@@ -19,6 +19,16 @@ fn index(name: &str, table: impl IntoIden + 'static, cols: Vec<DynIden>) -> Inde
     index.to_owned()
 }
 
+/// Drops `tables` in the order given (dependents first).
+async fn drop_tables(manager: &SchemaManager<'_>, tables: Vec<DynIden>) -> Result<(), DbErr> {
+    for table in tables {
+        manager
+            .drop_table(Table::drop().table(table).to_owned())
+            .await?;
+    }
+    Ok(())
+}
+
 /// Applies every migration in order.
 pub struct Migrator;
 

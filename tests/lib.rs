@@ -317,3 +317,35 @@ pub fn authed<T>(message: T, token: &str) -> tonic::Request<T> {
     );
     request
 }
+
+/// The ticket's arrival clock once it has stopped (or as it is after 10 s): the arrival
+/// event reaches intake's consumer asynchronously.
+pub async fn stopped_arrival_clock(
+    intake: &mut steelcare_proto::intake::v1::intake_service_client::IntakeServiceClient<Channel>,
+    ticket_id: &str,
+    token: &str,
+) -> steelcare_proto::common::v1::SlaClock {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let ticket = intake
+            .get_ticket(authed(
+                steelcare_proto::intake::v1::GetTicketRequest {
+                    ticket_id: ticket_id.to_owned(),
+                },
+                token,
+            ))
+            .await
+            .expect("get ticket")
+            .into_inner()
+            .ticket
+            .expect("ticket");
+        let arrival = ticket
+            .sla
+            .and_then(|sla| sla.arrival)
+            .expect("arrival clock");
+        if arrival.stop_time.is_some() || tokio::time::Instant::now() > deadline {
+            return arrival;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -201,6 +201,18 @@ impl Office {
         }
     }
 
+    async fn technician(&mut self, id: &str, token: &str) -> Result<pb::Technician, tonic::Status> {
+        self.dispatch
+            .get_technician(authed(
+                pb::GetTechnicianRequest {
+                    technician_id: id.into(),
+                },
+                token,
+            ))
+            .await
+            .map(|r| r.into_inner().technician.unwrap())
+    }
+
     async fn accept(
         &mut self,
         assignment_id: &str,
@@ -325,41 +337,12 @@ async fn the_service_team_is_validated_kept_and_shown_to_the_right_people() {
 
         // A technician sees themself, not a colleague.
         let own = office.tech_token("t-roof");
-        let me = office
-            .dispatch
-            .get_technician(authed(
-                pb::GetTechnicianRequest {
-                    technician_id: "t-roof".into(),
-                },
-                &own,
-            ))
-            .await
-            .unwrap()
-            .into_inner()
-            .technician
-            .unwrap();
+        let me = office.technician("t-roof", &own).await.unwrap();
         assert_eq!(me.capacity, 2);
-        let err = office
-            .dispatch
-            .get_technician(authed(
-                pb::GetTechnicianRequest {
-                    technician_id: "t-survey".into(),
-                },
-                &own,
-            ))
-            .await
-            .unwrap_err();
+        let err = office.technician("t-survey", &own).await.unwrap_err();
         assert_eq!(err.code(), Code::PermissionDenied);
-        let err = office
-            .dispatch
-            .get_technician(authed(
-                pb::GetTechnicianRequest {
-                    technician_id: "nobody".into(),
-                },
-                &office.dispatcher,
-            ))
-            .await
-            .unwrap_err();
+        let dispatcher = office.dispatcher.clone();
+        let err = office.technician("nobody", &dispatcher).await.unwrap_err();
         assert_eq!(err.code(), Code::NotFound);
 
         // update_mask changes only the named field; an unknown id with a mask is NOT_FOUND.
@@ -577,19 +560,8 @@ async fn a_ticket_reaches_the_best_qualified_technician_and_moves_on_when_declin
 
         let confirmed = office.accept(&next.assignment_id, "t-far").await.unwrap();
         assert_eq!(confirmed.state, pb::AssignmentState::Confirmed as i32);
-        let far = office
-            .dispatch
-            .get_technician(authed(
-                pb::GetTechnicianRequest {
-                    technician_id: "t-far".into(),
-                },
-                &office.dispatcher,
-            ))
-            .await
-            .unwrap()
-            .into_inner()
-            .technician
-            .unwrap();
+        let dispatcher = office.dispatcher.clone();
+        let far = office.technician("t-far", &dispatcher).await.unwrap();
         assert_eq!(far.booked_assignments, 1);
         // The accepted offer moved from offered to booked; the declined one is gone.
         assert_eq!(far.active_assignments, 1);
@@ -1267,27 +1239,9 @@ async fn a_survey_is_planned_for_a_confirmed_team_and_arrival_stops_the_clock() 
             .await
             .unwrap_err();
         assert_eq!(err.code(), Code::FailedPrecondition);
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        let clock = loop {
-            let t = office
-                .intake
-                .get_ticket(authed(
-                    intake::GetTicketRequest {
-                        ticket_id: ticket.clone(),
-                    },
-                    &office.agent,
-                ))
-                .await
-                .unwrap()
-                .into_inner()
-                .ticket
-                .unwrap();
-            let arrival = t.sla.unwrap().arrival.unwrap();
-            if arrival.stop_time.is_some() || tokio::time::Instant::now() > deadline {
-                break arrival;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        };
+        let clock =
+            steelcare_tests::stopped_arrival_clock(&mut office.intake, &ticket, &office.agent)
+                .await;
         assert_eq!(
             clock.status,
             common::SlaStatus::Met as i32,

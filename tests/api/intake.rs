@@ -1194,27 +1194,12 @@ async fn arrival_reported_on_the_bus_stops_the_arrival_clock_once() {
             )
             .await
             .unwrap();
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        let arrival = loop {
-            let t = desk
-                .client
-                .get_ticket(authed(
-                    pb::GetTicketRequest {
-                        ticket_id: ticket.ticket_id.clone(),
-                    },
-                    &desk.agent,
-                ))
-                .await
-                .unwrap()
-                .into_inner()
-                .ticket
-                .unwrap();
-            let arrival = t.sla.unwrap().arrival.unwrap();
-            if arrival.stop_time.is_some() || tokio::time::Instant::now() > deadline {
-                break arrival;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        };
+        let arrival = steelcare_tests::stopped_arrival_clock(
+            &mut desk.client,
+            &ticket.ticket_id,
+            &desk.agent,
+        )
+        .await;
         assert_eq!(
             arrival.status,
             common::SlaStatus::Met as i32,

@@ -141,7 +141,8 @@ impl Dispatcher {
     }
 
     /// Puts an assignment's job in the queue (if absent). A failure is logged, not returned:
-    /// the row is committed and the reconciler puts the job back.
+    /// the row is committed and the reconciler puts the job back. Only the id, ticket and
+    /// score are used, which no state change alters, so the row read before a change will do.
     pub async fn enqueue(&self, row: &assignments::Model) -> bool {
         match self
             .queue
@@ -601,9 +602,7 @@ impl Dispatcher {
                 tx.commit().await.map_err(db_err)?;
                 self.committed();
                 expired += 1;
-                if let Some(waiting) = store::assignment(&self.db, &row.id).await? {
-                    self.enqueue(&waiting).await;
-                }
+                self.enqueue(&current).await;
             }
         }
         Ok(expired)

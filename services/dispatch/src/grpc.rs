@@ -194,7 +194,7 @@ impl DispatchService {
         technician_id: &str,
         reason: &str,
         now: DateTime<Utc>,
-    ) -> Result<Vec<String>, ApiError> {
+    ) -> Result<Vec<assignments::Model>, ApiError> {
         let open = assignments::Entity::find()
             .filter(assignments::Column::TechnicianId.eq(technician_id))
             .filter(assignments::Column::State.eq(state::OFFERED))
@@ -215,17 +215,15 @@ impl DispatchService {
                 )
                 .await?
             {
-                released.push(row.id);
+                released.push(row);
             }
         }
         Ok(released)
     }
 
-    async fn enqueue_ids(&self, ids: &[String]) {
-        for id in ids {
-            if let Ok(Some(row)) = store::assignment(&self.dispatcher.db, id).await {
-                self.dispatcher.enqueue(&row).await;
-            }
+    async fn enqueue_all(&self, rows: &[assignments::Model]) {
+        for row in rows {
+            self.dispatcher.enqueue(row).await;
         }
     }
 
@@ -343,7 +341,7 @@ impl DispatchService {
         audit(&tx, ctx, "technician", &id, before, summary(&record)).await?;
         tx.commit().await.map_err(db_err)?;
         self.dispatcher.committed();
-        self.enqueue_ids(&released).await;
+        self.enqueue_all(&released).await;
         let today = self.today();
         let expired: Vec<pb::Certificate> = record
             .certificates
@@ -501,13 +499,13 @@ impl DispatchService {
             serde_json::json!({
                 "status": status.as_str(),
                 "leave_periods": leave,
-                "withdrawn_offers": released,
+                "withdrawn_offers": released.iter().map(|r| &r.id).collect::<Vec<_>>(),
             }),
         )
         .await?;
         tx.commit().await.map_err(db_err)?;
         self.dispatcher.committed();
-        self.enqueue_ids(&released).await;
+        self.enqueue_all(&released).await;
         Ok(pb::SetAvailabilityResponse {
             technician: Some(self.technician_view(&id).await?),
         })
@@ -831,9 +829,7 @@ impl DispatchService {
         tx.commit().await.map_err(db_err)?;
         d.committed();
         let view = self.assignment_view(&row.id).await?;
-        if let Some(waiting) = store::assignment(&d.db, &row.id).await? {
-            d.enqueue(&waiting).await;
-        }
+        d.enqueue(&row).await;
         Ok(pb::DeclineAssignmentResponse {
             assignment: Some(view),
         })

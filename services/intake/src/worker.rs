@@ -8,11 +8,13 @@ use sea_orm::TransactionTrait;
 use steelcare_bus::{ConsumerOptions, EVENTS_STREAM, EventStream, run_consumer};
 use steelcare_domain::sla::ClockKind;
 use steelcare_proto::common::v1::Actor;
+use steelcare_proto::events::v1::EventEnvelope;
 use steelcare_proto::events::v1::event_envelope::Payload;
 use steelcare_runtime::ApiError;
 use steelcare_runtime::record::{emit, envelope, receive};
 use steelcare_store::{Database, begin_write, processed};
 use tokio::sync::{Notify, watch};
+use tracing::Instrument;
 
 use crate::clocks::{self, fire_due};
 use crate::store;
@@ -86,7 +88,10 @@ pub const CONSUMER_GROUP: &str = "intake";
 /// Applies one event to intake's clocks, once (processed-event key in the same transaction).
 pub async fn handle_event(db: &Database, payload: &[u8]) -> Result<(), ApiError> {
     let (event, span) = receive(payload, CONSUMER_GROUP)?;
-    let _entered = span.enter();
+    apply_event(db, event).instrument(span).await
+}
+
+async fn apply_event(db: &Database, event: EventEnvelope) -> Result<(), ApiError> {
     let kind = match &event.payload {
         Some(Payload::TechnicianArrived(_)) => ClockKind::Arrival,
         Some(Payload::AgreementSigned(_)) => ClockKind::Solution,
@@ -123,11 +128,13 @@ pub async fn run_consumer_loop(
     db: Database,
     events: Arc<dyn EventStream>,
     consumer_name: String,
+    redelivery: Duration,
     published: Option<watch::Receiver<u64>>,
     shutdown: watch::Receiver<bool>,
 ) {
     let mut options = ConsumerOptions::new(EVENTS_STREAM, CONSUMER_GROUP, &consumer_name);
     options.wake = published;
+    options.min_idle = redelivery;
     run_consumer(
         events,
         options,

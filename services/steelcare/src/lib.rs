@@ -6,6 +6,7 @@ pub mod admin;
 pub mod bench;
 pub mod bench_dispatch;
 pub mod cli;
+pub mod health;
 pub mod services;
 pub mod startup;
 

@@ -10,6 +10,7 @@ pub mod handler;
 pub mod record;
 pub mod server;
 pub mod settings;
+pub mod supervise;
 pub mod telemetry;
 pub mod validate;
 

@@ -32,6 +32,10 @@ max_connections = 10
 [redis]
 key_prefix = "steelcare:"
 
+[bus]
+redelivery_idle_ms = 5000
+relay_lease_ms = 5000
+
 [auth]
 issuer = "steelcare"
 
@@ -43,7 +47,7 @@ watcher_interval_ms = 1000
 [dispatch]
 workers = 2
 consumers = 2
-lease_ms = 30000
+lease_ms = 10000
 offer_timeout = { p1 = "10m", p2 = "30m", p3 = "2h", p4 = "4h" }
 retry_base = "30s"
 retry_max = "10m"
@@ -117,6 +121,7 @@ struct RawSettings {
     server: RawServer,
     database: RawDatabase,
     redis: RawRedis,
+    bus: RawBus,
     auth: RawAuth,
     telemetry: RawTelemetry,
     intake: RawIntake,
@@ -236,6 +241,13 @@ struct RawRedis {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+struct RawBus {
+    redelivery_idle_ms: u64,
+    relay_lease_ms: u64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RawAuth {
     jwt_secret: Option<String>,
     jwt_public_key_file: Option<PathBuf>,
@@ -262,6 +274,8 @@ pub struct Settings {
     pub database: DatabaseSettings,
     /// Redis; `None` url = the embedded queue and streams.
     pub redis: RedisSettings,
+    /// The event bus: redelivery and the relay's lease.
+    pub bus: BusSettings,
     /// Authentication.
     pub auth: AuthSettings,
     /// Logs and traces.
@@ -272,6 +286,27 @@ pub struct Settings {
     pub dispatch: DispatchSettings,
     /// Attachments: limits and storage.
     pub attachments: AttachmentSettings,
+}
+
+/// `[bus]`.
+#[derive(Debug, Clone)]
+pub struct BusSettings {
+    /// A delivered event not acknowledged for this long goes to another consumer of its
+    /// group (its consumer crashed or hangs).
+    pub redelivery_idle: Duration,
+    /// One outbox relay publishes across replicas; it holds a lease in the database for
+    /// this long, renewed as it works, and another process takes over once it lapses.
+    pub relay_lease: Duration,
+}
+
+impl BusSettings {
+    /// The relay's options.
+    pub fn relay_options(&self) -> steelcare_bus::RelayOptions {
+        steelcare_bus::RelayOptions {
+            lease: self.relay_lease,
+            ..Default::default()
+        }
+    }
 }
 
 /// `[dispatch]`.
@@ -564,6 +599,18 @@ impl RawSettings {
         {
             return Err(invalid("auth.jwt_secret", "must be at least 16 characters"));
         }
+        if !(100..=600_000).contains(&self.bus.redelivery_idle_ms) {
+            return Err(invalid(
+                "bus.redelivery_idle_ms",
+                "must be between 100 and 600000",
+            ));
+        }
+        if !(500..=600_000).contains(&self.bus.relay_lease_ms) {
+            return Err(invalid(
+                "bus.relay_lease_ms",
+                "must be between 500 and 600000",
+            ));
+        }
         let intake = self.intake.validate()?;
         let dispatch = self.dispatch.validate()?;
         let attachments = self.attachments.validate(&self.data_dir)?;
@@ -587,6 +634,10 @@ impl RawSettings {
             redis: RedisSettings {
                 url: redis_url,
                 key_prefix: self.redis.key_prefix,
+            },
+            bus: BusSettings {
+                redelivery_idle: Duration::from_millis(self.bus.redelivery_idle_ms),
+                relay_lease: Duration::from_millis(self.bus.relay_lease_ms),
             },
             auth: AuthSettings {
                 jwt_secret: jwt_secret.map(Secret::new),

@@ -25,6 +25,14 @@ async fn v1_lists_services_and_serves_every_contract_without_a_token() {
                 ),
             ),
         },
+        v1::ServerReflectionRequest {
+            host: String::new(),
+            message_request: Some(
+                v1::server_reflection_request::MessageRequest::FileContainingSymbol(
+                    "google.rpc.BadRequest".to_owned(),
+                ),
+            ),
+        },
     ];
     let mut responses = client
         .server_reflection_info(tokio_stream::iter(requests))
@@ -50,6 +58,16 @@ async fn v1_lists_services_and_serves_every_contract_without_a_token() {
         );
     }
 
+    // Only what this process serves: the services whose issues have not landed answer
+    // nothing here, so they are not listed.
+    for absent in [
+        "steelcare.repair.v1.RepairService",
+        "steelcare.acceptance.v1.AcceptanceService",
+        "steelcare.feedback.v1.FeedbackService",
+    ] {
+        assert!(!names.contains(&absent), "{absent} listed in {names:?}");
+    }
+
     let file = responses.next().await.unwrap().unwrap();
     let Some(v1::server_reflection_response::MessageResponse::FileDescriptorResponse(files)) =
         file.message_response
@@ -66,6 +84,25 @@ async fn v1_lists_services_and_serves_every_contract_without_a_token() {
         .map(|m| m.name().to_owned())
         .collect();
     assert!(rpcs.contains(&"CreateTicket".to_owned()), "{rpcs:?}");
+
+    // The error details are described, so grpcurl can print a BadRequest.
+    let details = responses.next().await.unwrap().unwrap();
+    let Some(v1::server_reflection_response::MessageResponse::FileDescriptorResponse(files)) =
+        details.message_response
+    else {
+        panic!("expected the error details' file, got {details:?}");
+    };
+    let packages: Vec<String> = files
+        .file_descriptor_proto
+        .iter()
+        .map(|f| {
+            prost_types::FileDescriptorProto::decode(f.as_slice())
+                .unwrap()
+                .package()
+                .to_owned()
+        })
+        .collect();
+    assert!(packages.contains(&"google.rpc".to_owned()), "{packages:?}");
     app.stop().await.unwrap();
 }
 

@@ -35,6 +35,9 @@ use crate::store;
 /// The dispatch queue's name.
 pub const QUEUE: &str = "dispatch";
 
+/// How long after a change the reconciler leaves a waiting row to the path that changed it.
+const SETTLE_MS: i64 = 2_000;
+
 /// Score of a job without an arrival deadline: after every real deadline (year 2096).
 const NO_DEADLINE_MS: i64 = 4_000_000_000_000;
 
@@ -94,6 +97,20 @@ pub enum JobOutcome {
     Escalated(DateTime<Utc>),
     /// Nothing to do (already offered, confirmed, withdrawn, gone, or waiting for its retry).
     Skipped,
+    /// Not done this time (the chosen technicians filled up or the row changed while
+    /// matching): the job goes back in the queue at once.
+    Retry,
+}
+
+/// What became of an offer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OfferResult {
+    /// Made: the assignment is offered and the technician's place reserved.
+    Made,
+    /// The assignment changed meanwhile; nothing was written.
+    Changed,
+    /// The technician has no place left (or went off duty); nothing was written.
+    Full,
 }
 
 /// The shared core of the dispatch service.
@@ -108,6 +125,7 @@ pub struct Dispatcher {
     relay: Option<Arc<Notify>>,
     work: Arc<Notify>,
     directory: Arc<matching::Directory>,
+    panics: Arc<std::sync::atomic::AtomicU32>,
 }
 
 impl Dispatcher {
@@ -125,7 +143,14 @@ impl Dispatcher {
             relay,
             work: Arc::new(Notify::new()),
             directory: Arc::new(matching::Directory::default()),
+            panics: Arc::default(),
         }
+    }
+
+    /// Fault injection for tests: the next `n` jobs a queue worker handles panic.
+    #[doc(hidden)]
+    pub fn inject_panics(&self, n: u32) {
+        self.panics.store(n, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// Woken when this process enqueues a job, so an idle worker claims it at once.
@@ -183,6 +208,12 @@ impl Dispatcher {
         let Some(ticket) = store::ticket(tx, ticket_id).await? else {
             return Ok(None);
         };
+        // A reclassification reaches an existing assignment whatever the case's state.
+        if let Some(existing) = store::assignment_of_ticket(tx, ticket_id).await? {
+            return self
+                .revise_visit(tx, &existing, category, tier, deadline_ms)
+                .await;
+        }
         // A late or redelivered event must not dispatch a case that moved on.
         let case = steelcare_store::cases::get(tx, ticket_id).await?;
         if !matches!(case.state, CaseState::Received | CaseState::Acknowledged) {
@@ -250,7 +281,11 @@ impl Dispatcher {
         Ok(Some(row))
     }
 
-    /// Updates the category, tier and deadline of an assignment not yet confirmed.
+    /// A reclassification reaches the assignment in every open state (waiting, offered,
+    /// confirmed, arrived): category, tier, arrival deadline and queue score change, and an
+    /// open offer's expiry moves to the new tier's timeout from when it was made. The caller
+    /// rescores the queued job after the commit. A concurrent change is `ABORTED`, and the
+    /// consumer tries again at once.
     async fn revise_visit(
         &self,
         tx: &DatabaseTransaction,
@@ -259,7 +294,13 @@ impl Dispatcher {
         tier: SeverityTier,
         deadline_ms: Option<i64>,
     ) -> Result<Option<assignments::Model>, ApiError> {
-        if ![state::WAITING, state::OFFERED].contains(&row.state.as_str()) {
+        let open = [
+            state::WAITING,
+            state::OFFERED,
+            state::CONFIRMED,
+            state::ARRIVED,
+        ];
+        if !open.contains(&row.state.as_str()) {
             return Ok(None);
         }
         let unchanged = row.category == category.as_str()
@@ -268,6 +309,16 @@ impl Dispatcher {
         if unchanged {
             return Ok(Some(row.clone()));
         }
+        let mut revised = row.clone();
+        revised.tier = tier.as_str().to_owned();
+        let new_expiry = match row.offer_expires_at_ms {
+            Some(expiry) if row.state == state::OFFERED => {
+                let old = self.offer_timeout(row).num_milliseconds();
+                let new = self.offer_timeout(&revised).num_milliseconds();
+                Some(expiry - old + new)
+            }
+            other => other,
+        };
         let updated = store::update_assignment(
             tx,
             row,
@@ -284,17 +335,27 @@ impl Dispatcher {
                 .col_expr(
                     assignments::Column::Score,
                     Expr::value(score(deadline_ms, tier)),
+                )
+                .col_expr(
+                    assignments::Column::OfferExpiresAtMs,
+                    Expr::value(new_expiry),
                 ),
         )
         .await?;
         if !updated {
             return Err(ApiError::Aborted(format!("assignment {} changed", row.id)));
         }
+        if row.state == state::OFFERED
+            && let Some(expiry) = new_expiry
+        {
+            store::move_offer_expiry(tx, &row.id, expiry).await?;
+        }
         store::assignment(tx, &row.id).await
     }
 
-    /// Offers an assignment to a technician. `from_states` are the states it may be in (a
-    /// dispatcher may take over an open offer). False when the row changed meanwhile.
+    /// Offers an assignment to a technician. The matcher's offers (`manual` false) reserve a
+    /// place first with a conditional update; a dispatcher's offer by hand counts the offer
+    /// whatever the load (the accept is still refused past capacity).
     #[allow(clippy::too_many_arguments)]
     pub async fn offer_in(
         &self,
@@ -305,8 +366,13 @@ impl Dispatcher {
         manual: bool,
         actor: Actor,
         now: DateTime<Utc>,
-    ) -> Result<bool, ApiError> {
+    ) -> Result<OfferResult, ApiError> {
         let expires = now + self.offer_timeout(row);
+        if manual {
+            store::count_offer(tx, technician_id, 1).await?;
+        } else if !store::reserve_offer(tx, technician_id).await? {
+            return Ok(OfferResult::Full);
+        }
         let updated = store::update_assignment(
             tx,
             row,
@@ -330,9 +396,9 @@ impl Dispatcher {
         )
         .await?;
         if !updated {
-            return Ok(false);
+            // The caller drops the transaction, and the reservation with it.
+            return Ok(OfferResult::Changed);
         }
-        store::count_offer(tx, technician_id, 1).await?;
         let seq = store::next_offer_seq(tx, &row.id).await?;
         assignment_offers::ActiveModel {
             assignment_id: Set(row.id.clone()),
@@ -360,7 +426,7 @@ impl Dispatcher {
             }),
         )
         .await?;
-        Ok(true)
+        Ok(OfferResult::Made)
     }
 
     /// Takes an open offer back: the technician declined (`DECLINED`), it timed out
@@ -518,6 +584,14 @@ impl Dispatcher {
 
     /// Handles one claimed job: matches and offers, or escalates when nobody is available.
     pub async fn handle_job(&self, assignment_id: &str) -> Result<JobOutcome, ApiError> {
+        use std::sync::atomic::Ordering;
+        if self
+            .panics
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+        {
+            panic!("injected fault: queue worker panics on job {assignment_id}");
+        }
         let now = steelcare_store::now();
         let Some(row) = store::assignment(&self.db, assignment_id).await? else {
             return Ok(JobOutcome::Skipped);
@@ -535,6 +609,12 @@ impl Dispatcher {
             let ranked = matching::find(&self.db, &self.config, &self.directory, &job, now).await?;
             let tx = begin_write(&self.db).await.map_err(db_err)?;
             let Some(best) = ranked.into_iter().next() else {
+                // "Nobody" is decided on a fresh read of the field, never on a cached one
+                // that may predate a technician who just came on duty.
+                if attempts == 1 {
+                    self.directory.forget(&regions);
+                    continue;
+                }
                 let why = format!(
                     "no qualified, available technician covers {} for {}",
                     regions.join("/"),
@@ -551,24 +631,29 @@ impl Dispatcher {
                     && t.booked + t.offered < t.capacity
                     && self.directory.is_current(&t.id, t.version)
             });
-            if !still_free {
-                self.directory.forget(&regions);
-                if attempts < 3 {
-                    continue;
-                }
-                // Leave it to the reconciler, which queues it again within seconds.
-                return Ok(JobOutcome::Skipped);
-            }
             let technician_id = best.technician_id.clone();
-            let ranking = RankingRecord {
-                ranked: Some(best),
-                notes: Vec::new(),
+            let result = if still_free {
+                let ranking = RankingRecord {
+                    ranked: Some(best),
+                    notes: Vec::new(),
+                };
+                self.offer_in(&tx, &row, &technician_id, &ranking, false, system(), now)
+                    .await?
+            } else {
+                OfferResult::Full
             };
-            if !self
-                .offer_in(&tx, &row, &technician_id, &ranking, false, system(), now)
-                .await?
-            {
-                return Ok(JobOutcome::Skipped);
+            match result {
+                OfferResult::Made => {}
+                // The row moved on (or was revised): the worker puts the job back, and a
+                // claim of a job no longer waiting is just acked.
+                OfferResult::Changed => return Ok(JobOutcome::Retry),
+                OfferResult::Full => {
+                    self.directory.forget(&regions);
+                    if attempts < 3 {
+                        continue;
+                    }
+                    return Ok(JobOutcome::Retry);
+                }
             }
             break (tx, JobOutcome::Offered(technician_id));
         };
@@ -578,6 +663,46 @@ impl Dispatcher {
             self.directory.note_offer(technician_id);
         }
         Ok(outcome)
+    }
+
+    /// A technician came on duty or was registered: the waiting assignments of their regions
+    /// that sit out a retry after nobody was available are queued now, not when the retry
+    /// comes due. Returns how many.
+    pub async fn wake_technician(&self, technician_id: &str) -> Result<usize, ApiError> {
+        let regions: std::collections::HashSet<String> = store::regions_of(&self.db, technician_id)
+            .await?
+            .into_iter()
+            .map(|r| r.trim().to_lowercase())
+            .collect();
+        if regions.is_empty() {
+            return Ok(0);
+        }
+        let now = ms(steelcare_store::now());
+        let mut woken = 0;
+        for row in store::waiting_for_retry(&self.db, now, 1000).await? {
+            let job = Job::of(&row)?;
+            let keys = job.site.region_keys();
+            if !keys.iter().any(|k| regions.contains(k)) {
+                continue;
+            }
+            let cleared = store::update_assignment(
+                &self.db,
+                &row,
+                assignments::Entity::update_many()
+                    .col_expr(
+                        assignments::Column::RetryAtMs,
+                        Expr::value(Option::<i64>::None),
+                    )
+                    .filter(assignments::Column::State.eq(state::WAITING)),
+            )
+            .await?;
+            if cleared {
+                self.directory.forget(&keys);
+                self.enqueue(&row).await;
+                woken += 1;
+            }
+        }
+        Ok(woken)
     }
 
     /// Moves every offer whose time ran out to the next candidate; returns how many.
@@ -621,6 +746,11 @@ impl Dispatcher {
             let Some(last) = page.last() else { break };
             after = Some(last.id.clone());
             for row in &page {
+                // A row changed in the last seconds is being queued by whoever changed it
+                // (enqueue follows commit): not missing, not yet.
+                if !retries_only && ms(row.updated_at) > now - SETTLE_MS {
+                    continue;
+                }
                 // Ask first: a read, where enqueue is a write on the embedded backend.
                 if self.queue.contains(QUEUE, &row.id).await.unwrap_or(false) {
                     continue;

@@ -27,7 +27,7 @@ use steelcare_store::entity::{
 use steelcare_store::{StoreError, begin_write, cases, page};
 use tonic::{Request, Response, Status};
 
-use crate::engine::{Dispatcher, event};
+use crate::engine::{Dispatcher, OfferResult, event};
 use crate::records::{
     DutyStatus, Position, RankingRecord, TechnicianRecord, parse_leave, state, to_json,
 };
@@ -187,6 +187,20 @@ impl DispatchService {
 
     /// Takes back the open offers of a technician who is no longer available; returns the
     /// assignments to enqueue after the commit.
+    /// Queues the waiting work a technician who just became available can take; a failure
+    /// is logged, the retry sweep queues it later anyway.
+    async fn wake_waiting(&self, technician_id: &str) {
+        match self.dispatcher.wake_technician(technician_id).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                technician_id,
+                woken = n,
+                "waiting work queued for a technician who became available"
+            ),
+            Err(err) => tracing::warn!(technician_id, error = %err, "cannot wake waiting work"),
+        }
+    }
+
     async fn withdraw_open_offers(
         &self,
         tx: &DatabaseTransaction,
@@ -342,6 +356,9 @@ impl DispatchService {
         tx.commit().await.map_err(db_err)?;
         self.dispatcher.committed();
         self.enqueue_all(&released).await;
+        if released.is_empty() && record.status == DutyStatus::OnDuty {
+            self.wake_waiting(&id).await;
+        }
         let today = self.today();
         let expired: Vec<pb::Certificate> = record
             .certificates
@@ -506,6 +523,9 @@ impl DispatchService {
         tx.commit().await.map_err(db_err)?;
         self.dispatcher.committed();
         self.enqueue_all(&released).await;
+        if status == DutyStatus::OnDuty && !on_leave_now {
+            self.wake_waiting(&id).await;
+        }
         Ok(pb::SetAvailabilityResponse {
             technician: Some(self.technician_view(&id).await?),
         })
@@ -647,17 +667,17 @@ impl DispatchService {
                 ctx.caller.subject
             )],
         };
-        if !d
-            .offer_in(
-                &tx,
-                &row,
-                &technician_id,
-                &ranking,
-                true,
-                actor_of(&ctx.caller),
-                now,
-            )
-            .await?
+        if d.offer_in(
+            &tx,
+            &row,
+            &technician_id,
+            &ranking,
+            true,
+            actor_of(&ctx.caller),
+            now,
+        )
+        .await?
+            != OfferResult::Made
         {
             return Err(changed_meanwhile());
         }

@@ -141,6 +141,29 @@ pub async fn count_offer(
     Ok(())
 }
 
+/// Reserves a place for an offer the matcher makes: `offered + 1` only while the technician
+/// is on duty and `booked + offered < capacity`, in one conditional update, so two workers
+/// (in one process or two) can never both take a technician's last place. False when full.
+pub async fn reserve_offer(
+    conn: &impl ConnectionTrait,
+    technician_id: &str,
+) -> Result<bool, ApiError> {
+    let result = technicians::Entity::update_many()
+        .col_expr(
+            technicians::Column::Offered,
+            Expr::col(technicians::Column::Offered).add(1),
+        )
+        .filter(technicians::Column::Id.eq(technician_id))
+        .filter(technicians::Column::Status.eq("on_duty"))
+        .filter(Expr::cust(
+            "technicians.booked + technicians.offered < technicians.capacity",
+        ))
+        .exec(conn)
+        .await
+        .map_err(db)?;
+    Ok(result.rows_affected == 1)
+}
+
 /// Turns an open offer into a booked place: `booked + 1, offered - 1` only while under
 /// capacity. False when full; this is the database's guard against double booking.
 pub async fn book(conn: &impl ConnectionTrait, technician_id: &str) -> Result<bool, ApiError> {
@@ -276,6 +299,25 @@ pub async fn close_offer(
     Ok(())
 }
 
+/// Moves the expiry of an assignment's open offer.
+pub async fn move_offer_expiry(
+    conn: &impl ConnectionTrait,
+    assignment_id: &str,
+    expires_at_ms: i64,
+) -> Result<(), ApiError> {
+    assignment_offers::Entity::update_many()
+        .col_expr(
+            assignment_offers::Column::ExpiresAtMs,
+            Expr::value(expires_at_ms),
+        )
+        .filter(assignment_offers::Column::AssignmentId.eq(assignment_id))
+        .filter(assignment_offers::Column::State.eq(state::OFFERED))
+        .exec(conn)
+        .await
+        .map_err(db)?;
+    Ok(())
+}
+
 /// Offers whose time ran out, oldest expiry first.
 pub async fn expired_offers(
     conn: &impl ConnectionTrait,
@@ -292,8 +334,9 @@ pub async fn expired_offers(
         .map_err(db)
 }
 
-/// Waiting assignments that should be in the queue now (no retry pending, or its time has
-/// come; only the latter with `retries_only`), after `after` in id order.
+/// Waiting assignments that should be in the queue now: with `retries_only`, those whose
+/// retry came due (the sweeper queues them); otherwise those with no retry pending (the
+/// reconciler checks the queue has them). After `after` in id order.
 pub async fn due_waiting(
     conn: &impl ConnectionTrait,
     now_ms: i64,
@@ -307,15 +350,44 @@ pub async fn due_waiting(
         .filter(if retries_only {
             Condition::all().add(due)
         } else {
-            Condition::any()
-                .add(assignments::Column::RetryAtMs.is_null())
-                .add(due)
+            Condition::all().add(assignments::Column::RetryAtMs.is_null())
         });
     if let Some(after) = after {
         query = query.filter(assignments::Column::Id.gt(after));
     }
     query
         .order_by_asc(assignments::Column::Id)
+        .limit(limit)
+        .all(conn)
+        .await
+        .map_err(db)
+}
+
+/// The regions a technician covers.
+pub async fn regions_of(
+    conn: &impl ConnectionTrait,
+    technician_id: &str,
+) -> Result<Vec<String>, ApiError> {
+    technician_regions::Entity::find()
+        .select_only()
+        .column(technician_regions::Column::Region)
+        .filter(technician_regions::Column::TechnicianId.eq(technician_id))
+        .into_tuple()
+        .all(conn)
+        .await
+        .map_err(db)
+}
+
+/// Waiting assignments sitting out a retry that is not due yet.
+pub async fn waiting_for_retry(
+    conn: &impl ConnectionTrait,
+    now_ms: i64,
+    limit: u64,
+) -> Result<Vec<assignments::Model>, ApiError> {
+    assignments::Entity::find()
+        .filter(assignments::Column::State.eq(state::WAITING))
+        .filter(assignments::Column::RetryAtMs.gt(now_ms))
+        .order_by_asc(assignments::Column::Score)
         .limit(limit)
         .all(conn)
         .await

@@ -12,12 +12,14 @@ use std::time::Duration;
 
 use steelcare_bus::{ConsumerOptions, EVENTS_STREAM, EventStream, run_consumer};
 use steelcare_domain::{CaseState, ProblemCategory, SeverityTier};
+use steelcare_proto::events::v1::EventEnvelope;
 use steelcare_proto::events::v1::event_envelope::Payload;
 use steelcare_runtime::ApiError;
 use steelcare_runtime::convert::from_timestamp;
 use steelcare_runtime::record::receive;
 use steelcare_store::{StoreError, processed};
 use tokio::sync::watch;
+use tracing::Instrument;
 
 use crate::engine::{Dispatcher, JobOutcome, QUEUE};
 use crate::records::state;
@@ -33,7 +35,26 @@ fn db_err(err: sea_orm::DbErr) -> ApiError {
 /// Applies one event to dispatch, once (processed-event key in the same transaction).
 pub async fn handle_event(dispatcher: &Dispatcher, payload: &[u8]) -> Result<(), ApiError> {
     let (event, span) = receive(payload, CONSUMER_GROUP)?;
-    let _entered = span.enter();
+    async {
+        // A concurrent change of the assignment (a worker offering it, a technician
+        // answering) aborts the transaction; apply the event again on the new row at once
+        // rather than waiting for redelivery.
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match apply_event(dispatcher, &event).await {
+                Err(ApiError::Aborted(why)) if attempt < 5 => {
+                    tracing::debug!(attempt, %why, "event raced a change; applying it again")
+                }
+                other => return other,
+            }
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+async fn apply_event(dispatcher: &Dispatcher, event: &EventEnvelope) -> Result<(), ApiError> {
     enum Action {
         Request {
             category: ProblemCategory,
@@ -107,8 +128,12 @@ pub async fn handle_event(dispatcher: &Dispatcher, payload: &[u8]) -> Result<(),
     dispatcher.committed();
     if let Some(row) = to_enqueue
         && row.state == state::WAITING
+        && !dispatcher.enqueue(&row).await
     {
-        dispatcher.enqueue(&row).await;
+        // Already queued: it may have been revised, so it takes its new place.
+        if let Err(err) = dispatcher.queue.rescore(QUEUE, &row.id, row.score).await {
+            tracing::warn!(assignment_id = %row.id, error = %err, "cannot move the job to its new place in the queue");
+        }
     }
     Ok(())
 }
@@ -118,11 +143,13 @@ pub async fn run_consumer_loop(
     dispatcher: Dispatcher,
     events: Arc<dyn EventStream>,
     consumer_name: String,
+    redelivery: Duration,
     published: Option<watch::Receiver<u64>>,
     shutdown: watch::Receiver<bool>,
 ) {
     let mut options = ConsumerOptions::new(EVENTS_STREAM, CONSUMER_GROUP, &consumer_name);
     options.wake = published;
+    options.min_idle = redelivery;
     // Small reads, so that the consumers of this group share a burst between them.
     options.batch = 16;
     run_consumer(
@@ -153,6 +180,13 @@ pub async fn work_once(dispatcher: &Dispatcher) -> Result<bool, ApiError> {
                     tracing::info!(assignment_id = %job.job_id, %retry, "nobody available; escalated")
                 }
                 JobOutcome::Skipped => {}
+                JobOutcome::Retry => {
+                    dispatcher
+                        .queue
+                        .release(QUEUE, &job.job_id, &job.lease_token, job.score)
+                        .await?;
+                    return Ok(true);
+                }
             }
             dispatcher
                 .queue

@@ -191,13 +191,13 @@ pub async fn run(cli: Cli, settings: Settings) -> Result<(), String> {
             let db = connect_database(&settings, false)
                 .await
                 .map_err(|err| err.to_string())?;
-            steelcare_store::Migrator::up(&db, None)
+            let applied = steelcare_store::migrate(&db)
                 .await
                 .map_err(|err| format!("cannot apply migrations: {err}"))?;
-            let applied = steelcare_store::Migrator::get_applied_migrations(&db)
-                .await
-                .map_err(|err| format!("cannot read migrations: {err}"))?;
-            println!("{} migrations applied", applied.len());
+            println!(
+                "{applied} migrations applied ({} in this build)",
+                steelcare_store::Migrator::migrations().len()
+            );
             Ok(())
         }
         Command::Token {

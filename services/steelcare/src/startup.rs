@@ -5,21 +5,23 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use sea_orm_migration::MigratorTrait;
+use std::sync::Arc;
 use steelcare_bus::{Bus, OutboxRelay};
 use steelcare_proto::admin::v1::admin_service_server::AdminServiceServer;
 use steelcare_runtime::server::{RpcTraceLayer, cors_layer};
+use steelcare_runtime::supervise::Supervisor;
 use steelcare_runtime::{Authenticator, Settings};
-use steelcare_store::{Database, Migrator};
+use steelcare_store::Database;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
 use tokio_stream::wrappers::TcpListenerStream;
+use tonic::server::NamedService;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Server;
 use tonic_web::GrpcWebLayer;
 
 use crate::admin::AdminService;
+use crate::health::HealthMonitor;
 use crate::services::{ServiceName, ServiceSelection};
 use steelcare_dispatch::{DispatchConfig, DispatchService, Dispatcher};
 use steelcare_intake::{AttachmentStore, IntakeService, SlaConfig};
@@ -30,12 +32,12 @@ use steelcare_proto::intake::v1::intake_service_server::IntakeServiceServer;
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
     /// The database could not be reached or opened.
-    #[error("cannot connect to the database at {url}: {source}")]
+    #[error("cannot connect to the database at {url}: {cause}")]
     Database {
         /// URL without credentials.
         url: String,
-        /// Cause.
-        source: sea_orm::DbErr,
+        /// Cause, in words.
+        cause: String,
     },
     /// Migrations failed.
     #[error("cannot apply migrations: {0}")]
@@ -95,19 +97,62 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+/// The host and port of a `postgres://` URL (default port 5432).
+fn postgres_host_port(url: &str) -> Option<(String, u16)> {
+    let rest = url
+        .strip_prefix("postgres://")
+        .or_else(|| url.strip_prefix("postgresql://"))?;
+    let authority = rest.split(['/', '?']).next()?;
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let (host, port) = match host_port.rsplit_once(':') {
+        Some((host, port)) if !port.contains(']') => (host, port.parse().ok()?),
+        _ => (host_port, 5432),
+    };
+    Some((host.trim_matches(['[', ']']).to_owned(), port))
+}
+
+/// Says why a connection failed. The pool reports only that it timed out waiting for a
+/// connection; for a PostgreSQL server a direct TCP connect names the cause (refused, unknown
+/// host, no answer). Errors the server itself returned (authentication, unknown database)
+/// already name theirs.
+async fn connect_failure_cause(url: &str, err: &sea_orm::DbErr) -> String {
+    let text = err.to_string();
+    let Some((host, port)) = postgres_host_port(url).filter(|_| text.contains("timed out")) else {
+        return text;
+    };
+    let attempt = tokio::time::timeout(
+        std::time::Duration::from_secs(3),
+        tokio::net::TcpStream::connect((host.as_str(), port)),
+    )
+    .await;
+    match attempt {
+        Err(_) => format!("no answer from {host}:{port} within 3 s"),
+        Ok(Err(io)) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
+            format!("connection refused by {host}:{port} (is PostgreSQL running there?)")
+        }
+        Ok(Err(io)) if io.to_string().contains("lookup") => format!("unknown host {host}"),
+        Ok(Err(io)) => format!("cannot reach {host}:{port}: {io}"),
+        Ok(Ok(_)) => text,
+    }
+}
+
 /// Connects to the configured database and applies migrations when asked.
 pub async fn connect_database(
     settings: &Settings,
     migrate: bool,
 ) -> Result<Database, StartupError> {
-    let db = steelcare_store::connect(&settings.database.url, settings.database.max_connections)
-        .await
-        .map_err(|source| StartupError::Database {
-            url: redact_url(&settings.database.url),
-            source,
-        })?;
+    let url = &settings.database.url;
+    let db = match steelcare_store::connect(url, settings.database.max_connections).await {
+        Ok(db) => db,
+        Err(err) => {
+            return Err(StartupError::Database {
+                url: redact_url(url),
+                cause: connect_failure_cause(url, &err).await,
+            });
+        }
+    };
     if migrate {
-        Migrator::up(&db, None)
+        steelcare_store::migrate(&db)
             .await
             .map_err(StartupError::Migration)?;
     }
@@ -138,6 +183,14 @@ pub struct Application {
     authenticator: Authenticator,
     generated_secret: Option<PathBuf>,
     attachments: Option<AttachmentStore>,
+    faults: Option<Faults>,
+}
+
+/// Faults a test injects into a running server.
+#[derive(Debug, Clone, Default)]
+pub struct Faults {
+    /// The first this many dispatch jobs make their queue worker panic.
+    pub panic_dispatch_jobs: u32,
 }
 
 impl Application {
@@ -176,7 +229,14 @@ impl Application {
             authenticator,
             generated_secret,
             attachments,
+            faults: None,
         })
+    }
+
+    /// Injects faults (tests of supervision).
+    #[doc(hidden)]
+    pub fn inject_faults(&mut self, faults: Faults) {
+        self.faults = Some(faults);
     }
 
     /// The bound address.
@@ -208,31 +268,23 @@ impl Application {
         let (stop_workers, workers_stopped) = watch::channel(false);
         // Turns true when shutdown begins: streams end, in-flight calls drain.
         let (drain_started, mut drain_signal) = watch::channel(false);
-        let relay = OutboxRelay::new(self.db.clone(), self.bus.events.clone());
+        let supervisor = Supervisor::new(workers_stopped.clone());
+        let relay = OutboxRelay::new(self.db.clone(), self.bus.events.clone())
+            .with_options(self.settings.bus.relay_options());
         let relay_wake = relay.waker();
         let published = relay.published();
-        let mut workers: Vec<JoinHandle<()>> =
-            vec![tokio::spawn(relay.run(workers_stopped.clone()))];
+        supervisor.spawn("", "outbox-relay", move |stop| relay.clone().run(stop));
         let consumer_name = format!(
             "{}-{}",
             std::env::var("HOSTNAME").unwrap_or_else(|_| "steelcare".to_owned()),
             std::process::id()
         );
+        let redelivery = self.settings.bus.redelivery_idle;
 
-        let (health, health_service) = tonic_health::server::health_reporter();
-        health
-            .set_serving::<AdminServiceServer<AdminService>>()
-            .await;
-        let reflection_v1 = tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(steelcare_proto::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-            .build_v1()
-            .map_err(|err| StartupError::Reflection(err.to_string()))?;
-        let reflection_v1alpha = tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(steelcare_proto::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-            .build_v1alpha()
-            .map_err(|err| StartupError::Reflection(err.to_string()))?;
+        let admin_name = <AdminServiceServer<AdminService> as NamedService>::NAME;
+        let intake_name = <IntakeServiceServer<IntakeService> as NamedService>::NAME;
+        let dispatch_name = <DispatchServiceServer<DispatchService> as NamedService>::NAME;
+        let mut mounted = vec![admin_name];
 
         let max = self.settings.server.max_message_bytes;
         let admin = AdminServiceServer::new(AdminService::new(self.db.clone()))
@@ -255,22 +307,36 @@ impl Application {
                     Some(relay_wake.clone()),
                 )
                 .with_shutdown(drain_signal.clone());
-                workers.push(tokio::spawn(steelcare_intake::worker::run_watcher(
+                let (db, interval, wake) = (
                     self.db.clone(),
                     intake_settings.watcher_interval,
-                    Some(relay_wake.clone()),
-                    workers_stopped.clone(),
-                )));
-                workers.push(tokio::spawn(steelcare_intake::worker::run_consumer_loop(
+                    relay_wake.clone(),
+                );
+                supervisor.spawn(intake_name, "intake-sla-watcher", move |stop| {
+                    steelcare_intake::worker::run_watcher(
+                        db.clone(),
+                        interval,
+                        Some(wake.clone()),
+                        stop,
+                    )
+                });
+                let (db, events, name, published) = (
                     self.db.clone(),
                     self.bus.events.clone(),
                     consumer_name.clone(),
-                    Some(published.clone()),
-                    workers_stopped.clone(),
-                )));
-                health
-                    .set_serving::<IntakeServiceServer<IntakeService>>()
-                    .await;
+                    published.clone(),
+                );
+                supervisor.spawn(intake_name, "intake-consumer", move |stop| {
+                    steelcare_intake::worker::run_consumer_loop(
+                        db.clone(),
+                        events.clone(),
+                        name.clone(),
+                        redelivery,
+                        Some(published.clone()),
+                        stop,
+                    )
+                });
+                mounted.push(intake_name);
                 Some(InterceptedService::new(
                     IntakeServiceServer::new(service)
                         .max_decoding_message_size(max)
@@ -295,27 +361,45 @@ impl Application {
             // out of order are harmless (a late classification never dispatches a case that
             // moved on).
             for i in 0..self.settings.dispatch.consumers {
-                workers.push(tokio::spawn(steelcare_dispatch::worker::run_consumer_loop(
+                let (dispatcher, events, name, published) = (
                     dispatcher.clone(),
                     self.bus.events.clone(),
                     format!("{consumer_name}-dispatch-{i}"),
-                    Some(published.clone()),
-                    workers_stopped.clone(),
-                )));
+                    published.clone(),
+                );
+                supervisor.spawn(
+                    dispatch_name,
+                    format!("dispatch-consumer-{i}"),
+                    move |stop| {
+                        steelcare_dispatch::worker::run_consumer_loop(
+                            dispatcher.clone(),
+                            events.clone(),
+                            name.clone(),
+                            redelivery,
+                            Some(published.clone()),
+                            stop,
+                        )
+                    },
+                );
             }
-            for _ in 0..self.settings.dispatch.workers {
-                workers.push(tokio::spawn(steelcare_dispatch::worker::run_queue_worker(
-                    dispatcher.clone(),
-                    workers_stopped.clone(),
-                )));
+            for i in 0..self.settings.dispatch.workers {
+                let dispatcher = dispatcher.clone();
+                supervisor.spawn(
+                    dispatch_name,
+                    format!("dispatch-queue-worker-{i}"),
+                    move |stop| {
+                        steelcare_dispatch::worker::run_queue_worker(dispatcher.clone(), stop)
+                    },
+                );
             }
-            workers.push(tokio::spawn(steelcare_dispatch::worker::run_sweeper(
-                dispatcher.clone(),
-                workers_stopped.clone(),
-            )));
-            health
-                .set_serving::<DispatchServiceServer<DispatchService>>()
-                .await;
+            let sweeper = dispatcher.clone();
+            supervisor.spawn(dispatch_name, "dispatch-sweeper", move |stop| {
+                steelcare_dispatch::worker::run_sweeper(sweeper.clone(), stop)
+            });
+            if let Some(faults) = &self.faults {
+                dispatcher.inject_panics(faults.panic_dispatch_jobs);
+            }
+            mounted.push(dispatch_name);
             Some(InterceptedService::new(
                 DispatchServiceServer::new(DispatchService::new(dispatcher))
                     .max_decoding_message_size(max)
@@ -325,6 +409,38 @@ impl Application {
         } else {
             None
         };
+
+        // Reflection lists only what this process serves, and carries the `google.rpc`
+        // error details so grpcurl can print a BadRequest.
+        let reflection = |builder: tonic_reflection::server::Builder<'static>| {
+            let mut builder = builder
+                .register_encoded_file_descriptor_set(steelcare_proto::FILE_DESCRIPTOR_SET)
+                .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+                .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
+                .with_service_name("grpc.health.v1.Health")
+                .with_service_name("grpc.reflection.v1.ServerReflection")
+                .with_service_name("grpc.reflection.v1alpha.ServerReflection");
+            for name in &mounted {
+                builder = builder.with_service_name(*name);
+            }
+            builder
+        };
+        let reflection_v1 = reflection(tonic_reflection::server::Builder::configure())
+            .build_v1()
+            .map_err(|err| StartupError::Reflection(err.to_string()))?;
+        let reflection_v1alpha = reflection(tonic_reflection::server::Builder::configure())
+            .build_v1alpha()
+            .map_err(|err| StartupError::Reflection(err.to_string()))?;
+
+        let (health, health_service) = tonic_health::server::health_reporter();
+        let monitor = Arc::new(HealthMonitor {
+            reporter: health.clone(),
+            db: self.db.clone(),
+            supervisor: supervisor.clone(),
+            services: mounted.clone(),
+        });
+        monitor.check(&mut None).await;
+        supervisor.spawn("", "health-monitor", move |stop| monitor.clone().run(stop));
 
         tracing::info!(
             addr = %self.local_addr,
@@ -369,19 +485,13 @@ impl Application {
                 Ok(())
             }
         };
-        health
-            .set_not_serving::<AdminServiceServer<AdminService>>()
-            .await;
-        health
-            .set_not_serving::<IntakeServiceServer<IntakeService>>()
-            .await;
-        health
-            .set_not_serving::<DispatchServiceServer<DispatchService>>()
-            .await;
-        let _ = stop_workers.send(true);
-        for worker in workers {
-            let _ = worker.await;
+        for name in mounted.iter().copied().chain([""]) {
+            health
+                .set_service_status(name, tonic_health::ServingStatus::NotServing)
+                .await;
         }
+        let _ = stop_workers.send(true);
+        supervisor.join().await;
         tracing::info!("steelcare stopped");
         Ok(served?)
     }
@@ -397,6 +507,15 @@ mod tests {
             redact_url("postgres://app:s3cret@db:5432/steelcare"),
             "postgres://app:***@db:5432/steelcare"
         );
+        assert_eq!(
+            super::postgres_host_port("postgres://u:p@db.internal:6543/x?sslmode=disable"),
+            Some(("db.internal".to_owned(), 6543))
+        );
+        assert_eq!(
+            super::postgres_host_port("postgres://u@localhost/x"),
+            Some(("localhost".to_owned(), 5432))
+        );
+        assert_eq!(super::postgres_host_port("sqlite://./x.db"), None);
         assert_eq!(
             redact_url("redis://127.0.0.1:6379"),
             "redis://127.0.0.1:6379"

@@ -22,6 +22,9 @@ pub struct ConsumerOptions {
     pub consumer: String,
     /// A pending message idle this long is taken over.
     pub min_idle: Duration,
+    /// Another consumer of the group that has not read for this long is gone: its pending
+    /// messages are taken over at once, however briefly they have been pending.
+    pub gone_after: Duration,
     /// Messages per read.
     pub batch: usize,
     /// Longest sleep when the stream is idle.
@@ -32,13 +35,15 @@ pub struct ConsumerOptions {
 }
 
 impl ConsumerOptions {
-    /// Defaults: 30 s before redelivery, batches of 64, polls at most every 100 ms.
+    /// Defaults: 5 s before redelivery, a consumer silent for 2 s is gone, batches of 64,
+    /// polls at most every 100 ms.
     pub fn new(stream: &str, group: &str, consumer: &str) -> Self {
         ConsumerOptions {
             stream: stream.to_owned(),
             group: group.to_owned(),
             consumer: consumer.to_owned(),
-            min_idle: Duration::from_secs(30),
+            min_idle: Duration::from_secs(5),
+            gone_after: Duration::from_secs(2),
             batch: 64,
             max_idle_poll: Duration::from_millis(100),
             wake: None,
@@ -47,7 +52,9 @@ impl ConsumerOptions {
 }
 
 /// Handles messages until `shutdown` turns true. Errors from the bus are logged and retried
-/// with backoff; they never end the loop.
+/// with backoff; they never end the loop. After any error the group is created again if it
+/// is missing (Redis restarted empty or was flushed), starting at the beginning of the
+/// stream, where the relay publishes again what was lost.
 pub async fn run_consumer<H, F, E>(
     events: Arc<dyn EventStream>,
     options: ConsumerOptions,
@@ -70,17 +77,30 @@ pub async fn run_consumer<H, F, E>(
             }
             // Stale deliveries can only appear after `min_idle`: look for them every half of
             // it, not on every read.
-            let mut batch = if last_reclaim.is_none_or(|at| at.elapsed() >= options.min_idle / 2) {
+            let reclaim_every = options.min_idle.min(options.gone_after) / 2;
+            let mut batch = if last_reclaim.is_none_or(|at| at.elapsed() >= reclaim_every) {
                 last_reclaim = Some(tokio::time::Instant::now());
-                events
-                    .claim_stale(
+                let mut stale = events
+                    .claim_from_gone(
                         &options.stream,
                         &options.group,
                         &options.consumer,
-                        options.min_idle,
+                        options.gone_after,
                         options.batch,
                     )
-                    .await?
+                    .await?;
+                stale.extend(
+                    events
+                        .claim_stale(
+                            &options.stream,
+                            &options.group,
+                            &options.consumer,
+                            options.min_idle,
+                            options.batch,
+                        )
+                        .await?,
+                );
+                stale
             } else {
                 Vec::new()
             };
@@ -119,7 +139,9 @@ pub async fn run_consumer<H, F, E>(
                 continue;
             }
             Err(err) => {
-                warn!(stream = %options.stream, error = %err, "consumer round failed");
+                warn!(stream = %options.stream, group = %options.group, error = %err, "consumer round failed");
+                // The group may be gone with Redis's data: create it again next round.
+                group_ready = false;
                 idle = options.max_idle_poll * 10;
             }
         }

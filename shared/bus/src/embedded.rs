@@ -278,6 +278,17 @@ impl DispatchQueue for EmbeddedBus {
         Ok(self.db.execute(&stmt).await?.rows_affected() == 1)
     }
 
+    async fn rescore(&self, queue: &str, job_id: &str, score: i64) -> Result<bool, BusError> {
+        use bus_queue_jobs::Column;
+        let updated = bus_queue_jobs::Entity::update_many()
+            .col_expr(Column::Score, Expr::value(score))
+            .filter(Column::Queue.eq(queue))
+            .filter(Column::JobId.eq(job_id))
+            .exec(&self.db)
+            .await?;
+        Ok(updated.rows_affected == 1)
+    }
+
     async fn claim(&self, queue: &str, lease: Duration) -> Result<Option<ClaimedJob>, BusError> {
         use bus_queue_jobs::Column;
         // Another worker may take the row between read and update; then try the next one.

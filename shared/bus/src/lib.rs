@@ -25,7 +25,7 @@ pub use consumer::{ConsumerOptions, run_consumer};
 pub use embedded::EmbeddedBus;
 pub use error::BusError;
 pub use redis_backend::RedisBus;
-pub use relay::OutboxRelay;
+pub use relay::{OutboxRelay, RelayOptions};
 
 /// The stream every domain event is published to.
 pub const EVENTS_STREAM: &str = "events";
@@ -105,6 +105,49 @@ pub trait EventStream: Send + Sync {
 
     /// Number of delivered, unacknowledged messages of a group.
     async fn pending_count(&self, stream: &str, group: &str) -> Result<u64, BusError>;
+
+    /// Transfers to `consumer` up to `count` pending messages of other consumers of the group
+    /// that look gone (no read for `gone_after`), however briefly those messages have been
+    /// pending, so a crashed process's work resumes at once. Backends that cannot tell
+    /// return nothing and rely on [`EventStream::claim_stale`].
+    async fn claim_from_gone(
+        &self,
+        _stream: &str,
+        _group: &str,
+        _consumer: &str,
+        _gone_after: Duration,
+        _count: usize,
+    ) -> Result<Vec<Delivery>, BusError> {
+        Ok(Vec::new())
+    }
+
+    /// Marks the current generation of the backend's data; true when there was no mark,
+    /// that is when the backend is new or has lost its data since (Redis restarted empty or
+    /// was flushed). The embedded backend lives in the database and never loses anything.
+    async fn begin_epoch(&self) -> Result<bool, BusError> {
+        Ok(false)
+    }
+
+    /// Deletes a stream with its groups (before it is published again from the outbox).
+    async fn drop_stream(&self, _stream: &str) -> Result<(), BusError> {
+        Ok(())
+    }
+
+    /// The consumer groups of a stream and the event id of the last entry every one of them
+    /// has handled (acknowledged), if the backend can lose data; `None` otherwise.
+    async fn handled_by_all(&self, _stream: &str) -> Result<Option<HandledMark>, BusError> {
+        Ok(None)
+    }
+}
+
+/// What every consumer group of a stream has handled (see [`EventStream::handled_by_all`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HandledMark {
+    /// The groups on the stream.
+    pub groups: Vec<String>,
+    /// The event id of the last entry all of them have acknowledged, with every entry before
+    /// it; `None` when there is none.
+    pub last_event_id: Option<String>,
 }
 
 /// A job held under a lease.
@@ -160,6 +203,10 @@ pub trait DispatchQueue: Send + Sync {
         lease_token: &str,
         lease: Duration,
     ) -> Result<bool, BusError>;
+
+    /// Changes the score of a queued or leased job (a leased one comes back with it); false
+    /// when there is no such job.
+    async fn rescore(&self, queue: &str, job_id: &str, score: i64) -> Result<bool, BusError>;
 
     /// Whether a job is queued or leased.
     async fn contains(&self, queue: &str, job_id: &str) -> Result<bool, BusError>;

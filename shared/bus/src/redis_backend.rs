@@ -8,10 +8,12 @@ use std::sync::LazyLock;
 use std::time::Duration;
 
 use redis::aio::ConnectionManager;
-use redis::streams::{StreamAutoClaimReply, StreamId, StreamReadReply};
+use redis::streams::{
+    StreamAutoClaimReply, StreamClaimReply, StreamId, StreamRangeReply, StreamReadReply,
+};
 use redis::{AsyncCommands, Script, Value};
 
-use crate::{BusError, ClaimedJob, Delivery, DispatchQueue, EventStream};
+use crate::{BusError, ClaimedJob, Delivery, DispatchQueue, EventStream, HandledMark};
 
 /// Redis streams and queues under a key prefix.
 #[derive(Clone)]
@@ -221,6 +223,240 @@ impl EventStream for RedisBus {
             _ => Err(BusError::Malformed("XPENDING summary".to_owned())),
         }
     }
+
+    async fn claim_from_gone(
+        &self,
+        stream: &str,
+        group: &str,
+        consumer: &str,
+        gone_after: Duration,
+        count: usize,
+    ) -> Result<Vec<Delivery>, BusError> {
+        let key = self.stream_key(stream);
+        let mut conn = self.conn.clone();
+        let consumers: Value = redis::cmd("XINFO")
+            .arg("CONSUMERS")
+            .arg(&key)
+            .arg(group)
+            .query_async(&mut conn)
+            .await?;
+        let Value::Array(consumers) = consumers else {
+            return Ok(Vec::new());
+        };
+        let mut claimed = Vec::new();
+        for info in &consumers {
+            let Some(name) = reply_string(reply_field(info, "name")) else {
+                continue;
+            };
+            let idle = u64::try_from(reply_int(reply_field(info, "idle"))).unwrap_or(0);
+            if name == consumer
+                || reply_int(reply_field(info, "pending")) == 0
+                || idle < millis(gone_after)
+            {
+                continue;
+            }
+            let ids = self.pending_of(&key, group, Some(&name), count).await?;
+            if ids.is_empty() {
+                continue;
+            }
+            let reply: StreamClaimReply = redis::cmd("XCLAIM")
+                .arg(&key)
+                .arg(group)
+                .arg(consumer)
+                .arg(0)
+                .arg(&ids)
+                .query_async(&mut conn)
+                .await?;
+            tracing::warn!(stream, group, gone = %name, idle_ms = idle, claimed = reply.ids.len(), "took over the deliveries of a consumer that is gone");
+            for entry in reply.ids {
+                claimed.push(delivery(entry, true)?);
+            }
+            // Forget the consumer; it has nothing pending any more.
+            let _: Result<i64, _> = redis::cmd("XGROUP")
+                .arg("DELCONSUMER")
+                .arg(&key)
+                .arg(group)
+                .arg(&name)
+                .query_async(&mut conn)
+                .await;
+        }
+        Ok(claimed)
+    }
+
+    async fn begin_epoch(&self) -> Result<bool, BusError> {
+        let mut conn = self.conn.clone();
+        let set: Option<String> = redis::cmd("SET")
+            .arg(self.epoch_key())
+            .arg(uuid::Uuid::now_v7().to_string())
+            .arg("NX")
+            .query_async(&mut conn)
+            .await?;
+        Ok(set.is_some())
+    }
+
+    async fn drop_stream(&self, stream: &str) -> Result<(), BusError> {
+        let mut conn = self.conn.clone();
+        let _: i64 = conn.del(self.stream_key(stream)).await?;
+        Ok(())
+    }
+
+    async fn handled_by_all(&self, stream: &str) -> Result<Option<HandledMark>, BusError> {
+        let key = self.stream_key(stream);
+        let mut conn = self.conn.clone();
+        let groups: Result<Value, redis::RedisError> = redis::cmd("XINFO")
+            .arg("GROUPS")
+            .arg(&key)
+            .query_async(&mut conn)
+            .await;
+        let groups = match groups {
+            Ok(Value::Array(groups)) => groups,
+            Ok(_) => Vec::new(),
+            Err(err) if is_missing_key(&err) => Vec::new(),
+            Err(err) => return Err(err.into()),
+        };
+        let mut names = Vec::new();
+        // The bound up to which every group has acknowledged: (entry id, exclusive).
+        let mut bound: Option<(String, bool)> = None;
+        for info in &groups {
+            let Some(name) = reply_string(reply_field(info, "name")) else {
+                continue;
+            };
+            let group_bound = if reply_int(reply_field(info, "pending")) > 0 {
+                match self
+                    .pending_of(&key, &name, None, 1)
+                    .await?
+                    .into_iter()
+                    .next()
+                {
+                    Some(oldest) => (oldest, true),
+                    None => continue,
+                }
+            } else {
+                (
+                    reply_string(reply_field(info, "last-delivered-id"))
+                        .unwrap_or_else(|| "0-0".to_owned()),
+                    false,
+                )
+            };
+            names.push(name);
+            let lower = match &bound {
+                None => true,
+                Some((id, exclusive)) => {
+                    let (a, b) = (entry_order(&group_bound.0), entry_order(id));
+                    a < b || (a == b && group_bound.1 && !exclusive)
+                }
+            };
+            if lower {
+                bound = Some(group_bound);
+            }
+        }
+        let Some((id, exclusive)) = bound else {
+            return Ok(Some(HandledMark {
+                groups: names,
+                last_event_id: None,
+            }));
+        };
+        let start = if exclusive { format!("({id}") } else { id };
+        let entries: StreamRangeReply = redis::cmd("XREVRANGE")
+            .arg(&key)
+            .arg(start)
+            .arg("-")
+            .arg("COUNT")
+            .arg(1)
+            .query_async(&mut conn)
+            .await?;
+        let last_event_id = match entries.ids.into_iter().next() {
+            Some(entry) => Some(delivery(entry, false)?.event_id),
+            None => None,
+        };
+        Ok(Some(HandledMark {
+            groups: names,
+            last_event_id,
+        }))
+    }
+}
+
+/// A stream entry id `ms-seq` as a number pair, for ordering.
+fn entry_order(id: &str) -> (u64, u64) {
+    let (ms, seq) = id.split_once('-').unwrap_or((id, "0"));
+    (ms.parse().unwrap_or(0), seq.parse().unwrap_or(0))
+}
+
+/// A field of a Redis reply given as a flat list or a map of name/value pairs.
+fn reply_field<'v>(entry: &'v Value, name: &str) -> Option<&'v Value> {
+    match entry {
+        Value::Array(items) => items
+            .chunks(2)
+            .find(|pair| {
+                matches!(&pair[0], Value::BulkString(b) if b == name.as_bytes())
+                    || matches!(&pair[0], Value::SimpleString(s) if s == name)
+            })
+            .and_then(|pair| pair.get(1)),
+        Value::Map(pairs) => pairs
+            .iter()
+            .find(|(k, _)| {
+                matches!(k, Value::BulkString(b) if b == name.as_bytes())
+                    || matches!(k, Value::SimpleString(s) if s == name)
+            })
+            .map(|(_, v)| v),
+        _ => None,
+    }
+}
+
+fn reply_string(value: Option<&Value>) -> Option<String> {
+    match value? {
+        Value::BulkString(b) => String::from_utf8(b.clone()).ok(),
+        Value::SimpleString(s) => Some(s.clone()),
+        Value::Int(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn reply_int(value: Option<&Value>) -> i64 {
+    match value {
+        Some(Value::Int(n)) => *n,
+        other => reply_string(other)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0),
+    }
+}
+
+fn is_missing_key(err: &redis::RedisError) -> bool {
+    let text = err.to_string();
+    text.contains("no such key") || err.code() == Some("ERR") && text.contains("no such key")
+}
+
+impl RedisBus {
+    fn epoch_key(&self) -> String {
+        format!("{}epoch", self.prefix)
+    }
+
+    /// The ids of the entries pending for `consumer` in `group`, oldest first.
+    async fn pending_of(
+        &self,
+        key: &str,
+        group: &str,
+        consumer: Option<&str>,
+        count: usize,
+    ) -> Result<Vec<String>, BusError> {
+        let mut conn = self.conn.clone();
+        let mut cmd = redis::cmd("XPENDING");
+        cmd.arg(key).arg(group).arg("-").arg("+").arg(count);
+        if let Some(consumer) = consumer {
+            cmd.arg(consumer);
+        }
+        let reply: Value = cmd.query_async(&mut conn).await?;
+        let Value::Array(rows) = reply else {
+            return Ok(Vec::new());
+        };
+        Ok(rows
+            .iter()
+            .filter_map(|row| match row {
+                Value::Array(fields) => reply_string(fields.first()),
+                _ => None,
+            })
+            .collect())
+    }
 }
 
 // KEYS: ready, leased, payloads, scores, tokens, attempts.
@@ -269,6 +505,15 @@ if redis.call('HGET', KEYS[5], ARGV[1]) ~= ARGV[2] then return 0 end
 redis.call('ZADD', KEYS[2], now + tonumber(ARGV[3]), ARGV[1])
 return 1";
 
+const RESCORE: &str = r"
+if redis.call('HEXISTS', KEYS[3], ARGV[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[4], ARGV[1], ARGV[2])
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) then
+  redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+end
+return 1";
+
+static RESCORE_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(RESCORE));
 static ENQUEUE_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(ENQUEUE));
 static CLAIM_SCRIPT: LazyLock<Script> = LazyLock::new(|| with_clock(CLAIM_BODY));
 static ACK_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(ACK));
@@ -359,6 +604,17 @@ impl DispatchQueue for RedisBus {
             .arg(job_id)
             .arg(lease_token)
             .arg(millis(lease))
+            .invoke_async(&mut conn)
+            .await?;
+        Ok(done == 1)
+    }
+
+    async fn rescore(&self, queue: &str, job_id: &str, score: i64) -> Result<bool, BusError> {
+        let mut conn = self.conn.clone();
+        let done: i64 = self
+            .invoke(&RESCORE_SCRIPT, queue)
+            .arg(job_id)
+            .arg(score)
             .invoke_async(&mut conn)
             .await?;
         Ok(done == 1)

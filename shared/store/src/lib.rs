@@ -10,6 +10,7 @@ pub mod db;
 pub mod entity;
 pub mod error;
 pub mod idempotency;
+pub mod lease;
 pub mod migration;
 pub mod outbox;
 pub mod page;
@@ -24,4 +25,4 @@ pub fn now() -> chrono::DateTime<chrono::Utc> {
     chrono::Utc::now().trunc_subsecs(6)
 }
 pub use error::StoreError;
-pub use migration::Migrator;
+pub use migration::{Migrator, SchemaStatus, migrate, schema_status};

@@ -10,7 +10,7 @@
 use std::time::Duration;
 
 use sea_orm::{ConnectionTrait, Database as SeaDatabase};
-use steelcare::{Application, ServiceSelection};
+use steelcare::{Application, Faults, ServiceSelection};
 use steelcare_bus::Bus;
 use steelcare_domain::Role;
 use steelcare_runtime::settings::Secret;
@@ -217,15 +217,48 @@ pub async fn spawn_app_with(backend: &Backend, extra: &[(&str, &str)]) -> TestAp
     start(backend, settings, database, data_dir).await
 }
 
+/// Starts a server on `backend` with extra settings and injected faults.
+pub async fn spawn_app_with_faults(
+    backend: &Backend,
+    extra: &[(&str, &str)],
+    faults: Faults,
+) -> TestApp {
+    steelcare_runtime::telemetry::init_for_tests();
+    let database = fresh_database(backend).await;
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    let settings = test_settings(backend, &database, &data_dir, extra);
+    launch(
+        backend,
+        settings,
+        Some(database),
+        Some(data_dir),
+        Some(faults),
+    )
+    .await
+}
+
 async fn start(
     backend: &Backend,
     settings: Settings,
     database: FreshDatabase,
     data_dir: TempDir,
 ) -> TestApp {
-    let app = Application::build(settings.clone(), ServiceSelection::all())
+    launch(backend, settings, Some(database), Some(data_dir), None).await
+}
+
+async fn launch(
+    backend: &Backend,
+    settings: Settings,
+    database: Option<FreshDatabase>,
+    data_dir: Option<TempDir>,
+    faults: Option<Faults>,
+) -> TestApp {
+    let mut app = Application::build(settings.clone(), ServiceSelection::all())
         .await
         .unwrap_or_else(|err| panic!("{} app failed to start: {err}", backend.name()));
+    if let Some(faults) = faults {
+        app.inject_faults(faults);
+    }
     let local_addr = app.local_addr();
     let db = app.db().clone();
     let bus = app.bus().clone();
@@ -244,8 +277,8 @@ async fn start(
         settings,
         stop: Some(stop),
         server: Some(server),
-        database: Some(database),
-        data_dir: Some(data_dir),
+        database,
+        data_dir,
     }
 }
 
@@ -280,6 +313,45 @@ impl TestApp {
             Some(handle) => handle.await.expect("server task"),
             None => Ok(()),
         }
+    }
+
+    /// Starts a second server on the same database and Redis key prefix, with its own
+    /// listener and `extra` settings on top: another replica of the same deployment.
+    pub async fn replica(&self, extra: &[(&str, &str)]) -> TestApp {
+        let mut settings = self.settings.clone();
+        settings.server.listen = "127.0.0.1:0".parse().expect("address");
+        let mut env = vec![
+            (
+                "STEELCARE__DATABASE__URL".to_owned(),
+                settings.database.url.clone(),
+            ),
+            (
+                "STEELCARE__DATABASE__MAX_CONNECTIONS".to_owned(),
+                "5".to_owned(),
+            ),
+            (
+                "STEELCARE__AUTH__JWT_SECRET".to_owned(),
+                TEST_SECRET.to_owned(),
+            ),
+            (
+                "STEELCARE__SERVER__LISTEN".to_owned(),
+                "127.0.0.1:0".to_owned(),
+            ),
+            (
+                "STEELCARE__DATA_DIR".to_owned(),
+                settings.data_dir.display().to_string(),
+            ),
+        ];
+        if let Some(url) = &settings.redis.url {
+            env.push(("STEELCARE__REDIS__URL".to_owned(), url.clone()));
+            env.push((
+                "STEELCARE__REDIS__KEY_PREFIX".to_owned(),
+                settings.redis.key_prefix.clone(),
+            ));
+        }
+        env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let settings = Settings::load_with_env(None, env).expect("replica settings");
+        launch(&self.backend, settings, None, None, None).await
     }
 
     /// Stops the server and starts a new one on the same database, files and settings, as a

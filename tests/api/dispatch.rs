@@ -22,9 +22,9 @@ use tonic::Code;
 use tonic::transport::Channel;
 use tonic_types::StatusExt;
 
-const QUEUE: &str = "dispatch";
+pub(crate) const QUEUE: &str = "dispatch";
 
-fn person(name: &str) -> common::PersonRef {
+pub(crate) fn person(name: &str) -> common::PersonRef {
     common::PersonRef {
         display_name: name.into(),
         phone: "13800000000".into(),
@@ -32,7 +32,7 @@ fn person(name: &str) -> common::PersonRef {
     }
 }
 
-fn date(year: i32, month: i32, day: i32) -> common::Date {
+pub(crate) fn date(year: i32, month: i32, day: i32) -> common::Date {
     common::Date { year, month, day }
 }
 
@@ -43,18 +43,23 @@ fn ts(at: chrono::DateTime<chrono::Utc>) -> prost_types::Timestamp {
 /// The site of the test project: Suzhou, with a position.
 const SITE: (f64, f64) = (31.30, 120.60);
 
-struct Office {
-    app: TestApp,
-    intake: IntakeServiceClient<Channel>,
-    dispatch: DispatchServiceClient<Channel>,
-    agent: String,
-    dispatcher: String,
-    project_id: String,
+pub(crate) struct Office {
+    pub(crate) app: TestApp,
+    pub(crate) intake: IntakeServiceClient<Channel>,
+    pub(crate) dispatch: DispatchServiceClient<Channel>,
+    pub(crate) agent: String,
+    pub(crate) dispatcher: String,
+    pub(crate) project_id: String,
 }
 
 impl Office {
-    async fn open(backend: &Backend, extra: &[(&str, &str)]) -> Office {
-        let app = spawn_app_with(backend, extra).await;
+    pub(crate) async fn open(backend: &Backend, extra: &[(&str, &str)]) -> Office {
+        Office::attach(spawn_app_with(backend, extra).await).await
+    }
+
+    /// An office over a running server: an agent and a dispatcher, a customer and a
+    /// project in Suzhou.
+    pub(crate) async fn attach(app: TestApp) -> Office {
         let mut intake = IntakeServiceClient::new(app.channel().await);
         let dispatch = DispatchServiceClient::new(app.channel().await);
         let agent = app.token("agent-1", &[Role::Agent], None);
@@ -115,11 +120,11 @@ impl Office {
         }
     }
 
-    fn tech_token(&self, id: &str) -> String {
+    pub(crate) fn tech_token(&self, id: &str) -> String {
         self.app.token(id, &[Role::Technician], None)
     }
 
-    async fn hire(&mut self, t: pb::Technician) -> pb::UpsertTechnicianResponse {
+    pub(crate) async fn hire(&mut self, t: pb::Technician) -> pb::UpsertTechnicianResponse {
         self.dispatch
             .upsert_technician(authed(
                 pb::UpsertTechnicianRequest {
@@ -133,7 +138,7 @@ impl Office {
             .into_inner()
     }
 
-    async fn ticket(&mut self, phenomenon: &str) -> String {
+    pub(crate) async fn ticket(&mut self, phenomenon: &str) -> String {
         self.intake
             .create_ticket(authed(
                 intake::CreateTicketRequest {
@@ -161,7 +166,7 @@ impl Office {
             .ticket_id
     }
 
-    async fn assignment_of(&mut self, ticket_id: &str) -> Option<pb::Assignment> {
+    pub(crate) async fn assignment_of(&mut self, ticket_id: &str) -> Option<pb::Assignment> {
         self.dispatch
             .list_assignments(authed(
                 pb::ListAssignmentsRequest {
@@ -178,7 +183,7 @@ impl Office {
     }
 
     /// Polls the ticket's assignment until `done` holds (10 s at most).
-    async fn wait_for(
+    pub(crate) async fn wait_for(
         &mut self,
         ticket_id: &str,
         what: &str,
@@ -201,7 +206,11 @@ impl Office {
         }
     }
 
-    async fn technician(&mut self, id: &str, token: &str) -> Result<pb::Technician, tonic::Status> {
+    pub(crate) async fn technician(
+        &mut self,
+        id: &str,
+        token: &str,
+    ) -> Result<pb::Technician, tonic::Status> {
         self.dispatch
             .get_technician(authed(
                 pb::GetTechnicianRequest {
@@ -213,7 +222,7 @@ impl Office {
             .map(|r| r.into_inner().technician.unwrap())
     }
 
-    async fn accept(
+    pub(crate) async fn accept(
         &mut self,
         assignment_id: &str,
         technician: &str,
@@ -230,7 +239,7 @@ impl Office {
             .map(|r| r.into_inner().assignment.unwrap())
     }
 
-    async fn events(&self, ticket_id: &str) -> Vec<Payload> {
+    pub(crate) async fn events(&self, ticket_id: &str) -> Vec<Payload> {
         use prost::Message;
         outbox::Entity::find()
             .filter(outbox::Column::CaseId.eq(ticket_id))
@@ -245,7 +254,7 @@ impl Office {
 }
 
 /// A technician in Suzhou with the skills for structural problems.
-fn surveyor(id: &str, km_from_site: f64) -> pb::Technician {
+pub(crate) fn surveyor(id: &str, km_from_site: f64) -> pb::Technician {
     pb::Technician {
         technician_id: id.into(),
         person: Some(person(id)),
@@ -266,7 +275,7 @@ fn surveyor(id: &str, km_from_site: f64) -> pb::Technician {
     }
 }
 
-fn roofer(id: &str, certificate_until: common::Date) -> pb::Technician {
+pub(crate) fn roofer(id: &str, certificate_until: common::Date) -> pb::Technician {
     pb::Technician {
         skills: vec![Skill::Waterproofing.proto_value()],
         certificates: vec![pb::Certificate {
@@ -844,7 +853,7 @@ async fn a_hundred_racing_accepts_book_a_technician_of_capacity_one_once() {
     }
 }
 
-fn dispatcher_of(app: &TestApp) -> Dispatcher {
+pub(crate) fn dispatcher_of(app: &TestApp) -> Dispatcher {
     Dispatcher::new(
         app.db.clone(),
         app.bus.queue.clone(),

@@ -2,6 +2,7 @@
 
 mod audit;
 mod auth;
+mod backbone;
 mod bus;
 mod dispatch;
 mod health;

@@ -147,10 +147,11 @@ impl Dispatcher {
         }
     }
 
-    /// Fault injection for tests: the next `n` jobs a queue worker handles panic.
+    /// Fault injection for tests: while `counter` is above zero, each job a queue worker
+    /// handles panics and counts it down.
     #[doc(hidden)]
-    pub fn inject_panics(&self, n: u32) {
-        self.panics.store(n, std::sync::atomic::Ordering::SeqCst);
+    pub fn inject_panics(&mut self, counter: Arc<std::sync::atomic::AtomicU32>) {
+        self.panics = counter;
     }
 
     /// Woken when this process enqueues a job, so an idle worker claims it at once.

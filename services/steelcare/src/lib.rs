@@ -11,4 +11,4 @@ pub mod services;
 pub mod startup;
 
 pub use services::{ServiceName, ServiceSelection};
-pub use startup::{Application, StartupError};
+pub use startup::{Application, Faults, StartupError};

@@ -189,8 +189,9 @@ pub struct Application {
 /// Faults a test injects into a running server.
 #[derive(Debug, Clone, Default)]
 pub struct Faults {
-    /// The first this many dispatch jobs make their queue worker panic.
-    pub panic_dispatch_jobs: u32,
+    /// While above zero, each dispatch job a queue worker takes makes it panic and counts
+    /// one down; the test may change it while the server runs.
+    pub panic_dispatch_jobs: Arc<std::sync::atomic::AtomicU32>,
 }
 
 impl Application {
@@ -348,7 +349,7 @@ impl Application {
         };
 
         let dispatch = if self.selection.contains(ServiceName::Dispatch) {
-            let dispatcher = Dispatcher::new(
+            let mut dispatcher = Dispatcher::new(
                 self.db.clone(),
                 self.bus.queue.clone(),
                 DispatchConfig {
@@ -357,6 +358,9 @@ impl Application {
                 },
                 Some(relay_wake.clone()),
             );
+            if let Some(faults) = &self.faults {
+                dispatcher.inject_panics(faults.panic_dispatch_jobs.clone());
+            }
             // Several consumers of one group share the stream; events of one case arriving
             // out of order are harmless (a late classification never dispatches a case that
             // moved on).
@@ -396,9 +400,6 @@ impl Application {
             supervisor.spawn(dispatch_name, "dispatch-sweeper", move |stop| {
                 steelcare_dispatch::worker::run_sweeper(sweeper.clone(), stop)
             });
-            if let Some(faults) = &self.faults {
-                dispatcher.inject_panics(faults.panic_dispatch_jobs);
-            }
             mounted.push(dispatch_name);
             Some(InterceptedService::new(
                 DispatchServiceServer::new(DispatchService::new(dispatcher))

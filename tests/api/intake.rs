@@ -820,7 +820,12 @@ async fn attachments_stream_in_and_out_with_their_sha256() {
             spawn_app_with(&backend, &[("STEELCARE__ATTACHMENTS__MAX_BYTES", "200000")]).await;
         let mut desk = desk(&app).await;
         let ticket = create(&mut desk, Who::Customer, "柱脚锈蚀").await;
-        let bytes: Vec<u8> = (0..150_000u32).map(|i| (i % 251) as u8).collect();
+        // A JPEG's signature, then anything.
+        let bytes: Vec<u8> = b"\xff\xd8\xff\xe0\0\x10JFIF\0"
+            .iter()
+            .copied()
+            .chain((0..149_989u32).map(|i| (i % 251) as u8))
+            .collect();
         let chunks = bytes.chunks(60_000).map(<[u8]>::to_vec).collect();
         let stored = upload(
             &mut desk.client,
@@ -901,8 +906,28 @@ async fn attachments_stream_in_and_out_with_their_sha256() {
         )
         .await
         .unwrap_err();
-        assert_eq!(err.code(), Code::InvalidArgument);
+        assert_eq!(err.code(), Code::OutOfRange);
         assert!(err.message().contains("200000"), "{}", err.message());
+        // The declared type is checked against the bytes: a Windows program is no PNG, and
+        // a JPEG is no PDF.
+        let program = b"MZ\x90\0\x03\0\0\0\x04\0\0\0\xff\xff\0\0".to_vec();
+        for (declared, content, says) in [
+            ("image/png", program, "program"),
+            ("application/pdf", bytes[..4096].to_vec(), "image/jpeg"),
+        ] {
+            let err = upload(
+                &mut desk.client,
+                &desk.customer.clone(),
+                &ticket.ticket_id,
+                declared,
+                vec![content],
+            )
+            .await
+            .unwrap_err();
+            assert_eq!(err.code(), Code::InvalidArgument, "{declared}");
+            assert_eq!(fields(&err), ["metadata.content_type"]);
+            assert!(err.message().contains(says), "{}", err.message());
+        }
         let count = steelcare_store::entity::attachments::Entity::find()
             .count(&app.db)
             .await
@@ -1427,7 +1452,13 @@ async fn shutdown_lets_a_call_in_flight_finish() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     parts
         .send(pb::UploadAttachmentRequest {
-            part: Some(pb::upload_attachment_request::Part::Chunk(vec![7u8; 1000])),
+            part: Some(pb::upload_attachment_request::Part::Chunk(
+                b"\xff\xd8\xff\xe0"
+                    .iter()
+                    .copied()
+                    .chain(std::iter::repeat_n(7u8, 996))
+                    .collect(),
+            )),
         })
         .await
         .unwrap();
@@ -1435,4 +1466,81 @@ async fn shutdown_lets_a_call_in_flight_finish() {
     let stored = upload.await.unwrap().expect("the call in flight completes");
     assert_eq!(stored.into_inner().attachment.unwrap().size_bytes, 1000);
     stopping.await.unwrap().expect("clean stop after draining");
+}
+
+#[tokio::test]
+async fn values_no_json_client_could_read_back_are_refused_in_one_place() {
+    for backend in backends() {
+        let app = spawn_app(&backend).await;
+        let mut desk = desk(&app).await;
+        let agent = desk.agent.clone();
+        // A start time past the year 9999, and one before the year 1.
+        for seconds in [253_402_300_800_i64, -62_135_596_801] {
+            let mut request = ticket_request(&desk.project_id, "钢梁裂缝");
+            if let Some(d) = request.description.as_mut() {
+                d.started_time = Some(prost_types::Timestamp { seconds, nanos: 0 });
+            }
+            let err = desk
+                .client
+                .create_ticket(authed(request, &agent))
+                .await
+                .unwrap_err();
+            assert_eq!(err.code(), Code::InvalidArgument, "{}", backend.name());
+            assert_eq!(fields(&err), ["description.started_time"]);
+        }
+        // NUL characters: PostgreSQL text cannot hold them, so neither backend takes them.
+        let err = desk
+            .client
+            .create_ticket(authed(
+                ticket_request(&desk.project_id, "漏水\u{0}漏水"),
+                &agent,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::InvalidArgument, "{}", backend.name());
+        assert_eq!(fields(&err), ["description.phenomenon"]);
+        // A date of the year 0, and warranty terms that would end after 9999.
+        let mut project = project_request(&desk.customer_id, "HT-BAD-1");
+        project.completion_acceptance_date = Some(date(0, 5, 10));
+        let err = desk
+            .client
+            .register_project(authed(project, &agent))
+            .await
+            .unwrap_err();
+        assert_eq!(fields(&err), ["completion_acceptance_date"]);
+        let mut project = project_request(&desk.customer_id, "HT-BAD-2");
+        project.warranty_terms = vec![pb::WarrantyTerm {
+            scope: steelcare_domain::warranty::WarrantyScope::Other.proto_value(),
+            start_date: Some(date(9999, 1, 1)),
+            months: 24,
+            note: String::new(),
+            expiry_date: None,
+        }];
+        let err = desk
+            .client
+            .register_project(authed(project, &agent))
+            .await
+            .unwrap_err();
+        assert_eq!(fields(&err), ["warranty_terms[0].months"]);
+        // A megabyte of id: NOT_FOUND with a short echo, not a header too large to send.
+        let err = desk
+            .client
+            .get_ticket(authed(
+                pb::GetTicketRequest {
+                    ticket_id: "z".repeat(1 << 20),
+                },
+                &agent,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::NotFound, "{}", backend.name());
+        assert!(err.message().len() < 200, "{}", err.message().len());
+        // Nothing of it was stored, and every list still renders as JSON-safe values.
+        let count = steelcare_store::entity::tickets::Entity::find()
+            .count(&app.db)
+            .await
+            .unwrap();
+        assert_eq!(count, 0);
+        app.stop().await.unwrap();
+    }
 }

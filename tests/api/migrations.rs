@@ -66,3 +66,37 @@ async fn migrations_apply_roll_back_and_reapply_on_every_database() {
         assert!(table_exists(&db, "bus_queue_jobs").await);
     }
 }
+
+/// Five pods' init containers migrate one fresh PostgreSQL database at once (the first
+/// rollout): each waits for the others, all succeed, and together they apply every migration
+/// exactly once. (The embedded SQLite default is one process.)
+#[tokio::test]
+async fn concurrent_migrations_of_a_fresh_database_all_succeed() {
+    for backend in backends() {
+        if backend == steelcare_tests::Backend::Embedded {
+            continue;
+        }
+        let fresh = fresh_database(&backend).await;
+        let mut runs = Vec::new();
+        for _ in 0..5 {
+            let url = fresh.url.clone();
+            runs.push(tokio::spawn(async move {
+                let db = steelcare_store::connect(&url, 3).await?;
+                steelcare_store::migrate(&db).await
+            }));
+        }
+        let mut applied = 0;
+        for run in runs {
+            applied += run.await.unwrap().unwrap_or_else(|err| {
+                panic!("{}: a concurrent migrate failed: {err}", backend.name())
+            });
+        }
+        assert_eq!(applied, Migrator::migrations().len(), "{}", backend.name());
+        let db = steelcare_store::connect(&fresh.url, 1).await.unwrap();
+        assert_eq!(steelcare_store::migrate(&db).await.unwrap(), 0);
+        assert_eq!(
+            steelcare_store::schema_status(&db).await.unwrap(),
+            steelcare_store::SchemaStatus::Current
+        );
+    }
+}

@@ -105,3 +105,64 @@ impl AttachmentStore {
         }
     }
 }
+
+/// Types whose content announces itself, with the declared types each may stand for.
+const SIGNED: &[(&str, &[&str])] = &[
+    ("image/jpeg", &["image/jpeg"]),
+    ("image/png", &["image/png"]),
+    ("image/heic", &["image/heif"]),
+    ("image/heif", &["image/heif"]),
+    ("image/webp", &["image/webp"]),
+    ("image/gif", &["image/gif"]),
+    ("video/mp4", &["video/mp4", "video/quicktime"]),
+    ("video/quicktime", &["video/quicktime", "video/mp4"]),
+    ("application/pdf", &["application/pdf"]),
+];
+
+/// Checks the leading bytes against the declared content type: a file of a type with a
+/// signature must carry it, and no upload may be a program whatever it claims to be.
+/// Returns why not, naming what the bytes look like.
+pub fn check_content(declared: &str, bytes: &[u8]) -> Result<(), String> {
+    let detected = infer::get(bytes).map(|t| t.mime_type());
+    if let Some(kind) = infer::get(bytes)
+        && matches!(kind.matcher_type(), infer::MatcherType::App)
+    {
+        return Err(format!(
+            "the content is a program ({}), not {declared}",
+            kind.mime_type()
+        ));
+    }
+    let Some((_, accepted)) = SIGNED.iter().find(|(d, _)| *d == declared) else {
+        return Ok(());
+    };
+    match detected {
+        Some(found) if accepted.contains(&found) => Ok(()),
+        Some(found) => Err(format!("the content is {found}, not {declared}")),
+        None => Err(format!("the content is not {declared}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_content;
+
+    const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR";
+    const JPEG: &[u8] = b"\xff\xd8\xff\xe0\0\x10JFIF\0";
+    const PDF: &[u8] = b"%PDF-1.7\n";
+    const EXE: &[u8] = b"MZ\x90\0\x03\0\0\0\x04\0\0\0\xff\xff\0\0";
+
+    #[test]
+    fn declared_types_must_match_the_bytes() {
+        assert!(check_content("image/png", PNG).is_ok());
+        assert!(check_content("image/jpeg", JPEG).is_ok());
+        assert!(check_content("application/pdf", PDF).is_ok());
+        let exe = check_content("image/png", EXE).unwrap_err();
+        assert!(exe.contains("program"), "{exe}");
+        let swapped = check_content("image/png", JPEG).unwrap_err();
+        assert!(swapped.contains("image/jpeg"), "{swapped}");
+        assert!(check_content("image/jpeg", b"just some text").is_err());
+        // A type without a signature is not sniffed, unless it is a program.
+        assert!(check_content("text/plain", b"hello").is_ok());
+        assert!(check_content("text/plain", EXE).is_err());
+    }
+}

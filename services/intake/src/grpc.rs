@@ -160,6 +160,17 @@ impl IntakeService {
 }
 
 /// Request ids are the caller's own: the same id from someone else is a different request.
+
+/// An error reading a client stream: a message past the size limit stays `OUT_OF_RANGE`
+/// (as the README promises), anything else is a bad `field`.
+fn stream_error(field: &str, status: Status) -> ApiError {
+    if status.code() == tonic::Code::OutOfRange {
+        ApiError::OutOfRange(status.message().to_owned())
+    } else {
+        ApiError::invalid(field, status.message().to_owned())
+    }
+}
+
 fn idempotency_scope(rpc: &str, caller: &Caller) -> String {
     format!("{rpc}/{}", caller.subject)
 }
@@ -1236,7 +1247,7 @@ impl IntakeService {
         let first = stream
             .message()
             .await
-            .map_err(|s| ApiError::invalid("metadata", s.message().to_owned()))?;
+            .map_err(|s| stream_error("metadata", s))?;
         let Some(pb::UploadAttachmentRequest {
             part: Some(pb::upload_attachment_request::Part::Metadata(meta)),
         }) = first
@@ -1274,18 +1285,15 @@ impl IntakeService {
         while let Some(message) = stream
             .message()
             .await
-            .map_err(|s| ApiError::invalid("chunk", s.message().to_owned()))?
+            .map_err(|s| stream_error("chunk", s))?
         {
             match message.part {
                 Some(pb::upload_attachment_request::Part::Chunk(chunk)) => {
                     if (buffer.len() + chunk.len()) as u64 > self.files.max_bytes {
-                        return Err(ApiError::invalid(
-                            "chunk",
-                            format!(
-                                "the attachment exceeds the limit of {} bytes",
-                                self.files.max_bytes
-                            ),
-                        ));
+                        return Err(ApiError::OutOfRange(format!(
+                            "the attachment exceeds the limit of {} bytes",
+                            self.files.max_bytes
+                        )));
                     }
                     hasher.update(&chunk);
                     buffer.extend_from_slice(&chunk);
@@ -1300,6 +1308,9 @@ impl IntakeService {
         }
         if buffer.is_empty() {
             return Err(ApiError::invalid("chunk", "the attachment is empty"));
+        }
+        if let Err(why) = crate::attachments::check_content(&content_type, &buffer) {
+            return Err(ApiError::invalid("metadata.content_type", why));
         }
         let sha256 = hex::encode(hasher.finalize());
         let id = uuid::Uuid::now_v7().to_string();

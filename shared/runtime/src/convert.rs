@@ -14,10 +14,24 @@ pub fn to_timestamp(at: DateTime<Utc>) -> Timestamp {
     }
 }
 
-/// A protobuf timestamp as a UTC time; `INVALID_ARGUMENT` on `field` when out of range.
+/// The first instant a protobuf timestamp may hold: 0001-01-01T00:00:00Z.
+pub const MIN_TIMESTAMP_SECONDS: i64 = -62_135_596_800;
+/// The last second a protobuf timestamp may hold: 9999-12-31T23:59:59Z.
+pub const MAX_TIMESTAMP_SECONDS: i64 = 253_402_300_799;
+
+/// A protobuf timestamp as a UTC time; `INVALID_ARGUMENT` on `field` when it is not one
+/// protobuf allows (years 1 to 9999, nanos 0..1e9): anything else could be stored but never
+/// rendered as JSON again, and every list containing it would break.
 pub fn from_timestamp(ts: &Timestamp, field: &str) -> Result<DateTime<Utc>, ApiError> {
+    if !(MIN_TIMESTAMP_SECONDS..=MAX_TIMESTAMP_SECONDS).contains(&ts.seconds) {
+        return Err(ApiError::invalid(
+            field,
+            "out of range: timestamps must fall in years 1 to 9999",
+        ));
+    }
     u32::try_from(ts.nanos)
         .ok()
+        .filter(|nanos| *nanos < 1_000_000_000)
         .and_then(|nanos| DateTime::from_timestamp(ts.seconds, nanos))
         .ok_or_else(|| ApiError::invalid(field, "not a valid timestamp"))
 }
@@ -51,6 +65,30 @@ mod tests {
             nanos: -1,
         };
         assert!(from_timestamp(&bad, "t").is_err());
+        for seconds in [
+            MIN_TIMESTAMP_SECONDS - 1,
+            MAX_TIMESTAMP_SECONDS + 1,
+            i64::MAX,
+        ] {
+            let err = from_timestamp(&Timestamp { seconds, nanos: 0 }, "t");
+            assert!(err.is_err(), "{seconds}");
+        }
+        for seconds in [MIN_TIMESTAMP_SECONDS, MAX_TIMESTAMP_SECONDS] {
+            let at = from_timestamp(
+                &Timestamp {
+                    seconds,
+                    nanos: 999_999_999,
+                },
+                "t",
+            )
+            .unwrap();
+            assert_eq!(to_timestamp(at).seconds, seconds);
+        }
+        let too_many_nanos = Timestamp {
+            seconds: 0,
+            nanos: 1_000_000_000,
+        };
+        assert!(from_timestamp(&too_many_nanos, "t").is_err());
         assert_eq!(page_size(0).unwrap(), DEFAULT_PAGE_SIZE);
         assert_eq!(page_size(10_000).unwrap(), MAX_PAGE_SIZE);
         assert!(page_size(-5).is_err());

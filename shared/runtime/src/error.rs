@@ -64,6 +64,9 @@ pub enum ApiError {
     /// A concurrent change won; retry.
     #[error("{0}")]
     Aborted(String),
+    /// A size or count past its limit.
+    #[error("{0}")]
+    OutOfRange(String),
     /// A dependency is down; retry later.
     #[error("{0}")]
     Unavailable(String),
@@ -98,8 +101,9 @@ impl ApiError {
                 )
             }
             ApiError::NotFound { entity, id } => {
-                Status::not_found(format!("{entity} {id} not found"))
+                Status::not_found(format!("{entity} {} not found", echo(&id)))
             }
+            ApiError::OutOfRange(message) => Status::out_of_range(message),
             ApiError::AlreadyExists(message) => Status::already_exists(message),
             ApiError::FailedPrecondition {
                 subject,
@@ -135,6 +139,23 @@ impl ApiError {
     }
 }
 
+/// At most this many characters of a caller's value are echoed in a message.
+const ECHO_CHARS: usize = 64;
+
+/// A caller's value as a message may repeat it: its first characters, control characters
+/// replaced, so a huge or hostile id never makes an oversized or broken header.
+pub fn echo(value: &str) -> String {
+    let mut out: String = value
+        .chars()
+        .take(ECHO_CHARS)
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect();
+    if value.chars().count() > ECHO_CHARS {
+        out.push('…');
+    }
+    out
+}
+
 impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         match err {
@@ -161,6 +182,9 @@ impl From<StoreError> for ApiError {
             {
                 ApiError::AlreadyExists("a record with the same key already exists".to_owned())
             }
+            StoreError::Db(db) if steelcare_store::is_unavailable(&db) => {
+                ApiError::Unavailable(format!("database unavailable: {db}"))
+            }
             StoreError::Db(_) | StoreError::Corrupt(_) => ApiError::Internal(err.to_string()),
         }
     }
@@ -170,6 +194,8 @@ impl From<BusError> for ApiError {
     fn from(err: BusError) -> Self {
         match err {
             BusError::Redis(_) => ApiError::Unavailable(err.to_string()),
+            BusError::Db(db) => StoreError::Db(db).into(),
+            BusError::Store(store) => store.into(),
             _ => ApiError::Internal(err.to_string()),
         }
     }
@@ -212,6 +238,19 @@ mod tests {
             info.metadata.get("current_state").map(String::as_str),
             Some("RECEIVED")
         );
+    }
+
+    #[test]
+    fn a_huge_id_is_echoed_as_a_short_prefix() {
+        let id = "x".repeat(1 << 20);
+        let status = ApiError::NotFound {
+            entity: "ticket".into(),
+            id,
+        }
+        .into_status("t");
+        assert_eq!(status.code(), Code::NotFound);
+        assert!(status.message().len() < 120, "{}", status.message().len());
+        assert_eq!(echo("a\u{0}b"), "a?b");
     }
 
     #[test]

@@ -29,6 +29,8 @@ impl Violations {
             self.add(field, "required");
         } else if v.chars().count() > max {
             self.add(field, format!("at most {max} characters"));
+        } else {
+            self.text(field, v);
         }
         v.to_owned()
     }
@@ -38,8 +40,18 @@ impl Violations {
         let v = value.trim();
         if v.chars().count() > max {
             self.add(field, format!("at most {max} characters"));
+        } else {
+            self.text(field, v);
         }
         v.to_owned()
+    }
+
+    /// Text a database can hold the same everywhere: no NUL characters (PostgreSQL text
+    /// cannot store them, SQLite would, and the backends would then disagree).
+    pub fn text(&mut self, field: &str, value: &str) {
+        if value.contains('\0') {
+            self.add(field, "must not contain NUL characters");
+        }
     }
 
     /// A phone number: digits with optional +, spaces, dashes and parentheses, 5..32 long.
@@ -105,6 +117,10 @@ impl Violations {
                 None
             }
             Some(d) => {
+                if !(1..=9999).contains(&d.year) {
+                    self.add(field, "year must be between 1 and 9999");
+                    return None;
+                }
                 let parsed = u32::try_from(d.month)
                     .ok()
                     .zip(u32::try_from(d.day).ok())

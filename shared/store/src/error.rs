@@ -40,3 +40,48 @@ pub enum StoreError {
     #[error("invalid page token")]
     InvalidPageToken,
 }
+
+/// Whether a database error means the database could not be reached (down, restarting,
+/// connection lost or pool exhausted) rather than a refused statement: such a call may
+/// succeed when retried, so clients see `UNAVAILABLE`.
+pub fn is_unavailable(err: &sea_orm::DbErr) -> bool {
+    use sea_orm::DbErr;
+    if matches!(err, DbErr::Conn(_) | DbErr::ConnectionAcquire(_)) {
+        return true;
+    }
+    let text = err.to_string().to_lowercase();
+    [
+        "connection refused",
+        "connection reset",
+        "broken pipe",
+        "pool timed out",
+        "terminating connection",
+        "the database system is starting up",
+        "the database system is shutting down",
+        "connection closed",
+        "unexpected eof",
+        "error communicating with database",
+    ]
+    .iter()
+    .any(|needle| text.contains(needle))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_unavailable;
+    use sea_orm::{DbErr, RuntimeErr};
+
+    #[test]
+    fn a_lost_database_is_unavailable_and_a_refused_statement_is_not() {
+        assert!(is_unavailable(&DbErr::Conn(RuntimeErr::Internal(
+            "Connection refused (os error 111)".into()
+        ))));
+        assert!(is_unavailable(&DbErr::Exec(RuntimeErr::Internal(
+            "error returned from database: terminating connection due to administrator command"
+                .into()
+        ))));
+        assert!(!is_unavailable(&DbErr::Exec(RuntimeErr::Internal(
+            "syntax error at or near SELECT".into()
+        ))));
+    }
+}

@@ -24,5 +24,5 @@ pub fn now() -> chrono::DateTime<chrono::Utc> {
     use chrono::SubsecRound;
     chrono::Utc::now().trunc_subsecs(6)
 }
-pub use error::StoreError;
+pub use error::{StoreError, is_unavailable};
 pub use migration::{Migrator, SchemaStatus, migrate, schema_status};

@@ -88,6 +88,16 @@ fn parse_terms(
             continue;
         }
         let note = v.optional(&format!("{field}.note"), &t.note, LONG);
+        if let Some(start) = start {
+            let end = start.checked_add_months(chrono::Months::new(t.months as u32));
+            if end.is_none_or(|end| chrono::Datelike::year(&end) > 9999) {
+                v.add(
+                    format!("{field}.months"),
+                    "the warranty would end after the year 9999",
+                );
+                continue;
+            }
+        }
         if let (Some(scope), Some(start)) = (scope, start) {
             let term = WarrantyTerm {
                 scope,

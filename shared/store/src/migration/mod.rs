@@ -57,22 +57,36 @@ pub enum SchemaStatus {
 
 /// Reads which migrations are applied, without changing anything. A database with no
 /// migration table at all is `Behind` every migration.
-pub async fn schema_status(db: &sea_orm::DatabaseConnection) -> Result<SchemaStatus, DbErr> {
-    use sea_orm::{ConnectionTrait, Statement};
-    let applied = db
-        .query_all_raw(Statement::from_string(
-            db.get_database_backend(),
+pub async fn schema_status(db: &impl sea_orm::ConnectionTrait) -> Result<SchemaStatus, DbErr> {
+    use sea_orm::{DbBackend, Statement};
+    let backend = db.get_database_backend();
+    // Ask whether the table exists first: a failed SELECT would abort a PostgreSQL
+    // transaction the caller may be in.
+    let exists_sql = match backend {
+        DbBackend::Postgres => {
+            "SELECT CAST(COUNT(*) AS BIGINT) FROM pg_tables WHERE tablename = 'seaql_migrations' AND schemaname = current_schema()"
+        }
+        _ => {
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'seaql_migrations'"
+        }
+    };
+    let exists = db
+        .query_one_raw(Statement::from_string(backend, exists_sql))
+        .await?
+        .and_then(|row| row.try_get_by_index::<i64>(0).ok())
+        .unwrap_or(0)
+        > 0;
+    let applied: std::collections::HashSet<String> = if exists {
+        db.query_all_raw(Statement::from_string(
+            backend,
             "SELECT version FROM seaql_migrations",
         ))
-        .await;
-    let applied: std::collections::HashSet<String> = match applied {
-        Ok(rows) => rows
-            .iter()
-            .filter_map(|row| row.try_get_by_index::<String>(0).ok())
-            .collect(),
-        // No table: nothing applied. Any other failure (the database is down) is an error.
-        Err(err) if is_missing_table(&err) => Default::default(),
-        Err(err) => return Err(err),
+        .await?
+        .iter()
+        .filter_map(|row| row.try_get_by_index::<String>(0).ok())
+        .collect()
+    } else {
+        Default::default()
     };
     let missing: Vec<String> = Migrator::migrations()
         .iter()
@@ -86,40 +100,40 @@ pub async fn schema_status(db: &sea_orm::DatabaseConnection) -> Result<SchemaSta
     })
 }
 
-fn is_missing_table(err: &DbErr) -> bool {
-    let text = err.to_string();
-    text.contains("no such table") || text.contains("does not exist")
-}
-
 /// Applies every pending migration, serialised across processes: on PostgreSQL an advisory
 /// lock held for the whole run makes concurrent `steelcare migrate` (five pods' init
 /// containers at the first rollout) wait for each other, and each then applies only what is
 /// still pending. Returns how many migrations this run applied.
 pub async fn migrate(db: &sea_orm::DatabaseConnection) -> Result<usize, DbErr> {
     use sea_orm::{ConnectionTrait, DbBackend, Statement, TransactionTrait};
-    // The lock lives in a transaction on its own connection, released at its end.
-    let lock = if db.get_database_backend() == DbBackend::Postgres {
-        let tx = db.begin().await?;
-        tx.execute_raw(Statement::from_string(
-            DbBackend::Postgres,
-            format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"),
-        ))
-        .await?;
-        Some(tx)
-    } else {
-        None
-    };
-    let pending = match schema_status(db).await? {
+    if db.get_database_backend() != DbBackend::Postgres {
+        let pending = pending_count(db).await?;
+        if pending > 0 {
+            Migrator::up(db, None).await?;
+        }
+        return Ok(pending);
+    }
+    // One transaction holds the lock and applies the migrations (PostgreSQL runs DDL in
+    // transactions), so a pool of one connection is enough and a failure leaves nothing.
+    let tx = db.begin().await?;
+    tx.execute_raw(Statement::from_string(
+        DbBackend::Postgres,
+        format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"),
+    ))
+    .await?;
+    let pending = pending_count(&tx).await?;
+    if pending > 0 {
+        Migrator::up(&tx, None).await?;
+    }
+    tx.commit().await?;
+    Ok(pending)
+}
+
+async fn pending_count(conn: &impl sea_orm::ConnectionTrait) -> Result<usize, DbErr> {
+    Ok(match schema_status(conn).await? {
         SchemaStatus::Current => 0,
         SchemaStatus::Behind(missing) => missing.len(),
-    };
-    if pending > 0 {
-        Migrator::up(db, None).await?;
-    }
-    if let Some(tx) = lock {
-        tx.commit().await?;
-    }
-    Ok(pending)
+    })
 }
 
 /// The advisory lock key of migrations ("steelcar" in ASCII).

@@ -159,8 +159,6 @@ impl IntakeService {
     }
 }
 
-/// Request ids are the caller's own: the same id from someone else is a different request.
-
 /// An error reading a client stream: a message past the size limit stays `OUT_OF_RANGE`
 /// (as the README promises), anything else is a bad `field`.
 fn stream_error(field: &str, status: Status) -> ApiError {
@@ -171,6 +169,7 @@ fn stream_error(field: &str, status: Status) -> ApiError {
     }
 }
 
+/// Request ids are the caller's own: the same id from someone else is a different request.
 fn idempotency_scope(rpc: &str, caller: &Caller) -> String {
     format!("{rpc}/{}", caller.subject)
 }

@@ -1,7 +1,16 @@
 //! Rule-based classification of a description (MISSION §3.2): category and severity tier
-//! suggested from words in Chinese and English, with the words that matched as evidence.
+//! suggested from words in Chinese and English, with the words that matched as evidence. The
+//! rules are data (`data/classification.toml`, which says how a text is judged); this module
+//! applies them.
+
+use std::sync::LazyLock;
+
+use serde::Deserialize;
 
 use crate::category::{ProblemCategory, SeverityTier};
+
+/// The shipped rules.
+pub const RULES_TOML: &str = include_str!("../data/classification.toml");
 
 /// A suggestion and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -10,181 +19,234 @@ pub struct Suggestion {
     pub category: ProblemCategory,
     /// Suggested tier.
     pub tier: SeverityTier,
-    /// The words that matched, in rule order.
+    /// The words that matched, and the rule that raised the tier if one did.
     pub matched_terms: Vec<String>,
 }
 
-struct Rule {
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRules {
+    category: Vec<RawCategory>,
+    consultation: RawConsultation,
+    primary_failure: RawPrimaryFailure,
+    intensifiers: RawIntensifiers,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCategory {
+    name: String,
+    tier: String,
+    symptoms: Vec<String>,
+    topics: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConsultation {
+    tier: String,
+    questions: Vec<String>,
+    usage: Vec<String>,
+    damage: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPrimaryFailure {
+    tier: String,
+    rule: String,
+    members: Vec<String>,
+    signs: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawIntensifiers {
+    terms: Vec<String>,
+}
+
+#[derive(Debug)]
+struct CategoryRule {
     category: ProblemCategory,
     tier: SeverityTier,
-    terms: &'static [&'static str],
+    symptoms: Vec<String>,
+    topics: Vec<String>,
 }
 
-/// Rules in priority order: the first category that matches wins.
-const RULES: &[Rule] = &[
-    Rule {
-        category: ProblemCategory::StructuralSafety,
-        tier: SeverityTier::P1,
-        terms: &[
-            "裂缝",
-            "裂纹",
-            "断裂",
-            "开裂",
-            "失稳",
-            "倒塌",
-            "坍塌",
-            "屈曲",
-            "垮",
-            "危险",
-            "crack",
-            "fracture",
-            "buckl",
-            "collapse",
-            "unstable",
-            "instability",
-            "danger",
-        ],
-    },
-    Rule {
-        category: ProblemCategory::MemberDeformation,
-        tier: SeverityTier::P2,
-        terms: &[
-            "变形", "下挠", "挠度", "弯曲", "下垂", "扭曲", "deform", "sag", "deflect", "bent",
-            "bend", "warp", "twist",
-        ],
-    },
-    Rule {
-        category: ProblemCategory::ConnectionLoosening,
-        tier: SeverityTier::P2,
-        terms: &[
-            "螺栓松动",
-            "松动",
-            "松脱",
-            "脱焊",
-            "焊缝",
-            "loose bolt",
-            "bolt loose",
-            "loosen",
-            "bolts loose",
-            "loose",
-            "weld",
-        ],
-    },
-    Rule {
-        category: ProblemCategory::Leakage,
-        tier: SeverityTier::P3,
-        terms: &[
-            "渗漏",
-            "漏水",
-            "渗水",
-            "漏雨",
-            "积水",
-            "leak",
-            "seep",
-            "drip",
-            "water ingress",
-        ],
-    },
-    Rule {
-        category: ProblemCategory::CoatingDamage,
-        tier: SeverityTier::P3,
-        terms: &[
-            "锈",
-            "涂层脱落",
-            "脱漆",
-            "掉漆",
-            "起皮",
-            "剥落",
-            "防腐",
-            "防火涂料",
-            "rust",
-            "corros",
-            "peel",
-            "flak",
-            "coating",
-            "paint",
-            "blister",
-        ],
-    },
-    Rule {
-        category: ProblemCategory::HardwareDamage,
-        tier: SeverityTier::P3,
-        terms: &[
-            "天沟", "雨棚", "门", "窗", "采光", "五金", "配件", "gutter", "door", "window",
-            "skylight", "fitting", "hardware", "downpipe",
-        ],
-    },
-    Rule {
-        category: ProblemCategory::UsageConsultation,
-        tier: SeverityTier::P4,
-        terms: &[
-            "咨询",
-            "请问",
-            "如何",
-            "怎么",
-            "能否",
-            "可以吗",
-            "how to",
-            "how do",
-            "how can",
-            "can we",
-            "question",
-            "advice",
-            "consult",
-        ],
-    },
-];
-
-/// Words that make a problem worse than its category's usual tier (never past P2 unless
-/// structural safety, which is already P1).
-const INTENSIFIERS: &[&str] = &[
-    "严重",
-    "大面积",
-    "大量",
-    "持续",
-    "扩大",
-    "severe",
-    "serious",
-    "heavy",
-    "flood",
-    "spreading",
-    "extensive",
-    "worsening",
-];
-
-fn matches<'a>(text: &str, terms: &'a [&'a str]) -> Vec<&'a str> {
-    terms.iter().copied().filter(|t| text.contains(t)).collect()
+/// Validated classification rules.
+#[derive(Debug)]
+pub struct Rules {
+    categories: Vec<CategoryRule>,
+    consultation_tier: SeverityTier,
+    questions: Vec<String>,
+    usage: Vec<String>,
+    damage: Vec<String>,
+    primary_tier: SeverityTier,
+    primary_rule: String,
+    members: Vec<String>,
+    signs: Vec<String>,
+    intensifiers: Vec<String>,
 }
 
-/// Suggests a category and tier for the words a customer used.
-pub fn suggest(text: &str) -> Suggestion {
-    let text = text.to_lowercase();
-    for rule in RULES {
-        let found = matches(&text, rule.terms);
-        if found.is_empty() {
-            continue;
+fn lower(terms: Vec<String>) -> Vec<String> {
+    terms.into_iter().map(|t| t.to_lowercase()).collect()
+}
+
+impl Rules {
+    /// Parses and checks rules in the shipped file's format.
+    pub fn from_toml(text: &str) -> Result<Rules, String> {
+        let raw: RawRules = toml::from_str(text).map_err(|err| err.to_string())?;
+        let tier = |s: &str| s.parse::<SeverityTier>().map_err(|err| err.to_string());
+        let mut categories = Vec::new();
+        for c in raw.category {
+            let category: ProblemCategory = c
+                .name
+                .parse()
+                .map_err(|err: crate::category::UnknownValue| err.to_string())?;
+            if c.symptoms.is_empty() && c.topics.is_empty() {
+                return Err(format!("category {category} has no terms"));
+            }
+            categories.push(CategoryRule {
+                category,
+                tier: tier(&c.tier)?,
+                symptoms: lower(c.symptoms),
+                topics: lower(c.topics),
+            });
         }
-        let mut matched_terms: Vec<String> = found.into_iter().map(str::to_owned).collect();
-        let mut tier = rule.tier;
-        let worse = matches(&text, INTENSIFIERS);
-        if !worse.is_empty()
-            && tier > SeverityTier::P2
-            && rule.category != ProblemCategory::UsageConsultation
+        Ok(Rules {
+            categories,
+            consultation_tier: tier(&raw.consultation.tier)?,
+            questions: lower(raw.consultation.questions),
+            usage: lower(raw.consultation.usage),
+            damage: lower(raw.consultation.damage),
+            primary_tier: tier(&raw.primary_failure.tier)?,
+            primary_rule: raw.primary_failure.rule,
+            members: lower(raw.primary_failure.members),
+            signs: lower(raw.primary_failure.signs),
+            intensifiers: lower(raw.intensifiers.terms),
+        })
+    }
+
+    /// The shipped rules.
+    pub fn shipped() -> &'static Rules {
+        static SHIPPED: LazyLock<Rules> = LazyLock::new(|| match Rules::from_toml(RULES_TOML) {
+            Ok(rules) => rules,
+            // The file is part of the build and covered by tests.
+            Err(err) => unreachable!("shipped classification rules are invalid: {err}"),
+        });
+        &SHIPPED
+    }
+
+    /// Suggests a category and tier for the words a customer used.
+    pub fn suggest(&self, text: &str) -> Suggestion {
+        let text = text.to_lowercase();
+        let symptomatic = self
+            .categories
+            .iter()
+            .map(|c| (c, found(&text, &c.symptoms)))
+            .find(|(_, found)| !found.is_empty());
+        let damage = found(&text, &self.damage);
+        let questions = found(&text, &self.questions);
+        let usage = found(&text, &self.usage);
+        // A question about use, maintenance or a standard with no present defect.
+        if symptomatic.is_none() && damage.is_empty() && !questions.is_empty() && !usage.is_empty()
         {
-            tier = SeverityTier::P2;
-            matched_terms.extend(worse.into_iter().map(str::to_owned));
+            let mut evidence = questions;
+            evidence.extend(usage);
+            for c in &self.categories {
+                evidence.extend(found(&text, &c.topics));
+            }
+            return Suggestion {
+                category: ProblemCategory::UsageConsultation,
+                tier: self.consultation_tier,
+                matched_terms: dedup(evidence),
+            };
         }
-        return Suggestion {
-            category: rule.category,
-            tier,
-            matched_terms,
+        let topical = || {
+            self.categories
+                .iter()
+                .map(|c| (c, found(&text, &c.topics)))
+                .find(|(_, found)| !found.is_empty())
         };
+        let Some((rule, evidence)) = symptomatic.or_else(topical) else {
+            if !questions.is_empty() {
+                return Suggestion {
+                    category: ProblemCategory::UsageConsultation,
+                    tier: self.consultation_tier,
+                    matched_terms: questions,
+                };
+            }
+            let mut suggestion = Suggestion {
+                category: ProblemCategory::Other,
+                tier: SeverityTier::P3,
+                matched_terms: Vec::new(),
+            };
+            self.raise_for_primary_failure(&text, &mut suggestion);
+            return suggestion;
+        };
+        let mut suggestion = Suggestion {
+            category: rule.category,
+            tier: rule.tier,
+            matched_terms: evidence,
+        };
+        if !self.raise_for_primary_failure(&text, &mut suggestion)
+            && suggestion.tier > SeverityTier::P2
+        {
+            let worse = found(&text, &self.intensifiers);
+            if !worse.is_empty() {
+                suggestion.tier = SeverityTier::P2;
+                suggestion.matched_terms.extend(worse);
+            }
+        }
+        suggestion.matched_terms = dedup(suggestion.matched_terms);
+        suggestion
     }
-    Suggestion {
-        category: ProblemCategory::Other,
-        tier: SeverityTier::P3,
-        matched_terms: Vec::new(),
+
+    /// A primary member or joint with a sign of failure is urgent; adds the member, the sign
+    /// and the rule to the evidence. Returns whether it raised the tier.
+    fn raise_for_primary_failure(&self, text: &str, suggestion: &mut Suggestion) -> bool {
+        if suggestion.tier <= self.primary_tier {
+            return false;
+        }
+        let members = found(text, &self.members);
+        let signs = found(text, &self.signs);
+        if members.is_empty() || signs.is_empty() {
+            return false;
+        }
+        suggestion.tier = self.primary_tier;
+        if suggestion.category == ProblemCategory::Other {
+            suggestion.category = ProblemCategory::StructuralSafety;
+        }
+        suggestion.matched_terms.extend(members);
+        suggestion.matched_terms.extend(signs);
+        suggestion
+            .matched_terms
+            .push(format!("rule: {}", self.primary_rule));
+        true
     }
+}
+
+fn found(text: &str, terms: &[String]) -> Vec<String> {
+    terms
+        .iter()
+        .filter(|t| text.contains(t.as_str()))
+        .cloned()
+        .collect()
+}
+
+fn dedup(terms: Vec<String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(terms.len());
+    for t in terms {
+        if !out.contains(&t) {
+            out.push(t);
+        }
+    }
+    out
+}
+
+/// Suggests a category and tier with the shipped rules.
+pub fn suggest(text: &str) -> Suggestion {
+    Rules::shipped().suggest(text)
 }
 
 #[cfg(test)]
@@ -220,9 +282,9 @@ mod tests {
             ("请问屋面多久需要维护一次", UsageConsultation, P4, "请问"),
             (
                 "How to clean the skylight panels?",
-                HardwareDamage,
-                P3,
-                "skylight",
+                UsageConsultation,
+                P4,
+                "clean",
             ),
         ];
         for (text, category, tier, term) in cases {
@@ -252,5 +314,334 @@ mod tests {
         let s = suggest("something is wrong");
         assert_eq!((s.category, s.tier), (Other, P3));
         assert!(s.matched_terms.is_empty());
+    }
+
+    /// How customers say it on the phone: colloquial, with typos and mixed concerns, in both
+    /// languages. (text, category, tier, a word the evidence must hold.)
+    const PHRASINGS: &[(&str, ProblemCategory, SeverityTier, &str)] = &[
+        // Structural safety.
+        (
+            "你们快来看看，车间那根钢梁下面裂了一条缝",
+            StructuralSafety,
+            P1,
+            "裂",
+        ),
+        (
+            "钢柱根部焊缝开裂了，工人都不敢进去",
+            StructuralSafety,
+            P1,
+            "开裂",
+        ),
+        ("屋架好像有点失稳，晃得厉害", StructuralSafety, P1, "失稳"),
+        ("吊车梁上有条裂纹，大概十公分", StructuralSafety, P1, "裂纹"),
+        (
+            "there's a crack in the main girder over bay 4, pls come asap",
+            StructuralSafety,
+            P1,
+            "crack",
+        ),
+        (
+            "brace snapped during the storm last nite",
+            StructuralSafety,
+            P1,
+            "snapped",
+        ),
+        (
+            "the column flange looks buckled near the crane rail",
+            StructuralSafety,
+            P1,
+            "buckl",
+        ),
+        (
+            "Part of the canopy collapsed this morning",
+            StructuralSafety,
+            P1,
+            "collapse",
+        ),
+        // A primary member or joint with a sign of failure: urgent whatever the category.
+        (
+            "梁柱节点高强螺栓松动，刮风的时候咯吱咯吱响",
+            ConnectionLoosening,
+            P1,
+            "咯吱",
+        ),
+        ("柱脚螺栓松了，柱子有点晃", ConnectionLoosening, P1, "柱脚"),
+        (
+            "Loose HS bolts at the beam-column connection, creaking in the wind",
+            ConnectionLoosening,
+            P1,
+            "creak",
+        ),
+        (
+            "bolts at the column base are loose and the column shifts when the crane runs",
+            ConnectionLoosening,
+            P1,
+            "column base",
+        ),
+        (
+            "主梁明显变形了，下面还放着货",
+            MemberDeformation,
+            P1,
+            "主梁",
+        ),
+        (
+            "the rafter is visibly bent after the snow",
+            MemberDeformation,
+            P1,
+            "rafter",
+        ),
+        ("支撑杆弯了，好像有异响", MemberDeformation, P1, "异响"),
+        (
+            "truss bearing slipped about 2cm",
+            StructuralSafety,
+            P1,
+            "slip",
+        ),
+        // Member deformation (secondary members).
+        (
+            "屋面檩条往下沉，看着下挠挺明显",
+            MemberDeformation,
+            P2,
+            "下挠",
+        ),
+        ("墙梁有点弯曲变形", MemberDeformation, P2, "变形"),
+        (
+            "purlins are sagging in the middle of the span",
+            MemberDeformation,
+            P2,
+            "sag",
+        ),
+        (
+            "wall girt twisted, cladding pulled off a bit",
+            MemberDeformation,
+            P2,
+            "twist",
+        ),
+        (
+            "roof sheet bulging up between the purlins",
+            MemberDeformation,
+            P2,
+            "bulg",
+        ),
+        // Connection loosening.
+        ("高强螺栓松动了好几颗", ConnectionLoosening, P2, "螺栓松动"),
+        ("檩条连接的螺丝松了", ConnectionLoosening, P2, "螺丝松"),
+        (
+            "有几个螺栓脱落掉在地上了",
+            ConnectionLoosening,
+            P2,
+            "螺栓脱落",
+        ),
+        (
+            "Found a loose bolt on the purlin cleat",
+            ConnectionLoosening,
+            P2,
+            "loose bolt",
+        ),
+        (
+            "a couple of bolts missing on the wall girt, missing bolt heads on the floor",
+            ConnectionLoosening,
+            P2,
+            "missing bolt",
+        ),
+        (
+            "the weld failed on a purlin cleat",
+            ConnectionLoosening,
+            P2,
+            "weld failed",
+        ),
+        // Leakage.
+        ("下雨天屋面接缝处漏水", Leakage, P3, "漏水"),
+        ("天窗那边一下雨就往下滴水", Leakage, P3, "滴水"),
+        ("办公室吊顶有渗水的痕迹", Leakage, P3, "渗水"),
+        (
+            "the roof leeks... i mean leaks near the ridge when it rains",
+            Leakage,
+            P3,
+            "leak",
+        ),
+        (
+            "water coming in along the wall flashing",
+            Leakage,
+            P3,
+            "water coming in",
+        ),
+        ("仓库大面积漏雨，货都湿了", Leakage, P2, "大面积"),
+        (
+            "severe leak right over the production line",
+            Leakage,
+            P2,
+            "severe",
+        ),
+        (
+            "roof is leaking everywhere after the typhoon",
+            Leakage,
+            P2,
+            "everywhere",
+        ),
+        // Coating damage.
+        ("柱脚生锈了，涂层也脱落了", CoatingDamage, P3, "锈"),
+        ("钢梁表面掉漆起皮", CoatingDamage, P3, "掉漆"),
+        ("防火涂料有几处剥落", CoatingDamage, P3, "剥落"),
+        (
+            "Paint peeling off the rafters in the wash bay",
+            CoatingDamage,
+            P3,
+            "peel",
+        ),
+        (
+            "rust spots all over the purlins, getting worse",
+            CoatingDamage,
+            P3,
+            "rust",
+        ),
+        (
+            "coating blistering on the south wall columns",
+            CoatingDamage,
+            P3,
+            "blister",
+        ),
+        (
+            "锈蚀越来越严重，好多地方都锈穿了",
+            CoatingDamage,
+            P2,
+            "严重",
+        ),
+        // Hardware and fittings.
+        ("天沟坏了一截", HardwareDamage, P3, "天沟"),
+        ("卷帘门卡住了打不开", HardwareDamage, P3, "打不开"),
+        (
+            "the roller door won't close properly",
+            HardwareDamage,
+            P3,
+            "won't close",
+        ),
+        ("downpipe came off the wall", HardwareDamage, P3, "downpipe"),
+        ("采光板破损了两块", HardwareDamage, P3, "采光"),
+        ("skylight hatch is stuck", HardwareDamage, P3, "stuck"),
+        // Usage consultations: questions about use, maintenance or standards, no defect.
+        (
+            "请问屋面的防腐涂层多久需要维护一次？",
+            UsageConsultation,
+            P4,
+            "维护",
+        ),
+        (
+            "想咨询一下钢结构的防火涂料有什么使用标准",
+            UsageConsultation,
+            P4,
+            "标准",
+        ),
+        (
+            "屋面上能不能加装太阳能板，承重够不够？",
+            UsageConsultation,
+            P4,
+            "承重",
+        ),
+        ("吊顶下面可以挂灯具吗", UsageConsultation, P4, "挂"),
+        ("天沟要多久清理一次？", UsageConsultation, P4, "清理"),
+        (
+            "How often should the anti-corrosion coating on the roof be maintained?",
+            UsageConsultation,
+            P4,
+            "maintain",
+        ),
+        (
+            "What standard do you follow for the fire-proof paint inspection?",
+            UsageConsultation,
+            P4,
+            "standard",
+        ),
+        (
+            "can we hang a small hoist from the roof beam?",
+            UsageConsultation,
+            P4,
+            "hang",
+        ),
+        (
+            "do we need to inspect the bolts every year?",
+            UsageConsultation,
+            P4,
+            "inspect",
+        ),
+        (
+            "how do i clean the skylights without damaging them",
+            UsageConsultation,
+            P4,
+            "clean",
+        ),
+        (
+            "咨询一下，你们的质保期是多久",
+            UsageConsultation,
+            P4,
+            "咨询",
+        ),
+        // Mixed concerns: the present defect wins over the question.
+        ("屋面漏水了，另外想问下防腐多久做一次", Leakage, P3, "漏水"),
+        (
+            "请问螺栓松动了怎么处理？",
+            ConnectionLoosening,
+            P2,
+            "螺栓松动",
+        ),
+        (
+            "how do we stop the rust on the column base?",
+            CoatingDamage,
+            P3,
+            "rust",
+        ),
+        ("门坏了，顺便问一下怎么保养", HardwareDamage, P3, "门"),
+        // Nothing recognisable.
+        ("有点问题，麻烦回个电话", Other, P3, ""),
+        (
+            "something weird with the building, call me back",
+            Other,
+            P3,
+            "",
+        ),
+    ];
+
+    #[test]
+    fn customers_phrasings_are_judged_as_an_engineer_would() {
+        assert!(PHRASINGS.len() >= 60, "{}", PHRASINGS.len());
+        let mut wrong = Vec::new();
+        for (text, category, tier, term) in PHRASINGS {
+            let s = suggest(text);
+            let evidence_ok = term.is_empty() || s.matched_terms.iter().any(|t| t == term);
+            if (s.category, s.tier) != (*category, *tier) || !evidence_ok {
+                wrong.push(format!(
+                    "{text}: got {} {} {:?}, want {category} {tier} with {term:?}",
+                    s.category, s.tier, s.matched_terms
+                ));
+            }
+        }
+        assert!(
+            wrong.is_empty(),
+            "{} wrong:\n{}",
+            wrong.len(),
+            wrong.join("\n")
+        );
+    }
+
+    #[test]
+    fn the_rule_that_raised_a_tier_is_in_the_evidence() {
+        let s = suggest("梁柱节点高强螺栓松动，刮风的时候咯吱咯吱响");
+        assert_eq!((s.category, s.tier), (ConnectionLoosening, P1));
+        assert!(
+            s.matched_terms.iter().any(|t| t.starts_with("rule: ")),
+            "{:?}",
+            s.matched_terms
+        );
+        assert!(s.matched_terms.contains(&"梁柱节点".to_owned()));
+        // Without the sign of failure it stays major.
+        assert_eq!(suggest("梁柱节点高强螺栓松动").tier, P2);
+    }
+
+    #[test]
+    fn rules_that_name_an_unknown_category_or_tier_are_refused() {
+        let bad = RULES_TOML.replacen("name = \"leakage\"", "name = \"flooding\"", 1);
+        assert!(Rules::from_toml(&bad).unwrap_err().contains("flooding"));
+        let bad = RULES_TOML.replacen("tier = \"p3\"", "tier = \"p9\"", 1);
+        assert!(Rules::from_toml(&bad).is_err());
     }
 }

@@ -17,7 +17,7 @@ use steelcare_proto::dispatch::v1::dispatch_service_server::DispatchService as D
 use steelcare_proto::events::v1 as events;
 use steelcare_proto::events::v1::event_envelope::Payload;
 use steelcare_runtime::convert::{from_timestamp, page_size, to_timestamp};
-use steelcare_runtime::handler::{not_found, require, respond};
+use steelcare_runtime::handler::{not_found, require};
 use steelcare_runtime::record::{actor_of, audit};
 use steelcare_runtime::validate::{LONG, Person, SHORT, Violations};
 use steelcare_runtime::{ApiError, Caller, RequestContext};
@@ -25,7 +25,6 @@ use steelcare_store::entity::{
     assignments, survey_plan_members, survey_plans, technician_regions, technicians,
 };
 use steelcare_store::{StoreError, begin_write, cases, page};
-use tonic::{Request, Response, Status};
 
 use crate::engine::{Dispatcher, OfferResult, event};
 use crate::records::{
@@ -1414,22 +1413,8 @@ fn summary(t: &TechnicianRecord) -> serde_json::Value {
     })
 }
 
-/// Each RPC: the request context, the handler of the same name, the answer.
-macro_rules! rpcs {
-    ($(($name:ident, $req:ty, $resp:ty)),* $(,)?) => {
-        #[tonic::async_trait]
-        impl DispatchApi for DispatchService {
-            $(
-                async fn $name(&self, request: Request<$req>) -> Result<Response<$resp>, Status> {
-                    let ctx = RequestContext::from_request(&request)?;
-                    respond(&ctx, DispatchService::$name(self, &ctx, request.into_inner()).await)
-                }
-            )*
-        }
-    };
-}
-
-rpcs!(
+steelcare_runtime::rpcs! {
+    impl DispatchApi for DispatchService {
     (
         upsert_technician,
         pb::UpsertTechnicianRequest,
@@ -1476,4 +1461,5 @@ rpcs!(
         pb::ListAssignmentsRequest,
         pb::ListAssignmentsResponse
     ),
-);
+    }
+}

@@ -2,9 +2,10 @@
 //! warranty terms, handover dossiers and trainings; tickets with acceptance numbers,
 //! rule-based classification, warranty status, honest SLA deadlines and attachments.
 //!
-//! Read top-down: `grpc.rs` (each RPC), `domain/` (records and request parsing), `store.rs`
-//! (queries), `clocks.rs` (SLA clocks), `view.rs` (rows to messages), `worker.rs` (escalation
-//! watcher and event consumer).
+//! Read top-down: `grpc/` (the service and its `rpcs!` table in `mod.rs`, then one file of
+//! handlers per resource: projects, tickets, attachments), `domain/` (records and request
+//! parsing), `store.rs` (queries), `clocks.rs` (SLA clocks), `view.rs` (rows to messages),
+//! `worker.rs` (escalation watcher and event consumer).
 
 pub mod attachments;
 pub mod batch;

@@ -34,3 +34,44 @@ pub fn respond<T>(
         .map(Response::new)
         .map_err(|err| err.into_status(&ctx.trace_id))
 }
+
+/// Implements a service's tonic trait from its handlers: each unary RPC `name` becomes
+/// "build the request context, call the inherent `Service::name(&self, &ctx, request)`,
+/// answer through [`respond`]". Streaming RPCs and their associated types follow the list
+/// as ordinary trait items. Every service uses it, so an RPC's whole path is its handler.
+///
+/// ```ignore
+/// steelcare_runtime::rpcs! {
+///     impl IntakeApi for IntakeService {
+///         (create_customer, pb::CreateCustomerRequest, pb::CreateCustomerResponse),
+///     }
+///     type WatchTicketStream = BoxStream<pb::WatchTicketResponse>;
+///     async fn watch_ticket(&self, request: Request<pb::WatchTicketRequest>) -> ... { ... }
+/// }
+/// ```
+#[macro_export]
+macro_rules! rpcs {
+    (
+        impl $api:ident for $service:ident {
+            $(($name:ident, $req:ty, $resp:ty)),* $(,)?
+        }
+        $($streaming:tt)*
+    ) => {
+        #[tonic::async_trait]
+        impl $api for $service {
+            $(
+                async fn $name(
+                    &self,
+                    request: tonic::Request<$req>,
+                ) -> Result<tonic::Response<$resp>, tonic::Status> {
+                    let ctx = $crate::RequestContext::from_request(&request)?;
+                    $crate::handler::respond(
+                        &ctx,
+                        $service::$name(self, &ctx, request.into_inner()).await,
+                    )
+                }
+            )*
+            $($streaming)*
+        }
+    };
+}

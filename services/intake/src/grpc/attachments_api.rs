@@ -1,0 +1,185 @@
+//! Attachments: photos and video streamed in and out with their SHA-256.
+
+use super::*;
+
+impl IntakeService {
+    pub(super) async fn upload_attachment(
+        &self,
+        ctx: &RequestContext,
+        mut stream: Streaming<pb::UploadAttachmentRequest>,
+    ) -> Result<pb::UploadAttachmentResponse, ApiError> {
+        require(&ctx.caller, UPLOADERS)?;
+        let first = stream
+            .message()
+            .await
+            .map_err(|s| stream_error("metadata", s))?;
+        let Some(pb::UploadAttachmentRequest {
+            part: Some(pb::upload_attachment_request::Part::Metadata(meta)),
+        }) = first
+        else {
+            return Err(ApiError::invalid(
+                "metadata",
+                "the first message must carry the metadata",
+            ));
+        };
+        let mut v = Violations::default();
+        v.required("metadata.ticket_id", &meta.ticket_id, SHORT);
+        let file_name = v.required("metadata.file_name", &meta.file_name, 255);
+        if file_name.contains('/') || file_name.contains('\\') {
+            v.add("metadata.file_name", "must not contain path separators");
+        }
+        let content_type = meta.content_type.trim().to_ascii_lowercase();
+        if !self.files.allows(&content_type) {
+            v.add(
+                "metadata.content_type",
+                format!(
+                    "{content_type:?} is not allowed; allowed: {}",
+                    self.files.allowed()
+                ),
+            );
+        }
+        let caption = v.optional("metadata.caption", &meta.caption, LONG);
+        v.finish(())?;
+        let ticket = self.visible_ticket(&ctx.caller, &meta.ticket_id).await?;
+        let case = cases::get(&self.db, &ticket.id).await?;
+        if case.state.is_terminal() {
+            return Err(precondition(&ticket.id, case.state, "the case is closed"));
+        }
+        let mut buffer = BytesMut::new();
+        let mut hasher = Sha256::new();
+        while let Some(message) = stream
+            .message()
+            .await
+            .map_err(|s| stream_error("chunk", s))?
+        {
+            match message.part {
+                Some(pb::upload_attachment_request::Part::Chunk(chunk)) => {
+                    if (buffer.len() + chunk.len()) as u64 > self.files.max_bytes {
+                        return Err(ApiError::OutOfRange(format!(
+                            "the attachment exceeds the limit of {} bytes",
+                            self.files.max_bytes
+                        )));
+                    }
+                    hasher.update(&chunk);
+                    buffer.extend_from_slice(&chunk);
+                }
+                _ => {
+                    return Err(ApiError::invalid(
+                        "metadata",
+                        "metadata may only come first",
+                    ));
+                }
+            }
+        }
+        if buffer.is_empty() {
+            return Err(ApiError::invalid("chunk", "the attachment is empty"));
+        }
+        if let Err(why) = crate::attachments::check_content(&content_type, &buffer) {
+            return Err(ApiError::invalid("metadata.content_type", why));
+        }
+        let sha256 = hex::encode(hasher.finalize());
+        let id = uuid::Uuid::now_v7().to_string();
+        let key = format!("tickets/{}/{id}", ticket.id);
+        let size = buffer.len() as i64;
+        self.files.put(&key, buffer.freeze()).await?;
+        let stored = async {
+            let tx = begin_write(&self.db).await.map_err(steelcare_store::StoreError::from)?;
+            let row = attachments::ActiveModel {
+                id: Set(id.clone()),
+                ticket_id: Set(ticket.id.clone()),
+                file_name: Set(file_name.clone()),
+                content_type: Set(content_type.clone()),
+                size_bytes: Set(size),
+                sha256: Set(sha256.clone()),
+                caption: Set(caption.clone()),
+                storage_key: Set(key.clone()),
+                uploaded_by: Set(ctx.caller.subject.clone()),
+                created_at: Set(steelcare_store::now()),
+            }
+            .insert(&tx)
+            .await
+            .map_err(steelcare_store::StoreError::from)?;
+            store::touch_ticket(&tx, &ticket.id, None).await?;
+            audit(
+                &tx,
+                ctx,
+                "attachment",
+                &id,
+                None,
+                serde_json::json!({ "ticket_id": ticket.id, "file_name": file_name, "sha256": sha256, "size_bytes": size }),
+            )
+            .await?;
+            let reference = view::attachment(&row);
+            self.event(
+                &tx,
+                ctx,
+                Some(&ticket.id),
+                Payload::AttachmentUploaded(events::AttachmentUploaded {
+                    attachment: Some(reference.clone()),
+                }),
+            )
+            .await?;
+            tx.commit().await.map_err(steelcare_store::StoreError::from)?;
+            Ok::<_, ApiError>(reference)
+        }
+        .await;
+        match stored {
+            Ok(reference) => {
+                self.committed();
+                Ok(pb::UploadAttachmentResponse {
+                    attachment: Some(reference),
+                })
+            }
+            Err(err) => {
+                self.files.delete(&key).await;
+                Err(err)
+            }
+        }
+    }
+
+    pub(super) async fn download(
+        &self,
+        ctx: &RequestContext,
+        request: pb::DownloadAttachmentRequest,
+    ) -> Result<(pb::DownloadAttachmentResponse, Bytes), ApiError> {
+        let id = request.attachment_id.trim();
+        if id.is_empty() {
+            return Err(ApiError::invalid("attachment_id", "required"));
+        }
+        let row = store::attachment(&self.db, id)
+            .await?
+            .ok_or_else(|| not_found("attachment", id))?;
+        self.visible_ticket(&ctx.caller, &row.ticket_id)
+            .await
+            .map_err(|_| not_found("attachment", id))?;
+        let bytes = self.files.get(&row.storage_key).await?;
+        Ok((
+            pb::DownloadAttachmentResponse {
+                part: Some(pb::download_attachment_response::Part::Metadata(
+                    view::attachment(&row),
+                )),
+            },
+            bytes,
+        ))
+    }
+
+    /// The attachment's metadata, then its bytes in chunks.
+    pub(super) async fn download_stream(
+        &self,
+        ctx: &RequestContext,
+        request: pb::DownloadAttachmentRequest,
+    ) -> Result<BoxStream<pb::DownloadAttachmentResponse>, ApiError> {
+        let (metadata, bytes) = self.download(ctx, request).await?;
+        let chunks: Vec<Result<pb::DownloadAttachmentResponse, Status>> =
+            std::iter::once(Ok(metadata))
+                .chain(bytes.chunks(CHUNK).map(|chunk| {
+                    Ok(pb::DownloadAttachmentResponse {
+                        part: Some(pb::download_attachment_response::Part::Chunk(
+                            chunk.to_vec(),
+                        )),
+                    })
+                }))
+                .collect();
+        Ok(Box::pin(tokio_stream::iter(chunks)))
+    }
+}

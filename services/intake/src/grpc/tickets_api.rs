@@ -1,0 +1,796 @@
+//! Tickets: taking a call, classification, acknowledgement and read-back, SLA pauses,
+//! remote resolution, cancellation, reading, listing and watching.
+
+use super::*;
+
+impl IntakeService {
+    pub(super) async fn create_ticket(
+        &self,
+        ctx: &RequestContext,
+        request: pb::CreateTicketRequest,
+    ) -> Result<pb::CreateTicketResponse, ApiError> {
+        let request_id = request.request_id.trim().to_owned();
+        let hash = payload_hash(&request, |r| r.request_id.clear());
+        match self.create_ticket_once(ctx, request, &hash).await {
+            // A concurrent retry with the same request id committed first: answer with its
+            // ticket, as a sequential retry would get.
+            Err(ApiError::AlreadyExists(message)) if !request_id.is_empty() => {
+                let scope = idempotency_scope("CreateTicket", &ctx.caller);
+                match idempotency::lookup(&self.db, &scope, &request_id, &hash).await? {
+                    Some(existing) => Ok(pb::CreateTicketResponse {
+                        ticket: Some(self.ticket_response(&existing).await?),
+                    }),
+                    None => Err(ApiError::AlreadyExists(message)),
+                }
+            }
+            other => other,
+        }
+    }
+
+    pub(super) async fn create_ticket_once(
+        &self,
+        ctx: &RequestContext,
+        request: pb::CreateTicketRequest,
+        hash: &str,
+    ) -> Result<pb::CreateTicketResponse, ApiError> {
+        require(&ctx.caller, TICKET_CREATORS)?;
+        let now = steelcare_store::now();
+        let new = NewTicket::parse(&request, now)?;
+        if let Some(rid) = &new.request_id
+            && let Some(existing) = idempotency::lookup(
+                &self.db,
+                &idempotency_scope("CreateTicket", &ctx.caller),
+                rid,
+                hash,
+            )
+            .await?
+        {
+            return Ok(pb::CreateTicketResponse {
+                ticket: Some(self.ticket_response(&existing).await?),
+            });
+        }
+        let project = store::project(&self.db, &new.project_id)
+            .await?
+            .ok_or_else(|| not_found("project", &new.project_id))?;
+        if !visible(&ctx.caller, &project.customer_id) {
+            return Err(ApiError::invalid(
+                "project_id",
+                "belongs to another customer",
+            ));
+        }
+        let suggestion = classify::suggest(&new.description.text_for_rules());
+        let terms = terms_of(&store::warranty_terms(&self.db, &project.id).await?);
+        let day = self.today(now);
+        let warranty_status = warranty::status(&terms, suggestion.category, day);
+        let id = uuid::Uuid::now_v7().to_string();
+        let planned = clocks::plan(
+            &self.sla,
+            &CaseClocks {
+                ticket_id: &id,
+                tier: suggestion.tier,
+                customer_id: &project.customer_id,
+                contract_number: &project.contract_number,
+                started: now,
+            },
+        );
+        let arrival_deadline = deadline_of(&planned, ClockKind::Arrival);
+        let reply = customer_reply(
+            suggestion.category,
+            suggestion.tier,
+            deadline_of(&planned, ClockKind::Response),
+            arrival_deadline,
+            self.timezone,
+        );
+
+        let day_key = AcceptanceNumber::day_key(day);
+        self.ensure_sequence(&day_key).await?;
+        let actor = actor_of(&ctx.caller);
+        let draft = batch::Draft {
+            ticket: tickets::Model {
+                id: id.clone(),
+                acceptance_number: String::new(),
+                channel: new.channel.as_str_name().to_owned(),
+                customer_id: project.customer_id.clone(),
+                project_id: project.id.clone(),
+                reporter: to_json(&new.reporter),
+                location: to_json(&new.location),
+                description: to_json(&new.description),
+                customer_request: new.customer_request.clone(),
+                category: suggestion.category.as_str().to_owned(),
+                tier: suggestion.tier.as_str().to_owned(),
+                suggestion: to_json(&SuggestionRecord {
+                    category: suggestion.category.as_str().to_owned(),
+                    tier: suggestion.tier.as_str().to_owned(),
+                    matched_terms: suggestion.matched_terms.clone(),
+                }),
+                warranty: to_json(&warranty_record(warranty_status)),
+                reply: to_json(&reply),
+                readback_text: None,
+                readback_confirmed_at: None,
+                first_response_text: None,
+                closing_text: None,
+                sla_status: clocks::status::ON_TRACK.to_owned(),
+                created_at: now,
+                updated_at: now,
+                version: 1,
+            },
+            clocks: planned.clone(),
+            day,
+            ctx: ctx.clone(),
+            audit_after: serde_json::json!({
+                "project_id": project.id,
+                "category": suggestion.category.as_str(),
+                "tier": suggestion.tier.as_str(),
+            }),
+            events: vec![
+                envelope(
+                    actor.clone(),
+                    Some(&id),
+                    Payload::TicketCreated(events::TicketCreated {
+                        acceptance_number: String::new(),
+                        project_id: project.id.clone(),
+                        customer_id: project.customer_id.clone(),
+                    }),
+                ),
+                envelope(
+                    actor,
+                    Some(&id),
+                    Payload::TicketClassified(events::TicketClassified {
+                        category: suggestion.category.proto_value(),
+                        tier: suggestion.tier.proto_value(),
+                        overridden: false,
+                        needs_site_visit: suggestion.category.needs_site_visit(),
+                        arrival_deadline_time: arrival_deadline.map(to_timestamp),
+                    }),
+                ),
+            ],
+            idempotency: new.request_id.as_ref().map(|rid| IdempotencyKey {
+                scope: idempotency_scope("CreateTicket", &ctx.caller),
+                request_id: rid.clone(),
+                hash: hash.to_owned(),
+                resource_id: id.clone(),
+            }),
+        };
+        let row = self.batcher.submit(draft).await?;
+        self.committed();
+        Ok(pb::CreateTicketResponse {
+            ticket: Some(view::ticket_from(
+                &row,
+                CaseState::Received,
+                &planned,
+                false,
+                &[],
+            )?),
+        })
+    }
+
+    pub(super) async fn classify_ticket(
+        &self,
+        ctx: &RequestContext,
+        request: pb::ClassifyTicketRequest,
+    ) -> Result<pb::ClassifyTicketResponse, ApiError> {
+        require(&ctx.caller, STAFF_ENGINEERING)?;
+        let classification = Classification::try_from(&request)?;
+        let ticket = self.visible_ticket(&ctx.caller, &request.ticket_id).await?;
+        let project = store::project(&self.db, &ticket.project_id)
+            .await?
+            .ok_or_else(|| not_found("project", &ticket.project_id))?;
+        let now = steelcare_store::now();
+        let tx = begin_write(&self.db)
+            .await
+            .map_err(steelcare_store::StoreError::from)?;
+        let case = cases::get(&tx, &ticket.id).await?;
+        if !matches!(case.state, CaseState::Received | CaseState::Acknowledged) {
+            return Err(precondition(
+                &ticket.id,
+                case.state,
+                "the case is past classification",
+            ));
+        }
+        let terms = terms_of(&store::warranty_terms(&tx, &project.id).await?);
+        let warranty_status = warranty::status(
+            &terms,
+            classification.category,
+            self.today(ticket.created_at),
+        );
+        store::set_classification(
+            &tx,
+            &ticket.id,
+            classification.category.as_str(),
+            classification.tier.as_str(),
+            &to_json(&warranty_record(warranty_status)),
+        )
+        .await?;
+        let case_clocks = CaseClocks {
+            ticket_id: &ticket.id,
+            tier: classification.tier,
+            customer_id: &ticket.customer_id,
+            contract_number: &project.contract_number,
+            started: ticket.created_at,
+        };
+        clocks::reschedule(&tx, &self.sla, &case_clocks, now).await?;
+        let clock_rows = store::clocks(&tx, &ticket.id).await?;
+        let arrival_deadline = clock_rows
+            .iter()
+            .find(|c| c.kind == "arrival" && c.stopped_at_ms.is_none())
+            .and_then(|c| c.deadline_at_ms)
+            .map(clocks::instant);
+        let reply = customer_reply(
+            classification.category,
+            classification.tier,
+            deadline_of(&clock_rows, ClockKind::Response),
+            arrival_deadline,
+            self.timezone,
+        );
+        store::set_reply(&tx, &ticket.id, &to_json(&reply)).await?;
+        clocks::refresh_ticket(&tx, &ticket.id).await?;
+        audit(
+            &tx,
+            ctx,
+            "ticket",
+            &ticket.id,
+            Some(serde_json::json!({ "category": ticket.category, "tier": ticket.tier })),
+            serde_json::json!({
+                "category": classification.category.as_str(),
+                "tier": classification.tier.as_str(),
+                "reason": classification.reason,
+            }),
+        )
+        .await?;
+        self.event(
+            &tx,
+            ctx,
+            Some(&ticket.id),
+            Payload::TicketClassified(events::TicketClassified {
+                category: classification.category.proto_value(),
+                tier: classification.tier.proto_value(),
+                overridden: true,
+                needs_site_visit: classification.category.needs_site_visit(),
+                arrival_deadline_time: arrival_deadline.map(to_timestamp),
+            }),
+        )
+        .await?;
+        tx.commit()
+            .await
+            .map_err(steelcare_store::StoreError::from)?;
+        self.committed();
+        Ok(pb::ClassifyTicketResponse {
+            ticket: Some(self.ticket_response(&ticket.id).await?),
+        })
+    }
+
+    /// Moves the case, recording the transition's audit entry and event.
+    pub(super) async fn transition(
+        &self,
+        tx: &DatabaseTransaction,
+        ctx: &RequestContext,
+        ticket_id: &str,
+        to: CaseState,
+        reason: &str,
+    ) -> Result<(), ApiError> {
+        let before = cases::get(tx, ticket_id).await?;
+        if !before.state.can_transition(to) {
+            return Err(precondition(
+                ticket_id,
+                before.state,
+                format!("cannot move to {to}"),
+            ));
+        }
+        cases::transition(tx, ticket_id, to).await?;
+        audit(
+            tx,
+            ctx,
+            "case",
+            ticket_id,
+            Some(serde_json::json!({ "state": before.state.as_str() })),
+            serde_json::json!({ "state": to.as_str(), "reason": reason }),
+        )
+        .await?;
+        self.event(
+            tx,
+            ctx,
+            Some(ticket_id),
+            Payload::CaseStateChanged(events::CaseStateChanged {
+                from_state: before.state.proto_value(),
+                to_state: to.proto_value(),
+                reason: reason.to_owned(),
+            }),
+        )
+        .await
+    }
+
+    pub(super) async fn acknowledge(
+        &self,
+        tx: &DatabaseTransaction,
+        ctx: &RequestContext,
+        ticket_id: &str,
+        text: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, ApiError> {
+        self.transition(
+            tx,
+            ctx,
+            ticket_id,
+            CaseState::Acknowledged,
+            "first response given",
+        )
+        .await?;
+        let met = clocks::stop(tx, ticket_id, ClockKind::Response, now)
+            .await?
+            .unwrap_or(true);
+        store::set_text(tx, ticket_id, store::TicketText::FirstResponse, text).await?;
+        self.event(
+            tx,
+            ctx,
+            Some(ticket_id),
+            Payload::TicketAcknowledged(events::TicketAcknowledged { response_met: met }),
+        )
+        .await?;
+        Ok(met)
+    }
+
+    pub(super) async fn acknowledge_ticket(
+        &self,
+        ctx: &RequestContext,
+        request: pb::AcknowledgeTicketRequest,
+    ) -> Result<pb::AcknowledgeTicketResponse, ApiError> {
+        require(&ctx.caller, STAFF_ENGINEERING)?;
+        let mut v = Violations::default();
+        let text = v.optional("response_text", &request.response_text, LONG);
+        v.finish(())?;
+        let ticket = self.visible_ticket(&ctx.caller, &request.ticket_id).await?;
+        let now = steelcare_store::now();
+        let tx = begin_write(&self.db)
+            .await
+            .map_err(steelcare_store::StoreError::from)?;
+        self.acknowledge(&tx, ctx, &ticket.id, &text, now).await?;
+        clocks::refresh_ticket(&tx, &ticket.id).await?;
+        tx.commit()
+            .await
+            .map_err(steelcare_store::StoreError::from)?;
+        self.committed();
+        Ok(pb::AcknowledgeTicketResponse {
+            ticket: Some(self.ticket_response(&ticket.id).await?),
+        })
+    }
+
+    pub(super) async fn confirm_readback(
+        &self,
+        ctx: &RequestContext,
+        request: pb::ConfirmReadbackRequest,
+    ) -> Result<pb::ConfirmReadbackResponse, ApiError> {
+        require(&ctx.caller, STAFF_WRITE)?;
+        let now = steelcare_store::now();
+        let mut v = Violations::default();
+        let text = v.required("readback_text", &request.readback_text, LONG);
+        let confirmed_at = match request.confirm_time.as_ref() {
+            None => now,
+            Some(ts) => match from_timestamp(ts, "confirm_time") {
+                Ok(at) if at > now + chrono::TimeDelta::minutes(5) => {
+                    v.add("confirm_time", "must not be in the future");
+                    now
+                }
+                Ok(at) => at,
+                Err(_) => {
+                    v.add("confirm_time", "not a valid timestamp");
+                    now
+                }
+            },
+        };
+        v.finish(())?;
+        let ticket = self.visible_ticket(&ctx.caller, &request.ticket_id).await?;
+        let tx = begin_write(&self.db)
+            .await
+            .map_err(steelcare_store::StoreError::from)?;
+        let case = cases::get(&tx, &ticket.id).await?;
+        if case.state.is_terminal() {
+            return Err(precondition(&ticket.id, case.state, "the case is closed"));
+        }
+        if !store::confirm_readback(&tx, &ticket.id, &text, confirmed_at).await? {
+            return Err(precondition(
+                &ticket.id,
+                case.state,
+                "the read-back was already confirmed",
+            ));
+        }
+        audit(
+            &tx,
+            ctx,
+            "ticket",
+            &ticket.id,
+            None,
+            serde_json::json!({ "readback_text": text, "confirmed_at": confirmed_at }),
+        )
+        .await?;
+        self.event(
+            &tx,
+            ctx,
+            Some(&ticket.id),
+            Payload::ReadbackConfirmed(events::ReadbackConfirmed {
+                confirmed_time: Some(to_timestamp(confirmed_at)),
+            }),
+        )
+        .await?;
+        tx.commit()
+            .await
+            .map_err(steelcare_store::StoreError::from)?;
+        self.committed();
+        Ok(pb::ConfirmReadbackResponse {
+            ticket: Some(self.ticket_response(&ticket.id).await?),
+        })
+    }
+
+    pub(super) async fn pause_or_resume(
+        &self,
+        ctx: &RequestContext,
+        ticket_id: &str,
+        pause_reason: Option<String>,
+    ) -> Result<pb::Ticket, ApiError> {
+        require(&ctx.caller, SLA_HANDLERS)?;
+        let ticket = self.visible_ticket(&ctx.caller, ticket_id).await?;
+        let now = steelcare_store::now();
+        let tx = begin_write(&self.db)
+            .await
+            .map_err(steelcare_store::StoreError::from)?;
+        let case = cases::get(&tx, &ticket.id).await?;
+        if case.state.is_terminal() {
+            return Err(precondition(&ticket.id, case.state, "the case is closed"));
+        }
+        let payload = match &pause_reason {
+            Some(reason) => {
+                clocks::pause(&tx, &self.sla, &ticket.id, now, reason).await?;
+                Payload::SlaPaused(events::SlaPaused {
+                    reason: reason.clone(),
+                })
+            }
+            None => {
+                let open = store::pauses(&tx, &ticket.id)
+                    .await?
+                    .into_iter()
+                    .find(|p| p.ended_at_ms.is_none());
+                clocks::resume(&tx, &self.sla, &ticket.id, now).await?;
+                Payload::SlaResumed(events::SlaResumed {
+                    paused_seconds: open
+                        .map(|p| (now.timestamp_millis() - p.started_at_ms) / 1000)
+                        .unwrap_or(0),
+                })
+            }
+        };
+        clocks::refresh_ticket(&tx, &ticket.id).await?;
+        audit(
+            &tx,
+            ctx,
+            "ticket",
+            &ticket.id,
+            None,
+            serde_json::json!({ "sla": if pause_reason.is_some() { "paused" } else { "resumed" }, "reason": pause_reason }),
+        )
+        .await?;
+        self.event(&tx, ctx, Some(&ticket.id), payload).await?;
+        tx.commit()
+            .await
+            .map_err(steelcare_store::StoreError::from)?;
+        self.committed();
+        self.ticket_response(&ticket.id).await
+    }
+
+    pub(super) async fn resolve_remotely(
+        &self,
+        ctx: &RequestContext,
+        request: pb::ResolveRemotelyRequest,
+    ) -> Result<pb::ResolveRemotelyResponse, ApiError> {
+        require(&ctx.caller, STAFF_ENGINEERING)?;
+        let mut v = Violations::default();
+        let answer = v.required("answer", &request.answer, LONG);
+        v.finish(())?;
+        let ticket = self.visible_ticket(&ctx.caller, &request.ticket_id).await?;
+        let now = steelcare_store::now();
+        let tx = begin_write(&self.db)
+            .await
+            .map_err(steelcare_store::StoreError::from)?;
+        let case = cases::get(&tx, &ticket.id).await?;
+        if ticket.category != ProblemCategory::UsageConsultation.as_str() {
+            return Err(precondition(
+                &ticket.id,
+                case.state,
+                format!(
+                    "only a usage consultation can be resolved remotely; this is {}",
+                    ticket.category
+                ),
+            ));
+        }
+        if case.state == CaseState::Received {
+            self.acknowledge(&tx, ctx, &ticket.id, &answer, now).await?;
+        }
+        self.transition(
+            &tx,
+            ctx,
+            &ticket.id,
+            CaseState::ResolvedRemotely,
+            "answered remotely",
+        )
+        .await?;
+        clocks::stop(&tx, &ticket.id, ClockKind::Solution, now).await?;
+        clocks::cancel_all(&tx, &ticket.id, now).await?;
+        store::set_text(&tx, &ticket.id, store::TicketText::Closing, &answer).await?;
+        clocks::refresh_ticket(&tx, &ticket.id).await?;
+        tx.commit()
+            .await
+            .map_err(steelcare_store::StoreError::from)?;
+        self.committed();
+        Ok(pb::ResolveRemotelyResponse {
+            ticket: Some(self.ticket_response(&ticket.id).await?),
+        })
+    }
+
+    pub(super) async fn cancel_ticket(
+        &self,
+        ctx: &RequestContext,
+        request: pb::CancelTicketRequest,
+    ) -> Result<pb::CancelTicketResponse, ApiError> {
+        require(&ctx.caller, TICKET_CREATORS)?;
+        let mut v = Violations::default();
+        let reason = v.required("reason", &request.reason, LONG);
+        v.finish(())?;
+        let ticket = self.visible_ticket(&ctx.caller, &request.ticket_id).await?;
+        let now = steelcare_store::now();
+        let tx = begin_write(&self.db)
+            .await
+            .map_err(steelcare_store::StoreError::from)?;
+        self.transition(&tx, ctx, &ticket.id, CaseState::Cancelled, &reason)
+            .await?;
+        clocks::cancel_all(&tx, &ticket.id, now).await?;
+        store::set_text(&tx, &ticket.id, store::TicketText::Closing, &reason).await?;
+        clocks::refresh_ticket(&tx, &ticket.id).await?;
+        tx.commit()
+            .await
+            .map_err(steelcare_store::StoreError::from)?;
+        self.committed();
+        Ok(pb::CancelTicketResponse {
+            ticket: Some(self.ticket_response(&ticket.id).await?),
+        })
+    }
+
+    pub(super) async fn list_tickets(
+        &self,
+        ctx: &RequestContext,
+        request: pb::ListTicketsRequest,
+    ) -> Result<pb::ListTicketsResponse, ApiError> {
+        let size = page_size(request.page_size)?;
+        let mut v = Violations::default();
+        let states = request
+            .states
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| {
+                v.enum_value(&format!("states[{i}]"), *s, CaseState::from_proto_value)
+            })
+            .map(|s| s.as_str().to_owned())
+            .collect::<BTreeSet<_>>();
+        let tiers = request
+            .tiers
+            .iter()
+            .enumerate()
+            .filter_map(|(i, t)| {
+                v.enum_value(&format!("tiers[{i}]"), *t, SeverityTier::from_proto_value)
+            })
+            .map(|t| t.as_str().to_owned())
+            .collect::<BTreeSet<_>>();
+        let categories = request
+            .categories
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| {
+                v.enum_value(
+                    &format!("categories[{i}]"),
+                    *c,
+                    ProblemCategory::from_proto_value,
+                )
+            })
+            .map(|c| c.as_str().to_owned())
+            .collect::<BTreeSet<_>>();
+        let sla_status = match request.sla_status {
+            0 => None,
+            n => match steelcare_proto::common::v1::SlaStatus::try_from(n)
+                .ok()
+                .and_then(view::sla_status_name)
+            {
+                Some(s) => Some(s.to_owned()),
+                None => {
+                    v.add("sla_status", format!("unknown value {n}"));
+                    None
+                }
+            },
+        };
+        let (created_from, created_to) = match &request.create_time_range {
+            Some(range) => (
+                range.start_time.as_ref().and_then(|t| {
+                    from_timestamp(t, "create_time_range.start_time")
+                        .map_err(|_| v.add("create_time_range.start_time", "not a valid timestamp"))
+                        .ok()
+                }),
+                range.end_time.as_ref().and_then(|t| {
+                    from_timestamp(t, "create_time_range.end_time")
+                        .map_err(|_| v.add("create_time_range.end_time", "not a valid timestamp"))
+                        .ok()
+                }),
+            ),
+            None => (None, None),
+        };
+        let mut customer_id = non_empty(&request.customer_id);
+        if ctx.caller.is_customer_only() {
+            let own = ctx.caller.organization_id.clone();
+            if customer_id.is_some() && customer_id != own {
+                return Err(ApiError::PermissionDenied(
+                    "customers can list only their own organisation's tickets".to_owned(),
+                ));
+            }
+            customer_id = own;
+        }
+        let filter = v.finish(store::TicketFilter {
+            states: states.into_iter().collect(),
+            tiers: tiers.into_iter().collect(),
+            categories: categories.into_iter().collect(),
+            project_id: non_empty(&request.project_id),
+            customer_id,
+            created_from,
+            created_to,
+            sla_status,
+        })?;
+        let (rows, next_page_token) =
+            store::list_tickets(&self.db, &filter, size, &request.page_token).await?;
+        let tickets = view::tickets(&self.db, &rows).await?;
+        Ok(pb::ListTicketsResponse {
+            tickets,
+            next_page_token,
+        })
+    }
+
+    pub(super) async fn get_ticket(
+        &self,
+        ctx: &RequestContext,
+        request: pb::GetTicketRequest,
+    ) -> Result<pb::GetTicketResponse, ApiError> {
+        let row = self.visible_ticket(&ctx.caller, &request.ticket_id).await?;
+        Ok(pb::GetTicketResponse {
+            ticket: Some(view::ticket(&self.db, &row).await?),
+        })
+    }
+
+    pub(super) async fn pause_sla(
+        &self,
+        ctx: &RequestContext,
+        request: pb::PauseSlaRequest,
+    ) -> Result<pb::PauseSlaResponse, ApiError> {
+        let mut v = Violations::default();
+        let reason = v.required("reason", &request.reason, LONG);
+        v.finish(())?;
+        let ticket = self
+            .pause_or_resume(ctx, &request.ticket_id, Some(reason))
+            .await?;
+        Ok(pb::PauseSlaResponse {
+            ticket: Some(ticket),
+        })
+    }
+
+    pub(super) async fn resume_sla(
+        &self,
+        ctx: &RequestContext,
+        request: pb::ResumeSlaRequest,
+    ) -> Result<pb::ResumeSlaResponse, ApiError> {
+        let ticket = self.pause_or_resume(ctx, &request.ticket_id, None).await?;
+        Ok(pb::ResumeSlaResponse {
+            ticket: Some(ticket),
+        })
+    }
+
+    /// The first message is the ticket as it is; then one for each change (narrowed by the
+    /// watch mask) until the client goes away or the server stops.
+    pub(super) async fn watch(
+        &self,
+        ctx: &RequestContext,
+        request: pb::WatchTicketRequest,
+    ) -> Result<BoxStream<pb::WatchTicketResponse>, ApiError> {
+        let row = self.visible_ticket(&ctx.caller, &request.ticket_id).await?;
+        let first = view::ticket(&self.db, &row).await?;
+        let mask: Vec<String> = request.watch_mask.map(|m| m.paths).unwrap_or_default();
+        let (sender, receiver) = mpsc::channel(16);
+        let service = self.clone();
+        let id = row.id.clone();
+        let mut shutdown = self.shutdown.clone();
+        tokio::spawn(async move {
+            let mut last = first.clone();
+            let mut versions = (
+                row.version,
+                steelcare_store::cases::get(&service.db, &id)
+                    .await
+                    .map(|c| c.version)
+                    .unwrap_or(0),
+            );
+            if sender
+                .send(Ok(pb::WatchTicketResponse {
+                    ticket: Some(first),
+                    changed_fields: Vec::new(),
+                }))
+                .await
+                .is_err()
+            {
+                return;
+            }
+            loop {
+                if *shutdown.borrow() {
+                    return;
+                }
+                tokio::select! {
+                    _ = sender.closed() => return,
+                    // A dropped sender means no shutdown will ever be signalled.
+                    _ = async {
+                        if shutdown.changed().await.is_err() {
+                            std::future::pending::<()>().await;
+                        }
+                    } => return,
+                    _ = tokio::time::sleep(service.watch_interval) => {}
+                }
+                let Ok(Some(row)) = store::ticket(&service.db, &id).await else {
+                    continue;
+                };
+                let Ok(case) = steelcare_store::cases::get(&service.db, &id).await else {
+                    continue;
+                };
+                if (row.version, case.version) == versions {
+                    continue;
+                }
+                versions = (row.version, case.version);
+                let Ok(next) = view::ticket(&service.db, &row).await else {
+                    continue;
+                };
+                let mut changed = changed_fields(&last, &next);
+                if !mask.is_empty() {
+                    changed.retain(|f| mask.contains(f));
+                }
+                last = next.clone();
+                if changed.is_empty() {
+                    continue;
+                }
+                let message = pb::WatchTicketResponse {
+                    ticket: Some(next),
+                    changed_fields: changed,
+                };
+                if sender.send(Ok(message)).await.is_err() {
+                    return;
+                }
+            }
+        });
+        let stream = ReceiverStream::new(receiver).map(|item| item);
+        Ok(Box::pin(stream))
+    }
+}
+
+fn changed_fields(old: &pb::Ticket, new: &pb::Ticket) -> Vec<String> {
+    let mut changed = Vec::new();
+    let mut check = |name: &str, differs: bool| {
+        if differs {
+            changed.push(name.to_owned());
+        }
+    };
+    check("state", old.state != new.state);
+    check("category", old.category != new.category);
+    check("tier", old.tier != new.tier);
+    check("warranty", old.warranty != new.warranty);
+    check(
+        "sla",
+        old.sla != new.sla || old.sla_status != new.sla_status,
+    );
+    check("reply", old.reply != new.reply);
+    check(
+        "readback",
+        old.readback_confirm_time != new.readback_confirm_time,
+    );
+    check("attachments", old.attachments != new.attachments);
+    check(
+        "first_response_text",
+        old.first_response_text != new.first_response_text,
+    );
+    check("closing_text", old.closing_text != new.closing_text);
+    changed
+}

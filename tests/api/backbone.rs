@@ -22,7 +22,9 @@ use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 
-use crate::dispatch::{Office, date, roofer, surveyor};
+use steelcare_dispatch::engine::JobOutcome;
+
+use crate::dispatch::{Office, date, dispatcher_of, roofer, surveyor};
 
 const DISPATCH: &str = "steelcare.dispatch.v1.DispatchService";
 const INTAKE: &str = "steelcare.intake.v1.IntakeService";
@@ -440,6 +442,49 @@ async fn a_technician_who_becomes_available_wakes_the_waiting_work_of_their_regi
             })
             .await;
         assert_eq!(offered.technician_id, "t-late");
+        office.app.stop().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn matchers_racing_for_the_last_places_offer_each_place_once() {
+    for backend in backends() {
+        // No workers of the server's own: the test's matchers, of two "processes", race.
+        let mut office = Office::open(&backend, &[("STEELCARE__DISPATCH__WORKERS", "0")]).await;
+        office.hire(surveyor("t-only", 1.0)).await;
+        let mut ids = Vec::new();
+        for i in 0..12 {
+            let ticket = office.ticket(&format!("钢梁裂缝 race {i}")).await;
+            ids.push(
+                office
+                    .wait_for(&ticket, "a waiting job", |a| {
+                        a.state == pb::AssignmentState::Waiting as i32
+                    })
+                    .await
+                    .assignment_id,
+            );
+        }
+        let matchers = [dispatcher_of(&office.app), dispatcher_of(&office.app)];
+        let start = Arc::new(tokio::sync::Barrier::new(ids.len()));
+        let mut racing = Vec::new();
+        for (i, id) in ids.iter().enumerate() {
+            let matcher = matchers[i % 2].clone();
+            let id = id.clone();
+            let start = start.clone();
+            racing.push(tokio::spawn(async move {
+                start.wait().await;
+                matcher.handle_job(&id).await
+            }));
+        }
+        let mut offered = 0;
+        for r in racing {
+            if let Ok(JobOutcome::Offered(_)) = r.await.unwrap() {
+                offered += 1;
+            }
+        }
+        let (open, over) = over_capacity(&office.app).await;
+        assert!(over.is_empty(), "{}: {over:?}", backend.name());
+        assert!(offered <= 2 && open <= 2, "{}: {offered} offers for 2 places", backend.name());
         office.app.stop().await.unwrap();
     }
 }

@@ -177,9 +177,12 @@ async fn over_capacity(app: &TestApp) -> (usize, Vec<String>) {
 #[tokio::test]
 async fn two_replicas_racing_never_offer_a_technician_past_capacity() {
     for backend in backends() {
+        // The reconciler runs only at start: a job that loses a race must go back to the
+        // queue by itself, not wait for the safety net.
         let busy = [
             ("STEELCARE__DISPATCH__WORKERS", "3"),
             ("STEELCARE__DISPATCH__RETRY_BASE", "1m"),
+            ("STEELCARE__DISPATCH__RECONCILE_INTERVAL_MS", "3600000"),
         ];
         let app = spawn_app_with(&backend, &busy).await;
         let replica = app.replica(&busy).await;
@@ -484,7 +487,11 @@ async fn matchers_racing_for_the_last_places_offer_each_place_once() {
         }
         let (open, over) = over_capacity(&office.app).await;
         assert!(over.is_empty(), "{}: {over:?}", backend.name());
-        assert!(offered <= 2 && open <= 2, "{}: {offered} offers for 2 places", backend.name());
+        assert!(
+            offered <= 2 && open <= 2,
+            "{}: {offered} offers for 2 places",
+            backend.name()
+        );
         office.app.stop().await.unwrap();
     }
 }

@@ -346,3 +346,81 @@ async fn a_batch_publish_keeps_order() {
         assert_eq!(got[4].payload, b"p4", "{name}");
     }
 }
+
+#[tokio::test]
+async fn a_gone_consumers_deliveries_are_taken_over_without_waiting_for_the_idle_timeout() {
+    for (name, bus, _keep) in buses().await {
+        if name != "redis" {
+            // Only Redis can tell that a consumer went silent; the others rely on claim_stale.
+            continue;
+        }
+        let events = bus.events.clone();
+        events.ensure_group("s9", "g").await.unwrap();
+        events.publish("s9", "e-dead", b"job").await.unwrap();
+        assert_eq!(
+            events.read_new("s9", "g", "dead", 10).await.unwrap().len(),
+            1
+        );
+        // A live consumer polls; the dead one has been silent for longer than gone_after.
+        events.read_new("s9", "g", "alive", 10).await.unwrap();
+        let gone_after = Duration::from_millis(300);
+        assert!(
+            events
+                .claim_from_gone("s9", "g", "alive", gone_after, 10)
+                .await
+                .unwrap()
+                .is_empty(),
+            "taken before the consumer went silent"
+        );
+        tokio::time::sleep(Duration::from_millis(450)).await;
+        let taken = events
+            .claim_from_gone("s9", "g", "alive", gone_after, 10)
+            .await
+            .unwrap();
+        assert_eq!(taken.len(), 1);
+        assert_eq!(taken[0].event_id, "e-dead");
+        assert!(taken[0].redelivered);
+    }
+}
+
+#[tokio::test]
+async fn redis_reports_a_lost_epoch_once_and_what_every_group_has_handled() {
+    for (name, bus, _keep) in buses().await {
+        let events = bus.events.clone();
+        if name != "redis" {
+            assert!(
+                !events.begin_epoch().await.unwrap(),
+                "{name} never loses data"
+            );
+            assert_eq!(events.handled_by_all("s10").await.unwrap(), None);
+            continue;
+        }
+        // First start (or a flushed Redis): reported once, to one caller.
+        assert!(events.begin_epoch().await.unwrap());
+        assert!(!events.begin_epoch().await.unwrap());
+        for group in ["a", "b"] {
+            events.ensure_group("s10", group).await.unwrap();
+        }
+        for i in 0..4 {
+            events.publish("s10", &format!("e{i}"), b"x").await.unwrap();
+        }
+        // Group a handled all four; group b read three and acknowledged the first two.
+        let read = events.read_new("s10", "a", "c", 10).await.unwrap();
+        let ids: Vec<String> = read.iter().map(|d| d.entry_id.clone()).collect();
+        events.ack("s10", "a", &ids).await.unwrap();
+        let read = events.read_new("s10", "b", "c", 3).await.unwrap();
+        events
+            .ack(
+                "s10",
+                "b",
+                &[read[0].entry_id.clone(), read[1].entry_id.clone()],
+            )
+            .await
+            .unwrap();
+        let mark = events.handled_by_all("s10").await.unwrap().unwrap();
+        let mut groups = mark.groups.clone();
+        groups.sort();
+        assert_eq!(groups, ["a", "b"]);
+        assert_eq!(mark.last_event_id.as_deref(), Some("e1"));
+    }
+}

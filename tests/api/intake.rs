@@ -1544,3 +1544,27 @@ async fn values_no_json_client_could_read_back_are_refused_in_one_place() {
         app.stop().await.unwrap();
     }
 }
+
+#[tokio::test]
+async fn a_streamed_chunk_past_the_message_limit_is_out_of_range() {
+    let app = spawn_app_with(
+        &steelcare_tests::Backend::Embedded,
+        &[("STEELCARE__SERVER__MAX_MESSAGE_BYTES", "65536")],
+    )
+    .await;
+    let mut desk = desk(&app).await;
+    let ticket = create(&mut desk, Who::Customer, "柱脚锈蚀").await;
+    let mut chunk = b"\xff\xd8\xff\xe0".to_vec();
+    chunk.resize(100_000, 7);
+    let err = upload(
+        &mut desk.client,
+        &desk.customer.clone(),
+        &ticket.ticket_id,
+        "image/jpeg",
+        vec![chunk],
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.code(), Code::OutOfRange, "{err}");
+    app.stop().await.unwrap();
+}

@@ -35,6 +35,7 @@ use steelcare_runtime::Authenticator;
 use steelcare_runtime::settings::Secret;
 use tokio::sync::Mutex;
 use tonic::transport::Channel;
+use tonic_health::pb::health_check_response::ServingStatus;
 
 type Failure = Box<dyn std::error::Error + Send + Sync>;
 type Outcome<T> = Result<T, Failure>;
@@ -402,6 +403,59 @@ impl Load {
     }
 }
 
+/// What the suite saw while the database was down.
+#[derive(Default)]
+struct DbDown {
+    health_not_serving: bool,
+    probe: Option<tonic::Code>,
+    health_serving_again: bool,
+}
+
+fn yes(b: bool) -> &'static str {
+    if b { "yes" } else { "no" }
+}
+
+/// Whether every process reports `want` for the whole server within `within`.
+async fn wait_health(cluster: &Cluster, want: ServingStatus, within: Duration) -> bool {
+    let deadline = Instant::now() + within;
+    'poll: while Instant::now() < deadline {
+        for node in &cluster.nodes {
+            let Ok(channel) = channel(node.port) else {
+                return false;
+            };
+            let mut health = tonic_health::pb::health_client::HealthClient::new(channel);
+            let status = health
+                .check(tonic_health::pb::HealthCheckRequest {
+                    service: String::new(),
+                })
+                .await
+                .map(|r| r.into_inner().status);
+            if status.ok() != Some(want as i32) {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                continue 'poll;
+            }
+        }
+        return true;
+    }
+    false
+}
+
+/// The code a read that needs the database gets: `None` when it succeeded.
+async fn probe(port: u16, token: &str) -> Option<tonic::Code> {
+    let mut intake = IntakeServiceClient::new(channel(port).ok()?);
+    intake
+        .list_tickets(authed(
+            intake::ListTicketsRequest {
+                page_size: 1,
+                ..Default::default()
+            },
+            token,
+        ))
+        .await
+        .err()
+        .map(|status| status.code())
+}
+
 async fn scalar(db: &DatabaseConnection, sql: &str) -> Outcome<i64> {
     let row = db
         .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
@@ -673,9 +727,10 @@ async fn suite() -> Outcome<bool> {
         "kill -9 dispatch-a",
         "kill -9 intake-a",
         "redis lost (killed, started empty)",
-        "postgresql restart",
+        "postgresql stopped, then started",
         "sigterm each process in turn",
     ];
+    let mut db_down = DbDown::default();
     for (phase, name) in phases.iter().enumerate() {
         let t = Instant::now();
         let (acked_before, retried_before) = {
@@ -706,7 +761,15 @@ async fn suite() -> Outcome<bool> {
                 redis = start_redis(&root)?;
             }
             4 => {
-                pg.ctl("restart")?;
+                pg.ctl("stop")?;
+                // Operators must see it: health NOT_SERVING everywhere, and calls UNAVAILABLE
+                // (retryable), never INTERNAL.
+                db_down.health_not_serving =
+                    wait_health(&cluster, ServingStatus::NotServing, Duration::from_secs(10)).await;
+                db_down.probe = probe(cluster.nodes[1].port, &load.agent).await;
+                pg.ctl("start")?;
+                db_down.health_serving_again =
+                    wait_health(&cluster, ServingStatus::Serving, Duration::from_secs(20)).await;
             }
             5 => {
                 for index in 0..cluster.nodes.len() {
@@ -735,6 +798,9 @@ async fn suite() -> Outcome<bool> {
     let logs: Vec<PathBuf> = cluster.nodes.iter().map(|n| n.log.clone()).collect();
     let v = verdict(&check_db, &*load.ledger.lock().await, &logs).await?;
     let checks = [
+        db_down.health_not_serving,
+        db_down.probe == Some(tonic::Code::Unavailable),
+        db_down.health_serving_again,
         v.lost == 0,
         v.duplicated == 0,
         v.panics == 0,
@@ -767,6 +833,14 @@ async fn suite() -> Outcome<bool> {
         v.slowest_offer_ms as f64 / 1000.0
     );
     println!("| panics in the logs | {} |", v.panics);
+    println!(
+        "| database down: every process NOT_SERVING / a call answered / SERVING once it is back | {} / {} / {} |",
+        yes(db_down.health_not_serving),
+        db_down
+            .probe
+            .map_or_else(|| "OK (wrong)".to_owned(), |c| format!("{c:?}")),
+        yes(db_down.health_serving_again)
+    );
     println!("| took | {:.0} s |", started.elapsed().as_secs_f64());
     println!();
     kill9(&mut redis);

@@ -72,6 +72,8 @@ fn an_unreachable_database_or_redis_stops_start_up() {
         &out,
         "cannot connect to the database at postgres://steelcare:***@",
     );
+    // The cause in words, not the pool's "timed out waiting for an open connection".
+    assert_one_line_failure(&out, "connection refused by 127.0.0.1:1");
     assert!(!String::from_utf8_lossy(&out.stderr).contains(":pw@"));
 
     let out = steelcare(

@@ -24,7 +24,7 @@ use tonic_health::pb::health_client::HealthClient;
 
 use steelcare_dispatch::engine::JobOutcome;
 
-use crate::dispatch::{Office, date, dispatcher_of, roofer, surveyor};
+use crate::dispatch::{Office, date, dispatcher_of, lose_the_queue, roofer, surveyor};
 
 const DISPATCH: &str = "steelcare.dispatch.v1.DispatchService";
 const INTAKE: &str = "steelcare.intake.v1.IntakeService";
@@ -268,26 +268,6 @@ async fn one_relay_publishes_each_event_once_across_replicas() {
     }
 }
 
-async fn flush_redis(app: &TestApp) {
-    let Backend::PostgresRedis { redis_url, .. } = &app.backend else {
-        return;
-    };
-    let client = redis::Client::open(redis_url.as_str()).unwrap();
-    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-    let keys: Vec<String> = redis::cmd("KEYS")
-        .arg(format!("{}*", app.settings.redis.key_prefix))
-        .query_async(&mut conn)
-        .await
-        .unwrap();
-    if !keys.is_empty() {
-        let _: () = redis::cmd("DEL")
-            .arg(&keys)
-            .query_async(&mut conn)
-            .await
-            .unwrap();
-    }
-}
-
 #[tokio::test]
 async fn redis_losing_everything_mid_flow_loses_no_ticket() {
     for backend in backends() {
@@ -308,8 +288,9 @@ async fn redis_losing_everything_mid_flow_loses_no_ticket() {
             for i in 0..10 {
                 tickets.push(office.ticket(&format!("钢梁裂缝 {round}-{i}")).await);
             }
-            // Everything in Redis goes: streams, groups, pending deliveries, the queue.
-            flush_redis(&office.app).await;
+            // Everything under the prefix goes: streams, groups, pending deliveries, the
+            // queue, the epoch mark.
+            lose_the_queue(&office.app).await;
         }
         for t in &tickets {
             office

@@ -946,7 +946,9 @@ async fn a_worker_killed_between_claim_and_offer_loses_nothing_and_offers_once()
     }
 }
 
-async fn lose_the_queue(app: &TestApp) {
+/// Deletes the dispatch queue: every Redis key under the test's prefix, or the embedded
+/// queue's rows.
+pub(crate) async fn lose_the_queue(app: &TestApp) {
     match &app.backend {
         Backend::Embedded => {
             steelcare_store::entity::bus_queue_jobs::Entity::delete_many()

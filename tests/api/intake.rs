@@ -1522,7 +1522,8 @@ async fn values_no_json_client_could_read_back_are_refused_in_one_place() {
             .await
             .unwrap_err();
         assert_eq!(fields(&err), ["warranty_terms[0].months"]);
-        // A megabyte of id: NOT_FOUND with a short echo, not a header too large to send.
+        // A megabyte of id is refused with a short message, not echoed into a header too
+        // large to send; an unknown id of a plausible length is echoed as a short prefix.
         let err = desk
             .client
             .get_ticket(authed(
@@ -1533,8 +1534,21 @@ async fn values_no_json_client_could_read_back_are_refused_in_one_place() {
             ))
             .await
             .unwrap_err();
-        assert_eq!(err.code(), Code::NotFound, "{}", backend.name());
+        assert_eq!(err.code(), Code::InvalidArgument, "{}", backend.name());
+        assert_eq!(fields(&err), ["ticket_id"]);
         assert!(err.message().len() < 200, "{}", err.message().len());
+        let err = desk
+            .client
+            .get_ticket(authed(
+                pb::GetTicketRequest {
+                    ticket_id: "z".repeat(200),
+                },
+                &agent,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::NotFound, "{}", backend.name());
+        assert!(err.message().len() < 120, "{}", err.message());
         // Nothing of it was stored, and every list still renders as JSON-safe values.
         let count = steelcare_store::entity::tickets::Entity::find()
             .count(&app.db)

@@ -148,6 +148,22 @@ impl Violations {
     }
 }
 
+/// An id the caller names: trimmed, required, at most [`SHORT`] characters (ids are UUIDs or
+/// short codes; a megabyte of id is refused before any lookup).
+pub fn id<'a>(field: &str, value: &'a str) -> Result<&'a str, ApiError> {
+    let v = value.trim();
+    if v.is_empty() {
+        return Err(ApiError::invalid(field, "required"));
+    }
+    if v.chars().count() > SHORT {
+        return Err(ApiError::invalid(
+            field,
+            format!("at most {SHORT} characters"),
+        ));
+    }
+    Ok(v)
+}
+
 /// A date as the protobuf message.
 pub fn to_date(d: NaiveDate) -> common::Date {
     use chrono::Datelike;

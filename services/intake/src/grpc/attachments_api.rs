@@ -142,10 +142,7 @@ impl IntakeService {
         ctx: &RequestContext,
         request: pb::DownloadAttachmentRequest,
     ) -> Result<(pb::DownloadAttachmentResponse, Bytes), ApiError> {
-        let id = request.attachment_id.trim();
-        if id.is_empty() {
-            return Err(ApiError::invalid("attachment_id", "required"));
-        }
+        let id = steelcare_runtime::validate::id("attachment_id", &request.attachment_id)?;
         let row = store::attachment(&self.db, id)
             .await?
             .ok_or_else(|| not_found("attachment", id))?;

@@ -284,10 +284,7 @@ impl IntakeService {
         caller: &Caller,
         id: &str,
     ) -> Result<tickets::Model, ApiError> {
-        let id = id.trim();
-        if id.is_empty() {
-            return Err(ApiError::invalid("ticket_id", "required"));
-        }
+        let id = steelcare_runtime::validate::id("ticket_id", id)?;
         match store::ticket(&self.db, id).await? {
             Some(t) if visible(caller, &t.customer_id) => Ok(t),
             _ => Err(not_found("ticket", id)),
@@ -299,10 +296,7 @@ impl IntakeService {
         caller: &Caller,
         id: &str,
     ) -> Result<projects::Model, ApiError> {
-        let id = id.trim();
-        if id.is_empty() {
-            return Err(ApiError::invalid("project_id", "required"));
-        }
+        let id = steelcare_runtime::validate::id("project_id", id)?;
         match store::project(&self.db, id).await? {
             Some(p) if visible(caller, &p.customer_id) => Ok(p),
             _ => Err(not_found("project", id)),

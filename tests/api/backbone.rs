@@ -476,3 +476,74 @@ async fn matchers_racing_for_the_last_places_offer_each_place_once() {
         office.app.stop().await.unwrap();
     }
 }
+
+#[tokio::test]
+async fn a_stream_kept_across_an_upgrade_is_not_published_again() {
+    for backend in backends() {
+        let Backend::PostgresRedis { redis_url, .. } = &backend else {
+            continue;
+        };
+        let mut office = Office::open(&backend, &[]).await;
+        for i in 0..5 {
+            office
+                .ticket(&format!("钢梁裂缝 before the upgrade {i}"))
+                .await;
+        }
+        let db = office.app.db.clone();
+        eventually(Duration::from_secs(10), "outbox published", || async {
+            outbox::Entity::find()
+                .filter(outbox::Column::PublishedAt.is_null())
+                .count(&db)
+                .await
+                .unwrap()
+                == 0
+        })
+        .await;
+        let before = stream_length(&office.app).await;
+        let client = redis::Client::open(redis_url.as_str()).unwrap();
+        let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+        let stream = format!("{}stream:events", office.app.settings.redis.key_prefix);
+        let first_entry = |mut conn: redis::aio::MultiplexedConnection| {
+            let stream = stream.clone();
+            async move {
+                let reply: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
+                    .arg(&stream)
+                    .arg("-")
+                    .arg("+")
+                    .arg("COUNT")
+                    .arg(1)
+                    .query_async(&mut conn)
+                    .await
+                    .unwrap();
+                reply.ids.first().map(|e| e.id.clone())
+            }
+        };
+        let oldest = first_entry(conn.clone()).await;
+        assert!(oldest.is_some());
+        // A build before the epoch mark existed left the stream without one.
+        let _: () = redis::cmd("DEL")
+            .arg(format!("{}epoch", office.app.settings.redis.key_prefix))
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        office.ticket("钢梁裂缝 after the upgrade").await;
+        eventually(
+            Duration::from_secs(10),
+            "the new event published",
+            || async {
+                outbox::Entity::find()
+                    .filter(outbox::Column::PublishedAt.is_null())
+                    .count(&db)
+                    .await
+                    .unwrap()
+                    == 0
+            },
+        )
+        .await;
+        let rows = outbox::Entity::find().count(&db).await.unwrap();
+        // Only the new events were added; the stream was neither dropped nor refilled.
+        assert_eq!(stream_length(&office.app).await, rows, "{before} before");
+        assert_eq!(first_entry(conn).await, oldest);
+        office.app.stop().await.unwrap();
+    }
+}

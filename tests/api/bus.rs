@@ -395,9 +395,26 @@ async fn redis_reports_a_lost_epoch_once_and_what_every_group_has_handled() {
             assert_eq!(events.handled_by_all("s10").await.unwrap(), None);
             continue;
         }
+        // Nothing is published into a Redis without the mark.
+        let message = [steelcare_bus::OutgoingMessage {
+            stream: "s10",
+            event_id: "e-early",
+            payload: b"x",
+        }];
+        assert_eq!(events.publish_in_epoch(&message).await.unwrap(), None);
+        assert_eq!(events.stream_len("s10").await.unwrap(), 0);
         // First start (or a flushed Redis): reported once, to one caller.
         assert!(events.begin_epoch().await.unwrap());
         assert!(!events.begin_epoch().await.unwrap());
+        assert_eq!(
+            events
+                .publish_in_epoch(&message)
+                .await
+                .unwrap()
+                .map(|ids| ids.len()),
+            Some(1)
+        );
+        events.drop_stream("s10").await.unwrap();
         for group in ["a", "b"] {
             events.ensure_group("s10", group).await.unwrap();
         }

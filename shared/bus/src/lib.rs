@@ -128,6 +128,21 @@ pub trait EventStream: Send + Sync {
         Ok(false)
     }
 
+    /// Publishes like [`EventStream::publish_all`], but only while the epoch mark set by
+    /// [`EventStream::begin_epoch`] is there, atomically: `None` (nothing published) when it
+    /// is gone, so nothing is ever published into a store that lost its data unnoticed.
+    async fn publish_in_epoch(
+        &self,
+        messages: &[OutgoingMessage<'_>],
+    ) -> Result<Option<Vec<String>>, BusError> {
+        self.publish_all(messages).await.map(Some)
+    }
+
+    /// Number of entries in a stream (0 when it does not exist).
+    async fn stream_len(&self, _stream: &str) -> Result<u64, BusError> {
+        Ok(0)
+    }
+
     /// Deletes a stream with its groups (before it is published again from the outbox).
     async fn drop_stream(&self, _stream: &str) -> Result<(), BusError> {
         Ok(())

@@ -294,6 +294,30 @@ impl EventStream for RedisBus {
         Ok(set.is_some())
     }
 
+    async fn publish_in_epoch(
+        &self,
+        messages: &[crate::OutgoingMessage<'_>],
+    ) -> Result<Option<Vec<String>>, BusError> {
+        if messages.is_empty() {
+            return Ok(Some(Vec::new()));
+        }
+        let mut invocation = PUBLISH_IN_EPOCH_SCRIPT.prepare_invoke();
+        invocation.key(self.epoch_key());
+        for m in messages {
+            invocation
+                .key(self.stream_key(m.stream))
+                .arg(m.event_id)
+                .arg(m.payload);
+        }
+        let mut conn = self.conn.clone();
+        Ok(invocation.invoke_async(&mut conn).await?)
+    }
+
+    async fn stream_len(&self, stream: &str) -> Result<u64, BusError> {
+        let mut conn = self.conn.clone();
+        Ok(conn.xlen(self.stream_key(stream)).await?)
+    }
+
     async fn drop_stream(&self, stream: &str) -> Result<(), BusError> {
         let mut conn = self.conn.clone();
         let _: i64 = conn.del(self.stream_key(stream)).await?;
@@ -513,6 +537,16 @@ if redis.call('ZSCORE', KEYS[1], ARGV[1]) then
 end
 return 1";
 
+// KEYS: epoch, then one stream per message; ARGV: event id and payload per message.
+const PUBLISH_IN_EPOCH: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+local ids = {}
+for i = 2, #KEYS do
+  ids[#ids + 1] = redis.call('XADD', KEYS[i], '*', 'event_id', ARGV[2 * i - 3], 'payload', ARGV[2 * i - 2])
+end
+return ids";
+
+static PUBLISH_IN_EPOCH_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(PUBLISH_IN_EPOCH));
 static RESCORE_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(RESCORE));
 static ENQUEUE_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(ENQUEUE));
 static CLAIM_SCRIPT: LazyLock<Script> = LazyLock::new(|| with_clock(CLAIM_BODY));

@@ -104,6 +104,13 @@ impl OutboxRelay {
         if !self.events.begin_epoch().await? {
             return Ok(0);
         }
+        // Publishing needs the mark (atomically, `publish_in_epoch`): a stream that holds
+        // entries without one was written by a build before the mark existed (an upgrade),
+        // not emptied, and nothing was lost.
+        if self.events.stream_len(EVENTS_STREAM).await? > 0 {
+            info!("event stream epoch marked; the stream kept its data");
+            return Ok(0);
+        }
         let (checkpoint, _) = outbox::checkpoint(&self.db, EVENTS_STREAM).await?;
         // What is left (entries published since the loss) goes too, so the stream holds the
         // events again in commit order.
@@ -161,8 +168,14 @@ impl OutboxRelay {
                 payload: &row.payload,
             })
             .collect();
-        let published: Vec<i64> = match self.events.publish_all(&messages).await {
-            Ok(_) => rows.iter().map(|row| row.id).collect(),
+        let published: Vec<i64> = match self.events.publish_in_epoch(&messages).await {
+            Ok(Some(_)) => rows.iter().map(|row| row.id).collect(),
+            // The mark went between the check and the publish: Redis lost its data just now.
+            // Nothing was published; the next round recovers first.
+            Ok(None) => {
+                warn!("event stream lost its data while publishing; recovering first");
+                Vec::new()
+            }
             Err(err) => {
                 // Keep commit order: retry the whole batch from its first event next time.
                 warn!(event_id = %rows[0].event_id, error = %err, "outbox publish failed");

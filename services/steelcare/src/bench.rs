@@ -282,3 +282,77 @@ pub async fn intake(settings: Settings, options: BenchOptions) -> Result<Vec<Lev
     }
     Ok(results)
 }
+
+/// Judges `measurements` mixed measurements (every kind of the tolerance table, coating as 5
+/// spots of 3 readings, the others 10 readings each) `rounds` times and prints the median
+/// round's time per measurement.
+pub fn judge(measurements: usize, rounds: usize) {
+    use steelcare_domain::tolerance::{Quantity, Rule, Storey, ToleranceTable};
+    let table = ToleranceTable::shipped();
+    let kinds = [
+        Quantity::CoatingDryFilm {
+            indoor: false,
+            design_um: None,
+            coats: 5,
+            one_coat: false,
+        },
+        Quantity::BoltFinalTorque {
+            target_nm: 500.0,
+            hours_after_tightening: 4.0,
+        },
+        Quantity::TwistOffSplines { bolts_in_node: 24 },
+        Quantity::OverallVerticality {
+            height_mm: 12_000.0,
+            storey: Storey::Single,
+        },
+        Quantity::ColumnVerticality { height_mm: 6_000.0 },
+        Quantity::MidSpanVerticality { height_mm: 1_800.0 },
+        Quantity::LateralBending { span_mm: 36_000.0 },
+        Quantity::SpaceFrameDeflection { design_mm: 40.0 },
+        Quantity::Other {
+            nominal: 0.0,
+            lower: Some(-3.0),
+            upper: Some(3.0),
+            rule: Rule::General,
+        },
+    ];
+    // Deterministic readings around each kind's nominal value.
+    let work: Vec<(Quantity, Vec<f64>)> = (0..measurements)
+        .map(|i| {
+            let q = kinds[i % kinds.len()].clone();
+            let (n, base, spread) = match &q {
+                Quantity::CoatingDryFilm { .. } => (15, 150.0, 80.0),
+                Quantity::BoltFinalTorque { .. } => (10, 500.0, 110.0),
+                Quantity::TwistOffSplines { .. } => (10, 0.0, 0.0),
+                Quantity::SpaceFrameDeflection { .. } => (10, 40.0, 8.0),
+                _ => (10, 0.0, 14.0),
+            };
+            let readings = (0..n)
+                .map(|k| {
+                    let wobble = (((i * 31 + k * 17) % 101) as f64 / 100.0) - 0.5;
+                    base + spread * wobble
+                })
+                .collect();
+            (q, readings)
+        })
+        .collect();
+    let mut times = Vec::with_capacity(rounds);
+    let mut passed = 0;
+    for _ in 0..rounds {
+        let started = std::time::Instant::now();
+        passed = 0;
+        for (q, readings) in &work {
+            if table.judge(q, readings).is_ok_and(|j| j.passed) {
+                passed += 1;
+            }
+        }
+        times.push(started.elapsed());
+    }
+    times.sort();
+    let median = times[times.len() / 2];
+    println!(
+        "judge: {measurements} measurements in {:.2} ms (median of {rounds} rounds), {:.2} µs each; {passed} passed",
+        median.as_secs_f64() * 1e3,
+        median.as_secs_f64() * 1e6 / measurements as f64
+    );
+}

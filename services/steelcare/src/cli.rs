@@ -94,6 +94,15 @@ pub enum BenchTarget {
         #[arg(long, default_value = "configured")]
         label: String,
     },
+    /// Judging measurements against the tolerance table (the repair rules), in memory.
+    Judge {
+        /// Measurements judged per round.
+        #[arg(long, default_value_t = 10_000)]
+        measurements: usize,
+        /// Rounds (the figures are the median round's).
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
+    },
 }
 
 fn parse_selection(s: &str) -> Result<ServiceSelection, String> {
@@ -186,6 +195,19 @@ pub async fn run(cli: Cli, settings: Settings) -> Result<(), String> {
                 },
             )
             .await
+        }
+        Command::Bench {
+            what:
+                BenchTarget::Judge {
+                    measurements,
+                    rounds,
+                },
+        } => {
+            if measurements == 0 || rounds == 0 {
+                return Err("--measurements and --rounds must be positive".to_owned());
+            }
+            crate::bench::judge(measurements, rounds);
+            Ok(())
         }
         Command::Migrate => {
             let db = connect_database(&settings, false)

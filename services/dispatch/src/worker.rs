@@ -181,9 +181,13 @@ pub async fn work_once(dispatcher: &Dispatcher) -> Result<bool, ApiError> {
                 }
                 JobOutcome::Skipped => {}
                 JobOutcome::Retry => {
+                    // Back at the row's current place: a reclassification may have moved it.
+                    let score = store::assignment(&dispatcher.db, &job.job_id)
+                        .await?
+                        .map_or(job.score, |row| row.score);
                     dispatcher
                         .queue
-                        .release(QUEUE, &job.job_id, &job.lease_token, job.score)
+                        .release(QUEUE, &job.job_id, &job.lease_token, score)
                         .await?;
                     return Ok(true);
                 }

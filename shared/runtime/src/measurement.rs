@@ -1,0 +1,467 @@
+//! Measurements as every service receives them (`steelcare.common.v1.Measurement`): parsed
+//! with every problem named as a field violation, the instrument's calibration checked on the
+//! day of the measurement, and judged against the tolerance table, so the survey, key-step
+//! inspections, self-inspection and customer acceptance all judge a reading the same way.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use steelcare_domain::tolerance::{Judgement, Quantity, Rule, Storey, ToleranceTable};
+use steelcare_proto::common::v1 as common;
+use steelcare_proto::common::v1::measurement::Quantity as Pq;
+
+use crate::convert::{from_timestamp, to_timestamp};
+use crate::validate::{SHORT, Violations};
+
+/// Most readings one measurement may carry.
+pub const MAX_READINGS: usize = 1000;
+
+/// A measurement, checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckedMeasurement {
+    /// What, with its dimensions.
+    pub quantity: Quantity,
+    /// The quantity as the caller gave it (stored and returned as given).
+    pub as_given: Pq,
+    /// The member measured.
+    pub member: String,
+    /// Where on it.
+    pub location: String,
+    /// The instrument.
+    pub instrument: common::Instrument,
+    /// When measured.
+    pub measure_time: DateTime<Utc>,
+    /// The readings.
+    pub readings: Vec<f64>,
+}
+
+fn rule_of(rule: i32) -> Rule {
+    match common::JudgementRule::try_from(rule) {
+        Ok(common::JudgementRule::Main) => Rule::Main,
+        _ => Rule::General,
+    }
+}
+
+fn positive(v: &mut Violations, field: String, value: f64) {
+    if !(value.is_finite() && value > 0.0) {
+        v.add(field, "must be a positive number");
+    }
+}
+
+fn quantity(
+    v: &mut Violations,
+    field: &str,
+    q: Option<&Pq>,
+    measured: Option<DateTime<Utc>>,
+) -> Option<Quantity> {
+    let f = |name: &str| format!("{field}.{name}");
+    let Some(q) = q else {
+        v.add(f("quantity"), "required: what was measured");
+        return None;
+    };
+    Some(match q {
+        Pq::CoatingThickness(c) => {
+            if c.coats < 1 {
+                v.add(f("coating_thickness.coats"), "at least 1");
+            }
+            if c.design_thickness_um < 0.0 || !c.design_thickness_um.is_finite() {
+                v.add(
+                    f("coating_thickness.design_thickness_um"),
+                    "0 (the code's default) or a positive number",
+                );
+            }
+            Quantity::CoatingDryFilm {
+                indoor: c.indoor,
+                design_um: (c.design_thickness_um > 0.0).then_some(c.design_thickness_um),
+                coats: u32::try_from(c.coats).unwrap_or(1).max(1),
+                one_coat: c.one_coat,
+            }
+        }
+        Pq::BoltTorque(b) => {
+            positive(v, f("bolt_torque.target_torque_nm"), b.target_torque_nm);
+            let tightened = match b.tightening_time.as_ref() {
+                None => {
+                    v.add(f("bolt_torque.tightening_time"), "required");
+                    None
+                }
+                Some(t) => match from_timestamp(t, "tightening_time") {
+                    Ok(t) => Some(t),
+                    Err(_) => {
+                        v.add(f("bolt_torque.tightening_time"), "not a valid timestamp");
+                        None
+                    }
+                },
+            };
+            let hours = match (tightened, measured) {
+                (Some(t), Some(m)) => (m - t).num_seconds() as f64 / 3600.0,
+                _ => 0.0,
+            };
+            Quantity::BoltFinalTorque {
+                target_nm: b.target_torque_nm,
+                hours_after_tightening: hours,
+            }
+        }
+        Pq::TwistOffSplines(t) => {
+            if t.bolts_per_node < 1 {
+                v.add(f("twist_off_splines.bolts_per_node"), "at least 1");
+            }
+            Quantity::TwistOffSplines {
+                bolts_in_node: u32::try_from(t.bolts_per_node).unwrap_or(1).max(1),
+            }
+        }
+        Pq::OverallVerticality(o) => {
+            positive(v, f("overall_verticality.height_mm"), o.height_mm);
+            let storey = match common::StoreyType::try_from(o.storey_type) {
+                Ok(common::StoreyType::Single) => Storey::Single,
+                Ok(common::StoreyType::Multi) => Storey::Multi,
+                _ => {
+                    v.add(
+                        f("overall_verticality.storey_type"),
+                        "required: SINGLE or MULTI",
+                    );
+                    Storey::Single
+                }
+            };
+            Quantity::OverallVerticality {
+                height_mm: o.height_mm,
+                storey,
+            }
+        }
+        Pq::ColumnVerticality(c) => {
+            positive(v, f("column_verticality.height_mm"), c.height_mm);
+            Quantity::ColumnVerticality {
+                height_mm: c.height_mm,
+            }
+        }
+        Pq::MidSpanVerticality(m) => {
+            positive(v, f("mid_span_verticality.height_mm"), m.height_mm);
+            Quantity::MidSpanVerticality {
+                height_mm: m.height_mm,
+            }
+        }
+        Pq::LateralBending(l) => {
+            positive(v, f("lateral_bending.span_mm"), l.span_mm);
+            Quantity::LateralBending { span_mm: l.span_mm }
+        }
+        Pq::SpaceFrameDeflection(s) => {
+            positive(
+                v,
+                f("space_frame_deflection.design_deflection_mm"),
+                s.design_deflection_mm,
+            );
+            Quantity::SpaceFrameDeflection {
+                design_mm: s.design_deflection_mm,
+            }
+        }
+        Pq::Other(o) => {
+            v.required(&f("other.name"), &o.name, SHORT);
+            v.required(&f("other.unit"), &o.unit, 32);
+            if o.lower_limit.is_none() && o.upper_limit.is_none() {
+                v.add(f("other"), "give lower_limit, upper_limit or both");
+            }
+            if let (Some(l), Some(u)) = (o.lower_limit, o.upper_limit)
+                && l > u
+            {
+                v.add(f("other.lower_limit"), "above upper_limit");
+            }
+            Quantity::Other {
+                nominal: o.nominal,
+                lower: o.lower_limit,
+                upper: o.upper_limit,
+                rule: rule_of(o.rule),
+            }
+        }
+    })
+}
+
+/// Checks a measurement; problems go to `v` under `field` (e.g. `measurements[2]`). The
+/// instrument's calibration must be valid on the day of the measurement (`day_of` gives the
+/// local date of an instant), and the measurement must not lie in the future.
+pub fn check(
+    v: &mut Violations,
+    field: &str,
+    m: &common::Measurement,
+    now: DateTime<Utc>,
+    day_of: impl Fn(DateTime<Utc>) -> NaiveDate,
+) -> Option<CheckedMeasurement> {
+    let f = |name: &str| format!("{field}.{name}");
+    let measure_time = match m.measure_time.as_ref() {
+        None => {
+            v.add(f("measure_time"), "required");
+            None
+        }
+        Some(t) => match from_timestamp(t, "measure_time") {
+            Ok(at) if at > now + chrono::TimeDelta::minutes(5) => {
+                v.add(f("measure_time"), "in the future");
+                None
+            }
+            Ok(at) => Some(at),
+            Err(_) => {
+                v.add(
+                    f("measure_time"),
+                    "out of range: timestamps must fall in years 1 to 9999",
+                );
+                None
+            }
+        },
+    };
+    let quantity = quantity(v, field, m.quantity.as_ref(), measure_time);
+    let member = v.optional(&f("member"), &m.member, SHORT);
+    let location = v.optional(&f("location"), &m.location, SHORT);
+    let instrument = match m.instrument.as_ref() {
+        None => {
+            v.add(f("instrument"), "required: a calibrated instrument");
+            None
+        }
+        Some(i) => {
+            if matches!(
+                common::InstrumentKind::try_from(i.kind),
+                Err(_) | Ok(common::InstrumentKind::Unspecified)
+            ) {
+                v.add(f("instrument.kind"), "required");
+            }
+            v.required(&f("instrument.serial_number"), &i.serial_number, SHORT);
+            let valid_until = v.date(
+                &f("instrument.calibration_valid_until"),
+                i.calibration_valid_until.as_ref(),
+                true,
+            );
+            if let (Some(until), Some(at)) = (valid_until, measure_time)
+                && until < day_of(at)
+            {
+                v.add(
+                    f("instrument.calibration_valid_until"),
+                    format!("calibration expired on {until}; the measurement is refused"),
+                );
+            }
+            Some(i.clone())
+        }
+    };
+    if m.readings.is_empty() || m.readings.len() > MAX_READINGS {
+        v.add(
+            f("readings"),
+            format!("between 1 and {MAX_READINGS} readings"),
+        );
+    } else if m.readings.iter().any(|r| !r.is_finite()) {
+        v.add(f("readings"), "must be finite numbers");
+    }
+    Some(CheckedMeasurement {
+        quantity: quantity?,
+        as_given: m.quantity.clone()?,
+        member,
+        location,
+        instrument: instrument?,
+        measure_time: measure_time?,
+        readings: m.readings.clone(),
+    })
+}
+
+/// Judges a checked measurement; a reading set the table cannot judge (a coating measured in
+/// the wrong number of readings, a torque checked outside its window) is a violation of
+/// `field`'s part. Returns the measurement as stored and returned, with its judgement.
+pub fn judge(
+    v: &mut Violations,
+    field: &str,
+    table: &ToleranceTable,
+    m: &CheckedMeasurement,
+    measurement_id: &str,
+) -> Option<(common::Measurement, Judgement)> {
+    match table.judge(&m.quantity, &m.readings) {
+        Ok(j) => Some((to_proto(m, measurement_id, &j), j)),
+        Err(err) => {
+            v.add(format!("{field}.{}", err.field), err.message);
+            None
+        }
+    }
+}
+
+fn to_proto(m: &CheckedMeasurement, measurement_id: &str, j: &Judgement) -> common::Measurement {
+    common::Measurement {
+        measurement_id: measurement_id.to_owned(),
+        quantity: Some(m.as_given.clone()),
+        member: m.member.clone(),
+        location: m.location.clone(),
+        instrument: Some(m.instrument.clone()),
+        measure_time: Some(to_timestamp(m.measure_time)),
+        readings: m.readings.clone(),
+        judgement: Some(common::MeasurementJudgement {
+            passed: j.passed,
+            nominal: j.limit.nominal,
+            lower_limit: j.limit.lower,
+            upper_limit: j.limit.upper,
+            unit: j.limit.unit.clone(),
+            rule: rule_proto(j.limit.rule),
+            points: j
+                .points
+                .iter()
+                .map(|p| common::JudgedPoint {
+                    value: p.value,
+                    deviation: p.deviation,
+                    within: p.within,
+                })
+                .collect(),
+            within_share: j.within_share,
+            worst_ratio: if j.worst_ratio.is_finite() {
+                j.worst_ratio
+            } else {
+                f64::MAX
+            },
+            source: j.limit.source.clone(),
+            reason: j.reason.clone(),
+        }),
+    }
+}
+
+fn rule_proto(rule: Rule) -> i32 {
+    let rule = match rule {
+        Rule::Main => common::JudgementRule::Main,
+        Rule::General => common::JudgementRule::General,
+    };
+    rule as i32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default()
+    }
+
+    fn day(at: DateTime<Utc>) -> NaiveDate {
+        at.date_naive()
+    }
+
+    fn gauge(valid_until: common::Date) -> common::Instrument {
+        common::Instrument {
+            kind: common::InstrumentKind::CoatingThicknessGauge as i32,
+            serial_number: "CTG-0042".into(),
+            calibration_valid_until: Some(valid_until),
+        }
+    }
+
+    fn coating(readings: Vec<f64>) -> common::Measurement {
+        common::Measurement {
+            quantity: Some(Pq::CoatingThickness(common::CoatingThickness {
+                indoor: false,
+                design_thickness_um: 0.0,
+                coats: 4,
+                one_coat: false,
+            })),
+            member: "GZ-3".into(),
+            location: "axis A/3, +1.2 m".into(),
+            instrument: Some(gauge(common::Date {
+                year: 2027,
+                month: 12,
+                day: 31,
+            })),
+            measure_time: Some(to_timestamp(now())),
+            readings,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_measurement_is_checked_and_judged_with_its_limit_and_clause() {
+        let mut v = Violations::default();
+        let checked = check(
+            &mut v,
+            "measurements[0]",
+            &coating(vec![140.0; 15]),
+            now(),
+            day,
+        )
+        .expect("checked");
+        let (stored, judgement) = judge(
+            &mut v,
+            "measurements[0]",
+            ToleranceTable::shipped(),
+            &checked,
+            "m-1",
+        )
+        .expect("judged");
+        assert!(v.is_empty());
+        assert!(judgement.passed);
+        let j = stored.judgement.expect("judgement");
+        assert_eq!(j.lower_limit, Some(125.0));
+        assert!(j.source.contains("14.2.2"), "{}", j.source);
+        assert_eq!(j.points.len(), 5);
+        assert_eq!(stored.measurement_id, "m-1");
+    }
+
+    #[test]
+    fn every_problem_is_named_and_an_expired_calibration_is_refused() {
+        let mut m = coating(vec![140.0; 14]);
+        m.instrument = Some(gauge(common::Date {
+            year: 2026,
+            month: 1,
+            day: 1,
+        }));
+        let mut v = Violations::default();
+        let checked = check(&mut v, "measurements[1]", &m, now(), day);
+        let fields: Vec<String> = match v.finish(()) {
+            Err(crate::ApiError::InvalidArgument(violations)) => {
+                violations.into_iter().map(|x| x.field).collect()
+            }
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            fields,
+            ["measurements[1].instrument.calibration_valid_until"]
+        );
+        // The reading count is the table's to judge.
+        let mut v = Violations::default();
+        let checked = checked.expect("the rest is fine");
+        assert!(judge(&mut v, "m", ToleranceTable::shipped(), &checked, "x").is_none());
+        assert!(!v.is_empty());
+
+        let mut v = Violations::default();
+        let empty = common::Measurement::default();
+        assert!(check(&mut v, "m", &empty, now(), day).is_none());
+        let fields: Vec<String> = match v.finish(()) {
+            Err(crate::ApiError::InvalidArgument(violations)) => {
+                violations.into_iter().map(|x| x.field).collect()
+            }
+            other => panic!("{other:?}"),
+        };
+        for expected in ["m.measure_time", "m.quantity", "m.instrument", "m.readings"] {
+            assert!(
+                fields.iter().any(|f| f == expected),
+                "{expected}: {fields:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn torque_is_judged_by_the_time_since_tightening() {
+        let torque = |hours: i64| common::Measurement {
+            quantity: Some(Pq::BoltTorque(common::BoltTorque {
+                target_torque_nm: 500.0,
+                tightening_time: Some(to_timestamp(now() - chrono::TimeDelta::hours(hours))),
+            })),
+            instrument: Some(common::Instrument {
+                kind: common::InstrumentKind::TorqueWrench as i32,
+                serial_number: "TW-7".into(),
+                calibration_valid_until: Some(common::Date {
+                    year: 2027,
+                    month: 6,
+                    day: 30,
+                }),
+            }),
+            measure_time: Some(to_timestamp(now())),
+            readings: vec![480.0, 520.0, 545.0],
+            ..Default::default()
+        };
+        let mut v = Violations::default();
+        let checked = check(&mut v, "m", &torque(3), now(), day).expect("checked");
+        let (_, j) = judge(&mut v, "m", ToleranceTable::shipped(), &checked, "t").expect("judged");
+        assert!(j.passed && v.is_empty());
+        let mut v = Violations::default();
+        let checked = check(&mut v, "m", &torque(72), now(), day).expect("checked");
+        assert!(judge(&mut v, "m", ToleranceTable::shipped(), &checked, "t").is_none());
+        match v.finish(()) {
+            Err(crate::ApiError::InvalidArgument(violations)) => {
+                assert_eq!(violations[0].field, "m.tightening_time")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}

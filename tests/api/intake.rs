@@ -1582,3 +1582,94 @@ async fn a_streamed_chunk_past_the_message_limit_is_out_of_range() {
     assert_eq!(err.code(), Code::OutOfRange, "{err}");
     app.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_survey_diagnosis_reclassifies_the_ticket_and_replans_its_clocks_once() {
+    use prost::Message;
+    use steelcare_proto::events::v1 as events;
+    for backend in backends() {
+        let app = spawn_app(&backend).await;
+        let mut desk = desk(&app).await;
+        // Taken as a P3 leak; the survey finds a failing connection: structural, P1.
+        let ticket = create(&mut desk, Who::Agent, "屋面接缝处漏水").await;
+        assert_eq!(ticket.tier, common::SeverityTier::P3General as i32);
+        let diagnosed = steelcare_runtime::record::envelope(
+            steelcare_proto::common::v1::Actor {
+                subject: "tech-1".into(),
+                ..Default::default()
+            },
+            Some(&ticket.ticket_id),
+            Payload::SurveyReportSubmitted(events::SurveyReportSubmitted {
+                report_id: "r-1".into(),
+                version: 1,
+                category: common::ProblemCategory::StructuralSafety as i32,
+                tier: common::SeverityTier::P1Urgent as i32,
+                ..Default::default()
+            }),
+        );
+        let tx = steelcare_store::begin_write(&app.db).await.unwrap();
+        steelcare_runtime::record::emit(&tx, steelcare_bus::EVENTS_STREAM, diagnosed.clone())
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        // Delivered twice, applied once.
+        app.bus
+            .events
+            .publish(
+                steelcare_bus::EVENTS_STREAM,
+                &diagnosed.event_id,
+                &diagnosed.encode_to_vec(),
+            )
+            .await
+            .unwrap();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        let seen = loop {
+            let seen = desk
+                .client
+                .get_ticket(authed(
+                    pb::GetTicketRequest {
+                        ticket_id: ticket.ticket_id.clone(),
+                    },
+                    &desk.agent,
+                ))
+                .await
+                .unwrap()
+                .into_inner()
+                .ticket
+                .unwrap();
+            if seen.tier == common::SeverityTier::P1Urgent as i32 {
+                break seen;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{}: the diagnosis never reached the ticket",
+                backend.name()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        assert_eq!(
+            seen.category,
+            common::ProblemCategory::StructuralSafety as i32
+        );
+        // The clocks follow the urgent tier: on site within 24 h, round the clock.
+        let arrival = |t: &pb::Ticket| {
+            t.sla
+                .as_ref()
+                .and_then(|s| s.arrival.as_ref())
+                .and_then(|c| c.deadline_time)
+                .map(|d| d.seconds)
+        };
+        let created = ticket.create_time.map(|t| t.seconds).unwrap_or(0);
+        assert!(arrival(&seen) < arrival(&ticket), "{}", backend.name());
+        assert!(arrival(&seen).is_some_and(|d| d <= created + 24 * 3600));
+        // Dispatch is told once, as a reclassification.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let reclassified: Vec<_> = events_of(&app, &ticket.ticket_id)
+            .await
+            .into_iter()
+            .filter(|p| matches!(p, Payload::TicketClassified(c) if c.overridden && c.tier == common::SeverityTier::P1Urgent as i32))
+            .collect();
+        assert_eq!(reclassified.len(), 1, "{}", backend.name());
+        app.stop().await.unwrap();
+    }
+}

@@ -1,5 +1,6 @@
 //! Intake's background work: the SLA escalation watcher, and the consumer that stops clocks
-//! when other services report the steps that meet them (arrival, agreement, completion).
+//! when other services report the steps that meet them (arrival, agreement, completion) and
+//! takes over the category and tier a survey diagnosed.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,6 +8,7 @@ use std::time::Duration;
 use sea_orm::TransactionTrait;
 use steelcare_bus::{ConsumerOptions, EVENTS_STREAM, EventStream, run_consumer};
 use steelcare_domain::sla::ClockKind;
+use steelcare_domain::{ProblemCategory, SeverityTier};
 use steelcare_proto::common::v1::Actor;
 use steelcare_proto::events::v1::EventEnvelope;
 use steelcare_proto::events::v1::event_envelope::Payload;
@@ -16,6 +18,7 @@ use steelcare_store::{Database, begin_write, processed};
 use tokio::sync::{Notify, watch};
 use tracing::Instrument;
 
+use crate::IntakeService;
 use crate::clocks::{self, fire_due};
 use crate::store;
 
@@ -86,12 +89,39 @@ pub async fn run_watcher(
 pub const CONSUMER_GROUP: &str = "intake";
 
 /// Applies one event to intake's clocks, once (processed-event key in the same transaction).
-pub async fn handle_event(db: &Database, payload: &[u8]) -> Result<(), ApiError> {
+pub async fn handle_event(service: &IntakeService, payload: &[u8]) -> Result<(), ApiError> {
     let (event, span) = receive(payload, CONSUMER_GROUP)?;
-    apply_event(db, event).instrument(span).await
+    async {
+        // A concurrent change of the ticket aborts the transaction; apply the event again.
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match apply_event(service, &event).await {
+                Err(ApiError::Aborted(why)) if attempt < 5 => {
+                    tracing::debug!(attempt, %why, "event raced a change; applying it again")
+                }
+                other => return other,
+            }
+        }
+    }
+    .instrument(span)
+    .await
 }
 
-async fn apply_event(db: &Database, event: EventEnvelope) -> Result<(), ApiError> {
+async fn apply_event(service: &IntakeService, event: &EventEnvelope) -> Result<(), ApiError> {
+    if let Some(Payload::SurveyReportSubmitted(report)) = &event.payload {
+        let diagnosed = ProblemCategory::from_proto_value(report.category)
+            .zip(SeverityTier::from_proto_value(report.tier));
+        return match diagnosed {
+            Some((category, tier)) => {
+                service
+                    .apply_diagnosis(CONSUMER_GROUP, event, category, tier)
+                    .await
+            }
+            None => Ok(()),
+        };
+    }
+    let db = service.db();
     let kind = match &event.payload {
         Some(Payload::TechnicianArrived(_)) => ClockKind::Arrival,
         Some(Payload::AgreementSigned(_)) => ClockKind::Solution,
@@ -125,7 +155,7 @@ async fn apply_event(db: &Database, event: EventEnvelope) -> Result<(), ApiError
 
 /// Runs the event consumer until shutdown.
 pub async fn run_consumer_loop(
-    db: Database,
+    service: IntakeService,
     events: Arc<dyn EventStream>,
     consumer_name: String,
     redelivery: Duration,
@@ -139,8 +169,8 @@ pub async fn run_consumer_loop(
         events,
         options,
         move |delivery| {
-            let db = db.clone();
-            async move { handle_event(&db, &delivery.payload).await }
+            let service = service.clone();
+            async move { handle_event(&service, &delivery.payload).await }
         },
         shutdown,
     )

@@ -321,15 +321,15 @@ impl Application {
                         stop,
                     )
                 });
-                let (db, events, name, published) = (
-                    self.db.clone(),
+                let (consumer_service, events, name, published) = (
+                    service.clone(),
                     self.bus.events.clone(),
                     consumer_name.clone(),
                     published.clone(),
                 );
                 supervisor.spawn(intake_name, "intake-consumer", move |stop| {
                     steelcare_intake::worker::run_consumer_loop(
-                        db.clone(),
+                        consumer_service.clone(),
                         events.clone(),
                         name.clone(),
                         redelivery,

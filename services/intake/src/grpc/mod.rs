@@ -109,6 +109,11 @@ impl IntakeService {
         }
     }
 
+    /// The database (the event consumer works on it).
+    pub fn db(&self) -> &Database {
+        &self.db
+    }
+
     /// Ends open `WatchTicket` streams when `shutdown` turns true, so that a stopping server
     /// is not held up by watchers.
     pub fn with_shutdown(mut self, shutdown: tokio::sync::watch::Receiver<bool>) -> Self {

@@ -187,43 +187,16 @@ impl IntakeService {
                 "the case is past classification",
             ));
         }
-        let terms = terms_of(&store::warranty_terms(&tx, &project.id).await?);
-        let warranty_status = warranty::status(
-            &terms,
-            classification.category,
-            self.today(ticket.created_at),
-        );
-        store::set_classification(
-            &tx,
-            &ticket.id,
-            classification.category.as_str(),
-            classification.tier.as_str(),
-            &to_json(&warranty_record(warranty_status)),
-        )
-        .await?;
-        let case_clocks = CaseClocks {
-            ticket_id: &ticket.id,
-            tier: classification.tier,
-            customer_id: &ticket.customer_id,
-            contract_number: &project.contract_number,
-            started: ticket.created_at,
-        };
-        clocks::reschedule(&tx, &self.sla, &case_clocks, now).await?;
-        let clock_rows = store::clocks(&tx, &ticket.id).await?;
-        let arrival_deadline = clock_rows
-            .iter()
-            .find(|c| c.kind == "arrival" && c.stopped_at_ms.is_none())
-            .and_then(|c| c.deadline_at_ms)
-            .map(clocks::instant);
-        let reply = customer_reply(
-            classification.category,
-            classification.tier,
-            deadline_of(&clock_rows, ClockKind::Response),
-            arrival_deadline,
-            self.timezone,
-        );
-        store::set_reply(&tx, &ticket.id, &to_json(&reply)).await?;
-        clocks::refresh_ticket(&tx, &ticket.id).await?;
+        let arrival_deadline = self
+            .apply_classification(
+                &tx,
+                &ticket,
+                &project,
+                classification.category,
+                classification.tier,
+                now,
+            )
+            .await?;
         audit(
             &tx,
             ctx,
@@ -257,6 +230,136 @@ impl IntakeService {
         Ok(pb::ClassifyTicketResponse {
             ticket: Some(self.ticket_response(&ticket.id).await?),
         })
+    }
+
+    /// Gives a ticket a category and tier in `tx`: its warranty status, its running SLA
+    /// clocks re-planned for the tier (stopped ones stay as they are), the customer's reply.
+    /// Returns the running arrival deadline. Shared by ClassifyTicket and the survey's
+    /// diagnosis.
+    pub(crate) async fn apply_classification(
+        &self,
+        tx: &DatabaseTransaction,
+        ticket: &tickets::Model,
+        project: &projects::Model,
+        category: ProblemCategory,
+        tier: SeverityTier,
+        now: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>, ApiError> {
+        let terms = terms_of(&store::warranty_terms(tx, &project.id).await?);
+        let warranty_status = warranty::status(&terms, category, self.today(ticket.created_at));
+        store::set_classification(
+            tx,
+            &ticket.id,
+            category.as_str(),
+            tier.as_str(),
+            &to_json(&warranty_record(warranty_status)),
+        )
+        .await?;
+        let case_clocks = CaseClocks {
+            ticket_id: &ticket.id,
+            tier,
+            customer_id: &ticket.customer_id,
+            contract_number: &project.contract_number,
+            started: ticket.created_at,
+        };
+        clocks::reschedule(tx, &self.sla, &case_clocks, now).await?;
+        let clock_rows = store::clocks(tx, &ticket.id).await?;
+        let arrival_deadline = clock_rows
+            .iter()
+            .find(|c| c.kind == "arrival" && c.stopped_at_ms.is_none())
+            .and_then(|c| c.deadline_at_ms)
+            .map(clocks::instant);
+        let reply = customer_reply(
+            category,
+            tier,
+            deadline_of(&clock_rows, ClockKind::Response),
+            arrival_deadline,
+            self.timezone,
+        );
+        store::set_reply(tx, &ticket.id, &to_json(&reply)).await?;
+        clocks::refresh_ticket(tx, &ticket.id).await?;
+        Ok(arrival_deadline)
+    }
+
+    /// The survey's diagnosis (`SurveyReportSubmitted`) reaches the ticket: a category or
+    /// tier that differs from the ticket's is taken over, the SLA clocks still running are
+    /// re-planned for the tier, and `TicketClassified` tells dispatch. Applied once per event
+    /// (processed-event key in the same transaction); a concurrent change of the ticket makes
+    /// the consumer apply it again.
+    pub async fn apply_diagnosis(
+        &self,
+        consumer_group: &str,
+        event: &steelcare_proto::events::v1::EventEnvelope,
+        category: ProblemCategory,
+        tier: SeverityTier,
+    ) -> Result<(), ApiError> {
+        let Some(ticket) = store::ticket(&self.db, &event.case_id).await? else {
+            return Ok(());
+        };
+        if ticket.category == category.as_str() && ticket.tier == tier.as_str() {
+            return Ok(());
+        }
+        let project = store::project(&self.db, &ticket.project_id)
+            .await?
+            .ok_or_else(|| not_found("project", &ticket.project_id))?;
+        let now = steelcare_store::now();
+        let tx = begin_write(&self.db)
+            .await
+            .map_err(steelcare_store::StoreError::from)?;
+        if !steelcare_store::processed::mark_processed(&tx, consumer_group, &event.event_id).await?
+        {
+            return Ok(());
+        }
+        let arrival_deadline = self
+            .apply_classification(&tx, &ticket, &project, category, tier, now)
+            .await?;
+        let system = steelcare_proto::common::v1::Actor {
+            subject: "system:intake".to_owned(),
+            roles: Vec::new(),
+            organization_id: String::new(),
+        };
+        steelcare_store::audit::record(
+            &tx,
+            steelcare_store::audit::NewAuditRecord {
+                subject: &system.subject,
+                roles: &[],
+                organization_id: None,
+                rpc: "event/SurveyReportSubmitted",
+                entity_type: "ticket",
+                entity_id: &ticket.id,
+                before: Some(
+                    serde_json::json!({ "category": ticket.category, "tier": ticket.tier }),
+                ),
+                after: serde_json::json!({
+                    "category": category.as_str(),
+                    "tier": tier.as_str(),
+                    "reason": "diagnosed by the survey",
+                }),
+                trace_id: "",
+            },
+        )
+        .await?;
+        emit(
+            &tx,
+            steelcare_bus::EVENTS_STREAM,
+            envelope(
+                system,
+                Some(&ticket.id),
+                Payload::TicketClassified(events::TicketClassified {
+                    category: category.proto_value(),
+                    tier: tier.proto_value(),
+                    overridden: true,
+                    needs_site_visit: category.needs_site_visit(),
+                    arrival_deadline_time: arrival_deadline.map(to_timestamp),
+                }),
+            ),
+        )
+        .await?;
+        tx.commit()
+            .await
+            .map_err(steelcare_store::StoreError::from)?;
+        self.committed();
+        Ok(())
     }
 
     /// Moves the case, recording the transition's audit entry and event.

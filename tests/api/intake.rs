@@ -153,6 +153,26 @@ async fn events_of(app: &TestApp, case_id: &str) -> Vec<Payload> {
         .collect()
 }
 
+/// Commits `event` to the outbox as a service would, and publishes it once more directly, as
+/// a relay that crashed before marking it would: consumers must apply it once.
+async fn deliver_twice(app: &TestApp, event: &EventEnvelope) {
+    use prost::Message;
+    let tx = steelcare_store::begin_write(&app.db).await.unwrap();
+    steelcare_runtime::record::emit(&tx, steelcare_bus::EVENTS_STREAM, event.clone())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    app.bus
+        .events
+        .publish(
+            steelcare_bus::EVENTS_STREAM,
+            &event.event_id,
+            &event.encode_to_vec(),
+        )
+        .await
+        .unwrap();
+}
+
 fn fields(status: &tonic::Status) -> Vec<String> {
     status
         .get_error_details()
@@ -1203,22 +1223,8 @@ async fn arrival_reported_on_the_bus_stops_the_arrival_clock_once() {
                 arrive_time: ticket.create_time,
             }),
         );
-        let tx = steelcare_store::begin_write(&app.db).await.unwrap();
-        steelcare_runtime::record::emit(&tx, steelcare_bus::EVENTS_STREAM, arrived.clone())
-            .await
-            .unwrap();
-        tx.commit().await.unwrap();
         // The same event delivered twice must be applied once.
-        use prost::Message;
-        app.bus
-            .events
-            .publish(
-                steelcare_bus::EVENTS_STREAM,
-                &arrived.event_id,
-                &arrived.encode_to_vec(),
-            )
-            .await
-            .unwrap();
+        deliver_twice(&app, &arrived).await;
         let arrival = steelcare_tests::stopped_arrival_clock(
             &mut desk.client,
             &ticket.ticket_id,
@@ -1585,7 +1591,6 @@ async fn a_streamed_chunk_past_the_message_limit_is_out_of_range() {
 
 #[tokio::test]
 async fn a_survey_diagnosis_reclassifies_the_ticket_and_replans_its_clocks_once() {
-    use prost::Message;
     use steelcare_proto::events::v1 as events;
     for backend in backends() {
         let app = spawn_app(&backend).await;
@@ -1607,21 +1612,8 @@ async fn a_survey_diagnosis_reclassifies_the_ticket_and_replans_its_clocks_once(
                 ..Default::default()
             }),
         );
-        let tx = steelcare_store::begin_write(&app.db).await.unwrap();
-        steelcare_runtime::record::emit(&tx, steelcare_bus::EVENTS_STREAM, diagnosed.clone())
-            .await
-            .unwrap();
-        tx.commit().await.unwrap();
         // Delivered twice, applied once.
-        app.bus
-            .events
-            .publish(
-                steelcare_bus::EVENTS_STREAM,
-                &diagnosed.event_id,
-                &diagnosed.encode_to_vec(),
-            )
-            .await
-            .unwrap();
+        deliver_twice(&app, &diagnosed).await;
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         let seen = loop {
             let seen = desk

@@ -53,6 +53,16 @@ where
     }
 }
 
+/// Whether the relay has published every outbox event.
+async fn all_published(db: &steelcare_store::Database) -> bool {
+    outbox::Entity::find()
+        .filter(outbox::Column::PublishedAt.is_null())
+        .count(db)
+        .await
+        .unwrap()
+        == 0
+}
+
 async fn office_on(app: TestApp) -> Office {
     Office::attach(app).await
 }
@@ -245,13 +255,8 @@ async fn one_relay_publishes_each_event_once_across_replicas() {
             office.ticket(&format!("钢梁裂缝 relay {i}")).await;
         }
         let db = office.app.db.clone();
-        eventually(Duration::from_secs(15), "outbox published", || async {
-            outbox::Entity::find()
-                .filter(outbox::Column::PublishedAt.is_null())
-                .count(&db)
-                .await
-                .unwrap()
-                == 0
+        eventually(Duration::from_secs(15), "outbox published", || {
+            all_published(&db)
         })
         .await;
         let rows = outbox::Entity::find().count(&db).await.unwrap();
@@ -490,13 +495,8 @@ async fn a_stream_kept_across_an_upgrade_is_not_published_again() {
                 .await;
         }
         let db = office.app.db.clone();
-        eventually(Duration::from_secs(10), "outbox published", || async {
-            outbox::Entity::find()
-                .filter(outbox::Column::PublishedAt.is_null())
-                .count(&db)
-                .await
-                .unwrap()
-                == 0
+        eventually(Duration::from_secs(10), "outbox published", || {
+            all_published(&db)
         })
         .await;
         let before = stream_length(&office.app).await;
@@ -527,18 +527,9 @@ async fn a_stream_kept_across_an_upgrade_is_not_published_again() {
             .await
             .unwrap();
         office.ticket("钢梁裂缝 after the upgrade").await;
-        eventually(
-            Duration::from_secs(10),
-            "the new event published",
-            || async {
-                outbox::Entity::find()
-                    .filter(outbox::Column::PublishedAt.is_null())
-                    .count(&db)
-                    .await
-                    .unwrap()
-                    == 0
-            },
-        )
+        eventually(Duration::from_secs(10), "the new event published", || {
+            all_published(&db)
+        })
         .await;
         let rows = outbox::Entity::find().count(&db).await.unwrap();
         // Only the new events were added; the stream was neither dropped nor refilled.

@@ -16,7 +16,7 @@ use steelcare_proto::events::v1::EventEnvelope;
 use steelcare_proto::events::v1::event_envelope::Payload;
 use steelcare_runtime::ApiError;
 use steelcare_runtime::convert::from_timestamp;
-use steelcare_runtime::record::receive;
+use steelcare_runtime::record::{receive, retry_aborted};
 use steelcare_store::{StoreError, processed};
 use tokio::sync::watch;
 use tracing::Instrument;
@@ -35,23 +35,10 @@ fn db_err(err: sea_orm::DbErr) -> ApiError {
 /// Applies one event to dispatch, once (processed-event key in the same transaction).
 pub async fn handle_event(dispatcher: &Dispatcher, payload: &[u8]) -> Result<(), ApiError> {
     let (event, span) = receive(payload, CONSUMER_GROUP)?;
-    async {
-        // A concurrent change of the assignment (a worker offering it, a technician
-        // answering) aborts the transaction; apply the event again on the new row at once
-        // rather than waiting for redelivery.
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            match apply_event(dispatcher, &event).await {
-                Err(ApiError::Aborted(why)) if attempt < 5 => {
-                    tracing::debug!(attempt, %why, "event raced a change; applying it again")
-                }
-                other => return other,
-            }
-        }
-    }
-    .instrument(span)
-    .await
+    // A worker offering the assignment or a technician answering may change it meanwhile.
+    retry_aborted(|| apply_event(dispatcher, &event))
+        .instrument(span)
+        .await
 }
 
 async fn apply_event(dispatcher: &Dispatcher, event: &EventEnvelope) -> Result<(), ApiError> {

@@ -13,7 +13,7 @@ use steelcare_proto::common::v1::Actor;
 use steelcare_proto::events::v1::EventEnvelope;
 use steelcare_proto::events::v1::event_envelope::Payload;
 use steelcare_runtime::ApiError;
-use steelcare_runtime::record::{emit, envelope, receive};
+use steelcare_runtime::record::{emit, envelope, receive, retry_aborted};
 use steelcare_store::{Database, begin_write, processed};
 use tokio::sync::{Notify, watch};
 use tracing::Instrument;
@@ -22,7 +22,8 @@ use crate::IntakeService;
 use crate::clocks::{self, fire_due};
 use crate::store;
 
-fn system() -> Actor {
+/// The actor of work intake does on its own.
+pub(crate) fn system() -> Actor {
     Actor {
         subject: "system:intake".to_owned(),
         roles: Vec::new(),
@@ -91,21 +92,9 @@ pub const CONSUMER_GROUP: &str = "intake";
 /// Applies one event to intake's clocks, once (processed-event key in the same transaction).
 pub async fn handle_event(service: &IntakeService, payload: &[u8]) -> Result<(), ApiError> {
     let (event, span) = receive(payload, CONSUMER_GROUP)?;
-    async {
-        // A concurrent change of the ticket aborts the transaction; apply the event again.
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            match apply_event(service, &event).await {
-                Err(ApiError::Aborted(why)) if attempt < 5 => {
-                    tracing::debug!(attempt, %why, "event raced a change; applying it again")
-                }
-                other => return other,
-            }
-        }
-    }
-    .instrument(span)
-    .await
+    retry_aborted(|| apply_event(service, &event))
+        .instrument(span)
+        .await
 }
 
 async fn apply_event(service: &IntakeService, event: &EventEnvelope) -> Result<(), ApiError> {

@@ -9,10 +9,12 @@
 //!
 //! Redis is a cache of the outbox. The lease holder keeps, per stream, a checkpoint in the
 //! database: the last event every consumer group has acknowledged (acknowledged means
-//! handled and committed). Before each batch it checks the epoch mark in Redis; a missing
-//! mark means Redis restarted empty or was flushed, and then the relay drops what is left of
-//! the stream and marks every event after the checkpoint unpublished, so they are published
-//! again in order; consumers recreate their groups and drop the repeats by processed-event key.
+//! handled and committed). A batch is published only while the epoch mark is in Redis (one
+//! script checks and publishes), and the mark is also looked at every second when idle; a
+//! missing mark means Redis restarted empty or was flushed, and then the relay drops what is
+//! left of the stream and marks every event after the checkpoint unpublished, so they are
+//! published again in order; consumers recreate their groups and drop the repeats by
+//! processed-event key.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -159,7 +161,6 @@ impl OutboxRelay {
         if rows.is_empty() {
             return Ok(0);
         }
-        self.recover_lost_stream().await?;
         let messages: Vec<OutgoingMessage<'_>> = rows
             .iter()
             .map(|row| OutgoingMessage {
@@ -170,10 +171,10 @@ impl OutboxRelay {
             .collect();
         let published: Vec<i64> = match self.events.publish_in_epoch(&messages).await {
             Ok(Some(_)) => rows.iter().map(|row| row.id).collect(),
-            // The mark went between the check and the publish: Redis lost its data just now.
-            // Nothing was published; the next round recovers first.
+            // No epoch mark (first start, or Redis lost its data): nothing was published.
+            // Recover, and the next round publishes in order.
             Ok(None) => {
-                warn!("event stream lost its data while publishing; recovering first");
+                self.recover_lost_stream().await?;
                 Vec::new()
             }
             Err(err) => {

@@ -110,6 +110,25 @@ pub async fn emit_all(
     Ok(())
 }
 
+/// Applies an event, again at once when a concurrent change aborted it (a conditional update
+/// lost a race), up to five times, rather than waiting for the bus to redeliver it.
+pub async fn retry_aborted<F, Fut>(mut apply: F) -> Result<(), ApiError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<(), ApiError>>,
+{
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match apply().await {
+            Err(ApiError::Aborted(why)) if attempt < 5 => {
+                tracing::debug!(attempt, %why, "event raced a change; applying it again")
+            }
+            other => return other,
+        }
+    }
+}
+
 /// Decodes an envelope from the bus and returns it with a span that continues its trace.
 pub fn receive(payload: &[u8], consumer: &str) -> Result<(EventEnvelope, tracing::Span), ApiError> {
     let envelope = EventEnvelope::decode(payload)

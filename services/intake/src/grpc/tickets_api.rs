@@ -313,11 +313,7 @@ impl IntakeService {
         let arrival_deadline = self
             .apply_classification(&tx, &ticket, &project, category, tier, now)
             .await?;
-        let system = steelcare_proto::common::v1::Actor {
-            subject: "system:intake".to_owned(),
-            roles: Vec::new(),
-            organization_id: String::new(),
-        };
+        let system = crate::worker::system();
         steelcare_store::audit::record(
             &tx,
             steelcare_store::audit::NewAuditRecord {

@@ -1,6 +1,7 @@
 //! Intake's background work: the SLA escalation watcher, and the consumer that stops clocks
-//! when other services report the steps that meet them (arrival, agreement, completion) and
-//! takes over the category and tier a survey diagnosed.
+//! when other services report the steps that meet them (arrival, agreement, completion),
+//! takes over the category and tier a survey diagnosed, pauses the clocks while a dispute is
+//! open and cancels them when a case needs no repair.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -109,6 +110,14 @@ async fn apply_event(service: &IntakeService, event: &EventEnvelope) -> Result<(
             }
             None => Ok(()),
         };
+    }
+    if matches!(
+        &event.payload,
+        Some(
+            Payload::DisputeOpened(_) | Payload::DisputeResolved(_) | Payload::CaseStateChanged(_)
+        )
+    ) {
+        return service.follow_case(CONSUMER_GROUP, event).await;
     }
     let db = service.db();
     let kind = match &event.payload {

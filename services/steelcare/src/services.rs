@@ -37,7 +37,10 @@ impl ServiceName {
     /// Whether this build carries a real implementation of the service. A service is mounted
     /// only once every RPC of it is real; until then `--service NAME` is refused.
     pub fn is_built(self) -> bool {
-        matches!(self, ServiceName::Intake | ServiceName::Dispatch)
+        matches!(
+            self,
+            ServiceName::Intake | ServiceName::Dispatch | ServiceName::Repair
+        )
     }
 }
 

@@ -27,6 +27,8 @@ use steelcare_dispatch::{DispatchConfig, DispatchService, Dispatcher};
 use steelcare_intake::{AttachmentStore, IntakeService, SlaConfig};
 use steelcare_proto::dispatch::v1::dispatch_service_server::DispatchServiceServer;
 use steelcare_proto::intake::v1::intake_service_server::IntakeServiceServer;
+use steelcare_proto::repair::v1::repair_service_server::RepairServiceServer;
+use steelcare_repair::{RepairConfig, RepairService, Repairer};
 
 /// Why the server could not start. Each names the problem in one line.
 #[derive(Debug, thiserror::Error)]
@@ -285,6 +287,7 @@ impl Application {
         let admin_name = <AdminServiceServer<AdminService> as NamedService>::NAME;
         let intake_name = <IntakeServiceServer<IntakeService> as NamedService>::NAME;
         let dispatch_name = <DispatchServiceServer<DispatchService> as NamedService>::NAME;
+        let repair_name = <RepairServiceServer<RepairService> as NamedService>::NAME;
         let mut mounted = vec![admin_name];
 
         let max = self.settings.server.max_message_bytes;
@@ -411,6 +414,45 @@ impl Application {
             None
         };
 
+        let repair = if self.selection.contains(ServiceName::Repair) {
+            let repairer = Repairer::new(
+                self.db.clone(),
+                RepairConfig {
+                    chief_engineer_above_cents: self.settings.repair.chief_engineer_above_cents,
+                    rules: self.settings.dispatch.rules.clone(),
+                    timezone: self.settings.intake.timezone,
+                },
+                Some(relay_wake.clone()),
+            );
+            for i in 0..self.settings.repair.consumers {
+                let (repairer, events, name, published) = (
+                    repairer.clone(),
+                    self.bus.events.clone(),
+                    format!("{consumer_name}-repair-{i}"),
+                    published.clone(),
+                );
+                supervisor.spawn(repair_name, format!("repair-consumer-{i}"), move |stop| {
+                    steelcare_repair::worker::run_consumer_loop(
+                        repairer.clone(),
+                        events.clone(),
+                        name.clone(),
+                        redelivery,
+                        Some(published.clone()),
+                        stop,
+                    )
+                });
+            }
+            mounted.push(repair_name);
+            Some(InterceptedService::new(
+                RepairServiceServer::new(RepairService::new(repairer))
+                    .max_decoding_message_size(max)
+                    .max_encoding_message_size(max),
+                interceptor.clone(),
+            ))
+        } else {
+            None
+        };
+
         // Reflection lists only what this process serves, and carries the `google.rpc`
         // error details so grpcurl can print a BadRequest.
         let reflection = |builder: tonic_reflection::server::Builder<'static>| {
@@ -474,6 +516,7 @@ impl Application {
             .add_service(InterceptedService::new(admin, interceptor))
             .add_optional_service(intake)
             .add_optional_service(dispatch)
+            .add_optional_service(repair)
             .serve_with_incoming_shutdown(incoming(self.listener), signal);
         tokio::pin!(serve);
         let served = tokio::select! {

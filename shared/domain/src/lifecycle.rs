@@ -7,8 +7,10 @@
 //! - a failed customer acceptance sends the crew back: `SELF_INSPECTED → IN_REPAIR`;
 //! - an internal rejection or a customer objection asks for a new plan version:
 //!   `PLAN_PROPOSED → PLAN_PROPOSED`, `PLAN_APPROVED → PLAN_PROPOSED`;
-//! - a dispute can open from any state between the survey and the acceptance and, once
-//!   resolved, returns to the state it left;
+//! - a case that needs no repair (no defect found, the customer declines paid service) ends
+//!   before the agreement: `SURVEYED | PLAN_PROPOSED | PLAN_APPROVED → NO_REPAIR → ARCHIVED`;
+//! - a dispute can open from any state between the survey and the acceptance (an accepted case
+//!   may still dispute its cost) and, once resolved, returns to the state it left;
 //! - a case can be cancelled until repair work starts.
 
 use std::fmt;
@@ -36,6 +38,7 @@ pub enum CaseState {
     ResolvedRemotely = 13,
     Disputed = 14,
     Cancelled = 15,
+    NoRepair = 16,
 }
 
 /// A transition the lifecycle does not allow.
@@ -49,18 +52,19 @@ pub struct IllegalTransition {
 }
 
 /// The states a dispute may open from, and return to once resolved.
-const DISPUTABLE: [CaseState; 6] = [
+const DISPUTABLE: [CaseState; 7] = [
     CaseState::Surveyed,
     CaseState::PlanProposed,
     CaseState::PlanApproved,
     CaseState::Agreed,
     CaseState::InRepair,
     CaseState::SelfInspected,
+    CaseState::Accepted,
 ];
 
 impl CaseState {
     /// Every state, in the order of the protobuf enum.
-    pub const ALL: [CaseState; 15] = [
+    pub const ALL: [CaseState; 16] = [
         CaseState::Received,
         CaseState::Acknowledged,
         CaseState::SurveyScheduled,
@@ -76,6 +80,7 @@ impl CaseState {
         CaseState::ResolvedRemotely,
         CaseState::Disputed,
         CaseState::Cancelled,
+        CaseState::NoRepair,
     ];
 
     /// The states this one may move to. This is the transition table.
@@ -85,13 +90,14 @@ impl CaseState {
             Received => &[Acknowledged, Cancelled],
             Acknowledged => &[SurveyScheduled, ResolvedRemotely, Cancelled],
             SurveyScheduled => &[Surveyed, Cancelled],
-            Surveyed => &[PlanProposed, Disputed, Cancelled],
-            PlanProposed => &[PlanProposed, PlanApproved, Disputed, Cancelled],
-            PlanApproved => &[PlanProposed, Agreed, Disputed, Cancelled],
+            Surveyed => &[PlanProposed, NoRepair, Disputed, Cancelled],
+            PlanProposed => &[PlanProposed, PlanApproved, NoRepair, Disputed, Cancelled],
+            PlanApproved => &[PlanProposed, Agreed, NoRepair, Disputed, Cancelled],
             Agreed => &[InRepair, Disputed, Cancelled],
             InRepair => &[SelfInspected, Disputed],
             SelfInspected => &[Accepted, InRepair, Disputed],
-            Accepted => &[Archived],
+            Accepted => &[Archived, Disputed],
+            NoRepair => &[Archived],
             Archived => &[Closed],
             ResolvedRemotely => &[Closed],
             Disputed => &[
@@ -101,6 +107,7 @@ impl CaseState {
                 Agreed,
                 InRepair,
                 SelfInspected,
+                Accepted,
                 Cancelled,
             ],
             Closed | Cancelled => &[],
@@ -158,6 +165,7 @@ impl CaseState {
             ResolvedRemotely => "RESOLVED_REMOTELY",
             Disputed => "DISPUTED",
             Cancelled => "CANCELLED",
+            NoRepair => "NO_REPAIR",
         }
     }
 
@@ -212,14 +220,17 @@ mod tests {
         (SurveyScheduled, Surveyed),
         (SurveyScheduled, Cancelled),
         (Surveyed, PlanProposed),
+        (Surveyed, NoRepair),
         (Surveyed, Disputed),
         (Surveyed, Cancelled),
         (PlanProposed, PlanProposed),
         (PlanProposed, PlanApproved),
+        (PlanProposed, NoRepair),
         (PlanProposed, Disputed),
         (PlanProposed, Cancelled),
         (PlanApproved, PlanProposed),
         (PlanApproved, Agreed),
+        (PlanApproved, NoRepair),
         (PlanApproved, Disputed),
         (PlanApproved, Cancelled),
         (Agreed, InRepair),
@@ -231,6 +242,8 @@ mod tests {
         (SelfInspected, InRepair),
         (SelfInspected, Disputed),
         (Accepted, Archived),
+        (Accepted, Disputed),
+        (NoRepair, Archived),
         (Archived, Closed),
         (ResolvedRemotely, Closed),
         (Disputed, Surveyed),
@@ -239,6 +252,7 @@ mod tests {
         (Disputed, Agreed),
         (Disputed, InRepair),
         (Disputed, SelfInspected),
+        (Disputed, Accepted),
         (Disputed, Cancelled),
     ];
 
@@ -262,7 +276,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(refused, 15 * 15 - LEGAL.len());
+        assert_eq!(refused, 16 * 16 - LEGAL.len());
     }
 
     #[test]

@@ -51,6 +51,7 @@ fn quantity(
     field: &str,
     q: Option<&Pq>,
     measured: Option<DateTime<Utc>>,
+    criterion: bool,
 ) -> Option<Quantity> {
     let f = |name: &str| format!("{field}.{name}");
     let Some(q) = q else {
@@ -78,6 +79,7 @@ fn quantity(
         Pq::BoltTorque(b) => {
             positive(v, f("bolt_torque.target_torque_nm"), b.target_torque_nm);
             let tightened = match b.tightening_time.as_ref() {
+                None if criterion => None,
                 None => {
                     v.add(f("bolt_torque.tightening_time"), "required");
                     None
@@ -203,7 +205,7 @@ pub fn check(
             }
         },
     };
-    let quantity = quantity(v, field, m.quantity.as_ref(), measure_time);
+    let quantity = quantity(v, field, m.quantity.as_ref(), measure_time, false);
     let member = v.optional(&f("member"), &m.member, SHORT);
     let location = v.optional(&f("location"), &m.location, SHORT);
     let instrument = match m.instrument.as_ref() {
@@ -270,6 +272,63 @@ pub fn judge(
             v.add(format!("{field}.{}", err.field), err.message);
             None
         }
+    }
+}
+
+/// Checks a quality criterion: a measurement to take later (a plan step's, an agreement's),
+/// given as its quantity and member without readings or instrument. Returns it with the limit
+/// it will be judged against (and the clause), not yet passed.
+pub fn criterion(
+    v: &mut Violations,
+    field: &str,
+    table: &ToleranceTable,
+    m: &common::Measurement,
+) -> Option<common::Measurement> {
+    let quantity = quantity(v, field, m.quantity.as_ref(), None, true)?;
+    let member = v.optional(&format!("{field}.member"), &m.member, SHORT);
+    let location = v.optional(&format!("{field}.location"), &m.location, SHORT);
+    if !m.readings.is_empty() {
+        v.add(
+            format!("{field}.readings"),
+            "a criterion has no readings; they are taken at the inspection",
+        );
+    }
+    let limit = match table.limit(&quantity) {
+        Ok(limit) => limit,
+        Err(err) => {
+            v.add(format!("{field}.{}", err.field), err.message);
+            return None;
+        }
+    };
+    Some(common::Measurement {
+        measurement_id: String::new(),
+        quantity: m.quantity.clone(),
+        member,
+        location,
+        instrument: None,
+        measure_time: None,
+        readings: Vec::new(),
+        judgement: Some(common::MeasurementJudgement {
+            passed: false,
+            nominal: limit.nominal,
+            lower_limit: limit.lower,
+            upper_limit: limit.upper,
+            unit: limit.unit.clone(),
+            rule: rule_proto(limit.rule),
+            points: Vec::new(),
+            within_share: 0.0,
+            worst_ratio: 0.0,
+            source: limit.source,
+            reason: "criterion: judged when measured".to_owned(),
+        }),
+    })
+}
+
+/// Whether two measurements measure the same kind of quantity (a criterion and a reading).
+pub fn same_kind(a: &common::Measurement, b: &common::Measurement) -> bool {
+    match (&a.quantity, &b.quantity) {
+        (Some(x), Some(y)) => std::mem::discriminant(x) == std::mem::discriminant(y),
+        _ => false,
     }
 }
 

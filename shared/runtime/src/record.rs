@@ -50,6 +50,14 @@ pub async fn audit(
     Ok(())
 }
 
+/// Hash of a create request's payload without its request id (AIP-155): what an idempotency
+/// key compares a retry with.
+pub fn payload_hash<M: Message + Clone>(request: &M, clear_id: impl Fn(&mut M)) -> String {
+    let mut copy = request.clone();
+    clear_id(&mut copy);
+    steelcare_store::idempotency::request_hash(&copy.encode_to_vec())
+}
+
 /// Builds the envelope of an event caused by `actor` now, carrying the current span's trace
 /// context.
 pub fn envelope(actor: Actor, case_id: Option<&str>, payload: Payload) -> EventEnvelope {

@@ -55,6 +55,10 @@ sweep_interval_ms = 500
 reconcile_interval_ms = 5000
 survey_duration = "4h"
 
+[repair]
+chief_engineer_above_cents = 5000000
+consumers = 1
+
 [attachments]
 max_bytes = 26214400
 allowed_content_types = [
@@ -126,7 +130,15 @@ struct RawSettings {
     telemetry: RawTelemetry,
     intake: RawIntake,
     dispatch: RawDispatch,
+    repair: RawRepair,
     attachments: RawAttachments,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRepair {
+    chief_engineer_above_cents: i64,
+    consumers: u32,
 }
 
 #[derive(Debug, Deserialize)]
@@ -284,6 +296,8 @@ pub struct Settings {
     pub intake: IntakeSettings,
     /// Dispatch: queue workers, leases, offer timeouts, retry backoff, skill rules.
     pub dispatch: DispatchSettings,
+    /// Repair: the approval threshold of the chief engineer.
+    pub repair: RepairSettings,
     /// Attachments: limits and storage.
     pub attachments: AttachmentSettings,
 }
@@ -339,6 +353,15 @@ impl DispatchSettings {
     pub fn offer_timeout_for(&self, tier: SeverityTier) -> Duration {
         self.offer_timeout[tier.proto_value() as usize - 1]
     }
+}
+
+/// `[repair]`.
+#[derive(Debug, Clone)]
+pub struct RepairSettings {
+    /// A plan whose estimate is above this many cents needs the chief engineer's approval too.
+    pub chief_engineer_above_cents: i64,
+    /// Event consumers of the repair group in this process (at least 1).
+    pub consumers: u32,
 }
 
 /// `[intake]`.
@@ -613,10 +636,24 @@ impl RawSettings {
         }
         let intake = self.intake.validate()?;
         let dispatch = self.dispatch.validate()?;
+        if self.repair.chief_engineer_above_cents < 0 {
+            return Err(invalid(
+                "repair.chief_engineer_above_cents",
+                "must not be negative",
+            ));
+        }
+        if self.repair.consumers == 0 {
+            return Err(invalid("repair.consumers", "must be at least 1"));
+        }
+        let repair = RepairSettings {
+            chief_engineer_above_cents: self.repair.chief_engineer_above_cents,
+            consumers: self.repair.consumers,
+        };
         let attachments = self.attachments.validate(&self.data_dir)?;
         Ok(Settings {
             intake,
             dispatch,
+            repair,
             attachments,
             data_dir: self.data_dir,
             server: ServerSettings {

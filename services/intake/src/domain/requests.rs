@@ -1,7 +1,6 @@
 //! Requests parsed into what intake stores. Each parse returns every field violation found.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use prost::Message;
 use steelcare_domain::warranty::{WarrantyScope, WarrantyTerm};
 use steelcare_domain::{ProblemCategory, SeverityTier};
 use steelcare_proto::intake::v1 as pb;
@@ -12,11 +11,7 @@ use super::records::{Address, Description, Location, Person};
 use super::validate::{LONG, SHORT, Violations};
 
 /// The idempotency hash of a create request: its encoding without the request id.
-pub fn payload_hash<M: Message + Clone>(request: &M, clear_id: impl Fn(&mut M)) -> String {
-    let mut copy = request.clone();
-    clear_id(&mut copy);
-    steelcare_store::idempotency::request_hash(&copy.encode_to_vec())
-}
+pub use steelcare_runtime::record::payload_hash;
 
 fn request_id(v: &mut Violations, id: &str) -> Option<String> {
     let id = v.optional("request_id", id, 128);

@@ -281,6 +281,89 @@ impl IntakeService {
         Ok(arrival_deadline)
     }
 
+    /// What the repair service reports about a case reaches its SLA clocks, once per event: a
+    /// dispute opened pauses the running clocks, its resolution resumes them (the paused time
+    /// moves every deadline later), and a case closed without repair cancels them. A pause that
+    /// finds the clocks already paused (or none running), or a resume that finds them running,
+    /// changes nothing.
+    pub async fn follow_case(
+        &self,
+        consumer_group: &str,
+        event: &steelcare_proto::events::v1::EventEnvelope,
+    ) -> Result<(), ApiError> {
+        enum Change {
+            Pause(String),
+            Resume,
+            Cancel,
+        }
+        let change = match &event.payload {
+            Some(Payload::DisputeOpened(d)) => {
+                Change::Pause(format!("dispute {}: {}", d.dispute_id, d.subject))
+            }
+            Some(Payload::DisputeResolved(_)) => Change::Resume,
+            Some(Payload::CaseStateChanged(c))
+                if c.to_state == CaseState::NoRepair.proto_value() =>
+            {
+                Change::Cancel
+            }
+            _ => return Ok(()),
+        };
+        if store::ticket(&self.db, &event.case_id).await?.is_none() {
+            return Ok(());
+        }
+        let now = steelcare_store::now();
+        let tx = begin_write(&self.db)
+            .await
+            .map_err(steelcare_store::StoreError::from)?;
+        if !steelcare_store::processed::mark_processed(&tx, consumer_group, &event.event_id).await?
+        {
+            return Ok(());
+        }
+        let ticket_id = event.case_id.as_str();
+        let payload = match change {
+            Change::Pause(reason) => {
+                match clocks::pause(&tx, &self.sla, ticket_id, now, &reason).await {
+                    Ok(()) => Some(Payload::SlaPaused(events::SlaPaused { reason })),
+                    Err(ApiError::FailedPrecondition { .. }) => None,
+                    Err(err) => return Err(err),
+                }
+            }
+            Change::Resume => {
+                let open = store::pauses(&tx, ticket_id)
+                    .await?
+                    .into_iter()
+                    .find(|p| p.ended_at_ms.is_none());
+                match clocks::resume(&tx, &self.sla, ticket_id, now).await {
+                    Ok(()) => Some(Payload::SlaResumed(events::SlaResumed {
+                        paused_seconds: open
+                            .map(|p| (now.timestamp_millis() - p.started_at_ms) / 1000)
+                            .unwrap_or(0),
+                    })),
+                    Err(ApiError::FailedPrecondition { .. }) => None,
+                    Err(err) => return Err(err),
+                }
+            }
+            Change::Cancel => {
+                clocks::cancel_all(&tx, ticket_id, now).await?;
+                None
+            }
+        };
+        clocks::refresh_ticket(&tx, ticket_id).await?;
+        if let Some(payload) = payload {
+            emit(
+                &tx,
+                steelcare_bus::EVENTS_STREAM,
+                envelope(crate::worker::system(), Some(ticket_id), payload),
+            )
+            .await?;
+        }
+        tx.commit()
+            .await
+            .map_err(steelcare_store::StoreError::from)?;
+        self.committed();
+        Ok(())
+    }
+
     /// The survey's diagnosis (`SurveyReportSubmitted`) reaches the ticket: a category or
     /// tier that differs from the ticket's is taken over, the SLA clocks still running are
     /// re-planned for the tier, and `TicketClassified` tells dispatch. Applied once per event

@@ -19,6 +19,8 @@ pub mod idempotency_keys;
 pub mod outbox;
 pub mod processed_events;
 pub mod projects;
+pub mod repair_bookings;
+pub mod repair_records;
 pub mod sla_clocks;
 pub mod sla_pauses;
 pub mod survey_plan_members;

@@ -1,0 +1,377 @@
+//! The state changes every path of the repair service shares: idempotent creates, moving the
+//! case through the lifecycle with its event, who may see a case, crew checks, and clearing a
+//! completion after a failed acceptance (the worker's one change).
+
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
+use sea_orm::DatabaseTransaction;
+use steelcare_bus::EVENTS_STREAM;
+use steelcare_domain::dispatch::{Certificate, Requirement, Skill, SkillRules};
+use steelcare_domain::tolerance::ToleranceTable;
+use steelcare_domain::{CaseState, Role};
+use steelcare_proto::common::v1::Actor;
+use steelcare_proto::events::v1 as events;
+use steelcare_proto::events::v1::event_envelope::Payload;
+use steelcare_runtime::record::{emit, envelope};
+use steelcare_runtime::{ApiError, Caller, RequestContext};
+use steelcare_store::{Database, StoreError, begin_write, cases, idempotency};
+use tokio::sync::Notify;
+
+use crate::records::{kind, status};
+use crate::store::{self, Case};
+
+/// What the repair service is configured with.
+#[derive(Debug, Clone)]
+pub struct RepairConfig {
+    /// A plan estimated above this many cents needs the chief engineer too.
+    pub chief_engineer_above_cents: i64,
+    /// Skills per category and certificates per skill (dispatch's rules).
+    pub rules: SkillRules,
+    /// The local time zone: the day a measurement or work date falls on.
+    pub timezone: Tz,
+}
+
+/// The repair engine: the database, the tolerance table and the configuration, shared by the
+/// RPCs and the worker.
+#[derive(Clone)]
+pub struct Repairer {
+    /// The database.
+    pub db: Database,
+    /// GB 50205 limits.
+    pub table: &'static ToleranceTable,
+    /// Configuration.
+    pub config: RepairConfig,
+    relay: Option<Arc<Notify>>,
+}
+
+/// An idempotent create, begun: either the earlier result, or a fresh transaction with the key
+/// to save.
+pub enum Begun {
+    /// The same request was made before: the resource it made.
+    Replay(String),
+    /// A new request: its transaction and key.
+    Fresh(DatabaseTransaction, Key),
+}
+
+/// The idempotency key of a create.
+pub struct Key {
+    scope: String,
+    request_id: String,
+    hash: String,
+}
+
+pub(crate) fn db_err(err: sea_orm::DbErr) -> ApiError {
+    StoreError::from(err).into()
+}
+
+/// FAILED_PRECONDITION naming the case's current state.
+pub fn case_precondition(case: &Case, message: impl Into<String>) -> ApiError {
+    ApiError::FailedPrecondition {
+        subject: format!("case/{}", case.id),
+        current_state: case.state.as_str().to_owned(),
+        message: format!("{} (case is {})", message.into(), case.state),
+    }
+}
+
+/// The actor of work the repair service does on its own.
+pub fn system() -> Actor {
+    Actor {
+        subject: "system:repair".to_owned(),
+        roles: Vec::new(),
+        organization_id: String::new(),
+    }
+}
+
+impl Repairer {
+    /// The engine over a database, with the shipped tolerance table.
+    pub fn new(db: Database, config: RepairConfig, relay: Option<Arc<Notify>>) -> Self {
+        Repairer {
+            db,
+            table: ToleranceTable::shipped(),
+            config,
+            relay,
+        }
+    }
+
+    /// The local day of an instant.
+    pub fn day_of(&self, at: DateTime<Utc>) -> NaiveDate {
+        at.with_timezone(&self.config.timezone).date_naive()
+    }
+
+    /// Tells the relay that events were committed.
+    pub fn committed(&self) {
+        if let Some(relay) = &self.relay {
+            relay.notify_one();
+        }
+    }
+
+    /// Begins an idempotent create of `rpc` by the caller (AIP-155): `request_id` is required;
+    /// a repeat with the same payload replays, a different payload is ALREADY_EXISTS.
+    pub async fn begin(
+        &self,
+        ctx: &RequestContext,
+        rpc: &str,
+        request_id: &str,
+        hash: String,
+    ) -> Result<Begun, ApiError> {
+        let request_id = request_id.trim();
+        if request_id.is_empty() {
+            return Err(ApiError::invalid(
+                "request_id",
+                "required: the caller's id of this request, for safe retries",
+            ));
+        }
+        if request_id.chars().count() > 128 {
+            return Err(ApiError::invalid("request_id", "at most 128 characters"));
+        }
+        let scope = format!("repair.{rpc}/{}", ctx.caller.subject);
+        let tx = begin_write(&self.db).await.map_err(db_err)?;
+        if let Some(existing) = idempotency::lookup(&tx, &scope, request_id, &hash).await? {
+            tx.commit().await.map_err(db_err)?;
+            return Ok(Begun::Replay(existing));
+        }
+        Ok(Begun::Fresh(
+            tx,
+            Key {
+                scope,
+                request_id: request_id.to_owned(),
+                hash,
+            },
+        ))
+    }
+
+    /// Saves the key with the resource made, commits, and wakes the relay.
+    pub async fn finish(
+        &self,
+        tx: DatabaseTransaction,
+        key: Key,
+        resource_id: &str,
+    ) -> Result<(), ApiError> {
+        idempotency::save(&tx, &key.scope, &key.request_id, &key.hash, resource_id).await?;
+        tx.commit().await.map_err(db_err)?;
+        self.committed();
+        Ok(())
+    }
+
+    /// The case as `caller` may see it: NOT_FOUND when it does not exist or belongs to
+    /// another customer organisation.
+    pub async fn case_for(
+        &self,
+        conn: &impl sea_orm::ConnectionTrait,
+        caller: &Caller,
+        ticket_id: &str,
+    ) -> Result<Case, ApiError> {
+        let ticket_id = steelcare_runtime::validate::id("ticket_id", ticket_id)?;
+        let not_found = || steelcare_runtime::handler::not_found("ticket", ticket_id);
+        let case = store::case(conn, ticket_id).await?.ok_or_else(not_found)?;
+        if caller.is_customer_only() && caller.organization_id != case.organization_id {
+            return Err(not_found());
+        }
+        Ok(case)
+    }
+
+    /// Moves the case to `to` and emits `CaseStateChanged`.
+    pub async fn move_case(
+        &self,
+        tx: &DatabaseTransaction,
+        actor: Actor,
+        case: &Case,
+        to: CaseState,
+        reason: &str,
+    ) -> Result<(), ApiError> {
+        match cases::transition(tx, &case.id, to).await {
+            Ok(_) => {}
+            Err(StoreError::IllegalTransition(_)) => {
+                return Err(case_precondition(
+                    case,
+                    format!("the case cannot move to {to}"),
+                ));
+            }
+            Err(StoreError::Conflict { .. }) => {
+                return Err(ApiError::Aborted(
+                    "the case changed meanwhile; read it again".to_owned(),
+                ));
+            }
+            Err(err) => return Err(err.into()),
+        }
+        self.event(
+            tx,
+            actor,
+            &case.id,
+            Payload::CaseStateChanged(events::CaseStateChanged {
+                from_state: case.state.proto_value(),
+                to_state: to.proto_value(),
+                reason: reason.to_owned(),
+            }),
+        )
+        .await
+    }
+
+    /// Emits an event of the case.
+    pub async fn event(
+        &self,
+        tx: &DatabaseTransaction,
+        actor: Actor,
+        ticket_id: &str,
+        payload: Payload,
+    ) -> Result<(), ApiError> {
+        emit(tx, EVENTS_STREAM, envelope(actor, Some(ticket_id), payload)).await?;
+        Ok(())
+    }
+
+    /// Checks a crew for work on the case from `from` to `to`: every member a registered
+    /// technician, the crew together holding the skills the case's category needs, each member
+    /// holding the certificates their skills need valid on every work day, and nobody booked on
+    /// another case (survey or repair) at that time. Problems go to `field`, naming the member
+    /// and the clash.
+    pub async fn check_crew(
+        &self,
+        conn: &impl sea_orm::ConnectionTrait,
+        case: &Case,
+        field: &str,
+        crew: &[String],
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<(), ApiError> {
+        let rows = store::technicians(conn, crew).await?;
+        let mut problems = Vec::new();
+        let requirement = Requirement::of(&self.config.rules, case.category);
+        let mut crew_skills: Vec<Skill> = Vec::new();
+        let last_day = self.day_of(to);
+        for (i, id) in crew.iter().enumerate() {
+            let Some(row) = rows.iter().find(|r| &r.id == id) else {
+                problems.push((
+                    format!("{field}[{i}]"),
+                    format!("{id} is not a registered technician"),
+                ));
+                continue;
+            };
+            let skills: Vec<Skill> = serde_json::from_str(&row.skills).unwrap_or_default();
+            let certificates: Vec<Certificate> =
+                serde_json::from_str(&row.certificates).unwrap_or_default();
+            // The certificates of the needed skills this member brings, valid to the last day.
+            let brings: Vec<Skill> = requirement
+                .skills
+                .iter()
+                .copied()
+                .filter(|s| skills.contains(s))
+                .collect();
+            let own = Requirement {
+                skills: brings.clone(),
+                certificates: brings
+                    .iter()
+                    .flat_map(|s| {
+                        self.config
+                            .rules
+                            .skill_certificates
+                            .get(s)
+                            .cloned()
+                            .unwrap_or_default()
+                    })
+                    .collect(),
+            };
+            if let Err(why) = own.check(&skills, &certificates, last_day) {
+                problems.push((
+                    format!("{field}[{i}]"),
+                    format!("{id} {why} (work until {last_day})"),
+                ));
+            }
+            crew_skills.extend(brings);
+        }
+        for skill in &requirement.skills {
+            if !rows.is_empty() && !crew_skills.contains(skill) {
+                problems.push((
+                    field.to_owned(),
+                    format!(
+                        "nobody in the crew has the skill {skill} a {} case needs",
+                        case.category
+                    ),
+                ));
+            }
+        }
+        let clashes = store::clashes(
+            conn,
+            &case.id,
+            crew,
+            from.timestamp_millis(),
+            to.timestamp_millis(),
+        )
+        .await?;
+        for clash in clashes {
+            let i = crew
+                .iter()
+                .position(|c| c == &clash.technician_id)
+                .unwrap_or(0);
+            let at = |ms: i64| {
+                DateTime::from_timestamp_millis(ms)
+                    .map(|t| t.with_timezone(&self.config.timezone).to_rfc3339())
+                    .unwrap_or_default()
+            };
+            problems.push((
+                format!("{field}[{i}]"),
+                format!(
+                    "{} is booked for the {} of case {} from {} to {}",
+                    clash.technician_id,
+                    clash.what,
+                    clash.ticket_id,
+                    at(clash.starts_at_ms),
+                    at(clash.ends_at_ms)
+                ),
+            ));
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::InvalidArgument(
+                problems
+                    .into_iter()
+                    .map(|(f, d)| steelcare_runtime::FieldViolation::new(f, d))
+                    .collect(),
+            ))
+        }
+    }
+
+    /// Clears the case's active completion after a failed customer acceptance: the crew goes
+    /// back to work and must complete again. Returns whether one was cleared.
+    pub async fn clear_completion(
+        &self,
+        tx: &DatabaseTransaction,
+        ticket_id: &str,
+        reason: &str,
+    ) -> Result<bool, ApiError> {
+        let Some(row) = store::records(tx, ticket_id, kind::COMPLETION)
+            .await?
+            .into_iter()
+            .rev()
+            .find(|r| r.status == status::RECORDED)
+        else {
+            return Ok(false);
+        };
+        let mut body: steelcare_proto::repair::v1::RepairCompletion = store::decode(&row)?;
+        body.cleared_reason = reason.to_owned();
+        store::set_status(
+            tx,
+            &row.id,
+            status::RECORDED,
+            status::CLEARED,
+            Some(None),
+            Some(&body),
+        )
+        .await
+    }
+}
+
+/// Staff roles that read every repair record.
+pub const READERS: &[Role] = &[
+    Role::Agent,
+    Role::Dispatcher,
+    Role::Technician,
+    Role::Engineer,
+    Role::ChiefEngineer,
+    Role::Manager,
+    Role::Auditor,
+    Role::Admin,
+    Role::Customer,
+];

@@ -1,0 +1,286 @@
+//! The handling agreement (MISSION §5.3): signed on the plan version the customer agreed to,
+//! with the cost bearing the rule computes (or an audited override), immutable.
+
+use steelcare_domain::{CaseState, Role};
+use steelcare_proto::common::v1 as common;
+use steelcare_proto::events::v1 as events;
+use steelcare_proto::events::v1::event_envelope::Payload;
+use steelcare_proto::repair::v1 as pb;
+use steelcare_runtime::convert::to_timestamp;
+use steelcare_runtime::handler::not_found;
+use steelcare_runtime::record::{actor_of, audit, payload_hash};
+use steelcare_runtime::validate::{LONG, Violations};
+use steelcare_runtime::{ApiError, RequestContext};
+
+use super::plans::schedule_of;
+use super::{
+    READERS, RepairService, allow, bearer, bearing, expect_state, replayed, responsibility,
+};
+use crate::engine::{Begun, case_precondition};
+use crate::records::{kind, money, plan_status, signatures, slot, status, texts};
+use crate::store::{self, NewRecord, decode};
+use crate::view;
+
+/// The two sides of an agreement.
+pub(super) const BOTH_SIDES: &[common::SignatureRole] = &[
+    common::SignatureRole::CustomerRepresentative,
+    common::SignatureRole::ContractorRepresentative,
+];
+
+/// Checks an overriding cost bearing: amounts not negative and adding up to the quote.
+fn parse_override(
+    v: &mut Violations,
+    given: &pb::CostBearing,
+    quoted: i64,
+    reason: &str,
+) -> pb::CostBearing {
+    let customer = money(
+        v,
+        "cost_override.customer_pays",
+        given.customer_pays.as_ref(),
+        true,
+    );
+    let contractor = money(
+        v,
+        "cost_override.contractor_bears",
+        given.contractor_bears.as_ref(),
+        true,
+    );
+    if customer + contractor != quoted {
+        v.add(
+            "cost_override",
+            format!(
+                "customer_pays and contractor_bears add up to {}, not the quoted {quoted}",
+                customer + contractor
+            ),
+        );
+    }
+    pb::CostBearing {
+        quoted: Some(crate::records::cny(quoted)),
+        free_for_customer: customer == 0,
+        reasoning_zh: v.optional("cost_override.reasoning_zh", &given.reasoning_zh, LONG),
+        reasoning_en: v.optional("cost_override.reasoning_en", &given.reasoning_en, LONG),
+        override_reason: reason.to_owned(),
+        ..given.clone()
+    }
+}
+
+impl RepairService {
+    pub(super) async fn sign_agreement(
+        &self,
+        ctx: &RequestContext,
+        request: pb::SignAgreementRequest,
+    ) -> Result<pb::SignAgreementResponse, ApiError> {
+        allow(ctx, &[Role::Engineer, Role::Manager, Role::Admin])?;
+        let now = steelcare_store::now();
+        let mut v = Violations::default();
+        if request.plan_version < 1 {
+            v.add(
+                "plan_version",
+                "the plan version the customer agreed to, from 1",
+            );
+        }
+        let contractor_obligations = texts(
+            &mut v,
+            "contractor_obligations",
+            &request.contractor_obligations,
+            50,
+        );
+        if contractor_obligations.is_empty() {
+            v.add("contractor_obligations", "required");
+        }
+        let customer_obligations = texts(
+            &mut v,
+            "customer_obligations",
+            &request.customer_obligations,
+            50,
+        );
+        let acceptance_terms = texts(&mut v, "acceptance_terms", &request.acceptance_terms, 50);
+        let quoted = money(&mut v, "quoted", request.quoted.as_ref(), true);
+        let override_reason = v.optional("override_reason", &request.override_reason, LONG);
+        let overridden = request.cost_override.as_ref().map(|o| {
+            if override_reason.is_empty() {
+                v.add(
+                    "override_reason",
+                    "required: why the computed bearing is overridden",
+                );
+            }
+            parse_override(&mut v, o, quoted, &override_reason)
+        });
+        if overridden.is_none() && !override_reason.is_empty() {
+            v.add("cost_override", "required with an override_reason");
+        }
+        let signatures = signatures(&mut v, "signatures", &request.signatures, BOTH_SIDES, now);
+        v.finish(())?;
+        let hash = payload_hash(&request, |r| r.request_id.clear());
+        let r = &self.repairer;
+        let (tx, key) = match r
+            .begin(ctx, "SignAgreement", &request.request_id, hash)
+            .await?
+        {
+            Begun::Replay(id) => {
+                let row = replayed(store::record(&r.db, &id).await?, &id)?;
+                return Ok(pb::SignAgreementResponse {
+                    agreement: Some(view::agreement(&r.db, &row).await?),
+                });
+            }
+            Begun::Fresh(tx, key) => (tx, key),
+        };
+        let case = r.case_for(&tx, &ctx.caller, &request.ticket_id).await?;
+        expect_state(
+            &case,
+            &[CaseState::PlanApproved],
+            "the agreement is signed on an approved plan the customer agreed to",
+        )?;
+        let row = store::versioned(&tx, &case.id, kind::PLAN, request.plan_version)
+            .await?
+            .ok_or_else(|| ApiError::invalid("plan_version", "no such plan version"))?;
+        if plan_status(&row.status) != pb::PlanStatus::Agreed {
+            return Err(ApiError::FailedPrecondition {
+                subject: format!("case/{}/plan/{}", case.id, row.version),
+                current_state: row.status.to_uppercase(),
+                message: format!(
+                    "the customer has not agreed to plan version {} (it is {})",
+                    row.version, row.status
+                ),
+            });
+        }
+        let plan: pb::RepairPlan = decode(&row)?;
+        let content = plan.content.clone().unwrap_or_default();
+        let shares = responsibility(&tx, &case.id)
+            .await?
+            .ok_or_else(|| case_precondition(&case, "the case has no survey report yet"))?;
+        let computed = match bearing(&case, &shares, quoted) {
+            Ok(c) => Some(c),
+            Err(_) if overridden.is_some() => None,
+            Err(err) => return Err(err),
+        };
+        let cost = match (&overridden, &computed) {
+            (Some(o), _) => pb::CostBearing {
+                in_warranty: case.in_warranty,
+                warranty_scope: case.warranty_scope.clone(),
+                responsibility: crate::records::shares_proto(&shares),
+                ..o.clone()
+            },
+            (None, Some(c)) => c.clone(),
+            (None, None) => {
+                return Err(case_precondition(
+                    &case,
+                    "no cost bearing could be computed",
+                ));
+            }
+        };
+        let (start, end) = schedule_of(&content)?;
+        r.check_crew(
+            &tx,
+            &case,
+            "plan.crew_technician_ids",
+            &content.crew_technician_ids,
+            start,
+            end,
+        )
+        .await?;
+        let id = uuid::Uuid::now_v7().to_string();
+        let agreement = pb::Agreement {
+            agreement_id: id.clone(),
+            ticket_id: case.id.clone(),
+            plan_version: row.version,
+            contractor_obligations,
+            customer_obligations,
+            scope: content.scope.clone(),
+            acceptance_criteria: content
+                .steps
+                .iter()
+                .flat_map(|s| s.quality_criteria.iter().cloned())
+                .collect(),
+            acceptance_terms,
+            cost: Some(cost.clone()),
+            signatures,
+            amendments: Vec::new(),
+            sign_time: Some(to_timestamp(now)),
+        };
+        store::insert(
+            &tx,
+            NewRecord {
+                id: &id,
+                ticket_id: &case.id,
+                kind: kind::AGREEMENT,
+                version: row.version,
+                step_id: None,
+                status: status::RECORDED,
+                slot: Some(slot(kind::AGREEMENT, &case.id, 0)),
+                body: &agreement,
+                created_by: &ctx.caller.subject,
+                at: now,
+            },
+        )
+        .await?;
+        store::book(
+            &tx,
+            &case.id,
+            &id,
+            &content.crew_technician_ids,
+            start.timestamp_millis(),
+            end.timestamp_millis(),
+        )
+        .await?;
+        audit(
+            &tx,
+            ctx,
+            "agreement",
+            &id,
+            None,
+            serde_json::json!({
+                "ticket_id": case.id,
+                "plan_version": row.version,
+                "quoted_cents": quoted,
+                "customer_cents": cost.customer_pays.as_ref().map(|m| m.amount_minor),
+                "contractor_cents": cost.contractor_bears.as_ref().map(|m| m.amount_minor),
+                "computed_customer_cents": computed
+                    .as_ref()
+                    .and_then(|c| c.customer_pays.as_ref().map(|m| m.amount_minor)),
+                "override_reason": override_reason,
+            }),
+        )
+        .await?;
+        r.move_case(
+            &tx,
+            actor_of(&ctx.caller),
+            &case,
+            CaseState::Agreed,
+            "handling agreement signed",
+        )
+        .await?;
+        r.event(
+            &tx,
+            actor_of(&ctx.caller),
+            &case.id,
+            Payload::AgreementSigned(events::AgreementSigned {
+                agreement_id: id.clone(),
+                cost_bearer: bearer(&cost) as i32,
+                customer_price: cost.customer_pays.clone(),
+            }),
+        )
+        .await?;
+        r.finish(tx, key, &id).await?;
+        Ok(pb::SignAgreementResponse {
+            agreement: Some(agreement),
+        })
+    }
+
+    pub(super) async fn get_agreement(
+        &self,
+        ctx: &RequestContext,
+        request: pb::GetAgreementRequest,
+    ) -> Result<pb::GetAgreementResponse, ApiError> {
+        allow(ctx, READERS)?;
+        let r = &self.repairer;
+        let case = r.case_for(&r.db, &ctx.caller, &request.ticket_id).await?;
+        let row = store::versioned(&r.db, &case.id, kind::AGREEMENT, 0)
+            .await?
+            .ok_or_else(|| not_found("agreement", &case.id))?;
+        Ok(pb::GetAgreementResponse {
+            agreement: Some(view::agreement(&r.db, &row).await?),
+        })
+    }
+}

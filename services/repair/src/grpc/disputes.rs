@@ -1,0 +1,390 @@
+//! Disputes on responsibility or cost (MISSION §9.2): opened at any point from the survey to
+//! the acceptance, with an appraisal deadline of their own; the case's SLA clocks pause
+//! (intake, on `DisputeOpened`); resolving records the responsibility found, amends the
+//! agreement's cost bearing, and returns the case to the state it left.
+
+use chrono::TimeDelta;
+use steelcare_domain::cost::Party;
+use steelcare_domain::{CaseState, Role};
+use steelcare_proto::events::v1 as events;
+use steelcare_proto::events::v1::event_envelope::Payload;
+use steelcare_proto::repair::v1 as pb;
+use steelcare_runtime::convert::{from_timestamp, to_timestamp};
+use steelcare_runtime::handler::not_found;
+use steelcare_runtime::record::{actor_of, audit, payload_hash};
+use steelcare_runtime::validate::{LONG, SHORT, Violations};
+use steelcare_runtime::{ApiError, RequestContext};
+
+use super::agreement::BOTH_SIDES;
+use super::{READERS, RepairService, allow, bearing, check_attachments, evidence, replayed};
+use crate::engine::{Begun, case_precondition};
+use crate::records::{kind, money, shares, shares_proto, signatures, slot, status};
+use crate::store::{self, NewRecord, decode};
+use crate::view;
+
+/// The states a dispute may open from.
+const DISPUTABLE: &[CaseState] = &[
+    CaseState::Surveyed,
+    CaseState::PlanProposed,
+    CaseState::PlanApproved,
+    CaseState::Agreed,
+    CaseState::InRepair,
+    CaseState::SelfInspected,
+    CaseState::Accepted,
+];
+
+impl RepairService {
+    pub(super) async fn open_dispute(
+        &self,
+        ctx: &RequestContext,
+        request: pb::OpenDisputeRequest,
+    ) -> Result<pb::OpenDisputeResponse, ApiError> {
+        allow(
+            ctx,
+            &[Role::Customer, Role::Engineer, Role::Manager, Role::Admin],
+        )?;
+        let now = steelcare_store::now();
+        let mut v = Violations::default();
+        let question = v.required("question", &request.question, LONG);
+        let institution = v.optional(
+            "appraisal_institution",
+            &request.appraisal_institution,
+            SHORT,
+        );
+        let (evidence, attachments) = evidence(&mut v, "evidence", &request.evidence, None);
+        let deadline = match request
+            .appraisal_deadline_time
+            .as_ref()
+            .map(|t| from_timestamp(t, "appraisal_deadline_time"))
+        {
+            None => {
+                v.add(
+                    "appraisal_deadline_time",
+                    "required: when the appraisal is due",
+                );
+                None
+            }
+            Some(Err(_)) => {
+                v.add(
+                    "appraisal_deadline_time",
+                    "out of range: timestamps must fall in years 1 to 9999",
+                );
+                None
+            }
+            Some(Ok(at)) if at <= now + TimeDelta::minutes(1) => {
+                v.add("appraisal_deadline_time", "must be in the future");
+                None
+            }
+            Some(Ok(at)) => Some(at),
+        };
+        v.finish(())?;
+        let hash = payload_hash(&request, |r| r.request_id.clear());
+        let r = &self.repairer;
+        let (tx, key) = match r
+            .begin(ctx, "OpenDispute", &request.request_id, hash)
+            .await?
+        {
+            Begun::Replay(id) => {
+                let row = replayed(store::record(&r.db, &id).await?, &id)?;
+                return Ok(pb::OpenDisputeResponse {
+                    dispute: Some(view::dispute(&row, steelcare_store::now())?),
+                });
+            }
+            Begun::Fresh(tx, key) => (tx, key),
+        };
+        let case = r.case_for(&tx, &ctx.caller, &request.ticket_id).await?;
+        if case.state == CaseState::Disputed {
+            return Err(case_precondition(&case, "a dispute is already open"));
+        }
+        if !DISPUTABLE.contains(&case.state) {
+            return Err(case_precondition(
+                &case,
+                "a dispute opens between the survey and the archive",
+            ));
+        }
+        check_attachments(&tx, &case.id, &attachments).await?;
+        let id = uuid::Uuid::now_v7().to_string();
+        let dispute = pb::Dispute {
+            dispute_id: id.clone(),
+            ticket_id: case.id.clone(),
+            question: question.clone(),
+            appraisal_institution: institution,
+            evidence,
+            appraisal_deadline_time: deadline.map(to_timestamp),
+            status: pb::DisputeStatus::Open as i32,
+            opened_in_state: case.state.proto_value(),
+            opened_by: Some(actor_of(&ctx.caller)),
+            open_time: Some(to_timestamp(now)),
+            ..Default::default()
+        };
+        store::insert(
+            &tx,
+            NewRecord {
+                id: &id,
+                ticket_id: &case.id,
+                kind: kind::DISPUTE,
+                version: 0,
+                step_id: None,
+                status: status::OPEN,
+                slot: Some(slot(kind::DISPUTE, &case.id, 0)),
+                body: &dispute,
+                created_by: &ctx.caller.subject,
+                at: now,
+            },
+        )
+        .await?;
+        audit(
+            &tx,
+            ctx,
+            "dispute",
+            &id,
+            None,
+            serde_json::json!({
+                "ticket_id": case.id,
+                "question": question,
+                "opened_in_state": case.state.as_str(),
+                "appraisal_deadline": deadline,
+            }),
+        )
+        .await?;
+        r.move_case(
+            &tx,
+            actor_of(&ctx.caller),
+            &case,
+            CaseState::Disputed,
+            "dispute opened",
+        )
+        .await?;
+        r.event(
+            &tx,
+            actor_of(&ctx.caller),
+            &case.id,
+            Payload::DisputeOpened(events::DisputeOpened {
+                dispute_id: id.clone(),
+                subject: question,
+                appraisal_deadline_time: deadline.map(to_timestamp),
+            }),
+        )
+        .await?;
+        r.finish(tx, key, &id).await?;
+        Ok(pb::OpenDisputeResponse {
+            dispute: Some(view::dispute_of(dispute, now)),
+        })
+    }
+
+    pub(super) async fn resolve_dispute(
+        &self,
+        ctx: &RequestContext,
+        request: pb::ResolveDisputeRequest,
+    ) -> Result<pb::ResolveDisputeResponse, ApiError> {
+        allow(ctx, &[Role::Manager, Role::Admin])?;
+        let now = steelcare_store::now();
+        let mut v = Violations::default();
+        let resolution = match pb::DisputeResolution::try_from(request.resolution) {
+            Ok(pb::DisputeResolution::Unspecified) | Err(_) => {
+                v.add("resolution", "required: negotiated or appraisal");
+                0
+            }
+            Ok(r) => r as i32,
+        };
+        let outcome = v.required("outcome", &request.outcome, LONG);
+        let found = shares(&mut v, "responsibility", &request.responsibility, true);
+        if found.iter().any(|s| s.party == Party::Undetermined) {
+            v.add(
+                "responsibility",
+                "a resolution determines who is responsible",
+            );
+        }
+        let quoted = request
+            .quoted
+            .as_ref()
+            .map(|q| money(&mut v, "quoted", Some(q), true));
+        let signed = (!request.signatures.is_empty())
+            .then(|| signatures(&mut v, "signatures", &request.signatures, BOTH_SIDES, now));
+        v.finish(())?;
+        let hash = payload_hash(&request, |r| r.request_id.clear());
+        let r = &self.repairer;
+        let (tx, key) = match r
+            .begin(ctx, "ResolveDispute", &request.request_id, hash)
+            .await?
+        {
+            Begun::Replay(id) => {
+                let row = replayed(store::record(&r.db, &id).await?, &id)?;
+                let dispute = view::dispute(&row, steelcare_store::now())?;
+                let amendment = match dispute.amendment_id.as_str() {
+                    "" => None,
+                    aid => store::record(&r.db, aid)
+                        .await?
+                        .map(|a| decode(&a))
+                        .transpose()?,
+                };
+                return Ok(pb::ResolveDisputeResponse {
+                    dispute: Some(dispute),
+                    amendment,
+                });
+            }
+            Begun::Fresh(tx, key) => (tx, key),
+        };
+        let dispute_id = steelcare_runtime::validate::id("dispute_id", &request.dispute_id)?;
+        let row = store::record(&tx, dispute_id)
+            .await?
+            .filter(|row| row.kind == kind::DISPUTE)
+            .ok_or_else(|| not_found("dispute", dispute_id))?;
+        let case = r.case_for(&tx, &ctx.caller, &row.ticket_id).await?;
+        if row.status != status::OPEN {
+            return Err(ApiError::FailedPrecondition {
+                subject: format!("dispute/{}", row.id),
+                current_state: row.status.to_uppercase(),
+                message: "the dispute is already resolved".to_owned(),
+            });
+        }
+        let prior = case
+            .state_before_dispute
+            .filter(|_| case.state == CaseState::Disputed)
+            .ok_or_else(|| case_precondition(&case, "the case is not in dispute"))?;
+        let mut dispute: pb::Dispute = decode(&row)?;
+        let agreement = store::versioned(&tx, &case.id, kind::AGREEMENT, 0).await?;
+        let amendment = match &agreement {
+            None => None,
+            Some(_) => {
+                let mut v = Violations::default();
+                let quoted = quoted.unwrap_or_else(|| {
+                    v.add(
+                        "quoted",
+                        "required: the agreement's cost bearing is amended",
+                    );
+                    0
+                });
+                if signed.is_none() {
+                    v.add(
+                        "signatures",
+                        "both sides sign the amendment of the agreement",
+                    );
+                }
+                v.finish(())?;
+                let cost = bearing(&case, &found, quoted)?;
+                let aid = uuid::Uuid::now_v7().to_string();
+                let amendment = pb::AgreementAmendment {
+                    amendment_id: aid.clone(),
+                    reason: format!("dispute {}: {outcome}", row.id),
+                    dispute_id: row.id.clone(),
+                    cost: Some(cost),
+                    signatures: signed.clone().unwrap_or_default(),
+                    create_time: Some(to_timestamp(now)),
+                };
+                store::insert(
+                    &tx,
+                    NewRecord {
+                        id: &aid,
+                        ticket_id: &case.id,
+                        kind: kind::AMENDMENT,
+                        version: 0,
+                        step_id: None,
+                        status: status::RECORDED,
+                        slot: None,
+                        body: &amendment,
+                        created_by: &ctx.caller.subject,
+                        at: now,
+                    },
+                )
+                .await?;
+                Some(amendment)
+            }
+        };
+        dispute.status = pb::DisputeStatus::Resolved as i32;
+        dispute.resolution = resolution;
+        dispute.outcome = outcome.clone();
+        dispute.responsibility = shares_proto(&found);
+        dispute.amendment_id = amendment
+            .as_ref()
+            .map(|a| a.amendment_id.clone())
+            .unwrap_or_default();
+        dispute.resolve_time = Some(to_timestamp(now));
+        if !store::set_status(
+            &tx,
+            &row.id,
+            status::OPEN,
+            status::RESOLVED,
+            Some(None),
+            Some(&dispute),
+        )
+        .await?
+        {
+            return Err(ApiError::Aborted(
+                "the dispute changed meanwhile; read it again".to_owned(),
+            ));
+        }
+        audit(
+            &tx,
+            ctx,
+            "dispute",
+            &row.id,
+            Some(serde_json::json!({ "status": status::OPEN })),
+            serde_json::json!({
+                "status": status::RESOLVED,
+                "resolution": resolution,
+                "outcome": outcome,
+                "responsibility": found.iter().map(|s| (format!("{:?}", s.party), s.percent)).collect::<Vec<_>>(),
+                "amendment_id": dispute.amendment_id,
+                "returns_to": prior.as_str(),
+            }),
+        )
+        .await?;
+        r.move_case(&tx, actor_of(&ctx.caller), &case, prior, "dispute resolved")
+            .await?;
+        r.event(
+            &tx,
+            actor_of(&ctx.caller),
+            &case.id,
+            Payload::DisputeResolved(events::DisputeResolved {
+                dispute_id: row.id.clone(),
+                responsibility: dispute.responsibility.clone(),
+                amendment_id: dispute.amendment_id.clone(),
+            }),
+        )
+        .await?;
+        r.finish(tx, key, &row.id).await?;
+        Ok(pb::ResolveDisputeResponse {
+            dispute: Some(view::dispute_of(dispute, now)),
+            amendment,
+        })
+    }
+
+    pub(super) async fn get_dispute(
+        &self,
+        ctx: &RequestContext,
+        request: pb::GetDisputeRequest,
+    ) -> Result<pb::GetDisputeResponse, ApiError> {
+        allow(ctx, READERS)?;
+        let r = &self.repairer;
+        let id = steelcare_runtime::validate::id("dispute_id", &request.dispute_id)?;
+        let row = store::record(&r.db, id)
+            .await?
+            .filter(|row| row.kind == kind::DISPUTE)
+            .ok_or_else(|| not_found("dispute", id))?;
+        r.case_for(&r.db, &ctx.caller, &row.ticket_id)
+            .await
+            .map_err(|_| not_found("dispute", id))?;
+        Ok(pb::GetDisputeResponse {
+            dispute: Some(view::dispute(&row, steelcare_store::now())?),
+        })
+    }
+
+    pub(super) async fn list_disputes(
+        &self,
+        ctx: &RequestContext,
+        request: pb::ListDisputesRequest,
+    ) -> Result<pb::ListDisputesResponse, ApiError> {
+        allow(ctx, READERS)?;
+        let r = &self.repairer;
+        let case = r.case_for(&r.db, &ctx.caller, &request.ticket_id).await?;
+        let now = steelcare_store::now();
+        Ok(pb::ListDisputesResponse {
+            disputes: store::records(&r.db, &case.id, kind::DISPUTE)
+                .await?
+                .iter()
+                .map(|row| view::dispute(row, now))
+                .collect::<Result<_, _>>()?,
+        })
+    }
+}

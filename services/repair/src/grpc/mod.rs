@@ -1,0 +1,281 @@
+//! `steelcare.repair.v1.RepairService`: each create checks the caller, parses the request
+//! (every violation named), begins its idempotent transaction, checks the case's state, writes
+//! its record with the audit entry, the lifecycle move and its events, and answers with the
+//! stored record. Handlers are split by stage: `survey`, `plans` (plans, reviews,
+//! communications, decisions), `agreement` (cost and agreement), `work` (work log,
+//! inspections, completion), `disputes`.
+
+mod agreement;
+mod disputes;
+mod plans;
+mod survey;
+mod work;
+
+use steelcare_domain::Role;
+use steelcare_domain::cost::{self, CostDecision, Share};
+use steelcare_proto::common::v1 as common;
+use steelcare_proto::repair::v1 as pb;
+use steelcare_proto::repair::v1::repair_service_server::RepairService as RepairApi;
+use steelcare_runtime::handler::require;
+use steelcare_runtime::validate::{SHORT, Violations};
+use steelcare_runtime::{ApiError, RequestContext};
+use steelcare_store::entity::repair_records;
+
+use crate::engine::{Repairer, case_precondition};
+use crate::records::{cny, kind, shares_of, shares_proto, status};
+use crate::store::{self, Case, decode};
+
+/// The repair service.
+#[derive(Clone)]
+pub struct RepairService {
+    repairer: Repairer,
+}
+
+impl RepairService {
+    /// The service over an engine.
+    pub fn new(repairer: Repairer) -> Self {
+        RepairService { repairer }
+    }
+}
+
+/// Staff who write survey reports.
+const SURVEYORS: &[Role] = &[
+    Role::Technician,
+    Role::Engineer,
+    Role::ChiefEngineer,
+    Role::Admin,
+];
+/// Every role reads the records (customers their own cases').
+const READERS: &[Role] = crate::engine::READERS;
+
+/// Refuses unless the case is in one of `allowed`.
+fn expect_state(
+    case: &Case,
+    allowed: &[steelcare_domain::CaseState],
+    message: &str,
+) -> Result<(), ApiError> {
+    if allowed.contains(&case.state) {
+        Ok(())
+    } else {
+        Err(case_precondition(case, message))
+    }
+}
+
+/// Checks that the listed attachments belong to the case; a missing one is named at its field.
+async fn check_attachments(
+    conn: &impl sea_orm::ConnectionTrait,
+    ticket_id: &str,
+    fields: &[(String, String)],
+) -> Result<Vec<steelcare_store::entity::attachments::Model>, ApiError> {
+    let ids: Vec<String> = fields.iter().map(|(_, id)| id.clone()).collect();
+    let found = store::attachments_of(conn, ticket_id, &ids).await?;
+    let mut v = Violations::default();
+    for (field, id) in fields {
+        if !found.iter().any(|a| &a.id == id) {
+            v.add(
+                field.clone(),
+                format!("{id} is not an attachment of this case"),
+            );
+        }
+    }
+    v.finish(found)
+}
+
+/// An attachment as a record refers to it.
+fn attachment_ref(a: &steelcare_store::entity::attachments::Model) -> common::AttachmentRef {
+    common::AttachmentRef {
+        attachment_id: a.id.clone(),
+        file_name: a.file_name.clone(),
+        content_type: a.content_type.clone(),
+        size_bytes: a.size_bytes,
+        sha256: a.sha256.clone(),
+        caption: a.caption.clone(),
+    }
+}
+
+/// Evidence references: each an attachment of the case or a measurement of `measurement_ids`.
+/// Returns the attachment ids to check, with their fields.
+fn evidence(
+    v: &mut Violations,
+    field: &str,
+    given: &[pb::EvidenceRef],
+    measurement_ids: Option<&[String]>,
+) -> (Vec<pb::EvidenceRef>, Vec<(String, String)>) {
+    let mut out = Vec::new();
+    let mut attachments = Vec::new();
+    for (i, e) in given.iter().enumerate() {
+        let f = format!("{field}[{i}]");
+        let attachment = v.optional(&format!("{f}.attachment_id"), &e.attachment_id, SHORT);
+        let measurement = v.optional(&format!("{f}.measurement_id"), &e.measurement_id, SHORT);
+        let note = v.optional(&format!("{f}.note"), &e.note, SHORT);
+        match (attachment.is_empty(), measurement.is_empty()) {
+            (true, true) => v.add(f.clone(), "give an attachment_id or a measurement_id"),
+            (false, false) => v.add(
+                f.clone(),
+                "give an attachment_id or a measurement_id, not both",
+            ),
+            (false, true) => attachments.push((format!("{f}.attachment_id"), attachment.clone())),
+            (true, false) => {
+                if let Some(ids) = measurement_ids
+                    && !ids.contains(&measurement)
+                {
+                    v.add(
+                        format!("{f}.measurement_id"),
+                        format!("{measurement} is not a measurement of this report"),
+                    );
+                }
+            }
+        }
+        out.push(pb::EvidenceRef {
+            attachment_id: attachment,
+            measurement_id: measurement,
+            note,
+        });
+    }
+    (out, attachments)
+}
+
+/// The responsibility the case's cost rests on: the latest resolved dispute's finding, else
+/// the latest survey report's. `None` before any report.
+async fn responsibility(
+    conn: &impl sea_orm::ConnectionTrait,
+    ticket_id: &str,
+) -> Result<Option<Vec<Share>>, ApiError> {
+    let disputes = store::records(conn, ticket_id, kind::DISPUTE).await?;
+    if let Some(row) = disputes.iter().rev().find(|d| d.status == status::RESOLVED) {
+        let dispute: pb::Dispute = decode(row)?;
+        return Ok(Some(shares_of(&dispute.responsibility)));
+    }
+    match store::versioned(conn, ticket_id, kind::REPORT, 0).await? {
+        None => Ok(None),
+        Some(row) => {
+            let report: pb::SurveyReport = decode(&row)?;
+            Ok(Some(shares_of(
+                &report.diagnosis.unwrap_or_default().responsibility,
+            )))
+        }
+    }
+}
+
+/// Who bears the cost of `quoted` cents given the shares, with the reasoning.
+fn bearing(case: &Case, shares: &[Share], quoted_cents: i64) -> Result<pb::CostBearing, ApiError> {
+    let decision = cost::decide(&cost::CostCase {
+        in_warranty: case.in_warranty,
+        shares: shares.to_vec(),
+        quoted_cents,
+    })
+    .map_err(|err| match err {
+        cost::CostError::Undetermined => case_precondition(
+            case,
+            "responsibility is undetermined: settle it (appraisal or dispute) first",
+        ),
+        cost::CostError::Amount => ApiError::invalid("quoted.amount_minor", err.to_string()),
+        cost::CostError::Shares => ApiError::Internal(format!("stored shares: {err}")),
+    })?;
+    Ok(bearing_proto(case, shares, quoted_cents, &decision))
+}
+
+fn bearing_proto(
+    case: &Case,
+    shares: &[Share],
+    quoted_cents: i64,
+    d: &CostDecision,
+) -> pb::CostBearing {
+    pb::CostBearing {
+        in_warranty: case.in_warranty,
+        warranty_scope: case.warranty_scope.clone(),
+        responsibility: shares_proto(shares),
+        quoted: Some(cny(quoted_cents)),
+        customer_pays: Some(cny(d.customer_cents)),
+        contractor_bears: Some(cny(d.contractor_cents)),
+        back_charges: d
+            .back_charges
+            .iter()
+            .map(|b| pb::BackCharge {
+                party: crate::records::party_value(b.party),
+                amount: Some(cny(b.cents)),
+            })
+            .collect(),
+        free_for_customer: d.free_for_customer,
+        reasoning_zh: d.reasoning_zh.clone(),
+        reasoning_en: d.reasoning_en.clone(),
+        override_reason: String::new(),
+    }
+}
+
+/// The bearer the event names: who pays in the end.
+fn bearer(cost: &pb::CostBearing) -> common::CostBearer {
+    let customer = cost.customer_pays.as_ref().map_or(0, |m| m.amount_minor);
+    let contractor = cost.contractor_bears.as_ref().map_or(0, |m| m.amount_minor);
+    match (customer > 0, contractor > 0) {
+        (true, true) => common::CostBearer::Shared,
+        (true, false) => common::CostBearer::Customer,
+        _ => common::CostBearer::Contractor,
+    }
+}
+
+/// The agreed plan version of the case (the agreement's), with its record.
+async fn agreed_plan(
+    conn: &impl sea_orm::ConnectionTrait,
+    case: &Case,
+) -> Result<(pb::Agreement, pb::RepairPlan), ApiError> {
+    let Some(row) = store::versioned(conn, &case.id, kind::AGREEMENT, 0).await? else {
+        return Err(case_precondition(case, "the case has no signed agreement"));
+    };
+    let agreement: pb::Agreement = decode(&row)?;
+    let plan_row = store::versioned(conn, &case.id, kind::PLAN, agreement.plan_version)
+        .await?
+        .ok_or_else(|| ApiError::Internal(format!("agreed plan of {} is missing", case.id)))?;
+    Ok((agreement, decode(&plan_row)?))
+}
+
+/// A record's id, for replies to replays.
+fn replayed(
+    row: Option<repair_records::Model>,
+    id: &str,
+) -> Result<repair_records::Model, ApiError> {
+    row.ok_or_else(|| ApiError::Internal(format!("the record {id} of a replayed request is gone")))
+}
+
+/// Requires one of `roles`.
+fn allow(ctx: &RequestContext, roles: &[Role]) -> Result<(), ApiError> {
+    require(&ctx.caller, roles)
+}
+
+steelcare_runtime::rpcs! {
+    impl RepairApi for RepairService {
+        (submit_survey_report, pb::SubmitSurveyReportRequest, pb::SubmitSurveyReportResponse),
+        (correct_survey_report, pb::CorrectSurveyReportRequest, pb::CorrectSurveyReportResponse),
+        (get_survey_report, pb::GetSurveyReportRequest, pb::GetSurveyReportResponse),
+        (list_survey_reports, pb::ListSurveyReportsRequest, pb::ListSurveyReportsResponse),
+        (close_without_repair, pb::CloseWithoutRepairRequest, pb::CloseWithoutRepairResponse),
+        (assess_cost, pb::AssessCostRequest, pb::AssessCostResponse),
+        (propose_plan, pb::ProposePlanRequest, pb::ProposePlanResponse),
+        (get_plan, pb::GetPlanRequest, pb::GetPlanResponse),
+        (list_plans, pb::ListPlansRequest, pb::ListPlansResponse),
+        (review_plan, pb::ReviewPlanRequest, pb::ReviewPlanResponse),
+        (record_communication, pb::RecordCommunicationRequest, pb::RecordCommunicationResponse),
+        (list_communications, pb::ListCommunicationsRequest, pb::ListCommunicationsResponse),
+        (
+            record_customer_decision,
+            pb::RecordCustomerDecisionRequest,
+            pb::RecordCustomerDecisionResponse
+        ),
+        (
+            list_customer_decisions,
+            pb::ListCustomerDecisionsRequest,
+            pb::ListCustomerDecisionsResponse
+        ),
+        (sign_agreement, pb::SignAgreementRequest, pb::SignAgreementResponse),
+        (get_agreement, pb::GetAgreementRequest, pb::GetAgreementResponse),
+        (log_work, pb::LogWorkRequest, pb::LogWorkResponse),
+        (list_work_log, pb::ListWorkLogRequest, pb::ListWorkLogResponse),
+        (record_inspection, pb::RecordInspectionRequest, pb::RecordInspectionResponse),
+        (list_inspections, pb::ListInspectionsRequest, pb::ListInspectionsResponse),
+        (complete_repair, pb::CompleteRepairRequest, pb::CompleteRepairResponse),
+        (open_dispute, pb::OpenDisputeRequest, pb::OpenDisputeResponse),
+        (resolve_dispute, pb::ResolveDisputeRequest, pb::ResolveDisputeResponse),
+        (get_dispute, pb::GetDisputeRequest, pb::GetDisputeResponse),
+        (list_disputes, pb::ListDisputesRequest, pb::ListDisputesResponse),
+    }
+}

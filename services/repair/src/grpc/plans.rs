@@ -1,0 +1,870 @@
+//! Repair plans (MISSION §5): versions with a computed approval chain, internal reviews, the
+//! communications of the negotiation and the customer's decisions.
+
+use steelcare_domain::approval::{self, Approver, PlanFacts};
+use steelcare_domain::{CaseState, Role};
+use steelcare_proto::common::v1 as common;
+use steelcare_proto::events::v1 as events;
+use steelcare_proto::events::v1::event_envelope::Payload;
+use steelcare_proto::repair::v1 as pb;
+use steelcare_runtime::convert::to_timestamp;
+use steelcare_runtime::handler::not_found;
+use steelcare_runtime::measurement;
+use steelcare_runtime::record::{actor_of, audit, payload_hash};
+use steelcare_runtime::validate::{LONG, Person, SHORT, Violations};
+use steelcare_runtime::{ApiError, RequestContext};
+
+use super::{
+    READERS, RepairService, allow, attachment_ref, check_attachments, expect_state, replayed,
+};
+use crate::engine::{Begun, case_precondition};
+use crate::records::{
+    ids, kind, money, past_time, plan_status, plan_status_name, slot, status, texts, time_range,
+};
+use crate::store::{self, NewRecord, decode};
+use crate::view;
+
+const PLANNERS: &[Role] = &[Role::Engineer, Role::ChiefEngineer, Role::Admin];
+const COMMUNICATORS: &[Role] = &[Role::Agent, Role::Engineer, Role::Manager, Role::Admin];
+const DECIDERS: &[Role] = &[Role::Customer, Role::Agent, Role::Engineer, Role::Admin];
+
+fn approval_step(a: Approver) -> pb::ApprovalStep {
+    match a {
+        Approver::TechnicalLead => pb::ApprovalStep::TechnicalLead,
+        Approver::ChiefEngineer => pb::ApprovalStep::ChiefEngineer,
+    }
+}
+
+fn step_role(step: i32) -> Option<Role> {
+    match pb::ApprovalStep::try_from(step).ok()? {
+        pb::ApprovalStep::TechnicalLead => Some(Role::Engineer),
+        pb::ApprovalStep::ChiefEngineer => Some(Role::ChiefEngineer),
+        pb::ApprovalStep::Unspecified => None,
+    }
+}
+
+fn plan_precondition(plan: &pb::RepairPlan, status: &str, message: impl Into<String>) -> ApiError {
+    ApiError::FailedPrecondition {
+        subject: format!("case/{}/plan/{}", plan.ticket_id, plan.version),
+        current_state: status.to_uppercase(),
+        message: format!(
+            "{} (plan version {} is {status})",
+            message.into(),
+            plan.version
+        ),
+    }
+}
+
+impl RepairService {
+    /// Checks a plan's content; the crew is checked against the case later.
+    fn parse_plan(&self, v: &mut Violations, c: Option<&pb::PlanContent>) -> pb::PlanContent {
+        let Some(c) = c else {
+            v.add("content", "required");
+            return pb::PlanContent::default();
+        };
+        let f = |name: &str| format!("content.{name}");
+        let materials = c
+            .materials
+            .iter()
+            .enumerate()
+            .map(|(i, m)| {
+                let mf = format!("content.materials[{i}]");
+                let refs = texts(
+                    v,
+                    &format!("{mf}.certificate_refs"),
+                    &m.certificate_refs,
+                    20,
+                );
+                if refs.is_empty() {
+                    v.add(
+                        format!("{mf}.certificate_refs"),
+                        "a material needs its quality certificate",
+                    );
+                }
+                pb::PlanMaterial {
+                    name: v.required(&format!("{mf}.name"), &m.name, SHORT),
+                    quantity: v.required(&format!("{mf}.quantity"), &m.quantity, SHORT),
+                    certificate_refs: refs,
+                }
+            })
+            .collect();
+        if c.steps.is_empty() {
+            v.add(f("steps"), "required: the steps of the repair, in order");
+        }
+        let mut steps: Vec<pb::PlanStep> = Vec::new();
+        for (i, s) in c.steps.iter().enumerate() {
+            let sf = format!("content.steps[{i}]");
+            let step_id = v.required(&format!("{sf}.step_id"), &s.step_id, 64);
+            if steps.iter().any(|o| o.step_id == step_id) {
+                v.add(format!("{sf}.step_id"), "used twice in this plan");
+            }
+            let quality_criteria: Vec<common::Measurement> = s
+                .quality_criteria
+                .iter()
+                .enumerate()
+                .filter_map(|(j, m)| {
+                    measurement::criterion(
+                        v,
+                        &format!("{sf}.quality_criteria[{j}]"),
+                        self.repairer.table,
+                        m,
+                    )
+                })
+                .collect();
+            if s.key_step && s.quality_criteria.is_empty() {
+                v.add(
+                    format!("{sf}.quality_criteria"),
+                    "a key step needs measurable quality criteria",
+                );
+            }
+            steps.push(pb::PlanStep {
+                step_id,
+                description: v.required(&format!("{sf}.description"), &s.description, LONG),
+                key_step: s.key_step,
+                quality_criteria,
+            });
+        }
+        if !c.steps.is_empty() && !c.steps.iter().any(|s| s.key_step) {
+            v.add(
+                f("steps"),
+                "at least one key step is inspected before completion",
+            );
+        }
+        let safety = texts(v, &f("safety_measures"), &c.safety_measures, 50);
+        if safety.is_empty() {
+            v.add(f("safety_measures"), "required");
+        }
+        let schedule = time_range(v, &f("schedule"), c.schedule.as_ref(), None);
+        let crew = ids(v, &f("crew_technician_ids"), &c.crew_technician_ids);
+        if crew.is_empty() {
+            v.add(
+                f("crew_technician_ids"),
+                "required: the technicians who repair",
+            );
+        }
+        let estimate = money(v, &f("cost_estimate"), c.cost_estimate.as_ref(), true);
+        if matches!(
+            common::CostBearer::try_from(c.expected_bearer),
+            Err(_) | Ok(common::CostBearer::Unspecified)
+        ) {
+            v.add(f("expected_bearer"), "required");
+        }
+        pb::PlanContent {
+            objective: v.required(&f("objective"), &c.objective, LONG),
+            scope: v.required(&f("scope"), &c.scope, LONG),
+            structural_scope: c.structural_scope,
+            methods: v.required(&f("methods"), &c.methods, LONG),
+            materials,
+            steps,
+            safety_measures: safety,
+            schedule: schedule.map(|(s, e)| common::TimeRange {
+                start_time: Some(to_timestamp(s)),
+                end_time: Some(to_timestamp(e)),
+            }),
+            crew_technician_ids: crew,
+            equipment: texts(v, &f("equipment"), &c.equipment, 50),
+            cost_estimate: Some(crate::records::cny(estimate)),
+            expected_bearer: c.expected_bearer,
+            expected_effect: v.required(&f("expected_effect"), &c.expected_effect, LONG),
+            disruption: v.optional(&f("disruption"), &c.disruption, LONG),
+        }
+    }
+
+    pub(super) async fn propose_plan(
+        &self,
+        ctx: &RequestContext,
+        request: pb::ProposePlanRequest,
+    ) -> Result<pb::ProposePlanResponse, ApiError> {
+        allow(ctx, PLANNERS)?;
+        let mut v = Violations::default();
+        let content = self.parse_plan(&mut v, request.content.as_ref());
+        let reason = v.optional("revision_reason", &request.revision_reason, LONG);
+        v.finish(())?;
+        let hash = payload_hash(&request, |r| r.request_id.clear());
+        let r = &self.repairer;
+        let (tx, key) = match r
+            .begin(ctx, "ProposePlan", &request.request_id, hash)
+            .await?
+        {
+            Begun::Replay(id) => {
+                let row = replayed(store::record(&r.db, &id).await?, &id)?;
+                return Ok(pb::ProposePlanResponse {
+                    plan: Some(view::plan(&r.db, &row).await?),
+                });
+            }
+            Begun::Fresh(tx, key) => (tx, key),
+        };
+        let case = r.case_for(&tx, &ctx.caller, &request.ticket_id).await?;
+        expect_state(
+            &case,
+            &[
+                CaseState::Surveyed,
+                CaseState::PlanProposed,
+                CaseState::PlanApproved,
+            ],
+            "a plan is proposed after the survey and before the agreement",
+        )?;
+        let previous = store::versioned(&tx, &case.id, kind::PLAN, 0).await?;
+        if let Some(prev) = &previous
+            && reason.is_empty()
+        {
+            return Err(ApiError::invalid(
+                "revision_reason",
+                format!(
+                    "required: version {} revises version {}; say why",
+                    prev.version + 1,
+                    prev.version
+                ),
+            ));
+        }
+        let (start, end) = schedule_of(&content)?;
+        r.check_crew(
+            &tx,
+            &case,
+            "content.crew_technician_ids",
+            &content.crew_technician_ids,
+            start,
+            end,
+        )
+        .await?;
+        let estimate = content.cost_estimate.as_ref().map_or(0, |m| m.amount_minor);
+        let (chain, why) = approval::chain(
+            PlanFacts {
+                tier: case.tier,
+                structural_scope: content.structural_scope,
+                estimate_cents: estimate,
+            },
+            r.config.chief_engineer_above_cents,
+        );
+        let version = previous.as_ref().map_or(1, |p| p.version + 1);
+        let plan_id = match &previous {
+            Some(prev) => decode::<pb::RepairPlan>(prev)?.plan_id,
+            None => uuid::Uuid::now_v7().to_string(),
+        };
+        if let Some(prev) = &previous
+            && matches!(
+                plan_status(&prev.status),
+                pb::PlanStatus::Proposed | pb::PlanStatus::Approved
+            )
+        {
+            let superseded = plan_status_name(pb::PlanStatus::Superseded);
+            if !store::set_status::<pb::RepairPlan>(
+                &tx,
+                &prev.id,
+                &prev.status,
+                superseded,
+                None,
+                None,
+            )
+            .await?
+            {
+                return Err(ApiError::Aborted(
+                    "the plan changed meanwhile; read it again".to_owned(),
+                ));
+            }
+        }
+        let now = steelcare_store::now();
+        let record_id = uuid::Uuid::now_v7().to_string();
+        let plan = pb::RepairPlan {
+            plan_id: plan_id.clone(),
+            ticket_id: case.id.clone(),
+            version,
+            revision_reason: reason.clone(),
+            content: Some(content),
+            status: pb::PlanStatus::Proposed as i32,
+            approval_chain: chain.iter().map(|a| approval_step(*a) as i32).collect(),
+            chain_reasons: why.iter().map(|w| (*w).to_owned()).collect(),
+            reviews: Vec::new(),
+            author: Some(actor_of(&ctx.caller)),
+            create_time: Some(to_timestamp(now)),
+        };
+        store::insert(
+            &tx,
+            NewRecord {
+                id: &record_id,
+                ticket_id: &case.id,
+                kind: kind::PLAN,
+                version,
+                step_id: None,
+                status: plan_status_name(pb::PlanStatus::Proposed),
+                slot: Some(slot(kind::PLAN, &case.id, version)),
+                body: &plan,
+                created_by: &ctx.caller.subject,
+                at: now,
+            },
+        )
+        .await?;
+        audit(
+            &tx,
+            ctx,
+            "repair_plan",
+            &record_id,
+            None,
+            serde_json::json!({
+                "ticket_id": case.id,
+                "plan_id": plan_id,
+                "version": version,
+                "revision_reason": reason,
+                "estimate_cents": estimate,
+                "approval_chain": plan.approval_chain,
+                "chain_reasons": plan.chain_reasons,
+            }),
+        )
+        .await?;
+        if case.state != CaseState::PlanProposed {
+            r.move_case(
+                &tx,
+                actor_of(&ctx.caller),
+                &case,
+                CaseState::PlanProposed,
+                &format!("plan version {version} proposed"),
+            )
+            .await?;
+        }
+        r.event(
+            &tx,
+            actor_of(&ctx.caller),
+            &case.id,
+            Payload::PlanProposed(events::PlanProposed { plan_id, version }),
+        )
+        .await?;
+        r.finish(tx, key, &record_id).await?;
+        Ok(pb::ProposePlanResponse { plan: Some(plan) })
+    }
+
+    /// A plan version as the caller may see it: customers only approved versions onwards.
+    async fn plan_for(
+        &self,
+        ctx: &RequestContext,
+        row: &steelcare_store::entity::repair_records::Model,
+    ) -> Result<Option<pb::RepairPlan>, ApiError> {
+        let plan = view::plan(&self.repairer.db, row).await?;
+        let shown = !ctx.caller.is_customer_only()
+            || matches!(
+                plan_status(&row.status),
+                pb::PlanStatus::Approved
+                    | pb::PlanStatus::Agreed
+                    | pb::PlanStatus::ChangesRequested
+            );
+        Ok(shown.then_some(plan))
+    }
+
+    pub(super) async fn get_plan(
+        &self,
+        ctx: &RequestContext,
+        request: pb::GetPlanRequest,
+    ) -> Result<pb::GetPlanResponse, ApiError> {
+        allow(ctx, READERS)?;
+        if request.version < 0 {
+            return Err(ApiError::invalid("version", "0 (the latest) or a version"));
+        }
+        let r = &self.repairer;
+        let case = r.case_for(&r.db, &ctx.caller, &request.ticket_id).await?;
+        let missing = || not_found("repair_plan", &case.id);
+        let row = store::versioned(&r.db, &case.id, kind::PLAN, request.version)
+            .await?
+            .ok_or_else(missing)?;
+        Ok(pb::GetPlanResponse {
+            plan: Some(self.plan_for(ctx, &row).await?.ok_or_else(missing)?),
+        })
+    }
+
+    pub(super) async fn list_plans(
+        &self,
+        ctx: &RequestContext,
+        request: pb::ListPlansRequest,
+    ) -> Result<pb::ListPlansResponse, ApiError> {
+        allow(ctx, READERS)?;
+        let r = &self.repairer;
+        let case = r.case_for(&r.db, &ctx.caller, &request.ticket_id).await?;
+        let mut plans = Vec::new();
+        for row in store::records(&r.db, &case.id, kind::PLAN).await? {
+            if let Some(plan) = self.plan_for(ctx, &row).await? {
+                plans.push(plan);
+            }
+        }
+        Ok(pb::ListPlansResponse { plans })
+    }
+
+    pub(super) async fn review_plan(
+        &self,
+        ctx: &RequestContext,
+        request: pb::ReviewPlanRequest,
+    ) -> Result<pb::ReviewPlanResponse, ApiError> {
+        allow(ctx, &[Role::Engineer, Role::ChiefEngineer])?;
+        let mut v = Violations::default();
+        if request.version < 1 {
+            v.add("version", "the version reviewed, from 1");
+        }
+        let comments = if request.approved {
+            v.optional("comments", &request.comments, LONG)
+        } else {
+            v.required("comments", &request.comments, LONG)
+        };
+        v.finish(())?;
+        let hash = payload_hash(&request, |r| r.request_id.clear());
+        let r = &self.repairer;
+        let (tx, key) = match r
+            .begin(ctx, "ReviewPlan", &request.request_id, hash)
+            .await?
+        {
+            Begun::Replay(id) => {
+                let review = replayed(store::record(&r.db, &id).await?, &id)?;
+                let row = store::versioned(&r.db, &review.ticket_id, kind::PLAN, review.version)
+                    .await?
+                    .ok_or_else(|| not_found("repair_plan", &review.ticket_id))?;
+                return Ok(pb::ReviewPlanResponse {
+                    plan: Some(view::plan(&r.db, &row).await?),
+                });
+            }
+            Begun::Fresh(tx, key) => (tx, key),
+        };
+        let case = r.case_for(&tx, &ctx.caller, &request.ticket_id).await?;
+        expect_state(
+            &case,
+            &[CaseState::PlanProposed],
+            "only a proposed plan is reviewed",
+        )?;
+        let row = store::versioned(&tx, &case.id, kind::PLAN, 0)
+            .await?
+            .ok_or_else(|| not_found("repair_plan", &case.id))?;
+        let plan = view::plan(&tx, &row).await?;
+        if plan.version != request.version {
+            return Err(plan_precondition(
+                &plan,
+                &row.status,
+                format!("version {} is not the latest", request.version),
+            ));
+        }
+        if plan_status(&row.status) != pb::PlanStatus::Proposed {
+            return Err(plan_precondition(
+                &plan,
+                &row.status,
+                "the plan is not waiting for review",
+            ));
+        }
+        let given = plan.reviews.iter().filter(|r| r.approved).count();
+        let Some(step) = plan.approval_chain.get(given).copied() else {
+            return Err(plan_precondition(
+                &plan,
+                &row.status,
+                "every approval is given",
+            ));
+        };
+        let role = step_role(step)
+            .ok_or_else(|| ApiError::Internal(format!("plan {} has a bad chain", row.id)))?;
+        if !ctx.caller.has_any(&[role]) {
+            return Err(ApiError::PermissionDenied(format!(
+                "the next approval of this plan is the {} (role {})",
+                pb::ApprovalStep::try_from(step)
+                    .map(|s| s.as_str_name())
+                    .unwrap_or("unknown"),
+                role.as_str()
+            )));
+        }
+        let author = plan
+            .author
+            .as_ref()
+            .map(|a| a.subject.as_str())
+            .unwrap_or("");
+        if !approval::may_approve(author, &ctx.caller.subject) {
+            return Err(ApiError::PermissionDenied(
+                "nobody reviews their own plan".to_owned(),
+            ));
+        }
+        if plan.reviews.iter().any(|r| {
+            r.reviewer
+                .as_ref()
+                .is_some_and(|a| a.subject == ctx.caller.subject)
+        }) {
+            return Err(ApiError::PermissionDenied(
+                "one person gives at most one review of a plan version".to_owned(),
+            ));
+        }
+        let now = steelcare_store::now();
+        let review_id = uuid::Uuid::now_v7().to_string();
+        let review = pb::PlanReview {
+            review_id: review_id.clone(),
+            step,
+            approved: request.approved,
+            comments: comments.clone(),
+            reviewer: Some(actor_of(&ctx.caller)),
+            create_time: Some(to_timestamp(now)),
+        };
+        store::insert(
+            &tx,
+            NewRecord {
+                id: &review_id,
+                ticket_id: &case.id,
+                kind: kind::REVIEW,
+                version: plan.version,
+                step_id: None,
+                status: status::RECORDED,
+                slot: Some(format!(
+                    "{}/{step}",
+                    slot(kind::REVIEW, &case.id, plan.version)
+                )),
+                body: &review,
+                created_by: &ctx.caller.subject,
+                at: now,
+            },
+        )
+        .await?;
+        let last = given + 1 == plan.approval_chain.len();
+        let next = match (request.approved, last) {
+            (false, _) => Some(pb::PlanStatus::Rejected),
+            (true, true) => Some(pb::PlanStatus::Approved),
+            (true, false) => None,
+        };
+        if let Some(next) = next {
+            let changed = store::set_status::<pb::RepairPlan>(
+                &tx,
+                &row.id,
+                &row.status,
+                plan_status_name(next),
+                None,
+                None,
+            )
+            .await?;
+            if !changed {
+                return Err(ApiError::Aborted(
+                    "the plan changed meanwhile; read it again".to_owned(),
+                ));
+            }
+        }
+        audit(
+            &tx,
+            ctx,
+            "repair_plan",
+            &row.id,
+            Some(serde_json::json!({ "status": row.status })),
+            serde_json::json!({
+                "review_id": review_id,
+                "step": step,
+                "approved": request.approved,
+                "comments": comments,
+                "status": next.map_or(row.status.clone(), |n| plan_status_name(n).to_owned()),
+            }),
+        )
+        .await?;
+        if next == Some(pb::PlanStatus::Approved) {
+            r.move_case(
+                &tx,
+                actor_of(&ctx.caller),
+                &case,
+                CaseState::PlanApproved,
+                &format!("plan version {} approved", plan.version),
+            )
+            .await?;
+        }
+        r.event(
+            &tx,
+            actor_of(&ctx.caller),
+            &case.id,
+            Payload::PlanReviewed(events::PlanReviewed {
+                plan_id: plan.plan_id.clone(),
+                version: plan.version,
+                approved: request.approved,
+            }),
+        )
+        .await?;
+        r.finish(tx, key, &review_id).await?;
+        let row = store::versioned(&r.db, &case.id, kind::PLAN, plan.version)
+            .await?
+            .ok_or_else(|| not_found("repair_plan", &case.id))?;
+        Ok(pb::ReviewPlanResponse {
+            plan: Some(view::plan(&r.db, &row).await?),
+        })
+    }
+
+    pub(super) async fn record_communication(
+        &self,
+        ctx: &RequestContext,
+        request: pb::RecordCommunicationRequest,
+    ) -> Result<pb::RecordCommunicationResponse, ApiError> {
+        allow(ctx, COMMUNICATORS)?;
+        let now = steelcare_store::now();
+        let mut v = Violations::default();
+        let channel = match pb::CommunicationChannel::try_from(request.channel) {
+            Ok(pb::CommunicationChannel::Unspecified) | Err(_) => {
+                v.add("channel", "required: how it took place");
+                0
+            }
+            Ok(c) => c as i32,
+        };
+        let occurred = past_time(&mut v, "occur_time", request.occur_time.as_ref(), now);
+        if request.participants.is_empty() {
+            v.add("participants", "required: who took part");
+        }
+        let participants: Vec<common::PersonRef> = request
+            .participants
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                Person::parse(&mut v, &format!("participants[{i}]"), Some(p), true, false)
+                    .to_proto()
+            })
+            .collect();
+        let summary = v.required("summary", &request.summary, LONG);
+        let attachment_ids: Vec<(String, String)> =
+            ids(&mut v, "attachment_ids", &request.attachment_ids)
+                .into_iter()
+                .enumerate()
+                .map(|(i, id)| (format!("attachment_ids[{i}]"), id))
+                .collect();
+        v.finish(())?;
+        let hash = payload_hash(&request, |r| r.request_id.clear());
+        let r = &self.repairer;
+        let (tx, key) = match r
+            .begin(ctx, "RecordCommunication", &request.request_id, hash)
+            .await?
+        {
+            Begun::Replay(id) => {
+                let row = replayed(store::record(&r.db, &id).await?, &id)?;
+                return Ok(pb::RecordCommunicationResponse {
+                    communication: Some(decode(&row)?),
+                });
+            }
+            Begun::Fresh(tx, key) => (tx, key),
+        };
+        let case = r.case_for(&tx, &ctx.caller, &request.ticket_id).await?;
+        if matches!(
+            case.state,
+            CaseState::Archived | CaseState::Closed | CaseState::Cancelled
+        ) {
+            return Err(case_precondition(&case, "the case's records are closed"));
+        }
+        let found = check_attachments(&tx, &case.id, &attachment_ids).await?;
+        let id = uuid::Uuid::now_v7().to_string();
+        let communication = pb::Communication {
+            communication_id: id.clone(),
+            ticket_id: case.id.clone(),
+            channel,
+            occur_time: occurred.map(to_timestamp),
+            participants,
+            summary: summary.clone(),
+            attachments: attachment_ids
+                .iter()
+                .filter_map(|(_, a)| found.iter().find(|f| &f.id == a).map(attachment_ref))
+                .collect(),
+            recorded_by: Some(actor_of(&ctx.caller)),
+        };
+        store::insert(
+            &tx,
+            NewRecord {
+                id: &id,
+                ticket_id: &case.id,
+                kind: kind::COMMUNICATION,
+                version: 0,
+                step_id: None,
+                status: status::RECORDED,
+                slot: None,
+                body: &communication,
+                created_by: &ctx.caller.subject,
+                at: steelcare_store::now(),
+            },
+        )
+        .await?;
+        audit(
+            &tx,
+            ctx,
+            "communication",
+            &id,
+            None,
+            serde_json::json!({ "ticket_id": case.id, "channel": channel, "summary": summary }),
+        )
+        .await?;
+        r.finish(tx, key, &id).await?;
+        Ok(pb::RecordCommunicationResponse {
+            communication: Some(communication),
+        })
+    }
+
+    pub(super) async fn list_communications(
+        &self,
+        ctx: &RequestContext,
+        request: pb::ListCommunicationsRequest,
+    ) -> Result<pb::ListCommunicationsResponse, ApiError> {
+        allow(ctx, READERS)?;
+        let r = &self.repairer;
+        let case = r.case_for(&r.db, &ctx.caller, &request.ticket_id).await?;
+        Ok(pb::ListCommunicationsResponse {
+            communications: view::all(&r.db, &case.id, kind::COMMUNICATION).await?,
+        })
+    }
+
+    pub(super) async fn record_customer_decision(
+        &self,
+        ctx: &RequestContext,
+        request: pb::RecordCustomerDecisionRequest,
+    ) -> Result<pb::RecordCustomerDecisionResponse, ApiError> {
+        allow(ctx, DECIDERS)?;
+        let on_behalf = !ctx.caller.is_customer_only();
+        let mut v = Violations::default();
+        if request.plan_version < 1 {
+            v.add("plan_version", "the plan version decided on, from 1");
+        }
+        let reasons = if request.agreed {
+            v.optional("reasons", &request.reasons, LONG)
+        } else {
+            v.required("reasons", &request.reasons, LONG)
+        };
+        let mut customer = Person::parse(
+            &mut v,
+            "customer",
+            request.customer.as_ref(),
+            on_behalf,
+            false,
+        )
+        .to_proto();
+        if !on_behalf && customer.user_id.is_empty() {
+            customer.user_id = ctx.caller.subject.clone();
+        }
+        v.finish(())?;
+        let hash = payload_hash(&request, |r| r.request_id.clear());
+        let r = &self.repairer;
+        let (tx, key) = match r
+            .begin(ctx, "RecordCustomerDecision", &request.request_id, hash)
+            .await?
+        {
+            Begun::Replay(id) => {
+                let row = replayed(store::record(&r.db, &id).await?, &id)?;
+                return Ok(pb::RecordCustomerDecisionResponse {
+                    decision: Some(decode(&row)?),
+                });
+            }
+            Begun::Fresh(tx, key) => (tx, key),
+        };
+        let case = r.case_for(&tx, &ctx.caller, &request.ticket_id).await?;
+        expect_state(
+            &case,
+            &[CaseState::PlanApproved],
+            "the customer decides on an approved plan",
+        )?;
+        let row = store::versioned(&tx, &case.id, kind::PLAN, 0)
+            .await?
+            .ok_or_else(|| not_found("repair_plan", &case.id))?;
+        let plan: pb::RepairPlan = decode(&row)?;
+        if row.version != request.plan_version {
+            return Err(plan_precondition(
+                &plan,
+                &row.status,
+                format!("version {} is not the latest", request.plan_version),
+            ));
+        }
+        if plan_status(&row.status) != pb::PlanStatus::Approved {
+            return Err(plan_precondition(
+                &plan,
+                &row.status,
+                "the plan is not waiting for the customer",
+            ));
+        }
+        let next = if request.agreed {
+            pb::PlanStatus::Agreed
+        } else {
+            pb::PlanStatus::ChangesRequested
+        };
+        if !store::set_status::<pb::RepairPlan>(
+            &tx,
+            &row.id,
+            &row.status,
+            plan_status_name(next),
+            None,
+            None,
+        )
+        .await?
+        {
+            return Err(ApiError::Aborted(
+                "the plan changed meanwhile; read it again".to_owned(),
+            ));
+        }
+        let now = steelcare_store::now();
+        let id = uuid::Uuid::now_v7().to_string();
+        let decision = pb::CustomerDecision {
+            decision_id: id.clone(),
+            ticket_id: case.id.clone(),
+            plan_version: row.version,
+            agreed: request.agreed,
+            reasons: reasons.clone(),
+            customer: Some(customer),
+            recorded_by: Some(actor_of(&ctx.caller)),
+            create_time: Some(to_timestamp(now)),
+        };
+        store::insert(
+            &tx,
+            NewRecord {
+                id: &id,
+                ticket_id: &case.id,
+                kind: kind::DECISION,
+                version: row.version,
+                step_id: None,
+                status: status::RECORDED,
+                slot: None,
+                body: &decision,
+                created_by: &ctx.caller.subject,
+                at: now,
+            },
+        )
+        .await?;
+        audit(
+            &tx,
+            ctx,
+            "repair_plan",
+            &row.id,
+            Some(serde_json::json!({ "status": row.status })),
+            serde_json::json!({
+                "decision_id": id,
+                "agreed": request.agreed,
+                "reasons": reasons,
+                "on_behalf": on_behalf,
+                "status": plan_status_name(next),
+            }),
+        )
+        .await?;
+        r.event(
+            &tx,
+            actor_of(&ctx.caller),
+            &case.id,
+            Payload::CustomerDecisionRecorded(events::CustomerDecisionRecorded {
+                plan_id: plan.plan_id,
+                agreed: request.agreed,
+            }),
+        )
+        .await?;
+        r.finish(tx, key, &id).await?;
+        Ok(pb::RecordCustomerDecisionResponse {
+            decision: Some(decision),
+        })
+    }
+
+    pub(super) async fn list_customer_decisions(
+        &self,
+        ctx: &RequestContext,
+        request: pb::ListCustomerDecisionsRequest,
+    ) -> Result<pb::ListCustomerDecisionsResponse, ApiError> {
+        allow(ctx, READERS)?;
+        let r = &self.repairer;
+        let case = r.case_for(&r.db, &ctx.caller, &request.ticket_id).await?;
+        Ok(pb::ListCustomerDecisionsResponse {
+            decisions: view::all(&r.db, &case.id, kind::DECISION).await?,
+        })
+    }
+}
+
+/// A checked plan's schedule.
+pub(super) fn schedule_of(
+    content: &pb::PlanContent,
+) -> Result<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>), ApiError> {
+    let schedule = content
+        .schedule
+        .as_ref()
+        .ok_or_else(|| ApiError::invalid("content.schedule", "required"))?;
+    let at = |t: Option<&prost_types::Timestamp>, f: &str| {
+        t.ok_or_else(|| ApiError::invalid(f, "required"))
+            .and_then(|t| steelcare_runtime::convert::from_timestamp(t, f))
+    };
+    Ok((
+        at(schedule.start_time.as_ref(), "content.schedule.start_time")?,
+        at(schedule.end_time.as_ref(), "content.schedule.end_time")?,
+    ))
+}

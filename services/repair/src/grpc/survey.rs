@@ -1,0 +1,566 @@
+//! Survey and diagnosis reports (MISSION §4.2–§4.4): submit, correct as a new version, read,
+//! close without repair, and the cost assessment that rests on the report.
+
+use chrono::{DateTime, Utc};
+use steelcare_domain::{CaseState, ProblemCategory, Role, SeverityTier};
+use steelcare_proto::common::v1 as common;
+use steelcare_proto::events::v1 as events;
+use steelcare_proto::events::v1::event_envelope::Payload;
+use steelcare_proto::repair::v1 as pb;
+use steelcare_runtime::convert::to_timestamp;
+use steelcare_runtime::handler::not_found;
+use steelcare_runtime::measurement;
+use steelcare_runtime::record::{actor_of, audit, payload_hash};
+use steelcare_runtime::validate::{LONG, Person, Violations};
+use steelcare_runtime::{ApiError, RequestContext};
+
+use super::{
+    READERS, RepairService, SURVEYORS, allow, attachment_ref, bearing, check_attachments, evidence,
+    expect_state, replayed, responsibility,
+};
+use crate::engine::{Begun, case_precondition};
+use crate::records::{kind, shares, signatures, slot, status, time_range};
+use crate::store::{self, NewRecord, decode};
+
+/// Most measurements one report or inspection carries.
+pub(super) const MAX_MEASUREMENTS: usize = 1000;
+
+/// A report's content, checked: the report without its ids, and the attachments to look up.
+struct Parsed {
+    report: pb::SurveyReport,
+    attachments: Vec<(String, String)>,
+    category: Option<ProblemCategory>,
+    tier: Option<SeverityTier>,
+}
+
+const CLOSED: &[CaseState] = &[CaseState::Archived, CaseState::Closed, CaseState::Cancelled];
+
+impl RepairService {
+    /// Checks and judges measurements; ids kept when given (unique), else `m1`, `m2`…
+    pub(super) fn measurements(
+        &self,
+        v: &mut Violations,
+        field: &str,
+        given: &[common::Measurement],
+        now: DateTime<Utc>,
+    ) -> Vec<common::Measurement> {
+        if given.len() > MAX_MEASUREMENTS {
+            v.add(field, format!("at most {MAX_MEASUREMENTS} measurements"));
+            return Vec::new();
+        }
+        let r = &self.repairer;
+        let mut out: Vec<common::Measurement> = Vec::with_capacity(given.len());
+        for (i, m) in given.iter().enumerate() {
+            let f = format!("{field}[{i}]");
+            let id = if m.measurement_id.trim().is_empty() {
+                format!("m{}", i + 1)
+            } else {
+                v.required(&format!("{f}.measurement_id"), &m.measurement_id, 64)
+            };
+            if out.iter().any(|o| o.measurement_id == id) {
+                v.add(format!("{f}.measurement_id"), "used twice in this record");
+            }
+            let Some(checked) = measurement::check(v, &f, m, now, |at| r.day_of(at)) else {
+                continue;
+            };
+            if let Some((judged, _)) = measurement::judge(v, &f, r.table, &checked, &id) {
+                out.push(judged);
+            }
+        }
+        out
+    }
+
+    fn parse_report(
+        &self,
+        v: &mut Violations,
+        content: Option<&pb::SurveyReportContent>,
+        now: DateTime<Utc>,
+    ) -> Parsed {
+        let Some(c) = content else {
+            v.add("content", "required");
+            return Parsed {
+                report: pb::SurveyReport::default(),
+                attachments: Vec::new(),
+                category: None,
+                tier: None,
+            };
+        };
+        let survey_time = time_range(v, "content.survey_time", c.survey_time.as_ref(), Some(now));
+        if c.participants.is_empty() {
+            v.add(
+                "content.participants",
+                "required: who took part, from both sides",
+            );
+        }
+        let participants = c
+            .participants
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                Person::parse(
+                    v,
+                    &format!("content.participants[{i}]"),
+                    Some(p),
+                    true,
+                    false,
+                )
+                .to_proto()
+            })
+            .collect();
+        let findings = v.required("content.findings", &c.findings, LONG);
+        let measurements = self.measurements(v, "content.measurements", &c.measurements, now);
+        let ids: Vec<String> = measurements
+            .iter()
+            .map(|m| m.measurement_id.clone())
+            .collect();
+        let mut attachments: Vec<(String, String)> =
+            crate::records::ids(v, "content.image_attachment_ids", &c.image_attachment_ids)
+                .into_iter()
+                .enumerate()
+                .map(|(i, id)| (format!("content.image_attachment_ids[{i}]"), id))
+                .collect();
+        let (mut category, mut tier) = (None, None);
+        let diagnosis = match c.diagnosis.as_ref() {
+            None => {
+                v.add("content.diagnosis", "required: cause and responsibility");
+                None
+            }
+            Some(d) => {
+                if common::RootCause::try_from(d.root_cause).is_err() {
+                    v.add("content.diagnosis.root_cause", "not a known root cause");
+                }
+                let found = shares(
+                    v,
+                    "content.diagnosis.responsibility",
+                    &d.responsibility,
+                    true,
+                );
+                let (evidence, more) =
+                    evidence(v, "content.diagnosis.evidence", &d.evidence, Some(&ids));
+                attachments.extend(more);
+                category = ProblemCategory::from_proto_value(d.category);
+                tier = SeverityTier::from_proto_value(d.tier);
+                if d.category != 0 && category.is_none() {
+                    v.add("content.diagnosis.category", "not a known category");
+                }
+                if d.tier != 0 && tier.is_none() {
+                    v.add("content.diagnosis.tier", "not a known tier");
+                }
+                if category.is_some() != tier.is_some() {
+                    v.add(
+                        "content.diagnosis",
+                        "give the diagnosed category and tier together, or neither",
+                    );
+                }
+                Some(pb::Diagnosis {
+                    root_cause: d.root_cause,
+                    responsibility: crate::records::shares_proto(&found),
+                    evidence,
+                    category: d.category,
+                    tier: d.tier,
+                    expert_review: v.optional(
+                        "content.diagnosis.expert_review",
+                        &d.expert_review,
+                        LONG,
+                    ),
+                })
+            }
+        };
+        let recommendation = v.optional("content.recommendation", &c.recommendation, LONG);
+        let signatures = signatures(
+            v,
+            "content.signatures",
+            &c.signatures,
+            &[
+                common::SignatureRole::CustomerRepresentative,
+                common::SignatureRole::Surveyor,
+            ],
+            now,
+        );
+        let all_passed = measurements
+            .iter()
+            .all(|m| m.judgement.as_ref().is_some_and(|j| j.passed));
+        Parsed {
+            report: pb::SurveyReport {
+                survey_time: survey_time.map(|(s, e)| common::TimeRange {
+                    start_time: Some(to_timestamp(s)),
+                    end_time: Some(to_timestamp(e)),
+                }),
+                participants,
+                findings,
+                measurements,
+                diagnosis,
+                recommendation,
+                signatures,
+                all_measurements_passed: all_passed,
+                ..Default::default()
+            },
+            attachments,
+            category,
+            tier,
+        }
+    }
+
+    async fn report_of_record(&self, id: &str) -> Result<pb::SurveyReport, ApiError> {
+        let row = replayed(store::record(&self.repairer.db, id).await?, id)?;
+        decode(&row)
+    }
+
+    /// Stores a report version with its images, emits `SurveyReportSubmitted`; returns it.
+    #[allow(clippy::too_many_arguments)]
+    async fn store_report(
+        &self,
+        tx: &sea_orm::DatabaseTransaction,
+        ctx: &RequestContext,
+        case: &store::Case,
+        parsed: Parsed,
+        report_id: String,
+        version: i32,
+        reason: String,
+    ) -> Result<(String, pb::SurveyReport), ApiError> {
+        let found = check_attachments(tx, &case.id, &parsed.attachments).await?;
+        let now = steelcare_store::now();
+        let record_id = uuid::Uuid::now_v7().to_string();
+        let image_ids: Vec<&String> = parsed
+            .attachments
+            .iter()
+            .filter(|(f, _)| f.starts_with("content.image_attachment_ids"))
+            .map(|(_, id)| id)
+            .collect();
+        let report = pb::SurveyReport {
+            report_id: report_id.clone(),
+            ticket_id: case.id.clone(),
+            version,
+            correction_reason: reason.clone(),
+            images: image_ids
+                .iter()
+                .filter_map(|id| found.iter().find(|a| &&a.id == id).map(attachment_ref))
+                .collect(),
+            submitted_by: Some(actor_of(&ctx.caller)),
+            create_time: Some(to_timestamp(now)),
+            ..parsed.report
+        };
+        store::insert(
+            tx,
+            NewRecord {
+                id: &record_id,
+                ticket_id: &case.id,
+                kind: kind::REPORT,
+                version,
+                step_id: None,
+                status: status::RECORDED,
+                slot: Some(slot(kind::REPORT, &case.id, version)),
+                body: &report,
+                created_by: &ctx.caller.subject,
+                at: now,
+            },
+        )
+        .await?;
+        let diagnosis = report.diagnosis.clone().unwrap_or_default();
+        audit(
+            tx,
+            ctx,
+            "survey_report",
+            &record_id,
+            None,
+            serde_json::json!({
+                "ticket_id": case.id,
+                "report_id": report_id,
+                "version": version,
+                "correction_reason": reason,
+                "measurements": report.measurements.len(),
+                "all_measurements_passed": report.all_measurements_passed,
+                "root_cause": diagnosis.root_cause,
+                "category": parsed.category.map(|c| c.as_str()),
+                "tier": parsed.tier.map(|t| t.as_str()),
+            }),
+        )
+        .await?;
+        self.repairer
+            .event(
+                tx,
+                actor_of(&ctx.caller),
+                &case.id,
+                Payload::SurveyReportSubmitted(events::SurveyReportSubmitted {
+                    report_id,
+                    root_cause: diagnosis.root_cause,
+                    version,
+                    category: diagnosis.category,
+                    tier: diagnosis.tier,
+                }),
+            )
+            .await?;
+        Ok((record_id, report))
+    }
+
+    pub(super) async fn submit_survey_report(
+        &self,
+        ctx: &RequestContext,
+        request: pb::SubmitSurveyReportRequest,
+    ) -> Result<pb::SubmitSurveyReportResponse, ApiError> {
+        allow(ctx, SURVEYORS)?;
+        let now = steelcare_store::now();
+        let mut v = Violations::default();
+        let parsed = self.parse_report(&mut v, request.content.as_ref(), now);
+        v.finish(())?;
+        let hash = payload_hash(&request, |r| r.request_id.clear());
+        let r = &self.repairer;
+        let (tx, key) = match r
+            .begin(ctx, "SubmitSurveyReport", &request.request_id, hash)
+            .await?
+        {
+            Begun::Replay(id) => {
+                return Ok(pb::SubmitSurveyReportResponse {
+                    report: Some(self.report_of_record(&id).await?),
+                });
+            }
+            Begun::Fresh(tx, key) => (tx, key),
+        };
+        let case = r.case_for(&tx, &ctx.caller, &request.ticket_id).await?;
+        let staff = ctx
+            .caller
+            .has_any(&[Role::Engineer, Role::ChiefEngineer, Role::Admin]);
+        if !staff && !store::on_survey_plan(&tx, &case.id, &ctx.caller.subject).await? {
+            return Err(ApiError::PermissionDenied(
+                "only a technician on the case's survey plan, or an engineer, submits its report"
+                    .to_owned(),
+            ));
+        }
+        expect_state(
+            &case,
+            &[CaseState::SurveyScheduled],
+            "a survey report is submitted once the survey is scheduled",
+        )?;
+        if store::arrival_ms(&tx, &case.id).await?.is_none() {
+            return Err(case_precondition(
+                &case,
+                "no arrival on site is recorded for this case",
+            ));
+        }
+        let report_id = uuid::Uuid::now_v7().to_string();
+        let (record_id, report) = self
+            .store_report(&tx, ctx, &case, parsed, report_id, 1, String::new())
+            .await?;
+        r.move_case(
+            &tx,
+            actor_of(&ctx.caller),
+            &case,
+            CaseState::Surveyed,
+            "survey report submitted",
+        )
+        .await?;
+        r.finish(tx, key, &record_id).await?;
+        Ok(pb::SubmitSurveyReportResponse {
+            report: Some(report),
+        })
+    }
+
+    pub(super) async fn correct_survey_report(
+        &self,
+        ctx: &RequestContext,
+        request: pb::CorrectSurveyReportRequest,
+    ) -> Result<pb::CorrectSurveyReportResponse, ApiError> {
+        allow(ctx, &[Role::Engineer, Role::ChiefEngineer, Role::Admin])?;
+        let now = steelcare_store::now();
+        let mut v = Violations::default();
+        let reason = v.required("reason", &request.reason, LONG);
+        if request.base_version < 1 {
+            v.add("base_version", "the version corrected, from 1");
+        }
+        let parsed = self.parse_report(&mut v, request.content.as_ref(), now);
+        v.finish(())?;
+        let hash = payload_hash(&request, |r| r.request_id.clear());
+        let r = &self.repairer;
+        let (tx, key) = match r
+            .begin(ctx, "CorrectSurveyReport", &request.request_id, hash)
+            .await?
+        {
+            Begun::Replay(id) => {
+                return Ok(pb::CorrectSurveyReportResponse {
+                    report: Some(self.report_of_record(&id).await?),
+                });
+            }
+            Begun::Fresh(tx, key) => (tx, key),
+        };
+        let case = r.case_for(&tx, &ctx.caller, &request.ticket_id).await?;
+        if CLOSED.contains(&case.state) {
+            return Err(case_precondition(
+                &case,
+                "an archived case's report is final",
+            ));
+        }
+        let latest = store::versioned(&tx, &case.id, kind::REPORT, 0)
+            .await?
+            .ok_or_else(|| case_precondition(&case, "the case has no survey report yet"))?;
+        if latest.version != request.base_version {
+            return Err(ApiError::FailedPrecondition {
+                subject: format!("case/{}/survey_report", case.id),
+                current_state: format!("VERSION_{}", latest.version),
+                message: format!(
+                    "version {} is not the latest; the latest is {}",
+                    request.base_version, latest.version
+                ),
+            });
+        }
+        let previous: pb::SurveyReport = decode(&latest)?;
+        let (record_id, report) = self
+            .store_report(
+                &tx,
+                ctx,
+                &case,
+                parsed,
+                previous.report_id,
+                latest.version + 1,
+                reason,
+            )
+            .await?;
+        r.finish(tx, key, &record_id).await?;
+        Ok(pb::CorrectSurveyReportResponse {
+            report: Some(report),
+        })
+    }
+
+    pub(super) async fn get_survey_report(
+        &self,
+        ctx: &RequestContext,
+        request: pb::GetSurveyReportRequest,
+    ) -> Result<pb::GetSurveyReportResponse, ApiError> {
+        allow(ctx, READERS)?;
+        if request.version < 0 {
+            return Err(ApiError::invalid("version", "0 (the latest) or a version"));
+        }
+        let r = &self.repairer;
+        let case = r.case_for(&r.db, &ctx.caller, &request.ticket_id).await?;
+        let row = store::versioned(&r.db, &case.id, kind::REPORT, request.version)
+            .await?
+            .ok_or_else(|| not_found("survey_report", &case.id))?;
+        Ok(pb::GetSurveyReportResponse {
+            report: Some(decode(&row)?),
+        })
+    }
+
+    pub(super) async fn list_survey_reports(
+        &self,
+        ctx: &RequestContext,
+        request: pb::ListSurveyReportsRequest,
+    ) -> Result<pb::ListSurveyReportsResponse, ApiError> {
+        allow(ctx, READERS)?;
+        let r = &self.repairer;
+        let case = r.case_for(&r.db, &ctx.caller, &request.ticket_id).await?;
+        Ok(pb::ListSurveyReportsResponse {
+            reports: crate::view::all(&r.db, &case.id, kind::REPORT).await?,
+        })
+    }
+
+    pub(super) async fn close_without_repair(
+        &self,
+        ctx: &RequestContext,
+        request: pb::CloseWithoutRepairRequest,
+    ) -> Result<pb::CloseWithoutRepairResponse, ApiError> {
+        allow(ctx, &[Role::Engineer, Role::Manager, Role::Admin])?;
+        let mut v = Violations::default();
+        let reason = match pb::NoRepairReason::try_from(request.reason) {
+            Ok(pb::NoRepairReason::Unspecified) | Err(_) => {
+                v.add("reason", "required: why no repair is needed");
+                pb::NoRepairReason::Unspecified
+            }
+            Ok(reason) => reason,
+        };
+        let note = if reason == pb::NoRepairReason::Other {
+            v.required("note", &request.note, LONG)
+        } else {
+            v.optional("note", &request.note, LONG)
+        };
+        v.finish(())?;
+        let hash = payload_hash(&request, |r| r.request_id.clear());
+        let r = &self.repairer;
+        let (tx, key) = match r
+            .begin(ctx, "CloseWithoutRepair", &request.request_id, hash)
+            .await?
+        {
+            Begun::Replay(_) => {
+                return Ok(pb::CloseWithoutRepairResponse {
+                    state: common::CaseState::NoRepair as i32,
+                });
+            }
+            Begun::Fresh(tx, key) => (tx, key),
+        };
+        let case = r.case_for(&tx, &ctx.caller, &request.ticket_id).await?;
+        expect_state(
+            &case,
+            &[
+                CaseState::Surveyed,
+                CaseState::PlanProposed,
+                CaseState::PlanApproved,
+            ],
+            "a case closes without repair after its survey and before an agreement",
+        )?;
+        let id = uuid::Uuid::now_v7().to_string();
+        let body = pb::CloseWithoutRepairRequest {
+            request_id: String::new(),
+            ticket_id: case.id.clone(),
+            reason: reason as i32,
+            note: note.clone(),
+        };
+        store::insert(
+            &tx,
+            NewRecord {
+                id: &id,
+                ticket_id: &case.id,
+                kind: kind::NO_REPAIR,
+                version: 0,
+                step_id: None,
+                status: status::RECORDED,
+                slot: Some(slot(kind::NO_REPAIR, &case.id, 0)),
+                body: &body,
+                created_by: &ctx.caller.subject,
+                at: steelcare_store::now(),
+            },
+        )
+        .await?;
+        audit(
+            &tx,
+            ctx,
+            "case",
+            &case.id,
+            Some(serde_json::json!({ "state": case.state.as_str() })),
+            serde_json::json!({
+                "state": CaseState::NoRepair.as_str(),
+                "reason": reason.as_str_name(),
+                "note": note,
+            }),
+        )
+        .await?;
+        r.move_case(
+            &tx,
+            actor_of(&ctx.caller),
+            &case,
+            CaseState::NoRepair,
+            &format!("no repair: {}", reason.as_str_name()),
+        )
+        .await?;
+        r.finish(tx, key, &id).await?;
+        Ok(pb::CloseWithoutRepairResponse {
+            state: common::CaseState::NoRepair as i32,
+        })
+    }
+
+    pub(super) async fn assess_cost(
+        &self,
+        ctx: &RequestContext,
+        request: pb::AssessCostRequest,
+    ) -> Result<pb::AssessCostResponse, ApiError> {
+        allow(ctx, READERS)?;
+        let mut v = Violations::default();
+        let quoted = crate::records::money(&mut v, "quoted", request.quoted.as_ref(), true);
+        v.finish(())?;
+        let r = &self.repairer;
+        let case = r.case_for(&r.db, &ctx.caller, &request.ticket_id).await?;
+        let shares = responsibility(&r.db, &case.id)
+            .await?
+            .ok_or_else(|| case_precondition(&case, "the case has no survey report yet"))?;
+        Ok(pb::AssessCostResponse {
+            cost: Some(bearing(&case, &shares, quoted)?),
+        })
+    }
+}

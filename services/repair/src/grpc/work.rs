@@ -1,0 +1,546 @@
+//! Repair (MISSION §6): the work log (the first entry starts the repair), key-step
+//! inspections judged like survey readings, and completion once every key step passed.
+
+use steelcare_domain::{CaseState, Role};
+use steelcare_proto::common::v1 as common;
+use steelcare_proto::events::v1 as events;
+use steelcare_proto::events::v1::event_envelope::Payload;
+use steelcare_proto::repair::v1 as pb;
+use steelcare_runtime::convert::{page_size, to_timestamp};
+use steelcare_runtime::measurement::same_kind;
+use steelcare_runtime::record::{actor_of, audit, payload_hash};
+use steelcare_runtime::validate::{LONG, SHORT, Violations};
+use steelcare_runtime::{ApiError, RequestContext};
+use steelcare_store::page;
+
+use super::{
+    READERS, RepairService, agreed_plan, allow, attachment_ref, check_attachments, expect_state,
+    replayed,
+};
+use crate::engine::Begun;
+use crate::records::{ids, kind, slot, status, texts, time_range};
+use crate::store::{self, NewRecord, decode};
+use crate::view;
+
+const WORKERS: &[Role] = &[Role::Technician, Role::Engineer, Role::Admin];
+
+/// Whether a measurement answers a criterion: the same quantity judged against the same
+/// limits (a reading cannot loosen what was agreed), on the same member when it names one.
+fn answers(criterion: &common::Measurement, m: &common::Measurement) -> bool {
+    let limits = |x: &common::Measurement| {
+        x.judgement
+            .as_ref()
+            .map(|j| (j.nominal, j.lower_limit, j.upper_limit))
+    };
+    same_kind(criterion, m)
+        && limits(criterion) == limits(m)
+        && (criterion.member.is_empty() || criterion.member == m.member)
+}
+
+impl RepairService {
+    pub(super) async fn log_work(
+        &self,
+        ctx: &RequestContext,
+        request: pb::LogWorkRequest,
+    ) -> Result<pb::LogWorkResponse, ApiError> {
+        allow(ctx, WORKERS)?;
+        let now = steelcare_store::now();
+        let mut v = Violations::default();
+        let step_id = v.required("step_id", &request.step_id, 64);
+        let content = v.required("content", &request.content, LONG);
+        let materials: Vec<pb::MaterialUsed> = request
+            .materials
+            .iter()
+            .enumerate()
+            .map(|(i, m)| {
+                let f = format!("materials[{i}]");
+                let refs = texts(
+                    &mut v,
+                    &format!("{f}.certificate_refs"),
+                    &m.certificate_refs,
+                    20,
+                );
+                if refs.is_empty() {
+                    v.add(
+                        format!("{f}.certificate_refs"),
+                        "a material used needs its quality certificate",
+                    );
+                }
+                pb::MaterialUsed {
+                    name: v.required(&format!("{f}.name"), &m.name, SHORT),
+                    quantity: v.required(&format!("{f}.quantity"), &m.quantity, SHORT),
+                    batch: v.optional(&format!("{f}.batch"), &m.batch, SHORT),
+                    certificate_refs: refs,
+                }
+            })
+            .collect();
+        let crew = ids(&mut v, "crew_technician_ids", &request.crew_technician_ids);
+        if crew.is_empty() {
+            v.add("crew_technician_ids", "required: who did the work");
+        }
+        let window = time_range(&mut v, "work_time", request.work_time.as_ref(), Some(now));
+        let problems = v.optional("problems", &request.problems, LONG);
+        let handling = v.optional("handling", &request.handling, LONG);
+        if !problems.is_empty() && handling.is_empty() {
+            v.add("handling", "required with problems: how they were handled");
+        }
+        if !(0..=100).contains(&request.progress_percent) {
+            v.add("progress_percent", "between 0 and 100");
+        }
+        let photos: Vec<(String, String)> = ids(
+            &mut v,
+            "photo_attachment_ids",
+            &request.photo_attachment_ids,
+        )
+        .into_iter()
+        .enumerate()
+        .map(|(i, id)| (format!("photo_attachment_ids[{i}]"), id))
+        .collect();
+        v.finish(())?;
+        let Some((start, end)) = window else {
+            return Err(ApiError::invalid("work_time", "required"));
+        };
+        let hash = payload_hash(&request, |r| r.request_id.clear());
+        let r = &self.repairer;
+        let (tx, key) = match r.begin(ctx, "LogWork", &request.request_id, hash).await? {
+            Begun::Replay(id) => {
+                let row = replayed(store::record(&r.db, &id).await?, &id)?;
+                return Ok(pb::LogWorkResponse {
+                    entry: Some(decode(&row)?),
+                });
+            }
+            Begun::Fresh(tx, key) => (tx, key),
+        };
+        let case = r.case_for(&tx, &ctx.caller, &request.ticket_id).await?;
+        if !ctx.caller.has_any(&[Role::Engineer, Role::Admin])
+            && !crew.contains(&ctx.caller.subject)
+        {
+            return Err(ApiError::PermissionDenied(
+                "a technician logs only work they took part in".to_owned(),
+            ));
+        }
+        expect_state(
+            &case,
+            &[CaseState::Agreed, CaseState::InRepair],
+            "work is logged once the agreement is signed",
+        )?;
+        let (_, plan) = agreed_plan(&tx, &case).await?;
+        let steps = plan.content.unwrap_or_default().steps;
+        if !steps.iter().any(|s| s.step_id == step_id) {
+            let known: Vec<&str> = steps.iter().map(|s| s.step_id.as_str()).collect();
+            return Err(ApiError::invalid(
+                "step_id",
+                format!(
+                    "{step_id} is not a step of the agreed plan ({})",
+                    known.join(", ")
+                ),
+            ));
+        }
+        let previous = store::records(&tx, &case.id, kind::WORK).await?;
+        if let Some(last) = previous.last() {
+            let last: pb::WorkLogEntry = decode(last)?;
+            if request.progress_percent < last.progress_percent {
+                return Err(ApiError::invalid(
+                    "progress_percent",
+                    format!(
+                        "the repair was already {}% done; progress does not go back",
+                        last.progress_percent
+                    ),
+                ));
+            }
+        }
+        let found = check_attachments(&tx, &case.id, &photos).await?;
+        r.check_crew(&tx, &case, "crew_technician_ids", &crew, start, end)
+            .await?;
+        let id = uuid::Uuid::now_v7().to_string();
+        let entry = pb::WorkLogEntry {
+            entry_id: id.clone(),
+            ticket_id: case.id.clone(),
+            step_id: step_id.clone(),
+            content,
+            materials,
+            crew_technician_ids: crew.clone(),
+            work_time: request.work_time.clone(),
+            problems,
+            handling,
+            progress_percent: request.progress_percent,
+            photos: photos
+                .iter()
+                .filter_map(|(_, p)| found.iter().find(|f| &f.id == p).map(attachment_ref))
+                .collect(),
+            logged_by: Some(actor_of(&ctx.caller)),
+            create_time: Some(to_timestamp(now)),
+        };
+        store::insert(
+            &tx,
+            NewRecord {
+                id: &id,
+                ticket_id: &case.id,
+                kind: kind::WORK,
+                version: 0,
+                step_id: Some(&step_id),
+                status: status::RECORDED,
+                slot: None,
+                body: &entry,
+                created_by: &ctx.caller.subject,
+                at: now,
+            },
+        )
+        .await?;
+        store::book(
+            &tx,
+            &case.id,
+            &id,
+            &crew,
+            start.timestamp_millis(),
+            end.timestamp_millis(),
+        )
+        .await?;
+        audit(
+            &tx,
+            ctx,
+            "work_log",
+            &id,
+            None,
+            serde_json::json!({
+                "ticket_id": case.id,
+                "step_id": step_id,
+                "crew": crew,
+                "progress_percent": request.progress_percent,
+            }),
+        )
+        .await?;
+        if case.state == CaseState::Agreed {
+            r.move_case(
+                &tx,
+                actor_of(&ctx.caller),
+                &case,
+                CaseState::InRepair,
+                "repair work started",
+            )
+            .await?;
+        }
+        r.event(
+            &tx,
+            actor_of(&ctx.caller),
+            &case.id,
+            Payload::WorkLogged(events::WorkLogged {
+                work_log_id: id.clone(),
+            }),
+        )
+        .await?;
+        r.finish(tx, key, &id).await?;
+        Ok(pb::LogWorkResponse { entry: Some(entry) })
+    }
+
+    pub(super) async fn list_work_log(
+        &self,
+        ctx: &RequestContext,
+        request: pb::ListWorkLogRequest,
+    ) -> Result<pb::ListWorkLogResponse, ApiError> {
+        allow(ctx, READERS)?;
+        let size = page_size(request.page_size)?;
+        let r = &self.repairer;
+        let case = r.case_for(&r.db, &ctx.caller, &request.ticket_id).await?;
+        let fingerprint = page::fingerprint(&("work_log", &case.id));
+        let after: Option<String> = page::decode(&request.page_token, &fingerprint)?;
+        let mut rows =
+            store::records_after(&r.db, &case.id, kind::WORK, after.as_deref(), size + 1).await?;
+        let next_page_token = page::next_token(&mut rows, size, &fingerprint, |row| row.id.clone());
+        Ok(pb::ListWorkLogResponse {
+            entries: rows.iter().map(decode).collect::<Result<_, _>>()?,
+            next_page_token,
+        })
+    }
+
+    pub(super) async fn record_inspection(
+        &self,
+        ctx: &RequestContext,
+        request: pb::RecordInspectionRequest,
+    ) -> Result<pb::RecordInspectionResponse, ApiError> {
+        allow(ctx, WORKERS)?;
+        let now = steelcare_store::now();
+        let mut v = Violations::default();
+        let step_id = v.required("step_id", &request.step_id, 64);
+        if request.measurements.is_empty() {
+            v.add(
+                "measurements",
+                "required: the readings of the step's quality criteria",
+            );
+        }
+        let measurements = self.measurements(&mut v, "measurements", &request.measurements, now);
+        let notes = v.optional("notes", &request.notes, LONG);
+        v.finish(())?;
+        let hash = payload_hash(&request, |r| r.request_id.clear());
+        let r = &self.repairer;
+        let (tx, key) = match r
+            .begin(ctx, "RecordInspection", &request.request_id, hash)
+            .await?
+        {
+            Begun::Replay(id) => {
+                let row = replayed(store::record(&r.db, &id).await?, &id)?;
+                return Ok(pb::RecordInspectionResponse {
+                    inspection: Some(decode(&row)?),
+                });
+            }
+            Begun::Fresh(tx, key) => (tx, key),
+        };
+        let case = r.case_for(&tx, &ctx.caller, &request.ticket_id).await?;
+        expect_state(
+            &case,
+            &[CaseState::InRepair],
+            "key steps are inspected during the repair",
+        )?;
+        let (_, plan) = agreed_plan(&tx, &case).await?;
+        let steps = plan.content.unwrap_or_default().steps;
+        let Some(step) = steps.iter().find(|s| s.step_id == step_id) else {
+            return Err(ApiError::invalid(
+                "step_id",
+                format!("{step_id} is not a step of the agreed plan"),
+            ));
+        };
+        if !step.key_step {
+            return Err(ApiError::invalid(
+                "step_id",
+                format!("{step_id} is not a key step; only key steps are inspected"),
+            ));
+        }
+        let mut missing = Violations::default();
+        for (i, c) in step.quality_criteria.iter().enumerate() {
+            if !measurements.iter().any(|m| answers(c, m)) {
+                let limit = c.judgement.as_ref();
+                missing.add(
+                    "measurements",
+                    format!(
+                        "criterion {} of step {step_id} ({}{}, limits {:?}..{:?}) has no measurement",
+                        i + 1,
+                        c.quantity
+                            .as_ref()
+                            .map(quantity_name)
+                            .unwrap_or("quantity"),
+                        if c.member.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" on {}", c.member)
+                        },
+                        limit.and_then(|j| j.lower_limit),
+                        limit.and_then(|j| j.upper_limit),
+                    ),
+                );
+            }
+        }
+        missing.finish(())?;
+        let passed = measurements
+            .iter()
+            .all(|m| m.judgement.as_ref().is_some_and(|j| j.passed));
+        let earlier = store::records(&tx, &case.id, kind::INSPECTION).await?;
+        let reinspection_of = earlier
+            .iter()
+            .rev()
+            .find(|row| row.step_id.as_deref() == Some(step_id.as_str()))
+            .filter(|row| row.status == status::FAILED)
+            .map(|row| row.id.clone())
+            .unwrap_or_default();
+        let id = uuid::Uuid::now_v7().to_string();
+        let inspection = pb::Inspection {
+            inspection_id: id.clone(),
+            ticket_id: case.id.clone(),
+            step_id: step_id.clone(),
+            reinspection_of: reinspection_of.clone(),
+            measurements,
+            notes,
+            passed,
+            inspector: Some(actor_of(&ctx.caller)),
+            create_time: Some(to_timestamp(now)),
+        };
+        store::insert(
+            &tx,
+            NewRecord {
+                id: &id,
+                ticket_id: &case.id,
+                kind: kind::INSPECTION,
+                version: 0,
+                step_id: Some(&step_id),
+                status: if passed {
+                    status::PASSED
+                } else {
+                    status::FAILED
+                },
+                slot: None,
+                body: &inspection,
+                created_by: &ctx.caller.subject,
+                at: now,
+            },
+        )
+        .await?;
+        audit(
+            &tx,
+            ctx,
+            "inspection",
+            &id,
+            None,
+            serde_json::json!({
+                "ticket_id": case.id,
+                "step_id": step_id,
+                "passed": passed,
+                "reinspection_of": reinspection_of,
+            }),
+        )
+        .await?;
+        r.finish(tx, key, &id).await?;
+        Ok(pb::RecordInspectionResponse {
+            inspection: Some(inspection),
+        })
+    }
+
+    pub(super) async fn list_inspections(
+        &self,
+        ctx: &RequestContext,
+        request: pb::ListInspectionsRequest,
+    ) -> Result<pb::ListInspectionsResponse, ApiError> {
+        allow(ctx, READERS)?;
+        let r = &self.repairer;
+        let case = r.case_for(&r.db, &ctx.caller, &request.ticket_id).await?;
+        Ok(pb::ListInspectionsResponse {
+            inspections: view::all(&r.db, &case.id, kind::INSPECTION).await?,
+        })
+    }
+
+    pub(super) async fn complete_repair(
+        &self,
+        ctx: &RequestContext,
+        request: pb::CompleteRepairRequest,
+    ) -> Result<pb::CompleteRepairResponse, ApiError> {
+        allow(ctx, &[Role::Engineer, Role::Admin])?;
+        let mut v = Violations::default();
+        let summary = v.required("summary", &request.summary, LONG);
+        v.finish(())?;
+        let hash = payload_hash(&request, |r| r.request_id.clear());
+        let r = &self.repairer;
+        let (tx, key) = match r
+            .begin(ctx, "CompleteRepair", &request.request_id, hash)
+            .await?
+        {
+            Begun::Replay(id) => {
+                let row = replayed(store::record(&r.db, &id).await?, &id)?;
+                let completion: pb::RepairCompletion = decode(&row)?;
+                let state = store::case(&r.db, &row.ticket_id)
+                    .await?
+                    .map_or(0, |c| c.state.proto_value());
+                return Ok(pb::CompleteRepairResponse {
+                    complete_time: completion.complete_time,
+                    state,
+                    completion: Some(completion),
+                });
+            }
+            Begun::Fresh(tx, key) => (tx, key),
+        };
+        let case = r.case_for(&tx, &ctx.caller, &request.ticket_id).await?;
+        expect_state(
+            &case,
+            &[CaseState::InRepair],
+            "a repair is completed while it is under way",
+        )?;
+        let completions = store::records(&tx, &case.id, kind::COMPLETION).await?;
+        if let Some(done) = completions.iter().find(|c| c.status == status::RECORDED) {
+            return Err(ApiError::FailedPrecondition {
+                subject: format!("case/{}", case.id),
+                current_state: "REPAIR_COMPLETED".to_owned(),
+                message: format!("the repair was already completed at {}", done.created_at),
+            });
+        }
+        let (_, plan) = agreed_plan(&tx, &case).await?;
+        let inspections = store::records(&tx, &case.id, kind::INSPECTION).await?;
+        let mut open = Vec::new();
+        for step in plan
+            .content
+            .unwrap_or_default()
+            .steps
+            .iter()
+            .filter(|s| s.key_step)
+        {
+            let latest = inspections
+                .iter()
+                .rev()
+                .find(|i| i.step_id.as_deref() == Some(step.step_id.as_str()));
+            match latest.map(|i| i.status.as_str()) {
+                Some(status::PASSED) => {}
+                Some(_) => open.push(format!("{} (failed; re-inspect it)", step.step_id)),
+                None => open.push(format!("{} (not inspected)", step.step_id)),
+            }
+        }
+        if !open.is_empty() {
+            return Err(ApiError::FailedPrecondition {
+                subject: format!("case/{}", case.id),
+                current_state: case.state.as_str().to_owned(),
+                message: format!("key steps have not passed: {}", open.join(", ")),
+            });
+        }
+        let now = steelcare_store::now();
+        let id = uuid::Uuid::now_v7().to_string();
+        let completion = pb::RepairCompletion {
+            completion_id: id.clone(),
+            ticket_id: case.id.clone(),
+            summary: summary.clone(),
+            complete_time: Some(to_timestamp(now)),
+            completed_by: Some(actor_of(&ctx.caller)),
+            cleared_reason: String::new(),
+        };
+        store::insert(
+            &tx,
+            NewRecord {
+                id: &id,
+                ticket_id: &case.id,
+                kind: kind::COMPLETION,
+                version: 0,
+                step_id: None,
+                status: status::RECORDED,
+                slot: Some(slot(kind::COMPLETION, &case.id, 0)),
+                body: &completion,
+                created_by: &ctx.caller.subject,
+                at: now,
+            },
+        )
+        .await?;
+        audit(
+            &tx,
+            ctx,
+            "repair_completion",
+            &id,
+            None,
+            serde_json::json!({ "ticket_id": case.id, "summary": summary }),
+        )
+        .await?;
+        r.event(
+            &tx,
+            actor_of(&ctx.caller),
+            &case.id,
+            Payload::RepairCompleted(events::RepairCompleted {
+                completed_time: Some(to_timestamp(now)),
+            }),
+        )
+        .await?;
+        r.finish(tx, key, &id).await?;
+        Ok(pb::CompleteRepairResponse {
+            complete_time: completion.complete_time,
+            state: case.state.proto_value(),
+            completion: Some(completion),
+        })
+    }
+}
+
+/// The name of a quantity kind, for messages.
+fn quantity_name(q: &common::measurement::Quantity) -> &'static str {
+    use common::measurement::Quantity as Q;
+    match q {
+        Q::CoatingThickness(_) => "coating thickness",
+        Q::BoltTorque(_) => "bolt final torque",
+        Q::TwistOffSplines(_) => "twist-off splines",
+        Q::OverallVerticality(_) => "overall verticality",
+        Q::ColumnVerticality(_) => "column verticality",
+        Q::MidSpanVerticality(_) => "mid-span verticality",
+        Q::LateralBending(_) => "lateral bending",
+        Q::SpaceFrameDeflection(_) => "space-frame deflection",
+        Q::Other(_) => "other quantity",
+    }
+}

@@ -1,0 +1,74 @@
+//! Stored records to the messages the API returns: the encoded record, with what changes
+//! after it was written (a plan's status and reviews, an agreement's amendments, whether a
+//! dispute's appraisal is overdue) filled in at read time.
+
+use chrono::{DateTime, Utc};
+use sea_orm::ConnectionTrait;
+use steelcare_proto::repair::v1 as pb;
+use steelcare_runtime::ApiError;
+use steelcare_runtime::convert::from_timestamp;
+use steelcare_store::entity::repair_records;
+
+use crate::records::{kind, plan_status};
+use crate::store::{self, decode};
+
+/// A plan version with its status and reviews.
+pub async fn plan(
+    conn: &impl ConnectionTrait,
+    row: &repair_records::Model,
+) -> Result<pb::RepairPlan, ApiError> {
+    let mut plan: pb::RepairPlan = decode(row)?;
+    plan.status = plan_status(&row.status) as i32;
+    plan.reviews = store::reviews(conn, &row.ticket_id, row.version)
+        .await?
+        .iter()
+        .map(decode)
+        .collect::<Result<_, _>>()?;
+    Ok(plan)
+}
+
+/// The agreement with its amendments.
+pub async fn agreement(
+    conn: &impl ConnectionTrait,
+    row: &repair_records::Model,
+) -> Result<pb::Agreement, ApiError> {
+    let mut agreement: pb::Agreement = decode(row)?;
+    agreement.amendments = store::records(conn, &row.ticket_id, kind::AMENDMENT)
+        .await?
+        .iter()
+        .map(decode)
+        .collect::<Result<_, _>>()?;
+    Ok(agreement)
+}
+
+/// A dispute, with whether its appraisal is overdue at `now`.
+pub fn dispute(row: &repair_records::Model, now: DateTime<Utc>) -> Result<pb::Dispute, ApiError> {
+    Ok(dispute_of(decode(row)?, now))
+}
+
+/// A dispute with whether its appraisal is overdue at `now`.
+pub fn dispute_of(mut dispute: pb::Dispute, now: DateTime<Utc>) -> pb::Dispute {
+    let deadline = dispute
+        .appraisal_deadline_time
+        .as_ref()
+        .and_then(|t| from_timestamp(t, "appraisal_deadline_time").ok());
+    let settled = dispute
+        .resolve_time
+        .as_ref()
+        .and_then(|t| from_timestamp(t, "resolve_time").ok());
+    dispute.appraisal_overdue = deadline.is_some_and(|d| settled.unwrap_or(now) > d);
+    dispute
+}
+
+/// Every record of a kind, decoded, oldest first.
+pub async fn all<M: prost::Message + Default>(
+    conn: &impl ConnectionTrait,
+    ticket_id: &str,
+    kind: &str,
+) -> Result<Vec<M>, ApiError> {
+    store::records(conn, ticket_id, kind)
+        .await?
+        .iter()
+        .map(decode)
+        .collect()
+}

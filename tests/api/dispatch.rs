@@ -49,6 +49,7 @@ pub(crate) struct Office {
     pub(crate) dispatch: DispatchServiceClient<Channel>,
     pub(crate) agent: String,
     pub(crate) dispatcher: String,
+    pub(crate) customer_id: String,
     pub(crate) project_id: String,
 }
 
@@ -83,7 +84,7 @@ impl Office {
             .register_project(authed(
                 intake::RegisterProjectRequest {
                     request_id: String::new(),
-                    customer_id,
+                    customer_id: customer_id.clone(),
                     name: "Suzhou logistics warehouse".into(),
                     address: Some(common::Address {
                         province: "Jiangsu".into(),
@@ -116,6 +117,7 @@ impl Office {
             dispatch,
             agent,
             dispatcher,
+            customer_id,
             project_id,
         }
     }
@@ -909,6 +911,7 @@ async fn a_worker_killed_between_claim_and_offer_loses_nothing_and_offers_once()
             app,
             agent,
             dispatcher,
+            customer_id,
             project_id,
             ..
         } = office;
@@ -921,6 +924,7 @@ async fn a_worker_killed_between_claim_and_offer_loses_nothing_and_offers_once()
             dispatch,
             agent,
             dispatcher,
+            customer_id,
             project_id,
         };
         for ticket in [&crashed, &committed] {

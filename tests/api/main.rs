@@ -11,4 +11,5 @@ mod lifecycle;
 mod migrations;
 mod outbox;
 mod reflection;
+mod repair;
 mod transport;

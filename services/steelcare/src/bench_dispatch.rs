@@ -55,7 +55,7 @@ pub struct DispatchBenchOptions {
 /// The site every bench ticket is at (the bench project's position).
 pub const SITE: (f64, f64) = (31.30, 120.60);
 
-struct Running {
+pub(crate) struct Running {
     address: String,
     db: Database,
     bus: Bus,
@@ -63,7 +63,7 @@ struct Running {
     handle: JoinHandle<Result<(), StartupError>>,
 }
 
-async fn start(settings: &Settings, workers: u32) -> Result<Running, String> {
+pub(crate) async fn start(settings: &Settings, workers: u32) -> Result<Running, String> {
     let mut settings = settings.clone();
     settings.server.listen = "127.0.0.1:0"
         .parse()
@@ -90,7 +90,7 @@ async fn start(settings: &Settings, workers: u32) -> Result<Running, String> {
 }
 
 impl Running {
-    async fn channel(&self) -> Result<Channel, String> {
+    pub(crate) async fn channel(&self) -> Result<Channel, String> {
         Channel::from_shared(self.address.clone())
             .map_err(|err| err.to_string())?
             .connect()
@@ -98,13 +98,13 @@ impl Running {
             .map_err(|err| format!("cannot connect to {}: {err}", self.address))
     }
 
-    async fn stop(self) {
+    pub(crate) async fn stop(self) {
         let _ = self.stop.send(());
         let _ = self.handle.await;
     }
 }
 
-fn technician(n: usize) -> pb::Technician {
+pub(crate) fn technician(n: usize) -> pb::Technician {
     // Spread bases over about ±0.5° around the site, deterministically.
     let spread = |k: usize| ((k * 7919) % 1000) as f64 / 1000.0 - 0.5;
     pb::Technician {

@@ -94,6 +94,21 @@ pub enum BenchTarget {
         #[arg(long, default_value = "configured")]
         label: String,
     },
+    /// SubmitSurveyReport over gRPC, each report with many measurements judged and stored.
+    Survey {
+        /// Reports submitted (each on its own case, prepared first).
+        #[arg(long, default_value_t = 200)]
+        reports: usize,
+        /// Measurements per report.
+        #[arg(long, default_value_t = 200)]
+        measurements: usize,
+        /// Concurrent clients.
+        #[arg(long, default_value_t = 1)]
+        clients: usize,
+        /// Label printed with the figures.
+        #[arg(long, default_value = "configured")]
+        label: String,
+    },
     /// Judging measurements against the tolerance table (the repair rules), in memory.
     Judge {
         /// Measurements judged per round.
@@ -208,6 +223,29 @@ pub async fn run(cli: Cli, settings: Settings) -> Result<(), String> {
             }
             crate::bench::judge(measurements, rounds);
             Ok(())
+        }
+        Command::Bench {
+            what:
+                BenchTarget::Survey {
+                    reports,
+                    measurements,
+                    clients,
+                    label,
+                },
+        } => {
+            if reports == 0 || measurements == 0 || clients == 0 {
+                return Err("--reports, --measurements and --clients must be positive".to_owned());
+            }
+            crate::bench_repair::survey(
+                settings,
+                crate::bench_repair::SurveyBenchOptions {
+                    reports,
+                    measurements,
+                    clients,
+                    label,
+                },
+            )
+            .await
         }
         Command::Migrate => {
             let db = connect_database(&settings, false)

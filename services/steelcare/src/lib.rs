@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod bench;
 pub mod bench_dispatch;
+pub mod bench_repair;
 pub mod cli;
 pub mod health;
 pub mod services;

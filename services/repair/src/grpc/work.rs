@@ -160,7 +160,7 @@ impl RepairService {
             content,
             materials,
             crew_technician_ids: crew.clone(),
-            work_time: request.work_time.clone(),
+            work_time: request.work_time,
             problems,
             handling,
             progress_percent: request.progress_percent,

@@ -871,7 +871,7 @@ async fn a_leaking_gutter_goes_from_survey_to_agreement_to_a_finished_repair() {
         let sign = |signatures: Vec<common::Signature>| pb::SignAgreementRequest {
             request_id: format!("a-{}", signatures.len()),
             ticket_id: ticket.clone(),
-            plan_version: 2,
+            plan_version: 3,
             contractor_obligations: vec!["Recoat gutter G2".into()],
             customer_obligations: vec!["Close bay 3 for a day".into()],
             acceptance_terms: vec!["No leak in a 30-minute spray test".into()],
@@ -885,7 +885,13 @@ async fn a_leaking_gutter_goes_from_survey_to_agreement_to_a_finished_repair() {
         ];
         let err = desk
             .repair
-            .sign_agreement(authed(sign(both.clone()), &desk.engineer))
+            .sign_agreement(authed(
+                pb::SignAgreementRequest {
+                    plan_version: 2,
+                    ..sign(both.clone())
+                },
+                &desk.engineer,
+            ))
             .await
             .unwrap_err();
         assert_eq!(
@@ -893,24 +899,96 @@ async fn a_leaking_gutter_goes_from_survey_to_agreement_to_a_finished_repair() {
             Code::FailedPrecondition,
             "the customer has not agreed yet"
         );
-        let decision = desk
+        // The customer asks for changes: version 3 goes through the whole chain again.
+        let decide =
+            |request_id: &str, version: i32, agreed: bool| pb::RecordCustomerDecisionRequest {
+                request_id: request_id.into(),
+                ticket_id: ticket.clone(),
+                plan_version: version,
+                agreed,
+                reasons: if agreed {
+                    String::new()
+                } else {
+                    "work on Sunday only".into()
+                },
+                ..Default::default()
+            };
+        let err = desk
             .repair
             .record_customer_decision(authed(
                 pb::RecordCustomerDecisionRequest {
-                    request_id: "d-1".into(),
-                    ticket_id: ticket.clone(),
-                    plan_version: 2,
-                    agreed: true,
-                    ..Default::default()
+                    reasons: String::new(),
+                    ..decide("d-0", 2, false)
                 },
                 &desk.customer,
             ))
+            .await
+            .unwrap_err();
+        assert_eq!(fields(&err), ["reasons"]);
+        desk.repair
+            .record_customer_decision(authed(decide("d-1", 2, false), &desk.customer))
+            .await
+            .unwrap();
+        let v2_now = desk
+            .repair
+            .get_plan(authed(
+                pb::GetPlanRequest {
+                    ticket_id: ticket.clone(),
+                    version: 2,
+                },
+                &desk.engineer,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .plan
+            .unwrap();
+        assert_eq!(v2_now.status, pb::PlanStatus::ChangesRequested as i32);
+        let v3 = desk
+            .propose(
+                "p-3",
+                &ticket,
+                plan_content(&["t-crew"], TimeDelta::days(1)),
+                "Sunday work as the customer asked",
+            )
+            .await
+            .unwrap();
+        assert_eq!(v3.version, 3);
+        assert_eq!(desk.state(&ticket).await, common::CaseState::PlanProposed);
+        desk.review("v-4", &ticket, 3, true, "", &reviewer)
+            .await
+            .unwrap();
+        desk.review("v-5", &ticket, 3, true, "", &chief)
+            .await
+            .unwrap();
+        let decision = desk
+            .repair
+            .record_customer_decision(authed(decide("d-2", 3, true), &desk.customer))
             .await
             .unwrap()
             .into_inner()
             .decision
             .unwrap();
         assert_eq!(decision.customer.unwrap().user_id, "cust-1");
+        let decisions = desk
+            .repair
+            .list_customer_decisions(authed(
+                pb::ListCustomerDecisionsRequest {
+                    ticket_id: ticket.clone(),
+                },
+                &desk.customer,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .decisions;
+        assert_eq!(
+            decisions
+                .iter()
+                .map(|d| (d.plan_version, d.agreed))
+                .collect::<Vec<_>>(),
+            [(2, false), (3, true)]
+        );
         let err = desk
             .repair
             .sign_agreement(authed(sign(both[..1].to_vec()), &desk.engineer))
@@ -1238,11 +1316,38 @@ async fn a_survey_that_finds_no_defect_closes_the_case_without_repair() {
         d.responsibility = vec![share(common::ResponsibleParty::Undetermined, 100)];
         d.evidence.clear();
         let engineer = desk.engineer.clone();
-        let report = desk
-            .submit("r-1", &ticket, content, &engineer)
-            .await
+        // Two repair processes on one database and Redis race to submit the report: one wins,
+        // the other is refused, and one report is stored.
+        let replica = desk.office.app.replica(&[]).await;
+        let mut other = RepairServiceClient::new(replica.channel().await);
+        let race = |request_id: &str| pb::SubmitSurveyReportRequest {
+            request_id: request_id.into(),
+            ticket_id: ticket.clone(),
+            content: Some(content.clone()),
+        };
+        let mut here = desk.repair.clone();
+        let (a, b) = tokio::join!(
+            here.submit_survey_report(authed(race("r-1"), &engineer)),
+            other.submit_survey_report(authed(race("r-2"), &engineer)),
+        );
+        let (won, lost): (Vec<_>, Vec<_>) = [a, b].into_iter().partition(|r| r.is_ok());
+        assert_eq!((won.len(), lost.len()), (1, 1), "{backend:?}");
+        let refused = lost.into_iter().next().unwrap().unwrap_err();
+        assert!(
+            matches!(refused.code(), Code::FailedPrecondition | Code::Aborted),
+            "{refused:?}"
+        );
+        let report = won
+            .into_iter()
+            .next()
+            .unwrap()
+            .unwrap()
+            .into_inner()
+            .report
             .unwrap();
         assert!(report.all_measurements_passed);
+        assert_eq!(desk.reports(&ticket).await.len(), 1);
+        replica.stop().await.unwrap();
         // Responsibility undetermined: no cost bearing yet.
         let err = desk
             .repair

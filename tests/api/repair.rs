@@ -1182,6 +1182,21 @@ async fn a_leaking_gutter_goes_from_survey_to_agreement_to_a_finished_repair() {
             err.message()
         );
         let err = desk
+            .repair
+            .record_inspection(authed(
+                pb::RecordInspectionRequest {
+                    request_id: "i-x".into(),
+                    ticket_id: ticket.clone(),
+                    step_id: "s2".into(),
+                    measurements: vec![coating_reading("G2", [150.0; 5])],
+                    notes: String::new(),
+                },
+                &expired,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::PermissionDenied, "not on the crew");
+        let err = desk
             .inspect(
                 "i-0",
                 &ticket,

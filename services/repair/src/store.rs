@@ -104,6 +104,58 @@ pub struct NewRecord<'a, M: Message> {
     pub at: DateTime<Utc>,
 }
 
+impl<'a, M: Message> NewRecord<'a, M> {
+    /// A record of `kind` written by `created_by` at `at`: version 0, no step, RECORDED, no
+    /// slot until set.
+    pub fn new(
+        kind: &'a str,
+        id: &'a str,
+        ticket_id: &'a str,
+        body: &'a M,
+        created_by: &'a str,
+        at: DateTime<Utc>,
+    ) -> Self {
+        NewRecord {
+            id,
+            ticket_id,
+            kind,
+            version: 0,
+            step_id: None,
+            status: crate::records::status::RECORDED,
+            slot: None,
+            body,
+            created_by,
+            at,
+        }
+    }
+
+    /// The version (reports, plans and what belongs to a plan version).
+    pub fn version(self, version: i32) -> Self {
+        NewRecord { version, ..self }
+    }
+
+    /// The plan step it concerns.
+    pub fn step(self, step_id: &'a str) -> Self {
+        NewRecord {
+            step_id: Some(step_id),
+            ..self
+        }
+    }
+
+    /// Its status.
+    pub fn status(self, status: &'a str) -> Self {
+        NewRecord { status, ..self }
+    }
+
+    /// The unique slot it claims.
+    pub fn slot(self, slot: String) -> Self {
+        NewRecord {
+            slot: Some(slot),
+            ..self
+        }
+    }
+}
+
 /// Inserts a record. A taken slot means a concurrent writer won: `ABORTED`.
 pub async fn insert<M: Message>(
     conn: &impl ConnectionTrait,

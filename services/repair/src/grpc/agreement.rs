@@ -13,11 +13,9 @@ use steelcare_runtime::validate::{LONG, Violations};
 use steelcare_runtime::{ApiError, RequestContext};
 
 use super::plans::schedule_of;
-use super::{
-    READERS, RepairService, allow, bearer, bearing, expect_state, replayed, responsibility,
-};
+use super::{READERS, RepairService, allow, bearer, bearing, expect_state, responsibility};
 use crate::engine::{Begun, case_precondition};
-use crate::records::{kind, money, plan_status, signatures, slot, status, texts};
+use crate::records::{kind, money, plan_status, signatures, slot, texts};
 use crate::store::{self, NewRecord, decode};
 use crate::view;
 
@@ -119,7 +117,7 @@ impl RepairService {
             .await?
         {
             Begun::Replay(id) => {
-                let row = replayed(store::record(&r.db, &id).await?, &id)?;
+                let row = self.stored(&id).await?;
                 return Ok(pb::SignAgreementResponse {
                     agreement: Some(view::agreement(&r.db, &row).await?),
                 });
@@ -201,18 +199,16 @@ impl RepairService {
         };
         store::insert(
             &tx,
-            NewRecord {
-                id: &id,
-                ticket_id: &case.id,
-                kind: kind::AGREEMENT,
-                version: row.version,
-                step_id: None,
-                status: status::RECORDED,
-                slot: Some(slot(kind::AGREEMENT, &case.id, 0)),
-                body: &agreement,
-                created_by: &ctx.caller.subject,
-                at: now,
-            },
+            NewRecord::new(
+                kind::AGREEMENT,
+                &id,
+                &case.id,
+                &agreement,
+                &ctx.caller.subject,
+                now,
+            )
+            .version(row.version)
+            .slot(slot(kind::AGREEMENT, &case.id, 0)),
         )
         .await?;
         store::book(

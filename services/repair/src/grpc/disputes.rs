@@ -16,7 +16,7 @@ use steelcare_runtime::validate::{LONG, SHORT, Violations};
 use steelcare_runtime::{ApiError, RequestContext};
 
 use super::agreement::BOTH_SIDES;
-use super::{READERS, RepairService, allow, bearing, check_attachments, evidence, replayed};
+use super::{READERS, RepairService, allow, bearing, check_attachments, evidence};
 use crate::engine::{Begun, case_precondition};
 use crate::records::{kind, money, shares, shares_proto, signatures, slot, status};
 use crate::store::{self, NewRecord, decode};
@@ -85,7 +85,7 @@ impl RepairService {
             .await?
         {
             Begun::Replay(id) => {
-                let row = replayed(store::record(&r.db, &id).await?, &id)?;
+                let row = self.stored(&id).await?;
                 return Ok(pb::OpenDisputeResponse {
                     dispute: Some(view::dispute(&row, steelcare_store::now())?),
                 });
@@ -119,18 +119,16 @@ impl RepairService {
         };
         store::insert(
             &tx,
-            NewRecord {
-                id: &id,
-                ticket_id: &case.id,
-                kind: kind::DISPUTE,
-                version: 0,
-                step_id: None,
-                status: status::OPEN,
-                slot: Some(slot(kind::DISPUTE, &case.id, 0)),
-                body: &dispute,
-                created_by: &ctx.caller.subject,
-                at: now,
-            },
+            NewRecord::new(
+                kind::DISPUTE,
+                &id,
+                &case.id,
+                &dispute,
+                &ctx.caller.subject,
+                now,
+            )
+            .status(status::OPEN)
+            .slot(slot(kind::DISPUTE, &case.id, 0)),
         )
         .await?;
         audit(
@@ -209,7 +207,7 @@ impl RepairService {
             .await?
         {
             Begun::Replay(id) => {
-                let row = replayed(store::record(&r.db, &id).await?, &id)?;
+                let row = self.stored(&id).await?;
                 let dispute = view::dispute(&row, steelcare_store::now())?;
                 let amendment = match dispute.amendment_id.as_str() {
                     "" => None,
@@ -274,18 +272,14 @@ impl RepairService {
                 };
                 store::insert(
                     &tx,
-                    NewRecord {
-                        id: &aid,
-                        ticket_id: &case.id,
-                        kind: kind::AMENDMENT,
-                        version: 0,
-                        step_id: None,
-                        status: status::RECORDED,
-                        slot: None,
-                        body: &amendment,
-                        created_by: &ctx.caller.subject,
-                        at: now,
-                    },
+                    NewRecord::new(
+                        kind::AMENDMENT,
+                        &aid,
+                        &case.id,
+                        &amendment,
+                        &ctx.caller.subject,
+                        now,
+                    ),
                 )
                 .await?;
                 Some(amendment)

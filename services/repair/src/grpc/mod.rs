@@ -229,12 +229,26 @@ async fn agreed_plan(
     Ok((agreement, decode(&plan_row)?))
 }
 
-/// A record's id, for replies to replays.
-fn replayed(
-    row: Option<repair_records::Model>,
-    id: &str,
-) -> Result<repair_records::Model, ApiError> {
-    row.ok_or_else(|| ApiError::Internal(format!("the record {id} of a replayed request is gone")))
+impl RepairService {
+    /// The record a replayed create made.
+    async fn stored(&self, id: &str) -> Result<repair_records::Model, ApiError> {
+        store::record(&self.repairer.db, id).await?.ok_or_else(|| {
+            ApiError::Internal(format!("the record {id} of a replayed request is gone"))
+        })
+    }
+
+    /// Every record of `kind` of a case the caller may see, oldest first.
+    async fn list_of<M: prost::Message + Default>(
+        &self,
+        ctx: &RequestContext,
+        ticket_id: &str,
+        kind: &str,
+    ) -> Result<Vec<M>, ApiError> {
+        allow(ctx, READERS)?;
+        let r = &self.repairer;
+        let case = r.case_for(&r.db, &ctx.caller, ticket_id).await?;
+        crate::view::all(&r.db, &case.id, kind).await
+    }
 }
 
 /// Requires one of `roles`.

@@ -14,9 +14,7 @@ use steelcare_runtime::record::{actor_of, audit, payload_hash};
 use steelcare_runtime::validate::{LONG, Person, SHORT, Violations};
 use steelcare_runtime::{ApiError, RequestContext};
 
-use super::{
-    READERS, RepairService, allow, attachment_ref, check_attachments, expect_state, replayed,
-};
+use super::{READERS, RepairService, allow, attachment_ref, check_attachments, expect_state};
 use crate::engine::{Begun, case_precondition};
 use crate::records::{
     ids, kind, money, past_time, plan_status, plan_status_name, slot, status, texts, time_range,
@@ -187,7 +185,7 @@ impl RepairService {
             .await?
         {
             Begun::Replay(id) => {
-                let row = replayed(store::record(&r.db, &id).await?, &id)?;
+                let row = self.stored(&id).await?;
                 return Ok(pb::ProposePlanResponse {
                     plan: Some(view::plan(&r.db, &row).await?),
                 });
@@ -409,7 +407,7 @@ impl RepairService {
             .await?
         {
             Begun::Replay(id) => {
-                let review = replayed(store::record(&r.db, &id).await?, &id)?;
+                let review = self.stored(&id).await?;
                 let row = store::versioned(&r.db, &review.ticket_id, kind::PLAN, review.version)
                     .await?
                     .ok_or_else(|| not_found("repair_plan", &review.ticket_id))?;
@@ -620,7 +618,7 @@ impl RepairService {
             .await?
         {
             Begun::Replay(id) => {
-                let row = replayed(store::record(&r.db, &id).await?, &id)?;
+                let row = self.stored(&id).await?;
                 return Ok(pb::RecordCommunicationResponse {
                     communication: Some(decode(&row)?),
                 });
@@ -651,18 +649,14 @@ impl RepairService {
         };
         store::insert(
             &tx,
-            NewRecord {
-                id: &id,
-                ticket_id: &case.id,
-                kind: kind::COMMUNICATION,
-                version: 0,
-                step_id: None,
-                status: status::RECORDED,
-                slot: None,
-                body: &communication,
-                created_by: &ctx.caller.subject,
-                at: steelcare_store::now(),
-            },
+            NewRecord::new(
+                kind::COMMUNICATION,
+                &id,
+                &case.id,
+                &communication,
+                &ctx.caller.subject,
+                steelcare_store::now(),
+            ),
         )
         .await?;
         audit(
@@ -685,11 +679,10 @@ impl RepairService {
         ctx: &RequestContext,
         request: pb::ListCommunicationsRequest,
     ) -> Result<pb::ListCommunicationsResponse, ApiError> {
-        allow(ctx, READERS)?;
-        let r = &self.repairer;
-        let case = r.case_for(&r.db, &ctx.caller, &request.ticket_id).await?;
         Ok(pb::ListCommunicationsResponse {
-            communications: view::all(&r.db, &case.id, kind::COMMUNICATION).await?,
+            communications: self
+                .list_of(ctx, &request.ticket_id, kind::COMMUNICATION)
+                .await?,
         })
     }
 
@@ -728,7 +721,7 @@ impl RepairService {
             .await?
         {
             Begun::Replay(id) => {
-                let row = replayed(store::record(&r.db, &id).await?, &id)?;
+                let row = self.stored(&id).await?;
                 return Ok(pb::RecordCustomerDecisionResponse {
                     decision: Some(decode(&row)?),
                 });
@@ -792,18 +785,15 @@ impl RepairService {
         };
         store::insert(
             &tx,
-            NewRecord {
-                id: &id,
-                ticket_id: &case.id,
-                kind: kind::DECISION,
-                version: row.version,
-                step_id: None,
-                status: status::RECORDED,
-                slot: None,
-                body: &decision,
-                created_by: &ctx.caller.subject,
-                at: now,
-            },
+            NewRecord::new(
+                kind::DECISION,
+                &id,
+                &case.id,
+                &decision,
+                &ctx.caller.subject,
+                now,
+            )
+            .version(row.version),
         )
         .await?;
         audit(
@@ -842,11 +832,10 @@ impl RepairService {
         ctx: &RequestContext,
         request: pb::ListCustomerDecisionsRequest,
     ) -> Result<pb::ListCustomerDecisionsResponse, ApiError> {
-        allow(ctx, READERS)?;
-        let r = &self.repairer;
-        let case = r.case_for(&r.db, &ctx.caller, &request.ticket_id).await?;
         Ok(pb::ListCustomerDecisionsResponse {
-            decisions: view::all(&r.db, &case.id, kind::DECISION).await?,
+            decisions: self
+                .list_of(ctx, &request.ticket_id, kind::DECISION)
+                .await?,
         })
     }
 }

@@ -16,7 +16,7 @@ use steelcare_runtime::{ApiError, RequestContext};
 
 use super::{
     READERS, RepairService, SURVEYORS, allow, attachment_ref, bearing, check_attachments, evidence,
-    expect_state, replayed, responsibility,
+    expect_state, responsibility,
 };
 use crate::engine::{Begun, case_precondition};
 use crate::records::{kind, shares, signatures, slot, status, time_range};
@@ -202,7 +202,7 @@ impl RepairService {
     }
 
     async fn report_of_record(&self, id: &str) -> Result<pb::SurveyReport, ApiError> {
-        let row = replayed(store::record(&self.repairer.db, id).await?, id)?;
+        let row = self.stored(id).await?;
         decode(&row)
     }
 
@@ -444,11 +444,8 @@ impl RepairService {
         ctx: &RequestContext,
         request: pb::ListSurveyReportsRequest,
     ) -> Result<pb::ListSurveyReportsResponse, ApiError> {
-        allow(ctx, READERS)?;
-        let r = &self.repairer;
-        let case = r.case_for(&r.db, &ctx.caller, &request.ticket_id).await?;
         Ok(pb::ListSurveyReportsResponse {
-            reports: crate::view::all(&r.db, &case.id, kind::REPORT).await?,
+            reports: self.list_of(ctx, &request.ticket_id, kind::REPORT).await?,
         })
     }
 
@@ -504,18 +501,15 @@ impl RepairService {
         };
         store::insert(
             &tx,
-            NewRecord {
-                id: &id,
-                ticket_id: &case.id,
-                kind: kind::NO_REPAIR,
-                version: 0,
-                step_id: None,
-                status: status::RECORDED,
-                slot: Some(slot(kind::NO_REPAIR, &case.id, 0)),
-                body: &body,
-                created_by: &ctx.caller.subject,
-                at: steelcare_store::now(),
-            },
+            NewRecord::new(
+                kind::NO_REPAIR,
+                &id,
+                &case.id,
+                &body,
+                &ctx.caller.subject,
+                steelcare_store::now(),
+            )
+            .slot(slot(kind::NO_REPAIR, &case.id, 0)),
         )
         .await?;
         audit(

@@ -15,12 +15,10 @@ use steelcare_store::page;
 
 use super::{
     READERS, RepairService, agreed_plan, allow, attachment_ref, check_attachments, expect_state,
-    replayed,
 };
 use crate::engine::Begun;
 use crate::records::{ids, kind, slot, status, texts, time_range};
 use crate::store::{self, NewRecord, decode};
-use crate::view;
 
 const WORKERS: &[Role] = &[Role::Technician, Role::Engineer, Role::Admin];
 
@@ -104,7 +102,7 @@ impl RepairService {
         let r = &self.repairer;
         let (tx, key) = match r.begin(ctx, "LogWork", &request.request_id, hash).await? {
             Begun::Replay(id) => {
-                let row = replayed(store::record(&r.db, &id).await?, &id)?;
+                let row = self.stored(&id).await?;
                 return Ok(pb::LogWorkResponse {
                     entry: Some(decode(&row)?),
                 });
@@ -173,18 +171,8 @@ impl RepairService {
         };
         store::insert(
             &tx,
-            NewRecord {
-                id: &id,
-                ticket_id: &case.id,
-                kind: kind::WORK,
-                version: 0,
-                step_id: Some(&step_id),
-                status: status::RECORDED,
-                slot: None,
-                body: &entry,
-                created_by: &ctx.caller.subject,
-                at: now,
-            },
+            NewRecord::new(kind::WORK, &id, &case.id, &entry, &ctx.caller.subject, now)
+                .step(&step_id),
         )
         .await?;
         store::book(
@@ -278,7 +266,7 @@ impl RepairService {
             .await?
         {
             Begun::Replay(id) => {
-                let row = replayed(store::record(&r.db, &id).await?, &id)?;
+                let row = self.stored(&id).await?;
                 return Ok(pb::RecordInspectionResponse {
                     inspection: Some(decode(&row)?),
                 });
@@ -292,7 +280,15 @@ impl RepairService {
             "key steps are inspected during the repair",
         )?;
         let (_, plan) = agreed_plan(&tx, &case).await?;
-        let steps = plan.content.unwrap_or_default().steps;
+        let content = plan.content.unwrap_or_default();
+        if !ctx.caller.has_any(&[Role::Engineer, Role::Admin])
+            && !content.crew_technician_ids.contains(&ctx.caller.subject)
+        {
+            return Err(ApiError::PermissionDenied(
+                "a technician inspects only the work of a crew they are on".to_owned(),
+            ));
+        }
+        let steps = content.steps;
         let Some(step) = steps.iter().find(|s| s.step_id == step_id) else {
             return Err(ApiError::invalid(
                 "step_id",
@@ -398,11 +394,10 @@ impl RepairService {
         ctx: &RequestContext,
         request: pb::ListInspectionsRequest,
     ) -> Result<pb::ListInspectionsResponse, ApiError> {
-        allow(ctx, READERS)?;
-        let r = &self.repairer;
-        let case = r.case_for(&r.db, &ctx.caller, &request.ticket_id).await?;
         Ok(pb::ListInspectionsResponse {
-            inspections: view::all(&r.db, &case.id, kind::INSPECTION).await?,
+            inspections: self
+                .list_of(ctx, &request.ticket_id, kind::INSPECTION)
+                .await?,
         })
     }
 
@@ -422,7 +417,7 @@ impl RepairService {
             .await?
         {
             Begun::Replay(id) => {
-                let row = replayed(store::record(&r.db, &id).await?, &id)?;
+                let row = self.stored(&id).await?;
                 let completion: pb::RepairCompletion = decode(&row)?;
                 let state = store::case(&r.db, &row.ticket_id)
                     .await?
@@ -488,18 +483,15 @@ impl RepairService {
         };
         store::insert(
             &tx,
-            NewRecord {
-                id: &id,
-                ticket_id: &case.id,
-                kind: kind::COMPLETION,
-                version: 0,
-                step_id: None,
-                status: status::RECORDED,
-                slot: Some(slot(kind::COMPLETION, &case.id, 0)),
-                body: &completion,
-                created_by: &ctx.caller.subject,
-                at: now,
-            },
+            NewRecord::new(
+                kind::COMPLETION,
+                &id,
+                &case.id,
+                &completion,
+                &ctx.caller.subject,
+                now,
+            )
+            .slot(slot(kind::COMPLETION, &case.id, 0)),
         )
         .await?;
         audit(

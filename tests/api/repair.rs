@@ -995,17 +995,57 @@ async fn a_leaking_gutter_goes_from_survey_to_agreement_to_a_finished_repair() {
             .await
             .unwrap_err();
         assert_eq!(fields(&err), ["signatures"]);
+        // The computed bearing (free: in warranty, the contractor's fault) is overridden: the
+        // customer pays for the upgraded coating it asked for. That needs a reason, and amounts
+        // adding up to the quote.
+        let goodwill = |customer: i64, contractor: i64, reason: &str| pb::SignAgreementRequest {
+            cost_override: Some(pb::CostBearing {
+                customer_pays: cny(customer),
+                contractor_bears: cny(contractor),
+                reasoning_en: "The customer pays for the upgraded system it asked for".into(),
+                ..Default::default()
+            }),
+            override_reason: reason.into(),
+            ..sign(both.clone())
+        };
+        let err = desk
+            .repair
+            .sign_agreement(authed(goodwill(1_000_000, 7_000_000, ""), &desk.engineer))
+            .await
+            .unwrap_err();
+        assert_eq!(fields(&err), ["override_reason"]);
+        let err = desk
+            .repair
+            .sign_agreement(authed(
+                goodwill(1_000_000, 6_000_000, "upgrade"),
+                &desk.engineer,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(fields(&err), ["cost_override"]);
         let agreement = desk
             .repair
-            .sign_agreement(authed(sign(both.clone()), &desk.engineer))
+            .sign_agreement(authed(
+                goodwill(1_000_000, 7_000_000, "upgraded coating system"),
+                &desk.engineer,
+            ))
             .await
             .unwrap()
             .into_inner()
             .agreement
             .unwrap();
         let cost = agreement.cost.unwrap();
-        assert!(cost.free_for_customer);
-        assert_eq!(cost.contractor_bears, cny(8_000_000));
+        assert!(!cost.free_for_customer);
+        assert_eq!(cost.override_reason, "upgraded coating system");
+        assert_eq!(
+            (cost.customer_pays, cost.contractor_bears),
+            (cny(1_000_000), cny(7_000_000))
+        );
+        assert!(desk.office.events(&ticket).await.iter().any(|e| matches!(
+            e,
+            Payload::AgreementSigned(a) if a.cost_bearer == common::CostBearer::Shared as i32
+                && a.customer_price == cny(1_000_000)
+        )));
         assert_eq!(agreement.acceptance_criteria.len(), 1);
         assert_eq!(desk.state(&ticket).await, common::CaseState::Agreed);
         // The agreement stops the solution clock.

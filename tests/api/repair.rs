@@ -1213,6 +1213,88 @@ async fn a_leaking_gutter_goes_from_survey_to_agreement_to_a_finished_repair() {
             .unwrap();
         assert_eq!(agreement.amendments.len(), 1);
 
+        // The appraisal deadline is a clock of its own: a passed deadline is announced once.
+        let appraisal = |request_id: &str, due: chrono::DateTime<Utc>| pb::OpenDisputeRequest {
+            request_id: request_id.into(),
+            ticket_id: ticket.clone(),
+            question: "Is the recoat's primer fit for a coastal site?".into(),
+            appraisal_institution: "Jiangsu construction quality centre".into(),
+            evidence: vec![],
+            appraisal_deadline_time: Some(ts(due)),
+        };
+        let err = desk
+            .repair
+            .open_dispute(authed(
+                appraisal("dis-x", Utc::now() - TimeDelta::minutes(1)),
+                &desk.manager,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(fields(&err), ["appraisal_deadline_time"]);
+        let second = desk
+            .repair
+            .open_dispute(authed(
+                appraisal("dis-2", Utc::now() + TimeDelta::seconds(2)),
+                &desk.manager,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .dispute
+            .unwrap();
+        assert!(!second.appraisal_overdue);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+        let breached = |events: &[Payload]| {
+            events
+                .iter()
+                .filter(|e| {
+                    matches!(e, Payload::SlaBreached(b)
+                        if b.clock == events::SlaClockKind::Appraisal as i32)
+                })
+                .count()
+        };
+        while breached(&desk.office.events(&ticket).await) == 0 {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the appraisal deadline was never announced"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let overdue = desk
+            .repair
+            .get_dispute(authed(
+                pb::GetDisputeRequest {
+                    dispute_id: second.dispute_id.clone(),
+                },
+                &desk.customer,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .dispute
+            .unwrap();
+        assert!(overdue.appraisal_overdue);
+        desk.repair
+            .resolve_dispute(authed(
+                pb::ResolveDisputeRequest {
+                    request_id: "res-second".into(),
+                    dispute_id: second.dispute_id.clone(),
+                    resolution: pb::DisputeResolution::Negotiated as i32,
+                    outcome: "The primer is fit; the shares stand".into(),
+                    ..resolve(both.clone())
+                },
+                &desk.manager,
+            ))
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        assert_eq!(
+            breached(&desk.office.events(&ticket).await),
+            1,
+            "announced once"
+        );
+        assert_eq!(desk.state(&ticket).await, common::CaseState::InRepair);
+
         // --- Key steps and completion ----------------------------------------------------
         let err = desk.complete("done-0", &ticket).await.unwrap_err();
         assert_eq!(err.code(), Code::FailedPrecondition);

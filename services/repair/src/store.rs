@@ -80,28 +80,30 @@ pub async fn case(conn: &impl ConnectionTrait, id: &str) -> Result<Option<Case>,
     }))
 }
 
-/// A record to insert.
+/// A record to insert, built with [`NewRecord::new`] and its setters.
 pub struct NewRecord<'a, M: Message> {
     /// Id.
-    pub id: &'a str,
+    id: &'a str,
     /// Ticket.
-    pub ticket_id: &'a str,
+    ticket_id: &'a str,
     /// Kind (`records::kind`).
-    pub kind: &'a str,
+    kind: &'a str,
     /// Version (reports, plans, reviews of a plan version), else 0.
-    pub version: i32,
+    version: i32,
     /// Plan step (work, inspections).
-    pub step_id: Option<&'a str>,
+    step_id: Option<&'a str>,
     /// Status (`records::status` or a plan status).
-    pub status: &'a str,
+    status: &'a str,
     /// Unique slot while it must be the only one of its kind.
-    pub slot: Option<String>,
+    slot: Option<String>,
     /// The record.
-    pub body: &'a M,
+    body: &'a M,
+    /// When its own clock runs out (an open dispute's appraisal deadline), in ms.
+    due_at_ms: Option<i64>,
     /// Who wrote it.
-    pub created_by: &'a str,
+    created_by: &'a str,
     /// When.
-    pub at: DateTime<Utc>,
+    at: DateTime<Utc>,
 }
 
 impl<'a, M: Message> NewRecord<'a, M> {
@@ -124,6 +126,7 @@ impl<'a, M: Message> NewRecord<'a, M> {
             status: crate::records::status::RECORDED,
             slot: None,
             body,
+            due_at_ms: None,
             created_by,
             at,
         }
@@ -145,6 +148,14 @@ impl<'a, M: Message> NewRecord<'a, M> {
     /// Its status.
     pub fn status(self, status: &'a str) -> Self {
         NewRecord { status, ..self }
+    }
+
+    /// When its own clock runs out, if it has one.
+    pub fn due_opt(self, at: Option<DateTime<Utc>>) -> Self {
+        NewRecord {
+            due_at_ms: at.map(|at| at.timestamp_millis()),
+            ..self
+        }
     }
 
     /// The unique slot it claims.
@@ -170,6 +181,7 @@ pub async fn insert<M: Message>(
         status: Set(new.status.to_owned()),
         slot: Set(new.slot),
         body: Set(new.body.encode_to_vec()),
+        due_at_ms: Set(new.due_at_ms),
         created_by: Set(new.created_by.to_owned()),
         created_at: Set(new.at),
         updated_at: Set(new.at),
@@ -221,6 +233,40 @@ pub async fn set_status<M: Message>(
     let done = update
         .filter(repair_records::Column::Id.eq(id))
         .filter(repair_records::Column::Status.eq(from_status))
+        .exec(conn)
+        .await
+        .map_err(db)?;
+    Ok(done.rows_affected == 1)
+}
+
+/// Records of `kind` whose own clock ran out by `now_ms` and is not announced yet.
+pub async fn due(
+    conn: &impl ConnectionTrait,
+    kind: &str,
+    now_ms: i64,
+    limit: u64,
+) -> Result<Vec<repair_records::Model>, ApiError> {
+    use sea_orm::QuerySelect;
+    repair_records::Entity::find()
+        .filter(repair_records::Column::Kind.eq(kind))
+        .filter(repair_records::Column::DueAtMs.lte(now_ms))
+        .order_by_asc(repair_records::Column::DueAtMs)
+        .limit(limit)
+        .all(conn)
+        .await
+        .map_err(db)
+}
+
+/// Stops a record's own clock; false when it was stopped already (by another process, or the
+/// record was settled).
+pub async fn stop_clock(conn: &impl ConnectionTrait, id: &str) -> Result<bool, ApiError> {
+    let done = repair_records::Entity::update_many()
+        .col_expr(
+            repair_records::Column::DueAtMs,
+            Expr::value(Option::<i64>::None),
+        )
+        .filter(repair_records::Column::Id.eq(id))
+        .filter(repair_records::Column::DueAtMs.is_not_null())
         .exec(conn)
         .await
         .map_err(db)?;

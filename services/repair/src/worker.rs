@@ -1,6 +1,8 @@
-//! The repair service's background work: the consumer of the event stream. A failed customer
-//! acceptance (`CustomerAcceptanceRecorded`, accepted = false) clears the case's completion,
-//! so the crew completes again after the rework; applied once per event.
+//! The repair service's background work: the consumer of the event stream, and the watcher
+//! of the appraisal clocks. A failed customer acceptance (`CustomerAcceptanceRecorded`,
+//! accepted = false) clears the case's completion, so the crew completes again after the
+//! rework; applied once per event. An open dispute whose appraisal deadline passes is
+//! announced once (`SlaBreached`, clock APPRAISAL), by whichever process stops its clock.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,7 +16,9 @@ use steelcare_store::{begin_write, processed};
 use tokio::sync::watch;
 use tracing::Instrument;
 
-use crate::engine::{Repairer, db_err};
+use crate::engine::{Repairer, db_err, system};
+use crate::records::kind;
+use steelcare_proto::events::v1 as events;
 
 /// The consumer group of the repair service on the event stream.
 pub const CONSUMER_GROUP: &str = "repair";
@@ -50,6 +54,57 @@ async fn apply_event(repairer: &Repairer, event: &EventEnvelope) -> Result<(), A
     }
     tx.commit().await.map_err(db_err)?;
     Ok(())
+}
+
+/// Announces every appraisal deadline that passed; returns how many.
+pub async fn watch_once(repairer: &Repairer) -> Result<usize, ApiError> {
+    let now = steelcare_store::now();
+    let due = crate::store::due(&repairer.db, kind::DISPUTE, now.timestamp_millis(), 100).await?;
+    let mut announced = 0;
+    for row in due {
+        let tx = begin_write(&repairer.db).await.map_err(db_err)?;
+        if !crate::store::stop_clock(&tx, &row.id).await? {
+            continue;
+        }
+        let dispute: steelcare_proto::repair::v1::Dispute = crate::store::decode(&row)?;
+        repairer
+            .event(
+                &tx,
+                system(),
+                &row.ticket_id,
+                Payload::SlaBreached(events::SlaBreached {
+                    clock: events::SlaClockKind::Appraisal as i32,
+                    deadline_time: dispute.appraisal_deadline_time,
+                }),
+            )
+            .await?;
+        tx.commit().await.map_err(db_err)?;
+        announced += 1;
+    }
+    if announced > 0 {
+        repairer.committed();
+    }
+    Ok(announced)
+}
+
+/// Runs the appraisal watcher until shutdown. Its state is in the database, so a restart
+/// neither loses nor repeats an announcement.
+pub async fn run_watcher(
+    repairer: Repairer,
+    interval: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    while !*shutdown.borrow() {
+        match watch_once(&repairer).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(disputes = n, "appraisal deadlines passed"),
+            Err(err) => tracing::warn!(error = %err, "appraisal watcher round failed"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => {}
+            _ = shutdown.changed() => {}
+        }
+    }
 }
 
 /// Runs the event consumer until shutdown.

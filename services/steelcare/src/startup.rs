@@ -442,6 +442,10 @@ impl Application {
                     )
                 });
             }
+            let (watcher, interval) = (repairer.clone(), self.settings.repair.watcher_interval);
+            supervisor.spawn(repair_name, "repair-appraisal-watcher", move |stop| {
+                steelcare_repair::worker::run_watcher(watcher.clone(), interval, stop)
+            });
             mounted.push(repair_name);
             Some(InterceptedService::new(
                 RepairServiceServer::new(RepairService::new(repairer))

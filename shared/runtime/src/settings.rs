@@ -58,6 +58,7 @@ survey_duration = "4h"
 [repair]
 chief_engineer_above_cents = 5000000
 consumers = 1
+watcher_interval_ms = 1000
 
 [attachments]
 max_bytes = 26214400
@@ -139,6 +140,7 @@ struct RawSettings {
 struct RawRepair {
     chief_engineer_above_cents: i64,
     consumers: u32,
+    watcher_interval_ms: u64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -362,6 +364,8 @@ pub struct RepairSettings {
     pub chief_engineer_above_cents: i64,
     /// Event consumers of the repair group in this process (at least 1).
     pub consumers: u32,
+    /// How often the appraisal watcher looks for passed deadlines.
+    pub watcher_interval: Duration,
 }
 
 /// `[intake]`.
@@ -645,9 +649,13 @@ impl RawSettings {
         if self.repair.consumers == 0 {
             return Err(invalid("repair.consumers", "must be at least 1"));
         }
+        if self.repair.watcher_interval_ms == 0 {
+            return Err(invalid("repair.watcher_interval_ms", "must be at least 1"));
+        }
         let repair = RepairSettings {
             chief_engineer_above_cents: self.repair.chief_engineer_above_cents,
             consumers: self.repair.consumers,
+            watcher_interval: Duration::from_millis(self.repair.watcher_interval_ms),
         };
         let attachments = self.attachments.validate(&self.data_dir)?;
         Ok(Settings {

@@ -3,7 +3,6 @@
 //! (intake, on `DisputeOpened`); resolving records the responsibility found, amends the
 //! agreement's cost bearing, and returns the case to the state it left.
 
-use chrono::TimeDelta;
 use steelcare_domain::cost::Party;
 use steelcare_domain::{CaseState, Role};
 use steelcare_proto::events::v1 as events;
@@ -71,7 +70,7 @@ impl RepairService {
                 );
                 None
             }
-            Some(Ok(at)) if at <= now + TimeDelta::minutes(1) => {
+            Some(Ok(at)) if at <= now => {
                 v.add("appraisal_deadline_time", "must be in the future");
                 None
             }
@@ -128,7 +127,8 @@ impl RepairService {
                 now,
             )
             .status(status::OPEN)
-            .slot(slot(kind::DISPUTE, &case.id, 0)),
+            .slot(slot(kind::DISPUTE, &case.id, 0))
+            .due_opt(deadline),
         )
         .await?;
         audit(
@@ -294,6 +294,8 @@ impl RepairService {
             .map(|a| a.amendment_id.clone())
             .unwrap_or_default();
         dispute.resolve_time = Some(to_timestamp(now));
+        // Settled: its appraisal clock stops (announced as breached or not).
+        store::stop_clock(&tx, &row.id).await?;
         if !store::set_status(
             &tx,
             &row.id,

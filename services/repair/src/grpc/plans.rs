@@ -17,7 +17,7 @@ use steelcare_runtime::{ApiError, RequestContext};
 use super::{READERS, RepairService, allow, attachment_ref, check_attachments, expect_state};
 use crate::engine::{Begun, case_precondition};
 use crate::records::{
-    ids, kind, money, past_time, plan_status, plan_status_name, slot, status, texts, time_range,
+    ids, kind, money, past_time, plan_status, plan_status_name, slot, texts, time_range,
 };
 use crate::store::{self, NewRecord, decode};
 use crate::view;
@@ -278,18 +278,17 @@ impl RepairService {
         };
         store::insert(
             &tx,
-            NewRecord {
-                id: &record_id,
-                ticket_id: &case.id,
-                kind: kind::PLAN,
-                version,
-                step_id: None,
-                status: plan_status_name(pb::PlanStatus::Proposed),
-                slot: Some(slot(kind::PLAN, &case.id, version)),
-                body: &plan,
-                created_by: &ctx.caller.subject,
-                at: now,
-            },
+            NewRecord::new(
+                kind::PLAN,
+                &record_id,
+                &case.id,
+                &plan,
+                &ctx.caller.subject,
+                now,
+            )
+            .version(version)
+            .status(plan_status_name(pb::PlanStatus::Proposed))
+            .slot(slot(kind::PLAN, &case.id, version)),
         )
         .await?;
         audit(
@@ -491,21 +490,19 @@ impl RepairService {
         };
         store::insert(
             &tx,
-            NewRecord {
-                id: &review_id,
-                ticket_id: &case.id,
-                kind: kind::REVIEW,
-                version: plan.version,
-                step_id: None,
-                status: status::RECORDED,
-                slot: Some(format!(
-                    "{}/{step}",
-                    slot(kind::REVIEW, &case.id, plan.version)
-                )),
-                body: &review,
-                created_by: &ctx.caller.subject,
-                at: now,
-            },
+            NewRecord::new(
+                kind::REVIEW,
+                &review_id,
+                &case.id,
+                &review,
+                &ctx.caller.subject,
+                now,
+            )
+            .version(plan.version)
+            .slot(format!(
+                "{}/{step}",
+                slot(kind::REVIEW, &case.id, plan.version)
+            )),
         )
         .await?;
         let last = given + 1 == plan.approval_chain.len();

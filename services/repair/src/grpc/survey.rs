@@ -19,7 +19,7 @@ use super::{
     expect_state, responsibility,
 };
 use crate::engine::{Begun, case_precondition};
-use crate::records::{kind, shares, signatures, slot, status, time_range};
+use crate::records::{kind, shares, signatures, slot, time_range};
 use crate::store::{self, NewRecord, decode};
 
 /// Most measurements one report or inspection carries.
@@ -242,18 +242,16 @@ impl RepairService {
         };
         store::insert(
             tx,
-            NewRecord {
-                id: &record_id,
-                ticket_id: &case.id,
-                kind: kind::REPORT,
-                version,
-                step_id: None,
-                status: status::RECORDED,
-                slot: Some(slot(kind::REPORT, &case.id, version)),
-                body: &report,
-                created_by: &ctx.caller.subject,
-                at: now,
-            },
+            NewRecord::new(
+                kind::REPORT,
+                &record_id,
+                &case.id,
+                &report,
+                &ctx.caller.subject,
+                now,
+            )
+            .version(version)
+            .slot(slot(kind::REPORT, &case.id, version)),
         )
         .await?;
         let diagnosis = report.diagnosis.clone().unwrap_or_default();

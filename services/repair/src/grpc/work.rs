@@ -351,22 +351,20 @@ impl RepairService {
         };
         store::insert(
             &tx,
-            NewRecord {
-                id: &id,
-                ticket_id: &case.id,
-                kind: kind::INSPECTION,
-                version: 0,
-                step_id: Some(&step_id),
-                status: if passed {
-                    status::PASSED
-                } else {
-                    status::FAILED
-                },
-                slot: None,
-                body: &inspection,
-                created_by: &ctx.caller.subject,
-                at: now,
-            },
+            NewRecord::new(
+                kind::INSPECTION,
+                &id,
+                &case.id,
+                &inspection,
+                &ctx.caller.subject,
+                now,
+            )
+            .step(&step_id)
+            .status(if passed {
+                status::PASSED
+            } else {
+                status::FAILED
+            }),
         )
         .await?;
         audit(

@@ -17,6 +17,7 @@ pub struct Model {
     pub slot: Option<String>,
     #[sea_orm(column_type = "Blob")]
     pub body: Vec<u8>,
+    pub due_at_ms: Option<i64>,
     pub created_by: String,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -4,7 +4,8 @@
 //! disputes — as the encoded protobuf message, with the columns queries need beside it. `slot`
 //! is a unique key a record claims while it must be the only one of its kind (report version
 //! 3 of a case, the case's agreement, its open dispute), so two concurrent writers cannot both
-//! succeed. `repair_bookings` holds when each technician is booked for repair work, for the
+//! succeed. `due_at_ms` is when a record's own clock runs out (an open dispute's appraisal
+//! deadline), until the breach is announced. `repair_bookings` holds when each technician is booked for repair work, for the
 //! crew clash check.
 
 use sea_orm_migration::prelude::*;
@@ -26,6 +27,7 @@ enum RepairRecords {
     Status,
     Slot,
     Body,
+    DueAtMs,
     CreatedBy,
     CreatedAt,
     UpdatedAt,
@@ -58,6 +60,7 @@ impl MigrationTrait for Migration {
                     .col(string(RepairRecords::Status))
                     .col(string_null(RepairRecords::Slot).unique_key())
                     .col(blob(RepairRecords::Body))
+                    .col(big_integer_null(RepairRecords::DueAtMs))
                     .col(string(RepairRecords::CreatedBy))
                     .col(timestamp_with_time_zone(RepairRecords::CreatedAt))
                     .col(timestamp_with_time_zone(RepairRecords::UpdatedAt))

@@ -193,3 +193,66 @@ async fn a_failed_handling_is_redelivered_until_it_succeeds() {
         app.stop().await.unwrap();
     }
 }
+
+#[tokio::test]
+async fn the_checkpoint_moves_only_forward_and_follows_what_every_group_acknowledged() {
+    for backend in backends() {
+        let app = spawn_app(&backend).await;
+        let groups = |names: &[&str]| names.iter().map(|g| (*g).to_owned()).collect::<Vec<_>>();
+        outbox::advance_checkpoint(&app.db, "probe", 7, &groups(&["a", "b"]))
+            .await
+            .unwrap();
+        assert_eq!(
+            outbox::checkpoint(&app.db, "probe").await.unwrap(),
+            (7, groups(&["a", "b"])),
+            "{}",
+            backend.name()
+        );
+        outbox::advance_checkpoint(&app.db, "probe", 3, &groups(&["a"]))
+            .await
+            .unwrap();
+        assert_eq!(
+            outbox::checkpoint(&app.db, "probe").await.unwrap(),
+            (7, groups(&["a"]))
+        );
+        // On Redis the relay reads what every consumer group acknowledged and moves the
+        // checkpoint past a handled event (the embedded streams live in the database).
+        if matches!(backend, steelcare_tests::Backend::PostgresRedis { .. }) {
+            let tx = begin_write(&app.db).await.unwrap();
+            let event_id = steelcare_runtime::record::emit(
+                &tx,
+                EVENTS_STREAM,
+                steelcare_runtime::record::envelope(
+                    Default::default(),
+                    Some("no-such-case"),
+                    steelcare_proto::events::v1::event_envelope::Payload::SlaPaused(
+                        steelcare_proto::events::v1::SlaPaused {
+                            reason: "probe".into(),
+                        },
+                    ),
+                ),
+            )
+            .await
+            .unwrap();
+            tx.commit().await.unwrap();
+            let id = outbox::id_of_event(&app.db, &event_id)
+                .await
+                .unwrap()
+                .unwrap();
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+            loop {
+                let (at, known) = outbox::checkpoint(&app.db, EVENTS_STREAM).await.unwrap();
+                if at >= id {
+                    assert!(known.contains(&"intake".to_owned()), "{known:?}");
+                    break;
+                }
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "the checkpoint stayed at {at}, before event {id}"
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+        app.stop().await.unwrap();
+    }
+}

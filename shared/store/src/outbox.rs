@@ -161,14 +161,14 @@ pub async fn advance_checkpoint(
     .await?;
     bus_checkpoints::Entity::update_many()
         .col_expr(bus_checkpoints::Column::Groups, Expr::value(groups))
-        .col_expr(
-            bus_checkpoints::Column::OutboxId,
-            Expr::cust_with_values(
-                "CASE WHEN outbox_id > ? THEN outbox_id ELSE ? END",
-                [outbox_id, outbox_id],
-            ),
-        )
         .filter(bus_checkpoints::Column::Stream.eq(stream))
+        .exec(conn)
+        .await?;
+    // Only forward: a conditional update, the same SQL on both databases.
+    bus_checkpoints::Entity::update_many()
+        .col_expr(bus_checkpoints::Column::OutboxId, Expr::value(outbox_id))
+        .filter(bus_checkpoints::Column::Stream.eq(stream))
+        .filter(bus_checkpoints::Column::OutboxId.lt(outbox_id))
         .exec(conn)
         .await?;
     Ok(())

@@ -360,6 +360,7 @@ impl Repairer {
             Some(&body),
         )
         .await
+        .map_err(ApiError::from)
     }
 }
 

@@ -1,4 +1,4 @@
-//! Stored shapes and request parsing: the kinds and statuses of `repair_records` rows, and the
+//! Stored shapes and request parsing: the kinds and statuses of `case_records` rows, and the
 //! parts several requests share (signatures, responsibility shares, evidence, money, time
 //! ranges), each returning every field violation found.
 
@@ -40,7 +40,7 @@ pub mod kind {
 /// Statuses of repair records (plans and disputes change; the others are `recorded`).
 pub mod status {
     /// Written once, never changed.
-    pub const RECORDED: &str = "recorded";
+    pub const RECORDED: &str = steelcare_store::case_records::RECORDED;
     /// An inspection that passed.
     pub const PASSED: &str = "passed";
     /// An inspection that failed.

@@ -7,7 +7,7 @@ use sea_orm::ConnectionTrait;
 use steelcare_proto::repair::v1 as pb;
 use steelcare_runtime::ApiError;
 use steelcare_runtime::convert::from_timestamp;
-use steelcare_store::entity::repair_records;
+use steelcare_store::entity::case_records;
 
 use crate::records::{kind, plan_status};
 use crate::store::{self, decode};
@@ -15,7 +15,7 @@ use crate::store::{self, decode};
 /// A plan version with its status and reviews.
 pub async fn plan(
     conn: &impl ConnectionTrait,
-    row: &repair_records::Model,
+    row: &case_records::Model,
 ) -> Result<pb::RepairPlan, ApiError> {
     let mut plan: pb::RepairPlan = decode(row)?;
     plan.status = plan_status(&row.status) as i32;
@@ -30,7 +30,7 @@ pub async fn plan(
 /// The agreement with its amendments.
 pub async fn agreement(
     conn: &impl ConnectionTrait,
-    row: &repair_records::Model,
+    row: &case_records::Model,
 ) -> Result<pb::Agreement, ApiError> {
     let mut agreement: pb::Agreement = decode(row)?;
     agreement.amendments = store::records(conn, &row.ticket_id, kind::AMENDMENT)
@@ -42,7 +42,7 @@ pub async fn agreement(
 }
 
 /// A dispute, with whether its appraisal is overdue at `now`.
-pub fn dispute(row: &repair_records::Model, now: DateTime<Utc>) -> Result<pb::Dispute, ApiError> {
+pub fn dispute(row: &case_records::Model, now: DateTime<Utc>) -> Result<pb::Dispute, ApiError> {
     Ok(dispute_of(decode(row)?, now))
 }
 
@@ -66,9 +66,9 @@ pub async fn all<M: prost::Message + Default>(
     ticket_id: &str,
     kind: &str,
 ) -> Result<Vec<M>, ApiError> {
-    store::records(conn, ticket_id, kind)
+    Ok(store::records(conn, ticket_id, kind)
         .await?
         .iter()
         .map(decode)
-        .collect()
+        .collect::<Result<_, _>>()?)
 }

@@ -5,6 +5,7 @@
 //! a state change, its audit record and its events commit together.
 
 pub mod audit;
+pub mod case_records;
 pub mod cases;
 pub mod db;
 pub mod entity;

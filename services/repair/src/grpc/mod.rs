@@ -19,7 +19,7 @@ use steelcare_proto::repair::v1::repair_service_server::RepairService as RepairA
 use steelcare_runtime::handler::require;
 use steelcare_runtime::validate::{SHORT, Violations};
 use steelcare_runtime::{ApiError, RequestContext};
-use steelcare_store::entity::repair_records;
+use steelcare_store::entity::case_records;
 
 use crate::engine::{Repairer, case_precondition};
 use crate::records::{cny, kind, shares_of, shares_proto, status};
@@ -231,7 +231,7 @@ async fn agreed_plan(
 
 impl RepairService {
     /// The record a replayed create made.
-    async fn stored(&self, id: &str) -> Result<repair_records::Model, ApiError> {
+    async fn stored(&self, id: &str) -> Result<case_records::Model, ApiError> {
         store::record(&self.repairer.db, id).await?.ok_or_else(|| {
             ApiError::Internal(format!("the record {id} of a replayed request is gone"))
         })

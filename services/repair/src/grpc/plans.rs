@@ -333,7 +333,7 @@ impl RepairService {
     async fn plan_for(
         &self,
         ctx: &RequestContext,
-        row: &steelcare_store::entity::repair_records::Model,
+        row: &steelcare_store::entity::case_records::Model,
     ) -> Result<Option<pb::RepairPlan>, ApiError> {
         let plan = view::plan(&self.repairer.db, row).await?;
         let shown = !ctx.caller.is_customer_only()

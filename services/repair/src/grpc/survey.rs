@@ -203,7 +203,7 @@ impl RepairService {
 
     async fn report_of_record(&self, id: &str) -> Result<pb::SurveyReport, ApiError> {
         let row = self.stored(id).await?;
-        decode(&row)
+        Ok(decode(&row)?)
     }
 
     /// Stores a report version with its images, emits `SurveyReportSubmitted`; returns it.

@@ -9,7 +9,7 @@ mod m20261127_000002_create_intake_tables;
 mod m20261127_000003_index_pending_outbox;
 mod m20261127_000004_create_dispatch_tables;
 mod m20261130_000005_create_bus_leases;
-mod m20261130_000006_create_repair_tables;
+mod m20261130_000006_create_case_records;
 
 /// An index named `name` on `cols` of `table`.
 fn index(name: &str, table: impl IntoIden + 'static, cols: Vec<DynIden>) -> IndexCreateStatement {
@@ -43,7 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000003_index_pending_outbox::Migration),
             Box::new(m20261127_000004_create_dispatch_tables::Migration),
             Box::new(m20261130_000005_create_bus_leases::Migration),
-            Box::new(m20261130_000006_create_repair_tables::Migration),
+            Box::new(m20261130_000006_create_case_records::Migration),
         ]
     }
 }

@@ -1,12 +1,13 @@
-//! The repair service's records (MISSION §4.2–§6, §9): `repair_records` holds every record of a
-//! case's repair — survey report versions, plan versions, reviews, communications, customer
-//! decisions, the agreement and its amendments, work-log entries, inspections, completions and
-//! disputes — as the encoded protobuf message, with the columns queries need beside it. `slot`
-//! is a unique key a record claims while it must be the only one of its kind (report version
-//! 3 of a case, the case's agreement, its open dispute), so two concurrent writers cannot both
-//! succeed. `due_at_ms` is when a record's own clock runs out (an open dispute's appraisal
-//! deadline), until the breach is announced. `repair_bookings` holds when each technician is booked for repair work, for the
-//! crew clash check.
+//! The records of a case's process after intake and dispatch (MISSION §4.2–§9), written by
+//! the repair and acceptance services: survey report versions, plan versions, reviews,
+//! communications, customer decisions, the agreement and its amendments, work-log entries,
+//! inspections, completions, disputes, self-inspections and customer acceptances.
+//! `case_records` keeps each as its encoded protobuf message, with the columns queries need
+//! beside it. `slot` is a unique key a record claims while it must be the only one of its kind
+//! (report version 3 of a case, the case's agreement, its open dispute), so two concurrent
+//! writers cannot both succeed. `due_at_ms` is when a record's own clock runs out (an open
+//! dispute's appraisal deadline), until the breach is announced. `repair_bookings` holds when
+//! each technician is booked for repair work, for the crew clash check.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
@@ -17,7 +18,7 @@ use super::{drop_tables, index};
 pub struct Migration;
 
 #[derive(DeriveIden)]
-enum RepairRecords {
+enum CaseRecords {
     Table,
     Id,
     TicketId,
@@ -50,31 +51,31 @@ impl MigrationTrait for Migration {
         manager
             .create_table(
                 Table::create()
-                    .table(RepairRecords::Table)
+                    .table(CaseRecords::Table)
                     .if_not_exists()
-                    .col(string(RepairRecords::Id).primary_key())
-                    .col(string(RepairRecords::TicketId))
-                    .col(string(RepairRecords::Kind))
-                    .col(integer(RepairRecords::Version))
-                    .col(string_null(RepairRecords::StepId))
-                    .col(string(RepairRecords::Status))
-                    .col(string_null(RepairRecords::Slot).unique_key())
-                    .col(blob(RepairRecords::Body))
-                    .col(big_integer_null(RepairRecords::DueAtMs))
-                    .col(string(RepairRecords::CreatedBy))
-                    .col(timestamp_with_time_zone(RepairRecords::CreatedAt))
-                    .col(timestamp_with_time_zone(RepairRecords::UpdatedAt))
+                    .col(string(CaseRecords::Id).primary_key())
+                    .col(string(CaseRecords::TicketId))
+                    .col(string(CaseRecords::Kind))
+                    .col(integer(CaseRecords::Version))
+                    .col(string_null(CaseRecords::StepId))
+                    .col(string(CaseRecords::Status))
+                    .col(string_null(CaseRecords::Slot).unique_key())
+                    .col(blob(CaseRecords::Body))
+                    .col(big_integer_null(CaseRecords::DueAtMs))
+                    .col(string(CaseRecords::CreatedBy))
+                    .col(timestamp_with_time_zone(CaseRecords::CreatedAt))
+                    .col(timestamp_with_time_zone(CaseRecords::UpdatedAt))
                     .to_owned(),
             )
             .await?;
         manager
             .create_index(index(
-                "idx_repair_records_ticket_kind",
-                RepairRecords::Table,
+                "idx_case_records_ticket_kind",
+                CaseRecords::Table,
                 vec![
-                    RepairRecords::TicketId.into_iden(),
-                    RepairRecords::Kind.into_iden(),
-                    RepairRecords::Id.into_iden(),
+                    CaseRecords::TicketId.into_iden(),
+                    CaseRecords::Kind.into_iden(),
+                    CaseRecords::Id.into_iden(),
                 ],
             ))
             .await?;
@@ -109,7 +110,7 @@ impl MigrationTrait for Migration {
             manager,
             vec![
                 RepairBookings::Table.into_iden(),
-                RepairRecords::Table.into_iden(),
+                CaseRecords::Table.into_iden(),
             ],
         )
         .await

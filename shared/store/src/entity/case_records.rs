@@ -1,10 +1,11 @@
 use sea_orm::entity::prelude::*;
 
-/// A record of a case's repair (report version, plan version, review, communication,
-/// decision, agreement, amendment, work-log entry, inspection, completion, dispute): the
-/// encoded protobuf message in `body`, with the columns queries need.
+/// A record of a case's process (report version, plan version, review, communication,
+/// decision, agreement, amendment, work-log entry, inspection, completion, dispute,
+/// self-inspection, customer acceptance): the encoded protobuf message in `body`, with the
+/// columns queries need.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-#[sea_orm(table_name = "repair_records")]
+#[sea_orm(table_name = "case_records")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,

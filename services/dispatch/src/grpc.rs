@@ -8,7 +8,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, QueryTrait, Set,
+    NotSet, QueryOrder, QuerySelect, QueryTrait, Set,
 };
 use steelcare_domain::dispatch::{Certificate, qualifies};
 use steelcare_domain::{CaseState, ProblemCategory, Role};
@@ -314,7 +314,10 @@ impl DispatchService {
             offered: Set(existing.as_ref().map_or(0, |r| r.offered)),
             status: Set(record.status.as_str().to_owned()),
             leave_periods: Set(to_json(&record.leave)),
-            first_time_rate: Set(existing.as_ref().and_then(|r| r.first_time_rate)),
+            // Kept by acceptance events only (never set here, so never overwritten).
+            first_time_rate: NotSet,
+            first_round_cases: NotSet,
+            first_round_accepted: NotSet,
             created_at: Set(existing.as_ref().map_or(now, |r| r.created_at)),
             updated_at: Set(now),
             version: Set(existing.as_ref().map_or(1, |r| r.version + 1)),

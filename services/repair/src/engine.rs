@@ -12,11 +12,10 @@ use steelcare_domain::dispatch::{Certificate, Requirement, Skill, SkillRules};
 use steelcare_domain::tolerance::ToleranceTable;
 use steelcare_domain::{CaseState, Role};
 use steelcare_proto::common::v1::Actor;
-use steelcare_proto::events::v1 as events;
 use steelcare_proto::events::v1::event_envelope::Payload;
 use steelcare_runtime::record::{emit, envelope};
 use steelcare_runtime::{ApiError, Caller, RequestContext};
-use steelcare_store::{Database, StoreError, begin_write, cases, idempotency};
+use steelcare_store::{Database, StoreError};
 use tokio::sync::Notify;
 
 use crate::records::{kind, status};
@@ -46,21 +45,7 @@ pub struct Repairer {
     relay: Option<Arc<Notify>>,
 }
 
-/// An idempotent create, begun: either the earlier result, or a fresh transaction with the key
-/// to save.
-pub enum Begun {
-    /// The same request was made before: the resource it made.
-    Replay(String),
-    /// A new request: its transaction and key.
-    Fresh(DatabaseTransaction, Key),
-}
-
-/// The idempotency key of a create.
-pub struct Key {
-    scope: String,
-    request_id: String,
-    hash: String,
-}
+pub use steelcare_runtime::idempotent::{Begun, Key};
 
 pub(crate) fn db_err(err: sea_orm::DbErr) -> ApiError {
     StoreError::from(err).into()
@@ -116,30 +101,7 @@ impl Repairer {
         request_id: &str,
         hash: String,
     ) -> Result<Begun, ApiError> {
-        let request_id = request_id.trim();
-        if request_id.is_empty() {
-            return Err(ApiError::invalid(
-                "request_id",
-                "required: the caller's id of this request, for safe retries",
-            ));
-        }
-        if request_id.chars().count() > 128 {
-            return Err(ApiError::invalid("request_id", "at most 128 characters"));
-        }
-        let scope = format!("repair.{rpc}/{}", ctx.caller.subject);
-        let tx = begin_write(&self.db).await.map_err(db_err)?;
-        if let Some(existing) = idempotency::lookup(&tx, &scope, request_id, &hash).await? {
-            tx.commit().await.map_err(db_err)?;
-            return Ok(Begun::Replay(existing));
-        }
-        Ok(Begun::Fresh(
-            tx,
-            Key {
-                scope,
-                request_id: request_id.to_owned(),
-                hash,
-            },
-        ))
+        steelcare_runtime::idempotent::begin(&self.db, ctx, "repair", rpc, request_id, hash).await
     }
 
     /// Saves the key with the resource made, commits, and wakes the relay.
@@ -149,8 +111,7 @@ impl Repairer {
         key: Key,
         resource_id: &str,
     ) -> Result<(), ApiError> {
-        idempotency::save(&tx, &key.scope, &key.request_id, &key.hash, resource_id).await?;
-        tx.commit().await.map_err(db_err)?;
+        steelcare_runtime::idempotent::finish(tx, key, resource_id).await?;
         self.committed();
         Ok(())
     }
@@ -181,30 +142,14 @@ impl Repairer {
         to: CaseState,
         reason: &str,
     ) -> Result<(), ApiError> {
-        match cases::transition(tx, &case.id, to).await {
-            Ok(_) => {}
-            Err(StoreError::IllegalTransition(_)) => {
-                return Err(case_precondition(
-                    case,
-                    format!("the case cannot move to {to}"),
-                ));
-            }
-            Err(StoreError::Conflict { .. }) => {
-                return Err(ApiError::Aborted(
-                    "the case changed meanwhile; read it again".to_owned(),
-                ));
-            }
-            Err(err) => return Err(err.into()),
-        }
-        self.event(
+        steelcare_runtime::record::move_case(
             tx,
+            EVENTS_STREAM,
             actor,
             &case.id,
-            Payload::CaseStateChanged(events::CaseStateChanged {
-                from_state: case.state.proto_value(),
-                to_state: to.proto_value(),
-                reason: reason.to_owned(),
-            }),
+            case.state,
+            to,
+            reason,
         )
         .await
     }

@@ -3,7 +3,7 @@
 //! Main path: `RECEIVED → ACKNOWLEDGED → SURVEY_SCHEDULED → SURVEYED → PLAN_PROPOSED →
 //! PLAN_APPROVED → AGREED → IN_REPAIR → SELF_INSPECTED → ACCEPTED → ARCHIVED → CLOSED`, plus the
 //! side paths a real case takes:
-//! - a consultation is answered remotely: `ACKNOWLEDGED → RESOLVED_REMOTELY → CLOSED`;
+//! - a consultation is answered remotely: `ACKNOWLEDGED → RESOLVED_REMOTELY → ARCHIVED`;
 //! - a failed customer acceptance sends the crew back: `SELF_INSPECTED → IN_REPAIR`;
 //! - an internal rejection or a customer objection asks for a new plan version:
 //!   `PLAN_PROPOSED → PLAN_PROPOSED`, `PLAN_APPROVED → PLAN_PROPOSED`;
@@ -99,7 +99,7 @@ impl CaseState {
             Accepted => &[Archived, Disputed],
             NoRepair => &[Archived],
             Archived => &[Closed],
-            ResolvedRemotely => &[Closed],
+            ResolvedRemotely => &[Archived, Closed],
             Disputed => &[
                 Surveyed,
                 PlanProposed,
@@ -245,6 +245,7 @@ mod tests {
         (Accepted, Disputed),
         (NoRepair, Archived),
         (Archived, Closed),
+        (ResolvedRemotely, Archived),
         (ResolvedRemotely, Closed),
         (Disputed, Surveyed),
         (Disputed, PlanProposed),

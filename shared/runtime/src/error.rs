@@ -70,6 +70,9 @@ pub enum ApiError {
     /// A dependency is down; retry later.
     #[error("{0}")]
     Unavailable(String),
+    /// Stored data is gone or damaged (an archived byte is missing).
+    #[error("{0}")]
+    DataLoss(String),
     /// A bug or an unexpected failure; the detail is logged, not returned.
     #[error("internal: {0}")]
     Internal(String),
@@ -130,6 +133,10 @@ impl ApiError {
                 Status::unavailable(format!(
                     "service temporarily unavailable (trace id {trace_id})"
                 ))
+            }
+            ApiError::DataLoss(message) => {
+                tracing::error!(trace_id, error = %message, "data loss");
+                Status::data_loss(message)
             }
             ApiError::Internal(detail) => {
                 tracing::error!(trace_id, error = %detail, "internal error");

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod convert;
 pub mod error;
 pub mod handler;
+pub mod idempotent;
 pub mod measurement;
 pub mod record;
 pub mod server;

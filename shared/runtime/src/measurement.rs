@@ -332,6 +332,20 @@ pub fn same_kind(a: &common::Measurement, b: &common::Measurement) -> bool {
     }
 }
 
+/// Whether a judged measurement answers a criterion: the same quantity judged against the same
+/// limits (a reading cannot loosen what was agreed), on the same member when the criterion
+/// names one.
+pub fn answers(criterion: &common::Measurement, m: &common::Measurement) -> bool {
+    let limits = |x: &common::Measurement| {
+        x.judgement
+            .as_ref()
+            .map(|j| (j.nominal, j.lower_limit, j.upper_limit))
+    };
+    same_kind(criterion, m)
+        && limits(criterion) == limits(m)
+        && (criterion.member.is_empty() || criterion.member == m.member)
+}
+
 fn to_proto(m: &CheckedMeasurement, measurement_id: &str, j: &Judgement) -> common::Measurement {
     common::Measurement {
         measurement_id: measurement_id.to_owned(),

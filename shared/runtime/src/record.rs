@@ -118,6 +118,51 @@ pub async fn emit_all(
     Ok(())
 }
 
+/// Moves case `case_id` from `from` to `to` (the lifecycle checks it; a concurrent change is
+/// `ABORTED`) and emits `CaseStateChanged` to `stream`, in the caller's transaction.
+pub async fn move_case(
+    conn: &impl ConnectionTrait,
+    stream: &str,
+    actor: Actor,
+    case_id: &str,
+    from: steelcare_domain::CaseState,
+    to: steelcare_domain::CaseState,
+    reason: &str,
+) -> Result<(), ApiError> {
+    use steelcare_store::StoreError;
+    match steelcare_store::cases::transition(conn, case_id, to).await {
+        Ok(_) => {}
+        Err(StoreError::IllegalTransition(t)) => {
+            return Err(ApiError::FailedPrecondition {
+                subject: format!("case/{case_id}"),
+                current_state: t.from.as_str().to_owned(),
+                message: format!("the case cannot move to {to} (case is {})", t.from),
+            });
+        }
+        Err(StoreError::Conflict { .. }) => {
+            return Err(ApiError::Aborted(
+                "the case changed meanwhile; read it again".to_owned(),
+            ));
+        }
+        Err(err) => return Err(err.into()),
+    }
+    emit(
+        conn,
+        stream,
+        envelope(
+            actor,
+            Some(case_id),
+            Payload::CaseStateChanged(steelcare_proto::events::v1::CaseStateChanged {
+                from_state: from.proto_value(),
+                to_state: to.proto_value(),
+                reason: reason.to_owned(),
+            }),
+        ),
+    )
+    .await?;
+    Ok(())
+}
+
 /// Applies an event, again at once when a concurrent change aborted it (a conditional update
 /// lost a race), up to five times, rather than waiting for the bus to redeliver it.
 pub async fn retry_aborted<F, Fut>(mut apply: F) -> Result<(), ApiError>

@@ -7,7 +7,7 @@ use steelcare_proto::events::v1 as events;
 use steelcare_proto::events::v1::event_envelope::Payload;
 use steelcare_proto::repair::v1 as pb;
 use steelcare_runtime::convert::{page_size, to_timestamp};
-use steelcare_runtime::measurement::same_kind;
+use steelcare_runtime::measurement::answers;
 use steelcare_runtime::record::{actor_of, audit, payload_hash};
 use steelcare_runtime::validate::{LONG, SHORT, Violations};
 use steelcare_runtime::{ApiError, RequestContext};
@@ -21,19 +21,6 @@ use crate::records::{ids, kind, slot, status, texts, time_range};
 use crate::store::{self, NewRecord, decode};
 
 const WORKERS: &[Role] = &[Role::Technician, Role::Engineer, Role::Admin];
-
-/// Whether a measurement answers a criterion: the same quantity judged against the same
-/// limits (a reading cannot loosen what was agreed), on the same member when it names one.
-fn answers(criterion: &common::Measurement, m: &common::Measurement) -> bool {
-    let limits = |x: &common::Measurement| {
-        x.judgement
-            .as_ref()
-            .map(|j| (j.nominal, j.lower_limit, j.upper_limit))
-    };
-    same_kind(criterion, m)
-        && limits(criterion) == limits(m)
-        && (criterion.member.is_empty() || criterion.member == m.member)
-}
 
 impl RepairService {
     pub(super) async fn log_work(

@@ -2,6 +2,8 @@
 //! the schema the migrations create. Change the schema with a migration, then these.
 
 pub mod acceptance_counters;
+pub mod archive_documents;
+pub mod archives;
 pub mod assignment_offers;
 pub mod assignments;
 pub mod attachments;

@@ -26,6 +26,8 @@ pub struct Model {
     #[sea_orm(column_type = "Text")]
     pub leave_periods: String,
     pub first_time_rate: Option<f64>,
+    pub first_round_cases: i64,
+    pub first_round_accepted: i64,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub version: i64,

@@ -10,6 +10,7 @@ mod m20261127_000003_index_pending_outbox;
 mod m20261127_000004_create_dispatch_tables;
 mod m20261130_000005_create_bus_leases;
 mod m20261130_000006_create_case_records;
+mod m20261130_000007_create_archives;
 
 /// An index named `name` on `cols` of `table`.
 fn index(name: &str, table: impl IntoIden + 'static, cols: Vec<DynIden>) -> IndexCreateStatement {
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000004_create_dispatch_tables::Migration),
             Box::new(m20261130_000005_create_bus_leases::Migration),
             Box::new(m20261130_000006_create_case_records::Migration),
+            Box::new(m20261130_000007_create_archives::Migration),
         ]
     }
 }

@@ -1,0 +1,68 @@
+//! Idempotent creates (AIP-155) for services whose every create takes a `request_id`: the key
+//! is looked up in the creating transaction, and saved in it with the resource made, so a
+//! retry gets the first result and a reuse with another payload is ALREADY_EXISTS.
+
+use sea_orm::DatabaseTransaction;
+use steelcare_store::{Database, StoreError, begin_write, idempotency};
+
+use crate::auth::RequestContext;
+use crate::error::ApiError;
+
+/// An idempotent create, begun: either the earlier result, or a fresh transaction with the key
+/// to save.
+pub enum Begun {
+    /// The same request was made before: the resource it made.
+    Replay(String),
+    /// A new request: its transaction and key.
+    Fresh(DatabaseTransaction, Key),
+}
+
+/// The idempotency key of a create.
+pub struct Key {
+    scope: String,
+    request_id: String,
+    hash: String,
+}
+
+/// Begins the create `rpc` of `service` by the caller: `request_id` is required (at most 128
+/// characters); `hash` is the payload's (see [`crate::record::payload_hash`]).
+pub async fn begin(
+    db: &Database,
+    ctx: &RequestContext,
+    service: &str,
+    rpc: &str,
+    request_id: &str,
+    hash: String,
+) -> Result<Begun, ApiError> {
+    let request_id = request_id.trim();
+    if request_id.is_empty() {
+        return Err(ApiError::invalid(
+            "request_id",
+            "required: the caller's id of this request, for safe retries",
+        ));
+    }
+    if request_id.chars().count() > 128 {
+        return Err(ApiError::invalid("request_id", "at most 128 characters"));
+    }
+    let scope = format!("{service}.{rpc}/{}", ctx.caller.subject);
+    let tx = begin_write(db).await.map_err(StoreError::from)?;
+    if let Some(existing) = idempotency::lookup(&tx, &scope, request_id, &hash).await? {
+        tx.commit().await.map_err(StoreError::from)?;
+        return Ok(Begun::Replay(existing));
+    }
+    Ok(Begun::Fresh(
+        tx,
+        Key {
+            scope,
+            request_id: request_id.to_owned(),
+            hash,
+        },
+    ))
+}
+
+/// Saves the key with the resource made and commits.
+pub async fn finish(tx: DatabaseTransaction, key: Key, resource_id: &str) -> Result<(), ApiError> {
+    idempotency::save(&tx, &key.scope, &key.request_id, &key.hash, resource_id).await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(())
+}

@@ -1395,6 +1395,8 @@ async fn a_leaking_gutter_goes_from_survey_to_agreement_to_a_finished_repair() {
                     Payload::CustomerAcceptanceRecorded(events::CustomerAcceptanceRecorded {
                         acceptance_id: "acc-1".into(),
                         accepted: false,
+                        round: 1,
+                        technician_ids: vec!["t-crew".into()],
                     }),
                 ),
             )

@@ -184,6 +184,37 @@ pub async fn book(conn: &impl ConnectionTrait, technician_id: &str) -> Result<bo
     Ok(result.rows_affected == 1)
 }
 
+/// Counts a first acceptance round judged on work a technician did, and keeps their
+/// first-time acceptance rate (accepted first rounds over first rounds) with it: one update,
+/// the rate computed from the counts it increments.
+pub async fn count_first_round(
+    conn: &impl ConnectionTrait,
+    technician_id: &str,
+    accepted: bool,
+) -> Result<(), ApiError> {
+    let add = i64::from(accepted);
+    technicians::Entity::update_many()
+        .col_expr(
+            technicians::Column::FirstRoundCases,
+            Expr::col(technicians::Column::FirstRoundCases).add(1),
+        )
+        .col_expr(
+            technicians::Column::FirstRoundAccepted,
+            Expr::col(technicians::Column::FirstRoundAccepted).add(add),
+        )
+        .col_expr(
+            technicians::Column::FirstTimeRate,
+            Expr::cust(format!(
+                "CAST(first_round_accepted + {add} AS DOUBLE PRECISION) / (first_round_cases + 1)"
+            )),
+        )
+        .filter(technicians::Column::Id.eq(technician_id))
+        .exec(conn)
+        .await
+        .map_err(db)?;
+    Ok(())
+}
+
 /// Gives a place back (a confirmed assignment completed or was withdrawn).
 pub async fn unbook(conn: &impl ConnectionTrait, technician_id: &str) -> Result<(), ApiError> {
     technicians::Entity::update_many()

@@ -42,6 +42,9 @@ pub async fn handle_event(dispatcher: &Dispatcher, payload: &[u8]) -> Result<(),
 }
 
 async fn apply_event(dispatcher: &Dispatcher, event: &EventEnvelope) -> Result<(), ApiError> {
+    if let Some(Payload::CustomerAcceptanceRecorded(round)) = &event.payload {
+        return count_first_round(dispatcher, event, round).await;
+    }
     enum Action {
         Request {
             category: ProblemCategory,
@@ -122,6 +125,29 @@ async fn apply_event(dispatcher: &Dispatcher, event: &EventEnvelope) -> Result<(
             tracing::warn!(assignment_id = %row.id, error = %err, "cannot move the job to its new place in the queue");
         }
     }
+    Ok(())
+}
+
+/// A first acceptance round counts for every technician of the crew it judged (the rate
+/// matching ranks on); later rounds do not. Once per event.
+async fn count_first_round(
+    dispatcher: &Dispatcher,
+    event: &EventEnvelope,
+    round: &steelcare_proto::events::v1::CustomerAcceptanceRecorded,
+) -> Result<(), ApiError> {
+    if round.round != 1 || round.technician_ids.is_empty() {
+        return Ok(());
+    }
+    let tx = steelcare_store::begin_write(&dispatcher.db)
+        .await
+        .map_err(db_err)?;
+    if !processed::mark_processed(&tx, CONSUMER_GROUP, &event.event_id).await? {
+        return Ok(());
+    }
+    for technician_id in &round.technician_ids {
+        store::count_first_round(&tx, technician_id, round.accepted).await?;
+    }
+    tx.commit().await.map_err(db_err)?;
     Ok(())
 }
 

@@ -229,7 +229,8 @@ pub async fn ensure_acceptance_sequence(
     Ok(())
 }
 
-async fn increment_counter(
+/// Adds `by` to the counter `day` (created at `by`), returning the new value: one statement.
+pub async fn increment_counter(
     conn: &impl ConnectionTrait,
     day: &str,
     by: i64,

@@ -277,36 +277,37 @@ impl Repairer {
             ))
         }
     }
+}
 
-    /// Clears the case's active completion after a failed customer acceptance: the crew goes
-    /// back to work and must complete again. Returns whether one was cleared.
-    pub async fn clear_completion(
-        &self,
-        tx: &DatabaseTransaction,
-        ticket_id: &str,
-        reason: &str,
-    ) -> Result<bool, ApiError> {
-        let Some(row) = store::records(tx, ticket_id, kind::COMPLETION)
-            .await?
-            .into_iter()
-            .rev()
-            .find(|r| r.status == status::RECORDED)
-        else {
-            return Ok(false);
-        };
-        let mut body: steelcare_proto::repair::v1::RepairCompletion = store::decode(&row)?;
-        body.cleared_reason = reason.to_owned();
-        store::set_status(
-            tx,
-            &row.id,
-            status::RECORDED,
-            status::CLEARED,
-            Some(None),
-            Some(&body),
-        )
-        .await
-        .map_err(ApiError::from)
-    }
+/// Clears the case's active completion after a failed customer acceptance: the crew goes back
+/// to work and must complete again. Returns whether one was cleared (the acceptance service
+/// clears it in the transaction of the failed round; the repair consumer does it again on the
+/// event, and finds nothing).
+pub async fn clear_completion(
+    tx: &DatabaseTransaction,
+    ticket_id: &str,
+    reason: &str,
+) -> Result<bool, ApiError> {
+    let Some(row) = store::records(tx, ticket_id, kind::COMPLETION)
+        .await?
+        .into_iter()
+        .rev()
+        .find(|r| r.status == status::RECORDED)
+    else {
+        return Ok(false);
+    };
+    let mut body: steelcare_proto::repair::v1::RepairCompletion = store::decode(&row)?;
+    body.cleared_reason = reason.to_owned();
+    store::set_status(
+        tx,
+        &row.id,
+        status::RECORDED,
+        status::CLEARED,
+        Some(None),
+        Some(&body),
+    )
+    .await
+    .map_err(ApiError::from)
 }
 
 /// Staff roles that read every repair record.

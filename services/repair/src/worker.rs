@@ -46,10 +46,7 @@ async fn apply_event(repairer: &Repairer, event: &EventEnvelope) -> Result<(), A
         "customer acceptance {} failed: rectification",
         acceptance.acceptance_id
     );
-    if repairer
-        .clear_completion(&tx, &event.case_id, &reason)
-        .await?
-    {
+    if crate::engine::clear_completion(&tx, &event.case_id, &reason).await? {
         tracing::info!(case_id = %event.case_id, "completion cleared after a failed acceptance");
     }
     tx.commit().await.map_err(db_err)?;

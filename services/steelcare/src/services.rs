@@ -39,7 +39,10 @@ impl ServiceName {
     pub fn is_built(self) -> bool {
         matches!(
             self,
-            ServiceName::Intake | ServiceName::Dispatch | ServiceName::Repair
+            ServiceName::Intake
+                | ServiceName::Dispatch
+                | ServiceName::Repair
+                | ServiceName::Acceptance
         )
     }
 }

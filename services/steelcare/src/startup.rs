@@ -23,8 +23,10 @@ use tonic_web::GrpcWebLayer;
 use crate::admin::AdminService;
 use crate::health::HealthMonitor;
 use crate::services::{ServiceName, ServiceSelection};
+use steelcare_acceptance::{AcceptanceService, Acceptor};
 use steelcare_dispatch::{DispatchConfig, DispatchService, Dispatcher};
 use steelcare_intake::{AttachmentStore, IntakeService, SlaConfig};
+use steelcare_proto::acceptance::v1::acceptance_service_server::AcceptanceServiceServer;
 use steelcare_proto::dispatch::v1::dispatch_service_server::DispatchServiceServer;
 use steelcare_proto::intake::v1::intake_service_server::IntakeServiceServer;
 use steelcare_proto::repair::v1::repair_service_server::RepairServiceServer;
@@ -210,7 +212,9 @@ impl Application {
         )?;
         let db = connect_database(&settings, settings.database.migrate_on_start).await?;
         let bus = connect_bus(&settings, &db).await?;
-        let attachments = if selection.contains(ServiceName::Intake) {
+        let attachments = if selection.contains(ServiceName::Intake)
+            || selection.contains(ServiceName::Acceptance)
+        {
             Some(AttachmentStore::open(&settings.attachments).map_err(StartupError::Attachments)?)
         } else {
             None
@@ -288,6 +292,7 @@ impl Application {
         let intake_name = <IntakeServiceServer<IntakeService> as NamedService>::NAME;
         let dispatch_name = <DispatchServiceServer<DispatchService> as NamedService>::NAME;
         let repair_name = <RepairServiceServer<RepairService> as NamedService>::NAME;
+        let acceptance_name = <AcceptanceServiceServer<AcceptanceService> as NamedService>::NAME;
         let mut mounted = vec![admin_name];
 
         let max = self.settings.server.max_message_bytes;
@@ -457,6 +462,25 @@ impl Application {
             None
         };
 
+        let acceptance = match &self.attachments {
+            Some(files) if self.selection.contains(ServiceName::Acceptance) => {
+                let acceptor = Acceptor::new(
+                    self.db.clone(),
+                    files.clone(),
+                    self.settings.intake.timezone,
+                    Some(relay_wake.clone()),
+                );
+                mounted.push(acceptance_name);
+                Some(InterceptedService::new(
+                    AcceptanceServiceServer::new(AcceptanceService::new(acceptor))
+                        .max_decoding_message_size(max)
+                        .max_encoding_message_size(max),
+                    interceptor.clone(),
+                ))
+            }
+            _ => None,
+        };
+
         // Reflection lists only what this process serves, and carries the `google.rpc`
         // error details so grpcurl can print a BadRequest.
         let reflection = |builder: tonic_reflection::server::Builder<'static>| {
@@ -521,6 +545,7 @@ impl Application {
             .add_optional_service(intake)
             .add_optional_service(dispatch)
             .add_optional_service(repair)
+            .add_optional_service(acceptance)
             .serve_with_incoming_shutdown(incoming(self.listener), signal);
         tokio::pin!(serve);
         let served = tokio::select! {

@@ -156,7 +156,10 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for column in [Technicians::FirstRoundAccepted, Technicians::FirstRoundCases] {
+        for column in [
+            Technicians::FirstRoundAccepted,
+            Technicians::FirstRoundCases,
+        ] {
             manager
                 .alter_table(
                     Table::alter()

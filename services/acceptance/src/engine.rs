@@ -1,0 +1,158 @@
+//! What every path of the acceptance service shares: the database, the attachment store, the
+//! tolerance table, idempotent creates, who may see a case, and the agreed plan of a case
+//! (the repair service's records it closes).
+
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
+use sea_orm::{ConnectionTrait, DatabaseTransaction};
+use steelcare_domain::CaseState;
+use steelcare_domain::tolerance::ToleranceTable;
+use steelcare_intake::attachments::AttachmentStore;
+use steelcare_proto::repair::v1 as repair;
+use steelcare_repair::records::kind;
+use steelcare_runtime::idempotent::{Begun, Key};
+use steelcare_runtime::{ApiError, Caller, RequestContext};
+use steelcare_store::{Database, case_records, cases};
+use tokio::sync::Notify;
+
+/// A case as the acceptance service sees it.
+#[derive(Debug, Clone)]
+pub struct Case {
+    /// Ticket (and case) id.
+    pub id: String,
+    /// The customer organisation.
+    pub organization_id: Option<String>,
+    /// Lifecycle state.
+    pub state: CaseState,
+}
+
+/// FAILED_PRECONDITION naming the case's current state.
+pub fn case_precondition(case: &Case, message: impl Into<String>) -> ApiError {
+    ApiError::FailedPrecondition {
+        subject: format!("case/{}", case.id),
+        current_state: case.state.as_str().to_owned(),
+        message: format!("{} (case is {})", message.into(), case.state),
+    }
+}
+
+/// The acceptance engine.
+#[derive(Clone)]
+pub struct Acceptor {
+    /// The database.
+    pub db: Database,
+    /// Attachment bytes (archived with the case).
+    pub files: AttachmentStore,
+    /// GB 50205 limits.
+    pub table: &'static ToleranceTable,
+    /// The local time zone (the day of a measurement, archive years, dossier dates).
+    pub timezone: Tz,
+    relay: Option<Arc<Notify>>,
+}
+
+impl Acceptor {
+    /// The engine over a database and the attachment store.
+    pub fn new(
+        db: Database,
+        files: AttachmentStore,
+        timezone: Tz,
+        relay: Option<Arc<Notify>>,
+    ) -> Self {
+        Acceptor {
+            db,
+            files,
+            table: ToleranceTable::shipped(),
+            timezone,
+            relay,
+        }
+    }
+
+    /// The local day of an instant.
+    pub fn day_of(&self, at: DateTime<Utc>) -> NaiveDate {
+        at.with_timezone(&self.timezone).date_naive()
+    }
+
+    /// Begins an idempotent create.
+    pub async fn begin(
+        &self,
+        ctx: &RequestContext,
+        rpc: &str,
+        request_id: &str,
+        hash: String,
+    ) -> Result<Begun, ApiError> {
+        steelcare_runtime::idempotent::begin(&self.db, ctx, "acceptance", rpc, request_id, hash)
+            .await
+    }
+
+    /// Saves the key, commits, and wakes the relay.
+    pub async fn finish(
+        &self,
+        tx: DatabaseTransaction,
+        key: Key,
+        resource_id: &str,
+    ) -> Result<(), ApiError> {
+        steelcare_runtime::idempotent::finish(tx, key, resource_id).await?;
+        if let Some(relay) = &self.relay {
+            relay.notify_one();
+        }
+        Ok(())
+    }
+
+    /// The case as `caller` may see it: NOT_FOUND when it does not exist or belongs to
+    /// another customer organisation.
+    pub async fn case_for(
+        &self,
+        conn: &impl ConnectionTrait,
+        caller: &Caller,
+        ticket_id: &str,
+    ) -> Result<Case, ApiError> {
+        let ticket_id = steelcare_runtime::validate::id("ticket_id", ticket_id)?;
+        let not_found = || steelcare_runtime::handler::not_found("ticket", ticket_id);
+        let record = match cases::get(conn, ticket_id).await {
+            Ok(record) => record,
+            Err(steelcare_store::StoreError::NotFound { .. }) => return Err(not_found()),
+            Err(err) => return Err(err.into()),
+        };
+        if caller.is_customer_only() && caller.organization_id != record.organization_id {
+            return Err(not_found());
+        }
+        Ok(Case {
+            id: record.id,
+            organization_id: record.organization_id,
+            state: record.state,
+        })
+    }
+}
+
+/// The plan version the case's agreement was signed on.
+pub async fn agreed_plan(
+    conn: &impl ConnectionTrait,
+    case: &Case,
+) -> Result<repair::RepairPlan, ApiError> {
+    let Some(row) = case_records::versioned(conn, &case.id, kind::AGREEMENT, 0).await? else {
+        return Err(case_precondition(case, "the case has no signed agreement"));
+    };
+    let agreement: repair::Agreement = case_records::decode(&row)?;
+    let plan = case_records::versioned(conn, &case.id, kind::PLAN, agreement.plan_version)
+        .await?
+        .ok_or_else(|| ApiError::Internal(format!("agreed plan of {} is missing", case.id)))?;
+    Ok(case_records::decode(&plan)?)
+}
+
+/// Every technician who logged work on the case, in order of first appearance.
+pub async fn crew_of(
+    conn: &impl ConnectionTrait,
+    ticket_id: &str,
+) -> Result<Vec<String>, ApiError> {
+    let mut crew: Vec<String> = Vec::new();
+    for row in case_records::records(conn, ticket_id, kind::WORK).await? {
+        let entry: repair::WorkLogEntry = case_records::decode(&row)?;
+        for t in entry.crew_technician_ids {
+            if !crew.contains(&t) {
+                crew.push(t);
+            }
+        }
+    }
+    Ok(crew)
+}

@@ -805,7 +805,7 @@ async fn a_consultation_needs_no_visit_and_is_resolved_remotely() {
     }
 }
 
-async fn upload(
+pub(crate) async fn upload(
     client: &mut IntakeServiceClient<Channel>,
     token: &str,
     ticket_id: &str,

@@ -1,5 +1,6 @@
 //! End-to-end tests over real gRPC, on every enabled backend (see `steelcare_tests`).
 
+mod acceptance;
 mod audit;
 mod auth;
 mod backbone;

@@ -22,18 +22,18 @@ use tonic_types::StatusExt;
 
 use crate::dispatch::{Office, date, person, roofer};
 
-fn ts(at: chrono::DateTime<Utc>) -> prost_types::Timestamp {
+pub(crate) fn ts(at: chrono::DateTime<Utc>) -> prost_types::Timestamp {
     steelcare_runtime::convert::to_timestamp(at)
 }
 
-fn fields(status: &tonic::Status) -> Vec<String> {
+pub(crate) fn fields(status: &tonic::Status) -> Vec<String> {
     status
         .get_details_bad_request()
         .map(|b| b.field_violations.into_iter().map(|v| v.field).collect())
         .unwrap_or_default()
 }
 
-fn descriptions(status: &tonic::Status) -> String {
+pub(crate) fn descriptions(status: &tonic::Status) -> String {
     status
         .get_details_bad_request()
         .map(|b| {
@@ -46,7 +46,7 @@ fn descriptions(status: &tonic::Status) -> String {
         .unwrap_or_default()
 }
 
-fn gauge(valid_until: common::Date) -> common::Instrument {
+pub(crate) fn gauge(valid_until: common::Date) -> common::Instrument {
     common::Instrument {
         kind: common::InstrumentKind::CoatingThicknessGauge as i32,
         serial_number: "CTG-0042".into(),
@@ -54,7 +54,7 @@ fn gauge(valid_until: common::Date) -> common::Instrument {
     }
 }
 
-fn coating() -> Quantity {
+pub(crate) fn coating() -> Quantity {
     Quantity::CoatingThickness(common::CoatingThickness {
         indoor: false,
         design_thickness_um: 150.0,
@@ -64,7 +64,7 @@ fn coating() -> Quantity {
 }
 
 /// Coating dry film on `member`: five spots of three readings, each spot reading `spot_um`.
-fn coating_reading(member: &str, spot_um: [f64; 5]) -> common::Measurement {
+pub(crate) fn coating_reading(member: &str, spot_um: [f64; 5]) -> common::Measurement {
     common::Measurement {
         quantity: Some(coating()),
         member: member.into(),
@@ -76,7 +76,7 @@ fn coating_reading(member: &str, spot_um: [f64; 5]) -> common::Measurement {
     }
 }
 
-fn signature(name: &str, role: common::SignatureRole) -> common::Signature {
+pub(crate) fn signature(name: &str, role: common::SignatureRole) -> common::Signature {
     common::Signature {
         signer: Some(person(name)),
         signed_time: Some(ts(Utc::now() - TimeDelta::minutes(5))),
@@ -86,14 +86,14 @@ fn signature(name: &str, role: common::SignatureRole) -> common::Signature {
     }
 }
 
-fn share(party: common::ResponsibleParty, percent: i32) -> common::ResponsibilityShare {
+pub(crate) fn share(party: common::ResponsibleParty, percent: i32) -> common::ResponsibilityShare {
     common::ResponsibilityShare {
         party: party as i32,
         percent,
     }
 }
 
-fn report_content() -> pb::SurveyReportContent {
+pub(crate) fn report_content() -> pb::SurveyReportContent {
     pb::SurveyReportContent {
         survey_time: Some(common::TimeRange {
             start_time: Some(ts(Utc::now() - TimeDelta::hours(1))),
@@ -141,7 +141,7 @@ fn report_content() -> pb::SurveyReportContent {
     }
 }
 
-fn plan_content(crew: &[&str], from_now: TimeDelta) -> pb::PlanContent {
+pub(crate) fn plan_content(crew: &[&str], from_now: TimeDelta) -> pb::PlanContent {
     let start = Utc::now() + from_now;
     pb::PlanContent {
         objective: "Stop the leak at gutter G2 and restore its corrosion protection".into(),
@@ -188,25 +188,25 @@ fn plan_content(crew: &[&str], from_now: TimeDelta) -> pb::PlanContent {
     }
 }
 
-fn cny(amount_minor: i64) -> Option<common::Money> {
+pub(crate) fn cny(amount_minor: i64) -> Option<common::Money> {
     Some(common::Money {
         currency_code: "CNY".into(),
         amount_minor,
     })
 }
 
-struct Desk {
-    office: Office,
-    repair: RepairServiceClient<Channel>,
-    engineer: String,
-    reviewer: String,
-    chief: String,
-    manager: String,
-    customer: String,
+pub(crate) struct Desk {
+    pub(crate) office: Office,
+    pub(crate) repair: RepairServiceClient<Channel>,
+    pub(crate) engineer: String,
+    pub(crate) reviewer: String,
+    pub(crate) chief: String,
+    pub(crate) manager: String,
+    pub(crate) customer: String,
 }
 
 impl Desk {
-    async fn open(backend: &steelcare_tests::Backend) -> Desk {
+    pub(crate) async fn open(backend: &steelcare_tests::Backend) -> Desk {
         let office = Office::open(backend, &[("STEELCARE__DISPATCH__WORKERS", "0")]).await;
         let repair = RepairServiceClient::new(office.app.channel().await);
         let app = &office.app;
@@ -223,7 +223,12 @@ impl Desk {
 
     /// A leaking-roof ticket acknowledged, offered to `lead`, accepted, and a survey planned
     /// `survey_in` from now; the arrival on site recorded when `arrive`.
-    async fn surveyed_case(&mut self, lead: &str, survey_in: TimeDelta, arrive: bool) -> String {
+    pub(crate) async fn surveyed_case(
+        &mut self,
+        lead: &str,
+        survey_in: TimeDelta,
+        arrive: bool,
+    ) -> String {
         let o = &mut self.office;
         let ticket = o.ticket("屋面天沟漏水，下雨时滴水").await;
         o.intake
@@ -281,11 +286,11 @@ impl Desk {
         ticket
     }
 
-    async fn state(&mut self, ticket: &str) -> common::CaseState {
+    pub(crate) async fn state(&mut self, ticket: &str) -> common::CaseState {
         self.ticket(ticket).await.state()
     }
 
-    async fn ticket(&mut self, ticket: &str) -> intake::Ticket {
+    pub(crate) async fn ticket(&mut self, ticket: &str) -> intake::Ticket {
         self.office
             .intake
             .get_ticket(authed(
@@ -302,7 +307,7 @@ impl Desk {
     }
 
     /// Polls the ticket until `done` holds (10 s at most).
-    async fn ticket_until(
+    pub(crate) async fn ticket_until(
         &mut self,
         ticket: &str,
         what: &str,
@@ -323,7 +328,7 @@ impl Desk {
         }
     }
 
-    async fn submit(
+    pub(crate) async fn submit(
         &mut self,
         request_id: &str,
         ticket: &str,
@@ -343,7 +348,7 @@ impl Desk {
             .map(|r| r.into_inner().report.unwrap())
     }
 
-    async fn propose(
+    pub(crate) async fn propose(
         &mut self,
         request_id: &str,
         ticket: &str,
@@ -365,7 +370,7 @@ impl Desk {
             .map(|r| r.into_inner().plan.unwrap())
     }
 
-    async fn review(
+    pub(crate) async fn review(
         &mut self,
         request_id: &str,
         ticket: &str,
@@ -389,7 +394,7 @@ impl Desk {
             .map(|r| r.into_inner().plan.unwrap())
     }
 
-    async fn inspect(
+    pub(crate) async fn inspect(
         &mut self,
         request_id: &str,
         ticket: &str,
@@ -412,7 +417,7 @@ impl Desk {
             .map(|r| r.into_inner().inspection.unwrap())
     }
 
-    async fn complete(
+    pub(crate) async fn complete(
         &mut self,
         request_id: &str,
         ticket: &str,
@@ -431,7 +436,7 @@ impl Desk {
             .map(|r| r.into_inner())
     }
 
-    async fn reports(&mut self, ticket: &str) -> Vec<pb::SurveyReport> {
+    pub(crate) async fn reports(&mut self, ticket: &str) -> Vec<pb::SurveyReport> {
         let token = self.engineer.clone();
         self.repair
             .list_survey_reports(authed(
@@ -447,7 +452,7 @@ impl Desk {
     }
 }
 
-fn work(step: &str, crew: &[&str], progress: i32) -> pb::LogWorkRequest {
+pub(crate) fn work(step: &str, crew: &[&str], progress: i32) -> pb::LogWorkRequest {
     pb::LogWorkRequest {
         request_id: format!("work-{step}-{progress}"),
         ticket_id: String::new(),

@@ -1,0 +1,622 @@
+//! The acceptance and archive service end to end, on both backends: from a repaired case
+//! through a failed self-inspection, a failed customer acceptance, rework, a passed acceptance,
+//! the archive, its export and its verification; every refusal with its code and field; the
+//! database refusing to change an archive; tampering of each kind caught and named.
+
+use std::io::Read;
+use std::time::Duration;
+
+use chrono::{TimeDelta, Utc};
+use sea_orm::ConnectionTrait;
+use sha2::{Digest, Sha256};
+use steelcare_domain::Role;
+use steelcare_proto::acceptance::v1 as pb;
+use steelcare_proto::acceptance::v1::acceptance_service_client::AcceptanceServiceClient;
+use steelcare_proto::common::v1 as common;
+use steelcare_proto::repair::v1 as rpb;
+use steelcare_tests::{Backend, authed, backends};
+use tokio_stream::StreamExt;
+use tonic::Code;
+
+use crate::dispatch::{date, roofer};
+use crate::repair::{
+    Desk, cny, coating_reading, fields, plan_content, report_content, signature, work,
+};
+
+/// A case repaired and completed: survey, a plan only the technical lead approves, the
+/// customer's agreement, work on both steps, the key step inspected and passed.
+async fn repaired_case(desk: &mut Desk) -> String {
+    let ticket = desk
+        .surveyed_case("t-lead", TimeDelta::hours(2), true)
+        .await;
+    let engineer = desk.engineer.clone();
+    desk.submit("r-1", &ticket, report_content(), &engineer)
+        .await
+        .unwrap();
+    let mut content = plan_content(&["t-crew"], TimeDelta::days(1));
+    content.cost_estimate = cny(1_000_000);
+    desk.propose("p-1", &ticket, content, "").await.unwrap();
+    let reviewer = desk.reviewer.clone();
+    desk.review("v-1", &ticket, 1, true, "", &reviewer)
+        .await
+        .unwrap();
+    desk.repair
+        .record_customer_decision(authed(
+            rpb::RecordCustomerDecisionRequest {
+                request_id: "d-1".into(),
+                ticket_id: ticket.clone(),
+                plan_version: 1,
+                agreed: true,
+                ..Default::default()
+            },
+            &desk.customer,
+        ))
+        .await
+        .unwrap();
+    desk.repair
+        .sign_agreement(authed(
+            rpb::SignAgreementRequest {
+                request_id: "a-1".into(),
+                ticket_id: ticket.clone(),
+                plan_version: 1,
+                contractor_obligations: vec!["Recoat gutter G2".into()],
+                quoted: cny(1_000_000),
+                signatures: vec![
+                    signature("Li Wei", common::SignatureRole::CustomerRepresentative),
+                    signature("eng-1", common::SignatureRole::ContractorRepresentative),
+                ],
+                ..Default::default()
+            },
+            &desk.engineer,
+        ))
+        .await
+        .unwrap();
+    let crew = desk.office.tech_token("t-crew");
+    for (step, progress) in [("s1", 40), ("s2", 90)] {
+        let mut entry = work(step, &["t-crew"], progress);
+        entry.ticket_id = ticket.clone();
+        desk.repair.log_work(authed(entry, &crew)).await.unwrap();
+    }
+    let passed = desk
+        .inspect(
+            "i-1",
+            &ticket,
+            "s2",
+            vec![coating_reading("G2", [151.0; 5])],
+        )
+        .await
+        .unwrap();
+    assert!(passed.passed);
+    desk.complete("done-1", &ticket).await.unwrap();
+    ticket
+}
+
+fn self_inspection(
+    request_id: &str,
+    ticket: &str,
+    spots: [f64; 5],
+) -> pb::RecordSelfInspectionRequest {
+    pb::RecordSelfInspectionRequest {
+        request_id: request_id.into(),
+        ticket_id: ticket.into(),
+        measurements: vec![coating_reading("G2", spots)],
+        new_problems: vec![],
+        notes: "walked the gutter with the foreman".into(),
+    }
+}
+
+fn acceptance(
+    request_id: &str,
+    ticket: &str,
+    accepted: bool,
+) -> pb::RecordCustomerAcceptanceRequest {
+    pb::RecordCustomerAcceptanceRequest {
+        request_id: request_id.into(),
+        ticket_id: ticket.into(),
+        accepted,
+        rectification_items: if accepted {
+            vec![]
+        } else {
+            vec!["Touch up the coating at the outlet".into()]
+        },
+        customer_signature: Some(signature(
+            "Li Wei",
+            common::SignatureRole::CustomerRepresentative,
+        )),
+        ..Default::default()
+    }
+}
+
+/// Drops the database's guard on archive rows, as someone with direct database access could.
+async fn drop_guards(backend: &Backend, db: &steelcare_store::Database) {
+    let statements: Vec<String> = match backend {
+        Backend::PostgresRedis { .. } => ["archives", "archive_documents"]
+            .iter()
+            .map(|t| format!("DROP TRIGGER {t}_immutable ON {t}"))
+            .collect(),
+        Backend::Embedded => ["archives", "archive_documents"]
+            .iter()
+            .flat_map(|t| {
+                [
+                    format!("DROP TRIGGER {t}_no_update"),
+                    format!("DROP TRIGGER {t}_no_delete"),
+                ]
+            })
+            .collect(),
+    };
+    for sql in statements {
+        db.execute_unprepared(&sql).await.unwrap();
+    }
+}
+
+async fn export(
+    client: &mut AcceptanceServiceClient<tonic::transport::Channel>,
+    number: &str,
+    token: &str,
+) -> Result<Vec<u8>, tonic::Status> {
+    let mut stream = client
+        .export_archive(authed(
+            pb::ExportArchiveRequest {
+                archive_number: number.into(),
+            },
+            token,
+        ))
+        .await?
+        .into_inner();
+    let mut zip = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        zip.extend(chunk?.chunk);
+    }
+    Ok(zip)
+}
+
+#[tokio::test]
+async fn a_repaired_case_is_inspected_accepted_after_rework_archived_exported_and_verified() {
+    for backend in backends() {
+        let mut desk = Desk::open(&backend).await;
+        for id in ["t-lead", "t-crew"] {
+            desk.office.hire(roofer(id, date(2030, 12, 31))).await;
+        }
+        let ticket = repaired_case(&mut desk).await;
+        let mut client = AcceptanceServiceClient::new(desk.office.app.channel().await);
+        let crew = desk.office.tech_token("t-crew");
+        let (engineer, manager, customer, agent) = (
+            desk.engineer.clone(),
+            desk.manager.clone(),
+            desk.customer.clone(),
+            desk.office.agent.clone(),
+        );
+        let auditor = desk.office.app.token("aud-1", &[Role::Auditor], None);
+        let stranger = desk
+            .office
+            .app
+            .token("cust-9", &[Role::Customer], Some("another-org"));
+
+        // --- Self-inspection -------------------------------------------------------------
+        let err = client
+            .record_self_inspection(authed(self_inspection("s-0", &ticket, [150.0; 5]), &agent))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::PermissionDenied);
+        let err = client
+            .record_self_inspection(authed(
+                pb::RecordSelfInspectionRequest {
+                    request_id: String::new(),
+                    ..self_inspection("", &ticket, [150.0; 5])
+                },
+                &crew,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(fields(&err), ["request_id"]);
+        // A spot under the limit fails it, and the case stays in repair.
+        let failed = client
+            .record_self_inspection(authed(
+                self_inspection("s-1", &ticket, [150.0, 150.0, 112.0, 150.0, 150.0]),
+                &crew,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        let inspection = failed.self_inspection.unwrap();
+        assert!(!inspection.passed);
+        assert_eq!(failed.state, common::CaseState::InRepair as i32);
+        assert!(
+            inspection.failures[0].contains("step s2 criterion 1 on G2"),
+            "{:?}",
+            inspection.failures
+        );
+        // A new problem fails it too.
+        let mut found = self_inspection("s-2", &ticket, [150.0; 5]);
+        found.new_problems = vec!["Fresh rust at the purlin cleat".into()];
+        let failed = client
+            .record_self_inspection(authed(found, &crew))
+            .await
+            .unwrap()
+            .into_inner()
+            .self_inspection
+            .unwrap();
+        assert_eq!(
+            failed.failures,
+            ["new problem: Fresh rust at the purlin cleat"]
+        );
+        let err = client
+            .archive_case(authed(
+                pb::ArchiveCaseRequest {
+                    request_id: "ar-0".into(),
+                    ticket_id: ticket.clone(),
+                },
+                &engineer,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::FailedPrecondition);
+        assert!(err.message().contains("IN_REPAIR"), "{}", err.message());
+        let passed = client
+            .record_self_inspection(authed(self_inspection("s-3", &ticket, [152.0; 5]), &crew))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(passed.self_inspection.as_ref().unwrap().passed);
+        assert_eq!(passed.state, common::CaseState::SelfInspected as i32);
+        assert_eq!(
+            passed.self_inspection.unwrap().key_steps,
+            [pb::KeyStepCheck {
+                step_id: "s2".into(),
+                inspection_id: passed_inspection_id(&mut desk, &ticket).await,
+                passed: true,
+            }]
+        );
+
+        // --- Customer acceptance: a failed round, rework, a passed round -----------------
+        let err = client
+            .record_customer_acceptance(authed(acceptance("c-0", &ticket, false), &stranger))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::NotFound, "another organisation's case");
+        let err = client
+            .record_customer_acceptance(authed(
+                pb::RecordCustomerAcceptanceRequest {
+                    customer_signature: None,
+                    ..acceptance("c-0", &ticket, true)
+                },
+                &customer,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(fields(&err), ["customer_signature"]);
+        let err = client
+            .record_customer_acceptance(authed(
+                pb::RecordCustomerAcceptanceRequest {
+                    rectification_items: vec![],
+                    ..acceptance("c-0", &ticket, false)
+                },
+                &customer,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(fields(&err), ["rectification_items"]);
+        let round1 = client
+            .record_customer_acceptance(authed(acceptance("c-1", &ticket, false), &customer))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(round1.state, common::CaseState::InRepair as i32);
+        assert_eq!(round1.acceptance.unwrap().round, 1);
+        // The completion is cleared: the crew completes and self-inspects again.
+        let err = client
+            .record_self_inspection(authed(self_inspection("s-4", &ticket, [152.0; 5]), &crew))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::FailedPrecondition);
+        assert!(err.message().contains("not completed"), "{}", err.message());
+        desk.complete("done-2", &ticket).await.unwrap();
+        client
+            .record_self_inspection(authed(self_inspection("s-5", &ticket, [153.0; 5]), &crew))
+            .await
+            .unwrap();
+        let passing = acceptance("c-2", &ticket, true);
+        let round2 = client
+            .record_customer_acceptance(authed(passing.clone(), &customer))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(round2.state, common::CaseState::Accepted as i32);
+        assert_eq!(round2.acceptance.as_ref().unwrap().round, 2);
+        let again = client
+            .record_customer_acceptance(authed(passing, &customer))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(
+            again.acceptance, round2.acceptance,
+            "a retry answers the same round"
+        );
+        let rounds = client
+            .list_customer_acceptances(authed(
+                pb::ListCustomerAcceptancesRequest {
+                    ticket_id: ticket.clone(),
+                },
+                &customer,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .acceptances;
+        assert_eq!(
+            rounds
+                .iter()
+                .map(|r| (r.round, r.accepted))
+                .collect::<Vec<_>>(),
+            [(1, false), (2, true)]
+        );
+        // Dispatch counts the failed first round against the crew.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let rate = desk
+                .office
+                .technician("t-crew", &desk.office.dispatcher.clone())
+                .await
+                .unwrap()
+                .first_time_acceptance_rate;
+            if rate == Some(0.0) {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "first-time rate {rate:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+
+        // --- Archive ---------------------------------------------------------------------
+        let err = client
+            .archive_case(authed(
+                pb::ArchiveCaseRequest {
+                    request_id: "ar-1".into(),
+                    ticket_id: ticket.clone(),
+                },
+                &agent,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::PermissionDenied);
+        let archive = client
+            .archive_case(authed(
+                pb::ArchiveCaseRequest {
+                    request_id: "ar-1".into(),
+                    ticket_id: ticket.clone(),
+                },
+                &engineer,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .archive
+            .unwrap();
+        let year = Utc::now().format("%Y").to_string();
+        assert_eq!(archive.archive_number, format!("AR-{year}-000001"));
+        assert_eq!(archive.ending, pb::CaseEnding::Repaired as i32);
+        assert_eq!(archive.previous_manifest_sha256, "");
+        let completeness = archive.completeness.clone().unwrap();
+        assert!(completeness.missing.is_empty(), "{completeness:?}");
+        assert_eq!(completeness.ratio, 1.0);
+        let kinds: Vec<i32> = archive.documents.iter().map(|d| d.kind).collect();
+        for kind in [
+            pb::DocumentKind::IntakeRecord,
+            pb::DocumentKind::Classification,
+            pb::DocumentKind::SurveyReport,
+            pb::DocumentKind::Agreement,
+            pb::DocumentKind::SelfInspection,
+            pb::DocumentKind::AcceptanceRound,
+        ] {
+            assert!(kinds.contains(&(kind as i32)), "{kind:?} missing");
+        }
+        assert_eq!(desk.state(&ticket).await, common::CaseState::Archived);
+        let err = client
+            .get_archive(authed(
+                pb::GetArchiveRequest {
+                    archive_number: archive.archive_number.clone(),
+                },
+                &stranger,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::NotFound);
+        let by_ticket = client
+            .get_archive(authed(
+                pb::GetArchiveRequest {
+                    archive_number: ticket.clone(),
+                },
+                &customer,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .archive
+            .unwrap();
+        assert_eq!(by_ticket, archive);
+        let verify = |number: &str| pb::VerifyArchiveRequest {
+            archive_number: number.into(),
+        };
+        let intact = client
+            .verify_archive(authed(verify(&archive.archive_number), &auditor))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(intact.intact, "{intact:?}");
+        assert_eq!(intact.manifest_sha256, archive.manifest_sha256);
+
+        // The export holds the manifest, the checksums, the dossier page and every document,
+        // and each file's SHA-256 is the one listed.
+        let zip = export(&mut client, &archive.archive_number, &customer)
+            .await
+            .unwrap();
+        let mut reader = zip::ZipArchive::new(std::io::Cursor::new(zip)).unwrap();
+        let mut read = |name: &str| {
+            let mut file = reader.by_name(name).unwrap();
+            let mut bytes = Vec::new();
+            file.read_to_end(&mut bytes).unwrap();
+            bytes
+        };
+        let sums = String::from_utf8(read("SHA256SUMS")).unwrap();
+        let mut checked = 0;
+        for line in sums.lines() {
+            let (sha, path) = line.split_once("  ").unwrap();
+            assert_eq!(hex::encode(Sha256::digest(read(path))), sha, "{path}");
+            checked += 1;
+        }
+        assert_eq!(checked, archive.documents.len() + 1);
+        assert_eq!(
+            hex::encode(Sha256::digest(read("manifest.json"))),
+            archive.manifest_sha256
+        );
+        let page = String::from_utf8(read("dossier.html")).unwrap();
+        assert!(page.contains(&archive.archive_number));
+        assert!(page.contains("测量与判定 / Measurements and verdicts"));
+        assert!(
+            page.contains("GB 50205"),
+            "the verdicts' clauses are on the page"
+        );
+
+        // --- The database refuses changes; tampering behind its back is caught ----------
+        let db = desk.office.app.db.clone();
+        for sql in [
+            "UPDATE archive_documents SET sha256 = 'x'",
+            "DELETE FROM archive_documents",
+            "UPDATE archives SET manifest = '{}'",
+            "DELETE FROM archives",
+        ] {
+            let refused = db.execute_unprepared(sql).await;
+            assert!(refused.is_err(), "{sql} was allowed on {}", backend.name());
+        }
+        // A second archive chains to the first.
+        let other = desk.surveyed_case("t-lead", TimeDelta::days(3), true).await;
+        let mut nothing = report_content();
+        nothing.diagnosis.as_mut().unwrap().responsibility = vec![common::ResponsibilityShare {
+            party: common::ResponsibleParty::Undetermined as i32,
+            percent: 100,
+        }];
+        desk.submit("r-9", &other, nothing, &engineer)
+            .await
+            .unwrap();
+        desk.repair
+            .close_without_repair(authed(
+                rpb::CloseWithoutRepairRequest {
+                    request_id: "nr-1".into(),
+                    ticket_id: other.clone(),
+                    reason: rpb::NoRepairReason::NoDefectFound as i32,
+                    note: String::new(),
+                },
+                &engineer,
+            ))
+            .await
+            .unwrap();
+        let second = client
+            .archive_case(authed(
+                pb::ArchiveCaseRequest {
+                    request_id: "ar-2".into(),
+                    ticket_id: other.clone(),
+                },
+                &manager,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .archive
+            .unwrap();
+        assert_eq!(second.archive_number, format!("AR-{year}-000002"));
+        assert_eq!(second.ending, pb::CaseEnding::NoRepair as i32);
+        assert_eq!(second.previous_manifest_sha256, archive.manifest_sha256);
+        assert!(second.completeness.unwrap().missing.is_empty());
+
+        drop_guards(&backend, &db).await;
+        // A changed stored byte of one document is named.
+        let target = &archive.documents[3];
+        db.execute_unprepared(&format!(
+            "UPDATE archive_documents SET body = {} WHERE archive_number = '{}' AND sequence = {}",
+            match backend {
+                Backend::PostgresRedis { .. } => "convert_to('{}', 'UTF8')",
+                Backend::Embedded => "CAST('{}' AS BLOB)",
+            },
+            archive.archive_number,
+            target.sequence
+        ))
+        .await
+        .unwrap();
+        let report = client
+            .verify_archive(authed(verify(&archive.archive_number), &auditor))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(!report.intact);
+        assert_eq!(report.problems.len(), 1, "{report:?}");
+        assert_eq!(report.problems[0].sequence, target.sequence);
+        assert_eq!(report.problems[0].path, target.path);
+        assert_eq!(report.problems[0].problem, "stored bytes changed");
+        let err = export(&mut client, &archive.archive_number, &auditor).await;
+        assert!(
+            err.is_ok(),
+            "the changed bytes still export; verification tells"
+        );
+        // A missing document row is named too.
+        let last = archive.documents.last().unwrap();
+        db.execute_unprepared(&format!(
+            "DELETE FROM archive_documents WHERE archive_number = '{}' AND sequence = {}",
+            archive.archive_number, last.sequence
+        ))
+        .await
+        .unwrap();
+        let report = client
+            .verify_archive(authed(verify(&archive.archive_number), &auditor))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(
+            report
+                .problems
+                .iter()
+                .any(|p| p.sequence == last.sequence && p.problem == "row missing"),
+            "{report:?}"
+        );
+        // A rewritten manifest breaks its hash, and the chain of the next archive.
+        db.execute_unprepared(&format!(
+            "UPDATE archives SET manifest = manifest || ' ' WHERE archive_number = '{}'",
+            archive.archive_number
+        ))
+        .await
+        .unwrap();
+        let report = client
+            .verify_archive(authed(verify(&archive.archive_number), &auditor))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(report.manifest_changed && report.chain_broken, "{report:?}");
+        let next = client
+            .verify_archive(authed(verify(&second.archive_number), &auditor))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(next.chain_broken && !next.manifest_changed, "{next:?}");
+        desk.office.app.stop().await.unwrap();
+    }
+}
+
+/// The id of the key step's passing inspection (repair service).
+async fn passed_inspection_id(desk: &mut Desk, ticket: &str) -> String {
+    desk.repair
+        .list_inspections(authed(
+            rpb::ListInspectionsRequest {
+                ticket_id: ticket.into(),
+            },
+            &desk.engineer,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .inspections
+        .into_iter()
+        .rfind(|i| i.passed)
+        .unwrap()
+        .inspection_id
+}

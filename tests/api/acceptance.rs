@@ -7,7 +7,7 @@ use std::io::Read;
 use std::time::Duration;
 
 use chrono::{TimeDelta, Utc};
-use sea_orm::ConnectionTrait;
+use sea_orm::{ConnectionTrait, EntityTrait};
 use sha2::{Digest, Sha256};
 use steelcare_domain::Role;
 use steelcare_proto::acceptance::v1 as pb;
@@ -370,6 +370,20 @@ async fn a_repaired_case_is_inspected_accepted_after_rework_archived_exported_an
         }
 
         // --- Archive ---------------------------------------------------------------------
+        let photo: Vec<u8> = b"\xff\xd8\xff\xe0\0\x10JFIF\0"
+            .iter()
+            .copied()
+            .chain((0..20_000u32).map(|i| (i % 251) as u8))
+            .collect();
+        let photo_ref = crate::intake::upload(
+            &mut desk.office.intake,
+            &agent,
+            &ticket,
+            "image/jpeg",
+            vec![photo.clone()],
+        )
+        .await
+        .unwrap();
         let err = client
             .archive_case(authed(
                 pb::ArchiveCaseRequest {
@@ -413,6 +427,14 @@ async fn a_repaired_case_is_inspected_accepted_after_rework_archived_exported_an
             assert!(kinds.contains(&(kind as i32)), "{kind:?} missing");
         }
         assert_eq!(desk.state(&ticket).await, common::CaseState::Archived);
+        let photo_doc = archive
+            .documents
+            .iter()
+            .find(|d| d.kind == pb::DocumentKind::Attachment as i32)
+            .cloned()
+            .unwrap();
+        assert_eq!(photo_doc.sha256, photo_ref.sha256);
+        assert_eq!(photo_doc.sha256, hex::encode(Sha256::digest(&photo)));
         let err = client
             .get_archive(authed(
                 pb::GetArchiveRequest {
@@ -529,6 +551,36 @@ async fn a_repaired_case_is_inspected_accepted_after_rework_archived_exported_an
         assert_eq!(second.ending, pb::CaseEnding::NoRepair as i32);
         assert_eq!(second.previous_manifest_sha256, archive.manifest_sha256);
         assert!(second.completeness.unwrap().missing.is_empty());
+        // A consultation answered remotely is archived too.
+        let question = desk.office.ticket("请问屋面多久需要维护一次？").await;
+        desk.office
+            .intake
+            .resolve_remotely(authed(
+                steelcare_proto::intake::v1::ResolveRemotelyRequest {
+                    ticket_id: question.clone(),
+                    answer: "Inspect the roof twice a year and after typhoons".into(),
+                },
+                &agent,
+            ))
+            .await
+            .unwrap();
+        let third = client
+            .archive_case(authed(
+                pb::ArchiveCaseRequest {
+                    request_id: "ar-3".into(),
+                    ticket_id: question.clone(),
+                },
+                &manager,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .archive
+            .unwrap();
+        assert_eq!(third.ending, pb::CaseEnding::ResolvedRemotely as i32);
+        assert_eq!(third.previous_manifest_sha256, second.manifest_sha256);
+        assert!(third.completeness.unwrap().missing.is_empty());
+        assert_eq!(desk.state(&question).await, common::CaseState::Archived);
 
         drop_guards(&backend, &db).await;
         // A changed stored byte of one document is named.
@@ -559,6 +611,38 @@ async fn a_repaired_case_is_inspected_accepted_after_rework_archived_exported_an
             err.is_ok(),
             "the changed bytes still export; verification tells"
         );
+        // A missing stored byte (the photo's file gone from the attachment store) is named,
+        // and the export refuses to hand out an incomplete dossier.
+        let steelcare_runtime::settings::AttachmentStorage::Local(dir) =
+            &desk.office.app.settings.attachments.storage
+        else {
+            panic!("tests store attachments locally");
+        };
+        let key = steelcare_store::entity::attachments::Entity::find_by_id(
+            photo_ref.attachment_id.clone(),
+        )
+        .one(&db)
+        .await
+        .unwrap()
+        .unwrap()
+        .storage_key;
+        std::fs::remove_file(dir.join(&key)).unwrap();
+        let report = client
+            .verify_archive(authed(verify(&archive.archive_number), &auditor))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(
+            report
+                .problems
+                .iter()
+                .any(|p| p.sequence == photo_doc.sequence && p.problem == "stored bytes missing"),
+            "{report:?}"
+        );
+        let err = export(&mut client, &archive.archive_number, &auditor)
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::DataLoss, "{err:?}");
         // A missing document row is named too.
         let last = archive.documents.last().unwrap();
         db.execute_unprepared(&format!(

@@ -109,6 +109,22 @@ pub enum BenchTarget {
         #[arg(long, default_value = "configured")]
         label: String,
     },
+    /// ArchiveCase, VerifyArchive and ExportArchive of a case with many documents and
+    /// megabytes of attachments.
+    Archive {
+        /// Documents per archive.
+        #[arg(long, default_value_t = 50)]
+        documents: usize,
+        /// Megabytes of attachments per archive.
+        #[arg(long, default_value_t = 20)]
+        megabytes: usize,
+        /// Rounds (one case each; the figures are the median's).
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+        /// Label printed with the figures.
+        #[arg(long, default_value = "configured")]
+        label: String,
+    },
     /// Judging measurements against the tolerance table (the repair rules), in memory.
     Judge {
         /// Measurements judged per round.
@@ -242,6 +258,29 @@ pub async fn run(cli: Cli, settings: Settings) -> Result<(), String> {
                     reports,
                     measurements,
                     clients,
+                    label,
+                },
+            )
+            .await
+        }
+        Command::Bench {
+            what:
+                BenchTarget::Archive {
+                    documents,
+                    megabytes,
+                    rounds,
+                    label,
+                },
+        } => {
+            if documents < 10 || rounds == 0 {
+                return Err("--documents must be at least 10 and --rounds positive".to_owned());
+            }
+            crate::bench_archive::archive(
+                settings,
+                crate::bench_archive::ArchiveBenchOptions {
+                    documents,
+                    megabytes,
+                    rounds,
                     label,
                 },
             )

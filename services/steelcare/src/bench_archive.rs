@@ -59,11 +59,7 @@ async fn prepared_case(
         .ticket
         .ok_or("no ticket")?
         .ticket_id;
-    let photos = options
-        .documents
-        .saturating_sub(OWN_DOCUMENTS)
-        .min(40)
-        .max(1);
+    let photos = options.documents.saturating_sub(OWN_DOCUMENTS).clamp(1, 40);
     let communications = options.documents.saturating_sub(OWN_DOCUMENTS + photos);
     let photo_bytes = options.megabytes * 1024 * 1024 / photos;
     for p in 0..photos {

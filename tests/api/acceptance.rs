@@ -423,6 +423,7 @@ async fn a_repaired_case_is_inspected_accepted_after_rework_archived_exported_an
             pb::DocumentKind::Agreement,
             pb::DocumentKind::SelfInspection,
             pb::DocumentKind::AcceptanceRound,
+            pb::DocumentKind::DossierPage,
         ] {
             assert!(kinds.contains(&(kind as i32)), "{kind:?} missing");
         }

@@ -590,6 +590,38 @@ impl AcceptanceService {
                 attachment_id: d.attachment_id.clone(),
             });
         }
+        // The printable page of the whole dossier, from the documents before it: archived
+        // and hashed like them, so the page a person prints is the page verified.
+        let files: Vec<(String, Vec<u8>)> = documents
+            .iter()
+            .zip(&drafts)
+            .map(|(doc, draft)| (doc.path.clone(), draft.bytes.clone()))
+            .collect();
+        let page = crate::dossier::render(
+            &crate::dossier::Heading {
+                archive_number: &number,
+                ticket_id: &case.id,
+                ending: ending_name(ending),
+                archived_at: now,
+                archived_by: &ctx.caller.subject,
+                previous_sha256: previous_sha.as_deref(),
+            },
+            &documents,
+            &files,
+        )
+        .into_bytes();
+        documents.push(archive_documents::Model {
+            archive_number: number.clone(),
+            sequence: i32::try_from(documents.len() + 1).unwrap_or(i32::MAX),
+            kind: pb::DocumentKind::DossierPage.as_str_name().to_owned(),
+            title: "案件档案 / Case dossier".to_owned(),
+            content_type: "text/html; charset=utf-8".to_owned(),
+            size_bytes: i64::try_from(page.len()).unwrap_or(i64::MAX),
+            sha256: sha256_hex(&page),
+            path: "dossier.html".to_owned(),
+            body: Some(page),
+            attachment_id: None,
+        });
         let complete = completeness(ending, &present);
         let completeness_json = serde_json::json!({
             "expected": complete.expected.iter().filter_map(|k| pb::DocumentKind::try_from(*k).ok()).map(|k| k.as_str_name()).collect::<Vec<_>>(),
@@ -893,7 +925,6 @@ impl AcceptanceService {
             })?;
             files.push((doc.path.clone(), bytes));
         }
-        let dossier = crate::dossier::render(&row, &documents, &files);
         let mut sums = String::new();
         for doc in &documents {
             sums.push_str(&format!("{}  {}\n", doc.sha256, doc.path));
@@ -902,7 +933,7 @@ impl AcceptanceService {
             "{}  manifest.json\n",
             sha256_hex(row.manifest.as_bytes())
         ));
-        let zip = write_zip(&row.manifest, &sums, &dossier, &files)
+        let zip = write_zip(&row.manifest, &sums, &files)
             .map_err(|err| ApiError::Internal(format!("zip: {err}")))?;
         let chunks: Vec<Result<pb::ExportArchiveResponse, tonic::Status>> = zip
             .chunks(64 * 1024)
@@ -916,7 +947,6 @@ impl AcceptanceService {
 fn write_zip(
     manifest: &str,
     sums: &str,
-    dossier: &str,
     files: &[(String, Vec<u8>)],
 ) -> Result<Vec<u8>, zip::result::ZipError> {
     let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
@@ -926,7 +956,6 @@ fn write_zip(
     for (name, bytes) in [
         ("manifest.json", manifest.as_bytes()),
         ("SHA256SUMS", sums.as_bytes()),
-        ("dossier.html", dossier.as_bytes()),
     ] {
         writer.start_file(name, options)?;
         writer.write_all(bytes)?;

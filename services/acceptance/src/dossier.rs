@@ -3,7 +3,25 @@
 //! every signature, the photos, and the list of documents with their SHA-256. It reads only
 //! the archived documents, so it shows what the archive holds.
 
-use steelcare_store::entity::{archive_documents, archives};
+use chrono::{DateTime, Utc};
+use steelcare_store::entity::archive_documents;
+
+/// What the page says of the archive itself (its manifest lists the page, so the page cannot
+/// show the manifest's hash; it shows the previous archive's).
+pub struct Heading<'a> {
+    /// Archive number.
+    pub archive_number: &'a str,
+    /// Ticket id.
+    pub ticket_id: &'a str,
+    /// How the case ended.
+    pub ending: &'a str,
+    /// When archived.
+    pub archived_at: DateTime<Utc>,
+    /// Who archived it.
+    pub archived_by: &'a str,
+    /// The previous archive's manifest SHA-256.
+    pub previous_sha256: Option<&'a str>,
+}
 
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
@@ -85,7 +103,7 @@ fn signature_rows(out: &mut String, source: &str, list: &serde_json::Value) {
 
 /// Renders the dossier page of an archive from its documents' bytes (`files`: path, bytes).
 pub fn render(
-    archive: &archives::Model,
+    archive: &Heading<'_>,
     documents: &[archive_documents::Model],
     files: &[(String, Vec<u8>)],
 ) -> String {
@@ -93,12 +111,12 @@ pub fn render(
     out.push_str("<!DOCTYPE html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\">");
     out.push_str(&format!(
         "<title>{} 案件档案 / Case dossier</title>",
-        esc(&archive.archive_number)
+        esc(archive.archive_number)
     ));
     out.push_str("<style>body{font-family:sans-serif;margin:2em;max-width:60em}table{border-collapse:collapse;width:100%;margin:.5em 0 1.5em}td,th{border:1px solid #999;padding:.2em .4em;vertical-align:top}th{background:#eee;text-align:left}.small{font-size:.8em}img{max-width:45%;margin:.3em;border:1px solid #ccc}@media print{h2{page-break-after:avoid}}</style></head><body>\n");
     out.push_str(&format!(
         "<h1>案件档案 / Case dossier {}</h1>\n",
-        esc(&archive.archive_number)
+        esc(archive.archive_number)
     ));
     // Summary.
     let intake = docs_of(documents, files, "DOCUMENT_KIND_INTAKE_RECORD")
@@ -112,7 +130,7 @@ pub fn render(
             "受理编号 / Acceptance number",
             text(&t["acceptance_number"]),
         ),
-        ("工单 / Ticket", archive.ticket_id.clone()),
+        ("工单 / Ticket", archive.ticket_id.to_owned()),
         (
             "客户 / Customer",
             text(&intake["customer"]["organization_name"]),
@@ -122,16 +140,12 @@ pub fn render(
         ("等级 / Tier", text(&t["tier"])),
         ("部位 / Location", text(&t["location"])),
         ("问题描述 / Description", text(&t["description"])),
-        ("结案方式 / Ending", archive.ending.clone()),
-        ("归档时间 / Archived", archive.created_at.to_rfc3339()),
-        ("归档人 / Archived by", archive.created_by.clone()),
+        ("结案方式 / Ending", archive.ending.to_owned()),
+        ("归档时间 / Archived", archive.archived_at.to_rfc3339()),
+        ("归档人 / Archived by", archive.archived_by.to_owned()),
         (
-            "清单哈希 / Manifest SHA-256",
-            archive.manifest_sha256.clone(),
-        ),
-        (
-            "上一档案哈希 / Previous manifest SHA-256",
-            archive.previous_sha256.clone().unwrap_or_default(),
+            "上一档案清单哈希 / Previous archive's manifest SHA-256",
+            archive.previous_sha256.unwrap_or_default().to_owned(),
         ),
     ] {
         out.push_str(&format!(

@@ -35,17 +35,7 @@ pub mod kind {
 }
 
 /// Every role reads (customers their own cases').
-pub(crate) const READERS: &[Role] = &[
-    Role::Agent,
-    Role::Dispatcher,
-    Role::Technician,
-    Role::Engineer,
-    Role::ChiefEngineer,
-    Role::Manager,
-    Role::Auditor,
-    Role::Admin,
-    Role::Customer,
-];
+pub(crate) const READERS: &[Role] = &Role::ALL;
 
 /// The acceptance service.
 #[derive(Clone)]
@@ -68,29 +58,7 @@ impl AcceptanceService {
     ) -> Vec<common::Measurement> {
         let a = &self.acceptor;
         let now = steelcare_store::now();
-        if given.len() > 1000 {
-            v.add(field, "at most 1000 measurements");
-            return Vec::new();
-        }
-        let mut out: Vec<common::Measurement> = Vec::new();
-        for (i, m) in given.iter().enumerate() {
-            let f = format!("{field}[{i}]");
-            let id = if m.measurement_id.trim().is_empty() {
-                format!("m{}", i + 1)
-            } else {
-                v.required(&format!("{f}.measurement_id"), &m.measurement_id, 64)
-            };
-            if out.iter().any(|o| o.measurement_id == id) {
-                v.add(format!("{f}.measurement_id"), "used twice in this record");
-            }
-            let Some(checked) = measurement::check(v, &f, m, now, |at| a.day_of(at)) else {
-                continue;
-            };
-            if let Some((judged, _)) = measurement::judge(v, &f, a.table, &checked, &id) {
-                out.push(judged);
-            }
-        }
-        out
+        measurement::check_all(v, field, a.table, given, now, |at| a.day_of(at))
     }
 
     async fn stored(&self, id: &str) -> Result<rows::Model, ApiError> {

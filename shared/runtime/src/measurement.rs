@@ -256,6 +256,45 @@ pub fn check(
     })
 }
 
+/// Most measurements one record (a report, an inspection) carries.
+pub const MAX_MEASUREMENTS: usize = 1000;
+
+/// Checks and judges the measurements of one record under `field` (e.g. `measurements`):
+/// ids are kept when given (unique within the record, at most 64 characters), else `m1`,
+/// `m2`… by position. Every problem goes to `v`; the judged measurements are returned.
+pub fn check_all(
+    v: &mut Violations,
+    field: &str,
+    table: &ToleranceTable,
+    given: &[common::Measurement],
+    now: DateTime<Utc>,
+    day_of: impl Fn(DateTime<Utc>) -> NaiveDate,
+) -> Vec<common::Measurement> {
+    if given.len() > MAX_MEASUREMENTS {
+        v.add(field, format!("at most {MAX_MEASUREMENTS} measurements"));
+        return Vec::new();
+    }
+    let mut out: Vec<common::Measurement> = Vec::with_capacity(given.len());
+    for (i, m) in given.iter().enumerate() {
+        let f = format!("{field}[{i}]");
+        let id = if m.measurement_id.trim().is_empty() {
+            format!("m{}", i + 1)
+        } else {
+            v.required(&format!("{f}.measurement_id"), &m.measurement_id, 64)
+        };
+        if out.iter().any(|o| o.measurement_id == id) {
+            v.add(format!("{f}.measurement_id"), "used twice in this record");
+        }
+        let Some(checked) = check(v, &f, m, now, &day_of) else {
+            continue;
+        };
+        if let Some((judged, _)) = judge(v, &f, table, &checked, &id) {
+            out.push(judged);
+        }
+    }
+    out
+}
+
 /// Judges a checked measurement; a reading set the table cannot judge (a coating measured in
 /// the wrong number of readings, a torque checked outside its window) is a violation of
 /// `field`'s part. Returns the measurement as stored and returned, with its judgement.

@@ -22,9 +22,6 @@ use crate::engine::{Begun, case_precondition};
 use crate::records::{kind, shares, signatures, slot, time_range};
 use crate::store::{self, NewRecord, decode};
 
-/// Most measurements one report or inspection carries.
-pub(super) const MAX_MEASUREMENTS: usize = 1000;
-
 /// A report's content, checked: the report without its ids, and the attachments to look up.
 struct Parsed {
     report: pb::SurveyReport,
@@ -44,30 +41,8 @@ impl RepairService {
         given: &[common::Measurement],
         now: DateTime<Utc>,
     ) -> Vec<common::Measurement> {
-        if given.len() > MAX_MEASUREMENTS {
-            v.add(field, format!("at most {MAX_MEASUREMENTS} measurements"));
-            return Vec::new();
-        }
         let r = &self.repairer;
-        let mut out: Vec<common::Measurement> = Vec::with_capacity(given.len());
-        for (i, m) in given.iter().enumerate() {
-            let f = format!("{field}[{i}]");
-            let id = if m.measurement_id.trim().is_empty() {
-                format!("m{}", i + 1)
-            } else {
-                v.required(&format!("{f}.measurement_id"), &m.measurement_id, 64)
-            };
-            if out.iter().any(|o| o.measurement_id == id) {
-                v.add(format!("{f}.measurement_id"), "used twice in this record");
-            }
-            let Some(checked) = measurement::check(v, &f, m, now, |at| r.day_of(at)) else {
-                continue;
-            };
-            if let Some((judged, _)) = measurement::judge(v, &f, r.table, &checked, &id) {
-                out.push(judged);
-            }
-        }
-        out
+        measurement::check_all(v, field, r.table, given, now, |at| r.day_of(at))
     }
 
     fn parse_report(

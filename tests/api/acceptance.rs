@@ -612,6 +612,29 @@ async fn a_repaired_case_is_inspected_accepted_after_rework_archived_exported_an
             err.is_ok(),
             "the changed bytes still export; verification tells"
         );
+        // A changed row (its hash rewritten to match nothing) is named as such.
+        let other_doc = &archive.documents[1];
+        db.execute_unprepared(&format!(
+            "UPDATE archive_documents SET sha256 = '{}' WHERE archive_number = '{}' AND sequence = {}",
+            "0".repeat(64),
+            archive.archive_number,
+            other_doc.sequence
+        ))
+        .await
+        .unwrap();
+        let report = client
+            .verify_archive(authed(verify(&archive.archive_number), &auditor))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(
+            report
+                .problems
+                .iter()
+                .any(|p| p.sequence == other_doc.sequence
+                    && p.problem == "row differs from the manifest"),
+            "{report:?}"
+        );
         // A missing stored byte (the photo's file gone from the attachment store) is named,
         // and the export refuses to hand out an incomplete dossier.
         let steelcare_runtime::settings::AttachmentStorage::Local(dir) =

@@ -208,6 +208,11 @@ pub async fn count_first_round(
                 "CAST(first_round_accepted + {add} AS DOUBLE PRECISION) / (first_round_cases + 1)"
             )),
         )
+        // Matching keeps a parsed profile per row version: the new rate must reach it.
+        .col_expr(
+            technicians::Column::Version,
+            Expr::col(technicians::Column::Version).add(1),
+        )
         .filter(technicians::Column::Id.eq(technician_id))
         .exec(conn)
         .await

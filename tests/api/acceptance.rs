@@ -728,3 +728,105 @@ async fn passed_inspection_id(desk: &mut Desk, ticket: &str) -> String {
         .unwrap()
         .inspection_id
 }
+
+#[tokio::test]
+async fn two_processes_archiving_at_once_keep_one_chain() {
+    for backend in backends() {
+        let mut desk = Desk::open(&backend).await;
+        let replica = desk.office.app.replica(&[]).await;
+        let agent = desk.office.agent.clone();
+        let manager = desk.manager.clone();
+        let mut tickets = Vec::new();
+        for i in 0..4 {
+            let ticket = desk
+                .office
+                .ticket(&format!("请问屋面多久需要维护一次？({i})"))
+                .await;
+            desk.office
+                .intake
+                .resolve_remotely(authed(
+                    steelcare_proto::intake::v1::ResolveRemotelyRequest {
+                        ticket_id: ticket.clone(),
+                        answer: "Twice a year and after typhoons".into(),
+                    },
+                    &agent,
+                ))
+                .await
+                .unwrap();
+            tickets.push(ticket);
+        }
+        let clients = [
+            AcceptanceServiceClient::new(desk.office.app.channel().await),
+            AcceptanceServiceClient::new(replica.channel().await),
+        ];
+        // Each process archives two cases, all four at once; a lost race is retried with the
+        // same request id, as a client would.
+        let mut tasks = Vec::new();
+        for (i, ticket) in tickets.iter().enumerate() {
+            let mut client = clients[i % 2].clone();
+            let (ticket, manager) = (ticket.clone(), manager.clone());
+            tasks.push(tokio::spawn(async move {
+                loop {
+                    match client
+                        .archive_case(authed(
+                            pb::ArchiveCaseRequest {
+                                request_id: format!("ar-{ticket}"),
+                                ticket_id: ticket.clone(),
+                            },
+                            &manager,
+                        ))
+                        .await
+                    {
+                        Ok(r) => return r.into_inner().archive.unwrap(),
+                        Err(err) if err.code() == Code::Aborted => {
+                            tokio::time::sleep(Duration::from_millis(20)).await
+                        }
+                        Err(err) => panic!("archive failed: {err:?}"),
+                    }
+                }
+            }));
+        }
+        let mut archives = Vec::new();
+        for task in tasks {
+            archives.push(task.await.unwrap());
+        }
+        archives.sort_by(|a, b| a.archive_number.cmp(&b.archive_number));
+        let year = Utc::now().format("%Y").to_string();
+        let numbers: Vec<&str> = archives.iter().map(|a| a.archive_number.as_str()).collect();
+        assert_eq!(
+            numbers,
+            (1..=4)
+                .map(|n| format!("AR-{year}-{n:06}"))
+                .collect::<Vec<_>>(),
+            "{}",
+            backend.name()
+        );
+        // One chain: each archive points at the one numbered before it.
+        assert_eq!(archives[0].previous_manifest_sha256, "");
+        for pair in archives.windows(2) {
+            assert_eq!(
+                pair[1].previous_manifest_sha256,
+                pair[0].manifest_sha256,
+                "{}",
+                backend.name()
+            );
+        }
+        let auditor = desk.office.app.token("aud-1", &[Role::Auditor], None);
+        let mut client = clients[1].clone();
+        for archive in &archives {
+            let report = client
+                .verify_archive(authed(
+                    pb::VerifyArchiveRequest {
+                        archive_number: archive.archive_number.clone(),
+                    },
+                    &auditor,
+                ))
+                .await
+                .unwrap()
+                .into_inner();
+            assert!(report.intact, "{report:?}");
+        }
+        replica.stop().await.unwrap();
+        desk.office.app.stop().await.unwrap();
+    }
+}

@@ -157,6 +157,7 @@ impl Office {
                         ..Default::default()
                     }),
                     customer_request: "please come".into(),
+                    related_case_id: String::new(),
                 },
                 &self.agent,
             ))

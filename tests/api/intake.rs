@@ -118,6 +118,7 @@ fn ticket_request(project_id: &str, phenomenon: &str) -> pb::CreateTicketRequest
             accompanying_signs: String::new(),
         }),
         customer_request: "please repair".into(),
+        related_case_id: String::new(),
     }
 }
 
@@ -1662,6 +1663,90 @@ async fn a_survey_diagnosis_reclassifies_the_ticket_and_replans_its_clocks_once(
             .filter(|p| matches!(p, Payload::TicketClassified(c) if c.overridden && c.tier == common::SeverityTier::P1Urgent as i32))
             .collect();
         assert_eq!(reclassified.len(), 1, "{}", backend.name());
+        app.stop().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_recurrence_links_to_the_earlier_case_of_the_same_customer() {
+    for backend in backends() {
+        let app = spawn_app(&backend).await;
+        let mut desk = desk(&app).await;
+        let earlier = create(&mut desk, Who::Agent, "屋面接缝处漏水").await;
+        let request = |related: &str| pb::CreateTicketRequest {
+            related_case_id: related.into(),
+            ..ticket_request(&desk.project_id, "屋面接缝处又漏水了")
+        };
+        let recurrence = desk
+            .client
+            .create_ticket(authed(request(&earlier.ticket_id), &desk.customer))
+            .await
+            .unwrap()
+            .into_inner()
+            .ticket
+            .unwrap();
+        assert_eq!(
+            recurrence.related_case_id,
+            earlier.ticket_id,
+            "{}",
+            backend.name()
+        );
+        let read = desk
+            .client
+            .get_ticket(authed(
+                pb::GetTicketRequest {
+                    ticket_id: recurrence.ticket_id.clone(),
+                },
+                &desk.agent,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .ticket
+            .unwrap();
+        assert_eq!(read.related_case_id, earlier.ticket_id);
+        let created = events_of(&app, &recurrence.ticket_id).await;
+        assert!(created.iter().any(|e| matches!(
+            e,
+            Payload::TicketCreated(t) if t.related_case_id == earlier.ticket_id
+        )));
+        // An unknown case, or another customer's, is refused with the field named.
+        let err = desk
+            .client
+            .create_ticket(authed(request("no-such-case"), &desk.agent))
+            .await
+            .unwrap_err();
+        assert_eq!(fields(&err), ["related_case_id"]);
+        let other_customer = create_customer(&mut desk.client, &desk.agent, "Other Co").await;
+        let other_project = desk
+            .client
+            .register_project(authed(
+                project_request(&other_customer, "HT-2024-999"),
+                &desk.agent,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .project
+            .unwrap()
+            .project_id;
+        let err = desk
+            .client
+            .create_ticket(authed(
+                pb::CreateTicketRequest {
+                    related_case_id: earlier.ticket_id.clone(),
+                    ..ticket_request(&other_project, "屋面漏水")
+                },
+                &desk.agent,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(fields(&err), ["related_case_id"]);
+        assert!(
+            err.message().contains("another customer"),
+            "{}",
+            err.message()
+        );
         app.stop().await.unwrap();
     }
 }

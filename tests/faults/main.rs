@@ -352,6 +352,7 @@ impl Load {
                             ..Default::default()
                         }),
                         customer_request: "please come".into(),
+                        related_case_id: String::new(),
                     },
                     &self.agent,
                 ))

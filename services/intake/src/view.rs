@@ -310,5 +310,6 @@ pub fn ticket_from(
         sla_status: sla_status(&row.sla_status) as i32,
         first_response_text: row.first_response_text.clone().unwrap_or_default(),
         closing_text: row.closing_text.clone().unwrap_or_default(),
+        related_case_id: row.related_case_id.clone().unwrap_or_default(),
     })
 }

@@ -153,6 +153,7 @@ pub(crate) fn ticket(project_id: &str, n: usize) -> pb::CreateTicketRequest {
             ..Default::default()
         }),
         customer_request: "repair".into(),
+        related_case_id: String::new(),
     }
 }
 

@@ -294,6 +294,7 @@ pub struct NewTicket {
     pub location: Location,
     pub description: Description,
     pub customer_request: String,
+    pub related_case_id: Option<String>,
 }
 
 impl NewTicket {
@@ -307,6 +308,7 @@ impl NewTicket {
         let location = Location::parse(&mut v, "location", r.location.as_ref());
         let description = Description::parse(&mut v, "description", r.description.as_ref(), now);
         let customer_request = v.optional("customer_request", &r.customer_request, LONG);
+        let related_case_id = v.optional("related_case_id", &r.related_case_id, SHORT);
         let Some(channel) = channel else {
             return Err(v
                 .finish(())
@@ -321,6 +323,7 @@ impl NewTicket {
             location,
             description,
             customer_request,
+            related_case_id: (!related_case_id.is_empty()).then_some(related_case_id),
         })
     }
 }

@@ -58,6 +58,20 @@ impl IntakeService {
                 "belongs to another customer",
             ));
         }
+        if let Some(related) = &new.related_case_id {
+            match store::ticket(&self.db, related).await? {
+                None => {
+                    return Err(ApiError::invalid("related_case_id", "no such case"));
+                }
+                Some(earlier) if earlier.customer_id != project.customer_id => {
+                    return Err(ApiError::invalid(
+                        "related_case_id",
+                        "a case of another customer",
+                    ));
+                }
+                Some(_) => {}
+            }
+        }
         let suggestion = classify::suggest(&new.description.text_for_rules());
         let terms = terms_of(&store::warranty_terms(&self.db, &project.id).await?);
         let day = self.today(now);
@@ -110,6 +124,7 @@ impl IntakeService {
                 first_response_text: None,
                 closing_text: None,
                 sla_status: clocks::status::ON_TRACK.to_owned(),
+                related_case_id: new.related_case_id.clone(),
                 created_at: now,
                 updated_at: now,
                 version: 1,
@@ -130,6 +145,7 @@ impl IntakeService {
                         acceptance_number: String::new(),
                         project_id: project.id.clone(),
                         customer_id: project.customer_id.clone(),
+                        related_case_id: new.related_case_id.clone().unwrap_or_default(),
                     }),
                 ),
                 envelope(

@@ -35,6 +35,7 @@ pub struct Model {
     #[sea_orm(column_type = "Text", nullable)]
     pub closing_text: Option<String>,
     pub sla_status: String,
+    pub related_case_id: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub version: i64,

@@ -13,6 +13,7 @@ pub mod classify;
 pub mod cost;
 pub mod dispatch;
 pub mod lifecycle;
+pub mod location;
 pub mod role;
 pub mod sla;
 pub mod tolerance;

@@ -12,6 +12,7 @@ pub mod category;
 pub mod classify;
 pub mod cost;
 pub mod dispatch;
+pub mod feedback;
 pub mod lifecycle;
 pub mod location;
 pub mod role;

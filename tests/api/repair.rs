@@ -1564,3 +1564,268 @@ async fn a_survey_that_finds_no_defect_closes_the_case_without_repair() {
         desk.office.app.stop().await.unwrap();
     }
 }
+
+#[tokio::test]
+async fn every_stage_refuses_what_comes_too_early_or_from_the_wrong_role() {
+    for backend in backends() {
+        let mut desk = Desk::open(&backend).await;
+        desk.office.hire(roofer("t-lead", date(2030, 12, 31))).await;
+        desk.office.hire(roofer("t-crew", date(2030, 12, 31))).await;
+        let ticket = desk
+            .surveyed_case("t-lead", TimeDelta::hours(1), true)
+            .await;
+        let (engineer, manager, customer) = (
+            desk.engineer.clone(),
+            desk.manager.clone(),
+            desk.customer.clone(),
+        );
+        let tech = desk.office.tech_token("t-lead");
+        let agent = desk.office.agent.clone();
+        let precondition = |err: tonic::Status, state: &str| {
+            assert_eq!(err.code(), Code::FailedPrecondition, "{err:?}");
+            assert!(
+                err.message().contains(state),
+                "{} lacks {state}",
+                err.message()
+            );
+        };
+
+        // Before the survey report: nothing of the later stages.
+        let err = desk
+            .propose(
+                "p-0",
+                &ticket,
+                plan_content(&["t-crew"], TimeDelta::days(1)),
+                "",
+            )
+            .await
+            .unwrap_err();
+        precondition(err, "SURVEY_SCHEDULED");
+        let err = desk
+            .repair
+            .correct_survey_report(authed(
+                pb::CorrectSurveyReportRequest {
+                    request_id: "c-0".into(),
+                    ticket_id: ticket.clone(),
+                    base_version: 1,
+                    reason: "typo".into(),
+                    content: Some(report_content()),
+                },
+                &engineer,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::FailedPrecondition, "no report yet");
+        let err = desk
+            .repair
+            .assess_cost(authed(
+                pb::AssessCostRequest {
+                    ticket_id: ticket.clone(),
+                    quoted: cny(100),
+                },
+                &engineer,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::FailedPrecondition);
+        let err = desk
+            .repair
+            .open_dispute(authed(
+                pb::OpenDisputeRequest {
+                    request_id: "dis-0".into(),
+                    ticket_id: ticket.clone(),
+                    question: "who pays?".into(),
+                    appraisal_deadline_time: Some(ts(Utc::now() + TimeDelta::days(7))),
+                    ..Default::default()
+                },
+                &customer,
+            ))
+            .await
+            .unwrap_err();
+        precondition(err, "SURVEY_SCHEDULED");
+        let mut early = work("s1", &["t-crew"], 10);
+        early.ticket_id = ticket.clone();
+        let err = desk
+            .repair
+            .log_work(authed(early, &engineer))
+            .await
+            .unwrap_err();
+        precondition(err, "SURVEY_SCHEDULED");
+        let err = desk
+            .repair
+            .get_agreement(authed(
+                pb::GetAgreementRequest {
+                    ticket_id: ticket.clone(),
+                },
+                &engineer,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::NotFound);
+        let err = desk
+            .repair
+            .get_dispute(authed(
+                pb::GetDisputeRequest {
+                    dispute_id: "no-such-dispute".into(),
+                },
+                &engineer,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::NotFound);
+
+        // Roles: each write names who may make it.
+        desk.submit("r-1", &ticket, report_content(), &engineer)
+            .await
+            .unwrap();
+        let err = desk
+            .repair
+            .correct_survey_report(authed(
+                pb::CorrectSurveyReportRequest {
+                    request_id: "c-1".into(),
+                    ticket_id: ticket.clone(),
+                    base_version: 1,
+                    reason: "typo".into(),
+                    content: Some(report_content()),
+                },
+                &tech,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::PermissionDenied);
+        let communication = |request_id: &str| pb::RecordCommunicationRequest {
+            request_id: request_id.into(),
+            ticket_id: ticket.clone(),
+            channel: pb::CommunicationChannel::Phone as i32,
+            occur_time: Some(ts(Utc::now() - TimeDelta::minutes(5))),
+            participants: vec![person("Li Wei")],
+            summary: "Explained the survey's findings".into(),
+            attachment_ids: vec![],
+        };
+        let err = desk
+            .repair
+            .record_communication(authed(communication("comm-0"), &tech))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::PermissionDenied);
+        let err = desk
+            .repair
+            .record_communication(authed(
+                pb::RecordCommunicationRequest {
+                    channel: 0,
+                    participants: vec![],
+                    summary: String::new(),
+                    attachment_ids: vec!["no-such-photo".into()],
+                    ..communication("comm-0")
+                },
+                &agent,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(fields(&err), ["channel", "participants", "summary"]);
+        let err = desk
+            .repair
+            .record_communication(authed(
+                pb::RecordCommunicationRequest {
+                    attachment_ids: vec!["no-such-photo".into()],
+                    ..communication("comm-0")
+                },
+                &agent,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(fields(&err), ["attachment_ids[0]"]);
+        let listed = desk
+            .repair
+            .list_communications(authed(
+                pb::ListCommunicationsRequest {
+                    ticket_id: ticket.clone(),
+                },
+                &engineer,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .communications;
+        assert!(listed.is_empty(), "nothing stored on refusal");
+        let err = desk
+            .repair
+            .sign_agreement(authed(
+                pb::SignAgreementRequest {
+                    request_id: "a-0".into(),
+                    ticket_id: ticket.clone(),
+                    plan_version: 1,
+                    contractor_obligations: vec!["x".into()],
+                    quoted: cny(100),
+                    signatures: vec![
+                        signature("Li Wei", common::SignatureRole::CustomerRepresentative),
+                        signature("eng-1", common::SignatureRole::ContractorRepresentative),
+                    ],
+                    ..Default::default()
+                },
+                &manager,
+            ))
+            .await
+            .unwrap_err();
+        precondition(err, "SURVEYED");
+        let err = desk
+            .repair
+            .record_inspection(authed(
+                pb::RecordInspectionRequest {
+                    request_id: "i-0".into(),
+                    ticket_id: ticket.clone(),
+                    step_id: "s2".into(),
+                    measurements: vec![coating_reading("G2", [150.0; 5])],
+                    notes: String::new(),
+                },
+                &engineer,
+            ))
+            .await
+            .unwrap_err();
+        precondition(err, "SURVEYED");
+        let err = desk
+            .repair
+            .complete_repair(authed(
+                pb::CompleteRepairRequest {
+                    request_id: "done-0".into(),
+                    ticket_id: ticket.clone(),
+                    summary: "done".into(),
+                },
+                &tech,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::PermissionDenied);
+        let err = desk
+            .repair
+            .open_dispute(authed(
+                pb::OpenDisputeRequest {
+                    request_id: "dis-1".into(),
+                    ticket_id: ticket.clone(),
+                    question: "who pays?".into(),
+                    appraisal_deadline_time: Some(ts(Utc::now() + TimeDelta::days(7))),
+                    ..Default::default()
+                },
+                &agent,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::PermissionDenied);
+        let err = desk
+            .repair
+            .close_without_repair(authed(
+                pb::CloseWithoutRepairRequest {
+                    request_id: "nr-0".into(),
+                    ticket_id: ticket.clone(),
+                    reason: pb::NoRepairReason::NoDefectFound as i32,
+                    note: String::new(),
+                },
+                &customer,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::PermissionDenied);
+        assert_eq!(desk.state(&ticket).await, common::CaseState::Surveyed);
+        desk.office.app.stop().await.unwrap();
+    }
+}

@@ -181,18 +181,20 @@ impl RepairService {
         Ok(decode(&row)?)
     }
 
-    /// Stores a report version with its images, emits `SurveyReportSubmitted`; returns it.
-    #[allow(clippy::too_many_arguments)]
+    /// Stores a report version (`parsed.report` carries its report id, version and correction
+    /// reason) with its images, emits `SurveyReportSubmitted`; returns it.
     async fn store_report(
         &self,
         tx: &sea_orm::DatabaseTransaction,
         ctx: &RequestContext,
         case: &store::Case,
         parsed: Parsed,
-        report_id: String,
-        version: i32,
-        reason: String,
     ) -> Result<(String, pb::SurveyReport), ApiError> {
+        let (report_id, version, reason) = (
+            parsed.report.report_id.clone(),
+            parsed.report.version,
+            parsed.report.correction_reason.clone(),
+        );
         let found = check_attachments(tx, &case.id, &parsed.attachments).await?;
         let now = steelcare_store::now();
         let record_id = uuid::Uuid::now_v7().to_string();
@@ -312,7 +314,19 @@ impl RepairService {
         }
         let report_id = uuid::Uuid::now_v7().to_string();
         let (record_id, report) = self
-            .store_report(&tx, ctx, &case, parsed, report_id, 1, String::new())
+            .store_report(
+                &tx,
+                ctx,
+                &case,
+                Parsed {
+                    report: pb::SurveyReport {
+                        report_id,
+                        version: 1,
+                        ..parsed.report
+                    },
+                    ..parsed
+                },
+            )
             .await?;
         r.move_case(
             &tx,
@@ -381,10 +395,15 @@ impl RepairService {
                 &tx,
                 ctx,
                 &case,
-                parsed,
-                previous.report_id,
-                latest.version + 1,
-                reason,
+                Parsed {
+                    report: pb::SurveyReport {
+                        report_id: previous.report_id,
+                        version: latest.version + 1,
+                        correction_reason: reason,
+                        ..parsed.report
+                    },
+                    ..parsed
+                },
             )
             .await?;
         r.finish(tx, key, &record_id).await?;

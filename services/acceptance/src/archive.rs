@@ -649,7 +649,7 @@ impl AcceptanceService {
         });
         let manifest_text = canonical(&manifest);
         let manifest_sha = sha256_hex(manifest_text.as_bytes());
-        archives::ActiveModel {
+        let row = archives::ActiveModel {
             archive_number: Set(number.clone()),
             seq: Set(seq),
             ticket_id: Set(case.id.clone()),
@@ -718,7 +718,6 @@ impl AcceptanceService {
         )
         .await?;
         a.finish(tx, key, &number).await?;
-        let row = self.visible_archive(ctx, &number).await?;
         Ok(pb::ArchiveCaseResponse {
             archive: Some(archive_view(&a.db, &row).await?),
         })
@@ -832,9 +831,8 @@ impl AcceptanceService {
             match self.document_bytes(doc).await {
                 Err(why) => problem = Some(why),
                 Ok(bytes) => {
-                    if sha256_hex(&bytes) != doc.sha256
-                        || entry["sha256"].as_str() != Some(sha256_hex(&bytes).as_str())
-                    {
+                    let actual = sha256_hex(&bytes);
+                    if actual != doc.sha256 || entry["sha256"].as_str() != Some(actual.as_str()) {
                         problem =
                             Some(problem.unwrap_or_else(|| "stored bytes changed".to_owned()));
                     }

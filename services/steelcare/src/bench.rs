@@ -52,6 +52,20 @@ pub(crate) fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[rank.min(sorted.len() - 1)]
 }
 
+/// The configured authenticator, and an hour's token of `roles` for the load generator.
+pub(crate) fn bench_token(
+    settings: &Settings,
+    roles: &[Role],
+) -> Result<(Authenticator, String), String> {
+    let (auth, _) =
+        Authenticator::from_settings(&settings.auth, settings.is_embedded(), &settings.data_dir)
+            .map_err(|err| err.to_string())?;
+    let token = auth
+        .issue("bench", roles, None, std::time::Duration::from_secs(3600))
+        .map_err(|err| err.to_string())?;
+    Ok((auth, token))
+}
+
 pub(crate) fn authed<T>(message: T, token: &str) -> Result<tonic::Request<T>, String> {
     let mut request = tonic::Request::new(message);
     request.metadata_mut().insert(

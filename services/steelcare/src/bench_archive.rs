@@ -13,7 +13,7 @@ use steelcare_proto::intake::v1 as ipb;
 use steelcare_proto::intake::v1::intake_service_client::IntakeServiceClient;
 use steelcare_proto::repair::v1 as rpb;
 use steelcare_proto::repair::v1::repair_service_client::RepairServiceClient;
-use steelcare_runtime::{Authenticator, Settings};
+use steelcare_runtime::Settings;
 use tokio_stream::StreamExt;
 use tonic::transport::Channel;
 
@@ -120,17 +120,10 @@ async fn prepared_case(
 
 /// Runs the archive benchmark and prints its figures.
 pub async fn archive(settings: Settings, options: ArchiveBenchOptions) -> Result<(), String> {
-    let (auth, _) =
-        Authenticator::from_settings(&settings.auth, settings.is_embedded(), &settings.data_dir)
-            .map_err(|err| err.to_string())?;
-    let token = auth
-        .issue(
-            "bench",
-            &[Role::Agent, Role::Engineer, Role::Manager, Role::Auditor],
-            None,
-            Duration::from_secs(3600),
-        )
-        .map_err(|err| err.to_string())?;
+    let (_, token) = crate::bench::bench_token(
+        &settings,
+        &[Role::Agent, Role::Engineer, Role::Manager, Role::Auditor],
+    )?;
     let mut settings = settings;
     settings.attachments.max_bytes = settings.attachments.max_bytes.max(64 << 20);
     let running = start(&settings, 0).await?;

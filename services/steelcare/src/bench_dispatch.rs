@@ -25,8 +25,8 @@ use steelcare_proto::common::v1 as common;
 use steelcare_proto::dispatch::v1 as pb;
 use steelcare_proto::dispatch::v1::dispatch_service_client::DispatchServiceClient;
 use steelcare_proto::intake::v1::intake_service_client::IntakeServiceClient;
+use steelcare_runtime::Settings;
 use steelcare_runtime::validate::Address;
-use steelcare_runtime::{Authenticator, Settings};
 use steelcare_store::Database;
 use steelcare_store::entity::{assignment_offers, assignments, tickets};
 use tokio::sync::oneshot;
@@ -348,17 +348,7 @@ fn ms(d: Duration) -> f64 {
 
 /// Runs the dispatch benchmark and prints its figures, one line each.
 pub async fn dispatch(settings: Settings, options: DispatchBenchOptions) -> Result<(), String> {
-    let (auth, _) =
-        Authenticator::from_settings(&settings.auth, settings.is_embedded(), &settings.data_dir)
-            .map_err(|err| err.to_string())?;
-    let token = auth
-        .issue(
-            "bench",
-            &[Role::Agent, Role::Dispatcher],
-            None,
-            Duration::from_secs(3600),
-        )
-        .map_err(|err| err.to_string())?;
+    let (_, token) = crate::bench::bench_token(&settings, &[Role::Agent, Role::Dispatcher])?;
     let label = &options.label;
     let config = DispatchConfig {
         settings: settings.dispatch.clone(),

@@ -245,17 +245,8 @@ async fn surveyed_case(
 
 /// Runs the survey benchmark and prints its figures.
 pub async fn survey(settings: Settings, options: SurveyBenchOptions) -> Result<(), String> {
-    let (auth, _) =
-        Authenticator::from_settings(&settings.auth, settings.is_embedded(), &settings.data_dir)
-            .map_err(|err| err.to_string())?;
-    let token = auth
-        .issue(
-            "bench",
-            &[Role::Agent, Role::Dispatcher, Role::Engineer],
-            None,
-            Duration::from_secs(3600),
-        )
-        .map_err(|err| err.to_string())?;
+    let (auth, token) =
+        crate::bench::bench_token(&settings, &[Role::Agent, Role::Dispatcher, Role::Engineer])?;
     let label = &options.label;
     let running = start(&settings, 0).await?;
     let channel = running.channel().await?;

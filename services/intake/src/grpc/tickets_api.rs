@@ -297,6 +297,38 @@ impl IntakeService {
         Ok(arrival_deadline)
     }
 
+    /// Pauses the running clocks (with the reason) or resumes paused ones (`None`), and
+    /// returns the event that says so; FAILED_PRECONDITION when already paused, nothing
+    /// runs, or nothing is paused.
+    async fn pause_clocks(
+        &self,
+        tx: &DatabaseTransaction,
+        ticket_id: &str,
+        pause_reason: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Payload, ApiError> {
+        match pause_reason {
+            Some(reason) => {
+                clocks::pause(tx, &self.sla, ticket_id, now, reason).await?;
+                Ok(Payload::SlaPaused(events::SlaPaused {
+                    reason: reason.to_owned(),
+                }))
+            }
+            None => {
+                let open = store::pauses(tx, ticket_id)
+                    .await?
+                    .into_iter()
+                    .find(|p| p.ended_at_ms.is_none());
+                clocks::resume(tx, &self.sla, ticket_id, now).await?;
+                Ok(Payload::SlaResumed(events::SlaResumed {
+                    paused_seconds: open
+                        .map(|p| (now.timestamp_millis() - p.started_at_ms) / 1000)
+                        .unwrap_or(0),
+                }))
+            }
+        }
+    }
+
     /// What the repair service reports about a case reaches its SLA clocks, once per event: a
     /// dispute opened pauses the running clocks, its resolution resumes them (the paused time
     /// moves every deadline later), and a case closed without repair cancels them. A pause that
@@ -336,30 +368,18 @@ impl IntakeService {
             return Ok(());
         }
         let ticket_id = event.case_id.as_str();
-        let payload = match change {
-            Change::Pause(reason) => {
-                match clocks::pause(&tx, &self.sla, ticket_id, now, &reason).await {
-                    Ok(()) => Some(Payload::SlaPaused(events::SlaPaused { reason })),
-                    Err(ApiError::FailedPrecondition { .. }) => None,
-                    Err(err) => return Err(err),
-                }
-            }
-            Change::Resume => {
-                let open = store::pauses(&tx, ticket_id)
-                    .await?
-                    .into_iter()
-                    .find(|p| p.ended_at_ms.is_none());
-                match clocks::resume(&tx, &self.sla, ticket_id, now).await {
-                    Ok(()) => Some(Payload::SlaResumed(events::SlaResumed {
-                        paused_seconds: open
-                            .map(|p| (now.timestamp_millis() - p.started_at_ms) / 1000)
-                            .unwrap_or(0),
-                    })),
-                    Err(ApiError::FailedPrecondition { .. }) => None,
-                    Err(err) => return Err(err),
-                }
-            }
-            Change::Cancel => {
+        let pause = match &change {
+            Change::Pause(reason) => Some(Some(reason.as_str())),
+            Change::Resume => Some(None),
+            Change::Cancel => None,
+        };
+        let payload = match pause {
+            Some(reason) => match self.pause_clocks(&tx, ticket_id, reason, now).await {
+                Ok(payload) => Some(payload),
+                Err(ApiError::FailedPrecondition { .. }) => None,
+                Err(err) => return Err(err),
+            },
+            None => {
                 clocks::cancel_all(&tx, ticket_id, now).await?;
                 None
             }
@@ -634,26 +654,9 @@ impl IntakeService {
         if case.state.is_terminal() {
             return Err(precondition(&ticket.id, case.state, "the case is closed"));
         }
-        let payload = match &pause_reason {
-            Some(reason) => {
-                clocks::pause(&tx, &self.sla, &ticket.id, now, reason).await?;
-                Payload::SlaPaused(events::SlaPaused {
-                    reason: reason.clone(),
-                })
-            }
-            None => {
-                let open = store::pauses(&tx, &ticket.id)
-                    .await?
-                    .into_iter()
-                    .find(|p| p.ended_at_ms.is_none());
-                clocks::resume(&tx, &self.sla, &ticket.id, now).await?;
-                Payload::SlaResumed(events::SlaResumed {
-                    paused_seconds: open
-                        .map(|p| (now.timestamp_millis() - p.started_at_ms) / 1000)
-                        .unwrap_or(0),
-                })
-            }
-        };
+        let payload = self
+            .pause_clocks(&tx, &ticket.id, pause_reason.as_deref(), now)
+            .await?;
         clocks::refresh_ticket(&tx, &ticket.id).await?;
         audit(
             &tx,

@@ -501,7 +501,7 @@ impl AcceptanceService {
         )
         .await?;
         if !request.accepted {
-            steelcare_repair::engine::clear_completion(&tx, &case.id, &reason).await?;
+            steelcare_repair::engine::clear_completion(&tx, &case.id, &reason, None).await?;
         }
         emit(
             &tx,

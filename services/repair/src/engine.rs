@@ -282,17 +282,20 @@ impl Repairer {
 /// Clears the case's active completion after a failed customer acceptance: the crew goes back
 /// to work and must complete again. Returns whether one was cleared (the acceptance service
 /// clears it in the transaction of the failed round; the repair consumer does it again on the
-/// event, and finds nothing).
+/// event and finds nothing). With `recorded_by`, only a completion recorded by then is
+/// cleared, never the rework's completion that came after.
 pub async fn clear_completion(
     tx: &DatabaseTransaction,
     ticket_id: &str,
     reason: &str,
+    recorded_by: Option<chrono::DateTime<chrono::Utc>>,
 ) -> Result<bool, ApiError> {
     let Some(row) = store::records(tx, ticket_id, kind::COMPLETION)
         .await?
         .into_iter()
         .rev()
         .find(|r| r.status == status::RECORDED)
+        .filter(|r| recorded_by.is_none_or(|at| r.created_at <= at))
     else {
         return Ok(false);
     };

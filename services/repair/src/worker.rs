@@ -46,7 +46,13 @@ async fn apply_event(repairer: &Repairer, event: &EventEnvelope) -> Result<(), A
         "customer acceptance {} failed: rectification",
         acceptance.acceptance_id
     );
-    if crate::engine::clear_completion(&tx, &event.case_id, &reason).await? {
+    // Only a completion the failed round judged: the crew may have completed the rework
+    // since (the acceptance cleared this one in its own transaction already).
+    let judged = event
+        .occurred_time
+        .as_ref()
+        .and_then(|t| chrono::DateTime::from_timestamp(t.seconds, t.nanos.max(0) as u32));
+    if crate::engine::clear_completion(&tx, &event.case_id, &reason, judged).await? {
         tracing::info!(case_id = %event.case_id, "completion cleared after a failed acceptance");
     }
     tx.commit().await.map_err(db_err)?;

@@ -25,7 +25,7 @@ use crate::repair::{
 
 /// A case repaired and completed: survey, a plan only the technical lead approves, the
 /// customer's agreement, work on both steps, the key step inspected and passed.
-async fn repaired_case(desk: &mut Desk) -> String {
+pub(crate) async fn repaired_case(desk: &mut Desk) -> String {
     let ticket = desk
         .surveyed_case("t-lead", TimeDelta::hours(2), true)
         .await;
@@ -91,7 +91,7 @@ async fn repaired_case(desk: &mut Desk) -> String {
     ticket
 }
 
-fn self_inspection(
+pub(crate) fn self_inspection(
     request_id: &str,
     ticket: &str,
     spots: [f64; 5],
@@ -105,7 +105,7 @@ fn self_inspection(
     }
 }
 
-fn acceptance(
+pub(crate) fn acceptance(
     request_id: &str,
     ticket: &str,
     accepted: bool,

@@ -6,6 +6,7 @@ mod auth;
 mod backbone;
 mod bus;
 mod dispatch;
+mod feedback;
 mod health;
 mod intake;
 mod lifecycle;

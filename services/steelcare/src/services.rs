@@ -43,6 +43,7 @@ impl ServiceName {
                 | ServiceName::Dispatch
                 | ServiceName::Repair
                 | ServiceName::Acceptance
+                | ServiceName::Feedback
         )
     }
 }

@@ -25,9 +25,11 @@ use crate::health::HealthMonitor;
 use crate::services::{ServiceName, ServiceSelection};
 use steelcare_acceptance::{AcceptanceService, Acceptor};
 use steelcare_dispatch::{DispatchConfig, DispatchService, Dispatcher};
+use steelcare_feedback::{Feedback, FeedbackConfig, FeedbackService};
 use steelcare_intake::{AttachmentStore, IntakeService, SlaConfig};
 use steelcare_proto::acceptance::v1::acceptance_service_server::AcceptanceServiceServer;
 use steelcare_proto::dispatch::v1::dispatch_service_server::DispatchServiceServer;
+use steelcare_proto::feedback::v1::feedback_service_server::FeedbackServiceServer;
 use steelcare_proto::intake::v1::intake_service_server::IntakeServiceServer;
 use steelcare_proto::repair::v1::repair_service_server::RepairServiceServer;
 use steelcare_repair::{RepairConfig, RepairService, Repairer};
@@ -214,6 +216,7 @@ impl Application {
         let bus = connect_bus(&settings, &db).await?;
         let attachments = if selection.contains(ServiceName::Intake)
             || selection.contains(ServiceName::Acceptance)
+            || selection.contains(ServiceName::Feedback)
         {
             Some(AttachmentStore::open(&settings.attachments).map_err(StartupError::Attachments)?)
         } else {
@@ -293,6 +296,7 @@ impl Application {
         let dispatch_name = <DispatchServiceServer<DispatchService> as NamedService>::NAME;
         let repair_name = <RepairServiceServer<RepairService> as NamedService>::NAME;
         let acceptance_name = <AcceptanceServiceServer<AcceptanceService> as NamedService>::NAME;
+        let feedback_name = <FeedbackServiceServer<FeedbackService> as NamedService>::NAME;
         let mut mounted = vec![admin_name];
 
         let max = self.settings.server.max_message_bytes;
@@ -301,21 +305,26 @@ impl Application {
             .max_encoding_message_size(max);
         let interceptor = self.authenticator.interceptor();
 
-        let intake = match &self.attachments {
-            Some(files) if self.selection.contains(ServiceName::Intake) => {
+        // Intake's engine: its service, and the feedback service's recurrence tickets.
+        let intake_engine = self.attachments.as_ref().map(|files| {
+            let intake_settings = &self.settings.intake;
+            IntakeService::new(
+                self.db.clone(),
+                SlaConfig {
+                    calendar: intake_settings.calendar.clone(),
+                    policies: intake_settings.policies.clone(),
+                    thresholds: intake_settings.escalation_thresholds.clone(),
+                },
+                intake_settings.timezone,
+                files.clone(),
+                Some(relay_wake.clone()),
+            )
+            .with_shutdown(drain_signal.clone())
+        });
+        let intake = match &intake_engine {
+            Some(service) if self.selection.contains(ServiceName::Intake) => {
                 let intake_settings = &self.settings.intake;
-                let service = IntakeService::new(
-                    self.db.clone(),
-                    SlaConfig {
-                        calendar: intake_settings.calendar.clone(),
-                        policies: intake_settings.policies.clone(),
-                        thresholds: intake_settings.escalation_thresholds.clone(),
-                    },
-                    intake_settings.timezone,
-                    files.clone(),
-                    Some(relay_wake.clone()),
-                )
-                .with_shutdown(drain_signal.clone());
+                let service = service.clone();
                 let (db, interval, wake) = (
                     self.db.clone(),
                     intake_settings.watcher_interval,
@@ -481,6 +490,52 @@ impl Application {
             _ => None,
         };
 
+        let feedback = match &intake_engine {
+            Some(intake) if self.selection.contains(ServiceName::Feedback) => {
+                let settings = &self.settings.feedback;
+                let feedback = Feedback::new(
+                    self.db.clone(),
+                    FeedbackConfig {
+                        timezone: self.settings.intake.timezone,
+                        team: settings.team.clone(),
+                        verification_days: settings.verification_days,
+                    },
+                    intake.clone(),
+                    Some(relay_wake.clone()),
+                );
+                for i in 0..settings.consumers {
+                    let (feedback, events, name, published) = (
+                        feedback.clone(),
+                        self.bus.events.clone(),
+                        format!("{consumer_name}-feedback-{i}"),
+                        published.clone(),
+                    );
+                    supervisor.spawn(
+                        feedback_name,
+                        format!("feedback-consumer-{i}"),
+                        move |stop| {
+                            steelcare_feedback::worker::run_consumer_loop(
+                                feedback.clone(),
+                                events.clone(),
+                                name.clone(),
+                                redelivery,
+                                Some(published.clone()),
+                                stop,
+                            )
+                        },
+                    );
+                }
+                mounted.push(feedback_name);
+                Some(InterceptedService::new(
+                    FeedbackServiceServer::new(feedback)
+                        .max_decoding_message_size(max)
+                        .max_encoding_message_size(max),
+                    interceptor.clone(),
+                ))
+            }
+            _ => None,
+        };
+
         // Reflection lists only what this process serves, and carries the `google.rpc`
         // error details so grpcurl can print a BadRequest.
         let reflection = |builder: tonic_reflection::server::Builder<'static>| {
@@ -546,6 +601,7 @@ impl Application {
             .add_optional_service(dispatch)
             .add_optional_service(repair)
             .add_optional_service(acceptance)
+            .add_optional_service(feedback)
             .serve_with_incoming_shutdown(incoming(self.listener), signal);
         tokio::pin!(serve);
         let served = tokio::select! {

@@ -60,6 +60,11 @@ chief_engineer_above_cents = 5000000
 consumers = 1
 watcher_interval_ms = 1000
 
+[feedback]
+team = "customer-service"
+verification_days = 90
+consumers = 1
+
 [attachments]
 max_bytes = 26214400
 allowed_content_types = [
@@ -132,7 +137,16 @@ struct RawSettings {
     intake: RawIntake,
     dispatch: RawDispatch,
     repair: RawRepair,
+    feedback: RawFeedback,
     attachments: RawAttachments,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFeedback {
+    team: String,
+    verification_days: u32,
+    consumers: u32,
 }
 
 #[derive(Debug, Deserialize)]
@@ -300,6 +314,8 @@ pub struct Settings {
     pub dispatch: DispatchSettings,
     /// Repair: the approval threshold of the chief engineer.
     pub repair: RepairSettings,
+    /// Feedback: the return-visit team, the corrective-action verification window.
+    pub feedback: FeedbackSettings,
     /// Attachments: limits and storage.
     pub attachments: AttachmentSettings,
 }
@@ -355,6 +371,17 @@ impl DispatchSettings {
     pub fn offer_timeout_for(&self, tier: SeverityTier) -> Duration {
         self.offer_timeout[tier.proto_value() as usize - 1]
     }
+}
+
+/// `[feedback]`.
+#[derive(Debug, Clone)]
+pub struct FeedbackSettings {
+    /// The team return visits are assigned to.
+    pub team: String,
+    /// Days after a fix with no recurrence that verify a corrective action (by default).
+    pub verification_days: u32,
+    /// Event consumers of the feedback group in this process (at least 1).
+    pub consumers: u32,
 }
 
 /// `[repair]`.
@@ -657,11 +684,29 @@ impl RawSettings {
             consumers: self.repair.consumers,
             watcher_interval: Duration::from_millis(self.repair.watcher_interval_ms),
         };
+        if self.feedback.team.trim().is_empty() {
+            return Err(invalid("feedback.team", "must not be empty"));
+        }
+        if !(1..=730).contains(&self.feedback.verification_days) {
+            return Err(invalid(
+                "feedback.verification_days",
+                "must be between 1 and 730",
+            ));
+        }
+        if self.feedback.consumers == 0 {
+            return Err(invalid("feedback.consumers", "must be at least 1"));
+        }
+        let feedback = FeedbackSettings {
+            team: self.feedback.team.trim().to_owned(),
+            verification_days: self.feedback.verification_days,
+            consumers: self.feedback.consumers,
+        };
         let attachments = self.attachments.validate(&self.data_dir)?;
         Ok(Settings {
             intake,
             dispatch,
             repair,
+            feedback,
             attachments,
             data_dir: self.data_dir,
             server: ServerSettings {

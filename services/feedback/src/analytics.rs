@@ -1,0 +1,564 @@
+//! The figures (MISSION §8.3, §8.4): breakdowns, SLA compliance, outcomes and KPIs, each one
+//! aggregate query over the per-case facts (`facts.rs`), filtered on the instant the request
+//! names (created, accepted or closed) and, for a customer, on its organisation whatever it
+//! asks. The same functions answer the RPCs, the CSV export and the benchmark.
+
+use std::collections::BTreeMap;
+
+use sea_orm::{ConnectionTrait, DbBackend, QueryResult, Statement, Value};
+use steelcare_domain::location::Locations;
+use steelcare_domain::{ProblemCategory, Role};
+use steelcare_proto::common::v1 as common;
+use steelcare_proto::events::v1 as events;
+use steelcare_proto::feedback::v1 as pb;
+use steelcare_proto::intake::v1 as intake;
+use steelcare_runtime::handler::require;
+use steelcare_runtime::validate::Violations;
+use steelcare_runtime::{ApiError, Caller};
+use steelcare_store::entity::projects;
+
+use crate::engine::db_err;
+use crate::facts::{UNDETERMINED, clock, short_key, staff};
+use crate::visits::instant;
+
+/// Who reads the figures (customers: their own organisation's).
+pub const READERS: &[Role] = &[
+    Role::Engineer,
+    Role::ChiefEngineer,
+    Role::Manager,
+    Role::Admin,
+    Role::Auditor,
+    Role::Customer,
+];
+/// Who reads the KPIs.
+pub const KPI_READERS: &[Role] = &[Role::Manager, Role::Admin, Role::Auditor];
+
+/// The cases a figure covers: a period on one instant, and filters.
+#[derive(Debug, Clone)]
+pub struct Scope {
+    basis: pb::PeriodBasis,
+    start_ms: i64,
+    end_ms: i64,
+    category: Option<String>,
+    location: Option<String>,
+    project_id: Option<String>,
+    customer_id: Option<String>,
+    structure_type: Option<String>,
+}
+
+impl Scope {
+    /// Checks a period and a filter for `caller` (a customer is held to its organisation).
+    pub fn parse(
+        caller: &Caller,
+        period: Option<&pb::Period>,
+        filter: Option<&pb::CaseFilter>,
+    ) -> Result<Scope, ApiError> {
+        let mut v = Violations::default();
+        let (mut start, mut end, mut basis) = (None, None, None);
+        match period {
+            None => v.add("period", "required"),
+            Some(p) => {
+                basis = v.enum_value("period.basis", p.basis, |b| {
+                    pb::PeriodBasis::try_from(b).ok()
+                });
+                match &p.range {
+                    None => v.add("period.range", "required"),
+                    Some(r) => {
+                        start = instant(
+                            &mut v,
+                            "period.range.start_time",
+                            r.start_time.as_ref(),
+                            true,
+                        );
+                        end = instant(&mut v, "period.range.end_time", r.end_time.as_ref(), true);
+                        if let (Some(s), Some(e)) = (start, end)
+                            && s >= e
+                        {
+                            v.add("period.range.end_time", "must be after the start");
+                        }
+                    }
+                }
+            }
+        }
+        let f = filter.cloned().unwrap_or_default();
+        let category = match f.category {
+            0 => None,
+            c => match ProblemCategory::from_proto_value(c) {
+                Some(c) => Some(c.as_str().to_owned()),
+                None => {
+                    v.add("filter.category", format!("unknown value {c}"));
+                    None
+                }
+            },
+        };
+        let structure_type = match f.structure_type {
+            0 => None,
+            s => match intake::StructureType::try_from(s) {
+                Ok(s) => Some(short_key(s.as_str_name(), "STRUCTURE_TYPE_")),
+                Err(_) => {
+                    v.add("filter.structure_type", format!("unknown value {s}"));
+                    None
+                }
+            },
+        };
+        let location = (!f.location.is_empty()).then(|| f.location.clone());
+        if let Some(l) = &location
+            && l != steelcare_domain::location::OTHER
+            && Locations::shipped().kind(l).is_none()
+        {
+            v.add("filter.location", format!("unknown location {l:?}"));
+        }
+        let customer_id = if caller.is_customer_only() {
+            Some(caller.organization_id.clone().unwrap_or_default())
+        } else {
+            (!f.customer_id.is_empty()).then(|| f.customer_id.clone())
+        };
+        let (start, end, basis) = v.finish((start, end, basis))?;
+        Ok(Scope {
+            basis: basis.unwrap_or(pb::PeriodBasis::Created),
+            start_ms: start.map_or(0, |s| s.timestamp_millis()),
+            end_ms: end.map_or(0, |e| e.timestamp_millis()),
+            category,
+            location,
+            project_id: (!f.project_id.is_empty()).then(|| f.project_id.clone()),
+            customer_id,
+            structure_type,
+        })
+    }
+
+    /// The instant column of the basis.
+    fn instant_column(&self) -> &'static str {
+        match self.basis {
+            pb::PeriodBasis::Accepted => "accepted_at_ms",
+            pb::PeriodBasis::Closed => "closed_at_ms",
+            _ => "created_at_ms",
+        }
+    }
+
+    /// The month column of the basis.
+    fn month_column(&self) -> &'static str {
+        match self.basis {
+            pb::PeriodBasis::Accepted => "accepted_month",
+            pb::PeriodBasis::Closed => "closed_month",
+            _ => "created_month",
+        }
+    }
+
+    /// `WHERE` conditions on `case_facts` aliased `f`, and their values.
+    fn conditions(&self) -> (String, Vec<Value>) {
+        let col = self.instant_column();
+        let mut sql = format!("f.{col} >= ? AND f.{col} < ?");
+        let mut values: Vec<Value> = vec![self.start_ms.into(), self.end_ms.into()];
+        for (column, value) in [
+            ("category", &self.category),
+            ("location", &self.location),
+            ("project_id", &self.project_id),
+            ("customer_id", &self.customer_id),
+            ("structure_type", &self.structure_type),
+        ] {
+            if let Some(value) = value {
+                sql.push_str(&format!(" AND f.{column} = ?"));
+                values.push(value.clone().into());
+            }
+        }
+        (sql, values)
+    }
+}
+
+/// A statement with `?` placeholders for `backend` (PostgreSQL numbers them).
+pub fn statement(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
+    let sql = if backend == DbBackend::Postgres {
+        let mut out = String::with_capacity(sql.len() + 8);
+        let mut n = 0;
+        for ch in sql.chars() {
+            if ch == '?' {
+                n += 1;
+                out.push_str(&format!("${n}"));
+            } else {
+                out.push(ch);
+            }
+        }
+        out
+    } else {
+        sql.to_owned()
+    };
+    Statement::from_sql_and_values(backend, sql, values)
+}
+
+async fn query(
+    conn: &impl ConnectionTrait,
+    sql: &str,
+    values: Vec<Value>,
+) -> Result<Vec<QueryResult>, ApiError> {
+    conn.query_all_raw(statement(conn.get_database_backend(), sql, values))
+        .await
+        .map_err(db_err)
+}
+
+fn int(row: &QueryResult, i: usize) -> i64 {
+    row.try_get_by_index::<Option<i64>>(i)
+        .ok()
+        .flatten()
+        .unwrap_or(0)
+}
+
+fn float(row: &QueryResult, i: usize) -> f64 {
+    row.try_get_by_index::<Option<f64>>(i)
+        .ok()
+        .flatten()
+        .unwrap_or(0.0)
+}
+
+fn text(row: &QueryResult, i: usize) -> String {
+    row.try_get_by_index::<Option<String>>(i)
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+}
+
+fn ratio(part: i64, whole: i64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 / whole as f64
+    }
+}
+
+/// Chinese and English names of the keys a breakdown shows.
+const LABELS: &[(&str, &str, &str)] = &[
+    ("structural_safety", "结构安全", "Structural safety"),
+    ("member_deformation", "构件变形", "Member deformation"),
+    ("connection_loosening", "连接松动", "Connection loosening"),
+    ("coating_damage", "涂层损坏", "Coating damage"),
+    ("leakage", "渗漏", "Leakage"),
+    ("hardware_damage", "五金损坏", "Hardware damage"),
+    ("usage_consultation", "使用咨询", "Usage consultation"),
+    ("other", "其他", "Other"),
+    ("design", "设计缺陷", "Design fault"),
+    ("material", "材料缺陷", "Material defect"),
+    ("workmanship", "施工质量", "Workmanship"),
+    ("installation_accuracy", "安装精度", "Installation accuracy"),
+    ("improper_use", "使用不当", "Improper use"),
+    ("environment", "环境因素", "Environment"),
+    ("contractor", "承包方", "Contractor"),
+    ("designer", "设计方", "Designer"),
+    ("material_supplier", "材料供应商", "Material supplier"),
+    ("customer_use", "客户使用", "Customer use"),
+    ("third_party", "第三方", "Third party"),
+    ("force_majeure", "不可抗力", "Force majeure"),
+    ("portal_frame", "门式刚架", "Portal frame"),
+    ("multi_storey_frame", "多层框架", "Multi-storey frame"),
+    ("space_truss", "空间网架", "Space truss"),
+    ("bridge", "桥梁", "Bridge"),
+    (UNDETERMINED, "待定", "Undetermined"),
+];
+
+fn label(dimension: pb::Dimension, key: &str) -> (String, String) {
+    if dimension == pb::Dimension::Location
+        && let Some(kind) = Locations::shipped().kind(key)
+    {
+        return (kind.zh.clone(), kind.en.clone());
+    }
+    if matches!(dimension, pb::Dimension::Month | pb::Dimension::Project) {
+        return (key.to_owned(), key.to_owned());
+    }
+    LABELS.iter().find(|(k, _, _)| *k == key).map_or_else(
+        || (key.to_owned(), key.to_owned()),
+        |(_, zh, en)| ((*zh).to_owned(), (*en).to_owned()),
+    )
+}
+
+/// The column a breakdown groups by.
+fn group_column(scope: &Scope, dimension: pb::Dimension) -> Option<&'static str> {
+    Some(match dimension {
+        pb::Dimension::Category => "f.category",
+        pb::Dimension::Location => "f.location",
+        pb::Dimension::RootCause => "f.root_cause",
+        pb::Dimension::ResponsibleParty => "p.party",
+        pb::Dimension::Project => "f.project_id",
+        pb::Dimension::StructureType => "f.structure_type",
+        pb::Dimension::Month => match scope.month_column() {
+            "accepted_month" => "f.accepted_month",
+            "closed_month" => "f.closed_month",
+            _ => "f.created_month",
+        },
+        pb::Dimension::Unspecified => return None,
+    })
+}
+
+/// ProblemBreakdown.
+pub async fn breakdown(
+    conn: &impl ConnectionTrait,
+    scope: &Scope,
+    dimension: i32,
+    top: i32,
+) -> Result<pb::ProblemBreakdownResponse, ApiError> {
+    let dimension = pb::Dimension::try_from(dimension)
+        .ok()
+        .filter(|d| *d != pb::Dimension::Unspecified)
+        .ok_or_else(|| ApiError::invalid("dimension", "required: one of the dimensions"))?;
+    if top < 0 {
+        return Err(ApiError::invalid("top", "0 (all) or more"));
+    }
+    let column =
+        group_column(scope, dimension).ok_or_else(|| ApiError::invalid("dimension", "required"))?;
+    let (conditions, values) = scope.conditions();
+    let sql = if dimension == pb::Dimension::ResponsibleParty {
+        format!(
+            "SELECT {column}, SUM(p.share) FROM case_facts f \
+             JOIN case_fact_parties p ON p.ticket_id = f.ticket_id \
+             WHERE {conditions} GROUP BY {column}"
+        )
+    } else {
+        format!("SELECT {column}, COUNT(*) FROM case_facts f WHERE {conditions} GROUP BY {column}")
+    };
+    let found = query(conn, &sql, values).await?;
+    let mut counts: Vec<(String, f64)> = found
+        .iter()
+        .map(|r| {
+            let n = if dimension == pb::Dimension::ResponsibleParty {
+                float(r, 1)
+            } else {
+                int(r, 1) as f64
+            };
+            (text(r, 0), n)
+        })
+        .collect();
+    let total: f64 = counts.iter().map(|(_, n)| n).sum();
+    counts.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    if top > 0 {
+        counts.truncate(top as usize);
+    }
+    let names = if dimension == pb::Dimension::Project {
+        project_names(conn, counts.iter().map(|(k, _)| k.clone()).collect()).await?
+    } else {
+        BTreeMap::new()
+    };
+    Ok(pb::ProblemBreakdownResponse {
+        rows: counts
+            .into_iter()
+            .map(|(key, n)| {
+                let (label_zh, label_en) = match names.get(&key) {
+                    Some(name) => (name.clone(), name.clone()),
+                    None => label(dimension, &key),
+                };
+                pb::BreakdownRow {
+                    share: if total > 0.0 { n / total } else { 0.0 },
+                    key,
+                    label_zh,
+                    label_en,
+                    cases: n,
+                }
+            })
+            .collect(),
+        total_cases: total.round() as i64,
+    })
+}
+
+async fn project_names(
+    conn: &impl ConnectionTrait,
+    ids: Vec<String>,
+) -> Result<BTreeMap<String, String>, ApiError> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    if ids.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    Ok(projects::Entity::find()
+        .filter(projects::Column::Id.is_in(ids))
+        .all(conn)
+        .await
+        .map_err(db_err)?
+        .into_iter()
+        .map(|p| (p.id, p.name))
+        .collect())
+}
+
+/// The clocks in the order the compliance rows list them, with their columns.
+const CLOCKS: [(events::SlaClockKind, &str); 5] = [
+    (events::SlaClockKind::Response, "clock_response"),
+    (events::SlaClockKind::Arrival, "clock_arrival"),
+    (events::SlaClockKind::Solution, "clock_solution"),
+    (events::SlaClockKind::Completion, "clock_completion"),
+    (events::SlaClockKind::Appraisal, "clock_appraisal"),
+];
+
+/// SlaCompliance.
+pub async fn sla_compliance(
+    conn: &impl ConnectionTrait,
+    scope: &Scope,
+) -> Result<pb::SlaComplianceResponse, ApiError> {
+    let mut sums = Vec::new();
+    for (_, column) in CLOCKS {
+        for code in [clock::RUNNING, clock::MET, clock::BREACHED] {
+            sums.push(format!(
+                "SUM(CASE WHEN f.{column} = {code} THEN 1 ELSE 0 END)"
+            ));
+        }
+    }
+    let (conditions, values) = scope.conditions();
+    let sql = format!(
+        "SELECT f.tier, {} FROM case_facts f WHERE {conditions} GROUP BY f.tier ORDER BY f.tier",
+        sums.join(", ")
+    );
+    let found = query(conn, &sql, values).await?;
+    let mut rows = Vec::new();
+    for (i, (kind, _)) in CLOCKS.iter().enumerate() {
+        for r in &found {
+            let tier = text(r, 0).parse::<steelcare_domain::SeverityTier>().ok();
+            let (running, met, breached) =
+                (int(r, 1 + i * 3), int(r, 2 + i * 3), int(r, 3 + i * 3));
+            if running + met + breached == 0 {
+                continue;
+            }
+            rows.push(pb::SlaComplianceRow {
+                clock: *kind as i32,
+                tier: tier.map_or(0, |t| t.proto_value()),
+                clocks: running + met + breached,
+                met,
+                breached,
+                running,
+                compliance: ratio(met, met + breached),
+            });
+        }
+    }
+    Ok(pb::SlaComplianceResponse { rows })
+}
+
+const OUTCOME_COLUMNS: &str = "COUNT(*), SUM(f.recurred), \
+    SUM(CASE WHEN f.acceptance_rounds > 1 THEN 1 ELSE 0 END), \
+    SUM(CASE WHEN f.acceptance_rounds > 0 THEN 1 ELSE 0 END), AVG(f.resolve_hours), \
+    SUM(f.sat_surveys), SUM(f.sat_response_speed), SUM(f.sat_technical_level), \
+    SUM(f.sat_attitude), SUM(f.sat_repair_quality), SUM(f.sat_overall), \
+    SUM(f.clocks_met), SUM(f.clocks_breached)";
+
+fn outcomes_of(r: &QueryResult, first: usize, month: String) -> pb::Outcomes {
+    let at = |i: usize| int(r, first + i);
+    let surveys = at(5);
+    let mean = |sum: i64| ratio(sum, surveys);
+    pb::Outcomes {
+        month,
+        cases: at(0),
+        recurrence_rate: ratio(at(1), at(0)),
+        rework_rate: ratio(at(2), at(3)),
+        mean_hours_to_resolve: float(r, first + 4),
+        satisfaction: Some(pb::SatisfactionAverages {
+            surveys,
+            response_speed: mean(at(6)),
+            technical_level: mean(at(7)),
+            attitude: mean(at(8)),
+            repair_quality: mean(at(9)),
+            overall: mean(at(10)),
+        }),
+        on_time_share: ratio(at(11), at(11) + at(12)),
+    }
+}
+
+/// CaseOutcomes.
+pub async fn outcomes(
+    conn: &impl ConnectionTrait,
+    scope: &Scope,
+    monthly: bool,
+) -> Result<pb::CaseOutcomesResponse, ApiError> {
+    let (conditions, values) = scope.conditions();
+    let sql = format!("SELECT {OUTCOME_COLUMNS} FROM case_facts f WHERE {conditions}");
+    let total = query(conn, &sql, values.clone())
+        .await?
+        .first()
+        .map(|r| outcomes_of(r, 0, String::new()));
+    let mut months = Vec::new();
+    if monthly {
+        let month = scope.month_column();
+        let sql = format!(
+            "SELECT f.{month}, {OUTCOME_COLUMNS} FROM case_facts f WHERE {conditions} \
+             GROUP BY f.{month} ORDER BY f.{month}"
+        );
+        months = query(conn, &sql, values)
+            .await?
+            .iter()
+            .map(|r| outcomes_of(r, 1, text(r, 0)))
+            .collect();
+    }
+    Ok(pb::CaseOutcomesResponse { total, months })
+}
+
+/// Who a case counts for, in words.
+pub fn attribution(subject: pb::KpiSubject) -> &'static str {
+    match subject {
+        pb::KpiSubject::Technician => {
+            "a technician: every case whose survey plan or work log names them (a case counts \
+             in full for each technician on it)"
+        }
+        pb::KpiSubject::Team => {
+            "a team: every case on which a technician of the team is named on the survey plan \
+             or the work log (once per team)"
+        }
+        _ => {
+            "an agent: every case whose ticket they took in (CreateTicket's caller); tickets \
+             customers filed themselves count for no agent"
+        }
+    }
+}
+
+/// StaffKpis.
+pub async fn staff_kpis(
+    conn: &impl ConnectionTrait,
+    scope: &Scope,
+    subject: i32,
+) -> Result<pb::StaffKpisResponse, ApiError> {
+    let subject = pb::KpiSubject::try_from(subject)
+        .ok()
+        .filter(|s| *s != pb::KpiSubject::Unspecified)
+        .ok_or_else(|| ApiError::invalid("subject", "required: technician, team or agent"))?;
+    let kind = match subject {
+        pb::KpiSubject::Technician => staff::TECHNICIAN,
+        pb::KpiSubject::Team => staff::TEAM,
+        _ => staff::AGENT,
+    };
+    let (conditions, mut values) = scope.conditions();
+    values.insert(0, kind.into());
+    let sql = format!(
+        "SELECT s.subject, COUNT(*), SUM(f.clocks_met), SUM(f.clocks_met + f.clocks_breached), \
+         SUM(f.sat_overall), SUM(f.sat_surveys), \
+         SUM(CASE WHEN f.acceptance_rounds = 1 THEN 1 ELSE 0 END), \
+         SUM(CASE WHEN f.acceptance_rounds > 0 THEN 1 ELSE 0 END), SUM(f.acceptance_rounds), \
+         AVG(f.completeness) \
+         FROM case_fact_staff s JOIN case_facts f ON f.ticket_id = s.ticket_id \
+         WHERE s.kind = ? AND {conditions} GROUP BY s.subject ORDER BY s.subject"
+    );
+    let rows = query(conn, &sql, values)
+        .await?
+        .iter()
+        .map(|r| pb::KpiRow {
+            subject: text(r, 0),
+            cases: int(r, 1),
+            on_time_share: ratio(int(r, 2), int(r, 3)),
+            satisfaction: ratio(int(r, 4), int(r, 5)),
+            first_time_acceptance: ratio(int(r, 6), int(r, 7)),
+            rectification_rounds: ratio(int(r, 8), int(r, 7)),
+            archive_completeness: float(r, 9),
+        })
+        .collect();
+    Ok(pb::StaffKpisResponse {
+        rows,
+        attribution: attribution(subject).to_owned(),
+    })
+}
+
+/// Checks the caller may read the figures.
+pub fn require_reader(caller: &Caller, kpis: bool) -> Result<(), ApiError> {
+    require(caller, if kpis { KPI_READERS } else { READERS })
+}
+
+/// The label of a tier for CSV.
+pub fn tier_name(value: i32) -> String {
+    common::SeverityTier::try_from(value)
+        .map(|t| short_key(t.as_str_name(), "SEVERITY_TIER_"))
+        .unwrap_or_default()
+}
+
+/// The label of a clock for CSV.
+pub fn clock_name(value: i32) -> String {
+    events::SlaClockKind::try_from(value)
+        .map(|c| short_key(c.as_str_name(), "SLA_CLOCK_KIND_"))
+        .unwrap_or_default()
+}

@@ -1,0 +1,463 @@
+//! The per-case facts the analytics read (`case_facts`, `case_fact_parties`,
+//! `case_fact_staff`): a projection rebuilt whole from the records of every service each time
+//! an event of the case arrives, so it never drifts from them, needs no ordering of events,
+//! and can be rebuilt from the database alone ([`refresh`] on every case).
+//!
+//! Keys are short lowercase names: categories as the domain spells them (`leakage`), tiers
+//! (`p2`), root causes (`workmanship`), parties (`designer`), structure types
+//! (`portal_frame`), locations as the taxonomy's keys (`gutter`); `undetermined` where the
+//! survey has not decided yet.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, TimeZone, Utc};
+use chrono_tz::Tz;
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use steelcare_domain::feedback::month_key;
+use steelcare_domain::location::Locations;
+use steelcare_proto::acceptance::v1 as acceptance;
+use steelcare_proto::common::v1 as common;
+use steelcare_proto::feedback::v1 as pb;
+use steelcare_proto::repair::v1 as repair;
+use steelcare_repair::records::kind as repair_kind;
+use steelcare_runtime::ApiError;
+use steelcare_store::case_records::{self, decode};
+use steelcare_store::entity::{
+    archives, audit_log, case_fact_parties, case_fact_staff, case_facts, cases, projects,
+    sla_clocks, survey_plan_members, survey_plans, technicians, tickets,
+};
+
+use crate::engine::db_err;
+
+/// Codes of a clock's outcome in the `clock_*` columns.
+pub mod clock {
+    /// The case has no such clock.
+    pub const NONE: i16 = 0;
+    /// Running (or paused).
+    pub const RUNNING: i16 = 1;
+    /// Stopped in time.
+    pub const MET: i16 = 2;
+    /// Breached.
+    pub const BREACHED: i16 = 3;
+}
+
+/// Kinds of `case_fact_staff` rows.
+pub mod staff {
+    /// A technician on the case's survey plan or work log.
+    pub const TECHNICIAN: &str = "technician";
+    /// The team of such a technician.
+    pub const TEAM: &str = "team";
+    /// The agent who took the ticket in.
+    pub const AGENT: &str = "agent";
+}
+
+/// The key of a case the survey has not decided on yet.
+pub const UNDETERMINED: &str = "undetermined";
+
+/// The kind of a satisfaction survey in `case_records`.
+pub const SATISFACTION: &str = "satisfaction";
+
+/// A protobuf enum name as a short key: `ROOT_CAUSE_DESIGN` → `design`.
+pub fn short_key(name: &str, prefix: &str) -> String {
+    name.strip_prefix(prefix)
+        .unwrap_or(name)
+        .to_ascii_lowercase()
+}
+
+/// The root cause key of a proto value.
+pub fn root_cause_key(value: i32) -> String {
+    match common::RootCause::try_from(value) {
+        Ok(common::RootCause::Unspecified) | Err(_) => UNDETERMINED.to_owned(),
+        Ok(cause) => short_key(cause.as_str_name(), "ROOT_CAUSE_"),
+    }
+}
+
+/// The party key of a proto value.
+pub fn party_key(value: i32) -> String {
+    match common::ResponsibleParty::try_from(value) {
+        Ok(common::ResponsibleParty::Unspecified) | Err(_) => UNDETERMINED.to_owned(),
+        Ok(party) => short_key(party.as_str_name(), "RESPONSIBLE_PARTY_"),
+    }
+}
+
+/// The structure type key of a stored name (`STRUCTURE_TYPE_PORTAL_FRAME`).
+pub fn structure_key(stored: &str) -> String {
+    short_key(stored, "STRUCTURE_TYPE_")
+}
+
+fn ms(at: DateTime<Utc>) -> i64 {
+    at.timestamp_millis()
+}
+
+fn month_of(at_ms: i64, zone: Tz) -> String {
+    let at = Utc.timestamp_millis_opt(at_ms).single().unwrap_or_default();
+    month_key(at.with_timezone(&zone).date_naive())
+}
+
+/// The strings of a stored JSON text, joined (where the customer said the problem is).
+fn json_text(stored: &str) -> String {
+    fn walk(value: &serde_json::Value, out: &mut String) {
+        match value {
+            serde_json::Value::String(s) => {
+                out.push_str(s);
+                out.push(' ');
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|v| walk(v, out)),
+            serde_json::Value::Object(map) => map.values().for_each(|v| walk(v, out)),
+            _ => {}
+        }
+    }
+    let mut out = String::new();
+    match serde_json::from_str::<serde_json::Value>(stored) {
+        Ok(value) => walk(&value, &mut out),
+        Err(_) => out.push_str(stored),
+    }
+    out
+}
+
+fn clock_code(status: &str) -> i16 {
+    match status {
+        "met" => clock::MET,
+        "breached" => clock::BREACHED,
+        "cancelled" => clock::NONE,
+        _ => clock::RUNNING,
+    }
+}
+
+/// Rebuilds the facts of one case from the records of every service. Returns false when
+/// the ticket does not exist (yet).
+pub async fn refresh(
+    conn: &impl ConnectionTrait,
+    zone: Tz,
+    ticket_id: &str,
+) -> Result<bool, ApiError> {
+    let Some(ticket) = tickets::Entity::find_by_id(ticket_id)
+        .one(conn)
+        .await
+        .map_err(db_err)?
+    else {
+        return Ok(false);
+    };
+    let case = cases::Entity::find_by_id(ticket_id)
+        .one(conn)
+        .await
+        .map_err(db_err)?;
+    let structure_type = projects::Entity::find_by_id(&ticket.project_id)
+        .one(conn)
+        .await
+        .map_err(db_err)?
+        .map_or_else(
+            || UNDETERMINED.to_owned(),
+            |p| structure_key(&p.structure_type),
+        );
+
+    // The survey's findings: the latest report version, a resolved dispute's shares after.
+    let mut root_cause = UNDETERMINED.to_owned();
+    let mut shares: Vec<common::ResponsibilityShare> = Vec::new();
+    let mut findings = String::new();
+    if let Some(row) = case_records::records(conn, ticket_id, repair_kind::REPORT)
+        .await?
+        .last()
+    {
+        let report: repair::SurveyReport = decode(row)?;
+        findings = report.findings;
+        if let Some(d) = report.diagnosis {
+            root_cause = root_cause_key(d.root_cause);
+            shares = d.responsibility;
+        }
+    }
+    let mut appraisal = clock::NONE;
+    let now = steelcare_store::now();
+    for row in case_records::records(conn, ticket_id, repair_kind::DISPUTE).await? {
+        let dispute: repair::Dispute = decode(&row)?;
+        let deadline = dispute.appraisal_deadline_time.map(|t| t.seconds * 1000);
+        let resolved = dispute.status == repair::DisputeStatus::Resolved as i32;
+        if resolved && !dispute.responsibility.is_empty() {
+            shares = dispute.responsibility.clone();
+        }
+        if let Some(deadline) = deadline {
+            let ended = if resolved {
+                dispute.resolve_time.map_or(ms(now), |t| t.seconds * 1000)
+            } else {
+                ms(now)
+            };
+            appraisal = if ended > deadline {
+                clock::BREACHED
+            } else if resolved {
+                clock::MET
+            } else {
+                clock::RUNNING
+            };
+        }
+    }
+    let location = Locations::shipped()
+        .locate(&format!(
+            "{} {} {}",
+            json_text(&ticket.location),
+            json_text(&ticket.description),
+            findings
+        ))
+        .to_owned();
+
+    // Acceptance rounds, and when the customer accepted.
+    let mut rounds = 0;
+    let mut accepted_at: Option<i64> = None;
+    for row in case_records::records(
+        conn,
+        ticket_id,
+        steelcare_acceptance::grpc::kind::ACCEPTANCE,
+    )
+    .await?
+    {
+        let round: acceptance::CustomerAcceptance = decode(&row)?;
+        rounds += 1;
+        if round.accepted {
+            accepted_at = Some(ms(row.created_at));
+        }
+    }
+    let archive = archives::Entity::find()
+        .filter(archives::Column::TicketId.eq(ticket_id))
+        .one(conn)
+        .await
+        .map_err(db_err)?;
+    let completeness = archive.as_ref().map(|a| {
+        serde_json::from_str::<serde_json::Value>(&a.completeness)
+            .ok()
+            .and_then(|v| v["ratio"].as_f64())
+            .unwrap_or(0.0)
+    });
+    let state = case
+        .as_ref()
+        .map_or("RECEIVED", |c| c.state.as_str())
+        .to_owned();
+    let closed_at = case
+        .as_ref()
+        .filter(|c| c.state == "CLOSED" || c.state == "CANCELLED")
+        .map(|c| ms(c.updated_at));
+    let created_at = ms(ticket.created_at);
+    let resolved_at = accepted_at.or(archive.as_ref().map(|a| ms(a.created_at)));
+    let resolve_hours = resolved_at.map(|end| (end - created_at).max(0) as f64 / 3_600_000.0);
+
+    // Clocks.
+    let mut clocks: BTreeMap<String, i16> = BTreeMap::new();
+    for c in sla_clocks::Entity::find()
+        .filter(sla_clocks::Column::TicketId.eq(ticket_id))
+        .all(conn)
+        .await
+        .map_err(db_err)?
+    {
+        clocks.insert(c.kind, clock_code(&c.status));
+    }
+    let code = |kind: &str| clocks.get(kind).copied().unwrap_or(clock::NONE);
+    let all = [
+        code("response"),
+        code("arrival"),
+        code("solution"),
+        code("completion"),
+        appraisal,
+    ];
+    let met = all.iter().filter(|c| **c == clock::MET).count() as i32;
+    let breached = all.iter().filter(|c| **c == clock::BREACHED).count() as i32;
+
+    // Satisfaction.
+    let mut sat = [0i32; 6];
+    for row in case_records::records(conn, ticket_id, SATISFACTION).await? {
+        let survey: pb::Satisfaction = decode(&row)?;
+        let s = survey.scores.unwrap_or_default();
+        sat[0] += 1;
+        sat[1] += s.response_speed;
+        sat[2] += s.technical_level;
+        sat[3] += s.attitude;
+        sat[4] += s.repair_quality;
+        sat[5] += s.overall;
+    }
+    let recurred = tickets::Entity::find()
+        .filter(tickets::Column::RelatedCaseId.eq(ticket_id))
+        .one(conn)
+        .await
+        .map_err(db_err)?
+        .is_some();
+
+    let created_month = month_of(created_at, zone);
+    let fact = case_facts::ActiveModel {
+        ticket_id: Set(ticket.id.clone()),
+        customer_id: Set(ticket.customer_id.clone()),
+        project_id: Set(ticket.project_id.clone()),
+        structure_type: Set(structure_type),
+        category: Set(ticket.category.clone()),
+        location: Set(location),
+        root_cause: Set(root_cause),
+        tier: Set(ticket.tier.clone()),
+        state: Set(state),
+        related_case_id: Set(ticket.related_case_id.clone()),
+        created_at_ms: Set(created_at),
+        accepted_at_ms: Set(accepted_at),
+        closed_at_ms: Set(closed_at),
+        created_month: Set(created_month),
+        accepted_month: Set(accepted_at.map(|t| month_of(t, zone))),
+        closed_month: Set(closed_at.map(|t| month_of(t, zone))),
+        acceptance_rounds: Set(rounds),
+        recurred: Set(i32::from(recurred)),
+        resolve_hours: Set(resolve_hours),
+        completeness: Set(completeness),
+        sat_surveys: Set(sat[0]),
+        sat_response_speed: Set(sat[1]),
+        sat_technical_level: Set(sat[2]),
+        sat_attitude: Set(sat[3]),
+        sat_repair_quality: Set(sat[4]),
+        sat_overall: Set(sat[5]),
+        clock_response: Set(all[0]),
+        clock_arrival: Set(all[1]),
+        clock_solution: Set(all[2]),
+        clock_completion: Set(all[3]),
+        clock_appraisal: Set(all[4]),
+        clocks_met: Set(met),
+        clocks_breached: Set(breached),
+        updated_at: Set(now),
+    };
+    case_facts::Entity::insert(fact)
+        .on_conflict(
+            OnConflict::column(case_facts::Column::TicketId)
+                .update_columns(fact_columns())
+                .to_owned(),
+        )
+        .exec(conn)
+        .await
+        .map_err(db_err)?;
+
+    // Parties: shares summing to 1, or the whole case undetermined.
+    let mut parties: BTreeMap<String, f64> = BTreeMap::new();
+    let total: i32 = shares.iter().map(|s| s.percent.max(0)).sum();
+    for s in &shares {
+        if total > 0 && s.percent > 0 {
+            *parties.entry(party_key(s.party)).or_default() +=
+                f64::from(s.percent) / f64::from(total);
+        }
+    }
+    if parties.is_empty() {
+        parties.insert(UNDETERMINED.to_owned(), 1.0);
+    }
+    case_fact_parties::Entity::delete_many()
+        .filter(case_fact_parties::Column::TicketId.eq(ticket_id))
+        .exec(conn)
+        .await
+        .map_err(db_err)?;
+    case_fact_parties::Entity::insert_many(parties.into_iter().map(|(party, share)| {
+        case_fact_parties::ActiveModel {
+            ticket_id: Set(ticket.id.clone()),
+            party: Set(party),
+            share: Set(share),
+        }
+    }))
+    .on_conflict_do_nothing()
+    .exec(conn)
+    .await
+    .map_err(db_err)?;
+
+    // Whom the case counts for.
+    let mut rows: Vec<(&str, String)> = Vec::new();
+    for technician in technicians_of(conn, ticket_id).await? {
+        rows.push((staff::TECHNICIAN, technician));
+    }
+    let ids: Vec<String> = rows.iter().map(|(_, t)| t.clone()).collect();
+    if !ids.is_empty() {
+        for t in technicians::Entity::find()
+            .filter(technicians::Column::Id.is_in(ids))
+            .all(conn)
+            .await
+            .map_err(db_err)?
+        {
+            if !rows.iter().any(|(k, s)| *k == staff::TEAM && *s == t.team) {
+                rows.push((staff::TEAM, t.team));
+            }
+        }
+    }
+    if let Some(agent) = agent_of(conn, ticket_id).await? {
+        rows.push((staff::AGENT, agent));
+    }
+    case_fact_staff::Entity::delete_many()
+        .filter(case_fact_staff::Column::TicketId.eq(ticket_id))
+        .exec(conn)
+        .await
+        .map_err(db_err)?;
+    if !rows.is_empty() {
+        case_fact_staff::Entity::insert_many(rows.into_iter().map(|(kind, subject)| {
+            case_fact_staff::ActiveModel {
+                kind: Set(kind.to_owned()),
+                subject: Set(subject),
+                ticket_id: Set(ticket.id.clone()),
+            }
+        }))
+        .on_conflict_do_nothing()
+        .exec(conn)
+        .await
+        .map_err(db_err)?;
+    }
+    Ok(true)
+}
+
+fn fact_columns() -> Vec<case_facts::Column> {
+    use sea_orm::Iterable;
+    case_facts::Column::iter()
+        .filter(|c| !matches!(c, case_facts::Column::TicketId))
+        .collect()
+}
+
+/// The technicians a case counts for: its survey plans' members and its work-log crews.
+async fn technicians_of(
+    conn: &impl ConnectionTrait,
+    ticket_id: &str,
+) -> Result<Vec<String>, ApiError> {
+    let mut out: Vec<String> = Vec::new();
+    let plans: Vec<String> = survey_plans::Entity::find()
+        .filter(survey_plans::Column::TicketId.eq(ticket_id))
+        .all(conn)
+        .await
+        .map_err(db_err)?
+        .into_iter()
+        .map(|p| p.id)
+        .collect();
+    if !plans.is_empty() {
+        for m in survey_plan_members::Entity::find()
+            .filter(survey_plan_members::Column::SurveyPlanId.is_in(plans))
+            .all(conn)
+            .await
+            .map_err(db_err)?
+        {
+            if !out.contains(&m.technician_id) {
+                out.push(m.technician_id);
+            }
+        }
+    }
+    for t in steelcare_acceptance::engine::crew_of(conn, ticket_id).await? {
+        if !out.contains(&t) {
+            out.push(t);
+        }
+    }
+    Ok(out)
+}
+
+/// The staff member who took the ticket in (the caller of its first audit record, its
+/// creation: CreateTicket, or the visit attempt that opened a recurrence), unless the
+/// customer filed it.
+pub(crate) async fn agent_of(
+    conn: &impl ConnectionTrait,
+    ticket_id: &str,
+) -> Result<Option<String>, ApiError> {
+    let first = audit_log::Entity::find()
+        .filter(audit_log::Column::EntityType.eq("ticket"))
+        .filter(audit_log::Column::EntityId.eq(ticket_id))
+        .order_by_asc(audit_log::Column::CreatedAt)
+        .order_by_asc(audit_log::Column::Id)
+        .one(conn)
+        .await
+        .map_err(db_err)?;
+    Ok(first
+        .filter(|r| {
+            r.roles
+                .split(',')
+                .any(|role| matches!(role.trim(), "agent" | "manager" | "admin"))
+        })
+        .map(|r| r.subject))
+}

@@ -1,0 +1,20 @@
+//! The SteelCare feedback and analytics service (MISSION §8): return visits scheduled when a
+//! case is archived, their attempts (a recurrence opens a linked ticket in intake; the last
+//! visit or a refusal closes the case), satisfaction surveys, the figures — breakdowns, SLA
+//! compliance, outcomes, staff KPIs, CSV — over a per-case projection of every service's
+//! records, and corrective actions closed only when verified effective.
+//!
+//! Read top-down: `grpc.rs` (the `rpcs!` table, the figures and CSV), `visits.rs` (visits,
+//! policies, surveys), `actions.rs` (corrective actions), `analytics.rs` (the queries),
+//! `facts.rs` (the projection), `worker.rs` (the consumer), `engine.rs` (what they share).
+
+pub mod actions;
+pub mod analytics;
+pub mod engine;
+pub mod facts;
+pub mod grpc;
+pub mod visits;
+pub mod worker;
+
+pub use engine::{Feedback, FeedbackConfig};
+pub use grpc::FeedbackService;

@@ -1,0 +1,1225 @@
+//! The feedback and analytics service end to end, on both backends: from an archived case
+//! (accepted after rework) through its scheduled return visits, an unreachable attempt, a
+//! reschedule, a recurrence that opens a linked ticket in intake, a satisfaction survey, the
+//! last visit closing the case; the figures that count them (breakdowns, SLA compliance,
+//! outcomes, KPIs, CSV) and a customer who never sees another organisation's; corrective
+//! actions refused, overdue, disproved by the recurrence, and verified effective. Every
+//! refusal with its code and field, nothing stored on refusal.
+
+use std::time::Duration;
+
+use chrono::{Datelike, TimeDelta, Utc};
+use steelcare_domain::Role;
+use steelcare_proto::acceptance::v1 as apb;
+use steelcare_proto::acceptance::v1::acceptance_service_client::AcceptanceServiceClient;
+use steelcare_proto::common::v1 as common;
+use steelcare_proto::feedback::v1 as pb;
+use steelcare_proto::feedback::v1::feedback_service_client::FeedbackServiceClient;
+use steelcare_proto::intake::v1 as intake;
+use steelcare_runtime::convert::to_timestamp;
+use steelcare_tests::{authed, backends};
+use tokio_stream::StreamExt;
+use tonic::Code;
+use tonic::transport::Channel;
+
+use crate::acceptance::{acceptance, repaired_case, self_inspection};
+use crate::dispatch::{date, person, roofer};
+use crate::repair::{Desk, fields};
+
+/// A case repaired, accepted in the second round and archived.
+async fn archived_case(desk: &mut Desk) -> String {
+    let ticket = repaired_case(desk).await;
+    let mut client = AcceptanceServiceClient::new(desk.office.app.channel().await);
+    let crew = desk.office.tech_token("t-crew");
+    let customer = desk.customer.clone();
+    client
+        .record_self_inspection(authed(self_inspection("s-1", &ticket, [152.0; 5]), &crew))
+        .await
+        .unwrap();
+    client
+        .record_customer_acceptance(authed(acceptance("c-1", &ticket, false), &customer))
+        .await
+        .unwrap();
+    desk.complete("done-2", &ticket).await.unwrap();
+    client
+        .record_self_inspection(authed(self_inspection("s-2", &ticket, [153.0; 5]), &crew))
+        .await
+        .unwrap();
+    client
+        .record_customer_acceptance(authed(acceptance("c-2", &ticket, true), &customer))
+        .await
+        .unwrap();
+    client
+        .archive_case(authed(
+            apb::ArchiveCaseRequest {
+                request_id: "ar-1".into(),
+                ticket_id: ticket.clone(),
+            },
+            &desk.engineer,
+        ))
+        .await
+        .unwrap();
+    ticket
+}
+
+fn period(basis: pb::PeriodBasis) -> pb::Period {
+    let now = Utc::now();
+    pb::Period {
+        range: Some(common::TimeRange {
+            start_time: Some(to_timestamp(now - TimeDelta::days(1))),
+            end_time: Some(to_timestamp(now + TimeDelta::days(1))),
+        }),
+        basis: basis as i32,
+    }
+}
+
+fn breakdown(dimension: pb::Dimension) -> pb::ProblemBreakdownRequest {
+    pb::ProblemBreakdownRequest {
+        period: Some(period(pb::PeriodBasis::Created)),
+        dimension: dimension as i32,
+        filter: None,
+        top: 0,
+    }
+}
+
+fn rows(found: &pb::ProblemBreakdownResponse) -> Vec<(String, f64)> {
+    found
+        .rows
+        .iter()
+        .map(|r| (r.key.clone(), r.cases))
+        .collect()
+}
+
+fn attempt(
+    request_id: &str,
+    visit: &str,
+    outcome: pb::AttemptOutcome,
+) -> pb::RecordVisitAttemptRequest {
+    pb::RecordVisitAttemptRequest {
+        request_id: request_id.into(),
+        visit_id: visit.into(),
+        outcome: outcome as i32,
+        method: pb::VisitMethod::Phone as i32,
+        ..Default::default()
+    }
+}
+
+fn reached(
+    request_id: &str,
+    visit: &str,
+    condition: pb::PartCondition,
+) -> pb::RecordVisitAttemptRequest {
+    pb::RecordVisitAttemptRequest {
+        contact: Some(person("Li Wei")),
+        condition: condition as i32,
+        ..attempt(request_id, visit, pb::AttemptOutcome::Reached)
+    }
+}
+
+fn scores(overall: i32) -> pb::SatisfactionScores {
+    pb::SatisfactionScores {
+        response_speed: 5,
+        technical_level: 4,
+        attitude: 5,
+        repair_quality: 4,
+        overall,
+    }
+}
+
+/// Polls the case outcomes until `done` holds (10 s at most).
+async fn outcomes_until(
+    client: &mut FeedbackServiceClient<Channel>,
+    token: &str,
+    done: impl Fn(&pb::Outcomes) -> bool,
+) -> pb::CaseOutcomesResponse {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let found = client
+            .case_outcomes(authed(
+                pb::CaseOutcomesRequest {
+                    period: Some(period(pb::PeriodBasis::Created)),
+                    filter: None,
+                    monthly: true,
+                },
+                token,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        if found.total.as_ref().is_some_and(&done) {
+            return found;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "outcomes never settled: {found:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn day(offset: i64) -> common::Date {
+    let d = (Utc::now() + TimeDelta::hours(8) + TimeDelta::days(offset)).date_naive();
+    common::Date {
+        year: d.year(),
+        month: d.month() as i32,
+        day: d.day() as i32,
+    }
+}
+
+#[tokio::test]
+async fn an_archived_case_is_visited_surveyed_counted_and_its_lessons_verified() {
+    for backend in backends() {
+        let mut desk = Desk::open(&backend).await;
+        for id in ["t-lead", "t-crew"] {
+            desk.office.hire(roofer(id, date(2030, 12, 31))).await;
+        }
+        let mut client = FeedbackServiceClient::new(desk.office.app.channel().await);
+        let reader = client.clone();
+        let (agent, manager, engineer, chief, customer) = (
+            desk.office.agent.clone(),
+            desk.manager.clone(),
+            desk.engineer.clone(),
+            desk.chief.clone(),
+            desk.customer.clone(),
+        );
+        let auditor = desk.office.app.token("aud-1", &[Role::Auditor], None);
+        let crew = desk.office.tech_token("t-crew");
+        let stranger = desk
+            .office
+            .app
+            .token("cust-9", &[Role::Customer], Some("another-org"));
+        let customer_id = desk.office.customer_id.clone();
+
+        // --- The customer's visit policy --------------------------------------------------
+        let policy = |offsets: Vec<i32>, customer_id: &str| pb::SetVisitPolicyRequest {
+            customer_id: customer_id.into(),
+            offset_months: offsets,
+        };
+        let err = client
+            .set_visit_policy(authed(policy(vec![1, 2], &customer_id), &agent))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::PermissionDenied);
+        let err = client
+            .set_visit_policy(authed(policy(vec![3, 1], &customer_id), &manager))
+            .await
+            .unwrap_err();
+        assert_eq!(fields(&err), ["offset_months"]);
+        let err = client
+            .set_visit_policy(authed(policy(vec![1, 2], "no-such-customer"), &manager))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::NotFound);
+        let get = |token: &str| {
+            let mut client = reader.clone();
+            let request = authed(
+                pb::GetVisitPolicyRequest {
+                    customer_id: customer_id.clone(),
+                },
+                token,
+            );
+            async move { client.get_visit_policy(request).await }
+        };
+        assert_eq!(
+            get(&agent).await.unwrap().into_inner().offset_months,
+            [1, 3, 6]
+        );
+        let set = client
+            .set_visit_policy(authed(policy(vec![1, 2], &customer_id), &manager))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(set.offset_months, [1, 2]);
+        assert_eq!(
+            get(&agent).await.unwrap().into_inner().offset_months,
+            [1, 2]
+        );
+
+        // --- Archiving schedules the visits ----------------------------------------------
+        let ticket = archived_case(&mut desk).await;
+        let list = |token: &str| {
+            let mut client = reader.clone();
+            let request = authed(
+                pb::ListVisitsRequest {
+                    ticket_id: ticket.clone(),
+                },
+                token,
+            );
+            async move {
+                client
+                    .list_visits(request)
+                    .await
+                    .map(|r| r.into_inner().visits)
+            }
+        };
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        let visits = loop {
+            let visits = list(&agent).await.unwrap();
+            if visits.len() == 2 {
+                break visits;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "visits: {visits:?}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        let accepted = Utc::now();
+        let expected_dues =
+            steelcare_domain::feedback::due_times(accepted, &[1, 2], chrono_tz::Asia::Shanghai);
+        for (visit, expected) in visits.iter().zip(expected_dues) {
+            let due = visit.due_time.unwrap().seconds;
+            let expected = expected.timestamp();
+            assert!(
+                (due - expected).abs() < 120,
+                "visit {} due {due}, expected {expected}",
+                visit.sequence
+            );
+            assert_eq!(visit.status, pb::VisitStatus::Scheduled as i32);
+            assert_eq!(visit.team, "customer-service");
+            assert_eq!(visit.agent_id, "agent-1", "the agent who took the call");
+            assert!(!visit.overdue);
+        }
+        assert_eq!(
+            list(&customer).await.unwrap().len(),
+            2,
+            "the customer sees its own"
+        );
+        assert_eq!(list(&stranger).await.unwrap_err().code(), Code::NotFound);
+        let (v1, v2) = (visits[0].visit_id.clone(), visits[1].visit_id.clone());
+
+        // An added visit, then moved.
+        let err = client
+            .add_visit(authed(
+                pb::AddVisitRequest {
+                    request_id: "add-0".into(),
+                    ticket_id: ticket.clone(),
+                    due_time: None,
+                    agent_id: String::new(),
+                    reason: String::new(),
+                },
+                &agent,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(fields(&err), ["due_time", "reason"]);
+        let in_a_week = Utc::now() + TimeDelta::days(7);
+        let added = client
+            .add_visit(authed(
+                pb::AddVisitRequest {
+                    request_id: "add-1".into(),
+                    ticket_id: ticket.clone(),
+                    due_time: Some(to_timestamp(in_a_week)),
+                    agent_id: "agent-2".into(),
+                    reason: "the customer asked for a check after the typhoon".into(),
+                },
+                &agent,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .visit
+            .unwrap();
+        assert_eq!(added.sequence, 3);
+        let v3 = added.visit_id.clone();
+        let moved = client
+            .reschedule_visit(authed(
+                pb::RescheduleVisitRequest {
+                    request_id: "mv-1".into(),
+                    visit_id: v3.clone(),
+                    due_time: Some(to_timestamp(in_a_week + TimeDelta::days(1))),
+                    reason: "the site manager is away".into(),
+                },
+                &agent,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .visit
+            .unwrap();
+        assert_eq!(
+            moved.due_time.unwrap().seconds,
+            (in_a_week + TimeDelta::days(1)).timestamp()
+        );
+
+        // The call list: agent-1's visits due within three months, a page at a time.
+        let within = Utc::now() + TimeDelta::days(95);
+        let due =
+            |page_token: String, agent_id: &str, overdue_only: bool| pb::ListDueVisitsRequest {
+                agent_id: agent_id.into(),
+                team: "customer-service".into(),
+                due_before: Some(to_timestamp(within)),
+                overdue_only,
+                page_size: 1,
+                page_token,
+            };
+        let first = client
+            .list_due_visits(authed(due(String::new(), "agent-1", false), &agent))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(first.visits.len(), 1);
+        assert_eq!(first.visits[0].visit_id, v1);
+        let second = client
+            .list_due_visits(authed(due(first.next_page_token, "agent-1", false), &agent))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(second.visits[0].visit_id, v2);
+        assert!(second.next_page_token.is_empty());
+        let overdue = client
+            .list_due_visits(authed(due(String::new(), "", true), &agent))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(overdue.visits.is_empty(), "nothing is overdue yet");
+        let err = client
+            .list_due_visits(authed(due(String::new(), "", false), &customer))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::PermissionDenied);
+
+        // --- Attempts at the first visit --------------------------------------------------
+        let err = client
+            .record_visit_attempt(authed(
+                pb::RecordVisitAttemptRequest {
+                    contact: None,
+                    ..attempt("a-0", &v1, pb::AttemptOutcome::Reached)
+                },
+                &agent,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(fields(&err), ["contact.display_name", "condition"]);
+        let err = client
+            .record_visit_attempt(authed(
+                pb::RecordVisitAttemptRequest {
+                    recurred: true,
+                    ..attempt("a-0", &v1, pb::AttemptOutcome::Unreachable)
+                },
+                &agent,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(fields(&err), ["recurred", "recurrence_description"]);
+        let err = client
+            .record_visit_attempt(authed(
+                attempt("a-0", &v1, pb::AttemptOutcome::Rescheduled),
+                &agent,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(fields(&err), ["reschedule_time"]);
+        let err = client
+            .record_visit_attempt(authed(
+                reached("a-0", &v1, pb::PartCondition::Defective),
+                &agent,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            fields(&err),
+            ["recurred"],
+            "a defective part is a recurrence"
+        );
+        let err = client
+            .record_visit_attempt(authed(
+                attempt("a-0", &v1, pb::AttemptOutcome::Unreachable),
+                &crew,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::PermissionDenied);
+        let nobody = client
+            .record_visit_attempt(authed(
+                attempt("a-1", &v1, pb::AttemptOutcome::Unreachable),
+                &agent,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        let visit = nobody.visit.unwrap();
+        assert_eq!(visit.status, pb::VisitStatus::Scheduled as i32);
+        assert_eq!(visit.attempts.len(), 1, "refusals stored nothing");
+        let later = Utc::now() + TimeDelta::days(2);
+        let moved = client
+            .record_visit_attempt(authed(
+                pb::RecordVisitAttemptRequest {
+                    reschedule_time: Some(to_timestamp(later)),
+                    ..attempt("a-2", &v1, pb::AttemptOutcome::Rescheduled)
+                },
+                &agent,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .visit
+            .unwrap();
+        assert_eq!(moved.due_time.unwrap().seconds, later.timestamp());
+        assert_eq!(moved.attempts.len(), 2);
+
+        // Reached: the gutter leaks again. A new ticket opens, linked to the case.
+        let recurrence = pb::RecordVisitAttemptRequest {
+            recurred: true,
+            recurrence_description: "天沟又漏水了，下雨时滴水".into(),
+            ..reached("a-3", &v1, pb::PartCondition::Defective)
+        };
+        let found = client
+            .record_visit_attempt(authed(recurrence.clone(), &agent))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(
+            found.visit.as_ref().unwrap().status,
+            pb::VisitStatus::Done as i32
+        );
+        assert_eq!(
+            found.state,
+            common::CaseState::Archived as i32,
+            "visits remain"
+        );
+        let again_ticket = found.recurrence_ticket_id.clone();
+        assert!(!again_ticket.is_empty());
+        let replay = client
+            .record_visit_attempt(authed(recurrence, &agent))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(
+            replay.recurrence_ticket_id, again_ticket,
+            "a retry opens no second ticket"
+        );
+        let linked = desk.ticket(&again_ticket).await;
+        assert_eq!(linked.related_case_id, ticket);
+        assert_eq!(linked.project_id, desk.office.project_id);
+        let err = client
+            .record_visit_attempt(authed(
+                attempt("a-4", &v1, pb::AttemptOutcome::Unreachable),
+                &agent,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::FailedPrecondition);
+        assert!(err.message().contains("done"), "{}", err.message());
+
+        // --- Satisfaction -----------------------------------------------------------------
+        let survey = |request_id: &str, visit: &str, s: pb::SatisfactionScores| {
+            pb::SubmitSatisfactionRequest {
+                request_id: request_id.into(),
+                ticket_id: ticket.clone(),
+                visit_id: visit.into(),
+                scores: Some(s),
+                comment: "快，但天沟又漏了".into(),
+                respondent: None,
+            }
+        };
+        let err = client
+            .submit_satisfaction(authed(survey("q-0", &v1, scores(6)), &customer))
+            .await
+            .unwrap_err();
+        assert_eq!(fields(&err), ["scores.overall"]);
+        let err = client
+            .submit_satisfaction(authed(survey("q-0", &v1, scores(4)), &agent))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            fields(&err),
+            ["respondent.display_name"],
+            "an agent names who answered"
+        );
+        let err = client
+            .submit_satisfaction(authed(survey("q-0", &v1, scores(4)), &stranger))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::NotFound);
+        let stored = client
+            .submit_satisfaction(authed(survey("q-1", &v1, scores(4)), &customer))
+            .await
+            .unwrap()
+            .into_inner()
+            .satisfaction
+            .unwrap();
+        assert_eq!(stored.scores, Some(scores(4)));
+        let err = client
+            .submit_satisfaction(authed(
+                pb::SubmitSatisfactionRequest {
+                    respondent: Some(person("Li Wei")),
+                    ..survey("q-2", &v1, scores(2))
+                },
+                &agent,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.code(),
+            Code::AlreadyExists,
+            "one survey per case and visit"
+        );
+        let surveys = client
+            .list_satisfaction(authed(
+                pb::ListSatisfactionRequest {
+                    ticket_id: ticket.clone(),
+                },
+                &customer,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .surveys;
+        assert_eq!(surveys, [stored]);
+
+        // --- The last visit closes the case ---------------------------------------------
+        let done = client
+            .record_visit_attempt(authed(reached("a-5", &v2, pb::PartCondition::Good), &agent))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(done.state, common::CaseState::Archived as i32);
+        let done = client
+            .record_visit_attempt(authed(
+                reached("a-6", &v3, pb::PartCondition::MinorSigns),
+                &agent,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(done.state, common::CaseState::Closed as i32);
+        assert_eq!(desk.state(&ticket).await, common::CaseState::Closed);
+        let err = client
+            .decline_visits(authed(
+                pb::DeclineVisitsRequest {
+                    request_id: "no-1".into(),
+                    ticket_id: ticket.clone(),
+                    reason: "too many calls".into(),
+                },
+                &agent,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::FailedPrecondition);
+        assert!(err.message().contains("CLOSED"), "{}", err.message());
+
+        // --- The figures --------------------------------------------------------------------
+        let total = outcomes_until(&mut client, &manager, |o| {
+            o.cases == 2
+                && o.recurrence_rate > 0.0
+                && o.satisfaction.as_ref().is_some_and(|s| s.surveys == 1)
+        })
+        .await;
+        let whole = total.total.unwrap();
+        assert_eq!(whole.recurrence_rate, 0.5, "one of two cases recurred");
+        assert_eq!(
+            whole.rework_rate, 1.0,
+            "the one repaired case took two rounds"
+        );
+        assert!(whole.mean_hours_to_resolve >= 0.0);
+        let s = whole.satisfaction.unwrap();
+        assert_eq!(
+            (s.response_speed, s.technical_level, s.overall),
+            (5.0, 4.0, 4.0)
+        );
+        assert!(whole.on_time_share > 0.0, "{whole:?}");
+        assert_eq!(total.months.len(), 1);
+        assert_eq!(total.months[0].cases, 2);
+
+        let by = |dimension: pb::Dimension, token: &str| {
+            let mut client = reader.clone();
+            let request = authed(breakdown(dimension), token);
+            async move { client.problem_breakdown(request).await }
+        };
+        let categories = by(pb::Dimension::Category, &manager)
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(categories.total_cases, 2);
+        assert_eq!(rows(&categories), [("leakage".to_owned(), 2.0)]);
+        assert_eq!(categories.rows[0].label_zh, "渗漏");
+        assert_eq!(categories.rows[0].share, 1.0);
+        let locations = by(pb::Dimension::Location, &engineer)
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(rows(&locations), [("gutter".to_owned(), 2.0)]);
+        assert_eq!(locations.rows[0].label_en, "gutter and downpipe");
+        let causes = by(pb::Dimension::RootCause, &auditor)
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(
+            rows(&causes),
+            [
+                ("undetermined".to_owned(), 1.0),
+                ("workmanship".to_owned(), 1.0)
+            ]
+        );
+        let parties = by(pb::Dimension::ResponsibleParty, &chief)
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(
+            rows(&parties),
+            [
+                ("contractor".to_owned(), 1.0),
+                ("undetermined".to_owned(), 1.0)
+            ]
+        );
+        let structures = by(pb::Dimension::StructureType, &manager)
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(rows(&structures), [("portal_frame".to_owned(), 2.0)]);
+        let projects = by(pb::Dimension::Project, &manager)
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(rows(&projects), [(desk.office.project_id.clone(), 2.0)]);
+        assert_ne!(projects.rows[0].label_en, desk.office.project_id, "named");
+        let months = by(pb::Dimension::Month, &manager)
+            .await
+            .unwrap()
+            .into_inner();
+        let this_month = (Utc::now() + TimeDelta::hours(8))
+            .format("%Y-%m")
+            .to_string();
+        assert_eq!(rows(&months), [(this_month, 2.0)]);
+        // Closed basis: only the visited case has closed.
+        let closed = client
+            .problem_breakdown(authed(
+                pb::ProblemBreakdownRequest {
+                    period: Some(period(pb::PeriodBasis::Closed)),
+                    ..breakdown(pb::Dimension::Category)
+                },
+                &manager,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(closed.total_cases, 1);
+        // A customer sees its own organisation's figures, another customer none of them.
+        let own = by(pb::Dimension::Category, &customer)
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(own.total_cases, 2);
+        let theirs = by(pb::Dimension::Category, &stranger)
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(theirs.total_cases, 0);
+        assert!(theirs.rows.is_empty());
+        let theirs = client
+            .case_outcomes(authed(
+                pb::CaseOutcomesRequest {
+                    period: Some(period(pb::PeriodBasis::Created)),
+                    filter: Some(pb::CaseFilter {
+                        customer_id: customer_id.clone(),
+                        ..Default::default()
+                    }),
+                    monthly: false,
+                },
+                &stranger,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(
+            theirs.total.unwrap().cases,
+            0,
+            "asking for another's is no way in"
+        );
+        assert_eq!(
+            by(pb::Dimension::Category, &crew).await.unwrap_err().code(),
+            Code::PermissionDenied
+        );
+        // Bad periods name the field.
+        let err = client
+            .problem_breakdown(authed(
+                pb::ProblemBreakdownRequest {
+                    period: Some(pb::Period {
+                        basis: 0,
+                        ..period(pb::PeriodBasis::Created)
+                    }),
+                    ..breakdown(pb::Dimension::Category)
+                },
+                &manager,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(fields(&err), ["period.basis"]);
+        let mut backwards = period(pb::PeriodBasis::Created);
+        let range = backwards.range.as_mut().unwrap();
+        std::mem::swap(&mut range.start_time, &mut range.end_time);
+        let err = client
+            .sla_compliance(authed(
+                pb::SlaComplianceRequest {
+                    period: Some(backwards),
+                    filter: None,
+                },
+                &manager,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(fields(&err), ["period.range.end_time"]);
+        let err = by(pb::Dimension::Unspecified, &manager).await.unwrap_err();
+        assert_eq!(fields(&err), ["dimension"]);
+
+        let sla = client
+            .sla_compliance(authed(
+                pb::SlaComplianceRequest {
+                    period: Some(period(pb::PeriodBasis::Created)),
+                    filter: None,
+                },
+                &manager,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        let response = sla
+            .rows
+            .iter()
+            .find(|r| r.clock == steelcare_proto::events::v1::SlaClockKind::Response as i32)
+            .unwrap_or_else(|| panic!("no response clock in {sla:?}"));
+        assert!(response.met >= 1, "{response:?}");
+        assert!(response.compliance > 0.0);
+
+        let kpis = |subject: pb::KpiSubject, token: &str| {
+            let mut client = reader.clone();
+            let request = authed(
+                pb::StaffKpisRequest {
+                    period: Some(period(pb::PeriodBasis::Created)),
+                    subject: subject as i32,
+                },
+                token,
+            );
+            async move { client.staff_kpis(request).await }
+        };
+        let technicians = kpis(pb::KpiSubject::Technician, &manager)
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(technicians.attribution.contains("work log"));
+        let crew_row = technicians
+            .rows
+            .iter()
+            .find(|r| r.subject == "t-crew")
+            .unwrap_or_else(|| panic!("{technicians:?}"));
+        assert_eq!(crew_row.cases, 1);
+        assert_eq!(crew_row.first_time_acceptance, 0.0);
+        assert_eq!(crew_row.rectification_rounds, 2.0);
+        assert!(crew_row.archive_completeness > 0.5);
+        assert_eq!(crew_row.satisfaction, 4.0);
+        let agents = kpis(pb::KpiSubject::Agent, &auditor)
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(
+            agents
+                .rows
+                .iter()
+                .map(|r| (r.subject.as_str(), r.cases))
+                .collect::<Vec<_>>(),
+            [("agent-1", 2)],
+            "the original call and the recurrence"
+        );
+        let teams = kpis(pb::KpiSubject::Team, &manager)
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(!teams.rows.is_empty());
+        assert_eq!(
+            kpis(pb::KpiSubject::Agent, &customer)
+                .await
+                .unwrap_err()
+                .code(),
+            Code::PermissionDenied
+        );
+        let err = kpis(pb::KpiSubject::Unspecified, &manager)
+            .await
+            .unwrap_err();
+        assert_eq!(fields(&err), ["subject"]);
+
+        // CSV of a breakdown, streamed.
+        let mut stream = client
+            .export_csv(authed(
+                pb::ExportCsvRequest {
+                    report: pb::Report::ProblemBreakdown as i32,
+                    period: Some(period(pb::PeriodBasis::Created)),
+                    dimension: pb::Dimension::Location as i32,
+                    subject: 0,
+                    filter: None,
+                },
+                &manager,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        let mut csv = Vec::new();
+        while let Some(chunk) = stream.next().await {
+            csv.extend(chunk.unwrap().chunk);
+        }
+        assert_eq!(
+            String::from_utf8(csv).unwrap(),
+            "key,label_zh,label_en,cases,share\r\ngutter,天沟檐沟,gutter and downpipe,2,1\r\n"
+        );
+        let mut stream = client
+            .export_csv(authed(
+                pb::ExportCsvRequest {
+                    report: pb::Report::CaseOutcomes as i32,
+                    period: Some(period(pb::PeriodBasis::Created)),
+                    ..Default::default()
+                },
+                &manager,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        let mut csv = Vec::new();
+        while let Some(chunk) = stream.next().await {
+            csv.extend(chunk.unwrap().chunk);
+        }
+        let csv = String::from_utf8(csv).unwrap();
+        assert!(csv.starts_with("month,cases,recurrence_rate,"), "{csv}");
+        assert!(csv.contains("\r\ntotal,2,0.5,1,"), "{csv}");
+        let err = client
+            .export_csv(authed(
+                pb::ExportCsvRequest {
+                    report: pb::Report::StaffKpis as i32,
+                    period: Some(period(pb::PeriodBasis::Created)),
+                    subject: pb::KpiSubject::Agent as i32,
+                    ..Default::default()
+                },
+                &customer,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::PermissionDenied);
+
+        // --- Corrective actions -----------------------------------------------------------
+        let gutter_leaks = pb::Pattern {
+            category: common::ProblemCategory::Leakage as i32,
+            location: "gutter".into(),
+            structure_type: intake::StructureType::PortalFrame as i32,
+        };
+        let raise =
+            |request_id: &str, cases: Vec<String>, pattern: Option<pb::Pattern>, days: i32| {
+                pb::RaiseCorrectiveActionRequest {
+                    request_id: request_id.into(),
+                    department: pb::Department::Construction as i32,
+                    title: "Seal gutter outlets with a second membrane".into(),
+                    description: "Two leaks at gutter outlets of portal frames".into(),
+                    owner: Some(common::PersonRef {
+                        user_id: "eng-1".into(),
+                        ..person("Zhang San")
+                    }),
+                    due_date: Some(day(-1)),
+                    case_ids: cases,
+                    pattern,
+                    verification_days: days,
+                }
+            };
+        let err = client
+            .raise_corrective_action(authed(raise("ca-0", vec![], None, 0), &engineer))
+            .await
+            .unwrap_err();
+        assert_eq!(fields(&err), ["case_ids"]);
+        let err = client
+            .raise_corrective_action(authed(
+                raise("ca-0", vec!["no-such-case".into()], None, 0),
+                &engineer,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::NotFound);
+        let err = client
+            .raise_corrective_action(authed(raise("ca-0", vec![ticket.clone()], None, 0), &agent))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::PermissionDenied);
+        let first = client
+            .raise_corrective_action(authed(
+                raise("ca-1", vec![ticket.clone()], Some(gutter_leaks.clone()), 0),
+                &engineer,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .action
+            .unwrap();
+        assert_eq!(first.verification_days, 90, "the configured default");
+        assert!(first.overdue, "due yesterday");
+        let overdue = client
+            .list_corrective_actions(authed(
+                pb::ListCorrectiveActionsRequest {
+                    overdue_only: true,
+                    ..Default::default()
+                },
+                &auditor,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .actions;
+        assert_eq!(
+            overdue
+                .iter()
+                .map(|a| a.action_id.as_str())
+                .collect::<Vec<_>>(),
+            [first.action_id.as_str()]
+        );
+        let update = |request_id: &str,
+                      action: &str,
+                      status: pb::ActionStatus,
+                      fix: Option<common::Date>| {
+            pb::UpdateCorrectiveActionRequest {
+                request_id: request_id.into(),
+                action_id: action.into(),
+                status: status as i32,
+                note: "membrane fitted on the remaining outlets".into(),
+                fix_date: fix,
+            }
+        };
+        let err = client
+            .update_corrective_action(authed(
+                update("u-0", &first.action_id, pb::ActionStatus::FixDeployed, None),
+                &crew,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::PermissionDenied);
+        let err = client
+            .update_corrective_action(authed(
+                update("u-0", &first.action_id, pb::ActionStatus::FixDeployed, None),
+                &engineer,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(fields(&err), ["fix_date"]);
+        let err = client
+            .verify_corrective_action(authed(
+                pb::VerifyCorrectiveActionRequest {
+                    request_id: "vf-0".into(),
+                    action_id: first.action_id.clone(),
+                },
+                &chief,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::FailedPrecondition, "no fix yet");
+        // Fixed ten days ago: the recurrence today falls in its 90-day window.
+        client
+            .update_corrective_action(authed(
+                update(
+                    "u-1",
+                    &first.action_id,
+                    pb::ActionStatus::FixDeployed,
+                    Some(day(-10)),
+                ),
+                &engineer,
+            ))
+            .await
+            .unwrap();
+        let err = client
+            .verify_corrective_action(authed(
+                pb::VerifyCorrectiveActionRequest {
+                    request_id: "vf-1".into(),
+                    action_id: first.action_id.clone(),
+                },
+                &chief,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::FailedPrecondition);
+        assert!(err.message().contains(&again_ticket), "{}", err.message());
+        // With a three-day window the same fix is verified: nothing recurred in it.
+        let short = client
+            .raise_corrective_action(authed(
+                raise("ca-2", vec![], Some(gutter_leaks.clone()), 3),
+                &engineer,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .action
+            .unwrap();
+        let owner = desk.office.app.token("eng-1", &[Role::Technician], None);
+        client
+            .update_corrective_action(authed(
+                update(
+                    "u-2",
+                    &short.action_id,
+                    pb::ActionStatus::FixDeployed,
+                    Some(day(-10)),
+                ),
+                &owner,
+            ))
+            .await
+            .expect("the owner records progress");
+        let verified = client
+            .verify_corrective_action(authed(
+                pb::VerifyCorrectiveActionRequest {
+                    request_id: "vf-2".into(),
+                    action_id: short.action_id.clone(),
+                },
+                &chief,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .action
+            .unwrap();
+        assert_eq!(verified.status, pb::ActionStatus::ClosedEffective as i32);
+        assert!(!verified.overdue);
+        assert_eq!(verified.updates.len(), 2);
+        let err = client
+            .update_corrective_action(authed(
+                update("u-3", &short.action_id, pb::ActionStatus::InProgress, None),
+                &engineer,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::FailedPrecondition);
+        // Fixed today with a 30-day window: still open.
+        let fresh = client
+            .raise_corrective_action(authed(
+                raise("ca-3", vec![], Some(gutter_leaks), 30),
+                &manager,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .action
+            .unwrap();
+        client
+            .update_corrective_action(authed(
+                update(
+                    "u-4",
+                    &fresh.action_id,
+                    pb::ActionStatus::FixDeployed,
+                    Some(day(0)),
+                ),
+                &manager,
+            ))
+            .await
+            .unwrap();
+        let err = client
+            .verify_corrective_action(authed(
+                pb::VerifyCorrectiveActionRequest {
+                    request_id: "vf-3".into(),
+                    action_id: fresh.action_id.clone(),
+                },
+                &manager,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::FailedPrecondition);
+        assert!(err.message().contains("open until"), "{}", err.message());
+        let got = client
+            .get_corrective_action(authed(
+                pb::GetCorrectiveActionRequest {
+                    action_id: fresh.action_id.clone(),
+                },
+                &auditor,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .action
+            .unwrap();
+        assert_eq!(got.status, pb::ActionStatus::FixDeployed as i32);
+        let closed_ones = client
+            .list_corrective_actions(authed(
+                pb::ListCorrectiveActionsRequest {
+                    status: pb::ActionStatus::ClosedEffective as i32,
+                    ..Default::default()
+                },
+                &auditor,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .actions;
+        assert_eq!(closed_ones.len(), 1);
+    }
+}
+
+/// A customer who declines return visits closes the case, with the reason; the visits are
+/// cancelled and an attempt at one is refused.
+#[tokio::test]
+async fn declining_visits_cancels_them_and_closes_the_case() {
+    for backend in backends() {
+        let mut desk = Desk::open(&backend).await;
+        for id in ["t-lead", "t-crew"] {
+            desk.office.hire(roofer(id, date(2030, 12, 31))).await;
+        }
+        let mut client = FeedbackServiceClient::new(desk.office.app.channel().await);
+        let agent = desk.office.agent.clone();
+        let ticket = archived_case(&mut desk).await;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        let visits = loop {
+            let visits = client
+                .list_visits(authed(
+                    pb::ListVisitsRequest {
+                        ticket_id: ticket.clone(),
+                    },
+                    &agent,
+                ))
+                .await
+                .unwrap()
+                .into_inner()
+                .visits;
+            if visits.len() == 3 {
+                break visits;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "{visits:?}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        let err = client
+            .decline_visits(authed(
+                pb::DeclineVisitsRequest {
+                    request_id: "no-1".into(),
+                    ticket_id: ticket.clone(),
+                    reason: String::new(),
+                },
+                &agent,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(fields(&err), ["reason"]);
+        let declined = client
+            .decline_visits(authed(
+                pb::DeclineVisitsRequest {
+                    request_id: "no-2".into(),
+                    ticket_id: ticket.clone(),
+                    reason: "the building has been sold".into(),
+                },
+                &agent,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(declined.state, common::CaseState::Closed as i32);
+        let visits_after = client
+            .list_visits(authed(
+                pb::ListVisitsRequest {
+                    ticket_id: ticket.clone(),
+                },
+                &agent,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .visits;
+        assert!(
+            visits_after
+                .iter()
+                .all(|v| v.status == pb::VisitStatus::Cancelled as i32
+                    && v.reason.contains("the building has been sold"))
+        );
+        let err = client
+            .record_visit_attempt(authed(
+                attempt("a-1", &visits[0].visit_id, pb::AttemptOutcome::Unreachable),
+                &agent,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::FailedPrecondition);
+        assert_eq!(desk.state(&ticket).await, common::CaseState::Closed);
+    }
+}

@@ -15,7 +15,6 @@ use steelcare_proto::intake::v1 as intake;
 use steelcare_runtime::handler::require;
 use steelcare_runtime::validate::Violations;
 use steelcare_runtime::{ApiError, Caller};
-use steelcare_store::entity::projects;
 
 use crate::engine::db_err;
 use crate::facts::{UNDETERMINED, clock, short_key, staff};
@@ -303,25 +302,40 @@ pub async fn breakdown(
     let column =
         group_column(scope, dimension).ok_or_else(|| ApiError::invalid("dimension", "required"))?;
     let (conditions, values) = scope.conditions();
-    let sql = if dimension == pb::Dimension::ResponsibleParty {
-        format!(
+    let sql = match dimension {
+        pb::Dimension::ResponsibleParty => format!(
             "SELECT {column}, SUM(p.share) FROM case_facts f \
              JOIN case_fact_parties p ON p.ticket_id = f.ticket_id \
              WHERE {conditions} GROUP BY {column}"
-        )
-    } else {
-        format!("SELECT {column}, COUNT(*) FROM case_facts f WHERE {conditions} GROUP BY {column}")
+        ),
+        // Projects are named after grouping: the join sees one row per project.
+        pb::Dimension::Project => format!(
+            "SELECT g.project_id, g.n, p.name FROM (SELECT f.project_id, COUNT(*) AS n \
+             FROM case_facts f WHERE {conditions} GROUP BY f.project_id) g \
+             LEFT JOIN projects p ON p.id = g.project_id"
+        ),
+        _ => format!(
+            "SELECT {column}, COUNT(*) FROM case_facts f WHERE {conditions} GROUP BY {column}"
+        ),
     };
     let found = query(conn, &sql, values).await?;
+    let mut names: BTreeMap<String, String> = BTreeMap::new();
     let mut counts: Vec<(String, f64)> = found
         .iter()
         .map(|r| {
-            let n = if dimension == pb::Dimension::ResponsibleParty {
-                float(r, 1)
-            } else {
-                int(r, 1) as f64
+            let key = text(r, 0);
+            let n = match dimension {
+                pb::Dimension::ResponsibleParty => float(r, 1),
+                pb::Dimension::Project => {
+                    let name = text(r, 2);
+                    if !name.is_empty() {
+                        names.insert(key.clone(), name);
+                    }
+                    int(r, 1) as f64
+                }
+                _ => int(r, 1) as f64,
             };
-            (text(r, 0), n)
+            (key, n)
         })
         .collect();
     let total: f64 = counts.iter().map(|(_, n)| n).sum();
@@ -329,11 +343,6 @@ pub async fn breakdown(
     if top > 0 {
         counts.truncate(top as usize);
     }
-    let names = if dimension == pb::Dimension::Project {
-        project_names(conn, counts.iter().map(|(k, _)| k.clone()).collect()).await?
-    } else {
-        BTreeMap::new()
-    };
     Ok(pb::ProblemBreakdownResponse {
         rows: counts
             .into_iter()
@@ -353,24 +362,6 @@ pub async fn breakdown(
             .collect(),
         total_cases: total.round() as i64,
     })
-}
-
-async fn project_names(
-    conn: &impl ConnectionTrait,
-    ids: Vec<String>,
-) -> Result<BTreeMap<String, String>, ApiError> {
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-    if ids.is_empty() {
-        return Ok(BTreeMap::new());
-    }
-    Ok(projects::Entity::find()
-        .filter(projects::Column::Id.is_in(ids))
-        .all(conn)
-        .await
-        .map_err(db_err)?
-        .into_iter()
-        .map(|p| (p.id, p.name))
-        .collect())
 }
 
 /// The clocks in the order the compliance rows list them, with their columns.
@@ -424,47 +415,90 @@ pub async fn sla_compliance(
     Ok(pb::SlaComplianceResponse { rows })
 }
 
+/// Sums behind the outcomes, in this order: cases, recurred, reworked, repaired, hours to
+/// resolve and how many cases have them, surveys, the five score sums, clocks met and
+/// breached. Sums (not means) so that months add up to the whole period.
 const OUTCOME_COLUMNS: &str = "COUNT(*), SUM(f.recurred), \
     SUM(CASE WHEN f.acceptance_rounds > 1 THEN 1 ELSE 0 END), \
-    SUM(CASE WHEN f.acceptance_rounds > 0 THEN 1 ELSE 0 END), AVG(f.resolve_hours), \
-    SUM(f.sat_surveys), SUM(f.sat_response_speed), SUM(f.sat_technical_level), \
-    SUM(f.sat_attitude), SUM(f.sat_repair_quality), SUM(f.sat_overall), \
-    SUM(f.clocks_met), SUM(f.clocks_breached)";
+    SUM(CASE WHEN f.acceptance_rounds > 0 THEN 1 ELSE 0 END), SUM(f.resolve_hours), \
+    COUNT(f.resolve_hours), SUM(f.sat_surveys), SUM(f.sat_response_speed), \
+    SUM(f.sat_technical_level), SUM(f.sat_attitude), SUM(f.sat_repair_quality), \
+    SUM(f.sat_overall), SUM(f.clocks_met), SUM(f.clocks_breached)";
 
-fn outcomes_of(r: &QueryResult, first: usize, month: String) -> pb::Outcomes {
-    let at = |i: usize| int(r, first + i);
-    let surveys = at(5);
-    let mean = |sum: i64| ratio(sum, surveys);
-    pb::Outcomes {
-        month,
-        cases: at(0),
-        recurrence_rate: ratio(at(1), at(0)),
-        rework_rate: ratio(at(2), at(3)),
-        mean_hours_to_resolve: float(r, first + 4),
-        satisfaction: Some(pb::SatisfactionAverages {
+/// The sums of [`OUTCOME_COLUMNS`] of one row (or of several, added).
+#[derive(Debug, Clone, Default)]
+struct OutcomeSums {
+    counts: [i64; 13],
+    hours: f64,
+}
+
+impl OutcomeSums {
+    fn of(r: &QueryResult, first: usize) -> OutcomeSums {
+        let mut sums = OutcomeSums::default();
+        for (i, slot) in sums.counts.iter_mut().enumerate() {
+            // Column 4 is the sum of hours (a float); the counts follow.
+            let column = if i < 4 { first + i } else { first + i + 1 };
+            *slot = int(r, column);
+        }
+        sums.hours = float(r, first + 4);
+        sums
+    }
+
+    fn add(&mut self, other: &OutcomeSums) {
+        for (a, b) in self.counts.iter_mut().zip(other.counts) {
+            *a += b;
+        }
+        self.hours += other.hours;
+    }
+
+    fn outcomes(&self, month: String) -> pb::Outcomes {
+        let [
+            cases,
+            recurred,
+            reworked,
+            repaired,
+            resolved,
             surveys,
-            response_speed: mean(at(6)),
-            technical_level: mean(at(7)),
-            attitude: mean(at(8)),
-            repair_quality: mean(at(9)),
-            overall: mean(at(10)),
-        }),
-        on_time_share: ratio(at(11), at(11) + at(12)),
+            speed,
+            level,
+            attitude,
+            quality,
+            overall,
+            met,
+            breached,
+        ] = self.counts;
+        let mean = |sum: i64| ratio(sum, surveys);
+        pb::Outcomes {
+            month,
+            cases,
+            recurrence_rate: ratio(recurred, cases),
+            rework_rate: ratio(reworked, repaired),
+            mean_hours_to_resolve: if resolved == 0 {
+                0.0
+            } else {
+                self.hours / resolved as f64
+            },
+            satisfaction: Some(pb::SatisfactionAverages {
+                surveys,
+                response_speed: mean(speed),
+                technical_level: mean(level),
+                attitude: mean(attitude),
+                repair_quality: mean(quality),
+                overall: mean(overall),
+            }),
+            on_time_share: ratio(met, met + breached),
+        }
     }
 }
 
-/// CaseOutcomes.
+/// CaseOutcomes: one query, grouped by month when asked (the whole is their sum).
 pub async fn outcomes(
     conn: &impl ConnectionTrait,
     scope: &Scope,
     monthly: bool,
 ) -> Result<pb::CaseOutcomesResponse, ApiError> {
     let (conditions, values) = scope.conditions();
-    let sql = format!("SELECT {OUTCOME_COLUMNS} FROM case_facts f WHERE {conditions}");
-    let total = query(conn, &sql, values.clone())
-        .await?
-        .first()
-        .map(|r| outcomes_of(r, 0, String::new()));
+    let mut whole = OutcomeSums::default();
     let mut months = Vec::new();
     if monthly {
         let month = scope.month_column();
@@ -472,13 +506,21 @@ pub async fn outcomes(
             "SELECT f.{month}, {OUTCOME_COLUMNS} FROM case_facts f WHERE {conditions} \
              GROUP BY f.{month} ORDER BY f.{month}"
         );
-        months = query(conn, &sql, values)
-            .await?
-            .iter()
-            .map(|r| outcomes_of(r, 1, text(r, 0)))
-            .collect();
+        for r in query(conn, &sql, values).await? {
+            let sums = OutcomeSums::of(&r, 1);
+            whole.add(&sums);
+            months.push(sums.outcomes(text(&r, 0)));
+        }
+    } else {
+        let sql = format!("SELECT {OUTCOME_COLUMNS} FROM case_facts f WHERE {conditions}");
+        if let Some(r) = query(conn, &sql, values).await?.first() {
+            whole = OutcomeSums::of(r, 0);
+        }
     }
-    Ok(pb::CaseOutcomesResponse { total, months })
+    Ok(pb::CaseOutcomesResponse {
+        total: Some(whole.outcomes(String::new())),
+        months,
+    })
 }
 
 /// Who a case counts for, in words.

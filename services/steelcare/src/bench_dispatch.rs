@@ -57,7 +57,7 @@ pub const SITE: (f64, f64) = (31.30, 120.60);
 
 pub(crate) struct Running {
     address: String,
-    db: Database,
+    pub(crate) db: Database,
     bus: Bus,
     stop: oneshot::Sender<()>,
     handle: JoinHandle<Result<(), StartupError>>,

@@ -125,6 +125,19 @@ pub enum BenchTarget {
         #[arg(long, default_value = "configured")]
         label: String,
     },
+    /// The analytics over a generated million cases: every report over gRPC against the
+    /// equivalent hand-written SQL GROUP BY on the same database.
+    Analytics {
+        /// Cases generated into the analytics projection (kept for the next run).
+        #[arg(long, default_value_t = 1_000_000)]
+        cases: usize,
+        /// Timed rounds of each report (the figures are the medians).
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
+        /// Label printed with the figures.
+        #[arg(long, default_value = "configured")]
+        label: String,
+    },
     /// Judging measurements against the tolerance table (the repair rules), in memory.
     Judge {
         /// Measurements judged per round.
@@ -280,6 +293,27 @@ pub async fn run(cli: Cli, settings: Settings) -> Result<(), String> {
                 crate::bench_archive::ArchiveBenchOptions {
                     documents,
                     megabytes,
+                    rounds,
+                    label,
+                },
+            )
+            .await
+        }
+        Command::Bench {
+            what:
+                BenchTarget::Analytics {
+                    cases,
+                    rounds,
+                    label,
+                },
+        } => {
+            if cases == 0 || rounds == 0 {
+                return Err("--cases and --rounds must be positive".to_owned());
+            }
+            crate::bench_analytics::analytics(
+                settings,
+                crate::bench_analytics::AnalyticsBenchOptions {
+                    cases,
                     rounds,
                     label,
                 },

@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod bench;
+pub mod bench_analytics;
 pub mod bench_archive;
 pub mod bench_dispatch;
 pub mod bench_repair;

@@ -563,7 +563,22 @@ async fn an_archived_case_is_visited_surveyed_counted_and_its_lessons_verified()
             .unwrap()
             .into_inner()
             .surveys;
-        assert_eq!(surveys, [stored]);
+        assert_eq!(surveys, std::slice::from_ref(&stored));
+        let get = |token: &str| {
+            let mut client = reader.clone();
+            let request = authed(
+                pb::GetSatisfactionRequest {
+                    satisfaction_id: stored.satisfaction_id.clone(),
+                },
+                token,
+            );
+            async move { client.get_satisfaction(request).await }
+        };
+        assert_eq!(
+            get(&auditor).await.unwrap().into_inner().satisfaction,
+            Some(stored.clone())
+        );
+        assert_eq!(get(&stranger).await.unwrap_err().code(), Code::NotFound);
 
         // --- The last visit closes the case ---------------------------------------------
         let done = client
@@ -890,6 +905,46 @@ async fn an_archived_case_is_visited_surveyed_counted_and_its_lessons_verified()
             .await
             .unwrap_err();
         assert_eq!(err.code(), Code::PermissionDenied);
+
+        // The figures are a projection: emptied, they come back whole from the records.
+        let before = outcomes_until(&mut client, &manager, |_| true).await;
+        let db = desk.office.app.db.clone();
+        use sea_orm::EntityTrait;
+        use steelcare_store::entity::{case_fact_parties, case_fact_staff, case_facts};
+        case_fact_staff::Entity::delete_many()
+            .exec(&db)
+            .await
+            .unwrap();
+        case_fact_parties::Entity::delete_many()
+            .exec(&db)
+            .await
+            .unwrap();
+        case_facts::Entity::delete_many().exec(&db).await.unwrap();
+        assert_eq!(
+            by(pb::Dimension::Category, &manager)
+                .await
+                .unwrap()
+                .into_inner()
+                .total_cases,
+            0
+        );
+        let rebuilt = steelcare_feedback::worker::rebuild_all(&db, chrono_tz::Asia::Shanghai)
+            .await
+            .unwrap();
+        assert!(rebuilt >= 2, "{rebuilt}");
+        assert_eq!(
+            outcomes_until(&mut client, &manager, |_| true).await,
+            before
+        );
+        assert_eq!(
+            rows(
+                &by(pb::Dimension::ResponsibleParty, &manager)
+                    .await
+                    .unwrap()
+                    .into_inner()
+            ),
+            rows(&parties)
+        );
 
         // --- Corrective actions -----------------------------------------------------------
         let gutter_leaks = pb::Pattern {
@@ -1221,5 +1276,150 @@ async fn declining_visits_cancels_them_and_closes_the_case() {
             .unwrap_err();
         assert_eq!(err.code(), Code::FailedPrecondition);
         assert_eq!(desk.state(&ticket).await, common::CaseState::Closed);
+    }
+}
+
+/// Two feedback processes on one database and Redis, with Redis emptied right after the
+/// archive: the visits are scheduled once; two agents recording the same visit at once, or
+/// the same survey, store one.
+#[tokio::test]
+async fn two_processes_and_a_lost_redis_schedule_once_and_record_once() {
+    for backend in backends() {
+        let mut desk = Desk::open(&backend).await;
+        for id in ["t-lead", "t-crew"] {
+            desk.office.hire(roofer(id, date(2030, 12, 31))).await;
+        }
+        let replica = desk.office.app.replica(&[]).await;
+        let clients = [
+            FeedbackServiceClient::new(desk.office.app.channel().await),
+            FeedbackServiceClient::new(replica.channel().await),
+        ];
+        let agent = desk.office.agent.clone();
+        let customer = desk.customer.clone();
+        let ticket = archived_case(&mut desk).await;
+        crate::dispatch::lose_the_queue(&desk.office.app).await;
+
+        let mut client = clients[1].clone();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+        let visits = loop {
+            let visits = client
+                .list_visits(authed(
+                    pb::ListVisitsRequest {
+                        ticket_id: ticket.clone(),
+                    },
+                    &agent,
+                ))
+                .await
+                .unwrap()
+                .into_inner()
+                .visits;
+            if visits.len() >= 3 {
+                break visits;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "{visits:?}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let again = client
+            .list_visits(authed(
+                pb::ListVisitsRequest {
+                    ticket_id: ticket.clone(),
+                },
+                &agent,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .visits;
+        assert_eq!(
+            again.iter().map(|v| v.sequence).collect::<Vec<_>>(),
+            [1, 2, 3],
+            "scheduled once, whichever process took the event"
+        );
+        let visit = visits[0].visit_id.clone();
+
+        // The same visit recorded by two agents at once, through both processes.
+        let mut tasks = Vec::new();
+        for (i, client) in clients.iter().enumerate() {
+            let mut client = client.clone();
+            let (visit, agent) = (visit.clone(), agent.clone());
+            tasks.push(tokio::spawn(async move {
+                client
+                    .record_visit_attempt(authed(
+                        reached(&format!("race-{i}"), &visit, pb::PartCondition::Good),
+                        &agent,
+                    ))
+                    .await
+            }));
+        }
+        let mut won = 0;
+        for task in tasks {
+            match task.await.unwrap() {
+                Ok(_) => won += 1,
+                Err(err) => assert!(
+                    matches!(err.code(), Code::FailedPrecondition | Code::Aborted),
+                    "{err:?}"
+                ),
+            }
+        }
+        assert_eq!(won, 1);
+        let stored = client
+            .get_visit(authed(
+                pb::GetVisitRequest {
+                    visit_id: visit.clone(),
+                },
+                &agent,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .visit
+            .unwrap();
+        assert_eq!(stored.attempts.len(), 1);
+
+        // The same survey from both processes at once.
+        let mut tasks = Vec::new();
+        for (i, client) in clients.iter().enumerate() {
+            let mut client = client.clone();
+            let (visit, ticket, customer) = (visit.clone(), ticket.clone(), customer.clone());
+            tasks.push(tokio::spawn(async move {
+                client
+                    .submit_satisfaction(authed(
+                        pb::SubmitSatisfactionRequest {
+                            request_id: format!("survey-{i}"),
+                            ticket_id: ticket,
+                            visit_id: visit,
+                            scores: Some(scores(5)),
+                            comment: String::new(),
+                            respondent: None,
+                        },
+                        &customer,
+                    ))
+                    .await
+            }));
+        }
+        let mut won = 0;
+        for task in tasks {
+            match task.await.unwrap() {
+                Ok(_) => won += 1,
+                Err(err) => assert!(
+                    matches!(err.code(), Code::AlreadyExists | Code::Aborted),
+                    "{err:?}"
+                ),
+            }
+        }
+        assert_eq!(won, 1);
+        let surveys = client
+            .list_satisfaction(authed(
+                pb::ListSatisfactionRequest {
+                    ticket_id: ticket.clone(),
+                },
+                &customer,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .surveys;
+        assert_eq!(surveys.len(), 1);
     }
 }

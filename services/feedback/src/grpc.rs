@@ -263,6 +263,7 @@ steelcare_runtime::rpcs! {
             pb::SubmitSatisfactionRequest,
             pb::SubmitSatisfactionResponse
         ),
+        (get_satisfaction, pb::GetSatisfactionRequest, pb::GetSatisfactionResponse),
         (list_satisfaction, pb::ListSatisfactionRequest, pb::ListSatisfactionResponse),
         (problem_breakdown, pb::ProblemBreakdownRequest, pb::ProblemBreakdownResponse),
         (sla_compliance, pb::SlaComplianceRequest, pb::SlaComplianceResponse),

@@ -1009,6 +1009,26 @@ impl Feedback {
         })
     }
 
+    /// GetSatisfaction.
+    pub async fn get_satisfaction(
+        &self,
+        ctx: &RequestContext,
+        request: pb::GetSatisfactionRequest,
+    ) -> Result<pb::GetSatisfactionResponse, ApiError> {
+        require(&ctx.caller, &Role::ALL)?;
+        let id = steelcare_runtime::validate::id("satisfaction_id", &request.satisfaction_id)?;
+        let row = case_records::record(&self.db, id)
+            .await?
+            .filter(|r| r.kind == SATISFACTION)
+            .ok_or_else(|| not_found("satisfaction", id))?;
+        self.case_for(&self.db, &ctx.caller, &row.ticket_id)
+            .await
+            .map_err(|_| not_found("satisfaction", id))?;
+        Ok(pb::GetSatisfactionResponse {
+            satisfaction: Some(decode(&row)?),
+        })
+    }
+
     /// ListSatisfaction.
     pub async fn list_satisfaction(
         &self,

@@ -109,7 +109,10 @@ pub async fn run_consumer_loop(
 
 /// Rebuilds the facts of every case (after a restore, or a change of how facts are derived);
 /// returns how many.
-pub async fn rebuild_all(feedback: &Feedback) -> Result<usize, ApiError> {
+pub async fn rebuild_all(
+    db: &steelcare_store::Database,
+    zone: chrono_tz::Tz,
+) -> Result<usize, ApiError> {
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
     use steelcare_store::entity::tickets;
     let mut after = String::new();
@@ -122,15 +125,15 @@ pub async fn rebuild_all(feedback: &Feedback) -> Result<usize, ApiError> {
             .order_by_asc(tickets::Column::Id)
             .limit(500)
             .into_tuple()
-            .all(&feedback.db)
+            .all(db)
             .await
             .map_err(db_err)?;
         let Some(last) = ids.last().cloned() else {
             return Ok(done);
         };
         for id in ids {
-            let tx = begin_write(&feedback.db).await.map_err(db_err)?;
-            facts::refresh(&tx, feedback.config.timezone, &id).await?;
+            let tx = begin_write(db).await.map_err(db_err)?;
+            facts::refresh(&tx, zone, &id).await?;
             tx.commit().await.map_err(db_err)?;
             done += 1;
         }

@@ -402,7 +402,7 @@ async fn generate(db: &steelcare_store::Database, cases: usize, zone: Tz) -> Res
         }
         tx.commit().await.map_err(|err| err.to_string())?;
         n = end;
-        if n % 100_000 == 0 {
+        if n.is_multiple_of(100_000) {
             eprintln!(
                 "  generated {n} cases ({:.0} s)",
                 begun.elapsed().as_secs_f64()
@@ -579,7 +579,7 @@ pub async fn analytics(settings: Settings, options: AnalyticsBenchOptions) -> Re
                     client
                         .problem_breakdown(authed(
                             pb::ProblemBreakdownRequest {
-                                period: Some(period.clone()),
+                                period: Some(period),
                                 dimension: report.dimension.map_or(0, |d| d as i32),
                                 filter: None,
                                 top: 0,
@@ -593,7 +593,7 @@ pub async fn analytics(settings: Settings, options: AnalyticsBenchOptions) -> Re
                     client
                         .sla_compliance(authed(
                             pb::SlaComplianceRequest {
-                                period: Some(period.clone()),
+                                period: Some(period),
                                 filter: None,
                             },
                             &token,
@@ -605,7 +605,7 @@ pub async fn analytics(settings: Settings, options: AnalyticsBenchOptions) -> Re
                     client
                         .case_outcomes(authed(
                             pb::CaseOutcomesRequest {
-                                period: Some(period.clone()),
+                                period: Some(period),
                                 filter: None,
                                 monthly: true,
                             },
@@ -618,7 +618,7 @@ pub async fn analytics(settings: Settings, options: AnalyticsBenchOptions) -> Re
                     client
                         .staff_kpis(authed(
                             pb::StaffKpisRequest {
-                                period: Some(period.clone()),
+                                period: Some(period),
                                 subject: pb::KpiSubject::Technician as i32,
                             },
                             &token,

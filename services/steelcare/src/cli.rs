@@ -34,6 +34,9 @@ pub enum Command {
     },
     /// Apply database migrations and exit.
     Migrate,
+    /// Rebuild the analytics projection (`case_facts`) of every case from the records of
+    /// every service, and exit (after a restore, or a change of how facts are derived).
+    RebuildFacts,
     /// Load generators that print throughput and latency.
     Bench {
         /// What to load.
@@ -319,6 +322,20 @@ pub async fn run(cli: Cli, settings: Settings) -> Result<(), String> {
                 },
             )
             .await
+        }
+        Command::RebuildFacts => {
+            let db = connect_database(&settings, false)
+                .await
+                .map_err(|err| err.to_string())?;
+            let started = std::time::Instant::now();
+            let rebuilt = steelcare_feedback::worker::rebuild_all(&db, settings.intake.timezone)
+                .await
+                .map_err(|err| format!("cannot rebuild the facts: {err}"))?;
+            println!(
+                "rebuilt the facts of {rebuilt} cases in {:.1} s",
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
         }
         Command::Migrate => {
             let db = connect_database(&settings, false)

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The analytics benchmark, quoted against this machine's ceiling measured in the same run:
+#   1. ../shared/bench/limits.sh: pgbench ticket transaction and Redis XADD;
+#   2. `steelcare bench analytics` on SQLite (embedded) and on PostgreSQL + Redis: a million
+#      cases of two years generated into the analytics projection, then every report
+#      (breakdowns by each dimension, SLA compliance, monthly outcomes, technician KPIs) over
+#      gRPC against the equivalent hand-written SQL GROUP BY on the same database, interleaved,
+#      median of 5 rounds, and their ratio.
+# Usage: deploy/bench/analytics.sh [seconds-for-limits] [cases]   (PostgreSQL on
+# 127.0.0.1:5432, trust or PGPASSWORD; Redis on 127.0.0.1:6379; a release build is made first)
+set -euo pipefail
+secs=${1:-10}
+cases=${2:-1000000}
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+export PGHOST=${PGHOST:-127.0.0.1} PGPORT=${PGPORT:-5432} PGUSER=${PGUSER:-postgres}
+
+cargo build --profile bench -q -p steelcare
+bin="$root/target/release/steelcare"
+[ -x "$bin" ] || bin="$root/target/bench/steelcare"
+
+limits=$(bash "$root/../shared/bench/limits.sh" "$secs")
+echo "$limits"
+
+work=$(mktemp -d)
+db="steelcare_bench_$$"
+prefix="steelcare-bench-$$:"
+cleanup() {
+  rm -rf "$work"
+  dropdb -w --if-exists "$db" >/dev/null 2>&1 || true
+  redis-cli --scan --pattern "$prefix*" | xargs -r -n 500 redis-cli DEL >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+
+args=(bench analytics --cases "$cases" --rounds 5)
+(cd "$work" && RUST_LOG=warn "$bin" "${args[@]}" --label sqlite)
+
+createdb -w "$db"
+(cd "$work" && env RUST_LOG=warn \
+  STEELCARE__DATABASE__URL="postgres://$PGUSER:${PGPASSWORD:-postgres}@$PGHOST:$PGPORT/$db?sslmode=disable" \
+  STEELCARE__REDIS__URL=redis://127.0.0.1:6379 STEELCARE__REDIS__KEY_PREFIX="$prefix" \
+  STEELCARE__AUTH__JWT_SECRET="bench-secret-0123456789abcdef" \
+  "$bin" "${args[@]}" --label postgres+redis)

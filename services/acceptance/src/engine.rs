@@ -7,35 +7,20 @@ use std::sync::Arc;
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use sea_orm::{ConnectionTrait, DatabaseTransaction};
-use steelcare_domain::CaseState;
 use steelcare_domain::tolerance::ToleranceTable;
 use steelcare_intake::attachments::AttachmentStore;
 use steelcare_proto::repair::v1 as repair;
 use steelcare_repair::records::kind;
 use steelcare_runtime::idempotent::{Begun, Key};
 use steelcare_runtime::{ApiError, Caller, RequestContext};
-use steelcare_store::{Database, case_records, cases};
+use steelcare_store::{Database, case_records};
 use tokio::sync::Notify;
 
 /// A case as the acceptance service sees it.
-#[derive(Debug, Clone)]
-pub struct Case {
-    /// Ticket (and case) id.
-    pub id: String,
-    /// The customer organisation.
-    pub organization_id: Option<String>,
-    /// Lifecycle state.
-    pub state: CaseState,
-}
+pub use steelcare_store::cases::CaseRecord as Case;
 
 /// FAILED_PRECONDITION naming the case's current state.
-pub fn case_precondition(case: &Case, message: impl Into<String>) -> ApiError {
-    ApiError::FailedPrecondition {
-        subject: format!("case/{}", case.id),
-        current_state: case.state.as_str().to_owned(),
-        message: format!("{} (case is {})", message.into(), case.state),
-    }
-}
+pub use steelcare_runtime::record::case_precondition;
 
 /// The acceptance engine.
 #[derive(Clone)]
@@ -107,21 +92,7 @@ impl Acceptor {
         caller: &Caller,
         ticket_id: &str,
     ) -> Result<Case, ApiError> {
-        let ticket_id = steelcare_runtime::validate::id("ticket_id", ticket_id)?;
-        let not_found = || steelcare_runtime::handler::not_found("ticket", ticket_id);
-        let record = match cases::get(conn, ticket_id).await {
-            Ok(record) => record,
-            Err(steelcare_store::StoreError::NotFound { .. }) => return Err(not_found()),
-            Err(err) => return Err(err.into()),
-        };
-        if caller.is_customer_only() && caller.organization_id != record.organization_id {
-            return Err(not_found());
-        }
-        Ok(Case {
-            id: record.id,
-            organization_id: record.organization_id,
-            state: record.state,
-        })
+        steelcare_runtime::record::visible_case(conn, caller, ticket_id).await
     }
 }
 

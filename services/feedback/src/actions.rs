@@ -575,16 +575,8 @@ impl Feedback {
                 .filter(rows::Column::DueDate.lt(today.format("%Y-%m-%d").to_string()))
                 .filter(rows::Column::Status.ne(pb::ActionStatus::ClosedEffective.as_str_name()));
         }
-        if let Some((due, id)) = after {
-            query = query.filter(
-                sea_orm::Condition::any()
-                    .add(rows::Column::DueDate.gt(due.clone()))
-                    .add(
-                        sea_orm::Condition::all()
-                            .add(rows::Column::DueDate.eq(due))
-                            .add(rows::Column::Id.gt(id)),
-                    ),
-            );
+        if let Some(key) = after {
+            query = query.filter(page::after(rows::Column::DueDate, rows::Column::Id, key));
         }
         let mut found = query
             .order_by_asc(rows::Column::DueDate)

@@ -7,11 +7,10 @@ use std::sync::Arc;
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use sea_orm::{ConnectionTrait, DatabaseTransaction, DbErr};
-use steelcare_domain::CaseState;
 use steelcare_intake::IntakeService;
 use steelcare_runtime::idempotent::{Begun, Key};
 use steelcare_runtime::{ApiError, Caller, RequestContext};
-use steelcare_store::{Database, StoreError, cases};
+use steelcare_store::{Database, StoreError};
 use tokio::sync::Notify;
 
 /// Settings of the feedback service.
@@ -26,24 +25,10 @@ pub struct FeedbackConfig {
 }
 
 /// A case as the feedback service sees it.
-#[derive(Debug, Clone)]
-pub struct Case {
-    /// Ticket (and case) id.
-    pub id: String,
-    /// The customer organisation.
-    pub organization_id: Option<String>,
-    /// Lifecycle state.
-    pub state: CaseState,
-}
+pub use steelcare_store::cases::CaseRecord as Case;
 
 /// FAILED_PRECONDITION naming the case's current state.
-pub fn case_precondition(case: &Case, message: impl Into<String>) -> ApiError {
-    ApiError::FailedPrecondition {
-        subject: format!("case/{}", case.id),
-        current_state: case.state.as_str().to_owned(),
-        message: format!("{} (case is {})", message.into(), case.state),
-    }
-}
+pub use steelcare_runtime::record::case_precondition;
 
 /// A database error as an API error.
 pub fn db_err(err: DbErr) -> ApiError {
@@ -121,21 +106,7 @@ impl Feedback {
         caller: &Caller,
         ticket_id: &str,
     ) -> Result<Case, ApiError> {
-        let ticket_id = steelcare_runtime::validate::id("ticket_id", ticket_id)?;
-        let not_found = || steelcare_runtime::handler::not_found("ticket", ticket_id);
-        let record = match cases::get(conn, ticket_id).await {
-            Ok(record) => record,
-            Err(StoreError::NotFound { .. }) => return Err(not_found()),
-            Err(err) => return Err(err.into()),
-        };
-        if !sees(caller, record.organization_id.as_deref()) {
-            return Err(not_found());
-        }
-        Ok(Case {
-            id: record.id,
-            organization_id: record.organization_id,
-            state: record.state,
-        })
+        steelcare_runtime::record::visible_case(conn, caller, ticket_id).await
     }
 }
 

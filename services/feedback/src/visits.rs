@@ -830,16 +830,8 @@ impl Feedback {
         if !request.team.is_empty() {
             query = query.filter(rows::Column::Team.eq(&request.team));
         }
-        if let Some((due, id)) = after {
-            query = query.filter(
-                sea_orm::Condition::any()
-                    .add(rows::Column::DueAtMs.gt(due))
-                    .add(
-                        sea_orm::Condition::all()
-                            .add(rows::Column::DueAtMs.eq(due))
-                            .add(rows::Column::Id.gt(id)),
-                    ),
-            );
+        if let Some(key) = after {
+            query = query.filter(page::after(rows::Column::DueAtMs, rows::Column::Id, key));
         }
         let mut found = query
             .order_by_asc(rows::Column::DueAtMs)
@@ -1055,12 +1047,7 @@ impl Feedback {
         conn: &impl ConnectionTrait,
         ticket_id: &str,
     ) -> Result<usize, ApiError> {
-        let record = steelcare_store::cases::get(conn, ticket_id).await?;
-        let case = Case {
-            id: record.id,
-            organization_id: record.organization_id,
-            state: record.state,
-        };
+        let case = steelcare_store::cases::get(conn, ticket_id).await?;
         let ids = schedule(conn, self, &case).await?;
         if !ids.is_empty() {
             emit(

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use steelcare_bus::{ConsumerOptions, EVENTS_STREAM, EventStream, run_consumer};
+use steelcare_bus::{EventStream, run_group};
 use steelcare_proto::events::v1::EventEnvelope;
 use steelcare_proto::events::v1::event_envelope::Payload;
 use steelcare_runtime::ApiError;
@@ -92,17 +92,17 @@ pub async fn run_consumer_loop(
     published: Option<watch::Receiver<u64>>,
     shutdown: watch::Receiver<bool>,
 ) {
-    let mut options = ConsumerOptions::new(EVENTS_STREAM, CONSUMER_GROUP, &consumer_name);
-    options.wake = published;
-    options.min_idle = redelivery;
-    run_consumer(
+    run_group(
         events,
-        options,
+        CONSUMER_GROUP,
+        &consumer_name,
+        redelivery,
+        published,
+        shutdown,
         move |delivery| {
             let feedback = feedback.clone();
             async move { handle_event(&feedback, &delivery.payload).await }
         },
-        shutdown,
     )
     .await;
 }

@@ -152,16 +152,12 @@ pub async fn list_projects(
     if let Some(c) = customer_id {
         query = query.filter(projects::Column::CustomerId.eq(c));
     }
-    if let Some((at, id)) = after {
-        query = query.filter(
-            Condition::any()
-                .add(projects::Column::CreatedAt.gt(at))
-                .add(
-                    Condition::all()
-                        .add(projects::Column::CreatedAt.eq(at))
-                        .add(projects::Column::Id.gt(id)),
-                ),
-        );
+    if let Some(key) = after {
+        query = query.filter(page::after(
+            projects::Column::CreatedAt,
+            projects::Column::Id,
+            key,
+        ));
     }
     let mut rows = query
         .order_by_asc(projects::Column::CreatedAt)

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sea_orm::TransactionTrait;
-use steelcare_bus::{ConsumerOptions, EVENTS_STREAM, EventStream, run_consumer};
+use steelcare_bus::{EVENTS_STREAM, EventStream, run_group};
 use steelcare_domain::sla::ClockKind;
 use steelcare_domain::{ProblemCategory, SeverityTier};
 use steelcare_proto::common::v1::Actor;
@@ -160,17 +160,17 @@ pub async fn run_consumer_loop(
     published: Option<watch::Receiver<u64>>,
     shutdown: watch::Receiver<bool>,
 ) {
-    let mut options = ConsumerOptions::new(EVENTS_STREAM, CONSUMER_GROUP, &consumer_name);
-    options.wake = published;
-    options.min_idle = redelivery;
-    run_consumer(
+    run_group(
         events,
-        options,
+        CONSUMER_GROUP,
+        &consumer_name,
+        redelivery,
+        published,
+        shutdown,
         move |delivery| {
             let service = service.clone();
             async move { handle_event(&service, &delivery.payload).await }
         },
-        shutdown,
     )
     .await;
 }

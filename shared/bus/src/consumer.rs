@@ -51,6 +51,28 @@ impl ConsumerOptions {
     }
 }
 
+/// Runs `handler` as consumer `consumer` of `group` on the events stream until shutdown:
+/// messages pending for `redelivery` are taken over, and `wake` (the relay's publications)
+/// ends an idle wait at once. What each service's consumer loop is.
+pub async fn run_group<H, F, E>(
+    events: Arc<dyn EventStream>,
+    group: &str,
+    consumer: &str,
+    redelivery: Duration,
+    wake: Option<watch::Receiver<u64>>,
+    shutdown: watch::Receiver<bool>,
+    handler: H,
+) where
+    H: Fn(Delivery) -> F + Send + Sync,
+    F: Future<Output = Result<(), E>> + Send,
+    E: std::fmt::Display,
+{
+    let mut options = ConsumerOptions::new(crate::EVENTS_STREAM, group, consumer);
+    options.wake = wake;
+    options.min_idle = redelivery;
+    run_consumer(events, options, handler, shutdown).await;
+}
+
 /// Handles messages until `shutdown` turns true. Errors from the bus are logged and retried
 /// with backoff; they never end the loop. After any error the group is created again if it
 /// is missing (Redis restarted empty or was flushed), starting at the beginning of the

@@ -64,6 +64,19 @@ pub fn next_token<T, K: Serialize>(
     }
 }
 
+/// The rows after `key` in the order (`first`, `second`): the keyset condition of a page.
+pub fn after<C, A, B>(first: C, second: C, key: (A, B)) -> sea_orm::Condition
+where
+    C: sea_orm::ColumnTrait,
+    A: Into<sea_orm::Value> + Clone,
+    B: Into<sea_orm::Value>,
+{
+    let (a, b) = key;
+    sea_orm::Condition::any()
+        .add(first.gt(a.clone()))
+        .add(sea_orm::Condition::all().add(first.eq(a)).add(second.gt(b)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,16 +5,11 @@
 //! so events may arrive in any order or twice; what another consumer changes in reaction to
 //! an event (a clock intake stops) shows at the case's next event.
 
-use std::sync::Arc;
-use std::time::Duration;
-
-use steelcare_bus::{EventStream, run_group};
 use steelcare_proto::events::v1::EventEnvelope;
 use steelcare_proto::events::v1::event_envelope::Payload;
 use steelcare_runtime::ApiError;
 use steelcare_runtime::record::{receive, retry_aborted};
 use steelcare_store::{begin_write, processed};
-use tokio::sync::watch;
 use tracing::Instrument;
 
 use crate::engine::{Feedback, db_err};
@@ -81,30 +76,6 @@ async fn apply_event(feedback: &Feedback, event: &EventEnvelope) -> Result<(), A
         tracing::info!(case_id = %event.case_id, visits = scheduled, "return visits scheduled");
     }
     Ok(())
-}
-
-/// Runs the event consumer until shutdown.
-pub async fn run_consumer_loop(
-    feedback: Feedback,
-    events: Arc<dyn EventStream>,
-    consumer_name: String,
-    redelivery: Duration,
-    published: Option<watch::Receiver<u64>>,
-    shutdown: watch::Receiver<bool>,
-) {
-    run_group(
-        events,
-        CONSUMER_GROUP,
-        &consumer_name,
-        redelivery,
-        published,
-        shutdown,
-        move |delivery| {
-            let feedback = feedback.clone();
-            async move { handle_event(&feedback, &delivery.payload).await }
-        },
-    )
-    .await;
 }
 
 /// Rebuilds the facts of every case (after a restore, or a change of how facts are derived);

@@ -514,14 +514,33 @@ impl Application {
                         feedback_name,
                         format!("feedback-consumer-{i}"),
                         move |stop| {
-                            steelcare_feedback::worker::run_consumer_loop(
+                            let (feedback, events, name, published) = (
                                 feedback.clone(),
                                 events.clone(),
                                 name.clone(),
-                                redelivery,
-                                Some(published.clone()),
-                                stop,
-                            )
+                                published.clone(),
+                            );
+                            async move {
+                                steelcare_bus::run_group(
+                                    events,
+                                    steelcare_feedback::worker::CONSUMER_GROUP,
+                                    &name,
+                                    redelivery,
+                                    Some(published),
+                                    stop,
+                                    move |delivery| {
+                                        let feedback = feedback.clone();
+                                        async move {
+                                            let payload = delivery.payload;
+                                            steelcare_feedback::worker::handle_event(
+                                                &feedback, &payload,
+                                            )
+                                            .await
+                                        }
+                                    },
+                                )
+                                .await
+                            }
                         },
                     );
                 }

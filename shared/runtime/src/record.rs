@@ -206,6 +206,38 @@ pub fn receive(payload: &[u8], consumer: &str) -> Result<(EventEnvelope, tracing
     Ok((envelope, span))
 }
 
+/// The case `caller` may see: NOT_FOUND (as "ticket") when it does not exist or belongs to
+/// another customer organisation.
+pub async fn visible_case(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    ticket_id: &str,
+) -> Result<steelcare_store::cases::CaseRecord, ApiError> {
+    let ticket_id = crate::validate::id("ticket_id", ticket_id)?;
+    let not_found = || crate::handler::not_found("ticket", ticket_id);
+    let record = match steelcare_store::cases::get(conn, ticket_id).await {
+        Ok(record) => record,
+        Err(steelcare_store::StoreError::NotFound { .. }) => return Err(not_found()),
+        Err(err) => return Err(err.into()),
+    };
+    if caller.is_customer_only() && caller.organization_id != record.organization_id {
+        return Err(not_found());
+    }
+    Ok(record)
+}
+
+/// FAILED_PRECONDITION naming the case's current state.
+pub fn case_precondition(
+    case: &steelcare_store::cases::CaseRecord,
+    message: impl Into<String>,
+) -> ApiError {
+    ApiError::FailedPrecondition {
+        subject: format!("case/{}", case.id),
+        current_state: case.state.as_str().to_owned(),
+        message: format!("{} (case is {})", message.into(), case.state),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -240,37 +272,5 @@ mod tests {
         assert_eq!(received, emitted);
         assert_eq!(crate::telemetry::trace_id_of(&span), trace_id);
         assert!(receive(b"\xff\xff", "test").is_err());
-    }
-}
-
-/// The case `caller` may see: NOT_FOUND (as "ticket") when it does not exist or belongs to
-/// another customer organisation.
-pub async fn visible_case(
-    conn: &impl ConnectionTrait,
-    caller: &Caller,
-    ticket_id: &str,
-) -> Result<steelcare_store::cases::CaseRecord, ApiError> {
-    let ticket_id = crate::validate::id("ticket_id", ticket_id)?;
-    let not_found = || crate::handler::not_found("ticket", ticket_id);
-    let record = match steelcare_store::cases::get(conn, ticket_id).await {
-        Ok(record) => record,
-        Err(steelcare_store::StoreError::NotFound { .. }) => return Err(not_found()),
-        Err(err) => return Err(err.into()),
-    };
-    if caller.is_customer_only() && caller.organization_id != record.organization_id {
-        return Err(not_found());
-    }
-    Ok(record)
-}
-
-/// FAILED_PRECONDITION naming the case's current state.
-pub fn case_precondition(
-    case: &steelcare_store::cases::CaseRecord,
-    message: impl Into<String>,
-) -> ApiError {
-    ApiError::FailedPrecondition {
-        subject: format!("case/{}", case.id),
-        current_state: case.state.as_str().to_owned(),
-        message: format!("{} (case is {})", message.into(), case.state),
     }
 }

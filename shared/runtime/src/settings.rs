@@ -532,6 +532,25 @@ impl Settings {
             }
             builder = builder.add_source(File::from(path).format(FileFormat::Toml));
         }
+        let env: Vec<(String, String)> = env.into_iter().collect();
+        // The standard OpenTelemetry variables win over the configuration: each Deployment
+        // names its service with OTEL_SERVICE_NAME (OTEL_RESOURCE_ATTRIBUTES is read by the
+        // SDK's resource detector).
+        let standard = |name: &str| {
+            env.iter()
+                .find(|(k, v)| k == name && !v.trim().is_empty())
+                .map(|(_, v)| v.trim().to_owned())
+        };
+        if let Some(endpoint) = standard("OTEL_EXPORTER_OTLP_ENDPOINT") {
+            builder = builder
+                .set_override("telemetry.otlp_endpoint", endpoint)
+                .map_err(|err| SettingsError::Load(one_line(&err.to_string())))?;
+        }
+        if let Some(name) = standard("OTEL_SERVICE_NAME") {
+            builder = builder
+                .set_override("telemetry.service_name", name)
+                .map_err(|err| SettingsError::Load(one_line(&err.to_string())))?;
+        }
         let env_map = env
             .into_iter()
             .filter(|(k, _)| k.starts_with("STEELCARE__"))
@@ -1012,6 +1031,29 @@ mod tests {
         assert!(s.database.migrate_on_start);
         assert_eq!(s.telemetry.log_format, LogFormat::Pretty);
         assert!(s.auth.jwt_secret.is_none());
+    }
+
+    #[test]
+    fn the_standard_opentelemetry_variables_win() {
+        let s = Settings::load_with_env(
+            None,
+            env(&[
+                ("STEELCARE__TELEMETRY__SERVICE_NAME", "from-config"),
+                ("OTEL_SERVICE_NAME", "steelcare-dispatch"),
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4317"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.telemetry.service_name, "steelcare-dispatch");
+        assert_eq!(
+            s.telemetry.otlp_endpoint.as_deref(),
+            Some("http://collector:4317")
+        );
+        let bad =
+            Settings::load_with_env(None, env(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "collector")]));
+        assert!(bad.is_err(), "the endpoint is checked like the setting");
+        let unset = Settings::load_with_env(None, env(&[("OTEL_SERVICE_NAME", " ")])).unwrap();
+        assert_eq!(unset.telemetry.service_name, "steelcare");
     }
 
     #[test]

@@ -45,12 +45,18 @@ pub struct HealthMonitor {
     pub supervisor: Supervisor,
     /// Fully-qualified gRPC names of the mounted services.
     pub services: Vec<&'static str>,
+    /// Turns true when shutdown begins: from then on nothing serves.
+    pub draining: watch::Receiver<bool>,
 }
 
 impl HealthMonitor {
     /// Looks once and sets every status; returns whether everything serves.
     pub async fn check(&self, last: &mut Option<String>) -> bool {
-        let problem = database_problem(&self.db).await;
+        let problem = if *self.draining.borrow() {
+            Some("shutting down".to_owned())
+        } else {
+            database_problem(&self.db).await
+        };
         let mut all_serving = problem.is_none();
         let mut report = Vec::new();
         for service in &self.services {
@@ -90,6 +96,7 @@ impl HealthMonitor {
     /// Checks every second and on every task change until shutdown.
     pub async fn run(self: std::sync::Arc<Self>, mut shutdown: watch::Receiver<bool>) {
         let changed = self.supervisor.changed();
+        let mut draining = self.draining.clone();
         let mut last = None;
         while !*shutdown.borrow() {
             self.check(&mut last).await;
@@ -97,6 +104,7 @@ impl HealthMonitor {
                 _ = tokio::time::sleep(INTERVAL) => {}
                 _ = changed.notified() => {}
                 _ = shutdown.changed() => {}
+                _ = draining.changed() => {}
             }
         }
     }

@@ -583,6 +583,7 @@ impl Application {
             db: self.db.clone(),
             supervisor: supervisor.clone(),
             services: mounted.clone(),
+            draining: drain_signal.clone(),
         });
         monitor.check(&mut None).await;
         supervisor.spawn("", "health-monitor", move |stop| monitor.clone().run(stop));
@@ -602,9 +603,27 @@ impl Application {
         }
 
         let grace = self.settings.server.shutdown_grace;
+        let delay = self.settings.server.drain_delay;
+        // At SIGTERM health turns NOT_SERVING at once (streams end too); the listener keeps
+        // accepting for `server.drain_delay_ms`, so balancers that check health move away
+        // first; then it closes and in-flight calls drain.
+        let drain_health = health.clone();
+        let drain_names: Vec<&'static str> = mounted.iter().copied().chain([""]).collect();
         let signal = async move {
             shutdown.await;
             let _ = drain_started.send(true);
+            for name in &drain_names {
+                drain_health
+                    .set_service_status(*name, tonic_health::ServingStatus::NotServing)
+                    .await;
+            }
+            if !delay.is_zero() {
+                tracing::info!(
+                    delay_ms = delay.as_millis() as u64,
+                    "draining: health NOT_SERVING"
+                );
+                tokio::time::sleep(delay).await;
+            }
         };
         let serve = Server::builder()
             .accept_http1(true)
@@ -627,7 +646,7 @@ impl Application {
             result = &mut serve => result,
             _ = async {
                 let _ = drain_signal.wait_for(|started| *started).await;
-                tokio::time::sleep(grace).await;
+                tokio::time::sleep(delay + grace).await;
             } => {
                 tracing::warn!(grace_secs = grace.as_secs(), "in-flight calls did not finish within the grace period");
                 Ok(())

@@ -23,6 +23,7 @@ listen = "127.0.0.1:50051"
 max_message_bytes = 4194304
 request_timeout_secs = 30
 shutdown_grace_secs = 20
+drain_delay_ms = 0
 cors_allowed_origins = []
 
 [database]
@@ -249,6 +250,7 @@ struct RawServer {
     max_message_bytes: u64,
     request_timeout_secs: u64,
     shutdown_grace_secs: u64,
+    drain_delay_ms: u64,
     cors_allowed_origins: Vec<String>,
 }
 
@@ -454,6 +456,9 @@ pub struct ServerSettings {
     pub request_timeout: Duration,
     /// How long shutdown waits for in-flight calls.
     pub shutdown_grace: Duration,
+    /// At shutdown, how long health says NOT_SERVING while the listener still accepts, so
+    /// load balancers that check health stop sending before it closes.
+    pub drain_delay: Duration,
     /// Origins allowed for gRPC-Web from browsers; `*` allows any, empty allows none.
     pub cors_allowed_origins: Vec<String>,
 }
@@ -712,6 +717,9 @@ impl RawSettings {
                 "must be between 1 and 730",
             ));
         }
+        if self.server.drain_delay_ms > 60_000 {
+            return Err(invalid("server.drain_delay_ms", "must be at most 60000"));
+        }
         if self.feedback.consumers == 0 {
             return Err(invalid("feedback.consumers", "must be at least 1"));
         }
@@ -733,6 +741,7 @@ impl RawSettings {
                 max_message_bytes: self.server.max_message_bytes as usize,
                 request_timeout: Duration::from_secs(self.server.request_timeout_secs),
                 shutdown_grace: Duration::from_secs(self.server.shutdown_grace_secs),
+                drain_delay: Duration::from_millis(self.server.drain_delay_ms),
                 cors_allowed_origins: self.server.cors_allowed_origins,
             },
             database: DatabaseSettings {

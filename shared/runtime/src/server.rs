@@ -11,9 +11,15 @@ use tracing::Instrument;
 use crate::auth::RpcInfo;
 use crate::telemetry;
 
-/// Gives every call a span named after its method, continuing the caller's W3C trace
-/// context, records the trace id in the span (so every log line carries it), hands
-/// [`RpcInfo`] to the handler, and returns `traceparent` in the response headers.
+/// Gives every call a server span named `service/method` with the gRPC conventions
+/// (`rpc.system`, `rpc.service`, `rpc.method`, `rpc.grpc.status_code`), continuing the
+/// caller's W3C trace context; records the trace id in the span (so every log line carries
+/// it), hands [`RpcInfo`] to the handler, and returns `traceparent` in the response headers.
+/// A call that fails with a server-side code (UNKNOWN, DEADLINE_EXCEEDED, UNIMPLEMENTED,
+/// INTERNAL, UNAVAILABLE, DATA_LOSS) marks the span as an error, as the OpenTelemetry gRPC
+/// conventions have it for servers; a client's mistake (INVALID_ARGUMENT, NOT_FOUND…) keeps
+/// its code but not the error status. Health checks and reflection get no span: probes every
+/// few seconds are not traces anyone reads.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RpcTraceLayer;
 
@@ -29,6 +35,14 @@ impl<S> Layer<S> for RpcTraceLayer {
 #[derive(Debug, Clone)]
 pub struct RpcTrace<S> {
     inner: S,
+}
+
+/// gRPC codes that are the server's fault (the span's status is ERROR).
+const SERVER_ERRORS: [i64; 6] = [2, 4, 12, 13, 14, 15];
+
+/// Whether a method path belongs to the health or reflection services.
+fn is_infrastructure(path: &str) -> bool {
+    path.starts_with("/grpc.health.") || path.starts_with("/grpc.reflection.")
 }
 
 impl<S, B, R> Service<Request<B>> for RpcTrace<S>
@@ -47,32 +61,88 @@ where
     }
 
     fn call(&mut self, mut request: Request<B>) -> Self::Future {
-        let method = request.uri().path().to_owned();
+        let path = request.uri().path().to_owned();
+        if is_infrastructure(&path) {
+            return Box::pin(self.inner.call(request));
+        }
+        let (service, method) = path
+            .trim_start_matches('/')
+            .split_once('/')
+            .unwrap_or((path.as_str(), ""));
         let span = tracing::info_span!(
             "rpc",
-            otel.name = %method,
+            otel.name = %path.trim_start_matches('/'),
             otel.kind = "server",
+            otel.status_code = tracing::field::Empty,
+            otel.status_description = tracing::field::Empty,
             rpc.system = "grpc",
+            rpc.service = %service,
             rpc.method = %method,
+            rpc.grpc.status_code = tracing::field::Empty,
             trace_id = tracing::field::Empty,
         );
         telemetry::set_parent_from_headers(&span, request.headers());
         let trace_id = telemetry::trace_id_of(&span);
         span.record("trace_id", trace_id.as_str());
-        request
-            .extensions_mut()
-            .insert(RpcInfo { method, trace_id });
+        request.extensions_mut().insert(RpcInfo {
+            method: path,
+            trace_id,
+        });
         let future = self.inner.call(request);
         let response_span = span.clone();
         Box::pin(
             async move {
                 let mut response = future.await?;
+                record_status(&response_span, response.headers());
                 telemetry::inject_span_context(&response_span, response.headers_mut());
                 Ok(response)
             }
             .instrument(span),
         )
     }
+}
+
+/// Records the call's gRPC status on its span. A failed unary call answers with its status
+/// in the headers (trailers-only); a call that answers with a body succeeded so far.
+fn record_status(span: &tracing::Span, headers: &http::HeaderMap) {
+    let code = headers
+        .get("grpc-status")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<i64>().ok())
+        .unwrap_or(0);
+    span.record("rpc.grpc.status_code", code);
+    if SERVER_ERRORS.contains(&code) {
+        span.record("otel.status_code", "ERROR");
+        if let Some(message) = headers.get("grpc-message").and_then(|v| v.to_str().ok()) {
+            let message = percent_decode(message);
+            span.record("otel.status_description", message.as_str());
+        }
+    }
+}
+
+/// `grpc-message` is percent-encoded (gRPC over HTTP/2).
+fn percent_decode(text: &str) -> String {
+    let hex = |b: u8| (b as char).to_digit(16);
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match (
+            bytes[i],
+            bytes.get(i + 1).and_then(|b| hex(*b)),
+            bytes.get(i + 2).and_then(|b| hex(*b)),
+        ) {
+            (b'%', Some(high), Some(low)) => {
+                out.push((high * 16 + low) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// CORS for browsers calling through gRPC-Web: `*` allows any origin, otherwise only the
@@ -136,5 +206,128 @@ pub async fn shutdown_signal() {
     tokio::select! {
         _ = interrupt => tracing::info!("sigint received; shutting down"),
         _ = terminate => tracing::info!("sigterm received; shutting down"),
+    }
+}
+
+#[cfg(test)]
+mod trace_tests {
+    use std::sync::{Arc, Mutex};
+
+    use tracing_subscriber::layer::SubscriberExt;
+
+    use super::*;
+
+    /// Every field any span got, as (name, value).
+    #[derive(Clone, Default)]
+    struct Fields(Arc<Mutex<Vec<(String, String)>>>);
+
+    impl Fields {
+        fn get(&self, name: &str) -> Option<String> {
+            let fields = self.0.lock().ok()?;
+            fields
+                .iter()
+                .rev()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.clone())
+        }
+    }
+
+    impl tracing::field::Visit for Fields {
+        fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+            if let Ok(mut fields) = self.0.lock() {
+                fields.push((field.name().to_owned(), format!("{value:?}")));
+            }
+        }
+    }
+
+    impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Fields {
+        fn on_new_span(
+            &self,
+            attrs: &tracing::span::Attributes<'_>,
+            _: &tracing::span::Id,
+            _: tracing_subscriber::layer::Context<'_, S>,
+        ) {
+            attrs.record(&mut self.clone());
+        }
+
+        fn on_record(
+            &self,
+            _: &tracing::span::Id,
+            values: &tracing::span::Record<'_>,
+            _: tracing_subscriber::layer::Context<'_, S>,
+        ) {
+            values.record(&mut self.clone());
+        }
+    }
+
+    /// Calls `path` through the layer on a service answering with `status` in its headers.
+    async fn traced(path: &str, status: Option<(&'static str, &'static str)>) -> Fields {
+        let fields = Fields::default();
+        let _guard =
+            tracing::subscriber::set_default(tracing_subscriber::registry().with(fields.clone()));
+        let inner = tower::service_fn(move |_: Request<()>| async move {
+            let mut response = Response::new(());
+            if let Some((code, message)) = status {
+                response
+                    .headers_mut()
+                    .insert("grpc-status", HeaderValue::from_static(code));
+                response
+                    .headers_mut()
+                    .insert("grpc-message", HeaderValue::from_static(message));
+            }
+            Ok::<_, std::convert::Infallible>(response)
+        });
+        let request = Request::builder().uri(path).body(()).unwrap_or_default();
+        let _ = RpcTraceLayer.layer(inner).call(request).await;
+        fields
+    }
+
+    #[tokio::test]
+    async fn a_call_is_named_by_service_and_method_with_its_code() {
+        let f = traced("/steelcare.intake.v1.IntakeService/CreateTicket", None).await;
+        assert_eq!(
+            f.get("rpc.service").as_deref(),
+            Some("steelcare.intake.v1.IntakeService")
+        );
+        assert_eq!(f.get("rpc.method").as_deref(), Some("CreateTicket"));
+        assert_eq!(f.get("rpc.grpc.status_code").as_deref(), Some("0"));
+        assert_eq!(f.get("otel.status_code"), None);
+    }
+
+    #[tokio::test]
+    async fn a_server_fault_marks_the_span_as_an_error() {
+        let f = traced(
+            "/steelcare.intake.v1.IntakeService/GetTicket",
+            Some(("13", "internal%20error%20(trace%20id%20abc)")),
+        )
+        .await;
+        assert_eq!(f.get("rpc.grpc.status_code").as_deref(), Some("13"));
+        assert_eq!(f.get("otel.status_code").as_deref(), Some("\"ERROR\""));
+        assert_eq!(
+            f.get("otel.status_description").as_deref(),
+            Some("\"internal error (trace id abc)\"")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_clients_mistake_keeps_its_code_but_not_the_error_status() {
+        let f = traced(
+            "/steelcare.intake.v1.IntakeService/GetTicket",
+            Some(("5", "not found")),
+        )
+        .await;
+        assert_eq!(f.get("rpc.grpc.status_code").as_deref(), Some("5"));
+        assert_eq!(f.get("otel.status_code"), None);
+    }
+
+    #[tokio::test]
+    async fn health_checks_and_reflection_make_no_span() {
+        for path in [
+            "/grpc.health.v1.Health/Check",
+            "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+        ] {
+            let f = traced(path, None).await;
+            assert_eq!(f.get("rpc.method"), None, "{path}");
+        }
     }
 }

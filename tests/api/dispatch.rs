@@ -1319,3 +1319,72 @@ async fn a_technician_who_goes_off_duty_gets_no_more_offers_even_from_a_recent_f
         office.app.stop().await.unwrap();
     }
 }
+
+/// The trace of the call that took a ticket in continues through the dispatch queue: the
+/// offer the queue worker makes carries the caller's trace id (kept on the assignment row, so
+/// a queue rebuilt from the database keeps it too).
+#[tokio::test]
+async fn the_offer_continues_the_trace_of_the_call() {
+    const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+    for backend in backends() {
+        let mut office = Office::open(&backend, &[]).await;
+        office.hire(surveyor("t-near", 2.0)).await;
+        let mut request = authed(
+            intake::CreateTicketRequest {
+                request_id: String::new(),
+                channel: intake::Channel::Hotline as i32,
+                project_id: office.project_id.clone(),
+                reporter: Some(person("Wang Wu")),
+                location: Some(intake::StructureLocation {
+                    description: "bay 3".into(),
+                    ..Default::default()
+                }),
+                description: Some(intake::ProblemDescription {
+                    phenomenon: "钢梁下翼缘出现裂缝".into(),
+                    ..Default::default()
+                }),
+                customer_request: String::new(),
+                related_case_id: String::new(),
+            },
+            &office.agent,
+        );
+        request.metadata_mut().insert(
+            "traceparent",
+            format!("00-{TRACE_ID}-00f067aa0ba902b7-01")
+                .parse()
+                .unwrap(),
+        );
+        let ticket = office
+            .intake
+            .create_ticket(request)
+            .await
+            .unwrap()
+            .into_inner()
+            .ticket
+            .unwrap()
+            .ticket_id;
+        office
+            .wait_for(&ticket, "the offer", |a| {
+                a.state == pb::AssignmentState::Offered as i32
+            })
+            .await;
+        use prost::Message;
+        let offered: Vec<String> = outbox::Entity::find()
+            .filter(outbox::Column::CaseId.eq(&ticket))
+            .all(&office.app.db)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter_map(|row| EventEnvelope::decode(row.payload.as_slice()).ok())
+            .filter(|e| matches!(e.payload, Some(Payload::AssignmentOffered(_))))
+            .filter_map(|e| e.trace_context.map(|t| t.traceparent))
+            .collect();
+        assert_eq!(offered.len(), 1, "{}", backend.name());
+        assert!(
+            offered[0].starts_with(&format!("00-{TRACE_ID}-")),
+            "the offer's trace is {} ({})",
+            offered[0],
+            backend.name()
+        );
+    }
+}

@@ -246,6 +246,8 @@ impl Dispatcher {
             escalations: 0,
             retry_at_ms: None,
             excluded: "[]".to_owned(),
+            trace_context: Some(steelcare_runtime::telemetry::current_trace_context().0)
+                .filter(|t| !t.is_empty()),
             created_at: now,
             updated_at: now,
             version: 1,

@@ -183,7 +183,23 @@ pub async fn work_once(dispatcher: &Dispatcher) -> Result<bool, ApiError> {
     let Some(job) = dispatcher.queue.claim(QUEUE, lease).await? else {
         return Ok(false);
     };
-    match dispatcher.handle_job(&job.job_id).await {
+    // The job continues the trace of the event that created its assignment (the call that
+    // took the ticket in), kept on the row so it survives a queue rebuilt from the database.
+    let span = tracing::info_span!(
+        "dispatch job",
+        otel.name = "dispatch offer",
+        otel.kind = "consumer",
+        assignment_id = %job.job_id,
+    );
+    if let Some(traceparent) = store::assignment(&dispatcher.db, &job.job_id)
+        .await
+        .ok()
+        .flatten()
+        .and_then(|row| row.trace_context)
+    {
+        steelcare_runtime::telemetry::continue_trace(&span, &traceparent, "");
+    }
+    match dispatcher.handle_job(&job.job_id).instrument(span).await {
         Ok(outcome) => {
             match &outcome {
                 JobOutcome::Offered(technician_id) => {

@@ -194,14 +194,7 @@ pub fn receive(payload: &[u8], consumer: &str) -> Result<(EventEnvelope, tracing
         case_id = %envelope.case_id,
     );
     if let Some(trace) = &envelope.trace_context {
-        let mut headers = http::HeaderMap::new();
-        if let Ok(value) = http::HeaderValue::from_str(&trace.traceparent) {
-            headers.insert("traceparent", value);
-        }
-        if let Ok(value) = http::HeaderValue::from_str(&trace.tracestate) {
-            headers.insert("tracestate", value);
-        }
-        crate::telemetry::set_parent_from_headers(&span, &headers);
+        crate::telemetry::continue_trace(&span, &trace.traceparent, &trace.tracestate);
     }
     Ok((envelope, span))
 }

@@ -169,6 +169,19 @@ pub fn set_parent_from_headers(span: &tracing::Span, headers: &http::HeaderMap) 
     }
 }
 
+/// Makes `span` continue the trace of a stored W3C `traceparent` (and `tracestate`), as a
+/// message or a queued job carries it.
+pub fn continue_trace(span: &tracing::Span, traceparent: &str, tracestate: &str) {
+    let mut headers = http::HeaderMap::new();
+    if let Ok(value) = http::HeaderValue::from_str(traceparent) {
+        headers.insert("traceparent", value);
+    }
+    if let Ok(value) = http::HeaderValue::from_str(tracestate) {
+        headers.insert("tracestate", value);
+    }
+    set_parent_from_headers(span, &headers);
+}
+
 /// Writes the trace context of `span` into `headers`.
 pub fn inject_span_context(span: &tracing::Span, headers: &mut http::HeaderMap) {
     let context = span.context();

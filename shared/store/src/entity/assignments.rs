@@ -29,6 +29,8 @@ pub struct Model {
     pub retry_at_ms: Option<i64>,
     #[sea_orm(column_type = "Text")]
     pub excluded: String,
+    /// The `traceparent` of the event that created it (the worker continues that trace).
+    pub trace_context: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub version: i64,

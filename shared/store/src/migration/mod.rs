@@ -13,6 +13,7 @@ mod m20261130_000006_create_case_records;
 mod m20261130_000007_create_archives;
 mod m20261130_000008_add_related_case;
 mod m20261201_000009_create_feedback_tables;
+mod m20261201_000010_add_assignment_trace;
 
 /// An index named `name` on `cols` of `table`.
 fn index(name: &str, table: impl IntoIden + 'static, cols: Vec<DynIden>) -> IndexCreateStatement {
@@ -50,6 +51,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000007_create_archives::Migration),
             Box::new(m20261130_000008_add_related_case::Migration),
             Box::new(m20261201_000009_create_feedback_tables::Migration),
+            Box::new(m20261201_000010_add_assignment_trace::Migration),
         ]
     }
 }

@@ -241,22 +241,37 @@ impl Desk {
             ))
             .await
             .unwrap();
-        let offered = o
-            .dispatch
-            .offer_assignment(authed(
-                dpb::OfferAssignmentRequest {
-                    ticket_id: ticket.clone(),
-                    technician_id: lead.into(),
-                    reason: "roofer on duty".into(),
-                },
-                &o.dispatcher,
-            ))
-            .await
-            .unwrap()
-            .into_inner()
-            .assignment
-            .unwrap();
-        o.accept(&offered.assignment_id, lead).await.unwrap();
+        // The dispatch consumers (of every process) may be updating the assignment at the
+        // same moment: ABORTED says read it again, and a client retries.
+        let offered = loop {
+            match o
+                .dispatch
+                .offer_assignment(authed(
+                    dpb::OfferAssignmentRequest {
+                        ticket_id: ticket.clone(),
+                        technician_id: lead.into(),
+                        reason: "roofer on duty".into(),
+                    },
+                    &o.dispatcher,
+                ))
+                .await
+            {
+                Ok(r) => break r.into_inner().assignment.unwrap(),
+                Err(err) if err.code() == tonic::Code::Aborted => {
+                    tokio::time::sleep(Duration::from_millis(20)).await
+                }
+                Err(err) => panic!("offer: {err:?}"),
+            }
+        };
+        loop {
+            match o.accept(&offered.assignment_id, lead).await {
+                Ok(_) => break,
+                Err(err) if err.code() == tonic::Code::Aborted => {
+                    tokio::time::sleep(Duration::from_millis(20)).await
+                }
+                Err(err) => panic!("accept: {err:?}"),
+            }
+        }
         o.dispatch
             .plan_survey(authed(
                 dpb::PlanSurveyRequest {

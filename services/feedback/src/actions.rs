@@ -64,9 +64,14 @@ fn decode(row: &rows::Model, today: NaiveDate) -> Result<pb::CorrectiveAction, A
             row.id
         ))
     })?;
-    action.overdue = action.status != pb::ActionStatus::ClosedEffective as i32
-        && date_of(action.due_date.as_ref()).is_some_and(|due| due < today);
+    action.overdue = overdue(&action, today);
     Ok(action)
+}
+
+/// Past its due date and not closed.
+fn overdue(action: &pb::CorrectiveAction, today: NaiveDate) -> bool {
+    action.status != pb::ActionStatus::ClosedEffective as i32
+        && date_of(action.due_date.as_ref()).is_some_and(|due| due < today)
 }
 
 async fn save(
@@ -277,7 +282,10 @@ impl Feedback {
         .await?;
         self.finish(tx, key, &id).await?;
         Ok(pb::RaiseCorrectiveActionResponse {
-            action: Some(decode_fresh(&action, self.today())),
+            action: Some(pb::CorrectiveAction {
+                overdue: overdue(&action, self.today()),
+                ..action
+            }),
         })
     }
 
@@ -596,10 +604,4 @@ impl Feedback {
             next_page_token,
         })
     }
-}
-
-fn decode_fresh(action: &pb::CorrectiveAction, today: NaiveDate) -> pb::CorrectiveAction {
-    let mut action = action.clone();
-    action.overdue = date_of(action.due_date.as_ref()).is_some_and(|due| due < today);
-    action
 }

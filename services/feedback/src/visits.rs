@@ -565,9 +565,15 @@ impl Feedback {
 
         // A replay answers at once; otherwise a recurrence's ticket is opened before the
         // attempt's transaction (intake writes on its own), idempotently on this request.
-        if let Begun::Replay(id) = self
-            .begin(ctx, rpc, &request.request_id, hash.clone())
-            .await?
+        if let Some(id) = steelcare_runtime::idempotent::replayed(
+            &self.db,
+            ctx,
+            "feedback",
+            rpc,
+            &request.request_id,
+            &hash,
+        )
+        .await?
         {
             return self.attempt_response(&id).await;
         }

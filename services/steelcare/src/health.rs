@@ -52,11 +52,16 @@ pub struct HealthMonitor {
 impl HealthMonitor {
     /// Looks once and sets every status; returns whether everything serves.
     pub async fn check(&self, last: &mut Option<String>) -> bool {
-        let problem = if *self.draining.borrow() {
-            Some("shutting down".to_owned())
-        } else {
-            database_problem(&self.db).await
-        };
+        if *self.draining.borrow() {
+            // Shutting down: nothing serves, and that is no fault to report.
+            for service in self.services.iter().copied().chain([""]) {
+                self.reporter
+                    .set_service_status(service, ServingStatus::NotServing)
+                    .await;
+            }
+            return false;
+        }
+        let problem = database_problem(&self.db).await;
         let mut all_serving = problem.is_none();
         let mut report = Vec::new();
         for service in &self.services {

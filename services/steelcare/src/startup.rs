@@ -306,21 +306,27 @@ impl Application {
         let interceptor = self.authenticator.interceptor();
 
         // Intake's engine: its service, and the feedback service's recurrence tickets.
-        let intake_engine = self.attachments.as_ref().map(|files| {
-            let intake_settings = &self.settings.intake;
-            IntakeService::new(
-                self.db.clone(),
-                SlaConfig {
-                    calendar: intake_settings.calendar.clone(),
-                    policies: intake_settings.policies.clone(),
-                    thresholds: intake_settings.escalation_thresholds.clone(),
-                },
-                intake_settings.timezone,
-                files.clone(),
-                Some(relay_wake.clone()),
-            )
-            .with_shutdown(drain_signal.clone())
-        });
+        let wants_intake = self.selection.contains(ServiceName::Intake)
+            || self.selection.contains(ServiceName::Feedback);
+        let intake_engine = self
+            .attachments
+            .as_ref()
+            .filter(|_| wants_intake)
+            .map(|files| {
+                let intake_settings = &self.settings.intake;
+                IntakeService::new(
+                    self.db.clone(),
+                    SlaConfig {
+                        calendar: intake_settings.calendar.clone(),
+                        policies: intake_settings.policies.clone(),
+                        thresholds: intake_settings.escalation_thresholds.clone(),
+                    },
+                    intake_settings.timezone,
+                    files.clone(),
+                    Some(relay_wake.clone()),
+                )
+                .with_shutdown(drain_signal.clone())
+            });
         let intake = match &intake_engine {
             Some(service) if self.selection.contains(ServiceName::Intake) => {
                 let intake_settings = &self.settings.intake;

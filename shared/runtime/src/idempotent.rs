@@ -34,17 +34,7 @@ pub async fn begin(
     request_id: &str,
     hash: String,
 ) -> Result<Begun, ApiError> {
-    let request_id = request_id.trim();
-    if request_id.is_empty() {
-        return Err(ApiError::invalid(
-            "request_id",
-            "required: the caller's id of this request, for safe retries",
-        ));
-    }
-    if request_id.chars().count() > 128 {
-        return Err(ApiError::invalid("request_id", "at most 128 characters"));
-    }
-    let scope = format!("{service}.{rpc}/{}", ctx.caller.subject);
+    let (scope, request_id) = scoped(ctx, service, rpc, request_id)?;
     let tx = begin_write(db).await.map_err(StoreError::from)?;
     if let Some(existing) = idempotency::lookup(&tx, &scope, request_id, &hash).await? {
         tx.commit().await.map_err(StoreError::from)?;
@@ -57,6 +47,43 @@ pub async fn begin(
             request_id: request_id.to_owned(),
             hash,
         },
+    ))
+}
+
+/// The resource an earlier identical request made, if any, read without a write transaction:
+/// for a create that must do work of its own before [`begin`] (another service's write).
+pub async fn replayed(
+    db: &Database,
+    ctx: &RequestContext,
+    service: &str,
+    rpc: &str,
+    request_id: &str,
+    hash: &str,
+) -> Result<Option<String>, ApiError> {
+    let (scope, request_id) = scoped(ctx, service, rpc, request_id)?;
+    Ok(idempotency::lookup(db, &scope, request_id, hash).await?)
+}
+
+/// Checks `request_id` (required, at most 128 characters) and names the key's scope.
+fn scoped<'a>(
+    ctx: &RequestContext,
+    service: &str,
+    rpc: &str,
+    request_id: &'a str,
+) -> Result<(String, &'a str), ApiError> {
+    let request_id = request_id.trim();
+    if request_id.is_empty() {
+        return Err(ApiError::invalid(
+            "request_id",
+            "required: the caller's id of this request, for safe retries",
+        ));
+    }
+    if request_id.chars().count() > 128 {
+        return Err(ApiError::invalid("request_id", "at most 128 characters"));
+    }
+    Ok((
+        format!("{service}.{rpc}/{}", ctx.caller.subject),
+        request_id,
     ))
 }
 

@@ -16,12 +16,12 @@ use tonic::Code;
 use tonic::transport::Channel;
 use tonic_types::StatusExt;
 
-struct Desk {
-    client: IntakeServiceClient<Channel>,
-    agent: String,
-    customer_id: String,
-    customer: String,
-    project_id: String,
+pub(crate) struct Desk {
+    pub(crate) client: IntakeServiceClient<Channel>,
+    pub(crate) agent: String,
+    pub(crate) customer_id: String,
+    pub(crate) customer: String,
+    pub(crate) project_id: String,
 }
 
 fn date(year: i32, month: i32, day: i32) -> common::Date {
@@ -78,12 +78,17 @@ fn project_request(customer_id: &str, contract: &str) -> pb::RegisterProjectRequ
     }
 }
 
-async fn desk(app: &TestApp) -> Desk {
+pub(crate) async fn desk(app: &TestApp) -> Desk {
+    desk_for(app, "Acme Logistics", "HT-2024-001").await
+}
+
+/// A desk for a new customer `name` with a project under `contract`.
+pub(crate) async fn desk_for(app: &TestApp, name: &str, contract: &str) -> Desk {
     let mut client = IntakeServiceClient::new(app.channel().await);
     let agent = app.token("agent-1", &[Role::Agent], None);
-    let customer_id = create_customer(&mut client, &agent, "Acme Logistics").await;
+    let customer_id = create_customer(&mut client, &agent, name).await;
     let project_id = client
-        .register_project(authed(project_request(&customer_id, "HT-2024-001"), &agent))
+        .register_project(authed(project_request(&customer_id, contract), &agent))
         .await
         .unwrap()
         .into_inner()
@@ -123,12 +128,12 @@ fn ticket_request(project_id: &str, phenomenon: &str) -> pb::CreateTicketRequest
 }
 
 #[derive(Clone, Copy)]
-enum Who {
+pub(crate) enum Who {
     Agent,
     Customer,
 }
 
-async fn create(desk: &mut Desk, who: Who, phenomenon: &str) -> pb::Ticket {
+pub(crate) async fn create(desk: &mut Desk, who: Who, phenomenon: &str) -> pb::Ticket {
     let token = match who {
         Who::Agent => desk.agent.clone(),
         Who::Customer => desk.customer.clone(),

@@ -9,6 +9,7 @@ mod dispatch;
 mod feedback;
 mod health;
 mod intake;
+mod integration;
 mod lifecycle;
 mod migrations;
 mod outbox;

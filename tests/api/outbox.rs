@@ -256,3 +256,57 @@ async fn the_checkpoint_moves_only_forward_and_follows_what_every_group_acknowle
         app.stop().await.unwrap();
     }
 }
+
+/// An event that commits after a later one was published (its id is lower) gets a place after
+/// it: a subscriber's cursor never skips it. An event published again keeps its place.
+#[tokio::test]
+async fn a_late_commit_is_placed_after_what_was_published_and_a_republish_keeps_its_place() {
+    use steelcare_store::outbox::{PublishedFilter, last_published, published_after};
+    for backend in backends() {
+        // No server: no relay takes these rows first.
+        let fresh = steelcare_tests::fresh_database(&backend).await;
+        let db = steelcare_store::connect(&fresh.url, 2).await.unwrap();
+        <steelcare_store::Migrator as sea_orm_migration::MigratorTrait>::up(&db, None)
+            .await
+            .unwrap();
+        let before = last_published(&db).await.unwrap();
+        for name in ["early", "late"] {
+            create_case_with_event(&db, name, true).await;
+        }
+        let id = |event: &'static str| {
+            let db = db.clone();
+            async move { outbox::id_of_event(&db, event).await.unwrap().unwrap() }
+        };
+        let (early, late) = (id("evt-early").await, id("evt-late").await);
+        assert!(early < late);
+        // "late" reaches the relay first, as when "early"'s transaction commits last.
+        outbox::mark_published(&db, &[late]).await.unwrap();
+        let cursor = last_published(&db).await.unwrap();
+        assert!(cursor > before);
+        outbox::mark_published(&db, &[early]).await.unwrap();
+        let after = published_after(&db, EVENTS_STREAM, cursor, &PublishedFilter::default(), 10)
+            .await
+            .unwrap();
+        assert_eq!(
+            after.iter().map(|e| e.payload.clone()).collect::<Vec<_>>(),
+            [b"early".to_vec()],
+            "{}: the cursor taken after \"late\" still finds \"early\"",
+            backend.name()
+        );
+        let place = after[0].seq;
+
+        let again = outbox::republish_after(&db, EVENTS_STREAM, 0)
+            .await
+            .unwrap();
+        assert!(again >= 2);
+        outbox::mark_published(&db, &[early, late]).await.unwrap();
+        assert_eq!(last_published(&db).await.unwrap(), place, "no new places");
+        let all = published_after(&db, EVENTS_STREAM, before, &PublishedFilter::default(), 10)
+            .await
+            .unwrap();
+        assert_eq!(
+            all.iter().map(|e| e.payload.clone()).collect::<Vec<_>>(),
+            [b"late".to_vec(), b"early".to_vec()]
+        );
+    }
+}

@@ -10,6 +10,7 @@ pub mod bench_dispatch;
 pub mod bench_repair;
 pub mod cli;
 pub mod health;
+pub mod integration;
 pub mod services;
 pub mod startup;
 

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use steelcare_bus::{Bus, OutboxRelay};
 use steelcare_proto::admin::v1::admin_service_server::AdminServiceServer;
+use steelcare_proto::integration::v1::integration_service_server::IntegrationServiceServer;
 use steelcare_runtime::server::{RpcTraceLayer, cors_layer};
 use steelcare_runtime::supervise::Supervisor;
 use steelcare_runtime::{Authenticator, Settings};
@@ -22,6 +23,7 @@ use tonic_web::GrpcWebLayer;
 
 use crate::admin::AdminService;
 use crate::health::HealthMonitor;
+use crate::integration::IntegrationService;
 use crate::services::{ServiceName, ServiceSelection};
 use steelcare_acceptance::{AcceptanceService, Acceptor};
 use steelcare_dispatch::{DispatchConfig, DispatchService, Dispatcher};
@@ -297,12 +299,20 @@ impl Application {
         let repair_name = <RepairServiceServer<RepairService> as NamedService>::NAME;
         let acceptance_name = <AcceptanceServiceServer<AcceptanceService> as NamedService>::NAME;
         let feedback_name = <FeedbackServiceServer<FeedbackService> as NamedService>::NAME;
-        let mut mounted = vec![admin_name];
+        let integration_name = <IntegrationServiceServer<IntegrationService> as NamedService>::NAME;
+        let mut mounted = vec![admin_name, integration_name];
 
         let max = self.settings.server.max_message_bytes;
         let admin = AdminServiceServer::new(AdminService::new(self.db.clone()))
             .max_decoding_message_size(max)
             .max_encoding_message_size(max);
+        let integration = IntegrationServiceServer::new(IntegrationService::new(
+            self.db.clone(),
+            published.clone(),
+            drain_signal.clone(),
+        ))
+        .max_decoding_message_size(max)
+        .max_encoding_message_size(max);
         let interceptor = self.authenticator.interceptor();
 
         // Intake's engine: its service, and the feedback service's recurrence tickets.
@@ -640,7 +650,8 @@ impl Application {
             .add_service(health_service)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)
-            .add_service(InterceptedService::new(admin, interceptor))
+            .add_service(InterceptedService::new(admin, interceptor.clone()))
+            .add_service(InterceptedService::new(integration, interceptor))
             .add_optional_service(intake)
             .add_optional_service(dispatch)
             .add_optional_service(repair)

@@ -18,18 +18,20 @@ pub enum Role {
     Manager,
     Auditor,
     Admin,
+    /// An internal system (ERP, OA, document management) that subscribes to domain events.
+    Integration,
 }
 
 /// A role name that is not one of [`Role::ALL`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown role {0:?}; expected one of customer, agent, dispatcher, technician, engineer, chief_engineer, manager, auditor, admin"
+    "unknown role {0:?}; expected one of customer, agent, dispatcher, technician, engineer, chief_engineer, manager, auditor, admin, integration"
 )]
 pub struct UnknownRole(pub String);
 
 impl Role {
     /// Every role.
-    pub const ALL: [Role; 9] = [
+    pub const ALL: [Role; 10] = [
         Role::Customer,
         Role::Agent,
         Role::Dispatcher,
@@ -39,6 +41,7 @@ impl Role {
         Role::Manager,
         Role::Auditor,
         Role::Admin,
+        Role::Integration,
     ];
 
     /// The claim value, e.g. `chief_engineer`.
@@ -53,6 +56,7 @@ impl Role {
             Role::Manager => "manager",
             Role::Auditor => "auditor",
             Role::Admin => "admin",
+            Role::Integration => "integration",
         }
     }
 }

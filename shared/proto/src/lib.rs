@@ -29,6 +29,13 @@ pub mod admin {
     }
 }
 
+/// `steelcare.integration.v1`: the domain events as a stream for internal systems.
+pub mod integration {
+    pub mod v1 {
+        tonic::include_proto!("steelcare.integration.v1");
+    }
+}
+
 /// `steelcare.intake.v1`: projects, warranty, tickets, SLA, attachments.
 pub mod intake {
     pub mod v1 {

@@ -80,14 +80,23 @@ pub async fn unpublished(
         .await?)
 }
 
-/// Marks events as published.
+/// Marks events as published and gives each, in id order, its place in the sequence of
+/// publication (`seq`), above every place given before; an event published again (after the
+/// stream lost its data) keeps its place. Only the relay holding the lease calls this; should
+/// two overlap, the unique index on `seq` fails one of them rather than give a place twice.
 pub async fn mark_published(conn: &impl ConnectionTrait, ids: &[i64]) -> Result<(), StoreError> {
-    if ids.is_empty() {
+    let Some(first) = ids.iter().copied().min() else {
         return Ok(());
-    }
+    };
     outbox::Entity::update_many()
         .col_expr(Column::PublishedAt, Expr::value(Utc::now()))
         .col_expr(Column::Attempts, Expr::col(Column::Attempts).add(1))
+        .col_expr(
+            Column::Seq,
+            Expr::cust(format!(
+                "COALESCE(seq, (SELECT COALESCE(MAX(o.seq), 0) FROM outbox o) + (id - {first}) + 1)"
+            )),
+        )
         .filter(Column::Id.is_in(ids.iter().copied()))
         .exec(conn)
         .await?;
@@ -192,4 +201,72 @@ pub async fn republish_after(
         .exec(conn)
         .await?;
     Ok(result.rows_affected)
+}
+
+/// What a reader of the published events wants.
+#[derive(Debug, Clone, Default)]
+pub struct PublishedFilter {
+    /// Only events of this case.
+    pub case_id: Option<String>,
+    /// Only events of cases of this customer organisation (events outside a case have none).
+    pub organization_id: Option<String>,
+}
+
+/// One published event: its place in the sequence of publication and its envelope.
+#[derive(Debug, Clone)]
+pub struct PublishedEvent {
+    /// Place (see [`mark_published`]).
+    pub seq: i64,
+    /// Encoded `steelcare.events.v1.EventEnvelope`.
+    pub payload: Vec<u8>,
+}
+
+/// Up to `limit` events of `stream` published after place `after`, in order of publication.
+pub async fn published_after(
+    conn: &impl ConnectionTrait,
+    stream: &str,
+    after: i64,
+    filter: &PublishedFilter,
+    limit: u64,
+) -> Result<Vec<PublishedEvent>, StoreError> {
+    use crate::entity::cases;
+    use sea_orm::sea_query::Query;
+    let mut query = outbox::Entity::find()
+        .select_only()
+        .column(Column::Seq)
+        .column(Column::Payload)
+        .filter(Column::Stream.eq(stream))
+        .filter(Column::Seq.gt(after))
+        .order_by_asc(Column::Seq)
+        .limit(limit);
+    if let Some(case_id) = &filter.case_id {
+        query = query.filter(Column::CaseId.eq(case_id.as_str()));
+    }
+    if let Some(organization_id) = &filter.organization_id {
+        query = query.filter(
+            Column::CaseId.in_subquery(
+                Query::select()
+                    .column(cases::Column::Id)
+                    .from(cases::Entity)
+                    .and_where(cases::Column::OrganizationId.eq(organization_id.as_str()))
+                    .to_owned(),
+            ),
+        );
+    }
+    let rows: Vec<(Option<i64>, Vec<u8>)> = query.into_tuple().all(conn).await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(seq, payload)| seq.map(|seq| PublishedEvent { seq, payload }))
+        .collect())
+}
+
+/// The last place given in the sequence of publication (0 before the first).
+pub async fn last_published(conn: &impl ConnectionTrait) -> Result<i64, StoreError> {
+    let max: Option<Option<i64>> = outbox::Entity::find()
+        .select_only()
+        .column_as(Column::Seq.max(), "max")
+        .into_tuple()
+        .one(conn)
+        .await?;
+    Ok(max.flatten().unwrap_or(0))
 }

@@ -15,6 +15,8 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub published_at: Option<DateTimeUtc>,
     pub attempts: i32,
+    /// Place in the order of publication (set by the relay); `SubscribeEvents` cursors.
+    pub seq: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -441,3 +441,44 @@ async fn redis_reports_a_lost_epoch_once_and_what_every_group_has_handled() {
         assert_eq!(mark.last_event_id.as_deref(), Some("e1"));
     }
 }
+
+/// What the consumer-lag gauges report: per group, delivered and unacknowledged (pending), and
+/// not yet delivered (lag).
+#[tokio::test]
+async fn each_group_reports_its_pending_and_undelivered_messages() {
+    for (name, bus, _keep) in buses().await {
+        let events = bus.events.clone();
+        events.ensure_group("lagging", "fast").await.unwrap();
+        events.ensure_group("lagging", "slow").await.unwrap();
+        for i in 0..5 {
+            events
+                .publish("lagging", &format!("e{i}"), b"x")
+                .await
+                .unwrap();
+        }
+        let got = events.read_new("lagging", "fast", "c1", 3).await.unwrap();
+        events
+            .ack("lagging", "fast", &[got[0].entry_id.clone()])
+            .await
+            .unwrap();
+        let mut lags = events.group_lags("lagging").await.unwrap();
+        lags.sort_by(|a, b| a.group.cmp(&b.group));
+        let seen: Vec<(String, u64, u64)> = lags
+            .into_iter()
+            .map(|g| (g.group, g.pending, g.lag))
+            .collect();
+        assert_eq!(
+            seen,
+            [("fast".to_owned(), 2, 2), ("slow".to_owned(), 0, 5)],
+            "{name}"
+        );
+        assert!(
+            events
+                .group_lags("no-such-stream")
+                .await
+                .unwrap()
+                .is_empty(),
+            "{name}"
+        );
+    }
+}

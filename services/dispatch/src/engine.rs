@@ -10,6 +10,7 @@
 //! remotely resolved case withdraws it.
 
 use std::sync::Arc;
+use steelcare_runtime::metrics::{OfferOutcome, record_offer};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use sea_orm::sea_query::{Expr, OnConflict};
@@ -664,6 +665,7 @@ impl Dispatcher {
         self.committed();
         if let JobOutcome::Offered(technician_id) = &outcome {
             self.directory.note_offer(technician_id);
+            record_offer(OfferOutcome::Made);
         }
         Ok(outcome)
     }
@@ -729,6 +731,7 @@ impl Dispatcher {
             {
                 tx.commit().await.map_err(db_err)?;
                 self.committed();
+                record_offer(OfferOutcome::TimedOut);
                 expired += 1;
                 self.enqueue(&current).await;
             }

@@ -3,6 +3,7 @@
 //! after the commit, and answers with the stored result.
 
 use std::collections::BTreeSet;
+use steelcare_runtime::metrics::{OfferOutcome, record_offer};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
@@ -697,6 +698,7 @@ impl DispatchService {
         .await?;
         tx.commit().await.map_err(db_err)?;
         d.committed();
+        record_offer(OfferOutcome::Made);
         Ok(pb::OfferAssignmentResponse {
             assignment: Some(self.assignment_view(&row.id).await?),
         })
@@ -806,6 +808,7 @@ impl DispatchService {
         .await?;
         tx.commit().await.map_err(db_err)?;
         d.committed();
+        record_offer(OfferOutcome::Accepted);
         Ok(pb::AcceptAssignmentResponse {
             assignment: Some(self.assignment_view(&row.id).await?),
         })
@@ -850,6 +853,7 @@ impl DispatchService {
         .await?;
         tx.commit().await.map_err(db_err)?;
         d.committed();
+        record_offer(OfferOutcome::Declined);
         let view = self.assignment_view(&row.id).await?;
         d.enqueue(&row).await;
         Ok(pb::DeclineAssignmentResponse {

@@ -50,12 +50,25 @@ pub async fn watch_once(db: &Database) -> Result<usize, ApiError> {
             )
             .await?;
         }
-        if !alerts.is_empty() {
+        let tier = if alerts.is_empty() {
+            String::new()
+        } else {
             clocks::refresh_ticket(&tx, &row.ticket_id).await?;
-        }
+            store::ticket(&tx, &row.ticket_id)
+                .await?
+                .map(|t| t.tier.to_ascii_uppercase())
+                .unwrap_or_default()
+        };
         tx.commit()
             .await
             .map_err(steelcare_store::StoreError::from)?;
+        for alert in &alerts {
+            let kind = match alert.payload {
+                Payload::SlaBreached(_) => "breached",
+                _ => "at_risk",
+            };
+            steelcare_runtime::metrics::record_sla_alert(kind, &row.kind, &tier);
+        }
         emitted += alerts.len();
     }
     Ok(emitted)

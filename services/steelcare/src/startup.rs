@@ -286,6 +286,17 @@ impl Application {
         let relay_wake = relay.waker();
         let published = relay.published();
         supervisor.spawn("", "outbox-relay", move |stop| relay.clone().run(stop));
+        // The gauges are sampled only where metrics are exported.
+        if self.settings.telemetry.otlp_endpoint.is_some() {
+            let sampler = Arc::new(steelcare_runtime::metrics::Sampler::new(
+                self.db.clone(),
+                self.bus.events.clone(),
+                self.bus.queue.clone(),
+                vec![steelcare_dispatch::engine::QUEUE.to_owned()],
+                self.settings.telemetry.metrics_interval,
+            ));
+            supervisor.spawn("", "metrics-sampler", move |stop| sampler.clone().run(stop));
+        }
         let consumer_name = format!(
             "{}-{}",
             std::env::var("HOSTNAME").unwrap_or_else(|_| "steelcare".to_owned()),

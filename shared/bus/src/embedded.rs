@@ -12,7 +12,7 @@ use sea_orm::{
 use steelcare_store::entity::{bus_group_cursors, bus_pending, bus_queue_jobs, bus_stream_entries};
 use steelcare_store::{Database, begin_write};
 
-use crate::{BusError, ClaimedJob, Delivery, DispatchQueue, EventStream, now_ms};
+use crate::{BusError, ClaimedJob, Delivery, DispatchQueue, EventStream, GroupLag, now_ms};
 
 /// Bus tables in the store's database.
 #[derive(Clone)]
@@ -230,6 +230,28 @@ impl EventStream for EmbeddedBus {
         let deliveries = load_deliveries(&tx, &claimed, true).await?;
         tx.commit().await?;
         Ok(deliveries)
+    }
+
+    async fn group_lags(&self, stream: &str) -> Result<Vec<GroupLag>, BusError> {
+        let cursors = bus_group_cursors::Entity::find()
+            .filter(bus_group_cursors::Column::Stream.eq(stream))
+            .all(&self.db)
+            .await?;
+        let mut lags = Vec::with_capacity(cursors.len());
+        for cursor in cursors {
+            let lag = bus_stream_entries::Entity::find()
+                .filter(bus_stream_entries::Column::Stream.eq(stream))
+                .filter(bus_stream_entries::Column::Id.gt(cursor.last_entry_id))
+                .count(&self.db)
+                .await?;
+            let pending = self.pending_count(stream, &cursor.group_name).await?;
+            lags.push(GroupLag {
+                group: cursor.group_name,
+                pending,
+                lag,
+            });
+        }
+        Ok(lags)
     }
 
     async fn pending_count(&self, stream: &str, group: &str) -> Result<u64, BusError> {

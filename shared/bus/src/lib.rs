@@ -148,11 +148,27 @@ pub trait EventStream: Send + Sync {
         Ok(())
     }
 
+    /// Per consumer group of a stream, how far behind it is (for the metrics).
+    async fn group_lags(&self, _stream: &str) -> Result<Vec<GroupLag>, BusError> {
+        Ok(Vec::new())
+    }
+
     /// The consumer groups of a stream and the event id of the last entry every one of them
     /// has handled (acknowledged), if the backend can lose data; `None` otherwise.
     async fn handled_by_all(&self, _stream: &str) -> Result<Option<HandledMark>, BusError> {
         Ok(None)
     }
+}
+
+/// How far behind a consumer group is (see [`EventStream::group_lags`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupLag {
+    /// Group name.
+    pub group: String,
+    /// Delivered to a consumer, not yet acknowledged.
+    pub pending: u64,
+    /// In the stream, not yet delivered to any consumer of the group.
+    pub lag: u64,
 }
 
 /// What every consumer group of a stream has handled (see [`EventStream::handled_by_all`]).

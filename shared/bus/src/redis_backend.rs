@@ -13,13 +13,66 @@ use redis::streams::{
 };
 use redis::{AsyncCommands, Script, Value};
 
-use crate::{BusError, ClaimedJob, Delivery, DispatchQueue, EventStream, HandledMark};
+use crate::{BusError, ClaimedJob, Delivery, DispatchQueue, EventStream, GroupLag, HandledMark};
 
 /// Redis streams and queues under a key prefix.
 #[derive(Clone)]
 pub struct RedisBus {
-    conn: ConnectionManager,
+    conn: Traced,
     prefix: String,
+}
+
+/// The connection, with a client span per command (or pipeline) named after it, per the
+/// OpenTelemetry database conventions; exported only inside a call or a job (see
+/// `telemetry`).
+#[derive(Clone)]
+struct Traced(ConnectionManager);
+
+/// The command name of a packed command, e.g. `XADD` or `EVALSHA`.
+fn command_name(cmd: &redis::Cmd) -> String {
+    match cmd.args_iter().next() {
+        Some(redis::Arg::Simple(name)) => String::from_utf8_lossy(name).to_ascii_uppercase(),
+        _ => "UNKNOWN".to_owned(),
+    }
+}
+
+fn client_span(operation: &str) -> tracing::Span {
+    tracing::info_span!(
+        target: "steelcare_bus::redis_client",
+        "redis",
+        otel.name = %operation,
+        otel.kind = "client",
+        db.system = "redis",
+        db.operation = %operation,
+    )
+}
+
+impl redis::aio::ConnectionLike for Traced {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a redis::Cmd) -> redis::RedisFuture<'a, Value> {
+        let span = client_span(&command_name(cmd));
+        Box::pin(tracing::Instrument::instrument(
+            self.0.req_packed_command(cmd),
+            span,
+        ))
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a redis::Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> redis::RedisFuture<'a, Vec<Value>> {
+        let first = pipeline.cmd_iter().next().map(command_name);
+        let span = client_span(&format!("PIPELINE {}", first.unwrap_or_default()));
+        Box::pin(tracing::Instrument::instrument(
+            self.0.req_packed_commands(pipeline, offset, count),
+            span,
+        ))
+    }
+
+    fn get_db(&self) -> i64 {
+        self.0.get_db()
+    }
 }
 
 const NOW_MS: &str =
@@ -32,7 +85,7 @@ impl RedisBus {
         let mut conn = ConnectionManager::new(client).await?;
         let _: String = redis::cmd("PING").query_async(&mut conn).await?;
         Ok(RedisBus {
-            conn,
+            conn: Traced(conn),
             prefix: key_prefix.to_owned(),
         })
     }
@@ -322,6 +375,32 @@ impl EventStream for RedisBus {
         let mut conn = self.conn.clone();
         let _: i64 = conn.del(self.stream_key(stream)).await?;
         Ok(())
+    }
+
+    async fn group_lags(&self, stream: &str) -> Result<Vec<GroupLag>, BusError> {
+        let mut conn = self.conn.clone();
+        let groups: Result<Value, redis::RedisError> = redis::cmd("XINFO")
+            .arg("GROUPS")
+            .arg(self.stream_key(stream))
+            .query_async(&mut conn)
+            .await;
+        let groups = match groups {
+            Ok(Value::Array(groups)) => groups,
+            Ok(_) => Vec::new(),
+            Err(err) if is_missing_key(&err) => Vec::new(),
+            Err(err) => return Err(err.into()),
+        };
+        Ok(groups
+            .iter()
+            .filter_map(|info| {
+                Some(GroupLag {
+                    group: reply_string(reply_field(info, "name"))?,
+                    pending: u64::try_from(reply_int(reply_field(info, "pending"))).unwrap_or(0),
+                    // Nil when Redis cannot tell (entries deleted past the group's position).
+                    lag: u64::try_from(reply_int(reply_field(info, "lag"))).unwrap_or(0),
+                })
+            })
+            .collect())
     }
 
     async fn handled_by_all(&self, stream: &str) -> Result<Option<HandledMark>, BusError> {

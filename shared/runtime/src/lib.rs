@@ -9,6 +9,7 @@ pub mod error;
 pub mod handler;
 pub mod idempotent;
 pub mod measurement;
+pub mod metrics;
 pub mod record;
 pub mod server;
 pub mod settings;

@@ -68,7 +68,8 @@ where
         let (service, method) = path
             .trim_start_matches('/')
             .split_once('/')
-            .unwrap_or((path.as_str(), ""));
+            .map(|(s, m)| (s.to_owned(), m.to_owned()))
+            .unwrap_or_else(|| (path.clone(), String::new()));
         let span = tracing::info_span!(
             "rpc",
             otel.name = %path.trim_start_matches('/'),
@@ -88,12 +89,14 @@ where
             method: path,
             trace_id,
         });
+        let started = std::time::Instant::now();
         let future = self.inner.call(request);
         let response_span = span.clone();
         Box::pin(
             async move {
                 let mut response = future.await?;
-                record_status(&response_span, response.headers());
+                let code = record_status(&response_span, response.headers());
+                crate::metrics::record_rpc(&service, &method, code, started.elapsed());
                 telemetry::inject_span_context(&response_span, response.headers_mut());
                 Ok(response)
             }
@@ -104,7 +107,7 @@ where
 
 /// Records the call's gRPC status on its span. A failed unary call answers with its status
 /// in the headers (trailers-only); a call that answers with a body succeeded so far.
-fn record_status(span: &tracing::Span, headers: &http::HeaderMap) {
+fn record_status(span: &tracing::Span, headers: &http::HeaderMap) -> i64 {
     let code = headers
         .get("grpc-status")
         .and_then(|v| v.to_str().ok())
@@ -118,6 +121,7 @@ fn record_status(span: &tracing::Span, headers: &http::HeaderMap) {
             span.record("otel.status_description", message.as_str());
         }
     }
+    code
 }
 
 /// `grpc-message` is percent-encoded (gRPC over HTTP/2).

@@ -78,6 +78,7 @@ s3_allow_http = false
 log_format = "pretty"
 log_filter = "info"
 service_name = "steelcare"
+metrics_interval_ms = 10000
 "#;
 
 /// A configuration problem, naming the key.
@@ -291,6 +292,7 @@ struct RawTelemetry {
     log_format: String,
     log_filter: String,
     service_name: String,
+    metrics_interval_ms: u64,
 }
 
 /// Validated settings.
@@ -514,6 +516,8 @@ pub struct TelemetrySettings {
     pub log_filter: String,
     /// `service.name` of exported traces.
     pub service_name: String,
+    /// How often metrics are exported, and the database and bus sampled for the gauges.
+    pub metrics_interval: Duration,
 }
 
 impl Settings {
@@ -663,6 +667,12 @@ impl RawSettings {
                 "must be an http:// or https:// URL",
             ));
         }
+        if !(100..=3_600_000).contains(&self.telemetry.metrics_interval_ms) {
+            return Err(invalid(
+                "telemetry.metrics_interval_ms",
+                "must be between 100 and 3600000",
+            ));
+        }
         if let Some(path) = &self.auth.jwt_public_key_file
             && !path.is_file()
         {
@@ -767,6 +777,7 @@ impl RawSettings {
                 log_format,
                 log_filter: self.telemetry.log_filter,
                 service_name: self.telemetry.service_name,
+                metrics_interval: Duration::from_millis(self.telemetry.metrics_interval_ms),
             },
         })
     }

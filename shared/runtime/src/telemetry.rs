@@ -7,6 +7,7 @@ use std::sync::OnceLock;
 
 use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
 use opentelemetry::trace::{TraceContextExt, TracerProvider as _};
+use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
@@ -16,9 +17,11 @@ use tracing_subscriber::{EnvFilter, Layer};
 
 use crate::settings::{LogFormat, TelemetrySettings};
 
-/// Keeps the tracer provider alive; [`TelemetryGuard::shutdown`] flushes pending spans.
+/// Keeps the tracer and meter providers alive; [`TelemetryGuard::shutdown`] flushes pending
+/// spans and metrics.
 pub struct TelemetryGuard {
     provider: SdkTracerProvider,
+    meters: Option<SdkMeterProvider>,
 }
 
 impl TelemetryGuard {
@@ -27,7 +30,53 @@ impl TelemetryGuard {
         if let Err(err) = self.provider.shutdown() {
             eprintln!("telemetry shutdown: {err}");
         }
+        if let Some(meters) = self.meters
+            && let Err(err) = meters.shutdown()
+        {
+            eprintln!("telemetry shutdown (metrics): {err}");
+        }
     }
+}
+
+/// The meter provider: metrics exported over OTLP every `metrics_interval` when an endpoint
+/// is configured; none otherwise (instruments then record nothing).
+fn meter_provider(
+    settings: &TelemetrySettings,
+) -> Result<Option<SdkMeterProvider>, TelemetryError> {
+    let Some(endpoint) = &settings.otlp_endpoint else {
+        return Ok(None);
+    };
+    use opentelemetry_otlp::WithExportConfig;
+    let exporter = opentelemetry_otlp::MetricExporter::builder()
+        .with_tonic()
+        .with_endpoint(endpoint.clone())
+        .build()
+        .map_err(|err| TelemetryError(format!("otlp metric exporter for {endpoint}: {err}")))?;
+    let reader = opentelemetry_sdk::metrics::PeriodicReader::builder(exporter)
+        .with_interval(settings.metrics_interval)
+        .build();
+    let resource = opentelemetry_sdk::Resource::builder()
+        .with_service_name(settings.service_name.clone())
+        .build();
+    Ok(Some(
+        SdkMeterProvider::builder()
+            .with_resource(resource)
+            .with_reader(reader)
+            .build(),
+    ))
+}
+
+/// Database and Redis client spans are exported only inside a call or a job: the polling of
+/// idle workers would otherwise flood the collector with root spans.
+fn client_span_filter<S>() -> impl tracing_subscriber::layer::Filter<S>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
+    tracing_subscriber::filter::DynFilterFn::new(|meta, cx| {
+        let client = meta.is_span()
+            && (meta.target().starts_with("sea_orm") || meta.target().ends_with("redis_client"));
+        !client || cx.lookup_current().is_some()
+    })
 }
 
 /// Why telemetry could not start.
@@ -55,6 +104,10 @@ fn provider(settings: &TelemetrySettings) -> Result<SdkTracerProvider, Telemetry
 /// Installs the global subscriber and propagator. Call once, from `main`.
 pub fn init(settings: &TelemetrySettings) -> Result<TelemetryGuard, TelemetryError> {
     let provider = provider(settings)?;
+    let meters = meter_provider(settings)?;
+    if let Some(meters) = &meters {
+        opentelemetry::global::set_meter_provider(meters.clone());
+    }
     let tracer = provider.tracer("steelcare");
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
     let filter = EnvFilter::try_from_default_env()
@@ -71,10 +124,14 @@ pub fn init(settings: &TelemetrySettings) -> Result<TelemetryGuard, TelemetryErr
     tracing_subscriber::registry()
         .with(filter)
         .with(fmt)
-        .with(tracing_opentelemetry::layer().with_tracer(tracer))
+        .with(
+            tracing_opentelemetry::layer()
+                .with_tracer(tracer)
+                .with_filter(client_span_filter()),
+        )
         .try_init()
         .map_err(|err| TelemetryError(err.to_string()))?;
-    Ok(TelemetryGuard { provider })
+    Ok(TelemetryGuard { provider, meters })
 }
 
 /// For tests: installs the subscriber once per process; logs go to stdout only with
@@ -87,6 +144,7 @@ pub fn init_for_tests() {
             log_format: LogFormat::Pretty,
             log_filter: "info".to_owned(),
             service_name: "steelcare-test".to_owned(),
+            metrics_interval: std::time::Duration::from_secs(10),
         };
         let Ok(provider) = provider(&settings) else {
             return;

@@ -270,3 +270,12 @@ pub async fn last_published(conn: &impl ConnectionTrait) -> Result<i64, StoreErr
         .await?;
     Ok(max.flatten().unwrap_or(0))
 }
+
+/// How many events are committed and not yet published (the relay's backlog).
+pub async fn backlog(conn: &impl ConnectionTrait) -> Result<u64, StoreError> {
+    use sea_orm::PaginatorTrait;
+    Ok(outbox::Entity::find()
+        .filter(Column::PublishedAt.is_null())
+        .count(conn)
+        .await?)
+}

@@ -41,7 +41,7 @@ fn ts(at: chrono::DateTime<chrono::Utc>) -> prost_types::Timestamp {
 }
 
 /// The site of the test project: Suzhou, with a position.
-const SITE: (f64, f64) = (31.30, 120.60);
+pub(crate) const SITE: (f64, f64) = (31.30, 120.60);
 
 pub(crate) struct Office {
     pub(crate) app: TestApp,

@@ -16,3 +16,4 @@ mod outbox;
 mod reflection;
 mod repair;
 mod transport;
+mod walk;

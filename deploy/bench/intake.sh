@@ -2,7 +2,10 @@
 # The intake benchmark, quoted against this machine's ceiling measured in the same run:
 #   1. ../shared/bench/limits.sh: a ticket + outbox + audit durable transaction through pgbench
 #      (and Redis XADD) at 1, 16 and 64 clients;
-#   2. `steelcare bench intake` (CreateTicket over gRPC) on SQLite and on PostgreSQL;
+#   2. `steelcare bench intake` (CreateTicket over gRPC, each client on its own connection)
+#      against the intake service as its Deployment runs it (`--service intake`; the other
+#      services' consumers run elsewhere) on SQLite and on PostgreSQL, and once more with
+#      every service in the one process (postgres+redis, all);
 #   3. the ratio ours / pgbench at 16 clients.
 #   backends: sqlite (embedded bus, the no-servers default), postgres (embedded bus in
 #   PostgreSQL), postgres+redis (the Kubernetes deployment's engines).
@@ -25,28 +28,31 @@ work=$(mktemp -d)
 db="steelcare_bench_$$"
 trap 'rm -rf "$work"; dropdb -w --if-exists "$db" >/dev/null 2>&1 || true' EXIT
 
-sqlite=$(cd "$work" && RUST_LOG=warn "$bin" bench intake --clients 1,16,64 --duration "${secs}s" --label sqlite)
+sqlite=$(cd "$work" && RUST_LOG=warn "$bin" bench intake --service intake --clients 1,16,64 --duration "${secs}s" --label sqlite)
 echo "$sqlite"
 
-pg_bench() { # label, extra env...
-  local label=$1; shift
+pg_bench() { # label, services, extra env...
+  local label=$1 services=$2; shift 2
   dropdb -w --if-exists "$db" >/dev/null 2>&1 || true
   createdb -w "$db"
   (cd "$work" && env RUST_LOG=warn \
     STEELCARE__DATABASE__URL="postgres://$PGUSER:${PGPASSWORD:-postgres}@$PGHOST:$PGPORT/$db" \
     STEELCARE__DATABASE__MAX_CONNECTIONS=32 \
     STEELCARE__AUTH__JWT_SECRET="bench-secret-0123456789abcdef" "$@" \
-    "$bin" bench intake --clients 1,16,64 --duration "${secs}s" --label "$label")
+    "$bin" bench intake --service "$services" --clients 1,16,64 --duration "${secs}s" --label "$label")
 }
-pg=$(pg_bench postgres)
+pg=$(pg_bench postgres intake)
 echo "$pg"
 prefix="steelcare-bench-$$:"
-pgredis=$(pg_bench postgres+redis STEELCARE__REDIS__URL=redis://127.0.0.1:6379 STEELCARE__REDIS__KEY_PREFIX="$prefix")
+pgredis=$(pg_bench postgres+redis intake STEELCARE__REDIS__URL=redis://127.0.0.1:6379 STEELCARE__REDIS__KEY_PREFIX="$prefix")
 echo "$pgredis"
+redis-cli --scan --pattern "$prefix*" | xargs -r -n 500 redis-cli DEL >/dev/null || true
+all=$(pg_bench postgres+redis,all all STEELCARE__REDIS__URL=redis://127.0.0.1:6379 STEELCARE__REDIS__KEY_PREFIX="${prefix}all:")
+echo "$all"
 redis-cli --scan --pattern "$prefix*" | xargs -r -n 500 redis-cli DEL >/dev/null || true
 
 ceiling=$(echo "$limits" | awk '/pg_ticket_tx clients=16/ { sub("tps=", "", $3); print $3 }')
-for run in sqlite pg pgredis; do
+for run in sqlite pg pgredis all; do
   line=$(echo "${!run}" | grep 'clients=16 ')
   tps=$(echo "$line" | sed -E 's/.* tps=([0-9.]+).*/\1/')
   awk -v ours="$tps" -v limit="$ceiling" -v name="$run" \

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use chrono::NaiveDate;
-use sea_orm::EntityTrait;
+use sea_orm::{ConnectionTrait, EntityTrait, QueryTrait, Statement};
 use steelcare_domain::AcceptanceNumber;
 use steelcare_proto::events::v1::EventEnvelope;
 use steelcare_proto::events::v1::event_envelope::Payload;
@@ -14,7 +14,7 @@ use steelcare_runtime::{ApiError, RequestContext};
 use steelcare_store::audit::{self, NewAuditRecord};
 use steelcare_store::entity::{sla_clocks, tickets};
 use steelcare_store::idempotency::{self, IdempotencyKey};
-use steelcare_store::{Database, StoreError, begin_write, cases};
+use steelcare_store::{Database, StoreError, begin_write, cases, outbox};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 use crate::store;
@@ -122,7 +122,13 @@ async fn write_group(db: &Database, group: Vec<Job>) {
 
 /// Writes drafts in one transaction, numbering them in order per day.
 async fn write(db: &Database, drafts: &[Draft]) -> Result<Vec<tickets::Model>, ApiError> {
-    let tx = begin_write(db).await.map_err(StoreError::from)?;
+    // SQLite writes in a transaction; PostgreSQL takes the acceptance numbers (a sequence,
+    // outside any transaction anyway) and then writes everything in one statement.
+    let tx = if db.get_database_backend() == sea_orm::DbBackend::Sqlite {
+        Some(begin_write(db).await.map_err(StoreError::from)?)
+    } else {
+        None
+    };
     let mut rows = Vec::with_capacity(drafts.len());
     let mut envelopes = Vec::new();
     let mut audits = Vec::with_capacity(drafts.len());
@@ -132,8 +138,11 @@ async fn write(db: &Database, drafts: &[Draft]) -> Result<Vec<tickets::Model>, A
     let mut sequences = std::collections::HashMap::new();
     for day in days {
         let wanted = drafts.iter().filter(|d| d.day == day).count();
-        let values =
-            store::next_acceptance_sequences(&tx, &AcceptanceNumber::day_key(day), wanted).await?;
+        let key = AcceptanceNumber::day_key(day);
+        let values = match &tx {
+            Some(tx) => store::next_acceptance_sequences(tx, &key, wanted).await?,
+            None => store::next_acceptance_sequences(db, &key, wanted).await?,
+        };
         sequences.insert(day, values.into_iter());
     }
     for draft in drafts {
@@ -161,13 +170,7 @@ async fn write(db: &Database, drafts: &[Draft]) -> Result<Vec<tickets::Model>, A
         .iter()
         .map(|t| (t.id.clone(), Some(t.customer_id.clone())))
         .collect();
-    cases::create_all(&tx, &new_cases).await?;
-    tickets::Entity::insert_many(rows.iter().cloned().map(tickets::ActiveModel::from))
-        .exec_without_returning(&tx)
-        .await
-        .map_err(StoreError::from)?;
     let clocks: Vec<sla_clocks::Model> = drafts.iter().flat_map(|d| d.clocks.clone()).collect();
-    crate::clocks::insert(&tx, &clocks).await?;
     let role_names: Vec<Vec<String>> = drafts.iter().map(|d| d.ctx.caller.role_names()).collect();
     let entries = drafts
         .iter()
@@ -185,16 +188,43 @@ async fn write(db: &Database, drafts: &[Draft]) -> Result<Vec<tickets::Model>, A
             trace_id: &d.ctx.trace_id,
         })
         .collect();
-    audit::record_all(&tx, entries).await?;
-    steelcare_runtime::record::emit_all(&tx, steelcare_bus::EVENTS_STREAM, envelopes).await?;
-    idempotency::save_all(
-        &tx,
-        drafts
-            .iter()
-            .filter_map(|d| d.idempotency.clone())
-            .collect(),
-    )
-    .await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    let backend = db.get_database_backend();
+    let statements: Vec<Statement> = [
+        cases::create_all_statement(backend, &new_cases),
+        Some(
+            tickets::Entity::insert_many(rows.iter().cloned().map(tickets::ActiveModel::from))
+                .build(backend),
+        ),
+        crate::clocks::insert_statement(backend, &clocks),
+        audit::record_all_statement(backend, entries),
+        outbox::append_all_statement(
+            backend,
+            steelcare_runtime::record::outbox_rows(steelcare_bus::EVENTS_STREAM, envelopes),
+        ),
+        idempotency::save_all_statement(
+            backend,
+            drafts
+                .iter()
+                .filter_map(|d| d.idempotency.clone())
+                .collect(),
+        ),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    match tx {
+        // PostgreSQL: the whole group in one statement (atomic on its own).
+        None => {
+            db.execute_raw(steelcare_store::db::one_statement(statements))
+                .await
+                .map_err(StoreError::from)?;
+        }
+        Some(tx) => {
+            for statement in statements {
+                tx.execute_raw(statement).await.map_err(StoreError::from)?;
+            }
+            tx.commit().await.map_err(StoreError::from)?;
+        }
+    }
     Ok(rows)
 }

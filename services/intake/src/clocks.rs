@@ -214,14 +214,24 @@ pub async fn insert(
     conn: &impl ConnectionTrait,
     planned: &[sla_clocks::Model],
 ) -> Result<(), ApiError> {
-    if planned.is_empty() {
-        return Ok(());
-    }
-    sla_clocks::Entity::insert_many(planned.iter().cloned().map(sla_clocks::ActiveModel::from))
-        .exec_without_returning(conn)
-        .await
-        .map_err(steelcare_store::StoreError::from)?;
+    steelcare_store::db::execute_all(conn, insert_statement(conn.get_database_backend(), planned))
+        .await?;
     Ok(())
+}
+
+/// The statement of [`insert`] (`None` for no clocks).
+pub fn insert_statement(
+    backend: sea_orm::DbBackend,
+    planned: &[sla_clocks::Model],
+) -> Option<sea_orm::Statement> {
+    use sea_orm::QueryTrait;
+    if planned.is_empty() {
+        return None;
+    }
+    Some(
+        sla_clocks::Entity::insert_many(planned.iter().cloned().map(sla_clocks::ActiveModel::from))
+            .build(backend),
+    )
 }
 
 /// Reschedules the running clocks after a reclassification: clocks the new tier lacks are

@@ -25,6 +25,8 @@ pub struct BenchOptions {
     pub target: Option<String>,
     /// Label printed with the figures (e.g. sqlite, postgres).
     pub label: String,
+    /// The services the in-process server runs.
+    pub service: ServiceSelection,
 }
 
 /// One level's figures.
@@ -171,18 +173,24 @@ pub(crate) fn ticket(project_id: &str, n: usize) -> pb::CreateTicketRequest {
     }
 }
 
+/// One level: `clients` clients, each on its own connection (as pgbench's clients are),
+/// creating tickets back to back for `duration`.
 async fn level(
-    channel: Channel,
+    address: &str,
     token: &str,
     project_id: &str,
     clients: usize,
     duration: Duration,
-) -> LevelResult {
+) -> Result<LevelResult, String> {
+    let mut channels = Vec::with_capacity(clients);
+    for _ in 0..clients {
+        channels.push(connect(address).await?);
+    }
     let started = Instant::now();
     let deadline = started + duration;
     let mut tasks = Vec::with_capacity(clients);
-    for worker in 0..clients {
-        let mut client = IntakeServiceClient::new(channel.clone());
+    for (worker, channel) in channels.into_iter().enumerate() {
+        let mut client = IntakeServiceClient::new(channel);
         let token = token.to_owned();
         let project_id = project_id.to_owned();
         tasks.push(tokio::spawn(async move {
@@ -214,14 +222,22 @@ async fn level(
     }
     let elapsed = started.elapsed();
     latencies.sort();
-    LevelResult {
+    Ok(LevelResult {
         clients,
         created: latencies.len(),
         errors,
         throughput: latencies.len() as f64 / elapsed.as_secs_f64(),
         p50: percentile(&latencies, 0.50),
         p99: percentile(&latencies, 0.99),
-    }
+    })
+}
+
+async fn connect(address: &str) -> Result<Channel, String> {
+    Channel::from_shared(address.to_owned())
+        .map_err(|err| err.to_string())?
+        .connect()
+        .await
+        .map_err(|err| format!("cannot connect to {address}: {err}"))
 }
 
 /// Runs the intake benchmark and prints one line per level.
@@ -238,7 +254,7 @@ pub async fn intake(settings: Settings, options: BenchOptions) -> Result<Vec<Lev
                 .parse()
                 .map_err(|_| "bad listen address".to_owned())?;
             settings.database.migrate_on_start = true;
-            let app = Application::build(settings, ServiceSelection::all())
+            let app = Application::build(settings, options.service.clone())
                 .await
                 .map_err(|err| err.to_string())?;
             let address = format!("http://{}", app.local_addr());
@@ -253,32 +269,13 @@ pub async fn intake(settings: Settings, options: BenchOptions) -> Result<Vec<Lev
     let token = auth
         .issue("bench", &[Role::Agent], None, Duration::from_secs(3600))
         .map_err(|err| err.to_string())?;
-    let channel = Channel::from_shared(address.clone())
-        .map_err(|err| err.to_string())?
-        .connect()
-        .await
-        .map_err(|err| format!("cannot connect to {address}: {err}"))?;
-    let mut client = IntakeServiceClient::new(channel.clone());
+    let mut client = IntakeServiceClient::new(connect(&address).await?);
     let project_id = prepare(&mut client, &token).await?;
     // Warm up connections and caches.
-    let _ = level(
-        channel.clone(),
-        &token,
-        &project_id,
-        4,
-        Duration::from_millis(500),
-    )
-    .await;
+    level(&address, &token, &project_id, 4, Duration::from_millis(500)).await?;
     let mut results = Vec::new();
     for &clients in &options.clients {
-        let r = level(
-            channel.clone(),
-            &token,
-            &project_id,
-            clients,
-            options.duration,
-        )
-        .await;
+        let r = level(&address, &token, &project_id, clients, options.duration).await?;
         println!(
             "intake_create backend={} clients={} tickets={} errors={} tps={:.1} p50_ms={:.2} p99_ms={:.2}",
             options.label,

@@ -78,6 +78,10 @@ pub enum BenchTarget {
         /// Label printed with the figures.
         #[arg(long, default_value = "configured")]
         label: String,
+        /// The services the in-process server runs: `intake` is the intake Deployment (the
+        /// other services' consumers run elsewhere); `all` is the single process.
+        #[arg(long, default_value = "all", value_parser = parse_selection)]
+        service: ServiceSelection,
     },
     /// The dispatch queue: matching, backlog drain, ticket → offer latency at a steady rate.
     Dispatch {
@@ -201,6 +205,7 @@ pub async fn run(cli: Cli, settings: Settings) -> Result<(), String> {
                     duration,
                     target,
                     label,
+                    service,
                 },
         } => {
             if clients.is_empty() || clients.contains(&0) {
@@ -213,6 +218,7 @@ pub async fn run(cli: Cli, settings: Settings) -> Result<(), String> {
                     duration,
                     target,
                     label,
+                    service,
                 },
             )
             .await

@@ -2,6 +2,11 @@
 //! library. Every failure is one line on stderr and a non-zero exit.
 
 use clap::Parser;
+
+/// mimalloc: every request allocates (HTTP/2 frames, protobuf, SQL); glibc's allocator spent
+/// about a sixth of the intake benchmark's CPU, much of it consolidating free lists.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use steelcare::cli::{Cli, Command, run};
 use steelcare_runtime::Settings;
 

@@ -36,6 +36,9 @@ pub struct RelayOptions {
     pub idle_interval: Duration,
     /// How often the checkpoint is moved forward.
     pub checkpoint_interval: Duration,
+    /// The least time between two rounds: under load, events committed meanwhile go out
+    /// together (one read, one publish, one mark) instead of a round per commit.
+    pub coalesce: Duration,
 }
 
 impl Default for RelayOptions {
@@ -45,6 +48,7 @@ impl Default for RelayOptions {
             lease: Duration::from_secs(5),
             idle_interval: Duration::from_millis(50),
             checkpoint_interval: Duration::from_secs(1),
+            coalesce: Duration::from_millis(5),
         }
     }
 }
@@ -246,10 +250,14 @@ impl OutboxRelay {
             } else {
                 renew_every
             };
+            let round = tokio::time::Instant::now();
             tokio::select! {
                 _ = self.wake.notified() => {}
                 _ = tokio::time::sleep(wait) => {}
                 _ = shutdown.changed() => {}
+            }
+            if holding && !*shutdown.borrow() {
+                tokio::time::sleep_until(round + self.options.coalesce).await;
             }
         }
         if holding {

@@ -105,7 +105,13 @@ pub async fn emit_all(
     stream: &str,
     envelopes: Vec<EventEnvelope>,
 ) -> Result<(), ApiError> {
-    let events = envelopes
+    outbox::append_all(conn, outbox_rows(stream, envelopes)).await?;
+    Ok(())
+}
+
+/// The outbox rows of `envelopes` on `stream`.
+pub fn outbox_rows(stream: &str, envelopes: Vec<EventEnvelope>) -> Vec<NewOutboxEvent> {
+    envelopes
         .into_iter()
         .map(|envelope| NewOutboxEvent {
             event_id: envelope.event_id.clone(),
@@ -113,9 +119,7 @@ pub async fn emit_all(
             case_id: Some(envelope.case_id.clone()).filter(|c| !c.is_empty()),
             payload: envelope.encode_to_vec(),
         })
-        .collect();
-    outbox::append_all(conn, events).await?;
-    Ok(())
+        .collect()
 }
 
 /// Moves case `case_id` from `from` to `to` (the lifecycle checks it; a concurrent change is

@@ -110,9 +110,17 @@ pub fn init(settings: &TelemetrySettings) -> Result<TelemetryGuard, TelemetryErr
     }
     let tracer = provider.tracer("steelcare");
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
-    let filter = EnvFilter::try_from_default_env()
+    let mut filter = EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new(&settings.log_filter))
         .map_err(|err| TelemetryError(format!("telemetry.log_filter: {err}")))?;
+    if settings.otlp_endpoint.is_none() && std::env::var_os("RUST_LOG").is_none() {
+        // Nothing exports the client spans: do not make them (one per statement and command).
+        for directive in ["sea_orm=warn", "steelcare_bus::redis_client=warn"] {
+            if let Ok(directive) = directive.parse() {
+                filter = filter.add_directive(directive);
+            }
+        }
+    }
     let fmt = match settings.log_format {
         LogFormat::Pretty => tracing_subscriber::fmt::layer().with_target(false).boxed(),
         LogFormat::Json => tracing_subscriber::fmt::layer()

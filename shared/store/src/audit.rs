@@ -62,13 +62,23 @@ pub async fn record_all(
     conn: &impl ConnectionTrait,
     entries: Vec<NewAuditRecord<'_>>,
 ) -> Result<(), StoreError> {
+    crate::db::execute_all(
+        conn,
+        record_all_statement(conn.get_database_backend(), entries),
+    )
+    .await
+}
+
+/// The statement of [`record_all`] (`None` for no entries).
+pub fn record_all_statement(
+    backend: sea_orm::DbBackend,
+    entries: Vec<NewAuditRecord<'_>>,
+) -> Option<sea_orm::Statement> {
+    use sea_orm::QueryTrait;
     if entries.is_empty() {
-        return Ok(());
+        return None;
     }
-    audit_log::Entity::insert_many(entries.into_iter().map(active))
-        .exec_without_returning(conn)
-        .await?;
-    Ok(())
+    Some(audit_log::Entity::insert_many(entries.into_iter().map(active)).build(backend))
 }
 
 /// Filter of [`list`].

@@ -75,22 +75,31 @@ pub async fn create_all(
     conn: &impl ConnectionTrait,
     new: &[(String, Option<String>)],
 ) -> Result<(), StoreError> {
+    crate::db::execute_all(conn, create_all_statement(conn.get_database_backend(), new)).await
+}
+
+/// The statement of [`create_all`] (`None` for no cases).
+pub fn create_all_statement(
+    backend: sea_orm::DbBackend,
+    new: &[(String, Option<String>)],
+) -> Option<sea_orm::Statement> {
+    use sea_orm::QueryTrait;
     if new.is_empty() {
-        return Ok(());
+        return None;
     }
     let now = Utc::now();
-    cases::Entity::insert_many(new.iter().map(|(id, org)| cases::ActiveModel {
-        id: Set(id.clone()),
-        organization_id: Set(org.clone()),
-        state: Set(CaseState::Received.as_str().to_owned()),
-        state_before_dispute: Set(None),
-        version: Set(1),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }))
-    .exec_without_returning(conn)
-    .await?;
-    Ok(())
+    Some(
+        cases::Entity::insert_many(new.iter().map(|(id, org)| cases::ActiveModel {
+            id: Set(id.clone()),
+            organization_id: Set(org.clone()),
+            state: Set(CaseState::Received.as_str().to_owned()),
+            state_before_dispute: Set(None),
+            version: Set(1),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }))
+        .build(backend),
+    )
 }
 
 /// Loads a case.

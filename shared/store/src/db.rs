@@ -37,7 +37,91 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<Database, DbErr>
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true)
         });
+    if loopback_without_sslmode(url) {
+        // TLS to a server on this machine protects nothing and costs every statement; a URL
+        // that names an sslmode keeps it.
+        options.map_sqlx_postgres_opts(|opts| {
+            opts.ssl_mode(sea_orm::sqlx::postgres::PgSslMode::Disable)
+        });
+    }
     sea_orm::Database::connect(options).await
+}
+
+/// A PostgreSQL URL for a server on loopback that does not choose an `sslmode`.
+fn loopback_without_sslmode(url: &str) -> bool {
+    let Some(rest) = url
+        .strip_prefix("postgres://")
+        .or_else(|| url.strip_prefix("postgresql://"))
+    else {
+        return false;
+    };
+    if rest.contains("sslmode=") {
+        return false;
+    }
+    let authority = rest.split(['/', '?']).next().unwrap_or_default();
+    let host_port = authority.rsplit('@').next().unwrap_or_default();
+    let host = if let Some(v6) = host_port.strip_prefix('[') {
+        v6.split(']').next().unwrap_or_default()
+    } else {
+        host_port.split(':').next().unwrap_or_default()
+    };
+    matches!(host, "127.0.0.1" | "localhost" | "::1")
+}
+
+/// Executes `statement`, if any.
+pub async fn execute_all(
+    conn: &impl sea_orm::ConnectionTrait,
+    statement: Option<sea_orm::Statement>,
+) -> Result<(), crate::StoreError> {
+    if let Some(statement) = statement {
+        conn.execute_raw(statement).await?;
+    }
+    Ok(())
+}
+
+/// Writes `statements` (PostgreSQL inserts) as one statement: each becomes a data-modifying
+/// `WITH` query, which PostgreSQL runs to completion whether or not it is read, all in one
+/// implicit transaction. One round trip instead of `BEGIN`, one per insert and `COMMIT`.
+/// Their placeholders are renumbered after the ones before.
+pub fn one_statement(statements: Vec<sea_orm::Statement>) -> sea_orm::Statement {
+    let mut sql = String::from("WITH ");
+    let mut values = Vec::new();
+    for (i, statement) in statements.into_iter().enumerate() {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        sql.push_str(&format!("w{i} AS ("));
+        renumber(&statement.sql, values.len(), &mut sql);
+        sql.push(')');
+        if let Some(v) = statement.values {
+            values.extend(v.0);
+        }
+    }
+    sql.push_str(" SELECT 1");
+    sea_orm::Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
+}
+
+/// Appends `sql` to `out` with every `$n` placeholder moved up by `offset`.
+fn renumber(sql: &str, offset: usize, out: &mut String) {
+    let mut chars = sql.char_indices().peekable();
+    while let Some((_, c)) = chars.next() {
+        if c != '$' {
+            out.push(c);
+            continue;
+        }
+        let mut digits = String::new();
+        while let Some((_, d)) = chars.peek().copied().filter(|(_, d)| d.is_ascii_digit()) {
+            digits.push(d);
+            chars.next();
+        }
+        match digits.parse::<usize>() {
+            Ok(n) => out.push_str(&format!("${}", n + offset)),
+            Err(_) => {
+                out.push('$');
+                out.push_str(&digits);
+            }
+        }
+    }
 }
 
 /// The file behind a `sqlite://` URL, when it names one (not `:memory:`).
@@ -80,5 +164,53 @@ mod tests {
         );
         assert_eq!(sqlite_file_path("sqlite::memory:"), None);
         assert_eq!(sqlite_file_path("postgres://localhost/x"), None);
+    }
+}
+
+#[cfg(test)]
+mod loopback_tests {
+    use super::{loopback_without_sslmode, one_statement};
+    use sea_orm::DbBackend;
+
+    #[test]
+    fn inserts_become_one_statement_with_their_placeholders_in_order() {
+        let a = sea_orm::Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "INSERT INTO a (x, y) VALUES ($1, $2)",
+            [1i64.into(), 2i64.into()],
+        );
+        let b = sea_orm::Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "INSERT INTO b (z) VALUES ($1), ($2), ($3)",
+            [3i64.into(), 4i64.into(), 5i64.into()],
+        );
+        let one = one_statement(vec![a, b]);
+        assert_eq!(
+            one.sql,
+            "WITH w0 AS (INSERT INTO a (x, y) VALUES ($1, $2)), \
+             w1 AS (INSERT INTO b (z) VALUES ($3), ($4), ($5)) SELECT 1"
+        );
+        assert_eq!(one.values.map(|v| v.0.len()), Some(5));
+    }
+
+    #[test]
+    fn tls_is_left_out_only_on_loopback_without_a_chosen_sslmode() {
+        assert!(loopback_without_sslmode(
+            "postgres://app:pw@127.0.0.1:5432/db"
+        ));
+        assert!(loopback_without_sslmode(
+            "postgresql://localhost/db?application_name=x"
+        ));
+        assert!(loopback_without_sslmode("postgres://u@[::1]:5432/db"));
+        assert!(!loopback_without_sslmode(
+            "postgres://u@127.0.0.1/db?sslmode=require"
+        ));
+        assert!(!loopback_without_sslmode(
+            "postgres://u@db.internal:5432/db"
+        ));
+        assert!(!loopback_without_sslmode(
+            "postgres://u:127.0.0.1@db:5432/x"
+        ));
+        assert!(!loopback_without_sslmode("sqlite://data/steelcare.db"));
     }
 }

@@ -83,11 +83,17 @@ pub async fn save_all(
     conn: &impl ConnectionTrait,
     keys: Vec<IdempotencyKey>,
 ) -> Result<(), StoreError> {
+    crate::db::execute_all(conn, save_all_statement(conn.get_database_backend(), keys)).await
+}
+
+/// The statement of [`save_all`] (`None` for no keys).
+pub fn save_all_statement(
+    backend: sea_orm::DbBackend,
+    keys: Vec<IdempotencyKey>,
+) -> Option<sea_orm::Statement> {
+    use sea_orm::QueryTrait;
     if keys.is_empty() {
-        return Ok(());
+        return None;
     }
-    idempotency_keys::Entity::insert_many(keys.into_iter().map(active))
-        .exec_without_returning(conn)
-        .await?;
-    Ok(())
+    Some(idempotency_keys::Entity::insert_many(keys.into_iter().map(active)).build(backend))
 }

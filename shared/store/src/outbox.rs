@@ -48,23 +48,36 @@ pub async fn append_all(
     conn: &impl ConnectionTrait,
     events: Vec<NewOutboxEvent>,
 ) -> Result<(), StoreError> {
+    crate::db::execute_all(
+        conn,
+        append_all_statement(conn.get_database_backend(), events),
+    )
+    .await
+}
+
+/// The statement of [`append_all`] (`None` for no events).
+pub fn append_all_statement(
+    backend: sea_orm::DbBackend,
+    events: Vec<NewOutboxEvent>,
+) -> Option<sea_orm::Statement> {
+    use sea_orm::QueryTrait;
     if events.is_empty() {
-        return Ok(());
+        return None;
     }
     let now = Utc::now();
-    outbox::Entity::insert_many(events.into_iter().map(|event| outbox::ActiveModel {
-        event_id: Set(event.event_id),
-        stream: Set(event.stream),
-        case_id: Set(event.case_id),
-        payload: Set(event.payload),
-        created_at: Set(now),
-        published_at: Set(None),
-        attempts: Set(0),
-        ..Default::default()
-    }))
-    .exec_without_returning(conn)
-    .await?;
-    Ok(())
+    Some(
+        outbox::Entity::insert_many(events.into_iter().map(|event| outbox::ActiveModel {
+            event_id: Set(event.event_id),
+            stream: Set(event.stream),
+            case_id: Set(event.case_id),
+            payload: Set(event.payload),
+            created_at: Set(now),
+            published_at: Set(None),
+            attempts: Set(0),
+            ..Default::default()
+        }))
+        .build(backend),
+    )
 }
 
 /// The oldest unpublished events, in commit order of their ids.

@@ -49,7 +49,7 @@ impl IntakeService {
                 ticket: Some(self.ticket_response(&existing).await?),
             });
         }
-        let project = store::project(&self.db, &new.project_id)
+        let (project, terms) = store::project_with_terms(&self.db, &new.project_id)
             .await?
             .ok_or_else(|| not_found("project", &new.project_id))?;
         if !visible(&ctx.caller, &project.customer_id) {
@@ -73,7 +73,7 @@ impl IntakeService {
             }
         }
         let suggestion = classify::suggest(&new.description.text_for_rules());
-        let terms = terms_of(&store::warranty_terms(&self.db, &project.id).await?);
+        let terms = terms_of(&terms);
         let day = self.today(now);
         let warranty_status = warranty::status(&terms, suggestion.category, day);
         let id = uuid::Uuid::now_v7().to_string();

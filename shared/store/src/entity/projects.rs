@@ -23,6 +23,16 @@ pub struct Model {
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    /// Its warranty terms (read with the project in one query when a ticket is taken).
+    #[sea_orm(has_many = "super::warranty_terms::Entity")]
+    WarrantyTerms,
+}
+
+impl Related<super::warranty_terms::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::WarrantyTerms.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

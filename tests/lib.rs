@@ -421,3 +421,60 @@ pub async fn stopped_arrival_clock(
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// Request fixtures every test binary uses: the customer and the project on the test site.
+pub mod fixtures {
+    use steelcare_proto::common::v1 as common;
+    use steelcare_proto::intake::v1 as intake;
+
+    /// The site of the test project: Suzhou, with a position.
+    pub const SITE: (f64, f64) = (31.30, 120.60);
+
+    /// A person with a phone number.
+    pub fn person(name: &str) -> common::PersonRef {
+        common::PersonRef {
+            display_name: name.into(),
+            phone: "13800000000".into(),
+            ..Default::default()
+        }
+    }
+
+    /// A calendar date.
+    pub fn date(year: i32, month: i32, day: i32) -> common::Date {
+        common::Date { year, month, day }
+    }
+
+    /// Acme Logistics, with Li Wei as its contact.
+    pub fn customer_request(request_id: &str) -> intake::CreateCustomerRequest {
+        intake::CreateCustomerRequest {
+            request_id: request_id.into(),
+            organization_name: "Acme Logistics".into(),
+            contacts: vec![person("Li Wei")],
+        }
+    }
+
+    /// The Suzhou logistics warehouse (a portal frame handed over on 2024-05-10) at the site.
+    pub fn project_request(request_id: &str, customer_id: &str) -> intake::RegisterProjectRequest {
+        intake::RegisterProjectRequest {
+            request_id: request_id.into(),
+            customer_id: customer_id.into(),
+            name: "Suzhou logistics warehouse".into(),
+            address: Some(common::Address {
+                province: "Jiangsu".into(),
+                city: "Suzhou".into(),
+                position: Some(common::GeoPoint {
+                    latitude: SITE.0,
+                    longitude: SITE.1,
+                }),
+                ..Default::default()
+            }),
+            contract_number: "HT-2024-001".into(),
+            structure_type: intake::StructureType::PortalFrame as i32,
+            completion_acceptance_date: Some(date(2024, 5, 10)),
+            technical_lead: Some(person("Zhang San")),
+            designer: Some(person("Design Institute")),
+            warranty_terms: vec![],
+            design_service_life_years: 50,
+        }
+    }
+}

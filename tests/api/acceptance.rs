@@ -54,21 +54,7 @@ pub(crate) async fn repaired_case(desk: &mut Desk) -> String {
         .await
         .unwrap();
     desk.repair
-        .sign_agreement(authed(
-            rpb::SignAgreementRequest {
-                request_id: "a-1".into(),
-                ticket_id: ticket.clone(),
-                plan_version: 1,
-                contractor_obligations: vec!["Recoat gutter G2".into()],
-                quoted: cny(1_000_000),
-                signatures: vec![
-                    signature("Li Wei", common::SignatureRole::CustomerRepresentative),
-                    signature("eng-1", common::SignatureRole::ContractorRepresentative),
-                ],
-                ..Default::default()
-            },
-            &desk.engineer,
-        ))
+        .sign_agreement(authed(agreement("a-1", &ticket), &desk.engineer))
         .await
         .unwrap();
     let crew = desk.office.tech_token("t-crew");
@@ -89,6 +75,22 @@ pub(crate) async fn repaired_case(desk: &mut Desk) -> String {
     assert!(passed.passed);
     desk.complete("done-1", &ticket).await.unwrap();
     ticket
+}
+
+/// The agreement on plan version 1: the gutter recoated for 10,000.00 CNY, signed by both.
+pub(crate) fn agreement(request_id: &str, ticket: &str) -> rpb::SignAgreementRequest {
+    rpb::SignAgreementRequest {
+        request_id: request_id.into(),
+        ticket_id: ticket.into(),
+        plan_version: 1,
+        contractor_obligations: vec!["Recoat gutter G2".into()],
+        quoted: cny(1_000_000),
+        signatures: vec![
+            signature("Li Wei", common::SignatureRole::CustomerRepresentative),
+            signature("eng-1", common::SignatureRole::ContractorRepresentative),
+        ],
+        ..Default::default()
+    }
 }
 
 pub(crate) fn self_inspection(

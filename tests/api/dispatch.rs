@@ -24,24 +24,12 @@ use tonic_types::StatusExt;
 
 pub(crate) const QUEUE: &str = "dispatch";
 
-pub(crate) fn person(name: &str) -> common::PersonRef {
-    common::PersonRef {
-        display_name: name.into(),
-        phone: "13800000000".into(),
-        ..Default::default()
-    }
-}
-
-pub(crate) fn date(year: i32, month: i32, day: i32) -> common::Date {
-    common::Date { year, month, day }
-}
+pub(crate) use steelcare_tests::fixtures::{SITE, date, person};
+use steelcare_tests::fixtures::{customer_request, project_request};
 
 fn ts(at: chrono::DateTime<chrono::Utc>) -> prost_types::Timestamp {
     steelcare_runtime::convert::to_timestamp(at)
 }
-
-/// The site of the test project: Suzhou, with a position.
-pub(crate) const SITE: (f64, f64) = (31.30, 120.60);
 
 pub(crate) struct Office {
     pub(crate) app: TestApp,
@@ -66,14 +54,7 @@ impl Office {
         let agent = app.token("agent-1", &[Role::Agent], None);
         let dispatcher = app.token("dispatcher-1", &[Role::Dispatcher], None);
         let customer_id = intake
-            .create_customer(authed(
-                intake::CreateCustomerRequest {
-                    request_id: String::new(),
-                    organization_name: "Acme Logistics".into(),
-                    contacts: vec![person("Li Wei")],
-                },
-                &agent,
-            ))
+            .create_customer(authed(customer_request(""), &agent))
             .await
             .unwrap()
             .into_inner()
@@ -81,30 +62,7 @@ impl Office {
             .unwrap()
             .customer_id;
         let project_id = intake
-            .register_project(authed(
-                intake::RegisterProjectRequest {
-                    request_id: String::new(),
-                    customer_id: customer_id.clone(),
-                    name: "Suzhou logistics warehouse".into(),
-                    address: Some(common::Address {
-                        province: "Jiangsu".into(),
-                        city: "Suzhou".into(),
-                        position: Some(common::GeoPoint {
-                            latitude: SITE.0,
-                            longitude: SITE.1,
-                        }),
-                        ..Default::default()
-                    }),
-                    contract_number: "HT-2024-001".into(),
-                    structure_type: intake::StructureType::PortalFrame as i32,
-                    completion_acceptance_date: Some(date(2024, 5, 10)),
-                    technical_lead: Some(person("Zhang San")),
-                    designer: Some(person("Design Institute")),
-                    warranty_terms: vec![],
-                    design_service_life_years: 50,
-                },
-                &agent,
-            ))
+            .register_project(authed(project_request("", &customer_id), &agent))
             .await
             .unwrap()
             .into_inner()

@@ -32,9 +32,10 @@ use tokio::time::Instant;
 use tokio_stream::StreamExt;
 use tonic::transport::{Channel, Endpoint};
 
-use crate::acceptance::{acceptance, self_inspection};
-use crate::dispatch::{SITE, date, person, roofer};
-use crate::repair::{cny, coating_reading, plan_content, report_content, signature, ts, work};
+use crate::acceptance::{acceptance, agreement, self_inspection};
+use crate::dispatch::{date, person, roofer};
+use crate::repair::{cny, coating_reading, plan_content, report_content, ts, work};
+use steelcare_tests::fixtures::{customer_request, project_request};
 
 const SERVICES: [&str; 5] = ["intake", "dispatch", "repair", "acceptance", "feedback"];
 const BASE_PORT: u16 = 50161;
@@ -234,11 +235,7 @@ async fn one_case_from_the_call_to_the_last_visit_across_five_processes_each_kil
     let customer_id = call!(
         intake,
         create_customer,
-        intake::CreateCustomerRequest {
-            request_id: "walk-customer".into(),
-            organization_name: "Acme Logistics".into(),
-            contacts: vec![person("Li Wei")],
-        },
+        customer_request("walk-customer"),
         &agent
     )
     .customer
@@ -248,27 +245,7 @@ async fn one_case_from_the_call_to_the_last_visit_across_five_processes_each_kil
     let project_id = call!(
         intake,
         register_project,
-        intake::RegisterProjectRequest {
-            request_id: "walk-project".into(),
-            customer_id: customer_id.clone(),
-            name: "Suzhou logistics warehouse".into(),
-            address: Some(common::Address {
-                province: "Jiangsu".into(),
-                city: "Suzhou".into(),
-                position: Some(common::GeoPoint {
-                    latitude: SITE.0,
-                    longitude: SITE.1,
-                }),
-                ..Default::default()
-            }),
-            contract_number: "HT-2024-001".into(),
-            structure_type: intake::StructureType::PortalFrame as i32,
-            completion_acceptance_date: Some(date(2024, 5, 10)),
-            technical_lead: Some(person("Zhang San")),
-            designer: Some(person("Design Institute")),
-            design_service_life_years: 50,
-            ..Default::default()
-        },
+        project_request("walk-project", &customer_id),
         &agent
     )
     .project
@@ -434,18 +411,7 @@ async fn one_case_from_the_call_to_the_last_visit_across_five_processes_each_kil
     call!(
         repair,
         sign_agreement,
-        rpb::SignAgreementRequest {
-            request_id: "walk-agreement".into(),
-            ticket_id: ticket.clone(),
-            plan_version: 1,
-            contractor_obligations: vec!["Recoat gutter G2".into()],
-            quoted: cny(1_000_000),
-            signatures: vec![
-                signature("Li Wei", common::SignatureRole::CustomerRepresentative),
-                signature("eng-1", common::SignatureRole::ContractorRepresentative),
-            ],
-            ..Default::default()
-        },
+        agreement("walk-agreement", &ticket),
         &engineer
     );
     local.kill(2).await;

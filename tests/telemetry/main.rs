@@ -34,10 +34,10 @@ use steelcare_proto::dispatch::v1::dispatch_service_client::DispatchServiceClien
 use steelcare_proto::intake::v1 as intake;
 use steelcare_proto::intake::v1::intake_service_client::IntakeServiceClient;
 use steelcare_runtime::settings::{LogFormat, TelemetrySettings};
+use steelcare_tests::fixtures::{SITE, customer_request, person, project_request};
 use steelcare_tests::{Backend, authed, backends, spawn_app_with};
 
 const TRACE_ID: &str = "5bf92f3577b34da6a3ce929d0e0e4736";
-const SITE: (f64, f64) = (31.30, 120.60);
 
 /// One exported span, flattened.
 #[derive(Debug, Clone)]
@@ -216,14 +216,6 @@ async fn eventually<T>(
     }
 }
 
-fn person(name: &str) -> common::PersonRef {
-    common::PersonRef {
-        display_name: name.into(),
-        phone: "13800000000".into(),
-        ..Default::default()
-    }
-}
-
 /// A customer, a project on the site and one structural surveyor near it; returns the project.
 async fn office(
     intake_client: &mut IntakeServiceClient<tonic::transport::Channel>,
@@ -232,14 +224,7 @@ async fn office(
     dispatcher: &str,
 ) -> String {
     let customer_id = intake_client
-        .create_customer(authed(
-            intake::CreateCustomerRequest {
-                request_id: String::new(),
-                organization_name: "Acme Logistics".into(),
-                contacts: vec![person("Li Wei")],
-            },
-            agent,
-        ))
+        .create_customer(authed(customer_request(""), agent))
         .await
         .unwrap()
         .into_inner()
@@ -247,33 +232,7 @@ async fn office(
         .unwrap()
         .customer_id;
     let project_id = intake_client
-        .register_project(authed(
-            intake::RegisterProjectRequest {
-                customer_id,
-                name: "Suzhou logistics warehouse".into(),
-                address: Some(common::Address {
-                    province: "Jiangsu".into(),
-                    city: "Suzhou".into(),
-                    position: Some(common::GeoPoint {
-                        latitude: SITE.0,
-                        longitude: SITE.1,
-                    }),
-                    ..Default::default()
-                }),
-                contract_number: "HT-2024-001".into(),
-                structure_type: intake::StructureType::PortalFrame as i32,
-                completion_acceptance_date: Some(common::Date {
-                    year: 2024,
-                    month: 5,
-                    day: 10,
-                }),
-                technical_lead: Some(person("Zhang San")),
-                designer: Some(person("Design Institute")),
-                design_service_life_years: 50,
-                ..Default::default()
-            },
-            agent,
-        ))
+        .register_project(authed(project_request("", &customer_id), agent))
         .await
         .unwrap()
         .into_inner()

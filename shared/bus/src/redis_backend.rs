@@ -109,6 +109,23 @@ impl RedisBus {
         format!("{}queue:{queue}:attempts", self.prefix)
     }
 
+    /// `XINFO GROUPS` of a stream key: one reply per group (none when the stream does not
+    /// exist).
+    async fn group_infos(&self, key: &str) -> Result<Vec<Value>, BusError> {
+        let mut conn = self.conn.clone();
+        let groups: Result<Value, redis::RedisError> = redis::cmd("XINFO")
+            .arg("GROUPS")
+            .arg(key)
+            .query_async(&mut conn)
+            .await;
+        match groups {
+            Ok(Value::Array(groups)) => Ok(groups),
+            Ok(_) => Ok(Vec::new()),
+            Err(err) if is_missing_key(&err) => Ok(Vec::new()),
+            Err(err) => Err(err.into()),
+        }
+    }
+
     fn invoke<'s>(&self, script: &'s Script, queue: &str) -> redis::ScriptInvocation<'s> {
         let mut invocation = script.prepare_invoke();
         for key in self.queue_keys(queue) {
@@ -378,18 +395,7 @@ impl EventStream for RedisBus {
     }
 
     async fn group_lags(&self, stream: &str) -> Result<Vec<GroupLag>, BusError> {
-        let mut conn = self.conn.clone();
-        let groups: Result<Value, redis::RedisError> = redis::cmd("XINFO")
-            .arg("GROUPS")
-            .arg(self.stream_key(stream))
-            .query_async(&mut conn)
-            .await;
-        let groups = match groups {
-            Ok(Value::Array(groups)) => groups,
-            Ok(_) => Vec::new(),
-            Err(err) if is_missing_key(&err) => Vec::new(),
-            Err(err) => return Err(err.into()),
-        };
+        let groups = self.group_infos(&self.stream_key(stream)).await?;
         Ok(groups
             .iter()
             .filter_map(|info| {
@@ -406,17 +412,7 @@ impl EventStream for RedisBus {
     async fn handled_by_all(&self, stream: &str) -> Result<Option<HandledMark>, BusError> {
         let key = self.stream_key(stream);
         let mut conn = self.conn.clone();
-        let groups: Result<Value, redis::RedisError> = redis::cmd("XINFO")
-            .arg("GROUPS")
-            .arg(&key)
-            .query_async(&mut conn)
-            .await;
-        let groups = match groups {
-            Ok(Value::Array(groups)) => groups,
-            Ok(_) => Vec::new(),
-            Err(err) if is_missing_key(&err) => Vec::new(),
-            Err(err) => return Err(err.into()),
-        };
+        let groups = self.group_infos(&key).await?;
         let mut names = Vec::new();
         // The bound up to which every group has acknowledged: (entry id, exclusive).
         let mut bound: Option<(String, bool)> = None;

@@ -182,10 +182,15 @@ impl IntegrationService {
             if full {
                 continue;
             }
+            // A watch whose sender is gone never changes again: wait on the others.
             tokio::select! {
                 _ = sender.closed() => return,
-                _ = shutdown.changed() => {}
-                _ = published.changed() => {}
+                changed = shutdown.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                }
+                Ok(()) = published.changed() => {}
                 _ = tokio::time::sleep(self.poll) => {}
             }
         }

@@ -322,6 +322,82 @@ async fn a_retry_returns_the_same_ticket_and_a_reused_id_is_refused() {
     }
 }
 
+/// Concurrent creates for several projects are read and written in groups: each ticket still
+/// gets its own project's customer, a missing project is NOT_FOUND for its caller only, and a
+/// warranty change committed before a create is what that create sees.
+#[tokio::test]
+async fn grouped_creates_each_see_their_own_project() {
+    for backend in backends() {
+        let app = spawn_app(&backend).await;
+        let mut ours = desk(&app).await;
+        let theirs = desk_for(&app, "Binhai Cold Storage", "HT-2024-888").await;
+        let mut tasks = Vec::new();
+        for i in 0..24 {
+            let mut client = ours.client.clone();
+            let project = match i % 3 {
+                0 => ours.project_id.clone(),
+                1 => theirs.project_id.clone(),
+                _ => "no-such-project".to_owned(),
+            };
+            let request = ticket_request(&project, &format!("螺栓松动 #{i}"));
+            let token = ours.agent.clone();
+            tasks.push(tokio::spawn(async move {
+                (
+                    project,
+                    client
+                        .create_ticket(authed(request, &token))
+                        .await
+                        .map(|r| r.into_inner().ticket.unwrap()),
+                )
+            }));
+        }
+        for task in tasks {
+            let (project, answer) = task.await.unwrap();
+            match answer {
+                Ok(ticket) => {
+                    assert_eq!(ticket.project_id, project, "{}", backend.name());
+                    let customer = if project == ours.project_id {
+                        &ours.customer_id
+                    } else {
+                        &theirs.customer_id
+                    };
+                    assert_eq!(&ticket.customer_id, customer, "{}", backend.name());
+                }
+                Err(status) => {
+                    assert_eq!(project, "no-such-project", "{status:?}");
+                    assert_eq!(status.code(), Code::NotFound);
+                }
+            }
+        }
+        // Terms replaced, then a ticket: it is judged by the new terms (the roof's five years
+        // counted from 2020 ended in 2025).
+        let before = create(&mut ours, Who::Agent, "屋面接缝处漏水").await;
+        assert!(before.warranty.unwrap().in_warranty);
+        ours.client
+            .set_warranty_terms(authed(
+                pb::SetWarrantyTermsRequest {
+                    project_id: ours.project_id.clone(),
+                    warranty_terms: vec![pb::WarrantyTerm {
+                        scope: pb::WarrantyScope::Waterproofing as i32,
+                        start_date: Some(date(2020, 1, 1)),
+                        months: 60,
+                        ..Default::default()
+                    }],
+                },
+                &ours.agent,
+            ))
+            .await
+            .unwrap();
+        let after = create(&mut ours, Who::Agent, "屋面接缝处漏水").await;
+        assert!(
+            !after.warranty.unwrap().in_warranty,
+            "{}: the new terms apply at once",
+            backend.name()
+        );
+        app.stop().await.unwrap();
+    }
+}
+
 #[tokio::test]
 async fn concurrent_creates_get_distinct_consecutive_numbers() {
     for backend in backends() {

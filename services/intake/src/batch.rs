@@ -228,3 +228,88 @@ async fn write(db: &Database, drafts: &[Draft]) -> Result<Vec<tickets::Model>, A
     }
     Ok(rows)
 }
+
+/// A project with its warranty terms.
+pub type ProjectWithTerms = (
+    steelcare_store::entity::projects::Model,
+    Vec<steelcare_store::entity::warranty_terms::Model>,
+);
+
+type Lookup = (
+    String,
+    oneshot::Sender<Result<Option<ProjectWithTerms>, ApiError>>,
+);
+
+/// Group reads for CreateTicket: the projects (with their warranty terms) that concurrent
+/// creates need are read in one query. A lookup waits for the next query that starts after it
+/// arrived, never for one already under way, so it sees every change committed before it
+/// asked, as a read of its own would.
+#[derive(Clone)]
+pub struct ProjectReader {
+    sender: mpsc::Sender<Lookup>,
+}
+
+impl ProjectReader {
+    /// Starts `readers` group readers on `db`.
+    pub fn start(db: Database, readers: usize) -> ProjectReader {
+        let (sender, receiver) = mpsc::channel::<Lookup>(1024);
+        let receiver = Arc::new(Mutex::new(receiver));
+        for _ in 0..readers.max(1) {
+            let db = db.clone();
+            let receiver = receiver.clone();
+            tokio::spawn(async move {
+                loop {
+                    let mut group = Vec::new();
+                    {
+                        let mut receiver = receiver.lock().await;
+                        match receiver.recv().await {
+                            Some(lookup) => group.push(lookup),
+                            None => return,
+                        }
+                        while group.len() < MAX_GROUP {
+                            match receiver.try_recv() {
+                                Ok(lookup) => group.push(lookup),
+                                Err(_) => break,
+                            }
+                        }
+                    }
+                    let mut ids: Vec<String> = group.iter().map(|(id, _)| id.clone()).collect();
+                    ids.sort();
+                    ids.dedup();
+                    match store::projects_with_terms(&db, &ids).await {
+                        Ok(found) => {
+                            for (id, reply) in group {
+                                let hit = found.iter().find(|(p, _)| p.id == id).cloned();
+                                let _ = reply.send(Ok(hit));
+                            }
+                        }
+                        Err(err) => {
+                            // Every lookup of the group gets the same answer: UNAVAILABLE
+                            // while the database cannot be reached, INTERNAL otherwise.
+                            let err = ApiError::from(err);
+                            for (_, reply) in group {
+                                let _ = reply.send(Err(match &err {
+                                    ApiError::Unavailable(m) => ApiError::Unavailable(m.clone()),
+                                    other => ApiError::Internal(other.to_string()),
+                                }));
+                            }
+                        }
+                    }
+                }
+            });
+        }
+        ProjectReader { sender }
+    }
+
+    /// The project `id` with its warranty terms, `None` when there is none.
+    pub async fn project(&self, id: &str) -> Result<Option<ProjectWithTerms>, ApiError> {
+        let (reply, answer) = oneshot::channel();
+        self.sender
+            .send((id.to_owned(), reply))
+            .await
+            .map_err(|_| ApiError::Unavailable("the project reader has stopped".to_owned()))?;
+        answer
+            .await
+            .map_err(|_| ApiError::Internal("the project reader dropped a lookup".to_owned()))?
+    }
+}

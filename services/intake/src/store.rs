@@ -34,19 +34,18 @@ pub async fn project(
         .await?)
 }
 
-/// Loads a project with its warranty terms (by scope), in one query.
-pub async fn project_with_terms(
+/// Loads projects with their warranty terms (by scope), in one query.
+pub async fn projects_with_terms(
     conn: &impl ConnectionTrait,
-    id: &str,
-) -> Result<Option<(projects::Model, Vec<warranty_terms::Model>)>, StoreError> {
-    Ok(projects::Entity::find_by_id(id.to_owned())
+    ids: &[String],
+) -> Result<Vec<(projects::Model, Vec<warranty_terms::Model>)>, StoreError> {
+    Ok(projects::Entity::find()
+        .filter(projects::Column::Id.is_in(ids.iter().cloned()))
         .find_with_related(warranty_terms::Entity)
         .order_by_asc(warranty_terms::Column::Scope)
         .order_by_asc(warranty_terms::Column::Id)
         .all(conn)
-        .await?
-        .into_iter()
-        .next())
+        .await?)
 }
 
 /// Loads a project by contract number.

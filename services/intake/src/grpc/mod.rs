@@ -33,7 +33,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::attachments::AttachmentStore;
-use crate::batch::{self, Batcher};
+use crate::batch::{self, Batcher, ProjectReader};
 use crate::clocks::{self, CaseClocks, SlaConfig};
 use crate::domain::records::{ReplyRecord, SuggestionRecord, WarrantyRecord, to_json};
 use crate::domain::requests::{
@@ -78,6 +78,7 @@ pub struct IntakeService {
     shutdown: tokio::sync::watch::Receiver<bool>,
     sequence_day: Arc<std::sync::Mutex<String>>,
     batcher: Batcher,
+    projects: ProjectReader,
 }
 
 impl IntakeService {
@@ -99,6 +100,7 @@ impl IntakeService {
             2
         };
         let batcher = Batcher::start(db.clone(), writers);
+        let projects = ProjectReader::start(db.clone(), 2);
         IntakeService {
             db,
             sla: Arc::new(sla),
@@ -109,6 +111,7 @@ impl IntakeService {
             shutdown: tokio::sync::watch::channel(false).1,
             sequence_day: Arc::new(std::sync::Mutex::new(String::new())),
             batcher,
+            projects,
         }
     }
 

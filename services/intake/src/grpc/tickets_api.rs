@@ -49,7 +49,9 @@ impl IntakeService {
                 ticket: Some(self.ticket_response(&existing).await?),
             });
         }
-        let (project, terms) = store::project_with_terms(&self.db, &new.project_id)
+        let (project, terms) = self
+            .projects
+            .project(&new.project_id)
             .await?
             .ok_or_else(|| not_found("project", &new.project_id))?;
         if !visible(&ctx.caller, &project.customer_id) {

@@ -53,30 +53,10 @@ impl Batcher {
     /// Starts `writers` group writers on `db` (one suits SQLite's single writer).
     pub fn start(db: Database, writers: usize) -> Batcher {
         let (sender, receiver) = mpsc::channel::<Job>(1024);
-        let receiver = Arc::new(Mutex::new(receiver));
-        for _ in 0..writers.max(1) {
+        spawn_groups(receiver, writers, move |group| {
             let db = db.clone();
-            let receiver = receiver.clone();
-            tokio::spawn(async move {
-                loop {
-                    let mut group = Vec::new();
-                    {
-                        let mut receiver = receiver.lock().await;
-                        match receiver.recv().await {
-                            Some(job) => group.push(job),
-                            None => return,
-                        }
-                        while group.len() < MAX_GROUP {
-                            match receiver.try_recv() {
-                                Ok(job) => group.push(job),
-                                Err(_) => break,
-                            }
-                        }
-                    }
-                    write_group(&db, group).await;
-                }
-            });
-        }
+            async move { write_group(&db, group).await }
+        });
         Batcher { sender }
     }
 
@@ -90,6 +70,66 @@ impl Batcher {
         answer
             .await
             .map_err(|_| ApiError::Internal("the ticket writer dropped a ticket".to_owned()))?
+    }
+}
+
+/// Starts `workers` tasks that each wait for an item of `receiver`, take whatever else is
+/// already waiting (up to [`MAX_GROUP`]) and hand the group to `handle`.
+fn spawn_groups<J, F, Fut>(receiver: mpsc::Receiver<J>, workers: usize, handle: F)
+where
+    J: Send + 'static,
+    F: Fn(Vec<J>) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let receiver = Arc::new(Mutex::new(receiver));
+    for _ in 0..workers.max(1) {
+        let receiver = receiver.clone();
+        let handle = handle.clone();
+        tokio::spawn(async move {
+            loop {
+                let mut group = Vec::new();
+                {
+                    let mut receiver = receiver.lock().await;
+                    match receiver.recv().await {
+                        Some(item) => group.push(item),
+                        None => return,
+                    }
+                    while group.len() < MAX_GROUP {
+                        match receiver.try_recv() {
+                            Ok(item) => group.push(item),
+                            Err(_) => break,
+                        }
+                    }
+                }
+                handle(group).await;
+            }
+        });
+    }
+}
+
+/// Reads the projects of a group of lookups in one query and answers each.
+async fn read_group(db: &Database, group: Vec<Lookup>) {
+    let mut ids: Vec<String> = group.iter().map(|(id, _)| id.clone()).collect();
+    ids.sort();
+    ids.dedup();
+    match store::projects_with_terms(db, &ids).await {
+        Ok(found) => {
+            for (id, reply) in group {
+                let hit = found.iter().find(|(p, _)| p.id == id).cloned();
+                let _ = reply.send(Ok(hit));
+            }
+        }
+        Err(err) => {
+            // Every lookup of the group gets the same answer: UNAVAILABLE while the database
+            // cannot be reached, INTERNAL otherwise.
+            let err = ApiError::from(err);
+            for (_, reply) in group {
+                let _ = reply.send(Err(match &err {
+                    ApiError::Unavailable(m) => ApiError::Unavailable(m.clone()),
+                    other => ApiError::Internal(other.to_string()),
+                }));
+            }
+        }
     }
 }
 
@@ -253,51 +293,10 @@ impl ProjectReader {
     /// Starts `readers` group readers on `db`.
     pub fn start(db: Database, readers: usize) -> ProjectReader {
         let (sender, receiver) = mpsc::channel::<Lookup>(1024);
-        let receiver = Arc::new(Mutex::new(receiver));
-        for _ in 0..readers.max(1) {
+        spawn_groups(receiver, readers, move |group| {
             let db = db.clone();
-            let receiver = receiver.clone();
-            tokio::spawn(async move {
-                loop {
-                    let mut group = Vec::new();
-                    {
-                        let mut receiver = receiver.lock().await;
-                        match receiver.recv().await {
-                            Some(lookup) => group.push(lookup),
-                            None => return,
-                        }
-                        while group.len() < MAX_GROUP {
-                            match receiver.try_recv() {
-                                Ok(lookup) => group.push(lookup),
-                                Err(_) => break,
-                            }
-                        }
-                    }
-                    let mut ids: Vec<String> = group.iter().map(|(id, _)| id.clone()).collect();
-                    ids.sort();
-                    ids.dedup();
-                    match store::projects_with_terms(&db, &ids).await {
-                        Ok(found) => {
-                            for (id, reply) in group {
-                                let hit = found.iter().find(|(p, _)| p.id == id).cloned();
-                                let _ = reply.send(Ok(hit));
-                            }
-                        }
-                        Err(err) => {
-                            // Every lookup of the group gets the same answer: UNAVAILABLE
-                            // while the database cannot be reached, INTERNAL otherwise.
-                            let err = ApiError::from(err);
-                            for (_, reply) in group {
-                                let _ = reply.send(Err(match &err {
-                                    ApiError::Unavailable(m) => ApiError::Unavailable(m.clone()),
-                                    other => ApiError::Internal(other.to_string()),
-                                }));
-                            }
-                        }
-                    }
-                }
-            });
-        }
+            async move { read_group(&db, group).await }
+        });
         ProjectReader { sender }
     }
 

@@ -10,6 +10,7 @@ use sea_orm::{ConnectionTrait, EntityTrait, QueryTrait, Statement};
 use steelcare_domain::AcceptanceNumber;
 use steelcare_proto::events::v1::EventEnvelope;
 use steelcare_proto::events::v1::event_envelope::Payload;
+use steelcare_runtime::supervise::Supervisor;
 use steelcare_runtime::{ApiError, RequestContext};
 use steelcare_store::audit::{self, NewAuditRecord};
 use steelcare_store::entity::{sla_clocks, tickets};
@@ -50,13 +51,20 @@ pub struct Batcher {
 }
 
 impl Batcher {
-    /// Starts `writers` group writers on `db` (one suits SQLite's single writer).
-    pub fn start(db: Database, writers: usize) -> Batcher {
+    /// Starts `writers` group writers on `db` (one suits SQLite's single writer) under
+    /// `supervisor`.
+    pub fn start(db: Database, writers: usize, supervisor: &Supervisor) -> Batcher {
         let (sender, receiver) = mpsc::channel::<Job>(1024);
-        spawn_groups(receiver, writers, move |group| {
-            let db = db.clone();
-            async move { write_group(&db, group).await }
-        });
+        spawn_groups(
+            supervisor,
+            "ticket-writer",
+            receiver,
+            writers,
+            move |group| {
+                let db = db.clone();
+                async move { write_group(&db, group).await }
+            },
+        );
         Batcher { sender }
     }
 
@@ -73,38 +81,57 @@ impl Batcher {
     }
 }
 
-/// Starts `workers` tasks that each wait for an item of `receiver`, take whatever else is
-/// already waiting (up to [`MAX_GROUP`]) and hand the group to `handle`.
-fn spawn_groups<J, F, Fut>(receiver: mpsc::Receiver<J>, workers: usize, handle: F)
-where
+/// Starts `workers` tasks named `name-<i>` under `supervisor` (restarted after a panic,
+/// counted in health): each waits for an item of `receiver`, takes whatever else is already
+/// waiting (up to [`MAX_GROUP`]) and hands the group to `handle`, until shutdown.
+fn spawn_groups<J, F, Fut>(
+    supervisor: &Supervisor,
+    name: &str,
+    receiver: mpsc::Receiver<J>,
+    workers: usize,
+    handle: F,
+) where
     J: Send + 'static,
-    F: Fn(Vec<J>) -> Fut + Clone + Send + 'static,
-    Fut: std::future::Future<Output = ()> + Send,
+    F: Fn(Vec<J>) -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
 {
     let receiver = Arc::new(Mutex::new(receiver));
-    for _ in 0..workers.max(1) {
+    for i in 0..workers.max(1) {
         let receiver = receiver.clone();
         let handle = handle.clone();
-        tokio::spawn(async move {
-            loop {
-                let mut group = Vec::new();
-                {
-                    let mut receiver = receiver.lock().await;
-                    match receiver.recv().await {
-                        Some(item) => group.push(item),
-                        None => return,
-                    }
-                    while group.len() < MAX_GROUP {
-                        match receiver.try_recv() {
-                            Ok(item) => group.push(item),
-                            Err(_) => break,
+        supervisor.spawn("", format!("{name}-{i}"), move |mut stop| {
+            let (receiver, handle) = (receiver.clone(), handle.clone());
+            async move {
+                loop {
+                    let group = tokio::select! {
+                        _ = stop.wait_for(|stopped| *stopped) => return,
+                        group = next_group(&receiver) => group,
+                    };
+                    match group {
+                        Some(group) => handle(group).await,
+                        // Every sender is gone: wait for shutdown.
+                        None => {
+                            let _ = stop.wait_for(|stopped| *stopped).await;
+                            return;
                         }
                     }
                 }
-                handle(group).await;
             }
         });
     }
+}
+
+/// The next item of `receiver` with whatever else is waiting, `None` once it is closed.
+async fn next_group<J>(receiver: &Mutex<mpsc::Receiver<J>>) -> Option<Vec<J>> {
+    let mut receiver = receiver.lock().await;
+    let mut group = vec![receiver.recv().await?];
+    while group.len() < MAX_GROUP {
+        match receiver.try_recv() {
+            Ok(item) => group.push(item),
+            Err(_) => break,
+        }
+    }
+    Some(group)
 }
 
 /// Reads the projects of a group of lookups in one query and answers each.
@@ -290,13 +317,19 @@ pub struct ProjectReader {
 }
 
 impl ProjectReader {
-    /// Starts `readers` group readers on `db`.
-    pub fn start(db: Database, readers: usize) -> ProjectReader {
+    /// Starts `readers` group readers on `db` under `supervisor`.
+    pub fn start(db: Database, readers: usize, supervisor: &Supervisor) -> ProjectReader {
         let (sender, receiver) = mpsc::channel::<Lookup>(1024);
-        spawn_groups(receiver, readers, move |group| {
-            let db = db.clone();
-            async move { read_group(&db, group).await }
-        });
+        spawn_groups(
+            supervisor,
+            "project-reader",
+            receiver,
+            readers,
+            move |group| {
+                let db = db.clone();
+                async move { read_group(&db, group).await }
+            },
+        );
         ProjectReader { sender }
     }
 

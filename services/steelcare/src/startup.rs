@@ -345,6 +345,7 @@ impl Application {
                     intake_settings.timezone,
                     files.clone(),
                     Some(relay_wake.clone()),
+                    &supervisor,
                 )
                 .with_shutdown(drain_signal.clone())
             });

@@ -36,20 +36,27 @@ fn command_name(cmd: &redis::Cmd) -> String {
     }
 }
 
-fn client_span(operation: &str) -> tracing::Span {
-    tracing::info_span!(
+/// A client span for a command; its name is worked out only when the span is recorded.
+fn client_span(operation: impl FnOnce() -> String) -> tracing::Span {
+    let span = tracing::info_span!(
         target: "steelcare_bus::redis_client",
         "redis",
-        otel.name = %operation,
+        otel.name = tracing::field::Empty,
         otel.kind = "client",
         db.system = "redis",
-        db.operation = %operation,
-    )
+        db.operation = tracing::field::Empty,
+    );
+    if !span.is_disabled() {
+        let operation = operation();
+        span.record("otel.name", operation.as_str());
+        span.record("db.operation", operation.as_str());
+    }
+    span
 }
 
 impl redis::aio::ConnectionLike for Traced {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a redis::Cmd) -> redis::RedisFuture<'a, Value> {
-        let span = client_span(&command_name(cmd));
+        let span = client_span(|| command_name(cmd));
         Box::pin(tracing::Instrument::instrument(
             self.0.req_packed_command(cmd),
             span,
@@ -62,8 +69,10 @@ impl redis::aio::ConnectionLike for Traced {
         offset: usize,
         count: usize,
     ) -> redis::RedisFuture<'a, Vec<Value>> {
-        let first = pipeline.cmd_iter().next().map(command_name);
-        let span = client_span(&format!("PIPELINE {}", first.unwrap_or_default()));
+        let span = client_span(|| {
+            let first = pipeline.cmd_iter().next().map(command_name);
+            format!("PIPELINE {}", first.unwrap_or_default())
+        });
         Box::pin(tracing::Instrument::instrument(
             self.0.req_packed_commands(pipeline, offset, count),
             span,

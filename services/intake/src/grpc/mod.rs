@@ -42,6 +42,7 @@ use crate::domain::requests::{
 };
 use crate::domain::validate::{LONG, SHORT, Violations};
 use crate::{store, view};
+use steelcare_runtime::supervise::Supervisor;
 use steelcare_store::idempotency::IdempotencyKey;
 
 use steelcare_bus::EVENTS_STREAM;
@@ -82,13 +83,15 @@ pub struct IntakeService {
 }
 
 impl IntakeService {
-    /// A service over `db`; `relay` is woken after each commit that wrote events.
+    /// A service over `db`; `relay` is woken after each commit that wrote events; the ticket
+    /// writers and project readers run under `supervisor`.
     pub fn new(
         db: Database,
         sla: SlaConfig,
         timezone: chrono_tz::Tz,
         files: AttachmentStore,
         relay: Option<Arc<Notify>>,
+        supervisor: &Supervisor,
     ) -> Self {
         // SQLite has one writer at a time; PostgreSQL commits several groups in parallel.
         // Each PostgreSQL group is one statement (see `batch`): two writers keep commits
@@ -99,8 +102,8 @@ impl IntakeService {
         } else {
             2
         };
-        let batcher = Batcher::start(db.clone(), writers);
-        let projects = ProjectReader::start(db.clone(), 2);
+        let batcher = Batcher::start(db.clone(), writers, supervisor);
+        let projects = ProjectReader::start(db.clone(), 2, supervisor);
         IntakeService {
             db,
             sla: Arc::new(sla),

@@ -161,6 +161,15 @@ fn clock(rows: &[sla_clocks::Model], kind: &str) -> Option<common::SlaClock> {
             deadline_time: c.deadline_at_ms.map(|ms| to_timestamp(instant(ms))),
             stop_time: c.stopped_at_ms.map(|ms| to_timestamp(instant(ms))),
             breach_time: c.breached_at_ms.map(|ms| to_timestamp(instant(ms))),
+            mode: match c.mode.as_str() {
+                "round_the_clock" => common::ClockMode::RoundTheClock,
+                "business" => common::ClockMode::Business,
+                _ => common::ClockMode::Unspecified,
+            } as i32,
+            limit: Some(prost_types::Duration {
+                seconds: c.limit_ms.div_euclid(1000),
+                nanos: (c.limit_ms.rem_euclid(1000) * 1_000_000) as i32,
+            }),
         })
 }
 

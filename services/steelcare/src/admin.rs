@@ -1,9 +1,13 @@
 //! `steelcare.admin.v1.AdminService`: who the caller is, and the audit trail.
 
+use std::sync::Arc;
+
+use chrono::{TimeDelta, Utc};
 use prost_types::Timestamp;
 use steelcare_domain::Role;
+use steelcare_domain::calendar::BusinessCalendar;
 use steelcare_proto::admin::v1 as pb;
-use steelcare_proto::common::v1::Actor;
+use steelcare_proto::common::v1::{Actor, TimeRange};
 use steelcare_runtime::convert::{from_timestamp, non_empty, page_size, to_timestamp};
 use steelcare_runtime::record::actor_of;
 use steelcare_runtime::{ApiError, Caller, RequestContext};
@@ -14,14 +18,25 @@ use tonic::{Request, Response, Status};
 #[derive(Clone)]
 pub struct AdminService {
     db: Database,
+    calendar: Arc<BusinessCalendar>,
+    timezone: chrono_tz::Tz,
 }
 
 impl AdminService {
-    /// Reads the audit log in `db`.
-    pub fn new(db: Database) -> Self {
-        AdminService { db }
+    /// Reads the audit log in `db`; reports `calendar`'s working time and dates in `timezone`.
+    pub fn new(db: Database, calendar: BusinessCalendar, timezone: chrono_tz::Tz) -> Self {
+        AdminService {
+            db,
+            calendar: Arc::new(calendar),
+            timezone,
+        }
     }
 }
+
+/// The longest range GetBusinessCalendar answers.
+const MAX_CALENDAR_RANGE_DAYS: i64 = 400;
+/// The range GetBusinessCalendar answers when no end is given.
+const DEFAULT_CALENDAR_RANGE_DAYS: i64 = 62;
 
 /// Roles that may read the audit trail.
 pub const AUDIT_READERS: [Role; 3] = [Role::Auditor, Role::Manager, Role::Admin];
@@ -80,6 +95,48 @@ impl AdminService {
             next_page_token,
         })
     }
+
+    fn get_business_calendar(
+        &self,
+        request: pb::GetBusinessCalendarRequest,
+    ) -> Result<pb::GetBusinessCalendarResponse, ApiError> {
+        let range = request.range.unwrap_or_default();
+        let start = match &range.start_time {
+            Some(t) => from_timestamp(t, "range.start_time")?,
+            None => Utc::now(),
+        };
+        let end = match &range.end_time {
+            Some(t) => from_timestamp(t, "range.end_time")?,
+            None => start + TimeDelta::days(DEFAULT_CALENDAR_RANGE_DAYS),
+        };
+        if end < start {
+            return Err(ApiError::invalid(
+                "range.end_time",
+                "must not be before range.start_time",
+            ));
+        }
+        if end - start > TimeDelta::days(MAX_CALENDAR_RANGE_DAYS) {
+            return Err(ApiError::invalid(
+                "range",
+                format!("must not be longer than {MAX_CALENDAR_RANGE_DAYS} days"),
+            ));
+        }
+        let working_intervals = self
+            .calendar
+            .working_intervals(start)
+            .take_while(|(from, _)| *from < end)
+            .map(|(from, to)| TimeRange {
+                start_time: Some(to_timestamp(from)),
+                end_time: Some(to_timestamp(to.min(end))),
+            })
+            .collect();
+        Ok(pb::GetBusinessCalendarResponse {
+            time_zone: self.timezone.name().to_owned(),
+            calendar_name: self.calendar.name().to_owned(),
+            calendar_time_zone: self.calendar.timezone().name().to_owned(),
+            working_intervals,
+        })
+    }
 }
 
 #[tonic::async_trait]
@@ -96,6 +153,16 @@ impl pb::admin_service_server::AdminService for AdminService {
                 nanos: 0,
             }),
         }))
+    }
+
+    async fn get_business_calendar(
+        &self,
+        request: Request<pb::GetBusinessCalendarRequest>,
+    ) -> Result<Response<pb::GetBusinessCalendarResponse>, Status> {
+        let ctx = RequestContext::from_request(&request)?;
+        self.get_business_calendar(request.into_inner())
+            .map(Response::new)
+            .map_err(|err| err.into_status(&ctx.trace_id))
     }
 
     async fn list_audit_records(

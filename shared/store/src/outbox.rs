@@ -273,6 +273,39 @@ pub async fn published_after(
         .collect())
 }
 
+/// The id of the last event committed about `case_id` (0 when none): with
+/// [`case_events_after`], how a watcher notices that any service changed a case.
+pub async fn last_case_event(
+    conn: &impl ConnectionTrait,
+    case_id: &str,
+) -> Result<i64, StoreError> {
+    let max: Option<Option<i64>> = outbox::Entity::find()
+        .select_only()
+        .column_as(Column::Id.max(), "max")
+        .filter(Column::CaseId.eq(case_id))
+        .into_tuple()
+        .one(conn)
+        .await?;
+    Ok(max.flatten().unwrap_or(0))
+}
+
+/// The ids of the events committed about `case_id` with an id above `after`, in id order.
+pub async fn case_events_after(
+    conn: &impl ConnectionTrait,
+    case_id: &str,
+    after: i64,
+) -> Result<Vec<i64>, StoreError> {
+    Ok(outbox::Entity::find()
+        .select_only()
+        .column(Column::Id)
+        .filter(Column::CaseId.eq(case_id))
+        .filter(Column::Id.gt(after))
+        .order_by_asc(Column::Id)
+        .into_tuple()
+        .all(conn)
+        .await?)
+}
+
 /// The last place given in the sequence of publication (0 before the first).
 pub async fn last_published(conn: &impl ConnectionTrait) -> Result<i64, StoreError> {
     let max: Option<Option<i64>> = outbox::Entity::find()

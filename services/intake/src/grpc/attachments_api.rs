@@ -2,6 +2,14 @@
 
 use super::*;
 
+/// An upload whose metadata passed the checks.
+struct CheckedUpload {
+    ticket_id: String,
+    file_name: String,
+    content_type: String,
+    caption: String,
+}
+
 impl IntakeService {
     pub(super) async fn upload_attachment(
         &self,
@@ -22,6 +30,74 @@ impl IntakeService {
                 "the first message must carry the metadata",
             ));
         };
+        let checked = self.check_upload(ctx, &meta).await?;
+        let mut buffer = BytesMut::new();
+        while let Some(message) = stream
+            .message()
+            .await
+            .map_err(|s| stream_error("chunk", s))?
+        {
+            match message.part {
+                Some(pb::upload_attachment_request::Part::Chunk(chunk)) => {
+                    if (buffer.len() + chunk.len()) as u64 > self.files.max_bytes {
+                        return Err(self.too_large());
+                    }
+                    buffer.extend_from_slice(&chunk);
+                }
+                _ => {
+                    return Err(ApiError::invalid(
+                        "metadata",
+                        "metadata may only come first",
+                    ));
+                }
+            }
+        }
+        if buffer.is_empty() {
+            return Err(ApiError::invalid("chunk", "the attachment is empty"));
+        }
+        let attachment = self.store_upload(ctx, checked, buffer.freeze()).await?;
+        Ok(pb::UploadAttachmentResponse {
+            attachment: Some(attachment),
+        })
+    }
+
+    pub(super) async fn attach_file(
+        &self,
+        ctx: &RequestContext,
+        request: pb::AttachFileRequest,
+    ) -> Result<pb::AttachFileResponse, ApiError> {
+        require(&ctx.caller, UPLOADERS)?;
+        let Some(meta) = request.metadata else {
+            return Err(ApiError::invalid("metadata", "is required"));
+        };
+        let checked = self.check_upload(ctx, &meta).await?;
+        if request.content.is_empty() {
+            return Err(ApiError::invalid("content", "the attachment is empty"));
+        }
+        if request.content.len() as u64 > self.files.max_bytes {
+            return Err(self.too_large());
+        }
+        let attachment = self
+            .store_upload(ctx, checked, Bytes::from(request.content))
+            .await?;
+        Ok(pb::AttachFileResponse {
+            attachment: Some(attachment),
+        })
+    }
+
+    fn too_large(&self) -> ApiError {
+        ApiError::OutOfRange(format!(
+            "the attachment exceeds the limit of {} bytes",
+            self.files.max_bytes
+        ))
+    }
+
+    /// Checks an upload's metadata and that its case is open to attachments.
+    async fn check_upload(
+        &self,
+        ctx: &RequestContext,
+        meta: &pb::AttachmentMetadata,
+    ) -> Result<CheckedUpload, ApiError> {
         let mut v = Violations::default();
         v.required("metadata.ticket_id", &meta.ticket_id, SHORT);
         let file_name = v.required("metadata.file_name", &meta.file_name, 255);
@@ -45,48 +121,41 @@ impl IntakeService {
         if case.state.is_terminal() {
             return Err(precondition(&ticket.id, case.state, "the case is closed"));
         }
-        let mut buffer = BytesMut::new();
-        let mut hasher = Sha256::new();
-        while let Some(message) = stream
-            .message()
-            .await
-            .map_err(|s| stream_error("chunk", s))?
-        {
-            match message.part {
-                Some(pb::upload_attachment_request::Part::Chunk(chunk)) => {
-                    if (buffer.len() + chunk.len()) as u64 > self.files.max_bytes {
-                        return Err(ApiError::OutOfRange(format!(
-                            "the attachment exceeds the limit of {} bytes",
-                            self.files.max_bytes
-                        )));
-                    }
-                    hasher.update(&chunk);
-                    buffer.extend_from_slice(&chunk);
-                }
-                _ => {
-                    return Err(ApiError::invalid(
-                        "metadata",
-                        "metadata may only come first",
-                    ));
-                }
-            }
-        }
-        if buffer.is_empty() {
-            return Err(ApiError::invalid("chunk", "the attachment is empty"));
-        }
-        if let Err(why) = crate::attachments::check_content(&content_type, &buffer) {
+        Ok(CheckedUpload {
+            ticket_id: ticket.id,
+            file_name,
+            content_type,
+            caption,
+        })
+    }
+
+    /// Stores checked bytes and records the attachment, its audit record and event in one
+    /// transaction; the stored object is removed again when the transaction fails.
+    async fn store_upload(
+        &self,
+        ctx: &RequestContext,
+        upload: CheckedUpload,
+        bytes: Bytes,
+    ) -> Result<common::AttachmentRef, ApiError> {
+        let CheckedUpload {
+            ticket_id,
+            file_name,
+            content_type,
+            caption,
+        } = upload;
+        if let Err(why) = crate::attachments::check_content(&content_type, &bytes) {
             return Err(ApiError::invalid("metadata.content_type", why));
         }
-        let sha256 = hex::encode(hasher.finalize());
+        let sha256 = hex::encode(Sha256::digest(&bytes));
         let id = uuid::Uuid::now_v7().to_string();
-        let key = format!("tickets/{}/{id}", ticket.id);
-        let size = buffer.len() as i64;
-        self.files.put(&key, buffer.freeze()).await?;
+        let key = format!("tickets/{}/{id}", ticket_id);
+        let size = bytes.len() as i64;
+        self.files.put(&key, bytes).await?;
         let stored = async {
             let tx = begin_write(&self.db).await.map_err(steelcare_store::StoreError::from)?;
             let row = attachments::ActiveModel {
                 id: Set(id.clone()),
-                ticket_id: Set(ticket.id.clone()),
+                ticket_id: Set(ticket_id.clone()),
                 file_name: Set(file_name.clone()),
                 content_type: Set(content_type.clone()),
                 size_bytes: Set(size),
@@ -99,21 +168,21 @@ impl IntakeService {
             .insert(&tx)
             .await
             .map_err(steelcare_store::StoreError::from)?;
-            store::touch_ticket(&tx, &ticket.id, None).await?;
+            store::touch_ticket(&tx, &ticket_id, None).await?;
             audit(
                 &tx,
                 ctx,
                 "attachment",
                 &id,
                 None,
-                serde_json::json!({ "ticket_id": ticket.id, "file_name": file_name, "sha256": sha256, "size_bytes": size }),
+                serde_json::json!({ "ticket_id": ticket_id, "file_name": file_name, "sha256": sha256, "size_bytes": size }),
             )
             .await?;
             let reference = view::attachment(&row);
             self.event(
                 &tx,
                 ctx,
-                Some(&ticket.id),
+                Some(&ticket_id),
                 Payload::AttachmentUploaded(events::AttachmentUploaded {
                     attachment: Some(reference.clone()),
                 }),
@@ -126,9 +195,7 @@ impl IntakeService {
         match stored {
             Ok(reference) => {
                 self.committed();
-                Ok(pb::UploadAttachmentResponse {
-                    attachment: Some(reference),
-                })
+                Ok(reference)
             }
             Err(err) => {
                 self.files.delete(&key).await;

@@ -17,6 +17,7 @@ use steelcare_domain::warranty::{self, WarrantyTerm};
 use steelcare_domain::{
     AcceptanceNumber, CaseState, ProblemCategory, Role, SeverityTier, classify,
 };
+use steelcare_proto::common::v1 as common;
 use steelcare_proto::events::v1 as events;
 use steelcare_proto::events::v1::event_envelope::Payload;
 use steelcare_proto::intake::v1 as pb;
@@ -387,6 +388,7 @@ steelcare_runtime::rpcs! {
             Streaming<pb::UploadAttachmentRequest>,
             pb::UploadAttachmentResponse
         ),
+        (attach_file, pb::AttachFileRequest, pb::AttachFileResponse),
         (get_ticket, pb::GetTicketRequest, pb::GetTicketResponse),
         (list_tickets, pb::ListTicketsRequest, pb::ListTicketsResponse),
     }

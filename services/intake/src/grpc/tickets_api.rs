@@ -910,10 +910,14 @@ impl IntakeService {
                     .map(|c| c.version)
                     .unwrap_or(0),
             );
+            let mut last_event = steelcare_store::outbox::last_case_event(&service.db, &id)
+                .await
+                .unwrap_or(0);
             if sender
                 .send(Ok(pb::WatchTicketResponse {
                     ticket: Some(first),
                     changed_fields: Vec::new(),
+                    case_events: 0,
                 }))
                 .await
                 .is_err()
@@ -934,13 +938,19 @@ impl IntakeService {
                     } => return,
                     _ = tokio::time::sleep(service.watch_interval) => {}
                 }
+                let Ok(events) =
+                    steelcare_store::outbox::case_events_after(&service.db, &id, last_event).await
+                else {
+                    continue;
+                };
+                last_event = events.last().copied().unwrap_or(last_event);
                 let Ok(Some(row)) = store::ticket(&service.db, &id).await else {
                     continue;
                 };
                 let Ok(case) = steelcare_store::cases::get(&service.db, &id).await else {
                     continue;
                 };
-                if (row.version, case.version) == versions {
+                if (row.version, case.version) == versions && events.is_empty() {
                     continue;
                 }
                 versions = (row.version, case.version);
@@ -952,12 +962,13 @@ impl IntakeService {
                     changed.retain(|f| mask.contains(f));
                 }
                 last = next.clone();
-                if changed.is_empty() {
+                if changed.is_empty() && events.is_empty() {
                     continue;
                 }
                 let message = pb::WatchTicketResponse {
                     ticket: Some(next),
                     changed_fields: changed,
+                    case_events: i32::try_from(events.len()).unwrap_or(i32::MAX),
                 };
                 if sender.send(Ok(message)).await.is_err() {
                     return;

@@ -15,6 +15,7 @@ mod m20261130_000008_add_related_case;
 mod m20261201_000009_create_feedback_tables;
 mod m20261201_000010_add_assignment_trace;
 mod m20261201_000011_add_outbox_sequence;
+mod m20261201_000012_index_outbox_case;
 
 /// An index named `name` on `cols` of `table`.
 fn index(name: &str, table: impl IntoIden + 'static, cols: Vec<DynIden>) -> IndexCreateStatement {
@@ -54,6 +55,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000009_create_feedback_tables::Migration),
             Box::new(m20261201_000010_add_assignment_trace::Migration),
             Box::new(m20261201_000011_add_outbox_sequence::Migration),
+            Box::new(m20261201_000012_index_outbox_case::Migration),
         ]
     }
 }

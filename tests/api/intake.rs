@@ -179,7 +179,7 @@ async fn deliver_twice(app: &TestApp, event: &EventEnvelope) {
         .unwrap();
 }
 
-fn fields(status: &tonic::Status) -> Vec<String> {
+pub(crate) fn fields(status: &tonic::Status) -> Vec<String> {
     status
         .get_error_details()
         .bad_request()

@@ -5,6 +5,7 @@ mod audit;
 mod auth;
 mod backbone;
 mod bus;
+mod console;
 mod dispatch;
 mod feedback;
 mod health;

@@ -9,6 +9,7 @@ pub mod bench_archive;
 pub mod bench_dispatch;
 pub mod bench_repair;
 pub mod cli;
+pub mod console;
 pub mod health;
 pub mod integration;
 pub mod services;

@@ -21,6 +21,8 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Server;
 use tonic_web::GrpcWebLayer;
 
+use crate::console::ConsoleLayer;
+
 use crate::admin::AdminService;
 use crate::health::HealthMonitor;
 use crate::integration::IntegrationService;
@@ -314,9 +316,13 @@ impl Application {
         let mut mounted = vec![admin_name, integration_name];
 
         let max = self.settings.server.max_message_bytes;
-        let admin = AdminServiceServer::new(AdminService::new(self.db.clone()))
-            .max_decoding_message_size(max)
-            .max_encoding_message_size(max);
+        let admin = AdminServiceServer::new(AdminService::new(
+            self.db.clone(),
+            self.settings.intake.calendar.clone(),
+            self.settings.intake.timezone,
+        ))
+        .max_decoding_message_size(max)
+        .max_encoding_message_size(max);
         let integration = IntegrationServiceServer::new(IntegrationService::new(
             self.db.clone(),
             published.clone(),
@@ -657,6 +663,7 @@ impl Application {
             .accept_http1(true)
             .timeout(self.settings.server.request_timeout)
             .layer(cors_layer(&self.settings.server.cors_allowed_origins))
+            .layer(ConsoleLayer)
             .layer(GrpcWebLayer::new())
             .layer(RpcTraceLayer)
             .add_service(health_service)

@@ -1,0 +1,172 @@
+//! The web console (`web/`): its built assets are embedded in the binary (see `build.rs`) and
+//! served on the gRPC port. gRPC and gRPC-Web calls are always POST, so a GET or HEAD is a
+//! page: a file of the build, or `index.html` for one of the console's own routes
+//! (`/tickets/…`), which the browser app then renders by calling the public API.
+
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use futures::future::Either;
+use http::header::{self, HeaderValue};
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::Full;
+use tonic::body::Body;
+use tower::{Layer, Service};
+
+include!(concat!(env!("OUT_DIR"), "/console_assets.rs"));
+
+/// What the console's pages may load: only this origin (scripts, calls), inline styles (the
+/// component library injects them), images from data and blob URLs (photo previews).
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
+     style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; \
+     frame-ancestors 'none'; base-uri 'self'; form-action 'self'";
+
+/// Serves the console in front of the gRPC services.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ConsoleLayer;
+
+impl<S> Layer<S> for ConsoleLayer {
+    type Service = Console<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Console { inner }
+    }
+}
+
+/// A GET or HEAD gets a console file; everything else goes to `inner`.
+#[derive(Debug, Clone)]
+pub struct Console<S> {
+    inner: S,
+}
+
+impl<S, B> Service<Request<B>> for Console<S>
+where
+    S: Service<Request<B>, Response = Response<Body>>,
+{
+    type Response = Response<Body>;
+    type Error = S::Error;
+    type Future = Either<std::future::Ready<Result<Response<Body>, S::Error>>, S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        let method = request.method();
+        if method == Method::GET || method == Method::HEAD {
+            let head = method == Method::HEAD;
+            Either::Left(std::future::ready(Ok(page(request.uri().path(), head))))
+        } else {
+            Either::Right(self.inner.call(request))
+        }
+    }
+}
+
+/// The file at `path`: an exact file of the build, else `index.html` for an app route (a path
+/// whose last segment has no extension), else 404.
+fn find(path: &str) -> Option<(&'static str, &'static str, &'static [u8])> {
+    let exact = |p: &str| ASSETS.iter().find(|(url, _, _)| *url == p).copied();
+    if let Some(found) = exact(path) {
+        return Some(found);
+    }
+    let last = path.rsplit('/').next().unwrap_or("");
+    if last.contains('.') {
+        return None;
+    }
+    exact("/index.html")
+}
+
+fn page(path: &str, head: bool) -> Response<Body> {
+    let Some((url, content_type, bytes)) = find(path) else {
+        let message = if ASSETS.is_empty() {
+            "the console was not built into this binary (run `npm run build` in web/)\n"
+        } else {
+            "not found\n"
+        };
+        return plain(StatusCode::NOT_FOUND, message);
+    };
+    // Hashed file names never change content: cache them for good; index.html names the
+    // current ones, so it is checked every time.
+    let cache = if url.starts_with("/assets/") {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    };
+    let body = if head {
+        Body::empty()
+    } else {
+        Body::new(Full::new(Bytes::from_static(bytes)))
+    };
+    let mut response = Response::new(body);
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    security_headers(headers);
+    response
+}
+
+fn plain(status: StatusCode, message: &'static str) -> Response<Body> {
+    let mut response = Response::new(Body::new(Full::new(Bytes::from_static(message.as_bytes()))));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    security_headers(headers);
+    response
+}
+
+fn security_headers(headers: &mut http::HeaderMap) {
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn app_routes_get_the_index_and_missing_files_do_not() {
+        if ASSETS.is_empty() {
+            assert_eq!(page("/", false).status(), StatusCode::NOT_FOUND);
+            return;
+        }
+        let index = find("/").map(|(url, _, _)| url);
+        assert_eq!(index, Some("/index.html"));
+        assert_eq!(
+            find("/tickets/abc").map(|(url, _, _)| url),
+            Some("/index.html")
+        );
+        assert!(find("/assets/missing.js").is_none());
+        assert_eq!(page("/nope.png", false).status(), StatusCode::NOT_FOUND);
+        let script = ASSETS
+            .iter()
+            .find(|(url, _, _)| url.ends_with(".js"))
+            .map(|(url, _, _)| *url);
+        let Some(script) = script else {
+            panic!("the build has no script");
+        };
+        let response = page(script, false);
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(
+            response.headers()[header::CACHE_CONTROL],
+            "public, max-age=31536000, immutable"
+        );
+        assert_eq!(
+            response.headers()[header::CONTENT_TYPE],
+            "text/javascript; charset=utf-8"
+        );
+    }
+}

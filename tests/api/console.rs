@@ -1,0 +1,402 @@
+//! What the web console needs from the server, on both backends: its pages on the gRPC port,
+//! uploads in one message (browsers cannot stream requests over gRPC-Web), the time zone and
+//! working time to count business-mode clocks down, each clock's mode and limit, and
+//! WatchTicket telling about what other services did to the case. The console itself is
+//! driven in a real browser by `tests/console`.
+
+use std::time::Duration;
+
+use chrono::{FixedOffset, TimeZone, Utc};
+use sea_orm::{EntityTrait, PaginatorTrait};
+use sha2::{Digest, Sha256};
+use steelcare_domain::Role;
+use steelcare_proto::admin::v1 as admin;
+use steelcare_proto::admin::v1::admin_service_client::AdminServiceClient;
+use steelcare_proto::common::v1 as common;
+use steelcare_proto::dispatch::v1 as dispatch;
+use steelcare_proto::intake::v1 as intake;
+use steelcare_tests::{Backend, authed, backends, spawn_app};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_stream::StreamExt;
+use tonic::Code;
+
+use crate::dispatch::{Office, surveyor};
+use crate::intake::fields;
+
+/// A plain HTTP/1.1 GET: status, headers (lower-case names) and body.
+async fn get(addr: std::net::SocketAddr, path: &str) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: console\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await.unwrap();
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let body = raw[split + 4..].to_vec();
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    (status, headers, body)
+}
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> &'a str {
+    headers
+        .iter()
+        .find(|(k, _)| k == name)
+        .map_or("", |(_, v)| v.as_str())
+}
+
+#[tokio::test]
+async fn the_console_is_served_on_the_grpc_port() {
+    let app = spawn_app(&Backend::Embedded).await;
+    let (status, headers, body) = get(app.local_addr, "/").await;
+    assert_eq!(status, 200);
+    assert_eq!(header(&headers, "content-type"), "text/html; charset=utf-8");
+    assert_eq!(header(&headers, "cache-control"), "no-cache");
+    assert!(header(&headers, "content-security-policy").contains("default-src 'self'"));
+    let index = String::from_utf8(body).unwrap();
+    assert!(index.contains("<div id=\"root\">"), "{index}");
+    // The console's own routes get the app, which renders them in the browser.
+    let (status, _, body) = get(app.local_addr, "/tickets/0192-abc").await;
+    assert_eq!(status, 200);
+    assert_eq!(String::from_utf8(body).unwrap(), index);
+    // The script the page names is served, cached for good under its hashed name.
+    let script = index
+        .split("src=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap();
+    let (status, headers, body) = get(app.local_addr, script).await;
+    assert_eq!(status, 200, "{script}");
+    assert_eq!(
+        header(&headers, "content-type"),
+        "text/javascript; charset=utf-8"
+    );
+    assert!(header(&headers, "cache-control").contains("immutable"));
+    assert_eq!(header(&headers, "content-length"), body.len().to_string());
+    // A missing file is a 404, not the app.
+    let (status, _, _) = get(app.local_addr, "/assets/missing.js").await;
+    assert_eq!(status, 404);
+    // gRPC on the same port still answers.
+    let who = AdminServiceClient::new(app.channel().await)
+        .who_am_i(authed(
+            admin::WhoAmIRequest {},
+            &app.token("a", &[Role::Auditor], None),
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(who.actor.unwrap().subject, "a");
+    app.stop().await.unwrap();
+}
+
+/// A 1×1 PNG.
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0\x90wS\xde\0\0\0\x0cIDATx\x9cc\xf8\xcf\xc0\0\0\x03\x01\x01\0\xc9\xfe\x92\xef\0\0\0\0IEND\xaeB`\x82";
+
+fn attach(ticket_id: &str, content_type: &str, content: &[u8]) -> intake::AttachFileRequest {
+    intake::AttachFileRequest {
+        metadata: Some(intake::AttachmentMetadata {
+            ticket_id: ticket_id.into(),
+            file_name: "ridge.png".into(),
+            content_type: content_type.into(),
+            caption: "north ridge".into(),
+        }),
+        content: content.to_vec(),
+    }
+}
+
+#[tokio::test]
+async fn a_photo_is_attached_in_one_message_with_the_same_checks_as_a_stream() {
+    for backend in backends() {
+        let mut office =
+            Office::open(&backend, &[("STEELCARE__ATTACHMENTS__MAX_BYTES", "4096")]).await;
+        let ticket = office.ticket("屋面漏水").await;
+        let agent = office.agent.clone();
+        let stored = office
+            .intake
+            .attach_file(authed(attach(&ticket, "image/png", PNG), &agent))
+            .await
+            .unwrap()
+            .into_inner()
+            .attachment
+            .unwrap();
+        assert_eq!(stored.sha256, hex::encode(Sha256::digest(PNG)));
+        assert_eq!(stored.size_bytes, PNG.len() as i64);
+        assert_eq!(stored.caption, "north ridge");
+        let listed = office
+            .intake
+            .get_ticket(authed(
+                intake::GetTicketRequest {
+                    ticket_id: ticket.clone(),
+                },
+                &agent,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .ticket
+            .unwrap()
+            .attachments;
+        assert_eq!(listed, vec![stored.clone()]);
+
+        // Refusals name the field, and store nothing.
+        let program = b"MZ\x90\0\x03\0\0\0\x04\0\0\0\xff\xff\0\0";
+        for (request, field) in [
+            (attach(&ticket, "image/png", b""), "content"),
+            (
+                attach(&ticket, "image/png", program),
+                "metadata.content_type",
+            ),
+            (attach(&ticket, "text/html", PNG), "metadata.content_type"),
+            (attach("", "image/png", PNG), "metadata.ticket_id"),
+            (
+                intake::AttachFileRequest {
+                    metadata: None,
+                    content: PNG.to_vec(),
+                },
+                "metadata",
+            ),
+        ] {
+            let err = office
+                .intake
+                .attach_file(authed(request, &agent))
+                .await
+                .unwrap_err();
+            assert_eq!(err.code(), Code::InvalidArgument, "{field}: {err:?}");
+            assert_eq!(fields(&err), [field], "{}", err.message());
+        }
+        let mut big = PNG.to_vec();
+        big.resize(5000, 0);
+        let err = office
+            .intake
+            .attach_file(authed(attach(&ticket, "image/png", &big), &agent))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::OutOfRange);
+        assert!(err.message().contains("4096"), "{}", err.message());
+        // Another organisation's customer does not learn the ticket exists.
+        let stranger = office
+            .app
+            .token("cust-x", &[Role::Customer], Some("org-elsewhere"));
+        let err = office
+            .intake
+            .attach_file(authed(attach(&ticket, "image/png", PNG), &stranger))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::NotFound);
+        let count = steelcare_store::entity::attachments::Entity::find()
+            .count(&office.app.db)
+            .await
+            .unwrap();
+        assert_eq!(
+            count,
+            1,
+            "{}: refused uploads store nothing",
+            backend.name()
+        );
+        office.app.stop().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn the_business_calendar_gives_the_zone_and_working_time_holidays_and_make_up_days_included()
+{
+    let app = spawn_app(&Backend::Embedded).await;
+    let mut client = AdminServiceClient::new(app.channel().await);
+    let token = app.token("c-1", &[Role::Customer], Some("org-1"));
+    let shanghai = FixedOffset::east_opt(8 * 3600).unwrap();
+    let at = |d: u32, h: u32, m: u32| {
+        let t = shanghai.with_ymd_and_hms(2026, 9, 30, 0, 0, 0).unwrap()
+            + chrono::TimeDelta::days(i64::from(d))
+            + chrono::TimeDelta::hours(i64::from(h))
+            + chrono::TimeDelta::minutes(i64::from(m));
+        prost_types::Timestamp {
+            seconds: t.with_timezone(&Utc).timestamp(),
+            nanos: 0,
+        }
+    };
+    // From Wednesday 30 September 10:00 to Sunday 11 October 00:00: the National Day holidays
+    // (1–7 October) have no working time; Saturday 10 October is a make-up working day.
+    let answer = client
+        .get_business_calendar(authed(
+            admin::GetBusinessCalendarRequest {
+                range: Some(common::TimeRange {
+                    start_time: Some(at(0, 10, 0)),
+                    end_time: Some(at(11, 0, 0)),
+                }),
+            },
+            &token,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(answer.time_zone, "Asia/Shanghai");
+    assert_eq!(answer.calendar_name, "cn-2026");
+    let got: Vec<(i64, i64)> = answer
+        .working_intervals
+        .iter()
+        .map(|r| (r.start_time.unwrap().seconds, r.end_time.unwrap().seconds))
+        .collect();
+    let day = |d: u32| {
+        vec![
+            (at(d, 8, 30).seconds, at(d, 12, 0).seconds),
+            (at(d, 13, 30).seconds, at(d, 17, 30).seconds),
+        ]
+    };
+    let mut expected = vec![
+        // Clipped to the range's start.
+        (at(0, 10, 0).seconds, at(0, 12, 0).seconds),
+        (at(0, 13, 30).seconds, at(0, 17, 30).seconds),
+    ];
+    for d in [8, 9, 10] {
+        expected.extend(day(d));
+    }
+    assert_eq!(got, expected);
+
+    for (range, field) in [
+        (
+            common::TimeRange {
+                start_time: Some(at(2, 0, 0)),
+                end_time: Some(at(1, 0, 0)),
+            },
+            "range.end_time",
+        ),
+        (
+            common::TimeRange {
+                start_time: Some(at(0, 0, 0)),
+                end_time: Some(prost_types::Timestamp {
+                    seconds: at(0, 0, 0).seconds + 401 * 86_400,
+                    nanos: 0,
+                }),
+            },
+            "range",
+        ),
+        (
+            common::TimeRange {
+                start_time: Some(prost_types::Timestamp {
+                    seconds: i64::MAX,
+                    nanos: 0,
+                }),
+                end_time: None,
+            },
+            "range.start_time",
+        ),
+    ] {
+        let err = client
+            .get_business_calendar(authed(
+                admin::GetBusinessCalendarRequest { range: Some(range) },
+                &token,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::InvalidArgument, "{field}");
+        assert_eq!(fields(&err), [field], "{}", err.message());
+    }
+    let err = client
+        .get_business_calendar(tonic::Request::new(
+            admin::GetBusinessCalendarRequest::default(),
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Unauthenticated);
+    app.stop().await.unwrap();
+}
+
+async fn next(
+    watch: &mut tonic::Streaming<intake::WatchTicketResponse>,
+    what: &str,
+) -> intake::WatchTicketResponse {
+    tokio::time::timeout(Duration::from_secs(10), watch.next())
+        .await
+        .unwrap_or_else(|_| panic!("{what} within 10 s"))
+        .unwrap()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn watching_a_case_reports_what_dispatch_did_and_clocks_carry_their_mode() {
+    for backend in backends() {
+        let mut office = Office::open(&backend, &[]).await;
+        office.hire(surveyor("t-near", 2.0)).await;
+        // Urgent: counted round the clock; a coating question: in working time.
+        let urgent = office.ticket("钢梁下翼缘出现裂缝").await;
+        let agent = office.agent.clone();
+        let mut watch = office
+            .intake
+            .watch_ticket(authed(
+                intake::WatchTicketRequest {
+                    ticket_id: urgent.clone(),
+                    watch_mask: None,
+                },
+                &agent,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        let first = watch.next().await.unwrap().unwrap();
+        let sla = first.ticket.unwrap().sla.unwrap();
+        let response = sla.response.unwrap();
+        assert_eq!(response.mode, common::ClockMode::RoundTheClock as i32);
+        assert_eq!(response.limit.unwrap().seconds, 2 * 3600);
+        assert_eq!(sla.completion.unwrap().limit.unwrap().seconds, 15 * 86_400);
+
+        // The automatic offer, then the technician's acceptance: neither changes the ticket,
+        // and each reaches the watcher as an event about the case.
+        let offered = office
+            .wait_for(&urgent, "the offer", |a| {
+                a.state == dispatch::AssignmentState::Offered as i32
+            })
+            .await;
+        let mut seen_events = 0;
+        while seen_events == 0 {
+            let message = next(&mut watch, "the offer's event").await;
+            seen_events += message.case_events;
+        }
+        office
+            .accept(&offered.assignment_id, "t-near")
+            .await
+            .unwrap();
+        let accepted = next(&mut watch, "the acceptance's event").await;
+        assert!(accepted.case_events >= 1, "{accepted:?}");
+        assert!(
+            !accepted.changed_fields.contains(&"state".to_owned()),
+            "{accepted:?}"
+        );
+        assert_eq!(
+            accepted.ticket.unwrap().state,
+            common::CaseState::Received as i32,
+            "{}",
+            backend.name()
+        );
+
+        let general = office.ticket("涂层局部脱落，需要咨询").await;
+        let ticket = office
+            .intake
+            .get_ticket(authed(
+                intake::GetTicketRequest { ticket_id: general },
+                &agent,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .ticket
+            .unwrap();
+        let response = ticket.sla.unwrap().response.unwrap();
+        assert_eq!(
+            response.mode,
+            common::ClockMode::Business as i32,
+            "{ticket:?}"
+        );
+        office.app.stop().await.unwrap();
+    }
+}

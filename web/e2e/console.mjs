@@ -1,0 +1,223 @@
+// The console in a real browser against a real server. Started by tests/console/main.rs, which
+// runs the server on one backend, seeds it through the API and passes what it made in
+// STEELCARE_E2E (JSON): the console's URL, tokens for each person, a project name, another
+// organisation's ticket and the technicians on duty. Each step throws on what a user
+// would see as wrong; the exit code says whether all held.
+import { chromium } from "playwright-core";
+import { mkdirSync } from "node:fs";
+import { deflateSync } from "node:zlib";
+
+const env = JSON.parse(process.env.STEELCARE_E2E ?? "{}");
+const shots = process.env.STEELCARE_SCREENSHOTS ?? "";
+const executablePath = process.env.STEELCARE_CHROMIUM ?? "/usr/bin/chromium";
+const WAIT = 30_000;
+
+function check(condition, message) {
+  if (!condition) throw new Error(message);
+}
+
+/** A 2×2 PNG, made here so the test needs no fixture file. */
+function png() {
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const crc = (buf) => {
+    let c = 0xffffffff;
+    for (const b of buf) c = crcTable[(c ^ b) & 0xff] ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  };
+  const chunk = (type, data) => {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const body = Buffer.concat([Buffer.from(type), data]);
+    const sum = Buffer.alloc(4);
+    sum.writeUInt32BE(crc(body));
+    return Buffer.concat([len, body, sum]);
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(2, 0);
+  header.writeUInt32BE(2, 4);
+  header[8] = 8;
+  header[9] = 2;
+  const raw = Buffer.from([0, 255, 0, 0, 0, 255, 0, 0, 0, 0, 255, 255, 255, 255]);
+  return Buffer.concat([
+    Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]),
+    chunk("IHDR", header),
+    chunk("IDAT", deflateSync(raw)),
+    chunk("IEND", Buffer.alloc(0)),
+  ]);
+}
+
+async function shot(page, name) {
+  if (!shots) return;
+  mkdirSync(shots, { recursive: true });
+  await page.waitForTimeout(400);
+  await page.screenshot({ path: `${shots}/${name}.png`, fullPage: true });
+}
+
+async function signIn(browser, token, lang = "en") {
+  const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+  await context.addInitScript((l) => localStorage.setItem("steelcare.lang", l), lang);
+  const page = await context.newPage();
+  page.on("pageerror", (err) => console.error(`page error: ${err.message}`));
+  await page.goto(env.url);
+  await page.getByTestId("token").fill(token);
+  await page.getByTestId("signin").click();
+  await page.getByTestId("whoami").waitFor({ timeout: WAIT });
+  return page;
+}
+
+async function pick(page, testId, text) {
+  await page.getByTestId(testId).click();
+  await page.locator(".ant-select-dropdown:visible .ant-select-item-option", { hasText: text }).first().click();
+}
+
+const steps = [];
+async function step(name, run) {
+  const started = Date.now();
+  await run();
+  steps.push(name);
+  console.log(`ok  ${name} (${Date.now() - started} ms)`);
+}
+
+const browser = await chromium.launch({
+  executablePath,
+  args: [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+  ],
+});
+let ticketNumber = "";
+let ticketId = "";
+try {
+  const agent = await signIn(browser, env.tokens.agent);
+
+  await step("bad input shows the API's field violations next to the fields", async () => {
+    await agent.getByTestId("create-ticket").click();
+    const errors = agent.locator(".ant-form-item-explain-error");
+    await errors.first().waitFor({ timeout: WAIT });
+    const texts = await errors.allTextContents();
+    check(texts.length >= 2, `expected violations on several fields, got ${JSON.stringify(texts)}`);
+    const projectItem = agent.locator(".ant-form-item", { has: agent.getByTestId("project") });
+    check((await projectItem.locator(".ant-form-item-explain-error").count()) === 1, "no violation shown at the project field");
+    await shot(agent, "call-desk-violations");
+  });
+
+  await step("a call becomes a ticket with the suggestion, matched words and reply", async () => {
+    await pick(agent, "project", env.projectName);
+    await agent.getByTestId("reporter-name").fill("Wang Wu");
+    await agent.getByTestId("reporter-phone").fill("13900000000");
+    await agent.getByTestId("location").fill("north roof ridge, bay 3");
+    await agent.getByTestId("phenomenon").fill(env.phenomenon);
+    await agent.getByTestId("create-ticket").click();
+    await agent.getByTestId("acceptance-number").waitFor({ timeout: WAIT });
+    ticketNumber = (await agent.getByTestId("acceptance-number").textContent()) ?? "";
+    check(/^SC-\d{8}-\d{4}$/.test(ticketNumber), `acceptance number ${ticketNumber}`);
+    const matched = await agent.getByTestId("matched-words").textContent();
+    check(matched && matched.length > 0, "no matched words shown");
+    const reply = await agent.getByTestId("reply").textContent();
+    check(reply?.includes(ticketNumber), "the reply does not carry the acceptance number");
+    const href = await agent.getByTestId("open-case").getAttribute("href");
+    ticketId = href?.split("/").pop() ?? "";
+    check(ticketId.length > 0, "no link to the case");
+  });
+
+  await step("read back and a photo are recorded", async () => {
+    await agent.getByTestId("confirm-readback").click();
+    await agent.getByTestId("readback-done").waitFor({ timeout: WAIT });
+    await agent.locator("input[type=file]").setInputFiles({ name: "roof.png", mimeType: "image/png", buffer: png() });
+    await agent.getByTestId("attachment").first().waitFor({ timeout: WAIT });
+    check((await agent.getByTestId("attachment").first().textContent())?.includes("roof.png"), "the photo is not listed");
+    await shot(agent, "call-desk");
+  });
+
+  const dispatcher = await signIn(browser, env.tokens.dispatcher);
+  let chosen;
+  await step("the dispatch board shows the ticket and it is offered by hand with a reason", async () => {
+    await dispatcher.goto(`${env.url}/board`);
+    const card = dispatcher.locator(`[data-testid=board-card][data-ticket="${ticketId}"]`);
+    await card.waitFor({ timeout: WAIT });
+    // The matcher may have offered it already: offer by hand to the other technician.
+    const current = (await card.getByTestId("card-technician").count()) > 0 ? await card.getByTestId("card-technician").textContent() : "";
+    chosen = env.technicians.find((t) => t.id !== current);
+    await card.getByTestId("offer-by-hand").click();
+    await pick(dispatcher, "offer-technician", chosen.name);
+    await dispatcher.getByTestId("offer-reason").fill("knows this roof from the handover");
+    await dispatcher.locator("#offer-submit").click();
+    const offered = dispatcher.locator(`[data-testid=column-offered] [data-testid=board-card][data-ticket="${ticketId}"]`);
+    await offered.getByTestId("card-technician").filter({ hasText: chosen.id }).waitFor({ timeout: WAIT });
+    await offered.getByTestId("manual").waitFor({ timeout: WAIT });
+    const errors = await dispatcher.getByTestId("error").allTextContents();
+    check(errors.length === 0, `the board shows an error: ${errors.join("; ")}`);
+    await shot(dispatcher, "board");
+  });
+
+  await step("the technician's acceptance appears live on the case page", async () => {
+    await dispatcher.goto(`${env.url}/tickets/${ticketId}`);
+    await dispatcher.getByTestId("live").filter({ hasText: "Live" }).waitFor({ timeout: WAIT });
+    const state = dispatcher.getByTestId("case-assignments").getByTestId("assignment-state");
+    await state.first().filter({ hasText: "Offered" }).waitFor({ timeout: WAIT });
+    const technician = await signIn(browser, env.tokens.technicians[chosen.id]);
+    await technician.goto(`${env.url}/board`);
+    const accept = technician.locator(`[data-testid=board-card][data-ticket="${ticketId}"]`).getByTestId("accept");
+    await accept.waitFor({ timeout: WAIT });
+    await accept.click();
+    await technician.locator(`[data-testid=column-confirmed] [data-testid=board-card][data-ticket="${ticketId}"]`).waitFor({ timeout: WAIT });
+    // No reload on the dispatcher's page: WatchTicket reports the case event.
+    await state.first().filter({ hasText: "Confirmed" }).waitFor({ timeout: WAIT });
+    const timeline = await dispatcher.getByTestId("timeline").textContent();
+    check(timeline?.includes(chosen.id), "the timeline does not show the offer");
+    const left = await dispatcher.getByTestId("clock-arrival-left").textContent();
+    check(/left|overdue/.test(left ?? ""), `the arrival clock shows ${left}`);
+    await shot(dispatcher, "case");
+    await technician.context().close();
+  });
+
+  await step("a customer sees its own case, and not another organisation's", async () => {
+    const customer = await signIn(browser, env.tokens.customerA);
+    await customer.goto(`${env.url}/tickets`);
+    await customer.locator(".ant-table-row").first().waitFor({ timeout: WAIT });
+    const rows = await customer.locator(".ant-table-row").allTextContents();
+    check(rows.some((r) => r.includes(ticketNumber)), `own ticket missing from ${JSON.stringify(rows)}`);
+    check(!rows.some((r) => r.includes(env.otherTicketNumber)), "another organisation's ticket is listed");
+    await customer.goto(`${env.url}/tickets/${ticketId}`);
+    await customer.getByTestId("case-number").filter({ hasText: ticketNumber }).waitFor({ timeout: WAIT });
+    await customer.goto(`${env.url}/tickets/${env.otherTicketId}`);
+    await customer.getByTestId("error").waitFor({ timeout: WAIT });
+    const body = await customer.locator("body").textContent();
+    check(!body?.includes(env.otherTicketNumber), "another organisation's case is shown");
+    check(!body?.includes(env.otherPhenomenon), "another organisation's description is shown");
+    await customer.context().close();
+  });
+
+  await step("Chinese switch and the statistics render", async () => {
+    await dispatcher.context().close();
+    const manager = await signIn(browser, env.tokens.manager, "zh");
+    await manager.goto(`${env.url}/stats`);
+    await manager.getByTestId("chart-breakdown").locator("svg").first().waitFor({ timeout: WAIT });
+    check((await manager.locator("body").textContent())?.includes("问题分布"), "the page is not in Chinese");
+    await shot(manager, "statistics");
+    await manager.goto(`${env.url}/tickets`);
+    await manager.locator(".ant-table-row").first().waitFor({ timeout: WAIT });
+    await shot(manager, "tickets");
+    await manager.context().close();
+  });
+
+  await step("an expired token gets the expired page", async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(env.url);
+    await page.getByTestId("token").fill(env.tokens.expired);
+    await page.getByTestId("signin").click();
+    await page.getByTestId("expired").waitFor({ timeout: WAIT });
+    await context.close();
+  });
+  console.log(`all ${steps.length} steps held`);
+} catch (err) {
+  console.error(`FAILED after ${steps.length} steps: ${err?.stack ?? err}`);
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+}

@@ -1,0 +1,80 @@
+// The console's only way to the server: generated clients over gRPC-Web on the page's own
+// origin, with the signed-in user's bearer token on every call.
+import { Code, ConnectError, createClient, type Client, type Interceptor } from "@connectrpc/connect";
+import { createGrpcWebTransport } from "@connectrpc/connect-web";
+import type { DescService } from "@bufbuild/protobuf";
+import { AdminService } from "./gen/steelcare/admin/v1/admin_service_pb";
+import { IntakeService } from "./gen/steelcare/intake/v1/intake_service_pb";
+import { DispatchService } from "./gen/steelcare/dispatch/v1/dispatch_service_pb";
+import { RepairService } from "./gen/steelcare/repair/v1/repair_service_pb";
+import { AcceptanceService } from "./gen/steelcare/acceptance/v1/acceptance_service_pb";
+import { FeedbackService } from "./gen/steelcare/feedback/v1/feedback_service_pb";
+import { BadRequestSchema, PreconditionFailureSchema } from "./gen/google/rpc/error_details_pb";
+
+let token = "";
+let onUnauthenticated: (err: ConnectError) => void = () => {};
+
+/** Sets the token every call carries, and what happens when the server refuses it. */
+export function setSession(value: string, unauthenticated: (err: ConnectError) => void) {
+  token = value;
+  onUnauthenticated = unauthenticated;
+}
+
+const bearer: Interceptor = (next) => async (req) => {
+  if (token) req.header.set("authorization", `Bearer ${token}`);
+  try {
+    return await next(req);
+  } catch (err) {
+    const e = ConnectError.from(err);
+    if (e.code === Code.Unauthenticated) onUnauthenticated(e);
+    throw e;
+  }
+};
+
+const transport = createGrpcWebTransport({
+  baseUrl: window.location.origin,
+  interceptors: [bearer],
+});
+
+function client<T extends DescService>(service: T): Client<T> {
+  return createClient(service, transport);
+}
+
+export const admin = client(AdminService);
+export const intake = client(IntakeService);
+export const dispatch = client(DispatchService);
+export const repair = client(RepairService);
+export const acceptance = client(AcceptanceService);
+export const feedback = client(FeedbackService);
+
+/** The field violations of an INVALID_ARGUMENT, by field path. */
+export function fieldViolations(err: unknown): Record<string, string> {
+  const e = ConnectError.from(err);
+  const out: Record<string, string> = {};
+  for (const detail of e.findDetails(BadRequestSchema)) {
+    for (const v of detail.fieldViolations) out[v.field] = out[v.field] ? `${out[v.field]}; ${v.description}` : v.description;
+  }
+  return out;
+}
+
+/** A one-line description of an error, with the current state for FAILED_PRECONDITION. */
+export function describe(err: unknown): string {
+  const e = ConnectError.from(err);
+  const states = e
+    .findDetails(PreconditionFailureSchema)
+    .flatMap((d) => d.violations.map((v) => v.description));
+  const code = Code[e.code] ?? String(e.code);
+  return [`${code}: ${e.rawMessage}`, ...states].join(" · ");
+}
+
+/** Whether `err` is the given gRPC code. */
+export function isCode(err: unknown, code: Code): boolean {
+  return ConnectError.from(err).code === code;
+}
+
+export { Code, ConnectError };
+
+/** A request id for idempotent creates: one per form submission, kept across retries. */
+export function requestId(prefix: string): string {
+  return `${prefix}-${crypto.randomUUID()}`;
+}

@@ -1,0 +1,190 @@
+// Chinese and English: the console's own words, and labels for the API's enums.
+import { createContext, useContext } from "react";
+import { CaseState, ProblemCategory, SeverityTier, SlaStatus } from "./gen/steelcare/common/v1/common_pb";
+import { Channel, StructureType } from "./gen/steelcare/intake/v1/intake_service_pb";
+import { AssignmentState } from "./gen/steelcare/dispatch/v1/dispatch_service_pb";
+
+export type Lang = "zh" | "en";
+
+const words = {
+  appName: ["钢结构售后服务", "SteelCare after-sales"],
+  signIn: ["登录", "Sign in"],
+  signOut: ["退出", "Sign out"],
+  token: ["访问令牌", "Access token"],
+  tokenHelp: ["粘贴管理员签发的令牌（steelcare token --role …）", "Paste the token your administrator issued (steelcare token --role …)"],
+  tokenExpired: ["令牌已过期", "Your token has expired"],
+  tokenExpiredHelp: ["请向管理员申请新令牌后重新登录。", "Ask your administrator for a new token and sign in again."],
+  tokenRejected: ["令牌无效", "The token was not accepted"],
+  signInAgain: ["重新登录", "Sign in again"],
+  callDesk: ["接线台", "Call desk"],
+  tickets: ["工单", "Tickets"],
+  board: ["派工看板", "Dispatch board"],
+  archive: ["档案", "Archive"],
+  statistics: ["统计", "Statistics"],
+  customer: ["客户", "Customer"],
+  project: ["项目", "Project"],
+  newCustomer: ["登记客户", "Register a customer"],
+  newProject: ["登记项目", "Register a project"],
+  organization: ["单位名称", "Organisation"],
+  contactName: ["联系人", "Contact"],
+  phone: ["电话", "Phone"],
+  projectName: ["项目名称", "Project name"],
+  city: ["城市", "City"],
+  contract: ["合同编号", "Contract number"],
+  structureType: ["结构类型", "Structure type"],
+  completionDate: ["竣工验收日期", "Completion acceptance date"],
+  register: ["登记", "Register"],
+  takeCall: ["受理来电", "Take a call"],
+  channel: ["渠道", "Channel"],
+  reporter: ["报修人", "Reporter"],
+  location: ["部位", "Location"],
+  gridAxes: ["轴线", "Grid axes"],
+  phenomenon: ["现象", "What is happening"],
+  extent: ["范围", "Extent"],
+  customerRequest: ["客户诉求", "Customer's request"],
+  createTicket: ["生成工单", "Create the ticket"],
+  suggestion: ["系统建议", "Suggested"],
+  matchedWords: ["命中词", "Matched words"],
+  category: ["问题类别", "Category"],
+  tier: ["等级", "Tier"],
+  warranty: ["保修", "Warranty"],
+  inWarranty: ["保修期内", "In warranty"],
+  outOfWarranty: ["已过保", "Out of warranty"],
+  readback: ["复述确认", "Read back"],
+  readbackText: ["复述内容", "What was read back"],
+  confirmReadback: ["客户已确认", "Customer confirmed"],
+  photos: ["照片", "Photos"],
+  attach: ["上传", "Attach"],
+  customerReply: ["给客户的答复", "The reply the customer gets"],
+  acceptanceNumber: ["受理编号", "Acceptance number"],
+  nextSteps: ["后续步骤", "Next steps"],
+  customerActions: ["请客户配合", "What the customer should do"],
+  responseDeadline: ["响应时限", "Response deadline"],
+  state: ["状态", "State"],
+  created: ["创建时间", "Created"],
+  sla: ["时限", "SLA"],
+  filters: ["筛选", "Filters"],
+  search: ["查询", "Search"],
+  more: ["更多", "More"],
+  open: ["打开", "Open"],
+  lifecycle: ["处理过程", "Lifecycle"],
+  clocks: ["四个时限", "The four SLA clocks"],
+  clock_response: ["响应", "Response"],
+  clock_arrival: ["到场", "Arrival"],
+  clock_solution: ["出方案", "Solution"],
+  clock_completion: ["完成", "Completion"],
+  businessTime: ["工作时间", "business time"],
+  roundTheClock: ["全天候", "round the clock"],
+  left: ["剩余", "left"],
+  overdueBy: ["已超时", "overdue by"],
+  paused: ["已暂停", "paused"],
+  notCounting: ["非工作时间，暂停计时", "outside working hours, not counting"],
+  survey: ["勘察报告", "Survey report"],
+  measurements: ["测量", "Measurements"],
+  verdict: ["判定", "Verdict"],
+  passed: ["合格", "pass"],
+  failed: ["不合格", "fail"],
+  plans: ["维修方案", "Repair plans"],
+  version: ["版本", "Version"],
+  approvals: ["审批", "Approvals"],
+  agreement: ["协议", "Agreement"],
+  workLog: ["施工日志", "Work log"],
+  acceptanceRounds: ["验收", "Acceptance rounds"],
+  visits: ["回访", "Visits"],
+  assignments: ["派工", "Assignments"],
+  waiting: ["待派", "Waiting"],
+  offered: ["已派待接", "Offered"],
+  confirmed: ["已确认", "Confirmed"],
+  technicians: ["技术员负荷", "Technicians' load"],
+  technician: ["技术员", "Technician"],
+  load: ["负荷", "Load"],
+  offerByHand: ["手工派工", "Offer by hand"],
+  reason: ["原因", "Reason"],
+  offer: ["派工", "Offer"],
+  accept: ["接受", "Accept"],
+  decline: ["拒绝", "Decline"],
+  myOffers: ["我的派工", "My assignments"],
+  deadline: ["时限", "Deadline"],
+  ticket: ["工单", "Ticket"],
+  dossier: ["档案卷宗", "Dossier"],
+  verify: ["校验", "Verify"],
+  export: ["导出", "Export"],
+  verified: ["校验通过：档案未被改动", "Verified: the archive is unchanged"],
+  tampered: ["校验失败", "Verification failed"],
+  breakdown: ["问题分布", "Problem breakdown"],
+  compliance: ["时限达成率", "SLA compliance"],
+  outcomes: ["结案指标", "Case outcomes"],
+  kpis: ["人员KPI", "Staff KPIs"],
+  downloadCsv: ["下载CSV", "Download CSV"],
+  from: ["起", "From"],
+  to: ["止", "To"],
+  dimension: ["维度", "Dimension"],
+  cases: ["案件数", "Cases"],
+  share: ["占比", "Share"],
+  nothing: ["暂无", "Nothing yet"],
+  live: ["实时", "Live"],
+  saved: ["已保存", "Saved"],
+  whoAmI: ["当前用户", "Signed in as"],
+  roles: ["角色", "Roles"],
+  timeZone: ["时区", "Time zone"],
+  fixFields: ["请修正标出的字段", "Please correct the marked fields"],
+  notFound: ["未找到", "Not found"],
+  refresh: ["刷新", "Refresh"],
+} satisfies Record<string, [string, string]>;
+
+export type Word = keyof typeof words;
+
+export interface I18n {
+  lang: Lang;
+  t: (w: Word) => string;
+  setLang: (l: Lang) => void;
+}
+
+export const I18nContext = createContext<I18n>({ lang: "zh", t: (w) => words[w][0], setLang: () => {} });
+
+export function makeI18n(lang: Lang, setLang: (l: Lang) => void): I18n {
+  return { lang, setLang, t: (w) => words[w][lang === "zh" ? 0 : 1] };
+}
+
+export function useI18n(): I18n {
+  return useContext(I18nContext);
+}
+
+// Enum labels. protoc-gen-es names each value without its prefix (CaseState.IN_REPAIR); the
+// English label is that name in words, the Chinese one from the tables below.
+const zh: Record<string, Record<string, string>> = {
+  CaseState: {
+    RECEIVED: "已受理", ACKNOWLEDGED: "已响应", SURVEY_SCHEDULED: "已安排勘察", SURVEYED: "已勘察",
+    PLAN_PROPOSED: "方案待审", PLAN_APPROVED: "方案已批", AGREED: "已签协议", IN_REPAIR: "维修中",
+    SELF_INSPECTED: "已自检", ACCEPTED: "已验收", ARCHIVED: "已归档", CLOSED: "已结案",
+    RESOLVED_REMOTELY: "远程解决", DISPUTED: "争议中", CANCELLED: "已取消", NO_REPAIR: "无需维修",
+  },
+  SeverityTier: { P1_URGENT: "P1 紧急", P2_MAJOR: "P2 重要", P3_GENERAL: "P3 一般", P4_CONSULTATION: "P4 咨询" },
+  ProblemCategory: {
+    STRUCTURAL_SAFETY: "结构安全", MEMBER_DEFORMATION: "构件变形", CONNECTION_LOOSENING: "连接松动",
+    COATING_DAMAGE: "涂层损伤", LEAKAGE: "渗漏", HARDWARE_DAMAGE: "配件损坏", USAGE_CONSULTATION: "使用咨询", OTHER: "其他",
+  },
+  SlaStatus: { ON_TRACK: "正常", AT_RISK: "临近超时", BREACHED: "已超时", MET: "已达成", PAUSED: "已暂停" },
+  AssignmentState: {
+    WAITING: "待派", OFFERED: "已派待接", CONFIRMED: "已确认", DECLINED: "已拒绝", EXPIRED: "已过期",
+    ARRIVED: "已到场", COMPLETED: "已完成", WITHDRAWN: "已撤回",
+  },
+  Channel: { HOTLINE: "热线", EMAIL: "邮件", WEB_FORM: "网页", APP: "App", WALK_IN: "来访" },
+  StructureType: { PORTAL_FRAME: "门式刚架", MULTI_STOREY_FRAME: "多层框架", SPACE_TRUSS: "网架", BRIDGE: "桥梁", OTHER: "其他" },
+};
+
+const enums = { CaseState, SeverityTier, ProblemCategory, SlaStatus, AssignmentState, Channel, StructureType };
+export type EnumName = keyof typeof enums;
+
+/** The label of `value` of enum `name` in `lang`. */
+export function enumLabel(lang: Lang, name: EnumName, value: number): string {
+  const key = (enums[name] as unknown as Record<number, string>)[value] ?? String(value);
+  if (lang === "zh" && zh[name]?.[key]) return zh[name][key];
+  const words = key.toLowerCase().replace(/_/g, " ");
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+/** The values of an enum other than UNSPECIFIED, for selects. */
+export function enumValues(name: EnumName): number[] {
+  return Object.values(enums[name]).filter((v): v is number => typeof v === "number" && v !== 0);
+}

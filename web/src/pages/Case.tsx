@@ -1,0 +1,260 @@
+// The case file: lifecycle timeline, the four SLA clocks counting down, and the records every
+// service keeps about the case. WatchTicket keeps it live: a changed ticket, or an event from
+// any other service about the case, reloads what changed.
+import { useCallback, useEffect, useState } from "react";
+import { useParams } from "react-router";
+import { Badge, Card, Col, Descriptions, Empty, List, Row, Space, Table, Tag, Timeline, Typography } from "antd";
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import type { Ticket } from "../gen/steelcare/intake/v1/intake_service_pb";
+import type { Assignment } from "../gen/steelcare/dispatch/v1/dispatch_service_pb";
+import { AssignmentState } from "../gen/steelcare/dispatch/v1/dispatch_service_pb";
+import type { Agreement, RepairPlan, SurveyReport, WorkLogEntry } from "../gen/steelcare/repair/v1/repair_service_pb";
+import { ApprovalStep, PlanStatus } from "../gen/steelcare/repair/v1/repair_service_pb";
+import type { CustomerAcceptance } from "../gen/steelcare/acceptance/v1/acceptance_service_pb";
+import type { Visit } from "../gen/steelcare/feedback/v1/feedback_service_pb";
+import { VisitStatus } from "../gen/steelcare/feedback/v1/feedback_service_pb";
+import { RootCause, type Measurement } from "../gen/steelcare/common/v1/common_pb";
+import { Code, ConnectError, acceptance, dispatch, feedback, intake, isCode, repair } from "../api";
+import { enumLabel, useI18n } from "../i18n";
+import { Clock, EnumTag, ErrorAlert, Time, showError } from "../components";
+import { toDate } from "../time";
+
+interface Records {
+  assignments: Assignment[];
+  surveys: SurveyReport[];
+  plans: RepairPlan[];
+  agreement?: Agreement;
+  work: WorkLogEntry[];
+  acceptances: CustomerAcceptance[];
+  visits: Visit[];
+}
+
+const none: Records = { assignments: [], surveys: [], plans: [], work: [], acceptances: [], visits: [] };
+
+/** A record the caller may not read, or that does not exist yet, is simply not shown. */
+async function optional<T>(call: Promise<T>, fallback: T): Promise<T> {
+  try {
+    return await call;
+  } catch (err) {
+    if (isCode(err, Code.PermissionDenied) || isCode(err, Code.NotFound)) return fallback;
+    throw err;
+  }
+}
+
+async function loadRecords(ticketId: string): Promise<Records> {
+  const [assignments, surveys, plans, agreement, work, acceptances, visits] = await Promise.all([
+    optional(dispatch.listAssignments({ ticketId, pageSize: 100 }).then((r) => r.assignments), []),
+    optional(repair.listSurveyReports({ ticketId }).then((r) => r.reports), []),
+    optional(repair.listPlans({ ticketId }).then((r) => r.plans), []),
+    optional(repair.getAgreement({ ticketId }).then((r) => r.agreement), undefined),
+    optional(repair.listWorkLog({ ticketId, pageSize: 200 }).then((r) => r.entries), []),
+    optional(acceptance.listCustomerAcceptances({ ticketId }).then((r) => r.acceptances), []),
+    optional(feedback.listVisits({ ticketId }).then((r) => r.visits), []),
+  ]);
+  return { assignments, surveys, plans, agreement, work, acceptances, visits };
+}
+
+function measurementRows(ms: Measurement[]) {
+  return ms.map((m) => ({
+    key: m.measurementId || `${m.member}-${m.location}`,
+    quantity: m.quantity.case ?? "",
+    member: m.member,
+    location: m.location,
+    readings: m.readings.join(", "),
+    limits: m.judgement ? `${m.judgement.lowerLimit ?? "−∞"} … ${m.judgement.upperLimit ?? "+∞"} ${m.judgement.unit}` : "",
+    passed: m.judgement?.passed,
+    reason: m.judgement?.reason ?? "",
+  }));
+}
+
+function Measurements({ items }: { items: Measurement[] }) {
+  const { t } = useI18n();
+  return (
+    <Table
+      size="small"
+      pagination={false}
+      dataSource={measurementRows(items)}
+      columns={[
+        { title: t("measurements"), dataIndex: "quantity" },
+        { title: "member", dataIndex: "member" },
+        { title: t("location"), dataIndex: "location" },
+        { title: "readings", dataIndex: "readings" },
+        { title: "limits", dataIndex: "limits" },
+        { title: t("verdict"), render: (_, r) => (r.passed === undefined ? "—" : <Tag color={r.passed ? "green" : "red"}>{r.passed ? t("passed") : t("failed")}</Tag>) },
+      ]}
+    />
+  );
+}
+
+type Step = { at?: Timestamp; label: string; color?: string };
+
+function lifecycle(ticket: Ticket, r: Records, lang: "zh" | "en"): Step[] {
+  const steps: Step[] = [{ at: ticket.createTime, label: `${ticket.acceptanceNumber} · ${enumLabel(lang, "Channel", ticket.channel)}` }];
+  if (ticket.readbackConfirmTime) steps.push({ at: ticket.readbackConfirmTime, label: lang === "zh" ? "复述确认" : "Read back confirmed" });
+  for (const a of r.assignments) {
+    for (const o of a.offers) {
+      steps.push({
+        at: o.offerTime,
+        label: `${lang === "zh" ? "派工" : "Offered to"} ${o.technicianId}${o.manual ? ` (${o.reason})` : ""} → ${enumLabel(lang, "AssignmentState", o.state)}`,
+        color: o.state === AssignmentState.CONFIRMED ? "green" : o.state === AssignmentState.DECLINED || o.state === AssignmentState.EXPIRED ? "red" : "blue",
+      });
+    }
+    if (a.arriveTime) steps.push({ at: a.arriveTime, label: `${lang === "zh" ? "到场" : "Arrived"} ${a.technicianId}`, color: "green" });
+  }
+  for (const s of r.surveys) steps.push({ at: s.createTime, label: `${lang === "zh" ? "勘察报告" : "Survey report"} v${s.version}` });
+  for (const p of r.plans) {
+    steps.push({ at: p.createTime, label: `${lang === "zh" ? "维修方案" : "Repair plan"} v${p.version}` });
+    for (const rv of p.reviews) steps.push({ at: rv.createTime, label: `v${p.version} ${ApprovalStep[rv.step]} ${rv.approved ? "✓" : "✗"}`, color: rv.approved ? "green" : "red" });
+  }
+  if (r.agreement?.signTime) steps.push({ at: r.agreement.signTime, label: lang === "zh" ? "签订协议" : "Agreement signed" });
+  for (const w of r.work) steps.push({ at: w.createTime, label: `${lang === "zh" ? "施工" : "Work"} ${w.progressPercent}% · ${w.content}` });
+  for (const a of r.acceptances) steps.push({ at: a.createTime, label: `${lang === "zh" ? "验收" : "Acceptance"} #${a.round} ${a.accepted ? "✓" : "✗"}`, color: a.accepted ? "green" : "red" });
+  for (const v of r.visits) if (v.status === VisitStatus.DONE) steps.push({ at: v.dueTime, label: `${lang === "zh" ? "回访" : "Visit"} #${v.sequence}` });
+  return steps.sort((a, b) => (toDate(a.at)?.getTime() ?? 0) - (toDate(b.at)?.getTime() ?? 0));
+}
+
+export default function CasePage() {
+  const { ticketId = "" } = useParams();
+  const { t, lang } = useI18n();
+  const [ticket, setTicket] = useState<Ticket>();
+  const [records, setRecords] = useState<Records>(none);
+  const [error, setError] = useState("");
+  const [live, setLive] = useState(false);
+
+  const reload = useCallback(() => {
+    loadRecords(ticketId).then(setRecords).catch((err) => setError(showError(err, undefined, t)));
+  }, [ticketId, t]);
+
+  // WatchTicket: the first message is the ticket as it is; later ones come with each change.
+  // The stream is opened again after it ends (a server restart, a balancer's timeout).
+  useEffect(() => {
+    const abort = new AbortController();
+    let stopped = false;
+    const watch = async () => {
+      while (!stopped) {
+        try {
+          for await (const message of intake.watchTicket({ ticketId }, { signal: abort.signal })) {
+            setLive(true);
+            setError("");
+            if (message.ticket) setTicket(message.ticket);
+            reload();
+          }
+        } catch (err) {
+          if (stopped) return;
+          const e = ConnectError.from(err);
+          if (e.code === Code.NotFound || e.code === Code.PermissionDenied || e.code === Code.InvalidArgument || e.code === Code.Unauthenticated) {
+            setError(showError(err, undefined, t));
+            setLive(false);
+            return;
+          }
+        }
+        setLive(false);
+        await new Promise((resolve) => window.setTimeout(resolve, 2000));
+      }
+    };
+    void watch();
+    return () => { stopped = true; abort.abort(); };
+  }, [ticketId, reload, t]);
+
+  if (!ticket) return <Card loading={!error}><ErrorAlert message={error} /></Card>;
+  const sla = ticket.sla;
+  const steps = lifecycle(ticket, records, lang);
+  return (
+    <Space direction="vertical" style={{ width: "100%" }} size="large">
+      <ErrorAlert message={error} />
+      <Card
+        title={<Space><span data-testid="case-number">{ticket.acceptanceNumber}</span><span data-testid="case-state"><EnumTag name="CaseState" value={ticket.state} color="blue" /></span></Space>}
+        extra={<Badge status={live ? "processing" : "default"} text={<span data-testid="live">{live ? t("live") : "…"}</span>} />}
+      >
+        <Descriptions size="small" column={{ xs: 1, md: 3 }}>
+          <Descriptions.Item label={t("category")}><EnumTag name="ProblemCategory" value={ticket.category} /></Descriptions.Item>
+          <Descriptions.Item label={t("tier")}><EnumTag name="SeverityTier" value={ticket.tier} /></Descriptions.Item>
+          <Descriptions.Item label={t("warranty")}>{ticket.warranty?.inWarranty ? t("inWarranty") : t("outOfWarranty")}</Descriptions.Item>
+          <Descriptions.Item label={t("location")}>{ticket.location?.description} {ticket.location?.gridAxes}</Descriptions.Item>
+          <Descriptions.Item label={t("phenomenon")}>{ticket.description?.phenomenon}</Descriptions.Item>
+          <Descriptions.Item label={t("reporter")}>{ticket.reporter?.displayName} {ticket.reporter?.phone}</Descriptions.Item>
+        </Descriptions>
+        <Typography.Title level={5}>{t("clocks")}</Typography.Title>
+        <Space wrap size="middle">
+          <Clock kind="response" clock={sla?.response} />
+          <Clock kind="arrival" clock={sla?.arrival} />
+          <Clock kind="solution" clock={sla?.solution} />
+          <Clock kind="completion" clock={sla?.completion} />
+        </Space>
+      </Card>
+      <Row gutter={16}>
+        <Col xs={24} lg={8}>
+          <Card title={t("lifecycle")}>
+            <Timeline data-testid="timeline" items={steps.map((s) => ({ color: s.color, children: <><div>{s.label}</div><Typography.Text type="secondary"><Time value={s.at} /></Typography.Text></> }))} />
+          </Card>
+        </Col>
+        <Col xs={24} lg={16}>
+          <Space direction="vertical" style={{ width: "100%" }}>
+            <Card title={t("assignments")} size="small">
+              <List
+                data-testid="case-assignments"
+                dataSource={records.assignments}
+                locale={{ emptyText: t("nothing") }}
+                renderItem={(a) => (
+                  <List.Item>
+                    <Space wrap>
+                      <span data-testid="assignment-state"><EnumTag name="AssignmentState" value={a.state} color={a.state === AssignmentState.CONFIRMED ? "green" : undefined} /></span>
+                      {a.technicianId}
+                      <span>{t("deadline")} <Time value={a.arrivalDeadlineTime} /></span>
+                      {a.overdue && <Tag color="red">overdue</Tag>}
+                    </Space>
+                  </List.Item>
+                )}
+              />
+            </Card>
+            <Card title={t("survey")} size="small">
+              {records.surveys.length === 0 ? <Empty image={Empty.PRESENTED_IMAGE_SIMPLE} description={t("nothing")} /> : records.surveys.map((s) => (
+                <div key={s.reportId}>
+                  <Typography.Paragraph>v{s.version} · {s.findings} · {RootCause[s.diagnosis?.rootCause ?? 0]}</Typography.Paragraph>
+                  <Measurements items={s.measurements} />
+                </div>
+              ))}
+            </Card>
+            <Card title={t("plans")} size="small">
+              {records.plans.length === 0 ? <Empty image={Empty.PRESENTED_IMAGE_SIMPLE} description={t("nothing")} /> : (
+                <List
+                  dataSource={records.plans}
+                  renderItem={(p) => (
+                    <List.Item>
+                      <Space direction="vertical">
+                        <Space><b>{t("version")} {p.version}</b><Tag color={p.status === PlanStatus.APPROVED ? "green" : p.status === PlanStatus.REJECTED ? "red" : "blue"}>{PlanStatus[p.status]}</Tag>{p.revisionReason}</Space>
+                        <span>{t("approvals")}: {p.approvalChain.map((s) => ApprovalStep[s]).join(" → ")}</span>
+                        {p.reviews.map((r) => <span key={r.reviewId}>{ApprovalStep[r.step]} {r.approved ? "✓" : "✗"} {r.comments} (<Time value={r.createTime} />)</span>)}
+                      </Space>
+                    </List.Item>
+                  )}
+                />
+              )}
+            </Card>
+            <Card title={t("agreement")} size="small">
+              {records.agreement ? (
+                <Descriptions size="small" column={1}>
+                  <Descriptions.Item label={t("version")}>{records.agreement.planVersion}</Descriptions.Item>
+                  <Descriptions.Item label="scope">{records.agreement.scope}</Descriptions.Item>
+                  <Descriptions.Item label="cost">
+                    {records.agreement.cost?.customerPays ? `${records.agreement.cost.customerPays.currencyCode} ${Number(records.agreement.cost.customerPays.amountMinor) / 100}` : "—"}
+                  </Descriptions.Item>
+                  <Descriptions.Item label={t("created")}><Time value={records.agreement.signTime} /></Descriptions.Item>
+                </Descriptions>
+              ) : <Empty image={Empty.PRESENTED_IMAGE_SIMPLE} description={t("nothing")} />}
+            </Card>
+            <Card title={t("workLog")} size="small">
+              <List dataSource={records.work} locale={{ emptyText: t("nothing") }} renderItem={(w) => <List.Item><Time value={w.createTime} /> · {w.progressPercent}% · {w.content}</List.Item>} />
+            </Card>
+            <Card title={t("acceptanceRounds")} size="small">
+              <List dataSource={records.acceptances} locale={{ emptyText: t("nothing") }} renderItem={(a) => <List.Item>#{a.round} {a.accepted ? <Tag color="green">✓</Tag> : <Tag color="red">✗ {a.rectificationItems.join("; ")}</Tag>} <Time value={a.createTime} /></List.Item>} />
+            </Card>
+            <Card title={t("visits")} size="small">
+              <List dataSource={records.visits} locale={{ emptyText: t("nothing") }} renderItem={(v) => <List.Item>#{v.sequence} · {VisitStatus[v.status]} · <Time value={v.dueTime} />{v.overdue && <Tag color="red">overdue</Tag>}</List.Item>} />
+            </Card>
+          </Space>
+        </Col>
+      </Row>
+    </Space>
+  );
+}

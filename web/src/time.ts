@@ -1,0 +1,72 @@
+// Dates in the configured time zone, and SLA clocks counted down as the server counts them.
+import { timestampDate, type Timestamp } from "@bufbuild/protobuf/wkt";
+import { ClockMode, SlaStatus, type SlaClock } from "./gen/steelcare/common/v1/common_pb";
+
+/** A working interval of the business calendar, in epoch milliseconds. */
+export type Interval = [number, number];
+
+export function toDate(ts: Timestamp | undefined): Date | undefined {
+  return ts ? timestampDate(ts) : undefined;
+}
+
+/** `ts` as a date and time in `timeZone`, in the console's language. */
+export function formatTime(ts: Timestamp | Date | undefined, timeZone: string, lang: string): string {
+  if (!ts) return "—";
+  const date = ts instanceof Date ? ts : timestampDate(ts);
+  return new Intl.DateTimeFormat(lang === "zh" ? "zh-CN" : "en-GB", {
+    timeZone,
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+    hour: "2-digit",
+    minute: "2-digit",
+    hour12: false,
+  }).format(date);
+}
+
+/** Countable milliseconds between `from` and `to`: all of it round the clock, only working
+ * time in business mode (the server's `countable_between`). */
+export function countable(mode: ClockMode, intervals: Interval[], from: number, to: number): number {
+  if (to <= from) return 0;
+  if (mode !== ClockMode.BUSINESS) return to - from;
+  let total = 0;
+  for (const [a, b] of intervals) {
+    const start = Math.max(a, from);
+    const end = Math.min(b, to);
+    if (end > start) total += end - start;
+  }
+  return total;
+}
+
+export interface Countdown {
+  /** Countable time left (negative once overdue, by wall time since the deadline). */
+  remainingMs: number;
+  /** Whether the clock is counting at `now` (false outside working hours or while paused). */
+  counting: boolean;
+  status: SlaStatus;
+}
+
+/** Where `clock` stands at `now`. */
+export function countdown(clock: SlaClock, intervals: Interval[], now: number): Countdown {
+  const deadline = toDate(clock.deadlineTime)?.getTime();
+  const stopped = clock.stopTime !== undefined;
+  if (stopped || deadline === undefined || clock.status === SlaStatus.PAUSED) {
+    return { remainingMs: 0, counting: false, status: clock.status };
+  }
+  const inWork = clock.mode !== ClockMode.BUSINESS || intervals.some(([a, b]) => a <= now && now < b);
+  if (now >= deadline) {
+    return { remainingMs: -(now - deadline), counting: true, status: SlaStatus.BREACHED };
+  }
+  return { remainingMs: countable(clock.mode, intervals, now, deadline), counting: inWork, status: clock.status };
+}
+
+/** `ms` as "2d 3h 04m" / "3h 04m 05s". */
+export function formatSpan(ms: number): string {
+  const total = Math.floor(Math.abs(ms) / 1000);
+  const d = Math.floor(total / 86400);
+  const h = Math.floor((total % 86400) / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = total % 60;
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return d > 0 ? `${d}d ${h}h ${pad(m)}m` : `${h}h ${pad(m)}m ${pad(s)}s`;
+}

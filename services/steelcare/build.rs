@@ -1,7 +1,7 @@
 //! Embeds the web console's built assets (`web/dist`, built by `npm run build` in `web/` and
 //! committed) into the binary: writes `console_assets.rs` listing every file with its
-//! content type. Without a `web/dist` the list is empty and the server says the console was
-//! not built.
+//! content type and its gzip copy (`name.gz`, made by the build) if there is one. Without a
+//! `web/dist` the list is empty and the server says the console was not built.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -45,9 +45,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     files.sort();
     let mut code = String::from(
-        "/// The console's files: URL path, content type, bytes.\npub static ASSETS: &[(&str, &str, &[u8])] = &[\n",
+        "/// The console's files: URL path, content type, bytes, gzip copy.\npub static ASSETS: &[Asset] = &[\n",
     );
-    for file in &files {
+    for file in files
+        .iter()
+        .filter(|f| f.extension().is_none_or(|e| e != "gz"))
+    {
         let relative = file.strip_prefix(&dist)?;
         let url = format!(
             "/{}",
@@ -58,9 +61,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .join("/")
         );
         let absolute = file.canonicalize()?;
+        let mut gz = file.clone().into_os_string();
+        gz.push(".gz");
+        let gzip = match PathBuf::from(gz).canonicalize() {
+            Ok(path) => format!("Some(include_bytes!({:?}))", path.display().to_string()),
+            Err(_) => "None".to_owned(),
+        };
         writeln!(
             code,
-            "    ({url:?}, {:?}, include_bytes!({:?})),",
+            "    Asset {{ path: {url:?}, content_type: {:?}, bytes: include_bytes!({:?}), gzip: {gzip} }},",
             content_type(file),
             absolute.display().to_string()
         )?;

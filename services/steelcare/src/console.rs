@@ -13,6 +13,19 @@ use http_body_util::Full;
 use tonic::body::Body;
 use tower::{Layer, Service};
 
+/// One file of the console's build.
+#[derive(Debug, Clone, Copy)]
+pub struct Asset {
+    /// URL path, e.g. `/assets/index-1a2b3c.js`.
+    pub path: &'static str,
+    /// `Content-Type`.
+    pub content_type: &'static str,
+    /// The file.
+    pub bytes: &'static [u8],
+    /// Its gzip copy, for text files.
+    pub gzip: Option<&'static [u8]>,
+}
+
 include!(concat!(env!("OUT_DIR"), "/console_assets.rs"));
 
 /// What the console's pages may load: only this origin (scripts, calls), inline styles (the
@@ -55,7 +68,12 @@ where
         let method = request.method();
         if method == Method::GET || method == Method::HEAD {
             let head = method == Method::HEAD;
-            Either::Left(std::future::ready(Ok(page(request.uri().path(), head))))
+            let gzip = accepts_gzip(request.headers());
+            Either::Left(std::future::ready(Ok(page(
+                request.uri().path(),
+                head,
+                gzip,
+            ))))
         } else {
             Either::Right(self.inner.call(request))
         }
@@ -64,8 +82,8 @@ where
 
 /// The file at `path`: an exact file of the build, else `index.html` for an app route (a path
 /// whose last segment has no extension), else 404.
-fn find(path: &str) -> Option<(&'static str, &'static str, &'static [u8])> {
-    let exact = |p: &str| ASSETS.iter().find(|(url, _, _)| *url == p).copied();
+fn find(path: &str) -> Option<Asset> {
+    let exact = |p: &str| ASSETS.iter().find(|a| a.path == p).copied();
     if let Some(found) = exact(path) {
         return Some(found);
     }
@@ -76,8 +94,24 @@ fn find(path: &str) -> Option<(&'static str, &'static str, &'static [u8])> {
     exact("/index.html")
 }
 
-fn page(path: &str, head: bool) -> Response<Body> {
-    let Some((url, content_type, bytes)) = find(path) else {
+/// Whether the request's `Accept-Encoding` takes gzip (and does not refuse it with `q=0`).
+fn accepts_gzip(headers: &http::HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|coding| {
+            let mut parts = coding.split(';').map(str::trim);
+            let name = parts.next().unwrap_or("");
+            let refused =
+                parts.any(|p| p.replace(' ', "") == "q=0" || p.replace(' ', "") == "q=0.0");
+            (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
+        })
+}
+
+fn page(path: &str, head: bool, gzip: bool) -> Response<Body> {
+    let Some(asset) = find(path) else {
         let message = if ASSETS.is_empty() {
             "the console was not built into this binary (run `npm run build` in web/)\n"
         } else {
@@ -87,10 +121,14 @@ fn page(path: &str, head: bool) -> Response<Body> {
     };
     // Hashed file names never change content: cache them for good; index.html names the
     // current ones, so it is checked every time.
-    let cache = if url.starts_with("/assets/") {
+    let cache = if asset.path.starts_with("/assets/") {
         "public, max-age=31536000, immutable"
     } else {
         "no-cache"
+    };
+    let (bytes, encoded) = match asset.gzip {
+        Some(packed) if gzip => (packed, true),
+        _ => (asset.bytes, false),
     };
     let body = if head {
         Body::empty()
@@ -99,9 +137,18 @@ fn page(path: &str, head: bool) -> Response<Body> {
     };
     let mut response = Response::new(body);
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(asset.content_type),
+    );
     headers.insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    if asset.gzip.is_some() {
+        headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    }
+    if encoded {
+        headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    }
     security_headers(headers);
     response
 }
@@ -140,25 +187,20 @@ mod tests {
     #[test]
     fn app_routes_get_the_index_and_missing_files_do_not() {
         if ASSETS.is_empty() {
-            assert_eq!(page("/", false).status(), StatusCode::NOT_FOUND);
+            assert_eq!(page("/", false, false).status(), StatusCode::NOT_FOUND);
             return;
         }
-        let index = find("/").map(|(url, _, _)| url);
-        assert_eq!(index, Some("/index.html"));
-        assert_eq!(
-            find("/tickets/abc").map(|(url, _, _)| url),
-            Some("/index.html")
-        );
+        assert_eq!(find("/").map(|a| a.path), Some("/index.html"));
+        assert_eq!(find("/tickets/abc").map(|a| a.path), Some("/index.html"));
         assert!(find("/assets/missing.js").is_none());
-        assert_eq!(page("/nope.png", false).status(), StatusCode::NOT_FOUND);
-        let script = ASSETS
-            .iter()
-            .find(|(url, _, _)| url.ends_with(".js"))
-            .map(|(url, _, _)| *url);
-        let Some(script) = script else {
+        assert_eq!(
+            page("/nope.png", false, false).status(),
+            StatusCode::NOT_FOUND
+        );
+        let Some(script) = ASSETS.iter().find(|a| a.path.ends_with(".js")) else {
             panic!("the build has no script");
         };
-        let response = page(script, false);
+        let response = page(script.path, false, false);
         assert_eq!(response.status(), StatusCode::OK);
         assert_eq!(
             response.headers()[header::CACHE_CONTROL],
@@ -168,5 +210,28 @@ mod tests {
             response.headers()[header::CONTENT_TYPE],
             "text/javascript; charset=utf-8"
         );
+        assert!(response.headers().get(header::CONTENT_ENCODING).is_none());
+        let packed = page(script.path, false, true);
+        assert_eq!(packed.headers()[header::CONTENT_ENCODING], "gzip");
+        assert_eq!(packed.headers()[header::VARY], "accept-encoding");
+        let size = script.gzip.map(<[u8]>::len).unwrap_or_default();
+        assert!(size > 0 && size < script.bytes.len());
+    }
+
+    #[test]
+    fn gzip_is_sent_only_where_it_is_accepted() {
+        let accepts = |value: &str| {
+            let mut headers = http::HeaderMap::new();
+            if let Ok(value) = HeaderValue::from_str(value) {
+                headers.insert(header::ACCEPT_ENCODING, value);
+            }
+            accepts_gzip(&headers)
+        };
+        assert!(accepts("gzip, deflate, br"));
+        assert!(accepts("br;q=1.0, GZIP;q=0.5"));
+        assert!(accepts("*"));
+        assert!(!accepts("br, deflate"));
+        assert!(!accepts("gzip;q=0, br"));
+        assert!(!accepts(""));
     }
 }

@@ -49,11 +49,11 @@ function Dossier({ archiveNumber }: { archiveNumber: string }) {
       )}
       <Descriptions size="small" column={{ xs: 1, md: 2 }}>
         <Descriptions.Item label={t("ticket")}><Link to={`/tickets/${archive.ticketId}`}>{archive.ticketId}</Link></Descriptions.Item>
-        <Descriptions.Item label="ending">{CaseEnding[archive.ending]}</Descriptions.Item>
+        <Descriptions.Item label={t("ending")}>{CaseEnding[archive.ending]}</Descriptions.Item>
         <Descriptions.Item label={t("created")}><Time value={archive.archiveTime} /></Descriptions.Item>
-        <Descriptions.Item label="manifest">{archive.manifestSha256.slice(0, 16)}…</Descriptions.Item>
-        <Descriptions.Item label="completeness"><Progress percent={Math.round((archive.completeness?.ratio ?? 0) * 100)} size="small" style={{ width: 160 }} /></Descriptions.Item>
-        <Descriptions.Item label="missing">{archive.completeness?.missing.map((k) => <Tag key={k} color="orange">{DocumentKind[k]}</Tag>)}</Descriptions.Item>
+        <Descriptions.Item label={t("manifest")}>{archive.manifestSha256.slice(0, 16)}…</Descriptions.Item>
+        <Descriptions.Item label={t("completeness")}><Progress percent={Math.round((archive.completeness?.ratio ?? 0) * 100)} size="small" style={{ width: 160 }} /></Descriptions.Item>
+        <Descriptions.Item label={t("missing")}>{archive.completeness?.missing.map((k) => <Tag key={k} color="orange">{DocumentKind[k]}</Tag>)}</Descriptions.Item>
       </Descriptions>
       <Table
         size="small"
@@ -62,9 +62,9 @@ function Dossier({ archiveNumber }: { archiveNumber: string }) {
         dataSource={archive.documents}
         columns={[
           { title: "#", dataIndex: "sequence" },
-          { title: "kind", render: (_, d) => DocumentKind[d.kind] },
-          { title: "title", dataIndex: "title" },
-          { title: "size", render: (_, d) => `${d.sizeBytes} B` },
+          { title: t("documentKind"), render: (_, d) => DocumentKind[d.kind] },
+          { title: t("documentTitle"), dataIndex: "title" },
+          { title: t("size"), render: (_, d) => `${d.sizeBytes} B` },
           { title: "sha256", render: (_, d) => <code>{d.sha256.slice(0, 16)}…</code> },
         ]}
       />
@@ -96,8 +96,8 @@ export default function Archive() {
           dataSource={archives}
           columns={[
             { title: t("archive"), render: (_, a) => <Link to={`/archive/${a.archiveNumber}`}>{a.archiveNumber}</Link> },
-            { title: "ending", render: (_, a) => CaseEnding[a.ending] },
-            { title: "completeness", render: (_, a) => `${Math.round((a.completeness?.ratio ?? 0) * 100)}%` },
+            { title: t("ending"), render: (_, a) => CaseEnding[a.ending] },
+            { title: t("completeness"), render: (_, a) => `${Math.round((a.completeness?.ratio ?? 0) * 100)}%` },
             { title: t("created"), render: (_, a) => <Time value={a.archiveTime} /> },
           ]}
         />

@@ -98,7 +98,7 @@ export default function Board() {
           <Link to={`/tickets/${a.ticketId}`}>{numbers[a.ticketId] ?? a.ticketId.slice(0, 8)}</Link>
           <EnumTag name="SeverityTier" value={a.tier} color="volcano" />
           <EnumTag name="ProblemCategory" value={a.category} />
-          {a.overdue && <Tag color="red">overdue</Tag>}
+          {a.overdue && <Tag color="red">{t("overdue")}</Tag>}
           {a.manual && <Tag data-testid="manual">{t("offerByHand")}</Tag>}
         </Space>
         <Typography.Text type="secondary">{t("deadline")} <Time value={a.arrivalDeadlineTime} /></Typography.Text>

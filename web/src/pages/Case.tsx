@@ -76,10 +76,10 @@ function Measurements({ items }: { items: Measurement[] }) {
       dataSource={measurementRows(items)}
       columns={[
         { title: t("measurements"), dataIndex: "quantity" },
-        { title: "member", dataIndex: "member" },
+        { title: t("member"), dataIndex: "member" },
         { title: t("location"), dataIndex: "location" },
-        { title: "readings", dataIndex: "readings" },
-        { title: "limits", dataIndex: "limits" },
+        { title: t("readings"), dataIndex: "readings" },
+        { title: t("limits"), dataIndex: "limits" },
         { title: t("verdict"), render: (_, r) => (r.passed === undefined ? "—" : <Tag color={r.passed ? "green" : "red"}>{r.passed ? t("passed") : t("failed")}</Tag>) },
       ]}
     />
@@ -201,7 +201,7 @@ export default function CasePage() {
                       <span data-testid="assignment-state"><EnumTag name="AssignmentState" value={a.state} color={a.state === AssignmentState.CONFIRMED ? "green" : undefined} /></span>
                       {a.technicianId}
                       <span>{t("deadline")} <Time value={a.arrivalDeadlineTime} /></span>
-                      {a.overdue && <Tag color="red">overdue</Tag>}
+                      {a.overdue && <Tag color="red">{t("overdue")}</Tag>}
                     </Space>
                   </List.Item>
                 )}
@@ -235,8 +235,8 @@ export default function CasePage() {
               {records.agreement ? (
                 <Descriptions size="small" column={1}>
                   <Descriptions.Item label={t("version")}>{records.agreement.planVersion}</Descriptions.Item>
-                  <Descriptions.Item label="scope">{records.agreement.scope}</Descriptions.Item>
-                  <Descriptions.Item label="cost">
+                  <Descriptions.Item label={t("scope")}>{records.agreement.scope}</Descriptions.Item>
+                  <Descriptions.Item label={t("cost")}>
                     {records.agreement.cost?.customerPays ? `${records.agreement.cost.customerPays.currencyCode} ${Number(records.agreement.cost.customerPays.amountMinor) / 100}` : "—"}
                   </Descriptions.Item>
                   <Descriptions.Item label={t("created")}><Time value={records.agreement.signTime} /></Descriptions.Item>
@@ -250,7 +250,7 @@ export default function CasePage() {
               <List dataSource={records.acceptances} locale={{ emptyText: t("nothing") }} renderItem={(a) => <List.Item>#{a.round} {a.accepted ? <Tag color="green">✓</Tag> : <Tag color="red">✗ {a.rectificationItems.join("; ")}</Tag>} <Time value={a.createTime} /></List.Item>} />
             </Card>
             <Card title={t("visits")} size="small">
-              <List dataSource={records.visits} locale={{ emptyText: t("nothing") }} renderItem={(v) => <List.Item>#{v.sequence} · {VisitStatus[v.status]} · <Time value={v.dueTime} />{v.overdue && <Tag color="red">overdue</Tag>}</List.Item>} />
+              <List dataSource={records.visits} locale={{ emptyText: t("nothing") }} renderItem={(v) => <List.Item>#{v.sequence} · {VisitStatus[v.status]} · <Time value={v.dueTime} />{v.overdue && <Tag color="red">{t("overdue")}</Tag>}</List.Item>} />
             </Card>
           </Space>
         </Col>

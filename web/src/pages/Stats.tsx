@@ -8,7 +8,7 @@ import dayjs, { type Dayjs } from "dayjs";
 import { Dimension, KpiSubject, PeriodBasis, Report, type BreakdownRow, type CaseOutcomesResponse, type KpiRow, type SlaComplianceRow } from "../gen/steelcare/feedback/v1/feedback_service_pb";
 import { SlaClockKind } from "../gen/steelcare/events/v1/events_pb";
 import { feedback, isCode, Code } from "../api";
-import { enumLabel, useI18n } from "../i18n";
+import { enumLabel, useI18n, type Word } from "../i18n";
 import { ErrorAlert, showError } from "../components";
 import { saveStream } from "../download";
 
@@ -70,7 +70,7 @@ export default function Stats() {
       </Space>
       <Row gutter={16}>
         <Col xs={24} lg={12}>
-          <Card title={`${t("breakdown")} · ${total} ${t("cases")}`} extra={<Space><Select value={dimension} onChange={setDimension} style={{ width: 180 }} options={DIMENSIONS.map((d) => ({ value: d, label: Dimension[d].toLowerCase().replace(/_/g, " ") }))} />{download(Report.PROBLEM_BREAKDOWN)}</Space>}>
+          <Card title={`${t("breakdown")} · ${total} ${t("cases")}`} extra={<Space><Select value={dimension} onChange={setDimension} style={{ width: 180 }} options={DIMENSIONS.map((d) => ({ value: d, label: t(`dim_${Dimension[d]}` as Word) }))} />{download(Report.PROBLEM_BREAKDOWN)}</Space>}>
             <div data-testid="chart-breakdown" style={{ height: 300 }}>
               <ResponsiveContainer>
                 <BarChart data={breakdown.map((r) => ({ label: lang === "zh" ? r.labelZh || r.key : r.labelEn || r.key, cases: r.cases }))} layout="vertical" margin={{ left: 40 }}>
@@ -104,10 +104,10 @@ export default function Stats() {
           <Card title={t("outcomes")} extra={download(Report.CASE_OUTCOMES)} style={{ marginTop: 16 }}>
             <Space size="large" wrap>
               <Statistic title={t("cases")} value={Number(outcomes?.total?.cases ?? 0)} />
-              <Statistic title="on time" value={Math.round((outcomes?.total?.onTimeShare ?? 0) * 1000) / 10} suffix="%" />
-              <Statistic title="recurrence" value={Math.round((outcomes?.total?.recurrenceRate ?? 0) * 1000) / 10} suffix="%" />
-              <Statistic title="rework" value={Math.round((outcomes?.total?.reworkRate ?? 0) * 1000) / 10} suffix="%" />
-              <Statistic title="satisfaction" value={Math.round((outcomes?.total?.satisfaction?.overall ?? 0) * 10) / 10} />
+              <Statistic title={t("onTime")} value={Math.round((outcomes?.total?.onTimeShare ?? 0) * 1000) / 10} suffix="%" />
+              <Statistic title={t("recurrence")} value={Math.round((outcomes?.total?.recurrenceRate ?? 0) * 1000) / 10} suffix="%" />
+              <Statistic title={t("rework")} value={Math.round((outcomes?.total?.reworkRate ?? 0) * 1000) / 10} suffix="%" />
+              <Statistic title={t("satisfaction")} value={Math.round((outcomes?.total?.satisfaction?.overall ?? 0) * 10) / 10} />
             </Space>
             <div style={{ height: 240 }}>
               <ResponsiveContainer>
@@ -118,7 +118,7 @@ export default function Stats() {
                   <Tooltip />
                   <Legend />
                   <Line dataKey="cases" name={t("cases")} stroke="#1f5fa8" />
-                  <Line dataKey="onTime" name="on time %" stroke="#389e0d" />
+                  <Line dataKey="onTime" name={`${t("onTime")} %`} stroke="#389e0d" />
                 </LineChart>
               </ResponsiveContainer>
             </div>
@@ -134,9 +134,9 @@ export default function Stats() {
               columns={[
                 { title: t("technician"), dataIndex: "subject" },
                 { title: t("cases"), render: (_, r) => Number(r.cases) },
-                { title: "on time", render: (_, r) => `${Math.round(r.onTimeShare * 100)}%` },
-                { title: "first-time acceptance", render: (_, r) => `${Math.round(r.firstTimeAcceptance * 100)}%` },
-                { title: "satisfaction", render: (_, r) => r.satisfaction.toFixed(1) },
+                { title: t("onTime"), render: (_, r) => `${Math.round(r.onTimeShare * 100)}%` },
+                { title: t("firstTimeAcceptance"), render: (_, r) => `${Math.round(r.firstTimeAcceptance * 100)}%` },
+                { title: t("satisfaction"), render: (_, r) => r.satisfaction.toFixed(1) },
               ]}
             />
           </Card>

@@ -1,27 +1,40 @@
-//! What the web console needs from the server, on both backends: its pages on the gRPC port,
-//! uploads in one message (browsers cannot stream requests over gRPC-Web), the time zone and
-//! working time to count business-mode clocks down, each clock's mode and limit, and
-//! WatchTicket telling about what other services did to the case. The console itself is
-//! driven in a real browser by `tests/console`.
+//! The web console, on both backends. What it needs from the server: its pages on the gRPC
+//! port, uploads in one message (browsers cannot stream requests over gRPC-Web), the time zone
+//! and working time to count business-mode clocks down, each clock's mode and limit, and
+//! WatchTicket telling about what other services did to the case. Then the console itself in
+//! a real browser: Debian's Chromium driven by playwright-core (`web/e2e/console.mjs`), served
+//! by the server from the assets built into the binary and calling the public API over
+//! gRPC-Web with each person's token.
+//!
+//! The browser test needs Node.js, `npm ci` in `web/` and Chromium at `/usr/bin/chromium` (or
+//! `STEELCARE_CHROMIUM`). Without them it says so and passes, unless
+//! `STEELCARE_REQUIRE_BROWSER=1` (as `.ci/run` sets it), when it fails.
+//! `STEELCARE_SCREENSHOTS=dir` saves the main pages as PNGs (the README's screenshots).
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::{FixedOffset, TimeZone, Utc};
 use sea_orm::{EntityTrait, PaginatorTrait};
 use sha2::{Digest, Sha256};
 use steelcare_domain::Role;
+use steelcare_proto::acceptance::v1 as apb;
+use steelcare_proto::acceptance::v1::acceptance_service_client::AcceptanceServiceClient;
 use steelcare_proto::admin::v1 as admin;
 use steelcare_proto::admin::v1::admin_service_client::AdminServiceClient;
 use steelcare_proto::common::v1 as common;
 use steelcare_proto::dispatch::v1 as dispatch;
 use steelcare_proto::intake::v1 as intake;
+use steelcare_tests::fixtures::{customer_request, person, project_request};
 use steelcare_tests::{Backend, authed, backends, spawn_app};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_stream::StreamExt;
 use tonic::Code;
 
-use crate::dispatch::{Office, surveyor};
+use crate::acceptance::{acceptance, repaired_case, self_inspection};
+use crate::dispatch::{Office, date, roofer, surveyor};
 use crate::intake::fields;
+use crate::repair::Desk;
 
 /// A plain HTTP/1.1 GET: status, headers (lower-case names) and body.
 async fn get(addr: std::net::SocketAddr, path: &str) -> (u16, Vec<(String, String)>, Vec<u8>) {
@@ -398,5 +411,222 @@ async fn watching_a_case_reports_what_dispatch_did_and_clocks_carry_their_mode()
             "{ticket:?}"
         );
         office.app.stop().await.unwrap();
+    }
+}
+
+fn web_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../web")
+}
+
+/// Chromium and the script's packages, or why the test cannot run here.
+fn browser() -> Result<PathBuf, String> {
+    let chromium =
+        std::env::var("STEELCARE_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    if !Path::new(&chromium).exists() {
+        return Err(format!(
+            "no Chromium at {chromium} (apt-get install chromium)"
+        ));
+    }
+    if !web_dir().join("node_modules/playwright-core").exists() {
+        return Err("web/node_modules is missing (npm ci in web/)".into());
+    }
+    if std::process::Command::new("node")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        return Err("no node on PATH".into());
+    }
+    Ok(PathBuf::from(chromium))
+}
+
+const PHENOMENON: &str = "钢梁下翼缘出现裂缝，屋面有异响";
+const OTHER_PHENOMENON: &str = "Other organisation: purlin sagging over bay 9";
+
+/// What the browser starts from: an archived case of Acme Logistics (surveyed, planned,
+/// approved, agreed, repaired, inspected, accepted), a ticket of another organisation, and
+/// two surveyors on duty for the manual offer (the queue workers are off, so nothing is
+/// offered before the dispatcher does).
+struct Seeded {
+    desk: Desk,
+    archived_ticket: String,
+    archive_number: String,
+    other_ticket_id: String,
+    other_ticket_number: String,
+}
+
+async fn seed(backend: &Backend) -> Seeded {
+    let mut desk = Desk::open(backend).await;
+    for id in ["t-lead", "t-crew"] {
+        desk.office.hire(roofer(id, date(2030, 12, 31))).await;
+    }
+    for (id, name, km) in [("t-near", "Chen Near", 2.0), ("t-far", "Sun Far", 30.0)] {
+        let mut technician = surveyor(id, km);
+        technician.person = Some(person(name));
+        desk.office.hire(technician).await;
+    }
+    let archived_ticket = repaired_case(&mut desk).await;
+    let app = &desk.office.app;
+    let mut client = AcceptanceServiceClient::new(app.channel().await);
+    let crew = desk.office.tech_token("t-crew");
+    client
+        .record_self_inspection(authed(
+            self_inspection("s-1", &archived_ticket, [152.0; 5]),
+            &crew,
+        ))
+        .await
+        .unwrap();
+    client
+        .record_customer_acceptance(authed(
+            acceptance("c-1", &archived_ticket, true),
+            &desk.customer,
+        ))
+        .await
+        .unwrap();
+    let archive_number = client
+        .archive_case(authed(
+            apb::ArchiveCaseRequest {
+                request_id: "ar-1".into(),
+                ticket_id: archived_ticket.clone(),
+            },
+            &desk.engineer,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .archive
+        .unwrap()
+        .archive_number;
+
+    let agent = desk.office.agent.clone();
+    let intake_client = &mut desk.office.intake;
+    let other_customer = intake_client
+        .create_customer(authed(
+            intake::CreateCustomerRequest {
+                organization_name: "Other Steel Works".into(),
+                ..customer_request("")
+            },
+            &agent,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .customer
+        .unwrap()
+        .customer_id;
+    let other_project = intake_client
+        .register_project(authed(
+            intake::RegisterProjectRequest {
+                name: "Other Steel Works warehouse".into(),
+                contract_number: "HT-2024-002".into(),
+                ..project_request("", &other_customer)
+            },
+            &agent,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .project
+        .unwrap()
+        .project_id;
+    let other = intake_client
+        .create_ticket(authed(
+            intake::CreateTicketRequest {
+                channel: intake::Channel::Hotline as i32,
+                project_id: other_project,
+                reporter: Some(person("Zhao Liu")),
+                location: Some(intake::StructureLocation {
+                    description: "bay 9".into(),
+                    ..Default::default()
+                }),
+                description: Some(intake::ProblemDescription {
+                    phenomenon: OTHER_PHENOMENON.into(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            &agent,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .ticket
+        .unwrap();
+    Seeded {
+        desk,
+        archived_ticket,
+        archive_number,
+        other_ticket_id: other.ticket_id,
+        other_ticket_number: other.acceptance_number,
+    }
+}
+
+#[tokio::test]
+async fn the_console_in_a_browser_from_the_call_to_the_archive_and_organisations_kept_apart() {
+    let chromium = match browser() {
+        Ok(path) => path,
+        Err(why) if std::env::var("STEELCARE_REQUIRE_BROWSER").as_deref() != Ok("1") => {
+            eprintln!("SKIPPED: the console's browser test cannot run here: {why}");
+            return;
+        }
+        Err(why) => panic!("the console's browser test cannot run: {why}"),
+    };
+    for backend in backends() {
+        let seeded = seed(&backend).await;
+        let app = &seeded.desk.office.app;
+        let expired = app
+            .auth
+            .issue("agent-2", &[Role::Agent], None, Duration::from_secs(1))
+            .unwrap();
+        let config = serde_json::json!({
+            "url": app.address,
+            "projectName": "Suzhou logistics warehouse",
+            "phenomenon": PHENOMENON,
+            "technicians": [
+                { "id": "t-near", "name": "Chen Near" },
+                { "id": "t-far", "name": "Sun Far" },
+            ],
+            "archivedTicketId": seeded.archived_ticket,
+            "archiveNumber": seeded.archive_number,
+            "otherTicketId": seeded.other_ticket_id,
+            "otherTicketNumber": seeded.other_ticket_number,
+            "otherPhenomenon": OTHER_PHENOMENON,
+            "tokens": {
+                "agent": app.token("agent-1", &[Role::Agent], None),
+                "dispatcher": app.token("dispatcher-1", &[Role::Dispatcher], None),
+                "technicians": {
+                    "t-near": app.token("t-near", &[Role::Technician], None),
+                    "t-far": app.token("t-far", &[Role::Technician], None),
+                },
+                "customerA": seeded.desk.customer.clone(),
+                "manager": seeded.desk.manager.clone(),
+                "expired": expired,
+            },
+        });
+        let mut command = std::process::Command::new("node");
+        command
+            .arg("e2e/console.mjs")
+            .current_dir(web_dir())
+            .env("STEELCARE_E2E", config.to_string())
+            .env("STEELCARE_CHROMIUM", &chromium);
+        // Screenshots of the embedded backend only: the pages are the same on both.
+        if backend.name() != "embedded" {
+            command.env_remove("STEELCARE_SCREENSHOTS");
+        }
+        // Every wait in the script has its own timeout, so it ends.
+        let output = tokio::task::spawn_blocking(move || command.output())
+            .await
+            .unwrap()
+            .expect("run node");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        println!("{}:\n{stdout}{stderr}", backend.name());
+        assert!(
+            output.status.success(),
+            "the console failed on {}:\n{stdout}\n{stderr}",
+            backend.name()
+        );
+        assert!(stdout.contains("all 11 steps held"), "{stdout}");
+        seeded.desk.office.app.stop().await.unwrap();
     }
 }

@@ -4,7 +4,7 @@
 // organisation's ticket and the technicians on duty. Each step throws on what a user
 // would see as wrong; the exit code says whether all held.
 import { chromium } from "playwright-core";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { deflateSync } from "node:zlib";
 
 const env = JSON.parse(process.env.STEELCARE_E2E ?? "{}");
@@ -61,6 +61,7 @@ async function signIn(browser, token, lang = "en") {
   const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
   await context.addInitScript((l) => localStorage.setItem("steelcare.lang", l), lang);
   const page = await context.newPage();
+  pages.push(page);
   page.on("pageerror", (err) => console.error(`page error: ${err.message}`));
   await page.goto(env.url);
   await page.getByTestId("token").fill(token);
@@ -75,6 +76,7 @@ async function pick(page, testId, text) {
 }
 
 const steps = [];
+const pages = [];
 async function step(name, run) {
   const started = Date.now();
   await run();
@@ -103,6 +105,31 @@ try {
     const projectItem = agent.locator(".ant-form-item", { has: agent.getByTestId("project") });
     check((await projectItem.locator(".ant-form-item-explain-error").count()) === 1, "no violation shown at the project field");
     await shot(agent, "call-desk-violations");
+  });
+
+  await step("a customer and a project are registered at the call desk", async () => {
+    await agent.getByText("Register a customer / Register a project").click();
+    // A contact without a phone: the API's violation appears at the phone field.
+    await agent.getByTestId("organization").fill("Harbour Cold Storage");
+    await agent.getByTestId("contact-name").fill("Qian Qi");
+    await agent.getByTestId("register-customer").click();
+    const phoneItem = agent.locator(".ant-form-item", { has: agent.getByTestId("contact-phone") });
+    await phoneItem.locator(".ant-form-item-explain-error").waitFor({ timeout: WAIT });
+    await agent.getByTestId("contact-phone").fill("13700000000");
+    await agent.getByTestId("register-customer").click();
+    await agent.getByTestId("project-name").fill("Harbour cold store No. 2");
+    await agent.getByTestId("contract").fill("HT-2025-077");
+    await agent.getByTestId("completion").click();
+    await agent.getByTestId("completion").fill("2025-06-30");
+    await agent.getByTestId("completion").press("Enter");
+    await agent.getByTestId("register-project").click();
+    const cityItem = agent.locator(".ant-form-item", { has: agent.getByTestId("project-city") });
+    await cityItem.locator(".ant-form-item-explain-error").waitFor({ timeout: WAIT });
+    await agent.getByTestId("project-city").fill("Ningbo");
+    await agent.getByTestId("register-project").click();
+    // The new project is chosen for the next call.
+    const projectItem = agent.locator(".ant-form-item", { has: agent.getByTestId("project") });
+    await projectItem.filter({ hasText: "Harbour cold store No. 2" }).waitFor({ timeout: WAIT });
   });
 
   await step("a call becomes a ticket with the suggestion, matched words and reply", async () => {
@@ -192,12 +219,41 @@ try {
     await customer.context().close();
   });
 
+  await step("the case file shows the survey with verdicts, plans, agreement, work and acceptance", async () => {
+    const manager = await signIn(browser, env.tokens.manager);
+    await manager.goto(`${env.url}/tickets/${env.archivedTicketId}`);
+    await manager.getByTestId("case-state").filter({ hasText: /Archived|Closed/ }).waitFor({ timeout: WAIT });
+    await manager.getByTestId("survey").locator(".ant-tag", { hasText: /^(pass|fail)$/ }).first().waitFor({ timeout: WAIT });
+    const text = (await manager.locator("body").textContent()) ?? "";
+    for (const want of ["AGREED", "TECHNICAL_LEAD", "40%", "90%", "#1", "customer pays"]) {
+      check(text.includes(want), `the case file lacks ${want}`);
+    }
+    await shot(manager, "case-file");
+    await manager.context().close();
+  });
+
+  await step("the archive's dossier verifies and exports", async () => {
+    const manager = await signIn(browser, env.tokens.manager);
+    await manager.goto(`${env.url}/archive/${env.archiveNumber}`);
+    await manager.getByTestId("verify").click();
+    await manager.getByTestId("verdict").filter({ hasText: "unchanged" }).waitFor({ timeout: WAIT });
+    const [download] = await Promise.all([manager.waitForEvent("download"), manager.getByTestId("export").click()]);
+    const zip = readFileSync(await download.path());
+    check(zip.subarray(0, 2).toString() === "PK", "the export is not a zip");
+    check(download.suggestedFilename() === `${env.archiveNumber}.zip`, download.suggestedFilename());
+    await shot(manager, "archive");
+    await manager.context().close();
+  });
+
   await step("Chinese switch and the statistics render", async () => {
     await dispatcher.context().close();
     const manager = await signIn(browser, env.tokens.manager, "zh");
     await manager.goto(`${env.url}/stats`);
     await manager.getByTestId("chart-breakdown").locator("svg").first().waitFor({ timeout: WAIT });
     check((await manager.locator("body").textContent())?.includes("问题分布"), "the page is not in Chinese");
+    const [csv] = await Promise.all([manager.waitForEvent("download"), manager.getByTestId("csv-sla_compliance").click()]);
+    const table = readFileSync(await csv.path(), "utf8");
+    check(table.split("\n").length >= 2 && table.includes(","), `the CSV is ${JSON.stringify(table.slice(0, 80))}`);
     await shot(manager, "statistics");
     await manager.goto(`${env.url}/tickets`);
     await manager.locator(".ant-table-row").first().waitFor({ timeout: WAIT });
@@ -218,6 +274,11 @@ try {
 } catch (err) {
   console.error(`FAILED after ${steps.length} steps: ${err?.stack ?? err}`);
   process.exitCode = 1;
+  // What each open page showed when it failed: e2e/out/failure-N.png.
+  mkdirSync("e2e/out", { recursive: true });
+  for (const [i, page] of pages.entries()) {
+    if (!page.isClosed()) await page.screenshot({ path: `e2e/out/failure-${i}.png`, fullPage: true }).catch(() => {});
+  }
 } finally {
   await browser.close();
 }

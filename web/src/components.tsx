@@ -91,21 +91,24 @@ export function showError(err: unknown, form: FormInstance | undefined, t: (w: W
   const fields = Object.entries(violations);
   if (fields.length === 0) return describe(err);
   const unplaced: string[] = [];
+  // "contacts[0].phone" names the form field ["contacts", 0, "phone"].
+  const name = (path: string): (string | number)[] =>
+    path.replace(/\[(\d+)\]/g, ".$1").split(".").map((part) => (/^\d+$/.test(part) ? Number(part) : part));
   const registered = form ? form.getFieldsValue() : {};
-  const has = (name: string[]) => {
+  const has = (path: (string | number)[]) => {
     let node: unknown = registered;
-    for (const part of name) {
+    for (const part of path) {
       if (node === null || typeof node !== "object" || !(part in (node as object))) return false;
       node = (node as Record<string, unknown>)[part];
     }
     return true;
   };
   const placed = fields.filter(([path, description]) => {
-    if (has(path.split("."))) return true;
+    if (has(name(path))) return true;
     unplaced.push(`${path}: ${description}`);
     return false;
   });
-  form?.setFields(placed.map(([path, description]) => ({ name: path.split("."), errors: [description] })));
+  form?.setFields(placed.map(([path, description]) => ({ name: name(path), errors: [description] })));
   return [t("fixFields"), ...unplaced].join(" · ");
 }
 
@@ -117,9 +120,11 @@ export function ErrorAlert({ message }: { message: string }) {
 /** A form's onValuesChange that clears the server's violation from a field once it is edited. */
 export function clearEdited(form: FormInstance) {
   return (changed: Record<string, unknown>) => {
-    const paths: string[][] = [];
-    const walk = (value: unknown, path: string[]) => {
-      if (value !== null && typeof value === "object" && !Array.isArray(value) && !("$d" in (value as object))) {
+    const paths: (string | number)[][] = [];
+    const walk = (value: unknown, path: (string | number)[]) => {
+      if (Array.isArray(value)) {
+        value.forEach((inner, i) => inner !== undefined && walk(inner, [...path, i]));
+      } else if (value !== null && typeof value === "object" && !("$d" in (value as object))) {
         for (const [key, inner] of Object.entries(value as Record<string, unknown>)) walk(inner, [...path, key]);
       } else {
         paths.push(path);

@@ -146,6 +146,8 @@ const words = {
   documentTitle: ["标题", "Title"],
   size: ["大小", "Size"],
   cost: ["费用", "Cost"],
+  customerPays: ["客户承担", "customer pays"],
+  contractorBears: ["承包方承担", "contractor bears"],
   scope: ["范围", "Scope"],
   overdue: ["超时", "Overdue"],
   dim_CATEGORY: ["问题类别", "Category"],

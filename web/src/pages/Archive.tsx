@@ -35,7 +35,7 @@ function Dossier({ archiveNumber }: { archiveNumber: string }) {
   };
   if (!archive) return <Card loading={!error}><ErrorAlert message={error} /></Card>;
   return (
-    <Card title={`${t("dossier")} ${archive.archiveNumber}`} extra={<Space><Button onClick={verify} data-testid="verify">{t("verify")}</Button><Button onClick={exportIt}>{t("export")}</Button></Space>}>
+    <Card title={`${t("dossier")} ${archive.archiveNumber}`} extra={<Space><Button onClick={verify} data-testid="verify">{t("verify")}</Button><Button onClick={exportIt} data-testid="export">{t("export")}</Button></Space>}>
       <ErrorAlert message={error} />
       {verdict && (
         <Alert

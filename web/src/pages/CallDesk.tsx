@@ -17,13 +17,14 @@ function RegisterForms({ onProject }: { onProject: (p: Project) => void }) {
   const [customerId, setCustomerId] = useState("");
   const [error, setError] = useState("");
   const [ids, setIds] = useState(() => ({ customer: requestId("customer"), project: requestId("project") }));
-  const createCustomer = async (v: { organization_name: string; contact: string; phone: string }) => {
+  const createCustomer = async (v: { organization_name?: string; contacts?: { display_name?: string; phone?: string }[] }) => {
+    const contact = v.contacts?.[0];
     setError("");
     try {
       const { customer } = await intake.createCustomer({
         requestId: ids.customer,
         organizationName: v.organization_name ?? "",
-        contacts: [{ displayName: v.contact ?? "", phone: v.phone ?? "" }],
+        contacts: [{ displayName: contact?.display_name ?? "", phone: contact?.phone ?? "" }],
       });
       setCustomerId(customer?.customerId ?? "");
     } catch (err) {
@@ -64,8 +65,8 @@ function RegisterForms({ onProject }: { onProject: (p: Project) => void }) {
       <Form form={customerForm} layout="vertical" onFinish={createCustomer} onValuesChange={clearEdited(customerForm)} disabled={!!customerId}>
         <Form.Item label={t("organization")} name="organization_name"><Input data-testid="organization" /></Form.Item>
         <Space>
-          <Form.Item label={t("contactName")} name="contact"><Input /></Form.Item>
-          <Form.Item label={t("phone")} name="phone"><Input /></Form.Item>
+          <Form.Item label={t("contactName")} name={["contacts", 0, "display_name"]}><Input data-testid="contact-name" /></Form.Item>
+          <Form.Item label={t("phone")} name={["contacts", 0, "phone"]}><Input data-testid="contact-phone" /></Form.Item>
         </Space>
         <Button htmlType="submit" data-testid="register-customer">{t("newCustomer")}</Button>
         {customerId && <Tag color="green" style={{ marginLeft: 8 }}>{customerId}</Tag>}
@@ -74,7 +75,7 @@ function RegisterForms({ onProject }: { onProject: (p: Project) => void }) {
         <Form form={projectForm} layout="vertical" onFinish={registerProject} onValuesChange={clearEdited(projectForm)}>
           <Form.Item label={t("projectName")} name="name"><Input data-testid="project-name" /></Form.Item>
           <Space wrap>
-            <Form.Item label={t("city")} name={["address", "city"]}><Input /></Form.Item>
+            <Form.Item label={t("city")} name={["address", "city"]}><Input data-testid="project-city" /></Form.Item>
             <Form.Item label={t("contract")} name="contract_number"><Input data-testid="contract" /></Form.Item>
           </Space>
           <Space wrap>

@@ -13,7 +13,7 @@ import { ApprovalStep, PlanStatus } from "../gen/steelcare/repair/v1/repair_serv
 import type { CustomerAcceptance } from "../gen/steelcare/acceptance/v1/acceptance_service_pb";
 import type { Visit } from "../gen/steelcare/feedback/v1/feedback_service_pb";
 import { VisitStatus } from "../gen/steelcare/feedback/v1/feedback_service_pb";
-import { RootCause, type Measurement } from "../gen/steelcare/common/v1/common_pb";
+import { RootCause, type Measurement, type Money } from "../gen/steelcare/common/v1/common_pb";
 import { Code, ConnectError, acceptance, dispatch, feedback, intake, isCode, repair } from "../api";
 import { enumLabel, useI18n } from "../i18n";
 import { Clock, EnumTag, ErrorAlert, Time, showError } from "../components";
@@ -52,6 +52,11 @@ async function loadRecords(ticketId: string): Promise<Records> {
     optional(feedback.listVisits({ ticketId }).then((r) => r.visits), []),
   ]);
   return { assignments, surveys, plans, agreement, work, acceptances, visits };
+}
+
+function money(m: Money | undefined): string {
+  if (!m) return "—";
+  return `${m.currencyCode} ${(Number(m.amountMinor) / 100).toLocaleString(undefined, { minimumFractionDigits: 2 })}`;
 }
 
 function measurementRows(ms: Measurement[]) {
@@ -95,7 +100,7 @@ function lifecycle(ticket: Ticket, r: Records, lang: "zh" | "en"): Step[] {
     for (const o of a.offers) {
       steps.push({
         at: o.offerTime,
-        label: `${lang === "zh" ? "派工" : "Offered to"} ${o.technicianId}${o.manual ? ` (${o.reason})` : ""} → ${enumLabel(lang, "AssignmentState", o.state)}`,
+        label: `${lang === "zh" ? "派工" : "Offered to"} ${o.technicianId}${o.manual && o.reason ? ` (${o.reason})` : ""} → ${enumLabel(lang, "AssignmentState", o.state)}`,
         color: o.state === AssignmentState.CONFIRMED ? "green" : o.state === AssignmentState.DECLINED || o.state === AssignmentState.EXPIRED ? "red" : "blue",
       });
     }
@@ -207,7 +212,7 @@ export default function CasePage() {
                 )}
               />
             </Card>
-            <Card title={t("survey")} size="small">
+            <Card title={t("survey")} size="small" data-testid="survey">
               {records.surveys.length === 0 ? <Empty image={Empty.PRESENTED_IMAGE_SIMPLE} description={t("nothing")} /> : records.surveys.map((s) => (
                 <div key={s.reportId}>
                   <Typography.Paragraph>v{s.version} · {s.findings} · {RootCause[s.diagnosis?.rootCause ?? 0]}</Typography.Paragraph>
@@ -222,7 +227,7 @@ export default function CasePage() {
                   renderItem={(p) => (
                     <List.Item>
                       <Space direction="vertical">
-                        <Space><b>{t("version")} {p.version}</b><Tag color={p.status === PlanStatus.APPROVED ? "green" : p.status === PlanStatus.REJECTED ? "red" : "blue"}>{PlanStatus[p.status]}</Tag>{p.revisionReason}</Space>
+                        <Space><b>{t("version")} {p.version}</b><Tag color={p.status === PlanStatus.REJECTED ? "red" : p.status === PlanStatus.PROPOSED ? "blue" : "green"}>{PlanStatus[p.status]}</Tag>{p.revisionReason}</Space>
                         <span>{t("approvals")}: {p.approvalChain.map((s) => ApprovalStep[s]).join(" → ")}</span>
                         {p.reviews.map((r) => <span key={r.reviewId}>{ApprovalStep[r.step]} {r.approved ? "✓" : "✗"} {r.comments} (<Time value={r.createTime} />)</span>)}
                       </Space>
@@ -237,7 +242,7 @@ export default function CasePage() {
                   <Descriptions.Item label={t("version")}>{records.agreement.planVersion}</Descriptions.Item>
                   <Descriptions.Item label={t("scope")}>{records.agreement.scope}</Descriptions.Item>
                   <Descriptions.Item label={t("cost")}>
-                    {records.agreement.cost?.customerPays ? `${records.agreement.cost.customerPays.currencyCode} ${Number(records.agreement.cost.customerPays.amountMinor) / 100}` : "—"}
+                    {money(records.agreement.cost?.quoted)} · {t("customerPays")} {money(records.agreement.cost?.customerPays)} · {t("contractorBears")} {money(records.agreement.cost?.contractorBears)}
                   </Descriptions.Item>
                   <Descriptions.Item label={t("created")}><Time value={records.agreement.signTime} /></Descriptions.Item>
                 </Descriptions>

@@ -529,29 +529,10 @@ async fn seed(backend: &Backend) -> Seeded {
         .project
         .unwrap()
         .project_id;
-    let other = intake_client
-        .create_ticket(authed(
-            intake::CreateTicketRequest {
-                channel: intake::Channel::Hotline as i32,
-                project_id: other_project,
-                reporter: Some(person("Zhao Liu")),
-                location: Some(intake::StructureLocation {
-                    description: "bay 9".into(),
-                    ..Default::default()
-                }),
-                description: Some(intake::ProblemDescription {
-                    phenomenon: OTHER_PHENOMENON.into(),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            },
-            &agent,
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .ticket
-        .unwrap();
+    let other = desk
+        .office
+        .ticket_in(&other_project, OTHER_PHENOMENON)
+        .await;
     Seeded {
         desk,
         archived_ticket,

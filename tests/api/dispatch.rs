@@ -99,12 +99,18 @@ impl Office {
     }
 
     pub(crate) async fn ticket(&mut self, phenomenon: &str) -> String {
+        let project_id = self.project_id.clone();
+        self.ticket_in(&project_id, phenomenon).await.ticket_id
+    }
+
+    /// A ticket taken by the agent for `project_id`.
+    pub(crate) async fn ticket_in(&mut self, project_id: &str, phenomenon: &str) -> intake::Ticket {
         self.intake
             .create_ticket(authed(
                 intake::CreateTicketRequest {
                     request_id: String::new(),
                     channel: intake::Channel::Hotline as i32,
-                    project_id: self.project_id.clone(),
+                    project_id: project_id.into(),
                     reporter: Some(person("Wang Wu")),
                     location: Some(intake::StructureLocation {
                         description: "bay 3".into(),
@@ -124,7 +130,6 @@ impl Office {
             .into_inner()
             .ticket
             .unwrap()
-            .ticket_id
     }
 
     pub(crate) async fn assignment_of(&mut self, ticket_id: &str) -> Option<pb::Assignment> {

@@ -216,6 +216,15 @@ try {
     const body = await customer.locator("body").textContent();
     check(!body?.includes(env.otherTicketNumber), "another organisation's case is shown");
     check(!body?.includes(env.otherPhenomenon), "another organisation's description is shown");
+    // Reporting a problem, the customer chooses among its own projects only.
+    await customer.goto(`${env.url}/desk`);
+    await customer.getByTestId("project").click();
+    const options = customer.locator(".ant-select-dropdown:visible .ant-select-item-option");
+    await options.first().waitFor({ timeout: WAIT });
+    const projects = await options.allTextContents();
+    check(projects.some((p) => p.includes(env.projectName)), `own project missing from ${JSON.stringify(projects)}`);
+    check(!projects.some((p) => p.includes("Other Steel Works")), `another organisation's project offered: ${JSON.stringify(projects)}`);
+    check((await customer.getByText("Register a customer").count()) === 0, "a customer is offered to register customers");
     await customer.context().close();
   });
 

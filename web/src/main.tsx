@@ -80,6 +80,7 @@ function Shell({ session, onSignOut }: { session: Session; onSignOut: () => void
   const location = useLocation();
   const items = [
     hasRole(session, ...STAFF) && { key: "/desk", label: <Link to="/desk">{t("callDesk")}</Link> },
+    !hasRole(session, ...STAFF) && hasRole(session, "customer") && { key: "/desk", label: <Link to="/desk">{t("reportProblem")}</Link> },
     { key: "/tickets", label: <Link to="/tickets">{t("tickets")}</Link> },
     hasRole(session, ...DISPATCH) && { key: "/board", label: <Link to="/board">{hasRole(session, "technician") && !hasRole(session, "dispatcher", "manager", "admin") ? t("myOffers") : t("board")}</Link> },
     hasRole(session, ...ARCHIVE) && { key: "/archive", label: <Link to="/archive">{t("archive")}</Link> },

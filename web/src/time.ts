@@ -1,6 +1,18 @@
 // Dates in the configured time zone, and SLA clocks counted down as the server counts them.
 import { timestampDate, type Timestamp } from "@bufbuild/protobuf/wkt";
+import dayjs, { type Dayjs } from "dayjs";
+import utc from "dayjs/plugin/utc";
+import timezone from "dayjs/plugin/timezone";
 import { ClockMode, SlaStatus, type SlaClock } from "./gen/steelcare/common/v1/common_pb";
+
+dayjs.extend(utc);
+dayjs.extend(timezone);
+
+/** The instant a date picker's wall-clock value means in `timeZone` (the pickers show the
+ * browser's zone; the console's dates are the configured zone's). */
+export function inZone(value: Dayjs, timeZone: string): Date {
+  return dayjs.tz(value.format("YYYY-MM-DDTHH:mm:ss"), timeZone).toDate();
+}
 
 /** A working interval of the business calendar, in epoch milliseconds. */
 export type Interval = [number, number];

@@ -9,6 +9,7 @@ import { Channel, StructureType, type Ticket } from "../gen/steelcare/intake/v1/
 import { intake, requestId } from "../api";
 import { enumLabel, enumValues, useI18n } from "../i18n";
 import { EnumTag, ErrorAlert, Time, clearEdited, showError } from "../components";
+import { hasRole, useSession } from "../session";
 
 function RegisterForms({ onProject }: { onProject: (p: Project) => void }) {
   const { t, lang } = useI18n();
@@ -160,6 +161,9 @@ function TicketResult({ ticket, onChange }: { ticket: Ticket; onChange: (t: Tick
 
 export default function CallDesk() {
   const { t, lang } = useI18n();
+  // Staff register customers and projects; a customer reports on its own projects (the API
+  // lists only those).
+  const staff = hasRole(useSession(), "agent", "manager", "admin");
   const [projects, setProjects] = useState<Project[]>([]);
   const [form] = Form.useForm();
   const [error, setError] = useState("");
@@ -193,9 +197,9 @@ export default function CallDesk() {
   return (
     <Row gutter={24}>
       <Col xs={24} lg={12}>
-        <Card title={t("takeCall")}>
+        <Card title={staff ? t("takeCall") : t("reportProblem")}>
           <ErrorAlert message={error} />
-          <Form form={form} layout="vertical" onFinish={create} onValuesChange={clearEdited(form)} initialValues={{ channel: Channel.HOTLINE }}>
+          <Form form={form} layout="vertical" onFinish={create} onValuesChange={clearEdited(form)} initialValues={{ channel: staff ? Channel.HOTLINE : Channel.WEB_FORM }}>
             <Form.Item label={t("project")} name="project_id">
               <Select
                 data-testid="project"
@@ -221,10 +225,10 @@ export default function CallDesk() {
             <Button type="primary" htmlType="submit" loading={busy} data-testid="create-ticket">{t("createTicket")}</Button>
           </Form>
         </Card>
-        <Collapse
+        {staff && <Collapse
           style={{ marginTop: 16 }}
           items={[{ key: "register", label: `${t("newCustomer")} / ${t("newProject")}`, children: <RegisterForms onProject={(p) => { setProjects((ps) => [p, ...ps]); form.setFieldValue("project_id", p.projectId); }} /> }]}
-        />
+        />}
       </Col>
       <Col xs={24} lg={12}>{ticket && <TicketResult ticket={ticket} onChange={setTicket} />}</Col>
     </Row>

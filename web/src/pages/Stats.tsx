@@ -10,6 +10,8 @@ import { SlaClockKind } from "../gen/steelcare/events/v1/events_pb";
 import { feedback, isCode, Code } from "../api";
 import { enumLabel, useI18n, type Word } from "../i18n";
 import { ErrorAlert, showError } from "../components";
+import { useSession } from "../session";
+import { inZone } from "../time";
 import { saveStream } from "../download";
 
 const DIMENSIONS = [Dimension.CATEGORY, Dimension.LOCATION, Dimension.ROOT_CAUSE, Dimension.RESPONSIBLE_PARTY, Dimension.PROJECT, Dimension.STRUCTURE_TYPE, Dimension.MONTH];
@@ -25,10 +27,16 @@ export default function Stats() {
   const [kpis, setKpis] = useState<KpiRow[]>([]);
   const [error, setError] = useState("");
 
+  const { timeZone } = useSession();
+  const [subject, setSubject] = useState(KpiSubject.TECHNICIAN);
+  // Whole days in the configured zone.
   const period = useCallback(() => ({
-    range: { startTime: timestampFromDate(range[0].toDate()), endTime: timestampFromDate(range[1].toDate()) },
+    range: {
+      startTime: timestampFromDate(inZone(range[0].startOf("day"), timeZone)),
+      endTime: timestampFromDate(inZone(range[1].endOf("day"), timeZone)),
+    },
     basis: PeriodBasis.CREATED,
-  }), [range]);
+  }), [range, timeZone]);
 
   useEffect(() => {
     setError("");
@@ -37,13 +45,13 @@ export default function Stats() {
     feedback.problemBreakdown({ period: p, dimension, top: 12 }).then((r) => { setBreakdown(r.rows); setTotal(Number(r.totalCases)); }).catch(fail);
     feedback.slaCompliance({ period: p }).then((r) => setCompliance(r.rows)).catch(fail);
     feedback.caseOutcomes({ period: p, monthly: true }).then(setOutcomes).catch(fail);
-    feedback.staffKpis({ period: p, subject: KpiSubject.TECHNICIAN }).then((r) => setKpis(r.rows)).catch((err) => { if (!isCode(err, Code.PermissionDenied)) fail(err); });
-  }, [period, dimension, t]);
+    feedback.staffKpis({ period: p, subject }).then((r) => setKpis(r.rows)).catch((err) => { if (!isCode(err, Code.PermissionDenied)) fail(err); });
+  }, [period, dimension, subject, t]);
 
   const csv = async (report: Report) => {
     try {
       await saveStream(
-        feedback.exportCsv({ report, period: period(), dimension, subject: KpiSubject.TECHNICIAN }),
+        feedback.exportCsv({ report, period: period(), dimension, subject }),
         `${Report[report].toLowerCase()}.csv`,
         "text/csv",
       );
@@ -125,14 +133,28 @@ export default function Stats() {
           </Card>
         </Col>
         <Col xs={24} lg={12}>
-          <Card title={t("kpis")} extra={download(Report.STAFF_KPIS)} style={{ marginTop: 16 }}>
+          <Card
+            title={t("kpis")}
+            extra={
+              <Space>
+                <Select
+                  value={subject}
+                  onChange={setSubject}
+                  style={{ width: 130 }}
+                  options={[KpiSubject.TECHNICIAN, KpiSubject.TEAM, KpiSubject.AGENT].map((k) => ({ value: k, label: t(`kpi_${KpiSubject[k]}` as Word) }))}
+                />
+                {download(Report.STAFF_KPIS)}
+              </Space>
+            }
+            style={{ marginTop: 16 }}
+          >
             <Table
               size="small"
               rowKey="subject"
               pagination={false}
               dataSource={kpis}
               columns={[
-                { title: t("technician"), dataIndex: "subject" },
+                { title: t(`kpi_${KpiSubject[subject]}` as Word), dataIndex: "subject" },
                 { title: t("cases"), render: (_, r) => Number(r.cases) },
                 { title: t("onTime"), render: (_, r) => `${Math.round(r.onTimeShare * 100)}%` },
                 { title: t("firstTimeAcceptance"), render: (_, r) => `${Math.round(r.firstTimeAcceptance * 100)}%` },

@@ -8,7 +8,10 @@ import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { Ticket } from "../gen/steelcare/intake/v1/intake_service_pb";
 import { intake } from "../api";
 import { enumLabel, enumValues, useI18n, type EnumName } from "../i18n";
+import type { Dayjs } from "dayjs";
 import { EnumTag, ErrorAlert, Time, clearEdited, showError } from "../components";
+import { useSession } from "../session";
+import { inZone } from "../time";
 
 interface Filters {
   states?: number[];
@@ -17,7 +20,7 @@ interface Filters {
   sla_status?: number;
   project_id?: string;
   customer_id?: string;
-  create_time_range?: [{ toDate(): Date }, { toDate(): Date }];
+  create_time_range?: [Dayjs, Dayjs];
 }
 
 export default function Tickets() {
@@ -27,6 +30,7 @@ export default function Tickets() {
   const [next, setNext] = useState("");
   const [error, setError] = useState("");
   const [loading, setLoading] = useState(false);
+  const { timeZone } = useSession();
 
   const load = useCallback(async (pageToken: string) => {
     setError("");
@@ -43,7 +47,7 @@ export default function Tickets() {
         projectId: f.project_id?.trim() ?? "",
         customerId: f.customer_id?.trim() ?? "",
         createTimeRange: f.create_time_range
-          ? { startTime: timestampFromDate(f.create_time_range[0].toDate()), endTime: timestampFromDate(f.create_time_range[1].toDate()) }
+          ? { startTime: timestampFromDate(inZone(f.create_time_range[0], timeZone)), endTime: timestampFromDate(inZone(f.create_time_range[1], timeZone)) }
           : undefined,
       });
       setRows((old) => (pageToken ? [...old, ...r.tickets] : r.tickets));
@@ -53,7 +57,7 @@ export default function Tickets() {
     } finally {
       setLoading(false);
     }
-  }, [form, t]);
+  }, [form, t, timeZone]);
 
   useEffect(() => { void load(""); }, [load]);
 

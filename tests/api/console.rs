@@ -315,6 +315,32 @@ async fn the_business_calendar_gives_the_zone_and_working_time_holidays_and_make
         assert_eq!(err.code(), Code::InvalidArgument, "{field}");
         assert_eq!(fields(&err), [field], "{}", err.message());
     }
+    // From the last day a timestamp can carry, the default range ends there: every instant
+    // in the answer is one a client can read.
+    let last_day = client
+        .get_business_calendar(authed(
+            admin::GetBusinessCalendarRequest {
+                range: Some(common::TimeRange {
+                    // 9999-12-31T00:00:00Z, a Friday.
+                    start_time: Some(prost_types::Timestamp {
+                        seconds: 253_402_214_400,
+                        nanos: 0,
+                    }),
+                    end_time: None,
+                }),
+            },
+            &token,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!last_day.working_intervals.is_empty());
+    assert!(
+        last_day
+            .working_intervals
+            .iter()
+            .all(|r| r.end_time.unwrap().seconds <= 253_402_300_799)
+    );
     let err = client
         .get_business_calendar(tonic::Request::new(
             admin::GetBusinessCalendarRequest::default(),

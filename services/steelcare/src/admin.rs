@@ -2,13 +2,15 @@
 
 use std::sync::Arc;
 
-use chrono::{TimeDelta, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use prost_types::Timestamp;
 use steelcare_domain::Role;
 use steelcare_domain::calendar::BusinessCalendar;
 use steelcare_proto::admin::v1 as pb;
 use steelcare_proto::common::v1::{Actor, TimeRange};
-use steelcare_runtime::convert::{from_timestamp, non_empty, page_size, to_timestamp};
+use steelcare_runtime::convert::{
+    MAX_TIMESTAMP_SECONDS, from_timestamp, non_empty, page_size, to_timestamp,
+};
 use steelcare_runtime::record::actor_of;
 use steelcare_runtime::{ApiError, Caller, RequestContext};
 use steelcare_store::{Database, audit};
@@ -107,7 +109,12 @@ impl AdminService {
         };
         let end = match &range.end_time {
             Some(t) => from_timestamp(t, "range.end_time")?,
-            None => start + TimeDelta::days(DEFAULT_CALENDAR_RANGE_DAYS),
+            // Not past the last instant a timestamp can carry (9999-12-31).
+            None => start
+                .checked_add_signed(TimeDelta::days(DEFAULT_CALENDAR_RANGE_DAYS))
+                .filter(|end| end.timestamp() <= MAX_TIMESTAMP_SECONDS)
+                .or_else(|| DateTime::from_timestamp(MAX_TIMESTAMP_SECONDS, 0))
+                .unwrap_or(start),
         };
         if end < start {
             return Err(ApiError::invalid(

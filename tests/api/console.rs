@@ -25,7 +25,7 @@ use steelcare_proto::admin::v1::admin_service_client::AdminServiceClient;
 use steelcare_proto::common::v1 as common;
 use steelcare_proto::dispatch::v1 as dispatch;
 use steelcare_proto::intake::v1 as intake;
-use steelcare_tests::fixtures::{customer_request, person, project_request};
+use steelcare_tests::fixtures::{person, project_request};
 use steelcare_tests::{Backend, authed, backends, spawn_app};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_stream::StreamExt;
@@ -526,20 +526,8 @@ async fn seed(backend: &Backend) -> Seeded {
 
     let agent = desk.office.agent.clone();
     let intake_client = &mut desk.office.intake;
-    let other_customer = intake_client
-        .create_customer(authed(
-            intake::CreateCustomerRequest {
-                organization_name: "Other Steel Works".into(),
-                ..customer_request("")
-            },
-            &agent,
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .customer
-        .unwrap()
-        .customer_id;
+    let other_customer =
+        crate::intake::create_customer(intake_client, &agent, "Other Steel Works").await;
     let other_project = intake_client
         .register_project(authed(
             intake::RegisterProjectRequest {

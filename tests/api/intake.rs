@@ -36,7 +36,7 @@ fn person(name: &str, phone: &str) -> common::PersonRef {
     }
 }
 
-async fn create_customer(
+pub(crate) async fn create_customer(
     client: &mut IntakeServiceClient<Channel>,
     agent: &str,
     name: &str,

@@ -164,6 +164,8 @@ function Root() {
   useEffect(() => {
     if (!session) return;
     const wait = session.expiresAt.getTime() - Date.now();
+    // Timers hold at most 2^31-1 ms (24.8 days); a longer token is checked again on reload.
+    if (wait > 2_147_483_647) return;
     const timer = window.setTimeout(() => { signOut(); navigate("/expired"); }, Math.max(wait, 0));
     return () => window.clearTimeout(timer);
   }, [session, navigate, signOut]);

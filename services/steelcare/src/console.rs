@@ -104,8 +104,11 @@ fn accepts_gzip(headers: &http::HeaderMap) -> bool {
         .any(|coding| {
             let mut parts = coding.split(';').map(str::trim);
             let name = parts.next().unwrap_or("");
-            let refused =
-                parts.any(|p| p.replace(' ', "") == "q=0" || p.replace(' ', "") == "q=0.0");
+            let refused = parts.any(|p| {
+                p.strip_prefix("q=")
+                    .and_then(|q| q.trim().parse::<f32>().ok())
+                    .is_some_and(|q| q <= 0.0)
+            });
             (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
         })
 }
@@ -232,6 +235,7 @@ mod tests {
         assert!(accepts("*"));
         assert!(!accepts("br, deflate"));
         assert!(!accepts("gzip;q=0, br"));
+        assert!(!accepts("gzip; q=0.000"));
         assert!(!accepts(""));
     }
 }

@@ -424,11 +424,36 @@ pub async fn stopped_arrival_clock(
 
 /// Request fixtures every test binary uses: the customer and the project on the test site.
 pub mod fixtures {
+    use steelcare_domain::dispatch::Skill;
     use steelcare_proto::common::v1 as common;
+    use steelcare_proto::dispatch::v1 as dispatch;
     use steelcare_proto::intake::v1 as intake;
 
     /// The site of the test project: Suzhou, with a position.
     pub const SITE: (f64, f64) = (31.30, 120.60);
+
+    /// A structural surveyor of the east team, on duty round the clock in Suzhou, based
+    /// `km_from_site` north of the site, with capacity 2.
+    pub fn surveyor(id: &str, km_from_site: f64) -> dispatch::Technician {
+        dispatch::Technician {
+            technician_id: id.into(),
+            person: Some(person(id)),
+            team: "east".into(),
+            regions: vec!["Suzhou".into()],
+            // About 111 km per degree of latitude.
+            base_location: Some(common::GeoPoint {
+                latitude: SITE.0 + km_from_site / 111.0,
+                longitude: SITE.1,
+            }),
+            skills: vec![
+                Skill::StructuralSurvey.proto_value(),
+                Skill::SurveyingInstruments.proto_value(),
+            ],
+            calendar: "round_the_clock".into(),
+            capacity: 2,
+            ..Default::default()
+        }
+    }
 
     /// A person with a phone number.
     pub fn person(name: &str) -> common::PersonRef {

@@ -24,7 +24,7 @@ use tonic_types::StatusExt;
 
 pub(crate) const QUEUE: &str = "dispatch";
 
-pub(crate) use steelcare_tests::fixtures::{SITE, date, person};
+pub(crate) use steelcare_tests::fixtures::{SITE, date, person, surveyor};
 use steelcare_tests::fixtures::{customer_request, project_request};
 
 fn ts(at: chrono::DateTime<chrono::Utc>) -> prost_types::Timestamp {
@@ -220,27 +220,6 @@ impl Office {
 }
 
 /// A technician in Suzhou with the skills for structural problems.
-pub(crate) fn surveyor(id: &str, km_from_site: f64) -> pb::Technician {
-    pb::Technician {
-        technician_id: id.into(),
-        person: Some(person(id)),
-        team: "east".into(),
-        regions: vec!["Suzhou".into()],
-        // About 111 km per degree of latitude.
-        base_location: Some(common::GeoPoint {
-            latitude: SITE.0 + km_from_site / 111.0,
-            longitude: SITE.1,
-        }),
-        skills: vec![
-            Skill::StructuralSurvey.proto_value(),
-            Skill::SurveyingInstruments.proto_value(),
-        ],
-        calendar: "round_the_clock".into(),
-        capacity: 2,
-        ..Default::default()
-    }
-}
-
 pub(crate) fn roofer(id: &str, certificate_until: common::Date) -> pb::Technician {
     pb::Technician {
         skills: vec![Skill::Waterproofing.proto_value()],

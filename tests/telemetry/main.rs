@@ -27,14 +27,13 @@ use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
 use opentelemetry_proto::tonic::metrics::v1::{metric, number_data_point};
 use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 use steelcare_domain::Role;
-use steelcare_domain::dispatch::Skill;
 use steelcare_proto::common::v1 as common;
 use steelcare_proto::dispatch::v1 as dpb;
 use steelcare_proto::dispatch::v1::dispatch_service_client::DispatchServiceClient;
 use steelcare_proto::intake::v1 as intake;
 use steelcare_proto::intake::v1::intake_service_client::IntakeServiceClient;
 use steelcare_runtime::settings::{LogFormat, TelemetrySettings};
-use steelcare_tests::fixtures::{SITE, customer_request, person, project_request};
+use steelcare_tests::fixtures::{customer_request, person, project_request, surveyor};
 use steelcare_tests::{Backend, authed, backends, spawn_app_with};
 
 const TRACE_ID: &str = "5bf92f3577b34da6a3ce929d0e0e4736";
@@ -242,23 +241,8 @@ async fn office(
     dispatch
         .upsert_technician(authed(
             dpb::UpsertTechnicianRequest {
-                technician: Some(dpb::Technician {
-                    technician_id: "t-near".into(),
-                    person: Some(person("t-near")),
-                    team: "east".into(),
-                    regions: vec!["Suzhou".into()],
-                    base_location: Some(common::GeoPoint {
-                        latitude: SITE.0 + 0.01,
-                        longitude: SITE.1,
-                    }),
-                    skills: vec![
-                        Skill::StructuralSurvey.proto_value(),
-                        Skill::SurveyingInstruments.proto_value(),
-                    ],
-                    calendar: "round_the_clock".into(),
-                    capacity: 2,
-                    ..Default::default()
-                }),
+                // About 1.1 km from the site.
+                technician: Some(surveyor("t-near", 1.11)),
                 update_mask: None,
             },
             dispatcher,

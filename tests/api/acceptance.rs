@@ -521,6 +521,7 @@ async fn a_repaired_case_is_inspected_accepted_after_rework_archived_exported_an
         nothing.diagnosis.as_mut().unwrap().responsibility = vec![common::ResponsibilityShare {
             party: common::ResponsibleParty::Undetermined as i32,
             percent: 100,
+            ..Default::default()
         }];
         desk.submit("r-9", &other, nothing, &engineer)
             .await

@@ -13,6 +13,7 @@ mod intake;
 mod integration;
 mod lifecycle;
 mod migrations;
+mod money;
 mod outbox;
 mod reflection;
 mod repair;

@@ -90,6 +90,7 @@ pub(crate) fn share(party: common::ResponsibleParty, percent: i32) -> common::Re
     common::ResponsibilityShare {
         party: party as i32,
         percent,
+        ..Default::default()
     }
 }
 
@@ -229,8 +230,24 @@ impl Desk {
         survey_in: TimeDelta,
         arrive: bool,
     ) -> String {
+        let project = self.office.project_id.clone();
+        self.surveyed_case_in(&project, lead, survey_in, arrive)
+            .await
+    }
+
+    /// As [`Desk::surveyed_case`], for a leaking roof of `project`.
+    pub(crate) async fn surveyed_case_in(
+        &mut self,
+        project: &str,
+        lead: &str,
+        survey_in: TimeDelta,
+        arrive: bool,
+    ) -> String {
         let o = &mut self.office;
-        let ticket = o.ticket("屋面天沟漏水，下雨时滴水").await;
+        let ticket = o
+            .ticket_in(project, "屋面天沟漏水，下雨时滴水")
+            .await
+            .ticket_id;
         o.intake
             .acknowledge_ticket(authed(
                 intake::AcknowledgeTicketRequest {
@@ -655,6 +672,7 @@ async fn a_leaking_gutter_goes_from_survey_to_agreement_to_a_finished_repair() {
                 pb::AssessCostRequest {
                     ticket_id: ticket.clone(),
                     quoted: cny(8_000_000),
+                    cost_price: None,
                 },
                 &desk.customer,
             ))
@@ -1186,6 +1204,7 @@ async fn a_leaking_gutter_goes_from_survey_to_agreement_to_a_finished_repair() {
             ],
             quoted: cny(8_000_000),
             signatures,
+            cost_price: None,
         };
         let err = desk
             .repair
@@ -1517,6 +1536,7 @@ async fn a_survey_that_finds_no_defect_closes_the_case_without_repair() {
                 pb::AssessCostRequest {
                     ticket_id: ticket.clone(),
                     quoted: cny(100),
+                    cost_price: None,
                 },
                 &engineer,
             ))
@@ -1637,6 +1657,7 @@ async fn every_stage_refuses_what_comes_too_early_or_from_the_wrong_role() {
                 pb::AssessCostRequest {
                     ticket_id: ticket.clone(),
                     quoted: cny(100),
+                    cost_price: None,
                 },
                 &engineer,
             ))

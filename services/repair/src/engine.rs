@@ -26,6 +26,10 @@ use crate::store::{self, Case};
 pub struct RepairConfig {
     /// A plan estimated above this many cents needs the chief engineer too.
     pub chief_engineer_above_cents: i64,
+    /// The currency of every amount.
+    pub currency: steelcare_domain::money::Currency,
+    /// Who pays, per responsible party, in warranty and out of it.
+    pub cost_policy: steelcare_domain::cost::CostPolicy,
     /// Skills per category and certificates per skill (dispatch's rules).
     pub rules: SkillRules,
     /// The local time zone: the day a measurement or work date falls on.

@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 use steelcare_domain::cost::{Party, Share};
+use steelcare_domain::money::{Amount, Currency, MoneyError};
 use steelcare_proto::common::v1 as common;
 use steelcare_proto::repair::v1 as pb;
 use steelcare_runtime::convert::from_timestamp;
@@ -98,6 +99,7 @@ pub fn party(value: i32) -> Option<Party> {
         P::ThirdParty => Party::ThirdParty,
         P::ForceMajeure => Party::ForceMajeure,
         P::Undetermined => Party::Undetermined,
+        P::Environment => Party::Environment,
     })
 }
 
@@ -112,12 +114,14 @@ pub fn party_value(party: Party) -> i32 {
         Party::ThirdParty => P::ThirdParty,
         Party::ForceMajeure => P::ForceMajeure,
         Party::Undetermined => P::Undetermined,
+        Party::Environment => P::Environment,
     };
     p as i32
 }
 
 /// Responsibility shares: each party named once, 1–100 percent each, adding up to 100;
-/// UNDETERMINED only alone. `required` refuses an empty list.
+/// UNDETERMINED only alone; a third party by name (a claim names whom it is against).
+/// `required` refuses an empty list.
 pub fn shares(
     v: &mut Violations,
     field: &str,
@@ -151,9 +155,17 @@ pub fn shares(
             ok = false;
             continue;
         }
+        let name = v.optional(&format!("{field}[{i}].party_name"), &s.party_name, SHORT);
+        if p == Party::ThirdParty && name.is_empty() {
+            v.add(
+                format!("{field}[{i}].party_name"),
+                "required for a third party: who caused it (a claim is made against them)",
+            );
+        }
         out.push(Share {
             party: p,
             percent: s.percent.unsigned_abs(),
+            name,
         });
     }
     if ok {
@@ -175,6 +187,7 @@ pub fn shares_proto(shares: &[Share]) -> Vec<common::ResponsibilityShare> {
         .map(|s| common::ResponsibilityShare {
             party: party_value(s.party),
             percent: i32::try_from(s.percent).unwrap_or(100),
+            party_name: s.name.clone(),
         })
         .collect()
 }
@@ -187,6 +200,7 @@ pub fn shares_of(given: &[common::ResponsibilityShare]) -> Vec<Share> {
             Some(Share {
                 party: party(s.party)?,
                 percent: s.percent.unsigned_abs(),
+                name: s.party_name.clone(),
             })
         })
         .collect()
@@ -329,31 +343,50 @@ fn role_words(role: common::SignatureRole) -> &'static str {
     }
 }
 
-/// An amount in CNY minor units, not negative.
-pub fn money(v: &mut Violations, field: &str, m: Option<&common::Money>, required: bool) -> i64 {
+/// An amount: an ISO 4217 currency the product knows, 0 to [`steelcare_domain::money::MAX_MINOR`] minor units, in the
+/// contractor's currency. Each problem is named at `field.currency_code` or
+/// `field.amount_minor`; `None` when absent (refused when `required`) or refused.
+pub fn money(
+    v: &mut Violations,
+    field: &str,
+    m: Option<&common::Money>,
+    required: bool,
+    currency: Currency,
+) -> Option<Amount> {
     let Some(m) = m else {
         if required {
             v.add(field, "required");
         }
-        return 0;
+        return None;
     };
-    if !m.currency_code.is_empty() && m.currency_code != "CNY" {
-        v.add(
-            format!("{field}.currency_code"),
-            "only CNY amounts are accepted",
-        );
+    match Amount::parse(&m.currency_code, m.amount_minor) {
+        Ok(a) if a.currency() != currency => {
+            v.add(
+                format!("{field}.currency_code"),
+                format!(
+                    "amounts are in {currency} (repair.currency), not {}",
+                    a.currency()
+                ),
+            );
+            None
+        }
+        Ok(a) => Some(a),
+        Err(err @ (MoneyError::NoCurrency | MoneyError::UnknownCurrency(_))) => {
+            v.add(format!("{field}.currency_code"), err.to_string());
+            None
+        }
+        Err(err) => {
+            v.add(format!("{field}.amount_minor"), err.to_string());
+            None
+        }
     }
-    if m.amount_minor < 0 {
-        v.add(format!("{field}.amount_minor"), "must not be negative");
-    }
-    m.amount_minor
 }
 
-/// A CNY amount.
-pub fn cny(cents: i64) -> common::Money {
+/// The wire form of an amount.
+pub fn money_proto(a: Amount) -> common::Money {
     common::Money {
-        currency_code: "CNY".to_owned(),
-        amount_minor: cents,
+        currency_code: a.currency().code().to_owned(),
+        amount_minor: a.minor(),
     }
 }
 

@@ -38,6 +38,10 @@ pub struct Case {
     pub in_warranty: bool,
     /// The warranty scope that covers it, as intake found it.
     pub warranty_scope: String,
+    /// The first day the scope's warranty covered, where intake kept it.
+    pub warranty_start: Option<chrono::NaiveDate>,
+    /// The first day no longer covered.
+    pub warranty_expiry: Option<chrono::NaiveDate>,
 }
 
 /// Loads a case; `None` when there is no such ticket.
@@ -77,7 +81,15 @@ pub async fn case(conn: &impl ConnectionTrait, id: &str) -> Result<Option<Case>,
             .and_then(serde_json::Value::as_str)
             .unwrap_or_default()
             .to_owned(),
+        warranty_start: date_of(&warranty, "start"),
+        warranty_expiry: date_of(&warranty, "expiry"),
     }))
+}
+
+fn date_of(json: &serde_json::Value, key: &str) -> Option<chrono::NaiveDate> {
+    json.get(key)
+        .and_then(serde_json::Value::as_str)
+        .and_then(|d| d.parse().ok())
 }
 
 /// The reviews of a plan version, oldest first.

@@ -129,6 +129,7 @@ fn report(
                 responsibility: vec![common::ResponsibilityShare {
                     party: common::ResponsibleParty::Contractor as i32,
                     percent: 100,
+                    ..Default::default()
                 }],
                 ..Default::default()
             }),

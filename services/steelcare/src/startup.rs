@@ -467,6 +467,8 @@ impl Application {
                 self.db.clone(),
                 RepairConfig {
                     chief_engineer_above_cents: self.settings.repair.chief_engineer_above_cents,
+                    currency: self.settings.repair.currency,
+                    cost_policy: self.settings.repair.cost_policy.clone(),
                     rules: self.settings.dispatch.rules.clone(),
                     timezone: self.settings.intake.timezone,
                 },

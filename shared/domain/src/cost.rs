@@ -1,9 +1,30 @@
-//! Who pays for a repair (MISSION §5.3, §9; Appendix A: the party responsible for the defect
-//! bears the cost, and in-warranty defects the contractor caused are repaired free). Pure:
-//! given the warranty status of the affected scope, who is responsible (alone or in shares)
-//! and the quoted amount, it says what the customer and the contractor pay, what is charged back
-//! to a designer or supplier, and why, in words a customer can read (Chinese and English).
-//! Amounts are in cents (fen) so they add up exactly.
+//! Who pays for a repair (MISSION §5.3, §9; appendix A). Repair cost is borne by the party
+//! responsible for the defect (MoC order 80, art. 13); the warranty decides whether the
+//! contractor must repair its own defect for free, not who caused it.
+//!
+//! The rule is a [`CostPolicy`]: for each party, in warranty and out of it, a [`Treatment`]. A
+//! contractor configures it (`repair.cost_policy`); the default follows the seed and the
+//! regulation:
+//!
+//! | cause | in warranty | out of warranty |
+//! |---|---|---|
+//! | the contractor | free | at cost (no margin): a latent defect of its own work |
+//! | the designer, a material supplier, a third party | claim: the customer is not charged, the contractor repairs and claims the share from that party | claim |
+//! | use or maintenance, the environment, force majeure | paid service | paid service |
+//!
+//! Given the warranty facts, who is responsible (alone or in shares) and, when one exists, the
+//! quote, it says per share what happens, what the customer and the contractor pay, what is
+//! claimed from whom, and why, naming the rule, the warranty scope and its dates. The bearing
+//! is answerable before a price exists: without a quote the lines carry no amounts.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{Datelike, NaiveDate};
+
+use crate::category::UnknownValue;
+use crate::money::{Amount, MoneyError};
+use crate::warranty::WarrantyScope;
 
 /// Who caused a defect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -16,7 +37,9 @@ pub enum Party {
     MaterialSupplier,
     /// The customer's use or maintenance.
     CustomerUse,
-    /// A third party.
+    /// The environment (corrosive atmosphere, ground conditions no one caused).
+    Environment,
+    /// A third party (e.g. the contractor of an adjacent excavation).
     ThirdParty,
     /// Force majeure (typhoon, earthquake...).
     ForceMajeure,
@@ -25,12 +48,38 @@ pub enum Party {
 }
 
 impl Party {
+    /// Every party a policy has a treatment for.
+    pub const DECIDED: [Party; 7] = [
+        Party::Contractor,
+        Party::Designer,
+        Party::MaterialSupplier,
+        Party::CustomerUse,
+        Party::Environment,
+        Party::ThirdParty,
+        Party::ForceMajeure,
+    ];
+
+    /// Stored and configured name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Party::Contractor => "contractor",
+            Party::Designer => "designer",
+            Party::MaterialSupplier => "material_supplier",
+            Party::CustomerUse => "customer_use",
+            Party::Environment => "environment",
+            Party::ThirdParty => "third_party",
+            Party::ForceMajeure => "force_majeure",
+            Party::Undetermined => "undetermined",
+        }
+    }
+
     fn zh(self) -> &'static str {
         match self {
             Party::Contractor => "施工方",
             Party::Designer => "设计单位",
             Party::MaterialSupplier => "材料供应商",
             Party::CustomerUse => "使用或维护不当",
+            Party::Environment => "环境因素",
             Party::ThirdParty => "第三方",
             Party::ForceMajeure => "不可抗力",
             Party::Undetermined => "未确定",
@@ -43,61 +92,309 @@ impl Party {
             Party::Designer => "the designer",
             Party::MaterialSupplier => "the material supplier",
             Party::CustomerUse => "use or maintenance",
+            Party::Environment => "the environment",
             Party::ThirdParty => "a third party",
             Party::ForceMajeure => "force majeure",
             Party::Undetermined => "undetermined",
         }
     }
 
-    /// Whether the contractor answers to the customer for it while in warranty (its own work,
-    /// and the designer and suppliers it engaged, charged back to them).
-    fn contractor_answers(self) -> bool {
+    /// Whether a claim can be made against the party: someone other than the contractor and
+    /// the customer, who can be named and asked to pay.
+    pub fn claimable(self) -> bool {
         matches!(
             self,
-            Party::Contractor | Party::Designer | Party::MaterialSupplier
+            Party::Designer | Party::MaterialSupplier | Party::ThirdParty
         )
     }
 }
 
-/// One party's share of the responsibility, in percent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+impl fmt::Display for Party {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Party {
+    type Err = UnknownValue;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Party::DECIDED
+            .into_iter()
+            .find(|p| p.as_str() == s)
+            .ok_or_else(|| UnknownValue {
+                kind: "responsible party",
+                value: s.to_owned(),
+            })
+    }
+}
+
+/// What happens to a party's share of the repair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Treatment {
+    /// The contractor repairs it free of charge.
+    Free,
+    /// The customer is not charged; the contractor repairs and claims the share from the party.
+    Claim,
+    /// The customer pays the share of the cost price, without margin.
+    AtCost,
+    /// The customer pays the share of the quoted price.
+    PaidService,
+}
+
+impl Treatment {
+    /// Every treatment.
+    pub const ALL: [Treatment; 4] = [
+        Treatment::Free,
+        Treatment::Claim,
+        Treatment::AtCost,
+        Treatment::PaidService,
+    ];
+
+    /// Configured name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Treatment::Free => "free",
+            Treatment::Claim => "claim",
+            Treatment::AtCost => "at_cost",
+            Treatment::PaidService => "paid_service",
+        }
+    }
+
+    /// Whether the customer pays something under it.
+    pub fn charges_customer(self) -> bool {
+        matches!(self, Treatment::AtCost | Treatment::PaidService)
+    }
+
+    fn zh(self) -> &'static str {
+        match self {
+            Treatment::Free => "免费",
+            Treatment::Claim => "向责任方追偿",
+            Treatment::AtCost => "按成本价",
+            Treatment::PaidService => "有偿服务",
+        }
+    }
+
+    fn en(self) -> &'static str {
+        match self {
+            Treatment::Free => "free",
+            Treatment::Claim => "claim against the party",
+            Treatment::AtCost => "at cost",
+            Treatment::PaidService => "paid service",
+        }
+    }
+}
+
+impl FromStr for Treatment {
+    type Err = UnknownValue;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Treatment::ALL
+            .into_iter()
+            .find(|t| t.as_str() == s)
+            .ok_or_else(|| UnknownValue {
+                kind: "cost treatment",
+                value: s.to_owned(),
+            })
+    }
+}
+
+/// A treatment a policy cannot hold.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{party} cannot be treated as {treatment}: {why}")]
+pub struct PolicyError {
+    /// The party.
+    pub party: Party,
+    /// The treatment asked for.
+    pub treatment: &'static str,
+    /// Why not.
+    pub why: &'static str,
+}
+
+/// The contractor's rule: a treatment per party, in warranty and out of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CostPolicy {
+    in_warranty: Vec<(Party, Treatment)>,
+    out_of_warranty: Vec<(Party, Treatment)>,
+}
+
+impl Default for CostPolicy {
+    /// The seed's and the regulation's rule (see the module's table).
+    fn default() -> Self {
+        let base = |contractor| {
+            Party::DECIDED
+                .into_iter()
+                .map(|p| {
+                    let t = match p {
+                        Party::Contractor => contractor,
+                        p if p.claimable() => Treatment::Claim,
+                        _ => Treatment::PaidService,
+                    };
+                    (p, t)
+                })
+                .collect()
+        };
+        CostPolicy {
+            in_warranty: base(Treatment::Free),
+            out_of_warranty: base(Treatment::AtCost),
+        }
+    }
+}
+
+impl CostPolicy {
+    /// Sets the treatment of `party`'s share in or out of warranty. A claim needs a party that
+    /// can be claimed from; the contractor cannot claim from itself, and the customer's own
+    /// use, the environment and force majeure have no one to claim from.
+    pub fn set(
+        &mut self,
+        in_warranty: bool,
+        party: Party,
+        treatment: Treatment,
+    ) -> Result<(), PolicyError> {
+        if party == Party::Undetermined {
+            return Err(PolicyError {
+                party,
+                treatment: treatment.as_str(),
+                why: "an undetermined cause is settled (appraisal or dispute) before cost bearing",
+            });
+        }
+        if treatment == Treatment::Claim && !party.claimable() {
+            return Err(PolicyError {
+                party,
+                treatment: treatment.as_str(),
+                why: "a claim is made against a designer, a material supplier or a third party",
+            });
+        }
+        let rules = if in_warranty {
+            &mut self.in_warranty
+        } else {
+            &mut self.out_of_warranty
+        };
+        if let Some(rule) = rules.iter_mut().find(|(p, _)| *p == party) {
+            rule.1 = treatment;
+        }
+        Ok(())
+    }
+
+    /// The treatment of `party`'s share.
+    pub fn treatment(&self, in_warranty: bool, party: Party) -> Treatment {
+        let rules = if in_warranty {
+            &self.in_warranty
+        } else {
+            &self.out_of_warranty
+        };
+        rules
+            .iter()
+            .find(|(p, _)| *p == party)
+            .map_or(Treatment::PaidService, |(_, t)| *t)
+    }
+}
+
+/// One party's share of the responsibility.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Share {
     /// The party.
     pub party: Party,
     /// Percent, 1..=100.
     pub percent: u32,
+    /// Who exactly (the design institute, the supplier, the adjacent contractor), if known.
+    pub name: String,
+}
+
+impl Share {
+    /// A share with no name.
+    pub fn of(party: Party, percent: u32) -> Share {
+        Share {
+            party,
+            percent,
+            name: String::new(),
+        }
+    }
+}
+
+/// The warranty that applies, as intake found it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct WarrantyFacts {
+    /// Whether the scope was under warranty on the day the defect was reported.
+    pub in_warranty: bool,
+    /// The scope that covers the problem.
+    pub scope: Option<WarrantyScope>,
+    /// The first day covered.
+    pub start: Option<NaiveDate>,
+    /// The first day no longer covered.
+    pub expiry: Option<NaiveDate>,
+}
+
+impl WarrantyFacts {
+    /// The last day covered.
+    pub fn last_day(&self) -> Option<NaiveDate> {
+        self.expiry.and_then(|d| d.pred_opt())
+    }
+}
+
+/// A price for the repair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quote {
+    /// The quoted price (what paid service charges).
+    pub price: Amount,
+    /// The cost price without margin, where known (what "at cost" charges).
+    pub cost: Option<Amount>,
 }
 
 /// What the rule is given.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CostCase {
-    /// Whether the affected scope is under warranty on the day the defect was reported.
-    pub in_warranty: bool,
-    /// Who is responsible, in percent adding up to 100 (one share of 100 when one party is).
+#[derive(Debug, Clone)]
+pub struct CostCase<'a> {
+    /// The warranty that applies.
+    pub warranty: WarrantyFacts,
+    /// Who is responsible, in percent adding up to 100.
     pub shares: Vec<Share>,
-    /// The quoted amount of the repair, in cents.
-    pub quoted_cents: i64,
+    /// The price, when there is one yet.
+    pub quote: Option<Quote>,
+    /// The contractor's rule.
+    pub policy: &'a CostPolicy,
 }
 
-/// A charge back to the party that caused part of the defect.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BackCharge {
-    /// Designer or supplier.
+/// What happens to one share.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    /// The share.
+    pub share: Share,
+    /// What the policy says for it.
+    pub treatment: Treatment,
+    /// The rule applied: in warranty or out of it.
+    pub in_warranty: bool,
+    /// The share of the quoted price.
+    pub price: Option<Amount>,
+    /// What the customer pays for it.
+    pub customer: Option<Amount>,
+    /// What the contractor bears for it (claimed back under [`Treatment::Claim`]).
+    pub contractor: Option<Amount>,
+}
+
+/// A claim against the party that caused a share of the defect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claim {
+    /// Designer, supplier or third party.
     pub party: Party,
-    /// Amount in cents.
-    pub cents: i64,
+    /// Who exactly, where named.
+    pub name: String,
+    /// The amount, when there is a quote.
+    pub amount: Option<Amount>,
 }
 
 /// Who pays, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CostDecision {
-    /// What the customer pays (paid service), in cents.
-    pub customer_cents: i64,
-    /// What the contractor bears, in cents (back-charges included).
-    pub contractor_cents: i64,
-    /// Amounts the contractor recovers from the designer or a supplier.
-    pub back_charges: Vec<BackCharge>,
-    /// Free of charge for the customer.
+    /// One line per share, in the order given.
+    pub lines: Vec<Line>,
+    /// What the customer pays in all, when there is a quote.
+    pub customer: Option<Amount>,
+    /// What the contractor bears in all (claims included), when there is a quote. With the
+    /// customer's part it adds up to the quoted price to the minor unit.
+    pub contractor: Option<Amount>,
+    /// Claims against other parties.
+    pub claims: Vec<Claim>,
+    /// Whether the customer pays nothing.
     pub free_for_customer: bool,
     /// Why, in Chinese.
     pub reasoning_zh: String,
@@ -111,242 +408,647 @@ pub enum CostError {
     /// Shares missing, zero, repeated or not adding up to 100.
     #[error("responsibility shares must name each party once and add up to 100 percent")]
     Shares,
-    /// A negative amount.
-    #[error("the quoted amount must not be negative")]
-    Amount,
     /// Responsibility is not determined: an appraisal or a dispute decides first.
     #[error("responsibility is undetermined; settle it (appraisal or dispute) before cost bearing")]
     Undetermined,
+    /// A share is charged at cost and the quote has no cost price.
+    #[error("the policy charges {0}'s share at cost: the quote needs its cost price")]
+    NeedsCostPrice(Party),
+    /// The cost price is above the quoted price, or in another currency.
+    #[error("the cost price must be in the quote's currency and not above it")]
+    CostPrice,
 }
 
-fn yuan(cents: i64) -> String {
-    format!("{}.{:02}", cents / 100, (cents % 100).abs())
-}
-
-/// Splits `total` by `percents` so the parts add up to `total` exactly (largest remainders).
-fn split(total: i64, percents: &[u32]) -> Vec<i64> {
-    let mut parts: Vec<i64> = percents
-        .iter()
-        .map(|p| total * i64::from(*p) / 100)
-        .collect();
-    let mut rest = total - parts.iter().sum::<i64>();
-    let mut order: Vec<usize> = (0..percents.len()).collect();
-    order.sort_by_key(|i| std::cmp::Reverse((total * i64::from(percents[*i])) % 100));
-    for i in order {
-        if rest == 0 {
-            break;
-        }
-        parts[i] += 1;
-        rest -= 1;
-    }
-    parts
-}
-
-/// Decides who pays.
-pub fn decide(case: &CostCase) -> Result<CostDecision, CostError> {
-    if case.quoted_cents < 0 {
-        return Err(CostError::Amount);
-    }
-    let total: u32 = case.shares.iter().map(|s| s.percent).sum();
-    let mut parties: Vec<Party> = case.shares.iter().map(|s| s.party).collect();
+fn check_shares(shares: &[Share]) -> Result<(), CostError> {
+    let total: u32 = shares.iter().map(|s| s.percent).sum();
+    let mut parties: Vec<Party> = shares.iter().map(|s| s.party).collect();
     parties.sort();
     parties.dedup();
-    if case.shares.is_empty()
+    if shares.is_empty()
         || total != 100
-        || parties.len() != case.shares.len()
-        || case.shares.iter().any(|s| s.percent == 0)
+        || parties.len() != shares.len()
+        || shares.iter().any(|s| s.percent == 0)
     {
         return Err(CostError::Shares);
     }
     if parties.contains(&Party::Undetermined) {
         return Err(CostError::Undetermined);
     }
+    Ok(())
+}
+
+/// The quote split by share: the price shares and the cost-price shares.
+struct SplitQuote {
+    prices: Vec<Amount>,
+    costs: Vec<Amount>,
+}
+
+fn check_quote(
+    case: &CostCase<'_>,
+    treatments: &[Treatment],
+) -> Result<Option<SplitQuote>, CostError> {
+    let Some(quote) = case.quote else {
+        return Ok(None);
+    };
     let percents: Vec<u32> = case.shares.iter().map(|s| s.percent).collect();
-    let amounts = split(case.quoted_cents, &percents);
-    let mut customer = 0;
-    let mut contractor = 0;
-    let mut back_charges = Vec::new();
-    let mut zh = Vec::new();
-    let mut en = Vec::new();
-    for (share, cents) in case.shares.iter().zip(amounts) {
-        let who = format!("{}%", share.percent);
-        if case.in_warranty && share.party.contractor_answers() {
-            contractor += cents;
-            if share.party != Party::Contractor {
-                back_charges.push(BackCharge {
-                    party: share.party,
-                    cents,
-                });
-                zh.push(format!(
-                    "{who} 由{}造成，在保修期内由施工方免费维修，{} 元向{}追偿",
-                    share.party.zh(),
-                    yuan(cents),
-                    share.party.zh()
-                ));
-                en.push(format!(
-                    "{who} caused by {}: repaired free under warranty by the contractor, who recovers {} yuan from {}",
-                    share.party.en(),
-                    yuan(cents),
-                    share.party.en()
-                ));
-            } else {
-                zh.push(format!("{who} 属施工方责任，在保修期内免费维修"));
-                en.push(format!(
-                    "{who} the contractor's responsibility: repaired free under warranty"
-                ));
+    let prices = quote.price.split(&percents);
+    let costs = match quote.cost {
+        Some(cost) => {
+            if cost.same_currency(quote.price).is_err() || cost.minor() > quote.price.minor() {
+                return Err(CostError::CostPrice);
             }
-        } else {
-            customer += cents;
-            let why_zh = if case.in_warranty {
-                format!("由{}造成，不属保修范围", share.party.zh())
-            } else {
-                format!("已过保修期（原因：{}）", share.party.zh())
-            };
-            let why_en = if case.in_warranty {
-                format!(
-                    "caused by {}, which the warranty does not cover",
-                    share.party.en()
-                )
-            } else {
-                format!("the warranty has expired (cause: {})", share.party.en())
-            };
-            zh.push(format!(
-                "{who} {why_zh}，按报价 {} 元提供有偿服务",
-                yuan(cents)
-            ));
-            en.push(format!(
-                "{who} {why_en}: paid service at the quoted {} yuan",
-                yuan(cents)
-            ));
+            cost.split(&percents)
+        }
+        None => {
+            if let Some(i) = treatments.iter().position(|t| *t == Treatment::AtCost) {
+                return Err(CostError::NeedsCostPrice(case.shares[i].party));
+            }
+            prices.clone()
+        }
+    };
+    Ok(Some(SplitQuote { prices, costs }))
+}
+
+fn total(amounts: impl Iterator<Item = Option<Amount>>) -> Result<Option<Amount>, MoneyError> {
+    let mut sum: Option<Amount> = None;
+    for a in amounts.flatten() {
+        sum = Some(match sum {
+            None => a,
+            Some(s) => s.checked_add(a)?,
+        });
+    }
+    Ok(sum)
+}
+
+/// Decides who pays.
+pub fn decide(case: &CostCase<'_>) -> Result<CostDecision, CostError> {
+    check_shares(&case.shares)?;
+    let in_warranty = case.warranty.in_warranty;
+    let treatments: Vec<Treatment> = case
+        .shares
+        .iter()
+        .map(|s| case.policy.treatment(in_warranty, s.party))
+        .collect();
+    let amounts = check_quote(case, &treatments)?;
+    let mut lines = Vec::new();
+    for (i, (share, treatment)) in case.shares.iter().zip(&treatments).enumerate() {
+        let (price, customer, contractor) = match &amounts {
+            None => (None, None, None),
+            Some(SplitQuote { prices, costs }) => {
+                let price = prices[i];
+                // At cost the customer pays the cost share and the contractor forgoes the
+                // margin; the cost share never exceeds the price share, but clamp regardless.
+                let customer_minor = match treatment {
+                    Treatment::Free | Treatment::Claim => 0,
+                    Treatment::AtCost => costs[i].minor().min(price.minor()),
+                    Treatment::PaidService => price.minor(),
+                };
+                let customer = Amount::new(price.currency(), customer_minor)
+                    .unwrap_or(Amount::zero(price.currency()));
+                let contractor = price
+                    .checked_sub(customer)
+                    .unwrap_or(Amount::zero(price.currency()));
+                (Some(price), Some(customer), Some(contractor))
+            }
+        };
+        lines.push(Line {
+            share: share.clone(),
+            treatment: *treatment,
+            in_warranty,
+            price,
+            customer,
+            contractor,
+        });
+    }
+    // The parts of one quote add up to it, which is within the bound: these cannot fail.
+    let customer = total(lines.iter().map(|l| l.customer)).map_err(|_| CostError::CostPrice)?;
+    let contractor = total(lines.iter().map(|l| l.contractor)).map_err(|_| CostError::CostPrice)?;
+    let claims = lines
+        .iter()
+        .filter(|l| l.treatment == Treatment::Claim)
+        .map(|l| Claim {
+            party: l.share.party,
+            name: l.share.name.clone(),
+            amount: l.contractor,
+        })
+        .collect();
+    let free_for_customer = match customer {
+        Some(c) => c.minor() == 0,
+        None => !treatments.iter().any(|t| t.charges_customer()),
+    };
+    Ok(CostDecision {
+        reasoning_zh: explain_zh(&case.warranty, &lines),
+        reasoning_en: explain_en(&case.warranty, &lines),
+        lines,
+        customer,
+        contractor,
+        claims,
+        free_for_customer,
+    })
+}
+
+fn scope_zh(scope: WarrantyScope) -> &'static str {
+    match scope {
+        WarrantyScope::MainStructure => "地基基础和主体结构",
+        WarrantyScope::Waterproofing => "防水工程",
+        WarrantyScope::HeatingCooling => "供热与供冷系统",
+        WarrantyScope::InstallationDecoration => "电气管线、给排水、设备安装和装修工程",
+        WarrantyScope::Other => "其他工程（含防腐涂装）",
+    }
+}
+
+fn scope_en(scope: WarrantyScope) -> &'static str {
+    match scope {
+        WarrantyScope::MainStructure => "foundation and main structure",
+        WarrantyScope::Waterproofing => "waterproofing",
+        WarrantyScope::HeatingCooling => "heating and cooling",
+        WarrantyScope::InstallationDecoration => {
+            "electrical, plumbing, installation and decoration"
+        }
+        WarrantyScope::Other => "other work (coating included)",
+    }
+}
+
+fn date_zh(d: NaiveDate) -> String {
+    format!("{}年{}月{}日", d.year(), d.month(), d.day())
+}
+
+fn date_en(d: NaiveDate) -> String {
+    d.format("%-d %B %Y").to_string()
+}
+
+fn money_zh(a: Amount) -> String {
+    if a.currency().code() == "CNY" {
+        format!("{} 元", a.number())
+    } else {
+        format!("{} {}", a.currency(), a.number())
+    }
+}
+
+fn warranty_zh(w: &WarrantyFacts) -> String {
+    let status = if w.in_warranty {
+        "报修时在保修期内"
+    } else {
+        "报修时已过保修期"
+    };
+    match (w.scope, w.start, w.last_day()) {
+        (Some(scope), Some(start), Some(last)) => format!(
+            "保修范围：{}，保修期 {} 至 {}，{status}。",
+            scope_zh(scope),
+            date_zh(start),
+            date_zh(last)
+        ),
+        (Some(scope), _, _) => format!("保修范围：{}，{status}。", scope_zh(scope)),
+        (None, _, _) => "该问题不属任何保修范围。".to_owned(),
+    }
+}
+
+fn warranty_en(w: &WarrantyFacts) -> String {
+    let status = if w.in_warranty {
+        "in warranty when the defect was reported"
+    } else {
+        "expired when the defect was reported"
+    };
+    match (w.scope, w.start, w.last_day()) {
+        (Some(scope), Some(start), Some(last)) => format!(
+            "Warranty scope: {}, covered from {} to {}; {status}.",
+            scope_en(scope),
+            date_en(start),
+            date_en(last)
+        ),
+        (Some(scope), _, _) => format!("Warranty scope: {}; {status}.", scope_en(scope)),
+        (None, _, _) => "No warranty scope covers this problem.".to_owned(),
+    }
+}
+
+fn who_zh(share: &Share, alone: bool) -> String {
+    let named = if share.name.is_empty() {
+        share.party.zh().to_owned()
+    } else {
+        format!("{}（{}）", share.party.zh(), share.name)
+    };
+    if alone {
+        format!("缺陷由{named}造成")
+    } else {
+        format!("{}% 的责任在{named}", share.percent)
+    }
+}
+
+fn who_en(share: &Share, alone: bool) -> String {
+    let named = if share.name.is_empty() {
+        share.party.en().to_owned()
+    } else {
+        format!("{} ({})", share.party.en(), share.name)
+    };
+    if alone {
+        format!("The defect was caused by {named}")
+    } else {
+        format!("{}% of the responsibility lies with {named}", share.percent)
+    }
+}
+
+fn line_zh(l: &Line) -> String {
+    let amount = |a: Option<Amount>| a.map_or_else(|| "（金额待报价）".to_owned(), money_zh);
+    let contractor = l.share.party == Party::Contractor;
+    let claimed = if l.share.name.is_empty() {
+        l.share.party.zh().to_owned()
+    } else {
+        l.share.name.clone()
+    };
+    match (l.treatment, contractor, l.in_warranty) {
+        (Treatment::Free, true, true) => "在保修期内由施工方免费维修".to_owned(),
+        (Treatment::Free, true, false) => {
+            "属施工方自身工程的潜在缺陷，虽已过保修期，按本公司政策免费维修".to_owned()
+        }
+        (Treatment::Free, false, _) => "由施工方免费维修".to_owned(),
+        (Treatment::Claim, _, _) => format!(
+            "客户不承担费用，由施工方先行维修并向{claimed}追偿 {}",
+            amount(l.contractor)
+        ),
+        (Treatment::AtCost, true, false) => format!(
+            "属施工方自身工程的潜在缺陷，保修期已过，按成本价（不含利润）收取 {}",
+            amount(l.customer)
+        ),
+        (Treatment::AtCost, _, _) => {
+            format!("按成本价（不含利润）收取 {}", amount(l.customer))
+        }
+        (Treatment::PaidService, _, true) => {
+            format!("不属保修责任，按报价提供有偿服务 {}", amount(l.customer))
+        }
+        (Treatment::PaidService, _, false) => {
+            format!("保修期已过，按报价提供有偿服务 {}", amount(l.customer))
         }
     }
-    Ok(CostDecision {
-        customer_cents: customer,
-        contractor_cents: contractor,
-        free_for_customer: customer == 0,
-        back_charges,
-        reasoning_zh: zh.join("；") + "。",
-        reasoning_en: en.join("; ") + ".",
-    })
+}
+
+fn line_en(l: &Line) -> String {
+    let amount =
+        |a: Option<Amount>| a.map_or_else(|| "(amount to be quoted)".to_owned(), |a| a.to_string());
+    let contractor = l.share.party == Party::Contractor;
+    let claimed = if l.share.name.is_empty() {
+        l.share.party.en().to_owned()
+    } else {
+        l.share.name.clone()
+    };
+    match (l.treatment, contractor, l.in_warranty) {
+        (Treatment::Free, true, true) => "repaired free of charge under warranty".to_owned(),
+        (Treatment::Free, true, false) => "a latent defect of the contractor's own work: repaired free of charge although the warranty has expired, as the company's policy provides".to_owned(),
+        (Treatment::Free, false, _) => "repaired free of charge by the contractor".to_owned(),
+        (Treatment::Claim, _, _) => format!(
+            "the customer is not charged; the contractor repairs it and claims {} from {claimed}",
+            amount(l.contractor)
+        ),
+        (Treatment::AtCost, true, false) => format!(
+            "a latent defect of the contractor's own work found after the warranty expired: charged at cost without margin, {}",
+            amount(l.customer)
+        ),
+        (Treatment::AtCost, _, _) => {
+            format!("charged at cost without margin, {}", amount(l.customer))
+        }
+        (Treatment::PaidService, _, true) => format!(
+            "not covered by the warranty: paid service at the quoted {}",
+            amount(l.customer)
+        ),
+        (Treatment::PaidService, _, false) => format!(
+            "the warranty has expired: paid service at the quoted {}",
+            amount(l.customer)
+        ),
+    }
+}
+
+fn rule_zh(l: &Line) -> String {
+    let period = if l.in_warranty {
+        "保修期内"
+    } else {
+        "保修期外"
+    };
+    format!(
+        "〔规则：{period}·{}→{}〕",
+        l.share.party.zh(),
+        l.treatment.zh()
+    )
+}
+
+fn rule_en(l: &Line) -> String {
+    let period = if l.in_warranty {
+        "in warranty"
+    } else {
+        "out of warranty"
+    };
+    format!(
+        " [rule: {period}, {} → {}]",
+        l.share.party.en(),
+        l.treatment.en()
+    )
+}
+
+fn explain_zh(w: &WarrantyFacts, lines: &[Line]) -> String {
+    let alone = lines.len() == 1;
+    let parts: Vec<String> = lines
+        .iter()
+        .map(|l| format!("{}，{}{}", who_zh(&l.share, alone), line_zh(l), rule_zh(l)))
+        .collect();
+    format!("{}{}。", warranty_zh(w), parts.join("；"))
+}
+
+fn explain_en(w: &WarrantyFacts, lines: &[Line]) -> String {
+    let alone = lines.len() == 1;
+    let parts: Vec<String> = lines
+        .iter()
+        .map(|l| format!("{}: {}{}.", who_en(&l.share, alone), line_en(l), rule_en(l)))
+        .collect();
+    format!("{} {}", warranty_en(w), parts.join(" "))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::money::{Currency, MAX_MINOR};
     use proptest::prelude::*;
 
-    fn alone(party: Party) -> Vec<Share> {
-        vec![Share {
-            party,
-            percent: 100,
-        }]
+    fn cny(minor: i64) -> Amount {
+        Amount::new(Currency::CNY, minor).unwrap()
     }
 
-    fn case(in_warranty: bool, shares: Vec<Share>) -> CostCase {
-        CostCase {
+    fn alone(party: Party) -> Vec<Share> {
+        vec![Share::of(party, 100)]
+    }
+
+    fn warranty(in_warranty: bool) -> WarrantyFacts {
+        WarrantyFacts {
             in_warranty,
+            scope: Some(WarrantyScope::Other),
+            start: NaiveDate::from_ymd_opt(2023, 5, 10),
+            expiry: NaiveDate::from_ymd_opt(2025, 5, 10),
+        }
+    }
+
+    fn decide_with(
+        policy: &CostPolicy,
+        in_warranty: bool,
+        shares: Vec<Share>,
+        quote: Option<Quote>,
+    ) -> Result<CostDecision, CostError> {
+        decide(&CostCase {
+            warranty: warranty(in_warranty),
             shares,
-            quoted_cents: 123_456,
+            quote,
+            policy,
+        })
+    }
+
+    fn quote(price: i64, cost: i64) -> Option<Quote> {
+        Some(Quote {
+            price: cny(price),
+            cost: Some(cny(cost)),
+        })
+    }
+
+    #[test]
+    fn in_warranty_the_contractors_own_defect_is_free() {
+        let p = CostPolicy::default();
+        let d = decide_with(&p, true, alone(Party::Contractor), quote(123_456, 100_000)).unwrap();
+        assert!(d.free_for_customer);
+        assert_eq!(d.contractor, Some(cny(123_456)));
+        assert_eq!(d.customer, Some(cny(0)));
+        assert!(
+            d.reasoning_zh.contains("在保修期内由施工方免费维修"),
+            "{}",
+            d.reasoning_zh
+        );
+        assert!(
+            d.reasoning_en
+                .contains("repaired free of charge under warranty"),
+            "{}",
+            d.reasoning_en
+        );
+        // One party bears all: no percentage in the words.
+        assert!(!d.reasoning_zh.contains('%') && !d.reasoning_en.contains('%'));
+    }
+
+    #[test]
+    fn out_of_warranty_the_contractors_own_defect_is_charged_at_cost_not_at_the_quote() {
+        let p = CostPolicy::default();
+        let d = decide_with(&p, false, alone(Party::Contractor), quote(800_000, 600_000)).unwrap();
+        assert_eq!(d.customer, Some(cny(600_000)));
+        assert_eq!(d.contractor, Some(cny(200_000)), "the margin is forgone");
+        assert!(d.reasoning_zh.contains("潜在缺陷"), "{}", d.reasoning_zh);
+        assert!(
+            d.reasoning_zh
+                .contains("按成本价（不含利润）收取 6,000.00 元"),
+            "{}",
+            d.reasoning_zh
+        );
+        assert!(
+            d.reasoning_zh
+                .contains("保修期 2023年5月10日 至 2025年5月9日"),
+            "{}",
+            d.reasoning_zh
+        );
+        assert!(
+            d.reasoning_en.contains("latent defect"),
+            "{}",
+            d.reasoning_en
+        );
+        assert!(
+            d.reasoning_en
+                .contains("at cost without margin, CNY 6,000.00"),
+            "{}",
+            d.reasoning_en
+        );
+        assert!(
+            d.reasoning_en
+                .contains("covered from 10 May 2023 to 9 May 2025"),
+            "{}",
+            d.reasoning_en
+        );
+        assert!(
+            d.reasoning_en
+                .contains("[rule: out of warranty, the contractor → at cost]"),
+            "{}",
+            d.reasoning_en
+        );
+        // At cost needs the cost price.
+        let no_cost = Some(Quote {
+            price: cny(800_000),
+            cost: None,
+        });
+        assert_eq!(
+            decide_with(&p, false, alone(Party::Contractor), no_cost),
+            Err(CostError::NeedsCostPrice(Party::Contractor))
+        );
+        assert_eq!(
+            decide_with(&p, false, alone(Party::Contractor), quote(100, 101)),
+            Err(CostError::CostPrice)
+        );
+        // A policy that repairs latent defects free says so.
+        let mut generous = CostPolicy::default();
+        generous
+            .set(false, Party::Contractor, Treatment::Free)
+            .unwrap();
+        let d = decide_with(
+            &generous,
+            false,
+            alone(Party::Contractor),
+            quote(800_000, 600_000),
+        )
+        .unwrap();
+        assert!(d.free_for_customer);
+        assert!(
+            d.reasoning_en.contains("although the warranty has expired"),
+            "{}",
+            d.reasoning_en
+        );
+    }
+
+    #[test]
+    fn a_third_party_is_claimed_from_by_name_and_the_customer_is_not_charged() {
+        let p = CostPolicy::default();
+        let shares = vec![Share {
+            party: Party::ThirdParty,
+            percent: 100,
+            name: "邻近基坑施工单位".to_owned(),
+        }];
+        let d = decide_with(&p, true, shares, quote(500_000, 400_000)).unwrap();
+        assert!(d.free_for_customer);
+        assert_eq!(
+            d.claims,
+            vec![Claim {
+                party: Party::ThirdParty,
+                name: "邻近基坑施工单位".into(),
+                amount: Some(cny(500_000))
+            }]
+        );
+        assert!(
+            d.reasoning_zh
+                .contains("向邻近基坑施工单位追偿 5,000.00 元"),
+            "{}",
+            d.reasoning_zh
+        );
+    }
+
+    #[test]
+    fn misuse_environment_and_force_majeure_are_paid_service_in_and_out_of_warranty() {
+        let p = CostPolicy::default();
+        for party in [Party::CustomerUse, Party::Environment, Party::ForceMajeure] {
+            for w in [true, false] {
+                let d = decide_with(&p, w, alone(party), quote(123_456, 100_000)).unwrap();
+                assert_eq!(d.customer, Some(cny(123_456)));
+                assert!(
+                    d.reasoning_en
+                        .contains("paid service at the quoted CNY 1,234.56"),
+                    "{}",
+                    d.reasoning_en
+                );
+            }
         }
     }
 
     #[test]
-    fn the_rule_of_the_process() {
-        // In warranty and the contractor's fault: free.
-        let d = decide(&case(true, alone(Party::Contractor))).unwrap();
-        assert!(d.free_for_customer);
-        assert_eq!(d.contractor_cents, 123_456);
-        assert!(d.reasoning_zh.contains("免费"), "{}", d.reasoning_zh);
-        assert!(d.reasoning_en.contains("free under warranty"));
-        // Use or maintenance, force majeure, out of warranty: paid at the quoted amount.
-        for d in [
-            decide(&case(true, alone(Party::CustomerUse))).unwrap(),
-            decide(&case(true, alone(Party::ForceMajeure))).unwrap(),
-            decide(&case(false, alone(Party::Contractor))).unwrap(),
-        ] {
-            assert_eq!(d.customer_cents, 123_456);
-            assert!(
-                d.reasoning_en.contains("1234.56 yuan"),
-                "{}",
-                d.reasoning_en
-            );
-        }
-        // Designer or supplier: the contractor repairs, and charges them back.
-        let d = decide(&case(true, alone(Party::MaterialSupplier))).unwrap();
-        assert!(d.free_for_customer);
-        assert_eq!(
-            d.back_charges,
-            vec![BackCharge {
-                party: Party::MaterialSupplier,
-                cents: 123_456
-            }]
-        );
-        // Shared: split in percent.
-        let shared = vec![
-            Share {
-                party: Party::Contractor,
-                percent: 60,
-            },
-            Share {
-                party: Party::CustomerUse,
-                percent: 40,
-            },
+    fn who_pays_is_answered_before_a_price_exists() {
+        let p = CostPolicy::default();
+        let shares = vec![
+            Share::of(Party::Contractor, 60),
+            Share::of(Party::CustomerUse, 40),
         ];
-        let d = decide(&case(true, shared)).unwrap();
-        assert_eq!((d.contractor_cents, d.customer_cents), (74_074, 49_382));
-        assert!(d.reasoning_zh.contains("60%") && d.reasoning_zh.contains("40%"));
+        let d = decide_with(&p, true, shares, None).unwrap();
+        assert_eq!((d.customer, d.contractor), (None, None));
+        assert!(!d.free_for_customer);
+        assert_eq!(d.lines[0].treatment, Treatment::Free);
+        assert_eq!(d.lines[1].treatment, Treatment::PaidService);
+        assert!(
+            d.reasoning_zh.contains("60% 的责任在施工方"),
+            "{}",
+            d.reasoning_zh
+        );
+        assert!(
+            d.reasoning_en.contains("(amount to be quoted)"),
+            "{}",
+            d.reasoning_en
+        );
+        // At cost without a quote is no problem either.
+        assert!(decide_with(&p, false, alone(Party::Contractor), None).is_ok());
+    }
+
+    #[test]
+    fn shared_responsibility_splits_to_the_minor_unit() {
+        let p = CostPolicy::default();
+        let shares = vec![
+            Share::of(Party::Contractor, 60),
+            Share::of(Party::CustomerUse, 40),
+        ];
+        let d = decide_with(&p, true, shares, quote(123_456, 100_000)).unwrap();
+        assert_eq!(d.contractor, Some(cny(74_074)));
+        assert_eq!(d.customer, Some(cny(49_382)));
+        let d = decide_with(&p, true, alone(Party::Contractor), quote(MAX_MINOR, 0)).unwrap();
+        assert_eq!(d.contractor, Some(cny(MAX_MINOR)));
     }
 
     #[test]
     fn what_cannot_be_decided_says_why() {
+        let p = CostPolicy::default();
         assert_eq!(
-            decide(&case(true, alone(Party::Undetermined))),
+            decide_with(&p, true, alone(Party::Undetermined), None),
             Err(CostError::Undetermined)
         );
-        let half = vec![Share {
-            party: Party::Contractor,
-            percent: 50,
-        }];
-        assert_eq!(decide(&case(true, half)), Err(CostError::Shares));
-        assert_eq!(decide(&case(true, vec![])), Err(CostError::Shares));
-        let mut negative = case(true, alone(Party::Contractor));
-        negative.quoted_cents = -1;
-        assert_eq!(decide(&negative), Err(CostError::Amount));
+        assert_eq!(
+            decide_with(&p, true, vec![Share::of(Party::Contractor, 50)], None),
+            Err(CostError::Shares)
+        );
+        assert_eq!(decide_with(&p, true, vec![], None), Err(CostError::Shares));
+        let mut policy = CostPolicy::default();
+        assert!(
+            policy
+                .set(true, Party::Contractor, Treatment::Claim)
+                .is_err()
+        );
+        assert!(
+            policy
+                .set(true, Party::CustomerUse, Treatment::Claim)
+                .is_err()
+        );
+        assert!(
+            policy
+                .set(true, Party::Designer, Treatment::PaidService)
+                .is_ok()
+        );
+        assert_eq!(
+            policy.treatment(true, Party::Designer),
+            Treatment::PaidService
+        );
     }
 
     fn party() -> impl Strategy<Value = Party> {
-        prop_oneof![
-            Just(Party::Contractor),
-            Just(Party::Designer),
-            Just(Party::MaterialSupplier),
-            Just(Party::CustomerUse),
-            Just(Party::ThirdParty),
-            Just(Party::ForceMajeure),
-        ]
+        proptest::sample::select(Party::DECIDED.to_vec())
     }
 
     proptest! {
-        /// Whatever the split, the parts add up to the quote to the cent, back-charges are
-        /// part of what the contractor bears, and out of warranty the customer pays it all.
+        /// Whatever the split and the policy's defaults, the parts add up to the quote to the
+        /// minor unit, claims are part of what the contractor bears, and out of warranty no
+        /// share is free under the default policy unless another party is claimed from.
         #[test]
         fn amounts_always_add_up(
             in_warranty: bool,
-            quoted in 0i64..1_000_000_000,
+            price in 0i64..=MAX_MINOR,
+            margin in 0u32..=100,
             a in party(),
             b in party(),
             percent in 1u32..100,
         ) {
             let shares = if a == b {
-                vec![Share { party: a, percent: 100 }]
+                vec![Share::of(a, 100)]
             } else {
-                vec![Share { party: a, percent }, Share { party: b, percent: 100 - percent }]
+                vec![Share::of(a, percent), Share::of(b, 100 - percent)]
             };
-            let d = decide(&CostCase { in_warranty, shares, quoted_cents: quoted }).unwrap();
-            prop_assert_eq!(d.customer_cents + d.contractor_cents, quoted);
-            prop_assert!(d.back_charges.iter().map(|c| c.cents).sum::<i64>() <= d.contractor_cents);
-            if !in_warranty {
-                prop_assert_eq!(d.customer_cents, quoted);
-            }
+            let cost = i64::try_from(i128::from(price) * i128::from(margin) / 100).unwrap();
+            let p = CostPolicy::default();
+            let d = decide_with(&p, in_warranty, shares, quote(price, cost)).unwrap();
+            let customer = d.customer.unwrap().minor();
+            let contractor = d.contractor.unwrap().minor();
+            prop_assert_eq!(customer + contractor, price);
+            prop_assert!(customer <= price);
+            let claimed: i64 = d.claims.iter().map(|c| c.amount.unwrap().minor()).sum();
+            prop_assert!(claimed <= contractor);
             prop_assert!(!d.reasoning_zh.is_empty() && !d.reasoning_en.is_empty());
         }
     }

@@ -15,6 +15,7 @@ pub mod dispatch;
 pub mod feedback;
 pub mod lifecycle;
 pub mod location;
+pub mod money;
 pub mod role;
 pub mod sla;
 pub mod tolerance;

@@ -157,6 +157,8 @@ pub struct WarrantyStatus {
     pub in_warranty: bool,
     /// The scope that applies, if any.
     pub scope: Option<WarrantyScope>,
+    /// First day covered by the applying term.
+    pub start: Option<NaiveDate>,
     /// Expiry of the applying term (the longest of that scope).
     pub expiry: Option<NaiveDate>,
 }
@@ -167,6 +169,7 @@ pub fn status(terms: &[WarrantyTerm], category: ProblemCategory, on: NaiveDate) 
         return WarrantyStatus {
             in_warranty: false,
             scope: None,
+            start: None,
             expiry: None,
         };
     };
@@ -177,6 +180,7 @@ pub fn status(terms: &[WarrantyTerm], category: ProblemCategory, on: NaiveDate) 
     WarrantyStatus {
         in_warranty: best.is_some_and(|t| on < t.expiry()),
         scope: Some(scope),
+        start: best.map(|t| t.start),
         expiry: best.map(WarrantyTerm::expiry),
     }
 }

@@ -11,7 +11,9 @@ use config::{Config, Environment, File, FileFormat};
 use serde::Deserialize;
 use steelcare_domain::BusinessCalendar;
 use steelcare_domain::category::UnknownValue;
+use steelcare_domain::cost::{CostPolicy, Party, Treatment};
 use steelcare_domain::dispatch::{Skill, SkillRules};
+use steelcare_domain::money::{Currency, MAX_MINOR};
 use steelcare_domain::sla::{ClockMode, PolicyBook, PolicyOverride, SlaDuration};
 use steelcare_domain::{ProblemCategory, SeverityTier};
 
@@ -58,8 +60,29 @@ survey_duration = "4h"
 
 [repair]
 chief_engineer_above_cents = 5000000
+currency = "CNY"
 consumers = 1
 watcher_interval_ms = 1000
+
+# Who pays (steelcare_domain::cost): per responsible party, in warranty and out of it, one of
+# free, claim (designer, material_supplier, third_party only), at_cost, paid_service.
+[repair.cost_policy.in_warranty]
+contractor = "free"
+designer = "claim"
+material_supplier = "claim"
+third_party = "claim"
+customer_use = "paid_service"
+environment = "paid_service"
+force_majeure = "paid_service"
+
+[repair.cost_policy.out_of_warranty]
+contractor = "at_cost"
+designer = "claim"
+material_supplier = "claim"
+third_party = "claim"
+customer_use = "paid_service"
+environment = "paid_service"
+force_majeure = "paid_service"
 
 [feedback]
 team = "customer-service"
@@ -155,8 +178,44 @@ struct RawFeedback {
 #[serde(deny_unknown_fields)]
 struct RawRepair {
     chief_engineer_above_cents: i64,
+    currency: String,
     consumers: u32,
     watcher_interval_ms: u64,
+    cost_policy: RawCostPolicy,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCostPolicy {
+    in_warranty: std::collections::BTreeMap<String, String>,
+    out_of_warranty: std::collections::BTreeMap<String, String>,
+}
+
+impl RawCostPolicy {
+    fn validate(&self) -> Result<CostPolicy, SettingsError> {
+        let mut policy = CostPolicy::default();
+        for (in_warranty, key, rules) in [
+            (true, "repair.cost_policy.in_warranty", &self.in_warranty),
+            (
+                false,
+                "repair.cost_policy.out_of_warranty",
+                &self.out_of_warranty,
+            ),
+        ] {
+            for (party, treatment) in rules {
+                let party: Party = party
+                    .parse()
+                    .map_err(|e: UnknownValue| invalid(key, e.to_string()))?;
+                let treatment: Treatment = treatment
+                    .parse()
+                    .map_err(|e: UnknownValue| invalid(key, e.to_string()))?;
+                policy
+                    .set(in_warranty, party, treatment)
+                    .map_err(|e| invalid(key, e.to_string()))?;
+            }
+        }
+        Ok(policy)
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -393,6 +452,10 @@ pub struct FeedbackSettings {
 pub struct RepairSettings {
     /// A plan whose estimate is above this many cents needs the chief engineer's approval too.
     pub chief_engineer_above_cents: i64,
+    /// The currency of every amount (an ISO 4217 code the product knows).
+    pub currency: Currency,
+    /// Who pays, per responsible party, in warranty and out of it.
+    pub cost_policy: CostPolicy,
     /// Event consumers of the repair group in this process (at least 1).
     pub consumers: u32,
     /// How often the appraisal watcher looks for passed deadlines.
@@ -713,8 +776,25 @@ impl RawSettings {
         if self.repair.watcher_interval_ms == 0 {
             return Err(invalid("repair.watcher_interval_ms", "must be at least 1"));
         }
+        if self.repair.chief_engineer_above_cents > MAX_MINOR {
+            return Err(invalid(
+                "repair.chief_engineer_above_cents",
+                format!("must be at most {MAX_MINOR}"),
+            ));
+        }
+        let currency = Currency::parse(&self.repair.currency).ok_or_else(|| {
+            invalid(
+                "repair.currency",
+                format!(
+                    "{:?} is not an ISO 4217 code this product knows",
+                    self.repair.currency
+                ),
+            )
+        })?;
         let repair = RepairSettings {
             chief_engineer_above_cents: self.repair.chief_engineer_above_cents,
+            currency,
+            cost_policy: self.repair.cost_policy.validate()?,
             consumers: self.repair.consumers,
             watcher_interval: Duration::from_millis(self.repair.watcher_interval_ms),
         };

@@ -121,6 +121,9 @@ pub struct SuggestionRecord {
 pub struct WarrantyRecord {
     pub in_warranty: bool,
     pub scope: Option<String>,
+    /// First day covered (absent on tickets taken before it was kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<NaiveDate>,
     pub expiry: Option<NaiveDate>,
 }
 

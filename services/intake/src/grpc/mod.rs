@@ -274,6 +274,7 @@ fn warranty_record(status: warranty::WarrantyStatus) -> WarrantyRecord {
     WarrantyRecord {
         in_warranty: status.in_warranty,
         scope: status.scope.map(|s| s.as_str().to_owned()),
+        start: status.start,
         expiry: status.expiry,
     }
 }

@@ -13,11 +13,14 @@ use steelcare_runtime::validate::{LONG, Violations};
 use steelcare_runtime::{ApiError, RequestContext};
 
 use super::plans::schedule_of;
-use super::{READERS, RepairService, allow, bearer, bearing, expect_state, responsibility};
-use crate::engine::{Begun, case_precondition};
-use crate::records::{kind, money, plan_status, signatures, slot, texts};
+use super::{
+    READERS, RepairService, allow, bearer, bearing, expect_state, parse_quote, responsibility,
+};
+use crate::engine::{Begun, RepairConfig, case_precondition};
+use crate::records::{kind, money, money_proto, plan_status, signatures, slot, texts};
 use crate::store::{self, NewRecord, decode};
 use crate::view;
+use steelcare_domain::cost::Quote;
 
 /// The two sides of an agreement.
 pub(super) const BOTH_SIDES: &[common::SignatureRole] = &[
@@ -25,11 +28,13 @@ pub(super) const BOTH_SIDES: &[common::SignatureRole] = &[
     common::SignatureRole::ContractorRepresentative,
 ];
 
-/// Checks an overriding cost bearing: amounts not negative and adding up to the quote.
+/// Checks an overriding cost bearing: amounts in the quote's currency, not negative, and
+/// adding up to the quote.
 fn parse_override(
     v: &mut Violations,
+    config: &RepairConfig,
     given: &pb::CostBearing,
-    quoted: i64,
+    quote: Option<Quote>,
     reason: &str,
 ) -> pb::CostBearing {
     let customer = money(
@@ -37,28 +42,45 @@ fn parse_override(
         "cost_override.customer_pays",
         given.customer_pays.as_ref(),
         true,
+        config.currency,
     );
     let contractor = money(
         v,
         "cost_override.contractor_bears",
         given.contractor_bears.as_ref(),
         true,
+        config.currency,
     );
-    if customer + contractor != quoted {
-        v.add(
-            "cost_override",
-            format!(
-                "customer_pays and contractor_bears add up to {}, not the quoted {quoted}",
-                customer + contractor
-            ),
+    for (i, b) in given.back_charges.iter().enumerate() {
+        money(
+            v,
+            &format!("cost_override.back_charges[{i}].amount"),
+            b.amount.as_ref(),
+            true,
+            config.currency,
         );
     }
+    if let (Some(c), Some(k), Some(q)) = (customer, contractor, quote) {
+        match c.checked_add(k) {
+            Ok(sum) if sum == q.price => {}
+            Ok(sum) => v.add(
+                "cost_override",
+                format!(
+                    "customer_pays and contractor_bears add up to {sum}, not the quoted {}",
+                    q.price
+                ),
+            ),
+            Err(err) => v.add("cost_override", err.to_string()),
+        }
+    }
     pb::CostBearing {
-        quoted: Some(crate::records::cny(quoted)),
-        free_for_customer: customer == 0,
+        quoted: quote.map(|q| money_proto(q.price)),
+        cost_price: quote.and_then(|q| q.cost).map(money_proto),
+        free_for_customer: customer.is_some_and(|c| c.minor() == 0),
         reasoning_zh: v.optional("cost_override.reasoning_zh", &given.reasoning_zh, LONG),
         reasoning_en: v.optional("cost_override.reasoning_en", &given.reasoning_en, LONG),
         override_reason: reason.to_owned(),
+        lines: Vec::new(),
         ..given.clone()
     }
 }
@@ -94,7 +116,14 @@ impl RepairService {
             50,
         );
         let acceptance_terms = texts(&mut v, "acceptance_terms", &request.acceptance_terms, 50);
-        let quoted = money(&mut v, "quoted", request.quoted.as_ref(), true);
+        let config = &self.repairer.config;
+        let quote = parse_quote(
+            &mut v,
+            config,
+            request.quoted.as_ref(),
+            request.cost_price.as_ref(),
+            true,
+        );
         let override_reason = v.optional("override_reason", &request.override_reason, LONG);
         let overridden = request.cost_override.as_ref().map(|o| {
             if override_reason.is_empty() {
@@ -103,7 +132,7 @@ impl RepairService {
                     "required: why the computed bearing is overridden",
                 );
             }
-            parse_override(&mut v, o, quoted, &override_reason)
+            parse_override(&mut v, config, o, quote, &override_reason)
         });
         if overridden.is_none() && !override_reason.is_empty() {
             v.add("cost_override", "required with an override_reason");
@@ -148,16 +177,18 @@ impl RepairService {
         let shares = responsibility(&tx, &case.id)
             .await?
             .ok_or_else(|| case_precondition(&case, "the case has no survey report yet"))?;
-        let computed = match bearing(&case, &shares, quoted) {
+        let computed = match bearing(&r.config, &case, &shares, quote) {
             Ok(c) => Some(c),
             Err(_) if overridden.is_some() => None,
             Err(err) => return Err(err),
         };
         let cost = match (&overridden, &computed) {
-            (Some(o), _) => pb::CostBearing {
+            (Some(o), computed) => pb::CostBearing {
                 in_warranty: case.in_warranty,
                 warranty_scope: case.warranty_scope.clone(),
                 responsibility: crate::records::shares_proto(&shares),
+                warranty_start: computed.as_ref().and_then(|c| c.warranty_start),
+                warranty_end: computed.as_ref().and_then(|c| c.warranty_end),
                 ..o.clone()
             },
             (None, Some(c)) => c.clone(),
@@ -229,10 +260,11 @@ impl RepairService {
             serde_json::json!({
                 "ticket_id": case.id,
                 "plan_version": row.version,
-                "quoted_cents": quoted,
-                "customer_cents": cost.customer_pays.as_ref().map(|m| m.amount_minor),
-                "contractor_cents": cost.contractor_bears.as_ref().map(|m| m.amount_minor),
-                "computed_customer_cents": computed
+                "quoted_minor": quote.map(|q| q.price.minor()),
+                "currency": r.config.currency.code(),
+                "customer_minor": cost.customer_pays.as_ref().map(|m| m.amount_minor),
+                "contractor_minor": cost.contractor_bears.as_ref().map(|m| m.amount_minor),
+                "computed_customer_minor": computed
                     .as_ref()
                     .and_then(|c| c.customer_pays.as_ref().map(|m| m.amount_minor)),
                 "override_reason": override_reason,

@@ -15,9 +15,9 @@ use steelcare_runtime::validate::{LONG, SHORT, Violations};
 use steelcare_runtime::{ApiError, RequestContext};
 
 use super::agreement::BOTH_SIDES;
-use super::{READERS, RepairService, allow, bearing, check_attachments, evidence};
+use super::{READERS, RepairService, allow, bearing, check_attachments, evidence, parse_quote};
 use crate::engine::{Begun, case_precondition};
-use crate::records::{kind, money, shares, shares_proto, signatures, slot, status};
+use crate::records::{kind, shares, shares_proto, signatures, slot, status};
 use crate::store::{self, NewRecord, decode};
 use crate::view;
 
@@ -193,10 +193,13 @@ impl RepairService {
                 "a resolution determines who is responsible",
             );
         }
-        let quoted = request
-            .quoted
-            .as_ref()
-            .map(|q| money(&mut v, "quoted", Some(q), true));
+        let quote = parse_quote(
+            &mut v,
+            &self.repairer.config,
+            request.quoted.as_ref(),
+            request.cost_price.as_ref(),
+            false,
+        );
         let signed = (!request.signatures.is_empty())
             .then(|| signatures(&mut v, "signatures", &request.signatures, BOTH_SIDES, now));
         v.finish(())?;
@@ -246,13 +249,12 @@ impl RepairService {
             None => None,
             Some(_) => {
                 let mut v = Violations::default();
-                let quoted = quoted.unwrap_or_else(|| {
+                if quote.is_none() {
                     v.add(
                         "quoted",
                         "required: the agreement's cost bearing is amended",
                     );
-                    0
-                });
+                }
                 if signed.is_none() {
                     v.add(
                         "signatures",
@@ -260,7 +262,7 @@ impl RepairService {
                     );
                 }
                 v.finish(())?;
-                let cost = bearing(&case, &found, quoted)?;
+                let cost = bearing(&r.config, &case, &found, quote)?;
                 let aid = uuid::Uuid::now_v7().to_string();
                 let amendment = pb::AgreementAmendment {
                     amendment_id: aid.clone(),

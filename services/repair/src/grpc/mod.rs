@@ -21,8 +21,8 @@ use steelcare_runtime::validate::{SHORT, Violations};
 use steelcare_runtime::{ApiError, RequestContext};
 use steelcare_store::entity::case_records;
 
-use crate::engine::{Repairer, case_precondition};
-use crate::records::{cny, kind, shares_of, shares_proto, status};
+use crate::engine::{RepairConfig, Repairer, case_precondition};
+use crate::records::{kind, money, money_proto, shares_of, shares_proto, status};
 use crate::store::{self, Case, decode};
 
 /// The repair service.
@@ -157,49 +157,121 @@ async fn responsibility(
     }
 }
 
-/// Who bears the cost of `quoted` cents given the shares, with the reasoning.
-fn bearing(case: &Case, shares: &[Share], quoted_cents: i64) -> Result<pb::CostBearing, ApiError> {
-    let decision = cost::decide(&cost::CostCase {
+/// The quote a request gives: `quoted` (required when `required`) and, optionally, its cost
+/// price, in the quote's currency and not above it.
+fn parse_quote(
+    v: &mut Violations,
+    config: &RepairConfig,
+    quoted: Option<&common::Money>,
+    cost_price: Option<&common::Money>,
+    required: bool,
+) -> Option<cost::Quote> {
+    let price = money(v, "quoted", quoted, required, config.currency);
+    let cost = money(v, "cost_price", cost_price, false, config.currency);
+    if quoted.is_none() && cost_price.is_some() {
+        v.add("cost_price", "given without a quoted price");
+    }
+    if let (Some(p), Some(c)) = (price, cost)
+        && c.minor() > p.minor()
+    {
+        v.add("cost_price", format!("{c} is above the quoted price {p}"));
+        return None;
+    }
+    price.map(|price| cost::Quote { price, cost })
+}
+
+/// Who bears the cost given the shares (and the quote, when there is one), with the reasoning.
+fn bearing(
+    config: &RepairConfig,
+    case: &Case,
+    shares: &[Share],
+    quote: Option<cost::Quote>,
+) -> Result<pb::CostBearing, ApiError> {
+    let warranty = cost::WarrantyFacts {
         in_warranty: case.in_warranty,
+        scope: case.warranty_scope.parse().ok(),
+        start: case.warranty_start,
+        expiry: case.warranty_expiry,
+    };
+    let decision = cost::decide(&cost::CostCase {
+        warranty: warranty.clone(),
         shares: shares.to_vec(),
-        quoted_cents,
+        quote,
+        policy: &config.cost_policy,
     })
     .map_err(|err| match err {
         cost::CostError::Undetermined => case_precondition(
             case,
             "responsibility is undetermined: settle it (appraisal or dispute) first",
         ),
-        cost::CostError::Amount => ApiError::invalid("quoted.amount_minor", err.to_string()),
+        cost::CostError::NeedsCostPrice(_) | cost::CostError::CostPrice => {
+            ApiError::invalid("cost_price", err.to_string())
+        }
         cost::CostError::Shares => ApiError::Internal(format!("stored shares: {err}")),
     })?;
-    Ok(bearing_proto(case, shares, quoted_cents, &decision))
+    Ok(bearing_proto(case, &warranty, shares, quote, &decision))
+}
+
+fn date_proto(d: chrono::NaiveDate) -> common::Date {
+    use chrono::Datelike;
+    common::Date {
+        year: d.year(),
+        month: i32::try_from(d.month()).unwrap_or(1),
+        day: i32::try_from(d.day()).unwrap_or(1),
+    }
+}
+
+fn treatment_value(t: cost::Treatment) -> i32 {
+    (match t {
+        cost::Treatment::Free => pb::CostTreatment::Free,
+        cost::Treatment::Claim => pb::CostTreatment::Claim,
+        cost::Treatment::AtCost => pb::CostTreatment::AtCost,
+        cost::Treatment::PaidService => pb::CostTreatment::PaidService,
+    }) as i32
 }
 
 fn bearing_proto(
     case: &Case,
+    warranty: &cost::WarrantyFacts,
     shares: &[Share],
-    quoted_cents: i64,
+    quote: Option<cost::Quote>,
     d: &CostDecision,
 ) -> pb::CostBearing {
     pb::CostBearing {
         in_warranty: case.in_warranty,
         warranty_scope: case.warranty_scope.clone(),
         responsibility: shares_proto(shares),
-        quoted: Some(cny(quoted_cents)),
-        customer_pays: Some(cny(d.customer_cents)),
-        contractor_bears: Some(cny(d.contractor_cents)),
+        quoted: quote.map(|q| money_proto(q.price)),
+        cost_price: quote.and_then(|q| q.cost).map(money_proto),
+        customer_pays: d.customer.map(money_proto),
+        contractor_bears: d.contractor.map(money_proto),
         back_charges: d
-            .back_charges
+            .claims
             .iter()
-            .map(|b| pb::BackCharge {
-                party: crate::records::party_value(b.party),
-                amount: Some(cny(b.cents)),
+            .map(|c| pb::BackCharge {
+                party: crate::records::party_value(c.party),
+                amount: c.amount.map(money_proto),
+                party_name: c.name.clone(),
             })
             .collect(),
         free_for_customer: d.free_for_customer,
         reasoning_zh: d.reasoning_zh.clone(),
         reasoning_en: d.reasoning_en.clone(),
         override_reason: String::new(),
+        lines: d
+            .lines
+            .iter()
+            .map(|l| pb::CostLine {
+                share: shares_proto(std::slice::from_ref(&l.share)).pop(),
+                treatment: treatment_value(l.treatment),
+                in_warranty_rule: l.in_warranty,
+                price: l.price.map(money_proto),
+                customer_pays: l.customer.map(money_proto),
+                contractor_bears: l.contractor.map(money_proto),
+            })
+            .collect(),
+        warranty_start: warranty.start.map(date_proto),
+        warranty_end: warranty.last_day().map(date_proto),
     }
 }
 

@@ -140,7 +140,13 @@ impl RepairService {
                 "required: the technicians who repair",
             );
         }
-        let estimate = money(v, &f("cost_estimate"), c.cost_estimate.as_ref(), true);
+        let estimate = money(
+            v,
+            &f("cost_estimate"),
+            c.cost_estimate.as_ref(),
+            true,
+            self.repairer.config.currency,
+        );
         if matches!(
             common::CostBearer::try_from(c.expected_bearer),
             Err(_) | Ok(common::CostBearer::Unspecified)
@@ -161,7 +167,7 @@ impl RepairService {
             }),
             crew_technician_ids: crew,
             equipment: texts(v, &f("equipment"), &c.equipment, 50),
-            cost_estimate: Some(crate::records::cny(estimate)),
+            cost_estimate: estimate.map(crate::records::money_proto),
             expected_bearer: c.expected_bearer,
             expected_effect: v.required(&f("expected_effect"), &c.expected_effect, LONG),
             disruption: v.optional(&f("disruption"), &c.disruption, LONG),

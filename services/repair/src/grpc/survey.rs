@@ -16,7 +16,7 @@ use steelcare_runtime::{ApiError, RequestContext};
 
 use super::{
     READERS, RepairService, SURVEYORS, allow, attachment_ref, bearing, check_attachments, evidence,
-    expect_state, responsibility,
+    expect_state, parse_quote, responsibility,
 };
 use crate::engine::{Begun, case_precondition};
 use crate::records::{kind, shares, signatures, slot, time_range};
@@ -537,16 +537,22 @@ impl RepairService {
         request: pb::AssessCostRequest,
     ) -> Result<pb::AssessCostResponse, ApiError> {
         allow(ctx, READERS)?;
-        let mut v = Violations::default();
-        let quoted = crate::records::money(&mut v, "quoted", request.quoted.as_ref(), true);
-        v.finish(())?;
         let r = &self.repairer;
+        let mut v = Violations::default();
+        let quote = parse_quote(
+            &mut v,
+            &r.config,
+            request.quoted.as_ref(),
+            request.cost_price.as_ref(),
+            false,
+        );
+        v.finish(())?;
         let case = r.case_for(&r.db, &ctx.caller, &request.ticket_id).await?;
         let shares = responsibility(&r.db, &case.id)
             .await?
             .ok_or_else(|| case_precondition(&case, "the case has no survey report yet"))?;
         Ok(pb::AssessCostResponse {
-            cost: Some(bearing(&case, &shares, quoted)?),
+            cost: Some(bearing(&r.config, &case, &shares, quote)?),
         })
     }
 }

@@ -149,6 +149,7 @@ const words = {
   cost: ["费用", "Cost"],
   customerPays: ["客户承担", "customer pays"],
   contractorBears: ["承包方承担", "contractor bears"],
+  whyThisBearing: ["费用承担依据", "Why"],
   scope: ["范围", "Scope"],
   overdue: ["超时", "Overdue"],
   kpi_TECHNICIAN: ["技术员", "Technician"],

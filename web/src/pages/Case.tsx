@@ -244,6 +244,7 @@ export default function CasePage() {
                   <Descriptions.Item label={t("cost")}>
                     {money(records.agreement.cost?.quoted)} · {t("customerPays")} {money(records.agreement.cost?.customerPays)} · {t("contractorBears")} {money(records.agreement.cost?.contractorBears)}
                   </Descriptions.Item>
+                  <Descriptions.Item label={t("whyThisBearing")}>{lang === "zh" ? records.agreement.cost?.reasoningZh : records.agreement.cost?.reasoningEn}</Descriptions.Item>
                   <Descriptions.Item label={t("created")}><Time value={records.agreement.signTime} /></Descriptions.Item>
                 </Descriptions>
               ) : <Empty image={Empty.PRESENTED_IMAGE_SIMPLE} description={t("nothing")} />}

@@ -129,6 +129,23 @@ pub(crate) fn acceptance(
     }
 }
 
+/// The agent reads the record back and the customer confirms it.
+async fn confirm_readback(desk: &mut Desk, ticket: &str) {
+    let agent = desk.office.agent.clone();
+    desk.office
+        .intake
+        .confirm_readback(authed(
+            steelcare_proto::intake::v1::ConfirmReadbackRequest {
+                ticket_id: ticket.into(),
+                readback_text: "漏水位置与现象已向客户复述并确认".into(),
+                confirm_time: None,
+            },
+            &agent,
+        ))
+        .await
+        .unwrap();
+}
+
 /// Drops the database's guard on archive rows, as someone with direct database access could.
 async fn drop_guards(backend: &Backend, db: &steelcare_store::Database) {
     let statements: Vec<String> = match backend {
@@ -372,6 +389,8 @@ async fn a_repaired_case_is_inspected_accepted_after_rework_archived_exported_an
         }
 
         // --- Archive ---------------------------------------------------------------------
+        // The agent read the record back and the customer confirmed it (MISSION §3.1).
+        confirm_readback(&mut desk, &ticket).await;
         let photo: Vec<u8> = b"\xff\xd8\xff\xe0\0\x10JFIF\0"
             .iter()
             .copied()
@@ -554,7 +573,11 @@ async fn a_repaired_case_is_inspected_accepted_after_rework_archived_exported_an
         assert_eq!(second.archive_number, format!("AR-{year}-000002"));
         assert_eq!(second.ending, pb::CaseEnding::NoRepair as i32);
         assert_eq!(second.previous_manifest_sha256, archive.manifest_sha256);
-        assert!(second.completeness.unwrap().missing.is_empty());
+        // Its read-back was never confirmed: the archive says so, and is not complete.
+        let partial = second.completeness.clone().unwrap();
+        assert_eq!(partial.missing, [pb::DocumentKind::Readback as i32]);
+        let expected = partial.expected.len() as f64;
+        assert_eq!(partial.ratio, (expected - 1.0) / expected);
         // A consultation answered remotely is archived too.
         let question = desk.office.ticket("请问屋面多久需要维护一次？").await;
         desk.office
@@ -568,6 +591,7 @@ async fn a_repaired_case_is_inspected_accepted_after_rework_archived_exported_an
             ))
             .await
             .unwrap();
+        confirm_readback(&mut desk, &question).await;
         let third = client
             .archive_case(authed(
                 pb::ArchiveCaseRequest {
@@ -587,6 +611,39 @@ async fn a_repaired_case_is_inspected_accepted_after_rework_archived_exported_an
         assert_eq!(desk.state(&question).await, common::CaseState::Archived);
 
         drop_guards(&backend, &db).await;
+        // One document row deleted behind the database's back: the export refuses to hand out
+        // the damaged dossier and names the document, where it once left it out of SHA256SUMS
+        // so that `sha256sum -c` passed.
+        let whole = export(&mut client, &third.archive_number, &auditor)
+            .await
+            .unwrap();
+        let mut reader = zip::ZipArchive::new(std::io::Cursor::new(whole)).unwrap();
+        let mut sums = String::new();
+        reader
+            .by_name("SHA256SUMS")
+            .unwrap()
+            .read_to_string(&mut sums)
+            .unwrap();
+        assert_eq!(sums.lines().count(), third.documents.len() + 1);
+        let gone = &third.documents[1];
+        db.execute_unprepared(&format!(
+            "DELETE FROM archive_documents WHERE archive_number = '{}' AND sequence = {}",
+            third.archive_number, gone.sequence
+        ))
+        .await
+        .unwrap();
+        let err = export(&mut client, &third.archive_number, &auditor)
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::DataLoss, "{err:?}");
+        assert!(
+            err.message().contains(&format!(
+                "document {} ({}) of {}: row missing",
+                gone.sequence, gone.path, third.archive_number
+            )),
+            "{}",
+            err.message()
+        );
         // A changed stored byte of one document is named.
         let target = &archive.documents[3];
         db.execute_unprepared(&format!(
@@ -610,10 +667,15 @@ async fn a_repaired_case_is_inspected_accepted_after_rework_archived_exported_an
         assert_eq!(report.problems[0].sequence, target.sequence);
         assert_eq!(report.problems[0].path, target.path);
         assert_eq!(report.problems[0].problem, "stored bytes changed");
-        let err = export(&mut client, &archive.archive_number, &auditor).await;
+        let err = export(&mut client, &archive.archive_number, &auditor)
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::DataLoss, "changed bytes do not export");
         assert!(
-            err.is_ok(),
-            "the changed bytes still export; verification tells"
+            err.message()
+                .contains(&format!("document {} ({})", target.sequence, target.path)),
+            "{}",
+            err.message()
         );
         // A changed row (its hash rewritten to match nothing) is named as such.
         let other_doc = &archive.documents[1];

@@ -222,7 +222,7 @@ fn ending_of(case: &Case) -> Option<pb::CaseEnding> {
 /// The document kinds an archive of a case that ended so must hold.
 pub fn expected_kinds(ending: pb::CaseEnding) -> Vec<pb::DocumentKind> {
     use pb::DocumentKind as D;
-    let mut kinds = vec![D::IntakeRecord, D::Classification, D::Sla];
+    let mut kinds = vec![D::IntakeRecord, D::Readback, D::Classification, D::Sla];
     match ending {
         pb::CaseEnding::Repaired => kinds.extend([
             D::Dispatch,
@@ -302,7 +302,9 @@ impl Acceptor {
             "报修登记 / Intake record",
             &serde_json::json!({ "ticket": ticket, "project": project, "customer": customer }),
         ));
-        if let Some(text) = readback {
+        // The read-back counts once the customer confirmed it (MISSION §3.1); an unconfirmed
+        // text stays in the intake record above.
+        if let Some(text) = readback.filter(|_| !ticket["readback_confirmed_at"].is_null()) {
             out.push(json_draft(
                 D::Readback,
                 "复述确认 / Read-back",
@@ -787,17 +789,14 @@ impl AcceptanceService {
             .map_err(|_| "stored bytes missing".to_owned())
     }
 
-    pub(crate) async fn verify_archive(
+    /// Every document of an archive checked against its manifest both ways: each entry needs
+    /// its row, the row as listed and bytes that hash as listed; each row needs its entry. The
+    /// intact documents come back with their bytes, in the manifest's order.
+    async fn check_documents(
         &self,
-        ctx: &RequestContext,
-        request: pb::VerifyArchiveRequest,
-    ) -> Result<pb::VerifyArchiveResponse, ApiError> {
-        require(&ctx.caller, AUDITORS)?;
-        let row = self.visible_archive(ctx, &request.archive_number).await?;
-        let db = &self.acceptor.db;
-        let recomputed = sha256_hex(row.manifest.as_bytes());
-        let manifest_changed = recomputed != row.manifest_sha256;
-        let manifest: serde_json::Value = serde_json::from_str(&row.manifest).unwrap_or_default();
+        row: &archives::Model,
+        manifest: &serde_json::Value,
+    ) -> Result<Checked, ApiError> {
         let listed = manifest["documents"]
             .as_array()
             .cloned()
@@ -805,15 +804,15 @@ impl AcceptanceService {
         let documents = archive_documents::Entity::find()
             .filter(archive_documents::Column::ArchiveNumber.eq(&row.archive_number))
             .order_by_asc(archive_documents::Column::Sequence)
-            .all(db)
+            .all(&self.acceptor.db)
             .await
             .map_err(db_err)?;
-        let mut problems = Vec::new();
+        let mut checked = Checked::default();
         for entry in &listed {
             let sequence = entry["sequence"].as_i64().unwrap_or(0);
             let path = entry["path"].as_str().unwrap_or_default().to_owned();
             let Some(doc) = documents.iter().find(|d| i64::from(d.sequence) == sequence) else {
-                problems.push(pb::DocumentProblem {
+                checked.problems.push(pb::DocumentProblem {
                     sequence: i32::try_from(sequence).unwrap_or(0),
                     path,
                     problem: "row missing".to_owned(),
@@ -836,10 +835,13 @@ impl AcceptanceService {
                         problem =
                             Some(problem.unwrap_or_else(|| "stored bytes changed".to_owned()));
                     }
+                    if problem.is_none() {
+                        checked.files.push((doc.path.clone(), actual, bytes));
+                    }
                 }
             }
             if let Some(problem) = problem {
-                problems.push(pb::DocumentProblem {
+                checked.problems.push(pb::DocumentProblem {
                     sequence: doc.sequence,
                     path: doc.path.clone(),
                     problem,
@@ -851,13 +853,28 @@ impl AcceptanceService {
                 .iter()
                 .any(|e| e["sequence"].as_i64() == Some(i64::from(doc.sequence)))
             {
-                problems.push(pb::DocumentProblem {
+                checked.problems.push(pb::DocumentProblem {
                     sequence: doc.sequence,
                     path: doc.path.clone(),
                     problem: "not in the manifest".to_owned(),
                 });
             }
         }
+        Ok(checked)
+    }
+
+    pub(crate) async fn verify_archive(
+        &self,
+        ctx: &RequestContext,
+        request: pb::VerifyArchiveRequest,
+    ) -> Result<pb::VerifyArchiveResponse, ApiError> {
+        require(&ctx.caller, AUDITORS)?;
+        let row = self.visible_archive(ctx, &request.archive_number).await?;
+        let db = &self.acceptor.db;
+        let recomputed = sha256_hex(row.manifest.as_bytes());
+        let manifest_changed = recomputed != row.manifest_sha256;
+        let manifest: serde_json::Value = serde_json::from_str(&row.manifest).unwrap_or_default();
+        let problems = self.check_documents(&row, &manifest).await?.problems;
         let previous = archives::Entity::find()
             .filter(archives::Column::Seq.eq(row.seq - 1))
             .one(db)
@@ -906,31 +923,42 @@ impl AcceptanceService {
             ],
         )?;
         let row = self.visible_archive(ctx, &request.archive_number).await?;
-        let db = &self.acceptor.db;
-        let documents = archive_documents::Entity::find()
-            .filter(archive_documents::Column::ArchiveNumber.eq(&row.archive_number))
-            .order_by_asc(archive_documents::Column::Sequence)
-            .all(db)
-            .await
-            .map_err(db_err)?;
-        let mut files: Vec<(String, Vec<u8>)> = Vec::with_capacity(documents.len());
-        for doc in &documents {
-            let bytes = self.document_bytes(doc).await.map_err(|why| {
-                ApiError::DataLoss(format!(
-                    "document {} ({}) of {}: {why}; VerifyArchive tells more",
-                    doc.sequence, doc.path, row.archive_number
-                ))
-            })?;
-            files.push((doc.path.clone(), bytes));
+        // An export is a copy someone relies on offline: it carries every manifest entry, or
+        // nothing. A missing row, changed bytes or an edited manifest is DATA_LOSS naming the
+        // first document that failed, as VerifyArchive reports it.
+        if sha256_hex(row.manifest.as_bytes()) != row.manifest_sha256 {
+            return Err(ApiError::DataLoss(format!(
+                "the manifest of {} differs from its recorded hash; VerifyArchive tells more",
+                row.archive_number
+            )));
+        }
+        let manifest: serde_json::Value = serde_json::from_str(&row.manifest).map_err(|err| {
+            ApiError::DataLoss(format!("manifest of {}: {err}", row.archive_number))
+        })?;
+        let checked = self.check_documents(&row, &manifest).await?;
+        if let Some(first) = checked.problems.first() {
+            return Err(ApiError::DataLoss(format!(
+                "document {} ({}) of {}: {}{}; VerifyArchive tells more",
+                first.sequence,
+                first.path,
+                row.archive_number,
+                first.problem,
+                match checked.problems.len() {
+                    1 => String::new(),
+                    n => format!(" (and {} more)", n - 1),
+                }
+            )));
         }
         let mut sums = String::new();
-        for doc in &documents {
-            sums.push_str(&format!("{}  {}\n", doc.sha256, doc.path));
+        for (path, sha, _) in &checked.files {
+            sums.push_str(&format!("{sha}  {path}\n"));
         }
-        sums.push_str(&format!(
-            "{}  manifest.json\n",
-            sha256_hex(row.manifest.as_bytes())
-        ));
+        sums.push_str(&format!("{}  manifest.json\n", row.manifest_sha256));
+        let files: Vec<(String, Vec<u8>)> = checked
+            .files
+            .into_iter()
+            .map(|(path, _, bytes)| (path, bytes))
+            .collect();
         let zip = write_zip(&row.manifest, &sums, &files)
             .map_err(|err| ApiError::Internal(format!("zip: {err}")))?;
         let chunks: Vec<Result<pb::ExportArchiveResponse, tonic::Status>> = zip
@@ -940,6 +968,15 @@ impl AcceptanceService {
         let stream: crate::grpc::ExportStream = Box::pin(tokio_stream::iter(chunks));
         Ok(stream)
     }
+}
+
+/// Documents checked against their manifest.
+#[derive(Default)]
+struct Checked {
+    /// Every document that failed, and how.
+    problems: Vec<pb::DocumentProblem>,
+    /// The intact ones: path, SHA-256 and bytes, in the manifest's order.
+    files: Vec<(String, String, Vec<u8>)>,
 }
 
 fn write_zip(

@@ -21,10 +21,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         out_dir.join("steelcare_descriptor.bin"),
         fds.encode_to_vec(),
     )?;
+    // Type names (prost::Name) let the runtime find each request's descriptor, e.g. to check
+    // every id field of every request in one place.
+    let mut config = tonic_prost_build::Config::new();
+    config.enable_type_names();
     tonic_prost_build::configure()
         .build_client(true)
         .build_server(true)
-        .compile_fds(fds)?;
+        .compile_fds_with_config(fds, config)?;
     Ok(())
 }
 

@@ -39,6 +39,7 @@ async fn calls_without_a_valid_token_are_unauthenticated() {
                 org: None,
                 iss: "steelcare".into(),
                 iat: now - 7200,
+                nbf: None,
                 exp: now - 3600,
             })
             .unwrap();
@@ -65,6 +66,42 @@ async fn calls_without_a_valid_token_are_unauthenticated() {
             .await
             .unwrap_err();
         assert_eq!(err.code(), Code::Unauthenticated);
+
+        // Tokens from the future, and one valid for a hundred years, are refused.
+        let odd = |iat: i64, nbf: Option<i64>, exp: i64| {
+            test_authenticator()
+                .issue_claims(&Claims {
+                    sub: "odd".into(),
+                    roles: vec!["admin".into()],
+                    org: None,
+                    iss: "steelcare".into(),
+                    iat,
+                    nbf,
+                    exp,
+                })
+                .unwrap()
+        };
+        for (token, why) in [
+            (odd(now + 3600, None, now + 7200), "issued in the future"),
+            (odd(now, Some(now + 3600), now + 7200), "ImmatureSignature"),
+            (
+                odd(now, None, now + 100 * 365 * 86_400),
+                "auth.max_token_lifetime",
+            ),
+        ] {
+            let err = client
+                .who_am_i(authed(WhoAmIRequest {}, &token))
+                .await
+                .unwrap_err();
+            assert_eq!(err.code(), Code::Unauthenticated, "{why}");
+            assert!(err.message().contains(why), "{}", err.message());
+        }
+        // Within the leeway and the cap, they pass.
+        let fine = odd(now + 2, Some(now), now + 3600);
+        client
+            .who_am_i(authed(WhoAmIRequest {}, &fine))
+            .await
+            .unwrap();
         app.stop().await.unwrap();
     }
 }

@@ -128,3 +128,81 @@ async fn v1alpha_lists_services_for_older_clients() {
     );
     app.stop().await.unwrap();
 }
+
+/// A client that describes every service it is shown (as some grpcio tools do) finds every
+/// one, the reflection services of both versions included, through either version.
+#[tokio::test]
+async fn every_listed_service_can_be_described_through_both_versions() {
+    let app = spawn_app(&Backend::Embedded).await;
+    let channel = app.channel().await;
+    let mut v1_client = v1::server_reflection_client::ServerReflectionClient::new(channel.clone());
+    let ask =
+        |request: v1::server_reflection_request::MessageRequest| v1::ServerReflectionRequest {
+            host: String::new(),
+            message_request: Some(request),
+        };
+    let mut listed = v1_client
+        .server_reflection_info(tokio_stream::iter([ask(
+            v1::server_reflection_request::MessageRequest::ListServices(String::new()),
+        )]))
+        .await
+        .unwrap()
+        .into_inner();
+    let Some(v1::server_reflection_response::MessageResponse::ListServicesResponse(list)) =
+        listed.next().await.unwrap().unwrap().message_response
+    else {
+        panic!("expected a service list");
+    };
+    let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+    assert!(
+        names
+            .iter()
+            .any(|n| n == "grpc.reflection.v1alpha.ServerReflection")
+    );
+    let requests = names.iter().map(|n| {
+        ask(v1::server_reflection_request::MessageRequest::FileContainingSymbol(n.clone()))
+    });
+    let mut described = v1_client
+        .server_reflection_info(tokio_stream::iter(requests.collect::<Vec<_>>()))
+        .await
+        .unwrap()
+        .into_inner();
+    for name in &names {
+        let answer = described.next().await.unwrap().unwrap().message_response;
+        assert!(
+            matches!(
+                answer,
+                Some(v1::server_reflection_response::MessageResponse::FileDescriptorResponse(_))
+            ),
+            "v1 cannot describe {name}: {answer:?}"
+        );
+    }
+    let mut alpha = v1alpha::server_reflection_client::ServerReflectionClient::new(channel);
+    let requests: Vec<_> = names
+        .iter()
+        .map(|n| v1alpha::ServerReflectionRequest {
+            host: String::new(),
+            message_request: Some(
+                v1alpha::server_reflection_request::MessageRequest::FileContainingSymbol(n.clone()),
+            ),
+        })
+        .collect();
+    let mut described = alpha
+        .server_reflection_info(tokio_stream::iter(requests))
+        .await
+        .unwrap()
+        .into_inner();
+    for name in &names {
+        let answer = described.next().await.unwrap().unwrap().message_response;
+        assert!(
+            matches!(
+                answer,
+                Some(
+                    v1alpha::server_reflection_response::MessageResponse::FileDescriptorResponse(_)
+                )
+            ),
+            "v1alpha cannot describe {name}: {answer:?}"
+        );
+    }
+    app.stop().await.unwrap();
+}

@@ -601,7 +601,7 @@ steelcare_runtime::rpcs! {
         &self,
         request: tonic::Request<pb::ExportArchiveRequest>,
     ) -> Result<tonic::Response<Self::ExportArchiveStream>, Status> {
-        let ctx = RequestContext::from_request(&request)?;
+        let ctx = steelcare_runtime::handler::context(&request)?;
         steelcare_runtime::handler::respond(&ctx, self.export(&ctx, request.into_inner()).await)
     }
 }

@@ -302,7 +302,7 @@ steelcare_runtime::rpcs! {
         &self,
         request: tonic::Request<pb::ExportCsvRequest>,
     ) -> Result<tonic::Response<Self::ExportCsvStream>, Status> {
-        let ctx = RequestContext::from_request(&request)?;
+        let ctx = steelcare_runtime::handler::context(&request)?;
         steelcare_runtime::handler::respond(&ctx, self.export(&ctx, request.into_inner()).await)
     }
 }

@@ -12,7 +12,7 @@ use steelcare_runtime::convert::{
     MAX_TIMESTAMP_SECONDS, from_timestamp, non_empty, page_size, to_timestamp,
 };
 use steelcare_runtime::record::actor_of;
-use steelcare_runtime::{ApiError, Caller, RequestContext};
+use steelcare_runtime::{ApiError, Caller};
 use steelcare_store::{Database, audit};
 use tonic::{Request, Response, Status};
 
@@ -166,7 +166,7 @@ impl pb::admin_service_server::AdminService for AdminService {
         &self,
         request: Request<pb::GetBusinessCalendarRequest>,
     ) -> Result<Response<pb::GetBusinessCalendarResponse>, Status> {
-        let ctx = RequestContext::from_request(&request)?;
+        let ctx = steelcare_runtime::handler::context(&request)?;
         self.get_business_calendar(request.into_inner())
             .map(Response::new)
             .map_err(|err| err.into_status(&ctx.trace_id))
@@ -176,7 +176,7 @@ impl pb::admin_service_server::AdminService for AdminService {
         &self,
         request: Request<pb::ListAuditRecordsRequest>,
     ) -> Result<Response<pb::ListAuditRecordsResponse>, Status> {
-        let ctx = RequestContext::from_request(&request)?;
+        let ctx = steelcare_runtime::handler::context(&request)?;
         ctx.caller.require_any(&AUDIT_READERS)?;
         self.list_audit_records(request.into_inner())
             .await

@@ -278,7 +278,7 @@ impl pb::integration_service_server::IntegrationService for IntegrationService {
         &self,
         request: Request<pb::SubscribeEventsRequest>,
     ) -> Result<Response<Self::SubscribeEventsStream>, Status> {
-        let ctx = RequestContext::from_request(&request)?;
+        let ctx = steelcare_runtime::handler::context(&request)?;
         ctx.caller.require_any(&SUBSCRIBERS)?;
         respond(&ctx, self.subscribe(&ctx, request.into_inner()).await)
     }

@@ -598,6 +598,12 @@ impl Application {
                 .register_encoded_file_descriptor_set(steelcare_proto::FILE_DESCRIPTOR_SET)
                 .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
                 .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
+                // Both reflection versions are listed, so each must describe both: a client
+                // describes every service it is shown.
+                .register_encoded_file_descriptor_set(tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET)
+                .register_encoded_file_descriptor_set(
+                    tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
+                )
                 .with_service_name("grpc.health.v1.Health")
                 .with_service_name("grpc.reflection.v1.ServerReflection")
                 .with_service_name("grpc.reflection.v1alpha.ServerReflection");

@@ -24,11 +24,20 @@ pub struct Claims {
     pub org: Option<String>,
     /// Issuer.
     pub iss: String,
-    /// Issued at (seconds since the epoch).
+    /// Issued at (seconds since the epoch); a time in the future is refused.
     pub iat: i64,
-    /// Expiry (seconds since the epoch).
+    /// Not before (seconds since the epoch), if set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
+    /// Expiry (seconds since the epoch); at most `auth.max_token_lifetime` after `iat`.
     pub exp: i64,
 }
+
+/// Clock skew tolerated between the issuer and this server, in seconds.
+const LEEWAY_SECS: u64 = 5;
+
+/// The longest lifetime of a token unless `auth.max_token_lifetime` says otherwise: 30 days.
+pub const DEFAULT_MAX_LIFETIME: Duration = Duration::from_secs(30 * 24 * 3600);
 
 /// Who is calling, as verified from the token.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -139,6 +148,7 @@ pub struct Authenticator {
     encoding: Option<EncodingKey>,
     validation: Validation,
     issuer: String,
+    max_lifetime: Duration,
 }
 
 impl Authenticator {
@@ -146,13 +156,21 @@ impl Authenticator {
     pub fn with_secret(secret: &Secret, issuer: &str) -> Authenticator {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_issuer(&[issuer]);
-        validation.leeway = 5;
+        validation.leeway = LEEWAY_SECS;
+        validation.validate_nbf = true;
         Authenticator {
             decoding: DecodingKey::from_secret(secret.expose().as_bytes()),
             encoding: Some(EncodingKey::from_secret(secret.expose().as_bytes())),
             validation,
             issuer: issuer.to_owned(),
+            max_lifetime: DEFAULT_MAX_LIFETIME,
         }
+    }
+
+    /// The same authenticator refusing tokens valid for longer than `max` (and issuing none).
+    pub fn with_max_lifetime(mut self, max: Duration) -> Authenticator {
+        self.max_lifetime = max;
+        self
     }
 
     /// RS256 or ES256 with a PEM public key: verifies only.
@@ -173,12 +191,14 @@ impl Authenticator {
         };
         let mut validation = Validation::new(alg);
         validation.set_issuer(&[issuer]);
-        validation.leeway = 5;
+        validation.leeway = LEEWAY_SECS;
+        validation.validate_nbf = true;
         Ok(Authenticator {
             decoding,
             encoding: None,
             validation,
             issuer: issuer.to_owned(),
+            max_lifetime: DEFAULT_MAX_LIFETIME,
         })
     }
 
@@ -190,11 +210,18 @@ impl Authenticator {
         embedded: bool,
         data_dir: &Path,
     ) -> Result<(Authenticator, Option<std::path::PathBuf>), AuthError> {
+        let max = auth.max_token_lifetime;
         if let Some(file) = &auth.jwt_public_key_file {
-            return Ok((Self::with_public_key(file, &auth.issuer)?, None));
+            return Ok((
+                Self::with_public_key(file, &auth.issuer)?.with_max_lifetime(max),
+                None,
+            ));
         }
         if let Some(secret) = &auth.jwt_secret {
-            return Ok((Self::with_secret(secret, &auth.issuer), None));
+            return Ok((
+                Self::with_secret(secret, &auth.issuer).with_max_lifetime(max),
+                None,
+            ));
         }
         if !embedded {
             return Err(AuthError::Config(
@@ -204,7 +231,10 @@ impl Authenticator {
         }
         let path = data_dir.join("jwt_secret");
         let secret = load_or_generate_secret(&path)?;
-        Ok((Self::with_secret(&secret, &auth.issuer), Some(path)))
+        Ok((
+            Self::with_secret(&secret, &auth.issuer).with_max_lifetime(max),
+            Some(path),
+        ))
     }
 
     /// Issues a token.
@@ -216,6 +246,12 @@ impl Authenticator {
         ttl: Duration,
     ) -> Result<String, AuthError> {
         let key = self.encoding.as_ref().ok_or(AuthError::CannotIssue)?;
+        if ttl > self.max_lifetime {
+            return Err(AuthError::InvalidToken(format!(
+                "a token may be valid for at most {} s (auth.max_token_lifetime)",
+                self.max_lifetime.as_secs()
+            )));
+        }
         if roles.contains(&Role::Customer) && organization_id.is_none() {
             return Err(AuthError::InvalidToken(
                 "a customer token needs an organisation".to_owned(),
@@ -228,6 +264,7 @@ impl Authenticator {
             org: organization_id.map(str::to_owned),
             iss: self.issuer.clone(),
             iat: now,
+            nbf: None,
             exp: now + i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX / 2),
         };
         encode(&Header::new(Algorithm::HS256), &claims, key)
@@ -246,6 +283,20 @@ impl Authenticator {
         let data = decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|err| AuthError::InvalidToken(err.to_string()))?;
         let claims = data.claims;
+        let now = chrono::Utc::now().timestamp();
+        let leeway = i64::try_from(LEEWAY_SECS).unwrap_or(0);
+        if claims.iat > now + leeway {
+            return Err(AuthError::InvalidToken(
+                "issued in the future (iat)".to_owned(),
+            ));
+        }
+        let lifetime = claims.exp.saturating_sub(claims.iat);
+        let max = i64::try_from(self.max_lifetime.as_secs()).unwrap_or(i64::MAX);
+        if lifetime > max {
+            return Err(AuthError::InvalidToken(format!(
+                "valid for {lifetime} s, more than the {max} s allowed (auth.max_token_lifetime)"
+            )));
+        }
         if claims.sub.trim().is_empty() {
             return Err(AuthError::InvalidToken("empty subject".to_owned()));
         }
@@ -383,6 +434,7 @@ mod tests {
             org: org.map(String::from),
             iss: iss.into(),
             iat: now - 10,
+            nbf: None,
             exp,
         };
         let expired = a
@@ -424,6 +476,7 @@ mod tests {
             jwt_secret: None,
             jwt_public_key_file: None,
             issuer: "steelcare".into(),
+            max_token_lifetime: DEFAULT_MAX_LIFETIME,
         };
         let (first, path) = Authenticator::from_settings(&settings, true, &dir).unwrap();
         assert!(path.is_some());

@@ -25,6 +25,16 @@ pub fn require(caller: &Caller, roles: &[Role]) -> Result<(), ApiError> {
     caller.require_any(roles).map_err(permission)
 }
 
+/// The context of a call, after every id its request carries is checked
+/// ([`crate::validate::ids_in`]): the first step of every handler, unary or streaming.
+pub fn context<T: prost::Message + prost::Name>(
+    request: &tonic::Request<T>,
+) -> Result<RequestContext, Status> {
+    let ctx = RequestContext::from_request(request)?;
+    crate::validate::ids_in(request.get_ref()).map_err(|err| err.into_status(&ctx.trace_id))?;
+    Ok(ctx)
+}
+
 /// The handler's result as the RPC's answer.
 pub fn respond<T>(
     ctx: &RequestContext,
@@ -36,7 +46,8 @@ pub fn respond<T>(
 }
 
 /// Implements a service's tonic trait from its handlers: each unary RPC `name` becomes
-/// "build the request context, call the inherent `Service::name(&self, &ctx, request)`,
+/// "build the request context, check every id the request carries
+/// ([`crate::validate::ids_in`]), call the inherent `Service::name(&self, &ctx, request)`,
 /// answer through [`respond`]". Streaming RPCs and their associated types follow the list
 /// as ordinary trait items. Every service uses it, so an RPC's whole path is its handler.
 ///
@@ -64,7 +75,7 @@ macro_rules! rpcs {
                     &self,
                     request: tonic::Request<$req>,
                 ) -> Result<tonic::Response<$resp>, tonic::Status> {
-                    let ctx = $crate::RequestContext::from_request(&request)?;
+                    let ctx = $crate::handler::context(&request)?;
                     $crate::handler::respond(
                         &ctx,
                         $service::$name(self, &ctx, request.into_inner()).await,

@@ -41,6 +41,7 @@ relay_lease_ms = 5000
 
 [auth]
 issuer = "steelcare"
+max_token_lifetime = "720h"
 
 [intake]
 timezone = "Asia/Shanghai"
@@ -342,6 +343,7 @@ struct RawAuth {
     jwt_secret: Option<String>,
     jwt_public_key_file: Option<PathBuf>,
     issuer: String,
+    max_token_lifetime: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -557,6 +559,8 @@ pub struct AuthSettings {
     pub jwt_public_key_file: Option<PathBuf>,
     /// `iss` claim issued and required.
     pub issuer: String,
+    /// The longest a token may be valid (`exp` − `iat`); longer ones are refused.
+    pub max_token_lifetime: Duration,
 }
 
 /// How log lines are written.
@@ -763,6 +767,8 @@ impl RawSettings {
             ));
         }
         let intake = self.intake.validate()?;
+        let max_token_lifetime =
+            parse_span("auth.max_token_lifetime", &self.auth.max_token_lifetime)?;
         let dispatch = self.dispatch.validate()?;
         if self.repair.chief_engineer_above_cents < 0 {
             return Err(invalid(
@@ -851,6 +857,7 @@ impl RawSettings {
                 jwt_secret: jwt_secret.map(Secret::new),
                 jwt_public_key_file: self.auth.jwt_public_key_file,
                 issuer: self.auth.issuer,
+                max_token_lifetime,
             },
             telemetry: TelemetrySettings {
                 otlp_endpoint,

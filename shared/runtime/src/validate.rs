@@ -294,3 +294,81 @@ impl Address {
         }
     }
 }
+
+/// The contracts' descriptors, decoded once.
+fn descriptors() -> Option<&'static prost_reflect::DescriptorPool> {
+    static POOL: std::sync::OnceLock<Option<prost_reflect::DescriptorPool>> =
+        std::sync::OnceLock::new();
+    POOL.get_or_init(|| {
+        prost_reflect::DescriptorPool::decode(steelcare_proto::FILE_DESCRIPTOR_SET).ok()
+    })
+    .as_ref()
+}
+
+/// Every id a request carries, checked in one place for every RPC (the `rpcs!` table calls it
+/// before the handler; streaming handlers call it themselves): a field named `request_id` (at
+/// most 128 characters) or ending in `_id` or `_ids` (at most [`SHORT`] characters each), at any
+/// depth, holds no control character. NUL in particular: PostgreSQL text cannot hold it and
+/// SQLite would, so the two backends would disagree about the same request.
+pub fn ids_in<M: prost::Message + prost::Name>(message: &M) -> Result<(), ApiError> {
+    ids_at("", message)
+}
+
+/// [`ids_in`] for a message found at `prefix` of a request (a stream's first message).
+pub fn ids_at<M: prost::Message + prost::Name>(prefix: &str, message: &M) -> Result<(), ApiError> {
+    let Some(descriptor) = descriptors().and_then(|p| p.get_message_by_name(&M::full_name()))
+    else {
+        return Ok(());
+    };
+    let Ok(dynamic) =
+        prost_reflect::DynamicMessage::decode(descriptor, message.encode_to_vec().as_slice())
+    else {
+        return Ok(());
+    };
+    let mut v = Violations::default();
+    ids_of(&mut v, prefix, &dynamic, 0);
+    v.finish(())
+}
+
+fn ids_of(v: &mut Violations, prefix: &str, message: &prost_reflect::DynamicMessage, depth: u8) {
+    use prost_reflect::Value;
+    if depth > 16 {
+        return;
+    }
+    for (field, value) in message.fields() {
+        let name = field.name();
+        let path = if prefix.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{prefix}.{name}")
+        };
+        let max = match name {
+            "request_id" => Some(128),
+            n if n.ends_with("_id") || n.ends_with("_ids") => Some(SHORT),
+            _ => None,
+        };
+        let items: Vec<(String, &Value)> = match value {
+            Value::List(items) => items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| (format!("{path}[{i}]"), item))
+                .collect(),
+            other => vec![(path, other)],
+        };
+        for (path, item) in items {
+            match (item, max) {
+                (Value::String(s), Some(max)) => check_id(v, &path, s, max),
+                (Value::Message(m), _) => ids_of(v, &path, m, depth + 1),
+                _ => {}
+            }
+        }
+    }
+}
+
+fn check_id(v: &mut Violations, field: &str, value: &str, max: usize) {
+    if value.chars().any(char::is_control) {
+        v.add(field, "must not contain control characters (NUL included)");
+    } else if value.trim().chars().count() > max {
+        v.add(field, format!("at most {max} characters"));
+    }
+}

@@ -30,6 +30,7 @@ impl IntakeService {
                 "the first message must carry the metadata",
             ));
         };
+        steelcare_runtime::validate::ids_at("metadata", &meta)?;
         let checked = self.check_upload(ctx, &meta).await?;
         let mut buffer = BytesMut::new();
         while let Some(message) = stream

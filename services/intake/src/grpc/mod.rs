@@ -384,14 +384,21 @@ steelcare_runtime::rpcs! {
         (resume_sla, pb::ResumeSlaRequest, pb::ResumeSlaResponse),
         (resolve_remotely, pb::ResolveRemotelyRequest, pb::ResolveRemotelyResponse),
         (cancel_ticket, pb::CancelTicketRequest, pb::CancelTicketResponse),
-        (
-            upload_attachment,
-            Streaming<pb::UploadAttachmentRequest>,
-            pb::UploadAttachmentResponse
-        ),
         (attach_file, pb::AttachFileRequest, pb::AttachFileResponse),
         (get_ticket, pb::GetTicketRequest, pb::GetTicketResponse),
         (list_tickets, pb::ListTicketsRequest, pb::ListTicketsResponse),
+    }
+
+    async fn upload_attachment(
+        &self,
+        request: Request<Streaming<pb::UploadAttachmentRequest>>,
+    ) -> Result<Response<pb::UploadAttachmentResponse>, Status> {
+        // The metadata's ids are checked when its message arrives.
+        let ctx = RequestContext::from_request(&request)?;
+        respond(
+            &ctx,
+            IntakeService::upload_attachment(self, &ctx, request.into_inner()).await,
+        )
     }
 
     type DownloadAttachmentStream = BoxStream<pb::DownloadAttachmentResponse>;
@@ -400,7 +407,7 @@ steelcare_runtime::rpcs! {
         &self,
         request: Request<pb::DownloadAttachmentRequest>,
     ) -> Result<Response<Self::DownloadAttachmentStream>, Status> {
-        let ctx = RequestContext::from_request(&request)?;
+        let ctx = steelcare_runtime::handler::context(&request)?;
         respond(
             &ctx,
             self.download_stream(&ctx, request.into_inner()).await,
@@ -413,7 +420,7 @@ steelcare_runtime::rpcs! {
         &self,
         request: Request<pb::WatchTicketRequest>,
     ) -> Result<Response<Self::WatchTicketStream>, Status> {
-        let ctx = RequestContext::from_request(&request)?;
+        let ctx = steelcare_runtime::handler::context(&request)?;
         respond(&ctx, self.watch(&ctx, request.into_inner()).await)
     }
 }

@@ -187,6 +187,38 @@ pub(crate) fn fields(status: &tonic::Status) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// A leaning or settling primary member is structural safety (issue 20 §5): P1, round the
+/// clock, under the main structure's design-life warranty, never "other" under the two-year
+/// term; a leaning fence is not.
+#[tokio::test]
+async fn a_leaning_column_is_structural_safety_under_the_design_life_warranty() {
+    for backend in backends() {
+        let app = spawn_app(&backend).await;
+        let mut desk = desk(&app).await;
+        let column = create(&mut desk, Who::Customer, "隔壁基坑开挖后，2号钢住往外歪了").await;
+        assert_eq!(
+            column.category,
+            common::ProblemCategory::StructuralSafety as i32
+        );
+        assert_eq!(column.tier, common::SeverityTier::P1Urgent as i32);
+        let warranty = column.warranty.unwrap();
+        assert_eq!(warranty.scope, pb::WarrantyScope::MainStructure as i32);
+        assert!(
+            warranty.in_warranty,
+            "a 2024 frame is within its design life"
+        );
+        let evidence = column.suggestion.unwrap().matched_terms;
+        assert!(
+            evidence.iter().any(|t| t.starts_with("rule: ")),
+            "{evidence:?}"
+        );
+        let fence = create(&mut desk, Who::Customer, "厂区围墙有点倾斜").await;
+        assert_eq!(fence.category, common::ProblemCategory::Other as i32);
+        assert_eq!(fence.tier, common::SeverityTier::P3General as i32);
+        app.stop().await.unwrap();
+    }
+}
+
 #[tokio::test]
 async fn a_ticket_gets_a_number_a_classification_warranty_status_and_deadlines() {
     for backend in backends() {

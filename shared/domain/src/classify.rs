@@ -29,7 +29,17 @@ struct RawRules {
     category: Vec<RawCategory>,
     consultation: RawConsultation,
     primary_failure: RawPrimaryFailure,
+    structural_danger: RawStructuralDanger,
     intensifiers: RawIntensifiers,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStructuralDanger {
+    tier: String,
+    rule: String,
+    signs: Vec<String>,
+    look_alikes: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -85,6 +95,10 @@ pub struct Rules {
     primary_rule: String,
     members: Vec<String>,
     signs: Vec<String>,
+    danger_tier: SeverityTier,
+    danger_rule: String,
+    danger_signs: Vec<String>,
+    look_alikes: Vec<String>,
     intensifiers: Vec<String>,
 }
 
@@ -123,6 +137,10 @@ impl Rules {
             primary_rule: raw.primary_failure.rule,
             members: lower(raw.primary_failure.members),
             signs: lower(raw.primary_failure.signs),
+            danger_tier: tier(&raw.structural_danger.tier)?,
+            danger_rule: raw.structural_danger.rule,
+            danger_signs: lower(raw.structural_danger.signs),
+            look_alikes: lower(raw.structural_danger.look_alikes),
             intensifiers: lower(raw.intensifiers.terms),
         })
     }
@@ -140,9 +158,16 @@ impl Rules {
     /// Suggests a category and tier for the words a customer used.
     pub fn suggest(&self, text: &str) -> Suggestion {
         let text = text.to_lowercase();
+        // The structural rules read the text without the objects that only look like members.
+        let structural = self.look_alikes.iter().fold(text.clone(), |t, look_alike| {
+            t.replace(look_alike.as_str(), " ")
+        });
+        let members = found(&structural, &self.members);
+        let not_structural = structural != text && members.is_empty();
         let symptomatic = self
             .categories
             .iter()
+            .filter(|c| !(not_structural && c.category == ProblemCategory::StructuralSafety))
             .map(|c| (c, found(&text, &c.symptoms)))
             .find(|(_, found)| !found.is_empty());
         let damage = found(&text, &self.damage);
@@ -161,6 +186,13 @@ impl Rules {
                 tier: self.consultation_tier,
                 matched_terms: dedup(evidence),
             };
+        }
+        if let Some(mut danger) = self.structural_danger(&structural, &members) {
+            if let Some((_, words)) = &symptomatic {
+                danger.matched_terms.splice(0..0, words.iter().cloned());
+                danger.matched_terms = dedup(danger.matched_terms);
+            }
+            return danger;
         }
         let topical = || {
             self.categories
@@ -181,7 +213,9 @@ impl Rules {
                 tier: SeverityTier::P3,
                 matched_terms: Vec::new(),
             };
-            self.raise_for_primary_failure(&text, &mut suggestion);
+            if !not_structural {
+                self.raise_for_primary_failure(&structural, &mut suggestion);
+            }
             return suggestion;
         };
         let mut suggestion = Suggestion {
@@ -189,9 +223,9 @@ impl Rules {
             tier: rule.tier,
             matched_terms: evidence,
         };
-        if !self.raise_for_primary_failure(&text, &mut suggestion)
-            && suggestion.tier > SeverityTier::P2
-        {
+        let raised =
+            !not_structural && self.raise_for_primary_failure(&structural, &mut suggestion);
+        if !raised && suggestion.tier > SeverityTier::P2 {
             let worse = found(&text, &self.intensifiers);
             if !worse.is_empty() {
                 suggestion.tier = SeverityTier::P2;
@@ -200,6 +234,26 @@ impl Rules {
         }
         suggestion.matched_terms = dedup(suggestion.matched_terms);
         suggestion
+    }
+
+    /// A primary member leaning, settling, buckling or cracking: structural safety, with the
+    /// member, the sign and the rule as evidence.
+    fn structural_danger(&self, structural: &str, members: &[String]) -> Option<Suggestion> {
+        if members.is_empty() {
+            return None;
+        }
+        let signs = found(structural, &self.danger_signs);
+        if signs.is_empty() {
+            return None;
+        }
+        let mut matched_terms = members.to_vec();
+        matched_terms.extend(signs);
+        matched_terms.push(format!("rule: {}", self.danger_rule));
+        Some(Suggestion {
+            category: ProblemCategory::StructuralSafety,
+            tier: self.danger_tier,
+            matched_terms: dedup(matched_terms),
+        })
     }
 
     /// A primary member or joint with a sign of failure is urgent; adds the member, the sign
@@ -600,6 +654,130 @@ mod tests {
             "",
         ),
     ];
+
+    /// Structural danger as customers report it (a primary member leaning, settling, buckling
+    /// or cracking), colloquial and with typos, and what only looks like it (a fence, a tile,
+    /// a railing). (text, category, tier.)
+    const DANGER: &[(&str, ProblemCategory, SeverityTier)] = &[
+        ("仓库东边那根钢柱好像歪了", StructuralSafety, P1),
+        ("B轴5号柱往一边倒，看着不对劲", StructuralSafety, P1),
+        (
+            "隔壁在挖地下室，我们厂房的柱子有点斜了",
+            StructuralSafety,
+            P1,
+        ),
+        ("钢住倾斜了，快派人来", StructuralSafety, P1),
+        ("刚柱底部好像下沉了几公分", StructuralSafety, P1),
+        ("柱脚那里地面塌陷，柱子跟着沉下去了", StructuralSafety, P1),
+        ("3号柱基础沉降，墙板都拉开了", StructuralSafety, P1),
+        ("屋架中间往下沉，下弦杆有点鼓曲", StructuralSafety, P1),
+        ("珩架腹杆压弯了", StructuralSafety, P1),
+        ("网架有根杆件弯折了，像是屈曲", StructuralSafety, P1),
+        ("钢粱跟柱子连接的地方裂开了", StructuralSafety, P1),
+        ("吊车梁和牛腿连接处出现裂缝", StructuralSafety, P1),
+        ("主梁下翼缘断了一截", StructuralSafety, P1),
+        ("支撑拉脱了，整个跨有点晃", StructuralSafety, P1),
+        ("钢结构厂房整体往北偏了，门都关不严", StructuralSafety, P1),
+        ("柱子不垂直了，用线坠一吊差好多", StructuralSafety, P1),
+        ("框架柱扭曲，墙上还有响声", StructuralSafety, P1),
+        ("钢架好像失稳了，风一吹就晃", StructuralSafety, P1),
+        (
+            "the steel column next to dock 2 is leaning",
+            StructuralSafety,
+            P1,
+        ),
+        (
+            "colum on grid C4 tilts after the excavation next door",
+            StructuralSafety,
+            P1,
+        ),
+        ("collumn base has settled maybe 3cm", StructuralSafety, P1),
+        (
+            "one of the columns looks out of plumb, worried",
+            StructuralSafety,
+            P1,
+        ),
+        ("the truss bottom chord is buckled", StructuralSafety, P1),
+        (
+            "main girder bukled under the snow load",
+            StructuralSafety,
+            P1,
+        ),
+        (
+            "craked weld at the beam-column joint, crack is growing",
+            StructuralSafety,
+            P1,
+        ),
+        (
+            "the rafter has a kink in it after the storm",
+            StructuralSafety,
+            P1,
+        ),
+        (
+            "foundation under the frame is sinking",
+            StructuralSafety,
+            P1,
+        ),
+        (
+            "portal frame leans to the east, doors jam",
+            StructuralSafety,
+            P1,
+        ),
+        (
+            "brace broke loose at the gusset, roof moves",
+            StructuralSafety,
+            P1,
+        ),
+        (
+            "space frame member fractured, pls come",
+            StructuralSafety,
+            P1,
+        ),
+        // Look-alikes that carry no load.
+        ("厂区围墙有点倾斜", Other, P3),
+        ("办公室地砖开裂了好几块", Other, P3),
+        ("走廊栏杆立柱歪了", Other, P3),
+        ("楼梯扶手松动了", ConnectionLoosening, P2),
+        ("车间地坪有裂缝", Other, P3),
+        ("广告牌倾斜了", Other, P3),
+        ("吊顶石膏板裂了一条缝", Other, P3),
+        ("货架倒了", Other, P3),
+        ("the fence along the yard is leaning", Other, P3),
+        ("a floor tile in the lobby cracked", Other, P3),
+        ("the handrail post is tilted", Other, P3),
+        ("the lamp post by the gate leans", Other, P3),
+        ("cracked glass in the office window", HardwareDamage, P3),
+        ("storage rack is bent and leaning", MemberDeformation, P2),
+    ];
+
+    #[test]
+    fn structural_danger_is_p1_and_its_look_alikes_are_not() {
+        assert!(DANGER.len() >= 40, "{}", DANGER.len());
+        let mut wrong = Vec::new();
+        for (text, category, tier) in DANGER {
+            let s = suggest(text);
+            if (s.category, s.tier) != (*category, *tier) {
+                wrong.push(format!(
+                    "{text}: got {} {} {:?}, want {category} {tier}",
+                    s.category, s.tier, s.matched_terms
+                ));
+            }
+            if *category == StructuralSafety && s.matched_terms.is_empty() {
+                wrong.push(format!("{text}: no evidence"));
+            }
+        }
+        assert!(
+            wrong.is_empty(),
+            "{} wrong:\n{}",
+            wrong.len(),
+            wrong.join("\n")
+        );
+        // Structural safety is covered by the main structure's warranty, for its design life.
+        assert_eq!(
+            crate::warranty::WarrantyScope::covering(StructuralSafety),
+            Some(crate::warranty::WarrantyScope::MainStructure)
+        );
+    }
 
     #[test]
     fn customers_phrasings_are_judged_as_an_engineer_would() {

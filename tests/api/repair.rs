@@ -570,6 +570,14 @@ async fn a_leaking_gutter_goes_from_survey_to_agreement_to_a_finished_repair() {
             assert!(named.iter().any(|f| f == field), "{field} not in {named:?}");
         }
         assert!(descriptions(&err).contains("calibration expired on 2025-06-30"));
+        // The customer's representative signs once.
+        let mut twice = report_content();
+        twice.signatures.push(signature(
+            "Li Wei",
+            common::SignatureRole::CustomerRepresentative,
+        ));
+        let err = desk.submit("r-0", &ticket, twice, &lead).await.unwrap_err();
+        assert_eq!(fields(&err), ["content.signatures[2].role"]);
         let engineer = desk.engineer.clone();
         let err = desk
             .submit("r-other", &other, report_content(), &engineer)
@@ -1113,6 +1121,21 @@ async fn a_leaking_gutter_goes_from_survey_to_agreement_to_a_finished_repair() {
             .await
             .unwrap_err();
         assert_eq!(fields(&err), ["crew_technician_ids[0]"]);
+        // A registered, certified technician who is not on the agreed plan's crew.
+        let err = desk
+            .repair
+            .log_work(authed(
+                log(work("s1", &["t-crew", "t-busy"], 30)),
+                &desk.engineer,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(fields(&err), ["crew_technician_ids[1]"]);
+        assert!(
+            descriptions(&err).contains("not on the agreed plan's crew"),
+            "{}",
+            descriptions(&err)
+        );
         let err = desk
             .repair
             .log_work(authed(log(work("s9", &["t-crew"], 30)), &crew_token))

@@ -305,6 +305,30 @@ pub fn signatures(
         }
         let signed = past_time(v, &format!("{f}.signed_time"), s.signed_time.as_ref(), now);
         let opinion = v.optional(&format!("{f}.opinion"), &s.opinion, LONG);
+        // One representative signs for each side; nobody signs twice in the same capacity.
+        let once = [
+            common::SignatureRole::CustomerRepresentative as i32,
+            common::SignatureRole::ContractorRepresentative as i32,
+        ];
+        let earlier = &given[..i];
+        if once.contains(&s.role) && earlier.iter().any(|e| e.role == s.role) {
+            v.add(
+                format!("{f}.role"),
+                format!(
+                    "the {} signs once",
+                    role_words(common::SignatureRole::try_from(s.role).unwrap_or_default())
+                ),
+            );
+        } else if earlier.iter().any(|e| {
+            e.role == s.role
+                && e.signer.as_ref().map(|p| p.display_name.trim())
+                    == s.signer.as_ref().map(|p| p.display_name.trim())
+        }) {
+            v.add(
+                format!("{f}"),
+                "the same person signs once in the same capacity",
+            );
+        }
         if s.dissent && opinion.is_empty() {
             v.add(
                 format!("{f}.opinion"),

@@ -110,7 +110,21 @@ impl RepairService {
             "work is logged once the agreement is signed",
         )?;
         let (_, plan) = agreed_plan(&tx, &case).await?;
-        let steps = plan.content.unwrap_or_default().steps;
+        let agreed = plan.content.unwrap_or_default();
+        let mut outsiders = Violations::default();
+        for (i, id) in crew.iter().enumerate() {
+            if !agreed.crew_technician_ids.contains(id) {
+                outsiders.add(
+                    format!("crew_technician_ids[{i}]"),
+                    format!(
+                        "{id} is not on the agreed plan's crew ({})",
+                        agreed.crew_technician_ids.join(", ")
+                    ),
+                );
+            }
+        }
+        outsiders.finish(())?;
+        let steps = agreed.steps;
         if !steps.iter().any(|s| s.step_id == step_id) {
             let known: Vec<&str> = steps.iter().map(|s| s.step_id.as_str()).collect();
             return Err(ApiError::invalid(

@@ -324,10 +324,7 @@ pub fn signatures(
                 && e.signer.as_ref().map(|p| p.display_name.trim())
                     == s.signer.as_ref().map(|p| p.display_name.trim())
         }) {
-            v.add(
-                format!("{f}"),
-                "the same person signs once in the same capacity",
-            );
+            v.add(f.clone(), "the same person signs once in the same capacity");
         }
         if s.dissent && opinion.is_empty() {
             v.add(

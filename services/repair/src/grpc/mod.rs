@@ -212,15 +212,6 @@ fn bearing(
     Ok(bearing_proto(case, &warranty, shares, quote, &decision))
 }
 
-fn date_proto(d: chrono::NaiveDate) -> common::Date {
-    use chrono::Datelike;
-    common::Date {
-        year: d.year(),
-        month: i32::try_from(d.month()).unwrap_or(1),
-        day: i32::try_from(d.day()).unwrap_or(1),
-    }
-}
-
 fn treatment_value(t: cost::Treatment) -> i32 {
     (match t {
         cost::Treatment::Free => pb::CostTreatment::Free,
@@ -270,8 +261,10 @@ fn bearing_proto(
                 contractor_bears: l.contractor.map(money_proto),
             })
             .collect(),
-        warranty_start: warranty.start.map(date_proto),
-        warranty_end: warranty.last_day().map(date_proto),
+        warranty_start: warranty.start.map(steelcare_runtime::validate::to_date),
+        warranty_end: warranty
+            .last_day()
+            .map(steelcare_runtime::validate::to_date),
     }
 }
 

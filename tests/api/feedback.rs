@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use chrono::{Datelike, TimeDelta, Utc};
+use chrono::{Datelike, TimeDelta, TimeZone, Utc};
 use steelcare_domain::Role;
 use steelcare_proto::acceptance::v1 as apb;
 use steelcare_proto::acceptance::v1::acceptance_service_client::AcceptanceServiceClient;
@@ -116,13 +116,15 @@ fn reached(
     }
 }
 
+/// The five dimensions of MISSION §8.2 (5, 5, 4, 4, 3) and an overall score.
 fn scores(overall: i32) -> pb::SatisfactionScores {
     pb::SatisfactionScores {
         response_speed: 5,
-        technical_level: 4,
-        attitude: 5,
-        repair_quality: 4,
-        overall,
+        service_attitude: 5,
+        professional_competence: 4,
+        fix_effect: 4,
+        communication: Some(3),
+        overall: Some(overall),
     }
 }
 
@@ -262,10 +264,19 @@ async fn an_archived_case_is_visited_surveyed_counted_and_its_lessons_verified()
             tokio::time::sleep(Duration::from_millis(100)).await;
         };
         let accepted = Utc::now();
+        // Due at 10:00 on a working day of the calendar, whatever time the customer signed.
+        let calendar = steelcare_domain::BusinessCalendar::china_2026();
+        let ten = chrono::NaiveTime::from_hms_opt(10, 0, 0).unwrap();
         let expected_dues =
-            steelcare_domain::feedback::due_times(accepted, &[1, 2], chrono_tz::Asia::Shanghai);
+            steelcare_domain::feedback::due_times(accepted, &[1, 2], &calendar, ten);
         for (visit, expected) in visits.iter().zip(expected_dues) {
             let due = visit.due_time.unwrap().seconds;
+            let local = Utc
+                .timestamp_opt(due, 0)
+                .unwrap()
+                .with_timezone(&chrono_tz::Asia::Shanghai);
+            assert_eq!(local.time(), ten, "visit {} due {local}", visit.sequence);
+            assert!(calendar.is_working_day(local.date_naive()), "{local}");
             let expected = expected.timestamp();
             assert!(
                 (due - expected).abs() < 120,
@@ -515,6 +526,28 @@ async fn an_archived_case_is_visited_surveyed_counted_and_its_lessons_verified()
             .await
             .unwrap_err();
         assert_eq!(fields(&err), ["scores.overall"]);
+        // Communication and coordination is one of the five: it cannot be left out.
+        let err = client
+            .submit_satisfaction(authed(
+                survey(
+                    "q-0",
+                    &v1,
+                    pb::SatisfactionScores {
+                        communication: None,
+                        ..scores(4)
+                    },
+                ),
+                &customer,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(fields(&err), ["scores.communication"]);
+        // A manager is appraised on these scores and cannot write them.
+        let err = client
+            .submit_satisfaction(authed(survey("q-0", &v1, scores(4)), &manager))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::PermissionDenied, "{err:?}");
         let err = client
             .submit_satisfaction(authed(survey("q-0", &v1, scores(4)), &agent))
             .await
@@ -627,9 +660,17 @@ async fn an_archived_case_is_visited_surveyed_counted_and_its_lessons_verified()
         assert!(whole.mean_hours_to_resolve >= 0.0);
         let s = whole.satisfaction.unwrap();
         assert_eq!(
-            (s.response_speed, s.technical_level, s.overall),
-            (5.0, 4.0, 4.0)
+            (
+                s.response_speed,
+                s.service_attitude,
+                s.professional_competence,
+                s.fix_effect,
+                s.communication,
+                s.overall
+            ),
+            (5.0, 5.0, 4.0, 4.0, 3.0, 4.0)
         );
+        assert_eq!((s.communication_surveys, s.overall_surveys), (1, 1));
         assert!(whole.on_time_share > 0.0, "{whole:?}");
         assert_eq!(total.months.len(), 1);
         assert_eq!(total.months[0].cases, 2);
@@ -819,7 +860,8 @@ async fn an_archived_case_is_visited_surveyed_counted_and_its_lessons_verified()
         assert_eq!(crew_row.first_time_acceptance, 0.0);
         assert_eq!(crew_row.rectification_rounds, 2.0);
         assert!(crew_row.archive_completeness > 0.5);
-        assert_eq!(crew_row.satisfaction, 4.0);
+        // The mean of the five dimensions (5, 5, 4, 4, 3), not the overall score.
+        assert_eq!(crew_row.satisfaction, 4.2);
         let agents = kpis(pb::KpiSubject::Agent, &auditor)
             .await
             .unwrap()
@@ -1421,5 +1463,62 @@ async fn two_processes_and_a_lost_redis_schedule_once_and_record_once() {
             .into_inner()
             .surveys;
         assert_eq!(surveys.len(), 1);
+    }
+}
+
+/// A case's facts stored before the survey asked MISSION's five dimensions keep their sums
+/// under the new names, gain no communication score (unknown: neither a sum nor a count), and
+/// count their overall scores as given; on both databases.
+#[tokio::test]
+async fn stored_survey_sums_survive_the_move_to_the_five_dimensions() {
+    use sea_orm::{ConnectionTrait, EntityTrait};
+    use sea_orm_migration::MigratorTrait;
+    use steelcare_store::Migrator;
+    use steelcare_store::entity::case_facts;
+
+    let mut databases = vec![steelcare_tests::fresh_sqlite()];
+    if let Some(url) = steelcare_tests::postgres_url() {
+        databases.push(steelcare_tests::fresh_postgres(&url).await);
+    }
+    for fresh in &databases {
+        let db = steelcare_store::connect(&fresh.url, 2).await.unwrap();
+        // Up to the migration before the five dimensions, then a case with two surveys.
+        Migrator::up(&db, Some(12)).await.unwrap();
+        db.execute_unprepared(
+            "INSERT INTO case_facts (ticket_id, customer_id, project_id, structure_type, \
+             category, location, root_cause, tier, state, created_at_ms, created_month, \
+             acceptance_rounds, recurred, sat_surveys, sat_response_speed, sat_technical_level, \
+             sat_attitude, sat_repair_quality, sat_overall, clock_response, clock_arrival, \
+             clock_solution, clock_completion, clock_appraisal, clocks_met, clocks_breached, \
+             updated_at) VALUES ('t-old', 'c', 'p', 'portal_frame', 'leakage', 'roof', \
+             'construction', 'P3', 'CLOSED', 0, '2026-11', 1, 0, 2, 9, 7, 10, 6, 8, 0, 0, 0, 0, \
+             0, 0, 0, '2026-11-30T00:00:00Z')",
+        )
+        .await
+        .unwrap();
+        Migrator::up(&db, None).await.unwrap();
+        let facts = case_facts::Entity::find_by_id("t-old")
+            .one(&db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (
+                facts.sat_surveys,
+                facts.sat_response_speed,
+                facts.sat_competence,
+                facts.sat_attitude,
+                facts.sat_fix_effect,
+            ),
+            (2, 9, 7, 10, 6),
+            "{}",
+            fresh.url
+        );
+        assert_eq!((facts.sat_overall, facts.sat_overall_n), (8, 2));
+        assert_eq!(
+            (facts.sat_communication, facts.sat_communication_n),
+            (0, 0),
+            "communication stays unknown"
+        );
     }
 }

@@ -416,19 +416,21 @@ pub async fn sla_compliance(
 }
 
 /// Sums behind the outcomes, in this order: cases, recurred, reworked, repaired, hours to
-/// resolve and how many cases have them, surveys, the five score sums, clocks met and
-/// breached. Sums (not means) so that months add up to the whole period.
+/// resolve and how many cases have them, surveys, the four score sums every survey has, the
+/// overall and communication sums with the surveys that gave them, clocks met and breached.
+/// Sums (not means) so that months add up to the whole period.
 const OUTCOME_COLUMNS: &str = "COUNT(*), SUM(f.recurred), \
     SUM(CASE WHEN f.acceptance_rounds > 1 THEN 1 ELSE 0 END), \
     SUM(CASE WHEN f.acceptance_rounds > 0 THEN 1 ELSE 0 END), SUM(f.resolve_hours), \
     COUNT(f.resolve_hours), SUM(f.sat_surveys), SUM(f.sat_response_speed), \
-    SUM(f.sat_technical_level), SUM(f.sat_attitude), SUM(f.sat_repair_quality), \
-    SUM(f.sat_overall), SUM(f.clocks_met), SUM(f.clocks_breached)";
+    SUM(f.sat_competence), SUM(f.sat_attitude), SUM(f.sat_fix_effect), \
+    SUM(f.sat_overall), SUM(f.sat_overall_n), SUM(f.sat_communication), \
+    SUM(f.sat_communication_n), SUM(f.clocks_met), SUM(f.clocks_breached)";
 
 /// The sums of [`OUTCOME_COLUMNS`] of one row (or of several, added).
 #[derive(Debug, Clone, Default)]
 struct OutcomeSums {
-    counts: [i64; 13],
+    counts: [i64; 16],
     hours: f64,
 }
 
@@ -460,10 +462,13 @@ impl OutcomeSums {
             resolved,
             surveys,
             speed,
-            level,
+            competence,
             attitude,
-            quality,
+            fix_effect,
             overall,
+            overall_n,
+            communication,
+            communication_n,
             met,
             breached,
         ] = self.counts;
@@ -481,10 +486,17 @@ impl OutcomeSums {
             satisfaction: Some(pb::SatisfactionAverages {
                 surveys,
                 response_speed: mean(speed),
-                technical_level: mean(level),
-                attitude: mean(attitude),
-                repair_quality: mean(quality),
-                overall: mean(overall),
+                professional_competence: mean(competence),
+                service_attitude: mean(attitude),
+                fix_effect: mean(fix_effect),
+                overall: ratio(overall, overall_n),
+                communication: ratio(communication, communication_n),
+                communication_surveys: communication_n,
+                overall_surveys: overall_n,
+                mean: ratio(
+                    speed + competence + attitude + fix_effect + communication,
+                    4 * surveys + communication_n,
+                ),
             }),
             on_time_share: ratio(met, met + breached),
         }
@@ -560,7 +572,8 @@ pub async fn staff_kpis(
     values.insert(0, kind.into());
     let sql = format!(
         "SELECT s.subject, COUNT(*), SUM(f.clocks_met), SUM(f.clocks_met + f.clocks_breached), \
-         SUM(f.sat_overall), SUM(f.sat_surveys), \
+         SUM(f.sat_response_speed + f.sat_competence + f.sat_attitude + f.sat_fix_effect \
+           + f.sat_communication), SUM(4 * f.sat_surveys + f.sat_communication_n), \
          SUM(CASE WHEN f.acceptance_rounds = 1 THEN 1 ELSE 0 END), \
          SUM(CASE WHEN f.acceptance_rounds > 0 THEN 1 ELSE 0 END), SUM(f.acceptance_rounds), \
          AVG(f.completeness) \

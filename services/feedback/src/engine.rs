@@ -4,9 +4,10 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use chrono_tz::Tz;
 use sea_orm::{ConnectionTrait, DatabaseTransaction, DbErr};
+use steelcare_domain::BusinessCalendar;
 use steelcare_intake::IntakeService;
 use steelcare_runtime::idempotent::{Begun, Key};
 use steelcare_runtime::{ApiError, Caller, RequestContext};
@@ -16,8 +17,12 @@ use tokio::sync::Notify;
 /// Settings of the feedback service.
 #[derive(Debug, Clone)]
 pub struct FeedbackConfig {
-    /// The local time zone (visit due times, months, days of a corrective action).
+    /// The local time zone (months, days of a corrective action).
     pub timezone: Tz,
+    /// The business calendar visits fall due on (working days, its time zone).
+    pub calendar: BusinessCalendar,
+    /// The local time of day visits fall due.
+    pub visit_time: NaiveTime,
     /// The team return visits go to.
     pub team: String,
     /// Days after a fix with no recurrence that verify a corrective action, unless it says.

@@ -260,17 +260,12 @@ pub async fn refresh(
     let met = all.iter().filter(|c| **c == clock::MET).count() as i32;
     let breached = all.iter().filter(|c| **c == clock::BREACHED).count() as i32;
 
-    // Satisfaction.
-    let mut sat = [0i32; 6];
+    // Satisfaction: sums per dimension; communication and overall with their own counts (a
+    // survey from before communication could be recorded leaves it unknown).
+    let mut sat = SatisfactionSums::default();
     for row in case_records::records(conn, ticket_id, SATISFACTION).await? {
         let survey: pb::Satisfaction = decode(&row)?;
-        let s = survey.scores.unwrap_or_default();
-        sat[0] += 1;
-        sat[1] += s.response_speed;
-        sat[2] += s.technical_level;
-        sat[3] += s.attitude;
-        sat[4] += s.repair_quality;
-        sat[5] += s.overall;
+        sat.add(&survey.scores.unwrap_or_default());
     }
     let recurred = tickets::Entity::find()
         .filter(tickets::Column::RelatedCaseId.eq(ticket_id))
@@ -301,12 +296,15 @@ pub async fn refresh(
         recurred: Set(i32::from(recurred)),
         resolve_hours: Set(resolve_hours),
         completeness: Set(completeness),
-        sat_surveys: Set(sat[0]),
-        sat_response_speed: Set(sat[1]),
-        sat_technical_level: Set(sat[2]),
-        sat_attitude: Set(sat[3]),
-        sat_repair_quality: Set(sat[4]),
-        sat_overall: Set(sat[5]),
+        sat_surveys: Set(sat.surveys),
+        sat_response_speed: Set(sat.response_speed),
+        sat_competence: Set(sat.competence),
+        sat_attitude: Set(sat.attitude),
+        sat_fix_effect: Set(sat.fix_effect),
+        sat_overall: Set(sat.overall),
+        sat_overall_n: Set(sat.overall_n),
+        sat_communication: Set(sat.communication),
+        sat_communication_n: Set(sat.communication_n),
         clock_response: Set(all[0]),
         clock_arrival: Set(all[1]),
         clock_solution: Set(all[2]),
@@ -460,4 +458,36 @@ pub(crate) async fn agent_of(
                 .any(|role| matches!(role.trim(), "agent" | "manager" | "admin"))
         })
         .map(|r| r.subject))
+}
+
+/// The score sums of a case's surveys (scores are 1 to 5, a case has a handful of surveys).
+#[derive(Debug, Default)]
+struct SatisfactionSums {
+    surveys: i32,
+    response_speed: i32,
+    competence: i32,
+    attitude: i32,
+    fix_effect: i32,
+    overall: i32,
+    overall_n: i32,
+    communication: i32,
+    communication_n: i32,
+}
+
+impl SatisfactionSums {
+    fn add(&mut self, s: &pb::SatisfactionScores) {
+        self.surveys += 1;
+        self.response_speed += s.response_speed;
+        self.competence += s.professional_competence;
+        self.attitude += s.service_attitude;
+        self.fix_effect += s.fix_effect;
+        if let Some(overall) = s.overall {
+            self.overall += overall;
+            self.overall_n += 1;
+        }
+        if let Some(communication) = s.communication {
+            self.communication += communication;
+            self.communication_n += 1;
+        }
+    }
 }

@@ -140,10 +140,13 @@ impl Feedback {
                     "on_time_share",
                     "surveys",
                     "response_speed",
-                    "technical_level",
-                    "attitude",
-                    "repair_quality",
+                    "service_attitude",
+                    "professional_competence",
+                    "fix_effect",
+                    "communication",
+                    "communication_surveys",
                     "overall",
+                    "overall_surveys",
                 ]);
                 for o in found.months.into_iter().chain(found.total.map(|mut t| {
                     t.month = "total".to_owned();
@@ -159,10 +162,13 @@ impl Feedback {
                         number(o.on_time_share),
                         s.surveys.to_string(),
                         number(s.response_speed),
-                        number(s.technical_level),
-                        number(s.attitude),
-                        number(s.repair_quality),
+                        number(s.service_attitude),
+                        number(s.professional_competence),
+                        number(s.fix_effect),
+                        number(s.communication),
+                        s.communication_surveys.to_string(),
                         number(s.overall),
+                        s.overall_surveys.to_string(),
                     ]);
                 }
             }

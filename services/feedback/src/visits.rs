@@ -33,7 +33,9 @@ use crate::facts::{self, SATISFACTION};
 pub(crate) const VISIT_STAFF: &[Role] = &[Role::Agent, Role::Manager, Role::Admin];
 const POLICY_EDITORS: &[Role] = &[Role::Manager, Role::Admin];
 const ATTEMPT_RECORDERS: &[Role] = &[Role::Agent, Role::Engineer, Role::Manager, Role::Admin];
-const SURVEY_RECORDERS: &[Role] = &[Role::Customer, Role::Agent, Role::Manager, Role::Admin];
+/// Who records a satisfaction survey: the customer, or the return-visit agent (or an admin) on
+/// their behalf. Not a manager, technician or engineer: they are appraised on its scores.
+const SURVEY_RECORDERS: &[Role] = &[Role::Customer, Role::Agent, Role::Admin];
 
 /// Visit statuses as stored.
 pub mod status {
@@ -146,9 +148,14 @@ pub async fn schedule(
         .unwrap_or_default();
     let now = steelcare_store::now();
     let mut ids = Vec::new();
-    for (i, due) in due_times(base, &offsets, feedback.config.timezone)
-        .into_iter()
-        .enumerate()
+    for (i, due) in due_times(
+        base,
+        &offsets,
+        &feedback.config.calendar,
+        feedback.config.visit_time,
+    )
+    .into_iter()
+    .enumerate()
     {
         let id = uuid::Uuid::now_v7().to_string();
         let visit = pb::Visit {
@@ -869,14 +876,17 @@ impl Feedback {
         let scores = request.scores.unwrap_or_default();
         for (field, score) in [
             ("response_speed", scores.response_speed),
-            ("technical_level", scores.technical_level),
-            ("attitude", scores.attitude),
-            ("repair_quality", scores.repair_quality),
-            ("overall", scores.overall),
+            ("service_attitude", scores.service_attitude),
+            ("professional_competence", scores.professional_competence),
+            ("fix_effect", scores.fix_effect),
+            ("communication", scores.communication.unwrap_or_default()),
         ] {
             if !(1..=5).contains(&score) {
-                v.add(format!("scores.{field}"), "a score from 1 to 5");
+                v.add(format!("scores.{field}"), "required: a score from 1 to 5");
             }
+        }
+        if scores.overall.is_some_and(|o| !(1..=5).contains(&o)) {
+            v.add("scores.overall", "a score from 1 to 5, or left out");
         }
         let comment = v.optional("comment", &request.comment, LONG);
         let on_behalf = !ctx.caller.is_customer_only();
@@ -971,12 +981,13 @@ impl Feedback {
             .slot(slot),
         )
         .await?;
+        // The mean of the five dimensions (the optional overall score is not one of them).
         let mean = f64::from(
             scores.response_speed
-                + scores.technical_level
-                + scores.attitude
-                + scores.repair_quality
-                + scores.overall,
+                + scores.service_attitude
+                + scores.professional_competence
+                + scores.fix_effect
+                + scores.communication.unwrap_or_default(),
         ) / 5.0;
         audit(
             &tx,

@@ -258,7 +258,7 @@ fn case(
     let recurred = i32::from(repaired && rng.unit() < 0.04);
     let surveyed = closed.is_some() && rng.unit() < 0.6;
     let mut score = || if surveyed { 3 + rng.below(3) as i32 } else { 0 };
-    let sat = [score(), score(), score(), score(), score()];
+    let sat = [score(), score(), score(), score(), score(), score()];
     let disputed = repaired && rng.unit() < 0.02;
     let mut clock = |present: bool, met: f64| -> i16 {
         if !present {
@@ -310,10 +310,13 @@ fn case(
         completeness: Set(closed.map(|_| if rng.unit() < 0.9 { 1.0 } else { 0.8 })),
         sat_surveys: Set(i32::from(surveyed)),
         sat_response_speed: Set(sat[0]),
-        sat_technical_level: Set(sat[1]),
+        sat_competence: Set(sat[1]),
         sat_attitude: Set(sat[2]),
-        sat_repair_quality: Set(sat[3]),
+        sat_fix_effect: Set(sat[3]),
         sat_overall: Set(sat[4]),
+        sat_overall_n: Set(i32::from(surveyed)),
+        sat_communication: Set(sat[5]),
+        sat_communication_n: Set(i32::from(surveyed)),
         clock_response: Set(clocks[0]),
         clock_arrival: Set(clocks[1]),
         clock_solution: Set(clocks[2]),
@@ -498,16 +501,18 @@ const REPORTS: &[Report] = &[
         name: "outcomes, monthly",
         sql: "SELECT created_month, COUNT(*), SUM(recurred), SUM(CASE WHEN acceptance_rounds > 1 THEN 1 ELSE 0 END), \
               SUM(CASE WHEN acceptance_rounds > 0 THEN 1 ELSE 0 END), AVG(resolve_hours), SUM(sat_surveys), \
-              SUM(sat_response_speed), SUM(sat_technical_level), SUM(sat_attitude), SUM(sat_repair_quality), \
-              SUM(sat_overall), SUM(clocks_met), SUM(clocks_breached) \
+              SUM(sat_response_speed), SUM(sat_competence), SUM(sat_attitude), SUM(sat_fix_effect), \
+              SUM(sat_overall), SUM(sat_overall_n), SUM(sat_communication), SUM(sat_communication_n), \
+              SUM(clocks_met), SUM(clocks_breached) \
               FROM case_facts WHERE created_at_ms >= ? AND created_at_ms < ? GROUP BY created_month",
         dimension: None,
         kind: Kind::Outcomes,
     },
     Report {
         name: "KPIs per technician",
-        sql: "SELECT s.subject, COUNT(*), SUM(f.clocks_met), SUM(f.clocks_met + f.clocks_breached), SUM(f.sat_overall), \
-              SUM(f.sat_surveys), SUM(CASE WHEN f.acceptance_rounds = 1 THEN 1 ELSE 0 END), \
+        sql: "SELECT s.subject, COUNT(*), SUM(f.clocks_met), SUM(f.clocks_met + f.clocks_breached), \
+              SUM(f.sat_response_speed + f.sat_competence + f.sat_attitude + f.sat_fix_effect + f.sat_communication), \
+              SUM(4 * f.sat_surveys + f.sat_communication_n), SUM(CASE WHEN f.acceptance_rounds = 1 THEN 1 ELSE 0 END), \
               SUM(CASE WHEN f.acceptance_rounds > 0 THEN 1 ELSE 0 END), SUM(f.acceptance_rounds), AVG(f.completeness) \
               FROM case_fact_staff s JOIN case_facts f ON f.ticket_id = s.ticket_id \
               WHERE s.kind = 'technician' AND f.created_at_ms >= ? AND f.created_at_ms < ? GROUP BY s.subject",

@@ -533,6 +533,8 @@ impl Application {
                     self.db.clone(),
                     FeedbackConfig {
                         timezone: self.settings.intake.timezone,
+                        calendar: self.settings.intake.calendar.clone(),
+                        visit_time: settings.visit_time,
                         team: settings.team.clone(),
                         verification_days: settings.verification_days,
                     },

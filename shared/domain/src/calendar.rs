@@ -172,6 +172,21 @@ impl BusinessCalendar {
                 .any(|(s, e)| local.time() >= *s && local.time() <= *e)
     }
 
+    /// Whether a local time of day lies inside one of the working shifts (boundaries included).
+    pub fn in_shift(&self, time: NaiveTime) -> bool {
+        self.shifts.iter().any(|(s, e)| time >= *s && time <= *e)
+    }
+
+    /// The first working day on or after `date`, at the local `time` (a time skipped by a clock
+    /// change moves an hour on); `None` past the ten-year horizon.
+    pub fn working_day_at(&self, date: NaiveDate, time: NaiveTime) -> Option<DateTime<Utc>> {
+        let day = (0..HORIZON_DAYS)
+            .filter_map(|offset| date.checked_add_signed(TimeDelta::days(offset)))
+            .find(|day| self.is_working_day(*day))?;
+        self.at(day, time)
+            .or_else(|| self.at(day, time + TimeDelta::hours(1)))
+    }
+
     fn at(&self, date: NaiveDate, time: NaiveTime) -> Option<DateTime<Utc>> {
         self.tz
             .from_local_datetime(&date.and_time(time))

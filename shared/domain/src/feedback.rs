@@ -4,11 +4,14 @@
 //! Visits fall due a whole number of months after the customer accepted the repair (1, 3 and 6
 //! by default, configurable per customer), on the same day of the month in the local time
 //! zone, or the month's last day when it is shorter (accepted on 31 January: due on 28 or 29
-//! February), at the same local time. A corrective action is effective once its verification
-//! window after the fix has passed with no recurrence of its pattern.
+//! February), moved past weekends and holidays to the next working day of the business
+//! calendar, at a configured working hour (10:00 by default) rather than at the moment the
+//! customer happened to sign. A corrective action is effective once its verification window
+//! after the fix has passed with no recurrence of its pattern.
 
-use chrono::{DateTime, Datelike, Months, NaiveDate, TimeZone, Utc};
-use chrono_tz::Tz;
+use chrono::{DateTime, Datelike, Months, NaiveDate, NaiveTime, Utc};
+
+use crate::calendar::BusinessCalendar;
 
 /// The default visit offsets, in months after acceptance.
 pub const DEFAULT_OFFSETS: [u32; 3] = [1, 3, 6];
@@ -52,22 +55,23 @@ pub fn check_offsets(offsets: &[i64]) -> Result<Vec<u32>, OffsetsError> {
     Ok(out)
 }
 
-/// When each visit falls due: `offsets` months after `accepted`, in `zone`'s calendar.
-pub fn due_times(accepted: DateTime<Utc>, offsets: &[u32], zone: Tz) -> Vec<DateTime<Utc>> {
-    let local = accepted.with_timezone(&zone).naive_local();
+/// When each visit falls due: `offsets` months after `accepted` in the calendar's time zone
+/// (the same day of the month, or the month's last day when it is shorter), moved on to the
+/// first working day of `calendar` when that day is a weekend or holiday, at the local time of
+/// day `at` (a working hour: nobody is called at the moment the customer happened to sign).
+pub fn due_times(
+    accepted: DateTime<Utc>,
+    offsets: &[u32],
+    calendar: &BusinessCalendar,
+    at: NaiveTime,
+) -> Vec<DateTime<Utc>> {
+    let day = accepted.with_timezone(&calendar.timezone()).date_naive();
     offsets
         .iter()
         .filter_map(|m| {
             // `checked_add_months` keeps the day, or clamps it to the month's last day.
-            let due = local.checked_add_months(Months::new(*m))?;
-            // A local time skipped by a clock change moves to the next valid instant.
-            zone.from_local_datetime(&due)
-                .earliest()
-                .or_else(|| {
-                    zone.from_local_datetime(&(due + chrono::TimeDelta::hours(1)))
-                        .earliest()
-                })
-                .map(|t| t.with_timezone(&Utc))
+            let due = day.checked_add_months(Months::new(*m))?;
+            calendar.working_day_at(due, at)
         })
         .collect()
 }
@@ -118,6 +122,7 @@ pub fn month_key(day: NaiveDate) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::TimeZone;
     use proptest::prelude::*;
 
     fn shanghai(y: i32, m: u32, d: u32, h: u32) -> DateTime<Utc> {
@@ -132,42 +137,69 @@ mod tests {
         NaiveDate::from_ymd_opt(y, m, d).unwrap_or_default()
     }
 
+    fn ten() -> NaiveTime {
+        NaiveTime::from_hms_opt(10, 0, 0).unwrap_or_default()
+    }
+
     #[test]
-    fn visits_fall_due_on_the_same_local_day_or_the_months_last() {
-        let zone = chrono_tz::Asia::Shanghai;
+    fn visits_fall_due_in_working_hours_of_a_working_day() {
+        let cal = BusinessCalendar::china_2026();
+        // Accepted at 22:56 on a Monday: due at 10:00, never at 22:56; 28 February and 30 May
+        // 2027 are Sundays, so those visits move to the Monday after.
+        let accepted = shanghai(2026, 11, 30, 22) + chrono::TimeDelta::minutes(56);
         assert_eq!(
-            due_times(shanghai(2026, 11, 30, 9), &DEFAULT_OFFSETS, zone),
+            due_times(accepted, &DEFAULT_OFFSETS, &cal, ten()),
             [
-                shanghai(2026, 12, 30, 9),
-                shanghai(2027, 2, 28, 9),
-                shanghai(2027, 5, 30, 9)
+                shanghai(2026, 12, 30, 10),
+                shanghai(2027, 3, 1, 10),
+                shanghai(2027, 5, 31, 10)
             ]
         );
-        // Accepted on 31 January of a leap year: 29 February, 30 April, 31 July.
+        // Two months after 1 August is National Day: the first working day after the
+        // holidays is 8 October.
         assert_eq!(
-            due_times(shanghai(2028, 1, 31, 23), &DEFAULT_OFFSETS, zone),
-            [
-                shanghai(2028, 2, 29, 23),
-                shanghai(2028, 4, 30, 23),
-                shanghai(2028, 7, 31, 23)
-            ]
+            due_times(shanghai(2026, 8, 1, 15), &[2], &cal, ten()),
+            [shanghai(2026, 10, 8, 10)]
         );
-        // Late evening local time is the previous day in UTC: the local calendar decides.
-        let late = shanghai(2026, 1, 31, 23);
-        assert_eq!(late.date_naive(), day(2026, 1, 31));
-        assert_eq!(due_times(late, &[1], zone), [shanghai(2026, 2, 28, 23)]);
+        // A make-up working Saturday is a working day.
+        assert_eq!(
+            due_times(shanghai(2026, 1, 28, 15), &[1], &cal, ten()),
+            [shanghai(2026, 2, 28, 10)]
+        );
+    }
+
+    #[test]
+    fn the_local_calendar_day_and_the_months_last_day_decide() {
+        let cal = BusinessCalendar::china_2026();
+        // Late evening local time is the previous day in UTC: the local day decides.
+        let late = shanghai(2026, 1, 30, 23);
+        assert_eq!(late.date_naive(), day(2026, 1, 30));
+        assert_eq!(
+            due_times(late, &[2], &cal, ten()),
+            [shanghai(2026, 3, 30, 10)]
+        );
+        // Accepted on 31 March: 30 April (the month's last day, a Thursday).
+        assert_eq!(
+            due_times(shanghai(2026, 3, 31, 9), &[1], &cal, ten()),
+            [shanghai(2026, 4, 30, 10)]
+        );
     }
 
     #[test]
     fn a_local_time_a_clock_change_skips_moves_to_the_next_valid_one() {
+        let cal = BusinessCalendar::from_toml(
+            "name = \"t\"\ntimezone = \"Europe/Berlin\"\nweekend = []\nshifts = [[\"00:00\", \"23:59\"]]",
+        )
+        .unwrap_or_else(|err| panic!("{err}"));
         let zone = chrono_tz::Europe::Berlin;
         // 02:30 on 29 March 2026 does not exist in Berlin (clocks go 02:00 → 03:00).
         let accepted = zone
-            .with_ymd_and_hms(2026, 1, 29, 2, 30, 0)
+            .with_ymd_and_hms(2026, 1, 29, 12, 0, 0)
             .single()
             .map(|t| t.with_timezone(&Utc))
             .unwrap_or_default();
-        let due = due_times(accepted, &[2], zone);
+        let at = NaiveTime::from_hms_opt(2, 30, 0).unwrap_or_default();
+        let due = due_times(accepted, &[2], &cal, at);
         let expected = zone
             .with_ymd_and_hms(2026, 3, 29, 3, 30, 0)
             .single()
@@ -218,27 +250,29 @@ mod tests {
 
     proptest! {
         #[test]
-        fn every_visit_is_later_than_the_one_before_and_in_its_month(
+        fn every_visit_is_later_than_the_one_before_on_a_working_day_soon_after_its_month(
             days in 0i64..4000,
             hour in 0u32..24,
             offsets in proptest::collection::btree_set(1u32..=60, 1..6),
         ) {
-            let zone = chrono_tz::Asia::Shanghai;
+            let cal = BusinessCalendar::china_2026();
+            let zone = cal.timezone();
             let accepted = shanghai(2024, 1, 1, hour) + chrono::TimeDelta::days(days);
             let offsets: Vec<u32> = offsets.into_iter().collect();
-            let due = due_times(accepted, &offsets, zone);
+            let due = due_times(accepted, &offsets, &cal, ten());
             prop_assert_eq!(due.len(), offsets.len());
             let start = accepted.with_timezone(&zone).date_naive();
             let mut before = accepted;
             for (t, m) in due.iter().zip(&offsets) {
                 prop_assert!(*t > before);
                 before = *t;
-                let local = t.with_timezone(&zone).date_naive();
-                let months = (local.year() - start.year()) * 12
-                    + local.month() as i32
-                    - start.month() as i32;
-                prop_assert_eq!(months, *m as i32);
-                prop_assert!(local.day() <= start.day());
+                prop_assert!(cal.is_working_time(*t));
+                let local = t.with_timezone(&zone);
+                prop_assert_eq!(local.time(), ten());
+                let nominal = start.checked_add_months(Months::new(*m)).unwrap_or_default();
+                let shifted = (local.date_naive() - nominal).num_days();
+                // The longest run of days off (Spring Festival) is nine days.
+                prop_assert!((0..=9).contains(&shifted), "moved {} days", shifted);
             }
         }
     }

@@ -7,6 +7,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use chrono::NaiveTime;
+
 use config::{Config, Environment, File, FileFormat};
 use serde::Deserialize;
 use steelcare_domain::BusinessCalendar;
@@ -88,6 +90,9 @@ force_majeure = "paid_service"
 [feedback]
 team = "customer-service"
 verification_days = 90
+# Local time of day return visits fall due, on the first working day of the business calendar
+# on or after the day they are due; it must lie within a working shift.
+visit_time = "10:00"
 consumers = 1
 
 [attachments]
@@ -172,6 +177,7 @@ struct RawSettings {
 struct RawFeedback {
     team: String,
     verification_days: u32,
+    visit_time: String,
     consumers: u32,
 }
 
@@ -445,6 +451,8 @@ pub struct FeedbackSettings {
     pub team: String,
     /// Days after a fix with no recurrence that verify a corrective action (by default).
     pub verification_days: u32,
+    /// Local time of day return visits fall due (within a working shift).
+    pub visit_time: NaiveTime,
     /// Event consumers of the feedback group in this process (at least 1).
     pub consumers: u32,
 }
@@ -819,9 +827,21 @@ impl RawSettings {
         if self.feedback.consumers == 0 {
             return Err(invalid("feedback.consumers", "must be at least 1"));
         }
+        let visit_time = NaiveTime::parse_from_str(self.feedback.visit_time.trim(), "%H:%M")
+            .map_err(|_| invalid("feedback.visit_time", "must be HH:MM"))?;
+        if !intake.calendar.in_shift(visit_time) {
+            return Err(invalid(
+                "feedback.visit_time",
+                format!(
+                    "{visit_time} is outside the working shifts of calendar {}",
+                    intake.calendar.name()
+                ),
+            ));
+        }
         let feedback = FeedbackSettings {
             team: self.feedback.team.trim().to_owned(),
             verification_days: self.feedback.verification_days,
+            visit_time,
             consumers: self.feedback.consumers,
         };
         let attachments = self.attachments.validate(&self.data_dir)?;
@@ -1211,6 +1231,13 @@ mod tests {
                 "soon",
                 "request_timeout_secs",
             ),
+            (
+                "STEELCARE__FEEDBACK__VISIT_TIME",
+                "10am",
+                "feedback.visit_time",
+            ),
+            // 12:30 is the lunch break of the shipped calendar: nobody is called then.
+            ("STEELCARE__FEEDBACK__VISIT_TIME", "12:30", "working shifts"),
         ];
         for (key, value, named) in cases {
             let err = Settings::load_with_env(None, env(&[(key, value)])).unwrap_err();

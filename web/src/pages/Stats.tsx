@@ -68,7 +68,7 @@ export default function Stats() {
   });
   const tiers = [...new Set(compliance.map((c) => enumLabel(lang, "SeverityTier", c.tier)))];
   const colors = ["#cf1322", "#d48806", "#1f5fa8", "#389e0d"];
-  const months = (outcomes?.months ?? []).map((m) => ({ month: m.month, cases: Number(m.cases), onTime: Math.round(m.onTimeShare * 1000) / 10, satisfaction: Math.round((m.satisfaction?.overall ?? 0) * 10) / 10 }));
+  const months = (outcomes?.months ?? []).map((m) => ({ month: m.month, cases: Number(m.cases), onTime: Math.round(m.onTimeShare * 1000) / 10, satisfaction: Math.round((m.satisfaction?.mean ?? 0) * 10) / 10 }));
 
   return (
     <Space direction="vertical" style={{ width: "100%" }}>
@@ -115,7 +115,7 @@ export default function Stats() {
               <Statistic title={t("onTime")} value={Math.round((outcomes?.total?.onTimeShare ?? 0) * 1000) / 10} suffix="%" />
               <Statistic title={t("recurrence")} value={Math.round((outcomes?.total?.recurrenceRate ?? 0) * 1000) / 10} suffix="%" />
               <Statistic title={t("rework")} value={Math.round((outcomes?.total?.reworkRate ?? 0) * 1000) / 10} suffix="%" />
-              <Statistic title={t("satisfaction")} value={Math.round((outcomes?.total?.satisfaction?.overall ?? 0) * 10) / 10} />
+              <Statistic title={t("satisfaction")} value={Math.round((outcomes?.total?.satisfaction?.mean ?? 0) * 10) / 10} />
             </Space>
             <div style={{ height: 240 }}>
               <ResponsiveContainer>

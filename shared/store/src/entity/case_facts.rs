@@ -2,7 +2,9 @@ use sea_orm::entity::prelude::*;
 
 /// What the analytics know of one case: a projection rebuilt from the records of every
 /// service. Clock columns hold the codes of `steelcare_feedback::facts::clock`; `sat_*` are sums of scores over
-/// `sat_surveys` surveys; months are `YYYY-MM` in the configured time zone.
+/// `sat_surveys` surveys, except communication (over `sat_communication_n`, the surveys that
+/// recorded it) and overall (over `sat_overall_n`, the surveys that gave one); months are
+/// `YYYY-MM` in the configured time zone.
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "case_facts")]
 pub struct Model {
@@ -29,10 +31,13 @@ pub struct Model {
     pub completeness: Option<f64>,
     pub sat_surveys: i32,
     pub sat_response_speed: i32,
-    pub sat_technical_level: i32,
+    pub sat_competence: i32,
     pub sat_attitude: i32,
-    pub sat_repair_quality: i32,
+    pub sat_fix_effect: i32,
     pub sat_overall: i32,
+    pub sat_communication: i32,
+    pub sat_communication_n: i32,
+    pub sat_overall_n: i32,
     pub clock_response: i16,
     pub clock_arrival: i16,
     pub clock_solution: i16,

@@ -16,6 +16,7 @@ mod m20261201_000009_create_feedback_tables;
 mod m20261201_000010_add_assignment_trace;
 mod m20261201_000011_add_outbox_sequence;
 mod m20261201_000012_index_outbox_case;
+mod m20261204_000013_survey_dimensions;
 
 /// An index named `name` on `cols` of `table`.
 fn index(name: &str, table: impl IntoIden + 'static, cols: Vec<DynIden>) -> IndexCreateStatement {
@@ -56,6 +57,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000010_add_assignment_trace::Migration),
             Box::new(m20261201_000011_add_outbox_sequence::Migration),
             Box::new(m20261201_000012_index_outbox_case::Migration),
+            Box::new(m20261204_000013_survey_dimensions::Migration),
         ]
     }
 }

@@ -16,6 +16,7 @@ mod lifecycle;
 mod migrations;
 mod money;
 mod outbox;
+mod readings;
 mod reflection;
 mod repair;
 mod transport;

@@ -83,6 +83,7 @@ const words = {
   survey: ["勘察报告", "Survey report"],
   measurements: ["测量", "Measurements"],
   verdict: ["判定", "Verdict"],
+  judgementBasis: ["依据与结论", "Basis and finding"],
   passed: ["合格", "pass"],
   failed: ["不合格", "fail"],
   plans: ["维修方案", "Repair plans"],

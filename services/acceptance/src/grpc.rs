@@ -58,7 +58,8 @@ impl AcceptanceService {
     ) -> Vec<common::Measurement> {
         let a = &self.acceptor;
         let now = steelcare_store::now();
-        measurement::check_all(v, field, a.table, given, now, |at| a.day_of(at))
+        let window = measurement::Window::inspection(now);
+        measurement::check_all(v, field, a.table, given, (now, window), |at| a.day_of(at))
     }
 
     async fn stored(&self, id: &str) -> Result<rows::Model, ApiError> {

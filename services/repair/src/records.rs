@@ -233,7 +233,8 @@ pub fn past_time(
     }
 }
 
-/// A time range with both ends, start before end; `past` refuses an end in the future.
+/// A time range with both ends, the end not before the start; `now` refuses an end in the
+/// future.
 pub fn time_range(
     v: &mut Violations,
     field: &str,
@@ -265,8 +266,9 @@ pub fn time_range(
     let start = end_of(v, "start_time", r.start_time.as_ref());
     let end = end_of(v, "end_time", r.end_time.as_ref());
     let (start, end) = (start?, end?);
-    if end <= start {
-        v.add(format!("{field}.end_time"), "must be after start_time");
+    // An instant (end == start) is a range too: a survey submitted in the second of arrival.
+    if end < start {
+        v.add(format!("{field}.end_time"), "must not be before start_time");
         return None;
     }
     Some((start, end))

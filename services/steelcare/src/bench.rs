@@ -310,7 +310,7 @@ pub fn judge(measurements: usize, rounds: usize) {
         },
         Quantity::BoltFinalTorque {
             target_nm: 500.0,
-            hours_after_tightening: 4.0,
+            hours_after_tightening: Some(4.0),
         },
         Quantity::TwistOffSplines { bolts_in_node: 24 },
         Quantity::OverallVerticality {

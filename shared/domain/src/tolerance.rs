@@ -55,8 +55,10 @@ pub enum Quantity {
     BoltFinalTorque {
         /// Target torque.
         target_nm: f64,
-        /// Hours between final tightening and the check.
-        hours_after_tightening: f64,
+        /// Hours between final tightening and the check: required to judge readings (they are
+        /// taken in the row's window after tightening), absent in a criterion (a plan's or an
+        /// agreement's), which states only the limit.
+        hours_after_tightening: Option<f64>,
     },
     /// Twist-off bolts whose spline end did not break off, counted per node.
     TwistOffSplines {
@@ -118,6 +120,19 @@ pub struct Limit {
     pub rule: Rule,
     /// Where the limit comes from.
     pub source: String,
+    /// The nominal and the allowed deviation as an engineer writes them, with how the limit
+    /// follows from the member's dimension (e.g. "H/1000 = 12 mm, and at most 25 mm"), in
+    /// English and in Chinese.
+    pub basis: Text,
+}
+
+/// A text in English and in Chinese.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Text {
+    /// English.
+    pub en: String,
+    /// Chinese.
+    pub zh: String,
 }
 
 impl Limit {
@@ -133,6 +148,14 @@ impl Limit {
             Some(b) if (b - self.nominal).abs() > f64::EPSILON => span / (b - self.nominal).abs(),
             Some(_) if span > 0.0 => f64::INFINITY,
             Some(_) | None => 0.0,
+        }
+    }
+
+    /// What a criterion (a measurement still to take) says: the basis, judged when measured.
+    pub fn criterion_reason(&self) -> Text {
+        Text {
+            en: format!("{}. Judged when measured.", capitalised(&self.basis.en)),
+            zh: format!("{}。测量时判定。", self.basis.zh),
         }
     }
 
@@ -166,8 +189,8 @@ pub struct Judgement {
     pub within_share: f64,
     /// The worst point's deviation as a fraction of the allowed deviation.
     pub worst_ratio: f64,
-    /// Why, in words.
-    pub reason: String,
+    /// Why, in words: the limit's basis and the verdict, in English and in Chinese.
+    pub reason: Text,
 }
 
 /// Readings or dimensions that cannot be judged; names the field.
@@ -206,6 +229,8 @@ struct Coating {
     per_coat_lower: f64,
     spots: usize,
     readings_per_spot: usize,
+    /// What an instrument can read for this quantity: a reading outside is refused.
+    range: [f64; 2],
     source: String,
 }
 
@@ -218,6 +243,8 @@ struct Torque {
     upper_fraction: f64,
     check_after_hours: f64,
     check_before_hours: f64,
+    /// What an instrument can read for this quantity: a reading outside is refused.
+    range: [f64; 2],
     source: String,
 }
 
@@ -243,6 +270,8 @@ struct Ratio {
     /// (largest span, cap) pairs in increasing span.
     #[serde(default)]
     caps: Vec<(f64, f64)>,
+    /// What an instrument can read for this quantity: a reading outside is refused.
+    range: [f64; 2],
     source: String,
 }
 
@@ -252,6 +281,8 @@ struct Deflection {
     unit: String,
     rule: Rule,
     design_factor: f64,
+    /// What an instrument can read for this quantity: a reading outside is refused.
+    range: [f64; 2],
     source: String,
 }
 
@@ -269,6 +300,250 @@ pub struct ToleranceTable {
     mid_span_verticality: Ratio,
     lateral_bending: Ratio,
     space_frame_deflection: Deflection,
+}
+
+/// The largest magnitude a reading of an `Other` quantity may have: no instrument reads more.
+const OTHER_BOUND: f64 = 1.0e9;
+
+/// What a ratio row measures, in English and in Chinese, and what its nominal is.
+struct Deviation {
+    en: &'static str,
+    zh: &'static str,
+}
+
+const VERTICALITY_SINGLE: Deviation = Deviation {
+    en: "overall deviation of the single-storey frame from plumb",
+    zh: "单层钢结构整体垂直度偏差",
+};
+const VERTICALITY_MULTI: Deviation = Deviation {
+    en: "overall deviation of the multi-storey frame from plumb",
+    zh: "多层及高层钢结构整体垂直度偏差",
+};
+const COLUMN_VERTICALITY: Deviation = Deviation {
+    en: "deviation of the column section from plumb",
+    zh: "单节柱垂直度偏差",
+};
+const MID_SPAN_VERTICALITY: Deviation = Deviation {
+    en: "mid-span deviation of the truss or beam from plumb",
+    zh: "桁架（梁）跨中垂直度偏差",
+};
+const LATERAL_BENDING: Deviation = Deviation {
+    en: "lateral bending (sagitta) of the member",
+    zh: "侧向弯曲矢高",
+};
+
+/// A number as an engineer writes it: whole numbers without decimals, else at most two.
+fn num(x: f64) -> String {
+    if !x.is_finite() {
+        return "∞".to_owned();
+    }
+    let rounded = (x * 100.0).round() / 100.0;
+    let text = format!("{rounded:.2}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    if text == "-0" {
+        "0".to_owned()
+    } else {
+        text.to_owned()
+    }
+}
+
+/// A number with its sign: "+6.5", "−25" (a true minus sign), "0".
+fn signed(x: f64) -> String {
+    let n = num(x.abs());
+    if n == "0" {
+        n
+    } else if x < 0.0 {
+        format!("−{n}")
+    } else {
+        format!("+{n}")
+    }
+}
+
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map_or_else(String::new, |first| {
+        first.to_uppercase().chain(chars).collect()
+    })
+}
+
+/// A deviation limit computed from a member's dimension (H/1000 …), symmetric around 0.
+fn by_ratio(
+    row: &Ratio,
+    what: Deviation,
+    symbol: &str,
+    field: &'static str,
+    dimension: f64,
+) -> Result<Limit, ToleranceError> {
+    let d = positive(field, dimension)?;
+    let computed = d / row.ratio + row.offset;
+    let cap = row
+        .caps
+        .iter()
+        .find(|(span, _)| d <= *span)
+        .map(|(_, cap)| *cap)
+        .into_iter()
+        .chain(row.cap)
+        .reduce(f64::min);
+    let limit = cap.map_or(computed, |c| computed.min(c));
+    let unit = &row.unit;
+    let offset = if row.offset == 0.0 {
+        String::new()
+    } else {
+        format!(" + {} {unit}", num(row.offset))
+    };
+    let formula = format!(
+        "{symbol}/{}{offset} = {}/{}{offset} = {} {unit}",
+        num(row.ratio),
+        num(d),
+        num(row.ratio),
+        num(computed)
+    );
+    let (cap_en, cap_zh) = match cap {
+        Some(c) if computed > c => (
+            format!(", capped at {} {unit}", num(c)),
+            format!("，超过上限，取 {} {unit}", num(c)),
+        ),
+        Some(c) => (
+            format!(", and at most {} {unit}", num(c)),
+            format!("，且不应大于 {} {unit}", num(c)),
+        ),
+        None => (String::new(), String::new()),
+    };
+    let allowed = num(limit);
+    Ok(Limit {
+        nominal: 0.0,
+        lower: Some(-limit),
+        upper: Some(limit),
+        unit: row.unit.clone(),
+        rule: row.rule,
+        source: row.source.clone(),
+        basis: Text {
+            en: format!(
+                "{}: the reading is the deviation, nominal 0 {unit}; allowed ±{allowed} {unit} ({formula}{cap_en})",
+                what.en
+            ),
+            zh: format!(
+                "{}：读数即偏差，理论值 0 {unit}；允许偏差 ±{allowed} {unit}（{formula}{cap_zh}）",
+                what.zh
+            ),
+        },
+    })
+}
+
+/// The limits a caller gave for a quantity the table does not know.
+fn other_limit(
+    nominal: f64,
+    lower: Option<f64>,
+    upper: Option<f64>,
+    rule: Rule,
+) -> Result<Limit, ToleranceError> {
+    if lower.is_none() && upper.is_none() {
+        return Err(bad("limits", "give a lower limit, an upper limit or both"));
+    }
+    let bounded = |v: f64| v.is_finite() && v.abs() <= OTHER_BOUND;
+    if !bounded(nominal) || !lower.is_none_or(bounded) || !upper.is_none_or(bounded) {
+        return Err(bad(
+            "limits",
+            format!("must be numbers of at most {} in size", num(OTHER_BOUND)),
+        ));
+    }
+    if let (Some(l), Some(u)) = (lower, upper)
+        && l > u
+    {
+        return Err(bad("limits", "lower limit above the upper limit"));
+    }
+    let n = num(nominal);
+    let (en, zh) = match (lower, upper) {
+        (Some(l), Some(u)) => (
+            format!("nominal {n}; from {} to {}", num(l), num(u)),
+            format!("理论值 {n}；允许 {}～{}", num(l), num(u)),
+        ),
+        (Some(l), None) => (
+            format!("nominal {n}; at least {}", num(l)),
+            format!("理论值 {n}；不应小于 {}", num(l)),
+        ),
+        (None, Some(u)) => (
+            format!("nominal {n}; at most {}", num(u)),
+            format!("理论值 {n}；不应大于 {}", num(u)),
+        ),
+        (None, None) => (String::new(), String::new()),
+    };
+    Ok(Limit {
+        nominal,
+        lower,
+        upper,
+        unit: String::new(),
+        rule,
+        source: "limits given with the measurement".to_owned(),
+        basis: Text { en, zh },
+    })
+}
+
+/// The verdict in words, with grammar for one point and for many.
+fn verdict(
+    limit: &Limit,
+    points: &[Point],
+    within_share: f64,
+    worst_ratio: f64,
+    g: &General,
+) -> Text {
+    let n = points.len();
+    let failed = points.iter().filter(|p| !p.within).count();
+    let unit = &limit.unit;
+    let largest = points
+        .iter()
+        .map(|p| p.deviation)
+        .fold(0.0_f64, |a, b| if b.abs() > a.abs() { b } else { a });
+    let dev_en = format!("largest deviation {} {unit}", signed(largest));
+    let dev_zh = format!("最大偏差 {} {unit}", signed(largest));
+    match limit.rule {
+        Rule::Main => {
+            let (en, zh) = match (n, failed) {
+                (1, 0) => (
+                    "The point is within the limit".to_owned(),
+                    "该测点在允许偏差内".to_owned(),
+                ),
+                (1, _) => (
+                    "The point is outside the limit".to_owned(),
+                    "该测点超出允许偏差".to_owned(),
+                ),
+                (_, 0) => (
+                    format!("All {n} points are within the limit"),
+                    format!("全部 {n} 个测点均在允许偏差内"),
+                ),
+                (_, 1) => (
+                    format!("1 of {n} points is outside the limit (every point must be within)"),
+                    format!("{n} 个测点中有 1 个超出允许偏差（主控项目每个测点均须合格）"),
+                ),
+                _ => (
+                    format!(
+                        "{failed} of {n} points are outside the limit (every point must be within)"
+                    ),
+                    format!("{n} 个测点中有 {failed} 个超出允许偏差（主控项目每个测点均须合格）"),
+                ),
+            };
+            Text {
+                en: format!("{en}; {dev_en}"),
+                zh: format!("{zh}；{dev_zh}"),
+            }
+        }
+        Rule::General => {
+            let (share, needed, worst, factor) = (
+                num(within_share * 100.0),
+                num(g.general_share * 100.0),
+                num(worst_ratio),
+                num(g.general_worst_factor),
+            );
+            Text {
+                en: format!(
+                    "{share} % of the {n} points are within the limit (at least {needed} % needed) and the worst is {worst} × the allowed deviation (at most {factor} ×); {dev_en}"
+                ),
+                zh: format!(
+                    "{n} 个测点中 {share}% 在允许偏差内（一般项目至少 {needed}%），最大偏差为允许偏差的 {worst} 倍（不应超过 {factor} 倍）；{dev_zh}"
+                ),
+            }
+        }
+    }
 }
 
 fn positive(field: &'static str, value: f64) -> Result<f64, ToleranceError> {
@@ -292,6 +567,22 @@ impl ToleranceTable {
         {
             return Err("coating spots and readings per spot must be positive".into());
         }
+        for [low, high] in [
+            table.coating_dry_film_thickness.range,
+            table.bolt_final_torque.range,
+            table.verticality_single_storey.range,
+            table.verticality_multi_storey.range,
+            table.verticality_single_column.range,
+            table.mid_span_verticality.range,
+            table.lateral_bending.range,
+            table.space_frame_deflection.range,
+        ] {
+            if !(low.is_finite() && high.is_finite() && low < high) {
+                return Err(format!(
+                    "reading range [{low}, {high}] must be finite and increasing"
+                ));
+            }
+        }
         Ok(table)
     }
 
@@ -308,63 +599,252 @@ impl ToleranceTable {
 
     /// The limit `quantity` is held to.
     pub fn limit(&self, quantity: &Quantity) -> Result<Limit, ToleranceError> {
-        let symmetric = |row: &Ratio, limit: f64| Limit {
-            nominal: 0.0,
-            lower: Some(-limit),
-            upper: Some(limit),
-            unit: row.unit.clone(),
-            rule: row.rule,
-            source: row.source.clone(),
-        };
-        let by_ratio = |row: &Ratio, field: &'static str, dimension: f64| {
-            let d = positive(field, dimension)?;
-            let mut limit = d / row.ratio + row.offset;
-            if let Some(cap) = row.cap {
-                limit = limit.min(cap);
-            }
-            if let Some((_, cap)) = row.caps.iter().find(|(span, _)| d <= *span) {
-                limit = limit.min(*cap);
-            }
-            Ok(symmetric(row, limit))
-        };
         match quantity {
             Quantity::CoatingDryFilm {
                 indoor,
                 design_um,
                 coats,
                 one_coat,
-            } => {
-                let row = &self.coating_dry_film_thickness;
-                if *coats == 0 {
-                    return Err(bad("coats", "at least one coat"));
-                }
-                let design = match design_um {
-                    Some(d) => positive("design_thickness", *d)?,
-                    None if *indoor => row.design_indoor,
-                    None => row.design_outdoor,
-                };
-                let (nominal, tolerance) = if *one_coat {
-                    (design / f64::from(*coats), row.per_coat_lower)
-                } else {
-                    (design, row.total_lower)
-                };
+            } => self.coating_limit(*indoor, *design_um, *coats, *one_coat),
+            Quantity::BoltFinalTorque { target_nm, .. } => {
+                let row = &self.bolt_final_torque;
+                let target = positive("target_torque", *target_nm)?;
+                let (lower, upper) = (
+                    target * (1.0 + row.lower_fraction),
+                    target * (1.0 + row.upper_fraction),
+                );
+                let (lf, uf) = (
+                    signed(row.lower_fraction * 100.0),
+                    signed(row.upper_fraction * 100.0),
+                );
+                let (t, l, u, unit) = (num(target), num(lower), num(upper), &row.unit);
                 Ok(Limit {
-                    nominal,
-                    lower: Some(nominal + tolerance),
-                    upper: None,
+                    nominal: target,
+                    lower: Some(lower),
+                    upper: Some(upper),
                     unit: row.unit.clone(),
                     rule: row.rule,
                     source: row.source.clone(),
+                    basis: Text {
+                        en: format!(
+                            "final torque, target {t} {unit}; each bolt from {l} to {u} {unit} ({lf} % to {uf} %)"
+                        ),
+                        zh: format!(
+                            "终拧扭矩，施工扭矩 {t} {unit}；每个螺栓应在 {l}～{u} {unit}（{lf}%～{uf}%）"
+                        ),
+                    },
                 })
             }
-            Quantity::BoltFinalTorque {
-                target_nm,
-                hours_after_tightening,
-            } => {
-                let row = &self.bolt_final_torque;
-                let target = positive("target_torque", *target_nm)?;
-                let h = *hours_after_tightening;
-                if !(row.check_after_hours..=row.check_before_hours).contains(&h) {
+            Quantity::TwistOffSplines { bolts_in_node } => {
+                let row = &self.twist_off_splines;
+                if *bolts_in_node == 0 {
+                    return Err(bad("bolts_in_node", "at least one bolt"));
+                }
+                let upper = row.max_fraction * f64::from(*bolts_in_node);
+                let (u, n, pct) = (num(upper), bolts_in_node, num(row.max_fraction * 100.0));
+                Ok(Limit {
+                    nominal: 0.0,
+                    lower: Some(0.0),
+                    upper: Some(upper),
+                    unit: row.unit.clone(),
+                    rule: row.rule,
+                    source: row.source.clone(),
+                    basis: Text {
+                        en: format!(
+                            "twist-off bolts with the spline end not broken off: at most {u} of the node's {n} bolts ({pct} %)"
+                        ),
+                        zh: format!(
+                            "梅花头未拧掉的扭剪型高强度螺栓：不应多于该节点 {n} 个螺栓的 {pct}%（{u} 个）"
+                        ),
+                    },
+                })
+            }
+            Quantity::OverallVerticality { height_mm, storey } => {
+                let (row, what) = match storey {
+                    Storey::Single => (&self.verticality_single_storey, VERTICALITY_SINGLE),
+                    Storey::Multi => (&self.verticality_multi_storey, VERTICALITY_MULTI),
+                };
+                by_ratio(row, what, "H", "height", *height_mm)
+            }
+            Quantity::ColumnVerticality { height_mm } => by_ratio(
+                &self.verticality_single_column,
+                COLUMN_VERTICALITY,
+                "h",
+                "height",
+                *height_mm,
+            ),
+            Quantity::MidSpanVerticality { height_mm } => by_ratio(
+                &self.mid_span_verticality,
+                MID_SPAN_VERTICALITY,
+                "h",
+                "height",
+                *height_mm,
+            ),
+            Quantity::LateralBending { span_mm } => by_ratio(
+                &self.lateral_bending,
+                LATERAL_BENDING,
+                "l",
+                "span",
+                *span_mm,
+            ),
+            Quantity::SpaceFrameDeflection { design_mm } => {
+                let row = &self.space_frame_deflection;
+                let design = positive("design_deflection", *design_mm)?;
+                let upper = design * row.design_factor;
+                let (d, u, f, unit) = (num(design), num(upper), num(row.design_factor), &row.unit);
+                Ok(Limit {
+                    nominal: design,
+                    lower: None,
+                    upper: Some(upper),
+                    unit: row.unit.clone(),
+                    rule: row.rule,
+                    source: row.source.clone(),
+                    basis: Text {
+                        en: format!(
+                            "deflection, design value {d} {unit}; measured at most {u} {unit} ({f} × the design value)"
+                        ),
+                        zh: format!(
+                            "挠度，设计值 {d} {unit}；实测值不应大于 {u} {unit}（设计值的 {f} 倍）"
+                        ),
+                    },
+                })
+            }
+            Quantity::Other {
+                nominal,
+                lower,
+                upper,
+                rule,
+            } => other_limit(*nominal, *lower, *upper, *rule),
+        }
+    }
+
+    fn coating_limit(
+        &self,
+        indoor: bool,
+        design_um: Option<f64>,
+        coats: u32,
+        one_coat: bool,
+    ) -> Result<Limit, ToleranceError> {
+        let row = &self.coating_dry_film_thickness;
+        if coats == 0 {
+            return Err(bad("coats", "at least one coat"));
+        }
+        let (design, default) = match design_um {
+            Some(d) => (positive("design_thickness", d)?, None),
+            None if indoor => (row.design_indoor, Some(("indoors", "室内"))),
+            None => (row.design_outdoor, Some(("outdoors", "室外"))),
+        };
+        let (nominal, tolerance) = if one_coat {
+            (design / f64::from(coats), row.per_coat_lower)
+        } else {
+            (design, row.total_lower)
+        };
+        let lower = nominal + tolerance;
+        let (n, l, t, unit, per) = (
+            num(nominal),
+            num(lower),
+            signed(tolerance),
+            &row.unit,
+            row.readings_per_spot,
+        );
+        let (what_en, what_zh) = if one_coat {
+            (
+                format!("dry film of one coat of {coats}, design {n} {unit} per coat"),
+                format!("单层干漆膜厚度（共 {coats} 层），每层设计值 {n} {unit}"),
+            )
+        } else {
+            (
+                format!("total dry film thickness, design {n} {unit}"),
+                format!("漆膜总干膜厚度，设计值 {n} {unit}"),
+            )
+        };
+        let (default_en, default_zh) = match default {
+            Some((en, zh)) => (
+                format!(" (the code's value {en}, the design being silent)"),
+                format!("（设计无要求，按{zh}取值）"),
+            ),
+            None => (String::new(), String::new()),
+        };
+        Ok(Limit {
+            nominal,
+            lower: Some(lower),
+            upper: None,
+            unit: row.unit.clone(),
+            rule: row.rule,
+            source: row.source.clone(),
+            basis: Text {
+                en: format!(
+                    "{what_en}{default_en}; each spot (the mean of {per} readings) at least {l} {unit} ({t} {unit})"
+                ),
+                zh: format!(
+                    "{what_zh}{default_zh}；每个测点（{per} 次读数的平均值）不应小于 {l} {unit}（允许偏差 {t} {unit}）"
+                ),
+            },
+        })
+    }
+
+    /// What an instrument can read for `quantity`: a reading outside is not a measurement.
+    fn reading_range(&self, quantity: &Quantity) -> [f64; 2] {
+        match quantity {
+            Quantity::CoatingDryFilm { .. } => self.coating_dry_film_thickness.range,
+            Quantity::BoltFinalTorque { .. } => self.bolt_final_torque.range,
+            Quantity::TwistOffSplines { bolts_in_node } => [0.0, f64::from(*bolts_in_node)],
+            Quantity::OverallVerticality {
+                storey: Storey::Single,
+                ..
+            } => self.verticality_single_storey.range,
+            Quantity::OverallVerticality {
+                storey: Storey::Multi,
+                ..
+            } => self.verticality_multi_storey.range,
+            Quantity::ColumnVerticality { .. } => self.verticality_single_column.range,
+            Quantity::MidSpanVerticality { .. } => self.mid_span_verticality.range,
+            Quantity::LateralBending { .. } => self.lateral_bending.range,
+            Quantity::SpaceFrameDeflection { .. } => self.space_frame_deflection.range,
+            Quantity::Other { .. } => [-OTHER_BOUND, OTHER_BOUND],
+        }
+    }
+
+    /// Refuses readings an instrument cannot give, and torque readings taken outside the
+    /// row's window after final tightening.
+    fn check_readings(&self, quantity: &Quantity, readings: &[f64]) -> Result<(), ToleranceError> {
+        if readings.is_empty() {
+            return Err(bad("readings", "at least one reading"));
+        }
+        if readings.iter().any(|r| !r.is_finite()) {
+            return Err(bad("readings", "must be finite numbers"));
+        }
+        let [low, high] = self.reading_range(quantity);
+        if let Some((i, r)) = readings
+            .iter()
+            .enumerate()
+            .find(|(_, r)| !(low..=high).contains(*r))
+        {
+            return Err(bad(
+                "readings",
+                format!(
+                    "reading {} ({}) is outside what an instrument reads for this quantity: {} to {}",
+                    i + 1,
+                    num(*r),
+                    num(low),
+                    num(high)
+                ),
+            ));
+        }
+        if let Quantity::BoltFinalTorque {
+            hours_after_tightening,
+            ..
+        } = quantity
+        {
+            let row = &self.bolt_final_torque;
+            match hours_after_tightening {
+                None => {
+                    return Err(bad(
+                        "tightening_time",
+                        "required: when the bolts were finally tightened",
+                    ));
+                }
+                Some(h) if !(row.check_after_hours..=row.check_before_hours).contains(h) => {
                     return Err(bad(
                         "tightening_time",
                         format!(
@@ -373,85 +853,10 @@ impl ToleranceTable {
                         ),
                     ));
                 }
-                Ok(Limit {
-                    nominal: target,
-                    lower: Some(target * (1.0 + row.lower_fraction)),
-                    upper: Some(target * (1.0 + row.upper_fraction)),
-                    unit: row.unit.clone(),
-                    rule: row.rule,
-                    source: row.source.clone(),
-                })
-            }
-            Quantity::TwistOffSplines { bolts_in_node } => {
-                let row = &self.twist_off_splines;
-                if *bolts_in_node == 0 {
-                    return Err(bad("bolts_in_node", "at least one bolt"));
-                }
-                Ok(Limit {
-                    nominal: 0.0,
-                    lower: Some(0.0),
-                    upper: Some(row.max_fraction * f64::from(*bolts_in_node)),
-                    unit: row.unit.clone(),
-                    rule: row.rule,
-                    source: row.source.clone(),
-                })
-            }
-            Quantity::OverallVerticality { height_mm, storey } => {
-                let row = match storey {
-                    Storey::Single => &self.verticality_single_storey,
-                    Storey::Multi => &self.verticality_multi_storey,
-                };
-                by_ratio(row, "height", *height_mm)
-            }
-            Quantity::ColumnVerticality { height_mm } => {
-                by_ratio(&self.verticality_single_column, "height", *height_mm)
-            }
-            Quantity::MidSpanVerticality { height_mm } => {
-                by_ratio(&self.mid_span_verticality, "height", *height_mm)
-            }
-            Quantity::LateralBending { span_mm } => {
-                by_ratio(&self.lateral_bending, "span", *span_mm)
-            }
-            Quantity::SpaceFrameDeflection { design_mm } => {
-                let row = &self.space_frame_deflection;
-                let design = positive("design_deflection", *design_mm)?;
-                Ok(Limit {
-                    nominal: design,
-                    lower: None,
-                    upper: Some(design * row.design_factor),
-                    unit: row.unit.clone(),
-                    rule: row.rule,
-                    source: row.source.clone(),
-                })
-            }
-            Quantity::Other {
-                nominal,
-                lower,
-                upper,
-                rule,
-            } => {
-                if lower.is_none() && upper.is_none() {
-                    return Err(bad("limits", "give a lower limit, an upper limit or both"));
-                }
-                let finite = |v: &Option<f64>| v.is_none_or(f64::is_finite);
-                if !nominal.is_finite() || !finite(lower) || !finite(upper) {
-                    return Err(bad("limits", "must be finite numbers"));
-                }
-                if let (Some(l), Some(u)) = (lower, upper)
-                    && l > u
-                {
-                    return Err(bad("limits", "lower limit above the upper limit"));
-                }
-                Ok(Limit {
-                    nominal: *nominal,
-                    lower: *lower,
-                    upper: *upper,
-                    unit: String::new(),
-                    rule: *rule,
-                    source: "limits given with the measurement".to_owned(),
-                })
+                Some(_) => {}
             }
         }
+        Ok(())
     }
 
     /// Judges `readings` of `quantity`. Coating readings come in spots (5 spots of 3 readings
@@ -461,12 +866,7 @@ impl ToleranceTable {
         quantity: &Quantity,
         readings: &[f64],
     ) -> Result<Judgement, ToleranceError> {
-        if readings.is_empty() {
-            return Err(bad("readings", "at least one reading"));
-        }
-        if readings.iter().any(|r| !r.is_finite()) {
-            return Err(bad("readings", "must be finite numbers"));
-        }
+        self.check_readings(quantity, readings)?;
         let limit = self.limit(quantity)?;
         let values: Vec<f64> = match quantity {
             Quantity::CoatingDryFilm { .. } => {
@@ -488,9 +888,7 @@ impl ToleranceTable {
                     .map(|spot| spot.iter().sum::<f64>() / spot.len() as f64)
                     .collect()
             }
-            Quantity::TwistOffSplines { .. }
-                if readings.iter().any(|r| *r < 0.0 || r.fract() != 0.0) =>
-            {
+            Quantity::TwistOffSplines { .. } if readings.iter().any(|r| r.fract() != 0.0) => {
                 return Err(bad("readings", "counts of bolts must be whole numbers"));
             }
             _ => readings.to_vec(),
@@ -507,36 +905,17 @@ impl ToleranceTable {
         let within_share = within as f64 / points.len() as f64;
         let worst_ratio = values.iter().map(|v| limit.ratio(*v)).fold(0.0, f64::max);
         let g = &self.general;
-        let (passed, reason) = match limit.rule {
-            Rule::Main => {
-                let failed = points.len() - within;
-                if failed == 0 {
-                    (
-                        true,
-                        format!("all {} points within the limit", points.len()),
-                    )
-                } else {
-                    (
-                        false,
-                        format!(
-                            "{failed} of {} points outside the limit (every point must be within)",
-                            points.len()
-                        ),
-                    )
-                }
-            }
+        let passed = match limit.rule {
+            Rule::Main => within == points.len(),
             Rule::General => {
-                let share_ok = within_share + 1e-9 >= g.general_share;
-                let worst_ok = worst_ratio <= g.general_worst_factor + 1e-9;
-                let reason = format!(
-                    "{:.0} % of points within (at least {:.0} % needed), worst {:.2} × the limit (at most {:.1} ×)",
-                    within_share * 100.0,
-                    g.general_share * 100.0,
-                    worst_ratio,
-                    g.general_worst_factor
-                );
-                (share_ok && worst_ok, reason)
+                within_share + 1e-9 >= g.general_share
+                    && worst_ratio <= g.general_worst_factor + 1e-9
             }
+        };
+        let verdict = verdict(&limit, &points, within_share, worst_ratio, g);
+        let reason = Text {
+            en: format!("{}. {}.", capitalised(&limit.basis.en), verdict.en),
+            zh: format!("{}。{}。", limit.basis.zh, verdict.zh),
         };
         Ok(Judgement {
             passed,
@@ -597,7 +976,7 @@ mod tests {
         // Torque ±10 % of the target.
         let (l, u) = band(BoltFinalTorque {
             target_nm: 500.0,
-            hours_after_tightening: 2.0,
+            hours_after_tightening: Some(2.0),
         });
         assert!(close(l, 450.0) && close(u, 550.0));
         // Twist-off splines: at most 5 % of the node's bolts.
@@ -664,7 +1043,7 @@ mod tests {
         let mut readings = vec![150.0; 15];
         readings[3] = 90.0;
         let j = table().judge(&q, &readings).unwrap();
-        assert!(j.passed, "{}", j.reason);
+        assert!(j.passed, "{}", j.reason.en);
         assert_eq!(j.points.len(), 5);
         assert!((j.points[1].value - 130.0).abs() < 1e-9);
         // One spot whose mean is 120 µm fails the member.
@@ -679,10 +1058,25 @@ mod tests {
     fn torque_is_checked_only_in_its_window_and_nonsense_is_refused() {
         let late = Quantity::BoltFinalTorque {
             target_nm: 500.0,
-            hours_after_tightening: 72.0,
+            hours_after_tightening: Some(72.0),
         };
         assert_eq!(
             table().judge(&late, &[500.0]).unwrap_err().field,
+            "tightening_time"
+        );
+        // A criterion (a plan's) states the limit with no tightening time; readings need one.
+        let criterion = Quantity::BoltFinalTorque {
+            target_nm: 500.0,
+            hours_after_tightening: None,
+        };
+        let limit = table().limit(&criterion).unwrap();
+        assert!(limit.source.contains("6.3.2"), "{}", limit.source);
+        assert_eq!(
+            limit.basis.en,
+            "final torque, target 500 N·m; each bolt from 450 to 550 N·m (−10 % to +10 %)"
+        );
+        assert_eq!(
+            table().judge(&criterion, &[500.0]).unwrap_err().field,
             "tightening_time"
         );
         let q = Quantity::ColumnVerticality { height_mm: 4_000.0 };
@@ -718,12 +1112,169 @@ mod tests {
         let q = Quantity::ColumnVerticality { height_mm: 4_000.0 };
         let pass = [1.0, 2.0, 3.0, -3.9, 4.8];
         let j = table().judge(&q, &pass).unwrap();
-        assert!(j.passed, "{}", j.reason);
+        assert!(j.passed, "{}", j.reason.en);
         assert!((j.within_share - 0.8).abs() < 1e-9);
         let too_far = [1.0, 2.0, 3.0, -3.9, 4.9];
         assert!(!table().judge(&q, &too_far).unwrap().passed);
         let too_many = [1.0, 2.0, 4.1, -4.1, 0.0];
         assert!(!table().judge(&q, &too_many).unwrap().passed);
+    }
+
+    #[test]
+    fn readings_no_instrument_gives_are_refused() {
+        let coating = Quantity::CoatingDryFilm {
+            indoor: false,
+            design_um: None,
+            coats: 3,
+            one_coat: false,
+        };
+        let mut readings = vec![150.0; 15];
+        readings[4] = -150.0;
+        let err = table().judge(&coating, &readings).unwrap_err();
+        assert_eq!(err.field, "readings");
+        assert!(err.message.contains("reading 5 (-150)"), "{}", err.message);
+        assert!(err.message.contains("0 to 5000"), "{}", err.message);
+        readings[4] = 1e308;
+        assert!(table().judge(&coating, &readings).is_err());
+        let column = Quantity::OverallVerticality {
+            height_mm: 12_000.0,
+            storey: Storey::Single,
+        };
+        assert!(table().judge(&column, &[2500.0]).is_err());
+        assert!(table().judge(&column, &[-1999.0]).is_ok());
+        let splines = Quantity::TwistOffSplines { bolts_in_node: 8 };
+        assert!(
+            table().judge(&splines, &[9.0]).is_err(),
+            "more than the node has"
+        );
+        let other = Quantity::Other {
+            nominal: 0.0,
+            lower: Some(-1.0),
+            upper: Some(1e300),
+            rule: Rule::Main,
+        };
+        assert_eq!(table().limit(&other).unwrap_err().field, "limits");
+    }
+
+    #[test]
+    fn verticality_states_nominal_deviation_and_limit_as_an_engineer_writes_them() {
+        let frame = |h| Quantity::OverallVerticality {
+            height_mm: h,
+            storey: Storey::Single,
+        };
+        let j = table().judge(&frame(12_000.0), &[4.0, 6.5, -3.0]).unwrap();
+        assert!(j.passed);
+        assert_eq!(j.limit.nominal, 0.0);
+        assert_eq!(
+            j.reason.en,
+            "Overall deviation of the single-storey frame from plumb: the reading is the \
+             deviation, nominal 0 mm; allowed ±12 mm (H/1000 = 12000/1000 = 12 mm, and at most \
+             25 mm). All 3 points are within the limit; largest deviation +6.5 mm."
+        );
+        assert_eq!(
+            j.reason.zh,
+            "单层钢结构整体垂直度偏差：读数即偏差，理论值 0 mm；允许偏差 ±12 mm（H/1000 = \
+             12000/1000 = 12 mm，且不应大于 25 mm）。全部 3 个测点均在允许偏差内；最大偏差 +6.5 mm。"
+        );
+        // A tall frame: the cap governs, and says so.
+        let tall = table().limit(&frame(30_000.0)).unwrap();
+        assert!(
+            tall.basis
+                .en
+                .contains("30000/1000 = 30 mm, capped at 25 mm"),
+            "{}",
+            tall.basis.en
+        );
+        assert!(
+            tall.basis.zh.contains("超过上限，取 25 mm"),
+            "{}",
+            tall.basis.zh
+        );
+        let multi = table()
+            .limit(&Quantity::OverallVerticality {
+                height_mm: 50_000.0,
+                storey: Storey::Multi,
+            })
+            .unwrap();
+        assert!(
+            multi
+                .basis
+                .en
+                .contains("H/2500 + 10 mm = 50000/2500 + 10 mm = 30 mm"),
+            "{}",
+            multi.basis.en
+        );
+    }
+
+    #[test]
+    fn one_point_and_many_read_well_in_both_languages() {
+        let frame = Quantity::OverallVerticality {
+            height_mm: 12_000.0,
+            storey: Storey::Single,
+        };
+        let verdict = |readings: &[f64]| {
+            let j = table().judge(&frame, readings).unwrap();
+            let en = j
+                .reason
+                .en
+                .split(". ")
+                .nth(1)
+                .unwrap_or_default()
+                .to_owned();
+            let zh = j
+                .reason
+                .zh
+                .split('。')
+                .nth(1)
+                .unwrap_or_default()
+                .to_owned();
+            (en, zh)
+        };
+        assert_eq!(
+            verdict(&[14.0]),
+            (
+                "The point is outside the limit; largest deviation +14 mm.".to_owned(),
+                "该测点超出允许偏差；最大偏差 +14 mm".to_owned()
+            )
+        );
+        assert_eq!(
+            verdict(&[-3.0]).0,
+            "The point is within the limit; largest deviation −3 mm."
+        );
+        assert!(
+            verdict(&[14.0, 1.0, 2.0])
+                .0
+                .starts_with("1 of 3 points is outside")
+        );
+        assert!(
+            verdict(&[14.0, -13.0, 2.0])
+                .0
+                .starts_with("2 of 3 points are outside")
+        );
+        assert!(
+            verdict(&[14.0, -13.0, 2.0])
+                .1
+                .starts_with("3 个测点中有 2 个超出允许偏差")
+        );
+        let coating = table()
+            .judge(
+                &Quantity::CoatingDryFilm {
+                    indoor: false,
+                    design_um: None,
+                    coats: 3,
+                    one_coat: false,
+                },
+                &[150.0; 15],
+            )
+            .unwrap();
+        assert!(
+            coating.reason.en.starts_with(
+                "Total dry film thickness, design 150 µm (the code's value outdoors, the design \
+                 being silent); each spot (the mean of 3 readings) at least 125 µm (−25 µm)."
+            ),
+            "{}",
+            coating.reason.en
+        );
     }
 
     proptest! {
@@ -751,7 +1302,7 @@ mod tests {
             target in 50.0f64..2_000.0,
             fractions in proptest::collection::vec(0.8f64..1.2, 1..30),
         ) {
-            let q = Quantity::BoltFinalTorque { target_nm: target, hours_after_tightening: 4.0 };
+            let q = Quantity::BoltFinalTorque { target_nm: target, hours_after_tightening: Some(4.0) };
             let readings: Vec<f64> = fractions.iter().map(|f| f * target).collect();
             let j = table().judge(&q, &readings).unwrap();
             let all_within = fractions.iter().all(|f| (0.9..=1.1).contains(f));

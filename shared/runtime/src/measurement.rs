@@ -3,7 +3,7 @@
 //! day of the measurement, and judged against the tolerance table, so the survey, key-step
 //! inspections, self-inspection and customer acceptance all judge a reading the same way.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use steelcare_domain::tolerance::{Judgement, Quantity, Rule, Storey, ToleranceTable};
 use steelcare_proto::common::v1 as common;
 use steelcare_proto::common::v1::measurement::Quantity as Pq;
@@ -13,6 +13,61 @@ use crate::validate::{SHORT, Violations};
 
 /// Most readings one measurement may carry.
 pub const MAX_READINGS: usize = 1000;
+
+/// How far a measurement's time may lie outside its record's window: device clocks and a
+/// surveyor's rounding of the survey's start and end.
+pub const WINDOW_TOLERANCE_MINUTES: i64 = 15;
+
+/// How long before an inspection is recorded its readings may have been taken (a key-step
+/// inspection, self-inspection or acceptance is recorded the day it is made, at the latest
+/// after a weekend on a remote site).
+pub const INSPECTION_WINDOW_HOURS: i64 = 72;
+
+/// When the measurements of one record may have been taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    survey: bool,
+}
+
+impl Window {
+    /// A survey's: from its start to its end, [`WINDOW_TOLERANCE_MINUTES`] either side.
+    pub fn survey(start: DateTime<Utc>, end: DateTime<Utc>) -> Window {
+        let tolerance = TimeDelta::minutes(WINDOW_TOLERANCE_MINUTES);
+        Window {
+            start: start - tolerance,
+            end: end + tolerance,
+            survey: true,
+        }
+    }
+
+    /// An inspection's, recorded at `now`: the [`INSPECTION_WINDOW_HOURS`] before it.
+    pub fn inspection(now: DateTime<Utc>) -> Window {
+        Window {
+            start: now - TimeDelta::hours(INSPECTION_WINDOW_HOURS),
+            end: now + TimeDelta::minutes(5),
+            survey: false,
+        }
+    }
+
+    fn refuses(&self, at: DateTime<Utc>) -> Option<String> {
+        if (self.start..=self.end).contains(&at) {
+            return None;
+        }
+        Some(if self.survey {
+            format!(
+                "{} is outside the survey time ({WINDOW_TOLERANCE_MINUTES} minutes either side allowed)",
+                at.to_rfc3339()
+            )
+        } else {
+            format!(
+                "{} is not within the {INSPECTION_WINDOW_HOURS} hours before the inspection is recorded",
+                at.to_rfc3339()
+            )
+        })
+    }
+}
 
 /// A measurement, checked.
 #[derive(Debug, Clone, PartialEq)]
@@ -92,9 +147,11 @@ fn quantity(
                     }
                 },
             };
+            // A criterion states the limit only: the 1 h to 48 h window after tightening is the
+            // readings' to keep, at the inspection.
             let hours = match (tightened, measured) {
-                (Some(t), Some(m)) => (m - t).num_seconds() as f64 / 3600.0,
-                _ => 0.0,
+                (Some(t), Some(m)) if !criterion => Some((m - t).num_seconds() as f64 / 3600.0),
+                _ => None,
             };
             Quantity::BoltFinalTorque {
                 target_nm: b.target_torque_nm,
@@ -176,12 +233,13 @@ fn quantity(
 
 /// Checks a measurement; problems go to `v` under `field` (e.g. `measurements[2]`). The
 /// instrument's calibration must be valid on the day of the measurement (`day_of` gives the
-/// local date of an instant), and the measurement must not lie in the future.
+/// local date of an instant), and the measurement must not lie in the future nor outside its
+/// record's `window`.
 pub fn check(
     v: &mut Violations,
     field: &str,
     m: &common::Measurement,
-    now: DateTime<Utc>,
+    (now, window): (DateTime<Utc>, Window),
     day_of: impl Fn(DateTime<Utc>) -> NaiveDate,
 ) -> Option<CheckedMeasurement> {
     let f = |name: &str| format!("{field}.{name}");
@@ -191,11 +249,17 @@ pub fn check(
             None
         }
         Some(t) => match from_timestamp(t, "measure_time") {
-            Ok(at) if at > now + chrono::TimeDelta::minutes(5) => {
+            Ok(at) if at > now + TimeDelta::minutes(5) => {
                 v.add(f("measure_time"), "in the future");
                 None
             }
-            Ok(at) => Some(at),
+            Ok(at) => match window.refuses(at) {
+                Some(why) => {
+                    v.add(f("measure_time"), why);
+                    None
+                }
+                None => Some(at),
+            },
             Err(_) => {
                 v.add(
                     f("measure_time"),
@@ -259,15 +323,16 @@ pub fn check(
 /// Most measurements one record (a report, an inspection) carries.
 pub const MAX_MEASUREMENTS: usize = 1000;
 
-/// Checks and judges the measurements of one record under `field` (e.g. `measurements`):
-/// ids are kept when given (unique within the record, at most 64 characters), else `m1`,
-/// `m2`… by position. Every problem goes to `v`; the judged measurements are returned.
+/// Checks and judges the measurements of one record under `field` (e.g. `measurements`),
+/// taken within `window` and before `now`: ids are kept when given (unique within the record,
+/// at most 64 characters), else `m1`, `m2`… by position. Every problem goes to `v`; the judged
+/// measurements are returned.
 pub fn check_all(
     v: &mut Violations,
     field: &str,
     table: &ToleranceTable,
     given: &[common::Measurement],
-    now: DateTime<Utc>,
+    (now, window): (DateTime<Utc>, Window),
     day_of: impl Fn(DateTime<Utc>) -> NaiveDate,
 ) -> Vec<common::Measurement> {
     if given.len() > MAX_MEASUREMENTS {
@@ -285,7 +350,7 @@ pub fn check_all(
         if out.iter().any(|o| o.measurement_id == id) {
             v.add(format!("{f}.measurement_id"), "used twice in this record");
         }
-        let Some(checked) = check(v, &f, m, now, &day_of) else {
+        let Some(checked) = check(v, &f, m, (now, window), &day_of) else {
             continue;
         };
         if let Some((judged, _)) = judge(v, &f, table, &checked, &id) {
@@ -339,6 +404,7 @@ pub fn criterion(
             return None;
         }
     };
+    let criterion = limit.criterion_reason();
     Some(common::Measurement {
         measurement_id: String::new(),
         quantity: m.quantity.clone(),
@@ -357,8 +423,9 @@ pub fn criterion(
             points: Vec::new(),
             within_share: 0.0,
             worst_ratio: 0.0,
+            reason: criterion.en,
+            reason_zh: criterion.zh,
             source: limit.source,
-            reason: "criterion: judged when measured".to_owned(),
         }),
     })
 }
@@ -417,7 +484,8 @@ fn to_proto(m: &CheckedMeasurement, measurement_id: &str, j: &Judgement) -> comm
                 f64::MAX
             },
             source: j.limit.source.clone(),
-            reason: j.reason.clone(),
+            reason: j.reason.en.clone(),
+            reason_zh: j.reason.zh.clone(),
         }),
     }
 }
@@ -478,7 +546,7 @@ mod tests {
             &mut v,
             "measurements[0]",
             &coating(vec![140.0; 15]),
-            now(),
+            (now(), Window::inspection(now())),
             day,
         )
         .expect("checked");
@@ -508,7 +576,13 @@ mod tests {
             day: 1,
         }));
         let mut v = Violations::default();
-        let checked = check(&mut v, "measurements[1]", &m, now(), day);
+        let checked = check(
+            &mut v,
+            "measurements[1]",
+            &m,
+            (now(), Window::inspection(now())),
+            day,
+        );
         let fields: Vec<String> = match v.finish(()) {
             Err(crate::ApiError::InvalidArgument(violations)) => {
                 violations.into_iter().map(|x| x.field).collect()
@@ -527,7 +601,7 @@ mod tests {
 
         let mut v = Violations::default();
         let empty = common::Measurement::default();
-        assert!(check(&mut v, "m", &empty, now(), day).is_none());
+        assert!(check(&mut v, "m", &empty, (now(), Window::inspection(now())), day).is_none());
         let fields: Vec<String> = match v.finish(()) {
             Err(crate::ApiError::InvalidArgument(violations)) => {
                 violations.into_iter().map(|x| x.field).collect()
@@ -563,11 +637,25 @@ mod tests {
             ..Default::default()
         };
         let mut v = Violations::default();
-        let checked = check(&mut v, "m", &torque(3), now(), day).expect("checked");
+        let checked = check(
+            &mut v,
+            "m",
+            &torque(3),
+            (now(), Window::inspection(now())),
+            day,
+        )
+        .expect("checked");
         let (_, j) = judge(&mut v, "m", ToleranceTable::shipped(), &checked, "t").expect("judged");
         assert!(j.passed && v.is_empty());
         let mut v = Violations::default();
-        let checked = check(&mut v, "m", &torque(72), now(), day).expect("checked");
+        let checked = check(
+            &mut v,
+            "m",
+            &torque(72),
+            (now(), Window::inspection(now())),
+            day,
+        )
+        .expect("checked");
         assert!(judge(&mut v, "m", ToleranceTable::shipped(), &checked, "t").is_none());
         match v.finish(()) {
             Err(crate::ApiError::InvalidArgument(violations)) => {

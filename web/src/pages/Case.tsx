@@ -59,7 +59,7 @@ function money(m: Money | undefined): string {
   return `${m.currencyCode} ${(Number(m.amountMinor) / 100).toLocaleString(undefined, { minimumFractionDigits: 2 })}`;
 }
 
-function measurementRows(ms: Measurement[]) {
+function measurementRows(ms: Measurement[], lang: string) {
   return ms.map((m) => ({
     key: m.measurementId || `${m.member}-${m.location}`,
     quantity: m.quantity.case ?? "",
@@ -68,17 +68,17 @@ function measurementRows(ms: Measurement[]) {
     readings: m.readings.join(", "),
     limits: m.judgement ? `${m.judgement.lowerLimit ?? "−∞"} … ${m.judgement.upperLimit ?? "+∞"} ${m.judgement.unit}` : "",
     passed: m.judgement?.passed,
-    reason: m.judgement?.reason ?? "",
+    reason: (lang === "zh" ? m.judgement?.reasonZh : m.judgement?.reason) ?? "",
   }));
 }
 
 function Measurements({ items }: { items: Measurement[] }) {
-  const { t } = useI18n();
+  const { t, lang } = useI18n();
   return (
     <Table
       size="small"
       pagination={false}
-      dataSource={measurementRows(items)}
+      dataSource={measurementRows(items, lang)}
       columns={[
         { title: t("measurements"), dataIndex: "quantity" },
         { title: t("member"), dataIndex: "member" },
@@ -86,6 +86,7 @@ function Measurements({ items }: { items: Measurement[] }) {
         { title: t("readings"), dataIndex: "readings" },
         { title: t("limits"), dataIndex: "limits" },
         { title: t("verdict"), render: (_, r) => (r.passed === undefined ? "—" : <Tag color={r.passed ? "green" : "red"}>{r.passed ? t("passed") : t("failed")}</Tag>) },
+        { title: t("judgementBasis"), dataIndex: "reason" },
       ]}
     />
   );

@@ -50,7 +50,7 @@ impl RepairService {
             &request.appraisal_institution,
             SHORT,
         );
-        let (evidence, attachments) = evidence(&mut v, "evidence", &request.evidence, None);
+        let (evidence, attachments) = evidence(&mut v, "evidence", &request.evidence, None, true);
         let deadline = match request
             .appraisal_deadline_time
             .as_ref()

@@ -93,13 +93,15 @@ fn attachment_ref(a: &steelcare_store::entity::attachments::Model) -> common::At
     }
 }
 
-/// Evidence references: each an attachment of the case or a measurement of `measurement_ids`.
+/// Evidence references: each an attachment of the case or a measurement of `measurement_ids`,
+/// or (where `note_alone`, a dispute's: an appraisal letter still to come) a note by itself.
 /// Returns the attachment ids to check, with their fields.
 fn evidence(
     v: &mut Violations,
     field: &str,
     given: &[pb::EvidenceRef],
     measurement_ids: Option<&[String]>,
+    note_alone: bool,
 ) -> (Vec<pb::EvidenceRef>, Vec<(String, String)>) {
     let mut out = Vec::new();
     let mut attachments = Vec::new();
@@ -109,6 +111,11 @@ fn evidence(
         let measurement = v.optional(&format!("{f}.measurement_id"), &e.measurement_id, SHORT);
         let note = v.optional(&format!("{f}.note"), &e.note, SHORT);
         match (attachment.is_empty(), measurement.is_empty()) {
+            (true, true) if note_alone && !note.is_empty() => {}
+            (true, true) if note_alone => v.add(
+                f.clone(),
+                "give an attachment_id, a measurement_id or a note",
+            ),
             (true, true) => v.add(f.clone(), "give an attachment_id or a measurement_id"),
             (false, false) => v.add(
                 f.clone(),

@@ -9,7 +9,7 @@ use steelcare_proto::events::v1::event_envelope::Payload;
 use steelcare_proto::repair::v1 as pb;
 use steelcare_runtime::convert::to_timestamp;
 use steelcare_runtime::handler::not_found;
-use steelcare_runtime::measurement;
+use steelcare_runtime::measurement::{self, Window};
 use steelcare_runtime::record::{actor_of, audit, payload_hash};
 use steelcare_runtime::validate::{LONG, Person, Violations};
 use steelcare_runtime::{ApiError, RequestContext};
@@ -33,16 +33,17 @@ struct Parsed {
 const CLOSED: &[CaseState] = &[CaseState::Archived, CaseState::Closed, CaseState::Cancelled];
 
 impl RepairService {
-    /// Checks and judges measurements; ids kept when given (unique), else `m1`, `m2`…
+    /// Checks and judges measurements taken within `window` (before `now`); ids kept when
+    /// given (unique), else `m1`, `m2`…
     pub(super) fn measurements(
         &self,
         v: &mut Violations,
         field: &str,
         given: &[common::Measurement],
-        now: DateTime<Utc>,
+        (now, window): (DateTime<Utc>, Window),
     ) -> Vec<common::Measurement> {
         let r = &self.repairer;
-        measurement::check_all(v, field, r.table, given, now, |at| r.day_of(at))
+        measurement::check_all(v, field, r.table, given, (now, window), |at| r.day_of(at))
     }
 
     fn parse_report(
@@ -83,10 +84,22 @@ impl RepairService {
             })
             .collect();
         let findings = v.required("content.findings", &c.findings, LONG);
-        let measurements = self.measurements(v, "content.measurements", &c.measurements, now);
-        let ids: Vec<String> = measurements
+        // Readings lie within the survey time; where it is unusable, within the hours before.
+        let window = survey_time.map_or(Window::inspection(now), |(start, end)| {
+            Window::survey(start, end)
+        });
+        let measurements =
+            self.measurements(v, "content.measurements", &c.measurements, (now, window));
+        // The ids the report gives (a measurement refused for its readings is still one of
+        // them: evidence naming it is not a second mistake).
+        let ids: Vec<String> = c
+            .measurements
             .iter()
-            .map(|m| m.measurement_id.clone())
+            .enumerate()
+            .map(|(i, m)| match m.measurement_id.trim() {
+                "" => format!("m{}", i + 1),
+                id => id.to_owned(),
+            })
             .collect();
         let mut attachments: Vec<(String, String)> =
             crate::records::ids(v, "content.image_attachment_ids", &c.image_attachment_ids)
@@ -110,8 +123,13 @@ impl RepairService {
                     &d.responsibility,
                     true,
                 );
-                let (evidence, more) =
-                    evidence(v, "content.diagnosis.evidence", &d.evidence, Some(&ids));
+                let (evidence, more) = evidence(
+                    v,
+                    "content.diagnosis.evidence",
+                    &d.evidence,
+                    Some(&ids),
+                    false,
+                );
                 attachments.extend(more);
                 category = ProblemCategory::from_proto_value(d.category);
                 tier = SeverityTier::from_proto_value(d.tier);

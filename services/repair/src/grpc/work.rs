@@ -7,7 +7,7 @@ use steelcare_proto::events::v1 as events;
 use steelcare_proto::events::v1::event_envelope::Payload;
 use steelcare_proto::repair::v1 as pb;
 use steelcare_runtime::convert::{page_size, to_timestamp};
-use steelcare_runtime::measurement::answers;
+use steelcare_runtime::measurement::{Window, answers};
 use steelcare_runtime::record::{actor_of, audit, payload_hash};
 use steelcare_runtime::validate::{LONG, SHORT, Violations};
 use steelcare_runtime::{ApiError, RequestContext};
@@ -257,7 +257,12 @@ impl RepairService {
                 "required: the readings of the step's quality criteria",
             );
         }
-        let measurements = self.measurements(&mut v, "measurements", &request.measurements, now);
+        let measurements = self.measurements(
+            &mut v,
+            "measurements",
+            &request.measurements,
+            (now, Window::inspection(now)),
+        );
         let notes = v.optional("notes", &request.notes, LONG);
         v.finish(())?;
         let hash = payload_hash(&request, |r| r.request_id.clear());

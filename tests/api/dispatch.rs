@@ -1330,3 +1330,60 @@ async fn the_offer_continues_the_trace_of_the_call() {
         );
     }
 }
+
+/// The server's own work touching an offer between a technician's read and write (here, the
+/// assignment's version bumped 40 times a millisecond apart, as the dispatch bookkeeping of a
+/// fresh automatic offer does) is not the technician's to retry: while the offer is still
+/// theirs, the server retries and the accept succeeds. Once it is not theirs, they hear why.
+#[tokio::test]
+async fn a_technician_accepting_a_fresh_offer_is_not_told_to_retry_the_servers_own_work() {
+    use sea_orm::sea_query::{Expr, ExprTrait};
+    use steelcare_store::entity::assignments;
+
+    for backend in backends() {
+        let mut o = Office::open(&backend, &[("STEELCARE__DISPATCH__WORKERS", "0")]).await;
+        o.hire(roofer("t-1", date(2030, 12, 31))).await;
+        // Two rounds: the technician's capacity is two confirmed assignments.
+        for round in 0..2 {
+            let ticket = o.ticket(&format!("屋面漏水 {round}")).await;
+            let offered = o
+                .dispatch
+                .offer_assignment(authed(
+                    pb::OfferAssignmentRequest {
+                        ticket_id: ticket.clone(),
+                        technician_id: "t-1".into(),
+                        reason: "on duty".into(),
+                    },
+                    &o.dispatcher,
+                ))
+                .await
+                .unwrap()
+                .into_inner()
+                .assignment
+                .unwrap();
+            let (db, id) = (o.app.db.clone(), offered.assignment_id.clone());
+            let bumps = tokio::spawn(async move {
+                for _ in 0..40 {
+                    assignments::Entity::update_many()
+                        .col_expr(
+                            assignments::Column::Version,
+                            Expr::col(assignments::Column::Version).add(1),
+                        )
+                        .filter(assignments::Column::Id.eq(&id))
+                        .exec(&db)
+                        .await
+                        .unwrap();
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
+            });
+            let accepted = o.accept(&offered.assignment_id, "t-1").await;
+            bumps.await.unwrap();
+            let accepted = accepted.unwrap_or_else(|err| panic!("round {round}: {err:?}"));
+            assert_eq!(accepted.state, pb::AssignmentState::Confirmed as i32);
+            // Accepting again: the intent no longer holds, and the answer says why.
+            let err = o.accept(&offered.assignment_id, "t-1").await.unwrap_err();
+            assert_eq!(err.code(), Code::FailedPrecondition, "{err:?}");
+            assert!(err.message().contains("CONFIRMED"), "{}", err.message());
+        }
+    }
+}

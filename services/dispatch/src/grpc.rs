@@ -18,7 +18,7 @@ use steelcare_proto::dispatch::v1::dispatch_service_server::DispatchService as D
 use steelcare_proto::events::v1 as events;
 use steelcare_proto::events::v1::event_envelope::Payload;
 use steelcare_runtime::convert::{from_timestamp, page_size, to_timestamp};
-use steelcare_runtime::handler::{not_found, require};
+use steelcare_runtime::handler::{not_found, require, while_intent_holds};
 use steelcare_runtime::record::{actor_of, audit};
 use steelcare_runtime::validate::{LONG, Person, SHORT, Violations};
 use steelcare_runtime::{ApiError, Caller, RequestContext};
@@ -751,6 +751,17 @@ impl DispatchService {
         if id.is_empty() {
             return Err(ApiError::invalid("assignment_id", "required"));
         }
+        // The dispatch work of a fresh automatic offer may touch the row between our read and
+        // our write: while the offer is still the caller's, that is not theirs to retry.
+        while_intent_holds(|| self.try_accept(ctx, id)).await
+    }
+
+    /// One attempt of AcceptAssignment: ABORTED when the row changed between read and write.
+    async fn try_accept(
+        &self,
+        ctx: &RequestContext,
+        id: &str,
+    ) -> Result<pb::AcceptAssignmentResponse, ApiError> {
         let now = steelcare_store::now();
         let d = &self.dispatcher;
         let tx = begin_write(&d.db).await.map_err(db_err)?;
@@ -824,19 +835,29 @@ impl DispatchService {
         let id = v.required("assignment_id", &request.assignment_id, SHORT);
         let reason = v.required("reason", &request.reason, LONG);
         v.finish(())?;
+        while_intent_holds(|| self.try_decline(ctx, &id, &reason)).await
+    }
+
+    /// One attempt of DeclineAssignment: ABORTED when the row changed between read and write.
+    async fn try_decline(
+        &self,
+        ctx: &RequestContext,
+        id: &str,
+        reason: &str,
+    ) -> Result<pb::DeclineAssignmentResponse, ApiError> {
         let now = steelcare_store::now();
         let d = &self.dispatcher;
         let tx = begin_write(&d.db).await.map_err(db_err)?;
-        let row = store::assignment(&tx, &id)
+        let row = store::assignment(&tx, id)
             .await?
-            .ok_or_else(|| not_found("assignment", &id))?;
+            .ok_or_else(|| not_found("assignment", id))?;
         self.own_open_offer(&tx, &ctx.caller, &row, now).await?;
         if !d
             .release_in(
                 &tx,
                 &row,
                 state::DECLINED,
-                &reason,
+                reason,
                 actor_of(&ctx.caller),
                 now,
             )

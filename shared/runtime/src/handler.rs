@@ -86,3 +86,80 @@ macro_rules! rpcs {
         }
     };
 }
+
+/// Attempts [`while_intent_holds`] makes before the ABORTED reaches the client.
+pub const INTENT_ATTEMPTS: u32 = 6;
+
+/// Runs `attempt` again while it answers ABORTED: a row it read changed before it wrote (the
+/// server's own work, e.g. dispatch bookkeeping on a fresh offer, touched it). Each attempt
+/// reads afresh and checks that the person's intent still holds (the offer is still theirs,
+/// still open), answering FAILED_PRECONDITION with the current state when it does not, so only
+/// a conflict that leaves the intent intact is retried. After [`INTENT_ATTEMPTS`] the ABORTED
+/// reaches the client. Backs off 5, 10, 20 … ms between attempts.
+pub async fn while_intent_holds<T, F, Fut>(mut attempt: F) -> Result<T, ApiError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, ApiError>>,
+{
+    let mut done = 0;
+    loop {
+        match attempt().await {
+            Err(ApiError::Aborted(_)) if done + 1 < INTENT_ATTEMPTS => {
+                tokio::time::sleep(std::time::Duration::from_millis(5 << done)).await;
+                done += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+#[cfg(test)]
+mod intent_tests {
+    use super::*;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    #[tokio::test]
+    async fn a_conflict_is_retried_while_the_intent_holds_and_reported_when_it_persists() {
+        let calls = AtomicU32::new(0);
+        let twice = while_intent_holds(|| {
+            let n = calls.fetch_add(1, Ordering::SeqCst);
+            async move {
+                if n < 2 {
+                    Err(ApiError::Aborted("changed".into()))
+                } else {
+                    Ok(n)
+                }
+            }
+        })
+        .await;
+        assert!(matches!(twice, Ok(2)), "{twice:?}");
+
+        calls.store(0, Ordering::SeqCst);
+        let gone = while_intent_holds(|| {
+            calls.fetch_add(1, Ordering::SeqCst);
+            async {
+                Err::<(), _>(ApiError::FailedPrecondition {
+                    subject: "assignment/a".into(),
+                    current_state: "EXPIRED".into(),
+                    message: "the offer timed out".into(),
+                })
+            }
+        })
+        .await;
+        assert!(matches!(gone, Err(ApiError::FailedPrecondition { .. })));
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            1,
+            "no retry once the intent is gone"
+        );
+
+        calls.store(0, Ordering::SeqCst);
+        let always = while_intent_holds(|| {
+            calls.fetch_add(1, Ordering::SeqCst);
+            async { Err::<(), _>(ApiError::Aborted("changed".into())) }
+        })
+        .await;
+        assert!(matches!(always, Err(ApiError::Aborted(_))));
+        assert_eq!(calls.load(Ordering::SeqCst), INTENT_ATTEMPTS);
+    }
+}

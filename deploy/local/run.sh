@@ -7,8 +7,8 @@
 #   deploy/local/run.sh            # Ctrl-C stops everything
 #
 # Then, for example:
-#   TOKEN=$(STEELCARE__AUTH__JWT_SECRET=$(cat data/local/jwt-secret) target/debug/steelcare token --role agent)
-#   grpcurl -plaintext -H "authorization: Bearer $TOKEN" 127.0.0.1:50061 list
+#   TOKEN=$(STEELCARE__AUTH__JWT_SECRET=$(cat data/local/jwt-secret) target/debug/steelcare token --role dispatcher)
+#   target/debug/steelcare call --addr 127.0.0.1:50062 --token $TOKEN steelcare.dispatch.v1.DispatchService/ListAssignments
 #
 # Environment (all optional):
 #   STEELCARE_LOCAL_DIR        state, logs and pid files (default data/local)

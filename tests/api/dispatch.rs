@@ -1343,6 +1343,16 @@ async fn a_technician_accepting_a_fresh_offer_is_not_told_to_retry_the_servers_o
     for backend in backends() {
         let mut o = Office::open(&backend, &[("STEELCARE__DISPATCH__WORKERS", "0")]).await;
         o.hire(roofer("t-1", date(2030, 12, 31))).await;
+        // An agent may not read the board; the refusal names everyone who may.
+        let err = o
+            .dispatch
+            .list_assignments(authed(pb::ListAssignmentsRequest::default(), &o.agent))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::PermissionDenied);
+        for role in ["dispatcher", "manager", "technician"] {
+            assert!(err.message().contains(role), "{}", err.message());
+        }
         // Two rounds: the technician's capacity is two confirmed assignments.
         for round in 0..2 {
             let ticket = o.ticket(&format!("屋面漏水 {round}")).await;

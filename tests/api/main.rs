@@ -17,6 +17,7 @@ mod migrations;
 mod money;
 mod outbox;
 mod readings;
+mod readme;
 mod reflection;
 mod repair;
 mod transport;

@@ -67,7 +67,7 @@ async fn readings_are_refused_outside_what_an_instrument_gives_and_the_survey_ti
         let mut content = report_content();
         let instant = Some(ts(Utc::now() - TimeDelta::minutes(35)));
         content.survey_time = Some(common::TimeRange {
-            start_time: instant.clone(),
+            start_time: instant,
             end_time: instant,
         });
         let report = desk.submit("r-1", &ticket, content, &lead).await.unwrap();

@@ -108,17 +108,25 @@ fn acts_as_staff(caller: &Caller, staff: &[Role]) -> bool {
     caller.has_any(staff)
 }
 
+/// True for `staff`, false for a technician (who may then act on their own things only);
+/// PERMISSION_DENIED naming every role that may call, staff and technician, for anyone else.
+fn staff_or_technician(caller: &Caller, staff: &[Role]) -> Result<bool, ApiError> {
+    if acts_as_staff(caller, staff) {
+        return Ok(true);
+    }
+    let mut allowed = staff.to_vec();
+    allowed.push(Role::Technician);
+    require(caller, &allowed)?;
+    Ok(false)
+}
+
 /// Staff, or the technician `technician_id` themself.
 fn require_staff_or_self(
     caller: &Caller,
     staff: &[Role],
     technician_id: &str,
 ) -> Result<(), ApiError> {
-    if acts_as_staff(caller, staff) {
-        return Ok(());
-    }
-    require(caller, &[Role::Technician])?;
-    if caller.subject == technician_id {
+    if staff_or_technician(caller, staff)? || caller.subject == technician_id {
         Ok(())
     } else {
         Err(ApiError::PermissionDenied(
@@ -887,9 +895,7 @@ impl DispatchService {
         ctx: &RequestContext,
         request: pb::RecordArrivalRequest,
     ) -> Result<pb::RecordArrivalResponse, ApiError> {
-        if !acts_as_staff(&ctx.caller, ARRIVAL_RECORDERS) {
-            require(&ctx.caller, &[Role::Technician])?;
-        }
+        staff_or_technician(&ctx.caller, ARRIVAL_RECORDERS)?;
         let now = steelcare_store::now();
         let mut v = Violations::default();
         let id = v.required("assignment_id", &request.assignment_id, SHORT);
@@ -1313,10 +1319,9 @@ impl DispatchService {
         ctx: &RequestContext,
         request: pb::ListAssignmentsRequest,
     ) -> Result<pb::ListAssignmentsResponse, ApiError> {
-        let staff = acts_as_staff(&ctx.caller, TEAM_READERS);
+        let staff = staff_or_technician(&ctx.caller, TEAM_READERS)?;
         let mut technician_id = request.technician_id.trim().to_owned();
         if !staff {
-            require(&ctx.caller, &[Role::Technician])?;
             if technician_id.is_empty() {
                 technician_id = ctx.caller.subject.clone();
             } else if technician_id != ctx.caller.subject {

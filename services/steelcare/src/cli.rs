@@ -1,4 +1,4 @@
-//! The command line: `serve`, `migrate`, `token`.
+//! The command line: `serve`, `migrate`, `rebuild-facts`, `bench`, `call`, `token`.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -42,6 +42,20 @@ pub enum Command {
         /// What to load.
         #[command(subcommand)]
         what: BenchTarget,
+    },
+    /// One gRPC call, JSON in and out (as grpcurl): what the README's walk uses.
+    Call {
+        /// The server, host:port.
+        #[arg(long, default_value = "127.0.0.1:50051")]
+        addr: String,
+        /// Bearer token (else STEELCARE_TOKEN).
+        #[arg(long, env = "STEELCARE_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+        /// package.Service/Method, e.g. steelcare.intake.v1.IntakeService/GetTicket.
+        method: String,
+        /// The request as JSON (default {}).
+        #[arg(default_value = "{}")]
+        data: String,
     },
     /// Print a JWT signed with the configured secret (local use and tests).
     Token {
@@ -355,6 +369,20 @@ pub async fn run(cli: Cli, settings: Settings) -> Result<(), String> {
                 steelcare_store::Migrator::migrations().len()
             );
             Ok(())
+        }
+        Command::Call {
+            addr,
+            token,
+            method,
+            data,
+        } => {
+            crate::call::call(crate::call::CallOptions {
+                addr,
+                token,
+                method,
+                data,
+            })
+            .await
         }
         Command::Token {
             roles,

@@ -8,6 +8,7 @@ pub mod bench_analytics;
 pub mod bench_archive;
 pub mod bench_dispatch;
 pub mod bench_repair;
+pub mod call;
 pub mod cli;
 pub mod console;
 pub mod health;

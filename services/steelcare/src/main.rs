@@ -43,7 +43,7 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
-    let telemetry = if matches!(cli.command, Command::Token { .. }) {
+    let telemetry = if matches!(cli.command, Command::Token { .. } | Command::Call { .. }) {
         None
     } else {
         match steelcare_runtime::telemetry::init(&settings.telemetry) {

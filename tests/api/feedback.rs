@@ -698,24 +698,23 @@ async fn an_archived_case_is_visited_surveyed_counted_and_its_lessons_verified()
             .await
             .unwrap()
             .into_inner();
+        // The recurrence carries its original's diagnosis, marked as inherited, until it is
+        // surveyed again: the cause's share does not drop when the defect comes back.
+        assert_eq!(rows(&causes), [("workmanship".to_owned(), 2.0)]);
         assert_eq!(
-            rows(&causes),
-            [
-                ("undetermined".to_owned(), 1.0),
-                ("workmanship".to_owned(), 1.0)
-            ]
+            (causes.rows[0].recurrences, causes.rows[0].inherited),
+            (1.0, 1.0)
+        );
+        assert_eq!(
+            categories.rows[0].recurrences, 1.0,
+            "one new case, one recurrence"
         );
         let parties = by(pb::Dimension::ResponsibleParty, &chief)
             .await
             .unwrap()
             .into_inner();
-        assert_eq!(
-            rows(&parties),
-            [
-                ("contractor".to_owned(), 1.0),
-                ("undetermined".to_owned(), 1.0)
-            ]
-        );
+        assert_eq!(rows(&parties), [("contractor".to_owned(), 2.0)]);
+        assert_eq!(parties.rows[0].inherited, 1.0);
         let structures = by(pb::Dimension::StructureType, &manager)
             .await
             .unwrap()
@@ -862,6 +861,10 @@ async fn an_archived_case_is_visited_surveyed_counted_and_its_lessons_verified()
         assert!(crew_row.archive_completeness > 0.5);
         // The mean of the five dimensions (5, 5, 4, 4, 3), not the overall score.
         assert_eq!(crew_row.satisfaction, 4.2);
+        assert_eq!(
+            crew_row.recurrences_found_at_visits, 1,
+            "the first visit found the gutter leaking again"
+        );
         let agents = kpis(pb::KpiSubject::Agent, &auditor)
             .await
             .unwrap()
@@ -875,6 +878,7 @@ async fn an_archived_case_is_visited_surveyed_counted_and_its_lessons_verified()
             [("agent-1", 2)],
             "the original call and the recurrence"
         );
+        assert_eq!(agents.rows[0].recurrences_found_at_visits, 1);
         let teams = kpis(pb::KpiSubject::Team, &manager)
             .await
             .unwrap()
@@ -913,7 +917,7 @@ async fn an_archived_case_is_visited_surveyed_counted_and_its_lessons_verified()
         }
         assert_eq!(
             String::from_utf8(csv).unwrap(),
-            "key,label_zh,label_en,cases,share\r\ngutter,天沟檐沟,gutter and downpipe,2,1\r\n"
+            "key,label_zh,label_en,cases,share,recurrences,inherited\r\ngutter,天沟檐沟,gutter and downpipe,2,1,1,1\r\n"
         );
         let mut stream = client
             .export_csv(authed(
@@ -1016,6 +1020,53 @@ async fn an_archived_case_is_visited_surveyed_counted_and_its_lessons_verified()
             .await
             .unwrap_err();
         assert_eq!(fields(&err), ["case_ids"]);
+        // The owner must be a person of the department the action goes to.
+        let err = client
+            .raise_corrective_action(authed(
+                raise("ca-0", vec![ticket.clone()], None, 0),
+                &engineer,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(fields(&err), ["owner.user_id"], "{}", err.message());
+        let members = |people: Vec<common::PersonRef>| pb::SetDepartmentMembersRequest {
+            department: pb::Department::Construction as i32,
+            members: people,
+        };
+        let zhang = common::PersonRef {
+            user_id: "eng-1".into(),
+            ..person("Zhang San")
+        };
+        let err = client
+            .set_department_members(authed(members(vec![zhang.clone()]), &engineer))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::PermissionDenied);
+        let err = client
+            .set_department_members(authed(
+                members(vec![zhang.clone(), zhang.clone()]),
+                &manager,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(fields(&err), ["members[1].user_id"]);
+        client
+            .set_department_members(authed(members(vec![zhang.clone()]), &manager))
+            .await
+            .unwrap();
+        let listed = client
+            .list_department_members(authed(
+                pb::ListDepartmentMembersRequest {
+                    department: pb::Department::Construction as i32,
+                },
+                &auditor,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .members;
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].user_id, "eng-1");
         let err = client
             .raise_corrective_action(authed(
                 raise("ca-0", vec!["no-such-case".into()], None, 0),
@@ -1070,6 +1121,7 @@ async fn an_archived_case_is_visited_surveyed_counted_and_its_lessons_verified()
                 status: status as i32,
                 note: "membrane fitted on the remaining outlets".into(),
                 fix_date: fix,
+                fix_date_reason: "fitted on site before the action was written up".into(),
             }
         };
         let err = client
@@ -1099,6 +1151,23 @@ async fn an_archived_case_is_visited_surveyed_counted_and_its_lessons_verified()
             .await
             .unwrap_err();
         assert_eq!(err.code(), Code::FailedPrecondition, "no fix yet");
+        // A fix dated before the action was raised needs a reason.
+        let err = client
+            .update_corrective_action(authed(
+                pb::UpdateCorrectiveActionRequest {
+                    fix_date_reason: String::new(),
+                    ..update(
+                        "u-1",
+                        &first.action_id,
+                        pb::ActionStatus::FixDeployed,
+                        Some(day(-10)),
+                    )
+                },
+                &engineer,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(fields(&err), ["fix_date_reason"], "{}", err.message());
         // Fixed ten days ago: the recurrence today falls in its 90-day window.
         client
             .update_corrective_action(authed(
@@ -1124,17 +1193,18 @@ async fn an_archived_case_is_visited_surveyed_counted_and_its_lessons_verified()
             .unwrap_err();
         assert_eq!(err.code(), Code::FailedPrecondition);
         assert!(err.message().contains(&again_ticket), "{}", err.message());
-        // With a three-day window the same fix is verified: nothing recurred in it.
-        let short = client
+        // With a three-day window the same fix is verified: nothing recurred in it. A second
+        // open action on the pattern is flagged with the first.
+        let raised = client
             .raise_corrective_action(authed(
                 raise("ca-2", vec![], Some(gutter_leaks.clone()), 3),
                 &engineer,
             ))
             .await
             .unwrap()
-            .into_inner()
-            .action
-            .unwrap();
+            .into_inner();
+        assert_eq!(raised.other_open_action_ids, std::slice::from_ref(&first.action_id));
+        let short = raised.action.unwrap();
         let owner = desk.office.app.token("eng-1", &[Role::Technician], None);
         client
             .update_corrective_action(authed(
@@ -1233,6 +1303,78 @@ async fn an_archived_case_is_visited_surveyed_counted_and_its_lessons_verified()
             .into_inner()
             .actions;
         assert_eq!(closed_ones.len(), 1);
+
+        // --- The Pareto a quality manager asks for ------------------------------------------
+        let pareto = client
+            .problem_pareto(authed(
+                pb::ProblemParetoRequest {
+                    period: Some(period(pb::PeriodBasis::Created)),
+                    filter: None,
+                },
+                &manager,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(pareto.total_cases, 2);
+        let row = &pareto.rows[0];
+        assert_eq!(
+            (
+                row.category.as_str(),
+                row.location.as_str(),
+                row.root_cause.as_str()
+            ),
+            ("leakage", "gutter", "workmanship")
+        );
+        assert_eq!((row.cases, row.recurrences, row.inherited), (2, 1, 1));
+        assert_eq!((row.cumulative_share, row.vital_few), (1.0, true));
+        assert_eq!(row.label_zh, "渗漏 · 天沟檐沟 · 施工质量", "{row:?}");
+        assert_eq!(row.effective_action_ids, std::slice::from_ref(&short.action_id));
+        assert_eq!(row.deployed_action_ids.len(), 2);
+        assert!(
+            row.second_open_action,
+            "two actions on one pattern are open"
+        );
+        let err = client
+            .problem_pareto(authed(pb::ProblemParetoRequest::default(), &manager))
+            .await
+            .unwrap_err();
+        assert_eq!(fields(&err), ["period"]);
+
+        // --- The pattern comes back: the action verified effective reopens, and says so ----
+        let project = desk.office.project_id.clone();
+        let back = desk
+            .office
+            .ticket_in(&project, "仓库屋面天沟又漏水了")
+            .await
+            .ticket_id;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        let reopened = loop {
+            let got = client
+                .get_corrective_action(authed(
+                    pb::GetCorrectiveActionRequest {
+                        action_id: short.action_id.clone(),
+                    },
+                    &auditor,
+                ))
+                .await
+                .unwrap()
+                .into_inner()
+                .action
+                .unwrap();
+            if got.status == pb::ActionStatus::Open as i32 {
+                break got;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "not reopened: {got:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        let note = &reopened.updates.last().unwrap().note;
+        assert!(note.starts_with("reopened: ticket "), "{note}");
+        assert!(note.contains(&back), "{note}");
+        assert_eq!(reopened.updates.len(), 3);
     }
 }
 

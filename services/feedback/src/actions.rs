@@ -74,7 +74,7 @@ fn overdue(action: &pb::CorrectiveAction, today: NaiveDate) -> bool {
         && date_of(action.due_date.as_ref()).is_some_and(|due| due < today)
 }
 
-async fn save(
+pub(crate) async fn save(
     conn: &impl ConnectionTrait,
     row: &rows::Model,
     action: &pb::CorrectiveAction,
@@ -197,12 +197,20 @@ impl Feedback {
             .await?
         {
             Begun::Replay(id) => {
+                let action = self.action(&id).await?;
+                let other_open_action_ids = match &action.pattern {
+                    Some(p) => self.open_on_pattern(&self.db, p, &id).await?,
+                    None => Vec::new(),
+                };
                 return Ok(pb::RaiseCorrectiveActionResponse {
-                    action: Some(self.action(&id).await?),
+                    action: Some(action),
+                    other_open_action_ids,
                 });
             }
             Begun::Fresh(tx, key) => (tx, key),
         };
+        let department = department.unwrap_or_default();
+        self.check_owner(&tx, department, &owner.user_id).await?;
         let mut case_ids: Vec<String> = Vec::new();
         for id in &request.case_ids {
             let id = steelcare_runtime::validate::id("case_ids", id)?;
@@ -218,7 +226,10 @@ impl Feedback {
         let id = uuid::Uuid::now_v7().to_string();
         let now = steelcare_store::now();
         let due = due.unwrap_or_default();
-        let department = department.unwrap_or_default();
+        let other_open_action_ids = match &pattern {
+            Some(p) => self.open_on_pattern(&tx, p, &id).await?,
+            None => Vec::new(),
+        };
         let action = pb::CorrectiveAction {
             action_id: id.clone(),
             department: department as i32,
@@ -239,6 +250,7 @@ impl Feedback {
             updates: Vec::new(),
             raised_by: Some(actor_of(&ctx.caller)),
             create_time: Some(to_timestamp(now)),
+            fix_date_reason: String::new(),
         };
         rows::ActiveModel {
             id: Set(id.clone()),
@@ -264,6 +276,7 @@ impl Feedback {
                 "title": action.title,
                 "due_date": due.to_string(),
                 "cases": action.case_ids,
+                "other_open_on_pattern": other_open_action_ids,
             }),
         )
         .await?;
@@ -286,6 +299,7 @@ impl Feedback {
                 overdue: overdue(&action, self.today()),
                 ..action
             }),
+            other_open_action_ids,
         })
     }
 
@@ -326,6 +340,7 @@ impl Feedback {
                 "a fix is recorded once it is in place: not in the future",
             );
         }
+        let fix_date_reason = v.optional("fix_date_reason", &request.fix_date_reason, LONG);
         let status = v.finish(status)?.unwrap_or_default();
         let hash = payload_hash(&request, |r| r.request_id.clear());
         let (tx, key) = match self
@@ -347,10 +362,25 @@ impl Feedback {
                 "the action is closed as effective".to_owned(),
             ));
         }
+        let raised = action
+            .create_time
+            .as_ref()
+            .and_then(|t| chrono::DateTime::from_timestamp(t.seconds, 0))
+            .map(|t| self.day_of(t));
+        if let (Some(fix), Some(raised)) = (fix_date, raised)
+            && fix < raised
+            && fix_date_reason.is_empty()
+        {
+            return Err(ApiError::invalid(
+                "fix_date_reason",
+                format!("required: the fix date {fix} is before the action was raised on {raised}"),
+            ));
+        }
         let before = action.status;
         action.status = status as i32;
         if status == pb::ActionStatus::FixDeployed {
             action.fix_date = fix_date.map(to_date);
+            action.fix_date_reason = fix_date_reason;
         }
         action.updates.push(pb::ActionUpdate {
             status: status as i32,

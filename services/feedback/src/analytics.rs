@@ -215,7 +215,7 @@ fn text(row: &QueryResult, i: usize) -> String {
         .unwrap_or_default()
 }
 
-fn ratio(part: i64, whole: i64) -> f64 {
+pub(crate) fn ratio(part: i64, whole: i64) -> f64 {
     if whole == 0 {
         0.0
     } else {
@@ -267,6 +267,55 @@ fn label(dimension: pb::Dimension, key: &str) -> (String, String) {
     )
 }
 
+/// Of a group's cases, the recurrences of earlier cases.
+const RECURRENCES: &str = "SUM(CASE WHEN f.related_case_id IS NULL THEN 0 ELSE 1 END)";
+/// Of a group's cases, those whose cause is inherited from the case they recur from.
+const INHERITED: &str = "SUM(f.root_cause_inherited)";
+
+/// The Pareto's groups: category × location × root cause, with recurrences and inherited
+/// causes.
+pub async fn pareto_counts(
+    conn: &impl ConnectionTrait,
+    scope: &Scope,
+) -> Result<crate::quality::ParetoCounts, ApiError> {
+    let (conditions, values) = scope.conditions();
+    let sql = format!(
+        "SELECT f.category, f.location, f.root_cause, COUNT(*), {RECURRENCES}, {INHERITED} \
+         FROM case_facts f WHERE {conditions} GROUP BY f.category, f.location, f.root_cause"
+    );
+    Ok(query(conn, &sql, values)
+        .await?
+        .iter()
+        .map(|r| {
+            (
+                (text(r, 0), text(r, 1), text(r, 2)),
+                (int(r, 3), int(r, 4), int(r, 5)),
+            )
+        })
+        .collect())
+}
+
+/// "渗漏 · 天沟 · 施工质量" and "Leakage · Gutter · Workmanship".
+pub fn pattern_label(category: &str, location: &str, cause: &str) -> (String, String) {
+    let parts = [
+        label(pb::Dimension::Category, category),
+        label(pb::Dimension::Location, location),
+        label(pb::Dimension::RootCause, cause),
+    ];
+    (
+        parts
+            .iter()
+            .map(|p| p.0.as_str())
+            .collect::<Vec<_>>()
+            .join(" · "),
+        parts
+            .iter()
+            .map(|p| p.1.as_str())
+            .collect::<Vec<_>>()
+            .join(" · "),
+    )
+}
+
 /// The column a breakdown groups by.
 fn group_column(scope: &Scope, dimension: pb::Dimension) -> Option<&'static str> {
     Some(match dimension {
@@ -302,43 +351,48 @@ pub async fn breakdown(
     let column =
         group_column(scope, dimension).ok_or_else(|| ApiError::invalid("dimension", "required"))?;
     let (conditions, values) = scope.conditions();
+    // Each row: the key, its cases, of them recurrences and inherited causes (weighted by the
+    // share for responsible parties), and a project's name.
     let sql = match dimension {
         pb::Dimension::ResponsibleParty => format!(
-            "SELECT {column}, SUM(p.share) FROM case_facts f \
+            "SELECT {column}, SUM(p.share), \
+             SUM(CASE WHEN f.related_case_id IS NULL THEN 0 ELSE p.share END), \
+             SUM(f.root_cause_inherited * p.share) FROM case_facts f \
              JOIN case_fact_parties p ON p.ticket_id = f.ticket_id \
              WHERE {conditions} GROUP BY {column}"
         ),
         // Projects are named after grouping: the join sees one row per project.
         pb::Dimension::Project => format!(
-            "SELECT g.project_id, g.n, p.name FROM (SELECT f.project_id, COUNT(*) AS n \
+            "SELECT g.project_id, g.n, g.r, g.i, p.name FROM (SELECT f.project_id, \
+             COUNT(*) AS n, {RECURRENCES} AS r, {INHERITED} AS i \
              FROM case_facts f WHERE {conditions} GROUP BY f.project_id) g \
              LEFT JOIN projects p ON p.id = g.project_id"
         ),
         _ => format!(
-            "SELECT {column}, COUNT(*) FROM case_facts f WHERE {conditions} GROUP BY {column}"
+            "SELECT {column}, COUNT(*), {RECURRENCES}, {INHERITED} FROM case_facts f \
+             WHERE {conditions} GROUP BY {column}"
         ),
     };
     let found = query(conn, &sql, values).await?;
     let mut names: BTreeMap<String, String> = BTreeMap::new();
-    let mut counts: Vec<(String, f64)> = found
+    let number = |r: &QueryResult, i: usize| match dimension {
+        pb::Dimension::ResponsibleParty => float(r, i),
+        _ => int(r, i) as f64,
+    };
+    let mut counts: Vec<(String, f64, f64, f64)> = found
         .iter()
         .map(|r| {
             let key = text(r, 0);
-            let n = match dimension {
-                pb::Dimension::ResponsibleParty => float(r, 1),
-                pb::Dimension::Project => {
-                    let name = text(r, 2);
-                    if !name.is_empty() {
-                        names.insert(key.clone(), name);
-                    }
-                    int(r, 1) as f64
+            if dimension == pb::Dimension::Project {
+                let name = text(r, 4);
+                if !name.is_empty() {
+                    names.insert(key.clone(), name);
                 }
-                _ => int(r, 1) as f64,
-            };
-            (key, n)
+            }
+            (key, number(r, 1), number(r, 2), number(r, 3))
         })
         .collect();
-    let total: f64 = counts.iter().map(|(_, n)| n).sum();
+    let total: f64 = counts.iter().map(|(_, n, _, _)| n).sum();
     counts.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     if top > 0 {
         counts.truncate(top as usize);
@@ -346,7 +400,7 @@ pub async fn breakdown(
     Ok(pb::ProblemBreakdownResponse {
         rows: counts
             .into_iter()
-            .map(|(key, n)| {
+            .map(|(key, n, recurrences, inherited)| {
                 let (label_zh, label_en) = match names.get(&key) {
                     Some(name) => (name.clone(), name.clone()),
                     None => label(dimension, &key),
@@ -357,6 +411,8 @@ pub async fn breakdown(
                     label_zh,
                     label_en,
                     cases: n,
+                    recurrences,
+                    inherited,
                 }
             })
             .collect(),
@@ -576,7 +632,7 @@ pub async fn staff_kpis(
            + f.sat_communication), SUM(4 * f.sat_surveys + f.sat_communication_n), \
          SUM(CASE WHEN f.acceptance_rounds = 1 THEN 1 ELSE 0 END), \
          SUM(CASE WHEN f.acceptance_rounds > 0 THEN 1 ELSE 0 END), SUM(f.acceptance_rounds), \
-         AVG(f.completeness) \
+         AVG(f.completeness), SUM(f.recurrences_at_visits) \
          FROM case_fact_staff s JOIN case_facts f ON f.ticket_id = s.ticket_id \
          WHERE s.kind = ? AND {conditions} GROUP BY s.subject ORDER BY s.subject"
     );
@@ -591,6 +647,7 @@ pub async fn staff_kpis(
             first_time_acceptance: ratio(int(r, 6), int(r, 7)),
             rectification_rounds: ratio(int(r, 8), int(r, 7)),
             archive_completeness: float(r, 9),
+            recurrences_found_at_visits: int(r, 10),
         })
         .collect();
     Ok(pb::StaffKpisResponse {

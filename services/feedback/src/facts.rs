@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, TimeZone, Utc};
 use chrono_tz::Tz;
+use prost::Message;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use steelcare_domain::feedback::month_key;
@@ -25,7 +26,7 @@ use steelcare_runtime::ApiError;
 use steelcare_store::case_records::{self, decode};
 use steelcare_store::entity::{
     archives, audit_log, case_fact_parties, case_fact_staff, case_facts, cases, projects,
-    sla_clocks, survey_plan_members, survey_plans, technicians, tickets,
+    return_visits, sla_clocks, survey_plan_members, survey_plans, technicians, tickets,
 };
 
 use crate::engine::db_err;
@@ -156,10 +157,8 @@ pub async fn refresh(
     let mut root_cause = UNDETERMINED.to_owned();
     let mut shares: Vec<common::ResponsibilityShare> = Vec::new();
     let mut findings = String::new();
-    if let Some(row) = case_records::records(conn, ticket_id, repair_kind::REPORT)
-        .await?
-        .last()
-    {
+    let reports = case_records::records(conn, ticket_id, repair_kind::REPORT).await?;
+    if let Some(row) = reports.last() {
         let report: repair::SurveyReport = decode(row)?;
         findings = report.findings;
         if let Some(d) = report.diagnosis {
@@ -267,6 +266,15 @@ pub async fn refresh(
         let survey: pb::Satisfaction = decode(&row)?;
         sat.add(&survey.scores.unwrap_or_default());
     }
+    // A recurrence not surveyed again carries its original case's diagnosis, marked.
+    let inherited = match &ticket.related_case_id {
+        Some(original) if reports.is_empty() => inherit(conn, original).await?,
+        _ => None,
+    };
+    let root_cause = inherited
+        .as_ref()
+        .map_or(root_cause, |(cause, _)| cause.clone());
+    let recurrences_at_visits = visit_recurrences(conn, ticket_id).await?;
     let recurred = tickets::Entity::find()
         .filter(tickets::Column::RelatedCaseId.eq(ticket_id))
         .one(conn)
@@ -283,6 +291,7 @@ pub async fn refresh(
         category: Set(ticket.category.clone()),
         location: Set(location),
         root_cause: Set(root_cause),
+        root_cause_inherited: Set(i32::from(inherited.is_some())),
         tier: Set(ticket.tier.clone()),
         state: Set(state),
         related_case_id: Set(ticket.related_case_id.clone()),
@@ -294,6 +303,7 @@ pub async fn refresh(
         closed_month: Set(closed_at.map(|t| month_of(t, zone))),
         acceptance_rounds: Set(rounds),
         recurred: Set(i32::from(recurred)),
+        recurrences_at_visits: Set(recurrences_at_visits),
         resolve_hours: Set(resolve_hours),
         completeness: Set(completeness),
         sat_surveys: Set(sat.surveys),
@@ -332,6 +342,9 @@ pub async fn refresh(
             *parties.entry(party_key(s.party)).or_default() +=
                 f64::from(s.percent) / f64::from(total);
         }
+    }
+    if let Some((_, from_original)) = inherited {
+        parties = from_original;
     }
     if parties.is_empty() {
         parties.insert(UNDETERMINED.to_owned(), 1.0);
@@ -393,6 +406,52 @@ pub async fn refresh(
         .map_err(db_err)?;
     }
     Ok(true)
+}
+
+/// The diagnosis a recurrence inherits from its original case: the original's root cause and
+/// responsible parties, when the original's is known (itself surveyed, or inherited in turn).
+async fn inherit(
+    conn: &impl ConnectionTrait,
+    original: &str,
+) -> Result<Option<(String, BTreeMap<String, f64>)>, ApiError> {
+    let Some(facts) = case_facts::Entity::find_by_id(original)
+        .one(conn)
+        .await
+        .map_err(db_err)?
+        .filter(|f| f.root_cause != UNDETERMINED)
+    else {
+        return Ok(None);
+    };
+    let parties = case_fact_parties::Entity::find()
+        .filter(case_fact_parties::Column::TicketId.eq(original))
+        .all(conn)
+        .await
+        .map_err(db_err)?
+        .into_iter()
+        .map(|p| (p.party, p.share))
+        .collect();
+    Ok(Some((facts.root_cause, parties)))
+}
+
+/// How many recurrences the return visits of a case found.
+async fn visit_recurrences(conn: &impl ConnectionTrait, ticket_id: &str) -> Result<i32, ApiError> {
+    let mut found = 0;
+    for row in return_visits::Entity::find()
+        .filter(return_visits::Column::TicketId.eq(ticket_id))
+        .all(conn)
+        .await
+        .map_err(db_err)?
+    {
+        let visit = pb::Visit::decode(row.body.as_slice()).map_err(|err| {
+            ApiError::DataLoss(format!("visit {} does not decode: {err}", row.id))
+        })?;
+        found += visit
+            .attempts
+            .iter()
+            .filter(|a| !a.recurrence_ticket_id.is_empty())
+            .count() as i32;
+    }
+    Ok(found)
 }
 
 fn fact_columns() -> Vec<case_facts::Column> {

@@ -1,5 +1,6 @@
 //! `steelcare.feedback.v1.FeedbackService`: the `rpcs!` table over the engine (visits and
-//! surveys in `visits.rs`, corrective actions in `actions.rs`), and the figures with their
+//! surveys in `visits.rs`, corrective actions in `actions.rs`, the quality loop around them in
+//! `quality.rs`), and the figures with their
 //! CSV export here.
 
 use std::pin::Pin;
@@ -95,7 +96,15 @@ impl Feedback {
         match report {
             pb::Report::ProblemBreakdown => {
                 let found = analytics::breakdown(&self.db, &scope, request.dimension, 0).await?;
-                out.row(["key", "label_zh", "label_en", "cases", "share"]);
+                out.row([
+                    "key",
+                    "label_zh",
+                    "label_en",
+                    "cases",
+                    "share",
+                    "recurrences",
+                    "inherited",
+                ]);
                 for r in found.rows {
                     out.row([
                         r.key,
@@ -103,6 +112,8 @@ impl Feedback {
                         r.label_en,
                         number(r.cases),
                         number(r.share),
+                        number(r.recurrences),
+                        number(r.inherited),
                     ]);
                 }
             }
@@ -182,6 +193,7 @@ impl Feedback {
                     "first_time_acceptance",
                     "rectification_rounds",
                     "archive_completeness",
+                    "recurrences_found_at_visits",
                 ]);
                 for r in found.rows {
                     out.row([
@@ -192,6 +204,7 @@ impl Feedback {
                         number(r.first_time_acceptance),
                         number(r.rectification_rounds),
                         number(r.archive_completeness),
+                        r.recurrences_found_at_visits.to_string(),
                     ]);
                 }
             }
@@ -299,6 +312,17 @@ steelcare_runtime::rpcs! {
             list_corrective_actions,
             pb::ListCorrectiveActionsRequest,
             pb::ListCorrectiveActionsResponse
+        ),
+        (problem_pareto, pb::ProblemParetoRequest, pb::ProblemParetoResponse),
+        (
+            set_department_members,
+            pb::SetDepartmentMembersRequest,
+            pb::SetDepartmentMembersResponse
+        ),
+        (
+            list_department_members,
+            pb::ListDepartmentMembersRequest,
+            pb::ListDepartmentMembersResponse
         ),
     }
 

@@ -5,7 +5,8 @@
 //! records, and corrective actions closed only when verified effective.
 //!
 //! Read top-down: `grpc.rs` (the `rpcs!` table, the figures and CSV), `visits.rs` (visits,
-//! policies, surveys), `actions.rs` (corrective actions), `analytics.rs` (the queries),
+//! policies, surveys), `actions.rs` (corrective actions), `quality.rs` (department members, a
+//! pattern's actions, reopening, the Pareto), `analytics.rs` (the queries),
 //! `facts.rs` (the projection), `worker.rs` (the consumer), `engine.rs` (what they share).
 
 pub mod actions;
@@ -13,6 +14,7 @@ pub mod analytics;
 pub mod engine;
 pub mod facts;
 pub mod grpc;
+pub mod quality;
 pub mod visits;
 pub mod worker;
 

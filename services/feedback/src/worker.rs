@@ -17,6 +17,8 @@ use crate::facts;
 
 /// The consumer group of the feedback service on the event stream.
 pub const CONSUMER_GROUP: &str = "feedback";
+/// Marks the tickets whose corrective-action reopening was done (once per event).
+const REOPEN_GROUP: &str = "feedback-reopen";
 
 /// Applies one event.
 pub async fn handle_event(feedback: &Feedback, payload: &[u8]) -> Result<(), ApiError> {
@@ -46,6 +48,7 @@ fn changes_facts(payload: &Payload) -> bool {
             | Payload::DisputeResolved(_)
             | Payload::CustomerAcceptanceRecorded(_)
             | Payload::CaseArchived(_)
+            | Payload::VisitRecorded(_)
     )
 }
 
@@ -64,6 +67,12 @@ async fn apply_event(feedback: &Feedback, event: &EventEnvelope) -> Result<(), A
     {
         facts::refresh(&tx, zone, &created.related_case_id).await?;
     }
+    let mut reopened = Vec::new();
+    if matches!(payload, Payload::TicketCreated(_))
+        && processed::mark_processed(&tx, REOPEN_GROUP, &event.event_id).await?
+    {
+        reopened = feedback.reopen_for(&tx, &event.case_id).await?;
+    }
     let mut scheduled = 0;
     if matches!(payload, Payload::CaseArchived(_))
         && processed::mark_processed(&tx, CONSUMER_GROUP, &event.event_id).await?
@@ -71,6 +80,10 @@ async fn apply_event(feedback: &Feedback, event: &EventEnvelope) -> Result<(), A
         scheduled = feedback.schedule_visits(&tx, &event.case_id).await?;
     }
     tx.commit().await.map_err(db_err)?;
+    if !reopened.is_empty() {
+        feedback.committed();
+        tracing::info!(case_id = %event.case_id, actions = ?reopened, "corrective actions reopened");
+    }
     if scheduled > 0 {
         feedback.committed();
         tracing::info!(case_id = %event.case_id, visits = scheduled, "return visits scheduled");
@@ -79,7 +92,8 @@ async fn apply_event(feedback: &Feedback, event: &EventEnvelope) -> Result<(), A
 }
 
 /// Rebuilds the facts of every case (after a restore, or a change of how facts are derived);
-/// returns how many.
+/// returns how many. Tickets go in id order, which is creation order (UUIDv7), so an original
+/// case's facts are rebuilt before a recurrence inherits its diagnosis from them.
 pub async fn rebuild_all(
     db: &steelcare_store::Database,
     zone: chrono_tz::Tz,

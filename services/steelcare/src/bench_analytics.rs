@@ -288,6 +288,7 @@ fn case(
         category: Set(category.to_owned()),
         location: Set(location.to_owned()),
         root_cause: Set(cause.to_owned()),
+        root_cause_inherited: Set(0),
         tier: Set(tier.to_owned()),
         state: Set(if closed.is_some() {
             "CLOSED"
@@ -306,6 +307,7 @@ fn case(
         closed_month: Set(closed.map(|t| month_key(t, zone))),
         acceptance_rounds: Set(rounds),
         recurred: Set(recurred),
+        recurrences_at_visits: Set(0),
         resolve_hours: Set(resolve_hours),
         completeness: Set(closed.map(|_| if rng.unit() < 0.9 { 1.0 } else { 0.8 })),
         sat_surveys: Set(i32::from(surveyed)),

@@ -16,6 +16,9 @@ pub struct Model {
     pub category: String,
     pub location: String,
     pub root_cause: String,
+    /// 1 when `root_cause` (and the parties) are inherited from the case this one recurs from,
+    /// not yet surveyed again.
+    pub root_cause_inherited: i32,
     pub tier: String,
     pub state: String,
     pub related_case_id: Option<String>,
@@ -27,6 +30,8 @@ pub struct Model {
     pub closed_month: Option<String>,
     pub acceptance_rounds: i32,
     pub recurred: i32,
+    /// Recurrences of this case found at its return visits.
+    pub recurrences_at_visits: i32,
     pub resolve_hours: Option<f64>,
     pub completeness: Option<f64>,
     pub sat_surveys: i32,

@@ -21,6 +21,7 @@ pub mod case_records;
 pub mod cases;
 pub mod corrective_actions;
 pub mod customers;
+pub mod department_members;
 pub mod dossier_items;
 pub mod idempotency_keys;
 pub mod outbox;

@@ -1203,7 +1203,10 @@ async fn an_archived_case_is_visited_surveyed_counted_and_its_lessons_verified()
             .await
             .unwrap()
             .into_inner();
-        assert_eq!(raised.other_open_action_ids, std::slice::from_ref(&first.action_id));
+        assert_eq!(
+            raised.other_open_action_ids,
+            std::slice::from_ref(&first.action_id)
+        );
         let short = raised.action.unwrap();
         let owner = desk.office.app.token("eng-1", &[Role::Technician], None);
         client
@@ -1329,7 +1332,10 @@ async fn an_archived_case_is_visited_surveyed_counted_and_its_lessons_verified()
         assert_eq!((row.cases, row.recurrences, row.inherited), (2, 1, 1));
         assert_eq!((row.cumulative_share, row.vital_few), (1.0, true));
         assert_eq!(row.label_zh, "渗漏 · 天沟檐沟 · 施工质量", "{row:?}");
-        assert_eq!(row.effective_action_ids, std::slice::from_ref(&short.action_id));
+        assert_eq!(
+            row.effective_action_ids,
+            std::slice::from_ref(&short.action_id)
+        );
         assert_eq!(row.deployed_action_ids.len(), 2);
         assert!(
             row.second_open_action,

@@ -21,12 +21,12 @@ use steelcare_domain::{CaseState, Role};
 use steelcare_proto::acceptance::v1 as pb;
 use steelcare_proto::events::v1 as events;
 use steelcare_proto::events::v1::event_envelope::Payload;
-use steelcare_repair::records::kind as repair_kind;
 use steelcare_runtime::convert::{page_size, to_timestamp};
 use steelcare_runtime::handler::{not_found, require};
 use steelcare_runtime::idempotent::Begun;
 use steelcare_runtime::record::{actor_of, audit, emit, envelope, move_case, payload_hash};
 use steelcare_runtime::{ApiError, RequestContext};
+use steelcare_store::case_records::kind as repair_kind;
 use steelcare_store::entity::{
     archive_documents, archives, assignment_offers, assignments, attachments, audit_log,
     case_records, customers, projects, sla_clocks, sla_pauses, survey_plans, tickets,
@@ -557,8 +557,8 @@ impl AcceptanceService {
         let drafts = a.drafts(&tx, &case).await?;
         let now = steelcare_store::now();
         let year = now.with_timezone(&a.timezone).year();
-        let n =
-            steelcare_intake::store::increment_counter(&tx, &format!("archive-{year}"), 1).await?;
+        let n = steelcare_store::counters::increment_counter(&tx, &format!("archive-{year}"), 1)
+            .await?;
         let number = format!("AR-{year}-{n:06}");
         let previous = archives::Entity::find()
             .order_by_desc(archives::Column::Seq)

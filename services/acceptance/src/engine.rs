@@ -8,11 +8,11 @@ use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use sea_orm::{ConnectionTrait, DatabaseTransaction};
 use steelcare_domain::tolerance::ToleranceTable;
-use steelcare_intake::attachments::AttachmentStore;
 use steelcare_proto::repair::v1 as repair;
-use steelcare_repair::records::kind;
+use steelcare_runtime::attachments::AttachmentStore;
 use steelcare_runtime::idempotent::{Begun, Key};
 use steelcare_runtime::{ApiError, Caller, RequestContext};
+use steelcare_store::case_records::kind;
 use steelcare_store::{Database, case_records};
 use tokio::sync::Notify;
 

@@ -11,12 +11,12 @@ use steelcare_proto::acceptance::v1::acceptance_service_server::AcceptanceServic
 use steelcare_proto::common::v1 as common;
 use steelcare_proto::events::v1 as events;
 use steelcare_proto::events::v1::event_envelope::Payload;
-use steelcare_repair::records::{signatures, texts};
 use steelcare_runtime::convert::to_timestamp;
 use steelcare_runtime::handler::{not_found, require};
 use steelcare_runtime::idempotent::Begun;
 use steelcare_runtime::measurement::{self, answers};
 use steelcare_runtime::record::{actor_of, audit, emit, envelope, move_case, payload_hash};
+use steelcare_runtime::signatures::{signatures, texts};
 use steelcare_runtime::validate::{LONG, SHORT, Violations};
 use steelcare_runtime::{ApiError, RequestContext};
 use steelcare_store::case_records::{self, NewRecord, decode};
@@ -26,13 +26,9 @@ use tonic::Status;
 
 use crate::engine::{Acceptor, agreed_plan, case_precondition, crew_of};
 
-/// Kinds of the acceptance service's records in `case_records`.
-pub mod kind {
-    /// A self-inspection.
-    pub const SELF_INSPECTION: &str = "self_inspection";
-    /// A customer acceptance round.
-    pub const ACCEPTANCE: &str = "acceptance";
-}
+/// Kinds of records in `case_records` (the acceptance service writes SELF_INSPECTION and
+/// ACCEPTANCE).
+pub use steelcare_store::case_records::kind;
 
 /// Every role reads (customers their own cases').
 pub(crate) const READERS: &[Role] = &Role::ALL;
@@ -145,11 +141,10 @@ impl AcceptanceService {
                 "the self-inspection follows the repair",
             ));
         }
-        let completed =
-            case_records::records(&tx, &case.id, steelcare_repair::records::kind::COMPLETION)
-                .await?
-                .into_iter()
-                .any(|r| r.status == case_records::RECORDED);
+        // A completion the customer rejected is spent, even before repair has cleared it.
+        let completed = steelcare_runtime::record::standing_completion(&tx, &case.id)
+            .await?
+            .is_some();
         if !completed {
             return Err(ApiError::FailedPrecondition {
                 subject: format!("case/{}", case.id),
@@ -166,9 +161,7 @@ impl AcceptanceService {
                 "a technician self-inspects only the work of a crew they are on".to_owned(),
             ));
         }
-        let inspections =
-            case_records::records(&tx, &case.id, steelcare_repair::records::kind::INSPECTION)
-                .await?;
+        let inspections = case_records::records(&tx, &case.id, kind::INSPECTION).await?;
         let mut failures = Vec::new();
         let mut criteria = Vec::new();
         let mut key_steps = Vec::new();
@@ -212,8 +205,8 @@ impl AcceptanceService {
                     .iter()
                     .rev()
                     .find(|i| i.step_id.as_deref() == Some(step.step_id.as_str()));
-                let passed =
-                    latest.is_some_and(|i| i.status == steelcare_repair::records::status::PASSED);
+                let passed = latest
+                    .is_some_and(|i| i.status == steelcare_store::case_records::status::PASSED);
                 if !passed {
                     failures.push(format!(
                         "key step {}: {}",
@@ -410,7 +403,7 @@ impl AcceptanceService {
             None
         } else {
             let found =
-                steelcare_repair::store::attachments_of(&tx, &case.id, std::slice::from_ref(&form))
+                steelcare_store::attachments::of_case(&tx, &case.id, std::slice::from_ref(&form))
                     .await?;
             let Some(f) = found.into_iter().next() else {
                 return Err(ApiError::invalid(
@@ -501,9 +494,9 @@ impl AcceptanceService {
             &reason,
         )
         .await?;
-        if !request.accepted {
-            steelcare_repair::engine::clear_completion(&tx, &case.id, &reason, None).await?;
-        }
+        // A rejection's effect on the repair (its completion cleared, the crew back at work)
+        // is the repair service's: it consumes this event. Until then the completion is spent
+        // for every reader (`standing_completion`).
         emit(
             &tx,
             EVENTS_STREAM,

@@ -21,8 +21,8 @@ use steelcare_proto::acceptance::v1 as acceptance;
 use steelcare_proto::common::v1 as common;
 use steelcare_proto::feedback::v1 as pb;
 use steelcare_proto::repair::v1 as repair;
-use steelcare_repair::records::kind as repair_kind;
 use steelcare_runtime::ApiError;
+use steelcare_store::case_records::kind as repair_kind;
 use steelcare_store::case_records::{self, decode};
 use steelcare_store::entity::{
     archives, audit_log, case_fact_parties, case_fact_staff, case_facts, cases, projects,
@@ -202,13 +202,7 @@ pub async fn refresh(
     // Acceptance rounds, and when the customer accepted.
     let mut rounds = 0;
     let mut accepted_at: Option<i64> = None;
-    for row in case_records::records(
-        conn,
-        ticket_id,
-        steelcare_acceptance::grpc::kind::ACCEPTANCE,
-    )
-    .await?
-    {
+    for row in case_records::records(conn, ticket_id, repair_kind::ACCEPTANCE).await? {
         let round: acceptance::CustomerAcceptance = decode(&row)?;
         rounds += 1;
         if round.accepted {

@@ -7,7 +7,6 @@
 //! parsing), `store.rs` (queries), `clocks.rs` (SLA clocks), `view.rs` (rows to messages),
 //! `worker.rs` (escalation watcher and event consumer).
 
-pub mod attachments;
 pub mod batch;
 pub mod clocks;
 pub mod domain;
@@ -16,6 +15,6 @@ pub mod store;
 pub mod view;
 pub mod worker;
 
-pub use attachments::AttachmentStore;
 pub use clocks::SlaConfig;
 pub use grpc::IntakeService;
+pub use steelcare_runtime::attachments::{self, AttachmentStore};

@@ -9,8 +9,8 @@ use sea_orm::{
 };
 use serde::Serialize;
 use steelcare_store::entity::{
-    acceptance_counters, attachments, cases, customers, dossier_items, projects, sla_clocks,
-    sla_pauses, tickets, trainings, warranty_terms,
+    attachments, cases, customers, dossier_items, projects, sla_clocks, sla_pauses, tickets,
+    trainings, warranty_terms,
 };
 use steelcare_store::{StoreError, page};
 
@@ -239,33 +239,8 @@ pub async fn ensure_acceptance_sequence(
     Ok(())
 }
 
-/// Adds `by` to the counter `day` (created at `by`), returning the new value: one statement.
-pub async fn increment_counter(
-    conn: &impl ConnectionTrait,
-    day: &str,
-    by: i64,
-) -> Result<i64, StoreError> {
-    use acceptance_counters::Column;
-    let stmt = Query::insert()
-        .into_table(acceptance_counters::Entity)
-        .columns([Column::Day, Column::LastValue])
-        .values_panic([day.into(), by.into()])
-        .on_conflict(
-            OnConflict::column(Column::Day)
-                .value(
-                    Column::LastValue,
-                    Expr::col((acceptance_counters::Entity, Column::LastValue)).add(by),
-                )
-                .to_owned(),
-        )
-        .returning_col(Column::LastValue)
-        .to_owned();
-    let row = conn
-        .query_one(&stmt)
-        .await?
-        .ok_or_else(|| StoreError::Corrupt("acceptance counter returned nothing".to_owned()))?;
-    Ok(row.try_get::<i64>("", "last_value")?)
-}
+/// Acceptance and archive numbers count in one shared table.
+pub use steelcare_store::counters::increment_counter;
 
 /// Loads a ticket by id or acceptance number.
 pub async fn ticket(

@@ -284,10 +284,10 @@ impl Repairer {
 }
 
 /// Clears the case's active completion after a failed customer acceptance: the crew goes back
-/// to work and must complete again. Returns whether one was cleared (the acceptance service
-/// clears it in the transaction of the failed round; the repair consumer does it again on the
-/// event and finds nothing). With `recorded_by`, only a completion recorded by then is
-/// cleared, never the rework's completion that came after.
+/// to work and must complete again. Returns whether one was cleared. The repair consumer does
+/// it on the rejection's event; CompleteRepair does it first if the event has not been
+/// consumed yet, and whichever comes second finds nothing. With `recorded_by`, only a
+/// completion recorded by then is cleared, never the rework's completion that came after.
 pub async fn clear_completion(
     tx: &DatabaseTransaction,
     ticket_id: &str,

@@ -8,51 +8,12 @@ use steelcare_domain::money::{Amount, Currency, MoneyError};
 use steelcare_proto::common::v1 as common;
 use steelcare_proto::repair::v1 as pb;
 use steelcare_runtime::convert::from_timestamp;
-use steelcare_runtime::validate::{LONG, SHORT, Violations};
+use steelcare_runtime::validate::{SHORT, Violations};
 
-/// Kinds of repair records.
-pub mod kind {
-    /// A survey report version.
-    pub const REPORT: &str = "report";
-    /// A plan version.
-    pub const PLAN: &str = "plan";
-    /// An internal review of a plan version.
-    pub const REVIEW: &str = "review";
-    /// A communication with the customer.
-    pub const COMMUNICATION: &str = "communication";
-    /// The customer's decision on a plan version.
-    pub const DECISION: &str = "decision";
-    /// The handling agreement.
-    pub const AGREEMENT: &str = "agreement";
-    /// An amendment of the agreement.
-    pub const AMENDMENT: &str = "amendment";
-    /// A work-log entry.
-    pub const WORK: &str = "work";
-    /// A key-step inspection.
-    pub const INSPECTION: &str = "inspection";
-    /// The declaration that the repair is finished.
-    pub const COMPLETION: &str = "completion";
-    /// The end of a case without repair.
-    pub const NO_REPAIR: &str = "no_repair";
-    /// A dispute.
-    pub const DISPUTE: &str = "dispute";
-}
-
-/// Statuses of repair records (plans and disputes change; the others are `recorded`).
-pub mod status {
-    /// Written once, never changed.
-    pub const RECORDED: &str = steelcare_store::case_records::RECORDED;
-    /// An inspection that passed.
-    pub const PASSED: &str = "passed";
-    /// An inspection that failed.
-    pub const FAILED: &str = "failed";
-    /// A completion a failed acceptance cleared.
-    pub const CLEARED: &str = "cleared";
-    /// An open dispute.
-    pub const OPEN: &str = "open";
-    /// A resolved dispute.
-    pub const RESOLVED: &str = "resolved";
-}
+/// Signatures and text lists, as the acceptance service parses them too.
+pub use steelcare_runtime::signatures::{past_time, signatures, texts};
+/// Kinds and statuses of records, shared with every service that reads a case's records.
+pub use steelcare_store::case_records::{kind, status};
 
 /// The stored name of a plan status.
 pub fn plan_status_name(s: pb::PlanStatus) -> &'static str {
@@ -206,33 +167,6 @@ pub fn shares_of(given: &[common::ResponsibilityShare]) -> Vec<Share> {
         .collect()
 }
 
-/// A timestamp that must be given, valid and not in the future.
-pub fn past_time(
-    v: &mut Violations,
-    field: &str,
-    t: Option<&prost_types::Timestamp>,
-    now: DateTime<Utc>,
-) -> Option<DateTime<Utc>> {
-    match t.map(|t| from_timestamp(t, field)) {
-        None => {
-            v.add(field, "required");
-            None
-        }
-        Some(Err(_)) => {
-            v.add(
-                field,
-                "out of range: timestamps must fall in years 1 to 9999",
-            );
-            None
-        }
-        Some(Ok(at)) if at > now + TimeDelta::minutes(5) => {
-            v.add(field, "in the future");
-            None
-        }
-        Some(Ok(at)) => Some(at),
-    }
-}
-
 /// A time range with both ends, the end not before the start; `now` refuses an end in the
 /// future.
 pub fn time_range(
@@ -272,98 +206,6 @@ pub fn time_range(
         return None;
     }
     Some((start, end))
-}
-
-/// Signatures: the signer's name, role, method and time; a dissenting signer states their
-/// opinion. `needed` roles must each sign.
-pub fn signatures(
-    v: &mut Violations,
-    field: &str,
-    given: &[common::Signature],
-    needed: &[common::SignatureRole],
-    now: DateTime<Utc>,
-) -> Vec<common::Signature> {
-    let mut out = Vec::new();
-    for (i, s) in given.iter().enumerate() {
-        let f = format!("{field}[{i}]");
-        let signer = steelcare_runtime::validate::Person::parse(
-            v,
-            &format!("{f}.signer"),
-            s.signer.as_ref(),
-            true,
-            false,
-        );
-        if matches!(
-            common::SignatureRole::try_from(s.role),
-            Err(_) | Ok(common::SignatureRole::Unspecified)
-        ) {
-            v.add(format!("{f}.role"), "required: whose signature this is");
-        }
-        if matches!(
-            common::SignatureMethod::try_from(s.method),
-            Err(_) | Ok(common::SignatureMethod::Unspecified)
-        ) {
-            v.add(format!("{f}.method"), "required");
-        }
-        let signed = past_time(v, &format!("{f}.signed_time"), s.signed_time.as_ref(), now);
-        let opinion = v.optional(&format!("{f}.opinion"), &s.opinion, LONG);
-        // One representative signs for each side; nobody signs twice in the same capacity.
-        let once = [
-            common::SignatureRole::CustomerRepresentative as i32,
-            common::SignatureRole::ContractorRepresentative as i32,
-        ];
-        let earlier = &given[..i];
-        if once.contains(&s.role) && earlier.iter().any(|e| e.role == s.role) {
-            v.add(
-                format!("{f}.role"),
-                format!(
-                    "the {} signs once",
-                    role_words(common::SignatureRole::try_from(s.role).unwrap_or_default())
-                ),
-            );
-        } else if earlier.iter().any(|e| {
-            e.role == s.role
-                && e.signer.as_ref().map(|p| p.display_name.trim())
-                    == s.signer.as_ref().map(|p| p.display_name.trim())
-        }) {
-            v.add(f.clone(), "the same person signs once in the same capacity");
-        }
-        if s.dissent && opinion.is_empty() {
-            v.add(
-                format!("{f}.opinion"),
-                "a dissenting signature states the signer's opinion",
-            );
-        }
-        out.push(common::Signature {
-            signer: Some(signer.to_proto()),
-            signed_time: signed.map(steelcare_runtime::convert::to_timestamp),
-            opinion,
-            ..s.clone()
-        });
-    }
-    for role in needed {
-        if !given.iter().any(|s| s.role == *role as i32) {
-            v.add(
-                field,
-                format!("a signature of the {} is required", role_words(*role)),
-            );
-        }
-    }
-    out
-}
-
-fn role_words(role: common::SignatureRole) -> &'static str {
-    use common::SignatureRole as R;
-    match role {
-        R::CustomerRepresentative => "customer's representative",
-        R::Surveyor => "surveyor",
-        R::Engineer => "engineer",
-        R::Approver => "approver",
-        R::ContractorRepresentative => "contractor's representative",
-        R::CrewLeader => "crew leader",
-        R::Appraiser => "appraiser",
-        R::Unspecified => "signer",
-    }
 }
 
 /// An amount: an ISO 4217 currency the product knows, 0 to [`steelcare_domain::money::MAX_MINOR`] minor units, in the
@@ -411,18 +253,6 @@ pub fn money_proto(a: Amount) -> common::Money {
         currency_code: a.currency().code().to_owned(),
         amount_minor: a.minor(),
     }
-}
-
-/// Text lists: each item non-empty and bounded; at most `max` items.
-pub fn texts(v: &mut Violations, field: &str, given: &[String], max: usize) -> Vec<String> {
-    if given.len() > max {
-        v.add(field, format!("at most {max} items"));
-    }
-    given
-        .iter()
-        .enumerate()
-        .map(|(i, t)| v.required(&format!("{field}[{i}]"), t, LONG))
-        .collect()
 }
 
 /// Ids listed by a caller: each bounded, none twice.

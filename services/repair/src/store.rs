@@ -154,15 +154,7 @@ pub async fn attachments_of(
     ticket_id: &str,
     ids: &[String],
 ) -> Result<Vec<attachments::Model>, ApiError> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    attachments::Entity::find()
-        .filter(attachments::Column::TicketId.eq(ticket_id))
-        .filter(attachments::Column::Id.is_in(ids.iter().cloned()))
-        .all(conn)
-        .await
-        .map_err(db)
+    Ok(steelcare_store::attachments::of_case(conn, ticket_id, ids).await?)
 }
 
 /// The technicians among `ids`.

@@ -3,6 +3,7 @@
 //! checks, the one road from errors to `tonic::Status`, and the pieces of server bootstrap
 //! (CORS, per-RPC spans, shutdown signals).
 
+pub mod attachments;
 pub mod auth;
 pub mod convert;
 pub mod error;
@@ -13,6 +14,7 @@ pub mod metrics;
 pub mod record;
 pub mod server;
 pub mod settings;
+pub mod signatures;
 pub mod supervise;
 pub mod telemetry;
 pub mod validate;

@@ -2,12 +2,14 @@
 //! (who, role, rpc, entity, before/after, trace id) and its domain event in the outbox, wrapped
 //! in the envelope with event id, case id, time, actor and the W3C trace context of the call.
 
+use chrono::{DateTime, Utc};
 use prost::Message;
 use prost_types::Timestamp;
 use sea_orm::ConnectionTrait;
 use steelcare_proto::common::v1::Actor;
 use steelcare_proto::events::v1::{EventEnvelope, TraceContext, event_envelope::Payload};
 use steelcare_store::audit::{self, NewAuditRecord};
+use steelcare_store::case_records;
 use steelcare_store::outbox::{self, NewOutboxEvent};
 
 use crate::auth::{Caller, RequestContext};
@@ -270,4 +272,42 @@ mod tests {
         assert_eq!(crate::telemetry::trace_id_of(&span), trace_id);
         assert!(receive(b"\xff\xff", "test").is_err());
     }
+}
+
+/// When the customer last rejected the repair (the latest failed acceptance round), if ever.
+pub async fn last_rejection(
+    conn: &impl ConnectionTrait,
+    ticket_id: &str,
+) -> Result<Option<(String, DateTime<Utc>)>, ApiError> {
+    let mut last = None;
+    for row in case_records::records(conn, ticket_id, case_records::kind::ACCEPTANCE).await? {
+        let round: steelcare_proto::acceptance::v1::CustomerAcceptance =
+            case_records::decode(&row)?;
+        if !round.accepted {
+            last = Some((row.id.clone(), row.created_at));
+        }
+    }
+    Ok(last)
+}
+
+/// The case's completion that stands: the repair service's latest completion still recorded,
+/// made after the customer's last rejection (a completion the customer then rejected is
+/// spent, even before the repair service has cleared it on the rejection's event). The
+/// acceptance service reads it before a self-inspection; the repair service before a new
+/// completion.
+pub async fn standing_completion(
+    conn: &impl ConnectionTrait,
+    ticket_id: &str,
+) -> Result<Option<steelcare_store::entity::case_records::Model>, ApiError> {
+    let rejected_at = last_rejection(conn, ticket_id).await?.map(|(_, at)| at);
+    Ok(
+        case_records::records(conn, ticket_id, case_records::kind::COMPLETION)
+            .await?
+            .into_iter()
+            .rev()
+            .find(|r| {
+                r.status == case_records::status::RECORDED
+                    && rejected_at.is_none_or(|at| r.created_at > at)
+            }),
+    )
 }

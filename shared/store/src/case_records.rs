@@ -17,6 +17,56 @@ use crate::entity::case_records;
 /// The status of a record written once and never changed.
 pub const RECORDED: &str = "recorded";
 
+/// Kinds of records: the repair service writes the first twelve, the acceptance service the
+/// last two; every service that reads a case's records (the archive, the analytics) names
+/// them from here.
+pub mod kind {
+    /// A survey report version.
+    pub const REPORT: &str = "report";
+    /// A plan version.
+    pub const PLAN: &str = "plan";
+    /// An internal review of a plan version.
+    pub const REVIEW: &str = "review";
+    /// A communication with the customer.
+    pub const COMMUNICATION: &str = "communication";
+    /// The customer's decision on a plan version.
+    pub const DECISION: &str = "decision";
+    /// The handling agreement.
+    pub const AGREEMENT: &str = "agreement";
+    /// An amendment of the agreement.
+    pub const AMENDMENT: &str = "amendment";
+    /// A work-log entry.
+    pub const WORK: &str = "work";
+    /// A key-step inspection.
+    pub const INSPECTION: &str = "inspection";
+    /// The declaration that the repair is finished.
+    pub const COMPLETION: &str = "completion";
+    /// The end of a case without repair.
+    pub const NO_REPAIR: &str = "no_repair";
+    /// A dispute.
+    pub const DISPUTE: &str = "dispute";
+    /// A self-inspection (acceptance).
+    pub const SELF_INSPECTION: &str = "self_inspection";
+    /// A customer acceptance round (acceptance).
+    pub const ACCEPTANCE: &str = "acceptance";
+}
+
+/// Statuses of records (plans and disputes change; the others are `recorded`).
+pub mod status {
+    /// Written once, never changed.
+    pub const RECORDED: &str = super::RECORDED;
+    /// An inspection that passed.
+    pub const PASSED: &str = "passed";
+    /// An inspection that failed.
+    pub const FAILED: &str = "failed";
+    /// A completion a failed acceptance cleared.
+    pub const CLEARED: &str = "cleared";
+    /// An open dispute.
+    pub const OPEN: &str = "open";
+    /// A resolved dispute.
+    pub const RESOLVED: &str = "resolved";
+}
+
 /// A record to insert, built with [`NewRecord::new`] and its setters.
 pub struct NewRecord<'a, M: Message> {
     /// Id.

@@ -4,9 +4,11 @@
 //! idempotency keys. Functions take any connection or transaction (`&impl ConnectionTrait`), so
 //! a state change, its audit record and its events commit together.
 
+pub mod attachments;
 pub mod audit;
 pub mod case_records;
 pub mod cases;
+pub mod counters;
 pub mod db;
 pub mod entity;
 pub mod error;

@@ -440,13 +440,19 @@ impl RepairService {
             &[CaseState::InRepair],
             "a repair is completed while it is under way",
         )?;
-        let completions = store::records(&tx, &case.id, kind::COMPLETION).await?;
-        if let Some(done) = completions.iter().find(|c| c.status == status::RECORDED) {
+        if let Some(done) = steelcare_runtime::record::standing_completion(&tx, &case.id).await? {
             return Err(ApiError::FailedPrecondition {
                 subject: format!("case/{}", case.id),
                 current_state: "REPAIR_COMPLETED".to_owned(),
                 message: format!("the repair was already completed at {}", done.created_at),
             });
+        }
+        // A completion the customer rejected that the consumer of the rejection has not
+        // cleared yet is cleared here, by the same conditional update (the consumer then finds
+        // nothing), so the new completion takes its place.
+        if let Some((round, at)) = steelcare_runtime::record::last_rejection(&tx, &case.id).await? {
+            let reason = format!("customer acceptance {round} failed: rectification");
+            crate::engine::clear_completion(&tx, &case.id, &reason, Some(at)).await?;
         }
         let (_, plan) = agreed_plan(&tx, &case).await?;
         let inspections = store::records(&tx, &case.id, kind::INSPECTION).await?;

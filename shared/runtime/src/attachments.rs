@@ -1,13 +1,14 @@
-//! Attachment bytes, behind `object_store`: the local filesystem by default, an S3-compatible
+//! Attachment bytes, shared by the services that store or read them (intake takes them in,
+//! acceptance archives them), behind `object_store`: the local filesystem by default, an S3-compatible
 //! bucket when configured. Keys are `tickets/<ticket id>/<attachment id>`.
 
 use std::sync::Arc;
 
+use crate::ApiError;
+use crate::settings::{AttachmentSettings, AttachmentStorage};
 use bytes::Bytes;
 use object_store::path::Path;
 use object_store::{ObjectStore, PutPayload};
-use steelcare_runtime::ApiError;
-use steelcare_runtime::settings::{AttachmentSettings, AttachmentStorage};
 
 /// Where attachments go, and what is accepted.
 #[derive(Clone)]

@@ -237,43 +237,6 @@ pub fn case_precondition(
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use steelcare_proto::events::v1::CaseStateChanged;
-
-    #[test]
-    fn an_event_received_continues_the_trace_it_was_emitted_in() {
-        crate::telemetry::init_for_tests();
-        let request_span = tracing::info_span!("rpc");
-        let emitted = request_span.in_scope(|| {
-            envelope(
-                Actor {
-                    subject: "agent-1".into(),
-                    ..Default::default()
-                },
-                Some("case-1"),
-                Payload::CaseStateChanged(CaseStateChanged::default()),
-            )
-        });
-        let traceparent = emitted
-            .trace_context
-            .clone()
-            .unwrap_or_default()
-            .traceparent;
-        let trace_id = crate::telemetry::trace_id_of(&request_span);
-        assert!(
-            traceparent.contains(&trace_id),
-            "{traceparent} lacks {trace_id}"
-        );
-
-        let (received, span) = receive(&emitted.encode_to_vec(), "test").unwrap();
-        assert_eq!(received, emitted);
-        assert_eq!(crate::telemetry::trace_id_of(&span), trace_id);
-        assert!(receive(b"\xff\xff", "test").is_err());
-    }
-}
-
 /// When the customer last rejected the repair (the latest failed acceptance round), if ever.
 pub async fn last_rejection(
     conn: &impl ConnectionTrait,
@@ -310,4 +273,41 @@ pub async fn standing_completion(
                     && rejected_at.is_none_or(|at| r.created_at > at)
             }),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use steelcare_proto::events::v1::CaseStateChanged;
+
+    #[test]
+    fn an_event_received_continues_the_trace_it_was_emitted_in() {
+        crate::telemetry::init_for_tests();
+        let request_span = tracing::info_span!("rpc");
+        let emitted = request_span.in_scope(|| {
+            envelope(
+                Actor {
+                    subject: "agent-1".into(),
+                    ..Default::default()
+                },
+                Some("case-1"),
+                Payload::CaseStateChanged(CaseStateChanged::default()),
+            )
+        });
+        let traceparent = emitted
+            .trace_context
+            .clone()
+            .unwrap_or_default()
+            .traceparent;
+        let trace_id = crate::telemetry::trace_id_of(&request_span);
+        assert!(
+            traceparent.contains(&trace_id),
+            "{traceparent} lacks {trace_id}"
+        );
+
+        let (received, span) = receive(&emitted.encode_to_vec(), "test").unwrap();
+        assert_eq!(received, emitted);
+        assert_eq!(crate::telemetry::trace_id_of(&span), trace_id);
+        assert!(receive(b"\xff\xff", "test").is_err());
+    }
 }

@@ -115,6 +115,9 @@ run_service() {
   done
 }
 
+# Feedback opens recurrence tickets through intake's contract, at intake's port (the first).
+export STEELCARE__FEEDBACK__INTAKE_URL=${STEELCARE__FEEDBACK__INTAKE_URL:-http://127.0.0.1:$BASE}
+
 port=$BASE
 for service in "${SERVICES[@]}"; do
   run_service "$service" "$port" &

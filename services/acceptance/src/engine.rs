@@ -111,19 +111,5 @@ pub async fn agreed_plan(
     Ok(case_records::decode(&plan)?)
 }
 
-/// Every technician who logged work on the case, in order of first appearance.
-pub async fn crew_of(
-    conn: &impl ConnectionTrait,
-    ticket_id: &str,
-) -> Result<Vec<String>, ApiError> {
-    let mut crew: Vec<String> = Vec::new();
-    for row in case_records::records(conn, ticket_id, kind::WORK).await? {
-        let entry: repair::WorkLogEntry = case_records::decode(&row)?;
-        for t in entry.crew_technician_ids {
-            if !crew.contains(&t) {
-                crew.push(t);
-            }
-        }
-    }
-    Ok(crew)
-}
+/// Every technician who logged work on the case (a read model shared with feedback).
+pub use steelcare_runtime::record::crew_of;

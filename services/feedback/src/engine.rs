@@ -8,11 +8,12 @@ use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use chrono_tz::Tz;
 use sea_orm::{ConnectionTrait, DatabaseTransaction, DbErr};
 use steelcare_domain::BusinessCalendar;
-use steelcare_intake::IntakeService;
 use steelcare_runtime::idempotent::{Begun, Key};
 use steelcare_runtime::{ApiError, Caller, RequestContext};
 use steelcare_store::{Database, StoreError};
 use tokio::sync::Notify;
+
+use crate::intake_link::IntakeLink;
 
 /// Settings of the feedback service.
 #[derive(Debug, Clone)]
@@ -48,7 +49,7 @@ pub struct Feedback {
     /// Settings.
     pub config: Arc<FeedbackConfig>,
     /// Opens the tickets of recurrences.
-    pub intake: IntakeService,
+    pub intake: IntakeLink,
     relay: Option<Arc<Notify>>,
 }
 
@@ -57,7 +58,7 @@ impl Feedback {
     pub fn new(
         db: Database,
         config: FeedbackConfig,
-        intake: IntakeService,
+        intake: IntakeLink,
         relay: Option<Arc<Notify>>,
     ) -> Self {
         Feedback {

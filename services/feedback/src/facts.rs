@@ -481,7 +481,7 @@ async fn technicians_of(
             }
         }
     }
-    for t in steelcare_acceptance::engine::crew_of(conn, ticket_id).await? {
+    for t in steelcare_runtime::record::crew_of(conn, ticket_id).await? {
         if !out.contains(&t) {
             out.push(t);
         }

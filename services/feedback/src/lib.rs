@@ -14,9 +14,11 @@ pub mod analytics;
 pub mod engine;
 pub mod facts;
 pub mod grpc;
+pub mod intake_link;
 pub mod quality;
 pub mod visits;
 pub mod worker;
 
 pub use engine::{Feedback, FeedbackConfig};
 pub use grpc::FeedbackService;
+pub use intake_link::IntakeLink;

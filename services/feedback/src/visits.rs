@@ -592,17 +592,11 @@ impl Feedback {
             ));
         }
         let recurrence_ticket_id = if request.recurred {
-            let mut opener = ctx.clone();
-            if !opener
-                .caller
-                .has_any(&[Role::Agent, Role::Manager, Role::Admin])
-            {
-                // The engineer on a visit opens the ticket as the call desk would.
-                opener.caller.roles.push(Role::Agent);
-            }
+            // Through intake's contract, as the caller (an engineer on the visit may open a
+            // recurrence's ticket there).
             self.intake
                 .open_recurrence(
-                    &opener,
+                    ctx,
                     &format!("visit:{}:{}", row.id, request.request_id.trim()),
                     &row.ticket_id,
                     &description,

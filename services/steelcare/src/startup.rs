@@ -41,6 +41,9 @@ use steelcare_repair::{RepairConfig, RepairService, Repairer};
 /// Why the server could not start. Each names the problem in one line.
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
+    /// A service this process runs needs another's address, and none is configured.
+    #[error("{0}")]
+    Wiring(String),
     /// The database could not be reached or opened.
     #[error("cannot connect to the database at {url}: {cause}")]
     Database {
@@ -218,9 +221,19 @@ impl Application {
         )?;
         let db = connect_database(&settings, settings.database.migrate_on_start).await?;
         let bus = connect_bus(&settings, &db).await?;
+        if selection.contains(ServiceName::Feedback)
+            && !selection.contains(ServiceName::Intake)
+            && settings.feedback.intake_url.is_none()
+        {
+            return Err(StartupError::Wiring(
+                "feedback without intake in the same process needs feedback.intake_url \
+                 (STEELCARE__FEEDBACK__INTAKE_URL), the intake service it opens recurrence \
+                 tickets through"
+                    .to_owned(),
+            ));
+        }
         let attachments = if selection.contains(ServiceName::Intake)
             || selection.contains(ServiceName::Acceptance)
-            || selection.contains(ServiceName::Feedback)
         {
             Some(AttachmentStore::open(&settings.attachments).map_err(StartupError::Attachments)?)
         } else {
@@ -256,6 +269,30 @@ impl Application {
     /// The bound address.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// How the feedback service reaches intake's contract: the configured
+    /// `feedback.intake_url`, else this process's own port (intake runs here: checked in
+    /// [`Application::build`]). Lazy: nothing connects until the first call.
+    fn intake_link(&self) -> Option<steelcare_feedback::IntakeLink> {
+        let url = self
+            .settings
+            .feedback
+            .intake_url
+            .clone()
+            .unwrap_or_else(|| {
+                let mut own = self.local_addr;
+                if own.ip().is_unspecified() {
+                    own.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+                }
+                format!("http://{own}")
+            });
+        let endpoint = tonic::transport::Endpoint::from_shared(url).ok()?;
+        Some(steelcare_feedback::IntakeLink::new(
+            endpoint
+                .connect_timeout(std::time::Duration::from_secs(5))
+                .connect_lazy(),
+        ))
     }
 
     /// The database handle (tests inspect it).
@@ -332,9 +369,8 @@ impl Application {
         .max_encoding_message_size(max);
         let interceptor = self.authenticator.interceptor();
 
-        // Intake's engine: its service, and the feedback service's recurrence tickets.
-        let wants_intake = self.selection.contains(ServiceName::Intake)
-            || self.selection.contains(ServiceName::Feedback);
+        // Intake's engine and service.
+        let wants_intake = self.selection.contains(ServiceName::Intake);
         let intake_engine = self
             .attachments
             .as_ref()
@@ -526,7 +562,7 @@ impl Application {
             _ => None,
         };
 
-        let feedback = match &intake_engine {
+        let feedback = match self.intake_link() {
             Some(intake) if self.selection.contains(ServiceName::Feedback) => {
                 let settings = &self.settings.feedback;
                 let feedback = Feedback::new(
@@ -538,7 +574,7 @@ impl Application {
                         team: settings.team.clone(),
                         verification_days: settings.verification_days,
                     },
-                    intake.clone(),
+                    intake,
                     Some(relay_wake.clone()),
                 );
                 for i in 0..settings.consumers {

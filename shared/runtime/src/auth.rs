@@ -108,6 +108,8 @@ pub struct RequestContext {
     pub rpc: String,
     /// Under which trace.
     pub trace_id: String,
+    /// The caller's `authorization` header, passed on when a service calls another for them.
+    pub authorization: Option<String>,
 }
 
 impl RequestContext {
@@ -119,10 +121,16 @@ impl RequestContext {
             .get::<RpcInfo>()
             .cloned()
             .unwrap_or_default();
+        let authorization = request
+            .metadata()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         Ok(RequestContext {
             caller,
             rpc: info.method,
             trace_id: info.trace_id,
+            authorization,
         })
     }
 }

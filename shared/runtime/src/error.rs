@@ -76,6 +76,10 @@ pub enum ApiError {
     /// A bug or an unexpected failure; the detail is logged, not returned.
     #[error("internal: {0}")]
     Internal(String),
+    /// Another service's answer to a call made for the caller, passed on as it came (a server
+    /// failure of that service is logged here too).
+    #[error("upstream: {0}")]
+    Upstream(tonic::Status),
 }
 
 impl ApiError {
@@ -141,6 +145,15 @@ impl ApiError {
             ApiError::Internal(detail) => {
                 tracing::error!(trace_id, error = %detail, "internal error");
                 Status::internal(format!("internal error (trace id {trace_id})"))
+            }
+            ApiError::Upstream(status) => {
+                if matches!(
+                    status.code(),
+                    Code::Internal | Code::Unknown | Code::DataLoss | Code::Unavailable
+                ) {
+                    tracing::warn!(trace_id, error = %status, "another service failed");
+                }
+                status
             }
         }
     }

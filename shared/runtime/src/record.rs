@@ -275,6 +275,23 @@ pub async fn standing_completion(
     )
 }
 
+/// Every technician who logged work on the case, in order of first appearance.
+pub async fn crew_of(
+    conn: &impl ConnectionTrait,
+    ticket_id: &str,
+) -> Result<Vec<String>, ApiError> {
+    let mut crew: Vec<String> = Vec::new();
+    for row in case_records::records(conn, ticket_id, case_records::kind::WORK).await? {
+        let entry: steelcare_proto::repair::v1::WorkLogEntry = case_records::decode(&row)?;
+        for t in entry.crew_technician_ids {
+            if !crew.contains(&t) {
+                crew.push(t);
+            }
+        }
+    }
+    Ok(crew)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -93,6 +93,9 @@ verification_days = 90
 # Local time of day return visits fall due, on the first working day of the business calendar
 # on or after the day they are due; it must lie within a working shift.
 visit_time = "10:00"
+# The intake service feedback opens recurrence tickets through (its gRPC address, e.g.
+# http://steelcare-intake:50051); empty: this process's own, when it runs intake too.
+intake_url = ""
 consumers = 1
 
 [attachments]
@@ -178,6 +181,7 @@ struct RawFeedback {
     team: String,
     verification_days: u32,
     visit_time: String,
+    intake_url: String,
     consumers: u32,
 }
 
@@ -453,6 +457,8 @@ pub struct FeedbackSettings {
     pub verification_days: u32,
     /// Local time of day return visits fall due (within a working shift).
     pub visit_time: NaiveTime,
+    /// The intake service's gRPC address (`http://host:port`); `None`: this process's own.
+    pub intake_url: Option<String>,
     /// Event consumers of the feedback group in this process (at least 1).
     pub consumers: u32,
 }
@@ -838,10 +844,25 @@ impl RawSettings {
                 ),
             ));
         }
+        let intake_url = match self.feedback.intake_url.trim() {
+            "" => None,
+            url if (url.starts_with("http://") || url.starts_with("https://"))
+                && url.parse::<http::Uri>().is_ok() =>
+            {
+                Some(url.to_owned())
+            }
+            _ => {
+                return Err(invalid(
+                    "feedback.intake_url",
+                    "an http:// or https:// address, or empty",
+                ));
+            }
+        };
         let feedback = FeedbackSettings {
             team: self.feedback.team.trim().to_owned(),
             verification_days: self.feedback.verification_days,
             visit_time,
+            intake_url,
             consumers: self.feedback.consumers,
         };
         let attachments = self.attachments.validate(&self.data_dir)?;
@@ -1238,6 +1259,11 @@ mod tests {
             ),
             // 12:30 is the lunch break of the shipped calendar: nobody is called then.
             ("STEELCARE__FEEDBACK__VISIT_TIME", "12:30", "working shifts"),
+            (
+                "STEELCARE__FEEDBACK__INTAKE_URL",
+                "intake:50051",
+                "feedback.intake_url",
+            ),
         ];
         for (key, value, named) in cases {
             let err = Settings::load_with_env(None, env(&[(key, value)])).unwrap_err();

@@ -51,6 +51,15 @@ use steelcare_bus::EVENTS_STREAM;
 const STAFF_WRITE: &[Role] = &[Role::Agent, Role::Manager, Role::Admin];
 const STAFF_ENGINEERING: &[Role] = &[Role::Agent, Role::Engineer, Role::Manager, Role::Admin];
 const TICKET_CREATORS: &[Role] = &[Role::Customer, Role::Agent, Role::Manager, Role::Admin];
+/// Who opens the ticket of a problem that came back (`related_case_id`): the desk, and the
+/// engineer who found it on a return visit.
+const RECURRENCE_OPENERS: &[Role] = &[
+    Role::Customer,
+    Role::Agent,
+    Role::Engineer,
+    Role::Manager,
+    Role::Admin,
+];
 const SLA_HANDLERS: &[Role] = &[
     Role::Agent,
     Role::Dispatcher,

@@ -33,7 +33,12 @@ impl IntakeService {
         request: pb::CreateTicketRequest,
         hash: &str,
     ) -> Result<pb::CreateTicketResponse, ApiError> {
-        require(&ctx.caller, TICKET_CREATORS)?;
+        if request.related_case_id.trim().is_empty() {
+            require(&ctx.caller, TICKET_CREATORS)?;
+        } else {
+            // The engineer on a return visit opens the recurrence's ticket as the desk would.
+            require(&ctx.caller, RECURRENCE_OPENERS)?;
+        }
         let now = steelcare_store::now();
         let new = NewTicket::parse(&request, now)?;
         if let Some(rid) = &new.request_id

@@ -895,3 +895,94 @@ async fn two_processes_archiving_at_once_keep_one_chain() {
         desk.office.app.stop().await.unwrap();
     }
 }
+
+/// A customer rejects the repair while the repair service's consumers are down (held between
+/// the event and its effect): the completion is spent at once for every reader (no
+/// self-inspection on it), the rework completes without waiting, and when repair comes back
+/// its consumer takes the event, finds nothing left to clear and leaves the rework's completion
+/// standing. Nothing is lost and nothing is done twice.
+#[tokio::test]
+async fn a_rejection_while_repair_is_down_is_applied_once_and_never_to_the_rework() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use sea_orm::{ColumnTrait, PaginatorTrait, QueryFilter};
+    use steelcare_store::entity::{case_records, processed_events};
+
+    for backend in backends() {
+        let hold = Arc::new(AtomicBool::new(false));
+        let app = steelcare_tests::spawn_app_with_faults(
+            &backend,
+            &[
+                ("STEELCARE__DISPATCH__WORKERS", "0"),
+                ("STEELCARE__BUS__REDELIVERY_IDLE_MS", "200"),
+            ],
+            steelcare::Faults {
+                hold_repair_events: hold.clone(),
+                ..Default::default()
+            },
+        )
+        .await;
+        let mut desk = Desk::on(crate::dispatch::Office::attach(app).await).await;
+        for id in ["t-lead", "t-crew"] {
+            desk.office.hire(roofer(id, date(2030, 12, 31))).await;
+        }
+        let ticket = repaired_case(&mut desk).await;
+        let mut client = AcceptanceServiceClient::new(desk.office.app.channel().await);
+        let crew = desk.office.tech_token("t-crew");
+        let customer = desk.customer.clone();
+        client
+            .record_self_inspection(authed(self_inspection("s-1", &ticket, [152.0; 5]), &crew))
+            .await
+            .unwrap();
+        hold.store(true, Ordering::SeqCst);
+        client
+            .record_customer_acceptance(authed(acceptance("c-1", &ticket, false), &customer))
+            .await
+            .unwrap();
+        let err = client
+            .record_self_inspection(authed(self_inspection("s-2", &ticket, [152.0; 5]), &crew))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::FailedPrecondition, "{backend:?}");
+        assert!(err.message().contains("not completed"), "{}", err.message());
+        desk.complete("done-2", &ticket)
+            .await
+            .expect("the rework completes at once");
+
+        hold.store(false, Ordering::SeqCst);
+        let db = desk.office.app.db.clone();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while processed_events::Entity::find()
+            .filter(processed_events::Column::Consumer.eq("repair"))
+            .count(&db)
+            .await
+            .unwrap()
+            == 0
+        {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "repair never took the event"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let statuses: Vec<String> = case_records::Entity::find()
+            .filter(case_records::Column::TicketId.eq(&ticket))
+            .filter(case_records::Column::Kind.eq("completion"))
+            .all(&db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.status)
+            .collect();
+        assert_eq!(statuses, ["cleared", "recorded"], "{backend:?}");
+        let passed = client
+            .record_self_inspection(authed(self_inspection("s-3", &ticket, [152.0; 5]), &crew))
+            .await
+            .unwrap()
+            .into_inner()
+            .self_inspection
+            .unwrap();
+        assert!(passed.passed, "the rework's completion stands");
+    }
+}

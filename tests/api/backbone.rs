@@ -79,6 +79,7 @@ async fn a_panicking_queue_worker_is_restarted_health_tells_and_the_work_is_done
             ],
             Faults {
                 panic_dispatch_jobs: panics.clone(),
+                ..Faults::default()
             },
         )
         .await;

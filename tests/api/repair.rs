@@ -208,7 +208,11 @@ pub(crate) struct Desk {
 
 impl Desk {
     pub(crate) async fn open(backend: &steelcare_tests::Backend) -> Desk {
-        let office = Office::open(backend, &[("STEELCARE__DISPATCH__WORKERS", "0")]).await;
+        Desk::on(Office::open(backend, &[("STEELCARE__DISPATCH__WORKERS", "0")]).await).await
+    }
+
+    /// A desk over an office already open (a server started with faults, say).
+    pub(crate) async fn on(office: Office) -> Desk {
         let repair = RepairServiceClient::new(office.app.channel().await);
         let app = &office.app;
         Desk {

@@ -5,6 +5,7 @@
 //! announced once (`SlaBreached`, clock APPRAISAL), by whichever process stops its clock.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use steelcare_bus::{EventStream, run_group};
@@ -110,13 +111,15 @@ pub async fn run_watcher(
     }
 }
 
-/// Runs the event consumer until shutdown.
+/// Runs the event consumer until shutdown; while `hold` is true it takes nothing (tests).
+#[allow(clippy::too_many_arguments)]
 pub async fn run_consumer_loop(
     repairer: Repairer,
     events: Arc<dyn EventStream>,
     consumer_name: String,
     redelivery: Duration,
     published: Option<watch::Receiver<u64>>,
+    hold: Option<Arc<AtomicBool>>,
     shutdown: watch::Receiver<bool>,
 ) {
     run_group(
@@ -127,8 +130,14 @@ pub async fn run_consumer_loop(
         published,
         shutdown,
         move |delivery| {
-            let repairer = repairer.clone();
-            async move { handle_event(&repairer, &delivery.payload).await }
+            let (repairer, hold) = (repairer.clone(), hold.clone());
+            async move {
+                // A test's stand-in for a repair Deployment that is down: nothing is taken.
+                if hold.is_some_and(|h| h.load(Ordering::SeqCst)) {
+                    return Err(ApiError::Unavailable("repair consumers held".to_owned()));
+                }
+                handle_event(&repairer, &delivery.payload).await
+            }
         },
     )
     .await;

@@ -205,6 +205,9 @@ pub struct Faults {
     /// While above zero, each dispatch job a queue worker takes makes it panic and counts
     /// one down; the test may change it while the server runs.
     pub panic_dispatch_jobs: Arc<std::sync::atomic::AtomicU32>,
+    /// While true, the repair consumers take no event (each delivery fails and is delivered
+    /// again later), as if the repair Deployment were down between an event and its effect.
+    pub hold_repair_events: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Application {
@@ -517,6 +520,7 @@ impl Application {
                     format!("{consumer_name}-repair-{i}"),
                     published.clone(),
                 );
+                let hold = self.faults.as_ref().map(|f| f.hold_repair_events.clone());
                 supervisor.spawn(repair_name, format!("repair-consumer-{i}"), move |stop| {
                     steelcare_repair::worker::run_consumer_loop(
                         repairer.clone(),
@@ -524,6 +528,7 @@ impl Application {
                         name.clone(),
                         redelivery,
                         Some(published.clone()),
+                        hold.clone(),
                         stop,
                     )
                 });

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The analytics benchmark, quoted against this machine's ceiling measured in the same run:
 #   1. ../shared/bench/limits.sh: pgbench ticket transaction and Redis XADD;
-#   2. `steelcare bench analytics` on SQLite (embedded) and on PostgreSQL + Redis: a million
+#   2. `steelcare-bench analytics` on SQLite (embedded) and on PostgreSQL + Redis: a million
 #      cases of two years generated into the analytics projection, then every report
 #      (breakdowns by each dimension, SLA compliance, monthly outcomes, technician KPIs) over
 #      gRPC against the equivalent hand-written SQL GROUP BY on the same database, interleaved,
@@ -15,9 +15,9 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 export PGHOST=${PGHOST:-127.0.0.1} PGPORT=${PGPORT:-5432} PGUSER=${PGUSER:-postgres}
 
-cargo build --profile bench -q -p steelcare
-bin="$root/target/release/steelcare"
-[ -x "$bin" ] || bin="$root/target/bench/steelcare"
+cargo build --profile bench -q -p steelcare-bench
+bin="$root/target/release/steelcare-bench"
+[ -x "$bin" ] || bin="$root/target/bench/steelcare-bench"
 
 limits=$(bash "$root/../shared/bench/limits.sh" "$secs")
 echo "$limits"
@@ -32,7 +32,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-args=(bench analytics --cases "$cases" --rounds 5)
+args=(analytics --cases "$cases" --rounds 5)
 (cd "$work" && RUST_LOG=warn "$bin" "${args[@]}" --label sqlite)
 
 createdb -w "$db"

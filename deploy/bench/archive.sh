@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The archive benchmark, quoted against this machine's ceiling measured in the same run:
 #   1. ../shared/bench/limits.sh: pgbench ticket transaction and Redis XADD;
-#   2. `steelcare bench archive` on SQLite (embedded) and on PostgreSQL + Redis: a case of 50
+#   2. `steelcare-bench archive` on SQLite (embedded) and on PostgreSQL + Redis: a case of 50
 #      documents holding 20 MB of attachments (prepared over gRPC), then ArchiveCase,
 #      VerifyArchive and ExportArchive timed, median of 3 rounds.
 # Usage: deploy/bench/archive.sh [seconds-for-limits]   (PostgreSQL on 127.0.0.1:5432, trust
@@ -12,9 +12,9 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 export PGHOST=${PGHOST:-127.0.0.1} PGPORT=${PGPORT:-5432} PGUSER=${PGUSER:-postgres}
 
-cargo build --profile bench -q -p steelcare
-bin="$root/target/release/steelcare"
-[ -x "$bin" ] || bin="$root/target/bench/steelcare"
+cargo build --profile bench -q -p steelcare-bench
+bin="$root/target/release/steelcare-bench"
+[ -x "$bin" ] || bin="$root/target/bench/steelcare-bench"
 
 limits=$(bash "$root/../shared/bench/limits.sh" "$secs")
 echo "$limits"
@@ -29,7 +29,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-args=(bench archive --documents 50 --megabytes 20 --rounds 3)
+args=(archive --documents 50 --megabytes 20 --rounds 3)
 (cd "$work" && RUST_LOG=warn "$bin" "${args[@]}" --label sqlite)
 
 createdb -w "$db"

@@ -2,7 +2,7 @@
 # The dispatch benchmark, quoted against this machine's ceiling measured in the same run:
 #   1. ../shared/bench/limits.sh: pgbench ticket transaction and Redis XADD (the queue's and
 #      the event stream's raw ceiling);
-#   2. `steelcare bench dispatch` on SQLite (embedded queue) and on PostgreSQL + Redis:
+#   2. `steelcare-bench dispatch` on SQLite (embedded queue) and on PostgreSQL + Redis:
 #      matching against 1,000 technicians through the database and 10,000 in memory, a
 #      backlog drained by the queue workers (jobs claimed and offered per second), and
 #      ticket-created → offer-made latency at a steady 200 tickets/s.
@@ -14,9 +14,9 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 export PGHOST=${PGHOST:-127.0.0.1} PGPORT=${PGPORT:-5432} PGUSER=${PGUSER:-postgres}
 
-cargo build --profile bench -q -p steelcare
-bin="$root/target/release/steelcare"
-[ -x "$bin" ] || bin="$root/target/bench/steelcare"
+cargo build --profile bench -q -p steelcare-bench
+bin="$root/target/release/steelcare-bench"
+[ -x "$bin" ] || bin="$root/target/bench/steelcare-bench"
 
 limits=$(bash "$root/../shared/bench/limits.sh" "$secs")
 echo "$limits"
@@ -31,7 +31,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-args=(bench dispatch --technicians 1000 --backlog 1000 --rate 200 --duration "${secs}s")
+args=(dispatch --technicians 1000 --backlog 1000 --rate 200 --duration "${secs}s")
 (cd "$work" && RUST_LOG=warn "$bin" "${args[@]}" --label sqlite)
 
 createdb -w "$db"

@@ -2,7 +2,7 @@
 # The intake benchmark, quoted against this machine's ceiling measured in the same run:
 #   1. ../shared/bench/limits.sh: a ticket + outbox + audit durable transaction through pgbench
 #      (and Redis XADD) at 1, 16 and 64 clients;
-#   2. `steelcare bench intake` (CreateTicket over gRPC, each client on its own connection)
+#   2. `steelcare-bench intake` (CreateTicket over gRPC, each client on its own connection)
 #      against the intake service as its Deployment runs it (`--service intake`; the other
 #      services' consumers run elsewhere) on SQLite and on PostgreSQL, and once more with
 #      every service in the one process (postgres+redis, all);
@@ -17,9 +17,9 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 export PGHOST=${PGHOST:-127.0.0.1} PGPORT=${PGPORT:-5432} PGUSER=${PGUSER:-postgres}
 
-cargo build --profile bench -q -p steelcare
-bin="$root/target/release/steelcare"
-[ -x "$bin" ] || bin="$root/target/bench/steelcare"
+cargo build --profile bench -q -p steelcare-bench
+bin="$root/target/release/steelcare-bench"
+[ -x "$bin" ] || bin="$root/target/bench/steelcare-bench"
 
 limits=$(bash "$root/../shared/bench/limits.sh" "$secs")
 echo "$limits"
@@ -28,7 +28,7 @@ work=$(mktemp -d)
 db="steelcare_bench_$$"
 trap 'rm -rf "$work"; dropdb -w --if-exists "$db" >/dev/null 2>&1 || true' EXIT
 
-sqlite=$(cd "$work" && RUST_LOG=warn "$bin" bench intake --service intake --clients 1,16,64 --duration "${secs}s" --label sqlite)
+sqlite=$(cd "$work" && RUST_LOG=warn "$bin" intake --service intake --clients 1,16,64 --duration "${secs}s" --label sqlite)
 echo "$sqlite"
 
 pg_bench() { # label, services, extra env...
@@ -39,7 +39,7 @@ pg_bench() { # label, services, extra env...
     STEELCARE__DATABASE__URL="postgres://$PGUSER:${PGPASSWORD:-postgres}@$PGHOST:$PGPORT/$db" \
     STEELCARE__DATABASE__MAX_CONNECTIONS=32 \
     STEELCARE__AUTH__JWT_SECRET="bench-secret-0123456789abcdef" "$@" \
-    "$bin" bench intake --service "$services" --clients 1,16,64 --duration "${secs}s" --label "$label")
+    "$bin" intake --service "$services" --clients 1,16,64 --duration "${secs}s" --label "$label")
 }
 pg=$(pg_bench postgres intake)
 echo "$pg"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The survey-report benchmark, quoted against this machine's ceiling measured in the same run:
 #   1. ../shared/bench/limits.sh: pgbench ticket transaction and Redis XADD;
-#   2. `steelcare bench survey` on SQLite (embedded) and on PostgreSQL + Redis: 200 cases
+#   2. `steelcare-bench survey` on SQLite (embedded) and on PostgreSQL + Redis: 200 cases
 #      brought to the survey stage over gRPC, then SubmitSurveyReport with 200 measurements
 #      each (every one checked, judged against the tolerance table and stored), by one client
 #      and by four, with p50/p99 latency.
@@ -13,9 +13,9 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 export PGHOST=${PGHOST:-127.0.0.1} PGPORT=${PGPORT:-5432} PGUSER=${PGUSER:-postgres}
 
-cargo build --profile bench -q -p steelcare
-bin="$root/target/release/steelcare"
-[ -x "$bin" ] || bin="$root/target/bench/steelcare"
+cargo build --profile bench -q -p steelcare-bench
+bin="$root/target/release/steelcare-bench"
+[ -x "$bin" ] || bin="$root/target/bench/steelcare-bench"
 
 limits=$(bash "$root/../shared/bench/limits.sh" "$secs")
 echo "$limits"
@@ -32,7 +32,7 @@ trap cleanup EXIT
 
 for clients in 1 4; do
   rm -rf "$work/data"
-  (cd "$work" && RUST_LOG=warn "$bin" bench survey --reports 200 --measurements 200 \
+  (cd "$work" && RUST_LOG=warn "$bin" survey --reports 200 --measurements 200 \
     --clients "$clients" --label sqlite)
 done
 
@@ -44,6 +44,6 @@ for clients in 1 4; do
     STEELCARE__DATABASE__MAX_CONNECTIONS=32 \
     STEELCARE__REDIS__URL=redis://127.0.0.1:6379 STEELCARE__REDIS__KEY_PREFIX="$prefix$clients:" \
     STEELCARE__AUTH__JWT_SECRET="bench-secret-0123456789abcdef" \
-    "$bin" bench survey --reports 200 --measurements 200 --clients "$clients" \
+    "$bin" survey --reports 200 --measurements 200 --clients "$clients" \
     --label postgres+redis)
 done

@@ -1,4 +1,4 @@
-//! The command line: `serve`, `migrate`, `rebuild-facts`, `bench`, `call`, `token`.
+//! The command line: `serve`, `migrate`, `rebuild-facts`, `call`, `token` (the load generators are `steelcare-bench`).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -37,12 +37,6 @@ pub enum Command {
     /// Rebuild the analytics projection (`case_facts`) of every case from the records of
     /// every service, and exit (after a restore, or a change of how facts are derived).
     RebuildFacts,
-    /// Load generators that print throughput and latency.
-    Bench {
-        /// What to load.
-        #[command(subcommand)]
-        what: BenchTarget,
-    },
     /// One gRPC call, JSON in and out (as grpcurl): what the README's walk uses.
     Call {
         /// The server, host:port.
@@ -71,102 +65,6 @@ pub enum Command {
         /// Lifetime, e.g. 30m, 8h, 7d.
         #[arg(long, default_value = "8h", value_parser = parse_ttl)]
         ttl: Duration,
-    },
-}
-
-/// What `steelcare bench` loads.
-#[derive(Debug, Subcommand)]
-pub enum BenchTarget {
-    /// CreateTicket over gRPC at several concurrency levels.
-    Intake {
-        /// Concurrency levels, comma-separated.
-        #[arg(long, default_value = "1,16,64", value_delimiter = ',')]
-        clients: Vec<usize>,
-        /// How long each level runs, e.g. 10s.
-        #[arg(long, default_value = "10s", value_parser = parse_ttl)]
-        duration: Duration,
-        /// A running server (http://host:port); default: one in this process on the
-        /// configured database.
-        #[arg(long)]
-        target: Option<String>,
-        /// Label printed with the figures.
-        #[arg(long, default_value = "configured")]
-        label: String,
-        /// The services the in-process server runs: `intake` is the intake Deployment (the
-        /// other services' consumers run elsewhere); `all` is the single process.
-        #[arg(long, default_value = "all", value_parser = parse_selection)]
-        service: ServiceSelection,
-    },
-    /// The dispatch queue: matching, backlog drain, ticket → offer latency at a steady rate.
-    Dispatch {
-        /// Technicians registered before the run.
-        #[arg(long, default_value_t = 1000)]
-        technicians: usize,
-        /// Tickets queued while the workers are off, then drained.
-        #[arg(long, default_value_t = 1000)]
-        backlog: usize,
-        /// Tickets per second in the steady phase.
-        #[arg(long, default_value_t = 200)]
-        rate: u32,
-        /// How long the steady phase runs, e.g. 10s.
-        #[arg(long, default_value = "10s", value_parser = parse_ttl)]
-        duration: Duration,
-        /// Label printed with the figures.
-        #[arg(long, default_value = "configured")]
-        label: String,
-    },
-    /// SubmitSurveyReport over gRPC, each report with many measurements judged and stored.
-    Survey {
-        /// Reports submitted (each on its own case, prepared first).
-        #[arg(long, default_value_t = 200)]
-        reports: usize,
-        /// Measurements per report.
-        #[arg(long, default_value_t = 200)]
-        measurements: usize,
-        /// Concurrent clients.
-        #[arg(long, default_value_t = 1)]
-        clients: usize,
-        /// Label printed with the figures.
-        #[arg(long, default_value = "configured")]
-        label: String,
-    },
-    /// ArchiveCase, VerifyArchive and ExportArchive of a case with many documents and
-    /// megabytes of attachments.
-    Archive {
-        /// Documents per archive.
-        #[arg(long, default_value_t = 50)]
-        documents: usize,
-        /// Megabytes of attachments per archive.
-        #[arg(long, default_value_t = 20)]
-        megabytes: usize,
-        /// Rounds (one case each; the figures are the median's).
-        #[arg(long, default_value_t = 3)]
-        rounds: usize,
-        /// Label printed with the figures.
-        #[arg(long, default_value = "configured")]
-        label: String,
-    },
-    /// The analytics over a generated million cases: every report over gRPC against the
-    /// equivalent hand-written SQL GROUP BY on the same database.
-    Analytics {
-        /// Cases generated into the analytics projection (kept for the next run).
-        #[arg(long, default_value_t = 1_000_000)]
-        cases: usize,
-        /// Timed rounds of each report (the figures are the medians).
-        #[arg(long, default_value_t = 5)]
-        rounds: usize,
-        /// Label printed with the figures.
-        #[arg(long, default_value = "configured")]
-        label: String,
-    },
-    /// Judging measurements against the tolerance table (the repair rules), in memory.
-    Judge {
-        /// Measurements judged per round.
-        #[arg(long, default_value_t = 10_000)]
-        measurements: usize,
-        /// Rounds (the figures are the median round's).
-        #[arg(long, default_value_t = 5)]
-        rounds: usize,
     },
 }
 
@@ -211,137 +109,6 @@ pub async fn run(cli: Cli, settings: Settings) -> Result<(), String> {
             app.run_until_stopped(steelcare_runtime::server::shutdown_signal())
                 .await
                 .map_err(|err| err.to_string())
-        }
-        Command::Bench {
-            what:
-                BenchTarget::Intake {
-                    clients,
-                    duration,
-                    target,
-                    label,
-                    service,
-                },
-        } => {
-            if clients.is_empty() || clients.contains(&0) {
-                return Err("--clients needs positive numbers".to_owned());
-            }
-            crate::bench::intake(
-                settings,
-                crate::bench::BenchOptions {
-                    clients,
-                    duration,
-                    target,
-                    label,
-                    service,
-                },
-            )
-            .await
-            .map(|_| ())
-        }
-        Command::Bench {
-            what:
-                BenchTarget::Dispatch {
-                    technicians,
-                    backlog,
-                    rate,
-                    duration,
-                    label,
-                },
-        } => {
-            if technicians == 0 || backlog == 0 || rate == 0 {
-                return Err("--technicians, --backlog and --rate must be positive".to_owned());
-            }
-            crate::bench_dispatch::dispatch(
-                settings,
-                crate::bench_dispatch::DispatchBenchOptions {
-                    technicians,
-                    backlog,
-                    rate,
-                    duration,
-                    label,
-                },
-            )
-            .await
-        }
-        Command::Bench {
-            what:
-                BenchTarget::Judge {
-                    measurements,
-                    rounds,
-                },
-        } => {
-            if measurements == 0 || rounds == 0 {
-                return Err("--measurements and --rounds must be positive".to_owned());
-            }
-            crate::bench::judge(measurements, rounds);
-            Ok(())
-        }
-        Command::Bench {
-            what:
-                BenchTarget::Survey {
-                    reports,
-                    measurements,
-                    clients,
-                    label,
-                },
-        } => {
-            if reports == 0 || measurements == 0 || clients == 0 {
-                return Err("--reports, --measurements and --clients must be positive".to_owned());
-            }
-            crate::bench_repair::survey(
-                settings,
-                crate::bench_repair::SurveyBenchOptions {
-                    reports,
-                    measurements,
-                    clients,
-                    label,
-                },
-            )
-            .await
-        }
-        Command::Bench {
-            what:
-                BenchTarget::Archive {
-                    documents,
-                    megabytes,
-                    rounds,
-                    label,
-                },
-        } => {
-            if documents < 10 || rounds == 0 {
-                return Err("--documents must be at least 10 and --rounds positive".to_owned());
-            }
-            crate::bench_archive::archive(
-                settings,
-                crate::bench_archive::ArchiveBenchOptions {
-                    documents,
-                    megabytes,
-                    rounds,
-                    label,
-                },
-            )
-            .await
-        }
-        Command::Bench {
-            what:
-                BenchTarget::Analytics {
-                    cases,
-                    rounds,
-                    label,
-                },
-        } => {
-            if cases == 0 || rounds == 0 {
-                return Err("--cases and --rounds must be positive".to_owned());
-            }
-            crate::bench_analytics::analytics(
-                settings,
-                crate::bench_analytics::AnalyticsBenchOptions {
-                    cases,
-                    rounds,
-                    label,
-                },
-            )
-            .await
         }
         Command::RebuildFacts => {
             let db = connect_database(&settings, false)

@@ -3,11 +3,6 @@
 //! authentication, plus the background workers (outbox relay). Tests and `main` share it.
 
 pub mod admin;
-pub mod bench;
-pub mod bench_analytics;
-pub mod bench_archive;
-pub mod bench_dispatch;
-pub mod bench_repair;
 pub mod call;
 pub mod cli;
 pub mod console;

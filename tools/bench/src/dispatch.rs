@@ -33,9 +33,9 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tonic::transport::Channel;
 
-use crate::bench::{authed, percentile, prepare, ticket};
-use crate::services::ServiceSelection;
-use crate::startup::{Application, StartupError};
+use crate::intake::{authed, percentile, prepare, ticket};
+use steelcare::ServiceSelection;
+use steelcare::{Application, StartupError};
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -348,7 +348,7 @@ fn ms(d: Duration) -> f64 {
 
 /// Runs the dispatch benchmark and prints its figures, one line each.
 pub async fn dispatch(settings: Settings, options: DispatchBenchOptions) -> Result<(), String> {
-    let (_, token) = crate::bench::bench_token(&settings, &[Role::Agent, Role::Dispatcher])?;
+    let (_, token) = crate::intake::bench_token(&settings, &[Role::Agent, Role::Dispatcher])?;
     let label = &options.label;
     let config = DispatchConfig {
         settings: settings.dispatch.clone(),

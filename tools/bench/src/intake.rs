@@ -11,8 +11,8 @@ use steelcare_proto::intake::v1::intake_service_client::IntakeServiceClient;
 use steelcare_runtime::{Authenticator, Settings};
 use tonic::transport::Channel;
 
-use crate::services::ServiceSelection;
-use crate::startup::Application;
+use steelcare::Application;
+use steelcare::ServiceSelection;
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -109,8 +109,8 @@ pub(crate) async fn prepare(
                 address: Some(common::Address {
                     city: "Suzhou".into(),
                     position: Some(common::GeoPoint {
-                        latitude: crate::bench_dispatch::SITE.0,
-                        longitude: crate::bench_dispatch::SITE.1,
+                        latitude: crate::dispatch::SITE.0,
+                        longitude: crate::dispatch::SITE.1,
                     }),
                     ..Default::default()
                 }),

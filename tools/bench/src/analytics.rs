@@ -24,8 +24,8 @@ use steelcare_runtime::Settings;
 use steelcare_runtime::convert::to_timestamp;
 use steelcare_store::entity::{case_fact_parties, case_fact_staff, case_facts};
 
-use crate::bench::{authed, bench_token};
-use crate::bench_dispatch::start;
+use crate::dispatch::start;
+use crate::intake::{authed, bench_token};
 
 /// What to run.
 #[derive(Debug, Clone)]

@@ -20,8 +20,8 @@ use steelcare_runtime::convert::to_timestamp;
 use steelcare_runtime::{Authenticator, Settings};
 use tonic::transport::Channel;
 
-use crate::bench::{authed, percentile, prepare, ticket};
-use crate::bench_dispatch::{start, technician};
+use crate::dispatch::{start, technician};
+use crate::intake::{authed, percentile, prepare, ticket};
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -247,7 +247,7 @@ async fn surveyed_case(
 /// Runs the survey benchmark and prints its figures.
 pub async fn survey(settings: Settings, options: SurveyBenchOptions) -> Result<(), String> {
     let (auth, token) =
-        crate::bench::bench_token(&settings, &[Role::Agent, Role::Dispatcher, Role::Engineer])?;
+        crate::intake::bench_token(&settings, &[Role::Agent, Role::Dispatcher, Role::Engineer])?;
     let label = &options.label;
     let running = start(&settings, 0).await?;
     let channel = running.channel().await?;

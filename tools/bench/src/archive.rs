@@ -17,8 +17,8 @@ use steelcare_runtime::Settings;
 use tokio_stream::StreamExt;
 use tonic::transport::Channel;
 
-use crate::bench::{authed, percentile, prepare, ticket};
-use crate::bench_dispatch::start;
+use crate::dispatch::start;
+use crate::intake::{authed, percentile, prepare, ticket};
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -120,7 +120,7 @@ async fn prepared_case(
 
 /// Runs the archive benchmark and prints its figures.
 pub async fn archive(settings: Settings, options: ArchiveBenchOptions) -> Result<(), String> {
-    let (_, token) = crate::bench::bench_token(
+    let (_, token) = crate::intake::bench_token(
         &settings,
         &[Role::Agent, Role::Engineer, Role::Manager, Role::Auditor],
     )?;

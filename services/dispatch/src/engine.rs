@@ -17,18 +17,18 @@ use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, Set};
 use steelcare_bus::{DispatchQueue, EVENTS_STREAM};
 use steelcare_domain::dispatch::retry_backoff;
-use steelcare_domain::{BusinessCalendar, CaseState, ProblemCategory, SeverityTier};
+use steelcare_domain::{CaseState, ProblemCategory, SeverityTier};
 use steelcare_proto::common::v1::Actor;
 use steelcare_proto::events::v1 as events;
 use steelcare_proto::events::v1::event_envelope::Payload;
 use steelcare_runtime::ApiError;
 use steelcare_runtime::convert::to_timestamp;
 use steelcare_runtime::record::{emit, envelope};
-use steelcare_runtime::settings::DispatchSettings;
 use steelcare_store::entity::{assignment_offers, assignments};
 use steelcare_store::{Database, StoreError, begin_write};
 use tokio::sync::Notify;
 
+pub use crate::config::DispatchConfig;
 use crate::matching::{self, Job};
 use crate::records::{RankingRecord, Site, from_json, state, to_json};
 use crate::store;
@@ -50,15 +50,6 @@ pub fn score(deadline_ms: Option<i64>, tier: SeverityTier) -> i64 {
         .clamp(0, NO_DEADLINE_MS)
         * 4
         + i64::from(tier.proto_value() - 1)
-}
-
-/// Dispatch configuration: `[dispatch]` plus the business calendar technicians work by.
-#[derive(Debug, Clone)]
-pub struct DispatchConfig {
-    /// `[dispatch]`.
-    pub settings: DispatchSettings,
-    /// The business calendar (`intake.calendar_file`, China 2026 by default).
-    pub calendar: BusinessCalendar,
 }
 
 /// The actor of work the service does on its own.

@@ -5,8 +5,11 @@
 //! Read top-down: `grpc.rs` (each RPC), `engine.rs` (the assignment state changes every path
 //! shares: offer, accept, release, escalate, withdraw), `matching.rs` (who qualifies and who
 //! is best), `worker.rs` (event consumer, queue workers, sweeper, reconciler), `records.rs`
-//! (stored shapes and request parsing), `store.rs` (queries), `view.rs` (rows to messages).
+//! (stored shapes and request parsing), `store.rs` (queries), `view.rs` (rows to messages),
+//! `config.rs` (settings). Each file sits above what it uses, no circle: grpc and worker →
+//! engine → matching → store → records; config and records use none of them.
 
+pub mod config;
 pub mod engine;
 pub mod grpc;
 pub mod matching;

@@ -16,9 +16,9 @@ use steelcare_domain::dispatch::{Candidate, Certificate, Point, Ranked, Requirem
 use steelcare_runtime::ApiError;
 use steelcare_store::entity::{assignments, technicians};
 
-use crate::engine::DispatchConfig;
+use crate::config::DispatchConfig;
 use crate::records::{DutyStatus, LeavePeriod, Site, from_json};
-use crate::store;
+use crate::store::{self, Slot};
 
 /// What matching needs to know about a job.
 #[derive(Debug, Clone)]
@@ -245,21 +245,6 @@ impl Directory {
             })
             .collect())
     }
-}
-
-/// A candidate as the database gives it per job: who, which version, how loaded.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Slot {
-    /// Technician id.
-    pub id: String,
-    /// Row version.
-    pub version: i64,
-    /// Confirmed assignments.
-    pub booked: i32,
-    /// Open offers.
-    pub offered: i32,
-    /// Capacity.
-    pub capacity: i32,
 }
 
 /// How many ranked candidates a job keeps (the offer goes to the first).

@@ -12,8 +12,22 @@ use steelcare_store::entity::{
     technician_regions, technicians, tickets,
 };
 
-use crate::matching::Slot;
 use crate::records::state;
+
+/// A candidate as the database gives it per job: who, which version, how loaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Slot {
+    /// Technician id.
+    pub id: String,
+    /// Row version.
+    pub version: i64,
+    /// Confirmed assignments.
+    pub booked: i32,
+    /// Open offers.
+    pub offered: i32,
+    /// Capacity.
+    pub capacity: i32,
+}
 
 fn db(err: sea_orm::DbErr) -> ApiError {
     StoreError::from(err).into()

@@ -17,8 +17,9 @@ use std::sync::Arc;
 use steelcare_bus::Bus;
 use steelcare_dispatch::DispatchConfig;
 
-use steelcare_dispatch::matching::{self, Job, Profile, Slot};
+use steelcare_dispatch::matching::{self, Job, Profile};
 use steelcare_dispatch::records::{DutyStatus, Site};
+use steelcare_dispatch::store::Slot;
 use steelcare_domain::dispatch::{Certificate, Point, Skill};
 use steelcare_domain::{ProblemCategory, Role};
 use steelcare_proto::common::v1 as common;

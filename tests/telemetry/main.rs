@@ -343,12 +343,27 @@ async fn one_trace_from_the_call_to_the_offer_and_the_metrics_reach_the_collecto
         assert_eq!(call.attr("rpc.method"), Some("CreateTicket"));
         assert_eq!(call.attr("rpc.grpc.status_code"), Some("0"));
         assert!(
-            spans
-                .iter()
-                .any(|s| s.kind == SpanKind::Consumer as i32
-                    && s.attr("consumer") == Some("dispatch")),
-            "the dispatch consumer continues the trace: {spans:#?}"
+            spans.iter().any(|s| s.kind == SpanKind::Consumer as i32
+                && s.name == "process events"
+                && s.attr("messaging.consumer.group.name") == Some("dispatch")
+                && s.attr("messaging.operation.type") == Some("process")
+                && s.attr("messaging.destination.name") == Some("events")
+                && s.attr("steelcare.case_id").is_some_and(|c| !c.is_empty())
+                && s.attr("messaging.message.id").is_some()),
+            "the dispatch consumer continues the trace, by the messaging conventions: {spans:#?}"
         );
+        // None of the per-span noise: no code location, thread or busy/idle time.
+        for s in &spans {
+            for noisy in [
+                "code.filepath",
+                "code.lineno",
+                "thread.id",
+                "busy_ns",
+                "idle_ns",
+            ] {
+                assert!(s.attr(noisy).is_none(), "{noisy} on {}: {s:#?}", s.name);
+            }
+        }
         let db_system = match backend {
             Backend::Embedded => "sqlite",
             Backend::PostgresRedis { .. } => "postgresql",
@@ -383,7 +398,7 @@ async fn one_trace_from_the_call_to_the_offer_and_the_metrics_reach_the_collecto
                     .any(|p| p.metric == metric && attrs.iter().all(|(k, v)| p.has(k, v)))
             };
             (has(
-                "rpc.server.duration",
+                "rpc.server.call.duration",
                 &[
                     ("rpc.service", "steelcare.intake.v1.IntakeService"),
                     ("rpc.method", "CreateTicket"),
@@ -417,7 +432,7 @@ async fn one_trace_from_the_call_to_the_offer_and_the_metrics_reach_the_collecto
             r.points
                 .iter()
                 .any(|p| {
-                    p.metric == "rpc.server.duration"
+                    p.metric == "rpc.server.call.duration"
                         && p.has("rpc.method", "GetTicket")
                         && p.has("rpc.grpc.status_code", "5")
                 })

@@ -2,7 +2,7 @@
 //!
 //! | instrument | kind | attributes |
 //! |---|---|---|
-//! | `rpc.server.duration` (s) | histogram: count and latency of calls | `rpc.service`, `rpc.method`, `rpc.grpc.status_code` |
+//! | `rpc.server.call.duration` (s) | histogram: count and latency of calls (the current OpenTelemetry RPC convention) | `rpc.service`, `rpc.method`, `rpc.grpc.status_code` |
 //! | `steelcare.dispatch.offers` | counter | `outcome`: made, accepted, declined, timed_out |
 //! | `steelcare.sla.alerts` | counter | `alert`: at_risk, breached; `clock`; `tier` |
 //! | `steelcare.outbox.backlog` | gauge: events committed, not yet published | |
@@ -38,7 +38,7 @@ fn instruments() -> &'static Instruments {
         let meter = opentelemetry::global::meter("steelcare");
         Instruments {
             rpc_duration: meter
-                .f64_histogram("rpc.server.duration")
+                .f64_histogram("rpc.server.call.duration")
                 .with_unit("s")
                 .with_description("Duration of gRPC calls, to the response headers")
                 .with_boundaries(vec![
@@ -47,10 +47,12 @@ fn instruments() -> &'static Instruments {
                 .build(),
             offers: meter
                 .u64_counter("steelcare.dispatch.offers")
+                .with_unit("{offer}")
                 .with_description("Offers made to technicians, and how they ended")
                 .build(),
             sla_alerts: meter
                 .u64_counter("steelcare.sla.alerts")
+                .with_unit("{alert}")
                 .with_description("SLA clocks that crossed an at-risk threshold or breached")
                 .build(),
         }
@@ -224,16 +226,19 @@ fn register_gauges(state: Arc<Mutex<Sampled>>) {
     };
     gauge(
         "steelcare.outbox.backlog",
+        "{event}",
         "Events committed and not yet published",
         |s| vec![(s.backlog, Vec::new())],
     );
     gauge(
         "steelcare.queue.depth",
+        "{job}",
         "Jobs in a dispatch queue",
         move |s| per("queue", &s.queues),
     );
     gauge(
         "steelcare.consumer.pending",
+        "{event}",
         "Events delivered to a consumer group and not yet acknowledged",
         move |s| {
             per(
@@ -244,6 +249,7 @@ fn register_gauges(state: Arc<Mutex<Sampled>>) {
     );
     gauge(
         "steelcare.consumer.lag",
+        "{event}",
         "Events in the stream not yet delivered to a consumer group",
         move |s| {
             per(
@@ -257,11 +263,13 @@ fn register_gauges(state: Arc<Mutex<Sampled>>) {
 /// An observable gauge `name` reporting `observe` over the current sampled state.
 fn gauge(
     name: &'static str,
+    unit: &'static str,
     description: &'static str,
     observe: impl Fn(&Sampled) -> Observations + Send + Sync + 'static,
 ) {
     opentelemetry::global::meter("steelcare")
         .u64_observable_gauge(name)
+        .with_unit(unit)
         .with_description(description)
         .with_callback(move |o| {
             let state = CURRENT.get().and_then(|c| c.lock().ok().map(|c| c.clone()));

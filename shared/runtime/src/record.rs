@@ -192,12 +192,26 @@ where
 pub fn receive(payload: &[u8], consumer: &str) -> Result<(EventEnvelope, tracing::Span), ApiError> {
     let envelope = EventEnvelope::decode(payload)
         .map_err(|err| ApiError::Internal(format!("undecodable event envelope: {err}")))?;
+    // The OpenTelemetry messaging conventions for a consumer's processing span, and the case.
+    let event_type = envelope
+        .payload
+        .as_ref()
+        .map(|p| format!("{p:?}"))
+        .and_then(|p| p.split('(').next().map(str::to_owned))
+        .unwrap_or_default();
     let span = tracing::info_span!(
         "event",
+        otel.name = "process events",
         otel.kind = "consumer",
+        messaging.system = "steelcare.bus",
+        messaging.operation.type = "process",
+        messaging.operation.name = "process",
+        messaging.destination.name = steelcare_bus::EVENTS_STREAM,
+        messaging.consumer.group.name = consumer,
+        messaging.message.id = %envelope.event_id,
+        steelcare.case_id = %envelope.case_id,
+        steelcare.event_type = %event_type,
         consumer,
-        event_id = %envelope.event_id,
-        case_id = %envelope.case_id,
     );
     if let Some(trace) = &envelope.trace_context {
         crate::telemetry::continue_trace(&span, &trace.traceparent, &trace.tracestate);

@@ -135,6 +135,10 @@ pub fn init(settings: &TelemetrySettings) -> Result<TelemetryGuard, TelemetryErr
         .with(
             tracing_opentelemetry::layer()
                 .with_tracer(tracer)
+                // No code.*, thread.* or busy_ns/idle_ns on every span: noise to a collector.
+                .with_location(false)
+                .with_threads(false)
+                .with_tracked_inactivity(false)
                 .with_filter(client_span_filter()),
         )
         .try_init()
@@ -167,7 +171,13 @@ pub fn init_for_tests() {
         });
         let _ = tracing_subscriber::registry()
             .with(fmt)
-            .with(tracing_opentelemetry::layer().with_tracer(tracer))
+            .with(
+                tracing_opentelemetry::layer()
+                    .with_tracer(tracer)
+                    .with_location(false)
+                    .with_threads(false)
+                    .with_tracked_inactivity(false),
+            )
             .try_init();
         // The provider must outlive every test; leak it deliberately.
         std::mem::forget(provider);

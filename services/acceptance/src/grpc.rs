@@ -24,7 +24,8 @@ use steelcare_store::entity::case_records as rows;
 use tokio_stream::Stream;
 use tonic::Status;
 
-use crate::engine::{Acceptor, agreed_plan, case_precondition, crew_of};
+use crate::engine::{Acceptor, Case, agreed_plan, case_precondition, crew_of};
+use sea_orm::DatabaseTransaction;
 
 /// Kinds of records in `case_records` (the acceptance service writes SELF_INSPECTION and
 /// ACCEPTANCE).
@@ -135,99 +136,10 @@ impl AcceptanceService {
             Begun::Fresh(tx, key) => (tx, key),
         };
         let case = a.case_for(&tx, &ctx.caller, &request.ticket_id).await?;
-        if case.state != CaseState::InRepair {
-            return Err(case_precondition(
-                &case,
-                "the self-inspection follows the repair",
-            ));
-        }
-        // A completion the customer rejected is spent, even before repair has cleared it.
-        let completed = steelcare_runtime::record::standing_completion(&tx, &case.id)
-            .await?
-            .is_some();
-        if !completed {
-            return Err(ApiError::FailedPrecondition {
-                subject: format!("case/{}", case.id),
-                current_state: case.state.as_str().to_owned(),
-                message: "the repair is not completed (CompleteRepair first)".to_owned(),
-            });
-        }
-        let plan = agreed_plan(&tx, &case).await?;
-        let content = plan.content.unwrap_or_default();
-        if !ctx.caller.has_any(&[Role::Engineer, Role::Admin])
-            && !content.crew_technician_ids.contains(&ctx.caller.subject)
-        {
-            return Err(ApiError::PermissionDenied(
-                "a technician self-inspects only the work of a crew they are on".to_owned(),
-            ));
-        }
+        let content = self_inspectable(&tx, ctx, &case).await?;
         let inspections = case_records::records(&tx, &case.id, kind::INSPECTION).await?;
-        let mut failures = Vec::new();
-        let mut criteria = Vec::new();
-        let mut key_steps = Vec::new();
-        for step in &content.steps {
-            for (j, expected) in step.quality_criteria.iter().enumerate() {
-                let measured = measurements.iter().find(|m| answers(expected, m)).cloned();
-                let passed = measured
-                    .as_ref()
-                    .and_then(|m| m.judgement.as_ref())
-                    .is_some_and(|j| j.passed);
-                if !passed {
-                    failures.push(format!(
-                        "step {} criterion {}{}: {}",
-                        step.step_id,
-                        j + 1,
-                        if expected.member.is_empty() {
-                            String::new()
-                        } else {
-                            format!(" on {}", expected.member)
-                        },
-                        match &measured {
-                            None => "no measurement answers it".to_owned(),
-                            Some(m) => m
-                                .judgement
-                                .as_ref()
-                                .map(|j| j.reason.clone())
-                                .unwrap_or_default(),
-                        }
-                    ));
-                }
-                criteria.push(pb::CriterionCheck {
-                    step_id: step.step_id.clone(),
-                    criterion: i32::try_from(j + 1).unwrap_or(i32::MAX),
-                    expected: Some(expected.clone()),
-                    measured,
-                    passed,
-                });
-            }
-            if step.key_step {
-                let latest = inspections
-                    .iter()
-                    .rev()
-                    .find(|i| i.step_id.as_deref() == Some(step.step_id.as_str()));
-                let passed = latest
-                    .is_some_and(|i| i.status == steelcare_store::case_records::status::PASSED);
-                if !passed {
-                    failures.push(format!(
-                        "key step {}: {}",
-                        step.step_id,
-                        if latest.is_some() {
-                            "its latest inspection failed"
-                        } else {
-                            "never inspected"
-                        }
-                    ));
-                }
-                key_steps.push(pb::KeyStepCheck {
-                    step_id: step.step_id.clone(),
-                    inspection_id: latest.map(|i| i.id.clone()).unwrap_or_default(),
-                    passed,
-                });
-            }
-        }
-        for problem in &new_problems {
-            failures.push(format!("new problem: {problem}"));
-        }
+        let (criteria, key_steps, failures) =
+            check_against_plan(&content, &measurements, &inspections, &new_problems);
         let passed = failures.is_empty();
         let now = steelcare_store::now();
         let id = uuid::Uuid::now_v7().to_string();
@@ -240,60 +152,11 @@ impl AcceptanceService {
             new_problems,
             notes,
             passed,
-            failures: failures.clone(),
+            failures,
             inspector: Some(actor_of(&ctx.caller)),
             create_time: Some(to_timestamp(now)),
         };
-        case_records::insert(
-            &tx,
-            NewRecord::new(
-                kind::SELF_INSPECTION,
-                &id,
-                &case.id,
-                &inspection,
-                &ctx.caller.subject,
-                now,
-            )
-            .status(if passed { "passed" } else { "failed" }),
-        )
-        .await?;
-        audit(
-            &tx,
-            ctx,
-            "self_inspection",
-            &id,
-            None,
-            serde_json::json!({ "ticket_id": case.id, "passed": passed, "failures": failures }),
-        )
-        .await?;
-        let state = if passed {
-            move_case(
-                &tx,
-                EVENTS_STREAM,
-                actor_of(&ctx.caller),
-                &case.id,
-                case.state,
-                CaseState::SelfInspected,
-                "self-inspection passed",
-            )
-            .await?;
-            CaseState::SelfInspected
-        } else {
-            case.state
-        };
-        emit(
-            &tx,
-            EVENTS_STREAM,
-            envelope(
-                actor_of(&ctx.caller),
-                Some(&case.id),
-                Payload::SelfInspectionRecorded(events::SelfInspectionRecorded {
-                    self_inspection_id: id.clone(),
-                    passed,
-                }),
-            ),
-        )
-        .await?;
+        let state = store_self_inspection(&tx, ctx, &case, &inspection, now).await?;
         a.finish(tx, key, &id).await?;
         Ok(pb::RecordSelfInspectionResponse {
             self_inspection: Some(inspection),
@@ -354,24 +217,7 @@ impl AcceptanceService {
                 "required when not accepted: what to rectify",
             );
         }
-        let signature = match request.customer_signature.as_ref() {
-            Some(s) => signatures(
-                &mut v,
-                "customer_signature",
-                std::slice::from_ref(s),
-                &[common::SignatureRole::CustomerRepresentative],
-                now,
-            )
-            .pop(),
-            None if request.accepted => {
-                v.add(
-                    "customer_signature",
-                    "required: the customer signs the acceptance",
-                );
-                None
-            }
-            None => None,
-        };
+        let signature = customer_signature(&mut v, &request, now);
         let form = v.optional("form_attachment_id", &request.form_attachment_id, SHORT);
         let measurements = self.measurements(&mut v, "measurements", &request.measurements);
         let notes = v.optional("notes", &request.notes, LONG);
@@ -399,27 +245,7 @@ impl AcceptanceService {
                 "the customer accepts after a passed self-inspection",
             ));
         }
-        let form = if form.is_empty() {
-            None
-        } else {
-            let found =
-                steelcare_store::attachments::of_case(&tx, &case.id, std::slice::from_ref(&form))
-                    .await?;
-            let Some(f) = found.into_iter().next() else {
-                return Err(ApiError::invalid(
-                    "form_attachment_id",
-                    format!("{form} is not an attachment of this case"),
-                ));
-            };
-            Some(common::AttachmentRef {
-                attachment_id: f.id,
-                file_name: f.file_name,
-                content_type: f.content_type,
-                size_bytes: f.size_bytes,
-                sha256: f.sha256,
-                caption: f.caption,
-            })
-        };
+        let form = acceptance_form(&tx, &case.id, &form).await?;
         let round = i32::try_from(
             case_records::records(&tx, &case.id, kind::ACCEPTANCE)
                 .await?
@@ -441,77 +267,7 @@ impl AcceptanceService {
             recorded_by: Some(actor_of(&ctx.caller)),
             create_time: Some(to_timestamp(now)),
         };
-        case_records::insert(
-            &tx,
-            NewRecord::new(
-                kind::ACCEPTANCE,
-                &id,
-                &case.id,
-                &acceptance,
-                &ctx.caller.subject,
-                now,
-            )
-            .version(round)
-            .slot(format!("{}/{}/{round}", kind::ACCEPTANCE, case.id))
-            .status(if request.accepted {
-                "accepted"
-            } else {
-                "rejected"
-            }),
-        )
-        .await?;
-        audit(
-            &tx,
-            ctx,
-            "customer_acceptance",
-            &id,
-            None,
-            serde_json::json!({
-                "ticket_id": case.id,
-                "round": round,
-                "accepted": request.accepted,
-                "rectification_items": items,
-            }),
-        )
-        .await?;
-        let state = if request.accepted {
-            CaseState::Accepted
-        } else {
-            CaseState::InRepair
-        };
-        let reason = if request.accepted {
-            format!("accepted by the customer in round {round}")
-        } else {
-            format!("rectification after failed acceptance round {round}")
-        };
-        move_case(
-            &tx,
-            EVENTS_STREAM,
-            actor_of(&ctx.caller),
-            &case.id,
-            case.state,
-            state,
-            &reason,
-        )
-        .await?;
-        // A rejection's effect on the repair (its completion cleared, the crew back at work)
-        // is the repair service's: it consumes this event. Until then the completion is spent
-        // for every reader (`standing_completion`).
-        emit(
-            &tx,
-            EVENTS_STREAM,
-            envelope(
-                actor_of(&ctx.caller),
-                Some(&case.id),
-                Payload::CustomerAcceptanceRecorded(events::CustomerAcceptanceRecorded {
-                    acceptance_id: id.clone(),
-                    accepted: request.accepted,
-                    round,
-                    technician_ids: crew_of(&tx, &case.id).await?,
-                }),
-            ),
-        )
-        .await?;
+        let state = store_acceptance(&tx, ctx, &case, &acceptance).await?;
         a.finish(tx, key, &id).await?;
         Ok(pb::RecordCustomerAcceptanceResponse {
             acceptance: Some(acceptance),
@@ -598,4 +354,325 @@ steelcare_runtime::rpcs! {
         let ctx = steelcare_runtime::handler::context(&request)?;
         steelcare_runtime::handler::respond(&ctx, self.export(&ctx, request.into_inner()).await)
     }
+}
+
+/// The agreed plan's content of a case ready for its self-inspection: in repair, with a
+/// completion that stands, and the caller on its crew (or an engineer or admin).
+async fn self_inspectable(
+    tx: &DatabaseTransaction,
+    ctx: &RequestContext,
+    case: &Case,
+) -> Result<steelcare_proto::repair::v1::PlanContent, ApiError> {
+    if case.state != CaseState::InRepair {
+        return Err(case_precondition(
+            case,
+            "the self-inspection follows the repair",
+        ));
+    }
+    // A completion the customer rejected is spent, even before repair has cleared it.
+    let completed = steelcare_runtime::record::standing_completion(tx, &case.id)
+        .await?
+        .is_some();
+    if !completed {
+        return Err(ApiError::FailedPrecondition {
+            subject: format!("case/{}", case.id),
+            current_state: case.state.as_str().to_owned(),
+            message: "the repair is not completed (CompleteRepair first)".to_owned(),
+        });
+    }
+    let plan = agreed_plan(tx, case).await?;
+    let content = plan.content.unwrap_or_default();
+    if !ctx.caller.has_any(&[Role::Engineer, Role::Admin])
+        && !content.crew_technician_ids.contains(&ctx.caller.subject)
+    {
+        return Err(ApiError::PermissionDenied(
+            "a technician self-inspects only the work of a crew they are on".to_owned(),
+        ));
+    }
+    Ok(content)
+}
+
+/// Checks the measurements against every quality criterion of the agreed plan and every key
+/// step's latest inspection; new problems fail it too. Answers the criteria checks, the key
+/// step checks and the failures in words.
+fn check_against_plan(
+    content: &steelcare_proto::repair::v1::PlanContent,
+    measurements: &[common::Measurement],
+    inspections: &[steelcare_store::entity::case_records::Model],
+    new_problems: &[String],
+) -> (Vec<pb::CriterionCheck>, Vec<pb::KeyStepCheck>, Vec<String>) {
+    let mut failures = Vec::new();
+    let mut criteria = Vec::new();
+    let mut key_steps = Vec::new();
+    for step in &content.steps {
+        for (j, expected) in step.quality_criteria.iter().enumerate() {
+            let measured = measurements.iter().find(|m| answers(expected, m)).cloned();
+            let passed = measured
+                .as_ref()
+                .and_then(|m| m.judgement.as_ref())
+                .is_some_and(|j| j.passed);
+            if !passed {
+                failures.push(format!(
+                    "step {} criterion {}{}: {}",
+                    step.step_id,
+                    j + 1,
+                    if expected.member.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" on {}", expected.member)
+                    },
+                    match &measured {
+                        None => "no measurement answers it".to_owned(),
+                        Some(m) => m
+                            .judgement
+                            .as_ref()
+                            .map(|j| j.reason.clone())
+                            .unwrap_or_default(),
+                    }
+                ));
+            }
+            criteria.push(pb::CriterionCheck {
+                step_id: step.step_id.clone(),
+                criterion: i32::try_from(j + 1).unwrap_or(i32::MAX),
+                expected: Some(expected.clone()),
+                measured,
+                passed,
+            });
+        }
+        if step.key_step {
+            let latest = inspections
+                .iter()
+                .rev()
+                .find(|i| i.step_id.as_deref() == Some(step.step_id.as_str()));
+            let passed =
+                latest.is_some_and(|i| i.status == steelcare_store::case_records::status::PASSED);
+            if !passed {
+                failures.push(format!(
+                    "key step {}: {}",
+                    step.step_id,
+                    if latest.is_some() {
+                        "its latest inspection failed"
+                    } else {
+                        "never inspected"
+                    }
+                ));
+            }
+            key_steps.push(pb::KeyStepCheck {
+                step_id: step.step_id.clone(),
+                inspection_id: latest.map(|i| i.id.clone()).unwrap_or_default(),
+                passed,
+            });
+        }
+    }
+    for problem in new_problems {
+        failures.push(format!("new problem: {problem}"));
+    }
+    (criteria, key_steps, failures)
+}
+
+/// Stores a self-inspection, audits it, moves a passed one's case to SELF_INSPECTED and
+/// announces it; answers the case's state after.
+async fn store_self_inspection(
+    tx: &DatabaseTransaction,
+    ctx: &RequestContext,
+    case: &Case,
+    inspection: &pb::SelfInspection,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<CaseState, ApiError> {
+    let (id, passed, failures) = (
+        &inspection.self_inspection_id,
+        inspection.passed,
+        &inspection.failures,
+    );
+    case_records::insert(
+        tx,
+        NewRecord::new(
+            kind::SELF_INSPECTION,
+            id,
+            &case.id,
+            inspection,
+            &ctx.caller.subject,
+            now,
+        )
+        .status(if passed { "passed" } else { "failed" }),
+    )
+    .await?;
+    audit(
+        tx,
+        ctx,
+        "self_inspection",
+        id,
+        None,
+        serde_json::json!({ "ticket_id": case.id, "passed": passed, "failures": failures }),
+    )
+    .await?;
+    let state = if passed {
+        move_case(
+            tx,
+            EVENTS_STREAM,
+            actor_of(&ctx.caller),
+            &case.id,
+            case.state,
+            CaseState::SelfInspected,
+            "self-inspection passed",
+        )
+        .await?;
+        CaseState::SelfInspected
+    } else {
+        case.state
+    };
+    emit(
+        tx,
+        EVENTS_STREAM,
+        envelope(
+            actor_of(&ctx.caller),
+            Some(&case.id),
+            Payload::SelfInspectionRecorded(events::SelfInspectionRecorded {
+                self_inspection_id: id.clone(),
+                passed,
+            }),
+        ),
+    )
+    .await?;
+    Ok(state)
+}
+
+/// The customer's signature of an acceptance round: required when they accept.
+fn customer_signature(
+    v: &mut Violations,
+    request: &pb::RecordCustomerAcceptanceRequest,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Option<common::Signature> {
+    match request.customer_signature.as_ref() {
+        Some(s) => signatures(
+            v,
+            "customer_signature",
+            std::slice::from_ref(s),
+            &[common::SignatureRole::CustomerRepresentative],
+            now,
+        )
+        .pop(),
+        None if request.accepted => {
+            v.add(
+                "customer_signature",
+                "required: the customer signs the acceptance",
+            );
+            None
+        }
+        None => None,
+    }
+}
+
+/// The signed acceptance form among the case's attachments (none when not given).
+async fn acceptance_form(
+    tx: &DatabaseTransaction,
+    case_id: &str,
+    form: &str,
+) -> Result<Option<common::AttachmentRef>, ApiError> {
+    if form.is_empty() {
+        return Ok(None);
+    }
+    let found = steelcare_store::attachments::of_case(tx, case_id, &[form.to_owned()]).await?;
+    let Some(f) = found.into_iter().next() else {
+        return Err(ApiError::invalid(
+            "form_attachment_id",
+            format!("{form} is not an attachment of this case"),
+        ));
+    };
+    Ok(Some(common::AttachmentRef {
+        attachment_id: f.id,
+        file_name: f.file_name,
+        content_type: f.content_type,
+        size_bytes: f.size_bytes,
+        sha256: f.sha256,
+        caption: f.caption,
+    }))
+}
+
+/// Stores an acceptance round, audits it, moves the case (ACCEPTED, or back to IN_REPAIR
+/// for rectification) and announces it; answers the case's state after.
+async fn store_acceptance(
+    tx: &DatabaseTransaction,
+    ctx: &RequestContext,
+    case: &Case,
+    acceptance: &pb::CustomerAcceptance,
+) -> Result<CaseState, ApiError> {
+    let (id, round, items) = (
+        &acceptance.acceptance_id,
+        acceptance.round,
+        &acceptance.rectification_items,
+    );
+    let now = steelcare_store::now();
+    case_records::insert(
+        tx,
+        NewRecord::new(
+            kind::ACCEPTANCE,
+            id,
+            &case.id,
+            acceptance,
+            &ctx.caller.subject,
+            now,
+        )
+        .version(round)
+        .slot(format!("{}/{}/{round}", kind::ACCEPTANCE, case.id))
+        .status(if acceptance.accepted {
+            "accepted"
+        } else {
+            "rejected"
+        }),
+    )
+    .await?;
+    audit(
+        tx,
+        ctx,
+        "customer_acceptance",
+        id,
+        None,
+        serde_json::json!({
+            "ticket_id": case.id,
+            "round": round,
+            "accepted": acceptance.accepted,
+            "rectification_items": items,
+        }),
+    )
+    .await?;
+    let state = if acceptance.accepted {
+        CaseState::Accepted
+    } else {
+        CaseState::InRepair
+    };
+    let reason = if acceptance.accepted {
+        format!("accepted by the customer in round {round}")
+    } else {
+        format!("rectification after failed acceptance round {round}")
+    };
+    move_case(
+        tx,
+        EVENTS_STREAM,
+        actor_of(&ctx.caller),
+        &case.id,
+        case.state,
+        state,
+        &reason,
+    )
+    .await?;
+    // A rejection's effect on the repair (its completion cleared, the crew back at work)
+    // is the repair service's: it consumes this event. Until then the completion is spent
+    // for every reader (`standing_completion`).
+    emit(
+        tx,
+        EVENTS_STREAM,
+        envelope(
+            actor_of(&ctx.caller),
+            Some(&case.id),
+            Payload::CustomerAcceptanceRecorded(events::CustomerAcceptanceRecorded {
+                acceptance_id: id.clone(),
+                accepted: acceptance.accepted,
+                round,
+                technician_ids: crew_of(tx, &case.id).await?,
+            }),
+        ),
+    )
+    .await?;
+    Ok(state)
 }

@@ -13,6 +13,8 @@ pub mod archive;
 pub mod dossier;
 pub mod engine;
 pub mod grpc;
+pub mod mount;
 
 pub use engine::Acceptor;
 pub use grpc::AcceptanceService;
+pub use mount::mount;

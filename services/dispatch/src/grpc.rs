@@ -266,35 +266,7 @@ impl DispatchService {
         let now = steelcare_store::now();
         let tx = begin_write(&self.dispatcher.db).await.map_err(db_err)?;
         let existing = store::technician(&tx, &id).await?;
-        let merged = if paths.is_empty() {
-            given
-        } else {
-            let Some(row) = &existing else {
-                return Err(not_found("technician", &id));
-            };
-            let mut base = TechnicianRecord::from_row(row)?.to_proto();
-            for path in &paths {
-                match path.as_str() {
-                    "person" => base.person = given.person.clone(),
-                    "team" => base.team = given.team.clone(),
-                    "regions" => base.regions = given.regions.clone(),
-                    "base_location" => base.base_location = given.base_location,
-                    "skills" => base.skills = given.skills.clone(),
-                    "certificates" => base.certificates = given.certificates.clone(),
-                    "calendar" => base.calendar = given.calendar.clone(),
-                    "capacity" => base.capacity = given.capacity,
-                    "status" => base.status = given.status,
-                    "leave_periods" => base.leave_periods = given.leave_periods.clone(),
-                    other => {
-                        return Err(ApiError::invalid(
-                            "update_mask",
-                            format!("{other:?} is not an updatable field of a technician"),
-                        ));
-                    }
-                }
-            }
-            base
-        };
+        let merged = merge_update(given, existing.as_ref(), &id, &paths)?;
         let record = TechnicianRecord::parse(&merged)?;
         if let Some(row) = &existing
             && record.capacity < row.booked
@@ -308,48 +280,7 @@ impl DispatchService {
                 ),
             ));
         }
-        let model = technicians::ActiveModel {
-            id: Set(id.clone()),
-            person: Set(to_json(&record.person)),
-            team: Set(record.team.clone()),
-            regions: Set(to_json(&record.regions)),
-            base_latitude: Set(record.base.map(|p| p.latitude)),
-            base_longitude: Set(record.base.map(|p| p.longitude)),
-            skills: Set(to_json(&record.skills)),
-            certificates: Set(to_json(&record.certificates)),
-            calendar: Set(record.calendar.clone()),
-            capacity: Set(record.capacity),
-            booked: Set(existing.as_ref().map_or(0, |r| r.booked)),
-            offered: Set(existing.as_ref().map_or(0, |r| r.offered)),
-            status: Set(record.status.as_str().to_owned()),
-            leave_periods: Set(to_json(&record.leave)),
-            // Kept by acceptance events only (never set here, so never overwritten).
-            first_time_rate: NotSet,
-            first_round_cases: NotSet,
-            first_round_accepted: NotSet,
-            created_at: Set(existing.as_ref().map_or(now, |r| r.created_at)),
-            updated_at: Set(now),
-            version: Set(existing.as_ref().map_or(1, |r| r.version + 1)),
-        };
-        match &existing {
-            Some(row) => {
-                let updated = technicians::Entity::update_many()
-                    .set(model)
-                    .filter(technicians::Column::Id.eq(&id))
-                    .filter(technicians::Column::Version.eq(row.version))
-                    .exec(&tx)
-                    .await
-                    .map_err(db_err)?;
-                if updated.rows_affected != 1 {
-                    return Err(ApiError::Aborted(format!(
-                        "technician {id} changed meanwhile; retry"
-                    )));
-                }
-            }
-            None => {
-                model.insert(&tx).await.map_err(db_err)?;
-            }
-        }
+        write_technician(&tx, &id, &record, existing.as_ref(), now).await?;
         store::set_regions(&tx, &id, &record.regions).await?;
         let released = if record.status != DutyStatus::OnDuty
             || record.on_leave(now, now + TimeDelta::seconds(1))
@@ -1017,161 +948,48 @@ impl DispatchService {
             .ok_or_else(|| ApiError::invalid("survey_plan", "required"))?;
         let now = steelcare_store::now();
         let d = &self.dispatcher;
-        let mut v = Violations::default();
-        let ticket_id = v.required("survey_plan.ticket_id", &plan.ticket_id, SHORT);
-        let lead = v.required(
-            "survey_plan.lead_technician_id",
-            &plan.lead_technician_id,
-            SHORT,
-        );
-        let mut team: Vec<String> = vec![lead.clone()];
-        for (i, m) in plan.member_technician_ids.iter().enumerate() {
-            let m = v.required(&format!("survey_plan.member_technician_ids[{i}]"), m, SHORT);
-            if !m.is_empty() && !team.contains(&m) {
-                team.push(m);
-            }
-        }
-        let accompanying: Vec<Person> = plan
-            .accompanying
-            .iter()
-            .enumerate()
-            .map(|(i, p)| {
-                Person::parse(
-                    &mut v,
-                    &format!("survey_plan.accompanying[{i}]"),
-                    Some(p),
-                    true,
-                    false,
-                )
-            })
-            .collect();
-        let start = match plan.scheduled_time.as_ref() {
-            None => {
-                v.add("survey_plan.scheduled_time", "required");
-                now
-            }
-            Some(ts) => match from_timestamp(ts, "survey_plan.scheduled_time") {
-                Ok(at) if at <= now => {
-                    v.add("survey_plan.scheduled_time", "must be in the future");
-                    now
-                }
-                Ok(at) => at,
-                Err(_) => {
-                    v.add("survey_plan.scheduled_time", "not a valid timestamp");
-                    now
-                }
-            },
-        };
-        let duration = match plan.expected_duration {
-            None => TimeDelta::from_std(d.config.settings.survey_duration)
-                .unwrap_or(TimeDelta::hours(4)),
-            Some(dur) if dur.seconds > 0 && dur.seconds <= 7 * 24 * 3600 && dur.nanos >= 0 => {
-                TimeDelta::seconds(dur.seconds)
-            }
-            Some(_) => {
-                v.add(
-                    "survey_plan.expected_duration",
-                    "must be between 1 second and 7 days",
-                );
-                TimeDelta::hours(4)
-            }
-        };
-        let end = start + duration;
-        let mut instruments: Vec<i32> = Vec::new();
-        for (i, value) in plan.instruments.iter().enumerate() {
-            if v.enum_value(&format!("survey_plan.instruments[{i}]"), *value, |n| {
-                pb::Instrument::try_from(n)
-                    .ok()
-                    .filter(|i| *i != pb::Instrument::Unspecified)
-            })
-            .is_some()
-                && !instruments.contains(value)
-            {
-                instruments.push(*value);
-            }
-        }
-        let access = v.optional(
-            "survey_plan.access_arrangements",
-            &plan.access_arrangements,
-            LONG,
-        );
-        v.finish(())?;
-
+        let default_duration =
+            TimeDelta::from_std(d.config.settings.survey_duration).unwrap_or(TimeDelta::hours(4));
+        let mut survey = SurveyRequest::parse(&plan, now, default_duration)?;
         let tx = begin_write(&d.db).await.map_err(db_err)?;
-        let ticket = store::ticket(&tx, &ticket_id)
-            .await?
-            .ok_or_else(|| not_found("ticket", &ticket_id))?;
-        let case = cases::get(&tx, &ticket_id).await?;
-        if case.state != CaseState::Acknowledged {
-            return Err(case_precondition(
-                &ticket_id,
-                case.state,
-                "a survey can be planned once the case is ACKNOWLEDGED and not yet scheduled",
-            ));
-        }
-        let assignment = store::assignment_of_ticket(&tx, &ticket_id).await?;
-        match &assignment {
-            Some(a) if [state::CONFIRMED, state::ARRIVED].contains(&a.state.as_str()) => {}
-            Some(a) => {
-                return Err(assignment_precondition(
-                    a,
-                    "a survey needs a technician who confirmed the assignment",
-                ));
-            }
-            None => {
-                return Err(case_precondition(
-                    &ticket_id,
-                    case.state,
-                    "nobody has been dispatched to this case yet",
-                ));
-            }
-        }
+        let ticket = surveyable_ticket(&tx, &survey.ticket_id).await?;
         let category: ProblemCategory = ticket
             .category
             .parse()
-            .map_err(|err| ApiError::Internal(format!("ticket {ticket_id}: {err}")))?;
-        if instruments.is_empty() {
-            instruments = default_instruments(category)
+            .map_err(|err| ApiError::Internal(format!("ticket {}: {err}", ticket.id)))?;
+        if survey.instruments.is_empty() {
+            survey.instruments = default_instruments(category)
                 .into_iter()
                 .map(|i| i as i32)
                 .collect();
         }
-        let dossier = store::dossier(&tx, &ticket.project_id).await?;
-        let present: Vec<&steelcare_store::entity::dossier_items::Model> =
-            dossier.iter().filter(|i| i.present).collect();
-        let documents: Vec<String> = if plan.documents.is_empty() {
-            present
-                .iter()
-                .map(|i| {
-                    if i.document_reference.is_empty() {
-                        i.kind.clone()
-                    } else {
-                        i.document_reference.clone()
-                    }
-                })
-                .collect()
-        } else {
-            let mut v = Violations::default();
-            for (i, doc) in plan.documents.iter().enumerate() {
-                let doc = doc.trim();
-                if !present
-                    .iter()
-                    .any(|item| item.kind == doc || item.document_reference == doc)
-                {
-                    v.add(
-                        format!("survey_plan.documents[{i}]"),
-                        format!("{doc:?} is not in the project's handover dossier"),
-                    );
-                }
-            }
-            v.finish(plan.documents.iter().map(|d| d.trim().to_owned()).collect())?
-        };
-        let rows = store::technicians_by_id(&tx, &team).await?;
+        let documents = plan_documents(&tx, &ticket.project_id, &plan.documents).await?;
+        self.check_team(&tx, &survey, category).await?;
+        let plan_view = store_survey_plan(&tx, ctx, &survey, &documents, now).await?;
+        tx.commit().await.map_err(db_err)?;
+        d.committed();
+        Ok(pb::PlanSurveyResponse {
+            survey_plan: Some(plan_view),
+        })
+    }
+
+    /// Every member of a survey's team is on duty, not on leave during it, qualified (the lead
+    /// for the category, the others by its certificates on the day) and not booked on another
+    /// survey that overlaps.
+    async fn check_team(
+        &self,
+        tx: &DatabaseTransaction,
+        survey: &SurveyRequest,
+        category: ProblemCategory,
+    ) -> Result<(), ApiError> {
+        let d = &self.dispatcher;
+        let (start, end, team) = (survey.start, survey.end, &survey.team);
+        let rows = store::technicians_by_id(tx, team).await?;
         let visit = start
             .with_timezone(&d.config.calendar.timezone())
             .date_naive();
         let certificate_kinds = d.config.settings.rules.certificates_for(category);
-        for id in &team {
+        for id in team {
             let row = rows
                 .iter()
                 .find(|r| &r.id == id)
@@ -1191,7 +1009,7 @@ impl DispatchService {
                     format!("technician {id} is on leave during the survey"),
                 ));
             }
-            if id == &lead {
+            if *id == survey.lead {
                 if let Err(why) = qualifies(
                     &d.config.settings.rules,
                     category,
@@ -1223,7 +1041,7 @@ impl DispatchService {
                 }
             }
         }
-        let clashes = store::overlapping_surveys(&tx, &team, ms(start), ms(end)).await?;
+        let clashes = store::overlapping_surveys(tx, team, ms(start), ms(end)).await?;
         if let Some(clash) = clashes.first() {
             return Err(technician_precondition(
                 &clash.technician_id,
@@ -1237,81 +1055,7 @@ impl DispatchService {
                 ),
             ));
         }
-        let plan_id = uuid::Uuid::now_v7().to_string();
-        let members: Vec<String> = team.iter().skip(1).cloned().collect();
-        let model = survey_plans::ActiveModel {
-            id: Set(plan_id.clone()),
-            ticket_id: Set(ticket_id.clone()),
-            lead_technician_id: Set(lead.clone()),
-            members: Set(to_json(&members)),
-            accompanying: Set(to_json(&accompanying)),
-            scheduled_at_ms: Set(ms(start)),
-            ends_at_ms: Set(ms(end)),
-            instruments: Set(to_json(&instruments)),
-            documents: Set(to_json(&documents)),
-            access_arrangements: Set(access),
-            created_by: Set(ctx.caller.subject.clone()),
-            created_at: Set(now),
-        }
-        .insert(&tx)
-        .await
-        .map_err(db_err)?;
-        survey_plan_members::Entity::insert_many(team.iter().map(|id| {
-            survey_plan_members::ActiveModel {
-                survey_plan_id: Set(plan_id.clone()),
-                technician_id: Set(id.clone()),
-                starts_at_ms: Set(ms(start)),
-                ends_at_ms: Set(ms(end)),
-            }
-        }))
-        .exec(&tx)
-        .await
-        .map_err(db_err)?;
-        cases::transition(&tx, &ticket_id, CaseState::SurveyScheduled).await?;
-        let plan_view = view::survey_plan(&model)?;
-        audit(
-            &tx,
-            ctx,
-            "survey_plan",
-            &plan_id,
-            None,
-            serde_json::to_value(SurveyAudit {
-                ticket_id: &ticket_id,
-                lead: &lead,
-                members: &members,
-                scheduled_at: start,
-                ends_at: end,
-                documents: &documents,
-            })
-            .unwrap_or_default(),
-        )
-        .await?;
-        event(
-            &tx,
-            actor_of(&ctx.caller),
-            &ticket_id,
-            Payload::CaseStateChanged(events::CaseStateChanged {
-                from_state: CaseState::Acknowledged.proto_value(),
-                to_state: CaseState::SurveyScheduled.proto_value(),
-                reason: "survey planned".to_owned(),
-            }),
-        )
-        .await?;
-        event(
-            &tx,
-            actor_of(&ctx.caller),
-            &ticket_id,
-            Payload::SurveyPlanned(events::SurveyPlanned {
-                survey_plan_id: plan_id,
-                scheduled_time: Some(to_timestamp(start)),
-            }),
-        )
-        .await?;
-        tx.commit().await.map_err(db_err)?;
-        d.committed();
-        Ok(pb::PlanSurveyResponse {
-            survey_plan: Some(plan_view),
-        })
+        Ok(())
     }
 
     async fn list_assignments(
@@ -1419,6 +1163,375 @@ impl DispatchService {
             next_page_token,
         })
     }
+}
+
+/// The technician a request makes: all of `given`, or (with an update mask) the stored one
+/// with the masked fields taken from `given`.
+fn merge_update(
+    given: pb::Technician,
+    existing: Option<&technicians::Model>,
+    id: &str,
+    paths: &[String],
+) -> Result<pb::Technician, ApiError> {
+    Ok(if paths.is_empty() {
+        given
+    } else {
+        let Some(row) = existing else {
+            return Err(not_found("technician", id));
+        };
+        let mut base = TechnicianRecord::from_row(row)?.to_proto();
+        for path in paths {
+            match path.as_str() {
+                "person" => base.person = given.person.clone(),
+                "team" => base.team = given.team.clone(),
+                "regions" => base.regions = given.regions.clone(),
+                "base_location" => base.base_location = given.base_location,
+                "skills" => base.skills = given.skills.clone(),
+                "certificates" => base.certificates = given.certificates.clone(),
+                "calendar" => base.calendar = given.calendar.clone(),
+                "capacity" => base.capacity = given.capacity,
+                "status" => base.status = given.status,
+                "leave_periods" => base.leave_periods = given.leave_periods.clone(),
+                other => {
+                    return Err(ApiError::invalid(
+                        "update_mask",
+                        format!("{other:?} is not an updatable field of a technician"),
+                    ));
+                }
+            }
+        }
+        base
+    })
+}
+
+/// Writes a technician's row: inserted, or updated if it is still the version read (the
+/// bookings and offer counts are kept as they are).
+async fn write_technician(
+    tx: &DatabaseTransaction,
+    id: &str,
+    record: &TechnicianRecord,
+    existing: Option<&technicians::Model>,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let model = technicians::ActiveModel {
+        id: Set(id.to_owned()),
+        person: Set(to_json(&record.person)),
+        team: Set(record.team.clone()),
+        regions: Set(to_json(&record.regions)),
+        base_latitude: Set(record.base.map(|p| p.latitude)),
+        base_longitude: Set(record.base.map(|p| p.longitude)),
+        skills: Set(to_json(&record.skills)),
+        certificates: Set(to_json(&record.certificates)),
+        calendar: Set(record.calendar.clone()),
+        capacity: Set(record.capacity),
+        booked: Set(existing.map_or(0, |r| r.booked)),
+        offered: Set(existing.map_or(0, |r| r.offered)),
+        status: Set(record.status.as_str().to_owned()),
+        leave_periods: Set(to_json(&record.leave)),
+        // Kept by acceptance events only (never set here, so never overwritten).
+        first_time_rate: NotSet,
+        first_round_cases: NotSet,
+        first_round_accepted: NotSet,
+        created_at: Set(existing.map_or(now, |r| r.created_at)),
+        updated_at: Set(now),
+        version: Set(existing.map_or(1, |r| r.version + 1)),
+    };
+    match existing {
+        Some(row) => {
+            let updated = technicians::Entity::update_many()
+                .set(model)
+                .filter(technicians::Column::Id.eq(id))
+                .filter(technicians::Column::Version.eq(row.version))
+                .exec(tx)
+                .await
+                .map_err(db_err)?;
+            if updated.rows_affected != 1 {
+                return Err(ApiError::Aborted(format!(
+                    "technician {id} changed meanwhile; retry"
+                )));
+            }
+        }
+        None => {
+            model.insert(tx).await.map_err(db_err)?;
+        }
+    }
+    Ok(())
+}
+
+/// A survey plan as requested, checked field by field (every violation named at once).
+struct SurveyRequest {
+    ticket_id: String,
+    lead: String,
+    /// The lead first, then the other members, each once.
+    team: Vec<String>,
+    accompanying: Vec<Person>,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    instruments: Vec<i32>,
+    access: String,
+}
+
+impl SurveyRequest {
+    fn parse(
+        plan: &pb::SurveyPlan,
+        now: DateTime<Utc>,
+        default_duration: TimeDelta,
+    ) -> Result<SurveyRequest, ApiError> {
+        let mut v = Violations::default();
+        let ticket_id = v.required("survey_plan.ticket_id", &plan.ticket_id, SHORT);
+        let lead = v.required(
+            "survey_plan.lead_technician_id",
+            &plan.lead_technician_id,
+            SHORT,
+        );
+        let mut team: Vec<String> = vec![lead.clone()];
+        for (i, m) in plan.member_technician_ids.iter().enumerate() {
+            let m = v.required(&format!("survey_plan.member_technician_ids[{i}]"), m, SHORT);
+            if !m.is_empty() && !team.contains(&m) {
+                team.push(m);
+            }
+        }
+        let accompanying: Vec<Person> = plan
+            .accompanying
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                Person::parse(
+                    &mut v,
+                    &format!("survey_plan.accompanying[{i}]"),
+                    Some(p),
+                    true,
+                    false,
+                )
+            })
+            .collect();
+        let start = match plan.scheduled_time.as_ref() {
+            None => {
+                v.add("survey_plan.scheduled_time", "required");
+                now
+            }
+            Some(ts) => match from_timestamp(ts, "survey_plan.scheduled_time") {
+                Ok(at) if at <= now => {
+                    v.add("survey_plan.scheduled_time", "must be in the future");
+                    now
+                }
+                Ok(at) => at,
+                Err(_) => {
+                    v.add("survey_plan.scheduled_time", "not a valid timestamp");
+                    now
+                }
+            },
+        };
+        let duration = match plan.expected_duration {
+            None => default_duration,
+            Some(dur) if dur.seconds > 0 && dur.seconds <= 7 * 24 * 3600 && dur.nanos >= 0 => {
+                TimeDelta::seconds(dur.seconds)
+            }
+            Some(_) => {
+                v.add(
+                    "survey_plan.expected_duration",
+                    "must be between 1 second and 7 days",
+                );
+                TimeDelta::hours(4)
+            }
+        };
+        let end = start + duration;
+        let mut instruments: Vec<i32> = Vec::new();
+        for (i, value) in plan.instruments.iter().enumerate() {
+            if v.enum_value(&format!("survey_plan.instruments[{i}]"), *value, |n| {
+                pb::Instrument::try_from(n)
+                    .ok()
+                    .filter(|i| *i != pb::Instrument::Unspecified)
+            })
+            .is_some()
+                && !instruments.contains(value)
+            {
+                instruments.push(*value);
+            }
+        }
+        let access = v.optional(
+            "survey_plan.access_arrangements",
+            &plan.access_arrangements,
+            LONG,
+        );
+        v.finish(SurveyRequest {
+            ticket_id,
+            lead,
+            team,
+            accompanying,
+            start,
+            end,
+            instruments,
+            access,
+        })
+    }
+}
+
+/// The ticket of a case a survey can be planned for: ACKNOWLEDGED, with a technician who
+/// confirmed the assignment.
+async fn surveyable_ticket(
+    tx: &DatabaseTransaction,
+    ticket_id: &str,
+) -> Result<steelcare_store::entity::tickets::Model, ApiError> {
+    let ticket_id = ticket_id.to_owned();
+    let ticket = store::ticket(tx, &ticket_id)
+        .await?
+        .ok_or_else(|| not_found("ticket", &ticket_id))?;
+    let case = cases::get(tx, &ticket_id).await?;
+    if case.state != CaseState::Acknowledged {
+        return Err(case_precondition(
+            &ticket_id,
+            case.state,
+            "a survey can be planned once the case is ACKNOWLEDGED and not yet scheduled",
+        ));
+    }
+    let assignment = store::assignment_of_ticket(tx, &ticket_id).await?;
+    match &assignment {
+        Some(a) if [state::CONFIRMED, state::ARRIVED].contains(&a.state.as_str()) => {}
+        Some(a) => {
+            return Err(assignment_precondition(
+                a,
+                "a survey needs a technician who confirmed the assignment",
+            ));
+        }
+        None => {
+            return Err(case_precondition(
+                &ticket_id,
+                case.state,
+                "nobody has been dispatched to this case yet",
+            ));
+        }
+    }
+    Ok(ticket)
+}
+
+/// The documents a survey takes: those asked for, each of which must be in the project's
+/// handover dossier, or else every document the dossier has.
+async fn plan_documents(
+    tx: &DatabaseTransaction,
+    project_id: &str,
+    requested: &[String],
+) -> Result<Vec<String>, ApiError> {
+    let dossier = store::dossier(tx, project_id).await?;
+    let present: Vec<&steelcare_store::entity::dossier_items::Model> =
+        dossier.iter().filter(|i| i.present).collect();
+    let documents: Vec<String> = if requested.is_empty() {
+        present
+            .iter()
+            .map(|i| {
+                if i.document_reference.is_empty() {
+                    i.kind.clone()
+                } else {
+                    i.document_reference.clone()
+                }
+            })
+            .collect()
+    } else {
+        let mut v = Violations::default();
+        for (i, doc) in requested.iter().enumerate() {
+            let doc = doc.trim();
+            if !present
+                .iter()
+                .any(|item| item.kind == doc || item.document_reference == doc)
+            {
+                v.add(
+                    format!("survey_plan.documents[{i}]"),
+                    format!("{doc:?} is not in the project's handover dossier"),
+                );
+            }
+        }
+        v.finish(requested.iter().map(|d| d.trim().to_owned()).collect())?
+    };
+    Ok(documents)
+}
+
+/// Stores a checked survey plan with its members' bookings, moves the case to
+/// SURVEY_SCHEDULED, audits and announces it; answers the plan as the API shows it.
+async fn store_survey_plan(
+    tx: &DatabaseTransaction,
+    ctx: &RequestContext,
+    survey: &SurveyRequest,
+    documents: &[String],
+    now: DateTime<Utc>,
+) -> Result<pb::SurveyPlan, ApiError> {
+    let (ticket_id, lead, team, start, end) = (
+        &survey.ticket_id,
+        &survey.lead,
+        &survey.team,
+        survey.start,
+        survey.end,
+    );
+    let plan_id = uuid::Uuid::now_v7().to_string();
+    let members: Vec<String> = team.iter().skip(1).cloned().collect();
+    let model = survey_plans::ActiveModel {
+        id: Set(plan_id.clone()),
+        ticket_id: Set(ticket_id.clone()),
+        lead_technician_id: Set(lead.clone()),
+        members: Set(to_json(&members)),
+        accompanying: Set(to_json(&survey.accompanying)),
+        scheduled_at_ms: Set(ms(start)),
+        ends_at_ms: Set(ms(end)),
+        instruments: Set(to_json(&survey.instruments)),
+        documents: Set(to_json(&documents)),
+        access_arrangements: Set(survey.access.clone()),
+        created_by: Set(ctx.caller.subject.clone()),
+        created_at: Set(now),
+    }
+    .insert(tx)
+    .await
+    .map_err(db_err)?;
+    survey_plan_members::Entity::insert_many(team.iter().map(|id| {
+        survey_plan_members::ActiveModel {
+            survey_plan_id: Set(plan_id.clone()),
+            technician_id: Set(id.clone()),
+            starts_at_ms: Set(ms(start)),
+            ends_at_ms: Set(ms(end)),
+        }
+    }))
+    .exec(tx)
+    .await
+    .map_err(db_err)?;
+    cases::transition(tx, ticket_id, CaseState::SurveyScheduled).await?;
+    let plan_view = view::survey_plan(&model)?;
+    audit(
+        tx,
+        ctx,
+        "survey_plan",
+        &plan_id,
+        None,
+        serde_json::to_value(SurveyAudit {
+            ticket_id,
+            lead,
+            members: &members,
+            scheduled_at: start,
+            ends_at: end,
+            documents,
+        })
+        .unwrap_or_default(),
+    )
+    .await?;
+    event(
+        tx,
+        actor_of(&ctx.caller),
+        ticket_id,
+        Payload::CaseStateChanged(events::CaseStateChanged {
+            from_state: CaseState::Acknowledged.proto_value(),
+            to_state: CaseState::SurveyScheduled.proto_value(),
+            reason: "survey planned".to_owned(),
+        }),
+    )
+    .await?;
+    event(
+        tx,
+        actor_of(&ctx.caller),
+        ticket_id,
+        Payload::SurveyPlanned(events::SurveyPlanned {
+            survey_plan_id: plan_id,
+            scheduled_time: Some(to_timestamp(start)),
+        }),
+    )
+    .await?;
+    Ok(plan_view)
 }
 
 #[derive(serde::Serialize)]

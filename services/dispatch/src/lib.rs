@@ -13,6 +13,7 @@ pub mod config;
 pub mod engine;
 pub mod grpc;
 pub mod matching;
+pub mod mount;
 pub mod records;
 pub mod store;
 pub mod view;
@@ -20,3 +21,4 @@ pub mod worker;
 
 pub use engine::{DispatchConfig, Dispatcher};
 pub use grpc::DispatchService;
+pub use mount::mount;

@@ -11,10 +11,12 @@ pub mod batch;
 pub mod clocks;
 pub mod domain;
 pub mod grpc;
+pub mod mount;
 pub mod store;
 pub mod view;
 pub mod worker;
 
 pub use clocks::SlaConfig;
 pub use grpc::IntakeService;
+pub use mount::mount;
 pub use steelcare_runtime::attachments::{self, AttachmentStore};

@@ -11,6 +11,7 @@
 
 pub mod engine;
 pub mod grpc;
+pub mod mount;
 pub mod records;
 pub mod store;
 pub mod view;
@@ -18,3 +19,4 @@ pub mod worker;
 
 pub use engine::{RepairConfig, Repairer};
 pub use grpc::RepairService;
+pub use mount::mount;

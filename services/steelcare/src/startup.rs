@@ -18,6 +18,7 @@ use tokio::sync::watch;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::server::NamedService;
 use tonic::service::interceptor::InterceptedService;
+use tonic::service::{Routes, RoutesBuilder};
 use tonic::transport::Server;
 use tonic_web::GrpcWebLayer;
 
@@ -27,16 +28,8 @@ use crate::admin::AdminService;
 use crate::health::HealthMonitor;
 use crate::integration::IntegrationService;
 use crate::services::{ServiceName, ServiceSelection};
-use steelcare_acceptance::{AcceptanceService, Acceptor};
-use steelcare_dispatch::{DispatchConfig, DispatchService, Dispatcher};
-use steelcare_feedback::{Feedback, FeedbackConfig, FeedbackService};
-use steelcare_intake::{AttachmentStore, IntakeService, SlaConfig};
-use steelcare_proto::acceptance::v1::acceptance_service_server::AcceptanceServiceServer;
-use steelcare_proto::dispatch::v1::dispatch_service_server::DispatchServiceServer;
-use steelcare_proto::feedback::v1::feedback_service_server::FeedbackServiceServer;
-use steelcare_proto::intake::v1::intake_service_server::IntakeServiceServer;
-use steelcare_proto::repair::v1::repair_service_server::RepairServiceServer;
-use steelcare_repair::{RepairConfig, RepairService, Repairer};
+use steelcare_runtime::attachments::AttachmentStore;
+use steelcare_runtime::mount::Wiring;
 
 /// Why the server could not start. Each names the problem in one line.
 #[derive(Debug, thiserror::Error)]
@@ -313,366 +306,8 @@ impl Application {
         &self.authenticator
     }
 
-    /// Serves until `shutdown` resolves, then stops accepting, drains in-flight calls (up to
-    /// `server.shutdown_grace_secs`) and stops the workers.
-    pub async fn run_until_stopped(
-        self,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> Result<(), StartupError> {
-        let (stop_workers, workers_stopped) = watch::channel(false);
-        // Turns true when shutdown begins: streams end, in-flight calls drain.
-        let (drain_started, mut drain_signal) = watch::channel(false);
-        let supervisor = Supervisor::new(workers_stopped.clone());
-        let relay = OutboxRelay::new(self.db.clone(), self.bus.events.clone())
-            .with_options(self.settings.bus.relay_options());
-        let relay_wake = relay.waker();
-        let published = relay.published();
-        supervisor.spawn("", "outbox-relay", move |stop| relay.clone().run(stop));
-        // The gauges are sampled only where metrics are exported.
-        if self.settings.telemetry.otlp_endpoint.is_some() {
-            let sampler = Arc::new(steelcare_runtime::metrics::Sampler::new(
-                self.db.clone(),
-                self.bus.events.clone(),
-                self.bus.queue.clone(),
-                vec![steelcare_dispatch::engine::QUEUE.to_owned()],
-                self.settings.telemetry.metrics_interval,
-            ));
-            supervisor.spawn("", "metrics-sampler", move |stop| sampler.clone().run(stop));
-        }
-        let consumer_name = format!(
-            "{}-{}",
-            std::env::var("HOSTNAME").unwrap_or_else(|_| "steelcare".to_owned()),
-            std::process::id()
-        );
-        let redelivery = self.settings.bus.redelivery_idle;
-
-        let admin_name = <AdminServiceServer<AdminService> as NamedService>::NAME;
-        let intake_name = <IntakeServiceServer<IntakeService> as NamedService>::NAME;
-        let dispatch_name = <DispatchServiceServer<DispatchService> as NamedService>::NAME;
-        let repair_name = <RepairServiceServer<RepairService> as NamedService>::NAME;
-        let acceptance_name = <AcceptanceServiceServer<AcceptanceService> as NamedService>::NAME;
-        let feedback_name = <FeedbackServiceServer<FeedbackService> as NamedService>::NAME;
-        let integration_name = <IntegrationServiceServer<IntegrationService> as NamedService>::NAME;
-        let mut mounted = vec![admin_name, integration_name];
-
-        let max = self.settings.server.max_message_bytes;
-        let admin = AdminServiceServer::new(AdminService::new(
-            self.db.clone(),
-            self.settings.intake.calendar.clone(),
-            self.settings.intake.timezone,
-        ))
-        .max_decoding_message_size(max)
-        .max_encoding_message_size(max);
-        let integration = IntegrationServiceServer::new(IntegrationService::new(
-            self.db.clone(),
-            published.clone(),
-            drain_signal.clone(),
-        ))
-        .max_decoding_message_size(max)
-        .max_encoding_message_size(max);
-        let interceptor = self.authenticator.interceptor();
-
-        // Intake's engine and service.
-        let wants_intake = self.selection.contains(ServiceName::Intake);
-        let intake_engine = self
-            .attachments
-            .as_ref()
-            .filter(|_| wants_intake)
-            .map(|files| {
-                let intake_settings = &self.settings.intake;
-                IntakeService::new(
-                    self.db.clone(),
-                    SlaConfig {
-                        calendar: intake_settings.calendar.clone(),
-                        policies: intake_settings.policies.clone(),
-                        thresholds: intake_settings.escalation_thresholds.clone(),
-                    },
-                    intake_settings.timezone,
-                    files.clone(),
-                    Some(relay_wake.clone()),
-                    &supervisor,
-                )
-                .with_shutdown(drain_signal.clone())
-            });
-        let intake = match &intake_engine {
-            Some(service) if self.selection.contains(ServiceName::Intake) => {
-                let intake_settings = &self.settings.intake;
-                let service = service.clone();
-                let (db, interval, wake) = (
-                    self.db.clone(),
-                    intake_settings.watcher_interval,
-                    relay_wake.clone(),
-                );
-                supervisor.spawn(intake_name, "intake-sla-watcher", move |stop| {
-                    steelcare_intake::worker::run_watcher(
-                        db.clone(),
-                        interval,
-                        Some(wake.clone()),
-                        stop,
-                    )
-                });
-                let (consumer_service, events, name, published) = (
-                    service.clone(),
-                    self.bus.events.clone(),
-                    consumer_name.clone(),
-                    published.clone(),
-                );
-                supervisor.spawn(intake_name, "intake-consumer", move |stop| {
-                    steelcare_intake::worker::run_consumer_loop(
-                        consumer_service.clone(),
-                        events.clone(),
-                        name.clone(),
-                        redelivery,
-                        Some(published.clone()),
-                        stop,
-                    )
-                });
-                mounted.push(intake_name);
-                Some(InterceptedService::new(
-                    IntakeServiceServer::new(service)
-                        .max_decoding_message_size(max)
-                        .max_encoding_message_size(max),
-                    interceptor.clone(),
-                ))
-            }
-            _ => None,
-        };
-
-        let dispatch = if self.selection.contains(ServiceName::Dispatch) {
-            let mut dispatcher = Dispatcher::new(
-                self.db.clone(),
-                self.bus.queue.clone(),
-                DispatchConfig {
-                    settings: self.settings.dispatch.clone(),
-                    calendar: self.settings.intake.calendar.clone(),
-                },
-                Some(relay_wake.clone()),
-            );
-            if let Some(faults) = &self.faults {
-                dispatcher.inject_panics(faults.panic_dispatch_jobs.clone());
-            }
-            // Several consumers of one group share the stream; events of one case arriving
-            // out of order are harmless (a late classification never dispatches a case that
-            // moved on).
-            for i in 0..self.settings.dispatch.consumers {
-                let (dispatcher, events, name, published) = (
-                    dispatcher.clone(),
-                    self.bus.events.clone(),
-                    format!("{consumer_name}-dispatch-{i}"),
-                    published.clone(),
-                );
-                supervisor.spawn(
-                    dispatch_name,
-                    format!("dispatch-consumer-{i}"),
-                    move |stop| {
-                        steelcare_dispatch::worker::run_consumer_loop(
-                            dispatcher.clone(),
-                            events.clone(),
-                            name.clone(),
-                            redelivery,
-                            Some(published.clone()),
-                            stop,
-                        )
-                    },
-                );
-            }
-            for i in 0..self.settings.dispatch.workers {
-                let dispatcher = dispatcher.clone();
-                supervisor.spawn(
-                    dispatch_name,
-                    format!("dispatch-queue-worker-{i}"),
-                    move |stop| {
-                        steelcare_dispatch::worker::run_queue_worker(dispatcher.clone(), stop)
-                    },
-                );
-            }
-            let sweeper = dispatcher.clone();
-            supervisor.spawn(dispatch_name, "dispatch-sweeper", move |stop| {
-                steelcare_dispatch::worker::run_sweeper(sweeper.clone(), stop)
-            });
-            mounted.push(dispatch_name);
-            Some(InterceptedService::new(
-                DispatchServiceServer::new(DispatchService::new(dispatcher))
-                    .max_decoding_message_size(max)
-                    .max_encoding_message_size(max),
-                interceptor.clone(),
-            ))
-        } else {
-            None
-        };
-
-        let repair = if self.selection.contains(ServiceName::Repair) {
-            let repairer = Repairer::new(
-                self.db.clone(),
-                RepairConfig {
-                    chief_engineer_above_cents: self.settings.repair.chief_engineer_above_cents,
-                    currency: self.settings.repair.currency,
-                    cost_policy: self.settings.repair.cost_policy.clone(),
-                    rules: self.settings.dispatch.rules.clone(),
-                    timezone: self.settings.intake.timezone,
-                },
-                Some(relay_wake.clone()),
-            );
-            for i in 0..self.settings.repair.consumers {
-                let (repairer, events, name, published) = (
-                    repairer.clone(),
-                    self.bus.events.clone(),
-                    format!("{consumer_name}-repair-{i}"),
-                    published.clone(),
-                );
-                let hold = self.faults.as_ref().map(|f| f.hold_repair_events.clone());
-                supervisor.spawn(repair_name, format!("repair-consumer-{i}"), move |stop| {
-                    steelcare_repair::worker::run_consumer_loop(
-                        repairer.clone(),
-                        events.clone(),
-                        name.clone(),
-                        redelivery,
-                        Some(published.clone()),
-                        hold.clone(),
-                        stop,
-                    )
-                });
-            }
-            let (watcher, interval) = (repairer.clone(), self.settings.repair.watcher_interval);
-            supervisor.spawn(repair_name, "repair-appraisal-watcher", move |stop| {
-                steelcare_repair::worker::run_watcher(watcher.clone(), interval, stop)
-            });
-            mounted.push(repair_name);
-            Some(InterceptedService::new(
-                RepairServiceServer::new(RepairService::new(repairer))
-                    .max_decoding_message_size(max)
-                    .max_encoding_message_size(max),
-                interceptor.clone(),
-            ))
-        } else {
-            None
-        };
-
-        let acceptance = match &self.attachments {
-            Some(files) if self.selection.contains(ServiceName::Acceptance) => {
-                let acceptor = Acceptor::new(
-                    self.db.clone(),
-                    files.clone(),
-                    self.settings.intake.timezone,
-                    Some(relay_wake.clone()),
-                );
-                mounted.push(acceptance_name);
-                Some(InterceptedService::new(
-                    AcceptanceServiceServer::new(AcceptanceService::new(acceptor))
-                        .max_decoding_message_size(max)
-                        .max_encoding_message_size(max),
-                    interceptor.clone(),
-                ))
-            }
-            _ => None,
-        };
-
-        let feedback = match self.intake_link() {
-            Some(intake) if self.selection.contains(ServiceName::Feedback) => {
-                let settings = &self.settings.feedback;
-                let feedback = Feedback::new(
-                    self.db.clone(),
-                    FeedbackConfig {
-                        timezone: self.settings.intake.timezone,
-                        calendar: self.settings.intake.calendar.clone(),
-                        visit_time: settings.visit_time,
-                        team: settings.team.clone(),
-                        verification_days: settings.verification_days,
-                    },
-                    intake,
-                    Some(relay_wake.clone()),
-                );
-                for i in 0..settings.consumers {
-                    let (feedback, events, name, published) = (
-                        feedback.clone(),
-                        self.bus.events.clone(),
-                        format!("{consumer_name}-feedback-{i}"),
-                        published.clone(),
-                    );
-                    supervisor.spawn(
-                        feedback_name,
-                        format!("feedback-consumer-{i}"),
-                        move |stop| {
-                            let (feedback, events, name, published) = (
-                                feedback.clone(),
-                                events.clone(),
-                                name.clone(),
-                                published.clone(),
-                            );
-                            async move {
-                                steelcare_bus::run_group(
-                                    events,
-                                    steelcare_feedback::worker::CONSUMER_GROUP,
-                                    &name,
-                                    redelivery,
-                                    Some(published),
-                                    stop,
-                                    move |delivery| {
-                                        let feedback = feedback.clone();
-                                        async move {
-                                            let payload = delivery.payload;
-                                            steelcare_feedback::worker::handle_event(
-                                                &feedback, &payload,
-                                            )
-                                            .await
-                                        }
-                                    },
-                                )
-                                .await
-                            }
-                        },
-                    );
-                }
-                mounted.push(feedback_name);
-                Some(InterceptedService::new(
-                    FeedbackServiceServer::new(feedback)
-                        .max_decoding_message_size(max)
-                        .max_encoding_message_size(max),
-                    interceptor.clone(),
-                ))
-            }
-            _ => None,
-        };
-
-        // Reflection lists only what this process serves, and carries the `google.rpc`
-        // error details so grpcurl can print a BadRequest.
-        let reflection = |builder: tonic_reflection::server::Builder<'static>| {
-            let mut builder = builder
-                .register_encoded_file_descriptor_set(steelcare_proto::FILE_DESCRIPTOR_SET)
-                .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-                .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
-                // Both reflection versions are listed, so each must describe both: a client
-                // describes every service it is shown.
-                .register_encoded_file_descriptor_set(tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET)
-                .register_encoded_file_descriptor_set(
-                    tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
-                )
-                .with_service_name("grpc.health.v1.Health")
-                .with_service_name("grpc.reflection.v1.ServerReflection")
-                .with_service_name("grpc.reflection.v1alpha.ServerReflection");
-            for name in &mounted {
-                builder = builder.with_service_name(*name);
-            }
-            builder
-        };
-        let reflection_v1 = reflection(tonic_reflection::server::Builder::configure())
-            .build_v1()
-            .map_err(|err| StartupError::Reflection(err.to_string()))?;
-        let reflection_v1alpha = reflection(tonic_reflection::server::Builder::configure())
-            .build_v1alpha()
-            .map_err(|err| StartupError::Reflection(err.to_string()))?;
-
-        let (health, health_service) = tonic_health::server::health_reporter();
-        let monitor = Arc::new(HealthMonitor {
-            reporter: health.clone(),
-            db: self.db.clone(),
-            supervisor: supervisor.clone(),
-            services: mounted.clone(),
-            draining: drain_signal.clone(),
-        });
-        monitor.check(&mut None).await;
-        supervisor.spawn("", "health-monitor", move |stop| monitor.clone().run(stop));
-
+    /// Logs what this process serves, and where the embedded default keeps its secret.
+    fn announce(&self) {
         tracing::info!(
             addr = %self.local_addr,
             services = ?self.selection.services(),
@@ -686,6 +321,121 @@ impl Application {
                 "embedded default: tokens are signed with the secret in this file; `steelcare token` uses it"
             );
         }
+    }
+
+    /// Starts what every process runs (the outbox relay, the gauges' sampler where metrics
+    /// are exported) and answers the wiring the services mount with.
+    fn start_background(&self, supervisor: &Supervisor, drain: watch::Receiver<bool>) -> Wiring {
+        let relay = OutboxRelay::new(self.db.clone(), self.bus.events.clone())
+            .with_options(self.settings.bus.relay_options());
+        let relay_wake = relay.waker();
+        let published = relay.published();
+        supervisor.spawn("", "outbox-relay", move |stop| relay.clone().run(stop));
+        if self.settings.telemetry.otlp_endpoint.is_some() {
+            let sampler = Arc::new(steelcare_runtime::metrics::Sampler::new(
+                self.db.clone(),
+                self.bus.events.clone(),
+                self.bus.queue.clone(),
+                vec![steelcare_dispatch::engine::QUEUE.to_owned()],
+                self.settings.telemetry.metrics_interval,
+            ));
+            supervisor.spawn("", "metrics-sampler", move |stop| sampler.clone().run(stop));
+        }
+        Wiring {
+            db: self.db.clone(),
+            bus: self.bus.clone(),
+            settings: self.settings.clone(),
+            supervisor: supervisor.clone(),
+            relay_wake,
+            published,
+            drain,
+            consumer_name: format!(
+                "{}-{}",
+                std::env::var("HOSTNAME").unwrap_or_else(|_| "steelcare".to_owned()),
+                std::process::id()
+            ),
+            interceptor: self.authenticator.interceptor(),
+        }
+    }
+
+    /// Adds admin, integration and each chosen service (its crate's `mount`, one line each)
+    /// to `routes`; answers the names mounted.
+    fn mount_services(&self, w: &Wiring, routes: &mut RoutesBuilder) -> Vec<&'static str> {
+        let max = w.max_message();
+        routes.add_service(InterceptedService::new(
+            AdminServiceServer::new(AdminService::new(
+                self.db.clone(),
+                self.settings.intake.calendar.clone(),
+                self.settings.intake.timezone,
+            ))
+            .max_decoding_message_size(max)
+            .max_encoding_message_size(max),
+            w.interceptor.clone(),
+        ));
+        routes.add_service(InterceptedService::new(
+            IntegrationServiceServer::new(IntegrationService::new(
+                self.db.clone(),
+                w.published.clone(),
+                w.drain.clone(),
+            ))
+            .max_decoding_message_size(max)
+            .max_encoding_message_size(max),
+            w.interceptor.clone(),
+        ));
+        let mut mounted = vec![
+            <AdminServiceServer<AdminService> as NamedService>::NAME,
+            <IntegrationServiceServer<IntegrationService> as NamedService>::NAME,
+        ];
+        let faults = self.faults.as_ref();
+        let wants = |name| self.selection.contains(name);
+        if let (true, Some(files)) = (wants(ServiceName::Intake), &self.attachments) {
+            mounted.push(steelcare_intake::mount(w, routes, files.clone()));
+        }
+        if wants(ServiceName::Dispatch) {
+            let panics = faults.map(|f| f.panic_dispatch_jobs.clone());
+            mounted.push(steelcare_dispatch::mount(w, routes, panics));
+        }
+        if wants(ServiceName::Repair) {
+            let hold = faults.map(|f| f.hold_repair_events.clone());
+            mounted.push(steelcare_repair::mount(w, routes, hold));
+        }
+        if let (true, Some(files)) = (wants(ServiceName::Acceptance), &self.attachments) {
+            mounted.push(steelcare_acceptance::mount(w, routes, files.clone()));
+        }
+        if let (true, Some(intake)) = (wants(ServiceName::Feedback), self.intake_link()) {
+            mounted.push(steelcare_feedback::mount(w, routes, intake));
+        }
+        mounted
+    }
+
+    /// Serves until `shutdown` resolves, then stops accepting, drains in-flight calls (up to
+    /// `server.shutdown_grace_secs`) and stops the workers.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), StartupError> {
+        let (stop_workers, workers_stopped) = watch::channel(false);
+        // Turns true when shutdown begins: streams end, in-flight calls drain.
+        let (drain_started, mut drain_signal) = watch::channel(false);
+        let supervisor = Supervisor::new(workers_stopped.clone());
+        let wiring = self.start_background(&supervisor, drain_signal.clone());
+        let mut routes = Routes::builder();
+        let mounted = self.mount_services(&wiring, &mut routes);
+        add_reflection(&mut routes, &mounted)?;
+
+        let (health, health_service) = tonic_health::server::health_reporter();
+        let monitor = Arc::new(HealthMonitor {
+            reporter: health.clone(),
+            db: self.db.clone(),
+            supervisor: supervisor.clone(),
+            services: mounted.clone(),
+            draining: drain_signal.clone(),
+        });
+        routes.add_service(health_service);
+        monitor.check(&mut None).await;
+        supervisor.spawn("", "health-monitor", move |stop| monitor.clone().run(stop));
+
+        self.announce();
 
         let grace = self.settings.server.shutdown_grace;
         let delay = self.settings.server.drain_delay;
@@ -717,16 +467,7 @@ impl Application {
             .layer(ConsoleLayer)
             .layer(GrpcWebLayer::new())
             .layer(RpcTraceLayer)
-            .add_service(health_service)
-            .add_service(reflection_v1)
-            .add_service(reflection_v1alpha)
-            .add_service(InterceptedService::new(admin, interceptor.clone()))
-            .add_service(InterceptedService::new(integration, interceptor))
-            .add_optional_service(intake)
-            .add_optional_service(dispatch)
-            .add_optional_service(repair)
-            .add_optional_service(acceptance)
-            .add_optional_service(feedback)
+            .add_routes(routes.routes())
             .serve_with_incoming_shutdown(incoming(self.listener), signal);
         tokio::pin!(serve);
         let served = tokio::select! {
@@ -749,6 +490,46 @@ impl Application {
         tracing::info!("steelcare stopped");
         Ok(served?)
     }
+}
+
+/// Adds server reflection, both versions, to `routes`: it lists only what this process
+/// serves (`mounted`), and carries the `google.rpc` error details so grpcurl can print a
+/// BadRequest.
+fn add_reflection(
+    routes: &mut RoutesBuilder,
+    mounted: &[&'static str],
+) -> Result<(), StartupError> {
+    let configure = || {
+        let mut builder = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(steelcare_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
+            // Both reflection versions are listed, so each must describe both: a client
+            // describes every service it is shown.
+            .register_encoded_file_descriptor_set(tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(
+                tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
+            )
+            .with_service_name("grpc.health.v1.Health")
+            .with_service_name("grpc.reflection.v1.ServerReflection")
+            .with_service_name("grpc.reflection.v1alpha.ServerReflection");
+        for name in mounted {
+            builder = builder.with_service_name(*name);
+        }
+        builder
+    };
+    routes
+        .add_service(
+            configure()
+                .build_v1()
+                .map_err(|err| StartupError::Reflection(err.to_string()))?,
+        )
+        .add_service(
+            configure()
+                .build_v1alpha()
+                .map_err(|err| StartupError::Reflection(err.to_string()))?,
+        );
+    Ok(())
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ pub mod handler;
 pub mod idempotent;
 pub mod measurement;
 pub mod metrics;
+pub mod mount;
 pub mod record;
 pub mod server;
 pub mod settings;

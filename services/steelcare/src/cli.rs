@@ -15,8 +15,9 @@ use crate::startup::{Application, connect_database};
 #[derive(Debug, Parser)]
 #[command(name = "steelcare", version)]
 pub struct Cli {
-    /// TOML configuration file (between the defaults and STEELCARE__* variables).
-    #[arg(long, global = true, value_name = "FILE")]
+    /// TOML configuration file (between the defaults and STEELCARE__* variables); on
+    /// Kubernetes the mounted Secret (STEELCARE_CONFIG).
+    #[arg(long, global = true, value_name = "FILE", env = "STEELCARE_CONFIG")]
     pub config: Option<PathBuf>,
     /// What to do.
     #[command(subcommand)]

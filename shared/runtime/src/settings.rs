@@ -1272,6 +1272,19 @@ mod tests {
     }
 
     #[test]
+    fn the_kubernetes_secret_example_is_a_configuration_file() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../deploy/k8s/overlays/dev/secrets.example.toml");
+        let s = Settings::load_with_env(Some(&path), env(&[])).unwrap();
+        assert!(
+            s.database.url.starts_with("postgres://"),
+            "{}",
+            s.database.url
+        );
+        assert!(s.redis.url.is_some());
+    }
+
+    #[test]
     fn unknown_keys_and_missing_files_are_refused() {
         let err =
             Settings::load_with_env(None, env(&[("STEELCARE__SERVER__LISTN", "x")])).unwrap_err();

@@ -25,7 +25,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[command(name = "steelcare-bench", version)]
 struct Cli {
     /// TOML configuration file (between the defaults and STEELCARE__* variables).
-    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(long, global = true, value_name = "FILE", env = "STEELCARE_CONFIG")]
     config: Option<PathBuf>,
     /// What to load.
     #[command(subcommand)]

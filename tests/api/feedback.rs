@@ -1670,3 +1670,53 @@ async fn stored_survey_sums_survive_the_move_to_the_five_dimensions() {
         );
     }
 }
+
+/// The consumer marks a case and the facts worker rebuilds it; a mark left by a crash (the
+/// facts gone, the mark still there) is rebuilt by the next worker, and the mark is cleared.
+#[tokio::test]
+async fn a_marked_case_is_rebuilt_by_the_facts_worker_even_after_a_crash() {
+    use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+    use steelcare_store::entity::{case_facts, facts_dirty};
+
+    for backend in backends() {
+        let mut office =
+            crate::dispatch::Office::open(&backend, &[("STEELCARE__DISPATCH__WORKERS", "0")]).await;
+        let ticket = office.ticket("屋面天沟漏水").await;
+        let db = office.app.db.clone();
+        let until = |what: &'static str| {
+            let (db, ticket, name) = (db.clone(), ticket.clone(), backend.name());
+            async move {
+                let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+                loop {
+                    let facts = case_facts::Entity::find_by_id(&ticket)
+                        .one(&db)
+                        .await
+                        .unwrap();
+                    let mark = facts_dirty::Entity::find_by_id(&ticket)
+                        .one(&db)
+                        .await
+                        .unwrap();
+                    if facts.is_some() && mark.is_none() {
+                        return;
+                    }
+                    assert!(tokio::time::Instant::now() < deadline, "{what} {name}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        };
+        until("the ticket's facts").await;
+        // A crash after the consumer marked the case and before the worker rebuilt it.
+        case_facts::Entity::delete_by_id(&ticket)
+            .exec(&db)
+            .await
+            .unwrap();
+        facts_dirty::ActiveModel {
+            ticket_id: Set(ticket.clone()),
+            marked_at_ms: Set(Utc::now().timestamp_millis()),
+        }
+        .insert(&db)
+        .await
+        .unwrap();
+        until("the facts rebuilt from the mark").await;
+    }
+}

@@ -25,8 +25,8 @@ use steelcare_runtime::ApiError;
 use steelcare_store::case_records::kind as repair_kind;
 use steelcare_store::case_records::{self, decode};
 use steelcare_store::entity::{
-    archives, audit_log, case_fact_parties, case_fact_staff, case_facts, cases, projects,
-    return_visits, sla_clocks, survey_plan_members, survey_plans, technicians, tickets,
+    archives, audit_log, case_fact_parties, case_fact_staff, case_facts, cases, facts_dirty,
+    projects, return_visits, sla_clocks, survey_plan_members, survey_plans, technicians, tickets,
 };
 
 use crate::engine::db_err;
@@ -543,4 +543,79 @@ impl SatisfactionSums {
             self.communication_n += 1;
         }
     }
+}
+
+/// Marks a case's facts stale (again): the facts worker rebuilds it.
+pub async fn mark_dirty(conn: &impl ConnectionTrait, ticket_id: &str) -> Result<(), ApiError> {
+    facts_dirty::Entity::insert(facts_dirty::ActiveModel {
+        ticket_id: Set(ticket_id.to_owned()),
+        marked_at_ms: Set(steelcare_store::now().timestamp_millis()),
+    })
+    .on_conflict(
+        OnConflict::column(facts_dirty::Column::TicketId)
+            .update_column(facts_dirty::Column::MarkedAtMs)
+            .to_owned(),
+    )
+    .exec(conn)
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
+/// The cases marked by `before_ms`, oldest first, at most `limit`, with their marks.
+pub async fn marked(
+    conn: &impl ConnectionTrait,
+    before_ms: i64,
+    limit: u64,
+) -> Result<Vec<(String, i64)>, ApiError> {
+    use sea_orm::QuerySelect;
+    Ok(facts_dirty::Entity::find()
+        .filter(facts_dirty::Column::MarkedAtMs.lte(before_ms))
+        .order_by_asc(facts_dirty::Column::MarkedAtMs)
+        .limit(limit)
+        .all(conn)
+        .await
+        .map_err(db_err)?
+        .into_iter()
+        .map(|m| (m.ticket_id, m.marked_at_ms))
+        .collect())
+}
+
+/// Removes a case's mark if it is still the one rebuilt (a newer mark stays).
+pub async fn clear_mark(
+    conn: &impl ConnectionTrait,
+    ticket_id: &str,
+    marked_at_ms: i64,
+) -> Result<(), ApiError> {
+    facts_dirty::Entity::delete_many()
+        .filter(facts_dirty::Column::TicketId.eq(ticket_id))
+        .filter(facts_dirty::Column::MarkedAtMs.eq(marked_at_ms))
+        .exec(conn)
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}
+
+/// Whether the case has facts yet.
+pub async fn exists(conn: &impl ConnectionTrait, ticket_id: &str) -> Result<bool, ApiError> {
+    Ok(case_facts::Entity::find_by_id(ticket_id)
+        .one(conn)
+        .await
+        .map_err(db_err)?
+        .is_some())
+}
+
+/// Holds the case's row for the rest of the transaction (PostgreSQL; SQLite's writers are
+/// one at a time already), so a rebuild never reads a state a concurrent change (closing the
+/// case, with its own rebuild) then overwrites with older facts.
+pub async fn hold_case(conn: &impl ConnectionTrait, ticket_id: &str) -> Result<(), ApiError> {
+    use sea_orm::QuerySelect;
+    if conn.get_database_backend() == sea_orm::DbBackend::Postgres {
+        cases::Entity::find_by_id(ticket_id)
+            .lock_exclusive()
+            .one(conn)
+            .await
+            .map_err(db_err)?;
+    }
+    Ok(())
 }

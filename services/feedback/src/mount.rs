@@ -58,6 +58,10 @@ pub fn mount(w: &Wiring, routes: &mut RoutesBuilder, intake: IntakeLink) -> &'st
                 }
             });
     }
+    let rebuilder = feedback.clone();
+    w.supervisor.spawn(name, "feedback-facts", move |stop| {
+        worker::run_facts_worker(rebuilder.clone(), stop)
+    });
     routes.add_service(InterceptedService::new(
         FeedbackServiceServer::new(feedback)
             .max_decoding_message_size(w.max_message())

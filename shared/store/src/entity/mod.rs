@@ -23,6 +23,7 @@ pub mod corrective_actions;
 pub mod customers;
 pub mod department_members;
 pub mod dossier_items;
+pub mod facts_dirty;
 pub mod idempotency_keys;
 pub mod outbox;
 pub mod processed_events;

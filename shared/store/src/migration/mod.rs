@@ -18,6 +18,7 @@ mod m20261201_000011_add_outbox_sequence;
 mod m20261201_000012_index_outbox_case;
 mod m20261204_000013_survey_dimensions;
 mod m20261204_000014_quality_loop;
+mod m20261204_000015_facts_dirty;
 
 /// An index named `name` on `cols` of `table`.
 fn index(name: &str, table: impl IntoIden + 'static, cols: Vec<DynIden>) -> IndexCreateStatement {
@@ -60,6 +61,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000012_index_outbox_case::Migration),
             Box::new(m20261204_000013_survey_dimensions::Migration),
             Box::new(m20261204_000014_quality_loop::Migration),
+            Box::new(m20261204_000015_facts_dirty::Migration),
         ]
     }
 }

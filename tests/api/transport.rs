@@ -167,3 +167,51 @@ async fn shutdown_stops_serving_cleanly() {
         "still accepting"
     );
 }
+
+/// Calls already sent on open connections when the server is told to stop complete, even
+/// with no drain delay: none is answered UNAVAILABLE.
+#[tokio::test]
+async fn calls_in_flight_at_shutdown_complete_without_a_drain_delay() {
+    let app = spawn_app(&Backend::Embedded).await;
+    let token = app.token("u", &[Role::Auditor], None);
+    let mut clients = Vec::new();
+    for _ in 0..8 {
+        let mut client = AdminServiceClient::new(app.channel().await);
+        client
+            .who_am_i(authed(WhoAmIRequest {}, &token))
+            .await
+            .unwrap();
+        clients.push(client);
+    }
+    let mut calls = Vec::new();
+    for client in &clients {
+        for _ in 0..4 {
+            let (mut client, token) = (client.clone(), token.clone());
+            calls.push(tokio::spawn(async move {
+                client
+                    .list_audit_records(authed(
+                        steelcare_proto::admin::v1::ListAuditRecordsRequest {
+                            page_size: 500,
+                            ..Default::default()
+                        },
+                        &token,
+                    ))
+                    .await
+            }));
+        }
+    }
+    tokio::task::yield_now().await;
+    let stopped = tokio::spawn(app.stop());
+    let mut refused = Vec::new();
+    for call in calls {
+        if let Err(status) = call.await.unwrap() {
+            refused.push(format!("{:?}: {}", status.code(), status.message()));
+        }
+    }
+    stopped.await.unwrap().unwrap();
+    assert!(
+        refused.is_empty(),
+        "{} of 32 refused: {refused:?}",
+        refused.len()
+    );
+}

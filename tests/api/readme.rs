@@ -4,36 +4,14 @@
 //! archive's documents is deleted behind the product's back, and the export, called the same
 //! way, answers DATA_LOSS naming the document.
 
-use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
+use crate::walk::{binary, workspace};
 use sea_orm::ConnectionTrait;
 use steelcare_tests::{
     Backend, FreshDatabase, TEST_SECRET, backends, fresh_database, unique_prefix,
 };
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_owned()
-}
-
-/// The `steelcare` binary, built (debug) if it is not up to date.
-fn binary() -> PathBuf {
-    let status = Command::new(env!("CARGO"))
-        .args(["build", "-q", "-p", "steelcare", "--bin", "steelcare"])
-        .current_dir(workspace())
-        .status()
-        .expect("cargo build");
-    assert!(status.success(), "building the steelcare binary failed");
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join("target"))
-        .join("debug")
-        .join("steelcare")
-}
 
 /// `steelcare serve` on a port of its own; killed on drop.
 struct Served {

@@ -46,25 +46,32 @@ struct Local {
     dir: tempfile::TempDir,
 }
 
-fn workspace() -> PathBuf {
+/// The workspace's root.
+pub(crate) fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("workspace root")
         .to_owned()
 }
 
-/// The `steelcare` binary, built (debug) if it is not up to date.
-fn binary() -> PathBuf {
-    let status = Command::new(env!("CARGO"))
-        .args(["build", "-q", "-p", "steelcare", "--bin", "steelcare"])
-        .current_dir(workspace())
-        .status()
-        .expect("cargo build");
-    assert!(status.success(), "building the steelcare binary failed");
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join("target"));
-    target.join("debug").join("steelcare")
+/// The `steelcare` binary, built (debug) once per test process if it is not up to date.
+pub(crate) fn binary() -> PathBuf {
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let status = Command::new(env!("CARGO"))
+                .args(["build", "-q", "-p", "steelcare", "--bin", "steelcare"])
+                .current_dir(workspace())
+                .status()
+                .expect("cargo build");
+            assert!(status.success(), "building the steelcare binary failed");
+            std::env::var_os("CARGO_TARGET_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| workspace().join("target"))
+                .join("debug")
+                .join("steelcare")
+        })
+        .clone()
 }
 
 impl Local {

@@ -57,13 +57,18 @@ fn date_of(d: Option<&steelcare_proto::common::v1::Date>) -> Option<NaiveDate> {
     })
 }
 
-fn decode(row: &rows::Model, today: NaiveDate) -> Result<pb::CorrectiveAction, ApiError> {
-    let mut action = pb::CorrectiveAction::decode(row.body.as_slice()).map_err(|err| {
+/// A corrective action as stored.
+pub(crate) fn stored(row: &rows::Model) -> Result<pb::CorrectiveAction, ApiError> {
+    pb::CorrectiveAction::decode(row.body.as_slice()).map_err(|err| {
         ApiError::DataLoss(format!(
             "corrective action {} does not decode: {err}",
             row.id
         ))
-    })?;
+    })
+}
+
+fn decode(row: &rows::Model, today: NaiveDate) -> Result<pb::CorrectiveAction, ApiError> {
+    let mut action = stored(row)?;
     action.overdue = overdue(&action, today);
     Ok(action)
 }

@@ -6,7 +6,6 @@
 use std::collections::BTreeMap;
 
 use chrono::TimeZone;
-use prost::Message;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use steelcare_bus::EVENTS_STREAM;
 use steelcare_domain::{ProblemCategory, Role};
@@ -22,6 +21,7 @@ use steelcare_runtime::validate::{Person, Violations};
 use steelcare_runtime::{ApiError, RequestContext};
 use steelcare_store::entity::{case_facts, corrective_actions as rows, department_members};
 
+use crate::actions::stored;
 use crate::analytics::{self, Scope};
 use crate::engine::{Feedback, db_err};
 use crate::facts::short_key;
@@ -38,16 +38,6 @@ const MEMBER_READERS: &[Role] = &[
 const MAX_MEMBERS: usize = 200;
 /// Who reopens an action: the service itself.
 const REOPENER: &str = "steelcare-feedback";
-
-/// A corrective action as stored, decoded.
-fn decode(row: &rows::Model) -> Result<pb::CorrectiveAction, ApiError> {
-    pb::CorrectiveAction::decode(row.body.as_slice()).map_err(|err| {
-        ApiError::DataLoss(format!(
-            "corrective action {} does not decode: {err}",
-            row.id
-        ))
-    })
-}
 
 /// Whether a case (its category, location and structure type keys) shows `pattern`: the same
 /// category, and the same location and structure type where the pattern names them.
@@ -90,7 +80,7 @@ impl Feedback {
             .await
             .map_err(db_err)?
             .into_iter()
-            .map(|row| decode(&row).map(|action| (row, action)))
+            .map(|row| stored(&row).map(|action| (row, action)))
             .collect()
     }
 
@@ -263,10 +253,15 @@ impl Feedback {
             return Ok(Vec::new());
         };
         let mut reopened = Vec::new();
-        for (row, mut action) in self.all_actions(tx).await? {
-            if is_open(&action) {
-                continue;
-            }
+        // Only the actions verified effective (by their status column: a new ticket's
+        // rebuild reads no other action).
+        let closed = rows::Entity::find()
+            .filter(rows::Column::Status.eq(pb::ActionStatus::ClosedEffective.as_str_name()))
+            .all(tx)
+            .await
+            .map_err(db_err)?;
+        for row in closed {
+            let mut action = stored(&row)?;
             let closed_ms = action
                 .updates
                 .last()

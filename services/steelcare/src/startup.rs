@@ -270,7 +270,7 @@ impl Application {
     /// How the feedback service reaches intake's contract: the configured
     /// `feedback.intake_url`, else this process's own port (intake runs here: checked in
     /// [`Application::build`]). Lazy: nothing connects until the first call.
-    fn intake_link(&self) -> Option<steelcare_feedback::IntakeLink> {
+    fn intake_link(&self) -> Result<steelcare_feedback::IntakeLink, StartupError> {
         let url = self
             .settings
             .feedback
@@ -283,8 +283,9 @@ impl Application {
                 }
                 format!("http://{own}")
             });
-        let endpoint = tonic::transport::Endpoint::from_shared(url).ok()?;
-        Some(steelcare_feedback::IntakeLink::new(
+        let endpoint = tonic::transport::Endpoint::from_shared(url.clone())
+            .map_err(|err| StartupError::Wiring(format!("feedback.intake_url {url}: {err}")))?;
+        Ok(steelcare_feedback::IntakeLink::new(
             endpoint
                 .connect_timeout(std::time::Duration::from_secs(5))
                 .connect_lazy(),
@@ -360,7 +361,11 @@ impl Application {
 
     /// Adds admin, integration and each chosen service (its crate's `mount`, one line each)
     /// to `routes`; answers the names mounted.
-    fn mount_services(&self, w: &Wiring, routes: &mut RoutesBuilder) -> Vec<&'static str> {
+    fn mount_services(
+        &self,
+        w: &Wiring,
+        routes: &mut RoutesBuilder,
+    ) -> Result<Vec<&'static str>, StartupError> {
         let max = w.max_message();
         routes.add_service(InterceptedService::new(
             AdminServiceServer::new(AdminService::new(
@@ -402,10 +407,10 @@ impl Application {
         if let (true, Some(files)) = (wants(ServiceName::Acceptance), &self.attachments) {
             mounted.push(steelcare_acceptance::mount(w, routes, files.clone()));
         }
-        if let (true, Some(intake)) = (wants(ServiceName::Feedback), self.intake_link()) {
-            mounted.push(steelcare_feedback::mount(w, routes, intake));
+        if wants(ServiceName::Feedback) {
+            mounted.push(steelcare_feedback::mount(w, routes, self.intake_link()?));
         }
-        mounted
+        Ok(mounted)
     }
 
     /// Serves until `shutdown` resolves, then stops accepting, drains in-flight calls (up to
@@ -420,7 +425,7 @@ impl Application {
         let supervisor = Supervisor::new(workers_stopped.clone());
         let wiring = self.start_background(&supervisor, drain_signal.clone());
         let mut routes = Routes::builder();
-        let mounted = self.mount_services(&wiring, &mut routes);
+        let mounted = self.mount_services(&wiring, &mut routes)?;
         add_reflection(&mut routes, &mounted)?;
 
         let (health, health_service) = tonic_health::server::health_reporter();

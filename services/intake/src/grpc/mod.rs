@@ -328,39 +328,6 @@ impl IntakeService {
         }
     }
 
-    /// Opens the ticket of a problem that came back (a return visit found it again): the
-    /// original case's project, reporter and location, the customer's words as the
-    /// phenomenon, `related_case_id` naming the original. Idempotent on `request_id` under the
-    /// caller, like CreateTicket, so a retried visit attempt finds the same ticket. Answers
-    /// the new ticket's id.
-    pub async fn open_recurrence(
-        &self,
-        ctx: &RequestContext,
-        request_id: &str,
-        original_id: &str,
-        phenomenon: &str,
-    ) -> Result<String, ApiError> {
-        let original = self.ticket_response(original_id).await?;
-        let request = pb::CreateTicketRequest {
-            request_id: request_id.to_owned(),
-            channel: pb::Channel::Hotline as i32,
-            project_id: original.project_id,
-            reporter: original.reporter,
-            location: original.location,
-            description: Some(pb::ProblemDescription {
-                phenomenon: phenomenon.to_owned(),
-                ..Default::default()
-            }),
-            customer_request: String::new(),
-            related_case_id: original.ticket_id,
-        };
-        let created = self.create_ticket(ctx, request).await?;
-        created
-            .ticket
-            .map(|t| t.ticket_id)
-            .ok_or_else(|| ApiError::Internal("CreateTicket answered no ticket".to_owned()))
-    }
-
     pub(super) async fn ticket_response(&self, id: &str) -> Result<pb::Ticket, ApiError> {
         let row = store::ticket(&self.db, id)
             .await?

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The distributed deployment on one machine, in one command: PostgreSQL, Redis and one
 # SteelCare process per service (intake, dispatch, repair, acceptance, feedback), each on its
-# own loopback port, as the five Kubernetes Deployments run them. A process that dies is
+# own loopback port and signed in to PostgreSQL as its own role, as the five Kubernetes
+# Deployments run them. A process that dies is
 # started again after half a second, as Kubernetes would restart its container.
 #
 #   deploy/local/run.sh            # Ctrl-C stops everything
@@ -103,11 +104,29 @@ export STEELCARE__DATA_DIR=${STEELCARE__DATA_DIR:-$DIR/data}
 say "migrating"
 "$BIN" migrate >>"$DIR/migrate.log" 2>&1
 
+# On its own PostgreSQL each service signs in as its own login role, a member of the role the
+# migration granted its tables (steelcare_<service>): a service that writes a table it does not
+# own fails here, as it would in production. Given a running server, every service uses its URL.
+declare -A SERVICE_DB
+for s in "${SERVICES[@]}"; do SERVICE_DB[$s]=$DATABASE_URL; done
+if [ -n "$PG_BIN" ]; then
+  PSQL=$(command -v psql || echo "$PG_BIN/psql")
+  for s in "${SERVICES[@]}"; do
+    "$PSQL" -q -v ON_ERROR_STOP=1 "$DATABASE_URL" -c "DO \$\$ BEGIN
+      IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'steelcare_${s}_app') THEN
+        CREATE ROLE steelcare_${s}_app LOGIN IN ROLE steelcare_${s};
+      END IF; END \$\$" >>"$DIR/migrate.log" 2>&1
+    SERVICE_DB[$s]=postgres://steelcare_${s}_app@127.0.0.1:$PG_PORT/postgres
+  done
+  say "one database role per service (steelcare_<service>_app)"
+fi
+
 # One supervised process per service: started again whenever it exits, until stopped.
 run_service() {
   local service=$1 port=$2
   while [ ! -f "$DIR/stop" ]; do
     STEELCARE__SERVER__LISTEN=127.0.0.1:$port OTEL_SERVICE_NAME=steelcare-$service \
+      STEELCARE__DATABASE__URL=${SERVICE_DB[$service]} \
       "$BIN" serve --service "$service" >>"$DIR/$service.log" 2>&1 &
     echo $! > "$DIR/$service.pid"
     wait $! || true

@@ -13,6 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use chrono::{TimeDelta, Utc};
+use sea_orm::ConnectionTrait;
 use steelcare_domain::Role;
 use steelcare_proto::acceptance::v1 as apb;
 use steelcare_proto::acceptance::v1::acceptance_service_client::AcceptanceServiceClient;
@@ -39,6 +40,7 @@ use steelcare_tests::fixtures::{customer_request, project_request};
 
 const SERVICES: [&str; 5] = ["intake", "dispatch", "repair", "acceptance", "feedback"];
 const BASE_PORT: u16 = 50161;
+const PG_PORT: u16 = 55533;
 
 /// `deploy/local/run.sh` running in a directory of its own; stopped (SIGTERM) on drop.
 struct Local {
@@ -82,7 +84,7 @@ impl Local {
         let script = Command::new(workspace().join("deploy/local/run.sh"))
             .env("STEELCARE_LOCAL_DIR", dir.path())
             .env("STEELCARE_LOCAL_BASE_PORT", BASE_PORT.to_string())
-            .env("STEELCARE_LOCAL_PG_PORT", "55533")
+            .env("STEELCARE_LOCAL_PG_PORT", PG_PORT.to_string())
             .env("STEELCARE_LOCAL_REDIS_PORT", "56480")
             .env("STEELCARE_BIN", binary())
             .env("STEELCARE__AUTH__JWT_SECRET", TEST_SECRET)
@@ -619,4 +621,35 @@ async fn one_case_from_the_call_to_the_last_visit_across_five_processes_each_kil
     .map(|s| s as i32)
     .collect();
     assert_eq!(states, expected, "every step once, in order");
+
+    // Each process signed in as its own database role, and none was refused a write: the
+    // case above went through with each service writing only its own tables.
+    let admin = steelcare_store::connect(
+        &format!("postgres://postgres@127.0.0.1:{PG_PORT}/postgres"),
+        1,
+    )
+    .await
+    .expect("PostgreSQL of the walk");
+    let signed_in: Vec<String> = admin
+        .query_all_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            "SELECT DISTINCT usename::text FROM pg_stat_activity \
+             WHERE usename LIKE 'steelcare%' ORDER BY 1",
+        ))
+        .await
+        .expect("sessions")
+        .iter()
+        .filter_map(|row| row.try_get_by_index::<String>(0).ok())
+        .collect();
+    let roles: Vec<String> = ["acceptance", "dispatch", "feedback", "intake", "repair"]
+        .iter()
+        .map(|s| format!("steelcare_{s}_app"))
+        .collect();
+    assert_eq!(signed_in, roles, "one database role per service");
+    for (i, service) in SERVICES.iter().enumerate() {
+        let log = local.log(i);
+        for refusal in ["permission denied", "row-level security"] {
+            assert!(!log.contains(refusal), "{service} was refused: {log}");
+        }
+    }
 }

@@ -57,7 +57,7 @@ pub mod staff {
 pub const UNDETERMINED: &str = "undetermined";
 
 /// The kind of a satisfaction survey in `case_records`.
-pub const SATISFACTION: &str = "satisfaction";
+pub use steelcare_store::case_records::kind::SATISFACTION;
 
 /// A protobuf enum name as a short key: `ROOT_CAUSE_DESIGN` → `design`.
 pub fn short_key(name: &str, prefix: &str) -> String {

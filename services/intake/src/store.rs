@@ -231,13 +231,18 @@ pub async fn ensure_acceptance_sequence(
     if day.is_empty() || !day.chars().all(|c| c.is_ascii_digit()) {
         return Err(StoreError::Corrupt(format!("acceptance day key {day:?}")));
     }
-    let create = format!("CREATE SEQUENCE IF NOT EXISTS acceptance_{day} START 1");
+    // Intake's database role may not create anything: the migration's function creates the
+    // sequence as the schema's owner and grants it to intake.
+    let create = format!("SELECT {SEQUENCE_FUNCTION}('{day}')");
     if let Err(err) = db.execute_unprepared(&create).await {
-        // Two processes creating it at once: one wins, the other sees a catalog conflict.
-        tracing::debug!(error = %err, day, "acceptance sequence creation raced");
+        // The function absorbs two processes creating it at once; anything else is worth a
+        // look (the create that follows fails on the missing sequence).
+        tracing::warn!(error = %err, day, "the acceptance sequence of the day was not created");
     }
     Ok(())
 }
+
+use steelcare_store::migration::m20261204_000016_acceptance_sequence_function::FUNCTION as SEQUENCE_FUNCTION;
 
 /// Acceptance and archive numbers count in one shared table.
 pub use steelcare_store::counters::increment_counter;

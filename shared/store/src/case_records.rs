@@ -18,7 +18,7 @@ use crate::entity::case_records;
 pub const RECORDED: &str = "recorded";
 
 /// Kinds of records: the repair service writes the first twelve, the acceptance service the
-/// last two; every service that reads a case's records (the archive, the analytics) names
+/// next two, the feedback service the satisfaction surveys (`roles::RECORD_KINDS`); every service that reads a case's records (the archive, the analytics) names
 /// them from here.
 pub mod kind {
     /// A survey report version.
@@ -49,6 +49,8 @@ pub mod kind {
     pub const SELF_INSPECTION: &str = "self_inspection";
     /// A customer acceptance round (acceptance).
     pub const ACCEPTANCE: &str = "acceptance";
+    /// A satisfaction survey (feedback).
+    pub const SATISFACTION: &str = "satisfaction";
 }
 
 /// Statuses of records (plans and disputes change; the others are `recorded`).

@@ -18,6 +18,7 @@ pub mod migration;
 pub mod outbox;
 pub mod page;
 pub mod processed;
+pub mod roles;
 
 pub use db::{Database, begin_write, connect};
 

@@ -19,6 +19,7 @@ mod m20261201_000012_index_outbox_case;
 mod m20261204_000013_survey_dimensions;
 mod m20261204_000014_quality_loop;
 mod m20261204_000015_facts_dirty;
+pub mod m20261204_000016_acceptance_sequence_function;
 
 /// An index named `name` on `cols` of `table`.
 fn index(name: &str, table: impl IntoIden + 'static, cols: Vec<DynIden>) -> IndexCreateStatement {
@@ -62,6 +63,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000013_survey_dimensions::Migration),
             Box::new(m20261204_000014_quality_loop::Migration),
             Box::new(m20261204_000015_facts_dirty::Migration),
+            Box::new(m20261204_000016_acceptance_sequence_function::Migration),
         ]
     }
 }
@@ -123,7 +125,8 @@ pub async fn schema_status(db: &impl sea_orm::ConnectionTrait) -> Result<SchemaS
 /// Applies every pending migration, serialised across processes: on PostgreSQL an advisory
 /// lock held for the whole run makes concurrent `steelcare migrate` (five pods' init
 /// containers at the first rollout) wait for each other, and each then applies only what is
-/// still pending. Returns how many migrations this run applied.
+/// still pending, then grants each service's database role its tables (`roles`). Returns how
+/// many migrations this run applied.
 pub async fn migrate(db: &sea_orm::DatabaseConnection) -> Result<usize, DbErr> {
     use sea_orm::{ConnectionTrait, DbBackend, Statement, TransactionTrait};
     if db.get_database_backend() != DbBackend::Postgres {
@@ -144,6 +147,15 @@ pub async fn migrate(db: &sea_orm::DatabaseConnection) -> Result<usize, DbErr> {
     let pending = pending_count(&tx).await?;
     if pending > 0 {
         Migrator::up(&tx, None).await?;
+    }
+    // Every run, so a table a migration added is granted, and a role created since is too.
+    let missing = crate::roles::apply(&tx).await?;
+    if !missing.is_empty() {
+        tracing::warn!(
+            roles = %missing.join(", "),
+            "these database roles do not exist and could not be created (no CREATEROLE): \
+             create them, then run `steelcare migrate` again to grant them their tables"
+        );
     }
     tx.commit().await?;
     Ok(pending)

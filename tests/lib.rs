@@ -178,7 +178,7 @@ pub fn test_settings(
         env.push(("STEELCARE__REDIS__KEY_PREFIX".to_owned(), unique_prefix()));
     }
     env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    Settings::load_with_env(None, env).expect("test settings")
+    Settings::load_with_env(&[], env).expect("test settings")
 }
 
 /// A running test server.
@@ -350,7 +350,7 @@ impl TestApp {
             ));
         }
         env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        let settings = Settings::load_with_env(None, env).expect("replica settings");
+        let settings = Settings::load_with_env(&[], env).expect("replica settings");
         launch(&self.backend, settings, None, None, None).await
     }
 

@@ -15,10 +15,17 @@ use crate::startup::{Application, connect_database};
 #[derive(Debug, Parser)]
 #[command(name = "steelcare", version)]
 pub struct Cli {
-    /// TOML configuration file (between the defaults and STEELCARE__* variables); on
-    /// Kubernetes the mounted Secret (STEELCARE_CONFIG).
-    #[arg(long, global = true, value_name = "FILE", env = "STEELCARE_CONFIG")]
-    pub config: Option<PathBuf>,
+    /// TOML configuration files, comma-separated or repeated, a later one overriding an
+    /// earlier one (between the defaults and STEELCARE__* variables); on Kubernetes the
+    /// mounted Secrets: the shared one, then the Deployment's database role (STEELCARE_CONFIG).
+    #[arg(
+        long,
+        global = true,
+        value_name = "FILE",
+        env = "STEELCARE_CONFIG",
+        value_delimiter = ','
+    )]
+    pub config: Vec<PathBuf>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,

@@ -36,7 +36,7 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
-    let settings = match Settings::load(cli.config.as_deref()) {
+    let settings = match Settings::load(&cli.config) {
         Ok(settings) => settings,
         Err(err) => {
             eprintln!("steelcare: {err}");

@@ -602,25 +602,27 @@ pub struct TelemetrySettings {
 }
 
 impl Settings {
-    /// Loads defaults, then `file` (which must exist when given), then the environment.
-    pub fn load(file: Option<&Path>) -> Result<Settings, SettingsError> {
-        Self::load_with_env(file, std::env::vars())
+    /// Loads defaults, then `files` in order (each must exist; a later one overrides an
+    /// earlier one, e.g. a Deployment's own database credentials over the shared secrets), then
+    /// the environment.
+    pub fn load(files: &[PathBuf]) -> Result<Settings, SettingsError> {
+        Self::load_with_env(files, std::env::vars())
     }
 
     /// As [`Settings::load`], with the environment given explicitly (for tests).
     pub fn load_with_env(
-        file: Option<&Path>,
+        files: &[PathBuf],
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Settings, SettingsError> {
         let mut builder = Config::builder().add_source(File::from_str(DEFAULTS, FileFormat::Toml));
-        if let Some(path) = file {
+        for path in files {
             if !path.is_file() {
                 return Err(SettingsError::Load(format!(
                     "cannot read config file {}",
                     path.display()
                 )));
             }
-            builder = builder.add_source(File::from(path).format(FileFormat::Toml));
+            builder = builder.add_source(File::from(path.as_path()).format(FileFormat::Toml));
         }
         let env: Vec<(String, String)> = env.into_iter().collect();
         // The standard OpenTelemetry variables win over the configuration: each Deployment
@@ -1172,7 +1174,7 @@ mod tests {
 
     #[test]
     fn defaults_are_the_embedded_deployment() {
-        let s = Settings::load_with_env(None, env(&[])).unwrap();
+        let s = Settings::load_with_env(&[], env(&[])).unwrap();
         assert_eq!(s.server.listen.to_string(), "127.0.0.1:50051");
         assert_eq!(s.database.url, "sqlite://./data/steelcare.db?mode=rwc");
         assert!(s.is_embedded());
@@ -1184,7 +1186,7 @@ mod tests {
     #[test]
     fn the_standard_opentelemetry_variables_win() {
         let s = Settings::load_with_env(
-            None,
+            &[],
             env(&[
                 ("STEELCARE__TELEMETRY__SERVICE_NAME", "from-config"),
                 ("OTEL_SERVICE_NAME", "steelcare-dispatch"),
@@ -1198,16 +1200,16 @@ mod tests {
             Some("http://collector:4317")
         );
         let bad =
-            Settings::load_with_env(None, env(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "collector")]));
+            Settings::load_with_env(&[], env(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "collector")]));
         assert!(bad.is_err(), "the endpoint is checked like the setting");
-        let unset = Settings::load_with_env(None, env(&[("OTEL_SERVICE_NAME", " ")])).unwrap();
+        let unset = Settings::load_with_env(&[], env(&[("OTEL_SERVICE_NAME", " ")])).unwrap();
         assert_eq!(unset.telemetry.service_name, "steelcare");
     }
 
     #[test]
     fn environment_overrides_defaults() {
         let s = Settings::load_with_env(
-            None,
+            &[],
             env(&[
                 ("STEELCARE__SERVER__LISTEN", "0.0.0.0:6000"),
                 ("STEELCARE__REDIS__URL", "redis://127.0.0.1:6379"),
@@ -1266,31 +1268,62 @@ mod tests {
             ),
         ];
         for (key, value, named) in cases {
-            let err = Settings::load_with_env(None, env(&[(key, value)])).unwrap_err();
+            let err = Settings::load_with_env(&[], env(&[(key, value)])).unwrap_err();
             assert!(err.to_string().contains(named), "{key}: {err}");
         }
     }
 
     #[test]
-    fn the_kubernetes_secret_example_is_a_configuration_file() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../deploy/k8s/overlays/dev/secrets.example.toml");
-        let s = Settings::load_with_env(Some(&path), env(&[])).unwrap();
-        assert!(
-            s.database.url.starts_with("postgres://"),
-            "{}",
-            s.database.url
-        );
-        assert!(s.redis.url.is_some());
+    fn the_kubernetes_secret_examples_are_configuration_files() {
+        let dev = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/k8s/overlays/dev");
+        for (file, user) in [
+            ("migrate", "steelcare:"),
+            ("intake", "steelcare_intake_app:"),
+            ("feedback", "steelcare_feedback_app:"),
+        ] {
+            let files = [
+                dev.join("secrets.example.toml"),
+                dev.join(format!("database/{file}.toml")),
+            ];
+            let s = Settings::load_with_env(&files, env(&[])).unwrap();
+            assert!(
+                s.database.url.starts_with(&format!("postgres://{user}")),
+                "{file}: {}",
+                s.database.url
+            );
+            assert!(s.redis.url.is_some());
+        }
+    }
+
+    #[test]
+    fn a_later_file_overrides_an_earlier_one() {
+        let dir = std::env::temp_dir().join(format!("steelcare-layers-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let shared = dir.join("steelcare.toml");
+        let own = dir.join("database.toml");
+        std::fs::write(
+            &shared,
+            "[database]\nurl = \"postgres://owner@db/steelcare\"\n[redis]\nurl = \"redis://r\"\n",
+        )
+        .unwrap();
+        std::fs::write(
+            &own,
+            "[database]\nurl = \"postgres://intake_app@db/steelcare\"\n",
+        )
+        .unwrap();
+        let s = Settings::load_with_env(&[shared, own], env(&[])).unwrap();
+        assert_eq!(s.database.url, "postgres://intake_app@db/steelcare");
+        assert_eq!(s.redis.url.as_deref(), Some("redis://r"));
     }
 
     #[test]
     fn unknown_keys_and_missing_files_are_refused() {
         let err =
-            Settings::load_with_env(None, env(&[("STEELCARE__SERVER__LISTN", "x")])).unwrap_err();
+            Settings::load_with_env(&[], env(&[("STEELCARE__SERVER__LISTN", "x")])).unwrap_err();
         assert!(err.to_string().contains("listn"), "{err}");
-        let err = Settings::load_with_env(Some(Path::new("/nonexistent/steelcare.toml")), env(&[]))
-            .unwrap_err();
+        let err =
+            Settings::load_with_env(&[PathBuf::from("/nonexistent/steelcare.toml")], env(&[]))
+                .unwrap_err();
         assert!(
             err.to_string().contains("/nonexistent/steelcare.toml"),
             "{err}"
@@ -1309,7 +1342,7 @@ mod tests {
              [dispatch.skill_certificates]\nwelding = [\"welder\", \"hot_work\"]\n",
         )
         .unwrap();
-        let s = Settings::load_with_env(Some(&path), env(&[])).unwrap();
+        let s = Settings::load_with_env(&[path.clone()], env(&[])).unwrap();
         let d = &s.dispatch;
         assert_eq!(
             d.offer_timeout_for(SeverityTier::P1),
@@ -1339,7 +1372,7 @@ mod tests {
             ("STEELCARE__DISPATCH__RETRY_MAX", "1s", "dispatch.retry_max"),
             ("STEELCARE__DISPATCH__LEASE_MS", "5", "dispatch.lease_ms"),
         ] {
-            let err = Settings::load_with_env(None, env(&[(key, value)])).unwrap_err();
+            let err = Settings::load_with_env(&[], env(&[(key, value)])).unwrap_err();
             assert!(err.to_string().contains(named), "{err}");
         }
         std::fs::write(
@@ -1347,7 +1380,7 @@ mod tests {
             "[dispatch.category_skills]\nleakage = [\"plumbing\"]\n",
         )
         .unwrap();
-        let err = Settings::load_with_env(Some(&path), env(&[])).unwrap_err();
+        let err = Settings::load_with_env(&[path.clone()], env(&[])).unwrap_err();
         assert!(
             err.to_string().contains("dispatch.category_skills"),
             "{err}"
@@ -1367,7 +1400,7 @@ mod tests {
         )
         .unwrap();
         let s = Settings::load_with_env(
-            Some(&path),
+            &[path.clone()],
             env(&[("STEELCARE__INTAKE__ESCALATION_THRESHOLDS", "0.9,0.25")]),
         )
         .unwrap();
@@ -1408,7 +1441,7 @@ mod tests {
                 "intake.calendar_file",
             ),
         ] {
-            let err = Settings::load_with_env(None, env(&[(key, value)])).unwrap_err();
+            let err = Settings::load_with_env(&[], env(&[(key, value)])).unwrap_err();
             assert!(err.to_string().contains(named), "{key}: {err}");
         }
     }
@@ -1424,7 +1457,7 @@ mod tests {
         )
         .unwrap();
         let s = Settings::load_with_env(
-            Some(&path),
+            &[path.clone()],
             env(&[("STEELCARE__DATABASE__MAX_CONNECTIONS", "7")]),
         )
         .unwrap();

@@ -24,9 +24,16 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[derive(Debug, Parser)]
 #[command(name = "steelcare-bench", version)]
 struct Cli {
-    /// TOML configuration file (between the defaults and STEELCARE__* variables).
-    #[arg(long, global = true, value_name = "FILE", env = "STEELCARE_CONFIG")]
-    config: Option<PathBuf>,
+    /// TOML configuration files, comma-separated (between the defaults and STEELCARE__*
+    /// variables).
+    #[arg(
+        long,
+        global = true,
+        value_name = "FILE",
+        env = "STEELCARE_CONFIG",
+        value_delimiter = ','
+    )]
+    config: Vec<PathBuf>,
     /// What to load.
     #[command(subcommand)]
     target: Target,
@@ -255,7 +262,7 @@ async fn run(target: Target, settings: Settings) -> Result<(), String> {
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    let settings = match Settings::load(cli.config.as_deref()) {
+    let settings = match Settings::load(&cli.config) {
         Ok(settings) => settings,
         Err(err) => {
             eprintln!("steelcare-bench: {err}");

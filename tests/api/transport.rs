@@ -215,3 +215,96 @@ async fn calls_in_flight_at_shutdown_complete_without_a_drain_delay() {
         refused.len()
     );
 }
+
+/// The built binary under SIGTERM with no drain delay: every call a client sent before the
+/// signal, on a connection the client had just opened (the server may not have read its first
+/// bytes yet) as well as on one it had used before, completes; none is answered UNAVAILABLE.
+#[tokio::test]
+async fn sigterm_without_a_drain_delay_completes_the_calls_that_reached_the_binary() {
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let port = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap().port()
+    };
+    let mut child = Command::new(crate::walk::binary())
+        .args(["serve"])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("STEELCARE__SERVER__LISTEN", format!("127.0.0.1:{port}"))
+        .env("STEELCARE__SERVER__DRAIN_DELAY_MS", "0")
+        .env("STEELCARE__DATA_DIR", dir.path())
+        .env("STEELCARE__AUTH__JWT_SECRET", steelcare_tests::TEST_SECRET)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let address = format!("http://127.0.0.1:{port}");
+    let token = steelcare_tests::test_authenticator()
+        .issue("u", &[Role::Auditor], None, Duration::from_secs(600))
+        .unwrap();
+    let used = loop {
+        let channel = tonic::transport::Endpoint::from_shared(address.clone())
+            .unwrap()
+            .connect()
+            .await;
+        if let Ok(channel) = channel {
+            let mut client = AdminServiceClient::new(channel);
+            if client
+                .who_am_i(authed(WhoAmIRequest {}, &token))
+                .await
+                .is_ok()
+            {
+                break client;
+            }
+        }
+        assert!(child.try_wait().unwrap().is_none(), "the binary exited");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let mut calls = Vec::new();
+    for i in 0..24 {
+        let mut client = if i % 2 == 0 {
+            used.clone()
+        } else {
+            // A connection of its own, opened with the call.
+            let channel = tonic::transport::Endpoint::from_shared(address.clone())
+                .unwrap()
+                .connect_lazy();
+            AdminServiceClient::new(channel)
+        };
+        let token = token.clone();
+        calls.push(tokio::spawn(async move {
+            client
+                .list_audit_records(authed(
+                    ListAuditRecordsRequest {
+                        page_size: 100,
+                        ..Default::default()
+                    },
+                    &token,
+                ))
+                .await
+        }));
+    }
+    // The requests are on the wire (loopback) before the signal.
+    tokio::time::sleep(Duration::from_millis(15)).await;
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let mut refused = Vec::new();
+    for call in calls {
+        if let Err(status) = call.await.unwrap() {
+            refused.push(format!("{:?}: {}", status.code(), status.message()));
+        }
+    }
+    let exited = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .unwrap();
+    assert!(exited.unwrap().success(), "a clean exit after SIGTERM");
+    assert!(
+        refused.is_empty(),
+        "{} of 24 refused: {refused:?}",
+        refused.len()
+    );
+}

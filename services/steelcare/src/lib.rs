@@ -2,6 +2,7 @@
 //! services on one listener (DESIGN.md decision 1), with health, reflection, gRPC-Web and
 //! authentication, plus the background workers (outbox relay). Tests and `main` share it.
 
+pub mod acceptor;
 pub mod admin;
 pub mod call;
 pub mod cli;

@@ -15,7 +15,6 @@ use steelcare_runtime::{Authenticator, Settings};
 use steelcare_store::Database;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tokio_stream::wrappers::TcpListenerStream;
 use tonic::server::NamedService;
 use tonic::service::interceptor::InterceptedService;
 use tonic::service::{Routes, RoutesBuilder};
@@ -76,19 +75,6 @@ pub enum StartupError {
     /// The server failed while running.
     #[error("server: {0}")]
     Serve(#[from] tonic::transport::Error),
-}
-
-/// Accepted connections with Nagle's algorithm off: gRPC writes small frames and waits for
-/// answers, and delayed ACKs would otherwise add ~40 ms to every call.
-fn incoming(
-    listener: TcpListener,
-) -> impl tokio_stream::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
-    use tokio_stream::StreamExt;
-    TcpListenerStream::new(listener).map(|accepted| {
-        let stream = accepted?;
-        stream.set_nodelay(true)?;
-        Ok(stream)
-    })
 }
 
 /// Hides the password of a URL for messages and logs.
@@ -446,9 +432,10 @@ impl Application {
         let delay = self.settings.server.drain_delay;
         // At SIGTERM health turns NOT_SERVING at once (streams end too); the listener keeps
         // accepting for `server.drain_delay_ms`, so balancers that check health move away
-        // first; then it closes and in-flight calls drain.
+        // first; then it closes (the acceptor) and in-flight calls drain.
         let drain_health = health.clone();
         let drain_names: Vec<&'static str> = mounted.iter().copied().chain([""]).collect();
+        let (incoming, acceptor) = crate::acceptor::accept(self.listener);
         let signal = async move {
             shutdown.await;
             let _ = drain_started.send(true);
@@ -464,6 +451,9 @@ impl Application {
                 );
                 tokio::time::sleep(delay).await;
             }
+            // The listener closes; connections that just arrived are read before the
+            // server's graceful close, which would drop a connection it has not read yet.
+            acceptor.stop().await;
         };
         let serve = Server::builder()
             .accept_http1(true)
@@ -473,7 +463,7 @@ impl Application {
             .layer(GrpcWebLayer::new())
             .layer(RpcTraceLayer)
             .add_routes(routes.routes())
-            .serve_with_incoming_shutdown(incoming(self.listener), signal);
+            .serve_with_incoming_shutdown(incoming, signal);
         tokio::pin!(serve);
         let served = tokio::select! {
             result = &mut serve => result,

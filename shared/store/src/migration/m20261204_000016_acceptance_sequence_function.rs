@@ -20,19 +20,24 @@ impl MigrationTrait for Migration {
             return Ok(());
         }
         let db = manager.get_connection();
+        // Only the call that creates the sequence grants it: two grants on one sequence at
+        // once would fail ("tuple concurrently updated"), and a loser of the creation race
+        // returns as soon as the winner has committed.
         db.execute_unprepared(&format!(
             "CREATE OR REPLACE FUNCTION {FUNCTION}(day text) RETURNS void \
              LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$ \
+             DECLARE seq text := 'acceptance_' || day; \
              BEGIN \
                IF day !~ '^[0-9]+$' THEN \
                  RAISE EXCEPTION 'acceptance day key %', day USING ERRCODE = 'invalid_parameter_value'; \
                END IF; \
+               IF to_regclass(quote_ident(seq)) IS NOT NULL THEN RETURN; END IF; \
                BEGIN \
-                 EXECUTE format('CREATE SEQUENCE IF NOT EXISTS %I START 1', 'acceptance_' || day); \
-               EXCEPTION WHEN duplicate_table OR unique_violation THEN NULL; \
+                 EXECUTE format('CREATE SEQUENCE %I START 1', seq); \
+               EXCEPTION WHEN duplicate_table OR unique_violation THEN RETURN; \
                END; \
                IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'steelcare_intake') THEN \
-                 EXECUTE format('GRANT USAGE ON SEQUENCE %I TO steelcare_intake', 'acceptance_' || day); \
+                 EXECUTE format('GRANT USAGE ON SEQUENCE %I TO steelcare_intake', seq); \
                END IF; \
              END $$"
         ))

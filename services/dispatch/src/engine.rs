@@ -579,18 +579,23 @@ impl Dispatcher {
 
     /// Handles one claimed job: matches and offers, or escalates when nobody is available.
     pub async fn handle_job(&self, assignment_id: &str) -> Result<JobOutcome, ApiError> {
+        match store::assignment(&self.db, assignment_id).await? {
+            Some(row) => self.handle_assignment(row).await,
+            None => Ok(JobOutcome::Skipped),
+        }
+    }
+
+    /// [`Dispatcher::handle_job`] with the job's assignment already read.
+    pub async fn handle_assignment(&self, row: assignments::Model) -> Result<JobOutcome, ApiError> {
         use std::sync::atomic::Ordering;
         if self
             .panics
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
             .is_ok()
         {
-            panic!("injected fault: queue worker panics on job {assignment_id}");
+            panic!("injected fault: queue worker panics on job {}", row.id);
         }
         let now = steelcare_store::now();
-        let Some(row) = store::assignment(&self.db, assignment_id).await? else {
-            return Ok(JobOutcome::Skipped);
-        };
         if row.state != state::WAITING || row.retry_at_ms.is_some_and(|r| r > ms(now)) {
             return Ok(JobOutcome::Skipped);
         }
@@ -602,14 +607,14 @@ impl Dispatcher {
         let (tx, outcome) = loop {
             attempts += 1;
             let ranked = matching::find(&self.db, &self.config, &self.directory, &job, now).await?;
+            // "Nobody" is decided on a fresh read of the field, never on a cached one that
+            // may predate a technician who just came on duty.
+            if ranked.is_empty() && attempts == 1 {
+                self.directory.forget(&regions);
+                continue;
+            }
             let tx = begin_write(&self.db).await.map_err(db_err)?;
             let Some(best) = ranked.into_iter().next() else {
-                // "Nobody" is decided on a fresh read of the field, never on a cached one
-                // that may predate a technician who just came on duty.
-                if attempts == 1 {
-                    self.directory.forget(&regions);
-                    continue;
-                }
                 let why = format!(
                     "no qualified, available technician covers {} for {}",
                     regions.join("/"),

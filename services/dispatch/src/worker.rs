@@ -191,15 +191,17 @@ pub async fn work_once(dispatcher: &Dispatcher) -> Result<bool, ApiError> {
         otel.kind = "consumer",
         assignment_id = %job.job_id,
     );
-    if let Some(traceparent) = store::assignment(&dispatcher.db, &job.job_id)
-        .await
-        .ok()
-        .flatten()
-        .and_then(|row| row.trace_context)
-    {
-        steelcare_runtime::telemetry::continue_trace(&span, &traceparent, "");
-    }
-    match dispatcher.handle_job(&job.job_id).instrument(span).await {
+    let handled = match store::assignment(&dispatcher.db, &job.job_id).await {
+        Ok(Some(row)) => {
+            if let Some(traceparent) = &row.trace_context {
+                steelcare_runtime::telemetry::continue_trace(&span, traceparent, "");
+            }
+            dispatcher.handle_assignment(row).instrument(span).await
+        }
+        Ok(None) => Ok(JobOutcome::Skipped),
+        Err(err) => Err(err.into()),
+    };
+    match handled {
         Ok(outcome) => {
             match &outcome {
                 JobOutcome::Offered(technician_id) => {

@@ -160,6 +160,13 @@ pub async fn run_consumer<H, F, E>(
                 idle = Duration::from_millis(5);
                 continue;
             }
+            Err(err) if err.is_missing_group() => {
+                // The stream was dropped under the group (the relay republishing after Redis
+                // lost its data, or marking a first start): create it again at once.
+                tracing::info!(stream = %options.stream, group = %options.group, "consumer group gone with its stream; creating it again");
+                group_ready = false;
+                idle = Duration::from_millis(5);
+            }
             Err(err) => {
                 warn!(stream = %options.stream, group = %options.group, error = %err, "consumer round failed");
                 // The group may be gone with Redis's data: create it again next round.

@@ -22,3 +22,15 @@ pub enum BusError {
     #[error("malformed message: {0}")]
     Malformed(String),
 }
+
+impl BusError {
+    /// The consumer group is gone: the stream was dropped (the relay found Redis emptied and
+    /// publishes every unhandled event again, or marks the first start) or never had it.
+    pub fn is_missing_group(&self) -> bool {
+        match self {
+            BusError::NoGroup { .. } => true,
+            BusError::Redis(err) => err.code() == Some("NOGROUP"),
+            _ => false,
+        }
+    }
+}

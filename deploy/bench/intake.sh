@@ -5,7 +5,8 @@
 #   2. `steelcare-bench intake` (CreateTicket over gRPC, each client on its own connection)
 #      against the intake service as its Deployment runs it (`--service intake`; the other
 #      services' consumers run elsewhere) on SQLite and on PostgreSQL, and once more with
-#      every service in the one process (postgres+redis, all);
+#      every service in the one process (postgres+redis, all), then with intake and dispatch
+#      only and with every service but dispatch (whose work takes the one process's share);
 #   3. the ratio ours / pgbench at 16 clients.
 #   backends: sqlite (embedded bus, the no-servers default), postgres (embedded bus in
 #   PostgreSQL), postgres+redis (the Kubernetes deployment's engines).
@@ -50,9 +51,17 @@ redis-cli --scan --pattern "$prefix*" | xargs -r -n 500 redis-cli DEL >/dev/null
 all=$(pg_bench postgres+redis,all all STEELCARE__REDIS__URL=redis://127.0.0.1:6379 STEELCARE__REDIS__KEY_PREFIX="${prefix}all:")
 echo "$all"
 redis-cli --scan --pattern "$prefix*" | xargs -r -n 500 redis-cli DEL >/dev/null || true
+# Which service's work takes the one process's share: intake with dispatch alone, and intake
+# with every service but dispatch.
+withdispatch=$(pg_bench postgres+redis,intake+dispatch intake,dispatch STEELCARE__REDIS__URL=redis://127.0.0.1:6379 STEELCARE__REDIS__KEY_PREFIX="${prefix}d:")
+echo "$withdispatch"
+redis-cli --scan --pattern "$prefix*" | xargs -r -n 500 redis-cli DEL >/dev/null || true
+butdispatch=$(pg_bench postgres+redis,all-but-dispatch intake,repair,acceptance,feedback STEELCARE__REDIS__URL=redis://127.0.0.1:6379 STEELCARE__REDIS__KEY_PREFIX="${prefix}b:")
+echo "$butdispatch"
+redis-cli --scan --pattern "$prefix*" | xargs -r -n 500 redis-cli DEL >/dev/null || true
 
 ceiling=$(echo "$limits" | awk '/pg_ticket_tx clients=16/ { sub("tps=", "", $3); print $3 }')
-for run in sqlite pg pgredis all; do
+for run in sqlite pg pgredis all withdispatch butdispatch; do
   line=$(echo "${!run}" | grep 'clients=16 ')
   tps=$(echo "$line" | sed -E 's/.* tps=([0-9.]+).*/\1/')
   awk -v ours="$tps" -v limit="$ceiling" -v name="$run" \

@@ -85,6 +85,103 @@ fn parse_override(
     }
 }
 
+/// What a signing request says, checked.
+struct Terms {
+    contractor_obligations: Vec<String>,
+    customer_obligations: Vec<String>,
+    acceptance_terms: Vec<String>,
+    quote: Option<Quote>,
+    override_reason: String,
+    overridden: Option<pb::CostBearing>,
+    signatures: Vec<common::Signature>,
+}
+
+/// Checks a signing request: the plan version, obligations and terms, the quote, an
+/// override with its reason (and only with one), both sides' signatures.
+fn parse_terms(
+    config: &RepairConfig,
+    request: &pb::SignAgreementRequest,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Terms, ApiError> {
+    let mut v = Violations::default();
+    if request.plan_version < 1 {
+        v.add(
+            "plan_version",
+            "the plan version the customer agreed to, from 1",
+        );
+    }
+    let contractor_obligations = texts(
+        &mut v,
+        "contractor_obligations",
+        &request.contractor_obligations,
+        50,
+    );
+    if contractor_obligations.is_empty() {
+        v.add("contractor_obligations", "required");
+    }
+    let customer_obligations = texts(
+        &mut v,
+        "customer_obligations",
+        &request.customer_obligations,
+        50,
+    );
+    let acceptance_terms = texts(&mut v, "acceptance_terms", &request.acceptance_terms, 50);
+    let quote = parse_quote(
+        &mut v,
+        config,
+        request.quoted.as_ref(),
+        request.cost_price.as_ref(),
+        true,
+    );
+    let override_reason = v.optional("override_reason", &request.override_reason, LONG);
+    let overridden = request.cost_override.as_ref().map(|o| {
+        if override_reason.is_empty() {
+            v.add(
+                "override_reason",
+                "required: why the computed bearing is overridden",
+            );
+        }
+        parse_override(&mut v, config, o, quote, &override_reason)
+    });
+    if overridden.is_none() && !override_reason.is_empty() {
+        v.add("cost_override", "required with an override_reason");
+    }
+    let signatures = signatures(&mut v, "signatures", &request.signatures, BOTH_SIDES, now);
+    v.finish(Terms {
+        contractor_obligations,
+        customer_obligations,
+        acceptance_terms,
+        quote,
+        override_reason,
+        overridden,
+        signatures,
+    })
+}
+
+/// The plan version the agreement is signed on, which the customer must have agreed to: its
+/// version and content.
+async fn agreed_version(
+    tx: &sea_orm::DatabaseTransaction,
+    case: &store::Case,
+    version: i32,
+) -> Result<(i32, pb::PlanContent), ApiError> {
+    let row = store::versioned(tx, &case.id, kind::PLAN, version)
+        .await?
+        .ok_or_else(|| ApiError::invalid("plan_version", "no such plan version"))?;
+    if plan_status(&row.status) != pb::PlanStatus::Agreed {
+        return Err(ApiError::FailedPrecondition {
+            subject: format!("case/{}/plan/{}", case.id, row.version),
+            current_state: row.status.to_uppercase(),
+            message: format!(
+                "the customer has not agreed to plan version {} (it is {})",
+                row.version, row.status
+            ),
+        });
+    }
+    let plan: pb::RepairPlan = decode(&row)?;
+    Ok((row.version, plan.content.unwrap_or_default()))
+}
+
 impl RepairService {
     pub(super) async fn sign_agreement(
         &self,
@@ -93,52 +190,7 @@ impl RepairService {
     ) -> Result<pb::SignAgreementResponse, ApiError> {
         allow(ctx, &[Role::Engineer, Role::Manager, Role::Admin])?;
         let now = steelcare_store::now();
-        let mut v = Violations::default();
-        if request.plan_version < 1 {
-            v.add(
-                "plan_version",
-                "the plan version the customer agreed to, from 1",
-            );
-        }
-        let contractor_obligations = texts(
-            &mut v,
-            "contractor_obligations",
-            &request.contractor_obligations,
-            50,
-        );
-        if contractor_obligations.is_empty() {
-            v.add("contractor_obligations", "required");
-        }
-        let customer_obligations = texts(
-            &mut v,
-            "customer_obligations",
-            &request.customer_obligations,
-            50,
-        );
-        let acceptance_terms = texts(&mut v, "acceptance_terms", &request.acceptance_terms, 50);
-        let config = &self.repairer.config;
-        let quote = parse_quote(
-            &mut v,
-            config,
-            request.quoted.as_ref(),
-            request.cost_price.as_ref(),
-            true,
-        );
-        let override_reason = v.optional("override_reason", &request.override_reason, LONG);
-        let overridden = request.cost_override.as_ref().map(|o| {
-            if override_reason.is_empty() {
-                v.add(
-                    "override_reason",
-                    "required: why the computed bearing is overridden",
-                );
-            }
-            parse_override(&mut v, config, o, quote, &override_reason)
-        });
-        if overridden.is_none() && !override_reason.is_empty() {
-            v.add("cost_override", "required with an override_reason");
-        }
-        let signatures = signatures(&mut v, "signatures", &request.signatures, BOTH_SIDES, now);
-        v.finish(())?;
+        let terms = parse_terms(&self.repairer.config, &request, now)?;
         let hash = payload_hash(&request, |r| r.request_id.clear());
         let r = &self.repairer;
         let (tx, key) = match r
@@ -159,46 +211,8 @@ impl RepairService {
             &[CaseState::PlanApproved],
             "the agreement is signed on an approved plan the customer agreed to",
         )?;
-        let row = store::versioned(&tx, &case.id, kind::PLAN, request.plan_version)
-            .await?
-            .ok_or_else(|| ApiError::invalid("plan_version", "no such plan version"))?;
-        if plan_status(&row.status) != pb::PlanStatus::Agreed {
-            return Err(ApiError::FailedPrecondition {
-                subject: format!("case/{}/plan/{}", case.id, row.version),
-                current_state: row.status.to_uppercase(),
-                message: format!(
-                    "the customer has not agreed to plan version {} (it is {})",
-                    row.version, row.status
-                ),
-            });
-        }
-        let plan: pb::RepairPlan = decode(&row)?;
-        let content = plan.content.clone().unwrap_or_default();
-        let shares = responsibility(&tx, &case.id)
-            .await?
-            .ok_or_else(|| case_precondition(&case, "the case has no survey report yet"))?;
-        let computed = match bearing(&r.config, &case, &shares, quote) {
-            Ok(c) => Some(c),
-            Err(_) if overridden.is_some() => None,
-            Err(err) => return Err(err),
-        };
-        let cost = match (&overridden, &computed) {
-            (Some(o), computed) => pb::CostBearing {
-                in_warranty: case.in_warranty,
-                warranty_scope: case.warranty_scope.clone(),
-                responsibility: crate::records::shares_proto(&shares),
-                warranty_start: computed.as_ref().and_then(|c| c.warranty_start),
-                warranty_end: computed.as_ref().and_then(|c| c.warranty_end),
-                ..o.clone()
-            },
-            (None, Some(c)) => c.clone(),
-            (None, None) => {
-                return Err(case_precondition(
-                    &case,
-                    "no cost bearing could be computed",
-                ));
-            }
-        };
+        let (plan_version, content) = agreed_version(&tx, &case, request.plan_version).await?;
+        let (cost, computed) = self.cost_of(&tx, &case, &terms).await?;
         let (start, end) = schedule_of(&content)?;
         r.check_crew(
             &tx,
@@ -213,18 +227,18 @@ impl RepairService {
         let agreement = pb::Agreement {
             agreement_id: id.clone(),
             ticket_id: case.id.clone(),
-            plan_version: row.version,
-            contractor_obligations,
-            customer_obligations,
+            plan_version,
+            contractor_obligations: terms.contractor_obligations,
+            customer_obligations: terms.customer_obligations,
             scope: content.scope.clone(),
             acceptance_criteria: content
                 .steps
                 .iter()
                 .flat_map(|s| s.quality_criteria.iter().cloned())
                 .collect(),
-            acceptance_terms,
+            acceptance_terms: terms.acceptance_terms,
             cost: Some(cost.clone()),
-            signatures,
+            signatures: terms.signatures,
             amendments: Vec::new(),
             sign_time: Some(to_timestamp(now)),
         };
@@ -238,7 +252,7 @@ impl RepairService {
                 &ctx.caller.subject,
                 now,
             )
-            .version(row.version)
+            .version(plan_version)
             .slot(slot(kind::AGREEMENT, &case.id, 0)),
         )
         .await?;
@@ -251,49 +265,89 @@ impl RepairService {
             end.timestamp_millis(),
         )
         .await?;
-        audit(
-            &tx,
-            ctx,
-            "agreement",
-            &id,
-            None,
-            serde_json::json!({
-                "ticket_id": case.id,
-                "plan_version": row.version,
-                "quoted_minor": quote.map(|q| q.price.minor()),
-                "currency": r.config.currency.code(),
-                "customer_minor": cost.customer_pays.as_ref().map(|m| m.amount_minor),
-                "contractor_minor": cost.contractor_bears.as_ref().map(|m| m.amount_minor),
-                "computed_customer_minor": computed
-                    .as_ref()
-                    .and_then(|c| c.customer_pays.as_ref().map(|m| m.amount_minor)),
-                "override_reason": override_reason,
-            }),
-        )
-        .await?;
+        let audited = serde_json::json!({
+            "ticket_id": case.id,
+            "plan_version": plan_version,
+            "quoted_minor": terms.quote.map(|q| q.price.minor()),
+            "currency": r.config.currency.code(),
+            "customer_minor": cost.customer_pays.as_ref().map(|m| m.amount_minor),
+            "contractor_minor": cost.contractor_bears.as_ref().map(|m| m.amount_minor),
+            "computed_customer_minor": computed
+                .as_ref()
+                .and_then(|c| c.customer_pays.as_ref().map(|m| m.amount_minor)),
+            "override_reason": terms.override_reason,
+        });
+        audit(&tx, ctx, "agreement", &id, None, audited).await?;
+        self.agreed(ctx, &tx, &case, &id, &cost).await?;
+        r.finish(tx, key, &id).await?;
+        Ok(pb::SignAgreementResponse {
+            agreement: Some(agreement),
+        })
+    }
+
+    /// The cost bearing the agreement carries: the override when one is given (completed
+    /// with the case's warranty and shares), else the rule's; and the rule's, when it could
+    /// be computed, for the audit.
+    async fn cost_of(
+        &self,
+        tx: &sea_orm::DatabaseTransaction,
+        case: &store::Case,
+        terms: &Terms,
+    ) -> Result<(pb::CostBearing, Option<pb::CostBearing>), ApiError> {
+        let shares = responsibility(tx, &case.id)
+            .await?
+            .ok_or_else(|| case_precondition(case, "the case has no survey report yet"))?;
+        let computed = match bearing(&self.repairer.config, case, &shares, terms.quote) {
+            Ok(c) => Some(c),
+            Err(_) if terms.overridden.is_some() => None,
+            Err(err) => return Err(err),
+        };
+        let cost = match (&terms.overridden, &computed) {
+            (Some(o), computed) => pb::CostBearing {
+                in_warranty: case.in_warranty,
+                warranty_scope: case.warranty_scope.clone(),
+                responsibility: crate::records::shares_proto(&shares),
+                warranty_start: computed.as_ref().and_then(|c| c.warranty_start),
+                warranty_end: computed.as_ref().and_then(|c| c.warranty_end),
+                ..o.clone()
+            },
+            (None, Some(c)) => c.clone(),
+            (None, None) => {
+                return Err(case_precondition(case, "no cost bearing could be computed"));
+            }
+        };
+        Ok((cost, computed))
+    }
+
+    /// The case is agreed: its state moves and `AgreementSigned` is announced.
+    async fn agreed(
+        &self,
+        ctx: &RequestContext,
+        tx: &sea_orm::DatabaseTransaction,
+        case: &store::Case,
+        agreement_id: &str,
+        cost: &pb::CostBearing,
+    ) -> Result<(), ApiError> {
+        let r = &self.repairer;
         r.move_case(
-            &tx,
+            tx,
             actor_of(&ctx.caller),
-            &case,
+            case,
             CaseState::Agreed,
             "handling agreement signed",
         )
         .await?;
         r.event(
-            &tx,
+            tx,
             actor_of(&ctx.caller),
             &case.id,
             Payload::AgreementSigned(events::AgreementSigned {
-                agreement_id: id.clone(),
-                cost_bearer: bearer(&cost) as i32,
+                agreement_id: agreement_id.to_owned(),
+                cost_bearer: bearer(cost) as i32,
                 customer_price: cost.customer_pays.clone(),
             }),
         )
-        .await?;
-        r.finish(tx, key, &id).await?;
-        Ok(pb::SignAgreementResponse {
-            agreement: Some(agreement),
-        })
+        .await
     }
 
     pub(super) async fn get_agreement(

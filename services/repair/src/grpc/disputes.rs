@@ -3,8 +3,9 @@
 //! (intake, on `DisputeOpened`); resolving records the responsibility found, amends the
 //! agreement's cost bearing, and returns the case to the state it left.
 
-use steelcare_domain::cost::Party;
+use steelcare_domain::cost::{Party, Quote, Share};
 use steelcare_domain::{CaseState, Role};
+use steelcare_proto::common::v1 as common;
 use steelcare_proto::events::v1 as events;
 use steelcare_proto::events::v1::event_envelope::Payload;
 use steelcare_proto::repair::v1 as pb;
@@ -16,7 +17,7 @@ use steelcare_runtime::{ApiError, RequestContext};
 
 use super::agreement::BOTH_SIDES;
 use super::{READERS, RepairService, allow, bearing, check_attachments, evidence, parse_quote};
-use crate::engine::{Begun, case_precondition};
+use crate::engine::{Begun, RepairConfig, case_precondition};
 use crate::records::{kind, shares, shares_proto, signatures, slot, status};
 use crate::store::{self, NewRecord, decode};
 use crate::view;
@@ -31,6 +32,56 @@ const DISPUTABLE: &[CaseState] = &[
     CaseState::SelfInspected,
     CaseState::Accepted,
 ];
+
+/// A resolution's request, checked.
+struct Settlement {
+    resolution: i32,
+    outcome: String,
+    found: Vec<Share>,
+    quote: Option<Quote>,
+    signed: Option<Vec<common::Signature>>,
+}
+
+/// Checks a resolution: how it was reached, its outcome, who is responsible (determined),
+/// the new quote and the signatures when given.
+fn parse_resolution(
+    config: &RepairConfig,
+    request: &pb::ResolveDisputeRequest,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Settlement, ApiError> {
+    let mut v = Violations::default();
+    let resolution = match pb::DisputeResolution::try_from(request.resolution) {
+        Ok(pb::DisputeResolution::Unspecified) | Err(_) => {
+            v.add("resolution", "required: negotiated or appraisal");
+            0
+        }
+        Ok(r) => r as i32,
+    };
+    let outcome = v.required("outcome", &request.outcome, LONG);
+    let found = shares(&mut v, "responsibility", &request.responsibility, true);
+    if found.iter().any(|s| s.party == Party::Undetermined) {
+        v.add(
+            "responsibility",
+            "a resolution determines who is responsible",
+        );
+    }
+    let quote = parse_quote(
+        &mut v,
+        config,
+        request.quoted.as_ref(),
+        request.cost_price.as_ref(),
+        false,
+    );
+    let signed = (!request.signatures.is_empty())
+        .then(|| signatures(&mut v, "signatures", &request.signatures, BOTH_SIDES, now));
+    v.finish(Settlement {
+        resolution,
+        outcome,
+        found,
+        quote,
+        signed,
+    })
+}
 
 impl RepairService {
     pub(super) async fn open_dispute(
@@ -177,53 +228,14 @@ impl RepairService {
     ) -> Result<pb::ResolveDisputeResponse, ApiError> {
         allow(ctx, &[Role::Manager, Role::Admin])?;
         let now = steelcare_store::now();
-        let mut v = Violations::default();
-        let resolution = match pb::DisputeResolution::try_from(request.resolution) {
-            Ok(pb::DisputeResolution::Unspecified) | Err(_) => {
-                v.add("resolution", "required: negotiated or appraisal");
-                0
-            }
-            Ok(r) => r as i32,
-        };
-        let outcome = v.required("outcome", &request.outcome, LONG);
-        let found = shares(&mut v, "responsibility", &request.responsibility, true);
-        if found.iter().any(|s| s.party == Party::Undetermined) {
-            v.add(
-                "responsibility",
-                "a resolution determines who is responsible",
-            );
-        }
-        let quote = parse_quote(
-            &mut v,
-            &self.repairer.config,
-            request.quoted.as_ref(),
-            request.cost_price.as_ref(),
-            false,
-        );
-        let signed = (!request.signatures.is_empty())
-            .then(|| signatures(&mut v, "signatures", &request.signatures, BOTH_SIDES, now));
-        v.finish(())?;
+        let settled = parse_resolution(&self.repairer.config, &request, now)?;
         let hash = payload_hash(&request, |r| r.request_id.clear());
         let r = &self.repairer;
         let (tx, key) = match r
             .begin(ctx, "ResolveDispute", &request.request_id, hash)
             .await?
         {
-            Begun::Replay(id) => {
-                let row = self.stored(&id).await?;
-                let dispute = view::dispute(&row, steelcare_store::now())?;
-                let amendment = match dispute.amendment_id.as_str() {
-                    "" => None,
-                    aid => store::record(&r.db, aid)
-                        .await?
-                        .map(|a| decode(&a))
-                        .transpose()?,
-                };
-                return Ok(pb::ResolveDisputeResponse {
-                    dispute: Some(dispute),
-                    amendment,
-                });
-            }
+            Begun::Replay(id) => return self.resolved(&id).await,
             Begun::Fresh(tx, key) => (tx, key),
         };
         let dispute_id = steelcare_runtime::validate::id("dispute_id", &request.dispute_id)?;
@@ -244,53 +256,11 @@ impl RepairService {
             .filter(|_| case.state == CaseState::Disputed)
             .ok_or_else(|| case_precondition(&case, "the case is not in dispute"))?;
         let mut dispute: pb::Dispute = decode(&row)?;
-        let agreement = store::versioned(&tx, &case.id, kind::AGREEMENT, 0).await?;
-        let amendment = match &agreement {
-            None => None,
-            Some(_) => {
-                let mut v = Violations::default();
-                if quote.is_none() {
-                    v.add(
-                        "quoted",
-                        "required: the agreement's cost bearing is amended",
-                    );
-                }
-                if signed.is_none() {
-                    v.add(
-                        "signatures",
-                        "both sides sign the amendment of the agreement",
-                    );
-                }
-                v.finish(())?;
-                let cost = bearing(&r.config, &case, &found, quote)?;
-                let aid = uuid::Uuid::now_v7().to_string();
-                let amendment = pb::AgreementAmendment {
-                    amendment_id: aid.clone(),
-                    reason: format!("dispute {}: {outcome}", row.id),
-                    dispute_id: row.id.clone(),
-                    cost: Some(cost),
-                    signatures: signed.clone().unwrap_or_default(),
-                    create_time: Some(to_timestamp(now)),
-                };
-                store::insert(
-                    &tx,
-                    NewRecord::new(
-                        kind::AMENDMENT,
-                        &aid,
-                        &case.id,
-                        &amendment,
-                        &ctx.caller.subject,
-                        now,
-                    ),
-                )
-                .await?;
-                Some(amendment)
-            }
-        };
+        let amendment = self.amend(ctx, &tx, &case, &row.id, &settled, now).await?;
         dispute.status = pb::DisputeStatus::Resolved as i32;
-        dispute.resolution = resolution;
-        dispute.outcome = outcome.clone();
-        dispute.responsibility = shares_proto(&found);
+        dispute.resolution = settled.resolution;
+        dispute.outcome = settled.outcome.clone();
+        dispute.responsibility = shares_proto(&settled.found);
         dispute.amendment_id = amendment
             .as_ref()
             .map(|a| a.amendment_id.clone())
@@ -298,54 +268,107 @@ impl RepairService {
         dispute.resolve_time = Some(to_timestamp(now));
         // Settled: its appraisal clock stops (announced as breached or not).
         store::stop_clock(&tx, &row.id).await?;
-        if !store::set_status(
-            &tx,
-            &row.id,
-            status::OPEN,
-            status::RESOLVED,
-            Some(None),
-            Some(&dispute),
-        )
-        .await?
-        {
+        let (open, resolved) = (status::OPEN, status::RESOLVED);
+        if !store::set_status(&tx, &row.id, open, resolved, Some(None), Some(&dispute)).await? {
             return Err(ApiError::Aborted(
                 "the dispute changed meanwhile; read it again".to_owned(),
             ));
         }
-        audit(
-            &tx,
-            ctx,
-            "dispute",
-            &row.id,
-            Some(serde_json::json!({ "status": status::OPEN })),
-            serde_json::json!({
-                "status": status::RESOLVED,
-                "resolution": resolution,
-                "outcome": outcome,
-                "responsibility": found.iter().map(|s| (format!("{:?}", s.party), s.percent)).collect::<Vec<_>>(),
-                "amendment_id": dispute.amendment_id,
-                "returns_to": prior.as_str(),
-            }),
-        )
-        .await?;
+        let audited = serde_json::json!({
+            "status": status::RESOLVED,
+            "resolution": settled.resolution,
+            "outcome": settled.outcome,
+            "responsibility": settled.found.iter().map(|s| (format!("{:?}", s.party), s.percent)).collect::<Vec<_>>(),
+            "amendment_id": dispute.amendment_id,
+            "returns_to": prior.as_str(),
+        });
+        let before = serde_json::json!({ "status": status::OPEN });
+        audit(&tx, ctx, "dispute", &row.id, Some(before), audited).await?;
         r.move_case(&tx, actor_of(&ctx.caller), &case, prior, "dispute resolved")
             .await?;
-        r.event(
-            &tx,
-            actor_of(&ctx.caller),
-            &case.id,
-            Payload::DisputeResolved(events::DisputeResolved {
-                dispute_id: row.id.clone(),
-                responsibility: dispute.responsibility.clone(),
-                amendment_id: dispute.amendment_id.clone(),
-            }),
-        )
-        .await?;
+        let announced = Payload::DisputeResolved(events::DisputeResolved {
+            dispute_id: row.id.clone(),
+            responsibility: dispute.responsibility.clone(),
+            amendment_id: dispute.amendment_id.clone(),
+        });
+        r.event(&tx, actor_of(&ctx.caller), &case.id, announced)
+            .await?;
         r.finish(tx, key, &row.id).await?;
         Ok(pb::ResolveDisputeResponse {
             dispute: Some(view::dispute_of(dispute, now)),
             amendment,
         })
+    }
+
+    /// The answer to a resolution made before (a retried request): the dispute as it is
+    /// and its amendment.
+    async fn resolved(&self, id: &str) -> Result<pb::ResolveDisputeResponse, ApiError> {
+        let row = self.stored(id).await?;
+        let dispute = view::dispute(&row, steelcare_store::now())?;
+        let amendment = match dispute.amendment_id.as_str() {
+            "" => None,
+            aid => store::record(&self.repairer.db, aid)
+                .await?
+                .map(|a| decode(&a))
+                .transpose()?,
+        };
+        Ok(pb::ResolveDisputeResponse {
+            dispute: Some(dispute),
+            amendment,
+        })
+    }
+
+    /// Once an agreement is signed, a resolution amends its cost bearing: the new quote and
+    /// both sides' signatures are required, and the amendment is recorded. None before.
+    async fn amend(
+        &self,
+        ctx: &RequestContext,
+        tx: &sea_orm::DatabaseTransaction,
+        case: &store::Case,
+        dispute_id: &str,
+        settled: &Settlement,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<pb::AgreementAmendment>, ApiError> {
+        if store::versioned(tx, &case.id, kind::AGREEMENT, 0)
+            .await?
+            .is_none()
+        {
+            return Ok(None);
+        }
+        let mut v = Violations::default();
+        if settled.quote.is_none() {
+            v.add(
+                "quoted",
+                "required: the agreement's cost bearing is amended",
+            );
+        }
+        if settled.signed.is_none() {
+            v.add(
+                "signatures",
+                "both sides sign the amendment of the agreement",
+            );
+        }
+        v.finish(())?;
+        let cost = bearing(&self.repairer.config, case, &settled.found, settled.quote)?;
+        let aid = uuid::Uuid::now_v7().to_string();
+        let amendment = pb::AgreementAmendment {
+            amendment_id: aid.clone(),
+            reason: format!("dispute {dispute_id}: {}", settled.outcome),
+            dispute_id: dispute_id.to_owned(),
+            cost: Some(cost),
+            signatures: settled.signed.clone().unwrap_or_default(),
+            create_time: Some(to_timestamp(now)),
+        };
+        let record = NewRecord::new(
+            kind::AMENDMENT,
+            &aid,
+            &case.id,
+            &amendment,
+            &ctx.caller.subject,
+            now,
+        );
+        store::insert(tx, record).await?;
+        Ok(Some(amendment))
     }
 
     pub(super) async fn get_dispute(

@@ -53,6 +53,82 @@ fn plan_precondition(plan: &pb::RepairPlan, status: &str, message: impl Into<Str
     }
 }
 
+/// The case's latest plan, which must be version `version` and wait for review: its record
+/// and its view.
+async fn under_review(
+    tx: &sea_orm::DatabaseTransaction,
+    case: &store::Case,
+    version: i32,
+) -> Result<(steelcare_store::entity::case_records::Model, pb::RepairPlan), ApiError> {
+    let row = store::versioned(tx, &case.id, kind::PLAN, 0)
+        .await?
+        .ok_or_else(|| not_found("repair_plan", &case.id))?;
+    let plan = view::plan(tx, &row).await?;
+    if plan.version != version {
+        return Err(plan_precondition(
+            &plan,
+            &row.status,
+            format!("version {version} is not the latest"),
+        ));
+    }
+    if plan_status(&row.status) != pb::PlanStatus::Proposed {
+        return Err(plan_precondition(
+            &plan,
+            &row.status,
+            "the plan is not waiting for review",
+        ));
+    }
+    Ok((row, plan))
+}
+
+/// The approval the caller may give next: how many are given and the chain's next step,
+/// which must be the caller's role; nobody reviews their own plan or one version twice.
+fn next_approval(
+    ctx: &RequestContext,
+    plan: &pb::RepairPlan,
+    row: &steelcare_store::entity::case_records::Model,
+) -> Result<(usize, i32), ApiError> {
+    let given = plan.reviews.iter().filter(|r| r.approved).count();
+    let Some(step) = plan.approval_chain.get(given).copied() else {
+        return Err(plan_precondition(
+            plan,
+            &row.status,
+            "every approval is given",
+        ));
+    };
+    let role = step_role(step)
+        .ok_or_else(|| ApiError::Internal(format!("plan {} has a bad chain", row.id)))?;
+    if !ctx.caller.has_any(&[role]) {
+        return Err(ApiError::PermissionDenied(format!(
+            "the next approval of this plan is the {} (role {})",
+            pb::ApprovalStep::try_from(step)
+                .map(|s| s.as_str_name())
+                .unwrap_or("unknown"),
+            role.as_str()
+        )));
+    }
+    let author = plan
+        .author
+        .as_ref()
+        .map(|a| a.subject.as_str())
+        .unwrap_or("");
+    if !approval::may_approve(author, &ctx.caller.subject) {
+        return Err(ApiError::PermissionDenied(
+            "nobody reviews their own plan".to_owned(),
+        ));
+    }
+    if plan.reviews.iter().any(|r| {
+        r.reviewer
+            .as_ref()
+            .is_some_and(|a| a.subject == ctx.caller.subject)
+    }) {
+        return Err(ApiError::PermissionDenied(
+            "one person gives at most one review of a plan version".to_owned(),
+        ));
+    }
+    Ok((given, step))
+}
+
 impl RepairService {
     /// Checks a plan's content; the crew is checked against the case later.
     fn parse_plan(&self, v: &mut Violations, c: Option<&pb::PlanContent>) -> pb::PlanContent {
@@ -428,62 +504,8 @@ impl RepairService {
             &[CaseState::PlanProposed],
             "only a proposed plan is reviewed",
         )?;
-        let row = store::versioned(&tx, &case.id, kind::PLAN, 0)
-            .await?
-            .ok_or_else(|| not_found("repair_plan", &case.id))?;
-        let plan = view::plan(&tx, &row).await?;
-        if plan.version != request.version {
-            return Err(plan_precondition(
-                &plan,
-                &row.status,
-                format!("version {} is not the latest", request.version),
-            ));
-        }
-        if plan_status(&row.status) != pb::PlanStatus::Proposed {
-            return Err(plan_precondition(
-                &plan,
-                &row.status,
-                "the plan is not waiting for review",
-            ));
-        }
-        let given = plan.reviews.iter().filter(|r| r.approved).count();
-        let Some(step) = plan.approval_chain.get(given).copied() else {
-            return Err(plan_precondition(
-                &plan,
-                &row.status,
-                "every approval is given",
-            ));
-        };
-        let role = step_role(step)
-            .ok_or_else(|| ApiError::Internal(format!("plan {} has a bad chain", row.id)))?;
-        if !ctx.caller.has_any(&[role]) {
-            return Err(ApiError::PermissionDenied(format!(
-                "the next approval of this plan is the {} (role {})",
-                pb::ApprovalStep::try_from(step)
-                    .map(|s| s.as_str_name())
-                    .unwrap_or("unknown"),
-                role.as_str()
-            )));
-        }
-        let author = plan
-            .author
-            .as_ref()
-            .map(|a| a.subject.as_str())
-            .unwrap_or("");
-        if !approval::may_approve(author, &ctx.caller.subject) {
-            return Err(ApiError::PermissionDenied(
-                "nobody reviews their own plan".to_owned(),
-            ));
-        }
-        if plan.reviews.iter().any(|r| {
-            r.reviewer
-                .as_ref()
-                .is_some_and(|a| a.subject == ctx.caller.subject)
-        }) {
-            return Err(ApiError::PermissionDenied(
-                "one person gives at most one review of a plan version".to_owned(),
-            ));
-        }
+        let (row, plan) = under_review(&tx, &case, request.version).await?;
+        let (given, step) = next_approval(ctx, &plan, &row)?;
         let now = steelcare_store::now();
         let review_id = uuid::Uuid::now_v7().to_string();
         let review = pb::PlanReview {
@@ -518,16 +540,8 @@ impl RepairService {
             (true, false) => None,
         };
         if let Some(next) = next {
-            let changed = store::set_status::<pb::RepairPlan>(
-                &tx,
-                &row.id,
-                &row.status,
-                plan_status_name(next),
-                None,
-                None,
-            )
-            .await?;
-            if !changed {
+            let (from, to) = (&row.status, plan_status_name(next));
+            if !store::set_status::<pb::RepairPlan>(&tx, &row.id, from, to, None, None).await? {
                 return Err(ApiError::Aborted(
                     "the plan changed meanwhile; read it again".to_owned(),
                 ));

@@ -22,6 +22,149 @@ use crate::store::{self, NewRecord, decode};
 
 const WORKERS: &[Role] = &[Role::Technician, Role::Engineer, Role::Admin];
 
+/// A work-log entry's request, checked.
+struct Work {
+    step_id: String,
+    content: String,
+    materials: Vec<pb::MaterialUsed>,
+    crew: Vec<String>,
+    window: (chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>),
+    problems: String,
+    handling: String,
+    /// Each photo with the field that named it.
+    photos: Vec<(String, String)>,
+}
+
+/// Checks a work-log request: the step, what was done, each material with its quality
+/// certificate, the crew, when (not in the future), problems with their handling, progress.
+fn parse_work(
+    request: &pb::LogWorkRequest,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Work, ApiError> {
+    let mut v = Violations::default();
+    let step_id = v.required("step_id", &request.step_id, 64);
+    let content = v.required("content", &request.content, LONG);
+    let materials: Vec<pb::MaterialUsed> = request
+        .materials
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let f = format!("materials[{i}]");
+            let refs = texts(
+                &mut v,
+                &format!("{f}.certificate_refs"),
+                &m.certificate_refs,
+                20,
+            );
+            if refs.is_empty() {
+                v.add(
+                    format!("{f}.certificate_refs"),
+                    "a material used needs its quality certificate",
+                );
+            }
+            pb::MaterialUsed {
+                name: v.required(&format!("{f}.name"), &m.name, SHORT),
+                quantity: v.required(&format!("{f}.quantity"), &m.quantity, SHORT),
+                batch: v.optional(&format!("{f}.batch"), &m.batch, SHORT),
+                certificate_refs: refs,
+            }
+        })
+        .collect();
+    let crew = ids(&mut v, "crew_technician_ids", &request.crew_technician_ids);
+    if crew.is_empty() {
+        v.add("crew_technician_ids", "required: who did the work");
+    }
+    let window = time_range(&mut v, "work_time", request.work_time.as_ref(), Some(now));
+    let problems = v.optional("problems", &request.problems, LONG);
+    let handling = v.optional("handling", &request.handling, LONG);
+    if !problems.is_empty() && handling.is_empty() {
+        v.add("handling", "required with problems: how they were handled");
+    }
+    if !(0..=100).contains(&request.progress_percent) {
+        v.add("progress_percent", "between 0 and 100");
+    }
+    let photos = ids(
+        &mut v,
+        "photo_attachment_ids",
+        &request.photo_attachment_ids,
+    )
+    .into_iter()
+    .enumerate()
+    .map(|(i, id)| (format!("photo_attachment_ids[{i}]"), id))
+    .collect();
+    v.finish(())?;
+    let Some(window) = window else {
+        return Err(ApiError::invalid("work_time", "required"));
+    };
+    Ok(Work {
+        step_id,
+        content,
+        materials,
+        crew,
+        window,
+        problems,
+        handling,
+        photos,
+    })
+}
+
+/// The crew is the agreed plan's and the step one of its steps.
+async fn on_the_agreed_plan(
+    tx: &sea_orm::DatabaseTransaction,
+    case: &store::Case,
+    crew: &[String],
+    step_id: &str,
+) -> Result<(), ApiError> {
+    let (_, plan) = agreed_plan(tx, case).await?;
+    let agreed = plan.content.unwrap_or_default();
+    let mut outsiders = Violations::default();
+    for (i, id) in crew.iter().enumerate() {
+        if !agreed.crew_technician_ids.contains(id) {
+            outsiders.add(
+                format!("crew_technician_ids[{i}]"),
+                format!(
+                    "{id} is not on the agreed plan's crew ({})",
+                    agreed.crew_technician_ids.join(", ")
+                ),
+            );
+        }
+    }
+    outsiders.finish(())?;
+    if !agreed.steps.iter().any(|s| s.step_id == step_id) {
+        let known: Vec<&str> = agreed.steps.iter().map(|s| s.step_id.as_str()).collect();
+        return Err(ApiError::invalid(
+            "step_id",
+            format!(
+                "{step_id} is not a step of the agreed plan ({})",
+                known.join(", ")
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Progress never goes back from the last entry's.
+async fn progress_goes_forward(
+    tx: &sea_orm::DatabaseTransaction,
+    case: &store::Case,
+    progress_percent: i32,
+) -> Result<(), ApiError> {
+    let previous = store::records(tx, &case.id, kind::WORK).await?;
+    if let Some(last) = previous.last() {
+        let last: pb::WorkLogEntry = decode(last)?;
+        if progress_percent < last.progress_percent {
+            return Err(ApiError::invalid(
+                "progress_percent",
+                format!(
+                    "the repair was already {}% done; progress does not go back",
+                    last.progress_percent
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 impl RepairService {
     pub(super) async fn log_work(
         &self,
@@ -30,61 +173,7 @@ impl RepairService {
     ) -> Result<pb::LogWorkResponse, ApiError> {
         allow(ctx, WORKERS)?;
         let now = steelcare_store::now();
-        let mut v = Violations::default();
-        let step_id = v.required("step_id", &request.step_id, 64);
-        let content = v.required("content", &request.content, LONG);
-        let materials: Vec<pb::MaterialUsed> = request
-            .materials
-            .iter()
-            .enumerate()
-            .map(|(i, m)| {
-                let f = format!("materials[{i}]");
-                let refs = texts(
-                    &mut v,
-                    &format!("{f}.certificate_refs"),
-                    &m.certificate_refs,
-                    20,
-                );
-                if refs.is_empty() {
-                    v.add(
-                        format!("{f}.certificate_refs"),
-                        "a material used needs its quality certificate",
-                    );
-                }
-                pb::MaterialUsed {
-                    name: v.required(&format!("{f}.name"), &m.name, SHORT),
-                    quantity: v.required(&format!("{f}.quantity"), &m.quantity, SHORT),
-                    batch: v.optional(&format!("{f}.batch"), &m.batch, SHORT),
-                    certificate_refs: refs,
-                }
-            })
-            .collect();
-        let crew = ids(&mut v, "crew_technician_ids", &request.crew_technician_ids);
-        if crew.is_empty() {
-            v.add("crew_technician_ids", "required: who did the work");
-        }
-        let window = time_range(&mut v, "work_time", request.work_time.as_ref(), Some(now));
-        let problems = v.optional("problems", &request.problems, LONG);
-        let handling = v.optional("handling", &request.handling, LONG);
-        if !problems.is_empty() && handling.is_empty() {
-            v.add("handling", "required with problems: how they were handled");
-        }
-        if !(0..=100).contains(&request.progress_percent) {
-            v.add("progress_percent", "between 0 and 100");
-        }
-        let photos: Vec<(String, String)> = ids(
-            &mut v,
-            "photo_attachment_ids",
-            &request.photo_attachment_ids,
-        )
-        .into_iter()
-        .enumerate()
-        .map(|(i, id)| (format!("photo_attachment_ids[{i}]"), id))
-        .collect();
-        v.finish(())?;
-        let Some((start, end)) = window else {
-            return Err(ApiError::invalid("work_time", "required"));
-        };
+        let work = parse_work(&request, now)?;
         let hash = payload_hash(&request, |r| r.request_id.clear());
         let r = &self.repairer;
         let (tx, key) = match r.begin(ctx, "LogWork", &request.request_id, hash).await? {
@@ -98,7 +187,7 @@ impl RepairService {
         };
         let case = r.case_for(&tx, &ctx.caller, &request.ticket_id).await?;
         if !ctx.caller.has_any(&[Role::Engineer, Role::Admin])
-            && !crew.contains(&ctx.caller.subject)
+            && !work.crew.contains(&ctx.caller.subject)
         {
             return Err(ApiError::PermissionDenied(
                 "a technician logs only work they took part in".to_owned(),
@@ -109,62 +198,25 @@ impl RepairService {
             &[CaseState::Agreed, CaseState::InRepair],
             "work is logged once the agreement is signed",
         )?;
-        let (_, plan) = agreed_plan(&tx, &case).await?;
-        let agreed = plan.content.unwrap_or_default();
-        let mut outsiders = Violations::default();
-        for (i, id) in crew.iter().enumerate() {
-            if !agreed.crew_technician_ids.contains(id) {
-                outsiders.add(
-                    format!("crew_technician_ids[{i}]"),
-                    format!(
-                        "{id} is not on the agreed plan's crew ({})",
-                        agreed.crew_technician_ids.join(", ")
-                    ),
-                );
-            }
-        }
-        outsiders.finish(())?;
-        let steps = agreed.steps;
-        if !steps.iter().any(|s| s.step_id == step_id) {
-            let known: Vec<&str> = steps.iter().map(|s| s.step_id.as_str()).collect();
-            return Err(ApiError::invalid(
-                "step_id",
-                format!(
-                    "{step_id} is not a step of the agreed plan ({})",
-                    known.join(", ")
-                ),
-            ));
-        }
-        let previous = store::records(&tx, &case.id, kind::WORK).await?;
-        if let Some(last) = previous.last() {
-            let last: pb::WorkLogEntry = decode(last)?;
-            if request.progress_percent < last.progress_percent {
-                return Err(ApiError::invalid(
-                    "progress_percent",
-                    format!(
-                        "the repair was already {}% done; progress does not go back",
-                        last.progress_percent
-                    ),
-                ));
-            }
-        }
-        let found = check_attachments(&tx, &case.id, &photos).await?;
-        r.check_crew(&tx, &case, "crew_technician_ids", &crew, start, end)
+        on_the_agreed_plan(&tx, &case, &work.crew, &work.step_id).await?;
+        progress_goes_forward(&tx, &case, request.progress_percent).await?;
+        let found = check_attachments(&tx, &case.id, &work.photos).await?;
+        let (start, end) = work.window;
+        r.check_crew(&tx, &case, "crew_technician_ids", &work.crew, start, end)
             .await?;
         let id = uuid::Uuid::now_v7().to_string();
         let entry = pb::WorkLogEntry {
             entry_id: id.clone(),
             ticket_id: case.id.clone(),
-            step_id: step_id.clone(),
-            content,
-            materials,
-            crew_technician_ids: crew.clone(),
+            step_id: work.step_id.clone(),
+            content: work.content,
+            materials: work.materials,
+            crew_technician_ids: work.crew.clone(),
             work_time: request.work_time,
-            problems,
-            handling,
+            problems: work.problems,
+            handling: work.handling,
             progress_percent: request.progress_percent,
-            photos: photos
-                .iter()
+            photos: (work.photos.iter())
                 .filter_map(|(_, p)| found.iter().find(|f| &f.id == p).map(attachment_ref))
                 .collect(),
             logged_by: Some(actor_of(&ctx.caller)),
@@ -173,32 +225,18 @@ impl RepairService {
         store::insert(
             &tx,
             NewRecord::new(kind::WORK, &id, &case.id, &entry, &ctx.caller.subject, now)
-                .step(&step_id),
+                .step(&work.step_id),
         )
         .await?;
-        store::book(
-            &tx,
-            &case.id,
-            &id,
-            &crew,
-            start.timestamp_millis(),
-            end.timestamp_millis(),
-        )
-        .await?;
-        audit(
-            &tx,
-            ctx,
-            "work_log",
-            &id,
-            None,
-            serde_json::json!({
-                "ticket_id": case.id,
-                "step_id": step_id,
-                "crew": crew,
-                "progress_percent": request.progress_percent,
-            }),
-        )
-        .await?;
+        let (from, to) = (start.timestamp_millis(), end.timestamp_millis());
+        store::book(&tx, &case.id, &id, &work.crew, from, to).await?;
+        let audited = serde_json::json!({
+            "ticket_id": case.id,
+            "step_id": work.step_id,
+            "crew": work.crew,
+            "progress_percent": request.progress_percent,
+        });
+        audit(&tx, ctx, "work_log", &id, None, audited).await?;
         if case.state == CaseState::Agreed {
             r.move_case(
                 &tx,
@@ -209,15 +247,11 @@ impl RepairService {
             )
             .await?;
         }
-        r.event(
-            &tx,
-            actor_of(&ctx.caller),
-            &case.id,
-            Payload::WorkLogged(events::WorkLogged {
-                work_log_id: id.clone(),
-            }),
-        )
-        .await?;
+        let logged = Payload::WorkLogged(events::WorkLogged {
+            work_log_id: id.clone(),
+        });
+        r.event(&tx, actor_of(&ctx.caller), &case.id, logged)
+            .await?;
         r.finish(tx, key, &id).await?;
         Ok(pb::LogWorkResponse { entry: Some(entry) })
     }

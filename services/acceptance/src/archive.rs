@@ -501,6 +501,108 @@ async fn archive_view(
     })
 }
 
+/// Each draft numbered in order with its path in the export (documents as JSON, attachments
+/// under their safe names) and its hash; and the kinds of document present.
+fn numbered(
+    number: &str,
+    drafts: &[Draft],
+) -> (Vec<archive_documents::Model>, Vec<pb::DocumentKind>) {
+    let mut documents = Vec::with_capacity(drafts.len() + 1);
+    let mut present = Vec::new();
+    for (i, d) in drafts.iter().enumerate() {
+        let sequence = i32::try_from(i + 1).unwrap_or(i32::MAX);
+        let path = match &d.attachment_id {
+            Some(_) => format!("attachments/{sequence:03}-{}", safe_name(&d.file_name)),
+            None => format!("documents/{sequence:03}-{}.json", kind_slug(d.kind)),
+        };
+        if !present.contains(&d.kind) {
+            present.push(d.kind);
+        }
+        documents.push(archive_documents::Model {
+            archive_number: number.to_owned(),
+            sequence,
+            kind: d.kind.as_str_name().to_owned(),
+            title: d.title.clone(),
+            content_type: d.content_type.clone(),
+            size_bytes: i64::try_from(d.bytes.len()).unwrap_or(i64::MAX),
+            sha256: sha256_hex(&d.bytes),
+            path,
+            body: d.attachment_id.is_none().then(|| d.bytes.clone()),
+            attachment_id: d.attachment_id.clone(),
+        });
+    }
+    (documents, present)
+}
+
+/// The dossier's printable page, rendered from the documents numbered before it, as the
+/// archive's last document.
+fn dossier_page(
+    heading: &crate::dossier::Heading<'_>,
+    documents: &[archive_documents::Model],
+    drafts: &[Draft],
+) -> archive_documents::Model {
+    let files: Vec<(String, Vec<u8>)> = documents
+        .iter()
+        .zip(drafts)
+        .map(|(doc, draft)| (doc.path.clone(), draft.bytes.clone()))
+        .collect();
+    let page = crate::dossier::render(heading, documents, &files).into_bytes();
+    archive_documents::Model {
+        archive_number: heading.archive_number.to_owned(),
+        sequence: i32::try_from(documents.len() + 1).unwrap_or(i32::MAX),
+        kind: pb::DocumentKind::DossierPage.as_str_name().to_owned(),
+        title: "案件档案 / Case dossier".to_owned(),
+        content_type: "text/html; charset=utf-8".to_owned(),
+        size_bytes: i64::try_from(page.len()).unwrap_or(i64::MAX),
+        sha256: sha256_hex(&page),
+        path: "dossier.html".to_owned(),
+        body: Some(page),
+        attachment_id: None,
+    }
+}
+
+/// The manifest (canonical JSON) listing every document with its hash, the archive's
+/// completeness and the previous manifest's hash; and the completeness alone, as stored.
+fn manifest(
+    ctx: &RequestContext,
+    heading: &crate::dossier::Heading<'_>,
+    complete: &pb::Completeness,
+    documents: &[archive_documents::Model],
+) -> (String, serde_json::Value) {
+    let names = |kinds: &[i32]| {
+        kinds
+            .iter()
+            .filter_map(|k| pb::DocumentKind::try_from(*k).ok())
+            .map(|k| k.as_str_name())
+            .collect::<Vec<_>>()
+    };
+    let completeness_json = serde_json::json!({
+        "expected": names(&complete.expected),
+        "missing": names(&complete.missing),
+        "ratio": complete.ratio,
+    });
+    let manifest = serde_json::json!({
+        "archive_number": heading.archive_number,
+        "ticket_id": heading.ticket_id,
+        "ending": heading.ending,
+        "archived_at": heading.archived_at.to_rfc3339(),
+        "archived_by": ctx.caller.subject,
+        "archived_by_organization": ctx.caller.organization_id.clone().unwrap_or_default(),
+        "previous_manifest_sha256": heading.previous_sha256,
+        "completeness": completeness_json,
+        "documents": documents.iter().map(|d| serde_json::json!({
+            "sequence": d.sequence,
+            "kind": d.kind,
+            "title": d.title,
+            "path": d.path,
+            "content_type": d.content_type,
+            "size_bytes": d.size_bytes,
+            "sha256": d.sha256,
+        })).collect::<Vec<_>>(),
+    });
+    (canonical(&manifest), completeness_json)
+}
+
 impl AcceptanceService {
     /// The archive by number or ticket id, as the caller may see it.
     async fn visible_archive(
@@ -568,88 +670,21 @@ impl AcceptanceService {
             .map_err(db_err)?;
         let seq = previous.as_ref().map_or(1, |p| p.seq + 1);
         let previous_sha = previous.as_ref().map(|p| p.manifest_sha256.clone());
-        let mut documents: Vec<archive_documents::Model> = Vec::with_capacity(drafts.len());
-        let mut present = Vec::new();
-        for (i, d) in drafts.iter().enumerate() {
-            let sequence = i32::try_from(i + 1).unwrap_or(i32::MAX);
-            let path = match &d.attachment_id {
-                Some(_) => format!("attachments/{sequence:03}-{}", safe_name(&d.file_name)),
-                None => format!("documents/{sequence:03}-{}.json", kind_slug(d.kind)),
-            };
-            if !present.contains(&d.kind) {
-                present.push(d.kind);
-            }
-            documents.push(archive_documents::Model {
-                archive_number: number.clone(),
-                sequence,
-                kind: d.kind.as_str_name().to_owned(),
-                title: d.title.clone(),
-                content_type: d.content_type.clone(),
-                size_bytes: i64::try_from(d.bytes.len()).unwrap_or(i64::MAX),
-                sha256: sha256_hex(&d.bytes),
-                path,
-                body: d.attachment_id.is_none().then(|| d.bytes.clone()),
-                attachment_id: d.attachment_id.clone(),
-            });
-        }
+        let (mut documents, present) = numbered(&number, &drafts);
         // The printable page of the whole dossier, from the documents before it: archived
         // and hashed like them, so the page a person prints is the page verified.
-        let files: Vec<(String, Vec<u8>)> = documents
-            .iter()
-            .zip(&drafts)
-            .map(|(doc, draft)| (doc.path.clone(), draft.bytes.clone()))
-            .collect();
-        let page = crate::dossier::render(
-            &crate::dossier::Heading {
-                archive_number: &number,
-                ticket_id: &case.id,
-                ending: ending_name(ending),
-                archived_at: now,
-                archived_by: &ctx.caller.subject,
-                previous_sha256: previous_sha.as_deref(),
-            },
-            &documents,
-            &files,
-        )
-        .into_bytes();
-        documents.push(archive_documents::Model {
-            archive_number: number.clone(),
-            sequence: i32::try_from(documents.len() + 1).unwrap_or(i32::MAX),
-            kind: pb::DocumentKind::DossierPage.as_str_name().to_owned(),
-            title: "案件档案 / Case dossier".to_owned(),
-            content_type: "text/html; charset=utf-8".to_owned(),
-            size_bytes: i64::try_from(page.len()).unwrap_or(i64::MAX),
-            sha256: sha256_hex(&page),
-            path: "dossier.html".to_owned(),
-            body: Some(page),
-            attachment_id: None,
-        });
+        let heading = crate::dossier::Heading {
+            archive_number: &number,
+            ticket_id: &case.id,
+            ending: ending_name(ending),
+            archived_at: now,
+            archived_by: &ctx.caller.subject,
+            previous_sha256: previous_sha.as_deref(),
+        };
+        let page = dossier_page(&heading, &documents, &drafts);
+        documents.push(page);
         let complete = completeness(ending, &present);
-        let completeness_json = serde_json::json!({
-            "expected": complete.expected.iter().filter_map(|k| pb::DocumentKind::try_from(*k).ok()).map(|k| k.as_str_name()).collect::<Vec<_>>(),
-            "missing": complete.missing.iter().filter_map(|k| pb::DocumentKind::try_from(*k).ok()).map(|k| k.as_str_name()).collect::<Vec<_>>(),
-            "ratio": complete.ratio,
-        });
-        let manifest = serde_json::json!({
-            "archive_number": number,
-            "ticket_id": case.id,
-            "ending": ending_name(ending),
-            "archived_at": now.to_rfc3339(),
-            "archived_by": ctx.caller.subject,
-            "archived_by_organization": ctx.caller.organization_id.clone().unwrap_or_default(),
-            "previous_manifest_sha256": previous_sha,
-            "completeness": completeness_json,
-            "documents": documents.iter().map(|d| serde_json::json!({
-                "sequence": d.sequence,
-                "kind": d.kind,
-                "title": d.title,
-                "path": d.path,
-                "content_type": d.content_type,
-                "size_bytes": d.size_bytes,
-                "sha256": d.sha256,
-            })).collect::<Vec<_>>(),
-        });
-        let manifest_text = canonical(&manifest);
+        let (manifest_text, completeness_json) = manifest(ctx, &heading, &complete, &documents);
         let manifest_sha = sha256_hex(manifest_text.as_bytes());
         let row = archives::ActiveModel {
             archive_number: Set(number.clone()),

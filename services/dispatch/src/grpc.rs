@@ -161,6 +161,69 @@ pub struct DispatchService {
     dispatcher: Dispatcher,
 }
 
+/// Whether `tech` may be offered `row` by hand: on duty, not on leave before the arrival
+/// deadline, qualified for the category on the visit date, below capacity.
+fn may_take(
+    config: &crate::DispatchConfig,
+    tech: &TechnicianRecord,
+    tech_row: &technicians::Model,
+    category: ProblemCategory,
+    row: &assignments::Model,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let deadline = row
+        .arrival_deadline_ms
+        .and_then(DateTime::from_timestamp_millis);
+    let visit = crate::matching::visit_date(config, deadline, now);
+    if tech.status != DutyStatus::OnDuty {
+        return Err(technician_precondition(
+            &tech.id,
+            tech.status.as_str(),
+            format!("technician {} is {}", tech.id, tech.status.as_str()),
+        ));
+    }
+    if tech.on_leave(
+        now,
+        Ord::max(deadline.unwrap_or(now), now + TimeDelta::minutes(1)),
+    ) {
+        return Err(technician_precondition(
+            &tech.id,
+            "ON_LEAVE",
+            format!(
+                "technician {} is on leave before the arrival deadline",
+                tech.id
+            ),
+        ));
+    }
+    if let Err(why) = qualifies(
+        &config.settings.rules,
+        category,
+        &tech.skills,
+        &tech.certificates,
+        visit,
+    ) {
+        return Err(technician_precondition(
+            &tech.id,
+            tech.status.as_str(),
+            format!(
+                "technician {} is not qualified for {category}: {why}",
+                tech.id
+            ),
+        ));
+    }
+    if tech_row.booked >= tech_row.capacity {
+        return Err(technician_precondition(
+            &tech.id,
+            tech.status.as_str(),
+            format!(
+                "technician {} is at capacity ({} of {} confirmed)",
+                tech.id, tech_row.booked, tech_row.capacity
+            ),
+        ));
+    }
+    Ok(())
+}
+
 impl DispatchService {
     /// The service over a dispatcher.
     pub fn new(dispatcher: Dispatcher) -> Self {
@@ -502,14 +565,11 @@ impl DispatchService {
             .await?
             .ok_or_else(|| not_found("technician", &technician_id))?;
         let tech = TechnicianRecord::from_row(&tech_row)?;
-        let category: ProblemCategory = ticket
-            .category
-            .parse()
-            .map_err(|err| ApiError::Internal(format!("ticket {ticket_id}: {err}")))?;
-        let tier = ticket
-            .tier
-            .parse()
-            .map_err(|err| ApiError::Internal(format!("ticket {ticket_id}: {err}")))?;
+        let bad = |err: steelcare_domain::category::UnknownValue| {
+            ApiError::Internal(format!("ticket {ticket_id}: {err}"))
+        };
+        let category: ProblemCategory = ticket.category.parse().map_err(bad)?;
+        let tier = ticket.tier.parse().map_err(bad)?;
         let mut row = match store::assignment_of_ticket(&tx, &ticket_id).await? {
             Some(row) => row,
             None => {
@@ -527,56 +587,7 @@ impl DispatchService {
                 "only a waiting or offered assignment can be offered by hand",
             ));
         }
-        let deadline = row
-            .arrival_deadline_ms
-            .and_then(DateTime::from_timestamp_millis);
-        let visit = crate::matching::visit_date(&d.config, deadline, now);
-        if tech.status != DutyStatus::OnDuty {
-            return Err(technician_precondition(
-                &tech.id,
-                tech.status.as_str(),
-                format!("technician {} is {}", tech.id, tech.status.as_str()),
-            ));
-        }
-        if tech.on_leave(
-            now,
-            Ord::max(deadline.unwrap_or(now), now + TimeDelta::minutes(1)),
-        ) {
-            return Err(technician_precondition(
-                &tech.id,
-                "ON_LEAVE",
-                format!(
-                    "technician {} is on leave before the arrival deadline",
-                    tech.id
-                ),
-            ));
-        }
-        if let Err(why) = qualifies(
-            &d.config.settings.rules,
-            category,
-            &tech.skills,
-            &tech.certificates,
-            visit,
-        ) {
-            return Err(technician_precondition(
-                &tech.id,
-                tech.status.as_str(),
-                format!(
-                    "technician {} is not qualified for {category}: {why}",
-                    tech.id
-                ),
-            ));
-        }
-        if tech_row.booked >= tech_row.capacity {
-            return Err(technician_precondition(
-                &tech.id,
-                tech.status.as_str(),
-                format!(
-                    "technician {} is at capacity ({} of {} confirmed)",
-                    tech.id, tech_row.booked, tech_row.capacity
-                ),
-            ));
-        }
+        may_take(&d.config, &tech, &tech_row, category, &row, now)?;
         if row.state == state::OFFERED {
             if row.technician_id.as_deref() == Some(technician_id.as_str()) {
                 return Err(assignment_precondition(

@@ -199,7 +199,7 @@ pub async fn work_once(dispatcher: &Dispatcher) -> Result<bool, ApiError> {
             dispatcher.handle_assignment(row).instrument(span).await
         }
         Ok(None) => Ok(JobOutcome::Skipped),
-        Err(err) => Err(err.into()),
+        Err(err) => Err(err),
     };
     match handled {
         Ok(outcome) => {

@@ -311,7 +311,7 @@ mod tests {
     use super::*;
 
     fn config() -> DispatchConfig {
-        let settings = Settings::load_with_env(None, Vec::<(String, String)>::new())
+        let settings = Settings::load_with_env(&[], Vec::<(String, String)>::new())
             .unwrap_or_else(|err| panic!("default settings: {err}"));
         DispatchConfig {
             settings: settings.dispatch,

@@ -1342,7 +1342,7 @@ mod tests {
              [dispatch.skill_certificates]\nwelding = [\"welder\", \"hot_work\"]\n",
         )
         .unwrap();
-        let s = Settings::load_with_env(&[path.clone()], env(&[])).unwrap();
+        let s = Settings::load_with_env(std::slice::from_ref(&path), env(&[])).unwrap();
         let d = &s.dispatch;
         assert_eq!(
             d.offer_timeout_for(SeverityTier::P1),
@@ -1380,7 +1380,7 @@ mod tests {
             "[dispatch.category_skills]\nleakage = [\"plumbing\"]\n",
         )
         .unwrap();
-        let err = Settings::load_with_env(&[path.clone()], env(&[])).unwrap_err();
+        let err = Settings::load_with_env(std::slice::from_ref(&path), env(&[])).unwrap_err();
         assert!(
             err.to_string().contains("dispatch.category_skills"),
             "{err}"
@@ -1400,7 +1400,7 @@ mod tests {
         )
         .unwrap();
         let s = Settings::load_with_env(
-            &[path.clone()],
+            std::slice::from_ref(&path),
             env(&[("STEELCARE__INTAKE__ESCALATION_THRESHOLDS", "0.9,0.25")]),
         )
         .unwrap();
@@ -1457,7 +1457,7 @@ mod tests {
         )
         .unwrap();
         let s = Settings::load_with_env(
-            &[path.clone()],
+            std::slice::from_ref(&path),
             env(&[("STEELCARE__DATABASE__MAX_CONNECTIONS", "7")]),
         )
         .unwrap();

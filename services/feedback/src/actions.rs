@@ -116,6 +116,99 @@ fn precondition(action: &pb::CorrectiveAction, message: String) -> ApiError {
     }
 }
 
+/// A corrective action's request, checked.
+struct Raised {
+    department: pb::Department,
+    title: String,
+    description: String,
+    owner: Person,
+    due: chrono::NaiveDate,
+    pattern: Option<pb::Pattern>,
+}
+
+/// Checks a new corrective action: department, title, description, owner (a user), due
+/// date, the cases or the pattern it answers (a known category, location and structure
+/// type), the verification window.
+fn parse_raise(request: &pb::RaiseCorrectiveActionRequest) -> Result<Raised, ApiError> {
+    let mut v = Violations::default();
+    let department = v.enum_value("department", request.department, |d| {
+        pb::Department::try_from(d).ok()
+    });
+    let title = v.required("title", &request.title, SHORT);
+    let description = v.required("description", &request.description, LONG);
+    let owner = Person::parse(&mut v, "owner", request.owner.as_ref(), true, false);
+    if owner.user_id.is_empty() {
+        v.add("owner.user_id", "required: the owner's user id");
+    }
+    let due = v.date("due_date", request.due_date.as_ref(), true);
+    if let Some(p) = &request.pattern {
+        if ProblemCategory::from_proto_value(p.category).is_none() {
+            v.add("pattern.category", "required: the pattern's category");
+        }
+        if !p.location.is_empty()
+            && p.location != steelcare_domain::location::OTHER
+            && steelcare_domain::location::Locations::shipped()
+                .kind(&p.location)
+                .is_none()
+        {
+            v.add(
+                "pattern.location",
+                format!("unknown location {:?}", p.location),
+            );
+        }
+        if p.structure_type != 0 && intake::StructureType::try_from(p.structure_type).is_err() {
+            v.add(
+                "pattern.structure_type",
+                format!("unknown value {}", p.structure_type),
+            );
+        }
+    }
+    if request.case_ids.is_empty() && request.pattern.is_none() {
+        v.add(
+            "case_ids",
+            "name the cases or the pattern the action answers",
+        );
+    }
+    if request.case_ids.len() > 100 {
+        v.add("case_ids", "at most 100 cases");
+    }
+    if !(0..=MAX_WINDOW_DAYS).contains(&request.verification_days) {
+        v.add(
+            "verification_days",
+            format!("0 (the default) to {MAX_WINDOW_DAYS} days"),
+        );
+    }
+    let (department, due) = v.finish((department, due))?;
+    Ok(Raised {
+        department: department.unwrap_or_default(),
+        title,
+        description,
+        owner,
+        due: due.unwrap_or_default(),
+        pattern: request.pattern.clone(),
+    })
+}
+
+/// The cases named, each once, every one existing (NOT_FOUND otherwise).
+async fn existing_cases(
+    tx: &sea_orm::DatabaseTransaction,
+    given: &[String],
+) -> Result<Vec<String>, ApiError> {
+    let mut case_ids: Vec<String> = Vec::new();
+    for id in given {
+        let id = steelcare_runtime::validate::id("case_ids", id)?;
+        cases::Entity::find_by_id(id)
+            .one(tx)
+            .await
+            .map_err(db_err)?
+            .ok_or_else(|| not_found("case", id))?;
+        if !case_ids.iter().any(|c| c == id) {
+            case_ids.push(id.to_owned());
+        }
+    }
+    Ok(case_ids)
+}
+
 impl Feedback {
     fn today(&self) -> NaiveDate {
         self.day_of(steelcare_store::now())
@@ -145,57 +238,14 @@ impl Feedback {
         request: pb::RaiseCorrectiveActionRequest,
     ) -> Result<pb::RaiseCorrectiveActionResponse, ApiError> {
         require(&ctx.caller, RAISERS)?;
-        let mut v = Violations::default();
-        let department = v.enum_value("department", request.department, |d| {
-            pb::Department::try_from(d).ok()
-        });
-        let title = v.required("title", &request.title, SHORT);
-        let description = v.required("description", &request.description, LONG);
-        let owner = Person::parse(&mut v, "owner", request.owner.as_ref(), true, false);
-        if owner.user_id.is_empty() {
-            v.add("owner.user_id", "required: the owner's user id");
-        }
-        let due = v.date("due_date", request.due_date.as_ref(), true);
-        let mut pattern = None;
-        if let Some(p) = &request.pattern {
-            if ProblemCategory::from_proto_value(p.category).is_none() {
-                v.add("pattern.category", "required: the pattern's category");
-            }
-            if !p.location.is_empty()
-                && p.location != steelcare_domain::location::OTHER
-                && steelcare_domain::location::Locations::shipped()
-                    .kind(&p.location)
-                    .is_none()
-            {
-                v.add(
-                    "pattern.location",
-                    format!("unknown location {:?}", p.location),
-                );
-            }
-            if p.structure_type != 0 && intake::StructureType::try_from(p.structure_type).is_err() {
-                v.add(
-                    "pattern.structure_type",
-                    format!("unknown value {}", p.structure_type),
-                );
-            }
-            pattern = Some(p.clone());
-        }
-        if request.case_ids.is_empty() && pattern.is_none() {
-            v.add(
-                "case_ids",
-                "name the cases or the pattern the action answers",
-            );
-        }
-        if request.case_ids.len() > 100 {
-            v.add("case_ids", "at most 100 cases");
-        }
-        if !(0..=MAX_WINDOW_DAYS).contains(&request.verification_days) {
-            v.add(
-                "verification_days",
-                format!("0 (the default) to {MAX_WINDOW_DAYS} days"),
-            );
-        }
-        let (department, due) = v.finish((department, due))?;
+        let Raised {
+            department,
+            title,
+            description,
+            owner,
+            due,
+            pattern,
+        } = parse_raise(&request)?;
         let hash = payload_hash(&request, |r| r.request_id.clear());
         let (tx, key) = match self
             .begin(ctx, "RaiseCorrectiveAction", &request.request_id, hash)
@@ -214,23 +264,10 @@ impl Feedback {
             }
             Begun::Fresh(tx, key) => (tx, key),
         };
-        let department = department.unwrap_or_default();
         self.check_owner(&tx, department, &owner.user_id).await?;
-        let mut case_ids: Vec<String> = Vec::new();
-        for id in &request.case_ids {
-            let id = steelcare_runtime::validate::id("case_ids", id)?;
-            cases::Entity::find_by_id(id)
-                .one(&tx)
-                .await
-                .map_err(db_err)?
-                .ok_or_else(|| not_found("case", id))?;
-            if !case_ids.iter().any(|c| c == id) {
-                case_ids.push(id.to_owned());
-            }
-        }
+        let case_ids = existing_cases(&tx, &request.case_ids).await?;
         let id = uuid::Uuid::now_v7().to_string();
         let now = steelcare_store::now();
-        let due = due.unwrap_or_default();
         let other_open_action_ids = match &pattern {
             Some(p) => self.open_on_pattern(&tx, p, &id).await?,
             None => Vec::new(),

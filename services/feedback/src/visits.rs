@@ -273,6 +273,101 @@ async fn close_if_done(
     Ok(CaseState::Closed)
 }
 
+/// A visit attempt's request, checked.
+struct Attempt {
+    outcome: pb::AttemptOutcome,
+    contact: Option<steelcare_proto::common::v1::PersonRef>,
+    description: String,
+    notes: String,
+    reschedule: Option<DateTime<Utc>>,
+}
+
+/// Checks an attempt: its outcome and method; the contact and the part's condition when the
+/// customer was reached; a recurrence (only when reached, and always with a defective part)
+/// with its description; a reschedule time for a rescheduled visit.
+fn parse_attempt(request: &pb::RecordVisitAttemptRequest) -> Result<Attempt, ApiError> {
+    let mut v = Violations::default();
+    let outcome = v.enum_value("outcome", request.outcome, |o| {
+        pb::AttemptOutcome::try_from(o).ok()
+    });
+    v.enum_value("method", request.method, |m| {
+        pb::VisitMethod::try_from(m).ok()
+    });
+    let reached = outcome == Some(pb::AttemptOutcome::Reached);
+    let contact = if reached {
+        Some(Person::parse(&mut v, "contact", request.contact.as_ref(), true, false).to_proto())
+    } else {
+        None
+    };
+    let condition = pb::PartCondition::try_from(request.condition).ok();
+    if reached && request.condition == 0 {
+        v.add("condition", "required when the customer was reached");
+    } else if condition.is_none() {
+        v.add("condition", format!("unknown value {}", request.condition));
+    }
+    if request.recurred && !reached {
+        v.add(
+            "recurred",
+            "a recurrence is recorded when the customer was reached",
+        );
+    }
+    if condition == Some(pb::PartCondition::Defective) && !request.recurred {
+        v.add("recurred", "a defective part is a recurrence: set recurred");
+    }
+    let description = if request.recurred {
+        v.required(
+            "recurrence_description",
+            &request.recurrence_description,
+            LONG,
+        )
+    } else {
+        v.optional(
+            "recurrence_description",
+            &request.recurrence_description,
+            LONG,
+        )
+    };
+    let notes = v.optional("notes", &request.notes, LONG);
+    let reschedule = instant(
+        &mut v,
+        "reschedule_time",
+        request.reschedule_time.as_ref(),
+        outcome == Some(pb::AttemptOutcome::Rescheduled),
+    );
+    let outcome = v.finish(outcome)?.unwrap_or_default();
+    Ok(Attempt {
+        outcome,
+        contact,
+        description,
+        notes,
+        reschedule,
+    })
+}
+
+/// The visit's status and due time after an attempt: done when the customer was reached,
+/// due again at the new time when rescheduled, otherwise still due as it was.
+fn after_attempt(
+    row: &rows::Model,
+    visit: &mut pb::Visit,
+    outcome: pb::AttemptOutcome,
+    reschedule: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> (&'static str, DateTime<Utc>) {
+    let (new_status, due) = match outcome {
+        pb::AttemptOutcome::Reached => (status::DONE, row.due_at_ms),
+        pb::AttemptOutcome::Rescheduled => (
+            status::SCHEDULED,
+            reschedule.map_or(row.due_at_ms, |t| t.timestamp_millis()),
+        ),
+        _ => (status::SCHEDULED, row.due_at_ms),
+    };
+    if let Some(t) = reschedule.filter(|_| outcome == pb::AttemptOutcome::Rescheduled) {
+        visit.due_time = Some(to_timestamp(t));
+    }
+    let due = Utc.timestamp_millis_opt(due).single().unwrap_or(now);
+    (new_status, due)
+}
+
 impl Feedback {
     /// A visit by id as the caller may see it.
     async fn visible_visit(
@@ -518,55 +613,13 @@ impl Feedback {
         request: pb::RecordVisitAttemptRequest,
     ) -> Result<pb::RecordVisitAttemptResponse, ApiError> {
         require(&ctx.caller, ATTEMPT_RECORDERS)?;
-        let mut v = Violations::default();
-        let outcome = v.enum_value("outcome", request.outcome, |o| {
-            pb::AttemptOutcome::try_from(o).ok()
-        });
-        v.enum_value("method", request.method, |m| {
-            pb::VisitMethod::try_from(m).ok()
-        });
-        let reached = outcome == Some(pb::AttemptOutcome::Reached);
-        let contact = if reached {
-            Some(Person::parse(&mut v, "contact", request.contact.as_ref(), true, false).to_proto())
-        } else {
-            None
-        };
-        let condition = pb::PartCondition::try_from(request.condition).ok();
-        if reached && request.condition == 0 {
-            v.add("condition", "required when the customer was reached");
-        } else if condition.is_none() {
-            v.add("condition", format!("unknown value {}", request.condition));
-        }
-        if request.recurred && !reached {
-            v.add(
-                "recurred",
-                "a recurrence is recorded when the customer was reached",
-            );
-        }
-        if condition == Some(pb::PartCondition::Defective) && !request.recurred {
-            v.add("recurred", "a defective part is a recurrence: set recurred");
-        }
-        let description = if request.recurred {
-            v.required(
-                "recurrence_description",
-                &request.recurrence_description,
-                LONG,
-            )
-        } else {
-            v.optional(
-                "recurrence_description",
-                &request.recurrence_description,
-                LONG,
-            )
-        };
-        let notes = v.optional("notes", &request.notes, LONG);
-        let reschedule = instant(
-            &mut v,
-            "reschedule_time",
-            request.reschedule_time.as_ref(),
-            outcome == Some(pb::AttemptOutcome::Rescheduled),
-        );
-        let outcome = v.finish(outcome)?.unwrap_or_default();
+        let Attempt {
+            outcome,
+            contact,
+            description,
+            notes,
+            reschedule,
+        } = parse_attempt(&request)?;
         let hash = payload_hash(&request, |r| r.request_id.clear());
         let rpc = "RecordVisitAttempt";
 
@@ -633,18 +686,7 @@ impl Feedback {
             attempt_time: Some(to_timestamp(now)),
         };
         visit.attempts.push(attempt.clone());
-        let (new_status, due) = match outcome {
-            pb::AttemptOutcome::Reached => (status::DONE, row.due_at_ms),
-            pb::AttemptOutcome::Rescheduled => (
-                status::SCHEDULED,
-                reschedule.map_or(row.due_at_ms, |t| t.timestamp_millis()),
-            ),
-            _ => (status::SCHEDULED, row.due_at_ms),
-        };
-        if let Some(t) = reschedule.filter(|_| outcome == pb::AttemptOutcome::Rescheduled) {
-            visit.due_time = Some(to_timestamp(t));
-        }
-        let due = Utc.timestamp_millis_opt(due).single().unwrap_or(now);
+        let (new_status, due) = after_attempt(&row, &mut visit, outcome, reschedule, now);
         save(&tx, &row, &visit, new_status, due).await?;
         audit(
             &tx,

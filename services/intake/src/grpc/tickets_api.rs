@@ -3,6 +3,82 @@
 
 use super::*;
 
+/// A new ticket's row as the caller described it and the rules classified it, with its
+/// warranty and reply (JSON); the batch gives it its acceptance number.
+fn new_ticket_row(
+    id: &str,
+    new: &NewTicket,
+    project: &steelcare_store::entity::projects::Model,
+    suggestion: &classify::Suggestion,
+    warranty: String,
+    reply: String,
+    now: chrono::DateTime<chrono::Utc>,
+) -> tickets::Model {
+    tickets::Model {
+        id: id.to_owned(),
+        acceptance_number: String::new(),
+        channel: new.channel.as_str_name().to_owned(),
+        customer_id: project.customer_id.clone(),
+        project_id: project.id.clone(),
+        reporter: to_json(&new.reporter),
+        location: to_json(&new.location),
+        description: to_json(&new.description),
+        customer_request: new.customer_request.clone(),
+        category: suggestion.category.as_str().to_owned(),
+        tier: suggestion.tier.as_str().to_owned(),
+        suggestion: to_json(&SuggestionRecord {
+            category: suggestion.category.as_str().to_owned(),
+            tier: suggestion.tier.as_str().to_owned(),
+            matched_terms: suggestion.matched_terms.clone(),
+        }),
+        warranty,
+        reply,
+        readback_text: None,
+        readback_confirmed_at: None,
+        first_response_text: None,
+        closing_text: None,
+        sla_status: clocks::status::ON_TRACK.to_owned(),
+        related_case_id: new.related_case_id.clone(),
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    }
+}
+
+/// What taking a ticket in announces: `TicketCreated` and its first `TicketClassified`.
+fn created_events(
+    actor: steelcare_proto::common::v1::Actor,
+    id: &str,
+    project: &steelcare_store::entity::projects::Model,
+    new: &NewTicket,
+    suggestion: &classify::Suggestion,
+    arrival_deadline: Option<chrono::DateTime<chrono::Utc>>,
+) -> Vec<steelcare_proto::events::v1::EventEnvelope> {
+    vec![
+        envelope(
+            actor.clone(),
+            Some(id),
+            Payload::TicketCreated(events::TicketCreated {
+                acceptance_number: String::new(),
+                project_id: project.id.clone(),
+                customer_id: project.customer_id.clone(),
+                related_case_id: new.related_case_id.clone().unwrap_or_default(),
+            }),
+        ),
+        envelope(
+            actor,
+            Some(id),
+            Payload::TicketClassified(events::TicketClassified {
+                category: suggestion.category.proto_value(),
+                tier: suggestion.tier.proto_value(),
+                overridden: false,
+                needs_site_visit: suggestion.category.needs_site_visit(),
+                arrival_deadline_time: arrival_deadline.map(to_timestamp),
+            }),
+        ),
+    ]
+}
+
 impl IntakeService {
     pub(super) async fn create_ticket(
         &self,
@@ -25,6 +101,41 @@ impl IntakeService {
             }
             other => other,
         }
+    }
+
+    /// The project a new ticket is taken on: it exists, the caller may see it, and a related
+    /// case named is the same customer's.
+    async fn project_for(
+        &self,
+        ctx: &RequestContext,
+        new: &NewTicket,
+    ) -> Result<crate::batch::ProjectWithTerms, ApiError> {
+        let (project, terms) = self
+            .projects
+            .project(&new.project_id)
+            .await?
+            .ok_or_else(|| not_found("project", &new.project_id))?;
+        if !visible(&ctx.caller, &project.customer_id) {
+            return Err(ApiError::invalid(
+                "project_id",
+                "belongs to another customer",
+            ));
+        }
+        if let Some(related) = &new.related_case_id {
+            match store::ticket(&self.db, related).await? {
+                None => {
+                    return Err(ApiError::invalid("related_case_id", "no such case"));
+                }
+                Some(earlier) if earlier.customer_id != project.customer_id => {
+                    return Err(ApiError::invalid(
+                        "related_case_id",
+                        "a case of another customer",
+                    ));
+                }
+                Some(_) => {}
+            }
+        }
+        Ok((project, terms))
     }
 
     pub(super) async fn create_ticket_once(
@@ -54,31 +165,7 @@ impl IntakeService {
                 ticket: Some(self.ticket_response(&existing).await?),
             });
         }
-        let (project, terms) = self
-            .projects
-            .project(&new.project_id)
-            .await?
-            .ok_or_else(|| not_found("project", &new.project_id))?;
-        if !visible(&ctx.caller, &project.customer_id) {
-            return Err(ApiError::invalid(
-                "project_id",
-                "belongs to another customer",
-            ));
-        }
-        if let Some(related) = &new.related_case_id {
-            match store::ticket(&self.db, related).await? {
-                None => {
-                    return Err(ApiError::invalid("related_case_id", "no such case"));
-                }
-                Some(earlier) if earlier.customer_id != project.customer_id => {
-                    return Err(ApiError::invalid(
-                        "related_case_id",
-                        "a case of another customer",
-                    ));
-                }
-                Some(_) => {}
-            }
-        }
+        let (project, terms) = self.project_for(ctx, &new).await?;
         let suggestion = classify::suggest(&new.description.text_for_rules());
         let terms = terms_of(&terms);
         let day = self.today(now);
@@ -107,35 +194,15 @@ impl IntakeService {
         self.ensure_sequence(&day_key).await?;
         let actor = actor_of(&ctx.caller);
         let draft = batch::Draft {
-            ticket: tickets::Model {
-                id: id.clone(),
-                acceptance_number: String::new(),
-                channel: new.channel.as_str_name().to_owned(),
-                customer_id: project.customer_id.clone(),
-                project_id: project.id.clone(),
-                reporter: to_json(&new.reporter),
-                location: to_json(&new.location),
-                description: to_json(&new.description),
-                customer_request: new.customer_request.clone(),
-                category: suggestion.category.as_str().to_owned(),
-                tier: suggestion.tier.as_str().to_owned(),
-                suggestion: to_json(&SuggestionRecord {
-                    category: suggestion.category.as_str().to_owned(),
-                    tier: suggestion.tier.as_str().to_owned(),
-                    matched_terms: suggestion.matched_terms.clone(),
-                }),
-                warranty: to_json(&warranty_record(warranty_status)),
-                reply: to_json(&reply),
-                readback_text: None,
-                readback_confirmed_at: None,
-                first_response_text: None,
-                closing_text: None,
-                sla_status: clocks::status::ON_TRACK.to_owned(),
-                related_case_id: new.related_case_id.clone(),
-                created_at: now,
-                updated_at: now,
-                version: 1,
-            },
+            ticket: new_ticket_row(
+                &id,
+                &new,
+                &project,
+                &suggestion,
+                to_json(&warranty_record(warranty_status)),
+                to_json(&reply),
+                now,
+            ),
             clocks: planned.clone(),
             day,
             ctx: ctx.clone(),
@@ -144,29 +211,7 @@ impl IntakeService {
                 "category": suggestion.category.as_str(),
                 "tier": suggestion.tier.as_str(),
             }),
-            events: vec![
-                envelope(
-                    actor.clone(),
-                    Some(&id),
-                    Payload::TicketCreated(events::TicketCreated {
-                        acceptance_number: String::new(),
-                        project_id: project.id.clone(),
-                        customer_id: project.customer_id.clone(),
-                        related_case_id: new.related_case_id.clone().unwrap_or_default(),
-                    }),
-                ),
-                envelope(
-                    actor,
-                    Some(&id),
-                    Payload::TicketClassified(events::TicketClassified {
-                        category: suggestion.category.proto_value(),
-                        tier: suggestion.tier.proto_value(),
-                        overridden: false,
-                        needs_site_visit: suggestion.category.needs_site_visit(),
-                        arrival_deadline_time: arrival_deadline.map(to_timestamp),
-                    }),
-                ),
-            ],
+            events: created_events(actor, &id, &project, &new, &suggestion, arrival_deadline),
             idempotency: new.request_id.as_ref().map(|rid| IdempotencyKey {
                 scope: idempotency_scope("CreateTicket", &ctx.caller),
                 request_id: rid.clone(),

@@ -129,6 +129,51 @@ fn next_approval(
     Ok((given, step))
 }
 
+/// The latest plan a new version revises, if any: a revision says why.
+async fn revised(
+    tx: &sea_orm::DatabaseTransaction,
+    case: &store::Case,
+    reason: &str,
+) -> Result<Option<steelcare_store::entity::case_records::Model>, ApiError> {
+    let previous = store::versioned(tx, &case.id, kind::PLAN, 0).await?;
+    if let Some(prev) = &previous
+        && reason.is_empty()
+    {
+        return Err(ApiError::invalid(
+            "revision_reason",
+            format!(
+                "required: version {} revises version {}; say why",
+                prev.version + 1,
+                prev.version
+            ),
+        ));
+    }
+    Ok(previous)
+}
+
+/// A proposed or approved plan a new version replaces is superseded (ABORTED when it
+/// changed meanwhile); a rejected one stays as it is.
+async fn supersede(
+    tx: &sea_orm::DatabaseTransaction,
+    prev: &steelcare_store::entity::case_records::Model,
+) -> Result<(), ApiError> {
+    if !matches!(
+        plan_status(&prev.status),
+        pb::PlanStatus::Proposed | pb::PlanStatus::Approved
+    ) {
+        return Ok(());
+    }
+    let superseded = plan_status_name(pb::PlanStatus::Superseded);
+    if !store::set_status::<pb::RepairPlan>(tx, &prev.id, &prev.status, superseded, None, None)
+        .await?
+    {
+        return Err(ApiError::Aborted(
+            "the plan changed meanwhile; read it again".to_owned(),
+        ));
+    }
+    Ok(())
+}
+
 impl RepairService {
     /// Checks a plan's content; the crew is checked against the case later.
     fn parse_plan(&self, v: &mut Violations, c: Option<&pb::PlanContent>) -> pb::PlanContent {
@@ -284,19 +329,7 @@ impl RepairService {
             ],
             "a plan is proposed after the survey and before the agreement",
         )?;
-        let previous = store::versioned(&tx, &case.id, kind::PLAN, 0).await?;
-        if let Some(prev) = &previous
-            && reason.is_empty()
-        {
-            return Err(ApiError::invalid(
-                "revision_reason",
-                format!(
-                    "required: version {} revises version {}; say why",
-                    prev.version + 1,
-                    prev.version
-                ),
-            ));
-        }
+        let previous = revised(&tx, &case, &reason).await?;
         let (start, end) = schedule_of(&content)?;
         r.check_crew(
             &tx,
@@ -318,31 +351,12 @@ impl RepairService {
         );
         let version = previous.as_ref().map_or(1, |p| p.version + 1);
         let plan_id = match &previous {
-            Some(prev) => decode::<pb::RepairPlan>(prev)?.plan_id,
+            Some(prev) => {
+                supersede(&tx, prev).await?;
+                decode::<pb::RepairPlan>(prev)?.plan_id
+            }
             None => uuid::Uuid::now_v7().to_string(),
         };
-        if let Some(prev) = &previous
-            && matches!(
-                plan_status(&prev.status),
-                pb::PlanStatus::Proposed | pb::PlanStatus::Approved
-            )
-        {
-            let superseded = plan_status_name(pb::PlanStatus::Superseded);
-            if !store::set_status::<pb::RepairPlan>(
-                &tx,
-                &prev.id,
-                &prev.status,
-                superseded,
-                None,
-                None,
-            )
-            .await?
-            {
-                return Err(ApiError::Aborted(
-                    "the plan changed meanwhile; read it again".to_owned(),
-                ));
-            }
-        }
         let now = steelcare_store::now();
         let record_id = uuid::Uuid::now_v7().to_string();
         let plan = pb::RepairPlan {
@@ -373,23 +387,16 @@ impl RepairService {
             .slot(slot(kind::PLAN, &case.id, version)),
         )
         .await?;
-        audit(
-            &tx,
-            ctx,
-            "repair_plan",
-            &record_id,
-            None,
-            serde_json::json!({
-                "ticket_id": case.id,
-                "plan_id": plan_id,
-                "version": version,
-                "revision_reason": reason,
-                "estimate_cents": estimate,
-                "approval_chain": plan.approval_chain,
-                "chain_reasons": plan.chain_reasons,
-            }),
-        )
-        .await?;
+        let audited = serde_json::json!({
+            "ticket_id": case.id,
+            "plan_id": plan_id,
+            "version": version,
+            "revision_reason": reason,
+            "estimate_cents": estimate,
+            "approval_chain": plan.approval_chain,
+            "chain_reasons": plan.chain_reasons,
+        });
+        audit(&tx, ctx, "repair_plan", &record_id, None, audited).await?;
         if case.state != CaseState::PlanProposed {
             r.move_case(
                 &tx,

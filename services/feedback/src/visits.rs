@@ -368,6 +368,50 @@ fn after_attempt(
     (new_status, due)
 }
 
+/// Checks a survey: the five dimensions from 1 to 5, the overall score when given, the
+/// comment, the respondent (named when someone records it for the customer), the visit.
+fn parse_survey(
+    ctx: &RequestContext,
+    request: &pb::SubmitSatisfactionRequest,
+) -> Result<
+    (
+        pb::SatisfactionScores,
+        String,
+        steelcare_proto::common::v1::PersonRef,
+        String,
+    ),
+    ApiError,
+> {
+    let mut v = Violations::default();
+    let scores = request.scores.unwrap_or_default();
+    for (field, score) in [
+        ("response_speed", scores.response_speed),
+        ("service_attitude", scores.service_attitude),
+        ("professional_competence", scores.professional_competence),
+        ("fix_effect", scores.fix_effect),
+        ("communication", scores.communication.unwrap_or_default()),
+    ] {
+        if !(1..=5).contains(&score) {
+            v.add(format!("scores.{field}"), "required: a score from 1 to 5");
+        }
+    }
+    if scores.overall.is_some_and(|o| !(1..=5).contains(&o)) {
+        v.add("scores.overall", "a score from 1 to 5, or left out");
+    }
+    let comment = v.optional("comment", &request.comment, LONG);
+    let on_behalf = !ctx.caller.is_customer_only();
+    let respondent = Person::parse(
+        &mut v,
+        "respondent",
+        request.respondent.as_ref(),
+        on_behalf,
+        false,
+    )
+    .to_proto();
+    let visit_id = v.optional("visit_id", &request.visit_id, SHORT);
+    v.finish((scores, comment, respondent, visit_id))
+}
+
 impl Feedback {
     /// A visit by id as the caller may see it.
     async fn visible_visit(
@@ -902,40 +946,48 @@ impl Feedback {
     }
 
     /// SubmitSatisfaction.
+    /// The one place of a case's survey (per visit, or "-" without one): the visit must be
+    /// the case's, and the place still free (ALREADY_EXISTS otherwise).
+    async fn survey_slot(
+        &self,
+        tx: &sea_orm::DatabaseTransaction,
+        ctx: &RequestContext,
+        case_id: &str,
+        visit_id: &str,
+    ) -> Result<String, ApiError> {
+        if !visit_id.is_empty() {
+            let visit = self.visible_visit(tx, ctx, visit_id).await?;
+            if visit.ticket_id != case_id {
+                return Err(not_found("visit", visit_id));
+            }
+        }
+        let at = if visit_id.is_empty() { "-" } else { visit_id };
+        let slot = format!("{SATISFACTION}/{case_id}/{at}");
+        let taken = steelcare_store::entity::case_records::Entity::find()
+            .filter(steelcare_store::entity::case_records::Column::Slot.eq(&slot))
+            .one(tx)
+            .await
+            .map_err(db_err)?;
+        if taken.is_some() {
+            let at = if visit_id.is_empty() {
+                "no visit"
+            } else {
+                visit_id
+            };
+            return Err(ApiError::AlreadyExists(format!(
+                "a survey of case {case_id} at {at} exists"
+            )));
+        }
+        Ok(slot)
+    }
+
     pub async fn submit_satisfaction(
         &self,
         ctx: &RequestContext,
         request: pb::SubmitSatisfactionRequest,
     ) -> Result<pb::SubmitSatisfactionResponse, ApiError> {
         require(&ctx.caller, SURVEY_RECORDERS)?;
-        let mut v = Violations::default();
-        let scores = request.scores.unwrap_or_default();
-        for (field, score) in [
-            ("response_speed", scores.response_speed),
-            ("service_attitude", scores.service_attitude),
-            ("professional_competence", scores.professional_competence),
-            ("fix_effect", scores.fix_effect),
-            ("communication", scores.communication.unwrap_or_default()),
-        ] {
-            if !(1..=5).contains(&score) {
-                v.add(format!("scores.{field}"), "required: a score from 1 to 5");
-            }
-        }
-        if scores.overall.is_some_and(|o| !(1..=5).contains(&o)) {
-            v.add("scores.overall", "a score from 1 to 5, or left out");
-        }
-        let comment = v.optional("comment", &request.comment, LONG);
-        let on_behalf = !ctx.caller.is_customer_only();
-        let respondent = Person::parse(
-            &mut v,
-            "respondent",
-            request.respondent.as_ref(),
-            on_behalf,
-            false,
-        )
-        .to_proto();
-        let visit_id = v.optional("visit_id", &request.visit_id, SHORT);
-        v.finish(())?;
+        let (scores, comment, respondent, visit_id) = parse_survey(ctx, &request)?;
         let hash = payload_hash(&request, |r| r.request_id.clear());
         let (tx, key) = match self
             .begin(ctx, "SubmitSatisfaction", &request.request_id, hash)
@@ -965,33 +1017,7 @@ impl Feedback {
                 "a survey is taken once the case is resolved",
             ));
         }
-        if !visit_id.is_empty() {
-            let visit = self.visible_visit(&tx, ctx, &visit_id).await?;
-            if visit.ticket_id != case.id {
-                return Err(not_found("visit", &visit_id));
-            }
-        }
-        let slot = format!(
-            "{SATISFACTION}/{}/{}",
-            case.id,
-            if visit_id.is_empty() { "-" } else { &visit_id }
-        );
-        let taken = steelcare_store::entity::case_records::Entity::find()
-            .filter(steelcare_store::entity::case_records::Column::Slot.eq(&slot))
-            .one(&tx)
-            .await
-            .map_err(db_err)?;
-        if taken.is_some() {
-            return Err(ApiError::AlreadyExists(format!(
-                "a survey of case {} at {} exists",
-                case.id,
-                if visit_id.is_empty() {
-                    "no visit"
-                } else {
-                    &visit_id
-                }
-            )));
-        }
+        let slot = self.survey_slot(&tx, ctx, &case.id, &visit_id).await?;
         let id = uuid::Uuid::now_v7().to_string();
         let now = steelcare_store::now();
         let survey = pb::Satisfaction {

@@ -174,6 +174,63 @@ async fn supersede(
     Ok(())
 }
 
+/// Checks a customer's decision: the plan version, the reasons (required for a refusal), the
+/// customer (named when recorded on their behalf; the caller when it is them).
+fn parse_decision(
+    ctx: &RequestContext,
+    request: &pb::RecordCustomerDecisionRequest,
+    on_behalf: bool,
+) -> Result<(String, steelcare_proto::common::v1::PersonRef), ApiError> {
+    let mut v = Violations::default();
+    if request.plan_version < 1 {
+        v.add("plan_version", "the plan version decided on, from 1");
+    }
+    let reasons = if request.agreed {
+        v.optional("reasons", &request.reasons, LONG)
+    } else {
+        v.required("reasons", &request.reasons, LONG)
+    };
+    let mut customer = Person::parse(
+        &mut v,
+        "customer",
+        request.customer.as_ref(),
+        on_behalf,
+        false,
+    )
+    .to_proto();
+    if !on_behalf && customer.user_id.is_empty() {
+        customer.user_id = ctx.caller.subject.clone();
+    }
+    v.finish((reasons, customer))
+}
+
+/// The latest plan, which must be version `version` and approved, waiting for the customer.
+async fn awaiting_customer(
+    tx: &sea_orm::DatabaseTransaction,
+    case: &store::Case,
+    version: i32,
+) -> Result<(steelcare_store::entity::case_records::Model, pb::RepairPlan), ApiError> {
+    let row = store::versioned(tx, &case.id, kind::PLAN, 0)
+        .await?
+        .ok_or_else(|| not_found("repair_plan", &case.id))?;
+    let plan: pb::RepairPlan = decode(&row)?;
+    if row.version != version {
+        return Err(plan_precondition(
+            &plan,
+            &row.status,
+            format!("version {version} is not the latest"),
+        ));
+    }
+    if plan_status(&row.status) != pb::PlanStatus::Approved {
+        return Err(plan_precondition(
+            &plan,
+            &row.status,
+            "the plan is not waiting for the customer",
+        ));
+    }
+    Ok((row, plan))
+}
+
 impl RepairService {
     /// Checks a plan's content; the crew is checked against the case later.
     fn parse_plan(&self, v: &mut Violations, c: Option<&pb::PlanContent>) -> pb::PlanContent {
@@ -717,27 +774,7 @@ impl RepairService {
     ) -> Result<pb::RecordCustomerDecisionResponse, ApiError> {
         allow(ctx, DECIDERS)?;
         let on_behalf = !ctx.caller.is_customer_only();
-        let mut v = Violations::default();
-        if request.plan_version < 1 {
-            v.add("plan_version", "the plan version decided on, from 1");
-        }
-        let reasons = if request.agreed {
-            v.optional("reasons", &request.reasons, LONG)
-        } else {
-            v.required("reasons", &request.reasons, LONG)
-        };
-        let mut customer = Person::parse(
-            &mut v,
-            "customer",
-            request.customer.as_ref(),
-            on_behalf,
-            false,
-        )
-        .to_proto();
-        if !on_behalf && customer.user_id.is_empty() {
-            customer.user_id = ctx.caller.subject.clone();
-        }
-        v.finish(())?;
+        let (reasons, customer) = parse_decision(ctx, &request, on_behalf)?;
         let hash = payload_hash(&request, |r| r.request_id.clear());
         let r = &self.repairer;
         let (tx, key) = match r
@@ -758,39 +795,14 @@ impl RepairService {
             &[CaseState::PlanApproved],
             "the customer decides on an approved plan",
         )?;
-        let row = store::versioned(&tx, &case.id, kind::PLAN, 0)
-            .await?
-            .ok_or_else(|| not_found("repair_plan", &case.id))?;
-        let plan: pb::RepairPlan = decode(&row)?;
-        if row.version != request.plan_version {
-            return Err(plan_precondition(
-                &plan,
-                &row.status,
-                format!("version {} is not the latest", request.plan_version),
-            ));
-        }
-        if plan_status(&row.status) != pb::PlanStatus::Approved {
-            return Err(plan_precondition(
-                &plan,
-                &row.status,
-                "the plan is not waiting for the customer",
-            ));
-        }
+        let (row, plan) = awaiting_customer(&tx, &case, request.plan_version).await?;
         let next = if request.agreed {
             pb::PlanStatus::Agreed
         } else {
             pb::PlanStatus::ChangesRequested
         };
-        if !store::set_status::<pb::RepairPlan>(
-            &tx,
-            &row.id,
-            &row.status,
-            plan_status_name(next),
-            None,
-            None,
-        )
-        .await?
-        {
+        let (from, to) = (&row.status, plan_status_name(next));
+        if !store::set_status::<pb::RepairPlan>(&tx, &row.id, from, to, None, None).await? {
             return Err(ApiError::Aborted(
                 "the plan changed meanwhile; read it again".to_owned(),
             ));

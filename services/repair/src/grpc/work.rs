@@ -165,6 +165,69 @@ async fn progress_goes_forward(
     Ok(())
 }
 
+/// The key step of the agreed plan an inspection is of; a technician inspects only the work
+/// of a crew they are on.
+async fn key_step_of(
+    ctx: &RequestContext,
+    tx: &sea_orm::DatabaseTransaction,
+    case: &store::Case,
+    step_id: &str,
+) -> Result<pb::PlanStep, ApiError> {
+    let (_, plan) = agreed_plan(tx, case).await?;
+    let content = plan.content.unwrap_or_default();
+    if !ctx.caller.has_any(&[Role::Engineer, Role::Admin])
+        && !content.crew_technician_ids.contains(&ctx.caller.subject)
+    {
+        return Err(ApiError::PermissionDenied(
+            "a technician inspects only the work of a crew they are on".to_owned(),
+        ));
+    }
+    let Some(step) = content.steps.into_iter().find(|s| s.step_id == step_id) else {
+        return Err(ApiError::invalid(
+            "step_id",
+            format!("{step_id} is not a step of the agreed plan"),
+        ));
+    };
+    if !step.key_step {
+        return Err(ApiError::invalid(
+            "step_id",
+            format!("{step_id} is not a key step; only key steps are inspected"),
+        ));
+    }
+    Ok(step)
+}
+
+/// Every quality criterion of the step is answered by a measurement (same quantity, limits
+/// and member); each one missing is named.
+fn every_criterion_measured(
+    step: &pb::PlanStep,
+    measurements: &[common::Measurement],
+) -> Result<(), ApiError> {
+    let mut missing = Violations::default();
+    for (i, c) in step.quality_criteria.iter().enumerate() {
+        if !measurements.iter().any(|m| answers(c, m)) {
+            let limit = c.judgement.as_ref();
+            missing.add(
+                "measurements",
+                format!(
+                    "criterion {} of step {} ({}{}, limits {:?}..{:?}) has no measurement",
+                    i + 1,
+                    step.step_id,
+                    c.quantity.as_ref().map(quantity_name).unwrap_or("quantity"),
+                    if c.member.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" on {}", c.member)
+                    },
+                    limit.and_then(|j| j.lower_limit),
+                    limit.and_then(|j| j.upper_limit),
+                ),
+            );
+        }
+    }
+    missing.finish(())
+}
+
 impl RepairService {
     pub(super) async fn log_work(
         &self,
@@ -319,53 +382,8 @@ impl RepairService {
             &[CaseState::InRepair],
             "key steps are inspected during the repair",
         )?;
-        let (_, plan) = agreed_plan(&tx, &case).await?;
-        let content = plan.content.unwrap_or_default();
-        if !ctx.caller.has_any(&[Role::Engineer, Role::Admin])
-            && !content.crew_technician_ids.contains(&ctx.caller.subject)
-        {
-            return Err(ApiError::PermissionDenied(
-                "a technician inspects only the work of a crew they are on".to_owned(),
-            ));
-        }
-        let steps = content.steps;
-        let Some(step) = steps.iter().find(|s| s.step_id == step_id) else {
-            return Err(ApiError::invalid(
-                "step_id",
-                format!("{step_id} is not a step of the agreed plan"),
-            ));
-        };
-        if !step.key_step {
-            return Err(ApiError::invalid(
-                "step_id",
-                format!("{step_id} is not a key step; only key steps are inspected"),
-            ));
-        }
-        let mut missing = Violations::default();
-        for (i, c) in step.quality_criteria.iter().enumerate() {
-            if !measurements.iter().any(|m| answers(c, m)) {
-                let limit = c.judgement.as_ref();
-                missing.add(
-                    "measurements",
-                    format!(
-                        "criterion {} of step {step_id} ({}{}, limits {:?}..{:?}) has no measurement",
-                        i + 1,
-                        c.quantity
-                            .as_ref()
-                            .map(quantity_name)
-                            .unwrap_or("quantity"),
-                        if c.member.is_empty() {
-                            String::new()
-                        } else {
-                            format!(" on {}", c.member)
-                        },
-                        limit.and_then(|j| j.lower_limit),
-                        limit.and_then(|j| j.upper_limit),
-                    ),
-                );
-            }
-        }
-        missing.finish(())?;
+        let step = key_step_of(ctx, &tx, &case, &step_id).await?;
+        every_criterion_measured(&step, &measurements)?;
         let passed = measurements
             .iter()
             .all(|m| m.judgement.as_ref().is_some_and(|j| j.passed));

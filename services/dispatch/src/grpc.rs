@@ -224,6 +224,43 @@ fn may_take(
     Ok(())
 }
 
+/// Checks an arrival: the assignment, the time (now when not given; never in the future)
+/// and the device's position when granted.
+fn parse_arrival(
+    request: &pb::RecordArrivalRequest,
+    now: DateTime<Utc>,
+) -> Result<(String, DateTime<Utc>, Option<Position>), ApiError> {
+    let mut v = Violations::default();
+    let id = v.required("assignment_id", &request.assignment_id, SHORT);
+    let arrived_at = match request.arrive_time.as_ref() {
+        None => now,
+        Some(ts) => match from_timestamp(ts, "arrive_time") {
+            Ok(at) if at > now + TimeDelta::minutes(1) => {
+                v.add("arrive_time", "must not be in the future");
+                now
+            }
+            Ok(at) => at,
+            Err(_) => {
+                v.add("arrive_time", "not a valid timestamp");
+                now
+            }
+        },
+    };
+    let position = request.position.as_ref().map(|p| {
+        if !(-90.0..=90.0).contains(&p.latitude) {
+            v.add("position.latitude", "must be within -90..90");
+        }
+        if !(-180.0..=180.0).contains(&p.longitude) {
+            v.add("position.longitude", "must be within -180..180");
+        }
+        Position {
+            latitude: p.latitude,
+            longitude: p.longitude,
+        }
+    });
+    v.finish((id, arrived_at, position))
+}
+
 impl DispatchService {
     /// The service over a dispatcher.
     pub fn new(dispatcher: Dispatcher) -> Self {
@@ -839,35 +876,7 @@ impl DispatchService {
     ) -> Result<pb::RecordArrivalResponse, ApiError> {
         staff_or_technician(&ctx.caller, ARRIVAL_RECORDERS)?;
         let now = steelcare_store::now();
-        let mut v = Violations::default();
-        let id = v.required("assignment_id", &request.assignment_id, SHORT);
-        let arrived_at = match request.arrive_time.as_ref() {
-            None => now,
-            Some(ts) => match from_timestamp(ts, "arrive_time") {
-                Ok(at) if at > now + TimeDelta::minutes(1) => {
-                    v.add("arrive_time", "must not be in the future");
-                    now
-                }
-                Ok(at) => at,
-                Err(_) => {
-                    v.add("arrive_time", "not a valid timestamp");
-                    now
-                }
-            },
-        };
-        let position = request.position.as_ref().map(|p| {
-            if !(-90.0..=90.0).contains(&p.latitude) {
-                v.add("position.latitude", "must be within -90..90");
-            }
-            if !(-180.0..=180.0).contains(&p.longitude) {
-                v.add("position.longitude", "must be within -180..180");
-            }
-            Position {
-                latitude: p.latitude,
-                longitude: p.longitude,
-            }
-        });
-        v.finish(())?;
+        let (id, arrived_at, position) = parse_arrival(&request, now)?;
         let d = &self.dispatcher;
         let tx = begin_write(&d.db).await.map_err(db_err)?;
         let row = store::assignment(&tx, &id)

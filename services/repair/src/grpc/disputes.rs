@@ -83,6 +83,33 @@ fn parse_resolution(
     })
 }
 
+/// The appraisal's deadline: required, in range, in the future.
+fn appraisal_deadline(
+    v: &mut Violations,
+    given: Option<&prost_types::Timestamp>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Option<chrono::DateTime<chrono::Utc>> {
+    const FIELD: &str = "appraisal_deadline_time";
+    match given.map(|t| from_timestamp(t, FIELD)) {
+        None => {
+            v.add(FIELD, "required: when the appraisal is due");
+            None
+        }
+        Some(Err(_)) => {
+            v.add(
+                FIELD,
+                "out of range: timestamps must fall in years 1 to 9999",
+            );
+            None
+        }
+        Some(Ok(at)) if at <= now => {
+            v.add(FIELD, "must be in the future");
+            None
+        }
+        Some(Ok(at)) => Some(at),
+    }
+}
+
 impl RepairService {
     pub(super) async fn open_dispute(
         &self,
@@ -102,31 +129,7 @@ impl RepairService {
             SHORT,
         );
         let (evidence, attachments) = evidence(&mut v, "evidence", &request.evidence, None, true);
-        let deadline = match request
-            .appraisal_deadline_time
-            .as_ref()
-            .map(|t| from_timestamp(t, "appraisal_deadline_time"))
-        {
-            None => {
-                v.add(
-                    "appraisal_deadline_time",
-                    "required: when the appraisal is due",
-                );
-                None
-            }
-            Some(Err(_)) => {
-                v.add(
-                    "appraisal_deadline_time",
-                    "out of range: timestamps must fall in years 1 to 9999",
-                );
-                None
-            }
-            Some(Ok(at)) if at <= now => {
-                v.add("appraisal_deadline_time", "must be in the future");
-                None
-            }
-            Some(Ok(at)) => Some(at),
-        };
+        let deadline = appraisal_deadline(&mut v, request.appraisal_deadline_time.as_ref(), now);
         v.finish(())?;
         let hash = payload_hash(&request, |r| r.request_id.clear());
         let r = &self.repairer;
@@ -182,20 +185,13 @@ impl RepairService {
             .due_opt(deadline),
         )
         .await?;
-        audit(
-            &tx,
-            ctx,
-            "dispute",
-            &id,
-            None,
-            serde_json::json!({
-                "ticket_id": case.id,
-                "question": question,
-                "opened_in_state": case.state.as_str(),
-                "appraisal_deadline": deadline,
-            }),
-        )
-        .await?;
+        let audited = serde_json::json!({
+            "ticket_id": case.id,
+            "question": question,
+            "opened_in_state": case.state.as_str(),
+            "appraisal_deadline": deadline,
+        });
+        audit(&tx, ctx, "dispute", &id, None, audited).await?;
         r.move_case(
             &tx,
             actor_of(&ctx.caller),

@@ -228,6 +228,63 @@ fn every_criterion_measured(
     missing.finish(())
 }
 
+/// The repair is not completed already; a completion the customer rejected that the
+/// consumer of the rejection has not cleared yet is cleared here, by the same conditional
+/// update (the consumer then finds nothing), so the new completion takes its place.
+async fn not_completed(
+    tx: &sea_orm::DatabaseTransaction,
+    case: &store::Case,
+) -> Result<(), ApiError> {
+    if let Some(done) = steelcare_runtime::record::standing_completion(tx, &case.id).await? {
+        return Err(ApiError::FailedPrecondition {
+            subject: format!("case/{}", case.id),
+            current_state: "REPAIR_COMPLETED".to_owned(),
+            message: format!("the repair was already completed at {}", done.created_at),
+        });
+    }
+    if let Some((round, at)) = steelcare_runtime::record::last_rejection(tx, &case.id).await? {
+        let reason = format!("customer acceptance {round} failed: rectification");
+        crate::engine::clear_completion(tx, &case.id, &reason, Some(at)).await?;
+    }
+    Ok(())
+}
+
+/// Every key step of the agreed plan passed its latest inspection; those that did not are
+/// named.
+async fn key_steps_passed(
+    tx: &sea_orm::DatabaseTransaction,
+    case: &store::Case,
+) -> Result<(), ApiError> {
+    let (_, plan) = agreed_plan(tx, case).await?;
+    let inspections = store::records(tx, &case.id, kind::INSPECTION).await?;
+    let mut open = Vec::new();
+    for step in plan
+        .content
+        .unwrap_or_default()
+        .steps
+        .iter()
+        .filter(|s| s.key_step)
+    {
+        let latest = inspections
+            .iter()
+            .rev()
+            .find(|i| i.step_id.as_deref() == Some(step.step_id.as_str()));
+        match latest.map(|i| i.status.as_str()) {
+            Some(status::PASSED) => {}
+            Some(_) => open.push(format!("{} (failed; re-inspect it)", step.step_id)),
+            None => open.push(format!("{} (not inspected)", step.step_id)),
+        }
+    }
+    if !open.is_empty() {
+        return Err(ApiError::FailedPrecondition {
+            subject: format!("case/{}", case.id),
+            current_state: case.state.as_str().to_owned(),
+            message: format!("key steps have not passed: {}", open.join(", ")),
+        });
+    }
+    Ok(())
+}
+
 impl RepairService {
     pub(super) async fn log_work(
         &self,
@@ -492,47 +549,8 @@ impl RepairService {
             &[CaseState::InRepair],
             "a repair is completed while it is under way",
         )?;
-        if let Some(done) = steelcare_runtime::record::standing_completion(&tx, &case.id).await? {
-            return Err(ApiError::FailedPrecondition {
-                subject: format!("case/{}", case.id),
-                current_state: "REPAIR_COMPLETED".to_owned(),
-                message: format!("the repair was already completed at {}", done.created_at),
-            });
-        }
-        // A completion the customer rejected that the consumer of the rejection has not
-        // cleared yet is cleared here, by the same conditional update (the consumer then finds
-        // nothing), so the new completion takes its place.
-        if let Some((round, at)) = steelcare_runtime::record::last_rejection(&tx, &case.id).await? {
-            let reason = format!("customer acceptance {round} failed: rectification");
-            crate::engine::clear_completion(&tx, &case.id, &reason, Some(at)).await?;
-        }
-        let (_, plan) = agreed_plan(&tx, &case).await?;
-        let inspections = store::records(&tx, &case.id, kind::INSPECTION).await?;
-        let mut open = Vec::new();
-        for step in plan
-            .content
-            .unwrap_or_default()
-            .steps
-            .iter()
-            .filter(|s| s.key_step)
-        {
-            let latest = inspections
-                .iter()
-                .rev()
-                .find(|i| i.step_id.as_deref() == Some(step.step_id.as_str()));
-            match latest.map(|i| i.status.as_str()) {
-                Some(status::PASSED) => {}
-                Some(_) => open.push(format!("{} (failed; re-inspect it)", step.step_id)),
-                None => open.push(format!("{} (not inspected)", step.step_id)),
-            }
-        }
-        if !open.is_empty() {
-            return Err(ApiError::FailedPrecondition {
-                subject: format!("case/{}", case.id),
-                current_state: case.state.as_str().to_owned(),
-                message: format!("key steps have not passed: {}", open.join(", ")),
-            });
-        }
+        not_completed(&tx, &case).await?;
+        key_steps_passed(&tx, &case).await?;
         let now = steelcare_store::now();
         let id = uuid::Uuid::now_v7().to_string();
         let completion = pb::RepairCompletion {

@@ -261,6 +261,77 @@ fn parse_arrival(
     v.finish((id, arrived_at, position))
 }
 
+/// The time range of arrival deadlines a list asks for.
+type DeadlineRange = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
+/// Checks a list's states and time range (its end after its start).
+fn parse_list_filter(
+    request: &pb::ListAssignmentsRequest,
+) -> Result<(BTreeSet<&'static str>, DeadlineRange), ApiError> {
+    let mut v = Violations::default();
+    let mut states: BTreeSet<&'static str> = BTreeSet::new();
+    for (i, s) in request.states.iter().enumerate() {
+        if let Some(s) = v.enum_value(&format!("states[{i}]"), *s, state::from_proto) {
+            states.insert(s);
+        }
+    }
+    let mut range = (None, None);
+    if let Some(r) = &request.time_range {
+        range.0 = r
+            .start_time
+            .as_ref()
+            .and_then(|t| from_timestamp(t, "time_range.start_time").ok());
+        range.1 = r
+            .end_time
+            .as_ref()
+            .and_then(|t| from_timestamp(t, "time_range.end_time").ok());
+        if let (Some(a), Some(b)) = range
+            && b <= a
+        {
+            v.add("time_range.end_time", "must be after start_time");
+        }
+    }
+    v.finish((states, range))
+}
+
+/// The assignments a list's filter selects: a technician's, in these states, open past
+/// their deadline, with deadlines in the range, of one ticket.
+fn filtered(
+    technician_id: &str,
+    states: &BTreeSet<&'static str>,
+    overdue_only: bool,
+    range: DeadlineRange,
+    ticket_id: &str,
+    now: DateTime<Utc>,
+) -> sea_orm::Select<assignments::Entity> {
+    let mut query = assignments::Entity::find();
+    if !technician_id.is_empty() {
+        query = query.filter(assignments::Column::TechnicianId.eq(technician_id));
+    }
+    if !states.is_empty() {
+        query = query.filter(assignments::Column::State.is_in(states.iter().copied()));
+    }
+    if overdue_only {
+        query = query
+            .filter(assignments::Column::State.is_in([
+                state::WAITING,
+                state::OFFERED,
+                state::CONFIRMED,
+            ]))
+            .filter(assignments::Column::ArrivalDeadlineMs.lt(ms(now)));
+    }
+    if let Some(from) = range.0 {
+        query = query.filter(assignments::Column::ArrivalDeadlineMs.gte(ms(from)));
+    }
+    if let Some(to) = range.1 {
+        query = query.filter(assignments::Column::ArrivalDeadlineMs.lt(ms(to)));
+    }
+    if !ticket_id.is_empty() {
+        query = query.filter(assignments::Column::TicketId.eq(ticket_id));
+    }
+    query
+}
+
 impl DispatchService {
     /// The service over a dispatcher.
     pub fn new(dispatcher: Dispatcher) -> Self {
@@ -1095,30 +1166,7 @@ impl DispatchService {
             }
         }
         let size = page_size(request.page_size)?;
-        let mut v = Violations::default();
-        let mut states: BTreeSet<&'static str> = BTreeSet::new();
-        for (i, s) in request.states.iter().enumerate() {
-            if let Some(s) = v.enum_value(&format!("states[{i}]"), *s, state::from_proto) {
-                states.insert(s);
-            }
-        }
-        let mut range = (None, None);
-        if let Some(r) = &request.time_range {
-            range.0 = r
-                .start_time
-                .as_ref()
-                .and_then(|t| from_timestamp(t, "time_range.start_time").ok());
-            range.1 = r
-                .end_time
-                .as_ref()
-                .and_then(|t| from_timestamp(t, "time_range.end_time").ok());
-            if let (Some(a), Some(b)) = range
-                && b <= a
-            {
-                v.add("time_range.end_time", "must be after start_time");
-            }
-        }
-        v.finish(())?;
+        let (states, range) = parse_list_filter(&request)?;
         let now = steelcare_store::now();
         let ticket_id = request.ticket_id.trim().to_owned();
         let filter = (
@@ -1131,31 +1179,14 @@ impl DispatchService {
         );
         let fingerprint = page::fingerprint(&filter);
         let after: Option<(i64, String)> = page::decode(&request.page_token, &fingerprint)?;
-        let mut query = assignments::Entity::find();
-        if !technician_id.is_empty() {
-            query = query.filter(assignments::Column::TechnicianId.eq(&technician_id));
-        }
-        if !states.is_empty() {
-            query = query.filter(assignments::Column::State.is_in(states.iter().copied()));
-        }
-        if request.overdue_only {
-            query = query
-                .filter(assignments::Column::State.is_in([
-                    state::WAITING,
-                    state::OFFERED,
-                    state::CONFIRMED,
-                ]))
-                .filter(assignments::Column::ArrivalDeadlineMs.lt(ms(now)));
-        }
-        if let Some(from) = range.0 {
-            query = query.filter(assignments::Column::ArrivalDeadlineMs.gte(ms(from)));
-        }
-        if let Some(to) = range.1 {
-            query = query.filter(assignments::Column::ArrivalDeadlineMs.lt(ms(to)));
-        }
-        if !ticket_id.is_empty() {
-            query = query.filter(assignments::Column::TicketId.eq(&ticket_id));
-        }
+        let mut query = filtered(
+            &technician_id,
+            &states,
+            request.overdue_only,
+            range,
+            &ticket_id,
+            now,
+        );
         if let Some((score, id)) = &after {
             query = query.filter(
                 Condition::any()

@@ -2,6 +2,42 @@
 
 use super::*;
 
+/// A new project's row, for an existing customer and a contract number not taken yet.
+async fn insert_project(
+    tx: &sea_orm::DatabaseTransaction,
+    new: &NewProject,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<projects::Model, ApiError> {
+    if store::customer(tx, &new.customer_id).await?.is_none() {
+        return Err(not_found("customer", &new.customer_id));
+    }
+    if store::project_by_contract(tx, &new.contract_number)
+        .await?
+        .is_some()
+    {
+        return Err(ApiError::AlreadyExists(format!(
+            "a project with contract number {} exists",
+            new.contract_number
+        )));
+    }
+    Ok(projects::ActiveModel {
+        id: Set(uuid::Uuid::now_v7().to_string()),
+        customer_id: Set(new.customer_id.clone()),
+        name: Set(new.name.clone()),
+        address: Set(to_json(&new.address)),
+        contract_number: Set(new.contract_number.clone()),
+        structure_type: Set(new.structure_type.as_str_name().to_owned()),
+        completion_date: Set(new.completion_date.to_string()),
+        design_life_years: Set(i32::try_from(new.design_life_years).unwrap_or(50)),
+        technical_lead: Set(to_json(&new.technical_lead)),
+        designer: Set(to_json(&new.designer)),
+        created_at: Set(now),
+    }
+    .insert(tx)
+    .await
+    .map_err(steelcare_store::StoreError::from)?)
+}
+
 impl IntakeService {
     pub(super) async fn create_customer(
         &self,
@@ -112,35 +148,8 @@ impl IntakeService {
                 project: Some(view::project(&self.db, &row).await?),
             });
         }
-        if store::customer(&tx, &new.customer_id).await?.is_none() {
-            return Err(not_found("customer", &new.customer_id));
-        }
-        if store::project_by_contract(&tx, &new.contract_number)
-            .await?
-            .is_some()
-        {
-            return Err(ApiError::AlreadyExists(format!(
-                "a project with contract number {} exists",
-                new.contract_number
-            )));
-        }
-        let id = uuid::Uuid::now_v7().to_string();
-        let row = projects::ActiveModel {
-            id: Set(id.clone()),
-            customer_id: Set(new.customer_id.clone()),
-            name: Set(new.name.clone()),
-            address: Set(to_json(&new.address)),
-            contract_number: Set(new.contract_number.clone()),
-            structure_type: Set(new.structure_type.as_str_name().to_owned()),
-            completion_date: Set(new.completion_date.to_string()),
-            design_life_years: Set(i32::try_from(new.design_life_years).unwrap_or(50)),
-            technical_lead: Set(to_json(&new.technical_lead)),
-            designer: Set(to_json(&new.designer)),
-            created_at: Set(now),
-        }
-        .insert(&tx)
-        .await
-        .map_err(steelcare_store::StoreError::from)?;
+        let row = insert_project(&tx, &new, now).await?;
+        let id = row.id.clone();
         let terms = if new.terms.is_empty() {
             warranty::default_terms(new.completion_date, new.design_life_years)
         } else {
@@ -157,15 +166,12 @@ impl IntakeService {
             )
             .await?;
         }
-        audit(
-            &tx,
-            ctx,
-            "project",
-            &id,
-            None,
-            serde_json::json!({ "name": new.name, "customer_id": new.customer_id, "contract_number": new.contract_number }),
-        )
-        .await?;
+        let audited = serde_json::json!({
+            "name": new.name,
+            "customer_id": new.customer_id,
+            "contract_number": new.contract_number,
+        });
+        audit(&tx, ctx, "project", &id, None, audited).await?;
         self.event(
             &tx,
             ctx,

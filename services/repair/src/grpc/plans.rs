@@ -231,6 +231,30 @@ async fn awaiting_customer(
     Ok((row, plan))
 }
 
+/// What a review does to the plan: a refusal rejects it, the last approval of the chain
+/// approves it, any other approval leaves it proposed. Returns the new status, if any.
+async fn settle_review(
+    tx: &sea_orm::DatabaseTransaction,
+    row: &steelcare_store::entity::case_records::Model,
+    approved: bool,
+    last: bool,
+) -> Result<Option<pb::PlanStatus>, ApiError> {
+    let next = match (approved, last) {
+        (false, _) => Some(pb::PlanStatus::Rejected),
+        (true, true) => Some(pb::PlanStatus::Approved),
+        (true, false) => None,
+    };
+    if let Some(next) = next {
+        let (from, to) = (&row.status, plan_status_name(next));
+        if !store::set_status::<pb::RepairPlan>(tx, &row.id, from, to, None, None).await? {
+            return Err(ApiError::Aborted(
+                "the plan changed meanwhile; read it again".to_owned(),
+            ));
+        }
+    }
+    Ok(next)
+}
+
 impl RepairService {
     /// Checks a plan's content; the crew is checked against the case later.
     fn parse_plan(&self, v: &mut Violations, c: Option<&pb::PlanContent>) -> pb::PlanContent {
@@ -529,6 +553,21 @@ impl RepairService {
         Ok(pb::ListPlansResponse { plans })
     }
 
+    /// A review's answer: the plan version reviewed, as it is now.
+    async fn plan_version(
+        &self,
+        ticket_id: &str,
+        version: i32,
+    ) -> Result<pb::ReviewPlanResponse, ApiError> {
+        let db = &self.repairer.db;
+        let row = store::versioned(db, ticket_id, kind::PLAN, version)
+            .await?
+            .ok_or_else(|| not_found("repair_plan", ticket_id))?;
+        Ok(pb::ReviewPlanResponse {
+            plan: Some(view::plan(db, &row).await?),
+        })
+    }
+
     pub(super) async fn review_plan(
         &self,
         ctx: &RequestContext,
@@ -553,12 +592,7 @@ impl RepairService {
         {
             Begun::Replay(id) => {
                 let review = self.stored(&id).await?;
-                let row = store::versioned(&r.db, &review.ticket_id, kind::PLAN, review.version)
-                    .await?
-                    .ok_or_else(|| not_found("repair_plan", &review.ticket_id))?;
-                return Ok(pb::ReviewPlanResponse {
-                    plan: Some(view::plan(&r.db, &row).await?),
-                });
+                return self.plan_version(&review.ticket_id, review.version).await;
             }
             Begun::Fresh(tx, key) => (tx, key),
         };
@@ -598,19 +632,7 @@ impl RepairService {
         )
         .await?;
         let last = given + 1 == plan.approval_chain.len();
-        let next = match (request.approved, last) {
-            (false, _) => Some(pb::PlanStatus::Rejected),
-            (true, true) => Some(pb::PlanStatus::Approved),
-            (true, false) => None,
-        };
-        if let Some(next) = next {
-            let (from, to) = (&row.status, plan_status_name(next));
-            if !store::set_status::<pb::RepairPlan>(&tx, &row.id, from, to, None, None).await? {
-                return Err(ApiError::Aborted(
-                    "the plan changed meanwhile; read it again".to_owned(),
-                ));
-            }
-        }
+        let next = settle_review(&tx, &row, request.approved, last).await?;
         audit(
             &tx,
             ctx,
@@ -648,12 +670,7 @@ impl RepairService {
         )
         .await?;
         r.finish(tx, key, &review_id).await?;
-        let row = store::versioned(&r.db, &case.id, kind::PLAN, plan.version)
-            .await?
-            .ok_or_else(|| not_found("repair_plan", &case.id))?;
-        Ok(pb::ReviewPlanResponse {
-            plan: Some(view::plan(&r.db, &row).await?),
-        })
+        self.plan_version(&case.id, plan.version).await
     }
 
     pub(super) async fn record_communication(

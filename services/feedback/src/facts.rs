@@ -140,10 +140,28 @@ pub async fn refresh(
     else {
         return Ok(false);
     };
-    let case = cases::Entity::find_by_id(ticket_id)
-        .one(conn)
+    let (fact, parties) = facts_of(conn, zone, &ticket).await?;
+    case_facts::Entity::insert(fact)
+        .on_conflict(
+            OnConflict::column(case_facts::Column::TicketId)
+                .update_columns(fact_columns())
+                .to_owned(),
+        )
+        .exec(conn)
         .await
         .map_err(db_err)?;
+    write_parties(conn, &ticket.id, parties).await?;
+    write_staff(conn, &ticket.id).await?;
+    Ok(true)
+}
+
+/// A case's row of facts, and its responsible parties with their shares (summing to 1).
+async fn facts_of(
+    conn: &impl ConnectionTrait,
+    zone: Tz,
+    ticket: &tickets::Model,
+) -> Result<(case_facts::ActiveModel, BTreeMap<String, f64>), ApiError> {
+    let ticket_id = ticket.id.as_str();
     let structure_type = projects::Entity::find_by_id(&ticket.project_id)
         .one(conn)
         .await
@@ -152,122 +170,29 @@ pub async fn refresh(
             || UNDETERMINED.to_owned(),
             |p| structure_key(&p.structure_type),
         );
-
-    // The survey's findings: the latest report version, a resolved dispute's shares after.
-    let mut root_cause = UNDETERMINED.to_owned();
-    let mut shares: Vec<common::ResponsibilityShare> = Vec::new();
-    let mut findings = String::new();
-    let reports = case_records::records(conn, ticket_id, repair_kind::REPORT).await?;
-    if let Some(row) = reports.last() {
-        let report: repair::SurveyReport = decode(row)?;
-        findings = report.findings;
-        if let Some(d) = report.diagnosis {
-            root_cause = root_cause_key(d.root_cause);
-            shares = d.responsibility;
-        }
-    }
-    let mut appraisal = clock::NONE;
     let now = steelcare_store::now();
-    for row in case_records::records(conn, ticket_id, repair_kind::DISPUTE).await? {
-        let dispute: repair::Dispute = decode(&row)?;
-        let deadline = dispute.appraisal_deadline_time.map(|t| t.seconds * 1000);
-        let resolved = dispute.status == repair::DisputeStatus::Resolved as i32;
-        if resolved && !dispute.responsibility.is_empty() {
-            shares = dispute.responsibility.clone();
-        }
-        if let Some(deadline) = deadline {
-            let ended = if resolved {
-                dispute.resolve_time.map_or(ms(now), |t| t.seconds * 1000)
-            } else {
-                ms(now)
-            };
-            appraisal = if ended > deadline {
-                clock::BREACHED
-            } else if resolved {
-                clock::MET
-            } else {
-                clock::RUNNING
-            };
-        }
-    }
+    let survey = survey_of(conn, ticket_id, now).await?;
     let location = Locations::shipped()
         .locate(&format!(
             "{} {} {}",
             json_text(&ticket.location),
             json_text(&ticket.description),
-            findings
+            survey.findings
         ))
         .to_owned();
-
-    // Acceptance rounds, and when the customer accepted.
-    let mut rounds = 0;
-    let mut accepted_at: Option<i64> = None;
-    for row in case_records::records(conn, ticket_id, repair_kind::ACCEPTANCE).await? {
-        let round: acceptance::CustomerAcceptance = decode(&row)?;
-        rounds += 1;
-        if round.accepted {
-            accepted_at = Some(ms(row.created_at));
-        }
-    }
-    let archive = archives::Entity::find()
-        .filter(archives::Column::TicketId.eq(ticket_id))
-        .one(conn)
-        .await
-        .map_err(db_err)?;
-    let completeness = archive.as_ref().map(|a| {
-        serde_json::from_str::<serde_json::Value>(&a.completeness)
-            .ok()
-            .and_then(|v| v["ratio"].as_f64())
-            .unwrap_or(0.0)
-    });
-    let state = case
-        .as_ref()
-        .map_or("RECEIVED", |c| c.state.as_str())
-        .to_owned();
-    let closed_at = case
-        .as_ref()
-        .filter(|c| c.state == "CLOSED" || c.state == "CANCELLED")
-        .map(|c| ms(c.updated_at));
-    let created_at = ms(ticket.created_at);
-    let resolved_at = accepted_at.or(archive.as_ref().map(|a| ms(a.created_at)));
-    let resolve_hours = resolved_at.map(|end| (end - created_at).max(0) as f64 / 3_600_000.0);
-
-    // Clocks.
-    let mut clocks: BTreeMap<String, i16> = BTreeMap::new();
-    for c in sla_clocks::Entity::find()
-        .filter(sla_clocks::Column::TicketId.eq(ticket_id))
-        .all(conn)
-        .await
-        .map_err(db_err)?
-    {
-        clocks.insert(c.kind, clock_code(&c.status));
-    }
-    let code = |kind: &str| clocks.get(kind).copied().unwrap_or(clock::NONE);
-    let all = [
-        code("response"),
-        code("arrival"),
-        code("solution"),
-        code("completion"),
-        appraisal,
-    ];
+    let outcome = outcome_of(conn, ticket).await?;
+    let all = clocks_of(conn, ticket_id, survey.appraisal).await?;
     let met = all.iter().filter(|c| **c == clock::MET).count() as i32;
     let breached = all.iter().filter(|c| **c == clock::BREACHED).count() as i32;
-
-    // Satisfaction: sums per dimension; communication and overall with their own counts (a
-    // survey from before communication could be recorded leaves it unknown).
-    let mut sat = SatisfactionSums::default();
-    for row in case_records::records(conn, ticket_id, SATISFACTION).await? {
-        let survey: pb::Satisfaction = decode(&row)?;
-        sat.add(&survey.scores.unwrap_or_default());
-    }
+    let sat = satisfaction_of(conn, ticket_id).await?;
     // A recurrence not surveyed again carries its original case's diagnosis, marked.
     let inherited = match &ticket.related_case_id {
-        Some(original) if reports.is_empty() => inherit(conn, original).await?,
+        Some(original) if !survey.reported => inherit(conn, original).await?,
         _ => None,
     };
     let root_cause = inherited
         .as_ref()
-        .map_or(root_cause, |(cause, _)| cause.clone());
+        .map_or(survey.root_cause.clone(), |(cause, _)| cause.clone());
     let recurrences_at_visits = visit_recurrences(conn, ticket_id).await?;
     let recurred = tickets::Entity::find()
         .filter(tickets::Column::RelatedCaseId.eq(ticket_id))
@@ -275,8 +200,7 @@ pub async fn refresh(
         .await
         .map_err(db_err)?
         .is_some();
-
-    let created_month = month_of(created_at, zone);
+    let created_at = ms(ticket.created_at);
     let fact = case_facts::ActiveModel {
         ticket_id: Set(ticket.id.clone()),
         customer_id: Set(ticket.customer_id.clone()),
@@ -287,19 +211,19 @@ pub async fn refresh(
         root_cause: Set(root_cause),
         root_cause_inherited: Set(i32::from(inherited.is_some())),
         tier: Set(ticket.tier.clone()),
-        state: Set(state),
+        state: Set(outcome.state),
         related_case_id: Set(ticket.related_case_id.clone()),
         created_at_ms: Set(created_at),
-        accepted_at_ms: Set(accepted_at),
-        closed_at_ms: Set(closed_at),
-        created_month: Set(created_month),
-        accepted_month: Set(accepted_at.map(|t| month_of(t, zone))),
-        closed_month: Set(closed_at.map(|t| month_of(t, zone))),
-        acceptance_rounds: Set(rounds),
+        accepted_at_ms: Set(outcome.accepted_at),
+        closed_at_ms: Set(outcome.closed_at),
+        created_month: Set(month_of(created_at, zone)),
+        accepted_month: Set(outcome.accepted_at.map(|t| month_of(t, zone))),
+        closed_month: Set(outcome.closed_at.map(|t| month_of(t, zone))),
+        acceptance_rounds: Set(outcome.rounds),
         recurred: Set(i32::from(recurred)),
         recurrences_at_visits: Set(recurrences_at_visits),
-        resolve_hours: Set(resolve_hours),
-        completeness: Set(completeness),
+        resolve_hours: Set(outcome.resolve_hours),
+        completeness: Set(outcome.completeness),
         sat_surveys: Set(sat.surveys),
         sat_response_speed: Set(sat.response_speed),
         sat_competence: Set(sat.competence),
@@ -318,28 +242,188 @@ pub async fn refresh(
         clocks_breached: Set(breached),
         updated_at: Set(now),
     };
-    case_facts::Entity::insert(fact)
-        .on_conflict(
-            OnConflict::column(case_facts::Column::TicketId)
-                .update_columns(fact_columns())
-                .to_owned(),
-        )
-        .exec(conn)
+    let parties = match inherited {
+        Some((_, from_original)) => from_original,
+        None => parties_of(&survey.shares),
+    };
+    Ok((fact, parties))
+}
+
+/// What the survey found, and the disputes after it.
+struct Survey {
+    /// Whether a survey report exists.
+    reported: bool,
+    root_cause: String,
+    shares: Vec<common::ResponsibilityShare>,
+    findings: String,
+    /// The appraisal clock of the latest dispute with a deadline.
+    appraisal: i16,
+}
+
+/// The survey's findings: the latest report version, a resolved dispute's shares after.
+async fn survey_of(
+    conn: &impl ConnectionTrait,
+    ticket_id: &str,
+    now: DateTime<Utc>,
+) -> Result<Survey, ApiError> {
+    let mut survey = Survey {
+        reported: false,
+        root_cause: UNDETERMINED.to_owned(),
+        shares: Vec::new(),
+        findings: String::new(),
+        appraisal: clock::NONE,
+    };
+    let reports = case_records::records(conn, ticket_id, repair_kind::REPORT).await?;
+    if let Some(row) = reports.last() {
+        let report: repair::SurveyReport = decode(row)?;
+        survey.reported = true;
+        survey.findings = report.findings;
+        if let Some(d) = report.diagnosis {
+            survey.root_cause = root_cause_key(d.root_cause);
+            survey.shares = d.responsibility;
+        }
+    }
+    for row in case_records::records(conn, ticket_id, repair_kind::DISPUTE).await? {
+        let dispute: repair::Dispute = decode(&row)?;
+        let deadline = dispute.appraisal_deadline_time.map(|t| t.seconds * 1000);
+        let resolved = dispute.status == repair::DisputeStatus::Resolved as i32;
+        if resolved && !dispute.responsibility.is_empty() {
+            survey.shares = dispute.responsibility.clone();
+        }
+        if let Some(deadline) = deadline {
+            let ended = if resolved {
+                dispute.resolve_time.map_or(ms(now), |t| t.seconds * 1000)
+            } else {
+                ms(now)
+            };
+            survey.appraisal = if ended > deadline {
+                clock::BREACHED
+            } else if resolved {
+                clock::MET
+            } else {
+                clock::RUNNING
+            };
+        }
+    }
+    Ok(survey)
+}
+
+/// How a case ended so far: its state, the acceptance rounds and when the customer
+/// accepted, when it closed, how long it took to resolve, its archive's completeness.
+struct Outcome {
+    state: String,
+    rounds: i32,
+    accepted_at: Option<i64>,
+    closed_at: Option<i64>,
+    resolve_hours: Option<f64>,
+    completeness: Option<f64>,
+}
+
+async fn outcome_of(
+    conn: &impl ConnectionTrait,
+    ticket: &tickets::Model,
+) -> Result<Outcome, ApiError> {
+    let case = cases::Entity::find_by_id(&ticket.id)
+        .one(conn)
         .await
         .map_err(db_err)?;
+    let mut rounds = 0;
+    let mut accepted_at: Option<i64> = None;
+    for row in case_records::records(conn, &ticket.id, repair_kind::ACCEPTANCE).await? {
+        let round: acceptance::CustomerAcceptance = decode(&row)?;
+        rounds += 1;
+        if round.accepted {
+            accepted_at = Some(ms(row.created_at));
+        }
+    }
+    let archive = archives::Entity::find()
+        .filter(archives::Column::TicketId.eq(&ticket.id))
+        .one(conn)
+        .await
+        .map_err(db_err)?;
+    let completeness = archive.as_ref().map(|a| {
+        serde_json::from_str::<serde_json::Value>(&a.completeness)
+            .ok()
+            .and_then(|v| v["ratio"].as_f64())
+            .unwrap_or(0.0)
+    });
+    let closed_at = case
+        .as_ref()
+        .filter(|c| c.state == "CLOSED" || c.state == "CANCELLED")
+        .map(|c| ms(c.updated_at));
+    let created_at = ms(ticket.created_at);
+    let resolved_at = accepted_at.or(archive.as_ref().map(|a| ms(a.created_at)));
+    Ok(Outcome {
+        state: case
+            .as_ref()
+            .map_or("RECEIVED", |c| c.state.as_str())
+            .to_owned(),
+        rounds,
+        accepted_at,
+        closed_at,
+        resolve_hours: resolved_at.map(|end| (end - created_at).max(0) as f64 / 3_600_000.0),
+        completeness,
+    })
+}
 
-    // Parties: shares summing to 1, or the whole case undetermined.
+/// The case's five clocks in order: response, arrival, solution, completion, appraisal.
+async fn clocks_of(
+    conn: &impl ConnectionTrait,
+    ticket_id: &str,
+    appraisal: i16,
+) -> Result<[i16; 5], ApiError> {
+    let mut clocks: BTreeMap<String, i16> = BTreeMap::new();
+    for c in sla_clocks::Entity::find()
+        .filter(sla_clocks::Column::TicketId.eq(ticket_id))
+        .all(conn)
+        .await
+        .map_err(db_err)?
+    {
+        clocks.insert(c.kind, clock_code(&c.status));
+    }
+    let code = |kind: &str| clocks.get(kind).copied().unwrap_or(clock::NONE);
+    Ok([
+        code("response"),
+        code("arrival"),
+        code("solution"),
+        code("completion"),
+        appraisal,
+    ])
+}
+
+/// Satisfaction: sums per dimension; communication and overall with their own counts (a
+/// survey from before communication could be recorded leaves it unknown).
+async fn satisfaction_of(
+    conn: &impl ConnectionTrait,
+    ticket_id: &str,
+) -> Result<SatisfactionSums, ApiError> {
+    let mut sat = SatisfactionSums::default();
+    for row in case_records::records(conn, ticket_id, SATISFACTION).await? {
+        let survey: pb::Satisfaction = decode(&row)?;
+        sat.add(&survey.scores.unwrap_or_default());
+    }
+    Ok(sat)
+}
+
+/// Parties: shares summing to 1, or the whole case undetermined.
+fn parties_of(shares: &[common::ResponsibilityShare]) -> BTreeMap<String, f64> {
     let mut parties: BTreeMap<String, f64> = BTreeMap::new();
     let total: i32 = shares.iter().map(|s| s.percent.max(0)).sum();
-    for s in &shares {
+    for s in shares {
         if total > 0 && s.percent > 0 {
             *parties.entry(party_key(s.party)).or_default() +=
                 f64::from(s.percent) / f64::from(total);
         }
     }
-    if let Some((_, from_original)) = inherited {
-        parties = from_original;
-    }
+    parties
+}
+
+/// Replaces a case's responsible parties (the whole case undetermined when there are none).
+async fn write_parties(
+    conn: &impl ConnectionTrait,
+    ticket_id: &str,
+    mut parties: BTreeMap<String, f64>,
+) -> Result<(), ApiError> {
     if parties.is_empty() {
         parties.insert(UNDETERMINED.to_owned(), 1.0);
     }
@@ -350,7 +434,7 @@ pub async fn refresh(
         .map_err(db_err)?;
     case_fact_parties::Entity::insert_many(parties.into_iter().map(|(party, share)| {
         case_fact_parties::ActiveModel {
-            ticket_id: Set(ticket.id.clone()),
+            ticket_id: Set(ticket_id.to_owned()),
             party: Set(party),
             share: Set(share),
         }
@@ -359,8 +443,11 @@ pub async fn refresh(
     .exec(conn)
     .await
     .map_err(db_err)?;
+    Ok(())
+}
 
-    // Whom the case counts for.
+/// Replaces whom the case counts for: its technicians, their teams, the agent who took it.
+async fn write_staff(conn: &impl ConnectionTrait, ticket_id: &str) -> Result<(), ApiError> {
     let mut rows: Vec<(&str, String)> = Vec::new();
     for technician in technicians_of(conn, ticket_id).await? {
         rows.push((staff::TECHNICIAN, technician));
@@ -391,7 +478,7 @@ pub async fn refresh(
             case_fact_staff::ActiveModel {
                 kind: Set(kind.to_owned()),
                 subject: Set(subject),
-                ticket_id: Set(ticket.id.clone()),
+                ticket_id: Set(ticket_id.to_owned()),
             }
         }))
         .on_conflict_do_nothing()
@@ -399,7 +486,7 @@ pub async fn refresh(
         .await
         .map_err(db_err)?;
     }
-    Ok(true)
+    Ok(())
 }
 
 /// The diagnosis a recurrence inherits from its original case: the original's root cause and

@@ -235,6 +235,8 @@ async fn sigterm_without_a_drain_delay_completes_the_calls_that_reached_the_bina
         .env("STEELCARE__SERVER__DRAIN_DELAY_MS", "0")
         .env("STEELCARE__DATA_DIR", dir.path())
         .env("STEELCARE__AUTH__JWT_SECRET", steelcare_tests::TEST_SECRET)
+        // The default database (./data/steelcare.db) lands in the temporary directory too.
+        .current_dir(dir.path())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

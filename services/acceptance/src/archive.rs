@@ -13,7 +13,7 @@ use chrono::Datelike;
 use prost_reflect::{DescriptorPool, DynamicMessage, SerializeOptions};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    QuerySelect,
 };
 use sha2::{Digest, Sha256};
 use steelcare_bus::EVENTS_STREAM;
@@ -603,6 +603,56 @@ fn manifest(
     (canonical(&manifest), completeness_json)
 }
 
+/// The next archive's number (`AR-<year>-<n>`, counted per year), its place in the chain and
+/// the previous archive's manifest hash.
+async fn next_in_chain(
+    tx: &sea_orm::DatabaseTransaction,
+    year: i32,
+) -> Result<(String, i64, Option<String>), ApiError> {
+    let n = steelcare_store::counters::increment_counter(tx, &format!("archive-{year}"), 1).await?;
+    let previous = archives::Entity::find()
+        .order_by_desc(archives::Column::Seq)
+        .limit(1)
+        .one(tx)
+        .await
+        .map_err(db_err)?;
+    Ok((
+        format!("AR-{year}-{n:06}"),
+        previous.as_ref().map_or(1, |p| p.seq + 1),
+        previous.map(|p| p.manifest_sha256),
+    ))
+}
+
+/// Writes the archive and its documents; another archive taking the same place in the chain
+/// meanwhile is ABORTED (retry).
+async fn store_archive(
+    tx: &sea_orm::DatabaseTransaction,
+    row: &archives::Model,
+    documents: &[archive_documents::Model],
+) -> Result<(), ApiError> {
+    archives::ActiveModel::from(row.clone())
+        .insert(tx)
+        .await
+        .map_err(|err| match err.sql_err() {
+            Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
+                ApiError::Aborted("another archive was written meanwhile; retry".to_owned())
+            }
+            _ => db_err(err),
+        })?;
+    for chunk in documents.chunks(100) {
+        archive_documents::Entity::insert_many(
+            chunk
+                .iter()
+                .cloned()
+                .map(archive_documents::ActiveModel::from),
+        )
+        .exec_without_returning(tx)
+        .await
+        .map_err(db_err)?;
+    }
+    Ok(())
+}
+
 impl AcceptanceService {
     /// The archive by number or ticket id, as the caller may see it.
     async fn visible_archive(
@@ -658,18 +708,8 @@ impl AcceptanceService {
         };
         let drafts = a.drafts(&tx, &case).await?;
         let now = steelcare_store::now();
-        let year = now.with_timezone(&a.timezone).year();
-        let n = steelcare_store::counters::increment_counter(&tx, &format!("archive-{year}"), 1)
-            .await?;
-        let number = format!("AR-{year}-{n:06}");
-        let previous = archives::Entity::find()
-            .order_by_desc(archives::Column::Seq)
-            .limit(1)
-            .one(&tx)
-            .await
-            .map_err(db_err)?;
-        let seq = previous.as_ref().map_or(1, |p| p.seq + 1);
-        let previous_sha = previous.as_ref().map(|p| p.manifest_sha256.clone());
+        let (number, seq, previous_sha) =
+            next_in_chain(&tx, now.with_timezone(&a.timezone).year()).await?;
         let (mut documents, present) = numbered(&number, &drafts);
         // The printable page of the whole dossier, from the documents before it: archived
         // and hashed like them, so the page a person prints is the page verified.
@@ -686,37 +726,19 @@ impl AcceptanceService {
         let complete = completeness(ending, &present);
         let (manifest_text, completeness_json) = manifest(ctx, &heading, &complete, &documents);
         let manifest_sha = sha256_hex(manifest_text.as_bytes());
-        let row = archives::ActiveModel {
-            archive_number: Set(number.clone()),
-            seq: Set(seq),
-            ticket_id: Set(case.id.clone()),
-            ending: Set(ending_name(ending).to_owned()),
-            manifest: Set(manifest_text),
-            manifest_sha256: Set(manifest_sha.clone()),
-            previous_sha256: Set(previous_sha),
-            completeness: Set(completeness_json.to_string()),
-            created_by: Set(ctx.caller.subject.clone()),
-            created_at: Set(now),
-        }
-        .insert(&tx)
-        .await
-        .map_err(|err| match err.sql_err() {
-            Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
-                ApiError::Aborted("another archive was written meanwhile; retry".to_owned())
-            }
-            _ => db_err(err),
-        })?;
-        for chunk in documents.chunks(100) {
-            archive_documents::Entity::insert_many(
-                chunk
-                    .iter()
-                    .cloned()
-                    .map(archive_documents::ActiveModel::from),
-            )
-            .exec_without_returning(&tx)
-            .await
-            .map_err(db_err)?;
-        }
+        let row = archives::Model {
+            archive_number: number.clone(),
+            seq,
+            ticket_id: case.id.clone(),
+            ending: ending_name(ending).to_owned(),
+            manifest: manifest_text,
+            manifest_sha256: manifest_sha.clone(),
+            previous_sha256: previous_sha,
+            completeness: completeness_json.to_string(),
+            created_by: ctx.caller.subject.clone(),
+            created_at: now,
+        };
+        store_archive(&tx, &row, &documents).await?;
         audit(
             &tx,
             ctx,

@@ -412,24 +412,16 @@ impl RepairService {
         )?;
         let previous = revised(&tx, &case, &reason).await?;
         let (start, end) = schedule_of(&content)?;
-        r.check_crew(
-            &tx,
-            &case,
-            "content.crew_technician_ids",
-            &content.crew_technician_ids,
-            start,
-            end,
-        )
-        .await?;
+        let crew = &content.crew_technician_ids;
+        r.check_crew(&tx, &case, "content.crew_technician_ids", crew, start, end)
+            .await?;
         let estimate = content.cost_estimate.as_ref().map_or(0, |m| m.amount_minor);
-        let (chain, why) = approval::chain(
-            PlanFacts {
-                tier: case.tier,
-                structural_scope: content.structural_scope,
-                estimate_cents: estimate,
-            },
-            r.config.chief_engineer_above_cents,
-        );
+        let facts = PlanFacts {
+            tier: case.tier,
+            structural_scope: content.structural_scope,
+            estimate_cents: estimate,
+        };
+        let (chain, why) = approval::chain(facts, r.config.chief_engineer_above_cents);
         let version = previous.as_ref().map_or(1, |p| p.version + 1);
         let plan_id = match &previous {
             Some(prev) => {
@@ -453,21 +445,18 @@ impl RepairService {
             author: Some(actor_of(&ctx.caller)),
             create_time: Some(to_timestamp(now)),
         };
-        store::insert(
-            &tx,
-            NewRecord::new(
-                kind::PLAN,
-                &record_id,
-                &case.id,
-                &plan,
-                &ctx.caller.subject,
-                now,
-            )
-            .version(version)
-            .status(plan_status_name(pb::PlanStatus::Proposed))
-            .slot(slot(kind::PLAN, &case.id, version)),
+        let record = NewRecord::new(
+            kind::PLAN,
+            &record_id,
+            &case.id,
+            &plan,
+            &ctx.caller.subject,
+            now,
         )
-        .await?;
+        .version(version)
+        .status(plan_status_name(pb::PlanStatus::Proposed))
+        .slot(slot(kind::PLAN, &case.id, version));
+        store::insert(&tx, record).await?;
         let audited = serde_json::json!({
             "ticket_id": case.id,
             "plan_id": plan_id,
@@ -488,13 +477,9 @@ impl RepairService {
             )
             .await?;
         }
-        r.event(
-            &tx,
-            actor_of(&ctx.caller),
-            &case.id,
-            Payload::PlanProposed(events::PlanProposed { plan_id, version }),
-        )
-        .await?;
+        let proposed = Payload::PlanProposed(events::PlanProposed { plan_id, version });
+        r.event(&tx, actor_of(&ctx.caller), &case.id, proposed)
+            .await?;
         r.finish(tx, key, &record_id).await?;
         Ok(pb::ProposePlanResponse { plan: Some(plan) })
     }

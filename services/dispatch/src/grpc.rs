@@ -644,6 +644,37 @@ impl DispatchService {
         })
     }
 
+    /// An open offer to someone else is withdrawn so the case can be offered by hand: the
+    /// assignment as it is after. Offering it again to the same technician is refused.
+    async fn withdraw_for(
+        &self,
+        ctx: &RequestContext,
+        tx: &sea_orm::DatabaseTransaction,
+        row: &assignments::Model,
+        technician_id: &str,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<assignments::Model, ApiError> {
+        if row.technician_id.as_deref() == Some(technician_id) {
+            return Err(assignment_precondition(
+                row,
+                format!("already offered to {technician_id}"),
+            ));
+        }
+        let reason = format!("reassigned by hand: {reason}");
+        let actor = actor_of(&ctx.caller);
+        let d = &self.dispatcher;
+        if !d
+            .release_in(tx, row, state::WITHDRAWN, &reason, actor, now)
+            .await?
+        {
+            return Err(changed_meanwhile());
+        }
+        store::assignment(tx, &row.id)
+            .await?
+            .ok_or_else(|| not_found("assignment", &row.id))
+    }
+
     async fn offer_assignment(
         &self,
         ctx: &RequestContext,
@@ -697,29 +728,9 @@ impl DispatchService {
         }
         may_take(&d.config, &tech, &tech_row, category, &row, now)?;
         if row.state == state::OFFERED {
-            if row.technician_id.as_deref() == Some(technician_id.as_str()) {
-                return Err(assignment_precondition(
-                    &row,
-                    format!("already offered to {technician_id}"),
-                ));
-            }
-            let reason = format!("reassigned by hand: {reason}");
-            if !d
-                .release_in(
-                    &tx,
-                    &row,
-                    state::WITHDRAWN,
-                    &reason,
-                    actor_of(&ctx.caller),
-                    now,
-                )
-                .await?
-            {
-                return Err(changed_meanwhile());
-            }
-            row = store::assignment(&tx, &row.id)
-                .await?
-                .ok_or_else(|| not_found("assignment", &row.id))?;
+            row = self
+                .withdraw_for(ctx, &tx, &row, &technician_id, &reason, now)
+                .await?;
         }
         let ranking = RankingRecord {
             ranked: None,

@@ -209,6 +209,30 @@ async fn existing_cases(
     Ok(case_ids)
 }
 
+/// Stores a new corrective action, open, version 1.
+async fn insert_action(
+    tx: &sea_orm::DatabaseTransaction,
+    action: &pb::CorrectiveAction,
+    department: pb::Department,
+    due: chrono::NaiveDate,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), ApiError> {
+    rows::ActiveModel {
+        id: Set(action.action_id.clone()),
+        department: Set(department.as_str_name().to_owned()),
+        status: Set(pb::ActionStatus::Open.as_str_name().to_owned()),
+        due_date: Set(due.format("%Y-%m-%d").to_string()),
+        body: Set(action.encode_to_vec()),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(tx)
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
 impl Feedback {
     fn today(&self) -> NaiveDate {
         self.day_of(steelcare_store::now())
@@ -294,47 +318,21 @@ impl Feedback {
             create_time: Some(to_timestamp(now)),
             fix_date_reason: String::new(),
         };
-        rows::ActiveModel {
-            id: Set(id.clone()),
-            department: Set(department.as_str_name().to_owned()),
-            status: Set(pb::ActionStatus::Open.as_str_name().to_owned()),
-            due_date: Set(due.format("%Y-%m-%d").to_string()),
-            body: Set(action.encode_to_vec()),
-            version: Set(1),
-            created_at: Set(now),
-            updated_at: Set(now),
-        }
-        .insert(&tx)
-        .await
-        .map_err(db_err)?;
-        audit(
-            &tx,
-            ctx,
-            "corrective_action",
-            &id,
-            None,
-            serde_json::json!({
-                "department": department.as_str_name(),
-                "title": action.title,
-                "due_date": due.to_string(),
-                "cases": action.case_ids,
-                "other_open_on_pattern": other_open_action_ids,
-            }),
-        )
-        .await?;
-        emit(
-            &tx,
-            EVENTS_STREAM,
-            envelope(
-                actor_of(&ctx.caller),
-                None,
-                Payload::CorrectiveActionRaised(events::CorrectiveActionRaised {
-                    corrective_action_id: id.clone(),
-                    department: short_key(department.as_str_name(), "DEPARTMENT_"),
-                }),
-            ),
-        )
-        .await?;
+        insert_action(&tx, &action, department, due, now).await?;
+        let audited = serde_json::json!({
+            "department": department.as_str_name(),
+            "title": action.title,
+            "due_date": due.to_string(),
+            "cases": action.case_ids,
+            "other_open_on_pattern": other_open_action_ids,
+        });
+        audit(&tx, ctx, "corrective_action", &id, None, audited).await?;
+        let raised = Payload::CorrectiveActionRaised(events::CorrectiveActionRaised {
+            corrective_action_id: id.clone(),
+            department: short_key(department.as_str_name(), "DEPARTMENT_"),
+        });
+        let announced = envelope(actor_of(&ctx.caller), None, raised);
+        emit(&tx, EVENTS_STREAM, announced).await?;
         self.finish(tx, key, &id).await?;
         Ok(pb::RaiseCorrectiveActionResponse {
             action: Some(pb::CorrectiveAction {

@@ -412,6 +412,17 @@ fn parse_survey(
     v.finish((scores, comment, respondent, visit_id))
 }
 
+/// Attempts are recorded on scheduled visits only.
+fn still_scheduled(row: &rows::Model) -> Result<(), ApiError> {
+    if row.status != status::SCHEDULED {
+        return Err(visit_precondition(
+            row,
+            "attempts are recorded on scheduled visits",
+        ));
+    }
+    Ok(())
+}
+
 impl Feedback {
     /// A visit by id as the caller may see it.
     async fn visible_visit(
@@ -682,12 +693,7 @@ impl Feedback {
             return self.attempt_response(&id).await;
         }
         let row = self.visible_visit(&self.db, ctx, &request.visit_id).await?;
-        if row.status != status::SCHEDULED {
-            return Err(visit_precondition(
-                &row,
-                "attempts are recorded on scheduled visits",
-            ));
-        }
+        still_scheduled(&row)?;
         let recurrence_ticket_id = if request.recurred {
             // Through intake's contract, as the caller (an engineer on the visit may open a
             // recurrence's ticket there).
@@ -707,12 +713,7 @@ impl Feedback {
             Begun::Fresh(tx, key) => (tx, key),
         };
         let row = self.visible_visit(&tx, ctx, &request.visit_id).await?;
-        if row.status != status::SCHEDULED {
-            return Err(visit_precondition(
-                &row,
-                "attempts are recorded on scheduled visits",
-            ));
-        }
+        still_scheduled(&row)?;
         let case = self.case_for(&tx, &ctx.caller, &row.ticket_id).await?;
         let now = steelcare_store::now();
         let mut visit = view(&row, now)?;
@@ -732,32 +733,19 @@ impl Feedback {
         visit.attempts.push(attempt.clone());
         let (new_status, due) = after_attempt(&row, &mut visit, outcome, reschedule, now);
         save(&tx, &row, &visit, new_status, due).await?;
-        audit(
-            &tx,
-            ctx,
-            "visit",
-            &row.id,
-            Some(serde_json::json!({ "status": row.status })),
-            serde_json::json!({
-                "status": new_status,
-                "outcome": outcome.as_str_name(),
-                "recurred": request.recurred,
-                "recurrence_ticket_id": recurrence_ticket_id,
-            }),
-        )
-        .await?;
-        emit(
-            &tx,
-            EVENTS_STREAM,
-            envelope(
-                actor_of(&ctx.caller),
-                Some(&case.id),
-                Payload::VisitRecorded(events::VisitRecorded {
-                    visit_id: row.id.clone(),
-                }),
-            ),
-        )
-        .await?;
+        let before = serde_json::json!({ "status": row.status });
+        let after = serde_json::json!({
+            "status": new_status,
+            "outcome": outcome.as_str_name(),
+            "recurred": request.recurred,
+            "recurrence_ticket_id": recurrence_ticket_id,
+        });
+        audit(&tx, ctx, "visit", &row.id, Some(before), after).await?;
+        let recorded = Payload::VisitRecorded(events::VisitRecorded {
+            visit_id: row.id.clone(),
+        });
+        let announced = envelope(actor_of(&ctx.caller), Some(&case.id), recorded);
+        emit(&tx, EVENTS_STREAM, announced).await?;
         if new_status == status::DONE {
             close_if_done(&tx, ctx, &case, "the last return visit was made").await?;
         }

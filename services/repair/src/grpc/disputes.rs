@@ -200,17 +200,13 @@ impl RepairService {
             "dispute opened",
         )
         .await?;
-        r.event(
-            &tx,
-            actor_of(&ctx.caller),
-            &case.id,
-            Payload::DisputeOpened(events::DisputeOpened {
-                dispute_id: id.clone(),
-                subject: question,
-                appraisal_deadline_time: deadline.map(to_timestamp),
-            }),
-        )
-        .await?;
+        let announced = Payload::DisputeOpened(events::DisputeOpened {
+            dispute_id: id.clone(),
+            subject: question,
+            appraisal_deadline_time: deadline.map(to_timestamp),
+        });
+        r.event(&tx, actor_of(&ctx.caller), &case.id, announced)
+            .await?;
         r.finish(tx, key, &id).await?;
         Ok(pb::OpenDisputeResponse {
             dispute: Some(view::dispute_of(dispute, now)),

@@ -618,21 +618,15 @@ impl RepairService {
         .await?;
         let last = given + 1 == plan.approval_chain.len();
         let next = settle_review(&tx, &row, request.approved, last).await?;
-        audit(
-            &tx,
-            ctx,
-            "repair_plan",
-            &row.id,
-            Some(serde_json::json!({ "status": row.status })),
-            serde_json::json!({
-                "review_id": review_id,
-                "step": step,
-                "approved": request.approved,
-                "comments": comments,
-                "status": next.map_or(row.status.clone(), |n| plan_status_name(n).to_owned()),
-            }),
-        )
-        .await?;
+        let before = serde_json::json!({ "status": row.status });
+        let audited = serde_json::json!({
+            "review_id": review_id,
+            "step": step,
+            "approved": request.approved,
+            "comments": comments,
+            "status": next.map_or(row.status.clone(), |n| plan_status_name(n).to_owned()),
+        });
+        audit(&tx, ctx, "repair_plan", &row.id, Some(before), audited).await?;
         if next == Some(pb::PlanStatus::Approved) {
             r.move_case(
                 &tx,
@@ -643,17 +637,13 @@ impl RepairService {
             )
             .await?;
         }
-        r.event(
-            &tx,
-            actor_of(&ctx.caller),
-            &case.id,
-            Payload::PlanReviewed(events::PlanReviewed {
-                plan_id: plan.plan_id.clone(),
-                version: plan.version,
-                approved: request.approved,
-            }),
-        )
-        .await?;
+        let announced = Payload::PlanReviewed(events::PlanReviewed {
+            plan_id: plan.plan_id.clone(),
+            version: plan.version,
+            approved: request.approved,
+        });
+        r.event(&tx, actor_of(&ctx.caller), &case.id, announced)
+            .await?;
         r.finish(tx, key, &review_id).await?;
         self.plan_version(&case.id, plan.version).await
     }
@@ -834,31 +824,21 @@ impl RepairService {
             .version(row.version),
         )
         .await?;
-        audit(
-            &tx,
-            ctx,
-            "repair_plan",
-            &row.id,
-            Some(serde_json::json!({ "status": row.status })),
-            serde_json::json!({
-                "decision_id": id,
-                "agreed": request.agreed,
-                "reasons": reasons,
-                "on_behalf": on_behalf,
-                "status": plan_status_name(next),
-            }),
-        )
-        .await?;
-        r.event(
-            &tx,
-            actor_of(&ctx.caller),
-            &case.id,
-            Payload::CustomerDecisionRecorded(events::CustomerDecisionRecorded {
-                plan_id: plan.plan_id,
-                agreed: request.agreed,
-            }),
-        )
-        .await?;
+        let before = serde_json::json!({ "status": row.status });
+        let audited = serde_json::json!({
+            "decision_id": id,
+            "agreed": request.agreed,
+            "reasons": reasons,
+            "on_behalf": on_behalf,
+            "status": plan_status_name(next),
+        });
+        audit(&tx, ctx, "repair_plan", &row.id, Some(before), audited).await?;
+        let announced = Payload::CustomerDecisionRecorded(events::CustomerDecisionRecorded {
+            plan_id: plan.plan_id,
+            agreed: request.agreed,
+        });
+        r.event(&tx, actor_of(&ctx.caller), &case.id, announced)
+            .await?;
         r.finish(tx, key, &id).await?;
         Ok(pb::RecordCustomerDecisionResponse {
             decision: Some(decision),

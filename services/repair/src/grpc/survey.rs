@@ -522,19 +522,13 @@ impl RepairService {
             .slot(slot(kind::NO_REPAIR, &case.id, 0)),
         )
         .await?;
-        audit(
-            &tx,
-            ctx,
-            "case",
-            &case.id,
-            Some(serde_json::json!({ "state": case.state.as_str() })),
-            serde_json::json!({
-                "state": CaseState::NoRepair.as_str(),
-                "reason": reason.as_str_name(),
-                "note": note,
-            }),
-        )
-        .await?;
+        let before = serde_json::json!({ "state": case.state.as_str() });
+        let audited = serde_json::json!({
+            "state": CaseState::NoRepair.as_str(),
+            "reason": reason.as_str_name(),
+            "note": note,
+        });
+        audit(&tx, ctx, "case", &case.id, Some(before), audited).await?;
         r.move_case(
             &tx,
             actor_of(&ctx.caller),

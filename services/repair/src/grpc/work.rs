@@ -482,20 +482,13 @@ impl RepairService {
             }),
         )
         .await?;
-        audit(
-            &tx,
-            ctx,
-            "inspection",
-            &id,
-            None,
-            serde_json::json!({
-                "ticket_id": case.id,
-                "step_id": step_id,
-                "passed": passed,
-                "reinspection_of": reinspection_of,
-            }),
-        )
-        .await?;
+        let audited = serde_json::json!({
+            "ticket_id": case.id,
+            "step_id": step_id,
+            "passed": passed,
+            "reinspection_of": reinspection_of,
+        });
+        audit(&tx, ctx, "inspection", &id, None, audited).await?;
         r.finish(tx, key, &id).await?;
         Ok(pb::RecordInspectionResponse {
             inspection: Some(inspection),
@@ -583,15 +576,11 @@ impl RepairService {
             serde_json::json!({ "ticket_id": case.id, "summary": summary }),
         )
         .await?;
-        r.event(
-            &tx,
-            actor_of(&ctx.caller),
-            &case.id,
-            Payload::RepairCompleted(events::RepairCompleted {
-                completed_time: Some(to_timestamp(now)),
-            }),
-        )
-        .await?;
+        let announced = Payload::RepairCompleted(events::RepairCompleted {
+            completed_time: Some(to_timestamp(now)),
+        });
+        r.event(&tx, actor_of(&ctx.caller), &case.id, announced)
+            .await?;
         r.finish(tx, key, &id).await?;
         Ok(pb::CompleteRepairResponse {
             complete_time: completion.complete_time,

@@ -739,20 +739,13 @@ impl AcceptanceService {
             created_at: now,
         };
         store_archive(&tx, &row, &documents).await?;
-        audit(
-            &tx,
-            ctx,
-            "archive",
-            &number,
-            None,
-            serde_json::json!({
-                "ticket_id": case.id,
-                "documents": drafts.len(),
-                "manifest_sha256": manifest_sha,
-                "completeness": complete.ratio,
-            }),
-        )
-        .await?;
+        let audited = serde_json::json!({
+            "ticket_id": case.id,
+            "documents": drafts.len(),
+            "manifest_sha256": manifest_sha,
+            "completeness": complete.ratio,
+        });
+        audit(&tx, ctx, "archive", &number, None, audited).await?;
         move_case(
             &tx,
             EVENTS_STREAM,

@@ -620,19 +620,13 @@ impl DispatchService {
         } else {
             Vec::new()
         };
-        audit(
-            &tx,
-            ctx,
-            "technician",
-            &id,
-            Some(serde_json::json!({ "status": row.status })),
-            serde_json::json!({
-                "status": status.as_str(),
-                "leave_periods": leave,
-                "withdrawn_offers": released.iter().map(|r| &r.id).collect::<Vec<_>>(),
-            }),
-        )
-        .await?;
+        let before = serde_json::json!({ "status": row.status });
+        let audited = serde_json::json!({
+            "status": status.as_str(),
+            "leave_periods": leave,
+            "withdrawn_offers": released.iter().map(|r| &r.id).collect::<Vec<_>>(),
+        });
+        audit(&tx, ctx, "technician", &id, Some(before), audited).await?;
         tx.commit().await.map_err(db_err)?;
         self.dispatcher.committed();
         self.enqueue_all(&released).await;

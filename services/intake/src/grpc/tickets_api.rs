@@ -265,19 +265,13 @@ impl IntakeService {
                 now,
             )
             .await?;
-        audit(
-            &tx,
-            ctx,
-            "ticket",
-            &ticket.id,
-            Some(serde_json::json!({ "category": ticket.category, "tier": ticket.tier })),
-            serde_json::json!({
-                "category": classification.category.as_str(),
-                "tier": classification.tier.as_str(),
-                "reason": classification.reason,
-            }),
-        )
-        .await?;
+        let before = serde_json::json!({ "category": ticket.category, "tier": ticket.tier });
+        let audited = serde_json::json!({
+            "category": classification.category.as_str(),
+            "tier": classification.tier.as_str(),
+            "reason": classification.reason,
+        });
+        audit(&tx, ctx, "ticket", &ticket.id, Some(before), audited).await?;
         self.event(
             &tx,
             ctx,

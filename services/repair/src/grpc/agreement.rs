@@ -242,29 +242,20 @@ impl RepairService {
             amendments: Vec::new(),
             sign_time: Some(to_timestamp(now)),
         };
-        store::insert(
-            &tx,
-            NewRecord::new(
-                kind::AGREEMENT,
-                &id,
-                &case.id,
-                &agreement,
-                &ctx.caller.subject,
-                now,
-            )
-            .version(plan_version)
-            .slot(slot(kind::AGREEMENT, &case.id, 0)),
-        )
-        .await?;
-        store::book(
-            &tx,
-            &case.id,
+        let record = NewRecord::new(
+            kind::AGREEMENT,
             &id,
-            &content.crew_technician_ids,
-            start.timestamp_millis(),
-            end.timestamp_millis(),
-        )
-        .await?;
+            &case.id,
+            &agreement,
+            &ctx.caller.subject,
+            now,
+        );
+        let record = record
+            .version(plan_version)
+            .slot(slot(kind::AGREEMENT, &case.id, 0));
+        store::insert(&tx, record).await?;
+        let (from, to) = (start.timestamp_millis(), end.timestamp_millis());
+        store::book(&tx, &case.id, &id, &content.crew_technician_ids, from, to).await?;
         let audited = serde_json::json!({
             "ticket_id": case.id,
             "plan_version": plan_version,

@@ -110,6 +110,20 @@ fn appraisal_deadline(
     }
 }
 
+/// A dispute opens between the survey and the archive, one at a time.
+fn disputable(case: &store::Case) -> Result<(), ApiError> {
+    if case.state == CaseState::Disputed {
+        return Err(case_precondition(case, "a dispute is already open"));
+    }
+    if !DISPUTABLE.contains(&case.state) {
+        return Err(case_precondition(
+            case,
+            "a dispute opens between the survey and the archive",
+        ));
+    }
+    Ok(())
+}
+
 impl RepairService {
     pub(super) async fn open_dispute(
         &self,
@@ -146,15 +160,7 @@ impl RepairService {
             Begun::Fresh(tx, key) => (tx, key),
         };
         let case = r.case_for(&tx, &ctx.caller, &request.ticket_id).await?;
-        if case.state == CaseState::Disputed {
-            return Err(case_precondition(&case, "a dispute is already open"));
-        }
-        if !DISPUTABLE.contains(&case.state) {
-            return Err(case_precondition(
-                &case,
-                "a dispute opens between the survey and the archive",
-            ));
-        }
+        disputable(&case)?;
         check_attachments(&tx, &case.id, &attachments).await?;
         let id = uuid::Uuid::now_v7().to_string();
         let dispute = pb::Dispute {
@@ -170,21 +176,19 @@ impl RepairService {
             open_time: Some(to_timestamp(now)),
             ..Default::default()
         };
-        store::insert(
-            &tx,
-            NewRecord::new(
-                kind::DISPUTE,
-                &id,
-                &case.id,
-                &dispute,
-                &ctx.caller.subject,
-                now,
-            )
+        let record = NewRecord::new(
+            kind::DISPUTE,
+            &id,
+            &case.id,
+            &dispute,
+            &ctx.caller.subject,
+            now,
+        );
+        let record = record
             .status(status::OPEN)
             .slot(slot(kind::DISPUTE, &case.id, 0))
-            .due_opt(deadline),
-        )
-        .await?;
+            .due_opt(deadline);
+        store::insert(&tx, record).await?;
         let audited = serde_json::json!({
             "ticket_id": case.id,
             "question": question,

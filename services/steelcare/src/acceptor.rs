@@ -27,6 +27,11 @@ pub struct Acceptor {
 
 /// Starts accepting on `listener`: the stream of connections (it never ends on its own, so
 /// the server's shutdown signal alone ends serving), and the [`Acceptor`] that stops it.
+///
+/// The accepting task lives as long as the server and needs no supervisor: it cannot fail
+/// (an accept error is handed to the server, which logs it and goes on), and it ends only
+/// when the server drops the stream. Were it ever to end early, the stream would end with it
+/// and the server would stop serving, so the process would exit rather than run deaf.
 pub fn accept(listener: TcpListener) -> (ReceiverStream<std::io::Result<TcpStream>>, Acceptor) {
     let (tx, rx) = mpsc::channel(64);
     let (stop, mut stopping) = watch::channel(false);

@@ -53,30 +53,28 @@ fn plan_precondition(plan: &pb::RepairPlan, status: &str, message: impl Into<Str
     }
 }
 
-/// The case's latest plan, which must be version `version` and wait for review: its record
-/// and its view.
-async fn under_review(
+/// The case's latest plan, which must be version `version` and in `waiting` (the step it
+/// waits for is `why` otherwise): its record and its content.
+async fn latest_plan_in(
     tx: &sea_orm::DatabaseTransaction,
     case: &store::Case,
     version: i32,
+    waiting: pb::PlanStatus,
+    why: &str,
 ) -> Result<(steelcare_store::entity::case_records::Model, pb::RepairPlan), ApiError> {
     let row = store::versioned(tx, &case.id, kind::PLAN, 0)
         .await?
         .ok_or_else(|| not_found("repair_plan", &case.id))?;
-    let plan = view::plan(tx, &row).await?;
-    if plan.version != version {
+    let plan: pb::RepairPlan = decode(&row)?;
+    if row.version != version {
         return Err(plan_precondition(
             &plan,
             &row.status,
             format!("version {version} is not the latest"),
         ));
     }
-    if plan_status(&row.status) != pb::PlanStatus::Proposed {
-        return Err(plan_precondition(
-            &plan,
-            &row.status,
-            "the plan is not waiting for review",
-        ));
+    if plan_status(&row.status) != waiting {
+        return Err(plan_precondition(&plan, &row.status, why));
     }
     Ok((row, plan))
 }
@@ -202,33 +200,6 @@ fn parse_decision(
         customer.user_id = ctx.caller.subject.clone();
     }
     v.finish((reasons, customer))
-}
-
-/// The latest plan, which must be version `version` and approved, waiting for the customer.
-async fn awaiting_customer(
-    tx: &sea_orm::DatabaseTransaction,
-    case: &store::Case,
-    version: i32,
-) -> Result<(steelcare_store::entity::case_records::Model, pb::RepairPlan), ApiError> {
-    let row = store::versioned(tx, &case.id, kind::PLAN, 0)
-        .await?
-        .ok_or_else(|| not_found("repair_plan", &case.id))?;
-    let plan: pb::RepairPlan = decode(&row)?;
-    if row.version != version {
-        return Err(plan_precondition(
-            &plan,
-            &row.status,
-            format!("version {version} is not the latest"),
-        ));
-    }
-    if plan_status(&row.status) != pb::PlanStatus::Approved {
-        return Err(plan_precondition(
-            &plan,
-            &row.status,
-            "the plan is not waiting for the customer",
-        ));
-    }
-    Ok((row, plan))
 }
 
 /// What a review does to the plan: a refusal rejects it, the last approval of the chain
@@ -587,7 +558,16 @@ impl RepairService {
             &[CaseState::PlanProposed],
             "only a proposed plan is reviewed",
         )?;
-        let (row, plan) = under_review(&tx, &case, request.version).await?;
+        let waiting = "the plan is not waiting for review";
+        let (row, _) = latest_plan_in(
+            &tx,
+            &case,
+            request.version,
+            pb::PlanStatus::Proposed,
+            waiting,
+        )
+        .await?;
+        let plan = view::plan(&tx, &row).await?;
         let (given, step) = next_approval(ctx, &plan, &row)?;
         let now = steelcare_store::now();
         let review_id = uuid::Uuid::now_v7().to_string();
@@ -787,7 +767,15 @@ impl RepairService {
             &[CaseState::PlanApproved],
             "the customer decides on an approved plan",
         )?;
-        let (row, plan) = awaiting_customer(&tx, &case, request.plan_version).await?;
+        let waiting = "the plan is not waiting for the customer";
+        let (row, plan) = latest_plan_in(
+            &tx,
+            &case,
+            request.plan_version,
+            pb::PlanStatus::Approved,
+            waiting,
+        )
+        .await?;
         let next = if request.agreed {
             pb::PlanStatus::Agreed
         } else {

@@ -1397,3 +1397,201 @@ async fn a_technician_accepting_a_fresh_offer_is_not_told_to_retry_the_servers_o
         }
     }
 }
+
+/// The classified events of `tickets` from the outbox, as the dispatch group receives them.
+async fn classified_deliveries(app: &TestApp, tickets: &[String]) -> Vec<steelcare_bus::Delivery> {
+    use prost::Message;
+    let rows = outbox::Entity::find()
+        .filter(outbox::Column::CaseId.is_in(tickets.iter().cloned()))
+        .all(&app.db)
+        .await
+        .unwrap();
+    rows.into_iter()
+        .filter(|row| {
+            EventEnvelope::decode(row.payload.as_slice())
+                .is_ok_and(|e| matches!(e.payload, Some(Payload::TicketClassified(_))))
+        })
+        .enumerate()
+        .map(|(i, row)| steelcare_bus::Delivery {
+            entry_id: format!("{}-0", i + 1),
+            event_id: row.event_id,
+            payload: row.payload,
+            redelivered: false,
+        })
+        .collect()
+}
+
+/// Forgets what dispatch did with `tickets`' events (their assignments and processed keys,
+/// and the queue), as if the dispatch group had not yet handled them.
+async fn unhandle(app: &TestApp, tickets: &[String], events: &[steelcare_bus::Delivery]) {
+    use steelcare_store::entity::{assignments, processed_events};
+    assignments::Entity::delete_many()
+        .filter(assignments::Column::TicketId.is_in(tickets.iter().cloned()))
+        .exec(&app.db)
+        .await
+        .unwrap();
+    processed_events::Entity::delete_many()
+        .filter(processed_events::Column::Consumer.eq("dispatch"))
+        .filter(processed_events::Column::EventId.is_in(events.iter().map(|d| d.event_id.clone())))
+        .exec(&app.db)
+        .await
+        .unwrap();
+    lose_the_queue(app).await;
+}
+
+#[tokio::test]
+async fn a_burst_of_tickets_is_dispatched_together_as_one_by_one_would() {
+    use prost::Message;
+    use steelcare_dispatch::worker;
+    use steelcare_store::entity::assignments;
+    for backend in backends() {
+        let mut office = Office::open(&backend, &[("STEELCARE__DISPATCH__WORKERS", "0")]).await;
+        // Two places each: four offers for six tickets.
+        office.hire(surveyor("t-a", 1.0)).await;
+        office.hire(surveyor("t-b", 2.0)).await;
+        let mut tickets = Vec::new();
+        for i in 0..6 {
+            let ticket = office.ticket(&format!("钢梁裂缝 burst {i}")).await;
+            office
+                .wait_for(&ticket, "a waiting job", |a| {
+                    a.state == pb::AssignmentState::Waiting as i32
+                })
+                .await;
+            tickets.push(ticket);
+        }
+        let deliveries = classified_deliveries(&office.app, &tickets).await;
+        assert_eq!(deliveries.len(), 6);
+        unhandle(&office.app, &tickets, &deliveries).await;
+
+        // One read of six classified tickets: every event handled, one assignment each.
+        let dispatcher = dispatcher_of(&office.app);
+        let mut acked = worker::handle_events(&dispatcher, deliveries.clone()).await;
+        acked.sort();
+        let mut expected: Vec<String> = deliveries.iter().map(|d| d.entry_id.clone()).collect();
+        expected.sort();
+        assert_eq!(acked, expected, "{}", backend.name());
+        let rows = assignments::Entity::find()
+            .filter(assignments::Column::TicketId.is_in(tickets.clone()))
+            .all(&office.app.db)
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), 6, "{}", backend.name());
+        for row in &rows {
+            assert_eq!(row.state, "waiting");
+            let requested = office
+                .events(&row.ticket_id)
+                .await
+                .into_iter()
+                .filter(|p| matches!(p, Payload::DispatchRequested(r) if r.dispatch_id == row.id))
+                .count();
+            assert_eq!(
+                requested,
+                1,
+                "{}: one DispatchRequested for {}",
+                backend.name(),
+                row.id
+            );
+        }
+        let queue = office.app.bus.queue.clone();
+        assert_eq!(queue.len(QUEUE).await.unwrap(), 6);
+        // The same read delivered again is acknowledged and changes nothing.
+        assert_eq!(
+            worker::handle_events(&dispatcher, deliveries.clone())
+                .await
+                .len(),
+            6
+        );
+        let again = assignments::Entity::find()
+            .filter(assignments::Column::TicketId.is_in(tickets.clone()))
+            .count(&office.app.db)
+            .await
+            .unwrap();
+        assert_eq!(again, 6);
+
+        // One claim takes the six jobs: four offers within the two technicians' places, and
+        // two escalations that wait for their retry.
+        assert!(worker::work_once(&dispatcher).await.unwrap());
+        assert_eq!(queue.len(QUEUE).await.unwrap(), 0, "{}", backend.name());
+        let rows = assignments::Entity::find()
+            .filter(assignments::Column::TicketId.is_in(tickets.clone()))
+            .all(&office.app.db)
+            .await
+            .unwrap();
+        let offered: Vec<_> = rows.iter().filter(|r| r.state == "offered").collect();
+        assert_eq!(offered.len(), 4, "{}: {rows:?}", backend.name());
+        for id in ["t-a", "t-b"] {
+            let to_them = offered
+                .iter()
+                .filter(|r| r.technician_id.as_deref() == Some(id))
+                .count();
+            assert_eq!(to_them, 2, "{}: offers to {id}", backend.name());
+            let row = technicians::Entity::find_by_id(id.to_owned())
+                .one(&office.app.db)
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!((row.offered, row.booked), (2, 0), "{}", backend.name());
+        }
+        for row in rows.iter().filter(|r| r.state == "waiting") {
+            assert_eq!(row.escalations, 1, "{}", backend.name());
+            assert!(row.retry_at_ms.is_some());
+            assert!(office.events(&row.ticket_id).await.iter().any(|p| matches!(
+                p,
+                Payload::DispatchEscalated(e) if e.dispatch_id == row.id
+            )));
+        }
+
+        // A burst with a ticket classified again (its assignment exists) goes one by one: the
+        // new ticket gets its assignment and the reclassified one takes its new tier.
+        let fresh = office.ticket("钢梁裂缝 after the burst").await;
+        office
+            .wait_for(&fresh, "a waiting job", |a| {
+                a.state == pb::AssignmentState::Waiting as i32
+            })
+            .await;
+        let fresh_events = classified_deliveries(&office.app, std::slice::from_ref(&fresh)).await;
+        unhandle(&office.app, std::slice::from_ref(&fresh), &fresh_events).await;
+        let reclassified = rows
+            .iter()
+            .find(|r| r.state == "waiting")
+            .expect("an escalated ticket");
+        let mut envelope = EventEnvelope::decode(
+            classified_deliveries(&office.app, std::slice::from_ref(&reclassified.ticket_id)).await
+                [0]
+            .payload
+            .as_slice(),
+        )
+        .unwrap();
+        envelope.event_id = uuid::Uuid::now_v7().to_string();
+        if let Some(Payload::TicketClassified(c)) = &mut envelope.payload {
+            c.tier = common::SeverityTier::P3General as i32;
+        }
+        let burst = vec![
+            steelcare_bus::Delivery {
+                entry_id: "100-0".into(),
+                event_id: envelope.event_id.clone(),
+                payload: envelope.encode_to_vec(),
+                redelivered: false,
+            },
+            steelcare_bus::Delivery {
+                entry_id: "101-0".into(),
+                ..fresh_events[0].clone()
+            },
+        ];
+        assert_eq!(worker::handle_events(&dispatcher, burst).await.len(), 2);
+        let revised = assignments::Entity::find_by_id(reclassified.id.clone())
+            .one(&office.app.db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_ne!(reclassified.tier, "p3");
+        assert_eq!(revised.tier, "p3", "{}", backend.name());
+        let fresh_rows = assignments::Entity::find()
+            .filter(assignments::Column::TicketId.eq(fresh.clone()))
+            .count(&office.app.db)
+            .await
+            .unwrap();
+        assert_eq!(fresh_rows, 1, "{}", backend.name());
+        office.app.stop().await.unwrap();
+    }
+}

@@ -24,7 +24,7 @@ use steelcare_proto::events::v1::event_envelope::Payload;
 use steelcare_runtime::ApiError;
 use steelcare_runtime::convert::to_timestamp;
 use steelcare_runtime::record::{emit, envelope};
-use steelcare_store::entity::{assignment_offers, assignments};
+use steelcare_store::entity::{assignment_offers, assignments, projects, technicians};
 use steelcare_store::{Database, StoreError, begin_write};
 use tokio::sync::Notify;
 
@@ -32,6 +32,9 @@ pub use crate::config::DispatchConfig;
 use crate::matching::{self, Job};
 use crate::records::{RankingRecord, Site, from_json, state, to_json};
 use crate::store;
+
+mod batch;
+pub use batch::VisitRequest;
 
 /// The dispatch queue's name.
 pub const QUEUE: &str = "dispatch";
@@ -78,6 +81,61 @@ pub async fn event(
 ) -> Result<(), ApiError> {
     emit(tx, EVENTS_STREAM, envelope(actor, Some(ticket_id), payload)).await?;
     Ok(())
+}
+
+/// A new waiting assignment of a ticket at `project`'s site, carrying the current trace.
+fn new_assignment(
+    ticket_id: &str,
+    category: ProblemCategory,
+    tier: SeverityTier,
+    deadline_ms: Option<i64>,
+    project: Option<&projects::Model>,
+    now: DateTime<Utc>,
+) -> Result<assignments::Model, ApiError> {
+    let site = Site {
+        address: match project {
+            Some(p) => from_json(&p.address, "project address", &p.id)?,
+            None => Default::default(),
+        },
+    };
+    Ok(assignments::Model {
+        id: uuid::Uuid::now_v7().to_string(),
+        ticket_id: ticket_id.to_owned(),
+        category: category.as_str().to_owned(),
+        tier: tier.as_str().to_owned(),
+        arrival_deadline_ms: deadline_ms,
+        score: score(deadline_ms, tier),
+        site: to_json(&site),
+        state: state::WAITING.to_owned(),
+        technician_id: None,
+        offer_expires_at_ms: None,
+        ranking: None,
+        manual: false,
+        arrived_at_ms: None,
+        arrival_position: None,
+        arrival_met: None,
+        escalations: 0,
+        retry_at_ms: None,
+        excluded: "[]".to_owned(),
+        trace_context: Some(steelcare_runtime::telemetry::current_trace_context().0)
+            .filter(|t| !t.is_empty()),
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    })
+}
+
+/// The event of a new assignment.
+fn requested(
+    row: &assignments::Model,
+    deadline: Option<DateTime<Utc>>,
+    tier: SeverityTier,
+) -> Payload {
+    Payload::DispatchRequested(events::DispatchRequested {
+        dispatch_id: row.id.clone(),
+        arrival_deadline_time: deadline.map(to_timestamp),
+        tier: tier.proto_value(),
+    })
 }
 
 /// What a queue worker did with a job.
@@ -213,37 +271,14 @@ impl Dispatcher {
             return Ok(None);
         }
         let project = store::project(tx, &ticket.project_id).await?;
-        let site = Site {
-            address: match &project {
-                Some(p) => from_json(&p.address, "project address", &p.id)?,
-                None => Default::default(),
-            },
-        };
-        let row = assignments::Model {
-            id: uuid::Uuid::now_v7().to_string(),
-            ticket_id: ticket_id.to_owned(),
-            category: category.as_str().to_owned(),
-            tier: tier.as_str().to_owned(),
-            arrival_deadline_ms: deadline_ms,
-            score: score(deadline_ms, tier),
-            site: to_json(&site),
-            state: state::WAITING.to_owned(),
-            technician_id: None,
-            offer_expires_at_ms: None,
-            ranking: None,
-            manual: false,
-            arrived_at_ms: None,
-            arrival_position: None,
-            arrival_met: None,
-            escalations: 0,
-            retry_at_ms: None,
-            excluded: "[]".to_owned(),
-            trace_context: Some(steelcare_runtime::telemetry::current_trace_context().0)
-                .filter(|t| !t.is_empty()),
-            created_at: now,
-            updated_at: now,
-            version: 1,
-        };
+        let row = new_assignment(
+            ticket_id,
+            category,
+            tier,
+            deadline_ms,
+            project.as_ref(),
+            now,
+        )?;
         // It may exist: a reclassification, or a dispatcher's manual offer at the same moment.
         let inserted = assignments::Entity::insert(assignments::ActiveModel::from(row.clone()))
             .on_conflict(
@@ -262,18 +297,19 @@ impl Dispatcher {
                 .revise_visit(tx, &existing, category, tier, deadline_ms)
                 .await;
         }
-        event(
-            tx,
-            system(),
-            ticket_id,
-            Payload::DispatchRequested(events::DispatchRequested {
-                dispatch_id: row.id.clone(),
-                arrival_deadline_time: deadline.map(to_timestamp),
-                tier: tier.proto_value(),
-            }),
-        )
-        .await?;
+        event(tx, system(), ticket_id, requested(&row, deadline, tier)).await?;
         Ok(Some(row))
+    }
+
+    /// Queues a waiting assignment after its commit; one already queued (a revision) takes
+    /// its new place.
+    pub async fn queue_waiting(&self, row: &assignments::Model) {
+        if row.state != state::WAITING || self.enqueue(row).await {
+            return;
+        }
+        if let Err(err) = self.queue.rescore(QUEUE, &row.id, row.score).await {
+            tracing::warn!(assignment_id = %row.id, error = %err, "cannot move the job to its new place in the queue");
+        }
     }
 
     /// A reclassification reaches the assignment in every open state (waiting, offered,
@@ -585,8 +621,16 @@ impl Dispatcher {
         }
     }
 
-    /// [`Dispatcher::handle_job`] with the job's assignment already read.
-    pub async fn handle_assignment(&self, row: assignments::Model) -> Result<JobOutcome, ApiError> {
+    /// Whether the technician the matcher chose, read again in the offer's transaction, is
+    /// still on duty with a place, and as the field the choice was made on knew them.
+    fn is_free(&self, t: &technicians::Model) -> bool {
+        t.status == "on_duty"
+            && t.booked + t.offered < t.capacity
+            && self.directory.is_current(&t.id, t.version)
+    }
+
+    /// Fault injection for tests of supervision (see [`Dispatcher::inject_panics`]).
+    fn inject_panic(&self, row: &assignments::Model) {
         use std::sync::atomic::Ordering;
         if self
             .panics
@@ -595,6 +639,11 @@ impl Dispatcher {
         {
             panic!("injected fault: queue worker panics on job {}", row.id);
         }
+    }
+
+    /// [`Dispatcher::handle_job`] with the job's assignment already read.
+    pub async fn handle_assignment(&self, row: assignments::Model) -> Result<JobOutcome, ApiError> {
+        self.inject_panic(&row);
         let now = steelcare_store::now();
         if row.state != state::WAITING || row.retry_at_ms.is_some_and(|r| r > ms(now)) {
             return Ok(JobOutcome::Skipped);
@@ -626,11 +675,7 @@ impl Dispatcher {
                 }
             };
             let current = store::technician(&tx, &best.technician_id).await?;
-            let still_free = current.as_ref().is_some_and(|t| {
-                t.status == "on_duty"
-                    && t.booked + t.offered < t.capacity
-                    && self.directory.is_current(&t.id, t.version)
-            });
+            let still_free = current.as_ref().is_some_and(|t| self.is_free(t));
             let technician_id = best.technician_id.clone();
             let result = if still_free {
                 let ranking = RankingRecord {

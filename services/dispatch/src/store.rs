@@ -1,6 +1,8 @@
 //! Dispatch's queries. Every state change is a conditional update (on state and version), so
 //! two workers, a worker and an RPC, or two replicas can never both apply one.
 
+use std::collections::HashMap;
+
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
@@ -8,8 +10,8 @@ use sea_orm::{
 use steelcare_runtime::ApiError;
 use steelcare_store::StoreError;
 use steelcare_store::entity::{
-    assignment_offers, assignments, dossier_items, projects, sla_clocks, survey_plan_members,
-    technician_regions, technicians, tickets,
+    assignment_offers, assignments, cases, dossier_items, projects, sla_clocks,
+    survey_plan_members, technician_regions, technicians, tickets,
 };
 
 use crate::records::state;
@@ -453,6 +455,58 @@ pub async fn ticket(
         .one(conn)
         .await
         .map_err(db)
+}
+
+/// Ticket rows by id (the ones that exist), in one query.
+pub async fn tickets(
+    conn: &impl ConnectionTrait,
+    ids: &[&str],
+) -> Result<HashMap<String, tickets::Model>, ApiError> {
+    let rows = tickets::Entity::find()
+        .filter(tickets::Column::Id.is_in(ids.iter().copied()))
+        .all(conn)
+        .await
+        .map_err(db)?;
+    Ok(rows.into_iter().map(|t| (t.id.clone(), t)).collect())
+}
+
+/// Project rows by id (the ones that exist), in one query.
+pub async fn projects(
+    conn: &impl ConnectionTrait,
+    ids: &[&str],
+) -> Result<HashMap<String, projects::Model>, ApiError> {
+    let rows = projects::Entity::find()
+        .filter(projects::Column::Id.is_in(ids.iter().copied()))
+        .all(conn)
+        .await
+        .map_err(db)?;
+    Ok(rows.into_iter().map(|p| (p.id.clone(), p)).collect())
+}
+
+/// The lifecycle state of cases by id (the ones that exist), in one query.
+pub async fn case_states(
+    conn: &impl ConnectionTrait,
+    ids: &[&str],
+) -> Result<HashMap<String, String>, ApiError> {
+    let rows = cases::Entity::find()
+        .filter(cases::Column::Id.is_in(ids.iter().copied()))
+        .all(conn)
+        .await
+        .map_err(db)?;
+    Ok(rows.into_iter().map(|c| (c.id, c.state)).collect())
+}
+
+/// Assignments by id (the ones that exist), in one query.
+pub async fn assignments_by_id(
+    conn: &impl ConnectionTrait,
+    ids: &[&str],
+) -> Result<HashMap<String, assignments::Model>, ApiError> {
+    let rows = assignments::Entity::find()
+        .filter(assignments::Column::Id.is_in(ids.iter().copied()))
+        .all(conn)
+        .await
+        .map_err(db)?;
+    Ok(rows.into_iter().map(|a| (a.id.clone(), a)).collect())
 }
 
 /// A project row.

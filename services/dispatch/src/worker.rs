@@ -7,10 +7,13 @@
 //! - the reconciler: at start and periodically, every waiting assignment the database knows
 //!   and the queue lacks is queued again (DESIGN.md decision 3).
 
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use steelcare_bus::{ConsumerOptions, EVENTS_STREAM, EventStream, run_consumer};
+use steelcare_bus::{
+    ClaimedJob, ConsumerOptions, Delivery, EVENTS_STREAM, EventStream, run_batch_consumer,
+};
 use steelcare_domain::{CaseState, ProblemCategory, SeverityTier};
 use steelcare_proto::events::v1::EventEnvelope;
 use steelcare_proto::events::v1::event_envelope::Payload;
@@ -21,9 +24,10 @@ use steelcare_store::{StoreError, processed};
 use tokio::sync::watch;
 use tracing::Instrument;
 
-use crate::engine::{Dispatcher, JobOutcome, QUEUE};
+use crate::engine::{Dispatcher, JobOutcome, QUEUE, VisitRequest};
 use crate::records::state;
 use crate::store;
+use steelcare_store::entity::assignments;
 
 /// The consumer group of dispatch on the event stream.
 pub const CONSUMER_GROUP: &str = "dispatch";
@@ -32,35 +36,28 @@ fn db_err(err: sea_orm::DbErr) -> ApiError {
     StoreError::from(err).into()
 }
 
-/// Applies one event to dispatch, once (processed-event key in the same transaction).
-pub async fn handle_event(dispatcher: &Dispatcher, payload: &[u8]) -> Result<(), ApiError> {
-    let (event, span) = receive(payload, CONSUMER_GROUP)?;
-    // A worker offering the assignment or a technician answering may change it meanwhile.
-    retry_aborted(|| apply_event(dispatcher, &event))
-        .instrument(span)
-        .await
+/// What an event asks of dispatch.
+enum Action {
+    /// A site visit for a classified ticket (a new assignment, or a revised one).
+    Request {
+        category: ProblemCategory,
+        tier: SeverityTier,
+        deadline: Option<chrono::DateTime<chrono::Utc>>,
+    },
+    /// The assignment ends with this outcome and reason.
+    End(&'static str, &'static str),
 }
 
-async fn apply_event(dispatcher: &Dispatcher, event: &EventEnvelope) -> Result<(), ApiError> {
-    if let Some(Payload::CustomerAcceptanceRecorded(round)) = &event.payload {
-        return count_first_round(dispatcher, event, round).await;
-    }
-    enum Action {
-        Request {
-            category: ProblemCategory,
-            tier: SeverityTier,
-            deadline: Option<chrono::DateTime<chrono::Utc>>,
-        },
-        End(&'static str, &'static str),
-    }
-    let action = match &event.payload {
+/// What `event` asks of dispatch; `None` for an event dispatch does not follow.
+fn action_of(event: &EventEnvelope) -> Option<Action> {
+    Some(match &event.payload {
         Some(Payload::TicketClassified(c)) if c.needs_site_visit => {
             let (Some(category), Some(tier)) = (
                 ProblemCategory::from_proto_value(c.category),
                 SeverityTier::from_proto_value(c.tier),
             ) else {
                 tracing::warn!(event_id = %event.event_id, "classified event without a known category or tier");
-                return Ok(());
+                return None;
             };
             Action::Request {
                 category,
@@ -84,10 +81,19 @@ async fn apply_event(dispatcher: &Dispatcher, event: &EventEnvelope) -> Result<(
                     Action::End(state::WITHDRAWN, "case resolved remotely")
                 }
                 Some(CaseState::Surveyed) => Action::End(state::COMPLETED, "survey done"),
-                _ => return Ok(()),
+                _ => return None,
             }
         }
-        _ => return Ok(()),
+        _ => return None,
+    })
+}
+
+async fn apply_event(dispatcher: &Dispatcher, event: &EventEnvelope) -> Result<(), ApiError> {
+    if let Some(Payload::CustomerAcceptanceRecorded(round)) = &event.payload {
+        return count_first_round(dispatcher, event, round).await;
+    }
+    let Some(action) = action_of(event) else {
+        return Ok(());
     };
     let now = steelcare_store::now();
     // Several consumers may run at once: take the write lock up front on SQLite.
@@ -116,16 +122,81 @@ async fn apply_event(dispatcher: &Dispatcher, event: &EventEnvelope) -> Result<(
     };
     tx.commit().await.map_err(db_err)?;
     dispatcher.committed();
-    if let Some(row) = to_enqueue
-        && row.state == state::WAITING
-        && !dispatcher.enqueue(&row).await
-    {
-        // Already queued: it may have been revised, so it takes its new place.
-        if let Err(err) = dispatcher.queue.rescore(QUEUE, &row.id, row.score).await {
-            tracing::warn!(assignment_id = %row.id, error = %err, "cannot move the job to its new place in the queue");
-        }
+    if let Some(row) = to_enqueue {
+        dispatcher.queue_waiting(&row).await;
     }
     Ok(())
+}
+
+/// Applies one read of the stream; answers the entry ids handled. The site visits of
+/// tickets that have no other event in the read go together in one transaction
+/// ([`Dispatcher::request_visits`]); every other event, and all of them when the burst
+/// cannot be taken as a whole, one by one in the stream's order.
+pub async fn handle_events(dispatcher: &Dispatcher, batch: Vec<Delivery>) -> Vec<String> {
+    let mut per_case: HashMap<String, usize> = HashMap::new();
+    let mut decoded = Vec::with_capacity(batch.len());
+    for delivery in batch {
+        match receive(&delivery.payload, CONSUMER_GROUP) {
+            Ok((event, span)) => {
+                *per_case.entry(event.case_id.clone()).or_default() += 1;
+                decoded.push((delivery.entry_id, event, span));
+            }
+            Err(err) => {
+                tracing::warn!(event_id = %delivery.event_id, error = %err, "event handling failed; it will be redelivered")
+            }
+        }
+    }
+    let mut burst = HashSet::new();
+    let mut requests = Vec::new();
+    for (i, (_, event, span)) in decoded.iter().enumerate() {
+        if let Some(Action::Request {
+            category,
+            tier,
+            deadline,
+        }) = action_of(event)
+            && per_case.get(&event.case_id) == Some(&1)
+        {
+            burst.insert(i);
+            requests.push(VisitRequest {
+                event_id: event.event_id.clone(),
+                ticket_id: event.case_id.clone(),
+                category,
+                tier,
+                deadline,
+                span: span.clone(),
+            });
+        }
+    }
+    if requests.len() < 2 {
+        burst.clear();
+    } else {
+        match dispatcher.request_visits(CONSUMER_GROUP, &requests).await {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::debug!("a burst of site visits goes one by one");
+                burst.clear();
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "a burst of site visits failed; applying its events one by one");
+                burst.clear();
+            }
+        }
+    }
+    let mut done = Vec::with_capacity(decoded.len());
+    for (i, (entry_id, event, span)) in decoded.into_iter().enumerate() {
+        if !burst.contains(&i) {
+            // A worker offering the assignment or a technician answering may change it.
+            let applied = retry_aborted(|| apply_event(dispatcher, &event))
+                .instrument(span)
+                .await;
+            if let Err(err) = applied {
+                tracing::warn!(event_id = %event.event_id, error = %err, "event handling failed; it will be redelivered");
+                continue;
+            }
+        }
+        done.push(entry_id);
+    }
+    done
 }
 
 /// A first acceptance round counts for every technician of the crew it judged (the rate
@@ -165,76 +236,124 @@ pub async fn run_consumer_loop(
     options.min_idle = redelivery;
     // Small reads, so that the consumers of this group share a burst between them.
     options.batch = 16;
-    run_consumer(
+    run_batch_consumer(
         events,
         options,
-        move |delivery| {
+        move |batch| {
             let dispatcher = dispatcher.clone();
-            async move { handle_event(&dispatcher, &delivery.payload).await }
+            async move { handle_events(&dispatcher, batch).await }
         },
         shutdown,
     )
     .await;
 }
 
-/// Claims and handles one job; returns whether there was one.
+/// Jobs a queue worker claims at once: in a storm, one transaction and one read of the field
+/// for all of them; when the queue holds one job, that one alone, at once.
+pub const JOBS_PER_CLAIM: usize = 16;
+
+/// Claims up to [`JOBS_PER_CLAIM`] jobs and handles them; returns whether there was one.
 pub async fn work_once(dispatcher: &Dispatcher) -> Result<bool, ApiError> {
     let lease = dispatcher.config.settings.lease;
-    let Some(job) = dispatcher.queue.claim(QUEUE, lease).await? else {
+    let mut jobs = Vec::new();
+    while jobs.len() < JOBS_PER_CLAIM {
+        match dispatcher.queue.claim(QUEUE, lease).await {
+            Ok(Some(job)) => jobs.push(job),
+            Ok(None) => break,
+            Err(err) if jobs.is_empty() => return Err(err.into()),
+            // The ones claimed are handled; the queue is tried again next round.
+            Err(err) => {
+                tracing::warn!(error = %err, "dispatch queue claim failed");
+                break;
+            }
+        }
+    }
+    if jobs.is_empty() {
         return Ok(false);
+    }
+    let ids: Vec<&str> = jobs.iter().map(|j| j.job_id.as_str()).collect();
+    // Leave the leases to expire on a failed read: the jobs come back and are tried again.
+    let mut rows = store::assignments_by_id(&dispatcher.db, &ids).await?;
+    let mut claimed = Vec::with_capacity(jobs.len());
+    let mut held = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        match rows.remove(&job.job_id) {
+            Some(row) => {
+                let span = job_span(&row);
+                held.push((row, span));
+                claimed.push(job);
+            }
+            // Gone: nothing to do.
+            None => settle(dispatcher, &job, Ok(JobOutcome::Skipped)).await?,
+        }
+    }
+    let outcomes = match held.len() {
+        0 => Vec::new(),
+        1 => {
+            let (row, span) = held.remove(0);
+            vec![dispatcher.handle_assignment(row).instrument(span).await]
+        }
+        _ => dispatcher.handle_assignments(held).await,
     };
-    // The job continues the trace of the event that created its assignment (the call that
-    // took the ticket in), kept on the row so it survives a queue rebuilt from the database.
+    for (job, outcome) in claimed.iter().zip(outcomes) {
+        settle(dispatcher, job, outcome).await?;
+    }
+    Ok(true)
+}
+
+/// The span of a job, continuing the trace of the event that created its assignment (the
+/// call that took the ticket in), kept on the row so it survives a queue rebuilt from the
+/// database.
+fn job_span(row: &assignments::Model) -> tracing::Span {
     let span = tracing::info_span!(
         "dispatch job",
         otel.name = "dispatch offer",
         otel.kind = "consumer",
-        assignment_id = %job.job_id,
+        assignment_id = %row.id,
     );
-    let handled = match store::assignment(&dispatcher.db, &job.job_id).await {
-        Ok(Some(row)) => {
-            if let Some(traceparent) = &row.trace_context {
-                steelcare_runtime::telemetry::continue_trace(&span, traceparent, "");
-            }
-            dispatcher.handle_assignment(row).instrument(span).await
+    if let Some(traceparent) = &row.trace_context {
+        steelcare_runtime::telemetry::continue_trace(&span, traceparent, "");
+    }
+    span
+}
+
+/// Tells the queue what became of a claimed job: done (acked), back at once at the row's
+/// current place (a retry), or, when handling failed, nothing: the lease expires and the
+/// job comes back.
+async fn settle(
+    dispatcher: &Dispatcher,
+    job: &ClaimedJob,
+    outcome: Result<JobOutcome, ApiError>,
+) -> Result<(), ApiError> {
+    match outcome {
+        Ok(JobOutcome::Offered(technician_id)) => {
+            tracing::debug!(assignment_id = %job.job_id, %technician_id, "offered")
         }
-        Ok(None) => Ok(JobOutcome::Skipped),
-        Err(err) => Err(err),
-    };
-    match handled {
-        Ok(outcome) => {
-            match &outcome {
-                JobOutcome::Offered(technician_id) => {
-                    tracing::debug!(assignment_id = %job.job_id, %technician_id, "offered")
-                }
-                JobOutcome::Escalated(retry) => {
-                    tracing::info!(assignment_id = %job.job_id, %retry, "nobody available; escalated")
-                }
-                JobOutcome::Skipped => {}
-                JobOutcome::Retry => {
-                    // Back at the row's current place: a reclassification may have moved it.
-                    let score = store::assignment(&dispatcher.db, &job.job_id)
-                        .await?
-                        .map_or(job.score, |row| row.score);
-                    dispatcher
-                        .queue
-                        .release(QUEUE, &job.job_id, &job.lease_token, score)
-                        .await?;
-                    return Ok(true);
-                }
-            }
+        Ok(JobOutcome::Escalated(retry)) => {
+            tracing::info!(assignment_id = %job.job_id, %retry, "nobody available; escalated")
+        }
+        Ok(JobOutcome::Skipped) => {}
+        Ok(JobOutcome::Retry) => {
+            // Back at the row's current place: a reclassification may have moved it.
+            let score = store::assignment(&dispatcher.db, &job.job_id)
+                .await?
+                .map_or(job.score, |row| row.score);
             dispatcher
                 .queue
-                .ack(QUEUE, &job.job_id, &job.lease_token)
+                .release(QUEUE, &job.job_id, &job.lease_token, score)
                 .await?;
-            Ok(true)
+            return Ok(());
         }
         Err(err) => {
-            // Leave the lease to expire: the job comes back and is tried again.
             tracing::warn!(assignment_id = %job.job_id, error = %err, "dispatch job failed; it will be retried");
-            Ok(true)
+            return Ok(());
         }
     }
+    dispatcher
+        .queue
+        .ack(QUEUE, &job.job_id, &job.lease_token)
+        .await?;
+    Ok(())
 }
 
 /// Runs one queue worker until shutdown: busy while there is work, then waits for this

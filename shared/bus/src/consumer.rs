@@ -81,11 +81,48 @@ pub async fn run_consumer<H, F, E>(
     events: Arc<dyn EventStream>,
     options: ConsumerOptions,
     handler: H,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) where
     H: Fn(Delivery) -> F + Send + Sync,
     F: Future<Output = Result<(), E>> + Send,
     E: std::fmt::Display,
+{
+    let (stream, group) = (options.stream.clone(), options.group.clone());
+    let handler = &handler;
+    let (stream, group) = (&stream, &group);
+    run_batch_consumer(
+        events,
+        options,
+        move |batch| async move {
+            let mut done = Vec::with_capacity(batch.len());
+            for delivery in batch {
+                let entry_id = delivery.entry_id.clone();
+                let event_id = delivery.event_id.clone();
+                match handler(delivery).await {
+                    Ok(()) => done.push(entry_id),
+                    Err(err) => {
+                        warn!(%stream, %group, %event_id, error = %err, "event handling failed; it will be redelivered")
+                    }
+                }
+            }
+            done
+        },
+        shutdown,
+    )
+    .await;
+}
+
+/// [`run_consumer`] with a handler that takes each read's messages at once (to apply them in
+/// one transaction) and answers the entry ids it handled; the others stay pending and are
+/// delivered again after `min_idle`.
+pub async fn run_batch_consumer<H, F>(
+    events: Arc<dyn EventStream>,
+    options: ConsumerOptions,
+    handler: H,
+    mut shutdown: watch::Receiver<bool>,
+) where
+    H: Fn(Vec<Delivery>) -> F + Send + Sync,
+    F: Future<Output = Vec<String>> + Send,
 {
     let mut idle = Duration::from_millis(5);
     let mut group_ready = false;
@@ -97,35 +134,7 @@ pub async fn run_consumer<H, F, E>(
                 events.ensure_group(&options.stream, &options.group).await?;
                 group_ready = true;
             }
-            // Stale deliveries can only appear after `min_idle`: look for them every half of
-            // it, not on every read.
-            let reclaim_every = options.min_idle.min(options.gone_after) / 2;
-            let mut batch = if last_reclaim.is_none_or(|at| at.elapsed() >= reclaim_every) {
-                last_reclaim = Some(tokio::time::Instant::now());
-                let mut stale = events
-                    .claim_from_gone(
-                        &options.stream,
-                        &options.group,
-                        &options.consumer,
-                        options.gone_after,
-                        options.batch,
-                    )
-                    .await?;
-                stale.extend(
-                    events
-                        .claim_stale(
-                            &options.stream,
-                            &options.group,
-                            &options.consumer,
-                            options.min_idle,
-                            options.batch,
-                        )
-                        .await?,
-                );
-                stale
-            } else {
-                Vec::new()
-            };
+            let mut batch = reclaim(&*events, &options, &mut last_reclaim).await?;
             batch.extend(
                 events
                     .read_new(
@@ -136,21 +145,12 @@ pub async fn run_consumer<H, F, E>(
                     )
                     .await?,
             );
-            let mut done = Vec::with_capacity(batch.len());
             let handled = batch.len();
-            for delivery in batch {
-                let entry_id = delivery.entry_id.clone();
-                let event_id = delivery.event_id.clone();
-                match handler(delivery).await {
-                    Ok(()) => done.push(entry_id),
-                    Err(err) => {
-                        warn!(stream = %options.stream, group = %options.group, event_id = %event_id, error = %err, "event handling failed; it will be redelivered")
-                    }
-                }
+            if handled == 0 {
+                return Ok(0);
             }
-            events
-                .ack(&options.stream, &options.group, &done)
-                .await?;
+            let done = handler(batch).await;
+            events.ack(&options.stream, &options.group, &done).await?;
             Ok::<usize, BusError>(handled)
         }
         .await;
@@ -190,4 +190,39 @@ pub async fn run_consumer<H, F, E>(
             _ = shutdown.changed() => {}
         }
     }
+}
+
+/// The stale deliveries to take over (of consumers gone, and idle past `min_idle`), looked
+/// for every half of the shorter of the two, not on every read: they cannot appear sooner.
+async fn reclaim(
+    events: &dyn EventStream,
+    options: &ConsumerOptions,
+    last_reclaim: &mut Option<tokio::time::Instant>,
+) -> Result<Vec<Delivery>, BusError> {
+    let reclaim_every = options.min_idle.min(options.gone_after) / 2;
+    if last_reclaim.is_some_and(|at| at.elapsed() < reclaim_every) {
+        return Ok(Vec::new());
+    }
+    *last_reclaim = Some(tokio::time::Instant::now());
+    let mut stale = events
+        .claim_from_gone(
+            &options.stream,
+            &options.group,
+            &options.consumer,
+            options.gone_after,
+            options.batch,
+        )
+        .await?;
+    stale.extend(
+        events
+            .claim_stale(
+                &options.stream,
+                &options.group,
+                &options.consumer,
+                options.min_idle,
+                options.batch,
+            )
+            .await?,
+    );
+    Ok(stale)
 }

@@ -21,7 +21,7 @@ mod relay;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use consumer::{ConsumerOptions, run_consumer, run_group};
+pub use consumer::{ConsumerOptions, run_batch_consumer, run_consumer, run_group};
 pub use embedded::EmbeddedBus;
 pub use error::BusError;
 pub use redis_backend::RedisBus;

@@ -1,0 +1,315 @@
+//! Dispatch in bursts: a consumer's read of tickets that need a site visit is applied in one
+//! transaction, and a queue worker's claim of several jobs is matched and written in one,
+//! with one statement per kind of read for the whole burst where the single paths take one
+//! per ticket. What a burst cannot take as a whole (a reclassified ticket, a case that moved
+//! on, a technician who filled up meanwhile) goes by the single path, so the outcome is the
+//! single path's; only the number of statements and commits changes.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{DatabaseTransaction, EntityTrait};
+use steelcare_bus::EVENTS_STREAM;
+use steelcare_domain::{CaseState, ProblemCategory, SeverityTier};
+use steelcare_runtime::ApiError;
+use steelcare_runtime::metrics::{OfferOutcome, record_offer};
+use steelcare_runtime::record::{emit_all, envelope};
+use steelcare_store::entity::assignments;
+use steelcare_store::{begin_write, processed};
+use tracing::Instrument;
+
+use super::{Dispatcher, JobOutcome, OfferResult, db_err, ms, new_assignment, requested, system};
+use crate::matching::{self, Job};
+use crate::records::{RankingRecord, state};
+use crate::store;
+use steelcare_domain::dispatch::Ranked;
+
+/// A classified ticket's request for a site visit, as its event carried it.
+#[derive(Debug, Clone)]
+pub struct VisitRequest {
+    /// The event's id (its processed key).
+    pub event_id: String,
+    /// The ticket (the case id).
+    pub ticket_id: String,
+    /// Its category.
+    pub category: ProblemCategory,
+    /// Its severity tier.
+    pub tier: SeverityTier,
+    /// The committed arrival deadline.
+    pub deadline: Option<DateTime<Utc>>,
+    /// The span of the event's handling (its trace goes on in the assignment).
+    pub span: tracing::Span,
+}
+
+/// What a burst of jobs does with one of them, decided before the transaction.
+enum Plan {
+    /// Nothing to do (not waiting, or waiting for its retry).
+    Skip,
+    /// Nobody qualified and available, on a fresh read of the field.
+    Escalate(String),
+    /// Offer to the best-ranked technician.
+    Offer(Ranked),
+}
+
+impl Dispatcher {
+    /// Applies the requests of one read of the event stream in one transaction: marks their
+    /// events processed, creates the waiting assignments of the ones not seen before and emits
+    /// their events, then queues them. `Ok(false)` (nothing written) when the burst cannot be
+    /// taken as a whole: a ticket already has an assignment (a reclassification, or a
+    /// dispatcher's offer by hand), or its case is not waiting for a visit; the caller then
+    /// applies the events one by one.
+    pub async fn request_visits(
+        &self,
+        consumer: &str,
+        requests: &[VisitRequest],
+    ) -> Result<bool, ApiError> {
+        let now = steelcare_store::now();
+        let tx = begin_write(&self.db).await.map_err(db_err)?;
+        let event_ids: Vec<&str> = requests.iter().map(|r| r.event_id.as_str()).collect();
+        let fresh = processed::mark_all_processed(&tx, consumer, &event_ids).await?;
+        let todo: Vec<&VisitRequest> = requests
+            .iter()
+            .filter(|r| fresh.contains(&r.event_id))
+            .collect();
+        let Some(rows) = self.new_assignments(&tx, &todo, now).await? else {
+            return Ok(false);
+        };
+        if !rows.is_empty() {
+            // It may exist: a ticket classified again, or a dispatcher's manual offer.
+            let inserted = assignments::Entity::insert_many(
+                rows.iter()
+                    .map(|(row, _)| assignments::ActiveModel::from(row.clone())),
+            )
+            .on_conflict(
+                OnConflict::column(assignments::Column::TicketId)
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(&tx)
+            .await
+            .map_err(db_err)?;
+            if inserted != rows.len() as u64 {
+                return Ok(false);
+            }
+            let envelopes = rows
+                .iter()
+                .map(|(row, request)| {
+                    request.span.in_scope(|| {
+                        envelope(
+                            system(),
+                            Some(&row.ticket_id),
+                            requested(row, request.deadline, request.tier),
+                        )
+                    })
+                })
+                .collect();
+            emit_all(&tx, EVENTS_STREAM, envelopes).await?;
+        }
+        tx.commit().await.map_err(db_err)?;
+        self.committed();
+        for (row, _) in &rows {
+            self.queue_waiting(row).await;
+        }
+        Ok(true)
+    }
+
+    /// The assignments to create for `todo`, each with its request: the tickets that exist
+    /// and whose case still waits for a visit. `None` when one of them needs the single path
+    /// (its case moved on, so a reclassification may have to reach its assignment).
+    async fn new_assignments<'r>(
+        &self,
+        tx: &DatabaseTransaction,
+        todo: &[&'r VisitRequest],
+        now: DateTime<Utc>,
+    ) -> Result<Option<Vec<(assignments::Model, &'r VisitRequest)>>, ApiError> {
+        if todo.is_empty() {
+            return Ok(Some(Vec::new()));
+        }
+        let ticket_ids: Vec<&str> = todo.iter().map(|r| r.ticket_id.as_str()).collect();
+        let tickets = store::tickets(tx, &ticket_ids).await?;
+        let cases = store::case_states(tx, &ticket_ids).await?;
+        let project_ids: Vec<&str> = tickets.values().map(|t| t.project_id.as_str()).collect();
+        let projects = store::projects(tx, &project_ids).await?;
+        let waiting = [
+            CaseState::Received.as_str(),
+            CaseState::Acknowledged.as_str(),
+        ];
+        let mut rows = Vec::with_capacity(todo.len());
+        for request in todo {
+            // A ticket that is not there has nothing to dispatch (as on the single path).
+            let Some(ticket) = tickets.get(&request.ticket_id) else {
+                continue;
+            };
+            if !cases
+                .get(&request.ticket_id)
+                .is_some_and(|s| waiting.contains(&s.as_str()))
+            {
+                return Ok(None);
+            }
+            let row = request.span.in_scope(|| {
+                new_assignment(
+                    &request.ticket_id,
+                    request.category,
+                    request.tier,
+                    request.deadline.map(ms),
+                    projects.get(&ticket.project_id),
+                    now,
+                )
+            })?;
+            rows.push((row, *request));
+        }
+        Ok(Some(rows))
+    }
+
+    /// Handles the jobs of several claimed assignments together: each is matched (a fresh
+    /// read of the field once per region for all of those nobody covers), then every offer
+    /// and escalation is written in one transaction. Answers each row's outcome in order.
+    /// A job whose chosen technician filled up meanwhile, and every job when a write fails,
+    /// goes by [`Dispatcher::handle_assignment`] after the commit.
+    pub async fn handle_assignments(
+        &self,
+        rows: Vec<(assignments::Model, tracing::Span)>,
+    ) -> Vec<Result<JobOutcome, ApiError>> {
+        let now = steelcare_store::now();
+        let mut plans = Vec::with_capacity(rows.len());
+        let mut refreshed = HashSet::new();
+        for (row, span) in &rows {
+            self.inject_panic(row);
+            let plan = self
+                .plan_job(row, now, &mut refreshed)
+                .instrument(span.clone())
+                .await;
+            plans.push(plan);
+        }
+        let written = self.write_plans(&rows, &plans, now).await;
+        let mut outcomes = Vec::with_capacity(rows.len());
+        for ((row, span), outcome) in rows.into_iter().zip(written) {
+            outcomes.push(match outcome {
+                Some(outcome) => Ok(outcome),
+                None => self.handle_assignment(row).instrument(span).await,
+            });
+        }
+        outcomes
+    }
+
+    /// What to do with one job of a burst. "Nobody" is decided on a fresh read of the field,
+    /// made once per burst for the regions in `refreshed`. A chosen technician's place counts
+    /// as taken in the cached field at once (the transaction's conditional update is what
+    /// guards it; a place counted for an offer not made is corrected by the next read).
+    async fn plan_job(
+        &self,
+        row: &assignments::Model,
+        now: DateTime<Utc>,
+        refreshed: &mut HashSet<Vec<String>>,
+    ) -> Result<Plan, ApiError> {
+        if row.state != state::WAITING || row.retry_at_ms.is_some_and(|r| r > ms(now)) {
+            return Ok(Plan::Skip);
+        }
+        let job = Job::of(row)?;
+        let regions = job.site.region_keys();
+        let mut ranked = matching::find(&self.db, &self.config, &self.directory, &job, now).await?;
+        if ranked.is_empty() && refreshed.insert(regions.clone()) {
+            self.directory.forget(&regions);
+            ranked = matching::find(&self.db, &self.config, &self.directory, &job, now).await?;
+        }
+        Ok(match ranked.into_iter().next() {
+            Some(best) => {
+                // The next jobs of the burst see this offer's place taken before it is written.
+                self.directory.note_offer(&best.technician_id);
+                Plan::Offer(best)
+            }
+            None => Plan::Escalate(format!(
+                "no qualified, available technician covers {} for {}",
+                regions.join("/"),
+                job.category
+            )),
+        })
+    }
+
+    /// Writes the plans of a burst in one transaction. Each row's outcome, or `None` for the
+    /// ones left to the single path (all of them when the transaction fails).
+    async fn write_plans(
+        &self,
+        rows: &[(assignments::Model, tracing::Span)],
+        plans: &[Result<Plan, ApiError>],
+        now: DateTime<Utc>,
+    ) -> Vec<Option<JobOutcome>> {
+        let written = async {
+            let tx = begin_write(&self.db).await.map_err(db_err)?;
+            let mut outcomes = Vec::with_capacity(rows.len());
+            for ((row, span), plan) in rows.iter().zip(plans) {
+                let outcome = match plan {
+                    Ok(plan) => {
+                        self.write_plan(&tx, row, plan, now)
+                            .instrument(span.clone())
+                            .await?
+                    }
+                    Err(_) => None,
+                };
+                outcomes.push(outcome);
+            }
+            tx.commit().await.map_err(db_err)?;
+            Ok::<_, ApiError>(outcomes)
+        }
+        .await;
+        match written {
+            Ok(outcomes) => {
+                self.committed();
+                for outcome in &outcomes {
+                    if let Some(JobOutcome::Offered(_)) = outcome {
+                        record_offer(OfferOutcome::Made);
+                    }
+                }
+                outcomes
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, jobs = rows.len(), "a burst of dispatch jobs failed; handling them one by one");
+                vec![None; rows.len()]
+            }
+        }
+    }
+
+    /// One job's writes in the burst's transaction; `None` when it is left to the single
+    /// path (nothing of it written).
+    async fn write_plan(
+        &self,
+        tx: &DatabaseTransaction,
+        row: &assignments::Model,
+        plan: &Plan,
+        now: DateTime<Utc>,
+    ) -> Result<Option<JobOutcome>, ApiError> {
+        let best = match plan {
+            Plan::Skip => return Ok(Some(JobOutcome::Skipped)),
+            Plan::Escalate(why) => {
+                return Ok(Some(match self.escalate_in(tx, row, why, now).await? {
+                    Some(retry) => JobOutcome::Escalated(retry),
+                    None => JobOutcome::Skipped,
+                }));
+            }
+            Plan::Offer(best) => best,
+        };
+        let current = store::technician(tx, &best.technician_id).await?;
+        if !current.as_ref().is_some_and(|t| self.is_free(t)) {
+            return Ok(None);
+        }
+        let ranking = RankingRecord {
+            ranked: Some(best.clone()),
+            notes: Vec::new(),
+        };
+        Ok(
+            match self
+                .offer_in(tx, row, &best.technician_id, &ranking, false, system(), now)
+                .await?
+            {
+                OfferResult::Made => Some(JobOutcome::Offered(best.technician_id.clone())),
+                OfferResult::Changed => {
+                    // The place reserved for it is given back in the same transaction.
+                    store::count_offer(tx, &best.technician_id, -1).await?;
+                    Some(JobOutcome::Retry)
+                }
+                OfferResult::Full => None,
+            },
+        )
+    }
+}

@@ -138,6 +138,15 @@ fn requested(
     })
 }
 
+/// The event of an escalation: nobody is available (`why`), tried again at `retry`.
+fn escalated(row: &assignments::Model, why: &str, retry: DateTime<Utc>) -> Payload {
+    Payload::DispatchEscalated(events::DispatchEscalated {
+        dispatch_id: row.id.clone(),
+        reason: why.to_owned(),
+        retry_time: Some(to_timestamp(retry)),
+    })
+}
+
 /// What a queue worker did with a job.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JobOutcome {
@@ -529,14 +538,7 @@ impl Dispatcher {
         why: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<DateTime<Utc>>, ApiError> {
-        let attempt = u32::try_from(row.escalations).unwrap_or(0) + 1;
-        let s = &self.config.settings;
-        let wait = retry_backoff(
-            attempt,
-            TimeDelta::from_std(s.retry_base).unwrap_or(TimeDelta::seconds(30)),
-            TimeDelta::from_std(s.retry_max).unwrap_or(TimeDelta::minutes(10)),
-        );
-        let retry = now + wait;
+        let retry = self.retry_after(row, now);
         let updated = store::update_assignment(
             tx,
             row,
@@ -552,18 +554,20 @@ impl Dispatcher {
         if !updated {
             return Ok(None);
         }
-        event(
-            tx,
-            system(),
-            &row.ticket_id,
-            Payload::DispatchEscalated(events::DispatchEscalated {
-                dispatch_id: row.id.clone(),
-                reason: why.to_owned(),
-                retry_time: Some(to_timestamp(retry)),
-            }),
-        )
-        .await?;
+        event(tx, system(), &row.ticket_id, escalated(row, why, retry)).await?;
         Ok(Some(retry))
+    }
+
+    /// When an assignment nobody is available for is tried again: the backoff of its next
+    /// escalation.
+    fn retry_after(&self, row: &assignments::Model, now: DateTime<Utc>) -> DateTime<Utc> {
+        let attempt = u32::try_from(row.escalations).unwrap_or(0) + 1;
+        let s = &self.config.settings;
+        now + retry_backoff(
+            attempt,
+            TimeDelta::from_std(s.retry_base).unwrap_or(TimeDelta::seconds(30)),
+            TimeDelta::from_std(s.retry_max).unwrap_or(TimeDelta::minutes(10)),
+        )
     }
 
     /// Ends an assignment: `WITHDRAWN` (case cancelled or resolved remotely) or `COMPLETED`

@@ -1,11 +1,12 @@
 //! Dispatch's queries. Every state change is a conditional update (on state and version), so
 //! two workers, a worker and an RPC, or two replicas can never both apply one.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Statement,
 };
 use steelcare_runtime::ApiError;
 use steelcare_store::StoreError;
@@ -296,6 +297,63 @@ pub async fn update_assignment(
         .await
         .map_err(db)?;
     Ok(result.rows_affected == 1)
+}
+
+/// Counts one more escalation on each waiting assignment of `due` (the row as read, and the
+/// time of its retry in ms), in one statement, each only if it is still waiting at the version
+/// read. Answers the ids that were updated.
+pub async fn escalate_all(
+    conn: &impl ConnectionTrait,
+    due: &[(&assignments::Model, i64)],
+) -> Result<HashSet<String>, ApiError> {
+    if due.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let backend = conn.get_database_backend();
+    let mut values: Vec<sea_orm::Value> =
+        vec![steelcare_store::now().into(), state::WAITING.into()];
+    let mut tuples = Vec::with_capacity(due.len());
+    for (row, retry_at_ms) in due {
+        let first = values.len() + 1;
+        tuples.push(match backend {
+            DbBackend::Postgres => format!(
+                "(${first}, ${}::bigint, ${}::integer, ${}::bigint)",
+                first + 1,
+                first + 2,
+                first + 3
+            ),
+            _ => "(?, ?, ?, ?)".to_owned(),
+        });
+        values.extend([
+            row.id.clone().into(),
+            row.version.into(),
+            (row.escalations + 1).into(),
+            (*retry_at_ms).into(),
+        ]);
+    }
+    let (now, waiting) = match backend {
+        DbBackend::Postgres => ("$1", "$2"),
+        _ => ("?", "?"),
+    };
+    let sql = format!(
+        "WITH due (id, version, escalations, retry_at_ms) AS (VALUES {}) \
+         UPDATE assignments SET escalations = due.escalations, retry_at_ms = due.retry_at_ms, \
+         version = assignments.version + 1, updated_at = {now} FROM due \
+         WHERE assignments.state = {waiting} AND assignments.id = due.id \
+         AND assignments.version = due.version RETURNING assignments.id",
+        tuples.join(", ")
+    );
+    // SQLite numbers its `?` in the order they appear: the tuples come first there.
+    if backend != DbBackend::Postgres {
+        values.rotate_left(2);
+    }
+    let rows = conn
+        .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
+        .await
+        .map_err(db)?;
+    rows.iter()
+        .map(|r| r.try_get::<String>("", "id").map_err(db))
+        .collect()
 }
 
 /// Offers of assignments, oldest first.

@@ -37,6 +37,7 @@ fn db_err(err: sea_orm::DbErr) -> ApiError {
 }
 
 /// What an event asks of dispatch.
+#[derive(Clone, Copy)]
 enum Action {
     /// A site visit for a classified ticket (a new assignment, or a revised one).
     Request {
@@ -88,11 +89,17 @@ fn action_of(event: &EventEnvelope) -> Option<Action> {
     })
 }
 
-async fn apply_event(dispatcher: &Dispatcher, event: &EventEnvelope) -> Result<(), ApiError> {
+/// Applies one event, once (processed-event key in the same transaction); `action` is what
+/// [`action_of`] made of it.
+async fn apply_event(
+    dispatcher: &Dispatcher,
+    event: &EventEnvelope,
+    action: Option<Action>,
+) -> Result<(), ApiError> {
     if let Some(Payload::CustomerAcceptanceRecorded(round)) = &event.payload {
         return count_first_round(dispatcher, event, round).await;
     }
-    let Some(action) = action_of(event) else {
+    let Some(action) = action else {
         return Ok(());
     };
     let now = steelcare_store::now();
@@ -133,28 +140,65 @@ async fn apply_event(dispatcher: &Dispatcher, event: &EventEnvelope) -> Result<(
 /// ([`Dispatcher::request_visits`]); every other event, and all of them when the burst
 /// cannot be taken as a whole, one by one in the stream's order.
 pub async fn handle_events(dispatcher: &Dispatcher, batch: Vec<Delivery>) -> Vec<String> {
-    let mut per_case: HashMap<String, usize> = HashMap::new();
+    let decoded = decode(batch);
+    let burst = take_burst(dispatcher, &decoded).await;
+    let mut done = Vec::with_capacity(decoded.len());
+    for (i, (entry_id, event, span, action)) in decoded.into_iter().enumerate() {
+        if !burst.contains(&i) {
+            // A worker offering the assignment or a technician answering may change it.
+            let applied = retry_aborted(|| apply_event(dispatcher, &event, action))
+                .instrument(span)
+                .await;
+            if let Err(err) = applied {
+                tracing::warn!(event_id = %event.event_id, error = %err, "event handling failed; it will be redelivered");
+                continue;
+            }
+        }
+        done.push(entry_id);
+    }
+    done
+}
+
+/// An event of a read with its entry id, span and what it asks of dispatch.
+type Decoded = (String, EventEnvelope, tracing::Span, Option<Action>);
+
+/// The events of a read that can be decoded (the others stay pending and come back).
+fn decode(batch: Vec<Delivery>) -> Vec<Decoded> {
     let mut decoded = Vec::with_capacity(batch.len());
     for delivery in batch {
         match receive(&delivery.payload, CONSUMER_GROUP) {
             Ok((event, span)) => {
-                *per_case.entry(event.case_id.clone()).or_default() += 1;
-                decoded.push((delivery.entry_id, event, span));
+                let action = action_of(&event);
+                decoded.push((delivery.entry_id, event, span, action));
             }
             Err(err) => {
                 tracing::warn!(event_id = %delivery.event_id, error = %err, "event handling failed; it will be redelivered")
             }
         }
     }
+    decoded
+}
+
+/// Applies the site visits of the read's tickets that have no other event in it that
+/// dispatch acts on, together; answers their positions, or none when they were not taken
+/// (fewer than two, or the burst could not be taken whole).
+async fn take_burst(dispatcher: &Dispatcher, decoded: &[Decoded]) -> HashSet<usize> {
+    let mut per_case: HashMap<&str, usize> = HashMap::new();
+    for (_, event, _, action) in decoded {
+        if action.is_some() || matches!(event.payload, Some(Payload::CustomerAcceptanceRecorded(_)))
+        {
+            *per_case.entry(event.case_id.as_str()).or_default() += 1;
+        }
+    }
     let mut burst = HashSet::new();
     let mut requests = Vec::new();
-    for (i, (_, event, span)) in decoded.iter().enumerate() {
+    for (i, (_, event, span, action)) in decoded.iter().enumerate() {
         if let Some(Action::Request {
             category,
             tier,
             deadline,
-        }) = action_of(event)
-            && per_case.get(&event.case_id) == Some(&1)
+        }) = *action
+            && per_case.get(event.case_id.as_str()) == Some(&1)
         {
             burst.insert(i);
             requests.push(VisitRequest {
@@ -168,35 +212,19 @@ pub async fn handle_events(dispatcher: &Dispatcher, batch: Vec<Delivery>) -> Vec
         }
     }
     if requests.len() < 2 {
-        burst.clear();
-    } else {
-        match dispatcher.request_visits(CONSUMER_GROUP, &requests).await {
-            Ok(true) => {}
-            Ok(false) => {
-                tracing::debug!("a burst of site visits goes one by one");
-                burst.clear();
-            }
-            Err(err) => {
-                tracing::warn!(error = %err, "a burst of site visits failed; applying its events one by one");
-                burst.clear();
-            }
+        return HashSet::new();
+    }
+    match dispatcher.request_visits(CONSUMER_GROUP, &requests).await {
+        Ok(true) => burst,
+        Ok(false) => {
+            tracing::debug!("a burst of site visits goes one by one");
+            HashSet::new()
+        }
+        Err(err) => {
+            tracing::warn!(error = %err, "a burst of site visits failed; applying its events one by one");
+            HashSet::new()
         }
     }
-    let mut done = Vec::with_capacity(decoded.len());
-    for (i, (entry_id, event, span)) in decoded.into_iter().enumerate() {
-        if !burst.contains(&i) {
-            // A worker offering the assignment or a technician answering may change it.
-            let applied = retry_aborted(|| apply_event(dispatcher, &event))
-                .instrument(span)
-                .await;
-            if let Err(err) = applied {
-                tracing::warn!(event_id = %event.event_id, error = %err, "event handling failed; it will be redelivered");
-                continue;
-            }
-        }
-        done.push(entry_id);
-    }
-    done
 }
 
 /// A first acceptance round counts for every technician of the crew it judged (the rate

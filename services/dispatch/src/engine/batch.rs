@@ -19,7 +19,9 @@ use steelcare_store::entity::assignments;
 use steelcare_store::{begin_write, processed};
 use tracing::Instrument;
 
-use super::{Dispatcher, JobOutcome, OfferResult, db_err, ms, new_assignment, requested, system};
+use super::{
+    Dispatcher, JobOutcome, OfferResult, db_err, escalated, ms, new_assignment, requested, system,
+};
 use crate::matching::{self, Job};
 use crate::records::{RankingRecord, state};
 use crate::store;
@@ -237,17 +239,14 @@ impl Dispatcher {
     ) -> Vec<Option<JobOutcome>> {
         let written = async {
             let tx = begin_write(&self.db).await.map_err(db_err)?;
-            let mut outcomes = Vec::with_capacity(rows.len());
-            for ((row, span), plan) in rows.iter().zip(plans) {
-                let outcome = match plan {
-                    Ok(plan) => {
-                        self.write_plan(&tx, row, plan, now)
-                            .instrument(span.clone())
-                            .await?
-                    }
-                    Err(_) => None,
-                };
-                outcomes.push(outcome);
+            let mut outcomes = self.escalate_all(&tx, rows, plans, now).await?;
+            for (((row, span), plan), outcome) in rows.iter().zip(plans).zip(&mut outcomes) {
+                if let Ok(Plan::Offer(best)) = plan {
+                    *outcome = self
+                        .offer_best(&tx, row, best, now)
+                        .instrument(span.clone())
+                        .await?;
+                }
             }
             tx.commit().await.map_err(db_err)?;
             Ok::<_, ApiError>(outcomes)
@@ -270,25 +269,61 @@ impl Dispatcher {
         }
     }
 
-    /// One job's writes in the burst's transaction; `None` when it is left to the single
-    /// path (nothing of it written).
-    async fn write_plan(
+    /// The escalations of a burst: one conditional update for all of them, and their events
+    /// in one statement. Answers every row's outcome as far as it is decided here: escalated,
+    /// skipped (a plan to skip, or a row that changed), or `None` (an offer, or a row whose
+    /// plan failed, left to the single path).
+    async fn escalate_all(
+        &self,
+        tx: &DatabaseTransaction,
+        rows: &[(assignments::Model, tracing::Span)],
+        plans: &[Result<Plan, ApiError>],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Option<JobOutcome>>, ApiError> {
+        let retries: Vec<DateTime<Utc>> = rows
+            .iter()
+            .map(|(row, _)| self.retry_after(row, now))
+            .collect();
+        let due: Vec<(&assignments::Model, i64)> = rows
+            .iter()
+            .zip(plans)
+            .zip(&retries)
+            .filter(|((_, plan), _)| matches!(plan, Ok(Plan::Escalate(_))))
+            .map(|(((row, _), _), retry)| (row, ms(*retry)))
+            .collect();
+        let escalated_ids = store::escalate_all(tx, &due).await?;
+        let mut outcomes = Vec::with_capacity(rows.len());
+        let mut envelopes = Vec::new();
+        for (((row, span), plan), retry) in rows.iter().zip(plans).zip(retries) {
+            outcomes.push(match plan {
+                Ok(Plan::Skip) => Some(JobOutcome::Skipped),
+                Ok(Plan::Escalate(why)) if escalated_ids.contains(&row.id) => {
+                    envelopes.push(span.in_scope(|| {
+                        envelope(system(), Some(&row.ticket_id), escalated(row, why, retry))
+                    }));
+                    Some(JobOutcome::Escalated(retry))
+                }
+                // Changed since it was read: the claim of a job no longer waiting is acked.
+                Ok(Plan::Escalate(_)) => Some(JobOutcome::Skipped),
+                Ok(Plan::Offer(_)) | Err(_) => None,
+            });
+        }
+        if !envelopes.is_empty() {
+            emit_all(tx, EVENTS_STREAM, envelopes).await?;
+        }
+        Ok(outcomes)
+    }
+
+    /// A job's offer to the best-ranked technician in the burst's transaction; `None` when
+    /// it is left to the single path (nothing of it written): the technician, read again,
+    /// is no longer free.
+    async fn offer_best(
         &self,
         tx: &DatabaseTransaction,
         row: &assignments::Model,
-        plan: &Plan,
+        best: &Ranked,
         now: DateTime<Utc>,
     ) -> Result<Option<JobOutcome>, ApiError> {
-        let best = match plan {
-            Plan::Skip => return Ok(Some(JobOutcome::Skipped)),
-            Plan::Escalate(why) => {
-                return Ok(Some(match self.escalate_in(tx, row, why, now).await? {
-                    Some(retry) => JobOutcome::Escalated(retry),
-                    None => JobOutcome::Skipped,
-                }));
-            }
-            Plan::Offer(best) => best,
-        };
         let current = store::technician(tx, &best.technician_id).await?;
         if !current.as_ref().is_some_and(|t| self.is_free(t)) {
             return Ok(None);

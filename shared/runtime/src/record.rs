@@ -188,6 +188,30 @@ where
     }
 }
 
+/// The name of a payload's variant (`TicketCreated`), without formatting the payload: its
+/// `Debug` output is cut at the first `(`, before any field is written.
+fn variant_name(payload: &Payload) -> String {
+    struct UpToParen(String);
+    impl std::fmt::Write for UpToParen {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            match s.find('(') {
+                Some(at) => {
+                    self.0.push_str(&s[..at]);
+                    Err(std::fmt::Error)
+                }
+                None => {
+                    self.0.push_str(s);
+                    Ok(())
+                }
+            }
+        }
+    }
+    let mut name = UpToParen(String::new());
+    // The error is the cut, not a failure.
+    let _ = std::fmt::write(&mut name, format_args!("{payload:?}"));
+    name.0
+}
+
 /// Decodes an envelope from the bus and returns it with a span that continues its trace.
 pub fn receive(payload: &[u8], consumer: &str) -> Result<(EventEnvelope, tracing::Span), ApiError> {
     let envelope = EventEnvelope::decode(payload)
@@ -196,8 +220,7 @@ pub fn receive(payload: &[u8], consumer: &str) -> Result<(EventEnvelope, tracing
     let event_type = envelope
         .payload
         .as_ref()
-        .map(|p| format!("{p:?}"))
-        .and_then(|p| p.split('(').next().map(str::to_owned))
+        .map(variant_name)
         .unwrap_or_default();
     let span = tracing::info_span!(
         "event",
@@ -310,6 +333,15 @@ pub async fn crew_of(
 mod tests {
     use super::*;
     use steelcare_proto::events::v1::CaseStateChanged;
+
+    #[test]
+    fn an_events_type_is_its_variants_name() {
+        let changed = Payload::CaseStateChanged(CaseStateChanged {
+            reason: "a reason (with brackets)".into(),
+            ..Default::default()
+        });
+        assert_eq!(variant_name(&changed), "CaseStateChanged");
+    }
 
     #[test]
     fn an_event_received_continues_the_trace_it_was_emitted_in() {

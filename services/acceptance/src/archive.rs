@@ -739,36 +739,7 @@ impl AcceptanceService {
             created_at: now,
         };
         store_archive(&tx, &row, &documents).await?;
-        let audited = serde_json::json!({
-            "ticket_id": case.id,
-            "documents": drafts.len(),
-            "manifest_sha256": manifest_sha,
-            "completeness": complete.ratio,
-        });
-        audit(&tx, ctx, "archive", &number, None, audited).await?;
-        move_case(
-            &tx,
-            EVENTS_STREAM,
-            actor_of(&ctx.caller),
-            &case.id,
-            case.state,
-            CaseState::Archived,
-            "archived",
-        )
-        .await?;
-        emit(
-            &tx,
-            EVENTS_STREAM,
-            envelope(
-                actor_of(&ctx.caller),
-                Some(&case.id),
-                Payload::CaseArchived(events::CaseArchived {
-                    archive_number: number.clone(),
-                    manifest_sha256: manifest_sha,
-                }),
-            ),
-        )
-        .await?;
+        announce_archive(&tx, ctx, &case, &row, drafts.len(), complete.ratio).await?;
         a.finish(tx, key, &number).await?;
         Ok(pb::ArchiveCaseResponse {
             archive: Some(archive_view(&a.db, &row).await?),
@@ -1050,4 +1021,44 @@ fn write_zip(
         writer.write_all(bytes)?;
     }
     Ok(writer.finish()?.into_inner())
+}
+
+/// What archiving a case writes besides its archive: the audit entry, the case moved to
+/// ARCHIVED and the `CaseArchived` event.
+async fn announce_archive(
+    tx: &sea_orm::DatabaseTransaction,
+    ctx: &RequestContext,
+    case: &Case,
+    row: &archives::Model,
+    documents: usize,
+    completeness: f64,
+) -> Result<(), ApiError> {
+    let audited = serde_json::json!({
+        "ticket_id": case.id,
+        "documents": documents,
+        "manifest_sha256": row.manifest_sha256,
+        "completeness": completeness,
+    });
+    audit(tx, ctx, "archive", &row.archive_number, None, audited).await?;
+    move_case(
+        tx,
+        EVENTS_STREAM,
+        actor_of(&ctx.caller),
+        &case.id,
+        case.state,
+        CaseState::Archived,
+        "archived",
+    )
+    .await?;
+    let archived = Payload::CaseArchived(events::CaseArchived {
+        archive_number: row.archive_number.clone(),
+        manifest_sha256: row.manifest_sha256.clone(),
+    });
+    emit(
+        tx,
+        EVENTS_STREAM,
+        envelope(actor_of(&ctx.caller), Some(&case.id), archived),
+    )
+    .await?;
+    Ok(())
 }

@@ -683,43 +683,11 @@ impl DispatchService {
         let now = steelcare_store::now();
         let d = &self.dispatcher;
         let tx = begin_write(&d.db).await.map_err(db_err)?;
-        let ticket = store::ticket(&tx, &ticket_id)
-            .await?
-            .ok_or_else(|| not_found("ticket", &ticket_id))?;
-        let case = cases::get(&tx, &ticket_id).await?;
-        if !matches!(case.state, CaseState::Received | CaseState::Acknowledged) {
-            return Err(case_precondition(
-                &ticket_id,
-                case.state,
-                "only a case awaiting its survey can be dispatched",
-            ));
-        }
+        let (mut row, category) = self.assignment_to_offer(&tx, &ticket_id, now).await?;
         let tech_row = store::technician(&tx, &technician_id)
             .await?
             .ok_or_else(|| not_found("technician", &technician_id))?;
         let tech = TechnicianRecord::from_row(&tech_row)?;
-        let bad = |err: steelcare_domain::category::UnknownValue| {
-            ApiError::Internal(format!("ticket {ticket_id}: {err}"))
-        };
-        let category: ProblemCategory = ticket.category.parse().map_err(bad)?;
-        let tier = ticket.tier.parse().map_err(bad)?;
-        let mut row = match store::assignment_of_ticket(&tx, &ticket_id).await? {
-            Some(row) => row,
-            None => {
-                let deadline = store::arrival_deadline_ms(&tx, &ticket_id)
-                    .await?
-                    .and_then(DateTime::from_timestamp_millis);
-                d.request_visit(&tx, &ticket_id, category, tier, deadline, now)
-                    .await?
-                    .ok_or_else(|| not_found("ticket", &ticket_id))?
-            }
-        };
-        if ![state::WAITING, state::OFFERED].contains(&row.state.as_str()) {
-            return Err(assignment_precondition(
-                &row,
-                "only a waiting or offered assignment can be offered by hand",
-            ));
-        }
         may_take(&d.config, &tech, &tech_row, category, &row, now)?;
         if row.state == state::OFFERED {
             row = self
@@ -765,6 +733,52 @@ impl DispatchService {
         Ok(pb::OfferAssignmentResponse {
             assignment: Some(self.assignment_view(&row.id).await?),
         })
+    }
+
+    /// The assignment of a ticket a dispatcher offers by hand (created if the ticket has none
+    /// yet), with the ticket's category: only for a case awaiting its survey, and only while
+    /// waiting or offered.
+    async fn assignment_to_offer(
+        &self,
+        tx: &sea_orm::DatabaseTransaction,
+        ticket_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(assignments::Model, ProblemCategory), ApiError> {
+        let ticket = store::ticket(tx, ticket_id)
+            .await?
+            .ok_or_else(|| not_found("ticket", ticket_id))?;
+        let case = cases::get(tx, ticket_id).await?;
+        if !matches!(case.state, CaseState::Received | CaseState::Acknowledged) {
+            return Err(case_precondition(
+                ticket_id,
+                case.state,
+                "only a case awaiting its survey can be dispatched",
+            ));
+        }
+        let bad = |err: steelcare_domain::category::UnknownValue| {
+            ApiError::Internal(format!("ticket {ticket_id}: {err}"))
+        };
+        let category: ProblemCategory = ticket.category.parse().map_err(bad)?;
+        let tier = ticket.tier.parse().map_err(bad)?;
+        let row = match store::assignment_of_ticket(tx, ticket_id).await? {
+            Some(row) => row,
+            None => {
+                let deadline = store::arrival_deadline_ms(tx, ticket_id)
+                    .await?
+                    .and_then(DateTime::from_timestamp_millis);
+                self.dispatcher
+                    .request_visit(tx, ticket_id, category, tier, deadline, now)
+                    .await?
+                    .ok_or_else(|| not_found("ticket", ticket_id))?
+            }
+        };
+        if ![state::WAITING, state::OFFERED].contains(&row.state.as_str()) {
+            return Err(assignment_precondition(
+                &row,
+                "only a waiting or offered assignment can be offered by hand",
+            ));
+        }
+        Ok((row, category))
     }
 
     /// The open offer of `row` must be the caller's; otherwise says why not.

@@ -343,23 +343,53 @@ impl Feedback {
         })
     }
 
+    /// Staff who raise actions update any; anyone else only the actions they own.
+    async fn allow_update(&self, ctx: &RequestContext, action_id: &str) -> Result<(), ApiError> {
+        if ctx.caller.has_any(RAISERS) {
+            return Ok(());
+        }
+        let row = self.action_row(&self.db, action_id).await?;
+        let owner = decode(&row, self.today())?
+            .owner
+            .unwrap_or_default()
+            .user_id;
+        if owner != ctx.caller.subject {
+            require(&ctx.caller, RAISERS)?;
+        }
+        Ok(())
+    }
+
+    /// A fix date before the action was raised needs its reason.
+    fn check_fix_date(
+        &self,
+        action: &pb::CorrectiveAction,
+        fix_date: Option<chrono::NaiveDate>,
+        fix_date_reason: &str,
+    ) -> Result<(), ApiError> {
+        let raised = action
+            .create_time
+            .as_ref()
+            .and_then(|t| chrono::DateTime::from_timestamp(t.seconds, 0))
+            .map(|t| self.day_of(t));
+        if let (Some(fix), Some(raised)) = (fix_date, raised)
+            && fix < raised
+            && fix_date_reason.is_empty()
+        {
+            return Err(ApiError::invalid(
+                "fix_date_reason",
+                format!("required: the fix date {fix} is before the action was raised on {raised}"),
+            ));
+        }
+        Ok(())
+    }
+
     /// UpdateCorrectiveAction.
     pub async fn update_corrective_action(
         &self,
         ctx: &RequestContext,
         request: pb::UpdateCorrectiveActionRequest,
     ) -> Result<pb::UpdateCorrectiveActionResponse, ApiError> {
-        // Staff who raise actions update any; anyone else only the actions they own.
-        if !ctx.caller.has_any(RAISERS) {
-            let row = self.action_row(&self.db, &request.action_id).await?;
-            let owner = decode(&row, self.today())?
-                .owner
-                .unwrap_or_default()
-                .user_id;
-            if owner != ctx.caller.subject {
-                require(&ctx.caller, RAISERS)?;
-            }
-        }
+        self.allow_update(ctx, &request.action_id).await?;
         let mut v = Violations::default();
         let status = match pb::ActionStatus::try_from(request.status) {
             Ok(s @ (pb::ActionStatus::InProgress | pb::ActionStatus::FixDeployed)) => Some(s),
@@ -402,20 +432,7 @@ impl Feedback {
                 "the action is closed as effective".to_owned(),
             ));
         }
-        let raised = action
-            .create_time
-            .as_ref()
-            .and_then(|t| chrono::DateTime::from_timestamp(t.seconds, 0))
-            .map(|t| self.day_of(t));
-        if let (Some(fix), Some(raised)) = (fix_date, raised)
-            && fix < raised
-            && fix_date_reason.is_empty()
-        {
-            return Err(ApiError::invalid(
-                "fix_date_reason",
-                format!("required: the fix date {fix} is before the action was raised on {raised}"),
-            ));
-        }
+        self.check_fix_date(&action, fix_date, &fix_date_reason)?;
         let before = action.status;
         action.status = status as i32;
         if status == pb::ActionStatus::FixDeployed {

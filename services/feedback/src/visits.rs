@@ -1018,49 +1018,7 @@ impl Feedback {
             recorded_by: Some(actor_of(&ctx.caller)),
             create_time: Some(to_timestamp(now)),
         };
-        case_records::insert(
-            &tx,
-            NewRecord::new(
-                SATISFACTION,
-                &id,
-                &case.id,
-                &survey,
-                &ctx.caller.subject,
-                now,
-            )
-            .slot(slot),
-        )
-        .await?;
-        // The mean of the five dimensions (the optional overall score is not one of them).
-        let mean = f64::from(
-            scores.response_speed
-                + scores.service_attitude
-                + scores.professional_competence
-                + scores.fix_effect
-                + scores.communication.unwrap_or_default(),
-        ) / 5.0;
-        audit(
-            &tx,
-            ctx,
-            "satisfaction",
-            &id,
-            None,
-            serde_json::json!({ "ticket_id": case.id, "mean": mean }),
-        )
-        .await?;
-        emit(
-            &tx,
-            EVENTS_STREAM,
-            envelope(
-                actor_of(&ctx.caller),
-                Some(&case.id),
-                Payload::SurveySubmitted(events::SurveySubmitted {
-                    survey_id: id.clone(),
-                    mean_score: mean,
-                }),
-            ),
-        )
-        .await?;
+        store_survey(&tx, ctx, &survey, slot).await?;
         facts::refresh(&tx, self.config.timezone, &case.id).await?;
         self.finish(tx, key, &id).await?;
         Ok(pb::SubmitSatisfactionResponse {
@@ -1132,4 +1090,46 @@ impl Feedback {
         }
         Ok(ids.len())
     }
+}
+
+/// Writes a satisfaction survey in its slot, audited with the mean of its five dimensions, and
+/// announces it.
+async fn store_survey(
+    tx: &sea_orm::DatabaseTransaction,
+    ctx: &RequestContext,
+    survey: &pb::Satisfaction,
+    slot: String,
+) -> Result<(), ApiError> {
+    let (id, case_id) = (&survey.satisfaction_id, &survey.ticket_id);
+    let record = NewRecord::new(
+        SATISFACTION,
+        id,
+        case_id,
+        survey,
+        &ctx.caller.subject,
+        steelcare_store::now(),
+    );
+    case_records::insert(tx, record.slot(slot)).await?;
+    let scores = survey.scores.unwrap_or_default();
+    // The mean of the five dimensions (the optional overall score is not one of them).
+    let mean = f64::from(
+        scores.response_speed
+            + scores.service_attitude
+            + scores.professional_competence
+            + scores.fix_effect
+            + scores.communication.unwrap_or_default(),
+    ) / 5.0;
+    let audited = serde_json::json!({ "ticket_id": case_id, "mean": mean });
+    audit(tx, ctx, "satisfaction", id, None, audited).await?;
+    let submitted = Payload::SurveySubmitted(events::SurveySubmitted {
+        survey_id: id.clone(),
+        mean_score: mean,
+    });
+    emit(
+        tx,
+        EVENTS_STREAM,
+        envelope(actor_of(&ctx.caller), Some(case_id), submitted),
+    )
+    .await?;
+    Ok(())
 }

@@ -149,6 +149,73 @@ async fn revised(
     Ok(previous)
 }
 
+/// Moves a plan version from the status it was read in to `next`; `ABORTED` when it changed
+/// meanwhile.
+async fn move_plan(
+    tx: &sea_orm::DatabaseTransaction,
+    row: &steelcare_store::entity::case_records::Model,
+    next: pb::PlanStatus,
+) -> Result<(), ApiError> {
+    let (from, to) = (&row.status, plan_status_name(next));
+    if !store::set_status::<pb::RepairPlan>(tx, &row.id, from, to, None, None).await? {
+        return Err(ApiError::Aborted(
+            "the plan changed meanwhile; read it again".to_owned(),
+        ));
+    }
+    Ok(())
+}
+
+/// How a communication took place (required).
+fn communication_channel(v: &mut Violations, channel: i32) -> i32 {
+    match pb::CommunicationChannel::try_from(channel) {
+        Ok(pb::CommunicationChannel::Unspecified) | Err(_) => {
+            v.add("channel", "required: how it took place");
+            0
+        }
+        Ok(c) => c as i32,
+    }
+}
+
+/// Who took part in a communication: at least one person, each named.
+fn participants(v: &mut Violations, given: &[common::PersonRef]) -> Vec<common::PersonRef> {
+    if given.is_empty() {
+        v.add("participants", "required: who took part");
+    }
+    given
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            Person::parse(v, &format!("participants[{i}]"), Some(p), true, false).to_proto()
+        })
+        .collect()
+}
+
+/// Writes a review of plan version `version` of a case (one per step of the chain).
+async fn insert_review(
+    tx: &sea_orm::DatabaseTransaction,
+    ctx: &RequestContext,
+    case_id: &str,
+    version: i32,
+    review: &pb::PlanReview,
+) -> Result<(), ApiError> {
+    let record = NewRecord::new(
+        kind::REVIEW,
+        &review.review_id,
+        case_id,
+        review,
+        &ctx.caller.subject,
+        steelcare_store::now(),
+    )
+    .version(version)
+    .slot(format!(
+        "{}/{}",
+        slot(kind::REVIEW, case_id, version),
+        review.step
+    ));
+    store::insert(tx, record).await?;
+    Ok(())
+}
+
 /// A proposed or approved plan a new version replaces is superseded (ABORTED when it
 /// changed meanwhile); a rejected one stays as it is.
 async fn supersede(
@@ -216,12 +283,7 @@ async fn settle_review(
         (true, false) => None,
     };
     if let Some(next) = next {
-        let (from, to) = (&row.status, plan_status_name(next));
-        if !store::set_status::<pb::RepairPlan>(tx, &row.id, from, to, None, None).await? {
-            return Err(ApiError::Aborted(
-                "the plan changed meanwhile; read it again".to_owned(),
-            ));
-        }
+        move_plan(tx, row, next).await?;
     }
     Ok(next)
 }
@@ -386,73 +448,109 @@ impl RepairService {
         let crew = &content.crew_technician_ids;
         r.check_crew(&tx, &case, "content.crew_technician_ids", crew, start, end)
             .await?;
-        let estimate = content.cost_estimate.as_ref().map_or(0, |m| m.amount_minor);
+        let plan = self
+            .next_plan(&tx, ctx, &case, content, reason, previous)
+            .await?;
+        let record_id = uuid::Uuid::now_v7().to_string();
+        self.store_plan(&tx, ctx, &case, &plan, &record_id).await?;
+        let (plan_id, version) = (plan.plan_id.clone(), plan.version);
+        let proposed = Payload::PlanProposed(events::PlanProposed { plan_id, version });
+        r.event(&tx, actor_of(&ctx.caller), &case.id, proposed)
+            .await?;
+        r.finish(tx, key, &record_id).await?;
+        Ok(pb::ProposePlanResponse { plan: Some(plan) })
+    }
+
+    /// The plan version `content` makes of a case: the version after `previous` (which is
+    /// superseded) or the first, with its chain of approvals and the reasons for it.
+    async fn next_plan(
+        &self,
+        tx: &sea_orm::DatabaseTransaction,
+        ctx: &RequestContext,
+        case: &store::Case,
+        content: pb::PlanContent,
+        reason: String,
+        previous: Option<steelcare_store::entity::case_records::Model>,
+    ) -> Result<pb::RepairPlan, ApiError> {
         let facts = PlanFacts {
             tier: case.tier,
             structural_scope: content.structural_scope,
-            estimate_cents: estimate,
+            estimate_cents: content.cost_estimate.as_ref().map_or(0, |m| m.amount_minor),
         };
-        let (chain, why) = approval::chain(facts, r.config.chief_engineer_above_cents);
+        let (chain, why) = approval::chain(facts, self.repairer.config.chief_engineer_above_cents);
         let version = previous.as_ref().map_or(1, |p| p.version + 1);
         let plan_id = match &previous {
             Some(prev) => {
-                supersede(&tx, prev).await?;
+                supersede(tx, prev).await?;
                 decode::<pb::RepairPlan>(prev)?.plan_id
             }
             None => uuid::Uuid::now_v7().to_string(),
         };
-        let now = steelcare_store::now();
-        let record_id = uuid::Uuid::now_v7().to_string();
-        let plan = pb::RepairPlan {
-            plan_id: plan_id.clone(),
+        Ok(pb::RepairPlan {
+            plan_id,
             ticket_id: case.id.clone(),
             version,
-            revision_reason: reason.clone(),
+            revision_reason: reason,
             content: Some(content),
             status: pb::PlanStatus::Proposed as i32,
             approval_chain: chain.iter().map(|a| approval_step(*a) as i32).collect(),
             chain_reasons: why.iter().map(|w| (*w).to_owned()).collect(),
             reviews: Vec::new(),
             author: Some(actor_of(&ctx.caller)),
-            create_time: Some(to_timestamp(now)),
-        };
+            create_time: Some(to_timestamp(steelcare_store::now())),
+        })
+    }
+
+    /// Writes a proposed plan version as record `record_id`, audited, and moves the case to
+    /// PLAN_PROPOSED if it is not there.
+    async fn store_plan(
+        &self,
+        tx: &sea_orm::DatabaseTransaction,
+        ctx: &RequestContext,
+        case: &store::Case,
+        plan: &pb::RepairPlan,
+        record_id: &str,
+    ) -> Result<(), ApiError> {
+        let r = &self.repairer;
+        let version = plan.version;
         let record = NewRecord::new(
             kind::PLAN,
-            &record_id,
+            record_id,
             &case.id,
-            &plan,
+            plan,
             &ctx.caller.subject,
-            now,
+            steelcare_store::now(),
         )
         .version(version)
         .status(plan_status_name(pb::PlanStatus::Proposed))
         .slot(slot(kind::PLAN, &case.id, version));
-        store::insert(&tx, record).await?;
+        store::insert(tx, record).await?;
+        let estimate = plan
+            .content
+            .as_ref()
+            .and_then(|c| c.cost_estimate.as_ref())
+            .map_or(0, |m| m.amount_minor);
         let audited = serde_json::json!({
             "ticket_id": case.id,
-            "plan_id": plan_id,
+            "plan_id": plan.plan_id,
             "version": version,
-            "revision_reason": reason,
+            "revision_reason": plan.revision_reason,
             "estimate_cents": estimate,
             "approval_chain": plan.approval_chain,
             "chain_reasons": plan.chain_reasons,
         });
-        audit(&tx, ctx, "repair_plan", &record_id, None, audited).await?;
+        audit(tx, ctx, "repair_plan", record_id, None, audited).await?;
         if case.state != CaseState::PlanProposed {
             r.move_case(
-                &tx,
+                tx,
                 actor_of(&ctx.caller),
-                &case,
+                case,
                 CaseState::PlanProposed,
                 &format!("plan version {version} proposed"),
             )
             .await?;
         }
-        let proposed = Payload::PlanProposed(events::PlanProposed { plan_id, version });
-        r.event(&tx, actor_of(&ctx.caller), &case.id, proposed)
-            .await?;
-        r.finish(tx, key, &record_id).await?;
-        Ok(pb::ProposePlanResponse { plan: Some(plan) })
+        Ok(())
     }
 
     /// A plan version as the caller may see it: customers only approved versions onwards.
@@ -569,33 +667,16 @@ impl RepairService {
         .await?;
         let plan = view::plan(&tx, &row).await?;
         let (given, step) = next_approval(ctx, &plan, &row)?;
-        let now = steelcare_store::now();
-        let review_id = uuid::Uuid::now_v7().to_string();
         let review = pb::PlanReview {
-            review_id: review_id.clone(),
+            review_id: uuid::Uuid::now_v7().to_string(),
             step,
             approved: request.approved,
             comments: comments.clone(),
             reviewer: Some(actor_of(&ctx.caller)),
-            create_time: Some(to_timestamp(now)),
+            create_time: Some(to_timestamp(steelcare_store::now())),
         };
-        store::insert(
-            &tx,
-            NewRecord::new(
-                kind::REVIEW,
-                &review_id,
-                &case.id,
-                &review,
-                &ctx.caller.subject,
-                now,
-            )
-            .version(plan.version)
-            .slot(format!(
-                "{}/{step}",
-                slot(kind::REVIEW, &case.id, plan.version)
-            )),
-        )
-        .await?;
+        insert_review(&tx, ctx, &case.id, plan.version, &review).await?;
+        let review_id = review.review_id;
         let last = given + 1 == plan.approval_chain.len();
         let next = settle_review(&tx, &row, request.approved, last).await?;
         let before = serde_json::json!({ "status": row.status });
@@ -636,26 +717,9 @@ impl RepairService {
         allow(ctx, COMMUNICATORS)?;
         let now = steelcare_store::now();
         let mut v = Violations::default();
-        let channel = match pb::CommunicationChannel::try_from(request.channel) {
-            Ok(pb::CommunicationChannel::Unspecified) | Err(_) => {
-                v.add("channel", "required: how it took place");
-                0
-            }
-            Ok(c) => c as i32,
-        };
+        let channel = communication_channel(&mut v, request.channel);
         let occurred = past_time(&mut v, "occur_time", request.occur_time.as_ref(), now);
-        if request.participants.is_empty() {
-            v.add("participants", "required: who took part");
-        }
-        let participants: Vec<common::PersonRef> = request
-            .participants
-            .iter()
-            .enumerate()
-            .map(|(i, p)| {
-                Person::parse(&mut v, &format!("participants[{i}]"), Some(p), true, false)
-                    .to_proto()
-            })
-            .collect();
+        let participants = participants(&mut v, &request.participants);
         let summary = v.required("summary", &request.summary, LONG);
         let attachment_ids: Vec<(String, String)> =
             ids(&mut v, "attachment_ids", &request.attachment_ids)
@@ -700,27 +764,18 @@ impl RepairService {
                 .collect(),
             recorded_by: Some(actor_of(&ctx.caller)),
         };
-        store::insert(
-            &tx,
-            NewRecord::new(
-                kind::COMMUNICATION,
-                &id,
-                &case.id,
-                &communication,
-                &ctx.caller.subject,
-                steelcare_store::now(),
-            ),
-        )
-        .await?;
-        audit(
-            &tx,
-            ctx,
-            "communication",
+        let record = NewRecord::new(
+            kind::COMMUNICATION,
             &id,
-            None,
-            serde_json::json!({ "ticket_id": case.id, "channel": channel, "summary": summary }),
-        )
-        .await?;
+            &case.id,
+            &communication,
+            &ctx.caller.subject,
+            steelcare_store::now(),
+        );
+        store::insert(&tx, record).await?;
+        let audited =
+            serde_json::json!({ "ticket_id": case.id, "channel": channel, "summary": summary });
+        audit(&tx, ctx, "communication", &id, None, audited).await?;
         r.finish(tx, key, &id).await?;
         Ok(pb::RecordCommunicationResponse {
             communication: Some(communication),
@@ -781,12 +836,7 @@ impl RepairService {
         } else {
             pb::PlanStatus::ChangesRequested
         };
-        let (from, to) = (&row.status, plan_status_name(next));
-        if !store::set_status::<pb::RepairPlan>(&tx, &row.id, from, to, None, None).await? {
-            return Err(ApiError::Aborted(
-                "the plan changed meanwhile; read it again".to_owned(),
-            ));
-        }
+        move_plan(&tx, &row, next).await?;
         let now = steelcare_store::now();
         let id = uuid::Uuid::now_v7().to_string();
         let decision = pb::CustomerDecision {
@@ -799,19 +849,9 @@ impl RepairService {
             recorded_by: Some(actor_of(&ctx.caller)),
             create_time: Some(to_timestamp(now)),
         };
-        store::insert(
-            &tx,
-            NewRecord::new(
-                kind::DECISION,
-                &id,
-                &case.id,
-                &decision,
-                &ctx.caller.subject,
-                now,
-            )
-            .version(row.version),
-        )
-        .await?;
+        let subject = &ctx.caller.subject;
+        let record = NewRecord::new(kind::DECISION, &id, &case.id, &decision, subject, now);
+        store::insert(&tx, record.version(row.version)).await?;
         let before = serde_json::json!({ "status": row.status });
         let audited = serde_json::json!({
             "decision_id": id,

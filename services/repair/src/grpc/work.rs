@@ -444,14 +444,7 @@ impl RepairService {
         let passed = measurements
             .iter()
             .all(|m| m.judgement.as_ref().is_some_and(|j| j.passed));
-        let earlier = store::records(&tx, &case.id, kind::INSPECTION).await?;
-        let reinspection_of = earlier
-            .iter()
-            .rev()
-            .find(|row| row.step_id.as_deref() == Some(step_id.as_str()))
-            .filter(|row| row.status == status::FAILED)
-            .map(|row| row.id.clone())
-            .unwrap_or_default();
+        let reinspection_of = failed_inspection(&tx, &case.id, &step_id).await?;
         let id = uuid::Uuid::now_v7().to_string();
         let inspection = pb::Inspection {
             inspection_id: id.clone(),
@@ -464,24 +457,15 @@ impl RepairService {
             inspector: Some(actor_of(&ctx.caller)),
             create_time: Some(to_timestamp(now)),
         };
-        store::insert(
-            &tx,
-            NewRecord::new(
-                kind::INSPECTION,
-                &id,
-                &case.id,
-                &inspection,
-                &ctx.caller.subject,
-                now,
-            )
+        let subject = &ctx.caller.subject;
+        let record = NewRecord::new(kind::INSPECTION, &id, &case.id, &inspection, subject, now)
             .step(&step_id)
             .status(if passed {
                 status::PASSED
             } else {
                 status::FAILED
-            }),
-        )
-        .await?;
+            });
+        store::insert(&tx, record).await?;
         let audited = serde_json::json!({
             "ticket_id": case.id,
             "step_id": step_id,
@@ -604,4 +588,21 @@ fn quantity_name(q: &common::measurement::Quantity) -> &'static str {
         Q::SpaceFrameDeflection(_) => "space-frame deflection",
         Q::Other(_) => "other quantity",
     }
+}
+
+/// The id of the step's last inspection if it failed (a new one is its reinspection), or
+/// empty.
+async fn failed_inspection(
+    tx: &sea_orm::DatabaseTransaction,
+    case_id: &str,
+    step_id: &str,
+) -> Result<String, ApiError> {
+    let earlier = store::records(tx, case_id, kind::INSPECTION).await?;
+    Ok(earlier
+        .iter()
+        .rev()
+        .find(|row| row.step_id.as_deref() == Some(step_id))
+        .filter(|row| row.status == status::FAILED)
+        .map(|row| row.id.clone())
+        .unwrap_or_default())
 }

@@ -515,16 +515,26 @@ pub async fn ticket(
         .map_err(db)
 }
 
+/// The rows of entity `E` whose `id` column is one of `ids` (the ones that exist), in one
+/// query.
+async fn rows_with_ids<E: EntityTrait>(
+    conn: &impl ConnectionTrait,
+    id: E::Column,
+    ids: &[&str],
+) -> Result<Vec<E::Model>, ApiError> {
+    E::find()
+        .filter(id.is_in(ids.iter().copied()))
+        .all(conn)
+        .await
+        .map_err(db)
+}
+
 /// Ticket rows by id (the ones that exist), in one query.
 pub async fn tickets(
     conn: &impl ConnectionTrait,
     ids: &[&str],
 ) -> Result<HashMap<String, tickets::Model>, ApiError> {
-    let rows = tickets::Entity::find()
-        .filter(tickets::Column::Id.is_in(ids.iter().copied()))
-        .all(conn)
-        .await
-        .map_err(db)?;
+    let rows = rows_with_ids::<tickets::Entity>(conn, tickets::Column::Id, ids).await?;
     Ok(rows.into_iter().map(|t| (t.id.clone(), t)).collect())
 }
 
@@ -533,11 +543,7 @@ pub async fn projects(
     conn: &impl ConnectionTrait,
     ids: &[&str],
 ) -> Result<HashMap<String, projects::Model>, ApiError> {
-    let rows = projects::Entity::find()
-        .filter(projects::Column::Id.is_in(ids.iter().copied()))
-        .all(conn)
-        .await
-        .map_err(db)?;
+    let rows = rows_with_ids::<projects::Entity>(conn, projects::Column::Id, ids).await?;
     Ok(rows.into_iter().map(|p| (p.id.clone(), p)).collect())
 }
 
@@ -546,11 +552,7 @@ pub async fn case_states(
     conn: &impl ConnectionTrait,
     ids: &[&str],
 ) -> Result<HashMap<String, String>, ApiError> {
-    let rows = cases::Entity::find()
-        .filter(cases::Column::Id.is_in(ids.iter().copied()))
-        .all(conn)
-        .await
-        .map_err(db)?;
+    let rows = rows_with_ids::<cases::Entity>(conn, cases::Column::Id, ids).await?;
     Ok(rows.into_iter().map(|c| (c.id, c.state)).collect())
 }
 
@@ -559,11 +561,7 @@ pub async fn assignments_by_id(
     conn: &impl ConnectionTrait,
     ids: &[&str],
 ) -> Result<HashMap<String, assignments::Model>, ApiError> {
-    let rows = assignments::Entity::find()
-        .filter(assignments::Column::Id.is_in(ids.iter().copied()))
-        .all(conn)
-        .await
-        .map_err(db)?;
+    let rows = rows_with_ids::<assignments::Entity>(conn, assignments::Column::Id, ids).await?;
     Ok(rows.into_iter().map(|a| (a.id.clone(), a)).collect())
 }
 

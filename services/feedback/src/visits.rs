@@ -679,7 +679,7 @@ impl Feedback {
         let rpc = "RecordVisitAttempt";
 
         // A replay answers at once; otherwise a recurrence's ticket is opened before the
-        // attempt's transaction (intake writes on its own), idempotently on this request.
+        // attempt's transaction.
         if let Some(id) = steelcare_runtime::idempotent::replayed(
             &self.db,
             ctx,
@@ -692,22 +692,7 @@ impl Feedback {
         {
             return self.attempt_response(&id).await;
         }
-        let row = self.visible_visit(&self.db, ctx, &request.visit_id).await?;
-        still_scheduled(&row)?;
-        let recurrence_ticket_id = if request.recurred {
-            // Through intake's contract, as the caller (an engineer on the visit may open a
-            // recurrence's ticket there).
-            self.intake
-                .open_recurrence(
-                    ctx,
-                    &format!("visit:{}:{}", row.id, request.request_id.trim()),
-                    &row.ticket_id,
-                    &description,
-                )
-                .await?
-        } else {
-            String::new()
-        };
+        let recurrence_ticket_id = self.recurrence_ticket(ctx, &request, &description).await?;
         let (tx, key) = match self.begin(ctx, rpc, &request.request_id, hash).await? {
             Begun::Replay(id) => return self.attempt_response(&id).await,
             Begun::Fresh(tx, key) => (tx, key),
@@ -752,6 +737,30 @@ impl Feedback {
         facts::refresh(&tx, self.config.timezone, &case.id).await?;
         self.finish(tx, key, &row.id).await?;
         self.attempt_response(&row.id).await
+    }
+
+    /// A recurrence's ticket, opened before the attempt's transaction (intake writes on its
+    /// own) through intake's contract, as the caller (an engineer on the visit may open one
+    /// there), idempotently on this request; empty when nothing recurred.
+    async fn recurrence_ticket(
+        &self,
+        ctx: &RequestContext,
+        request: &pb::RecordVisitAttemptRequest,
+        description: &str,
+    ) -> Result<String, ApiError> {
+        if !request.recurred {
+            return Ok(String::new());
+        }
+        let row = self.visible_visit(&self.db, ctx, &request.visit_id).await?;
+        still_scheduled(&row)?;
+        self.intake
+            .open_recurrence(
+                ctx,
+                &format!("visit:{}:{}", row.id, request.request_id.trim()),
+                &row.ticket_id,
+                description,
+            )
+            .await
     }
 
     async fn attempt_response(

@@ -29,7 +29,6 @@ use steelcare_runtime::{ApiError, Caller, RequestContext};
 use steelcare_store::entity::{attachments, customers, projects, tickets, trainings};
 use steelcare_store::{Database, begin_write, cases, idempotency};
 use tokio::sync::{Notify, mpsc};
-use tokio_stream::StreamExt;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 

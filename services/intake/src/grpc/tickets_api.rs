@@ -166,8 +166,36 @@ impl IntakeService {
             });
         }
         let (project, terms) = self.project_for(ctx, &new).await?;
+        let draft = self.ticket_draft(ctx, &new, &project, &terms, now, hash);
+        self.ensure_sequence(&AcceptanceNumber::day_key(draft.day))
+            .await?;
+        let planned = draft.clocks.clone();
+        let row = self.batcher.submit(draft).await?;
+        self.committed();
+        Ok(pb::CreateTicketResponse {
+            ticket: Some(view::ticket_from(
+                &row,
+                CaseState::Received,
+                &planned,
+                false,
+                &[],
+            )?),
+        })
+    }
+
+    /// The ticket as it will be written: classified, its warranty judged, its clocks planned and
+    /// the reply the customer hears, with its events and idempotency key.
+    fn ticket_draft(
+        &self,
+        ctx: &RequestContext,
+        new: &NewTicket,
+        project: &steelcare_store::entity::projects::Model,
+        terms: &[steelcare_store::entity::warranty_terms::Model],
+        now: chrono::DateTime<chrono::Utc>,
+        hash: &str,
+    ) -> batch::Draft {
         let suggestion = classify::suggest(&new.description.text_for_rules());
-        let terms = terms_of(&terms);
+        let terms = terms_of(terms);
         let day = self.today(now);
         let warranty_status = warranty::status(&terms, suggestion.category, day);
         let id = uuid::Uuid::now_v7().to_string();
@@ -190,20 +218,18 @@ impl IntakeService {
             self.timezone,
         );
 
-        let day_key = AcceptanceNumber::day_key(day);
-        self.ensure_sequence(&day_key).await?;
         let actor = actor_of(&ctx.caller);
-        let draft = batch::Draft {
+        batch::Draft {
             ticket: new_ticket_row(
                 &id,
-                &new,
-                &project,
+                new,
+                project,
                 &suggestion,
                 to_json(&warranty_record(warranty_status)),
                 to_json(&reply),
                 now,
             ),
-            clocks: planned.clone(),
+            clocks: planned,
             day,
             ctx: ctx.clone(),
             audit_after: serde_json::json!({
@@ -211,25 +237,14 @@ impl IntakeService {
                 "category": suggestion.category.as_str(),
                 "tier": suggestion.tier.as_str(),
             }),
-            events: created_events(actor, &id, &project, &new, &suggestion, arrival_deadline),
+            events: created_events(actor, &id, project, new, &suggestion, arrival_deadline),
             idempotency: new.request_id.as_ref().map(|rid| IdempotencyKey {
                 scope: idempotency_scope("CreateTicket", &ctx.caller),
                 request_id: rid.clone(),
                 hash: hash.to_owned(),
                 resource_id: id.clone(),
             }),
-        };
-        let row = self.batcher.submit(draft).await?;
-        self.committed();
-        Ok(pb::CreateTicketResponse {
-            ticket: Some(view::ticket_from(
-                &row,
-                CaseState::Received,
-                &planned,
-                false,
-                &[],
-            )?),
-        })
+        }
     }
 
     pub(super) async fn classify_ticket(
@@ -804,86 +819,7 @@ impl IntakeService {
         request: pb::ListTicketsRequest,
     ) -> Result<pb::ListTicketsResponse, ApiError> {
         let size = page_size(request.page_size)?;
-        let mut v = Violations::default();
-        let states = request
-            .states
-            .iter()
-            .enumerate()
-            .filter_map(|(i, s)| {
-                v.enum_value(&format!("states[{i}]"), *s, CaseState::from_proto_value)
-            })
-            .map(|s| s.as_str().to_owned())
-            .collect::<BTreeSet<_>>();
-        let tiers = request
-            .tiers
-            .iter()
-            .enumerate()
-            .filter_map(|(i, t)| {
-                v.enum_value(&format!("tiers[{i}]"), *t, SeverityTier::from_proto_value)
-            })
-            .map(|t| t.as_str().to_owned())
-            .collect::<BTreeSet<_>>();
-        let categories = request
-            .categories
-            .iter()
-            .enumerate()
-            .filter_map(|(i, c)| {
-                v.enum_value(
-                    &format!("categories[{i}]"),
-                    *c,
-                    ProblemCategory::from_proto_value,
-                )
-            })
-            .map(|c| c.as_str().to_owned())
-            .collect::<BTreeSet<_>>();
-        let sla_status = match request.sla_status {
-            0 => None,
-            n => match steelcare_proto::common::v1::SlaStatus::try_from(n)
-                .ok()
-                .and_then(view::sla_status_name)
-            {
-                Some(s) => Some(s.to_owned()),
-                None => {
-                    v.add("sla_status", format!("unknown value {n}"));
-                    None
-                }
-            },
-        };
-        let (created_from, created_to) = match &request.create_time_range {
-            Some(range) => (
-                range.start_time.as_ref().and_then(|t| {
-                    from_timestamp(t, "create_time_range.start_time")
-                        .map_err(|_| v.add("create_time_range.start_time", "not a valid timestamp"))
-                        .ok()
-                }),
-                range.end_time.as_ref().and_then(|t| {
-                    from_timestamp(t, "create_time_range.end_time")
-                        .map_err(|_| v.add("create_time_range.end_time", "not a valid timestamp"))
-                        .ok()
-                }),
-            ),
-            None => (None, None),
-        };
-        let mut customer_id = non_empty(&request.customer_id);
-        if ctx.caller.is_customer_only() {
-            let own = ctx.caller.organization_id.clone();
-            if customer_id.is_some() && customer_id != own {
-                return Err(ApiError::PermissionDenied(
-                    "customers can list only their own organisation's tickets".to_owned(),
-                ));
-            }
-            customer_id = own;
-        }
-        let filter = v.finish(store::TicketFilter {
-            states: states.into_iter().collect(),
-            tiers: tiers.into_iter().collect(),
-            categories: categories.into_iter().collect(),
-            project_id: non_empty(&request.project_id),
-            customer_id,
-            created_from,
-            created_to,
-            sla_status,
-        })?;
+        let filter = ticket_filter(ctx, &request)?;
         let (rows, next_page_token) =
             store::list_tickets(&self.db, &filter, size, &request.page_token).await?;
         let tickets = view::tickets(&self.db, &rows).await?;
@@ -942,86 +878,187 @@ impl IntakeService {
         let first = view::ticket(&self.db, &row).await?;
         let mask: Vec<String> = request.watch_mask.map(|m| m.paths).unwrap_or_default();
         let (sender, receiver) = mpsc::channel(16);
-        let service = self.clone();
-        let id = row.id.clone();
-        let mut shutdown = self.shutdown.clone();
-        tokio::spawn(async move {
-            let mut last = first.clone();
-            let mut versions = (
+        tokio::spawn(self.clone().follow(row, first, mask, sender));
+        Ok(Box::pin(ReceiverStream::new(receiver)))
+    }
+
+    /// Sends the ticket as it is, then polls for changes until the watcher or the server goes.
+    async fn follow(
+        self,
+        row: tickets::Model,
+        first: pb::Ticket,
+        mask: Vec<String>,
+        sender: mpsc::Sender<Result<pb::WatchTicketResponse, Status>>,
+    ) {
+        let mut seen = Seen {
+            last: first.clone(),
+            versions: (
                 row.version,
-                steelcare_store::cases::get(&service.db, &id)
+                steelcare_store::cases::get(&self.db, &row.id)
                     .await
                     .map(|c| c.version)
                     .unwrap_or(0),
-            );
-            let mut last_event = steelcare_store::outbox::last_case_event(&service.db, &id)
+            ),
+            last_event: steelcare_store::outbox::last_case_event(&self.db, &row.id)
                 .await
-                .unwrap_or(0);
-            if sender
-                .send(Ok(pb::WatchTicketResponse {
-                    ticket: Some(first),
-                    changed_fields: Vec::new(),
-                    case_events: 0,
-                }))
-                .await
-                .is_err()
+                .unwrap_or(0),
+        };
+        let first = pb::WatchTicketResponse {
+            ticket: Some(first),
+            changed_fields: Vec::new(),
+            case_events: 0,
+        };
+        if sender.send(Ok(first)).await.is_err() {
+            return;
+        }
+        let mut shutdown = self.shutdown.clone();
+        loop {
+            if *shutdown.borrow() {
+                return;
+            }
+            tokio::select! {
+                _ = sender.closed() => return,
+                // A dropped sender means no shutdown will ever be signalled.
+                _ = async {
+                    if shutdown.changed().await.is_err() {
+                        std::future::pending::<()>().await;
+                    }
+                } => return,
+                _ = tokio::time::sleep(self.watch_interval) => {}
+            }
+            if let Some(message) = self.change_since(&row.id, &mut seen, &mask).await
+                && sender.send(Ok(message)).await.is_err()
             {
                 return;
             }
-            loop {
-                if *shutdown.borrow() {
-                    return;
-                }
-                tokio::select! {
-                    _ = sender.closed() => return,
-                    // A dropped sender means no shutdown will ever be signalled.
-                    _ = async {
-                        if shutdown.changed().await.is_err() {
-                            std::future::pending::<()>().await;
-                        }
-                    } => return,
-                    _ = tokio::time::sleep(service.watch_interval) => {}
-                }
-                let Ok(events) =
-                    steelcare_store::outbox::case_events_after(&service.db, &id, last_event).await
-                else {
-                    continue;
-                };
-                last_event = events.last().copied().unwrap_or(last_event);
-                let Ok(Some(row)) = store::ticket(&service.db, &id).await else {
-                    continue;
-                };
-                let Ok(case) = steelcare_store::cases::get(&service.db, &id).await else {
-                    continue;
-                };
-                if (row.version, case.version) == versions && events.is_empty() {
-                    continue;
-                }
-                versions = (row.version, case.version);
-                let Ok(next) = view::ticket(&service.db, &row).await else {
-                    continue;
-                };
-                let mut changed = changed_fields(&last, &next);
-                if !mask.is_empty() {
-                    changed.retain(|f| mask.contains(f));
-                }
-                last = next.clone();
-                if changed.is_empty() && events.is_empty() {
-                    continue;
-                }
-                let message = pb::WatchTicketResponse {
-                    ticket: Some(next),
-                    changed_fields: changed,
-                    case_events: i32::try_from(events.len()).unwrap_or(i32::MAX),
-                };
-                if sender.send(Ok(message)).await.is_err() {
-                    return;
-                }
-            }
-        });
-        let stream = ReceiverStream::new(receiver).map(|item| item);
-        Ok(Box::pin(stream))
+        }
     }
+
+    /// What changed in the ticket (fields narrowed by the mask) or its case's events since the
+    /// watcher last saw it; `None` when nothing did, or the read failed (the next poll retries).
+    async fn change_since(
+        &self,
+        id: &str,
+        seen: &mut Seen,
+        mask: &[String],
+    ) -> Option<pb::WatchTicketResponse> {
+        let events = steelcare_store::outbox::case_events_after(&self.db, id, seen.last_event)
+            .await
+            .ok()?;
+        seen.last_event = events.last().copied().unwrap_or(seen.last_event);
+        let row = store::ticket(&self.db, id).await.ok()??;
+        let case = steelcare_store::cases::get(&self.db, id).await.ok()?;
+        if (row.version, case.version) == seen.versions && events.is_empty() {
+            return None;
+        }
+        seen.versions = (row.version, case.version);
+        let next = view::ticket(&self.db, &row).await.ok()?;
+        let mut changed = changed_fields(&seen.last, &next);
+        if !mask.is_empty() {
+            changed.retain(|f| mask.contains(f));
+        }
+        seen.last = next.clone();
+        if changed.is_empty() && events.is_empty() {
+            return None;
+        }
+        Some(pb::WatchTicketResponse {
+            ticket: Some(next),
+            changed_fields: changed,
+            case_events: i32::try_from(events.len()).unwrap_or(i32::MAX),
+        })
+    }
+}
+
+/// What a watcher has been sent: the ticket, the ticket's and case's versions, the last case
+/// event.
+struct Seen {
+    last: pb::Ticket,
+    versions: (i64, i64),
+    last_event: i64,
+}
+
+/// The filter a list request asks for; a customer sees only their own organisation.
+fn ticket_filter(
+    ctx: &RequestContext,
+    request: &pb::ListTicketsRequest,
+) -> Result<store::TicketFilter, ApiError> {
+    let mut v = Violations::default();
+    let states = enum_names(&mut v, "states", &request.states, |n| {
+        CaseState::from_proto_value(n).map(|s| s.as_str())
+    });
+    let tiers = enum_names(&mut v, "tiers", &request.tiers, |n| {
+        SeverityTier::from_proto_value(n).map(|t| t.as_str())
+    });
+    let categories = enum_names(&mut v, "categories", &request.categories, |n| {
+        ProblemCategory::from_proto_value(n).map(|c| c.as_str())
+    });
+    let sla_status = match request.sla_status {
+        0 => None,
+        n => match steelcare_proto::common::v1::SlaStatus::try_from(n)
+            .ok()
+            .and_then(view::sla_status_name)
+        {
+            Some(s) => Some(s.to_owned()),
+            None => {
+                v.add("sla_status", format!("unknown value {n}"));
+                None
+            }
+        },
+    };
+    let range = request.create_time_range.as_ref();
+    let mut bound = |field: &str, t: Option<&prost_types::Timestamp>| {
+        t.and_then(|t| {
+            from_timestamp(t, field)
+                .map_err(|_| v.add(field, "not a valid timestamp"))
+                .ok()
+        })
+    };
+    let created_from = bound(
+        "create_time_range.start_time",
+        range.and_then(|r| r.start_time.as_ref()),
+    );
+    let created_to = bound(
+        "create_time_range.end_time",
+        range.and_then(|r| r.end_time.as_ref()),
+    );
+    let mut customer_id = non_empty(&request.customer_id);
+    if ctx.caller.is_customer_only() {
+        let own = ctx.caller.organization_id.clone();
+        if customer_id.is_some() && customer_id != own {
+            return Err(ApiError::PermissionDenied(
+                "customers can list only their own organisation's tickets".to_owned(),
+            ));
+        }
+        customer_id = own;
+    }
+    v.finish(store::TicketFilter {
+        states,
+        tiers,
+        categories,
+        project_id: non_empty(&request.project_id),
+        customer_id,
+        created_from,
+        created_to,
+        sla_status,
+    })
+}
+
+/// A repeated enum filter as the stored names, each once; an unknown value is a violation of
+/// `field[i]`.
+fn enum_names(
+    v: &mut Violations,
+    field: &str,
+    values: &[i32],
+    name: impl Fn(i32) -> Option<&'static str>,
+) -> Vec<String> {
+    values
+        .iter()
+        .enumerate()
+        .filter_map(|(i, n)| v.enum_value(&format!("{field}[{i}]"), *n, &name))
+        .map(str::to_owned)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect()
 }
 
 fn changed_fields(old: &pb::Ticket, new: &pb::Ticket) -> Vec<String> {

@@ -158,6 +158,60 @@ fn parse_terms(
     })
 }
 
+/// The agreement as the parties sign it: the agreed plan's scope and quality criteria, both
+/// sides' obligations, the acceptance terms and the cost bearing.
+fn agreement_of(
+    id: &str,
+    case_id: &str,
+    plan_version: i32,
+    content: &pb::PlanContent,
+    terms: Terms,
+    cost: &pb::CostBearing,
+    now: chrono::DateTime<chrono::Utc>,
+) -> pb::Agreement {
+    pb::Agreement {
+        agreement_id: id.to_owned(),
+        ticket_id: case_id.to_owned(),
+        plan_version,
+        contractor_obligations: terms.contractor_obligations,
+        customer_obligations: terms.customer_obligations,
+        scope: content.scope.clone(),
+        acceptance_criteria: content
+            .steps
+            .iter()
+            .flat_map(|s| s.quality_criteria.iter().cloned())
+            .collect(),
+        acceptance_terms: terms.acceptance_terms,
+        cost: Some(cost.clone()),
+        signatures: terms.signatures,
+        amendments: Vec::new(),
+        sign_time: Some(to_timestamp(now)),
+    }
+}
+
+/// What the audit log keeps of a signing: the amounts each side carries, and what the rule
+/// computed when an override replaced it.
+fn agreement_audit(
+    case_id: &str,
+    plan_version: i32,
+    terms: &Terms,
+    currency: &str,
+    cost: &pb::CostBearing,
+    computed: Option<&pb::CostBearing>,
+) -> serde_json::Value {
+    serde_json::json!({
+        "ticket_id": case_id,
+        "plan_version": plan_version,
+        "quoted_minor": terms.quote.as_ref().map(|q| q.price.minor()),
+        "currency": currency,
+        "customer_minor": cost.customer_pays.as_ref().map(|m| m.amount_minor),
+        "contractor_minor": cost.contractor_bears.as_ref().map(|m| m.amount_minor),
+        "computed_customer_minor": computed
+            .and_then(|c| c.customer_pays.as_ref().map(|m| m.amount_minor)),
+        "override_reason": terms.override_reason,
+    })
+}
+
 /// The plan version the agreement is signed on, which the customer must have agreed to: its
 /// version and content.
 async fn agreed_version(
@@ -223,25 +277,16 @@ impl RepairService {
             end,
         )
         .await?;
-        let id = uuid::Uuid::now_v7().to_string();
-        let agreement = pb::Agreement {
-            agreement_id: id.clone(),
-            ticket_id: case.id.clone(),
+        let audited = agreement_audit(
+            &case.id,
             plan_version,
-            contractor_obligations: terms.contractor_obligations,
-            customer_obligations: terms.customer_obligations,
-            scope: content.scope.clone(),
-            acceptance_criteria: content
-                .steps
-                .iter()
-                .flat_map(|s| s.quality_criteria.iter().cloned())
-                .collect(),
-            acceptance_terms: terms.acceptance_terms,
-            cost: Some(cost.clone()),
-            signatures: terms.signatures,
-            amendments: Vec::new(),
-            sign_time: Some(to_timestamp(now)),
-        };
+            &terms,
+            r.config.currency.code(),
+            &cost,
+            computed.as_ref(),
+        );
+        let id = uuid::Uuid::now_v7().to_string();
+        let agreement = agreement_of(&id, &case.id, plan_version, &content, terms, &cost, now);
         let record = NewRecord::new(
             kind::AGREEMENT,
             &id,
@@ -256,18 +301,6 @@ impl RepairService {
         store::insert(&tx, record).await?;
         let (from, to) = (start.timestamp_millis(), end.timestamp_millis());
         store::book(&tx, &case.id, &id, &content.crew_technician_ids, from, to).await?;
-        let audited = serde_json::json!({
-            "ticket_id": case.id,
-            "plan_version": plan_version,
-            "quoted_minor": terms.quote.map(|q| q.price.minor()),
-            "currency": r.config.currency.code(),
-            "customer_minor": cost.customer_pays.as_ref().map(|m| m.amount_minor),
-            "contractor_minor": cost.contractor_bears.as_ref().map(|m| m.amount_minor),
-            "computed_customer_minor": computed
-                .as_ref()
-                .and_then(|c| c.customer_pays.as_ref().map(|m| m.amount_minor)),
-            "override_reason": terms.override_reason,
-        });
         audit(&tx, ctx, "agreement", &id, None, audited).await?;
         self.agreed(ctx, &tx, &case, &id, &cost).await?;
         r.finish(tx, key, &id).await?;

@@ -124,6 +124,47 @@ fn disputable(case: &store::Case) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// A dispute as asked for, before its case is read.
+struct Asked {
+    /// The question, the appraisal institution and its deadline, the evidence.
+    dispute: pb::Dispute,
+    /// The attachments the evidence cites, to check against the case.
+    attachments: Vec<(String, String)>,
+    deadline: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+fn parse_dispute(
+    ctx: &RequestContext,
+    request: &pb::OpenDisputeRequest,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Asked, ApiError> {
+    let mut v = Violations::default();
+    let question = v.required("question", &request.question, LONG);
+    let appraisal_institution = v.optional(
+        "appraisal_institution",
+        &request.appraisal_institution,
+        SHORT,
+    );
+    let (evidence, attachments) = evidence(&mut v, "evidence", &request.evidence, None, true);
+    let deadline = appraisal_deadline(&mut v, request.appraisal_deadline_time.as_ref(), now);
+    v.finish(())?;
+    let dispute = pb::Dispute {
+        question,
+        appraisal_institution,
+        evidence,
+        appraisal_deadline_time: deadline.map(to_timestamp),
+        status: pb::DisputeStatus::Open as i32,
+        opened_by: Some(actor_of(&ctx.caller)),
+        open_time: Some(to_timestamp(now)),
+        ..Default::default()
+    };
+    Ok(Asked {
+        dispute,
+        attachments,
+        deadline,
+    })
+}
+
 impl RepairService {
     pub(super) async fn open_dispute(
         &self,
@@ -135,16 +176,11 @@ impl RepairService {
             &[Role::Customer, Role::Engineer, Role::Manager, Role::Admin],
         )?;
         let now = steelcare_store::now();
-        let mut v = Violations::default();
-        let question = v.required("question", &request.question, LONG);
-        let institution = v.optional(
-            "appraisal_institution",
-            &request.appraisal_institution,
-            SHORT,
-        );
-        let (evidence, attachments) = evidence(&mut v, "evidence", &request.evidence, None, true);
-        let deadline = appraisal_deadline(&mut v, request.appraisal_deadline_time.as_ref(), now);
-        v.finish(())?;
+        let Asked {
+            dispute: asked,
+            attachments,
+            deadline,
+        } = parse_dispute(ctx, &request, now)?;
         let hash = payload_hash(&request, |r| r.request_id.clear());
         let r = &self.repairer;
         let (tx, key) = match r
@@ -163,18 +199,12 @@ impl RepairService {
         disputable(&case)?;
         check_attachments(&tx, &case.id, &attachments).await?;
         let id = uuid::Uuid::now_v7().to_string();
+        let question = asked.question.clone();
         let dispute = pb::Dispute {
             dispute_id: id.clone(),
             ticket_id: case.id.clone(),
-            question: question.clone(),
-            appraisal_institution: institution,
-            evidence,
-            appraisal_deadline_time: deadline.map(to_timestamp),
-            status: pb::DisputeStatus::Open as i32,
             opened_in_state: case.state.proto_value(),
-            opened_by: Some(actor_of(&ctx.caller)),
-            open_time: Some(to_timestamp(now)),
-            ..Default::default()
+            ..asked
         };
         let record = NewRecord::new(
             kind::DISPUTE,

@@ -306,24 +306,10 @@ impl RepairService {
             Begun::Fresh(tx, key) => (tx, key),
         };
         let case = r.case_for(&tx, &ctx.caller, &request.ticket_id).await?;
-        if !ctx.caller.has_any(&[Role::Engineer, Role::Admin])
-            && !work.crew.contains(&ctx.caller.subject)
-        {
-            return Err(ApiError::PermissionDenied(
-                "a technician logs only work they took part in".to_owned(),
-            ));
-        }
-        expect_state(
-            &case,
-            &[CaseState::Agreed, CaseState::InRepair],
-            "work is logged once the agreement is signed",
-        )?;
-        on_the_agreed_plan(&tx, &case, &work.crew, &work.step_id).await?;
-        progress_goes_forward(&tx, &case, request.progress_percent).await?;
-        let found = check_attachments(&tx, &case.id, &work.photos).await?;
-        let (start, end) = work.window;
-        r.check_crew(&tx, &case, "crew_technician_ids", &work.crew, start, end)
+        let found = self
+            .check_work(&tx, ctx, &case, &work, request.progress_percent)
             .await?;
+        let (start, end) = work.window;
         let id = uuid::Uuid::now_v7().to_string();
         let entry = pb::WorkLogEntry {
             entry_id: id.clone(),
@@ -374,6 +360,39 @@ impl RepairService {
             .await?;
         r.finish(tx, key, &id).await?;
         Ok(pb::LogWorkResponse { entry: Some(entry) })
+    }
+
+    /// Whether this work may be logged: by an engineer or one of its crew, once the agreement
+    /// is signed, on a step of the agreed plan by its crew, progress only going forward, its
+    /// photos the case's, its crew free then. Returns the photos' attachments.
+    async fn check_work(
+        &self,
+        tx: &sea_orm::DatabaseTransaction,
+        ctx: &RequestContext,
+        case: &store::Case,
+        work: &Work,
+        progress_percent: i32,
+    ) -> Result<Vec<steelcare_store::entity::attachments::Model>, ApiError> {
+        if !ctx.caller.has_any(&[Role::Engineer, Role::Admin])
+            && !work.crew.contains(&ctx.caller.subject)
+        {
+            return Err(ApiError::PermissionDenied(
+                "a technician logs only work they took part in".to_owned(),
+            ));
+        }
+        expect_state(
+            case,
+            &[CaseState::Agreed, CaseState::InRepair],
+            "work is logged once the agreement is signed",
+        )?;
+        on_the_agreed_plan(tx, case, &work.crew, &work.step_id).await?;
+        progress_goes_forward(tx, case, progress_percent).await?;
+        let found = check_attachments(tx, &case.id, &work.photos).await?;
+        let (start, end) = work.window;
+        self.repairer
+            .check_crew(tx, case, "crew_technician_ids", &work.crew, start, end)
+            .await?;
+        Ok(found)
     }
 
     pub(super) async fn list_work_log(

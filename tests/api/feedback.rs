@@ -952,11 +952,28 @@ async fn an_archived_case_is_visited_surveyed_counted_and_its_lessons_verified()
             .unwrap_err();
         assert_eq!(err.code(), Code::PermissionDenied);
 
-        // The figures are a projection: emptied, they come back whole from the records.
+        // The figures are a projection: emptied, they come back whole from the records, the
+        // cases rebuilt together (an original with its recurrence) as each rebuilt alone.
         let before = outcomes_until(&mut client, &manager, |_| true).await;
         let db = desk.office.app.db.clone();
         use sea_orm::EntityTrait;
         use steelcare_store::entity::{case_fact_parties, case_fact_staff, case_facts};
+        let one_by_one = {
+            let ids: Vec<String> = stored_facts(&db)
+                .await
+                .0
+                .into_iter()
+                .map(|f| f.ticket_id)
+                .collect();
+            for id in &ids {
+                steelcare_feedback::facts::refresh(&db, chrono_tz::Asia::Shanghai, id)
+                    .await
+                    .unwrap();
+            }
+            stored_facts(&db).await
+        };
+        assert!(one_by_one.0.len() >= 2, "{:?}", one_by_one.0);
+        assert!(one_by_one.0.iter().any(|f| f.root_cause_inherited == 1));
         case_fact_staff::Entity::delete_many()
             .exec(&db)
             .await
@@ -978,6 +995,7 @@ async fn an_archived_case_is_visited_surveyed_counted_and_its_lessons_verified()
             .await
             .unwrap();
         assert!(rebuilt >= 2, "{rebuilt}");
+        assert_eq!(stored_facts(&db).await, one_by_one);
         assert_eq!(
             outcomes_until(&mut client, &manager, |_| true).await,
             before
@@ -1669,6 +1687,46 @@ async fn stored_survey_sums_survive_the_move_to_the_five_dimensions() {
             "communication stays unknown"
         );
     }
+}
+
+/// Every case's facts (but when they were written), parties and staff, in key order.
+async fn stored_facts(
+    db: &steelcare_store::Database,
+) -> (
+    Vec<steelcare_store::entity::case_facts::Model>,
+    Vec<(String, String, String)>,
+    Vec<(String, String, String)>,
+) {
+    use sea_orm::{EntityTrait, QueryOrder};
+    use steelcare_store::entity::{case_fact_parties, case_fact_staff, case_facts};
+    let facts = case_facts::Entity::find()
+        .order_by_asc(case_facts::Column::TicketId)
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|f| case_facts::Model {
+            updated_at: chrono::DateTime::UNIX_EPOCH,
+            ..f
+        })
+        .collect();
+    let mut parties: Vec<_> = case_fact_parties::Entity::find()
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| (p.ticket_id, p.party, format!("{:.6}", p.share)))
+        .collect();
+    parties.sort();
+    let mut staff: Vec<_> = case_fact_staff::Entity::find()
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| (s.ticket_id, s.kind, s.subject))
+        .collect();
+    staff.sort();
+    (facts, parties, staff)
 }
 
 /// The consumer marks a case and the facts worker rebuilds it; a mark left by a crash (the

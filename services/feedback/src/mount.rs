@@ -42,17 +42,21 @@ pub fn mount(w: &Wiring, routes: &mut RoutesBuilder, intake: IntakeLink) -> &'st
                     published.clone(),
                 );
                 async move {
-                    steelcare_bus::run_group(
-                        events,
+                    let mut options = steelcare_bus::ConsumerOptions::new(
+                        steelcare_bus::EVENTS_STREAM,
                         worker::CONSUMER_GROUP,
                         &consumer,
-                        redelivery,
-                        Some(published),
-                        stop,
-                        move |delivery| {
+                    );
+                    options.wake = Some(published);
+                    options.min_idle = redelivery;
+                    steelcare_bus::run_batch_consumer(
+                        events,
+                        options,
+                        move |batch| {
                             let feedback = feedback.clone();
-                            async move { worker::handle_event(&feedback, &delivery.payload).await }
+                            async move { worker::handle_events(&feedback, batch).await }
                         },
+                        stop,
                     )
                     .await
                 }

@@ -68,6 +68,25 @@ fn department_key(department: pb::Department) -> &'static str {
     department.as_str_name()
 }
 
+/// Whether a ticket (its first facts) shows the problem an action verified effective was to
+/// remove: after the verification, recurring from the action's cases or showing its pattern.
+fn comes_back(action: &pb::CorrectiveAction, facts: &case_facts::Model) -> bool {
+    let closed_ms = action
+        .updates
+        .last()
+        .and_then(|u| u.create_time.as_ref())
+        .map_or(0, |t| t.seconds * 1000);
+    let recurs_from_its_case = facts
+        .related_case_id
+        .as_ref()
+        .is_some_and(|r| action.case_ids.contains(r));
+    let shows_pattern = action
+        .pattern
+        .as_ref()
+        .is_some_and(|p| shows(p, &facts.category, &facts.location, &facts.structure_type));
+    facts.created_at_ms > closed_ms && (recurs_from_its_case || shows_pattern)
+}
+
 impl Feedback {
     /// Every corrective action, decoded, oldest first.
     async fn all_actions(
@@ -236,23 +255,20 @@ impl Feedback {
         Ok(pb::ListDepartmentMembersResponse { members })
     }
 
-    /// Reopens every action verified effective whose pattern the new ticket shows (or whose
+    /// Reopens every action verified effective whose pattern a new ticket shows (or whose
     /// cases it recurs from), when the ticket came after the verification: the action goes
     /// back to OPEN with a note naming the ticket, and `CorrectiveActionReopened` is emitted.
-    /// Returns the actions reopened.
+    /// `new` are the first facts of new tickets, in creation order. Returns the actions
+    /// reopened.
     pub async fn reopen_for(
         &self,
         tx: &sea_orm::DatabaseTransaction,
-        ticket_id: &str,
+        new: &[&case_facts::Model],
     ) -> Result<Vec<String>, ApiError> {
-        let Some(facts) = case_facts::Entity::find_by_id(ticket_id)
-            .one(tx)
-            .await
-            .map_err(db_err)?
-        else {
-            return Ok(Vec::new());
-        };
         let mut reopened = Vec::new();
+        if new.is_empty() {
+            return Ok(reopened);
+        }
         // Only the actions verified effective (by their status column: a new ticket's
         // rebuild reads no other action).
         let closed = rows::Entity::find()
@@ -262,60 +278,59 @@ impl Feedback {
             .map_err(db_err)?;
         for row in closed {
             let mut action = stored(&row)?;
-            let closed_ms = action
-                .updates
-                .last()
-                .and_then(|u| u.create_time.as_ref())
-                .map_or(0, |t| t.seconds * 1000);
-            let recurs_from_its_case = facts
-                .related_case_id
-                .as_ref()
-                .is_some_and(|r| action.case_ids.contains(r));
-            let shows_pattern = action
-                .pattern
-                .as_ref()
-                .is_some_and(|p| shows(p, &facts.category, &facts.location, &facts.structure_type));
-            if facts.created_at_ms <= closed_ms || !(recurs_from_its_case || shows_pattern) {
-                continue;
+            if let Some(facts) = new.iter().find(|f| comes_back(&action, f)) {
+                self.reopen(tx, &row, &mut action, facts).await?;
+                reopened.push(row.id);
             }
-            let day = chrono::Utc
-                .timestamp_millis_opt(facts.created_at_ms)
-                .single()
-                .map(|t| self.day_of(t).to_string())
-                .unwrap_or_default();
-            action.status = pb::ActionStatus::Open as i32;
-            action.updates.push(pb::ActionUpdate {
-                status: action.status,
-                note: format!(
-                    "reopened: ticket {ticket_id} of {day} shows the problem again after the \
-                     action was verified effective"
-                ),
-                author: Some(common::Actor {
-                    subject: REOPENER.to_owned(),
-                    ..Default::default()
-                }),
-                create_time: Some(to_timestamp(steelcare_store::now())),
-            });
-            crate::actions::save(tx, &row, &action).await?;
-            emit(
-                tx,
-                EVENTS_STREAM,
-                envelope(
-                    common::Actor {
-                        subject: REOPENER.to_owned(),
-                        ..Default::default()
-                    },
-                    Some(ticket_id),
-                    Payload::CorrectiveActionReopened(events::CorrectiveActionReopened {
-                        corrective_action_id: row.id.clone(),
-                        ticket_id: ticket_id.to_owned(),
-                    }),
-                ),
-            )
-            .await?;
-            reopened.push(row.id);
         }
         Ok(reopened)
+    }
+
+    /// Reopens an action for the ticket of `facts`, with its note and event.
+    async fn reopen(
+        &self,
+        tx: &sea_orm::DatabaseTransaction,
+        row: &rows::Model,
+        action: &mut pb::CorrectiveAction,
+        facts: &case_facts::Model,
+    ) -> Result<(), ApiError> {
+        let ticket_id = &facts.ticket_id;
+        let day = chrono::Utc
+            .timestamp_millis_opt(facts.created_at_ms)
+            .single()
+            .map(|t| self.day_of(t).to_string())
+            .unwrap_or_default();
+        action.status = pb::ActionStatus::Open as i32;
+        action.updates.push(pb::ActionUpdate {
+            status: action.status,
+            note: format!(
+                "reopened: ticket {ticket_id} of {day} shows the problem again after the \
+                 action was verified effective"
+            ),
+            author: Some(common::Actor {
+                subject: REOPENER.to_owned(),
+                ..Default::default()
+            }),
+            create_time: Some(to_timestamp(steelcare_store::now())),
+        });
+        crate::actions::save(tx, row, action).await?;
+        emit(
+            tx,
+            EVENTS_STREAM,
+            envelope(
+                common::Actor {
+                    subject: REOPENER.to_owned(),
+                    ..Default::default()
+                },
+                Some(ticket_id),
+                Payload::CorrectiveActionReopened(events::CorrectiveActionReopened {
+                    corrective_action_id: row.id.clone(),
+                    ticket_id: ticket_id.clone(),
+                }),
+            ),
+        )
+        .await?;
+        Ok(())
     }
 
     /// ProblemPareto.

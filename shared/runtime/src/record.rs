@@ -317,9 +317,16 @@ pub async fn crew_of(
     conn: &impl ConnectionTrait,
     ticket_id: &str,
 ) -> Result<Vec<String>, ApiError> {
+    crew_in(&case_records::records(conn, ticket_id, case_records::kind::WORK).await?)
+}
+
+/// Every technician of these work-log entries, in order of first appearance.
+pub fn crew_in(
+    work: &[steelcare_store::entity::case_records::Model],
+) -> Result<Vec<String>, ApiError> {
     let mut crew: Vec<String> = Vec::new();
-    for row in case_records::records(conn, ticket_id, case_records::kind::WORK).await? {
-        let entry: steelcare_proto::repair::v1::WorkLogEntry = case_records::decode(&row)?;
+    for row in work {
+        let entry: steelcare_proto::repair::v1::WorkLogEntry = case_records::decode(row)?;
         for t in entry.crew_technician_ids {
             if !crew.contains(&t) {
                 crew.push(t);

@@ -8,13 +8,16 @@
 //! (`portal_frame`), locations as the taxonomy's keys (`gutter`); `undetermined` where the
 //! survey has not decided yet.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use chrono::{DateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use prost::Message;
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder, Set,
+};
 use steelcare_domain::feedback::month_key;
 use steelcare_domain::location::Locations;
 use steelcare_proto::acceptance::v1 as acceptance;
@@ -22,14 +25,16 @@ use steelcare_proto::common::v1 as common;
 use steelcare_proto::feedback::v1 as pb;
 use steelcare_proto::repair::v1 as repair;
 use steelcare_runtime::ApiError;
+use steelcare_store::case_records::decode;
 use steelcare_store::case_records::kind as repair_kind;
-use steelcare_store::case_records::{self, decode};
 use steelcare_store::entity::{
-    archives, audit_log, case_fact_parties, case_fact_staff, case_facts, cases, facts_dirty,
-    projects, return_visits, sla_clocks, survey_plan_members, survey_plans, technicians, tickets,
+    audit_log, case_fact_parties, case_fact_staff, case_facts, cases, facts_dirty, tickets,
 };
 
 use crate::engine::db_err;
+
+mod sources;
+use sources::Sources;
 
 /// Codes of a clock's outcome in the `clock_*` columns.
 pub mod clock {
@@ -133,45 +138,71 @@ pub async fn refresh(
     zone: Tz,
     ticket_id: &str,
 ) -> Result<bool, ApiError> {
-    let Some(ticket) = tickets::Entity::find_by_id(ticket_id)
-        .one(conn)
-        .await
-        .map_err(db_err)?
-    else {
-        return Ok(false);
-    };
-    let (fact, parties) = facts_of(conn, zone, &ticket).await?;
-    case_facts::Entity::insert(fact)
-        .on_conflict(
-            OnConflict::column(case_facts::Column::TicketId)
-                .update_columns(fact_columns())
-                .to_owned(),
-        )
-        .exec(conn)
-        .await
-        .map_err(db_err)?;
-    write_parties(conn, &ticket.id, parties).await?;
-    write_staff(conn, &ticket.id).await?;
-    Ok(true)
+    Ok(!refresh_all(conn, zone, &[ticket_id.to_owned()])
+        .await?
+        .is_empty())
 }
 
-/// A case's row of facts, and its responsible parties with their shares (summing to 1).
-async fn facts_of(
+/// Rebuilds the facts of these cases together: their sources read in one query per table,
+/// their facts, parties and staff written in one statement each. Answers the facts written
+/// (a case without a ticket has none).
+pub async fn refresh_all(
     conn: &impl ConnectionTrait,
     zone: Tz,
-    ticket: &tickets::Model,
-) -> Result<(case_facts::ActiveModel, BTreeMap<String, f64>), ApiError> {
-    let ticket_id = ticket.id.as_str();
-    let structure_type = projects::Entity::find_by_id(&ticket.project_id)
-        .one(conn)
-        .await
-        .map_err(db_err)?
-        .map_or_else(
-            || UNDETERMINED.to_owned(),
-            |p| structure_key(&p.structure_type),
-        );
+    ticket_ids: &[String],
+) -> Result<Vec<case_facts::Model>, ApiError> {
+    if ticket_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut sources = Sources::load(conn, ticket_ids).await?;
     let now = steelcare_store::now();
-    let survey = survey_of(conn, ticket_id, now).await?;
+    let mut built = Vec::with_capacity(sources.tickets.len());
+    let mut parties = Vec::new();
+    let mut staff = Vec::new();
+    for ticket in &sources.tickets {
+        let (fact, of_case) = facts_of(&sources, zone, ticket, now)?;
+        staff.extend(
+            staff_of(&sources, &ticket.id)?
+                .into_iter()
+                .map(|(kind, subject)| (ticket.id.clone(), kind, subject)),
+        );
+        // A recurrence later in the batch inherits what this case's rebuild found.
+        if fact.root_cause == UNDETERMINED {
+            sources.originals.remove(&ticket.id);
+        } else {
+            sources.originals.insert(
+                ticket.id.clone(),
+                (fact.root_cause.clone(), of_case.clone()),
+            );
+        }
+        parties.extend(
+            of_case
+                .into_iter()
+                .map(|(p, share)| (ticket.id.clone(), p, share)),
+        );
+        built.push(fact);
+    }
+    write_facts(conn, &built).await?;
+    let ids: Vec<String> = built.iter().map(|f| f.ticket_id.clone()).collect();
+    write_parties(conn, &ids, parties).await?;
+    write_staff(conn, &ids, staff).await?;
+    Ok(built)
+}
+
+/// A case's row of facts, and its responsible parties with their shares (summing to 1, or the
+/// whole case undetermined).
+fn facts_of(
+    sources: &Sources,
+    zone: Tz,
+    ticket: &tickets::Model,
+    now: DateTime<Utc>,
+) -> Result<(case_facts::Model, BTreeMap<String, f64>), ApiError> {
+    let ticket_id = ticket.id.as_str();
+    let structure_type = sources
+        .structure
+        .get(&ticket.project_id)
+        .map_or_else(|| UNDETERMINED.to_owned(), |s| structure_key(s));
+    let survey = survey_of(sources, ticket_id, now)?;
     let location = Locations::shipped()
         .locate(&format!(
             "{} {} {}",
@@ -180,72 +211,66 @@ async fn facts_of(
             survey.findings
         ))
         .to_owned();
-    let outcome = outcome_of(conn, ticket).await?;
-    let all = clocks_of(conn, ticket_id, survey.appraisal).await?;
+    let outcome = outcome_of(sources, ticket)?;
+    let all = clocks_of(sources, ticket_id, survey.appraisal);
     let met = all.iter().filter(|c| **c == clock::MET).count() as i32;
     let breached = all.iter().filter(|c| **c == clock::BREACHED).count() as i32;
-    let sat = satisfaction_of(conn, ticket_id).await?;
+    let sat = satisfaction_of(sources, ticket_id)?;
     // A recurrence not surveyed again carries its original case's diagnosis, marked.
     let inherited = match &ticket.related_case_id {
-        Some(original) if !survey.reported => inherit(conn, original).await?,
+        Some(original) if !survey.reported => sources.originals.get(original),
         _ => None,
     };
-    let root_cause = inherited
-        .as_ref()
-        .map_or(survey.root_cause.clone(), |(cause, _)| cause.clone());
-    let recurrences_at_visits = visit_recurrences(conn, ticket_id).await?;
-    let recurred = tickets::Entity::find()
-        .filter(tickets::Column::RelatedCaseId.eq(ticket_id))
-        .one(conn)
-        .await
-        .map_err(db_err)?
-        .is_some();
+    let root_cause = inherited.map_or(survey.root_cause.clone(), |(cause, _)| cause.clone());
     let created_at = ms(ticket.created_at);
-    let fact = case_facts::ActiveModel {
-        ticket_id: Set(ticket.id.clone()),
-        customer_id: Set(ticket.customer_id.clone()),
-        project_id: Set(ticket.project_id.clone()),
-        structure_type: Set(structure_type),
-        category: Set(ticket.category.clone()),
-        location: Set(location),
-        root_cause: Set(root_cause),
-        root_cause_inherited: Set(i32::from(inherited.is_some())),
-        tier: Set(ticket.tier.clone()),
-        state: Set(outcome.state),
-        related_case_id: Set(ticket.related_case_id.clone()),
-        created_at_ms: Set(created_at),
-        accepted_at_ms: Set(outcome.accepted_at),
-        closed_at_ms: Set(outcome.closed_at),
-        created_month: Set(month_of(created_at, zone)),
-        accepted_month: Set(outcome.accepted_at.map(|t| month_of(t, zone))),
-        closed_month: Set(outcome.closed_at.map(|t| month_of(t, zone))),
-        acceptance_rounds: Set(outcome.rounds),
-        recurred: Set(i32::from(recurred)),
-        recurrences_at_visits: Set(recurrences_at_visits),
-        resolve_hours: Set(outcome.resolve_hours),
-        completeness: Set(outcome.completeness),
-        sat_surveys: Set(sat.surveys),
-        sat_response_speed: Set(sat.response_speed),
-        sat_competence: Set(sat.competence),
-        sat_attitude: Set(sat.attitude),
-        sat_fix_effect: Set(sat.fix_effect),
-        sat_overall: Set(sat.overall),
-        sat_overall_n: Set(sat.overall_n),
-        sat_communication: Set(sat.communication),
-        sat_communication_n: Set(sat.communication_n),
-        clock_response: Set(all[0]),
-        clock_arrival: Set(all[1]),
-        clock_solution: Set(all[2]),
-        clock_completion: Set(all[3]),
-        clock_appraisal: Set(all[4]),
-        clocks_met: Set(met),
-        clocks_breached: Set(breached),
-        updated_at: Set(now),
+    let fact = case_facts::Model {
+        ticket_id: ticket.id.clone(),
+        customer_id: ticket.customer_id.clone(),
+        project_id: ticket.project_id.clone(),
+        structure_type,
+        category: ticket.category.clone(),
+        location,
+        root_cause,
+        root_cause_inherited: i32::from(inherited.is_some()),
+        tier: ticket.tier.clone(),
+        state: outcome.state,
+        related_case_id: ticket.related_case_id.clone(),
+        created_at_ms: created_at,
+        accepted_at_ms: outcome.accepted_at,
+        closed_at_ms: outcome.closed_at,
+        created_month: month_of(created_at, zone),
+        accepted_month: outcome.accepted_at.map(|t| month_of(t, zone)),
+        closed_month: outcome.closed_at.map(|t| month_of(t, zone)),
+        acceptance_rounds: outcome.rounds,
+        recurred: i32::from(sources.recurred.contains(ticket_id)),
+        recurrences_at_visits: visit_recurrences(sources, ticket_id)?,
+        resolve_hours: outcome.resolve_hours,
+        completeness: outcome.completeness,
+        sat_surveys: sat.surveys,
+        sat_response_speed: sat.response_speed,
+        sat_competence: sat.competence,
+        sat_attitude: sat.attitude,
+        sat_fix_effect: sat.fix_effect,
+        sat_overall: sat.overall,
+        sat_overall_n: sat.overall_n,
+        sat_communication: sat.communication,
+        sat_communication_n: sat.communication_n,
+        clock_response: all[0],
+        clock_arrival: all[1],
+        clock_solution: all[2],
+        clock_completion: all[3],
+        clock_appraisal: all[4],
+        clocks_met: met,
+        clocks_breached: breached,
+        updated_at: now,
     };
-    let parties = match inherited {
-        Some((_, from_original)) => from_original,
+    let mut parties = match inherited {
+        Some((_, from_original)) => from_original.clone(),
         None => parties_of(&survey.shares),
     };
+    if parties.is_empty() {
+        parties.insert(UNDETERMINED.to_owned(), 1.0);
+    }
     Ok((fact, parties))
 }
 
@@ -261,11 +286,7 @@ struct Survey {
 }
 
 /// The survey's findings: the latest report version, a resolved dispute's shares after.
-async fn survey_of(
-    conn: &impl ConnectionTrait,
-    ticket_id: &str,
-    now: DateTime<Utc>,
-) -> Result<Survey, ApiError> {
+fn survey_of(sources: &Sources, ticket_id: &str, now: DateTime<Utc>) -> Result<Survey, ApiError> {
     let mut survey = Survey {
         reported: false,
         root_cause: UNDETERMINED.to_owned(),
@@ -273,8 +294,7 @@ async fn survey_of(
         findings: String::new(),
         appraisal: clock::NONE,
     };
-    let reports = case_records::records(conn, ticket_id, repair_kind::REPORT).await?;
-    if let Some(row) = reports.last() {
+    if let Some(row) = sources.records(ticket_id, repair_kind::REPORT).last() {
         let report: repair::SurveyReport = decode(row)?;
         survey.reported = true;
         survey.findings = report.findings;
@@ -283,8 +303,8 @@ async fn survey_of(
             survey.shares = d.responsibility;
         }
     }
-    for row in case_records::records(conn, ticket_id, repair_kind::DISPUTE).await? {
-        let dispute: repair::Dispute = decode(&row)?;
+    for row in sources.records(ticket_id, repair_kind::DISPUTE) {
+        let dispute: repair::Dispute = decode(row)?;
         let deadline = dispute.appraisal_deadline_time.map(|t| t.seconds * 1000);
         let resolved = dispute.status == repair::DisputeStatus::Resolved as i32;
         if resolved && !dispute.responsibility.is_empty() {
@@ -319,45 +339,31 @@ struct Outcome {
     completeness: Option<f64>,
 }
 
-async fn outcome_of(
-    conn: &impl ConnectionTrait,
-    ticket: &tickets::Model,
-) -> Result<Outcome, ApiError> {
-    let case = cases::Entity::find_by_id(&ticket.id)
-        .one(conn)
-        .await
-        .map_err(db_err)?;
+fn outcome_of(sources: &Sources, ticket: &tickets::Model) -> Result<Outcome, ApiError> {
+    let case = sources.cases.get(&ticket.id);
     let mut rounds = 0;
     let mut accepted_at: Option<i64> = None;
-    for row in case_records::records(conn, &ticket.id, repair_kind::ACCEPTANCE).await? {
-        let round: acceptance::CustomerAcceptance = decode(&row)?;
+    for row in sources.records(&ticket.id, repair_kind::ACCEPTANCE) {
+        let round: acceptance::CustomerAcceptance = decode(row)?;
         rounds += 1;
         if round.accepted {
             accepted_at = Some(ms(row.created_at));
         }
     }
-    let archive = archives::Entity::find()
-        .filter(archives::Column::TicketId.eq(&ticket.id))
-        .one(conn)
-        .await
-        .map_err(db_err)?;
-    let completeness = archive.as_ref().map(|a| {
+    let archive = sources.archives.get(&ticket.id);
+    let completeness = archive.map(|a| {
         serde_json::from_str::<serde_json::Value>(&a.completeness)
             .ok()
             .and_then(|v| v["ratio"].as_f64())
             .unwrap_or(0.0)
     });
     let closed_at = case
-        .as_ref()
         .filter(|c| c.state == "CLOSED" || c.state == "CANCELLED")
         .map(|c| ms(c.updated_at));
     let created_at = ms(ticket.created_at);
-    let resolved_at = accepted_at.or(archive.as_ref().map(|a| ms(a.created_at)));
+    let resolved_at = accepted_at.or(archive.map(|a| ms(a.created_at)));
     Ok(Outcome {
-        state: case
-            .as_ref()
-            .map_or("RECEIVED", |c| c.state.as_str())
-            .to_owned(),
+        state: case.map_or("RECEIVED", |c| c.state.as_str()).to_owned(),
         rounds,
         accepted_at,
         closed_at,
@@ -367,39 +373,30 @@ async fn outcome_of(
 }
 
 /// The case's five clocks in order: response, arrival, solution, completion, appraisal.
-async fn clocks_of(
-    conn: &impl ConnectionTrait,
-    ticket_id: &str,
-    appraisal: i16,
-) -> Result<[i16; 5], ApiError> {
-    let mut clocks: BTreeMap<String, i16> = BTreeMap::new();
-    for c in sla_clocks::Entity::find()
-        .filter(sla_clocks::Column::TicketId.eq(ticket_id))
-        .all(conn)
-        .await
-        .map_err(db_err)?
-    {
-        clocks.insert(c.kind, clock_code(&c.status));
-    }
+fn clocks_of(sources: &Sources, ticket_id: &str, appraisal: i16) -> [i16; 5] {
+    let clocks: BTreeMap<&str, i16> = sources
+        .clocks
+        .get(ticket_id)
+        .into_iter()
+        .flatten()
+        .map(|c| (c.kind.as_str(), clock_code(&c.status)))
+        .collect();
     let code = |kind: &str| clocks.get(kind).copied().unwrap_or(clock::NONE);
-    Ok([
+    [
         code("response"),
         code("arrival"),
         code("solution"),
         code("completion"),
         appraisal,
-    ])
+    ]
 }
 
 /// Satisfaction: sums per dimension; communication and overall with their own counts (a
 /// survey from before communication could be recorded leaves it unknown).
-async fn satisfaction_of(
-    conn: &impl ConnectionTrait,
-    ticket_id: &str,
-) -> Result<SatisfactionSums, ApiError> {
+fn satisfaction_of(sources: &Sources, ticket_id: &str) -> Result<SatisfactionSums, ApiError> {
     let mut sat = SatisfactionSums::default();
-    for row in case_records::records(conn, ticket_id, SATISFACTION).await? {
-        let survey: pb::Satisfaction = decode(&row)?;
+    for row in sources.records(ticket_id, SATISFACTION) {
+        let survey: pb::Satisfaction = decode(row)?;
         sat.add(&survey.scores.unwrap_or_default());
     }
     Ok(sat)
@@ -418,23 +415,47 @@ fn parties_of(shares: &[common::ResponsibilityShare]) -> BTreeMap<String, f64> {
     parties
 }
 
-/// Replaces a case's responsible parties (the whole case undetermined when there are none).
+/// Writes the facts of cases, in one statement.
+async fn write_facts(
+    conn: &impl ConnectionTrait,
+    built: &[case_facts::Model],
+) -> Result<(), ApiError> {
+    if built.is_empty() {
+        return Ok(());
+    }
+    case_facts::Entity::insert_many(
+        built
+            .iter()
+            .map(|f| f.clone().into_active_model().reset_all()),
+    )
+    .on_conflict(
+        OnConflict::column(case_facts::Column::TicketId)
+            .update_columns(fact_columns())
+            .to_owned(),
+    )
+    .exec(conn)
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
+/// Replaces the responsible parties of the cases `ids` with `rows` (case, party, share).
 async fn write_parties(
     conn: &impl ConnectionTrait,
-    ticket_id: &str,
-    mut parties: BTreeMap<String, f64>,
+    ids: &[String],
+    rows: Vec<(String, String, f64)>,
 ) -> Result<(), ApiError> {
-    if parties.is_empty() {
-        parties.insert(UNDETERMINED.to_owned(), 1.0);
-    }
     case_fact_parties::Entity::delete_many()
-        .filter(case_fact_parties::Column::TicketId.eq(ticket_id))
+        .filter(case_fact_parties::Column::TicketId.is_in(ids.iter().cloned()))
         .exec(conn)
         .await
         .map_err(db_err)?;
-    case_fact_parties::Entity::insert_many(parties.into_iter().map(|(party, share)| {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    case_fact_parties::Entity::insert_many(rows.into_iter().map(|(ticket_id, party, share)| {
         case_fact_parties::ActiveModel {
-            ticket_id: Set(ticket_id.to_owned()),
+            ticket_id: Set(ticket_id),
             party: Set(party),
             share: Set(share),
         }
@@ -446,83 +467,62 @@ async fn write_parties(
     Ok(())
 }
 
-/// Replaces whom the case counts for: its technicians, their teams, the agent who took it.
-async fn write_staff(conn: &impl ConnectionTrait, ticket_id: &str) -> Result<(), ApiError> {
-    let mut rows: Vec<(&str, String)> = Vec::new();
-    for technician in technicians_of(conn, ticket_id).await? {
-        rows.push((staff::TECHNICIAN, technician));
-    }
-    let ids: Vec<String> = rows.iter().map(|(_, t)| t.clone()).collect();
-    if !ids.is_empty() {
-        for t in technicians::Entity::find()
-            .filter(technicians::Column::Id.is_in(ids))
-            .all(conn)
-            .await
-            .map_err(db_err)?
-        {
-            if !rows.iter().any(|(k, s)| *k == staff::TEAM && *s == t.team) {
-                rows.push((staff::TEAM, t.team));
-            }
-        }
-    }
-    if let Some(agent) = agent_of(conn, ticket_id).await? {
-        rows.push((staff::AGENT, agent));
-    }
+/// Replaces whom the cases `ids` count for with `rows` (case, kind, subject).
+async fn write_staff(
+    conn: &impl ConnectionTrait,
+    ids: &[String],
+    rows: Vec<(String, &'static str, String)>,
+) -> Result<(), ApiError> {
     case_fact_staff::Entity::delete_many()
-        .filter(case_fact_staff::Column::TicketId.eq(ticket_id))
+        .filter(case_fact_staff::Column::TicketId.is_in(ids.iter().cloned()))
         .exec(conn)
         .await
         .map_err(db_err)?;
-    if !rows.is_empty() {
-        case_fact_staff::Entity::insert_many(rows.into_iter().map(|(kind, subject)| {
-            case_fact_staff::ActiveModel {
-                kind: Set(kind.to_owned()),
-                subject: Set(subject),
-                ticket_id: Set(ticket_id.to_owned()),
-            }
-        }))
-        .on_conflict_do_nothing()
-        .exec(conn)
-        .await
-        .map_err(db_err)?;
+    if rows.is_empty() {
+        return Ok(());
     }
+    case_fact_staff::Entity::insert_many(rows.into_iter().map(|(ticket_id, kind, subject)| {
+        case_fact_staff::ActiveModel {
+            kind: Set(kind.to_owned()),
+            subject: Set(subject),
+            ticket_id: Set(ticket_id),
+        }
+    }))
+    .on_conflict_do_nothing()
+    .exec(conn)
+    .await
+    .map_err(db_err)?;
     Ok(())
 }
 
-/// The diagnosis a recurrence inherits from its original case: the original's root cause and
-/// responsible parties, when the original's is known (itself surveyed, or inherited in turn).
-async fn inherit(
-    conn: &impl ConnectionTrait,
-    original: &str,
-) -> Result<Option<(String, BTreeMap<String, f64>)>, ApiError> {
-    let Some(facts) = case_facts::Entity::find_by_id(original)
-        .one(conn)
-        .await
-        .map_err(db_err)?
-        .filter(|f| f.root_cause != UNDETERMINED)
-    else {
-        return Ok(None);
-    };
-    let parties = case_fact_parties::Entity::find()
-        .filter(case_fact_parties::Column::TicketId.eq(original))
-        .all(conn)
-        .await
-        .map_err(db_err)?
-        .into_iter()
-        .map(|p| (p.party, p.share))
-        .collect();
-    Ok(Some((facts.root_cause, parties)))
+/// Whom a case counts for: its technicians (its survey plans' members and its work-log
+/// crews), their teams, the agent who took it.
+fn staff_of(sources: &Sources, ticket_id: &str) -> Result<Vec<(&'static str, String)>, ApiError> {
+    let mut technicians: Vec<String> = sources.members.get(ticket_id).cloned().unwrap_or_default();
+    for t in steelcare_runtime::record::crew_in(sources.records(ticket_id, repair_kind::WORK))? {
+        if !technicians.contains(&t) {
+            technicians.push(t);
+        }
+    }
+    let mut rows: Vec<(&'static str, String)> = Vec::new();
+    for t in &technicians {
+        if let Some(team) = sources.teams.get(t)
+            && !rows.iter().any(|(k, s)| *k == staff::TEAM && s == team)
+        {
+            rows.push((staff::TEAM, team.clone()));
+        }
+    }
+    rows.extend(technicians.into_iter().map(|t| (staff::TECHNICIAN, t)));
+    if let Some(agent) = agent_in(sources.first_audit.get(ticket_id)) {
+        rows.push((staff::AGENT, agent));
+    }
+    Ok(rows)
 }
 
 /// How many recurrences the return visits of a case found.
-async fn visit_recurrences(conn: &impl ConnectionTrait, ticket_id: &str) -> Result<i32, ApiError> {
+fn visit_recurrences(sources: &Sources, ticket_id: &str) -> Result<i32, ApiError> {
     let mut found = 0;
-    for row in return_visits::Entity::find()
-        .filter(return_visits::Column::TicketId.eq(ticket_id))
-        .all(conn)
-        .await
-        .map_err(db_err)?
-    {
+    for row in sources.visits.get(ticket_id).into_iter().flatten() {
         let visit = pb::Visit::decode(row.body.as_slice()).map_err(|err| {
             ApiError::DataLoss(format!("visit {} does not decode: {err}", row.id))
         })?;
@@ -542,40 +542,6 @@ fn fact_columns() -> Vec<case_facts::Column> {
         .collect()
 }
 
-/// The technicians a case counts for: its survey plans' members and its work-log crews.
-async fn technicians_of(
-    conn: &impl ConnectionTrait,
-    ticket_id: &str,
-) -> Result<Vec<String>, ApiError> {
-    let mut out: Vec<String> = Vec::new();
-    let plans: Vec<String> = survey_plans::Entity::find()
-        .filter(survey_plans::Column::TicketId.eq(ticket_id))
-        .all(conn)
-        .await
-        .map_err(db_err)?
-        .into_iter()
-        .map(|p| p.id)
-        .collect();
-    if !plans.is_empty() {
-        for m in survey_plan_members::Entity::find()
-            .filter(survey_plan_members::Column::SurveyPlanId.is_in(plans))
-            .all(conn)
-            .await
-            .map_err(db_err)?
-        {
-            if !out.contains(&m.technician_id) {
-                out.push(m.technician_id);
-            }
-        }
-    }
-    for t in steelcare_runtime::record::crew_of(conn, ticket_id).await? {
-        if !out.contains(&t) {
-            out.push(t);
-        }
-    }
-    Ok(out)
-}
-
 /// The staff member who took the ticket in (the caller of its first audit record, its
 /// creation: CreateTicket, or the visit attempt that opened a recurrence), unless the
 /// customer filed it.
@@ -591,13 +557,18 @@ pub(crate) async fn agent_of(
         .one(conn)
         .await
         .map_err(db_err)?;
-    Ok(first
+    Ok(agent_in(first.as_ref()))
+}
+
+/// The agent of a ticket's first audit record, unless the customer filed it.
+fn agent_in(first: Option<&audit_log::Model>) -> Option<String> {
+    first
         .filter(|r| {
             r.roles
                 .split(',')
                 .any(|role| matches!(role.trim(), "agent" | "manager" | "admin"))
         })
-        .map(|r| r.subject))
+        .map(|r| r.subject.clone())
 }
 
 /// The score sums of a case's surveys (scores are 1 to 5, a case has a handful of surveys).
@@ -632,12 +603,19 @@ impl SatisfactionSums {
     }
 }
 
-/// Marks a case's facts stale (again): the facts worker rebuilds it.
-pub async fn mark_dirty(conn: &impl ConnectionTrait, ticket_id: &str) -> Result<(), ApiError> {
-    facts_dirty::Entity::insert(facts_dirty::ActiveModel {
-        ticket_id: Set(ticket_id.to_owned()),
-        marked_at_ms: Set(steelcare_store::now().timestamp_millis()),
-    })
+/// Marks cases' facts stale (again), in one statement: the facts worker rebuilds them.
+pub async fn mark_all_dirty(
+    conn: &impl ConnectionTrait,
+    ticket_ids: &[String],
+) -> Result<(), ApiError> {
+    if ticket_ids.is_empty() {
+        return Ok(());
+    }
+    let now = steelcare_store::now().timestamp_millis();
+    facts_dirty::Entity::insert_many(ticket_ids.iter().map(|id| facts_dirty::ActiveModel {
+        ticket_id: Set(id.clone()),
+        marked_at_ms: Set(now),
+    }))
     .on_conflict(
         OnConflict::column(facts_dirty::Column::TicketId)
             .update_column(facts_dirty::Column::MarkedAtMs)
@@ -668,41 +646,93 @@ pub async fn marked(
         .collect())
 }
 
-/// Removes a case's mark if it is still the one rebuilt (a newer mark stays).
-pub async fn clear_mark(
+/// Removes the marks of cases if they are still the ones rebuilt (a newer mark stays).
+pub async fn clear_marks(
     conn: &impl ConnectionTrait,
-    ticket_id: &str,
-    marked_at_ms: i64,
+    marks: &[(String, i64)],
 ) -> Result<(), ApiError> {
+    if marks.is_empty() {
+        return Ok(());
+    }
+    let mut rebuilt = sea_orm::Condition::any();
+    for (ticket_id, marked_at_ms) in marks {
+        rebuilt = rebuilt.add(
+            sea_orm::Condition::all()
+                .add(facts_dirty::Column::TicketId.eq(ticket_id))
+                .add(facts_dirty::Column::MarkedAtMs.eq(*marked_at_ms)),
+        );
+    }
     facts_dirty::Entity::delete_many()
-        .filter(facts_dirty::Column::TicketId.eq(ticket_id))
-        .filter(facts_dirty::Column::MarkedAtMs.eq(marked_at_ms))
+        .filter(rebuilt)
         .exec(conn)
         .await
         .map_err(db_err)?;
     Ok(())
 }
 
-/// Whether the case has facts yet.
-pub async fn exists(conn: &impl ConnectionTrait, ticket_id: &str) -> Result<bool, ApiError> {
-    Ok(case_facts::Entity::find_by_id(ticket_id)
-        .one(conn)
+/// Which of these cases have facts yet.
+pub async fn existing(
+    conn: &impl ConnectionTrait,
+    ticket_ids: &[String],
+) -> Result<HashSet<String>, ApiError> {
+    use sea_orm::QuerySelect;
+    let rows: Vec<String> = case_facts::Entity::find()
+        .select_only()
+        .column(case_facts::Column::TicketId)
+        .filter(case_facts::Column::TicketId.is_in(ticket_ids.iter().cloned()))
+        .into_tuple()
+        .all(conn)
         .await
-        .map_err(db_err)?
-        .is_some())
+        .map_err(db_err)?;
+    Ok(rows.into_iter().collect())
 }
 
-/// Holds the case's row for the rest of the transaction (PostgreSQL; SQLite's writers are
-/// one at a time already), so a rebuild never reads a state a concurrent change (closing the
-/// case, with its own rebuild) then overwrites with older facts.
-pub async fn hold_case(conn: &impl ConnectionTrait, ticket_id: &str) -> Result<(), ApiError> {
+/// Holds the rows of those of these cases that no concurrent change holds, for the rest of the
+/// transaction, and answers them (PostgreSQL; SQLite's writers are one at a time already, and
+/// a case without a row has nothing to hold): a rebuild never reads a state that a concurrent
+/// change (closing the case, with its own rebuild) then overwrites with older facts. A case
+/// being changed is left for the next pass: its change marks it again.
+pub async fn hold_cases(
+    conn: &impl ConnectionTrait,
+    ticket_ids: &[String],
+) -> Result<Vec<String>, ApiError> {
     use sea_orm::QuerySelect;
-    if conn.get_database_backend() == sea_orm::DbBackend::Postgres {
-        cases::Entity::find_by_id(ticket_id)
-            .lock_exclusive()
-            .one(conn)
-            .await
-            .map_err(db_err)?;
+    use sea_orm::sea_query::{LockBehavior, LockType};
+    if conn.get_database_backend() != sea_orm::DbBackend::Postgres {
+        return Ok(ticket_ids.to_vec());
     }
-    Ok(())
+    let held: HashSet<String> = cases::Entity::find()
+        .select_only()
+        .column(cases::Column::Id)
+        .filter(cases::Column::Id.is_in(ticket_ids.iter().cloned()))
+        .order_by_asc(cases::Column::Id)
+        .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
+        .into_tuple::<String>()
+        .all(conn)
+        .await
+        .map_err(db_err)?
+        .into_iter()
+        .collect();
+    let others: Vec<String> = (ticket_ids.iter())
+        .filter(|id| !held.contains(*id))
+        .cloned()
+        .collect();
+    let busy: HashSet<String> = if others.is_empty() {
+        HashSet::new()
+    } else {
+        cases::Entity::find()
+            .select_only()
+            .column(cases::Column::Id)
+            .filter(cases::Column::Id.is_in(others))
+            .into_tuple::<String>()
+            .all(conn)
+            .await
+            .map_err(db_err)?
+            .into_iter()
+            .collect()
+    };
+    Ok((ticket_ids.iter())
+        .filter(|id| !busy.contains(*id))
+        .cloned()
+        .collect())
 }

@@ -240,12 +240,27 @@ async fn connect(address: &str) -> Result<Channel, String> {
         .map_err(|err| format!("cannot connect to {address}: {err}"))
 }
 
+/// Gives PostgreSQL's planner the statistics autovacuum keeps in any database that has run
+/// for a minute. A database created seconds ago and filled at thousands of rows a second has
+/// none: the planner then takes a lookup of a hundred ids (the facts worker's) to match half
+/// a table and reads all of it, which is not the deployment the benchmark stands for.
+async fn analyze(db: &steelcare_store::Database) -> Result<(), String> {
+    use sea_orm::ConnectionTrait;
+    if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        db.execute_unprepared("ANALYZE")
+            .await
+            .map_err(|err| format!("ANALYZE failed: {err}"))?;
+    }
+    Ok(())
+}
+
 /// Runs the intake benchmark and prints one line per level.
 pub async fn intake(settings: Settings, options: BenchOptions) -> Result<Vec<LevelResult>, String> {
     let (auth, _) =
         Authenticator::from_settings(&settings.auth, settings.is_embedded(), &settings.data_dir)
             .map_err(|err| err.to_string())?;
     let mut server = None;
+    let mut db = None;
     let address = match &options.target {
         Some(target) => target.clone(),
         None => {
@@ -258,6 +273,7 @@ pub async fn intake(settings: Settings, options: BenchOptions) -> Result<Vec<Lev
                 .await
                 .map_err(|err| err.to_string())?;
             let address = format!("http://{}", app.local_addr());
+            db = Some(app.db().clone());
             let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
             let handle = tokio::spawn(app.run_until_stopped(async move {
                 let _ = stopped.await;
@@ -273,6 +289,9 @@ pub async fn intake(settings: Settings, options: BenchOptions) -> Result<Vec<Lev
     let project_id = prepare(&mut client, &token).await?;
     // Warm up connections and caches.
     level(&address, &token, &project_id, 4, Duration::from_millis(500)).await?;
+    if let Some(db) = &db {
+        analyze(db).await?;
+    }
     let mut results = Vec::new();
     for &clients in &options.clients {
         let r = level(&address, &token, &project_id, clients, options.duration).await?;

@@ -240,7 +240,25 @@ pub fn add_countable(
     amount: TimeDelta,
     pauses: &[Pause],
 ) -> Option<DateTime<Utc>> {
-    let mut remaining = amount.max(TimeDelta::zero());
+    add_countable_all(mode, calendar, start, &[amount], pauses)
+        .pop()
+        .flatten()
+}
+
+/// [`add_countable`] for each of `amounts`, in one walk of the calendar (a clock's deadline
+/// and its at-risk thresholds are found together).
+pub fn add_countable_all(
+    mode: ClockMode,
+    calendar: &BusinessCalendar,
+    start: DateTime<Utc>,
+    amounts: &[TimeDelta],
+    pauses: &[Pause],
+) -> Vec<Option<DateTime<Utc>>> {
+    let amounts: Vec<TimeDelta> = amounts.iter().map(|a| (*a).max(TimeDelta::zero())).collect();
+    let mut order: Vec<usize> = (0..amounts.len()).collect();
+    order.sort_by_key(|&i| amounts[i]);
+    let mut found = vec![None; amounts.len()];
+    let mut next = order.iter().peekable();
     let open_pause = pauses
         .iter()
         .filter(|p| p.end.is_none())
@@ -250,19 +268,26 @@ pub fn add_countable(
         ClockMode::RoundTheClock => Box::new(std::iter::once((start, DateTime::<Utc>::MAX_UTC))),
         ClockMode::Business => Box::new(calendar.working_intervals(start)),
     };
+    // Countable time before the piece being walked.
+    let mut passed = TimeDelta::zero();
     for (a, b) in intervals {
-        if open_pause.is_some_and(|p| p <= a) {
-            return None;
+        if next.peek().is_none() || open_pause.is_some_and(|p| p <= a) {
+            break;
         }
         for (x, y) in without_pauses(a, b, pauses) {
             let length = y - x;
-            if length >= remaining {
-                return x.checked_add_signed(remaining);
+            while let Some(&&i) = next.peek() {
+                let remaining = amounts[i] - passed;
+                if length < remaining {
+                    break;
+                }
+                found[i] = x.checked_add_signed(remaining);
+                next.next();
             }
-            remaining -= length;
+            passed += length;
         }
     }
-    None
+    found
 }
 
 /// Countable time between `start` and `end` (the inverse of [`add_countable`]).
@@ -309,21 +334,18 @@ pub fn schedule(
     pauses: &[Pause],
     fractions: &[f64],
 ) -> ClockSchedule {
-    let thresholds = fractions
+    let mut amounts: Vec<TimeDelta> = fractions
         .iter()
         .map(|f| {
             let millis = (limit.num_milliseconds() as f64 * f.clamp(0.0, 1.0)).round() as i64;
-            add_countable(
-                mode,
-                calendar,
-                start,
-                TimeDelta::milliseconds(millis),
-                pauses,
-            )
+            TimeDelta::milliseconds(millis)
         })
         .collect();
+    amounts.push(limit);
+    let mut thresholds = add_countable_all(mode, calendar, start, &amounts, pauses);
+    let deadline = thresholds.pop().flatten();
     ClockSchedule {
-        deadline: add_countable(mode, calendar, start, limit, pauses),
+        deadline,
         thresholds,
     }
 }
@@ -475,6 +497,28 @@ mod tests {
             };
             let paused = add_countable(mode, &c, start, amount, &[pause]).unwrap();
             prop_assert!(paused >= plain);
+        }
+
+        #[test]
+        fn many_amounts_in_one_walk_land_where_each_alone_lands(
+            start in any_start(),
+            amounts in proptest::collection::vec(any_amount(), 1..5),
+            pause_offset in 0i64..(48 * 60),
+            pause_len in proptest::option::of(0i64..(48 * 60)),
+            business in any::<bool>(),
+        ) {
+            let mode = if business { ClockMode::Business } else { ClockMode::RoundTheClock };
+            let c = cal();
+            let pause = Pause {
+                start: start + TimeDelta::minutes(pause_offset),
+                end: pause_len.map(|len| start + TimeDelta::minutes(pause_offset + len)),
+            };
+            let together = add_countable_all(mode, &c, start, &amounts, std::slice::from_ref(&pause));
+            let alone: Vec<_> = amounts
+                .iter()
+                .map(|a| add_countable(mode, &c, start, *a, std::slice::from_ref(&pause)))
+                .collect();
+            prop_assert_eq!(together, alone);
         }
 
         #[test]

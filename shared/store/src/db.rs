@@ -31,6 +31,11 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<Database, DbErr>
         .min_connections(1)
         .connect_timeout(Duration::from_secs(5))
         .acquire_timeout(Duration::from_secs(8))
+        // The pool pings a connection when it comes back (sqlx always does), so one that was
+        // used a moment ago is known to be alive: pinging it again on the way out would add a
+        // round trip to every statement. One that sat idle (the server may have restarted
+        // meanwhile) is pinged before it is handed out.
+        .test_before_acquire_if_idle_for(Duration::from_secs(5))
         .sqlx_logging(false)
         .map_sqlx_sqlite_opts(|opts| {
             opts.journal_mode(SqliteJournalMode::Wal)

@@ -224,6 +224,36 @@ fn may_take(
     Ok(())
 }
 
+/// Whether this arrival may be recorded: by the assigned technician or a dispatcher, on a
+/// confirmed assignment, not before the case was dispatched.
+fn may_record_arrival(
+    caller: &Caller,
+    row: &assignments::Model,
+    arrived_at: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    if !acts_as_staff(caller, ARRIVAL_RECORDERS)
+        && row.technician_id.as_deref() != Some(caller.subject.as_str())
+    {
+        return Err(ApiError::PermissionDenied(
+            "only the assigned technician or a dispatcher records this arrival".to_owned(),
+        ));
+    }
+    if row.state != state::CONFIRMED {
+        let message = match row.arrived_at_ms.and_then(DateTime::from_timestamp_millis) {
+            Some(at) => format!("the technician already arrived at {at}"),
+            None => "only a confirmed assignment can record an arrival".to_owned(),
+        };
+        return Err(assignment_precondition(row, message));
+    }
+    if arrived_at < row.created_at {
+        return Err(ApiError::invalid(
+            "arrive_time",
+            "must not be before the case was dispatched",
+        ));
+    }
+    Ok(())
+}
+
 /// Checks an arrival: the assignment, the time (now when not given; never in the future)
 /// and the device's position when granted.
 fn parse_arrival(
@@ -972,26 +1002,7 @@ impl DispatchService {
         let row = store::assignment(&tx, &id)
             .await?
             .ok_or_else(|| not_found("assignment", &id))?;
-        if !acts_as_staff(&ctx.caller, ARRIVAL_RECORDERS)
-            && row.technician_id.as_deref() != Some(ctx.caller.subject.as_str())
-        {
-            return Err(ApiError::PermissionDenied(
-                "only the assigned technician or a dispatcher records this arrival".to_owned(),
-            ));
-        }
-        if row.state != state::CONFIRMED {
-            let message = match row.arrived_at_ms.and_then(DateTime::from_timestamp_millis) {
-                Some(at) => format!("the technician already arrived at {at}"),
-                None => "only a confirmed assignment can record an arrival".to_owned(),
-            };
-            return Err(assignment_precondition(&row, message));
-        }
-        if arrived_at < row.created_at {
-            return Err(ApiError::invalid(
-                "arrive_time",
-                "must not be before the case was dispatched",
-            ));
-        }
+        may_record_arrival(&ctx.caller, &row, arrived_at)?;
         let deadline = store::arrival_deadline_ms(&tx, &row.ticket_id)
             .await?
             .or(row.arrival_deadline_ms);

@@ -275,17 +275,7 @@ impl Feedback {
             .begin(ctx, "RaiseCorrectiveAction", &request.request_id, hash)
             .await?
         {
-            Begun::Replay(id) => {
-                let action = self.action(&id).await?;
-                let other_open_action_ids = match &action.pattern {
-                    Some(p) => self.open_on_pattern(&self.db, p, &id).await?,
-                    None => Vec::new(),
-                };
-                return Ok(pb::RaiseCorrectiveActionResponse {
-                    action: Some(action),
-                    other_open_action_ids,
-                });
-            }
+            Begun::Replay(id) => return self.raised_again(&id).await,
             Begun::Fresh(tx, key) => (tx, key),
         };
         self.check_owner(&tx, department, &owner.user_id).await?;
@@ -339,6 +329,20 @@ impl Feedback {
                 overdue: overdue(&action, self.today()),
                 ..action
             }),
+            other_open_action_ids,
+        })
+    }
+
+    /// The answer to a replayed RaiseCorrectiveAction: the action as it is now, with the other
+    /// actions open on its pattern.
+    async fn raised_again(&self, id: &str) -> Result<pb::RaiseCorrectiveActionResponse, ApiError> {
+        let action = self.action(id).await?;
+        let other_open_action_ids = match &action.pattern {
+            Some(p) => self.open_on_pattern(&self.db, p, id).await?,
+            None => Vec::new(),
+        };
+        Ok(pb::RaiseCorrectiveActionResponse {
+            action: Some(action),
             other_open_action_ids,
         })
     }

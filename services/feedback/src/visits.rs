@@ -282,6 +282,22 @@ struct Attempt {
     reschedule: Option<DateTime<Utc>>,
 }
 
+/// The sequence number of the case's last visit, if it has one.
+async fn last_sequence(
+    conn: &impl ConnectionTrait,
+    ticket_id: &str,
+) -> Result<Option<i32>, ApiError> {
+    Ok(rows::Entity::find()
+        .select_only()
+        .column_as(rows::Column::Sequence.max(), "max")
+        .filter(rows::Column::TicketId.eq(ticket_id))
+        .into_tuple::<Option<i32>>()
+        .one(conn)
+        .await
+        .map_err(db_err)?
+        .flatten())
+}
+
 /// Checks an attempt: its outcome and method; the contact and the part's condition when the
 /// customer was reached; a recurrence (only when reached, and always with a defective part)
 /// with its description; a reschedule time for a rescheduled visit.
@@ -557,15 +573,7 @@ impl Feedback {
                 "visits are added to archived cases",
             ));
         }
-        let last: Option<i32> = rows::Entity::find()
-            .select_only()
-            .column_as(rows::Column::Sequence.max(), "max")
-            .filter(rows::Column::TicketId.eq(&case.id))
-            .into_tuple::<Option<i32>>()
-            .one(&tx)
-            .await
-            .map_err(db_err)?
-            .flatten();
+        let last = last_sequence(&tx, &case.id).await?;
         let id = uuid::Uuid::now_v7().to_string();
         let visit = pb::Visit {
             visit_id: id.clone(),

@@ -254,7 +254,10 @@ pub fn add_countable_all(
     amounts: &[TimeDelta],
     pauses: &[Pause],
 ) -> Vec<Option<DateTime<Utc>>> {
-    let amounts: Vec<TimeDelta> = amounts.iter().map(|a| (*a).max(TimeDelta::zero())).collect();
+    let amounts: Vec<TimeDelta> = amounts
+        .iter()
+        .map(|a| (*a).max(TimeDelta::zero()))
+        .collect();
     let mut order: Vec<usize> = (0..amounts.len()).collect();
     order.sort_by_key(|&i| amounts[i]);
     let mut found = vec![None; amounts.len()];

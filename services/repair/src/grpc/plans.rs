@@ -288,6 +288,20 @@ async fn settle_review(
     Ok(next)
 }
 
+/// Checks a review: the version reviewed, and comments (required when changes are asked).
+fn review_comments(request: &pb::ReviewPlanRequest) -> Result<String, ApiError> {
+    let mut v = Violations::default();
+    if request.version < 1 {
+        v.add("version", "the version reviewed, from 1");
+    }
+    let comments = if request.approved {
+        v.optional("comments", &request.comments, LONG)
+    } else {
+        v.required("comments", &request.comments, LONG)
+    };
+    v.finish(comments)
+}
+
 impl RepairService {
     /// Checks a plan's content; the crew is checked against the case later.
     fn parse_plan(&self, v: &mut Violations, c: Option<&pb::PlanContent>) -> pb::PlanContent {
@@ -628,16 +642,7 @@ impl RepairService {
         request: pb::ReviewPlanRequest,
     ) -> Result<pb::ReviewPlanResponse, ApiError> {
         allow(ctx, &[Role::Engineer, Role::ChiefEngineer])?;
-        let mut v = Violations::default();
-        if request.version < 1 {
-            v.add("version", "the version reviewed, from 1");
-        }
-        let comments = if request.approved {
-            v.optional("comments", &request.comments, LONG)
-        } else {
-            v.required("comments", &request.comments, LONG)
-        };
-        v.finish(())?;
+        let comments = review_comments(&request)?;
         let hash = payload_hash(&request, |r| r.request_id.clear());
         let r = &self.repairer;
         let (tx, key) = match r

@@ -7,7 +7,8 @@
 //! Read top-down: `grpc.rs` (the `rpcs!` table, the figures and CSV), `visits.rs` (visits,
 //! policies, surveys), `actions.rs` (corrective actions), `quality.rs` (department members, a
 //! pattern's actions, reopening, the Pareto), `analytics.rs` (the queries),
-//! `facts.rs` (the projection), `worker.rs` (the consumer), `engine.rs` (what they share).
+//! `facts/` (the projection, rebuilt many cases at once), `worker.rs` (the consumer and the
+//! facts worker), `engine.rs` (what they share).
 
 pub mod actions;
 pub mod analytics;

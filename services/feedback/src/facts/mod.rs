@@ -1,7 +1,8 @@
 //! The per-case facts the analytics read (`case_facts`, `case_fact_parties`,
-//! `case_fact_staff`): a projection rebuilt whole from the records of every service each time
-//! an event of the case arrives, so it never drifts from them, needs no ordering of events,
-//! and can be rebuilt from the database alone ([`refresh`] on every case).
+//! `case_fact_staff`): a projection rebuilt whole from the records of every service after the
+//! case's events, so it never drifts from them, needs no ordering of events, and can be
+//! rebuilt from the database alone. [`refresh_all`] rebuilds many cases with one query per
+//! source table (`sources.rs`); [`refresh`] is one case.
 //!
 //! Keys are short lowercase names: categories as the domain spells them (`leakage`), tiers
 //! (`p2`), root causes (`workmanship`), parties (`designer`), structure types

@@ -159,8 +159,13 @@ impl Rules {
     pub fn suggest(&self, text: &str) -> Suggestion {
         let text = text.to_lowercase();
         // The structural rules read the text without the objects that only look like members.
+        // (Copied only for a look-alike that is there: most texts hold none.)
         let structural = self.look_alikes.iter().fold(text.clone(), |t, look_alike| {
-            t.replace(look_alike.as_str(), " ")
+            if t.contains(look_alike.as_str()) {
+                t.replace(look_alike.as_str(), " ")
+            } else {
+                t
+            }
         });
         let members = found(&structural, &self.members);
         let not_structural = structural != text && members.is_empty();

@@ -178,7 +178,7 @@ pub async fn run_facts_worker(feedback: Feedback, mut shutdown: watch::Receiver<
 
 /// One pass: rebuilds the cases marked at least [`SETTLE`] ago, oldest first, together, but
 /// for those a concurrent change holds (they are marked again by it); answers how many marks
-/// it read.
+/// it read, or none when it could hold none of them.
 async fn rebuild_marked(feedback: &Feedback) -> Result<usize, ApiError> {
     let settled = steelcare_store::now() - SETTLE;
     let marked = facts::marked(&feedback.db, settled.timestamp_millis(), FACTS_BATCH).await?;
@@ -205,7 +205,9 @@ async fn rebuild_marked(feedback: &Feedback) -> Result<usize, ApiError> {
         feedback.committed();
         tracing::info!(actions = ?reopened, "corrective actions reopened");
     }
-    Ok(ids.len())
+    // A pass that could hold none of its cases rests like an idle one: their changes are
+    // still being written.
+    Ok(if held.is_empty() { 0 } else { ids.len() })
 }
 
 /// Rebuilds the facts of every case (after a restore, or a change of how facts are derived);

@@ -3,6 +3,7 @@
 //! group that fails (say, two racing retries with the same request id) is replayed one ticket
 //! per transaction, so one bad create never fails its neighbours.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
@@ -196,89 +197,12 @@ async fn write(db: &Database, drafts: &[Draft]) -> Result<Vec<tickets::Model>, A
     } else {
         None
     };
-    let mut rows = Vec::with_capacity(drafts.len());
-    let mut envelopes = Vec::new();
-    let mut audits = Vec::with_capacity(drafts.len());
-    let mut numbers = Vec::with_capacity(drafts.len());
-    let mut days: Vec<NaiveDate> = drafts.iter().map(|d| d.day).collect();
-    days.dedup();
-    let mut sequences = std::collections::HashMap::new();
-    for day in days {
-        let wanted = drafts.iter().filter(|d| d.day == day).count();
-        let key = AcceptanceNumber::day_key(day);
-        let values = match &tx {
-            Some(tx) => store::next_acceptance_sequences(tx, &key, wanted).await?,
-            None => store::next_acceptance_sequences(db, &key, wanted).await?,
-        };
-        sequences.insert(day, values.into_iter());
-    }
-    for draft in drafts {
-        let sequence = sequences
-            .get_mut(&draft.day)
-            .and_then(Iterator::next)
-            .ok_or_else(|| ApiError::Internal("too few acceptance numbers".to_owned()))?;
-        let number = AcceptanceNumber::new(draft.day, u32::try_from(sequence).unwrap_or(u32::MAX));
-        let mut row = draft.ticket.clone();
-        row.acceptance_number = number.to_string();
-        let mut after = draft.audit_after.clone();
-        after["acceptance_number"] = serde_json::Value::String(number.to_string());
-        audits.push(after);
-        for envelope in &draft.events {
-            let mut envelope = envelope.clone();
-            if let Some(Payload::TicketCreated(created)) = &mut envelope.payload {
-                created.acceptance_number = number.to_string();
-            }
-            envelopes.push(envelope);
-        }
-        numbers.push(number);
-        rows.push(row);
-    }
-    let new_cases: Vec<(String, Option<String>)> = rows
-        .iter()
-        .map(|t| (t.id.clone(), Some(t.customer_id.clone())))
-        .collect();
-    let clocks: Vec<sla_clocks::Model> = drafts.iter().flat_map(|d| d.clocks.clone()).collect();
-    let role_names: Vec<Vec<String>> = drafts.iter().map(|d| d.ctx.caller.role_names()).collect();
-    let entries = drafts
-        .iter()
-        .zip(&audits)
-        .zip(&role_names)
-        .map(|((d, after), roles)| NewAuditRecord {
-            subject: &d.ctx.caller.subject,
-            roles,
-            organization_id: d.ctx.caller.organization_id.as_deref(),
-            rpc: &d.ctx.rpc,
-            entity_type: "ticket",
-            entity_id: &d.ticket.id,
-            before: None,
-            after: after.clone(),
-            trace_id: &d.ctx.trace_id,
-        })
-        .collect();
-    let backend = db.get_database_backend();
-    let statements: Vec<Statement> = [
-        cases::create_all_statement(backend, &new_cases),
-        Some(
-            tickets::Entity::insert_many(rows.iter().cloned().map(tickets::ActiveModel::from))
-                .build(backend),
-        ),
-        crate::clocks::insert_statement(backend, &clocks),
-        audit::record_all_statement(backend, entries),
-        outbox::append_all_statement(
-            backend,
-            steelcare_runtime::record::outbox_rows(steelcare_bus::EVENTS_STREAM, envelopes),
-        ),
-        idempotency::save_all_statement(
-            backend,
-            drafts
-                .iter()
-                .filter_map(|d| d.idempotency.clone())
-                .collect(),
-        ),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
+    let sequences = match &tx {
+        Some(tx) => day_sequences(tx, drafts).await?,
+        None => day_sequences(db, drafts).await?,
+    };
+    let mut numbered = number(drafts, sequences)?;
+    let statements = group_statements(db.get_database_backend(), drafts, &mut numbered);
     match tx {
         // PostgreSQL: the whole group in one statement (atomic on its own).
         None => {
@@ -293,7 +217,119 @@ async fn write(db: &Database, drafts: &[Draft]) -> Result<Vec<tickets::Model>, A
             tx.commit().await.map_err(StoreError::from)?;
         }
     }
-    Ok(rows)
+    Ok(numbered.rows)
+}
+
+/// For each day of the drafts, as many acceptance sequence numbers as it has drafts, in order.
+async fn day_sequences(
+    conn: &impl ConnectionTrait,
+    drafts: &[Draft],
+) -> Result<HashMap<NaiveDate, std::vec::IntoIter<i64>>, ApiError> {
+    let mut days: Vec<NaiveDate> = drafts.iter().map(|d| d.day).collect();
+    days.dedup();
+    let mut sequences = HashMap::new();
+    for day in days {
+        let wanted = drafts.iter().filter(|d| d.day == day).count();
+        let key = AcceptanceNumber::day_key(day);
+        let values = store::next_acceptance_sequences(conn, &key, wanted).await?;
+        sequences.insert(day, values.into_iter());
+    }
+    Ok(sequences)
+}
+
+/// A group's tickets with their acceptance numbers, the audit record of each and the events.
+struct Numbered {
+    rows: Vec<tickets::Model>,
+    audits: Vec<serde_json::Value>,
+    envelopes: Vec<EventEnvelope>,
+}
+
+/// Gives each draft its acceptance number (in the ticket, its audit record and its
+/// `TicketCreated`).
+fn number(
+    drafts: &[Draft],
+    mut sequences: HashMap<NaiveDate, std::vec::IntoIter<i64>>,
+) -> Result<Numbered, ApiError> {
+    let mut numbered = Numbered {
+        rows: Vec::with_capacity(drafts.len()),
+        audits: Vec::with_capacity(drafts.len()),
+        envelopes: Vec::new(),
+    };
+    for draft in drafts {
+        let sequence = sequences
+            .get_mut(&draft.day)
+            .and_then(Iterator::next)
+            .ok_or_else(|| ApiError::Internal("too few acceptance numbers".to_owned()))?;
+        let number = AcceptanceNumber::new(draft.day, u32::try_from(sequence).unwrap_or(u32::MAX));
+        let mut row = draft.ticket.clone();
+        row.acceptance_number = number.to_string();
+        let mut after = draft.audit_after.clone();
+        after["acceptance_number"] = serde_json::Value::String(number.to_string());
+        numbered.audits.push(after);
+        for envelope in &draft.events {
+            let mut envelope = envelope.clone();
+            if let Some(Payload::TicketCreated(created)) = &mut envelope.payload {
+                created.acceptance_number = number.to_string();
+            }
+            numbered.envelopes.push(envelope);
+        }
+        numbered.rows.push(row);
+    }
+    Ok(numbered)
+}
+
+/// The statements that write a numbered group: cases, tickets, clocks, audit, events (taken
+/// from `numbered`) and idempotency keys.
+fn group_statements(
+    backend: sea_orm::DbBackend,
+    drafts: &[Draft],
+    numbered: &mut Numbered,
+) -> Vec<Statement> {
+    let envelopes = std::mem::take(&mut numbered.envelopes);
+    let new_cases: Vec<(String, Option<String>)> = (numbered.rows.iter())
+        .map(|t| (t.id.clone(), Some(t.customer_id.clone())))
+        .collect();
+    let clocks: Vec<sla_clocks::Model> = drafts.iter().flat_map(|d| d.clocks.clone()).collect();
+    let role_names: Vec<Vec<String>> = drafts.iter().map(|d| d.ctx.caller.role_names()).collect();
+    let entries = drafts
+        .iter()
+        .zip(&numbered.audits)
+        .zip(&role_names)
+        .map(|((d, after), roles)| NewAuditRecord {
+            subject: &d.ctx.caller.subject,
+            roles,
+            organization_id: d.ctx.caller.organization_id.as_deref(),
+            rpc: &d.ctx.rpc,
+            entity_type: "ticket",
+            entity_id: &d.ticket.id,
+            before: None,
+            after: after.clone(),
+            trace_id: &d.ctx.trace_id,
+        })
+        .collect();
+    let keys = drafts
+        .iter()
+        .filter_map(|d| d.idempotency.clone())
+        .collect();
+    [
+        cases::create_all_statement(backend, &new_cases),
+        Some(
+            tickets::Entity::insert_many(
+                (numbered.rows.iter().cloned()).map(tickets::ActiveModel::from),
+            )
+            .build(backend),
+        ),
+        crate::clocks::insert_statement(backend, &clocks),
+        audit::record_all_statement(backend, entries),
+        outbox::append_all_statement(
+            backend,
+            steelcare_runtime::record::outbox_rows(steelcare_bus::EVENTS_STREAM, envelopes),
+        ),
+        idempotency::save_all_statement(backend, keys),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 /// A project with its warranty terms.

@@ -197,31 +197,8 @@ impl Repairer {
                 ));
                 continue;
             };
-            let skills: Vec<Skill> = serde_json::from_str(&row.skills).unwrap_or_default();
-            let certificates: Vec<Certificate> =
-                serde_json::from_str(&row.certificates).unwrap_or_default();
-            // The certificates of the needed skills this member brings, valid to the last day.
-            let brings: Vec<Skill> = requirement
-                .skills
-                .iter()
-                .copied()
-                .filter(|s| skills.contains(s))
-                .collect();
-            let own = Requirement {
-                skills: brings.clone(),
-                certificates: brings
-                    .iter()
-                    .flat_map(|s| {
-                        self.config
-                            .rules
-                            .skill_certificates
-                            .get(s)
-                            .cloned()
-                            .unwrap_or_default()
-                    })
-                    .collect(),
-            };
-            if let Err(why) = own.check(&skills, &certificates, last_day) {
+            let (brings, unqualified) = self.member_fit(&requirement, row, last_day);
+            if let Some(why) = unqualified {
                 problems.push((
                     format!("{field}[{i}]"),
                     format!("{id} {why} (work until {last_day})"),
@@ -248,28 +225,7 @@ impl Repairer {
             to.timestamp_millis(),
         )
         .await?;
-        for clash in clashes {
-            let i = crew
-                .iter()
-                .position(|c| c == &clash.technician_id)
-                .unwrap_or(0);
-            let at = |ms: i64| {
-                DateTime::from_timestamp_millis(ms)
-                    .map(|t| t.with_timezone(&self.config.timezone).to_rfc3339())
-                    .unwrap_or_default()
-            };
-            problems.push((
-                format!("{field}[{i}]"),
-                format!(
-                    "{} is booked for the {} of case {} from {} to {}",
-                    clash.technician_id,
-                    clash.what,
-                    clash.ticket_id,
-                    at(clash.starts_at_ms),
-                    at(clash.ends_at_ms)
-                ),
-            ));
-        }
+        problems.extend(clashes.iter().map(|c| self.clash_problem(field, crew, c)));
         if problems.is_empty() {
             Ok(())
         } else {
@@ -280,6 +236,74 @@ impl Repairer {
                     .collect(),
             ))
         }
+    }
+
+    /// The needed skills a crew member brings, and why they may not do the work (a skill's
+    /// certificate missing or expired by `last_day`), if so.
+    fn member_fit(
+        &self,
+        requirement: &Requirement,
+        row: &steelcare_store::entity::technicians::Model,
+        last_day: chrono::NaiveDate,
+    ) -> (Vec<Skill>, Option<String>) {
+        let skills: Vec<Skill> = serde_json::from_str(&row.skills).unwrap_or_default();
+        let certificates: Vec<Certificate> =
+            serde_json::from_str(&row.certificates).unwrap_or_default();
+        // The certificates of the needed skills this member brings, valid to the last day.
+        let brings: Vec<Skill> = requirement
+            .skills
+            .iter()
+            .copied()
+            .filter(|s| skills.contains(s))
+            .collect();
+        let own = Requirement {
+            skills: brings.clone(),
+            certificates: brings
+                .iter()
+                .flat_map(|s| {
+                    self.config
+                        .rules
+                        .skill_certificates
+                        .get(s)
+                        .cloned()
+                        .unwrap_or_default()
+                })
+                .collect(),
+        };
+        let unqualified = own
+            .check(&skills, &certificates, last_day)
+            .err()
+            .map(|why| why.to_string());
+        (brings, unqualified)
+    }
+
+    /// A crew member booked elsewhere at the time: the member's field and the clash.
+    fn clash_problem(
+        &self,
+        field: &str,
+        crew: &[String],
+        clash: &store::Clash,
+    ) -> (String, String) {
+        let i = crew
+            .iter()
+            .position(|c| c == &clash.technician_id)
+            .unwrap_or(0);
+        let at = |ms: i64| {
+            DateTime::from_timestamp_millis(ms)
+                .map(|t| t.with_timezone(&self.config.timezone).to_rfc3339())
+                .unwrap_or_default()
+        };
+        (
+            format!("{field}[{i}]"),
+            format!(
+                "{} is booked for the {} of case {} from {} to {}",
+                clash.technician_id,
+                clash.what,
+                clash.ticket_id,
+                at(clash.starts_at_ms),
+                at(clash.ends_at_ms)
+            ),
+        )
     }
 }
 

@@ -203,6 +203,99 @@ pub fn from_json<T: serde::de::DeserializeOwned>(
     serde_json::from_str(text).map_err(|err| corrupt(what, id, err))
 }
 
+/// The technician's regions, lowercase, each once; at least one.
+fn parse_regions(v: &mut Violations, given: &[String]) -> Vec<String> {
+    let mut regions: Vec<String> = Vec::new();
+    for (i, r) in given.iter().enumerate() {
+        let r = v.required(&format!("technician.regions[{i}]"), r, SHORT);
+        let r = r.to_lowercase();
+        if !r.is_empty() && !regions.contains(&r) {
+            regions.push(r);
+        }
+    }
+    if given.is_empty() {
+        v.add("technician.regions", "at least one region is required");
+    }
+    regions
+}
+
+/// The technician's base, when given, on the globe.
+fn parse_base(v: &mut Violations, given: Option<&common::GeoPoint>) -> Option<Point> {
+    given.map(|p| {
+        if !(-90.0..=90.0).contains(&p.latitude) {
+            v.add(
+                "technician.base_location.latitude",
+                "must be within -90..90",
+            );
+        }
+        if !(-180.0..=180.0).contains(&p.longitude) {
+            v.add(
+                "technician.base_location.longitude",
+                "must be within -180..180",
+            );
+        }
+        Point {
+            latitude: p.latitude,
+            longitude: p.longitude,
+        }
+    })
+}
+
+/// The technician's skills, each once; at least one.
+fn parse_skills(v: &mut Violations, given: &[i32]) -> Vec<Skill> {
+    let mut skills = Vec::new();
+    for (i, s) in given.iter().enumerate() {
+        if let Some(skill) = v.enum_value(
+            &format!("technician.skills[{i}]"),
+            *s,
+            Skill::from_proto_value,
+        ) && !skills.contains(&skill)
+        {
+            skills.push(skill);
+        }
+    }
+    if given.is_empty() {
+        v.add("technician.skills", "at least one skill is required");
+    }
+    skills
+}
+
+/// The technician's certificates, each with its validity.
+fn parse_certificates(v: &mut Violations, given: &[pb::Certificate]) -> Vec<Certificate> {
+    let mut certificates = Vec::new();
+    for (i, c) in given.iter().enumerate() {
+        let f = format!("technician.certificates[{i}]");
+        let kind = v.required(&format!("{f}.kind"), &c.kind, SHORT);
+        let number = v.required(&format!("{f}.number"), &c.number, SHORT);
+        let issuer = v.optional(&format!("{f}.issuer"), &c.issuer, SHORT);
+        if let Some(valid_until) = v.date(&format!("{f}.valid_until"), c.valid_until.as_ref(), true)
+        {
+            certificates.push(Certificate {
+                kind: kind.to_lowercase(),
+                number,
+                issuer,
+                valid_until,
+            });
+        }
+    }
+    certificates
+}
+
+/// The technician's working calendar: business (the default) or round the clock.
+fn parse_calendar(v: &mut Violations, given: &str) -> String {
+    match given.trim() {
+        "" => "business".to_owned(),
+        c if CALENDARS.contains(&c) => c.to_owned(),
+        other => {
+            v.add(
+                "technician.calendar",
+                format!("{other:?} is not one of business, round_the_clock"),
+            );
+            String::new()
+        }
+    }
+}
+
 impl TechnicianRecord {
     /// Parses and checks a whole technician; every problem is reported by field.
     pub fn parse(t: &pb::Technician) -> Result<TechnicianRecord, ApiError> {
@@ -210,77 +303,11 @@ impl TechnicianRecord {
         let id = v.required("technician.technician_id", &t.technician_id, SHORT);
         let person = Person::parse(&mut v, "technician.person", t.person.as_ref(), true, true);
         let team = v.optional("technician.team", &t.team, SHORT);
-        let mut regions: Vec<String> = Vec::new();
-        for (i, r) in t.regions.iter().enumerate() {
-            let r = v.required(&format!("technician.regions[{i}]"), r, SHORT);
-            let r = r.to_lowercase();
-            if !r.is_empty() && !regions.contains(&r) {
-                regions.push(r);
-            }
-        }
-        if t.regions.is_empty() {
-            v.add("technician.regions", "at least one region is required");
-        }
-        let base = t.base_location.as_ref().map(|p| {
-            if !(-90.0..=90.0).contains(&p.latitude) {
-                v.add(
-                    "technician.base_location.latitude",
-                    "must be within -90..90",
-                );
-            }
-            if !(-180.0..=180.0).contains(&p.longitude) {
-                v.add(
-                    "technician.base_location.longitude",
-                    "must be within -180..180",
-                );
-            }
-            Point {
-                latitude: p.latitude,
-                longitude: p.longitude,
-            }
-        });
-        let mut skills = Vec::new();
-        for (i, s) in t.skills.iter().enumerate() {
-            if let Some(skill) = v.enum_value(
-                &format!("technician.skills[{i}]"),
-                *s,
-                Skill::from_proto_value,
-            ) && !skills.contains(&skill)
-            {
-                skills.push(skill);
-            }
-        }
-        if t.skills.is_empty() {
-            v.add("technician.skills", "at least one skill is required");
-        }
-        let mut certificates = Vec::new();
-        for (i, c) in t.certificates.iter().enumerate() {
-            let f = format!("technician.certificates[{i}]");
-            let kind = v.required(&format!("{f}.kind"), &c.kind, SHORT);
-            let number = v.required(&format!("{f}.number"), &c.number, SHORT);
-            let issuer = v.optional(&format!("{f}.issuer"), &c.issuer, SHORT);
-            if let Some(valid_until) =
-                v.date(&format!("{f}.valid_until"), c.valid_until.as_ref(), true)
-            {
-                certificates.push(Certificate {
-                    kind: kind.to_lowercase(),
-                    number,
-                    issuer,
-                    valid_until,
-                });
-            }
-        }
-        let calendar = match t.calendar.trim() {
-            "" => "business".to_owned(),
-            c if CALENDARS.contains(&c) => c.to_owned(),
-            other => {
-                v.add(
-                    "technician.calendar",
-                    format!("{other:?} is not one of business, round_the_clock"),
-                );
-                String::new()
-            }
-        };
+        let regions = parse_regions(&mut v, &t.regions);
+        let base = parse_base(&mut v, t.base_location.as_ref());
+        let skills = parse_skills(&mut v, &t.skills);
+        let certificates = parse_certificates(&mut v, &t.certificates);
+        let calendar = parse_calendar(&mut v, &t.calendar);
         if !(1..=MAX_CAPACITY).contains(&t.capacity) {
             v.add(
                 "technician.capacity",

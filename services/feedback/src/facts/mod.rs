@@ -265,13 +265,10 @@ fn facts_of(
         clocks_breached: breached,
         updated_at: now,
     };
-    let mut parties = match inherited {
+    let parties = match inherited {
         Some((_, from_original)) => from_original.clone(),
         None => parties_of(&survey.shares),
     };
-    if parties.is_empty() {
-        parties.insert(UNDETERMINED.to_owned(), 1.0);
-    }
     Ok((fact, parties))
 }
 
@@ -412,6 +409,9 @@ fn parties_of(shares: &[common::ResponsibilityShare]) -> BTreeMap<String, f64> {
             *parties.entry(party_key(s.party)).or_default() +=
                 f64::from(s.percent) / f64::from(total);
         }
+    }
+    if parties.is_empty() {
+        parties.insert(UNDETERMINED.to_owned(), 1.0);
     }
     parties
 }

@@ -296,5 +296,10 @@ async fn originals(
             parties.insert(p.party, p.share);
         }
     }
+    for (_, parties) in out.values_mut() {
+        if parties.is_empty() {
+            parties.insert(UNDETERMINED.to_owned(), 1.0);
+        }
+    }
     Ok(out)
 }

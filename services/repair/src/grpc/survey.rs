@@ -32,6 +32,115 @@ struct Parsed {
 
 const CLOSED: &[CaseState] = &[CaseState::Archived, CaseState::Closed, CaseState::Cancelled];
 
+/// Who took part in the survey, from both sides: at least one.
+fn participants(v: &mut Violations, given: &[common::PersonRef]) -> Vec<common::PersonRef> {
+    if given.is_empty() {
+        v.add(
+            "content.participants",
+            "required: who took part, from both sides",
+        );
+    }
+    given
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            Person::parse(
+                v,
+                &format!("content.participants[{i}]"),
+                Some(p),
+                true,
+                false,
+            )
+            .to_proto()
+        })
+        .collect()
+}
+
+/// The ids the report gives its measurements (a measurement refused for its readings is
+/// still one of them: evidence naming it is not a second mistake).
+fn measurement_ids(given: &[common::Measurement]) -> Vec<String> {
+    given
+        .iter()
+        .enumerate()
+        .map(|(i, m)| match m.measurement_id.trim() {
+            "" => format!("m{}", i + 1),
+            id => id.to_owned(),
+        })
+        .collect()
+}
+
+/// What a report's diagnosis found, with the attachments its evidence cites.
+struct Diagnosed {
+    diagnosis: Option<pb::Diagnosis>,
+    attachments: Vec<(String, String)>,
+    category: Option<ProblemCategory>,
+    tier: Option<SeverityTier>,
+}
+
+/// Checks a report's diagnosis: the root cause, the responsibility shares, the evidence (which
+/// may name the report's measurements by `ids`), and the category and tier, together or neither.
+fn diagnosed(v: &mut Violations, given: Option<&pb::Diagnosis>, ids: &[String]) -> Diagnosed {
+    let (mut category, mut tier) = (None, None);
+    let mut attachments = Vec::new();
+    let diagnosis = match given {
+        None => {
+            v.add("content.diagnosis", "required: cause and responsibility");
+            None
+        }
+        Some(d) => {
+            if common::RootCause::try_from(d.root_cause).is_err() {
+                v.add("content.diagnosis.root_cause", "not a known root cause");
+            }
+            let found = shares(
+                v,
+                "content.diagnosis.responsibility",
+                &d.responsibility,
+                true,
+            );
+            let (evidence, more) = evidence(
+                v,
+                "content.diagnosis.evidence",
+                &d.evidence,
+                Some(ids),
+                false,
+            );
+            attachments = more;
+            category = ProblemCategory::from_proto_value(d.category);
+            tier = SeverityTier::from_proto_value(d.tier);
+            if d.category != 0 && category.is_none() {
+                v.add("content.diagnosis.category", "not a known category");
+            }
+            if d.tier != 0 && tier.is_none() {
+                v.add("content.diagnosis.tier", "not a known tier");
+            }
+            if category.is_some() != tier.is_some() {
+                v.add(
+                    "content.diagnosis",
+                    "give the diagnosed category and tier together, or neither",
+                );
+            }
+            Some(pb::Diagnosis {
+                root_cause: d.root_cause,
+                responsibility: crate::records::shares_proto(&found),
+                evidence,
+                category: d.category,
+                tier: d.tier,
+                expert_review: v.optional(
+                    "content.diagnosis.expert_review",
+                    &d.expert_review,
+                    LONG,
+                ),
+            })
+        }
+    };
+    Diagnosed {
+        diagnosis,
+        attachments,
+        category,
+        tier,
+    }
+}
+
 impl RepairService {
     /// Checks and judges measurements taken within `window` (before `now`); ids kept when
     /// given (unique), else `m1`, `m2`…
@@ -62,27 +171,7 @@ impl RepairService {
             };
         };
         let survey_time = time_range(v, "content.survey_time", c.survey_time.as_ref(), Some(now));
-        if c.participants.is_empty() {
-            v.add(
-                "content.participants",
-                "required: who took part, from both sides",
-            );
-        }
-        let participants = c
-            .participants
-            .iter()
-            .enumerate()
-            .map(|(i, p)| {
-                Person::parse(
-                    v,
-                    &format!("content.participants[{i}]"),
-                    Some(p),
-                    true,
-                    false,
-                )
-                .to_proto()
-            })
-            .collect();
+        let participants = participants(v, &c.participants);
         let findings = v.required("content.findings", &c.findings, LONG);
         // Readings lie within the survey time; where it is unusable, within the hours before.
         let window = survey_time.map_or(Window::inspection(now), |(start, end)| {
@@ -90,75 +179,20 @@ impl RepairService {
         });
         let measurements =
             self.measurements(v, "content.measurements", &c.measurements, (now, window));
-        // The ids the report gives (a measurement refused for its readings is still one of
-        // them: evidence naming it is not a second mistake).
-        let ids: Vec<String> = c
-            .measurements
-            .iter()
-            .enumerate()
-            .map(|(i, m)| match m.measurement_id.trim() {
-                "" => format!("m{}", i + 1),
-                id => id.to_owned(),
-            })
-            .collect();
+        let ids = measurement_ids(&c.measurements);
         let mut attachments: Vec<(String, String)> =
             crate::records::ids(v, "content.image_attachment_ids", &c.image_attachment_ids)
                 .into_iter()
                 .enumerate()
                 .map(|(i, id)| (format!("content.image_attachment_ids[{i}]"), id))
                 .collect();
-        let (mut category, mut tier) = (None, None);
-        let diagnosis = match c.diagnosis.as_ref() {
-            None => {
-                v.add("content.diagnosis", "required: cause and responsibility");
-                None
-            }
-            Some(d) => {
-                if common::RootCause::try_from(d.root_cause).is_err() {
-                    v.add("content.diagnosis.root_cause", "not a known root cause");
-                }
-                let found = shares(
-                    v,
-                    "content.diagnosis.responsibility",
-                    &d.responsibility,
-                    true,
-                );
-                let (evidence, more) = evidence(
-                    v,
-                    "content.diagnosis.evidence",
-                    &d.evidence,
-                    Some(&ids),
-                    false,
-                );
-                attachments.extend(more);
-                category = ProblemCategory::from_proto_value(d.category);
-                tier = SeverityTier::from_proto_value(d.tier);
-                if d.category != 0 && category.is_none() {
-                    v.add("content.diagnosis.category", "not a known category");
-                }
-                if d.tier != 0 && tier.is_none() {
-                    v.add("content.diagnosis.tier", "not a known tier");
-                }
-                if category.is_some() != tier.is_some() {
-                    v.add(
-                        "content.diagnosis",
-                        "give the diagnosed category and tier together, or neither",
-                    );
-                }
-                Some(pb::Diagnosis {
-                    root_cause: d.root_cause,
-                    responsibility: crate::records::shares_proto(&found),
-                    evidence,
-                    category: d.category,
-                    tier: d.tier,
-                    expert_review: v.optional(
-                        "content.diagnosis.expert_review",
-                        &d.expert_review,
-                        LONG,
-                    ),
-                })
-            }
-        };
+        let Diagnosed {
+            diagnosis,
+            attachments: cited,
+            category,
+            tier,
+        } = diagnosed(v, c.diagnosis.as_ref(), &ids);
+        attachments.extend(cited);
         let recommendation = v.optional("content.recommendation", &c.recommendation, LONG);
         let signatures = signatures(
             v,

@@ -302,44 +302,47 @@ fn review_comments(request: &pb::ReviewPlanRequest) -> Result<String, ApiError> 
     v.finish(comments)
 }
 
+/// A plan's materials, each with its quality certificate.
+fn plan_materials(v: &mut Violations, given: &[pb::PlanMaterial]) -> Vec<pb::PlanMaterial> {
+    given
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let mf = format!("content.materials[{i}]");
+            let refs = texts(
+                v,
+                &format!("{mf}.certificate_refs"),
+                &m.certificate_refs,
+                20,
+            );
+            if refs.is_empty() {
+                v.add(
+                    format!("{mf}.certificate_refs"),
+                    "a material needs its quality certificate",
+                );
+            }
+            pb::PlanMaterial {
+                name: v.required(&format!("{mf}.name"), &m.name, SHORT),
+                quantity: v.required(&format!("{mf}.quantity"), &m.quantity, SHORT),
+                certificate_refs: refs,
+            }
+        })
+        .collect()
+}
+
 impl RepairService {
     /// Checks a plan's content; the crew is checked against the case later.
-    fn parse_plan(&self, v: &mut Violations, c: Option<&pb::PlanContent>) -> pb::PlanContent {
-        let Some(c) = c else {
-            v.add("content", "required");
-            return pb::PlanContent::default();
-        };
-        let f = |name: &str| format!("content.{name}");
-        let materials = c
-            .materials
-            .iter()
-            .enumerate()
-            .map(|(i, m)| {
-                let mf = format!("content.materials[{i}]");
-                let refs = texts(
-                    v,
-                    &format!("{mf}.certificate_refs"),
-                    &m.certificate_refs,
-                    20,
-                );
-                if refs.is_empty() {
-                    v.add(
-                        format!("{mf}.certificate_refs"),
-                        "a material needs its quality certificate",
-                    );
-                }
-                pb::PlanMaterial {
-                    name: v.required(&format!("{mf}.name"), &m.name, SHORT),
-                    quantity: v.required(&format!("{mf}.quantity"), &m.quantity, SHORT),
-                    certificate_refs: refs,
-                }
-            })
-            .collect();
-        if c.steps.is_empty() {
-            v.add(f("steps"), "required: the steps of the repair, in order");
+    /// A plan's steps, in order: each id once, a key step with measurable quality criteria
+    /// (checked against the tolerance table), at least one key step.
+    fn plan_steps(&self, v: &mut Violations, given: &[pb::PlanStep]) -> Vec<pb::PlanStep> {
+        if given.is_empty() {
+            v.add(
+                "content.steps",
+                "required: the steps of the repair, in order",
+            );
         }
         let mut steps: Vec<pb::PlanStep> = Vec::new();
-        for (i, s) in c.steps.iter().enumerate() {
+        for (i, s) in given.iter().enumerate() {
             let sf = format!("content.steps[{i}]");
             let step_id = v.required(&format!("{sf}.step_id"), &s.step_id, 64);
             if steps.iter().any(|o| o.step_id == step_id) {
@@ -371,12 +374,23 @@ impl RepairService {
                 quality_criteria,
             });
         }
-        if !c.steps.is_empty() && !c.steps.iter().any(|s| s.key_step) {
+        if !given.is_empty() && !given.iter().any(|s| s.key_step) {
             v.add(
-                f("steps"),
+                "content.steps",
                 "at least one key step is inspected before completion",
             );
         }
+        steps
+    }
+
+    fn parse_plan(&self, v: &mut Violations, c: Option<&pb::PlanContent>) -> pb::PlanContent {
+        let Some(c) = c else {
+            v.add("content", "required");
+            return pb::PlanContent::default();
+        };
+        let f = |name: &str| format!("content.{name}");
+        let materials = plan_materials(v, &c.materials);
+        let steps = self.plan_steps(v, &c.steps);
         let safety = texts(v, &f("safety_measures"), &c.safety_measures, 50);
         if safety.is_empty() {
             v.add(f("safety_measures"), "required");

@@ -94,120 +94,20 @@ impl Feedback {
         let scope = Scope::parse(&ctx.caller, request.period.as_ref(), filter)?;
         let mut out = Csv::default();
         match report {
-            pb::Report::ProblemBreakdown => {
-                let found = analytics::breakdown(&self.db, &scope, request.dimension, 0).await?;
-                out.row([
-                    "key",
-                    "label_zh",
-                    "label_en",
-                    "cases",
-                    "share",
-                    "recurrences",
-                    "inherited",
-                ]);
-                for r in found.rows {
-                    out.row([
-                        r.key,
-                        r.label_zh,
-                        r.label_en,
-                        number(r.cases),
-                        number(r.share),
-                        number(r.recurrences),
-                        number(r.inherited),
-                    ]);
-                }
-            }
+            pb::Report::ProblemBreakdown => breakdown_csv(
+                &mut out,
+                analytics::breakdown(&self.db, &scope, request.dimension, 0).await?,
+            ),
             pb::Report::SlaCompliance => {
-                let found = analytics::sla_compliance(&self.db, &scope).await?;
-                out.row([
-                    "clock",
-                    "tier",
-                    "clocks",
-                    "met",
-                    "breached",
-                    "running",
-                    "compliance",
-                ]);
-                for r in found.rows {
-                    out.row([
-                        clock_name(r.clock),
-                        tier_name(r.tier),
-                        r.clocks.to_string(),
-                        r.met.to_string(),
-                        r.breached.to_string(),
-                        r.running.to_string(),
-                        number(r.compliance),
-                    ]);
-                }
+                sla_csv(&mut out, analytics::sla_compliance(&self.db, &scope).await?)
             }
             pb::Report::CaseOutcomes => {
-                let found = analytics::outcomes(&self.db, &scope, true).await?;
-                out.row([
-                    "month",
-                    "cases",
-                    "recurrence_rate",
-                    "rework_rate",
-                    "mean_hours_to_resolve",
-                    "on_time_share",
-                    "surveys",
-                    "response_speed",
-                    "service_attitude",
-                    "professional_competence",
-                    "fix_effect",
-                    "communication",
-                    "communication_surveys",
-                    "overall",
-                    "overall_surveys",
-                ]);
-                for o in found.months.into_iter().chain(found.total.map(|mut t| {
-                    t.month = "total".to_owned();
-                    t
-                })) {
-                    let s = o.satisfaction.unwrap_or_default();
-                    out.row([
-                        o.month,
-                        o.cases.to_string(),
-                        number(o.recurrence_rate),
-                        number(o.rework_rate),
-                        number(o.mean_hours_to_resolve),
-                        number(o.on_time_share),
-                        s.surveys.to_string(),
-                        number(s.response_speed),
-                        number(s.service_attitude),
-                        number(s.professional_competence),
-                        number(s.fix_effect),
-                        number(s.communication),
-                        s.communication_surveys.to_string(),
-                        number(s.overall),
-                        s.overall_surveys.to_string(),
-                    ]);
-                }
+                outcomes_csv(&mut out, analytics::outcomes(&self.db, &scope, true).await?)
             }
-            pb::Report::StaffKpis | pb::Report::Unspecified => {
-                let found = analytics::staff_kpis(&self.db, &scope, request.subject).await?;
-                out.row([
-                    "subject",
-                    "cases",
-                    "on_time_share",
-                    "satisfaction",
-                    "first_time_acceptance",
-                    "rectification_rounds",
-                    "archive_completeness",
-                    "recurrences_found_at_visits",
-                ]);
-                for r in found.rows {
-                    out.row([
-                        r.subject,
-                        r.cases.to_string(),
-                        number(r.on_time_share),
-                        number(r.satisfaction),
-                        number(r.first_time_acceptance),
-                        number(r.rectification_rounds),
-                        number(r.archive_completeness),
-                        r.recurrences_found_at_visits.to_string(),
-                    ]);
-                }
-            }
+            pb::Report::StaffKpis | pb::Report::Unspecified => kpis_csv(
+                &mut out,
+                analytics::staff_kpis(&self.db, &scope, request.subject).await?,
+            ),
         }
         Ok(out.0)
     }
@@ -334,6 +234,124 @@ steelcare_runtime::rpcs! {
     ) -> Result<tonic::Response<Self::ExportCsvStream>, Status> {
         let ctx = steelcare_runtime::handler::context(&request)?;
         steelcare_runtime::handler::respond(&ctx, self.export(&ctx, request.into_inner()).await)
+    }
+}
+
+/// A breakdown as CSV: a row per key, with its labels in both languages.
+fn breakdown_csv(out: &mut Csv, found: pb::ProblemBreakdownResponse) {
+    out.row([
+        "key",
+        "label_zh",
+        "label_en",
+        "cases",
+        "share",
+        "recurrences",
+        "inherited",
+    ]);
+    for r in found.rows {
+        out.row([
+            r.key,
+            r.label_zh,
+            r.label_en,
+            number(r.cases),
+            number(r.share),
+            number(r.recurrences),
+            number(r.inherited),
+        ]);
+    }
+}
+
+/// SLA compliance as CSV: a row per clock and tier.
+fn sla_csv(out: &mut Csv, found: pb::SlaComplianceResponse) {
+    out.row([
+        "clock",
+        "tier",
+        "clocks",
+        "met",
+        "breached",
+        "running",
+        "compliance",
+    ]);
+    for r in found.rows {
+        out.row([
+            clock_name(r.clock),
+            tier_name(r.tier),
+            r.clocks.to_string(),
+            r.met.to_string(),
+            r.breached.to_string(),
+            r.running.to_string(),
+            number(r.compliance),
+        ]);
+    }
+}
+
+/// Case outcomes as CSV: a row per month, then the total.
+fn outcomes_csv(out: &mut Csv, found: pb::CaseOutcomesResponse) {
+    out.row([
+        "month",
+        "cases",
+        "recurrence_rate",
+        "rework_rate",
+        "mean_hours_to_resolve",
+        "on_time_share",
+        "surveys",
+        "response_speed",
+        "service_attitude",
+        "professional_competence",
+        "fix_effect",
+        "communication",
+        "communication_surveys",
+        "overall",
+        "overall_surveys",
+    ]);
+    for o in found.months.into_iter().chain(found.total.map(|mut t| {
+        t.month = "total".to_owned();
+        t
+    })) {
+        let s = o.satisfaction.unwrap_or_default();
+        out.row([
+            o.month,
+            o.cases.to_string(),
+            number(o.recurrence_rate),
+            number(o.rework_rate),
+            number(o.mean_hours_to_resolve),
+            number(o.on_time_share),
+            s.surveys.to_string(),
+            number(s.response_speed),
+            number(s.service_attitude),
+            number(s.professional_competence),
+            number(s.fix_effect),
+            number(s.communication),
+            s.communication_surveys.to_string(),
+            number(s.overall),
+            s.overall_surveys.to_string(),
+        ]);
+    }
+}
+
+/// Staff KPIs as CSV: a row per subject.
+fn kpis_csv(out: &mut Csv, found: pb::StaffKpisResponse) {
+    out.row([
+        "subject",
+        "cases",
+        "on_time_share",
+        "satisfaction",
+        "first_time_acceptance",
+        "rectification_rounds",
+        "archive_completeness",
+        "recurrences_found_at_visits",
+    ]);
+    for r in found.rows {
+        out.row([
+            r.subject,
+            r.cases.to_string(),
+            number(r.on_time_share),
+            number(r.satisfaction),
+            number(r.first_time_acceptance),
+            number(r.rectification_rounds),
+            number(r.archive_completeness),
+            r.recurrences_found_at_visits.to_string(),
+        ]);
     }
 }
 

@@ -1386,50 +1386,8 @@ impl SurveyRequest {
                 )
             })
             .collect();
-        let start = match plan.scheduled_time.as_ref() {
-            None => {
-                v.add("survey_plan.scheduled_time", "required");
-                now
-            }
-            Some(ts) => match from_timestamp(ts, "survey_plan.scheduled_time") {
-                Ok(at) if at <= now => {
-                    v.add("survey_plan.scheduled_time", "must be in the future");
-                    now
-                }
-                Ok(at) => at,
-                Err(_) => {
-                    v.add("survey_plan.scheduled_time", "not a valid timestamp");
-                    now
-                }
-            },
-        };
-        let duration = match plan.expected_duration {
-            None => default_duration,
-            Some(dur) if dur.seconds > 0 && dur.seconds <= 7 * 24 * 3600 && dur.nanos >= 0 => {
-                TimeDelta::seconds(dur.seconds)
-            }
-            Some(_) => {
-                v.add(
-                    "survey_plan.expected_duration",
-                    "must be between 1 second and 7 days",
-                );
-                TimeDelta::hours(4)
-            }
-        };
-        let end = start + duration;
-        let mut instruments: Vec<i32> = Vec::new();
-        for (i, value) in plan.instruments.iter().enumerate() {
-            if v.enum_value(&format!("survey_plan.instruments[{i}]"), *value, |n| {
-                pb::Instrument::try_from(n)
-                    .ok()
-                    .filter(|i| *i != pb::Instrument::Unspecified)
-            })
-            .is_some()
-                && !instruments.contains(value)
-            {
-                instruments.push(*value);
-            }
-        }
+        let (start, end) = scheduled_window(&mut v, plan, now, default_duration);
+        let instruments = instruments_of(&mut v, &plan.instruments);
         let access = v.optional(
             "survey_plan.access_arrangements",
             &plan.access_arrangements,
@@ -1446,6 +1404,65 @@ impl SurveyRequest {
             access,
         })
     }
+}
+
+/// When a survey is planned: in the future, for its expected duration (the default when not
+/// given; at most 7 days).
+fn scheduled_window(
+    v: &mut Violations,
+    plan: &pb::SurveyPlan,
+    now: DateTime<Utc>,
+    default_duration: TimeDelta,
+) -> (DateTime<Utc>, DateTime<Utc>) {
+    let start = match plan.scheduled_time.as_ref() {
+        None => {
+            v.add("survey_plan.scheduled_time", "required");
+            now
+        }
+        Some(ts) => match from_timestamp(ts, "survey_plan.scheduled_time") {
+            Ok(at) if at <= now => {
+                v.add("survey_plan.scheduled_time", "must be in the future");
+                now
+            }
+            Ok(at) => at,
+            Err(_) => {
+                v.add("survey_plan.scheduled_time", "not a valid timestamp");
+                now
+            }
+        },
+    };
+    let duration = match plan.expected_duration {
+        None => default_duration,
+        Some(dur) if dur.seconds > 0 && dur.seconds <= 7 * 24 * 3600 && dur.nanos >= 0 => {
+            TimeDelta::seconds(dur.seconds)
+        }
+        Some(_) => {
+            v.add(
+                "survey_plan.expected_duration",
+                "must be between 1 second and 7 days",
+            );
+            TimeDelta::hours(4)
+        }
+    };
+    (start, start + duration)
+}
+
+/// The instruments a survey takes, each once.
+fn instruments_of(v: &mut Violations, given: &[i32]) -> Vec<i32> {
+    let mut instruments: Vec<i32> = Vec::new();
+    for (i, value) in given.iter().enumerate() {
+        if v.enum_value(&format!("survey_given[{i}]"), *value, |n| {
+            pb::Instrument::try_from(n)
+                .ok()
+                .filter(|i| *i != pb::Instrument::Unspecified)
+        })
+        .is_some()
+            && !instruments.contains(value)
+        {
+            instruments.push(*value);
+        }
+    }
+    instruments
 }
 
 /// The ticket of a case a survey can be planned for: ACKNOWLEDGED, with a technician who

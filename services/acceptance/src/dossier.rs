@@ -118,7 +118,24 @@ pub fn render(
         "<h1>案件档案 / Case dossier {}</h1>\n",
         esc(archive.archive_number)
     ));
-    // Summary.
+    summary(&mut out, archive, documents, files);
+    timeline(&mut out, documents, files);
+    measurements(&mut out, documents, files);
+    plan_and_agreement(&mut out, documents, files);
+    signatures(&mut out, documents, files);
+    photos(&mut out, documents);
+    contents(&mut out, documents);
+    out.push_str("</body></html>\n");
+    out
+}
+
+/// The summary: the case as taken in, how it ended, who archived it and the chain.
+fn summary(
+    out: &mut String,
+    archive: &Heading<'_>,
+    documents: &[archive_documents::Model],
+    files: &[(String, Vec<u8>)],
+) {
     let intake = docs_of(documents, files, "DOCUMENT_KIND_INTAKE_RECORD")
         .next()
         .map(|(_, v)| v)
@@ -155,7 +172,10 @@ pub fn render(
         ));
     }
     out.push_str("</table>\n");
-    // Timeline.
+}
+
+/// The timeline: the audit trail and each record's time, in order.
+fn timeline(out: &mut String, documents: &[archive_documents::Model], files: &[(String, Vec<u8>)]) {
     out.push_str("<h2>时间线 / Timeline</h2><table><tr><th>时间 / When</th><th>操作 / What</th><th>操作人 / Who</th></tr>\n");
     let mut events: Vec<(String, String, String)> = Vec::new();
     if let Some((_, trail)) = docs_of(documents, files, "DOCUMENT_KIND_CLASSIFICATION").next() {
@@ -186,7 +206,14 @@ pub fn render(
         ));
     }
     out.push_str("</table>\n");
-    // Measurements.
+}
+
+/// Every measurement of the survey, the key steps, the self-inspection and the acceptance rounds, with its verdict.
+fn measurements(
+    out: &mut String,
+    documents: &[archive_documents::Model],
+    files: &[(String, Vec<u8>)],
+) {
     out.push_str("<h2>测量与判定 / Measurements and verdicts</h2><table><tr><th>来源 / Record</th><th>构件 / Member</th><th>位置 / Location</th><th>读数 / Readings</th><th>允许范围 / Limits</th><th>判定 / Verdict</th><th>依据 / Clause</th></tr>\n");
     for (kind, field) in [
         ("DOCUMENT_KIND_SURVEY_REPORT", "measurements"),
@@ -195,11 +222,18 @@ pub fn render(
         ("DOCUMENT_KIND_ACCEPTANCE_ROUND", "measurements"),
     ] {
         for (d, v) in docs_of(documents, files, kind) {
-            measurement_rows(&mut out, &d.title, &v[field]);
+            measurement_rows(out, &d.title, &v[field]);
         }
     }
     out.push_str("</table>\n");
-    // Plan and agreement.
+}
+
+/// The agreed plan and the agreement.
+fn plan_and_agreement(
+    out: &mut String,
+    documents: &[archive_documents::Model],
+    files: &[(String, Vec<u8>)],
+) {
     if let Some((_, plan)) = docs_of(documents, files, "DOCUMENT_KIND_REPAIR_PLAN")
         .filter(|(_, v)| v["_status"] == "agreed")
         .last()
@@ -236,18 +270,28 @@ pub fn render(
             esc(&text(&cost["reasoning_en"])),
         ));
     }
-    // Signatures.
+}
+
+/// Every signature on every record.
+fn signatures(
+    out: &mut String,
+    documents: &[archive_documents::Model],
+    files: &[(String, Vec<u8>)],
+) {
     out.push_str("<h2>签字 / Signatures</h2><table><tr><th>文件 / Record</th><th>签字人 / Signer</th><th>身份 / Role</th><th>时间 / When</th><th>意见 / Opinion</th></tr>\n");
     for d in documents.iter().filter(|d| d.attachment_id.is_none()) {
         if let Some((_, bytes)) = files.iter().find(|(p, _)| p == &d.path)
             && let Ok(v) = serde_json::from_slice::<serde_json::Value>(bytes)
         {
-            signature_rows(&mut out, &d.title, &v["signatures"]);
-            signature_rows(&mut out, &d.title, &v["customer_signature"]);
+            signature_rows(out, &d.title, &v["signatures"]);
+            signature_rows(out, &d.title, &v["customer_signature"]);
         }
     }
     out.push_str("</table>\n");
-    // Photos.
+}
+
+/// The photos.
+fn photos(out: &mut String, documents: &[archive_documents::Model]) {
     out.push_str("<h2>照片 / Photos</h2><div>\n");
     for d in documents
         .iter()
@@ -261,7 +305,10 @@ pub fn render(
         ));
     }
     out.push_str("</div>\n");
-    // Contents.
+}
+
+/// The contents, with each document's hash.
+fn contents(out: &mut String, documents: &[archive_documents::Model]) {
     out.push_str("<h2>目录 / Contents</h2><table><tr><th>#</th><th>文件 / Document</th><th>路径 / Path</th><th>SHA-256</th></tr>\n");
     for d in documents {
         out.push_str(&format!(
@@ -272,6 +319,5 @@ pub fn render(
             esc(&d.sha256)
         ));
     }
-    out.push_str("</table></body></html>\n");
-    out
+    out.push_str("</table>");
 }

@@ -273,119 +273,10 @@ impl Acceptor {
     ) -> Result<Vec<Draft>, ApiError> {
         use pb::DocumentKind as D;
         let id = case.id.as_str();
-        let mut out = Vec::new();
-        let ticket = tickets::Entity::find_by_id(id.to_owned())
-            .into_json()
-            .one(conn)
-            .await
-            .map_err(db_err)?
-            .ok_or_else(|| not_found("ticket", id))?;
-        let project_id = ticket["project_id"].as_str().unwrap_or_default().to_owned();
-        let customer_id = ticket["customer_id"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
-        let project = projects::Entity::find_by_id(project_id)
-            .into_json()
-            .one(conn)
-            .await
-            .map_err(db_err)?;
-        let customer = customers::Entity::find_by_id(customer_id)
-            .into_json()
-            .one(conn)
-            .await
-            .map_err(db_err)?;
-        let readback = ticket["readback_text"].as_str().map(str::to_owned);
-        let closing = ticket["closing_text"].as_str().map(str::to_owned);
-        out.push(json_draft(
-            D::IntakeRecord,
-            "报修登记 / Intake record",
-            &serde_json::json!({ "ticket": ticket, "project": project, "customer": customer }),
-        ));
-        // The read-back counts once the customer confirmed it (MISSION §3.1); an unconfirmed
-        // text stays in the intake record above.
-        if let Some(text) = readback.filter(|_| !ticket["readback_confirmed_at"].is_null()) {
-            out.push(json_draft(
-                D::Readback,
-                "复述确认 / Read-back",
-                &serde_json::json!({ "readback_text": text, "confirmed_at": ticket["readback_confirmed_at"] }),
-            ));
-        }
-        let trail = audit_log::Entity::find()
-            .filter(audit_log::Column::EntityType.eq("ticket"))
-            .filter(audit_log::Column::EntityId.eq(id))
-            .order_by_asc(audit_log::Column::CreatedAt)
-            .into_json()
-            .all(conn)
-            .await
-            .map_err(db_err)?;
-        out.push(json_draft(
-            D::Classification,
-            "分类分级与调整 / Classification and overrides",
-            &serde_json::json!({ "audit_trail": trail }),
-        ));
-        let clocks = sla_clocks::Entity::find()
-            .filter(sla_clocks::Column::TicketId.eq(id))
-            .into_json()
-            .all(conn)
-            .await
-            .map_err(db_err)?;
-        let pauses = sla_pauses::Entity::find()
-            .filter(sla_pauses::Column::TicketId.eq(id))
-            .into_json()
-            .all(conn)
-            .await
-            .map_err(db_err)?;
-        out.push(json_draft(
-            D::Sla,
-            "时限 / SLA clocks",
-            &serde_json::json!({ "clocks": clocks, "pauses": pauses }),
-        ));
-        let assignment = assignments::Entity::find()
-            .filter(assignments::Column::TicketId.eq(id))
-            .into_json()
-            .all(conn)
-            .await
-            .map_err(db_err)?;
-        if !assignment.is_empty() {
-            let ids: Vec<String> = assignment
-                .iter()
-                .filter_map(|a| a["id"].as_str().map(str::to_owned))
-                .collect();
-            let offers = assignment_offers::Entity::find()
-                .filter(assignment_offers::Column::AssignmentId.is_in(ids))
-                .into_json()
-                .all(conn)
-                .await
-                .map_err(db_err)?;
-            let plans = survey_plans::Entity::find()
-                .filter(survey_plans::Column::TicketId.eq(id))
-                .into_json()
-                .all(conn)
-                .await
-                .map_err(db_err)?;
-            out.push(json_draft(
-                D::Dispatch,
-                "派工与勘察计划 / Dispatch and survey plan",
-                &serde_json::json!({ "assignments": assignment, "offers": offers, "survey_plans": plans }),
-            ));
-        }
-        let records = case_records::Entity::find()
-            .filter(case_records::Column::TicketId.eq(id))
-            .order_by_asc(case_records::Column::Id)
-            .all(conn)
-            .await
-            .map_err(db_err)?;
-        for row in &records {
-            let Some((message, kind, title)) = record_kind(&row.kind) else {
-                continue;
-            };
-            let mut value = record_json(row, message)?;
-            if let serde_json::Value::Object(map) = &mut value {
-                map.insert("_status".to_owned(), serde_json::json!(row.status));
-            }
-            out.push(json_draft(kind, title, &value));
-        }
+        let (mut out, closing) = intake_drafts(conn, id).await?;
+        out.push(sla_draft(conn, id).await?);
+        out.extend(dispatch_draft(conn, id).await?);
+        out.extend(record_drafts(conn, id).await?);
         if case.state == CaseState::ResolvedRemotely {
             out.push(json_draft(
                 D::RemoteResolution,
@@ -393,6 +284,18 @@ impl Acceptor {
                 &serde_json::json!({ "closing_text": closing }),
             ));
         }
+        out.extend(self.attachment_drafts(conn, id).await?);
+        Ok(out)
+    }
+
+    /// The case's attachments as documents, with their bytes, oldest first.
+    async fn attachment_drafts(
+        &self,
+        conn: &impl ConnectionTrait,
+        id: &str,
+    ) -> Result<Vec<Draft>, ApiError> {
+        use pb::DocumentKind as D;
+        let mut out = Vec::new();
         let files = attachments::Entity::find()
             .filter(attachments::Column::TicketId.eq(id))
             .order_by_asc(attachments::Column::CreatedAt)
@@ -435,6 +338,147 @@ fn safe_name(name: &str) -> String {
     } else {
         cleaned
     }
+}
+
+/// The intake record (ticket, project, customer), the confirmed read-back and the
+/// classification's audit trail; with the ticket's closing text.
+async fn intake_drafts(
+    conn: &impl ConnectionTrait,
+    id: &str,
+) -> Result<(Vec<Draft>, Option<String>), ApiError> {
+    use pb::DocumentKind as D;
+    let mut out = Vec::new();
+    let ticket = tickets::Entity::find_by_id(id.to_owned())
+        .into_json()
+        .one(conn)
+        .await
+        .map_err(db_err)?
+        .ok_or_else(|| not_found("ticket", id))?;
+    let project_id = ticket["project_id"].as_str().unwrap_or_default().to_owned();
+    let customer_id = ticket["customer_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let project = projects::Entity::find_by_id(project_id)
+        .into_json()
+        .one(conn)
+        .await
+        .map_err(db_err)?;
+    let customer = customers::Entity::find_by_id(customer_id)
+        .into_json()
+        .one(conn)
+        .await
+        .map_err(db_err)?;
+    let readback = ticket["readback_text"].as_str().map(str::to_owned);
+    let closing = ticket["closing_text"].as_str().map(str::to_owned);
+    out.push(json_draft(
+        D::IntakeRecord,
+        "报修登记 / Intake record",
+        &serde_json::json!({ "ticket": ticket, "project": project, "customer": customer }),
+    ));
+    // The read-back counts once the customer confirmed it (MISSION §3.1); an unconfirmed
+    // text stays in the intake record above.
+    if let Some(text) = readback.filter(|_| !ticket["readback_confirmed_at"].is_null()) {
+        out.push(json_draft(
+            D::Readback,
+            "复述确认 / Read-back",
+            &serde_json::json!({ "readback_text": text, "confirmed_at": ticket["readback_confirmed_at"] }),
+        ));
+    }
+    let trail = audit_log::Entity::find()
+        .filter(audit_log::Column::EntityType.eq("ticket"))
+        .filter(audit_log::Column::EntityId.eq(id))
+        .order_by_asc(audit_log::Column::CreatedAt)
+        .into_json()
+        .all(conn)
+        .await
+        .map_err(db_err)?;
+    out.push(json_draft(
+        D::Classification,
+        "分类分级与调整 / Classification and overrides",
+        &serde_json::json!({ "audit_trail": trail }),
+    ));
+    Ok((out, closing))
+}
+
+/// The case's SLA clocks and pauses.
+async fn sla_draft(conn: &impl ConnectionTrait, id: &str) -> Result<Draft, ApiError> {
+    use pb::DocumentKind as D;
+    let clocks = sla_clocks::Entity::find()
+        .filter(sla_clocks::Column::TicketId.eq(id))
+        .into_json()
+        .all(conn)
+        .await
+        .map_err(db_err)?;
+    let pauses = sla_pauses::Entity::find()
+        .filter(sla_pauses::Column::TicketId.eq(id))
+        .into_json()
+        .all(conn)
+        .await
+        .map_err(db_err)?;
+    Ok(json_draft(
+        D::Sla,
+        "时限 / SLA clocks",
+        &serde_json::json!({ "clocks": clocks, "pauses": pauses }),
+    ))
+}
+
+/// The case's assignments, offers and survey plans, when it was dispatched.
+async fn dispatch_draft(conn: &impl ConnectionTrait, id: &str) -> Result<Option<Draft>, ApiError> {
+    use pb::DocumentKind as D;
+    let assignment = assignments::Entity::find()
+        .filter(assignments::Column::TicketId.eq(id))
+        .into_json()
+        .all(conn)
+        .await
+        .map_err(db_err)?;
+    if assignment.is_empty() {
+        return Ok(None);
+    }
+    let ids: Vec<String> = assignment
+        .iter()
+        .filter_map(|a| a["id"].as_str().map(str::to_owned))
+        .collect();
+    let offers = assignment_offers::Entity::find()
+        .filter(assignment_offers::Column::AssignmentId.is_in(ids))
+        .into_json()
+        .all(conn)
+        .await
+        .map_err(db_err)?;
+    let plans = survey_plans::Entity::find()
+        .filter(survey_plans::Column::TicketId.eq(id))
+        .into_json()
+        .all(conn)
+        .await
+        .map_err(db_err)?;
+    Ok(Some(json_draft(
+        D::Dispatch,
+        "派工与勘察计划 / Dispatch and survey plan",
+        &serde_json::json!({ "assignments": assignment, "offers": offers, "survey_plans": plans }),
+    )))
+}
+
+/// The case's records (survey, plans, agreement, work, inspections, acceptance, …), in id
+/// order, each with its status.
+async fn record_drafts(conn: &impl ConnectionTrait, id: &str) -> Result<Vec<Draft>, ApiError> {
+    let mut out = Vec::new();
+    let records = case_records::Entity::find()
+        .filter(case_records::Column::TicketId.eq(id))
+        .order_by_asc(case_records::Column::Id)
+        .all(conn)
+        .await
+        .map_err(db_err)?;
+    for row in &records {
+        let Some((message, kind, title)) = record_kind(&row.kind) else {
+            continue;
+        };
+        let mut value = record_json(row, message)?;
+        if let serde_json::Value::Object(map) = &mut value {
+            map.insert("_status".to_owned(), serde_json::json!(row.status));
+        }
+        out.push(json_draft(kind, title, &value));
+    }
+    Ok(out)
 }
 
 fn document_of(row: &archive_documents::Model) -> pb::ArchiveDocument {

@@ -693,25 +693,71 @@ fn non_empty(value: Option<String>) -> Option<String> {
 
 impl RawSettings {
     fn validate(self) -> Result<Settings, SettingsError> {
-        let listen: SocketAddr = self.server.listen.parse().map_err(|_| {
+        let server = self.server.validate()?;
+        let database = self.database.validate()?;
+        let redis = self.redis.validate()?;
+        let telemetry = self.telemetry.validate()?;
+        let auth = self.auth.validate()?;
+        let bus = self.bus.validate()?;
+        let intake = self.intake.validate()?;
+        let dispatch = self.dispatch.validate()?;
+        let repair = self.repair.validate()?;
+        let feedback = self.feedback.validate(&intake.calendar)?;
+        let attachments = self.attachments.validate(&self.data_dir)?;
+        Ok(Settings {
+            intake,
+            dispatch,
+            repair,
+            feedback,
+            attachments,
+            data_dir: self.data_dir,
+            server,
+            database,
+            redis,
+            bus,
+            auth,
+            telemetry,
+        })
+    }
+}
+
+impl RawServer {
+    fn validate(self) -> Result<ServerSettings, SettingsError> {
+        let listen: SocketAddr = self.listen.parse().map_err(|_| {
             invalid(
                 "server.listen",
                 format!(
                     "{:?} is not a socket address like 127.0.0.1:50051",
-                    self.server.listen
+                    self.listen
                 ),
             )
         })?;
-        if self.server.max_message_bytes < 1024 || self.server.max_message_bytes > 256 << 20 {
+        if self.max_message_bytes < 1024 || self.max_message_bytes > 256 << 20 {
             return Err(invalid(
                 "server.max_message_bytes",
                 "must be between 1024 and 268435456",
             ));
         }
-        if self.server.request_timeout_secs == 0 {
+        if self.request_timeout_secs == 0 {
             return Err(invalid("server.request_timeout_secs", "must be at least 1"));
         }
-        let url = self.database.url.trim().to_owned();
+        if self.drain_delay_ms > 60_000 {
+            return Err(invalid("server.drain_delay_ms", "must be at most 60000"));
+        }
+        Ok(ServerSettings {
+            listen,
+            max_message_bytes: self.max_message_bytes as usize,
+            request_timeout: Duration::from_secs(self.request_timeout_secs),
+            shutdown_grace: Duration::from_secs(self.shutdown_grace_secs),
+            drain_delay: Duration::from_millis(self.drain_delay_ms),
+            cors_allowed_origins: self.cors_allowed_origins,
+        })
+    }
+}
+
+impl RawDatabase {
+    fn validate(self) -> Result<DatabaseSettings, SettingsError> {
+        let url = self.url.trim().to_owned();
         let is_sqlite = url.starts_with("sqlite:");
         if !(is_sqlite || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
             return Err(invalid(
@@ -719,11 +765,21 @@ impl RawSettings {
                 "must start with sqlite:, postgres:// or postgresql://",
             ));
         }
-        if self.database.max_connections == 0 {
+        if self.max_connections == 0 {
             return Err(invalid("database.max_connections", "must be at least 1"));
         }
-        let redis_url = non_empty(self.redis.url);
-        if let Some(u) = &redis_url
+        Ok(DatabaseSettings {
+            url,
+            max_connections: self.max_connections,
+            migrate_on_start: self.migrate_on_start.unwrap_or(is_sqlite),
+        })
+    }
+}
+
+impl RawRedis {
+    fn validate(self) -> Result<RedisSettings, SettingsError> {
+        let url = non_empty(self.url);
+        if let Some(u) = &url
             && !(u.starts_with("redis://") || u.starts_with("redis+unix://"))
         {
             return Err(invalid(
@@ -731,7 +787,16 @@ impl RawSettings {
                 "must start with redis:// or redis+unix://",
             ));
         }
-        let log_format = match self.telemetry.log_format.as_str() {
+        Ok(RedisSettings {
+            url,
+            key_prefix: self.key_prefix,
+        })
+    }
+}
+
+impl RawTelemetry {
+    fn validate(self) -> Result<TelemetrySettings, SettingsError> {
+        let log_format = match self.log_format.as_str() {
             "pretty" => LogFormat::Pretty,
             "json" => LogFormat::Json,
             other => {
@@ -741,7 +806,7 @@ impl RawSettings {
                 ));
             }
         };
-        let otlp_endpoint = non_empty(self.telemetry.otlp_endpoint);
+        let otlp_endpoint = non_empty(self.otlp_endpoint);
         if let Some(e) = &otlp_endpoint
             && !(e.starts_with("http://") || e.starts_with("https://"))
         {
@@ -750,13 +815,25 @@ impl RawSettings {
                 "must be an http:// or https:// URL",
             ));
         }
-        if !(100..=3_600_000).contains(&self.telemetry.metrics_interval_ms) {
+        if !(100..=3_600_000).contains(&self.metrics_interval_ms) {
             return Err(invalid(
                 "telemetry.metrics_interval_ms",
                 "must be between 100 and 3600000",
             ));
         }
-        if let Some(path) = &self.auth.jwt_public_key_file
+        Ok(TelemetrySettings {
+            otlp_endpoint,
+            log_format,
+            log_filter: self.log_filter,
+            service_name: self.service_name,
+            metrics_interval: Duration::from_millis(self.metrics_interval_ms),
+        })
+    }
+}
+
+impl RawAuth {
+    fn validate(self) -> Result<AuthSettings, SettingsError> {
+        if let Some(path) = &self.jwt_public_key_file
             && !path.is_file()
         {
             return Err(invalid(
@@ -764,89 +841,108 @@ impl RawSettings {
                 format!("cannot read {}", path.display()),
             ));
         }
-        let jwt_secret = non_empty(self.auth.jwt_secret);
+        let jwt_secret = non_empty(self.jwt_secret);
         if let Some(secret) = &jwt_secret
             && secret.len() < 16
         {
             return Err(invalid("auth.jwt_secret", "must be at least 16 characters"));
         }
-        if !(100..=600_000).contains(&self.bus.redelivery_idle_ms) {
+        Ok(AuthSettings {
+            jwt_secret: jwt_secret.map(Secret::new),
+            jwt_public_key_file: self.jwt_public_key_file,
+            issuer: self.issuer,
+            max_token_lifetime: parse_span("auth.max_token_lifetime", &self.max_token_lifetime)?,
+        })
+    }
+}
+
+impl RawBus {
+    fn validate(self) -> Result<BusSettings, SettingsError> {
+        if !(100..=600_000).contains(&self.redelivery_idle_ms) {
             return Err(invalid(
                 "bus.redelivery_idle_ms",
                 "must be between 100 and 600000",
             ));
         }
-        if !(500..=600_000).contains(&self.bus.relay_lease_ms) {
+        if !(500..=600_000).contains(&self.relay_lease_ms) {
             return Err(invalid(
                 "bus.relay_lease_ms",
                 "must be between 500 and 600000",
             ));
         }
-        let intake = self.intake.validate()?;
-        let max_token_lifetime =
-            parse_span("auth.max_token_lifetime", &self.auth.max_token_lifetime)?;
-        let dispatch = self.dispatch.validate()?;
-        if self.repair.chief_engineer_above_cents < 0 {
+        Ok(BusSettings {
+            redelivery_idle: Duration::from_millis(self.redelivery_idle_ms),
+            relay_lease: Duration::from_millis(self.relay_lease_ms),
+        })
+    }
+}
+
+impl RawRepair {
+    fn validate(self) -> Result<RepairSettings, SettingsError> {
+        if self.chief_engineer_above_cents < 0 {
             return Err(invalid(
                 "repair.chief_engineer_above_cents",
                 "must not be negative",
             ));
         }
-        if self.repair.consumers == 0 {
+        if self.consumers == 0 {
             return Err(invalid("repair.consumers", "must be at least 1"));
         }
-        if self.repair.watcher_interval_ms == 0 {
+        if self.watcher_interval_ms == 0 {
             return Err(invalid("repair.watcher_interval_ms", "must be at least 1"));
         }
-        if self.repair.chief_engineer_above_cents > MAX_MINOR {
+        if self.chief_engineer_above_cents > MAX_MINOR {
             return Err(invalid(
                 "repair.chief_engineer_above_cents",
                 format!("must be at most {MAX_MINOR}"),
             ));
         }
-        let currency = Currency::parse(&self.repair.currency).ok_or_else(|| {
+        let currency = Currency::parse(&self.currency).ok_or_else(|| {
             invalid(
                 "repair.currency",
                 format!(
                     "{:?} is not an ISO 4217 code this product knows",
-                    self.repair.currency
+                    self.currency
                 ),
             )
         })?;
-        let repair = RepairSettings {
-            chief_engineer_above_cents: self.repair.chief_engineer_above_cents,
+        Ok(RepairSettings {
+            chief_engineer_above_cents: self.chief_engineer_above_cents,
             currency,
-            cost_policy: self.repair.cost_policy.validate()?,
-            consumers: self.repair.consumers,
-            watcher_interval: Duration::from_millis(self.repair.watcher_interval_ms),
-        };
-        if self.feedback.team.trim().is_empty() {
+            cost_policy: self.cost_policy.validate()?,
+            consumers: self.consumers,
+            watcher_interval: Duration::from_millis(self.watcher_interval_ms),
+        })
+    }
+}
+
+impl RawFeedback {
+    /// Checks feedback's settings; visits are made within the working shifts of `calendar`.
+    fn validate(self, calendar: &BusinessCalendar) -> Result<FeedbackSettings, SettingsError> {
+        if self.team.trim().is_empty() {
             return Err(invalid("feedback.team", "must not be empty"));
         }
-        if !(1..=730).contains(&self.feedback.verification_days) {
+        if !(1..=730).contains(&self.verification_days) {
             return Err(invalid(
                 "feedback.verification_days",
                 "must be between 1 and 730",
             ));
         }
-        if self.server.drain_delay_ms > 60_000 {
-            return Err(invalid("server.drain_delay_ms", "must be at most 60000"));
-        }
-        if self.feedback.consumers == 0 {
+        if self.consumers == 0 {
             return Err(invalid("feedback.consumers", "must be at least 1"));
         }
-        let visit_time = NaiveTime::parse_from_str(self.feedback.visit_time.trim(), "%H:%M")
+        let visit_time = NaiveTime::parse_from_str(self.visit_time.trim(), "%H:%M")
             .map_err(|_| invalid("feedback.visit_time", "must be HH:MM"))?;
-        if !intake.calendar.in_shift(visit_time) {
+        if !calendar.in_shift(visit_time) {
             return Err(invalid(
                 "feedback.visit_time",
                 format!(
                     "{visit_time} is outside the working shifts of calendar {}",
-                    intake.calendar.name()
+                    calendar.name()
                 ),
             ));
         }
-        let intake_url = match self.feedback.intake_url.trim() {
+        let intake_url = match self.intake_url.trim() {
             "" => None,
             url if (url.starts_with("http://") || url.starts_with("https://"))
                 && url.parse::<http::Uri>().is_ok() =>
@@ -860,55 +956,12 @@ impl RawSettings {
                 ));
             }
         };
-        let feedback = FeedbackSettings {
-            team: self.feedback.team.trim().to_owned(),
-            verification_days: self.feedback.verification_days,
+        Ok(FeedbackSettings {
+            team: self.team.trim().to_owned(),
+            verification_days: self.verification_days,
             visit_time,
             intake_url,
-            consumers: self.feedback.consumers,
-        };
-        let attachments = self.attachments.validate(&self.data_dir)?;
-        Ok(Settings {
-            intake,
-            dispatch,
-            repair,
-            feedback,
-            attachments,
-            data_dir: self.data_dir,
-            server: ServerSettings {
-                listen,
-                max_message_bytes: self.server.max_message_bytes as usize,
-                request_timeout: Duration::from_secs(self.server.request_timeout_secs),
-                shutdown_grace: Duration::from_secs(self.server.shutdown_grace_secs),
-                drain_delay: Duration::from_millis(self.server.drain_delay_ms),
-                cors_allowed_origins: self.server.cors_allowed_origins,
-            },
-            database: DatabaseSettings {
-                url,
-                max_connections: self.database.max_connections,
-                migrate_on_start: self.database.migrate_on_start.unwrap_or(is_sqlite),
-            },
-            redis: RedisSettings {
-                url: redis_url,
-                key_prefix: self.redis.key_prefix,
-            },
-            bus: BusSettings {
-                redelivery_idle: Duration::from_millis(self.bus.redelivery_idle_ms),
-                relay_lease: Duration::from_millis(self.bus.relay_lease_ms),
-            },
-            auth: AuthSettings {
-                jwt_secret: jwt_secret.map(Secret::new),
-                jwt_public_key_file: self.auth.jwt_public_key_file,
-                issuer: self.auth.issuer,
-                max_token_lifetime,
-            },
-            telemetry: TelemetrySettings {
-                otlp_endpoint,
-                log_format,
-                log_filter: self.telemetry.log_filter,
-                service_name: self.telemetry.service_name,
-                metrics_interval: Duration::from_millis(self.telemetry.metrics_interval_ms),
-            },
+            consumers: self.consumers,
         })
     }
 }

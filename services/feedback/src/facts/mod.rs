@@ -163,7 +163,7 @@ pub async fn refresh_all(
     for ticket in &sources.tickets {
         let (fact, of_case) = facts_of(&sources, zone, ticket, now)?;
         staff.extend(
-            staff_of(&sources, &ticket.id)?
+            staff_of(&sources, &ticket.id)
                 .into_iter()
                 .map(|(kind, subject)| (ticket.id.clone(), kind, subject)),
         );
@@ -498,11 +498,11 @@ async fn write_staff(
 
 /// Whom a case counts for: its technicians (its survey plans' members and its work-log
 /// crews), their teams, the agent who took it.
-fn staff_of(sources: &Sources, ticket_id: &str) -> Result<Vec<(&'static str, String)>, ApiError> {
+fn staff_of(sources: &Sources, ticket_id: &str) -> Vec<(&'static str, String)> {
     let mut technicians: Vec<String> = sources.members.get(ticket_id).cloned().unwrap_or_default();
-    for t in steelcare_runtime::record::crew_in(sources.records(ticket_id, repair_kind::WORK))? {
-        if !technicians.contains(&t) {
-            technicians.push(t);
+    for t in sources.crews.get(ticket_id).into_iter().flatten() {
+        if !technicians.contains(t) {
+            technicians.push(t.clone());
         }
     }
     let mut rows: Vec<(&'static str, String)> = Vec::new();
@@ -517,7 +517,7 @@ fn staff_of(sources: &Sources, ticket_id: &str) -> Result<Vec<(&'static str, Str
     if let Some(agent) = agent_in(sources.first_audit.get(ticket_id)) {
         rows.push((staff::AGENT, agent));
     }
-    Ok(rows)
+    rows
 }
 
 /// How many recurrences the return visits of a case found.

@@ -41,6 +41,8 @@ pub(super) struct Sources {
     pub recurred: HashSet<String>,
     /// Each case's survey plans' members, in order of first appearance.
     pub members: HashMap<String, Vec<String>>,
+    /// Each case's work-log crew, in order of first appearance.
+    pub crews: HashMap<String, Vec<String>>,
     /// The team of each technician on a case, as a survey plan's member or on its work log.
     pub teams: HashMap<String, String>,
     /// Each case's first audit record (its creation).
@@ -98,11 +100,17 @@ impl Sources {
             ),
             recurred: recurred(conn, &ids).await?,
             members: members(conn, &ids).await?,
+            crews: HashMap::new(),
             teams: HashMap::new(),
             first_audit: first_audits(conn, &ids).await?,
             originals: originals(conn, &tickets).await?,
             tickets,
         };
+        for t in &sources.tickets {
+            let crew =
+                steelcare_runtime::record::crew_in(sources.records(&t.id, repair_kind::WORK))?;
+            sources.crews.insert(t.id.clone(), crew);
+        }
         sources.teams = sources.teams_of_staff(conn).await?;
         Ok(sources)
     }
@@ -119,17 +127,14 @@ impl Sources {
         &self,
         conn: &impl ConnectionTrait,
     ) -> Result<HashMap<String, String>, ApiError> {
-        let mut staff: HashSet<String> = self.members.values().flatten().cloned().collect();
-        for t in &self.tickets {
-            staff.extend(steelcare_runtime::record::crew_in(
-                self.records(&t.id, repair_kind::WORK),
-            )?);
-        }
+        let staff: HashSet<&String> = (self.members.values().flatten())
+            .chain(self.crews.values().flatten())
+            .collect();
         if staff.is_empty() {
             return Ok(HashMap::new());
         }
         Ok(technicians::Entity::find()
-            .filter(technicians::Column::Id.is_in(staff))
+            .filter(technicians::Column::Id.is_in(staff.into_iter().cloned()))
             .all(conn)
             .await
             .map_err(db_err)?

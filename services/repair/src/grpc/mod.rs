@@ -17,7 +17,7 @@ use steelcare_proto::common::v1 as common;
 use steelcare_proto::repair::v1 as pb;
 use steelcare_proto::repair::v1::repair_service_server::RepairService as RepairApi;
 use steelcare_runtime::handler::require;
-use steelcare_runtime::validate::{SHORT, Violations};
+use steelcare_runtime::validate::{Person, SHORT, Violations};
 use steelcare_runtime::{ApiError, RequestContext};
 use steelcare_store::entity::case_records;
 
@@ -91,6 +91,24 @@ fn attachment_ref(a: &steelcare_store::entity::attachments::Model) -> common::At
         sha256: a.sha256.clone(),
         caption: a.caption.clone(),
     }
+}
+
+/// The people who took part (at `field`): at least one (`missing` says who is wanted), each
+/// named.
+fn participants(
+    v: &mut Violations,
+    field: &str,
+    given: &[common::PersonRef],
+    missing: &str,
+) -> Vec<common::PersonRef> {
+    if given.is_empty() {
+        v.add(field, missing);
+    }
+    given
+        .iter()
+        .enumerate()
+        .map(|(i, p)| Person::parse(v, &format!("{field}[{i}]"), Some(p), true, false).to_proto())
+        .collect()
 }
 
 /// Evidence references: each an attachment of the case or a measurement of `measurement_ids`,

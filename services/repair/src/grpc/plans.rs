@@ -14,7 +14,9 @@ use steelcare_runtime::record::{actor_of, audit, payload_hash};
 use steelcare_runtime::validate::{LONG, Person, SHORT, Violations};
 use steelcare_runtime::{ApiError, RequestContext};
 
-use super::{READERS, RepairService, allow, attachment_ref, check_attachments, expect_state};
+use super::{
+    READERS, RepairService, allow, attachment_ref, check_attachments, expect_state, participants,
+};
 use crate::engine::{Begun, case_precondition};
 use crate::records::{
     ids, kind, money, past_time, plan_status, plan_status_name, slot, texts, time_range,
@@ -174,20 +176,6 @@ fn communication_channel(v: &mut Violations, channel: i32) -> i32 {
         }
         Ok(c) => c as i32,
     }
-}
-
-/// Who took part in a communication: at least one person, each named.
-fn participants(v: &mut Violations, given: &[common::PersonRef]) -> Vec<common::PersonRef> {
-    if given.is_empty() {
-        v.add("participants", "required: who took part");
-    }
-    given
-        .iter()
-        .enumerate()
-        .map(|(i, p)| {
-            Person::parse(v, &format!("participants[{i}]"), Some(p), true, false).to_proto()
-        })
-        .collect()
 }
 
 /// Writes a review of plan version `version` of a case (one per step of the chain).
@@ -738,7 +726,12 @@ impl RepairService {
         let mut v = Violations::default();
         let channel = communication_channel(&mut v, request.channel);
         let occurred = past_time(&mut v, "occur_time", request.occur_time.as_ref(), now);
-        let participants = participants(&mut v, &request.participants);
+        let participants = participants(
+            &mut v,
+            "participants",
+            &request.participants,
+            "required: who took part",
+        );
         let summary = v.required("summary", &request.summary, LONG);
         let attachment_ids: Vec<(String, String)> =
             ids(&mut v, "attachment_ids", &request.attachment_ids)

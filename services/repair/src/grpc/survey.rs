@@ -11,12 +11,12 @@ use steelcare_runtime::convert::to_timestamp;
 use steelcare_runtime::handler::not_found;
 use steelcare_runtime::measurement::{self, Window};
 use steelcare_runtime::record::{actor_of, audit, payload_hash};
-use steelcare_runtime::validate::{LONG, Person, Violations};
+use steelcare_runtime::validate::{LONG, Violations};
 use steelcare_runtime::{ApiError, RequestContext};
 
 use super::{
     READERS, RepairService, SURVEYORS, allow, attachment_ref, bearing, check_attachments, evidence,
-    expect_state, parse_quote, responsibility,
+    expect_state, parse_quote, participants, responsibility,
 };
 use crate::engine::{Begun, case_precondition};
 use crate::records::{kind, shares, signatures, slot, time_range};
@@ -31,30 +31,6 @@ struct Parsed {
 }
 
 const CLOSED: &[CaseState] = &[CaseState::Archived, CaseState::Closed, CaseState::Cancelled];
-
-/// Who took part in the survey, from both sides: at least one.
-fn participants(v: &mut Violations, given: &[common::PersonRef]) -> Vec<common::PersonRef> {
-    if given.is_empty() {
-        v.add(
-            "content.participants",
-            "required: who took part, from both sides",
-        );
-    }
-    given
-        .iter()
-        .enumerate()
-        .map(|(i, p)| {
-            Person::parse(
-                v,
-                &format!("content.participants[{i}]"),
-                Some(p),
-                true,
-                false,
-            )
-            .to_proto()
-        })
-        .collect()
-}
 
 /// The ids the report gives its measurements (a measurement refused for its readings is
 /// still one of them: evidence naming it is not a second mistake).
@@ -171,7 +147,12 @@ impl RepairService {
             };
         };
         let survey_time = time_range(v, "content.survey_time", c.survey_time.as_ref(), Some(now));
-        let participants = participants(v, &c.participants);
+        let participants = participants(
+            v,
+            "content.participants",
+            &c.participants,
+            "required: who took part, from both sides",
+        );
         let findings = v.required("content.findings", &c.findings, LONG);
         // Readings lie within the survey time; where it is unusable, within the hours before.
         let window = survey_time.map_or(Window::inspection(now), |(start, end)| {

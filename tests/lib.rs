@@ -503,3 +503,21 @@ pub mod fixtures {
         }
     }
 }
+
+/// The current state a FAILED_PRECONDITION names in its `ErrorInfo` (e.g. `IN_REPAIR`), or
+/// empty.
+pub fn refused_state(status: &tonic::Status) -> String {
+    use tonic_types::StatusExt;
+    status
+        .get_details_error_info()
+        .and_then(|info| info.metadata.get("current_state").cloned())
+        .unwrap_or_default()
+}
+
+/// `request` as a caller reading `tag` sends it (`accept-language`).
+pub fn in_language<T>(mut request: tonic::Request<T>, tag: &str) -> tonic::Request<T> {
+    if let Ok(value) = tag.parse() {
+        request.metadata_mut().insert("accept-language", value);
+    }
+    request
+}

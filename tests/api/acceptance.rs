@@ -270,7 +270,7 @@ async fn a_repaired_case_is_inspected_accepted_after_rework_archived_exported_an
             .await
             .unwrap_err();
         assert_eq!(err.code(), Code::FailedPrecondition);
-        assert!(err.message().contains("IN_REPAIR"), "{}", err.message());
+        assert_eq!(steelcare_tests::refused_state(&err), "IN_REPAIR", "{err:?}");
         let passed = client
             .record_self_inspection(authed(self_inspection("s-3", &ticket, [152.0; 5]), &crew))
             .await
@@ -666,7 +666,8 @@ async fn a_repaired_case_is_inspected_accepted_after_rework_archived_exported_an
         assert_eq!(report.problems.len(), 1, "{report:?}");
         assert_eq!(report.problems[0].sequence, target.sequence);
         assert_eq!(report.problems[0].path, target.path);
-        assert_eq!(report.problems[0].problem, "stored bytes changed");
+        // No accept-language: the deployment's default, Chinese.
+        assert_eq!(report.problems[0].problem, "存储内容已被改动");
         let err = export(&mut client, &archive.archive_number, &auditor)
             .await
             .unwrap_err();
@@ -688,7 +689,10 @@ async fn a_repaired_case_is_inspected_accepted_after_rework_archived_exported_an
         .await
         .unwrap();
         let report = client
-            .verify_archive(authed(verify(&archive.archive_number), &auditor))
+            .verify_archive(steelcare_tests::in_language(
+                authed(verify(&archive.archive_number), &auditor),
+                "en-GB,en;q=0.9",
+            ))
             .await
             .unwrap()
             .into_inner();
@@ -717,7 +721,10 @@ async fn a_repaired_case_is_inspected_accepted_after_rework_archived_exported_an
         .storage_key;
         std::fs::remove_file(dir.join(&key)).unwrap();
         let report = client
-            .verify_archive(authed(verify(&archive.archive_number), &auditor))
+            .verify_archive(steelcare_tests::in_language(
+                authed(verify(&archive.archive_number), &auditor),
+                "en-GB,en;q=0.9",
+            ))
             .await
             .unwrap()
             .into_inner();
@@ -741,7 +748,10 @@ async fn a_repaired_case_is_inspected_accepted_after_rework_archived_exported_an
         .await
         .unwrap();
         let report = client
-            .verify_archive(authed(verify(&archive.archive_number), &auditor))
+            .verify_archive(steelcare_tests::in_language(
+                authed(verify(&archive.archive_number), &auditor),
+                "en-GB,en;q=0.9",
+            ))
             .await
             .unwrap()
             .into_inner();
@@ -760,7 +770,10 @@ async fn a_repaired_case_is_inspected_accepted_after_rework_archived_exported_an
         .await
         .unwrap();
         let report = client
-            .verify_archive(authed(verify(&archive.archive_number), &auditor))
+            .verify_archive(steelcare_tests::in_language(
+                authed(verify(&archive.archive_number), &auditor),
+                "en-GB,en;q=0.9",
+            ))
             .await
             .unwrap()
             .into_inner();

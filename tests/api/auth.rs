@@ -41,6 +41,7 @@ async fn calls_without_a_valid_token_are_unauthenticated() {
                 iat: now - 7200,
                 nbf: None,
                 exp: now - 3600,
+                locale: None,
             })
             .unwrap();
         let err = client
@@ -48,7 +49,7 @@ async fn calls_without_a_valid_token_are_unauthenticated() {
             .await
             .unwrap_err();
         assert_eq!(err.code(), Code::Unauthenticated);
-        assert!(err.message().contains("Expired"), "{}", err.message());
+        assert!(err.message().contains("expired"), "{}", err.message());
 
         let forged = steelcare_runtime::Authenticator::with_secret(
             &steelcare_runtime::settings::Secret::new("some-other-secret-0123456789"),
@@ -78,6 +79,7 @@ async fn calls_without_a_valid_token_are_unauthenticated() {
                     iat,
                     nbf,
                     exp,
+                    locale: None,
                 })
                 .unwrap()
         };

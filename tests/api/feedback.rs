@@ -508,7 +508,7 @@ async fn an_archived_case_is_visited_surveyed_counted_and_its_lessons_verified()
             .await
             .unwrap_err();
         assert_eq!(err.code(), Code::FailedPrecondition);
-        assert!(err.message().contains("done"), "{}", err.message());
+        assert!(err.message().contains("Done"), "{}", err.message());
 
         // --- Satisfaction -----------------------------------------------------------------
         let survey = |request_id: &str, visit: &str, s: pb::SatisfactionScores| {
@@ -642,7 +642,7 @@ async fn an_archived_case_is_visited_surveyed_counted_and_its_lessons_verified()
             .await
             .unwrap_err();
         assert_eq!(err.code(), Code::FailedPrecondition);
-        assert!(err.message().contains("CLOSED"), "{}", err.message());
+        assert_eq!(steelcare_tests::refused_state(&err), "CLOSED", "{err:?}");
 
         // --- The figures --------------------------------------------------------------------
         let total = outcomes_until(&mut client, &manager, |o| {

@@ -696,7 +696,7 @@ async fn an_agent_override_recomputes_deadlines_and_is_audited() {
             .await
             .unwrap_err();
         assert_eq!(err.code(), Code::FailedPrecondition);
-        assert!(err.message().contains("CANCELLED"), "{}", err.message());
+        assert_eq!(steelcare_tests::refused_state(&err), "CANCELLED", "{err:?}");
         app.stop().await.unwrap();
     }
 }
@@ -743,7 +743,11 @@ async fn acknowledging_stops_the_response_clock_and_readback_is_recorded_once() 
             .await
             .unwrap_err();
         assert_eq!(err.code(), Code::FailedPrecondition);
-        assert!(err.message().contains("ACKNOWLEDGED"));
+        assert_eq!(
+            steelcare_tests::refused_state(&err),
+            "ACKNOWLEDGED",
+            "{err:?}"
+        );
 
         let readback = pb::ConfirmReadbackRequest {
             ticket_id: ticket.ticket_id.clone(),

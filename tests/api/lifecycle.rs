@@ -26,10 +26,10 @@ async fn a_case_walks_the_main_path_and_refuses_shortcuts() {
         let err = cases::transition(&db, "case-1", Archived)
             .await
             .unwrap_err();
-        let status = ApiError::from(err).into_status("t");
+        let status = ApiError::from(err).into_status("t", steelcare_i18n::Locale::english());
         assert_eq!(status.code(), tonic::Code::FailedPrecondition);
         assert!(
-            status.message().contains("RECEIVED"),
+            status.message().contains("Received"),
             "{}",
             status.message()
         );
@@ -68,7 +68,9 @@ async fn a_case_walks_the_main_path_and_refuses_shortcuts() {
             .await
             .unwrap_err();
         assert_eq!(
-            ApiError::from(missing).into_status("t").code(),
+            ApiError::from(missing)
+                .into_status("t", steelcare_i18n::Locale::english())
+                .code(),
             tonic::Code::NotFound
         );
     }

@@ -12,6 +12,7 @@ mod health;
 mod ids;
 mod intake;
 mod integration;
+mod language;
 mod lifecycle;
 mod migrations;
 mod money;

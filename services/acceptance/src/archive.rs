@@ -8,6 +8,7 @@
 
 use std::io::Write;
 use std::sync::LazyLock;
+use steelcare_i18n::{Msg, msg};
 
 use chrono::Datelike;
 use prost_reflect::{DescriptorPool, DynamicMessage, SerializeOptions};
@@ -679,7 +680,7 @@ async fn store_archive(
         .await
         .map_err(|err| match err.sql_err() {
             Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
-                ApiError::Aborted("another archive was written meanwhile; retry".to_owned())
+                ApiError::Aborted(msg!("error-archive-race"))
             }
             _ => db_err(err),
         })?;
@@ -745,10 +746,7 @@ impl AcceptanceService {
         };
         let case = a.case_for(&tx, &ctx.caller, &request.ticket_id).await?;
         let Some(ending) = ending_of(&case) else {
-            return Err(case_precondition(
-                &case,
-                "a case is archived once accepted, closed without repair, or resolved remotely",
-            ));
+            return Err(case_precondition(&case, msg!("error-archive-state")));
         };
         let drafts = a.drafts(&tx, &case).await?;
         let now = steelcare_store::now();
@@ -834,24 +832,24 @@ impl AcceptanceService {
     }
 
     /// The bytes of a document: its stored body, or its attachment's bytes.
-    async fn document_bytes(&self, row: &archive_documents::Model) -> Result<Vec<u8>, String> {
+    async fn document_bytes(&self, row: &archive_documents::Model) -> Result<Vec<u8>, Msg> {
         if let Some(body) = &row.body {
             return Ok(body.clone());
         }
         let Some(id) = &row.attachment_id else {
-            return Err("stored bytes missing".to_owned());
+            return Err(msg!("archive-problem-bytes-missing"));
         };
         let file = attachments::Entity::find_by_id(id.clone())
             .one(&self.acceptor.db)
             .await
-            .map_err(|err| err.to_string())?
-            .ok_or_else(|| "attachment row missing".to_owned())?;
+            .map_err(|_| msg!("archive-problem-unreadable"))?
+            .ok_or(msg!("archive-problem-attachment-missing"))?;
         self.acceptor
             .files
             .get(&file.storage_key)
             .await
             .map(|b| b.to_vec())
-            .map_err(|_| "stored bytes missing".to_owned())
+            .map_err(|_| msg!("archive-problem-bytes-missing"))
     }
 
     /// Every document of an archive checked against its manifest both ways: each entry needs
@@ -877,10 +875,10 @@ impl AcceptanceService {
             let sequence = entry["sequence"].as_i64().unwrap_or(0);
             let path = entry["path"].as_str().unwrap_or_default().to_owned();
             let Some(doc) = documents.iter().find(|d| i64::from(d.sequence) == sequence) else {
-                checked.problems.push(pb::DocumentProblem {
+                checked.problems.push(Problem {
                     sequence: i32::try_from(sequence).unwrap_or(0),
                     path,
-                    problem: "row missing".to_owned(),
+                    problem: msg!("archive-problem-row-missing"),
                 });
                 continue;
             };
@@ -890,15 +888,14 @@ impl AcceptanceService {
                 || entry["kind"].as_str() != Some(doc.kind.as_str())
                 || entry["size_bytes"].as_i64() != Some(doc.size_bytes)
             {
-                problem = Some("row differs from the manifest".to_owned());
+                problem = Some(msg!("archive-problem-row-differs"));
             }
             match self.document_bytes(doc).await {
                 Err(why) => problem = Some(why),
                 Ok(bytes) => {
                     let actual = sha256_hex(&bytes);
                     if actual != doc.sha256 || entry["sha256"].as_str() != Some(actual.as_str()) {
-                        problem =
-                            Some(problem.unwrap_or_else(|| "stored bytes changed".to_owned()));
+                        problem = Some(problem.unwrap_or(msg!("archive-problem-bytes-changed")));
                     }
                     if problem.is_none() {
                         checked.files.push((doc.path.clone(), actual, bytes));
@@ -906,7 +903,7 @@ impl AcceptanceService {
                 }
             }
             if let Some(problem) = problem {
-                checked.problems.push(pb::DocumentProblem {
+                checked.problems.push(Problem {
                     sequence: doc.sequence,
                     path: doc.path.clone(),
                     problem,
@@ -918,10 +915,10 @@ impl AcceptanceService {
                 .iter()
                 .any(|e| e["sequence"].as_i64() == Some(i64::from(doc.sequence)))
             {
-                checked.problems.push(pb::DocumentProblem {
+                checked.problems.push(Problem {
                     sequence: doc.sequence,
                     path: doc.path.clone(),
-                    problem: "not in the manifest".to_owned(),
+                    problem: msg!("archive-problem-not-listed"),
                 });
             }
         }
@@ -939,7 +936,17 @@ impl AcceptanceService {
         let recomputed = sha256_hex(row.manifest.as_bytes());
         let manifest_changed = recomputed != row.manifest_sha256;
         let manifest: serde_json::Value = serde_json::from_str(&row.manifest).unwrap_or_default();
-        let problems = self.check_documents(&row, &manifest).await?.problems;
+        let problems: Vec<pb::DocumentProblem> = self
+            .check_documents(&row, &manifest)
+            .await?
+            .problems
+            .into_iter()
+            .map(|p| pb::DocumentProblem {
+                sequence: p.sequence,
+                path: p.path,
+                problem: p.problem.render(ctx.locale),
+            })
+            .collect();
         let previous = archives::Entity::find()
             .filter(archives::Column::Seq.eq(row.seq - 1))
             .one(db)
@@ -992,26 +999,26 @@ impl AcceptanceService {
         // nothing. A missing row, changed bytes or an edited manifest is DATA_LOSS naming the
         // first document that failed, as VerifyArchive reports it.
         if sha256_hex(row.manifest.as_bytes()) != row.manifest_sha256 {
-            return Err(ApiError::DataLoss(format!(
-                "the manifest of {} differs from its recorded hash; VerifyArchive tells more",
-                row.archive_number
+            return Err(ApiError::DataLoss(msg!(
+                "error-manifest-changed",
+                archive = row.archive_number.as_str()
             )));
         }
-        let manifest: serde_json::Value = serde_json::from_str(&row.manifest).map_err(|err| {
-            ApiError::DataLoss(format!("manifest of {}: {err}", row.archive_number))
+        let manifest: serde_json::Value = serde_json::from_str(&row.manifest).map_err(|_| {
+            ApiError::DataLoss(msg!(
+                "error-manifest-changed",
+                archive = row.archive_number.as_str()
+            ))
         })?;
         let checked = self.check_documents(&row, &manifest).await?;
         if let Some(first) = checked.problems.first() {
-            return Err(ApiError::DataLoss(format!(
-                "document {} ({}) of {}: {}{}; VerifyArchive tells more",
-                first.sequence,
-                first.path,
-                row.archive_number,
-                first.problem,
-                match checked.problems.len() {
-                    1 => String::new(),
-                    n => format!(" (and {} more)", n - 1),
-                }
+            return Err(ApiError::DataLoss(msg!(
+                "error-archive-document",
+                sequence = first.sequence,
+                path = first.path.as_str(),
+                archive = row.archive_number.as_str(),
+                problem = first.problem.clone(),
+                more = checked.problems.len() - 1
             )));
         }
         let mut sums = String::new();
@@ -1039,9 +1046,16 @@ impl AcceptanceService {
 #[derive(Default)]
 struct Checked {
     /// Every document that failed, and how.
-    problems: Vec<pb::DocumentProblem>,
+    problems: Vec<Problem>,
     /// The intact ones: path, SHA-256 and bytes, in the manifest's order.
     files: Vec<(String, String, Vec<u8>)>,
+}
+
+/// A document that failed its check.
+struct Problem {
+    sequence: i32,
+    path: String,
+    problem: Msg,
 }
 
 fn write_zip(

@@ -3,6 +3,7 @@
 //! (the repair service's records it closes).
 
 use std::sync::Arc;
+use steelcare_i18n::msg;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
@@ -102,7 +103,7 @@ pub async fn agreed_plan(
     case: &Case,
 ) -> Result<repair::RepairPlan, ApiError> {
     let Some(row) = case_records::versioned(conn, &case.id, kind::AGREEMENT, 0).await? else {
-        return Err(case_precondition(case, "the case has no signed agreement"));
+        return Err(case_precondition(case, msg!("error-no-agreement")));
     };
     let agreement: repair::Agreement = case_records::decode(&row)?;
     let plan = case_records::versioned(conn, &case.id, kind::PLAN, agreement.plan_version)

@@ -3,6 +3,7 @@
 //! `archive.rs`.
 
 use std::pin::Pin;
+use steelcare_i18n::msg;
 
 use steelcare_bus::EVENTS_STREAM;
 use steelcare_domain::{CaseState, Role};
@@ -212,10 +213,7 @@ impl AcceptanceService {
             50,
         );
         if !request.accepted && items.is_empty() {
-            v.add(
-                "rectification_items",
-                "required when not accepted: what to rectify",
-            );
+            v.add("rectification_items", msg!("field-rectify-required"));
         }
         let signature = customer_signature(&mut v, &request, now);
         let form = v.optional("form_attachment_id", &request.form_attachment_id, SHORT);
@@ -242,7 +240,7 @@ impl AcceptanceService {
         if case.state != CaseState::SelfInspected {
             return Err(case_precondition(
                 &case,
-                "the customer accepts after a passed self-inspection",
+                msg!("error-accept-needs-self-inspection"),
             ));
         }
         let form = acceptance_form(&tx, &case.id, &form).await?;
@@ -366,7 +364,7 @@ async fn self_inspectable(
     if case.state != CaseState::InRepair {
         return Err(case_precondition(
             case,
-            "the self-inspection follows the repair",
+            msg!("error-self-inspection-needs-repair"),
         ));
     }
     // A completion the customer rejected is spent, even before repair has cleared it.
@@ -377,7 +375,7 @@ async fn self_inspectable(
         return Err(ApiError::FailedPrecondition {
             subject: format!("case/{}", case.id),
             current_state: case.state.as_str().to_owned(),
-            message: "the repair is not completed (CompleteRepair first)".to_owned(),
+            message: msg!("error-repair-not-completed"),
         });
     }
     let plan = agreed_plan(tx, case).await?;
@@ -385,9 +383,9 @@ async fn self_inspectable(
     if !ctx.caller.has_any(&[Role::Engineer, Role::Admin])
         && !content.crew_technician_ids.contains(&ctx.caller.subject)
     {
-        return Err(ApiError::PermissionDenied(
-            "a technician self-inspects only the work of a crew they are on".to_owned(),
-        ));
+        return Err(ApiError::PermissionDenied(msg!(
+            "error-self-inspect-own-crew"
+        )));
     }
     Ok(content)
 }
@@ -555,7 +553,7 @@ fn customer_signature(
         None if request.accepted => {
             v.add(
                 "customer_signature",
-                "required: the customer signs the acceptance",
+                msg!("field-customer-signs-acceptance"),
             );
             None
         }
@@ -576,7 +574,7 @@ async fn acceptance_form(
     let Some(f) = found.into_iter().next() else {
         return Err(ApiError::invalid(
             "form_attachment_id",
-            format!("{form} is not an attachment of this case"),
+            msg!("field-not-case-attachment", id = form),
         ));
     };
     Ok(Some(common::AttachmentRef {

@@ -383,7 +383,9 @@ impl Dispatcher {
         )
         .await?;
         if !updated {
-            return Err(ApiError::Aborted(format!("assignment {} changed", row.id)));
+            return Err(ApiError::Aborted(steelcare_i18n::msg!(
+                "error-assignment-changed"
+            )));
         }
         if row.state == state::OFFERED
             && let Some(expiry) = new_expiry

@@ -3,6 +3,7 @@
 //! after the commit, and answers with the stored result.
 
 use std::collections::BTreeSet;
+use steelcare_i18n::{Arg, Msg, msg};
 use steelcare_runtime::metrics::{OfferOutcome, record_offer};
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -53,36 +54,37 @@ fn ms(at: DateTime<Utc>) -> i64 {
     at.timestamp_millis()
 }
 
-fn assignment_precondition(row: &assignments::Model, message: impl Into<String>) -> ApiError {
+fn assignment_precondition(row: &assignments::Model, message: Msg) -> ApiError {
     ApiError::FailedPrecondition {
         subject: format!("assignment/{}", row.id),
         current_state: row.state.to_uppercase(),
-        message: format!(
-            "{} (assignment is {})",
-            message.into(),
-            row.state.to_uppercase()
+        message: msg!(
+            "error-assignment-state",
+            what = message,
+            state = assignment_state_label(&row.state)
         ),
     }
 }
 
-fn technician_precondition(id: &str, status: &str, message: impl Into<String>) -> ApiError {
+/// The label of a stored assignment state (`offered`).
+fn assignment_state_label(stored: &str) -> Msg {
+    steelcare_i18n::enum_label("AssignmentState", &stored.to_ascii_uppercase())
+}
+
+fn technician_precondition(id: &str, status: &str, message: Msg) -> ApiError {
     ApiError::FailedPrecondition {
         subject: format!("technician/{id}"),
         current_state: status.to_uppercase(),
-        message: message.into(),
+        message,
     }
 }
 
-fn case_precondition(ticket_id: &str, state: CaseState, message: impl Into<String>) -> ApiError {
-    ApiError::FailedPrecondition {
-        subject: format!("case/{ticket_id}"),
-        current_state: state.as_str().to_owned(),
-        message: format!("{} (case is {state})", message.into()),
-    }
+fn case_precondition(ticket_id: &str, state: CaseState, message: Msg) -> ApiError {
+    steelcare_runtime::error::in_state(ticket_id, state, message)
 }
 
 fn changed_meanwhile() -> ApiError {
-    ApiError::Aborted("assignment changed meanwhile; read it again".to_owned())
+    ApiError::Aborted(msg!("error-assignment-changed"))
 }
 
 /// Audits a change of an assignment: its state and technician before, `after`.
@@ -129,9 +131,9 @@ fn require_staff_or_self(
     if staff_or_technician(caller, staff)? || caller.subject == technician_id {
         Ok(())
     } else {
-        Err(ApiError::PermissionDenied(
-            "a technician may act only on their own record".to_owned(),
-        ))
+        Err(ApiError::PermissionDenied(msg!(
+            "error-own-technician-record"
+        )))
     }
 }
 
@@ -179,7 +181,11 @@ fn may_take(
         return Err(technician_precondition(
             &tech.id,
             tech.status.as_str(),
-            format!("technician {} is {}", tech.id, tech.status.as_str()),
+            msg!(
+                "error-technician-status",
+                id = tech.id.as_str(),
+                status = tech.status.label()
+            ),
         ));
     }
     if tech.on_leave(
@@ -189,10 +195,7 @@ fn may_take(
         return Err(technician_precondition(
             &tech.id,
             "ON_LEAVE",
-            format!(
-                "technician {} is on leave before the arrival deadline",
-                tech.id
-            ),
+            msg!("error-technician-on-leave-deadline", id = tech.id.as_str()),
         ));
     }
     if let Err(why) = qualifies(
@@ -205,9 +208,11 @@ fn may_take(
         return Err(technician_precondition(
             &tech.id,
             tech.status.as_str(),
-            format!(
-                "technician {} is not qualified for {category}: {why}",
-                tech.id
+            msg!(
+                "error-technician-unqualified",
+                id = tech.id.as_str(),
+                category = category.label(),
+                why = why.message()
             ),
         ));
     }
@@ -215,9 +220,11 @@ fn may_take(
         return Err(technician_precondition(
             &tech.id,
             tech.status.as_str(),
-            format!(
-                "technician {} is at capacity ({} of {} confirmed)",
-                tech.id, tech_row.booked, tech_row.capacity
+            msg!(
+                "error-technician-at-capacity",
+                id = tech.id.as_str(),
+                booked = tech_row.booked,
+                capacity = tech_row.capacity
             ),
         ));
     }
@@ -234,21 +241,19 @@ fn may_record_arrival(
     if !acts_as_staff(caller, ARRIVAL_RECORDERS)
         && row.technician_id.as_deref() != Some(caller.subject.as_str())
     {
-        return Err(ApiError::PermissionDenied(
-            "only the assigned technician or a dispatcher records this arrival".to_owned(),
-        ));
+        return Err(ApiError::PermissionDenied(msg!("error-arrival-recorder")));
     }
     if row.state != state::CONFIRMED {
         let message = match row.arrived_at_ms.and_then(DateTime::from_timestamp_millis) {
-            Some(at) => format!("the technician already arrived at {at}"),
-            None => "only a confirmed assignment can record an arrival".to_owned(),
+            Some(at) => msg!("error-already-arrived", at = Arg::at(at)),
+            None => msg!("error-arrival-needs-confirmed"),
         };
         return Err(assignment_precondition(row, message));
     }
     if arrived_at < row.created_at {
         return Err(ApiError::invalid(
             "arrive_time",
-            "must not be before the case was dispatched",
+            msg!("field-before-dispatch"),
         ));
     }
     Ok(())
@@ -266,22 +271,22 @@ fn parse_arrival(
         None => now,
         Some(ts) => match from_timestamp(ts, "arrive_time") {
             Ok(at) if at > now + TimeDelta::minutes(1) => {
-                v.add("arrive_time", "must not be in the future");
+                v.add("arrive_time", msg!("field-in-future"));
                 now
             }
             Ok(at) => at,
             Err(_) => {
-                v.add("arrive_time", "not a valid timestamp");
+                v.add("arrive_time", msg!("field-not-timestamp"));
                 now
             }
         },
     };
     let position = request.position.as_ref().map(|p| {
         if !(-90.0..=90.0).contains(&p.latitude) {
-            v.add("position.latitude", "must be within -90..90");
+            v.add("position.latitude", msg!("field-latitude-range"));
         }
         if !(-180.0..=180.0).contains(&p.longitude) {
-            v.add("position.longitude", "must be within -180..180");
+            v.add("position.longitude", msg!("field-longitude-range"));
         }
         Position {
             latitude: p.latitude,
@@ -318,7 +323,7 @@ fn parse_list_filter(
         if let (Some(a), Some(b)) = range
             && b <= a
         {
-            v.add("time_range.end_time", "must be after start_time");
+            v.add("time_range.end_time", msg!("field-after-start"));
         }
     }
     v.finish((states, range))
@@ -458,10 +463,13 @@ impl DispatchService {
         require(&ctx.caller, TEAM_ADMINS)?;
         let given = request
             .technician
-            .ok_or_else(|| ApiError::invalid("technician", "required"))?;
+            .ok_or_else(|| ApiError::invalid("technician", msg!("field-required")))?;
         let id = given.technician_id.trim().to_owned();
         if id.is_empty() {
-            return Err(ApiError::invalid("technician.technician_id", "required"));
+            return Err(ApiError::invalid(
+                "technician.technician_id",
+                msg!("field-required"),
+            ));
         }
         let paths = request.update_mask.map(|m| m.paths).unwrap_or_default();
         let now = steelcare_store::now();
@@ -475,9 +483,11 @@ impl DispatchService {
             return Err(technician_precondition(
                 &id,
                 &row.status,
-                format!(
-                    "capacity {} is below the {} confirmed assignments technician {id} holds",
-                    record.capacity, row.booked
+                msg!(
+                    "error-capacity-below-booked",
+                    capacity = record.capacity,
+                    booked = row.booked,
+                    id = id.as_str()
                 ),
             ));
         }
@@ -522,7 +532,7 @@ impl DispatchService {
     ) -> Result<pb::GetTechnicianResponse, ApiError> {
         let id = request.technician_id.trim();
         if id.is_empty() {
-            return Err(ApiError::invalid("technician_id", "required"));
+            return Err(ApiError::invalid("technician_id", msg!("field-required")));
         }
         require_staff_or_self(&ctx.caller, TEAM_READERS, id)?;
         Ok(pb::GetTechnicianResponse {
@@ -608,7 +618,7 @@ impl DispatchService {
     ) -> Result<pb::SetAvailabilityResponse, ApiError> {
         let id = request.technician_id.trim().to_owned();
         if id.is_empty() {
-            return Err(ApiError::invalid("technician_id", "required"));
+            return Err(ApiError::invalid("technician_id", msg!("field-required")));
         }
         require_staff_or_self(&ctx.caller, AVAILABILITY_SETTERS, &id)?;
         let mut v = Violations::default();
@@ -637,8 +647,9 @@ impl DispatchService {
             .await
             .map_err(db_err)?;
         if updated.rows_affected != 1 {
-            return Err(ApiError::Aborted(format!(
-                "technician {id} changed meanwhile; retry"
+            return Err(ApiError::Aborted(msg!(
+                "error-technician-changed",
+                id = id.as_str()
             )));
         }
         let on_leave_now = leave
@@ -682,7 +693,7 @@ impl DispatchService {
         if row.technician_id.as_deref() == Some(technician_id) {
             return Err(assignment_precondition(
                 row,
-                format!("already offered to {technician_id}"),
+                msg!("error-already-offered", id = technician_id),
             ));
         }
         let reason = format!("reassigned by hand: {reason}");
@@ -782,7 +793,7 @@ impl DispatchService {
             return Err(case_precondition(
                 ticket_id,
                 case.state,
-                "only a case awaiting its survey can be dispatched",
+                msg!("error-dispatch-needs-survey-wait"),
             ));
         }
         let bad = |err: steelcare_domain::category::UnknownValue| {
@@ -805,7 +816,7 @@ impl DispatchService {
         if ![state::WAITING, state::OFFERED].contains(&row.state.as_str()) {
             return Err(assignment_precondition(
                 &row,
-                "only a waiting or offered assignment can be offered by hand",
+                msg!("error-offer-by-hand-state"),
             ));
         }
         Ok((row, category))
@@ -823,7 +834,7 @@ impl DispatchService {
         if mine && row.state == state::OFFERED {
             return match row.offer_expires_at_ms {
                 Some(expiry) if expiry <= ms(now) => {
-                    Err(assignment_precondition(row, "the offer timed out"))
+                    Err(assignment_precondition(row, msg!("error-offer-timed-out")))
                 }
                 _ => Ok(()),
             };
@@ -834,17 +845,19 @@ impl DispatchService {
             .rev()
             .find(|o| o.technician_id == caller.subject)
         {
-            Some(o) if o.state == state::EXPIRED => {
-                Err(assignment_precondition(row, "your offer timed out"))
-            }
+            Some(o) if o.state == state::EXPIRED => Err(assignment_precondition(
+                row,
+                msg!("error-your-offer-timed-out"),
+            )),
             Some(o) if o.state != state::OFFERED => Err(assignment_precondition(
                 row,
-                format!("your offer is {}", o.state.to_uppercase()),
+                msg!(
+                    "error-your-offer-is",
+                    state = assignment_state_label(&o.state)
+                ),
             )),
-            _ if mine => Err(assignment_precondition(row, "there is no open offer")),
-            _ => Err(ApiError::PermissionDenied(
-                "this assignment was not offered to you".to_owned(),
-            )),
+            _ if mine => Err(assignment_precondition(row, msg!("error-no-open-offer"))),
+            _ => Err(ApiError::PermissionDenied(msg!("error-not-your-offer"))),
         }
     }
 
@@ -856,7 +869,7 @@ impl DispatchService {
         require(&ctx.caller, &[Role::Technician])?;
         let id = request.assignment_id.trim();
         if id.is_empty() {
-            return Err(ApiError::invalid("assignment_id", "required"));
+            return Err(ApiError::invalid("assignment_id", msg!("field-required")));
         }
         // The dispatch work of a fresh automatic offer may touch the row between our read and
         // our write: while the offer is still the caller's, that is not theirs to retry.
@@ -885,8 +898,10 @@ impl DispatchService {
             return Err(technician_precondition(
                 &technician_id,
                 &status,
-                format!(
-                    "capacity reached: {booked} of {capacity} confirmed assignments; decline or finish one first"
+                msg!(
+                    "error-capacity-reached",
+                    booked = booked,
+                    capacity = capacity
                 ),
             ));
         }
@@ -1066,7 +1081,7 @@ impl DispatchService {
         require(&ctx.caller, PLANNERS)?;
         let plan = request
             .survey_plan
-            .ok_or_else(|| ApiError::invalid("survey_plan", "required"))?;
+            .ok_or_else(|| ApiError::invalid("survey_plan", msg!("field-required")))?;
         let now = steelcare_store::now();
         let d = &self.dispatcher;
         let default_duration =
@@ -1120,14 +1135,18 @@ impl DispatchService {
                 return Err(technician_precondition(
                     id,
                     t.status.as_str(),
-                    format!("technician {id} is {}", t.status.as_str()),
+                    msg!(
+                        "error-technician-status",
+                        id = id.as_str(),
+                        status = t.status.label()
+                    ),
                 ));
             }
             if t.on_leave(start, end) {
                 return Err(technician_precondition(
                     id,
                     "ON_LEAVE",
-                    format!("technician {id} is on leave during the survey"),
+                    msg!("error-technician-on-leave-survey", id = id.as_str()),
                 ));
             }
             if *id == survey.lead {
@@ -1141,7 +1160,12 @@ impl DispatchService {
                     return Err(technician_precondition(
                         id,
                         t.status.as_str(),
-                        format!("lead technician {id} is not qualified for {category}: {why}"),
+                        msg!(
+                            "error-lead-unqualified",
+                            id = id.as_str(),
+                            category = category.label(),
+                            why = why.message()
+                        ),
                     ));
                 }
             } else {
@@ -1156,7 +1180,12 @@ impl DispatchService {
                         return Err(technician_precondition(
                             id,
                             t.status.as_str(),
-                            format!("technician {id} has no {kind} certificate valid on {visit}"),
+                            msg!(
+                                "error-technician-certificate",
+                                id = id.as_str(),
+                                kind = *kind,
+                                day = visit
+                            ),
                         ));
                     }
                 }
@@ -1167,12 +1196,16 @@ impl DispatchService {
             return Err(technician_precondition(
                 &clash.technician_id,
                 "BUSY",
-                format!(
-                    "technician {} is on survey plan {} from {} to {}, which overlaps",
-                    clash.technician_id,
-                    clash.survey_plan_id,
-                    DateTime::from_timestamp_millis(clash.starts_at_ms).unwrap_or_default(),
-                    DateTime::from_timestamp_millis(clash.ends_at_ms).unwrap_or_default(),
+                msg!(
+                    "error-survey-overlap",
+                    id = clash.technician_id.as_str(),
+                    plan = clash.survey_plan_id.as_str(),
+                    from = Arg::at(
+                        DateTime::from_timestamp_millis(clash.starts_at_ms).unwrap_or_default()
+                    ),
+                    to = Arg::at(
+                        DateTime::from_timestamp_millis(clash.ends_at_ms).unwrap_or_default()
+                    )
                 ),
             ));
         }
@@ -1190,9 +1223,7 @@ impl DispatchService {
             if technician_id.is_empty() {
                 technician_id = ctx.caller.subject.clone();
             } else if technician_id != ctx.caller.subject {
-                return Err(ApiError::PermissionDenied(
-                    "a technician sees only their own assignments".to_owned(),
-                ));
+                return Err(ApiError::PermissionDenied(msg!("error-own-assignments")));
             }
         }
         let size = page_size(request.page_size)?;
@@ -1276,7 +1307,7 @@ fn merge_update(
                 other => {
                     return Err(ApiError::invalid(
                         "update_mask",
-                        format!("{other:?} is not an updatable field of a technician"),
+                        msg!("field-not-updatable", path = other),
                     ));
                 }
             }
@@ -1327,9 +1358,7 @@ async fn write_technician(
                 .await
                 .map_err(db_err)?;
             if updated.rows_affected != 1 {
-                return Err(ApiError::Aborted(format!(
-                    "technician {id} changed meanwhile; retry"
-                )));
+                return Err(ApiError::Aborted(msg!("error-technician-changed", id = id)));
             }
         }
         None => {
@@ -1416,17 +1445,17 @@ fn scheduled_window(
 ) -> (DateTime<Utc>, DateTime<Utc>) {
     let start = match plan.scheduled_time.as_ref() {
         None => {
-            v.add("survey_plan.scheduled_time", "required");
+            v.add("survey_plan.scheduled_time", msg!("field-required"));
             now
         }
         Some(ts) => match from_timestamp(ts, "survey_plan.scheduled_time") {
             Ok(at) if at <= now => {
-                v.add("survey_plan.scheduled_time", "must be in the future");
+                v.add("survey_plan.scheduled_time", msg!("field-must-be-future"));
                 now
             }
             Ok(at) => at,
             Err(_) => {
-                v.add("survey_plan.scheduled_time", "not a valid timestamp");
+                v.add("survey_plan.scheduled_time", msg!("field-not-timestamp"));
                 now
             }
         },
@@ -1439,7 +1468,7 @@ fn scheduled_window(
         Some(_) => {
             v.add(
                 "survey_plan.expected_duration",
-                "must be between 1 second and 7 days",
+                msg!("field-duration-range"),
             );
             TimeDelta::hours(4)
         }
@@ -1480,7 +1509,7 @@ async fn surveyable_ticket(
         return Err(case_precondition(
             &ticket_id,
             case.state,
-            "a survey can be planned once the case is ACKNOWLEDGED and not yet scheduled",
+            msg!("error-survey-plan-state"),
         ));
     }
     let assignment = store::assignment_of_ticket(tx, &ticket_id).await?;
@@ -1489,14 +1518,14 @@ async fn surveyable_ticket(
         Some(a) => {
             return Err(assignment_precondition(
                 a,
-                "a survey needs a technician who confirmed the assignment",
+                msg!("error-survey-needs-confirmed"),
             ));
         }
         None => {
             return Err(case_precondition(
                 &ticket_id,
                 case.state,
-                "nobody has been dispatched to this case yet",
+                msg!("error-nobody-dispatched"),
             ));
         }
     }
@@ -1534,7 +1563,7 @@ async fn plan_documents(
             {
                 v.add(
                     format!("survey_plan.documents[{i}]"),
-                    format!("{doc:?} is not in the project's handover dossier"),
+                    msg!("field-not-in-dossier", doc = doc),
                 );
             }
         }

@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use steelcare_domain::dispatch::{Certificate, Point, Ranked, Skill};
+use steelcare_i18n::msg;
 use steelcare_proto::common::v1 as common;
 use steelcare_proto::dispatch::v1 as pb;
 use steelcare_runtime::ApiError;
@@ -70,6 +71,11 @@ pub enum DutyStatus {
 }
 
 impl DutyStatus {
+    /// Its label in the catalogue.
+    pub fn label(self) -> steelcare_i18n::Msg {
+        steelcare_i18n::enum_label("TechnicianStatus", &self.as_str().to_ascii_uppercase())
+    }
+
     /// Stored name.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -145,8 +151,8 @@ pub fn parse_leave(
             .and_then(|t| from_timestamp(t, "end_time").ok());
         match (start, end) {
             (Some(start), Some(end)) if start < end => out.push(LeavePeriod { start, end }),
-            (Some(_), Some(_)) => v.add(format!("{f}.end_time"), "must be after start_time"),
-            _ => v.add(f, "start_time and end_time are required"),
+            (Some(_), Some(_)) => v.add(format!("{f}.end_time"), msg!("field-after-start")),
+            _ => v.add(f, msg!("field-window-required")),
         }
     }
     out
@@ -214,7 +220,7 @@ fn parse_regions(v: &mut Violations, given: &[String]) -> Vec<String> {
         }
     }
     if given.is_empty() {
-        v.add("technician.regions", "at least one region is required");
+        v.add("technician.regions", msg!("field-region-required"));
     }
     regions
 }
@@ -225,13 +231,13 @@ fn parse_base(v: &mut Violations, given: Option<&common::GeoPoint>) -> Option<Po
         if !(-90.0..=90.0).contains(&p.latitude) {
             v.add(
                 "technician.base_location.latitude",
-                "must be within -90..90",
+                msg!("field-latitude-range"),
             );
         }
         if !(-180.0..=180.0).contains(&p.longitude) {
             v.add(
                 "technician.base_location.longitude",
-                "must be within -180..180",
+                msg!("field-longitude-range"),
             );
         }
         Point {
@@ -255,7 +261,7 @@ fn parse_skills(v: &mut Violations, given: &[i32]) -> Vec<Skill> {
         }
     }
     if given.is_empty() {
-        v.add("technician.skills", "at least one skill is required");
+        v.add("technician.skills", msg!("field-skill-required"));
     }
     skills
 }
@@ -289,7 +295,7 @@ fn parse_calendar(v: &mut Violations, given: &str) -> String {
         other => {
             v.add(
                 "technician.calendar",
-                format!("{other:?} is not one of business, round_the_clock"),
+                msg!("field-calendar-name", given = other),
             );
             String::new()
         }
@@ -311,14 +317,17 @@ impl TechnicianRecord {
         if !(1..=MAX_CAPACITY).contains(&t.capacity) {
             v.add(
                 "technician.capacity",
-                format!("must be within 1..{MAX_CAPACITY}"),
+                msg!("field-capacity-range", max = MAX_CAPACITY),
             );
         }
         let status = if t.status == 0 {
             DutyStatus::OnDuty
         } else {
             DutyStatus::from_proto(t.status).unwrap_or_else(|| {
-                v.add("technician.status", format!("unknown value {}", t.status));
+                v.add(
+                    "technician.status",
+                    msg!("field-unknown-value", value = t.status),
+                );
                 DutyStatus::OffDuty
             })
         };

@@ -13,6 +13,7 @@ use sea_orm::{
 use steelcare_bus::EVENTS_STREAM;
 use steelcare_domain::feedback::{Effectiveness, effectiveness};
 use steelcare_domain::{ProblemCategory, Role};
+use steelcare_i18n::{Arg, Msg, msg};
 use steelcare_proto::events::v1 as events;
 use steelcare_proto::events::v1::event_envelope::Payload;
 use steelcare_proto::feedback::v1 as pb;
@@ -60,7 +61,7 @@ fn date_of(d: Option<&steelcare_proto::common::v1::Date>) -> Option<NaiveDate> {
 /// A corrective action as stored.
 pub(crate) fn stored(row: &rows::Model) -> Result<pb::CorrectiveAction, ApiError> {
     pb::CorrectiveAction::decode(row.body.as_slice()).map_err(|err| {
-        ApiError::DataLoss(format!(
+        ApiError::Internal(format!(
             "corrective action {} does not decode: {err}",
             row.id
         ))
@@ -100,19 +101,26 @@ pub(crate) async fn save(
         .await
         .map_err(db_err)?;
     if result.rows_affected == 0 {
-        return Err(ApiError::Aborted(
-            "the action changed meanwhile; read it again".to_owned(),
-        ));
+        return Err(ApiError::Aborted(msg!("error-action-changed")));
     }
     Ok(())
 }
 
-fn precondition(action: &pb::CorrectiveAction, message: String) -> ApiError {
+/// A date as a message of its own (an item of a list).
+fn date_msg(day: NaiveDate) -> Msg {
+    msg!("format-date-value", day = day)
+}
+
+fn precondition(action: &pb::CorrectiveAction, message: Msg) -> ApiError {
     let status = pb::ActionStatus::try_from(action.status).unwrap_or_default();
     ApiError::FailedPrecondition {
         subject: format!("corrective_action/{}", action.action_id),
         current_state: status.as_str_name().to_owned(),
-        message,
+        message: msg!(
+            "error-action-state",
+            what = message,
+            status = steelcare_i18n::enum_label("ActionStatus", status.as_str_name())
+        ),
     }
 }
 
@@ -138,12 +146,12 @@ fn parse_raise(request: &pb::RaiseCorrectiveActionRequest) -> Result<Raised, Api
     let description = v.required("description", &request.description, LONG);
     let owner = Person::parse(&mut v, "owner", request.owner.as_ref(), true, false);
     if owner.user_id.is_empty() {
-        v.add("owner.user_id", "required: the owner's user id");
+        v.add("owner.user_id", msg!("field-owner-required"));
     }
     let due = v.date("due_date", request.due_date.as_ref(), true);
     if let Some(p) = &request.pattern {
         if ProblemCategory::from_proto_value(p.category).is_none() {
-            v.add("pattern.category", "required: the pattern's category");
+            v.add("pattern.category", msg!("field-pattern-category-required"));
         }
         if !p.location.is_empty()
             && p.location != steelcare_domain::location::OTHER
@@ -153,29 +161,26 @@ fn parse_raise(request: &pb::RaiseCorrectiveActionRequest) -> Result<Raised, Api
         {
             v.add(
                 "pattern.location",
-                format!("unknown location {:?}", p.location),
+                msg!("field-unknown-location", location = p.location.as_str()),
             );
         }
         if p.structure_type != 0 && intake::StructureType::try_from(p.structure_type).is_err() {
             v.add(
                 "pattern.structure_type",
-                format!("unknown value {}", p.structure_type),
+                msg!("field-unknown-value", value = p.structure_type),
             );
         }
     }
     if request.case_ids.is_empty() && request.pattern.is_none() {
-        v.add(
-            "case_ids",
-            "name the cases or the pattern the action answers",
-        );
+        v.add("case_ids", msg!("field-action-subject-required"));
     }
     if request.case_ids.len() > 100 {
-        v.add("case_ids", "at most 100 cases");
+        v.add("case_ids", msg!("field-too-many-cases"));
     }
     if !(0..=MAX_WINDOW_DAYS).contains(&request.verification_days) {
         v.add(
             "verification_days",
-            format!("0 (the default) to {MAX_WINDOW_DAYS} days"),
+            msg!("field-verification-days", max = MAX_WINDOW_DAYS),
         );
     }
     let (department, due) = v.finish((department, due))?;
@@ -381,7 +386,7 @@ impl Feedback {
         {
             return Err(ApiError::invalid(
                 "fix_date_reason",
-                format!("required: the fix date {fix} is before the action was raised on {raised}"),
+                msg!("field-fix-date-reason", fix = fix, raised = raised),
             ));
         }
         Ok(())
@@ -398,7 +403,7 @@ impl Feedback {
         let status = match pb::ActionStatus::try_from(request.status) {
             Ok(s @ (pb::ActionStatus::InProgress | pb::ActionStatus::FixDeployed)) => Some(s),
             _ => {
-                v.add("status", "IN_PROGRESS or FIX_DEPLOYED");
+                v.add("status", msg!("field-action-status-target"));
                 None
             }
         };
@@ -409,10 +414,7 @@ impl Feedback {
             status == Some(pb::ActionStatus::FixDeployed),
         );
         if fix_date.is_some_and(|d| d > self.today()) {
-            v.add(
-                "fix_date",
-                "a fix is recorded once it is in place: not in the future",
-            );
+            v.add("fix_date", msg!("field-fix-not-future"));
         }
         let fix_date_reason = v.optional("fix_date_reason", &request.fix_date_reason, LONG);
         let status = v.finish(status)?.unwrap_or_default();
@@ -431,10 +433,7 @@ impl Feedback {
         let row = self.action_row(&tx, &request.action_id).await?;
         let mut action = decode(&row, self.today())?;
         if action.status == pb::ActionStatus::ClosedEffective as i32 {
-            return Err(precondition(
-                &action,
-                "the action is closed as effective".to_owned(),
-            ));
+            return Err(precondition(&action, msg!("error-action-closed")));
         }
         self.check_fix_date(&action, fix_date, &fix_date_reason)?;
         let before = action.status;
@@ -568,20 +567,14 @@ impl Feedback {
         let mut action = decode(&row, today)?;
         let fix = date_of(action.fix_date.as_ref());
         let (Some(fix), true) = (fix, action.status == pb::ActionStatus::FixDeployed as i32) else {
-            return Err(precondition(
-                &action,
-                "no fix is deployed: record FIX_DEPLOYED with its date first".to_owned(),
-            ));
+            return Err(precondition(&action, msg!("error-no-fix-deployed")));
         };
         let seen = self.seen_again(&tx, &action, fix).await?;
         let days: Vec<NaiveDate> = seen.iter().map(|(_, d)| *d).collect();
         let window = u32::try_from(action.verification_days).unwrap_or(0);
         match effectiveness(fix, window, today, &days) {
             Effectiveness::WindowOpen(end) => {
-                return Err(precondition(
-                    &action,
-                    format!("the verification window is open until {end}; no recurrence so far"),
-                ));
+                return Err(precondition(&action, msg!("error-window-open", end = end)));
             }
             Effectiveness::Recurred(on) => {
                 let end = fix + chrono::Days::new(u64::from(window));
@@ -592,13 +585,10 @@ impl Feedback {
                     .collect();
                 return Err(precondition(
                     &action,
-                    format!(
-                        "the pattern recurred in the window on {} (tickets {})",
-                        on.iter()
-                            .map(|d| d.to_string())
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                        tickets.join(", ")
+                    msg!(
+                        "error-pattern-recurred",
+                        days = Arg::List(on.iter().map(|d| date_msg(*d)).collect()),
+                        tickets = tickets.join(", ")
                     ),
                 ));
             }
@@ -661,12 +651,12 @@ impl Feedback {
         let mut query = rows::Entity::find();
         if request.status != 0 {
             let status = pb::ActionStatus::try_from(request.status)
-                .map_err(|_| ApiError::invalid("status", "unknown value"))?;
+                .map_err(|_| ApiError::invalid("status", msg!("field-unknown")))?;
             query = query.filter(rows::Column::Status.eq(status.as_str_name()));
         }
         if request.department != 0 {
             let department = pb::Department::try_from(request.department)
-                .map_err(|_| ApiError::invalid("department", "unknown value"))?;
+                .map_err(|_| ApiError::invalid("department", msg!("field-unknown")))?;
             query = query.filter(rows::Column::Department.eq(department.as_str_name()));
         }
         if request.overdue_only {

@@ -4,6 +4,7 @@
 //! asks. The same functions answer the RPCs, the CSV export and the benchmark.
 
 use std::collections::BTreeMap;
+use steelcare_i18n::msg;
 
 use sea_orm::{ConnectionTrait, DbBackend, QueryResult, Statement, Value};
 use steelcare_domain::location::Locations;
@@ -55,13 +56,13 @@ impl Scope {
         let mut v = Violations::default();
         let (mut start, mut end, mut basis) = (None, None, None);
         match period {
-            None => v.add("period", "required"),
+            None => v.add("period", msg!("field-required")),
             Some(p) => {
                 basis = v.enum_value("period.basis", p.basis, |b| {
                     pb::PeriodBasis::try_from(b).ok()
                 });
                 match &p.range {
-                    None => v.add("period.range", "required"),
+                    None => v.add("period.range", msg!("field-required")),
                     Some(r) => {
                         start = instant(
                             &mut v,
@@ -73,7 +74,7 @@ impl Scope {
                         if let (Some(s), Some(e)) = (start, end)
                             && s >= e
                         {
-                            v.add("period.range.end_time", "must be after the start");
+                            v.add("period.range.end_time", msg!("field-after-start"));
                         }
                     }
                 }
@@ -85,7 +86,7 @@ impl Scope {
             c => match ProblemCategory::from_proto_value(c) {
                 Some(c) => Some(c.as_str().to_owned()),
                 None => {
-                    v.add("filter.category", format!("unknown value {c}"));
+                    v.add("filter.category", msg!("field-unknown-value", value = c));
                     None
                 }
             },
@@ -95,7 +96,10 @@ impl Scope {
             s => match intake::StructureType::try_from(s) {
                 Ok(s) => Some(short_key(s.as_str_name(), "STRUCTURE_TYPE_")),
                 Err(_) => {
-                    v.add("filter.structure_type", format!("unknown value {s}"));
+                    v.add(
+                        "filter.structure_type",
+                        msg!("field-unknown-value", value = s),
+                    );
                     None
                 }
             },
@@ -105,7 +109,10 @@ impl Scope {
             && l != steelcare_domain::location::OTHER
             && Locations::shipped().kind(l).is_none()
         {
-            v.add("filter.location", format!("unknown location {l:?}"));
+            v.add(
+                "filter.location",
+                msg!("field-unknown-location", location = l.as_str()),
+            );
         }
         let customer_id = if caller.is_customer_only() {
             Some(caller.organization_id.clone().unwrap_or_default())
@@ -344,12 +351,12 @@ pub async fn breakdown(
     let dimension = pb::Dimension::try_from(dimension)
         .ok()
         .filter(|d| *d != pb::Dimension::Unspecified)
-        .ok_or_else(|| ApiError::invalid("dimension", "required: one of the dimensions"))?;
+        .ok_or_else(|| ApiError::invalid("dimension", msg!("field-dimension-required")))?;
     if top < 0 {
-        return Err(ApiError::invalid("top", "0 (all) or more"));
+        return Err(ApiError::invalid("top", msg!("field-zero-or-more")));
     }
-    let column =
-        group_column(scope, dimension).ok_or_else(|| ApiError::invalid("dimension", "required"))?;
+    let column = group_column(scope, dimension)
+        .ok_or_else(|| ApiError::invalid("dimension", msg!("field-required")))?;
     let (conditions, values) = scope.conditions();
     // Each row: the key, its cases, of them recurrences and inherited causes (weighted by the
     // share for responsible parties), and a project's name.
@@ -618,7 +625,7 @@ pub async fn staff_kpis(
     let subject = pb::KpiSubject::try_from(subject)
         .ok()
         .filter(|s| *s != pb::KpiSubject::Unspecified)
-        .ok_or_else(|| ApiError::invalid("subject", "required: technician, team or agent"))?;
+        .ok_or_else(|| ApiError::invalid("subject", msg!("field-kpi-subject-required")))?;
     let kind = match subject {
         pb::KpiSubject::Technician => staff::TECHNICIAN,
         pb::KpiSubject::Team => staff::TEAM,

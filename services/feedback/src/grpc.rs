@@ -4,6 +4,7 @@
 //! CSV export here.
 
 use std::pin::Pin;
+use steelcare_i18n::msg;
 
 use steelcare_proto::feedback::v1 as pb;
 use steelcare_proto::feedback::v1::feedback_service_server::FeedbackService as FeedbackApi;
@@ -86,7 +87,7 @@ impl Feedback {
         let report = pb::Report::try_from(request.report)
             .ok()
             .filter(|r| *r != pb::Report::Unspecified)
-            .ok_or_else(|| ApiError::invalid("report", "required: which report"))?;
+            .ok_or_else(|| ApiError::invalid("report", msg!("field-report-required")))?;
         require_reader(&ctx.caller, report == pb::Report::StaffKpis)?;
         let filter = (report != pb::Report::StaffKpis)
             .then_some(request.filter.as_ref())

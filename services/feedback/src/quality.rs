@@ -4,6 +4,7 @@
 //! of category × location × cause with its cumulative shares and each row's actions.
 
 use std::collections::BTreeMap;
+use steelcare_i18n::msg;
 
 use chrono::TimeZone;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
@@ -145,9 +146,10 @@ impl Feedback {
         }
         Err(ApiError::invalid(
             "owner.user_id",
-            format!(
-                "{owner} is not a person of the {} department (SetDepartmentMembers lists them)",
-                short_key(department.as_str_name(), "DEPARTMENT_")
+            msg!(
+                "field-owner-not-in-department",
+                owner = owner,
+                department = steelcare_i18n::enum_label("Department", department.as_str_name())
             ),
         ))
     }
@@ -164,16 +166,16 @@ impl Feedback {
             pb::Department::try_from(d).ok()
         });
         if request.members.len() > MAX_MEMBERS {
-            v.add("members", format!("at most {MAX_MEMBERS} people"));
+            v.add("members", msg!("field-too-many-people", max = MAX_MEMBERS));
         }
         let mut members: Vec<common::PersonRef> = Vec::new();
         for (i, m) in request.members.iter().enumerate() {
             let field = format!("members[{i}]");
             let person = Person::parse(&mut v, &field, Some(m), true, false).to_proto();
             if person.user_id.is_empty() {
-                v.add(format!("{field}.user_id"), "required");
+                v.add(format!("{field}.user_id"), msg!("field-required"));
             } else if members.iter().any(|p| p.user_id == person.user_id) {
-                v.add(format!("{field}.user_id"), "listed twice");
+                v.add(format!("{field}.user_id"), msg!("field-listed-twice"));
             }
             members.push(person);
         }
@@ -236,7 +238,7 @@ impl Feedback {
         let department = pb::Department::try_from(request.department)
             .ok()
             .filter(|d| *d != pb::Department::Unspecified)
-            .ok_or_else(|| ApiError::invalid("department", "required: one of the departments"))?;
+            .ok_or_else(|| ApiError::invalid("department", msg!("field-department-required")))?;
         let members = department_members::Entity::find()
             .filter(department_members::Column::Department.eq(department_key(department)))
             .order_by_asc(department_members::Column::UserId)

@@ -13,6 +13,7 @@ use sea_orm::{
 use steelcare_bus::EVENTS_STREAM;
 use steelcare_domain::feedback::{DEFAULT_OFFSETS, check_offsets, due_times};
 use steelcare_domain::{CaseState, Role};
+use steelcare_i18n::{Msg, msg};
 use steelcare_proto::events::v1 as events;
 use steelcare_proto::events::v1::event_envelope::Payload;
 use steelcare_proto::feedback::v1 as pb;
@@ -65,14 +66,14 @@ pub(crate) fn instant(
 ) -> Option<DateTime<Utc>> {
     match ts {
         None if required => {
-            v.add(field, "required");
+            v.add(field, msg!("field-required"));
             None
         }
         None => None,
         Some(ts) => match from_timestamp(ts, field) {
             Ok(at) => Some(at),
             Err(_) => {
-                v.add(field, "not a valid instant (years 1 to 9999)");
+                v.add(field, msg!("field-timestamp-range"));
                 None
             }
         },
@@ -82,7 +83,7 @@ pub(crate) fn instant(
 /// A stored visit as the API shows it (with `overdue` computed at `now`).
 pub fn view(row: &rows::Model, now: DateTime<Utc>) -> Result<pb::Visit, ApiError> {
     let mut visit = pb::Visit::decode(row.body.as_slice())
-        .map_err(|err| ApiError::DataLoss(format!("visit {} does not decode: {err}", row.id)))?;
+        .map_err(|err| ApiError::Internal(format!("visit {} does not decode: {err}", row.id)))?;
     visit.status = status_of(&row.status) as i32;
     visit.overdue = row.status == status::SCHEDULED && row.due_at_ms < now.timestamp_millis();
     Ok(visit)
@@ -198,9 +199,7 @@ async fn insert(
     .insert(conn)
     .await
     .map_err(|err| match StoreError::from(err) {
-        StoreError::Conflict { .. } => {
-            ApiError::Aborted("another visit took that number; try again".to_owned())
-        }
+        StoreError::Conflict { .. } => ApiError::Aborted(msg!("error-visit-number-taken")),
         other => other.into(),
     })?;
     Ok(())
@@ -228,18 +227,21 @@ async fn save(
         .await
         .map_err(db_err)?;
     if result.rows_affected == 0 {
-        return Err(ApiError::Aborted(
-            "the visit changed meanwhile; read it again".to_owned(),
-        ));
+        return Err(ApiError::Aborted(msg!("error-visit-changed")));
     }
     Ok(())
 }
 
-fn visit_precondition(row: &rows::Model, message: &str) -> ApiError {
+fn visit_precondition(row: &rows::Model, message: Msg) -> ApiError {
+    let status = status_of(&row.status);
     ApiError::FailedPrecondition {
         subject: format!("visit/{}", row.id),
-        current_state: status_of(&row.status).as_str_name().to_owned(),
-        message: format!("{message} (the visit is {})", row.status),
+        current_state: status.as_str_name().to_owned(),
+        message: msg!(
+            "error-visit-state",
+            what = message,
+            status = steelcare_i18n::enum_label("VisitStatus", status.as_str_name())
+        ),
     }
 }
 
@@ -317,18 +319,18 @@ fn parse_attempt(request: &pb::RecordVisitAttemptRequest) -> Result<Attempt, Api
     };
     let condition = pb::PartCondition::try_from(request.condition).ok();
     if reached && request.condition == 0 {
-        v.add("condition", "required when the customer was reached");
+        v.add("condition", msg!("field-required-when-reached"));
     } else if condition.is_none() {
-        v.add("condition", format!("unknown value {}", request.condition));
-    }
-    if request.recurred && !reached {
         v.add(
-            "recurred",
-            "a recurrence is recorded when the customer was reached",
+            "condition",
+            msg!("field-unknown-value", value = request.condition),
         );
     }
+    if request.recurred && !reached {
+        v.add("recurred", msg!("field-recurrence-needs-reach"));
+    }
     if condition == Some(pb::PartCondition::Defective) && !request.recurred {
-        v.add("recurred", "a defective part is a recurrence: set recurred");
+        v.add("recurred", msg!("field-defective-is-recurrence"));
     }
     let description = if request.recurred {
         v.required(
@@ -408,11 +410,11 @@ fn parse_survey(
         ("communication", scores.communication.unwrap_or_default()),
     ] {
         if !(1..=5).contains(&score) {
-            v.add(format!("scores.{field}"), "required: a score from 1 to 5");
+            v.add(format!("scores.{field}"), msg!("field-score-required"));
         }
     }
     if scores.overall.is_some_and(|o| !(1..=5).contains(&o)) {
-        v.add("scores.overall", "a score from 1 to 5, or left out");
+        v.add("scores.overall", msg!("field-score-optional"));
     }
     let comment = v.optional("comment", &request.comment, LONG);
     let on_behalf = !ctx.caller.is_customer_only();
@@ -433,7 +435,7 @@ fn still_scheduled(row: &rows::Model) -> Result<(), ApiError> {
     if row.status != status::SCHEDULED {
         return Err(visit_precondition(
             row,
-            "attempts are recorded on scheduled visits",
+            msg!("error-attempt-needs-scheduled"),
         ));
     }
     Ok(())
@@ -479,7 +481,7 @@ impl Feedback {
             .map(|o| i64::from(*o))
             .collect();
         let offsets = check_offsets(&offsets)
-            .map_err(|err| ApiError::invalid("offset_months", err.to_string()))?;
+            .map_err(|err| ApiError::invalid("offset_months", err.message()))?;
         let tx = begin_write(&self.db).await.map_err(db_err)?;
         customers::Entity::find_by_id(customer_id)
             .one(&tx)
@@ -568,10 +570,7 @@ impl Feedback {
         };
         let case = self.case_for(&tx, &ctx.caller, &request.ticket_id).await?;
         if case.state != CaseState::Archived {
-            return Err(case_precondition(
-                &case,
-                "visits are added to archived cases",
-            ));
+            return Err(case_precondition(&case, msg!("error-visit-needs-archive")));
         }
         let last = last_sequence(&tx, &case.id).await?;
         let id = uuid::Uuid::now_v7().to_string();
@@ -647,7 +646,10 @@ impl Feedback {
         };
         let row = self.visible_visit(&tx, ctx, &request.visit_id).await?;
         if row.status != status::SCHEDULED {
-            return Err(visit_precondition(&row, "only a scheduled visit moves"));
+            return Err(visit_precondition(
+                &row,
+                msg!("error-visit-moves-scheduled"),
+            ));
         }
         let mut visit = view(&row, steelcare_store::now())?;
         let before = visit.due_time;
@@ -817,7 +819,7 @@ impl Feedback {
         if case.state != CaseState::Archived {
             return Err(case_precondition(
                 &case,
-                "visits are declined on archived cases",
+                msg!("error-decline-needs-archive"),
             ));
         }
         let open = rows::Entity::find()
@@ -974,14 +976,15 @@ impl Feedback {
             .await
             .map_err(db_err)?;
         if taken.is_some() {
-            let at = if visit_id.is_empty() {
-                "no visit"
+            return Err(ApiError::AlreadyExists(if visit_id.is_empty() {
+                msg!("error-survey-exists", case = case_id)
             } else {
-                visit_id
-            };
-            return Err(ApiError::AlreadyExists(format!(
-                "a survey of case {case_id} at {at} exists"
-            )));
+                msg!(
+                    "error-visit-survey-exists",
+                    case = case_id,
+                    visit = visit_id
+                )
+            }));
         }
         Ok(slot)
     }
@@ -1019,7 +1022,7 @@ impl Feedback {
         ) {
             return Err(case_precondition(
                 &case,
-                "a survey is taken once the case is resolved",
+                msg!("error-survey-needs-resolution"),
             ));
         }
         let slot = self.survey_slot(&tx, ctx, &case.id, &visit_id).await?;

@@ -9,6 +9,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Query
 use serde::{Deserialize, Serialize};
 use steelcare_domain::sla::{self, ClockKind, ClockMode, Pause, PolicyBook};
 use steelcare_domain::{BusinessCalendar, SeverityTier};
+use steelcare_i18n::{Msg, msg};
 use steelcare_proto::events::v1 as events;
 use steelcare_runtime::ApiError;
 use steelcare_store::entity::{sla_clocks, sla_pauses};
@@ -463,7 +464,7 @@ pub async fn pause(
         return Err(precondition(
             ticket_id,
             status::PAUSED,
-            "the clocks are already paused",
+            msg!("error-clocks-paused"),
         ));
     }
     let running = store::clocks(conn, ticket_id)
@@ -471,7 +472,11 @@ pub async fn pause(
         .iter()
         .any(|c| c.stopped_at_ms.is_none());
     if !running {
-        return Err(precondition(ticket_id, "STOPPED", "no clock is running"));
+        return Err(precondition(
+            ticket_id,
+            "STOPPED",
+            msg!("error-no-clock-running"),
+        ));
     }
     sla_pauses::ActiveModel {
         id: Set(uuid::Uuid::now_v7().to_string()),
@@ -499,7 +504,7 @@ pub async fn resume(
         return Err(precondition(
             ticket_id,
             "RUNNING",
-            "the clocks are not paused",
+            msg!("error-clocks-not-paused"),
         ));
     };
     sla_pauses::Entity::update_many()
@@ -515,11 +520,11 @@ pub async fn resume(
     recompute_running(conn, config, ticket_id, &all, false).await
 }
 
-fn precondition(ticket_id: &str, current: &str, message: &str) -> ApiError {
+fn precondition(ticket_id: &str, current: &str, message: Msg) -> ApiError {
     ApiError::FailedPrecondition {
         subject: format!("ticket/{ticket_id}/sla"),
         current_state: current.to_owned(),
-        message: format!("{message} (sla is {current})"),
+        message,
     }
 }
 

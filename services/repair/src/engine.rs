@@ -11,6 +11,7 @@ use steelcare_bus::EVENTS_STREAM;
 use steelcare_domain::dispatch::{Certificate, Requirement, Skill, SkillRules};
 use steelcare_domain::tolerance::ToleranceTable;
 use steelcare_domain::{CaseState, Role};
+use steelcare_i18n::{Arg, Msg, msg};
 use steelcare_proto::common::v1::Actor;
 use steelcare_proto::events::v1::event_envelope::Payload;
 use steelcare_runtime::record::{emit, envelope};
@@ -56,12 +57,8 @@ pub(crate) fn db_err(err: sea_orm::DbErr) -> ApiError {
 }
 
 /// FAILED_PRECONDITION naming the case's current state.
-pub fn case_precondition(case: &Case, message: impl Into<String>) -> ApiError {
-    ApiError::FailedPrecondition {
-        subject: format!("case/{}", case.id),
-        current_state: case.state.as_str().to_owned(),
-        message: format!("{} (case is {})", message.into(), case.state),
-    }
+pub fn case_precondition(case: &Case, message: Msg) -> ApiError {
+    steelcare_runtime::error::in_state(&case.id, case.state, message)
 }
 
 /// The actor of work the repair service does on its own.
@@ -193,7 +190,7 @@ impl Repairer {
             let Some(row) = rows.iter().find(|r| &r.id == id) else {
                 problems.push((
                     format!("{field}[{i}]"),
-                    format!("{id} is not a registered technician"),
+                    msg!("field-not-a-technician", id = id.as_str()),
                 ));
                 continue;
             };
@@ -201,7 +198,12 @@ impl Repairer {
             if let Some(why) = unqualified {
                 problems.push((
                     format!("{field}[{i}]"),
-                    format!("{id} {why} (work until {last_day})"),
+                    msg!(
+                        "field-crew-unqualified",
+                        id = id.as_str(),
+                        why = why,
+                        until = last_day
+                    ),
                 ));
             }
             crew_skills.extend(brings);
@@ -210,9 +212,10 @@ impl Repairer {
             if !rows.is_empty() && !crew_skills.contains(skill) {
                 problems.push((
                     field.to_owned(),
-                    format!(
-                        "nobody in the crew has the skill {skill} a {} case needs",
-                        case.category
+                    msg!(
+                        "field-crew-lacks-skill",
+                        skill = skill.label(),
+                        category = case.category.label()
                     ),
                 ));
             }
@@ -245,7 +248,7 @@ impl Repairer {
         requirement: &Requirement,
         row: &steelcare_store::entity::technicians::Model,
         last_day: chrono::NaiveDate,
-    ) -> (Vec<Skill>, Option<String>) {
+    ) -> (Vec<Skill>, Option<Msg>) {
         let skills: Vec<Skill> = serde_json::from_str(&row.skills).unwrap_or_default();
         let certificates: Vec<Certificate> =
             serde_json::from_str(&row.certificates).unwrap_or_default();
@@ -273,35 +276,31 @@ impl Repairer {
         let unqualified = own
             .check(&skills, &certificates, last_day)
             .err()
-            .map(|why| why.to_string());
+            .map(|why| why.message());
         (brings, unqualified)
     }
 
     /// A crew member booked elsewhere at the time: the member's field and the clash.
-    fn clash_problem(
-        &self,
-        field: &str,
-        crew: &[String],
-        clash: &store::Clash,
-    ) -> (String, String) {
+    fn clash_problem(&self, field: &str, crew: &[String], clash: &store::Clash) -> (String, Msg) {
         let i = crew
             .iter()
             .position(|c| c == &clash.technician_id)
             .unwrap_or(0);
         let at = |ms: i64| {
-            DateTime::from_timestamp_millis(ms)
-                .map(|t| t.with_timezone(&self.config.timezone).to_rfc3339())
-                .unwrap_or_default()
+            Arg::time(
+                DateTime::from_timestamp_millis(ms).unwrap_or_default(),
+                self.config.timezone,
+            )
         };
         (
             format!("{field}[{i}]"),
-            format!(
-                "{} is booked for the {} of case {} from {} to {}",
-                clash.technician_id,
-                clash.what,
-                clash.ticket_id,
-                at(clash.starts_at_ms),
-                at(clash.ends_at_ms)
+            msg!(
+                "field-crew-booked",
+                id = clash.technician_id.as_str(),
+                what = Msg::owned(format!("booking-{}", clash.what)),
+                ticket = clash.ticket_id.as_str(),
+                from = at(clash.starts_at_ms),
+                to = at(clash.ends_at_ms)
             ),
         )
     }

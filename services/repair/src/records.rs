@@ -5,6 +5,7 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use steelcare_domain::cost::{Party, Share};
 use steelcare_domain::money::{Amount, Currency, MoneyError};
+use steelcare_i18n::msg;
 use steelcare_proto::common::v1 as common;
 use steelcare_proto::repair::v1 as pb;
 use steelcare_runtime::convert::from_timestamp;
@@ -26,6 +27,11 @@ pub fn plan_status_name(s: pb::PlanStatus) -> &'static str {
         pb::PlanStatus::Agreed => "agreed",
         pb::PlanStatus::Superseded => "superseded",
     }
+}
+
+/// The label of a stored plan status.
+pub fn plan_status_label(name: &str) -> steelcare_i18n::Msg {
+    steelcare_i18n::enum_label("PlanStatus", plan_status(name).as_str_name())
 }
 
 /// The plan status of a stored name.
@@ -91,10 +97,7 @@ pub fn shares(
 ) -> Vec<Share> {
     if given.is_empty() {
         if required {
-            v.add(
-                field,
-                "required: who is responsible, in percent adding up to 100",
-            );
+            v.add(field, msg!("field-shares-required"));
         }
         return Vec::new();
     }
@@ -102,17 +105,17 @@ pub fn shares(
     let mut ok = true;
     for (i, s) in given.iter().enumerate() {
         let Some(p) = party(s.party) else {
-            v.add(format!("{field}[{i}].party"), "required");
+            v.add(format!("{field}[{i}].party"), msg!("field-required"));
             ok = false;
             continue;
         };
         if !(1..=100).contains(&s.percent) {
-            v.add(format!("{field}[{i}].percent"), "between 1 and 100");
+            v.add(format!("{field}[{i}].percent"), msg!("field-percent-range"));
             ok = false;
             continue;
         }
         if out.iter().any(|o| o.party == p) {
-            v.add(format!("{field}[{i}].party"), "named twice");
+            v.add(format!("{field}[{i}].party"), msg!("field-named-twice"));
             ok = false;
             continue;
         }
@@ -120,7 +123,7 @@ pub fn shares(
         if p == Party::ThirdParty && name.is_empty() {
             v.add(
                 format!("{field}[{i}].party_name"),
-                "required for a third party: who caused it (a claim is made against them)",
+                msg!("field-third-party-name"),
             );
         }
         out.push(Share {
@@ -132,10 +135,10 @@ pub fn shares(
     if ok {
         let total: u32 = out.iter().map(|s| s.percent).sum();
         if total != 100 {
-            v.add(field, format!("shares add up to {total}, not 100"));
+            v.add(field, msg!("field-shares-total", total = total));
         }
         if out.len() > 1 && out.iter().any(|s| s.party == Party::Undetermined) {
-            v.add(field, "UNDETERMINED stands alone at 100 percent");
+            v.add(field, msg!("field-undetermined-alone"));
         }
     }
     out
@@ -176,23 +179,23 @@ pub fn time_range(
     now: Option<DateTime<Utc>>,
 ) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
     let Some(r) = r else {
-        v.add(field, "required");
+        v.add(field, msg!("field-required"));
         return None;
     };
     let end_of = |v: &mut Violations, name: &str, t: Option<&prost_types::Timestamp>| {
         let f = format!("{field}.{name}");
         match (t.map(|t| from_timestamp(t, &f)), now) {
             (Some(Ok(at)), Some(now)) if at > now + TimeDelta::minutes(5) => {
-                v.add(f, "in the future");
+                v.add(f, msg!("field-in-future"));
                 None
             }
             (Some(Ok(at)), _) => Some(at),
             (Some(Err(_)), _) => {
-                v.add(f, "out of range: timestamps must fall in years 1 to 9999");
+                v.add(f, msg!("field-timestamp-range"));
                 None
             }
             (None, _) => {
-                v.add(f, "required");
+                v.add(f, msg!("field-required"));
                 None
             }
         }
@@ -202,7 +205,7 @@ pub fn time_range(
     let (start, end) = (start?, end?);
     // An instant (end == start) is a range too: a survey submitted in the second of arrival.
     if end < start {
-        v.add(format!("{field}.end_time"), "must not be before start_time");
+        v.add(format!("{field}.end_time"), msg!("field-not-before-start"));
         return None;
     }
     Some((start, end))
@@ -220,7 +223,7 @@ pub fn money(
 ) -> Option<Amount> {
     let Some(m) = m else {
         if required {
-            v.add(field, "required");
+            v.add(field, msg!("field-required"));
         }
         return None;
     };
@@ -228,20 +231,21 @@ pub fn money(
         Ok(a) if a.currency() != currency => {
             v.add(
                 format!("{field}.currency_code"),
-                format!(
-                    "amounts are in {currency} (repair.currency), not {}",
-                    a.currency()
+                msg!(
+                    "field-wrong-currency",
+                    expected = currency.to_string(),
+                    given = a.currency().to_string()
                 ),
             );
             None
         }
         Ok(a) => Some(a),
         Err(err @ (MoneyError::NoCurrency | MoneyError::UnknownCurrency(_))) => {
-            v.add(format!("{field}.currency_code"), err.to_string());
+            v.add(format!("{field}.currency_code"), err.message());
             None
         }
         Err(err) => {
-            v.add(format!("{field}.amount_minor"), err.to_string());
+            v.add(format!("{field}.amount_minor"), err.message());
             None
         }
     }
@@ -261,7 +265,7 @@ pub fn ids(v: &mut Violations, field: &str, given: &[String]) -> Vec<String> {
     for (i, id) in given.iter().enumerate() {
         let id = v.required(&format!("{field}[{i}]"), id, SHORT);
         if out.contains(&id) {
-            v.add(format!("{field}[{i}]"), "listed twice");
+            v.add(format!("{field}[{i}]"), msg!("field-listed-twice"));
         } else if !id.is_empty() {
             out.push(id);
         }

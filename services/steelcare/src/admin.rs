@@ -1,6 +1,7 @@
 //! `steelcare.admin.v1.AdminService`: who the caller is, and the audit trail.
 
 use std::sync::Arc;
+use steelcare_i18n::msg;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use prost_types::Timestamp;
@@ -119,13 +120,13 @@ impl AdminService {
         if end < start {
             return Err(ApiError::invalid(
                 "range.end_time",
-                "must not be before range.start_time",
+                msg!("field-not-before-range-start"),
             ));
         }
         if end - start > TimeDelta::days(MAX_CALENDAR_RANGE_DAYS) {
             return Err(ApiError::invalid(
                 "range",
-                format!("must not be longer than {MAX_CALENDAR_RANGE_DAYS} days"),
+                msg!("field-range-too-long", days = MAX_CALENDAR_RANGE_DAYS),
             ));
         }
         let working_intervals = self
@@ -169,7 +170,7 @@ impl pb::admin_service_server::AdminService for AdminService {
         let ctx = steelcare_runtime::handler::context(&request)?;
         self.get_business_calendar(request.into_inner())
             .map(Response::new)
-            .map_err(|err| err.into_status(&ctx.trace_id))
+            .map_err(|err| ctx.status(err))
     }
 
     async fn list_audit_records(
@@ -177,10 +178,12 @@ impl pb::admin_service_server::AdminService for AdminService {
         request: Request<pb::ListAuditRecordsRequest>,
     ) -> Result<Response<pb::ListAuditRecordsResponse>, Status> {
         let ctx = steelcare_runtime::handler::context(&request)?;
-        ctx.caller.require_any(&AUDIT_READERS)?;
+        ctx.caller
+            .require_any(&AUDIT_READERS)
+            .map_err(|err| ctx.status(err))?;
         self.list_audit_records(request.into_inner())
             .await
             .map(Response::new)
-            .map_err(|err| err.into_status(&ctx.trace_id))
+            .map_err(|err| ctx.status(err))
     }
 }

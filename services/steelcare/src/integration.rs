@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
+use steelcare_i18n::msg;
 
 use prost::Message;
 use steelcare_domain::Role;
@@ -76,10 +77,10 @@ impl IntegrationService {
             } else {
                 violations.push(steelcare_runtime::error::FieldViolation::new(
                     format!("event_types[{i}]"),
-                    format!(
-                        "unknown event type {}; expected one of {}",
-                        steelcare_runtime::error::echo(name),
-                        self.types.names().join(", ")
+                    msg!(
+                        "field-unknown-event-type",
+                        given = steelcare_runtime::error::echo(name),
+                        known = self.types.names().join(", ")
                     ),
                 ));
             }
@@ -92,7 +93,7 @@ impl IntegrationService {
                 _ => {
                     violations.push(steelcare_runtime::error::FieldViolation::new(
                         "cursor",
-                        "not a cursor this server issued",
+                        msg!("field-cursor-foreign"),
                     ));
                     None
                 }
@@ -104,9 +105,7 @@ impl IntegrationService {
         let organization_id = if caller.is_customer_only() {
             let own = caller.organization_id.clone().unwrap_or_default();
             if !request.organization_id.is_empty() && request.organization_id != own {
-                return Err(ApiError::PermissionDenied(
-                    "a customer receives only its own organisation's events".to_owned(),
-                ));
+                return Err(ApiError::PermissionDenied(msg!("error-own-events")));
             }
             Some(own)
         } else {
@@ -115,10 +114,7 @@ impl IntegrationService {
         let last = outbox::last_published(&self.db).await?;
         let cursor = match start {
             Some(seq) if seq > last => {
-                return Err(ApiError::invalid(
-                    "cursor",
-                    "not a cursor this server issued (it is ahead of the last event published)",
-                ));
+                return Err(ApiError::invalid("cursor", msg!("field-cursor-ahead")));
             }
             Some(seq) => seq,
             None if request.from_start => 0,
@@ -279,7 +275,9 @@ impl pb::integration_service_server::IntegrationService for IntegrationService {
         request: Request<pb::SubscribeEventsRequest>,
     ) -> Result<Response<Self::SubscribeEventsStream>, Status> {
         let ctx = steelcare_runtime::handler::context(&request)?;
-        ctx.caller.require_any(&SUBSCRIBERS)?;
+        ctx.caller
+            .require_any(&SUBSCRIBERS)
+            .map_err(|err| ctx.status(err))?;
         respond(&ctx, self.subscribe(&ctx, request.into_inner()).await)
     }
 }

@@ -43,6 +43,8 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
+    // Times a person reads are written in the deployment's zone.
+    steelcare_i18n::set_time_zone(settings.intake.timezone);
     let telemetry = if matches!(cli.command, Command::Token { .. } | Command::Call { .. }) {
         None
     } else {

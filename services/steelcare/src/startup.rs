@@ -461,7 +461,7 @@ impl Application {
             .layer(cors_layer(&self.settings.server.cors_allowed_origins))
             .layer(ConsoleLayer)
             .layer(GrpcWebLayer::new())
-            .layer(RpcTraceLayer)
+            .layer(RpcTraceLayer::new(self.settings.server.default_locale))
             .add_routes(routes.routes())
             .serve_with_incoming_shutdown(incoming, signal);
         tokio::pin!(serve);

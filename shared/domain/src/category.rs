@@ -53,6 +53,11 @@ impl ProblemCategory {
         ProblemCategory::Other,
     ];
 
+    /// Its label in the catalogue.
+    pub fn label(self) -> steelcare_i18n::Msg {
+        steelcare_i18n::enum_label("ProblemCategory", &self.as_str().to_ascii_uppercase())
+    }
+
     /// Stored name.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -96,6 +101,17 @@ impl SeverityTier {
         SeverityTier::P3,
         SeverityTier::P4,
     ];
+
+    /// Its label in the catalogue.
+    pub fn label(self) -> steelcare_i18n::Msg {
+        let value = match self {
+            SeverityTier::P1 => "P1_URGENT",
+            SeverityTier::P2 => "P2_MAJOR",
+            SeverityTier::P3 => "P3_GENERAL",
+            SeverityTier::P4 => "P4_CONSULTATION",
+        };
+        steelcare_i18n::enum_label("SeverityTier", value)
+    }
 
     /// Stored name: "p1".."p4".
     pub fn as_str(self) -> &'static str {

@@ -59,6 +59,11 @@ impl Party {
         Party::ForceMajeure,
     ];
 
+    /// Its label in the catalogue (the `ResponsibleParty` enum's).
+    pub fn label(self) -> steelcare_i18n::Msg {
+        steelcare_i18n::enum_label("ResponsibleParty", &self.as_str().to_ascii_uppercase())
+    }
+
     /// Stored and configured name.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -417,6 +422,21 @@ pub enum CostError {
     /// The cost price is above the quoted price, or in another currency.
     #[error("the cost price must be in the quote's currency and not above it")]
     CostPrice,
+}
+
+impl CostError {
+    /// What is wrong, from the catalogue.
+    pub fn message(&self) -> steelcare_i18n::Msg {
+        use steelcare_i18n::msg;
+        match self {
+            CostError::Shares => msg!("cost-shares-invalid"),
+            CostError::Undetermined => msg!("error-responsibility-undetermined"),
+            CostError::NeedsCostPrice(party) => {
+                msg!("cost-needs-cost-price", party = party.label())
+            }
+            CostError::CostPrice => msg!("cost-price-above-quote"),
+        }
+    }
 }
 
 fn check_shares(shares: &[Share]) -> Result<(), CostError> {

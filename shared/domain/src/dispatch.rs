@@ -41,6 +41,11 @@ impl Skill {
         Skill::GeneralRepair,
     ];
 
+    /// Its label in the catalogue.
+    pub fn label(self) -> steelcare_i18n::Msg {
+        steelcare_i18n::enum_label("Skill", &self.as_str().to_ascii_uppercase())
+    }
+
     /// Stored and configured name.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -178,6 +183,30 @@ pub enum Unqualified {
         /// Its last valid day, when held at all.
         expired_on: Option<NaiveDate>,
     },
+}
+
+impl Unqualified {
+    /// Why, from the catalogue.
+    pub fn message(&self) -> steelcare_i18n::Msg {
+        use steelcare_i18n::msg;
+        match self {
+            Unqualified::MissingSkill(skill) => {
+                msg!("unqualified-missing-skill", skill = skill.label())
+            }
+            Unqualified::Certificate {
+                kind,
+                expired_on: None,
+            } => msg!("unqualified-no-certificate", kind = kind.as_str()),
+            Unqualified::Certificate {
+                kind,
+                expired_on: Some(day),
+            } => msg!(
+                "unqualified-certificate-expired",
+                kind = kind.as_str(),
+                day = *day
+            ),
+        }
+    }
 }
 
 impl fmt::Display for Unqualified {

@@ -33,6 +33,19 @@ pub enum OffsetsError {
     Order(i64),
 }
 
+impl OffsetsError {
+    /// What is wrong, from the catalogue.
+    pub fn message(&self) -> steelcare_i18n::Msg {
+        use steelcare_i18n::msg;
+        match self {
+            OffsetsError::Empty => msg!("offsets-empty"),
+            OffsetsError::TooMany => msg!("offsets-too-many"),
+            OffsetsError::Range(o) => msg!("offsets-range", offset = *o),
+            OffsetsError::Order(o) => msg!("offsets-order", offset = *o),
+        }
+    }
+}
+
 /// Checks a customer's offsets.
 pub fn check_offsets(offsets: &[i64]) -> Result<Vec<u32>, OffsetsError> {
     if offsets.is_empty() {

@@ -146,6 +146,11 @@ impl CaseState {
         self.successors().is_empty()
     }
 
+    /// Its label in the catalogue.
+    pub fn label(self) -> steelcare_i18n::Msg {
+        steelcare_i18n::enum_label("CaseState", self.as_str())
+    }
+
     /// The stored and displayed name, e.g. `SURVEY_SCHEDULED`.
     pub fn as_str(self) -> &'static str {
         use CaseState::*;

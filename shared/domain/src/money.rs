@@ -108,6 +108,25 @@ pub enum MoneyError {
     Mixed(&'static str, &'static str),
 }
 
+impl MoneyError {
+    /// What is wrong, from the catalogue.
+    pub fn message(&self) -> steelcare_i18n::Msg {
+        use steelcare_i18n::msg;
+        match self {
+            MoneyError::NoCurrency => msg!("money-no-currency"),
+            MoneyError::UnknownCurrency(code) => {
+                msg!(
+                    "money-unknown-currency",
+                    code = code.chars().take(16).collect::<String>()
+                )
+            }
+            MoneyError::Negative => msg!("field-negative"),
+            MoneyError::TooLarge => msg!("money-too-large", max = MAX_MINOR),
+            MoneyError::Mixed(a, b) => msg!("money-mixed", first = *a, second = *b),
+        }
+    }
+}
+
 /// An amount: whole minor units in a known currency, 0..=[`MAX_MINOR`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Amount {

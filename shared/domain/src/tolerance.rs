@@ -10,6 +10,7 @@
 //! acceptance, so a reading means the same thing at every step.
 
 use std::sync::LazyLock;
+use steelcare_i18n::{Msg, msg};
 
 use serde::Deserialize;
 
@@ -194,20 +195,17 @@ pub struct Judgement {
 }
 
 /// Readings or dimensions that cannot be judged; names the field.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{field}: {message}")]
 pub struct ToleranceError {
     /// `readings`, or the dimension at fault.
     pub field: &'static str,
-    /// What is wrong.
-    pub message: String,
+    /// What is wrong, from the catalogue.
+    pub message: Msg,
 }
 
-fn bad(field: &'static str, message: impl Into<String>) -> ToleranceError {
-    ToleranceError {
-        field,
-        message: message.into(),
-    }
+fn bad(field: &'static str, message: Msg) -> ToleranceError {
+    ToleranceError { field, message }
 }
 
 #[derive(Debug, Deserialize)]
@@ -438,19 +436,19 @@ fn other_limit(
     rule: Rule,
 ) -> Result<Limit, ToleranceError> {
     if lower.is_none() && upper.is_none() {
-        return Err(bad("limits", "give a lower limit, an upper limit or both"));
+        return Err(bad("limits", msg!("field-limit-required")));
     }
     let bounded = |v: f64| v.is_finite() && v.abs() <= OTHER_BOUND;
     if !bounded(nominal) || !lower.is_none_or(bounded) || !upper.is_none_or(bounded) {
         return Err(bad(
             "limits",
-            format!("must be numbers of at most {} in size", num(OTHER_BOUND)),
+            msg!("field-limits-too-large", max = num(OTHER_BOUND)),
         ));
     }
     if let (Some(l), Some(u)) = (lower, upper)
         && l > u
     {
-        return Err(bad("limits", "lower limit above the upper limit"));
+        return Err(bad("limits", msg!("field-lower-above-upper")));
     }
     let n = num(nominal);
     let (en, zh) = match (lower, upper) {
@@ -550,7 +548,7 @@ fn positive(field: &'static str, value: f64) -> Result<f64, ToleranceError> {
     if value.is_finite() && value > 0.0 {
         Ok(value)
     } else {
-        Err(bad(field, "must be a positive number"))
+        Err(bad(field, msg!("field-not-positive")))
     }
 }
 
@@ -638,7 +636,7 @@ impl ToleranceTable {
             Quantity::TwistOffSplines { bolts_in_node } => {
                 let row = &self.twist_off_splines;
                 if *bolts_in_node == 0 {
-                    return Err(bad("bolts_in_node", "at least one bolt"));
+                    return Err(bad("bolts_in_node", msg!("field-at-least", min = 1)));
                 }
                 let upper = row.max_fraction * f64::from(*bolts_in_node);
                 let (u, n, pct) = (num(upper), bolts_in_node, num(row.max_fraction * 100.0));
@@ -727,7 +725,7 @@ impl ToleranceTable {
     ) -> Result<Limit, ToleranceError> {
         let row = &self.coating_dry_film_thickness;
         if coats == 0 {
-            return Err(bad("coats", "at least one coat"));
+            return Err(bad("coats", msg!("field-at-least", min = 1)));
         }
         let (design, default) = match design_um {
             Some(d) => (positive("design_thickness", d)?, None),
@@ -809,10 +807,10 @@ impl ToleranceTable {
     /// row's window after final tightening.
     fn check_readings(&self, quantity: &Quantity, readings: &[f64]) -> Result<(), ToleranceError> {
         if readings.is_empty() {
-            return Err(bad("readings", "at least one reading"));
+            return Err(bad("readings", msg!("field-at-least", min = 1)));
         }
         if readings.iter().any(|r| !r.is_finite()) {
-            return Err(bad("readings", "must be finite numbers"));
+            return Err(bad("readings", msg!("field-not-finite")));
         }
         let [low, high] = self.reading_range(quantity);
         if let Some((i, r)) = readings
@@ -822,12 +820,12 @@ impl ToleranceTable {
         {
             return Err(bad(
                 "readings",
-                format!(
-                    "reading {} ({}) is outside what an instrument reads for this quantity: {} to {}",
-                    i + 1,
-                    num(*r),
-                    num(low),
-                    num(high)
+                msg!(
+                    "field-reading-out-of-instrument-range",
+                    index = i + 1,
+                    value = num(*r),
+                    low = num(low),
+                    high = num(high)
                 ),
             ));
         }
@@ -841,15 +839,17 @@ impl ToleranceTable {
                 None => {
                     return Err(bad(
                         "tightening_time",
-                        "required: when the bolts were finally tightened",
+                        msg!("field-tightening-time-required"),
                     ));
                 }
                 Some(h) if !(row.check_after_hours..=row.check_before_hours).contains(h) => {
                     return Err(bad(
                         "tightening_time",
-                        format!(
-                            "final torque is checked {} h to {} h after tightening, not {h:.1} h",
-                            row.check_after_hours, row.check_before_hours
+                        msg!(
+                            "field-torque-window",
+                            after = num(row.check_after_hours),
+                            before = num(row.check_before_hours),
+                            hours = format!("{h:.1}")
                         ),
                     ));
                 }
@@ -875,11 +875,12 @@ impl ToleranceTable {
                 if readings.len() != row.spots * per {
                     return Err(bad(
                         "readings",
-                        format!(
-                            "coating thickness needs {} spots of {per} readings ({} in all), got {}",
-                            row.spots,
-                            row.spots * per,
-                            readings.len()
+                        msg!(
+                            "field-coating-spots",
+                            spots = row.spots,
+                            per = per,
+                            total = row.spots * per,
+                            got = readings.len()
                         ),
                     ));
                 }
@@ -889,7 +890,7 @@ impl ToleranceTable {
                     .collect()
             }
             Quantity::TwistOffSplines { .. } if readings.iter().any(|r| r.fract() != 0.0) => {
-                return Err(bad("readings", "counts of bolts must be whole numbers"));
+                return Err(bad("readings", msg!("field-whole-numbers")));
             }
             _ => readings.to_vec(),
         };
@@ -1132,8 +1133,16 @@ mod tests {
         readings[4] = -150.0;
         let err = table().judge(&coating, &readings).unwrap_err();
         assert_eq!(err.field, "readings");
-        assert!(err.message.contains("reading 5 (-150)"), "{}", err.message);
-        assert!(err.message.contains("0 to 5000"), "{}", err.message);
+        assert!(
+            err.message.english().contains("reading 5 (-150)"),
+            "{}",
+            err.message
+        );
+        assert!(
+            err.message.english().contains("0 to 5000"),
+            "{}",
+            err.message
+        );
         readings[4] = 1e308;
         assert!(table().judge(&coating, &readings).is_err());
         let column = Quantity::OverallVerticality {

@@ -129,6 +129,25 @@ pub struct BelowStatutoryMinimum {
     pub months: u32,
 }
 
+impl WarrantyScope {
+    /// Its label in the catalogue.
+    pub fn label(self) -> steelcare_i18n::Msg {
+        steelcare_i18n::enum_label("WarrantyScope", &self.as_str().to_ascii_uppercase())
+    }
+}
+
+impl BelowStatutoryMinimum {
+    /// What is wrong, from the catalogue.
+    pub fn message(&self) -> steelcare_i18n::Msg {
+        steelcare_i18n::msg!(
+            "field-below-statutory-minimum",
+            months = self.months,
+            minimum = self.minimum_months,
+            scope = self.scope.label()
+        )
+    }
+}
+
 impl WarrantyTerm {
     /// First day no longer covered.
     pub fn expiry(&self) -> NaiveDate {

@@ -123,14 +123,16 @@ const SIGNED: &[(&str, &[&str])] = &[
 /// Checks the leading bytes against the declared content type: a file of a type with a
 /// signature must carry it, and no upload may be a program whatever it claims to be.
 /// Returns why not, naming what the bytes look like.
-pub fn check_content(declared: &str, bytes: &[u8]) -> Result<(), String> {
+pub fn check_content(declared: &str, bytes: &[u8]) -> Result<(), steelcare_i18n::Msg> {
+    use steelcare_i18n::msg;
     let detected = infer::get(bytes).map(|t| t.mime_type());
     if let Some(kind) = infer::get(bytes)
         && matches!(kind.matcher_type(), infer::MatcherType::App)
     {
-        return Err(format!(
-            "the content is a program ({}), not {declared}",
-            kind.mime_type()
+        return Err(msg!(
+            "field-content-program",
+            found = kind.mime_type(),
+            declared = declared
         ));
     }
     let Some((_, accepted)) = SIGNED.iter().find(|(d, _)| *d == declared) else {
@@ -138,8 +140,12 @@ pub fn check_content(declared: &str, bytes: &[u8]) -> Result<(), String> {
     };
     match detected {
         Some(found) if accepted.contains(&found) => Ok(()),
-        Some(found) => Err(format!("the content is {found}, not {declared}")),
-        None => Err(format!("the content is not {declared}")),
+        Some(found) => Err(msg!(
+            "field-content-mismatch",
+            found = found,
+            declared = declared
+        )),
+        None => Err(msg!("field-content-not", declared = declared)),
     }
 }
 
@@ -158,9 +164,9 @@ mod tests {
         assert!(check_content("image/jpeg", JPEG).is_ok());
         assert!(check_content("application/pdf", PDF).is_ok());
         let exe = check_content("image/png", EXE).unwrap_err();
-        assert!(exe.contains("program"), "{exe}");
+        assert!(exe.english().contains("program"), "{exe}");
         let swapped = check_content("image/png", JPEG).unwrap_err();
-        assert!(swapped.contains("image/jpeg"), "{swapped}");
+        assert!(swapped.english().contains("image/jpeg"), "{swapped}");
         assert!(check_content("image/jpeg", b"just some text").is_err());
         // A type without a signature is not sniffed, unless it is a program.
         assert!(check_content("text/plain", b"hello").is_ok());

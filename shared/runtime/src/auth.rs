@@ -8,8 +8,10 @@ use std::time::Duration;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, encode};
 use serde::{Deserialize, Serialize};
 use steelcare_domain::Role;
+use steelcare_i18n::{Arg, Locale, Msg, msg};
 use tonic::{Request, Status};
 
+use crate::error::ApiError;
 use crate::settings::{AuthSettings, Secret};
 
 /// The claims of a SteelCare token.
@@ -31,6 +33,10 @@ pub struct Claims {
     pub nbf: Option<i64>,
     /// Expiry (seconds since the epoch); at most `auth.max_token_lifetime` after `iat`.
     pub exp: i64,
+    /// The person's preferred language (a BCP 47 tag), used when a call sends no
+    /// `accept-language` the server ships.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale: Option<String>,
 }
 
 /// Clock skew tolerated between the issuer and this server, in seconds.
@@ -50,6 +56,8 @@ pub struct Caller {
     pub organization_id: Option<String>,
     /// Token expiry, seconds since the epoch.
     pub expires_at: i64,
+    /// The person's stored preference, when their token carries one we ship.
+    pub locale: Option<Locale>,
 }
 
 impl Caller {
@@ -59,14 +67,14 @@ impl Caller {
     }
 
     /// `PERMISSION_DENIED` unless the caller holds one of `roles`.
-    pub fn require_any(&self, roles: &[Role]) -> Result<(), Status> {
+    pub fn require_any(&self, roles: &[Role]) -> Result<(), ApiError> {
         if self.has_any(roles) {
             Ok(())
         } else {
-            let wanted: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
-            Err(Status::permission_denied(format!(
-                "this call needs one of the roles {}",
-                wanted.join(", ")
+            let wanted = roles.iter().map(|r| role_label(*r)).collect();
+            Err(ApiError::PermissionDenied(msg!(
+                "error-roles-needed",
+                roles = Arg::List(wanted)
             )))
         }
     }
@@ -97,6 +105,22 @@ pub struct RpcInfo {
     pub method: String,
     /// Trace id (32 hex digits).
     pub trace_id: String,
+    /// The shipped locale the caller's `accept-language` asks for, if any.
+    pub accepted: Option<Locale>,
+    /// The deployment's default locale.
+    pub default_locale: Option<Locale>,
+}
+
+impl RpcInfo {
+    /// The locale a caller reads: what their `accept-language` asks for, else their stored
+    /// preference, else the deployment's default (English where none is known, e.g. a call
+    /// that reached no server layer).
+    pub fn locale(&self, preferred: Option<Locale>) -> Locale {
+        self.accepted
+            .or(preferred)
+            .or(self.default_locale)
+            .unwrap_or_else(Locale::english)
+    }
 }
 
 /// Everything a handler needs to authorize and audit a call.
@@ -110,9 +134,16 @@ pub struct RequestContext {
     pub trace_id: String,
     /// The caller's `authorization` header, passed on when a service calls another for them.
     pub authorization: Option<String>,
+    /// The locale the caller reads ([`RpcInfo::locale`]).
+    pub locale: Locale,
 }
 
 impl RequestContext {
+    /// `err` as the status this caller gets (in their locale).
+    pub fn status(&self, err: ApiError) -> Status {
+        err.into_status(&self.trace_id, self.locale)
+    }
+
     /// Builds the context of an authenticated request.
     pub fn from_request<T>(request: &Request<T>) -> Result<RequestContext, Status> {
         let caller = Caller::from_request(request)?.clone();
@@ -126,11 +157,13 @@ impl RequestContext {
             .get("authorization")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
+        let locale = info.locale(caller.locale);
         Ok(RequestContext {
             caller,
             rpc: info.method,
             trace_id: info.trace_id,
             authorization,
+            locale,
         })
     }
 }
@@ -138,9 +171,12 @@ impl RequestContext {
 /// Why a token was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
-    /// Missing, malformed, badly signed or expired.
+    /// Malformed, badly signed, or claims we refuse.
     #[error("invalid token: {0}")]
     InvalidToken(String),
+    /// Past its expiry: the person signs in again.
+    #[error("the token has expired")]
+    Expired,
     /// This server only verifies tokens (public key configured) and cannot issue them.
     #[error("this configuration verifies tokens with a public key and cannot issue them")]
     CannotIssue,
@@ -274,6 +310,7 @@ impl Authenticator {
             iat: now,
             nbf: None,
             exp: now + i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX / 2),
+            locale: None,
         };
         encode(&Header::new(Algorithm::HS256), &claims, key)
             .map_err(|err| AuthError::InvalidToken(err.to_string()))
@@ -288,8 +325,12 @@ impl Authenticator {
 
     /// Verifies a token and returns the caller.
     pub fn verify(&self, token: &str) -> Result<Caller, AuthError> {
-        let data = decode::<Claims>(token, &self.decoding, &self.validation)
-            .map_err(|err| AuthError::InvalidToken(err.to_string()))?;
+        let data = decode::<Claims>(token, &self.decoding, &self.validation).map_err(|err| {
+            match err.kind() {
+                jsonwebtoken::errors::ErrorKind::ExpiredSignature => AuthError::Expired,
+                _ => AuthError::InvalidToken(err.to_string()),
+            }
+        })?;
         let claims = data.claims;
         let now = chrono::Utc::now().timestamp();
         let leeway = i64::try_from(LEEWAY_SECS).unwrap_or(0);
@@ -327,6 +368,7 @@ impl Authenticator {
             roles,
             organization_id: claims.org.filter(|o| !o.is_empty()),
             expires_at: claims.exp,
+            locale: claims.locale.as_deref().and_then(Locale::parse),
         })
     }
 
@@ -382,24 +424,47 @@ pub struct AuthInterceptor {
 
 impl tonic::service::Interceptor for AuthInterceptor {
     fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
+        match self.caller(&request) {
+            Ok(caller) => {
+                request.extensions_mut().insert(caller);
+                Ok(request)
+            }
+            Err(message) => {
+                let info = request.extensions().get::<RpcInfo>();
+                let locale = info.map_or_else(Locale::english, |i| i.locale(None));
+                let trace_id = info.map(|i| i.trace_id.as_str()).unwrap_or_default();
+                Err(ApiError::Unauthenticated(message).into_status(trace_id, locale))
+            }
+        }
+    }
+}
+
+impl AuthInterceptor {
+    /// The verified caller of `request`, or why there is none.
+    fn caller(&self, request: &Request<()>) -> Result<Caller, Msg> {
         let header = request
             .metadata()
             .get("authorization")
-            .ok_or_else(|| Status::unauthenticated("missing bearer token"))?;
+            .ok_or(msg!("error-token-missing"))?;
         let value = header
             .to_str()
-            .map_err(|_| Status::unauthenticated("malformed authorization header"))?;
+            .map_err(|_| msg!("error-token-malformed-header"))?;
         let token = value
             .strip_prefix("Bearer ")
             .or_else(|| value.strip_prefix("bearer "))
-            .ok_or_else(|| Status::unauthenticated("authorization must be 'Bearer <token>'"))?;
-        let caller = self
-            .authenticator
+            .ok_or(msg!("error-token-malformed-header"))?;
+        self.authenticator
             .verify(token.trim())
-            .map_err(|err| Status::unauthenticated(err.to_string()))?;
-        request.extensions_mut().insert(caller);
-        Ok(request)
+            .map_err(|err| match err {
+                AuthError::Expired => msg!("error-token-expired"),
+                other => msg!("error-token-invalid", detail = other.to_string()),
+            })
     }
+}
+
+/// The label of a role (`role-chief_engineer`).
+pub fn role_label(role: Role) -> Msg {
+    Msg::owned(format!("role-{}", role.as_str()))
 }
 
 #[cfg(test)]
@@ -444,16 +509,12 @@ mod tests {
             iat: now - 10,
             nbf: None,
             exp,
+            locale: None,
         };
         let expired = a
             .issue_claims(&claims(vec!["agent"], None, now - 3600, "steelcare"))
             .unwrap();
-        assert!(
-            a.verify(&expired)
-                .unwrap_err()
-                .to_string()
-                .contains("Expired")
-        );
+        assert!(matches!(a.verify(&expired), Err(AuthError::Expired)));
         let unknown_role = a
             .issue_claims(&claims(vec!["root"], None, now + 60, "steelcare"))
             .unwrap();

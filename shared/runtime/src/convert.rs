@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use prost_types::Timestamp;
+use steelcare_i18n::msg;
 use steelcare_store::page::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 
 use crate::error::ApiError;
@@ -24,16 +25,13 @@ pub const MAX_TIMESTAMP_SECONDS: i64 = 253_402_300_799;
 /// rendered as JSON again, and every list containing it would break.
 pub fn from_timestamp(ts: &Timestamp, field: &str) -> Result<DateTime<Utc>, ApiError> {
     if !(MIN_TIMESTAMP_SECONDS..=MAX_TIMESTAMP_SECONDS).contains(&ts.seconds) {
-        return Err(ApiError::invalid(
-            field,
-            "out of range: timestamps must fall in years 1 to 9999",
-        ));
+        return Err(ApiError::invalid(field, msg!("field-timestamp-range")));
     }
     u32::try_from(ts.nanos)
         .ok()
         .filter(|nanos| *nanos < 1_000_000_000)
         .and_then(|nanos| DateTime::from_timestamp(ts.seconds, nanos))
-        .ok_or_else(|| ApiError::invalid(field, "not a valid timestamp"))
+        .ok_or_else(|| ApiError::invalid(field, msg!("field-not-timestamp")))
 }
 
 /// A trimmed string, `None` when empty.
@@ -46,7 +44,7 @@ pub fn non_empty(s: &str) -> Option<String> {
 /// negative is `INVALID_ARGUMENT`.
 pub fn page_size(requested: i32) -> Result<u64, ApiError> {
     match requested {
-        n if n < 0 => Err(ApiError::invalid("page_size", "must not be negative")),
+        n if n < 0 => Err(ApiError::invalid("page_size", msg!("field-negative"))),
         0 => Ok(DEFAULT_PAGE_SIZE),
         n => Ok((n as u64).min(MAX_PAGE_SIZE)),
     }

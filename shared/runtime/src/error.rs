@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use steelcare_bus::BusError;
+use steelcare_i18n::{Locale, Msg, msg};
 use steelcare_store::StoreError;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
@@ -13,25 +14,27 @@ use tonic_types::{ErrorDetails, StatusExt};
 pub const ERROR_DOMAIN: &str = "steelcare.io";
 
 /// One invalid field.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FieldViolation {
     /// Field path, e.g. `reporter.phone`.
     pub field: String,
-    /// What is wrong with it.
-    pub description: String,
+    /// What is wrong with it, from the catalogue.
+    pub description: Msg,
 }
 
 impl FieldViolation {
     /// A violation of `field`.
-    pub fn new(field: impl Into<String>, description: impl Into<String>) -> Self {
+    pub fn new(field: impl Into<String>, description: Msg) -> Self {
         FieldViolation {
             field: field.into(),
-            description: description.into(),
+            description,
         }
     }
 }
 
-/// An error a handler returns.
+/// An error a handler returns. Every text a person reads is a catalogue [`Msg`]; the status
+/// carries it in English as the developer message and in the caller's locale as a
+/// `google.rpc.LocalizedMessage` (AIP-193), with an `ErrorInfo` reason a program can match.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     /// The request is invalid; every problem found is listed.
@@ -40,39 +43,42 @@ pub enum ApiError {
     /// The entity does not exist (or the caller may not see it).
     #[error("{entity} {id} not found")]
     NotFound {
-        /// Entity type.
+        /// Entity type, e.g. `ticket` (its label is `entity-ticket`).
         entity: String,
         /// Id asked for.
         id: String,
     },
     /// The resource exists already.
     #[error("{0}")]
-    AlreadyExists(String),
+    AlreadyExists(Msg),
     /// The entity is not in a state that allows the call.
     #[error("{message}")]
     FailedPrecondition {
         /// The entity, e.g. `case/123`.
         subject: String,
-        /// Its current state.
+        /// Its current state (a machine code, e.g. `RECEIVED`).
         current_state: String,
         /// What is refused, naming the current state.
-        message: String,
+        message: Msg,
     },
+    /// The caller is not signed in (no token, or one we refuse).
+    #[error("{0}")]
+    Unauthenticated(Msg),
     /// The caller may not do this.
     #[error("{0}")]
-    PermissionDenied(String),
+    PermissionDenied(Msg),
     /// A concurrent change won; retry.
     #[error("{0}")]
-    Aborted(String),
+    Aborted(Msg),
     /// A size or count past its limit.
     #[error("{0}")]
-    OutOfRange(String),
-    /// A dependency is down; retry later.
+    OutOfRange(Msg),
+    /// A dependency is down; retry later. The detail is logged, not returned.
     #[error("{0}")]
     Unavailable(String),
-    /// Stored data is gone or damaged (an archived byte is missing).
+    /// Stored data is gone or damaged (an archived byte is missing), named for the caller.
     #[error("{0}")]
-    DataLoss(String),
+    DataLoss(Msg),
     /// A bug or an unexpected failure; the detail is logged, not returned.
     #[error("internal: {0}")]
     Internal(String),
@@ -84,34 +90,35 @@ pub enum ApiError {
 
 impl ApiError {
     /// One invalid field.
-    pub fn invalid(field: impl Into<String>, description: impl Into<String>) -> Self {
+    pub fn invalid(field: impl Into<String>, description: Msg) -> Self {
         ApiError::InvalidArgument(vec![FieldViolation::new(field, description)])
     }
 
-    /// Converts to a status; internal errors are logged with `trace_id`.
-    pub fn into_status(self, trace_id: &str) -> Status {
-        match self {
-            ApiError::InvalidArgument(violations) => {
-                let mut details = ErrorDetails::new();
-                for v in &violations {
-                    details.add_bad_request_violation(v.field.clone(), v.description.clone());
-                }
-                let summary: Vec<String> = violations
-                    .iter()
-                    .map(|v| format!("{}: {}", v.field, v.description))
-                    .collect();
-                tracing::debug!(violations = %summary.join("; "), "invalid argument");
-                Status::with_error_details(
-                    Code::InvalidArgument,
-                    format!("invalid argument: {}", summary.join("; ")),
-                    details,
-                )
-            }
+    /// Converts to a status for a caller reading `locale`; internal errors are logged with
+    /// `trace_id`.
+    pub fn into_status(self, trace_id: &str, locale: Locale) -> Status {
+        let developer = match &self {
+            ApiError::InvalidArgument(violations) => Some(summary(violations)),
+            _ => None,
+        };
+        let (code, message, mut details) = match self {
+            ApiError::InvalidArgument(violations) => invalid_argument(&violations, locale),
             ApiError::NotFound { entity, id } => {
-                Status::not_found(format!("{entity} {} not found", echo(&id)))
+                let message = msg!(
+                    "error-not-found",
+                    entity = entity_label(&entity),
+                    id = echo(&id)
+                );
+                let mut details = ErrorDetails::new();
+                details.set_error_info(
+                    "NOT_FOUND",
+                    ERROR_DOMAIN,
+                    HashMap::from([("entity".to_owned(), entity), ("id".to_owned(), echo(&id))]),
+                );
+                (Code::NotFound, message, details)
             }
-            ApiError::OutOfRange(message) => Status::out_of_range(message),
-            ApiError::AlreadyExists(message) => Status::already_exists(message),
+            ApiError::OutOfRange(message) => reasoned(Code::OutOfRange, message),
+            ApiError::AlreadyExists(message) => reasoned(Code::AlreadyExists, message),
             ApiError::FailedPrecondition {
                 subject,
                 current_state,
@@ -124,27 +131,29 @@ impl ApiError {
                     format!("current state is {current_state}"),
                 );
                 details.set_error_info(
-                    "FAILED_PRECONDITION",
+                    reason(&message),
                     ERROR_DOMAIN,
                     HashMap::from([("current_state".to_owned(), current_state)]),
                 );
-                Status::with_error_details(Code::FailedPrecondition, message, details)
+                (Code::FailedPrecondition, message, details)
             }
-            ApiError::PermissionDenied(message) => Status::permission_denied(message),
-            ApiError::Aborted(message) => Status::aborted(message),
-            ApiError::Unavailable(message) => {
-                tracing::warn!(trace_id, error = %message, "dependency unavailable");
-                Status::unavailable(format!(
-                    "service temporarily unavailable (trace id {trace_id})"
-                ))
+            ApiError::Unauthenticated(message) => reasoned(Code::Unauthenticated, message),
+            ApiError::PermissionDenied(message) => reasoned(Code::PermissionDenied, message),
+            ApiError::Aborted(message) => reasoned(Code::Aborted, message),
+            ApiError::Unavailable(detail) => {
+                tracing::warn!(trace_id, error = %detail, "dependency unavailable");
+                reasoned(
+                    Code::Unavailable,
+                    msg!("error-unavailable", trace_id = trace_id),
+                )
             }
             ApiError::DataLoss(message) => {
                 tracing::error!(trace_id, error = %message, "data loss");
-                Status::data_loss(message)
+                reasoned(Code::DataLoss, message)
             }
             ApiError::Internal(detail) => {
                 tracing::error!(trace_id, error = %detail, "internal error");
-                Status::internal(format!("internal error (trace id {trace_id})"))
+                reasoned(Code::Internal, msg!("error-internal", trace_id = trace_id))
             }
             ApiError::Upstream(status) => {
                 if matches!(
@@ -153,10 +162,87 @@ impl ApiError {
                 ) {
                     tracing::warn!(trace_id, error = %status, "another service failed");
                 }
-                status
+                return status;
             }
-        }
+        };
+        details.set_localized_message(locale.tag(), message.render(locale));
+        let developer = developer.unwrap_or_else(|| message.english());
+        Status::with_error_details(code, developer, details)
     }
+}
+
+/// The label of an entity type (`repair_plan` → `entity-repair-plan`).
+pub fn entity_label(entity: &str) -> Msg {
+    Msg::owned(format!("entity-{}", entity.replace([' ', '_'], "-")))
+}
+
+/// FAILED_PRECONDITION on case `case_id` in `state`: `message`, naming the state.
+pub fn in_state(case_id: &str, state: steelcare_domain::CaseState, message: Msg) -> ApiError {
+    ApiError::FailedPrecondition {
+        subject: format!("case/{case_id}"),
+        current_state: state.as_str().to_owned(),
+        message: msg!(
+            "error-case-state",
+            what = message,
+            state = state_label(state)
+        ),
+    }
+}
+
+/// The label of a case state.
+pub fn state_label(state: steelcare_domain::CaseState) -> Msg {
+    state.label()
+}
+
+/// A status with `message`'s reason and nothing else.
+fn reasoned(code: Code, message: Msg) -> (Code, Msg, ErrorDetails) {
+    let mut details = ErrorDetails::new();
+    details.set_error_info(reason(&message), ERROR_DOMAIN, HashMap::new());
+    (code, message, details)
+}
+
+/// The `ErrorInfo` reason of a message: its catalogue id in SCREAMING_SNAKE_CASE
+/// (`plan-not-submitted` → `PLAN_NOT_SUBMITTED`), stable as the id is.
+pub fn reason(message: &Msg) -> String {
+    message.key.to_ascii_uppercase().replace('-', "_")
+}
+
+/// INVALID_ARGUMENT: each violation with its English description, its reason and its text in
+/// the caller's locale; the summary names how many fields are wrong.
+fn invalid_argument(violations: &[FieldViolation], locale: Locale) -> (Code, Msg, ErrorDetails) {
+    let mut details = ErrorDetails::new();
+    let mut bad = Vec::with_capacity(violations.len());
+    for v in violations {
+        let mut violation =
+            tonic_types::FieldViolation::new(v.field.clone(), v.description.english());
+        violation.reason = reason(&v.description);
+        violation.localized_message = Some(tonic_types::LocalizedMessage::new(
+            locale.tag(),
+            v.description.render(locale),
+        ));
+        bad.push(violation);
+    }
+    tracing::debug!(violations = %summary(violations), "invalid argument");
+    details.set_bad_request(bad);
+    details.set_error_info("INVALID_ARGUMENT", ERROR_DOMAIN, HashMap::new());
+    let message = match violations {
+        [only] => msg!(
+            "error-invalid-field",
+            field = only.field.clone(),
+            problem = only.description.clone()
+        ),
+        _ => msg!("error-invalid-fields", count = violations.len()),
+    };
+    (Code::InvalidArgument, message, details)
+}
+
+/// The English status message of an INVALID_ARGUMENT: every field and what is wrong with it.
+fn summary(violations: &[FieldViolation]) -> String {
+    let fields: Vec<String> = violations
+        .iter()
+        .map(|v| format!("{}: {}", v.field, v.description.english()))
+        .collect();
+    format!("invalid argument: {}", fields.join("; "))
 }
 
 /// At most this many characters of a caller's value are echoed in a message.
@@ -186,21 +272,31 @@ impl From<StoreError> for ApiError {
             StoreError::IllegalTransition(t) => ApiError::FailedPrecondition {
                 subject: "case".to_owned(),
                 current_state: t.from.as_str().to_owned(),
-                message: t.to_string(),
+                message: msg!(
+                    "error-illegal-transition",
+                    from = state_label(t.from),
+                    to = state_label(t.to)
+                ),
             },
-            StoreError::IdempotencyMismatch { .. } => ApiError::AlreadyExists(err.to_string()),
-            StoreError::Conflict { .. } => ApiError::Aborted(format!("{err}; retry")),
-            StoreError::InvalidPageToken => ApiError::invalid(
-                "page_token",
-                "not a token this server issued for this query",
-            ),
+            StoreError::IdempotencyMismatch { request_id } => ApiError::AlreadyExists(msg!(
+                "error-request-id-reused",
+                request_id = echo(&request_id)
+            )),
+            StoreError::Conflict { entity, id } => ApiError::Aborted(msg!(
+                "error-changed-concurrently",
+                entity = entity_label(entity),
+                id = echo(&id)
+            )),
+            StoreError::InvalidPageToken => {
+                ApiError::invalid("page_token", msg!("field-page-token-foreign"))
+            }
             StoreError::Db(db)
                 if matches!(
                     db.sql_err(),
                     Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
                 ) =>
             {
-                ApiError::AlreadyExists("a record with the same key already exists".to_owned())
+                ApiError::AlreadyExists(msg!("error-duplicate-key"))
             }
             StoreError::Db(db) if steelcare_store::is_unavailable(&db) => {
                 ApiError::Unavailable(format!("database unavailable: {db}"))
@@ -229,10 +325,10 @@ mod tests {
     #[test]
     fn field_violations_travel_as_bad_request_details() {
         let status = ApiError::InvalidArgument(vec![
-            FieldViolation::new("reporter.phone", "required"),
-            FieldViolation::new("project_id", "not a valid id"),
+            FieldViolation::new("reporter.phone", msg!("field-required")),
+            FieldViolation::new("project_id", msg!("field-not-id")),
         ])
-        .into_status("t");
+        .into_status("t", zh());
         assert_eq!(status.code(), Code::InvalidArgument);
         let details = status.get_error_details();
         let fields: Vec<_> = details
@@ -240,24 +336,70 @@ mod tests {
             .map(|b| b.field_violations.iter().map(|v| v.field.clone()).collect())
             .unwrap_or_default();
         assert_eq!(fields, vec!["reporter.phone", "project_id"]);
+        let Some(bad) = details.bad_request() else {
+            panic!("no BadRequest detail");
+        };
+        let first = &bad.field_violations[0];
+        assert_eq!(first.description, "required");
+        assert_eq!(first.reason, "FIELD_REQUIRED");
+        let localized = first.localized_message.clone().unwrap_or_default();
+        assert_eq!(
+            (localized.locale.as_str(), localized.message.as_str()),
+            ("zh-CN", "必填")
+        );
+        assert!(
+            status.message().contains("reporter.phone: required"),
+            "{}",
+            status.message()
+        );
+    }
+
+    fn zh() -> Locale {
+        Locale::parse("zh-CN").unwrap_or_else(Locale::english)
+    }
+
+    #[test]
+    fn a_refusal_carries_english_for_developers_and_the_callers_language_for_people() {
+        let status = ApiError::NotFound {
+            entity: "repair_plan".into(),
+            id: "p-1".into(),
+        }
+        .into_status("t", zh());
+        assert_eq!(status.message(), "repair plan p-1 not found");
+        let details = status.get_error_details();
+        let localized = details.localized_message().cloned().unwrap_or_default();
+        assert_eq!(localized.locale, "zh-CN");
+        assert_eq!(localized.message, "未找到维修方案 p-1");
+        let Some(info) = details.error_info() else {
+            panic!("no ErrorInfo detail");
+        };
+        assert_eq!(info.reason, "NOT_FOUND");
+        assert_eq!(info.domain, ERROR_DOMAIN);
     }
 
     #[test]
     fn an_illegal_transition_is_failed_precondition_with_the_current_state() {
-        let err: ApiError = StoreError::from(
-            CaseState::Received
-                .transition(CaseState::Archived)
-                .unwrap_err(),
-        )
-        .into();
-        let status = err.into_status("t");
+        let Err(refused) = CaseState::Received.transition(CaseState::Archived) else {
+            panic!("RECEIVED → ARCHIVED must be refused");
+        };
+        let err: ApiError = StoreError::from(refused).into();
+        let status = err.into_status("t", zh());
         assert_eq!(status.code(), Code::FailedPrecondition);
-        assert!(status.message().contains("RECEIVED"));
-        let info = status.get_error_details().error_info().cloned().unwrap();
+        assert_eq!(
+            status.message(),
+            "the case is Received; it cannot move to Archived"
+        );
+        let details = status.get_error_details();
+        let Some(info) = details.error_info() else {
+            panic!("no ErrorInfo detail");
+        };
+        assert_eq!(info.reason, "ERROR_ILLEGAL_TRANSITION");
         assert_eq!(
             info.metadata.get("current_state").map(String::as_str),
             Some("RECEIVED")
         );
+        let localized = details.localized_message().cloned().unwrap_or_default();
+        assert_eq!(localized.message, "案件当前为“已受理”，不能转为“已归档”");
     }
 
     #[test]
@@ -267,7 +409,7 @@ mod tests {
             entity: "ticket".into(),
             id,
         }
-        .into_status("t");
+        .into_status("t", zh());
         assert_eq!(status.code(), Code::NotFound);
         assert!(status.message().len() < 120, "{}", status.message().len());
         assert_eq!(echo("a\u{0}b"), "a?b");
@@ -278,7 +420,7 @@ mod tests {
         let status = ApiError::from(StoreError::Db(sea_orm::DbErr::Custom(
             "SELECT secret FROM users".to_owned(),
         )))
-        .into_status("4bf92f3577b34da6a3ce929d0e0e4736");
+        .into_status("4bf92f3577b34da6a3ce929d0e0e4736", Locale::english());
         assert_eq!(status.code(), Code::Internal);
         assert!(!status.message().contains("SELECT"));
         assert!(

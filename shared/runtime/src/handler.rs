@@ -15,14 +15,9 @@ pub fn not_found(entity: &str, id: &str) -> ApiError {
     }
 }
 
-/// A role refusal as an [`ApiError`].
-pub fn permission(err: Status) -> ApiError {
-    ApiError::PermissionDenied(err.message().to_owned())
-}
-
 /// `PERMISSION_DENIED` unless the caller holds one of `roles`.
 pub fn require(caller: &Caller, roles: &[Role]) -> Result<(), ApiError> {
-    caller.require_any(roles).map_err(permission)
+    caller.require_any(roles)
 }
 
 /// The context of a call, after every id its request carries is checked
@@ -31,7 +26,7 @@ pub fn context<T: prost::Message + prost::Name>(
     request: &tonic::Request<T>,
 ) -> Result<RequestContext, Status> {
     let ctx = RequestContext::from_request(request)?;
-    crate::validate::ids_in(request.get_ref()).map_err(|err| err.into_status(&ctx.trace_id))?;
+    crate::validate::ids_in(request.get_ref()).map_err(|err| ctx.status(err))?;
     Ok(ctx)
 }
 
@@ -40,9 +35,7 @@ pub fn respond<T>(
     ctx: &RequestContext,
     result: Result<T, ApiError>,
 ) -> Result<Response<T>, Status> {
-    result
-        .map(Response::new)
-        .map_err(|err| err.into_status(&ctx.trace_id))
+    result.map(Response::new).map_err(|err| ctx.status(err))
 }
 
 /// Implements a service's tonic trait from its handlers: each unary RPC `name` becomes
@@ -126,7 +119,9 @@ mod intent_tests {
             let n = calls.fetch_add(1, Ordering::SeqCst);
             async move {
                 if n < 2 {
-                    Err(ApiError::Aborted("changed".into()))
+                    Err(ApiError::Aborted(steelcare_i18n::msg!(
+                        "error-case-changed"
+                    )))
                 } else {
                     Ok(n)
                 }
@@ -142,7 +137,7 @@ mod intent_tests {
                 Err::<(), _>(ApiError::FailedPrecondition {
                     subject: "assignment/a".into(),
                     current_state: "EXPIRED".into(),
-                    message: "the offer timed out".into(),
+                    message: steelcare_i18n::msg!("error-case-changed"),
                 })
             }
         })
@@ -157,7 +152,11 @@ mod intent_tests {
         calls.store(0, Ordering::SeqCst);
         let always = while_intent_holds(|| {
             calls.fetch_add(1, Ordering::SeqCst);
-            async { Err::<(), _>(ApiError::Aborted("changed".into())) }
+            async {
+                Err::<(), _>(ApiError::Aborted(steelcare_i18n::msg!(
+                    "error-case-changed"
+                )))
+            }
         })
         .await;
         assert!(matches!(always, Err(ApiError::Aborted(_))));

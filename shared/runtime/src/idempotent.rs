@@ -3,6 +3,7 @@
 //! retry gets the first result and a reuse with another payload is ALREADY_EXISTS.
 
 use sea_orm::DatabaseTransaction;
+use steelcare_i18n::msg;
 use steelcare_store::{Database, StoreError, begin_write, idempotency};
 
 use crate::auth::RequestContext;
@@ -75,11 +76,14 @@ fn scoped<'a>(
     if request_id.is_empty() {
         return Err(ApiError::invalid(
             "request_id",
-            "required: the caller's id of this request, for safe retries",
+            msg!("field-request-id-required"),
         ));
     }
     if request_id.chars().count() > 128 {
-        return Err(ApiError::invalid("request_id", "at most 128 characters"));
+        return Err(ApiError::invalid(
+            "request_id",
+            msg!("field-too-long", max = 128),
+        ));
     }
     Ok((
         format!("{service}.{rpc}/{}", ctx.caller.subject),

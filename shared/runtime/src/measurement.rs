@@ -5,6 +5,7 @@
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use steelcare_domain::tolerance::{Judgement, Quantity, Rule, Storey, ToleranceTable};
+use steelcare_i18n::{Arg, Msg, msg};
 use steelcare_proto::common::v1 as common;
 use steelcare_proto::common::v1::measurement::Quantity as Pq;
 
@@ -51,19 +52,21 @@ impl Window {
         }
     }
 
-    fn refuses(&self, at: DateTime<Utc>) -> Option<String> {
+    fn refuses(&self, at: DateTime<Utc>) -> Option<Msg> {
         if (self.start..=self.end).contains(&at) {
             return None;
         }
         Some(if self.survey {
-            format!(
-                "{} is outside the survey time ({WINDOW_TOLERANCE_MINUTES} minutes either side allowed)",
-                at.to_rfc3339()
+            msg!(
+                "field-outside-survey-time",
+                at = Arg::at(at),
+                minutes = WINDOW_TOLERANCE_MINUTES
             )
         } else {
-            format!(
-                "{} is not within the {INSPECTION_WINDOW_HOURS} hours before the inspection is recorded",
-                at.to_rfc3339()
+            msg!(
+                "field-outside-inspection-window",
+                at = Arg::at(at),
+                hours = INSPECTION_WINDOW_HOURS
             )
         })
     }
@@ -97,7 +100,7 @@ fn rule_of(rule: i32) -> Rule {
 
 fn positive(v: &mut Violations, field: String, value: f64) {
     if !(value.is_finite() && value > 0.0) {
-        v.add(field, "must be a positive number");
+        v.add(field, msg!("field-not-positive"));
     }
 }
 
@@ -110,18 +113,21 @@ fn quantity(
 ) -> Option<Quantity> {
     let f = |name: &str| format!("{field}.{name}");
     let Some(q) = q else {
-        v.add(f("quantity"), "required: what was measured");
+        v.add(f("quantity"), msg!("field-quantity-required"));
         return None;
     };
     Some(match q {
         Pq::CoatingThickness(c) => {
             if c.coats < 1 {
-                v.add(f("coating_thickness.coats"), "at least 1");
+                v.add(
+                    f("coating_thickness.coats"),
+                    msg!("field-at-least", min = 1),
+                );
             }
             if c.design_thickness_um < 0.0 || !c.design_thickness_um.is_finite() {
                 v.add(
                     f("coating_thickness.design_thickness_um"),
-                    "0 (the code's default) or a positive number",
+                    msg!("field-zero-or-positive"),
                 );
             }
             Quantity::CoatingDryFilm {
@@ -136,13 +142,16 @@ fn quantity(
             let tightened = match b.tightening_time.as_ref() {
                 None if criterion => None,
                 None => {
-                    v.add(f("bolt_torque.tightening_time"), "required");
+                    v.add(f("bolt_torque.tightening_time"), msg!("field-required"));
                     None
                 }
                 Some(t) => match from_timestamp(t, "tightening_time") {
                     Ok(t) => Some(t),
                     Err(_) => {
-                        v.add(f("bolt_torque.tightening_time"), "not a valid timestamp");
+                        v.add(
+                            f("bolt_torque.tightening_time"),
+                            msg!("field-not-timestamp"),
+                        );
                         None
                     }
                 },
@@ -160,7 +169,10 @@ fn quantity(
         }
         Pq::TwistOffSplines(t) => {
             if t.bolts_per_node < 1 {
-                v.add(f("twist_off_splines.bolts_per_node"), "at least 1");
+                v.add(
+                    f("twist_off_splines.bolts_per_node"),
+                    msg!("field-at-least", min = 1),
+                );
             }
             Quantity::TwistOffSplines {
                 bolts_in_node: u32::try_from(t.bolts_per_node).unwrap_or(1).max(1),
@@ -174,7 +186,7 @@ fn quantity(
                 _ => {
                     v.add(
                         f("overall_verticality.storey_type"),
-                        "required: SINGLE or MULTI",
+                        msg!("field-storey-type-required"),
                     );
                     Storey::Single
                 }
@@ -214,12 +226,12 @@ fn quantity(
             v.required(&f("other.name"), &o.name, SHORT);
             v.required(&f("other.unit"), &o.unit, 32);
             if o.lower_limit.is_none() && o.upper_limit.is_none() {
-                v.add(f("other"), "give lower_limit, upper_limit or both");
+                v.add(f("other"), msg!("field-limit-required"));
             }
             if let (Some(l), Some(u)) = (o.lower_limit, o.upper_limit)
                 && l > u
             {
-                v.add(f("other.lower_limit"), "above upper_limit");
+                v.add(f("other.lower_limit"), msg!("field-lower-above-upper"));
             }
             Quantity::Other {
                 nominal: o.nominal,
@@ -245,12 +257,12 @@ pub fn check(
     let f = |name: &str| format!("{field}.{name}");
     let measure_time = match m.measure_time.as_ref() {
         None => {
-            v.add(f("measure_time"), "required");
+            v.add(f("measure_time"), msg!("field-required"));
             None
         }
         Some(t) => match from_timestamp(t, "measure_time") {
             Ok(at) if at > now + TimeDelta::minutes(5) => {
-                v.add(f("measure_time"), "in the future");
+                v.add(f("measure_time"), msg!("field-in-future"));
                 None
             }
             Ok(at) => match window.refuses(at) {
@@ -261,10 +273,7 @@ pub fn check(
                 None => Some(at),
             },
             Err(_) => {
-                v.add(
-                    f("measure_time"),
-                    "out of range: timestamps must fall in years 1 to 9999",
-                );
+                v.add(f("measure_time"), msg!("field-timestamp-range"));
                 None
             }
         },
@@ -274,7 +283,7 @@ pub fn check(
     let location = v.optional(&f("location"), &m.location, SHORT);
     let instrument = match m.instrument.as_ref() {
         None => {
-            v.add(f("instrument"), "required: a calibrated instrument");
+            v.add(f("instrument"), msg!("field-instrument-required"));
             None
         }
         Some(i) => {
@@ -282,7 +291,7 @@ pub fn check(
                 common::InstrumentKind::try_from(i.kind),
                 Err(_) | Ok(common::InstrumentKind::Unspecified)
             ) {
-                v.add(f("instrument.kind"), "required");
+                v.add(f("instrument.kind"), msg!("field-required"));
             }
             v.required(&f("instrument.serial_number"), &i.serial_number, SHORT);
             let valid_until = v.date(
@@ -295,7 +304,7 @@ pub fn check(
             {
                 v.add(
                     f("instrument.calibration_valid_until"),
-                    format!("calibration expired on {until}; the measurement is refused"),
+                    msg!("field-calibration-expired", until = until),
                 );
             }
             Some(i.clone())
@@ -304,10 +313,10 @@ pub fn check(
     if m.readings.is_empty() || m.readings.len() > MAX_READINGS {
         v.add(
             f("readings"),
-            format!("between 1 and {MAX_READINGS} readings"),
+            msg!("field-readings-count", max = MAX_READINGS),
         );
     } else if m.readings.iter().any(|r| !r.is_finite()) {
-        v.add(f("readings"), "must be finite numbers");
+        v.add(f("readings"), msg!("field-not-finite"));
     }
     Some(CheckedMeasurement {
         quantity: quantity?,
@@ -336,7 +345,10 @@ pub fn check_all(
     day_of: impl Fn(DateTime<Utc>) -> NaiveDate,
 ) -> Vec<common::Measurement> {
     if given.len() > MAX_MEASUREMENTS {
-        v.add(field, format!("at most {MAX_MEASUREMENTS} measurements"));
+        v.add(
+            field,
+            msg!("field-too-many-measurements", max = MAX_MEASUREMENTS),
+        );
         return Vec::new();
     }
     let mut out: Vec<common::Measurement> = Vec::with_capacity(given.len());
@@ -348,7 +360,7 @@ pub fn check_all(
             v.required(&format!("{f}.measurement_id"), &m.measurement_id, 64)
         };
         if out.iter().any(|o| o.measurement_id == id) {
-            v.add(format!("{f}.measurement_id"), "used twice in this record");
+            v.add(format!("{f}.measurement_id"), msg!("field-used-twice"));
         }
         let Some(checked) = check(v, &f, m, (now, window), &day_of) else {
             continue;
@@ -394,7 +406,7 @@ pub fn criterion(
     if !m.readings.is_empty() {
         v.add(
             format!("{field}.readings"),
-            "a criterion has no readings; they are taken at the inspection",
+            msg!("field-criterion-has-readings"),
         );
     }
     let limit = match table.limit(&quantity) {

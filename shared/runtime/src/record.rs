@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use prost::Message;
 use prost_types::Timestamp;
 use sea_orm::ConnectionTrait;
+use steelcare_i18n::{Msg, msg};
 use steelcare_proto::common::v1::Actor;
 use steelcare_proto::events::v1::{EventEnvelope, TraceContext, event_envelope::Payload};
 use steelcare_store::audit::{self, NewAuditRecord};
@@ -142,13 +143,15 @@ pub async fn move_case(
             return Err(ApiError::FailedPrecondition {
                 subject: format!("case/{case_id}"),
                 current_state: t.from.as_str().to_owned(),
-                message: format!("the case cannot move to {to} (case is {})", t.from),
+                message: msg!(
+                    "error-illegal-transition",
+                    from = crate::error::state_label(t.from),
+                    to = crate::error::state_label(to)
+                ),
             });
         }
         Err(StoreError::Conflict { .. }) => {
-            return Err(ApiError::Aborted(
-                "the case changed meanwhile; read it again".to_owned(),
-            ));
+            return Err(ApiError::Aborted(msg!("error-case-changed")));
         }
         Err(err) => return Err(err.into()),
     }
@@ -263,15 +266,8 @@ pub async fn visible_case(
 }
 
 /// FAILED_PRECONDITION naming the case's current state.
-pub fn case_precondition(
-    case: &steelcare_store::cases::CaseRecord,
-    message: impl Into<String>,
-) -> ApiError {
-    ApiError::FailedPrecondition {
-        subject: format!("case/{}", case.id),
-        current_state: case.state.as_str().to_owned(),
-        message: format!("{} (case is {})", message.into(), case.state),
-    }
+pub fn case_precondition(case: &steelcare_store::cases::CaseRecord, message: Msg) -> ApiError {
+    crate::error::in_state(&case.id, case.state, message)
 }
 
 /// When the customer last rejected the repair (the latest failed acceptance round), if ever.

@@ -4,6 +4,7 @@
 use std::task::{Context, Poll};
 
 use http::{HeaderValue, Request, Response};
+use steelcare_i18n::Locale;
 use tower::{Layer, Service};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tracing::Instrument;
@@ -20,14 +21,32 @@ use crate::telemetry;
 /// conventions have it for servers; a client's mistake (INVALID_ARGUMENT, NOT_FOUND…) keeps
 /// its code but not the error status. Health checks and reflection get no span: probes every
 /// few seconds are not traces anyone reads.
+///
+/// It also resolves the caller's language: the shipped locale their `accept-language` asks
+/// for (gRPC metadata; gRPC-Web sends the browser's) and the deployment's default, both
+/// handed to the handler in [`RpcInfo`].
 #[derive(Debug, Clone, Copy, Default)]
-pub struct RpcTraceLayer;
+pub struct RpcTraceLayer {
+    default_locale: Option<Locale>,
+}
+
+impl RpcTraceLayer {
+    /// The layer of a deployment whose callers read `default_locale` unless they ask otherwise.
+    pub fn new(default_locale: Locale) -> Self {
+        RpcTraceLayer {
+            default_locale: Some(default_locale),
+        }
+    }
+}
 
 impl<S> Layer<S> for RpcTraceLayer {
     type Service = RpcTrace<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        RpcTrace { inner }
+        RpcTrace {
+            inner,
+            default_locale: self.default_locale,
+        }
     }
 }
 
@@ -35,6 +54,7 @@ impl<S> Layer<S> for RpcTraceLayer {
 #[derive(Debug, Clone)]
 pub struct RpcTrace<S> {
     inner: S,
+    default_locale: Option<Locale>,
 }
 
 /// gRPC codes that are the server's fault (the span's status is ERROR).
@@ -85,9 +105,16 @@ where
         telemetry::set_parent_from_headers(&span, request.headers());
         let trace_id = telemetry::trace_id_of(&span);
         span.record("trace_id", trace_id.as_str());
+        let accepted = request
+            .headers()
+            .get(http::header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(Locale::negotiate);
         request.extensions_mut().insert(RpcInfo {
             method: path,
             trace_id,
+            accepted,
+            default_locale: self.default_locale,
         });
         let started = std::time::Instant::now();
         let future = self.inner.call(request);
@@ -282,7 +309,7 @@ mod trace_tests {
             Ok::<_, std::convert::Infallible>(response)
         });
         let request = Request::builder().uri(path).body(()).unwrap_or_default();
-        let _ = RpcTraceLayer.layer(inner).call(request).await;
+        let _ = RpcTraceLayer::default().layer(inner).call(request).await;
         fields
     }
 

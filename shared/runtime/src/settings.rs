@@ -29,6 +29,7 @@ request_timeout_secs = 30
 shutdown_grace_secs = 20
 drain_delay_ms = 0
 cors_allowed_origins = []
+default_locale = "zh-CN"
 
 [database]
 url = "sqlite://./data/steelcare.db?mode=rwc"
@@ -323,6 +324,7 @@ struct RawServer {
     shutdown_grace_secs: u64,
     drain_delay_ms: u64,
     cors_allowed_origins: Vec<String>,
+    default_locale: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -542,6 +544,8 @@ pub struct ServerSettings {
     pub drain_delay: Duration,
     /// Origins allowed for gRPC-Web from browsers; `*` allows any, empty allows none.
     pub cors_allowed_origins: Vec<String>,
+    /// The locale of a caller who asks for none of ours and has no stored preference.
+    pub default_locale: steelcare_i18n::Locale,
 }
 
 /// `[database]`.
@@ -744,6 +748,18 @@ impl RawServer {
         if self.drain_delay_ms > 60_000 {
             return Err(invalid("server.drain_delay_ms", "must be at most 60000"));
         }
+        let default_locale =
+            steelcare_i18n::Locale::parse(&self.default_locale).ok_or_else(|| {
+                let shipped: Vec<&str> = steelcare_i18n::Locale::all().map(|l| l.tag()).collect();
+                invalid(
+                    "server.default_locale",
+                    format!(
+                        "{:?} is not a shipped locale ({})",
+                        self.default_locale,
+                        shipped.join(", ")
+                    ),
+                )
+            })?;
         Ok(ServerSettings {
             listen,
             max_message_bytes: self.max_message_bytes as usize,
@@ -751,6 +767,7 @@ impl RawServer {
             shutdown_grace: Duration::from_secs(self.shutdown_grace_secs),
             drain_delay: Duration::from_millis(self.drain_delay_ms),
             cors_allowed_origins: self.cors_allowed_origins,
+            default_locale,
         })
     }
 }

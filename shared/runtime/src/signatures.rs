@@ -3,6 +3,7 @@
 //! returns every field violation it finds.
 
 use chrono::{DateTime, TimeDelta, Utc};
+use steelcare_i18n::{Msg, msg};
 use steelcare_proto::common::v1 as common;
 
 use crate::convert::from_timestamp;
@@ -17,18 +18,15 @@ pub fn past_time(
 ) -> Option<DateTime<Utc>> {
     match t.map(|t| from_timestamp(t, field)) {
         None => {
-            v.add(field, "required");
+            v.add(field, msg!("field-required"));
             None
         }
         Some(Err(_)) => {
-            v.add(
-                field,
-                "out of range: timestamps must fall in years 1 to 9999",
-            );
+            v.add(field, msg!("field-timestamp-range"));
             None
         }
         Some(Ok(at)) if at > now + TimeDelta::minutes(5) => {
-            v.add(field, "in the future");
+            v.add(field, msg!("field-in-future"));
             None
         }
         Some(Ok(at)) => Some(at),
@@ -52,13 +50,13 @@ pub fn signatures(
             common::SignatureRole::try_from(s.role),
             Err(_) | Ok(common::SignatureRole::Unspecified)
         ) {
-            v.add(format!("{f}.role"), "required: whose signature this is");
+            v.add(format!("{f}.role"), msg!("field-signature-role-required"));
         }
         if matches!(
             common::SignatureMethod::try_from(s.method),
             Err(_) | Ok(common::SignatureMethod::Unspecified)
         ) {
-            v.add(format!("{f}.method"), "required");
+            v.add(format!("{f}.method"), msg!("field-required"));
         }
         let signed = past_time(v, &format!("{f}.signed_time"), s.signed_time.as_ref(), now);
         let opinion = v.optional(&format!("{f}.opinion"), &s.opinion, LONG);
@@ -71,9 +69,9 @@ pub fn signatures(
         if once.contains(&s.role) && earlier.iter().any(|e| e.role == s.role) {
             v.add(
                 format!("{f}.role"),
-                format!(
-                    "the {} signs once",
-                    role_words(common::SignatureRole::try_from(s.role).unwrap_or_default())
+                msg!(
+                    "field-signs-once",
+                    role = role_label(common::SignatureRole::try_from(s.role).unwrap_or_default())
                 ),
             );
         } else if earlier.iter().any(|e| {
@@ -81,13 +79,10 @@ pub fn signatures(
                 && e.signer.as_ref().map(|p| p.display_name.trim())
                     == s.signer.as_ref().map(|p| p.display_name.trim())
         }) {
-            v.add(f.clone(), "the same person signs once in the same capacity");
+            v.add(f.clone(), msg!("field-same-signer-twice"));
         }
         if s.dissent && opinion.is_empty() {
-            v.add(
-                format!("{f}.opinion"),
-                "a dissenting signature states the signer's opinion",
-            );
+            v.add(format!("{f}.opinion"), msg!("field-dissent-needs-opinion"));
         }
         out.push(common::Signature {
             signer: Some(signer.to_proto()),
@@ -100,31 +95,21 @@ pub fn signatures(
         if !given.iter().any(|s| s.role == *role as i32) {
             v.add(
                 field,
-                format!("a signature of the {} is required", role_words(*role)),
+                msg!("field-signature-missing", role = role_label(*role)),
             );
         }
     }
     out
 }
 
-fn role_words(role: common::SignatureRole) -> &'static str {
-    use common::SignatureRole as R;
-    match role {
-        R::CustomerRepresentative => "customer's representative",
-        R::Surveyor => "surveyor",
-        R::Engineer => "engineer",
-        R::Approver => "approver",
-        R::ContractorRepresentative => "contractor's representative",
-        R::CrewLeader => "crew leader",
-        R::Appraiser => "appraiser",
-        R::Unspecified => "signer",
-    }
+fn role_label(role: common::SignatureRole) -> Msg {
+    steelcare_i18n::enum_label("SignatureRole", role.as_str_name())
 }
 
 /// Text lists: each item non-empty and bounded; at most `max` items.
 pub fn texts(v: &mut Violations, field: &str, given: &[String], max: usize) -> Vec<String> {
     if given.len() > max {
-        v.add(field, format!("at most {max} items"));
+        v.add(field, msg!("field-too-many-items", max = max));
     }
     given
         .iter()

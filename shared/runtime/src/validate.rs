@@ -5,6 +5,8 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use steelcare_proto::common::v1 as common;
 
+use steelcare_i18n::{Msg, msg};
+
 use crate::error::{ApiError, FieldViolation};
 
 /// Longest short text (names, numbers).
@@ -18,7 +20,7 @@ pub struct Violations(Vec<FieldViolation>);
 
 impl Violations {
     /// Adds one.
-    pub fn add(&mut self, field: impl Into<String>, description: impl Into<String>) {
+    pub fn add(&mut self, field: impl Into<String>, description: Msg) {
         self.0.push(FieldViolation::new(field, description));
     }
 
@@ -26,9 +28,9 @@ impl Violations {
     pub fn required(&mut self, field: &str, value: &str, max: usize) -> String {
         let v = value.trim();
         if v.is_empty() {
-            self.add(field, "required");
+            self.add(field, msg!("field-required"));
         } else if v.chars().count() > max {
-            self.add(field, format!("at most {max} characters"));
+            self.add(field, msg!("field-too-long", max = max));
         } else {
             self.text(field, v);
         }
@@ -39,7 +41,7 @@ impl Violations {
     pub fn optional(&mut self, field: &str, value: &str, max: usize) -> String {
         let v = value.trim();
         if v.chars().count() > max {
-            self.add(field, format!("at most {max} characters"));
+            self.add(field, msg!("field-too-long", max = max));
         } else {
             self.text(field, v);
         }
@@ -50,7 +52,7 @@ impl Violations {
     /// cannot store them, SQLite would, and the backends would then disagree).
     pub fn text(&mut self, field: &str, value: &str) {
         if value.contains('\0') {
-            self.add(field, "must not contain NUL characters");
+            self.add(field, msg!("field-nul"));
         }
     }
 
@@ -59,13 +61,13 @@ impl Violations {
         let v = value.trim();
         if v.is_empty() {
             if required {
-                self.add(field, "required");
+                self.add(field, msg!("field-required"));
             }
         } else if v.len() > 32
             || v.chars().filter(|c| c.is_ascii_digit()).count() < 5
             || !v.chars().all(|c| c.is_ascii_digit() || " +-()".contains(c))
         {
-            self.add(field, "not a phone number");
+            self.add(field, msg!("field-not-phone"));
         }
         v.to_owned()
     }
@@ -78,7 +80,7 @@ impl Violations {
                 && v.split_once('@')
                     .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'));
             if !valid {
-                self.add(field, "not an e-mail address");
+                self.add(field, msg!("field-not-email"));
             }
         }
         v.to_owned()
@@ -92,12 +94,12 @@ impl Violations {
         parse: impl Fn(i32) -> Option<T>,
     ) -> Option<T> {
         if value == 0 {
-            self.add(field, "required");
+            self.add(field, msg!("field-required"));
             return None;
         }
         let parsed = parse(value);
         if parsed.is_none() {
-            self.add(field, format!("unknown value {value}"));
+            self.add(field, msg!("field-unknown-value", value = value));
         }
         parsed
     }
@@ -112,13 +114,13 @@ impl Violations {
         match value {
             None => {
                 if required {
-                    self.add(field, "required");
+                    self.add(field, msg!("field-required"));
                 }
                 None
             }
             Some(d) => {
                 if !(1..=9999).contains(&d.year) {
-                    self.add(field, "year must be between 1 and 9999");
+                    self.add(field, msg!("field-year-range"));
                     return None;
                 }
                 let parsed = u32::try_from(d.month)
@@ -126,7 +128,7 @@ impl Violations {
                     .zip(u32::try_from(d.day).ok())
                     .and_then(|(m, day)| NaiveDate::from_ymd_opt(d.year, m, day));
                 if parsed.is_none() {
-                    self.add(field, "not a valid date");
+                    self.add(field, msg!("field-not-date"));
                 }
                 parsed
             }
@@ -153,12 +155,12 @@ impl Violations {
 pub fn id<'a>(field: &str, value: &'a str) -> Result<&'a str, ApiError> {
     let v = value.trim();
     if v.is_empty() {
-        return Err(ApiError::invalid(field, "required"));
+        return Err(ApiError::invalid(field, msg!("field-required")));
     }
     if v.chars().count() > SHORT {
         return Err(ApiError::invalid(
             field,
-            format!("at most {SHORT} characters"),
+            msg!("field-too-long", max = SHORT),
         ));
     }
     Ok(v)
@@ -196,10 +198,10 @@ impl Person {
     ) -> Person {
         let Some(p) = p else {
             if name_required {
-                v.add(format!("{field}.display_name"), "required");
+                v.add(format!("{field}.display_name"), msg!("field-required"));
             }
             if phone_required {
-                v.add(format!("{field}.phone"), "required");
+                v.add(format!("{field}.phone"), msg!("field-required"));
             }
             return Person::default();
         };
@@ -246,7 +248,7 @@ impl Address {
     /// Parses an address; the city is required.
     pub fn parse(v: &mut Violations, field: &str, a: Option<&common::Address>) -> Address {
         let Some(a) = a else {
-            v.add(format!("{field}.city"), "required");
+            v.add(format!("{field}.city"), msg!("field-required"));
             return Address::default();
         };
         let (latitude, longitude) = match &a.position {
@@ -254,13 +256,13 @@ impl Address {
                 if !(-90.0..=90.0).contains(&p.latitude) {
                     v.add(
                         format!("{field}.position.latitude"),
-                        "must be within -90..90",
+                        msg!("field-latitude-range"),
                     );
                 }
                 if !(-180.0..=180.0).contains(&p.longitude) {
                     v.add(
                         format!("{field}.position.longitude"),
-                        "must be within -180..180",
+                        msg!("field-longitude-range"),
                     );
                 }
                 (Some(p.latitude), Some(p.longitude))
@@ -296,7 +298,7 @@ impl Address {
 }
 
 /// The contracts' descriptors, decoded once.
-fn descriptors() -> Option<&'static prost_reflect::DescriptorPool> {
+pub(crate) fn descriptor_pool() -> Option<&'static prost_reflect::DescriptorPool> {
     static POOL: std::sync::OnceLock<Option<prost_reflect::DescriptorPool>> =
         std::sync::OnceLock::new();
     POOL.get_or_init(|| {
@@ -316,7 +318,7 @@ pub fn ids_in<M: prost::Message + prost::Name>(message: &M) -> Result<(), ApiErr
 
 /// [`ids_in`] for a message found at `prefix` of a request (a stream's first message).
 pub fn ids_at<M: prost::Message + prost::Name>(prefix: &str, message: &M) -> Result<(), ApiError> {
-    let Some(descriptor) = descriptors().and_then(|p| p.get_message_by_name(&M::full_name()))
+    let Some(descriptor) = descriptor_pool().and_then(|p| p.get_message_by_name(&M::full_name()))
     else {
         return Ok(());
     };
@@ -367,8 +369,8 @@ fn ids_of(v: &mut Violations, prefix: &str, message: &prost_reflect::DynamicMess
 
 fn check_id(v: &mut Violations, field: &str, value: &str, max: usize) {
     if value.chars().any(char::is_control) {
-        v.add(field, "must not contain control characters (NUL included)");
+        v.add(field, msg!("field-control-characters"));
     } else if value.trim().chars().count() > max {
-        v.add(field, format!("at most {max} characters"));
+        v.add(field, msg!("field-too-long", max = max));
     }
 }

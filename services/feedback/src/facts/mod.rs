@@ -525,7 +525,7 @@ fn visit_recurrences(sources: &Sources, ticket_id: &str) -> Result<i32, ApiError
     let mut found = 0;
     for row in sources.visits.get(ticket_id).into_iter().flatten() {
         let visit = pb::Visit::decode(row.body.as_slice()).map_err(|err| {
-            ApiError::DataLoss(format!("visit {} does not decode: {err}", row.id))
+            ApiError::Internal(format!("visit {} does not decode: {err}", row.id))
         })?;
         found += visit
             .attempts

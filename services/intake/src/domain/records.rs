@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
+use steelcare_i18n::msg;
 use steelcare_proto::intake::v1 as pb;
 use steelcare_runtime::convert::{from_timestamp, to_timestamp};
 
@@ -21,7 +22,7 @@ impl Location {
     /// Parses a location; its description is required.
     pub fn parse(v: &mut Violations, field: &str, l: Option<&pb::StructureLocation>) -> Location {
         let Some(l) = l else {
-            v.add(format!("{field}.description"), "required");
+            v.add(format!("{field}.description"), msg!("field-required"));
             return Location::default();
         };
         Location {
@@ -59,7 +60,7 @@ impl Description {
         now: DateTime<Utc>,
     ) -> Description {
         let Some(d) = d else {
-            v.add(format!("{field}.phenomenon"), "required");
+            v.add(format!("{field}.phenomenon"), msg!("field-required"));
             return Description::default();
         };
         let started_field = format!("{field}.started_time");
@@ -68,12 +69,12 @@ impl Description {
                 .as_ref()
                 .and_then(|t| match from_timestamp(t, &started_field) {
                     Ok(at) if at > now + chrono::TimeDelta::minutes(5) => {
-                        v.add(&started_field, "must not be in the future");
+                        v.add(&started_field, msg!("field-in-future"));
                         None
                     }
                     Ok(at) => Some(at),
                     Err(_) => {
-                        v.add(&started_field, "not a valid timestamp");
+                        v.add(&started_field, msg!("field-not-timestamp"));
                         None
                     }
                 });

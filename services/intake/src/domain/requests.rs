@@ -3,6 +3,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use steelcare_domain::warranty::{WarrantyScope, WarrantyTerm};
 use steelcare_domain::{ProblemCategory, SeverityTier};
+use steelcare_i18n::msg;
 use steelcare_proto::intake::v1 as pb;
 use steelcare_runtime::ApiError;
 use steelcare_runtime::convert::from_timestamp;
@@ -34,10 +35,10 @@ impl TryFrom<&pb::CreateCustomerRequest> for NewCustomer {
         let request_id = request_id(&mut v, &r.request_id);
         let organization_name = v.required("organization_name", &r.organization_name, SHORT);
         if r.contacts.is_empty() {
-            v.add("contacts", "at least one contact is required");
+            v.add("contacts", msg!("field-contact-required"));
         }
         if r.contacts.len() > 50 {
-            v.add("contacts", "at most 50 contacts");
+            v.add("contacts", msg!("field-too-many-contacts"));
         }
         let contacts: Vec<Person> = r
             .contacts
@@ -47,7 +48,7 @@ impl TryFrom<&pb::CreateCustomerRequest> for NewCustomer {
                 let field = format!("contacts[{i}]");
                 let person = Person::parse(&mut v, &field, Some(c), true, false);
                 if person.phone.is_empty() && person.email.is_empty() {
-                    v.add(format!("{field}.phone"), "a phone or an e-mail is required");
+                    v.add(format!("{field}.phone"), msg!("field-phone-or-email"));
                 }
                 person
             })
@@ -79,17 +80,14 @@ fn parse_terms(
             .date(&format!("{field}.start_date"), t.start_date.as_ref(), false)
             .or(completion);
         if t.months <= 0 || t.months > 1200 {
-            v.add(format!("{field}.months"), "must be between 1 and 1200");
+            v.add(format!("{field}.months"), msg!("field-months-range"));
             continue;
         }
         let note = v.optional(&format!("{field}.note"), &t.note, LONG);
         if let Some(start) = start {
             let end = start.checked_add_months(chrono::Months::new(t.months as u32));
             if end.is_none_or(|end| chrono::Datelike::year(&end) > 9999) {
-                v.add(
-                    format!("{field}.months"),
-                    "the warranty would end after the year 9999",
-                );
+                v.add(format!("{field}.months"), msg!("field-warranty-too-long"));
                 continue;
             }
         }
@@ -101,14 +99,14 @@ fn parse_terms(
                 note,
             };
             if let Err(err) = term.check_minimum(design_life_years) {
-                v.add(
-                    format!("{field}.months"),
-                    format!("{err} (statutory minimum for {scope})"),
-                );
+                v.add(format!("{field}.months"), err.message());
             }
             if scope != WarrantyScope::Other && out.iter().any(|o: &WarrantyTerm| o.scope == scope)
             {
-                v.add(format!("{field}.scope"), format!("{scope} is listed twice"));
+                v.add(
+                    format!("{field}.scope"),
+                    msg!("field-scope-twice", scope = scope.label()),
+                );
             }
             out.push(term);
         }
@@ -124,7 +122,7 @@ pub fn parse_warranty_terms(
 ) -> Result<Vec<WarrantyTerm>, ApiError> {
     let mut v = Violations::default();
     if terms.is_empty() {
-        v.add("warranty_terms", "at least one term is required");
+        v.add("warranty_terms", msg!("field-term-required"));
     }
     let parsed = parse_terms(&mut v, terms, Some(completion), design_life_years);
     v.finish(parsed)
@@ -165,13 +163,13 @@ impl NewProject {
             true,
         );
         if completion_date.is_some_and(|d| d > today) {
-            v.add("completion_acceptance_date", "must not be in the future");
+            v.add("completion_acceptance_date", msg!("field-in-future"));
         }
         let design_life_years = match r.design_service_life_years {
             0 => 50,
             n if (1..=200).contains(&n) => n as u32,
             _ => {
-                v.add("design_service_life_years", "must be between 1 and 200");
+                v.add("design_service_life_years", msg!("field-count-range-200"));
                 50
             }
         };
@@ -194,7 +192,7 @@ impl NewProject {
             return Err(v
                 .finish(())
                 .err()
-                .unwrap_or_else(|| ApiError::invalid("request", "invalid")));
+                .unwrap_or_else(|| ApiError::invalid("request", msg!("field-invalid"))));
         };
         v.finish(NewProject {
             request_id,
@@ -226,7 +224,7 @@ impl NewTraining {
     pub fn parse(t: Option<&pb::Training>, now: DateTime<Utc>) -> Result<Self, ApiError> {
         let mut v = Violations::default();
         let Some(t) = t else {
-            return Err(ApiError::invalid("training", "required"));
+            return Err(ApiError::invalid("training", msg!("field-required")));
         };
         let held_at = match t
             .held_time
@@ -234,23 +232,23 @@ impl NewTraining {
             .map(|ts| from_timestamp(ts, "training.held_time"))
         {
             None => {
-                v.add("training.held_time", "required");
+                v.add("training.held_time", msg!("field-required"));
                 now
             }
             Some(Err(_)) => {
-                v.add("training.held_time", "not a valid timestamp");
+                v.add("training.held_time", msg!("field-not-timestamp"));
                 now
             }
             Some(Ok(at)) => {
                 if at > now + chrono::TimeDelta::minutes(5) {
-                    v.add("training.held_time", "must not be in the future");
+                    v.add("training.held_time", msg!("field-in-future"));
                 }
                 at
             }
         };
         let trainer = Person::parse(&mut v, "training.trainer", t.trainer.as_ref(), true, false);
         if t.attendees.is_empty() {
-            v.add("training.attendees", "at least one attendee is required");
+            v.add("training.attendees", msg!("field-attendee-required"));
         }
         let attendees = t
             .attendees
@@ -267,7 +265,7 @@ impl NewTraining {
             })
             .collect();
         if t.topics.is_empty() {
-            v.add("training.topics", "at least one topic is required");
+            v.add("training.topics", msg!("field-topic-required"));
         }
         let topics = t
             .topics
@@ -313,7 +311,7 @@ impl NewTicket {
             return Err(v
                 .finish(())
                 .err()
-                .unwrap_or_else(|| ApiError::invalid("channel", "required")));
+                .unwrap_or_else(|| ApiError::invalid("channel", msg!("field-required"))));
         };
         v.finish(NewTicket {
             request_id,
@@ -354,7 +352,7 @@ impl TryFrom<&pb::ClassifyTicketRequest> for Classification {
             _ => Err(v
                 .finish(())
                 .err()
-                .unwrap_or_else(|| ApiError::invalid("category", "required"))),
+                .unwrap_or_else(|| ApiError::invalid("category", msg!("field-required")))),
         }
     }
 }
@@ -456,7 +454,7 @@ mod tests {
             ApiError::InvalidArgument(v) => {
                 assert_eq!(v[0].field, "warranty_terms[0].months");
                 assert!(
-                    v[0].description.contains("60 months"),
+                    v[0].description.english().contains("60 months"),
                     "{}",
                     v[0].description
                 );

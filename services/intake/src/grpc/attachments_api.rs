@@ -1,6 +1,7 @@
 //! Attachments: photos and video streamed in and out with their SHA-256.
 
 use super::*;
+use steelcare_i18n::msg;
 
 /// An upload whose metadata passed the checks.
 struct CheckedUpload {
@@ -25,10 +26,7 @@ impl IntakeService {
             part: Some(pb::upload_attachment_request::Part::Metadata(meta)),
         }) = first
         else {
-            return Err(ApiError::invalid(
-                "metadata",
-                "the first message must carry the metadata",
-            ));
+            return Err(ApiError::invalid("metadata", msg!("field-metadata-first")));
         };
         steelcare_runtime::validate::ids_at("metadata", &meta)?;
         let checked = self.check_upload(ctx, &meta).await?;
@@ -48,13 +46,13 @@ impl IntakeService {
                 _ => {
                     return Err(ApiError::invalid(
                         "metadata",
-                        "metadata may only come first",
+                        msg!("field-metadata-only-first"),
                     ));
                 }
             }
         }
         if buffer.is_empty() {
-            return Err(ApiError::invalid("chunk", "the attachment is empty"));
+            return Err(ApiError::invalid("chunk", msg!("field-attachment-empty")));
         }
         let attachment = self.store_upload(ctx, checked, buffer.freeze()).await?;
         Ok(pb::UploadAttachmentResponse {
@@ -69,11 +67,11 @@ impl IntakeService {
     ) -> Result<pb::AttachFileResponse, ApiError> {
         require(&ctx.caller, UPLOADERS)?;
         let Some(meta) = request.metadata else {
-            return Err(ApiError::invalid("metadata", "is required"));
+            return Err(ApiError::invalid("metadata", msg!("field-required")));
         };
         let checked = self.check_upload(ctx, &meta).await?;
         if request.content.is_empty() {
-            return Err(ApiError::invalid("content", "the attachment is empty"));
+            return Err(ApiError::invalid("content", msg!("field-attachment-empty")));
         }
         if request.content.len() as u64 > self.files.max_bytes {
             return Err(self.too_large());
@@ -87,9 +85,9 @@ impl IntakeService {
     }
 
     fn too_large(&self) -> ApiError {
-        ApiError::OutOfRange(format!(
-            "the attachment exceeds the limit of {} bytes",
-            self.files.max_bytes
+        ApiError::OutOfRange(msg!(
+            "error-attachment-too-large",
+            max = self.files.max_bytes
         ))
     }
 
@@ -103,15 +101,16 @@ impl IntakeService {
         v.required("metadata.ticket_id", &meta.ticket_id, SHORT);
         let file_name = v.required("metadata.file_name", &meta.file_name, 255);
         if file_name.contains('/') || file_name.contains('\\') {
-            v.add("metadata.file_name", "must not contain path separators");
+            v.add("metadata.file_name", msg!("field-path-separators"));
         }
         let content_type = meta.content_type.trim().to_ascii_lowercase();
         if !self.files.allows(&content_type) {
             v.add(
                 "metadata.content_type",
-                format!(
-                    "{content_type:?} is not allowed; allowed: {}",
-                    self.files.allowed()
+                msg!(
+                    "field-content-type-not-allowed",
+                    given = content_type.as_str(),
+                    allowed = self.files.allowed()
                 ),
             );
         }
@@ -120,7 +119,11 @@ impl IntakeService {
         let ticket = self.visible_ticket(&ctx.caller, &meta.ticket_id).await?;
         let case = cases::get(&self.db, &ticket.id).await?;
         if case.state.is_terminal() {
-            return Err(precondition(&ticket.id, case.state, "the case is closed"));
+            return Err(precondition(
+                &ticket.id,
+                case.state,
+                msg!("error-case-closed"),
+            ));
         }
         Ok(CheckedUpload {
             ticket_id: ticket.id,

@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
+use steelcare_i18n::{Msg, msg};
 
 use bytes::{Bytes, BytesMut};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -186,9 +187,12 @@ impl IntakeService {
 /// (as the README promises), anything else is a bad `field`.
 fn stream_error(field: &str, status: Status) -> ApiError {
     if status.code() == tonic::Code::OutOfRange {
-        ApiError::OutOfRange(status.message().to_owned())
+        ApiError::OutOfRange(msg!("error-stream-too-large", detail = status.message()))
     } else {
-        ApiError::invalid(field, status.message().to_owned())
+        ApiError::invalid(
+            field,
+            msg!("field-stream-broken", detail = status.message()),
+        )
     }
 }
 
@@ -202,12 +206,8 @@ fn visible(caller: &Caller, customer_id: &str) -> bool {
     !caller.is_customer_only() || caller.organization_id.as_deref() == Some(customer_id)
 }
 
-fn precondition(ticket_id: &str, state: CaseState, message: impl Into<String>) -> ApiError {
-    ApiError::FailedPrecondition {
-        subject: format!("case/{ticket_id}"),
-        current_state: state.as_str().to_owned(),
-        message: format!("{} (case is {state})", message.into()),
-    }
+fn precondition(ticket_id: &str, state: CaseState, message: Msg) -> ApiError {
+    steelcare_runtime::error::in_state(ticket_id, state, message)
 }
 
 fn format_local(at: DateTime<Utc>, tz: chrono_tz::Tz) -> String {

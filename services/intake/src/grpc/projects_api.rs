@@ -1,6 +1,7 @@
 //! Customers and projects: registration, warranty terms, the handover dossier and trainings.
 
 use super::*;
+use steelcare_i18n::msg;
 
 /// A new project's row, for an existing customer and a contract number not taken yet.
 async fn insert_project(
@@ -15,9 +16,9 @@ async fn insert_project(
         .await?
         .is_some()
     {
-        return Err(ApiError::AlreadyExists(format!(
-            "a project with contract number {} exists",
-            new.contract_number
+        return Err(ApiError::AlreadyExists(msg!(
+            "error-contract-exists",
+            contract = new.contract_number.as_str()
         )));
     }
     Ok(projects::ActiveModel {
@@ -281,7 +282,7 @@ impl IntakeService {
             .await?;
         let mut v = Violations::default();
         if request.dossier_items.is_empty() {
-            v.add("dossier_items", "at least one item is required");
+            v.add("dossier_items", msg!("field-item-required"));
         }
         let mut items = Vec::new();
         for (i, item) in request.dossier_items.iter().enumerate() {
@@ -297,7 +298,7 @@ impl IntakeService {
             if item.present && reference.is_empty() {
                 v.add(
                     format!("{field}.document_reference"),
-                    "required when the document is present",
+                    msg!("field-required-when-present"),
                 );
             }
             if let Some(kind) = kind {
@@ -401,9 +402,7 @@ impl IntakeService {
         if ctx.caller.is_customer_only() {
             let own = ctx.caller.organization_id.clone();
             if customer_id.is_some() && customer_id != own {
-                return Err(ApiError::PermissionDenied(
-                    "customers can list only their own organisation's projects".to_owned(),
-                ));
+                return Err(ApiError::PermissionDenied(msg!("error-own-projects")));
             }
             customer_id = own;
         }

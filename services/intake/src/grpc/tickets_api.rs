@@ -2,6 +2,7 @@
 //! remote resolution, cancellation, reading, listing and watching.
 
 use super::*;
+use steelcare_i18n::msg;
 
 /// A new ticket's row as the caller described it and the rules classified it, with its
 /// warranty and reply (JSON); the batch gives it its acceptance number.
@@ -118,18 +119,21 @@ impl IntakeService {
         if !visible(&ctx.caller, &project.customer_id) {
             return Err(ApiError::invalid(
                 "project_id",
-                "belongs to another customer",
+                msg!("field-other-customer"),
             ));
         }
         if let Some(related) = &new.related_case_id {
             match store::ticket(&self.db, related).await? {
                 None => {
-                    return Err(ApiError::invalid("related_case_id", "no such case"));
+                    return Err(ApiError::invalid(
+                        "related_case_id",
+                        msg!("error-no-such-case"),
+                    ));
                 }
                 Some(earlier) if earlier.customer_id != project.customer_id => {
                     return Err(ApiError::invalid(
                         "related_case_id",
-                        "a case of another customer",
+                        msg!("field-other-customers-case"),
                     ));
                 }
                 Some(_) => {}
@@ -267,7 +271,7 @@ impl IntakeService {
             return Err(precondition(
                 &ticket.id,
                 case.state,
-                "the case is past classification",
+                msg!("error-past-classification"),
             ));
         }
         let arrival_deadline = self
@@ -552,7 +556,7 @@ impl IntakeService {
             return Err(precondition(
                 ticket_id,
                 before.state,
-                format!("cannot move to {to}"),
+                msg!("error-cannot-move-to", to = to.label()),
             ));
         }
         cases::transition(tx, ticket_id, to).await?;
@@ -646,12 +650,12 @@ impl IntakeService {
             None => now,
             Some(ts) => match from_timestamp(ts, "confirm_time") {
                 Ok(at) if at > now + chrono::TimeDelta::minutes(5) => {
-                    v.add("confirm_time", "must not be in the future");
+                    v.add("confirm_time", msg!("field-in-future"));
                     now
                 }
                 Ok(at) => at,
                 Err(_) => {
-                    v.add("confirm_time", "not a valid timestamp");
+                    v.add("confirm_time", msg!("field-not-timestamp"));
                     now
                 }
             },
@@ -663,13 +667,17 @@ impl IntakeService {
             .map_err(steelcare_store::StoreError::from)?;
         let case = cases::get(&tx, &ticket.id).await?;
         if case.state.is_terminal() {
-            return Err(precondition(&ticket.id, case.state, "the case is closed"));
+            return Err(precondition(
+                &ticket.id,
+                case.state,
+                msg!("error-case-closed"),
+            ));
         }
         if !store::confirm_readback(&tx, &ticket.id, &text, confirmed_at).await? {
             return Err(precondition(
                 &ticket.id,
                 case.state,
-                "the read-back was already confirmed",
+                msg!("error-readback-confirmed"),
             ));
         }
         audit(
@@ -713,7 +721,11 @@ impl IntakeService {
             .map_err(steelcare_store::StoreError::from)?;
         let case = cases::get(&tx, &ticket.id).await?;
         if case.state.is_terminal() {
-            return Err(precondition(&ticket.id, case.state, "the case is closed"));
+            return Err(precondition(
+                &ticket.id,
+                case.state,
+                msg!("error-case-closed"),
+            ));
         }
         let payload = self
             .pause_clocks(&tx, &ticket.id, pause_reason.as_deref(), now)
@@ -755,9 +767,12 @@ impl IntakeService {
             return Err(precondition(
                 &ticket.id,
                 case.state,
-                format!(
-                    "only a usage consultation can be resolved remotely; this is {}",
-                    ticket.category
+                msg!(
+                    "error-remote-needs-consultation",
+                    category = ticket.category.parse::<ProblemCategory>().map_or_else(
+                        |_| steelcare_i18n::Msg::owned(ticket.category.clone()),
+                        |c| c.label()
+                    )
                 ),
             ));
         }
@@ -1000,7 +1015,7 @@ fn ticket_filter(
         {
             Some(s) => Some(s.to_owned()),
             None => {
-                v.add("sla_status", format!("unknown value {n}"));
+                v.add("sla_status", msg!("field-unknown-value", value = n));
                 None
             }
         },
@@ -1009,7 +1024,7 @@ fn ticket_filter(
     let mut bound = |field: &str, t: Option<&prost_types::Timestamp>| {
         t.and_then(|t| {
             from_timestamp(t, field)
-                .map_err(|_| v.add(field, "not a valid timestamp"))
+                .map_err(|_| v.add(field, msg!("field-not-timestamp")))
                 .ok()
         })
     };
@@ -1025,9 +1040,7 @@ fn ticket_filter(
     if ctx.caller.is_customer_only() {
         let own = ctx.caller.organization_id.clone();
         if customer_id.is_some() && customer_id != own {
-            return Err(ApiError::PermissionDenied(
-                "customers can list only their own organisation's tickets".to_owned(),
-            ));
+            return Err(ApiError::PermissionDenied(msg!("error-own-tickets")));
         }
         customer_id = own;
     }

@@ -2,6 +2,7 @@
 //! with the cost bearing the rule computes (or an audited override), immutable.
 
 use steelcare_domain::{CaseState, Role};
+use steelcare_i18n::msg;
 use steelcare_proto::common::v1 as common;
 use steelcare_proto::events::v1 as events;
 use steelcare_proto::events::v1::event_envelope::Payload;
@@ -17,6 +18,7 @@ use super::{
     READERS, RepairService, allow, bearer, bearing, expect_state, parse_quote, responsibility,
 };
 use crate::engine::{Begun, RepairConfig, case_precondition};
+use crate::records::plan_status_label;
 use crate::records::{kind, money, money_proto, plan_status, signatures, slot, texts};
 use crate::store::{self, NewRecord, decode};
 use crate::view;
@@ -65,12 +67,13 @@ fn parse_override(
             Ok(sum) if sum == q.price => {}
             Ok(sum) => v.add(
                 "cost_override",
-                format!(
-                    "customer_pays and contractor_bears add up to {sum}, not the quoted {}",
-                    q.price
+                msg!(
+                    "field-override-sum",
+                    sum = sum.to_string(),
+                    price = q.price.to_string()
                 ),
             ),
-            Err(err) => v.add("cost_override", err.to_string()),
+            Err(err) => v.add("cost_override", err.message()),
         }
     }
     pb::CostBearing {
@@ -105,10 +108,7 @@ fn parse_terms(
 ) -> Result<Terms, ApiError> {
     let mut v = Violations::default();
     if request.plan_version < 1 {
-        v.add(
-            "plan_version",
-            "the plan version the customer agreed to, from 1",
-        );
+        v.add("plan_version", msg!("field-version-agreed"));
     }
     let contractor_obligations = texts(
         &mut v,
@@ -117,7 +117,7 @@ fn parse_terms(
         50,
     );
     if contractor_obligations.is_empty() {
-        v.add("contractor_obligations", "required");
+        v.add("contractor_obligations", msg!("field-required"));
     }
     let customer_obligations = texts(
         &mut v,
@@ -136,15 +136,12 @@ fn parse_terms(
     let override_reason = v.optional("override_reason", &request.override_reason, LONG);
     let overridden = request.cost_override.as_ref().map(|o| {
         if override_reason.is_empty() {
-            v.add(
-                "override_reason",
-                "required: why the computed bearing is overridden",
-            );
+            v.add("override_reason", msg!("field-override-reason-required"));
         }
         parse_override(&mut v, config, o, quote, &override_reason)
     });
     if overridden.is_none() && !override_reason.is_empty() {
-        v.add("cost_override", "required with an override_reason");
+        v.add("cost_override", msg!("field-required-with-override"));
     }
     let signatures = signatures(&mut v, "signatures", &request.signatures, BOTH_SIDES, now);
     v.finish(Terms {
@@ -221,14 +218,15 @@ async fn agreed_version(
 ) -> Result<(i32, pb::PlanContent), ApiError> {
     let row = store::versioned(tx, &case.id, kind::PLAN, version)
         .await?
-        .ok_or_else(|| ApiError::invalid("plan_version", "no such plan version"))?;
+        .ok_or_else(|| ApiError::invalid("plan_version", msg!("field-no-such-plan-version")))?;
     if plan_status(&row.status) != pb::PlanStatus::Agreed {
         return Err(ApiError::FailedPrecondition {
             subject: format!("case/{}/plan/{}", case.id, row.version),
             current_state: row.status.to_uppercase(),
-            message: format!(
-                "the customer has not agreed to plan version {} (it is {})",
-                row.version, row.status
+            message: msg!(
+                "error-plan-not-agreed",
+                version = row.version,
+                status = plan_status_label(&row.status)
             ),
         });
     }
@@ -263,7 +261,7 @@ impl RepairService {
         expect_state(
             &case,
             &[CaseState::PlanApproved],
-            "the agreement is signed on an approved plan the customer agreed to",
+            msg!("error-agreement-needs-approved-plan"),
         )?;
         let (plan_version, content) = agreed_version(&tx, &case, request.plan_version).await?;
         let (cost, computed) = self.cost_of(&tx, &case, &terms).await?;
@@ -320,7 +318,7 @@ impl RepairService {
     ) -> Result<(pb::CostBearing, Option<pb::CostBearing>), ApiError> {
         let shares = responsibility(tx, &case.id)
             .await?
-            .ok_or_else(|| case_precondition(case, "the case has no survey report yet"))?;
+            .ok_or_else(|| case_precondition(case, msg!("error-no-survey-report")))?;
         let computed = match bearing(&self.repairer.config, case, &shares, terms.quote) {
             Ok(c) => Some(c),
             Err(_) if terms.overridden.is_some() => None,
@@ -337,7 +335,7 @@ impl RepairService {
             },
             (None, Some(c)) => c.clone(),
             (None, None) => {
-                return Err(case_precondition(case, "no cost bearing could be computed"));
+                return Err(case_precondition(case, msg!("error-no-cost-bearing")));
             }
         };
         Ok((cost, computed))

@@ -5,6 +5,7 @@
 
 use steelcare_domain::cost::{Party, Quote, Share};
 use steelcare_domain::{CaseState, Role};
+use steelcare_i18n::msg;
 use steelcare_proto::common::v1 as common;
 use steelcare_proto::events::v1 as events;
 use steelcare_proto::events::v1::event_envelope::Payload;
@@ -52,7 +53,7 @@ fn parse_resolution(
     let mut v = Violations::default();
     let resolution = match pb::DisputeResolution::try_from(request.resolution) {
         Ok(pb::DisputeResolution::Unspecified) | Err(_) => {
-            v.add("resolution", "required: negotiated or appraisal");
+            v.add("resolution", msg!("field-resolution-required"));
             0
         }
         Ok(r) => r as i32,
@@ -60,10 +61,7 @@ fn parse_resolution(
     let outcome = v.required("outcome", &request.outcome, LONG);
     let found = shares(&mut v, "responsibility", &request.responsibility, true);
     if found.iter().any(|s| s.party == Party::Undetermined) {
-        v.add(
-            "responsibility",
-            "a resolution determines who is responsible",
-        );
+        v.add("responsibility", msg!("field-resolution-responsibility"));
     }
     let quote = parse_quote(
         &mut v,
@@ -92,18 +90,15 @@ fn appraisal_deadline(
     const FIELD: &str = "appraisal_deadline_time";
     match given.map(|t| from_timestamp(t, FIELD)) {
         None => {
-            v.add(FIELD, "required: when the appraisal is due");
+            v.add(FIELD, msg!("field-appraisal-due-required"));
             None
         }
         Some(Err(_)) => {
-            v.add(
-                FIELD,
-                "out of range: timestamps must fall in years 1 to 9999",
-            );
+            v.add(FIELD, msg!("field-timestamp-range"));
             None
         }
         Some(Ok(at)) if at <= now => {
-            v.add(FIELD, "must be in the future");
+            v.add(FIELD, msg!("field-must-be-future"));
             None
         }
         Some(Ok(at)) => Some(at),
@@ -113,13 +108,10 @@ fn appraisal_deadline(
 /// A dispute opens between the survey and the archive, one at a time.
 fn disputable(case: &store::Case) -> Result<(), ApiError> {
     if case.state == CaseState::Disputed {
-        return Err(case_precondition(case, "a dispute is already open"));
+        return Err(case_precondition(case, msg!("error-dispute-open")));
     }
     if !DISPUTABLE.contains(&case.state) {
-        return Err(case_precondition(
-            case,
-            "a dispute opens between the survey and the archive",
-        ));
+        return Err(case_precondition(case, msg!("error-dispute-window")));
     }
     Ok(())
 }
@@ -274,13 +266,13 @@ impl RepairService {
             return Err(ApiError::FailedPrecondition {
                 subject: format!("dispute/{}", row.id),
                 current_state: row.status.to_uppercase(),
-                message: "the dispute is already resolved".to_owned(),
+                message: msg!("error-dispute-resolved"),
             });
         }
         let prior = case
             .state_before_dispute
             .filter(|_| case.state == CaseState::Disputed)
-            .ok_or_else(|| case_precondition(&case, "the case is not in dispute"))?;
+            .ok_or_else(|| case_precondition(&case, msg!("error-not-in-dispute")))?;
         let mut dispute: pb::Dispute = decode(&row)?;
         let amendment = self.amend(ctx, &tx, &case, &row.id, &settled, now).await?;
         dispute.status = pb::DisputeStatus::Resolved as i32;
@@ -296,9 +288,7 @@ impl RepairService {
         store::stop_clock(&tx, &row.id).await?;
         let (open, resolved) = (status::OPEN, status::RESOLVED);
         if !store::set_status(&tx, &row.id, open, resolved, Some(None), Some(&dispute)).await? {
-            return Err(ApiError::Aborted(
-                "the dispute changed meanwhile; read it again".to_owned(),
-            ));
+            return Err(ApiError::Aborted(msg!("error-dispute-changed")));
         }
         let audited = serde_json::json!({
             "status": status::RESOLVED,
@@ -363,16 +353,10 @@ impl RepairService {
         }
         let mut v = Violations::default();
         if settled.quote.is_none() {
-            v.add(
-                "quoted",
-                "required: the agreement's cost bearing is amended",
-            );
+            v.add("quoted", msg!("field-amended-bearing-required"));
         }
         if settled.signed.is_none() {
-            v.add(
-                "signatures",
-                "both sides sign the amendment of the agreement",
-            );
+            v.add("signatures", msg!("field-amendment-both-sign"));
         }
         v.finish(())?;
         let cost = bearing(&self.repairer.config, case, &settled.found, settled.quote)?;

@@ -13,6 +13,7 @@ mod work;
 
 use steelcare_domain::Role;
 use steelcare_domain::cost::{self, CostDecision, Share};
+use steelcare_i18n::{Msg, msg};
 use steelcare_proto::common::v1 as common;
 use steelcare_proto::repair::v1 as pb;
 use steelcare_proto::repair::v1::repair_service_server::RepairService as RepairApi;
@@ -52,7 +53,7 @@ const READERS: &[Role] = crate::engine::READERS;
 fn expect_state(
     case: &Case,
     allowed: &[steelcare_domain::CaseState],
-    message: &str,
+    message: Msg,
 ) -> Result<(), ApiError> {
     if allowed.contains(&case.state) {
         Ok(())
@@ -74,7 +75,7 @@ async fn check_attachments(
         if !found.iter().any(|a| &a.id == id) {
             v.add(
                 field.clone(),
-                format!("{id} is not an attachment of this case"),
+                msg!("field-not-case-attachment", id = id.as_str()),
             );
         }
     }
@@ -99,7 +100,7 @@ fn participants(
     v: &mut Violations,
     field: &str,
     given: &[common::PersonRef],
-    missing: &str,
+    missing: Msg,
 ) -> Vec<common::PersonRef> {
     if given.is_empty() {
         v.add(field, missing);
@@ -130,15 +131,9 @@ fn evidence(
         let note = v.optional(&format!("{f}.note"), &e.note, SHORT);
         match (attachment.is_empty(), measurement.is_empty()) {
             (true, true) if note_alone && !note.is_empty() => {}
-            (true, true) if note_alone => v.add(
-                f.clone(),
-                "give an attachment_id, a measurement_id or a note",
-            ),
-            (true, true) => v.add(f.clone(), "give an attachment_id or a measurement_id"),
-            (false, false) => v.add(
-                f.clone(),
-                "give an attachment_id or a measurement_id, not both",
-            ),
+            (true, true) if note_alone => v.add(f.clone(), msg!("field-evidence-or-note")),
+            (true, true) => v.add(f.clone(), msg!("field-evidence-required")),
+            (false, false) => v.add(f.clone(), msg!("field-evidence-not-both")),
             (false, true) => attachments.push((format!("{f}.attachment_id"), attachment.clone())),
             (true, false) => {
                 if let Some(ids) = measurement_ids
@@ -146,7 +141,7 @@ fn evidence(
                 {
                     v.add(
                         format!("{f}.measurement_id"),
-                        format!("{measurement} is not a measurement of this report"),
+                        msg!("field-not-report-measurement", id = measurement.as_str()),
                     );
                 }
             }
@@ -194,12 +189,19 @@ fn parse_quote(
     let price = money(v, "quoted", quoted, required, config.currency);
     let cost = money(v, "cost_price", cost_price, false, config.currency);
     if quoted.is_none() && cost_price.is_some() {
-        v.add("cost_price", "given without a quoted price");
+        v.add("cost_price", msg!("field-without-quoted-price"));
     }
     if let (Some(p), Some(c)) = (price, cost)
         && c.minor() > p.minor()
     {
-        v.add("cost_price", format!("{c} is above the quoted price {p}"));
+        v.add(
+            "cost_price",
+            msg!(
+                "field-cost-above-price",
+                cost = c.to_string(),
+                price = p.to_string()
+            ),
+        );
         return None;
     }
     price.map(|price| cost::Quote { price, cost })
@@ -225,12 +227,11 @@ fn bearing(
         policy: &config.cost_policy,
     })
     .map_err(|err| match err {
-        cost::CostError::Undetermined => case_precondition(
-            case,
-            "responsibility is undetermined: settle it (appraisal or dispute) first",
-        ),
+        cost::CostError::Undetermined => {
+            case_precondition(case, msg!("error-responsibility-undetermined"))
+        }
         cost::CostError::NeedsCostPrice(_) | cost::CostError::CostPrice => {
-            ApiError::invalid("cost_price", err.to_string())
+            ApiError::invalid("cost_price", err.message())
         }
         cost::CostError::Shares => ApiError::Internal(format!("stored shares: {err}")),
     })?;
@@ -310,7 +311,7 @@ async fn agreed_plan(
     case: &Case,
 ) -> Result<(pb::Agreement, pb::RepairPlan), ApiError> {
     let Some(row) = store::versioned(conn, &case.id, kind::AGREEMENT, 0).await? else {
-        return Err(case_precondition(case, "the case has no signed agreement"));
+        return Err(case_precondition(case, msg!("error-no-agreement")));
     };
     let agreement: pb::Agreement = decode(&row)?;
     let plan_row = store::versioned(conn, &case.id, kind::PLAN, agreement.plan_version)

@@ -3,6 +3,7 @@
 
 use steelcare_domain::approval::{self, Approver, PlanFacts};
 use steelcare_domain::{CaseState, Role};
+use steelcare_i18n::{Msg, msg};
 use steelcare_proto::common::v1 as common;
 use steelcare_proto::events::v1 as events;
 use steelcare_proto::events::v1::event_envelope::Payload;
@@ -19,7 +20,8 @@ use super::{
 };
 use crate::engine::{Begun, case_precondition};
 use crate::records::{
-    ids, kind, money, past_time, plan_status, plan_status_name, slot, texts, time_range,
+    ids, kind, money, past_time, plan_status, plan_status_label, plan_status_name, slot, texts,
+    time_range,
 };
 use crate::store::{self, NewRecord, decode};
 use crate::view;
@@ -43,14 +45,15 @@ fn step_role(step: i32) -> Option<Role> {
     }
 }
 
-fn plan_precondition(plan: &pb::RepairPlan, status: &str, message: impl Into<String>) -> ApiError {
+fn plan_precondition(plan: &pb::RepairPlan, status: &str, message: Msg) -> ApiError {
     ApiError::FailedPrecondition {
         subject: format!("case/{}/plan/{}", plan.ticket_id, plan.version),
         current_state: status.to_uppercase(),
-        message: format!(
-            "{} (plan version {} is {status})",
-            message.into(),
-            plan.version
+        message: msg!(
+            "error-plan-state",
+            what = message,
+            version = plan.version,
+            status = plan_status_label(status)
         ),
     }
 }
@@ -62,7 +65,7 @@ async fn latest_plan_in(
     case: &store::Case,
     version: i32,
     waiting: pb::PlanStatus,
-    why: &str,
+    why: Msg,
 ) -> Result<(steelcare_store::entity::case_records::Model, pb::RepairPlan), ApiError> {
     let row = store::versioned(tx, &case.id, kind::PLAN, 0)
         .await?
@@ -72,7 +75,7 @@ async fn latest_plan_in(
         return Err(plan_precondition(
             &plan,
             &row.status,
-            format!("version {version} is not the latest"),
+            msg!("error-plan-not-latest", version = version),
         ));
     }
     if plan_status(&row.status) != waiting {
@@ -93,18 +96,21 @@ fn next_approval(
         return Err(plan_precondition(
             plan,
             &row.status,
-            "every approval is given",
+            msg!("error-plan-fully-approved"),
         ));
     };
     let role = step_role(step)
         .ok_or_else(|| ApiError::Internal(format!("plan {} has a bad chain", row.id)))?;
     if !ctx.caller.has_any(&[role]) {
-        return Err(ApiError::PermissionDenied(format!(
-            "the next approval of this plan is the {} (role {})",
-            pb::ApprovalStep::try_from(step)
-                .map(|s| s.as_str_name())
-                .unwrap_or("unknown"),
-            role.as_str()
+        return Err(ApiError::PermissionDenied(msg!(
+            "error-next-approval",
+            step = steelcare_i18n::enum_label(
+                "ApprovalStep",
+                pb::ApprovalStep::try_from(step)
+                    .unwrap_or_default()
+                    .as_str_name()
+            ),
+            role = steelcare_runtime::auth::role_label(role)
         )));
     }
     let author = plan
@@ -113,18 +119,14 @@ fn next_approval(
         .map(|a| a.subject.as_str())
         .unwrap_or("");
     if !approval::may_approve(author, &ctx.caller.subject) {
-        return Err(ApiError::PermissionDenied(
-            "nobody reviews their own plan".to_owned(),
-        ));
+        return Err(ApiError::PermissionDenied(msg!("error-review-own-plan")));
     }
     if plan.reviews.iter().any(|r| {
         r.reviewer
             .as_ref()
             .is_some_and(|a| a.subject == ctx.caller.subject)
     }) {
-        return Err(ApiError::PermissionDenied(
-            "one person gives at most one review of a plan version".to_owned(),
-        ));
+        return Err(ApiError::PermissionDenied(msg!("error-review-twice")));
     }
     Ok((given, step))
 }
@@ -141,10 +143,10 @@ async fn revised(
     {
         return Err(ApiError::invalid(
             "revision_reason",
-            format!(
-                "required: version {} revises version {}; say why",
-                prev.version + 1,
-                prev.version
+            msg!(
+                "field-revision-reason",
+                version = prev.version + 1,
+                previous = prev.version
             ),
         ));
     }
@@ -160,9 +162,7 @@ async fn move_plan(
 ) -> Result<(), ApiError> {
     let (from, to) = (&row.status, plan_status_name(next));
     if !store::set_status::<pb::RepairPlan>(tx, &row.id, from, to, None, None).await? {
-        return Err(ApiError::Aborted(
-            "the plan changed meanwhile; read it again".to_owned(),
-        ));
+        return Err(ApiError::Aborted(msg!("error-plan-changed")));
     }
     Ok(())
 }
@@ -171,7 +171,7 @@ async fn move_plan(
 fn communication_channel(v: &mut Violations, channel: i32) -> i32 {
     match pb::CommunicationChannel::try_from(channel) {
         Ok(pb::CommunicationChannel::Unspecified) | Err(_) => {
-            v.add("channel", "required: how it took place");
+            v.add("channel", msg!("field-channel-required"));
             0
         }
         Ok(c) => c as i32,
@@ -220,9 +220,7 @@ async fn supersede(
     if !store::set_status::<pb::RepairPlan>(tx, &prev.id, &prev.status, superseded, None, None)
         .await?
     {
-        return Err(ApiError::Aborted(
-            "the plan changed meanwhile; read it again".to_owned(),
-        ));
+        return Err(ApiError::Aborted(msg!("error-plan-changed")));
     }
     Ok(())
 }
@@ -236,7 +234,7 @@ fn parse_decision(
 ) -> Result<(String, steelcare_proto::common::v1::PersonRef), ApiError> {
     let mut v = Violations::default();
     if request.plan_version < 1 {
-        v.add("plan_version", "the plan version decided on, from 1");
+        v.add("plan_version", msg!("field-version-decided"));
     }
     let reasons = if request.agreed {
         v.optional("reasons", &request.reasons, LONG)
@@ -280,7 +278,7 @@ async fn settle_review(
 fn review_comments(request: &pb::ReviewPlanRequest) -> Result<String, ApiError> {
     let mut v = Violations::default();
     if request.version < 1 {
-        v.add("version", "the version reviewed, from 1");
+        v.add("version", msg!("field-version-reviewed"));
     }
     let comments = if request.approved {
         v.optional("comments", &request.comments, LONG)
@@ -306,7 +304,7 @@ fn plan_materials(v: &mut Violations, given: &[pb::PlanMaterial]) -> Vec<pb::Pla
             if refs.is_empty() {
                 v.add(
                     format!("{mf}.certificate_refs"),
-                    "a material needs its quality certificate",
+                    msg!("field-material-certificate"),
                 );
             }
             pb::PlanMaterial {
@@ -324,17 +322,14 @@ impl RepairService {
     /// (checked against the tolerance table), at least one key step.
     fn plan_steps(&self, v: &mut Violations, given: &[pb::PlanStep]) -> Vec<pb::PlanStep> {
         if given.is_empty() {
-            v.add(
-                "content.steps",
-                "required: the steps of the repair, in order",
-            );
+            v.add("content.steps", msg!("field-steps-required"));
         }
         let mut steps: Vec<pb::PlanStep> = Vec::new();
         for (i, s) in given.iter().enumerate() {
             let sf = format!("content.steps[{i}]");
             let step_id = v.required(&format!("{sf}.step_id"), &s.step_id, 64);
             if steps.iter().any(|o| o.step_id == step_id) {
-                v.add(format!("{sf}.step_id"), "used twice in this plan");
+                v.add(format!("{sf}.step_id"), msg!("field-used-twice-in-plan"));
             }
             let quality_criteria: Vec<common::Measurement> = s
                 .quality_criteria
@@ -352,7 +347,7 @@ impl RepairService {
             if s.key_step && s.quality_criteria.is_empty() {
                 v.add(
                     format!("{sf}.quality_criteria"),
-                    "a key step needs measurable quality criteria",
+                    msg!("field-key-step-criteria"),
                 );
             }
             steps.push(pb::PlanStep {
@@ -363,17 +358,14 @@ impl RepairService {
             });
         }
         if !given.is_empty() && !given.iter().any(|s| s.key_step) {
-            v.add(
-                "content.steps",
-                "at least one key step is inspected before completion",
-            );
+            v.add("content.steps", msg!("field-key-step-required"));
         }
         steps
     }
 
     fn parse_plan(&self, v: &mut Violations, c: Option<&pb::PlanContent>) -> pb::PlanContent {
         let Some(c) = c else {
-            v.add("content", "required");
+            v.add("content", msg!("field-required"));
             return pb::PlanContent::default();
         };
         let f = |name: &str| format!("content.{name}");
@@ -381,15 +373,12 @@ impl RepairService {
         let steps = self.plan_steps(v, &c.steps);
         let safety = texts(v, &f("safety_measures"), &c.safety_measures, 50);
         if safety.is_empty() {
-            v.add(f("safety_measures"), "required");
+            v.add(f("safety_measures"), msg!("field-required"));
         }
         let schedule = time_range(v, &f("schedule"), c.schedule.as_ref(), None);
         let crew = ids(v, &f("crew_technician_ids"), &c.crew_technician_ids);
         if crew.is_empty() {
-            v.add(
-                f("crew_technician_ids"),
-                "required: the technicians who repair",
-            );
+            v.add(f("crew_technician_ids"), msg!("field-repair-crew-required"));
         }
         let estimate = money(
             v,
@@ -402,7 +391,7 @@ impl RepairService {
             common::CostBearer::try_from(c.expected_bearer),
             Err(_) | Ok(common::CostBearer::Unspecified)
         ) {
-            v.add(f("expected_bearer"), "required");
+            v.add(f("expected_bearer"), msg!("field-required"));
         }
         pb::PlanContent {
             objective: v.required(&f("objective"), &c.objective, LONG),
@@ -457,7 +446,7 @@ impl RepairService {
                 CaseState::PlanProposed,
                 CaseState::PlanApproved,
             ],
-            "a plan is proposed after the survey and before the agreement",
+            msg!("error-plan-window"),
         )?;
         let previous = revised(&tx, &case, &reason).await?;
         let (start, end) = schedule_of(&content)?;
@@ -593,7 +582,10 @@ impl RepairService {
     ) -> Result<pb::GetPlanResponse, ApiError> {
         allow(ctx, READERS)?;
         if request.version < 0 {
-            return Err(ApiError::invalid("version", "0 (the latest) or a version"));
+            return Err(ApiError::invalid(
+                "version",
+                msg!("field-version-or-latest"),
+            ));
         }
         let r = &self.repairer;
         let case = r.case_for(&r.db, &ctx.caller, &request.ticket_id).await?;
@@ -661,9 +653,9 @@ impl RepairService {
         expect_state(
             &case,
             &[CaseState::PlanProposed],
-            "only a proposed plan is reviewed",
+            msg!("error-review-needs-proposed"),
         )?;
-        let waiting = "the plan is not waiting for review";
+        let waiting = msg!("error-plan-not-waiting-review");
         let (row, _) = latest_plan_in(
             &tx,
             &case,
@@ -730,7 +722,7 @@ impl RepairService {
             &mut v,
             "participants",
             &request.participants,
-            "required: who took part",
+            msg!("field-participants-required"),
         );
         let summary = v.required("summary", &request.summary, LONG);
         let attachment_ids: Vec<(String, String)> =
@@ -759,7 +751,7 @@ impl RepairService {
             case.state,
             CaseState::Archived | CaseState::Closed | CaseState::Cancelled
         ) {
-            return Err(case_precondition(&case, "the case's records are closed"));
+            return Err(case_precondition(&case, msg!("error-records-closed")));
         }
         let found = check_attachments(&tx, &case.id, &attachment_ids).await?;
         let id = uuid::Uuid::now_v7().to_string();
@@ -832,9 +824,9 @@ impl RepairService {
         expect_state(
             &case,
             &[CaseState::PlanApproved],
-            "the customer decides on an approved plan",
+            msg!("error-decision-needs-approved"),
         )?;
-        let waiting = "the plan is not waiting for the customer";
+        let waiting = msg!("error-plan-not-waiting-customer");
         let (row, plan) = latest_plan_in(
             &tx,
             &case,
@@ -905,9 +897,9 @@ pub(super) fn schedule_of(
     let schedule = content
         .schedule
         .as_ref()
-        .ok_or_else(|| ApiError::invalid("content.schedule", "required"))?;
+        .ok_or_else(|| ApiError::invalid("content.schedule", msg!("field-required")))?;
     let at = |t: Option<&prost_types::Timestamp>, f: &str| {
-        t.ok_or_else(|| ApiError::invalid(f, "required"))
+        t.ok_or_else(|| ApiError::invalid(f, msg!("field-required")))
             .and_then(|t| steelcare_runtime::convert::from_timestamp(t, f))
     };
     Ok((

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use steelcare_domain::{CaseState, ProblemCategory, Role, SeverityTier};
+use steelcare_i18n::msg;
 use steelcare_proto::common::v1 as common;
 use steelcare_proto::events::v1 as events;
 use steelcare_proto::events::v1::event_envelope::Payload;
@@ -60,12 +61,15 @@ fn diagnosed(v: &mut Violations, given: Option<&pb::Diagnosis>, ids: &[String]) 
     let mut attachments = Vec::new();
     let diagnosis = match given {
         None => {
-            v.add("content.diagnosis", "required: cause and responsibility");
+            v.add("content.diagnosis", msg!("field-diagnosis-required"));
             None
         }
         Some(d) => {
             if common::RootCause::try_from(d.root_cause).is_err() {
-                v.add("content.diagnosis.root_cause", "not a known root cause");
+                v.add(
+                    "content.diagnosis.root_cause",
+                    msg!("field-unknown-root-cause"),
+                );
             }
             let found = shares(
                 v,
@@ -84,16 +88,13 @@ fn diagnosed(v: &mut Violations, given: Option<&pb::Diagnosis>, ids: &[String]) 
             category = ProblemCategory::from_proto_value(d.category);
             tier = SeverityTier::from_proto_value(d.tier);
             if d.category != 0 && category.is_none() {
-                v.add("content.diagnosis.category", "not a known category");
+                v.add("content.diagnosis.category", msg!("field-unknown-category"));
             }
             if d.tier != 0 && tier.is_none() {
-                v.add("content.diagnosis.tier", "not a known tier");
+                v.add("content.diagnosis.tier", msg!("field-unknown-tier"));
             }
             if category.is_some() != tier.is_some() {
-                v.add(
-                    "content.diagnosis",
-                    "give the diagnosed category and tier together, or neither",
-                );
+                v.add("content.diagnosis", msg!("field-category-tier-together"));
             }
             Some(pb::Diagnosis {
                 root_cause: d.root_cause,
@@ -138,7 +139,7 @@ impl RepairService {
         now: DateTime<Utc>,
     ) -> Parsed {
         let Some(c) = content else {
-            v.add("content", "required");
+            v.add("content", msg!("field-required"));
             return Parsed {
                 report: pb::SurveyReport::default(),
                 attachments: Vec::new(),
@@ -151,7 +152,7 @@ impl RepairService {
             v,
             "content.participants",
             &c.participants,
-            "required: who took part, from both sides",
+            msg!("field-participants-both-sides"),
         );
         let findings = v.required("content.findings", &c.findings, LONG);
         // Readings lie within the survey time; where it is unusable, within the hours before.
@@ -329,21 +330,15 @@ impl RepairService {
             .caller
             .has_any(&[Role::Engineer, Role::ChiefEngineer, Role::Admin]);
         if !staff && !store::on_survey_plan(&tx, &case.id, &ctx.caller.subject).await? {
-            return Err(ApiError::PermissionDenied(
-                "only a technician on the case's survey plan, or an engineer, submits its report"
-                    .to_owned(),
-            ));
+            return Err(ApiError::PermissionDenied(msg!("error-report-submitter")));
         }
         expect_state(
             &case,
             &[CaseState::SurveyScheduled],
-            "a survey report is submitted once the survey is scheduled",
+            msg!("error-report-needs-schedule"),
         )?;
         if store::arrival_ms(&tx, &case.id).await?.is_none() {
-            return Err(case_precondition(
-                &case,
-                "no arrival on site is recorded for this case",
-            ));
+            return Err(case_precondition(&case, msg!("error-no-arrival")));
         }
         let report_id = uuid::Uuid::now_v7().to_string();
         let (record_id, report) = self
@@ -385,7 +380,7 @@ impl RepairService {
         let mut v = Violations::default();
         let reason = v.required("reason", &request.reason, LONG);
         if request.base_version < 1 {
-            v.add("base_version", "the version corrected, from 1");
+            v.add("base_version", msg!("field-version-corrected"));
         }
         let parsed = self.parse_report(&mut v, request.content.as_ref(), now);
         v.finish(())?;
@@ -406,19 +401,20 @@ impl RepairService {
         if CLOSED.contains(&case.state) {
             return Err(case_precondition(
                 &case,
-                "an archived case's report is final",
+                msg!("error-archived-report-final"),
             ));
         }
         let latest = store::versioned(&tx, &case.id, kind::REPORT, 0)
             .await?
-            .ok_or_else(|| case_precondition(&case, "the case has no survey report yet"))?;
+            .ok_or_else(|| case_precondition(&case, msg!("error-no-survey-report")))?;
         if latest.version != request.base_version {
             return Err(ApiError::FailedPrecondition {
                 subject: format!("case/{}/survey_report", case.id),
                 current_state: format!("VERSION_{}", latest.version),
-                message: format!(
-                    "version {} is not the latest; the latest is {}",
-                    request.base_version, latest.version
+                message: msg!(
+                    "error-report-not-latest",
+                    version = request.base_version,
+                    latest = latest.version
                 ),
             });
         }
@@ -452,7 +448,10 @@ impl RepairService {
     ) -> Result<pb::GetSurveyReportResponse, ApiError> {
         allow(ctx, READERS)?;
         if request.version < 0 {
-            return Err(ApiError::invalid("version", "0 (the latest) or a version"));
+            return Err(ApiError::invalid(
+                "version",
+                msg!("field-version-or-latest"),
+            ));
         }
         let r = &self.repairer;
         let case = r.case_for(&r.db, &ctx.caller, &request.ticket_id).await?;
@@ -483,7 +482,7 @@ impl RepairService {
         let mut v = Violations::default();
         let reason = match pb::NoRepairReason::try_from(request.reason) {
             Ok(pb::NoRepairReason::Unspecified) | Err(_) => {
-                v.add("reason", "required: why no repair is needed");
+                v.add("reason", msg!("field-no-repair-reason-required"));
                 pb::NoRepairReason::Unspecified
             }
             Ok(reason) => reason,
@@ -515,7 +514,7 @@ impl RepairService {
                 CaseState::PlanProposed,
                 CaseState::PlanApproved,
             ],
-            "a case closes without repair after its survey and before an agreement",
+            msg!("error-no-repair-window"),
         )?;
         let id = uuid::Uuid::now_v7().to_string();
         let body = pb::CloseWithoutRepairRequest {
@@ -577,7 +576,7 @@ impl RepairService {
         let case = r.case_for(&r.db, &ctx.caller, &request.ticket_id).await?;
         let shares = responsibility(&r.db, &case.id)
             .await?
-            .ok_or_else(|| case_precondition(&case, "the case has no survey report yet"))?;
+            .ok_or_else(|| case_precondition(&case, msg!("error-no-survey-report")))?;
         Ok(pb::AssessCostResponse {
             cost: Some(bearing(&r.config, &case, &shares, quote)?),
         })

@@ -2,6 +2,7 @@
 //! inspections judged like survey readings, and completion once every key step passed.
 
 use steelcare_domain::{CaseState, Role};
+use steelcare_i18n::{Arg, Msg, msg};
 use steelcare_proto::common::v1 as common;
 use steelcare_proto::events::v1 as events;
 use steelcare_proto::events::v1::event_envelope::Payload;
@@ -59,7 +60,7 @@ fn parse_work(
             if refs.is_empty() {
                 v.add(
                     format!("{f}.certificate_refs"),
-                    "a material used needs its quality certificate",
+                    msg!("field-material-certificate"),
                 );
             }
             pb::MaterialUsed {
@@ -72,16 +73,16 @@ fn parse_work(
         .collect();
     let crew = ids(&mut v, "crew_technician_ids", &request.crew_technician_ids);
     if crew.is_empty() {
-        v.add("crew_technician_ids", "required: who did the work");
+        v.add("crew_technician_ids", msg!("field-crew-required"));
     }
     let window = time_range(&mut v, "work_time", request.work_time.as_ref(), Some(now));
     let problems = v.optional("problems", &request.problems, LONG);
     let handling = v.optional("handling", &request.handling, LONG);
     if !problems.is_empty() && handling.is_empty() {
-        v.add("handling", "required with problems: how they were handled");
+        v.add("handling", msg!("field-handling-required"));
     }
     if !(0..=100).contains(&request.progress_percent) {
-        v.add("progress_percent", "between 0 and 100");
+        v.add("progress_percent", msg!("field-progress-range"));
     }
     let photos = ids(
         &mut v,
@@ -94,7 +95,7 @@ fn parse_work(
     .collect();
     v.finish(())?;
     let Some(window) = window else {
-        return Err(ApiError::invalid("work_time", "required"));
+        return Err(ApiError::invalid("work_time", msg!("field-required")));
     };
     Ok(Work {
         step_id,
@@ -122,9 +123,10 @@ async fn on_the_agreed_plan(
         if !agreed.crew_technician_ids.contains(id) {
             outsiders.add(
                 format!("crew_technician_ids[{i}]"),
-                format!(
-                    "{id} is not on the agreed plan's crew ({})",
-                    agreed.crew_technician_ids.join(", ")
+                msg!(
+                    "field-not-on-crew",
+                    id = id.as_str(),
+                    crew = agreed.crew_technician_ids.join(", ")
                 ),
             );
         }
@@ -134,9 +136,10 @@ async fn on_the_agreed_plan(
         let known: Vec<&str> = agreed.steps.iter().map(|s| s.step_id.as_str()).collect();
         return Err(ApiError::invalid(
             "step_id",
-            format!(
-                "{step_id} is not a step of the agreed plan ({})",
-                known.join(", ")
+            msg!(
+                "field-not-a-plan-step-of",
+                step = step_id,
+                steps = known.join(", ")
             ),
         ));
     }
@@ -155,10 +158,7 @@ async fn progress_goes_forward(
         if progress_percent < last.progress_percent {
             return Err(ApiError::invalid(
                 "progress_percent",
-                format!(
-                    "the repair was already {}% done; progress does not go back",
-                    last.progress_percent
-                ),
+                msg!("field-progress-back", percent = last.progress_percent),
             ));
         }
     }
@@ -178,20 +178,18 @@ async fn key_step_of(
     if !ctx.caller.has_any(&[Role::Engineer, Role::Admin])
         && !content.crew_technician_ids.contains(&ctx.caller.subject)
     {
-        return Err(ApiError::PermissionDenied(
-            "a technician inspects only the work of a crew they are on".to_owned(),
-        ));
+        return Err(ApiError::PermissionDenied(msg!("error-inspect-own-crew")));
     }
     let Some(step) = content.steps.into_iter().find(|s| s.step_id == step_id) else {
         return Err(ApiError::invalid(
             "step_id",
-            format!("{step_id} is not a step of the agreed plan"),
+            msg!("field-not-a-plan-step", step = step_id),
         ));
     };
     if !step.key_step {
         return Err(ApiError::invalid(
             "step_id",
-            format!("{step_id} is not a key step; only key steps are inspected"),
+            msg!("field-not-a-key-step", step = step_id),
         ));
     }
     Ok(step)
@@ -209,18 +207,18 @@ fn every_criterion_measured(
             let limit = c.judgement.as_ref();
             missing.add(
                 "measurements",
-                format!(
-                    "criterion {} of step {} ({}{}, limits {:?}..{:?}) has no measurement",
-                    i + 1,
-                    step.step_id,
-                    c.quantity.as_ref().map(quantity_name).unwrap_or("quantity"),
-                    if c.member.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" on {}", c.member)
-                    },
-                    limit.and_then(|j| j.lower_limit),
-                    limit.and_then(|j| j.upper_limit),
+                msg!(
+                    "field-criterion-unmeasured",
+                    index = i + 1,
+                    step = step.step_id.as_str(),
+                    quantity = Msg::new(c.quantity.as_ref().map_or("quantity-other", quantity_key)),
+                    member = c.member.as_str(),
+                    lower = limit
+                        .and_then(|j| j.lower_limit)
+                        .map_or("-".to_owned(), |l| l.to_string()),
+                    upper = limit
+                        .and_then(|j| j.upper_limit)
+                        .map_or("-".to_owned(), |u| u.to_string()),
                 ),
             );
         }
@@ -239,7 +237,7 @@ async fn not_completed(
         return Err(ApiError::FailedPrecondition {
             subject: format!("case/{}", case.id),
             current_state: "REPAIR_COMPLETED".to_owned(),
-            message: format!("the repair was already completed at {}", done.created_at),
+            message: msg!("error-already-completed", at = Arg::at(done.created_at)),
         });
     }
     if let Some((round, at)) = steelcare_runtime::record::last_rejection(tx, &case.id).await? {
@@ -271,15 +269,15 @@ async fn key_steps_passed(
             .find(|i| i.step_id.as_deref() == Some(step.step_id.as_str()));
         match latest.map(|i| i.status.as_str()) {
             Some(status::PASSED) => {}
-            Some(_) => open.push(format!("{} (failed; re-inspect it)", step.step_id)),
-            None => open.push(format!("{} (not inspected)", step.step_id)),
+            Some(_) => open.push(msg!("step-failed", step = step.step_id.as_str())),
+            None => open.push(msg!("step-not-inspected", step = step.step_id.as_str())),
         }
     }
     if !open.is_empty() {
         return Err(ApiError::FailedPrecondition {
             subject: format!("case/{}", case.id),
             current_state: case.state.as_str().to_owned(),
-            message: format!("key steps have not passed: {}", open.join(", ")),
+            message: msg!("error-key-steps-open", steps = Arg::List(open)),
         });
     }
     Ok(())
@@ -376,14 +374,12 @@ impl RepairService {
         if !ctx.caller.has_any(&[Role::Engineer, Role::Admin])
             && !work.crew.contains(&ctx.caller.subject)
         {
-            return Err(ApiError::PermissionDenied(
-                "a technician logs only work they took part in".to_owned(),
-            ));
+            return Err(ApiError::PermissionDenied(msg!("error-log-own-work")));
         }
         expect_state(
             case,
             &[CaseState::Agreed, CaseState::InRepair],
-            "work is logged once the agreement is signed",
+            msg!("error-work-needs-agreement"),
         )?;
         on_the_agreed_plan(tx, case, &work.crew, &work.step_id).await?;
         progress_goes_forward(tx, case, progress_percent).await?;
@@ -425,10 +421,7 @@ impl RepairService {
         let mut v = Violations::default();
         let step_id = v.required("step_id", &request.step_id, 64);
         if request.measurements.is_empty() {
-            v.add(
-                "measurements",
-                "required: the readings of the step's quality criteria",
-            );
+            v.add("measurements", msg!("field-step-readings-required"));
         }
         let measurements = self.measurements(
             &mut v,
@@ -456,7 +449,7 @@ impl RepairService {
         expect_state(
             &case,
             &[CaseState::InRepair],
-            "key steps are inspected during the repair",
+            msg!("error-inspection-needs-repair"),
         )?;
         let step = key_step_of(ctx, &tx, &case, &step_id).await?;
         every_criterion_measured(&step, &measurements)?;
@@ -543,7 +536,7 @@ impl RepairService {
         expect_state(
             &case,
             &[CaseState::InRepair],
-            "a repair is completed while it is under way",
+            msg!("error-completion-needs-repair"),
         )?;
         not_completed(&tx, &case).await?;
         key_steps_passed(&tx, &case).await?;
@@ -594,18 +587,18 @@ impl RepairService {
 }
 
 /// The name of a quantity kind, for messages.
-fn quantity_name(q: &common::measurement::Quantity) -> &'static str {
+fn quantity_key(q: &common::measurement::Quantity) -> &'static str {
     use common::measurement::Quantity as Q;
     match q {
-        Q::CoatingThickness(_) => "coating thickness",
-        Q::BoltTorque(_) => "bolt final torque",
-        Q::TwistOffSplines(_) => "twist-off splines",
-        Q::OverallVerticality(_) => "overall verticality",
-        Q::ColumnVerticality(_) => "column verticality",
-        Q::MidSpanVerticality(_) => "mid-span verticality",
-        Q::LateralBending(_) => "lateral bending",
-        Q::SpaceFrameDeflection(_) => "space-frame deflection",
-        Q::Other(_) => "other quantity",
+        Q::CoatingThickness(_) => "quantity-coating-thickness",
+        Q::BoltTorque(_) => "quantity-bolt-torque",
+        Q::TwistOffSplines(_) => "quantity-twist-off-splines",
+        Q::OverallVerticality(_) => "quantity-overall-verticality",
+        Q::ColumnVerticality(_) => "quantity-column-verticality",
+        Q::MidSpanVerticality(_) => "quantity-mid-span-verticality",
+        Q::LateralBending(_) => "quantity-lateral-bending",
+        Q::SpaceFrameDeflection(_) => "quantity-space-frame-deflection",
+        Q::Other(_) => "quantity-other",
     }
 }
 

@@ -1,0 +1,144 @@
+//! Refusals speak the caller's language (issue 22): the status message stays a stable English
+//! developer message; a `google.rpc.LocalizedMessage` carries the text in the locale the caller
+//! asked for (`accept-language`), else their stored preference, else the deployment's default
+//! (zh-CN); `ErrorInfo` carries a machine reason; field violations carry their own.
+
+use steelcare_domain::Role;
+use steelcare_proto::intake::v1 as intake;
+use steelcare_proto::intake::v1::intake_service_client::IntakeServiceClient;
+use steelcare_runtime::auth::Claims;
+use steelcare_tests::fixtures::customer_request;
+use steelcare_tests::{authed, backends, in_language, spawn_app, test_authenticator};
+use tonic::Code;
+use tonic_types::StatusExt;
+
+/// The localized text and its locale, and the machine reason.
+fn localized(status: &tonic::Status) -> (String, String, String) {
+    let details = status.get_error_details();
+    let text = details.localized_message().cloned().unwrap_or_default();
+    let reason = details
+        .error_info()
+        .map(|i| i.reason.clone())
+        .unwrap_or_default();
+    (text.locale, text.message, reason)
+}
+
+#[tokio::test]
+async fn a_refusal_reads_in_the_callers_language_and_its_developer_message_stays_english() {
+    for backend in backends() {
+        let app = spawn_app(&backend).await;
+        let agent = app.token("agent-1", &[Role::Agent], None);
+        let mut client = IntakeServiceClient::new(app.channel().await);
+        let missing = || intake::GetTicketRequest {
+            ticket_id: "no-such-ticket".into(),
+        };
+
+        // No accept-language and no preference: the deployment's default, Chinese.
+        let err = client
+            .get_ticket(authed(missing(), &agent))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::NotFound, "{backend:?}");
+        assert_eq!(err.message(), "ticket no-such-ticket not found");
+        assert_eq!(
+            localized(&err),
+            (
+                "zh-CN".into(),
+                "未找到工单 no-such-ticket".into(),
+                "NOT_FOUND".into()
+            )
+        );
+
+        // A browser's header: the first locale we ship, by weight.
+        let err = client
+            .get_ticket(in_language(
+                authed(missing(), &agent),
+                "fr-FR,en-US;q=0.8,zh;q=0.5",
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            localized(&err).1,
+            "ticket no-such-ticket not found",
+            "{backend:?}"
+        );
+
+        // The person's stored preference (their token's) when the call asks for nothing.
+        let now = chrono::Utc::now().timestamp();
+        let english_agent = test_authenticator()
+            .issue_claims(&Claims {
+                sub: "agent-2".into(),
+                roles: vec!["agent".into()],
+                org: None,
+                iss: "steelcare".into(),
+                iat: now,
+                nbf: None,
+                exp: now + 600,
+                locale: Some("en".into()),
+            })
+            .unwrap_or_default();
+        let err = client
+            .get_ticket(authed(missing(), &english_agent))
+            .await
+            .unwrap_err();
+        assert_eq!(localized(&err).0, "en");
+        // ...and the header still wins over it.
+        let err = client
+            .get_ticket(in_language(authed(missing(), &english_agent), "zh-CN"))
+            .await
+            .unwrap_err();
+        assert_eq!(localized(&err).0, "zh-CN");
+
+        // Field violations: an English description, a reason, and the caller's text.
+        let mut bad = customer_request("lang-1");
+        bad.organization_name = String::new();
+        let err = client
+            .create_customer(in_language(authed(bad, &agent), "zh-CN"))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::InvalidArgument);
+        let violations = err
+            .get_details_bad_request()
+            .map(|b| b.field_violations)
+            .unwrap_or_default();
+        let organization = violations.iter().find(|v| v.field == "organization_name");
+        let Some(name) = organization else {
+            panic!("no violation of organization_name: {violations:?}");
+        };
+        assert_eq!(name.description, "required");
+        assert_eq!(name.reason, "FIELD_REQUIRED");
+        assert_eq!(
+            name.localized_message.as_ref().map(|l| l.message.as_str()),
+            Some("必填")
+        );
+        assert!(
+            err.message().contains("organization_name: required"),
+            "{}",
+            err.message()
+        );
+
+        // A role refusal names the roles in the caller's words.
+        let customer = app.token("c-1", &[Role::Customer], Some("org-1"));
+        let err = client
+            .create_customer(in_language(
+                authed(customer_request("lang-2"), &customer),
+                "zh-CN",
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::PermissionDenied);
+        let (_, text, reason) = localized(&err);
+        assert_eq!(reason, "ERROR_ROLES_NEEDED");
+        assert!(text.starts_with("此操作需要以下角色之一："), "{text}");
+        assert!(!text.contains("agent"), "{text}");
+
+        // Not signed in: refused before any handler, still in the caller's language.
+        let err = client
+            .get_ticket(in_language(tonic::Request::new(missing()), "zh-CN"))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::Unauthenticated);
+        assert_eq!(localized(&err).1, "未登录：请求未携带访问令牌");
+        app.stop().await.unwrap();
+    }
+}

@@ -6,6 +6,7 @@ use steelcare_proto::admin::v1::{ListAuditRecordsRequest, WhoAmIRequest};
 use steelcare_runtime::auth::Claims;
 use steelcare_tests::{authed, backends, spawn_app, test_authenticator};
 use tonic::Code;
+use tonic_types::StatusExt;
 
 #[tokio::test]
 async fn calls_without_a_valid_token_are_unauthenticated() {
@@ -96,7 +97,12 @@ async fn calls_without_a_valid_token_are_unauthenticated() {
                 .await
                 .unwrap_err();
             assert_eq!(err.code(), Code::Unauthenticated, "{why}");
-            assert!(err.message().contains(why), "{}", err.message());
+            // The person reads "sign in again"; a developer finds why in ErrorInfo.
+            let detail = err
+                .get_details_error_info()
+                .and_then(|i| i.metadata.get("detail").cloned())
+                .unwrap_or_default();
+            assert!(detail.contains(why), "{detail}");
         }
         // Within the leeway and the cap, they pass.
         let fine = odd(now + 2, Some(now), now + 3600);

@@ -621,7 +621,7 @@ async fn the_console_in_a_browser_from_the_call_to_the_archive_and_organisations
             "the console failed on {}:\n{stdout}\n{stderr}",
             backend.name()
         );
-        assert!(stdout.contains("all 11 steps held"), "{stdout}");
+        assert!(stdout.contains("all 12 steps held"), "{stdout}");
         seeded.desk.office.app.stop().await.unwrap();
     }
 }

@@ -142,3 +142,66 @@ async fn a_refusal_reads_in_the_callers_language_and_its_developer_message_stays
         app.stop().await.unwrap();
     }
 }
+
+#[tokio::test]
+async fn every_enum_value_and_role_has_a_label_in_the_callers_language() {
+    use steelcare_proto::admin::v1 as admin;
+    use steelcare_proto::admin::v1::admin_service_client::AdminServiceClient;
+    let backend = &backends()[0];
+    let app = spawn_app(backend).await;
+    let customer = app.token("c-1", &[Role::Customer], Some("org-1"));
+    let mut client = AdminServiceClient::new(app.channel().await);
+    let labels = |tag: &str| {
+        let mut client = client.clone();
+        let request = in_language(authed(admin::GetLabelsRequest {}, &customer), tag);
+        async move { client.get_labels(request).await.map(|r| r.into_inner()) }
+    };
+    let zh = labels("zh-CN").await.unwrap_or_default();
+    let en = labels("en").await.unwrap_or_default();
+    assert_eq!(
+        (zh.language_code.as_str(), en.language_code.as_str()),
+        ("zh-CN", "en")
+    );
+    assert_eq!(zh.available_language_codes, ["en", "zh-CN"]);
+    let label = |r: &admin::GetLabelsResponse, e: &str, v: &str| {
+        r.enums
+            .iter()
+            .find(|x| x.enum_name == e)
+            .and_then(|x| x.labels.get(v).cloned())
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        label(&zh, "steelcare.common.v1.CaseState", "CASE_STATE_IN_REPAIR"),
+        "维修中"
+    );
+    assert_eq!(
+        label(&en, "steelcare.common.v1.CaseState", "CASE_STATE_IN_REPAIR"),
+        "In repair"
+    );
+    assert_eq!(
+        label(
+            &zh,
+            "steelcare.acceptance.v1.CaseEnding",
+            "CASE_ENDING_RESOLVED_REMOTELY"
+        ),
+        "远程解决"
+    );
+    // Every value but UNSPECIFIED, in both languages, and no label left as its id.
+    assert!(zh.enums.len() >= 40, "{}", zh.enums.len());
+    for (z, e) in zh.enums.iter().zip(&en.enums) {
+        assert_eq!(z.labels.len(), e.labels.len(), "{}", z.enum_name);
+        assert!(z.labels.keys().all(|k| !k.ends_with("_UNSPECIFIED")));
+        assert!(z.labels.values().all(|l| !l.starts_with("enum-")), "{z:?}");
+    }
+    assert_eq!(
+        zh.roles.get("chief_engineer").map(String::as_str),
+        Some("总工程师")
+    );
+    // Not signed in: refused.
+    let err = client
+        .get_labels(admin::GetLabelsRequest {})
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Unauthenticated);
+    app.stop().await.unwrap();
+}

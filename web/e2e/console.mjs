@@ -107,6 +107,22 @@ try {
     await shot(agent, "call-desk-violations");
   });
 
+  await step("in Chinese, the API's violations and labels read in Chinese", async () => {
+    const zhAgent = await signIn(browser, env.tokens.agent, "zh");
+    await zhAgent.getByTestId("create-ticket").click();
+    const errors = zhAgent.locator(".ant-form-item-explain-error");
+    await errors.first().waitFor({ timeout: WAIT });
+    const texts = await errors.allTextContents();
+    check(texts.some((t) => t.includes("必填")), `violations not in Chinese: ${JSON.stringify(texts)}`);
+    check(!texts.some((t) => /required|invalid/.test(t)), `English in the Chinese console: ${JSON.stringify(texts)}`);
+    await zhAgent.getByTestId("channel").click();
+    const options = zhAgent.locator(".ant-select-dropdown:visible .ant-select-item-option");
+    await options.filter({ hasText: "热线" }).first().waitFor({ timeout: WAIT });
+    const channels = await options.allTextContents();
+    check(channels.includes("热线"), `channels not labelled by the server in Chinese: ${JSON.stringify(channels)}`);
+    await zhAgent.context().close();
+  });
+
   await step("a customer and a project are registered at the call desk", async () => {
     await agent.getByText("Register a customer / Register a project").click();
     // A contact without a phone: the API's violation appears at the phone field.
@@ -146,6 +162,8 @@ try {
     check(matched && matched.length > 0, "no matched words shown");
     const reply = await agent.getByTestId("reply").textContent();
     check(reply?.includes(ticketNumber), "the reply does not carry the acceptance number");
+    // The reply is the server's, in the console's language.
+    check(reply?.includes("We will respond by"), `the reply is not in English: ${reply}`);
     const href = await agent.getByTestId("open-case").getAttribute("href");
     ticketId = href?.split("/").pop() ?? "";
     check(ticketId.length > 0, "no link to the case");

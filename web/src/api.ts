@@ -9,9 +9,15 @@ import { DispatchService } from "./gen/steelcare/dispatch/v1/dispatch_service_pb
 import { RepairService } from "./gen/steelcare/repair/v1/repair_service_pb";
 import { AcceptanceService } from "./gen/steelcare/acceptance/v1/acceptance_service_pb";
 import { FeedbackService } from "./gen/steelcare/feedback/v1/feedback_service_pb";
-import { BadRequestSchema, PreconditionFailureSchema } from "./gen/google/rpc/error_details_pb";
+import { BadRequestSchema, LocalizedMessageSchema } from "./gen/google/rpc/error_details_pb";
 
 let token = "";
+let language = "zh-CN";
+
+/** The language every call asks the server to write its texts in (`accept-language`). */
+export function setLanguage(tag: string) {
+  language = tag;
+}
 let onUnauthenticated: (err: ConnectError) => void = () => {};
 
 /** Sets the token every call carries, and what happens when the server refuses it. */
@@ -22,6 +28,7 @@ export function setSession(value: string, unauthenticated: (err: ConnectError) =
 
 const bearer: Interceptor = (next) => async (req) => {
   if (token) req.header.set("authorization", `Bearer ${token}`);
+  req.header.set("accept-language", language);
   try {
     return await next(req);
   } catch (err) {
@@ -47,24 +54,27 @@ export const repair = client(RepairService);
 export const acceptance = client(AcceptanceService);
 export const feedback = client(FeedbackService);
 
-/** The field violations of an INVALID_ARGUMENT, by field path. */
+/** The field violations of an INVALID_ARGUMENT, by field path, in the server's words for the
+ * console's language. */
 export function fieldViolations(err: unknown): Record<string, string> {
   const e = ConnectError.from(err);
   const out: Record<string, string> = {};
   for (const detail of e.findDetails(BadRequestSchema)) {
-    for (const v of detail.fieldViolations) out[v.field] = out[v.field] ? `${out[v.field]}; ${v.description}` : v.description;
+    for (const v of detail.fieldViolations) {
+      const text = v.localizedMessage?.message || v.description;
+      out[v.field] = out[v.field] ? `${out[v.field]}; ${text}` : text;
+    }
   }
   return out;
 }
 
-/** A one-line description of an error, with the current state for FAILED_PRECONDITION. */
+/** What went wrong, as the server says it in the console's language (its LocalizedMessage);
+ * the developer message only when a server sent none. */
 export function describe(err: unknown): string {
   const e = ConnectError.from(err);
-  const states = e
-    .findDetails(PreconditionFailureSchema)
-    .flatMap((d) => d.violations.map((v) => v.description));
-  const code = Code[e.code] ?? String(e.code);
-  return [`${code}: ${e.rawMessage}`, ...states].join(" · ");
+  const localized = e.findDetails(LocalizedMessageSchema)[0]?.message;
+  if (localized) return localized;
+  return `${Code[e.code] ?? String(e.code)}: ${e.rawMessage}`;
 }
 
 /** Whether `err` is the given gRPC code. */

@@ -1,8 +1,8 @@
-// Chinese and English: the console's own words, and labels for the API's enums.
+// Chinese and English: the console's own words (its menus and buttons). What the server writes (replies, errors, enum labels) comes from the server in the chosen language.
 import { createContext, useContext } from "react";
-import { CaseState, ProblemCategory, SeverityTier, SlaStatus } from "./gen/steelcare/common/v1/common_pb";
-import { Channel, StructureType } from "./gen/steelcare/intake/v1/intake_service_pb";
-import { AssignmentState } from "./gen/steelcare/dispatch/v1/dispatch_service_pb";
+import { CaseStateSchema, ProblemCategorySchema, SeverityTierSchema, SlaStatusSchema } from "./gen/steelcare/common/v1/common_pb";
+import { ChannelSchema, StructureTypeSchema } from "./gen/steelcare/intake/v1/intake_service_pb";
+import { AssignmentStateSchema } from "./gen/steelcare/dispatch/v1/dispatch_service_pb";
 
 export type Lang = "zh" | "en";
 
@@ -169,55 +169,62 @@ export type Word = keyof typeof words;
 
 export interface I18n {
   lang: Lang;
+  /** The labels the server sent for `lang` (a new object when they change). */
+  labels: Labels;
   t: (w: Word) => string;
   setLang: (l: Lang) => void;
 }
 
-export const I18nContext = createContext<I18n>({ lang: "zh", t: (w) => words[w][0], setLang: () => {} });
+export const I18nContext = createContext<I18n>({ lang: "zh", labels: {}, t: (w) => words[w][0], setLang: () => {} });
 
-export function makeI18n(lang: Lang, setLang: (l: Lang) => void): I18n {
-  return { lang, setLang, t: (w) => words[w][lang === "zh" ? 0 : 1] };
+export function makeI18n(lang: Lang, setLang: (l: Lang) => void, labels: Labels): I18n {
+  return { lang, labels, setLang, t: (w) => words[w][lang === "zh" ? 0 : 1] };
+}
+
+/** The BCP 47 tag the server is asked to write in for `lang`. */
+export function languageTag(lang: Lang): string {
+  return lang === "zh" ? "zh-CN" : "en";
 }
 
 export function useI18n(): I18n {
   return useContext(I18nContext);
 }
 
-// Enum labels. protoc-gen-es names each value without its prefix (CaseState.IN_REPAIR); the
-// English label is that name in words, the Chinese one from the tables below.
-const zh: Record<string, Record<string, string>> = {
-  CaseState: {
-    RECEIVED: "已受理", ACKNOWLEDGED: "已响应", SURVEY_SCHEDULED: "已安排勘察", SURVEYED: "已勘察",
-    PLAN_PROPOSED: "方案待审", PLAN_APPROVED: "方案已批", AGREED: "已签协议", IN_REPAIR: "维修中",
-    SELF_INSPECTED: "已自检", ACCEPTED: "已验收", ARCHIVED: "已归档", CLOSED: "已结案",
-    RESOLVED_REMOTELY: "远程解决", DISPUTED: "争议中", CANCELLED: "已取消", NO_REPAIR: "无需维修",
-  },
-  SeverityTier: { P1_URGENT: "P1 紧急", P2_MAJOR: "P2 重要", P3_GENERAL: "P3 一般", P4_CONSULTATION: "P4 咨询" },
-  ProblemCategory: {
-    STRUCTURAL_SAFETY: "结构安全", MEMBER_DEFORMATION: "构件变形", CONNECTION_LOOSENING: "连接松动",
-    COATING_DAMAGE: "涂层损伤", LEAKAGE: "渗漏", HARDWARE_DAMAGE: "配件损坏", USAGE_CONSULTATION: "使用咨询", OTHER: "其他",
-  },
-  SlaStatus: { ON_TRACK: "正常", AT_RISK: "临近超时", BREACHED: "已超时", MET: "已达成", PAUSED: "已暂停" },
-  AssignmentState: {
-    WAITING: "待派", OFFERED: "已派待接", CONFIRMED: "已确认", DECLINED: "已拒绝", EXPIRED: "已过期",
-    ARRIVED: "已到场", COMPLETED: "已完成", WITHDRAWN: "已撤回",
-  },
-  Channel: { HOTLINE: "热线", EMAIL: "邮件", WEB_FORM: "网页", APP: "App", WALK_IN: "来访" },
-  StructureType: { PORTAL_FRAME: "门式刚架", MULTI_STOREY_FRAME: "多层框架", SPACE_TRUSS: "网架", BRIDGE: "桥梁", OTHER: "其他" },
+// Enum labels come from the server (AdminService.GetLabels) in the console's language, so the
+// console keeps no copy of its own; until they arrive (or before sign-in) a value reads as its
+// name in words.
+const enums = {
+  CaseState: CaseStateSchema,
+  SeverityTier: SeverityTierSchema,
+  ProblemCategory: ProblemCategorySchema,
+  SlaStatus: SlaStatusSchema,
+  AssignmentState: AssignmentStateSchema,
+  Channel: ChannelSchema,
+  StructureType: StructureTypeSchema,
 };
-
-const enums = { CaseState, SeverityTier, ProblemCategory, SlaStatus, AssignmentState, Channel, StructureType };
 export type EnumName = keyof typeof enums;
 
-/** The label of `value` of enum `name` in `lang`. */
-export function enumLabel(lang: Lang, name: EnumName, value: number): string {
-  const key = (enums[name] as unknown as Record<number, string>)[value] ?? String(value);
-  if (lang === "zh" && zh[name]?.[key]) return zh[name][key];
-  const words = key.toLowerCase().replace(/_/g, " ");
+/** Enum full name → value name → label, as the server sent them. */
+export type Labels = Record<string, Record<string, string>>;
+let serverLabels: Labels = {};
+
+/** Keeps the labels the server sent (the provider re-renders its consumers). */
+export function setServerLabels(labels: Labels) {
+  serverLabels = labels;
+}
+
+/** The label of `value` of enum `name`. */
+export function enumLabel(_lang: Lang, name: EnumName, value: number): string {
+  const schema = enums[name];
+  const entry = schema.values.find((v) => v.number === value);
+  if (!entry) return String(value);
+  const label = serverLabels[schema.typeName]?.[entry.name];
+  if (label) return label;
+  const words = entry.localName.toLowerCase().replace(/_/g, " ");
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
 /** The values of an enum other than UNSPECIFIED, for selects. */
 export function enumValues(name: EnumName): number[] {
-  return Object.values(enums[name]).filter((v): v is number => typeof v === "number" && v !== 0);
+  return enums[name].values.map((v) => v.number).filter((n) => n !== 0);
 }

@@ -4,8 +4,8 @@ import { BrowserRouter, Link, Navigate, Route, Routes, useLocation, useNavigate 
 import { App as AntApp, Button, Card, ConfigProvider, Input, Layout, Menu, Result, Segmented, Space, Spin, Typography } from "antd";
 import zhCN from "antd/locale/zh_CN";
 import enUS from "antd/locale/en_US";
-import { Code, ConnectError, describe, setSession } from "./api";
-import { I18nContext, makeI18n, useI18n, type Lang } from "./i18n";
+import { Code, ConnectError, admin, describe, setLanguage, setSession } from "./api";
+import { I18nContext, languageTag, makeI18n, setServerLabels, useI18n, type Labels, type Lang } from "./i18n";
 import { SessionContext, hasRole, openSession, storeToken, storedToken, tokenExpiry, type Session } from "./session";
 
 const CallDesk = lazy(() => import("./pages/CallDesk"));
@@ -44,7 +44,7 @@ function SignIn({ onSignedIn, message }: { onSignedIn: (s: Session) => void; mes
     try {
       onSignedIn(await openSession(value));
     } catch (err) {
-      setError(ConnectError.from(err).code === Code.Unauthenticated ? `${t("tokenRejected")}: ${ConnectError.from(err).rawMessage}` : describe(err));
+      setError(ConnectError.from(err).code === Code.Unauthenticated ? `${t("tokenRejected")}: ${describe(err)}` : describe(err));
     } finally {
       setBusy(false);
     }
@@ -119,7 +119,9 @@ function Shell({ session, onSignOut }: { session: Session; onSignOut: () => void
 
 function Root() {
   const [lang, setLang] = useState<Lang>(() => (localStorage.getItem("steelcare.lang") as Lang) || "zh");
-  const i18n = useMemo(() => makeI18n(lang, (l) => { localStorage.setItem("steelcare.lang", l); setLang(l); }), [lang]);
+  const [labels, setLabels] = useState<Labels>({});
+  setLanguage(languageTag(lang));
+  const i18n = useMemo(() => makeI18n(lang, (l) => { localStorage.setItem("steelcare.lang", l); setLang(l); }, labels), [lang, labels]);
   const [session, setSessionState] = useState<Session | null>(null);
   const [restoring, setRestoring] = useState(() => storedToken() !== "");
   const [notice, setNotice] = useState<string>();
@@ -138,7 +140,7 @@ function Root() {
     const expiry = tokenExpiry(token);
     signOut();
     if (expiry && expiry.getTime() <= Date.now()) navigate("/expired");
-    else { setNotice(err.rawMessage); navigate("/signin"); }
+    else { setNotice(describe(err)); navigate("/signin"); }
   }, [navigate, signOut]);
 
   const signedIn = useCallback((s: Session) => {
@@ -159,6 +161,23 @@ function Root() {
       .finally(() => setRestoring(false));
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, []);
+
+  // The server's labels in the console's language, again whenever either changes.
+  useEffect(() => {
+    if (!session) return;
+    let current = true;
+    admin
+      .getLabels({})
+      .then((r) => {
+        if (!current) return;
+        const next: Labels = {};
+        for (const e of r.enums) next[e.enumName] = e.labels;
+        setServerLabels(next);
+        setLabels(next);
+      })
+      .catch(() => {});
+    return () => { current = false; };
+  }, [session, lang]);
 
   // When the token's time runs out while the console is open, say so.
   useEffect(() => {

@@ -3,6 +3,7 @@
 use chrono::NaiveDate;
 use sea_orm::ConnectionTrait;
 use steelcare_domain::{ProblemCategory, SeverityTier};
+use steelcare_i18n::Locale;
 use steelcare_proto::common::v1 as common;
 use steelcare_proto::intake::v1 as pb;
 use steelcare_runtime::ApiError;
@@ -201,6 +202,7 @@ fn tier_value(s: &str) -> i32 {
 pub async fn ticket(
     conn: &impl ConnectionTrait,
     row: &tickets::Model,
+    locale: Locale,
 ) -> Result<pb::Ticket, ApiError> {
     let case = steelcare_store::cases::get(conn, &row.id).await?;
     let clocks = store::clocks(conn, &row.id).await?;
@@ -209,7 +211,7 @@ pub async fn ticket(
         .iter()
         .any(|p| p.ended_at_ms.is_none());
     let files = store::attachments(conn, &row.id).await?;
-    ticket_from(row, case.state, &clocks, paused, &files)
+    ticket_from(row, case.state, &clocks, paused, &files, locale)
 }
 
 /// A page of tickets, with their states, clocks, pauses and attachments loaded in one query
@@ -217,6 +219,7 @@ pub async fn ticket(
 pub async fn tickets(
     conn: &impl ConnectionTrait,
     rows: &[tickets::Model],
+    locale: Locale,
 ) -> Result<Vec<pb::Ticket>, ApiError> {
     if rows.is_empty() {
         return Ok(Vec::new());
@@ -248,18 +251,19 @@ pub async fn tickets(
                 .cloned()
                 .collect();
             let is_paused = paused.iter().any(|p| p.ticket_id == row.id);
-            ticket_from(row, state, &own_clocks, is_paused, &own_files)
+            ticket_from(row, state, &own_clocks, is_paused, &own_files, locale)
         })
         .collect()
 }
 
-/// A ticket from rows already loaded.
+/// A ticket from rows already loaded, its texts in `locale`.
 pub fn ticket_from(
     row: &tickets::Model,
     state: steelcare_domain::CaseState,
     clocks: &[sla_clocks::Model],
     paused: bool,
     files: &[attachments::Model],
+    locale: Locale,
 ) -> Result<pb::Ticket, ApiError> {
     let reporter: Person = from_json(&row.reporter, "reporter")?;
     let location: Location = from_json(&row.location, "location")?;
@@ -306,9 +310,13 @@ pub fn ticket_from(
         }),
         reply: Some(pb::CustomerReply {
             acceptance_number: row.acceptance_number.clone(),
-            next_steps: reply.next_steps,
+            next_steps: reply.next_steps.iter().map(|s| s.render(locale)).collect(),
             response_deadline_time: reply.response_deadline.map(to_timestamp),
-            customer_actions: reply.customer_actions,
+            customer_actions: reply
+                .customer_actions
+                .iter()
+                .map(|s| s.render(locale))
+                .collect(),
             media_requested: reply.media_requested && files.is_empty(),
         }),
         readback_text: row.readback_text.clone().unwrap_or_default(),

@@ -147,6 +147,30 @@ impl AdminService {
     }
 }
 
+/// Every label a front-end shows, in `locale`.
+fn labels(locale: steelcare_i18n::Locale) -> pb::GetLabelsResponse {
+    pb::GetLabelsResponse {
+        language_code: locale.tag().to_owned(),
+        available_language_codes: steelcare_i18n::Locale::all()
+            .map(|l| l.tag().to_owned())
+            .collect(),
+        enums: steelcare_runtime::labels::enum_labels(locale)
+            .into_iter()
+            .map(|(enum_name, labels)| pb::EnumLabels {
+                enum_name,
+                labels: labels.into_iter().collect(),
+            })
+            .collect(),
+        roles: Role::ALL
+            .iter()
+            .map(|r| {
+                let label = steelcare_runtime::auth::role_label(*r).render(locale);
+                (r.as_str().to_owned(), label)
+            })
+            .collect(),
+    }
+}
+
 #[tonic::async_trait]
 impl pb::admin_service_server::AdminService for AdminService {
     async fn who_am_i(
@@ -171,6 +195,14 @@ impl pb::admin_service_server::AdminService for AdminService {
         self.get_business_calendar(request.into_inner())
             .map(Response::new)
             .map_err(|err| ctx.status(err))
+    }
+
+    async fn get_labels(
+        &self,
+        request: Request<pb::GetLabelsRequest>,
+    ) -> Result<Response<pb::GetLabelsResponse>, Status> {
+        let ctx = steelcare_runtime::handler::context(&request)?;
+        Ok(Response::new(labels(ctx.locale)))
     }
 
     async fn list_audit_records(

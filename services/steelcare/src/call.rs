@@ -105,15 +105,26 @@ fn refusal(status: &Status) -> String {
         status.code(),
         status.message()
     );
+    if let Some(localized) = status.get_details_localized_message() {
+        text.push_str(&format!(
+            "\n  Localized ({}): {}",
+            localized.locale, localized.message
+        ));
+    }
     if let Some(bad) = status.get_details_bad_request() {
         for v in bad.field_violations {
-            text.push_str(&format!("\n  Field {}: {}", v.field, v.description));
+            let said = v.localized_message.map(|l| l.message).unwrap_or_default();
+            text.push_str(&format!(
+                "\n  Field {}: {} ({said})",
+                v.field, v.description
+            ));
         }
     }
-    if let Some(info) = status.get_details_error_info()
-        && let Some(state) = info.metadata.get("current_state")
-    {
-        text.push_str(&format!("\n  Current state: {state}"));
+    if let Some(info) = status.get_details_error_info() {
+        text.push_str(&format!("\n  Reason: {}", info.reason));
+        if let Some(state) = info.metadata.get("current_state") {
+            text.push_str(&format!("\n  Current state: {state}"));
+        }
     }
     text
 }

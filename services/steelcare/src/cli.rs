@@ -73,7 +73,17 @@ pub enum Command {
         /// Lifetime, e.g. 30m, 8h, 7d.
         #[arg(long, default_value = "8h", value_parser = parse_ttl)]
         ttl: Duration,
+        /// The person's language (zh-CN, en), used when a call asks for none.
+        #[arg(long, value_parser = parse_locale)]
+        locale: Option<steelcare_i18n::Locale>,
     },
+}
+
+fn parse_locale(s: &str) -> Result<steelcare_i18n::Locale, String> {
+    steelcare_i18n::Locale::parse(s).ok_or_else(|| {
+        let shipped: Vec<&str> = steelcare_i18n::Locale::all().map(|l| l.tag()).collect();
+        format!("{s:?} is not a shipped locale ({})", shipped.join(", "))
+    })
 }
 
 fn parse_selection(s: &str) -> Result<ServiceSelection, String> {
@@ -164,6 +174,7 @@ pub async fn run(cli: Cli, settings: Settings) -> Result<(), String> {
             org,
             sub,
             ttl,
+            locale,
         } => {
             let (auth, _) = Authenticator::from_settings(
                 &settings.auth,
@@ -172,7 +183,7 @@ pub async fn run(cli: Cli, settings: Settings) -> Result<(), String> {
             )
             .map_err(|err| err.to_string())?;
             let token = auth
-                .issue(&sub, &roles, org.as_deref(), ttl)
+                .issue_in(&sub, &roles, org.as_deref(), ttl, locale)
                 .map_err(|err| err.to_string())?;
             println!("{token}");
             Ok(())

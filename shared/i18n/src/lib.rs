@@ -13,7 +13,7 @@ mod message;
 
 pub use catalogue::{Catalogue, Problem, catalogue};
 pub use locale::Locale;
-pub use message::{Arg, Msg};
+pub use message::{Arg, Msg, Said};
 
 static TIME_ZONE: std::sync::OnceLock<chrono_tz::Tz> = std::sync::OnceLock::new();
 

@@ -104,6 +104,34 @@ impl Msg {
     }
 }
 
+/// A text a record keeps for a person: a catalogue message with its facts (rendered in the
+/// reader's locale when read), or, on records written before the catalogue, the text as it
+/// was written.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Said {
+    /// A message of the catalogue.
+    Msg(Msg),
+    /// Text as an older record holds it.
+    Text(String),
+}
+
+impl Said {
+    /// Its text in `locale`.
+    pub fn render(&self, locale: Locale) -> String {
+        match self {
+            Said::Msg(m) => m.render(locale),
+            Said::Text(t) => t.clone(),
+        }
+    }
+}
+
+impl From<Msg> for Said {
+    fn from(m: Msg) -> Self {
+        Said::Msg(m)
+    }
+}
+
 /// English, for logs and developer messages.
 impl std::fmt::Display for Msg {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -177,5 +205,14 @@ mod tests {
         let back: Msg = serde_json::from_str(&json).unwrap_or_else(|_| Msg::new("x"));
         assert_eq!(back, m);
         assert_eq!(back.arg("max"), Some(&Arg::Int(200)));
+    }
+
+    #[test]
+    fn a_record_written_before_the_catalogue_still_reads() {
+        let said: Vec<Said> =
+            serde_json::from_str(r#"["We will respond by 5 Dec", {"key": "field-required"}]"#)
+                .unwrap_or_default();
+        assert_eq!(said[0], Said::Text("We will respond by 5 Dec".into()));
+        assert_eq!(said[1], Said::Msg(Msg::new("field-required")));
     }
 }

@@ -289,6 +289,18 @@ impl Authenticator {
         organization_id: Option<&str>,
         ttl: Duration,
     ) -> Result<String, AuthError> {
+        self.issue_in(subject, roles, organization_id, ttl, None)
+    }
+
+    /// Issues a token for a person who reads `locale` unless a call asks otherwise.
+    pub fn issue_in(
+        &self,
+        subject: &str,
+        roles: &[Role],
+        organization_id: Option<&str>,
+        ttl: Duration,
+        locale: Option<Locale>,
+    ) -> Result<String, AuthError> {
         let key = self.encoding.as_ref().ok_or(AuthError::CannotIssue)?;
         if ttl > self.max_lifetime {
             return Err(AuthError::InvalidToken(format!(
@@ -310,7 +322,7 @@ impl Authenticator {
             iat: now,
             nbf: None,
             exp: now + i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX / 2),
-            locale: None,
+            locale: locale.map(|l| l.tag().to_owned()),
         };
         encode(&Header::new(Algorithm::HS256), &claims, key)
             .map_err(|err| AuthError::InvalidToken(err.to_string()))
@@ -429,35 +441,36 @@ impl tonic::service::Interceptor for AuthInterceptor {
                 request.extensions_mut().insert(caller);
                 Ok(request)
             }
-            Err(message) => {
+            Err((message, detail)) => {
                 let info = request.extensions().get::<RpcInfo>();
                 let locale = info.map_or_else(Locale::english, |i| i.locale(None));
                 let trace_id = info.map(|i| i.trace_id.as_str()).unwrap_or_default();
-                Err(ApiError::Unauthenticated(message).into_status(trace_id, locale))
+                Err(ApiError::Unauthenticated { message, detail }.into_status(trace_id, locale))
             }
         }
     }
 }
 
 impl AuthInterceptor {
-    /// The verified caller of `request`, or why there is none.
-    fn caller(&self, request: &Request<()>) -> Result<Caller, Msg> {
+    /// The verified caller of `request`, or why there is none: what the person reads, and
+    /// for a refused token what a developer needs to know.
+    fn caller(&self, request: &Request<()>) -> Result<Caller, (Msg, Option<String>)> {
         let header = request
             .metadata()
             .get("authorization")
-            .ok_or(msg!("error-token-missing"))?;
+            .ok_or((msg!("error-token-missing"), None))?;
         let value = header
             .to_str()
-            .map_err(|_| msg!("error-token-malformed-header"))?;
+            .map_err(|_| (msg!("error-token-malformed-header"), None))?;
         let token = value
             .strip_prefix("Bearer ")
             .or_else(|| value.strip_prefix("bearer "))
-            .ok_or(msg!("error-token-malformed-header"))?;
+            .ok_or((msg!("error-token-malformed-header"), None))?;
         self.authenticator
             .verify(token.trim())
             .map_err(|err| match err {
-                AuthError::Expired => msg!("error-token-expired"),
-                other => msg!("error-token-invalid", detail = other.to_string()),
+                AuthError::Expired => (msg!("error-token-expired"), None),
+                other => (msg!("error-token-invalid"), Some(other.to_string())),
             })
     }
 }

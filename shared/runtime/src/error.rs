@@ -61,9 +61,15 @@ pub enum ApiError {
         /// What is refused, naming the current state.
         message: Msg,
     },
-    /// The caller is not signed in (no token, or one we refuse).
-    #[error("{0}")]
-    Unauthenticated(Msg),
+    /// The caller is not signed in (no token, or one we refuse); `detail` says why for a
+    /// developer (in `ErrorInfo.metadata["detail"]`).
+    #[error("{message}")]
+    Unauthenticated {
+        /// What the person reads.
+        message: Msg,
+        /// Why the token was refused, in English, when there is more to say.
+        detail: Option<String>,
+    },
     /// The caller may not do this.
     #[error("{0}")]
     PermissionDenied(Msg),
@@ -137,7 +143,15 @@ impl ApiError {
                 );
                 (Code::FailedPrecondition, message, details)
             }
-            ApiError::Unauthenticated(message) => reasoned(Code::Unauthenticated, message),
+            ApiError::Unauthenticated { message, detail } => {
+                let mut details = ErrorDetails::new();
+                let metadata: HashMap<String, String> = detail
+                    .map(|d| ("detail".to_owned(), d))
+                    .into_iter()
+                    .collect();
+                details.set_error_info(reason(&message), ERROR_DOMAIN, metadata);
+                (Code::Unauthenticated, message, details)
+            }
             ApiError::PermissionDenied(message) => reasoned(Code::PermissionDenied, message),
             ApiError::Aborted(message) => reasoned(Code::Aborted, message),
             ApiError::Unavailable(detail) => {

@@ -209,7 +209,7 @@ export default function CallDesk() {
               />
             </Form.Item>
             <Form.Item label={t("channel")} name="channel">
-              <Select options={enumValues("Channel").map((v) => ({ value: v, label: enumLabel(lang, "Channel", v) }))} />
+              <Select data-testid="channel" options={enumValues("Channel").map((v) => ({ value: v, label: enumLabel(lang, "Channel", v) }))} />
             </Form.Item>
             <Space wrap>
               <Form.Item label={t("reporter")} name={["reporter", "display_name"]}><Input data-testid="reporter-name" /></Form.Item>

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
+use steelcare_i18n::Said;
 use steelcare_i18n::msg;
 use steelcare_proto::intake::v1 as pb;
 use steelcare_runtime::convert::{from_timestamp, to_timestamp};
@@ -131,9 +132,11 @@ pub struct WarrantyRecord {
 /// The reply given to the customer.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ReplyRecord {
-    pub next_steps: Vec<String>,
+    /// What happens next, as messages rendered in the reader's language.
+    pub next_steps: Vec<Said>,
     pub response_deadline: Option<DateTime<Utc>>,
-    pub customer_actions: Vec<String>,
+    /// What the customer is asked to do.
+    pub customer_actions: Vec<Said>,
     pub media_requested: bool,
 }
 

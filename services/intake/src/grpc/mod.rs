@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
-use steelcare_i18n::{Msg, msg};
+use steelcare_i18n::{Arg, Msg, Said, msg};
 
 use bytes::{Bytes, BytesMut};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -210,10 +210,6 @@ fn precondition(ticket_id: &str, state: CaseState, message: Msg) -> ApiError {
     steelcare_runtime::error::in_state(ticket_id, state, message)
 }
 
-fn format_local(at: DateTime<Utc>, tz: chrono_tz::Tz) -> String {
-    format!("{} ({tz})", at.with_timezone(&tz).format("%Y-%m-%d %H:%M"))
-}
-
 fn customer_reply(
     category: ProblemCategory,
     tier: SeverityTier,
@@ -221,46 +217,32 @@ fn customer_reply(
     arrival_deadline: Option<DateTime<Utc>>,
     tz: chrono_tz::Tz,
 ) -> ReplyRecord {
-    let mut next_steps = Vec::new();
-    let mut customer_actions = Vec::new();
+    let mut next_steps: Vec<Msg> = Vec::new();
+    let mut customer_actions: Vec<Msg> = Vec::new();
     if let Some(at) = response_deadline {
-        if category == ProblemCategory::UsageConsultation {
-            next_steps.push(format!(
-                "An engineer will answer with a preliminary opinion by {}",
-                format_local(at, tz)
-            ));
+        next_steps.push(if category == ProblemCategory::UsageConsultation {
+            msg!("reply-opinion-by", at = Arg::time(at, tz))
         } else {
-            next_steps.push(format!("We will respond by {}", format_local(at, tz)));
-        }
+            msg!("reply-respond-by", at = Arg::time(at, tz))
+        });
     }
     if let Some(at) = arrival_deadline {
-        next_steps.push(format!(
-            "Qualified technicians with the needed instruments will be on site by {}",
-            format_local(at, tz)
-        ));
-        next_steps.push(
-            "They will survey and diagnose the cause, then agree a repair plan with you".to_owned(),
-        );
-        customer_actions.push("Arrange site access for our technicians".to_owned());
-        customer_actions
-            .push("Name a contact person on site and keep the phone reachable".to_owned());
+        next_steps.push(msg!("reply-on-site-by", at = Arg::time(at, tz)));
+        next_steps.push(msg!("reply-survey-then-plan"));
+        customer_actions.push(msg!("reply-action-site-access"));
+        customer_actions.push(msg!("reply-action-contact"));
     }
     if tier == SeverityTier::P1 {
-        customer_actions.insert(
-            0,
-            "Keep people away from the affected area and stop loads on it until we arrive"
-                .to_owned(),
-        );
+        customer_actions.insert(0, msg!("reply-action-keep-away"));
     }
     let media_requested = category.needs_visual_evidence();
     if media_requested {
-        customer_actions
-            .push("Send photos or a short video of the problem and its surroundings".to_owned());
+        customer_actions.push(msg!("reply-action-send-media"));
     }
     ReplyRecord {
-        next_steps,
+        next_steps: next_steps.into_iter().map(Said::from).collect(),
         response_deadline,
-        customer_actions,
+        customer_actions: customer_actions.into_iter().map(Said::from).collect(),
         media_requested,
     }
 }
@@ -327,11 +309,15 @@ impl IntakeService {
         }
     }
 
-    pub(super) async fn ticket_response(&self, id: &str) -> Result<pb::Ticket, ApiError> {
+    pub(super) async fn ticket_response(
+        &self,
+        id: &str,
+        locale: steelcare_i18n::Locale,
+    ) -> Result<pb::Ticket, ApiError> {
         let row = store::ticket(&self.db, id)
             .await?
             .ok_or_else(|| not_found("ticket", id))?;
-        view::ticket(&self.db, &row).await
+        view::ticket(&self.db, &row, locale).await
     }
 }
 
@@ -404,6 +390,10 @@ steelcare_runtime::rpcs! {
 mod tests {
     use super::*;
 
+    fn zh() -> steelcare_i18n::Locale {
+        steelcare_i18n::Locale::parse("zh-CN").unwrap_or_else(steelcare_i18n::Locale::english)
+    }
+
     #[test]
     fn a_reply_for_an_urgent_defect_asks_for_safety_access_and_photos() {
         let at = DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default();
@@ -414,10 +404,31 @@ mod tests {
             Some(at),
             chrono_tz::Asia::Shanghai,
         );
-        assert!(reply.customer_actions[0].contains("Keep people away"));
+        let (en, zh) = (steelcare_i18n::Locale::english(), zh());
+        assert!(
+            reply.customer_actions[0]
+                .render(en)
+                .contains("Keep people away")
+        );
+        assert!(reply.customer_actions[0].render(zh).contains("请疏散"));
         assert!(reply.media_requested);
-        assert!(reply.next_steps[0].contains("Asia/Shanghai"));
-        assert!(reply.next_steps.iter().any(|s| s.contains("on site by")));
+        // 1_800_000_000 is 2027-01-15 08:00 UTC: 16:00 in Shanghai.
+        assert!(
+            reply.next_steps[0]
+                .render(zh)
+                .contains("2027年1月15日 16:00")
+        );
+        assert!(
+            reply.next_steps[0]
+                .render(en)
+                .contains("15 Jan 2027, 16:00")
+        );
+        assert!(
+            reply
+                .next_steps
+                .iter()
+                .any(|s| s.render(en).contains("on site by"))
+        );
         let question = customer_reply(
             ProblemCategory::UsageConsultation,
             SeverityTier::P4,
@@ -426,7 +437,11 @@ mod tests {
             chrono_tz::Asia::Shanghai,
         );
         assert!(!question.media_requested);
-        assert!(question.next_steps[0].contains("preliminary opinion"));
+        assert!(
+            question.next_steps[0]
+                .render(en)
+                .contains("preliminary opinion")
+        );
         assert!(question.customer_actions.is_empty());
     }
 }

@@ -95,7 +95,7 @@ impl IntakeService {
                 let scope = idempotency_scope("CreateTicket", &ctx.caller);
                 match idempotency::lookup(&self.db, &scope, &request_id, &hash).await? {
                     Some(existing) => Ok(pb::CreateTicketResponse {
-                        ticket: Some(self.ticket_response(&existing).await?),
+                        ticket: Some(self.ticket_response(&existing, ctx.locale).await?),
                     }),
                     None => Err(ApiError::AlreadyExists(message)),
                 }
@@ -166,7 +166,7 @@ impl IntakeService {
             .await?
         {
             return Ok(pb::CreateTicketResponse {
-                ticket: Some(self.ticket_response(&existing).await?),
+                ticket: Some(self.ticket_response(&existing, ctx.locale).await?),
             });
         }
         let (project, terms) = self.project_for(ctx, &new).await?;
@@ -183,6 +183,7 @@ impl IntakeService {
                 &planned,
                 false,
                 &[],
+                ctx.locale,
             )?),
         })
     }
@@ -309,7 +310,7 @@ impl IntakeService {
             .map_err(steelcare_store::StoreError::from)?;
         self.committed();
         Ok(pb::ClassifyTicketResponse {
-            ticket: Some(self.ticket_response(&ticket.id).await?),
+            ticket: Some(self.ticket_response(&ticket.id, ctx.locale).await?),
         })
     }
 
@@ -633,7 +634,7 @@ impl IntakeService {
             .map_err(steelcare_store::StoreError::from)?;
         self.committed();
         Ok(pb::AcknowledgeTicketResponse {
-            ticket: Some(self.ticket_response(&ticket.id).await?),
+            ticket: Some(self.ticket_response(&ticket.id, ctx.locale).await?),
         })
     }
 
@@ -703,7 +704,7 @@ impl IntakeService {
             .map_err(steelcare_store::StoreError::from)?;
         self.committed();
         Ok(pb::ConfirmReadbackResponse {
-            ticket: Some(self.ticket_response(&ticket.id).await?),
+            ticket: Some(self.ticket_response(&ticket.id, ctx.locale).await?),
         })
     }
 
@@ -745,7 +746,7 @@ impl IntakeService {
             .await
             .map_err(steelcare_store::StoreError::from)?;
         self.committed();
-        self.ticket_response(&ticket.id).await
+        self.ticket_response(&ticket.id, ctx.locale).await
     }
 
     pub(super) async fn resolve_remotely(
@@ -796,7 +797,7 @@ impl IntakeService {
             .map_err(steelcare_store::StoreError::from)?;
         self.committed();
         Ok(pb::ResolveRemotelyResponse {
-            ticket: Some(self.ticket_response(&ticket.id).await?),
+            ticket: Some(self.ticket_response(&ticket.id, ctx.locale).await?),
         })
     }
 
@@ -824,7 +825,7 @@ impl IntakeService {
             .map_err(steelcare_store::StoreError::from)?;
         self.committed();
         Ok(pb::CancelTicketResponse {
-            ticket: Some(self.ticket_response(&ticket.id).await?),
+            ticket: Some(self.ticket_response(&ticket.id, ctx.locale).await?),
         })
     }
 
@@ -837,7 +838,7 @@ impl IntakeService {
         let filter = ticket_filter(ctx, &request)?;
         let (rows, next_page_token) =
             store::list_tickets(&self.db, &filter, size, &request.page_token).await?;
-        let tickets = view::tickets(&self.db, &rows).await?;
+        let tickets = view::tickets(&self.db, &rows, ctx.locale).await?;
         Ok(pb::ListTicketsResponse {
             tickets,
             next_page_token,
@@ -851,7 +852,7 @@ impl IntakeService {
     ) -> Result<pb::GetTicketResponse, ApiError> {
         let row = self.visible_ticket(&ctx.caller, &request.ticket_id).await?;
         Ok(pb::GetTicketResponse {
-            ticket: Some(view::ticket(&self.db, &row).await?),
+            ticket: Some(view::ticket(&self.db, &row, ctx.locale).await?),
         })
     }
 
@@ -890,10 +891,10 @@ impl IntakeService {
         request: pb::WatchTicketRequest,
     ) -> Result<BoxStream<pb::WatchTicketResponse>, ApiError> {
         let row = self.visible_ticket(&ctx.caller, &request.ticket_id).await?;
-        let first = view::ticket(&self.db, &row).await?;
+        let first = view::ticket(&self.db, &row, ctx.locale).await?;
         let mask: Vec<String> = request.watch_mask.map(|m| m.paths).unwrap_or_default();
         let (sender, receiver) = mpsc::channel(16);
-        tokio::spawn(self.clone().follow(row, first, mask, sender));
+        tokio::spawn(self.clone().follow(row, first, mask, sender, ctx.locale));
         Ok(Box::pin(ReceiverStream::new(receiver)))
     }
 
@@ -904,8 +905,10 @@ impl IntakeService {
         first: pb::Ticket,
         mask: Vec<String>,
         sender: mpsc::Sender<Result<pb::WatchTicketResponse, Status>>,
+        locale: steelcare_i18n::Locale,
     ) {
         let mut seen = Seen {
+            locale,
             last: first.clone(),
             versions: (
                 row.version,
@@ -967,7 +970,7 @@ impl IntakeService {
             return None;
         }
         seen.versions = (row.version, case.version);
-        let next = view::ticket(&self.db, &row).await.ok()?;
+        let next = view::ticket(&self.db, &row, seen.locale).await.ok()?;
         let mut changed = changed_fields(&seen.last, &next);
         if !mask.is_empty() {
             changed.retain(|f| mask.contains(f));
@@ -987,6 +990,8 @@ impl IntakeService {
 /// What a watcher has been sent: the ticket, the ticket's and case's versions, the last case
 /// event.
 struct Seen {
+    /// The watcher's language.
+    locale: steelcare_i18n::Locale,
     last: pb::Ticket,
     versions: (i64, i64),
     last_event: i64,

@@ -57,7 +57,7 @@ error-roles-needed = this call needs one of the roles { $roles }
 error-token-missing = not signed in: the call carries no bearer token
 error-token-malformed-header = the authorization header must be 'Bearer <token>'
 error-token-expired = your sign-in has expired; sign in again
-error-token-invalid = the access token is not valid ({ $detail }); sign in again
+error-token-invalid = the access token is not valid; sign in again
 error-invalid-fields =
     { $count ->
         [one] one field is invalid

@@ -252,7 +252,7 @@ try {
     await manager.getByTestId("case-state").filter({ hasText: /Archived|Closed/ }).waitFor({ timeout: WAIT });
     await manager.getByTestId("survey").locator(".ant-tag", { hasText: /^(pass|fail)$/ }).first().waitFor({ timeout: WAIT });
     const text = (await manager.locator("body").textContent()) ?? "";
-    for (const want of ["AGREED", "TECHNICAL_LEAD", "40%", "90%", "#1", "customer pays"]) {
+    for (const want of ["Agreed", "Technical lead", "40%", "90%", "#1", "customer pays"]) {
       check(text.includes(want), `the case file lacks ${want}`);
     }
     await shot(manager, "case-file");
@@ -270,6 +270,13 @@ try {
     check(download.suggestedFilename() === `${env.archiveNumber}.zip`, download.suggestedFilename());
     await shot(manager, "archive");
     await manager.context().close();
+    // In Chinese the dossier names its documents and the ending in Chinese, never as enum ids.
+    const zhManager = await signIn(browser, env.tokens.manager, "zh");
+    await zhManager.goto(`${env.url}/archive/${env.archiveNumber}`);
+    await zhManager.getByText("受理记录").first().waitFor({ timeout: WAIT });
+    const page = (await zhManager.locator("main, body").first().textContent()) ?? "";
+    check(!/INTAKE_RECORD|SURVEY_REPORT|REPAIRED|RESOLVED_REMOTELY|NO_REPAIR/.test(page), "raw enum names on the archive page");
+    await zhManager.context().close();
   });
 
   await step("Chinese switch and the statistics render", async () => {

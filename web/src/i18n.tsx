@@ -3,6 +3,8 @@ import { createContext, useContext } from "react";
 import { CaseStateSchema, ProblemCategorySchema, SeverityTierSchema, SlaStatusSchema } from "./gen/steelcare/common/v1/common_pb";
 import { ChannelSchema, StructureTypeSchema } from "./gen/steelcare/intake/v1/intake_service_pb";
 import { AssignmentStateSchema } from "./gen/steelcare/dispatch/v1/dispatch_service_pb";
+import { CaseEndingSchema, DocumentKindSchema } from "./gen/steelcare/acceptance/v1/acceptance_service_pb";
+import { ApprovalStepSchema, PlanStatusSchema } from "./gen/steelcare/repair/v1/repair_service_pb";
 
 export type Lang = "zh" | "en";
 
@@ -201,6 +203,10 @@ const enums = {
   AssignmentState: AssignmentStateSchema,
   Channel: ChannelSchema,
   StructureType: StructureTypeSchema,
+  CaseEnding: CaseEndingSchema,
+  DocumentKind: DocumentKindSchema,
+  ApprovalStep: ApprovalStepSchema,
+  PlanStatus: PlanStatusSchema,
 };
 export type EnumName = keyof typeof enums;
 

@@ -4,14 +4,13 @@ import { useEffect, useState } from "react";
 import { Link, useParams } from "react-router";
 import { Alert, Button, Card, Descriptions, Progress, Space, Table, Tag } from "antd";
 import type { Archive as ArchiveRecord, VerifyArchiveResponse } from "../gen/steelcare/acceptance/v1/acceptance_service_pb";
-import { CaseEnding, DocumentKind } from "../gen/steelcare/acceptance/v1/acceptance_service_pb";
 import { acceptance } from "../api";
-import { useI18n } from "../i18n";
+import { enumLabel, useI18n } from "../i18n";
 import { ErrorAlert, Time, showError } from "../components";
 import { saveStream } from "../download";
 
 function Dossier({ archiveNumber }: { archiveNumber: string }) {
-  const { t } = useI18n();
+  const { t, lang } = useI18n();
   const [archive, setArchive] = useState<ArchiveRecord>();
   const [verdict, setVerdict] = useState<VerifyArchiveResponse>();
   const [error, setError] = useState("");
@@ -49,11 +48,11 @@ function Dossier({ archiveNumber }: { archiveNumber: string }) {
       )}
       <Descriptions size="small" column={{ xs: 1, md: 2 }}>
         <Descriptions.Item label={t("ticket")}><Link to={`/tickets/${archive.ticketId}`}>{archive.ticketId}</Link></Descriptions.Item>
-        <Descriptions.Item label={t("ending")}>{CaseEnding[archive.ending]}</Descriptions.Item>
+        <Descriptions.Item label={t("ending")}>{enumLabel(lang, "CaseEnding", archive.ending)}</Descriptions.Item>
         <Descriptions.Item label={t("created")}><Time value={archive.archiveTime} /></Descriptions.Item>
         <Descriptions.Item label={t("manifest")}>{archive.manifestSha256.slice(0, 16)}…</Descriptions.Item>
         <Descriptions.Item label={t("completeness")}><Progress percent={Math.round((archive.completeness?.ratio ?? 0) * 100)} size="small" style={{ width: 160 }} /></Descriptions.Item>
-        <Descriptions.Item label={t("missing")}>{archive.completeness?.missing.map((k) => <Tag key={k} color="orange">{DocumentKind[k]}</Tag>)}</Descriptions.Item>
+        <Descriptions.Item label={t("missing")}>{archive.completeness?.missing.map((k) => <Tag key={k} color="orange">{enumLabel(lang, "DocumentKind", k)}</Tag>)}</Descriptions.Item>
       </Descriptions>
       <Table
         size="small"
@@ -62,7 +61,7 @@ function Dossier({ archiveNumber }: { archiveNumber: string }) {
         dataSource={archive.documents}
         columns={[
           { title: "#", dataIndex: "sequence" },
-          { title: t("documentKind"), render: (_, d) => DocumentKind[d.kind] },
+          { title: t("documentKind"), render: (_, d) => enumLabel(lang, "DocumentKind", d.kind) },
           { title: t("documentTitle"), dataIndex: "title" },
           { title: t("size"), render: (_, d) => `${d.sizeBytes} B` },
           { title: "sha256", render: (_, d) => <code>{d.sha256.slice(0, 16)}…</code> },
@@ -74,7 +73,7 @@ function Dossier({ archiveNumber }: { archiveNumber: string }) {
 
 export default function Archive() {
   const { ticketId: archiveNumber } = useParams();
-  const { t } = useI18n();
+  const { t, lang } = useI18n();
   const [archives, setArchives] = useState<ArchiveRecord[]>([]);
   const [next, setNext] = useState("");
   const [error, setError] = useState("");
@@ -96,7 +95,7 @@ export default function Archive() {
           dataSource={archives}
           columns={[
             { title: t("archive"), render: (_, a) => <Link to={`/archive/${a.archiveNumber}`}>{a.archiveNumber}</Link> },
-            { title: t("ending"), render: (_, a) => CaseEnding[a.ending] },
+            { title: t("ending"), render: (_, a) => enumLabel(lang, "CaseEnding", a.ending) },
             { title: t("completeness"), render: (_, a) => `${Math.round((a.completeness?.ratio ?? 0) * 100)}%` },
             { title: t("created"), render: (_, a) => <Time value={a.archiveTime} /> },
           ]}

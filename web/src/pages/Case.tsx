@@ -9,7 +9,7 @@ import type { Ticket } from "../gen/steelcare/intake/v1/intake_service_pb";
 import type { Assignment } from "../gen/steelcare/dispatch/v1/dispatch_service_pb";
 import { AssignmentState } from "../gen/steelcare/dispatch/v1/dispatch_service_pb";
 import type { Agreement, RepairPlan, SurveyReport, WorkLogEntry } from "../gen/steelcare/repair/v1/repair_service_pb";
-import { ApprovalStep, PlanStatus } from "../gen/steelcare/repair/v1/repair_service_pb";
+import { PlanStatus } from "../gen/steelcare/repair/v1/repair_service_pb";
 import type { CustomerAcceptance } from "../gen/steelcare/acceptance/v1/acceptance_service_pb";
 import type { Visit } from "../gen/steelcare/feedback/v1/feedback_service_pb";
 import { VisitStatus } from "../gen/steelcare/feedback/v1/feedback_service_pb";
@@ -110,7 +110,7 @@ function lifecycle(ticket: Ticket, r: Records, lang: "zh" | "en"): Step[] {
   for (const s of r.surveys) steps.push({ at: s.createTime, label: `${lang === "zh" ? "勘察报告" : "Survey report"} v${s.version}` });
   for (const p of r.plans) {
     steps.push({ at: p.createTime, label: `${lang === "zh" ? "维修方案" : "Repair plan"} v${p.version}` });
-    for (const rv of p.reviews) steps.push({ at: rv.createTime, label: `v${p.version} ${ApprovalStep[rv.step]} ${rv.approved ? "✓" : "✗"}`, color: rv.approved ? "green" : "red" });
+    for (const rv of p.reviews) steps.push({ at: rv.createTime, label: `v${p.version} ${enumLabel(lang, "ApprovalStep", rv.step)} ${rv.approved ? "✓" : "✗"}`, color: rv.approved ? "green" : "red" });
   }
   if (r.agreement?.signTime) steps.push({ at: r.agreement.signTime, label: lang === "zh" ? "签订协议" : "Agreement signed" });
   for (const w of r.work) steps.push({ at: w.createTime, label: `${lang === "zh" ? "施工" : "Work"} ${w.progressPercent}% · ${w.content}` });
@@ -228,9 +228,9 @@ export default function CasePage() {
                   renderItem={(p) => (
                     <List.Item>
                       <Space direction="vertical">
-                        <Space><b>{t("version")} {p.version}</b><Tag color={p.status === PlanStatus.REJECTED ? "red" : p.status === PlanStatus.PROPOSED ? "blue" : "green"}>{PlanStatus[p.status]}</Tag>{p.revisionReason}</Space>
-                        <span>{t("approvals")}: {p.approvalChain.map((s) => ApprovalStep[s]).join(" → ")}</span>
-                        {p.reviews.map((r) => <span key={r.reviewId}>{ApprovalStep[r.step]} {r.approved ? "✓" : "✗"} {r.comments} (<Time value={r.createTime} />)</span>)}
+                        <Space><b>{t("version")} {p.version}</b><Tag color={p.status === PlanStatus.REJECTED ? "red" : p.status === PlanStatus.PROPOSED ? "blue" : "green"}>{enumLabel(lang, "PlanStatus", p.status)}</Tag>{p.revisionReason}</Space>
+                        <span>{t("approvals")}: {p.approvalChain.map((s) => enumLabel(lang, "ApprovalStep", s)).join(" → ")}</span>
+                        {p.reviews.map((r) => <span key={r.reviewId}>{enumLabel(lang, "ApprovalStep", r.step)} {r.approved ? "✓" : "✗"} {r.comments} (<Time value={r.createTime} />)</span>)}
                       </Space>
                     </List.Item>
                   )}

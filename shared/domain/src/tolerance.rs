@@ -124,16 +124,7 @@ pub struct Limit {
     /// The nominal and the allowed deviation as an engineer writes them, with how the limit
     /// follows from the member's dimension (e.g. "H/1000 = 12 mm, and at most 25 mm"), in
     /// English and in Chinese.
-    pub basis: Text,
-}
-
-/// A text in English and in Chinese.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Text {
-    /// English.
-    pub en: String,
-    /// Chinese.
-    pub zh: String,
+    pub basis: Msg,
 }
 
 impl Limit {
@@ -153,11 +144,8 @@ impl Limit {
     }
 
     /// What a criterion (a measurement still to take) says: the basis, judged when measured.
-    pub fn criterion_reason(&self) -> Text {
-        Text {
-            en: format!("{}. Judged when measured.", capitalised(&self.basis.en)),
-            zh: format!("{}。测量时判定。", self.basis.zh),
-        }
+    pub fn criterion_reason(&self) -> Msg {
+        msg!("tolerance-criterion", basis = self.basis.clone())
     }
 
     /// Whether `value` is within the limit.
@@ -191,7 +179,7 @@ pub struct Judgement {
     /// The worst point's deviation as a fraction of the allowed deviation.
     pub worst_ratio: f64,
     /// Why, in words: the limit's basis and the verdict, in English and in Chinese.
-    pub reason: Text,
+    pub reason: Msg,
 }
 
 /// Readings or dimensions that cannot be judged; names the field.
@@ -303,32 +291,14 @@ pub struct ToleranceTable {
 /// The largest magnitude a reading of an `Other` quantity may have: no instrument reads more.
 const OTHER_BOUND: f64 = 1.0e9;
 
-/// What a ratio row measures, in English and in Chinese, and what its nominal is.
-struct Deviation {
-    en: &'static str,
-    zh: &'static str,
-}
+/// What a ratio row measures (the catalogue's clause title).
+type Deviation = &'static str;
 
-const VERTICALITY_SINGLE: Deviation = Deviation {
-    en: "overall deviation of the single-storey frame from plumb",
-    zh: "单层钢结构整体垂直度偏差",
-};
-const VERTICALITY_MULTI: Deviation = Deviation {
-    en: "overall deviation of the multi-storey frame from plumb",
-    zh: "多层及高层钢结构整体垂直度偏差",
-};
-const COLUMN_VERTICALITY: Deviation = Deviation {
-    en: "deviation of the column section from plumb",
-    zh: "单节柱垂直度偏差",
-};
-const MID_SPAN_VERTICALITY: Deviation = Deviation {
-    en: "mid-span deviation of the truss or beam from plumb",
-    zh: "桁架（梁）跨中垂直度偏差",
-};
-const LATERAL_BENDING: Deviation = Deviation {
-    en: "lateral bending (sagitta) of the member",
-    zh: "侧向弯曲矢高",
-};
+const VERTICALITY_SINGLE: Deviation = "tolerance-verticality-single";
+const VERTICALITY_MULTI: Deviation = "tolerance-verticality-multi";
+const COLUMN_VERTICALITY: Deviation = "tolerance-column-verticality";
+const MID_SPAN_VERTICALITY: Deviation = "tolerance-mid-span-verticality";
+const LATERAL_BENDING: Deviation = "tolerance-lateral-bending";
 
 /// A number as an engineer writes it: whole numbers without decimals, else at most two.
 fn num(x: f64) -> String {
@@ -355,13 +325,6 @@ fn signed(x: f64) -> String {
     } else {
         format!("+{n}")
     }
-}
-
-fn capitalised(text: &str) -> String {
-    let mut chars = text.chars();
-    chars.next().map_or_else(String::new, |first| {
-        first.to_uppercase().chain(chars).collect()
-    })
 }
 
 /// A deviation limit computed from a member's dimension (H/1000 …), symmetric around 0.
@@ -396,16 +359,10 @@ fn by_ratio(
         num(row.ratio),
         num(computed)
     );
-    let (cap_en, cap_zh) = match cap {
-        Some(c) if computed > c => (
-            format!(", capped at {} {unit}", num(c)),
-            format!("，超过上限，取 {} {unit}", num(c)),
-        ),
-        Some(c) => (
-            format!(", and at most {} {unit}", num(c)),
-            format!("，且不应大于 {} {unit}", num(c)),
-        ),
-        None => (String::new(), String::new()),
+    let cap = match cap {
+        Some(c) if computed > c => msg!("tolerance-cap-capped", cap = num(c), unit = unit.as_str()),
+        Some(c) => msg!("tolerance-cap-at-most", cap = num(c), unit = unit.as_str()),
+        None => msg!("tolerance-cap-none"),
     };
     let allowed = num(limit);
     Ok(Limit {
@@ -415,16 +372,14 @@ fn by_ratio(
         unit: row.unit.clone(),
         rule: row.rule,
         source: row.source.clone(),
-        basis: Text {
-            en: format!(
-                "{}: the reading is the deviation, nominal 0 {unit}; allowed ±{allowed} {unit} ({formula}{cap_en})",
-                what.en
-            ),
-            zh: format!(
-                "{}：读数即偏差，理论值 0 {unit}；允许偏差 ±{allowed} {unit}（{formula}{cap_zh}）",
-                what.zh
-            ),
-        },
+        basis: msg!(
+            "tolerance-by-ratio",
+            what = Msg::new(what),
+            unit = unit.as_str(),
+            allowed = allowed,
+            formula = formula,
+            cap = cap
+        ),
     })
 }
 
@@ -451,20 +406,16 @@ fn other_limit(
         return Err(bad("limits", msg!("field-lower-above-upper")));
     }
     let n = num(nominal);
-    let (en, zh) = match (lower, upper) {
-        (Some(l), Some(u)) => (
-            format!("nominal {n}; from {} to {}", num(l), num(u)),
-            format!("理论值 {n}；允许 {}～{}", num(l), num(u)),
+    let basis = match (lower, upper) {
+        (Some(l), Some(u)) => msg!(
+            "tolerance-other-range",
+            nominal = n,
+            lower = num(l),
+            upper = num(u)
         ),
-        (Some(l), None) => (
-            format!("nominal {n}; at least {}", num(l)),
-            format!("理论值 {n}；不应小于 {}", num(l)),
-        ),
-        (None, Some(u)) => (
-            format!("nominal {n}; at most {}", num(u)),
-            format!("理论值 {n}；不应大于 {}", num(u)),
-        ),
-        (None, None) => (String::new(), String::new()),
+        (Some(l), None) => msg!("tolerance-other-at-least", nominal = n, lower = num(l)),
+        (None, Some(u)) => msg!("tolerance-other-at-most", nominal = n, upper = num(u)),
+        (None, None) => msg!("tolerance-other-nominal", nominal = n),
     };
     Ok(Limit {
         nominal,
@@ -473,7 +424,7 @@ fn other_limit(
         unit: String::new(),
         rule,
         source: "limits given with the measurement".to_owned(),
-        basis: Text { en, zh },
+        basis,
     })
 }
 
@@ -484,63 +435,40 @@ fn verdict(
     within_share: f64,
     worst_ratio: f64,
     g: &General,
-) -> Text {
+) -> Msg {
     let n = points.len();
     let failed = points.iter().filter(|p| !p.within).count();
-    let unit = &limit.unit;
+    let unit = limit.unit.as_str();
     let largest = points
         .iter()
         .map(|p| p.deviation)
         .fold(0.0_f64, |a, b| if b.abs() > a.abs() { b } else { a });
-    let dev_en = format!("largest deviation {} {unit}", signed(largest));
-    let dev_zh = format!("最大偏差 {} {unit}", signed(largest));
+    let largest = signed(largest);
     match limit.rule {
         Rule::Main => {
-            let (en, zh) = match (n, failed) {
-                (1, 0) => (
-                    "The point is within the limit".to_owned(),
-                    "该测点在允许偏差内".to_owned(),
-                ),
-                (1, _) => (
-                    "The point is outside the limit".to_owned(),
-                    "该测点超出允许偏差".to_owned(),
-                ),
-                (_, 0) => (
-                    format!("All {n} points are within the limit"),
-                    format!("全部 {n} 个测点均在允许偏差内"),
-                ),
-                (_, 1) => (
-                    format!("1 of {n} points is outside the limit (every point must be within)"),
-                    format!("{n} 个测点中有 1 个超出允许偏差（主控项目每个测点均须合格）"),
-                ),
-                _ => (
-                    format!(
-                        "{failed} of {n} points are outside the limit (every point must be within)"
-                    ),
-                    format!("{n} 个测点中有 {failed} 个超出允许偏差（主控项目每个测点均须合格）"),
-                ),
+            let points = match (n, failed) {
+                (1, 0) => msg!("tolerance-main-one-within"),
+                (1, _) => msg!("tolerance-main-one-outside"),
+                (_, 0) => msg!("tolerance-main-all-within", points = n),
+                _ => msg!("tolerance-main-some-outside", failed = failed, points = n),
             };
-            Text {
-                en: format!("{en}; {dev_en}"),
-                zh: format!("{zh}；{dev_zh}"),
-            }
+            msg!(
+                "tolerance-main-verdict",
+                verdict = points,
+                largest = largest,
+                unit = unit
+            )
         }
-        Rule::General => {
-            let (share, needed, worst, factor) = (
-                num(within_share * 100.0),
-                num(g.general_share * 100.0),
-                num(worst_ratio),
-                num(g.general_worst_factor),
-            );
-            Text {
-                en: format!(
-                    "{share} % of the {n} points are within the limit (at least {needed} % needed) and the worst is {worst} × the allowed deviation (at most {factor} ×); {dev_en}"
-                ),
-                zh: format!(
-                    "{n} 个测点中 {share}% 在允许偏差内（一般项目至少 {needed}%），最大偏差为允许偏差的 {worst} 倍（不应超过 {factor} 倍）；{dev_zh}"
-                ),
-            }
-        }
+        Rule::General => msg!(
+            "tolerance-general-verdict",
+            share = num(within_share * 100.0),
+            points = n,
+            needed = num(g.general_share * 100.0),
+            worst = num(worst_ratio),
+            factor = num(g.general_worst_factor),
+            largest = largest,
+            unit = unit
+        ),
     }
 }
 
@@ -623,14 +551,15 @@ impl ToleranceTable {
                     unit: row.unit.clone(),
                     rule: row.rule,
                     source: row.source.clone(),
-                    basis: Text {
-                        en: format!(
-                            "final torque, target {t} {unit}; each bolt from {l} to {u} {unit} ({lf} % to {uf} %)"
-                        ),
-                        zh: format!(
-                            "终拧扭矩，施工扭矩 {t} {unit}；每个螺栓应在 {l}～{u} {unit}（{lf}%～{uf}%）"
-                        ),
-                    },
+                    basis: msg!(
+                        "tolerance-torque",
+                        target = t,
+                        lower = l,
+                        upper = u,
+                        unit = unit.as_str(),
+                        lower_pct = lf,
+                        upper_pct = uf
+                    ),
                 })
             }
             Quantity::TwistOffSplines { bolts_in_node } => {
@@ -647,14 +576,7 @@ impl ToleranceTable {
                     unit: row.unit.clone(),
                     rule: row.rule,
                     source: row.source.clone(),
-                    basis: Text {
-                        en: format!(
-                            "twist-off bolts with the spline end not broken off: at most {u} of the node's {n} bolts ({pct} %)"
-                        ),
-                        zh: format!(
-                            "梅花头未拧掉的扭剪型高强度螺栓：不应多于该节点 {n} 个螺栓的 {pct}%（{u} 个）"
-                        ),
-                    },
+                    basis: msg!("tolerance-splines", most = u, bolts = *n, pct = pct),
                 })
             }
             Quantity::OverallVerticality { height_mm, storey } => {
@@ -697,14 +619,13 @@ impl ToleranceTable {
                     unit: row.unit.clone(),
                     rule: row.rule,
                     source: row.source.clone(),
-                    basis: Text {
-                        en: format!(
-                            "deflection, design value {d} {unit}; measured at most {u} {unit} ({f} × the design value)"
-                        ),
-                        zh: format!(
-                            "挠度，设计值 {d} {unit}；实测值不应大于 {u} {unit}（设计值的 {f} 倍）"
-                        ),
-                    },
+                    basis: msg!(
+                        "tolerance-deflection",
+                        design = d,
+                        most = u,
+                        factor = f,
+                        unit = unit.as_str()
+                    ),
                 })
             }
             Quantity::Other {
@@ -729,8 +650,11 @@ impl ToleranceTable {
         }
         let (design, default) = match design_um {
             Some(d) => (positive("design_thickness", d)?, None),
-            None if indoor => (row.design_indoor, Some(("indoors", "室内"))),
-            None => (row.design_outdoor, Some(("outdoors", "室外"))),
+            None if indoor => (row.design_indoor, Some("tolerance-coating-default-indoors")),
+            None => (
+                row.design_outdoor,
+                Some("tolerance-coating-default-outdoors"),
+            ),
         };
         let (nominal, tolerance) = if one_coat {
             (design / f64::from(coats), row.per_coat_lower)
@@ -745,24 +669,21 @@ impl ToleranceTable {
             &row.unit,
             row.readings_per_spot,
         );
-        let (what_en, what_zh) = if one_coat {
-            (
-                format!("dry film of one coat of {coats}, design {n} {unit} per coat"),
-                format!("单层干漆膜厚度（共 {coats} 层），每层设计值 {n} {unit}"),
+        let what = if one_coat {
+            msg!(
+                "tolerance-coating-one-coat",
+                coats = coats,
+                design = n.as_str(),
+                unit = unit.as_str()
             )
         } else {
-            (
-                format!("total dry film thickness, design {n} {unit}"),
-                format!("漆膜总干膜厚度，设计值 {n} {unit}"),
+            msg!(
+                "tolerance-coating-total",
+                design = n.as_str(),
+                unit = unit.as_str()
             )
         };
-        let (default_en, default_zh) = match default {
-            Some((en, zh)) => (
-                format!(" (the code's value {en}, the design being silent)"),
-                format!("（设计无要求，按{zh}取值）"),
-            ),
-            None => (String::new(), String::new()),
-        };
+        let default = Msg::new(default.unwrap_or("tolerance-coating-default-none"));
         Ok(Limit {
             nominal,
             lower: Some(lower),
@@ -770,14 +691,15 @@ impl ToleranceTable {
             unit: row.unit.clone(),
             rule: row.rule,
             source: row.source.clone(),
-            basis: Text {
-                en: format!(
-                    "{what_en}{default_en}; each spot (the mean of {per} readings) at least {l} {unit} ({t} {unit})"
-                ),
-                zh: format!(
-                    "{what_zh}{default_zh}；每个测点（{per} 次读数的平均值）不应小于 {l} {unit}（允许偏差 {t} {unit}）"
-                ),
-            },
+            basis: msg!(
+                "tolerance-coating",
+                what = what,
+                default = default,
+                per = per,
+                least = l,
+                unit = unit.as_str(),
+                tolerance = t
+            ),
         })
     }
 
@@ -914,10 +836,11 @@ impl ToleranceTable {
             }
         };
         let verdict = verdict(&limit, &points, within_share, worst_ratio, g);
-        let reason = Text {
-            en: format!("{}. {}.", capitalised(&limit.basis.en), verdict.en),
-            zh: format!("{}。{}。", limit.basis.zh, verdict.zh),
-        };
+        let reason = msg!(
+            "tolerance-reason",
+            basis = limit.basis.clone(),
+            verdict = verdict
+        );
         Ok(Judgement {
             passed,
             limit,
@@ -937,6 +860,10 @@ impl ToleranceTable {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn zh() -> steelcare_i18n::Locale {
+        steelcare_i18n::Locale::parse("zh-CN").unwrap_or_else(steelcare_i18n::Locale::english)
+    }
     use proptest::prelude::*;
 
     fn table() -> &'static ToleranceTable {
@@ -1044,7 +971,7 @@ mod tests {
         let mut readings = vec![150.0; 15];
         readings[3] = 90.0;
         let j = table().judge(&q, &readings).unwrap();
-        assert!(j.passed, "{}", j.reason.en);
+        assert!(j.passed, "{}", j.reason.english());
         assert_eq!(j.points.len(), 5);
         assert!((j.points[1].value - 130.0).abs() < 1e-9);
         // One spot whose mean is 120 µm fails the member.
@@ -1073,8 +1000,8 @@ mod tests {
         let limit = table().limit(&criterion).unwrap();
         assert!(limit.source.contains("6.3.2"), "{}", limit.source);
         assert_eq!(
-            limit.basis.en,
-            "final torque, target 500 N·m; each bolt from 450 to 550 N·m (−10 % to +10 %)"
+            limit.basis.english(),
+            "Final torque, target 500 N·m; each bolt from 450 to 550 N·m (−10 % to +10 %)"
         );
         assert_eq!(
             table().judge(&criterion, &[500.0]).unwrap_err().field,
@@ -1113,7 +1040,7 @@ mod tests {
         let q = Quantity::ColumnVerticality { height_mm: 4_000.0 };
         let pass = [1.0, 2.0, 3.0, -3.9, 4.8];
         let j = table().judge(&q, &pass).unwrap();
-        assert!(j.passed, "{}", j.reason.en);
+        assert!(j.passed, "{}", j.reason.english());
         assert!((j.within_share - 0.8).abs() < 1e-9);
         let too_far = [1.0, 2.0, 3.0, -3.9, 4.9];
         assert!(!table().judge(&q, &too_far).unwrap().passed);
@@ -1175,13 +1102,13 @@ mod tests {
         assert!(j.passed);
         assert_eq!(j.limit.nominal, 0.0);
         assert_eq!(
-            j.reason.en,
+            j.reason.english(),
             "Overall deviation of the single-storey frame from plumb: the reading is the \
              deviation, nominal 0 mm; allowed ±12 mm (H/1000 = 12000/1000 = 12 mm, and at most \
              25 mm). All 3 points are within the limit; largest deviation +6.5 mm."
         );
         assert_eq!(
-            j.reason.zh,
+            j.reason.render(zh()),
             "单层钢结构整体垂直度偏差：读数即偏差，理论值 0 mm；允许偏差 ±12 mm（H/1000 = \
              12000/1000 = 12 mm，且不应大于 25 mm）。全部 3 个测点均在允许偏差内；最大偏差 +6.5 mm。"
         );
@@ -1189,15 +1116,15 @@ mod tests {
         let tall = table().limit(&frame(30_000.0)).unwrap();
         assert!(
             tall.basis
-                .en
+                .english()
                 .contains("30000/1000 = 30 mm, capped at 25 mm"),
             "{}",
-            tall.basis.en
+            tall.basis.english()
         );
         assert!(
-            tall.basis.zh.contains("超过上限，取 25 mm"),
+            tall.basis.render(zh()).contains("超过上限，取 25 mm"),
             "{}",
-            tall.basis.zh
+            tall.basis.render(zh())
         );
         let multi = table()
             .limit(&Quantity::OverallVerticality {
@@ -1208,10 +1135,10 @@ mod tests {
         assert!(
             multi
                 .basis
-                .en
+                .english()
                 .contains("H/2500 + 10 mm = 50000/2500 + 10 mm = 30 mm"),
             "{}",
-            multi.basis.en
+            multi.basis.english()
         );
     }
 
@@ -1225,14 +1152,14 @@ mod tests {
             let j = table().judge(&frame, readings).unwrap();
             let en = j
                 .reason
-                .en
+                .english()
                 .split(". ")
                 .nth(1)
                 .unwrap_or_default()
                 .to_owned();
             let zh = j
                 .reason
-                .zh
+                .render(zh())
                 .split('。')
                 .nth(1)
                 .unwrap_or_default()
@@ -1277,12 +1204,12 @@ mod tests {
             )
             .unwrap();
         assert!(
-            coating.reason.en.starts_with(
+            coating.reason.english().starts_with(
                 "Total dry film thickness, design 150 µm (the code's value outdoors, the design \
                  being silent); each spot (the mean of 3 readings) at least 125 µm (−25 µm)."
             ),
             "{}",
-            coating.reason.en
+            coating.reason.english()
         );
     }
 

@@ -435,8 +435,8 @@ pub fn criterion(
             points: Vec::new(),
             within_share: 0.0,
             worst_ratio: 0.0,
-            reason: criterion.en,
-            reason_zh: criterion.zh,
+            reason: criterion.english(),
+            reason_zh: criterion.render(chinese()),
             source: limit.source,
         }),
     })
@@ -496,10 +496,15 @@ fn to_proto(m: &CheckedMeasurement, measurement_id: &str, j: &Judgement) -> comm
                 f64::MAX
             },
             source: j.limit.source.clone(),
-            reason: j.reason.en.clone(),
-            reason_zh: j.reason.zh.clone(),
+            reason: j.reason.english(),
+            reason_zh: j.reason.render(chinese()),
         }),
     }
+}
+
+/// Chinese, for the `reason_zh` fields (the API carries a judgement in both languages).
+fn chinese() -> steelcare_i18n::Locale {
+    steelcare_i18n::Locale::parse("zh-CN").unwrap_or_else(steelcare_i18n::Locale::english)
 }
 
 fn rule_proto(rule: Rule) -> i32 {

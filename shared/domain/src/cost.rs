@@ -19,8 +19,9 @@
 
 use std::fmt;
 use std::str::FromStr;
+use steelcare_i18n::{Arg, Msg, msg};
 
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 
 use crate::category::UnknownValue;
 use crate::money::{Amount, MoneyError};
@@ -74,32 +75,6 @@ impl Party {
             Party::Environment => "environment",
             Party::ThirdParty => "third_party",
             Party::ForceMajeure => "force_majeure",
-            Party::Undetermined => "undetermined",
-        }
-    }
-
-    fn zh(self) -> &'static str {
-        match self {
-            Party::Contractor => "施工方",
-            Party::Designer => "设计单位",
-            Party::MaterialSupplier => "材料供应商",
-            Party::CustomerUse => "使用或维护不当",
-            Party::Environment => "环境因素",
-            Party::ThirdParty => "第三方",
-            Party::ForceMajeure => "不可抗力",
-            Party::Undetermined => "未确定",
-        }
-    }
-
-    fn en(self) -> &'static str {
-        match self {
-            Party::Contractor => "the contractor",
-            Party::Designer => "the designer",
-            Party::MaterialSupplier => "the material supplier",
-            Party::CustomerUse => "use or maintenance",
-            Party::Environment => "the environment",
-            Party::ThirdParty => "a third party",
-            Party::ForceMajeure => "force majeure",
             Party::Undetermined => "undetermined",
         }
     }
@@ -169,24 +144,6 @@ impl Treatment {
     /// Whether the customer pays something under it.
     pub fn charges_customer(self) -> bool {
         matches!(self, Treatment::AtCost | Treatment::PaidService)
-    }
-
-    fn zh(self) -> &'static str {
-        match self {
-            Treatment::Free => "免费",
-            Treatment::Claim => "向责任方追偿",
-            Treatment::AtCost => "按成本价",
-            Treatment::PaidService => "有偿服务",
-        }
-    }
-
-    fn en(self) -> &'static str {
-        match self {
-            Treatment::Free => "free",
-            Treatment::Claim => "claim against the party",
-            Treatment::AtCost => "at cost",
-            Treatment::PaidService => "paid service",
-        }
     }
 }
 
@@ -388,7 +345,7 @@ pub struct Claim {
 }
 
 /// Who pays, and why.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CostDecision {
     /// One line per share, in the order given.
     pub lines: Vec<Line>,
@@ -401,10 +358,8 @@ pub struct CostDecision {
     pub claims: Vec<Claim>,
     /// Whether the customer pays nothing.
     pub free_for_customer: bool,
-    /// Why, in Chinese.
-    pub reasoning_zh: String,
-    /// Why, in English.
-    pub reasoning_en: String,
+    /// Why: the warranty, then each share and its rule (a catalogue message).
+    pub reasoning: Msg,
 }
 
 /// Why the rule cannot decide.
@@ -557,8 +512,7 @@ pub fn decide(case: &CostCase<'_>) -> Result<CostDecision, CostError> {
         None => !treatments.iter().any(|t| t.charges_customer()),
     };
     Ok(CostDecision {
-        reasoning_zh: explain_zh(&case.warranty, &lines),
-        reasoning_en: explain_en(&case.warranty, &lines),
+        reasoning: explain(&case.warranty, &lines),
         lines,
         customer,
         contractor,
@@ -567,217 +521,123 @@ pub fn decide(case: &CostCase<'_>) -> Result<CostDecision, CostError> {
     })
 }
 
-fn scope_zh(scope: WarrantyScope) -> &'static str {
-    match scope {
-        WarrantyScope::MainStructure => "地基基础和主体结构",
-        WarrantyScope::Waterproofing => "防水工程",
-        WarrantyScope::HeatingCooling => "供热与供冷系统",
-        WarrantyScope::InstallationDecoration => "电气管线、给排水、设备安装和装修工程",
-        WarrantyScope::Other => "其他工程（含防腐涂装）",
+/// An amount as the reader's language writes it (`1,200.00 元`, `CNY 1,200.00`), or "to be
+/// quoted".
+fn amount(a: Option<Amount>) -> Msg {
+    match a {
+        Some(a) => msg!(
+            "cost-amount",
+            currency = a.currency().code(),
+            number = a.number()
+        ),
+        None => msg!("cost-amount-to-quote"),
     }
 }
 
-fn scope_en(scope: WarrantyScope) -> &'static str {
-    match scope {
-        WarrantyScope::MainStructure => "foundation and main structure",
-        WarrantyScope::Waterproofing => "waterproofing",
-        WarrantyScope::HeatingCooling => "heating and cooling",
-        WarrantyScope::InstallationDecoration => {
-            "electrical, plumbing, installation and decoration"
-        }
-        WarrantyScope::Other => "other work (coating included)",
-    }
-}
-
-fn date_zh(d: NaiveDate) -> String {
-    format!("{}年{}月{}日", d.year(), d.month(), d.day())
-}
-
-fn date_en(d: NaiveDate) -> String {
-    d.format("%-d %B %Y").to_string()
-}
-
-fn money_zh(a: Amount) -> String {
-    if a.currency().code() == "CNY" {
-        format!("{} 元", a.number())
-    } else {
-        format!("{} {}", a.currency(), a.number())
-    }
-}
-
-fn warranty_zh(w: &WarrantyFacts) -> String {
+fn warranty(w: &WarrantyFacts) -> Msg {
     let status = if w.in_warranty {
-        "报修时在保修期内"
+        msg!("cost-warranty-in")
     } else {
-        "报修时已过保修期"
+        msg!("cost-warranty-expired")
     };
     match (w.scope, w.start, w.last_day()) {
-        (Some(scope), Some(start), Some(last)) => format!(
-            "保修范围：{}，保修期 {} 至 {}，{status}。",
-            scope_zh(scope),
-            date_zh(start),
-            date_zh(last)
+        (Some(scope), Some(start), Some(last)) => msg!(
+            "cost-warranty-period",
+            scope = Msg::owned(format!("cost-scope-{}", scope.as_str())),
+            start = start,
+            last = last,
+            status = status
         ),
-        (Some(scope), _, _) => format!("保修范围：{}，{status}。", scope_zh(scope)),
-        (None, _, _) => "该问题不属任何保修范围。".to_owned(),
+        (Some(scope), _, _) => msg!(
+            "cost-warranty-scope",
+            scope = Msg::owned(format!("cost-scope-{}", scope.as_str())),
+            status = status
+        ),
+        (None, _, _) => msg!("cost-warranty-none"),
     }
 }
 
-fn warranty_en(w: &WarrantyFacts) -> String {
-    let status = if w.in_warranty {
-        "in warranty when the defect was reported"
-    } else {
-        "expired when the defect was reported"
-    };
-    match (w.scope, w.start, w.last_day()) {
-        (Some(scope), Some(start), Some(last)) => format!(
-            "Warranty scope: {}, covered from {} to {}; {status}.",
-            scope_en(scope),
-            date_en(start),
-            date_en(last)
-        ),
-        (Some(scope), _, _) => format!("Warranty scope: {}; {status}.", scope_en(scope)),
-        (None, _, _) => "No warranty scope covers this problem.".to_owned(),
-    }
+/// The party as a sentence names it (`the designer`, `设计单位`).
+fn party(p: Party) -> Msg {
+    Msg::owned(format!("cost-party-{}", p.as_str()))
 }
 
-fn who_zh(share: &Share, alone: bool) -> String {
+fn who(share: &Share, alone: bool) -> Msg {
     let named = if share.name.is_empty() {
-        share.party.zh().to_owned()
+        party(share.party)
     } else {
-        format!("{}（{}）", share.party.zh(), share.name)
+        msg!(
+            "cost-party-named",
+            party = party(share.party),
+            name = share.name.as_str()
+        )
     };
     if alone {
-        format!("缺陷由{named}造成")
+        msg!("cost-who-alone", party = named)
     } else {
-        format!("{}% 的责任在{named}", share.percent)
+        msg!("cost-who-share", percent = share.percent, party = named)
     }
 }
 
-fn who_en(share: &Share, alone: bool) -> String {
-    let named = if share.name.is_empty() {
-        share.party.en().to_owned()
-    } else {
-        format!("{} ({})", share.party.en(), share.name)
-    };
-    if alone {
-        format!("The defect was caused by {named}")
-    } else {
-        format!("{}% of the responsibility lies with {named}", share.percent)
-    }
-}
-
-fn line_zh(l: &Line) -> String {
-    let amount = |a: Option<Amount>| a.map_or_else(|| "（金额待报价）".to_owned(), money_zh);
+fn treatment(l: &Line) -> Msg {
     let contractor = l.share.party == Party::Contractor;
     let claimed = if l.share.name.is_empty() {
-        l.share.party.zh().to_owned()
+        party(l.share.party)
     } else {
-        l.share.name.clone()
+        msg!("cost-name", name = l.share.name.as_str())
     };
     match (l.treatment, contractor, l.in_warranty) {
-        (Treatment::Free, true, true) => "在保修期内由施工方免费维修".to_owned(),
-        (Treatment::Free, true, false) => {
-            "属施工方自身工程的潜在缺陷，虽已过保修期，按本公司政策免费维修".to_owned()
+        (Treatment::Free, true, true) => msg!("cost-free-in-warranty"),
+        (Treatment::Free, true, false) => msg!("cost-free-latent"),
+        (Treatment::Free, false, _) => msg!("cost-free-by-contractor"),
+        (Treatment::Claim, _, _) => {
+            msg!("cost-claim", amount = amount(l.contractor), party = claimed)
         }
-        (Treatment::Free, false, _) => "由施工方免费维修".to_owned(),
-        (Treatment::Claim, _, _) => format!(
-            "客户不承担费用，由施工方先行维修并向{claimed}追偿 {}",
-            amount(l.contractor)
-        ),
-        (Treatment::AtCost, true, false) => format!(
-            "属施工方自身工程的潜在缺陷，保修期已过，按成本价（不含利润）收取 {}",
-            amount(l.customer)
-        ),
-        (Treatment::AtCost, _, _) => {
-            format!("按成本价（不含利润）收取 {}", amount(l.customer))
+        (Treatment::AtCost, true, false) => {
+            msg!("cost-at-cost-latent", amount = amount(l.customer))
         }
+        (Treatment::AtCost, _, _) => msg!("cost-at-cost", amount = amount(l.customer)),
         (Treatment::PaidService, _, true) => {
-            format!("不属保修责任，按报价提供有偿服务 {}", amount(l.customer))
+            msg!("cost-paid-not-covered", amount = amount(l.customer))
         }
         (Treatment::PaidService, _, false) => {
-            format!("保修期已过，按报价提供有偿服务 {}", amount(l.customer))
+            msg!("cost-paid-expired", amount = amount(l.customer))
         }
     }
 }
 
-fn line_en(l: &Line) -> String {
-    let amount =
-        |a: Option<Amount>| a.map_or_else(|| "(amount to be quoted)".to_owned(), |a| a.to_string());
-    let contractor = l.share.party == Party::Contractor;
-    let claimed = if l.share.name.is_empty() {
-        l.share.party.en().to_owned()
-    } else {
-        l.share.name.clone()
-    };
-    match (l.treatment, contractor, l.in_warranty) {
-        (Treatment::Free, true, true) => "repaired free of charge under warranty".to_owned(),
-        (Treatment::Free, true, false) => "a latent defect of the contractor's own work: repaired free of charge although the warranty has expired, as the company's policy provides".to_owned(),
-        (Treatment::Free, false, _) => "repaired free of charge by the contractor".to_owned(),
-        (Treatment::Claim, _, _) => format!(
-            "the customer is not charged; the contractor repairs it and claims {} from {claimed}",
-            amount(l.contractor)
-        ),
-        (Treatment::AtCost, true, false) => format!(
-            "a latent defect of the contractor's own work found after the warranty expired: charged at cost without margin, {}",
-            amount(l.customer)
-        ),
-        (Treatment::AtCost, _, _) => {
-            format!("charged at cost without margin, {}", amount(l.customer))
-        }
-        (Treatment::PaidService, _, true) => format!(
-            "not covered by the warranty: paid service at the quoted {}",
-            amount(l.customer)
-        ),
-        (Treatment::PaidService, _, false) => format!(
-            "the warranty has expired: paid service at the quoted {}",
-            amount(l.customer)
-        ),
-    }
-}
-
-fn rule_zh(l: &Line) -> String {
+fn rule(l: &Line) -> Msg {
     let period = if l.in_warranty {
-        "保修期内"
+        msg!("cost-rule-in-warranty")
     } else {
-        "保修期外"
+        msg!("cost-rule-out-of-warranty")
     };
-    format!(
-        "〔规则：{period}·{}→{}〕",
-        l.share.party.zh(),
-        l.treatment.zh()
+    msg!(
+        "cost-rule",
+        period = period,
+        party = party(l.share.party),
+        treatment = Msg::owned(format!("cost-treatment-{}", l.treatment.as_str()))
     )
 }
 
-fn rule_en(l: &Line) -> String {
-    let period = if l.in_warranty {
-        "in warranty"
-    } else {
-        "out of warranty"
-    };
-    format!(
-        " [rule: {period}, {} → {}]",
-        l.share.party.en(),
-        l.treatment.en()
+fn explain(w: &WarrantyFacts, lines: &[Line]) -> Msg {
+    let alone = lines.len() == 1;
+    let parts = lines
+        .iter()
+        .map(|l| {
+            msg!(
+                "cost-line",
+                who = who(&l.share, alone),
+                treatment = treatment(l),
+                rule = rule(l)
+            )
+        })
+        .collect();
+    msg!(
+        "cost-reasoning",
+        warranty = warranty(w),
+        lines = Arg::Clauses(parts)
     )
-}
-
-fn explain_zh(w: &WarrantyFacts, lines: &[Line]) -> String {
-    let alone = lines.len() == 1;
-    let parts: Vec<String> = lines
-        .iter()
-        .map(|l| format!("{}，{}{}", who_zh(&l.share, alone), line_zh(l), rule_zh(l)))
-        .collect();
-    format!("{}{}。", warranty_zh(w), parts.join("；"))
-}
-
-fn explain_en(w: &WarrantyFacts, lines: &[Line]) -> String {
-    let alone = lines.len() == 1;
-    let parts: Vec<String> = lines
-        .iter()
-        .map(|l| format!("{}: {}{}.", who_en(&l.share, alone), line_en(l), rule_en(l)))
-        .collect();
-    format!("{} {}", warranty_en(w), parts.join(" "))
 }
 
 #[cfg(test)]
@@ -785,6 +645,10 @@ mod tests {
     use super::*;
     use crate::money::{Currency, MAX_MINOR};
     use proptest::prelude::*;
+
+    fn zh() -> steelcare_i18n::Locale {
+        steelcare_i18n::Locale::parse("zh-CN").unwrap_or_else(steelcare_i18n::Locale::english)
+    }
 
     fn cny(minor: i64) -> Amount {
         Amount::new(Currency::CNY, minor).unwrap()
@@ -832,18 +696,21 @@ mod tests {
         assert_eq!(d.contractor, Some(cny(123_456)));
         assert_eq!(d.customer, Some(cny(0)));
         assert!(
-            d.reasoning_zh.contains("在保修期内由施工方免费维修"),
+            d.reasoning
+                .render(zh())
+                .contains("在保修期内由施工方免费维修"),
             "{}",
-            d.reasoning_zh
+            d.reasoning.render(zh())
         );
         assert!(
-            d.reasoning_en
+            d.reasoning
+                .english()
                 .contains("repaired free of charge under warranty"),
             "{}",
-            d.reasoning_en
+            d.reasoning.english()
         );
         // One party bears all: no percentage in the words.
-        assert!(!d.reasoning_zh.contains('%') && !d.reasoning_en.contains('%'));
+        assert!(!d.reasoning.render(zh()).contains('%') && !d.reasoning.english().contains('%'));
     }
 
     #[test]
@@ -852,41 +719,50 @@ mod tests {
         let d = decide_with(&p, false, alone(Party::Contractor), quote(800_000, 600_000)).unwrap();
         assert_eq!(d.customer, Some(cny(600_000)));
         assert_eq!(d.contractor, Some(cny(200_000)), "the margin is forgone");
-        assert!(d.reasoning_zh.contains("潜在缺陷"), "{}", d.reasoning_zh);
         assert!(
-            d.reasoning_zh
+            d.reasoning.render(zh()).contains("潜在缺陷"),
+            "{}",
+            d.reasoning.render(zh())
+        );
+        assert!(
+            d.reasoning
+                .render(zh())
                 .contains("按成本价（不含利润）收取 6,000.00 元"),
             "{}",
-            d.reasoning_zh
+            d.reasoning.render(zh())
         );
         assert!(
-            d.reasoning_zh
+            d.reasoning
+                .render(zh())
                 .contains("保修期 2023年5月10日 至 2025年5月9日"),
             "{}",
-            d.reasoning_zh
+            d.reasoning.render(zh())
         );
         assert!(
-            d.reasoning_en.contains("latent defect"),
+            d.reasoning.english().contains("latent defect"),
             "{}",
-            d.reasoning_en
+            d.reasoning.english()
         );
         assert!(
-            d.reasoning_en
+            d.reasoning
+                .english()
                 .contains("at cost without margin, CNY 6,000.00"),
             "{}",
-            d.reasoning_en
+            d.reasoning.english()
         );
         assert!(
-            d.reasoning_en
+            d.reasoning
+                .english()
                 .contains("covered from 10 May 2023 to 9 May 2025"),
             "{}",
-            d.reasoning_en
+            d.reasoning.english()
         );
         assert!(
-            d.reasoning_en
+            d.reasoning
+                .english()
                 .contains("[rule: out of warranty, the contractor → at cost]"),
             "{}",
-            d.reasoning_en
+            d.reasoning.english()
         );
         // At cost needs the cost price.
         let no_cost = Some(Quote {
@@ -915,9 +791,11 @@ mod tests {
         .unwrap();
         assert!(d.free_for_customer);
         assert!(
-            d.reasoning_en.contains("although the warranty has expired"),
+            d.reasoning
+                .english()
+                .contains("although the warranty has expired"),
             "{}",
-            d.reasoning_en
+            d.reasoning.english()
         );
     }
 
@@ -940,10 +818,11 @@ mod tests {
             }]
         );
         assert!(
-            d.reasoning_zh
+            d.reasoning
+                .render(zh())
                 .contains("向邻近基坑施工单位追偿 5,000.00 元"),
             "{}",
-            d.reasoning_zh
+            d.reasoning.render(zh())
         );
     }
 
@@ -955,10 +834,11 @@ mod tests {
                 let d = decide_with(&p, w, alone(party), quote(123_456, 100_000)).unwrap();
                 assert_eq!(d.customer, Some(cny(123_456)));
                 assert!(
-                    d.reasoning_en
+                    d.reasoning
+                        .english()
                         .contains("paid service at the quoted CNY 1,234.56"),
                     "{}",
-                    d.reasoning_en
+                    d.reasoning.english()
                 );
             }
         }
@@ -977,14 +857,14 @@ mod tests {
         assert_eq!(d.lines[0].treatment, Treatment::Free);
         assert_eq!(d.lines[1].treatment, Treatment::PaidService);
         assert!(
-            d.reasoning_zh.contains("60% 的责任在施工方"),
+            d.reasoning.render(zh()).contains("60% 的责任在施工方"),
             "{}",
-            d.reasoning_zh
+            d.reasoning.render(zh())
         );
         assert!(
-            d.reasoning_en.contains("(amount to be quoted)"),
+            d.reasoning.english().contains("(amount to be quoted)"),
             "{}",
-            d.reasoning_en
+            d.reasoning.english()
         );
         // At cost without a quote is no problem either.
         assert!(decide_with(&p, false, alone(Party::Contractor), None).is_ok());
@@ -1069,7 +949,7 @@ mod tests {
             prop_assert!(customer <= price);
             let claimed: i64 = d.claims.iter().map(|c| c.amount.unwrap().minor()).sum();
             prop_assert!(claimed <= contractor);
-            prop_assert!(!d.reasoning_zh.is_empty() && !d.reasoning_en.is_empty());
+            prop_assert!(!d.reasoning.render(zh()).is_empty() && !d.reasoning.english().is_empty());
         }
     }
 }

@@ -23,6 +23,8 @@ const DATETIME_FORMAT: &str = "format-datetime";
 const DATE_FORMAT: &str = "format-date";
 /// What goes between the items of a list, per locale.
 const LIST_SEPARATOR: &str = "format-list-separator";
+/// What goes between the clauses of a sentence, per locale.
+const CLAUSE_SEPARATOR: &str = "format-clause-separator";
 
 /// Every locale's bundle, and what was wrong with the shipped files.
 pub struct Catalogue {
@@ -191,8 +193,12 @@ impl Catalogue {
                     let pattern = self.render(locale, &Msg::new(DATETIME_FORMAT));
                     FluentValue::from(at.with_timezone(&zone).format(&pattern).to_string())
                 }
-                Arg::List(items) => {
-                    let separator = self.render(locale, &Msg::new(LIST_SEPARATOR));
+                Arg::List(items) | Arg::Clauses(items) => {
+                    let separator = match arg {
+                        Arg::List(_) => LIST_SEPARATOR,
+                        _ => CLAUSE_SEPARATOR,
+                    };
+                    let separator = self.render(locale, &Msg::new(separator));
                     let texts: Vec<String> =
                         items.iter().map(|item| self.render(locale, item)).collect();
                     FluentValue::from(texts.join(&separator))

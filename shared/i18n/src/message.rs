@@ -44,6 +44,8 @@ pub enum Arg {
     Date(NaiveDate),
     /// Several messages (labels), joined as the reader's locale joins a list.
     List(Vec<Msg>),
+    /// Several clauses of one sentence, joined as the reader's locale joins them (`；`).
+    Clauses(Vec<Msg>),
 }
 
 impl Arg {

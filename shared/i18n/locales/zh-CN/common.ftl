@@ -3,3 +3,4 @@ format-datetime = %Y年%-m月%-d日 %H:%M
 format-date = %Y年%-m月%-d日
 format-list-separator = 、
 format-date-value = { $day }
+format-clause-separator = ；

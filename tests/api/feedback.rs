@@ -849,7 +849,11 @@ async fn an_archived_case_is_visited_surveyed_counted_and_its_lessons_verified()
             .await
             .unwrap()
             .into_inner();
-        assert!(technicians.attribution.contains("work log"));
+        assert!(
+            technicians.attribution.contains("施工日志"),
+            "{}",
+            technicians.attribution
+        );
         let crew_row = technicians
             .rows
             .iter()
@@ -1349,7 +1353,7 @@ async fn an_archived_case_is_visited_surveyed_counted_and_its_lessons_verified()
         );
         assert_eq!((row.cases, row.recurrences, row.inherited), (2, 1, 1));
         assert_eq!((row.cumulative_share, row.vital_few), (1.0, true));
-        assert_eq!(row.label_zh, "渗漏 · 天沟檐沟 · 施工质量", "{row:?}");
+        assert_eq!(row.label_zh, "渗漏 · 天沟檐沟 · 施工工艺", "{row:?}");
         assert_eq!(
             row.effective_action_ids,
             std::slice::from_ref(&short.action_id)

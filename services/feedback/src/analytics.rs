@@ -230,48 +230,32 @@ pub(crate) fn ratio(part: i64, whole: i64) -> f64 {
     }
 }
 
-/// Chinese and English names of the keys a breakdown shows.
-const LABELS: &[(&str, &str, &str)] = &[
-    ("structural_safety", "结构安全", "Structural safety"),
-    ("member_deformation", "构件变形", "Member deformation"),
-    ("connection_loosening", "连接松动", "Connection loosening"),
-    ("coating_damage", "涂层损坏", "Coating damage"),
-    ("leakage", "渗漏", "Leakage"),
-    ("hardware_damage", "五金损坏", "Hardware damage"),
-    ("usage_consultation", "使用咨询", "Usage consultation"),
-    ("other", "其他", "Other"),
-    ("design", "设计缺陷", "Design fault"),
-    ("material", "材料缺陷", "Material defect"),
-    ("workmanship", "施工质量", "Workmanship"),
-    ("installation_accuracy", "安装精度", "Installation accuracy"),
-    ("improper_use", "使用不当", "Improper use"),
-    ("environment", "环境因素", "Environment"),
-    ("contractor", "承包方", "Contractor"),
-    ("designer", "设计方", "Designer"),
-    ("material_supplier", "材料供应商", "Material supplier"),
-    ("customer_use", "客户使用", "Customer use"),
-    ("third_party", "第三方", "Third party"),
-    ("force_majeure", "不可抗力", "Force majeure"),
-    ("portal_frame", "门式刚架", "Portal frame"),
-    ("multi_storey_frame", "多层框架", "Multi-storey frame"),
-    ("space_truss", "空间网架", "Space truss"),
-    ("bridge", "桥梁", "Bridge"),
-    (UNDETERMINED, "待定", "Undetermined"),
-];
-
+/// The Chinese and English names of a breakdown's key: the catalogue's label of the enum
+/// value the key stores (`leakage` → ProblemCategory LEAKAGE), the location's own names, or
+/// the key itself (a month, a project's name).
 fn label(dimension: pb::Dimension, key: &str) -> (String, String) {
     if dimension == pb::Dimension::Location
         && let Some(kind) = Locations::shipped().kind(key)
     {
         return (kind.zh.clone(), kind.en.clone());
     }
-    if matches!(dimension, pb::Dimension::Month | pb::Dimension::Project) {
+    let enum_name = match dimension {
+        pb::Dimension::Category => "ProblemCategory",
+        pb::Dimension::RootCause => "RootCause",
+        pb::Dimension::ResponsibleParty => "ResponsibleParty",
+        pb::Dimension::StructureType => "StructureType",
+        _ => return (key.to_owned(), key.to_owned()),
+    };
+    let label = if key == UNDETERMINED {
+        steelcare_i18n::msg!("analytics-undetermined")
+    } else {
+        steelcare_i18n::enum_label(enum_name, &key.to_ascii_uppercase())
+    };
+    if !steelcare_i18n::catalogue().has(&label.key) {
         return (key.to_owned(), key.to_owned());
     }
-    LABELS.iter().find(|(k, _, _)| *k == key).map_or_else(
-        || (key.to_owned(), key.to_owned()),
-        |(_, zh, en)| ((*zh).to_owned(), (*en).to_owned()),
-    )
+    let zh = steelcare_i18n::Locale::parse("zh-CN").unwrap_or_else(steelcare_i18n::Locale::english);
+    (label.render(zh), label.english())
 }
 
 /// Of a group's cases, the recurrences of earlier cases.
@@ -599,20 +583,11 @@ pub async fn outcomes(
 }
 
 /// Who a case counts for, in words.
-pub fn attribution(subject: pb::KpiSubject) -> &'static str {
+pub fn attribution(subject: pb::KpiSubject) -> steelcare_i18n::Msg {
     match subject {
-        pb::KpiSubject::Technician => {
-            "a technician: every case whose survey plan or work log names them (a case counts \
-             in full for each technician on it)"
-        }
-        pb::KpiSubject::Team => {
-            "a team: every case on which a technician of the team is named on the survey plan \
-             or the work log (once per team)"
-        }
-        _ => {
-            "an agent: every case whose ticket they took in (CreateTicket's caller); tickets \
-             customers filed themselves count for no agent"
-        }
+        pb::KpiSubject::Technician => msg!("kpi-attribution-technician"),
+        pb::KpiSubject::Team => msg!("kpi-attribution-team"),
+        _ => msg!("kpi-attribution-agent"),
     }
 }
 
@@ -621,6 +596,7 @@ pub async fn staff_kpis(
     conn: &impl ConnectionTrait,
     scope: &Scope,
     subject: i32,
+    locale: steelcare_i18n::Locale,
 ) -> Result<pb::StaffKpisResponse, ApiError> {
     let subject = pb::KpiSubject::try_from(subject)
         .ok()
@@ -659,7 +635,7 @@ pub async fn staff_kpis(
         .collect();
     Ok(pb::StaffKpisResponse {
         rows,
-        attribution: attribution(subject).to_owned(),
+        attribution: attribution(subject).render(locale),
     })
 }
 

@@ -75,7 +75,7 @@ impl Feedback {
     ) -> Result<pb::StaffKpisResponse, ApiError> {
         require_reader(&ctx.caller, true)?;
         let scope = Scope::parse(&ctx.caller, request.period.as_ref(), None)?;
-        analytics::staff_kpis(&self.db, &scope, request.subject).await
+        analytics::staff_kpis(&self.db, &scope, request.subject, ctx.locale).await
     }
 
     /// The CSV text of a report.
@@ -107,7 +107,7 @@ impl Feedback {
             }
             pb::Report::StaffKpis | pb::Report::Unspecified => kpis_csv(
                 &mut out,
-                analytics::staff_kpis(&self.db, &scope, request.subject).await?,
+                analytics::staff_kpis(&self.db, &scope, request.subject, ctx.locale).await?,
             ),
         }
         Ok(out.0)

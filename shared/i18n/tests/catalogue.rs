@@ -124,7 +124,6 @@ const NOT_YET_IN_THE_CATALOGUE: &[(&str, usize)] = &[
     ("services/feedback/src/visits.rs", 3),
     ("services/feedback/src/actions.rs", 1),
     ("services/feedback/src/quality.rs", 1),
-    ("services/feedback/src/analytics.rs", 28),
     ("services/repair/src/grpc/work.rs", 1),
     ("services/repair/src/grpc/plans.rs", 2),
     ("services/repair/src/worker.rs", 1),

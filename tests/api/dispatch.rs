@@ -458,7 +458,7 @@ async fn a_ticket_reaches_the_best_qualified_technician_and_moves_on_when_declin
         assert_eq!(ranking.rank, 1);
         assert!((1.5..2.5).contains(&ranking.distance_km), "{ranking:?}");
         assert!(
-            ranking.notes.iter().any(|n| n.contains("of 2 qualified")),
+            ranking.notes.iter().any(|n| n.contains("在 2 名合格")),
             "{ranking:?}"
         );
         // The urgent tier's offer lasts 10 minutes.

@@ -387,16 +387,23 @@ impl DispatchService {
         view::technician(&row)
     }
 
-    async fn assignment_view(&self, id: &str) -> Result<pb::Assignment, ApiError> {
+    async fn assignment_view(
+        &self,
+        id: &str,
+        locale: steelcare_i18n::Locale,
+    ) -> Result<pb::Assignment, ApiError> {
         let db = &self.dispatcher.db;
         let row = store::assignment(db, id)
             .await?
             .ok_or_else(|| not_found("assignment", id))?;
         let offers = store::offers(db, std::slice::from_ref(&row.id)).await?;
-        Ok(
-            view::assignments(std::slice::from_ref(&row), &offers, steelcare_store::now())?
-                .remove(0),
-        )
+        Ok(view::assignments(
+            std::slice::from_ref(&row),
+            &offers,
+            steelcare_store::now(),
+            locale,
+        )?
+        .remove(0))
     }
 
     /// Takes back the open offers of a technician who is no longer available; returns the
@@ -737,10 +744,14 @@ impl DispatchService {
         }
         let ranking = RankingRecord {
             ranked: None,
-            notes: vec![format!(
-                "offered by hand by {}: {reason}",
-                ctx.caller.subject
-            )],
+            notes: vec![
+                msg!(
+                    "dispatch-offered-by-hand",
+                    who = ctx.caller.subject.as_str(),
+                    reason = reason.as_str()
+                )
+                .into(),
+            ],
         };
         if d.offer_in(
             &tx,
@@ -772,7 +783,7 @@ impl DispatchService {
         d.committed();
         record_offer(OfferOutcome::Made);
         Ok(pb::OfferAssignmentResponse {
-            assignment: Some(self.assignment_view(&row.id).await?),
+            assignment: Some(self.assignment_view(&row.id, ctx.locale).await?),
         })
     }
 
@@ -943,7 +954,7 @@ impl DispatchService {
         d.committed();
         record_offer(OfferOutcome::Accepted);
         Ok(pb::AcceptAssignmentResponse {
-            assignment: Some(self.assignment_view(&row.id).await?),
+            assignment: Some(self.assignment_view(&row.id, ctx.locale).await?),
         })
     }
 
@@ -997,7 +1008,7 @@ impl DispatchService {
         tx.commit().await.map_err(db_err)?;
         d.committed();
         record_offer(OfferOutcome::Declined);
-        let view = self.assignment_view(&row.id).await?;
+        let view = self.assignment_view(&row.id, ctx.locale).await?;
         d.enqueue(&row).await;
         Ok(pb::DeclineAssignmentResponse {
             assignment: Some(view),
@@ -1068,7 +1079,7 @@ impl DispatchService {
         tx.commit().await.map_err(db_err)?;
         d.committed();
         Ok(pb::RecordArrivalResponse {
-            assignment: Some(self.assignment_view(&row.id).await?),
+            assignment: Some(self.assignment_view(&row.id, ctx.locale).await?),
             arrival_met: met,
         })
     }
@@ -1271,7 +1282,7 @@ impl DispatchService {
         let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
         let offers = store::offers(&self.dispatcher.db, &ids).await?;
         Ok(pb::ListAssignmentsResponse {
-            assignments: view::assignments(&rows, &offers, now)?,
+            assignments: view::assignments(&rows, &offers, now, ctx.locale)?,
             next_page_token,
         })
     }

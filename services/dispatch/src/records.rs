@@ -447,18 +447,19 @@ pub struct RankingRecord {
     /// The ranked position and reasons (absent for a manual offer).
     pub ranked: Option<Ranked>,
     /// Extra notes (e.g. the dispatcher's reason).
-    pub notes: Vec<String>,
+    pub notes: Vec<steelcare_i18n::Said>,
 }
 
 impl RankingRecord {
-    /// The protobuf form.
-    pub fn to_proto(&self) -> pb::RankingReason {
-        let mut notes = self
+    /// The protobuf form, its notes in `locale`.
+    pub fn to_proto(&self, locale: steelcare_i18n::Locale) -> pb::RankingReason {
+        let notes = self
             .ranked
-            .as_ref()
-            .map(|r| r.notes.clone())
-            .unwrap_or_default();
-        notes.extend(self.notes.iter().cloned());
+            .iter()
+            .flat_map(|r| r.notes.iter())
+            .chain(self.notes.iter())
+            .map(|n| n.render(locale))
+            .collect();
         pb::RankingReason {
             active_assignments: self.ranked.as_ref().map_or(0, |r| r.active as i32),
             distance_km: self

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use steelcare_domain::{ProblemCategory, SeverityTier};
+use steelcare_i18n::Locale;
 use steelcare_proto::dispatch::v1 as pb;
 use steelcare_runtime::ApiError;
 use steelcare_runtime::convert::to_timestamp;
@@ -16,8 +17,8 @@ fn ts_ms(ms: i64) -> Option<prost_types::Timestamp> {
     DateTime::from_timestamp_millis(ms).map(to_timestamp)
 }
 
-fn ranking(text: &str, id: &str) -> Result<pb::RankingReason, ApiError> {
-    Ok(from_json::<RankingRecord>(text, "ranking", id)?.to_proto())
+fn ranking(text: &str, id: &str, locale: Locale) -> Result<pb::RankingReason, ApiError> {
+    Ok(from_json::<RankingRecord>(text, "ranking", id)?.to_proto(locale))
 }
 
 /// A technician with their current load.
@@ -38,11 +39,12 @@ pub fn overdue(row: &assignments::Model, now: DateTime<Utc>) -> bool {
             .is_some_and(|d| d < now.timestamp_millis())
 }
 
-/// An assignment with its offers.
+/// An assignment with its offers, their reasons in `locale`.
 pub fn assignment(
     row: &assignments::Model,
     offers: &[&assignment_offers::Model],
     now: DateTime<Utc>,
+    locale: Locale,
 ) -> Result<pb::Assignment, ApiError> {
     Ok(pb::Assignment {
         assignment_id: row.id.clone(),
@@ -55,7 +57,7 @@ pub fn assignment(
         ranking: row
             .ranking
             .as_deref()
-            .map(|r| ranking(r, &row.id))
+            .map(|r| ranking(r, &row.id, locale))
             .transpose()?,
         manual: row.manual,
         overdue: overdue(row, now),
@@ -77,7 +79,7 @@ pub fn assignment(
                     state: state::proto(&o.state),
                     offer_time: ts_ms(o.offered_at_ms),
                     expire_time: ts_ms(o.expires_at_ms),
-                    ranking: Some(ranking(&o.ranking, &row.id)?),
+                    ranking: Some(ranking(&o.ranking, &row.id, locale)?),
                     manual: o.manual,
                     reason: o.reason.clone(),
                 })
@@ -91,6 +93,7 @@ pub fn assignments(
     rows: &[assignments::Model],
     offers: &[assignment_offers::Model],
     now: DateTime<Utc>,
+    locale: Locale,
 ) -> Result<Vec<pb::Assignment>, ApiError> {
     let mut by_assignment: HashMap<&str, Vec<&assignment_offers::Model>> = HashMap::new();
     for o in offers {
@@ -108,6 +111,7 @@ pub fn assignments(
                     .map(Vec::as_slice)
                     .unwrap_or(&[]),
                 now,
+                locale,
             )
         })
         .collect()

@@ -334,8 +334,8 @@ pub struct Ranked {
     pub distance_km: Option<f64>,
     /// First-time acceptance rate, when known.
     pub first_time_rate: Option<f64>,
-    /// The reasons in words.
-    pub notes: Vec<String>,
+    /// The reasons, as catalogue messages (older rankings hold English text).
+    pub notes: Vec<steelcare_i18n::Said>,
 }
 
 /// Ranks candidates for a site at `site` (when known); returns the best `limit`, best first,
@@ -374,20 +374,22 @@ pub fn rank(candidates: &[Candidate], site: Option<Point>, limit: usize) -> Vec<
         .into_iter()
         .enumerate()
         .map(|(i, (c, distance))| {
+            use steelcare_i18n::msg;
             let mut notes = vec![
-                format!(
-                    "rank {} of {total} qualified, available candidates considered",
-                    i + 1
-                ),
-                format!("{} active assignment(s)", c.active),
+                msg!("dispatch-rank", rank = i + 1, total = total),
+                msg!("dispatch-active", active = c.active),
             ];
             notes.push(match distance {
-                Some(d) => format!("base {d:.1} km from the site"),
-                None => "distance unknown (no base or site position)".to_owned(),
+                Some(d) => msg!("dispatch-distance", km = format!("{d:.1}")),
+                None => msg!("dispatch-distance-unknown"),
             });
             if let Some(rate) = c.first_time_rate {
-                notes.push(format!("first-time acceptance {:.0}%", rate * 100.0));
+                notes.push(msg!(
+                    "dispatch-first-time",
+                    percent = format!("{:.0}", rate * 100.0)
+                ));
             }
+            let notes = notes.into_iter().map(steelcare_i18n::Said::from).collect();
             Ranked {
                 technician_id: c.technician_id.clone(),
                 rank: (i + 1) as u32,
@@ -511,12 +513,10 @@ mod tests {
         assert_eq!(ranked[0].rank, 1);
         assert!(ranked[0].distance_km.is_some_and(|d| d < 2.0));
         assert!(ranked[2].distance_km.is_some_and(|d| d > 150.0));
-        assert!(
-            ranked[0]
-                .notes
-                .iter()
-                .any(|n| n.contains("km from the site"))
-        );
+        assert!(ranked[0].notes.iter().any(|n| {
+            n.render(steelcare_i18n::Locale::english())
+                .contains("km from the site")
+        }));
     }
 
     #[test]

@@ -79,6 +79,22 @@ fn technician_precondition(id: &str, status: &str, message: Msg) -> ApiError {
     }
 }
 
+/// A survey team member booked on another survey plan at the time.
+fn survey_clash(clash: &steelcare_store::entity::survey_plan_members::Model) -> ApiError {
+    let at = |ms| Arg::at(DateTime::from_timestamp_millis(ms).unwrap_or_default());
+    technician_precondition(
+        &clash.technician_id,
+        "BUSY",
+        msg!(
+            "error-survey-overlap",
+            id = clash.technician_id.as_str(),
+            plan = clash.survey_plan_id.as_str(),
+            from = at(clash.starts_at_ms),
+            to = at(clash.ends_at_ms)
+        ),
+    )
+}
+
 fn case_precondition(ticket_id: &str, state: CaseState, message: Msg) -> ApiError {
     steelcare_runtime::error::in_state(ticket_id, state, message)
 }
@@ -1135,90 +1151,76 @@ impl DispatchService {
         let visit = start
             .with_timezone(&d.config.calendar.timezone())
             .date_naive();
-        let certificate_kinds = d.config.settings.rules.certificates_for(category);
         for id in team {
             let row = rows
                 .iter()
                 .find(|r| &r.id == id)
                 .ok_or_else(|| not_found("technician", id))?;
             let t = TechnicianRecord::from_row(row)?;
-            if t.status != DutyStatus::OnDuty {
-                return Err(technician_precondition(
-                    id,
-                    t.status.as_str(),
-                    msg!(
-                        "error-technician-status",
-                        id = id.as_str(),
-                        status = t.status.label()
-                    ),
-                ));
-            }
-            if t.on_leave(start, end) {
-                return Err(technician_precondition(
-                    id,
-                    "ON_LEAVE",
-                    msg!("error-technician-on-leave-survey", id = id.as_str()),
-                ));
-            }
-            if *id == survey.lead {
-                if let Err(why) = qualifies(
-                    &d.config.settings.rules,
-                    category,
-                    &t.skills,
-                    &t.certificates,
-                    visit,
-                ) {
-                    return Err(technician_precondition(
-                        id,
-                        t.status.as_str(),
-                        msg!(
-                            "error-lead-unqualified",
-                            id = id.as_str(),
-                            category = category.label(),
-                            why = why.message()
-                        ),
-                    ));
-                }
-            } else {
-                for kind in &certificate_kinds {
-                    let valid = t
-                        .certificates
-                        .iter()
-                        .filter(|c: &&Certificate| c.kind == *kind)
-                        .map(|c| c.valid_until)
-                        .max();
-                    if valid.is_none_or(|until| until < visit) {
-                        return Err(technician_precondition(
-                            id,
-                            t.status.as_str(),
-                            msg!(
-                                "error-technician-certificate",
-                                id = id.as_str(),
-                                kind = *kind,
-                                day = visit
-                            ),
-                        ));
-                    }
-                }
-            }
+            self.fits_survey(&t, id, *id == survey.lead, category, (start, end, visit))?;
         }
         let clashes = store::overlapping_surveys(tx, team, ms(start), ms(end)).await?;
-        if let Some(clash) = clashes.first() {
-            return Err(technician_precondition(
-                &clash.technician_id,
-                "BUSY",
-                msg!(
-                    "error-survey-overlap",
-                    id = clash.technician_id.as_str(),
-                    plan = clash.survey_plan_id.as_str(),
-                    from = Arg::at(
-                        DateTime::from_timestamp_millis(clash.starts_at_ms).unwrap_or_default()
-                    ),
-                    to = Arg::at(
-                        DateTime::from_timestamp_millis(clash.ends_at_ms).unwrap_or_default()
-                    )
-                ),
-            ));
+        match clashes.first() {
+            Some(clash) => Err(survey_clash(clash)),
+            None => Ok(()),
+        }
+    }
+
+    /// A member of a survey team is on duty, not on leave during it, and qualified: the lead
+    /// for the category, the others with its certificates valid on the day.
+    fn fits_survey(
+        &self,
+        t: &TechnicianRecord,
+        id: &str,
+        lead: bool,
+        category: ProblemCategory,
+        (start, end, visit): (DateTime<Utc>, DateTime<Utc>, chrono::NaiveDate),
+    ) -> Result<(), ApiError> {
+        let rules = &self.dispatcher.config.settings.rules;
+        let refuse =
+            |current: &str, message: Msg| Err(technician_precondition(id, current, message));
+        if t.status != DutyStatus::OnDuty {
+            let message = msg!(
+                "error-technician-status",
+                id = id,
+                status = t.status.label()
+            );
+            return refuse(t.status.as_str(), message);
+        }
+        if t.on_leave(start, end) {
+            return refuse(
+                "ON_LEAVE",
+                msg!("error-technician-on-leave-survey", id = id),
+            );
+        }
+        if lead {
+            if let Err(why) = qualifies(rules, category, &t.skills, &t.certificates, visit) {
+                let message = msg!(
+                    "error-lead-unqualified",
+                    id = id,
+                    category = category.label(),
+                    why = why.message()
+                );
+                return refuse(t.status.as_str(), message);
+            }
+            return Ok(());
+        }
+        for kind in rules.certificates_for(category) {
+            let valid = t
+                .certificates
+                .iter()
+                .filter(|c: &&Certificate| c.kind == kind)
+                .map(|c| c.valid_until)
+                .max();
+            if valid.is_none_or(|until| until < visit) {
+                let message = msg!(
+                    "error-technician-certificate",
+                    id = id,
+                    kind = kind,
+                    day = visit
+                );
+                return refuse(t.status.as_str(), message);
+            }
         }
         Ok(())
     }

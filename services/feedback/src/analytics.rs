@@ -254,7 +254,7 @@ fn label(dimension: pb::Dimension, key: &str) -> (String, String) {
     if !steelcare_i18n::catalogue().has(&label.key) {
         return (key.to_owned(), key.to_owned());
     }
-    let zh = steelcare_i18n::Locale::parse("zh-CN").unwrap_or_else(steelcare_i18n::Locale::english);
+    let zh = steelcare_i18n::Locale::chinese();
     (label.render(zh), label.english())
 }
 

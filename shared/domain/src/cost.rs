@@ -647,7 +647,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn zh() -> steelcare_i18n::Locale {
-        steelcare_i18n::Locale::parse("zh-CN").unwrap_or_else(steelcare_i18n::Locale::english)
+        steelcare_i18n::Locale::chinese()
     }
 
     fn cny(minor: i64) -> Amount {

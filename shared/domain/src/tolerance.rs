@@ -862,7 +862,7 @@ mod tests {
     use super::*;
 
     fn zh() -> steelcare_i18n::Locale {
-        steelcare_i18n::Locale::parse("zh-CN").unwrap_or_else(steelcare_i18n::Locale::english)
+        steelcare_i18n::Locale::chinese()
     }
     use proptest::prelude::*;
 

@@ -138,28 +138,6 @@ impl Catalogue {
         self.locales.iter().all(|l| l.variables.contains_key(key))
     }
 
-    /// Every message id (of the English locale, which every other must match).
-    pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.locales
-            .get(usize::from(self.english))
-            .into_iter()
-            .flat_map(|l| l.variables.keys().map(String::as_str))
-    }
-
-    /// The text of every message whose id starts with `prefix` and needs no facts (labels),
-    /// in `locale`, by id.
-    pub fn labels(&self, locale: Locale, prefix: &str) -> BTreeMap<String, String> {
-        let Some(shipped) = self.locales.get(usize::from(locale.0)) else {
-            return BTreeMap::new();
-        };
-        shipped
-            .variables
-            .iter()
-            .filter(|(key, vars)| key.starts_with(prefix) && vars.is_empty())
-            .map(|(key, _)| (key.clone(), self.render(locale, &Msg::owned(key.clone()))))
-            .collect()
-    }
-
     /// `msg` in `locale`; a text missing there comes from English, and a key missing
     /// everywhere is returned as itself (the completeness test keeps that from shipping).
     pub fn render(&self, locale: Locale, msg: &Msg) -> String {

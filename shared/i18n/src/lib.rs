@@ -12,7 +12,7 @@ mod locale;
 mod message;
 
 pub use catalogue::{Catalogue, Problem, catalogue};
-pub use locale::Locale;
+pub use locale::{Locale, UnknownLocale};
 pub use message::{Arg, Msg, Said};
 
 static TIME_ZONE: std::sync::OnceLock<chrono_tz::Tz> = std::sync::OnceLock::new();

@@ -15,6 +15,11 @@ impl Locale {
         catalogue().english()
     }
 
+    /// Chinese (zh-CN): the language of the API's `*_zh` fields and the usual default.
+    pub fn chinese() -> Locale {
+        Locale::parse("zh-CN").unwrap_or_else(Locale::english)
+    }
+
     /// The shipped locale `tag` names (`zh-CN`, `zh`, `en-GB` → `en`), if any.
     pub fn parse(tag: &str) -> Option<Locale> {
         let id: LanguageIdentifier = tag.trim().parse().ok()?;
@@ -35,6 +40,33 @@ impl Locale {
     /// Every shipped locale.
     pub fn all() -> impl Iterator<Item = Locale> {
         (0..catalogue().len()).filter_map(|i| u8::try_from(i).ok().map(Locale))
+    }
+}
+
+/// A tag naming none of the shipped locales.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownLocale(pub String);
+
+impl std::fmt::Display for UnknownLocale {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let shipped: Vec<&str> = Locale::all().map(Locale::tag).collect();
+        write!(
+            f,
+            "{:?} is not a shipped locale ({})",
+            self.0,
+            shipped.join(", ")
+        )
+    }
+}
+
+impl std::error::Error for UnknownLocale {}
+
+/// [`Locale::parse`], refusing with the shipped tags named (settings, the command line).
+impl std::str::FromStr for Locale {
+    type Err = UnknownLocale;
+
+    fn from_str(tag: &str) -> Result<Self, Self::Err> {
+        Locale::parse(tag).ok_or_else(|| UnknownLocale(tag.to_owned()))
     }
 }
 

@@ -44,13 +44,19 @@ fn literals_after<'a>(text: &'a str, marker: &str) -> Vec<&'a str> {
         .collect()
 }
 
-#[test]
-fn every_message_the_code_names_is_in_the_catalogue() {
+/// The workspace's root and every Rust file of its services and shared crates.
+fn workspace_sources() -> (PathBuf, Vec<PathBuf>) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let mut files = Vec::new();
     for dir in ["services", "shared"] {
         sources(&root.join(dir), &mut files);
     }
+    (root, files)
+}
+
+#[test]
+fn every_message_the_code_names_is_in_the_catalogue() {
+    let (_, files) = workspace_sources();
     assert!(files.len() > 50, "{}", files.len());
     let mut missing = Vec::new();
     let mut named = 0;
@@ -257,11 +263,7 @@ fn operator_file(path: &Path) -> bool {
 
 #[test]
 fn no_person_facing_sentence_is_built_outside_the_catalogue() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let mut files = Vec::new();
-    for dir in ["services", "shared"] {
-        sources(&root.join(dir), &mut files);
-    }
+    let (root, files) = workspace_sources();
     let mut found: Vec<(String, usize, Vec<String>)> = Vec::new();
     for file in files.iter().filter(|f| !operator_file(f)) {
         let text = std::fs::read_to_string(file).unwrap_or_default();

@@ -369,7 +369,7 @@ mod tests {
     }
 
     fn zh() -> Locale {
-        Locale::parse("zh-CN").unwrap_or_else(Locale::english)
+        Locale::chinese()
     }
 
     #[test]

@@ -436,7 +436,7 @@ pub fn criterion(
             within_share: 0.0,
             worst_ratio: 0.0,
             reason: criterion.english(),
-            reason_zh: criterion.render(chinese()),
+            reason_zh: criterion.render(steelcare_i18n::Locale::chinese()),
             source: limit.source,
         }),
     })
@@ -497,14 +497,9 @@ fn to_proto(m: &CheckedMeasurement, measurement_id: &str, j: &Judgement) -> comm
             },
             source: j.limit.source.clone(),
             reason: j.reason.english(),
-            reason_zh: j.reason.render(chinese()),
+            reason_zh: j.reason.render(steelcare_i18n::Locale::chinese()),
         }),
     }
-}
-
-/// Chinese, for the `reason_zh` fields (the API carries a judgement in both languages).
-fn chinese() -> steelcare_i18n::Locale {
-    steelcare_i18n::Locale::parse("zh-CN").unwrap_or_else(steelcare_i18n::Locale::english)
 }
 
 fn rule_proto(rule: Rule) -> i32 {

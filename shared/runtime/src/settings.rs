@@ -748,18 +748,10 @@ impl RawServer {
         if self.drain_delay_ms > 60_000 {
             return Err(invalid("server.drain_delay_ms", "must be at most 60000"));
         }
-        let default_locale =
-            steelcare_i18n::Locale::parse(&self.default_locale).ok_or_else(|| {
-                let shipped: Vec<&str> = steelcare_i18n::Locale::all().map(|l| l.tag()).collect();
-                invalid(
-                    "server.default_locale",
-                    format!(
-                        "{:?} is not a shipped locale ({})",
-                        self.default_locale,
-                        shipped.join(", ")
-                    ),
-                )
-            })?;
+        let default_locale = self
+            .default_locale
+            .parse::<steelcare_i18n::Locale>()
+            .map_err(|err| invalid("server.default_locale", err.to_string()))?;
         Ok(ServerSettings {
             listen,
             max_message_bytes: self.max_message_bytes as usize,

@@ -391,7 +391,7 @@ mod tests {
     use super::*;
 
     fn zh() -> steelcare_i18n::Locale {
-        steelcare_i18n::Locale::parse("zh-CN").unwrap_or_else(steelcare_i18n::Locale::english)
+        steelcare_i18n::Locale::chinese()
     }
 
     #[test]

@@ -272,9 +272,7 @@ fn bearing_proto(
             })
             .collect(),
         free_for_customer: d.free_for_customer,
-        reasoning_zh: d.reasoning.render(
-            steelcare_i18n::Locale::parse("zh-CN").unwrap_or_else(steelcare_i18n::Locale::english),
-        ),
+        reasoning_zh: d.reasoning.render(steelcare_i18n::Locale::chinese()),
         reasoning_en: d.reasoning.english(),
         override_reason: String::new(),
         lines: d

@@ -14,7 +14,7 @@ use steelcare_proto::acceptance::v1 as pb;
 use steelcare_proto::acceptance::v1::acceptance_service_client::AcceptanceServiceClient;
 use steelcare_proto::common::v1 as common;
 use steelcare_proto::repair::v1 as rpb;
-use steelcare_tests::{Backend, authed, backends};
+use steelcare_tests::{Backend, authed, backends, in_language};
 use tokio_stream::StreamExt;
 use tonic::Code;
 
@@ -240,11 +240,34 @@ async fn a_repaired_case_is_inspected_accepted_after_rework_archived_exported_an
         let inspection = failed.self_inspection.unwrap();
         assert!(!inspection.passed);
         assert_eq!(failed.state, common::CaseState::InRepair as i32);
+        // What failed reads in the reader's language: the deployment's default, Chinese,
+        // and English for a reader who asks for it, from the same record.
         assert!(
-            inspection.failures[0].contains("step s2 criterion 1 on G2"),
+            inspection.failures[0].starts_with("步骤 s2 第 1 项质量标准（G2）："),
             "{:?}",
             inspection.failures
         );
+        let in_english = client
+            .get_self_inspection(in_language(
+                authed(
+                    pb::GetSelfInspectionRequest {
+                        self_inspection_id: inspection.self_inspection_id.clone(),
+                    },
+                    &engineer,
+                ),
+                "en",
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .self_inspection
+            .unwrap();
+        assert!(
+            in_english.failures[0].starts_with("step s2 criterion 1 on G2: "),
+            "{:?}",
+            in_english.failures
+        );
+        assert_ne!(in_english.failures, inspection.failures);
         // A new problem fails it too.
         let mut found = self_inspection("s-2", &ticket, [150.0; 5]);
         found.new_problems = vec!["Fresh rust at the purlin cleat".into()];
@@ -257,7 +280,7 @@ async fn a_repaired_case_is_inspected_accepted_after_rework_archived_exported_an
             .unwrap();
         assert_eq!(
             failed.failures,
-            ["new problem: Fresh rust at the purlin cleat"]
+            ["新发现问题：Fresh rust at the purlin cleat"]
         );
         let err = client
             .archive_case(authed(

@@ -17,7 +17,7 @@ use steelcare_proto::events::v1::event_envelope::Payload;
 use steelcare_proto::intake::v1 as intake;
 use steelcare_proto::intake::v1::intake_service_client::IntakeServiceClient;
 use steelcare_store::entity::{assignment_offers, audit_log, outbox, technicians};
-use steelcare_tests::{Backend, TestApp, authed, backends, spawn_app_with};
+use steelcare_tests::{Backend, TestApp, authed, backends, in_language, spawn_app_with};
 use tonic::Code;
 use tonic::transport::Channel;
 use tonic_types::StatusExt;
@@ -647,6 +647,7 @@ async fn offers_time_out_and_nobody_available_escalates_then_retries() {
             escalated.offers[0].state,
             pb::AssignmentState::Expired as i32
         );
+        assert_eq!(escalated.offers[0].reason, "派工邀请到期未响应");
         assert!(escalated.retry_time.is_some());
         let err = office
             .accept(&first.assignment_id, "t-slow")
@@ -1251,6 +1252,32 @@ async fn a_technician_who_goes_off_duty_gets_no_more_offers_even_from_a_recent_f
         assert_eq!(
             withdrawn.offers[0].state,
             pb::AssignmentState::Withdrawn as i32
+        );
+        // Why, in the reader's language: the default (Chinese), or English when asked.
+        assert_eq!(
+            withdrawn.offers[0].reason,
+            "该技术人员已不可用（离岗或休假）"
+        );
+        let in_english = office
+            .dispatch
+            .list_assignments(in_language(
+                authed(
+                    pb::ListAssignmentsRequest {
+                        ticket_id: first.clone(),
+                        ..Default::default()
+                    },
+                    &office.dispatcher,
+                ),
+                "en",
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .assignments
+            .remove(0);
+        assert_eq!(
+            in_english.offers[0].reason,
+            "the technician is no longer available"
         );
         let near = technicians::Entity::find_by_id("t-near".to_owned())
             .one(&office.app.db)

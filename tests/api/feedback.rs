@@ -17,7 +17,7 @@ use steelcare_proto::feedback::v1 as pb;
 use steelcare_proto::feedback::v1::feedback_service_client::FeedbackServiceClient;
 use steelcare_proto::intake::v1 as intake;
 use steelcare_runtime::convert::to_timestamp;
-use steelcare_tests::{authed, backends};
+use steelcare_tests::{authed, backends, in_language};
 use tokio_stream::StreamExt;
 use tonic::Code;
 use tonic::transport::Channel;
@@ -1399,10 +1399,41 @@ async fn an_archived_case_is_visited_surveyed_counted_and_its_lessons_verified()
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         };
+        // The system's notes keep their facts and read in the reader's language: the
+        // deployment's default (Chinese), and English for a reader who asks for it.
         let note = &reopened.updates.last().unwrap().note;
-        assert!(note.starts_with("reopened: ticket "), "{note}");
+        assert!(note.starts_with("重新打开：措施验证有效后，"), "{note}");
         assert!(note.contains(&back), "{note}");
+        assert!(
+            reopened.updates[1].note.starts_with("验证有效："),
+            "{:?}",
+            reopened.updates[1]
+        );
         assert_eq!(reopened.updates.len(), 3);
+        let in_english = client
+            .get_corrective_action(in_language(
+                authed(
+                    pb::GetCorrectiveActionRequest {
+                        action_id: short.action_id.clone(),
+                    },
+                    &auditor,
+                ),
+                "en",
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .action
+            .unwrap();
+        let notes: Vec<&str> = in_english.updates.iter().map(|u| u.note.as_str()).collect();
+        assert!(notes[2].starts_with("reopened: ticket "), "{notes:?}");
+        assert!(notes[2].contains(&back), "{notes:?}");
+        assert!(
+            notes[1].starts_with("verified effective: no recurrence in the "),
+            "{notes:?}"
+        );
+        // A person's own note reads as they wrote it, in any language.
+        assert_eq!(notes[0], reopened.updates[0].note);
     }
 }
 
@@ -1477,7 +1508,8 @@ async fn declining_visits_cancels_them_and_closes_the_case() {
             visits_after
                 .iter()
                 .all(|v| v.status == pb::VisitStatus::Cancelled as i32
-                    && v.reason.contains("the building has been sold"))
+                    && v.reason == "客户谢绝回访：the building has been sold"),
+            "{visits_after:?}"
         );
         let err = client
             .record_visit_attempt(authed(

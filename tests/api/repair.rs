@@ -15,7 +15,7 @@ use steelcare_proto::events::v1::event_envelope::Payload;
 use steelcare_proto::intake::v1 as intake;
 use steelcare_proto::repair::v1 as pb;
 use steelcare_proto::repair::v1::repair_service_client::RepairServiceClient;
-use steelcare_tests::{authed, backends};
+use steelcare_tests::{authed, backends, in_language};
 use tonic::Code;
 use tonic::transport::Channel;
 use tonic_types::StatusExt;
@@ -780,6 +780,37 @@ async fn a_leaking_gutter_goes_from_survey_to_agreement_to_a_finished_repair() {
                 pb::ApprovalStep::ChiefEngineer as i32
             ],
             "80,000 CNY is above the chief engineer's threshold"
+        );
+        // Why, in the reader's language: the default (Chinese), or English when asked.
+        assert!(
+            plan.chain_reasons
+                .contains(&"费用估算超过总工程师审批限额".to_owned()),
+            "{:?}",
+            plan.chain_reasons
+        );
+        let in_english = desk
+            .repair
+            .get_plan(in_language(
+                authed(
+                    pb::GetPlanRequest {
+                        ticket_id: ticket.clone(),
+                        version: 1,
+                    },
+                    &desk.engineer,
+                ),
+                "en",
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .plan
+            .unwrap();
+        assert!(
+            in_english
+                .chain_reasons
+                .contains(&"estimate above the chief engineer's threshold".to_owned()),
+            "{:?}",
+            in_english.chain_reasons
         );
         let criterion = plan.content.as_ref().unwrap().steps[1].quality_criteria[0]
             .judgement

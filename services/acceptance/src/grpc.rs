@@ -3,7 +3,7 @@
 //! `archive.rs`.
 
 use std::pin::Pin;
-use steelcare_i18n::msg;
+use steelcare_i18n::{Arg, Locale, Msg, Said, msg};
 
 use steelcare_bus::EVENTS_STREAM;
 use steelcare_domain::{CaseState, Role};
@@ -130,7 +130,7 @@ impl AcceptanceService {
                 let row = self.stored(&id).await?;
                 let state = a.case_for(&a.db, &ctx.caller, &row.ticket_id).await?.state;
                 return Ok(pb::RecordSelfInspectionResponse {
-                    self_inspection: Some(decode(&row)?),
+                    self_inspection: Some(self_inspection_in(decode(&row)?, ctx.locale)),
                     state: state.proto_value(),
                 });
             }
@@ -160,7 +160,7 @@ impl AcceptanceService {
         let state = store_self_inspection(&tx, ctx, &case, &inspection, now).await?;
         a.finish(tx, key, &id).await?;
         Ok(pb::RecordSelfInspectionResponse {
-            self_inspection: Some(inspection),
+            self_inspection: Some(self_inspection_in(inspection, ctx.locale)),
             state: state.proto_value(),
         })
     }
@@ -179,7 +179,7 @@ impl AcceptanceService {
             )
             .await?;
         Ok(pb::GetSelfInspectionResponse {
-            self_inspection: Some(decode(&row)?),
+            self_inspection: Some(self_inspection_in(decode(&row)?, ctx.locale)),
         })
     }
 
@@ -191,7 +191,10 @@ impl AcceptanceService {
         Ok(pb::ListSelfInspectionsResponse {
             self_inspections: self
                 .list_of(ctx, &request.ticket_id, kind::SELF_INSPECTION)
-                .await?,
+                .await?
+                .into_iter()
+                .map(|i| self_inspection_in(i, ctx.locale))
+                .collect(),
         })
     }
 
@@ -410,24 +413,7 @@ fn check_against_plan(
                 .and_then(|m| m.judgement.as_ref())
                 .is_some_and(|j| j.passed);
             if !passed {
-                failures.push(format!(
-                    "step {} criterion {}{}: {}",
-                    step.step_id,
-                    j + 1,
-                    if expected.member.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" on {}", expected.member)
-                    },
-                    match &measured {
-                        None => "no measurement answers it".to_owned(),
-                        Some(m) => m
-                            .judgement
-                            .as_ref()
-                            .map(|j| j.reason.clone())
-                            .unwrap_or_default(),
-                    }
-                ));
+                failures.push(criterion_failed(step, j + 1, expected, measured.as_ref()));
             }
             criteria.push(pb::CriterionCheck {
                 step_id: step.step_id.clone(),
@@ -445,15 +431,12 @@ fn check_against_plan(
             let passed =
                 latest.is_some_and(|i| i.status == steelcare_store::case_records::status::PASSED);
             if !passed {
-                failures.push(format!(
-                    "key step {}: {}",
-                    step.step_id,
-                    if latest.is_some() {
-                        "its latest inspection failed"
-                    } else {
-                        "never inspected"
-                    }
-                ));
+                let key = if latest.is_some() {
+                    "selfcheck-key-step-failed"
+                } else {
+                    "selfcheck-key-step-uninspected"
+                };
+                failures.push(Msg::new(key).with("step", step.step_id.as_str()));
             }
             key_steps.push(pb::KeyStepCheck {
                 step_id: step.step_id.clone(),
@@ -463,9 +446,50 @@ fn check_against_plan(
         }
     }
     for problem in new_problems {
-        failures.push(format!("new problem: {problem}"));
+        failures.push(msg!("selfcheck-new-problem", problem = problem));
     }
+    let failures = failures
+        .into_iter()
+        .map(|m| Said::from(m).to_column())
+        .collect();
     (criteria, key_steps, failures)
+}
+
+/// Why a quality criterion failed: what measurement answered it and its judgement's reason
+/// (kept in both languages on the measurement), or that none did.
+fn criterion_failed(
+    step: &steelcare_proto::repair::v1::PlanStep,
+    criterion: usize,
+    expected: &common::Measurement,
+    measured: Option<&common::Measurement>,
+) -> Msg {
+    let why = match measured.and_then(|m| m.judgement.as_ref()) {
+        Some(j) => Arg::Written(vec![
+            ("en".to_owned(), j.reason.clone()),
+            ("zh-CN".to_owned(), j.reason_zh.clone()),
+        ]),
+        None => Arg::from(msg!("selfcheck-unmeasured")),
+    };
+    let failed = if expected.member.is_empty() {
+        msg!("selfcheck-criterion-failed", step = step.step_id.as_str())
+    } else {
+        msg!(
+            "selfcheck-criterion-failed-on",
+            step = step.step_id.as_str(),
+            member = expected.member.as_str()
+        )
+    };
+    failed
+        .with("criterion", i64::try_from(criterion).unwrap_or(i64::MAX))
+        .with("why", why)
+}
+
+/// A self-inspection as a reader in `locale` sees it: its failures in their language.
+fn self_inspection_in(mut inspection: pb::SelfInspection, locale: Locale) -> pb::SelfInspection {
+    for failure in &mut inspection.failures {
+        *failure = Said::read(failure, locale);
+    }
+    inspection
 }
 
 /// Stores a self-inspection, audits it, moves a passed one's case to SELF_INSPECTED and

@@ -18,6 +18,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, Q
 use steelcare_bus::{DispatchQueue, EVENTS_STREAM};
 use steelcare_domain::dispatch::retry_backoff;
 use steelcare_domain::{CaseState, ProblemCategory, SeverityTier};
+use steelcare_i18n::{Locale, Msg, Said, msg};
 use steelcare_proto::common::v1::Actor;
 use steelcare_proto::events::v1 as events;
 use steelcare_proto::events::v1::event_envelope::Payload;
@@ -138,11 +139,25 @@ fn requested(
     })
 }
 
+/// Why nobody was offered a job: no qualified, available technician covers its regions.
+pub(crate) fn nobody_covers(regions: &[String], category: ProblemCategory) -> Msg {
+    msg!(
+        "offer-nobody-covers",
+        regions = regions.join("/"),
+        category = category.label()
+    )
+}
+
+/// Why an offer closed without an answer.
+fn no_answer() -> Said {
+    Said::from(msg!("offer-expired"))
+}
+
 /// The event of an escalation: nobody is available (`why`), tried again at `retry`.
-fn escalated(row: &assignments::Model, why: &str, retry: DateTime<Utc>) -> Payload {
+fn escalated(row: &assignments::Model, why: &Msg, retry: DateTime<Utc>) -> Payload {
     Payload::DispatchEscalated(events::DispatchEscalated {
         dispatch_id: row.id.clone(),
-        reason: why.to_owned(),
+        reason: why.english(),
         retry_time: Some(to_timestamp(retry)),
     })
 }
@@ -480,7 +495,7 @@ impl Dispatcher {
         tx: &DatabaseTransaction,
         row: &assignments::Model,
         outcome: &str,
-        reason: &str,
+        reason: &Said,
         actor: Actor,
         now: DateTime<Utc>,
     ) -> Result<bool, ApiError> {
@@ -524,7 +539,7 @@ impl Dispatcher {
             Payload::AssignmentDeclined(events::AssignmentDeclined {
                 assignment_id: row.id.clone(),
                 technician_id,
-                reason: reason.to_owned(),
+                reason: reason.render(Locale::english()),
             }),
         )
         .await?;
@@ -537,7 +552,7 @@ impl Dispatcher {
         &self,
         tx: &DatabaseTransaction,
         row: &assignments::Model,
-        why: &str,
+        why: &Msg,
         now: DateTime<Utc>,
     ) -> Result<Option<DateTime<Utc>>, ApiError> {
         let retry = self.retry_after(row, now);
@@ -580,7 +595,7 @@ impl Dispatcher {
         tx: &DatabaseTransaction,
         row: &assignments::Model,
         outcome: &str,
-        reason: &str,
+        reason: &Said,
         now: DateTime<Utc>,
     ) -> Result<bool, ApiError> {
         let booked = [state::CONFIRMED, state::ARRIVED].contains(&row.state.as_str());
@@ -670,11 +685,7 @@ impl Dispatcher {
             }
             let tx = begin_write(&self.db).await.map_err(db_err)?;
             let Some(best) = ranked.into_iter().next() else {
-                let why = format!(
-                    "no qualified, available technician covers {} for {}",
-                    regions.join("/"),
-                    job.category
-                );
+                let why = nobody_covers(&regions, job.category);
                 match self.escalate_in(&tx, &row, &why, now).await? {
                     Some(retry) => break (tx, JobOutcome::Escalated(retry)),
                     None => return Ok(JobOutcome::Skipped),
@@ -773,7 +784,7 @@ impl Dispatcher {
                 continue;
             }
             if self
-                .release_in(&tx, &current, state::EXPIRED, "timeout", system(), now)
+                .release_in(&tx, &current, state::EXPIRED, &no_answer(), system(), now)
                 .await?
             {
                 tx.commit().await.map_err(db_err)?;

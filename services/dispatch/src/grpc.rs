@@ -3,7 +3,7 @@
 //! after the commit, and answers with the stored result.
 
 use std::collections::BTreeSet;
-use steelcare_i18n::{Arg, Msg, msg};
+use steelcare_i18n::{Arg, Msg, Said, msg};
 use steelcare_runtime::metrics::{OfferOutcome, record_offer};
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -383,6 +383,11 @@ fn filtered(
     query
 }
 
+/// Why an open offer was taken back from a technician who went off duty or on leave.
+fn no_longer_available() -> Said {
+    Said::from(msg!("offer-withdrawn-unavailable"))
+}
+
 impl DispatchService {
     /// The service over a dispatcher.
     pub fn new(dispatcher: Dispatcher) -> Self {
@@ -443,7 +448,7 @@ impl DispatchService {
         tx: &DatabaseTransaction,
         ctx: &RequestContext,
         technician_id: &str,
-        reason: &str,
+        reason: &Said,
         now: DateTime<Utc>,
     ) -> Result<Vec<assignments::Model>, ApiError> {
         let open = assignments::Entity::find()
@@ -519,7 +524,7 @@ impl DispatchService {
         let released = if record.status != DutyStatus::OnDuty
             || record.on_leave(now, now + TimeDelta::seconds(1))
         {
-            self.withdraw_open_offers(&tx, ctx, &id, "technician no longer available", now)
+            self.withdraw_open_offers(&tx, ctx, &id, &no_longer_available(), now)
                 .await?
         } else {
             Vec::new()
@@ -679,7 +684,7 @@ impl DispatchService {
             .iter()
             .any(|l| l.overlaps(now, now + TimeDelta::seconds(1)));
         let released = if status != DutyStatus::OnDuty || on_leave_now {
-            self.withdraw_open_offers(&tx, ctx, &id, "technician no longer available", now)
+            self.withdraw_open_offers(&tx, ctx, &id, &no_longer_available(), now)
                 .await?
         } else {
             Vec::new()
@@ -719,7 +724,7 @@ impl DispatchService {
                 msg!("error-already-offered", id = technician_id),
             ));
         }
-        let reason = format!("reassigned by hand: {reason}");
+        let reason = Said::from(msg!("offer-reassigned-by-hand", reason = reason));
         let actor = actor_of(&ctx.caller);
         let d = &self.dispatcher;
         if !d
@@ -948,7 +953,7 @@ impl DispatchService {
         if !updated {
             return Err(changed_meanwhile());
         }
-        store::close_offer(&tx, &row.id, state::CONFIRMED, ms(now), "").await?;
+        store::close_offer(&tx, &row.id, state::CONFIRMED, ms(now), &Said::words("")).await?;
         audit_assignment(
             &tx,
             ctx,
@@ -1006,7 +1011,7 @@ impl DispatchService {
                 &tx,
                 &row,
                 state::DECLINED,
-                reason,
+                &Said::words(reason),
                 actor_of(&ctx.caller),
                 now,
             )

@@ -2,6 +2,7 @@
 //! two workers, a worker and an RPC, or two replicas can never both apply one.
 
 use std::collections::{HashMap, HashSet};
+use steelcare_i18n::Said;
 
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
@@ -395,12 +396,15 @@ pub async fn close_offer(
     assignment_id: &str,
     outcome: &str,
     at_ms: i64,
-    reason: &str,
+    reason: &Said,
 ) -> Result<(), ApiError> {
     assignment_offers::Entity::update_many()
         .col_expr(assignment_offers::Column::State, Expr::value(outcome))
         .col_expr(assignment_offers::Column::RespondedAtMs, Expr::value(at_ms))
-        .col_expr(assignment_offers::Column::Reason, Expr::value(reason))
+        .col_expr(
+            assignment_offers::Column::Reason,
+            Expr::value(reason.to_column()),
+        )
         .filter(assignment_offers::Column::AssignmentId.eq(assignment_id))
         .filter(assignment_offers::Column::State.eq(state::OFFERED))
         .exec(conn)

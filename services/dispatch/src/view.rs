@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use steelcare_domain::{ProblemCategory, SeverityTier};
-use steelcare_i18n::Locale;
+use steelcare_i18n::{Locale, Said};
 use steelcare_proto::dispatch::v1 as pb;
 use steelcare_runtime::ApiError;
 use steelcare_runtime::convert::to_timestamp;
@@ -81,7 +81,7 @@ pub fn assignment(
                     expire_time: ts_ms(o.expires_at_ms),
                     ranking: Some(ranking(&o.ranking, &row.id, locale)?),
                     manual: o.manual,
-                    reason: o.reason.clone(),
+                    reason: Said::read(&o.reason, locale),
                 })
             })
             .collect::<Result<_, ApiError>>()?,

@@ -10,6 +10,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
+use steelcare_i18n::{Msg, Said};
 
 use steelcare_bus::{
     ClaimedJob, ConsumerOptions, Delivery, EVENTS_STREAM, EventStream, run_batch_consumer,
@@ -45,7 +46,7 @@ enum Action {
         tier: SeverityTier,
         deadline: Option<chrono::DateTime<chrono::Utc>>,
     },
-    /// The assignment ends with this outcome and reason.
+    /// The assignment ends with this outcome and reason (a catalogue message id).
     End(&'static str, &'static str),
 }
 
@@ -70,18 +71,18 @@ fn action_of(event: &EventEnvelope) -> Option<Action> {
             }
         }
         Some(Payload::TicketClassified(_)) => {
-            Action::End(state::WITHDRAWN, "reclassified: no site visit needed")
+            Action::End(state::WITHDRAWN, "offer-end-reclassified")
         }
         Some(Payload::CaseStateChanged(change)) => {
             match CaseState::ALL
                 .into_iter()
                 .find(|s| s.proto_value() == change.to_state)
             {
-                Some(CaseState::Cancelled) => Action::End(state::WITHDRAWN, "case cancelled"),
+                Some(CaseState::Cancelled) => Action::End(state::WITHDRAWN, "offer-end-cancelled"),
                 Some(CaseState::ResolvedRemotely) => {
-                    Action::End(state::WITHDRAWN, "case resolved remotely")
+                    Action::End(state::WITHDRAWN, "offer-end-resolved-remotely")
                 }
-                Some(CaseState::Surveyed) => Action::End(state::COMPLETED, "survey done"),
+                Some(CaseState::Surveyed) => Action::End(state::COMPLETED, "offer-end-surveyed"),
                 _ => return None,
             }
         }
@@ -122,7 +123,9 @@ async fn apply_event(
         }
         Action::End(outcome, reason) => {
             if let Some(row) = store::assignment_of_ticket(&tx, &event.case_id).await? {
-                dispatcher.end_in(&tx, &row, outcome, reason, now).await?;
+                dispatcher
+                    .end_in(&tx, &row, outcome, &Said::from(Msg::new(reason)), now)
+                    .await?;
             }
             None
         }

@@ -13,7 +13,7 @@ use sea_orm::{
 use steelcare_bus::EVENTS_STREAM;
 use steelcare_domain::feedback::{Effectiveness, effectiveness};
 use steelcare_domain::{ProblemCategory, Role};
-use steelcare_i18n::{Arg, Msg, msg};
+use steelcare_i18n::{Arg, Locale, Msg, Said, msg};
 use steelcare_proto::events::v1 as events;
 use steelcare_proto::events::v1::event_envelope::Payload;
 use steelcare_proto::feedback::v1 as pb;
@@ -71,6 +71,20 @@ pub(crate) fn stored(row: &rows::Model) -> Result<pb::CorrectiveAction, ApiError
 fn decode(row: &rows::Model, today: NaiveDate) -> Result<pb::CorrectiveAction, ApiError> {
     let mut action = stored(row)?;
     action.overdue = overdue(&action, today);
+    Ok(action)
+}
+
+/// A corrective action as a reader in `locale` sees it: the system's notes (verified, reopened)
+/// in their language, people's notes as they wrote them.
+fn shown(
+    row: &rows::Model,
+    today: NaiveDate,
+    locale: Locale,
+) -> Result<pb::CorrectiveAction, ApiError> {
+    let mut action = decode(row, today)?;
+    for update in &mut action.updates {
+        update.note = Said::read(&update.note, locale);
+    }
     Ok(action)
 }
 
@@ -256,8 +270,8 @@ impl Feedback {
             .ok_or_else(|| not_found("corrective_action", id))
     }
 
-    async fn action(&self, id: &str) -> Result<pb::CorrectiveAction, ApiError> {
-        decode(&self.action_row(&self.db, id).await?, self.today())
+    async fn action(&self, id: &str, locale: Locale) -> Result<pb::CorrectiveAction, ApiError> {
+        shown(&self.action_row(&self.db, id).await?, self.today(), locale)
     }
 
     /// RaiseCorrectiveAction.
@@ -280,7 +294,7 @@ impl Feedback {
             .begin(ctx, "RaiseCorrectiveAction", &request.request_id, hash)
             .await?
         {
-            Begun::Replay(id) => return self.raised_again(&id).await,
+            Begun::Replay(id) => return self.raised_again(&id, ctx.locale).await,
             Begun::Fresh(tx, key) => (tx, key),
         };
         self.check_owner(&tx, department, &owner.user_id).await?;
@@ -340,8 +354,12 @@ impl Feedback {
 
     /// The answer to a replayed RaiseCorrectiveAction: the action as it is now, with the other
     /// actions open on its pattern.
-    async fn raised_again(&self, id: &str) -> Result<pb::RaiseCorrectiveActionResponse, ApiError> {
-        let action = self.action(id).await?;
+    async fn raised_again(
+        &self,
+        id: &str,
+        locale: Locale,
+    ) -> Result<pb::RaiseCorrectiveActionResponse, ApiError> {
+        let action = self.action(id, locale).await?;
         let other_open_action_ids = match &action.pattern {
             Some(p) => self.open_on_pattern(&self.db, p, id).await?,
             None => Vec::new(),
@@ -425,7 +443,7 @@ impl Feedback {
         {
             Begun::Replay(id) => {
                 return Ok(pb::UpdateCorrectiveActionResponse {
-                    action: Some(self.action(&id).await?),
+                    action: Some(self.action(&id, ctx.locale).await?),
                 });
             }
             Begun::Fresh(tx, key) => (tx, key),
@@ -444,7 +462,7 @@ impl Feedback {
         }
         action.updates.push(pb::ActionUpdate {
             status: status as i32,
-            note,
+            note: Said::words(note).to_column(),
             author: Some(actor_of(&ctx.caller)),
             create_time: Some(to_timestamp(steelcare_store::now())),
         });
@@ -557,7 +575,7 @@ impl Feedback {
         {
             Begun::Replay(id) => {
                 return Ok(pb::VerifyCorrectiveActionResponse {
-                    action: Some(self.action(&id).await?),
+                    action: Some(self.action(&id, ctx.locale).await?),
                 });
             }
             Begun::Fresh(tx, key) => (tx, key),
@@ -598,9 +616,12 @@ impl Feedback {
         action.overdue = false;
         action.updates.push(pb::ActionUpdate {
             status: action.status,
-            note: format!(
-                "verified effective: no recurrence in the {window} days after the fix of {fix}"
-            ),
+            note: Said::from(msg!(
+                "action-verified-effective",
+                days = i64::from(window),
+                fix = fix
+            ))
+            .to_column(),
             author: Some(actor_of(&ctx.caller)),
             create_time: Some(to_timestamp(steelcare_store::now())),
         });
@@ -628,7 +649,7 @@ impl Feedback {
     ) -> Result<pb::GetCorrectiveActionResponse, ApiError> {
         require(&ctx.caller, READERS)?;
         Ok(pb::GetCorrectiveActionResponse {
-            action: Some(self.action(&request.action_id).await?),
+            action: Some(self.action(&request.action_id, ctx.locale).await?),
         })
     }
 
@@ -680,7 +701,7 @@ impl Feedback {
         Ok(pb::ListCorrectiveActionsResponse {
             actions: found
                 .iter()
-                .map(|r| decode(r, today))
+                .map(|r| shown(r, today, ctx.locale))
                 .collect::<Result<_, _>>()?,
             next_page_token,
         })

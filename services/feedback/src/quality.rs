@@ -4,7 +4,7 @@
 //! of category × location × cause with its cumulative shares and each row's actions.
 
 use std::collections::BTreeMap;
-use steelcare_i18n::msg;
+use steelcare_i18n::{Said, msg};
 
 use chrono::TimeZone;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
@@ -300,15 +300,15 @@ impl Feedback {
         let day = chrono::Utc
             .timestamp_millis_opt(facts.created_at_ms)
             .single()
-            .map(|t| self.day_of(t).to_string())
-            .unwrap_or_default();
+            .map(|t| self.day_of(t));
         action.status = pb::ActionStatus::Open as i32;
         action.updates.push(pb::ActionUpdate {
             status: action.status,
-            note: format!(
-                "reopened: ticket {ticket_id} of {day} shows the problem again after the \
-                 action was verified effective"
-            ),
+            note: Said::from(match day {
+                Some(day) => msg!("action-reopened", ticket = ticket_id, day = day),
+                None => msg!("action-reopened-undated", ticket = ticket_id),
+            })
+            .to_column(),
             author: Some(common::Actor {
                 subject: REOPENER.to_owned(),
                 ..Default::default()

@@ -13,7 +13,7 @@ use sea_orm::{
 use steelcare_bus::EVENTS_STREAM;
 use steelcare_domain::feedback::{DEFAULT_OFFSETS, check_offsets, due_times};
 use steelcare_domain::{CaseState, Role};
-use steelcare_i18n::{Msg, msg};
+use steelcare_i18n::{Locale, Msg, Said, msg};
 use steelcare_proto::events::v1 as events;
 use steelcare_proto::events::v1::event_envelope::Payload;
 use steelcare_proto::feedback::v1 as pb;
@@ -81,11 +81,19 @@ pub(crate) fn instant(
 }
 
 /// A stored visit as the API shows it (with `overdue` computed at `now`).
-pub fn view(row: &rows::Model, now: DateTime<Utc>) -> Result<pb::Visit, ApiError> {
+pub fn stored(row: &rows::Model, now: DateTime<Utc>) -> Result<pb::Visit, ApiError> {
     let mut visit = pb::Visit::decode(row.body.as_slice())
         .map_err(|err| ApiError::Internal(format!("visit {} does not decode: {err}", row.id)))?;
     visit.status = status_of(&row.status) as i32;
     visit.overdue = row.status == status::SCHEDULED && row.due_at_ms < now.timestamp_millis();
+    Ok(visit)
+}
+
+/// A visit as a reader in `locale` sees it: [`stored`], with the system's reasons in their
+/// language.
+pub fn view(row: &rows::Model, now: DateTime<Utc>, locale: Locale) -> Result<pb::Visit, ApiError> {
+    let mut visit = stored(row, now)?;
+    visit.reason = Said::read(&visit.reason, locale);
     Ok(visit)
 }
 
@@ -458,13 +466,13 @@ impl Feedback {
             .ok_or_else(|| not_found("visit", id))
     }
 
-    async fn stored_visit(&self, id: &str) -> Result<pb::Visit, ApiError> {
+    async fn stored_visit(&self, id: &str, locale: Locale) -> Result<pb::Visit, ApiError> {
         let row = rows::Entity::find_by_id(id)
             .one(&self.db)
             .await
             .map_err(db_err)?
             .ok_or_else(|| ApiError::Internal(format!("visit {id} of a replay is gone")))?;
-        view(&row, steelcare_store::now())
+        view(&row, steelcare_store::now(), locale)
     }
 
     /// SetVisitPolicy.
@@ -563,7 +571,7 @@ impl Feedback {
         {
             Begun::Replay(id) => {
                 return Ok(pb::AddVisitResponse {
-                    visit: Some(self.stored_visit(&id).await?),
+                    visit: Some(self.stored_visit(&id, ctx.locale).await?),
                 });
             }
             Begun::Fresh(tx, key) => (tx, key),
@@ -582,7 +590,7 @@ impl Feedback {
             agent_id,
             team: self.config.team.clone(),
             status: pb::VisitStatus::Scheduled as i32,
-            reason: reason.clone(),
+            reason: Said::words(reason.as_str()).to_column(),
             ..Default::default()
         };
         let now = steelcare_store::now();
@@ -617,6 +625,7 @@ impl Feedback {
                     .map_err(db_err)?
                     .ok_or_else(|| not_found("visit", &id))?,
                 now,
+                ctx.locale,
             )?),
         })
     }
@@ -639,7 +648,7 @@ impl Feedback {
         {
             Begun::Replay(id) => {
                 return Ok(pb::RescheduleVisitResponse {
-                    visit: Some(self.stored_visit(&id).await?),
+                    visit: Some(self.stored_visit(&id, ctx.locale).await?),
                 });
             }
             Begun::Fresh(tx, key) => (tx, key),
@@ -651,10 +660,10 @@ impl Feedback {
                 msg!("error-visit-moves-scheduled"),
             ));
         }
-        let mut visit = view(&row, steelcare_store::now())?;
+        let mut visit = stored(&row, steelcare_store::now())?;
         let before = visit.due_time;
         visit.due_time = Some(to_timestamp(due));
-        visit.reason = reason.clone();
+        visit.reason = Said::words(reason.as_str()).to_column();
         save(&tx, &row, &visit, status::SCHEDULED, due).await?;
         audit(
             &tx,
@@ -667,7 +676,7 @@ impl Feedback {
         .await?;
         self.finish(tx, key, &row.id).await?;
         Ok(pb::RescheduleVisitResponse {
-            visit: Some(self.stored_visit(&row.id).await?),
+            visit: Some(self.stored_visit(&row.id, ctx.locale).await?),
         })
     }
 
@@ -700,18 +709,18 @@ impl Feedback {
         )
         .await?
         {
-            return self.attempt_response(&id).await;
+            return self.attempt_response(&id, ctx.locale).await;
         }
         let recurrence_ticket_id = self.recurrence_ticket(ctx, &request, &description).await?;
         let (tx, key) = match self.begin(ctx, rpc, &request.request_id, hash).await? {
-            Begun::Replay(id) => return self.attempt_response(&id).await,
+            Begun::Replay(id) => return self.attempt_response(&id, ctx.locale).await,
             Begun::Fresh(tx, key) => (tx, key),
         };
         let row = self.visible_visit(&tx, ctx, &request.visit_id).await?;
         still_scheduled(&row)?;
         let case = self.case_for(&tx, &ctx.caller, &row.ticket_id).await?;
         let now = steelcare_store::now();
-        let mut visit = view(&row, now)?;
+        let mut visit = stored(&row, now)?;
         let attempt = pb::VisitAttempt {
             attempt_id: uuid::Uuid::now_v7().to_string(),
             outcome: outcome as i32,
@@ -746,7 +755,7 @@ impl Feedback {
         }
         facts::refresh(&tx, self.config.timezone, &case.id).await?;
         self.finish(tx, key, &row.id).await?;
-        self.attempt_response(&row.id).await
+        self.attempt_response(&row.id, ctx.locale).await
     }
 
     /// A recurrence's ticket, opened before the attempt's transaction (intake writes on its
@@ -776,8 +785,9 @@ impl Feedback {
     async fn attempt_response(
         &self,
         visit_id: &str,
+        locale: Locale,
     ) -> Result<pb::RecordVisitAttemptResponse, ApiError> {
-        let visit = self.stored_visit(visit_id).await?;
+        let visit = self.stored_visit(visit_id, locale).await?;
         let state = steelcare_store::cases::get(&self.db, &visit.ticket_id)
             .await?
             .state;
@@ -829,8 +839,9 @@ impl Feedback {
             .await
             .map_err(db_err)?;
         for row in &open {
-            let mut visit = view(row, steelcare_store::now())?;
-            visit.reason = format!("the customer declined visits: {reason}");
+            let mut visit = stored(row, steelcare_store::now())?;
+            visit.reason =
+                Said::from(msg!("visit-cancelled-declined", reason = reason.as_str())).to_column();
             let due = Utc
                 .timestamp_millis_opt(row.due_at_ms)
                 .single()
@@ -869,7 +880,7 @@ impl Feedback {
         require(&ctx.caller, &Role::ALL)?;
         let row = self.visible_visit(&self.db, ctx, &request.visit_id).await?;
         Ok(pb::GetVisitResponse {
-            visit: Some(view(&row, steelcare_store::now())?),
+            visit: Some(view(&row, steelcare_store::now(), ctx.locale)?),
         })
     }
 
@@ -892,7 +903,7 @@ impl Feedback {
             .await
             .map_err(db_err)?
             .iter()
-            .map(|r| view(r, now))
+            .map(|r| view(r, now, ctx.locale))
             .collect::<Result<_, _>>()?;
         Ok(pb::ListVisitsResponse { visits })
     }
@@ -946,7 +957,7 @@ impl Feedback {
         Ok(pb::ListDueVisitsResponse {
             visits: found
                 .iter()
-                .map(|r| view(r, now))
+                .map(|r| view(r, now, ctx.locale))
                 .collect::<Result<_, _>>()?,
             next_page_token,
         })

@@ -11,7 +11,7 @@ use steelcare_bus::EVENTS_STREAM;
 use steelcare_domain::dispatch::{Certificate, Requirement, Skill, SkillRules};
 use steelcare_domain::tolerance::ToleranceTable;
 use steelcare_domain::{CaseState, Role};
-use steelcare_i18n::{Arg, Msg, msg};
+use steelcare_i18n::{Arg, Msg, Said, msg};
 use steelcare_proto::common::v1::Actor;
 use steelcare_proto::events::v1::event_envelope::Payload;
 use steelcare_runtime::record::{emit, envelope};
@@ -314,7 +314,7 @@ impl Repairer {
 pub async fn clear_completion(
     tx: &DatabaseTransaction,
     ticket_id: &str,
-    reason: &str,
+    reason: &Msg,
     recorded_by: Option<chrono::DateTime<chrono::Utc>>,
 ) -> Result<bool, ApiError> {
     let Some(row) = store::records(tx, ticket_id, kind::COMPLETION)
@@ -327,7 +327,7 @@ pub async fn clear_completion(
         return Ok(false);
     };
     let mut body: steelcare_proto::repair::v1::RepairCompletion = store::decode(&row)?;
-    body.cleared_reason = reason.to_owned();
+    body.cleared_reason = Said::from(reason.clone()).to_column();
     store::set_status(
         tx,
         &row.id,

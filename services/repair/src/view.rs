@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::ConnectionTrait;
+use steelcare_i18n::{Locale, Said};
 use steelcare_proto::repair::v1 as pb;
 use steelcare_runtime::ApiError;
 use steelcare_runtime::convert::from_timestamp;
@@ -16,15 +17,25 @@ use crate::store::{self, decode};
 pub async fn plan(
     conn: &impl ConnectionTrait,
     row: &case_records::Model,
+    locale: Locale,
 ) -> Result<pb::RepairPlan, ApiError> {
     let mut plan: pb::RepairPlan = decode(row)?;
     plan.status = plan_status(&row.status) as i32;
+    shown_in(&mut plan, locale);
     plan.reviews = store::reviews(conn, &row.ticket_id, row.version)
         .await?
         .iter()
         .map(decode)
         .collect::<Result<_, _>>()?;
     Ok(plan)
+}
+
+/// A plan as a reader in `locale` sees it: why the chief engineer is in its chain, in their
+/// language.
+pub fn shown_in(plan: &mut pb::RepairPlan, locale: Locale) {
+    for reason in &mut plan.chain_reasons {
+        *reason = Said::read(reason, locale);
+    }
 }
 
 /// The agreement with its amendments.

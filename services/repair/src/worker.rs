@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use steelcare_bus::{EventStream, run_group};
+use steelcare_i18n::msg;
 use steelcare_proto::events::v1::EventEnvelope;
 use steelcare_proto::events::v1::event_envelope::Payload;
 use steelcare_runtime::ApiError;
@@ -43,9 +44,9 @@ async fn apply_event(repairer: &Repairer, event: &EventEnvelope) -> Result<(), A
     if !processed::mark_processed(&tx, CONSUMER_GROUP, &event.event_id).await? {
         return Ok(());
     }
-    let reason = format!(
-        "customer acceptance {} failed: rectification",
-        acceptance.acceptance_id
+    let reason = msg!(
+        "completion-cleared",
+        acceptance = acceptance.acceptance_id.as_str()
     );
     // Only a completion the failed round judged: the crew may have completed the rework
     // since (the acceptance cleared this one in its own transaction already).

@@ -6,6 +6,7 @@
 
 use crate::category::SeverityTier;
 use crate::role::Role;
+use steelcare_i18n::Msg;
 
 /// One step of the chain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,16 +39,16 @@ pub struct PlanFacts {
 }
 
 /// The approvals a plan needs, in order, and why the chief engineer is in it (if so).
-pub fn chain(facts: PlanFacts, chief_above_cents: i64) -> (Vec<Approver>, Vec<&'static str>) {
+pub fn chain(facts: PlanFacts, chief_above_cents: i64) -> (Vec<Approver>, Vec<Msg>) {
     let mut why = Vec::new();
     if facts.tier == SeverityTier::P1 {
-        why.push("urgent (P1) case");
+        why.push(Msg::new("approval-why-urgent"));
     }
     if facts.structural_scope {
-        why.push("structural scope");
+        why.push(Msg::new("approval-why-structural"));
     }
     if facts.estimate_cents > chief_above_cents {
-        why.push("estimate above the chief engineer's threshold");
+        why.push(Msg::new("approval-why-estimate"));
     }
     let mut approvers = vec![Approver::TechnicalLead];
     if !why.is_empty() {

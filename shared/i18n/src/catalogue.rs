@@ -185,6 +185,17 @@ impl Catalogue {
                     let pattern = self.render(locale, &Msg::new(DATE_FORMAT));
                     FluentValue::from(date.format(&pattern).to_string())
                 }
+                Arg::Written(versions) => {
+                    let tag = self.tag(locale);
+                    versions
+                        .iter()
+                        .find(|(t, _)| t == tag)
+                        .or_else(|| versions.first())
+                        .map_or_else(
+                            || FluentValue::from(""),
+                            |(_, text)| FluentValue::from(text.as_str()),
+                        )
+                }
             };
             args.set(name.as_ref(), value);
         }

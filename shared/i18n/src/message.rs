@@ -46,6 +46,9 @@ pub enum Arg {
     List(Vec<Msg>),
     /// Several clauses of one sentence, joined as the reader's locale joins them (`；`).
     Clauses(Vec<Msg>),
+    /// A text a record keeps written out in several languages (locale tag, text): the
+    /// reader's, else the first.
+    Written(Vec<(String, String)>),
 }
 
 impl Arg {
@@ -128,6 +131,36 @@ impl Said {
     }
 }
 
+impl Said {
+    /// A person's own words (a decline reason typed in a form): kept as typed, read as typed.
+    pub fn words(text: impl Into<String>) -> Said {
+        Said::Text(text.into())
+    }
+
+    /// How a text column keeps it: a message as its JSON object; a person's own words as
+    /// typed, unless they would read back as JSON, which are then kept as a JSON string.
+    pub fn to_column(&self) -> String {
+        match self {
+            Said::Msg(m) => serde_json::to_string(m).unwrap_or_else(|_| m.english()),
+            Said::Text(t) if serde_json::from_str::<Said>(t).is_ok() => {
+                serde_json::to_string(t).unwrap_or_else(|_| t.clone())
+            }
+            Said::Text(t) => t.clone(),
+        }
+    }
+
+    /// What a text column holds, as [`Said::to_column`] wrote it; plain text (a row written
+    /// before the catalogue) reads as it is.
+    pub fn from_column(column: &str) -> Said {
+        serde_json::from_str(column).unwrap_or_else(|_| Said::Text(column.to_owned()))
+    }
+
+    /// A text column's content in `locale`.
+    pub fn read(column: &str, locale: Locale) -> String {
+        Said::from_column(column).render(locale)
+    }
+}
+
 impl From<Msg> for Said {
     fn from(m: Msg) -> Self {
         Said::Msg(m)
@@ -207,6 +240,25 @@ mod tests {
         let back: Msg = serde_json::from_str(&json).unwrap_or_else(|_| Msg::new("x"));
         assert_eq!(back, m);
         assert_eq!(back.arg("max"), Some(&Arg::Int(200)));
+    }
+
+    #[test]
+    fn a_text_column_keeps_messages_and_words_apart() {
+        let message = Said::from(Msg::new("field-required"));
+        assert_eq!(Said::from_column(&message.to_column()), message);
+        for typed in [
+            "no time today",
+            "{\"key\": \"field-required\"}",
+            "\"quoted\"",
+            "42",
+        ] {
+            let words = Said::words(typed);
+            assert_eq!(Said::from_column(&words.to_column()), words, "{typed}");
+        }
+        assert_eq!(
+            Said::from_column("no time today").to_column(),
+            "no time today"
+        );
     }
 
     #[test]

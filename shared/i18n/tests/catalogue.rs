@@ -124,27 +124,17 @@ fn texts_render_in_the_readers_language_with_their_facts() {
 /// files and how many. A file gaining one fails this test; a file losing one must lower its
 /// count here (a ratchet). Empty when every text comes from the catalogue.
 const NOT_YET_IN_THE_CATALOGUE: &[(&str, usize)] = &[
-    // Person-facing texts still to move (issue 22 continues): audit and transition reasons,
-    // dispatch explanations, visit and survey texts, the analytics' Chinese labels, the dossier
-    // page and the archive's document titles.
-    ("services/feedback/src/visits.rs", 3),
-    ("services/feedback/src/actions.rs", 1),
-    ("services/feedback/src/quality.rs", 1),
-    ("services/repair/src/grpc/work.rs", 1),
-    ("services/repair/src/grpc/plans.rs", 2),
-    ("services/repair/src/worker.rs", 1),
-    ("services/dispatch/src/engine.rs", 1),
-    ("services/dispatch/src/grpc.rs", 4),
-    ("services/dispatch/src/engine/batch.rs", 1),
-    ("services/dispatch/src/worker.rs", 2),
-    ("services/intake/src/grpc/tickets_api.rs", 1),
+    // Person-facing texts still to move (issue 22 continues): the dossier page and the
+    // archive's document titles.
     ("services/acceptance/src/archive.rs", 21),
-    ("services/acceptance/src/grpc.rs", 4),
     ("services/acceptance/src/dossier.rs", 26),
-    ("shared/domain/src/cost.rs", 2),
-    ("shared/domain/src/approval.rs", 1),
     // Developer- and operator-facing (English by design): details that are logged or go into
-    // ErrorInfo, checks of the shipped data tables, the stream's closing status.
+    // ErrorInfo, checks of the shipped data tables and of the configuration, the stream's
+    // closing status, and the reasons of `CaseStateChanged` events (an English developer
+    // text by the event's contract; people read the records themselves).
+    ("services/acceptance/src/grpc.rs", 2),
+    ("services/feedback/src/visits.rs", 2),
+    ("services/repair/src/grpc/plans.rs", 2),
     ("services/steelcare/src/console.rs", 1),
     ("services/steelcare/src/integration.rs", 2),
     ("services/intake/src/batch.rs", 2),
@@ -155,6 +145,7 @@ const NOT_YET_IN_THE_CATALOGUE: &[(&str, usize)] = &[
     ("shared/domain/src/calendar.rs", 5),
     ("shared/domain/src/tolerance.rs", 4),
     ("shared/domain/src/classify.rs", 1),
+    ("shared/domain/src/cost.rs", 2),
 ];
 
 /// Whether a string literal reads as a sentence for a person: four words or more of letters,
@@ -269,9 +260,16 @@ fn no_person_facing_sentence_is_built_outside_the_catalogue() {
         let text = std::fs::read_to_string(file).unwrap_or_default();
         let code = text.split("#[cfg(test)]").next().unwrap_or_default();
         let mut previous = "";
+        // Parentheses still open of a developer call (a log macro over several lines).
+        let mut open = 0i32;
         let mut sentences = Vec::new();
         for line in code.lines() {
-            if !for_developers(line) && !for_developers(previous) {
+            let depth = |l: &str| l.matches('(').count() as i32 - l.matches(')').count() as i32;
+            if for_developers(line) {
+                open = depth(line).max(0);
+            } else if open > 0 {
+                open = (open + depth(line)).max(0);
+            } else if !for_developers(previous) {
                 sentences.extend(string_literals(line).into_iter().filter(|l| is_sentence(l)));
             }
             previous = line;

@@ -12,6 +12,7 @@ use sea_orm::sea_query::OnConflict;
 use sea_orm::{DatabaseTransaction, EntityTrait};
 use steelcare_bus::EVENTS_STREAM;
 use steelcare_domain::{CaseState, ProblemCategory, SeverityTier};
+use steelcare_i18n::Msg;
 use steelcare_runtime::ApiError;
 use steelcare_runtime::metrics::{OfferOutcome, record_offer};
 use steelcare_runtime::record::{emit_all, envelope};
@@ -49,7 +50,7 @@ enum Plan {
     /// Nothing to do (not waiting, or waiting for its retry).
     Skip,
     /// Nobody qualified and available, on a fresh read of the field.
-    Escalate(String),
+    Escalate(Msg),
     /// Offer to the best-ranked technician.
     Offer(Ranked),
 }
@@ -221,11 +222,7 @@ impl Dispatcher {
                 self.directory.note_offer(&best.technician_id);
                 Plan::Offer(best)
             }
-            None => Plan::Escalate(format!(
-                "no qualified, available technician covers {} for {}",
-                regions.join("/"),
-                job.category
-            )),
+            None => Plan::Escalate(super::nobody_covers(&regions, job.category)),
         })
     }
 

@@ -514,7 +514,7 @@ impl IntakeService {
                 after: serde_json::json!({
                     "category": category.as_str(),
                     "tier": tier.as_str(),
-                    "reason": "diagnosed by the survey",
+                    "reason": "survey_diagnosis",
                 }),
                 trace_id: "",
             },

@@ -3,7 +3,7 @@
 
 use steelcare_domain::approval::{self, Approver, PlanFacts};
 use steelcare_domain::{CaseState, Role};
-use steelcare_i18n::{Msg, msg};
+use steelcare_i18n::{Locale, Msg, Said, msg};
 use steelcare_proto::common::v1 as common;
 use steelcare_proto::events::v1 as events;
 use steelcare_proto::events::v1::event_envelope::Payload;
@@ -433,7 +433,7 @@ impl RepairService {
             Begun::Replay(id) => {
                 let row = self.stored(&id).await?;
                 return Ok(pb::ProposePlanResponse {
-                    plan: Some(view::plan(&r.db, &row).await?),
+                    plan: Some(view::plan(&r.db, &row, ctx.locale).await?),
                 });
             }
             Begun::Fresh(tx, key) => (tx, key),
@@ -463,6 +463,8 @@ impl RepairService {
         r.event(&tx, actor_of(&ctx.caller), &case.id, proposed)
             .await?;
         r.finish(tx, key, &record_id).await?;
+        let mut plan = plan;
+        view::shown_in(&mut plan, ctx.locale);
         Ok(pb::ProposePlanResponse { plan: Some(plan) })
     }
 
@@ -499,7 +501,10 @@ impl RepairService {
             content: Some(content),
             status: pb::PlanStatus::Proposed as i32,
             approval_chain: chain.iter().map(|a| approval_step(*a) as i32).collect(),
-            chain_reasons: why.iter().map(|w| (*w).to_owned()).collect(),
+            chain_reasons: why
+                .iter()
+                .map(|w| Said::from(w.clone()).to_column())
+                .collect(),
             reviews: Vec::new(),
             author: Some(actor_of(&ctx.caller)),
             create_time: Some(to_timestamp(steelcare_store::now())),
@@ -564,7 +569,7 @@ impl RepairService {
         ctx: &RequestContext,
         row: &steelcare_store::entity::case_records::Model,
     ) -> Result<Option<pb::RepairPlan>, ApiError> {
-        let plan = view::plan(&self.repairer.db, row).await?;
+        let plan = view::plan(&self.repairer.db, row, ctx.locale).await?;
         let shown = !ctx.caller.is_customer_only()
             || matches!(
                 plan_status(&row.status),
@@ -620,13 +625,14 @@ impl RepairService {
         &self,
         ticket_id: &str,
         version: i32,
+        locale: Locale,
     ) -> Result<pb::ReviewPlanResponse, ApiError> {
         let db = &self.repairer.db;
         let row = store::versioned(db, ticket_id, kind::PLAN, version)
             .await?
             .ok_or_else(|| not_found("repair_plan", ticket_id))?;
         Ok(pb::ReviewPlanResponse {
-            plan: Some(view::plan(db, &row).await?),
+            plan: Some(view::plan(db, &row, locale).await?),
         })
     }
 
@@ -645,7 +651,9 @@ impl RepairService {
         {
             Begun::Replay(id) => {
                 let review = self.stored(&id).await?;
-                return self.plan_version(&review.ticket_id, review.version).await;
+                return self
+                    .plan_version(&review.ticket_id, review.version, ctx.locale)
+                    .await;
             }
             Begun::Fresh(tx, key) => (tx, key),
         };
@@ -664,7 +672,7 @@ impl RepairService {
             waiting,
         )
         .await?;
-        let plan = view::plan(&tx, &row).await?;
+        let plan = view::plan(&tx, &row, Locale::english()).await?;
         let (given, step) = next_approval(ctx, &plan, &row)?;
         let review = pb::PlanReview {
             review_id: uuid::Uuid::now_v7().to_string(),
@@ -705,7 +713,7 @@ impl RepairService {
         r.event(&tx, actor_of(&ctx.caller), &case.id, announced)
             .await?;
         r.finish(tx, key, &review_id).await?;
-        self.plan_version(&case.id, plan.version).await
+        self.plan_version(&case.id, plan.version, ctx.locale).await
     }
 
     pub(super) async fn record_communication(

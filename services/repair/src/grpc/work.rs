@@ -241,7 +241,7 @@ async fn not_completed(
         });
     }
     if let Some((round, at)) = steelcare_runtime::record::last_rejection(tx, &case.id).await? {
-        let reason = format!("customer acceptance {round} failed: rectification");
+        let reason = msg!("completion-cleared-round", round = round);
         crate::engine::clear_completion(tx, &case.id, &reason, Some(at)).await?;
     }
     Ok(())

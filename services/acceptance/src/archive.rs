@@ -87,79 +87,29 @@ fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-/// The message type of each kind of case record, and its document kind and title.
-fn record_kind(kind: &str) -> Option<(&'static str, pb::DocumentKind, &'static str)> {
+/// The message type of each kind of case record, and its document kind.
+fn record_kind(kind: &str) -> Option<(&'static str, pb::DocumentKind)> {
     use pb::DocumentKind as D;
     Some(match kind {
-        repair_kind::REPORT => (
-            "steelcare.repair.v1.SurveyReport",
-            D::SurveyReport,
-            "勘察诊断报告 / Survey and diagnosis report",
-        ),
-        repair_kind::PLAN => (
-            "steelcare.repair.v1.RepairPlan",
-            D::RepairPlan,
-            "维修方案 / Repair plan",
-        ),
-        repair_kind::REVIEW => (
-            "steelcare.repair.v1.PlanReview",
-            D::PlanReview,
-            "方案审批 / Plan review",
-        ),
-        repair_kind::COMMUNICATION => (
-            "steelcare.repair.v1.Communication",
-            D::Communication,
-            "沟通记录 / Communication",
-        ),
-        repair_kind::DECISION => (
-            "steelcare.repair.v1.CustomerDecision",
-            D::CustomerDecision,
-            "客户意见 / Customer decision",
-        ),
-        repair_kind::AGREEMENT => (
-            "steelcare.repair.v1.Agreement",
-            D::Agreement,
-            "处理协议 / Handling agreement",
-        ),
+        repair_kind::REPORT => ("steelcare.repair.v1.SurveyReport", D::SurveyReport),
+        repair_kind::PLAN => ("steelcare.repair.v1.RepairPlan", D::RepairPlan),
+        repair_kind::REVIEW => ("steelcare.repair.v1.PlanReview", D::PlanReview),
+        repair_kind::COMMUNICATION => ("steelcare.repair.v1.Communication", D::Communication),
+        repair_kind::DECISION => ("steelcare.repair.v1.CustomerDecision", D::CustomerDecision),
+        repair_kind::AGREEMENT => ("steelcare.repair.v1.Agreement", D::Agreement),
         repair_kind::AMENDMENT => (
             "steelcare.repair.v1.AgreementAmendment",
             D::AgreementAmendment,
-            "协议变更 / Agreement amendment",
         ),
-        repair_kind::WORK => (
-            "steelcare.repair.v1.WorkLogEntry",
-            D::WorkLog,
-            "施工日志 / Work log entry",
-        ),
-        repair_kind::INSPECTION => (
-            "steelcare.repair.v1.Inspection",
-            D::KeyStepInspection,
-            "关键工序检查 / Key-step inspection",
-        ),
-        repair_kind::COMPLETION => (
-            "steelcare.repair.v1.RepairCompletion",
-            D::RepairCompletion,
-            "维修完工 / Repair completion",
-        ),
-        repair_kind::DISPUTE => (
-            "steelcare.repair.v1.Dispute",
-            D::Dispute,
-            "争议与鉴定 / Dispute and appraisal",
-        ),
-        repair_kind::NO_REPAIR => (
-            "steelcare.repair.v1.CloseWithoutRepairRequest",
-            D::NoRepair,
-            "无需维修结案 / Closed without repair",
-        ),
-        kind::SELF_INSPECTION => (
-            "steelcare.acceptance.v1.SelfInspection",
-            D::SelfInspection,
-            "自检记录 / Self-inspection",
-        ),
+        repair_kind::WORK => ("steelcare.repair.v1.WorkLogEntry", D::WorkLog),
+        repair_kind::INSPECTION => ("steelcare.repair.v1.Inspection", D::KeyStepInspection),
+        repair_kind::COMPLETION => ("steelcare.repair.v1.RepairCompletion", D::RepairCompletion),
+        repair_kind::DISPUTE => ("steelcare.repair.v1.Dispute", D::Dispute),
+        repair_kind::NO_REPAIR => ("steelcare.repair.v1.CloseWithoutRepairRequest", D::NoRepair),
+        kind::SELF_INSPECTION => ("steelcare.acceptance.v1.SelfInspection", D::SelfInspection),
         kind::ACCEPTANCE => (
             "steelcare.acceptance.v1.CustomerAcceptance",
             D::AcceptanceRound,
-            "客户验收 / Customer acceptance round",
         ),
         _ => return None,
     })
@@ -193,10 +143,18 @@ struct Draft {
     file_name: String,
 }
 
-fn json_draft(kind: pb::DocumentKind, title: &str, value: &serde_json::Value) -> Draft {
+/// A document's title: its kind's label in Chinese and English.
+fn document_title(kind: pb::DocumentKind) -> String {
+    crate::dossier::bilingual(&steelcare_i18n::enum_label(
+        "DocumentKind",
+        kind.as_str_name(),
+    ))
+}
+
+fn json_draft(kind: pb::DocumentKind, value: &serde_json::Value) -> Draft {
     Draft {
         kind,
-        title: title.to_owned(),
+        title: document_title(kind),
         content_type: "application/json".to_owned(),
         bytes: canonical(value).into_bytes(),
         attachment_id: None,
@@ -281,7 +239,6 @@ impl Acceptor {
         if case.state == CaseState::ResolvedRemotely {
             out.push(json_draft(
                 D::RemoteResolution,
-                "远程解答 / Remote resolution",
                 &serde_json::json!({ "closing_text": closing }),
             ));
         }
@@ -374,7 +331,6 @@ async fn intake_drafts(
     let closing = ticket["closing_text"].as_str().map(str::to_owned);
     out.push(json_draft(
         D::IntakeRecord,
-        "报修登记 / Intake record",
         &serde_json::json!({ "ticket": ticket, "project": project, "customer": customer }),
     ));
     // The read-back counts once the customer confirmed it (MISSION §3.1); an unconfirmed
@@ -382,7 +338,6 @@ async fn intake_drafts(
     if let Some(text) = readback.filter(|_| !ticket["readback_confirmed_at"].is_null()) {
         out.push(json_draft(
             D::Readback,
-            "复述确认 / Read-back",
             &serde_json::json!({ "readback_text": text, "confirmed_at": ticket["readback_confirmed_at"] }),
         ));
     }
@@ -396,7 +351,6 @@ async fn intake_drafts(
         .map_err(db_err)?;
     out.push(json_draft(
         D::Classification,
-        "分类分级与调整 / Classification and overrides",
         &serde_json::json!({ "audit_trail": trail }),
     ));
     Ok((out, closing))
@@ -419,7 +373,6 @@ async fn sla_draft(conn: &impl ConnectionTrait, id: &str) -> Result<Draft, ApiEr
         .map_err(db_err)?;
     Ok(json_draft(
         D::Sla,
-        "时限 / SLA clocks",
         &serde_json::json!({ "clocks": clocks, "pauses": pauses }),
     ))
 }
@@ -454,7 +407,6 @@ async fn dispatch_draft(conn: &impl ConnectionTrait, id: &str) -> Result<Option<
         .map_err(db_err)?;
     Ok(Some(json_draft(
         D::Dispatch,
-        "派工与勘察计划 / Dispatch and survey plan",
         &serde_json::json!({ "assignments": assignment, "offers": offers, "survey_plans": plans }),
     )))
 }
@@ -470,14 +422,14 @@ async fn record_drafts(conn: &impl ConnectionTrait, id: &str) -> Result<Vec<Draf
         .await
         .map_err(db_err)?;
     for row in &records {
-        let Some((message, kind, title)) = record_kind(&row.kind) else {
+        let Some((message, kind)) = record_kind(&row.kind) else {
             continue;
         };
         let mut value = record_json(row, message)?;
         if let serde_json::Value::Object(map) = &mut value {
             map.insert("_status".to_owned(), serde_json::json!(row.status));
         }
-        out.push(json_draft(kind, title, &value));
+        out.push(json_draft(kind, &value));
     }
     Ok(out)
 }
@@ -596,7 +548,7 @@ fn dossier_page(
         archive_number: heading.archive_number.to_owned(),
         sequence: i32::try_from(documents.len() + 1).unwrap_or(i32::MAX),
         kind: pb::DocumentKind::DossierPage.as_str_name().to_owned(),
-        title: "案件档案 / Case dossier".to_owned(),
+        title: document_title(pb::DocumentKind::DossierPage),
         content_type: "text/html; charset=utf-8".to_owned(),
         size_bytes: i64::try_from(page.len()).unwrap_or(i64::MAX),
         sha256: sha256_hex(&page),

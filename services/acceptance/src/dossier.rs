@@ -1,10 +1,108 @@
 //! `dossier.html`: one page a person can print, with Chinese and English labels — the case
 //! summary, the timeline, measurements with their verdicts, the agreed plan, the agreement,
 //! every signature, the photos, and the list of documents with their SHA-256. It reads only
-//! the archived documents, so it shows what the archive holds.
+//! the archived documents, so it shows what the archive holds. An archive is written once and
+//! kept for years, for any reader: every label and value name comes from the catalogue in
+//! both Chinese and English ([`bilingual`]), times in the deployment's zone.
 
 use chrono::{DateTime, Utc};
+use steelcare_domain::money::Amount;
+use steelcare_domain::{ProblemCategory, SeverityTier};
+use steelcare_i18n::{Arg, Locale, Msg, enum_label};
 use steelcare_store::entity::archive_documents;
+
+/// A catalogue text as an archive writes it: Chinese, then English (once when they agree).
+pub fn bilingual(message: &Msg) -> String {
+    let (zh, en) = (message.render(Locale::chinese()), message.english());
+    if zh == en { zh } else { format!("{zh} / {en}") }
+}
+
+/// The label `key`, in both languages.
+fn label(key: &'static str) -> String {
+    bilingual(&Msg::new(key))
+}
+
+/// A protobuf enum value's label in both languages (the value itself when the catalogue has
+/// none, so that nothing is dropped).
+fn enum_value(enum_name: &str, value: &serde_json::Value) -> String {
+    let name = text(value);
+    let label = enum_label(enum_name, &name);
+    if steelcare_i18n::catalogue().has(&label.key) {
+        bilingual(&label)
+    } else {
+        name
+    }
+}
+
+/// A proto JSON timestamp (RFC 3339) as the page's locale writes it, in the deployment's zone.
+fn when(value: &serde_json::Value) -> String {
+    let raw = text(value);
+    DateTime::parse_from_rfc3339(&raw).map_or(raw, |t| {
+        Msg::new("dossier-time")
+            .with("at", Arg::at(t.with_timezone(&Utc)))
+            .render(Locale::chinese())
+    })
+}
+
+/// A proto JSON `Money` as an amount with its currency.
+fn money(value: &serde_json::Value) -> String {
+    let minor = text(&value["amount_minor"]).parse::<i64>().unwrap_or(0);
+    Amount::parse(&text(&value["currency_code"]), minor)
+        .map_or_else(|_| String::new(), |a| a.to_string())
+}
+
+/// A text a record keeps in Chinese and in English (a clause), as the page writes both.
+fn both_texts(zh: &serde_json::Value, en: &serde_json::Value) -> String {
+    let (zh, en) = (text(zh), text(en));
+    if zh.is_empty() || zh == en {
+        en
+    } else {
+        format!("{zh} / {en}")
+    }
+}
+
+/// The parts of a structured text (a ticket's location or description) that are filled in,
+/// joined; a plain text as it is.
+fn parts(value: &serde_json::Value, fields: &[&str]) -> String {
+    let Some(object) = value.as_object() else {
+        return text(value);
+    };
+    let filled: Vec<String> = fields
+        .iter()
+        .map(|f| object.get(*f).map(text).unwrap_or_default())
+        .filter(|t| !t.is_empty())
+        .collect();
+    filled.join("; ")
+}
+
+/// A column that holds JSON as text (a ticket's location and description), read as JSON.
+fn json_column(value: &serde_json::Value) -> serde_json::Value {
+    match value {
+        serde_json::Value::String(s) => serde_json::from_str(s).unwrap_or_else(|_| value.clone()),
+        other => other.clone(),
+    }
+}
+
+/// What an audited call did, as its label names it (`/….IntakeService/CreateTicket` →
+/// "受理报修 / Ticket taken in"); the call's name when the catalogue has no label for it.
+fn operation(rpc: &str) -> String {
+    let name = rpc.rsplit('/').next().unwrap_or(rpc);
+    let label = Msg::owned(format!("operation-{name}"));
+    if steelcare_i18n::catalogue().has(&label.key) {
+        bilingual(&label)
+    } else {
+        rpc.to_owned()
+    }
+}
+
+/// A table's header row of labels.
+fn header(keys: &[&'static str]) -> String {
+    let cells: String = keys
+        .iter()
+        .map(|k| format!("<th>{}</th>", esc(&label(k))))
+        .collect();
+    format!("<tr>{cells}</tr>")
+}
 
 /// What the page says of the archive itself (its manifest lists the page, so the page cannot
 /// show the manifest's hash; it shows the previous archive's).
@@ -56,9 +154,9 @@ fn measurement_rows(out: &mut String, source: &str, list: &serde_json::Value) {
     for m in list.as_array().into_iter().flatten() {
         let j = &m["judgement"];
         let verdict = if j["passed"].as_bool() == Some(true) {
-            "✔ 合格 / pass"
+            format!("✔ {}", label("dossier-pass"))
         } else {
-            "✘ 不合格 / fail"
+            format!("✘ {}", label("dossier-fail"))
         };
         out.push_str(&format!(
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} … {} {}</td><td>{}</td><td class=\"small\">{}</td></tr>\n",
@@ -69,8 +167,8 @@ fn measurement_rows(out: &mut String, source: &str, list: &serde_json::Value) {
             esc(&text(&j["lower_limit"])),
             esc(&text(&j["upper_limit"])),
             esc(&text(&j["unit"])),
-            verdict,
-            esc(&text(&j["source"])),
+            esc(&verdict),
+            esc(&both_texts(&j["source_zh"], &j["source"])),
         ));
     }
 }
@@ -86,17 +184,13 @@ fn signature_rows(out: &mut String, source: &str, list: &serde_json::Value) {
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
             esc(source),
             esc(&text(&s["signer"]["display_name"])),
-            esc(&text(&s["role"])),
-            esc(&text(&s["signed_time"])),
-            esc(&format!(
-                "{}{}",
-                if s["dissent"].as_bool() == Some(true) {
-                    "异议 / dissent: "
-                } else {
-                    ""
-                },
+            esc(&enum_value("SignatureRole", &s["role"])),
+            esc(&when(&s["signed_time"])),
+            esc(&if s["dissent"].as_bool() == Some(true) {
+                format!("{}: {}", label("dossier-dissent"), text(&s["opinion"]))
+            } else {
                 text(&s["opinion"])
-            )),
+            }),
         ));
     }
 }
@@ -109,15 +203,10 @@ pub fn render(
 ) -> String {
     let mut out = String::new();
     out.push_str("<!DOCTYPE html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\">");
-    out.push_str(&format!(
-        "<title>{} 案件档案 / Case dossier</title>",
-        esc(archive.archive_number)
-    ));
+    let title = bilingual(&Msg::new("dossier-title").with("number", archive.archive_number));
+    out.push_str(&format!("<title>{}</title>", esc(&title)));
     out.push_str("<style>body{font-family:sans-serif;margin:2em;max-width:60em}table{border-collapse:collapse;width:100%;margin:.5em 0 1.5em}td,th{border:1px solid #999;padding:.2em .4em;vertical-align:top}th{background:#eee;text-align:left}.small{font-size:.8em}img{max-width:45%;margin:.3em;border:1px solid #ccc}@media print{h2{page-break-after:avoid}}</style></head><body>\n");
-    out.push_str(&format!(
-        "<h1>案件档案 / Case dossier {}</h1>\n",
-        esc(archive.archive_number)
-    ));
+    out.push_str(&format!("<h1>{}</h1>\n", esc(&title)));
     summary(&mut out, archive, documents, files);
     timeline(&mut out, documents, files);
     measurements(&mut out, documents, files);
@@ -141,33 +230,60 @@ fn summary(
         .map(|(_, v)| v)
         .unwrap_or_default();
     let t = &intake["ticket"];
-    out.push_str("<h2>概况 / Summary</h2><table>\n");
-    for (label, value) in [
+    out.push_str(&format!(
+        "<h2>{}</h2><table>\n",
+        esc(&label("dossier-summary"))
+    ));
+    let category = text(&t["category"]);
+    let tier = text(&t["tier"]);
+    let archived_at = serde_json::Value::String(archive.archived_at.to_rfc3339());
+    for (key, value) in [
+        ("dossier-acceptance-number", text(&t["acceptance_number"])),
+        ("dossier-ticket", archive.ticket_id.to_owned()),
         (
-            "受理编号 / Acceptance number",
-            text(&t["acceptance_number"]),
-        ),
-        ("工单 / Ticket", archive.ticket_id.to_owned()),
-        (
-            "客户 / Customer",
+            "dossier-customer",
             text(&intake["customer"]["organization_name"]),
         ),
-        ("项目 / Project", text(&intake["project"]["name"])),
-        ("类别 / Category", text(&t["category"])),
-        ("等级 / Tier", text(&t["tier"])),
-        ("部位 / Location", text(&t["location"])),
-        ("问题描述 / Description", text(&t["description"])),
-        ("结案方式 / Ending", archive.ending.to_owned()),
-        ("归档时间 / Archived", archive.archived_at.to_rfc3339()),
-        ("归档人 / Archived by", archive.archived_by.to_owned()),
+        ("dossier-project", text(&intake["project"]["name"])),
         (
-            "上一档案清单哈希 / Previous archive's manifest SHA-256",
+            "dossier-category",
+            category
+                .parse::<ProblemCategory>()
+                .map_or(category.clone(), |c| bilingual(&c.label())),
+        ),
+        (
+            "dossier-tier",
+            tier.parse::<SeverityTier>()
+                .map_or(tier.clone(), |c| bilingual(&c.label())),
+        ),
+        (
+            "dossier-location",
+            parts(
+                &json_column(&t["location"]),
+                &["description", "grid_axes", "member_id"],
+            ),
+        ),
+        (
+            "dossier-description",
+            parts(
+                &json_column(&t["description"]),
+                &["phenomenon", "extent", "accompanying_signs"],
+            ),
+        ),
+        (
+            "dossier-ending",
+            enum_value("CaseEnding", &archive.ending.into()),
+        ),
+        ("dossier-archived", when(&archived_at)),
+        ("dossier-archived-by", archive.archived_by.to_owned()),
+        (
+            "dossier-previous-sha",
             archive.previous_sha256.unwrap_or_default().to_owned(),
         ),
     ] {
         out.push_str(&format!(
             "<tr><th>{}</th><td>{}</td></tr>\n",
-            esc(label),
+            esc(&label(key)),
             esc(&value)
         ));
     }
@@ -176,31 +292,39 @@ fn summary(
 
 /// The timeline: the audit trail and each record's time, in order.
 fn timeline(out: &mut String, documents: &[archive_documents::Model], files: &[(String, Vec<u8>)]) {
-    out.push_str("<h2>时间线 / Timeline</h2><table><tr><th>时间 / When</th><th>操作 / What</th><th>操作人 / Who</th></tr>\n");
+    out.push_str(&format!(
+        "<h2>{}</h2><table>{}\n",
+        esc(&label("dossier-timeline")),
+        header(&["dossier-when", "dossier-what", "dossier-who"])
+    ));
     let mut events: Vec<(String, String, String)> = Vec::new();
     if let Some((_, trail)) = docs_of(documents, files, "DOCUMENT_KIND_CLASSIFICATION").next() {
         for e in trail["audit_trail"].as_array().into_iter().flatten() {
-            events.push((text(&e["created_at"]), text(&e["rpc"]), text(&e["subject"])));
+            events.push((
+                text(&e["created_at"]),
+                operation(&text(&e["rpc"])),
+                text(&e["subject"]),
+            ));
         }
     }
     for d in documents.iter().filter(|d| d.attachment_id.is_none()) {
         if let Some((_, bytes)) = files.iter().find(|(p, _)| p == &d.path)
             && let Ok(v) = serde_json::from_slice::<serde_json::Value>(bytes)
         {
-            let when = ["create_time", "sign_time", "open_time", "complete_time"]
+            let at = ["create_time", "sign_time", "open_time", "complete_time"]
                 .iter()
                 .map(|k| text(&v[*k]))
                 .find(|w| !w.is_empty());
-            if let Some(when) = when {
-                events.push((when, d.title.clone(), String::new()));
+            if let Some(at) = at {
+                events.push((at, d.title.clone(), String::new()));
             }
         }
     }
     events.sort();
-    for (when, what, who) in events {
+    for (at, what, who) in events {
         out.push_str(&format!(
             "<tr><td>{}</td><td>{}</td><td>{}</td></tr>\n",
-            esc(&when),
+            esc(&when(&serde_json::Value::String(at))),
             esc(&what),
             esc(&who)
         ));
@@ -214,7 +338,19 @@ fn measurements(
     documents: &[archive_documents::Model],
     files: &[(String, Vec<u8>)],
 ) {
-    out.push_str("<h2>测量与判定 / Measurements and verdicts</h2><table><tr><th>来源 / Record</th><th>构件 / Member</th><th>位置 / Location</th><th>读数 / Readings</th><th>允许范围 / Limits</th><th>判定 / Verdict</th><th>依据 / Clause</th></tr>\n");
+    out.push_str(&format!(
+        "<h2>{}</h2><table>{}\n",
+        esc(&label("dossier-measurements")),
+        header(&[
+            "dossier-source",
+            "dossier-member",
+            "dossier-location",
+            "dossier-readings",
+            "dossier-limits",
+            "dossier-verdict",
+            "dossier-clause",
+        ])
+    ));
     for (kind, field) in [
         ("DOCUMENT_KIND_SURVEY_REPORT", "measurements"),
         ("DOCUMENT_KIND_KEY_STEP_INSPECTION", "measurements"),
@@ -239,21 +375,33 @@ fn plan_and_agreement(
         .last()
     {
         let c = &plan["content"];
+        let version = plan["version"].as_i64().unwrap_or(0);
         out.push_str(&format!(
-            "<h2>维修方案 / Agreed plan (v{})</h2><p><b>目标 / Objective:</b> {}</p><p><b>范围 / Scope:</b> {}</p><p><b>方法 / Methods:</b> {}</p><ol>\n",
-            esc(&text(&plan["version"])),
-            esc(&text(&c["objective"])),
-            esc(&text(&c["scope"])),
-            esc(&text(&c["methods"])),
+            "<h2>{}</h2>",
+            esc(&bilingual(
+                &Msg::new("dossier-agreed-plan").with("version", version)
+            ))
         ));
+        for (key, field) in [
+            ("dossier-objective", "objective"),
+            ("dossier-scope", "scope"),
+            ("dossier-methods", "methods"),
+        ] {
+            out.push_str(&format!(
+                "<p><b>{}:</b> {}</p>",
+                esc(&label(key)),
+                esc(&text(&c[field]))
+            ));
+        }
+        out.push_str("<ol>\n");
         for step in c["steps"].as_array().into_iter().flatten() {
             out.push_str(&format!(
                 "<li>{}{} — {}</li>\n",
                 esc(&text(&step["step_id"])),
                 if step["key_step"].as_bool() == Some(true) {
-                    " (关键工序 / key step)"
+                    format!(" ({})", esc(&label("dossier-key-step")))
                 } else {
-                    ""
+                    String::new()
                 },
                 esc(&text(&step["description"]))
             ));
@@ -262,10 +410,16 @@ fn plan_and_agreement(
     }
     if let Some((_, agreement)) = docs_of(documents, files, "DOCUMENT_KIND_AGREEMENT").next() {
         let cost = &agreement["cost"];
+        let bearing = bilingual(
+            &Msg::new("dossier-cost-bearing")
+                .with("customer", money(&cost["customer_pays"]))
+                .with("contractor", money(&cost["contractor_bears"])),
+        );
         out.push_str(&format!(
-            "<h2>处理协议 / Agreement</h2><p><b>费用承担 / Cost:</b> {} / {}</p><p>{}</p><p>{}</p>\n",
-            esc(&text(&cost["customer_pays"]["amount_minor"])),
-            esc(&text(&cost["contractor_bears"]["amount_minor"])),
+            "<h2>{}</h2><p><b>{}:</b> {}</p><p>{}</p><p>{}</p>\n",
+            esc(&label("dossier-agreement")),
+            esc(&label("dossier-cost")),
+            esc(&bearing),
             esc(&text(&cost["reasoning_zh"])),
             esc(&text(&cost["reasoning_en"])),
         ));
@@ -278,7 +432,17 @@ fn signatures(
     documents: &[archive_documents::Model],
     files: &[(String, Vec<u8>)],
 ) {
-    out.push_str("<h2>签字 / Signatures</h2><table><tr><th>文件 / Record</th><th>签字人 / Signer</th><th>身份 / Role</th><th>时间 / When</th><th>意见 / Opinion</th></tr>\n");
+    out.push_str(&format!(
+        "<h2>{}</h2><table>{}\n",
+        esc(&label("dossier-signatures")),
+        header(&[
+            "dossier-document",
+            "dossier-signer",
+            "dossier-role",
+            "dossier-when",
+            "dossier-opinion",
+        ])
+    ));
     for d in documents.iter().filter(|d| d.attachment_id.is_none()) {
         if let Some((_, bytes)) = files.iter().find(|(p, _)| p == &d.path)
             && let Ok(v) = serde_json::from_slice::<serde_json::Value>(bytes)
@@ -292,7 +456,10 @@ fn signatures(
 
 /// The photos.
 fn photos(out: &mut String, documents: &[archive_documents::Model]) {
-    out.push_str("<h2>照片 / Photos</h2><div>\n");
+    out.push_str(&format!(
+        "<h2>{}</h2><div>\n",
+        esc(&label("dossier-photos"))
+    ));
     for d in documents
         .iter()
         .filter(|d| d.attachment_id.is_some() && d.content_type.starts_with("image/"))
@@ -309,7 +476,12 @@ fn photos(out: &mut String, documents: &[archive_documents::Model]) {
 
 /// The contents, with each document's hash.
 fn contents(out: &mut String, documents: &[archive_documents::Model]) {
-    out.push_str("<h2>目录 / Contents</h2><table><tr><th>#</th><th>文件 / Document</th><th>路径 / Path</th><th>SHA-256</th></tr>\n");
+    out.push_str(&format!(
+        "<h2>{}</h2><table><tr><th>#</th><th>{}</th><th>{}</th><th>SHA-256</th></tr>\n",
+        esc(&label("dossier-contents")),
+        esc(&label("dossier-document")),
+        esc(&label("dossier-path"))
+    ));
     for d in documents {
         out.push_str(&format!(
             "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"small\">{}</td></tr>\n",

@@ -10,7 +10,7 @@
 //! acceptance, so a reading means the same thing at every step.
 
 use std::sync::LazyLock;
-use steelcare_i18n::{Msg, msg};
+use steelcare_i18n::{Arg, Msg, msg};
 
 use serde::Deserialize;
 
@@ -119,8 +119,9 @@ pub struct Limit {
     pub unit: String,
     /// How the item is judged.
     pub rule: Rule,
-    /// Where the limit comes from.
-    pub source: String,
+    /// Where the limit comes from: the clause and what it says, as the table writes it in
+    /// English and in Chinese.
+    pub source: Msg,
     /// The nominal and the allowed deviation as an engineer writes them, with how the limit
     /// follows from the member's dimension (e.g. "H/1000 = 12 mm, and at most 25 mm"), in
     /// English and in Chinese.
@@ -192,6 +193,17 @@ pub struct ToleranceError {
     pub message: Msg,
 }
 
+/// A clause of the table, in the reader's language.
+fn clause(en: &str, zh: &str) -> Msg {
+    Msg::new("tolerance-clause").with(
+        "text",
+        Arg::Written(vec![
+            ("en".to_owned(), en.to_owned()),
+            ("zh-CN".to_owned(), zh.to_owned()),
+        ]),
+    )
+}
+
 fn bad(field: &'static str, message: Msg) -> ToleranceError {
     ToleranceError { field, message }
 }
@@ -202,6 +214,7 @@ struct General {
     general_share: f64,
     general_worst_factor: f64,
     source: String,
+    source_zh: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -218,6 +231,7 @@ struct Coating {
     /// What an instrument can read for this quantity: a reading outside is refused.
     range: [f64; 2],
     source: String,
+    source_zh: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -232,6 +246,7 @@ struct Torque {
     /// What an instrument can read for this quantity: a reading outside is refused.
     range: [f64; 2],
     source: String,
+    source_zh: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -241,6 +256,7 @@ struct Splines {
     rule: Rule,
     max_fraction: f64,
     source: String,
+    source_zh: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -259,6 +275,7 @@ struct Ratio {
     /// What an instrument can read for this quantity: a reading outside is refused.
     range: [f64; 2],
     source: String,
+    source_zh: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -270,6 +287,7 @@ struct Deflection {
     /// What an instrument can read for this quantity: a reading outside is refused.
     range: [f64; 2],
     source: String,
+    source_zh: String,
 }
 
 /// The tolerance table.
@@ -371,7 +389,7 @@ fn by_ratio(
         upper: Some(limit),
         unit: row.unit.clone(),
         rule: row.rule,
-        source: row.source.clone(),
+        source: clause(&row.source, &row.source_zh),
         basis: msg!(
             "tolerance-by-ratio",
             what = Msg::new(what),
@@ -423,7 +441,7 @@ fn other_limit(
         upper,
         unit: String::new(),
         rule,
-        source: "limits given with the measurement".to_owned(),
+        source: Msg::new("tolerance-source-given"),
         basis,
     })
 }
@@ -550,7 +568,7 @@ impl ToleranceTable {
                     upper: Some(upper),
                     unit: row.unit.clone(),
                     rule: row.rule,
-                    source: row.source.clone(),
+                    source: clause(&row.source, &row.source_zh),
                     basis: msg!(
                         "tolerance-torque",
                         target = t,
@@ -575,7 +593,7 @@ impl ToleranceTable {
                     upper: Some(upper),
                     unit: row.unit.clone(),
                     rule: row.rule,
-                    source: row.source.clone(),
+                    source: clause(&row.source, &row.source_zh),
                     basis: msg!("tolerance-splines", most = u, bolts = *n, pct = pct),
                 })
             }
@@ -618,7 +636,7 @@ impl ToleranceTable {
                     upper: Some(upper),
                     unit: row.unit.clone(),
                     rule: row.rule,
-                    source: row.source.clone(),
+                    source: clause(&row.source, &row.source_zh),
                     basis: msg!(
                         "tolerance-deflection",
                         design = d,
@@ -690,7 +708,7 @@ impl ToleranceTable {
             upper: None,
             unit: row.unit.clone(),
             rule: row.rule,
-            source: row.source.clone(),
+            source: clause(&row.source, &row.source_zh),
             basis: msg!(
                 "tolerance-coating",
                 what = what,
@@ -852,8 +870,8 @@ impl ToleranceTable {
     }
 
     /// Where the general-item rule comes from.
-    pub fn general_rule_source(&self) -> &str {
-        &self.general.source
+    pub fn general_rule_source(&self) -> Msg {
+        clause(&self.general.source, &self.general.source_zh)
     }
 }
 
@@ -955,7 +973,14 @@ mod tests {
             vertical(10_000.0, Storey::Single),
             LateralBending { span_mm: 1.0 },
         ] {
-            assert!(table().limit(&q).unwrap().source.contains("GB 50205"));
+            assert!(
+                table()
+                    .limit(&q)
+                    .unwrap()
+                    .source
+                    .english()
+                    .contains("GB 50205")
+            );
         }
     }
 
@@ -998,7 +1023,7 @@ mod tests {
             hours_after_tightening: None,
         };
         let limit = table().limit(&criterion).unwrap();
-        assert!(limit.source.contains("6.3.2"), "{}", limit.source);
+        assert!(limit.source.english().contains("6.3.2"), "{}", limit.source);
         assert_eq!(
             limit.basis.english(),
             "Final torque, target 500 N·m; each bolt from 450 to 550 N·m (−10 % to +10 %)"

@@ -124,10 +124,6 @@ fn texts_render_in_the_readers_language_with_their_facts() {
 /// files and how many. A file gaining one fails this test; a file losing one must lower its
 /// count here (a ratchet). Empty when every text comes from the catalogue.
 const NOT_YET_IN_THE_CATALOGUE: &[(&str, usize)] = &[
-    // Person-facing texts still to move (issue 22 continues): the dossier page and the
-    // archive's document titles.
-    ("services/acceptance/src/archive.rs", 21),
-    ("services/acceptance/src/dossier.rs", 26),
     // Developer- and operator-facing (English by design): details that are logged or go into
     // ErrorInfo, checks of the shipped data tables and of the configuration, the stream's
     // closing status, and the reasons of `CaseStateChanged` events (an English developer
@@ -143,7 +139,7 @@ const NOT_YET_IN_THE_CATALOGUE: &[(&str, usize)] = &[
     ("shared/runtime/src/error.rs", 1),
     ("shared/runtime/src/attachments.rs", 1),
     ("shared/domain/src/calendar.rs", 5),
-    ("shared/domain/src/tolerance.rs", 4),
+    ("shared/domain/src/tolerance.rs", 3),
     ("shared/domain/src/classify.rs", 1),
     ("shared/domain/src/cost.rs", 2),
 ];

@@ -437,7 +437,8 @@ pub fn criterion(
             worst_ratio: 0.0,
             reason: criterion.english(),
             reason_zh: criterion.render(steelcare_i18n::Locale::chinese()),
-            source: limit.source,
+            source: limit.source.english(),
+            source_zh: limit.source.render(steelcare_i18n::Locale::chinese()),
         }),
     })
 }
@@ -495,7 +496,8 @@ fn to_proto(m: &CheckedMeasurement, measurement_id: &str, j: &Judgement) -> comm
             } else {
                 f64::MAX
             },
-            source: j.limit.source.clone(),
+            source: j.limit.source.english(),
+            source_zh: j.limit.source.render(steelcare_i18n::Locale::chinese()),
             reason: j.reason.english(),
             reason_zh: j.reason.render(steelcare_i18n::Locale::chinese()),
         }),

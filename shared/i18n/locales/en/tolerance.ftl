@@ -34,3 +34,5 @@ tolerance-main-some-outside =
        *[other] { $failed } of { $points } points are outside the limit (every point must be within)
     }
 tolerance-general-verdict = { $share } % of the { $points } points are within the limit (at least { $needed } % needed) and the worst is { $worst } × the allowed deviation (at most { $factor } ×); largest deviation { $largest } { $unit }
+tolerance-clause = { $text }
+tolerance-source-given = limits given with the measurement

@@ -29,3 +29,5 @@ tolerance-main-one-outside = 该测点超出允许偏差
 tolerance-main-all-within = 全部 { $points } 个测点均在允许偏差内
 tolerance-main-some-outside = { $points } 个测点中有 { $failed } 个超出允许偏差（主控项目每个测点均须合格）
 tolerance-general-verdict = { $points } 个测点中 { $share }% 在允许偏差内（一般项目至少 { $needed }%），最大偏差为允许偏差的 { $worst } 倍（不应超过 { $factor } 倍）；最大偏差 { $largest } { $unit }
+tolerance-clause = { $text }
+tolerance-source-given = 随测量给出的限值

@@ -962,6 +962,21 @@ async fn an_archived_case_is_visited_surveyed_counted_and_its_lessons_verified()
         let db = desk.office.app.db.clone();
         use sea_orm::EntityTrait;
         use steelcare_store::entity::{case_fact_parties, case_fact_staff, case_facts};
+        // The closed case's clocks are stopped by intake's consumer of the repair's events:
+        // wait until they are, so that both readings below see the same records.
+        let settle = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            steelcare_feedback::facts::refresh(&db, chrono_tz::Asia::Shanghai, &ticket)
+                .await
+                .unwrap();
+            let facts = stored_facts(&db).await.0;
+            let closed = facts.iter().find(|f| f.ticket_id == ticket);
+            if closed.is_some_and(|f| f.clock_solution != 1 && f.clock_completion != 1) {
+                break;
+            }
+            assert!(tokio::time::Instant::now() < settle, "{closed:?}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
         let one_by_one = {
             let ids: Vec<String> = stored_facts(&db)
                 .await
@@ -1434,6 +1449,14 @@ async fn an_archived_case_is_visited_surveyed_counted_and_its_lessons_verified()
         );
         // A person's own note reads as they wrote it, in any language.
         assert_eq!(notes[0], reopened.updates[0].note);
+
+        // The whole case, read through every service by a Chinese reader: no English text
+        // of the catalogue reaches them (only the fields English by contract).
+        let english = crate::language::english_read_in("zh-CN", &desk, &ticket, &manager).await;
+        assert!(english.is_empty(), "{english:#?}");
+        // The same reads in English do carry the catalogue's English (the check can see it).
+        let english = crate::language::english_read_in("en", &desk, &ticket, &manager).await;
+        assert!(english.len() >= 3, "{english:#?}");
     }
 }
 

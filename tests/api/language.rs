@@ -205,3 +205,240 @@ async fn every_enum_value_and_role_has_a_label_in_the_callers_language() {
     assert_eq!(err.code(), Code::Unauthenticated);
     app.stop().await.unwrap();
 }
+
+/// Fields that hold English by contract: one of a pair kept in both languages (the Chinese
+/// beside it), or a developer text.
+const ENGLISH_BY_CONTRACT: [&str; 4] = [
+    "steelcare.common.v1.MeasurementJudgement.reason",
+    "steelcare.common.v1.MeasurementJudgement.source",
+    "steelcare.repair.v1.CostBearing.reasoning_en",
+    "steelcare.feedback.v1.BreakdownRow.label_en",
+];
+
+/// The fixed words of every English catalogue text: the runs between its facts of three words
+/// or more (enum and role labels are left out: a person's own words may share one).
+fn english_phrases() -> Vec<String> {
+    let dir = crate::walk::workspace().join("shared/i18n/locales/en");
+    let mut phrases = Vec::new();
+    for entry in std::fs::read_dir(&dir).expect("the English catalogue") {
+        let text = std::fs::read_to_string(entry.expect("a catalogue file").path())
+            .expect("a catalogue file reads");
+        for line in text.lines() {
+            let Some((key, value)) = line.split_once(" = ") else {
+                continue;
+            };
+            if [
+                "enum-",
+                "role-",
+                "entity-",
+                "format-",
+                "dossier-",
+                "operation-",
+            ]
+            .iter()
+            .any(|p| key.starts_with(p))
+            {
+                continue;
+            }
+            let mut rest = value;
+            while !rest.is_empty() {
+                let (run, after) = match rest.find('{') {
+                    Some(open) => (
+                        &rest[..open],
+                        rest[open..].split_once('}').map_or("", |(_, a)| a),
+                    ),
+                    None => (rest, ""),
+                };
+                let run = run.trim().trim_end_matches([':', ',', '(']).trim();
+                if run
+                    .split_whitespace()
+                    .filter(|w| w.chars().all(char::is_alphabetic))
+                    .count()
+                    >= 3
+                {
+                    phrases.push(run.to_owned());
+                }
+                rest = after;
+            }
+        }
+    }
+    phrases
+}
+
+/// Where `response` (a message named `full_name`) holds an English catalogue phrase, as
+/// "field: text", leaving out the fields English by contract.
+pub(crate) fn english_in(full_name: &str, response: &impl prost::Message) -> Vec<String> {
+    use prost_reflect::{DescriptorPool, DynamicMessage, Value};
+    fn walk(message: &DynamicMessage, phrases: &[String], found: &mut Vec<String>) {
+        for (field, value) in message.fields() {
+            let name = field.full_name();
+            let values: Vec<&Value> = match value {
+                Value::List(items) => items.iter().collect(),
+                other => vec![other],
+            };
+            for value in values {
+                match value {
+                    Value::String(text) if !ENGLISH_BY_CONTRACT.contains(&name) => {
+                        if let Some(p) = phrases.iter().find(|p| text.contains(p.as_str())) {
+                            found.push(format!("{name}: {text:?} (\"{p}\")"));
+                        }
+                    }
+                    Value::Message(inner) => walk(inner, phrases, found),
+                    _ => {}
+                }
+            }
+        }
+    }
+    let pool = DescriptorPool::decode(steelcare_proto::FILE_DESCRIPTOR_SET).expect("descriptors");
+    let descriptor = pool.get_message_by_name(full_name).expect(full_name);
+    let message = DynamicMessage::decode(descriptor, response.encode_to_vec().as_slice())
+        .expect("the response decodes");
+    let mut found = Vec::new();
+    walk(&message, &english_phrases(), &mut found);
+    found
+}
+
+/// Reads a case through every read of every service as a reader of `language` and answers
+/// where an English catalogue phrase reached them.
+pub(crate) async fn english_read_in(
+    language: &str,
+    desk: &crate::repair::Desk,
+    ticket: &str,
+    reader: &str,
+) -> Vec<String> {
+    use steelcare_proto::acceptance::v1 as apb;
+    use steelcare_proto::acceptance::v1::acceptance_service_client::AcceptanceServiceClient;
+    use steelcare_proto::dispatch::v1 as dpb;
+    use steelcare_proto::feedback::v1 as fpb;
+    use steelcare_proto::feedback::v1::feedback_service_client::FeedbackServiceClient;
+    use steelcare_proto::repair::v1 as rpb;
+    fn as_reader<T>(request: T, (reader, language): (&str, &str)) -> tonic::Request<T> {
+        in_language(authed(request, reader), language)
+    }
+    let reader = (reader, language);
+    let channel = desk.office.app.channel().await;
+    let (mut intake, mut dispatch, mut repair) = (
+        desk.office.intake.clone(),
+        desk.office.dispatch.clone(),
+        desk.repair.clone(),
+    );
+    let mut acceptance = AcceptanceServiceClient::new(channel.clone());
+    let mut feedback = FeedbackServiceClient::new(channel);
+    let id = || ticket.to_owned();
+    let mut found = Vec::new();
+    macro_rules! read {
+        ($name:literal, $call:expr) => {
+            match $call.await {
+                Ok(response) => found.extend(english_in($name, response.get_ref())),
+                Err(status) if status.code() == tonic::Code::NotFound => {}
+                Err(status) => panic!("{}: {status:?}", $name),
+            }
+        };
+    }
+    read!(
+        "steelcare.intake.v1.GetTicketResponse",
+        intake.get_ticket(as_reader(
+            intake::GetTicketRequest { ticket_id: id() },
+            reader
+        ))
+    );
+    read!(
+        "steelcare.dispatch.v1.ListAssignmentsResponse",
+        dispatch.list_assignments(as_reader(
+            dpb::ListAssignmentsRequest {
+                ticket_id: id(),
+                ..Default::default()
+            },
+            reader
+        ))
+    );
+    read!(
+        "steelcare.repair.v1.ListSurveyReportsResponse",
+        repair.list_survey_reports(as_reader(
+            rpb::ListSurveyReportsRequest {
+                ticket_id: id(),
+                ..Default::default()
+            },
+            reader
+        ))
+    );
+    read!(
+        "steelcare.repair.v1.ListPlansResponse",
+        repair.list_plans(as_reader(
+            rpb::ListPlansRequest {
+                ticket_id: id(),
+                ..Default::default()
+            },
+            reader
+        ))
+    );
+    read!(
+        "steelcare.repair.v1.GetAgreementResponse",
+        repair.get_agreement(as_reader(
+            rpb::GetAgreementRequest {
+                ticket_id: id(),
+                ..Default::default()
+            },
+            reader
+        ))
+    );
+    read!(
+        "steelcare.repair.v1.ListWorkLogResponse",
+        repair.list_work_log(as_reader(
+            rpb::ListWorkLogRequest {
+                ticket_id: id(),
+                ..Default::default()
+            },
+            reader
+        ))
+    );
+    read!(
+        "steelcare.repair.v1.ListInspectionsResponse",
+        repair.list_inspections(as_reader(
+            rpb::ListInspectionsRequest {
+                ticket_id: id(),
+                ..Default::default()
+            },
+            reader
+        ))
+    );
+    read!(
+        "steelcare.acceptance.v1.ListSelfInspectionsResponse",
+        acceptance.list_self_inspections(as_reader(
+            apb::ListSelfInspectionsRequest {
+                ticket_id: id(),
+                ..Default::default()
+            },
+            reader
+        ))
+    );
+    read!(
+        "steelcare.acceptance.v1.ListCustomerAcceptancesResponse",
+        acceptance.list_customer_acceptances(as_reader(
+            apb::ListCustomerAcceptancesRequest {
+                ticket_id: id(),
+                ..Default::default()
+            },
+            reader
+        ))
+    );
+    read!(
+        "steelcare.acceptance.v1.ListArchivesResponse",
+        acceptance.list_archives(as_reader(apb::ListArchivesRequest::default(), reader))
+    );
+    read!(
+        "steelcare.feedback.v1.ListVisitsResponse",
+        feedback.list_visits(as_reader(
+            fpb::ListVisitsRequest { ticket_id: id() },
+            reader
+        ))
+    );
+    read!(
+        "steelcare.feedback.v1.ListCorrectiveActionsResponse",
+        feedback.list_corrective_actions(as_reader(
+            fpb::ListCorrectiveActionsRequest::default(),
+            reader
+        ))
+    );
+    found
+}

@@ -355,30 +355,18 @@ pub(crate) async fn english_read_in(
     read!(
         "steelcare.repair.v1.ListSurveyReportsResponse",
         repair.list_survey_reports(as_reader(
-            rpb::ListSurveyReportsRequest {
-                ticket_id: id(),
-                ..Default::default()
-            },
+            rpb::ListSurveyReportsRequest { ticket_id: id() },
             reader
         ))
     );
     read!(
         "steelcare.repair.v1.ListPlansResponse",
-        repair.list_plans(as_reader(
-            rpb::ListPlansRequest {
-                ticket_id: id(),
-                ..Default::default()
-            },
-            reader
-        ))
+        repair.list_plans(as_reader(rpb::ListPlansRequest { ticket_id: id() }, reader))
     );
     read!(
         "steelcare.repair.v1.GetAgreementResponse",
         repair.get_agreement(as_reader(
-            rpb::GetAgreementRequest {
-                ticket_id: id(),
-                ..Default::default()
-            },
+            rpb::GetAgreementRequest { ticket_id: id() },
             reader
         ))
     );
@@ -395,30 +383,21 @@ pub(crate) async fn english_read_in(
     read!(
         "steelcare.repair.v1.ListInspectionsResponse",
         repair.list_inspections(as_reader(
-            rpb::ListInspectionsRequest {
-                ticket_id: id(),
-                ..Default::default()
-            },
+            rpb::ListInspectionsRequest { ticket_id: id() },
             reader
         ))
     );
     read!(
         "steelcare.acceptance.v1.ListSelfInspectionsResponse",
         acceptance.list_self_inspections(as_reader(
-            apb::ListSelfInspectionsRequest {
-                ticket_id: id(),
-                ..Default::default()
-            },
+            apb::ListSelfInspectionsRequest { ticket_id: id() },
             reader
         ))
     );
     read!(
         "steelcare.acceptance.v1.ListCustomerAcceptancesResponse",
         acceptance.list_customer_acceptances(as_reader(
-            apb::ListCustomerAcceptancesRequest {
-                ticket_id: id(),
-                ..Default::default()
-            },
+            apb::ListCustomerAcceptancesRequest { ticket_id: id() },
             reader
         ))
     );

@@ -165,6 +165,15 @@ const words = {
   dim_PROJECT: ["项目", "Project"],
   dim_STRUCTURE_TYPE: ["结构类型", "Structure type"],
   dim_MONTH: ["月份", "Month"],
+  stepReadback: ["复述确认", "Read back confirmed"],
+  stepOffered: ["派工", "Offered to"],
+  stepArrived: ["到场", "Arrived"],
+  stepSurvey: ["勘察报告", "Survey report"],
+  stepPlan: ["维修方案", "Repair plan"],
+  stepAgreement: ["签订协议", "Agreement signed"],
+  stepWork: ["施工", "Work"],
+  stepAcceptance: ["验收", "Acceptance"],
+  stepVisit: ["回访", "Visit"],
 } satisfies Record<string, [string, string]>;
 
 export type Word = keyof typeof words;

@@ -15,7 +15,7 @@ import type { Visit } from "../gen/steelcare/feedback/v1/feedback_service_pb";
 import { VisitStatus } from "../gen/steelcare/feedback/v1/feedback_service_pb";
 import { RootCause, type Measurement, type Money } from "../gen/steelcare/common/v1/common_pb";
 import { Code, ConnectError, acceptance, dispatch, feedback, intake, isCode, repair } from "../api";
-import { enumLabel, useI18n } from "../i18n";
+import { enumLabel, useI18n, type Word } from "../i18n";
 import { Clock, EnumTag, ErrorAlert, Time, showError } from "../components";
 import { toDate } from "../time";
 
@@ -94,28 +94,28 @@ function Measurements({ items }: { items: Measurement[] }) {
 
 type Step = { at?: Timestamp; label: string; color?: string };
 
-function lifecycle(ticket: Ticket, r: Records, lang: "zh" | "en"): Step[] {
+function lifecycle(ticket: Ticket, r: Records, lang: "zh" | "en", t: (w: Word) => string): Step[] {
   const steps: Step[] = [{ at: ticket.createTime, label: `${ticket.acceptanceNumber} · ${enumLabel(lang, "Channel", ticket.channel)}` }];
-  if (ticket.readbackConfirmTime) steps.push({ at: ticket.readbackConfirmTime, label: lang === "zh" ? "复述确认" : "Read back confirmed" });
+  if (ticket.readbackConfirmTime) steps.push({ at: ticket.readbackConfirmTime, label: t("stepReadback") });
   for (const a of r.assignments) {
     for (const o of a.offers) {
       steps.push({
         at: o.offerTime,
-        label: `${lang === "zh" ? "派工" : "Offered to"} ${o.technicianId}${o.manual && o.reason ? ` (${o.reason})` : ""} → ${enumLabel(lang, "AssignmentState", o.state)}`,
+        label: `${t("stepOffered")} ${o.technicianId}${o.reason ? ` (${o.reason})` : ""} → ${enumLabel(lang, "AssignmentState", o.state)}`,
         color: o.state === AssignmentState.CONFIRMED ? "green" : o.state === AssignmentState.DECLINED || o.state === AssignmentState.EXPIRED ? "red" : "blue",
       });
     }
-    if (a.arriveTime) steps.push({ at: a.arriveTime, label: `${lang === "zh" ? "到场" : "Arrived"} ${a.technicianId}`, color: "green" });
+    if (a.arriveTime) steps.push({ at: a.arriveTime, label: `${t("stepArrived")} ${a.technicianId}`, color: "green" });
   }
-  for (const s of r.surveys) steps.push({ at: s.createTime, label: `${lang === "zh" ? "勘察报告" : "Survey report"} v${s.version}` });
+  for (const s of r.surveys) steps.push({ at: s.createTime, label: `${t("stepSurvey")} v${s.version}` });
   for (const p of r.plans) {
-    steps.push({ at: p.createTime, label: `${lang === "zh" ? "维修方案" : "Repair plan"} v${p.version}` });
+    steps.push({ at: p.createTime, label: `${t("stepPlan")} v${p.version}` });
     for (const rv of p.reviews) steps.push({ at: rv.createTime, label: `v${p.version} ${enumLabel(lang, "ApprovalStep", rv.step)} ${rv.approved ? "✓" : "✗"}`, color: rv.approved ? "green" : "red" });
   }
-  if (r.agreement?.signTime) steps.push({ at: r.agreement.signTime, label: lang === "zh" ? "签订协议" : "Agreement signed" });
-  for (const w of r.work) steps.push({ at: w.createTime, label: `${lang === "zh" ? "施工" : "Work"} ${w.progressPercent}% · ${w.content}` });
-  for (const a of r.acceptances) steps.push({ at: a.createTime, label: `${lang === "zh" ? "验收" : "Acceptance"} #${a.round} ${a.accepted ? "✓" : "✗"}`, color: a.accepted ? "green" : "red" });
-  for (const v of r.visits) if (v.status === VisitStatus.DONE) steps.push({ at: v.dueTime, label: `${lang === "zh" ? "回访" : "Visit"} #${v.sequence}` });
+  if (r.agreement?.signTime) steps.push({ at: r.agreement.signTime, label: t("stepAgreement") });
+  for (const w of r.work) steps.push({ at: w.createTime, label: `${t("stepWork")} ${w.progressPercent}% · ${w.content}` });
+  for (const a of r.acceptances) steps.push({ at: a.createTime, label: `${t("stepAcceptance")} #${a.round} ${a.accepted ? "✓" : "✗"}`, color: a.accepted ? "green" : "red" });
+  for (const v of r.visits) if (v.status === VisitStatus.DONE) steps.push({ at: v.dueTime, label: `${t("stepVisit")} #${v.sequence}` });
   return steps.sort((a, b) => (toDate(a.at)?.getTime() ?? 0) - (toDate(b.at)?.getTime() ?? 0));
 }
 
@@ -164,7 +164,7 @@ export default function CasePage() {
 
   if (!ticket) return <Card loading={!error}><ErrorAlert message={error} /></Card>;
   const sla = ticket.sla;
-  const steps = lifecycle(ticket, records, lang);
+  const steps = lifecycle(ticket, records, lang, t);
   return (
     <Space direction="vertical" style={{ width: "100%" }} size="large">
       <ErrorAlert message={error} />

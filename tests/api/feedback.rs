@@ -1452,11 +1452,17 @@ async fn an_archived_case_is_visited_surveyed_counted_and_its_lessons_verified()
 
         // The whole case, read through every service by a Chinese reader: no English text
         // of the catalogue reaches them (only the fields English by contract).
-        let english = crate::language::english_read_in("zh-CN", &desk, &ticket, &manager).await;
+        use crate::language::catalogue_text_read_in as read;
+        let english = read("zh-CN", "en", &desk, &ticket, &manager).await;
         assert!(english.is_empty(), "{english:#?}");
-        // The same reads in English do carry the catalogue's English (the check can see it).
-        let english = crate::language::english_read_in("en", &desk, &ticket, &manager).await;
+        // And the other way round: an English reader reads no Chinese of the catalogue.
+        let chinese = read("en", "zh-CN", &desk, &ticket, &manager).await;
+        assert!(chinese.is_empty(), "{chinese:#?}");
+        // The check sees a language where it is: each reader reads their own.
+        let english = read("en", "en", &desk, &ticket, &manager).await;
         assert!(english.len() >= 3, "{english:#?}");
+        let chinese = read("zh-CN", "zh-CN", &desk, &ticket, &manager).await;
+        assert!(chinese.len() >= 3, "{chinese:#?}");
     }
 }
 

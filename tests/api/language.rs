@@ -206,38 +206,62 @@ async fn every_enum_value_and_role_has_a_label_in_the_callers_language() {
     app.stop().await.unwrap();
 }
 
-/// Fields that hold English by contract: one of a pair kept in both languages (the Chinese
-/// beside it), or a developer text.
-const ENGLISH_BY_CONTRACT: [&str; 4] = [
-    "steelcare.common.v1.MeasurementJudgement.reason",
-    "steelcare.common.v1.MeasurementJudgement.source",
-    "steelcare.repair.v1.CostBearing.reasoning_en",
-    "steelcare.feedback.v1.BreakdownRow.label_en",
+/// Fields that hold one language by contract: one of a pair kept in both languages, or an
+/// English developer text.
+const ONE_LANGUAGE_BY_CONTRACT: [(&str, &str); 8] = [
+    ("en", "steelcare.common.v1.MeasurementJudgement.reason"),
+    ("en", "steelcare.common.v1.MeasurementJudgement.source"),
+    ("en", "steelcare.repair.v1.CostBearing.reasoning_en"),
+    ("en", "steelcare.feedback.v1.BreakdownRow.label_en"),
+    (
+        "zh-CN",
+        "steelcare.common.v1.MeasurementJudgement.reason_zh",
+    ),
+    (
+        "zh-CN",
+        "steelcare.common.v1.MeasurementJudgement.source_zh",
+    ),
+    ("zh-CN", "steelcare.repair.v1.CostBearing.reasoning_zh"),
+    ("zh-CN", "steelcare.feedback.v1.BreakdownRow.label_zh"),
 ];
 
-/// The fixed words of every English catalogue text: the runs between its facts of three words
-/// or more (enum and role labels are left out: a person's own words may share one).
-fn english_phrases() -> Vec<String> {
-    let dir = crate::walk::workspace().join("shared/i18n/locales/en");
+/// Whether a run of a catalogue text is long enough to be the catalogue's and not a person's
+/// word: three English words, or six Chinese characters.
+fn distinctive(run: &str) -> bool {
+    let words = run
+        .split_whitespace()
+        .filter(|w| w.chars().all(char::is_alphabetic) && w.is_ascii())
+        .count();
+    let han = run
+        .chars()
+        .filter(|c| ('\u{4e00}'..='\u{9fff}').contains(c))
+        .count();
+    words >= 3 || han >= 6
+}
+
+/// The fixed text of every catalogue message of `language`: the runs between its facts that
+/// are [`distinctive`] (enum and role labels are left out: a person's own words may share one).
+fn phrases_of(language: &str) -> Vec<String> {
+    let dir = crate::walk::workspace()
+        .join("shared/i18n/locales")
+        .join(language);
     let mut phrases = Vec::new();
-    for entry in std::fs::read_dir(&dir).expect("the English catalogue") {
+    for entry in std::fs::read_dir(&dir).expect("the catalogue") {
         let text = std::fs::read_to_string(entry.expect("a catalogue file").path())
             .expect("a catalogue file reads");
         for line in text.lines() {
             let Some((key, value)) = line.split_once(" = ") else {
                 continue;
             };
-            if [
+            let skipped = [
                 "enum-",
                 "role-",
                 "entity-",
                 "format-",
                 "dossier-",
                 "operation-",
-            ]
-            .iter()
-            .any(|p| key.starts_with(p))
-            {
+            ];
+            if skipped.iter().any(|p| key.starts_with(p)) {
                 continue;
             }
             let mut rest = value;
@@ -249,13 +273,11 @@ fn english_phrases() -> Vec<String> {
                     ),
                     None => (rest, ""),
                 };
-                let run = run.trim().trim_end_matches([':', ',', '(']).trim();
-                if run
-                    .split_whitespace()
-                    .filter(|w| w.chars().all(char::is_alphabetic))
-                    .count()
-                    >= 3
-                {
+                let run = run
+                    .trim()
+                    .trim_end_matches([':', ',', '(', '：', '，'])
+                    .trim();
+                if distinctive(run) {
                     phrases.push(run.to_owned());
                 }
                 rest = after;
@@ -265,25 +287,35 @@ fn english_phrases() -> Vec<String> {
     phrases
 }
 
-/// Where `response` (a message named `full_name`) holds an English catalogue phrase, as
-/// "field: text", leaving out the fields English by contract.
-pub(crate) fn english_in(full_name: &str, response: &impl prost::Message) -> Vec<String> {
+/// Where `response` (a message named `full_name`) holds a catalogue phrase of `language`, as
+/// "field: text", leaving out the fields in that language by contract.
+pub(crate) fn catalogue_text_in(
+    language: &str,
+    full_name: &str,
+    response: &impl prost::Message,
+) -> Vec<String> {
     use prost_reflect::{DescriptorPool, DynamicMessage, Value};
-    fn walk(message: &DynamicMessage, phrases: &[String], found: &mut Vec<String>) {
+    struct Search<'a> {
+        language: &'a str,
+        phrases: Vec<String>,
+        found: Vec<String>,
+    }
+    fn walk(message: &DynamicMessage, search: &mut Search<'_>) {
         for (field, value) in message.fields() {
             let name = field.full_name();
+            let by_contract = ONE_LANGUAGE_BY_CONTRACT.contains(&(search.language, name));
             let values: Vec<&Value> = match value {
                 Value::List(items) => items.iter().collect(),
                 other => vec![other],
             };
             for value in values {
                 match value {
-                    Value::String(text) if !ENGLISH_BY_CONTRACT.contains(&name) => {
-                        if let Some(p) = phrases.iter().find(|p| text.contains(p.as_str())) {
-                            found.push(format!("{name}: {text:?} (\"{p}\")"));
+                    Value::String(text) if !by_contract => {
+                        if let Some(p) = search.phrases.iter().find(|p| text.contains(p.as_str())) {
+                            search.found.push(format!("{name}: {text:?} (\"{p}\")"));
                         }
                     }
-                    Value::Message(inner) => walk(inner, phrases, found),
+                    Value::Message(inner) => walk(inner, search),
                     _ => {}
                 }
             }
@@ -293,15 +325,20 @@ pub(crate) fn english_in(full_name: &str, response: &impl prost::Message) -> Vec
     let descriptor = pool.get_message_by_name(full_name).expect(full_name);
     let message = DynamicMessage::decode(descriptor, response.encode_to_vec().as_slice())
         .expect("the response decodes");
-    let mut found = Vec::new();
-    walk(&message, &english_phrases(), &mut found);
-    found
+    let mut search = Search {
+        language,
+        phrases: phrases_of(language),
+        found: Vec::new(),
+    };
+    walk(&message, &mut search);
+    search.found
 }
 
 /// Reads a case through every read of every service as a reader of `language` and answers
-/// where an English catalogue phrase reached them.
-pub(crate) async fn english_read_in(
+/// where a catalogue phrase of `other` (a locale tag) reached them.
+pub(crate) async fn catalogue_text_read_in(
     language: &str,
+    other: &str,
     desk: &crate::repair::Desk,
     ticket: &str,
     reader: &str,
@@ -329,7 +366,7 @@ pub(crate) async fn english_read_in(
     macro_rules! read {
         ($name:literal, $call:expr) => {
             match $call.await {
-                Ok(response) => found.extend(english_in($name, response.get_ref())),
+                Ok(response) => found.extend(catalogue_text_in(other, $name, response.get_ref())),
                 Err(status) if status.code() == tonic::Code::NotFound => {}
                 Err(status) => panic!("{}: {status:?}", $name),
             }

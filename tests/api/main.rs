@@ -9,6 +9,7 @@ mod console;
 mod dispatch;
 mod feedback;
 mod health;
+mod identity;
 mod ids;
 mod intake;
 mod integration;

@@ -59,6 +59,13 @@ pub enum Command {
         #[arg(default_value = "{}")]
         data: String,
     },
+    /// Manage the directory of people from the server (the first administrator of a fresh
+    /// install; the rest through PeopleService).
+    User {
+        /// What to do.
+        #[command(subcommand)]
+        action: UserCommand,
+    },
     /// Print a JWT signed with the configured secret (local use and tests).
     Token {
         /// Role(s) of the token; repeat for several.
@@ -76,6 +83,36 @@ pub enum Command {
         /// The person's language (zh-CN, en), used when a call asks for none.
         #[arg(long)]
         locale: Option<steelcare_i18n::Locale>,
+    },
+}
+
+/// `steelcare user …`.
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a person who signs in with a password (applies the migrations first).
+    Add {
+        /// Login name (3 to 64 of a-z, 0-9, `.`, `_`, `-`, `@`).
+        #[arg(long)]
+        login: String,
+        /// Name shown to others (default: the login).
+        #[arg(long)]
+        name: Option<String>,
+        /// Role(s); repeat for several.
+        #[arg(long = "role", required = true, value_parser = parse_role)]
+        roles: Vec<Role>,
+        /// Customer organisation id (required with the customer role).
+        #[arg(long)]
+        org: Option<String>,
+        /// The dispatch technician this person is (required with the technician role).
+        #[arg(long)]
+        technician: Option<String>,
+        /// Preferred language (zh-CN, en).
+        #[arg(long)]
+        locale: Option<steelcare_i18n::Locale>,
+        /// Read the password from this file (its first line); without it a password is
+        /// generated and printed once.
+        #[arg(long, value_name = "FILE")]
+        password_file: Option<PathBuf>,
     },
 }
 
@@ -162,6 +199,7 @@ pub async fn run(cli: Cli, settings: Settings) -> Result<(), String> {
             })
             .await
         }
+        Command::User { action } => user(action, settings).await,
         Command::Token {
             roles,
             org,
@@ -182,6 +220,53 @@ pub async fn run(cli: Cli, settings: Settings) -> Result<(), String> {
             Ok(())
         }
     }
+}
+
+/// Runs `steelcare user …`.
+async fn user(action: UserCommand, settings: Settings) -> Result<(), String> {
+    let UserCommand::Add {
+        login,
+        name,
+        roles,
+        org,
+        technician,
+        locale,
+        password_file,
+    } = action;
+    let (password, generated) = match password_file {
+        Some(file) => {
+            let text = std::fs::read_to_string(&file)
+                .map_err(|err| format!("{}: {err}", file.display()))?;
+            (text.lines().next().unwrap_or_default().to_owned(), false)
+        }
+        None => (crate::identity::generated_password(), true),
+    };
+    let db = connect_database(&settings, false)
+        .await
+        .map_err(|err| err.to_string())?;
+    steelcare_store::migrate(&db)
+        .await
+        .map_err(|err| format!("cannot apply migrations: {err}"))?;
+    let person = steelcare_proto::identity::v1::Person {
+        display_name: name.unwrap_or_else(|| login.clone()),
+        login,
+        roles: roles.iter().map(|r| r.as_str().to_owned()).collect(),
+        organization_id: org.unwrap_or_default(),
+        technician_id: technician.unwrap_or_default(),
+        language_code: locale.map(|l| l.tag().to_owned()).unwrap_or_default(),
+        ..Default::default()
+    };
+    let added = crate::identity::add_from_command_line(db, person, password.clone()).await?;
+    println!(
+        "added {} ({}), id {}",
+        added.login,
+        added.roles.join(", "),
+        added.person_id
+    );
+    if generated {
+        println!("password (shown once, change it after signing in): {password}");
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ pub mod call;
 pub mod cli;
 pub mod console;
 pub mod health;
+pub mod identity;
 pub mod integration;
 pub mod services;
 pub mod startup;

@@ -8,6 +8,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use steelcare_bus::{Bus, OutboxRelay};
 use steelcare_proto::admin::v1::admin_service_server::AdminServiceServer;
+use steelcare_proto::identity::v1::people_service_server::PeopleServiceServer;
+use steelcare_proto::identity::v1::session_service_server::SessionServiceServer;
 use steelcare_proto::integration::v1::integration_service_server::IntegrationServiceServer;
 use steelcare_runtime::server::{RpcTraceLayer, cors_layer};
 use steelcare_runtime::supervise::Supervisor;
@@ -25,6 +27,7 @@ use crate::console::ConsoleLayer;
 
 use crate::admin::AdminService;
 use crate::health::HealthMonitor;
+use crate::identity::IdentityService;
 use crate::integration::IntegrationService;
 use crate::services::{ServiceName, ServiceSelection};
 use steelcare_runtime::attachments::AttachmentStore;
@@ -373,9 +376,23 @@ impl Application {
             .max_encoding_message_size(max),
             w.interceptor.clone(),
         ));
+        let identity = IdentityService::new(
+            self.db.clone(),
+            self.authenticator.clone(),
+            self.settings.auth.access_token_lifetime,
+            self.settings.auth.refresh_token_lifetime,
+        );
+        // Signing in carries no token: the password or refresh token is the credential.
+        routes.add_service(SessionServiceServer::new(identity.clone()));
+        routes.add_service(InterceptedService::new(
+            PeopleServiceServer::new(identity),
+            w.interceptor.clone(),
+        ));
         let mut mounted = vec![
             <AdminServiceServer<AdminService> as NamedService>::NAME,
             <IntegrationServiceServer<IntegrationService> as NamedService>::NAME,
+            <SessionServiceServer<IdentityService> as NamedService>::NAME,
+            <PeopleServiceServer<IdentityService> as NamedService>::NAME,
         ];
         let faults = self.faults.as_ref();
         let wants = |name| self.selection.contains(name);

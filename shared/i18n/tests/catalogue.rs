@@ -142,6 +142,9 @@ const NOT_YET_IN_THE_CATALOGUE: &[(&str, usize)] = &[
     ("shared/domain/src/tolerance.rs", 3),
     ("shared/domain/src/classify.rs", 1),
     ("shared/domain/src/cost.rs", 2),
+    // The command line's answer, and a hashing failure that becomes an internal (logged) error.
+    ("services/steelcare/src/identity.rs", 1),
+    ("shared/runtime/src/identity.rs", 1),
 ];
 
 /// Whether a string literal reads as a sentence for a person: four words or more of letters,

@@ -29,6 +29,13 @@ pub mod admin {
     }
 }
 
+/// `steelcare.identity.v1`: the people who use SteelCare, their passwords and sign-ins.
+pub mod identity {
+    pub mod v1 {
+        tonic::include_proto!("steelcare.identity.v1");
+    }
+}
+
 /// `steelcare.integration.v1`: the domain events as a stream for internal systems.
 pub mod integration {
     pub mod v1 {

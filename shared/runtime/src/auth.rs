@@ -559,6 +559,8 @@ mod tests {
             jwt_public_key_file: None,
             issuer: "steelcare".into(),
             max_token_lifetime: DEFAULT_MAX_LIFETIME,
+            access_token_lifetime: Duration::from_secs(900),
+            refresh_token_lifetime: Duration::from_secs(43_200),
         };
         let (first, path) = Authenticator::from_settings(&settings, true, &dir).unwrap();
         assert!(path.is_some());

@@ -76,6 +76,15 @@ pub enum ApiError {
     /// A concurrent change won; retry.
     #[error("{0}")]
     Aborted(Msg),
+    /// Too many attempts (failed sign-ins): refused until `retry_after` has passed, which a
+    /// `RetryInfo` detail carries.
+    #[error("{message}")]
+    ResourceExhausted {
+        /// What the person reads.
+        message: Msg,
+        /// How long to wait.
+        retry_after: std::time::Duration,
+    },
     /// A size or count past its limit.
     #[error("{0}")]
     OutOfRange(Msg),
@@ -154,6 +163,14 @@ impl ApiError {
             }
             ApiError::PermissionDenied(message) => reasoned(Code::PermissionDenied, message),
             ApiError::Aborted(message) => reasoned(Code::Aborted, message),
+            ApiError::ResourceExhausted {
+                message,
+                retry_after,
+            } => {
+                let (code, message, mut details) = reasoned(Code::ResourceExhausted, message);
+                details.set_retry_info(Some(retry_after));
+                (code, message, details)
+            }
             ApiError::Unavailable(detail) => {
                 tracing::warn!(trace_id, error = %detail, "dependency unavailable");
                 reasoned(

@@ -9,6 +9,7 @@ pub mod convert;
 pub mod error;
 pub mod handler;
 pub mod idempotent;
+pub mod identity;
 pub mod labels;
 pub mod measurement;
 pub mod metrics;

@@ -45,6 +45,8 @@ relay_lease_ms = 5000
 [auth]
 issuer = "steelcare"
 max_token_lifetime = "720h"
+access_token_lifetime = "15m"
+refresh_token_lifetime = "12h"
 
 [intake]
 timezone = "Asia/Shanghai"
@@ -356,6 +358,8 @@ struct RawAuth {
     jwt_public_key_file: Option<PathBuf>,
     issuer: String,
     max_token_lifetime: String,
+    access_token_lifetime: String,
+    refresh_token_lifetime: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -579,6 +583,11 @@ pub struct AuthSettings {
     pub issuer: String,
     /// The longest a token may be valid (`exp` − `iat`); longer ones are refused.
     pub max_token_lifetime: Duration,
+    /// How long an access token from a password sign-in is valid: how long a disabled person
+    /// keeps working at most.
+    pub access_token_lifetime: Duration,
+    /// How long a refresh token is valid (each use gives a new one).
+    pub refresh_token_lifetime: Duration,
 }
 
 /// How log lines are written.
@@ -861,6 +870,14 @@ impl RawAuth {
             jwt_public_key_file: self.jwt_public_key_file,
             issuer: self.issuer,
             max_token_lifetime: parse_span("auth.max_token_lifetime", &self.max_token_lifetime)?,
+            access_token_lifetime: parse_span(
+                "auth.access_token_lifetime",
+                &self.access_token_lifetime,
+            )?,
+            refresh_token_lifetime: parse_span(
+                "auth.refresh_token_lifetime",
+                &self.refresh_token_lifetime,
+            )?,
         })
     }
 }

@@ -66,10 +66,14 @@ pub const OWNED: &[(&str, &[&str])] = &[
 ];
 
 /// Tables every service writes through `shared/`: a case's lifecycle, the audit log, the
-/// outbox and the keys that make calls and events happen once, the numbers, the embedded bus.
+/// outbox and the keys that make calls and events happen once, the numbers, the embedded bus,
+/// and the directory of people with their sign-ins (every deployment serves sign-in).
 pub const SHARED: &[&str] = &[
     "cases",
     "audit_log",
+    "people",
+    "refresh_tokens",
+    "login_failures",
     "outbox",
     "processed_events",
     "idempotency_keys",

@@ -51,3 +51,4 @@ analytics-undetermined = Undetermined
 kpi-attribution-technician = a technician: every case whose survey plan or work log names them (a case counts in full for each technician on it)
 kpi-attribution-team = a team: every case on which a technician of the team is named on the survey plan or the work log (once per team)
 kpi-attribution-agent = an agent: every case whose ticket they took in (the caller of CreateTicket); tickets customers filed themselves count for no agent
+entity-person = person

@@ -51,3 +51,4 @@ analytics-undetermined = 待定
 kpi-attribution-technician = 技术员：勘察计划或施工日志中列有其姓名的每个案件（一个案件对其中每位技术员都完整计入）
 kpi-attribution-team = 班组：勘察计划或施工日志中列有该班组技术员的每个案件（每个班组计一次）
 kpi-attribution-agent = 客服：其受理登记的每个案件（CreateTicket 的调用者）；客户自行提交的工单不计入任何客服
+entity-person = 人员

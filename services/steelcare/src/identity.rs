@@ -1,0 +1,804 @@
+//! `steelcare.identity.v1`: the directory of people (`PeopleService`) and signing in with a
+//! password (`SessionService`). Mounted in every deployment: the tables are shared, and a
+//! token any deployment issues verifies everywhere.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use prost_types::Timestamp;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+};
+use steelcare_domain::Role;
+use steelcare_i18n::{Locale, msg};
+use steelcare_proto::identity::v1 as pb;
+use steelcare_proto::identity::v1::people_service_server::PeopleService;
+use steelcare_runtime::ApiError;
+use steelcare_runtime::auth::{Authenticator, RequestContext, RpcInfo};
+use steelcare_runtime::convert::{page_size, to_timestamp};
+use steelcare_runtime::handler::{not_found, require};
+use steelcare_runtime::identity::{
+    self, PER_ADDRESS, PER_LOGIN_AND_ADDRESS, Throttle, password_problem,
+};
+use steelcare_runtime::record::audit;
+use steelcare_runtime::validate::{SHORT, Violations};
+use steelcare_store::entity::{login_failures, people, refresh_tokens};
+use steelcare_store::{Database, StoreError, begin_write, page};
+use tonic::{Request, Response, Status};
+
+fn db_err(err: sea_orm::DbErr) -> ApiError {
+    StoreError::from(err).into()
+}
+
+fn now_ms() -> i64 {
+    Utc::now().timestamp_millis()
+}
+
+/// The identity services: the directory and sign-in.
+#[derive(Clone)]
+pub struct IdentityService {
+    db: Database,
+    authenticator: Authenticator,
+    access_ttl: Duration,
+    refresh_ttl: Duration,
+}
+
+impl IdentityService {
+    /// Keeps the directory in `db`; issues access tokens valid `access_ttl` with
+    /// `authenticator` and refresh tokens valid `refresh_ttl`.
+    pub fn new(
+        db: Database,
+        authenticator: Authenticator,
+        access_ttl: Duration,
+        refresh_ttl: Duration,
+    ) -> Self {
+        IdentityService {
+            db,
+            authenticator,
+            access_ttl,
+            refresh_ttl,
+        }
+    }
+}
+
+/// The subject a person's tokens carry: the technician they are (dispatch knows technicians by
+/// that id), else their login.
+fn subject_of(row: &people::Model) -> String {
+    row.technician_id
+        .clone()
+        .unwrap_or_else(|| row.login.clone())
+}
+
+fn roles_of(row: &people::Model) -> Vec<Role> {
+    row.roles
+        .split(',')
+        .filter_map(|r| r.parse::<Role>().ok())
+        .collect()
+}
+
+/// A stored person as the API shows them (never their password hash).
+fn person_view(row: &people::Model) -> pb::Person {
+    pb::Person {
+        person_id: row.id.clone(),
+        login: row.login.clone(),
+        display_name: row.display_name.clone(),
+        phone: row.phone.clone(),
+        email: row.email.clone(),
+        roles: roles_of(row)
+            .iter()
+            .map(|r| r.as_str().to_owned())
+            .collect(),
+        organization_id: row.organization_id.clone().unwrap_or_default(),
+        technician_id: row.technician_id.clone().unwrap_or_default(),
+        language_code: row.locale.clone().unwrap_or_default(),
+        enabled: row.enabled,
+        create_time: Some(to_timestamp(row.created_at)),
+        update_time: Some(to_timestamp(row.updated_at)),
+    }
+}
+
+/// What an audit record keeps of a person: their details, never a password.
+fn audited(row: &people::Model) -> serde_json::Value {
+    serde_json::json!({
+        "login": row.login,
+        "display_name": row.display_name,
+        "roles": row.roles,
+        "organization_id": row.organization_id,
+        "technician_id": row.technician_id,
+        "locale": row.locale,
+        "enabled": row.enabled,
+    })
+}
+
+/// A person's details as a request gives them, checked.
+struct Details {
+    display_name: String,
+    phone: String,
+    email: String,
+    roles: Vec<Role>,
+    organization_id: Option<String>,
+    technician_id: Option<String>,
+    locale: Option<String>,
+}
+
+fn details(v: &mut Violations, person: &pb::Person) -> Details {
+    let display_name = v.required("person.display_name", &person.display_name, SHORT);
+    let phone = v.optional("person.phone", &person.phone, SHORT);
+    let email = v.optional("person.email", &person.email, SHORT);
+    let mut roles = Vec::new();
+    for (i, name) in person.roles.iter().enumerate() {
+        match name.trim().parse::<Role>() {
+            Ok(role) if !roles.contains(&role) => roles.push(role),
+            Ok(_) => {}
+            Err(_) => v.add(format!("person.roles[{i}]"), msg!("field-role-unknown")),
+        }
+    }
+    if person.roles.is_empty() {
+        v.add("person.roles", msg!("field-required"));
+    }
+    let organization_id = v.optional("person.organization_id", &person.organization_id, SHORT);
+    let technician_id = v.optional("person.technician_id", &person.technician_id, SHORT);
+    if roles.contains(&Role::Customer) && organization_id.is_empty() {
+        v.add(
+            "person.organization_id",
+            msg!("field-role-needs-organization"),
+        );
+    }
+    if roles.contains(&Role::Technician) && technician_id.is_empty() {
+        v.add("person.technician_id", msg!("field-role-needs-technician"));
+    }
+    let locale = match person.language_code.trim() {
+        "" => None,
+        tag => match Locale::parse(tag) {
+            Some(l) => Some(l.tag().to_owned()),
+            None => {
+                v.add("person.language_code", msg!("field-language-not-shipped"));
+                None
+            }
+        },
+    };
+    Details {
+        display_name,
+        phone,
+        email,
+        roles,
+        organization_id: Some(organization_id).filter(|o| !o.is_empty()),
+        technician_id: Some(technician_id).filter(|t| !t.is_empty()),
+        locale,
+    }
+}
+
+fn role_names(roles: &[Role]) -> String {
+    roles
+        .iter()
+        .map(|r| r.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// The people administrators manage.
+const ADMINS: [Role; 1] = [Role::Admin];
+
+impl IdentityService {
+    async fn person_row(
+        &self,
+        conn: &impl ConnectionTrait,
+        id: &str,
+    ) -> Result<people::Model, ApiError> {
+        people::Entity::find_by_id(id.to_owned())
+            .one(conn)
+            .await
+            .map_err(db_err)?
+            .ok_or_else(|| not_found("person", id))
+    }
+
+    async fn by_login(&self, login: &str) -> Result<Option<people::Model>, ApiError> {
+        people::Entity::find()
+            .filter(people::Column::Login.eq(identity::normal_login(login)))
+            .one(&self.db)
+            .await
+            .map_err(db_err)
+    }
+
+    /// Revokes every refresh token of `person_id` (disabled, or a new password).
+    async fn revoke_person(
+        &self,
+        conn: &impl ConnectionTrait,
+        person_id: &str,
+    ) -> Result<(), ApiError> {
+        refresh_tokens::Entity::update_many()
+            .col_expr(refresh_tokens::Column::Revoked, Expr::value(true))
+            .filter(refresh_tokens::Column::PersonId.eq(person_id))
+            .exec(conn)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn revoke_family(&self, family_id: &str) -> Result<(), ApiError> {
+        refresh_tokens::Entity::update_many()
+            .col_expr(refresh_tokens::Column::Revoked, Expr::value(true))
+            .filter(refresh_tokens::Column::FamilyId.eq(family_id))
+            .exec(&self.db)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    /// Stores `password`'s hash for `row`, marks the change and revokes their sign-ins.
+    async fn set_password(
+        &self,
+        ctx: &RequestContext,
+        row: &people::Model,
+        password: &str,
+    ) -> Result<(), ApiError> {
+        let hash = identity::hash_password(password).map_err(ApiError::Internal)?;
+        let tx = begin_write(&self.db).await.map_err(db_err)?;
+        let mut active: people::ActiveModel = row.clone().into();
+        active.password_hash = Set(Some(hash));
+        active.password_changed_at_ms = Set(now_ms());
+        active.updated_at = Set(Utc::now());
+        active.version = Set(row.version + 1);
+        active.update(&tx).await.map_err(db_err)?;
+        self.revoke_person(&tx, &row.id).await?;
+        let after = serde_json::json!({ "password": "changed" });
+        audit(&tx, ctx, "person", &row.id, None, after).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn create_person(
+        &self,
+        ctx: &RequestContext,
+        request: pb::CreatePersonRequest,
+    ) -> Result<pb::CreatePersonResponse, ApiError> {
+        require(&ctx.caller, &ADMINS)?;
+        let person = request.person.unwrap_or_default();
+        let mut v = Violations::default();
+        let login = identity::normal_login(&person.login);
+        if !identity::valid_login(&login) {
+            v.add("person.login", msg!("field-login-invalid"));
+        }
+        let d = details(&mut v, &person);
+        if let Some(problem) = password_problem(&request.password, &login) {
+            v.add("password", problem);
+        }
+        v.finish(())?;
+        if self.by_login(&login).await?.is_some() {
+            return Err(ApiError::AlreadyExists(msg!(
+                "error-login-taken",
+                login = login
+            )));
+        }
+        let hash = identity::hash_password(&request.password).map_err(ApiError::Internal)?;
+        let now = Utc::now();
+        let row = people::Model {
+            id: uuid::Uuid::now_v7().to_string(),
+            login: login.clone(),
+            display_name: d.display_name,
+            phone: d.phone,
+            email: d.email,
+            roles: role_names(&d.roles),
+            organization_id: d.organization_id,
+            technician_id: d.technician_id,
+            locale: d.locale,
+            enabled: true,
+            password_hash: Some(hash),
+            password_changed_at_ms: now.timestamp_millis(),
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        };
+        let tx = begin_write(&self.db).await.map_err(db_err)?;
+        let inserted = people::ActiveModel::from(row.clone()).insert(&tx).await;
+        if inserted.is_err() && self.by_login(&login).await?.is_some() {
+            return Err(ApiError::AlreadyExists(msg!(
+                "error-login-taken",
+                login = login
+            )));
+        }
+        inserted.map_err(db_err)?;
+        audit(&tx, ctx, "person", &row.id, None, audited(&row)).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(pb::CreatePersonResponse {
+            person: Some(person_view(&row)),
+        })
+    }
+
+    async fn update_person(
+        &self,
+        ctx: &RequestContext,
+        request: pb::UpdatePersonRequest,
+    ) -> Result<pb::UpdatePersonResponse, ApiError> {
+        require(&ctx.caller, &ADMINS)?;
+        let person = request.person.unwrap_or_default();
+        let mut v = Violations::default();
+        let id = v.required("person.person_id", &person.person_id, SHORT);
+        let d = details(&mut v, &person);
+        v.finish(())?;
+        let tx = begin_write(&self.db).await.map_err(db_err)?;
+        let row = self.person_row(&tx, &id).await?;
+        let mut active: people::ActiveModel = row.clone().into();
+        active.display_name = Set(d.display_name);
+        active.phone = Set(d.phone);
+        active.email = Set(d.email);
+        active.roles = Set(role_names(&d.roles));
+        active.organization_id = Set(d.organization_id);
+        active.technician_id = Set(d.technician_id);
+        active.locale = Set(d.locale);
+        active.updated_at = Set(Utc::now());
+        active.version = Set(row.version + 1);
+        let updated = active.update(&tx).await.map_err(db_err)?;
+        audit(
+            &tx,
+            ctx,
+            "person",
+            &id,
+            Some(audited(&row)),
+            audited(&updated),
+        )
+        .await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(pb::UpdatePersonResponse {
+            person: Some(person_view(&updated)),
+        })
+    }
+
+    async fn set_person_enabled(
+        &self,
+        ctx: &RequestContext,
+        request: pb::SetPersonEnabledRequest,
+    ) -> Result<pb::SetPersonEnabledResponse, ApiError> {
+        require(&ctx.caller, &ADMINS)?;
+        let tx = begin_write(&self.db).await.map_err(db_err)?;
+        let row = self.person_row(&tx, &request.person_id).await?;
+        if !request.enabled && subject_of(&row) == ctx.caller.subject {
+            return Err(ApiError::FailedPrecondition {
+                subject: format!("person/{}", row.id),
+                current_state: "ENABLED".to_owned(),
+                message: msg!("error-disable-yourself"),
+            });
+        }
+        let mut active: people::ActiveModel = row.clone().into();
+        active.enabled = Set(request.enabled);
+        active.updated_at = Set(Utc::now());
+        active.version = Set(row.version + 1);
+        let updated = active.update(&tx).await.map_err(db_err)?;
+        if !request.enabled {
+            self.revoke_person(&tx, &row.id).await?;
+        }
+        audit(
+            &tx,
+            ctx,
+            "person",
+            &row.id,
+            Some(audited(&row)),
+            audited(&updated),
+        )
+        .await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(pb::SetPersonEnabledResponse {
+            person: Some(person_view(&updated)),
+        })
+    }
+
+    async fn get_person(
+        &self,
+        ctx: &RequestContext,
+        request: pb::GetPersonRequest,
+    ) -> Result<pb::GetPersonResponse, ApiError> {
+        require(&ctx.caller, &ADMINS)?;
+        let row = self.person_row(&self.db, &request.person_id).await?;
+        Ok(pb::GetPersonResponse {
+            person: Some(person_view(&row)),
+        })
+    }
+
+    async fn list_people(
+        &self,
+        ctx: &RequestContext,
+        request: pb::ListPeopleRequest,
+    ) -> Result<pb::ListPeopleResponse, ApiError> {
+        require(&ctx.caller, &ADMINS)?;
+        let size = page_size(request.page_size)?;
+        let after: Option<String> = page::decode(&request.page_token, "people")?;
+        let mut query = people::Entity::find().order_by_asc(people::Column::Login);
+        if let Some(login) = after {
+            query = query.filter(people::Column::Login.gt(login));
+        }
+        let mut rows = query.limit(size + 1).all(&self.db).await.map_err(db_err)?;
+        let next_page_token = page::next_token(&mut rows, size, "people", |r| r.login.clone());
+        Ok(pb::ListPeopleResponse {
+            people: rows.iter().map(person_view).collect(),
+            next_page_token,
+        })
+    }
+
+    async fn reset_password(
+        &self,
+        ctx: &RequestContext,
+        request: pb::ResetPasswordRequest,
+    ) -> Result<pb::ResetPasswordResponse, ApiError> {
+        require(&ctx.caller, &ADMINS)?;
+        let row = self.person_row(&self.db, &request.person_id).await?;
+        if let Some(problem) = password_problem(&request.password, &row.login) {
+            return Err(ApiError::invalid("password", problem));
+        }
+        self.set_password(ctx, &row, &request.password).await?;
+        Ok(pb::ResetPasswordResponse {})
+    }
+
+    async fn change_password(
+        &self,
+        ctx: &RequestContext,
+        request: pb::ChangePasswordRequest,
+    ) -> Result<pb::ChangePasswordResponse, ApiError> {
+        let subject = &ctx.caller.subject;
+        let row = people::Entity::find()
+            .filter(
+                sea_orm::Condition::any()
+                    .add(people::Column::TechnicianId.eq(subject.as_str()))
+                    .add(people::Column::Login.eq(subject.as_str())),
+            )
+            .one(&self.db)
+            .await
+            .map_err(db_err)?
+            .ok_or_else(|| ApiError::FailedPrecondition {
+                subject: format!("person/{subject}"),
+                current_state: "NOT_IN_DIRECTORY".to_owned(),
+                message: msg!("error-not-in-directory"),
+            })?;
+        if let Some(problem) = password_problem(&request.new_password, &row.login) {
+            return Err(ApiError::invalid("new_password", problem));
+        }
+        if !identity::verify_password(&request.current_password, row.password_hash.as_deref()) {
+            return Err(ApiError::Unauthenticated {
+                message: msg!("error-current-password-wrong"),
+                detail: None,
+            });
+        }
+        self.set_password(ctx, &row, &request.new_password).await?;
+        Ok(pb::ChangePasswordResponse {})
+    }
+}
+
+steelcare_runtime::rpcs! {
+    impl PeopleService for IdentityService {
+        (create_person, pb::CreatePersonRequest, pb::CreatePersonResponse),
+        (update_person, pb::UpdatePersonRequest, pb::UpdatePersonResponse),
+        (set_person_enabled, pb::SetPersonEnabledRequest, pb::SetPersonEnabledResponse),
+        (get_person, pb::GetPersonRequest, pb::GetPersonResponse),
+        (list_people, pb::ListPeopleRequest, pb::ListPeopleResponse),
+        (reset_password, pb::ResetPasswordRequest, pb::ResetPasswordResponse),
+        (change_password, pb::ChangePasswordRequest, pb::ChangePasswordResponse),
+    }
+}
+
+/// A password for a first administrator: 20 random letters and digits (about 119 bits).
+pub fn generated_password() -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
+    let mut out: String = (0..19)
+        .map(|_| char::from(ALPHABET[rand::random_range(0..ALPHABET.len())]))
+        .collect();
+    // A digit for sure, so the policy's "letters and something else" always holds.
+    out.push(char::from(b'2' + rand::random_range(0..8u8)));
+    out
+}
+
+/// Adds a person from `steelcare user add`: the checks of CreatePerson, audited as the
+/// command line. Errors are one line for the operator, in English.
+pub async fn add_from_command_line(
+    db: Database,
+    person: pb::Person,
+    password: String,
+) -> Result<pb::Person, String> {
+    let ctx = RequestContext {
+        caller: steelcare_runtime::Caller {
+            subject: "steelcare-cli".to_owned(),
+            roles: vec![Role::Admin],
+            organization_id: None,
+            expires_at: 0,
+            locale: None,
+        },
+        rpc: "cli/user-add".to_owned(),
+        trace_id: String::new(),
+        authorization: None,
+        locale: Locale::english(),
+    };
+    // Only the directory is written: no token is issued, so any authenticator does.
+    let service = IdentityService::new(
+        db,
+        Authenticator::with_secret(&steelcare_runtime::settings::Secret::new(String::new()), ""),
+        Duration::ZERO,
+        Duration::ZERO,
+    );
+    let request = pb::CreatePersonRequest {
+        person: Some(person),
+        password,
+    };
+    match service.create_person(&ctx, request).await {
+        Ok(created) => created
+            .person
+            .ok_or_else(|| "no person was created".to_owned()),
+        Err(ApiError::InvalidArgument(violations)) => Err(violations
+            .iter()
+            .map(|v| format!("{}: {}", v.field, v.description.english()))
+            .collect::<Vec<_>>()
+            .join("; ")),
+        Err(err) => Err(err.to_string()),
+    }
+}
+
+// --- Sessions -------------------------------------------------------------------------------
+
+/// Where a sign-in attempt comes from, and the locale and trace its answer uses.
+struct Attempt {
+    address: String,
+    info: RpcInfo,
+}
+
+impl Attempt {
+    fn of<T>(request: &Request<T>) -> Attempt {
+        Attempt {
+            address: request
+                .remote_addr()
+                .map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string()),
+            info: request
+                .extensions()
+                .get::<RpcInfo>()
+                .cloned()
+                .unwrap_or_default(),
+        }
+    }
+
+    fn status(&self, err: ApiError) -> Status {
+        err.into_status(&self.info.trace_id, self.info.locale(None))
+    }
+}
+
+fn session_ended() -> ApiError {
+    ApiError::Unauthenticated {
+        message: msg!("error-session-ended"),
+        detail: None,
+    }
+}
+
+impl IdentityService {
+    /// Refused while a key of this attempt is locked out.
+    async fn check_locks(&self, keys: &[String]) -> Result<(), ApiError> {
+        let now = now_ms();
+        let rows = login_failures::Entity::find()
+            .filter(login_failures::Column::Key.is_in(keys.iter().cloned()))
+            .all(&self.db)
+            .await
+            .map_err(db_err)?;
+        let until = rows
+            .iter()
+            .filter_map(|r| r.locked_until_ms)
+            .filter(|u| *u > now)
+            .max();
+        match until {
+            Some(until) => {
+                let wait = Duration::from_millis(u64::try_from(until - now).unwrap_or(0));
+                Err(ApiError::ResourceExhausted {
+                    message: msg!(
+                        "error-login-locked",
+                        minutes = i64::try_from(wait.as_secs().div_ceil(60)).unwrap_or(1)
+                    ),
+                    retry_after: wait,
+                })
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Counts one failure under each key, in one transaction.
+    async fn count_failure(&self, keys: &[(String, Throttle)]) -> Result<(), ApiError> {
+        let now = now_ms();
+        let tx = begin_write(&self.db).await.map_err(db_err)?;
+        for (key, throttle) in keys {
+            let row = login_failures::Entity::find_by_id(key.clone())
+                .one(&tx)
+                .await
+                .map_err(db_err)?;
+            let previous = row.as_ref().map(|r| (r.failures, r.window_started_ms));
+            let (failures, started, locked) = identity::after_failure(*throttle, previous, now);
+            let model = login_failures::ActiveModel {
+                key: Set(key.clone()),
+                failures: Set(failures),
+                window_started_ms: Set(started),
+                locked_until_ms: Set(locked),
+            };
+            if row.is_some() {
+                model.update(&tx).await.map_err(db_err)?;
+            } else {
+                model.insert(&tx).await.map_err(db_err)?;
+            }
+        }
+        tx.commit().await.map_err(db_err)
+    }
+
+    /// A new access token and refresh token for `row`, the refresh token in `family`.
+    async fn issue(
+        &self,
+        row: &people::Model,
+        family: &str,
+    ) -> Result<pb::LoginResponse, ApiError> {
+        let locale = row.locale.as_deref().and_then(Locale::parse);
+        let roles = roles_of(row);
+        let access_token = self
+            .authenticator
+            .issue_in(
+                &subject_of(row),
+                &roles,
+                row.organization_id.as_deref(),
+                self.access_ttl,
+                locale,
+            )
+            .map_err(|err| ApiError::Internal(format!("issuing an access token: {err}")))?;
+        let refresh_token = identity::new_refresh_token();
+        let now = now_ms();
+        let refresh_ms = i64::try_from(self.refresh_ttl.as_millis()).unwrap_or(i64::MAX / 2);
+        refresh_tokens::ActiveModel {
+            token_hash: Set(identity::token_hash(&refresh_token)),
+            person_id: Set(row.id.clone()),
+            family_id: Set(family.to_owned()),
+            expires_at_ms: Set(now + refresh_ms),
+            spent_at_ms: Set(None),
+            revoked: Set(false),
+            created_at_ms: Set(now),
+        }
+        .insert(&self.db)
+        .await
+        .map_err(db_err)?;
+        let at = |ms: i64| Timestamp {
+            seconds: ms.div_euclid(1000),
+            nanos: 0,
+        };
+        let access_ms = i64::try_from(self.access_ttl.as_millis()).unwrap_or(i64::MAX / 2);
+        Ok(pb::LoginResponse {
+            access_token,
+            access_token_expire_time: Some(at(now + access_ms)),
+            refresh_token,
+            refresh_token_expire_time: Some(at(now + refresh_ms)),
+            person: Some(person_view(row)),
+        })
+    }
+
+    async fn login(
+        &self,
+        attempt: &Attempt,
+        request: pb::LoginRequest,
+    ) -> Result<pb::LoginResponse, ApiError> {
+        let mut v = Violations::default();
+        if request.login.trim().is_empty() {
+            v.add("login", msg!("field-required"));
+        }
+        if request.password.is_empty() {
+            v.add("password", msg!("field-required"));
+        }
+        v.finish(())?;
+        let login = identity::normal_login(&request.login);
+        let address_key = format!("address:{}", attempt.address);
+        let pair_key = format!("login:{login}|{}", attempt.address);
+        self.check_locks(&[address_key.clone(), pair_key.clone()])
+            .await?;
+        let row = self.by_login(&login).await?;
+        let hash = row.as_ref().and_then(|r| r.password_hash.clone());
+        let password = request.password;
+        let matches = tokio::task::spawn_blocking(move || {
+            identity::verify_password(&password, hash.as_deref())
+        })
+        .await
+        .unwrap_or(false);
+        match row.filter(|r| matches && r.enabled) {
+            Some(row) => {
+                login_failures::Entity::delete_by_id(pair_key)
+                    .exec(&self.db)
+                    .await
+                    .map_err(db_err)?;
+                self.issue(&row, &uuid::Uuid::now_v7().to_string()).await
+            }
+            None => {
+                self.count_failure(&[
+                    (address_key, PER_ADDRESS),
+                    (pair_key, PER_LOGIN_AND_ADDRESS),
+                ])
+                .await?;
+                Err(ApiError::Unauthenticated {
+                    message: msg!("error-login-failed"),
+                    detail: None,
+                })
+            }
+        }
+    }
+
+    async fn refresh(&self, request: pb::RefreshRequest) -> Result<pb::LoginResponse, ApiError> {
+        if request.refresh_token.trim().is_empty() {
+            return Err(ApiError::invalid("refresh_token", msg!("field-required")));
+        }
+        let hash = identity::token_hash(request.refresh_token.trim());
+        let now = now_ms();
+        // Spent by this use, in one conditional statement: two uses at once cannot both win.
+        let spent = refresh_tokens::Entity::update_many()
+            .col_expr(refresh_tokens::Column::SpentAtMs, Expr::value(now))
+            .filter(refresh_tokens::Column::TokenHash.eq(&hash))
+            .filter(refresh_tokens::Column::SpentAtMs.is_null())
+            .filter(refresh_tokens::Column::Revoked.eq(false))
+            .filter(refresh_tokens::Column::ExpiresAtMs.gt(now))
+            .exec(&self.db)
+            .await
+            .map_err(db_err)?;
+        let token = refresh_tokens::Entity::find_by_id(hash)
+            .one(&self.db)
+            .await
+            .map_err(db_err)?
+            .ok_or_else(session_ended)?;
+        if spent.rows_affected != 1 {
+            if token.spent_at_ms.is_some() && !token.revoked {
+                // Used again after it was spent: someone else has a copy. End the sign-in.
+                tracing::warn!(person_id = %token.person_id, "a spent refresh token was used again; its sign-in is revoked");
+                self.revoke_family(&token.family_id).await?;
+            }
+            return Err(session_ended());
+        }
+        let row = self.person_row(&self.db, &token.person_id).await?;
+        if !row.enabled || row.password_changed_at_ms > token.created_at_ms {
+            self.revoke_family(&token.family_id).await?;
+            return Err(session_ended());
+        }
+        self.issue(&row, &token.family_id).await
+    }
+
+    async fn logout(&self, request: pb::LogoutRequest) -> Result<pb::LogoutResponse, ApiError> {
+        if request.refresh_token.trim().is_empty() {
+            return Err(ApiError::invalid("refresh_token", msg!("field-required")));
+        }
+        let hash = identity::token_hash(request.refresh_token.trim());
+        if let Some(token) = refresh_tokens::Entity::find_by_id(hash)
+            .one(&self.db)
+            .await
+            .map_err(db_err)?
+        {
+            self.revoke_family(&token.family_id).await?;
+        }
+        Ok(pb::LogoutResponse {})
+    }
+}
+
+#[tonic::async_trait]
+impl pb::session_service_server::SessionService for IdentityService {
+    async fn login(
+        &self,
+        request: Request<pb::LoginRequest>,
+    ) -> Result<Response<pb::LoginResponse>, Status> {
+        let attempt = Attempt::of(&request);
+        IdentityService::login(self, &attempt, request.into_inner())
+            .await
+            .map(Response::new)
+            .map_err(|err| attempt.status(err))
+    }
+
+    async fn refresh(
+        &self,
+        request: Request<pb::RefreshRequest>,
+    ) -> Result<Response<pb::LoginResponse>, Status> {
+        let attempt = Attempt::of(&request);
+        IdentityService::refresh(self, request.into_inner())
+            .await
+            .map(Response::new)
+            .map_err(|err| attempt.status(err))
+    }
+
+    async fn logout(
+        &self,
+        request: Request<pb::LogoutRequest>,
+    ) -> Result<Response<pb::LogoutResponse>, Status> {
+        let attempt = Attempt::of(&request);
+        IdentityService::logout(self, request.into_inner())
+            .await
+            .map(Response::new)
+            .map_err(|err| attempt.status(err))
+    }
+}

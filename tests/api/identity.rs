@@ -37,27 +37,23 @@ impl Desk {
         }
     }
 
-    async fn login(
-        &mut self,
-        login: &str,
-        password: &str,
-    ) -> Result<pb::LoginResponse, tonic::Status> {
+    async fn login(&mut self, login: &str, password: &str) -> Result<pb::Session, tonic::Status> {
         self.sessions
             .login(pb::LoginRequest {
                 login: login.into(),
                 password: password.into(),
             })
             .await
-            .map(tonic::Response::into_inner)
+            .map(|r| r.into_inner().session.unwrap_or_default())
     }
 
-    async fn refresh(&mut self, token: &str) -> Result<pb::LoginResponse, tonic::Status> {
+    async fn refresh(&mut self, token: &str) -> Result<pb::Session, tonic::Status> {
         self.sessions
             .refresh(pb::RefreshRequest {
                 refresh_token: token.into(),
             })
             .await
-            .map(tonic::Response::into_inner)
+            .map(|r| r.into_inner().session.unwrap_or_default())
     }
 
     async fn who(&self, access_token: &str) -> Result<admin::WhoAmIResponse, tonic::Status> {
@@ -96,7 +92,7 @@ fn person(login: &str, roles: &[&str]) -> pb::Person {
 }
 
 /// The first administrator, as `steelcare user add` makes them, signed in.
-async fn first_admin(desk: &mut Desk) -> pb::LoginResponse {
+async fn first_admin(desk: &mut Desk) -> pb::Session {
     let added = steelcare::identity::add_from_command_line(
         desk.app.db.clone(),
         person("Admin", &["admin"]),

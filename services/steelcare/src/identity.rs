@@ -620,11 +620,7 @@ impl IdentityService {
     }
 
     /// A new access token and refresh token for `row`, the refresh token in `family`.
-    async fn issue(
-        &self,
-        row: &people::Model,
-        family: &str,
-    ) -> Result<pb::LoginResponse, ApiError> {
+    async fn issue(&self, row: &people::Model, family: &str) -> Result<pb::Session, ApiError> {
         let locale = row.locale.as_deref().and_then(Locale::parse);
         let roles = roles_of(row);
         let access_token = self
@@ -657,7 +653,7 @@ impl IdentityService {
             nanos: 0,
         };
         let access_ms = i64::try_from(self.access_ttl.as_millis()).unwrap_or(i64::MAX / 2);
-        Ok(pb::LoginResponse {
+        Ok(pb::Session {
             access_token,
             access_token_expire_time: Some(at(now + access_ms)),
             refresh_token,
@@ -698,7 +694,10 @@ impl IdentityService {
                     .exec(&self.db)
                     .await
                     .map_err(db_err)?;
-                self.issue(&row, &uuid::Uuid::now_v7().to_string()).await
+                let session = self.issue(&row, &uuid::Uuid::now_v7().to_string()).await?;
+                Ok(pb::LoginResponse {
+                    session: Some(session),
+                })
             }
             None => {
                 self.count_failure(&[
@@ -714,7 +713,7 @@ impl IdentityService {
         }
     }
 
-    async fn refresh(&self, request: pb::RefreshRequest) -> Result<pb::LoginResponse, ApiError> {
+    async fn refresh(&self, request: pb::RefreshRequest) -> Result<pb::RefreshResponse, ApiError> {
         if request.refresh_token.trim().is_empty() {
             return Err(ApiError::invalid("refresh_token", msg!("field-required")));
         }
@@ -748,7 +747,10 @@ impl IdentityService {
             self.revoke_family(&token.family_id).await?;
             return Err(session_ended());
         }
-        self.issue(&row, &token.family_id).await
+        let session = self.issue(&row, &token.family_id).await?;
+        Ok(pb::RefreshResponse {
+            session: Some(session),
+        })
     }
 
     async fn logout(&self, request: pb::LogoutRequest) -> Result<pb::LogoutResponse, ApiError> {
@@ -783,7 +785,7 @@ impl pb::session_service_server::SessionService for IdentityService {
     async fn refresh(
         &self,
         request: Request<pb::RefreshRequest>,
-    ) -> Result<Response<pb::LoginResponse>, Status> {
+    ) -> Result<Response<pb::RefreshResponse>, Status> {
         let attempt = Attempt::of(&request);
         IdentityService::refresh(self, request.into_inner())
             .await

@@ -574,8 +574,21 @@ async fn the_console_in_a_browser_from_the_call_to_the_archive_and_organisations
             .auth
             .issue("agent-2", &[Role::Agent], None, Duration::from_secs(1))
             .unwrap();
+        steelcare::identity::add_from_command_line(
+            app.db.clone(),
+            steelcare_proto::identity::v1::Person {
+                login: "wang.fang".into(),
+                display_name: "王芳".into(),
+                roles: vec!["dispatcher".into()],
+                ..Default::default()
+            },
+            "girders and bolts 7".into(),
+        )
+        .await
+        .unwrap();
         let config = serde_json::json!({
             "url": app.address,
+            "person": { "login": "wang.fang", "password": "girders and bolts 7", "subject": "wang.fang" },
             "projectName": "Suzhou logistics warehouse",
             "phenomenon": PHENOMENON,
             "technicians": [
@@ -622,7 +635,7 @@ async fn the_console_in_a_browser_from_the_call_to_the_archive_and_organisations
             "the console failed on {}:\n{stdout}\n{stderr}",
             backend.name()
         );
-        assert!(stdout.contains("all 12 steps held"), "{stdout}");
+        assert!(stdout.contains("all 13 steps held"), "{stdout}");
         seeded.desk.office.app.stop().await.unwrap();
     }
 }

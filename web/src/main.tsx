@@ -1,12 +1,12 @@
 import { StrictMode, Suspense, lazy, useCallback, useEffect, useMemo, useState } from "react";
 import { createRoot } from "react-dom/client";
 import { BrowserRouter, Link, Navigate, Route, Routes, useLocation, useNavigate } from "react-router";
-import { App as AntApp, Button, Card, ConfigProvider, Input, Layout, Menu, Result, Segmented, Space, Spin, Typography } from "antd";
+import { App as AntApp, Button, Card, ConfigProvider, Input, Layout, Menu, Result, Segmented, Space, Spin, Tabs, Typography } from "antd";
 import zhCN from "antd/locale/zh_CN";
 import enUS from "antd/locale/en_US";
-import { Code, ConnectError, admin, describe, setLanguage, setSession } from "./api";
+import { Code, ConnectError, admin, describe, sessions, setLanguage, setSession } from "./api";
 import { I18nContext, languageTag, makeI18n, setServerLabels, useI18n, type Labels, type Lang } from "./i18n";
-import { SessionContext, hasRole, openSession, storeToken, storedToken, tokenExpiry, type Session } from "./session";
+import { SessionContext, hasRole, openSession, storeRefresh, storeToken, storedRefresh, storedToken, tokenExpiry, type Session } from "./session";
 
 const CallDesk = lazy(() => import("./pages/CallDesk"));
 const Tickets = lazy(() => import("./pages/Tickets"));
@@ -29,9 +29,25 @@ function home(session: Session): string {
 function SignIn({ onSignedIn, message }: { onSignedIn: (s: Session) => void; message?: string }) {
   const { t } = useI18n();
   const [token, setToken] = useState("");
+  const [login, setLogin] = useState("");
+  const [password, setPassword] = useState("");
   const [error, setError] = useState(message ?? "");
   const [busy, setBusy] = useState(false);
   const navigate = useNavigate();
+  // A password sign-in: the server's access token opens the session, its refresh token keeps it.
+  const submitPassword = async () => {
+    setBusy(true);
+    try {
+      const signedIn = (await sessions.login({ login: login.trim(), password })).session;
+      const access = signedIn?.accessToken ?? "";
+      setSession(access, () => {});
+      onSignedIn({ ...(await openSession(access)), refreshToken: signedIn?.refreshToken });
+    } catch (err) {
+      setError(describe(err));
+    } finally {
+      setBusy(false);
+    }
+  };
   const submit = async () => {
     const value = token.trim();
     const expiry = tokenExpiry(value);
@@ -49,16 +65,33 @@ function SignIn({ onSignedIn, message }: { onSignedIn: (s: Session) => void; mes
       setBusy(false);
     }
   };
+  const withPassword = (
+    <Space direction="vertical" style={{ width: "100%" }}>
+      <Input data-testid="login" autoComplete="username" value={login} onChange={(e) => setLogin(e.target.value)} placeholder={t("loginName")} />
+      <Input.Password data-testid="password" autoComplete="current-password" value={password} onChange={(e) => setPassword(e.target.value)} onPressEnter={submitPassword} placeholder={t("password")} />
+      <Button type="primary" loading={busy} onClick={submitPassword} disabled={!login.trim() || !password} data-testid="signin-password">
+        {t("signIn")}
+      </Button>
+    </Space>
+  );
+  const withToken = (
+    <Space direction="vertical" style={{ width: "100%" }}>
+      <Typography.Text type="secondary">{t("tokenHelp")}</Typography.Text>
+      <Input.TextArea data-testid="token" rows={4} value={token} onChange={(e) => setToken(e.target.value)} placeholder={t("token")} />
+      <Button type="primary" loading={busy} onClick={submit} disabled={!token.trim()} data-testid="signin">
+        {t("signIn")}
+      </Button>
+    </Space>
+  );
   return (
     <Card title={t("signIn")} style={{ maxWidth: 560, margin: "64px auto" }}>
-      <Space direction="vertical" style={{ width: "100%" }}>
-        <Typography.Text type="secondary">{t("tokenHelp")}</Typography.Text>
-        <Input.TextArea data-testid="token" rows={4} value={token} onChange={(e) => setToken(e.target.value)} placeholder={t("token")} />
-        {error && <Typography.Text type="danger" data-testid="signin-error">{error}</Typography.Text>}
-        <Button type="primary" loading={busy} onClick={submit} disabled={!token.trim()} data-testid="signin">
-          {t("signIn")}
-        </Button>
-      </Space>
+      <Tabs
+        items={[
+          { key: "password", label: <span data-testid="password-tab">{t("withPassword")}</span>, children: withPassword },
+          { key: "token", label: <span data-testid="token-tab">{t("withToken")}</span>, children: withToken },
+        ]}
+      />
+      {error && <Typography.Text type="danger" data-testid="signin-error">{error}</Typography.Text>}
     </Card>
   );
 }
@@ -96,7 +129,7 @@ function Shell({ session, onSignOut }: { session: Session; onSignOut: () => void
         <Typography.Text style={{ color: "#ccc", whiteSpace: "nowrap" }} data-testid="whoami">
           {session.subject} · {session.roles.join(",")} · {session.timeZone}
         </Typography.Text>
-        <Button size="small" onClick={onSignOut}>{t("signOut")}</Button>
+        <Button size="small" onClick={onSignOut} data-testid="signout">{t("signOut")}</Button>
       </Layout.Header>
       <Layout.Content style={{ padding: 24 }}>
         <Suspense fallback={<Spin />}>
@@ -129,6 +162,9 @@ function Root() {
   const location = useLocation();
 
   const signOut = useCallback(() => {
+    const refresh = storedRefresh();
+    if (refresh) sessions.logout({ refreshToken: refresh }).catch(() => {});
+    storeRefresh("");
     storeToken("");
     setSession("", () => {});
     setSessionState(null);
@@ -145,6 +181,7 @@ function Root() {
 
   const signedIn = useCallback((s: Session) => {
     storeToken(s.token);
+    storeRefresh(s.refreshToken ?? "");
     setSession(s.token, refused(s.token));
     setNotice(undefined);
     setSessionState(s);
@@ -156,7 +193,7 @@ function Root() {
     if (!token) return;
     setSession(token, refused(token));
     openSession(token)
-      .then((s) => { setSessionState(s); })
+      .then((s) => { setSessionState({ ...s, refreshToken: storedRefresh() || undefined }); })
       .catch(() => {})
       .finally(() => setRestoring(false));
     // eslint-disable-next-line react-hooks/exhaustive-deps
@@ -179,9 +216,29 @@ function Root() {
     return () => { current = false; };
   }, [session, lang]);
 
-  // When the token's time runs out while the console is open, say so.
+  // A password sign-in renews its access token a minute before it expires, silently; when the
+  // server refuses (signed out elsewhere, disabled, password changed) the sign-in page says why.
   useEffect(() => {
-    if (!session) return;
+    if (!session?.refreshToken) return;
+    const wait = Math.max(session.expiresAt.getTime() - Date.now() - 60_000, 0);
+    const timer = window.setTimeout(async () => {
+      try {
+        const renewed = (await sessions.refresh({ refreshToken: session.refreshToken ?? "" })).session;
+        const access = renewed?.accessToken ?? "";
+        setSession(access, refused(access));
+        signedIn({ ...(await openSession(access)), refreshToken: renewed?.refreshToken });
+      } catch (err) {
+        signOut();
+        setNotice(describe(err));
+        navigate("/signin");
+      }
+    }, wait);
+    return () => window.clearTimeout(timer);
+  }, [session, navigate, refused, signOut, signedIn]);
+
+  // When a pasted token's time runs out while the console is open, say so.
+  useEffect(() => {
+    if (!session || session.refreshToken) return;
     const wait = session.expiresAt.getTime() - Date.now();
     // Timers hold at most 2^31-1 ms (24.8 days); a longer token is checked again on reload.
     if (wait > 2_147_483_647) return;

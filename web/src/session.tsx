@@ -7,6 +7,8 @@ import type { Interval } from "./time";
 
 export interface Session {
   token: string;
+  /** The refresh token of a password sign-in (none for a pasted token). */
+  refreshToken?: string;
   subject: string;
   roles: string[];
   organizationId: string;
@@ -65,5 +67,8 @@ export async function openSession(token: string): Promise<Session> {
 }
 
 const KEY = "steelcare.token";
+const REFRESH = "steelcare.refresh";
 export const storedToken = () => sessionStorage.getItem(KEY) ?? "";
 export const storeToken = (t: string) => (t ? sessionStorage.setItem(KEY, t) : sessionStorage.removeItem(KEY));
+export const storedRefresh = () => sessionStorage.getItem(REFRESH) ?? "";
+export const storeRefresh = (t: string) => (t ? sessionStorage.setItem(REFRESH, t) : sessionStorage.removeItem(REFRESH));

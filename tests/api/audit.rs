@@ -29,6 +29,7 @@ async fn audit_records_page_newest_first_and_filter() {
                     subject,
                     roles: &roles,
                     organization_id: None,
+                    display_name: None,
                     rpc: "/steelcare.intake.v1.IntakeService/CreateTicket",
                     entity_type: entity,
                     entity_id: &format!("id-{i}"),

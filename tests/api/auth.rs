@@ -43,6 +43,7 @@ async fn calls_without_a_valid_token_are_unauthenticated() {
                 nbf: None,
                 exp: now - 3600,
                 locale: None,
+                name: None,
             })
             .unwrap();
         let err = client
@@ -81,6 +82,7 @@ async fn calls_without_a_valid_token_are_unauthenticated() {
                     nbf,
                     exp,
                     locale: None,
+                    name: None,
                 })
                 .unwrap()
         };

@@ -588,7 +588,7 @@ async fn the_console_in_a_browser_from_the_call_to_the_archive_and_organisations
         .unwrap();
         let config = serde_json::json!({
             "url": app.address,
-            "person": { "login": "wang.fang", "password": "girders and bolts 7", "subject": "wang.fang" },
+            "person": { "login": "wang.fang", "password": "girders and bolts 7", "name": "王芳" },
             "projectName": "Suzhou logistics warehouse",
             "phenomenon": PHENOMENON,
             "technicians": [

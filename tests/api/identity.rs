@@ -115,6 +115,10 @@ async fn people_sign_in_with_passwords_and_an_admin_manages_them() {
             (me.subject.as_str(), me.roles.as_slice()),
             ("admin", &["admin".to_owned()][..])
         );
+        assert_eq!(
+            me.display_name, "Admin display",
+            "who is who: the person's name"
+        );
         // The access token lives minutes, the refresh token hours.
         let lives = |t: &Option<prost_types::Timestamp>| {
             t.as_ref().unwrap().seconds - chrono::Utc::now().timestamp()
@@ -244,6 +248,15 @@ async fn people_sign_in_with_passwords_and_an_admin_manages_them() {
             .await
             .unwrap();
         assert!(trail.len() >= 4, "{trail:?}");
+        // Each change names who made it as they were called then.
+        let by_admin: Vec<_> = trail.iter().filter(|r| r.subject == "admin").collect();
+        assert!(!by_admin.is_empty());
+        assert!(
+            by_admin
+                .iter()
+                .all(|r| r.display_name.as_deref() == Some("Admin display")),
+            "{by_admin:?}"
+        );
         for record in &trail {
             let text = format!("{record:?}");
             for secret in ["steel beams 42", ADMIN_PASSWORD, "on the roof 7", "$argon2"] {

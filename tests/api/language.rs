@@ -75,6 +75,7 @@ async fn a_refusal_reads_in_the_callers_language_and_its_developer_message_stays
                 nbf: None,
                 exp: now + 600,
                 locale: Some("en".into()),
+                name: None,
             })
             .unwrap_or_default();
         let err = client

@@ -20,6 +20,7 @@ async fn create_case_with_event(db: &steelcare_store::Database, case_id: &str, c
             subject: "agent-1",
             roles: &["agent".to_owned()],
             organization_id: None,
+            display_name: None,
             rpc: "/test/Create",
             entity_type: "case",
             entity_id: case_id,

@@ -322,7 +322,7 @@ try {
     await page.getByTestId("signin-password").click();
     const who = page.getByTestId("whoami");
     await who.waitFor({ timeout: WAIT });
-    check((await who.textContent()).includes(env.person.subject), `signed in as ${await who.textContent()}`);
+    check((await who.textContent()).includes(env.person.name), `signed in as ${await who.textContent()}`);
     check(await page.evaluate(() => sessionStorage.getItem("steelcare.refresh") !== null), "no refresh token kept");
     await page.getByTestId("signout").click();
     await page.getByTestId("login").waitFor({ timeout: WAIT });

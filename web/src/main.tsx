@@ -127,7 +127,7 @@ function Shell({ session, onSignOut }: { session: Session; onSignOut: () => void
         <Menu theme="dark" mode="horizontal" selectedKeys={[selected]} items={items} style={{ flex: 1, minWidth: 0 }} />
         <Segmented size="small" value={lang} onChange={(v) => setLang(v as Lang)} options={[{ label: "中文", value: "zh" }, { label: "EN", value: "en" }]} data-testid="lang" />
         <Typography.Text style={{ color: "#ccc", whiteSpace: "nowrap" }} data-testid="whoami">
-          {session.subject} · {session.roles.join(",")} · {session.timeZone}
+          {session.displayName || session.subject} · {session.roles.join(",")} · {session.timeZone}
         </Typography.Text>
         <Button size="small" onClick={onSignOut} data-testid="signout">{t("signOut")}</Button>
       </Layout.Header>

@@ -10,6 +10,8 @@ export interface Session {
   /** The refresh token of a password sign-in (none for a pasted token). */
   refreshToken?: string;
   subject: string;
+  /** The person's name, for a person of the directory (else empty). */
+  displayName: string;
   roles: string[];
   organizationId: string;
   expiresAt: Date;
@@ -55,6 +57,7 @@ export async function openSession(token: string): Promise<Session> {
   return {
     token,
     subject: who.actor?.subject ?? "",
+    displayName: who.actor?.displayName ?? "",
     roles: who.actor?.roles ?? [],
     organizationId: who.actor?.organizationId ?? "",
     expiresAt: who.expireTime ? new Date(Number(who.expireTime.seconds) * 1000) : new Date(now + 3600_000),

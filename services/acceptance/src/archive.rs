@@ -494,6 +494,7 @@ async fn archive_view(
                 .as_str()
                 .unwrap_or_default()
                 .to_owned(),
+            display_name: String::new(),
         }),
     })
 }

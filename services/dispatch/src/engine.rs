@@ -62,6 +62,7 @@ pub fn system() -> Actor {
         subject: "system:dispatch".to_owned(),
         roles: Vec::new(),
         organization_id: String::new(),
+        display_name: String::new(),
     }
 }
 

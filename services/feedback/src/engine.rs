@@ -128,5 +128,6 @@ pub fn system() -> steelcare_proto::common::v1::Actor {
         subject: "system:feedback".to_owned(),
         roles: Vec::new(),
         organization_id: String::new(),
+        display_name: String::new(),
     }
 }

@@ -305,6 +305,7 @@ fn group_statements(
             before: None,
             after: after.clone(),
             trace_id: &d.ctx.trace_id,
+            display_name: None,
         })
         .collect();
     let keys = drafts

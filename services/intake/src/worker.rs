@@ -29,6 +29,7 @@ pub(crate) fn system() -> Actor {
         subject: "system:intake".to_owned(),
         roles: Vec::new(),
         organization_id: String::new(),
+        display_name: String::new(),
     }
 }
 

@@ -67,6 +67,7 @@ pub fn system() -> Actor {
         subject: "system:repair".to_owned(),
         roles: Vec::new(),
         organization_id: String::new(),
+        display_name: String::new(),
     }
 }
 

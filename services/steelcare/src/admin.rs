@@ -83,6 +83,7 @@ impl AdminService {
                         .map(str::to_owned)
                         .collect(),
                     organization_id: row.organization_id.unwrap_or_default(),
+                    display_name: row.display_name.unwrap_or_default(),
                 }),
                 rpc: row.rpc,
                 entity_type: row.entity_type,

@@ -500,6 +500,7 @@ pub async fn add_from_command_line(
             organization_id: None,
             expires_at: 0,
             locale: None,
+            display_name: None,
         },
         rpc: "cli/user-add".to_owned(),
         trace_id: String::new(),
@@ -625,8 +626,9 @@ impl IdentityService {
         let roles = roles_of(row);
         let access_token = self
             .authenticator
-            .issue_in(
+            .issue_named(
                 &subject_of(row),
+                Some(&row.display_name),
                 &roles,
                 row.organization_id.as_deref(),
                 self.access_ttl,

@@ -37,6 +37,9 @@ pub struct Claims {
     /// `accept-language` the server ships.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub locale: Option<String>,
+    /// The person's display name, for a person of the directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 /// Clock skew tolerated between the issuer and this server, in seconds.
@@ -58,6 +61,8 @@ pub struct Caller {
     pub expires_at: i64,
     /// The person's stored preference, when their token carries one we ship.
     pub locale: Option<Locale>,
+    /// The person's display name, when their token carries one (people of the directory).
+    pub display_name: Option<String>,
 }
 
 impl Caller {
@@ -301,6 +306,19 @@ impl Authenticator {
         ttl: Duration,
         locale: Option<Locale>,
     ) -> Result<String, AuthError> {
+        self.issue_named(subject, None, roles, organization_id, ttl, locale)
+    }
+
+    /// Issues a token for a person of the directory, named `name` in what they do.
+    pub fn issue_named(
+        &self,
+        subject: &str,
+        name: Option<&str>,
+        roles: &[Role],
+        organization_id: Option<&str>,
+        ttl: Duration,
+        locale: Option<Locale>,
+    ) -> Result<String, AuthError> {
         let key = self.encoding.as_ref().ok_or(AuthError::CannotIssue)?;
         if ttl > self.max_lifetime {
             return Err(AuthError::InvalidToken(format!(
@@ -323,6 +341,7 @@ impl Authenticator {
             nbf: None,
             exp: now + i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX / 2),
             locale: locale.map(|l| l.tag().to_owned()),
+            name: name.map(str::to_owned),
         };
         encode(&Header::new(Algorithm::HS256), &claims, key)
             .map_err(|err| AuthError::InvalidToken(err.to_string()))
@@ -381,6 +400,7 @@ impl Authenticator {
             organization_id: claims.org.filter(|o| !o.is_empty()),
             expires_at: claims.exp,
             locale: claims.locale.as_deref().and_then(Locale::parse),
+            display_name: claims.name.filter(|n| !n.trim().is_empty()),
         })
     }
 
@@ -523,6 +543,7 @@ mod tests {
             nbf: None,
             exp,
             locale: None,
+            name: None,
         };
         let expired = a
             .issue_claims(&claims(vec!["agent"], None, now - 3600, "steelcare"))

@@ -22,6 +22,7 @@ pub fn actor_of(caller: &Caller) -> Actor {
         subject: caller.subject.clone(),
         roles: caller.role_names(),
         organization_id: caller.organization_id.clone().unwrap_or_default(),
+        display_name: caller.display_name.clone().unwrap_or_default(),
     }
 }
 
@@ -41,6 +42,7 @@ pub async fn audit(
             subject: &ctx.caller.subject,
             roles: &roles,
             organization_id: ctx.caller.organization_id.as_deref(),
+            display_name: ctx.caller.display_name.as_deref(),
             rpc: &ctx.rpc,
             entity_type,
             entity_id,

@@ -19,6 +19,8 @@ pub struct NewAuditRecord<'a> {
     pub roles: &'a [String],
     /// The caller's organisation (customers).
     pub organization_id: Option<&'a str>,
+    /// The person's name at the time (people of the directory).
+    pub display_name: Option<&'a str>,
     /// Full gRPC method path.
     pub rpc: &'a str,
     /// Entity type, e.g. "ticket".
@@ -39,6 +41,7 @@ fn active(entry: NewAuditRecord<'_>) -> audit_log::ActiveModel {
         subject: Set(entry.subject.to_owned()),
         roles: Set(entry.roles.join(",")),
         organization_id: Set(entry.organization_id.map(str::to_owned)),
+        display_name: Set(entry.display_name.map(str::to_owned)),
         rpc: Set(entry.rpc.to_owned()),
         entity_type: Set(entry.entity_type.to_owned()),
         entity_id: Set(entry.entity_id.to_owned()),

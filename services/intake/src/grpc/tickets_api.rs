@@ -517,6 +517,7 @@ impl IntakeService {
                     "reason": "survey_diagnosis",
                 }),
                 trace_id: "",
+                display_name: None,
             },
         )
         .await?;

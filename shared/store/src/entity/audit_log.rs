@@ -9,6 +9,7 @@ pub struct Model {
     pub subject: String,
     pub roles: String,
     pub organization_id: Option<String>,
+    pub display_name: Option<String>,
     pub rpc: String,
     pub entity_type: String,
     pub entity_id: String,

@@ -21,6 +21,7 @@ mod m20261204_000014_quality_loop;
 mod m20261204_000015_facts_dirty;
 pub mod m20261204_000016_acceptance_sequence_function;
 pub mod m20261205_000017_people;
+pub mod m20261205_000018_audit_display_name;
 
 /// An index named `name` on `cols` of `table`.
 fn index(name: &str, table: impl IntoIden + 'static, cols: Vec<DynIden>) -> IndexCreateStatement {
@@ -66,6 +67,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000015_facts_dirty::Migration),
             Box::new(m20261204_000016_acceptance_sequence_function::Migration),
             Box::new(m20261205_000017_people::Migration),
+            Box::new(m20261205_000018_audit_display_name::Migration),
         ]
     }
 }

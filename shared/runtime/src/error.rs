@@ -118,49 +118,15 @@ impl ApiError {
         };
         let (code, message, mut details) = match self {
             ApiError::InvalidArgument(violations) => invalid_argument(&violations, locale),
-            ApiError::NotFound { entity, id } => {
-                let message = msg!(
-                    "error-not-found",
-                    entity = entity_label(&entity),
-                    id = echo(&id)
-                );
-                let mut details = ErrorDetails::new();
-                details.set_error_info(
-                    "NOT_FOUND",
-                    ERROR_DOMAIN,
-                    HashMap::from([("entity".to_owned(), entity), ("id".to_owned(), echo(&id))]),
-                );
-                (Code::NotFound, message, details)
-            }
+            ApiError::NotFound { entity, id } => not_found(entity, &id),
             ApiError::OutOfRange(message) => reasoned(Code::OutOfRange, message),
             ApiError::AlreadyExists(message) => reasoned(Code::AlreadyExists, message),
             ApiError::FailedPrecondition {
                 subject,
                 current_state,
                 message,
-            } => {
-                let mut details = ErrorDetails::new();
-                details.add_precondition_failure_violation(
-                    "STATE",
-                    subject,
-                    format!("current state is {current_state}"),
-                );
-                details.set_error_info(
-                    reason(&message),
-                    ERROR_DOMAIN,
-                    HashMap::from([("current_state".to_owned(), current_state)]),
-                );
-                (Code::FailedPrecondition, message, details)
-            }
-            ApiError::Unauthenticated { message, detail } => {
-                let mut details = ErrorDetails::new();
-                let metadata: HashMap<String, String> = detail
-                    .map(|d| ("detail".to_owned(), d))
-                    .into_iter()
-                    .collect();
-                details.set_error_info(reason(&message), ERROR_DOMAIN, metadata);
-                (Code::Unauthenticated, message, details)
-            }
+            } => failed_precondition(subject, current_state, message),
+            ApiError::Unauthenticated { message, detail } => unauthenticated(message, detail),
             ApiError::PermissionDenied(message) => reasoned(Code::PermissionDenied, message),
             ApiError::Aborted(message) => reasoned(Code::Aborted, message),
             ApiError::ResourceExhausted {
@@ -223,6 +189,54 @@ pub fn in_state(case_id: &str, state: steelcare_domain::CaseState, message: Msg)
 /// The label of a case state.
 pub fn state_label(state: steelcare_domain::CaseState) -> Msg {
     state.label()
+}
+
+/// NOT_FOUND: the entity and id, in the text and in `ErrorInfo`.
+fn not_found(entity: String, id: &str) -> (Code, Msg, ErrorDetails) {
+    let message = msg!(
+        "error-not-found",
+        entity = entity_label(&entity),
+        id = echo(id)
+    );
+    let mut details = ErrorDetails::new();
+    details.set_error_info(
+        "NOT_FOUND",
+        ERROR_DOMAIN,
+        HashMap::from([("entity".to_owned(), entity), ("id".to_owned(), echo(id))]),
+    );
+    (Code::NotFound, message, details)
+}
+
+/// FAILED_PRECONDITION: the subject's current state, as a precondition violation and in
+/// `ErrorInfo`.
+fn failed_precondition(
+    subject: String,
+    current_state: String,
+    message: Msg,
+) -> (Code, Msg, ErrorDetails) {
+    let mut details = ErrorDetails::new();
+    details.add_precondition_failure_violation(
+        "STATE",
+        subject,
+        format!("current state is {current_state}"),
+    );
+    details.set_error_info(
+        reason(&message),
+        ERROR_DOMAIN,
+        HashMap::from([("current_state".to_owned(), current_state)]),
+    );
+    (Code::FailedPrecondition, message, details)
+}
+
+/// UNAUTHENTICATED: why a token was refused, for a developer, in `ErrorInfo.metadata`.
+fn unauthenticated(message: Msg, detail: Option<String>) -> (Code, Msg, ErrorDetails) {
+    let mut details = ErrorDetails::new();
+    let metadata: HashMap<String, String> = detail
+        .map(|d| ("detail".to_owned(), d))
+        .into_iter()
+        .collect();
+    details.set_error_info(reason(&message), ERROR_DOMAIN, metadata);
+    (Code::Unauthenticated, message, details)
 }
 
 /// A status with `message`'s reason and nothing else.

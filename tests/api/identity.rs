@@ -322,6 +322,36 @@ async fn failed_sign_ins_are_throttled_for_a_while_and_never_for_other_logins() 
                 .contains("分钟后再试"),
             "{chinese:?}"
         );
+        // Failures at once are each counted, and none is an error of ours.
+        desk.add(&admin, person("wang.wu", &["agent"]), "steel beams 42")
+            .await
+            .unwrap();
+        let tries = (0..8).map(|_| {
+            let mut sessions = desk.sessions.clone();
+            async move {
+                sessions
+                    .login(pb::LoginRequest {
+                        login: "wang.wu".into(),
+                        password: "steel beams 43".into(),
+                    })
+                    .await
+                    .unwrap_err()
+                    .code()
+            }
+        });
+        let codes = futures::future::join_all(tries).await;
+        assert!(
+            codes
+                .iter()
+                .all(|c| matches!(c, Code::Unauthenticated | Code::ResourceExhausted)),
+            "{backend:?}: {codes:?}"
+        );
+        let err = desk.login("wang.wu", "steel beams 42").await.unwrap_err();
+        assert_eq!(
+            err.code(),
+            Code::ResourceExhausted,
+            "{backend:?}: {codes:?}"
+        );
         // … but not the address for another login, nor forever.
         desk.login("admin", ADMIN_PASSWORD).await.unwrap();
         login_failures::Entity::update_many()

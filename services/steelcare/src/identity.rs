@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use prost_types::Timestamp;
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, OnConflict, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Set,
@@ -178,6 +178,16 @@ fn role_names(roles: &[Role]) -> String {
         .join(",")
 }
 
+/// `password`'s hash, computed on a blocking thread (tens of milliseconds of CPU the async
+/// workers should not spend).
+async fn hash_off_the_runtime(password: &str) -> Result<String, ApiError> {
+    let password = password.to_owned();
+    tokio::task::spawn_blocking(move || identity::hash_password(&password))
+        .await
+        .map_err(|err| ApiError::Internal(format!("password hashing stopped: {err}")))?
+        .map_err(ApiError::Internal)
+}
+
 /// The people administrators manage.
 const ADMINS: [Role; 1] = [Role::Admin];
 
@@ -234,7 +244,7 @@ impl IdentityService {
         row: &people::Model,
         password: &str,
     ) -> Result<(), ApiError> {
-        let hash = identity::hash_password(password).map_err(ApiError::Internal)?;
+        let hash = hash_off_the_runtime(password).await?;
         let tx = begin_write(&self.db).await.map_err(db_err)?;
         let mut active: people::ActiveModel = row.clone().into();
         active.password_hash = Set(Some(hash));
@@ -271,7 +281,7 @@ impl IdentityService {
                 login = login
             )));
         }
-        let hash = identity::hash_password(&request.password).map_err(ApiError::Internal)?;
+        let hash = hash_off_the_runtime(&request.password).await?;
         let now = Utc::now();
         let row = people::Model {
             id: uuid::Uuid::now_v7().to_string(),
@@ -594,28 +604,55 @@ impl IdentityService {
         }
     }
 
-    /// Counts one failure under each key, in one transaction.
+    /// Counts one failure under each key: an upsert that counts within the key's window (or
+    /// starts a new one), then a conditional update that turns a full count into a lock-out.
+    /// Each statement is atomic, so failures at once are all counted.
     async fn count_failure(&self, keys: &[(String, Throttle)]) -> Result<(), ApiError> {
+        use login_failures::Column as C;
         let now = now_ms();
         let tx = begin_write(&self.db).await.map_err(db_err)?;
         for (key, throttle) in keys {
-            let row = login_failures::Entity::find_by_id(key.clone())
-                .one(&tx)
+            // Integers this code computed: no caller text reaches the SQL.
+            let open = format!(
+                "{now} - login_failures.window_started_ms < {}",
+                throttle.window_ms
+            );
+            let count = Query::insert()
+                .into_table(login_failures::Entity)
+                .columns([C::Key, C::Failures, C::WindowStartedMs, C::LockedUntilMs])
+                .values_panic([
+                    key.as_str().into(),
+                    1.into(),
+                    now.into(),
+                    Option::<i64>::None.into(),
+                ])
+                .on_conflict(
+                    OnConflict::column(C::Key)
+                        .value(
+                            C::Failures,
+                            Expr::cust(format!(
+                                "CASE WHEN {open} THEN login_failures.failures + 1 ELSE 1 END"
+                            )),
+                        )
+                        .value(
+                            C::WindowStartedMs,
+                            Expr::cust(format!(
+                                "CASE WHEN {open} THEN login_failures.window_started_ms ELSE {now} END"
+                            )),
+                        )
+                        .to_owned(),
+                )
+                .to_owned();
+            tx.execute(&count).await.map_err(db_err)?;
+            login_failures::Entity::update_many()
+                .col_expr(C::LockedUntilMs, Expr::value(now + throttle.lockout_ms))
+                .col_expr(C::Failures, Expr::value(0))
+                .col_expr(C::WindowStartedMs, Expr::value(now))
+                .filter(C::Key.eq(key.as_str()))
+                .filter(C::Failures.gte(throttle.max_failures))
+                .exec(&tx)
                 .await
                 .map_err(db_err)?;
-            let previous = row.as_ref().map(|r| (r.failures, r.window_started_ms));
-            let (failures, started, locked) = identity::after_failure(*throttle, previous, now);
-            let model = login_failures::ActiveModel {
-                key: Set(key.clone()),
-                failures: Set(failures),
-                window_started_ms: Set(started),
-                locked_until_ms: Set(locked),
-            };
-            if row.is_some() {
-                model.update(&tx).await.map_err(db_err)?;
-            } else {
-                model.insert(&tx).await.map_err(db_err)?;
-            }
         }
         tx.commit().await.map_err(db_err)
     }

@@ -80,7 +80,9 @@ pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-/// The throttle on failed sign-ins, per key (an address; a login from an address).
+/// The throttle on failed sign-ins, per key (an address; a login from an address): failures
+/// are counted within a window, and reaching the most locks the key for a while, after which
+/// counting starts again. The identity service keeps the counts in `login_failures`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Throttle {
     /// Failures counted within this window (ms)…
@@ -104,23 +106,6 @@ pub const PER_ADDRESS: Throttle = Throttle {
     max_failures: 20,
     lockout_ms: 15 * 60_000,
 };
-
-/// A key's count after one more failure at `now`: (failures, window start, locked until).
-pub fn after_failure(
-    throttle: Throttle,
-    previous: Option<(i32, i64)>,
-    now_ms: i64,
-) -> (i32, i64, Option<i64>) {
-    let (failures, started) = match previous {
-        Some((n, started)) if now_ms - started < throttle.window_ms => (n + 1, started),
-        _ => (1, now_ms),
-    };
-    if failures >= throttle.max_failures {
-        (0, now_ms, Some(now_ms + throttle.lockout_ms))
-    } else {
-        (failures, started, None)
-    }
-}
 
 /// A login name as stored: trimmed, lower case.
 pub fn normal_login(login: &str) -> String {
@@ -173,22 +158,6 @@ mod tests {
         assert!(!verify_password("steel beams 43", Some(&hash)));
         assert!(!verify_password("steel beams 42", None));
         assert!(!verify_password("steel beams 42", Some("not a hash")));
-    }
-
-    #[test]
-    fn failures_lock_a_key_for_a_while_then_count_again() {
-        let t = PER_LOGIN_AND_ADDRESS;
-        let mut state = None;
-        for i in 1..t.max_failures {
-            let (n, started, locked) = after_failure(t, state, 1_000 * i64::from(i));
-            assert_eq!((n, locked), (i, None));
-            state = Some((n, started));
-        }
-        let (n, _, locked) = after_failure(t, state, 10_000);
-        assert_eq!((n, locked), (0, Some(10_000 + t.lockout_ms)));
-        // Failures spread wider than the window never lock.
-        let (n, _, locked) = after_failure(t, Some((4, 0)), t.window_ms + 1);
-        assert_eq!((n, locked), (1, None));
     }
 
     #[test]

@@ -577,9 +577,10 @@ async fn the_console_in_a_browser_from_the_call_to_the_archive_and_organisations
         steelcare::identity::add_from_command_line(
             app.db.clone(),
             steelcare_proto::identity::v1::Person {
-                login: "wang.fang".into(),
-                display_name: "王芳".into(),
-                roles: vec!["dispatcher".into()],
+                login: "chen.near".into(),
+                display_name: "陈近".into(),
+                roles: vec!["technician".into()],
+                technician_id: "t-near".into(),
                 ..Default::default()
             },
             "girders and bolts 7".into(),
@@ -588,7 +589,7 @@ async fn the_console_in_a_browser_from_the_call_to_the_archive_and_organisations
         .unwrap();
         let config = serde_json::json!({
             "url": app.address,
-            "person": { "login": "wang.fang", "password": "girders and bolts 7", "name": "王芳" },
+            "person": { "login": "chen.near", "password": "girders and bolts 7", "name": "陈近" },
             "projectName": "Suzhou logistics warehouse",
             "phenomenon": PHENOMENON,
             "technicians": [

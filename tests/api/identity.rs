@@ -171,7 +171,14 @@ async fn people_sign_in_with_passwords_and_an_admin_manages_them() {
         assert_eq!(fields(&err), ["person.technician_id"]);
         tech.technician_id = "t-zhang".into();
         tech.language_code = "en".into();
-        desk.add(&admin, tech, "on the roof 7").await.unwrap();
+        desk.add(&admin, tech.clone(), "on the roof 7")
+            .await
+            .unwrap();
+        // One person per technician: their tokens name the technician.
+        let mut twin = tech;
+        twin.login = "zhang.san2".into();
+        let err = desk.add(&admin, twin, "on the roof 7").await.unwrap_err();
+        assert_eq!(err.code(), Code::AlreadyExists);
         // Only an administrator manages people.
         let agent_session = desk.login("li.wei", "steel beams 42").await.unwrap();
         let err = desk

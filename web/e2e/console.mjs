@@ -306,8 +306,9 @@ try {
     await page.getByTestId("expired").waitFor({ timeout: WAIT });
     await context.close();
   });
-  await step("a person signs in with their password, in their own name, and out again", async () => {
-    const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+  await step("a technician signs in with their password, in their own name, sees their own work, and signs out", async () => {
+    // Desktop width: at phone width the navigation collapses to nothing (issue 24).
+    const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
     await context.addInitScript(() => localStorage.setItem("steelcare.lang", "zh"));
     const page = await context.newPage();
     pages.push(page);
@@ -324,6 +325,10 @@ try {
     await who.waitFor({ timeout: WAIT });
     check((await who.textContent()).includes(env.person.name), `signed in as ${await who.textContent()}`);
     check(await page.evaluate(() => sessionStorage.getItem("steelcare.refresh") !== null), "no refresh token kept");
+    // A technician signed in as themselves sees their own work only: their offers, no call desk.
+    await page.waitForURL(/\/board$/, { timeout: WAIT });
+    const menu = (await page.locator(".ant-menu").allTextContents()).join(" ");
+    check(menu.includes("我的派工") && !menu.includes("接线台"), `a technician's menu: ${menu}`);
     await page.getByTestId("signout").click();
     await page.getByTestId("login").waitFor({ timeout: WAIT });
     check(await page.evaluate(() => sessionStorage.getItem("steelcare.refresh") === null), "the refresh token outlived the sign-out");

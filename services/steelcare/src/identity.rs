@@ -204,6 +204,32 @@ impl IdentityService {
             .ok_or_else(|| not_found("person", id))
     }
 
+    /// ALREADY_EXISTS when another person is already `technician_id` (their tokens would name
+    /// the same technician).
+    async fn technician_free(
+        &self,
+        technician_id: Option<&str>,
+        person_id: &str,
+    ) -> Result<(), ApiError> {
+        let Some(technician_id) = technician_id else {
+            return Ok(());
+        };
+        let taken = people::Entity::find()
+            .filter(people::Column::TechnicianId.eq(technician_id))
+            .filter(people::Column::Id.ne(person_id))
+            .one(&self.db)
+            .await
+            .map_err(db_err)?;
+        match taken {
+            Some(other) => Err(ApiError::AlreadyExists(msg!(
+                "error-technician-linked",
+                technician = technician_id,
+                login = other.login
+            ))),
+            None => Ok(()),
+        }
+    }
+
     async fn by_login(&self, login: &str) -> Result<Option<people::Model>, ApiError> {
         people::Entity::find()
             .filter(people::Column::Login.eq(identity::normal_login(login)))
@@ -281,6 +307,7 @@ impl IdentityService {
                 login = login
             )));
         }
+        self.technician_free(d.technician_id.as_deref(), "").await?;
         let hash = hash_off_the_runtime(&request.password).await?;
         let now = Utc::now();
         let row = people::Model {
@@ -327,6 +354,8 @@ impl IdentityService {
         let id = v.required("person.person_id", &person.person_id, SHORT);
         let d = details(&mut v, &person);
         v.finish(())?;
+        self.technician_free(d.technician_id.as_deref(), &id)
+            .await?;
         let tx = begin_write(&self.db).await.map_err(db_err)?;
         let row = self.person_row(&tx, &id).await?;
         let mut active: people::ActiveModel = row.clone().into();

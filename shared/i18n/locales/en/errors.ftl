@@ -337,3 +337,4 @@ error-current-password-wrong = the current password is wrong
 error-not-in-directory = you are not in the directory of people (your token was issued by hand)
 error-disable-yourself = an administrator cannot disable themselves
 field-role-unknown = not a role (agent, technician, engineer, customer, …)
+error-technician-linked = technician { $technician } is already { $login } in the directory

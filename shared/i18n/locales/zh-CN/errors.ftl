@@ -331,3 +331,4 @@ error-current-password-wrong = 当前密码不正确
 error-not-in-directory = 您不在人员名录中（令牌为手工签发）
 error-disable-yourself = 管理员不能停用自己
 field-role-unknown = 不是有效的角色（agent、technician、engineer、customer 等）
+error-technician-linked = 技术人员 { $technician } 已对应人员名录中的 { $login }

@@ -26,11 +26,15 @@ fn label(key: &'static str) -> String {
 /// none, so that nothing is dropped).
 fn enum_value(enum_name: &str, value: &serde_json::Value) -> String {
     let name = text(value);
-    let label = enum_label(enum_name, &name);
+    bilingual_or(&enum_label(enum_name, &name), name)
+}
+
+/// `label` in both languages, or `fallback` when the catalogue has no such label.
+fn bilingual_or(label: &Msg, fallback: String) -> String {
     if steelcare_i18n::catalogue().has(&label.key) {
-        bilingual(&label)
+        bilingual(label)
     } else {
-        name
+        fallback
     }
 }
 
@@ -87,12 +91,7 @@ fn json_column(value: &serde_json::Value) -> serde_json::Value {
 /// "受理报修 / Ticket taken in"); the call's name when the catalogue has no label for it.
 fn operation(rpc: &str) -> String {
     let name = rpc.rsplit('/').next().unwrap_or(rpc);
-    let label = Msg::owned(format!("operation-{name}"));
-    if steelcare_i18n::catalogue().has(&label.key) {
-        bilingual(&label)
-    } else {
-        rpc.to_owned()
-    }
+    bilingual_or(&Msg::owned(format!("operation-{name}")), rpc.to_owned())
 }
 
 /// A table's header row of labels.

@@ -4,8 +4,7 @@
 
 use std::time::Duration;
 
-use chrono::Utc;
-use prost_types::Timestamp;
+use chrono::{TimeZone, Utc};
 use sea_orm::sea_query::{Expr, OnConflict, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
@@ -109,6 +108,7 @@ fn audited(row: &people::Model) -> serde_json::Value {
         "technician_id": row.technician_id,
         "locale": row.locale,
         "enabled": row.enabled,
+        "password_changed_at_ms": row.password_changed_at_ms,
     })
 }
 
@@ -188,6 +188,21 @@ async fn hash_off_the_runtime(password: &str) -> Result<String, ApiError> {
         .map_err(ApiError::Internal)
 }
 
+/// Revokes the refresh tokens `which` selects: a person's (disabled, a new password) or one
+/// sign-in's family (signed out, a spent token reused).
+async fn revoke(
+    conn: &impl ConnectionTrait,
+    which: impl sea_orm::sea_query::IntoCondition,
+) -> Result<(), ApiError> {
+    refresh_tokens::Entity::update_many()
+        .col_expr(refresh_tokens::Column::Revoked, Expr::value(true))
+        .filter(which)
+        .exec(conn)
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}
+
 /// The people administrators manage.
 const ADMINS: [Role; 1] = [Role::Admin];
 
@@ -238,29 +253,23 @@ impl IdentityService {
             .map_err(db_err)
     }
 
-    /// Revokes every refresh token of `person_id` (disabled, or a new password).
-    async fn revoke_person(
+    /// Changes `row` with `edit` (its `updated_at` and `version` moved on too) and audits the
+    /// person before and after, in `tx`.
+    async fn save_person(
         &self,
-        conn: &impl ConnectionTrait,
-        person_id: &str,
-    ) -> Result<(), ApiError> {
-        refresh_tokens::Entity::update_many()
-            .col_expr(refresh_tokens::Column::Revoked, Expr::value(true))
-            .filter(refresh_tokens::Column::PersonId.eq(person_id))
-            .exec(conn)
-            .await
-            .map_err(db_err)?;
-        Ok(())
-    }
-
-    async fn revoke_family(&self, family_id: &str) -> Result<(), ApiError> {
-        refresh_tokens::Entity::update_many()
-            .col_expr(refresh_tokens::Column::Revoked, Expr::value(true))
-            .filter(refresh_tokens::Column::FamilyId.eq(family_id))
-            .exec(&self.db)
-            .await
-            .map_err(db_err)?;
-        Ok(())
+        tx: &sea_orm::DatabaseTransaction,
+        ctx: &RequestContext,
+        row: &people::Model,
+        edit: impl FnOnce(&mut people::ActiveModel),
+    ) -> Result<people::Model, ApiError> {
+        let mut active: people::ActiveModel = row.clone().into();
+        edit(&mut active);
+        active.updated_at = Set(Utc::now());
+        active.version = Set(row.version + 1);
+        let updated = active.update(tx).await.map_err(db_err)?;
+        let (before, after) = (audited(row), audited(&updated));
+        audit(tx, ctx, "person", &row.id, Some(before), after).await?;
+        Ok(updated)
     }
 
     /// Stores `password`'s hash for `row`, marks the change and revokes their sign-ins.
@@ -272,15 +281,12 @@ impl IdentityService {
     ) -> Result<(), ApiError> {
         let hash = hash_off_the_runtime(password).await?;
         let tx = begin_write(&self.db).await.map_err(db_err)?;
-        let mut active: people::ActiveModel = row.clone().into();
-        active.password_hash = Set(Some(hash));
-        active.password_changed_at_ms = Set(now_ms());
-        active.updated_at = Set(Utc::now());
-        active.version = Set(row.version + 1);
-        active.update(&tx).await.map_err(db_err)?;
-        self.revoke_person(&tx, &row.id).await?;
-        let after = serde_json::json!({ "password": "changed" });
-        audit(&tx, ctx, "person", &row.id, None, after).await?;
+        self.save_person(&tx, ctx, row, |p| {
+            p.password_hash = Set(Some(hash));
+            p.password_changed_at_ms = Set(now_ms());
+        })
+        .await?;
+        revoke(&tx, refresh_tokens::Column::PersonId.eq(&row.id)).await?;
         tx.commit().await.map_err(db_err)
     }
 
@@ -358,26 +364,17 @@ impl IdentityService {
             .await?;
         let tx = begin_write(&self.db).await.map_err(db_err)?;
         let row = self.person_row(&tx, &id).await?;
-        let mut active: people::ActiveModel = row.clone().into();
-        active.display_name = Set(d.display_name);
-        active.phone = Set(d.phone);
-        active.email = Set(d.email);
-        active.roles = Set(role_names(&d.roles));
-        active.organization_id = Set(d.organization_id);
-        active.technician_id = Set(d.technician_id);
-        active.locale = Set(d.locale);
-        active.updated_at = Set(Utc::now());
-        active.version = Set(row.version + 1);
-        let updated = active.update(&tx).await.map_err(db_err)?;
-        audit(
-            &tx,
-            ctx,
-            "person",
-            &id,
-            Some(audited(&row)),
-            audited(&updated),
-        )
-        .await?;
+        let updated = self
+            .save_person(&tx, ctx, &row, |p| {
+                p.display_name = Set(d.display_name);
+                p.phone = Set(d.phone);
+                p.email = Set(d.email);
+                p.roles = Set(role_names(&d.roles));
+                p.organization_id = Set(d.organization_id);
+                p.technician_id = Set(d.technician_id);
+                p.locale = Set(d.locale);
+            })
+            .await?;
         tx.commit().await.map_err(db_err)?;
         Ok(pb::UpdatePersonResponse {
             person: Some(person_view(&updated)),
@@ -399,23 +396,12 @@ impl IdentityService {
                 message: msg!("error-disable-yourself"),
             });
         }
-        let mut active: people::ActiveModel = row.clone().into();
-        active.enabled = Set(request.enabled);
-        active.updated_at = Set(Utc::now());
-        active.version = Set(row.version + 1);
-        let updated = active.update(&tx).await.map_err(db_err)?;
+        let updated = self
+            .save_person(&tx, ctx, &row, |p| p.enabled = Set(request.enabled))
+            .await?;
         if !request.enabled {
-            self.revoke_person(&tx, &row.id).await?;
+            revoke(&tx, refresh_tokens::Column::PersonId.eq(&row.id)).await?;
         }
-        audit(
-            &tx,
-            ctx,
-            "person",
-            &row.id,
-            Some(audited(&row)),
-            audited(&updated),
-        )
-        .await?;
         tx.commit().await.map_err(db_err)?;
         Ok(pb::SetPersonEnabledResponse {
             person: Some(person_view(&updated)),
@@ -716,16 +702,13 @@ impl IdentityService {
         .insert(&self.db)
         .await
         .map_err(db_err)?;
-        let at = |ms: i64| Timestamp {
-            seconds: ms.div_euclid(1000),
-            nanos: 0,
-        };
+        let at = |ms: i64| Utc.timestamp_millis_opt(ms).single().map(to_timestamp);
         let access_ms = i64::try_from(self.access_ttl.as_millis()).unwrap_or(i64::MAX / 2);
         Ok(pb::Session {
             access_token,
-            access_token_expire_time: Some(at(now + access_ms)),
+            access_token_expire_time: at(now + access_ms),
             refresh_token,
-            refresh_token_expire_time: Some(at(now + refresh_ms)),
+            refresh_token_expire_time: at(now + refresh_ms),
             person: Some(person_view(row)),
         })
     }
@@ -806,13 +789,21 @@ impl IdentityService {
             if token.spent_at_ms.is_some() && !token.revoked {
                 // Used again after it was spent: someone else has a copy. End the sign-in.
                 tracing::warn!(person_id = %token.person_id, "a spent refresh token was used again; its sign-in is revoked");
-                self.revoke_family(&token.family_id).await?;
+                revoke(
+                    &self.db,
+                    refresh_tokens::Column::FamilyId.eq(&token.family_id),
+                )
+                .await?;
             }
             return Err(session_ended());
         }
         let row = self.person_row(&self.db, &token.person_id).await?;
         if !row.enabled || row.password_changed_at_ms > token.created_at_ms {
-            self.revoke_family(&token.family_id).await?;
+            revoke(
+                &self.db,
+                refresh_tokens::Column::FamilyId.eq(&token.family_id),
+            )
+            .await?;
             return Err(session_ended());
         }
         let session = self.issue(&row, &token.family_id).await?;
@@ -831,7 +822,11 @@ impl IdentityService {
             .await
             .map_err(db_err)?
         {
-            self.revoke_family(&token.family_id).await?;
+            revoke(
+                &self.db,
+                refresh_tokens::Column::FamilyId.eq(&token.family_id),
+            )
+            .await?;
         }
         Ok(pb::LogoutResponse {})
     }

@@ -239,7 +239,8 @@ try {
     await customer.goto(`${env.url}/desk`);
     await customer.getByTestId("project").click();
     const options = customer.locator(".ant-select-dropdown:visible .ant-select-item-option");
-    await options.first().waitFor({ timeout: WAIT });
+    // The list is filled when ListProjects answers (the dropdown may open empty first).
+    await options.filter({ hasText: env.projectName }).first().waitFor({ timeout: WAIT }).catch(() => {});
     const projects = await options.allTextContents();
     check(projects.some((p) => p.includes(env.projectName)), `own project missing from ${JSON.stringify(projects)}`);
     check(!projects.some((p) => p.includes("Other Steel Works")), `another organisation's project offered: ${JSON.stringify(projects)}`);

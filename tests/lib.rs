@@ -377,7 +377,7 @@ impl Drop for TestApp {
 
 /// An authenticator with the test secret (for tokens the server must refuse or accept).
 pub fn test_authenticator() -> Authenticator {
-    Authenticator::with_secret(&Secret::new(TEST_SECRET), "steelcare")
+    Authenticator::with_secret(&Secret::new(TEST_SECRET), "steelcare").expect("the test secret")
 }
 
 /// Wraps a message with a bearer token.

@@ -57,6 +57,7 @@ async fn calls_without_a_valid_token_are_unauthenticated() {
             &steelcare_runtime::settings::Secret::new("some-other-secret-0123456789"),
             "steelcare",
         )
+        .unwrap()
         .issue(
             "mallory",
             &[Role::Admin],

@@ -22,5 +22,6 @@ mod readings;
 mod readme;
 mod reflection;
 mod repair;
+mod sso;
 mod transport;
 mod walk;

@@ -643,7 +643,8 @@ async fn suite() -> Outcome<bool> {
         cluster.wait_ready(i).await?;
     }
 
-    let auth = Authenticator::with_secret(&Secret::new(SECRET), "steelcare");
+    let auth =
+        Authenticator::with_secret(&Secret::new(SECRET), "steelcare").expect("the suite's secret");
     let hour = Duration::from_secs(3600);
     let agent = auth.issue("agent-1", &[Role::Agent], None, hour)?;
     let dispatcher = auth.issue("dispatcher-1", &[Role::Dispatcher], None, hour)?;

@@ -21,6 +21,7 @@ use steelcare_runtime::handler::{not_found, require};
 use steelcare_runtime::identity::{
     self, PER_ADDRESS, PER_LOGIN_AND_ADDRESS, Throttle, password_problem,
 };
+use steelcare_runtime::oidc::{Directory, DirectoryEntry};
 use steelcare_runtime::record::audit;
 use steelcare_runtime::validate::{SHORT, Violations};
 use steelcare_store::entity::{login_failures, people, refresh_tokens};
@@ -532,13 +533,14 @@ pub async fn add_from_command_line(
         authorization: None,
         locale: Locale::english(),
     };
-    // Only the directory is written: no token is issued, so any authenticator does.
-    let service = IdentityService::new(
-        db,
-        Authenticator::with_secret(&steelcare_runtime::settings::Secret::new(String::new()), ""),
-        Duration::ZERO,
-        Duration::ZERO,
-    );
+    // Only the directory is written: no token is issued, so a throwaway secret does.
+    let throwaway: String = (0..4)
+        .map(|_| format!("{:016x}", rand::random::<u64>()))
+        .collect();
+    let authenticator =
+        Authenticator::with_secret(&steelcare_runtime::settings::Secret::new(throwaway), "cli")
+            .map_err(|err| err.to_string())?;
+    let service = IdentityService::new(db, authenticator, Duration::ZERO, Duration::ZERO);
     let request = pb::CreatePersonRequest {
         person: Some(person),
         password,
@@ -865,5 +867,59 @@ impl pb::session_service_server::SessionService for IdentityService {
             .await
             .map(Response::new)
             .map_err(|err| attempt.status(err))
+    }
+
+    async fn get_sign_in_options(
+        &self,
+        _request: Request<pb::GetSignInOptionsRequest>,
+    ) -> Result<Response<pb::GetSignInOptionsResponse>, Status> {
+        let identity_providers = self
+            .authenticator
+            .oidc()
+            .settings()
+            .filter(|provider| !provider.console_client_id.is_empty())
+            .map(|provider| pb::IdentityProvider {
+                name: provider.name.clone(),
+                label: provider.console_label.clone(),
+                issuer: provider.issuer.clone(),
+                client_id: provider.console_client_id.clone(),
+                scope: provider.console_scope.clone(),
+                resource: provider.console_resource.clone(),
+            })
+            .collect();
+        Ok(Response::new(pb::GetSignInOptionsResponse {
+            identity_providers,
+        }))
+    }
+}
+
+/// The directory as single sign-on matches people in it (by login).
+pub struct PeopleDirectory {
+    db: Database,
+}
+
+impl PeopleDirectory {
+    /// The directory kept in `db`.
+    pub fn new(db: Database) -> PeopleDirectory {
+        PeopleDirectory { db }
+    }
+}
+
+#[tonic::async_trait]
+impl Directory for PeopleDirectory {
+    async fn by_login(&self, login: &str) -> Result<Option<DirectoryEntry>, String> {
+        let row = people::Entity::find()
+            .filter(people::Column::Login.eq(login.trim().to_lowercase()))
+            .one(&self.db)
+            .await
+            .map_err(|err| format!("the directory: {err}"))?;
+        Ok(row.map(|row| DirectoryEntry {
+            subject: subject_of(&row),
+            roles: roles_of(&row),
+            organization_id: row.organization_id.clone(),
+            locale: row.locale.as_deref().and_then(Locale::parse),
+            enabled: row.enabled,
+            display_name: row.display_name,
+        }))
     }
 }

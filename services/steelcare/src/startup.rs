@@ -11,6 +11,7 @@ use steelcare_proto::admin::v1::admin_service_server::AdminServiceServer;
 use steelcare_proto::identity::v1::people_service_server::PeopleServiceServer;
 use steelcare_proto::identity::v1::session_service_server::SessionServiceServer;
 use steelcare_proto::integration::v1::integration_service_server::IntegrationServiceServer;
+use steelcare_runtime::oidc::OidcLayer;
 use steelcare_runtime::server::{RpcTraceLayer, cors_layer};
 use steelcare_runtime::supervise::Supervisor;
 use steelcare_runtime::{Authenticator, Settings};
@@ -205,6 +206,8 @@ impl Application {
             &settings.data_dir,
         )?;
         let db = connect_database(&settings, settings.database.migrate_on_start).await?;
+        let authenticator = authenticator
+            .with_directory(Arc::new(crate::identity::PeopleDirectory::new(db.clone())));
         let bus = connect_bus(&settings, &db).await?;
         if selection.contains(ServiceName::Feedback)
             && !selection.contains(ServiceName::Intake)
@@ -479,6 +482,7 @@ impl Application {
             .layer(ConsoleLayer)
             .layer(GrpcWebLayer::new())
             .layer(RpcTraceLayer::new(self.settings.server.default_locale))
+            .layer(OidcLayer::new(self.authenticator.oidc().clone()))
             .add_routes(routes.routes())
             .serve_with_incoming_shutdown(incoming, signal);
         tokio::pin!(serve);

@@ -12,6 +12,7 @@ use steelcare_i18n::{Arg, Locale, Msg, msg};
 use tonic::{Request, Status};
 
 use crate::error::ApiError;
+use crate::oidc::{Directory, Oidc, OidcOutcome};
 use crate::settings::{AuthSettings, Secret};
 
 /// The claims of a SteelCare token.
@@ -43,7 +44,7 @@ pub struct Claims {
 }
 
 /// Clock skew tolerated between the issuer and this server, in seconds.
-const LEEWAY_SECS: u64 = 5;
+pub(crate) const LEEWAY_SECS: u64 = 5;
 
 /// The longest lifetime of a token unless `auth.max_token_lifetime` says otherwise: 30 days.
 pub const DEFAULT_MAX_LIFETIME: Duration = Duration::from_secs(30 * 24 * 3600);
@@ -174,7 +175,7 @@ impl RequestContext {
 }
 
 /// Why a token was refused.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum AuthError {
     /// Malformed, badly signed, or claims we refuse.
     #[error("invalid token: {0}")]
@@ -188,6 +189,10 @@ pub enum AuthError {
     /// The key or secret could not be loaded.
     #[error("auth configuration: {0}")]
     Config(String),
+    /// What verification needs (an identity provider's keys, the directory) cannot be
+    /// reached now: the call may be tried again.
+    #[error("cannot verify the token now: {0}")]
+    Unavailable(String),
 }
 
 /// Verifies (and, with a shared secret, issues) tokens.
@@ -198,27 +203,48 @@ pub struct Authenticator {
     validation: Validation,
     issuer: String,
     max_lifetime: Duration,
+    oidc: Oidc,
 }
 
 impl Authenticator {
-    /// HS256 with a shared secret: verifies and issues.
-    pub fn with_secret(secret: &Secret, issuer: &str) -> Authenticator {
+    /// HS256 with a shared secret: verifies and issues. An empty secret is refused.
+    pub fn with_secret(secret: &Secret, issuer: &str) -> Result<Authenticator, AuthError> {
+        let bytes = secret.expose().as_bytes();
+        let refused = |err: jsonwebtoken::errors::Error| AuthError::Config(err.to_string());
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_issuer(&[issuer]);
         validation.leeway = LEEWAY_SECS;
         validation.validate_nbf = true;
-        Authenticator {
-            decoding: DecodingKey::from_secret(secret.expose().as_bytes()),
-            encoding: Some(EncodingKey::from_secret(secret.expose().as_bytes())),
+        Ok(Authenticator {
+            decoding: DecodingKey::from_secret(bytes).map_err(refused)?,
+            encoding: Some(EncodingKey::from_secret(bytes).map_err(refused)?),
             validation,
             issuer: issuer.to_owned(),
             max_lifetime: DEFAULT_MAX_LIFETIME,
-        }
+            oidc: Oidc::default(),
+        })
     }
 
     /// The same authenticator refusing tokens valid for longer than `max` (and issuing none).
     pub fn with_max_lifetime(mut self, max: Duration) -> Authenticator {
         self.max_lifetime = max;
+        self
+    }
+
+    /// The same authenticator also trusting the tokens of these OpenID Providers.
+    pub fn with_oidc(mut self, oidc: Oidc) -> Authenticator {
+        self.oidc = oidc;
+        self
+    }
+
+    /// The OpenID Providers trusted (none unless `[auth.oidc.*]` is set).
+    pub fn oidc(&self) -> &Oidc {
+        &self.oidc
+    }
+
+    /// The same authenticator, matching single sign-on people in `directory`.
+    pub fn with_directory(mut self, directory: std::sync::Arc<dyn Directory>) -> Authenticator {
+        self.oidc = self.oidc.with_directory(directory);
         self
     }
 
@@ -248,6 +274,7 @@ impl Authenticator {
             validation,
             issuer: issuer.to_owned(),
             max_lifetime: DEFAULT_MAX_LIFETIME,
+            oidc: Oidc::default(),
         })
     }
 
@@ -255,6 +282,17 @@ impl Authenticator {
     /// only) a secret generated once into `data_dir/jwt_secret`. Returns the authenticator and,
     /// when a secret was generated or loaded from `data_dir`, its path.
     pub fn from_settings(
+        auth: &AuthSettings,
+        embedded: bool,
+        data_dir: &Path,
+    ) -> Result<(Authenticator, Option<std::path::PathBuf>), AuthError> {
+        let (authenticator, generated) = Self::own_tokens(auth, embedded, data_dir)?;
+        let oidc = Oidc::new(&auth.oidc)?;
+        Ok((authenticator.with_oidc(oidc), generated))
+    }
+
+    /// SteelCare's own tokens, as [`Authenticator::from_settings`] says.
+    fn own_tokens(
         auth: &AuthSettings,
         embedded: bool,
         data_dir: &Path,
@@ -268,7 +306,7 @@ impl Authenticator {
         }
         if let Some(secret) = &auth.jwt_secret {
             return Ok((
-                Self::with_secret(secret, &auth.issuer).with_max_lifetime(max),
+                Self::with_secret(secret, &auth.issuer)?.with_max_lifetime(max),
                 None,
             ));
         }
@@ -281,7 +319,7 @@ impl Authenticator {
         let path = data_dir.join("jwt_secret");
         let secret = load_or_generate_secret(&path)?;
         Ok((
-            Self::with_secret(&secret, &auth.issuer).with_max_lifetime(max),
+            Self::with_secret(&secret, &auth.issuer)?.with_max_lifetime(max),
             Some(path),
         ))
     }
@@ -456,42 +494,60 @@ pub struct AuthInterceptor {
 
 impl tonic::service::Interceptor for AuthInterceptor {
     fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
-        match self.caller(&request) {
+        let verified = match request.extensions_mut().remove::<OidcOutcome>() {
+            // A single sign-on token, verified by the OidcLayer in front.
+            Some(OidcOutcome(outcome)) => outcome.map_err(refusal),
+            None => self.caller(&request),
+        };
+        match verified {
             Ok(caller) => {
                 request.extensions_mut().insert(caller);
                 Ok(request)
             }
-            Err((message, detail)) => {
+            Err(err) => {
                 let info = request.extensions().get::<RpcInfo>();
                 let locale = info.map_or_else(Locale::english, |i| i.locale(None));
                 let trace_id = info.map(|i| i.trace_id.as_str()).unwrap_or_default();
-                Err(ApiError::Unauthenticated { message, detail }.into_status(trace_id, locale))
+                Err(err.into_status(trace_id, locale))
             }
         }
     }
 }
 
+/// What a person reads when their token is refused, and what a developer needs to know.
+fn refusal(err: AuthError) -> ApiError {
+    match err {
+        AuthError::Expired => ApiError::Unauthenticated {
+            message: msg!("error-token-expired"),
+            detail: None,
+        },
+        AuthError::Unavailable(detail) => ApiError::Unavailable(detail),
+        other => ApiError::Unauthenticated {
+            message: msg!("error-token-invalid"),
+            detail: Some(other.to_string()),
+        },
+    }
+}
+
 impl AuthInterceptor {
-    /// The verified caller of `request`, or why there is none: what the person reads, and
-    /// for a refused token what a developer needs to know.
-    fn caller(&self, request: &Request<()>) -> Result<Caller, (Msg, Option<String>)> {
+    /// The verified caller of `request`, or why there is none.
+    fn caller(&self, request: &Request<()>) -> Result<Caller, ApiError> {
+        let unauthenticated = |message: Msg| ApiError::Unauthenticated {
+            message,
+            detail: None,
+        };
         let header = request
             .metadata()
             .get("authorization")
-            .ok_or((msg!("error-token-missing"), None))?;
+            .ok_or_else(|| unauthenticated(msg!("error-token-missing")))?;
         let value = header
             .to_str()
-            .map_err(|_| (msg!("error-token-malformed-header"), None))?;
+            .map_err(|_| unauthenticated(msg!("error-token-malformed-header")))?;
         let token = value
             .strip_prefix("Bearer ")
             .or_else(|| value.strip_prefix("bearer "))
-            .ok_or((msg!("error-token-malformed-header"), None))?;
-        self.authenticator
-            .verify(token.trim())
-            .map_err(|err| match err {
-                AuthError::Expired => (msg!("error-token-expired"), None),
-                other => (msg!("error-token-invalid"), Some(other.to_string())),
-            })
+            .ok_or_else(|| unauthenticated(msg!("error-token-malformed-header")))?;
+        self.authenticator.verify(token.trim()).map_err(refusal)
     }
 }
 
@@ -509,6 +565,7 @@ mod tests {
             &Secret::new("0123456789abcdef0123456789abcdef"),
             "steelcare",
         )
+        .unwrap()
     }
 
     #[test]
@@ -564,7 +621,8 @@ mod tests {
         let other_key = Authenticator::with_secret(
             &Secret::new("ffffffffffffffffffffffffffffffff"),
             "steelcare",
-        );
+        )
+        .unwrap();
         let forged = other_key
             .issue("u", &[Role::Admin], None, Duration::from_secs(60))
             .unwrap();
@@ -582,6 +640,7 @@ mod tests {
             max_token_lifetime: DEFAULT_MAX_LIFETIME,
             access_token_lifetime: Duration::from_secs(900),
             refresh_token_lifetime: Duration::from_secs(43_200),
+            oidc: Vec::new(),
         };
         let (first, path) = Authenticator::from_settings(&settings, true, &dir).unwrap();
         assert!(path.is_some());

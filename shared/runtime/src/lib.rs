@@ -14,6 +14,7 @@ pub mod labels;
 pub mod measurement;
 pub mod metrics;
 pub mod mount;
+pub mod oidc;
 pub mod record;
 pub mod server;
 pub mod settings;

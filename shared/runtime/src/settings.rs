@@ -360,6 +360,67 @@ struct RawAuth {
     max_token_lifetime: String,
     access_token_lifetime: String,
     refresh_token_lifetime: String,
+    #[serde(default)]
+    oidc: std::collections::BTreeMap<String, RawOidc>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOidc {
+    issuer: String,
+    audience: String,
+    #[serde(default = "default_oidc_algorithms")]
+    algorithms: Vec<String>,
+    #[serde(default)]
+    roles_claim: String,
+    #[serde(default)]
+    role_map: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    organization_claim: String,
+    #[serde(default = "default_name_claim")]
+    name_claim: String,
+    #[serde(default = "default_locale_claim")]
+    locale_claim: String,
+    #[serde(default)]
+    login_claim: String,
+    #[serde(default)]
+    require_directory: bool,
+    #[serde(default = "default_refetch_floor")]
+    jwks_refetch_floor: String,
+    #[serde(default = "default_jwks_max_age")]
+    jwks_max_age: String,
+    #[serde(default)]
+    console_client_id: String,
+    #[serde(default)]
+    console_label: String,
+    #[serde(default = "default_console_scope")]
+    console_scope: String,
+    #[serde(default)]
+    console_resource: String,
+}
+
+fn default_oidc_algorithms() -> Vec<String> {
+    ["RS256", "ES256", "EdDSA"].map(str::to_owned).to_vec()
+}
+
+fn default_name_claim() -> String {
+    "name".to_owned()
+}
+
+fn default_locale_claim() -> String {
+    "locale".to_owned()
+}
+
+fn default_refetch_floor() -> String {
+    "30s".to_owned()
+}
+
+fn default_jwks_max_age() -> String {
+    "1h".to_owned()
+}
+
+fn default_console_scope() -> String {
+    "openid profile offline_access".to_owned()
 }
 
 #[derive(Debug, Deserialize)]
@@ -588,6 +649,50 @@ pub struct AuthSettings {
     pub access_token_lifetime: Duration,
     /// How long a refresh token is valid (each use gives a new one).
     pub refresh_token_lifetime: Duration,
+    /// The OpenID Providers whose access tokens are trusted (`[auth.oidc.<name>]`), by name.
+    pub oidc: Vec<OidcSettings>,
+}
+
+/// `[auth.oidc.<name>]`: an OpenID Provider whose access tokens SteelCare accepts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OidcSettings {
+    /// The table's name (`staff`, `customers`), shown on the console's sign-in button unless
+    /// `console_label` says otherwise.
+    pub name: String,
+    /// The `iss` of its tokens, exactly; the discovery document is at
+    /// `<issuer>/.well-known/openid-configuration`.
+    pub issuer: String,
+    /// The `aud` a token must carry to be for SteelCare.
+    pub audience: String,
+    /// Signature algorithms accepted (of RS256, ES256, EdDSA).
+    pub algorithms: Vec<jsonwebtoken::Algorithm>,
+    /// Dotted path of the claim holding roles or groups (`groups`, `realm_access.roles`);
+    /// empty: roles come from the directory only.
+    pub roles_claim: String,
+    /// A claim value to the role it grants; empty: values that are role names grant that role.
+    pub role_map: Vec<(String, steelcare_domain::Role)>,
+    /// Dotted path of the claim holding a customer's organisation; empty: from the directory.
+    pub organization_claim: String,
+    /// The claim holding the person's display name.
+    pub name_claim: String,
+    /// The claim holding the person's language.
+    pub locale_claim: String,
+    /// The claim matched against a person's login in the directory; empty: no directory.
+    pub login_claim: String,
+    /// Whether a person must be in the directory (and enabled) to be let in.
+    pub require_directory: bool,
+    /// The shortest time between two fetches of the key set for an unknown `kid`.
+    pub jwks_refetch_floor: Duration,
+    /// How long a fetched key set is used before it is fetched again.
+    pub jwks_max_age: Duration,
+    /// The console's client id at this provider; empty: the console offers no button for it.
+    pub console_client_id: String,
+    /// The console's sign-in button.
+    pub console_label: String,
+    /// The scopes the console asks for.
+    pub console_scope: String,
+    /// The `resource` the console asks a token for (RFC 8707), when the provider needs one.
+    pub console_resource: String,
 }
 
 /// How log lines are written.
@@ -878,8 +983,116 @@ impl RawAuth {
                 "auth.refresh_token_lifetime",
                 &self.refresh_token_lifetime,
             )?,
+            oidc: self
+                .oidc
+                .into_iter()
+                .map(|(name, raw)| raw.validate(name))
+                .collect::<Result<_, _>>()?,
         })
     }
+}
+
+impl RawOidc {
+    fn validate(self, name: String) -> Result<OidcSettings, SettingsError> {
+        let issuer = self.issuer.trim_end_matches('/').to_owned();
+        if !(issuer.starts_with("https://") || is_local_http(&issuer)) {
+            return Err(invalid(
+                "auth.oidc.<name>.issuer",
+                format!(
+                    "[auth.oidc.{name}]: {issuer:?} must be an https:// URL (http:// only on 127.0.0.1 or localhost)"
+                ),
+            ));
+        }
+        if self.audience.trim().is_empty() {
+            return Err(invalid(
+                "auth.oidc.<name>.audience",
+                format!("[auth.oidc.{name}]: must name the audience of SteelCare's tokens"),
+            ));
+        }
+        let algorithms = self
+            .algorithms
+            .iter()
+            .map(|alg| match alg.as_str() {
+                "RS256" => Ok(jsonwebtoken::Algorithm::RS256),
+                "ES256" => Ok(jsonwebtoken::Algorithm::ES256),
+                "EdDSA" => Ok(jsonwebtoken::Algorithm::EdDSA),
+                other => Err(invalid(
+                    "auth.oidc.<name>.algorithms",
+                    format!("[auth.oidc.{name}]: {other:?} is not one of RS256, ES256, EdDSA"),
+                )),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if algorithms.is_empty() {
+            return Err(invalid(
+                "auth.oidc.<name>.algorithms",
+                format!("[auth.oidc.{name}]: at least one of RS256, ES256, EdDSA"),
+            ));
+        }
+        let role_map = self
+            .role_map
+            .into_iter()
+            .map(
+                |(value, role)| match role.parse::<steelcare_domain::Role>() {
+                    Ok(role) => Ok((value, role)),
+                    Err(err) => Err(invalid(
+                        "auth.oidc.<name>.role_map",
+                        format!("[auth.oidc.{name}]: {value:?}: {err}"),
+                    )),
+                },
+            )
+            .collect::<Result<Vec<_>, _>>()?;
+        if self.require_directory && self.login_claim.trim().is_empty() {
+            return Err(invalid(
+                "auth.oidc.<name>.require_directory",
+                format!("[auth.oidc.{name}]: needs login_claim, the claim matched to a login"),
+            ));
+        }
+        if self.roles_claim.trim().is_empty() && self.login_claim.trim().is_empty() {
+            return Err(invalid(
+                "auth.oidc.<name>.roles_claim",
+                format!(
+                    "[auth.oidc.{name}]: roles come from roles_claim, login_claim (the directory), or both; neither is set"
+                ),
+            ));
+        }
+        let console_label = if self.console_label.trim().is_empty() {
+            name.clone()
+        } else {
+            self.console_label
+        };
+        Ok(OidcSettings {
+            issuer,
+            audience: self.audience,
+            algorithms,
+            roles_claim: self.roles_claim,
+            role_map,
+            organization_claim: self.organization_claim,
+            name_claim: self.name_claim,
+            locale_claim: self.locale_claim,
+            login_claim: self.login_claim,
+            require_directory: self.require_directory,
+            jwks_refetch_floor: parse_span(
+                "auth.oidc.<name>.jwks_refetch_floor",
+                &self.jwks_refetch_floor,
+            )?,
+            jwks_max_age: parse_span("auth.oidc.<name>.jwks_max_age", &self.jwks_max_age)?,
+            console_client_id: self.console_client_id,
+            console_label,
+            console_scope: self.console_scope,
+            console_resource: self.console_resource,
+            name,
+        })
+    }
+}
+
+/// `http://127.0.0.1…` or `http://localhost…`: a provider on this machine (tests, a sidecar).
+fn is_local_http(url: &str) -> bool {
+    ["http://127.0.0.1", "http://localhost", "http://[::1]"]
+        .iter()
+        .any(|local| {
+            url.strip_prefix(local)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with([':', '/']))
+        })
 }
 
 impl RawBus {
@@ -1243,6 +1456,7 @@ impl RawAttachments {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use steelcare_domain::Role;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs
@@ -1350,6 +1564,68 @@ mod tests {
             let err = Settings::load_with_env(&[], env(&[(key, value)])).unwrap_err();
             assert!(err.to_string().contains(named), "{key}: {err}");
         }
+    }
+
+    #[test]
+    fn an_identity_provider_needs_https_an_audience_and_a_source_of_roles() {
+        let provider = |extra: &[(&'static str, &'static str)]| {
+            let mut all = vec![
+                (
+                    "STEELCARE__AUTH__OIDC__STAFF__ISSUER",
+                    "https://id.example.com/realms/sc/",
+                ),
+                ("STEELCARE__AUTH__OIDC__STAFF__AUDIENCE", "steelcare"),
+                (
+                    "STEELCARE__AUTH__OIDC__STAFF__ROLES_CLAIM",
+                    "realm_access.roles",
+                ),
+                ("STEELCARE__AUTH__OIDC__STAFF__ROLE_MAP__SC_AGENTS", "agent"),
+            ];
+            all.extend_from_slice(extra);
+            Settings::load_with_env(&[], env(&all))
+        };
+        let s = provider(&[]).unwrap();
+        let staff = &s.auth.oidc[0];
+        assert_eq!(
+            staff.issuer, "https://id.example.com/realms/sc",
+            "no trailing slash"
+        );
+        assert_eq!(staff.role_map, vec![("sc_agents".to_owned(), Role::Agent)]);
+        assert_eq!(staff.jwks_refetch_floor, Duration::from_secs(30));
+        assert_eq!(staff.console_label, "staff");
+        let refused = [
+            (
+                "STEELCARE__AUTH__OIDC__STAFF__ISSUER",
+                "http://id.example.com",
+                "https",
+            ),
+            ("STEELCARE__AUTH__OIDC__STAFF__AUDIENCE", " ", "audience"),
+            (
+                "STEELCARE__AUTH__OIDC__STAFF__ROLE_MAP__SC_AGENTS",
+                "boss",
+                "sc_agents",
+            ),
+            ("STEELCARE__AUTH__OIDC__STAFF__ROLES_CLAIM", "", "neither"),
+            (
+                "STEELCARE__AUTH__OIDC__STAFF__REQUIRE_DIRECTORY",
+                "true",
+                "login_claim",
+            ),
+            (
+                "STEELCARE__AUTH__OIDC__STAFF__JWKS_REFETCH_FLOOR",
+                "often",
+                "jwks_refetch_floor",
+            ),
+        ];
+        for (key, value, named) in refused {
+            let err = provider(&[(key, value)]).unwrap_err();
+            assert!(err.to_string().contains(named), "{key}={value}: {err}");
+        }
+        let local = provider(&[(
+            "STEELCARE__AUTH__OIDC__STAFF__ISSUER",
+            "http://127.0.0.1:8080",
+        )]);
+        assert!(local.is_ok(), "a provider on this machine may use http");
     }
 
     #[test]

@@ -453,12 +453,12 @@ async fn watching_a_case_reports_what_dispatch_did_and_clocks_carry_their_mode()
     }
 }
 
-fn web_dir() -> PathBuf {
+pub(crate) fn web_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../web")
 }
 
 /// Chromium and the script's packages, or why the test cannot run here.
-fn browser() -> Result<PathBuf, String> {
+pub(crate) fn browser() -> Result<PathBuf, String> {
     let chromium =
         std::env::var("STEELCARE_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
     if !Path::new(&chromium).exists() {

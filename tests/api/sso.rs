@@ -4,7 +4,8 @@
 //! and name their claims or the directory give; tokens of an untrusted issuer, for another
 //! audience, expired, not yet valid or signed with a key it does not publish are refused; a key
 //! rotated mid-test is fetched once and works; a flood of unknown key ids fetches the key set at
-//! most once per floor; two providers are trusted at once.
+//! most once per floor; two providers are trusted at once. In a browser, the console signs in
+//! at the provider (code flow with PKCE), renews across a key rotation and signs out there too.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -80,6 +81,12 @@ impl TestProvider {
             .json()
             .await
             .expect("JSON")
+    }
+
+    /// Lets the console at `url` sign in (its redirect and sign-out address).
+    pub(crate) async fn register_console(&self, url: &str) {
+        self.post("/test/client", json!({ "redirectUri": url }))
+            .await;
     }
 
     /// A new signing key, first in the key set; answers its key id.
@@ -432,6 +439,53 @@ async fn directory_people_and_customers_of_a_second_provider_keep_their_roles_an
         assert_eq!(names, ["customers account", "staff account"]);
         assert_eq!(options[1].issuer, staff.issuer);
         assert_eq!(options[1].client_id, "steelcare-console");
+        app.stop().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn the_console_signs_in_at_the_provider_renews_across_a_key_rotation_and_signs_out_there() {
+    let chromium = match crate::console::browser() {
+        Ok(path) => path,
+        Err(why) if std::env::var("STEELCARE_REQUIRE_BROWSER").as_deref() != Ok("1") => {
+            eprintln!("SKIPPED: the single sign-on browser test cannot run here: {why}");
+            return;
+        }
+        Err(why) => panic!("the single sign-on browser test cannot run: {why}"),
+    };
+    // Access tokens of 65 s: the console renews them 5 s after signing in.
+    let accounts = json!({ "lin.sso": { "name": "林晓", "groups": ["sc_agents"] } });
+    let provider = TestProvider::start(accounts, 65).expect("the OpenID Provider");
+    for backend in backends() {
+        let app = start_trusting(&backend, &trusting("staff", &provider)).await;
+        provider
+            .register_console(&format!("{}/", app.address))
+            .await;
+        let config = json!({
+            "url": app.address,
+            "issuer": provider.issuer,
+            "provider": "staff",
+            "login": "lin.sso",
+            "name": "林晓",
+        });
+        let mut command = Command::new("node");
+        command
+            .arg("e2e/sso.mjs")
+            .current_dir(crate::console::web_dir())
+            .env("STEELCARE_E2E", config.to_string())
+            .env("STEELCARE_CHROMIUM", &chromium);
+        let output = tokio::task::spawn_blocking(move || command.output())
+            .await
+            .unwrap()
+            .expect("run node");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        println!("{}:\n{stdout}{stderr}", backend.name());
+        assert!(
+            output.status.success() && stdout.contains("all 3 steps held"),
+            "single sign-on in the console failed on {}:\n{stdout}\n{stderr}",
+            backend.name()
+        );
         app.stop().await.unwrap();
     }
 }

@@ -19,6 +19,48 @@ const audience = options.audience ?? "urn:steelcare";
 const alg = options.alg ?? "ES256";
 const accounts = options.accounts ?? {};
 
+/** The provider's state (sessions, grants, codes, refresh tokens), kept across the
+ * provider instances a key rotation builds. */
+const stored = new Map();
+class SharedMemory {
+  constructor(model) {
+    this.model = model;
+  }
+  key(id) {
+    return `${this.model}:${id}`;
+  }
+  async upsert(id, payload) {
+    stored.set(this.key(id), payload);
+    if (payload.grantId) stored.set(`grant:${payload.grantId}:${this.key(id)}`, true);
+    if (payload.uid) stored.set(`uid:${payload.uid}`, id);
+    if (payload.userCode) stored.set(`userCode:${payload.userCode}`, id);
+  }
+  async find(id) {
+    return stored.get(this.key(id));
+  }
+  async findByUid(uid) {
+    return this.find(stored.get(`uid:${uid}`));
+  }
+  async findByUserCode(userCode) {
+    return this.find(stored.get(`userCode:${userCode}`));
+  }
+  async consume(id) {
+    const payload = stored.get(this.key(id));
+    if (payload) payload.consumed = Math.floor(Date.now() / 1000);
+  }
+  async destroy(id) {
+    stored.delete(this.key(id));
+  }
+  async revokeByGrantId(grantId) {
+    for (const entry of [...stored.keys()]) {
+      if (entry.startsWith(`grant:${grantId}:`)) {
+        stored.delete(entry.slice(`grant:${grantId}:`.length));
+        stored.delete(entry);
+      }
+    }
+  }
+}
+
 let keys = [await newKey()];
 let redirectUris = [];
 let provider;
@@ -50,10 +92,12 @@ function build(issuer) {
             response_types: ["code"],
             redirect_uris: redirectUris,
             post_logout_redirect_uris: redirectUris,
+            id_token_signed_response_alg: alg,
           },
         ]
       : [],
     jwks: { keys },
+    adapter: SharedMemory,
     cookies: { keys: ["steelcare-test-cookie-key"] },
     clientBasedCORS: () => true,
     claims: { openid: ["sub"], profile: ["name", "preferred_username"] },
@@ -136,6 +180,9 @@ server.listen(0, "127.0.0.1", () => {
   const issuer = `http://127.0.0.1:${server.address().port}`;
   build(issuer);
   console.log(`issuer ${issuer}`);
+  // The test reads that one line and may close the pipe: anything later goes to stderr.
+  process.stdout.on("error", () => {});
+  console.log = console.error;
 });
 
 // Ends with the test that started it.

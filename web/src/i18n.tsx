@@ -19,6 +19,8 @@ const words = {
   tokenRejected: ["令牌无效", "The token was not accepted"],
   signInAgain: ["重新登录", "Sign in again"],
   withPassword: ["账号密码", "Password"],
+  withCompanyAccount: ["或使用单位账号登录", "Or sign in with your company account"],
+  ssoFailed: ["单位账号登录未完成", "Signing in with the company account did not complete"],
   withToken: ["访问令牌", "Token"],
   loginName: ["登录名", "Login name"],
   password: ["密码", "Password"],

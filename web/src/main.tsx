@@ -7,6 +7,8 @@ import enUS from "antd/locale/en_US";
 import { Code, ConnectError, admin, describe, sessions, setLanguage, setSession } from "./api";
 import { I18nContext, languageTag, makeI18n, setServerLabels, useI18n, type Labels, type Lang } from "./i18n";
 import { SessionContext, hasRole, openSession, storeRefresh, storeToken, storedRefresh, storedToken, tokenExpiry, type Session } from "./session";
+import * as sso from "./sso";
+import type { IdentityProvider } from "./gen/steelcare/identity/v1/identity_service_pb";
 
 const CallDesk = lazy(() => import("./pages/CallDesk"));
 const Tickets = lazy(() => import("./pages/Tickets"));
@@ -33,7 +35,20 @@ function SignIn({ onSignedIn, message }: { onSignedIn: (s: Session) => void; mes
   const [password, setPassword] = useState("");
   const [error, setError] = useState(message ?? "");
   const [busy, setBusy] = useState(false);
+  const [providers, setProviders] = useState<IdentityProvider[]>([]);
   const navigate = useNavigate();
+  useEffect(() => {
+    sessions.getSignInOptions({}).then((o) => setProviders(o.identityProviders)).catch(() => {});
+  }, []);
+  const atProvider = async (provider: IdentityProvider) => {
+    setBusy(true);
+    try {
+      await sso.beginSignIn(provider);
+    } catch (err) {
+      setError(`${t("ssoFailed")}: ${describe(err)}`);
+      setBusy(false);
+    }
+  };
   // A password sign-in: the server's access token opens the session, its refresh token keeps it.
   const submitPassword = async () => {
     setBusy(true);
@@ -91,6 +106,16 @@ function SignIn({ onSignedIn, message }: { onSignedIn: (s: Session) => void; mes
           { key: "token", label: <span data-testid="token-tab">{t("withToken")}</span>, children: withToken },
         ]}
       />
+      {providers.length > 0 && (
+        <Space direction="vertical" style={{ width: "100%", marginBottom: 12 }}>
+          <Typography.Text type="secondary">{t("withCompanyAccount")}</Typography.Text>
+          {providers.map((p) => (
+            <Button key={p.name} block loading={busy} onClick={() => atProvider(p)} data-testid={`sso-${p.name}`}>
+              {p.label}
+            </Button>
+          ))}
+        </Space>
+      )}
       {error && <Typography.Text type="danger" data-testid="signin-error">{error}</Typography.Text>}
     </Card>
   );
@@ -156,18 +181,21 @@ function Root() {
   setLanguage(languageTag(lang));
   const i18n = useMemo(() => makeI18n(lang, (l) => { localStorage.setItem("steelcare.lang", l); setLang(l); }, labels), [lang, labels]);
   const [session, setSessionState] = useState<Session | null>(null);
-  const [restoring, setRestoring] = useState(() => storedToken() !== "");
+  const [restoring, setRestoring] = useState(() => storedToken() !== "" || sso.isProviderAnswer());
   const [notice, setNotice] = useState<string>();
   const navigate = useNavigate();
   const location = useLocation();
 
-  const signOut = useCallback(() => {
+  // Ends the session here (and a password sign-in's at the server); answers the provider's
+  // sign-out address after a single sign-on.
+  const signOut = useCallback((): string | undefined => {
     const refresh = storedRefresh();
     if (refresh) sessions.logout({ refreshToken: refresh }).catch(() => {});
     storeRefresh("");
     storeToken("");
     setSession("", () => {});
     setSessionState(null);
+    return sso.forget();
   }, []);
 
   // A call refused as UNAUTHENTICATED ends the session: the expired page when the token's time
@@ -189,11 +217,23 @@ function Root() {
   }, [location.pathname, navigate, refused]);
 
   useEffect(() => {
+    // Back from the identity provider: its code becomes the session's access token.
+    if (sso.isProviderAnswer()) {
+      sso
+        .completeSignIn()
+        .then(async (access) => {
+          setSession(access, () => {});
+          signedIn({ ...(await openSession(access)), sso: true });
+        })
+        .catch((err) => { sso.forget(); setNotice(`${i18n.t("ssoFailed")}: ${describe(err)}`); navigate("/signin"); })
+        .finally(() => setRestoring(false));
+      return;
+    }
     const token = storedToken();
     if (!token) return;
     setSession(token, refused(token));
     openSession(token)
-      .then((s) => { setSessionState({ ...s, refreshToken: storedRefresh() || undefined }); })
+      .then((s) => { setSessionState({ ...s, refreshToken: storedRefresh() || undefined, sso: sso.isSignedIn() }); })
       .catch(() => {})
       .finally(() => setRestoring(false));
     // eslint-disable-next-line react-hooks/exhaustive-deps
@@ -216,29 +256,37 @@ function Root() {
     return () => { current = false; };
   }, [session, lang]);
 
-  // A password sign-in renews its access token a minute before it expires, silently; when the
-  // server refuses (signed out elsewhere, disabled, password changed) the sign-in page says why.
+  // A password or single sign-on renews its access token a minute before it expires, silently;
+  // when the server or the provider refuses (signed out elsewhere, disabled, password changed)
+  // the sign-in page says why.
   useEffect(() => {
-    if (!session?.refreshToken) return;
+    const viaProvider = session?.sso && sso.canRenew();
+    if (!session?.refreshToken && !viaProvider) return;
     const wait = Math.max(session.expiresAt.getTime() - Date.now() - 60_000, 0);
     const timer = window.setTimeout(async () => {
       try {
+        if (viaProvider) {
+          const access = await sso.renew();
+          setSession(access, refused(access));
+          signedIn({ ...(await openSession(access)), sso: true });
+          return;
+        }
         const renewed = (await sessions.refresh({ refreshToken: session.refreshToken ?? "" })).session;
         const access = renewed?.accessToken ?? "";
         setSession(access, refused(access));
         signedIn({ ...(await openSession(access)), refreshToken: renewed?.refreshToken });
       } catch (err) {
         signOut();
-        setNotice(describe(err));
+        setNotice(viaProvider ? `${i18n.t("ssoFailed")}: ${describe(err)}` : describe(err));
         navigate("/signin");
       }
     }, wait);
     return () => window.clearTimeout(timer);
-  }, [session, navigate, refused, signOut, signedIn]);
+  }, [session, navigate, refused, signOut, signedIn, i18n]);
 
   // When a pasted token's time runs out while the console is open, say so.
   useEffect(() => {
-    if (!session || session.refreshToken) return;
+    if (!session || session.refreshToken || (session.sso && sso.canRenew())) return;
     const wait = session.expiresAt.getTime() - Date.now();
     // Timers hold at most 2^31-1 ms (24.8 days); a longer token is checked again on reload.
     if (wait > 2_147_483_647) return;
@@ -252,7 +300,14 @@ function Root() {
   else if (!session) body = <SignIn key={notice} onSignedIn={signedIn} message={notice} />;
   else body = (
     <SessionContext.Provider value={session}>
-      <Shell session={session} onSignOut={() => { signOut(); navigate("/signin"); }} />
+      <Shell
+        session={session}
+        onSignOut={() => {
+          const atProvider = signOut();
+          if (atProvider) window.location.assign(atProvider);
+          else navigate("/signin");
+        }}
+      />
     </SessionContext.Provider>
   );
   return (

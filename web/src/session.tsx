@@ -9,6 +9,8 @@ export interface Session {
   token: string;
   /** The refresh token of a password sign-in (none for a pasted token). */
   refreshToken?: string;
+  /** Signed in at the company's identity provider (its refresh token renews the session). */
+  sso?: boolean;
   subject: string;
   /** The person's name, for a person of the directory (else empty). */
   displayName: string;

@@ -28,21 +28,57 @@ pub struct Asset {
 
 include!(concat!(env!("OUT_DIR"), "/console_assets.rs"));
 
-/// What the console's pages may load: only this origin (scripts, calls), inline styles (the
+/// What the console's pages may load: only this origin (scripts, calls) and the identity
+/// providers it signs in with (their discovery and token endpoints), inline styles (the
 /// component library injects them), images from data and blob URLs (photo previews).
-const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
-     style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; \
-     frame-ancestors 'none'; base-uri 'self'; form-action 'self'";
+fn content_security_policy(providers: &[String]) -> HeaderValue {
+    let mut connect = String::from("'self'");
+    for origin in providers.iter().filter_map(|issuer| origin_of(issuer)) {
+        connect.push(' ');
+        connect.push_str(origin);
+    }
+    let policy = format!(
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+         img-src 'self' data: blob:; connect-src {connect}; frame-ancestors 'none'; \
+         base-uri 'self'; form-action 'self'"
+    );
+    HeaderValue::from_str(&policy).unwrap_or_else(|_| {
+        HeaderValue::from_static("default-src 'self'; connect-src 'self'; frame-ancestors 'none'")
+    })
+}
+
+/// `https://id.example.com` of `https://id.example.com/realms/x` (settings checked the scheme).
+fn origin_of(url: &str) -> Option<&str> {
+    let after_scheme = url.find("://")? + 3;
+    let end = url[after_scheme..]
+        .find('/')
+        .map_or(url.len(), |i| after_scheme + i);
+    Some(&url[..end])
+}
 
 /// Serves the console in front of the gRPC services.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ConsoleLayer;
+#[derive(Debug, Clone)]
+pub struct ConsoleLayer {
+    policy: HeaderValue,
+}
+
+impl ConsoleLayer {
+    /// The console of a deployment whose people sign in at these identity providers' issuers.
+    pub fn new(providers: &[String]) -> ConsoleLayer {
+        ConsoleLayer {
+            policy: content_security_policy(providers),
+        }
+    }
+}
 
 impl<S> Layer<S> for ConsoleLayer {
     type Service = Console<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        Console { inner }
+        Console {
+            inner,
+            policy: self.policy.clone(),
+        }
     }
 }
 
@@ -50,6 +86,7 @@ impl<S> Layer<S> for ConsoleLayer {
 #[derive(Debug, Clone)]
 pub struct Console<S> {
     inner: S,
+    policy: HeaderValue,
 }
 
 impl<S, B> Service<Request<B>> for Console<S>
@@ -69,11 +106,11 @@ where
         if method == Method::GET || method == Method::HEAD {
             let head = method == Method::HEAD;
             let gzip = accepts_gzip(request.headers());
-            Either::Left(std::future::ready(Ok(page(
-                request.uri().path(),
-                head,
-                gzip,
-            ))))
+            let mut response = page(request.uri().path(), head, gzip);
+            response
+                .headers_mut()
+                .insert(header::CONTENT_SECURITY_POLICY, self.policy.clone());
+            Either::Left(std::future::ready(Ok(response)))
         } else {
             Either::Right(self.inner.call(request))
         }
@@ -168,11 +205,8 @@ fn plain(status: StatusCode, message: &'static str) -> Response<Body> {
     response
 }
 
+/// The headers of every page but its content security policy (the layer's).
 fn security_headers(headers: &mut http::HeaderMap) {
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
-    );
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
@@ -186,6 +220,25 @@ fn security_headers(headers: &mut http::HeaderMap) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_pages_may_call_this_origin_and_the_identity_providers_only() {
+        let policy = content_security_policy(&[
+            "https://id.example.com/realms/steelcare".to_owned(),
+            "http://127.0.0.1:9000".to_owned(),
+        ]);
+        let policy = policy.to_str().unwrap_or_default();
+        assert!(
+            policy.contains("connect-src 'self' https://id.example.com http://127.0.0.1:9000;"),
+            "{policy}"
+        );
+        assert!(
+            content_security_policy(&[])
+                .to_str()
+                .unwrap_or_default()
+                .contains("connect-src 'self';")
+        );
+    }
 
     #[test]
     fn app_routes_get_the_index_and_missing_files_do_not() {

@@ -299,6 +299,17 @@ impl Application {
         &self.authenticator
     }
 
+    /// The issuers the console signs in at (those with a console client id).
+    fn provider_issuers(&self) -> Vec<String> {
+        self.settings
+            .auth
+            .oidc
+            .iter()
+            .filter(|provider| !provider.console_client_id.is_empty())
+            .map(|provider| provider.issuer.clone())
+            .collect()
+    }
+
     /// Logs what this process serves, and where the embedded default keeps its secret.
     fn announce(&self) {
         tracing::info!(
@@ -455,6 +466,7 @@ impl Application {
         // first; then it closes (the acceptor) and in-flight calls drain.
         let drain_health = health.clone();
         let drain_names: Vec<&'static str> = mounted.iter().copied().chain([""]).collect();
+        let console = ConsoleLayer::new(&self.provider_issuers());
         let (incoming, acceptor) = crate::acceptor::accept(self.listener);
         let signal = async move {
             shutdown.await;
@@ -479,7 +491,7 @@ impl Application {
             .accept_http1(true)
             .timeout(self.settings.server.request_timeout)
             .layer(cors_layer(&self.settings.server.cors_allowed_origins))
-            .layer(ConsoleLayer)
+            .layer(console)
             .layer(GrpcWebLayer::new())
             .layer(RpcTraceLayer::new(self.settings.server.default_locale))
             .layer(OidcLayer::new(self.authenticator.oidc().clone()))

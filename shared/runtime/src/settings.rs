@@ -1651,6 +1651,36 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_identity_provider_examples_are_configuration_files() {
+        let readme =
+            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md"))
+                .unwrap();
+        let examples: Vec<&str> = readme
+            .split("```toml\n")
+            .skip(1)
+            .filter_map(|block| block.split("```").next())
+            .filter(|block| block.contains("[auth.oidc."))
+            .collect();
+        assert_eq!(examples.len(), 2, "the Keycloak and Entra examples");
+        let dir = std::env::temp_dir().join(format!("steelcare-oidc-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for (i, example) in examples.iter().enumerate() {
+            // The placeholders an operator fills in.
+            let filled = example
+                .replace("<tenant-id>", "0f1e2d3c")
+                .replace("<the API registration's client id>", "11111111-2222")
+                .replace("<the console registration's client id>", "33333333-4444");
+            let file = dir.join(format!("oidc-{i}.toml"));
+            std::fs::write(&file, filled).unwrap();
+            let s = Settings::load_with_env(&[file], env(&[])).unwrap();
+            let provider = &s.auth.oidc[0];
+            assert!(provider.issuer.starts_with("https://"), "{provider:?}");
+            assert!(!provider.console_client_id.is_empty());
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
     fn a_later_file_overrides_an_earlier_one() {
         let dir = std::env::temp_dir().join(format!("steelcare-layers-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();

@@ -307,9 +307,8 @@ try {
     await page.getByTestId("expired").waitFor({ timeout: WAIT });
     await context.close();
   });
-  await step("a technician signs in with their password, in their own name, sees their own work, and signs out", async () => {
-    // Desktop width: at phone width the navigation collapses to nothing (issue 24).
-    const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+  await step("a technician signs in with their password on a phone, in their own name, sees their own work, and signs out", async () => {
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
     await context.addInitScript(() => localStorage.setItem("steelcare.lang", "zh"));
     const page = await context.newPage();
     pages.push(page);
@@ -326,11 +325,29 @@ try {
     await who.waitFor({ timeout: WAIT });
     check((await who.textContent()).includes(env.person.name), `signed in as ${await who.textContent()}`);
     check(await page.evaluate(() => sessionStorage.getItem("steelcare.refresh") !== null), "no refresh token kept");
-    // A technician signed in as themselves sees their own work only: their offers, no call desk.
+    // A technician signed in as themselves sees their own work only: their offers, no call desk,
+    // in a menu that fits the phone, on a page that does not scroll sideways.
     await page.waitForURL(/\/board$/, { timeout: WAIT });
-    const menu = (await page.locator(".ant-menu").allTextContents()).join(" ");
+    await page.waitForTimeout(500);
+    const sideways = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    check(sideways <= 0, `the page scrolls ${sideways} px sideways at phone width`);
+    await shot(page, "14-technician-phone");
+    await page.getByTestId("menu").tap();
+    const nav = page.getByTestId("nav");
+    await nav.waitFor({ timeout: WAIT });
+    const menu = await nav.textContent();
     check(menu.includes("我的派工") && !menu.includes("接线台"), `a technician's menu: ${menu}`);
-    await page.getByTestId("signout").click();
+    const signOut = page.getByTestId("signout");
+    // The menu slides in: measure it where it comes to rest.
+    let box = null;
+    for (let i = 0; i < 20; i++) {
+      box = await signOut.boundingBox();
+      if (box && box.x + box.width <= 390) break;
+      await page.waitForTimeout(100);
+    }
+    check(box && box.x >= 0 && box.x + box.width <= 390 && box.height >= 36, `the sign-out button at ${JSON.stringify(box)}`);
+    await shot(page, "15-technician-phone-menu");
+    await signOut.tap();
     await page.getByTestId("login").waitFor({ timeout: WAIT });
     check(await page.evaluate(() => sessionStorage.getItem("steelcare.refresh") === null), "the refresh token outlived the sign-out");
     await context.close();

@@ -19,6 +19,7 @@ const words = {
   tokenRejected: ["令牌无效", "The token was not accepted"],
   signInAgain: ["重新登录", "Sign in again"],
   withPassword: ["账号密码", "Password"],
+  menu: ["菜单", "Menu"],
   withCompanyAccount: ["或使用单位账号登录", "Or sign in with your company account"],
   ssoFailed: ["单位账号登录未完成", "Signing in with the company account did not complete"],
   withToken: ["访问令牌", "Token"],

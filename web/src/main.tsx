@@ -1,7 +1,7 @@
 import { StrictMode, Suspense, lazy, useCallback, useEffect, useMemo, useState } from "react";
 import { createRoot } from "react-dom/client";
 import { BrowserRouter, Link, Navigate, Route, Routes, useLocation, useNavigate } from "react-router";
-import { App as AntApp, Button, Card, ConfigProvider, Input, Layout, Menu, Result, Segmented, Space, Spin, Tabs, Typography } from "antd";
+import { App as AntApp, Button, Card, ConfigProvider, Drawer, Grid, Input, Layout, Menu, Result, Segmented, Space, Spin, Tabs, Typography } from "antd";
 import zhCN from "antd/locale/zh_CN";
 import enUS from "antd/locale/en_US";
 import { Code, ConnectError, admin, describe, sessions, setLanguage, setSession } from "./api";
@@ -145,18 +145,43 @@ function Shell({ session, onSignOut }: { session: Session; onSignOut: () => void
     hasRole(session, ...STATS) && { key: "/stats", label: <Link to="/stats">{t("statistics")}</Link> },
   ].filter(Boolean) as { key: string; label: React.ReactNode }[];
   const selected = items.map((i) => i.key).find((k) => location.pathname.startsWith(k)) ?? "";
+  // Phone width (below 768 px): the navigation, language and sign-out move into a menu.
+  const phone = !Grid.useBreakpoint().md;
+  const [menuOpen, setMenuOpen] = useState(false);
+  useEffect(() => setMenuOpen(false), [location.pathname]);
+  const language = <Segmented size={phone ? "large" : "small"} value={lang} onChange={(v) => setLang(v as Lang)} options={[{ label: "中文", value: "zh" }, { label: "EN", value: "en" }]} data-testid="lang" />;
+  const signOut = <Button size={phone ? "large" : "small"} block={phone} onClick={onSignOut} data-testid="signout">{t("signOut")}</Button>;
+  const header = phone ? (
+    <Layout.Header style={{ display: "flex", alignItems: "center", gap: 8, padding: "0 12px" }}>
+      <Typography.Text strong style={{ color: "#fff", whiteSpace: "nowrap" }}>{t("appName")}</Typography.Text>
+      <Typography.Text ellipsis style={{ color: "#ccc", flex: 1, minWidth: 0, textAlign: "right" }} data-testid="whoami">
+        {session.displayName || session.subject}
+      </Typography.Text>
+      <Button size="large" onClick={() => setMenuOpen(true)} data-testid="menu">{t("menu")}</Button>
+      <Drawer open={menuOpen} onClose={() => setMenuOpen(false)} placement="right" width="80%" title={session.displayName || session.subject}>
+        <Space direction="vertical" size="large" style={{ width: "100%" }}>
+          <Menu mode="vertical" selectedKeys={[selected]} items={items} style={{ borderInlineEnd: "none", fontSize: 16 }} data-testid="nav" />
+          <Typography.Text type="secondary">{session.roles.join(",")} · {session.timeZone}</Typography.Text>
+          {language}
+          {signOut}
+        </Space>
+      </Drawer>
+    </Layout.Header>
+  ) : (
+    <Layout.Header style={{ display: "flex", alignItems: "center", gap: 16 }}>
+      <Typography.Text strong style={{ color: "#fff", whiteSpace: "nowrap" }}>{t("appName")}</Typography.Text>
+      <Menu theme="dark" mode="horizontal" selectedKeys={[selected]} items={items} style={{ flex: 1, minWidth: 0 }} data-testid="nav" />
+      {language}
+      <Typography.Text style={{ color: "#ccc", whiteSpace: "nowrap" }} data-testid="whoami">
+        {session.displayName || session.subject} · {session.roles.join(",")} · {session.timeZone}
+      </Typography.Text>
+      {signOut}
+    </Layout.Header>
+  );
   return (
     <Layout style={{ minHeight: "100vh" }}>
-      <Layout.Header style={{ display: "flex", alignItems: "center", gap: 16 }}>
-        <Typography.Text strong style={{ color: "#fff", whiteSpace: "nowrap" }}>{t("appName")}</Typography.Text>
-        <Menu theme="dark" mode="horizontal" selectedKeys={[selected]} items={items} style={{ flex: 1, minWidth: 0 }} />
-        <Segmented size="small" value={lang} onChange={(v) => setLang(v as Lang)} options={[{ label: "中文", value: "zh" }, { label: "EN", value: "en" }]} data-testid="lang" />
-        <Typography.Text style={{ color: "#ccc", whiteSpace: "nowrap" }} data-testid="whoami">
-          {session.displayName || session.subject} · {session.roles.join(",")} · {session.timeZone}
-        </Typography.Text>
-        <Button size="small" onClick={onSignOut} data-testid="signout">{t("signOut")}</Button>
-      </Layout.Header>
-      <Layout.Content style={{ padding: 24 }}>
+      {header}
+      <Layout.Content style={{ padding: phone ? 12 : 24, minWidth: 0 }}>
         <Suspense fallback={<Spin />}>
           <Routes>
             <Route path="/" element={<Navigate to={home(session)} replace />} />

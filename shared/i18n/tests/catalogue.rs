@@ -131,11 +131,15 @@ const NOT_YET_IN_THE_CATALOGUE: &[(&str, usize)] = &[
     ("services/acceptance/src/grpc.rs", 2),
     ("services/feedback/src/visits.rs", 2),
     ("services/repair/src/grpc/plans.rs", 2),
-    ("services/steelcare/src/console.rs", 1),
+    // The console's missing-build note, and its content security policy (a header value).
+    ("services/steelcare/src/console.rs", 3),
     ("services/steelcare/src/integration.rs", 2),
     ("services/intake/src/batch.rs", 2),
     ("services/intake/src/store.rs", 2),
     ("shared/runtime/src/auth.rs", 6),
+    // Why a single sign-on token was refused: the developer's detail (people read the
+    // catalogue's "token invalid" or "expired").
+    ("shared/runtime/src/oidc.rs", 9),
     ("shared/runtime/src/error.rs", 1),
     ("shared/runtime/src/attachments.rs", 1),
     ("shared/domain/src/calendar.rs", 5),

@@ -6,6 +6,7 @@
 //! evidence may be a note alone.
 
 use chrono::{TimeDelta, Utc};
+use sea_orm::EntityTrait;
 use steelcare_proto::common::v1 as common;
 use steelcare_proto::repair::v1 as pb;
 use steelcare_tests::{authed, backends};
@@ -166,5 +167,77 @@ async fn readings_are_refused_outside_what_an_instrument_gives_and_the_survey_ti
             .dispute
             .unwrap();
         assert_eq!(dispute.evidence, [note]);
+    }
+}
+
+#[tokio::test]
+async fn measurements_are_judged_as_typed_by_the_servers_rules_and_nothing_is_stored() {
+    for backend in backends() {
+        let mut desk = Desk::open(&backend).await;
+        desk.office.hire(roofer("t-lead", date(2030, 12, 31))).await;
+        let lead = desk.office.tech_token("t-lead");
+        let judge = |measurements: Vec<common::Measurement>| pb::JudgeMeasurementsRequest {
+            measurements,
+            survey_time: None,
+        };
+        // One thin spot of five: the coating fails, with its limit and clause in both languages.
+        let judged = desk
+            .repair
+            .judge_measurements(authed(
+                judge(vec![crate::repair::coating_reading(
+                    "G2",
+                    [150.0, 148.0, 110.0, 152.0, 151.0],
+                )]),
+                &lead,
+            ))
+            .await
+            .expect("judged")
+            .into_inner()
+            .measurements;
+        let verdict = judged[0].judgement.clone().unwrap_or_default();
+        assert!(!verdict.passed, "{}: {verdict:?}", backend.name());
+        assert_eq!(judged[0].measurement_id, "m1");
+        assert_eq!(verdict.points.len(), 5, "each spot's mean of three");
+        assert!(verdict.source.contains("GB 50205"), "{verdict:?}");
+        assert!(verdict.source_zh.contains("GB 50205"), "{verdict:?}");
+        let good = desk
+            .repair
+            .judge_measurements(authed(
+                judge(vec![crate::repair::coating_reading("G2", [150.0; 5])]),
+                &lead,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .measurements;
+        assert!(good[0].judgement.as_ref().is_some_and(|j| j.passed));
+
+        // A reading no gauge gives is named at its field; a customer may not judge.
+        let mut negative = crate::repair::coating_reading("G2", [150.0; 5]);
+        negative.readings[2] = -5.0;
+        let refused = desk
+            .repair
+            .judge_measurements(authed(judge(vec![negative]), &lead))
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), Code::InvalidArgument);
+        assert_eq!(fields(&refused), ["measurements[0].readings"]);
+        let customer = desk
+            .repair
+            .judge_measurements(authed(judge(vec![]), &desk.customer))
+            .await
+            .unwrap_err();
+        assert_eq!(customer.code(), Code::PermissionDenied);
+
+        // Judging wrote nothing: no audit record of it.
+        let audited = steelcare_store::entity::audit_log::Entity::find()
+            .all(&desk.office.app.db)
+            .await
+            .unwrap();
+        assert!(
+            audited.iter().all(|r| !r.rpc.contains("JudgeMeasurements")),
+            "judging was audited as a change"
+        );
+        desk.office.app.stop().await.unwrap();
     }
 }

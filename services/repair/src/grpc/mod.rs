@@ -350,6 +350,7 @@ fn allow(ctx: &RequestContext, roles: &[Role]) -> Result<(), ApiError> {
 steelcare_runtime::rpcs! {
     impl RepairApi for RepairService {
         (submit_survey_report, pb::SubmitSurveyReportRequest, pb::SubmitSurveyReportResponse),
+        (judge_measurements, pb::JudgeMeasurementsRequest, pb::JudgeMeasurementsResponse),
         (correct_survey_report, pb::CorrectSurveyReportRequest, pb::CorrectSurveyReportResponse),
         (get_survey_report, pb::GetSurveyReportRequest, pb::GetSurveyReportResponse),
         (list_survey_reports, pb::ListSurveyReportsRequest, pb::ListSurveyReportsResponse),

@@ -132,6 +132,27 @@ impl RepairService {
         measurement::check_all(v, field, r.table, given, (now, window), |at| r.day_of(at))
     }
 
+    /// Judges measurements as typed; stores nothing.
+    pub(super) async fn judge_measurements(
+        &self,
+        ctx: &RequestContext,
+        request: pb::JudgeMeasurementsRequest,
+    ) -> Result<pb::JudgeMeasurementsResponse, ApiError> {
+        allow(ctx, SURVEYORS)?;
+        let now = steelcare_store::now();
+        let mut v = Violations::default();
+        let window = match request.survey_time {
+            None => Window::inspection(now),
+            Some(given) => time_range(&mut v, "survey_time", Some(&given), Some(now))
+                .map_or(Window::inspection(now), |(start, end)| {
+                    Window::survey(start, end)
+                }),
+        };
+        let measurements =
+            self.measurements(&mut v, "measurements", &request.measurements, (now, window));
+        v.finish(pb::JudgeMeasurementsResponse { measurements })
+    }
+
     fn parse_report(
         &self,
         v: &mut Violations,

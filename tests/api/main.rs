@@ -8,6 +8,7 @@ mod bus;
 mod console;
 mod dispatch;
 mod feedback;
+mod field;
 mod health;
 mod identity;
 mod ids;

@@ -1,6 +1,6 @@
 // Chinese and English: the console's own words (its menus and buttons). What the server writes (replies, errors, enum labels) comes from the server in the chosen language.
 import { createContext, useContext } from "react";
-import { CaseStateSchema, ProblemCategorySchema, SeverityTierSchema, SlaStatusSchema } from "./gen/steelcare/common/v1/common_pb";
+import { CaseStateSchema, InstrumentKindSchema, ProblemCategorySchema, ResponsiblePartySchema, RootCauseSchema, SeverityTierSchema, SlaStatusSchema } from "./gen/steelcare/common/v1/common_pb";
 import { ChannelSchema, StructureTypeSchema } from "./gen/steelcare/intake/v1/intake_service_pb";
 import { AssignmentStateSchema } from "./gen/steelcare/dispatch/v1/dispatch_service_pb";
 import { CaseEndingSchema, DocumentKindSchema } from "./gen/steelcare/acceptance/v1/acceptance_service_pb";
@@ -20,6 +20,40 @@ const words = {
   signInAgain: ["重新登录", "Sign in again"],
   withPassword: ["账号密码", "Password"],
   menu: ["菜单", "Menu"],
+  onSite: ["现场作业", "On site"],
+  openMap: ["在地图中打开", "Open in maps"],
+  arrival: ["到场", "Arrival"],
+  arrivedAt: ["到场时间", "Arrived at"],
+  recordArrival: ["记录到场（含位置）", "Record arrival (with position)"],
+  surveyReport: ["勘察诊断报告", "Survey report"],
+  findings: ["勘察发现", "Findings"],
+  measurement: ["检测项", "Measurement"],
+  quantity: ["检测内容", "Quantity"],
+  coatingThickness: ["涂层干膜厚度", "Coating dry film thickness"],
+  overallVerticality: ["整体垂直度", "Overall verticality"],
+  heightMm: ["高度 H（mm）", "Height H (mm)"],
+  designThickness: ["设计厚度（µm）", "Design thickness (µm)"],
+  coats: ["涂装遍数", "Coats"],
+  myInstruments: ["我的仪器", "My instruments"],
+  instrument: ["仪器", "Instrument"],
+  serialNumber: ["出厂编号", "Serial number"],
+  calibratedUntil: ["检定有效期至", "Calibrated until"],
+  readingsHelp: ["以空格分隔；涂层每测点读三次，取平均", "Separated by spaces; a coating spot is read three times and averaged"],
+  judgedWhenOnline: ["联网后判定", "Judged when online"],
+  addMeasurement: ["添加检测项", "Add a measurement"],
+  remove: ["删除", "Remove"],
+  rootCause: ["原因分析", "Root cause"],
+  responsibleParty: ["责任方", "Responsible party"],
+  customerRepresentative: ["客户代表", "Customer representative"],
+  surveyor: ["勘察技术员", "Surveyor"],
+  signsOnDevice: ["客户代表在本机上确认签署", "The customer representative signs on this device"],
+  signAndSend: ["签署并提交", "Sign and send"],
+  required: ["必填", "Required"],
+  waitingToSend: ["待发送", "Waiting to be sent"],
+  waitingForNetwork: ["等待网络，恢复后自动发送", "waiting for the network; sent when it returns"],
+  refusedByServer: ["服务器未接受，请更正", "Not accepted by the server: correct it"],
+  correctIt: ["更正", "Correct it"],
+  surveyReceived: ["勘察报告已提交", "The survey report has been received"],
   withCompanyAccount: ["或使用单位账号登录", "Or sign in with your company account"],
   ssoFailed: ["单位账号登录未完成", "Signing in with the company account did not complete"],
   withToken: ["访问令牌", "Token"],
@@ -223,6 +257,9 @@ const enums = {
   DocumentKind: DocumentKindSchema,
   ApprovalStep: ApprovalStepSchema,
   PlanStatus: PlanStatusSchema,
+  RootCause: RootCauseSchema,
+  ResponsibleParty: ResponsiblePartySchema,
+  InstrumentKind: InstrumentKindSchema,
 };
 export type EnumName = keyof typeof enums;
 

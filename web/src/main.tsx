@@ -1,13 +1,14 @@
 import { StrictMode, Suspense, lazy, useCallback, useEffect, useMemo, useState } from "react";
 import { createRoot } from "react-dom/client";
 import { BrowserRouter, Link, Navigate, Route, Routes, useLocation, useNavigate } from "react-router";
-import { App as AntApp, Button, Card, ConfigProvider, Drawer, Grid, Input, Layout, Menu, Result, Segmented, Space, Spin, Tabs, Typography } from "antd";
+import { App as AntApp, Button, Card, ConfigProvider, Drawer, Grid, Input, Layout, Menu, Result, Segmented, Space, Spin, Tabs, Tag, Typography } from "antd";
 import zhCN from "antd/locale/zh_CN";
 import enUS from "antd/locale/en_US";
 import { Code, ConnectError, admin, describe, sessions, setLanguage, setSession } from "./api";
 import { I18nContext, languageTag, makeI18n, setServerLabels, useI18n, type Labels, type Lang } from "./i18n";
 import { SessionContext, hasRole, openSession, storeRefresh, storeToken, storedRefresh, storedToken, tokenExpiry, type Session } from "./session";
 import * as sso from "./sso";
+import { startSending, useOutbox } from "./outbox";
 import type { IdentityProvider } from "./gen/steelcare/identity/v1/identity_service_pb";
 
 const CallDesk = lazy(() => import("./pages/CallDesk"));
@@ -16,6 +17,7 @@ const CasePage = lazy(() => import("./pages/Case"));
 const Board = lazy(() => import("./pages/Board"));
 const Archive = lazy(() => import("./pages/Archive"));
 const Stats = lazy(() => import("./pages/Stats"));
+const Job = lazy(() => import("./pages/Job"));
 
 const STAFF = ["agent", "manager", "admin"];
 const DISPATCH = ["dispatcher", "technician", "manager", "admin"];
@@ -147,6 +149,14 @@ function Shell({ session, onSignOut }: { session: Session; onSignOut: () => void
   const selected = items.map((i) => i.key).find((k) => location.pathname.startsWith(k)) ?? "";
   // Phone width (below 768 px): the navigation, language and sign-out move into a menu.
   const phone = !Grid.useBreakpoint().md;
+  // What waits to be sent from this device (recorded offline), in the header on every page.
+  const outbox = useOutbox();
+  useEffect(() => startSending(), []);
+  const unsent = outbox.length > 0 && (
+    <Tag color={outbox.some((e) => e.state === "refused") ? "red" : "gold"} data-testid="outbox-count" style={{ marginInlineEnd: 0 }}>
+      {t("waitingToSend")} {outbox.length}
+    </Tag>
+  );
   const [menuOpen, setMenuOpen] = useState(false);
   useEffect(() => setMenuOpen(false), [location.pathname]);
   const language = <Segmented size={phone ? "large" : "small"} value={lang} onChange={(v) => setLang(v as Lang)} options={[{ label: "中文", value: "zh" }, { label: "EN", value: "en" }]} data-testid="lang" />;
@@ -157,6 +167,7 @@ function Shell({ session, onSignOut }: { session: Session; onSignOut: () => void
       <Typography.Text ellipsis style={{ color: "#ccc", flex: 1, minWidth: 0, textAlign: "right" }} data-testid="whoami">
         {session.displayName || session.subject}
       </Typography.Text>
+      {unsent}
       <Button size="large" onClick={() => setMenuOpen(true)} data-testid="menu">{t("menu")}</Button>
       <Drawer open={menuOpen} onClose={() => setMenuOpen(false)} placement="right" width="80%" title={session.displayName || session.subject}>
         <Space direction="vertical" size="large" style={{ width: "100%" }}>
@@ -171,6 +182,7 @@ function Shell({ session, onSignOut }: { session: Session; onSignOut: () => void
     <Layout.Header style={{ display: "flex", alignItems: "center", gap: 16 }}>
       <Typography.Text strong style={{ color: "#fff", whiteSpace: "nowrap" }}>{t("appName")}</Typography.Text>
       <Menu theme="dark" mode="horizontal" selectedKeys={[selected]} items={items} style={{ flex: 1, minWidth: 0 }} data-testid="nav" />
+      {unsent}
       {language}
       <Typography.Text style={{ color: "#ccc", whiteSpace: "nowrap" }} data-testid="whoami">
         {session.displayName || session.subject} · {session.roles.join(",")} · {session.timeZone}
@@ -192,6 +204,7 @@ function Shell({ session, onSignOut }: { session: Session; onSignOut: () => void
             <Route path="/archive" element={<Archive />} />
             <Route path="/archive/:ticketId" element={<Archive />} />
             <Route path="/stats" element={<Stats />} />
+            <Route path="/jobs/:ticketId" element={<Job />} />
             <Route path="*" element={<Navigate to={home(session)} replace />} />
           </Routes>
         </Suspense>

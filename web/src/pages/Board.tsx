@@ -113,6 +113,9 @@ export default function Board() {
               <Button size="small" danger onClick={() => setDeclining(a)}>{t("decline")}</Button>
             </>
           )}
+          {technicianView && a.state === AssignmentState.CONFIRMED && a.technicianId === session.subject && (
+            <Link to={`/jobs/${a.ticketId}`}><Button type="primary" data-testid="on-site">{t("onSite")}</Button></Link>
+          )}
         </Space>
       </Space>
     </Card>

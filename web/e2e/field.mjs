@@ -1,0 +1,141 @@
+// The technician's day on a phone (390 × 844), in a real browser against a real server: sign
+// in, open the confirmed job, record arrival with the device's position, fill in the survey
+// with the network cut, see it wait on the device, have the server refuse it when the network
+// returns (an instrument whose calibration ran out), correct it with the judgement shown as it
+// is typed, and see it arrive. Started by tests/api/field.rs with STEELCARE_E2E (JSON): {url,
+// login, password, name, ticketId, acceptanceNumber}. The exit code says whether all held.
+import { chromium } from "playwright-core";
+import { mkdirSync } from "node:fs";
+
+const env = JSON.parse(process.env.STEELCARE_E2E ?? "{}");
+const shots = process.env.STEELCARE_SCREENSHOTS ?? "";
+const executablePath = process.env.STEELCARE_CHROMIUM ?? "/usr/bin/chromium";
+const WAIT = 30_000;
+const WIDTH = 390;
+
+function check(condition, message) {
+  if (!condition) throw new Error(message);
+}
+
+async function shot(page, name) {
+  if (!shots) return;
+  mkdirSync(shots, { recursive: true });
+  await page.waitForTimeout(400);
+  await page.screenshot({ path: `${shots}/${name}.png`, fullPage: true });
+}
+
+/** Picks the `index`-th option of the select `testId`. */
+async function pickNth(page, testId, index) {
+  await page.getByTestId(testId).click();
+  // The open dropdown: a closed one may linger in the page while it fades.
+  const open = page.locator(".ant-select-dropdown:not(.ant-select-dropdown-hidden)").last();
+  await open.locator(".ant-select-item-option").nth(index).click();
+  await open.waitFor({ state: "hidden", timeout: WAIT });
+}
+
+async function noSidewaysScroll(page, where) {
+  const sideways = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  check(sideways <= 0, `${where} scrolls ${sideways} px sideways at phone width`);
+}
+
+const steps = [];
+async function step(name, run) {
+  const started = Date.now();
+  await run();
+  steps.push(name);
+  console.log(`ok  ${name} (${Date.now() - started} ms)`);
+}
+
+const browser = await chromium.launch({
+  executablePath,
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"],
+});
+const context = await browser.newContext({
+  viewport: { width: WIDTH, height: 844 },
+  isMobile: true,
+  hasTouch: true,
+  permissions: ["geolocation"],
+  geolocation: { latitude: 31.3, longitude: 120.6 },
+});
+await context.addInitScript(() => localStorage.setItem("steelcare.lang", "zh"));
+const page = await context.newPage();
+page.on("pageerror", (err) => console.error(`page error: ${err.message}`));
+const outbox = () => page.evaluate(() => JSON.parse(localStorage.getItem("steelcare.outbox") ?? "[]"));
+try {
+  await step("the technician signs in on a phone and opens the job from their confirmed offers", async () => {
+    await page.goto(env.url);
+    await page.getByTestId("login").fill(env.login);
+    await page.getByTestId("password").fill(env.password);
+    await page.getByTestId("signin-password").click();
+    await page.waitForURL(/\/board$/, { timeout: WAIT });
+    await page.locator(`[data-ticket="${env.ticketId}"]`).getByTestId("on-site").tap({ timeout: WAIT });
+    await page.waitForURL(new RegExp(`/jobs/${env.ticketId}$`), { timeout: WAIT });
+    await page.getByTestId("job-number").filter({ hasText: env.acceptanceNumber }).waitFor({ timeout: WAIT });
+    check((await page.getByTestId("job-address").textContent()).includes("Suzhou"), "no site address");
+    check(await page.getByTestId("map-link").isVisible(), "no map link");
+    await noSidewaysScroll(page, "the job");
+    await shot(page, "field-1-job");
+  });
+
+  await step("arrival is recorded with the device's position", async () => {
+    await page.getByTestId("record-arrival").tap();
+    await page.getByTestId("arrived").waitFor({ timeout: WAIT });
+  });
+
+  await step("with the network cut, the survey is filled in and waits on the device", async () => {
+    await page.getByTestId("survey-findings").waitFor({ timeout: WAIT });
+    await context.setOffline(true);
+    await page.getByTestId("survey-findings").fill("天沟 G2 出水口涂层磨穿，雨水沿墙渗入");
+    await page.getByTestId("m-member-0").fill("G2");
+    await pickNth(page, "m-instrument-0", 4); // the coating thickness gauge
+    await page.getByTestId("m-serial-0").fill("CTG-9");
+    await page.getByTestId("m-calibrated-0").fill("2020-01-01");
+    await page.getByTestId("m-readings-0").fill("150 150 150 148 148 148 152 152 152 151 151 151 150 150 150");
+    await pickNth(page, "survey-root-cause", 0);
+    await pickNth(page, "survey-party", 0);
+    await page.getByTestId("survey-representative").fill("李伟");
+    await page.getByTestId("m-verdict-0").filter({ hasText: "联网后判定" }).waitFor({ timeout: WAIT });
+    await noSidewaysScroll(page, "the survey form");
+    await shot(page, "field-2-survey-offline");
+    await page.getByTestId("survey-submit").tap();
+    await page.getByTestId("outbox-waiting").waitFor({ timeout: WAIT });
+    check((await page.getByTestId("outbox-count").textContent()).includes("1"), "the header does not say what waits");
+    const kept = await outbox();
+    check(kept.length === 1 && kept[0].state === "waiting", `kept on the device: ${JSON.stringify(kept)}`);
+    await shot(page, "field-3-waiting");
+  });
+
+  await step("back online, the server refuses the expired calibration and shows it for correction", async () => {
+    await context.setOffline(false);
+    await page.evaluate(() => window.dispatchEvent(new Event("online")));
+    await page.getByTestId("outbox-refused").waitFor({ timeout: WAIT });
+    const refusal = await page.getByTestId("refusal").textContent();
+    check(refusal.length > 0, "the refusal says nothing");
+    await shot(page, "field-4-refused");
+  });
+
+  await step("corrected, each item is judged as it is typed, and the report arrives once", async () => {
+    await page.getByTestId("correct").tap();
+    // The server's reason is shown against the field it names, until it is edited.
+    const calibration = page.locator(".ant-form-item", { has: page.getByTestId("m-calibrated-0") });
+    check((await calibration.textContent()).includes("2020"), `the reason is not at the calibration: ${await calibration.textContent()}`);
+    await page.getByTestId("m-calibrated-0").fill("2030-12-31");
+    const verdict = page.getByTestId("m-verdict-0");
+    await verdict.filter({ hasText: "合格" }).waitFor({ timeout: WAIT });
+    check((await verdict.textContent()).includes("GB 50205"), `no clause in the verdict: ${await verdict.textContent()}`);
+    await shot(page, "field-5-judged");
+    await page.getByTestId("survey-submit").tap();
+    await page.getByTestId("survey-received").waitFor({ timeout: WAIT });
+    check((await outbox()).length === 0, "the outbox kept a sent report");
+    check(await page.getByTestId("outbox-count").count() === 0, "the header still counts a sent report");
+    await shot(page, "field-6-received");
+  });
+  console.log(`all ${steps.length} steps held`);
+} catch (err) {
+  console.error(`FAILED after ${steps.length} steps at ${page.url()}: ${err?.stack ?? err}`);
+  process.exitCode = 1;
+  mkdirSync("e2e/out", { recursive: true });
+  await page.screenshot({ path: "e2e/out/field-failure.png", fullPage: true }).catch(() => {});
+} finally {
+  await browser.close();
+}

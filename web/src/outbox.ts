@@ -1,0 +1,125 @@
+// What a technician records on site waits here until the server has it: kept in the browser's
+// storage (a reload or a sleeping phone loses nothing), sent when the connection is there, each
+// with the request id it was given when it was recorded, so sending it again never makes a
+// second record. What the server refuses stays, with the server's reasons, to be corrected.
+import { useEffect, useState } from "react";
+import { fromJsonString, toJsonString } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { SubmitSurveyReportRequestSchema, type SubmitSurveyReportRequest } from "./gen/steelcare/repair/v1/repair_service_pb";
+import { describe, fieldViolations, repair } from "./api";
+
+export interface Entry {
+  /** The request id: the entry's identity, here and at the server. */
+  requestId: string;
+  kind: "survey";
+  ticketId: string;
+  /** What the person calls it (the ticket's acceptance number). */
+  label: string;
+  /** The request, as protobuf JSON. */
+  body: string;
+  state: "waiting" | "refused";
+  /** Why the server refused it, in the reader's language, and by field. */
+  error?: string;
+  fields?: Record<string, string>;
+  queuedAt: number;
+}
+
+const KEY = "steelcare.outbox";
+const listeners = new Set<() => void>();
+
+function read(): Entry[] {
+  try {
+    return JSON.parse(localStorage.getItem(KEY) ?? "[]");
+  } catch {
+    return [];
+  }
+}
+
+function write(entries: Entry[]) {
+  localStorage.setItem(KEY, JSON.stringify(entries));
+  for (const listener of listeners) listener();
+}
+
+/** Keeps a survey report to send, and tries to send it now. */
+export function enqueueSurvey(request: SubmitSurveyReportRequest, label: string) {
+  const entry: Entry = {
+    requestId: request.requestId,
+    kind: "survey",
+    ticketId: request.ticketId,
+    label,
+    body: toJsonString(SubmitSurveyReportRequestSchema, request),
+    state: "waiting",
+    queuedAt: Date.now(),
+  };
+  write([...read().filter((e) => e.requestId !== entry.requestId), entry]);
+  void flush();
+}
+
+/** The request of a survey entry (to correct it). */
+export function surveyRequest(entry: Entry): SubmitSurveyReportRequest {
+  return fromJsonString(SubmitSurveyReportRequestSchema, entry.body);
+}
+
+/** Forgets an entry (sent elsewhere, or taken back to correct). */
+export function discard(requestId: string) {
+  write(read().filter((e) => e.requestId !== requestId));
+}
+
+/** Failures that say nothing about the entry: no network, the server away, the session
+ * renewing. The entry waits for the next try. */
+function transient(err: ConnectError): boolean {
+  return (
+    !navigator.onLine ||
+    [Code.Unavailable, Code.Unknown, Code.DeadlineExceeded, Code.Canceled, Code.Aborted, Code.Unauthenticated, Code.ResourceExhausted].includes(err.code)
+  );
+}
+
+let flushing = false;
+
+/** Sends what waits, oldest first; stops at the first failure that is not the entry's own. */
+export async function flush(): Promise<void> {
+  if (flushing) return;
+  flushing = true;
+  try {
+    for (const entry of read().filter((e) => e.state === "waiting")) {
+      try {
+        await repair.submitSurveyReport(surveyRequest(entry));
+        discard(entry.requestId);
+      } catch (err) {
+        const e = ConnectError.from(err);
+        if (transient(e)) break;
+        write(read().map((x) => (x.requestId === entry.requestId ? { ...x, state: "refused", error: describe(err), fields: fieldViolations(err) } : x)));
+      }
+    }
+  } finally {
+    flushing = false;
+  }
+}
+
+let started = false;
+
+/** Sends whenever the connection returns, and every 15 s while something waits. */
+export function startSending() {
+  if (started) return;
+  started = true;
+  window.addEventListener("online", () => void flush());
+  window.setInterval(() => {
+    if (read().some((e) => e.state === "waiting")) void flush();
+  }, 15_000);
+  void flush();
+}
+
+/** The entries, kept current. */
+export function useOutbox(): Entry[] {
+  const [entries, setEntries] = useState(read);
+  useEffect(() => {
+    const update = () => setEntries(read());
+    listeners.add(update);
+    window.addEventListener("storage", update);
+    return () => {
+      listeners.delete(update);
+      window.removeEventListener("storage", update);
+    };
+  }, []);
+  return entries;
+}

@@ -60,6 +60,7 @@ const context = await browser.newContext({
 await context.addInitScript(() => localStorage.setItem("steelcare.lang", "zh"));
 const page = await context.newPage();
 page.on("pageerror", (err) => console.error(`page error: ${err.message}`));
+page.on("console", (m) => { if (m.type() === "error") console.error(`console: ${m.text()}`); });
 const outbox = () => page.evaluate(() => JSON.parse(localStorage.getItem("steelcare.outbox") ?? "[]"));
 try {
   await step("the technician signs in on a phone and opens the job from their confirmed offers", async () => {
@@ -68,6 +69,8 @@ try {
     await page.getByTestId("password").fill(env.password);
     await page.getByTestId("signin-password").click();
     await page.waitForURL(/\/board$/, { timeout: WAIT });
+    // The service worker keeps the console for a reload with no network.
+    await page.waitForFunction(() => navigator.serviceWorker?.controller !== null, null, { timeout: WAIT });
     await page.locator(`[data-ticket="${env.ticketId}"]`).getByTestId("on-site").tap({ timeout: WAIT });
     await page.waitForURL(new RegExp(`/jobs/${env.ticketId}$`), { timeout: WAIT });
     await page.getByTestId("job-number").filter({ hasText: env.acceptanceNumber }).waitFor({ timeout: WAIT });
@@ -102,6 +105,13 @@ try {
     check((await page.getByTestId("outbox-count").textContent()).includes("1"), "the header does not say what waits");
     const kept = await outbox();
     check(kept.length === 1 && kept[0].state === "waiting", `kept on the device: ${JSON.stringify(kept)}`);
+    // Still offline, the page is reloaded (a phone that slept): the console opens from the
+    // device, signed in, and the report still waits.
+    await page.reload();
+    await page.getByTestId("outbox-waiting").waitFor({ timeout: WAIT });
+    await page.getByTestId("offline").waitFor({ timeout: WAIT });
+    await page.getByTestId("job-number").filter({ hasText: env.acceptanceNumber }).waitFor({ timeout: WAIT });
+    check((await page.getByTestId("whoami").textContent()).includes(env.name), "signed out by an offline reload");
     await shot(page, "field-3-waiting");
   });
 
@@ -118,7 +128,8 @@ try {
     await page.getByTestId("correct").tap();
     // The server's reason is shown against the field it names, until it is edited.
     const calibration = page.locator(".ant-form-item", { has: page.getByTestId("m-calibrated-0") });
-    check((await calibration.textContent()).includes("2020"), `the reason is not at the calibration: ${await calibration.textContent()}`);
+    await calibration.locator(".ant-form-item-explain-error", { hasText: "2020" }).waitFor({ timeout: WAIT });
+    check((await page.getByTestId("m-readings-0").inputValue()).startsWith("150 150 150"), "the readings were not kept");
     await page.getByTestId("m-calibrated-0").fill("2030-12-31");
     const verdict = page.getByTestId("m-verdict-0");
     await verdict.filter({ hasText: "合格" }).waitFor({ timeout: WAIT });

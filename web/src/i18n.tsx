@@ -21,6 +21,7 @@ const words = {
   withPassword: ["账号密码", "Password"],
   menu: ["菜单", "Menu"],
   onSite: ["现场作业", "On site"],
+  offlineSaved: ["无网络：显示本机上次保存的内容，记录将在恢复网络后发送", "No network: showing what this device saved last; what you record is sent when it returns"],
   openMap: ["在地图中打开", "Open in maps"],
   arrival: ["到场", "Arrival"],
   arrivedAt: ["到场时间", "Arrived at"],

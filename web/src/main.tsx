@@ -6,7 +6,7 @@ import zhCN from "antd/locale/zh_CN";
 import enUS from "antd/locale/en_US";
 import { Code, ConnectError, admin, describe, sessions, setLanguage, setSession } from "./api";
 import { I18nContext, languageTag, makeI18n, setServerLabels, useI18n, type Labels, type Lang } from "./i18n";
-import { SessionContext, hasRole, openSession, storeRefresh, storeToken, storedRefresh, storedToken, tokenExpiry, type Session } from "./session";
+import { SessionContext, hasRole, keepSession, keptSession, openSession, storeRefresh, storeToken, storedRefresh, storedToken, tokenExpiry, type Session } from "./session";
 import * as sso from "./sso";
 import { startSending, useOutbox } from "./outbox";
 import type { IdentityProvider } from "./gen/steelcare/identity/v1/identity_service_pb";
@@ -231,6 +231,7 @@ function Root() {
     if (refresh) sessions.logout({ refreshToken: refresh }).catch(() => {});
     storeRefresh("");
     storeToken("");
+    keepSession(null);
     setSession("", () => {});
     setSessionState(null);
     return sso.forget();
@@ -246,6 +247,7 @@ function Root() {
   }, [navigate, signOut]);
 
   const signedIn = useCallback((s: Session) => {
+    keepSession(s);
     storeToken(s.token);
     storeRefresh(s.refreshToken ?? "");
     setSession(s.token, refused(s.token));
@@ -272,26 +274,37 @@ function Root() {
     setSession(token, refused(token));
     openSession(token)
       .then((s) => { setSessionState({ ...s, refreshToken: storedRefresh() || undefined, sso: sso.isSignedIn() }); })
-      .catch(() => {})
+      .catch((err) => {
+        // No network (a reload on site): the session as last seen, until the server answers.
+        const kept = ConnectError.from(err).code !== Code.Unauthenticated && keptSession(token);
+        if (kept) setSessionState({ ...kept, refreshToken: storedRefresh() || undefined, sso: sso.isSignedIn() });
+      })
       .finally(() => setRestoring(false));
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, []);
 
-  // The server's labels in the console's language, again whenever either changes.
+  // The server's labels in the console's language, again whenever either changes, and when
+  // the connection returns to a console opened without one.
   useEffect(() => {
     if (!session) return;
     let current = true;
-    admin
-      .getLabels({})
-      .then((r) => {
-        if (!current) return;
-        const next: Labels = {};
-        for (const e of r.enums) next[e.enumName] = e.labels;
-        setServerLabels(next);
-        setLabels(next);
-      })
-      .catch(() => {});
-    return () => { current = false; };
+    const fetchLabels = () =>
+      admin
+        .getLabels({})
+        .then((r) => {
+          if (!current) return;
+          const next: Labels = {};
+          for (const e of r.enums) next[e.enumName] = e.labels;
+          setServerLabels(next);
+          setLabels(next);
+        })
+        .catch(() => {});
+    void fetchLabels();
+    window.addEventListener("online", fetchLabels);
+    return () => {
+      current = false;
+      window.removeEventListener("online", fetchLabels);
+    };
   }, [session, lang]);
 
   // A password or single sign-on renews its access token a minute before it expires, silently;
@@ -355,6 +368,11 @@ function Root() {
       </ConfigProvider>
     </I18nContext.Provider>
   );
+}
+
+// Installable, and opens with no network: the service worker keeps the console's files.
+if ("serviceWorker" in navigator && !import.meta.env.DEV) {
+  navigator.serviceWorker.register("/sw.js").catch(() => {});
 }
 
 const root = document.getElementById("root");

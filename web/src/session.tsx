@@ -77,3 +77,22 @@ export const storedToken = () => sessionStorage.getItem(KEY) ?? "";
 export const storeToken = (t: string) => (t ? sessionStorage.setItem(KEY, t) : sessionStorage.removeItem(KEY));
 export const storedRefresh = () => sessionStorage.getItem(REFRESH) ?? "";
 export const storeRefresh = (t: string) => (t ? sessionStorage.setItem(REFRESH, t) : sessionStorage.removeItem(REFRESH));
+
+const KEPT = "steelcare.session";
+
+/** Keeps what the server said of the session in this tab, for a reload without network. */
+export function keepSession(s: Session | null) {
+  if (s) sessionStorage.setItem(KEPT, JSON.stringify({ ...s, refreshToken: undefined }));
+  else sessionStorage.removeItem(KEPT);
+}
+
+/** The session last seen for `token`, if this tab kept one. */
+export function keptSession(token: string): Session | undefined {
+  try {
+    const kept = JSON.parse(sessionStorage.getItem(KEPT) ?? "null");
+    if (!kept || kept.token !== token) return undefined;
+    return { ...kept, expiresAt: new Date(kept.expiresAt) };
+  } catch {
+    return undefined;
+  }
+}

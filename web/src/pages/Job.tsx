@@ -5,12 +5,11 @@
 // device, sent when the connection is there, shown until the server has it.
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { useParams } from "react-router";
-import { create } from "@bufbuild/protobuf";
+import { create, fromJson, toJson } from "@bufbuild/protobuf";
 import { timestampFromDate, timestampNow } from "@bufbuild/protobuf/wkt";
 import { Alert, Button, Card, Form, Input, InputNumber, List, Select, Space, Tag, Typography } from "antd";
-import type { Assignment } from "../gen/steelcare/dispatch/v1/dispatch_service_pb";
-import { AssignmentState } from "../gen/steelcare/dispatch/v1/dispatch_service_pb";
-import type { Project, Ticket } from "../gen/steelcare/intake/v1/intake_service_pb";
+import { AssignmentSchema, AssignmentState, type Assignment } from "../gen/steelcare/dispatch/v1/dispatch_service_pb";
+import { ProjectSchema, TicketSchema, type Project, type Ticket } from "../gen/steelcare/intake/v1/intake_service_pb";
 import {
   CaseState,
   MeasurementSchema,
@@ -21,7 +20,7 @@ import {
   type Measurement,
 } from "../gen/steelcare/common/v1/common_pb";
 import { SubmitSurveyReportRequestSchema } from "../gen/steelcare/repair/v1/repair_service_pb";
-import { dispatch, fieldViolations, intake, repair } from "../api";
+import { Code, dispatch, fieldViolations, intake, isCode, repair } from "../api";
 import { enumLabel, enumValues, useI18n } from "../i18n";
 import { ErrorAlert, Time, clearEdited, showError } from "../components";
 import { useSession } from "../session";
@@ -52,6 +51,33 @@ interface Draft {
 }
 
 const draftKey = (ticketId: string) => `steelcare.draft.survey.${ticketId}`;
+const jobKey = (ticketId: string) => `steelcare.job.${ticketId}`;
+
+/** Keeps the job as last read, for opening it with no network. */
+function saveJob(ticketId: string, ticket?: Ticket, project?: Project, assignment?: Assignment) {
+  localStorage.setItem(
+    jobKey(ticketId),
+    JSON.stringify({
+      ticket: ticket && toJson(TicketSchema, ticket),
+      project: project && toJson(ProjectSchema, project),
+      assignment: assignment && toJson(AssignmentSchema, assignment),
+    }),
+  );
+}
+
+function savedJob(ticketId: string): { ticket?: Ticket; project?: Project; assignment?: Assignment } | undefined {
+  try {
+    const saved = JSON.parse(localStorage.getItem(jobKey(ticketId)) ?? "null");
+    if (!saved) return undefined;
+    return {
+      ticket: saved.ticket && fromJson(TicketSchema, saved.ticket),
+      project: saved.project && fromJson(ProjectSchema, saved.project),
+      assignment: saved.assignment && fromJson(AssignmentSchema, saved.assignment),
+    };
+  } catch {
+    return undefined;
+  }
+}
 
 function readings(text: string | undefined): number[] {
   return (text ?? "")
@@ -148,26 +174,49 @@ export default function Job() {
   const outbox = useOutbox().filter((e) => e.ticketId === ticketId);
   const judging = useRef(0);
 
+  const [offline, setOffline] = useState(false);
   const load = useCallback(async () => {
     try {
       const [tk, mine] = await Promise.all([
         intake.getTicket({ ticketId }),
         dispatch.listAssignments({ pageSize: 10, ticketId, states: [AssignmentState.OFFERED, AssignmentState.CONFIRMED, AssignmentState.ARRIVED, AssignmentState.COMPLETED] }),
       ]);
+      const found = mine.assignments.find((a) => a.ticketId === ticketId && a.technicianId === session.subject);
+      const pj = tk.ticket?.projectId ? (await intake.getProject({ projectId: tk.ticket.projectId })).project : undefined;
       setTicket(tk.ticket);
-      setAssignment(mine.assignments.find((a) => a.ticketId === ticketId && a.technicianId === session.subject));
-      if (tk.ticket?.projectId) setProject((await intake.getProject({ projectId: tk.ticket.projectId })).project);
+      setAssignment(found);
+      setProject(pj);
+      saveJob(ticketId, tk.ticket, pj, found);
+      setOffline(false);
       setError("");
     } catch (err) {
-      setError(showError(err, undefined, t));
+      // No network: the job as this device last read it.
+      const saved = isCode(err, Code.Unknown) || isCode(err, Code.Unavailable) ? savedJob(ticketId) : undefined;
+      if (saved) {
+        setTicket(saved.ticket);
+        setProject(saved.project);
+        setAssignment(saved.assignment);
+        setOffline(true);
+        setError("");
+      } else {
+        setError(showError(err, undefined, t));
+      }
     }
   }, [ticketId, session.subject, t]);
   useEffect(() => { void load(); }, [load]);
   // When the outbox empties (the report arrived), the case has moved on: read it again.
   const pending = outbox.length;
   useEffect(() => { if (pending === 0) void load(); }, [pending, load]);
+  // Opened with no network, the job is read when the connection returns.
+  useEffect(() => {
+    const online = () => void load();
+    window.addEventListener("online", online);
+    return () => window.removeEventListener("online", online);
+  }, [load]);
 
-  // The draft survives a reload and a sleeping phone.
+  // The draft survives a reload and a sleeping phone; a correction replaces it (and remounts
+  // the form with it), with the server's reasons to show against its fields.
+  const [correction, setCorrection] = useState<{ draft: Draft; reasons: { name: (string | number)[]; errors: string[] }[] }>();
   const initial = useMemo<Draft>(() => {
     try {
       return JSON.parse(localStorage.getItem(draftKey(ticketId)) ?? "null") ?? { measurements: [{ kind: "coating", design_um: 150, coats: 2, at: Date.now() }] };
@@ -272,18 +321,34 @@ export default function Job() {
     };
     localStorage.setItem(draftKey(ticketId), JSON.stringify(draft));
     discard(entry.requestId);
-    form.setFieldsValue(draft);
-    // The server's reasons stay against the fields they name until those are edited.
-    form.setFields(
-      Object.entries(entry.fields ?? {}).flatMap(([path, text]) => {
+    setCorrection({
+      draft,
+      reasons: Object.entries(entry.fields ?? {}).flatMap(([path, text]) => {
         const name = formField(path);
-        return name ? [{ name: name as never, errors: [text] }] : [];
+        return name ? [{ name, errors: [text] }] : [];
       }),
-    );
+    });
     judge(draft);
   };
 
   const address = project?.address;
+  const surveyShown = !!assignment?.arriveTime && ticket?.state === CaseState.SURVEY_SCHEDULED;
+  // A correction fills the form (once it shows) with the refused report, and the server's
+  // reasons stay against the fields they name until those are edited.
+  const [reasonsToShow, setReasonsToShow] = useState<{ name: (string | number)[]; errors: string[] }[]>([]);
+  useEffect(() => {
+    if (!correction || !surveyShown) return;
+    form.resetFields();
+    form.setFieldsValue(correction.draft);
+    // The list's items are made again with the values: the reasons go on them after that.
+    setReasonsToShow(correction.reasons);
+    setCorrection(undefined);
+  }, [correction, surveyShown, form]);
+  useEffect(() => {
+    if (reasonsToShow.length === 0) return;
+    form.setFields(reasonsToShow.map((r) => ({ name: r.name as never, errors: r.errors })));
+    setReasonsToShow([]);
+  }, [reasonsToShow, form]);
   const where = address?.position;
   const arrived = !!assignment?.arriveTime;
   const surveying = arrived && ticket?.state === CaseState.SURVEY_SCHEDULED && !outbox.some((e) => e.state === "waiting");
@@ -300,6 +365,7 @@ export default function Job() {
   return (
     <Space direction="vertical" style={{ width: "100%" }} size="middle">
       <ErrorAlert message={error} />
+      {offline && <Alert type="info" showIcon message={t("offlineSaved")} data-testid="offline" />}
       <Card size="small" title={<span data-testid="job-number">{ticket?.acceptanceNumber}</span>}>
         <Space direction="vertical" size={4} style={{ width: "100%" }}>
           <Typography.Text strong>{ticket?.description?.phenomenon}</Typography.Text>

@@ -123,6 +123,7 @@ fn attach(ticket_id: &str, content_type: &str, content: &[u8]) -> intake::Attach
             file_name: "ridge.png".into(),
             content_type: content_type.into(),
             caption: "north ridge".into(),
+            request_id: String::new(),
         }),
         content: content.to_vec(),
     }
@@ -217,6 +218,46 @@ async fn a_photo_is_attached_in_one_message_with_the_same_checks_as_a_stream() {
             "{}: refused uploads store nothing",
             backend.name()
         );
+
+        // A photo sent again with its request id (its answer was lost) is the same attachment;
+        // the same id with other bytes is refused.
+        let once = |content: &[u8]| {
+            let mut request = attach(&ticket, "image/png", content);
+            if let Some(meta) = request.metadata.as_mut() {
+                meta.request_id = "photo-7".into();
+            }
+            request
+        };
+        let first = office
+            .intake
+            .attach_file(authed(once(PNG), &agent))
+            .await
+            .unwrap()
+            .into_inner()
+            .attachment
+            .unwrap();
+        let again = office
+            .intake
+            .attach_file(authed(once(PNG), &agent))
+            .await
+            .unwrap()
+            .into_inner()
+            .attachment
+            .unwrap();
+        assert_eq!(again, first, "{}", backend.name());
+        let mut other = PNG.to_vec();
+        other.push(0);
+        let err = office
+            .intake
+            .attach_file(authed(once(&other), &agent))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::AlreadyExists, "{err:?}");
+        let count = steelcare_store::entity::attachments::Entity::find()
+            .count(&office.app.db)
+            .await
+            .unwrap();
+        assert_eq!(count, 2, "{}: one more attachment, once", backend.name());
         office.app.stop().await.unwrap();
     }
 }

@@ -941,6 +941,7 @@ pub(crate) async fn upload(
                 file_name: "gable.jpg".into(),
                 content_type: content_type.into(),
                 caption: "north gable, axis A/3".into(),
+                request_id: String::new(),
             },
         )),
     }];
@@ -1563,6 +1564,7 @@ async fn shutdown_lets_a_call_in_flight_finish() {
                     file_name: "late.jpg".into(),
                     content_type: "image/jpeg".into(),
                     caption: String::new(),
+                    request_id: String::new(),
                 },
             )),
         })

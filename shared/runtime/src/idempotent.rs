@@ -65,6 +65,21 @@ pub async fn replayed(
     Ok(idempotency::lookup(db, &scope, request_id, hash).await?)
 }
 
+/// Saves the key of a create whose own transaction is `conn` (one that does work before it
+/// can [`begin`], like storing a file), with the resource made.
+pub async fn remember(
+    conn: &impl sea_orm::ConnectionTrait,
+    ctx: &RequestContext,
+    (service, rpc): (&str, &str),
+    request_id: &str,
+    hash: &str,
+    resource_id: &str,
+) -> Result<(), ApiError> {
+    let (scope, request_id) = scoped(ctx, service, rpc, request_id)?;
+    idempotency::save(conn, &scope, request_id, hash, resource_id).await?;
+    Ok(())
+}
+
 /// Checks `request_id` (required, at most 128 characters) and names the key's scope.
 fn scoped<'a>(
     ctx: &RequestContext,

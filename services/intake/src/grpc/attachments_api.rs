@@ -2,6 +2,7 @@
 
 use super::*;
 use steelcare_i18n::msg;
+use steelcare_runtime::idempotent;
 
 /// An upload whose metadata passed the checks.
 struct CheckedUpload {
@@ -9,6 +10,24 @@ struct CheckedUpload {
     file_name: String,
     content_type: String,
     caption: String,
+    /// The caller's id of the upload, if any.
+    request_id: Option<String>,
+}
+
+/// The idempotency scope of uploads (both RPCs make the same resource).
+const UPLOAD: (&str, &str) = ("intake", "Attachment");
+
+impl CheckedUpload {
+    /// What a repeated upload must match: its metadata and its bytes.
+    fn hash(&self, bytes: &[u8]) -> String {
+        let mut digest = Sha256::new();
+        for part in [&self.ticket_id, &self.file_name, &self.content_type, &self.caption] {
+            digest.update(part.as_bytes());
+            digest.update([0]);
+        }
+        digest.update(bytes);
+        hex::encode(digest.finalize())
+    }
 }
 
 impl IntakeService {
@@ -115,6 +134,7 @@ impl IntakeService {
             );
         }
         let caption = v.optional("metadata.caption", &meta.caption, LONG);
+        let request_id = v.optional("metadata.request_id", &meta.request_id, 128);
         v.finish(())?;
         let ticket = self.visible_ticket(&ctx.caller, &meta.ticket_id).await?;
         let case = cases::get(&self.db, &ticket.id).await?;
@@ -130,6 +150,7 @@ impl IntakeService {
             file_name,
             content_type,
             caption,
+            request_id: Some(request_id).filter(|id| !id.is_empty()),
         })
     }
 
@@ -141,11 +162,22 @@ impl IntakeService {
         upload: CheckedUpload,
         bytes: Bytes,
     ) -> Result<common::AttachmentRef, ApiError> {
+        let hash = upload.hash(&bytes);
+        if let Some(request_id) = &upload.request_id
+            && let Some(earlier) =
+                idempotent::replayed(&self.db, ctx, UPLOAD.0, UPLOAD.1, request_id, &hash).await?
+        {
+            let row = store::attachment(&self.db, &earlier)
+                .await?
+                .ok_or_else(|| not_found("attachment", &earlier))?;
+            return Ok(view::attachment(&row));
+        }
         let CheckedUpload {
             ticket_id,
             file_name,
             content_type,
             caption,
+            request_id,
         } = upload;
         if let Err(why) = crate::attachments::check_content(&content_type, &bytes) {
             return Err(ApiError::invalid("metadata.content_type", why));
@@ -173,6 +205,9 @@ impl IntakeService {
             .await
             .map_err(steelcare_store::StoreError::from)?;
             store::touch_ticket(&tx, &ticket_id, None).await?;
+            if let Some(request_id) = &request_id {
+                idempotent::remember(&tx, ctx, UPLOAD, request_id, &hash, &id).await?;
+            }
             audit(
                 &tx,
                 ctx,

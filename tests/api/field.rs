@@ -2,9 +2,11 @@
 //! the directory signs in at 390 px, opens their confirmed job, records arrival with the
 //! device's position, fills in the survey with the network cut, sees it wait on the device, has
 //! it refused when the network returns (an instrument out of calibration), corrects it with each
-//! item judged as typed, and the server holds exactly one report, as sent.
+//! item judged as typed, and the server holds exactly one report, as sent, with its photo and
+//! the representative's drawn signature stored once each.
 
 use chrono::TimeDelta;
+use steelcare_proto::common::v1 as common;
 use steelcare_proto::intake::v1 as intake;
 use steelcare_proto::repair::v1 as pb;
 use steelcare_tests::{authed, backends};

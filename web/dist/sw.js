@@ -1,8 +1,8 @@
 // The console's service worker: the console opens with no network (on a roof, in a basement)
 // and what a technician recorded offline is still there to send. Generated into dist/sw.js by
 // vite.config.ts, which fills in the build's files; gRPC-Web calls (POST) never touch it.
-const FILES = ["/assets/Archive-B6Ve3kZd.js","/assets/Board-Bsdk6Ctc.js","/assets/CallDesk-BFSSAODw.js","/assets/Case-B_JEGxGE.js","/assets/Job-CGVUd_c5.js","/assets/Stats-BAd1RKOJ.js","/assets/Tickets-DoDHl4R7.js","/assets/charts-BOS6kO0X.js","/assets/components-BK9rdq4i.js","/assets/download-Da9Zgsp_.js","/assets/index-iUlVVx3B.js","/assets/rolldown-runtime-XKyaHtl9.js","/assets/vendor-BvyLAB5u.js","/icon-192.png","/icon-512.png","/manifest.webmanifest"];
-const CACHE = `steelcare-${"b0c53888f7a4a257"}`;
+const FILES = ["/assets/Archive-1-_YSFy3.js","/assets/Board-BHj_fAuM.js","/assets/CallDesk-Cr3ZsF7g.js","/assets/Case-BAelqFcK.js","/assets/Job-CTnwyyBv.js","/assets/Stats-DoIr2Ufk.js","/assets/Tickets-Bop47DL7.js","/assets/charts-BOS6kO0X.js","/assets/components-BEpkm1pk.js","/assets/download-Da9Zgsp_.js","/assets/index-CExa_-zV.js","/assets/rolldown-runtime-XKyaHtl9.js","/assets/vendor-BRHueNkg.js","/icon-192.png","/icon-512.png","/manifest.webmanifest"];
+const CACHE = `steelcare-${"3377b56baa780fa1"}`;
 
 self.addEventListener("install", (event) => {
   event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(["/", ...FILES])).then(() => self.skipWaiting()));

@@ -6,7 +6,19 @@ import { useEffect, useState } from "react";
 import { fromJsonString, toJsonString } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { SubmitSurveyReportRequestSchema, type SubmitSurveyReportRequest } from "./gen/steelcare/repair/v1/repair_service_pb";
-import { describe, fieldViolations, repair } from "./api";
+import { SignatureRole } from "./gen/steelcare/common/v1/common_pb";
+import { describe, fieldViolations, intake, repair } from "./api";
+import { dataUrlBytes } from "./media";
+
+/** A file that goes with an entry: sent first, each with its own request id. */
+export interface OutboxFile {
+  requestId: string;
+  fileName: string;
+  caption: string;
+  dataUrl: string;
+  /** A photo of the report, or the customer representative's drawn signature. */
+  use: "image" | "signature";
+}
 
 export interface Entry {
   /** The request id: the entry's identity, here and at the server. */
@@ -15,8 +27,9 @@ export interface Entry {
   ticketId: string;
   /** What the person calls it (the ticket's acceptance number). */
   label: string;
-  /** The request, as protobuf JSON. */
+  /** The request, as protobuf JSON (without the files' attachment ids: known once sent). */
   body: string;
+  files?: OutboxFile[];
   state: "waiting" | "refused";
   /** Why the server refused it, in the reader's language, and by field. */
   error?: string;
@@ -41,18 +54,44 @@ function write(entries: Entry[]) {
 }
 
 /** Keeps a survey report to send, and tries to send it now. */
-export function enqueueSurvey(request: SubmitSurveyReportRequest, label: string) {
+export function enqueueSurvey(request: SubmitSurveyReportRequest, label: string, files: OutboxFile[] = []): boolean {
   const entry: Entry = {
     requestId: request.requestId,
     kind: "survey",
     ticketId: request.ticketId,
     label,
     body: toJsonString(SubmitSurveyReportRequestSchema, request),
+    files,
     state: "waiting",
     queuedAt: Date.now(),
   };
-  write([...read().filter((e) => e.requestId !== entry.requestId), entry]);
+  try {
+    write([...read().filter((e) => e.requestId !== entry.requestId), entry]);
+  } catch {
+    // The device's storage is full: the report is not taken, and the form keeps it.
+    return false;
+  }
   void flush();
+  return true;
+}
+
+/** Sends an entry's files (again, harmlessly: each has its request id) and the request with
+ * their attachment ids. */
+async function send(entry: Entry) {
+  const request = surveyRequest(entry);
+  for (const file of entry.files ?? []) {
+    const { contentType, bytes } = dataUrlBytes(file.dataUrl);
+    const stored = await intake.attachFile({
+      metadata: { ticketId: entry.ticketId, fileName: file.fileName, contentType, caption: file.caption, requestId: file.requestId },
+      content: bytes,
+    });
+    const attachment = stored.attachment;
+    if (!attachment || !request.content) continue;
+    if (file.use === "image") request.content.imageAttachmentIds.push(attachment.attachmentId);
+    const signature = request.content.signatures.find((s) => s.role === SignatureRole.CUSTOMER_REPRESENTATIVE);
+    if (file.use === "signature" && signature) signature.evidence = attachment;
+  }
+  await repair.submitSurveyReport(request);
 }
 
 /** The request of a survey entry (to correct it). */
@@ -83,7 +122,7 @@ export async function flush(): Promise<void> {
   try {
     for (const entry of read().filter((e) => e.state === "waiting")) {
       try {
-        await repair.submitSurveyReport(surveyRequest(entry));
+        await send(entry);
         discard(entry.requestId);
       } catch (err) {
         const e = ConnectError.from(err);

@@ -7,7 +7,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { useParams } from "react-router";
 import { create, fromJson, toJson } from "@bufbuild/protobuf";
 import { timestampFromDate, timestampNow } from "@bufbuild/protobuf/wkt";
-import { Alert, Button, Card, Form, Input, InputNumber, List, Select, Space, Tag, Typography } from "antd";
+import { Alert, Button, Card, Checkbox, Form, Input, InputNumber, List, Select, Space, Tag, Typography } from "antd";
 import { AssignmentSchema, AssignmentState, type Assignment } from "../gen/steelcare/dispatch/v1/dispatch_service_pb";
 import { ProjectSchema, TicketSchema, type Project, type Ticket } from "../gen/steelcare/intake/v1/intake_service_pb";
 import {
@@ -24,7 +24,8 @@ import { Code, dispatch, fieldViolations, intake, isCode, repair } from "../api"
 import { enumLabel, enumValues, useI18n } from "../i18n";
 import { ErrorAlert, Time, clearEdited, showError } from "../components";
 import { useSession } from "../session";
-import { discard, enqueueSurvey, surveyRequest, useOutbox, type Entry } from "../outbox";
+import { discard, enqueueSurvey, surveyRequest, useOutbox, type Entry, type OutboxFile } from "../outbox";
+import { PhotoPicker, SignaturePad, type Photo } from "../media";
 
 /** One measurement as the form holds it. */
 interface Item {
@@ -44,7 +45,14 @@ interface Item {
 
 interface Draft {
   findings?: string;
+  photos?: Photo[];
   representative?: string;
+  signature?: string;
+  dissent?: boolean;
+  representative_opinion?: string;
+  surveyor_opinion?: string;
+  /** The signature as first sent (a correction sends it again as it was: the same attachment). */
+  signature_file?: OutboxFile;
   root_cause?: number;
   party?: number;
   measurements?: Item[];
@@ -269,10 +277,28 @@ export default function Job() {
     }
   };
 
-  const submit = (draft: Draft) => {
+  const submit = async (draft: Draft) => {
     const me = { userId: session.subject, displayName: session.displayName || session.subject, title: t("surveyor") };
     const representative = { displayName: draft.representative ?? "", title: t("customerRepresentative") };
     const now = timestampNow();
+    const signedAt = new Date();
+    const where = await position();
+    const sentBefore = draft.signature_file?.dataUrl === draft.signature ? draft.signature_file : undefined;
+    const files: OutboxFile[] = [
+      // A photo's id is its request id: sent again after a correction, it is the same attachment.
+      ...(draft.photos ?? []).map((p): OutboxFile => ({ requestId: p.id, fileName: p.name, caption: "", dataUrl: p.dataUrl, use: "image" })),
+      ...(sentBefore ? [sentBefore] : []),
+      ...(draft.signature && !sentBefore
+        ? [{
+            requestId: crypto.randomUUID(),
+            fileName: "signature.png",
+            // Who signed, when and where, with the drawn signature.
+            caption: [representative.displayName, signedAt.toISOString(), where ? `${where.latitude.toFixed(5)},${where.longitude.toFixed(5)}` : ""].filter(Boolean).join(" · "),
+            dataUrl: draft.signature,
+            use: "signature" as const,
+          }]
+        : []),
+    ];
     const items = draft.measurements ?? [];
     rememberInstruments(items);
     const request = create(SubmitSurveyReportRequestSchema, {
@@ -288,20 +314,37 @@ export default function Job() {
           responsibility: [{ party: draft.party ?? ResponsibleParty.UNSPECIFIED, percent: 100 }],
         },
         signatures: [
-          { signer: representative, signedTime: now, method: SignatureMethod.ON_DEVICE, role: SignatureRole.CUSTOMER_REPRESENTATIVE },
-          { signer: me, signedTime: now, method: SignatureMethod.ON_DEVICE, role: SignatureRole.SURVEYOR },
+          {
+            signer: representative,
+            signedTime: now,
+            method: SignatureMethod.ON_DEVICE,
+            role: SignatureRole.CUSTOMER_REPRESENTATIVE,
+            dissent: !!draft.dissent,
+            opinion: draft.dissent ? draft.representative_opinion ?? "" : "",
+          },
+          { signer: me, signedTime: now, method: SignatureMethod.ON_DEVICE, role: SignatureRole.SURVEYOR, opinion: draft.dissent ? draft.surveyor_opinion ?? "" : "" },
         ],
       },
     });
-    enqueueSurvey(request, ticket?.acceptanceNumber ?? ticketId);
+    if (!enqueueSurvey(request, ticket?.acceptanceNumber ?? ticketId, files)) {
+      setError(t("deviceFull"));
+      return;
+    }
     localStorage.removeItem(draftKey(ticketId));
   };
 
   // A refused report comes back into the form to be corrected (and is sent as a new request).
   const correct = (entry: Entry) => {
     const content = surveyRequest(entry).content;
+    const representativeSignature = content?.signatures.find((x) => x.role === SignatureRole.CUSTOMER_REPRESENTATIVE);
     const draft: Draft = {
       findings: content?.findings,
+      photos: (entry.files ?? []).filter((f) => f.use === "image").map((f) => ({ id: f.requestId, name: f.fileName, dataUrl: f.dataUrl })),
+      signature: entry.files?.find((f) => f.use === "signature")?.dataUrl,
+      signature_file: entry.files?.find((f) => f.use === "signature"),
+      dissent: representativeSignature?.dissent,
+      representative_opinion: representativeSignature?.opinion,
+      surveyor_opinion: content?.signatures.find((x) => x.role === SignatureRole.SURVEYOR)?.opinion,
       representative: content?.participants[0]?.displayName,
       root_cause: content?.diagnosis?.rootCause,
       party: content?.diagnosis?.responsibility[0]?.party,
@@ -485,8 +528,31 @@ export default function Job() {
             <Form.Item name="party" label={t("responsibleParty")} rules={[{ required: true, message: t("required") }]}>
               <Select data-testid="survey-party" options={enumValues("ResponsibleParty").map((v) => ({ value: v, label: enumLabel(lang, "ResponsibleParty", v) }))} />
             </Form.Item>
-            <Form.Item name="representative" label={t("customerRepresentative")} extra={t("signsOnDevice")} rules={[{ required: true, message: t("required") }]}>
+            <Form.Item name="photos" label={t("photos")}>
+              <PhotoPicker />
+            </Form.Item>
+            <Form.Item name="representative" label={t("customerRepresentative")} rules={[{ required: true, message: t("required") }]}>
               <Input data-testid="survey-representative" />
+            </Form.Item>
+            <Form.Item name="signature" label={t("signsOnDevice")} rules={[{ required: true, message: t("signatureRequired") }]}>
+              <SignaturePad />
+            </Form.Item>
+            <Form.Item name="dissent" valuePropName="checked">
+              <Checkbox data-testid="survey-dissent">{t("representativeDissents")}</Checkbox>
+            </Form.Item>
+            <Form.Item noStyle shouldUpdate={(a, b) => a.dissent !== b.dissent}>
+              {() =>
+                form.getFieldValue("dissent") && (
+                  <>
+                    <Form.Item name="representative_opinion" label={t("representativeOpinion")} rules={[{ required: true, message: t("required") }]}>
+                      <Input.TextArea rows={2} />
+                    </Form.Item>
+                    <Form.Item name="surveyor_opinion" label={t("surveyorOpinion")} rules={[{ required: true, message: t("required") }]}>
+                      <Input.TextArea rows={2} />
+                    </Form.Item>
+                  </>
+                )
+              }
             </Form.Item>
             <Button type="primary" htmlType="submit" block data-testid="survey-submit">{t("signAndSend")}</Button>
           </Form>

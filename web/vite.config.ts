@@ -33,15 +33,9 @@ export default defineConfig({
     outDir: "dist",
     emptyOutDir: true,
     chunkSizeWarningLimit: 2048,
-    rollupOptions: {
-      output: {
-        manualChunks(id: string) {
-          if (id.includes("node_modules/recharts") || id.includes("node_modules/d3-")) return "charts";
-          if (id.includes("node_modules/")) return "vendor";
-          return undefined;
-        },
-      },
-    },
+    // No manual chunks: each page loads what it uses, and the sign-in page (the entry) only
+    // what it shows, for a phone on a slow network. (A manual "charts" chunk pulled React in
+    // with recharts and made the entry preload it.)
   },
   server: {
     proxy: {

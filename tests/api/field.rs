@@ -88,7 +88,7 @@ async fn a_technician_surveys_on_a_phone_offline_and_the_report_arrives_once() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         println!("{}:\n{stdout}{stderr}", backend.name());
         assert!(
-            output.status.success() && stdout.contains("all 5 steps held"),
+            output.status.success() && stdout.contains("all 6 steps held"),
             "the technician's day failed on {}:\n{stdout}\n{stderr}",
             backend.name()
         );

@@ -1,8 +1,8 @@
 // The console's service worker: the console opens with no network (on a roof, in a basement)
 // and what a technician recorded offline is still there to send. Generated into dist/sw.js by
 // vite.config.ts, which fills in the build's files; gRPC-Web calls (POST) never touch it.
-const FILES = ["/assets/Archive-1-_YSFy3.js","/assets/Board-BHj_fAuM.js","/assets/CallDesk-Cr3ZsF7g.js","/assets/Case-BAelqFcK.js","/assets/Job-CTnwyyBv.js","/assets/Stats-DoIr2Ufk.js","/assets/Tickets-Bop47DL7.js","/assets/charts-BOS6kO0X.js","/assets/components-BEpkm1pk.js","/assets/download-Da9Zgsp_.js","/assets/index-CExa_-zV.js","/assets/rolldown-runtime-XKyaHtl9.js","/assets/vendor-BRHueNkg.js","/icon-192.png","/icon-512.png","/manifest.webmanifest"];
-const CACHE = `steelcare-${"3377b56baa780fa1"}`;
+const FILES = ["/assets/Archive-Cgx62Jit.js","/assets/Board-DNGDMhqr.js","/assets/CallDesk-AXiknWcI.js","/assets/Case-Ds1Rn9gq.js","/assets/FileOutlined-DymDkum7.js","/assets/Job-BlACl5Wc.js","/assets/Stats-JMuKtt2D.js","/assets/Tickets-Bwcl7--w.js","/assets/checkbox-DZsofuEO.js","/assets/components-DGbGt7L6.js","/assets/date-picker-k193wiQi.js","/assets/descriptions-JHK0lAcE.js","/assets/download-Da9Zgsp_.js","/assets/index-S7u0x4bz.js","/assets/input-DpKmVEmb.js","/assets/list-CE0DKWTU.js","/assets/progress-BrswhAAp.js","/assets/row-CAFgoGhH.js","/assets/row-WcTK-8md.js","/assets/shell-BD8sphQG.js","/assets/table-DNMAe_dH.js","/assets/typography-CQUaZbpb.js","/assets/useMergedMask-BNC30vJ_.js","/icon-192.png","/icon-512.png","/manifest.webmanifest"];
+const CACHE = `steelcare-${"ef260ba7a4c11056"}`;
 
 self.addEventListener("install", (event) => {
   event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(["/", ...FILES])).then(() => self.skipWaiting()));

@@ -107,6 +107,7 @@ await context.addInitScript(() => localStorage.setItem("steelcare.lang", "zh"));
 const page = await context.newPage();
 page.on("pageerror", (err) => console.error(`page error: ${err.message}`));
 page.on("console", (m) => { if (m.type() === "error") console.error(`console: ${m.text()}`); });
+let phoneContext;
 const outbox = () => page.evaluate(() => JSON.parse(localStorage.getItem("steelcare.outbox") ?? "[]"));
 try {
   await step("the technician signs in on a phone and opens the job from their confirmed offers", async () => {
@@ -189,6 +190,37 @@ try {
     check((await outbox()).length === 0, "the outbox kept a sent report");
     check(await page.getByTestId("outbox-count").count() === 0, "the header still counts a sent report");
     await shot(page, "field-6-received");
+  });
+  await step("on a slow 4G phone the sign-in page loads, and no screen is wider than the phone", async () => {
+    // Lighthouse's mobile profile: 150 ms round trips, 1.6 Mbit/s down, 750 kbit/s up, a CPU
+    // four times slower. A first visit (nothing cached), then a second (the service worker's).
+    const figures = [];
+    for (const visit of ["first", "second"]) {
+      const phone = visit === "first" ? await browser.newContext({ viewport: { width: WIDTH, height: 844 }, isMobile: true, hasTouch: true }) : phoneContext;
+      const tab = await phone.newPage();
+      const cdp = await phone.newCDPSession(tab);
+      await cdp.send("Network.enable");
+      await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 150, downloadThroughput: (1.6 * 1024 * 1024) / 8, uploadThroughput: (750 * 1024) / 8 });
+      await cdp.send("Emulation.setCPUThrottlingRate", { rate: 4 });
+      let bytes = 0;
+      cdp.on("Network.loadingFinished", (e) => { bytes += e.encodedDataLength; });
+      const started = Date.now();
+      await tab.goto(env.url);
+      await tab.getByTestId("login").waitFor({ timeout: 60_000 });
+      figures.push(`${visit} load ${Date.now() - started} ms, ${Math.round(bytes / 1024)} KiB transferred`);
+      if (visit === "first") await shot(tab, "field-0-sign-in");
+      if (visit === "first") {
+        await tab.waitForFunction(() => navigator.serviceWorker?.controller !== null, null, { timeout: 60_000 });
+        phoneContext = phone;
+      }
+      for (const width of [360, 390, 430]) {
+        await tab.setViewportSize({ width, height: 800 });
+        await noSidewaysScroll(tab, `the sign-in page at ${width} px`);
+      }
+      await tab.close();
+    }
+    console.log(`slow 4G, sign-in page: ${figures.join("; ")}`);
+    await phoneContext.close();
   });
   console.log(`all ${steps.length} steps held`);
 } catch (err) {

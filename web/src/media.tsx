@@ -65,7 +65,7 @@ export function PhotoPicker({ value = [], onChange }: { value?: Photo[]; onChang
           </Space>
         ))}
       </Space>
-      <input ref={input} type="file" accept="image/*" capture="environment" multiple hidden onChange={(e) => void picked(e.target.files)} data-testid="photo-input" />
+      <input ref={input} type="file" accept="image/*" capture="environment" multiple style={{ display: "none" }} onChange={(e) => void picked(e.target.files)} data-testid="photo-input" />
       <Button block onClick={() => input.current?.click()}>{t("takePhoto")}</Button>
     </Space>
   );

@@ -33,6 +33,13 @@ export function hasRole(session: Session, ...roles: string[]): boolean {
   return session.roles.some((r) => roles.includes(r));
 }
 
+/** Where a person starts: the call desk, the board (dispatchers and technicians), or tickets. */
+export function home(session: Session): string {
+  if (hasRole(session, "agent")) return "/desk";
+  if (hasRole(session, "dispatcher", "technician")) return "/board";
+  return "/tickets";
+}
+
 /** The `exp` claim of a JWT, read without verifying (the server verifies); undefined when the
  * token is not a JWT. */
 export function tokenExpiry(token: string): Date | undefined {

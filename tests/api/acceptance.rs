@@ -26,6 +26,31 @@ use crate::repair::{
 /// A case repaired and completed: survey, a plan only the technical lead approves, the
 /// customer's agreement, work on both steps, the key step inspected and passed.
 pub(crate) async fn repaired_case(desk: &mut Desk) -> String {
+    let ticket = agreed_case(desk).await;
+    let crew = desk.office.tech_token("t-crew");
+    for (step, progress) in [("s1", 40), ("s2", 90)] {
+        let mut entry = work(step, &["t-crew"], progress);
+        entry.ticket_id = ticket.clone();
+        desk.repair.log_work(authed(entry, &crew)).await.unwrap();
+    }
+    let passed = desk
+        .inspect(
+            "i-1",
+            &ticket,
+            "s2",
+            vec![coating_reading("G2", [151.0; 5])],
+        )
+        .await
+        .unwrap();
+    assert!(passed.passed);
+    desk.complete("done-1", &ticket).await.unwrap();
+    ticket
+}
+
+/// A case agreed and ready for its crew (t-crew): survey, a plan only the technical lead
+/// approves (s1, then the key step s2 with a coating criterion on G2), the customer's decision
+/// and the signed agreement.
+pub(crate) async fn agreed_case(desk: &mut Desk) -> String {
     let ticket = desk
         .surveyed_case("t-lead", TimeDelta::hours(2), true)
         .await;
@@ -57,23 +82,6 @@ pub(crate) async fn repaired_case(desk: &mut Desk) -> String {
         .sign_agreement(authed(agreement("a-1", &ticket), &desk.engineer))
         .await
         .unwrap();
-    let crew = desk.office.tech_token("t-crew");
-    for (step, progress) in [("s1", 40), ("s2", 90)] {
-        let mut entry = work(step, &["t-crew"], progress);
-        entry.ticket_id = ticket.clone();
-        desk.repair.log_work(authed(entry, &crew)).await.unwrap();
-    }
-    let passed = desk
-        .inspect(
-            "i-1",
-            &ticket,
-            "s2",
-            vec![coating_reading("G2", [151.0; 5])],
-        )
-        .await
-        .unwrap();
-    assert!(passed.passed);
-    desk.complete("done-1", &ticket).await.unwrap();
     ticket
 }
 

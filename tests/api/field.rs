@@ -17,15 +17,75 @@ use crate::repair::Desk;
 
 const PASSWORD: &str = "roof and gutter 24";
 
+/// A technician of the directory (`login`, named `name`) who is dispatch's `technician`.
+async fn directory_technician(
+    app: &steelcare_tests::TestApp,
+    login: &str,
+    name: &str,
+    technician: &str,
+) {
+    steelcare::identity::add_from_command_line(
+        app.db.clone(),
+        steelcare_proto::identity::v1::Person {
+            login: login.into(),
+            display_name: name.into(),
+            roles: vec!["technician".into()],
+            technician_id: technician.into(),
+            ..Default::default()
+        },
+        PASSWORD.into(),
+    )
+    .await
+    .unwrap();
+}
+
+/// Runs `web/e2e/<script>` with `config` and asserts every one of its `steps` held.
+async fn run_script(
+    script: &str,
+    config: serde_json::Value,
+    backend: &steelcare_tests::Backend,
+    chromium: &std::path::Path,
+    steps: usize,
+) {
+    let mut command = std::process::Command::new("node");
+    command
+        .arg(format!("e2e/{script}"))
+        .current_dir(web_dir())
+        .env("STEELCARE_E2E", config.to_string())
+        .env("STEELCARE_CHROMIUM", chromium);
+    if backend.name() != "embedded" {
+        command.env_remove("STEELCARE_SCREENSHOTS");
+    }
+    let output = tokio::task::spawn_blocking(move || command.output())
+        .await
+        .unwrap()
+        .expect("run node");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    println!("{}:\n{stdout}{stderr}", backend.name());
+    assert!(
+        output.status.success() && stdout.contains(&format!("all {steps} steps held")),
+        "{script} failed on {}:\n{stdout}\n{stderr}",
+        backend.name()
+    );
+}
+
+/// Chromium, or why the browser tests cannot run here (a failure where they must).
+fn chromium_or_skip() -> Option<std::path::PathBuf> {
+    match browser() {
+        Ok(path) => Some(path),
+        Err(why) if std::env::var("STEELCARE_REQUIRE_BROWSER").as_deref() != Ok("1") => {
+            eprintln!("SKIPPED: the field browser tests cannot run here: {why}");
+            None
+        }
+        Err(why) => panic!("the field browser tests cannot run: {why}"),
+    }
+}
+
 #[tokio::test]
 async fn a_technician_surveys_on_a_phone_offline_and_the_report_arrives_once() {
-    let chromium = match browser() {
-        Ok(path) => path,
-        Err(why) if std::env::var("STEELCARE_REQUIRE_BROWSER").as_deref() != Ok("1") => {
-            eprintln!("SKIPPED: the field browser test cannot run here: {why}");
-            return;
-        }
-        Err(why) => panic!("the field browser test cannot run: {why}"),
+    let Some(chromium) = chromium_or_skip() else {
+        return;
     };
     for backend in backends() {
         let mut desk = Desk::open(&backend).await;
@@ -34,19 +94,7 @@ async fn a_technician_surveys_on_a_phone_offline_and_the_report_arrives_once() {
             .surveyed_case("t-lead", TimeDelta::hours(1), false)
             .await;
         let app = &desk.office.app;
-        steelcare::identity::add_from_command_line(
-            app.db.clone(),
-            steelcare_proto::identity::v1::Person {
-                login: "zhao.lead".into(),
-                display_name: "赵工".into(),
-                roles: vec!["technician".into()],
-                technician_id: "t-lead".into(),
-                ..Default::default()
-            },
-            PASSWORD.into(),
-        )
-        .await
-        .unwrap();
+        directory_technician(app, "zhao.lead", "赵工", "t-lead").await;
         let agent = desk.office.agent.clone();
         let acceptance_number = desk
             .office
@@ -71,27 +119,7 @@ async fn a_technician_surveys_on_a_phone_offline_and_the_report_arrives_once() {
             "ticketId": ticket,
             "acceptanceNumber": acceptance_number,
         });
-        let mut command = std::process::Command::new("node");
-        command
-            .arg("e2e/field.mjs")
-            .current_dir(web_dir())
-            .env("STEELCARE_E2E", config.to_string())
-            .env("STEELCARE_CHROMIUM", &chromium);
-        if backend.name() != "embedded" {
-            command.env_remove("STEELCARE_SCREENSHOTS");
-        }
-        let output = tokio::task::spawn_blocking(move || command.output())
-            .await
-            .unwrap()
-            .expect("run node");
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        println!("{}:\n{stdout}{stderr}", backend.name());
-        assert!(
-            output.status.success() && stdout.contains("all 6 steps held"),
-            "the technician's day failed on {}:\n{stdout}\n{stderr}",
-            backend.name()
-        );
+        run_script("field.mjs", config, &backend, &chromium, 6).await;
 
         // One report, as corrected: the refused one was never stored, the sent one once.
         let engineer = desk.engineer.clone();
@@ -120,6 +148,73 @@ async fn a_technician_surveys_on_a_phone_offline_and_the_report_arrives_once() {
             Some("赵工"),
             "the person, by name"
         );
+        desk.office.app.stop().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_crew_logs_work_offline_and_inspects_the_key_step_on_a_phone() {
+    let Some(chromium) = chromium_or_skip() else {
+        return;
+    };
+    for backend in backends() {
+        let mut desk = Desk::open(&backend).await;
+        for id in ["t-lead", "t-crew"] {
+            desk.office.hire(roofer(id, date(2030, 12, 31))).await;
+        }
+        let ticket = crate::acceptance::agreed_case(&mut desk).await;
+        directory_technician(&desk.office.app, "qian.crew", "钱师傅", "t-crew").await;
+        let config = serde_json::json!({
+            "url": desk.office.app.address,
+            "login": "qian.crew",
+            "password": PASSWORD,
+            "name": "钱师傅",
+            "ticketId": ticket,
+        });
+        run_script("crew.mjs", config, &backend, &chromium, 5).await;
+
+        // Each entry once, as sent, by the crew member by name; the key step passed.
+        let engineer = desk.engineer.clone();
+        let entries = desk
+            .repair
+            .list_work_log(authed(
+                pb::ListWorkLogRequest {
+                    ticket_id: ticket.clone(),
+                    ..Default::default()
+                },
+                &engineer,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .entries;
+        let progress: Vec<i32> = entries.iter().map(|e| e.progress_percent).collect();
+        assert_eq!(progress, [40, 90], "{}", backend.name());
+        assert_eq!(entries[1].photos.len(), 1, "the photo of the second entry");
+        assert_eq!(entries[0].materials[0].certificate_refs, ["QC-2026-118"]);
+        assert_eq!(
+            entries[0]
+                .logged_by
+                .as_ref()
+                .map(|a| a.display_name.as_str()),
+            Some("钱师傅")
+        );
+        let inspections = desk
+            .repair
+            .list_inspections(authed(
+                pb::ListInspectionsRequest {
+                    ticket_id: ticket.clone(),
+                },
+                &engineer,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .inspections;
+        assert_eq!(inspections.len(), 1);
+        assert!(inspections[0].passed);
+        // With the key step passed, the engineer completes the repair.
+        desk.complete("done-1", &ticket).await.expect("completion");
         desk.office.app.stop().await.unwrap();
     }
 }

@@ -1,8 +1,8 @@
 // The console's service worker: the console opens with no network (on a roof, in a basement)
 // and what a technician recorded offline is still there to send. Generated into dist/sw.js by
 // vite.config.ts, which fills in the build's files; gRPC-Web calls (POST) never touch it.
-const FILES = ["/assets/Archive-Cgx62Jit.js","/assets/Board-DNGDMhqr.js","/assets/CallDesk-AXiknWcI.js","/assets/Case-Ds1Rn9gq.js","/assets/FileOutlined-DymDkum7.js","/assets/Job-BlACl5Wc.js","/assets/Stats-JMuKtt2D.js","/assets/Tickets-Bwcl7--w.js","/assets/checkbox-DZsofuEO.js","/assets/components-DGbGt7L6.js","/assets/date-picker-k193wiQi.js","/assets/descriptions-JHK0lAcE.js","/assets/download-Da9Zgsp_.js","/assets/index-S7u0x4bz.js","/assets/input-DpKmVEmb.js","/assets/list-CE0DKWTU.js","/assets/progress-BrswhAAp.js","/assets/row-CAFgoGhH.js","/assets/row-WcTK-8md.js","/assets/shell-BD8sphQG.js","/assets/table-DNMAe_dH.js","/assets/typography-CQUaZbpb.js","/assets/useMergedMask-BNC30vJ_.js","/icon-192.png","/icon-512.png","/manifest.webmanifest"];
-const CACHE = `steelcare-${"ef260ba7a4c11056"}`;
+const FILES = ["/assets/Archive-D-zKCcEc.js","/assets/Board-Bs5sSY20.js","/assets/CallDesk-B3a2t71f.js","/assets/Case-CPcWNnWa.js","/assets/FileOutlined-o4NZuKcN.js","/assets/Job-DbD3dcFd.js","/assets/Stats-DjwE9RA2.js","/assets/Tickets-DOVfhSL_.js","/assets/checkbox-3ykn2Q1w.js","/assets/components-BxoNmGz-.js","/assets/date-picker-DtXDsuil.js","/assets/descriptions-Dq-ReNRa.js","/assets/download-Da9Zgsp_.js","/assets/index-aJZfSMI9.js","/assets/input-DIPZivk9.js","/assets/list-GMQOg0m6.js","/assets/progress-scCbHdEv.js","/assets/row-CdCpyjOU.js","/assets/row-DE7c4aRE.js","/assets/shell-3cmRI7l2.js","/assets/table-CxK1iXTR.js","/assets/typography-CxNR601D.js","/assets/useMergedMask-01jTiLBB.js","/icon-192.png","/icon-512.png","/manifest.webmanifest"];
+const CACHE = `steelcare-${"8d1fdc5d449faee3"}`;
 
 self.addEventListener("install", (event) => {
   event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(["/", ...FILES])).then(() => self.skipWaiting()));

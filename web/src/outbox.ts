@@ -5,7 +5,14 @@
 import { useEffect, useState } from "react";
 import { fromJsonString, toJsonString } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { SubmitSurveyReportRequestSchema, type SubmitSurveyReportRequest } from "./gen/steelcare/repair/v1/repair_service_pb";
+import {
+  LogWorkRequestSchema,
+  RecordInspectionRequestSchema,
+  SubmitSurveyReportRequestSchema,
+  type LogWorkRequest,
+  type RecordInspectionRequest,
+  type SubmitSurveyReportRequest,
+} from "./gen/steelcare/repair/v1/repair_service_pb";
 import { SignatureRole } from "./gen/steelcare/common/v1/common_pb";
 import { describe, fieldViolations, intake, repair } from "./api";
 import { dataUrlBytes } from "./media";
@@ -16,14 +23,14 @@ export interface OutboxFile {
   fileName: string;
   caption: string;
   dataUrl: string;
-  /** A photo of the report, or the customer representative's drawn signature. */
+  /** A photo of the record, or the customer representative's drawn signature. */
   use: "image" | "signature";
 }
 
 export interface Entry {
   /** The request id: the entry's identity, here and at the server. */
   requestId: string;
-  kind: "survey";
+  kind: "survey" | "worklog" | "inspection";
   ticketId: string;
   /** What the person calls it (the ticket's acceptance number). */
   label: string;
@@ -35,6 +42,8 @@ export interface Entry {
   error?: string;
   fields?: Record<string, string>;
   queuedAt: number;
+  /** The form as it was filled in, to correct a refused entry in (work log, inspection). */
+  draft?: unknown;
 }
 
 const KEY = "steelcare.outbox";
@@ -55,7 +64,7 @@ function write(entries: Entry[]) {
 
 /** Keeps a survey report to send, and tries to send it now. */
 export function enqueueSurvey(request: SubmitSurveyReportRequest, label: string, files: OutboxFile[] = []): boolean {
-  const entry: Entry = {
+  return enqueue({
     requestId: request.requestId,
     kind: "survey",
     ticketId: request.ticketId,
@@ -64,7 +73,39 @@ export function enqueueSurvey(request: SubmitSurveyReportRequest, label: string,
     files,
     state: "waiting",
     queuedAt: Date.now(),
-  };
+  });
+}
+
+/** Keeps a work-log entry (its photos as files) to send, and tries to send it now. */
+export function enqueueWork(request: LogWorkRequest, label: string, files: OutboxFile[], draft: unknown): boolean {
+  return enqueue({
+    requestId: request.requestId,
+    kind: "worklog",
+    ticketId: request.ticketId,
+    label,
+    body: toJsonString(LogWorkRequestSchema, request),
+    files,
+    draft,
+    state: "waiting",
+    queuedAt: Date.now(),
+  });
+}
+
+/** Keeps a key-step inspection to send, and tries to send it now. */
+export function enqueueInspection(request: RecordInspectionRequest, label: string, draft: unknown): boolean {
+  return enqueue({
+    requestId: request.requestId,
+    kind: "inspection",
+    ticketId: request.ticketId,
+    label,
+    body: toJsonString(RecordInspectionRequestSchema, request),
+    draft,
+    state: "waiting",
+    queuedAt: Date.now(),
+  });
+}
+
+function enqueue(entry: Entry): boolean {
   try {
     write([...read().filter((e) => e.requestId !== entry.requestId), entry]);
   } catch {
@@ -75,18 +116,37 @@ export function enqueueSurvey(request: SubmitSurveyReportRequest, label: string,
   return true;
 }
 
-/** Sends an entry's files (again, harmlessly: each has its request id) and the request with
- * their attachment ids. */
-async function send(entry: Entry) {
-  const request = surveyRequest(entry);
+/** Sends an entry's files (again, harmlessly: each has its request id), answering their
+ * attachments. */
+async function sendFiles(entry: Entry) {
+  const sent = [];
   for (const file of entry.files ?? []) {
     const { contentType, bytes } = dataUrlBytes(file.dataUrl);
     const stored = await intake.attachFile({
       metadata: { ticketId: entry.ticketId, fileName: file.fileName, contentType, caption: file.caption, requestId: file.requestId },
       content: bytes,
     });
-    const attachment = stored.attachment;
-    if (!attachment || !request.content) continue;
+    if (stored.attachment) sent.push({ file, attachment: stored.attachment });
+  }
+  return sent;
+}
+
+/** Sends an entry: its files, then its request with their attachment ids. */
+async function send(entry: Entry) {
+  const files = await sendFiles(entry);
+  if (entry.kind === "worklog") {
+    const request = fromJsonString(LogWorkRequestSchema, entry.body);
+    request.photoAttachmentIds.push(...files.map((f) => f.attachment.attachmentId));
+    await repair.logWork(request);
+    return;
+  }
+  if (entry.kind === "inspection") {
+    await repair.recordInspection(fromJsonString(RecordInspectionRequestSchema, entry.body));
+    return;
+  }
+  const request = surveyRequest(entry);
+  for (const { file, attachment } of files) {
+    if (!request.content) continue;
     if (file.use === "image") request.content.imageAttachmentIds.push(attachment.attachmentId);
     const signature = request.content.signatures.find((s) => s.role === SignatureRole.CUSTOMER_REPRESENTATIVE);
     if (file.use === "signature" && signature) signature.evidence = attachment;

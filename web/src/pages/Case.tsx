@@ -2,7 +2,7 @@
 // service keeps about the case. WatchTicket keeps it live: a changed ticket, or an event from
 // any other service about the case, reloads what changed.
 import { useCallback, useEffect, useState } from "react";
-import { useParams } from "react-router";
+import { Link, useParams } from "react-router";
 import { Badge, Card, Col, Descriptions, Empty, List, Row, Space, Table, Tag, Timeline, Typography } from "antd";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import type { Ticket } from "../gen/steelcare/intake/v1/intake_service_pb";
@@ -18,6 +18,7 @@ import { Code, ConnectError, acceptance, dispatch, feedback, intake, isCode, rep
 import { enumLabel, useI18n, type Word } from "../i18n";
 import { Clock, EnumTag, ErrorAlert, Time, showError } from "../components";
 import { toDate } from "../time";
+import { hasRole, useSession } from "../session";
 
 interface Records {
   assignments: Assignment[];
@@ -122,6 +123,7 @@ function lifecycle(ticket: Ticket, r: Records, lang: "zh" | "en", t: (w: Word) =
 export default function CasePage() {
   const { ticketId = "" } = useParams();
   const { t, lang } = useI18n();
+  const session = useSession();
   const [ticket, setTicket] = useState<Ticket>();
   const [records, setRecords] = useState<Records>(none);
   const [error, setError] = useState("");
@@ -170,7 +172,12 @@ export default function CasePage() {
       <ErrorAlert message={error} />
       <Card
         title={<Space><span data-testid="case-number">{ticket.acceptanceNumber}</span><span data-testid="case-state"><EnumTag name="CaseState" value={ticket.state} color="blue" /></span></Space>}
-        extra={<Badge status={live ? "processing" : "default"} text={<span data-testid="live">{live ? t("live") : "…"}</span>} />}
+        extra={
+          <Space>
+            {hasRole(session, "technician", "engineer") && <Link to={`/jobs/${ticket.ticketId}`} data-testid="open-job">{t("onSite")}</Link>}
+            <Badge status={live ? "processing" : "default"} text={<span data-testid="live">{live ? t("live") : "…"}</span>} />
+          </Space>
+        }
       >
         <Descriptions size="small" column={{ xs: 1, md: 3 }}>
           <Descriptions.Item label={t("category")}><EnumTag name="ProblemCategory" value={ticket.category} /></Descriptions.Item>

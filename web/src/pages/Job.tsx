@@ -7,7 +7,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { useParams } from "react-router";
 import { create, fromJson, toJson } from "@bufbuild/protobuf";
 import { timestampFromDate, timestampNow } from "@bufbuild/protobuf/wkt";
-import { Alert, Button, Card, Checkbox, Form, Input, InputNumber, List, Select, Space, Tag, Typography } from "antd";
+import { Alert, Button, Card, Checkbox, Form, Input, InputNumber, List, Select, Space, Typography } from "antd";
 import { AssignmentSchema, AssignmentState, type Assignment } from "../gen/steelcare/dispatch/v1/dispatch_service_pb";
 import { ProjectSchema, TicketSchema, type Project, type Ticket } from "../gen/steelcare/intake/v1/intake_service_pb";
 import {
@@ -26,6 +26,8 @@ import { ErrorAlert, Time, clearEdited, showError } from "../components";
 import { useSession } from "../session";
 import { discard, enqueueSurvey, surveyRequest, useOutbox, type Entry, type OutboxFile } from "../outbox";
 import { PhotoPicker, SignaturePad, type Photo } from "../media";
+import RepairWork from "./RepairWork";
+import { Verdict, calendarDate, knownInstruments, position, readings, rememberInstruments } from "../measure";
 
 /** One measurement as the form holds it. */
 interface Item {
@@ -87,18 +89,6 @@ function savedJob(ticketId: string): { ticket?: Ticket; project?: Project; assig
   }
 }
 
-function readings(text: string | undefined): number[] {
-  return (text ?? "")
-    .split(/[\s,，;；]+/)
-    .filter((s) => s !== "")
-    .map(Number);
-}
-
-function calendarDate(text: string | undefined) {
-  const [year, month, day] = (text ?? "").split("-").map(Number);
-  return year ? { year, month, day } : undefined;
-}
-
 function measurement(item: Item): Measurement {
   const quantity =
     item.kind === "verticality"
@@ -139,36 +129,6 @@ function formField(path: string): (string | number)[] | undefined {
   return undefined;
 }
 
-/** The instruments this device has used, to pick again (the last one first). */
-const INSTRUMENTS = "steelcare.instruments";
-type Known = { instrument_kind: number; serial: string; calibrated_until: string };
-function knownInstruments(): Known[] {
-  try {
-    return JSON.parse(localStorage.getItem(INSTRUMENTS) ?? "[]");
-  } catch {
-    return [];
-  }
-}
-function rememberInstruments(items: Item[]) {
-  const seen = new Map(knownInstruments().map((k) => [k.serial, k]));
-  for (const i of items) {
-    if (i.serial && i.instrument_kind) seen.set(i.serial, { instrument_kind: i.instrument_kind, serial: i.serial, calibrated_until: i.calibrated_until ?? "" });
-  }
-  localStorage.setItem(INSTRUMENTS, JSON.stringify([...seen.values()].slice(-10)));
-}
-
-/** The device's position, when the person allows it (never waits more than 5 s). */
-function position(): Promise<{ latitude: number; longitude: number } | undefined> {
-  return new Promise((resolve) => {
-    if (!navigator.geolocation) return resolve(undefined);
-    navigator.geolocation.getCurrentPosition(
-      (p) => resolve({ latitude: p.coords.latitude, longitude: p.coords.longitude }),
-      () => resolve(undefined),
-      { timeout: 5000, maximumAge: 60_000 },
-    );
-  });
-}
-
 export default function Job() {
   const { ticketId = "" } = useParams();
   const { t, lang } = useI18n();
@@ -179,7 +139,7 @@ export default function Job() {
   const [assignment, setAssignment] = useState<Assignment>();
   const [error, setError] = useState("");
   const [judged, setJudged] = useState<{ verdicts: (Measurement | undefined)[]; problems: Record<string, string>; offline: boolean }>({ verdicts: [], problems: {}, offline: false });
-  const outbox = useOutbox().filter((e) => e.ticketId === ticketId);
+  const outbox = useOutbox().filter((e) => e.ticketId === ticketId && e.kind === "survey");
   const judging = useRef(0);
 
   const [offline, setOffline] = useState(false);
@@ -425,13 +385,15 @@ export default function Job() {
         </Space>
       </Card>
 
-      <Card size="small" title={t("arrival")}>
-        {arrived ? (
-          <Typography.Text data-testid="arrived">{t("arrivedAt")} <Time value={assignment?.arriveTime} /></Typography.Text>
-        ) : (
-          <Button type="primary" size="large" block onClick={arrive} disabled={!assignment} data-testid="record-arrival">{t("recordArrival")}</Button>
-        )}
-      </Card>
+      {(assignment || ticket?.state === CaseState.SURVEY_SCHEDULED) && (
+        <Card size="small" title={t("arrival")}>
+          {arrived ? (
+            <Typography.Text data-testid="arrived">{t("arrivedAt")} <Time value={assignment?.arriveTime} /></Typography.Text>
+          ) : (
+            <Button type="primary" size="large" block onClick={arrive} disabled={!assignment} data-testid="record-arrival">{t("recordArrival")}</Button>
+          )}
+        </Card>
+      )}
 
       {outbox.length > 0 && (
         <Card size="small" title={t("waitingToSend")} data-testid="job-outbox">
@@ -468,7 +430,6 @@ export default function Job() {
               {(fields, { add, remove }) => (
                 <Space direction="vertical" style={{ width: "100%" }}>
                   {fields.map((field) => {
-                    const verdict = judged.verdicts[field.name]?.judgement;
                     const problem = judged.problems[String(field.name)];
                     return (
                       <Card key={field.key} size="small" type="inner" title={`${t("measurement")} ${field.name + 1}`} extra={<Button type="link" onClick={() => remove(field.name)}>{t("remove")}</Button>}>
@@ -504,17 +465,7 @@ export default function Job() {
                         <Form.Item name={[field.name, "readings"]} label={t("readings")} extra={t("readingsHelp")}>
                           <Input inputMode="decimal" data-testid={`m-readings-${field.name}`} />
                         </Form.Item>
-                        <div data-testid={`m-verdict-${field.name}`}>
-                          {verdict && (
-                            <Alert
-                              type={verdict.passed ? "success" : "error"}
-                              message={verdict.passed ? t("passed") : t("failed")}
-                              description={<>{lang === "zh" ? verdict.reasonZh : verdict.reason}<br /><Typography.Text type="secondary">{lang === "zh" ? verdict.sourceZh : verdict.source}</Typography.Text></>}
-                            />
-                          )}
-                          {problem && <Alert type="warning" message={problem} />}
-                          {judged.offline && !verdict && <Tag>{t("judgedWhenOnline")}</Tag>}
-                        </div>
+                        <Verdict judged={judged.verdicts[field.name]} problem={problem} offline={judged.offline} testId={`m-verdict-${field.name}`} />
                       </Card>
                     );
                   })}
@@ -558,8 +509,11 @@ export default function Job() {
           </Form>
         </Card>
       )}
-      {arrived && ticket && ticket.state !== CaseState.SURVEY_SCHEDULED && outbox.length === 0 && (
+      {arrived && ticket && ticket.state === CaseState.SURVEYED && outbox.length === 0 && (
         <Alert type="success" showIcon message={t("surveyReceived")} data-testid="survey-received" />
+      )}
+      {ticket && [CaseState.AGREED, CaseState.IN_REPAIR, CaseState.SELF_INSPECTED].includes(ticket.state) && (
+        <RepairWork ticket={ticket} offline={offline} onChanged={load} />
       )}
     </Space>
   );

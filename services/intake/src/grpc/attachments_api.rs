@@ -21,7 +21,12 @@ impl CheckedUpload {
     /// What a repeated upload must match: its metadata and its bytes.
     fn hash(&self, bytes: &[u8]) -> String {
         let mut digest = Sha256::new();
-        for part in [&self.ticket_id, &self.file_name, &self.content_type, &self.caption] {
+        for part in [
+            &self.ticket_id,
+            &self.file_name,
+            &self.content_type,
+            &self.caption,
+        ] {
             digest.update(part.as_bytes());
             digest.update([0]);
         }

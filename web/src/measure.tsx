@@ -1,0 +1,67 @@
+// What the survey and inspection forms share: readings as typed, instruments this device
+// used before, the device's position, and a measurement's verdict as the server judged it.
+import { Alert, Tag, Typography } from "antd";
+import type { Measurement } from "./gen/steelcare/common/v1/common_pb";
+import { useI18n } from "./i18n";
+
+export function readings(text: string | undefined): number[] {
+  return (text ?? "")
+    .split(/[\s,，;；]+/)
+    .filter((s) => s !== "")
+    .map(Number);
+}
+
+export function calendarDate(text: string | undefined) {
+  const [year, month, day] = (text ?? "").split("-").map(Number);
+  return year ? { year, month, day } : undefined;
+}
+
+/** The instruments this device has used, to pick again (the last one first). */
+const INSTRUMENTS = "steelcare.instruments";
+export type Known = { instrument_kind: number; serial: string; calibrated_until: string };
+export function knownInstruments(): Known[] {
+  try {
+    return JSON.parse(localStorage.getItem(INSTRUMENTS) ?? "[]");
+  } catch {
+    return [];
+  }
+}
+export function rememberInstruments(items: { instrument_kind?: number; serial?: string; calibrated_until?: string }[]) {
+  const seen = new Map(knownInstruments().map((k) => [k.serial, k]));
+  for (const i of items) {
+    if (i.serial && i.instrument_kind) seen.set(i.serial, { instrument_kind: i.instrument_kind, serial: i.serial, calibrated_until: i.calibrated_until ?? "" });
+  }
+  localStorage.setItem(INSTRUMENTS, JSON.stringify([...seen.values()].slice(-10)));
+}
+
+/** The device's position, when the person allows it (never waits more than 5 s). */
+export function position(): Promise<{ latitude: number; longitude: number } | undefined> {
+  return new Promise((resolve) => {
+    if (!navigator.geolocation) return resolve(undefined);
+    navigator.geolocation.getCurrentPosition(
+      (p) => resolve({ latitude: p.coords.latitude, longitude: p.coords.longitude }),
+      () => resolve(undefined),
+      { timeout: 5000, maximumAge: 60_000 },
+    );
+  });
+}
+
+/** A measurement's verdict with its reason and clause, what the server refused in it, or that
+ * it is judged once the network returns. */
+export function Verdict({ judged, problem, offline, testId }: { judged?: Measurement; problem?: string; offline: boolean; testId: string }) {
+  const { t, lang } = useI18n();
+  const verdict = judged?.judgement;
+  return (
+    <div data-testid={testId}>
+      {verdict && (
+        <Alert
+          type={verdict.passed ? "success" : "error"}
+          message={verdict.passed ? t("passed") : t("failed")}
+          description={<>{lang === "zh" ? verdict.reasonZh : verdict.reason}<br /><Typography.Text type="secondary">{lang === "zh" ? verdict.sourceZh : verdict.source}</Typography.Text></>}
+        />
+      )}
+      {problem && <Alert type="warning" message={problem} />}
+      {offline && !verdict && <Tag>{t("judgedWhenOnline")}</Tag>}
+    </div>
+  );
+}

@@ -148,6 +148,33 @@ async fn a_technician_surveys_on_a_phone_offline_and_the_report_arrives_once() {
             Some("赵工"),
             "the person, by name"
         );
+        // The photo and the drawn signature, each stored once though sent twice (refused,
+        // then corrected): the photo in the report, the signature as the representative's.
+        assert_eq!(report.images.len(), 1);
+        let representative = report
+            .signatures
+            .iter()
+            .find(|s| s.role == common::SignatureRole::CustomerRepresentative as i32)
+            .expect("the representative's signature");
+        let drawn = representative.evidence.clone().unwrap_or_default();
+        assert_eq!(drawn.content_type, "image/png");
+        assert!(drawn.caption.starts_with("李伟 · "), "{}", drawn.caption);
+        let stored = desk
+            .office
+            .intake
+            .get_ticket(authed(
+                intake::GetTicketRequest {
+                    ticket_id: ticket.clone(),
+                },
+                &agent,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .ticket
+            .unwrap()
+            .attachments;
+        assert_eq!(stored.len(), 2, "{stored:?}");
         desk.office.app.stop().await.unwrap();
     }
 }

@@ -1,8 +1,8 @@
 // The console's service worker: the console opens with no network (on a roof, in a basement)
 // and what a technician recorded offline is still there to send. Generated into dist/sw.js by
 // vite.config.ts, which fills in the build's files; gRPC-Web calls (POST) never touch it.
-const FILES = ["/assets/Archive-D-zKCcEc.js","/assets/Board-Bs5sSY20.js","/assets/CallDesk-B3a2t71f.js","/assets/Case-CPcWNnWa.js","/assets/FileOutlined-o4NZuKcN.js","/assets/Job-DbD3dcFd.js","/assets/Stats-DjwE9RA2.js","/assets/Tickets-DOVfhSL_.js","/assets/checkbox-3ykn2Q1w.js","/assets/components-BxoNmGz-.js","/assets/date-picker-DtXDsuil.js","/assets/descriptions-Dq-ReNRa.js","/assets/download-Da9Zgsp_.js","/assets/index-aJZfSMI9.js","/assets/input-DIPZivk9.js","/assets/list-GMQOg0m6.js","/assets/progress-scCbHdEv.js","/assets/row-CdCpyjOU.js","/assets/row-DE7c4aRE.js","/assets/shell-3cmRI7l2.js","/assets/table-CxK1iXTR.js","/assets/typography-CxNR601D.js","/assets/useMergedMask-01jTiLBB.js","/icon-192.png","/icon-512.png","/manifest.webmanifest"];
-const CACHE = `steelcare-${"8d1fdc5d449faee3"}`;
+const FILES = ["/assets/Archive-D6giXAU5.js","/assets/Board-bFuLYzXz.js","/assets/CallDesk-DFUwT0Cf.js","/assets/Case-C9ayLdVQ.js","/assets/FileOutlined-CemwSPla.js","/assets/Job-BE3Zza7O.js","/assets/Stats-CmisG9a0.js","/assets/Tickets-DKpWHZtb.js","/assets/checkbox-qIreqVGI.js","/assets/components-BPxzsZNw.js","/assets/date-picker-D-p8Ava2.js","/assets/descriptions-CpJTFmQN.js","/assets/download-Da9Zgsp_.js","/assets/index-Dh140Tpq.js","/assets/input-K1sHUu0g.js","/assets/list-BAd67Yz0.js","/assets/progress-D3IcMAQa.js","/assets/row-Chx4pQlo.js","/assets/row-Cmq0P1Wn.js","/assets/shell-Ce6NVUAQ.js","/assets/table-BJT-R7s7.js","/assets/typography-D1ukgSSn.js","/assets/useMergedMask-BlXrUoED.js","/icon-192.png","/icon-512.png","/manifest.webmanifest"];
+const CACHE = `steelcare-${"322304a8fc0e1065"}`;
 
 self.addEventListener("install", (event) => {
   event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(["/", ...FILES])).then(() => self.skipWaiting()));

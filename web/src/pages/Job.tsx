@@ -53,8 +53,6 @@ interface Draft {
   dissent?: boolean;
   representative_opinion?: string;
   surveyor_opinion?: string;
-  /** The signature as first sent (a correction sends it again as it was: the same attachment). */
-  signature_file?: OutboxFile;
   root_cause?: number;
   party?: number;
   measurements?: Item[];
@@ -141,6 +139,7 @@ export default function Job() {
   const [judged, setJudged] = useState<{ verdicts: (Measurement | undefined)[]; problems: Record<string, string>; offline: boolean }>({ verdicts: [], problems: {}, offline: false });
   const outbox = useOutbox().filter((e) => e.ticketId === ticketId && e.kind === "survey");
   const judging = useRef(0);
+  const signatureSent = useRef<OutboxFile | undefined>(undefined);
 
   const [offline, setOffline] = useState(false);
   const load = useCallback(async () => {
@@ -243,7 +242,7 @@ export default function Job() {
     const now = timestampNow();
     const signedAt = new Date();
     const where = await position();
-    const sentBefore = draft.signature_file?.dataUrl === draft.signature ? draft.signature_file : undefined;
+    const sentBefore = signatureSent.current?.dataUrl === draft.signature ? signatureSent.current : undefined;
     const files: OutboxFile[] = [
       // A photo's id is its request id: sent again after a correction, it is the same attachment.
       ...(draft.photos ?? []).map((p): OutboxFile => ({ requestId: p.id, fileName: p.name, caption: "", dataUrl: p.dataUrl, use: "image" })),
@@ -301,7 +300,6 @@ export default function Job() {
       findings: content?.findings,
       photos: (entry.files ?? []).filter((f) => f.use === "image").map((f) => ({ id: f.requestId, name: f.fileName, dataUrl: f.dataUrl })),
       signature: entry.files?.find((f) => f.use === "signature")?.dataUrl,
-      signature_file: entry.files?.find((f) => f.use === "signature"),
       dissent: representativeSignature?.dissent,
       representative_opinion: representativeSignature?.opinion,
       surveyor_opinion: content?.signatures.find((x) => x.role === SignatureRole.SURVEYOR)?.opinion,
@@ -323,6 +321,8 @@ export default function Job() {
       })),
     };
     localStorage.setItem(draftKey(ticketId), JSON.stringify(draft));
+    // The signature as it was sent: unchanged, it goes again as the same attachment.
+    signatureSent.current = entry.files?.find((f) => f.use === "signature");
     discard(entry.requestId);
     setCorrection({
       draft,

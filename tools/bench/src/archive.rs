@@ -72,6 +72,7 @@ async fn prepared_case(
                     file_name: format!("photo-{p:02}.jpg"),
                     content_type: "image/jpeg".into(),
                     caption: format!("roof, photo {p}"),
+                    request_id: String::new(),
                 },
             )),
         }];

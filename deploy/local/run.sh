@@ -86,10 +86,15 @@ else
     --dir "$DIR" --logfile "$DIR/redis.log" &
   REDIS_PID=$!
   REDIS_URL=redis://127.0.0.1:$REDIS_PORT
-  for _ in $(seq 1 50); do
+  for _ in $(seq 1 100); do
     (exec 3<>"/dev/tcp/127.0.0.1/$REDIS_PORT") 2>/dev/null && break
     sleep 0.1
   done
+  if ! (exec 3<>"/dev/tcp/127.0.0.1/$REDIS_PORT") 2>/dev/null; then
+    say "redis did not start on 127.0.0.1:$REDIS_PORT; its log:"
+    cat "$DIR/redis.log" >&2 || true
+    exit 1
+  fi
 fi
 
 if [ -z "${STEELCARE__AUTH__JWT_SECRET:-}" ]; then

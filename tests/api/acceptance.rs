@@ -27,6 +27,14 @@ use crate::repair::{
 /// customer's agreement, work on both steps, the key step inspected and passed.
 pub(crate) async fn repaired_case(desk: &mut Desk) -> String {
     let ticket = agreed_case(desk).await;
+    repair_and_complete(desk, &ticket).await;
+    ticket
+}
+
+/// The crew's work on both steps of an agreed case, the key step inspected and passed, and
+/// the engineer's completion.
+pub(crate) async fn repair_and_complete(desk: &mut Desk, ticket: &str) {
+    let ticket = ticket.to_owned();
     let crew = desk.office.tech_token("t-crew");
     for (step, progress) in [("s1", 40), ("s2", 90)] {
         let mut entry = work(step, &["t-crew"], progress);
@@ -44,27 +52,13 @@ pub(crate) async fn repaired_case(desk: &mut Desk) -> String {
         .unwrap();
     assert!(passed.passed);
     desk.complete("done-1", &ticket).await.unwrap();
-    ticket
 }
 
 /// A case agreed and ready for its crew (t-crew): survey, a plan only the technical lead
 /// approves (s1, then the key step s2 with a coating criterion on G2), the customer's decision
 /// and the signed agreement.
 pub(crate) async fn agreed_case(desk: &mut Desk) -> String {
-    let ticket = desk
-        .surveyed_case("t-lead", TimeDelta::hours(2), true)
-        .await;
-    let engineer = desk.engineer.clone();
-    desk.submit("r-1", &ticket, report_content(), &engineer)
-        .await
-        .unwrap();
-    let mut content = plan_content(&["t-crew"], TimeDelta::days(1));
-    content.cost_estimate = cny(1_000_000);
-    desk.propose("p-1", &ticket, content, "").await.unwrap();
-    let reviewer = desk.reviewer.clone();
-    desk.review("v-1", &ticket, 1, true, "", &reviewer)
-        .await
-        .unwrap();
+    let ticket = approved_case(desk).await;
     desk.repair
         .record_customer_decision(authed(
             rpb::RecordCustomerDecisionRequest {
@@ -78,8 +72,33 @@ pub(crate) async fn agreed_case(desk: &mut Desk) -> String {
         ))
         .await
         .unwrap();
+    sign_agreement(desk, &ticket).await;
+    ticket
+}
+
+/// The engineer signs the agreement on plan version 1 (the customer agreed to it).
+pub(crate) async fn sign_agreement(desk: &mut Desk, ticket: &str) {
     desk.repair
-        .sign_agreement(authed(agreement("a-1", &ticket), &desk.engineer))
+        .sign_agreement(authed(agreement("a-1", ticket), &desk.engineer))
+        .await
+        .unwrap();
+}
+
+/// A case whose plan (version 1: s1, then the key step s2 with a coating criterion on G2, crew
+/// t-crew, 10,000.00 CNY) the technical lead approved, waiting for the customer's decision.
+pub(crate) async fn approved_case(desk: &mut Desk) -> String {
+    let ticket = desk
+        .surveyed_case("t-lead", TimeDelta::hours(2), true)
+        .await;
+    let engineer = desk.engineer.clone();
+    desk.submit("r-1", &ticket, report_content(), &engineer)
+        .await
+        .unwrap();
+    let mut content = plan_content(&["t-crew"], TimeDelta::days(1));
+    content.cost_estimate = cny(1_000_000);
+    desk.propose("p-1", &ticket, content, "").await.unwrap();
+    let reviewer = desk.reviewer.clone();
+    desk.review("v-1", &ticket, 1, true, "", &reviewer)
         .await
         .unwrap();
     ticket

@@ -245,3 +245,131 @@ async fn a_crew_logs_work_offline_and_inspects_the_key_step_on_a_phone() {
         desk.office.app.stop().await.unwrap();
     }
 }
+
+#[tokio::test]
+async fn a_customer_agrees_to_the_plan_signs_the_acceptance_and_rates_on_a_phone() {
+    use steelcare_proto::acceptance::v1 as apb;
+    use steelcare_proto::acceptance::v1::acceptance_service_client::AcceptanceServiceClient;
+    use steelcare_proto::feedback::v1 as fpb;
+    use steelcare_proto::feedback::v1::feedback_service_client::FeedbackServiceClient;
+
+    let Some(chromium) = chromium_or_skip() else {
+        return;
+    };
+    for backend in backends() {
+        let mut desk = Desk::open(&backend).await;
+        for id in ["t-lead", "t-crew"] {
+            desk.office.hire(roofer(id, date(2030, 12, 31))).await;
+        }
+        let ticket = crate::acceptance::approved_case(&mut desk).await;
+        steelcare::identity::add_from_command_line(
+            desk.office.app.db.clone(),
+            steelcare_proto::identity::v1::Person {
+                login: "li.wei".into(),
+                display_name: "李伟".into(),
+                roles: vec!["customer".into()],
+                organization_id: desk.office.customer_id.clone(),
+                ..Default::default()
+            },
+            PASSWORD.into(),
+        )
+        .await
+        .unwrap();
+        let address = desk.office.app.address.clone();
+        let phase = |phase: &str| {
+            serde_json::json!({
+                "url": address,
+                "login": "li.wei",
+                "password": PASSWORD,
+                "ticketId": ticket,
+                "phase": phase,
+            })
+        };
+        let engineer = desk.engineer.clone();
+
+        // The customer agrees to the approved plan, in their own name.
+        run_script("customer.mjs", phase("decide"), &backend, &chromium, 2).await;
+        let decisions = desk
+            .repair
+            .list_customer_decisions(authed(
+                pb::ListCustomerDecisionsRequest {
+                    ticket_id: ticket.clone(),
+                },
+                &engineer,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .decisions;
+        assert_eq!(decisions.len(), 1, "{}", backend.name());
+        assert!(decisions[0].agreed);
+        assert_eq!(
+            decisions[0]
+                .recorded_by
+                .as_ref()
+                .map(|a| a.display_name.as_str()),
+            Some("李伟")
+        );
+
+        // Agreement, repair, completion and self-inspection by the office and the crew.
+        crate::acceptance::sign_agreement(&mut desk, &ticket).await;
+        crate::acceptance::repair_and_complete(&mut desk, &ticket).await;
+        let crew = desk.office.tech_token("t-crew");
+        let mut acceptance = AcceptanceServiceClient::new(desk.office.app.channel().await);
+        acceptance
+            .record_self_inspection(authed(
+                crate::acceptance::self_inspection("s-1", &ticket, [152.0; 5]),
+                &crew,
+            ))
+            .await
+            .unwrap();
+
+        // The customer signs the acceptance with a finger: the drawn signature is its evidence.
+        run_script("customer.mjs", phase("accept"), &backend, &chromium, 2).await;
+        let rounds = acceptance
+            .list_customer_acceptances(authed(
+                apb::ListCustomerAcceptancesRequest {
+                    ticket_id: ticket.clone(),
+                },
+                &engineer,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .acceptances;
+        assert_eq!(rounds.len(), 1);
+        assert!(rounds[0].accepted);
+        let signed = rounds[0].customer_signature.clone().unwrap_or_default();
+        assert_eq!(
+            signed.evidence.map(|e| e.content_type).as_deref(),
+            Some("image/png")
+        );
+
+        // And answers the survey on the five dimensions.
+        run_script("customer.mjs", phase("rate"), &backend, &chromium, 2).await;
+        let surveys = FeedbackServiceClient::new(desk.office.app.channel().await)
+            .list_satisfaction(authed(
+                fpb::ListSatisfactionRequest {
+                    ticket_id: ticket.clone(),
+                },
+                &engineer,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .surveys;
+        assert_eq!(surveys.len(), 1);
+        let scores = surveys[0].scores.clone().unwrap_or_default();
+        assert_eq!(
+            (
+                scores.response_speed,
+                scores.professional_competence,
+                scores.service_attitude,
+                scores.fix_effect,
+                scores.communication
+            ),
+            (5, 4, 5, 4, Some(3))
+        );
+        desk.office.app.stop().await.unwrap();
+    }
+}

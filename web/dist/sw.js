@@ -1,8 +1,8 @@
 // The console's service worker: the console opens with no network (on a roof, in a basement)
 // and what a technician recorded offline is still there to send. Generated into dist/sw.js by
 // vite.config.ts, which fills in the build's files; gRPC-Web calls (POST) never touch it.
-const FILES = ["/assets/Archive-D6giXAU5.js","/assets/Board-bFuLYzXz.js","/assets/CallDesk-DFUwT0Cf.js","/assets/Case-C9ayLdVQ.js","/assets/FileOutlined-CemwSPla.js","/assets/Job-BE3Zza7O.js","/assets/Stats-CmisG9a0.js","/assets/Tickets-DKpWHZtb.js","/assets/checkbox-qIreqVGI.js","/assets/components-BPxzsZNw.js","/assets/date-picker-D-p8Ava2.js","/assets/descriptions-CpJTFmQN.js","/assets/download-Da9Zgsp_.js","/assets/index-Dh140Tpq.js","/assets/input-K1sHUu0g.js","/assets/list-BAd67Yz0.js","/assets/progress-D3IcMAQa.js","/assets/row-Chx4pQlo.js","/assets/row-Cmq0P1Wn.js","/assets/shell-Ce6NVUAQ.js","/assets/table-BJT-R7s7.js","/assets/typography-D1ukgSSn.js","/assets/useMergedMask-BlXrUoED.js","/icon-192.png","/icon-512.png","/manifest.webmanifest"];
-const CACHE = `steelcare-${"322304a8fc0e1065"}`;
+const FILES = ["/assets/Archive-YJrTPiiP.js","/assets/Board-C0G0eoYO.js","/assets/CallDesk-D6gn8L6Y.js","/assets/Case-BfqiH8Vy.js","/assets/FileOutlined-PTql8Kso.js","/assets/Job-D019fh0U.js","/assets/Stats-kv7swYAP.js","/assets/Tickets-Dqu9pStM.js","/assets/checkbox-DxgzN_iM.js","/assets/components-DC4xDKXs.js","/assets/date-picker-vPhvXDIM.js","/assets/descriptions-CEWdW92Z.js","/assets/download-Da9Zgsp_.js","/assets/index-CK6kOaVq.js","/assets/input-DOcfWZj4.js","/assets/list-D9uCKJ57.js","/assets/media-BN_boxiW.js","/assets/progress-BGOvdkHv.js","/assets/row-914F9FJU.js","/assets/row-TFSteKeT.js","/assets/shell-Dk7zBdZP.js","/assets/table-CiTloP_k.js","/assets/typography-CPi09ET3.js","/assets/useMergedMask-DEIyMbos.js","/icon-192.png","/icon-512.png","/manifest.webmanifest"];
+const CACHE = `steelcare-${"d09eae8265861187"}`;
 
 self.addEventListener("install", (event) => {
   event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(["/", ...FILES])).then(() => self.skipWaiting()));

@@ -73,7 +73,7 @@ async function signIn(browser, token, lang = "en") {
 
 async function pick(page, testId, text) {
   await page.getByTestId(testId).click();
-  await page.locator(".ant-select-dropdown:visible .ant-select-item-option", { hasText: text }).first().click();
+  await page.locator(".ant-select-dropdown:not(.ant-select-dropdown-hidden) .ant-select-item-option", { hasText: text }).first().click();
 }
 
 const steps = [];
@@ -117,7 +117,7 @@ try {
     check(texts.some((t) => t.includes("必填")), `violations not in Chinese: ${JSON.stringify(texts)}`);
     check(!texts.some((t) => /required|invalid/.test(t)), `English in the Chinese console: ${JSON.stringify(texts)}`);
     await zhAgent.getByTestId("channel").click();
-    const options = zhAgent.locator(".ant-select-dropdown:visible .ant-select-item-option");
+    const options = zhAgent.locator(".ant-select-dropdown:not(.ant-select-dropdown-hidden) .ant-select-item-option");
     await options.filter({ hasText: "热线" }).first().waitFor({ timeout: WAIT });
     const channels = await options.allTextContents();
     check(channels.includes("热线"), `channels not labelled by the server in Chinese: ${JSON.stringify(channels)}`);
@@ -238,7 +238,7 @@ try {
     // Reporting a problem, the customer chooses among its own projects only.
     await customer.goto(`${env.url}/desk`);
     await customer.getByTestId("project").click();
-    const options = customer.locator(".ant-select-dropdown:visible .ant-select-item-option");
+    const options = customer.locator(".ant-select-dropdown:not(.ant-select-dropdown-hidden) .ant-select-item-option");
     // The list is filled when ListProjects answers (the dropdown may open empty first).
     await options.filter({ hasText: env.projectName }).first().waitFor({ timeout: WAIT }).catch(() => {});
     const projects = await options.allTextContents();

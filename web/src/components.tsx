@@ -3,7 +3,7 @@
 import { useEffect, useState } from "react";
 import { Alert, Space, Tag, Typography, type FormInstance } from "antd";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
-import { ClockMode, SlaStatus, type SlaClock } from "./gen/steelcare/common/v1/common_pb";
+import { ClockMode, SlaStatus, type Money, type SlaClock } from "./gen/steelcare/common/v1/common_pb";
 import { describe, fieldViolations } from "./api";
 import { enumLabel, useI18n, type EnumName, type Word } from "./i18n";
 import { useSession } from "./session";
@@ -133,4 +133,10 @@ export function clearEdited(form: FormInstance) {
     walk(changed, []);
     form.setFields(paths.map((name) => ({ name, errors: [] })));
   };
+}
+
+/** An amount with its currency ("CNY 10,000.00"); a dash when there is none. */
+export function money(m: Money | undefined): string {
+  if (!m) return "—";
+  return `${m.currencyCode} ${(Number(m.amountMinor) / 100).toLocaleString(undefined, { minimumFractionDigits: 2 })}`;
 }

@@ -55,6 +55,7 @@ function Dossier({ archiveNumber }: { archiveNumber: string }) {
         <Descriptions.Item label={t("missing")}>{archive.completeness?.missing.map((k) => <Tag key={k} color="orange">{enumLabel(lang, "DocumentKind", k)}</Tag>)}</Descriptions.Item>
       </Descriptions>
       <Table
+        scroll={{ x: 720 }}
         size="small"
         rowKey="sequence"
         pagination={false}
@@ -89,6 +90,7 @@ export default function Archive() {
       {archiveNumber && <Dossier archiveNumber={archiveNumber} />}
       <Card title={t("archive")}>
         <Table
+          scroll={{ x: 720 }}
           size="small"
           rowKey="archiveNumber"
           pagination={false}

@@ -13,12 +13,13 @@ import { PlanStatus } from "../gen/steelcare/repair/v1/repair_service_pb";
 import type { CustomerAcceptance } from "../gen/steelcare/acceptance/v1/acceptance_service_pb";
 import type { Visit } from "../gen/steelcare/feedback/v1/feedback_service_pb";
 import { VisitStatus } from "../gen/steelcare/feedback/v1/feedback_service_pb";
-import { RootCause, type Measurement, type Money } from "../gen/steelcare/common/v1/common_pb";
+import { RootCause, type Measurement } from "../gen/steelcare/common/v1/common_pb";
 import { Code, ConnectError, acceptance, dispatch, feedback, intake, isCode, repair } from "../api";
 import { enumLabel, useI18n, type Word } from "../i18n";
-import { Clock, EnumTag, ErrorAlert, Time, showError } from "../components";
+import { Clock, EnumTag, ErrorAlert, Time, money, showError } from "../components";
 import { toDate } from "../time";
 import { hasRole, useSession } from "../session";
+import CustomerActions from "./CustomerActions";
 
 interface Records {
   assignments: Assignment[];
@@ -55,11 +56,6 @@ async function loadRecords(ticketId: string): Promise<Records> {
   return { assignments, surveys, plans, agreement, work, acceptances, visits };
 }
 
-function money(m: Money | undefined): string {
-  if (!m) return "—";
-  return `${m.currencyCode} ${(Number(m.amountMinor) / 100).toLocaleString(undefined, { minimumFractionDigits: 2 })}`;
-}
-
 function measurementRows(ms: Measurement[], lang: string) {
   return ms.map((m) => ({
     key: m.measurementId || `${m.member}-${m.location}`,
@@ -77,6 +73,7 @@ function Measurements({ items }: { items: Measurement[] }) {
   const { t, lang } = useI18n();
   return (
     <Table
+      scroll={{ x: 720 }}
       size="small"
       pagination={false}
       dataSource={measurementRows(items, lang)}
@@ -170,6 +167,7 @@ export default function CasePage() {
   return (
     <Space direction="vertical" style={{ width: "100%" }} size="large">
       <ErrorAlert message={error} />
+      {hasRole(session, "customer") && <CustomerActions ticket={ticket} onChanged={() => void reload()} />}
       <Card
         title={<Space><span data-testid="case-number">{ticket.acceptanceNumber}</span><span data-testid="case-state"><EnumTag name="CaseState" value={ticket.state} color="blue" /></span></Space>}
         extra={

@@ -149,6 +149,7 @@ export default function Stats() {
             style={{ marginTop: 16 }}
           >
             <Table
+              scroll={{ x: 720 }}
               size="small"
               rowKey="subject"
               pagination={false}

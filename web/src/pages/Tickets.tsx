@@ -76,6 +76,7 @@ export default function Tickets() {
         <Button type="primary" htmlType="submit" data-testid="search">{t("search")}</Button>
       </Form>
       <Table<Ticket>
+        scroll={{ x: 720 }}
         rowKey="ticketId"
         loading={loading}
         dataSource={rows}

@@ -1,0 +1,194 @@
+// What a customer does on their case, phone first: decide on the approved plan (agree, or ask
+// for changes with the reasons), sign the acceptance form with a drawn signature or list what
+// must be rectified, and answer the satisfaction survey on the five dimensions of MISSION §8.2.
+// Each is a call of the public API with the customer's own token (the API keeps them to their
+// organisation's cases).
+import { useCallback, useEffect, useRef, useState } from "react";
+import { timestampNow } from "@bufbuild/protobuf/wkt";
+import { Alert, Button, Card, Descriptions, Form, Input, List, Rate, Space, Tag, Typography } from "antd";
+import { CaseState, SignatureMethod, SignatureRole } from "../gen/steelcare/common/v1/common_pb";
+import type { Ticket } from "../gen/steelcare/intake/v1/intake_service_pb";
+import { PlanStatus, type RepairPlan } from "../gen/steelcare/repair/v1/repair_service_pb";
+import { Code, acceptance, feedback, intake, isCode, repair } from "../api";
+import { useI18n, type Word } from "../i18n";
+import { ErrorAlert, Time, clearEdited, money, showError } from "../components";
+import { useSession } from "../session";
+import { SignaturePad, dataUrlBytes } from "../media";
+
+/** The five dimensions of MISSION §8.2, as SatisfactionScores names them. */
+const DIMENSIONS: [keyof Scores, Word][] = [
+  ["response_speed", "responseSpeed"],
+  ["professional_competence", "professionalCompetence"],
+  ["service_attitude", "serviceAttitude"],
+  ["fix_effect", "fixEffect"],
+  ["communication", "communication"],
+];
+interface Scores {
+  response_speed?: number;
+  professional_competence?: number;
+  service_attitude?: number;
+  fix_effect?: number;
+  communication?: number;
+  overall?: number;
+  comment?: string;
+}
+
+export default function CustomerActions({ ticket, onChanged }: { ticket: Ticket; onChanged: () => void }) {
+  const { t } = useI18n();
+  const session = useSession();
+  const [plan, setPlan] = useState<RepairPlan>();
+  const [error, setError] = useState("");
+  const [done, setDone] = useState<Word>();
+  const [asking, setAsking] = useState(false);
+  const [reasons, setReasons] = useState("");
+  const [rectifying, setRectifying] = useState(false);
+  const [items, setItems] = useState("");
+  const [signature, setSignature] = useState("");
+  const [rated, setRated] = useState(false);
+  const [scoresForm] = Form.useForm<Scores>();
+  // One request id per decision, kept while the page is open: a second tap is the same call.
+  const requestIds = useRef<Record<string, string>>({});
+  const once = (what: string) => (requestIds.current[what] ??= crypto.randomUUID());
+  const me = { displayName: session.displayName || session.subject, title: t("customerRepresentative") };
+
+  const load = useCallback(async () => {
+    try {
+      if (ticket.state === CaseState.PLAN_APPROVED) {
+        const plans = await repair.listPlans({ ticketId: ticket.ticketId });
+        setPlan(plans.plans.filter((p) => p.status === PlanStatus.APPROVED).at(-1));
+      }
+      if ([CaseState.ACCEPTED, CaseState.ARCHIVED, CaseState.CLOSED].includes(ticket.state)) {
+        const surveys = await feedback.listSatisfaction({ ticketId: ticket.ticketId });
+        setRated(surveys.surveys.length > 0);
+      }
+    } catch (err) {
+      setError(showError(err, undefined, t));
+    }
+  }, [ticket.ticketId, ticket.state, t]);
+  useEffect(() => { void load(); }, [load]);
+
+  const decide = async (agreed: boolean) => {
+    if (!plan) return;
+    try {
+      await repair.recordCustomerDecision({ requestId: once(`decision-${plan.version}-${agreed}`), ticketId: ticket.ticketId, planVersion: plan.version, agreed, reasons: agreed ? "" : reasons, customer: me });
+      setDone(agreed ? "planAgreed" : "changesAsked");
+      onChanged();
+    } catch (err) {
+      setError(showError(err, undefined, t));
+    }
+  };
+
+  const accept = async (accepted: boolean) => {
+    try {
+      let evidence;
+      if (accepted) {
+        const { contentType, bytes } = dataUrlBytes(signature);
+        const signedAt = new Date();
+        const stored = await intake.attachFile({
+          metadata: { ticketId: ticket.ticketId, fileName: "acceptance-signature.png", contentType, caption: `${me.displayName} · ${signedAt.toISOString()}`, requestId: once("acceptance-signature") },
+          content: bytes,
+        });
+        evidence = stored.attachment;
+      }
+      await acceptance.recordCustomerAcceptance({
+        requestId: once(`acceptance-${accepted}`),
+        ticketId: ticket.ticketId,
+        accepted,
+        rectificationItems: accepted ? [] : items.split("\n").map((s) => s.trim()).filter(Boolean),
+        customerSignature: accepted ? { signer: me, signedTime: timestampNow(), method: SignatureMethod.ON_DEVICE, role: SignatureRole.CUSTOMER_REPRESENTATIVE, evidence } : undefined,
+      });
+      setDone(accepted ? "acceptanceSigned" : "rectificationAsked");
+      onChanged();
+    } catch (err) {
+      setError(showError(err, undefined, t));
+    }
+  };
+
+  const rate = async (v: Scores) => {
+    try {
+      await feedback.submitSatisfaction({
+        requestId: once("satisfaction"),
+        ticketId: ticket.ticketId,
+        scores: {
+          responseSpeed: v.response_speed ?? 0,
+          professionalCompetence: v.professional_competence ?? 0,
+          serviceAttitude: v.service_attitude ?? 0,
+          fixEffect: v.fix_effect ?? 0,
+          communication: v.communication ?? 0,
+          overall: v.overall || undefined,
+        },
+        comment: v.comment ?? "",
+      });
+      setRated(true);
+      setDone("thanksForRating");
+    } catch (err) {
+      if (isCode(err, Code.AlreadyExists)) setRated(true);
+      else setError(showError(err, scoresForm, t));
+    }
+  };
+
+  const content = plan?.content;
+  return (
+    <Space direction="vertical" style={{ width: "100%" }}>
+      <ErrorAlert message={error} />
+      {done && <Alert type="success" showIcon message={t(done)} data-testid="customer-done" />}
+
+      {ticket.state === CaseState.PLAN_APPROVED && plan && !done && (
+        <Card size="small" title={`${t("planToDecide")} · ${t("version")} ${plan.version}`} data-testid="plan-to-decide">
+          <Descriptions size="small" column={1}>
+            <Descriptions.Item label={t("objective")}>{content?.objective}</Descriptions.Item>
+            <Descriptions.Item label={t("scope")}>{content?.scope}</Descriptions.Item>
+            <Descriptions.Item label={t("schedule")}><Time value={content?.schedule?.startTime} /> – <Time value={content?.schedule?.endTime} /></Descriptions.Item>
+            <Descriptions.Item label={t("costEstimate")}>{money(content?.costEstimate)}</Descriptions.Item>
+            <Descriptions.Item label={t("disruption")}>{content?.disruption}</Descriptions.Item>
+          </Descriptions>
+          <List size="small" dataSource={content?.steps ?? []} renderItem={(s) => <List.Item>{s.keyStep && <Tag color="volcano">{t("keyStep")}</Tag>}{s.description}</List.Item>} />
+          {asking ? (
+            <Space direction="vertical" style={{ width: "100%" }}>
+              <Input.TextArea rows={3} value={reasons} onChange={(e) => setReasons(e.target.value)} placeholder={t("changesWanted")} data-testid="changes-reasons" />
+              <Button size="large" block onClick={() => decide(false)} disabled={!reasons.trim()} data-testid="ask-changes">{t("askForChanges")}</Button>
+            </Space>
+          ) : (
+            <Space direction="vertical" style={{ width: "100%" }}>
+              <Button type="primary" size="large" block onClick={() => decide(true)} data-testid="agree-plan">{t("agreeToPlan")}</Button>
+              <Button size="large" block onClick={() => setAsking(true)}>{t("askForChanges")}</Button>
+            </Space>
+          )}
+        </Card>
+      )}
+
+      {ticket.state === CaseState.SELF_INSPECTED && !done && (
+        <Card size="small" title={t("acceptanceForm")} data-testid="acceptance-form">
+          {rectifying ? (
+            <Space direction="vertical" style={{ width: "100%" }}>
+              <Input.TextArea rows={4} value={items} onChange={(e) => setItems(e.target.value)} placeholder={t("itemsToRectify")} data-testid="rectification-items" />
+              <Button size="large" block onClick={() => accept(false)} disabled={!items.trim()} data-testid="ask-rectification">{t("askForRectification")}</Button>
+            </Space>
+          ) : (
+            <Space direction="vertical" style={{ width: "100%" }}>
+              <Typography.Text>{t("signToAccept")}</Typography.Text>
+              <SignaturePad value={signature} onChange={setSignature} />
+              <Button type="primary" size="large" block onClick={() => accept(true)} disabled={!signature} data-testid="sign-acceptance">{t("signAcceptance")}</Button>
+              <Button size="large" block onClick={() => setRectifying(true)}>{t("askForRectification")}</Button>
+            </Space>
+          )}
+        </Card>
+      )}
+
+      {[CaseState.ACCEPTED, CaseState.ARCHIVED, CaseState.CLOSED].includes(ticket.state) && !rated && (
+        <Card size="small" title={t("satisfactionSurvey")} data-testid="satisfaction">
+          <Form form={scoresForm} layout="vertical" onFinish={rate} onValuesChange={clearEdited(scoresForm)}>
+            {DIMENSIONS.map(([name, word]) => (
+              <Form.Item key={name} name={name} label={t(word)} rules={[{ required: true, message: t("required") }]}>
+                <Rate data-testid={`rate-${name}`} style={{ fontSize: 28 }} />
+              </Form.Item>
+            ))}
+            <Form.Item name="overall" label={t("overallOptional")}><Rate style={{ fontSize: 28 }} /></Form.Item>
+            <Form.Item name="comment" label={t("comment")}><Input.TextArea rows={3} data-testid="rate-comment" /></Form.Item>
+            <Button type="primary" htmlType="submit" size="large" block data-testid="rate-submit">{t("sendRating")}</Button>
+          </Form>
+        </Card>
+      )}
+    </Space>
+  );
+}

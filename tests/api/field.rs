@@ -359,7 +359,7 @@ async fn a_customer_agrees_to_the_plan_signs_the_acceptance_and_rates_on_a_phone
             .into_inner()
             .surveys;
         assert_eq!(surveys.len(), 1);
-        let scores = surveys[0].scores.clone().unwrap_or_default();
+        let scores = surveys[0].scores.unwrap_or_default();
         assert_eq!(
             (
                 scores.response_speed,

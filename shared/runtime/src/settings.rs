@@ -1009,38 +1009,8 @@ impl RawOidc {
                 format!("[auth.oidc.{name}]: must name the audience of SteelCare's tokens"),
             ));
         }
-        let algorithms = self
-            .algorithms
-            .iter()
-            .map(|alg| match alg.as_str() {
-                "RS256" => Ok(jsonwebtoken::Algorithm::RS256),
-                "ES256" => Ok(jsonwebtoken::Algorithm::ES256),
-                "EdDSA" => Ok(jsonwebtoken::Algorithm::EdDSA),
-                other => Err(invalid(
-                    "auth.oidc.<name>.algorithms",
-                    format!("[auth.oidc.{name}]: {other:?} is not one of RS256, ES256, EdDSA"),
-                )),
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        if algorithms.is_empty() {
-            return Err(invalid(
-                "auth.oidc.<name>.algorithms",
-                format!("[auth.oidc.{name}]: at least one of RS256, ES256, EdDSA"),
-            ));
-        }
-        let role_map = self
-            .role_map
-            .into_iter()
-            .map(
-                |(value, role)| match role.parse::<steelcare_domain::Role>() {
-                    Ok(role) => Ok((value, role)),
-                    Err(err) => Err(invalid(
-                        "auth.oidc.<name>.role_map",
-                        format!("[auth.oidc.{name}]: {value:?}: {err}"),
-                    )),
-                },
-            )
-            .collect::<Result<Vec<_>, _>>()?;
+        let algorithms = oidc_algorithms(&name, &self.algorithms)?;
+        let role_map = oidc_role_map(&name, self.role_map)?;
         if self.require_directory && self.login_claim.trim().is_empty() {
             return Err(invalid(
                 "auth.oidc.<name>.require_directory",
@@ -1083,6 +1053,51 @@ impl RawOidc {
             name,
         })
     }
+}
+
+/// The signature algorithms a provider's tokens may use: some of RS256, ES256, EdDSA.
+fn oidc_algorithms(
+    name: &str,
+    given: &[String],
+) -> Result<Vec<jsonwebtoken::Algorithm>, SettingsError> {
+    let algorithms = given
+        .iter()
+        .map(|alg| match alg.as_str() {
+            "RS256" => Ok(jsonwebtoken::Algorithm::RS256),
+            "ES256" => Ok(jsonwebtoken::Algorithm::ES256),
+            "EdDSA" => Ok(jsonwebtoken::Algorithm::EdDSA),
+            other => Err(invalid(
+                "auth.oidc.<name>.algorithms",
+                format!("[auth.oidc.{name}]: {other:?} is not one of RS256, ES256, EdDSA"),
+            )),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if algorithms.is_empty() {
+        return Err(invalid(
+            "auth.oidc.<name>.algorithms",
+            format!("[auth.oidc.{name}]: at least one of RS256, ES256, EdDSA"),
+        ));
+    }
+    Ok(algorithms)
+}
+
+/// A provider's claim values and the roles they grant (each a role name).
+fn oidc_role_map(
+    name: &str,
+    given: std::collections::BTreeMap<String, String>,
+) -> Result<Vec<(String, steelcare_domain::Role)>, SettingsError> {
+    given
+        .into_iter()
+        .map(
+            |(value, role)| match role.parse::<steelcare_domain::Role>() {
+                Ok(role) => Ok((value, role)),
+                Err(err) => Err(invalid(
+                    "auth.oidc.<name>.role_map",
+                    format!("[auth.oidc.{name}]: {value:?}: {err}"),
+                )),
+            },
+        )
+        .collect()
 }
 
 /// `http://127.0.0.1…` or `http://localhost…`: a provider on this machine (tests, a sidecar).

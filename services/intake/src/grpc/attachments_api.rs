@@ -168,14 +168,8 @@ impl IntakeService {
         bytes: Bytes,
     ) -> Result<common::AttachmentRef, ApiError> {
         let hash = upload.hash(&bytes);
-        if let Some(request_id) = &upload.request_id
-            && let Some(earlier) =
-                idempotent::replayed(&self.db, ctx, UPLOAD.0, UPLOAD.1, request_id, &hash).await?
-        {
-            let row = store::attachment(&self.db, &earlier)
-                .await?
-                .ok_or_else(|| not_found("attachment", &earlier))?;
-            return Ok(view::attachment(&row));
+        if let Some(earlier) = self.uploaded_before(ctx, &upload, &hash).await? {
+            return Ok(earlier);
         }
         let CheckedUpload {
             ticket_id,
@@ -246,6 +240,27 @@ impl IntakeService {
                 Err(err)
             }
         }
+    }
+
+    /// The attachment an earlier upload with the same request id and content stored, if any.
+    async fn uploaded_before(
+        &self,
+        ctx: &RequestContext,
+        upload: &CheckedUpload,
+        hash: &str,
+    ) -> Result<Option<common::AttachmentRef>, ApiError> {
+        let Some(request_id) = &upload.request_id else {
+            return Ok(None);
+        };
+        let Some(earlier) =
+            idempotent::replayed(&self.db, ctx, UPLOAD.0, UPLOAD.1, request_id, hash).await?
+        else {
+            return Ok(None);
+        };
+        let row = store::attachment(&self.db, &earlier)
+            .await?
+            .ok_or_else(|| not_found("attachment", &earlier))?;
+        Ok(Some(view::attachment(&row)))
     }
 
     pub(super) async fn download(

@@ -1,8 +1,8 @@
 // The console's service worker: the console opens with no network (on a roof, in a basement)
 // and what a technician recorded offline is still there to send. Generated into dist/sw.js by
 // vite.config.ts, which fills in the build's files; gRPC-Web calls (POST) never touch it.
-const FILES = ["/assets/Archive-YJrTPiiP.js","/assets/Board-C0G0eoYO.js","/assets/CallDesk-D6gn8L6Y.js","/assets/Case-BfqiH8Vy.js","/assets/FileOutlined-PTql8Kso.js","/assets/Job-D019fh0U.js","/assets/Stats-kv7swYAP.js","/assets/Tickets-Dqu9pStM.js","/assets/checkbox-DxgzN_iM.js","/assets/components-DC4xDKXs.js","/assets/date-picker-vPhvXDIM.js","/assets/descriptions-CEWdW92Z.js","/assets/download-Da9Zgsp_.js","/assets/index-CK6kOaVq.js","/assets/input-DOcfWZj4.js","/assets/list-D9uCKJ57.js","/assets/media-BN_boxiW.js","/assets/progress-BGOvdkHv.js","/assets/row-914F9FJU.js","/assets/row-TFSteKeT.js","/assets/shell-Dk7zBdZP.js","/assets/table-CiTloP_k.js","/assets/typography-CPi09ET3.js","/assets/useMergedMask-DEIyMbos.js","/icon-192.png","/icon-512.png","/manifest.webmanifest"];
-const CACHE = `steelcare-${"d09eae8265861187"}`;
+const FILES = ["/assets/Archive-D8J417oP.js","/assets/Board-D3enWXgl.js","/assets/CallDesk-evkBEtOp.js","/assets/Case-CnLGKLwG.js","/assets/FileOutlined-nRpLE9WJ.js","/assets/Job-BosCkI5L.js","/assets/Stats-DdIAmobX.js","/assets/Tickets-DM4EMvHG.js","/assets/checkbox-CR-A9Zx3.js","/assets/components-DV8iAYC1.js","/assets/date-picker-dHw83nG3.js","/assets/descriptions-Bh7idKBo.js","/assets/download-Da9Zgsp_.js","/assets/index-VnXBUr1O.js","/assets/input-BjYaNvI_.js","/assets/list-BVlBhVEF.js","/assets/media-CU1MtFeP.js","/assets/progress-CJzxEmuT.js","/assets/row-BYVGAKbZ.js","/assets/row-DTAYPWto.js","/assets/shell-5T6OU1Sc.js","/assets/table-C9v7eAVB.js","/assets/typography-B4JFJ0BT.js","/assets/useMergedMask-D6DI86Tp.js","/icon-192.png","/icon-512.png","/manifest.webmanifest"];
+const CACHE = `steelcare-${"f4d9acad3354de4d"}`;
 
 self.addEventListener("install", (event) => {
   event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(["/", ...FILES])).then(() => self.skipWaiting()));

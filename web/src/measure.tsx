@@ -1,8 +1,51 @@
 // What the survey and inspection forms share: readings as typed, instruments this device
 // used before, the device's position, and a measurement's verdict as the server judged it.
+import { useCallback, useRef, useState } from "react";
 import { Alert, Tag, Typography } from "antd";
 import type { Measurement } from "./gen/steelcare/common/v1/common_pb";
+import { fieldViolations, repair } from "./api";
 import { useI18n } from "./i18n";
+
+/** The server's judgement of a form's measurements, by the form's item index. */
+export interface Judged {
+  verdicts: (Measurement | undefined)[];
+  problems: Record<string, string>;
+  offline: boolean;
+}
+
+/** Judges a form's measurements a moment after the typing stops (`JudgeMeasurements`: the
+ * server's rules, none of the console's): `items` are the form's, undefined where nothing is
+ * read yet. A refusal is shown at the item it names; no answer at all means "when online". */
+export function useJudgement(): [Judged, (items: (Measurement | undefined)[]) => void] {
+  const [judged, setJudged] = useState<Judged>({ verdicts: [], problems: {}, offline: false });
+  const calls = useRef(0);
+  const judge = useCallback((items: (Measurement | undefined)[]) => {
+    const call = ++calls.current;
+    window.setTimeout(async () => {
+      if (call !== calls.current) return;
+      const order = items.map((m, i) => (m ? i : -1)).filter((i) => i >= 0);
+      const sent = order.map((i) => items[i] as Measurement);
+      if (sent.length === 0) return setJudged({ verdicts: [], problems: {}, offline: false });
+      try {
+        const r = await repair.judgeMeasurements({ measurements: sent });
+        if (call !== calls.current) return;
+        const verdicts: (Measurement | undefined)[] = items.map(() => undefined);
+        order.forEach((at, k) => (verdicts[at] = r.measurements[k]));
+        setJudged({ verdicts, problems: {}, offline: false });
+      } catch (err) {
+        if (call !== calls.current) return;
+        const violations = fieldViolations(err);
+        const problems: Record<string, string> = {};
+        for (const [path, text] of Object.entries(violations)) {
+          const m = /^measurements\[(\d+)\]/.exec(path);
+          problems[m ? String(order[Number(m[1])]) : "all"] = text;
+        }
+        setJudged({ verdicts: [], problems, offline: Object.keys(violations).length === 0 });
+      }
+    }, 400);
+  }, []);
+  return [judged, judge];
+}
 
 export function readings(text: string | undefined): number[] {
   return (text ?? "")

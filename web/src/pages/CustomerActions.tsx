@@ -3,7 +3,7 @@
 // must be rectified, and answer the satisfaction survey on the five dimensions of MISSION §8.2.
 // Each is a call of the public API with the customer's own token (the API keeps them to their
 // organisation's cases).
-import { useCallback, useEffect, useRef, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { timestampNow } from "@bufbuild/protobuf/wkt";
 import { Alert, Button, Card, Descriptions, Form, Input, List, Rate, Space, Tag, Typography } from "antd";
 import { CaseState, SignatureMethod, SignatureRole } from "../gen/steelcare/common/v1/common_pb";
@@ -33,59 +33,105 @@ interface Scores {
   comment?: string;
 }
 
-export default function CustomerActions({ ticket, onChanged }: { ticket: Ticket; onChanged: () => void }) {
+/** What a customer person is called on what they sign and decide. */
+function useMe() {
   const { t } = useI18n();
   const session = useSession();
+  return { displayName: session.displayName || session.subject, title: t("customerRepresentative") };
+}
+
+/** One request id per action, kept while the page is open: a second tap is the same call. */
+function useOnce() {
+  const ids = useRef<Record<string, string>>({});
+  return (what: string) => (ids.current[what] ??= crypto.randomUUID());
+}
+
+export default function CustomerActions({ ticket, onChanged }: { ticket: Ticket; onChanged: () => void }) {
+  const [done, setDone] = useState<Word>();
+  const { t } = useI18n();
+  const finished = (word: Word) => {
+    setDone(word);
+    onChanged();
+  };
+  return (
+    <Space direction="vertical" style={{ width: "100%" }}>
+      {done && <Alert type="success" showIcon message={t(done)} data-testid="customer-done" />}
+      {ticket.state === CaseState.PLAN_APPROVED && !done && <PlanDecision ticket={ticket} onDone={finished} />}
+      {ticket.state === CaseState.SELF_INSPECTED && !done && <AcceptanceForm ticket={ticket} onDone={finished} />}
+      {[CaseState.ACCEPTED, CaseState.ARCHIVED, CaseState.CLOSED].includes(ticket.state) && <SatisfactionSurvey ticket={ticket} onDone={setDone} />}
+    </Space>
+  );
+}
+
+/** The approved plan, to agree to or to ask changes of with the reasons. */
+function PlanDecision({ ticket, onDone }: { ticket: Ticket; onDone: (w: Word) => void }) {
+  const { t } = useI18n();
+  const me = useMe();
+  const once = useOnce();
   const [plan, setPlan] = useState<RepairPlan>();
   const [error, setError] = useState("");
-  const [done, setDone] = useState<Word>();
   const [asking, setAsking] = useState(false);
   const [reasons, setReasons] = useState("");
-  const [rectifying, setRectifying] = useState(false);
-  const [items, setItems] = useState("");
-  const [signature, setSignature] = useState("");
-  const [rated, setRated] = useState(false);
-  const [scoresForm] = Form.useForm<Scores>();
-  // One request id per decision, kept while the page is open: a second tap is the same call.
-  const requestIds = useRef<Record<string, string>>({});
-  const once = (what: string) => (requestIds.current[what] ??= crypto.randomUUID());
-  const me = { displayName: session.displayName || session.subject, title: t("customerRepresentative") };
-
-  const load = useCallback(async () => {
-    try {
-      if (ticket.state === CaseState.PLAN_APPROVED) {
-        const plans = await repair.listPlans({ ticketId: ticket.ticketId });
-        setPlan(plans.plans.filter((p) => p.status === PlanStatus.APPROVED).at(-1));
-      }
-      if ([CaseState.ACCEPTED, CaseState.ARCHIVED, CaseState.CLOSED].includes(ticket.state)) {
-        const surveys = await feedback.listSatisfaction({ ticketId: ticket.ticketId });
-        setRated(surveys.surveys.length > 0);
-      }
-    } catch (err) {
-      setError(showError(err, undefined, t));
-    }
-  }, [ticket.ticketId, ticket.state, t]);
-  useEffect(() => { void load(); }, [load]);
-
+  useEffect(() => {
+    repair
+      .listPlans({ ticketId: ticket.ticketId })
+      .then((plans) => setPlan(plans.plans.filter((p) => p.status === PlanStatus.APPROVED).at(-1)))
+      .catch((err) => setError(showError(err, undefined, t)));
+  }, [ticket.ticketId, t]);
   const decide = async (agreed: boolean) => {
     if (!plan) return;
     try {
       await repair.recordCustomerDecision({ requestId: once(`decision-${plan.version}-${agreed}`), ticketId: ticket.ticketId, planVersion: plan.version, agreed, reasons: agreed ? "" : reasons, customer: me });
-      setDone(agreed ? "planAgreed" : "changesAsked");
-      onChanged();
+      onDone(agreed ? "planAgreed" : "changesAsked");
     } catch (err) {
       setError(showError(err, undefined, t));
     }
   };
+  const content = plan?.content;
+  if (!plan) return <ErrorAlert message={error} />;
+  return (
+    <Card size="small" title={`${t("planToDecide")} · ${t("version")} ${plan.version}`} data-testid="plan-to-decide">
+      <ErrorAlert message={error} />
+      <Descriptions size="small" column={1}>
+        <Descriptions.Item label={t("objective")}>{content?.objective}</Descriptions.Item>
+        <Descriptions.Item label={t("scope")}>{content?.scope}</Descriptions.Item>
+        <Descriptions.Item label={t("schedule")}><Time value={content?.schedule?.startTime} /> – <Time value={content?.schedule?.endTime} /></Descriptions.Item>
+        <Descriptions.Item label={t("costEstimate")}>{money(content?.costEstimate)}</Descriptions.Item>
+        <Descriptions.Item label={t("disruption")}>{content?.disruption}</Descriptions.Item>
+      </Descriptions>
+      <List size="small" dataSource={content?.steps ?? []} renderItem={(s) => <List.Item>{s.keyStep && <Tag color="volcano">{t("keyStep")}</Tag>}{s.description}</List.Item>} />
+      {asking ? (
+        <Space direction="vertical" style={{ width: "100%" }}>
+          <Input.TextArea rows={3} value={reasons} onChange={(e) => setReasons(e.target.value)} placeholder={t("changesWanted")} data-testid="changes-reasons" />
+          <Button size="large" block onClick={() => decide(false)} disabled={!reasons.trim()} data-testid="ask-changes">{t("askForChanges")}</Button>
+        </Space>
+      ) : (
+        <Space direction="vertical" style={{ width: "100%" }}>
+          <Button type="primary" size="large" block onClick={() => decide(true)} data-testid="agree-plan">{t("agreeToPlan")}</Button>
+          <Button size="large" block onClick={() => setAsking(true)}>{t("askForChanges")}</Button>
+        </Space>
+      )}
+    </Card>
+  );
+}
 
+/** The acceptance form: signed with a finger (the drawing is the signature's evidence), or the
+ * items to rectify. */
+function AcceptanceForm({ ticket, onDone }: { ticket: Ticket; onDone: (w: Word) => void }) {
+  const { t } = useI18n();
+  const me = useMe();
+  const once = useOnce();
+  const [error, setError] = useState("");
+  const [rectifying, setRectifying] = useState(false);
+  const [items, setItems] = useState("");
+  const [signature, setSignature] = useState("");
   const accept = async (accepted: boolean) => {
     try {
       let evidence;
       if (accepted) {
         const { contentType, bytes } = dataUrlBytes(signature);
-        const signedAt = new Date();
         const stored = await intake.attachFile({
-          metadata: { ticketId: ticket.ticketId, fileName: "acceptance-signature.png", contentType, caption: `${me.displayName} · ${signedAt.toISOString()}`, requestId: once("acceptance-signature") },
+          metadata: { ticketId: ticket.ticketId, fileName: "acceptance-signature.png", contentType, caption: `${me.displayName} · ${new Date().toISOString()}`, requestId: once("acceptance-signature") },
           content: bytes,
         });
         evidence = stored.attachment;
@@ -97,13 +143,45 @@ export default function CustomerActions({ ticket, onChanged }: { ticket: Ticket;
         rectificationItems: accepted ? [] : items.split("\n").map((s) => s.trim()).filter(Boolean),
         customerSignature: accepted ? { signer: me, signedTime: timestampNow(), method: SignatureMethod.ON_DEVICE, role: SignatureRole.CUSTOMER_REPRESENTATIVE, evidence } : undefined,
       });
-      setDone(accepted ? "acceptanceSigned" : "rectificationAsked");
-      onChanged();
+      onDone(accepted ? "acceptanceSigned" : "rectificationAsked");
     } catch (err) {
       setError(showError(err, undefined, t));
     }
   };
+  return (
+    <Card size="small" title={t("acceptanceForm")} data-testid="acceptance-form">
+      <ErrorAlert message={error} />
+      {rectifying ? (
+        <Space direction="vertical" style={{ width: "100%" }}>
+          <Input.TextArea rows={4} value={items} onChange={(e) => setItems(e.target.value)} placeholder={t("itemsToRectify")} data-testid="rectification-items" />
+          <Button size="large" block onClick={() => accept(false)} disabled={!items.trim()} data-testid="ask-rectification">{t("askForRectification")}</Button>
+        </Space>
+      ) : (
+        <Space direction="vertical" style={{ width: "100%" }}>
+          <Typography.Text>{t("signToAccept")}</Typography.Text>
+          <SignaturePad value={signature} onChange={setSignature} />
+          <Button type="primary" size="large" block onClick={() => accept(true)} disabled={!signature} data-testid="sign-acceptance">{t("signAcceptance")}</Button>
+          <Button size="large" block onClick={() => setRectifying(true)}>{t("askForRectification")}</Button>
+        </Space>
+      )}
+    </Card>
+  );
+}
 
+/** The satisfaction survey on the five dimensions, an optional overall score and a comment;
+ * nothing once the case has one. */
+function SatisfactionSurvey({ ticket, onDone }: { ticket: Ticket; onDone: (w: Word) => void }) {
+  const { t } = useI18n();
+  const once = useOnce();
+  const [form] = Form.useForm<Scores>();
+  const [error, setError] = useState("");
+  const [rated, setRated] = useState<boolean>();
+  useEffect(() => {
+    feedback
+      .listSatisfaction({ ticketId: ticket.ticketId })
+      .then((r) => setRated(r.surveys.length > 0))
+      .catch((err) => setError(showError(err, undefined, t)));
+  }, [ticket.ticketId, t]);
   const rate = async (v: Scores) => {
     try {
       await feedback.submitSatisfaction({
@@ -120,75 +198,26 @@ export default function CustomerActions({ ticket, onChanged }: { ticket: Ticket;
         comment: v.comment ?? "",
       });
       setRated(true);
-      setDone("thanksForRating");
+      onDone("thanksForRating");
     } catch (err) {
       if (isCode(err, Code.AlreadyExists)) setRated(true);
-      else setError(showError(err, scoresForm, t));
+      else setError(showError(err, form, t));
     }
   };
-
-  const content = plan?.content;
+  if (rated !== false) return <ErrorAlert message={error} />;
   return (
-    <Space direction="vertical" style={{ width: "100%" }}>
+    <Card size="small" title={t("satisfactionSurvey")} data-testid="satisfaction">
       <ErrorAlert message={error} />
-      {done && <Alert type="success" showIcon message={t(done)} data-testid="customer-done" />}
-
-      {ticket.state === CaseState.PLAN_APPROVED && plan && !done && (
-        <Card size="small" title={`${t("planToDecide")} · ${t("version")} ${plan.version}`} data-testid="plan-to-decide">
-          <Descriptions size="small" column={1}>
-            <Descriptions.Item label={t("objective")}>{content?.objective}</Descriptions.Item>
-            <Descriptions.Item label={t("scope")}>{content?.scope}</Descriptions.Item>
-            <Descriptions.Item label={t("schedule")}><Time value={content?.schedule?.startTime} /> – <Time value={content?.schedule?.endTime} /></Descriptions.Item>
-            <Descriptions.Item label={t("costEstimate")}>{money(content?.costEstimate)}</Descriptions.Item>
-            <Descriptions.Item label={t("disruption")}>{content?.disruption}</Descriptions.Item>
-          </Descriptions>
-          <List size="small" dataSource={content?.steps ?? []} renderItem={(s) => <List.Item>{s.keyStep && <Tag color="volcano">{t("keyStep")}</Tag>}{s.description}</List.Item>} />
-          {asking ? (
-            <Space direction="vertical" style={{ width: "100%" }}>
-              <Input.TextArea rows={3} value={reasons} onChange={(e) => setReasons(e.target.value)} placeholder={t("changesWanted")} data-testid="changes-reasons" />
-              <Button size="large" block onClick={() => decide(false)} disabled={!reasons.trim()} data-testid="ask-changes">{t("askForChanges")}</Button>
-            </Space>
-          ) : (
-            <Space direction="vertical" style={{ width: "100%" }}>
-              <Button type="primary" size="large" block onClick={() => decide(true)} data-testid="agree-plan">{t("agreeToPlan")}</Button>
-              <Button size="large" block onClick={() => setAsking(true)}>{t("askForChanges")}</Button>
-            </Space>
-          )}
-        </Card>
-      )}
-
-      {ticket.state === CaseState.SELF_INSPECTED && !done && (
-        <Card size="small" title={t("acceptanceForm")} data-testid="acceptance-form">
-          {rectifying ? (
-            <Space direction="vertical" style={{ width: "100%" }}>
-              <Input.TextArea rows={4} value={items} onChange={(e) => setItems(e.target.value)} placeholder={t("itemsToRectify")} data-testid="rectification-items" />
-              <Button size="large" block onClick={() => accept(false)} disabled={!items.trim()} data-testid="ask-rectification">{t("askForRectification")}</Button>
-            </Space>
-          ) : (
-            <Space direction="vertical" style={{ width: "100%" }}>
-              <Typography.Text>{t("signToAccept")}</Typography.Text>
-              <SignaturePad value={signature} onChange={setSignature} />
-              <Button type="primary" size="large" block onClick={() => accept(true)} disabled={!signature} data-testid="sign-acceptance">{t("signAcceptance")}</Button>
-              <Button size="large" block onClick={() => setRectifying(true)}>{t("askForRectification")}</Button>
-            </Space>
-          )}
-        </Card>
-      )}
-
-      {[CaseState.ACCEPTED, CaseState.ARCHIVED, CaseState.CLOSED].includes(ticket.state) && !rated && (
-        <Card size="small" title={t("satisfactionSurvey")} data-testid="satisfaction">
-          <Form form={scoresForm} layout="vertical" onFinish={rate} onValuesChange={clearEdited(scoresForm)}>
-            {DIMENSIONS.map(([name, word]) => (
-              <Form.Item key={name} name={name} label={t(word)} rules={[{ required: true, message: t("required") }]}>
-                <Rate data-testid={`rate-${name}`} style={{ fontSize: 28 }} />
-              </Form.Item>
-            ))}
-            <Form.Item name="overall" label={t("overallOptional")}><Rate style={{ fontSize: 28 }} /></Form.Item>
-            <Form.Item name="comment" label={t("comment")}><Input.TextArea rows={3} data-testid="rate-comment" /></Form.Item>
-            <Button type="primary" htmlType="submit" size="large" block data-testid="rate-submit">{t("sendRating")}</Button>
-          </Form>
-        </Card>
-      )}
-    </Space>
+      <Form form={form} layout="vertical" onFinish={rate} onValuesChange={clearEdited(form)}>
+        {DIMENSIONS.map(([name, word]) => (
+          <Form.Item key={name} name={name} label={t(word)} rules={[{ required: true, message: t("required") }]}>
+            <Rate data-testid={`rate-${name}`} style={{ fontSize: 28 }} />
+          </Form.Item>
+        ))}
+        <Form.Item name="overall" label={t("overallOptional")}><Rate style={{ fontSize: 28 }} /></Form.Item>
+        <Form.Item name="comment" label={t("comment")}><Input.TextArea rows={3} data-testid="rate-comment" /></Form.Item>
+        <Button type="primary" htmlType="submit" size="large" block data-testid="rate-submit">{t("sendRating")}</Button>
+      </Form>
+    </Card>
   );
 }

@@ -2,10 +2,10 @@
 // entries with materials, crew, times, problems and photos, key-step inspections judged as
 // typed against the step's criteria, and completion (by an engineer, as the API has it). Entries and inspections go through the
 // outbox like the survey report: kept on the device, sent when the network is there.
-import { useCallback, useEffect, useRef, useState } from "react";
+import { useCallback, useEffect, useState } from "react";
 import { create, fromJson, toJson } from "@bufbuild/protobuf";
 import { timestampDate, timestampFromDate, timestampNow } from "@bufbuild/protobuf/wkt";
-import { Alert, Button, Card, Form, Input, InputNumber, List, Select, Space, Tag, Typography } from "antd";
+import { Alert, Button, Card, Form, Input, InputNumber, List, Select, Space, Tag, Typography, type FormInstance } from "antd";
 import { CaseState, MeasurementSchema, type Measurement } from "../gen/steelcare/common/v1/common_pb";
 import type { Ticket } from "../gen/steelcare/intake/v1/intake_service_pb";
 import {
@@ -18,13 +18,13 @@ import {
   type RepairPlan,
   type WorkLogEntry,
 } from "../gen/steelcare/repair/v1/repair_service_pb";
-import { Code, fieldViolations, isCode, repair } from "../api";
+import { Code, isCode, repair } from "../api";
 import { enumLabel, enumValues, useI18n } from "../i18n";
 import { ErrorAlert, Time, clearEdited, showError } from "../components";
 import { hasRole, useSession } from "../session";
 import { discard, enqueueInspection, enqueueWork, useOutbox, type Entry, type OutboxFile } from "../outbox";
 import { PhotoPicker, type Photo } from "../media";
-import { Verdict, calendarDate, knownInstruments, readings, rememberInstruments } from "../measure";
+import { Verdict, calendarDate, knownInstruments, readings, rememberInstruments, useJudgement, type Judged } from "../measure";
 
 interface WorkDraft {
   step_id?: string;
@@ -99,18 +99,16 @@ function formField(path: string): (string | number)[] | undefined {
 }
 
 export default function RepairWork({ ticket, offline, onChanged }: { ticket: Ticket; offline: boolean; onChanged: () => void }) {
-  const { t, lang } = useI18n();
+  const { t } = useI18n();
   const session = useSession();
   const ticketId = ticket.ticketId;
   const [plan, setPlan] = useState<RepairPlan>();
   const [log, setLog] = useState<WorkLogEntry[]>([]);
   const [inspections, setInspections] = useState<Inspection[]>([]);
   const [error, setError] = useState("");
-  const [summary, setSummary] = useState("");
   const [workForm] = Form.useForm<WorkDraft>();
   const [inspectForm] = Form.useForm<InspectionDraft>();
-  const [judged, setJudged] = useState<{ verdicts: (Measurement | undefined)[]; problems: Record<string, string>; offline: boolean }>({ verdicts: [], problems: {}, offline: false });
-  const judging = useRef(0);
+  const [judged, judgeItems] = useJudgement();
   const outbox = useOutbox().filter((e) => e.ticketId === ticketId && e.kind !== "survey");
 
   const load = useCallback(async () => {
@@ -144,7 +142,6 @@ export default function RepairWork({ ticket, offline, onChanged }: { ticket: Tic
   const steps = plan?.content?.steps ?? [];
   const crew = plan?.content?.crewTechnicianIds ?? [];
   const keySteps = steps.filter((s) => s.keyStep);
-  const stepLabel = (s: PlanStep) => `${s.stepId} · ${s.description}${s.keyStep ? ` (${t("keyStep")})` : ""}`;
 
   const logWork = (draft: WorkDraft) => {
     const photos: OutboxFile[] = (draft.photos ?? []).map((p) => ({ requestId: p.id, fileName: p.name, caption: "", dataUrl: p.dataUrl, use: "image" }));
@@ -170,29 +167,8 @@ export default function RepairWork({ ticket, offline, onChanged }: { ticket: Tic
   // An inspection's items are the step's criteria; each is judged a moment after typing stops.
   const criteria = (stepId?: string) => steps.find((s) => s.stepId === stepId)?.qualityCriteria ?? [];
   const judge = (draft: InspectionDraft) => {
-    const call = ++judging.current;
-    window.setTimeout(async () => {
-      if (call !== judging.current) return;
-      const wanted = criteria(draft.step_id);
-      const items = (draft.items ?? []).map((item, i) => (wanted[i] && readings(item.readings).length > 0 ? measured(wanted[i], item) : undefined));
-      const sent = items.filter((m): m is Measurement => !!m);
-      if (sent.length === 0) return setJudged({ verdicts: [], problems: {}, offline: false });
-      try {
-        const r = await repair.judgeMeasurements({ measurements: sent });
-        let next = 0;
-        if (call === judging.current) setJudged({ verdicts: items.map((m) => (m ? r.measurements[next++] : undefined)), problems: {}, offline: false });
-      } catch (err) {
-        if (call !== judging.current) return;
-        const violations = fieldViolations(err);
-        const order = items.map((m, i) => (m ? i : -1)).filter((i) => i >= 0);
-        const problems: Record<string, string> = {};
-        for (const [path, text] of Object.entries(violations)) {
-          const m = /^measurements\[(\d+)\]/.exec(path);
-          problems[m ? String(order[Number(m[1])]) : "all"] = text;
-        }
-        setJudged({ verdicts: [], problems, offline: Object.keys(violations).length === 0 });
-      }
-    }, 400);
+    const wanted = criteria(draft.step_id);
+    judgeItems((draft.items ?? []).map((item, i) => (wanted[i] && readings(item.readings).length > 0 ? measured(wanted[i], item) : undefined)));
   };
   const pickStep = (stepId: string) => {
     const last = knownInstruments().at(-1);
@@ -210,26 +186,7 @@ export default function RepairWork({ ticket, offline, onChanged }: { ticket: Tic
     });
     if (!enqueueInspection(request, ticket.acceptanceNumber, draft)) return setError(t("deviceFull"));
     inspectForm.resetFields();
-    setJudged({ verdicts: [], problems: {}, offline: false });
-  };
-
-  // Completing keeps its request id on the device: pressed again (or after a reload) it answers
-  // the completion already made.
-  const completedKey = `steelcare.completed.${ticketId}`;
-  const [completed, setCompleted] = useState(() => localStorage.getItem(completedKey) ?? "");
-  const complete = async () => {
-    try {
-      const requestKey = `${completedKey}.request`;
-      const requestId = localStorage.getItem(requestKey) ?? crypto.randomUUID();
-      localStorage.setItem(requestKey, requestId);
-      const done = await repair.completeRepair({ requestId, ticketId, summary });
-      const at = done.completeTime ? timestampDate(done.completeTime).toISOString() : new Date().toISOString();
-      localStorage.setItem(completedKey, at);
-      setCompleted(at);
-      onChanged();
-    } catch (err) {
-      setError(showError(err, undefined, t));
-    }
+    judgeItems([]);
   };
 
   // A refused entry goes back into its form, the server's reasons at their fields.
@@ -253,130 +210,212 @@ export default function RepairWork({ ticket, offline, onChanged }: { ticket: Tic
   return (
     <Space direction="vertical" style={{ width: "100%" }} size="middle">
       <ErrorAlert message={error} />
-      <Card size="small" title={t("agreedPlan")} data-testid="plan-steps">
-        <List
-          dataSource={steps}
-          locale={{ emptyText: t("noPlanYet") }}
-          renderItem={(s) => (
-            <List.Item>
-              <Space direction="vertical" size={0}>
-                <span>{s.keyStep && <Tag color="volcano">{t("keyStep")}</Tag>}<b>{s.stepId}</b> {s.description}</span>
-                {s.qualityCriteria.length > 0 && <Typography.Text type="secondary">{t("criteria")}: {s.qualityCriteria.map((c) => c.member).join(", ")}</Typography.Text>}
-              </Space>
-            </List.Item>
-          )}
-        />
-      </Card>
+      <PlanSteps steps={steps} />
 
-      {outbox.length > 0 && (
-        <Card size="small" title={t("waitingToSend")}>
-          <List
-            dataSource={outbox}
-            renderItem={(e) => (
-              <List.Item data-testid={e.state === "waiting" ? "work-waiting" : "work-refused"}>
-                {e.state === "waiting" ? (
-                  <Typography.Text>{t(e.kind === "worklog" ? "workLog" : "keyStepInspection")} · {t("waitingForNetwork")}</Typography.Text>
-                ) : (
-                  <Space direction="vertical" style={{ width: "100%" }}>
-                    <Alert type="error" showIcon message={t("refusedByServer")} description={Object.values(e.fields ?? {}).join(" · ") || e.error} />
-                    <Button size="large" block onClick={() => correct(e)} data-testid="work-correct">{t("correctIt")}</Button>
-                  </Space>
-                )}
-              </List.Item>
-            )}
-          />
-        </Card>
-      )}
+      <WorkOutbox entries={outbox} onCorrect={correct} />
 
-      {working && (
-        <Card size="small" title={t("workLog")}>
-          <Form form={workForm} layout="vertical" size="large" onFinish={logWork} onValuesChange={clearEdited(workForm)} initialValues={{ crew: [session.subject], start: localInput(new Date(Date.now() - 3600_000)), end: localInput(new Date()) }}>
-            <Form.Item name="step_id" label={t("step")} rules={[{ required: true, message: t("required") }]}>
-              <Select data-testid="work-step" options={steps.map((s) => ({ value: s.stepId, label: stepLabel(s) }))} />
-            </Form.Item>
-            <Form.Item name="content" label={t("workDone")} rules={[{ required: true, message: t("required") }]}>
-              <Input.TextArea rows={2} data-testid="work-content" />
-            </Form.Item>
-            <Space.Compact block>
-              <Form.Item name="material" label={t("material")} style={{ flex: 2 }}><Input data-testid="work-material" /></Form.Item>
-              <Form.Item name="quantity" label={t("materialQuantity")} style={{ flex: 1 }}><Input data-testid="work-quantity" /></Form.Item>
-            </Space.Compact>
-            <Space.Compact block>
-              <Form.Item name="batch" label={t("batch")} style={{ flex: 1 }}><Input /></Form.Item>
-              <Form.Item name="certificate" label={t("certificate")} style={{ flex: 1 }}><Input data-testid="work-certificate" /></Form.Item>
-            </Space.Compact>
-            <Form.Item name="crew" label={t("crew")}>
-              <Select mode="multiple" options={crew.map((id) => ({ value: id, label: id === session.subject ? session.displayName || id : id }))} />
-            </Form.Item>
-            <Form.Item name="start" label={t("from")}><Input type="datetime-local" /></Form.Item>
-            <Form.Item name="end" label={t("to")}><Input type="datetime-local" data-testid="work-end" /></Form.Item>
-            <Form.Item name="problems" label={t("problems")}><Input.TextArea rows={2} /></Form.Item>
-            <Form.Item name="handling" label={t("handling")}><Input.TextArea rows={2} /></Form.Item>
-            <Form.Item name="progress" label={t("progressPercent")} rules={[{ required: true, message: t("required") }]}>
-              <InputNumber min={0} max={100} style={{ width: "100%" }} inputMode="numeric" data-testid="work-progress" />
-            </Form.Item>
-            <Form.Item name="photos" label={t("photos")}><PhotoPicker /></Form.Item>
-            <Button type="primary" htmlType="submit" block data-testid="work-submit">{t("logWork")}</Button>
-          </Form>
-        </Card>
-      )}
-
+      {working && <WorkLogForm form={workForm} steps={steps} crew={crew} onFinish={logWork} />}
       {working && keySteps.length > 0 && (
-        <Card size="small" title={t("keyStepInspection")}>
-          <Form form={inspectForm} layout="vertical" size="large" onFinish={inspect} onValuesChange={(edited, all) => { clearEdited(inspectForm)(edited); judge(all); }}>
-            <Form.Item name="step_id" label={t("step")} rules={[{ required: true, message: t("required") }]}>
-              <Select data-testid="inspect-step" onChange={pickStep} options={keySteps.map((s) => ({ value: s.stepId, label: stepLabel(s) }))} />
-            </Form.Item>
-            <Form.List name="items">
-              {(fields) =>
-                fields.map((field) => {
-                  const criterion = criteria(inspectForm.getFieldValue("step_id"))[field.name];
-                  return (
-                    <Card key={field.key} size="small" type="inner" title={`${t("criterion")} ${field.name + 1} · ${criterion?.member ?? ""}`}>
-                      <Form.Item name={[field.name, "location"]} label={t("location")}><Input /></Form.Item>
-                      <Form.Item name={[field.name, "instrument_kind"]} label={t("instrument")}>
-                        <Select options={enumValues("InstrumentKind").map((v) => ({ value: v, label: enumLabel(lang, "InstrumentKind", v) }))} data-testid={`i-instrument-${field.name}`} />
-                      </Form.Item>
-                      <Space.Compact block>
-                        <Form.Item name={[field.name, "serial"]} label={t("serialNumber")} style={{ flex: 1 }}><Input data-testid={`i-serial-${field.name}`} /></Form.Item>
-                        <Form.Item name={[field.name, "calibrated_until"]} label={t("calibratedUntil")} style={{ flex: 1 }}><Input type="date" data-testid={`i-calibrated-${field.name}`} /></Form.Item>
-                      </Space.Compact>
-                      <Form.Item name={[field.name, "readings"]} label={t("readings")} extra={t("readingsHelp")}>
-                        <Input inputMode="decimal" data-testid={`i-readings-${field.name}`} />
-                      </Form.Item>
-                      <Verdict judged={judged.verdicts[field.name]} problem={judged.problems[String(field.name)]} offline={judged.offline || offline} testId={`i-verdict-${field.name}`} />
-                    </Card>
-                  );
-                })
-              }
-            </Form.List>
-            <Form.Item name="notes" label={t("notes")}><Input.TextArea rows={2} /></Form.Item>
-            <Button type="primary" htmlType="submit" block data-testid="inspect-submit">{t("recordInspection")}</Button>
-          </Form>
-        </Card>
+        <InspectionForm form={inspectForm} keySteps={keySteps} criteria={criteria} judged={judged} offline={offline} onStep={pickStep} onChange={judge} onFinish={inspect} />
       )}
-
-      <Card size="small" title={t("workDoneSoFar")}>
-        <List
-          dataSource={[...log.map((e) => ({ key: e.entryId, at: e.createTime, text: `${e.stepId} · ${e.content} · ${e.progressPercent}%`, by: e.loggedBy?.displayName || e.loggedBy?.subject })), ...inspections.map((i) => ({ key: i.inspectionId, at: i.createTime, text: `${t("keyStepInspection")} ${i.stepId} · ${i.passed ? t("passed") : t("failed")}`, by: i.inspector?.displayName || i.inspector?.subject }))]}
-          locale={{ emptyText: t("nothingYet") }}
-          renderItem={(x) => (
-            <List.Item data-testid="work-record">
-              <Space direction="vertical" size={0}><span>{x.text}</span><Typography.Text type="secondary"><Time value={x.at} /> · {x.by}</Typography.Text></Space>
-            </List.Item>
-          )}
-        />
-      </Card>
-
-      {completed && <Alert type="success" showIcon message={<>{t("repairCompleted")} <Time value={new Date(completed)} /></>} data-testid="completed" />}
-      {ticket.state === CaseState.IN_REPAIR && !completed && hasRole(session, "engineer", "admin") && (
-        <Card size="small" title={t("completeRepair")}>
-          <Space direction="vertical" style={{ width: "100%" }}>
-            <Input.TextArea rows={2} value={summary} onChange={(e) => setSummary(e.target.value)} placeholder={t("completionSummary")} data-testid="complete-summary" />
-            <Button type="primary" size="large" block onClick={complete} disabled={offline || !summary.trim() || pending > 0} data-testid="complete">{t("completeRepair")}</Button>
-          </Space>
-        </Card>
+      <WorkSoFar log={log} inspections={inspections} />
+      {ticket.state === CaseState.IN_REPAIR && hasRole(session, "engineer", "admin") && (
+        <Completion ticketId={ticketId} disabled={offline || pending > 0} onCompleted={onChanged} />
       )}
     </Space>
+  );
+}
+
+/** A step as a select shows it: id, description, and whether it is a key step. */
+function useStepLabel() {
+  const { t } = useI18n();
+  return (s: PlanStep) => `${s.stepId} · ${s.description}${s.keyStep ? ` (${t("keyStep")})` : ""}`;
+}
+
+/** A work-log entry: step, work done, a material with its certificate, crew, times, problems
+ * and their handling, progress, photos. */
+function WorkLogForm({ form, steps, crew, onFinish }: { form: FormInstance<WorkDraft>; steps: PlanStep[]; crew: string[]; onFinish: (d: WorkDraft) => void }) {
+  const { t } = useI18n();
+  const session = useSession();
+  const stepLabel = useStepLabel();
+  return (
+<Card size="small" title={t("workLog")}>
+        <Form form={form} layout="vertical" size="large" onFinish={onFinish} onValuesChange={clearEdited(form)} initialValues={{ crew: [session.subject], start: localInput(new Date(Date.now() - 3600_000)), end: localInput(new Date()) }}>
+          <Form.Item name="step_id" label={t("step")} rules={[{ required: true, message: t("required") }]}>
+            <Select data-testid="work-step" options={steps.map((s) => ({ value: s.stepId, label: stepLabel(s) }))} />
+          </Form.Item>
+          <Form.Item name="content" label={t("workDone")} rules={[{ required: true, message: t("required") }]}>
+            <Input.TextArea rows={2} data-testid="work-content" />
+          </Form.Item>
+          <Space.Compact block>
+            <Form.Item name="material" label={t("material")} style={{ flex: 2 }}><Input data-testid="work-material" /></Form.Item>
+            <Form.Item name="quantity" label={t("materialQuantity")} style={{ flex: 1 }}><Input data-testid="work-quantity" /></Form.Item>
+          </Space.Compact>
+          <Space.Compact block>
+            <Form.Item name="batch" label={t("batch")} style={{ flex: 1 }}><Input /></Form.Item>
+            <Form.Item name="certificate" label={t("certificate")} style={{ flex: 1 }}><Input data-testid="work-certificate" /></Form.Item>
+          </Space.Compact>
+          <Form.Item name="crew" label={t("crew")}>
+            <Select mode="multiple" options={crew.map((id) => ({ value: id, label: id === session.subject ? session.displayName || id : id }))} />
+          </Form.Item>
+          <Form.Item name="start" label={t("from")}><Input type="datetime-local" /></Form.Item>
+          <Form.Item name="end" label={t("to")}><Input type="datetime-local" data-testid="work-end" /></Form.Item>
+          <Form.Item name="problems" label={t("problems")}><Input.TextArea rows={2} /></Form.Item>
+          <Form.Item name="handling" label={t("handling")}><Input.TextArea rows={2} /></Form.Item>
+          <Form.Item name="progress" label={t("progressPercent")} rules={[{ required: true, message: t("required") }]}>
+            <InputNumber min={0} max={100} style={{ width: "100%" }} inputMode="numeric" data-testid="work-progress" />
+          </Form.Item>
+          <Form.Item name="photos" label={t("photos")}><PhotoPicker /></Form.Item>
+          <Button type="primary" htmlType="submit" block data-testid="work-submit">{t("logWork")}</Button>
+        </Form>
+      </Card>
+  );
+}
+
+/** A key step's inspection: each of its criteria measured, judged as typed. */
+function InspectionForm(props: {
+  form: FormInstance<InspectionDraft>;
+  keySteps: PlanStep[];
+  criteria: (stepId?: string) => Measurement[];
+  judged: Judged;
+  offline: boolean;
+  onStep: (stepId: string) => void;
+  onChange: (d: InspectionDraft) => void;
+  onFinish: (d: InspectionDraft) => void;
+}) {
+  const { form, keySteps, criteria, judged, offline, onStep, onChange, onFinish } = props;
+  const { t, lang } = useI18n();
+  const stepLabel = useStepLabel();
+  return (
+<Card size="small" title={t("keyStepInspection")}>
+        <Form form={form} layout="vertical" size="large" onFinish={onFinish} onValuesChange={(edited, all) => { clearEdited(form)(edited); onChange(all); }}>
+          <Form.Item name="step_id" label={t("step")} rules={[{ required: true, message: t("required") }]}>
+            <Select data-testid="inspect-step" onChange={onStep} options={keySteps.map((s) => ({ value: s.stepId, label: stepLabel(s) }))} />
+          </Form.Item>
+          <Form.List name="items">
+            {(fields) =>
+              fields.map((field) => {
+                const criterion = criteria(form.getFieldValue("step_id"))[field.name];
+                return (
+                  <Card key={field.key} size="small" type="inner" title={`${t("criterion")} ${field.name + 1} · ${criterion?.member ?? ""}`}>
+                    <Form.Item name={[field.name, "location"]} label={t("location")}><Input /></Form.Item>
+                    <Form.Item name={[field.name, "instrument_kind"]} label={t("instrument")}>
+                      <Select options={enumValues("InstrumentKind").map((v) => ({ value: v, label: enumLabel(lang, "InstrumentKind", v) }))} data-testid={`i-instrument-${field.name}`} />
+                    </Form.Item>
+                    <Space.Compact block>
+                      <Form.Item name={[field.name, "serial"]} label={t("serialNumber")} style={{ flex: 1 }}><Input data-testid={`i-serial-${field.name}`} /></Form.Item>
+                      <Form.Item name={[field.name, "calibrated_until"]} label={t("calibratedUntil")} style={{ flex: 1 }}><Input type="date" data-testid={`i-calibrated-${field.name}`} /></Form.Item>
+                    </Space.Compact>
+                    <Form.Item name={[field.name, "readings"]} label={t("readings")} extra={t("readingsHelp")}>
+                      <Input inputMode="decimal" data-testid={`i-readings-${field.name}`} />
+                    </Form.Item>
+                    <Verdict judged={judged.verdicts[field.name]} problem={judged.problems[String(field.name)]} offline={judged.offline || offline} testId={`i-verdict-${field.name}`} />
+                  </Card>
+                );
+              })
+            }
+          </Form.List>
+          <Form.Item name="notes" label={t("notes")}><Input.TextArea rows={2} /></Form.Item>
+          <Button type="primary" htmlType="submit" block data-testid="inspect-submit">{t("recordInspection")}</Button>
+        </Form>
+      </Card>
+  );
+}
+
+/** What the crew has recorded so far: work-log entries and inspections, by whom. */
+function WorkSoFar({ log, inspections }: { log: WorkLogEntry[]; inspections: Inspection[] }) {
+  const { t } = useI18n();
+  return (
+    <Card size="small" title={t("workDoneSoFar")}>
+      <List
+        dataSource={[...log.map((e) => ({ key: e.entryId, at: e.createTime, text: `${e.stepId} · ${e.content} · ${e.progressPercent}%`, by: e.loggedBy?.displayName || e.loggedBy?.subject })), ...inspections.map((i) => ({ key: i.inspectionId, at: i.createTime, text: `${t("keyStepInspection")} ${i.stepId} · ${i.passed ? t("passed") : t("failed")}`, by: i.inspector?.displayName || i.inspector?.subject }))]}
+        locale={{ emptyText: t("nothingYet") }}
+        renderItem={(x) => (
+          <List.Item data-testid="work-record">
+            <Space direction="vertical" size={0}><span>{x.text}</span><Typography.Text type="secondary"><Time value={x.at} /> · {x.by}</Typography.Text></Space>
+          </List.Item>
+        )}
+      />
+    </Card>
+  );
+}
+
+/** The agreed plan's steps, the key steps marked with their criteria. */
+function PlanSteps({ steps }: { steps: PlanStep[] }) {
+  const { t } = useI18n();
+  return (
+    <Card size="small" title={t("agreedPlan")} data-testid="plan-steps">
+      <List
+        dataSource={steps}
+        locale={{ emptyText: t("noPlanYet") }}
+        renderItem={(s) => (
+          <List.Item>
+            <Space direction="vertical" size={0}>
+              <span>{s.keyStep && <Tag color="volcano">{t("keyStep")}</Tag>}<b>{s.stepId}</b> {s.description}</span>
+              {s.qualityCriteria.length > 0 && <Typography.Text type="secondary">{t("criteria")}: {s.qualityCriteria.map((c) => c.member).join(", ")}</Typography.Text>}
+            </Space>
+          </List.Item>
+        )}
+      />
+    </Card>
+  );
+}
+
+/** Work-log entries and inspections waiting on the device, and those refused, to correct. */
+function WorkOutbox({ entries, onCorrect }: { entries: Entry[]; onCorrect: (e: Entry) => void }) {
+  const { t } = useI18n();
+  if (entries.length === 0) return null;
+  return (
+    <Card size="small" title={t("waitingToSend")}>
+      <List
+        dataSource={entries}
+        renderItem={(e) => (
+          <List.Item data-testid={e.state === "waiting" ? "work-waiting" : "work-refused"}>
+            {e.state === "waiting" ? (
+              <Typography.Text>{t(e.kind === "worklog" ? "workLog" : "keyStepInspection")} · {t("waitingForNetwork")}</Typography.Text>
+            ) : (
+              <Space direction="vertical" style={{ width: "100%" }}>
+                <Alert type="error" showIcon message={t("refusedByServer")} description={Object.values(e.fields ?? {}).join(" · ") || e.error} />
+                <Button size="large" block onClick={() => onCorrect(e)} data-testid="work-correct">{t("correctIt")}</Button>
+              </Space>
+            )}
+          </List.Item>
+        )}
+      />
+    </Card>
+  );
+}
+
+/** The engineer completes the repair (the key steps passed). The request id is kept on the
+ * device: pressed again, or after a reload, it answers the completion already made. */
+function Completion({ ticketId, disabled, onCompleted }: { ticketId: string; disabled: boolean; onCompleted: () => void }) {
+  const { t } = useI18n();
+  const completedKey = `steelcare.completed.${ticketId}`;
+  const [completed, setCompleted] = useState(() => localStorage.getItem(completedKey) ?? "");
+  const [summary, setSummary] = useState("");
+  const [error, setError] = useState("");
+  const complete = async () => {
+    try {
+      const requestKey = `${completedKey}.request`;
+      const requestId = localStorage.getItem(requestKey) ?? crypto.randomUUID();
+      localStorage.setItem(requestKey, requestId);
+      const done = await repair.completeRepair({ requestId, ticketId, summary });
+      const at = done.completeTime ? timestampDate(done.completeTime).toISOString() : new Date().toISOString();
+      localStorage.setItem(completedKey, at);
+      setCompleted(at);
+      onCompleted();
+    } catch (err) {
+      setError(showError(err, undefined, t));
+    }
+  };
+  if (completed) return <Alert type="success" showIcon message={<>{t("repairCompleted")} <Time value={new Date(completed)} /></>} data-testid="completed" />;
+  return (
+    <Card size="small" title={t("completeRepair")}>
+      <Space direction="vertical" style={{ width: "100%" }}>
+        <ErrorAlert message={error} />
+        <Input.TextArea rows={2} value={summary} onChange={(e) => setSummary(e.target.value)} placeholder={t("completionSummary")} data-testid="complete-summary" />
+        <Button type="primary" size="large" block onClick={complete} disabled={disabled || !summary.trim()} data-testid="complete">{t("completeRepair")}</Button>
+      </Space>
+    </Card>
   );
 }

@@ -1,8 +1,8 @@
 // The console's service worker: the console opens with no network (on a roof, in a basement)
 // and what a technician recorded offline is still there to send. Generated into dist/sw.js by
 // vite.config.ts, which fills in the build's files; gRPC-Web calls (POST) never touch it.
-const FILES = ["/assets/Archive-D8J417oP.js","/assets/Board-D3enWXgl.js","/assets/CallDesk-evkBEtOp.js","/assets/Case-CnLGKLwG.js","/assets/FileOutlined-nRpLE9WJ.js","/assets/Job-BosCkI5L.js","/assets/Stats-DdIAmobX.js","/assets/Tickets-DM4EMvHG.js","/assets/checkbox-CR-A9Zx3.js","/assets/components-DV8iAYC1.js","/assets/date-picker-dHw83nG3.js","/assets/descriptions-Bh7idKBo.js","/assets/download-Da9Zgsp_.js","/assets/index-VnXBUr1O.js","/assets/input-BjYaNvI_.js","/assets/list-BVlBhVEF.js","/assets/media-CU1MtFeP.js","/assets/progress-CJzxEmuT.js","/assets/row-BYVGAKbZ.js","/assets/row-DTAYPWto.js","/assets/shell-5T6OU1Sc.js","/assets/table-C9v7eAVB.js","/assets/typography-B4JFJ0BT.js","/assets/useMergedMask-D6DI86Tp.js","/icon-192.png","/icon-512.png","/manifest.webmanifest"];
-const CACHE = `steelcare-${"f4d9acad3354de4d"}`;
+const FILES = ["/assets/Archive-B4ldIUHZ.js","/assets/Board-C8DSOST9.js","/assets/CallDesk-U_WbonvA.js","/assets/Case-CRntdmEs.js","/assets/FileOutlined-v2nedDGI.js","/assets/Job-CV4WpfaZ.js","/assets/Stats-DPGpJSzq.js","/assets/Tickets-CBwGkcQV.js","/assets/checkbox-BqBI48Gj.js","/assets/components-Drqowysj.js","/assets/date-picker-C3Ml-ZUV.js","/assets/descriptions-Dtm79Mpt.js","/assets/download-Da9Zgsp_.js","/assets/index-BpVgbyA7.js","/assets/input-B66vyDrS.js","/assets/list-BPwk5-jw.js","/assets/media-B0BHl0-s.js","/assets/progress-wljoZGrT.js","/assets/row-2dCt8Kpz.js","/assets/row-CGAY7Nns.js","/assets/shell-0MLOSS3M.js","/assets/table-CmpTQw1l.js","/assets/typography-CGwjxRZJ.js","/assets/useMergedMask-DAUFlEEZ.js","/icon-192.png","/icon-512.png","/manifest.webmanifest"];
+const CACHE = `steelcare-${"ebf1996775227b48"}`;
 
 self.addEventListener("install", (event) => {
   event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(["/", ...FILES])).then(() => self.skipWaiting()));

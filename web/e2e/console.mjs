@@ -186,14 +186,15 @@ try {
     const card = dispatcher.locator(`[data-testid=board-card][data-ticket="${ticketId}"]`);
     await card.waitFor({ timeout: WAIT });
     // The matcher may have offered it already: offer by hand to the other technician.
-    const current = (await card.getByTestId("card-technician").count()) > 0 ? await card.getByTestId("card-technician").textContent() : "";
+    const current = (await card.getByTestId("card-technician").count()) > 0 ? await card.getByTestId("card-technician").getAttribute("data-technician") : "";
     chosen = env.technicians.find((t) => t.id !== current);
     await card.getByTestId("offer-by-hand").click();
     await pick(dispatcher, "offer-technician", chosen.name);
     await dispatcher.getByTestId("offer-reason").fill("knows this roof from the handover");
     await dispatcher.locator("#offer-submit").click();
     const offered = dispatcher.locator(`[data-testid=column-offered] [data-testid=board-card][data-ticket="${ticketId}"]`);
-    await offered.getByTestId("card-technician").filter({ hasText: chosen.id }).waitFor({ timeout: WAIT });
+    // Technicians by name, not by id.
+    await offered.getByTestId("card-technician").filter({ hasText: chosen.name }).waitFor({ timeout: WAIT });
     await offered.getByTestId("manual").waitFor({ timeout: WAIT });
     const errors = await dispatcher.getByTestId("error").allTextContents();
     check(errors.length === 0, `the board shows an error: ${errors.join("; ")}`);

@@ -34,6 +34,10 @@ try {
       const plan = page.getByTestId("plan-to-decide");
       await plan.waitFor({ timeout: WAIT });
       check((await plan.textContent()).includes("CNY"), `no cost in the plan: ${await plan.textContent()}`);
+      // The clocks count in the reader's words; a working-time clock in working hours.
+      const clocks = await page.locator('[data-testid$="-left"]').allTextContents();
+      check(clocks.length > 0 && clocks.every((c) => !/[a-z]/i.test(c)), `clocks not in Chinese: ${JSON.stringify(clocks)}`);
+      check(clocks.some((c) => c.includes("工作小时")), `no working-time clock in working hours: ${JSON.stringify(clocks)}`);
       await noSidewaysScroll(page, "the plan to decide");
       await shot(page, "customer-1-plan");
       await page.getByTestId("agree-plan").tap();

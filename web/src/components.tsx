@@ -42,10 +42,12 @@ export function Time({ value }: { value: Timestamp | Date | undefined }) {
 
 /** One SLA clock: its state, deadline and the countable time left, ticking every second. */
 export function Clock({ kind, clock }: { kind: "response" | "arrival" | "solution" | "completion"; clock: SlaClock | undefined }) {
-  const { t } = useI18n();
+  const { t, lang } = useI18n();
   const { intervals } = useSession();
   const now = useNow();
   const title = t(`clock_${kind}` as Word);
+  const words = { days: t("spanDays"), hours: t("spanHours"), workingHours: t("spanWorkingHours"), minutes: t("spanMinutes"), seconds: t("spanSeconds"), spaced: lang !== "zh" };
+  const span = (ms: number, working: boolean) => formatSpan(ms, words, working);
   if (!clock) {
     return (
       <div data-testid={`clock-${kind}`} style={{ minWidth: 180 }}>
@@ -71,7 +73,7 @@ export function Clock({ kind, clock }: { kind: "response" | "arrival" | "solutio
       </Space>
       {running ? (
         <div style={{ fontSize: 20, fontVariantNumeric: "tabular-nums" }} data-testid={`clock-${kind}-left`}>
-          {c.remainingMs >= 0 ? `${formatSpan(c.remainingMs)} ${t("left")}` : `${t("overdueBy")} ${formatSpan(c.remainingMs)}`}
+          {c.remainingMs >= 0 ? `${span(c.remainingMs, clock.mode === ClockMode.BUSINESS)} ${t("left")}` : `${t("overdueBy")} ${span(c.remainingMs, false)}`}
         </div>
       ) : (
         <div style={{ fontSize: 14 }}>{clock.status === SlaStatus.PAUSED ? t("paused") : <Time value={clock.stopTime} />}</div>

@@ -72,13 +72,30 @@ export function countdown(clock: SlaClock, intervals: Interval[], now: number): 
   return { remainingMs: countable(clock.mode, intervals, now, deadline), counting: inWork, status: clock.status };
 }
 
-/** `ms` as "2d 3h 04m" / "3h 04m 05s". */
-export function formatSpan(ms: number): string {
+/** The words of a span in the reader's language, and whether they follow the number directly
+ * ("3天") or after a space ("3 d"). */
+export interface SpanWords {
+  days: string;
+  hours: string;
+  workingHours: string;
+  minutes: string;
+  seconds: string;
+  spaced: boolean;
+}
+
+/** `ms` as the reader writes it: "2 d 3 h 04 min" / "2天3小时04分"; a working-time clock counts
+ * working hours ("75 working h 04 min" / "75工作小时04分"), never days of 24 hours. */
+export function formatSpan(ms: number, words: SpanWords, working = false): string {
   const total = Math.floor(Math.abs(ms) / 1000);
   const d = Math.floor(total / 86400);
   const h = Math.floor((total % 86400) / 3600);
   const m = Math.floor((total % 3600) / 60);
   const s = total % 60;
   const pad = (n: number) => String(n).padStart(2, "0");
-  return d > 0 ? `${d}d ${h}h ${pad(m)}m` : `${h}h ${pad(m)}m ${pad(s)}s`;
+  const part = (n: number | string, word: string) => (words.spaced ? `${n} ${word}` : `${n}${word}`);
+  const join = (parts: string[]) => parts.join(words.spaced ? " " : "");
+  if (working) return join([part(Math.floor(total / 3600), words.workingHours), part(pad(m), words.minutes)]);
+  return d > 0
+    ? join([part(d, words.days), part(h, words.hours), part(pad(m), words.minutes)])
+    : join([part(h, words.hours), part(pad(m), words.minutes), part(pad(s), words.seconds)]);
 }

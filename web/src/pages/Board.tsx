@@ -91,6 +91,9 @@ export default function Board() {
     }
   };
 
+  // Technicians by name: the dispatcher's list, or the technician themselves.
+  const nameOf = (id: string) =>
+    id === session.subject ? session.displayName || id : technicians.find((x) => x.technicianId === id)?.person?.displayName || id;
   const card = (a: Assignment) => (
     <Card key={a.assignmentId} size="small" style={{ marginBottom: 8 }} data-testid="board-card" data-ticket={a.ticketId}>
       <Space direction="vertical" size={2} style={{ width: "100%" }}>
@@ -102,7 +105,7 @@ export default function Board() {
           {a.manual && <Tag data-testid="manual">{t("offerByHand")}</Tag>}
         </Space>
         <Typography.Text type="secondary">{t("deadline")} <Time value={a.arrivalDeadlineTime} /></Typography.Text>
-        {a.technicianId && <span>{t("technician")}: <b data-testid="card-technician">{a.technicianId}</b>{a.offerExpireTime && <> · <Time value={a.offerExpireTime} /></>}</span>}
+        {a.technicianId && <span>{t("technician")}: <b data-testid="card-technician" data-technician={a.technicianId}>{nameOf(a.technicianId)}</b>{a.offerExpireTime && <> · <Time value={a.offerExpireTime} /></>}</span>}
         <Space>
           {!technicianView && a.state !== AssignmentState.CONFIRMED && (
             <Button size="small" onClick={() => setOffering(a)} data-testid="offer-by-hand">{t("offerByHand")}</Button>

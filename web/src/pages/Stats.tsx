@@ -18,6 +18,8 @@ const DIMENSIONS = [Dimension.CATEGORY, Dimension.LOCATION, Dimension.ROOT_CAUSE
 
 export default function Stats() {
   const { t, lang } = useI18n();
+  // A share of no cases is no figure: it says so rather than 0 %.
+  const share = (x: number | undefined) => (Number(outcomes?.total?.cases ?? 0) === 0 ? t("noData") : `${Math.round((x ?? 0) * 1000) / 10} %`);
   const [range, setRange] = useState<[Dayjs, Dayjs]>(() => [dayjs().subtract(12, "month"), dayjs().add(1, "day")]);
   const [dimension, setDimension] = useState(Dimension.CATEGORY);
   const [breakdown, setBreakdown] = useState<BreakdownRow[]>([]);
@@ -112,10 +114,10 @@ export default function Stats() {
           <Card title={t("outcomes")} extra={download(Report.CASE_OUTCOMES)} style={{ marginTop: 16 }}>
             <Space size="large" wrap>
               <Statistic title={t("cases")} value={Number(outcomes?.total?.cases ?? 0)} />
-              <Statistic title={t("onTime")} value={Math.round((outcomes?.total?.onTimeShare ?? 0) * 1000) / 10} suffix="%" />
-              <Statistic title={t("recurrence")} value={Math.round((outcomes?.total?.recurrenceRate ?? 0) * 1000) / 10} suffix="%" />
-              <Statistic title={t("rework")} value={Math.round((outcomes?.total?.reworkRate ?? 0) * 1000) / 10} suffix="%" />
-              <Statistic title={t("satisfaction")} value={Math.round((outcomes?.total?.satisfaction?.mean ?? 0) * 10) / 10} />
+              <Statistic title={t("onTime")} value={share(outcomes?.total?.onTimeShare)} data-testid="on-time" />
+              <Statistic title={t("recurrence")} value={share(outcomes?.total?.recurrenceRate)} />
+              <Statistic title={t("rework")} value={share(outcomes?.total?.reworkRate)} />
+              <Statistic title={t("satisfaction")} value={Number(outcomes?.total?.satisfaction?.surveys ?? 0) === 0 ? t("noData") : Math.round((outcomes?.total?.satisfaction?.mean ?? 0) * 10) / 10} />
             </Space>
             <div style={{ height: 240 }}>
               <ResponsiveContainer>

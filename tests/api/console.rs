@@ -520,6 +520,58 @@ pub(crate) fn browser() -> Result<PathBuf, String> {
     Ok(PathBuf::from(chromium))
 }
 
+/// What a test needs that may be missing here (Chromium, Node.js, the web packages): `None`
+/// and a line saying the test was skipped, or a failure where `STEELCARE_REQUIRE_BROWSER=1`
+/// (as `.ci/run` sets it) says it must run.
+pub(crate) fn or_skip<T>(what: &str, found: Result<T, String>) -> Option<T> {
+    match found {
+        Ok(found) => Some(found),
+        Err(why) if std::env::var("STEELCARE_REQUIRE_BROWSER").as_deref() != Ok("1") => {
+            eprintln!("SKIPPED: {what} cannot run here: {why}");
+            None
+        }
+        Err(why) => panic!("{what} cannot run: {why}"),
+    }
+}
+
+/// Chromium, or `None` where the browser tests may be skipped.
+pub(crate) fn chromium_or_skip() -> Option<PathBuf> {
+    or_skip("the browser tests", browser())
+}
+
+/// Runs `web/e2e/<script>` with `config` (JSON in `STEELCARE_E2E`) and asserts every one of
+/// its `steps` held. Screenshots are taken on the embedded backend only: the pages are the
+/// same on both. Every wait in a script has its own timeout, so it ends.
+pub(crate) async fn run_script(
+    script: &str,
+    config: serde_json::Value,
+    backend: &steelcare_tests::Backend,
+    chromium: &Path,
+    steps: usize,
+) {
+    let mut command = std::process::Command::new("node");
+    command
+        .arg(format!("e2e/{script}"))
+        .current_dir(web_dir())
+        .env("STEELCARE_E2E", config.to_string())
+        .env("STEELCARE_CHROMIUM", chromium);
+    if backend.name() != "embedded" {
+        command.env_remove("STEELCARE_SCREENSHOTS");
+    }
+    let output = tokio::task::spawn_blocking(move || command.output())
+        .await
+        .unwrap()
+        .expect("run node");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    println!("{}:\n{stdout}{stderr}", backend.name());
+    assert!(
+        output.status.success() && stdout.contains(&format!("all {steps} steps held")),
+        "{script} failed on {}:\n{stdout}\n{stderr}",
+        backend.name()
+    );
+}
+
 const PHENOMENON: &str = "钢梁下翼缘出现裂缝，屋面有异响";
 const OTHER_PHENOMENON: &str = "Other organisation: purlin sagging over bay 9";
 
@@ -612,13 +664,8 @@ async fn seed(backend: &Backend) -> Seeded {
 
 #[tokio::test]
 async fn the_console_in_a_browser_from_the_call_to_the_archive_and_organisations_kept_apart() {
-    let chromium = match browser() {
-        Ok(path) => path,
-        Err(why) if std::env::var("STEELCARE_REQUIRE_BROWSER").as_deref() != Ok("1") => {
-            eprintln!("SKIPPED: the console's browser test cannot run here: {why}");
-            return;
-        }
-        Err(why) => panic!("the console's browser test cannot run: {why}"),
+    let Some(chromium) = chromium_or_skip() else {
+        return;
     };
     for backend in backends() {
         let seeded = seed(&backend).await;
@@ -666,30 +713,7 @@ async fn the_console_in_a_browser_from_the_call_to_the_archive_and_organisations
                 "expired": expired,
             },
         });
-        let mut command = std::process::Command::new("node");
-        command
-            .arg("e2e/console.mjs")
-            .current_dir(web_dir())
-            .env("STEELCARE_E2E", config.to_string())
-            .env("STEELCARE_CHROMIUM", &chromium);
-        // Screenshots of the embedded backend only: the pages are the same on both.
-        if backend.name() != "embedded" {
-            command.env_remove("STEELCARE_SCREENSHOTS");
-        }
-        // Every wait in the script has its own timeout, so it ends.
-        let output = tokio::task::spawn_blocking(move || command.output())
-            .await
-            .unwrap()
-            .expect("run node");
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        println!("{}:\n{stdout}{stderr}", backend.name());
-        assert!(
-            output.status.success(),
-            "the console failed on {}:\n{stdout}\n{stderr}",
-            backend.name()
-        );
-        assert!(stdout.contains("all 13 steps held"), "{stdout}");
+        run_script("console.mjs", config, &backend, &chromium, 13).await;
         seeded.desk.office.app.stop().await.unwrap();
     }
 }

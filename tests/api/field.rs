@@ -11,7 +11,7 @@ use steelcare_proto::intake::v1 as intake;
 use steelcare_proto::repair::v1 as pb;
 use steelcare_tests::{authed, backends};
 
-use crate::console::{browser, web_dir};
+use crate::console::{chromium_or_skip, run_script};
 use crate::dispatch::{date, roofer};
 use crate::repair::Desk;
 
@@ -37,49 +37,6 @@ async fn directory_technician(
     )
     .await
     .unwrap();
-}
-
-/// Runs `web/e2e/<script>` with `config` and asserts every one of its `steps` held.
-async fn run_script(
-    script: &str,
-    config: serde_json::Value,
-    backend: &steelcare_tests::Backend,
-    chromium: &std::path::Path,
-    steps: usize,
-) {
-    let mut command = std::process::Command::new("node");
-    command
-        .arg(format!("e2e/{script}"))
-        .current_dir(web_dir())
-        .env("STEELCARE_E2E", config.to_string())
-        .env("STEELCARE_CHROMIUM", chromium);
-    if backend.name() != "embedded" {
-        command.env_remove("STEELCARE_SCREENSHOTS");
-    }
-    let output = tokio::task::spawn_blocking(move || command.output())
-        .await
-        .unwrap()
-        .expect("run node");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    println!("{}:\n{stdout}{stderr}", backend.name());
-    assert!(
-        output.status.success() && stdout.contains(&format!("all {steps} steps held")),
-        "{script} failed on {}:\n{stdout}\n{stderr}",
-        backend.name()
-    );
-}
-
-/// Chromium, or why the browser tests cannot run here (a failure where they must).
-fn chromium_or_skip() -> Option<std::path::PathBuf> {
-    match browser() {
-        Ok(path) => Some(path),
-        Err(why) if std::env::var("STEELCARE_REQUIRE_BROWSER").as_deref() != Ok("1") => {
-            eprintln!("SKIPPED: the field browser tests cannot run here: {why}");
-            None
-        }
-        Err(why) => panic!("the field browser tests cannot run: {why}"),
-    }
 }
 
 #[tokio::test]

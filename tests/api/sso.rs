@@ -196,14 +196,7 @@ fn refused(result: Result<steelcare_proto::common::v1::Actor, tonic::Status>) ->
 }
 
 fn provider_or_skip(accounts: Value) -> Option<TestProvider> {
-    match TestProvider::start(accounts, 300) {
-        Ok(provider) => Some(provider),
-        Err(why) if std::env::var("STEELCARE_REQUIRE_BROWSER").as_deref() != Ok("1") => {
-            eprintln!("SKIPPED: no OpenID Provider can run here: {why}");
-            None
-        }
-        Err(why) => panic!("the OpenID Provider cannot run: {why}"),
-    }
+    crate::console::or_skip("the OpenID Provider", TestProvider::start(accounts, 300))
 }
 
 #[tokio::test]
@@ -445,13 +438,8 @@ async fn directory_people_and_customers_of_a_second_provider_keep_their_roles_an
 
 #[tokio::test]
 async fn the_console_signs_in_at_the_provider_renews_across_a_key_rotation_and_signs_out_there() {
-    let chromium = match crate::console::browser() {
-        Ok(path) => path,
-        Err(why) if std::env::var("STEELCARE_REQUIRE_BROWSER").as_deref() != Ok("1") => {
-            eprintln!("SKIPPED: the single sign-on browser test cannot run here: {why}");
-            return;
-        }
-        Err(why) => panic!("the single sign-on browser test cannot run: {why}"),
+    let Some(chromium) = crate::console::chromium_or_skip() else {
+        return;
     };
     // Access tokens of 65 s: the console renews them 5 s after signing in.
     let accounts = json!({ "lin.sso": { "name": "林晓", "groups": ["sc_agents"] } });
@@ -468,24 +456,7 @@ async fn the_console_signs_in_at_the_provider_renews_across_a_key_rotation_and_s
             "login": "lin.sso",
             "name": "林晓",
         });
-        let mut command = Command::new("node");
-        command
-            .arg("e2e/sso.mjs")
-            .current_dir(crate::console::web_dir())
-            .env("STEELCARE_E2E", config.to_string())
-            .env("STEELCARE_CHROMIUM", &chromium);
-        let output = tokio::task::spawn_blocking(move || command.output())
-            .await
-            .unwrap()
-            .expect("run node");
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        println!("{}:\n{stdout}{stderr}", backend.name());
-        assert!(
-            output.status.success() && stdout.contains("all 3 steps held"),
-            "single sign-on in the console failed on {}:\n{stdout}\n{stderr}",
-            backend.name()
-        );
+        crate::console::run_script("sso.mjs", config, &backend, &chromium, 3).await;
         app.stop().await.unwrap();
     }
 }

@@ -5,56 +5,14 @@
 // would see as wrong; the exit code says whether all held.
 import { chromium } from "playwright-core";
 import { mkdirSync, readFileSync } from "node:fs";
-import { deflateSync } from "node:zlib";
+import { encodePng } from "../scripts/png.mjs";
+import { WAIT, check, shot, step, steps } from "./lib.mjs";
 
 const env = JSON.parse(process.env.STEELCARE_E2E ?? "{}");
-const shots = process.env.STEELCARE_SCREENSHOTS ?? "";
 const executablePath = process.env.STEELCARE_CHROMIUM ?? "/usr/bin/chromium";
-const WAIT = 30_000;
-
-function check(condition, message) {
-  if (!condition) throw new Error(message);
-}
-
-/** A 2×2 PNG, made here so the test needs no fixture file. */
+/** A 2×2 PNG (red, green / blue, white), made here so the test needs no fixture file. */
 function png() {
-  const crcTable = Array.from({ length: 256 }, (_, n) => {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    return c >>> 0;
-  });
-  const crc = (buf) => {
-    let c = 0xffffffff;
-    for (const b of buf) c = crcTable[(c ^ b) & 0xff] ^ (c >>> 8);
-    return (c ^ 0xffffffff) >>> 0;
-  };
-  const chunk = (type, data) => {
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(data.length);
-    const body = Buffer.concat([Buffer.from(type), data]);
-    const sum = Buffer.alloc(4);
-    sum.writeUInt32BE(crc(body));
-    return Buffer.concat([len, body, sum]);
-  };
-  const header = Buffer.alloc(13);
-  header.writeUInt32BE(2, 0);
-  header.writeUInt32BE(2, 4);
-  header[8] = 8;
-  header[9] = 2;
-  const raw = Buffer.from([0, 255, 0, 0, 0, 255, 0, 0, 0, 0, 255, 255, 255, 255]);
-  return Buffer.concat([
-    Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]),
-    chunk("IHDR", header),
-    chunk("IDAT", deflateSync(raw)),
-    chunk("IEND", Buffer.alloc(0)),
-  ]);
-}
-
-async function shot(page, name) {
-  if (!shots) return;
-  mkdirSync(shots, { recursive: true });
-  await page.waitForTimeout(400);
-  await page.screenshot({ path: `${shots}/${name}.png`, fullPage: true });
+  return encodePng(2, 2, (x, y) => [[[255, 0, 0], [0, 255, 0]], [[0, 0, 255], [255, 255, 255]]][y][x]);
 }
 
 async function signIn(browser, token, lang = "en") {
@@ -76,14 +34,7 @@ async function pick(page, testId, text) {
   await page.locator(".ant-select-dropdown:not(.ant-select-dropdown-hidden) .ant-select-item-option", { hasText: text }).first().click();
 }
 
-const steps = [];
 const pages = [];
-async function step(name, run) {
-  const started = Date.now();
-  await run();
-  steps.push(name);
-  console.log(`ok  ${name} (${Date.now() - started} ms)`);
-}
 
 const browser = await chromium.launch({
   executablePath,

@@ -4,21 +4,12 @@
 // step's inspection judged as typed; completion is an engineer's. Started by tests/api/field.rs with
 // STEELCARE_E2E (JSON): {url, login, password, name, ticketId}. The exit code says whether all
 // held.
-import { chromium } from "playwright-core";
 import { mkdirSync } from "node:fs";
-import { WAIT, check, noSidewaysScroll, pickNth, png, shot, step, steps } from "./lib.mjs";
+import { WAIT, check, noSidewaysScroll, pickNth, png, shot, phone, step, steps } from "./lib.mjs";
 
 const env = JSON.parse(process.env.STEELCARE_E2E ?? "{}");
-const executablePath = process.env.STEELCARE_CHROMIUM ?? "/usr/bin/chromium";
 
-const browser = await chromium.launch({
-  executablePath,
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"],
-});
-const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
-await context.addInitScript(() => localStorage.setItem("steelcare.lang", "zh"));
-const page = await context.newPage();
-page.on("pageerror", (err) => console.error(`page error: ${err.message}`));
+const { browser, context, page } = await phone();
 
 async function logWork(stepIndex, content, progress) {
   await pickNth(page, "work-step", stepIndex);

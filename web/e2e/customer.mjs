@@ -2,21 +2,12 @@
 // phase the test has brought the case to (STEELCARE_E2E: {url, login, password, ticketId,
 // phase}): "decide" agrees to the approved plan; "accept" signs the acceptance form with a
 // finger; "rate" answers the satisfaction survey. The exit code says whether all held.
-import { chromium } from "playwright-core";
 import { mkdirSync } from "node:fs";
-import { WAIT, check, noSidewaysScroll, shot, sign, step, steps } from "./lib.mjs";
+import { WAIT, check, noSidewaysScroll, shot, sign, phone, step, steps } from "./lib.mjs";
 
 const env = JSON.parse(process.env.STEELCARE_E2E ?? "{}");
-const executablePath = process.env.STEELCARE_CHROMIUM ?? "/usr/bin/chromium";
 
-const browser = await chromium.launch({
-  executablePath,
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"],
-});
-const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
-await context.addInitScript(() => localStorage.setItem("steelcare.lang", "zh"));
-const page = await context.newPage();
-page.on("pageerror", (err) => console.error(`page error: ${err.message}`));
+const { browser, context, page } = await phone();
 
 try {
   await step(`the customer signs in on a phone and opens their case (${env.phase})`, async () => {

@@ -4,28 +4,13 @@
 // returns (an instrument whose calibration ran out), correct it with the judgement shown as it
 // is typed, and see it arrive. Started by tests/api/field.rs with STEELCARE_E2E (JSON): {url,
 // login, password, name, ticketId, acceptanceNumber}. The exit code says whether all held.
-import { chromium } from "playwright-core";
 import { mkdirSync } from "node:fs";
-import { WAIT, check, noSidewaysScroll, pickNth, png, shot, sign, step, steps } from "./lib.mjs";
+import { WAIT, check, noSidewaysScroll, pickNth, png, shot, sign, phone, step, steps } from "./lib.mjs";
 
 const env = JSON.parse(process.env.STEELCARE_E2E ?? "{}");
-const executablePath = process.env.STEELCARE_CHROMIUM ?? "/usr/bin/chromium";
 const WIDTH = 390;
 
-const browser = await chromium.launch({
-  executablePath,
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"],
-});
-const context = await browser.newContext({
-  viewport: { width: WIDTH, height: 844 },
-  isMobile: true,
-  hasTouch: true,
-  permissions: ["geolocation"],
-  geolocation: { latitude: 31.3, longitude: 120.6 },
-});
-await context.addInitScript(() => localStorage.setItem("steelcare.lang", "zh"));
-const page = await context.newPage();
-page.on("pageerror", (err) => console.error(`page error: ${err.message}`));
+const { browser, context, page } = await phone({ permissions: ["geolocation"], geolocation: { latitude: 31.3, longitude: 120.6 } });
 page.on("console", (m) => { if (m.type() === "error") console.error(`console: ${m.text()}`); });
 let phoneContext;
 const outbox = () => page.evaluate(() => JSON.parse(localStorage.getItem("steelcare.outbox") ?? "[]"));
@@ -116,9 +101,9 @@ try {
     // four times slower. A first visit (nothing cached), then a second (the service worker's).
     const figures = [];
     for (const visit of ["first", "second"]) {
-      const phone = visit === "first" ? await browser.newContext({ viewport: { width: WIDTH, height: 844 }, isMobile: true, hasTouch: true }) : phoneContext;
-      const tab = await phone.newPage();
-      const cdp = await phone.newCDPSession(tab);
+      const visitContext = visit === "first" ? await browser.newContext({ viewport: { width: WIDTH, height: 844 }, isMobile: true, hasTouch: true }) : phoneContext;
+      const tab = await visitContext.newPage();
+      const cdp = await visitContext.newCDPSession(tab);
       await cdp.send("Network.enable");
       await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 150, downloadThroughput: (1.6 * 1024 * 1024) / 8, uploadThroughput: (750 * 1024) / 8 });
       await cdp.send("Emulation.setCPUThrottlingRate", { rate: 4 });
@@ -131,7 +116,7 @@ try {
       if (visit === "first") await shot(tab, "field-0-sign-in");
       if (visit === "first") {
         await tab.waitForFunction(() => navigator.serviceWorker?.controller !== null, null, { timeout: 60_000 });
-        phoneContext = phone;
+        phoneContext = visitContext;
       }
       for (const width of [360, 390, 430]) {
         await tab.setViewportSize({ width, height: 800 });

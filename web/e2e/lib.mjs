@@ -1,7 +1,8 @@
 // What the phone-width browser tests share: checks, screenshots, a PNG made on the spot, the
 // signature stroke, picking from a select, the sideways-scroll check and named steps.
 import { mkdirSync } from "node:fs";
-import { deflateSync } from "node:zlib";
+import { chromium } from "playwright-core";
+import { encodePng } from "../scripts/png.mjs";
 
 export const WAIT = 30_000;
 const shots = process.env.STEELCARE_SCREENSHOTS ?? "";
@@ -19,36 +20,7 @@ export async function shot(page, name) {
 
 /** A 4×4 PNG, made here so the test needs no fixture file (the phone's "camera"). */
 export function png() {
-  const crcTable = Array.from({ length: 256 }, (_, n) => {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    return c >>> 0;
-  });
-  const crc = (buf) => {
-    let c = 0xffffffff;
-    for (const b of buf) c = crcTable[(c ^ b) & 0xff] ^ (c >>> 8);
-    return (c ^ 0xffffffff) >>> 0;
-  };
-  const chunk = (type, data) => {
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(data.length);
-    const body = Buffer.concat([Buffer.from(type), data]);
-    const sum = Buffer.alloc(4);
-    sum.writeUInt32BE(crc(body));
-    return Buffer.concat([len, body, sum]);
-  };
-  const header = Buffer.alloc(13);
-  header.writeUInt32BE(4, 0);
-  header.writeUInt32BE(4, 4);
-  header[8] = 8;
-  header[9] = 2;
-  const row = Buffer.from([0, ...Array(4).fill([200, 80, 40]).flat()]);
-  return Buffer.concat([
-    Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]),
-    chunk("IHDR", header),
-    chunk("IDAT", deflateSync(Buffer.concat([row, row, row, row]))),
-    chunk("IEND", Buffer.alloc(0)),
-  ]);
+  return encodePng(4, 4, () => [200, 80, 40]);
 }
 
 /** Signs on the pad with a finger-like stroke. */
@@ -83,4 +55,18 @@ export async function step(name, run) {
   await run();
   steps.push(name);
   console.log(`ok  ${name} (${Date.now() - started} ms)`);
+}
+
+/** Headless Chromium (STEELCARE_CHROMIUM) and a page in a phone's context (390 × 844, touch,
+ * the console in Chinese), with `options` added to the context; page errors are printed. */
+export async function phone(options = {}) {
+  const browser = await chromium.launch({
+    executablePath: process.env.STEELCARE_CHROMIUM ?? "/usr/bin/chromium",
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"],
+  });
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, ...options });
+  await context.addInitScript(() => localStorage.setItem("steelcare.lang", "zh"));
+  const page = await context.newPage();
+  page.on("pageerror", (err) => console.error(`page error: ${err.message}`));
+  return { browser, context, page };
 }

@@ -5,15 +5,10 @@
 // provider}. The exit code says whether every step held.
 import { chromium } from "playwright-core";
 import { mkdirSync } from "node:fs";
+import { WAIT, check, step, steps } from "./lib.mjs";
 
 const env = JSON.parse(process.env.STEELCARE_E2E ?? "{}");
 const executablePath = process.env.STEELCARE_CHROMIUM ?? "/usr/bin/chromium";
-const WAIT = 30_000;
-
-function check(condition, message) {
-  if (!condition) throw new Error(message);
-}
-
 const keyIdOf = (jwt) => JSON.parse(Buffer.from(jwt.split(".")[0], "base64url").toString()).kid;
 
 async function signInAtProvider(page) {
@@ -25,14 +20,6 @@ async function signInAtProvider(page) {
   await page.locator('button[type="submit"]').click();
   await page.locator('button[type="submit"]').click({ timeout: WAIT });
   await page.getByTestId("whoami").waitFor({ timeout: WAIT });
-}
-
-const steps = [];
-async function step(name, run) {
-  const started = Date.now();
-  await run();
-  steps.push(name);
-  console.log(`ok  ${name} (${Date.now() - started} ms)`);
 }
 
 const browser = await chromium.launch({

@@ -1,8 +1,8 @@
 // The console's service worker: the console opens with no network (on a roof, in a basement)
 // and what a technician recorded offline is still there to send. Generated into dist/sw.js by
 // vite.config.ts, which fills in the build's files; gRPC-Web calls (POST) never touch it.
-const FILES = ["/assets/Archive-B4ldIUHZ.js","/assets/Board-C8DSOST9.js","/assets/CallDesk-U_WbonvA.js","/assets/Case-CRntdmEs.js","/assets/FileOutlined-v2nedDGI.js","/assets/Job-CV4WpfaZ.js","/assets/Stats-DPGpJSzq.js","/assets/Tickets-CBwGkcQV.js","/assets/checkbox-BqBI48Gj.js","/assets/components-Drqowysj.js","/assets/date-picker-C3Ml-ZUV.js","/assets/descriptions-Dtm79Mpt.js","/assets/download-Da9Zgsp_.js","/assets/index-BpVgbyA7.js","/assets/input-B66vyDrS.js","/assets/list-BPwk5-jw.js","/assets/media-B0BHl0-s.js","/assets/progress-wljoZGrT.js","/assets/row-2dCt8Kpz.js","/assets/row-CGAY7Nns.js","/assets/shell-0MLOSS3M.js","/assets/table-CmpTQw1l.js","/assets/typography-CGwjxRZJ.js","/assets/useMergedMask-DAUFlEEZ.js","/icon-192.png","/icon-512.png","/manifest.webmanifest"];
-const CACHE = `steelcare-${"ebf1996775227b48"}`;
+const FILES = ["/assets/Archive-C8_hwhdY.js","/assets/Board-p6Di9Ka9.js","/assets/CallDesk-BP9Zsccw.js","/assets/Case-CJGLwE_l.js","/assets/FileOutlined-BIhel7j1.js","/assets/Job-QT3vUmlM.js","/assets/Stats-CicQh_sI.js","/assets/Tickets-CBESPOq0.js","/assets/checkbox-3tXoEEku.js","/assets/components-9SudxpIe.js","/assets/date-picker-DWj8bq5z.js","/assets/descriptions-DD9jBayF.js","/assets/download-Da9Zgsp_.js","/assets/index-BLGyMFRS.js","/assets/input-CnKT6cTs.js","/assets/list-BMoFvoRN.js","/assets/media-CM9TiEVJ.js","/assets/progress-BSxjd-rN.js","/assets/row-CI2r8AWM.js","/assets/row-jxnpoiWm.js","/assets/shell-CcfRHonm.js","/assets/table-964RZfun.js","/assets/typography-Ca0-SpJ0.js","/assets/useMergedMask-Buu1yF3y.js","/icon-192.png","/icon-512.png","/manifest.webmanifest"];
+const CACHE = `steelcare-${"1d15c54bf8ea7818"}`;
 
 self.addEventListener("install", (event) => {
   event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(["/", ...FILES])).then(() => self.skipWaiting()));

@@ -1,6 +1,6 @@
 // Pieces every page uses: enum tags, dates in the configured zone, SLA clocks that count down,
 // and the API's field violations shown next to the fields.
-import { useEffect, useState } from "react";
+import { useCallback, useEffect, useRef, useState } from "react";
 import { Alert, Space, Tag, Typography, type FormInstance } from "antd";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { ClockMode, SlaStatus, type Money, type SlaClock } from "./gen/steelcare/common/v1/common_pb";
@@ -141,4 +141,15 @@ export function clearEdited(form: FormInstance) {
 export function money(m: Money | undefined): string {
   if (!m) return "—";
   return `${m.currencyCode} ${(Number(m.amountMinor) / 100).toLocaleString(undefined, { minimumFractionDigits: 2 })}`;
+}
+
+/** For work that overlaps itself (a reload started while another is on the way, a judgement
+ * while the last one is typed): answers arrive out of order, and only the latest may set
+ * state. `const current = latest();` when it starts, `if (!current()) return;` when it answers. */
+export function useLatest(): () => () => boolean {
+  const last = useRef(0);
+  return useCallback(() => {
+    const mine = ++last.current;
+    return () => mine === last.current;
+  }, []);
 }

@@ -1,10 +1,11 @@
 // What the survey and inspection forms share: readings as typed, instruments this device
 // used before, the device's position, and a measurement's verdict as the server judged it.
-import { useCallback, useRef, useState } from "react";
+import { useCallback, useState } from "react";
 import { Alert, Tag, Typography } from "antd";
 import type { Measurement } from "./gen/steelcare/common/v1/common_pb";
 import { fieldViolations, repair } from "./api";
 import { useI18n } from "./i18n";
+import { useLatest } from "./components";
 
 /** The server's judgement of a form's measurements, by the form's item index. */
 export interface Judged {
@@ -18,22 +19,22 @@ export interface Judged {
  * read yet. A refusal is shown at the item it names; no answer at all means "when online". */
 export function useJudgement(): [Judged, (items: (Measurement | undefined)[]) => void] {
   const [judged, setJudged] = useState<Judged>({ verdicts: [], problems: {}, offline: false });
-  const calls = useRef(0);
+  const latest = useLatest();
   const judge = useCallback((items: (Measurement | undefined)[]) => {
-    const call = ++calls.current;
+    const current = latest();
     window.setTimeout(async () => {
-      if (call !== calls.current) return;
+      if (!current()) return;
       const order = items.map((m, i) => (m ? i : -1)).filter((i) => i >= 0);
       const sent = order.map((i) => items[i] as Measurement);
       if (sent.length === 0) return setJudged({ verdicts: [], problems: {}, offline: false });
       try {
         const r = await repair.judgeMeasurements({ measurements: sent });
-        if (call !== calls.current) return;
+        if (!current()) return;
         const verdicts: (Measurement | undefined)[] = items.map(() => undefined);
         order.forEach((at, k) => (verdicts[at] = r.measurements[k]));
         setJudged({ verdicts, problems: {}, offline: false });
       } catch (err) {
-        if (call !== calls.current) return;
+        if (!current()) return;
         const violations = fieldViolations(err);
         const problems: Record<string, string> = {};
         for (const [path, text] of Object.entries(violations)) {
@@ -43,7 +44,7 @@ export function useJudgement(): [Judged, (items: (Measurement | undefined)[]) =>
         setJudged({ verdicts: [], problems, offline: Object.keys(violations).length === 0 });
       }
     }, 400);
-  }, []);
+  }, [latest]);
   return [judged, judge];
 }
 

@@ -11,7 +11,7 @@ import { ProjectSchema, TicketSchema, type Project, type Ticket } from "../gen/s
 import { CaseState } from "../gen/steelcare/common/v1/common_pb";
 import { Code, dispatch, intake, isCode } from "../api";
 import { useI18n } from "../i18n";
-import { ErrorAlert, Time, showError } from "../components";
+import { ErrorAlert, Time, showError, useLatest } from "../components";
 import { useSession } from "../session";
 import { useOutbox } from "../outbox";
 import { position } from "../measure";
@@ -57,7 +57,9 @@ export default function Job() {
   const [offline, setOffline] = useState(false);
   const surveysWaiting = useOutbox().filter((e) => e.ticketId === ticketId && e.kind === "survey").length;
 
+  const latest = useLatest();
   const load = useCallback(async () => {
+    const current = latest();
     try {
       const [tk, mine] = await Promise.all([
         intake.getTicket({ ticketId }),
@@ -65,6 +67,7 @@ export default function Job() {
       ]);
       const found = mine.assignments.find((a) => a.ticketId === ticketId && a.technicianId === session.subject);
       const pj = tk.ticket?.projectId ? (await intake.getProject({ projectId: tk.ticket.projectId })).project : undefined;
+      if (!current()) return;
       setTicket(tk.ticket);
       setAssignment(found);
       setProject(pj);
@@ -72,6 +75,7 @@ export default function Job() {
       setOffline(false);
       setError("");
     } catch (err) {
+      if (!current()) return;
       // No network: the job as this device last read it.
       const saved = isCode(err, Code.Unknown) || isCode(err, Code.Unavailable) ? savedJob(ticketId) : undefined;
       if (saved) {
@@ -84,7 +88,7 @@ export default function Job() {
         setError(showError(err, undefined, t));
       }
     }
-  }, [ticketId, session.subject, t]);
+  }, [ticketId, session.subject, t, latest]);
   useEffect(() => { void load(); }, [load]);
   // When the survey report has arrived, the case has moved on: read it again.
   useEffect(() => { if (surveysWaiting === 0) void load(); }, [surveysWaiting, load]);

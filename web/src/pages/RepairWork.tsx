@@ -20,7 +20,7 @@ import {
 } from "../gen/steelcare/repair/v1/repair_service_pb";
 import { Code, isCode, repair } from "../api";
 import { enumLabel, enumValues, useI18n } from "../i18n";
-import { ErrorAlert, Time, clearEdited, showError } from "../components";
+import { ErrorAlert, Time, clearEdited, showError, useLatest } from "../components";
 import { hasRole, useSession } from "../session";
 import { discard, enqueueInspection, enqueueWork, useOutbox, type Entry, type OutboxFile } from "../outbox";
 import { PhotoPicker, type Photo } from "../media";
@@ -111,13 +111,16 @@ export default function RepairWork({ ticket, offline, onChanged }: { ticket: Tic
   const [judged, judgeItems] = useJudgement();
   const outbox = useOutbox().filter((e) => e.ticketId === ticketId && e.kind !== "survey");
 
+  const latest = useLatest();
   const load = useCallback(async () => {
+    const current = latest();
     try {
       const [plans, work, checks] = await Promise.all([
         repair.listPlans({ ticketId }),
         repair.listWorkLog({ ticketId, pageSize: 100 }),
         repair.listInspections({ ticketId }),
       ]);
+      if (!current()) return;
       const agreed = plans.plans.find((p) => p.status === PlanStatus.AGREED);
       setPlan(agreed);
       if (agreed) localStorage.setItem(planKey(ticketId), JSON.stringify(toJson(RepairPlanSchema, agreed)));
@@ -125,12 +128,13 @@ export default function RepairWork({ ticket, offline, onChanged }: { ticket: Tic
       setInspections(checks.inspections);
       setError("");
     } catch (err) {
+      if (!current()) return;
       // No network: the plan as this device last read it.
       const saved = localStorage.getItem(planKey(ticketId));
       if ((isCode(err, Code.Unknown) || isCode(err, Code.Unavailable)) && saved) setPlan(fromJson(RepairPlanSchema, JSON.parse(saved)));
       else setError(showError(err, undefined, t));
     }
-  }, [ticketId, t]);
+  }, [ticketId, t, latest]);
   const pending = outbox.filter((e) => e.state === "waiting").length;
   useEffect(() => { void load(); }, [load, pending, ticket.state]);
   // Once what waited has arrived, the case may have moved on (the first entry starts the repair).

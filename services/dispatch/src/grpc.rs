@@ -24,7 +24,8 @@ use steelcare_runtime::record::{actor_of, audit};
 use steelcare_runtime::validate::{LONG, Person, SHORT, Violations};
 use steelcare_runtime::{ApiError, Caller, RequestContext};
 use steelcare_store::entity::{
-    assignments, survey_plan_members, survey_plans, technician_regions, technicians,
+    assignment_offers, assignments, survey_plan_members, survey_plans, technician_regions,
+    technicians,
 };
 use steelcare_store::{StoreError, begin_write, cases, page};
 
@@ -417,14 +418,54 @@ impl DispatchService {
         let row = store::assignment(db, id)
             .await?
             .ok_or_else(|| not_found("assignment", id))?;
+        let rows = std::slice::from_ref(&row);
         let offers = store::offers(db, std::slice::from_ref(&row.id)).await?;
-        Ok(view::assignments(
-            std::slice::from_ref(&row),
-            &offers,
-            steelcare_store::now(),
+        let names = self.names(rows, &offers).await?;
+        let reading = view::Reading {
+            now: steelcare_store::now(),
             locale,
-        )?
-        .remove(0))
+            names: &names,
+        };
+        Ok(view::assignments(rows, &offers, &reading)?.remove(0))
+    }
+
+    /// Checks that a customer asks for one case of their own organisation (another's is
+    /// NOT_FOUND, as if it did not exist).
+    async fn customers_case(&self, ctx: &RequestContext, ticket_id: &str) -> Result<(), ApiError> {
+        let ticket_id = ticket_id.trim();
+        if ticket_id.is_empty() {
+            return Err(ApiError::invalid(
+                "ticket_id",
+                msg!("field-customer-names-ticket"),
+            ));
+        }
+        let case = cases::get(&self.dispatcher.db, ticket_id)
+            .await
+            .map_err(|err| match err {
+                StoreError::NotFound { .. } => not_found("ticket", ticket_id),
+                other => other.into(),
+            })?;
+        if case.organization_id != ctx.caller.organization_id {
+            return Err(not_found("ticket", ticket_id));
+        }
+        Ok(())
+    }
+
+    /// The names of the technicians that assignments and their offers mention.
+    async fn names(
+        &self,
+        rows: &[assignments::Model],
+        offers: &[assignment_offers::Model],
+    ) -> Result<std::collections::HashMap<String, String>, ApiError> {
+        let mut ids: Vec<String> = rows
+            .iter()
+            .filter_map(|r| r.technician_id.clone())
+            .chain(offers.iter().map(|o| o.technician_id.clone()))
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let technicians = store::technicians_by_id(&self.dispatcher.db, &ids).await?;
+        Ok(view::names(&technicians))
     }
 
     /// Takes back the open offers of a technician who is no longer available; returns the
@@ -1235,7 +1276,13 @@ impl DispatchService {
         ctx: &RequestContext,
         request: pb::ListAssignmentsRequest,
     ) -> Result<pb::ListAssignmentsResponse, ApiError> {
-        let staff = staff_or_technician(&ctx.caller, TEAM_READERS)?;
+        let customer = ctx.caller.has_any(&[Role::Customer]) && ctx.caller.is_customer_only();
+        let staff = if customer {
+            self.customers_case(ctx, &request.ticket_id).await?;
+            true
+        } else {
+            staff_or_technician(&ctx.caller, TEAM_READERS)?
+        };
         let mut technician_id = request.technician_id.trim().to_owned();
         if !staff {
             if technician_id.is_empty() {
@@ -1288,8 +1335,18 @@ impl DispatchService {
             page::next_token(&mut rows, size, &fingerprint, |r| (r.score, r.id.clone()));
         let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
         let offers = store::offers(&self.dispatcher.db, &ids).await?;
+        let names = self.names(&rows, &offers).await?;
+        let reading = view::Reading {
+            now,
+            locale: ctx.locale,
+            names: &names,
+        };
+        let mut assignments = view::assignments(&rows, &offers, &reading)?;
+        if customer {
+            assignments.iter_mut().for_each(view::as_customer_sees);
+        }
         Ok(pb::ListAssignmentsResponse {
-            assignments: view::assignments(&rows, &offers, now, ctx.locale)?,
+            assignments,
             next_page_token,
         })
     }

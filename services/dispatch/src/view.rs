@@ -39,14 +39,46 @@ pub fn overdue(row: &assignments::Model, now: DateTime<Utc>) -> bool {
             .is_some_and(|d| d < now.timestamp_millis())
 }
 
-/// An assignment with its offers, their reasons in `locale`.
+/// Technicians' names by id (a row whose person cannot be read is left out: its id shows).
+pub fn names(rows: &[technicians::Model]) -> HashMap<String, String> {
+    rows.iter()
+        .filter_map(|row| {
+            let person: Person = serde_json::from_str(&row.person).ok()?;
+            Some((row.id.clone(), person.display_name))
+        })
+        .collect()
+}
+
+/// What an assignment view is made with: the time, the reader's language and the names of
+/// the technicians it mentions.
+pub struct Reading<'a> {
+    /// Now, for overdue.
+    pub now: DateTime<Utc>,
+    /// The reader's language.
+    pub locale: Locale,
+    /// Technicians' names by id.
+    pub names: &'a HashMap<String, String>,
+}
+
+impl Reading<'_> {
+    fn name(&self, id: &str) -> String {
+        self.names.get(id).cloned().unwrap_or_default()
+    }
+}
+
+/// An assignment with its offers, their reasons in the reader's language.
 pub fn assignment(
     row: &assignments::Model,
     offers: &[&assignment_offers::Model],
-    now: DateTime<Utc>,
-    locale: Locale,
+    reading: &Reading<'_>,
 ) -> Result<pb::Assignment, ApiError> {
+    let (now, locale) = (reading.now, reading.locale);
     Ok(pb::Assignment {
+        technician_name: row
+            .technician_id
+            .as_deref()
+            .map(|t| reading.name(t))
+            .unwrap_or_default(),
         assignment_id: row.id.clone(),
         ticket_id: row.ticket_id.clone(),
         technician_id: row.technician_id.clone().unwrap_or_default(),
@@ -82,18 +114,26 @@ pub fn assignment(
                     ranking: Some(ranking(&o.ranking, &row.id, locale)?),
                     manual: o.manual,
                     reason: Said::read(&o.reason, locale),
+                    technician_name: reading.name(&o.technician_id),
                 })
             })
             .collect::<Result<_, ApiError>>()?,
     })
 }
 
+/// An assignment as the customer sees it: who comes and when, without the ranking behind the
+/// choice or the offers other technicians declined (their reasons are their own).
+pub fn as_customer_sees(assignment: &mut pb::Assignment) {
+    assignment.ranking = None;
+    assignment.offers.clear();
+    assignment.escalations = 0;
+}
+
 /// Assignments with their offers, in the order given.
 pub fn assignments(
     rows: &[assignments::Model],
     offers: &[assignment_offers::Model],
-    now: DateTime<Utc>,
-    locale: Locale,
+    reading: &Reading<'_>,
 ) -> Result<Vec<pb::Assignment>, ApiError> {
     let mut by_assignment: HashMap<&str, Vec<&assignment_offers::Model>> = HashMap::new();
     for o in offers {
@@ -110,8 +150,7 @@ pub fn assignments(
                     .get(row.id.as_str())
                     .map(Vec::as_slice)
                     .unwrap_or(&[]),
-                now,
-                locale,
+                reading,
             )
         })
         .collect()

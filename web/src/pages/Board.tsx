@@ -91,9 +91,8 @@ export default function Board() {
     }
   };
 
-  // Technicians by name: the dispatcher's list, or the technician themselves.
-  const nameOf = (id: string) =>
-    id === session.subject ? session.displayName || id : technicians.find((x) => x.technicianId === id)?.person?.displayName || id;
+  // Technicians by name, as the assignment carries it.
+  const nameOf = (a: Assignment) => a.technicianName || a.technicianId;
   const card = (a: Assignment) => (
     <Card key={a.assignmentId} size="small" style={{ marginBottom: 8 }} data-testid="board-card" data-ticket={a.ticketId}>
       <Space direction="vertical" size={2} style={{ width: "100%" }}>
@@ -105,7 +104,7 @@ export default function Board() {
           {a.manual && <Tag data-testid="manual">{t("offerByHand")}</Tag>}
         </Space>
         <Typography.Text type="secondary">{t("deadline")} <Time value={a.arrivalDeadlineTime} /></Typography.Text>
-        {a.technicianId && <span>{t("technician")}: <b data-testid="card-technician" data-technician={a.technicianId}>{nameOf(a.technicianId)}</b>{a.offerExpireTime && <> · <Time value={a.offerExpireTime} /></>}</span>}
+        {a.technicianId && <span>{t("technician")}: <b data-testid="card-technician" data-technician={a.technicianId}>{nameOf(a)}</b>{a.offerExpireTime && <> · <Time value={a.offerExpireTime} /></>}</span>}
         <Space>
           {!technicianView && a.state !== AssignmentState.CONFIRMED && (
             <Button size="small" onClick={() => setOffering(a)} data-testid="offer-by-hand">{t("offerByHand")}</Button>

@@ -1049,3 +1049,274 @@ async fn a_rejection_while_repair_is_down_is_applied_once_and_never_to_the_rewor
         assert!(passed.passed, "the rework's completion stands");
     }
 }
+
+/// The engineer prepares the agreement (only the contractor signs) and the customer
+/// countersigns it in their own console: nothing binds before, a newer preparation replaces
+/// the one read, the wrong people and the wrong signatures are refused, a resend concludes
+/// nothing twice.
+#[tokio::test]
+async fn the_customer_countersigns_the_agreement_the_engineer_prepared() {
+    for backend in backends() {
+        let mut desk = Desk::open(&backend).await;
+        for id in ["t-lead", "t-crew"] {
+            desk.office.hire(roofer(id, date(2030, 12, 31))).await;
+        }
+        let ticket = approved_case(&mut desk).await;
+        desk.repair
+            .record_customer_decision(authed(
+                rpb::RecordCustomerDecisionRequest {
+                    request_id: "d-1".into(),
+                    ticket_id: ticket.clone(),
+                    plan_version: 1,
+                    agreed: true,
+                    ..Default::default()
+                },
+                &desk.customer,
+            ))
+            .await
+            .unwrap();
+        let (engineer, customer) = (desk.engineer.clone(), desk.customer.clone());
+        let stranger = desk
+            .office
+            .app
+            .token("cust-9", &[Role::Customer], Some("another-org"));
+        let prepare = |request_id: &str, obligation: &str| rpb::SignAgreementRequest {
+            await_customer_signature: true,
+            contractor_obligations: vec![obligation.into()],
+            signatures: vec![signature(
+                "eng-1",
+                common::SignatureRole::ContractorRepresentative,
+            )],
+            ..agreement(request_id, &ticket)
+        };
+
+        // Preparing with the customer's signature already on it is refused: they sign it.
+        let err = desk
+            .repair
+            .sign_agreement(authed(
+                rpb::SignAgreementRequest {
+                    await_customer_signature: true,
+                    ..agreement("p-0", &ticket)
+                },
+                &engineer,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(fields(&err), ["signatures"], "{err:?}");
+        let first = desk
+            .repair
+            .sign_agreement(authed(prepare("p-1", "Recoat gutter G2"), &engineer))
+            .await
+            .unwrap()
+            .into_inner()
+            .agreement
+            .unwrap();
+        assert!(first.awaiting_customer_signature);
+        assert_eq!(
+            desk.state(&ticket).await,
+            common::CaseState::PlanApproved,
+            "a prepared agreement binds nobody yet"
+        );
+        // The customer reads it as prepared; a customer of another organisation finds nothing.
+        let read = desk
+            .repair
+            .get_agreement(authed(
+                rpb::GetAgreementRequest {
+                    ticket_id: ticket.clone(),
+                },
+                &customer,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .agreement
+            .unwrap();
+        assert_eq!(read.agreement_id, first.agreement_id);
+        assert!(read.awaiting_customer_signature);
+        let customer_signs =
+            |request_id: &str, agreement_id: &str| rpb::CountersignAgreementRequest {
+                request_id: request_id.into(),
+                ticket_id: ticket.clone(),
+                agreement_id: agreement_id.into(),
+                signature: Some(signature(
+                    "Li Wei",
+                    common::SignatureRole::CustomerRepresentative,
+                )),
+            };
+        let err = desk
+            .repair
+            .countersign_agreement(authed(
+                customer_signs("c-0", &first.agreement_id),
+                &stranger,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::NotFound, "another organisation's case");
+        // The customer may not sign the whole agreement themselves.
+        let err = desk
+            .repair
+            .sign_agreement(authed(agreement("a-9", &ticket), &customer))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::PermissionDenied);
+
+        // The engineer corrects it: the version the customer read is replaced.
+        let second = desk
+            .repair
+            .sign_agreement(authed(
+                prepare("p-2", "Recoat gutter G2 and the downpipe"),
+                &engineer,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .agreement
+            .unwrap();
+        let err = desk
+            .repair
+            .countersign_agreement(authed(
+                customer_signs("c-1", &first.agreement_id),
+                &customer,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::FailedPrecondition, "{err:?}");
+        // Signing as the contractor, or in dissent, is refused with the field.
+        let mut wrong = customer_signs("c-2", &second.agreement_id);
+        if let Some(s) = wrong.signature.as_mut() {
+            s.role = common::SignatureRole::ContractorRepresentative as i32;
+        }
+        let err = desk
+            .repair
+            .countersign_agreement(authed(wrong, &customer))
+            .await
+            .unwrap_err();
+        assert!(
+            fields(&err).contains(&"signature.role".to_owned()),
+            "{err:?}"
+        );
+        let mut dissent = customer_signs("c-3", &second.agreement_id);
+        if let Some(s) = dissent.signature.as_mut() {
+            s.dissent = true;
+            s.opinion = "the downpipe is not in the plan".into();
+        }
+        let err = desk
+            .repair
+            .countersign_agreement(authed(dissent, &customer))
+            .await
+            .unwrap_err();
+        assert_eq!(fields(&err), ["signature.dissent"]);
+
+        // The customer countersigns what they read: the case is agreed, both sides signed.
+        let countersign = customer_signs("c-4", &second.agreement_id);
+        let signed = desk
+            .repair
+            .countersign_agreement(authed(countersign.clone(), &customer))
+            .await
+            .unwrap()
+            .into_inner()
+            .agreement
+            .unwrap();
+        assert_eq!(signed.agreement_id, second.agreement_id);
+        assert!(!signed.awaiting_customer_signature);
+        assert_eq!(
+            signed.contractor_obligations,
+            ["Recoat gutter G2 and the downpipe"]
+        );
+        let roles: Vec<i32> = signed.signatures.iter().map(|s| s.role).collect();
+        assert_eq!(
+            roles,
+            [
+                common::SignatureRole::ContractorRepresentative as i32,
+                common::SignatureRole::CustomerRepresentative as i32
+            ]
+        );
+        assert_eq!(desk.state(&ticket).await, common::CaseState::Agreed);
+        // A resend (the phone lost the answer) gives the same agreement; nothing is concluded
+        // twice, and the crew can start.
+        let again = desk
+            .repair
+            .countersign_agreement(authed(countersign, &customer))
+            .await
+            .unwrap()
+            .into_inner()
+            .agreement
+            .unwrap();
+        assert_eq!(again.agreement_id, signed.agreement_id);
+        let read = desk
+            .repair
+            .get_agreement(authed(
+                rpb::GetAgreementRequest {
+                    ticket_id: ticket.clone(),
+                },
+                &engineer,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .agreement
+            .unwrap();
+        assert_eq!(read.agreement_id, signed.agreement_id);
+        assert!(!read.awaiting_customer_signature);
+        assert_eq!(read.signatures.len(), 2);
+        repair_and_complete(&mut desk, &ticket).await;
+    }
+}
+
+/// A customer sees who comes to their case, by name, and not the ranking behind the choice nor
+/// the offers others declined; another organisation's case does not exist for them.
+#[tokio::test]
+async fn a_customer_sees_who_comes_by_name_and_nothing_behind_the_choice() {
+    use steelcare_proto::dispatch::v1 as dpb;
+    for backend in backends() {
+        let mut desk = Desk::open(&backend).await;
+        let mut lead = roofer("t-lead", date(2030, 12, 31));
+        lead.person = Some(steelcare_tests::fixtures::person("王建国"));
+        desk.office.hire(lead).await;
+        desk.office.hire(roofer("t-crew", date(2030, 12, 31))).await;
+        let ticket = approved_case(&mut desk).await;
+        let stranger = desk
+            .office
+            .app
+            .token("cust-9", &[Role::Customer], Some("another-org"));
+        let list = |ticket_id: &str| dpb::ListAssignmentsRequest {
+            ticket_id: ticket_id.into(),
+            ..Default::default()
+        };
+        let dispatch = &mut desk.office.dispatch;
+        let staff = dispatch
+            .list_assignments(authed(list(&ticket), &desk.office.dispatcher))
+            .await
+            .unwrap()
+            .into_inner()
+            .assignments;
+        assert_eq!(staff[0].technician_name, "王建国");
+        assert_eq!(staff[0].offers[0].technician_name, "王建国");
+        assert!(staff[0].ranking.is_some(), "the dispatcher sees why");
+        let seen = dispatch
+            .list_assignments(authed(list(&ticket), &desk.customer))
+            .await
+            .unwrap()
+            .into_inner()
+            .assignments;
+        assert_eq!(seen.len(), 1, "{}", backend.name());
+        assert_eq!(seen[0].technician_name, "王建国");
+        assert_eq!(seen[0].state, staff[0].state);
+        assert!(seen[0].ranking.is_none() && seen[0].offers.is_empty());
+        let err = dispatch
+            .list_assignments(authed(list(""), &desk.customer))
+            .await
+            .unwrap_err();
+        assert_eq!(fields(&err), ["ticket_id"]);
+        let err = dispatch
+            .list_assignments(authed(list(&ticket), &stranger))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::NotFound);
+        let err = dispatch
+            .list_assignments(authed(list("no-such-ticket"), &desk.customer))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::NotFound);
+    }
+}

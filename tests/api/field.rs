@@ -215,9 +215,10 @@ async fn a_customer_agrees_to_the_plan_signs_the_acceptance_and_rates_on_a_phone
     };
     for backend in backends() {
         let mut desk = Desk::open(&backend).await;
-        for id in ["t-lead", "t-crew"] {
-            desk.office.hire(roofer(id, date(2030, 12, 31))).await;
-        }
+        let mut surveyor = roofer("t-lead", date(2030, 12, 31));
+        surveyor.person = Some(steelcare_tests::fixtures::person("王建国"));
+        desk.office.hire(surveyor).await;
+        desk.office.hire(roofer("t-crew", date(2030, 12, 31))).await;
         let ticket = crate::acceptance::approved_case(&mut desk).await;
         steelcare::identity::add_from_command_line(
             desk.office.app.db.clone(),
@@ -240,6 +241,7 @@ async fn a_customer_agrees_to_the_plan_signs_the_acceptance_and_rates_on_a_phone
                 "password": PASSWORD,
                 "ticketId": ticket,
                 "phase": phase,
+                "technician": "王建国",
             })
         };
         let engineer = desk.engineer.clone();
@@ -268,8 +270,51 @@ async fn a_customer_agrees_to_the_plan_signs_the_acceptance_and_rates_on_a_phone
             Some("李伟")
         );
 
-        // Agreement, repair, completion and self-inspection by the office and the crew.
-        crate::acceptance::sign_agreement(&mut desk, &ticket).await;
+        // The engineer prepares the agreement; the customer countersigns it with a finger.
+        let prepared = pb::SignAgreementRequest {
+            await_customer_signature: true,
+            signatures: vec![crate::repair::signature(
+                "eng-1",
+                common::SignatureRole::ContractorRepresentative,
+            )],
+            ..crate::acceptance::agreement("a-1", &ticket)
+        };
+        desk.repair
+            .sign_agreement(authed(prepared, &engineer))
+            .await
+            .unwrap();
+        run_script("customer.mjs", phase("sign"), &backend, &chromium, 2).await;
+        assert_eq!(desk.state(&ticket).await, common::CaseState::Agreed);
+        let agreement = desk
+            .repair
+            .get_agreement(authed(
+                pb::GetAgreementRequest {
+                    ticket_id: ticket.clone(),
+                },
+                &engineer,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .agreement
+            .unwrap_or_default();
+        let customer_signed = agreement
+            .signatures
+            .iter()
+            .find(|s| s.role == common::SignatureRole::CustomerRepresentative as i32)
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(
+            customer_signed.signer.map(|p| p.display_name).as_deref(),
+            Some("李伟")
+        );
+        assert_eq!(
+            customer_signed.evidence.map(|e| e.content_type).as_deref(),
+            Some("image/png"),
+            "the drawn signature is the evidence"
+        );
+
+        // Repair, completion and self-inspection by the office and the crew.
         crate::acceptance::repair_and_complete(&mut desk, &ticket).await;
         let crew = desk.office.tech_token("t-crew");
         let mut acceptance = AcceptanceServiceClient::new(desk.office.app.channel().await);
@@ -327,6 +372,34 @@ async fn a_customer_agrees_to_the_plan_signs_the_acceptance_and_rates_on_a_phone
             ),
             (5, 4, 5, 4, Some(3))
         );
+
+        // And, the bill read, disputes the cost: the case waits on the appraisal.
+        run_script("customer.mjs", phase("dispute"), &backend, &chromium, 2).await;
+        let disputes = desk
+            .repair
+            .list_disputes(authed(
+                pb::ListDisputesRequest {
+                    ticket_id: ticket.clone(),
+                },
+                &engineer,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .disputes;
+        assert_eq!(disputes.len(), 1);
+        assert_eq!(
+            disputes[0].appraisal_institution,
+            "江苏省建设工程质量检测中心"
+        );
+        assert_eq!(
+            disputes[0]
+                .opened_by
+                .as_ref()
+                .map(|a| a.display_name.as_str()),
+            Some("李伟")
+        );
+        assert_eq!(desk.state(&ticket).await, common::CaseState::Disputed);
         desk.office.app.stop().await.unwrap();
     }
 }

@@ -1,8 +1,8 @@
 // The console's service worker: the console opens with no network (on a roof, in a basement)
 // and what a technician recorded offline is still there to send. Generated into dist/sw.js by
 // vite.config.ts, which fills in the build's files; gRPC-Web calls (POST) never touch it.
-const FILES = ["/assets/Archive-C8_hwhdY.js","/assets/Board-p6Di9Ka9.js","/assets/CallDesk-BP9Zsccw.js","/assets/Case-CJGLwE_l.js","/assets/FileOutlined-BIhel7j1.js","/assets/Job-QT3vUmlM.js","/assets/Stats-CicQh_sI.js","/assets/Tickets-CBESPOq0.js","/assets/checkbox-3tXoEEku.js","/assets/components-9SudxpIe.js","/assets/date-picker-DWj8bq5z.js","/assets/descriptions-DD9jBayF.js","/assets/download-Da9Zgsp_.js","/assets/index-BLGyMFRS.js","/assets/input-CnKT6cTs.js","/assets/list-BMoFvoRN.js","/assets/media-CM9TiEVJ.js","/assets/progress-BSxjd-rN.js","/assets/row-CI2r8AWM.js","/assets/row-jxnpoiWm.js","/assets/shell-CcfRHonm.js","/assets/table-964RZfun.js","/assets/typography-Ca0-SpJ0.js","/assets/useMergedMask-Buu1yF3y.js","/icon-192.png","/icon-512.png","/manifest.webmanifest"];
-const CACHE = `steelcare-${"1d15c54bf8ea7818"}`;
+const FILES = ["/assets/Archive-jkGjb5Hc.js","/assets/Board-CojKDc3j.js","/assets/CallDesk-CT9S21O1.js","/assets/Case-papaglX6.js","/assets/FileOutlined-DF8-3Cl8.js","/assets/Job-BLYega6-.js","/assets/Stats-Bn0xt0Iv.js","/assets/Tickets-C_3beb5-.js","/assets/checkbox-DVDIT8Xi.js","/assets/components-CLRusNY7.js","/assets/date-picker-DItc7sRT.js","/assets/descriptions-BB4ColpC.js","/assets/download-Da9Zgsp_.js","/assets/index-BgDqb79x.js","/assets/input-UBjKoUio.js","/assets/list-kwZCC3EN.js","/assets/media-SU9cts_a.js","/assets/progress-Tmr3Okj0.js","/assets/row-DdNoBhi7.js","/assets/row-DiwfJQdu.js","/assets/shell-2gY5Eoqr.js","/assets/table-B-At3exW.js","/assets/typography-BWq4W2Vh.js","/assets/useMergedMask-C8XJcEx3.js","/icon-192.png","/icon-512.png","/manifest.webmanifest"];
+const CACHE = `steelcare-${"f0a926baabc5a435"}`;
 
 self.addEventListener("install", (event) => {
   event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(["/", ...FILES])).then(() => self.skipWaiting()));

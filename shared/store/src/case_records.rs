@@ -17,7 +17,7 @@ use crate::entity::case_records;
 /// The status of a record written once and never changed.
 pub const RECORDED: &str = "recorded";
 
-/// Kinds of records: the repair service writes the first twelve, the acceptance service the
+/// Kinds of records: the repair service writes the first thirteen, the acceptance service the
 /// next two, the feedback service the satisfaction surveys (`roles::RECORD_KINDS`); every service that reads a case's records (the archive, the analytics) names
 /// them from here.
 pub mod kind {
@@ -33,6 +33,9 @@ pub mod kind {
     pub const DECISION: &str = "decision";
     /// The handling agreement.
     pub const AGREEMENT: &str = "agreement";
+    /// An agreement prepared for the customer to countersign (not yet binding; the archive
+    /// keeps the concluded agreement).
+    pub const PREPARED_AGREEMENT: &str = "prepared_agreement";
     /// An amendment of the agreement.
     pub const AMENDMENT: &str = "amendment";
     /// A work-log entry.
@@ -67,6 +70,12 @@ pub mod status {
     pub const OPEN: &str = "open";
     /// A resolved dispute.
     pub const RESOLVED: &str = "resolved";
+    /// A prepared agreement waiting for the customer's signature.
+    pub const AWAITING: &str = "awaiting";
+    /// A prepared agreement a newer preparation replaced.
+    pub const REPLACED: &str = "replaced";
+    /// A prepared agreement the customer countersigned.
+    pub const COUNTERSIGNED: &str = "countersigned";
 }
 
 /// A record to insert, built with [`NewRecord::new`] and its setters.

@@ -97,6 +97,7 @@ pub const RECORD_KINDS: &[(&str, &[&str])] = &[
             kind::COMMUNICATION,
             kind::DECISION,
             kind::AGREEMENT,
+            kind::PREPARED_AGREEMENT,
             kind::AMENDMENT,
             kind::WORK,
             kind::INSPECTION,
@@ -285,7 +286,7 @@ mod tests {
                 assert!(seen.insert(*k), "kind {k} has two writers");
             }
         }
-        assert_eq!(seen.len(), 15, "every kind of record has its writer");
+        assert_eq!(seen.len(), 16, "every kind of record has its writer");
     }
 
     #[test]

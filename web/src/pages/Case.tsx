@@ -99,18 +99,18 @@ function lifecycle(ticket: Ticket, r: Records, lang: "zh" | "en", t: (w: Word) =
     for (const o of a.offers) {
       steps.push({
         at: o.offerTime,
-        label: `${t("stepOffered")} ${o.technicianId}${o.reason ? ` (${o.reason})` : ""} → ${enumLabel(lang, "AssignmentState", o.state)}`,
+        label: `${t("stepOffered")} ${o.technicianName || o.technicianId}${o.reason ? ` (${o.reason})` : ""} → ${enumLabel(lang, "AssignmentState", o.state)}`,
         color: o.state === AssignmentState.CONFIRMED ? "green" : o.state === AssignmentState.DECLINED || o.state === AssignmentState.EXPIRED ? "red" : "blue",
       });
     }
-    if (a.arriveTime) steps.push({ at: a.arriveTime, label: `${t("stepArrived")} ${a.technicianId}`, color: "green" });
+    if (a.arriveTime) steps.push({ at: a.arriveTime, label: `${t("stepArrived")} ${a.technicianName || a.technicianId}`, color: "green" });
   }
   for (const s of r.surveys) steps.push({ at: s.createTime, label: `${t("stepSurvey")} v${s.version}` });
   for (const p of r.plans) {
     steps.push({ at: p.createTime, label: `${t("stepPlan")} v${p.version}` });
     for (const rv of p.reviews) steps.push({ at: rv.createTime, label: `v${p.version} ${enumLabel(lang, "ApprovalStep", rv.step)} ${rv.approved ? "✓" : "✗"}`, color: rv.approved ? "green" : "red" });
   }
-  if (r.agreement?.signTime) steps.push({ at: r.agreement.signTime, label: t("stepAgreement") });
+  if (r.agreement?.signTime && !r.agreement.awaitingCustomerSignature) steps.push({ at: r.agreement.signTime, label: t("stepAgreement") });
   for (const w of r.work) steps.push({ at: w.createTime, label: `${t("stepWork")} ${w.progressPercent}% · ${w.content}` });
   for (const a of r.acceptances) steps.push({ at: a.createTime, label: `${t("stepAcceptance")} #${a.round} ${a.accepted ? "✓" : "✗"}`, color: a.accepted ? "green" : "red" });
   for (const v of r.visits) if (v.status === VisitStatus.DONE) steps.push({ at: v.dueTime, label: `${t("stepVisit")} #${v.sequence}` });
@@ -210,7 +210,7 @@ export default function CasePage() {
                   <List.Item>
                     <Space wrap>
                       <span data-testid="assignment-state"><EnumTag name="AssignmentState" value={a.state} color={a.state === AssignmentState.CONFIRMED ? "green" : undefined} /></span>
-                      {a.technicianId}
+                      <span data-testid="assignment-technician">{a.technicianName || a.technicianId}</span>
                       <span>{t("deadline")} <Time value={a.arrivalDeadlineTime} /></span>
                       {a.overdue && <Tag color="red">{t("overdue")}</Tag>}
                     </Space>
@@ -242,7 +242,7 @@ export default function CasePage() {
                 />
               )}
             </Card>
-            <Card title={t("agreement")} size="small">
+            <Card title={t("agreement")} size="small" extra={records.agreement?.awaitingCustomerSignature && <Tag color="orange" data-testid="agreement-awaiting">{t("awaitingCustomerSignature")}</Tag>}>
               {records.agreement ? (
                 <Descriptions size="small" column={1}>
                   <Descriptions.Item label={t("version")}>{records.agreement.planVersion}</Descriptions.Item>

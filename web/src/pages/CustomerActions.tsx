@@ -1,17 +1,20 @@
 // What a customer does on their case, phone first: decide on the approved plan (agree, or ask
-// for changes with the reasons), sign the acceptance form with a drawn signature or list what
-// must be rectified, and answer the satisfaction survey on the five dimensions of MISSION §8.2.
+// for changes with the reasons), countersign the agreement the engineer prepared, dispute
+// responsibility or cost, sign the acceptance form with a drawn signature or list what must be
+// rectified, and answer the satisfaction survey on the five dimensions of MISSION §8.2.
 // Each is a call of the public API with the customer's own token (the API keeps them to their
 // organisation's cases).
 import { useEffect, useRef, useState } from "react";
-import { timestampNow } from "@bufbuild/protobuf/wkt";
-import { Alert, Button, Card, Descriptions, Form, Input, List, Rate, Space, Tag, Typography } from "antd";
+import { timestampFromDate, timestampNow } from "@bufbuild/protobuf/wkt";
+import { Alert, Button, Card, DatePicker, Descriptions, Form, Input, List, Rate, Space, Tag, Typography } from "antd";
+import type { Dayjs } from "dayjs";
 import { CaseState, SignatureMethod, SignatureRole } from "../gen/steelcare/common/v1/common_pb";
 import type { Ticket } from "../gen/steelcare/intake/v1/intake_service_pb";
-import { PlanStatus, type RepairPlan } from "../gen/steelcare/repair/v1/repair_service_pb";
+import { DisputeStatus, PlanStatus, type Agreement, type Dispute, type RepairPlan } from "../gen/steelcare/repair/v1/repair_service_pb";
 import { Code, acceptance, feedback, intake, isCode, repair } from "../api";
 import { useI18n, type Word } from "../i18n";
 import { ErrorAlert, Time, clearEdited, money, showError } from "../components";
+
 import { useSession } from "../session";
 import { SignaturePad, dataUrlBytes } from "../media";
 
@@ -57,9 +60,148 @@ export default function CustomerActions({ ticket, onChanged }: { ticket: Ticket;
     <Space direction="vertical" style={{ width: "100%" }}>
       {done && <Alert type="success" showIcon message={t(done)} data-testid="customer-done" />}
       {ticket.state === CaseState.PLAN_APPROVED && !done && <PlanDecision ticket={ticket} onDone={finished} />}
+      {ticket.state === CaseState.PLAN_APPROVED && !done && <AgreementToSign ticket={ticket} onDone={finished} />}
+      {DISPUTABLE.includes(ticket.state) && !done && <DisputeForm ticket={ticket} onDone={finished} />}
       {ticket.state === CaseState.SELF_INSPECTED && !done && <AcceptanceForm ticket={ticket} onDone={finished} />}
       {[CaseState.ACCEPTED, CaseState.ARCHIVED, CaseState.CLOSED].includes(ticket.state) && <SatisfactionSurvey ticket={ticket} onDone={setDone} />}
     </Space>
+  );
+}
+
+/** The states in which a customer may dispute responsibility or cost: from the survey's
+ * findings until it is archived (as the API allows), and while one is open. */
+const DISPUTABLE = [CaseState.DISPUTED, CaseState.SURVEYED, CaseState.PLAN_PROPOSED, CaseState.PLAN_APPROVED, CaseState.AGREED, CaseState.IN_REPAIR, CaseState.SELF_INSPECTED, CaseState.ACCEPTED];
+
+/** Uploads a drawn signature as an attachment of the case: the signature's evidence, named by
+ * the signer and the time. */
+async function storeSignature(ticketId: string, fileName: string, dataUrl: string, signer: string, requestId: string) {
+  const { contentType, bytes } = dataUrlBytes(dataUrl);
+  const stored = await intake.attachFile({
+    metadata: { ticketId, fileName, contentType, caption: `${signer} · ${new Date().toISOString()}`, requestId },
+    content: bytes,
+  });
+  return stored.attachment;
+}
+
+/** The agreement the engineer prepared, countersigned with a finger: both sides'
+ * obligations, the acceptance terms and who pays what, and why. */
+function AgreementToSign({ ticket, onDone }: { ticket: Ticket; onDone: (w: Word) => void }) {
+  const { t, lang } = useI18n();
+  const me = useMe();
+  const once = useOnce();
+  const [agreement, setAgreement] = useState<Agreement>();
+  const [signature, setSignature] = useState("");
+  const [error, setError] = useState("");
+  useEffect(() => {
+    repair
+      .getAgreement({ ticketId: ticket.ticketId })
+      .then((r) => setAgreement(r.agreement?.awaitingCustomerSignature ? r.agreement : undefined))
+      .catch((err) => {
+        if (!isCode(err, Code.NotFound)) setError(showError(err, undefined, t));
+      });
+  }, [ticket.ticketId, t]);
+  if (!agreement) return <ErrorAlert message={error} />;
+  const cost = agreement.cost;
+  const sign = async () => {
+    try {
+      const evidence = await storeSignature(ticket.ticketId, "agreement-signature.png", signature, me.displayName, once(`agreement-signature-${agreement.agreementId}`));
+      await repair.countersignAgreement({
+        requestId: once(`countersign-${agreement.agreementId}`),
+        ticketId: ticket.ticketId,
+        agreementId: agreement.agreementId,
+        signature: { signer: me, signedTime: timestampNow(), method: SignatureMethod.ON_DEVICE, role: SignatureRole.CUSTOMER_REPRESENTATIVE, evidence },
+      });
+      onDone("agreementSigned");
+    } catch (err) {
+      setError(showError(err, undefined, t));
+    }
+  };
+  const list = (items: string[]) => (items.length ? <ul style={{ margin: 0, paddingInlineStart: 18 }}>{items.map((x, i) => <li key={i}>{x}</li>)}</ul> : "—");
+  return (
+    <Card size="small" title={`${t("agreementToSign")} · ${t("version")} ${agreement.planVersion}`} data-testid="agreement-to-sign">
+      <ErrorAlert message={error} />
+      <Descriptions size="small" column={1}>
+        <Descriptions.Item label={t("scope")}>{agreement.scope}</Descriptions.Item>
+        <Descriptions.Item label={t("contractorObligations")}>{list(agreement.contractorObligations)}</Descriptions.Item>
+        <Descriptions.Item label={t("customerObligations")}>{list(agreement.customerObligations)}</Descriptions.Item>
+        <Descriptions.Item label={t("acceptanceTerms")}>{list(agreement.acceptanceTerms)}</Descriptions.Item>
+        <Descriptions.Item label={t("youPay")}><span data-testid="agreement-customer-pays">{money(cost?.customerPays)}</span></Descriptions.Item>
+        <Descriptions.Item label={t("contractorBears")}>{money(cost?.contractorBears)}</Descriptions.Item>
+        <Descriptions.Item label={t("costReasoning")}>{(lang === "zh" ? cost?.reasoningZh : cost?.reasoningEn) || "—"}</Descriptions.Item>
+      </Descriptions>
+      <Space direction="vertical" style={{ width: "100%" }}>
+        <Typography.Text>{t("signToAgree")}</Typography.Text>
+        <SignaturePad value={signature} onChange={setSignature} />
+        <Button type="primary" size="large" block onClick={sign} disabled={!signature} data-testid="sign-agreement">{t("signAgreement")}</Button>
+      </Space>
+    </Card>
+  );
+}
+
+interface DisputeFields {
+  question?: string;
+  evidence?: string;
+  institution?: string;
+  deadline?: Dayjs;
+}
+
+/** Disputes responsibility or cost: the question, what supports it, the appraisal institution
+ * and when its appraisal is due. While a dispute is open it is shown instead. */
+function DisputeForm({ ticket, onDone }: { ticket: Ticket; onDone: (w: Word) => void }) {
+  const { t } = useI18n();
+  const once = useOnce();
+  const [form] = Form.useForm<DisputeFields>();
+  const [open, setOpen] = useState<Dispute | null>();
+  const [writing, setWriting] = useState(false);
+  const [error, setError] = useState("");
+  useEffect(() => {
+    repair
+      .listDisputes({ ticketId: ticket.ticketId })
+      .then((r) => setOpen(r.disputes.find((d) => d.status === DisputeStatus.OPEN) ?? null))
+      .catch((err) => setError(showError(err, undefined, t)));
+  }, [ticket.ticketId, t]);
+  const send = async (v: DisputeFields) => {
+    try {
+      const r = await repair.openDispute({
+        requestId: once("dispute"),
+        ticketId: ticket.ticketId,
+        question: v.question ?? "",
+        appraisalInstitution: v.institution ?? "",
+        evidence: v.evidence ? [{ note: v.evidence }] : [],
+        appraisalDeadlineTime: v.deadline ? timestampFromDate(v.deadline.endOf("day").toDate()) : undefined,
+      });
+      setOpen(r.dispute ?? null);
+      onDone("disputeOpened");
+    } catch (err) {
+      setError(showError(err, form, t));
+    }
+  };
+  if (open === undefined) return <ErrorAlert message={error} />;
+  if (open)
+    return (
+      <Card size="small" title={t("disputeOpen")} data-testid="dispute-open">
+        <Typography.Paragraph>{open.question}</Typography.Paragraph>
+        {open.appraisalDeadlineTime && <span>{t("appraisalDeadline")}: <Time value={open.appraisalDeadlineTime} /></span>}
+      </Card>
+    );
+  if (!writing) return <Button size="large" block onClick={() => setWriting(true)} data-testid="dispute-it">{t("disputeIt")}</Button>;
+  return (
+    <Card size="small" title={t("disputeIt")} data-testid="dispute-form">
+      <ErrorAlert message={error} />
+      <Form form={form} layout="vertical" onFinish={send} onValuesChange={clearEdited(form)}>
+        <Form.Item name="question" label={t("disputeQuestion")} rules={[{ required: true, message: t("required") }]}>
+          <Input.TextArea rows={3} data-testid="dispute-question" />
+        </Form.Item>
+        <Form.Item name="evidence" label={t("disputeEvidence")} rules={[{ required: true, message: t("required") }]}>
+          <Input.TextArea rows={3} data-testid="dispute-evidence" />
+        </Form.Item>
+        <Form.Item name="institution" label={t("appraisalInstitution")}><Input data-testid="dispute-institution" /></Form.Item>
+        <Form.Item name="deadline" label={t("appraisalDeadline")} rules={[{ required: true, message: t("required") }]}>
+          <DatePicker inputReadOnly style={{ width: "100%" }} data-testid="dispute-deadline" />
+        </Form.Item>
+        <Button type="primary" htmlType="submit" size="large" block data-testid="send-dispute">{t("sendDispute")}</Button>
+      </Form>
+    </Card>
   );
 }
 
@@ -128,14 +270,7 @@ function AcceptanceForm({ ticket, onDone }: { ticket: Ticket; onDone: (w: Word) 
   const accept = async (accepted: boolean) => {
     try {
       let evidence;
-      if (accepted) {
-        const { contentType, bytes } = dataUrlBytes(signature);
-        const stored = await intake.attachFile({
-          metadata: { ticketId: ticket.ticketId, fileName: "acceptance-signature.png", contentType, caption: `${me.displayName} · ${new Date().toISOString()}`, requestId: once("acceptance-signature") },
-          content: bytes,
-        });
-        evidence = stored.attachment;
-      }
+      if (accepted) evidence = await storeSignature(ticket.ticketId, "acceptance-signature.png", signature, me.displayName, once("acceptance-signature"));
       await acceptance.recordCustomerAcceptance({
         requestId: once(`acceptance-${accepted}`),
         ticketId: ticket.ticketId,

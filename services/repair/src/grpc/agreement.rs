@@ -10,7 +10,7 @@ use steelcare_proto::repair::v1 as pb;
 use steelcare_runtime::convert::to_timestamp;
 use steelcare_runtime::handler::not_found;
 use steelcare_runtime::record::{actor_of, audit, payload_hash};
-use steelcare_runtime::validate::{LONG, Violations};
+use steelcare_runtime::validate::{LONG, SHORT, Violations};
 use steelcare_runtime::{ApiError, RequestContext};
 
 use super::plans::schedule_of;
@@ -19,16 +19,24 @@ use super::{
 };
 use crate::engine::{Begun, RepairConfig, case_precondition};
 use crate::records::plan_status_label;
-use crate::records::{kind, money, money_proto, plan_status, signatures, slot, texts};
+use crate::records::{kind, money, money_proto, plan_status, signatures, slot, status, texts};
 use crate::store::{self, NewRecord, decode};
 use crate::view;
 use steelcare_domain::cost::Quote;
+use steelcare_store::entity::case_records;
 
 /// The two sides of an agreement.
 pub(super) const BOTH_SIDES: &[common::SignatureRole] = &[
     common::SignatureRole::CustomerRepresentative,
     common::SignatureRole::ContractorRepresentative,
 ];
+
+/// The contractor's side alone, who signs an agreement prepared for the customer.
+const CONTRACTOR_SIDE: &[common::SignatureRole] =
+    &[common::SignatureRole::ContractorRepresentative];
+
+/// The customer's side, who countersigns a prepared agreement.
+const CUSTOMER_SIDE: &[common::SignatureRole] = &[common::SignatureRole::CustomerRepresentative];
 
 /// Checks an overriding cost bearing: amounts in the quote's currency, not negative, and
 /// adding up to the quote.
@@ -97,10 +105,13 @@ struct Terms {
     override_reason: String,
     overridden: Option<pb::CostBearing>,
     signatures: Vec<common::Signature>,
+    /// Whether the customer's representative countersigns later.
+    awaiting_customer: bool,
 }
 
 /// Checks a signing request: the plan version, obligations and terms, the quote, an
-/// override with its reason (and only with one), both sides' signatures.
+/// override with its reason (and only with one), both sides' signatures (the contractor's
+/// alone when the agreement awaits the customer's).
 fn parse_terms(
     config: &RepairConfig,
     request: &pb::SignAgreementRequest,
@@ -143,7 +154,16 @@ fn parse_terms(
     if overridden.is_none() && !override_reason.is_empty() {
         v.add("cost_override", msg!("field-required-with-override"));
     }
-    let signatures = signatures(&mut v, "signatures", &request.signatures, BOTH_SIDES, now);
+    let sides = if request.await_customer_signature {
+        CONTRACTOR_SIDE
+    } else {
+        BOTH_SIDES
+    };
+    let signatures = signatures(&mut v, "signatures", &request.signatures, sides, now);
+    let customer = common::SignatureRole::CustomerRepresentative as i32;
+    if request.await_customer_signature && request.signatures.iter().any(|s| s.role == customer) {
+        v.add("signatures", msg!("field-customer-countersigns"));
+    }
     v.finish(Terms {
         contractor_obligations,
         customer_obligations,
@@ -152,6 +172,7 @@ fn parse_terms(
         override_reason,
         overridden,
         signatures,
+        awaiting_customer: request.await_customer_signature,
     })
 }
 
@@ -183,6 +204,7 @@ fn agreement_of(
         signatures: terms.signatures,
         amendments: Vec::new(),
         sign_time: Some(to_timestamp(now)),
+        awaiting_customer_signature: terms.awaiting_customer,
     }
 }
 
@@ -207,6 +229,41 @@ fn agreement_audit(
             .and_then(|c| c.customer_pays.as_ref().map(|m| m.amount_minor)),
         "override_reason": terms.override_reason,
     })
+}
+
+/// The agreement prepared for the customer's signature and still waiting for it, if any.
+async fn prepared(
+    conn: &impl sea_orm::ConnectionTrait,
+    case_id: &str,
+) -> Result<Option<case_records::Model>, ApiError> {
+    Ok(store::records(conn, case_id, kind::PREPARED_AGREEMENT)
+        .await?
+        .into_iter()
+        .find(|row| row.status == status::AWAITING))
+}
+
+/// Checks a countersignature: the customer representative's, signed by now.
+fn parse_countersignature(
+    request: &pb::CountersignAgreementRequest,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<common::Signature, ApiError> {
+    let mut v = Violations::default();
+    v.required("ticket_id", &request.ticket_id, SHORT);
+    v.required("agreement_id", &request.agreement_id, SHORT);
+    let given: Vec<common::Signature> = request.signature.iter().cloned().collect();
+    let mut parsed = signatures(&mut v, "signature", &given, CUSTOMER_SIDE, now);
+    if let Some(s) = &request.signature {
+        if s.role != common::SignatureRole::CustomerRepresentative as i32 {
+            v.add("signature.role", msg!("field-countersign-customer-only"));
+        }
+        if s.dissent {
+            v.add("signature.dissent", msg!("field-countersign-no-dissent"));
+        }
+    }
+    v.finish(())?;
+    parsed
+        .pop()
+        .ok_or_else(|| ApiError::invalid("signature", msg!("field-required")))
 }
 
 /// The plan version the agreement is signed on, which the customer must have agreed to: its
@@ -265,16 +322,6 @@ impl RepairService {
         )?;
         let (plan_version, content) = agreed_version(&tx, &case, request.plan_version).await?;
         let (cost, computed) = self.cost_of(&tx, &case, &terms).await?;
-        let (start, end) = schedule_of(&content)?;
-        r.check_crew(
-            &tx,
-            &case,
-            "plan.crew_technician_ids",
-            &content.crew_technician_ids,
-            start,
-            end,
-        )
-        .await?;
         let audited = agreement_audit(
             &case.id,
             plan_version,
@@ -285,24 +332,177 @@ impl RepairService {
         );
         let id = uuid::Uuid::now_v7().to_string();
         let agreement = agreement_of(&id, &case.id, plan_version, &content, terms, &cost, now);
+        let row_id = if agreement.awaiting_customer_signature {
+            self.prepare(ctx, &tx, &case, &agreement, &content, audited)
+                .await?
+        } else {
+            self.conclude(ctx, &tx, &case, &agreement, &content, audited)
+                .await?;
+            id
+        };
+        r.finish(tx, key, &row_id).await?;
+        Ok(pb::SignAgreementResponse {
+            agreement: Some(agreement),
+        })
+    }
+
+    /// Keeps an agreement the contractor signed for the customer to countersign, in place of
+    /// one prepared before; returns the id of its record.
+    async fn prepare(
+        &self,
+        ctx: &RequestContext,
+        tx: &sea_orm::DatabaseTransaction,
+        case: &store::Case,
+        agreement: &pb::Agreement,
+        content: &pb::PlanContent,
+        audited: serde_json::Value,
+    ) -> Result<String, ApiError> {
+        self.check_schedule(tx, case, content).await?;
+        if let Some(before) = prepared(tx, &case.id).await? {
+            store::set_status(
+                tx,
+                &before.id,
+                status::AWAITING,
+                status::REPLACED,
+                Some(None),
+                None::<&pb::Agreement>,
+            )
+            .await?;
+        }
+        // The record has an id of its own: the agreement's id becomes the concluded record's.
+        let row_id = uuid::Uuid::now_v7().to_string();
         let record = NewRecord::new(
-            kind::AGREEMENT,
-            &id,
+            kind::PREPARED_AGREEMENT,
+            &row_id,
             &case.id,
-            &agreement,
+            agreement,
             &ctx.caller.subject,
-            now,
+            steelcare_store::now(),
         );
         let record = record
-            .version(plan_version)
-            .slot(slot(kind::AGREEMENT, &case.id, 0));
-        store::insert(&tx, record).await?;
+            .version(agreement.plan_version)
+            .status(status::AWAITING)
+            .slot(slot(kind::PREPARED_AGREEMENT, &case.id, 0));
+        store::insert(tx, record).await?;
+        audit(tx, ctx, "agreement", &agreement.agreement_id, None, audited).await?;
+        Ok(row_id)
+    }
+
+    /// Concludes a signed agreement: stored once per case, the crew booked for the plan's
+    /// schedule, the case AGREED.
+    async fn conclude(
+        &self,
+        ctx: &RequestContext,
+        tx: &sea_orm::DatabaseTransaction,
+        case: &store::Case,
+        agreement: &pb::Agreement,
+        content: &pb::PlanContent,
+        audited: serde_json::Value,
+    ) -> Result<(), ApiError> {
+        let (start, end) = self.check_schedule(tx, case, content).await?;
+        let id = &agreement.agreement_id;
+        let record = NewRecord::new(
+            kind::AGREEMENT,
+            id,
+            &case.id,
+            agreement,
+            &ctx.caller.subject,
+            steelcare_store::now(),
+        );
+        let record =
+            record
+                .version(agreement.plan_version)
+                .slot(slot(kind::AGREEMENT, &case.id, 0));
+        store::insert(tx, record).await?;
         let (from, to) = (start.timestamp_millis(), end.timestamp_millis());
-        store::book(&tx, &case.id, &id, &content.crew_technician_ids, from, to).await?;
-        audit(&tx, ctx, "agreement", &id, None, audited).await?;
-        self.agreed(ctx, &tx, &case, &id, &cost).await?;
-        r.finish(tx, key, &id).await?;
-        Ok(pb::SignAgreementResponse {
+        store::book(tx, &case.id, id, &content.crew_technician_ids, from, to).await?;
+        audit(tx, ctx, "agreement", id, None, audited).await?;
+        let cost = agreement.cost.clone().unwrap_or_default();
+        self.agreed(ctx, tx, case, id, &cost).await
+    }
+
+    /// The plan's schedule, once its crew is found free and qualified for it.
+    async fn check_schedule(
+        &self,
+        tx: &sea_orm::DatabaseTransaction,
+        case: &store::Case,
+        content: &pb::PlanContent,
+    ) -> Result<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>), ApiError> {
+        let (start, end) = schedule_of(content)?;
+        self.repairer
+            .check_crew(
+                tx,
+                case,
+                "plan.crew_technician_ids",
+                &content.crew_technician_ids,
+                start,
+                end,
+            )
+            .await?;
+        Ok((start, end))
+    }
+
+    pub(super) async fn countersign_agreement(
+        &self,
+        ctx: &RequestContext,
+        request: pb::CountersignAgreementRequest,
+    ) -> Result<pb::CountersignAgreementResponse, ApiError> {
+        let staff = [Role::Customer, Role::Engineer, Role::Manager, Role::Admin];
+        allow(ctx, &staff)?;
+        let now = steelcare_store::now();
+        let signature = parse_countersignature(&request, now)?;
+        let hash = payload_hash(&request, |r| r.request_id.clear());
+        let r = &self.repairer;
+        let (tx, key) = match r
+            .begin(ctx, "CountersignAgreement", &request.request_id, hash)
+            .await?
+        {
+            Begun::Replay(id) => {
+                let row = self.stored(&id).await?;
+                return Ok(pb::CountersignAgreementResponse {
+                    agreement: Some(view::agreement(&r.db, &row).await?),
+                });
+            }
+            Begun::Fresh(tx, key) => (tx, key),
+        };
+        let case = r.case_for(&tx, &ctx.caller, &request.ticket_id).await?;
+        expect_state(
+            &case,
+            &[CaseState::PlanApproved],
+            msg!("error-agreement-needs-approved-plan"),
+        )?;
+        let row = prepared(&tx, &case.id)
+            .await?
+            .ok_or_else(|| not_found("prepared agreement", &case.id))?;
+        let mut agreement: pb::Agreement = decode(&row)?;
+        if agreement.agreement_id != request.agreement_id {
+            return Err(ApiError::FailedPrecondition {
+                subject: format!("agreement/{}", request.agreement_id),
+                current_state: "REPLACED".to_owned(),
+                message: msg!("error-agreement-replaced"),
+            });
+        }
+        let (_, content) = agreed_version(&tx, &case, agreement.plan_version).await?;
+        store::set_status(
+            &tx,
+            &row.id,
+            status::AWAITING,
+            status::COUNTERSIGNED,
+            Some(None),
+            None::<&pb::Agreement>,
+        )
+        .await?;
+        agreement.signatures.push(signature);
+        agreement.awaiting_customer_signature = false;
+        agreement.sign_time = Some(to_timestamp(now));
+        let audited = serde_json::json!({
+            "ticket_id": case.id,
+            "countersigned": agreement.agreement_id,
+        });
+        self.conclude(ctx, &tx, &case, &agreement, &content, audited)
+            .await?;
+        r.finish(tx, key, &agreement.agreement_id).await?;
+        Ok(pb::CountersignAgreementResponse {
             agreement: Some(agreement),
         })
     }
@@ -380,9 +580,12 @@ impl RepairService {
         allow(ctx, READERS)?;
         let r = &self.repairer;
         let case = r.case_for(&r.db, &ctx.caller, &request.ticket_id).await?;
-        let row = store::versioned(&r.db, &case.id, kind::AGREEMENT, 0)
-            .await?
-            .ok_or_else(|| not_found("agreement", &case.id))?;
+        let row = match store::versioned(&r.db, &case.id, kind::AGREEMENT, 0).await? {
+            Some(row) => row,
+            None => prepared(&r.db, &case.id)
+                .await?
+                .ok_or_else(|| not_found("agreement", &case.id))?,
+        };
         Ok(pb::GetAgreementResponse {
             agreement: Some(view::agreement(&r.db, &row).await?),
         })

@@ -373,6 +373,11 @@ steelcare_runtime::rpcs! {
             pb::ListCustomerDecisionsResponse
         ),
         (sign_agreement, pb::SignAgreementRequest, pb::SignAgreementResponse),
+        (
+            countersign_agreement,
+            pb::CountersignAgreementRequest,
+            pb::CountersignAgreementResponse
+        ),
         (get_agreement, pb::GetAgreementRequest, pb::GetAgreementResponse),
         (log_work, pb::LogWorkRequest, pb::LogWorkResponse),
         (list_work_log, pb::ListWorkLogRequest, pb::ListWorkLogResponse),

@@ -713,7 +713,7 @@ async fn the_console_in_a_browser_from_the_call_to_the_archive_and_organisations
                 "expired": expired,
             },
         });
-        run_script("console.mjs", config, &backend, &chromium, 13).await;
+        run_script("console.mjs", config, &backend, &chromium, 14).await;
         seeded.desk.office.app.stop().await.unwrap();
     }
 }

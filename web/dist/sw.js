@@ -1,8 +1,8 @@
 // The console's service worker: the console opens with no network (on a roof, in a basement)
 // and what a technician recorded offline is still there to send. Generated into dist/sw.js by
 // vite.config.ts, which fills in the build's files; gRPC-Web calls (POST) never touch it.
-const FILES = ["/assets/Archive-jkGjb5Hc.js","/assets/Board-CojKDc3j.js","/assets/CallDesk-CT9S21O1.js","/assets/Case-papaglX6.js","/assets/FileOutlined-DF8-3Cl8.js","/assets/Job-BLYega6-.js","/assets/Stats-Bn0xt0Iv.js","/assets/Tickets-C_3beb5-.js","/assets/checkbox-DVDIT8Xi.js","/assets/components-CLRusNY7.js","/assets/date-picker-DItc7sRT.js","/assets/descriptions-BB4ColpC.js","/assets/download-Da9Zgsp_.js","/assets/index-BgDqb79x.js","/assets/input-UBjKoUio.js","/assets/list-kwZCC3EN.js","/assets/media-SU9cts_a.js","/assets/progress-Tmr3Okj0.js","/assets/row-DdNoBhi7.js","/assets/row-DiwfJQdu.js","/assets/shell-2gY5Eoqr.js","/assets/table-B-At3exW.js","/assets/typography-BWq4W2Vh.js","/assets/useMergedMask-C8XJcEx3.js","/icon-192.png","/icon-512.png","/manifest.webmanifest"];
-const CACHE = `steelcare-${"f0a926baabc5a435"}`;
+const FILES = ["/assets/Archive-DX01C_vb.js","/assets/Board-C1FVHtD9.js","/assets/CallDesk-B0lUoYKX.js","/assets/Case-Cndvlm7g.js","/assets/FileOutlined-BbQjAPOh.js","/assets/Job-Dm5K_Atg.js","/assets/Stats-BJrWUtea.js","/assets/Tickets-Bj4phF92.js","/assets/checkbox-g2rbUiNm.js","/assets/components-dyYxTdv3.js","/assets/date-picker-IAWuU04e.js","/assets/descriptions-oJlnmJRz.js","/assets/download-Da9Zgsp_.js","/assets/index-CBbE6mX9.js","/assets/input-Aq9rKXZQ.js","/assets/list-lSKGXha5.js","/assets/media-CJr3szVZ.js","/assets/progress-qqAyu35F.js","/assets/row-BnQFNBQw.js","/assets/row-jgAxPIOp.js","/assets/shell-C9kwAOzV.js","/assets/table-qsep8kB0.js","/assets/typography-CqAnmS2E.js","/assets/useMergedMask-gnSJoH5N.js","/icon-192.png","/icon-512.png","/manifest.webmanifest"];
+const CACHE = `steelcare-${"ce43b8d3c9d10e17"}`;
 
 self.addEventListener("install", (event) => {
   event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(["/", ...FILES])).then(() => self.skipWaiting()));

@@ -130,6 +130,35 @@ try {
     await shot(agent, "call-desk");
   });
 
+  await step("on the case page the agent acknowledges, pauses and resumes the clocks, and reclassifies with a reason", async () => {
+    await agent.goto(`${env.url}/tickets/${ticketId}`);
+    await agent.getByTestId("desk-actions").waitFor({ timeout: WAIT });
+    await agent.getByTestId("desk-acknowledge").click();
+    await agent.getByTestId("desk-text").fill("A surveyor will call you within the hour");
+    await agent.getByTestId("desk-submit").click();
+    await agent.getByTestId("case-state").filter({ hasText: "Acknowledged" }).waitFor({ timeout: WAIT });
+    await agent.locator("[data-testid=clock-response][data-status=MET]").waitFor({ timeout: WAIT });
+    check((await agent.getByTestId("desk-acknowledge").count()) === 0, "acknowledge is still offered");
+    // A pause needs its reason: the form says so before anything is sent.
+    await agent.getByTestId("desk-pause").click();
+    await agent.getByTestId("desk-submit").click();
+    await agent.locator("[data-testid=desk-form] .ant-form-item-explain-error").first().waitFor({ timeout: WAIT });
+    await agent.getByTestId("desk-text").fill("waiting for the customer to send photos of the ridge");
+    await agent.getByTestId("desk-submit").click();
+    await agent.getByTestId("clocks-paused").waitFor({ timeout: WAIT });
+    await agent.getByTestId("desk-resume").click();
+    await agent.getByTestId("clocks-paused").waitFor({ state: "detached", timeout: WAIT });
+    await agent.getByTestId("desk-classify").click();
+    await pick(agent, "desk-tier", "P2 major");
+    await agent.getByTestId("desk-text").fill("water reaches the cold store's racking");
+    await agent.getByTestId("desk-submit").click();
+    await agent.getByTestId("desk-form").waitFor({ state: "detached", timeout: WAIT });
+    await agent.locator(".ant-descriptions-item", { hasText: "P2 major" }).first().waitFor({ timeout: WAIT });
+    const errors = await agent.getByTestId("error").allTextContents();
+    check(errors.length === 0, `the case page shows an error: ${errors.join("; ")}`);
+    await shot(agent, "desk-actions");
+  });
+
   const dispatcher = await signIn(browser, env.tokens.dispatcher);
   let chosen;
   await step("the dispatch board shows the ticket and it is offered by hand with a reason", async () => {
@@ -166,7 +195,7 @@ try {
     // No reload on the dispatcher's page: WatchTicket reports the case event.
     await state.first().filter({ hasText: "Confirmed" }).waitFor({ timeout: WAIT });
     const timeline = await dispatcher.getByTestId("timeline").textContent();
-    check(timeline?.includes(chosen.id), "the timeline does not show the offer");
+    check(timeline?.includes(chosen.name), `the timeline does not show the offer to ${chosen.name}: ${timeline}`);
     const left = await dispatcher.getByTestId("clock-arrival-left").textContent();
     check(/left|overdue/.test(left ?? ""), `the arrival clock shows ${left}`);
     await shot(dispatcher, "case");

@@ -187,6 +187,9 @@ export default function CallDesk() {
         customerRequest: v.customer_request ?? "",
       });
       setTicket(r.ticket);
+      // The next call starts from an empty form with a request id of its own; until then a
+      // second click resends this one (the same ticket comes back).
+      form.resetFields();
       setCallId(requestId("call"));
     } catch (err) {
       setError(showError(err, form, t));

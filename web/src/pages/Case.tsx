@@ -20,6 +20,7 @@ import { Clock, EnumTag, ErrorAlert, Time, money, showError } from "../component
 import { toDate } from "../time";
 import { hasRole, useSession } from "../session";
 import CustomerActions from "./CustomerActions";
+import DeskActions from "./DeskActions";
 
 interface Records {
   assignments: Assignment[];
@@ -168,6 +169,7 @@ export default function CasePage() {
     <Space direction="vertical" style={{ width: "100%" }} size="large">
       <ErrorAlert message={error} />
       {hasRole(session, "customer") && <CustomerActions ticket={ticket} onChanged={() => void reload()} />}
+      <DeskActions ticket={ticket} onChanged={() => void reload()} />
       <Card
         title={<Space><span data-testid="case-number">{ticket.acceptanceNumber}</span><span data-testid="case-state"><EnumTag name="CaseState" value={ticket.state} color="blue" /></span></Space>}
         extra={

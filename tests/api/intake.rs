@@ -1873,3 +1873,77 @@ async fn a_recurrence_links_to_the_earlier_case_of_the_same_customer() {
         app.stop().await.unwrap();
     }
 }
+
+/// People pick a customer by name: the list is in name order, paged without gaps or repeats,
+/// and a customer reads its own organisation only.
+#[tokio::test]
+async fn customers_are_listed_by_name_and_a_customer_reads_only_its_own() {
+    for backend in backends() {
+        let app = spawn_app(&backend).await;
+        let mut client = IntakeServiceClient::new(app.channel().await);
+        let agent = app.token("agent-1", &[Role::Agent], None);
+        let mut ids = Vec::new();
+        for name in [
+            "苏州物流园",
+            "Anhui Steel",
+            "Zhejiang Cold Store",
+            "Beijing Works",
+        ] {
+            ids.push((name, create_customer(&mut client, &agent, name).await));
+        }
+        let list = |page_token: String| pb::ListCustomersRequest {
+            page_size: 3,
+            page_token,
+        };
+        let first = client
+            .list_customers(authed(list(String::new()), &agent))
+            .await
+            .unwrap()
+            .into_inner();
+        let second = client
+            .list_customers(authed(list(first.next_page_token.clone()), &agent))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(second.next_page_token.is_empty());
+        let names: Vec<String> = first
+            .customers
+            .iter()
+            .chain(&second.customers)
+            .map(|c| c.organization_name.clone())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "Anhui Steel",
+                "Beijing Works",
+                "Zhejiang Cold Store",
+                "苏州物流园"
+            ],
+            "{}",
+            backend.name()
+        );
+        let own = &ids[2].1;
+        let customer = app.token("cust-1", &[Role::Customer], Some(own));
+        let seen = client
+            .list_customers(authed(list(String::new()), &customer))
+            .await
+            .unwrap()
+            .into_inner()
+            .customers;
+        assert_eq!(seen.len(), 1);
+        assert_eq!(&seen[0].customer_id, own);
+        let err = client
+            .list_customers(authed(
+                pb::ListCustomersRequest {
+                    page_size: -1,
+                    page_token: String::new(),
+                },
+                &agent,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::InvalidArgument);
+        app.stop().await.unwrap();
+    }
+}

@@ -1,8 +1,8 @@
 // The console's service worker: the console opens with no network (on a roof, in a basement)
 // and what a technician recorded offline is still there to send. Generated into dist/sw.js by
 // vite.config.ts, which fills in the build's files; gRPC-Web calls (POST) never touch it.
-const FILES = ["/assets/Archive-DX01C_vb.js","/assets/Board-C1FVHtD9.js","/assets/CallDesk-B0lUoYKX.js","/assets/Case-Cndvlm7g.js","/assets/FileOutlined-BbQjAPOh.js","/assets/Job-Dm5K_Atg.js","/assets/Stats-BJrWUtea.js","/assets/Tickets-Bj4phF92.js","/assets/checkbox-g2rbUiNm.js","/assets/components-dyYxTdv3.js","/assets/date-picker-IAWuU04e.js","/assets/descriptions-oJlnmJRz.js","/assets/download-Da9Zgsp_.js","/assets/index-CBbE6mX9.js","/assets/input-Aq9rKXZQ.js","/assets/list-lSKGXha5.js","/assets/media-CJr3szVZ.js","/assets/progress-qqAyu35F.js","/assets/row-BnQFNBQw.js","/assets/row-jgAxPIOp.js","/assets/shell-C9kwAOzV.js","/assets/table-qsep8kB0.js","/assets/typography-CqAnmS2E.js","/assets/useMergedMask-gnSJoH5N.js","/icon-192.png","/icon-512.png","/manifest.webmanifest"];
-const CACHE = `steelcare-${"ce43b8d3c9d10e17"}`;
+const FILES = ["/assets/Archive-g_GcRCLs.js","/assets/Board-CnSbKUwr.js","/assets/CallDesk-BOaR3b_I.js","/assets/Case-CzqzPhJM.js","/assets/FileOutlined-DBwN-Wng.js","/assets/Job-C4rIBBIk.js","/assets/Stats-BnI-medg.js","/assets/Tickets-B_IwBvfu.js","/assets/checkbox-BJwlyPZm.js","/assets/components-CScXd_x1.js","/assets/date-picker-CplZi2LK.js","/assets/descriptions-BD3bUciz.js","/assets/download-Da9Zgsp_.js","/assets/form-DndkpYx9.js","/assets/index-CQEVggEI.js","/assets/list-DD-Tq1qu.js","/assets/media-C2-qK2zf.js","/assets/progress-DrviuYoK.js","/assets/row-JiZG3z93.js","/assets/row-Li4O01fc.js","/assets/shell-Bia-Jc4A.js","/assets/table-BLJQ0v85.js","/assets/typography-B4MqxREL.js","/assets/useMergedMask-Dpb8u6h3.js","/icon-192.png","/icon-512.png","/manifest.webmanifest"];
+const CACHE = `steelcare-${"aead30c79f1952a5"}`;
 
 self.addEventListener("install", (event) => {
   event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(["/", ...FILES])).then(() => self.skipWaiting()));

@@ -157,6 +157,14 @@ try {
     const errors = await agent.getByTestId("error").allTextContents();
     check(errors.length === 0, `the case page shows an error: ${errors.join("; ")}`);
     await shot(agent, "desk-actions");
+    // The ticket list filters by project by name, and shows projects by name.
+    await agent.goto(`${env.url}/tickets`);
+    await agent.locator(".ant-table-row").first().waitFor({ timeout: WAIT });
+    await pick(agent, "filter-project", env.projectName);
+    await agent.getByTestId("search").click();
+    await agent.locator(".ant-table-row", { hasText: ticketNumber }).waitFor({ timeout: WAIT });
+    const rows = await agent.locator(".ant-table-row").allTextContents();
+    check(rows.every((r) => r.includes(env.projectName)), `a row of another project: ${JSON.stringify(rows)}`);
   });
 
   const dispatcher = await signIn(browser, env.tokens.dispatcher);

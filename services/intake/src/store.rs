@@ -185,6 +185,39 @@ pub async fn list_projects(
     Ok((rows, next))
 }
 
+/// A page of customers by organisation name, then id; only `only` when given (a customer's
+/// own organisation).
+pub async fn list_customers(
+    conn: &impl ConnectionTrait,
+    only: Option<&str>,
+    page_size: u64,
+    page_token: &str,
+) -> Result<(Vec<customers::Model>, String), StoreError> {
+    let fingerprint = page::fingerprint(&only);
+    let after: Option<(String, String)> = page::decode(page_token, &fingerprint)?;
+    let mut query = customers::Entity::find();
+    if let Some(id) = only {
+        query = query.filter(customers::Column::Id.eq(id));
+    }
+    if let Some(key) = after {
+        query = query.filter(page::after(
+            customers::Column::OrganizationName,
+            customers::Column::Id,
+            key,
+        ));
+    }
+    let mut rows = query
+        .order_by_asc(customers::Column::OrganizationName)
+        .order_by_asc(customers::Column::Id)
+        .limit(page_size + 1)
+        .all(conn)
+        .await?;
+    let next = page::next_token(&mut rows, page_size, &fingerprint, |c| {
+        (c.organization_name.clone(), c.id.clone())
+    });
+    Ok((rows, next))
+}
+
 /// The next `n` acceptance-number sequences of `day`, ascending.
 ///
 /// SQLite: a counter row, inside the create's transaction, which already holds the write lock

@@ -327,6 +327,7 @@ type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'stati
 steelcare_runtime::rpcs! {
     impl IntakeApi for IntakeService {
         (create_customer, pb::CreateCustomerRequest, pb::CreateCustomerResponse),
+        (list_customers, pb::ListCustomersRequest, pb::ListCustomersResponse),
         (register_project, pb::RegisterProjectRequest, pb::RegisterProjectResponse),
         (get_project, pb::GetProjectRequest, pb::GetProjectResponse),
         (list_projects, pb::ListProjectsRequest, pb::ListProjectsResponse),

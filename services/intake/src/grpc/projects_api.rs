@@ -419,6 +419,26 @@ impl IntakeService {
         })
     }
 
+    pub(super) async fn list_customers(
+        &self,
+        ctx: &RequestContext,
+        request: pb::ListCustomersRequest,
+    ) -> Result<pb::ListCustomersResponse, ApiError> {
+        let size = page_size(request.page_size)?;
+        let only = if ctx.caller.is_customer_only() {
+            // A customer without an organisation reads nothing.
+            Some(ctx.caller.organization_id.clone().unwrap_or_default())
+        } else {
+            None
+        };
+        let (rows, next_page_token) =
+            store::list_customers(&self.db, only.as_deref(), size, &request.page_token).await?;
+        Ok(pb::ListCustomersResponse {
+            customers: rows.iter().map(view::customer).collect::<Result<_, _>>()?,
+            next_page_token,
+        })
+    }
+
     pub(super) async fn get_project(
         &self,
         ctx: &RequestContext,

@@ -18,6 +18,7 @@ mod language;
 mod lifecycle;
 mod migrations;
 mod money;
+mod office;
 mod outbox;
 mod readings;
 mod readme;

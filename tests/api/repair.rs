@@ -1923,3 +1923,108 @@ async fn every_stage_refuses_what_comes_too_early_or_from_the_wrong_role() {
         desk.office.app.stop().await.unwrap();
     }
 }
+
+/// The approvals inbox: each reviewer finds the plan versions whose next step is theirs, never
+/// their own plan, in pages; a review moves the plan on to the next reviewer's inbox.
+#[tokio::test]
+async fn each_reviewer_finds_the_plans_waiting_for_them() {
+    for backend in backends() {
+        let mut desk = Desk::open(&backend).await;
+        for id in ["t-lead", "t-crew"] {
+            desk.office.hire(roofer(id, date(2030, 12, 31))).await;
+        }
+        let engineer = desk.engineer.clone();
+        let mut tickets = Vec::new();
+        for n in 0..2 {
+            let ticket = desk
+                .surveyed_case("t-lead", TimeDelta::hours(2 + 6 * n), true)
+                .await;
+            desk.submit(&format!("r-{n}"), &ticket, report_content(), &engineer)
+                .await
+                .unwrap();
+            // 80,000 CNY: the technical lead, then the chief engineer.
+            let content = plan_content(&["t-crew"], TimeDelta::days(1));
+            desk.propose(&format!("p-{n}"), &ticket, content, "")
+                .await
+                .unwrap();
+            tickets.push(ticket);
+        }
+        let inbox = |desk: &mut Desk, token: String, page_token: String| {
+            let mut repair = desk.repair.clone();
+            async move {
+                repair
+                    .list_plans_to_review(authed(
+                        pb::ListPlansToReviewRequest {
+                            page_size: 1,
+                            page_token,
+                        },
+                        &token,
+                    ))
+                    .await
+            }
+        };
+        let (reviewer, chief) = (desk.reviewer.clone(), desk.chief.clone());
+        let first = inbox(&mut desk, reviewer.clone(), String::new())
+            .await
+            .unwrap()
+            .into_inner();
+        let second = inbox(&mut desk, reviewer.clone(), first.next_page_token.clone())
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(second.next_page_token.is_empty());
+        let waiting: Vec<(String, i32)> = first
+            .plans
+            .iter()
+            .chain(&second.plans)
+            .map(|p| {
+                let plan = p.plan.clone().unwrap_or_default();
+                (plan.ticket_id, p.step)
+            })
+            .collect();
+        let lead = pb::ApprovalStep::TechnicalLead as i32;
+        assert_eq!(
+            waiting,
+            [(tickets[0].clone(), lead), (tickets[1].clone(), lead)],
+            "{}",
+            backend.name()
+        );
+        let empty = |r: Result<tonic::Response<pb::ListPlansToReviewResponse>, tonic::Status>| {
+            r.unwrap().into_inner().plans.is_empty()
+        };
+        assert!(
+            empty(inbox(&mut desk, engineer.clone(), String::new()).await),
+            "nobody is offered their own plan"
+        );
+        assert!(
+            empty(inbox(&mut desk, chief.clone(), String::new()).await),
+            "the chief engineer's step comes after the technical lead's"
+        );
+        desk.review("v-0", &tickets[0], 1, true, "checked", &reviewer)
+            .await
+            .unwrap();
+        let left = inbox(&mut desk, reviewer.clone(), String::new())
+            .await
+            .unwrap()
+            .into_inner()
+            .plans;
+        assert_eq!(left.len(), 1);
+        assert_eq!(
+            left[0].plan.as_ref().map(|p| p.ticket_id.clone()),
+            Some(tickets[1].clone())
+        );
+        let for_chief = inbox(&mut desk, chief.clone(), String::new())
+            .await
+            .unwrap()
+            .into_inner()
+            .plans;
+        assert_eq!(for_chief.len(), 1);
+        assert_eq!(for_chief[0].step, pb::ApprovalStep::ChiefEngineer as i32);
+        assert_eq!(for_chief[0].plan.as_ref().map(|p| p.reviews.len()), Some(1));
+        let customer = desk.customer.clone();
+        let err = inbox(&mut desk, customer, String::new())
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::PermissionDenied);
+    }
+}

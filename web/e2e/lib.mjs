@@ -70,3 +70,25 @@ export async function phone(options = {}) {
   page.on("pageerror", (err) => console.error(`page error: ${err.message}`));
   return { browser, context, page };
 }
+
+/** Headless Chromium at desktop width (1440 × 900) for the office's screens. */
+export async function desktop() {
+  return chromium.launch({
+    executablePath: process.env.STEELCARE_CHROMIUM ?? "/usr/bin/chromium",
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"],
+  });
+}
+
+/** A page of `browser` signed in with `token`, the console in `lang`; page errors printed. */
+export async function signInWith(browser, url, token, lang = "en") {
+  const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+  await context.addInitScript((l) => localStorage.setItem("steelcare.lang", l), lang);
+  const page = await context.newPage();
+  page.on("pageerror", (err) => console.error(`page error: ${err.message}`));
+  await page.goto(url);
+  await page.getByTestId("token-tab").click();
+  await page.getByTestId("token").fill(token);
+  await page.getByTestId("signin").click();
+  await page.getByTestId("whoami").waitFor({ timeout: WAIT });
+  return page;
+}

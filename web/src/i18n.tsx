@@ -1,6 +1,6 @@
 // Chinese and English: the console's own words (its menus and buttons). What the server writes (replies, errors, enum labels) comes from the server in the chosen language.
 import { createContext, useContext } from "react";
-import { CaseStateSchema, InstrumentKindSchema, ProblemCategorySchema, ResponsiblePartySchema, RootCauseSchema, SeverityTierSchema, SlaStatusSchema } from "./gen/steelcare/common/v1/common_pb";
+import { CaseStateSchema, CostBearerSchema, InstrumentKindSchema, ProblemCategorySchema, ResponsiblePartySchema, RootCauseSchema, SeverityTierSchema, SlaStatusSchema } from "./gen/steelcare/common/v1/common_pb";
 import { ChannelSchema, StructureTypeSchema } from "./gen/steelcare/intake/v1/intake_service_pb";
 import { AssignmentStateSchema } from "./gen/steelcare/dispatch/v1/dispatch_service_pb";
 import { CaseEndingSchema, DocumentKindSchema } from "./gen/steelcare/acceptance/v1/acceptance_service_pb";
@@ -36,6 +36,32 @@ const words = {
   askForChanges: ["要求修改方案", "Ask for changes"],
   agreeToPlan: ["同意此方案", "Agree to this plan"],
   planAgreed: ["已同意方案，我们将准备维修协议", "You agreed to the plan; we will prepare the agreement"],
+  boltTorque: ["高强螺栓终拧扭矩", "High-strength bolt final torque"],
+  twistOffSplines: ["扭剪型螺栓梅花头", "Twist-off bolt splines"],
+  columnVerticality: ["柱垂直度", "Column verticality"],
+  midSpanVerticality: ["跨中垂直度", "Mid-span verticality"],
+  lateralBending: ["侧向弯曲矢高", "Lateral bending"],
+  spaceFrameDeflection: ["网架挠度", "Space-frame deflection"],
+  other: ["其他", "Other"],
+  methods: ["施工方法", "Methods"],
+  materials: ["材料", "Materials"],
+  certificates: ["合格证明", "Certificates"],
+  safetyMeasures: ["安全措施", "Safety measures"],
+  equipment: ["设备", "Equipment"],
+  steps: ["工序", "Steps"],
+  qualityCriteria: ["质量标准", "Quality criteria"],
+  structuralScope: ["涉及结构", "Structural scope"],
+  expectedEffect: ["预期效果", "Expected effect"],
+  expectedBearer: ["预计费用承担方", "Expected to pay"],
+  chainWhy: ["审批链依据", "Why this chain"],
+  reviewsSoFar: ["已有审批", "Reviews so far"],
+  approvalsInbox: ["待我审批", "Waiting for my approval"],
+  approve: ["批准", "Approve"],
+  requestChanges: ["退回修改", "Request changes"],
+  reviewComment: ["审批意见（退回时必填）", "Comments (required to request changes)"],
+  reviewed: ["已审批", "Reviewed"],
+  nothingToReview: ["没有等待您审批的方案", "No plan waits for your approval"],
+  yourStep: ["您的审批环节", "Your step"],
   deskActions: ["受理操作", "Desk actions"],
   acknowledge: ["首次响应", "Acknowledge"],
   reclassify: ["重新分类", "Reclassify"],
@@ -357,6 +383,7 @@ const enums = {
   RootCause: RootCauseSchema,
   ResponsibleParty: ResponsiblePartySchema,
   InstrumentKind: InstrumentKindSchema,
+  CostBearer: CostBearerSchema,
 };
 export type EnumName = keyof typeof enums;
 

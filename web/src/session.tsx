@@ -33,10 +33,12 @@ export function hasRole(session: Session, ...roles: string[]): boolean {
   return session.roles.some((r) => roles.includes(r));
 }
 
-/** Where a person starts: the call desk, the board (dispatchers and technicians), or tickets. */
+/** Where a person starts: the call desk, the board (dispatchers and technicians), the
+ * approvals inbox (chief engineers), or tickets. */
 export function home(session: Session): string {
   if (hasRole(session, "agent")) return "/desk";
   if (hasRole(session, "dispatcher", "technician")) return "/board";
+  if (hasRole(session, "chief_engineer")) return "/approvals";
   return "/tickets";
 }
 

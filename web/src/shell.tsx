@@ -17,6 +17,7 @@ const Board = lazy(() => import("./pages/Board"));
 const Archive = lazy(() => import("./pages/Archive"));
 const Stats = lazy(() => import("./pages/Stats"));
 const Job = lazy(() => import("./pages/Job"));
+const Approvals = lazy(() => import("./pages/Approvals"));
 
 const STAFF = ["agent", "manager", "admin"];
 const DISPATCH = ["dispatcher", "technician", "manager", "admin"];
@@ -31,6 +32,7 @@ function Shell({ session, onSignOut }: { session: Session; onSignOut: () => void
     !hasRole(session, ...STAFF) && hasRole(session, "customer") && { key: "/desk", label: <Link to="/desk">{t("reportProblem")}</Link> },
     { key: "/tickets", label: <Link to="/tickets">{t("tickets")}</Link> },
     hasRole(session, ...DISPATCH) && { key: "/board", label: <Link to="/board">{hasRole(session, "technician") && !hasRole(session, "dispatcher", "manager", "admin") ? t("myOffers") : t("board")}</Link> },
+    hasRole(session, "engineer", "chief_engineer") && { key: "/approvals", label: <Link to="/approvals">{t("approvalsInbox")}</Link> },
     hasRole(session, ...ARCHIVE) && { key: "/archive", label: <Link to="/archive">{t("archive")}</Link> },
     hasRole(session, ...STATS) && { key: "/stats", label: <Link to="/stats">{t("statistics")}</Link> },
   ].filter(Boolean) as { key: string; label: React.ReactNode }[];
@@ -93,6 +95,7 @@ function Shell({ session, onSignOut }: { session: Session; onSignOut: () => void
             <Route path="/archive/:ticketId" element={<Archive />} />
             <Route path="/stats" element={<Stats />} />
             <Route path="/jobs/:ticketId" element={<Job />} />
+            <Route path="/approvals" element={<Approvals />} />
             <Route path="*" element={<Navigate to={home(session)} replace />} />
           </Routes>
         </Suspense>

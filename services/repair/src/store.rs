@@ -108,6 +108,21 @@ pub async fn reviews(
         .map_err(db)
 }
 
+/// Plan versions waiting for reviews, across every case, by id (oldest first).
+pub async fn proposed_plans(
+    conn: &impl ConnectionTrait,
+) -> Result<Vec<case_records::Model>, ApiError> {
+    case_records::Entity::find()
+        .filter(case_records::Column::Kind.eq(crate::records::kind::PLAN))
+        .filter(case_records::Column::Status.eq(crate::records::plan_status_name(
+            steelcare_proto::repair::v1::PlanStatus::Proposed,
+        )))
+        .order_by_asc(case_records::Column::Id)
+        .all(conn)
+        .await
+        .map_err(db)
+}
+
 /// Whether the case's surveyor (on its survey plan) is `technician_id`.
 pub async fn on_survey_plan(
     conn: &impl ConnectionTrait,

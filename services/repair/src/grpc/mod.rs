@@ -359,6 +359,11 @@ steelcare_runtime::rpcs! {
         (propose_plan, pb::ProposePlanRequest, pb::ProposePlanResponse),
         (get_plan, pb::GetPlanRequest, pb::GetPlanResponse),
         (list_plans, pb::ListPlansRequest, pb::ListPlansResponse),
+        (
+            list_plans_to_review,
+            pb::ListPlansToReviewRequest,
+            pb::ListPlansToReviewResponse
+        ),
         (review_plan, pb::ReviewPlanRequest, pb::ReviewPlanResponse),
         (record_communication, pb::RecordCommunicationRequest, pb::RecordCommunicationResponse),
         (list_communications, pb::ListCommunicationsRequest, pb::ListCommunicationsResponse),

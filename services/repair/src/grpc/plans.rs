@@ -8,7 +8,7 @@ use steelcare_proto::common::v1 as common;
 use steelcare_proto::events::v1 as events;
 use steelcare_proto::events::v1::event_envelope::Payload;
 use steelcare_proto::repair::v1 as pb;
-use steelcare_runtime::convert::to_timestamp;
+use steelcare_runtime::convert::{page_size, to_timestamp};
 use steelcare_runtime::handler::not_found;
 use steelcare_runtime::measurement;
 use steelcare_runtime::record::{actor_of, audit, payload_hash};
@@ -25,6 +25,7 @@ use crate::records::{
 };
 use crate::store::{self, NewRecord, decode};
 use crate::view;
+use steelcare_store::page;
 
 const PLANNERS: &[Role] = &[Role::Engineer, Role::ChiefEngineer, Role::Admin];
 const COMMUNICATORS: &[Role] = &[Role::Agent, Role::Engineer, Role::Manager, Role::Admin];
@@ -618,6 +619,43 @@ impl RepairService {
             }
         }
         Ok(pb::ListPlansResponse { plans })
+    }
+
+    pub(super) async fn list_plans_to_review(
+        &self,
+        ctx: &RequestContext,
+        request: pb::ListPlansToReviewRequest,
+    ) -> Result<pb::ListPlansToReviewResponse, ApiError> {
+        allow(ctx, &[Role::Engineer, Role::ChiefEngineer])?;
+        let size = page_size(request.page_size)?;
+        let fingerprint = page::fingerprint(&ctx.caller.subject);
+        let after: Option<String> = page::decode(&request.page_token, &fingerprint)?;
+        let db = &self.repairer.db;
+        // The plans waiting for any review are few (a department's backlog): each is judged
+        // with the same rule ReviewPlan applies, and the page is cut from those the caller may
+        // review.
+        let mut waiting = Vec::new();
+        for row in store::proposed_plans(db).await? {
+            if after.as_ref().is_some_and(|a| row.id.as_str() <= a.as_str()) {
+                continue;
+            }
+            let plan = view::plan(db, &row, ctx.locale).await?;
+            if let Ok((_, step)) = next_approval(ctx, &plan, &row) {
+                waiting.push((row.id.clone(), pb::PlanToReview {
+                    plan: Some(plan),
+                    step,
+                }));
+                if waiting.len() as u64 > size {
+                    break;
+                }
+            }
+        }
+        let next_page_token =
+            page::next_token(&mut waiting, size, &fingerprint, |(id, _)| id.clone());
+        Ok(pb::ListPlansToReviewResponse {
+            plans: waiting.into_iter().map(|(_, p)| p).collect(),
+            next_page_token,
+        })
     }
 
     /// A review's answer: the plan version reviewed, as it is now.

@@ -1,7 +1,7 @@
 //! The office's screens (issue 25), in a browser on both backends, each step by the person
-//! whose step it is: the approvals inbox offers a plan to the technical lead and then to the
-//! chief engineer, never to its author, and a return without a comment shows the server's
-//! refusal.
+//! whose step it is: the engineer writes the plan in the editor (a refused field shown where it
+//! is), the approvals inbox offers it to the technical lead and then to the chief engineer,
+//! never to its author, and a return without a comment shows the server's refusal.
 
 use chrono::TimeDelta;
 use steelcare_proto::common::v1 as common;
@@ -10,7 +10,7 @@ use steelcare_tests::{authed, backends};
 
 use crate::console::{chromium_or_skip, run_script};
 use crate::dispatch::{date, roofer};
-use crate::repair::{Desk, plan_content, report_content};
+use crate::repair::{Desk, report_content};
 
 #[tokio::test]
 async fn a_plan_goes_through_the_approvals_inbox_of_each_reviewer() {
@@ -30,9 +30,6 @@ async fn a_plan_goes_through_the_approvals_inbox_of_each_reviewer() {
         desk.submit("r-1", &ticket, report_content(), &engineer)
             .await
             .unwrap();
-        // 80,000 CNY: the technical lead, then the chief engineer.
-        let content = plan_content(&["t-crew"], TimeDelta::days(1));
-        desk.propose("p-1", &ticket, content, "").await.unwrap();
         let config = serde_json::json!({
             "url": desk.office.app.address,
             "ticketId": ticket,
@@ -43,7 +40,7 @@ async fn a_plan_goes_through_the_approvals_inbox_of_each_reviewer() {
                 "chief": desk.chief,
             },
         });
-        run_script("office.mjs", config, &backend, &chromium, 3).await;
+        run_script("office.mjs", config, &backend, &chromium, 4).await;
         let plan = desk
             .repair
             .get_plan(authed(
@@ -59,6 +56,13 @@ async fn a_plan_goes_through_the_approvals_inbox_of_each_reviewer() {
             .plan
             .unwrap_or_default();
         assert_eq!(plan.status, pb::PlanStatus::Approved as i32);
+        let content = plan.content.clone().unwrap_or_default();
+        assert_eq!(content.crew_technician_ids, ["t-crew"]);
+        assert_eq!(content.cost_estimate.map(|m| m.amount_minor), Some(8_000_000));
+        assert_eq!(content.materials[0].certificate_refs, ["QC-2026-118"]);
+        let keys: Vec<bool> = content.steps.iter().map(|s| s.key_step).collect();
+        assert_eq!(keys, [false, true]);
+        assert_eq!(content.steps[1].quality_criteria[0].member, "G2");
         let reviewers: Vec<(String, bool)> = plan
             .reviews
             .iter()

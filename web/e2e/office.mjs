@@ -1,9 +1,9 @@
 // The office's screens at desktop width, in a real browser against a real server, each step by
 // the person whose step it is and the wrong people shown the server's refusal. The test brings
-// the case to where the script starts (STEELCARE_E2E: {url, ticketId, tokens: {author,
-// reviewer, chief}, crewName}). The exit code says whether all held.
+// the case to where the script starts, surveyed (STEELCARE_E2E: {url, ticketId, tokens:
+// {author, reviewer, chief}, crewName}). The exit code says whether all held.
 import { mkdirSync } from "node:fs";
-import { WAIT, check, desktop, shot, signInWith, step, steps } from "./lib.mjs";
+import { WAIT, check, desktop, pickNth, shot, signInWith, step, steps } from "./lib.mjs";
 
 const env = JSON.parse(process.env.STEELCARE_E2E ?? "{}");
 const browser = await desktop();
@@ -15,7 +15,54 @@ async function inbox(token, lang = "en") {
   return current;
 }
 
+/** `datetime-local` text of a time `days` from today at `hour` o'clock, in the browser's zone. */
+function dayAt(days, hour) {
+  const d = new Date();
+  d.setDate(d.getDate() + days);
+  d.setHours(hour, 0, 0, 0);
+  return new Date(d.getTime() - d.getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
+}
+
 try {
+  await step("the engineer writes the plan; a material without its certificate is refused at the field", async () => {
+    const page = (current = await signInWith(browser, env.url, env.tokens.author));
+    await page.goto(`${env.url}/tickets/${env.ticketId}`);
+    await page.getByTestId("open-plan-editor").click();
+    await page.getByTestId("plan-form").waitFor({ timeout: WAIT });
+    await page.getByTestId("plan-objective").fill("Stop the leak at gutter G2 and restore its corrosion protection");
+    await page.getByTestId("plan-scope").fill("Gutter G2 between axes 3 and 5");
+    await page.getByTestId("plan-methods").fill("Blast to Sa2.5, three coats per GB 50205 §14");
+    await page.getByTestId("step-description-0").fill("Remove the old coating");
+    await page.getByTestId("add-step").click();
+    await page.getByTestId("step-description-1").fill("Apply three coats");
+    await page.getByTestId("step-key-1").click();
+    await page.getByTestId("add-criterion-1").click();
+    await page.getByTestId("criterion-member-1-0").fill("G2");
+    await page.getByTestId("add-material").click();
+    await page.getByTestId("material-name-0").fill("Epoxy zinc-rich primer");
+    await page.getByTestId("material-quantity-0").fill("20 kg");
+    await page.getByTestId("plan-safety").fill("Harness anchored to the lifeline");
+    await page.getByTestId("plan-start").fill(dayAt(2, 8));
+    await page.getByTestId("plan-end").fill(dayAt(2, 16));
+    await page.getByTestId("plan-crew-select").click();
+    await page.locator(".ant-select-dropdown:not(.ant-select-dropdown-hidden) .ant-select-item-option", { hasText: env.crewName }).first().click();
+    await page.keyboard.press("Escape");
+    await page.getByTestId("plan-cost").fill("80000");
+    await pickNth(page, "plan-bearer", 0);
+    await page.getByTestId("plan-effect").fill("No water at the outlet in a 30-minute spray test");
+    await page.getByTestId("plan-disruption").fill("Bay 3 closed for one day");
+    await page.getByTestId("submit-plan").click();
+    const certificates = page.locator(".ant-form-item", { has: page.getByTestId("material-certificates-0") });
+    await certificates.locator(".ant-form-item-explain-error").waitFor({ timeout: WAIT });
+    await shot(page, "plan-editor");
+    await page.getByTestId("material-certificates-0").fill("QC-2026-118");
+    await page.getByTestId("submit-plan").click();
+    await page.getByTestId("plan-submitted").waitFor({ timeout: WAIT });
+    const chain = await page.getByTestId("plan-chain").textContent();
+    check(chain.includes("Technical lead → Chief engineer"), `the chain is not shown as computed: ${chain}`);
+    await page.context().close();
+  });
+
   await step("nobody is offered their own plan, nor a step that is not theirs yet", async () => {
     for (const token of [env.tokens.author, env.tokens.chief]) {
       const page = await inbox(token);

@@ -5,7 +5,7 @@
 import { useEffect, useState } from "react";
 import { Descriptions, List, Space, Tag, Typography } from "antd";
 import type { Measurement } from "./gen/steelcare/common/v1/common_pb";
-import type { RepairPlan } from "./gen/steelcare/repair/v1/repair_service_pb";
+import type { PlanContent, RepairPlan } from "./gen/steelcare/repair/v1/repair_service_pb";
 import { dispatch } from "./api";
 import { enumLabel, useI18n, type Word } from "./i18n";
 import { Time, money } from "./components";
@@ -32,13 +32,47 @@ export function Criterion({ item }: { item: Measurement }) {
   return <span>{what} · {item.member}{item.location ? ` (${item.location})` : ""}{limits}{clause}</span>;
 }
 
-export function PlanDetails({ plan }: { plan: RepairPlan }) {
+/** The parts of a plan's content, each with its label, as a version is compared with the one
+ * before. */
+const PARTS: [keyof PlanContent, Word][] = [
+  ["objective", "objective"],
+  ["scope", "scope"],
+  ["structuralScope", "structuralScope"],
+  ["methods", "methods"],
+  ["steps", "steps"],
+  ["materials", "materials"],
+  ["safetyMeasures", "safetyMeasures"],
+  ["schedule", "schedule"],
+  ["crewTechnicianIds", "crew"],
+  ["equipment", "equipment"],
+  ["costEstimate", "costEstimate"],
+  ["expectedBearer", "expectedBearer"],
+  ["expectedEffect", "expectedEffect"],
+  ["disruption", "disruption"],
+];
+
+/** What a version changed in the one before: the labels of the parts that differ. Judgements
+ * the server adds to criteria are left out (they follow from what was typed). */
+export function changedParts(before: PlanContent | undefined, after: PlanContent | undefined): Word[] {
+  if (!before || !after) return [];
+  const text = (v: unknown) => JSON.stringify(v, (k, x) => (k === "judgement" || k === "$typeName" ? undefined : typeof x === "bigint" ? x.toString() : x));
+  return PARTS.filter(([part]) => text(before[part]) !== text(after[part])).map(([, word]) => word);
+}
+
+export function PlanDetails({ plan, previous }: { plan: RepairPlan; previous?: RepairPlan }) {
   const { t, lang } = useI18n();
   const name = useTechnicianNames();
   const c = plan.content;
   const list = (items: string[]) => (items.length ? items.join("; ") : "—");
+  const changed = previous && previous.version < plan.version ? changedParts(previous.content, c) : [];
   return (
     <Space direction="vertical" style={{ width: "100%" }}>
+      {changed.length > 0 && (
+        <div data-testid="plan-changes">
+          <Typography.Text strong>{t("whatChanged")}: </Typography.Text>
+          {changed.map((w) => <Tag key={w} color="gold">{t(w)}</Tag>)}
+        </div>
+      )}
       <Descriptions size="small" column={1} bordered>
         <Descriptions.Item label={t("objective")}>{c?.objective}</Descriptions.Item>
         <Descriptions.Item label={t("scope")}>{c?.scope}{c?.structuralScope && <Tag color="volcano" style={{ marginInlineStart: 8 }}>{t("structuralScope")}</Tag>}</Descriptions.Item>

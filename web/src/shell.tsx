@@ -18,6 +18,7 @@ const Archive = lazy(() => import("./pages/Archive"));
 const Stats = lazy(() => import("./pages/Stats"));
 const Job = lazy(() => import("./pages/Job"));
 const Approvals = lazy(() => import("./pages/Approvals"));
+const PlanEditor = lazy(() => import("./pages/PlanEditor"));
 
 const STAFF = ["agent", "manager", "admin"];
 const DISPATCH = ["dispatcher", "technician", "manager", "admin"];
@@ -96,6 +97,7 @@ function Shell({ session, onSignOut }: { session: Session; onSignOut: () => void
             <Route path="/stats" element={<Stats />} />
             <Route path="/jobs/:ticketId" element={<Job />} />
             <Route path="/approvals" element={<Approvals />} />
+            <Route path="/tickets/:ticketId/plan" element={<PlanEditor />} />
             <Route path="*" element={<Navigate to={home(session)} replace />} />
           </Routes>
         </Suspense>

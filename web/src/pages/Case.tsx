@@ -13,7 +13,7 @@ import { PlanStatus } from "../gen/steelcare/repair/v1/repair_service_pb";
 import type { CustomerAcceptance } from "../gen/steelcare/acceptance/v1/acceptance_service_pb";
 import type { Visit } from "../gen/steelcare/feedback/v1/feedback_service_pb";
 import { VisitStatus } from "../gen/steelcare/feedback/v1/feedback_service_pb";
-import { RootCause, type Measurement } from "../gen/steelcare/common/v1/common_pb";
+import { CaseState, RootCause, type Measurement } from "../gen/steelcare/common/v1/common_pb";
 import { Code, ConnectError, acceptance, dispatch, feedback, intake, isCode, repair } from "../api";
 import { enumLabel, useI18n, type Word } from "../i18n";
 import { Clock, EnumTag, ErrorAlert, Time, money, showError } from "../components";
@@ -21,6 +21,10 @@ import { toDate } from "../time";
 import { hasRole, useSession } from "../session";
 import CustomerActions from "./CustomerActions";
 import DeskActions from "./DeskActions";
+import { changedParts } from "../plan";
+
+/** The states in which a plan is written or revised (ProposePlan's). */
+const PLANNABLE = [CaseState.SURVEYED, CaseState.PLAN_PROPOSED, CaseState.PLAN_APPROVED];
 
 interface Records {
   assignments: Assignment[];
@@ -175,6 +179,9 @@ export default function CasePage() {
         extra={
           <Space>
             {hasRole(session, "technician", "engineer") && <Link to={`/jobs/${ticket.ticketId}`} data-testid="open-job">{t("onSite")}</Link>}
+            {hasRole(session, "engineer", "chief_engineer", "admin") && PLANNABLE.includes(ticket.state) && (
+              <Link to={`/tickets/${ticket.ticketId}/plan`} data-testid="open-plan-editor">{records.plans.length ? t("revisePlan") : t("writePlan")}</Link>
+            )}
             <Badge status={live ? "processing" : "default"} text={<span data-testid="live">{live ? t("live") : "…"}</span>} />
           </Space>
         }
@@ -232,9 +239,10 @@ export default function CasePage() {
               {records.plans.length === 0 ? <Empty image={Empty.PRESENTED_IMAGE_SIMPLE} description={t("nothing")} /> : (
                 <List
                   dataSource={records.plans}
-                  renderItem={(p) => (
+                  renderItem={(p, i) => (
                     <List.Item>
                       <Space direction="vertical">
+                        {i > 0 && <span data-testid="plan-version-changes">{t("whatChanged")}: {changedParts(records.plans[i - 1].content, p.content).map((w) => t(w)).join(" · ") || "—"}</span>}
                         <Space><b>{t("version")} {p.version}</b><Tag color={p.status === PlanStatus.REJECTED ? "red" : p.status === PlanStatus.PROPOSED ? "blue" : "green"}>{enumLabel(lang, "PlanStatus", p.status)}</Tag>{p.revisionReason}</Space>
                         <span>{t("approvals")}: {p.approvalChain.map((s) => enumLabel(lang, "ApprovalStep", s)).join(" → ")}</span>
                         {p.reviews.map((r) => <span key={r.reviewId}>{enumLabel(lang, "ApprovalStep", r.step)} {r.approved ? "✓" : "✗"} {r.comments} (<Time value={r.createTime} />)</span>)}

@@ -1,7 +1,9 @@
 //! The office's screens (issue 25), in a browser on both backends, each step by the person
 //! whose step it is: the engineer writes the plan in the editor (a refused field shown where it
 //! is), the approvals inbox offers it to the technical lead and then to the chief engineer,
-//! never to its author, and a return without a comment shows the server's refusal.
+//! never to its author, and a return without a comment shows the server's refusal; the agent
+//! records the call with the customer, the customer agrees, and the engineer prepares the
+//! agreement for the customer's signature with the bearing worked out for the quote.
 
 use chrono::TimeDelta;
 use steelcare_proto::common::v1 as common;
@@ -38,9 +40,11 @@ async fn a_plan_goes_through_the_approvals_inbox_of_each_reviewer() {
                 "author": engineer,
                 "reviewer": desk.reviewer,
                 "chief": desk.chief,
+                "agent": desk.office.agent,
+                "customer": desk.customer,
             },
         });
-        run_script("office.mjs", config, &backend, &chromium, 4).await;
+        run_script("office.mjs", config, &backend, &chromium, 6).await;
         let plan = desk
             .repair
             .get_plan(authed(
@@ -55,7 +59,7 @@ async fn a_plan_goes_through_the_approvals_inbox_of_each_reviewer() {
             .into_inner()
             .plan
             .unwrap_or_default();
-        assert_eq!(plan.status, pb::PlanStatus::Approved as i32);
+        assert_eq!(plan.status, pb::PlanStatus::Agreed as i32, "approved, then agreed");
         let content = plan.content.clone().unwrap_or_default();
         assert_eq!(content.crew_technician_ids, ["t-crew"]);
         assert_eq!(content.cost_estimate.map(|m| m.amount_minor), Some(8_000_000));
@@ -76,7 +80,28 @@ async fn a_plan_goes_through_the_approvals_inbox_of_each_reviewer() {
             [("eng-2".to_owned(), true), ("chief-1".to_owned(), true)],
             "one review each, the refused return left nothing"
         );
+        // The customer agreed; the agreement waits for their signature.
         assert_eq!(desk.state(&ticket).await, common::CaseState::PlanApproved);
+        let agreement = desk
+            .repair
+            .get_agreement(authed(
+                pb::GetAgreementRequest {
+                    ticket_id: ticket.clone(),
+                },
+                &engineer,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .agreement
+            .unwrap_or_default();
+        assert!(agreement.awaiting_customer_signature);
+        assert_eq!(agreement.customer_obligations, ["Close bay 3 for a day"]);
+        let signed = &agreement.signatures[0];
+        assert_eq!(
+            signed.evidence.as_ref().map(|e| e.content_type.as_str()),
+            Some("image/png")
+        );
         desk.office.app.stop().await.unwrap();
     }
 }

@@ -1,9 +1,9 @@
 // The office's screens at desktop width, in a real browser against a real server, each step by
 // the person whose step it is and the wrong people shown the server's refusal. The test brings
 // the case to where the script starts, surveyed (STEELCARE_E2E: {url, ticketId, tokens:
-// {author, reviewer, chief}, crewName}). The exit code says whether all held.
+// {author, reviewer, chief, agent, customer}, crewName}). The exit code says whether all held.
 import { mkdirSync } from "node:fs";
-import { WAIT, check, desktop, pickNth, shot, signInWith, step, steps } from "./lib.mjs";
+import { WAIT, check, desktop, pickNth, shot, sign, signInWith, step, steps } from "./lib.mjs";
 
 const env = JSON.parse(process.env.STEELCARE_E2E ?? "{}");
 const browser = await desktop();
@@ -97,6 +97,46 @@ try {
     check((await card.textContent()).includes("Bolt grades checked"), "the lead's review is not shown");
     await card.getByTestId("approve-plan").click();
     await page.getByTestId("inbox-empty").waitFor({ timeout: WAIT });
+    await page.context().close();
+  });
+  await step("the agent records the call with the customer, who agrees to the plan in their console", async () => {
+    const page = (current = await signInWith(browser, env.url, env.tokens.agent));
+    await page.goto(`${env.url}/tickets/${env.ticketId}`);
+    await page.getByTestId("communications").waitFor({ timeout: WAIT });
+    check((await page.getByTestId("prepare-agreement").count()) === 0, "an agent is offered to prepare the agreement");
+    await pickNth(page, "talk-channel", 0);
+    await page.getByTestId("talk-participants").fill("Li Wei, eng-1");
+    await page.getByTestId("talk-summary").fill("Walked the customer through plan version 1 and its cost");
+    await page.getByTestId("record-communication").click();
+    await page.getByTestId("communication").filter({ hasText: "Walked the customer" }).waitFor({ timeout: WAIT });
+    await page.context().close();
+    const customer = (current = await signInWith(browser, env.url, env.tokens.customer));
+    await customer.goto(`${env.url}/tickets/${env.ticketId}`);
+    check((await customer.getByTestId("negotiation").count()) === 0, "the customer sees the office's negotiation card");
+    await customer.getByTestId("agree-plan").click();
+    await customer.getByTestId("customer-done").waitFor({ timeout: WAIT });
+    await customer.context().close();
+  });
+
+  await step("the engineer works out who pays for the quote, signs and sends the agreement for the customer's signature", async () => {
+    const page = (current = await signInWith(browser, env.url, env.tokens.author));
+    await page.goto(`${env.url}/tickets/${env.ticketId}`);
+    await page.getByTestId("customer-decision").filter({ hasText: "agreed" }).waitFor({ timeout: WAIT });
+    await page.getByTestId("prepare-agreement").waitFor({ timeout: WAIT });
+    await page.getByTestId("agreement-quoted").fill("80,000");
+    await page.getByTestId("assess-cost").click();
+    const quoted = page.locator(".ant-form-item", { has: page.getByTestId("agreement-quoted") });
+    await quoted.locator(".ant-form-item-explain-error").waitFor({ timeout: WAIT });
+    await page.getByTestId("agreement-quoted").fill("80000");
+    await page.getByTestId("assess-cost").click();
+    const assessed = await page.getByTestId("assessed-cost").textContent({ timeout: WAIT });
+    check(assessed.includes("CNY"), `no amounts in the bearing: ${assessed}`);
+    await page.getByTestId("agreement-customer").fill("Close bay 3 for a day");
+    await sign(page);
+    await shot(page, "negotiation");
+    await page.getByTestId("send-agreement").click();
+    await page.getByTestId("agreement-prepared").waitFor({ timeout: WAIT });
+    await page.getByTestId("agreement-awaiting").waitFor({ timeout: WAIT });
     await page.context().close();
   });
   console.log(`all ${steps.length} steps held`);

@@ -153,3 +153,18 @@ export function useLatest(): () => () => boolean {
     return () => mine === last.current;
   }, []);
 }
+
+/** An amount in yuan as typed ("80000", "80000.5", "80000.50") in fen, exactly; undefined when
+ * it is not one. */
+export function fen(text: string | undefined): bigint | undefined {
+  const m = /^\s*(\d{1,15})(?:\.(\d{1,2}))?\s*$/.exec(text ?? "");
+  if (!m) return undefined;
+  return BigInt(m[1]) * 100n + BigInt((m[2] ?? "").padEnd(2, "0") || "0");
+}
+
+export function yuan(minor: bigint | undefined): string {
+  if (minor === undefined) return "";
+  const whole = minor / 100n;
+  const cents = minor % 100n;
+  return cents === 0n ? `${whole}` : `${whole}.${cents.toString().padStart(2, "0")}`;
+}

@@ -4,7 +4,7 @@ import { CaseStateSchema, CostBearerSchema, InstrumentKindSchema, ProblemCategor
 import { ChannelSchema, StructureTypeSchema } from "./gen/steelcare/intake/v1/intake_service_pb";
 import { AssignmentStateSchema } from "./gen/steelcare/dispatch/v1/dispatch_service_pb";
 import { CaseEndingSchema, DocumentKindSchema } from "./gen/steelcare/acceptance/v1/acceptance_service_pb";
-import { ApprovalStepSchema, PlanStatusSchema } from "./gen/steelcare/repair/v1/repair_service_pb";
+import { ApprovalStepSchema, CommunicationChannelSchema, PlanStatusSchema } from "./gen/steelcare/repair/v1/repair_service_pb";
 
 export type Lang = "zh" | "en";
 
@@ -80,6 +80,25 @@ const words = {
   submitPlan: ["提交审批", "Submit for approval"],
   planSubmitted: ["方案已提交，审批链如下", "The plan is submitted; its approval chain is below"],
   whatChanged: ["本版修改", "Changed in this version"],
+  negotiation: ["与客户协商", "Negotiation with the customer"],
+  communications: ["沟通记录", "Communications"],
+  channelOfTalk: ["方式", "How"],
+  occurredAt: ["时间", "When"],
+  participants: ["参与人（逗号分隔）", "Who took part (comma-separated)"],
+  summary: ["内容与结论", "What was said and agreed"],
+  recordCommunication: ["记录沟通", "Record the communication"],
+  customerDecision: ["客户意见", "The customer's decision"],
+  noDecisionYet: ["客户尚未对已批准方案表态", "The customer has not decided on the approved plan yet"],
+  agreedToVersion: ["客户已同意方案版本", "The customer agreed to plan version"],
+  askedChangesToVersion: ["客户要求修改方案版本", "The customer asked for changes to plan version"],
+  prepareAgreement: ["准备处理协议", "Prepare the agreement"],
+  prepareAgain: ["重新准备协议", "Prepare it again"],
+  quoted: ["报价（元）", "Quoted (CNY)"],
+  assessCost: ["计算费用分担", "Work out who pays"],
+  contractorRepresentative: ["承包方代表", "Contractor's representative"],
+  signAsContractor: ["在下方签名（承包方）", "Sign below for the contractor"],
+  sendForSignature: ["签署并发送客户会签", "Sign and send for the customer's signature"],
+  agreementPrepared: ["协议已准备，等待客户会签", "The agreement is prepared and waits for the customer's signature"],
   deskActions: ["受理操作", "Desk actions"],
   acknowledge: ["首次响应", "Acknowledge"],
   reclassify: ["重新分类", "Reclassify"],
@@ -401,6 +420,7 @@ const enums = {
   ResponsibleParty: ResponsiblePartySchema,
   InstrumentKind: InstrumentKindSchema,
   CostBearer: CostBearerSchema,
+  CommunicationChannel: CommunicationChannelSchema,
 };
 export type EnumName = keyof typeof enums;
 

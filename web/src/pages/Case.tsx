@@ -21,6 +21,7 @@ import { toDate } from "../time";
 import { hasRole, useSession } from "../session";
 import CustomerActions from "./CustomerActions";
 import DeskActions from "./DeskActions";
+import Negotiation from "./Negotiation";
 import { changedParts } from "../plan";
 
 /** The states in which a plan is written or revised (ProposePlan's). */
@@ -174,6 +175,7 @@ export default function CasePage() {
       <ErrorAlert message={error} />
       {hasRole(session, "customer") && <CustomerActions ticket={ticket} onChanged={() => void reload()} />}
       <DeskActions ticket={ticket} onChanged={() => void reload()} />
+      <Negotiation ticket={ticket} plans={records.plans} agreement={records.agreement} onChanged={() => void reload()} />
       <Card
         title={<Space><span data-testid="case-number">{ticket.acceptanceNumber}</span><span data-testid="case-state"><EnumTag name="CaseState" value={ticket.state} color="blue" /></span></Space>}
         extra={

@@ -14,7 +14,7 @@ import type { Technician } from "../gen/steelcare/dispatch/v1/dispatch_service_p
 import type { PlanContent, PlanContentSchema, RepairPlan } from "../gen/steelcare/repair/v1/repair_service_pb";
 import { dispatch, intake, repair, requestId } from "../api";
 import { enumLabel, enumValues, useI18n } from "../i18n";
-import { ErrorAlert, clearEdited, showError } from "../components";
+import { ErrorAlert, clearEdited, fen, showError, yuan } from "../components";
 import { toDate } from "../time";
 import { PlanDetails } from "../plan";
 
@@ -53,21 +53,6 @@ interface Fields {
 }
 
 const lines = (text: string | undefined) => (text ?? "").split("\n").map((s) => s.trim()).filter(Boolean);
-
-/** An amount in yuan as typed ("80000", "80000.5", "80000.50") in fen, exactly; undefined when
- * it is not one. */
-export function fen(text: string | undefined): bigint | undefined {
-  const m = /^\s*(\d{1,15})(?:\.(\d{1,2}))?\s*$/.exec(text ?? "");
-  if (!m) return undefined;
-  return BigInt(m[1]) * 100n + BigInt((m[2] ?? "").padEnd(2, "0") || "0");
-}
-
-function yuan(minor: bigint | undefined): string {
-  if (minor === undefined) return "";
-  const whole = minor / 100n;
-  const cents = minor % 100n;
-  return cents === 0n ? `${whole}` : `${whole}.${cents.toString().padStart(2, "0")}`;
-}
 
 /** `datetime-local` text of a time, in the device's zone. */
 function localInput(d: Date | undefined): string | undefined {

@@ -3,7 +3,9 @@
 //! is), the approvals inbox offers it to the technical lead and then to the chief engineer,
 //! never to its author, and a return without a comment shows the server's refusal; the agent
 //! records the call with the customer, the customer agrees, and the engineer prepares the
-//! agreement for the customer's signature with the bearing worked out for the quote.
+//! agreement for the customer's signature with the bearing worked out for the quote; after the
+//! repair, the engineer self-inspects against the plan's criteria (a failing round, then a
+//! passing one) and archives the accepted case, which the agent is not offered.
 
 use chrono::TimeDelta;
 use steelcare_proto::common::v1 as common;
@@ -12,10 +14,12 @@ use steelcare_tests::{authed, backends};
 
 use crate::console::{chromium_or_skip, run_script};
 use crate::dispatch::{date, roofer};
-use crate::repair::{Desk, report_content};
+use crate::repair::{Desk, report_content, signature};
+use steelcare_proto::acceptance::v1 as apb;
+use steelcare_proto::acceptance::v1::acceptance_service_client::AcceptanceServiceClient;
 
 #[tokio::test]
-async fn a_plan_goes_through_the_approvals_inbox_of_each_reviewer() {
+async fn a_case_goes_through_the_office_from_the_plan_to_the_archive() {
     let Some(chromium) = chromium_or_skip() else {
         return;
     };
@@ -32,19 +36,24 @@ async fn a_plan_goes_through_the_approvals_inbox_of_each_reviewer() {
         desk.submit("r-1", &ticket, report_content(), &engineer)
             .await
             .unwrap();
-        let config = serde_json::json!({
-            "url": desk.office.app.address,
-            "ticketId": ticket,
-            "crewName": "钱师傅",
-            "tokens": {
-                "author": engineer,
-                "reviewer": desk.reviewer,
-                "chief": desk.chief,
-                "agent": desk.office.agent,
-                "customer": desk.customer,
-            },
+        let people = serde_json::json!({
+            "author": engineer,
+            "reviewer": desk.reviewer,
+            "chief": desk.chief,
+            "agent": desk.office.agent,
+            "customer": desk.customer,
         });
-        run_script("office.mjs", config, &backend, &chromium, 6).await;
+        let address = desk.office.app.address.clone();
+        let config = |phase: &str| {
+            serde_json::json!({
+                "url": address,
+                "ticketId": ticket,
+                "phase": phase,
+                "crewName": "钱师傅",
+                "tokens": people,
+            })
+        };
+        run_script("office.mjs", config("plan"), &backend, &chromium, 6).await;
         let plan = desk
             .repair
             .get_plan(authed(
@@ -59,10 +68,17 @@ async fn a_plan_goes_through_the_approvals_inbox_of_each_reviewer() {
             .into_inner()
             .plan
             .unwrap_or_default();
-        assert_eq!(plan.status, pb::PlanStatus::Agreed as i32, "approved, then agreed");
+        assert_eq!(
+            plan.status,
+            pb::PlanStatus::Agreed as i32,
+            "approved, then agreed"
+        );
         let content = plan.content.clone().unwrap_or_default();
         assert_eq!(content.crew_technician_ids, ["t-crew"]);
-        assert_eq!(content.cost_estimate.map(|m| m.amount_minor), Some(8_000_000));
+        assert_eq!(
+            content.cost_estimate.map(|m| m.amount_minor),
+            Some(8_000_000)
+        );
         assert_eq!(content.materials[0].certificate_refs, ["QC-2026-118"]);
         let keys: Vec<bool> = content.steps.iter().map(|s| s.key_step).collect();
         assert_eq!(keys, [false, true]);
@@ -102,6 +118,55 @@ async fn a_plan_goes_through_the_approvals_inbox_of_each_reviewer() {
             signed.evidence.as_ref().map(|e| e.content_type.as_str()),
             Some("image/png")
         );
+
+        // The customer countersigns; the crew works and the engineer declares it finished.
+        desk.repair
+            .countersign_agreement(authed(
+                pb::CountersignAgreementRequest {
+                    request_id: "c-1".into(),
+                    ticket_id: ticket.clone(),
+                    agreement_id: agreement.agreement_id.clone(),
+                    signature: Some(signature(
+                        "Li Wei",
+                        common::SignatureRole::CustomerRepresentative,
+                    )),
+                },
+                &desk.customer,
+            ))
+            .await
+            .unwrap();
+        crate::acceptance::repair_and_complete(&mut desk, &ticket).await;
+        run_script("office.mjs", config("inspect"), &backend, &chromium, 1).await;
+        assert_eq!(desk.state(&ticket).await, common::CaseState::SelfInspected);
+        let mut acceptance = AcceptanceServiceClient::new(desk.office.app.channel().await);
+        let checks = acceptance
+            .list_self_inspections(authed(
+                apb::ListSelfInspectionsRequest {
+                    ticket_id: ticket.clone(),
+                },
+                &engineer,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .self_inspections;
+        let passed: Vec<bool> = checks.iter().map(|c| c.passed).collect();
+        assert_eq!(
+            passed,
+            [false, true],
+            "the failed one is kept, then the pass"
+        );
+
+        // The customer accepts; the engineer archives.
+        acceptance
+            .record_customer_acceptance(authed(
+                crate::acceptance::acceptance("acc-1", &ticket, true),
+                &desk.customer,
+            ))
+            .await
+            .unwrap();
+        run_script("office.mjs", config("archive"), &backend, &chromium, 1).await;
+        assert_eq!(desk.state(&ticket).await, common::CaseState::Archived);
         desk.office.app.stop().await.unwrap();
     }
 }

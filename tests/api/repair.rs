@@ -2022,9 +2022,7 @@ async fn each_reviewer_finds_the_plans_waiting_for_them() {
         assert_eq!(for_chief[0].step, pb::ApprovalStep::ChiefEngineer as i32);
         assert_eq!(for_chief[0].plan.as_ref().map(|p| p.reviews.len()), Some(1));
         let customer = desk.customer.clone();
-        let err = inbox(&mut desk, customer, String::new())
-            .await
-            .unwrap_err();
+        let err = inbox(&mut desk, customer, String::new()).await.unwrap_err();
         assert_eq!(err.code(), Code::PermissionDenied);
     }
 }

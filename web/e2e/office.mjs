@@ -1,7 +1,9 @@
 // The office's screens at desktop width, in a real browser against a real server, each step by
 // the person whose step it is and the wrong people shown the server's refusal. The test brings
-// the case to where the script starts, surveyed (STEELCARE_E2E: {url, ticketId, tokens:
-// {author, reviewer, chief, agent, customer}, crewName}). The exit code says whether all held.
+// the case to where each phase starts (STEELCARE_E2E: {url, ticketId, phase, tokens: {author,
+// reviewer, chief, agent, customer}, crewName}): "plan" from a surveyed case to the agreement
+// prepared for the customer; "inspect" from a completed repair to a passed self-inspection;
+// "archive" from the customer's acceptance to the archive. The exit code says whether all held.
 import { mkdirSync } from "node:fs";
 import { WAIT, check, desktop, pickNth, shot, sign, signInWith, step, steps } from "./lib.mjs";
 
@@ -24,6 +26,20 @@ function dayAt(days, hour) {
 }
 
 try {
+  if (env.phase === "plan") await planPhase();
+  if (env.phase === "inspect") await inspectPhase();
+  if (env.phase === "archive") await archivePhase();
+  console.log(`all ${steps.length} steps held`);
+} catch (err) {
+  console.error(`FAILED after ${steps.length} steps at ${current?.url()}: ${err?.stack ?? err}`);
+  process.exitCode = 1;
+  mkdirSync("e2e/out", { recursive: true });
+  await current?.screenshot({ path: `e2e/out/office-${env.phase}-failure.png`, fullPage: true }).catch(() => {});
+} finally {
+  await browser.close();
+}
+
+async function planPhase() {
   await step("the engineer writes the plan; a material without its certificate is refused at the field", async () => {
     const page = (current = await signInWith(browser, env.url, env.tokens.author));
     await page.goto(`${env.url}/tickets/${env.ticketId}`);
@@ -38,6 +54,7 @@ try {
     await page.getByTestId("step-key-1").click();
     await page.getByTestId("add-criterion-1").click();
     await page.getByTestId("criterion-member-1-0").fill("G2");
+    await page.getByTestId("criterion-coats-1-0").fill("3");
     await page.getByTestId("add-material").click();
     await page.getByTestId("material-name-0").fill("Epoxy zinc-rich primer");
     await page.getByTestId("material-quantity-0").fill("20 kg");
@@ -139,12 +156,43 @@ try {
     await page.getByTestId("agreement-awaiting").waitFor({ timeout: WAIT });
     await page.context().close();
   });
-  console.log(`all ${steps.length} steps held`);
-} catch (err) {
-  console.error(`FAILED after ${steps.length} steps at ${current?.url()}: ${err?.stack ?? err}`);
-  process.exitCode = 1;
-  mkdirSync("e2e/out", { recursive: true });
-  await current?.screenshot({ path: "e2e/out/office-failure.png", fullPage: true }).catch(() => {});
-} finally {
-  await browser.close();
+}
+
+async function inspectPhase() {
+  await step("the engineer self-inspects against the plan's criteria, judged as typed: a failing one is recorded with what failed, then a passing one", async () => {
+    const page = (current = await signInWith(browser, env.url, env.tokens.author));
+    await page.goto(`${env.url}/jobs/${env.ticketId}`);
+    await page.getByTestId("self-inspection").waitFor({ timeout: WAIT });
+    await pickNth(page, "si-instrument-0", 4);
+    await page.getByTestId("si-serial-0").fill("CTG-9");
+    await page.getByTestId("si-calibrated-0").fill("2030-12-31");
+    await page.getByTestId("si-readings-0").fill(Array(15).fill("100").join(" "));
+    await page.getByTestId("si-verdict-0").filter({ hasText: /fail/i }).waitFor({ timeout: WAIT });
+    await page.getByTestId("si-submit").click();
+    const failed = await page.getByTestId("self-inspection-result").textContent({ timeout: WAIT });
+    check(/failed/i.test(failed), `the failed self-inspection is not shown: ${failed}`);
+    await page.getByTestId("si-readings-0").fill(Array(15).fill("151").join(" "));
+    await page.getByTestId("si-verdict-0").filter({ hasText: /pass/i }).waitFor({ timeout: WAIT });
+    await shot(page, "self-inspection");
+    await page.getByTestId("si-submit").click();
+    await page.getByTestId("self-inspection-result").filter({ hasText: "passed" }).waitFor({ timeout: WAIT });
+    await page.context().close();
+  });
+}
+
+async function archivePhase() {
+  await step("the agent is not offered the archive; the engineer archives the accepted case", async () => {
+    const agent = (current = await signInWith(browser, env.url, env.tokens.agent));
+    await agent.goto(`${env.url}/tickets/${env.ticketId}`);
+    await agent.getByTestId("case-state").filter({ hasText: "Accepted" }).waitFor({ timeout: WAIT });
+    check((await agent.getByTestId("desk-archive").count()) === 0, "an agent is offered the archive");
+    await agent.context().close();
+    const page = (current = await signInWith(browser, env.url, env.tokens.author));
+    await page.goto(`${env.url}/tickets/${env.ticketId}`);
+    await page.getByTestId("desk-archive").click();
+    const archived = await page.getByTestId("archived").textContent({ timeout: WAIT });
+    check(/Archived as \S+/.test(archived), `no archive number: ${archived}`);
+    await page.getByTestId("case-state").filter({ hasText: "Archived" }).waitFor({ timeout: WAIT });
+    await page.context().close();
+  });
 }

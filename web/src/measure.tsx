@@ -2,7 +2,9 @@
 // used before, the device's position, and a measurement's verdict as the server judged it.
 import { useCallback, useState } from "react";
 import { Alert, Tag, Typography } from "antd";
-import type { Measurement } from "./gen/steelcare/common/v1/common_pb";
+import { create } from "@bufbuild/protobuf";
+import { timestampNow } from "@bufbuild/protobuf/wkt";
+import { MeasurementSchema, type Measurement } from "./gen/steelcare/common/v1/common_pb";
 import { fieldViolations, repair } from "./api";
 import { useI18n } from "./i18n";
 import { useLatest } from "./components";
@@ -109,3 +111,25 @@ export function Verdict({ judged, problem, offline, testId }: { judged?: Measure
     </div>
   );
 }
+
+/** What is typed against a criterion: where, with which instrument, and the readings. */
+export interface CheckItem {
+  instrument_kind?: number;
+  serial?: string;
+  calibrated_until?: string;
+  location?: string;
+  readings?: string;
+}
+
+/** A criterion (of a step, or of the plan), measured: its quantity and member, with what was read. */
+export function measured(criterion: Measurement, item: CheckItem): Measurement {
+  return create(MeasurementSchema, {
+    quantity: criterion.quantity,
+    member: criterion.member,
+    location: item.location ?? criterion.location,
+    instrument: { kind: item.instrument_kind ?? 0, serialNumber: item.serial ?? "", calibrationValidUntil: calendarDate(item.calibrated_until) },
+    measureTime: timestampNow(),
+    readings: readings(item.readings),
+  });
+}
+

@@ -114,9 +114,11 @@ pub async fn proposed_plans(
 ) -> Result<Vec<case_records::Model>, ApiError> {
     case_records::Entity::find()
         .filter(case_records::Column::Kind.eq(crate::records::kind::PLAN))
-        .filter(case_records::Column::Status.eq(crate::records::plan_status_name(
-            steelcare_proto::repair::v1::PlanStatus::Proposed,
-        )))
+        .filter(
+            case_records::Column::Status.eq(crate::records::plan_status_name(
+                steelcare_proto::repair::v1::PlanStatus::Proposed,
+            )),
+        )
         .order_by_asc(case_records::Column::Id)
         .all(conn)
         .await

@@ -1,12 +1,13 @@
 // The office's actions on a ticket, on its case page: acknowledge (which stops the response
 // clock), reclassify with a reason, pause the clocks with a reason and resume them, answer a
-// consultation remotely, cancel. Each is offered to the roles the API lets call it, in the
+// consultation remotely, cancel, and archive a case that has ended. Each is offered to the roles the API lets call it, in the
 // states it accepts; what the server still refuses is shown at the field or as a message.
 import { useState } from "react";
 import { Button, Card, Form, Input, Select, Space, Tag } from "antd";
 import { CaseState, ProblemCategory } from "../gen/steelcare/common/v1/common_pb";
 import type { Ticket } from "../gen/steelcare/intake/v1/intake_service_pb";
-import { intake } from "../api";
+import { Link } from "react-router";
+import { acceptance, intake } from "../api";
 import { enumLabel, enumValues, useI18n, type Word } from "../i18n";
 import { ErrorAlert, clearEdited, showError } from "../components";
 import { hasRole, useSession } from "../session";
@@ -24,6 +25,9 @@ interface Fields {
 
 /** The field of each action's text. */
 const TEXT_FIELD: Record<Action, "response_text" | "reason" | "answer"> = { acknowledge: "response_text", classify: "reason", pause: "reason", resolve: "answer", cancel: "reason" };
+
+/** The states in which a case has ended and is archived (ArchiveCase's). */
+const ARCHIVABLE = [CaseState.ACCEPTED, CaseState.NO_REPAIR, CaseState.RESOLVED_REMOTELY];
 
 /** The states after which nothing is done to a ticket any more. */
 const ENDED = [CaseState.ARCHIVED, CaseState.CLOSED, CaseState.RESOLVED_REMOTELY, CaseState.CANCELLED, CaseState.NO_REPAIR];
@@ -68,7 +72,10 @@ export default function DeskActions({ ticket, onChanged }: { ticket: Ticket; onC
   const may = (...roles: string[]) => hasRole(session, ...roles);
   const actions = offered(ticket, may);
   const canResume = may("agent", "dispatcher", "engineer", "manager", "admin") && ticket.sla?.paused;
-  if (!actions.length && !canResume) return null;
+  const canArchive = may("engineer", "manager", "admin") && ARCHIVABLE.includes(ticket.state);
+  const [archiveId] = useState(() => crypto.randomUUID());
+  const [archived, setArchived] = useState("");
+  if (!actions.length && !canResume && !canArchive && !archived) return null;
 
   const run = async (call: () => Promise<unknown>) => {
     setBusy(true);
@@ -111,6 +118,18 @@ export default function DeskActions({ ticket, onChanged }: { ticket: Ticket; onC
           <Button key={a} size="large" danger={a === "cancel"} type={open === a ? "primary" : "default"} onClick={() => start(a)} data-testid={`desk-${a}`}>{t(LABELS[a])}</Button>
         ))}
         {canResume && <Button size="large" loading={busy} onClick={() => void run(() => intake.resumeSla({ ticketId }))} data-testid="desk-resume">{t("resumeClocks")}</Button>}
+        {canArchive && (
+          <Button
+            size="large"
+            type="primary"
+            loading={busy}
+            data-testid="desk-archive"
+            onClick={() => void run(async () => setArchived((await acceptance.archiveCase({ requestId: archiveId, ticketId })).archive?.archiveNumber ?? ""))}
+          >
+            {t("archiveCase")}
+          </Button>
+        )}
+        {archived && <Link to={`/archive/${ticketId}`} data-testid="archived">{t("archived")} {archived}</Link>}
       </Space>
       {open && (
         <Form form={form} layout="vertical" onFinish={submit} onValuesChange={clearEdited(form)} style={{ marginTop: 12 }} data-testid="desk-form">

@@ -139,7 +139,7 @@ function Criteria({ step }: { step: number }) {
                   ) : (
                     <Space>
                       <Form.Item name={[item.name, "design_um"]} label={t("designThickness")}><InputNumber min={0} /></Form.Item>
-                      <Form.Item name={[item.name, "coats"]} label={t("coats")}><InputNumber min={1} /></Form.Item>
+                      <Form.Item name={[item.name, "coats"]} label={t("coats")}><InputNumber min={1} data-testid={`criterion-coats-${step}-${item.name}`} /></Form.Item>
                     </Space>
                   )
                 }

@@ -1,12 +1,14 @@
 // The crew's repair on site, phone first: the agreed plan's steps (key steps marked), work-log
 // entries with materials, crew, times, problems and photos, key-step inspections judged as
-// typed against the step's criteria, and completion (by an engineer, as the API has it). Entries and inspections go through the
-// outbox like the survey report: kept on the device, sent when the network is there.
+// typed against the step's criteria, completion (by an engineer, as the API has it), and then
+// the self-inspection against every criterion of the plan. Entries and inspections go through
+// the outbox like the survey report: kept on the device, sent when the network is there (the
+// self-inspection is sent online).
 import { useCallback, useEffect, useState } from "react";
 import { create, fromJson, toJson } from "@bufbuild/protobuf";
-import { timestampDate, timestampFromDate, timestampNow } from "@bufbuild/protobuf/wkt";
+import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Alert, Button, Card, Form, Input, InputNumber, List, Select, Space, Tag, Typography, type FormInstance } from "antd";
-import { CaseState, MeasurementSchema, type Measurement } from "../gen/steelcare/common/v1/common_pb";
+import { CaseState, type Measurement } from "../gen/steelcare/common/v1/common_pb";
 import type { Ticket } from "../gen/steelcare/intake/v1/intake_service_pb";
 import {
   LogWorkRequestSchema,
@@ -24,7 +26,8 @@ import { ErrorAlert, Time, clearEdited, showError, useLatest } from "../componen
 import { hasRole, useSession } from "../session";
 import { discard, enqueueInspection, enqueueWork, useOutbox, type Entry, type OutboxFile } from "../outbox";
 import { PhotoPicker, type Photo } from "../media";
-import { Verdict, calendarDate, knownInstruments, readings, rememberInstruments, useJudgement, type Judged } from "../measure";
+import SelfInspectionForm from "./SelfInspection";
+import { Verdict, knownInstruments, measured, readings, rememberInstruments, useJudgement, type CheckItem, type Judged } from "../measure";
 
 interface WorkDraft {
   step_id?: string;
@@ -42,14 +45,6 @@ interface WorkDraft {
   photos?: Photo[];
 }
 
-interface CheckItem {
-  instrument_kind?: number;
-  serial?: string;
-  calibrated_until?: string;
-  location?: string;
-  readings?: string;
-}
-
 interface InspectionDraft {
   step_id?: string;
   items?: CheckItem[];
@@ -62,18 +57,6 @@ const planKey = (ticketId: string) => `steelcare.plan.${ticketId}`;
 function localInput(d: Date): string {
   const shifted = new Date(d.getTime() - d.getTimezoneOffset() * 60_000);
   return shifted.toISOString().slice(0, 16);
-}
-
-/** A criterion of the step, measured: its quantity and member, with what was read. */
-function measured(criterion: Measurement, item: CheckItem): Measurement {
-  return create(MeasurementSchema, {
-    quantity: criterion.quantity,
-    member: criterion.member,
-    location: item.location ?? criterion.location,
-    instrument: { kind: item.instrument_kind ?? 0, serialNumber: item.serial ?? "", calibrationValidUntil: calendarDate(item.calibrated_until) },
-    measureTime: timestampNow(),
-    readings: readings(item.readings),
-  });
 }
 
 /** Where a form shows a field the server names in a work-log entry or an inspection. */
@@ -211,6 +194,9 @@ export default function RepairWork({ ticket, offline, onChanged }: { ticket: Tic
   };
 
   const working = ticket.state === CaseState.AGREED || ticket.state === CaseState.IN_REPAIR;
+  // The completion clock stops when the repair is declared finished (and runs again when a
+  // failed acceptance clears the completion).
+  const completed = ticket.sla?.completion?.stopTime !== undefined;
   return (
     <Space direction="vertical" style={{ width: "100%" }} size="middle">
       <ErrorAlert message={error} />
@@ -225,6 +211,9 @@ export default function RepairWork({ ticket, offline, onChanged }: { ticket: Tic
       <WorkSoFar log={log} inspections={inspections} />
       {ticket.state === CaseState.IN_REPAIR && hasRole(session, "engineer", "admin") && (
         <Completion ticketId={ticketId} disabled={offline || pending > 0} onCompleted={onChanged} />
+      )}
+      {ticket.state === CaseState.IN_REPAIR && completed && plan && hasRole(session, "technician", "engineer", "admin") && (
+        <SelfInspectionForm ticket={ticket} plan={plan} offline={offline} onDone={onChanged} />
       )}
     </Space>
   );

@@ -636,15 +636,21 @@ impl RepairService {
         // review.
         let mut waiting = Vec::new();
         for row in store::proposed_plans(db).await? {
-            if after.as_ref().is_some_and(|a| row.id.as_str() <= a.as_str()) {
+            if after
+                .as_ref()
+                .is_some_and(|a| row.id.as_str() <= a.as_str())
+            {
                 continue;
             }
             let plan = view::plan(db, &row, ctx.locale).await?;
             if let Ok((_, step)) = next_approval(ctx, &plan, &row) {
-                waiting.push((row.id.clone(), pb::PlanToReview {
-                    plan: Some(plan),
-                    step,
-                }));
+                waiting.push((
+                    row.id.clone(),
+                    pb::PlanToReview {
+                        plan: Some(plan),
+                        step,
+                    },
+                ));
                 if waiting.len() as u64 > size {
                     break;
                 }

@@ -5,7 +5,9 @@
 //! records the call with the customer, the customer agrees, and the engineer prepares the
 //! agreement for the customer's signature with the bearing worked out for the quote; after the
 //! repair, the engineer self-inspects against the plan's criteria (a failing round, then a
-//! passing one) and archives the accepted case, which the agent is not offered.
+//! passing one) and archives the accepted case, which the agent is not offered; the agent calls
+//! a visit due today from the call list: unanswered, then reached with a recurrence (a linked
+//! ticket) and the survey.
 
 use chrono::TimeDelta;
 use steelcare_proto::common::v1 as common;
@@ -17,6 +19,8 @@ use crate::dispatch::{date, roofer};
 use crate::repair::{Desk, report_content, signature};
 use steelcare_proto::acceptance::v1 as apb;
 use steelcare_proto::acceptance::v1::acceptance_service_client::AcceptanceServiceClient;
+use steelcare_proto::feedback::v1 as fpb;
+use steelcare_proto::feedback::v1::feedback_service_client::FeedbackServiceClient;
 
 #[tokio::test]
 async fn a_case_goes_through_the_office_from_the_plan_to_the_archive() {
@@ -167,6 +171,64 @@ async fn a_case_goes_through_the_office_from_the_plan_to_the_archive() {
             .unwrap();
         run_script("office.mjs", config("archive"), &backend, &chromium, 1).await;
         assert_eq!(desk.state(&ticket).await, common::CaseState::Archived);
+
+        // A visit due today: the agent calls twice from the call list.
+        let mut feedback = FeedbackServiceClient::new(desk.office.app.channel().await);
+        let added = feedback
+            .add_visit(authed(
+                fpb::AddVisitRequest {
+                    request_id: "visit-1".into(),
+                    ticket_id: ticket.clone(),
+                    due_time: Some(steelcare_runtime::convert::to_timestamp(
+                        chrono::Utc::now() + TimeDelta::minutes(1),
+                    )),
+                    agent_id: String::new(),
+                    reason: "the storm last week".into(),
+                },
+                &desk.office.agent,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .visit
+            .unwrap_or_default();
+        run_script("office.mjs", config("visits"), &backend, &chromium, 1).await;
+        let visit = feedback
+            .get_visit(authed(
+                fpb::GetVisitRequest {
+                    visit_id: added.visit_id.clone(),
+                },
+                &desk.office.agent,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .visit
+            .unwrap_or_default();
+        let outcomes: Vec<i32> = visit.attempts.iter().map(|a| a.outcome).collect();
+        assert_eq!(
+            outcomes,
+            [
+                fpb::AttemptOutcome::Unreachable as i32,
+                fpb::AttemptOutcome::Reached as i32
+            ]
+        );
+        assert_eq!(visit.status, fpb::VisitStatus::Done as i32);
+        let reached = visit.attempts.last().cloned().unwrap_or_default();
+        assert!(reached.recurred && !reached.recurrence_ticket_id.is_empty());
+        let surveys = feedback
+            .list_satisfaction(authed(
+                fpb::ListSatisfactionRequest {
+                    ticket_id: ticket.clone(),
+                },
+                &desk.office.agent,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .surveys;
+        let scores = surveys.last().and_then(|s| s.scores).unwrap_or_default();
+        assert_eq!((scores.fix_effect, scores.service_attitude), (2, 5));
         desk.office.app.stop().await.unwrap();
     }
 }

@@ -3,7 +3,8 @@
 // the case to where each phase starts (STEELCARE_E2E: {url, ticketId, phase, tokens: {author,
 // reviewer, chief, agent, customer}, crewName}): "plan" from a surveyed case to the agreement
 // prepared for the customer; "inspect" from a completed repair to a passed self-inspection;
-// "archive" from the customer's acceptance to the archive. The exit code says whether all held.
+// "archive" from the customer's acceptance to the archive; "visits" a visit due today, called
+// twice. The exit code says whether all held.
 import { mkdirSync } from "node:fs";
 import { WAIT, check, desktop, pickNth, shot, sign, signInWith, step, steps } from "./lib.mjs";
 
@@ -29,6 +30,7 @@ try {
   if (env.phase === "plan") await planPhase();
   if (env.phase === "inspect") await inspectPhase();
   if (env.phase === "archive") await archivePhase();
+  if (env.phase === "visits") await visitsPhase();
   console.log(`all ${steps.length} steps held`);
 } catch (err) {
   console.error(`FAILED after ${steps.length} steps at ${current?.url()}: ${err?.stack ?? err}`);
@@ -193,6 +195,32 @@ async function archivePhase() {
     const archived = await page.getByTestId("archived").textContent({ timeout: WAIT });
     check(/Archived as \S+/.test(archived), `no archive number: ${archived}`);
     await page.getByTestId("case-state").filter({ hasText: "Archived" }).waitFor({ timeout: WAIT });
+    await page.context().close();
+  });
+}
+
+async function visitsPhase() {
+  await step("the agent's call list has today's visit: nobody answers, then the customer is reached, reports a recurrence and answers the survey", async () => {
+    const page = (current = await signInWith(browser, env.url, env.tokens.agent));
+    await page.goto(`${env.url}/visits`);
+    const visit = page.locator(`[data-testid=due-visit][data-ticket="${env.ticketId}"]`);
+    await visit.waitFor({ timeout: WAIT });
+    await visit.getByTestId("visit-open").click();
+    await pickNth(page, "visit-outcome", 1);
+    await visit.getByTestId("visit-record").click();
+    await page.getByTestId("visit-done").waitFor({ timeout: WAIT });
+    await visit.filter({ hasText: "Attempts: 1" }).waitFor({ timeout: WAIT });
+    await visit.getByTestId("visit-open").click();
+    await pickNth(page, "visit-condition", 2);
+    await visit.getByTestId("visit-recurred").click();
+    await visit.getByTestId("visit-recurrence").fill("Water at the gutter outlet again after the storm");
+    await visit.getByTestId("visit-survey").click();
+    for (const [dimension, stars] of [["response_speed", 4], ["professional_competence", 4], ["service_attitude", 5], ["fix_effect", 2], ["communication", 4]]) {
+      await visit.getByTestId(`rate-${dimension}`).locator(".ant-rate-star").nth(stars - 1).click();
+    }
+    await shot(page, "visits");
+    await visit.getByTestId("visit-record").click();
+    await page.getByTestId("visit-done").filter({ hasText: "linked ticket" }).waitFor({ timeout: WAIT });
     await page.context().close();
   });
 }

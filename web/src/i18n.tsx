@@ -4,6 +4,7 @@ import { CaseStateSchema, CostBearerSchema, InstrumentKindSchema, ProblemCategor
 import { ChannelSchema, StructureTypeSchema } from "./gen/steelcare/intake/v1/intake_service_pb";
 import { AssignmentStateSchema } from "./gen/steelcare/dispatch/v1/dispatch_service_pb";
 import { CaseEndingSchema, DocumentKindSchema } from "./gen/steelcare/acceptance/v1/acceptance_service_pb";
+import { AttemptOutcomeSchema, PartConditionSchema, VisitMethodSchema } from "./gen/steelcare/feedback/v1/feedback_service_pb";
 import { ApprovalStepSchema, CommunicationChannelSchema, PlanStatusSchema } from "./gen/steelcare/repair/v1/repair_service_pb";
 
 export type Lang = "zh" | "en";
@@ -107,6 +108,28 @@ const words = {
   selfInspectionFailed: ["自检不合格", "The self-inspection failed"],
   archiveCase: ["归档", "Archive the case"],
   archived: ["已归档，档案号", "Archived as"],
+  callList: ["回访清单", "Return-visit call list"],
+  dueToday: ["今日及逾期", "Due today and overdue"],
+  overdueOnly: ["仅逾期", "Overdue only"],
+  visitNo: ["第几次回访", "Visit"],
+  due: ["应回访", "Due"],
+  attempts: ["已尝试", "Attempts"],
+  call: ["回访", "Call"],
+  outcome: ["结果", "Outcome"],
+  visitMethod: ["方式", "How"],
+  contactPerson: ["接听人", "Who was reached"],
+  contactPhone: ["电话", "Phone"],
+  partCondition: ["维修部位状况", "Condition of the repaired part"],
+  recurred: ["问题复发", "The problem recurred"],
+  recurrenceDescription: ["复发情况（将生成关联报修单）", "What recurred (opens a linked ticket)"],
+  rescheduleTo: ["改约时间", "Call again at"],
+  recordAttempt: ["记录回访", "Record the call"],
+  declineVisits: ["客户拒绝回访", "The customer declines visits"],
+  declineReason: ["拒绝原因", "Why they decline"],
+  surveyOnCall: ["满意度调查（客户口述）", "Satisfaction survey (as the customer answers)"],
+  noVisitsDue: ["没有待回访", "No visit is due"],
+  recurrenceOpened: ["已生成关联报修单", "A linked ticket was opened"],
+  attemptRecorded: ["回访已记录", "The call is recorded"],
   deskActions: ["受理操作", "Desk actions"],
   acknowledge: ["首次响应", "Acknowledge"],
   reclassify: ["重新分类", "Reclassify"],
@@ -429,6 +452,9 @@ const enums = {
   InstrumentKind: InstrumentKindSchema,
   CostBearer: CostBearerSchema,
   CommunicationChannel: CommunicationChannelSchema,
+  AttemptOutcome: AttemptOutcomeSchema,
+  VisitMethod: VisitMethodSchema,
+  PartCondition: PartConditionSchema,
 };
 export type EnumName = keyof typeof enums;
 

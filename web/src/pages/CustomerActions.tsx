@@ -6,7 +6,7 @@
 // organisation's cases).
 import { useEffect, useRef, useState } from "react";
 import { timestampFromDate, timestampNow } from "@bufbuild/protobuf/wkt";
-import { Alert, Button, Card, DatePicker, Descriptions, Form, Input, List, Rate, Space, Tag, Typography } from "antd";
+import { Alert, Button, Card, DatePicker, Descriptions, Form, Input, List, Space, Tag, Typography } from "antd";
 import type { Dayjs } from "dayjs";
 import { CaseState, SignatureMethod, SignatureRole } from "../gen/steelcare/common/v1/common_pb";
 import type { Ticket } from "../gen/steelcare/intake/v1/intake_service_pb";
@@ -17,24 +17,7 @@ import { ErrorAlert, Time, clearEdited, money, showError } from "../components";
 
 import { useSession } from "../session";
 import { SignaturePad, dataUrlBytes } from "../media";
-
-/** The five dimensions of MISSION §8.2, as SatisfactionScores names them. */
-const DIMENSIONS: [keyof Scores, Word][] = [
-  ["response_speed", "responseSpeed"],
-  ["professional_competence", "professionalCompetence"],
-  ["service_attitude", "serviceAttitude"],
-  ["fix_effect", "fixEffect"],
-  ["communication", "communication"],
-];
-interface Scores {
-  response_speed?: number;
-  professional_competence?: number;
-  service_attitude?: number;
-  fix_effect?: number;
-  communication?: number;
-  overall?: number;
-  comment?: string;
-}
+import { ScoreItems, scoresOf, type Scores } from "../survey";
 
 /** What a customer person is called on what they sign and decide. */
 function useMe() {
@@ -322,14 +305,7 @@ function SatisfactionSurvey({ ticket, onDone }: { ticket: Ticket; onDone: (w: Wo
       await feedback.submitSatisfaction({
         requestId: once("satisfaction"),
         ticketId: ticket.ticketId,
-        scores: {
-          responseSpeed: v.response_speed ?? 0,
-          professionalCompetence: v.professional_competence ?? 0,
-          serviceAttitude: v.service_attitude ?? 0,
-          fixEffect: v.fix_effect ?? 0,
-          communication: v.communication ?? 0,
-          overall: v.overall || undefined,
-        },
+        scores: scoresOf(v),
         comment: v.comment ?? "",
       });
       setRated(true);
@@ -344,13 +320,7 @@ function SatisfactionSurvey({ ticket, onDone }: { ticket: Ticket; onDone: (w: Wo
     <Card size="small" title={t("satisfactionSurvey")} data-testid="satisfaction">
       <ErrorAlert message={error} />
       <Form form={form} layout="vertical" onFinish={rate} onValuesChange={clearEdited(form)}>
-        {DIMENSIONS.map(([name, word]) => (
-          <Form.Item key={name} name={name} label={t(word)} rules={[{ required: true, message: t("required") }]}>
-            <Rate data-testid={`rate-${name}`} style={{ fontSize: 28 }} />
-          </Form.Item>
-        ))}
-        <Form.Item name="overall" label={t("overallOptional")}><Rate style={{ fontSize: 28 }} /></Form.Item>
-        <Form.Item name="comment" label={t("comment")}><Input.TextArea rows={3} data-testid="rate-comment" /></Form.Item>
+        <ScoreItems />
         <Button type="primary" htmlType="submit" size="large" block data-testid="rate-submit">{t("sendRating")}</Button>
       </Form>
     </Card>

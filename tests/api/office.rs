@@ -7,9 +7,11 @@
 //! repair, the engineer self-inspects against the plan's criteria (a failing round, then a
 //! passing one) and archives the accepted case, which the agent is not offered; the agent calls
 //! a visit due today from the call list: unanswered, then reached with a recurrence (a linked
-//! ticket) and the survey.
+//! ticket) and the survey; a corrective action is raised from the Pareto to construction, its
+//! owner records the fix, and the manager's verification is refused while the window is open.
 
 use chrono::TimeDelta;
+use steelcare_domain::Role;
 use steelcare_proto::common::v1 as common;
 use steelcare_proto::repair::v1 as pb;
 use steelcare_tests::{authed, backends};
@@ -46,6 +48,8 @@ async fn a_case_goes_through_the_office_from_the_plan_to_the_archive() {
             "chief": desk.chief,
             "agent": desk.office.agent,
             "customer": desk.customer,
+            "owner": desk.office.app.token("eng-3", &[Role::Engineer], None),
+            "manager": desk.manager,
         });
         let address = desk.office.app.address.clone();
         let config = |phase: &str| {
@@ -229,6 +233,42 @@ async fn a_case_goes_through_the_office_from_the_plan_to_the_archive() {
             .surveys;
         let scores = surveys.last().and_then(|s| s.scores).unwrap_or_default();
         assert_eq!((scores.fix_effect, scores.service_attitude), (2, 5));
+
+        // The construction department's engineer owns the corrective action raised from the
+        // Pareto; their fix is recorded; it cannot be verified before its window has passed.
+        feedback
+            .set_department_members(authed(
+                fpb::SetDepartmentMembersRequest {
+                    department: fpb::Department::Construction as i32,
+                    members: vec![common::PersonRef {
+                        user_id: "eng-3".into(),
+                        display_name: "孙工".into(),
+                        ..Default::default()
+                    }],
+                },
+                &desk.manager,
+            ))
+            .await
+            .unwrap();
+        run_script("office.mjs", config("actions"), &backend, &chromium, 2).await;
+        let actions = feedback
+            .list_corrective_actions(authed(
+                fpb::ListCorrectiveActionsRequest::default(),
+                &desk.manager,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .actions;
+        assert_eq!(actions.len(), 1, "one action, raised once");
+        let action = &actions[0];
+        assert_eq!(action.status, fpb::ActionStatus::FixDeployed as i32);
+        assert_eq!(action.department, fpb::Department::Construction as i32);
+        assert_eq!(
+            action.owner.as_ref().map(|o| o.user_id.as_str()),
+            Some("eng-3")
+        );
+        assert!(action.pattern.as_ref().is_some_and(|p| p.category != 0));
         desk.office.app.stop().await.unwrap();
     }
 }

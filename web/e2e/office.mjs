@@ -4,7 +4,8 @@
 // reviewer, chief, agent, customer}, crewName}): "plan" from a surveyed case to the agreement
 // prepared for the customer; "inspect" from a completed repair to a passed self-inspection;
 // "archive" from the customer's acceptance to the archive; "visits" a visit due today, called
-// twice. The exit code says whether all held.
+// twice; "actions" a corrective action raised from the Pareto, its fix recorded by its owner,
+// and its verification refused while the window is open. The exit code says whether all held.
 import { mkdirSync } from "node:fs";
 import { WAIT, check, desktop, pickNth, shot, sign, signInWith, step, steps } from "./lib.mjs";
 
@@ -31,6 +32,7 @@ try {
   if (env.phase === "inspect") await inspectPhase();
   if (env.phase === "archive") await archivePhase();
   if (env.phase === "visits") await visitsPhase();
+  if (env.phase === "actions") await actionsPhase();
   console.log(`all ${steps.length} steps held`);
 } catch (err) {
   console.error(`FAILED after ${steps.length} steps at ${current?.url()}: ${err?.stack ?? err}`);
@@ -222,5 +224,50 @@ async function visitsPhase() {
     await visit.getByTestId("visit-record").click();
     await page.getByTestId("visit-done").filter({ hasText: "linked ticket" }).waitFor({ timeout: WAIT });
     await page.context().close();
+  });
+}
+
+/** Picks today in the open date picker of `testId`. */
+async function today(page, testId) {
+  await page.getByTestId(testId).click();
+  await page.locator(".ant-picker-dropdown:not(.ant-picker-dropdown-hidden)").getByText(/^(Today|今天)$/).click();
+}
+
+async function actionsPhase() {
+  await step("the engineer raises a corrective action from the Pareto's largest pattern, to construction", async () => {
+    const page = (current = await signInWith(browser, env.url, env.tokens.author));
+    await page.goto(`${env.url}/actions`);
+    await page.getByTestId("raise-from-row").first().click();
+    const title = await page.getByTestId("action-title").inputValue();
+    check(title.length > 0, "the pattern's name is not taken as the title");
+    await page.getByTestId("action-description").fill("Gutter outlets of this roof type leak: change the outlet detail");
+    await pickNth(page, "action-department", 3);
+    await pickNth(page, "action-owner", 0);
+    await today(page, "action-due");
+    await page.getByTestId("action-raise").click();
+    await page.getByTestId("action-done").waitFor({ timeout: WAIT });
+    await page.getByTestId("action").filter({ hasText: "Open" }).first().waitFor({ timeout: WAIT });
+    await shot(page, "corrective-actions");
+    await page.context().close();
+  });
+
+  await step("the owner records the fix; the manager's verification is refused with the reason while the window is open", async () => {
+    const owner = (current = await signInWith(browser, env.url, env.tokens.owner));
+    await owner.goto(`${env.url}/actions`);
+    const action = owner.getByTestId("action").first();
+    await action.getByTestId("action-update").click();
+    await pickNth(owner, "action-new-status", 1);
+    await today(owner, "action-fix-date");
+    await action.getByTestId("action-note").fill("New outlet detail issued to all sites");
+    await action.getByTestId("action-save").click();
+    await action.getByTestId("action-status").filter({ hasText: "Fix deployed" }).waitFor({ timeout: WAIT });
+    await owner.context().close();
+    const manager = (current = await signInWith(browser, env.url, env.tokens.manager));
+    await manager.goto(`${env.url}/actions`);
+    const same = manager.getByTestId("action").first();
+    await same.getByTestId("action-verify").click();
+    const refusal = await same.getByTestId("error").textContent({ timeout: WAIT });
+    check(refusal.length > 0, "the refusal is not shown");
+    await manager.context().close();
   });
 }

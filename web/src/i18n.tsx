@@ -4,7 +4,7 @@ import { CaseStateSchema, CostBearerSchema, InstrumentKindSchema, ProblemCategor
 import { ChannelSchema, StructureTypeSchema } from "./gen/steelcare/intake/v1/intake_service_pb";
 import { AssignmentStateSchema } from "./gen/steelcare/dispatch/v1/dispatch_service_pb";
 import { CaseEndingSchema, DocumentKindSchema } from "./gen/steelcare/acceptance/v1/acceptance_service_pb";
-import { AttemptOutcomeSchema, PartConditionSchema, VisitMethodSchema } from "./gen/steelcare/feedback/v1/feedback_service_pb";
+import { ActionStatusSchema, AttemptOutcomeSchema, DepartmentSchema, PartConditionSchema, VisitMethodSchema } from "./gen/steelcare/feedback/v1/feedback_service_pb";
 import { ApprovalStepSchema, CommunicationChannelSchema, PlanStatusSchema } from "./gen/steelcare/repair/v1/repair_service_pb";
 
 export type Lang = "zh" | "en";
@@ -130,6 +130,27 @@ const words = {
   noVisitsDue: ["没有待回访", "No visit is due"],
   recurrenceOpened: ["已生成关联报修单", "A linked ticket was opened"],
   attemptRecorded: ["回访已记录", "The call is recorded"],
+  correctiveActions: ["纠正措施", "Corrective actions"],
+  pareto: ["问题排列（近12个月）", "Problems by pattern (last 12 months)"],
+  pattern: ["问题类型 × 部位 × 原因", "Problem × location × cause"],
+  cumulative: ["累计占比", "Cumulative"],
+  vitalFew: ["关键少数", "Vital few"],
+  recurrences: ["复发", "Recurrences"],
+  raiseAction: ["提出纠正措施", "Raise a corrective action"],
+  department: ["责任部门", "Department"],
+  title: ["标题", "Title"],
+  description: ["说明", "Description"],
+  owner: ["负责人", "Owner"],
+  dueDate: ["完成期限", "Due by"],
+  verificationDays: ["验证期（天）", "Verification window (days)"],
+  actionStatus: ["状态", "Status"],
+  updateAction: ["更新进展", "Record progress"],
+  fixDate: ["整改实施日期", "Fix deployed on"],
+  note: ["说明", "Note"],
+  verifyEffective: ["验证有效并关闭", "Verify effective and close"],
+  actionRaised: ["纠正措施已提出", "The corrective action is raised"],
+  otherOpenActions: ["同一问题类型还有未关闭的措施", "Other open actions on the same pattern"],
+  noActions: ["没有纠正措施", "No corrective action"],
   deskActions: ["受理操作", "Desk actions"],
   acknowledge: ["首次响应", "Acknowledge"],
   reclassify: ["重新分类", "Reclassify"],
@@ -455,6 +476,8 @@ const enums = {
   AttemptOutcome: AttemptOutcomeSchema,
   VisitMethod: VisitMethodSchema,
   PartCondition: PartConditionSchema,
+  Department: DepartmentSchema,
+  ActionStatus: ActionStatusSchema,
 };
 export type EnumName = keyof typeof enums;
 

@@ -20,6 +20,7 @@ const Job = lazy(() => import("./pages/Job"));
 const Approvals = lazy(() => import("./pages/Approvals"));
 const PlanEditor = lazy(() => import("./pages/PlanEditor"));
 const Visits = lazy(() => import("./pages/Visits"));
+const Actions = lazy(() => import("./pages/Actions"));
 
 const STAFF = ["agent", "manager", "admin"];
 const DISPATCH = ["dispatcher", "technician", "manager", "admin"];
@@ -35,6 +36,7 @@ function Shell({ session, onSignOut }: { session: Session; onSignOut: () => void
     { key: "/tickets", label: <Link to="/tickets">{t("tickets")}</Link> },
     hasRole(session, ...DISPATCH) && { key: "/board", label: <Link to="/board">{hasRole(session, "technician") && !hasRole(session, "dispatcher", "manager", "admin") ? t("myOffers") : t("board")}</Link> },
     hasRole(session, "agent", "manager", "admin") && { key: "/visits", label: <Link to="/visits">{t("callList")}</Link> },
+    hasRole(session, "engineer", "chief_engineer", "manager", "admin", "auditor") && { key: "/actions", label: <Link to="/actions">{t("correctiveActions")}</Link> },
     hasRole(session, "engineer", "chief_engineer") && { key: "/approvals", label: <Link to="/approvals">{t("approvalsInbox")}</Link> },
     hasRole(session, ...ARCHIVE) && { key: "/archive", label: <Link to="/archive">{t("archive")}</Link> },
     hasRole(session, ...STATS) && { key: "/stats", label: <Link to="/stats">{t("statistics")}</Link> },
@@ -100,6 +102,7 @@ function Shell({ session, onSignOut }: { session: Session; onSignOut: () => void
             <Route path="/jobs/:ticketId" element={<Job />} />
             <Route path="/approvals" element={<Approvals />} />
             <Route path="/visits" element={<Visits />} />
+            <Route path="/actions" element={<Actions />} />
             <Route path="/tickets/:ticketId/plan" element={<PlanEditor />} />
             <Route path="*" element={<Navigate to={home(session)} replace />} />
           </Routes>

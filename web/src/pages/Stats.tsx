@@ -6,6 +6,7 @@ import { Bar, BarChart, CartesianGrid, Legend, Line, LineChart, ResponsiveContai
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import dayjs, { type Dayjs } from "dayjs";
 import { Dimension, KpiSubject, PeriodBasis, Report, type BreakdownRow, type CaseOutcomesResponse, type KpiRow, type SlaComplianceRow } from "../gen/steelcare/feedback/v1/feedback_service_pb";
+import { useTechnicianNames } from "../plan";
 import { SlaClockKind } from "../gen/steelcare/events/v1/events_pb";
 import { feedback, isCode, Code } from "../api";
 import { enumLabel, useI18n, type Word } from "../i18n";
@@ -65,12 +66,17 @@ export default function Stats() {
 
   const complianceData = [SlaClockKind.RESPONSE, SlaClockKind.ARRIVAL, SlaClockKind.SOLUTION, SlaClockKind.COMPLETION].map((clock) => {
     const row: Record<string, string | number> = { clock: t(`clock_${SlaClockKind[clock].toLowerCase()}` as never) };
-    for (const r of compliance.filter((c) => c.clock === clock)) row[enumLabel(lang, "SeverityTier", r.tier)] = Math.round(r.compliance * 1000) / 10;
+    // A tier with no stopped clock has no compliance: no bar, rather than a bar at 0 %.
+    for (const r of compliance.filter((c) => c.clock === clock && Number(c.met) + Number(c.breached) > 0)) row[enumLabel(lang, "SeverityTier", r.tier)] = Math.round(r.compliance * 1000) / 10;
     return row;
   });
   const tiers = [...new Set(compliance.map((c) => enumLabel(lang, "SeverityTier", c.tier)))];
   const colors = ["#cf1322", "#d48806", "#1f5fa8", "#389e0d"];
-  const months = (outcomes?.months ?? []).map((m) => ({ month: m.month, cases: Number(m.cases), onTime: Math.round(m.onTimeShare * 1000) / 10, satisfaction: Math.round((m.satisfaction?.mean ?? 0) * 10) / 10 }));
+  // A month with no case has no on-time share (a gap in the line, not a fall to 0).
+  const months = (outcomes?.months ?? []).map((m) => ({ month: m.month, cases: Number(m.cases), onTime: Number(m.cases) === 0 ? null : Math.round(m.onTimeShare * 1000) / 10 }));
+  const technicianName = useTechnicianNames();
+  const kpiSubject = (id: string) => (subject === KpiSubject.TECHNICIAN ? technicianName(id) : id);
+  const kpiShare = (r: KpiRow, x: number) => (Number(r.cases) === 0 ? t("noData") : `${Math.round(x * 100)}%`);
 
   return (
     <Space direction="vertical" style={{ width: "100%" }}>
@@ -85,7 +91,7 @@ export default function Stats() {
               <ResponsiveContainer>
                 <BarChart data={breakdown.map((r) => ({ label: lang === "zh" ? r.labelZh || r.key : r.labelEn || r.key, cases: r.cases }))} layout="vertical" margin={{ left: 40 }}>
                   <CartesianGrid strokeDasharray="3 3" />
-                  <XAxis type="number" />
+                  <XAxis type="number" allowDecimals={false} />
                   <YAxis type="category" dataKey="label" width={120} />
                   <Tooltip />
                   <Bar dataKey="cases" name={t("cases")} fill="#1f5fa8" />
@@ -124,7 +130,7 @@ export default function Stats() {
                 <LineChart data={months}>
                   <CartesianGrid strokeDasharray="3 3" />
                   <XAxis dataKey="month" />
-                  <YAxis />
+                  <YAxis allowDecimals={false} />
                   <Tooltip />
                   <Legend />
                   <Line dataKey="cases" name={t("cases")} stroke="#1f5fa8" />
@@ -157,11 +163,12 @@ export default function Stats() {
               pagination={false}
               dataSource={kpis}
               columns={[
-                { title: t(`kpi_${KpiSubject[subject]}` as Word), dataIndex: "subject" },
+                { title: t(`kpi_${KpiSubject[subject]}` as Word), render: (_, r) => kpiSubject(r.subject) },
                 { title: t("cases"), render: (_, r) => Number(r.cases) },
-                { title: t("onTime"), render: (_, r) => `${Math.round(r.onTimeShare * 100)}%` },
-                { title: t("firstTimeAcceptance"), render: (_, r) => `${Math.round(r.firstTimeAcceptance * 100)}%` },
-                { title: t("satisfaction"), render: (_, r) => r.satisfaction.toFixed(1) },
+                { title: t("onTime"), render: (_, r) => kpiShare(r, r.onTimeShare) },
+                { title: t("firstTimeAcceptance"), render: (_, r) => kpiShare(r, r.firstTimeAcceptance) },
+                // Scores run from 1 to 5: 0 is no survey.
+                { title: t("satisfaction"), render: (_, r) => (r.satisfaction > 0 ? r.satisfaction.toFixed(1) : t("noData")) },
               ]}
             />
           </Card>

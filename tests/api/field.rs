@@ -400,6 +400,39 @@ async fn a_customer_agrees_to_the_plan_signs_the_acceptance_and_rates_on_a_phone
             Some("李伟")
         );
         assert_eq!(desk.state(&ticket).await, common::CaseState::Disputed);
+
+        // The manager settles it at the office: the case goes back to where it was.
+        let office = serde_json::json!({
+            "url": address,
+            "ticketId": ticket,
+            "phase": "resolve",
+            "tokens": { "manager": desk.manager },
+        });
+        run_script("office.mjs", office, &backend, &chromium, 1).await;
+        assert_eq!(desk.state(&ticket).await, common::CaseState::Accepted);
+        let settled = desk
+            .repair
+            .list_disputes(authed(
+                pb::ListDisputesRequest {
+                    ticket_id: ticket.clone(),
+                },
+                &engineer,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .disputes;
+        let shares: Vec<i32> = settled[0]
+            .responsibility
+            .iter()
+            .map(|s| s.percent)
+            .collect();
+        assert_eq!(shares, [60, 40]);
+        assert_eq!(settled[0].status, pb::DisputeStatus::Resolved as i32);
+        assert!(
+            !settled[0].amendment_id.is_empty(),
+            "the cost bearing is amended"
+        );
         desk.office.app.stop().await.unwrap();
     }
 }

@@ -5,7 +5,9 @@
 // prepared for the customer; "inspect" from a completed repair to a passed self-inspection;
 // "archive" from the customer's acceptance to the archive; "visits" a visit due today, called
 // twice; "actions" a corrective action raised from the Pareto, its fix recorded by its owner,
-// and its verification refused while the window is open. The exit code says whether all held.
+// and its verification refused while the window is open; "resolve" the manager settles the
+// customer's dispute (shares not adding up to 100 refused at the field). The exit code says
+// whether all held.
 import { mkdirSync } from "node:fs";
 import { WAIT, check, desktop, pickNth, shot, sign, signInWith, step, steps } from "./lib.mjs";
 
@@ -33,6 +35,7 @@ try {
   if (env.phase === "archive") await archivePhase();
   if (env.phase === "visits") await visitsPhase();
   if (env.phase === "actions") await actionsPhase();
+  if (env.phase === "resolve") await resolvePhase();
   console.log(`all ${steps.length} steps held`);
 } catch (err) {
   console.error(`FAILED after ${steps.length} steps at ${current?.url()}: ${err?.stack ?? err}`);
@@ -269,5 +272,29 @@ async function actionsPhase() {
     const refusal = await same.getByTestId("error").textContent({ timeout: WAIT });
     check(refusal.length > 0, "the refusal is not shown");
     await manager.context().close();
+  });
+}
+
+async function resolvePhase() {
+  await step("the manager reads the dispute and settles it; shares not adding up to 100 are refused at the field", async () => {
+    const page = (current = await signInWith(browser, env.url, env.tokens.manager));
+    await page.goto(`${env.url}/tickets/${env.ticketId}`);
+    await page.getByTestId("dispute-desk").waitFor({ timeout: WAIT });
+    await pickNth(page, "settle-resolution", 0);
+    await page.getByTestId("settle-outcome").fill("The downpipe was outside the plan: the contractor bears 60 %");
+    await pickNth(page, "settle-party-0", 0);
+    await page.getByTestId("settle-percent-0").fill("60");
+    await page.getByTestId("settle-add-share").click();
+    await pickNth(page, "settle-party-1", 3);
+    await page.getByTestId("settle-percent-1").fill("30");
+    await page.getByTestId("settle-quoted").fill("10000");
+    await page.getByTestId("settle-customer-signer").fill("李伟");
+    await page.getByTestId("settle-dispute").click();
+    await page.locator("[data-testid=dispute-desk] .ant-form-item-explain-error").first().waitFor({ timeout: WAIT });
+    await shot(page, "dispute");
+    await page.getByTestId("settle-percent-1").fill("40");
+    await page.getByTestId("settle-dispute").click();
+    await page.getByTestId("dispute-settled").waitFor({ timeout: WAIT });
+    await page.context().close();
   });
 }

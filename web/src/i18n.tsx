@@ -5,7 +5,7 @@ import { ChannelSchema, StructureTypeSchema } from "./gen/steelcare/intake/v1/in
 import { AssignmentStateSchema } from "./gen/steelcare/dispatch/v1/dispatch_service_pb";
 import { CaseEndingSchema, DocumentKindSchema } from "./gen/steelcare/acceptance/v1/acceptance_service_pb";
 import { ActionStatusSchema, AttemptOutcomeSchema, DepartmentSchema, PartConditionSchema, VisitMethodSchema } from "./gen/steelcare/feedback/v1/feedback_service_pb";
-import { ApprovalStepSchema, CommunicationChannelSchema, PlanStatusSchema } from "./gen/steelcare/repair/v1/repair_service_pb";
+import { ApprovalStepSchema, CommunicationChannelSchema, DisputeResolutionSchema, PlanStatusSchema } from "./gen/steelcare/repair/v1/repair_service_pb";
 
 export type Lang = "zh" | "en";
 
@@ -151,6 +151,19 @@ const words = {
   actionRaised: ["纠正措施已提出", "The corrective action is raised"],
   otherOpenActions: ["同一问题类型还有未关闭的措施", "Other open actions on the same pattern"],
   noActions: ["没有纠正措施", "No corrective action"],
+  disputeResolution: ["争议处理", "Settling the dispute"],
+  openedBy: ["提出人", "Opened by"],
+  appraisalOverdue: ["鉴定已逾期", "Appraisal overdue"],
+  settledHow: ["解决方式", "Settled by"],
+  outcomeInWords: ["处理结果", "Outcome"],
+  responsibility: ["责任划分（合计100%）", "Responsibility (adding up to 100 %)"],
+  party: ["责任方", "Party"],
+  percent: ["比例 %", "Percent"],
+  partyName: ["具体单位", "Who exactly"],
+  addShare: ["添加责任方", "Add a party"],
+  amendmentSigners: ["变更协议签字人", "Who signed the amendment"],
+  settleDispute: ["结案", "Settle the dispute"],
+  disputeSettled: ["争议已解决，案件恢复原流程", "The dispute is settled; the case goes on where it left off"],
   deskActions: ["受理操作", "Desk actions"],
   acknowledge: ["首次响应", "Acknowledge"],
   reclassify: ["重新分类", "Reclassify"],
@@ -478,6 +491,7 @@ const enums = {
   PartCondition: PartConditionSchema,
   Department: DepartmentSchema,
   ActionStatus: ActionStatusSchema,
+  DisputeResolution: DisputeResolutionSchema,
 };
 export type EnumName = keyof typeof enums;
 

@@ -22,6 +22,7 @@ import { hasRole, useSession } from "../session";
 import CustomerActions from "./CustomerActions";
 import DeskActions from "./DeskActions";
 import Negotiation from "./Negotiation";
+import DisputeDesk from "./DisputeDesk";
 import { changedParts } from "../plan";
 
 /** The states in which a plan is written or revised (ProposePlan's). */
@@ -176,6 +177,7 @@ export default function CasePage() {
       {hasRole(session, "customer") && <CustomerActions ticket={ticket} onChanged={() => void reload()} />}
       <DeskActions ticket={ticket} onChanged={() => void reload()} />
       <Negotiation ticket={ticket} plans={records.plans} agreement={records.agreement} onChanged={() => void reload()} />
+      <DisputeDesk ticket={ticket} agreement={records.agreement} onChanged={() => void reload()} />
       <Card
         title={<Space><span data-testid="case-number">{ticket.acceptanceNumber}</span><span data-testid="case-state"><EnumTag name="CaseState" value={ticket.state} color="blue" /></span></Space>}
         extra={

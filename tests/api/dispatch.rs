@@ -1639,3 +1639,102 @@ async fn a_burst_of_tickets_is_dispatched_together_as_one_by_one_would() {
         office.app.stop().await.unwrap();
     }
 }
+
+/// The instruments a technician carries are registered with their calibration, read back by
+/// the technician themself, changed alone by an update mask, and refused by field when a
+/// serial is listed twice or a kind or date is missing.
+#[tokio::test]
+async fn a_technicians_instruments_are_registered_with_their_calibration() {
+    for backend in backends() {
+        let mut office = Office::open(&backend, &[("STEELCARE__DISPATCH__WORKERS", "0")]).await;
+        let gauge = |serial: &str, year: i32| common::Instrument {
+            kind: common::InstrumentKind::CoatingThicknessGauge as i32,
+            serial_number: serial.into(),
+            calibration_valid_until: Some(date(year, 6, 30)),
+        };
+        let mut lead = roofer("t-lead", date(2030, 12, 31));
+        lead.instruments = vec![gauge("CTG-1", 2027), gauge("CTG-1", 2028)];
+        let err = office
+            .dispatch
+            .upsert_technician(authed(
+                pb::UpsertTechnicianRequest {
+                    technician: Some(lead.clone()),
+                    update_mask: None,
+                },
+                &office.dispatcher,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            field_names(&err),
+            ["technician.instruments[1].serial_number"]
+        );
+        lead.instruments = vec![gauge("CTG-1", 2027)];
+        office.hire(lead.clone()).await;
+        // A new gauge replaces the list through the mask; nothing else changes.
+        lead.instruments = vec![gauge("CTG-1", 2027), gauge("CTG-2", 2028)];
+        lead.team = "ignored without the mask".into();
+        office
+            .dispatch
+            .upsert_technician(authed(
+                pb::UpsertTechnicianRequest {
+                    technician: Some(lead),
+                    update_mask: Some(prost_types::FieldMask {
+                        paths: vec!["instruments".into()],
+                    }),
+                },
+                &office.dispatcher,
+            ))
+            .await
+            .unwrap();
+        let own = office.tech_token("t-lead");
+        let read = office
+            .dispatch
+            .get_technician(authed(
+                pb::GetTechnicianRequest {
+                    technician_id: "t-lead".into(),
+                },
+                &own,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .technician
+            .unwrap_or_default();
+        let serials: Vec<&str> = read
+            .instruments
+            .iter()
+            .map(|i| i.serial_number.as_str())
+            .collect();
+        assert_eq!(serials, ["CTG-1", "CTG-2"], "{}", backend.name());
+        assert_eq!(
+            read.instruments[1].calibration_valid_until,
+            Some(date(2028, 6, 30))
+        );
+        assert_ne!(read.team, "ignored without the mask");
+        let mut broken = roofer("t-two", date(2030, 12, 31));
+        broken.instruments = vec![common::Instrument {
+            serial_number: "X".into(),
+            ..Default::default()
+        }];
+        let err = office
+            .dispatch
+            .upsert_technician(authed(
+                pb::UpsertTechnicianRequest {
+                    technician: Some(broken),
+                    update_mask: None,
+                },
+                &office.dispatcher,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            field_names(&err),
+            [
+                "technician.instruments[0].kind",
+                "technician.instruments[0].calibration_valid_until"
+            ]
+        );
+        office.app.stop().await.unwrap();
+    }
+}

@@ -46,7 +46,13 @@ async fn a_technician_surveys_on_a_phone_offline_and_the_report_arrives_once() {
     };
     for backend in backends() {
         let mut desk = Desk::open(&backend).await;
-        desk.office.hire(roofer("t-lead", date(2030, 12, 31))).await;
+        let mut lead = roofer("t-lead", date(2030, 12, 31));
+        lead.instruments = vec![common::Instrument {
+            kind: common::InstrumentKind::CoatingThicknessGauge as i32,
+            serial_number: "CTG-7".into(),
+            calibration_valid_until: Some(date(2030, 6, 30)),
+        }];
+        desk.office.hire(lead).await;
         let ticket = desk
             .surveyed_case("t-lead", TimeDelta::hours(1), false)
             .await;

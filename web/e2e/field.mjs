@@ -42,6 +42,11 @@ try {
     await context.setOffline(true);
     await page.getByTestId("survey-findings").fill("天沟 G2 出水口涂层磨穿，雨水沿墙渗入");
     await page.getByTestId("m-member-0").fill("G2");
+    // The technician's registered gauge is offered with its calibration date, offline too.
+    await page.getByTestId("m-known-0").tap();
+    const offered = page.locator(".ant-select-dropdown:not(.ant-select-dropdown-hidden) .ant-select-item-option", { hasText: "CTG-7" });
+    check((await offered.textContent({ timeout: WAIT })).includes("2030-06-30"), "the registered gauge is not offered with its calibration");
+    await page.keyboard.press("Escape");
     await pickNth(page, "m-instrument-0", 4); // the coating thickness gauge
     await page.getByTestId("m-serial-0").fill("CTG-9");
     await page.getByTestId("m-calibrated-0").fill("2020-01-01");

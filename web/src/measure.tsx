@@ -5,7 +5,7 @@ import { Alert, Tag, Typography } from "antd";
 import { create } from "@bufbuild/protobuf";
 import { timestampNow } from "@bufbuild/protobuf/wkt";
 import { MeasurementSchema, type Measurement } from "./gen/steelcare/common/v1/common_pb";
-import { fieldViolations, repair } from "./api";
+import { dispatch, fieldViolations, repair } from "./api";
 import { useI18n } from "./i18n";
 import { useLatest } from "./components";
 
@@ -78,6 +78,17 @@ export function rememberInstruments(items: { instrument_kind?: number; serial?: 
     if (i.serial && i.instrument_kind) seen.set(i.serial, { instrument_kind: i.instrument_kind, serial: i.serial, calibrated_until: i.calibrated_until ?? "" });
   }
   localStorage.setItem(INSTRUMENTS, JSON.stringify([...seen.values()].slice(-10)));
+}
+
+/** Takes the instruments registered for the technician (dispatch's register, with their
+ * calibration) into the device's list, so that the forms offer them, offline too; those the
+ * device used that are not registered stay before them. */
+export async function syncMyInstruments(technicianId: string): Promise<void> {
+  const r = await dispatch.getTechnician({ technicianId });
+  const day = (d?: { year: number; month: number; day: number }) => (d ? `${d.year}-${String(d.month).padStart(2, "0")}-${String(d.day).padStart(2, "0")}` : "");
+  const registered: Known[] = (r.technician?.instruments ?? []).map((i) => ({ instrument_kind: i.kind, serial: i.serialNumber, calibrated_until: day(i.calibrationValidUntil) }));
+  const others = knownInstruments().filter((k) => !registered.some((x) => x.serial === k.serial));
+  localStorage.setItem(INSTRUMENTS, JSON.stringify([...others.slice(-10), ...registered]));
 }
 
 /** The device's position, when the person allows it (never waits more than 5 s). */

@@ -1379,6 +1379,7 @@ fn merge_update(
                 "capacity" => base.capacity = given.capacity,
                 "status" => base.status = given.status,
                 "leave_periods" => base.leave_periods = given.leave_periods.clone(),
+                "instruments" => base.instruments = given.instruments.clone(),
                 other => {
                     return Err(ApiError::invalid(
                         "update_mask",
@@ -1415,6 +1416,7 @@ async fn write_technician(
         offered: Set(existing.map_or(0, |r| r.offered)),
         status: Set(record.status.as_str().to_owned()),
         leave_periods: Set(to_json(&record.leave)),
+        instruments: Set(to_json(&record.instruments)),
         // Kept by acceptance events only (never set here, so never overwritten).
         first_time_rate: NotSet,
         first_round_cases: NotSet,

@@ -2,7 +2,7 @@
 //! checked as a whole), leave periods, sites, rankings, and the state names of assignments and
 //! offers.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use steelcare_domain::dispatch::{Certificate, Point, Ranked, Skill};
 use steelcare_i18n::msg;
@@ -189,6 +189,55 @@ pub struct TechnicianRecord {
     pub status: DutyStatus,
     /// Leave periods.
     pub leave: Vec<LeavePeriod>,
+    /// Measuring instruments carried.
+    pub instruments: Vec<InstrumentRecord>,
+}
+
+/// A measuring instrument a technician carries.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InstrumentRecord {
+    /// Its kind (`InstrumentKind` value).
+    pub kind: i32,
+    /// Its serial number.
+    pub serial: String,
+    /// The last day its calibration is valid.
+    pub calibrated_until: NaiveDate,
+}
+
+/// The technician's instruments: a known kind, a serial number (each once) and the last day
+/// of calibration.
+fn parse_instruments(v: &mut Violations, given: &[common::Instrument]) -> Vec<InstrumentRecord> {
+    let mut out: Vec<InstrumentRecord> = Vec::new();
+    for (i, x) in given.iter().enumerate() {
+        let f = format!("technician.instruments[{i}]");
+        let known = matches!(
+            common::InstrumentKind::try_from(x.kind),
+            Ok(k) if k != common::InstrumentKind::Unspecified
+        );
+        if !known {
+            v.add(format!("{f}.kind"), msg!("field-required"));
+        }
+        let serial = v.required(&format!("{f}.serial_number"), &x.serial_number, SHORT);
+        if !serial.is_empty() && out.iter().any(|o| o.serial == serial) {
+            v.add(
+                format!("{f}.serial_number"),
+                msg!("field-instrument-twice", serial = serial.clone()),
+            );
+        }
+        let until = v.date(
+            &format!("{f}.calibration_valid_until"),
+            x.calibration_valid_until.as_ref(),
+            true,
+        );
+        if let (true, Some(calibrated_until)) = (known, until) {
+            out.push(InstrumentRecord {
+                kind: x.kind,
+                serial,
+                calibrated_until,
+            });
+        }
+    }
+    out
 }
 
 fn corrupt(what: &str, id: &str, err: impl std::fmt::Display) -> ApiError {
@@ -332,6 +381,7 @@ impl TechnicianRecord {
             })
         };
         let leave = parse_leave(&mut v, "technician.leave_periods", &t.leave_periods);
+        let instruments = parse_instruments(&mut v, &t.instruments);
         v.finish(TechnicianRecord {
             id,
             person,
@@ -344,6 +394,7 @@ impl TechnicianRecord {
             capacity: t.capacity,
             status,
             leave,
+            instruments,
         })
     }
 
@@ -368,6 +419,7 @@ impl TechnicianRecord {
             status: DutyStatus::parse(&row.status)
                 .ok_or_else(|| corrupt("status", &row.id, &row.status))?,
             leave: from_json(&row.leave_periods, "leave periods", &row.id)?,
+            instruments: from_json(&row.instruments, "instruments", &row.id)?,
         })
     }
 
@@ -388,6 +440,15 @@ impl TechnicianRecord {
             capacity: self.capacity,
             status: self.status.proto(),
             leave_periods: self.leave.iter().map(|l| l.to_proto()).collect(),
+            instruments: self
+                .instruments
+                .iter()
+                .map(|x| common::Instrument {
+                    kind: x.kind,
+                    serial_number: x.serial.clone(),
+                    calibration_valid_until: Some(to_date(x.calibrated_until)),
+                })
+                .collect(),
             ..Default::default()
         }
     }

@@ -12,9 +12,9 @@ import { CaseState } from "../gen/steelcare/common/v1/common_pb";
 import { Code, dispatch, intake, isCode } from "../api";
 import { useI18n } from "../i18n";
 import { ErrorAlert, Time, showError, useLatest } from "../components";
-import { useSession } from "../session";
+import { hasRole, useSession } from "../session";
 import { useOutbox } from "../outbox";
-import { position } from "../measure";
+import { position, syncMyInstruments } from "../measure";
 import RepairWork from "./RepairWork";
 import SurveyReport from "./SurveyReport";
 
@@ -90,6 +90,10 @@ export default function Job() {
     }
   }, [ticketId, session.subject, t, latest]);
   useEffect(() => { void load(); }, [load]);
+  // The technician's registered instruments, kept on the device for the forms (offline too).
+  useEffect(() => {
+    if (hasRole(session, "technician")) syncMyInstruments(session.subject).catch(() => undefined);
+  }, [session]);
   // When the survey report has arrived, the case has moved on: read it again.
   useEffect(() => { if (surveysWaiting === 0) void load(); }, [surveysWaiting, load]);
   // Opened with no network, the job is read when the connection returns.

@@ -343,3 +343,4 @@ error-disable-yourself = an administrator cannot disable themselves
 field-role-unknown = not a role (agent, technician, engineer, customer, …)
 error-technician-linked = technician { $technician } is already { $login } in the directory
 field-customer-names-ticket = name the ticket whose assignments you want to see
+field-instrument-twice = the instrument { $serial } is listed twice

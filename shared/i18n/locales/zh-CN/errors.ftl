@@ -337,3 +337,4 @@ error-disable-yourself = 管理员不能停用自己
 field-role-unknown = 不是有效的角色（agent、technician、engineer、customer 等）
 error-technician-linked = 技术人员 { $technician } 已对应人员名录中的 { $login }
 field-customer-names-ticket = 请指明要查看派工情况的报修单
+field-instrument-twice = 仪器 { $serial } 重复列出

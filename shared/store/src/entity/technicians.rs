@@ -25,6 +25,9 @@ pub struct Model {
     pub status: String,
     #[sea_orm(column_type = "Text")]
     pub leave_periods: String,
+    /// The instruments the technician carries (JSON), with their calibration.
+    #[sea_orm(column_type = "Text")]
+    pub instruments: String,
     pub first_time_rate: Option<f64>,
     pub first_round_cases: i64,
     pub first_round_accepted: i64,

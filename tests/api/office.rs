@@ -8,7 +8,9 @@
 //! passing one) and archives the accepted case, which the agent is not offered; the agent calls
 //! a visit due today from the call list: unanswered, then reached with a recurrence (a linked
 //! ticket) and the survey; a corrective action is raised from the Pareto to construction, its
-//! owner records the fix, and the manager's verification is refused while the window is open.
+//! owner records the fix, and the manager's verification is refused while the window is open;
+//! the administrator registers a technician (certificate and calibration flagged), warranty
+//! terms, a visit policy and a person.
 
 use chrono::TimeDelta;
 use steelcare_domain::Role;
@@ -50,6 +52,7 @@ async fn a_case_goes_through_the_office_from_the_plan_to_the_archive() {
             "customer": desk.customer,
             "owner": desk.office.app.token("eng-3", &[Role::Engineer], None),
             "manager": desk.manager,
+            "admin": desk.office.app.token("admin-1", &[Role::Admin], None),
         });
         let address = desk.office.app.address.clone();
         let config = |phase: &str| {
@@ -269,6 +272,59 @@ async fn a_case_goes_through_the_office_from_the_plan_to_the_archive() {
             Some("eng-3")
         );
         assert!(action.pattern.as_ref().is_some_and(|p| p.category != 0));
+
+        // The administrator's screens.
+        run_script("office.mjs", config("admin"), &backend, &chromium, 2).await;
+        let dispatcher = desk.office.dispatcher.clone();
+        let registered = desk
+            .office
+            .dispatch
+            .get_technician(authed(
+                steelcare_proto::dispatch::v1::GetTechnicianRequest {
+                    technician_id: "t-new".into(),
+                },
+                &dispatcher,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .technician
+            .unwrap_or_default();
+        assert_eq!(registered.regions, ["suzhou", "wuxi"]);
+        assert_eq!(registered.instruments[0].serial_number, "CTG-77");
+        let policy = feedback
+            .get_visit_policy(authed(
+                fpb::GetVisitPolicyRequest {
+                    customer_id: desk.office.customer_id.clone(),
+                },
+                &desk.manager,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(policy.offset_months, [1, 6, 12]);
+        let project = desk
+            .office
+            .intake
+            .get_project(authed(
+                steelcare_proto::intake::v1::GetProjectRequest {
+                    project_id: desk.office.project_id.clone(),
+                },
+                &desk.office.agent,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .project
+            .unwrap_or_default();
+        let waterproofing = steelcare_proto::intake::v1::WarrantyScope::Waterproofing as i32;
+        let months: Vec<i32> = project
+            .warranty_terms
+            .iter()
+            .filter(|w| w.scope == waterproofing)
+            .map(|w| w.months)
+            .collect();
+        assert_eq!(months, [72], "lengthened, and listed once");
         desk.office.app.stop().await.unwrap();
     }
 }

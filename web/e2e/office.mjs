@@ -6,8 +6,9 @@
 // "archive" from the customer's acceptance to the archive; "visits" a visit due today, called
 // twice; "actions" a corrective action raised from the Pareto, its fix recorded by its owner,
 // and its verification refused while the window is open; "resolve" the manager settles the
-// customer's dispute (shares not adding up to 100 refused at the field). The exit code says
-// whether all held.
+// customer's dispute (shares not adding up to 100 refused at the field); "admin" the
+// administrator registers a technician with a certificate and an instrument, sets warranty
+// terms, a visit policy and a person. The exit code says whether all held.
 import { mkdirSync } from "node:fs";
 import { WAIT, check, desktop, pickNth, shot, sign, signInWith, step, steps } from "./lib.mjs";
 
@@ -36,6 +37,7 @@ try {
   if (env.phase === "visits") await visitsPhase();
   if (env.phase === "actions") await actionsPhase();
   if (env.phase === "resolve") await resolvePhase();
+  if (env.phase === "admin") await adminPhase();
   console.log(`all ${steps.length} steps held`);
 } catch (err) {
   console.error(`FAILED after ${steps.length} steps at ${current?.url()}: ${err?.stack ?? err}`);
@@ -295,6 +297,86 @@ async function resolvePhase() {
     await page.getByTestId("settle-percent-1").fill("40");
     await page.getByTestId("settle-dispute").click();
     await page.getByTestId("dispute-settled").waitFor({ timeout: WAIT });
+    await page.context().close();
+  });
+}
+
+/** Picks the `index`-th option of the multiple select `testId` (which stays open) and closes it. */
+async function pickOneOfMany(page, testId, index) {
+  await page.getByTestId(testId).click();
+  await page.locator(".ant-select-dropdown:not(.ant-select-dropdown-hidden)").last().locator(".ant-select-item-option").nth(index).click();
+  await page.keyboard.press("Escape");
+}
+
+/** `YYYY-MM-DD` `days` from today. */
+function dayFromNow(days) {
+  const d = new Date(Date.now() + days * 86_400_000);
+  return d.toISOString().slice(0, 10);
+}
+
+async function adminPhase() {
+  // The terms and the policy are set on the office's own project and customer.
+  await step("the administrator registers a technician: regions refused at the field, then saved with an expired certificate and a calibration running out flagged", async () => {
+    const page = (current = await signInWith(browser, env.url, env.tokens.admin));
+    await page.goto(`${env.url}/admin`);
+    await page.getByTestId("tech-add").click();
+    await page.getByTestId("tech-id").fill("t-new");
+    await page.getByTestId("tech-name").fill("周新");
+    await page.getByTestId("tech-phone").fill("13700000000");
+    await pickOneOfMany(page, "tech-skills", 6);
+    await page.getByTestId("tech-add-certificate").click();
+    await page.getByTestId("tech-cert-kind-0").fill("work_at_height");
+    await page.getByTestId("tech-cert-number-0").fill("WAH-77");
+    await page.getByTestId("tech-cert-until-0").fill(dayFromNow(-1));
+    await page.getByTestId("tech-add-instrument").click();
+    await pickNth(page, "tech-inst-kind-0", 4);
+    await page.getByTestId("tech-inst-serial-0").fill("CTG-77");
+    await page.getByTestId("tech-inst-until-0").fill(dayFromNow(10));
+    await page.getByTestId("tech-save").click();
+    const regions = page.locator(".ant-form-item", { has: page.getByTestId("tech-regions") });
+    await regions.locator(".ant-form-item-explain-error").waitFor({ timeout: WAIT });
+    await page.getByTestId("tech-regions").fill("Suzhou, Wuxi");
+    await page.getByTestId("tech-save").click();
+    await page.getByTestId("tech-saved").waitFor({ timeout: WAIT });
+    const row = page.locator(".ant-table-row", { hasText: "周新" });
+    await row.waitFor({ timeout: WAIT });
+    check((await row.getByTestId("tech-certificate").getAttribute("data-state")) === "expired", "the expired certificate is not flagged");
+    check((await row.getByTestId("tech-instrument").getAttribute("data-state")) === "soon", "the calibration running out is not flagged");
+    await shot(page, "admin-technicians");
+  });
+
+  await step("warranty terms of a project, a customer's visit policy (months not increasing refused) and a new person are set", async () => {
+    const page = current;
+    await page.getByRole("tab", { name: "Warranty terms" }).click();
+    await pickNth(page, "terms-project", 0);
+    // A second waterproofing term is refused at its field; the existing one is lengthened.
+    await page.getByTestId("term-add").click();
+    const last = (await page.locator("[data-testid^=term-scope-]").count()) - 1;
+    await pickNth(page, `term-scope-${last}`, 1);
+    await page.getByTestId(`term-months-${last}`).fill("72");
+    await page.getByTestId("terms-save").click();
+    const twice = page.locator(".ant-form-item", { has: page.getByTestId(`term-scope-${last}`) });
+    await twice.locator(".ant-form-item-explain-error").waitFor({ timeout: WAIT });
+    await page.getByTestId(`term-remove-${last}`).click();
+    const existing = await page.locator("[data-testid^=term-scope-]", { hasText: "Waterproofing" }).first().getAttribute("data-testid");
+    await page.getByTestId(existing.replace("scope", "months")).fill("72");
+    await page.getByTestId("terms-save").click();
+    await page.getByTestId("terms-saved").waitFor({ timeout: WAIT });
+    await page.getByRole("tab", { name: "Visit policy" }).click();
+    await pickNth(page, "policy-customer", 0);
+    await page.getByTestId("policy-offsets").fill("12, 6");
+    await page.getByTestId("policy-save").click();
+    await page.locator("[role=tabpanel]:not([hidden]) [data-testid=error]").waitFor({ timeout: WAIT });
+    await page.getByTestId("policy-offsets").fill("1, 6, 12");
+    await page.getByTestId("policy-save").click();
+    await page.getByTestId("policy-saved").waitFor({ timeout: WAIT });
+    await page.getByRole("tab", { name: "People and roles" }).click();
+    await page.getByTestId("person-login").fill("wang.fang");
+    await page.getByTestId("person-name").fill("王芳");
+    await pickOneOfMany(page, "person-roles", 0);
+    await page.getByTestId("person-password").fill("call desk and kettle 9");
+    await page.getByTestId("person-add").click();
+    await page.locator("[data-testid=people] .ant-table-row", { hasText: "wang.fang" }).waitFor({ timeout: WAIT });
     await page.context().close();
   });
 }

@@ -4,7 +4,7 @@ import { Code, ConnectError, createClient, type Client, type Interceptor } from 
 import { createGrpcWebTransport } from "@connectrpc/connect-web";
 import type { DescService } from "@bufbuild/protobuf";
 import { AdminService } from "./gen/steelcare/admin/v1/admin_service_pb";
-import { SessionService } from "./gen/steelcare/identity/v1/identity_service_pb";
+import { PeopleService, SessionService } from "./gen/steelcare/identity/v1/identity_service_pb";
 import { IntakeService } from "./gen/steelcare/intake/v1/intake_service_pb";
 import { DispatchService } from "./gen/steelcare/dispatch/v1/dispatch_service_pb";
 import { RepairService } from "./gen/steelcare/repair/v1/repair_service_pb";
@@ -50,6 +50,7 @@ function client<T extends DescService>(service: T): Client<T> {
 
 export const admin = client(AdminService);
 export const sessions = client(SessionService);
+export const people = client(PeopleService);
 export const intake = client(IntakeService);
 export const dispatch = client(DispatchService);
 export const repair = client(RepairService);

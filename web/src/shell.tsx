@@ -21,6 +21,7 @@ const Approvals = lazy(() => import("./pages/Approvals"));
 const PlanEditor = lazy(() => import("./pages/PlanEditor"));
 const Visits = lazy(() => import("./pages/Visits"));
 const Actions = lazy(() => import("./pages/Actions"));
+const Admin = lazy(() => import("./pages/Admin"));
 
 const STAFF = ["agent", "manager", "admin"];
 const DISPATCH = ["dispatcher", "technician", "manager", "admin"];
@@ -38,6 +39,7 @@ function Shell({ session, onSignOut }: { session: Session; onSignOut: () => void
     hasRole(session, "agent", "manager", "admin") && { key: "/visits", label: <Link to="/visits">{t("callList")}</Link> },
     hasRole(session, "engineer", "chief_engineer", "manager", "admin", "auditor") && { key: "/actions", label: <Link to="/actions">{t("correctiveActions")}</Link> },
     hasRole(session, "engineer", "chief_engineer") && { key: "/approvals", label: <Link to="/approvals">{t("approvalsInbox")}</Link> },
+    hasRole(session, "manager", "admin") && { key: "/admin", label: <Link to="/admin">{t("administration")}</Link> },
     hasRole(session, ...ARCHIVE) && { key: "/archive", label: <Link to="/archive">{t("archive")}</Link> },
     hasRole(session, ...STATS) && { key: "/stats", label: <Link to="/stats">{t("statistics")}</Link> },
   ].filter(Boolean) as { key: string; label: React.ReactNode }[];
@@ -103,6 +105,7 @@ function Shell({ session, onSignOut }: { session: Session; onSignOut: () => void
             <Route path="/approvals" element={<Approvals />} />
             <Route path="/visits" element={<Visits />} />
             <Route path="/actions" element={<Actions />} />
+            <Route path="/admin" element={<Admin />} />
             <Route path="/tickets/:ticketId/plan" element={<PlanEditor />} />
             <Route path="*" element={<Navigate to={home(session)} replace />} />
           </Routes>

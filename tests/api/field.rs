@@ -407,6 +407,18 @@ async fn a_customer_agrees_to_the_plan_signs_the_acceptance_and_rates_on_a_phone
         );
         assert_eq!(desk.state(&ticket).await, common::CaseState::Disputed);
 
+        // Another report, not yet surveyed, the customer withdraws themself.
+        let other = desk.office.ticket("屋面采光板破损").await;
+        let withdraw = serde_json::json!({
+            "url": address,
+            "login": "li.wei",
+            "password": PASSWORD,
+            "ticketId": other,
+            "phase": "withdraw",
+        });
+        run_script("customer.mjs", withdraw, &backend, &chromium, 2).await;
+        assert_eq!(desk.state(&other).await, common::CaseState::Cancelled);
+
         // The manager settles it at the office: the case goes back to where it was.
         let office = serde_json::json!({
             "url": address,

@@ -2,8 +2,8 @@
 // phase the test has brought the case to (STEELCARE_E2E: {url, login, password, ticketId,
 // phase, technician}): "decide" agrees to the approved plan (the surveyor shown by name);
 // "sign" countersigns the agreement the engineer prepared; "accept" signs the acceptance form
-// with a finger; "rate" answers the satisfaction survey; "dispute" disputes the cost. The exit
-// code says whether all held.
+// with a finger; "rate" answers the satisfaction survey; "dispute" disputes the cost;
+// "withdraw" withdraws another report. The exit code says whether all held.
 import { mkdirSync } from "node:fs";
 import { WAIT, check, noSidewaysScroll, shot, sign, phone, step, steps } from "./lib.mjs";
 
@@ -77,6 +77,15 @@ try {
       await page.getByTestId("customer-done").filter({ hasText: "感谢" }).waitFor({ timeout: WAIT });
     });
   }
+  if (env.phase === "withdraw") {
+    await step("the customer withdraws a report not yet surveyed, with the reason", async () => {
+      await page.getByTestId("withdraw-open").tap();
+      await page.getByTestId("withdraw-reason").fill("物业已自行处理");
+      await page.getByTestId("withdraw-confirm").tap();
+      await page.getByTestId("customer-done").filter({ hasText: "报修已撤回" }).waitFor({ timeout: WAIT });
+    });
+  }
+
   if (env.phase === "dispute") {
     await step("the customer disputes the cost, with what supports it and the appraisal's date", async () => {
       await page.getByTestId("dispute-it").tap();

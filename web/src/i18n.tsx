@@ -225,6 +225,8 @@ const words = {
   clocksPaused: ["时限已暂停", "Clocks paused"],
   back: ["返回", "Back"],
   awaitingCustomerSignature: ["待客户签署", "Awaiting the customer's signature"],
+  withdrawReport: ["撤回报修", "Withdraw the report"],
+  reportWithdrawn: ["报修已撤回", "The report is withdrawn"],
   agreementToSign: ["待您签署的处理协议", "The handling agreement for your signature"],
   contractorObligations: ["承包方义务", "The contractor's obligations"],
   customerObligations: ["客户义务", "Your obligations"],

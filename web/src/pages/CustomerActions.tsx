@@ -45,6 +45,7 @@ export default function CustomerActions({ ticket, onChanged }: { ticket: Ticket;
       {ticket.state === CaseState.PLAN_APPROVED && !done && <PlanDecision ticket={ticket} onDone={finished} />}
       {ticket.state === CaseState.PLAN_APPROVED && !done && <AgreementToSign ticket={ticket} onDone={finished} />}
       {DISPUTABLE.includes(ticket.state) && !done && <DisputeForm ticket={ticket} onDone={finished} />}
+      {WITHDRAWABLE.includes(ticket.state) && !done && <Withdraw ticket={ticket} onDone={finished} />}
       {ticket.state === CaseState.SELF_INSPECTED && !done && <AcceptanceForm ticket={ticket} onDone={finished} />}
       {[CaseState.ACCEPTED, CaseState.ARCHIVED, CaseState.CLOSED].includes(ticket.state) && <SatisfactionSurvey ticket={ticket} onDone={setDone} />}
     </Space>
@@ -54,6 +55,36 @@ export default function CustomerActions({ ticket, onChanged }: { ticket: Ticket;
 /** The states in which a customer may dispute responsibility or cost: from the survey's
  * findings until it is archived (as the API allows), and while one is open. */
 const DISPUTABLE = [CaseState.DISPUTED, CaseState.SURVEYED, CaseState.PLAN_PROPOSED, CaseState.PLAN_APPROVED, CaseState.AGREED, CaseState.IN_REPAIR, CaseState.SELF_INSPECTED, CaseState.ACCEPTED];
+
+/** The states in which a customer may still withdraw their report (before a survey is done). */
+const WITHDRAWABLE = [CaseState.RECEIVED, CaseState.ACKNOWLEDGED, CaseState.SURVEY_SCHEDULED];
+
+/** Withdraws the report with the reason (CancelTicket, which the API lets a customer call on
+ * its own case). */
+function Withdraw({ ticket, onDone }: { ticket: Ticket; onDone: (w: Word) => void }) {
+  const { t } = useI18n();
+  const [open, setOpen] = useState(false);
+  const [reason, setReason] = useState("");
+  const [error, setError] = useState("");
+  const withdraw = async () => {
+    try {
+      await intake.cancelTicket({ ticketId: ticket.ticketId, reason });
+      onDone("reportWithdrawn");
+    } catch (err) {
+      setError(showError(err, undefined, t));
+    }
+  };
+  if (!open) return <Button size="large" block onClick={() => setOpen(true)} data-testid="withdraw-open">{t("withdrawReport")}</Button>;
+  return (
+    <Card size="small" title={t("withdrawReport")} data-testid="withdraw">
+      <ErrorAlert message={error} />
+      <Space direction="vertical" style={{ width: "100%" }}>
+        <Input.TextArea rows={2} value={reason} onChange={(e) => setReason(e.target.value)} placeholder={t("cancelReason")} data-testid="withdraw-reason" />
+        <Button danger size="large" block disabled={!reason.trim()} onClick={withdraw} data-testid="withdraw-confirm">{t("withdrawReport")}</Button>
+      </Space>
+    </Card>
+  );
+}
 
 /** Uploads a drawn signature as an attachment of the case: the signature's evidence, named by
  * the signer and the time. */

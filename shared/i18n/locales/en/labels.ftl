@@ -1,4 +1,5 @@
 entity-agreement = agreement
+entity-prepared-agreement = agreement prepared for signature
 entity-archive = archive
 entity-assignment = assignment
 entity-attachment = attachment

@@ -1,4 +1,5 @@
 entity-agreement = 处理协议
+entity-prepared-agreement = 待签署的处理协议
 entity-archive = 档案
 entity-assignment = 派工单
 entity-attachment = 附件

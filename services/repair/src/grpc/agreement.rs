@@ -242,6 +242,32 @@ async fn prepared(
         .find(|row| row.status == status::AWAITING))
 }
 
+/// Moves a prepared agreement from awaiting to `to` (replaced or countersigned), freeing its
+/// slot; one conditional update, so that two calls at once cannot both take it.
+async fn retire(
+    tx: &sea_orm::DatabaseTransaction,
+    row: &case_records::Model,
+    to: &str,
+) -> Result<(), ApiError> {
+    let moved = store::set_status(
+        tx,
+        &row.id,
+        status::AWAITING,
+        to,
+        Some(None),
+        None::<&pb::Agreement>,
+    )
+    .await?;
+    if moved {
+        return Ok(());
+    }
+    Err(ApiError::FailedPrecondition {
+        subject: format!("case/{}/prepared-agreement", row.ticket_id),
+        current_state: "TAKEN".to_owned(),
+        message: msg!("error-agreement-replaced"),
+    })
+}
+
 /// Checks a countersignature: the customer representative's, signed by now.
 fn parse_countersignature(
     request: &pb::CountersignAgreementRequest,
@@ -359,15 +385,7 @@ impl RepairService {
     ) -> Result<String, ApiError> {
         self.check_schedule(tx, case, content).await?;
         if let Some(before) = prepared(tx, &case.id).await? {
-            store::set_status(
-                tx,
-                &before.id,
-                status::AWAITING,
-                status::REPLACED,
-                Some(None),
-                None::<&pb::Agreement>,
-            )
-            .await?;
+            retire(tx, &before, status::REPLACED).await?;
         }
         // The record has an id of its own: the agreement's id becomes the concluded record's.
         let row_id = uuid::Uuid::now_v7().to_string();
@@ -483,15 +501,7 @@ impl RepairService {
             });
         }
         let (_, content) = agreed_version(&tx, &case, agreement.plan_version).await?;
-        store::set_status(
-            &tx,
-            &row.id,
-            status::AWAITING,
-            status::COUNTERSIGNED,
-            Some(None),
-            None::<&pb::Agreement>,
-        )
-        .await?;
+        retire(&tx, &row, status::COUNTERSIGNED).await?;
         agreement.signatures.push(signature);
         agreement.awaiting_customer_signature = false;
         agreement.sign_time = Some(to_timestamp(now));

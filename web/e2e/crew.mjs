@@ -5,7 +5,7 @@
 // STEELCARE_E2E (JSON): {url, login, password, name, ticketId}. The exit code says whether all
 // held.
 import { mkdirSync } from "node:fs";
-import { WAIT, check, noSidewaysScroll, pickNth, png, shot, phone, step, steps } from "./lib.mjs";
+import { WAIT, check, eventually, noSidewaysScroll, pickNth, png, shot, phone, step, steps, storedOutbox } from "./lib.mjs";
 
 const env = JSON.parse(process.env.STEELCARE_E2E ?? "{}");
 
@@ -45,7 +45,7 @@ try {
     await page.getByTestId("photo-input").setInputFiles({ name: "coat.png", mimeType: "image/png", buffer: png() });
     await page.getByTestId("photo").first().waitFor({ timeout: WAIT });
     await logWork(1, "涂装三道", 90);
-    await page.waitForFunction(() => JSON.parse(localStorage.getItem("steelcare.outbox") ?? "[]").length === 2, null, { timeout: WAIT });
+    await eventually(async () => (await storedOutbox(page)).length === 2, "two entries stored on the device");
     await noSidewaysScroll(page, "the work log");
     check((await page.getByTestId("outbox-count").textContent()).includes("2"), "the header does not count both");
     await shot(page, "crew-2-waiting");
@@ -54,7 +54,7 @@ try {
   await step("back online, both entries arrive once and show in the work so far", async () => {
     await context.setOffline(false);
     await page.evaluate(() => window.dispatchEvent(new Event("online")));
-    await page.waitForFunction(() => JSON.parse(localStorage.getItem("steelcare.outbox") ?? "[]").length === 0, null, { timeout: WAIT });
+    await eventually(async () => (await storedOutbox(page)).length === 0, "the device keeps nothing once sent");
     await page.getByTestId("work-record").nth(1).waitFor({ timeout: WAIT });
     check((await page.getByTestId("work-record").count()) === 2, "not two work records");
   });
@@ -80,7 +80,7 @@ try {
   console.log(`all ${steps.length} steps held`);
 } catch (err) {
   console.error(`FAILED after ${steps.length} steps at ${page.url()}: ${err?.stack ?? err}`);
-  const left = await page.evaluate(() => localStorage.getItem("steelcare.outbox")).catch(() => "");
+  const left = await storedOutbox(page).then(JSON.stringify).catch(() => "");
   console.error(`outbox: ${(left ?? "").slice(0, 2000)}`);
   process.exitCode = 1;
   mkdirSync("e2e/out", { recursive: true });

@@ -5,7 +5,7 @@
 // is typed, and see it arrive. Started by tests/api/field.rs with STEELCARE_E2E (JSON): {url,
 // login, password, name, ticketId, acceptanceNumber}. The exit code says whether all held.
 import { mkdirSync } from "node:fs";
-import { WAIT, check, noSidewaysScroll, pickNth, png, shot, sign, phone, step, steps } from "./lib.mjs";
+import { WAIT, check, noSidewaysScroll, pickNth, png, shot, sign, phone, step, steps, storedOutbox, eventually } from "./lib.mjs";
 
 const env = JSON.parse(process.env.STEELCARE_E2E ?? "{}");
 const WIDTH = 390;
@@ -13,7 +13,7 @@ const WIDTH = 390;
 const { browser, context, page } = await phone({ permissions: ["geolocation"], geolocation: { latitude: 31.3, longitude: 120.6 } });
 page.on("console", (m) => { if (m.type() === "error") console.error(`console: ${m.text()}`); });
 let phoneContext;
-const outbox = () => page.evaluate(() => JSON.parse(localStorage.getItem("steelcare.outbox") ?? "[]"));
+const outbox = () => storedOutbox(page);
 try {
   await step("the technician signs in on a phone and opens the job from their confirmed offers", async () => {
     await page.goto(env.url);
@@ -97,7 +97,7 @@ try {
     await shot(page, "field-5-judged");
     await page.getByTestId("survey-submit").tap();
     await page.getByTestId("survey-received").waitFor({ timeout: WAIT });
-    check((await outbox()).length === 0, "the outbox kept a sent report");
+    await eventually(async () => (await outbox()).length === 0, "the outbox keeps no sent report");
     check(await page.getByTestId("outbox-count").count() === 0, "the header still counts a sent report");
     await shot(page, "field-6-received");
   });

@@ -92,3 +92,33 @@ export async function signInWith(browser, url, token, lang = "en") {
   await page.getByTestId("whoami").waitFor({ timeout: WAIT });
   return page;
 }
+
+/** The entries of the page's outbox as the device stores them (IndexedDB). */
+export function storedOutbox(page) {
+  return page.evaluate(
+    () =>
+      new Promise((resolve, reject) => {
+        const open = indexedDB.open("steelcare", 1);
+        open.onupgradeneeded = () => open.result.createObjectStore("outbox", { keyPath: "requestId" });
+        open.onerror = () => reject(open.error);
+        open.onsuccess = () => {
+          const db = open.result;
+          const all = db.transaction("outbox").objectStore("outbox").getAll();
+          all.onsuccess = () => {
+            resolve(all.result);
+            db.close();
+          };
+          all.onerror = () => reject(all.error);
+        };
+      }),
+  );
+}
+
+/** Waits until `holds()` (async) is true, checking every 200 ms (WAIT at most). */
+export async function eventually(holds, what) {
+  const deadline = Date.now() + WAIT;
+  while (!(await holds())) {
+    if (Date.now() > deadline) throw new Error(`never held: ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}

@@ -1,7 +1,10 @@
 // What a technician records on site waits here until the server has it: kept in the browser's
-// storage (a reload or a sleeping phone loses nothing), sent when the connection is there, each
-// with the request id it was given when it was recorded, so sending it again never makes a
-// second record. What the server refuses stays, with the server's reasons, to be corrected.
+// IndexedDB (a reload or a sleeping phone loses nothing, and photos have room: the browser
+// grants a site far more there than the 5 MB of localStorage), sent when the connection is
+// there, each with the request id it was given when it was recorded, so sending it again never
+// makes a second record. What the server refuses stays, with the server's reasons, to be
+// corrected. The entries are also held in memory, so the screens read them at once; every
+// change is written through before it is reported done.
 import { useEffect, useState } from "react";
 import { fromJsonString, toJsonString } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
@@ -46,24 +49,77 @@ export interface Entry {
   draft?: unknown;
 }
 
-const KEY = "steelcare.outbox";
+/** Where an older console kept the outbox (localStorage): taken over once. */
+const LEGACY_KEY = "steelcare.outbox";
+const DATABASE = "steelcare";
+const STORE = "outbox";
 const listeners = new Set<() => void>();
+/** Other tabs of the console hear of each change. */
+const channel = typeof BroadcastChannel === "undefined" ? undefined : new BroadcastChannel("steelcare.outbox");
 
-function read(): Entry[] {
+let cache: Entry[] = [];
+
+function open(): Promise<IDBDatabase> {
+  return new Promise((resolve, reject) => {
+    const request = indexedDB.open(DATABASE, 1);
+    request.onupgradeneeded = () => request.result.createObjectStore(STORE, { keyPath: "requestId" });
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+}
+
+/** Runs `work` in one transaction of the store and resolves once it is committed. */
+async function transaction<T>(mode: IDBTransactionMode, work: (store: IDBObjectStore) => IDBRequest<T> | void): Promise<T | undefined> {
+  const db = await open();
   try {
-    return JSON.parse(localStorage.getItem(KEY) ?? "[]");
-  } catch {
-    return [];
+    return await new Promise<T | undefined>((resolve, reject) => {
+      const tx = db.transaction(STORE, mode);
+      const request = work(tx.objectStore(STORE));
+      tx.oncomplete = () => resolve(request ? request.result : undefined);
+      tx.onerror = () => reject(tx.error);
+      tx.onabort = () => reject(tx.error);
+    });
+  } finally {
+    db.close();
   }
 }
 
-function write(entries: Entry[]) {
-  localStorage.setItem(KEY, JSON.stringify(entries));
+function changed() {
   for (const listener of listeners) listener();
 }
 
+/** Reads the stored entries into memory (oldest first), taking over an older console's. */
+async function load(): Promise<void> {
+  const legacy = localStorage.getItem(LEGACY_KEY);
+  if (legacy) {
+    const entries: Entry[] = JSON.parse(legacy);
+    await transaction("readwrite", (store) => entries.forEach((e) => store.put(e)));
+    localStorage.removeItem(LEGACY_KEY);
+  }
+  const stored = (await transaction<Entry[]>("readonly", (store) => store.getAll())) ?? [];
+  cache = stored.sort((a, b) => a.queuedAt - b.queuedAt);
+  changed();
+}
+
+/** The stored entries, read once per page load. */
+const ready: Promise<void> = load().catch(() => undefined);
+channel?.addEventListener("message", () => void load().catch(() => undefined));
+
+function read(): Entry[] {
+  return cache;
+}
+
+/** Stores an entry (new, or as it is now) and reports it once stored. */
+async function put(entry: Entry): Promise<void> {
+  await ready;
+  await transaction("readwrite", (store) => store.put(entry));
+  cache = [...cache.filter((e) => e.requestId !== entry.requestId), entry].sort((a, b) => a.queuedAt - b.queuedAt);
+  changed();
+  channel?.postMessage("changed");
+}
+
 /** Keeps a survey report to send, and tries to send it now. */
-export function enqueueSurvey(request: SubmitSurveyReportRequest, label: string, files: OutboxFile[] = []): boolean {
+export function enqueueSurvey(request: SubmitSurveyReportRequest, label: string, files: OutboxFile[] = []): Promise<boolean> {
   return enqueue({
     requestId: request.requestId,
     kind: "survey",
@@ -77,7 +133,7 @@ export function enqueueSurvey(request: SubmitSurveyReportRequest, label: string,
 }
 
 /** Keeps a work-log entry (its photos as files) to send, and tries to send it now. */
-export function enqueueWork(request: LogWorkRequest, label: string, files: OutboxFile[], draft: unknown): boolean {
+export function enqueueWork(request: LogWorkRequest, label: string, files: OutboxFile[], draft: unknown): Promise<boolean> {
   return enqueue({
     requestId: request.requestId,
     kind: "worklog",
@@ -92,7 +148,7 @@ export function enqueueWork(request: LogWorkRequest, label: string, files: Outbo
 }
 
 /** Keeps a key-step inspection to send, and tries to send it now. */
-export function enqueueInspection(request: RecordInspectionRequest, label: string, draft: unknown): boolean {
+export function enqueueInspection(request: RecordInspectionRequest, label: string, draft: unknown): Promise<boolean> {
   return enqueue({
     requestId: request.requestId,
     kind: "inspection",
@@ -105,11 +161,12 @@ export function enqueueInspection(request: RecordInspectionRequest, label: strin
   });
 }
 
-function enqueue(entry: Entry): boolean {
+/** Keeps an entry, answering whether the device took it; then tries to send it. */
+async function enqueue(entry: Entry): Promise<boolean> {
   try {
-    write([...read().filter((e) => e.requestId !== entry.requestId), entry]);
+    await put(entry);
   } catch {
-    // The device's storage is full: the report is not taken, and the form keeps it.
+    // The device's storage is full (or refused): the entry is not taken, and the form keeps it.
     return false;
   }
   void flush();
@@ -160,8 +217,12 @@ export function surveyRequest(entry: Entry): SubmitSurveyReportRequest {
 }
 
 /** Forgets an entry (sent elsewhere, or taken back to correct). */
-export function discard(requestId: string) {
-  write(read().filter((e) => e.requestId !== requestId));
+export async function discard(requestId: string): Promise<void> {
+  await ready;
+  cache = cache.filter((e) => e.requestId !== requestId);
+  changed();
+  await transaction("readwrite", (store) => store.delete(requestId));
+  channel?.postMessage("changed");
 }
 
 /** Failures that say nothing about the entry: no network, the server away, the session
@@ -180,14 +241,15 @@ export async function flush(): Promise<void> {
   if (flushing) return;
   flushing = true;
   try {
+    await ready;
     for (const entry of read().filter((e) => e.state === "waiting")) {
       try {
         await send(entry);
-        discard(entry.requestId);
+        await discard(entry.requestId);
       } catch (err) {
         const e = ConnectError.from(err);
         if (transient(e)) break;
-        write(read().map((x) => (x.requestId === entry.requestId ? { ...x, state: "refused", error: describe(err), fields: fieldViolations(err) } : x)));
+        await put({ ...entry, state: "refused", error: describe(err), fields: fieldViolations(err) });
       }
     }
   } finally {
@@ -214,10 +276,9 @@ export function useOutbox(): Entry[] {
   useEffect(() => {
     const update = () => setEntries(read());
     listeners.add(update);
-    window.addEventListener("storage", update);
+    update();
     return () => {
       listeners.delete(update);
-      window.removeEventListener("storage", update);
     };
   }, []);
   return entries;

@@ -130,7 +130,7 @@ export default function RepairWork({ ticket, offline, onChanged }: { ticket: Tic
   const crew = plan?.content?.crewTechnicianIds ?? [];
   const keySteps = steps.filter((s) => s.keyStep);
 
-  const logWork = (draft: WorkDraft) => {
+  const logWork = async (draft: WorkDraft) => {
     const photos: OutboxFile[] = (draft.photos ?? []).map((p) => ({ requestId: p.id, fileName: p.name, caption: "", dataUrl: p.dataUrl, use: "image" }));
     const request = create(LogWorkRequestSchema, {
       requestId: crypto.randomUUID(),
@@ -147,7 +147,7 @@ export default function RepairWork({ ticket, offline, onChanged }: { ticket: Tic
       handling: draft.handling ?? "",
       progressPercent: draft.progress ?? 0,
     });
-    if (!enqueueWork(request, ticket.acceptanceNumber, photos, draft)) return setError(t("deviceFull"));
+    if (!(await enqueueWork(request, ticket.acceptanceNumber, photos, draft))) return setError(t("deviceFull"));
     workForm.resetFields();
   };
 
@@ -161,7 +161,7 @@ export default function RepairWork({ ticket, offline, onChanged }: { ticket: Tic
     const last = knownInstruments().at(-1);
     inspectForm.setFieldsValue({ step_id: stepId, items: criteria(stepId).map(() => ({ ...last })) });
   };
-  const inspect = (draft: InspectionDraft) => {
+  const inspect = async (draft: InspectionDraft) => {
     const wanted = criteria(draft.step_id);
     rememberInstruments(draft.items ?? []);
     const request = create(RecordInspectionRequestSchema, {
@@ -171,7 +171,7 @@ export default function RepairWork({ ticket, offline, onChanged }: { ticket: Tic
       measurements: (draft.items ?? []).map((item, i) => measured(wanted[i], item)),
       notes: draft.notes ?? "",
     });
-    if (!enqueueInspection(request, ticket.acceptanceNumber, draft)) return setError(t("deviceFull"));
+    if (!(await enqueueInspection(request, ticket.acceptanceNumber, draft))) return setError(t("deviceFull"));
     inspectForm.resetFields();
     judgeItems([]);
   };
@@ -179,7 +179,7 @@ export default function RepairWork({ ticket, offline, onChanged }: { ticket: Tic
   // A refused entry goes back into its form, the server's reasons at their fields.
   const correct = (entry: Entry) => {
     const form = entry.kind === "worklog" ? workForm : inspectForm;
-    discard(entry.requestId);
+    void discard(entry.requestId);
     form.resetFields();
     form.setFieldsValue(entry.draft as never);
     window.setTimeout(() => {

@@ -214,7 +214,7 @@ export default function SurveyReport({ ticketId, label, arriveTime, state }: { t
         : []),
     ];
     rememberInstruments(draft.measurements ?? []);
-    if (!enqueueSurvey(reportOf(draft, ticketId, arriveTime, { me, representative }), label, files)) {
+    if (!(await enqueueSurvey(reportOf(draft, ticketId, arriveTime, { me, representative }), label, files))) {
       setError(t("deviceFull"));
       return;
     }
@@ -226,7 +226,7 @@ export default function SurveyReport({ ticketId, label, arriveTime, state }: { t
     const draft = draftOf(entry);
     localStorage.setItem(draftKey(ticketId), JSON.stringify(draft));
     signatureSent.current = entry.files?.find((f) => f.use === "signature");
-    discard(entry.requestId);
+    void discard(entry.requestId);
     setCorrection({
       draft,
       reasons: Object.entries(entry.fields ?? {}).flatMap(([path, text]) => {

@@ -95,6 +95,11 @@ try {
     await verdict.filter({ hasText: "合格" }).waitFor({ timeout: WAIT });
     check((await verdict.textContent()).includes("GB 50205"), `no clause in the verdict: ${await verdict.textContent()}`);
     await shot(page, "field-5-judged");
+    // The phone sleeps mid-correction: the corrected form and the signature it was sent with
+    // are still there (the signature is not stored a second time, as the test checks).
+    await page.reload();
+    await page.getByTestId("survey-findings").waitFor({ timeout: WAIT });
+    check((await page.getByTestId("m-calibrated-0").inputValue()) === "2030-12-31", "the correction was lost in the reload");
     await page.getByTestId("survey-submit").tap();
     await page.getByTestId("survey-received").waitFor({ timeout: WAIT });
     await eventually(async () => (await outbox()).length === 0, "the outbox keeps no sent report");

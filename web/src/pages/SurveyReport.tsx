@@ -56,6 +56,17 @@ interface Draft {
 type Reason = { name: (string | number)[]; errors: string[] };
 
 const draftKey = (ticketId: string) => `steelcare.draft.survey.${ticketId}`;
+/** The drawn signature a refused report was sent with, while it is corrected: sent again with
+ * its request id, it is the same attachment, even after a reload. */
+const signatureKey = (ticketId: string) => `steelcare.draft.survey.${ticketId}.signature`;
+
+function sentSignature(ticketId: string): OutboxFile | undefined {
+  try {
+    return JSON.parse(localStorage.getItem(signatureKey(ticketId)) ?? "null") ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 function measurement(item: Item): Measurement {
   const quantity =
@@ -173,7 +184,7 @@ export default function SurveyReport({ ticketId, label, arriveTime, state }: { t
   const [judged, judge] = useJudgement();
   const outbox = useOutbox().filter((e) => e.ticketId === ticketId && e.kind === "survey");
   // The signature as it was sent: a correction that keeps it sends the same attachment again.
-  const signatureSent = useRef<OutboxFile | undefined>(undefined);
+  const signatureSent = useRef<OutboxFile | undefined>(sentSignature(ticketId));
   const [correction, setCorrection] = useState<{ draft: Draft; reasons: Reason[] }>();
   const [reasonsToShow, setReasonsToShow] = useState<Reason[]>([]);
 
@@ -219,6 +230,8 @@ export default function SurveyReport({ ticketId, label, arriveTime, state }: { t
       return;
     }
     localStorage.removeItem(draftKey(ticketId));
+    localStorage.removeItem(signatureKey(ticketId));
+    signatureSent.current = undefined;
   };
 
   // A refused report comes back into the form to be corrected (and is sent as a new request).
@@ -226,6 +239,7 @@ export default function SurveyReport({ ticketId, label, arriveTime, state }: { t
     const draft = draftOf(entry);
     localStorage.setItem(draftKey(ticketId), JSON.stringify(draft));
     signatureSent.current = entry.files?.find((f) => f.use === "signature");
+    if (signatureSent.current) localStorage.setItem(signatureKey(ticketId), JSON.stringify(signatureSent.current));
     void discard(entry.requestId);
     setCorrection({
       draft,

@@ -5,7 +5,8 @@
 //! records the call with the customer, the customer agrees, and the engineer prepares the
 //! agreement for the customer's signature with the bearing worked out for the quote; after the
 //! repair, the engineer self-inspects against the plan's criteria (a failing round, then a
-//! passing one) and archives the accepted case, which the agent is not offered; the agent calls
+//! passing one), records the customer's acceptance on their behalf and archives the accepted
+//! case, which the agent is not offered; the agent calls
 //! a visit due today from the call list: unanswered, then reached with a recurrence (a linked
 //! ticket) and the survey; a corrective action is raised from the Pareto to construction, its
 //! owner records the fix, and the manager's verification is refused while the window is open;
@@ -168,16 +169,27 @@ async fn a_case_goes_through_the_office_from_the_plan_to_the_archive() {
             "the failed one is kept, then the pass"
         );
 
-        // The customer accepts; the engineer archives.
-        acceptance
-            .record_customer_acceptance(authed(
-                crate::acceptance::acceptance("acc-1", &ticket, true),
-                &desk.customer,
+        // The engineer records the customer's acceptance on their behalf, then archives.
+        run_script("office.mjs", config("archive"), &backend, &chromium, 2).await;
+        assert_eq!(desk.state(&ticket).await, common::CaseState::Archived);
+        let rounds = acceptance
+            .list_customer_acceptances(authed(
+                apb::ListCustomerAcceptancesRequest {
+                    ticket_id: ticket.clone(),
+                },
+                &engineer,
             ))
             .await
-            .unwrap();
-        run_script("office.mjs", config("archive"), &backend, &chromium, 1).await;
-        assert_eq!(desk.state(&ticket).await, common::CaseState::Archived);
+            .unwrap()
+            .into_inner()
+            .acceptances;
+        let signed = rounds[0].customer_signature.clone().unwrap_or_default();
+        assert_eq!(
+            signed.signer.map(|p| p.display_name).as_deref(),
+            Some("李伟"),
+            "the representative, not the engineer who recorded it"
+        );
+        assert!(signed.evidence.is_some());
 
         // A visit due today: the agent calls twice from the call list.
         let mut feedback = FeedbackServiceClient::new(desk.office.app.channel().await);

@@ -3,7 +3,7 @@
 // the case to where each phase starts (STEELCARE_E2E: {url, ticketId, phase, tokens: {author,
 // reviewer, chief, agent, customer}, crewName}): "plan" from a surveyed case to the agreement
 // prepared for the customer; "inspect" from a completed repair to a passed self-inspection;
-// "archive" from the customer's acceptance to the archive; "visits" a visit due today, called
+// "archive" the customer's acceptance recorded on their behalf, then the archive; "visits" a visit due today, called
 // twice; "actions" a corrective action raised from the Pareto, its fix recorded by its owner,
 // and its verification refused while the window is open; "resolve" the manager settles the
 // customer's dispute (shares not adding up to 100 refused at the field); "admin" the
@@ -190,6 +190,18 @@ async function inspectPhase() {
 }
 
 async function archivePhase() {
+  await step("on site, the engineer records the customer's acceptance: the representative signs in their own name", async () => {
+    const page = (current = await signInWith(browser, env.url, env.tokens.author));
+    await page.goto(`${env.url}/tickets/${env.ticketId}`);
+    await page.getByTestId("acceptance-form").waitFor({ timeout: WAIT });
+    await sign(page);
+    check(await page.getByTestId("sign-acceptance").isDisabled(), "signed without the representative's name");
+    await page.getByTestId("acceptance-representative").fill("李伟");
+    await page.getByTestId("sign-acceptance").click();
+    await page.getByTestId("case-state").filter({ hasText: "Accepted" }).waitFor({ timeout: WAIT });
+    await page.context().close();
+  });
+
   await step("the agent is not offered the archive; the engineer archives the accepted case", async () => {
     const agent = (current = await signInWith(browser, env.url, env.tokens.agent));
     await agent.goto(`${env.url}/tickets/${env.ticketId}`);

@@ -273,14 +273,17 @@ function PlanDecision({ ticket, onDone }: { ticket: Ticket; onDone: (w: Word) =>
 
 /** The acceptance form: signed with a finger (the drawing is the signature's evidence), or the
  * items to rectify. */
-function AcceptanceForm({ ticket, onDone }: { ticket: Ticket; onDone: (w: Word) => void }) {
+export function AcceptanceForm({ ticket, onDone, onBehalf = false }: { ticket: Ticket; onDone: (w: Word) => void; onBehalf?: boolean }) {
   const { t } = useI18n();
-  const me = useMe();
+  const self = useMe();
   const once = useOnce();
   const [error, setError] = useState("");
   const [rectifying, setRectifying] = useState(false);
   const [items, setItems] = useState("");
   const [signature, setSignature] = useState("");
+  // The office records it on the customer's behalf: the representative signs in their own name.
+  const [representative, setRepresentative] = useState("");
+  const me = onBehalf ? { displayName: representative.trim(), title: self.title } : self;
   const accept = async (accepted: boolean) => {
     try {
       let evidence;
@@ -300,6 +303,7 @@ function AcceptanceForm({ ticket, onDone }: { ticket: Ticket; onDone: (w: Word) 
   return (
     <Card size="small" title={t("acceptanceForm")} data-testid="acceptance-form">
       <ErrorAlert message={error} />
+      {onBehalf && <Input value={representative} onChange={(e) => setRepresentative(e.target.value)} placeholder={t("customerRepresentative")} style={{ marginBottom: 12 }} data-testid="acceptance-representative" />}
       {rectifying ? (
         <Space direction="vertical" style={{ width: "100%" }}>
           <Input.TextArea rows={4} value={items} onChange={(e) => setItems(e.target.value)} placeholder={t("itemsToRectify")} data-testid="rectification-items" />
@@ -309,7 +313,7 @@ function AcceptanceForm({ ticket, onDone }: { ticket: Ticket; onDone: (w: Word) 
         <Space direction="vertical" style={{ width: "100%" }}>
           <Typography.Text>{t("signToAccept")}</Typography.Text>
           <SignaturePad value={signature} onChange={setSignature} />
-          <Button type="primary" size="large" block onClick={() => accept(true)} disabled={!signature} data-testid="sign-acceptance">{t("signAcceptance")}</Button>
+          <Button type="primary" size="large" block onClick={() => accept(true)} disabled={!signature || (onBehalf && !representative.trim())} data-testid="sign-acceptance">{t("signAcceptance")}</Button>
           <Button size="large" block onClick={() => setRectifying(true)}>{t("askForRectification")}</Button>
         </Space>
       )}

@@ -1,6 +1,7 @@
 // The office's actions on a ticket, on its case page: acknowledge (which stops the response
 // clock), reclassify with a reason, pause the clocks with a reason and resume them, answer a
-// consultation remotely, cancel, and archive a case that has ended. Each is offered to the roles the API lets call it, in the
+// consultation remotely, cancel, record the customer's acceptance on their behalf (the
+// representative signs in their own name), and archive a case that has ended. Each is offered to the roles the API lets call it, in the
 // states it accepts; what the server still refuses is shown at the field or as a message.
 import { useState } from "react";
 import { Button, Card, Form, Input, Select, Space, Tag } from "antd";
@@ -11,6 +12,7 @@ import { acceptance, intake } from "../api";
 import { enumLabel, enumValues, useI18n, type Word } from "../i18n";
 import { ErrorAlert, clearEdited, showError } from "../components";
 import { hasRole, useSession } from "../session";
+import { AcceptanceForm } from "./CustomerActions";
 
 type Action = "acknowledge" | "classify" | "pause" | "resolve" | "cancel";
 
@@ -73,9 +75,11 @@ export default function DeskActions({ ticket, onChanged }: { ticket: Ticket; onC
   const actions = offered(ticket, may);
   const canResume = may("agent", "dispatcher", "engineer", "manager", "admin") && ticket.sla?.paused;
   const canArchive = may("engineer", "manager", "admin") && ARCHIVABLE.includes(ticket.state);
+  // The customer's acceptance, recorded at the office or on site on their behalf.
+  const canRecordAcceptance = may("agent", "engineer", "admin") && ticket.state === CaseState.SELF_INSPECTED;
   const [archiveId] = useState(() => crypto.randomUUID());
   const [archived, setArchived] = useState("");
-  if (!actions.length && !canResume && !canArchive && !archived) return null;
+  if (!actions.length && !canResume && !canArchive && !archived && !canRecordAcceptance) return null;
 
   const run = async (call: () => Promise<unknown>) => {
     setBusy(true);
@@ -131,6 +135,11 @@ export default function DeskActions({ ticket, onChanged }: { ticket: Ticket; onC
         )}
         {archived && <Link to={`/archive/${ticketId}`} data-testid="archived">{t("archived")} {archived}</Link>}
       </Space>
+      {canRecordAcceptance && (
+        <div style={{ marginTop: 12 }}>
+          <AcceptanceForm ticket={ticket} onDone={onChanged} onBehalf />
+        </div>
+      )}
       {open && (
         <Form form={form} layout="vertical" onFinish={submit} onValuesChange={clearEdited(form)} style={{ marginTop: 12 }} data-testid="desk-form">
           {open === "classify" && (

@@ -59,11 +59,18 @@ pub(crate) async fn repair_and_complete(desk: &mut Desk, ticket: &str) {
 /// and the signed agreement.
 pub(crate) async fn agreed_case(desk: &mut Desk) -> String {
     let ticket = approved_case(desk).await;
+    customer_agrees(desk, &ticket).await;
+    sign_agreement(desk, &ticket).await;
+    ticket
+}
+
+/// The customer agrees to plan version 1, in their own name.
+async fn customer_agrees(desk: &mut Desk, ticket: &str) {
     desk.repair
         .record_customer_decision(authed(
             rpb::RecordCustomerDecisionRequest {
                 request_id: "d-1".into(),
-                ticket_id: ticket.clone(),
+                ticket_id: ticket.into(),
                 plan_version: 1,
                 agreed: true,
                 ..Default::default()
@@ -72,8 +79,6 @@ pub(crate) async fn agreed_case(desk: &mut Desk) -> String {
         ))
         .await
         .unwrap();
-    sign_agreement(desk, &ticket).await;
-    ticket
 }
 
 /// The engineer signs the agreement on plan version 1 (the customer agreed to it).
@@ -1062,19 +1067,7 @@ async fn the_customer_countersigns_the_agreement_the_engineer_prepared() {
             desk.office.hire(roofer(id, date(2030, 12, 31))).await;
         }
         let ticket = approved_case(&mut desk).await;
-        desk.repair
-            .record_customer_decision(authed(
-                rpb::RecordCustomerDecisionRequest {
-                    request_id: "d-1".into(),
-                    ticket_id: ticket.clone(),
-                    plan_version: 1,
-                    agreed: true,
-                    ..Default::default()
-                },
-                &desk.customer,
-            ))
-            .await
-            .unwrap();
+        customer_agrees(&mut desk, &ticket).await;
         let (engineer, customer) = (desk.engineer.clone(), desk.customer.clone());
         let stranger = desk
             .office
@@ -1118,19 +1111,7 @@ async fn the_customer_countersigns_the_agreement_the_engineer_prepared() {
             "a prepared agreement binds nobody yet"
         );
         // The customer reads it as prepared; a customer of another organisation finds nothing.
-        let read = desk
-            .repair
-            .get_agreement(authed(
-                rpb::GetAgreementRequest {
-                    ticket_id: ticket.clone(),
-                },
-                &customer,
-            ))
-            .await
-            .unwrap()
-            .into_inner()
-            .agreement
-            .unwrap();
+        let read = desk.agreement(&ticket, &customer).await;
         assert_eq!(read.agreement_id, first.agreement_id);
         assert!(read.awaiting_customer_signature);
         let customer_signs =
@@ -1243,19 +1224,7 @@ async fn the_customer_countersigns_the_agreement_the_engineer_prepared() {
             .agreement
             .unwrap();
         assert_eq!(again.agreement_id, signed.agreement_id);
-        let read = desk
-            .repair
-            .get_agreement(authed(
-                rpb::GetAgreementRequest {
-                    ticket_id: ticket.clone(),
-                },
-                &engineer,
-            ))
-            .await
-            .unwrap()
-            .into_inner()
-            .agreement
-            .unwrap();
+        let read = desk.agreement(&ticket, &engineer).await;
         assert_eq!(read.agreement_id, signed.agreement_id);
         assert!(!read.awaiting_customer_signature);
         assert_eq!(read.signatures.len(), 2);

@@ -291,19 +291,7 @@ async fn a_customer_agrees_to_the_plan_signs_the_acceptance_and_rates_on_a_phone
             .unwrap();
         run_script("customer.mjs", phase("sign"), &backend, &chromium, 2).await;
         assert_eq!(desk.state(&ticket).await, common::CaseState::Agreed);
-        let agreement = desk
-            .repair
-            .get_agreement(authed(
-                pb::GetAgreementRequest {
-                    ticket_id: ticket.clone(),
-                },
-                &engineer,
-            ))
-            .await
-            .unwrap()
-            .into_inner()
-            .agreement
-            .unwrap_or_default();
+        let agreement = desk.agreement(&ticket, &engineer).await;
         let customer_signed = agreement
             .signatures
             .iter()

@@ -110,19 +110,7 @@ async fn a_case_goes_through_the_office_from_the_plan_to_the_archive() {
         );
         // The customer agreed; the agreement waits for their signature.
         assert_eq!(desk.state(&ticket).await, common::CaseState::PlanApproved);
-        let agreement = desk
-            .repair
-            .get_agreement(authed(
-                pb::GetAgreementRequest {
-                    ticket_id: ticket.clone(),
-                },
-                &engineer,
-            ))
-            .await
-            .unwrap()
-            .into_inner()
-            .agreement
-            .unwrap_or_default();
+        let agreement = desk.agreement(&ticket, &engineer).await;
         assert!(agreement.awaiting_customer_signature);
         assert_eq!(agreement.customer_obligations, ["Close bay 3 for a day"]);
         let signed = &agreement.signatures[0];

@@ -322,6 +322,22 @@ impl Desk {
         ticket
     }
 
+    /// The case's agreement as `token` reads it (the prepared one while none is concluded).
+    pub(crate) async fn agreement(&mut self, ticket: &str, token: &str) -> pb::Agreement {
+        self.repair
+            .get_agreement(authed(
+                pb::GetAgreementRequest {
+                    ticket_id: ticket.into(),
+                },
+                token,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .agreement
+            .unwrap_or_default()
+    }
+
     pub(crate) async fn state(&mut self, ticket: &str) -> common::CaseState {
         self.ticket(ticket).await.state()
     }

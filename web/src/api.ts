@@ -5,7 +5,7 @@ import { createGrpcWebTransport } from "@connectrpc/connect-web";
 import type { DescService } from "@bufbuild/protobuf";
 import { AdminService } from "./gen/steelcare/admin/v1/admin_service_pb";
 import { PeopleService, SessionService } from "./gen/steelcare/identity/v1/identity_service_pb";
-import { IntakeService } from "./gen/steelcare/intake/v1/intake_service_pb";
+import { IntakeService, type Ticket } from "./gen/steelcare/intake/v1/intake_service_pb";
 import { DispatchService } from "./gen/steelcare/dispatch/v1/dispatch_service_pb";
 import { RepairService } from "./gen/steelcare/repair/v1/repair_service_pb";
 import { AcceptanceService } from "./gen/steelcare/acceptance/v1/acceptance_service_pb";
@@ -90,4 +90,12 @@ export { Code, ConnectError };
 /** A request id for idempotent creates: one per form submission, kept across retries. */
 export function requestId(prefix: string): string {
   return `${prefix}-${crypto.randomUUID()}`;
+}
+
+/** The tickets a list of rows mentions, by id, read once each; a ticket the reader may not
+ * read is left out (its row shows the id). */
+export async function ticketsById(ids: string[]): Promise<Record<string, Ticket>> {
+  const unique = [...new Set(ids)].filter(Boolean);
+  const found = await Promise.all(unique.map((ticketId) => intake.getTicket({ ticketId }).then((x) => x.ticket).catch(() => undefined)));
+  return Object.fromEntries(found.filter((x): x is Ticket => !!x).map((x) => [x.ticketId, x]));
 }

@@ -1,6 +1,6 @@
 // Pieces every page uses: enum tags, dates in the configured zone, SLA clocks that count down,
 // and the API's field violations shown next to the fields.
-import { useCallback, useEffect, useRef, useState } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { Alert, Space, Tag, Typography, type FormInstance } from "antd";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { ClockMode, SlaStatus, type Money, type SlaClock } from "./gen/steelcare/common/v1/common_pb";
@@ -167,4 +167,24 @@ export function yuan(minor: bigint | undefined): string {
   const whole = minor / 100n;
   const cents = minor % 100n;
   return cents === 0n ? `${whole}` : `${whole}.${cents.toString().padStart(2, "0")}`;
+}
+
+/** One request id per action, kept while the component lives: a second tap is the same call.
+ * `renew(what)` starts the next action of that name with a new id. */
+export function useOnce() {
+  const ids = useRef<Record<string, string>>({});
+  return useMemo(
+    () =>
+      Object.assign((what: string) => (ids.current[what] ??= crypto.randomUUID()), {
+        renew: (what: string) => {
+          delete ids.current[what];
+        },
+      }),
+    [],
+  );
+}
+
+/** A text area's lines, trimmed, the empty ones left out. */
+export function lines(text: string | undefined): string[] {
+  return (text ?? "").split("\n").map((s) => s.trim()).filter(Boolean);
 }

@@ -8,6 +8,7 @@ import { MeasurementSchema, type Measurement } from "./gen/steelcare/common/v1/c
 import { dispatch, fieldViolations, repair } from "./api";
 import { useI18n } from "./i18n";
 import { useLatest } from "./components";
+import { dayText } from "./time";
 
 /** The server's judgement of a form's measurements, by the form's item index. */
 export interface Judged {
@@ -85,8 +86,7 @@ export function rememberInstruments(items: { instrument_kind?: number; serial?: 
  * device used that are not registered stay before them. */
 export async function syncMyInstruments(technicianId: string): Promise<void> {
   const r = await dispatch.getTechnician({ technicianId });
-  const day = (d?: { year: number; month: number; day: number }) => (d ? `${d.year}-${String(d.month).padStart(2, "0")}-${String(d.day).padStart(2, "0")}` : "");
-  const registered: Known[] = (r.technician?.instruments ?? []).map((i) => ({ instrument_kind: i.kind, serial: i.serialNumber, calibrated_until: day(i.calibrationValidUntil) }));
+  const registered: Known[] = (r.technician?.instruments ?? []).map((i) => ({ instrument_kind: i.kind, serial: i.serialNumber, calibrated_until: dayText(i.calibrationValidUntil) }));
   const others = knownInstruments().filter((k) => !registered.some((x) => x.serial === k.serial));
   localStorage.setItem(INSTRUMENTS, JSON.stringify([...others.slice(-10), ...registered]));
 }

@@ -3,6 +3,7 @@
 import { useEffect, useRef } from "react";
 import { Button, Image, Space } from "antd";
 import { useI18n } from "./i18n";
+import { intake } from "./api";
 
 export interface Photo {
   id: string;
@@ -134,4 +135,15 @@ export function SignaturePad({ value = "", onChange }: { value?: string; onChang
       <Button size="small" onClick={() => onChange?.("")}>{t("clearSignature")}</Button>
     </Space>
   );
+}
+
+/** Stores a drawn signature as an attachment of the case: the signature's evidence, its
+ * caption naming the signer and the time. */
+export async function storeSignature(ticketId: string, fileName: string, dataUrl: string, signer: string, requestId: string) {
+  const { contentType, bytes } = dataUrlBytes(dataUrl);
+  const stored = await intake.attachFile({
+    metadata: { ticketId, fileName, contentType, caption: `${signer} · ${new Date().toISOString()}`, requestId },
+    content: bytes,
+  });
+  return stored.attachment;
 }

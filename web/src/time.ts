@@ -99,3 +99,14 @@ export function formatSpan(ms: number, words: SpanWords, working = false): strin
     ? join([part(d, words.days), part(h, words.hours), part(pad(m), words.minutes)])
     : join([part(h, words.hours), part(pad(m), words.minutes), part(pad(s), words.seconds)]);
 }
+
+/** `datetime-local` text of a time (the input's own format), in the device's zone. */
+export function localInput(d: Date | undefined): string | undefined {
+  if (!d) return undefined;
+  return new Date(d.getTime() - d.getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
+}
+
+/** `YYYY-MM-DD` of a calendar date (what `calendarDate` reads back); empty for none. */
+export function dayText(d?: { year: number; month: number; day: number }): string {
+  return d ? `${d.year}-${String(d.month).padStart(2, "0")}-${String(d.day).padStart(2, "0")}` : "";
+}

@@ -13,6 +13,7 @@ import { feedback } from "../api";
 import { enumLabel, enumValues, useI18n } from "../i18n";
 import { ErrorAlert, Time, clearEdited, showError } from "../components";
 import { hasRole, useSession } from "../session";
+import { dayText } from "../time";
 
 /** The ProblemCategory value of a category's stored name ("leakage"). */
 function categoryValue(name: string): number {
@@ -133,7 +134,6 @@ function ActionItem({ action, onChanged }: { action: CorrectiveAction; onChanged
       setError(showError(err, undefined, t));
     }
   };
-  const due = action.dueDate ? `${action.dueDate.year}-${String(action.dueDate.month).padStart(2, "0")}-${String(action.dueDate.day).padStart(2, "0")}` : "";
   return (
     <List.Item data-testid="action" data-action={action.actionId}>
       <Space direction="vertical" style={{ width: "100%" }}>
@@ -142,7 +142,7 @@ function ActionItem({ action, onChanged }: { action: CorrectiveAction; onChanged
           <Tag color={closed ? "green" : "blue"} data-testid="action-status">{enumLabel(lang, "ActionStatus", action.status)}</Tag>
           {action.overdue && <Tag color="red" data-testid="action-overdue">{t("overdue")}</Tag>}
           <span>{enumLabel(lang, "Department", action.department)} · {action.owner?.displayName || action.owner?.userId}</span>
-          <span>{t("dueDate")} {due}</span>
+          <span>{t("dueDate")} {dayText(action.dueDate)}</span>
         </Space>
         {action.description && <Typography.Text type="secondary">{action.description}</Typography.Text>}
         {action.updates.map((u, i) => (

@@ -13,13 +13,9 @@ import type { Person } from "../gen/steelcare/identity/v1/identity_service_pb";
 import { dispatch, feedback, intake, people } from "../api";
 import { enumLabel, enumValues, useI18n, type EnumName } from "../i18n";
 import { ErrorAlert, clearEdited, showError } from "../components";
-import { toDate } from "../time";
+import { dayText, localInput, toDate } from "../time";
 import { calendarDate } from "../measure";
 
-/** `YYYY-MM-DD` of a calendar date. */
-const dayText = (d?: PbDate) => (d ? `${d.year}-${String(d.month).padStart(2, "0")}-${String(d.day).padStart(2, "0")}` : "");
-/** `datetime-local` text of a time, in the device's zone. */
-const localInput = (d?: Date) => (d ? new Date(d.getTime() - d.getTimezoneOffset() * 60_000).toISOString().slice(0, 16) : undefined);
 const DAY = 86_400_000;
 
 /** A date that runs out: red once past, orange within 30 days. */

@@ -6,21 +6,16 @@ import { Link } from "react-router";
 import { Alert, Button, Card, Empty, Input, Space, Tag } from "antd";
 import type { PlanToReview } from "../gen/steelcare/repair/v1/repair_service_pb";
 import type { Ticket } from "../gen/steelcare/intake/v1/intake_service_pb";
-import { intake, repair } from "../api";
+import { repair, ticketsById } from "../api";
 import { enumLabel, useI18n } from "../i18n";
-import { ErrorAlert, showError } from "../components";
+import { ErrorAlert, showError, useOnce } from "../components";
 import { PlanDetails } from "../plan";
-
-/** One request id per review, kept while the page is open: a second click is the same call. */
-const reviewIds = new Map<string, string>();
-function reviewId(key: string): string {
-  if (!reviewIds.has(key)) reviewIds.set(key, crypto.randomUUID());
-  return reviewIds.get(key) ?? key;
-}
 
 function Review({ item, ticket, onDone }: { item: PlanToReview; ticket?: Ticket; onDone: (approved: boolean) => void }) {
   const { t, lang } = useI18n();
   const plan = item.plan;
+  // One request id per decision on this version: a second click is the same call.
+  const once = useOnce();
   const [comments, setComments] = useState("");
   const [error, setError] = useState("");
   const [busy, setBusy] = useState(false);
@@ -29,7 +24,7 @@ function Review({ item, ticket, onDone }: { item: PlanToReview; ticket?: Ticket;
     setBusy(true);
     setError("");
     try {
-      await repair.reviewPlan({ requestId: reviewId(`${plan.planId}-${plan.version}-${approved}`), ticketId: plan.ticketId, version: plan.version, approved, comments });
+      await repair.reviewPlan({ requestId: once(`${approved}`), ticketId: plan.ticketId, version: plan.version, approved, comments });
       onDone(approved);
     } catch (err) {
       setError(showError(err, undefined, t));
@@ -75,9 +70,7 @@ export default function Approvals() {
     try {
       const r = await repair.listPlansToReview({ pageSize: 100 });
       setItems(r.plans);
-      const ids = [...new Set(r.plans.map((p) => p.plan?.ticketId ?? ""))].filter(Boolean);
-      const found = await Promise.all(ids.map((ticketId) => intake.getTicket({ ticketId }).then((x) => x.ticket).catch(() => undefined)));
-      setTickets(Object.fromEntries(found.filter((x): x is Ticket => !!x).map((x) => [x.ticketId, x])));
+      setTickets(await ticketsById(r.plans.map((p) => p.plan?.ticketId ?? "")));
     } catch (err) {
       setError(showError(err, undefined, t));
     }

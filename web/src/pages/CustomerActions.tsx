@@ -4,7 +4,7 @@
 // rectified, and answer the satisfaction survey on the five dimensions of MISSION §8.2.
 // Each is a call of the public API with the customer's own token (the API keeps them to their
 // organisation's cases).
-import { useEffect, useRef, useState } from "react";
+import { useEffect, useState } from "react";
 import { timestampFromDate, timestampNow } from "@bufbuild/protobuf/wkt";
 import { Alert, Button, Card, DatePicker, Descriptions, Form, Input, List, Space, Tag, Typography } from "antd";
 import type { Dayjs } from "dayjs";
@@ -13,10 +13,10 @@ import type { Ticket } from "../gen/steelcare/intake/v1/intake_service_pb";
 import { DisputeStatus, PlanStatus, type Agreement, type Dispute, type RepairPlan } from "../gen/steelcare/repair/v1/repair_service_pb";
 import { Code, acceptance, feedback, intake, isCode, repair } from "../api";
 import { useI18n, type Word } from "../i18n";
-import { ErrorAlert, Time, clearEdited, money, showError } from "../components";
+import { ErrorAlert, Time, clearEdited, money, showError, useOnce } from "../components";
 
 import { useSession } from "../session";
-import { SignaturePad, dataUrlBytes } from "../media";
+import { SignaturePad, storeSignature } from "../media";
 import { ScoreItems, scoresOf, type Scores } from "../survey";
 
 /** What a customer person is called on what they sign and decide. */
@@ -24,12 +24,6 @@ function useMe() {
   const { t } = useI18n();
   const session = useSession();
   return { displayName: session.displayName || session.subject, title: t("customerRepresentative") };
-}
-
-/** One request id per action, kept while the page is open: a second tap is the same call. */
-function useOnce() {
-  const ids = useRef<Record<string, string>>({});
-  return (what: string) => (ids.current[what] ??= crypto.randomUUID());
 }
 
 export default function CustomerActions({ ticket, onChanged }: { ticket: Ticket; onChanged: () => void }) {
@@ -84,17 +78,6 @@ function Withdraw({ ticket, onDone }: { ticket: Ticket; onDone: (w: Word) => voi
       </Space>
     </Card>
   );
-}
-
-/** Uploads a drawn signature as an attachment of the case: the signature's evidence, named by
- * the signer and the time. */
-async function storeSignature(ticketId: string, fileName: string, dataUrl: string, signer: string, requestId: string) {
-  const { contentType, bytes } = dataUrlBytes(dataUrl);
-  const stored = await intake.attachFile({
-    metadata: { ticketId, fileName, contentType, caption: `${signer} · ${new Date().toISOString()}`, requestId },
-    content: bytes,
-  });
-  return stored.attachment;
 }
 
 /** The agreement the engineer prepared, countersigned with a finger: both sides'

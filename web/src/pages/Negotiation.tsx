@@ -2,28 +2,18 @@
 // communications, the customer's decision on the approved plan, and the handling agreement
 // prepared for the customer to countersign in their own console (SignAgreement with
 // await_customer_signature), with the cost bearing the server works out for the quote.
-import { useCallback, useEffect, useRef, useState } from "react";
+import { useCallback, useEffect, useState } from "react";
 import { Alert, Button, Card, Descriptions, Form, Input, List, Select, Space, Typography } from "antd";
 import { timestampFromDate, timestampNow } from "@bufbuild/protobuf/wkt";
 import { CaseState, SignatureMethod, SignatureRole } from "../gen/steelcare/common/v1/common_pb";
 import type { Ticket } from "../gen/steelcare/intake/v1/intake_service_pb";
 import { PlanStatus, type Agreement, type Communication, type CostBearing, type CustomerDecision, type RepairPlan } from "../gen/steelcare/repair/v1/repair_service_pb";
-import { Code, intake, isCode, repair } from "../api";
+import { Code, isCode, repair } from "../api";
 import { enumLabel, enumValues, useI18n } from "../i18n";
-import { ErrorAlert, Time, clearEdited, fen, money, showError } from "../components";
+import { ErrorAlert, Time, clearEdited, fen, lines, money, showError, useOnce } from "../components";
 import { hasRole, useSession } from "../session";
-import { SignaturePad, dataUrlBytes } from "../media";
+import { SignaturePad, storeSignature } from "../media";
 
-const lines = (text: string | undefined) => (text ?? "").split("\n").map((s) => s.trim()).filter(Boolean);
-
-/** One request id per action while the page is open: a second click is the same call. */
-function useOnce() {
-  const ids = useRef<Record<string, string>>({});
-  return {
-    id: (what: string) => (ids.current[what] ??= crypto.randomUUID()),
-    renew: (what: string) => delete ids.current[what],
-  };
-}
 
 interface TalkFields {
   channel?: number;
@@ -45,7 +35,7 @@ function Communications({ ticket }: { ticket: Ticket }) {
   const record = async (v: TalkFields) => {
     try {
       await repair.recordCommunication({
-        requestId: once.id("talk"),
+        requestId: once("talk"),
         ticketId: ticket.ticketId,
         channel: v.channel ?? 0,
         occurTime: timestampFromDate(v.occur_time ? new Date(v.occur_time) : new Date()),
@@ -133,13 +123,9 @@ function PrepareAgreement({ ticket, plan, onDone }: { ticket: Ticket; plan: Repa
     setError("");
     try {
       const signer = { displayName: v.representative || session.displayName || session.subject, title: t("contractorRepresentative") };
-      const { contentType, bytes } = dataUrlBytes(signature);
-      const stored = await intake.attachFile({
-        metadata: { ticketId: ticket.ticketId, fileName: "agreement-contractor-signature.png", contentType, caption: `${signer.displayName} · ${new Date().toISOString()}`, requestId: once.id("signature") },
-        content: bytes,
-      });
+      const evidence = await storeSignature(ticket.ticketId, "agreement-contractor-signature.png", signature, signer.displayName, once("signature"));
       await repair.signAgreement({
-        requestId: once.id("prepare"),
+        requestId: once("prepare"),
         ticketId: ticket.ticketId,
         planVersion: plan.version,
         contractorObligations: lines(v.contractor_obligations),
@@ -147,7 +133,7 @@ function PrepareAgreement({ ticket, plan, onDone }: { ticket: Ticket; plan: Repa
         acceptanceTerms: lines(v.acceptance_terms),
         quoted,
         awaitCustomerSignature: true,
-        signatures: [{ signer, signedTime: timestampNow(), method: SignatureMethod.ON_DEVICE, role: SignatureRole.CONTRACTOR_REPRESENTATIVE, evidence: stored.attachment }],
+        signatures: [{ signer, signedTime: timestampNow(), method: SignatureMethod.ON_DEVICE, role: SignatureRole.CONTRACTOR_REPRESENTATIVE, evidence }],
       });
       once.renew("prepare");
       once.renew("signature");

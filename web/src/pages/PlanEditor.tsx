@@ -14,8 +14,8 @@ import type { Technician } from "../gen/steelcare/dispatch/v1/dispatch_service_p
 import type { PlanContent, PlanContentSchema, RepairPlan } from "../gen/steelcare/repair/v1/repair_service_pb";
 import { dispatch, intake, repair, requestId } from "../api";
 import { enumLabel, enumValues, useI18n } from "../i18n";
-import { ErrorAlert, clearEdited, fen, showError, yuan } from "../components";
-import { toDate } from "../time";
+import { ErrorAlert, clearEdited, fen, lines, showError, yuan } from "../components";
+import { localInput, toDate } from "../time";
 import { PlanDetails } from "../plan";
 
 interface CriterionFields {
@@ -52,13 +52,6 @@ interface Fields {
   };
 }
 
-const lines = (text: string | undefined) => (text ?? "").split("\n").map((s) => s.trim()).filter(Boolean);
-
-/** `datetime-local` text of a time, in the device's zone. */
-function localInput(d: Date | undefined): string | undefined {
-  if (!d) return undefined;
-  return new Date(d.getTime() - d.getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
-}
 
 function criterion(c: CriterionFields): Measurement {
   const quantity =

@@ -27,6 +27,7 @@ import { hasRole, useSession } from "../session";
 import { discard, enqueueInspection, enqueueWork, useOutbox, type Entry, type OutboxFile } from "../outbox";
 import { PhotoPicker, type Photo } from "../media";
 import SelfInspectionForm from "./SelfInspection";
+import { localInput } from "../time";
 import { Verdict, knownInstruments, measured, readings, rememberInstruments, useJudgement, type CheckItem, type Judged } from "../measure";
 
 interface WorkDraft {
@@ -52,12 +53,6 @@ interface InspectionDraft {
 }
 
 const planKey = (ticketId: string) => `steelcare.plan.${ticketId}`;
-
-/** `datetime-local` text for a time: the input's own format, in the device's zone. */
-function localInput(d: Date): string {
-  const shifted = new Date(d.getTime() - d.getTimezoneOffset() * 60_000);
-  return shifted.toISOString().slice(0, 16);
-}
 
 /** Where a form shows a field the server names in a work-log entry or an inspection. */
 function formField(path: string): (string | number)[] | undefined {

@@ -2,16 +2,16 @@
 // customer's contact; each call recorded as reached (the part's condition, a recurrence opening
 // a linked ticket, and the five-dimension survey as the customer answers), unreachable,
 // rescheduled, or declined (the case's remaining visits are cancelled).
-import { useCallback, useEffect, useRef, useState } from "react";
+import { useCallback, useEffect, useState } from "react";
 import { Link } from "react-router";
 import { Alert, Button, Card, Checkbox, Form, Input, List, Select, Space, Switch, Tag, Typography } from "antd";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import dayjs from "dayjs";
 import { AttemptOutcome, type Visit } from "../gen/steelcare/feedback/v1/feedback_service_pb";
 import type { Ticket } from "../gen/steelcare/intake/v1/intake_service_pb";
-import { feedback, intake } from "../api";
+import { feedback, ticketsById } from "../api";
 import { enumLabel, enumValues, useI18n } from "../i18n";
-import { ErrorAlert, Time, clearEdited, showError } from "../components";
+import { ErrorAlert, Time, clearEdited, showError, useOnce } from "../components";
 import { ScoreItems, scoresOf, type Scores } from "../survey";
 
 interface CallFields extends Scores {
@@ -24,12 +24,6 @@ interface CallFields extends Scores {
   notes?: string;
   reschedule_time?: string;
   survey?: boolean;
-}
-
-/** One request id per call while its form is open: a second click is the same call. */
-function useOnce() {
-  const ids = useRef<Record<string, string>>({});
-  return (what: string) => (ids.current[what] ??= crypto.randomUUID());
 }
 
 function Call({ visit, ticket, onDone }: { visit: Visit; ticket?: Ticket; onDone: (message: string) => void }) {
@@ -139,9 +133,7 @@ export default function Visits() {
     try {
       const r = await feedback.listDueVisits({ dueBefore: timestampFromDate(dayjs().endOf("day").toDate()), overdueOnly, pageSize: 200 });
       setVisits(r.visits);
-      const ids = [...new Set(r.visits.map((v) => v.ticketId))];
-      const found = await Promise.all(ids.map((ticketId) => intake.getTicket({ ticketId }).then((x) => x.ticket).catch(() => undefined)));
-      setTickets(Object.fromEntries(found.filter((x): x is Ticket => !!x).map((x) => [x.ticketId, x])));
+      setTickets(await ticketsById(r.visits.map((v) => v.ticketId)));
     } catch (err) {
       setError(showError(err, undefined, t));
     }

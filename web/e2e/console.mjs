@@ -6,7 +6,7 @@
 import { chromium } from "playwright-core";
 import { mkdirSync, readFileSync } from "node:fs";
 import { encodePng } from "../scripts/png.mjs";
-import { WAIT, check, shot, step, steps } from "./lib.mjs";
+import { WAIT, check, eventually, shot, step, steps } from "./lib.mjs";
 
 const env = JSON.parse(process.env.STEELCARE_E2E ?? "{}");
 const executablePath = process.env.STEELCARE_CHROMIUM ?? "/usr/bin/chromium";
@@ -162,9 +162,12 @@ try {
     await agent.locator(".ant-table-row").first().waitFor({ timeout: WAIT });
     await pick(agent, "filter-project", env.projectName);
     await agent.getByTestId("search").click();
-    await agent.locator(".ant-table-row", { hasText: ticketNumber }).waitFor({ timeout: WAIT });
-    const rows = await agent.locator(".ant-table-row").allTextContents();
-    check(rows.every((r) => r.includes(env.projectName)), `a row of another project: ${JSON.stringify(rows)}`);
+    // The unfiltered list already holds the ticket: wait for the filtered one to replace it.
+    const rows = agent.locator(".ant-table-row");
+    await eventually(async () => {
+      const texts = await rows.allTextContents();
+      return texts.some((r) => r.includes(ticketNumber)) && texts.every((r) => r.includes(env.projectName));
+    }, `only ${env.projectName}'s tickets, ${ticketNumber} among them`);
   });
 
   const dispatcher = await signIn(browser, env.tokens.dispatcher);

@@ -19,6 +19,7 @@ mod lifecycle;
 mod migrations;
 mod money;
 mod office;
+mod onboarding;
 mod outbox;
 mod readings;
 mod readme;

@@ -738,6 +738,15 @@ impl Dispatcher {
             .into_iter()
             .map(|r| r.trim().to_lowercase())
             .collect();
+        self.wake_regions(&regions).await
+    }
+
+    /// Queues now the waiting work of `regions` (lower-cased): technicians who cover them
+    /// became available (one scan for a whole imported team).
+    pub async fn wake_regions(
+        &self,
+        regions: &std::collections::HashSet<String>,
+    ) -> Result<usize, ApiError> {
         if regions.is_empty() {
             return Ok(0);
         }

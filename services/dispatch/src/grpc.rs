@@ -1763,8 +1763,20 @@ fn summary(t: &TechnicianRecord) -> serde_json::Value {
     })
 }
 
+mod sheets_api;
+
 steelcare_runtime::rpcs! {
     impl DispatchApi for DispatchService {
+    (
+        import_technicians,
+        pb::ImportTechniciansRequest,
+        pb::ImportTechniciansResponse
+    ),
+    (
+        export_technicians,
+        pb::ExportTechniciansRequest,
+        pb::ExportTechniciansResponse
+    ),
     (
         upsert_technician,
         pb::UpsertTechnicianRequest,

@@ -15,6 +15,7 @@ pub mod grpc;
 pub mod matching;
 pub mod mount;
 pub mod records;
+pub mod sheets;
 pub mod store;
 pub mod view;
 pub mod worker;

@@ -12,6 +12,7 @@ pub mod clocks;
 pub mod domain;
 pub mod grpc;
 pub mod mount;
+pub mod sheets;
 pub mod store;
 pub mod view;
 pub mod worker;

@@ -97,6 +97,54 @@ pub async fn replace_warranty_terms(
     Ok(())
 }
 
+/// Every warranty term, by project (for a whole sheet at once).
+pub async fn all_warranty_terms(
+    conn: &impl ConnectionTrait,
+) -> Result<std::collections::HashMap<String, Vec<warranty_terms::Model>>, StoreError> {
+    let mut by_project: std::collections::HashMap<String, Vec<warranty_terms::Model>> =
+        std::collections::HashMap::new();
+    for t in warranty_terms::Entity::find()
+        .order_by_asc(warranty_terms::Column::Scope)
+        .order_by_asc(warranty_terms::Column::Id)
+        .all(conn)
+        .await?
+    {
+        by_project.entry(t.project_id.clone()).or_default().push(t);
+    }
+    Ok(by_project)
+}
+
+/// Every dossier item, by project (for a whole sheet at once).
+pub async fn all_dossier_items(
+    conn: &impl ConnectionTrait,
+) -> Result<std::collections::HashMap<String, Vec<dossier_items::Model>>, StoreError> {
+    let mut by_project: std::collections::HashMap<String, Vec<dossier_items::Model>> =
+        std::collections::HashMap::new();
+    for i in dossier_items::Entity::find().all(conn).await? {
+        by_project.entry(i.project_id.clone()).or_default().push(i);
+    }
+    Ok(by_project)
+}
+
+/// Every customer, by organisation name, then id.
+pub async fn all_customers(
+    conn: &impl ConnectionTrait,
+) -> Result<Vec<customers::Model>, StoreError> {
+    Ok(customers::Entity::find()
+        .order_by_asc(customers::Column::OrganizationName)
+        .order_by_asc(customers::Column::Id)
+        .all(conn)
+        .await?)
+}
+
+/// Every project, by contract number.
+pub async fn all_projects(conn: &impl ConnectionTrait) -> Result<Vec<projects::Model>, StoreError> {
+    Ok(projects::Entity::find()
+        .order_by_asc(projects::Column::ContractNumber)
+        .all(conn)
+        .await?)
+}
+
 /// A project's dossier checklist.
 pub async fn dossier_items(
     conn: &impl ConnectionTrait,

@@ -282,6 +282,7 @@ fn deadline_of(
 
 mod attachments_api;
 mod projects_api;
+mod sheets_api;
 mod tickets_api;
 
 impl IntakeService {
@@ -328,6 +329,10 @@ steelcare_runtime::rpcs! {
     impl IntakeApi for IntakeService {
         (create_customer, pb::CreateCustomerRequest, pb::CreateCustomerResponse),
         (list_customers, pb::ListCustomersRequest, pb::ListCustomersResponse),
+        (import_customers, pb::ImportCustomersRequest, pb::ImportCustomersResponse),
+        (export_customers, pb::ExportCustomersRequest, pb::ExportCustomersResponse),
+        (import_projects, pb::ImportProjectsRequest, pb::ImportProjectsResponse),
+        (export_projects, pb::ExportProjectsRequest, pb::ExportProjectsResponse),
         (register_project, pb::RegisterProjectRequest, pb::RegisterProjectResponse),
         (get_project, pb::GetProjectRequest, pb::GetProjectResponse),
         (list_projects, pb::ListProjectsRequest, pb::ListProjectsResponse),

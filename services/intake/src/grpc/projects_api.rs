@@ -21,6 +21,15 @@ async fn insert_project(
             contract = new.contract_number.as_str()
         )));
     }
+    insert_project_row(tx, new, now).await
+}
+
+/// A new project's row, its customer and contract number already checked.
+pub(super) async fn insert_project_row(
+    tx: &sea_orm::DatabaseTransaction,
+    new: &NewProject,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<projects::Model, ApiError> {
     Ok(projects::ActiveModel {
         id: Set(uuid::Uuid::now_v7().to_string()),
         customer_id: Set(new.customer_id.clone()),

@@ -213,3 +213,5 @@ enum-DisputeStatus-OPEN = Open
 enum-DisputeStatus-RESOLVED = Resolved
 enum-DisputeResolution-NEGOTIATED = Negotiated
 enum-DisputeResolution-APPRAISAL = Third-party appraisal
+enum-SheetFormat-XLSX = Excel workbook (.xlsx)
+enum-SheetFormat-CSV = CSV, UTF-8 (.csv)

@@ -213,3 +213,5 @@ enum-DisputeStatus-OPEN = 处理中
 enum-DisputeStatus-RESOLVED = 已解决
 enum-DisputeResolution-NEGOTIATED = 协商解决
 enum-DisputeResolution-APPRAISAL = 第三方鉴定
+enum-SheetFormat-XLSX = Excel 工作簿（.xlsx）
+enum-SheetFormat-CSV = CSV，UTF-8 编码（.csv）

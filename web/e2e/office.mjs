@@ -8,7 +8,8 @@
 // and its verification refused while the window is open; "resolve" the manager settles the
 // customer's dispute (shares not adding up to 100 refused at the field); "admin" the
 // administrator registers a technician with a certificate and an instrument, sets warranty
-// terms, a visit policy and a person. The exit code says whether all held.
+// terms, a visit policy and a person, and onboards customers from a spreadsheet. The exit code
+// says whether all held.
 import { mkdirSync } from "node:fs";
 import { WAIT, check, desktop, pickNth, shot, sign, signInWith, step, steps } from "./lib.mjs";
 
@@ -389,6 +390,35 @@ async function adminPhase() {
     await page.getByTestId("person-password").fill("call desk and kettle 9");
     await page.getByTestId("person-add").click();
     await page.locator("[data-testid=people] .ant-table-row", { hasText: "wang.fang" }).waitFor({ timeout: WAIT });
+  });
+
+  await step("a customer sheet is checked (its problem shown at its cell), imported, imported again without a change, and exported", async () => {
+    const page = current;
+    await page.getByTestId("tab-onboarding").click();
+    const csv = "organization_name,Contact,Contact's phone\nE2E Cold Chain,Chen Jing,13900000001\nE2E Depot,Sun Li,\n";
+    await page.getByTestId("sheet-file").setInputFiles({ name: "customers.csv", mimeType: "text/csv", buffer: Buffer.from(csv) });
+    check(await page.getByTestId("sheet-import").isDisabled(), "import is offered before the sheet was checked");
+    const count = async (word) => Number(await page.getByTestId(`sheet-${word}`).getAttribute("data-count"));
+    const report = async (button, validateOnly) => {
+      await page.getByTestId(button).click();
+      await page.locator(`[data-testid=sheet-report][data-validate-only=${validateOnly}]`).waitFor({ timeout: WAIT });
+    };
+    await report("sheet-check", true);
+    const problems = await page.locator("[data-testid=sheet-problems] .ant-table-row").allTextContents();
+    check(problems.length === 1 && problems[0].startsWith("C3"), `the missing phone is not shown at C3: ${JSON.stringify(problems)}`);
+    check((await count("sheetWouldCreate")) === 1 && (await count("sheetRefused")) === 1, "the preview's counts are wrong");
+    await shot(page, "admin-onboarding");
+    await report("sheet-import", false);
+    check((await count("sheetCreated")) === 1, "the valid customer was not created");
+    await report("sheet-check", true);
+    await report("sheet-import", false);
+    check((await count("sheetCreated")) === 0 && (await count("sheetUnchanged")) === 1, "a second import changed something");
+    const [download] = await Promise.all([page.waitForEvent("download"), page.getByTestId("sheet-export-csv").click()]);
+    check(/^customers-.*\.csv$/.test(download.suggestedFilename()), `export file name ${download.suggestedFilename()}`);
+    const stream = await download.createReadStream();
+    let text = "";
+    for await (const chunk of stream) text += chunk.toString("utf8");
+    check(text.includes("E2E Cold Chain") && !text.includes("E2E Depot"), `the export holds ${text}`);
     await page.context().close();
   });
 }

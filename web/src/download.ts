@@ -6,6 +6,12 @@ export async function saveStream(chunks: AsyncIterable<{ chunk: Uint8Array }>, f
     parts.push(message.chunk);
     size += message.chunk.length;
   }
+  saveBytes(parts, fileName, type);
+  return size;
+}
+
+// Saves bytes as a file the browser downloads.
+export function saveBytes(parts: Uint8Array[], fileName: string, type: string) {
   const url = URL.createObjectURL(new Blob(parts as BlobPart[], { type }));
   const link = document.createElement("a");
   link.href = url;
@@ -14,5 +20,4 @@ export async function saveStream(chunks: AsyncIterable<{ chunk: Uint8Array }>, f
   link.click();
   link.remove();
   window.setTimeout(() => URL.revokeObjectURL(url), 10_000);
-  return size;
 }

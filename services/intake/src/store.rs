@@ -4,8 +4,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde::Serialize;
 use steelcare_store::entity::{
@@ -82,18 +81,20 @@ pub async fn replace_warranty_terms(
         .filter(warranty_terms::Column::ProjectId.eq(project_id))
         .exec(conn)
         .await?;
-    for term in terms {
-        warranty_terms::ActiveModel {
-            id: Set(uuid::Uuid::now_v7().to_string()),
-            project_id: Set(project_id.to_owned()),
-            scope: Set(term.scope.as_str().to_owned()),
-            start_date: Set(term.start.to_string()),
-            months: Set(i32::try_from(term.months).unwrap_or(i32::MAX)),
-            note: Set(term.note.clone()),
-        }
-        .insert(conn)
-        .await?;
+    if terms.is_empty() {
+        return Ok(());
     }
+    // One statement for all of them (an import writes thousands of projects' terms).
+    warranty_terms::Entity::insert_many(terms.iter().map(|term| warranty_terms::ActiveModel {
+        id: Set(uuid::Uuid::now_v7().to_string()),
+        project_id: Set(project_id.to_owned()),
+        scope: Set(term.scope.as_str().to_owned()),
+        start_date: Set(term.start.to_string()),
+        months: Set(i32::try_from(term.months).unwrap_or(i32::MAX)),
+        note: Set(term.note.clone()),
+    }))
+    .exec(conn)
+    .await?;
     Ok(())
 }
 

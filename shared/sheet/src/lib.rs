@@ -243,6 +243,10 @@ pub fn read(
     columns: &[&'static str],
     required: &[&'static str],
 ) -> Result<Table, Msg> {
+    if content.starts_with(b"\xD0\xCF\x11\xE0") {
+        // The binary workbook of Excel 97–2003.
+        return Err(msg!("sheet-old-xls"));
+    }
     let grid = match Format::detect(content) {
         Format::Xlsx => read_xlsx(content)?,
         Format::Csv => read_csv(content)?,
@@ -829,6 +833,8 @@ mod tests {
         assert!(err.english().contains("UTF-8"), "{}", err.english());
         let err = read(b"PK\x03\x04broken", &COLUMNS, &[]).unwrap_err();
         assert!(err.english().contains(".xlsx"), "{}", err.english());
+        let err = read(b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1", &COLUMNS, &[]).unwrap_err();
+        assert!(err.english().contains("Excel 97"), "{}", err.english());
     }
 
     #[test]

@@ -6,6 +6,7 @@ mod analytics;
 mod archive;
 mod dispatch;
 mod intake;
+mod onboarding;
 mod survey;
 
 use std::path::PathBuf;
@@ -124,6 +125,16 @@ enum Target {
         #[arg(long, default_value = "configured")]
         label: String,
     },
+    /// Onboarding spreadsheets of customers, projects and technicians: preview, import,
+    /// re-import and export, in rows per second.
+    Onboarding {
+        /// Rows of each sheet.
+        #[arg(long, default_value_t = 10_000)]
+        rows: usize,
+        /// Label printed with the figures.
+        #[arg(long, default_value = "configured")]
+        label: String,
+    },
     /// Judging measurements against the tolerance table (the repair rules), in memory.
     Judge {
         /// Measurements judged per round.
@@ -235,6 +246,16 @@ async fn run(target: Target, settings: Settings) -> Result<(), String> {
                     rounds,
                     label,
                 },
+            )
+            .await
+        }
+        Target::Onboarding { rows, label } => {
+            if rows == 0 {
+                return Err("--rows must be positive".to_owned());
+            }
+            crate::onboarding::onboarding(
+                settings,
+                crate::onboarding::OnboardingBenchOptions { rows, label },
             )
             .await
         }

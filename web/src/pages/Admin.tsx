@@ -15,6 +15,7 @@ import { enumLabel, enumValues, useI18n, type EnumName } from "../i18n";
 import { ErrorAlert, clearEdited, showError } from "../components";
 import { dayText, localInput, toDate } from "../time";
 import { calendarDate } from "../measure";
+import Onboarding from "./Onboarding";
 
 const DAY = 86_400_000;
 
@@ -406,6 +407,7 @@ export default function Admin() {
           { key: "terms", label: t("warrantyTerms"), children: <WarrantyTerms /> },
           { key: "visits", label: t("visitPolicy"), children: <VisitPolicy /> },
           { key: "people", label: t("people"), children: <People /> },
+          { key: "onboarding", label: <span data-testid="tab-onboarding">{t("onboarding")}</span>, children: <Onboarding /> },
         ]}
       />
     </Card>

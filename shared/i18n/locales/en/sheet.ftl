@@ -68,3 +68,4 @@ sheet-column-instrument_kind = Instrument
 sheet-column-instrument_serial = Instrument serial number
 sheet-column-instrument_calibrated_until = Calibration valid until
 sheet-customer-ambiguous = more than one customer is called “{ $name }”: rename one first
+sheet-old-xls = this is an Excel 97–2003 workbook (.xls): save it as .xlsx and try again

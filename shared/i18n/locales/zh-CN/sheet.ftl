@@ -67,3 +67,4 @@ sheet-column-instrument_kind = 仪器
 sheet-column-instrument_serial = 仪器编号
 sheet-column-instrument_calibrated_until = 检定有效期至
 sheet-customer-ambiguous = 名为“{ $name }”的客户不止一个：请先改名区分
+sheet-old-xls = 这是 Excel 97–2003 工作簿（.xls）：请另存为 .xlsx 后重试

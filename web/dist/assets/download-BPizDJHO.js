@@ -1,0 +1,1 @@
+async function e(e,n,r){let i=[],a=0;for await(let t of e)i.push(t.chunk),a+=t.chunk.length;return t(i,n,r),a}function t(e,t,n){let r=URL.createObjectURL(new Blob(e,{type:n})),i=document.createElement(`a`);i.href=r,i.download=t,document.body.appendChild(i),i.click(),i.remove(),window.setTimeout(()=>URL.revokeObjectURL(r),1e4)}export{e as n,t};

@@ -1,1 +1,0 @@
-async function e(e,t,n){let r=[],i=0;for await(let t of e)r.push(t.chunk),i+=t.chunk.length;let a=URL.createObjectURL(new Blob(r,{type:n})),o=document.createElement(`a`);return o.href=a,o.download=t,document.body.appendChild(o),o.click(),o.remove(),window.setTimeout(()=>URL.revokeObjectURL(a),1e4),i}export{e as t};

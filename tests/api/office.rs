@@ -274,7 +274,7 @@ async fn a_case_goes_through_the_office_from_the_plan_to_the_archive() {
         assert!(action.pattern.as_ref().is_some_and(|p| p.category != 0));
 
         // The administrator's screens.
-        run_script("office.mjs", config("admin"), &backend, &chromium, 2).await;
+        run_script("office.mjs", config("admin"), &backend, &chromium, 3).await;
         let dispatcher = desk.office.dispatcher.clone();
         let registered = desk
             .office
@@ -325,6 +325,25 @@ async fn a_case_goes_through_the_office_from_the_plan_to_the_archive() {
             .map(|w| w.months)
             .collect();
         assert_eq!(months, [72], "lengthened, and listed once");
+        // The sheet's valid customer, once; the one without a phone not at all.
+        let customers = desk
+            .office
+            .intake
+            .list_customers(authed(
+                steelcare_proto::intake::v1::ListCustomersRequest::default(),
+                &desk.office.agent,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .customers;
+        let named = |name: &str| {
+            customers
+                .iter()
+                .filter(|c| c.organization_name == name)
+                .count()
+        };
+        assert_eq!((named("E2E Cold Chain"), named("E2E Depot")), (1, 0));
         desk.office.app.stop().await.unwrap();
     }
 }

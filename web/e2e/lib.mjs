@@ -115,6 +115,22 @@ export function storedOutbox(page) {
 }
 
 /** Waits until `holds()` (async) is true, checking every 200 ms (WAIT at most). */
+/** Clicks `button` until `shown` is visible. Under the full suite's load a click can land while
+ * a page that was just opened is still settling and be lost (seen once on the administrator's
+ * first click); a person would click again, and so does this. */
+export async function clickUntilShown(button, shown) {
+  const deadline = Date.now() + WAIT;
+  for (;;) {
+    await button.click();
+    try {
+      await shown.waitFor({ timeout: 3_000 });
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+    }
+  }
+}
+
 export async function eventually(holds, what) {
   const deadline = Date.now() + WAIT;
   while (!(await holds())) {

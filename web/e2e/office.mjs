@@ -11,7 +11,7 @@
 // terms, a visit policy and a person, and onboards customers from a spreadsheet. The exit code
 // says whether all held.
 import { mkdirSync } from "node:fs";
-import { WAIT, check, desktop, pickNth, shot, sign, signInWith, step, steps } from "./lib.mjs";
+import { WAIT, check, clickUntilShown, desktop, pickNth, shot, sign, signInWith, step, steps } from "./lib.mjs";
 
 const env = JSON.parse(process.env.STEELCARE_E2E ?? "{}");
 const browser = await desktop();
@@ -332,7 +332,7 @@ async function adminPhase() {
   await step("the administrator registers a technician: regions refused at the field, then saved with an expired certificate and a calibration running out flagged", async () => {
     const page = (current = await signInWith(browser, env.url, env.tokens.admin));
     await page.goto(`${env.url}/admin`);
-    await page.getByTestId("tech-add").click();
+    await clickUntilShown(page.getByTestId("tech-add"), page.getByTestId("tech-id"));
     await page.getByTestId("tech-id").fill("t-new");
     await page.getByTestId("tech-name").fill("周新");
     await page.getByTestId("tech-phone").fill("13700000000");

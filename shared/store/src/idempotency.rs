@@ -26,12 +26,42 @@ pub async fn lookup(
     let found = idempotency_keys::Entity::find_by_id((scope.to_owned(), request_id.to_owned()))
         .one(conn)
         .await?;
-    match found {
-        None => Ok(None),
-        Some(row) if row.request_hash == hash => Ok(Some(row.resource_id)),
-        Some(_) => Err(StoreError::IdempotencyMismatch {
-            request_id: request_id.to_owned(),
-        }),
+    found.map(|row| check(&row, hash)).transpose()
+}
+
+/// The stored keys among `keys` (scope, request id), in one query: concurrent creates look
+/// theirs up together. Compare each one's hash with [`check`].
+pub async fn find_many(
+    conn: &impl ConnectionTrait,
+    keys: &[(String, String)],
+) -> Result<Vec<idempotency_keys::Model>, StoreError> {
+    use sea_orm::{ColumnTrait, Condition, QueryFilter};
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut any = Condition::any();
+    for (scope, request_id) in keys {
+        any = any.add(
+            Condition::all()
+                .add(idempotency_keys::Column::Scope.eq(scope.as_str()))
+                .add(idempotency_keys::Column::RequestId.eq(request_id.as_str())),
+        );
+    }
+    Ok(idempotency_keys::Entity::find()
+        .filter(any)
+        .all(conn)
+        .await?)
+}
+
+/// What a stored key means for a request with payload `hash`: the resource it created, or
+/// [`StoreError::IdempotencyMismatch`] when the id was used with a different payload.
+pub fn check(found: &idempotency_keys::Model, hash: &str) -> Result<String, StoreError> {
+    if found.request_hash == hash {
+        Ok(found.resource_id.clone())
+    } else {
+        Err(StoreError::IdempotencyMismatch {
+            request_id: found.request_id.clone(),
+        })
     }
 }
 

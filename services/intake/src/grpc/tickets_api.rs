@@ -110,12 +110,9 @@ impl IntakeService {
         &self,
         ctx: &RequestContext,
         new: &NewTicket,
+        found: Option<crate::batch::ProjectWithTerms>,
     ) -> Result<crate::batch::ProjectWithTerms, ApiError> {
-        let (project, terms) = self
-            .projects
-            .project(&new.project_id)
-            .await?
-            .ok_or_else(|| not_found("project", &new.project_id))?;
+        let (project, terms) = found.ok_or_else(|| not_found("project", &new.project_id))?;
         if !visible(&ctx.caller, &project.customer_id) {
             return Err(ApiError::invalid(
                 "project_id",
@@ -156,20 +153,18 @@ impl IntakeService {
         }
         let now = steelcare_store::now();
         let new = NewTicket::parse(&request, now)?;
-        if let Some(rid) = &new.request_id
-            && let Some(existing) = idempotency::lookup(
-                &self.db,
-                &idempotency_scope("CreateTicket", &ctx.caller),
-                rid,
-                hash,
-            )
-            .await?
-        {
+        let key = new
+            .request_id
+            .as_ref()
+            .map(|rid| (idempotency_scope("CreateTicket", &ctx.caller), rid.clone()));
+        let reading = self.projects.read(&new.project_id, key).await?;
+        if let Some(earlier) = &reading.earlier {
+            let existing = idempotency::check(earlier, hash)?;
             return Ok(pb::CreateTicketResponse {
                 ticket: Some(self.ticket_response(&existing, ctx.locale).await?),
             });
         }
-        let (project, terms) = self.project_for(ctx, &new).await?;
+        let (project, terms) = self.project_for(ctx, &new, reading.project).await?;
         let draft = self.ticket_draft(ctx, &new, &project, &terms, now, hash);
         self.ensure_sequence(&AcceptanceNumber::day_key(draft.day))
             .await?;

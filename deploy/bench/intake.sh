@@ -7,7 +7,8 @@
 #      services' consumers run elsewhere) on SQLite and on PostgreSQL, and once more with
 #      every service in the one process (postgres+redis, all), then with intake and dispatch
 #      only and with every service but dispatch (whose work takes the one process's share);
-#   3. the ratio ours / pgbench at 16 clients.
+#   3. the ratio ours / pgbench at 16 clients, the ceiling being the median of three readings of
+#      limits.sh: before, between and after our runs (it moves by a quarter within an hour).
 #   backends: sqlite (embedded bus, the no-servers default), postgres (embedded bus in
 #   PostgreSQL), postgres+redis (the Kubernetes deployment's engines).
 # Usage: deploy/bench/intake.sh [seconds per level]   (PostgreSQL on 127.0.0.1:5432, trust or
@@ -47,6 +48,9 @@ echo "$pg"
 prefix="steelcare-bench-$$:"
 pgredis=$(pg_bench postgres+redis intake STEELCARE__REDIS__URL=redis://127.0.0.1:6379 STEELCARE__REDIS__KEY_PREFIX="$prefix")
 echo "$pgredis"
+# The ceiling moves by a quarter within an hour here: measure it again between our runs.
+limits_middle=$(bash "$root/../shared/bench/limits.sh" "$secs")
+echo "$limits_middle"
 redis-cli --scan --pattern "$prefix*" | xargs -r -n 500 redis-cli DEL >/dev/null || true
 all=$(pg_bench postgres+redis,all all STEELCARE__REDIS__URL=redis://127.0.0.1:6379 STEELCARE__REDIS__KEY_PREFIX="${prefix}all:")
 echo "$all"
@@ -60,7 +64,14 @@ butdispatch=$(pg_bench postgres+redis,all-but-dispatch intake,repair,acceptance,
 echo "$butdispatch"
 redis-cli --scan --pattern "$prefix*" | xargs -r -n 500 redis-cli DEL >/dev/null || true
 
-ceiling=$(echo "$limits" | awk '/pg_ticket_tx clients=16/ { sub("tps=", "", $3); print $3 }')
+limits_last=$(bash "$root/../shared/bench/limits.sh" "$secs")
+echo "$limits_last"
+
+# The ceiling is the median of the three readings taken before, between and after our runs.
+readings=$(printf '%s\n%s\n%s\n' "$limits" "$limits_middle" "$limits_last" |
+  awk '/pg_ticket_tx clients=16/ { sub("tps=", "", $3); print $3 }' | sort -n)
+ceiling=$(echo "$readings" | sed -n 2p)
+echo "pgbench_at_16_clients readings=$(echo $readings | tr ' ' ',') median=$ceiling"
 for run in sqlite pg pgredis all withdispatch butdispatch; do
   line=$(echo "${!run}" | grep 'clients=16 ')
   tps=$(echo "$line" | sed -E 's/.* tps=([0-9.]+).*/\1/')

@@ -195,9 +195,15 @@ pub fn technician_of(rows: &[&Row]) -> Result<pb::Technician, Vec<Problem>> {
             instruments.push(i);
         }
     }
-    let latitude = first.get("base_latitude");
-    let longitude = first.get("base_longitude");
-    let base_location = (!latitude.is_empty() || !longitude.is_empty()).then(|| common::GeoPoint {
+    let latitude = !first.get("base_latitude").is_empty();
+    let longitude = !first.get("base_longitude").is_empty();
+    sheet::both_or_neither(
+        first,
+        ("base_latitude", latitude),
+        ("base_longitude", longitude),
+        &mut out,
+    );
+    let base_location = (latitude && longitude).then(|| common::GeoPoint {
         latitude: sheet::number(first, "base_latitude", &mut out),
         longitude: sheet::number(first, "base_longitude", &mut out),
     });

@@ -322,15 +322,10 @@ pub fn stored_facts(
     })
 }
 
-/// A project row read into a RegisterProject request for `customer_id`, checked as
-/// RegisterProject checks it.
-pub fn project_of(
-    row: &Row,
-    customer_id: &str,
-    today: NaiveDate,
-) -> Result<ProjectRow, Vec<Problem>> {
-    let mut out = Vec::new();
-    let structure_type = match row.get("structure_type") {
+/// A structure type cell (its name or label); 0 when empty (the API says it is required), and
+/// an impossible value with a problem when unknown.
+fn structure_type(row: &Row, out: &mut Vec<Problem>) -> i32 {
+    match row.get("structure_type") {
         "" => 0,
         text => sheet::enum_value(text, "StructureType", |n| {
             pb::StructureType::try_from(n).ok().map(|s| s.as_str_name())
@@ -343,24 +338,50 @@ pub fn project_of(
             ));
             -1
         }),
-    };
-    let latitude: Option<f64> =
-        (!row.get("latitude").is_empty()).then(|| sheet::number(row, "latitude", &mut out));
-    let longitude: Option<f64> =
-        (!row.get("longitude").is_empty()).then(|| sheet::number(row, "longitude", &mut out));
-    let mut term_columns = Vec::new();
-    let mut warranty_terms = Vec::new();
-    for (scope, column) in TERM_COLUMNS {
-        if !row.get(column).is_empty() {
-            term_columns.push(column);
-            warranty_terms.push(pb::WarrantyTerm {
-                scope: scope.proto_value(),
-                months: sheet::number(row, column, &mut out),
-                ..Default::default()
-            });
-        }
     }
-    let request = pb::RegisterProjectRequest {
+}
+
+/// The warranty terms a row gives, and the column of each (in the terms' order).
+fn warranty_terms(row: &Row, out: &mut Vec<Problem>) -> (Vec<pb::WarrantyTerm>, Vec<&'static str>) {
+    TERM_COLUMNS
+        .iter()
+        .filter(|(_, column)| !row.get(column).is_empty())
+        .map(|(scope, column)| {
+            let term = pb::WarrantyTerm {
+                scope: scope.proto_value(),
+                months: sheet::number(row, column, out),
+                ..Default::default()
+            };
+            (term, *column)
+        })
+        .unzip()
+}
+
+/// A project row as the RegisterProject request for `customer_id`; what the sheet could not
+/// read goes to `out`.
+fn register_request(
+    row: &Row,
+    customer_id: &str,
+    warranty_terms: Vec<pb::WarrantyTerm>,
+    out: &mut Vec<Problem>,
+) -> pb::RegisterProjectRequest {
+    let coordinate = |column: &'static str, out: &mut Vec<Problem>| -> Option<f64> {
+        (!row.get(column).is_empty()).then(|| sheet::number(row, column, out))
+    };
+    let (latitude, longitude) = (coordinate("latitude", out), coordinate("longitude", out));
+    sheet::both_or_neither(
+        row,
+        ("latitude", latitude.is_some()),
+        ("longitude", longitude.is_some()),
+        out,
+    );
+    let position = latitude
+        .zip(longitude)
+        .map(|(latitude, longitude)| common::GeoPoint {
+            latitude,
+            longitude,
+        });
+    pb::RegisterProjectRequest {
         request_id: String::new(),
         customer_id: customer_id.to_owned(),
         name: row.get("project_name").to_owned(),
@@ -369,16 +390,11 @@ pub fn project_of(
             city: row.get("city").to_owned(),
             district: row.get("district").to_owned(),
             street: row.get("street").to_owned(),
-            position: latitude
-                .zip(longitude)
-                .map(|(latitude, longitude)| common::GeoPoint {
-                    latitude,
-                    longitude,
-                }),
+            position,
         }),
         contract_number: row.get("contract_number").to_owned(),
-        structure_type,
-        completion_acceptance_date: sheet::date(row, "completion_date", &mut out).map(to_date),
+        structure_type: structure_type(row, out),
+        completion_acceptance_date: sheet::date(row, "completion_date", out).map(to_date),
         technical_lead: Some(common::PersonRef {
             display_name: row.get("technical_lead_name").to_owned(),
             phone: row.get("technical_lead_phone").to_owned(),
@@ -390,9 +406,20 @@ pub fn project_of(
             ..Default::default()
         }),
         warranty_terms,
-        design_service_life_years: sheet::number(row, "design_service_life_years", &mut out),
-    };
-    let parsed = NewProject::parse(&request, today);
+        design_service_life_years: sheet::number(row, "design_service_life_years", out),
+    }
+}
+
+/// A project row read into a RegisterProject request for `customer_id`, checked as
+/// RegisterProject checks it; every problem placed at its cell.
+pub fn project_of(
+    row: &Row,
+    customer_id: &str,
+    today: NaiveDate,
+) -> Result<ProjectRow, Vec<Problem>> {
+    let mut out = Vec::new();
+    let (terms, term_columns) = warranty_terms(row, &mut out);
+    let request = register_request(row, customer_id, terms, &mut out);
     let dossier = DOSSIER_KINDS
         .iter()
         .zip(DOSSIER_COLUMNS)
@@ -410,7 +437,7 @@ pub fn project_of(
         }
         sheet::locate(&[row], "", &PROJECT_FIELDS, field)
     };
-    match parsed {
+    match NewProject::parse(&request, today) {
         Ok(new) if out.is_empty() => Ok(ProjectRow { new, dossier }),
         Ok(_) => Err(out),
         Err(err) => {

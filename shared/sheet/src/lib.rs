@@ -486,6 +486,20 @@ pub fn date(row: &Row, column: &'static str, out: &mut Vec<Problem>) -> Option<N
     parsed
 }
 
+/// Two cells that go together (a latitude and its longitude): one without the other is a
+/// problem at the empty one.
+pub fn both_or_neither(
+    row: &Row,
+    (first, has_first): (&'static str, bool),
+    (second, has_second): (&'static str, bool),
+    out: &mut Vec<Problem>,
+) {
+    if has_first != has_second {
+        let missing = if has_first { second } else { first };
+        out.push(Problem::at(row, missing, msg!("field-required")));
+    }
+}
+
 /// A list in one cell, split at commas, semicolons, 、 and line breaks (ASCII or full width).
 pub fn split_list(text: &str) -> Vec<String> {
     text.split([',', ';', '，', '；', '、', '\n'])
@@ -879,6 +893,17 @@ mod tests {
             locate(&rows, "contacts", &columns, "contacts[7].email"),
             (4, None)
         );
+    }
+
+    #[test]
+    fn a_latitude_without_its_longitude_is_a_problem_at_the_empty_cell() {
+        let row = Row::new(5, [("latitude", "31.3".to_owned())]);
+        let mut out = Vec::new();
+        both_or_neither(&row, ("latitude", true), ("longitude", false), &mut out);
+        both_or_neither(&row, ("latitude", true), ("longitude", true), &mut out);
+        both_or_neither(&row, ("latitude", false), ("longitude", false), &mut out);
+        let at: Vec<(usize, Option<&str>)> = out.iter().map(|p| (p.row, p.column)).collect();
+        assert_eq!(at, [(5, Some("longitude"))]);
     }
 
     #[test]

@@ -96,26 +96,126 @@ async fn plan_customers(
     Ok(plan)
 }
 
+/// What is stored that a project sheet is compared with, read once for the whole sheet.
+struct StoredProjects {
+    /// Customer ids by organisation name (a name two customers share has two).
+    customer_ids: HashMap<String, Vec<String>>,
+    by_contract: HashMap<String, projects::Model>,
+    terms: HashMap<String, Vec<warranty_terms::Model>>,
+    items: HashMap<String, Vec<dossier_items::Model>>,
+}
+
+/// What the sheet's record of a project asks: a change, nothing, or its problems.
+enum Decision {
+    Change(ProjectChange),
+    Unchanged,
+    Refused(Vec<Problem>),
+}
+
+impl StoredProjects {
+    async fn load(conn: &impl sea_orm::ConnectionTrait) -> Result<Self, ApiError> {
+        let mut customer_ids: HashMap<String, Vec<String>> = HashMap::new();
+        for c in store::all_customers(conn).await? {
+            customer_ids
+                .entry(c.organization_name)
+                .or_default()
+                .push(c.id);
+        }
+        let by_contract = store::all_projects(conn)
+            .await?
+            .into_iter()
+            .map(|p| (p.contract_number.clone(), p))
+            .collect();
+        Ok(StoredProjects {
+            customer_ids,
+            by_contract,
+            terms: store::all_warranty_terms(conn).await?,
+            items: store::all_dossier_items(conn).await?,
+        })
+    }
+
+    /// The customer a row names by organisation name ("" when it names none: the API's check
+    /// then says it is required).
+    fn customer_of(&self, row: &sheet::Row) -> Result<String, Problem> {
+        let name = row.get("customer");
+        match self.customer_ids.get(name).map(Vec::as_slice) {
+            Some([id]) => Ok(id.clone()),
+            Some([_, _, ..]) => Err(Problem::at(
+                row,
+                "customer",
+                msg!("sheet-customer-ambiguous", name = name.to_owned()),
+            )),
+            _ if name.is_empty() => Ok(String::new()),
+            _ => Err(Problem::at(
+                row,
+                "customer",
+                msg!("sheet-no-customer", name = name.to_owned()),
+            )),
+        }
+    }
+
+    /// Decides the project of `contract` from its rows (more than one is refused).
+    fn decide(
+        &self,
+        contract: &str,
+        rows: &[&sheet::Row],
+        today: NaiveDate,
+    ) -> Result<Decision, ApiError> {
+        let row = rows[0];
+        if rows.len() > 1 {
+            let repeats = rows[1..].iter().map(|r| {
+                Problem::at(
+                    r,
+                    "contract_number",
+                    msg!("sheet-repeats-row", row = row.number),
+                )
+            });
+            return Ok(Decision::Refused(repeats.collect()));
+        }
+        let customer_id = match self.customer_of(row) {
+            Ok(id) => id,
+            Err(problem) => return Ok(Decision::Refused(vec![problem])),
+        };
+        let parsed = match sheets::project_of(row, &customer_id, today) {
+            Ok(parsed) => parsed,
+            Err(problems) => return Ok(Decision::Refused(problems)),
+        };
+        let Some(existing) = self.by_contract.get(contract) else {
+            return Ok(Decision::Change(ProjectChange::Create(Box::new(parsed))));
+        };
+        if existing.customer_id != customer_id {
+            let contract = contract.to_owned();
+            return Ok(Decision::Refused(vec![Problem::at(
+                row,
+                "customer",
+                msg!("sheet-contract-of-other-customer", contract = contract),
+            )]));
+        }
+        let before = sheets::stored_facts(
+            existing,
+            self.terms.get(&existing.id).map_or(&[], Vec::as_slice),
+            self.items.get(&existing.id).map_or(&[], Vec::as_slice),
+        )?;
+        if before == parsed.facts() {
+            return Ok(Decision::Unchanged);
+        }
+        Ok(Decision::Change(ProjectChange::Update(Box::new(
+            ProjectUpdate {
+                stored: existing.clone(),
+                before,
+                sheet: parsed,
+            },
+        ))))
+    }
+}
+
 /// Decides project by project: created, changed or left alone.
 async fn plan_projects(
     conn: &impl sea_orm::ConnectionTrait,
     table: &Table,
     today: NaiveDate,
 ) -> Result<Plan<ProjectChange>, ApiError> {
-    let mut customer_ids: HashMap<String, Vec<String>> = HashMap::new();
-    for c in store::all_customers(conn).await? {
-        customer_ids
-            .entry(c.organization_name)
-            .or_default()
-            .push(c.id);
-    }
-    let stored: HashMap<String, projects::Model> = store::all_projects(conn)
-        .await?
-        .into_iter()
-        .map(|p| (p.contract_number.clone(), p))
-        .collect();
-    let terms = store::all_warranty_terms(conn).await?;
-    let items = store::all_dossier_items(conn).await?;
+    let stored = StoredProjects::load(conn).await?;
     let mut plan = Plan::default();
     let (groups, keyless) = sheet::group(&table.rows, "contract_number");
     for row in keyless {
@@ -126,81 +226,16 @@ async fn plan_projects(
         )]);
     }
     for (contract, rows) in groups {
-        let row = rows[0];
-        if rows.len() > 1 {
-            plan.outcome.refuse(
-                rows[1..]
-                    .iter()
-                    .map(|r| {
-                        Problem::at(
-                            r,
-                            "contract_number",
-                            msg!("sheet-repeats-row", row = row.number),
-                        )
-                    })
-                    .collect(),
-            );
-            continue;
-        }
-        let customer = row.get("customer");
-        let customer_id = match customer_ids.get(customer).map(Vec::as_slice) {
-            Some([id]) => id.clone(),
-            Some([_, _, ..]) => {
-                plan.outcome.refuse(vec![Problem::at(
-                    row,
-                    "customer",
-                    msg!("sheet-customer-ambiguous", name = customer.to_owned()),
-                )]);
-                continue;
+        match stored.decide(&contract, &rows, today)? {
+            Decision::Change(change) => {
+                match change {
+                    ProjectChange::Create(_) => plan.outcome.created += 1,
+                    ProjectChange::Update(_) => plan.outcome.updated += 1,
+                }
+                plan.changes.push(change);
             }
-            _ if customer.is_empty() => String::new(),
-            _ => {
-                plan.outcome.refuse(vec![Problem::at(
-                    row,
-                    "customer",
-                    msg!("sheet-no-customer", name = customer.to_owned()),
-                )]);
-                continue;
-            }
-        };
-        let parsed = match sheets::project_of(row, &customer_id, today) {
-            Ok(parsed) => parsed,
-            Err(problems) => {
-                plan.outcome.refuse(problems);
-                continue;
-            }
-        };
-        let Some(existing) = stored.get(&contract) else {
-            plan.outcome.created += 1;
-            plan.changes.push(ProjectChange::Create(Box::new(parsed)));
-            continue;
-        };
-        if existing.customer_id != customer_id {
-            plan.outcome.refuse(vec![Problem::at(
-                row,
-                "customer",
-                msg!(
-                    "sheet-contract-of-other-customer",
-                    contract = contract.clone()
-                ),
-            )]);
-            continue;
-        }
-        let before = sheets::stored_facts(
-            existing,
-            terms.get(&existing.id).map_or(&[], Vec::as_slice),
-            items.get(&existing.id).map_or(&[], Vec::as_slice),
-        )?;
-        if before == parsed.facts() {
-            plan.outcome.unchanged += 1;
-        } else {
-            plan.outcome.updated += 1;
-            plan.changes
-                .push(ProjectChange::Update(Box::new(ProjectUpdate {
-                    stored: existing.clone(),
-                    before,
-                    sheet: parsed,
-                })));
+            Decision::Unchanged => plan.outcome.unchanged += 1,
+            Decision::Refused(problems) => plan.outcome.refuse(problems),
         }
     }
     Ok(plan)

@@ -8,10 +8,12 @@ use steelcare_i18n::Locale;
 use steelcare_proto::common::v1 as common;
 use steelcare_proto::dispatch::v1 as pb;
 use steelcare_proto::intake::v1 as intake;
+use steelcare_proto::intake::v1::intake_service_client::IntakeServiceClient;
 use steelcare_sheet::{Cell, Format};
 use steelcare_store::entity::audit_log;
 use steelcare_tests::{authed, backends, in_language};
 use tonic::Code;
+use tonic::transport::Channel;
 
 use crate::dispatch::Office;
 
@@ -622,5 +624,61 @@ async fn technicians_import_with_their_certificates_and_keep_their_duty_status()
             .await
             .unwrap_err();
         assert_eq!(err.code(), Code::PermissionDenied);
+    }
+}
+
+#[tokio::test]
+async fn two_imports_of_one_sheet_at_once_create_each_customer_once() {
+    for backend in backends() {
+        let office = Office::open(&backend, &[("STEELCARE__DISPATCH__WORKERS", "0")]).await;
+        let sheet: String =
+            std::iter::once("organization_name,contact_name,contact_phone\n".to_owned())
+                .chain((0..50).map(|i| format!("Racing Co {i},Contact {i},1390000{i:04}\n")))
+                .collect();
+        let import = |mut intake: IntakeServiceClient<Channel>, token: String, sheet: String| async move {
+            intake
+                .import_customers(authed(
+                    intake::ImportCustomersRequest {
+                        sheet: upload(sheet.into_bytes()),
+                        validate_only: false,
+                    },
+                    &token,
+                ))
+                .await
+                .unwrap()
+                .into_inner()
+                .report
+                .unwrap()
+        };
+        let (a, b) = tokio::join!(
+            import(office.intake.clone(), office.agent.clone(), sheet.clone()),
+            import(office.intake.clone(), office.agent.clone(), sheet),
+        );
+        assert_eq!(
+            a.created + b.created,
+            50,
+            "{:?} / {:?}",
+            counts(&a),
+            counts(&b)
+        );
+        assert_eq!(a.unchanged + b.unchanged, 50);
+        let mut intake = office.intake.clone();
+        let listed = intake
+            .list_customers(authed(
+                intake::ListCustomersRequest {
+                    page_size: 500,
+                    ..Default::default()
+                },
+                &office.agent,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .customers;
+        let racing = listed
+            .iter()
+            .filter(|c| c.organization_name.starts_with("Racing Co "))
+            .count();
+        assert_eq!(racing, 50, "a customer was created twice");
     }
 }

@@ -55,6 +55,17 @@ impl Format {
     }
 }
 
+/// The advisory lock keys that make imports of one kind run one at a time (two imports of the
+/// same sheet at once would both find a customer missing and both create it).
+pub mod locks {
+    /// Customer sheets.
+    pub const CUSTOMERS: i64 = 0x5343_5348_0001;
+    /// Project sheets.
+    pub const PROJECTS: i64 = 0x5343_5348_0002;
+    /// Technician sheets.
+    pub const TECHNICIANS: i64 = 0x5343_5348_0003;
+}
+
 /// The catalogue id of a column's header.
 pub fn column_label(key: &str) -> Msg {
     Msg::owned(format!("sheet-column-{key}"))

@@ -157,6 +157,24 @@ pub async fn begin_write(db: &Database) -> Result<DatabaseTransaction, DbErr> {
     db.begin_with_options(options).await
 }
 
+/// Begins a write transaction that holds `key` until it ends: on PostgreSQL a transaction-level
+/// advisory lock, so two writers of the same kind (say, two imports of a customer sheet) run one
+/// after the other and the second sees what the first wrote; SQLite's write transactions are one
+/// at a time already.
+pub async fn begin_write_alone(db: &Database, key: i64) -> Result<DatabaseTransaction, DbErr> {
+    use sea_orm::ConnectionTrait;
+    let tx = begin_write(db).await?;
+    if db.get_database_backend() == DbBackend::Postgres {
+        tx.execute_raw(sea_orm::Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_advisory_xact_lock($1)",
+            [key.into()],
+        ))
+        .await?;
+    }
+    Ok(tx)
+}
+
 #[cfg(test)]
 mod tests {
     use super::sqlite_file_path;

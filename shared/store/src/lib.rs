@@ -20,7 +20,7 @@ pub mod page;
 pub mod processed;
 pub mod roles;
 
-pub use db::{Database, begin_write, connect};
+pub use db::{Database, begin_write, begin_write_alone, connect};
 
 /// The current time at the precision both databases keep (microseconds), so a value written
 /// reads back equal.

@@ -129,7 +129,9 @@ impl DispatchService {
             plan_technicians(db, &table).await?.outcome
         } else {
             let now = steelcare_store::now();
-            let tx = begin_write(db).await.map_err(db_err)?;
+            let tx = steelcare_store::begin_write_alone(db, sheet::locks::TECHNICIANS)
+                .await
+                .map_err(db_err)?;
             let plan = plan_technicians(&tx, &table).await?;
             for change in &plan.changes {
                 self.write_imported(&tx, ctx, change, &upload.file_name, now)

@@ -267,7 +267,9 @@ impl IntakeService {
         let outcome = if request.validate_only {
             plan_customers(&self.db, &table).await?.outcome
         } else {
-            let tx = begin_write(&self.db).await.map_err(store_err)?;
+            let tx = steelcare_store::begin_write_alone(&self.db, sheet::locks::CUSTOMERS)
+                .await
+                .map_err(store_err)?;
             let plan = plan_customers(&tx, &table).await?;
             for change in &plan.changes {
                 self.write_customer(&tx, ctx, change, &upload.file_name)
@@ -381,7 +383,9 @@ impl IntakeService {
         let outcome = if request.validate_only {
             plan_projects(&self.db, &table, today).await?.outcome
         } else {
-            let tx = begin_write(&self.db).await.map_err(store_err)?;
+            let tx = steelcare_store::begin_write_alone(&self.db, sheet::locks::PROJECTS)
+                .await
+                .map_err(store_err)?;
             let plan = plan_projects(&tx, &table, today).await?;
             for change in &plan.changes {
                 self.write_project(&tx, ctx, change, &upload.file_name, now)

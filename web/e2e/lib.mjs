@@ -39,8 +39,28 @@ export async function pickNth(page, testId, index) {
   await page.getByTestId(testId).click();
   // The open dropdown: a closed one may linger in the page while it fades.
   const open = page.locator(".ant-select-dropdown:not(.ant-select-dropdown-hidden)").last();
-  await open.locator(".ant-select-item-option").nth(index).click();
-  await open.waitFor({ state: "hidden", timeout: WAIT });
+  await again(
+    () => open.locator(".ant-select-item-option").nth(index).click(),
+    () => open.waitFor({ state: "hidden", timeout: 3_000 }),
+  );
+}
+
+/** Does `act` until `settled` holds (it throws when not, within its own few seconds), for up
+ * to WAIT. Under the full suite's load a click can land while a page is still settling (a
+ * list arriving, a dropdown still opening on a phone) and be lost: seen once on the
+ * administrator's first click and once on a phone's dropdown option. A person would click
+ * again, and so does this. */
+async function again(act, settled) {
+  const deadline = Date.now() + WAIT;
+  for (;;) {
+    await act();
+    try {
+      await settled();
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+    }
+  }
 }
 
 export async function noSidewaysScroll(page, where) {
@@ -115,20 +135,9 @@ export function storedOutbox(page) {
 }
 
 /** Waits until `holds()` (async) is true, checking every 200 ms (WAIT at most). */
-/** Clicks `button` until `shown` is visible. Under the full suite's load a click can land while
- * a page that was just opened is still settling and be lost (seen once on the administrator's
- * first click); a person would click again, and so does this. */
+/** Clicks `button` until `shown` is visible (see `again`). */
 export async function clickUntilShown(button, shown) {
-  const deadline = Date.now() + WAIT;
-  for (;;) {
-    await button.click();
-    try {
-      await shown.waitFor({ timeout: 3_000 });
-      return;
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-    }
-  }
+  await again(() => button.click(), () => shown.waitFor({ timeout: 3_000 }));
 }
 
 export async function eventually(holds, what) {

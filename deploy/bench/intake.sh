@@ -8,7 +8,8 @@
 #      every service in the one process (postgres+redis, all), then with intake and dispatch
 #      only and with every service but dispatch (whose work takes the one process's share);
 #   3. the ratio ours / pgbench at 16 clients, the ceiling being the median of three readings of
-#      limits.sh: before, between and after our runs (it moves by a quarter within an hour).
+#      limits.sh: before, between and after our runs (it moves by a quarter within an hour);
+#      and at one client the latency of a create against pgbench's transaction (median too).
 #   backends: sqlite (embedded bus, the no-servers default), postgres (embedded bus in
 #   PostgreSQL), postgres+redis (the Kubernetes deployment's engines).
 # Usage: deploy/bench/intake.sh [seconds per level]   (PostgreSQL on 127.0.0.1:5432, trust or
@@ -72,6 +73,15 @@ readings=$(printf '%s\n%s\n%s\n' "$limits" "$limits_middle" "$limits_last" |
   awk '/pg_ticket_tx clients=16/ { sub("tps=", "", $3); print $3 }' | sort -n)
 ceiling=$(echo "$readings" | sed -n 2p)
 echo "pgbench_at_16_clients readings=$(echo $readings | tr ' ' ',') median=$ceiling"
+# One client: what a single create costs against pgbench's single-client transaction, as a
+# ratio of latencies (issue 28 asks for at most 2).
+single=$(printf '%s\n%s\n%s\n' "$limits" "$limits_middle" "$limits_last" |
+  awk '/pg_ticket_tx clients=1 / { sub("tps=", "", $3); print $3 }' | sort -n | sed -n 2p)
+for run in sqlite pg pgredis all; do
+  tps=$(echo "${!run}" | grep 'clients=1 ' | sed -E 's/.* tps=([0-9.]+).*/\1/')
+  awk -v ours="$tps" -v limit="$single" -v name="$run" \
+    'BEGIN { printf "latency_at_1_client backend=%s ours_ms=%.2f pgbench_ms=%.2f ratio=%.2f\n", name, 1000 / ours, 1000 / limit, limit / ours }'
+done
 for run in sqlite pg pgredis all withdispatch butdispatch; do
   line=$(echo "${!run}" | grep 'clients=16 ')
   tps=$(echo "$line" | sed -E 's/.* tps=([0-9.]+).*/\1/')

@@ -408,7 +408,8 @@ fn technician_sheet(rows: &[[&str; 9]]) -> Vec<u8> {
 async fn technicians_import_with_their_certificates_and_keep_their_duty_status() {
     for backend in backends() {
         let mut office = Office::open(&backend, &[("STEELCARE__DISPATCH__WORKERS", "0")]).await;
-        let sheet = technician_sheet(&[
+        // Wang on two rows, a certificate each; both sheets below start with him.
+        let wang = [
             [
                 "t-wang",
                 "Wang Wei",
@@ -431,6 +432,10 @@ async fn technicians_import_with_their_certificates_and_keep_their_duty_status()
                 "H-9",
                 "2029/1/31",
             ],
+        ];
+        let sheet = technician_sheet(&[
+            wang[0],
+            wang[1],
             [
                 "t-li",
                 "Li Na",
@@ -491,28 +496,8 @@ async fn technicians_import_with_their_certificates_and_keep_their_duty_status()
         );
         // Fixed: Wang's second row agrees, Li's skill is known, Zhao's cells are filled in.
         let fixed = technician_sheet(&[
-            [
-                "t-wang",
-                "Wang Wei",
-                "13800000001",
-                "Suzhou、Wuxi",
-                "焊接, high_strength_bolting",
-                "2",
-                "welder",
-                "W-1",
-                "2030-06-30",
-            ],
-            [
-                "t-wang",
-                "",
-                "",
-                "",
-                "",
-                "",
-                "work_at_height",
-                "H-9",
-                "2029/1/31",
-            ],
+            wang[0],
+            wang[1],
             [
                 "t-li",
                 "Li Na",

@@ -81,10 +81,19 @@ pub async fn replace_warranty_terms(
         .filter(warranty_terms::Column::ProjectId.eq(project_id))
         .exec(conn)
         .await?;
+    insert_warranty_terms(conn, project_id, terms).await
+}
+
+/// Adds the warranty terms of a project that has none yet (a new one), in one statement (an
+/// import writes thousands of projects' terms).
+pub async fn insert_warranty_terms(
+    conn: &impl ConnectionTrait,
+    project_id: &str,
+    terms: &[steelcare_domain::warranty::WarrantyTerm],
+) -> Result<(), StoreError> {
     if terms.is_empty() {
         return Ok(());
     }
-    // One statement for all of them (an import writes thousands of projects' terms).
     warranty_terms::Entity::insert_many(terms.iter().map(|term| warranty_terms::ActiveModel {
         id: Set(uuid::Uuid::now_v7().to_string()),
         project_id: Set(project_id.to_owned()),

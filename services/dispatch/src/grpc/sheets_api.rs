@@ -16,16 +16,24 @@ const EXPORTERS: &[Role] = &[
     Role::Auditor,
 ];
 
-/// A technician the sheet creates, or changes (the stored row and the sheet's version).
+/// A technician the sheet creates, or changes.
 enum TechnicianChange {
-    Create(TechnicianRecord),
-    Update(Box<technicians::Model>, TechnicianRecord),
+    Create(Box<TechnicianRecord>),
+    Update(Box<TechnicianUpdate>),
+}
+
+/// A stored technician, as read and as the sheet has them.
+struct TechnicianUpdate {
+    row: technicians::Model,
+    before: TechnicianRecord,
+    after: TechnicianRecord,
 }
 
 impl TechnicianChange {
     fn record(&self) -> &TechnicianRecord {
         match self {
-            TechnicianChange::Create(r) | TechnicianChange::Update(_, r) => r,
+            TechnicianChange::Create(r) => r,
+            TechnicianChange::Update(u) => &u.after,
         }
     }
 }
@@ -83,7 +91,9 @@ async fn plan_technicians(
         let Some(row) = stored.get(&id) else {
             // Parsed once already by technician_of: a refusal here would be a bug.
             plan.changes
-                .push(TechnicianChange::Create(TechnicianRecord::parse(&given)?));
+                .push(TechnicianChange::Create(Box::new(TechnicianRecord::parse(
+                    &given,
+                )?)));
             plan.outcome.created += 1;
             continue;
         };
@@ -105,7 +115,11 @@ async fn plan_technicians(
         } else {
             plan.outcome.updated += 1;
             plan.changes
-                .push(TechnicianChange::Update(Box::new(row.clone()), after));
+                .push(TechnicianChange::Update(Box::new(TechnicianUpdate {
+                    row: row.clone(),
+                    before,
+                    after,
+                })));
         }
     }
     Ok(plan)
@@ -168,10 +182,7 @@ impl DispatchService {
         let record = change.record();
         let (existing, before) = match change {
             TechnicianChange::Create(_) => (None, None),
-            TechnicianChange::Update(row, _) => (
-                Some(row.as_ref()),
-                Some(summary(&TechnicianRecord::from_row(row)?)),
-            ),
+            TechnicianChange::Update(u) => (Some(&u.row), Some(summary(&u.before))),
         };
         write_technician(tx, &record.id, record, existing, now).await?;
         store::set_regions(tx, &record.id, &record.regions).await?;

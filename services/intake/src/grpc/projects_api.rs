@@ -165,7 +165,7 @@ impl IntakeService {
         } else {
             new.terms.clone()
         };
-        store::replace_warranty_terms(&tx, &id, &terms).await?;
+        store::insert_warranty_terms(&tx, &id, &terms).await?;
         if let Some(rid) = &new.request_id {
             idempotency::save(
                 &tx,

@@ -414,7 +414,7 @@ impl IntakeService {
             ProjectChange::Create(parsed) => {
                 let new = &parsed.new;
                 let row = insert_project_row(tx, new, now).await?;
-                store::replace_warranty_terms(tx, &row.id, &parsed.terms()).await?;
+                store::insert_warranty_terms(tx, &row.id, &parsed.terms()).await?;
                 for (kind, reference) in &parsed.dossier {
                     store::upsert_dossier_item(tx, &row.id, kind.as_str_name(), true, reference)
                         .await?;

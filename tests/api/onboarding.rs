@@ -475,12 +475,30 @@ async fn technicians_import_with_their_certificates_and_keep_their_duty_status()
                     .await
             }
         };
-        let preview = import(sheet.clone(), true, office.dispatcher.clone())
-            .await
-            .unwrap()
-            .into_inner()
-            .report
-            .unwrap();
+        // The dispatcher's import and its report.
+        let report_of = |content: Vec<u8>, validate_only: bool| {
+            let call = import(content, validate_only, office.dispatcher.clone());
+            async move { call.await.unwrap().into_inner().report.unwrap() }
+        };
+        let technician = |id: &'static str| {
+            let mut dispatch = client.clone();
+            let token = office.dispatcher.clone();
+            async move {
+                dispatch
+                    .get_technician(authed(
+                        pb::GetTechnicianRequest {
+                            technician_id: id.into(),
+                        },
+                        &token,
+                    ))
+                    .await
+                    .unwrap()
+                    .into_inner()
+                    .technician
+                    .unwrap()
+            }
+        };
+        let preview = report_of(sheet.clone(), true).await;
         assert_eq!(counts(&preview), (0, 0, 0, 3));
         assert_eq!(
             cells(&preview),
@@ -521,26 +539,9 @@ async fn technicians_import_with_their_certificates_and_keep_their_duty_status()
                 "2028-01-01",
             ],
         ]);
-        let report = import(fixed.clone(), false, office.dispatcher.clone())
-            .await
-            .unwrap()
-            .into_inner()
-            .report
-            .unwrap();
+        let report = report_of(fixed.clone(), false).await;
         assert_eq!(counts(&report), (3, 0, 0, 0), "{:?}", report.problems);
-        let wang = office
-            .dispatch
-            .get_technician(authed(
-                pb::GetTechnicianRequest {
-                    technician_id: "t-wang".into(),
-                },
-                &office.dispatcher,
-            ))
-            .await
-            .unwrap()
-            .into_inner()
-            .technician
-            .unwrap();
+        let wang = technician("t-wang").await;
         let certificates: Vec<&str> = wang
             .certificates
             .iter()
@@ -562,12 +563,7 @@ async fn technicians_import_with_their_certificates_and_keep_their_duty_status()
             ))
             .await
             .unwrap();
-        let again = import(fixed, false, office.dispatcher.clone())
-            .await
-            .unwrap()
-            .into_inner()
-            .report
-            .unwrap();
+        let again = report_of(fixed, false).await;
         assert_eq!(counts(&again), (0, 0, 3, 0), "{:?}", again.problems);
         // The Chinese export imports back unchanged (skills and instruments by their labels).
         let file = office
@@ -582,27 +578,9 @@ async fn technicians_import_with_their_certificates_and_keep_their_duty_status()
             .file
             .unwrap();
         assert!(file.file_name.ends_with(".xlsx"));
-        let back = import(file.content, false, office.dispatcher.clone())
-            .await
-            .unwrap()
-            .into_inner()
-            .report
-            .unwrap();
+        let back = report_of(file.content, false).await;
         assert_eq!(counts(&back), (0, 0, 3, 0), "{:?}", back.problems);
-        let status = office
-            .dispatch
-            .get_technician(authed(
-                pb::GetTechnicianRequest {
-                    technician_id: "t-wang".into(),
-                },
-                &office.dispatcher,
-            ))
-            .await
-            .unwrap()
-            .into_inner()
-            .technician
-            .unwrap()
-            .status;
+        let status = technician("t-wang").await.status;
         assert_eq!(status, pb::TechnicianStatus::OffDuty as i32);
         // An agent may not import the team.
         let err = import(technician_sheet(&[]), true, office.agent.clone())

@@ -423,6 +423,8 @@ pub async fn stopped_arrival_clock(
 }
 
 /// Request fixtures every test binary uses: the customer and the project on the test site.
+pub mod receivers;
+
 pub mod fixtures {
     use steelcare_domain::dispatch::Skill;
     use steelcare_proto::common::v1 as common;

@@ -18,6 +18,7 @@ mod language;
 mod lifecycle;
 mod migrations;
 mod money;
+mod notify;
 mod office;
 mod onboarding;
 mod outbox;

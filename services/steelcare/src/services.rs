@@ -11,16 +11,18 @@ pub enum ServiceName {
     Repair,
     Acceptance,
     Feedback,
+    Notify,
 }
 
 impl ServiceName {
     /// Every service, in process order.
-    pub const ALL: [ServiceName; 5] = [
+    pub const ALL: [ServiceName; 6] = [
         ServiceName::Intake,
         ServiceName::Dispatch,
         ServiceName::Repair,
         ServiceName::Acceptance,
         ServiceName::Feedback,
+        ServiceName::Notify,
     ];
 
     /// The name used on the command line.
@@ -31,6 +33,7 @@ impl ServiceName {
             ServiceName::Repair => "repair",
             ServiceName::Acceptance => "acceptance",
             ServiceName::Feedback => "feedback",
+            ServiceName::Notify => "notify",
         }
     }
 
@@ -44,6 +47,7 @@ impl ServiceName {
                 | ServiceName::Repair
                 | ServiceName::Acceptance
                 | ServiceName::Feedback
+                | ServiceName::Notify
         )
     }
 }
@@ -64,7 +68,7 @@ pub struct ServiceSelection(Vec<ServiceName>);
 pub enum SelectionError {
     /// Not a service name.
     #[error(
-        "unknown service {0:?}; expected all or a comma-separated list of intake, dispatch, repair, acceptance, feedback"
+        "unknown service {0:?}; expected all or a comma-separated list of intake, dispatch, repair, acceptance, feedback, notify"
     )]
     Unknown(String),
     /// A known service this build does not carry yet.

@@ -427,6 +427,9 @@ impl Application {
         if wants(ServiceName::Feedback) {
             mounted.push(steelcare_feedback::mount(w, routes, self.intake_link()?));
         }
+        if wants(ServiceName::Notify) {
+            mounted.push(steelcare_notify::mount(w, routes).map_err(StartupError::Wiring)?);
+        }
         Ok(mounted)
     }
 

@@ -234,11 +234,16 @@ fn for_developers(line: &str) -> bool {
 }
 
 /// Files that speak only to operators (configuration, the command line, telemetry, the
-/// database's own objects): English stays.
+/// database's own objects, what a notification channel's provider answered — a delivery's
+/// last error, which an administrator passes on to the provider): English stays.
 fn operator_file(path: &Path) -> bool {
     let p = path.to_string_lossy();
     [
         "settings.rs",
+        "/settings/",
+        "/notify/src/channels/",
+        "/notify/src/send.rs",
+        "/notify/src/deliveries.rs",
         "cli.rs",
         "call.rs",
         "metrics.rs",

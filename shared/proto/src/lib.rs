@@ -77,3 +77,10 @@ pub mod feedback {
         tonic::include_proto!("steelcare.feedback.v1");
     }
 }
+
+/// `steelcare.notify.v1`: notifications, recipients' preferences, deliveries.
+pub mod notify {
+    pub mod v1 {
+        tonic::include_proto!("steelcare.notify.v1");
+    }
+}

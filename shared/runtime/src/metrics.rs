@@ -5,6 +5,9 @@
 //! | `rpc.server.call.duration` (s) | histogram: count and latency of calls (the current OpenTelemetry RPC convention) | `rpc.service`, `rpc.method`, `rpc.grpc.status_code` |
 //! | `steelcare.dispatch.offers` | counter | `outcome`: made, accepted, declined, timed_out |
 //! | `steelcare.sla.alerts` | counter | `alert`: at_risk, breached; `clock`; `tier` |
+//! | `steelcare.notify.deliveries` | counter: sends and how they ended | `channel`; `outcome`: sent, retry, dead |
+//! | `steelcare.notify.delay` (s) | histogram: from the event's commit to its delivery being sent | `channel` |
+//! | `steelcare.notify.send.duration` (s) | histogram: one send to the channel | `channel` |
 //! | `steelcare.outbox.backlog` | gauge: events committed, not yet published | |
 //! | `steelcare.queue.depth` | gauge: jobs in a dispatch queue | `queue` |
 //! | `steelcare.consumer.pending` | gauge: delivered to a group, not yet acknowledged | `group` |
@@ -30,6 +33,9 @@ struct Instruments {
     rpc_duration: Histogram<f64>,
     offers: Counter<u64>,
     sla_alerts: Counter<u64>,
+    notify_deliveries: Counter<u64>,
+    notify_delay: Histogram<f64>,
+    notify_send: Histogram<f64>,
 }
 
 fn instruments() -> &'static Instruments {
@@ -54,6 +60,27 @@ fn instruments() -> &'static Instruments {
                 .u64_counter("steelcare.sla.alerts")
                 .with_unit("{alert}")
                 .with_description("SLA clocks that crossed an at-risk threshold or breached")
+                .build(),
+            notify_deliveries: meter
+                .u64_counter("steelcare.notify.deliveries")
+                .with_unit("{delivery}")
+                .with_description("Notification sends, by channel and how they ended")
+                .build(),
+            notify_delay: meter
+                .f64_histogram("steelcare.notify.delay")
+                .with_unit("s")
+                .with_description("From an event's commit to its notification being sent")
+                .with_boundaries(vec![
+                    0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0,
+                ])
+                .build(),
+            notify_send: meter
+                .f64_histogram("steelcare.notify.send.duration")
+                .with_unit("s")
+                .with_description("One notification send to its channel")
+                .with_boundaries(vec![
+                    0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+                ])
                 .build(),
         }
     })
@@ -109,6 +136,26 @@ pub fn record_sla_alert(alert: &'static str, clock: &str, tier: &str) {
             KeyValue::new("tier", tier.to_owned()),
         ],
     );
+}
+
+/// Counts a notification send on `channel` ("email", "sms", …) that ended as `outcome`
+/// ("sent", "retry", "dead"), how long the send took, and, once sent, the delay from its
+/// event's commit.
+pub fn record_notification(
+    channel: &str,
+    outcome: &'static str,
+    send: Duration,
+    delay: Option<Duration>,
+) {
+    let channel = KeyValue::new("channel", channel.to_owned());
+    let i = instruments();
+    i.notify_deliveries
+        .add(1, &[channel.clone(), KeyValue::new("outcome", outcome)]);
+    i.notify_send
+        .record(send.as_secs_f64(), std::slice::from_ref(&channel));
+    if let Some(delay) = delay {
+        i.notify_delay.record(delay.as_secs_f64(), &[channel]);
+    }
 }
 
 /// The last sampled state of the database and bus, read by the gauges.

@@ -19,6 +19,12 @@ use steelcare_domain::money::{Currency, MAX_MINOR};
 use steelcare_domain::sla::{ClockMode, PolicyBook, PolicyOverride, SlaDuration};
 use steelcare_domain::{ProblemCategory, SeverityTier};
 
+mod notify;
+pub use notify::{
+    NotifySettings, SmsSettings, SmtpSecurity, SmtpSettings, WebhookKind, WebhookSettings,
+    parse_hhmm,
+};
+
 const DEFAULTS: &str = r#"
 data_dir = "./data"
 
@@ -175,6 +181,7 @@ struct RawSettings {
     dispatch: RawDispatch,
     repair: RawRepair,
     feedback: RawFeedback,
+    notify: notify::RawNotify,
     attachments: RawAttachments,
 }
 
@@ -458,6 +465,8 @@ pub struct Settings {
     pub repair: RepairSettings,
     /// Feedback: the return-visit team, the corrective-action verification window.
     pub feedback: FeedbackSettings,
+    /// Notifications: channels, retries, the duty managers.
+    pub notify: NotifySettings,
     /// Attachments: limits and storage.
     pub attachments: AttachmentSettings,
 }
@@ -732,7 +741,9 @@ impl Settings {
         files: &[PathBuf],
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Settings, SettingsError> {
-        let mut builder = Config::builder().add_source(File::from_str(DEFAULTS, FileFormat::Toml));
+        let mut builder = Config::builder()
+            .add_source(File::from_str(DEFAULTS, FileFormat::Toml))
+            .add_source(File::from_str(notify::DEFAULTS, FileFormat::Toml));
         for path in files {
             if !path.is_file() {
                 return Err(SettingsError::Load(format!(
@@ -773,6 +784,7 @@ impl Settings {
                 .with_list_parse_key("server.cors_allowed_origins")
                 .with_list_parse_key("intake.escalation_thresholds")
                 .with_list_parse_key("attachments.allowed_content_types")
+                .with_list_parse_key("notify.duty_managers")
                 .try_parsing(true)
                 .source(Some(env_map)),
         );
@@ -821,12 +833,14 @@ impl RawSettings {
         let dispatch = self.dispatch.validate()?;
         let repair = self.repair.validate()?;
         let feedback = self.feedback.validate(&intake.calendar)?;
+        let notify = self.notify.validate()?;
         let attachments = self.attachments.validate(&self.data_dir)?;
         Ok(Settings {
             intake,
             dispatch,
             repair,
             feedback,
+            notify,
             attachments,
             data_dir: self.data_dir,
             server,

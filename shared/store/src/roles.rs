@@ -63,6 +63,7 @@ pub const OWNED: &[(&str, &[&str])] = &[
             "facts_dirty",
         ],
     ),
+    ("notify", &["notify_preferences", "notify_deliveries"]),
 ];
 
 /// Tables every service writes through `shared/`: a case's lifecycle, the audit log, the

@@ -26,6 +26,8 @@ pub mod dossier_items;
 pub mod facts_dirty;
 pub mod idempotency_keys;
 pub mod login_failures;
+pub mod notify_deliveries;
+pub mod notify_preferences;
 pub mod outbox;
 pub mod people;
 pub mod processed_events;

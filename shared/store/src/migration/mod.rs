@@ -23,6 +23,7 @@ pub mod m20261204_000016_acceptance_sequence_function;
 pub mod m20261205_000017_people;
 pub mod m20261205_000018_audit_display_name;
 pub mod m20261205_000019_technician_instruments;
+pub mod m20261205_000020_notify;
 
 /// An index named `name` on `cols` of `table`.
 fn index(name: &str, table: impl IntoIden + 'static, cols: Vec<DynIden>) -> IndexCreateStatement {
@@ -70,6 +71,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000017_people::Migration),
             Box::new(m20261205_000018_audit_display_name::Migration),
             Box::new(m20261205_000019_technician_instruments::Migration),
+            Box::new(m20261205_000020_notify::Migration),
         ]
     }
 }

@@ -1,0 +1,338 @@
+//! Who must hear what, per event. A topic names the message (its catalogue keys are
+//! `notify-<topic>-title` and `notify-<topic>-body`, its SMS template is configured per
+//! topic); each decision lists the recipients, whether it is urgent (a P1: quiet hours do not
+//! hold it, and SMS joins the defaults) and whether the contract requires it (an opted-out
+//! customer still gets it).
+//!
+//! | event | topic | to |
+//! |---|---|---|
+//! | TicketCreated | `ticket-received` (acceptance number, response due, next steps; required) | the customer's contact |
+//! | AssignmentOffered | `offer` (the site, the offer's expiry) | the technician |
+//! | SurveyPlanned | `survey-planned` (the arrival time) | the customer's contact |
+//! | PlanProposed | `plan-to-review` | the technical leads (engineers), not the author |
+//! | SlaAtRisk, SlaBreached | `sla-at-risk`, `sla-breached` | dispatchers and managers; a P1 also the duty managers, at any hour |
+//! | DispatchEscalated | `dispatch-escalated` (nobody qualified is free) | dispatchers; a P1 also the duty managers |
+//! | SelfInspectionRecorded (passed) | `acceptance-to-sign` (required) | the customer's contact |
+//! | VisitsScheduled | `visits-scheduled` | the customer's contact |
+//!
+//! A group robot hears every topic its `[notify.webhooks.<name>] topics` lists.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ConnectionTrait, EntityTrait};
+use steelcare_domain::{Role, SeverityTier};
+use steelcare_i18n::{Arg, enum_label};
+use steelcare_proto::events::v1::EventEnvelope;
+use steelcare_proto::events::v1::SlaClockKind;
+use steelcare_proto::events::v1::event_envelope::Payload;
+use steelcare_runtime::ApiError;
+use steelcare_store::entity::{projects, sla_clocks, tickets};
+
+use crate::engine::{Notifier, db_err};
+use crate::recipients::{self, Recipient};
+
+/// A message to send because of an event.
+#[derive(Debug, Clone)]
+pub struct Decision {
+    /// The message's topic.
+    pub topic: &'static str,
+    /// Who hears it.
+    pub recipients: Vec<Recipient>,
+    /// A P1: past quiet hours, SMS among the defaults.
+    pub urgent: bool,
+    /// Required by the contract: sent to an opted-out contact too.
+    pub required: bool,
+    /// The facts its text names.
+    pub facts: Vec<(&'static str, Arg)>,
+}
+
+/// What the messages of a case say about it.
+struct Case {
+    ticket: tickets::Model,
+    tier: Option<SeverityTier>,
+    project: String,
+}
+
+async fn case(conn: &impl ConnectionTrait, case_id: &str) -> Result<Option<Case>, ApiError> {
+    if case_id.is_empty() {
+        return Ok(None);
+    }
+    let Some(ticket) = tickets::Entity::find_by_id(case_id)
+        .one(conn)
+        .await
+        .map_err(db_err)?
+    else {
+        return Ok(None);
+    };
+    let project = projects::Entity::find_by_id(ticket.project_id.clone())
+        .one(conn)
+        .await
+        .map_err(db_err)?
+        .map(|p| p.name)
+        .unwrap_or_default();
+    Ok(Some(Case {
+        tier: ticket.tier.parse().ok(),
+        ticket,
+        project,
+    }))
+}
+
+fn time(ts: Option<&prost_types::Timestamp>) -> Option<DateTime<Utc>> {
+    let ts = ts?;
+    DateTime::from_timestamp(ts.seconds, u32::try_from(ts.nanos).unwrap_or(0))
+}
+
+/// The facts of a case's messages, in the deployment's time zone.
+struct Facts<'a> {
+    case: &'a Case,
+    tz: chrono_tz::Tz,
+}
+
+impl Facts<'_> {
+    /// The acceptance number, which every message names.
+    fn number(&self) -> (&'static str, Arg) {
+        (
+            "number",
+            Arg::Text(self.case.ticket.acceptance_number.clone()),
+        )
+    }
+
+    /// The case's tier, when it has one.
+    fn tier(&self) -> Option<(&'static str, Arg)> {
+        self.case
+            .tier
+            .map(|t| ("tier", Arg::Msg(Box::new(t.label()))))
+    }
+
+    /// A time the message names; "as soon as possible" when it is not known.
+    fn at(&self, name: &'static str, t: Option<DateTime<Utc>>) -> (&'static str, Arg) {
+        let value = t.map_or_else(
+            || Arg::Msg(Box::new(steelcare_i18n::msg!("notify-time-unknown"))),
+            |t| Arg::time(t, self.tz),
+        );
+        (name, value)
+    }
+
+    fn p1(&self) -> bool {
+        self.case.tier == Some(SeverityTier::P1)
+    }
+}
+
+fn decision(
+    topic: &'static str,
+    recipients: Vec<Recipient>,
+    (urgent, required): (bool, bool),
+    facts: Vec<(&'static str, Arg)>,
+) -> Decision {
+    Decision {
+        topic,
+        recipients,
+        urgent,
+        required,
+        facts,
+    }
+}
+
+impl Notifier {
+    /// The messages `event` calls for (none for most events).
+    pub async fn decide(
+        &self,
+        conn: &impl ConnectionTrait,
+        event: &EventEnvelope,
+    ) -> Result<Vec<Decision>, ApiError> {
+        let Some(payload) = event.payload.as_ref().filter(|p| concerns_anyone(p)) else {
+            return Ok(Vec::new());
+        };
+        let Some(case) = case(conn, &event.case_id).await? else {
+            return Ok(Vec::new());
+        };
+        let facts = Facts {
+            case: &case,
+            tz: self.timezone,
+        };
+        let decided = match payload {
+            Payload::SlaAtRisk(_) | Payload::SlaBreached(_) | Payload::DispatchEscalated(_) => {
+                self.for_the_office(conn, payload, &facts).await?
+            }
+            Payload::AssignmentOffered(offer) => {
+                let technician = recipients::technician(conn, &offer.technician_id).await?;
+                let when = time(offer.expire_time.as_ref());
+                let project = ("project", Arg::Text(case.project.clone()));
+                let said = vec![facts.number(), project, facts.at("expires", when)];
+                let to = technician.into_iter().collect();
+                Some(decision("offer", to, (facts.p1(), false), said))
+            }
+            Payload::PlanProposed(plan) => {
+                let author = event.actor.as_ref().map_or("", |a| a.subject.as_str());
+                let leads = recipients::with_roles(conn, &[Role::Engineer])
+                    .await?
+                    .into_iter()
+                    .filter(|r| r.key != author)
+                    .collect();
+                let version = ("version", Arg::Int(i64::from(plan.version)));
+                let said = vec![facts.number(), version];
+                Some(decision("plan-to-review", leads, (facts.p1(), false), said))
+            }
+            _ => self.for_the_customer(conn, payload, &facts).await?,
+        };
+        Ok(decided.into_iter().collect())
+    }
+
+    /// What the customer's contact hears: their report received (with when we respond), the
+    /// visit planned, the repair to accept, the return visits.
+    async fn for_the_customer(
+        &self,
+        conn: &impl ConnectionTrait,
+        payload: &Payload,
+        facts: &Facts<'_>,
+    ) -> Result<Option<Decision>, ApiError> {
+        let (topic, required, said) = match payload {
+            Payload::TicketCreated(_) => {
+                let due = response_due(conn, &facts.case.ticket.id).await?;
+                ("ticket-received", true, vec![facts.at("due", due)])
+            }
+            Payload::SurveyPlanned(plan) => {
+                let when = time(plan.scheduled_time.as_ref());
+                ("survey-planned", false, vec![facts.at("when", when)])
+            }
+            Payload::SelfInspectionRecorded(inspection) if inspection.passed => {
+                ("acceptance-to-sign", true, Vec::new())
+            }
+            Payload::VisitsScheduled(visits) => {
+                let count = ("count", Arg::Int(visits.visit_ids.len() as i64));
+                ("visits-scheduled", false, vec![count])
+            }
+            _ => return Ok(None),
+        };
+        let contact = recipients::contact(conn, &facts.case.ticket.reporter).await?;
+        let mut all = vec![facts.number()];
+        all.extend(said);
+        Ok(Some(decision(
+            topic,
+            contact.into_iter().collect(),
+            (false, required),
+            all,
+        )))
+    }
+
+    /// What the office hears of a clock at risk or breached, or of nobody to send: the
+    /// dispatchers (and managers, for a clock), and for a P1 the duty managers too.
+    async fn for_the_office(
+        &self,
+        conn: &impl ConnectionTrait,
+        payload: &Payload,
+        facts: &Facts<'_>,
+    ) -> Result<Option<Decision>, ApiError> {
+        let mut said = vec![facts.number()];
+        said.extend(facts.tier());
+        let (topic, roles): (_, &[Role]) = match payload {
+            Payload::SlaAtRisk(r) => {
+                said.push(clock(r.clock));
+                said.push(facts.at("deadline", time(r.deadline_time.as_ref())));
+                ("sla-at-risk", &[Role::Dispatcher, Role::Manager])
+            }
+            Payload::SlaBreached(b) => {
+                said.push(clock(b.clock));
+                said.push(facts.at("deadline", time(b.deadline_time.as_ref())));
+                ("sla-breached", &[Role::Dispatcher, Role::Manager])
+            }
+            Payload::DispatchEscalated(_) => ("dispatch-escalated", &[Role::Dispatcher]),
+            _ => return Ok(None),
+        };
+        let people = self.escalate_to(conn, roles, facts.p1()).await?;
+        Ok(Some(decision(topic, people, (facts.p1(), false), said)))
+    }
+
+    /// The people holding `roles`, and for a P1 the duty managers too.
+    async fn escalate_to(
+        &self,
+        conn: &impl ConnectionTrait,
+        roles: &[Role],
+        p1: bool,
+    ) -> Result<Vec<Recipient>, ApiError> {
+        let mut people = recipients::with_roles(conn, roles).await?;
+        if p1 {
+            for duty in recipients::by_subjects(conn, &self.settings.duty_managers).await? {
+                if !people.iter().any(|p| p.key == duty.key) {
+                    people.push(duty);
+                }
+            }
+        }
+        Ok(people)
+    }
+}
+
+/// A clock's label as a fact.
+fn clock(kind: i32) -> (&'static str, Arg) {
+    let label = match SlaClockKind::try_from(kind) {
+        Ok(c) if c != SlaClockKind::Unspecified => enum_label("SlaClockKind", c.as_str_name()),
+        _ => steelcare_i18n::msg!("notify-clock-unknown"),
+    };
+    ("clock", Arg::Msg(Box::new(label)))
+}
+
+/// Whether an event may concern anyone (the rest are skipped without reading anything).
+fn concerns_anyone(payload: &Payload) -> bool {
+    matches!(
+        payload,
+        Payload::TicketCreated(_)
+            | Payload::AssignmentOffered(_)
+            | Payload::SurveyPlanned(_)
+            | Payload::PlanProposed(_)
+            | Payload::SlaAtRisk(_)
+            | Payload::SlaBreached(_)
+            | Payload::DispatchEscalated(_)
+            | Payload::SelfInspectionRecorded(_)
+            | Payload::VisitsScheduled(_)
+    )
+}
+
+/// When the response clock of a ticket runs out, if it runs.
+async fn response_due(
+    conn: &impl ConnectionTrait,
+    ticket_id: &str,
+) -> Result<Option<DateTime<Utc>>, ApiError> {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    let clock = sla_clocks::Entity::find()
+        .filter(sla_clocks::Column::TicketId.eq(ticket_id))
+        .filter(sla_clocks::Column::Kind.eq("response"))
+        .one(conn)
+        .await
+        .map_err(db_err)?;
+    Ok(clock
+        .and_then(|c| c.deadline_at_ms)
+        .and_then(DateTime::from_timestamp_millis))
+}
+
+/// Every topic, for the catalogue's check.
+pub const TOPICS: &[&str] = &[
+    "ticket-received",
+    "offer",
+    "survey-planned",
+    "plan-to-review",
+    "sla-at-risk",
+    "sla-breached",
+    "dispatch-escalated",
+    "acceptance-to-sign",
+    "visits-scheduled",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::TOPICS;
+
+    #[test]
+    fn every_topic_has_a_title_and_a_body_in_the_catalogue() {
+        let catalogue = steelcare_i18n::catalogue();
+        for topic in TOPICS {
+            for part in ["title", "body"] {
+                let key = format!("notify-{topic}-{part}");
+                assert!(catalogue.has(&key), "{key} is not in the catalogue");
+            }
+        }
+        assert!(
+            catalogue.problems().is_empty(),
+            "{:?}",
+            catalogue.problems()
+        );
+    }
+}

@@ -1,0 +1,73 @@
+//! What the notification service runs in a process: its gRPC service, the consumers of its
+//! event group and the senders.
+
+use steelcare_proto::notify::v1::notify_service_server::NotifyServiceServer;
+use steelcare_runtime::mount::Wiring;
+use tonic::server::NamedService;
+use tonic::service::RoutesBuilder;
+use tonic::service::interceptor::InterceptedService;
+
+use crate::channels::Channels;
+use crate::{Notifier, NotifyService, send, worker};
+
+/// Starts notify's consumers and sender and adds its service to `routes`; answers its name,
+/// or what in `[notify]` cannot be used.
+pub fn mount(w: &Wiring, routes: &mut RoutesBuilder) -> Result<&'static str, String> {
+    let name = <NotifyServiceServer<NotifyService> as NamedService>::NAME;
+    let settings = w.settings.notify.clone();
+    let channels = Channels::from_settings(&settings)?;
+    let notifier = Notifier::new(
+        w.db.clone(),
+        settings,
+        (w.settings.intake.timezone, w.settings.server.default_locale),
+        channels,
+    );
+    for i in 0..notifier.settings.consumers {
+        let (notifier, events, consumer, published, redelivery) = (
+            notifier.clone(),
+            w.bus.events.clone(),
+            w.consumer("notify", i),
+            w.published.clone(),
+            w.settings.bus.redelivery_idle,
+        );
+        w.supervisor
+            .spawn(name, format!("notify-consumer-{i}"), move |stop| {
+                let (notifier, events, consumer, published) = (
+                    notifier.clone(),
+                    events.clone(),
+                    consumer.clone(),
+                    published.clone(),
+                );
+                async move {
+                    let mut options = steelcare_bus::ConsumerOptions::new(
+                        steelcare_bus::EVENTS_STREAM,
+                        worker::CONSUMER_GROUP,
+                        &consumer,
+                    );
+                    options.wake = Some(published);
+                    options.min_idle = redelivery;
+                    steelcare_bus::run_batch_consumer(
+                        events,
+                        options,
+                        move |batch| {
+                            let notifier = notifier.clone();
+                            async move { worker::handle_events(&notifier, batch).await }
+                        },
+                        stop,
+                    )
+                    .await
+                }
+            });
+    }
+    let sender = notifier.clone();
+    w.supervisor.spawn(name, "notify-sender", move |stop| {
+        send::run_sender(sender.clone(), stop)
+    });
+    routes.add_service(InterceptedService::new(
+        NotifyServiceServer::new(notifier)
+            .max_decoding_message_size(w.max_message())
+            .max_encoding_message_size(w.max_message()),
+        w.interceptor.clone(),
+    ));
+    Ok(name)
+}

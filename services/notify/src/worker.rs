@@ -1,0 +1,240 @@
+//! The notification service's consumer of the event stream: each event is decided once (a
+//! processed-event key in the same transaction as its deliveries), and every delivery it
+//! calls for is recorded before anything is sent, rendered in the recipient's language, due
+//! now or when the recipient's quiet hours end (never later for an urgent one). The senders
+//! are woken after the commit.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ActiveValue::Set, ConnectionTrait};
+use steelcare_bus::Delivery;
+use steelcare_i18n::{Arg, Locale, Msg};
+use steelcare_proto::events::v1::EventEnvelope;
+use steelcare_runtime::ApiError;
+use steelcare_runtime::record::{receive, retry_aborted};
+use steelcare_store::entity::notify_deliveries;
+use steelcare_store::{begin_write, processed};
+use tracing::Instrument;
+
+use crate::channels::Kind;
+use crate::decide::Decision;
+use crate::deliveries::{self, state};
+use crate::engine::{Notifier, db_err};
+use crate::recipients::{self, Preferences, after_quiet_hours, channels_for};
+
+/// The consumer group of the notification service on the event stream.
+pub const CONSUMER_GROUP: &str = "notify";
+
+/// Applies a read of events; answers the entry ids applied (the others are delivered again).
+pub async fn handle_events(notifier: &Notifier, batch: Vec<Delivery>) -> Vec<String> {
+    let mut done = Vec::with_capacity(batch.len());
+    for delivery in batch {
+        let (event, span) = match receive(&delivery.payload, CONSUMER_GROUP) {
+            Ok(received) => received,
+            Err(err) => {
+                tracing::warn!(event_id = %delivery.event_id, error = %err, "event handling failed; it will be redelivered");
+                continue;
+            }
+        };
+        match retry_aborted(|| record(notifier, &event))
+            .instrument(span)
+            .await
+        {
+            Ok(()) => done.push(delivery.entry_id),
+            Err(err) => {
+                tracing::warn!(event_id = %event.event_id, error = %err, "event handling failed; it will be redelivered")
+            }
+        }
+    }
+    if !done.is_empty() {
+        notifier.due.notify_waiters();
+        notifier.inbox.send_modify(|n| *n += 1);
+    }
+    done
+}
+
+/// Decides `event` once and records its deliveries.
+async fn record(notifier: &Notifier, event: &EventEnvelope) -> Result<(), ApiError> {
+    let tx = begin_write(&notifier.db).await.map_err(db_err)?;
+    if !processed::mark_processed(&tx, CONSUMER_GROUP, &event.event_id).await? {
+        return Ok(());
+    }
+    let decisions = notifier.decide(&tx, event).await?;
+    let rows = notifier.deliveries(&tx, event, &decisions).await?;
+    let n = rows.len();
+    deliveries::insert(&tx, rows).await?;
+    tx.commit().await.map_err(db_err)?;
+    if n > 0 {
+        tracing::info!(event_id = %event.event_id, deliveries = n, "deliveries recorded");
+    }
+    Ok(())
+}
+
+/// What every delivery of one event shares.
+struct Origin<'a> {
+    event: &'a EventEnvelope,
+    now: DateTime<Utc>,
+    event_time_ms: i64,
+}
+
+impl Notifier {
+    /// The rows of `decisions`: per recipient, per channel they get it on; per robot that
+    /// hears the topic.
+    async fn deliveries(
+        &self,
+        conn: &impl ConnectionTrait,
+        event: &EventEnvelope,
+        decisions: &[Decision],
+    ) -> Result<Vec<notify_deliveries::ActiveModel>, ApiError> {
+        let keys: BTreeSet<String> = decisions
+            .iter()
+            .flat_map(|d| d.recipients.iter().map(|r| r.key.clone()))
+            .collect();
+        let prefs = recipients::preferences(conn, &keys.into_iter().collect::<Vec<_>>()).await?;
+        let now = steelcare_store::now();
+        let origin = Origin {
+            event,
+            now,
+            event_time_ms: event
+                .occurred_time
+                .as_ref()
+                .and_then(|t| {
+                    DateTime::from_timestamp(t.seconds, u32::try_from(t.nanos).unwrap_or(0))
+                })
+                .map_or(now.timestamp_millis(), |t| t.timestamp_millis()),
+        };
+        let mut rows = Vec::new();
+        for decision in decisions {
+            let mut seen = BTreeSet::new();
+            for recipient in &decision.recipients {
+                if !seen.insert(recipient.key.clone()) {
+                    continue;
+                }
+                let prefs = prefs.get(&recipient.key).cloned().unwrap_or_default();
+                let locale = prefs
+                    .locale
+                    .or(recipient.locale)
+                    .unwrap_or(self.default_locale);
+                let has = |kind: Kind| {
+                    self.channels.has(kind)
+                        && (kind != Kind::Sms
+                            || self.channels.sms_templates.contains_key(decision.topic))
+                };
+                for kind in channels_for(recipient, &prefs, decision.urgent, decision.required, has)
+                {
+                    let address = match kind {
+                        Kind::Email => recipient.email.clone(),
+                        Kind::Sms => recipient.phone.clone(),
+                        Kind::Console | Kind::Webhook => String::new(),
+                    };
+                    let due = self.due_at(&origin, decision, &prefs, kind);
+                    rows.push(row(
+                        &origin,
+                        decision,
+                        &recipient.key,
+                        kind,
+                        address,
+                        locale,
+                        due,
+                    ));
+                }
+            }
+            for (name, robot) in &self.settings.webhooks {
+                if robot.topics.iter().any(|t| t == decision.topic) {
+                    let key = format!("webhook:{name}");
+                    let (at, locale) = (origin.now, self.default_locale);
+                    rows.push(row(
+                        &origin,
+                        decision,
+                        &key,
+                        Kind::Webhook,
+                        name.clone(),
+                        locale,
+                        at,
+                    ));
+                }
+            }
+        }
+        Ok(rows)
+    }
+
+    /// When a delivery may go: now, or when the recipient's quiet hours end (an urgent one and
+    /// the console are never held).
+    fn due_at(
+        &self,
+        origin: &Origin<'_>,
+        decision: &Decision,
+        prefs: &Preferences,
+        kind: Kind,
+    ) -> DateTime<Utc> {
+        match prefs.quiet {
+            Some(quiet) if !decision.urgent && kind != Kind::Console => {
+                after_quiet_hours(origin.now, self.timezone, quiet)
+            }
+            _ => origin.now,
+        }
+    }
+}
+
+/// One delivery's row, rendered in `locale`.
+fn row(
+    origin: &Origin<'_>,
+    decision: &Decision,
+    recipient: &str,
+    kind: Kind,
+    address: String,
+    locale: Locale,
+    due: DateTime<Utc>,
+) -> notify_deliveries::ActiveModel {
+    let message = |part: &str| {
+        let mut msg = Msg::owned(format!("notify-{}-{part}", decision.topic));
+        for (name, value) in &decision.facts {
+            msg = msg.with(name, value.clone());
+        }
+        msg.render(locale)
+    };
+    let params: serde_json::Map<String, serde_json::Value> = decision
+        .facts
+        .iter()
+        .map(|(name, value)| ((*name).to_owned(), fact_text(value, locale).into()))
+        .collect();
+    let trace = origin.event.trace_context.clone().unwrap_or_default();
+    let now_ms = origin.now.timestamp_millis();
+    let console = kind == Kind::Console;
+    notify_deliveries::ActiveModel {
+        id: Set(uuid::Uuid::now_v7().to_string()),
+        event_id: Set(origin.event.event_id.clone()),
+        recipient: Set(recipient.to_owned()),
+        channel: Set(kind.as_str().to_owned()),
+        topic: Set(decision.topic.to_owned()),
+        case_id: Set(Some(origin.event.case_id.clone()).filter(|c| !c.is_empty())),
+        address: Set(address),
+        locale: Set(locale.tag().to_owned()),
+        title: Set(message("title")),
+        body: Set(message("body")),
+        params: Set(serde_json::Value::Object(params).to_string()),
+        urgent: Set(decision.urgent),
+        state: Set(if console { state::SENT } else { state::PENDING }.to_owned()),
+        attempts: Set(0),
+        next_attempt_ms: Set(due.timestamp_millis()),
+        lease_until_ms: Set(0),
+        last_error: Set(String::new()),
+        traceparent: Set(trace.traceparent),
+        tracestate: Set(trace.tracestate),
+        event_time_ms: Set(origin.event_time_ms),
+        created_at_ms: Set(now_ms),
+        sent_at_ms: Set(console.then_some(now_ms)),
+        read_at_ms: Set(None),
+    }
+}
+
+/// A fact as the text an SMS template is given, in the reader's language.
+fn fact_text(value: &Arg, locale: Locale) -> String {
+    match value {
+        Arg::Text(text) => text.clone(),
+        other => Msg::new("notify-fact")
+            .with("value", other.clone())
+            .render(locale),
+    }
+}

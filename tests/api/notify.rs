@@ -1,0 +1,610 @@
+//! Notifications end to end, on both backends, against real local endpoints: an SMTP server
+//! (aiosmtpd, with authentication) and HTTP receivers for the SMS gateway and the WeCom,
+//! DingTalk and Feishu robots that check each provider's signature. A P1 at night reaches the
+//! duty manager despite quiet hours; a gateway that fails twice gets the message on the third
+//! try, once; a customer's message waits for their quiet hours to end; an unreachable robot
+//! fills the dead-letter list and a retry from it delivers.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use base64::Engine as _;
+use chrono::{Duration as Span, Timelike, Utc};
+use hmac::{KeyInit as _, Mac as _};
+use steelcare_domain::Role;
+use steelcare_proto::identity::v1 as people;
+use steelcare_proto::identity::v1::people_service_client::PeopleServiceClient;
+use steelcare_proto::notify::v1 as pb;
+use steelcare_proto::notify::v1::notify_service_client::NotifyServiceClient;
+use steelcare_tests::receivers::{HttpReceiver, Received, SmtpSink, free_port};
+use steelcare_tests::{authed, backends, spawn_app_with};
+use tonic::Code;
+use tonic::transport::Channel;
+
+use crate::dispatch::Office;
+use crate::repair::fields;
+
+const SMS_KEY: &str = "sms-key";
+const SMS_SECRET: &str = "sms-secret-0123";
+const DING_SECRET: &str = "SECding-0123456789";
+const FEISHU_SECRET: &str = "feishu-secret-0123";
+
+fn hmac_base64(key: &[u8], message: &[u8]) -> String {
+    let mut mac = hmac::Hmac::<sha2_robots::Sha256>::new_from_slice(key).unwrap();
+    mac.update(message);
+    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+}
+
+/// The SMS gateway: checks the signature of the exact body; refuses the first `fail_first`
+/// well-signed requests with 503; answers `OK` after that, once per `OutId` (a repeat is
+/// answered OK without being sent again, as the cloud gateways do).
+fn sms_gateway(fail_first: u32) -> impl Fn(&Received) -> (u16, String) + Send + Sync {
+    let failures = Arc::new(AtomicU32::new(0));
+    move |r: &Received| {
+        let timestamp = r.header("x-sms-timestamp").unwrap_or_default();
+        let expected = hmac_base64(
+            SMS_SECRET.as_bytes(),
+            format!("{timestamp}\n{}", r.body).as_bytes(),
+        );
+        if r.header("x-sms-access-key") != Some(SMS_KEY)
+            || r.header("x-sms-signature") != Some(expected.as_str())
+        {
+            return (403, r#"{"Code":"SignatureDoesNotMatch"}"#.into());
+        }
+        if failures.fetch_add(1, Ordering::SeqCst) < fail_first {
+            return (503, r#"{"Code":"ServiceUnavailable"}"#.into());
+        }
+        (200, r#"{"Code":"OK","BizId":"biz-1"}"#.into())
+    }
+}
+
+/// DingTalk: `timestamp` and `sign` in the query, HMAC-SHA256(secret, "ts\nsecret").
+fn dingtalk(r: &Received) -> (u16, String) {
+    let timestamp = r.query_param("timestamp").unwrap_or_default();
+    let sign = r.query_param("sign").unwrap_or_default();
+    let expected = hmac_base64(
+        DING_SECRET.as_bytes(),
+        format!("{timestamp}\n{DING_SECRET}").as_bytes(),
+    );
+    if sign != expected {
+        return (
+            200,
+            r#"{"errcode":310000,"errmsg":"sign not match"}"#.into(),
+        );
+    }
+    (200, r#"{"errcode":0,"errmsg":"ok"}"#.into())
+}
+
+/// Feishu: `timestamp` and `sign` in the body, HMAC-SHA256(key "ts\nsecret", "").
+fn feishu(r: &Received) -> (u16, String) {
+    let body = r.json();
+    let timestamp = body["timestamp"].as_str().unwrap_or_default();
+    let expected = hmac_base64(format!("{timestamp}\n{FEISHU_SECRET}").as_bytes(), b"");
+    if body["sign"].as_str() != Some(expected.as_str()) {
+        return (200, r#"{"code":19021,"msg":"sign match fail"}"#.into());
+    }
+    (200, r#"{"code":0,"msg":"success"}"#.into())
+}
+
+fn wecom(_: &Received) -> (u16, String) {
+    (200, r#"{"errcode":0,"errmsg":"ok"}"#.into())
+}
+
+/// Quiet hours around now in Shanghai (an hour either side): "night" whenever the test runs.
+fn quiet_now() -> (String, String) {
+    let local = Utc::now().with_timezone(&chrono_tz::Asia::Shanghai);
+    let at = |t: chrono::DateTime<chrono_tz::Tz>| format!("{:02}:{:02}", t.hour(), t.minute());
+    (at(local - Span::hours(1)), at(local + Span::hours(1)))
+}
+
+/// Polls until `done` answers something (20 s at most).
+async fn until<T, F, Fut>(what: &str, mut done: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(value) = done().await {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn deliveries(
+    client: &mut NotifyServiceClient<Channel>,
+    token: &str,
+    state: pb::DeliveryState,
+) -> Vec<pb::Delivery> {
+    client
+        .list_deliveries(authed(
+            pb::ListDeliveriesRequest {
+                state: state as i32,
+                page_size: 200,
+                ..Default::default()
+            },
+            token,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .deliveries
+}
+
+fn smtp_required() -> bool {
+    std::env::var("STEELCARE_REQUIRE_SMTP").is_ok_and(|v| v == "1")
+}
+
+/// The people of the directory the messages are for.
+async fn directory(office: &Office, admin: &str) {
+    let mut people = PeopleServiceClient::new(office.app.channel().await);
+    for (login, roles, email, phone) in [
+        (
+            "duty-1",
+            vec!["manager"],
+            "duty@steelcare.example",
+            "13900000009",
+        ),
+        (
+            "disp-1",
+            vec!["dispatcher"],
+            "disp@steelcare.example",
+            "13900000008",
+        ),
+    ] {
+        people
+            .create_person(authed(
+                people::CreatePersonRequest {
+                    person: Some(people::Person {
+                        login: login.into(),
+                        display_name: format!("{login} name"),
+                        email: email.into(),
+                        phone: phone.into(),
+                        roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+                        language_code: "en".into(),
+                        ..Default::default()
+                    }),
+                    password: "a-long-password-1".into(),
+                },
+                admin,
+            ))
+            .await
+            .unwrap();
+    }
+}
+
+async fn prefer(
+    client: &mut NotifyServiceClient<Channel>,
+    token: &str,
+    preferences: pb::Preferences,
+) -> Result<pb::Preferences, tonic::Status> {
+    client
+        .update_preferences(authed(
+            pb::UpdatePreferencesRequest {
+                preferences: Some(preferences),
+            },
+            token,
+        ))
+        .await
+        .map(|r| r.into_inner().preferences.unwrap_or_default())
+}
+
+/// A server configured with every channel, the receivers it sends to, and the tokens the
+/// test acts with.
+struct Rig {
+    office: Office,
+    notify: NotifyServiceClient<Channel>,
+    admin: String,
+    manager: String,
+    smtp: SmtpSink,
+    sms: HttpReceiver,
+    robots: [HttpReceiver; 3],
+    /// The robot of the night shift, unreachable until the test starts it.
+    late_port: u16,
+}
+
+impl Rig {
+    async fn start(backend: &steelcare_tests::Backend, smtp: SmtpSink) -> Rig {
+        let sms = HttpReceiver::start(sms_gateway(2)).await;
+        let robots = [
+            HttpReceiver::start(wecom).await,
+            HttpReceiver::start(dingtalk).await,
+            HttpReceiver::start(feishu).await,
+        ];
+        let late_port = free_port().await;
+        let smtp_port = smtp.port.to_string();
+        let urls = [
+            robots[0].url("/cgi-bin/webhook/send?key=k1"),
+            robots[1].url("/robot/send?access_token=t1"),
+            robots[2].url("/open-apis/bot/v2/hook/h1"),
+            format!("http://127.0.0.1:{late_port}/cgi-bin/webhook/send?key=late"),
+            sms.url("/sms"),
+        ];
+        let topics = ["OPS", "DING", "LARK", "LATE"]
+            .map(|robot| format!("STEELCARE__NOTIFY__WEBHOOKS__{robot}__TOPICS"));
+        let mut settings = vec![
+            ("STEELCARE__NOTIFY__SMTP__HOST", "127.0.0.1"),
+            ("STEELCARE__NOTIFY__SMTP__PORT", smtp_port.as_str()),
+            ("STEELCARE__NOTIFY__SMTP__SECURITY", "none"),
+            ("STEELCARE__NOTIFY__SMTP__USERNAME", "steelcare"),
+            ("STEELCARE__NOTIFY__SMTP__PASSWORD", "smtp-pass"),
+            (
+                "STEELCARE__NOTIFY__SMTP__FROM",
+                "SteelCare <service@steelcare.example>",
+            ),
+            ("STEELCARE__NOTIFY__SMS__URL", &urls[4]),
+            ("STEELCARE__NOTIFY__SMS__ACCESS_KEY", SMS_KEY),
+            ("STEELCARE__NOTIFY__SMS__SECRET", SMS_SECRET),
+            ("STEELCARE__NOTIFY__SMS__SIGN_NAME", "钢构售后"),
+            (
+                "STEELCARE__NOTIFY__SMS__TEMPLATES__DISPATCH-ESCALATED",
+                "SMS_900",
+            ),
+            (
+                "STEELCARE__NOTIFY__SMS__TEMPLATES__TICKET-RECEIVED",
+                "SMS_100",
+            ),
+            ("STEELCARE__NOTIFY__WEBHOOKS__OPS__KIND", "wecom"),
+            ("STEELCARE__NOTIFY__WEBHOOKS__OPS__URL", &urls[0]),
+            ("STEELCARE__NOTIFY__WEBHOOKS__DING__KIND", "dingtalk"),
+            ("STEELCARE__NOTIFY__WEBHOOKS__DING__URL", &urls[1]),
+            ("STEELCARE__NOTIFY__WEBHOOKS__DING__SECRET", DING_SECRET),
+            ("STEELCARE__NOTIFY__WEBHOOKS__LARK__KIND", "feishu"),
+            ("STEELCARE__NOTIFY__WEBHOOKS__LARK__URL", &urls[2]),
+            ("STEELCARE__NOTIFY__WEBHOOKS__LARK__SECRET", FEISHU_SECRET),
+            ("STEELCARE__NOTIFY__WEBHOOKS__LATE__KIND", "wecom"),
+            ("STEELCARE__NOTIFY__WEBHOOKS__LATE__URL", &urls[3]),
+            ("STEELCARE__NOTIFY__DUTY_MANAGERS", "duty-1"),
+            ("STEELCARE__NOTIFY__RETRY_BASE_MS", "200"),
+            ("STEELCARE__NOTIFY__RETRY_MAX_MS", "400"),
+            ("STEELCARE__NOTIFY__MAX_ATTEMPTS", "3"),
+            ("STEELCARE__NOTIFY__SEND_TIMEOUT_MS", "2000"),
+            ("STEELCARE__NOTIFY__POLL_INTERVAL_MS", "100"),
+            // One escalation per ticket within the test.
+            ("STEELCARE__DISPATCH__RETRY_BASE", "10m"),
+        ];
+        settings.extend(topics.iter().map(|k| (k.as_str(), "dispatch-escalated")));
+        let office = Office::attach(spawn_app_with(backend, &settings).await).await;
+        let admin = office.app.token("admin-1", &[Role::Admin], None);
+        let manager = office.app.token("duty-1", &[Role::Manager], None);
+        let notify = NotifyServiceClient::new(office.app.channel().await);
+        directory(&office, &admin).await;
+        Rig {
+            office,
+            notify,
+            admin,
+            manager,
+            smtp,
+            sms,
+            robots,
+            late_port,
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        self.office.app.backend.name()
+    }
+}
+
+#[tokio::test]
+async fn each_person_hears_once_by_their_channels_and_a_dead_letter_is_retried() {
+    for backend in backends() {
+        let Some(smtp) = SmtpSink::start("steelcare", "smtp-pass").await else {
+            assert!(
+                !smtp_required(),
+                "STEELCARE_REQUIRE_SMTP=1 but no Python with aiosmtpd (pip install aiosmtpd)"
+            );
+            eprintln!("skipped: no Python with aiosmtpd for the SMTP server");
+            return;
+        };
+        let mut rig = Rig::start(&backend, smtp).await;
+        night(&mut rig).await;
+        refusals(&mut rig).await;
+        // A P1 with nobody to send: the escalation is urgent.
+        let ticket = rig.office.ticket("钢柱开裂").await;
+        let number = escalation_reaches_everyone(&mut rig).await;
+        robots_and_mail(&rig, &number).await;
+        console(&mut rig, &ticket).await;
+        customer_waits(&mut rig).await;
+        dead_letter(&mut rig).await;
+        rig.office.app.stop().await.unwrap();
+    }
+}
+
+/// It is night for everyone: the duty manager and the dispatcher have quiet hours now, and so
+/// does the customer's contact (the office records it for them).
+async fn night(rig: &mut Rig) {
+    let (start, end) = quiet_now();
+    let quiet = |recipient: &str, channels: Vec<pb::DeliveryChannel>| pb::Preferences {
+        recipient: recipient.into(),
+        channels: channels.into_iter().map(|c| c as i32).collect(),
+        quiet_start: start.clone(),
+        quiet_end: end.clone(),
+        ..Default::default()
+    };
+    let both = vec![pb::DeliveryChannel::Email, pb::DeliveryChannel::Sms];
+    let (manager, admin, agent) = (
+        rig.manager.clone(),
+        rig.admin.clone(),
+        rig.office.agent.clone(),
+    );
+    let mine = prefer(&mut rig.notify, &manager, quiet("", both))
+        .await
+        .unwrap();
+    assert_eq!(mine.recipient, "duty-1", "{}", rig.name());
+    assert_eq!(mine.quiet_start, start, "{}", rig.name());
+    let email = vec![pb::DeliveryChannel::Email];
+    prefer(&mut rig.notify, &admin, quiet("disp-1", email))
+        .await
+        .unwrap();
+    prefer(
+        &mut rig.notify,
+        &agent,
+        quiet("contact:13800000000", vec![]),
+    )
+    .await
+    .unwrap();
+}
+
+/// The escalation is sent despite the night: the duty manager by e-mail and SMS, the
+/// dispatcher by e-mail, three robots; the gateway that refused twice took it the third time,
+/// once. Answers the acceptance number.
+async fn escalation_reaches_everyone(rig: &mut Rig) -> String {
+    let name = rig.name();
+    let sent = until("the escalation's messages", || {
+        let (mut notify, admin) = (rig.notify.clone(), rig.admin.clone());
+        async move {
+            let sent = deliveries(&mut notify, &admin, pb::DeliveryState::Sent).await;
+            let console = pb::DeliveryChannel::Console as i32;
+            let outside: Vec<_> = sent
+                .into_iter()
+                .filter(|d| d.topic == "dispatch-escalated" && d.channel != console)
+                .collect();
+            (outside.len() == 6).then_some(outside)
+        }
+    })
+    .await;
+    let sms_delivery = sent
+        .iter()
+        .find(|d| d.channel == pb::DeliveryChannel::Sms as i32)
+        .unwrap();
+    assert_eq!(sms_delivery.recipient, "duty-1", "{name}");
+    assert_eq!(
+        sms_delivery.attempts, 3,
+        "{name}: refused twice, sent the third time"
+    );
+    let texts = rig.sms.requests();
+    assert_eq!(texts.len(), 3, "{name}: {texts:?}");
+    assert_eq!(
+        texts.iter().filter(|r| r.status == 200).count(),
+        1,
+        "{name}"
+    );
+    let body = texts[2].json();
+    assert_eq!(body["PhoneNumbers"], "13900000009", "{name}");
+    assert_eq!(body["TemplateCode"], "SMS_900", "{name}");
+    assert_eq!(body["OutId"], sms_delivery.delivery_id.as_str(), "{name}");
+    assert!(
+        texts.iter().all(|r| r.json()["OutId"] == body["OutId"]),
+        "{name}"
+    );
+    let params: serde_json::Value =
+        serde_json::from_str(body["TemplateParam"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        params["tier"], "P1 urgent",
+        "{name}: in the duty manager's English"
+    );
+    let number = params["number"].as_str().unwrap().to_owned();
+    assert!(number.starts_with("SC-"), "{params}");
+    number
+}
+
+/// Mail: the duty manager and the dispatcher, each once, in English, authenticated; each robot
+/// once, signed as its chat expects.
+async fn robots_and_mail(rig: &Rig, number: &str) {
+    let name = rig.name();
+    let mails = until("two mails", || {
+        let found: Vec<_> = rig
+            .smtp
+            .messages()
+            .into_iter()
+            .filter(|m| m["body"].as_str().unwrap_or("").contains(number))
+            .collect();
+        async move { (found.len() >= 2).then_some(found) }
+    })
+    .await;
+    let mut to: Vec<&str> = mails.iter().map(|m| m["to"][0].as_str().unwrap()).collect();
+    to.sort();
+    assert_eq!(
+        to,
+        ["disp@steelcare.example", "duty@steelcare.example"],
+        "{name}"
+    );
+    for mail in &mails {
+        assert!(
+            mail["subject"]
+                .as_str()
+                .unwrap()
+                .starts_with("Nobody to send"),
+            "{mail}"
+        );
+        assert_eq!(mail["user"], "steelcare", "{name}: authenticated");
+        assert!(
+            mail["message_id"]
+                .as_str()
+                .unwrap()
+                .ends_with("@steelcare>"),
+            "{mail}"
+        );
+    }
+    for robot in &rig.robots {
+        let got = robot.requests();
+        assert_eq!(got.len(), 1, "{name}: {got:?}");
+        assert_eq!(got[0].status, 200, "{name}");
+        assert!(got[0].body.contains(number), "{name}: {}", got[0].body);
+    }
+    let [_, ding, lark] = &rig.robots;
+    assert!(
+        ding.requests()[0].query.contains("access_token=t1"),
+        "{name}"
+    );
+    assert_eq!(lark.requests()[0].json()["msg_type"], "text", "{name}");
+}
+
+/// The duty manager's console: the urgent notification, unread until marked.
+async fn console(rig: &mut Rig, ticket: &str) {
+    let name = rig.name();
+    let manager = rig.manager.clone();
+    let inbox = rig
+        .notify
+        .list_notifications(authed(pb::ListNotificationsRequest::default(), &manager))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(inbox.unread_count, 1, "{name}");
+    let note = &inbox.notifications[0];
+    assert!(note.urgent && note.case_id == ticket, "{name}: {note:?}");
+    let left = rig
+        .notify
+        .mark_notifications_read(authed(
+            pb::MarkNotificationsReadRequest {
+                notification_ids: vec![note.notification_id.clone()],
+                all: false,
+            },
+            &manager,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(left.unread_count, 0, "{name}");
+}
+
+/// The customer's acknowledgement is not urgent: it waits for their quiet hours to end.
+async fn customer_waits(rig: &mut Rig) {
+    let name = rig.name();
+    let admin = rig.admin.clone();
+    let held = deliveries(&mut rig.notify, &admin, pb::DeliveryState::Pending).await;
+    let held: Vec<_> = held
+        .iter()
+        .filter(|d| d.topic == "ticket-received")
+        .collect();
+    assert_eq!(held.len(), 1, "{name}: {held:?}");
+    assert_eq!(held[0].recipient, "contact:13800000000", "{name}");
+    assert_eq!(held[0].channel, pb::DeliveryChannel::Sms as i32, "{name}");
+    let due = held[0].next_attempt_time.as_ref().unwrap().seconds;
+    assert!(
+        due > Utc::now().timestamp() + 30 * 60,
+        "{name}: held until the quiet end"
+    );
+}
+
+/// Preferences refused at their fields; someone else's are the office's to set.
+async fn refusals(rig: &mut Rig) {
+    let (notify, office, manager) = (&mut rig.notify, &rig.office, rig.manager.as_str());
+    let err = prefer(
+        notify,
+        manager,
+        pb::Preferences {
+            channels: vec![pb::DeliveryChannel::Console as i32],
+            language: "fr".into(),
+            quiet_start: "25:00".into(),
+            quiet_end: "07:00".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    let mut named = fields(&err);
+    named.sort();
+    assert_eq!(
+        named,
+        [
+            "preferences.channels[0]",
+            "preferences.language",
+            "preferences.quiet_start"
+        ]
+    );
+    let technician = office.tech_token("t-1");
+    let err = prefer(
+        notify,
+        &technician,
+        pb::Preferences {
+            recipient: "duty-1".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    let err = notify
+        .list_deliveries(authed(pb::ListDeliveriesRequest::default(), &technician))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+}
+
+/// The unreachable robot's message is dead after its attempts; once the robot is there, a
+/// retry from the dead-letter list delivers it; only a dead delivery can be retried.
+async fn dead_letter(rig: &mut Rig) {
+    let name = rig.name();
+    let (notify, admin, manager) = (&mut rig.notify, rig.admin.as_str(), rig.manager.as_str());
+    let late_port = rig.late_port;
+    let dead = until("the dead letter", || {
+        let mut notify = notify.clone();
+        let admin = admin.to_owned();
+        async move {
+            let dead = deliveries(&mut notify, &admin, pb::DeliveryState::Dead).await;
+            (!dead.is_empty()).then_some(dead)
+        }
+    })
+    .await;
+    assert_eq!(dead.len(), 1, "{name}: {dead:?}");
+    assert_eq!(dead[0].recipient, "webhook:late", "{name}");
+    assert_eq!(dead[0].attempts, 3, "{name}");
+    assert!(!dead[0].last_error.is_empty(), "{name}");
+
+    let retry = |token: &str, id: &str| {
+        authed(
+            pb::RetryDeliveryRequest {
+                delivery_id: id.into(),
+            },
+            token,
+        )
+    };
+    let err = notify
+        .retry_delivery(retry(manager, &dead[0].delivery_id))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied, "{name}");
+    let late = HttpReceiver::start_on(late_port, wecom).await;
+    let again = notify
+        .retry_delivery(retry(admin, &dead[0].delivery_id))
+        .await
+        .unwrap()
+        .into_inner()
+        .delivery
+        .unwrap();
+    assert_eq!(again.state, pb::DeliveryState::Pending as i32, "{name}");
+    until("the retried message", || {
+        let n = late.requests().len();
+        async move { (n == 1).then_some(()) }
+    })
+    .await;
+    let err = notify
+        .retry_delivery(retry(admin, &dead[0].delivery_id))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition, "{name}: {err:?}");
+    let err = notify
+        .retry_delivery(retry(admin, "no-such-delivery"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::NotFound, "{name}");
+}

@@ -89,10 +89,19 @@ impl HttpReceiver {
     pub async fn start(
         answer: impl Fn(&Received) -> (u16, String) + Send + Sync + 'static,
     ) -> Self {
+        Self::start_delayed(std::time::Duration::ZERO, answer).await
+    }
+
+    /// Starts one on a free port that takes `delay` over each answer (a provider's latency:
+    /// sends are in flight when a test kills the sender).
+    pub async fn start_delayed(
+        delay: std::time::Duration,
+        answer: impl Fn(&Received) -> (u16, String) + Send + Sync + 'static,
+    ) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind a receiver");
-        Self::serve(listener, Arc::new(answer))
+        Self::serve(listener, Arc::new(answer), delay)
     }
 
     /// Starts one on `port` (a port a test reserved and told the server about before).
@@ -103,10 +112,10 @@ impl HttpReceiver {
         let listener = TcpListener::bind(("127.0.0.1", port))
             .await
             .expect("bind the reserved port");
-        Self::serve(listener, Arc::new(answer))
+        Self::serve(listener, Arc::new(answer), std::time::Duration::ZERO)
     }
 
-    fn serve(listener: TcpListener, answer: Answer) -> Self {
+    fn serve(listener: TcpListener, answer: Answer, delay: std::time::Duration) -> Self {
         let port = listener.local_addr().expect("local address").port();
         let requests = Arc::new(Mutex::new(Vec::new()));
         let seen = requests.clone();
@@ -114,7 +123,7 @@ impl HttpReceiver {
             while let Ok((stream, _)) = listener.accept().await {
                 let (seen, answer) = (seen.clone(), answer.clone());
                 tokio::spawn(async move {
-                    let _ = handle(stream, seen, answer).await;
+                    let _ = handle(stream, seen, answer, delay).await;
                 });
             }
         });
@@ -146,6 +155,7 @@ async fn handle(
     stream: TcpStream,
     seen: Arc<Mutex<Vec<Received>>>,
     answer: Answer,
+    delay: std::time::Duration,
 ) -> std::io::Result<()> {
     let mut reader = BufReader::new(stream);
     loop {
@@ -184,6 +194,7 @@ async fn handle(
             body: String::from_utf8_lossy(&body).into_owned(),
             status: 0,
         };
+        tokio::time::sleep(delay).await;
         let (status, reply) = answer(&request);
         request.status = status;
         if let Ok(mut all) = seen.lock() {

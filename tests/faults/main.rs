@@ -1,16 +1,18 @@
-//! The fault suite: real `steelcare` processes, two per service (intake and dispatch), on a
-//! PostgreSQL cluster and a Redis server that the suite starts itself on other ports, under a
-//! steady load of site-visit calls while it kills, restarts and flushes things:
+//! The fault suite: real `steelcare` processes, two per service (intake and dispatch) and one
+//! notify, on a PostgreSQL cluster and a Redis server that the suite starts itself on other
+//! ports, under a steady load of site-visit calls while it kills, restarts and flushes things:
 //!
 //! 1. baseline, 2. kill -9 of a dispatch process, 3. kill -9 of an intake process,
-//! 4. Redis lost (killed and started empty), 5. PostgreSQL restarted, 6. SIGTERM of every
+//! 4. kill -9 of the notify process (its SMS gateway answers in 30 ms, so sends are in flight),
+//! 5. Redis lost (killed and started empty), 6. PostgreSQL restarted, 7. SIGTERM of every
 //!    process in turn, each started again.
 //!
 //! A call counts as acknowledged when CreateTicket answered OK; a client whose call failed
 //! retries it with the same `request_id` (on the other intake process), as a real front-end
 //! would. At the end it counts, and fails unless every count is right: acknowledged tickets
 //! lost (0), tickets duplicated (0), panics in any log (0), site-visit tickets without an offer
-//! (0), technicians over capacity (0).
+//! (0), technicians over capacity (0), acknowledged tickets whose caller got no SMS (0),
+//! tickets with more than one SMS (0).
 //!
 //! `cargo run -p steelcare-tests --bin fault-suite` after `cargo build -p steelcare`; it needs
 //! PostgreSQL's server binaries (`/usr/lib/postgresql/*/bin`) and `redis-server`. As root it
@@ -33,6 +35,7 @@ use steelcare_proto::intake::v1 as intake;
 use steelcare_proto::intake::v1::intake_service_client::IntakeServiceClient;
 use steelcare_runtime::Authenticator;
 use steelcare_runtime::settings::Secret;
+use steelcare_tests::receivers::HttpReceiver;
 use tokio::sync::Mutex;
 use tonic::transport::Channel;
 use tonic_health::pb::health_check_response::ServingStatus;
@@ -205,6 +208,8 @@ struct Cluster {
     dir: PathBuf,
     db_url: String,
     redis_url: String,
+    /// More settings for every process (the notify process's SMS gateway).
+    extra: Vec<(String, String)>,
     nodes: Vec<Node>,
 }
 
@@ -220,7 +225,8 @@ impl Cluster {
             .env("STEELCARE__AUTH__JWT_SECRET", SECRET)
             .env("STEELCARE__DATA_DIR", self.dir.join("data"))
             .env("STEELCARE__TELEMETRY__LOG_FILTER", "info")
-            .env("RUST_LOG", "info");
+            .env("RUST_LOG", "info")
+            .envs(self.extra.iter().map(|(k, v)| (k, v)));
     }
 
     fn migrate(&self) -> Outcome<()> {
@@ -564,6 +570,114 @@ async fn wait_all_offered(db: &DatabaseConnection, within: Duration) -> Outcome<
     }
 }
 
+/// The SMS gateway the notify process sends to: it answers in 30 ms, sends each `OutId`
+/// once and counts the requests that came again with one it had.
+struct Gateway {
+    receiver: HttpReceiver,
+}
+
+/// What the gateway's requests say about the texts.
+struct Texts {
+    missing: usize,
+    doubled: usize,
+    unknown: usize,
+    resent: usize,
+}
+
+impl Gateway {
+    async fn start() -> Gateway {
+        let receiver = HttpReceiver::start_delayed(Duration::from_millis(30), |_| {
+            (200, r#"{"Code":"OK"}"#.to_owned())
+        })
+        .await;
+        Gateway { receiver }
+    }
+
+    /// The notify settings that send every new ticket's acknowledgement by SMS here, with a
+    /// short lease so that a killed sender's claims come back within the suite.
+    fn settings(&self) -> Vec<(String, String)> {
+        [
+            ("STEELCARE__NOTIFY__SMS__URL", self.receiver.url("/sms")),
+            ("STEELCARE__NOTIFY__SMS__ACCESS_KEY", "fault-key".into()),
+            ("STEELCARE__NOTIFY__SMS__SECRET", "fault-secret".into()),
+            (
+                "STEELCARE__NOTIFY__SMS__TEMPLATES__TICKET-RECEIVED",
+                "SMS_100".into(),
+            ),
+            ("STEELCARE__NOTIFY__LEASE_MS", "3000".into()),
+            ("STEELCARE__NOTIFY__SEND_TIMEOUT_MS", "2000".into()),
+            ("STEELCARE__NOTIFY__RETRY_BASE_MS", "200".into()),
+            ("STEELCARE__NOTIFY__RETRY_MAX_MS", "2000".into()),
+            ("STEELCARE__NOTIFY__MAX_ATTEMPTS", "50".into()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect()
+    }
+
+    async fn verdict(&self, db: &DatabaseConnection, ledger: &Ledger) -> Outcome<Texts> {
+        let rows = db
+            .query_all_raw(Statement::from_string(
+                db.get_database_backend(),
+                "SELECT id, case_id FROM notify_deliveries WHERE channel = 'sms'",
+            ))
+            .await?;
+        let mut case_of = HashMap::new();
+        let mut per_case: HashMap<String, usize> = HashMap::new();
+        for row in &rows {
+            let id: String = row.try_get_by_index(0)?;
+            let case: Option<String> = row.try_get_by_index(1)?;
+            let case = case.unwrap_or_default();
+            *per_case.entry(case.clone()).or_default() += 1;
+            case_of.insert(id, case);
+        }
+        let mut seen = HashSet::new();
+        let (mut unknown, mut resent) = (0, 0);
+        let mut texted = HashSet::new();
+        for request in self.receiver.requests() {
+            let out_id = request.json()["OutId"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            match case_of.get(&out_id) {
+                None => unknown += 1,
+                Some(_) if !seen.insert(out_id.clone()) => resent += 1,
+                Some(case) => {
+                    texted.insert(case.clone());
+                }
+            }
+        }
+        Ok(Texts {
+            missing: ledger
+                .acknowledged
+                .values()
+                .filter(|ticket| !texted.contains(*ticket))
+                .count(),
+            doubled: per_case.values().filter(|n| **n > 1).count(),
+            unknown,
+            resent,
+        })
+    }
+}
+
+/// Waits until every ticket's SMS is sent (or `within` passes).
+async fn wait_all_texted(db: &DatabaseConnection, within: Duration) -> Outcome<()> {
+    let deadline = Instant::now() + within;
+    loop {
+        let missing = scalar(
+            db,
+            "SELECT CAST(COUNT(*) AS BIGINT) FROM tickets t WHERE NOT EXISTS \
+             (SELECT 1 FROM notify_deliveries d WHERE d.case_id = t.id \
+              AND d.channel = 'sms' AND d.state = 'sent')",
+        )
+        .await;
+        if matches!(missing, Ok(0)) || Instant::now() > deadline {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
 #[tokio::main]
 async fn main() {
     match suite().await {
@@ -616,12 +730,15 @@ async fn suite() -> Outcome<bool> {
         ("intake-b", "intake"),
         ("dispatch-a", "dispatch"),
         ("dispatch-b", "dispatch"),
+        ("notify-a", "notify"),
     ];
+    let gateway = Gateway::start().await;
     let mut cluster = Cluster {
         bin,
         dir: root.clone(),
         db_url: db_url.clone(),
         redis_url: format!("redis://127.0.0.1:{REDIS_PORT}"),
+        extra: gateway.settings(),
         nodes: services
             .iter()
             .enumerate()
@@ -728,6 +845,7 @@ async fn suite() -> Outcome<bool> {
         "baseline",
         "kill -9 dispatch-a",
         "kill -9 intake-a",
+        "kill -9 notify-a",
         "redis lost (killed, started empty)",
         "postgresql stopped, then started",
         "sigterm each process in turn",
@@ -748,8 +866,8 @@ async fn suite() -> Outcome<bool> {
         // Under load: strike a second in, keep the load on for two seconds after recovery.
         tokio::time::sleep(Duration::from_secs(1)).await;
         match phase {
-            1 | 2 => {
-                let index = if phase == 1 { 2 } else { 0 };
+            1..=3 => {
+                let index = [2, 0, 4][phase - 1];
                 if let Some(child) = cluster.nodes[index].child.as_mut() {
                     kill9(child);
                 }
@@ -757,12 +875,12 @@ async fn suite() -> Outcome<bool> {
                 cluster.start(index)?;
                 cluster.wait_ready(index).await?;
             }
-            3 => {
+            4 => {
                 kill9(&mut redis);
                 tokio::time::sleep(Duration::from_millis(1000)).await;
                 redis = start_redis(&root)?;
             }
-            4 => {
+            5 => {
                 pg.ctl("stop")?;
                 // Operators must see it: health NOT_SERVING everywhere, and calls UNAVAILABLE
                 // (retryable), never INTERNAL.
@@ -773,7 +891,7 @@ async fn suite() -> Outcome<bool> {
                 db_down.health_serving_again =
                     wait_health(&cluster, ServingStatus::Serving, Duration::from_secs(20)).await;
             }
-            5 => {
+            6 => {
                 for index in 0..cluster.nodes.len() {
                     if let Some(child) = cluster.nodes[index].child.as_mut() {
                         sigterm(child)?;
@@ -796,9 +914,13 @@ async fn suite() -> Outcome<bool> {
         );
     }
     wait_all_offered(&check_db, Duration::from_secs(90)).await?;
+    wait_all_texted(&check_db, Duration::from_secs(60)).await?;
 
     let logs: Vec<PathBuf> = cluster.nodes.iter().map(|n| n.log.clone()).collect();
     let v = verdict(&check_db, &*load.ledger.lock().await, &logs).await?;
+    let texts = gateway
+        .verdict(&check_db, &*load.ledger.lock().await)
+        .await?;
     let checks = [
         db_down.health_not_serving,
         db_down.probe == Some(tonic::Code::Unavailable),
@@ -809,6 +931,9 @@ async fn suite() -> Outcome<bool> {
         v.not_offered == 0,
         v.over_capacity == 0,
         v.tickets as usize >= v.acknowledged,
+        texts.missing == 0,
+        texts.doubled == 0,
+        texts.unknown == 0,
     ];
     let passed = checks.iter().filter(|c| **c).count();
     let ok = passed == checks.len();
@@ -816,7 +941,7 @@ async fn suite() -> Outcome<bool> {
     println!("| count | value |");
     println!("|---|---|");
     println!(
-        "| processes (2 intake + 2 dispatch), starts | 4, {} |",
+        "| processes (2 intake + 2 dispatch + 1 notify), starts | 5, {} |",
         cluster.nodes.iter().map(|n| n.starts).sum::<u32>()
     );
     println!("| calls acknowledged | {} |", v.acknowledged);
@@ -835,6 +960,19 @@ async fn suite() -> Outcome<bool> {
         v.slowest_offer_ms as f64 / 1000.0
     );
     println!("| panics in the logs | {} |", v.panics);
+    println!(
+        "| acknowledged tickets whose caller got no SMS | {} |",
+        texts.missing
+    );
+    println!("| tickets with more than one SMS | {} |", texts.doubled);
+    println!(
+        "| SMS requests for a delivery the database does not hold | {} |",
+        texts.unknown
+    );
+    println!(
+        "| SMS requests sent again with an `OutId` the gateway had (dropped by it) | {} |",
+        texts.resent
+    );
     println!(
         "| database down: every process NOT_SERVING / a call answered / SERVING once it is back | {} / {} / {} |",
         yes(db_down.health_not_serving),

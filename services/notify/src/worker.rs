@@ -60,6 +60,12 @@ async fn record(notifier: &Notifier, event: &EventEnvelope) -> Result<(), ApiErr
     if !processed::mark_processed(&tx, CONSUMER_GROUP, &event.event_id).await? {
         return Ok(());
     }
+    let age = steelcare_store::now().timestamp_millis() - occurred_ms(event);
+    if u128::try_from(age).unwrap_or(0) > notifier.settings.max_event_age.as_millis() {
+        tracing::info!(event_id = %event.event_id, age_ms = age, "event too old to tell anyone");
+        tx.commit().await.map_err(db_err)?;
+        return Ok(());
+    }
     let decisions = notifier.decide(&tx, event).await?;
     let rows = notifier.deliveries(&tx, event, &decisions).await?;
     let n = rows.len();
@@ -69,6 +75,18 @@ async fn record(notifier: &Notifier, event: &EventEnvelope) -> Result<(), ApiErr
         tracing::info!(event_id = %event.event_id, deliveries = n, "deliveries recorded");
     }
     Ok(())
+}
+
+/// When the event happened (its commit), in ms; now when it does not say.
+fn occurred_ms(event: &EventEnvelope) -> i64 {
+    event
+        .occurred_time
+        .as_ref()
+        .and_then(|t| DateTime::from_timestamp(t.seconds, u32::try_from(t.nanos).unwrap_or(0)))
+        .map_or_else(
+            || steelcare_store::now().timestamp_millis(),
+            |t| t.timestamp_millis(),
+        )
 }
 
 /// What every delivery of one event shares.
@@ -96,13 +114,7 @@ impl Notifier {
         let origin = Origin {
             event,
             now,
-            event_time_ms: event
-                .occurred_time
-                .as_ref()
-                .and_then(|t| {
-                    DateTime::from_timestamp(t.seconds, u32::try_from(t.nanos).unwrap_or(0))
-                })
-                .map_or(now.timestamp_millis(), |t| t.timestamp_millis()),
+            event_time_ms: occurred_ms(event),
         };
         let mut rows = Vec::new();
         for decision in decisions {

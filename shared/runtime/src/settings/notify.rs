@@ -21,6 +21,7 @@ retry_base_ms = 2000
 retry_max_ms = 600000
 poll_interval_ms = 500
 send_timeout_ms = 10000
+max_event_age_ms = 86400000
 duty_managers = []
 console_url = ""
 
@@ -52,6 +53,7 @@ pub(super) struct RawNotify {
     retry_max_ms: u64,
     poll_interval_ms: u64,
     send_timeout_ms: u64,
+    max_event_age_ms: u64,
     duty_managers: Vec<String>,
     console_url: String,
     smtp: RawSmtp,
@@ -136,6 +138,9 @@ pub struct NotifySettings {
     pub poll_interval: Duration,
     /// How long one send may take before it counts as a temporary failure.
     pub send_timeout: Duration,
+    /// Events older than this are not told to anyone (a new deployment's consumer group reads
+    /// the stream from its start; an offer of last week is news to nobody).
+    pub max_event_age: Duration,
     /// The subjects (logins) of the duty managers: a P1 reaches them at any hour.
     pub duty_managers: Vec<String>,
     /// The console's address, for links in messages; empty: no link.
@@ -266,6 +271,7 @@ impl RawNotify {
             retry_max: Duration::from_millis(self.retry_max_ms),
             poll_interval: Duration::from_millis(self.poll_interval_ms.max(10)),
             send_timeout: Duration::from_millis(self.send_timeout_ms.max(100)),
+            max_event_age: Duration::from_millis(self.max_event_age_ms),
             duty_managers: self
                 .duty_managers
                 .into_iter()

@@ -608,3 +608,101 @@ async fn dead_letter(rig: &mut Rig) {
         .unwrap_err();
     assert_eq!(err.code(), Code::NotFound, "{name}");
 }
+
+#[tokio::test]
+async fn a_technician_hears_of_an_offer_in_the_console_as_it_is_made() {
+    for backend in backends() {
+        // No channel configured: the console alone, which every deployment has.
+        let mut office = Office::open(&backend, &[]).await;
+        let name = office.app.backend.name();
+        let mut notify = NotifyServiceClient::new(office.app.channel().await);
+        let near = office.tech_token("t-near");
+        let mut watch = notify
+            .watch_notifications(authed(pb::WatchNotificationsRequest {}, &near))
+            .await
+            .unwrap()
+            .into_inner();
+        let first = watch.message().await.unwrap().unwrap();
+        assert_eq!(
+            (first.unread_count, first.notification),
+            (0, None),
+            "{name}"
+        );
+
+        office.hire(crate::dispatch::surveyor("t-near", 2.0)).await;
+        let ticket = office.ticket("钢梁下翼缘出现裂缝").await;
+        let heard = tokio::time::timeout(Duration::from_secs(20), watch.message())
+            .await
+            .expect("the offer's notification within 20 s")
+            .unwrap()
+            .unwrap();
+        assert_eq!(heard.unread_count, 1, "{name}");
+        let note = heard.notification.unwrap();
+        assert_eq!(
+            (note.topic.as_str(), note.case_id.as_str()),
+            ("offer", ticket.as_str())
+        );
+        // In the deployment's language (the technician chose none): Chinese.
+        assert!(note.title.starts_with("新派工"), "{name}: {}", note.title);
+        assert!(
+            note.body.contains("Suzhou logistics warehouse"),
+            "{}",
+            note.body
+        );
+        assert!(note.urgent, "{name}: a P1's offer");
+
+        // Nobody else's: another technician's list is empty, and marking this one is
+        // NOT_FOUND to them.
+        let far = office.tech_token("t-far");
+        let theirs = notify
+            .list_notifications(authed(pb::ListNotificationsRequest::default(), &far))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(
+            theirs.notifications.is_empty() && theirs.unread_count == 0,
+            "{name}"
+        );
+        let err = notify
+            .mark_notifications_read(authed(
+                pb::MarkNotificationsReadRequest {
+                    notification_ids: vec![note.notification_id.clone()],
+                    all: false,
+                },
+                &far,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::NotFound, "{name}");
+        let err = notify
+            .mark_notifications_read(authed(pb::MarkNotificationsReadRequest::default(), &near))
+            .await
+            .unwrap_err();
+        assert_eq!(fields(&err), ["notification_ids"], "{name}");
+        let read = notify
+            .mark_notifications_read(authed(
+                pb::MarkNotificationsReadRequest {
+                    all: true,
+                    ..Default::default()
+                },
+                &near,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(read.unread_count, 0, "{name}");
+        let unread = notify
+            .list_notifications(authed(
+                pb::ListNotificationsRequest {
+                    unread_only: true,
+                    ..Default::default()
+                },
+                &near,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(unread.notifications.is_empty(), "{name}");
+        office.app.stop().await.unwrap();
+    }
+}

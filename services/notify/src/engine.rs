@@ -35,6 +35,8 @@ pub struct Notifier {
     pub due: Arc<Notify>,
     /// Counts in-console notifications recorded by this process (the watchers look then).
     pub inbox: watch::Sender<u64>,
+    /// Turns true when the server begins to shut down: the watchers' streams end.
+    pub drain: watch::Receiver<bool>,
 }
 
 impl Notifier {
@@ -44,6 +46,7 @@ impl Notifier {
         settings: NotifySettings,
         (timezone, default_locale): (Tz, Locale),
         channels: Channels,
+        drain: watch::Receiver<bool>,
     ) -> Self {
         Notifier {
             db,
@@ -53,6 +56,7 @@ impl Notifier {
             channels: Arc::new(channels),
             due: Arc::new(Notify::new()),
             inbox: watch::Sender::new(0),
+            drain,
         }
     }
 }

@@ -254,11 +254,21 @@ impl Notifier {
         sender: mpsc::Sender<Result<pb::WatchNotificationsResponse, Status>>,
     ) {
         let mut recorded = self.inbox.subscribe();
+        let mut drain = self.drain.clone();
         loop {
+            if *drain.borrow() {
+                return;
+            }
             tokio::select! {
                 _ = recorded.changed() => {}
                 _ = tokio::time::sleep(Duration::from_secs(1)) => {}
                 _ = sender.closed() => return,
+                // A dropped sender means no shutdown will ever be signalled.
+                _ = async {
+                    if drain.changed().await.is_err() {
+                        std::future::pending::<()>().await;
+                    }
+                } => return,
             }
             let Ok(rows) = deliveries::inbox_after(&self.db, &me, &last).await else {
                 continue;
@@ -373,23 +383,25 @@ impl Notifier {
         ctx.caller.require_any(&[Role::Admin])?;
         let id = steelcare_runtime::validate::id("delivery_id", &request.delivery_id)?;
         let now = steelcare_store::now().timestamp_millis();
-        if !deliveries::revive(&self.db, id, now).await? {
-            let current = deliveries::get(&self.db, id)
-                .await?
-                .ok_or_else(|| not_found("delivery", id))?;
+        // Revived and read in one transaction: the answer is the delivery as revived, before
+        // a sender can take it.
+        let tx = steelcare_store::begin_write(&self.db)
+            .await
+            .map_err(db_err)?;
+        let revived = deliveries::revive(&tx, id, now).await?;
+        let row = deliveries::get(&tx, id)
+            .await?
+            .ok_or_else(|| not_found("delivery", id))?;
+        tx.commit().await.map_err(db_err)?;
+        if !revived {
+            let current = row.state.to_ascii_uppercase();
             return Err(ApiError::FailedPrecondition {
                 subject: format!("delivery/{id}"),
-                current_state: current.state.to_ascii_uppercase(),
-                message: msg!(
-                    "notify-retry-not-dead",
-                    state = current.state.to_ascii_uppercase()
-                ),
+                message: msg!("notify-retry-not-dead", state = current.clone()),
+                current_state: current,
             });
         }
         self.due.notify_waiters();
-        let row = deliveries::get(&self.db, id)
-            .await?
-            .ok_or_else(|| not_found("delivery", id))?;
         Ok(pb::RetryDeliveryResponse {
             delivery: Some(delivery(&row)),
         })

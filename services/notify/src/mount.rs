@@ -21,6 +21,7 @@ pub fn mount(w: &Wiring, routes: &mut RoutesBuilder) -> Result<&'static str, Str
         settings,
         (w.settings.intake.timezone, w.settings.server.default_locale),
         channels,
+        w.drain.clone(),
     );
     for i in 0..notifier.settings.consumers {
         let (notifier, events, consumer, published, redelivery) = (

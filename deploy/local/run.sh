@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The distributed deployment on one machine, in one command: PostgreSQL, Redis and one
-# SteelCare process per service (intake, dispatch, repair, acceptance, feedback), each on its
-# own loopback port and signed in to PostgreSQL as its own role, as the five Kubernetes
+# SteelCare process per service (intake, dispatch, repair, acceptance, feedback, notify), each on its
+# own loopback port and signed in to PostgreSQL as its own role, as the six Kubernetes
 # Deployments run them. A process that dies is
 # started again after half a second, as Kubernetes would restart its container.
 #
@@ -24,7 +24,7 @@ DIR=${STEELCARE_LOCAL_DIR:-$ROOT/data/local}
 BASE=${STEELCARE_LOCAL_BASE_PORT:-50061}
 PG_PORT=${STEELCARE_LOCAL_PG_PORT:-55433}
 REDIS_PORT=${STEELCARE_LOCAL_REDIS_PORT:-56380}
-SERVICES=(intake dispatch repair acceptance feedback)
+SERVICES=(intake dispatch repair acceptance feedback notify)
 mkdir -p "$DIR"
 DIR=$(cd "$DIR" && pwd)
 rm -f "$DIR/stop"

@@ -1,5 +1,5 @@
 //! One case across the distributed deployment: `deploy/local/run.sh` starts PostgreSQL,
-//! Redis and the five services as five processes of the built binary; the case is walked from
+//! Redis and the six services as six processes of the built binary; the case is walked from
 //! the call to the last return visit, each process is killed (SIGKILL) once on the way and
 //! started again by the script, and the case ends CLOSED with a verified archive, every
 //! record once. The client retries what a dead process could not answer (UNAVAILABLE), with
@@ -26,6 +26,8 @@ use steelcare_proto::intake::v1 as intake;
 use steelcare_proto::intake::v1::intake_service_client::IntakeServiceClient;
 use steelcare_proto::integration::v1 as ipb;
 use steelcare_proto::integration::v1::integration_service_client::IntegrationServiceClient;
+use steelcare_proto::notify::v1 as npb;
+use steelcare_proto::notify::v1::notify_service_client::NotifyServiceClient;
 use steelcare_proto::repair::v1 as rpb;
 use steelcare_proto::repair::v1::repair_service_client::RepairServiceClient;
 use steelcare_tests::{TEST_SECRET, postgres_url, test_authenticator};
@@ -38,7 +40,14 @@ use crate::dispatch::{date, person, roofer};
 use crate::repair::{cny, coating_reading, plan_content, report_content, ts, work};
 use steelcare_tests::fixtures::{customer_request, project_request};
 
-const SERVICES: [&str; 5] = ["intake", "dispatch", "repair", "acceptance", "feedback"];
+const SERVICES: [&str; 6] = [
+    "intake",
+    "dispatch",
+    "repair",
+    "acceptance",
+    "feedback",
+    "notify",
+];
 const BASE_PORT: u16 = 50161;
 const PG_PORT: u16 = 55533;
 
@@ -217,7 +226,7 @@ where
 }
 
 #[tokio::test]
-async fn one_case_from_the_call_to_the_last_visit_across_five_processes_each_killed_once() {
+async fn one_case_from_the_call_to_the_last_visit_across_six_processes_each_killed_once() {
     if postgres_url().is_none() {
         eprintln!("skipped: PostgreSQL is not enabled for the tests");
         return;
@@ -337,6 +346,8 @@ async fn one_case_from_the_call_to_the_last_visit_across_five_processes_each_kil
         &lead
     );
     local.kill(1).await;
+    // Notify is killed while the offer's events come in; the roofer hears of it once (below).
+    local.kill(5).await;
     call!(
         dispatch,
         upsert_technician,
@@ -622,6 +633,29 @@ async fn one_case_from_the_call_to_the_last_visit_across_five_processes_each_kil
     .collect();
     assert_eq!(states, expected, "every step once, in order");
 
+    // The roofer heard of the offer in the console, once, though notify was killed meanwhile.
+    let notify = NotifyServiceClient::new(Local::channel(5));
+    let heard = until("the offer's notification", || {
+        let notify = notify.clone();
+        let (ticket, lead) = (ticket.clone(), lead.clone());
+        async move {
+            let found = call!(
+                notify,
+                list_notifications,
+                npb::ListNotificationsRequest::default(),
+                &lead
+            );
+            let offers: Vec<_> = found
+                .notifications
+                .into_iter()
+                .filter(|n| n.topic == "offer" && n.case_id == ticket)
+                .collect();
+            (!offers.is_empty()).then_some(offers)
+        }
+    })
+    .await;
+    assert_eq!(heard.len(), 1, "the offer told once: {heard:?}");
+
     // Each process signed in as its own database role, and none was refused a write: the
     // case above went through with each service writing only its own tables.
     let admin = steelcare_store::connect(
@@ -641,10 +675,17 @@ async fn one_case_from_the_call_to_the_last_visit_across_five_processes_each_kil
         .iter()
         .filter_map(|row| row.try_get_by_index::<String>(0).ok())
         .collect();
-    let roles: Vec<String> = ["acceptance", "dispatch", "feedback", "intake", "repair"]
-        .iter()
-        .map(|s| format!("steelcare_{s}_app"))
-        .collect();
+    let roles: Vec<String> = [
+        "acceptance",
+        "dispatch",
+        "feedback",
+        "intake",
+        "notify",
+        "repair",
+    ]
+    .iter()
+    .map(|s| format!("steelcare_{s}_app"))
+    .collect();
     assert_eq!(signed_in, roles, "one database role per service");
     for (i, service) in SERVICES.iter().enumerate() {
         let log = local.log(i);

@@ -6,6 +6,7 @@ mod analytics;
 mod archive;
 mod dispatch;
 mod intake;
+mod notify;
 mod onboarding;
 mod survey;
 
@@ -135,6 +136,22 @@ enum Target {
         #[arg(long, default_value = "configured")]
         label: String,
     },
+    /// Notifications against local receivers: deliveries per second per channel in a burst,
+    /// and the delay from an event's commit to its delivery at a steady rate.
+    Notify {
+        /// Tickets of the burst (16 clients).
+        #[arg(long, default_value_t = 2_000)]
+        tickets: usize,
+        /// Tickets of the paced run.
+        #[arg(long, default_value_t = 500)]
+        paced: usize,
+        /// Tickets per second of the paced run.
+        #[arg(long, default_value_t = 50)]
+        rate: u32,
+        /// Label printed with the figures.
+        #[arg(long, default_value = "configured")]
+        label: String,
+    },
     /// Judging measurements against the tolerance table (the repair rules), in memory.
     Judge {
         /// Measurements judged per round.
@@ -256,6 +273,26 @@ async fn run(target: Target, settings: Settings) -> Result<(), String> {
             crate::onboarding::onboarding(
                 settings,
                 crate::onboarding::OnboardingBenchOptions { rows, label },
+            )
+            .await
+        }
+        Target::Notify {
+            tickets,
+            paced,
+            rate,
+            label,
+        } => {
+            if tickets == 0 || paced == 0 || rate == 0 {
+                return Err("--tickets, --paced and --rate must be positive".to_owned());
+            }
+            crate::notify::notify(
+                settings,
+                crate::notify::NotifyBenchOptions {
+                    tickets,
+                    paced,
+                    rate,
+                    label,
+                },
             )
             .await
         }

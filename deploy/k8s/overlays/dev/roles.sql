@@ -11,3 +11,5 @@ CREATE ROLE steelcare_acceptance NOLOGIN;
 CREATE ROLE steelcare_acceptance_app LOGIN PASSWORD 'dev-acceptance' IN ROLE steelcare_acceptance;
 CREATE ROLE steelcare_feedback NOLOGIN;
 CREATE ROLE steelcare_feedback_app LOGIN PASSWORD 'dev-feedback' IN ROLE steelcare_feedback;
+CREATE ROLE steelcare_notify NOLOGIN;
+CREATE ROLE steelcare_notify_app LOGIN PASSWORD 'dev-notify' IN ROLE steelcare_notify;

@@ -23,7 +23,6 @@ poll_interval_ms = 500
 send_timeout_ms = 10000
 max_event_age_ms = 86400000
 duty_managers = []
-console_url = ""
 
 [notify.smtp]
 host = ""
@@ -55,7 +54,6 @@ pub(super) struct RawNotify {
     send_timeout_ms: u64,
     max_event_age_ms: u64,
     duty_managers: Vec<String>,
-    console_url: String,
     smtp: RawSmtp,
     sms: RawSms,
     #[serde(default)]
@@ -143,8 +141,6 @@ pub struct NotifySettings {
     pub max_event_age: Duration,
     /// The subjects (logins) of the duty managers: a P1 reaches them at any hour.
     pub duty_managers: Vec<String>,
-    /// The console's address, for links in messages; empty: no link.
-    pub console_url: String,
     /// E-mail, when configured.
     pub smtp: Option<SmtpSettings>,
     /// The SMS gateway, when configured.
@@ -257,10 +253,6 @@ impl RawNotify {
                 "must be longer than send_timeout_ms (a send still running must keep its claim)",
             ));
         }
-        let console_url = match self.console_url.trim() {
-            "" => String::new(),
-            url => http_url("notify.console_url", url)?,
-        };
         Ok(NotifySettings {
             consumers: self.consumers,
             senders: self.senders,
@@ -278,7 +270,6 @@ impl RawNotify {
                 .map(|s| s.trim().to_owned())
                 .filter(|s| !s.is_empty())
                 .collect(),
-            console_url,
             smtp: self.smtp.validate()?,
             sms: self.sms.validate()?,
             webhooks: self

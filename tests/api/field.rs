@@ -82,7 +82,7 @@ async fn a_technician_surveys_on_a_phone_offline_and_the_report_arrives_once() {
             "ticketId": ticket,
             "acceptanceNumber": acceptance_number,
         });
-        run_script("field.mjs", config, &backend, &chromium, 6).await;
+        run_script("field.mjs", config, &backend, &chromium, 7).await;
 
         // One report, as corrected: the refused one was never stored, the sent one once.
         let engineer = desk.engineer.clone();

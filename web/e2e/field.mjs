@@ -32,6 +32,20 @@ try {
     await shot(page, "field-1-job");
   });
 
+  await step("the offer is among the technician's notifications, and reading them clears the count", async () => {
+    const count = page.getByTestId("notice-count").locator(".ant-badge-count");
+    await eventually(async () => ((await count.count()) > 0 && Number(await count.first().textContent()) >= 1), "no unread notification counted in the header");
+    await page.getByTestId("notices").tap();
+    const offer = page.getByTestId("notice").filter({ hasText: env.acceptanceNumber });
+    await offer.first().waitFor({ timeout: WAIT });
+    check((await offer.first().textContent()).includes("新派工"), "the offer's notification is not in Chinese");
+    await noSidewaysScroll(page, "the notifications");
+    await shot(page, "field-notifications");
+    await page.getByTestId("notices-read-all").tap();
+    await eventually(async () => (await count.count()) === 0, "the count stays after reading them all");
+    await page.keyboard.press("Escape");
+  });
+
   await step("arrival is recorded with the device's position", async () => {
     await page.getByTestId("record-arrival").tap();
     await page.getByTestId("arrived").waitFor({ timeout: WAIT });

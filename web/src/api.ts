@@ -10,6 +10,7 @@ import { DispatchService } from "./gen/steelcare/dispatch/v1/dispatch_service_pb
 import { RepairService } from "./gen/steelcare/repair/v1/repair_service_pb";
 import { AcceptanceService } from "./gen/steelcare/acceptance/v1/acceptance_service_pb";
 import { FeedbackService } from "./gen/steelcare/feedback/v1/feedback_service_pb";
+import { NotifyService } from "./gen/steelcare/notify/v1/notify_service_pb";
 import { BadRequestSchema, LocalizedMessageSchema } from "./gen/google/rpc/error_details_pb";
 
 let token = "";
@@ -56,6 +57,7 @@ export const dispatch = client(DispatchService);
 export const repair = client(RepairService);
 export const acceptance = client(AcceptanceService);
 export const feedback = client(FeedbackService);
+export const notify = client(NotifyService);
 
 /** The field violations of an INVALID_ARGUMENT, by field path, in the server's words for the
  * console's language. */

@@ -9,6 +9,7 @@ import enUS from "antd/locale/en_US";
 import { useI18n, type Lang } from "./i18n";
 import { SessionContext, hasRole, home, type Session } from "./session";
 import { startSending, useOutbox } from "./outbox";
+import { NoticeBell } from "./notices";
 
 const CallDesk = lazy(() => import("./pages/CallDesk"));
 const Tickets = lazy(() => import("./pages/Tickets"));
@@ -65,6 +66,7 @@ function Shell({ session, onSignOut }: { session: Session; onSignOut: () => void
         {session.displayName || session.subject}
       </Typography.Text>
       {unsent}
+      <NoticeBell large />
       <Button size="large" onClick={() => setMenuOpen(true)} data-testid="menu">{t("menu")}</Button>
       <Drawer open={menuOpen} onClose={() => setMenuOpen(false)} placement="right" width="80%" title={session.displayName || session.subject}>
         <Space direction="vertical" size="large" style={{ width: "100%" }}>
@@ -80,6 +82,7 @@ function Shell({ session, onSignOut }: { session: Session; onSignOut: () => void
       <Typography.Text strong style={{ color: "#fff", whiteSpace: "nowrap" }}>{t("appName")}</Typography.Text>
       <Menu theme="dark" mode="horizontal" selectedKeys={[selected]} items={items} style={{ flex: 1, minWidth: 0 }} data-testid="nav" />
       {unsent}
+      <NoticeBell large={false} />
       {language}
       <Typography.Text style={{ color: "#ccc", whiteSpace: "nowrap" }} data-testid="whoami">
         {session.displayName || session.subject} · {session.roles.join(",")} · {session.timeZone}

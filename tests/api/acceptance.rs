@@ -65,7 +65,7 @@ pub(crate) async fn agreed_case(desk: &mut Desk) -> String {
 }
 
 /// The customer agrees to plan version 1, in their own name.
-async fn customer_agrees(desk: &mut Desk, ticket: &str) {
+pub(crate) async fn customer_agrees(desk: &mut Desk, ticket: &str) {
     desk.repair
         .record_customer_decision(authed(
             rpb::RecordCustomerDecisionRequest {

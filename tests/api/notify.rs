@@ -706,3 +706,104 @@ async fn a_technician_hears_of_an_offer_in_the_console_as_it_is_made() {
         office.app.stop().await.unwrap();
     }
 }
+
+#[tokio::test]
+async fn an_opted_out_contact_hears_only_what_the_contract_requires() {
+    for backend in backends() {
+        let sms = HttpReceiver::start(|_| (200, r#"{"Code":"OK"}"#.to_owned())).await;
+        let url = sms.url("/sms");
+        let office = Office::open(
+            &backend,
+            &[
+                ("STEELCARE__DISPATCH__WORKERS", "0"),
+                ("STEELCARE__NOTIFY__SMS__URL", &url),
+                ("STEELCARE__NOTIFY__SMS__ACCESS_KEY", SMS_KEY),
+                ("STEELCARE__NOTIFY__SMS__SECRET", SMS_SECRET),
+                (
+                    "STEELCARE__NOTIFY__SMS__TEMPLATES__TICKET-RECEIVED",
+                    "SMS_100",
+                ),
+                (
+                    "STEELCARE__NOTIFY__SMS__TEMPLATES__SURVEY-PLANNED",
+                    "SMS_300",
+                ),
+                (
+                    "STEELCARE__NOTIFY__SMS__TEMPLATES__AGREEMENT-TO-SIGN",
+                    "SMS_500",
+                ),
+                ("STEELCARE__NOTIFY__POLL_INTERVAL_MS", "100"),
+            ],
+        )
+        .await;
+        let mut desk = crate::repair::Desk::on(office).await;
+        let name = desk.office.app.backend.name();
+        let mut notify = NotifyServiceClient::new(desk.office.app.channel().await);
+        let agent = desk.office.agent.clone();
+        let out = prefer(
+            &mut notify,
+            &agent,
+            pb::Preferences {
+                recipient: "contact:13800000000".into(),
+                opted_out: true,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        assert!(out.opted_out, "{name}");
+        for id in ["t-lead", "t-crew"] {
+            desk.office
+                .hire(crate::dispatch::roofer(
+                    id,
+                    crate::dispatch::date(2030, 12, 31),
+                ))
+                .await;
+        }
+        let ticket = crate::acceptance::approved_case(&mut desk).await;
+        crate::acceptance::customer_agrees(&mut desk, &ticket).await;
+        let engineer = desk.engineer.clone();
+        desk.repair
+            .sign_agreement(authed(
+                steelcare_proto::repair::v1::SignAgreementRequest {
+                    await_customer_signature: true,
+                    signatures: vec![crate::repair::signature(
+                        "eng-1",
+                        steelcare_proto::common::v1::SignatureRole::ContractorRepresentative,
+                    )],
+                    ..crate::acceptance::agreement("prepared-1", &ticket)
+                },
+                &engineer,
+            ))
+            .await
+            .unwrap();
+
+        // The acknowledgement and the agreement to sign reach them; the visit's time, which the
+        // contract does not require, does not.
+        until("the two required texts", || {
+            let got: Vec<String> = sms
+                .requests()
+                .iter()
+                .map(|r| r.json()["TemplateCode"].as_str().unwrap_or("").to_owned())
+                .collect();
+            async move { (got.len() >= 2).then_some(()) }
+        })
+        .await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let mut templates: Vec<String> = sms
+            .requests()
+            .iter()
+            .map(|r| r.json()["TemplateCode"].as_str().unwrap_or("").to_owned())
+            .collect();
+        templates.sort();
+        assert_eq!(templates, ["SMS_100", "SMS_500"], "{name}: {templates:?}");
+        let agreement = sms
+            .requests()
+            .into_iter()
+            .find(|r| r.json()["TemplateCode"] == "SMS_500")
+            .unwrap();
+        let params: serde_json::Value =
+            serde_json::from_str(agreement.json()["TemplateParam"].as_str().unwrap()).unwrap();
+        assert_eq!(params["version"], "1", "{name}: {params}");
+        desk.office.app.stop().await.unwrap();
+    }
+}

@@ -12,6 +12,7 @@
 //! | PlanProposed | `plan-to-review` | the technical leads (engineers), not the author |
 //! | SlaAtRisk, SlaBreached | `sla-at-risk`, `sla-breached` | dispatchers and managers; a P1 also the duty managers, at any hour |
 //! | DispatchEscalated | `dispatch-escalated` (nobody qualified is free) | dispatchers; a P1 also the duty managers |
+//! | AgreementPrepared | `agreement-to-sign` (required) | the customer's contact |
 //! | SelfInspectionRecorded (passed) | `acceptance-to-sign` (required) | the customer's contact |
 //! | VisitsScheduled | `visits-scheduled` | the customer's contact |
 //!
@@ -178,7 +179,7 @@ impl Notifier {
     }
 
     /// What the customer's contact hears: their report received (with when we respond), the
-    /// visit planned, the repair to accept, the return visits.
+    /// visit planned, the agreement to countersign, the repair to accept, the return visits.
     async fn for_the_customer(
         &self,
         conn: &impl ConnectionTrait,
@@ -193,6 +194,10 @@ impl Notifier {
             Payload::SurveyPlanned(plan) => {
                 let when = time(plan.scheduled_time.as_ref());
                 ("survey-planned", false, vec![facts.at("when", when)])
+            }
+            Payload::AgreementPrepared(prepared) => {
+                let version = ("version", Arg::Int(i64::from(prepared.plan_version)));
+                ("agreement-to-sign", true, vec![version])
             }
             Payload::SelfInspectionRecorded(inspection) if inspection.passed => {
                 ("acceptance-to-sign", true, Vec::new())
@@ -281,6 +286,7 @@ fn concerns_anyone(payload: &Payload) -> bool {
             | Payload::SlaAtRisk(_)
             | Payload::SlaBreached(_)
             | Payload::DispatchEscalated(_)
+            | Payload::AgreementPrepared(_)
             | Payload::SelfInspectionRecorded(_)
             | Payload::VisitsScheduled(_)
     )
@@ -312,6 +318,7 @@ pub const TOPICS: &[&str] = &[
     "sla-at-risk",
     "sla-breached",
     "dispatch-escalated",
+    "agreement-to-sign",
     "acceptance-to-sign",
     "visits-scheduled",
 ];

@@ -403,6 +403,17 @@ impl RepairService {
             .slot(slot(kind::PREPARED_AGREEMENT, &case.id, 0));
         store::insert(tx, record).await?;
         audit(tx, ctx, "agreement", &agreement.agreement_id, None, audited).await?;
+        self.repairer
+            .event(
+                tx,
+                actor_of(&ctx.caller),
+                &case.id,
+                Payload::AgreementPrepared(events::AgreementPrepared {
+                    agreement_id: agreement.agreement_id.clone(),
+                    plan_version: agreement.plan_version,
+                }),
+            )
+            .await?;
         Ok(row_id)
     }
 

@@ -29,3 +29,5 @@ entity-notification = notification
 entity-delivery = delivery
 notify-time-unknown = as soon as possible
 notify-clock-unknown = a clock
+notify-agreement-to-sign-title = Agreement for { $number } ready for your signature
+notify-agreement-to-sign-body = We have signed the handling agreement for { $number } (plan version { $version }). Please read it in SteelCare and countersign it, or ask for changes.

@@ -28,3 +28,5 @@ entity-notification = 通知
 entity-delivery = 投递
 notify-time-unknown = 尽快
 notify-clock-unknown = 某项时限
+notify-agreement-to-sign-title = { $number } 的处理协议待您签署
+notify-agreement-to-sign-body = 我方已签署 { $number } 的处理协议（方案第 { $version } 版）。请在 SteelCare 中阅读并会签，或提出修改意见。

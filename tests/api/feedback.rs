@@ -27,7 +27,7 @@ use crate::dispatch::{date, person, roofer};
 use crate::repair::{Desk, fields};
 
 /// A case repaired, accepted in the second round and archived.
-async fn archived_case(desk: &mut Desk) -> String {
+pub(crate) async fn archived_case(desk: &mut Desk) -> String {
     let ticket = repaired_case(desk).await;
     let mut client = AcceptanceServiceClient::new(desk.office.app.channel().await);
     let crew = desk.office.tech_token("t-crew");

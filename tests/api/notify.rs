@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use base64::Engine as _;
-use chrono::{Duration as Span, Timelike, Utc};
+use chrono::{Datelike, Duration as Span, Timelike, Utc};
 use hmac::{KeyInit as _, Mac as _};
 use steelcare_domain::Role;
 use steelcare_proto::identity::v1 as people;
@@ -804,6 +804,199 @@ async fn an_opted_out_contact_hears_only_what_the_contract_requires() {
         let params: serde_json::Value =
             serde_json::from_str(agreement.json()["TemplateParam"].as_str().unwrap()).unwrap();
         assert_eq!(params["version"], "1", "{name}: {params}");
+        desk.office.app.stop().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn the_owner_of_a_corrective_action_falling_due_is_reminded_once() {
+    use steelcare_proto::feedback::v1 as fpb;
+    use steelcare_proto::feedback::v1::feedback_service_client::FeedbackServiceClient;
+    for backend in backends() {
+        let mut office = Office::open(
+            &backend,
+            &[("STEELCARE__NOTIFY__REMINDER_INTERVAL_MS", "200")],
+        )
+        .await;
+        let name = office.app.backend.name();
+        let ticket = office.ticket("屋面天沟漏水").await;
+        let mut feedback = FeedbackServiceClient::new(office.app.channel().await);
+        let mut notify = NotifyServiceClient::new(office.app.channel().await);
+        let manager = office.app.token("mgr-1", &[Role::Manager], None);
+        let engineer = office.app.token("eng-1", &[Role::Engineer], None);
+        let owner = steelcare_proto::common::v1::PersonRef {
+            user_id: "eng-1".into(),
+            display_name: "Zhang San".into(),
+            ..Default::default()
+        };
+        feedback
+            .set_department_members(authed(
+                fpb::SetDepartmentMembersRequest {
+                    department: fpb::Department::Construction as i32,
+                    members: vec![owner.clone()],
+                },
+                &manager,
+            ))
+            .await
+            .unwrap();
+        let tomorrow =
+            (Utc::now().with_timezone(&chrono_tz::Asia::Shanghai) + Span::days(1)).date_naive();
+        let raise = |request_id: &str, title: &str, days_ahead: i64| {
+            let due = tomorrow + Span::days(days_ahead - 1);
+            fpb::RaiseCorrectiveActionRequest {
+                request_id: request_id.into(),
+                department: fpb::Department::Construction as i32,
+                title: title.into(),
+                description: "Two leaks at gutter outlets".into(),
+                owner: Some(owner.clone()),
+                due_date: Some(steelcare_proto::common::v1::Date {
+                    year: due.year(),
+                    month: due.month() as i32,
+                    day: due.day() as i32,
+                }),
+                case_ids: vec![ticket.clone()],
+                ..Default::default()
+            }
+        };
+        for (id, title, days) in [
+            ("ca-1", "Seal gutter outlets", 1),
+            ("ca-2", "Retrain the crews", 30),
+        ] {
+            feedback
+                .raise_corrective_action(authed(raise(id, title, days), &engineer))
+                .await
+                .unwrap();
+        }
+        let due = until("the owner's reminder", || {
+            let mut notify = notify.clone();
+            let engineer = engineer.clone();
+            async move {
+                let inbox = notify
+                    .list_notifications(authed(pb::ListNotificationsRequest::default(), &engineer))
+                    .await
+                    .unwrap()
+                    .into_inner();
+                let due: Vec<_> = inbox
+                    .notifications
+                    .into_iter()
+                    .filter(|n| n.topic == "action-due")
+                    .collect();
+                (!due.is_empty()).then_some(due)
+            }
+        })
+        .await;
+        // Several more looks later, still one reminder, for the action due tomorrow only.
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        let inbox = notify
+            .list_notifications(authed(pb::ListNotificationsRequest::default(), &engineer))
+            .await
+            .unwrap()
+            .into_inner();
+        let reminders: Vec<_> = inbox
+            .notifications
+            .iter()
+            .filter(|n| n.topic == "action-due")
+            .collect();
+        assert_eq!(reminders.len(), 1, "{name}: {reminders:?}");
+        assert!(
+            due[0].title.contains("Seal gutter outlets"),
+            "{name}: {}",
+            due[0].title
+        );
+        assert_eq!(due[0].case_id, ticket, "{name}");
+        office.app.stop().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_return_visit_falling_due_is_announced_to_the_customer_and_the_agent_once() {
+    use steelcare_proto::feedback::v1 as fpb;
+    use steelcare_proto::feedback::v1::feedback_service_client::FeedbackServiceClient;
+    for backend in backends() {
+        let sms = HttpReceiver::start(|_| (200, r#"{"Code":"OK"}"#.to_owned())).await;
+        let url = sms.url("/sms");
+        let office = Office::open(
+            &backend,
+            &[
+                ("STEELCARE__DISPATCH__WORKERS", "0"),
+                ("STEELCARE__NOTIFY__REMINDER_INTERVAL_MS", "200"),
+                ("STEELCARE__NOTIFY__POLL_INTERVAL_MS", "100"),
+                ("STEELCARE__NOTIFY__SMS__URL", &url),
+                ("STEELCARE__NOTIFY__SMS__ACCESS_KEY", SMS_KEY),
+                ("STEELCARE__NOTIFY__SMS__SECRET", SMS_SECRET),
+                ("STEELCARE__NOTIFY__SMS__TEMPLATES__VISIT-DUE", "SMS_700"),
+            ],
+        )
+        .await;
+        let mut desk = crate::repair::Desk::on(office).await;
+        let name = desk.office.app.backend.name();
+        for id in ["t-lead", "t-crew"] {
+            desk.office
+                .hire(crate::dispatch::roofer(
+                    id,
+                    crate::dispatch::date(2030, 12, 31),
+                ))
+                .await;
+        }
+        let ticket = crate::feedback::archived_case(&mut desk).await;
+        let agent = desk.office.agent.clone();
+        let mut feedback = FeedbackServiceClient::new(desk.office.app.channel().await);
+        feedback
+            .add_visit(authed(
+                fpb::AddVisitRequest {
+                    request_id: "visit-soon".into(),
+                    ticket_id: ticket.clone(),
+                    due_time: Some(steelcare_runtime::convert::to_timestamp(
+                        Utc::now() + Span::hours(2),
+                    )),
+                    agent_id: "agent-1".into(),
+                    reason: "the customer asked for an early call".into(),
+                },
+                &agent,
+            ))
+            .await
+            .unwrap();
+        let mut notify = NotifyServiceClient::new(desk.office.app.channel().await);
+        let calls = until("the agent's reminder", || {
+            let (mut notify, agent) = (notify.clone(), agent.clone());
+            async move {
+                let inbox = notify
+                    .list_notifications(authed(pb::ListNotificationsRequest::default(), &agent))
+                    .await
+                    .unwrap()
+                    .into_inner();
+                let due: Vec<_> = inbox
+                    .notifications
+                    .into_iter()
+                    .filter(|n| n.topic == "visit-call-due")
+                    .collect();
+                (!due.is_empty()).then_some(due)
+            }
+        })
+        .await;
+        assert_eq!(calls[0].case_id, ticket, "{name}");
+        until("the customer's text", || {
+            let n = sms.requests().len();
+            async move { (n > 0).then_some(()) }
+        })
+        .await;
+        // Several looks later: one reminder each (the visits months away are not announced).
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        let texts = sms.requests();
+        assert_eq!(texts.len(), 1, "{name}: {texts:?}");
+        assert_eq!(texts[0].json()["TemplateCode"], "SMS_700", "{name}");
+        assert_eq!(texts[0].json()["PhoneNumbers"], "13800000000", "{name}");
+        let inbox = notify
+            .list_notifications(authed(pb::ListNotificationsRequest::default(), &agent))
+            .await
+            .unwrap()
+            .into_inner();
+        let calls = inbox
+            .notifications
+            .iter()
+            .filter(|n| n.topic == "visit-call-due")
+            .count();
+        assert_eq!(calls, 1, "{name}");
         desk.office.app.stop().await.unwrap();
     }
 }

@@ -16,6 +16,7 @@
 //! | SelfInspectionRecorded (passed) | `acceptance-to-sign` (required) | the customer's contact |
 //! | VisitsScheduled | `visits-scheduled` | the customer's contact |
 //!
+//! What falls due without an event (a return visit, a corrective action) is in `reminders.rs`.
 //! A group robot hears every topic its `[notify.webhooks.<name>] topics` lists.
 
 use chrono::{DateTime, Utc};
@@ -46,14 +47,29 @@ pub struct Decision {
     pub facts: Vec<(&'static str, Arg)>,
 }
 
+impl Decision {
+    /// A message neither urgent nor required by the contract.
+    pub fn new(
+        topic: &'static str,
+        recipients: Vec<Recipient>,
+        facts: Vec<(&'static str, Arg)>,
+    ) -> Decision {
+        decision(topic, recipients, (false, false), facts)
+    }
+}
+
 /// What the messages of a case say about it.
-struct Case {
-    ticket: tickets::Model,
+pub(crate) struct Case {
+    pub(crate) ticket: tickets::Model,
     tier: Option<SeverityTier>,
     project: String,
 }
 
-async fn case(conn: &impl ConnectionTrait, case_id: &str) -> Result<Option<Case>, ApiError> {
+/// The case's ticket and project; `None` when the id names no ticket.
+pub(crate) async fn case(
+    conn: &impl ConnectionTrait,
+    case_id: &str,
+) -> Result<Option<Case>, ApiError> {
     if case_id.is_empty() {
         return Ok(None);
     }
@@ -321,6 +337,9 @@ pub const TOPICS: &[&str] = &[
     "agreement-to-sign",
     "acceptance-to-sign",
     "visits-scheduled",
+    "visit-due",
+    "visit-call-due",
+    "action-due",
 ];
 
 #[cfg(test)]

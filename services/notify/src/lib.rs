@@ -6,7 +6,8 @@
 //!
 //! Read top-down: `grpc.rs` (the API: the console's notifications, preferences, the
 //! dead-letter list), `worker.rs` (the consumer), `decide.rs` (topics and recipients),
-//! `recipients.rs` (who a recipient is: addresses, language, quiet hours), `deliveries.rs`
+//! `reminders.rs` (what falls due without an event), `recipients.rs` (who a recipient is:
+//! addresses, language, quiet hours), `deliveries.rs`
 //! (the table), `send.rs` (the senders), `channels/` (e-mail, SMS, robots).
 
 pub mod channels;
@@ -16,6 +17,7 @@ pub mod engine;
 pub mod grpc;
 pub mod mount;
 pub mod recipients;
+pub mod reminders;
 pub mod send;
 pub mod worker;
 

@@ -60,6 +60,10 @@ pub fn mount(w: &Wiring, routes: &mut RoutesBuilder) -> Result<&'static str, Str
                 }
             });
     }
+    let reminders = notifier.clone();
+    w.supervisor.spawn(name, "notify-reminders", move |stop| {
+        crate::reminders::run_reminders(reminders.clone(), stop)
+    });
     let sender = notifier.clone();
     w.supervisor.spawn(name, "notify-sender", move |stop| {
         send::run_sender(sender.clone(), stop)

@@ -99,7 +99,7 @@ struct Origin<'a> {
 impl Notifier {
     /// The rows of `decisions`: per recipient, per channel they get it on; per robot that
     /// hears the topic.
-    async fn deliveries(
+    pub(crate) async fn deliveries(
         &self,
         conn: &impl ConnectionTrait,
         event: &EventEnvelope,

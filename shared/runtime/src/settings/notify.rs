@@ -22,6 +22,7 @@ retry_max_ms = 600000
 poll_interval_ms = 500
 send_timeout_ms = 10000
 max_event_age_ms = 86400000
+reminder_interval_ms = 60000
 duty_managers = []
 
 [notify.smtp]
@@ -53,6 +54,7 @@ pub(super) struct RawNotify {
     poll_interval_ms: u64,
     send_timeout_ms: u64,
     max_event_age_ms: u64,
+    reminder_interval_ms: u64,
     duty_managers: Vec<String>,
     smtp: RawSmtp,
     sms: RawSms,
@@ -139,6 +141,9 @@ pub struct NotifySettings {
     /// Events older than this are not told to anyone (a new deployment's consumer group reads
     /// the stream from its start; an offer of last week is news to nobody).
     pub max_event_age: Duration,
+    /// How often what falls due without an event (a return visit, a corrective action) is
+    /// looked for.
+    pub reminder_interval: Duration,
     /// The subjects (logins) of the duty managers: a P1 reaches them at any hour.
     pub duty_managers: Vec<String>,
     /// E-mail, when configured.
@@ -264,6 +269,7 @@ impl RawNotify {
             poll_interval: Duration::from_millis(self.poll_interval_ms.max(10)),
             send_timeout: Duration::from_millis(self.send_timeout_ms.max(100)),
             max_event_age: Duration::from_millis(self.max_event_age_ms),
+            reminder_interval: Duration::from_millis(self.reminder_interval_ms.max(100)),
             duty_managers: self
                 .duty_managers
                 .into_iter()

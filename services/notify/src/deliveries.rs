@@ -45,10 +45,12 @@ pub async fn insert(
     Ok(())
 }
 
-/// Claims up to `limit` due deliveries (pending and due, or claimed by a sender whose lease
-/// ran out) until `lease_until_ms`, counting an attempt on each; answers them as claimed.
+/// Claims up to `limit` due deliveries of `channel` (pending and due, or claimed by a sender
+/// whose lease ran out) until `lease_until_ms`, counting an attempt on each; answers them as
+/// claimed.
 pub async fn claim(
     conn: &impl ConnectionTrait,
+    channel: &str,
     now_ms: i64,
     lease_until_ms: i64,
     limit: u32,
@@ -62,8 +64,8 @@ pub async fn claim(
     let sql = format!(
         "UPDATE notify_deliveries SET state = 'sending', attempts = attempts + 1, \
          lease_until_ms = $1 WHERE id IN (SELECT id FROM notify_deliveries \
-         WHERE (state = 'pending' AND next_attempt_ms <= $2) \
-         OR (state = 'sending' AND lease_until_ms < $2) \
+         WHERE channel = $4 AND ((state = 'pending' AND next_attempt_ms <= $2) \
+         OR (state = 'sending' AND lease_until_ms < $2)) \
          ORDER BY next_attempt_ms LIMIT $3{lock}) RETURNING *"
     );
     let sql = if backend == DbBackend::Sqlite {
@@ -79,6 +81,7 @@ pub async fn claim(
                 lease_until_ms.into(),
                 now_ms.into(),
                 i64::from(limit).into(),
+                channel.into(),
             ],
         ))
         .all(conn)
@@ -125,6 +128,30 @@ pub async fn finish(
     };
     let done = update.exec(conn).await.map_err(db_err)?;
     Ok(done.rows_affected == 1)
+}
+
+/// Marks sent, in one statement, the deliveries `ids` claimed at attempt `attempt` that are
+/// still so claimed; answers how many were.
+pub async fn finish_sent(
+    conn: &impl ConnectionTrait,
+    ids: &[String],
+    attempt: i32,
+    now_ms: i64,
+) -> Result<u64, ApiError> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let done = Entity::update_many()
+        .col_expr(Column::State, Expr::value(state::SENT))
+        .col_expr(Column::SentAtMs, Expr::value(now_ms))
+        .col_expr(Column::LastError, Expr::value(""))
+        .filter(Column::Id.is_in(ids.to_vec()))
+        .filter(Column::State.eq(state::SENDING))
+        .filter(Column::Attempts.eq(attempt))
+        .exec(conn)
+        .await
+        .map_err(db_err)?;
+    Ok(done.rows_affected)
 }
 
 /// A page of `recipient`'s console notifications after `before_id` (newest first).

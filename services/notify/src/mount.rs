@@ -7,7 +7,7 @@ use tonic::server::NamedService;
 use tonic::service::RoutesBuilder;
 use tonic::service::interceptor::InterceptedService;
 
-use crate::channels::Channels;
+use crate::channels::{Channels, Kind};
 use crate::{Notifier, NotifyService, send, worker};
 
 /// Starts notify's consumers and sender and adds its service to `routes`; answers its name,
@@ -64,10 +64,15 @@ pub fn mount(w: &Wiring, routes: &mut RoutesBuilder) -> Result<&'static str, Str
     w.supervisor.spawn(name, "notify-reminders", move |stop| {
         crate::reminders::run_reminders(reminders.clone(), stop)
     });
-    let sender = notifier.clone();
-    w.supervisor.spawn(name, "notify-sender", move |stop| {
-        send::run_sender(sender.clone(), stop)
-    });
+    // A sender per channel that sends (one not configured here makes its deliveries dead).
+    for channel in [Kind::Email, Kind::Sms, Kind::Webhook] {
+        let sender = notifier.clone();
+        w.supervisor.spawn(
+            name,
+            format!("notify-sender-{}", channel.as_str()),
+            move |stop| send::run_sender(sender.clone(), channel, stop),
+        );
+    }
     routes.add_service(InterceptedService::new(
         NotifyServiceServer::new(notifier)
             .max_decoding_message_size(w.max_message())

@@ -1,5 +1,6 @@
-//! The senders: claim due deliveries (a lease each), send them through their channel several
-//! at once, and write how each ended while the claim is still theirs: sent; tried again after
+//! The senders, one per channel (a slow or unreachable SMTP server does not hold the texts
+//! back): claim due deliveries of their channel (a lease each), send them several at once,
+//! and write how each ended while the claim is still theirs: sent; tried again after
 //! a backoff (doubling from `retry_base` up to `retry_max`) on a temporary failure until
 //! `max_attempts`; dead (the dead-letter list) on a permanent one or out of attempts.
 //!
@@ -7,6 +8,7 @@
 //! the same idempotency key (at least once on that window; once where the channel honours the
 //! key).
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt as _;
@@ -18,15 +20,16 @@ use crate::channels::{Failure, Kind, Outgoing};
 use crate::deliveries::{self, Outcome};
 use crate::engine::Notifier;
 
-/// Sends due deliveries until shutdown; woken by the consumer, else every poll interval.
-pub async fn run_sender(notifier: Notifier, mut shutdown: watch::Receiver<bool>) {
+/// Sends due deliveries of `channel` until shutdown; woken by the consumer, else every poll
+/// interval.
+pub async fn run_sender(notifier: Notifier, channel: Kind, mut shutdown: watch::Receiver<bool>) {
     loop {
         let due = notifier.due.clone();
         let woken = due.notified();
-        let sent = match send_due(&notifier).await {
+        let sent = match send_due(&notifier, channel).await {
             Ok(n) => n,
             Err(err) => {
-                tracing::warn!(error = %err, "notification sender: will retry");
+                tracing::warn!(error = %err, channel = channel.as_str(), "notification sender: will retry");
                 0
             }
         };
@@ -43,23 +46,32 @@ pub async fn run_sender(notifier: Notifier, mut shutdown: watch::Receiver<bool>)
     }
 }
 
-/// One pass: claims a batch and sends it; answers how many were claimed.
-async fn send_due(notifier: &Notifier) -> Result<usize, steelcare_runtime::ApiError> {
+/// One pass: claims a batch, sends it (`senders` at once), and writes the outcomes (the sent
+/// ones in one statement); answers how many were claimed.
+async fn send_due(
+    notifier: &Notifier,
+    channel: Kind,
+) -> Result<usize, steelcare_runtime::ApiError> {
     let now = steelcare_store::now().timestamp_millis();
     let lease = i64::try_from(notifier.settings.lease.as_millis()).unwrap_or(i64::MAX);
     let claimed = deliveries::claim(
         &notifier.db,
+        channel.as_str(),
         now,
         now.saturating_add(lease),
         notifier.settings.batch,
     )
     .await?;
     let n = claimed.len();
-    futures::stream::iter(claimed)
-        .for_each_concurrent(notifier.settings.senders as usize, |d| {
-            send_one(notifier, d)
+    let outcomes: Vec<(Model, Outcome)> = futures::stream::iter(claimed)
+        .map(|d| async move {
+            let outcome = send_one(notifier, &d).await;
+            (d, outcome)
         })
+        .buffer_unordered(notifier.settings.senders as usize)
+        .collect()
         .await;
+    record(notifier, outcomes).await;
     Ok(n)
 }
 
@@ -71,8 +83,8 @@ pub fn backoff(base: Duration, max: Duration, attempts: i32) -> Duration {
     base.saturating_mul(1 << doublings).min(max)
 }
 
-/// Sends one claimed delivery under the trace of its event, and records how it ended.
-async fn send_one(notifier: &Notifier, delivery: Model) {
+/// Sends one claimed delivery under the trace of its event; answers how it ended.
+async fn send_one(notifier: &Notifier, delivery: &Model) -> Outcome {
     let span = tracing::info_span!(
         "notify.send",
         otel.name = "send notification",
@@ -93,7 +105,7 @@ async fn send_one(notifier: &Notifier, delivery: Model) {
     }
     async {
         let started = Instant::now();
-        let outcome = attempt(notifier, &delivery).await;
+        let outcome = attempt(notifier, delivery).await;
         let sent_at = steelcare_store::now().timestamp_millis();
         let (label, delay) = match &outcome {
             Outcome::Sent => (
@@ -117,7 +129,7 @@ async fn send_one(notifier: &Notifier, delivery: Model) {
             started.elapsed(),
             delay,
         );
-        record(notifier, &delivery, sent_at, &outcome).await;
+        outcome
     }
     .instrument(span)
     .await
@@ -161,29 +173,41 @@ async fn attempt(notifier: &Notifier, delivery: &Model) -> Outcome {
     }
 }
 
-/// Writes the outcome, trying a few times while the database is away (if it stays away, the
-/// claim runs out and the delivery is sent again under the same key).
-async fn record(notifier: &Notifier, delivery: &Model, now_ms: i64, outcome: &Outcome) {
+/// Writes the outcomes: the sent ones in one statement per attempt number, the others one by
+/// one; each only while the claim is still this sender's. Tries a few times while the
+/// database is away (if it stays away, the claims run out and the deliveries are sent again
+/// under the same keys).
+async fn record(notifier: &Notifier, outcomes: Vec<(Model, Outcome)>) {
+    let now = steelcare_store::now().timestamp_millis();
+    let mut sent: BTreeMap<i32, Vec<String>> = BTreeMap::new();
+    let mut others = Vec::new();
+    for (delivery, outcome) in outcomes {
+        match outcome {
+            Outcome::Sent => sent.entry(delivery.attempts).or_default().push(delivery.id),
+            other => others.push((delivery, other)),
+        }
+    }
+    for (attempt, ids) in &sent {
+        persist(|| deliveries::finish_sent(&notifier.db, ids, *attempt, now)).await;
+    }
+    for (delivery, outcome) in &others {
+        persist(|| deliveries::finish(&notifier.db, &delivery.id, delivery.attempts, now, outcome))
+            .await;
+    }
+}
+
+/// Runs a write until it succeeds, four tries in all.
+async fn persist<T, F, Fut>(write: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<T, steelcare_runtime::ApiError>>,
+{
     for wait in [0, 100, 500, 2_000] {
         tokio::time::sleep(Duration::from_millis(wait)).await;
-        match deliveries::finish(
-            &notifier.db,
-            &delivery.id,
-            delivery.attempts,
-            now_ms,
-            outcome,
-        )
-        .await
-        {
-            Ok(true) => return,
-            Ok(false) => {
-                tracing::warn!(
-                    "the claim ran out before the outcome was written; another sender has it"
-                );
-                return;
-            }
+        match write().await {
+            Ok(_) => return,
             Err(err) => {
-                tracing::warn!(error = %err, "writing a delivery's outcome failed; trying again")
+                tracing::warn!(error = %err, "writing deliveries' outcomes failed; trying again")
             }
         }
     }

@@ -102,6 +102,10 @@ async fn ticket(
                     email: format!("caller{n}@customer.example"),
                     ..Default::default()
                 }),
+                location: Some(pb::StructureLocation {
+                    description: "north gutter".into(),
+                    ..Default::default()
+                }),
                 description: Some(pb::ProblemDescription {
                     phenomenon: "屋面渗漏 roof leakage".into(),
                     ..Default::default()

@@ -11,31 +11,8 @@ secs=${1:-10}
 rows=${2:-10000}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
-export PGHOST=${PGHOST:-127.0.0.1} PGPORT=${PGPORT:-5432} PGUSER=${PGUSER:-postgres}
-
-cargo build --profile bench -q -p steelcare-bench
-bin="$root/target/release/steelcare-bench"
-[ -x "$bin" ] || bin="$root/target/bench/steelcare-bench"
-
-limits=$(bash "$root/../shared/bench/limits.sh" "$secs")
-echo "$limits"
-
-work=$(mktemp -d)
-db="steelcare_bench_$$"
-prefix="steelcare-bench-$$:"
-cleanup() {
-  rm -rf "$work"
-  dropdb -w --if-exists "$db" >/dev/null 2>&1 || true
-  redis-cli --scan --pattern "$prefix*" | xargs -r -n 500 redis-cli DEL >/dev/null 2>&1 || true
-}
-trap cleanup EXIT
+. "$root/deploy/bench/common.sh"
 
 args=(onboarding --rows "$rows")
-(cd "$work" && RUST_LOG=warn "$bin" "${args[@]}" --label sqlite)
-
-createdb -w "$db"
-(cd "$work" && env RUST_LOG=warn \
-  STEELCARE__DATABASE__URL="postgres://$PGUSER:${PGPASSWORD:-postgres}@$PGHOST:$PGPORT/$db?sslmode=disable" \
-  STEELCARE__REDIS__URL=redis://127.0.0.1:6379 STEELCARE__REDIS__KEY_PREFIX="$prefix" \
-  STEELCARE__AUTH__JWT_SECRET="bench-secret-0123456789abcdef" \
-  "$bin" "${args[@]}" --label postgres+redis)
+on_sqlite "${args[@]}"
+on_postgres "$db" "$prefix" -- "${args[@]}"

@@ -6,6 +6,7 @@
 //! the representative's drawn signature stored once each.
 
 use chrono::TimeDelta;
+use steelcare_domain::Role;
 use steelcare_proto::common::v1 as common;
 use steelcare_proto::intake::v1 as intake;
 use steelcare_proto::repair::v1 as pb;
@@ -83,6 +84,26 @@ async fn a_technician_surveys_on_a_phone_offline_and_the_report_arrives_once() {
             "acceptanceNumber": acceptance_number,
         });
         run_script("field.mjs", config, &backend, &chromium, 7).await;
+
+        // The technician's notification settings, as they chose them on the phone.
+        let mut notify = steelcare_proto::notify::v1::notify_service_client::NotifyServiceClient::new(
+            app.channel().await,
+        );
+        let chosen = notify
+            .get_preferences(authed(
+                steelcare_proto::notify::v1::GetPreferencesRequest::default(),
+                &app.token("t-lead", &[Role::Technician], None),
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .preferences
+            .unwrap_or_default();
+        let sms = steelcare_proto::notify::v1::DeliveryChannel::Sms as i32;
+        assert_eq!(
+            (chosen.channels, chosen.quiet_start.as_str(), chosen.quiet_end.as_str()),
+            (vec![sms], "22:00", "07:00")
+        );
 
         // One report, as corrected: the refused one was never stored, the sent one once.
         let engineer = desk.engineer.clone();

@@ -141,6 +141,73 @@ fn smtp_required() -> bool {
     std::env::var("STEELCARE_REQUIRE_SMTP").is_ok_and(|v| v == "1")
 }
 
+/// `token`'s console notifications on `topic`.
+async fn inbox(
+    notify: &mut NotifyServiceClient<Channel>,
+    token: &str,
+    topic: &str,
+) -> Vec<pb::Notification> {
+    notify
+        .list_notifications(authed(pb::ListNotificationsRequest::default(), token))
+        .await
+        .unwrap()
+        .into_inner()
+        .notifications
+        .into_iter()
+        .filter(|n| n.topic == topic)
+        .collect()
+}
+
+/// Waits until `token` has a notification on `topic`; answers them.
+async fn heard(
+    notify: &NotifyServiceClient<Channel>,
+    token: &str,
+    topic: &str,
+) -> Vec<pb::Notification> {
+    until(topic, || {
+        let (mut notify, token) = (notify.clone(), token.to_owned());
+        let topic = topic.to_owned();
+        async move {
+            let found = inbox(&mut notify, &token, &topic).await;
+            (!found.is_empty()).then_some(found)
+        }
+    })
+    .await
+}
+
+/// A server whose SMS gateway is `sms` with `templates` (topic, code), quick to look and send,
+/// with no queue workers (the tests offer by hand), and `extra` settings.
+async fn texting_office(
+    backend: &steelcare_tests::Backend,
+    sms: &HttpReceiver,
+    templates: &[(&str, &str)],
+    extra: &[(&str, &str)],
+) -> Office {
+    let url = sms.url("/sms");
+    let keys: Vec<(String, &str)> = templates
+        .iter()
+        .map(|(topic, code)| {
+            let key = format!("STEELCARE__NOTIFY__SMS__TEMPLATES__{}", topic.to_uppercase());
+            (key, *code)
+        })
+        .collect();
+    let mut settings = vec![
+        ("STEELCARE__DISPATCH__WORKERS", "0"),
+        ("STEELCARE__NOTIFY__POLL_INTERVAL_MS", "100"),
+        ("STEELCARE__NOTIFY__SMS__URL", url.as_str()),
+        ("STEELCARE__NOTIFY__SMS__ACCESS_KEY", SMS_KEY),
+        ("STEELCARE__NOTIFY__SMS__SECRET", SMS_SECRET),
+    ];
+    settings.extend(keys.iter().map(|(k, v)| (k.as_str(), *v)));
+    settings.extend_from_slice(extra);
+    Office::open(backend, &settings).await
+}
+
+/// A gateway that sends everything.
+async fn accepting_gateway() -> HttpReceiver {
+    HttpReceiver::start(|_| (200, r#"{"Code":"OK"}"#.to_owned())).await
+}
+
 /// The people of the directory the messages are for.
 async fn directory(office: &Office, admin: &str) {
     let mut people = PeopleServiceClient::new(office.app.channel().await);
@@ -710,31 +777,13 @@ async fn a_technician_hears_of_an_offer_in_the_console_as_it_is_made() {
 #[tokio::test]
 async fn an_opted_out_contact_hears_only_what_the_contract_requires() {
     for backend in backends() {
-        let sms = HttpReceiver::start(|_| (200, r#"{"Code":"OK"}"#.to_owned())).await;
-        let url = sms.url("/sms");
-        let office = Office::open(
-            &backend,
-            &[
-                ("STEELCARE__DISPATCH__WORKERS", "0"),
-                ("STEELCARE__NOTIFY__SMS__URL", &url),
-                ("STEELCARE__NOTIFY__SMS__ACCESS_KEY", SMS_KEY),
-                ("STEELCARE__NOTIFY__SMS__SECRET", SMS_SECRET),
-                (
-                    "STEELCARE__NOTIFY__SMS__TEMPLATES__TICKET-RECEIVED",
-                    "SMS_100",
-                ),
-                (
-                    "STEELCARE__NOTIFY__SMS__TEMPLATES__SURVEY-PLANNED",
-                    "SMS_300",
-                ),
-                (
-                    "STEELCARE__NOTIFY__SMS__TEMPLATES__AGREEMENT-TO-SIGN",
-                    "SMS_500",
-                ),
-                ("STEELCARE__NOTIFY__POLL_INTERVAL_MS", "100"),
-            ],
-        )
-        .await;
+        let sms = accepting_gateway().await;
+        let templates = [
+            ("ticket-received", "SMS_100"),
+            ("survey-planned", "SMS_300"),
+            ("agreement-to-sign", "SMS_500"),
+        ];
+        let office = texting_office(&backend, &sms, &templates, &[]).await;
         let mut desk = crate::repair::Desk::on(office).await;
         let name = desk.office.app.backend.name();
         let mut notify = NotifyServiceClient::new(desk.office.app.channel().await);
@@ -867,36 +916,10 @@ async fn the_owner_of_a_corrective_action_falling_due_is_reminded_once() {
                 .await
                 .unwrap();
         }
-        let due = until("the owner's reminder", || {
-            let mut notify = notify.clone();
-            let engineer = engineer.clone();
-            async move {
-                let inbox = notify
-                    .list_notifications(authed(pb::ListNotificationsRequest::default(), &engineer))
-                    .await
-                    .unwrap()
-                    .into_inner();
-                let due: Vec<_> = inbox
-                    .notifications
-                    .into_iter()
-                    .filter(|n| n.topic == "action-due")
-                    .collect();
-                (!due.is_empty()).then_some(due)
-            }
-        })
-        .await;
+        let due = heard(&notify, &engineer, "action-due").await;
         // Several more looks later, still one reminder, for the action due tomorrow only.
         tokio::time::sleep(Duration::from_millis(800)).await;
-        let inbox = notify
-            .list_notifications(authed(pb::ListNotificationsRequest::default(), &engineer))
-            .await
-            .unwrap()
-            .into_inner();
-        let reminders: Vec<_> = inbox
-            .notifications
-            .iter()
-            .filter(|n| n.topic == "action-due")
-            .collect();
+        let reminders = inbox(&mut notify, &engineer, "action-due").await;
         assert_eq!(reminders.len(), 1, "{name}: {reminders:?}");
         assert!(
             due[0].title.contains("Seal gutter outlets"),
@@ -913,21 +936,9 @@ async fn a_return_visit_falling_due_is_announced_to_the_customer_and_the_agent_o
     use steelcare_proto::feedback::v1 as fpb;
     use steelcare_proto::feedback::v1::feedback_service_client::FeedbackServiceClient;
     for backend in backends() {
-        let sms = HttpReceiver::start(|_| (200, r#"{"Code":"OK"}"#.to_owned())).await;
-        let url = sms.url("/sms");
-        let office = Office::open(
-            &backend,
-            &[
-                ("STEELCARE__DISPATCH__WORKERS", "0"),
-                ("STEELCARE__NOTIFY__REMINDER_INTERVAL_MS", "200"),
-                ("STEELCARE__NOTIFY__POLL_INTERVAL_MS", "100"),
-                ("STEELCARE__NOTIFY__SMS__URL", &url),
-                ("STEELCARE__NOTIFY__SMS__ACCESS_KEY", SMS_KEY),
-                ("STEELCARE__NOTIFY__SMS__SECRET", SMS_SECRET),
-                ("STEELCARE__NOTIFY__SMS__TEMPLATES__VISIT-DUE", "SMS_700"),
-            ],
-        )
-        .await;
+        let sms = accepting_gateway().await;
+        let reminders = [("STEELCARE__NOTIFY__REMINDER_INTERVAL_MS", "200")];
+        let office = texting_office(&backend, &sms, &[("visit-due", "SMS_700")], &reminders).await;
         let mut desk = crate::repair::Desk::on(office).await;
         let name = desk.office.app.backend.name();
         for id in ["t-lead", "t-crew"] {
@@ -957,23 +968,7 @@ async fn a_return_visit_falling_due_is_announced_to_the_customer_and_the_agent_o
             .await
             .unwrap();
         let mut notify = NotifyServiceClient::new(desk.office.app.channel().await);
-        let calls = until("the agent's reminder", || {
-            let (mut notify, agent) = (notify.clone(), agent.clone());
-            async move {
-                let inbox = notify
-                    .list_notifications(authed(pb::ListNotificationsRequest::default(), &agent))
-                    .await
-                    .unwrap()
-                    .into_inner();
-                let due: Vec<_> = inbox
-                    .notifications
-                    .into_iter()
-                    .filter(|n| n.topic == "visit-call-due")
-                    .collect();
-                (!due.is_empty()).then_some(due)
-            }
-        })
-        .await;
+        let calls = heard(&notify, &agent, "visit-call-due").await;
         assert_eq!(calls[0].case_id, ticket, "{name}");
         until("the customer's text", || {
             let n = sms.requests().len();
@@ -986,16 +981,7 @@ async fn a_return_visit_falling_due_is_announced_to_the_customer_and_the_agent_o
         assert_eq!(texts.len(), 1, "{name}: {texts:?}");
         assert_eq!(texts[0].json()["TemplateCode"], "SMS_700", "{name}");
         assert_eq!(texts[0].json()["PhoneNumbers"], "13800000000", "{name}");
-        let inbox = notify
-            .list_notifications(authed(pb::ListNotificationsRequest::default(), &agent))
-            .await
-            .unwrap()
-            .into_inner();
-        let calls = inbox
-            .notifications
-            .iter()
-            .filter(|n| n.topic == "visit-call-due")
-            .count();
+        let calls = inbox(&mut notify, &agent, "visit-call-due").await.len();
         assert_eq!(calls, 1, "{name}");
         desk.office.app.stop().await.unwrap();
     }

@@ -11,12 +11,15 @@
 //! ticket) and the survey; a corrective action is raised from the Pareto to construction, its
 //! owner records the fix, and the manager's verification is refused while the window is open;
 //! the administrator registers a technician (certificate and calibration flagged), warranty
-//! terms, a visit policy and a person.
+//! terms, a visit policy and a person, imports a sheet, and sends again a notification that
+//! failed (a chat robot that was unreachable).
 
 use chrono::TimeDelta;
 use steelcare_domain::Role;
 use steelcare_proto::common::v1 as common;
 use steelcare_proto::repair::v1 as pb;
+use steelcare_proto::notify::v1 as npb;
+use steelcare_proto::notify::v1::notify_service_client::NotifyServiceClient;
 use steelcare_tests::{authed, backends};
 
 use crate::console::{chromium_or_skip, run_script};
@@ -33,7 +36,23 @@ async fn a_case_goes_through_the_office_from_the_plan_to_the_archive() {
         return;
     };
     for backend in backends() {
-        let mut desk = Desk::open(&backend).await;
+        // A chat robot the operations group reads, unreachable until the administrator's
+        // phase: its message about the ticket lands in the dead-letter list.
+        let robot_port = steelcare_tests::receivers::free_port().await;
+        let robot = format!("http://127.0.0.1:{robot_port}/cgi-bin/webhook/send?key=ops");
+        let office = crate::dispatch::Office::open(
+            &backend,
+            &[
+                ("STEELCARE__DISPATCH__WORKERS", "0"),
+                ("STEELCARE__NOTIFY__WEBHOOKS__OPS__KIND", "wecom"),
+                ("STEELCARE__NOTIFY__WEBHOOKS__OPS__URL", &robot),
+                ("STEELCARE__NOTIFY__WEBHOOKS__OPS__TOPICS", "ticket-received"),
+                ("STEELCARE__NOTIFY__MAX_ATTEMPTS", "1"),
+                ("STEELCARE__NOTIFY__POLL_INTERVAL_MS", "100"),
+            ],
+        )
+        .await;
+        let mut desk = Desk::on(office).await;
         desk.office.hire(roofer("t-lead", date(2030, 12, 31))).await;
         let mut crew = roofer("t-crew", date(2030, 12, 31));
         crew.person = Some(steelcare_tests::fixtures::person("钱师傅"));
@@ -273,8 +292,32 @@ async fn a_case_goes_through_the_office_from_the_plan_to_the_archive() {
         );
         assert!(action.pattern.as_ref().is_some_and(|p| p.category != 0));
 
-        // The administrator's screens.
-        run_script("office.mjs", config("admin"), &backend, &chromium, 3).await;
+        // The administrator's screens; the robot is reachable now, for the retries.
+        let admin = desk.office.app.token("admin-1", &[Role::Admin], None);
+        let mut notify = NotifyServiceClient::new(desk.office.app.channel().await);
+        let dead = notify
+            .list_deliveries(authed(
+                npb::ListDeliveriesRequest {
+                    state: npb::DeliveryState::Dead as i32,
+                    ..Default::default()
+                },
+                &admin,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .deliveries;
+        assert!(
+            !dead.is_empty() && dead.iter().all(|d| d.recipient == "webhook:ops"),
+            "{dead:?}"
+        );
+        let ops = steelcare_tests::receivers::HttpReceiver::start_on(robot_port, |_| {
+            (200, r#"{"errcode":0}"#.to_owned())
+        })
+        .await;
+        run_script("office.mjs", config("admin"), &backend, &chromium, 4).await;
+        let delivered = ops.requests();
+        assert_eq!(delivered.len(), dead.len(), "each once: {delivered:?}");
         let dispatcher = desk.office.dispatcher.clone();
         let registered = desk
             .office

@@ -6,7 +6,7 @@
 import { chromium } from "playwright-core";
 import { mkdirSync, readFileSync } from "node:fs";
 import { encodePng } from "../scripts/png.mjs";
-import { WAIT, check, eventually, shot, step, steps } from "./lib.mjs";
+import { WAIT, ZONE, check, eventually, shot, step, steps } from "./lib.mjs";
 
 const env = JSON.parse(process.env.STEELCARE_E2E ?? "{}");
 const executablePath = process.env.STEELCARE_CHROMIUM ?? "/usr/bin/chromium";
@@ -16,7 +16,7 @@ function png() {
 }
 
 async function signIn(browser, token, lang = "en") {
-  const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+  const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, timezoneId: ZONE });
   await context.addInitScript((l) => localStorage.setItem("steelcare.lang", l), lang);
   const page = await context.newPage();
   pages.push(page);
@@ -290,7 +290,7 @@ try {
   });
 
   await step("an expired token gets the expired page", async () => {
-    const context = await browser.newContext();
+    const context = await browser.newContext({ timezoneId: ZONE });
     const page = await context.newPage();
     await page.goto(env.url);
     await page.getByTestId("token-tab").click();
@@ -300,7 +300,7 @@ try {
     await context.close();
   });
   await step("a technician signs in with their password on a phone, in their own name, sees their own work, and signs out", async () => {
-    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, timezoneId: ZONE });
     await context.addInitScript(() => localStorage.setItem("steelcare.lang", "zh"));
     const page = await context.newPage();
     pages.push(page);

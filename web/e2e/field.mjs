@@ -5,7 +5,7 @@
 // is typed, and see it arrive. Started by tests/api/field.rs with STEELCARE_E2E (JSON): {url,
 // login, password, name, ticketId, acceptanceNumber}. The exit code says whether all held.
 import { mkdirSync } from "node:fs";
-import { WAIT, check, noSidewaysScroll, pickNth, png, shot, sign, phone, step, steps, storedOutbox, eventually } from "./lib.mjs";
+import { WAIT, ZONE, check, noSidewaysScroll, pickNth, png, shot, sign, phone, step, steps, storedOutbox, eventually } from "./lib.mjs";
 
 const env = JSON.parse(process.env.STEELCARE_E2E ?? "{}");
 const WIDTH = 390;
@@ -32,7 +32,7 @@ try {
     await shot(page, "field-1-job");
   });
 
-  await step("the offer is among the technician's notifications, and reading them clears the count", async () => {
+  await step("the offer is among the technician's notifications, reading them clears the count, and they choose texts but not at night", async () => {
     const count = page.getByTestId("notice-count").locator(".ant-badge-count");
     await eventually(async () => ((await count.count()) > 0 && Number(await count.first().textContent()) >= 1), "no unread notification counted in the header");
     await page.getByTestId("notices").tap();
@@ -43,6 +43,14 @@ try {
     await shot(page, "field-notifications");
     await page.getByTestId("notices-read-all").tap();
     await eventually(async () => (await count.count()) === 0, "the count stays after reading them all");
+    // Texts too, but not at night: SMS and quiet hours, kept by the server.
+    await page.getByTestId("notice-settings").tap();
+    await page.getByTestId("notice-channels").getByText("短信").tap();
+    await page.getByTestId("quiet-start").fill("22:00");
+    await page.getByTestId("quiet-end").fill("07:00");
+    await page.getByTestId("notice-save").tap();
+    await page.getByTestId("notice-saved").waitFor({ timeout: WAIT });
+    await noSidewaysScroll(page, "the notification settings");
     await page.keyboard.press("Escape");
   });
 
@@ -125,7 +133,7 @@ try {
     // four times slower. A first visit (nothing cached), then a second (the service worker's).
     const figures = [];
     for (const visit of ["first", "second"]) {
-      const visitContext = visit === "first" ? await browser.newContext({ viewport: { width: WIDTH, height: 844 }, isMobile: true, hasTouch: true }) : phoneContext;
+      const visitContext = visit === "first" ? await browser.newContext({ viewport: { width: WIDTH, height: 844 }, isMobile: true, hasTouch: true, timezoneId: ZONE }) : phoneContext;
       const tab = await visitContext.newPage();
       const cdp = await visitContext.newCDPSession(tab);
       await cdp.send("Network.enable");

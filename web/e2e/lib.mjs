@@ -68,6 +68,10 @@ export async function noSidewaysScroll(page, where) {
   check(sideways <= 0, `${where} scrolls ${sideways} px sideways at phone width`);
 }
 
+/** The people who use the console live in the deployment's time zone: a browser on the test
+ * machine's (UTC in CI) would take "today" for another day from 16:00 to 24:00 UTC. */
+export const ZONE = "Asia/Shanghai";
+
 export const steps = [];
 /** Runs a named step and prints how long it took. */
 export async function step(name, run) {
@@ -84,7 +88,7 @@ export async function phone(options = {}) {
     executablePath: process.env.STEELCARE_CHROMIUM ?? "/usr/bin/chromium",
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"],
   });
-  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, ...options });
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, timezoneId: ZONE, ...options });
   await context.addInitScript(() => localStorage.setItem("steelcare.lang", "zh"));
   const page = await context.newPage();
   page.on("pageerror", (err) => console.error(`page error: ${err.message}`));
@@ -101,7 +105,7 @@ export async function desktop() {
 
 /** A page of `browser` signed in with `token`, the console in `lang`; page errors printed. */
 export async function signInWith(browser, url, token, lang = "en") {
-  const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+  const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, timezoneId: ZONE });
   await context.addInitScript((l) => localStorage.setItem("steelcare.lang", l), lang);
   const page = await context.newPage();
   page.on("pageerror", (err) => console.error(`page error: ${err.message}`));

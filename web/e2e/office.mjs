@@ -8,10 +8,10 @@
 // and its verification refused while the window is open; "resolve" the manager settles the
 // customer's dispute (shares not adding up to 100 refused at the field); "admin" the
 // administrator registers a technician with a certificate and an instrument, sets warranty
-// terms, a visit policy and a person, and onboards customers from a spreadsheet. The exit code
-// says whether all held.
+// terms, a visit policy and a person, onboards customers from a spreadsheet, and sends again
+// the notifications a chat robot could not take. The exit code says whether all held.
 import { mkdirSync } from "node:fs";
-import { WAIT, check, clickUntilShown, desktop, pickNth, shot, sign, signInWith, step, steps } from "./lib.mjs";
+import { WAIT, check, clickUntilShown, desktop, eventually, pickNth, shot, sign, signInWith, step, steps } from "./lib.mjs";
 
 const env = JSON.parse(process.env.STEELCARE_E2E ?? "{}");
 const browser = await desktop();
@@ -419,6 +419,21 @@ async function adminPhase() {
     let text = "";
     for await (const chunk of stream) text += chunk.toString("utf8");
     check(text.includes("E2E Cold Chain") && !text.includes("E2E Depot"), `the export holds ${text}`);
+    await page.context().close();
+  });
+
+  await step("the notifications the operations group's robot could not take are listed with its answer, and each is sent again", async () => {
+    const page = (current = await signInWith(browser, env.url, env.tokens.admin));
+    await page.goto(`${env.url}/admin`);
+    await page.getByTestId("tab-dead-letters").click();
+    const rows = page.locator("[data-testid=dead-letters] .ant-table-row", { hasText: "webhook:ops" });
+    await rows.first().waitFor({ timeout: WAIT });
+    check((await rows.first().textContent()).includes("ticket-received"), "the failed message is not listed by its topic");
+    await shot(page, "admin-dead-letters");
+    for (let left = await rows.count(); left > 0; left--) {
+      await rows.first().getByTestId("retry-delivery").click();
+      await eventually(async () => (await rows.count()) < left, "a retried notification is still listed as failed");
+    }
     await page.context().close();
   });
 }

@@ -5,7 +5,7 @@
 // provider}. The exit code says whether every step held.
 import { chromium } from "playwright-core";
 import { mkdirSync } from "node:fs";
-import { WAIT, check, step, steps } from "./lib.mjs";
+import { WAIT, ZONE, check, step, steps } from "./lib.mjs";
 
 const env = JSON.parse(process.env.STEELCARE_E2E ?? "{}");
 const executablePath = process.env.STEELCARE_CHROMIUM ?? "/usr/bin/chromium";
@@ -26,7 +26,7 @@ const browser = await chromium.launch({
   executablePath,
   args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"],
 });
-const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, timezoneId: ZONE });
 await context.addInitScript(() => localStorage.setItem("steelcare.lang", "zh"));
 const page = await context.newPage();
 page.on("pageerror", (err) => console.error(`page error: ${err.message}`));

@@ -6,6 +6,7 @@ import { AssignmentStateSchema, SkillSchema, TechnicianStatusSchema } from "./ge
 import { CaseEndingSchema, DocumentKindSchema } from "./gen/steelcare/acceptance/v1/acceptance_service_pb";
 import { ActionStatusSchema, AttemptOutcomeSchema, DepartmentSchema, PartConditionSchema, VisitMethodSchema } from "./gen/steelcare/feedback/v1/feedback_service_pb";
 import { ApprovalStepSchema, CommunicationChannelSchema, DisputeResolutionSchema, PlanStatusSchema } from "./gen/steelcare/repair/v1/repair_service_pb";
+import { DeliveryChannelSchema, DeliveryStateSchema } from "./gen/steelcare/notify/v1/notify_service_pb";
 
 export type Lang = "zh" | "en";
 
@@ -352,6 +353,19 @@ const words = {
   markAllRead: ["全部标为已读", "Mark all read"],
   noNotifications: ["暂无通知", "No notifications"],
   urgent: ["紧急", "Urgent"],
+  noticeSettings: ["通知设置", "Notification settings"],
+  noticeChannels: ["除站内通知外，还通过", "Besides the console, also by"],
+  noticeLanguage: ["通知语言", "Language of notifications"],
+  noticeLanguageDefault: ["与我的账号相同", "As my account"],
+  quietHours: ["免打扰时段（紧急 P1 除外）", "Quiet hours (urgent P1 messages still come)"],
+  quietFrom: ["开始", "From"],
+  quietTo: ["结束", "To"],
+  failedNotifications: ["发送失败的通知", "Failed notifications"],
+  recipient: ["接收人", "Recipient"],
+  topic: ["主题", "Topic"],
+  lastError: ["最后的错误", "Last error"],
+  retry: ["重新发送", "Send again"],
+  nothingFailed: ["没有发送失败的通知", "Nothing failed"],
   waitingForNetwork: ["等待网络，恢复后自动发送", "waiting for the network; sent when it returns"],
   refusedByServer: ["服务器未接受，请更正", "Not accepted by the server: correct it"],
   correctIt: ["更正", "Correct it"],
@@ -565,6 +579,8 @@ const enums = {
   Skill: SkillSchema,
   TechnicianStatus: TechnicianStatusSchema,
   WarrantyScope: WarrantyScopeSchema,
+  DeliveryChannel: DeliveryChannelSchema,
+  DeliveryState: DeliveryStateSchema,
 };
 export type EnumName = keyof typeof enums;
 

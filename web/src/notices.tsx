@@ -4,12 +4,13 @@
 // step happened; reading one opens its case.
 import { useEffect, useState } from "react";
 import { useNavigate } from "react-router";
-import { Badge, Button, Drawer, List, Space, Tag, Typography } from "antd";
+import { Badge, Button, Checkbox, Collapse, Drawer, Form, Input, List, Select, Space, Tag, Typography } from "antd";
 import { notify } from "./api";
-import { useI18n } from "./i18n";
+import { enumLabel, useI18n } from "./i18n";
 import { useSession } from "./session";
 import { formatTime } from "./time";
-import type { Notification } from "./gen/steelcare/notify/v1/notify_service_pb";
+import { ErrorAlert, clearEdited, showError } from "./components";
+import { DeliveryChannel, type Notification } from "./gen/steelcare/notify/v1/notify_service_pb";
 
 /** A bell, drawn (an emoji needs a font the device may lack). */
 const bell = (
@@ -47,6 +48,58 @@ function target(n: Notification): string | undefined {
   return n.topic === "offer" ? "/board" : `/tickets/${n.caseId}`;
 }
 
+type PreferenceFields = { preferences?: { channels?: DeliveryChannel[]; language?: string; quiet_start?: string; quiet_end?: string } };
+
+/** The person's own preferences: channels beyond the console, language, quiet hours. */
+function Preferences({ large }: { large: boolean }) {
+  const { t, lang } = useI18n();
+  const [form] = Form.useForm<PreferenceFields>();
+  const [error, setError] = useState("");
+  const [saved, setSaved] = useState(false);
+  useEffect(() => {
+    notify.getPreferences({}).then((r) => {
+      const p = r.preferences;
+      form.setFieldsValue({ preferences: { channels: p?.channels ?? [], language: p?.language ?? "", quiet_start: p?.quietStart ?? "", quiet_end: p?.quietEnd ?? "" } });
+    }, () => {});
+  }, [form]);
+  const save = async (v: PreferenceFields) => {
+    setError("");
+    setSaved(false);
+    try {
+      const p = v.preferences ?? {};
+      await notify.updatePreferences({ preferences: { channels: p.channels ?? [], language: p.language ?? "", quietStart: p.quiet_start ?? "", quietEnd: p.quiet_end ?? "" } });
+      setSaved(true);
+    } catch (err) {
+      setError(showError(err, form, t));
+    }
+  };
+  const size = large ? "large" : "middle";
+  return (
+    <Form form={form} layout="vertical" onFinish={save} onValuesChange={clearEdited(form)} data-testid="notice-preferences">
+      <ErrorAlert message={error} />
+      <Form.Item name={["preferences", "channels"]} label={t("noticeChannels")}>
+        <Checkbox.Group options={[DeliveryChannel.EMAIL, DeliveryChannel.SMS].map((c) => ({ value: c, label: enumLabel(lang, "DeliveryChannel", c) }))} data-testid="notice-channels" />
+      </Form.Item>
+      <Form.Item name={["preferences", "language"]} label={t("noticeLanguage")}>
+        <Select size={size} options={[{ value: "", label: t("noticeLanguageDefault") }, { value: "zh-CN", label: "中文" }, { value: "en", label: "English" }]} />
+      </Form.Item>
+      <Typography.Text>{t("quietHours")}</Typography.Text>
+      <Space wrap style={{ marginTop: 8 }}>
+        <Form.Item name={["preferences", "quiet_start"]} label={t("quietFrom")}>
+          <Input type="time" size={size} data-testid="quiet-start" />
+        </Form.Item>
+        <Form.Item name={["preferences", "quiet_end"]} label={t("quietTo")}>
+          <Input type="time" size={size} data-testid="quiet-end" />
+        </Form.Item>
+      </Space>
+      <Space>
+        <Button type="primary" htmlType="submit" size={size} data-testid="notice-save">{t("save")}</Button>
+        {saved && <Tag color="green" data-testid="notice-saved">{t("saved")}</Tag>}
+      </Space>
+    </Form>
+  );
+}
+
 export function NoticeBell({ large }: { large: boolean }) {
   const { t, lang } = useI18n();
   const session = useSession();
@@ -77,6 +130,7 @@ export function NoticeBell({ large }: { large: boolean }) {
       </Badge>
       <Drawer open={open} onClose={() => setOpen(false)} placement="right" width={large ? "90%" : 420} title={t("notifications")}
         extra={<Button size={large ? "large" : "middle"} disabled={unread === 0} onClick={markAll} data-testid="notices-read-all">{t("markAllRead")}</Button>}>
+        <Collapse size="small" style={{ marginBottom: 12 }} items={[{ key: "settings", label: <span data-testid="notice-settings">{t("noticeSettings")}</span>, children: <Preferences large={large} /> }]} />
         <List
           dataSource={items}
           locale={{ emptyText: t("noNotifications") }}

@@ -25,43 +25,16 @@ pub fn mount(w: &Wiring, routes: &mut RoutesBuilder, intake: IntakeLink) -> &'st
         intake,
         Some(w.relay_wake.clone()),
     );
-    for i in 0..settings.consumers {
-        let (feedback, events, consumer, published, redelivery) = (
-            feedback.clone(),
-            w.bus.events.clone(),
-            w.consumer("feedback", i),
-            w.published.clone(),
-            w.settings.bus.redelivery_idle,
-        );
-        w.supervisor
-            .spawn(name, format!("feedback-consumer-{i}"), move |stop| {
-                let (feedback, events, consumer, published) = (
-                    feedback.clone(),
-                    events.clone(),
-                    consumer.clone(),
-                    published.clone(),
-                );
-                async move {
-                    let mut options = steelcare_bus::ConsumerOptions::new(
-                        steelcare_bus::EVENTS_STREAM,
-                        worker::CONSUMER_GROUP,
-                        &consumer,
-                    );
-                    options.wake = Some(published);
-                    options.min_idle = redelivery;
-                    steelcare_bus::run_batch_consumer(
-                        events,
-                        options,
-                        move |batch| {
-                            let feedback = feedback.clone();
-                            async move { worker::handle_events(&feedback, batch).await }
-                        },
-                        stop,
-                    )
-                    .await
-                }
-            });
-    }
+    let consumer = feedback.clone();
+    w.spawn_batch_consumers(
+        name,
+        worker::CONSUMER_GROUP,
+        settings.consumers,
+        move |batch| {
+            let feedback = consumer.clone();
+            async move { worker::handle_events(&feedback, batch).await }
+        },
+    );
     let rebuilder = feedback.clone();
     w.supervisor.spawn(name, "feedback-facts", move |stop| {
         worker::run_facts_worker(rebuilder.clone(), stop)

@@ -83,6 +83,7 @@ fn delivery(row: &notify_deliveries::Model) -> pb::Delivery {
         next_attempt_time: (row.state == state::PENDING)
             .then(|| millis(Some(row.next_attempt_ms)))
             .flatten(),
+        title: row.title.clone(),
     }
 }
 

@@ -23,43 +23,16 @@ pub fn mount(w: &Wiring, routes: &mut RoutesBuilder) -> Result<&'static str, Str
         channels,
         w.drain.clone(),
     );
-    for i in 0..notifier.settings.consumers {
-        let (notifier, events, consumer, published, redelivery) = (
-            notifier.clone(),
-            w.bus.events.clone(),
-            w.consumer("notify", i),
-            w.published.clone(),
-            w.settings.bus.redelivery_idle,
-        );
-        w.supervisor
-            .spawn(name, format!("notify-consumer-{i}"), move |stop| {
-                let (notifier, events, consumer, published) = (
-                    notifier.clone(),
-                    events.clone(),
-                    consumer.clone(),
-                    published.clone(),
-                );
-                async move {
-                    let mut options = steelcare_bus::ConsumerOptions::new(
-                        steelcare_bus::EVENTS_STREAM,
-                        worker::CONSUMER_GROUP,
-                        &consumer,
-                    );
-                    options.wake = Some(published);
-                    options.min_idle = redelivery;
-                    steelcare_bus::run_batch_consumer(
-                        events,
-                        options,
-                        move |batch| {
-                            let notifier = notifier.clone();
-                            async move { worker::handle_events(&notifier, batch).await }
-                        },
-                        stop,
-                    )
-                    .await
-                }
-            });
-    }
+    let consumer = notifier.clone();
+    w.spawn_batch_consumers(
+        name,
+        worker::CONSUMER_GROUP,
+        notifier.settings.consumers,
+        move |batch| {
+            let notifier = consumer.clone();
+            async move { worker::handle_events(&notifier, batch).await }
+        },
+    );
     let reminders = notifier.clone();
     w.supervisor.spawn(name, "notify-reminders", move |stop| {
         crate::reminders::run_reminders(reminders.clone(), stop)

@@ -47,4 +47,45 @@ impl Wiring {
     pub fn max_message(&self) -> usize {
         self.settings.server.max_message_bytes
     }
+
+    /// Starts `count` supervised consumers of `group` on the event stream for `service`
+    /// (named `<group>-consumer-<i>`), each reading a batch at a time and handing it to
+    /// `handle`, which answers the entry ids it applied; woken when the relay publishes, and
+    /// taking over deliveries another consumer left idle for `bus.redelivery_idle_ms`.
+    pub fn spawn_batch_consumers<H, Fut>(
+        &self,
+        service: &'static str,
+        group: &'static str,
+        count: u32,
+        handle: H,
+    ) where
+        H: Fn(Vec<steelcare_bus::Delivery>) -> Fut + Clone + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Vec<String>> + Send + 'static,
+    {
+        for i in 0..count {
+            let (events, consumer, published, redelivery, handle) = (
+                self.bus.events.clone(),
+                self.consumer(group, i),
+                self.published.clone(),
+                self.settings.bus.redelivery_idle,
+                handle.clone(),
+            );
+            self.supervisor
+                .spawn(service, format!("{group}-consumer-{i}"), move |stop| {
+                    let mut options = steelcare_bus::ConsumerOptions::new(
+                        steelcare_bus::EVENTS_STREAM,
+                        group,
+                        &consumer,
+                    );
+                    options.wake = Some(published.clone());
+                    options.min_idle = redelivery;
+                    steelcare_bus::run_batch_consumer(
+                        events.clone(),
+                        options,
+                        handle.clone(),
+                        stop,
+                    )
+                });
+        }
+    }
 }

@@ -16,6 +16,7 @@ import { ErrorAlert, clearEdited, showError } from "../components";
 import { dayText, localInput, toDate } from "../time";
 import { calendarDate } from "../measure";
 import Onboarding from "./Onboarding";
+import DeadLetters from "./DeadLetters";
 
 const DAY = 86_400_000;
 
@@ -408,6 +409,7 @@ export default function Admin() {
           { key: "visits", label: t("visitPolicy"), children: <VisitPolicy /> },
           { key: "people", label: t("people"), children: <People /> },
           { key: "onboarding", label: <span data-testid="tab-onboarding">{t("onboarding")}</span>, children: <Onboarding /> },
+          { key: "dead-letters", label: <span data-testid="tab-dead-letters">{t("failedNotifications")}</span>, children: <DeadLetters /> },
         ]}
       />
     </Card>

@@ -86,9 +86,10 @@ async fn a_technician_surveys_on_a_phone_offline_and_the_report_arrives_once() {
         run_script("field.mjs", config, &backend, &chromium, 7).await;
 
         // The technician's notification settings, as they chose them on the phone.
-        let mut notify = steelcare_proto::notify::v1::notify_service_client::NotifyServiceClient::new(
-            app.channel().await,
-        );
+        let mut notify =
+            steelcare_proto::notify::v1::notify_service_client::NotifyServiceClient::new(
+                app.channel().await,
+            );
         let chosen = notify
             .get_preferences(authed(
                 steelcare_proto::notify::v1::GetPreferencesRequest::default(),
@@ -101,7 +102,11 @@ async fn a_technician_surveys_on_a_phone_offline_and_the_report_arrives_once() {
             .unwrap_or_default();
         let sms = steelcare_proto::notify::v1::DeliveryChannel::Sms as i32;
         assert_eq!(
-            (chosen.channels, chosen.quiet_start.as_str(), chosen.quiet_end.as_str()),
+            (
+                chosen.channels,
+                chosen.quiet_start.as_str(),
+                chosen.quiet_end.as_str()
+            ),
             (vec![sms], "22:00", "07:00")
         );
 

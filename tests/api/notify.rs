@@ -187,7 +187,10 @@ async fn texting_office(
     let keys: Vec<(String, &str)> = templates
         .iter()
         .map(|(topic, code)| {
-            let key = format!("STEELCARE__NOTIFY__SMS__TEMPLATES__{}", topic.to_uppercase());
+            let key = format!(
+                "STEELCARE__NOTIFY__SMS__TEMPLATES__{}",
+                topic.to_uppercase()
+            );
             (key, *code)
         })
         .collect();
@@ -718,60 +721,72 @@ async fn a_technician_hears_of_an_offer_in_the_console_as_it_is_made() {
         );
         assert!(note.urgent, "{name}: a P1's offer");
 
-        // Nobody else's: another technician's list is empty, and marking this one is
-        // NOT_FOUND to them.
-        let far = office.tech_token("t-far");
-        let theirs = notify
-            .list_notifications(authed(pb::ListNotificationsRequest::default(), &far))
-            .await
-            .unwrap()
-            .into_inner();
-        assert!(
-            theirs.notifications.is_empty() && theirs.unread_count == 0,
-            "{name}"
-        );
-        let err = notify
-            .mark_notifications_read(authed(
-                pb::MarkNotificationsReadRequest {
-                    notification_ids: vec![note.notification_id.clone()],
-                    all: false,
-                },
-                &far,
-            ))
-            .await
-            .unwrap_err();
-        assert_eq!(err.code(), Code::NotFound, "{name}");
-        let err = notify
-            .mark_notifications_read(authed(pb::MarkNotificationsReadRequest::default(), &near))
-            .await
-            .unwrap_err();
-        assert_eq!(fields(&err), ["notification_ids"], "{name}");
-        let read = notify
-            .mark_notifications_read(authed(
-                pb::MarkNotificationsReadRequest {
-                    all: true,
-                    ..Default::default()
-                },
-                &near,
-            ))
-            .await
-            .unwrap()
-            .into_inner();
-        assert_eq!(read.unread_count, 0, "{name}");
-        let unread = notify
-            .list_notifications(authed(
-                pb::ListNotificationsRequest {
-                    unread_only: true,
-                    ..Default::default()
-                },
-                &near,
-            ))
-            .await
-            .unwrap()
-            .into_inner();
-        assert!(unread.notifications.is_empty(), "{name}");
+        only_theirs(&mut notify, &office, &note).await;
         office.app.stop().await.unwrap();
     }
+}
+
+/// Nobody else's: another technician's list is empty and marking `note` is NOT_FOUND to them;
+/// its own technician marks everything read and has nothing unread left.
+async fn only_theirs(
+    notify: &mut NotifyServiceClient<Channel>,
+    office: &Office,
+    note: &pb::Notification,
+) {
+    let name = office.app.backend.name();
+    let near = office.tech_token("t-near");
+    // Nobody else's: another technician's list is empty, and marking this one is
+    // NOT_FOUND to them.
+    let far = office.tech_token("t-far");
+    let theirs = notify
+        .list_notifications(authed(pb::ListNotificationsRequest::default(), &far))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        theirs.notifications.is_empty() && theirs.unread_count == 0,
+        "{name}"
+    );
+    let err = notify
+        .mark_notifications_read(authed(
+            pb::MarkNotificationsReadRequest {
+                notification_ids: vec![note.notification_id.clone()],
+                all: false,
+            },
+            &far,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::NotFound, "{name}");
+    let err = notify
+        .mark_notifications_read(authed(pb::MarkNotificationsReadRequest::default(), &near))
+        .await
+        .unwrap_err();
+    assert_eq!(fields(&err), ["notification_ids"], "{name}");
+    let read = notify
+        .mark_notifications_read(authed(
+            pb::MarkNotificationsReadRequest {
+                all: true,
+                ..Default::default()
+            },
+            &near,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(read.unread_count, 0, "{name}");
+    let unread = notify
+        .list_notifications(authed(
+            pb::ListNotificationsRequest {
+                unread_only: true,
+                ..Default::default()
+            },
+            &near,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(unread.notifications.is_empty(), "{name}");
 }
 
 #[tokio::test]
@@ -810,21 +825,7 @@ async fn an_opted_out_contact_hears_only_what_the_contract_requires() {
         }
         let ticket = crate::acceptance::approved_case(&mut desk).await;
         crate::acceptance::customer_agrees(&mut desk, &ticket).await;
-        let engineer = desk.engineer.clone();
-        desk.repair
-            .sign_agreement(authed(
-                steelcare_proto::repair::v1::SignAgreementRequest {
-                    await_customer_signature: true,
-                    signatures: vec![crate::repair::signature(
-                        "eng-1",
-                        steelcare_proto::common::v1::SignatureRole::ContractorRepresentative,
-                    )],
-                    ..crate::acceptance::agreement("prepared-1", &ticket)
-                },
-                &engineer,
-            ))
-            .await
-            .unwrap();
+        prepare_agreement(&mut desk, &ticket).await;
 
         // The acknowledgement and the agreement to sign reach them; the visit's time, which the
         // contract does not require, does not.
@@ -855,6 +856,25 @@ async fn an_opted_out_contact_hears_only_what_the_contract_requires() {
         assert_eq!(params["version"], "1", "{name}: {params}");
         desk.office.app.stop().await.unwrap();
     }
+}
+
+/// The engineer prepares the agreement on plan version 1 for the customer's countersignature.
+async fn prepare_agreement(desk: &mut crate::repair::Desk, ticket: &str) {
+    let engineer = desk.engineer.clone();
+    desk.repair
+        .sign_agreement(authed(
+            steelcare_proto::repair::v1::SignAgreementRequest {
+                await_customer_signature: true,
+                signatures: vec![crate::repair::signature(
+                    "eng-1",
+                    steelcare_proto::common::v1::SignatureRole::ContractorRepresentative,
+                )],
+                ..crate::acceptance::agreement("prepared-1", ticket)
+            },
+            &engineer,
+        ))
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -932,13 +952,18 @@ async fn the_owner_of_a_corrective_action_falling_due_is_reminded_once() {
 }
 
 #[tokio::test]
-async fn a_return_visit_falling_due_is_announced_to_the_customer_and_the_agent_once() {
+async fn the_customer_hears_of_the_plan_the_survey_and_a_visit_falling_due_and_the_agent_once() {
     use steelcare_proto::feedback::v1 as fpb;
     use steelcare_proto::feedback::v1::feedback_service_client::FeedbackServiceClient;
     for backend in backends() {
         let sms = accepting_gateway().await;
         let reminders = [("STEELCARE__NOTIFY__REMINDER_INTERVAL_MS", "200")];
-        let office = texting_office(&backend, &sms, &[("visit-due", "SMS_700")], &reminders).await;
+        let templates = [
+            ("plan-to-decide", "SMS_600"),
+            ("visit-due", "SMS_700"),
+            ("satisfaction-survey", "SMS_800"),
+        ];
+        let office = texting_office(&backend, &sms, &templates, &reminders).await;
         let mut desk = crate::repair::Desk::on(office).await;
         let name = desk.office.app.backend.name();
         for id in ["t-lead", "t-crew"] {
@@ -970,19 +995,108 @@ async fn a_return_visit_falling_due_is_announced_to_the_customer_and_the_agent_o
         let mut notify = NotifyServiceClient::new(desk.office.app.channel().await);
         let calls = heard(&notify, &agent, "visit-call-due").await;
         assert_eq!(calls[0].case_id, ticket, "{name}");
-        until("the customer's text", || {
-            let n = sms.requests().len();
-            async move { (n > 0).then_some(()) }
+        let codes = || -> Vec<String> {
+            let mut codes: Vec<String> = sms
+                .requests()
+                .iter()
+                .map(|r| r.json()["TemplateCode"].as_str().unwrap_or("").to_owned())
+                .collect();
+            codes.sort();
+            codes
+        };
+        until("the customer's reminder", || {
+            let due = codes().contains(&"SMS_700".to_owned());
+            async move { due.then_some(()) }
         })
         .await;
-        // Several looks later: one reminder each (the visits months away are not announced).
+        // Several looks later: one reminder each (the visits months away are not announced);
+        // before it, the approved plan to decide on and, once accepted, the survey.
         tokio::time::sleep(Duration::from_millis(800)).await;
-        let texts = sms.requests();
-        assert_eq!(texts.len(), 1, "{name}: {texts:?}");
-        assert_eq!(texts[0].json()["TemplateCode"], "SMS_700", "{name}");
-        assert_eq!(texts[0].json()["PhoneNumbers"], "13800000000", "{name}");
+        assert_eq!(codes(), ["SMS_600", "SMS_700", "SMS_800"], "{name}");
+        let phones: Vec<_> = sms
+            .requests()
+            .iter()
+            .map(|r| r.json()["PhoneNumbers"].clone())
+            .collect();
+        assert!(
+            phones.iter().all(|p| p == "13800000000"),
+            "{name}: {phones:?}"
+        );
         let calls = inbox(&mut notify, &agent, "visit-call-due").await.len();
         assert_eq!(calls, 1, "{name}");
+        desk.office.app.stop().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_plan_waits_on_the_technical_lead_and_then_on_the_chief_engineer() {
+    use crate::repair::{cny, plan_content, report_content};
+    for backend in backends() {
+        let office = Office::open(&backend, &[("STEELCARE__DISPATCH__WORKERS", "0")]).await;
+        let mut desk = crate::repair::Desk::on(office).await;
+        let name = desk.office.app.backend.name();
+        let admin = desk.office.app.token("admin-1", &[Role::Admin], None);
+        let mut people = PeopleServiceClient::new(desk.office.app.channel().await);
+        for (login, role) in [("eng-2", "engineer"), ("zhou.chief", "chief_engineer")] {
+            people
+                .create_person(authed(
+                    people::CreatePersonRequest {
+                        person: Some(people::Person {
+                            login: login.into(),
+                            display_name: format!("{login} name"),
+                            roles: vec![role.into()],
+                            ..Default::default()
+                        }),
+                        password: "a-long-password-1".into(),
+                    },
+                    &admin,
+                ))
+                .await
+                .unwrap();
+        }
+        for id in ["t-lead", "t-crew"] {
+            desk.office
+                .hire(crate::dispatch::roofer(
+                    id,
+                    crate::dispatch::date(2030, 12, 31),
+                ))
+                .await;
+        }
+        let ticket = desk
+            .surveyed_case("t-lead", chrono::TimeDelta::hours(2), true)
+            .await;
+        let engineer = desk.engineer.clone();
+        desk.submit("r-1", &ticket, report_content(), &engineer)
+            .await
+            .unwrap();
+        // 60,000.00 CNY: above the chief engineer's threshold.
+        let mut content = plan_content(&["t-crew"], chrono::TimeDelta::days(1));
+        content.cost_estimate = cny(6_000_000);
+        desk.propose("p-1", &ticket, content, "").await.unwrap();
+        let mut notify = NotifyServiceClient::new(desk.office.app.channel().await);
+        let lead = desk.reviewer.clone();
+        let chief = desk
+            .office
+            .app
+            .token("zhou.chief", &[Role::ChiefEngineer], None);
+        let waiting = heard(&notify, &lead, "plan-to-review").await;
+        assert_eq!(waiting[0].case_id, ticket, "{name}");
+        assert!(
+            inbox(&mut notify, &chief, "plan-to-review")
+                .await
+                .is_empty(),
+            "{name}: the chief engineer's step comes after the lead's"
+        );
+        desk.review("v-1", &ticket, 1, true, "", &lead)
+            .await
+            .unwrap();
+        let chiefs = heard(&notify, &chief, "plan-to-review").await;
+        assert_eq!(chiefs.len(), 1, "{name}");
+        assert_eq!(
+            inbox(&mut notify, &lead, "plan-to-review").await.len(),
+            1,
+            "{name}: the lead who approved is not told again"
+        );
         desk.office.app.stop().await.unwrap();
     }
 }

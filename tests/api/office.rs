@@ -17,9 +17,9 @@
 use chrono::TimeDelta;
 use steelcare_domain::Role;
 use steelcare_proto::common::v1 as common;
-use steelcare_proto::repair::v1 as pb;
 use steelcare_proto::notify::v1 as npb;
 use steelcare_proto::notify::v1::notify_service_client::NotifyServiceClient;
+use steelcare_proto::repair::v1 as pb;
 use steelcare_tests::{authed, backends};
 
 use crate::console::{chromium_or_skip, run_script};
@@ -46,7 +46,10 @@ async fn a_case_goes_through_the_office_from_the_plan_to_the_archive() {
                 ("STEELCARE__DISPATCH__WORKERS", "0"),
                 ("STEELCARE__NOTIFY__WEBHOOKS__OPS__KIND", "wecom"),
                 ("STEELCARE__NOTIFY__WEBHOOKS__OPS__URL", &robot),
-                ("STEELCARE__NOTIFY__WEBHOOKS__OPS__TOPICS", "ticket-received"),
+                (
+                    "STEELCARE__NOTIFY__WEBHOOKS__OPS__TOPICS",
+                    "ticket-received",
+                ),
                 ("STEELCARE__NOTIFY__MAX_ATTEMPTS", "1"),
                 ("STEELCARE__NOTIFY__POLL_INTERVAL_MS", "100"),
             ],

@@ -10,6 +10,9 @@
 //! | AssignmentOffered | `offer` (the site, the offer's expiry) | the technician |
 //! | SurveyPlanned | `survey-planned` (the arrival time) | the customer's contact |
 //! | PlanProposed | `plan-to-review` | the technical leads (engineers), not the author |
+//! | PlanReviewed (approved, the chief engineer next) | `plan-to-review` | the chief engineers, not the reviewer |
+//! | CaseStateChanged to PLAN_APPROVED | `plan-to-decide` | the customer's contact |
+//! | CustomerAcceptanceRecorded (accepted) | `satisfaction-survey` | the customer's contact |
 //! | SlaAtRisk, SlaBreached | `sla-at-risk`, `sla-breached` | dispatchers and managers; a P1 also the duty managers, at any hour |
 //! | DispatchEscalated | `dispatch-escalated` (nobody qualified is free) | dispatchers; a P1 also the duty managers |
 //! | AgreementPrepared | `agreement-to-sign` (required) | the customer's contact |
@@ -178,24 +181,55 @@ impl Notifier {
                 let to = technician.into_iter().collect();
                 Some(decision("offer", to, (facts.p1(), false), said))
             }
-            Payload::PlanProposed(plan) => {
-                let author = event.actor.as_ref().map_or("", |a| a.subject.as_str());
-                let leads = recipients::with_roles(conn, &[Role::Engineer])
-                    .await?
-                    .into_iter()
-                    .filter(|r| r.key != author)
-                    .collect();
-                let version = ("version", Arg::Int(i64::from(plan.version)));
-                let said = vec![facts.number(), version];
-                Some(decision("plan-to-review", leads, (facts.p1(), false), said))
+            Payload::PlanProposed(_) | Payload::PlanReviewed(_) => {
+                self.for_the_approvers(conn, event, payload, &facts).await?
             }
             _ => self.for_the_customer(conn, payload, &facts).await?,
         };
         Ok(decided.into_iter().collect())
     }
 
+    /// What an approver hears: a plan proposed waits for the technical leads (engineers), and
+    /// once they approved it, for the chief engineers when the chain needs them (the case is
+    /// still PLAN_PROPOSED); never for the plan's author or the reviewer who just approved.
+    async fn for_the_approvers(
+        &self,
+        conn: &impl ConnectionTrait,
+        event: &EventEnvelope,
+        payload: &Payload,
+        facts: &Facts<'_>,
+    ) -> Result<Option<Decision>, ApiError> {
+        let (version, role) = match payload {
+            Payload::PlanProposed(plan) => (plan.version, Role::Engineer),
+            Payload::PlanReviewed(review) if review.approved => {
+                let state = steelcare_store::cases::get(conn, &facts.case.ticket.id)
+                    .await
+                    .map(|c| c.state);
+                if !matches!(state, Ok(steelcare_domain::CaseState::PlanProposed)) {
+                    return Ok(None);
+                }
+                (review.version, Role::ChiefEngineer)
+            }
+            _ => return Ok(None),
+        };
+        let actor = event.actor.as_ref().map_or("", |a| a.subject.as_str());
+        let approvers = recipients::with_roles(conn, &[role])
+            .await?
+            .into_iter()
+            .filter(|r| r.key != actor)
+            .collect();
+        let said = vec![facts.number(), ("version", Arg::Int(i64::from(version)))];
+        Ok(Some(decision(
+            "plan-to-review",
+            approvers,
+            (facts.p1(), false),
+            said,
+        )))
+    }
+
     /// What the customer's contact hears: their report received (with when we respond), the
-    /// visit planned, the agreement to countersign, the repair to accept, the return visits.
+    /// visit planned, the approved plan to decide on, the agreement to countersign, the repair
+    /// to accept, the satisfaction survey once accepted, the return visits.
     async fn for_the_customer(
         &self,
         conn: &impl ConnectionTrait,
@@ -210,6 +244,15 @@ impl Notifier {
             Payload::SurveyPlanned(plan) => {
                 let when = time(plan.scheduled_time.as_ref());
                 ("survey-planned", false, vec![facts.at("when", when)])
+            }
+            Payload::CaseStateChanged(changed)
+                if changed.to_state
+                    == steelcare_proto::common::v1::CaseState::PlanApproved as i32 =>
+            {
+                ("plan-to-decide", false, Vec::new())
+            }
+            Payload::CustomerAcceptanceRecorded(acceptance) if acceptance.accepted => {
+                ("satisfaction-survey", false, Vec::new())
             }
             Payload::AgreementPrepared(prepared) => {
                 let version = ("version", Arg::Int(i64::from(prepared.plan_version)));
@@ -299,6 +342,9 @@ fn concerns_anyone(payload: &Payload) -> bool {
             | Payload::AssignmentOffered(_)
             | Payload::SurveyPlanned(_)
             | Payload::PlanProposed(_)
+            | Payload::PlanReviewed(_)
+            | Payload::CaseStateChanged(_)
+            | Payload::CustomerAcceptanceRecorded(_)
             | Payload::SlaAtRisk(_)
             | Payload::SlaBreached(_)
             | Payload::DispatchEscalated(_)
@@ -331,6 +377,8 @@ pub const TOPICS: &[&str] = &[
     "offer",
     "survey-planned",
     "plan-to-review",
+    "plan-to-decide",
+    "satisfaction-survey",
     "sla-at-risk",
     "sla-breached",
     "dispatch-escalated",

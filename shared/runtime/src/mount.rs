@@ -79,12 +79,7 @@ impl Wiring {
                     );
                     options.wake = Some(published.clone());
                     options.min_idle = redelivery;
-                    steelcare_bus::run_batch_consumer(
-                        events.clone(),
-                        options,
-                        handle.clone(),
-                        stop,
-                    )
+                    steelcare_bus::run_batch_consumer(events.clone(), options, handle.clone(), stop)
                 });
         }
     }

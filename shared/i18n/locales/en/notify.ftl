@@ -37,3 +37,7 @@ notify-visit-call-due-title = Return visit due: { $number }
 notify-visit-call-due-body = The return visit of { $number } is due at { $when }. It is on your call list.
 notify-action-due-title = Corrective action due: { $title }
 notify-action-due-body = The corrective action "{ $title }" is due on { $due }. Record its progress or the fix in SteelCare.
+notify-plan-to-decide-title = Repair plan for { $number } ready for your decision
+notify-plan-to-decide-body = The repair plan for { $number } was approved by our engineers. Please read it in SteelCare and agree to it or ask for changes.
+notify-satisfaction-survey-title = How did we do on { $number }?
+notify-satisfaction-survey-body = Thank you for accepting the repair of { $number }. Please rate our response, competence, attitude, the fix and our communication in SteelCare.

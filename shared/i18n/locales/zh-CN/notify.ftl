@@ -36,3 +36,7 @@ notify-visit-call-due-title = 回访到期：{ $number }
 notify-visit-call-due-body = { $number } 的回访将于 { $when } 到期，已列入您的回访清单。
 notify-action-due-title = 纠正措施到期：{ $title }
 notify-action-due-body = 纠正措施“{ $title }”将于 { $due } 到期。请在 SteelCare 中记录进展或整改。
+notify-plan-to-decide-title = { $number } 的维修方案待您确认
+notify-plan-to-decide-body = { $number } 的维修方案已通过我方工程师审核。请在 SteelCare 中查看，同意或提出修改意见。
+notify-satisfaction-survey-title = 请评价 { $number } 的服务
+notify-satisfaction-survey-body = 感谢您验收 { $number } 的维修。请在 SteelCare 中就响应速度、专业能力、服务态度、维修效果和沟通协调进行评价。

@@ -815,6 +815,20 @@ async fn an_opted_out_contact_hears_only_what_the_contract_requires() {
         .await
         .unwrap();
         assert!(out.opted_out, "{name}");
+        // Recorded for the contact by the agent, and audited.
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        let audited = steelcare_store::entity::audit_log::Entity::find()
+            .filter(steelcare_store::entity::audit_log::Column::EntityType.eq("notify_preferences"))
+            .all(&desk.office.app.db)
+            .await
+            .unwrap();
+        assert_eq!(audited.len(), 1, "{name}");
+        assert_eq!(
+            (audited[0].subject.as_str(), audited[0].entity_id.as_str()),
+            ("agent-1", "contact:13800000000"),
+            "{name}"
+        );
+        assert!(audited[0].after_summary.contains("opted_out"), "{name}");
         for id in ["t-lead", "t-crew"] {
             desk.office
                 .hire(crate::dispatch::roofer(

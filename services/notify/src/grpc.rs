@@ -13,6 +13,7 @@ use steelcare_proto::notify::v1 as pb;
 use steelcare_proto::notify::v1::notify_service_server::NotifyService as NotifyApi;
 use steelcare_runtime::convert::{page_size, to_timestamp};
 use steelcare_runtime::handler::{not_found, respond};
+use steelcare_runtime::record::audit;
 use steelcare_runtime::settings::parse_hhmm;
 use steelcare_runtime::{ApiError, RequestContext};
 use steelcare_store::entity::{notify_deliveries, notify_preferences};
@@ -107,6 +108,18 @@ fn preferences_view(recipient: &str, prefs: &Preferences) -> pb::Preferences {
             .unwrap_or_default(),
         opted_out: prefs.opted_out,
     }
+}
+
+/// Preferences as the audit trail keeps them.
+fn preferences_json(recipient: &str, prefs: &Preferences) -> serde_json::Value {
+    let view = preferences_view(recipient, prefs);
+    serde_json::json!({
+        "channels": prefs.channels.iter().map(|k| k.as_str()).collect::<Vec<_>>(),
+        "language": view.language,
+        "quiet_start": view.quiet_start,
+        "quiet_end": view.quiet_end,
+        "opted_out": view.opted_out,
+    })
 }
 
 /// The request's preferences, checked: every problem at its field.
@@ -325,6 +338,13 @@ impl Notifier {
             updated_at_ms: Set(steelcare_store::now().timestamp_millis()),
         };
         use notify_preferences::Column as C;
+        let before = crate::recipients::preferences(&self.db, std::slice::from_ref(&recipient))
+            .await?
+            .remove(&recipient)
+            .map(|p| preferences_json(&recipient, &p));
+        let tx = steelcare_store::begin_write(&self.db)
+            .await
+            .map_err(db_err)?;
         notify_preferences::Entity::insert(row)
             .on_conflict(
                 OnConflict::column(C::Recipient)
@@ -338,9 +358,12 @@ impl Notifier {
                     ])
                     .to_owned(),
             )
-            .exec_without_returning(&self.db)
+            .exec_without_returning(&tx)
             .await
             .map_err(db_err)?;
+        let after = preferences_json(&recipient, &prefs);
+        audit(&tx, ctx, "notify_preferences", &recipient, before, after).await?;
+        tx.commit().await.map_err(db_err)?;
         Ok(pb::UpdatePreferencesResponse {
             preferences: Some(preferences_view(&recipient, &prefs)),
         })
@@ -393,6 +416,11 @@ impl Notifier {
         let row = deliveries::get(&tx, id)
             .await?
             .ok_or_else(|| not_found("delivery", id))?;
+        if revived {
+            let before = serde_json::json!({ "state": state::DEAD, "last_error": row.last_error });
+            let after = serde_json::json!({ "state": row.state });
+            audit(&tx, ctx, "notify_delivery", id, Some(before), after).await?;
+        }
         tx.commit().await.map_err(db_err)?;
         if !revived {
             let current = row.state.to_ascii_uppercase();

@@ -362,7 +362,7 @@ const words = {
   quietTo: ["结束", "To"],
   failedNotifications: ["发送失败的通知", "Failed notifications"],
   recipient: ["接收人", "Recipient"],
-  topic: ["主题", "Topic"],
+  noticeMessage: ["通知", "Message"],
   lastError: ["最后的错误", "Last error"],
   retry: ["重新发送", "Send again"],
   nothingFailed: ["没有发送失败的通知", "Nothing failed"],

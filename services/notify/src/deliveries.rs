@@ -168,15 +168,7 @@ pub async fn inbox(
     if unread_only {
         query = query.filter(Column::ReadAtMs.is_null());
     }
-    if let Some(before) = before_id {
-        query = query.filter(Column::Id.lt(before));
-    }
-    query
-        .order_by_desc(Column::Id)
-        .limit(limit)
-        .all(conn)
-        .await
-        .map_err(db_err)
+    newest_first(conn, query, before_id, limit).await
 }
 
 /// `recipient`'s console notifications newer than `after_id`, oldest first.
@@ -265,9 +257,21 @@ pub async fn list(
     if let Some(event) = event_id {
         query = query.filter(Column::EventId.eq(event));
     }
-    if let Some(before) = before_id {
-        query = query.filter(Column::Id.lt(before));
-    }
+    newest_first(conn, query, before_id, limit).await
+}
+
+/// A page of `query`, newest first (ids are UUIDv7, in the order they were made), after
+/// `before_id`.
+async fn newest_first(
+    conn: &impl ConnectionTrait,
+    query: sea_orm::Select<Entity>,
+    before_id: Option<&str>,
+    limit: u64,
+) -> Result<Vec<Model>, ApiError> {
+    let query = match before_id {
+        Some(before) => query.filter(Column::Id.lt(before)),
+        None => query,
+    };
     query
         .order_by_desc(Column::Id)
         .limit(limit)

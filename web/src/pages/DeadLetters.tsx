@@ -38,7 +38,7 @@ export default function DeadLetters() {
         data-testid="dead-letters"
         columns={[
           { title: t("recipient"), dataIndex: "recipient" },
-          { title: t("topic"), render: (_, d) => <Typography.Text title={d.topic}>{d.title}</Typography.Text> },
+          { title: t("noticeMessage"), render: (_, d) => <Typography.Text title={d.topic}>{d.title}</Typography.Text> },
           { title: "", render: (_, d) => <EnumTag name="DeliveryChannel" value={d.channel} /> },
           { title: t("attempts"), dataIndex: "attempts" },
           { title: t("lastError"), render: (_, d) => <Typography.Text type="secondary" ellipsis={{ tooltip: d.lastError }} style={{ maxWidth: 280 }}>{d.lastError}</Typography.Text> },

@@ -198,6 +198,24 @@ impl Channels {
     }
 }
 
+/// Sends an HTTP request to a provider and reads its JSON answer: no answer is a temporary
+/// failure, a refusing status is classified by [`Failure::of_http`]; an answer that is not
+/// JSON reads as null. Answers the JSON and its text.
+pub(crate) async fn post(
+    request: reqwest::RequestBuilder,
+) -> Result<(serde_json::Value, String), Failure> {
+    let answer = request
+        .send()
+        .await
+        .map_err(|err| Failure::of_request(&err))?;
+    let status = answer.status();
+    let text = answer.text().await.unwrap_or_default();
+    if !status.is_success() {
+        return Err(Failure::of_http(status, &text));
+    }
+    Ok((serde_json::from_str(&text).unwrap_or_default(), text))
+}
+
 /// HMAC-SHA256 of `message` under `key`, in base64: how the SMS gateway and the robots sign.
 pub fn sign(key: &[u8], message: &[u8]) -> Result<String, Failure> {
     use base64::Engine as _;

@@ -12,7 +12,7 @@
 
 use steelcare_runtime::settings::{WebhookKind, WebhookSettings};
 
-use super::{Channel, Failure, Outgoing, sign};
+use super::{Channel, Failure, Outgoing, post, sign};
 
 /// A group robot.
 pub struct Robot {
@@ -87,19 +87,7 @@ fn rate_limited(kind: WebhookKind, code: i64) -> bool {
 impl Channel for Robot {
     async fn send(&self, message: &Outgoing<'_>) -> Result<(), Failure> {
         let (url, body) = self.request(message)?;
-        let answer = self
-            .http
-            .post(url)
-            .json(&body)
-            .send()
-            .await
-            .map_err(|err| Failure::of_request(&err))?;
-        let status = answer.status();
-        let text = answer.text().await.unwrap_or_default();
-        if !status.is_success() {
-            return Err(Failure::of_http(status, &text));
-        }
-        let answer: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+        let (answer, text) = post(self.http.post(url).json(&body)).await?;
         let code = ["errcode", "code", "StatusCode"]
             .iter()
             .find_map(|k| answer.get(*k).and_then(|c| c.as_i64()))

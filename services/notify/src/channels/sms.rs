@@ -10,7 +10,7 @@
 
 use steelcare_runtime::settings::SmsSettings;
 
-use super::{Channel, Failure, Outgoing, sign};
+use super::{Channel, Failure, Outgoing, post, sign};
 
 /// The SMS channel.
 pub struct Sms {
@@ -56,26 +56,20 @@ impl Channel for Sms {
             self.settings.secret.expose().as_bytes(),
             format!("{timestamp}\n{body}").as_bytes(),
         )?;
-        let answer = self
+        let request = self
             .http
             .post(&self.settings.url)
             .header("content-type", "application/json")
             .header("x-sms-access-key", &self.settings.access_key)
             .header("x-sms-timestamp", timestamp)
             .header("x-sms-signature", signature)
-            .body(body)
-            .send()
-            .await
-            .map_err(|err| Failure::of_request(&err))?;
-        let status = answer.status();
-        let text = answer.text().await.unwrap_or_default();
-        if !status.is_success() {
-            return Err(Failure::of_http(status, &text));
-        }
-        let code = serde_json::from_str::<serde_json::Value>(&text)
-            .ok()
-            .and_then(|v| v.get("Code").and_then(|c| c.as_str()).map(str::to_owned))
-            .unwrap_or_default();
+            .body(body);
+        let (answer, text) = post(request).await?;
+        let code = answer
+            .get("Code")
+            .and_then(|c| c.as_str())
+            .unwrap_or_default()
+            .to_owned();
         match code.as_str() {
             "OK" => Ok(()),
             c if temporary_code(c) => Err(Failure::Temporary(format!("gateway: {text}"))),

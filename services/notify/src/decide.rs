@@ -334,6 +334,11 @@ fn clock(kind: i32) -> (&'static str, Arg) {
     ("clock", Arg::Msg(Box::new(label)))
 }
 
+/// Whether `event` may concern anyone: the others are acknowledged without a transaction.
+pub(crate) fn concerns(event: &EventEnvelope) -> bool {
+    event.payload.as_ref().is_some_and(concerns_anyone)
+}
+
 /// Whether an event may concern anyone (the rest are skipped without reading anything).
 fn concerns_anyone(payload: &Payload) -> bool {
     matches!(

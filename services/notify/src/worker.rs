@@ -29,6 +29,7 @@ pub const CONSUMER_GROUP: &str = "notify";
 /// Applies a read of events; answers the entry ids applied (the others are delivered again).
 pub async fn handle_events(notifier: &Notifier, batch: Vec<Delivery>) -> Vec<String> {
     let mut done = Vec::with_capacity(batch.len());
+    let mut recorded = false;
     for delivery in batch {
         let (event, span) = match receive(&delivery.payload, CONSUMER_GROUP) {
             Ok(received) => received,
@@ -37,17 +38,24 @@ pub async fn handle_events(notifier: &Notifier, batch: Vec<Delivery>) -> Vec<Str
                 continue;
             }
         };
+        if !crate::decide::concerns(&event) {
+            done.push(delivery.entry_id);
+            continue;
+        }
         match retry_aborted(|| record(notifier, &event))
             .instrument(span)
             .await
         {
-            Ok(()) => done.push(delivery.entry_id),
+            Ok(()) => {
+                recorded = true;
+                done.push(delivery.entry_id);
+            }
             Err(err) => {
                 tracing::warn!(event_id = %event.event_id, error = %err, "event handling failed; it will be redelivered")
             }
         }
     }
-    if !done.is_empty() {
+    if recorded {
         notifier.due.notify_waiters();
         notifier.inbox.send_modify(|n| *n += 1);
     }

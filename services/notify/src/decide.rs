@@ -97,8 +97,7 @@ pub(crate) async fn case(
 }
 
 fn time(ts: Option<&prost_types::Timestamp>) -> Option<DateTime<Utc>> {
-    let ts = ts?;
-    DateTime::from_timestamp(ts.seconds, u32::try_from(ts.nanos).unwrap_or(0))
+    steelcare_runtime::convert::from_timestamp(ts?, "time").ok()
 }
 
 /// The facts of a case's messages, in the deployment's time zone.

@@ -131,11 +131,8 @@ fn parse_preferences(p: &pb::Preferences) -> Result<Preferences, ApiError> {
             .ok()
             .and_then(Kind::from_proto)
         {
-            Some(Kind::Email | Kind::Sms) => {
-                let kind = pb::DeliveryChannel::try_from(*c)
-                    .ok()
-                    .and_then(Kind::from_proto);
-                if let Some(kind) = kind.filter(|k| !channels.contains(k)) {
+            Some(kind @ (Kind::Email | Kind::Sms)) => {
+                if !channels.contains(&kind) {
                     channels.push(kind);
                 }
             }

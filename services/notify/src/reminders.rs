@@ -2,11 +2,12 @@
 //! hears when we will call, the agent who calls that it is due) and a corrective action due
 //! within three days and not closed (its owner). Looked for every `reminder_interval`. Each
 //! reminder is decided once, like an event, under a key of its own (`visit-due:<visit id>`,
-//! `action-due:<action id>`), so every replica may look and each is told once.
+//! `action-due:<action id>`), so every replica may look and each is told once; who hears it
+//! is read only when its key is new.
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use prost::Message as _;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use steelcare_i18n::Arg;
 use steelcare_proto::events::v1::EventEnvelope;
 use steelcare_proto::feedback::v1 as fpb;
@@ -44,14 +45,31 @@ pub async fn run_reminders(notifier: Notifier, mut shutdown: watch::Receiver<boo
     }
 }
 
-/// One look: every reminder due now, each recorded once.
+/// Something falling due: a return visit or a corrective action, as stored.
+enum Reminder {
+    Visit(return_visits::Model),
+    Action(corrective_actions::Model),
+}
+
+impl Reminder {
+    /// The key it is told once under.
+    fn key(&self) -> String {
+        match self {
+            Reminder::Visit(visit) => format!("visit-due:{}", visit.id),
+            Reminder::Action(action) => format!("action-due:{}", action.id),
+        }
+    }
+}
+
+/// One look: every reminder due now, each recorded once; who hears it is read only for the
+/// ones not told before.
 async fn remind(notifier: &Notifier) -> Result<(), ApiError> {
     let now = steelcare_store::now();
     let mut due = visits_due(notifier, now).await?;
     due.extend(actions_due(notifier, now).await?);
     let mut recorded = false;
-    for (key, case_id, decisions) in due {
-        recorded |= record(notifier, &key, case_id, &decisions, now).await?;
+    for reminder in due {
+        recorded |= record(notifier, &reminder, now).await?;
     }
     if recorded {
         notifier.due.notify_waiters();
@@ -60,68 +78,71 @@ async fn remind(notifier: &Notifier) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// A reminder's key, its case, and who hears what.
-type Due = (String, String, Vec<Decision>);
-
-/// Records the deliveries of the reminder `key` unless it was recorded before.
+/// Records the deliveries of `reminder` unless it was recorded before.
 async fn record(
     notifier: &Notifier,
-    key: &str,
-    case_id: String,
-    decisions: &[Decision],
+    reminder: &Reminder,
     now: DateTime<Utc>,
 ) -> Result<bool, ApiError> {
+    let key = reminder.key();
     let tx = begin_write(&notifier.db).await.map_err(db_err)?;
-    if !processed::mark_processed(&tx, CONSUMER_GROUP, key).await? {
+    if !processed::mark_processed(&tx, CONSUMER_GROUP, &key).await? {
         return Ok(false);
     }
+    let (case_id, decisions) = match reminder {
+        Reminder::Visit(visit) => visit_decisions(notifier, &tx, visit, now).await?,
+        Reminder::Action(action) => action_decisions(&tx, action).await?,
+    };
     let envelope = EventEnvelope {
-        event_id: key.to_owned(),
+        event_id: key,
         case_id,
         occurred_time: Some(steelcare_runtime::convert::to_timestamp(now)),
         ..Default::default()
     };
-    let rows = notifier.deliveries(&tx, &envelope, decisions).await?;
+    let rows = notifier.deliveries(&tx, &envelope, &decisions).await?;
     deliveries::insert(&tx, rows).await?;
     tx.commit().await.map_err(db_err)?;
     Ok(true)
 }
 
-/// Return visits due within a day: the customer's contact, and the agent who calls.
-async fn visits_due(notifier: &Notifier, now: DateTime<Utc>) -> Result<Vec<Due>, ApiError> {
-    let db = &notifier.db;
+/// Return visits due within a day.
+async fn visits_due(notifier: &Notifier, now: DateTime<Utc>) -> Result<Vec<Reminder>, ApiError> {
     let visits = return_visits::Entity::find()
         .filter(return_visits::Column::Status.eq("scheduled"))
         .filter(return_visits::Column::DueAtMs.gt(now.timestamp_millis()))
         .filter(return_visits::Column::DueAtMs.lte((now + VISIT_AHEAD).timestamp_millis()))
-        .all(db)
+        .all(&notifier.db)
         .await
         .map_err(db_err)?;
-    let mut out = Vec::new();
-    for visit in visits {
-        let key = format!("visit-due:{}", visit.id);
-        let Some(case) = case(db, &visit.ticket_id).await? else {
-            continue;
-        };
-        let when = DateTime::from_timestamp_millis(visit.due_at_ms).unwrap_or(now);
-        let facts = vec![
-            ("number", Arg::Text(case.ticket.acceptance_number.clone())),
-            ("when", Arg::time(when, notifier.timezone)),
-        ];
-        let contact = recipients::contact(db, &case.ticket.reporter).await?;
-        let agent = recipients::by_subjects(db, std::slice::from_ref(&visit.agent_id)).await?;
-        let decisions = vec![
-            Decision::new("visit-due", contact.into_iter().collect(), facts.clone()),
-            Decision::new("visit-call-due", agent, facts),
-        ];
-        out.push((key, visit.ticket_id, decisions));
-    }
-    Ok(out)
+    Ok(visits.into_iter().map(Reminder::Visit).collect())
 }
 
-/// Corrective actions due within three days and not closed: their owner.
-async fn actions_due(notifier: &Notifier, now: DateTime<Utc>) -> Result<Vec<Due>, ApiError> {
-    let db = &notifier.db;
+/// A visit's case and who hears of it: the customer's contact, and the agent who calls.
+async fn visit_decisions(
+    notifier: &Notifier,
+    conn: &impl ConnectionTrait,
+    visit: &return_visits::Model,
+    now: DateTime<Utc>,
+) -> Result<(String, Vec<Decision>), ApiError> {
+    let Some(case) = case(conn, &visit.ticket_id).await? else {
+        return Ok((visit.ticket_id.clone(), Vec::new()));
+    };
+    let when = DateTime::from_timestamp_millis(visit.due_at_ms).unwrap_or(now);
+    let facts = vec![
+        ("number", Arg::Text(case.ticket.acceptance_number.clone())),
+        ("when", Arg::time(when, notifier.timezone)),
+    ];
+    let contact = recipients::contact(conn, &case.ticket.reporter).await?;
+    let agent = recipients::by_subjects(conn, std::slice::from_ref(&visit.agent_id)).await?;
+    let decisions = vec![
+        Decision::new("visit-due", contact.into_iter().collect(), facts.clone()),
+        Decision::new("visit-call-due", agent, facts),
+    ];
+    Ok((visit.ticket_id.clone(), decisions))
+}
+
+/// Corrective actions due within three days and not closed.
+async fn actions_due(notifier: &Notifier, now: DateTime<Utc>) -> Result<Vec<Reminder>, ApiError> {
     let today = now.with_timezone(&notifier.timezone).date_naive();
     let last = today
         .checked_add_days(Days::new(ACTION_AHEAD_DAYS))
@@ -131,23 +152,25 @@ async fn actions_due(notifier: &Notifier, now: DateTime<Utc>) -> Result<Vec<Due>
         .filter(corrective_actions::Column::Status.is_in(ACTION_OPEN))
         .filter(corrective_actions::Column::DueDate.gte(day(today)))
         .filter(corrective_actions::Column::DueDate.lte(day(last)))
-        .all(db)
+        .all(&notifier.db)
         .await
         .map_err(db_err)?;
-    let mut out = Vec::new();
-    for row in actions {
-        let key = format!("action-due:{}", row.id);
-        let Ok(action) = fpb::CorrectiveAction::decode(row.body.as_slice()) else {
-            continue;
-        };
-        let owner = action.owner.map(|o| o.user_id).unwrap_or_default();
-        let Ok(due) = NaiveDate::parse_from_str(&row.due_date, "%Y-%m-%d") else {
-            continue;
-        };
-        let facts = vec![("title", Arg::Text(action.title)), ("due", Arg::Date(due))];
-        let to = recipients::by_subjects(db, &[owner]).await?;
-        let case_id = action.case_ids.first().cloned().unwrap_or_default();
-        out.push((key, case_id, vec![Decision::new("action-due", to, facts)]));
-    }
-    Ok(out)
+    Ok(actions.into_iter().map(Reminder::Action).collect())
+}
+
+/// An action's first case and who hears of it: its owner.
+async fn action_decisions(
+    conn: &impl ConnectionTrait,
+    row: &corrective_actions::Model,
+) -> Result<(String, Vec<Decision>), ApiError> {
+    let action = fpb::CorrectiveAction::decode(row.body.as_slice()).ok();
+    let due = NaiveDate::parse_from_str(&row.due_date, "%Y-%m-%d").ok();
+    let (Some(action), Some(due)) = (action, due) else {
+        return Ok((String::new(), Vec::new()));
+    };
+    let owner = action.owner.map(|o| o.user_id).unwrap_or_default();
+    let facts = vec![("title", Arg::Text(action.title)), ("due", Arg::Date(due))];
+    let to = recipients::by_subjects(conn, &[owner]).await?;
+    let case_id = action.case_ids.first().cloned().unwrap_or_default();
+    Ok((case_id, vec![Decision::new("action-due", to, facts)]))
 }

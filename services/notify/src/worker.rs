@@ -90,7 +90,7 @@ fn occurred_ms(event: &EventEnvelope) -> i64 {
     event
         .occurred_time
         .as_ref()
-        .and_then(|t| DateTime::from_timestamp(t.seconds, u32::try_from(t.nanos).unwrap_or(0)))
+        .and_then(|t| steelcare_runtime::convert::from_timestamp(t, "occurred_time").ok())
         .map_or_else(
             || steelcare_store::now().timestamp_millis(),
             |t| t.timestamp_millis(),
@@ -136,11 +136,7 @@ impl Notifier {
                     .locale
                     .or(recipient.locale)
                     .unwrap_or(self.default_locale);
-                let has = |kind: Kind| {
-                    self.channels.has(kind)
-                        && (kind != Kind::Sms
-                            || self.channels.sms_templates.contains_key(decision.topic))
-                };
+                let has = |kind: Kind| self.channels.sends(kind, decision.topic);
                 for kind in channels_for(recipient, &prefs, decision.urgent, decision.required, has)
                 {
                     let address = match kind {

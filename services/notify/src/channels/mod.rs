@@ -139,8 +139,6 @@ pub struct Channels {
     pub sms: Option<Sms>,
     /// The robots by name.
     pub robots: BTreeMap<String, Robot>,
-    /// The SMS template per topic (a topic without one is not sent by SMS).
-    pub sms_templates: BTreeMap<String, String>,
 }
 
 impl Channels {
@@ -164,16 +162,7 @@ impl Channels {
             .iter()
             .map(|(name, w)| (name.clone(), Robot::new(w.clone(), http.clone())))
             .collect();
-        Ok(Channels {
-            email,
-            sms,
-            robots,
-            sms_templates: settings
-                .sms
-                .as_ref()
-                .map(|s| s.templates.clone())
-                .unwrap_or_default(),
-        })
+        Ok(Channels { email, sms, robots })
     }
 
     /// The channel that sends a delivery of `kind` to `address`; `None` when it is not
@@ -184,6 +173,15 @@ impl Channels {
             Kind::Sms => self.sms.as_ref().map(|c| c as &dyn Channel),
             Kind::Webhook => self.robots.get(address).map(|c| c as &dyn Channel),
             Kind::Console => None,
+        }
+    }
+
+    /// Whether a message on `topic` can go by `kind` here: the console always; SMS only for a
+    /// topic with a template.
+    pub fn sends(&self, kind: Kind, topic: &str) -> bool {
+        match kind {
+            Kind::Sms => self.sms.as_ref().is_some_and(|sms| sms.has_template(topic)),
+            other => self.has(other),
         }
     }
 

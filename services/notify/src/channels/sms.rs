@@ -23,6 +23,11 @@ impl Sms {
     pub fn new(settings: SmsSettings, http: reqwest::Client) -> Sms {
         Sms { settings, http }
     }
+
+    /// Whether the provider has a template for `topic` (a topic without one is not texted).
+    pub fn has_template(&self, topic: &str) -> bool {
+        self.settings.templates.contains_key(topic)
+    }
 }
 
 /// Whether a gateway's code means "later" rather than "never".

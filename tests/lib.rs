@@ -341,6 +341,15 @@ impl TestApp {
                 "STEELCARE__DATA_DIR".to_owned(),
                 settings.data_dir.display().to_string(),
             ),
+            // Each process keeps its own copy of the search index.
+            (
+                "STEELCARE__FEEDBACK__SEARCH_DIR".to_owned(),
+                settings
+                    .data_dir
+                    .join(format!("search-{}", unique_prefix()))
+                    .display()
+                    .to_string(),
+            ),
         ];
         if let Some(url) = &settings.redis.url {
             env.push(("STEELCARE__REDIS__URL".to_owned(), url.clone()));

@@ -7,6 +7,7 @@ mod backbone;
 mod bus;
 mod console;
 mod dispatch;
+mod experience;
 mod feedback;
 mod field;
 mod health;

@@ -13,6 +13,7 @@ use steelcare_runtime::{ApiError, Caller, RequestContext};
 use steelcare_store::{Database, StoreError};
 use tokio::sync::Notify;
 
+use crate::experience::Experience;
 use crate::intake_link::IntakeLink;
 
 /// Settings of the feedback service.
@@ -28,6 +29,8 @@ pub struct FeedbackConfig {
     pub team: String,
     /// Days after a fix with no recurrence that verify a corrective action, unless it says.
     pub verification_days: u32,
+    /// Where this process keeps its copy of the experience base's index.
+    pub search_dir: std::path::PathBuf,
 }
 
 /// A case as the feedback service sees it.
@@ -50,6 +53,8 @@ pub struct Feedback {
     pub config: Arc<FeedbackConfig>,
     /// Opens the tickets of recurrences.
     pub intake: IntakeLink,
+    /// The experience base: this process's copy of the search index.
+    pub experience: Experience,
     relay: Option<Arc<Notify>>,
 }
 
@@ -63,6 +68,7 @@ impl Feedback {
     ) -> Self {
         Feedback {
             db,
+            experience: Experience::new(config.search_dir.clone()),
             config: Arc::new(config),
             intake,
             relay,

@@ -225,6 +225,19 @@ steelcare_runtime::rpcs! {
             pb::ListDepartmentMembersRequest,
             pb::ListDepartmentMembersResponse
         ),
+        (search_cases, pb::SearchCasesRequest, pb::SearchCasesResponse),
+        (similar_cases, pb::SimilarCasesRequest, pb::SimilarCasesResponse),
+        (
+            mark_standard_repair,
+            pb::MarkStandardRepairRequest,
+            pb::MarkStandardRepairResponse
+        ),
+        (decide_recurrence, pb::DecideRecurrenceRequest, pb::DecideRecurrenceResponse),
+        (
+            list_recurrence_flags,
+            pb::ListRecurrenceFlagsRequest,
+            pb::ListRecurrenceFlagsResponse
+        ),
     }
 
     type ExportCsvStream = ExportStream;

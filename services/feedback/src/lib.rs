@@ -8,11 +8,13 @@
 //! policies, surveys), `actions.rs` (corrective actions), `quality.rs` (department members, a
 //! pattern's actions, reopening, the Pareto), `analytics.rs` (the queries),
 //! `facts/` (the projection, rebuilt many cases at once), `worker.rs` (the consumer and the
-//! facts worker), `engine.rs` (what they share).
+//! facts worker), `experience/` (the experience base: search, similar cases, recurrences,
+//! standard repairs), `engine.rs` (what they share).
 
 pub mod actions;
 pub mod analytics;
 pub mod engine;
+pub mod experience;
 pub mod facts;
 pub mod grpc;
 pub mod intake_link;

@@ -21,6 +21,7 @@ pub fn mount(w: &Wiring, routes: &mut RoutesBuilder, intake: IntakeLink) -> &'st
             visit_time: settings.visit_time,
             team: settings.team.clone(),
             verification_days: settings.verification_days,
+            search_dir: settings.search_dir.clone(),
         },
         intake,
         Some(w.relay_wake.clone()),
@@ -38,6 +39,10 @@ pub fn mount(w: &Wiring, routes: &mut RoutesBuilder, intake: IntakeLink) -> &'st
     let rebuilder = feedback.clone();
     w.supervisor.spawn(name, "feedback-facts", move |stop| {
         worker::run_facts_worker(rebuilder.clone(), stop)
+    });
+    let follower = feedback.clone();
+    w.supervisor.spawn(name, "feedback-search", move |stop| {
+        crate::experience::follow::run(follower.clone(), stop)
     });
     routes.add_service(InterceptedService::new(
         FeedbackServiceServer::new(feedback)

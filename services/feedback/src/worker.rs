@@ -102,7 +102,8 @@ async fn mark_all(feedback: &Feedback, cases: &[String]) -> Result<(), ApiError>
     tx.commit().await.map_err(db_err)
 }
 
-/// Whether an event changes what the figures know of its case.
+/// Whether an event changes what the figures (or the experience base's words) know of its
+/// case.
 fn changes_facts(payload: &Payload) -> bool {
     matches!(
         payload,
@@ -115,6 +116,7 @@ fn changes_facts(payload: &Payload) -> bool {
             | Payload::SurveyPlanned(_)
             | Payload::TechnicianArrived(_)
             | Payload::SurveyReportSubmitted(_)
+            | Payload::PlanProposed(_)
             | Payload::AgreementSigned(_)
             | Payload::WorkLogged(_)
             | Payload::RepairCompleted(_)
@@ -201,6 +203,7 @@ async fn rebuild_marked(feedback: &Feedback) -> Result<usize, ApiError> {
         .collect();
     facts::clear_marks(&tx, &rebuilt).await?;
     tx.commit().await.map_err(db_err)?;
+    feedback.experience.wake.notify_one();
     if !reopened.is_empty() {
         feedback.committed();
         tracing::info!(actions = ?reopened, "corrective actions reopened");

@@ -106,6 +106,9 @@ visit_time = "10:00"
 # http://steelcare-intake:50051); empty: this process's own, when it runs intake too.
 intake_url = ""
 consumers = 1
+# Where this process keeps its copy of the experience base's search index (a cache of the
+# database, rebuilt when missing); empty: `<data_dir>/search`.
+search_dir = ""
 
 [attachments]
 max_bytes = 26214400
@@ -193,6 +196,7 @@ struct RawFeedback {
     visit_time: String,
     intake_url: String,
     consumers: u32,
+    search_dir: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -537,6 +541,8 @@ pub struct FeedbackSettings {
     pub intake_url: Option<String>,
     /// Event consumers of the feedback group in this process (at least 1).
     pub consumers: u32,
+    /// Where this process keeps its copy of the search index.
+    pub search_dir: PathBuf,
 }
 
 /// `[repair]`.
@@ -832,7 +838,7 @@ impl RawSettings {
         let intake = self.intake.validate()?;
         let dispatch = self.dispatch.validate()?;
         let repair = self.repair.validate()?;
-        let feedback = self.feedback.validate(&intake.calendar)?;
+        let feedback = self.feedback.validate(&intake.calendar, &self.data_dir)?;
         let notify = self.notify.validate()?;
         let attachments = self.attachments.validate(&self.data_dir)?;
         Ok(Settings {
@@ -1186,7 +1192,11 @@ impl RawRepair {
 
 impl RawFeedback {
     /// Checks feedback's settings; visits are made within the working shifts of `calendar`.
-    fn validate(self, calendar: &BusinessCalendar) -> Result<FeedbackSettings, SettingsError> {
+    fn validate(
+        self,
+        calendar: &BusinessCalendar,
+        data_dir: &std::path::Path,
+    ) -> Result<FeedbackSettings, SettingsError> {
         if self.team.trim().is_empty() {
             return Err(invalid("feedback.team", "must not be empty"));
         }
@@ -1230,6 +1240,10 @@ impl RawFeedback {
             visit_time,
             intake_url,
             consumers: self.consumers,
+            search_dir: match self.search_dir.trim() {
+                "" => data_dir.join("search"),
+                dir => PathBuf::from(dir),
+            },
         })
     }
 }

@@ -145,8 +145,8 @@ pub async fn refresh(
 }
 
 /// Rebuilds the facts of these cases together: their sources read in one query per table,
-/// their facts, parties and staff written in one statement each. Answers the facts written
-/// (a case without a ticket has none).
+/// their facts, parties and staff written in one statement each, and the cases marked for the
+/// search index. Answers the facts written (a case without a ticket has none).
 pub async fn refresh_all(
     conn: &impl ConnectionTrait,
     zone: Tz,
@@ -187,6 +187,8 @@ pub async fn refresh_all(
     let ids: Vec<String> = built.iter().map(|f| f.ticket_id.clone()).collect();
     write_parties(conn, &ids, parties).await?;
     write_staff(conn, &ids, staff).await?;
+    // What the experience base holds of these cases changed with their facts.
+    crate::experience::follow::mark(conn, &ids).await?;
     Ok(built)
 }
 

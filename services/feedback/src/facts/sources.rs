@@ -9,11 +9,13 @@ use steelcare_runtime::ApiError;
 use steelcare_store::case_records::kind as repair_kind;
 use steelcare_store::entity::{
     archives, audit_log, case_fact_parties, case_facts, case_records, cases, projects,
-    return_visits, sla_clocks, survey_plan_members, survey_plans, technicians, tickets,
+    recurrence_flags, return_visits, sla_clocks, survey_plan_members, survey_plans, technicians,
+    tickets,
 };
 
 use super::{SATISFACTION, UNDETERMINED};
 use crate::engine::db_err;
+use crate::experience::recurrence::state::CONFIRMED;
 
 /// The record kinds the facts read.
 const KINDS: [&str; 5] = [
@@ -62,6 +64,7 @@ impl Sources {
             .await
             .map_err(db_err)?;
         let ids: Vec<String> = tickets.iter().map(|t| t.id.clone()).collect();
+        let tickets = with_confirmed_links(conn, tickets).await?;
         let mut sources = Sources {
             structure: structures(conn, &tickets).await?,
             cases: by_id(
@@ -197,6 +200,7 @@ async fn records(
     Ok(out)
 }
 
+/// The cases another ticket recurs from: linked by intake, or confirmed by an agent.
 async fn recurred(
     conn: &impl ConnectionTrait,
     ids: &[String],
@@ -209,7 +213,49 @@ async fn recurred(
         .all(conn)
         .await
         .map_err(db_err)?;
-    Ok(rows.into_iter().flatten().collect())
+    let confirmed: Vec<String> = recurrence_flags::Entity::find()
+        .select_only()
+        .column(recurrence_flags::Column::OriginalId)
+        .filter(recurrence_flags::Column::OriginalId.is_in(ids.iter().cloned()))
+        .filter(recurrence_flags::Column::State.eq(CONFIRMED))
+        .into_tuple()
+        .all(conn)
+        .await
+        .map_err(db_err)?;
+    Ok(rows.into_iter().flatten().chain(confirmed).collect())
+}
+
+/// The tickets, each not linked by intake but confirmed by an agent as a recurrence linked
+/// to its earlier case as if intake had.
+async fn with_confirmed_links(
+    conn: &impl ConnectionTrait,
+    mut tickets: Vec<tickets::Model>,
+) -> Result<Vec<tickets::Model>, ApiError> {
+    let unlinked: Vec<String> = (tickets.iter())
+        .filter(|t| t.related_case_id.is_none())
+        .map(|t| t.id.clone())
+        .collect();
+    if unlinked.is_empty() {
+        return Ok(tickets);
+    }
+    let confirmed: HashMap<String, String> = recurrence_flags::Entity::find()
+        .select_only()
+        .column(recurrence_flags::Column::TicketId)
+        .column(recurrence_flags::Column::OriginalId)
+        .filter(recurrence_flags::Column::TicketId.is_in(unlinked))
+        .filter(recurrence_flags::Column::State.eq(CONFIRMED))
+        .into_tuple::<(String, String)>()
+        .all(conn)
+        .await
+        .map_err(db_err)?
+        .into_iter()
+        .collect();
+    for t in &mut tickets {
+        if let Some(original) = confirmed.get(&t.id) {
+            t.related_case_id = Some(original.clone());
+        }
+    }
+    Ok(tickets)
 }
 
 /// Each case's survey plans' members, in order of first appearance.

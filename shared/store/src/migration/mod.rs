@@ -24,6 +24,7 @@ pub mod m20261205_000017_people;
 pub mod m20261205_000018_audit_display_name;
 pub mod m20261205_000019_technician_instruments;
 pub mod m20261205_000020_notify;
+mod m20261205_000021_experience;
 
 /// An index named `name` on `cols` of `table`.
 fn index(name: &str, table: impl IntoIden + 'static, cols: Vec<DynIden>) -> IndexCreateStatement {
@@ -72,6 +73,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000018_audit_display_name::Migration),
             Box::new(m20261205_000019_technician_instruments::Migration),
             Box::new(m20261205_000020_notify::Migration),
+            Box::new(m20261205_000021_experience::Migration),
         ]
     }
 }

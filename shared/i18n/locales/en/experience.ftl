@@ -1,0 +1,17 @@
+entity-recurrence-flag = possible recurrence
+error-recurrence-decided = this possible recurrence was already decided ({ $state })
+error-standard-needs-plan = only a case with a repair plan can be the standard repair
+enum-CaseOutcome-OPEN = Open
+enum-CaseOutcome-RESOLVED = Resolved
+enum-CaseOutcome-RECURRED = Came back
+enum-CaseOutcome-CANCELLED = Cancelled
+enum-SimilarityReason-SAME_PROJECT_LOCATION = Same project and place
+enum-SimilarityReason-SAME_PROJECT = Same project
+enum-SimilarityReason-SAME_MEMBER_TYPE = Same member type
+enum-SimilarityReason-SAME_CATEGORY = Same category
+enum-SimilarityReason-SAME_STRUCTURE_TYPE = Same structure type
+enum-SimilarityReason-SIMILAR_WORDS = Similar description
+enum-SimilarityReason-STANDARD_REPAIR = Standard repair
+enum-RecurrenceState-POSSIBLE = Possible recurrence
+enum-RecurrenceState-CONFIRMED = Confirmed recurrence
+enum-RecurrenceState-REJECTED = Not a recurrence

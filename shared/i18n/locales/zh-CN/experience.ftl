@@ -1,0 +1,17 @@
+entity-recurrence-flag = 疑似复发
+error-recurrence-decided = 该疑似复发已处理（{ $state }）
+error-standard-needs-plan = 只有已有维修方案的案件才能设为标准做法
+enum-CaseOutcome-OPEN = 处理中
+enum-CaseOutcome-RESOLVED = 已解决
+enum-CaseOutcome-RECURRED = 已复发
+enum-CaseOutcome-CANCELLED = 已取消
+enum-SimilarityReason-SAME_PROJECT_LOCATION = 同一项目同一部位
+enum-SimilarityReason-SAME_PROJECT = 同一项目
+enum-SimilarityReason-SAME_MEMBER_TYPE = 同类构件
+enum-SimilarityReason-SAME_CATEGORY = 同一问题类别
+enum-SimilarityReason-SAME_STRUCTURE_TYPE = 同一结构形式
+enum-SimilarityReason-SIMILAR_WORDS = 描述相近
+enum-SimilarityReason-STANDARD_REPAIR = 标准做法
+enum-RecurrenceState-POSSIBLE = 疑似复发
+enum-RecurrenceState-CONFIRMED = 确认复发
+enum-RecurrenceState-REJECTED = 非复发

@@ -123,6 +123,14 @@ async fn search(
         .map(|r| r.into_inner())
 }
 
+/// The cases that came back.
+fn came_back_filter() -> pb::CaseSearchFilter {
+    pb::CaseSearchFilter {
+        outcome: pb::CaseOutcome::Recurred as i32,
+        ..Default::default()
+    }
+}
+
 fn ids(found: &pb::SearchCasesResponse) -> Vec<String> {
     found
         .hits
@@ -459,18 +467,9 @@ async fn earlier_cases_come_first_recurrences_are_flagged_and_scoping_holds() {
                 .reasons
                 .contains(&(pb::SimilarityReason::StandardRepair as i32))
         );
-        let came_back = search(
-            &client,
-            &agent,
-            "",
-            pb::CaseSearchFilter {
-                outcome: pb::CaseOutcome::Recurred as i32,
-                ..Default::default()
-            },
-            10,
-        )
-        .await
-        .unwrap();
+        let came_back = search(&client, &agent, "", came_back_filter(), 10)
+            .await
+            .unwrap();
         assert_eq!(ids(&came_back), std::slice::from_ref(&archived));
 
         // --- A copy built from the database answers as the live one ------------------------
@@ -518,18 +517,9 @@ async fn earlier_cases_come_first_recurrences_are_flagged_and_scoping_holds() {
         let mut both = vec![archived.clone(), again.clone()];
         both.sort();
         assert_eq!(mine_again, both);
-        let came_back_again = search(
-            &rebuilt,
-            &agent,
-            "",
-            pb::CaseSearchFilter {
-                outcome: pb::CaseOutcome::Recurred as i32,
-                ..Default::default()
-            },
-            10,
-        )
-        .await
-        .unwrap();
+        let came_back_again = search(&rebuilt, &agent, "", came_back_filter(), 10)
+            .await
+            .unwrap();
         assert_eq!(ids(&came_back_again), ids(&came_back));
         copy.stop().await.unwrap();
     }

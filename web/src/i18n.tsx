@@ -7,11 +7,31 @@ import { CaseEndingSchema, DocumentKindSchema } from "./gen/steelcare/acceptance
 import { ActionStatusSchema, AttemptOutcomeSchema, DepartmentSchema, PartConditionSchema, VisitMethodSchema } from "./gen/steelcare/feedback/v1/feedback_service_pb";
 import { ApprovalStepSchema, CommunicationChannelSchema, DisputeResolutionSchema, PlanStatusSchema } from "./gen/steelcare/repair/v1/repair_service_pb";
 import { DeliveryChannelSchema, DeliveryStateSchema } from "./gen/steelcare/notify/v1/notify_service_pb";
+import { CaseOutcomeSchema, RecurrenceStateSchema, SimilarityReasonSchema } from "./gen/steelcare/feedback/v1/experience_pb";
 
 export type Lang = "zh" | "en";
 
 const words = {
   appName: ["钢结构售后服务", "SteelCare after-sales"],
+  experienceBase: ["经验库", "Experience base"],
+  searchCasesHint: ["现象、部位、原因、做法……（中文或英文）", "Phenomenon, place, cause, fix… (Chinese or English)"],
+  anyCategory: ["全部类别", "Any category"],
+  anyOutcome: ["全部结果", "Any outcome"],
+  found: ["找到", "Found"],
+  nothingFound: ["没有找到相关案件", "No case found"],
+  similarCases: ["以往类似案件", "Similar earlier cases"],
+  noSimilarCases: ["暂无类似的以往案件", "No similar earlier case"],
+  sharedWords: ["共同词语", "Shared words"],
+  theFix: ["处理做法", "Fix"],
+  cameBack: ["曾复发", "Came back"],
+  standardRepair: ["标准做法", "Standard repair"],
+  standardRepairs: ["本类缺陷的标准做法", "Standard repairs for this kind of defect"],
+  notStandard: ["非标准做法", "Not a standard repair"],
+  markStandard: ["设为标准做法", "Mark as the standard repair"],
+  unmarkStandard: ["取消标准做法", "Unmark"],
+  standardNote: ["何时采用、注意事项", "When to use it, what to watch"],
+  confirmRecurrence: ["确认复发", "Confirm recurrence"],
+  rejectRecurrence: ["不是复发", "Not a recurrence"],
   signIn: ["登录", "Sign in"],
   signOut: ["退出", "Sign out"],
   token: ["访问令牌", "Access token"],
@@ -581,6 +601,9 @@ const enums = {
   WarrantyScope: WarrantyScopeSchema,
   DeliveryChannel: DeliveryChannelSchema,
   DeliveryState: DeliveryStateSchema,
+  CaseOutcome: CaseOutcomeSchema,
+  SimilarityReason: SimilarityReasonSchema,
+  RecurrenceState: RecurrenceStateSchema,
 };
 export type EnumName = keyof typeof enums;
 

@@ -23,6 +23,7 @@ const PlanEditor = lazy(() => import("./pages/PlanEditor"));
 const Visits = lazy(() => import("./pages/Visits"));
 const Actions = lazy(() => import("./pages/Actions"));
 const Admin = lazy(() => import("./pages/Admin"));
+const Search = lazy(() => import("./experience"));
 
 const STAFF = ["agent", "manager", "admin"];
 const DISPATCH = ["dispatcher", "technician", "manager", "admin"];
@@ -36,6 +37,7 @@ function Shell({ session, onSignOut }: { session: Session; onSignOut: () => void
     hasRole(session, ...STAFF) && { key: "/desk", label: <Link to="/desk">{t("callDesk")}</Link> },
     !hasRole(session, ...STAFF) && hasRole(session, "customer") && { key: "/desk", label: <Link to="/desk">{t("reportProblem")}</Link> },
     { key: "/tickets", label: <Link to="/tickets">{t("tickets")}</Link> },
+    { key: "/search", label: <Link to="/search" data-testid="nav-search">{t("experienceBase")}</Link> },
     hasRole(session, ...DISPATCH) && { key: "/board", label: <Link to="/board">{hasRole(session, "technician") && !hasRole(session, "dispatcher", "manager", "admin") ? t("myOffers") : t("board")}</Link> },
     hasRole(session, "agent", "manager", "admin") && { key: "/visits", label: <Link to="/visits">{t("callList")}</Link> },
     hasRole(session, "engineer", "chief_engineer", "manager", "admin", "auditor") && { key: "/actions", label: <Link to="/actions">{t("correctiveActions")}</Link> },
@@ -99,6 +101,7 @@ function Shell({ session, onSignOut }: { session: Session; onSignOut: () => void
             <Route path="/" element={<Navigate to={home(session)} replace />} />
             <Route path="/desk" element={<CallDesk />} />
             <Route path="/tickets" element={<Tickets />} />
+            <Route path="/search" element={<Search />} />
             <Route path="/tickets/:ticketId" element={<CasePage />} />
             <Route path="/board" element={<Board />} />
             <Route path="/archive" element={<Archive />} />

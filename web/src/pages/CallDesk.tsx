@@ -10,6 +10,7 @@ import { intake, requestId } from "../api";
 import { enumLabel, enumValues, useI18n } from "../i18n";
 import { EnumTag, ErrorAlert, Time, clearEdited, showError } from "../components";
 import { hasRole, useSession } from "../session";
+import { SimilarCases } from "../experience";
 
 function RegisterForms({ onProject }: { onProject: (p: Project) => void }) {
   const { t, lang } = useI18n();
@@ -233,7 +234,10 @@ export default function CallDesk() {
           items={[{ key: "register", label: `${t("newCustomer")} / ${t("newProject")}`, children: <RegisterForms onProject={(p) => { setProjects((ps) => [p, ...ps]); form.setFieldValue("project_id", p.projectId); }} /> }]}
         />}
       </Col>
-      <Col xs={24} lg={12}>{ticket && <TicketResult ticket={ticket} onChange={setTicket} />}</Col>
+      <Col xs={24} lg={12}>
+        {ticket && <TicketResult ticket={ticket} onChange={setTicket} />}
+        {ticket && staff && <SimilarCases key={ticket.ticketId} ticketId={ticket.ticketId} />}
+      </Col>
     </Row>
   );
 }

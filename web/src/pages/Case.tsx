@@ -3,7 +3,7 @@
 // any other service about the case, reloads what changed.
 import { useCallback, useEffect, useState } from "react";
 import { Link, useParams } from "react-router";
-import { Badge, Card, Col, Descriptions, Empty, List, Row, Space, Table, Tag, Timeline, Typography } from "antd";
+import { Badge, Button, Card, Col, Descriptions, Empty, List, Popover, Row, Space, Table, Tag, Timeline, Typography } from "antd";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import type { Ticket } from "../gen/steelcare/intake/v1/intake_service_pb";
 import type { Assignment } from "../gen/steelcare/dispatch/v1/dispatch_service_pb";
@@ -24,6 +24,17 @@ import DeskActions from "./DeskActions";
 import Negotiation from "./Negotiation";
 import DisputeDesk from "./DisputeDesk";
 import { changedParts } from "../plan";
+import { MarkStandard } from "../experience";
+
+/** The office marks a plan as the standard repair for its kind of defect, in a popover. */
+function MarkStandardButton({ ticketId }: { ticketId: string }) {
+  const { t } = useI18n();
+  return (
+    <Popover trigger="click" content={<div style={{ width: "min(320px, 80vw)" }}><MarkStandard ticketId={ticketId} /></div>}>
+      <Button size="small" data-testid="standard-open">{t("standardRepair")}</Button>
+    </Popover>
+  );
+}
 
 /** The states in which a plan is written or revised (ProposePlan's). */
 const PLANNABLE = [CaseState.SURVEYED, CaseState.PLAN_PROPOSED, CaseState.PLAN_APPROVED];
@@ -239,7 +250,7 @@ export default function CasePage() {
                 </div>
               ))}
             </Card>
-            <Card title={t("plans")} size="small">
+            <Card title={t("plans")} size="small" extra={records.plans.length > 0 && hasRole(session, "engineer", "chief_engineer", "manager", "admin") && <MarkStandardButton ticketId={ticket.ticketId} />}>
               {records.plans.length === 0 ? <Empty image={Empty.PRESENTED_IMAGE_SIMPLE} description={t("nothing")} /> : (
                 <List
                   dataSource={records.plans}

@@ -17,6 +17,7 @@ import { enumLabel, enumValues, useI18n } from "../i18n";
 import { ErrorAlert, clearEdited, fen, lines, showError, yuan } from "../components";
 import { localInput, toDate } from "../time";
 import { PlanDetails } from "../plan";
+import { SimilarCases } from "../experience";
 
 interface CriterionFields {
   kind?: "coating" | "verticality";
@@ -269,6 +270,7 @@ export default function PlanEditor() {
         <Form.Item name={["content", "disruption"]} label={t("disruption")}><Input data-testid="plan-disruption" /></Form.Item>
         <Button type="primary" htmlType="submit" size="large" loading={busy} data-testid="submit-plan">{t("submitPlan")}</Button>
       </Form>
+      {ticketId && <SimilarCases ticketId={ticketId} />}
     </Card>
   );
 }

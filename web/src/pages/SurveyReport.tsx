@@ -22,6 +22,7 @@ import { ErrorAlert, clearEdited } from "../components";
 import { useSession } from "../session";
 import { discard, enqueueSurvey, surveyRequest, useOutbox, type Entry, type OutboxFile } from "../outbox";
 import { PhotoPicker, SignaturePad, type Photo } from "../media";
+import { SimilarCases } from "../experience";
 import { Verdict, calendarDate, knownInstruments, position, readings, rememberInstruments, useJudgement, type Judged } from "../measure";
 
 /** One measurement as the form holds it. */
@@ -284,6 +285,7 @@ export default function SurveyReport({ ticketId, label, arriveTime, state }: { t
           </Form>
         </Card>
       )}
+      {surveying && <SimilarCases ticketId={ticketId} quiet />}
       {!!arriveTime && state === CaseState.SURVEYED && outbox.length === 0 && (
         <Alert type="success" showIcon message={t("surveyReceived")} data-testid="survey-received" />
       )}

@@ -495,7 +495,7 @@ impl Feedback {
             .next()
             .ok_or_else(|| steelcare_runtime::handler::not_found("ticket", &case.id))?;
         Ok(pb::MarkStandardRepairResponse {
-            case: Some(summary(&doc)),
+            case: Some(summary(&doc, ctx.locale)),
         })
     }
 }

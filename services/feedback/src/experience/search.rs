@@ -9,7 +9,7 @@ use std::ops::Bound;
 
 use steelcare_domain::location::{Locations, OTHER};
 use steelcare_domain::{ProblemCategory, Role};
-use steelcare_i18n::msg;
+use steelcare_i18n::{Locale, msg};
 use steelcare_proto::common::v1 as common;
 use steelcare_proto::feedback::v1 as pb;
 use steelcare_proto::intake::v1 as intake;
@@ -213,8 +213,17 @@ fn filter_terms(
     v.finish(must)
 }
 
-/// The proto form of a case.
-pub fn summary(doc: &CaseDoc) -> pb::CaseSummary {
+/// The name of a member type in `locale` (empty for one the taxonomy does not name).
+fn member_label(key: &str, locale: Locale) -> String {
+    match Locations::shipped().kind(key) {
+        Some(kind) if locale == Locale::chinese() => kind.zh.clone(),
+        Some(kind) => kind.en.clone(),
+        None => String::new(),
+    }
+}
+
+/// The proto form of a case, in `locale`.
+pub fn summary(doc: &CaseDoc, locale: Locale) -> pb::CaseSummary {
     let upper = |prefix: &str, key: &str| format!("{prefix}{}", key.to_ascii_uppercase());
     pb::CaseSummary {
         ticket_id: doc.ticket_id.clone(),
@@ -226,6 +235,7 @@ pub fn summary(doc: &CaseDoc) -> pb::CaseSummary {
             .parse::<ProblemCategory>()
             .map_or(0, ProblemCategory::proto_value),
         member_type: doc.member_type.clone(),
+        member_type_label: member_label(&doc.member_type, locale),
         location: doc.texts[1].clone(),
         phenomenon: doc.texts[0].clone(),
         root_cause: if doc.root_cause == UNDETERMINED {
@@ -316,6 +326,7 @@ fn search_page(
     filters: Vec<Box<dyn Query>>,
     offset: u64,
     size: u64,
+    locale: Locale,
 ) -> Result<(Vec<pb::CaseHit>, usize), ApiError> {
     let f = &ready.fields;
     let searcher = ready.reader.searcher();
@@ -357,7 +368,7 @@ fn search_page(
     for (score, at) in found {
         let (doc, case) = stored(&searcher, f, at)?;
         hits.push(pb::CaseHit {
-            case: Some(summary(&case)),
+            case: Some(summary(&case, locale)),
             score,
             highlights: if ranked {
                 highlights(&searcher, f, &*query, &doc)?
@@ -393,10 +404,12 @@ impl Feedback {
         if !request.query.trim().is_empty() && text.is_empty() {
             return Ok(pb::SearchCasesResponse::default());
         }
-        let (hits, total) =
-            tokio::task::spawn_blocking(move || search_page(&ready, &text, filters, offset, size))
-                .await
-                .map_err(search_err)??;
+        let locale = ctx.locale;
+        let (hits, total) = tokio::task::spawn_blocking(move || {
+            search_page(&ready, &text, filters, offset, size, locale)
+        })
+        .await
+        .map_err(search_err)??;
         let next = offset + hits.len() as u64;
         Ok(pb::SearchCasesResponse {
             next_page_token: if (next as usize) < total && next <= MAX_OFFSET {
@@ -427,9 +440,10 @@ impl Feedback {
             .ok_or_else(|| steelcare_runtime::handler::not_found("ticket", &request.ticket_id))?;
         let recurrence = super::recurrence::flag_of(&self.db, &request.ticket_id).await?;
         let r = ready.clone();
+        let locale = ctx.locale;
         let (cases, standard_repairs) = tokio::task::spawn_blocking(move || {
-            let similar = similar(&r, &this, size)?;
-            let standard = standards(&r, &this)?;
+            let similar = similar(&r, &this, size, locale)?;
+            let standard = standards(&r, &this, locale)?;
             Ok::<_, ApiError>((similar, standard))
         })
         .await
@@ -557,7 +571,12 @@ fn shared_words(mine: &[String], other: &CaseDoc) -> Vec<String> {
 }
 
 /// The earlier cases most like `doc`. Blocking.
-fn similar(ready: &Ready, doc: &CaseDoc, size: u64) -> Result<Vec<pb::SimilarCase>, ApiError> {
+fn similar(
+    ready: &Ready,
+    doc: &CaseDoc,
+    size: u64,
+    locale: Locale,
+) -> Result<Vec<pb::SimilarCase>, ApiError> {
     let f = &ready.fields;
     let searcher = ready.reader.searcher();
     let query = similar_query(f, doc);
@@ -576,14 +595,18 @@ fn similar(ready: &Ready, doc: &CaseDoc, size: u64) -> Result<Vec<pb::SimilarCas
             reasons: reasons(doc, &other, &shared),
             matched_terms: shared,
             score,
-            case: Some(summary(&other)),
+            case: Some(summary(&other, locale)),
         });
     }
     Ok(out)
 }
 
 /// The standard repairs for `doc`'s kind of defect (its category and member type). Blocking.
-fn standards(ready: &Ready, doc: &CaseDoc) -> Result<Vec<pb::CaseSummary>, ApiError> {
+fn standards(
+    ready: &Ready,
+    doc: &CaseDoc,
+    locale: Locale,
+) -> Result<Vec<pb::CaseSummary>, ApiError> {
     let f = &ready.fields;
     let searcher = ready.reader.searcher();
     let query = BooleanQuery::new(vec![
@@ -606,7 +629,7 @@ fn standards(ready: &Ready, doc: &CaseDoc) -> Result<Vec<pb::CaseSummary>, ApiEr
         .map_err(search_err)?;
     found
         .into_iter()
-        .map(|(_, at)| stored(&searcher, f, at).map(|(_, c)| summary(&c)))
+        .map(|(_, at)| stored(&searcher, f, at).map(|(_, c)| summary(&c, locale)))
         .collect()
 }
 

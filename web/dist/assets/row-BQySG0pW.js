@@ -1,1 +1,0 @@
-import{n as e,t}from"./row-yse5h0HC.js";var n=e,r=t;export{n,r as t};

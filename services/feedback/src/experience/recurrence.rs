@@ -28,14 +28,12 @@ use steelcare_store::entity::{
     case_facts, case_records, recurrence_flags, return_visits, standard_repairs, tickets,
 };
 use steelcare_store::{begin_write, page};
-use tantivy::Term;
 use tantivy::collector::TopDocs;
-use tantivy::query::{BooleanQuery, Occur, Query, RangeQuery, TermQuery};
-use tantivy::schema::IndexRecordOption;
+use tantivy::query::{BooleanQuery, Occur, Query};
 
 use super::cases::{self, outcome};
 use super::index::{CaseDoc, words};
-use super::search::{reasons, summary};
+use super::search::{earlier_than, reasons, size_of, stored, summary, term, words_in};
 use super::{Ready, search_err};
 use crate::engine::{Feedback, db_err};
 use crate::facts::{self, UNDETERMINED};
@@ -66,15 +64,9 @@ fn state_value(stored: &str) -> i32 {
     }
 }
 
-/// The earlier cases `doc` may repeat, best first. Blocking.
-fn candidates(ready: &Ready, doc: &CaseDoc) -> Result<Vec<CaseDoc>, ApiError> {
+/// The earlier cases `doc` may repeat, best first, with their scores. Blocking.
+fn candidates(ready: &Ready, doc: &CaseDoc) -> Result<Vec<(f32, CaseDoc)>, ApiError> {
     let f = &ready.fields;
-    let term = |field, value: &str| -> Box<dyn Query> {
-        Box::new(TermQuery::new(
-            Term::from_field_text(field, value),
-            IndexRecordOption::Basic,
-        ))
-    };
     let mut place: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     if doc.member_type != OTHER && doc.member_type != UNDETERMINED {
         place.push((Occur::Should, term(f.member_type, &doc.member_type)));
@@ -86,29 +78,12 @@ fn candidates(ready: &Ready, doc: &CaseDoc) -> Result<Vec<CaseDoc>, ApiError> {
     if place.is_empty() || said.is_empty() {
         return Ok(Vec::new());
     }
-    let mut text: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-    for field in &f.texts[..4] {
-        for word in &said {
-            text.push((
-                Occur::Should,
-                Box::new(TermQuery::new(
-                    Term::from_field_text(*field, word),
-                    IndexRecordOption::WithFreqs,
-                )),
-            ));
-        }
-    }
+    // What the customer said, in what was said and found of the earlier case.
     let query = BooleanQuery::new(vec![
         (Occur::Must, term(f.project_id, &doc.project_id)),
         (Occur::Must, Box::new(BooleanQuery::new(place))),
-        (Occur::Must, Box::new(BooleanQuery::new(text))),
-        (
-            Occur::Must,
-            Box::new(RangeQuery::new(
-                std::ops::Bound::Unbounded,
-                std::ops::Bound::Excluded(Term::from_field_i64(f.created_ms, doc.created_ms)),
-            )),
-        ),
+        (Occur::Must, words_in(f, &said, 4)),
+        (Occur::Must, earlier_than(f, doc.created_ms)),
         (Occur::MustNot, term(f.ticket_id, &doc.ticket_id)),
         (Occur::MustNot, term(f.outcome, outcome::OPEN)),
         (Occur::MustNot, term(f.outcome, outcome::CANCELLED)),
@@ -119,12 +94,7 @@ fn candidates(ready: &Ready, doc: &CaseDoc) -> Result<Vec<CaseDoc>, ApiError> {
         .map_err(search_err)?;
     found
         .into_iter()
-        .map(|(_, at)| {
-            searcher
-                .doc::<tantivy::TantivyDocument>(at)
-                .map(|d| CaseDoc::from_document(&d, f))
-                .map_err(search_err)
-        })
+        .map(|(score, at)| stored(&searcher, f, at).map(|(_, case)| (score, case)))
         .collect()
 }
 
@@ -198,7 +168,7 @@ pub async fn detect(
         .filter(|d| !flagged.contains(&d.ticket_id))
         .collect();
     let r = ready.clone();
-    let found: Vec<(CaseDoc, Vec<CaseDoc>)> = tokio::task::spawn_blocking(move || {
+    let found: Vec<(CaseDoc, Vec<(f32, CaseDoc)>)> = tokio::task::spawn_blocking(move || {
         looked
             .into_iter()
             .map(|d| candidates(&r, &d).map(|c| (d, c)))
@@ -207,7 +177,7 @@ pub async fn detect(
     .await
     .map_err(search_err)??;
     let originals: Vec<String> = (found.iter())
-        .flat_map(|(_, c)| c.iter().map(|o| o.ticket_id.clone()))
+        .flat_map(|(_, c)| c.iter().map(|(_, o)| o.ticket_id.clone()))
         .collect();
     if originals.is_empty() {
         return Ok(());
@@ -215,18 +185,19 @@ pub async fn detect(
     let horizon = horizons(&feedback.db, originals).await?;
     let mut rows = Vec::new();
     for (doc, candidates) in &found {
-        let within = candidates.iter().find(|o| {
+        let within = candidates.iter().find(|(_, o)| {
             horizon
                 .get(&o.ticket_id)
                 .is_some_and(|end| doc.created_ms <= *end)
         });
-        if let Some(original) = within {
+        if let Some((score, original)) = within {
+            // The query held only cases sharing a word of what the customer said.
             let shared: Vec<String> = words(&doc.texts[..2].join("\n"));
             let why = reasons(doc, original, &shared);
             rows.push(recurrence_flags::ActiveModel {
                 ticket_id: Set(doc.ticket_id.clone()),
                 original_id: Set(original.ticket_id.clone()),
-                score: Set(1.0),
+                score: Set(f64::from(*score)),
                 reasons: Set(serde_json::to_string(&why).unwrap_or_default()),
                 state: Set(state::POSSIBLE.to_owned()),
                 decided_by: Set(None),
@@ -388,11 +359,7 @@ impl Feedback {
                 ));
             }
         };
-        let size = match request.page_size {
-            n if n < 0 => return Err(ApiError::invalid("page_size", msg!("field-negative"))),
-            0 => 50,
-            n => (n as u64).min(100),
-        };
+        let size = size_of(request.page_size, (50, 100))?;
         let fingerprint = page::fingerprint(&wanted);
         let after: Option<(i64, String)> = page::decode(&request.page_token, &fingerprint)?;
         let mut query =

@@ -66,7 +66,7 @@ const STAFF: &[Role] = &[
     Role::Admin,
 ];
 
-fn term(field: Field, value: &str) -> Box<dyn Query> {
+pub(super) fn term(field: Field, value: &str) -> Box<dyn Query> {
     Box::new(TermQuery::new(
         Term::from_field_text(field, value),
         IndexRecordOption::Basic,
@@ -85,8 +85,13 @@ fn all_of(queries: Vec<Box<dyn Query>>) -> Box<dyn Query> {
 
 /// Any of `words` in any searched text, weighted by text.
 fn words_query(f: &Fields, words: &[String]) -> Box<dyn Query> {
+    words_in(f, words, TEXTS.len())
+}
+
+/// Any of `words` in the first `texts` searched texts, weighted by text.
+pub(super) fn words_in(f: &Fields, words: &[String], texts: usize) -> Box<dyn Query> {
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-    for (field, weight) in f.texts.iter().zip(WEIGHTS) {
+    for (field, weight) in f.texts.iter().zip(WEIGHTS).take(texts) {
         for word in words {
             let q = TermQuery::new(
                 Term::from_field_text(*field, word),
@@ -101,8 +106,16 @@ fn words_query(f: &Fields, words: &[String]) -> Box<dyn Query> {
     Box::new(BooleanQuery::new(clauses))
 }
 
+/// The cases taken in before `created_ms`.
+pub(super) fn earlier_than(f: &Fields, created_ms: i64) -> Box<dyn Query> {
+    Box::new(RangeQuery::new(
+        Bound::Unbounded,
+        Bound::Excluded(Term::from_field_i64(f.created_ms, created_ms)),
+    ))
+}
+
 /// A page size within `(default, max)`.
-fn size_of(requested: i32, (default, max): (u64, u64)) -> Result<u64, ApiError> {
+pub(super) fn size_of(requested: i32, (default, max): (u64, u64)) -> Result<u64, ApiError> {
     match requested {
         n if n < 0 => Err(ApiError::invalid("page_size", msg!("field-negative"))),
         0 => Ok(default),
@@ -309,7 +322,7 @@ fn highlights(
     Ok(out)
 }
 
-fn stored(
+pub(super) fn stored(
     searcher: &Searcher,
     f: &Fields,
     at: DocAddress,
@@ -518,13 +531,7 @@ pub fn similar_query(f: &Fields, doc: &CaseDoc) -> Box<dyn Query> {
             Occur::Must,
             Box::new(BooleanQuery::new(should)) as Box<dyn Query>,
         ),
-        (
-            Occur::Must,
-            Box::new(RangeQuery::new(
-                Bound::Unbounded,
-                Bound::Excluded(Term::from_field_i64(f.created_ms, doc.created_ms)),
-            )),
-        ),
+        (Occur::Must, earlier_than(f, doc.created_ms)),
         (Occur::MustNot, term(f.ticket_id, &doc.ticket_id)),
     ]))
 }

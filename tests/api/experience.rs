@@ -19,7 +19,7 @@ use tonic::Code;
 use tonic::transport::Channel;
 
 use crate::dispatch::{date, person, roofer};
-use crate::feedback::archived_case;
+use crate::feedback::{archived_case, day};
 use crate::repair::{Desk, fields};
 
 /// Defects, each as generated cases say it and as a new caller says it again.
@@ -222,6 +222,96 @@ async fn generate(desk: &mut Desk, projects: &[String]) -> Vec<(String, &'static
     made
 }
 
+/// A corrective action raised on `case` by an engineer, its fix deployed ten days ago and
+/// verified effective by the chief engineer (a three-day window, nothing back in it).
+async fn verified_action(
+    desk: &Desk,
+    client: &FeedbackServiceClient<Channel>,
+    case: &str,
+) -> String {
+    let mut client = client.clone();
+    let owner = common::PersonRef {
+        user_id: "eng-1".into(),
+        ..person("Zhang San")
+    };
+    client
+        .set_department_members(authed(
+            pb::SetDepartmentMembersRequest {
+                department: pb::Department::Construction as i32,
+                members: vec![owner.clone()],
+            },
+            &desk.manager,
+        ))
+        .await
+        .unwrap();
+    let action = client
+        .raise_corrective_action(authed(
+            pb::RaiseCorrectiveActionRequest {
+                request_id: "ca-gutter".into(),
+                department: pb::Department::Construction as i32,
+                title: "Seal gutter joints with butyl tape".into(),
+                description: "The gutter joint at bay 3 leaked".into(),
+                owner: Some(owner),
+                due_date: Some(day(-1)),
+                case_ids: vec![case.to_owned()],
+                pattern: None,
+                verification_days: 3,
+            },
+            &desk.engineer,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .action
+        .unwrap();
+    client
+        .update_corrective_action(authed(
+            pb::UpdateCorrectiveActionRequest {
+                request_id: "fix-gutter".into(),
+                action_id: action.action_id.clone(),
+                status: pb::ActionStatus::FixDeployed as i32,
+                note: "butyl tape on every gutter joint".into(),
+                fix_date: Some(day(-10)),
+                fix_date_reason: "fitted on site before the action was written up".into(),
+            },
+            &desk.engineer,
+        ))
+        .await
+        .unwrap();
+    let verified = client
+        .verify_corrective_action(authed(
+            pb::VerifyCorrectiveActionRequest {
+                request_id: "verify-gutter".into(),
+                action_id: action.action_id.clone(),
+            },
+            &desk.chief,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .action
+        .unwrap();
+    assert_eq!(verified.status, pb::ActionStatus::ClosedEffective as i32);
+    action.action_id
+}
+
+async fn action_status(client: &FeedbackServiceClient<Channel>, desk: &Desk, action: &str) -> i32 {
+    client
+        .clone()
+        .get_corrective_action(authed(
+            pb::GetCorrectiveActionRequest {
+                action_id: action.to_owned(),
+            },
+            &desk.manager,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .action
+        .unwrap()
+        .status
+}
+
 #[tokio::test]
 async fn earlier_cases_come_first_recurrences_are_flagged_and_scoping_holds() {
     for backend in backends() {
@@ -237,6 +327,9 @@ async fn earlier_cases_come_first_recurrences_are_flagged_and_scoping_holds() {
 
         // --- An archived case at bay 3 of the customer's warehouse: a leaking gutter ------
         let archived = archived_case(&mut desk).await;
+
+        // The office learnt from it: an action on the case, its fix verified effective.
+        let action = verified_action(&desk, &client, &archived).await;
 
         // --- A few hundred more, in two other customers' projects --------------------------
         let (other, other_project) = other_customer(&mut desk, "HT-2025-101").await;
@@ -441,6 +534,11 @@ async fn earlier_cases_come_first_recurrences_are_flagged_and_scoping_holds() {
             );
             async move { client.decide_recurrence(request).await }
         };
+        // Only possible so far: the verified action stays closed.
+        assert_eq!(
+            action_status(&client, &desk, &action).await,
+            pb::ActionStatus::ClosedEffective as i32
+        );
         let decided = decide(true).await.unwrap().into_inner().recurrence.unwrap();
         assert_eq!(decided.state, pb::RecurrenceState::Confirmed as i32);
         let err = decide(false).await.unwrap_err();
@@ -462,6 +560,15 @@ async fn earlier_cases_come_first_recurrences_are_flagged_and_scoping_holds() {
         })
         .await;
         assert_eq!(similar.standard_repairs[0].ticket_id, archived);
+        // The confirmed recurrence reopens the action verified on the earlier case.
+        until("the verified action reopened", || {
+            let (client, desk, action) = (&client, &desk, &action);
+            async move {
+                (action_status(client, desk, action).await == pb::ActionStatus::Open as i32)
+                    .then_some(())
+            }
+        })
+        .await;
         assert!(
             similar.cases[0]
                 .reasons
@@ -522,5 +629,57 @@ async fn earlier_cases_come_first_recurrences_are_flagged_and_scoping_holds() {
             .unwrap();
         assert_eq!(ids(&came_back_again), ids(&came_back));
         copy.stop().await.unwrap();
+    }
+}
+
+/// The experience base in a browser: see `web/e2e/experience.mjs`.
+#[tokio::test]
+async fn the_experience_base_in_a_browser_at_phone_and_desktop_width_in_both_languages() {
+    let Some(chromium) = crate::console::chromium_or_skip() else {
+        return;
+    };
+    for backend in backends() {
+        let mut desk = Desk::open(&backend).await;
+        for id in ["t-lead", "t-crew", "t-surveyor"] {
+            desk.office.hire(roofer(id, date(2030, 12, 31))).await;
+        }
+        let archived = archived_case(&mut desk).await;
+        let archived_number = desk.ticket(&archived).await.acceptance_number;
+        let surveying = desk
+            .surveyed_case("t-surveyor", chrono::TimeDelta::hours(1), true)
+            .await;
+        let (_, other_project) = other_customer(&mut desk, "HT-2025-101").await;
+        let mut other_numbers = Vec::new();
+        for (_, said, _) in DEFECTS {
+            let id = ticket(&mut desk, &other_project, "bay 3", said).await;
+            other_numbers.push(desk.ticket(&id).await.acceptance_number);
+        }
+        let client = FeedbackServiceClient::new(desk.office.app.channel().await);
+        let agent = desk.office.agent.clone();
+        let everything = DEFECTS.len() + 2;
+        until("every case indexed", || {
+            let (client, agent) = (&client, &agent);
+            async move {
+                let all = search(client, agent, "", Default::default(), 1)
+                    .await
+                    .ok()?;
+                (all.total_size as usize >= everything).then_some(())
+            }
+        })
+        .await;
+        let config = serde_json::json!({
+            "url": desk.office.app.address,
+            "projectName": "Suzhou logistics warehouse",
+            "archivedNumber": archived_number,
+            "otherNumbers": other_numbers,
+            "surveyingTicketId": surveying,
+            "tokens": {
+                "agent": agent,
+                "customer": desk.customer,
+                "surveyor": desk.office.tech_token("t-surveyor"),
+            },
+        });
+        crate::console::run_script("experience.mjs", config, &backend, &chromium, 5).await;
+        desk.office.app.stop().await.unwrap();
     }
 }

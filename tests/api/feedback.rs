@@ -159,7 +159,7 @@ async fn outcomes_until(
     }
 }
 
-fn day(offset: i64) -> common::Date {
+pub(crate) fn day(offset: i64) -> common::Date {
     let d = (Utc::now() + TimeDelta::hours(8) + TimeDelta::days(offset)).date_naive();
     common::Date {
         year: d.year(),

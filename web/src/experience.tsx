@@ -2,7 +2,7 @@
 // and the panel of similar earlier cases shown where the work is done (a new ticket's reply,
 // the survey, the plan editor), with why each is shown, its cause, fix, cost and whether it
 // came back, the standard repairs, and a possible recurrence for the agent to decide.
-import { useCallback, useEffect, useState } from "react";
+import { useCallback, useEffect, useRef, useState } from "react";
 import { Link } from "react-router";
 import { Button, Card, Empty, Input, List, Select, Space, Tag, Typography } from "antd";
 import type { CaseHit, CaseSummary, Highlight, SimilarCasesResponse } from "./gen/steelcare/feedback/v1/experience_pb";
@@ -53,21 +53,33 @@ export function SimilarCases({ ticketId, quiet }: { ticketId: string; quiet?: bo
   const session = useSession();
   const [found, setFound] = useState<SimilarCasesResponse>();
   const [error, setError] = useState("");
+  // Looked at again each second while the index has not taken the case in (a ticket seconds
+  // old): its recurrence check runs then.
+  const timer = useRef<ReturnType<typeof setTimeout>>(undefined);
+  const shown = useRef(true);
   const load = useCallback(() => {
+    clearTimeout(timer.current);
+    const later = () => {
+      if (shown.current) timer.current = setTimeout(load, 1000);
+    };
     feedback
       .similarCases({ ticketId, pageSize: 5 })
-      .then(setFound)
+      .then((r) => {
+        setFound(r);
+        if (r.pending) later();
+      })
       .catch((err) => {
-        // The index may still be catching up with a ticket taken a moment ago.
-        if (isCode(err, Code.Unavailable)) setTimeout(load, 1000);
+        if (isCode(err, Code.Unavailable)) later();
         else if (!quiet) setError(showError(err, undefined, t));
       });
   }, [ticketId, t, quiet]);
   useEffect(() => {
+    shown.current = true;
     load();
-    // A new ticket reaches the index within a second or two: look once more.
-    const again = setTimeout(load, 2500);
-    return () => clearTimeout(again);
+    return () => {
+      shown.current = false;
+      clearTimeout(timer.current);
+    };
   }, [load]);
   const decide = async (confirmed: boolean) => {
     setError("");

@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use sea_orm::sea_query::{LockType, OnConflict};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    Set, Statement,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set, Statement,
 };
 use steelcare_runtime::ApiError;
 use steelcare_store::begin_write;
@@ -75,6 +75,21 @@ pub async fn mark(conn: &impl ConnectionTrait, ticket_ids: &[String]) -> Result<
         .await
         .map_err(db_err)?;
     Ok(())
+}
+
+/// Whether `ticket_id` has a change copy `replica` has not indexed yet.
+pub async fn pending(
+    db: &steelcare_store::Database,
+    replica: &str,
+    ticket_id: &str,
+) -> Result<bool, ApiError> {
+    let marks = search_marks::Entity::find()
+        .filter(search_marks::Column::ReplicaId.eq(replica))
+        .filter(search_marks::Column::TicketId.eq(ticket_id))
+        .count(db)
+        .await
+        .map_err(db_err)?;
+    Ok(marks > 0)
 }
 
 /// Names a new copy, once every transaction that is marking has finished.

@@ -452,6 +452,12 @@ impl Feedback {
             .next()
             .ok_or_else(|| steelcare_runtime::handler::not_found("ticket", &request.ticket_id))?;
         let recurrence = super::recurrence::flag_of(&self.db, &request.ticket_id).await?;
+        let pending = super::follow::pending(&self.db, &ready.replica, &request.ticket_id).await?;
+        let r = ready.clone();
+        let id = request.ticket_id.clone();
+        let indexed = tokio::task::spawn_blocking(move || indexed(&r, &id))
+            .await
+            .map_err(search_err)??;
         let r = ready.clone();
         let locale = ctx.locale;
         let (cases, standard_repairs) = tokio::task::spawn_blocking(move || {
@@ -465,8 +471,19 @@ impl Feedback {
             cases,
             standard_repairs,
             recurrence,
+            pending: pending || !indexed,
         })
     }
+}
+
+/// Whether the case is in the index at all (a ticket a moment old may not be marked yet).
+fn indexed(ready: &Ready, ticket_id: &str) -> Result<bool, ApiError> {
+    let found = ready
+        .reader
+        .searcher()
+        .search(&term(ready.fields.ticket_id, ticket_id), &Count)
+        .map_err(search_err)?;
+    Ok(found > 0)
 }
 
 /// The words a case is known by: what the customer said and what the survey found.

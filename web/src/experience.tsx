@@ -54,13 +54,16 @@ export function SimilarCases({ ticketId, quiet }: { ticketId: string; quiet?: bo
   const [found, setFound] = useState<SimilarCasesResponse>();
   const [error, setError] = useState("");
   // Looked at again each second while the index has not taken the case in (a ticket seconds
-  // old): its recurrence check runs then.
+  // old): its recurrence check runs then. A minute at most: a follower that is down is for
+  // health to report, not this panel.
   const timer = useRef<ReturnType<typeof setTimeout>>(undefined);
   const shown = useRef(true);
+  const looks = useRef(0);
   const load = useCallback(() => {
     clearTimeout(timer.current);
     const later = () => {
-      if (shown.current) timer.current = setTimeout(load, 1000);
+      looks.current += 1;
+      if (shown.current && looks.current < 60) timer.current = setTimeout(load, 1000);
     };
     feedback
       .similarCases({ ticketId, pageSize: 5 })
@@ -75,6 +78,7 @@ export function SimilarCases({ ticketId, quiet }: { ticketId: string; quiet?: bo
   }, [ticketId, t, quiet]);
   useEffect(() => {
     shown.current = true;
+    looks.current = 0;
     load();
     return () => {
       shown.current = false;

@@ -39,10 +39,10 @@ pub struct AnalyticsBenchOptions {
 }
 
 /// A small deterministic generator (SplitMix64): the same cases on every run.
-struct Rng(u64);
+pub(crate) struct Rng(pub(crate) u64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -51,17 +51,17 @@ impl Rng {
     }
 
     /// Uniform in 0..n.
-    fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         self.next() % n.max(1)
     }
 
     /// Uniform in [0, 1).
-    fn unit(&mut self) -> f64 {
+    pub(crate) fn unit(&mut self) -> f64 {
         (self.next() >> 11) as f64 / (1u64 << 53) as f64
     }
 
     /// One of `items` by weight.
-    fn pick<'a, T>(&mut self, items: &'a [(T, u32)]) -> &'a T {
+    pub(crate) fn pick<'a, T>(&mut self, items: &'a [(T, u32)]) -> &'a T {
         let total: u32 = items.iter().map(|(_, w)| w).sum();
         let mut roll = self.below(u64::from(total)) as u32;
         for (item, weight) in items {
@@ -74,7 +74,7 @@ impl Rng {
     }
 
     /// A skewed index in 0..n (small indexes far more often: big customers, busy projects).
-    fn skewed(&mut self, n: u64) -> u64 {
+    pub(crate) fn skewed(&mut self, n: u64) -> u64 {
         let u = self.unit();
         ((u * u * u) * n as f64) as u64
     }

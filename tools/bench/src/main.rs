@@ -5,6 +5,7 @@
 mod analytics;
 mod archive;
 mod dispatch;
+mod experience;
 mod intake;
 mod notify;
 mod onboarding;
@@ -122,6 +123,23 @@ enum Target {
         /// Timed rounds of each report (the figures are the medians).
         #[arg(long, default_value_t = 5)]
         rounds: usize,
+        /// Label printed with the figures.
+        #[arg(long, default_value = "configured")]
+        label: String,
+    },
+    /// The experience base over generated cases: index build time and size, search latency
+    /// and first-hit quality against hand-written SQL on the same database, and the delay
+    /// from a new call's commit to its being searchable.
+    Experience {
+        /// Cases generated (kept for the next run).
+        #[arg(long, default_value_t = 1_000_000)]
+        cases: usize,
+        /// Questions asked of the index and of the database.
+        #[arg(long, default_value_t = 240)]
+        queries: usize,
+        /// New calls timed from their commit to their being searchable.
+        #[arg(long, default_value_t = 50)]
+        fresh: usize,
         /// Label printed with the figures.
         #[arg(long, default_value = "configured")]
         label: String,
@@ -309,6 +327,26 @@ async fn run(target: Target, settings: Settings) -> Result<(), String> {
                 crate::analytics::AnalyticsBenchOptions {
                     cases,
                     rounds,
+                    label,
+                },
+            )
+            .await
+        }
+        Target::Experience {
+            cases,
+            queries,
+            fresh,
+            label,
+        } => {
+            if cases == 0 || queries == 0 {
+                return Err("--cases and --queries must be positive".to_owned());
+            }
+            crate::experience::experience(
+                settings,
+                crate::experience::ExperienceBenchOptions {
+                    cases,
+                    queries,
+                    fresh,
                     label,
                 },
             )

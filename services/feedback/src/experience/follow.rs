@@ -34,6 +34,11 @@ const FORGET_AFTER_MS: i64 = 3_600_000;
 const BATCH: u64 = 500;
 /// How often the follower looks for marks written by other processes.
 const POLL: Duration = Duration::from_millis(250);
+/// A pass that indexed at least this many cases (a burst of calls) is followed by a rest of
+/// [`BUSY_REST`], so the burst is indexed in a few large commits rather than one per wake:
+/// each commit writes a segment and reopens the searcher.
+const BUSY: usize = 32;
+const BUSY_REST: Duration = Duration::from_secs(1);
 /// Cases read from the database at a time while building.
 const BUILD_CHUNK: u64 = 500;
 
@@ -261,7 +266,14 @@ pub async fn run(feedback: Feedback, mut shutdown: watch::Receiver<bool>) {
                 0
             }
         };
-        if applied < BATCH as usize {
+        if applied >= BATCH as usize {
+            // Behind: go on at once.
+        } else if applied >= BUSY {
+            tokio::select! {
+                _ = tokio::time::sleep(BUSY_REST) => {}
+                _ = shutdown.changed() => {}
+            }
+        } else {
             tokio::select! {
                 _ = tokio::time::sleep(POLL) => {}
                 _ = experience.wake.notified() => {}

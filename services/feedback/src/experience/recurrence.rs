@@ -28,7 +28,7 @@ use steelcare_store::entity::{
     case_facts, case_records, recurrence_flags, return_visits, standard_repairs, tickets,
 };
 use steelcare_store::{begin_write, page};
-use tantivy::collector::TopDocs;
+use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{BooleanQuery, Occur, Query};
 
 use super::cases::{self, outcome};
@@ -64,6 +64,24 @@ fn state_value(stored: &str) -> i32 {
     }
 }
 
+/// Whether the project has a resolved case at all: two intersections of two terms, where the
+/// full query builds a union of every word per segment (in a storm of new calls at one
+/// project, that union was most of the follower's work).
+fn resolved_in_project(ready: &Ready, project_id: &str) -> Result<bool, ApiError> {
+    let f = &ready.fields;
+    let searcher = ready.reader.searcher();
+    for outcome in [outcome::RESOLVED, outcome::RECURRED] {
+        let query = BooleanQuery::new(vec![
+            (Occur::Must, term(f.project_id, project_id)),
+            (Occur::Must, term(f.outcome, outcome)),
+        ]);
+        if searcher.search(&query, &Count).map_err(search_err)? > 0 {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 /// The earlier cases `doc` may repeat, best first, with their scores. Blocking.
 fn candidates(ready: &Ready, doc: &CaseDoc) -> Result<Vec<(f32, CaseDoc)>, ApiError> {
     let f = &ready.fields;
@@ -75,7 +93,7 @@ fn candidates(ready: &Ready, doc: &CaseDoc) -> Result<Vec<(f32, CaseDoc)>, ApiEr
         place.push((Occur::Should, term(f.grid_axes, &doc.grid_axes)));
     }
     let said = words(&doc.texts[..2].join("\n"));
-    if place.is_empty() || said.is_empty() {
+    if place.is_empty() || said.is_empty() || !resolved_in_project(ready, &doc.project_id)? {
         return Ok(Vec::new());
     }
     // What the customer said, in what was said and found of the earlier case.
@@ -85,8 +103,15 @@ fn candidates(ready: &Ready, doc: &CaseDoc) -> Result<Vec<(f32, CaseDoc)>, ApiEr
         (Occur::Must, words_in(f, &said, 4)),
         (Occur::Must, earlier_than(f, doc.created_ms)),
         (Occur::MustNot, term(f.ticket_id, &doc.ticket_id)),
-        (Occur::MustNot, term(f.outcome, outcome::OPEN)),
-        (Occur::MustNot, term(f.outcome, outcome::CANCELLED)),
+        // Only a case that was resolved can come back; as a required clause the few resolved
+        // cases of a storm of new ones lead the search, not the words all of them share.
+        (
+            Occur::Must,
+            Box::new(BooleanQuery::new(vec![
+                (Occur::Should, term(f.outcome, outcome::RESOLVED)),
+                (Occur::Should, term(f.outcome, outcome::RECURRED)),
+            ])),
+        ),
     ]);
     let searcher = ready.reader.searcher();
     let found = searcher

@@ -6,7 +6,9 @@
 #      against the intake service as its Deployment runs it (`--service intake`; the other
 #      services' consumers run elsewhere) on SQLite and on PostgreSQL, and once more with
 #      every service in the one process (postgres+redis, all), then with intake and dispatch
-#      only and with every service but dispatch (whose work takes the one process's share);
+#      only, with every service but dispatch, and with every service but feedback (the
+#      difference from every service is what keeping feedback's facts projection and
+#      experience index current costs under load);
 #   3. the ratio ours / pgbench at 16 clients, the ceiling being the median of three readings of
 #      limits.sh: before, between and after our runs (it moves by a quarter within an hour);
 #      and at one client the latency of a create against pgbench's transaction (median too).
@@ -64,6 +66,11 @@ redis-cli --scan --pattern "$prefix*" | xargs -r -n 500 redis-cli DEL >/dev/null
 butdispatch=$(pg_bench postgres+redis,all-but-dispatch intake,repair,acceptance,feedback STEELCARE__REDIS__URL=redis://127.0.0.1:6379 STEELCARE__REDIS__KEY_PREFIX="${prefix}b:")
 echo "$butdispatch"
 redis-cli --scan --pattern "$prefix*" | xargs -r -n 500 redis-cli DEL >/dev/null || true
+# What keeping feedback's facts projection and experience index current costs under load:
+# every service but feedback, against every service.
+butfeedback=$(pg_bench postgres+redis,all-but-feedback intake,dispatch,repair,acceptance,notify STEELCARE__REDIS__URL=redis://127.0.0.1:6379 STEELCARE__REDIS__KEY_PREFIX="${prefix}f:")
+echo "$butfeedback"
+redis-cli --scan --pattern "$prefix*" | xargs -r -n 500 redis-cli DEL >/dev/null || true
 
 limits_last=$(bash "$root/../shared/bench/limits.sh" "$secs")
 echo "$limits_last"
@@ -82,7 +89,7 @@ for run in sqlite pg pgredis all; do
   awk -v ours="$tps" -v limit="$single" -v name="$run" \
     'BEGIN { printf "latency_at_1_client backend=%s ours_ms=%.2f pgbench_ms=%.2f ratio=%.2f\n", name, 1000 / ours, 1000 / limit, limit / ours }'
 done
-for run in sqlite pg pgredis all withdispatch butdispatch; do
+for run in sqlite pg pgredis all withdispatch butdispatch butfeedback; do
   line=$(echo "${!run}" | grep 'clients=16 ')
   tps=$(echo "$line" | sed -E 's/.* tps=([0-9.]+).*/\1/')
   awk -v ours="$tps" -v limit="$ceiling" -v name="$run" \

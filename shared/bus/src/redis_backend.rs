@@ -7,7 +7,7 @@
 use std::sync::LazyLock;
 use std::time::Duration;
 
-use redis::aio::ConnectionManager;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::streams::{
     StreamAutoClaimReply, StreamClaimReply, StreamId, StreamRangeReply, StreamReadReply,
 };
@@ -84,6 +84,11 @@ impl redis::aio::ConnectionLike for Traced {
     }
 }
 
+/// A reply slower than this is an error, which the relay, the consumers and the queue retry.
+/// redis-rs's default of 500 ms turned replies slowed by a loaded machine into errors (seen in
+/// a full test run on two busy cores); a Redis that is gone is still noticed within seconds.
+const RESPONSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 const NOW_MS: &str =
     "local t = redis.call('TIME') local now = t[1] * 1000 + math.floor(t[2] / 1000)";
 
@@ -91,7 +96,8 @@ impl RedisBus {
     /// Connects to `url` and checks the server answers.
     pub async fn connect(url: &str, key_prefix: &str) -> Result<Self, BusError> {
         let client = redis::Client::open(url)?;
-        let mut conn = ConnectionManager::new(client).await?;
+        let config = ConnectionManagerConfig::new().set_response_timeout(Some(RESPONSE_TIMEOUT));
+        let mut conn = ConnectionManager::new_with_config(client, config).await?;
         let _: String = redis::cmd("PING").query_async(&mut conn).await?;
         Ok(RedisBus {
             conn: Traced(conn),

@@ -585,13 +585,18 @@ pub fn reasons(doc: &CaseDoc, other: &CaseDoc, shared: &[String]) -> Vec<i32> {
     out.into_iter().map(|r| r as i32).collect()
 }
 
-/// The words both cases use.
+/// The words both cases use that say something: not a number (a bay's or an axis's) and not
+/// a lone character (时, a): shared, those made cases look alike that were not.
 fn shared_words(mine: &[String], other: &CaseDoc) -> Vec<String> {
     let theirs = words(&other.texts.join("\n"));
     mine.iter()
-        .filter(|w| theirs.contains(w))
+        .filter(|w| says_something(w) && theirs.contains(w))
         .cloned()
         .collect()
+}
+
+fn says_something(word: &str) -> bool {
+    word.chars().count() > 1 && !word.chars().all(|c| c.is_ascii_digit())
 }
 
 /// The earlier cases most like `doc`. Blocking.
@@ -657,12 +662,12 @@ fn standards(
         .collect()
 }
 
-/// Keeps the compiler honest about the outcome keys the proto names.
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::experience::cases::outcome;
 
+    /// Keeps the compiler honest about the outcome keys the proto names.
     #[test]
     fn outcome_keys_match_the_contract() {
         for (o, key) in [
@@ -672,6 +677,28 @@ mod tests {
             (pb::CaseOutcome::Cancelled, outcome::CANCELLED),
         ] {
             assert_eq!(short_key(o.as_str_name(), "CASE_OUTCOME_"), key);
+        }
+    }
+
+    #[test]
+    fn numbers_and_lone_characters_are_not_shared_words() {
+        let other = CaseDoc {
+            texts: [
+                "下雨时天沟漏水 bay 3 a bolts".to_owned(),
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+            ],
+            ..CaseDoc::default()
+        };
+        let mine = words("下雨时天沟又漏水了, bay 3, a bolt");
+        let shared = shared_words(&mine, &other);
+        assert!(shared.contains(&"天沟".to_owned()), "{shared:?}");
+        assert!(shared.contains(&"bolt".to_owned()), "{shared:?}");
+        for noise in ["3", "时", "a"] {
+            assert!(!shared.contains(&noise.to_owned()), "{noise} in {shared:?}");
         }
     }
 }

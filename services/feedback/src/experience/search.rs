@@ -454,16 +454,11 @@ impl Feedback {
         let recurrence = super::recurrence::flag_of(&self.db, &request.ticket_id).await?;
         let pending = super::follow::pending(&self.db, &ready.replica, &request.ticket_id).await?;
         let r = ready.clone();
-        let id = request.ticket_id.clone();
-        let indexed = tokio::task::spawn_blocking(move || indexed(&r, &id))
-            .await
-            .map_err(search_err)??;
-        let r = ready.clone();
         let locale = ctx.locale;
-        let (cases, standard_repairs) = tokio::task::spawn_blocking(move || {
+        let (cases, standard_repairs, indexed) = tokio::task::spawn_blocking(move || {
             let similar = similar(&r, &this, size, locale)?;
             let standard = standards(&r, &this, locale)?;
-            Ok::<_, ApiError>((similar, standard))
+            Ok::<_, ApiError>((similar, standard, indexed(&r, &this.ticket_id)?))
         })
         .await
         .map_err(search_err)??;

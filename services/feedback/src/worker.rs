@@ -220,21 +220,10 @@ pub async fn rebuild_all(
     db: &steelcare_store::Database,
     zone: chrono_tz::Tz,
 ) -> Result<usize, ApiError> {
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
-    use steelcare_store::entity::tickets;
     let mut after = String::new();
     let mut done = 0;
     loop {
-        let ids: Vec<String> = tickets::Entity::find()
-            .select_only()
-            .column(tickets::Column::Id)
-            .filter(tickets::Column::Id.gt(after.clone()))
-            .order_by_asc(tickets::Column::Id)
-            .limit(500)
-            .into_tuple()
-            .all(db)
-            .await
-            .map_err(db_err)?;
+        let ids = facts::ticket_ids_after(db, &after, 500).await?;
         let Some(last) = ids.last().cloned() else {
             return Ok(done);
         };

@@ -17,7 +17,7 @@ use steelcare_domain::location::Locations;
 
 use super::index::CaseDoc;
 use crate::engine::db_err;
-use crate::facts::{UNDETERMINED, structure_key};
+use crate::facts::{UNDETERMINED, by_id, grouped, structure_key};
 
 /// The record kinds whose words are searched.
 const KINDS: [&str; 4] = [kind::REPORT, kind::PLAN, kind::WORK, kind::AGREEMENT];
@@ -61,7 +61,7 @@ pub async fn load(conn: &impl ConnectionTrait, ids: &[String]) -> Result<Vec<Cas
         .await
         .map_err(db_err)?;
     let ids: Vec<String> = tickets.iter().map(|t| t.id.clone()).collect();
-    let facts = keyed(
+    let facts = by_id(
         case_facts::Entity::find()
             .filter(case_facts::Column::TicketId.is_in(ids.clone()))
             .all(conn)
@@ -96,7 +96,7 @@ pub async fn load(conn: &impl ConnectionTrait, ids: &[String]) -> Result<Vec<Cas
         .into_iter()
         .map(|(id, name, structure)| (id, (name, structure)))
         .collect();
-    let standards = keyed(
+    let standards = by_id(
         standard_repairs::Entity::find()
             .filter(standard_repairs::Column::TicketId.is_in(ids.clone()))
             .all(conn)
@@ -104,18 +104,17 @@ pub async fn load(conn: &impl ConnectionTrait, ids: &[String]) -> Result<Vec<Cas
             .map_err(db_err)?,
         |s| s.ticket_id.clone(),
     );
-    let mut records: HashMap<String, Vec<case_records::Model>> = HashMap::new();
-    for row in case_records::Entity::find()
-        .filter(case_records::Column::TicketId.is_in(ids.clone()))
-        .filter(case_records::Column::Kind.is_in(KINDS))
-        .order_by_asc(case_records::Column::Version)
-        .order_by_asc(case_records::Column::Id)
-        .all(conn)
-        .await
-        .map_err(db_err)?
-    {
-        records.entry(row.ticket_id.clone()).or_default().push(row);
-    }
+    let records = grouped(
+        case_records::Entity::find()
+            .filter(case_records::Column::TicketId.is_in(ids.clone()))
+            .filter(case_records::Column::Kind.is_in(KINDS))
+            .order_by_asc(case_records::Column::Version)
+            .order_by_asc(case_records::Column::Id)
+            .all(conn)
+            .await
+            .map_err(db_err)?,
+        |r| r.ticket_id.clone(),
+    );
     let mut out = Vec::with_capacity(tickets.len());
     for ticket in &tickets {
         let (organization, state) = states.get(&ticket.id).cloned().unwrap_or_default();
@@ -158,10 +157,6 @@ pub async fn load(conn: &impl ConnectionTrait, ids: &[String]) -> Result<Vec<Cas
         out.push(doc);
     }
     Ok(out)
-}
-
-fn keyed<T>(rows: Vec<T>, key: impl Fn(&T) -> String) -> HashMap<String, T> {
-    rows.into_iter().map(|r| (key(&r), r)).collect()
 }
 
 /// A stored JSON object's string fields, by name.

@@ -20,7 +20,7 @@ use sea_orm::{
 };
 use steelcare_runtime::ApiError;
 use steelcare_store::begin_write;
-use steelcare_store::entity::{search_marks, search_replicas, tickets};
+use steelcare_store::entity::{search_marks, search_replicas};
 use tokio::sync::watch;
 
 use super::{Experience, Ready, cases, create_fresh, into_ready, open_existing, search_err};
@@ -206,16 +206,7 @@ impl Experience {
         let mut after = String::new();
         let mut built = 0;
         loop {
-            let ids: Vec<String> = tickets::Entity::find()
-                .select_only()
-                .column(tickets::Column::Id)
-                .filter(tickets::Column::Id.gt(after.clone()))
-                .order_by_asc(tickets::Column::Id)
-                .limit(BUILD_CHUNK)
-                .into_tuple()
-                .all(db)
-                .await
-                .map_err(db_err)?;
+            let ids = crate::facts::ticket_ids_after(db, &after, BUILD_CHUNK).await?;
             let Some(last) = ids.last().cloned() else {
                 break;
             };

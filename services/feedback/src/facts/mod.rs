@@ -35,7 +35,9 @@ use steelcare_store::entity::{
 use crate::engine::db_err;
 
 mod sources;
+
 use sources::Sources;
+pub(crate) use sources::{by_id, grouped};
 
 /// Codes of a clock's outcome in the `clock_*` columns.
 pub mod clock {
@@ -628,6 +630,27 @@ pub async fn mark_all_dirty(
     .await
     .map_err(db_err)?;
     Ok(())
+}
+
+/// The next `limit` ticket ids after `after`, in id order (creation order: UUIDv7): how the
+/// rebuilds of everything (the facts, a copy of the search index) walk every case.
+pub async fn ticket_ids_after(
+    conn: &impl ConnectionTrait,
+    after: &str,
+    limit: u64,
+) -> Result<Vec<String>, ApiError> {
+    use sea_orm::QuerySelect;
+    use steelcare_store::entity::tickets;
+    tickets::Entity::find()
+        .select_only()
+        .column(tickets::Column::Id)
+        .filter(tickets::Column::Id.gt(after))
+        .order_by_asc(tickets::Column::Id)
+        .limit(limit)
+        .into_tuple()
+        .all(conn)
+        .await
+        .map_err(db_err)
 }
 
 /// The cases marked by `before_ms`, oldest first, at most `limit`, with their marks.

@@ -147,11 +147,13 @@ impl Sources {
     }
 }
 
-fn by_id<T>(rows: Vec<T>, key: impl Fn(&T) -> String) -> HashMap<String, T> {
+/// Rows by their key (one each).
+pub(crate) fn by_id<T>(rows: Vec<T>, key: impl Fn(&T) -> String) -> HashMap<String, T> {
     rows.into_iter().map(|r| (key(&r), r)).collect()
 }
 
-fn grouped<T>(rows: Vec<T>, key: impl Fn(&T) -> String) -> HashMap<String, Vec<T>> {
+/// Rows by their key, in their order.
+pub(crate) fn grouped<T>(rows: Vec<T>, key: impl Fn(&T) -> String) -> HashMap<String, Vec<T>> {
     let mut out: HashMap<String, Vec<T>> = HashMap::new();
     for row in rows {
         out.entry(key(&row)).or_default().push(row);

@@ -210,6 +210,10 @@ export default function RepairWork({ ticket, offline, onChanged }: { ticket: Tic
       {ticket.state === CaseState.IN_REPAIR && completed && plan && hasRole(session, "technician", "engineer", "admin") && (
         <SelfInspectionForm ticket={ticket} plan={plan} offline={offline} onDone={onChanged} />
       )}
+      {/* The form goes once the case has passed; what it passed stays in view for the crew. */}
+      {ticket.state === CaseState.SELF_INSPECTED && (
+        <Alert type="success" showIcon data-testid="self-inspection-result" message={t("selfInspectionPassed")} />
+      )}
     </Space>
   );
 }

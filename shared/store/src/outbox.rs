@@ -101,19 +101,44 @@ pub async fn mark_published(conn: &impl ConnectionTrait, ids: &[i64]) -> Result<
     let Some(first) = ids.iter().copied().min() else {
         return Ok(());
     };
+    let backend = conn.get_database_backend();
     outbox::Entity::update_many()
         .col_expr(Column::PublishedAt, Expr::value(Utc::now()))
         .col_expr(Column::Attempts, Expr::col(Column::Attempts).add(1))
         .col_expr(
             Column::Seq,
-            Expr::cust(format!(
-                "COALESCE(seq, (SELECT COALESCE(MAX(o.seq), 0) FROM outbox o) + (id - {first}) + 1)"
-            )),
+            // `first` is bound, not written into the text: the statement is prepared once per
+            // connection (a new text each pass cost PostgreSQL a parse and a round trip).
+            Expr::cust_with_values(
+                format!(
+                    "COALESCE(seq, (SELECT COALESCE(MAX(o.seq), 0) FROM outbox o) + (id - {}) + 1)",
+                    placeholder(backend)
+                ),
+                [first],
+            ),
         )
-        .filter(Column::Id.is_in(ids.iter().copied()))
+        .filter(ids_among(backend, ids))
         .exec(conn)
         .await?;
     Ok(())
+}
+
+/// The one value of a custom expression, as `backend` writes a placeholder.
+fn placeholder(backend: sea_orm::DbBackend) -> &'static str {
+    match backend {
+        sea_orm::DbBackend::Postgres => "$1",
+        _ => "?",
+    }
+}
+
+/// `id` is one of `ids`. On PostgreSQL one array parameter, so the statement's text is the same
+/// however many there are and stays prepared; SQLite prepares in-process and takes a list.
+fn ids_among(backend: sea_orm::DbBackend, ids: &[i64]) -> sea_orm::sea_query::SimpleExpr {
+    if backend != sea_orm::DbBackend::Postgres {
+        return Column::Id.is_in(ids.iter().copied());
+    }
+    let array = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    Expr::cust_with_values("id = ANY(CAST($1 AS BIGINT[]))", [format!("{{{array}}}")])
 }
 
 /// Counts a failed publish attempt.

@@ -72,7 +72,10 @@ async function planPhase() {
     await page.getByTestId("plan-start").fill(dayAt(2, 8));
     await page.getByTestId("plan-end").fill(dayAt(2, 16));
     await page.getByTestId("plan-crew-select").click();
-    await page.locator(".ant-select-dropdown:not(.ant-select-dropdown-hidden) .ant-select-item-option", { hasText: env.crewName }).first().click();
+    // Under the full suite's load the option's click was lost once: click until the crew shows.
+    const crewOption = page.locator(".ant-select-dropdown:not(.ant-select-dropdown-hidden) .ant-select-item-option", { hasText: env.crewName }).first();
+    const crewChosen = page.locator(".ant-form-item", { has: page.getByTestId("plan-crew-select") }).locator(".ant-select-selection-item", { hasText: env.crewName });
+    await clickUntilShown(crewOption, crewChosen);
     await page.keyboard.press("Escape");
     await page.getByTestId("plan-cost").fill("80000");
     await pickNth(page, "plan-bearer", 0);

@@ -115,25 +115,28 @@ export function SimilarCases({ ticketId, quiet }: { ticketId: string; quiet?: bo
         </Card>
       )}
       {found && found.cases.length === 0 && <Empty description={t("noSimilarCases")} />}
-      <List
-        size="small"
-        dataSource={found?.cases ?? []}
-        renderItem={(s) => (
-          <List.Item data-testid="similar-case">
-            {s.case && (
-              <CaseLine
-                c={s.case}
-                extra={
-                  <Space wrap size={4}>
-                    {s.reasons.map((r) => <Tag color="blue" key={r}>{enumLabel(lang, "SimilarityReason", r)}</Tag>)}
-                    {s.matchedTerms.length > 0 && <Typography.Text type="secondary">{t("sharedWords")}: {s.matchedTerms.join(" · ")}</Typography.Text>}
-                  </Space>
-                }
-              />
-            )}
-          </List.Item>
-        )}
-      />
+      {/* Only with cases: an empty list would say "no data" a second time under the panel's own. */}
+      {(found?.cases.length ?? 0) > 0 && (
+        <List
+          size="small"
+          dataSource={found?.cases ?? []}
+          renderItem={(s) => (
+            <List.Item data-testid="similar-case">
+              {s.case && (
+                <CaseLine
+                  c={s.case}
+                  extra={
+                    <Space wrap size={4}>
+                      {s.reasons.map((r) => <Tag color="blue" key={r}>{enumLabel(lang, "SimilarityReason", r)}</Tag>)}
+                      {s.matchedTerms.length > 0 && <Typography.Text type="secondary">{t("sharedWords")}: {s.matchedTerms.join(" · ")}</Typography.Text>}
+                    </Space>
+                  }
+                />
+              )}
+            </List.Item>
+          )}
+        />
+      )}
       {(found?.standardRepairs.length ?? 0) > 0 && (
         <>
           <Typography.Title level={5}>{t("standardRepairs")}</Typography.Title>
@@ -222,14 +225,16 @@ export default function SearchPage() {
       </Space>
       {hits && <Typography.Text type="secondary" data-testid="found-count">{t("found")} {total}</Typography.Text>}
       {hits && hits.length === 0 && <Empty description={t("nothingFound")} />}
-      <List
-        dataSource={hits ?? []}
-        renderItem={(h) => (
-          <List.Item data-testid="case-hit">
-            {h.case && <CaseLine c={h.case} extra={h.highlights.map((x, i) => <Fragment key={i} h={x} />)} />}
-          </List.Item>
-        )}
-      />
+      {hits && hits.length > 0 && (
+        <List
+          dataSource={hits}
+          renderItem={(h) => (
+            <List.Item data-testid="case-hit">
+              {h.case && <CaseLine c={h.case} extra={h.highlights.map((x, i) => <Fragment key={i} h={x} />)} />}
+            </List.Item>
+          )}
+        />
+      )}
       {next && <Button onClick={() => void run(next)} data-testid="more-hits">{t("more")}</Button>}
     </Card>
   );

@@ -560,6 +560,23 @@ async fn earlier_cases_come_first_recurrences_are_flagged_and_scoping_holds() {
         })
         .await;
         assert_eq!(similar.standard_repairs[0].ticket_id, archived);
+        // Once the follower has taken the new call's changes in, their marks are gone and the
+        // answer no longer says pending (a mark left behind would say so forever).
+        until("the new call no longer pending", || {
+            let mut client = client.clone();
+            let request = authed(
+                pb::SimilarCasesRequest {
+                    ticket_id: again.clone(),
+                    page_size: 5,
+                },
+                &agent,
+            );
+            async move {
+                let s = client.similar_cases(request).await.ok()?.into_inner();
+                (!s.pending).then_some(())
+            }
+        })
+        .await;
         // The confirmed recurrence reopens the action verified on the earlier case.
         until("the verified action reopened", || {
             let (client, desk, action) = (&client, &desk, &action);

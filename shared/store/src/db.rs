@@ -175,9 +175,32 @@ pub async fn begin_write_alone(db: &Database, key: i64) -> Result<DatabaseTransa
     Ok(tx)
 }
 
+/// A PostgreSQL array literal of `items`, each quoted (`"` and `\` escaped), to bind as one
+/// parameter cast to an array type: the statement's text is then the same however many items
+/// there are, so it is prepared once per connection and planned once.
+pub fn pg_array<T: std::fmt::Display>(items: impl IntoIterator<Item = T>) -> String {
+    let quoted: Vec<String> = (items.into_iter())
+        .map(|item| {
+            let text = item.to_string().replace('\\', "\\\\").replace('"', "\\\"");
+            format!("\"{text}\"")
+        })
+        .collect();
+    format!("{{{}}}", quoted.join(","))
+}
+
 #[cfg(test)]
 mod tests {
-    use super::sqlite_file_path;
+    use super::{pg_array, sqlite_file_path};
+
+    #[test]
+    fn array_literals_quote_every_item() {
+        assert_eq!(pg_array([3i64, 14]), r#"{"3","14"}"#);
+        assert_eq!(
+            pg_array(["a,b", r#"say "hi"\"#]),
+            r#"{"a,b","say \"hi\"\\"}"#
+        );
+        assert_eq!(pg_array(Vec::<String>::new()), "{}");
+    }
 
     #[test]
     fn sqlite_urls_name_their_file() {

@@ -137,8 +137,7 @@ fn ids_among(backend: sea_orm::DbBackend, ids: &[i64]) -> sea_orm::sea_query::Si
     if backend != sea_orm::DbBackend::Postgres {
         return Column::Id.is_in(ids.iter().copied());
     }
-    let array = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
-    Expr::cust_with_values("id = ANY(CAST($1 AS BIGINT[]))", [format!("{{{array}}}")])
+    Expr::cust_with_values("id = ANY(CAST($1 AS BIGINT[]))", [crate::db::pg_array(ids)])
 }
 
 /// Counts a failed publish attempt.

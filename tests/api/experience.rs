@@ -123,6 +123,20 @@ async fn search(
         .map(|r| r.into_inner())
 }
 
+/// `SimilarCases` of `ticket_id` (five cases) as `token` sees it; `None` while the call fails.
+async fn similar_to(
+    client: &FeedbackServiceClient<Channel>,
+    token: &str,
+    ticket_id: &str,
+) -> Option<pb::SimilarCasesResponse> {
+    let request = pb::SimilarCasesRequest {
+        ticket_id: ticket_id.to_owned(),
+        page_size: 5,
+    };
+    let answer = client.clone().similar_cases(authed(request, token)).await;
+    answer.ok().map(|r| r.into_inner())
+}
+
 /// The cases that came back.
 fn came_back_filter() -> pb::CaseSearchFilter {
     pb::CaseSearchFilter {
@@ -448,16 +462,9 @@ async fn earlier_cases_come_first_recurrences_are_flagged_and_scoping_holds() {
         // --- The same leak at the same place, called in again -----------------------------
         let again = ticket(&mut desk, &own_project, "bay 3", "下雨时天沟那里又渗水了").await;
         let flagged = until("the possible recurrence", || {
-            let mut client = client.clone();
-            let request = authed(
-                pb::SimilarCasesRequest {
-                    ticket_id: again.clone(),
-                    page_size: 5,
-                },
-                &agent,
-            );
+            let (client, agent, again) = (&client, &agent, &again);
             async move {
-                let similar = client.similar_cases(request).await.ok()?.into_inner();
+                let similar = similar_to(client, agent, again).await?;
                 similar.recurrence.is_some().then_some(similar)
             }
         })
@@ -544,16 +551,9 @@ async fn earlier_cases_come_first_recurrences_are_flagged_and_scoping_holds() {
         let err = decide(false).await.unwrap_err();
         assert_eq!(err.code(), Code::FailedPrecondition);
         let similar = until("the standard repair and the recurrence counted", || {
-            let mut client = client.clone();
-            let request = authed(
-                pb::SimilarCasesRequest {
-                    ticket_id: again.clone(),
-                    page_size: 5,
-                },
-                &agent,
-            );
+            let (client, agent, again) = (&client, &agent, &again);
             async move {
-                let s = client.similar_cases(request).await.ok()?.into_inner();
+                let s = similar_to(client, agent, again).await?;
                 let first = s.cases.first()?.case.as_ref()?;
                 (first.recurred && !s.standard_repairs.is_empty()).then_some(s)
             }
@@ -563,18 +563,8 @@ async fn earlier_cases_come_first_recurrences_are_flagged_and_scoping_holds() {
         // Once the follower has taken the new call's changes in, their marks are gone and the
         // answer no longer says pending (a mark left behind would say so forever).
         until("the new call no longer pending", || {
-            let mut client = client.clone();
-            let request = authed(
-                pb::SimilarCasesRequest {
-                    ticket_id: again.clone(),
-                    page_size: 5,
-                },
-                &agent,
-            );
-            async move {
-                let s = client.similar_cases(request).await.ok()?.into_inner();
-                (!s.pending).then_some(())
-            }
+            let (client, agent, again) = (&client, &agent, &again);
+            async move { (!similar_to(client, agent, again).await?.pending).then_some(()) }
         })
         .await;
         // The confirmed recurrence reopens the action verified on the earlier case.

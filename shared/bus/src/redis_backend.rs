@@ -87,7 +87,7 @@ impl redis::aio::ConnectionLike for Traced {
 /// A reply slower than this is an error, which the relay, the consumers and the queue retry.
 /// redis-rs's default of 500 ms turned replies slowed by a loaded machine into errors (seen in
 /// a full test run on two busy cores); a Redis that is gone is still noticed within seconds.
-const RESPONSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+const RESPONSE_TIMEOUT: Duration = Duration::from_secs(5);
 
 const NOW_MS: &str =
     "local t = redis.call('TIME') local now = t[1] * 1000 + math.floor(t[2] / 1000)";

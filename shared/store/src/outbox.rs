@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Set,
-    sea_query::{Expr, ExprTrait, OnConflict},
+    sea_query::{Expr, ExprTrait, Func, OnConflict},
 };
 
 use crate::StoreError;
@@ -105,30 +105,23 @@ pub async fn mark_published(conn: &impl ConnectionTrait, ids: &[i64]) -> Result<
     outbox::Entity::update_many()
         .col_expr(Column::PublishedAt, Expr::value(Utc::now()))
         .col_expr(Column::Attempts, Expr::col(Column::Attempts).add(1))
+        // `first` is bound, not written into the text: the statement is prepared once per
+        // connection (a new text each pass cost PostgreSQL a parse and a round trip).
         .col_expr(
             Column::Seq,
-            // `first` is bound, not written into the text: the statement is prepared once per
-            // connection (a new text each pass cost PostgreSQL a parse and a round trip).
-            Expr::cust_with_values(
-                format!(
-                    "COALESCE(seq, (SELECT COALESCE(MAX(o.seq), 0) FROM outbox o) + (id - {}) + 1)",
-                    placeholder(backend)
-                ),
-                [first],
-            ),
+            Func::coalesce([
+                Expr::col(Column::Seq),
+                Expr::cust("(SELECT COALESCE(MAX(o.seq), 0) FROM outbox o)")
+                    .add(Expr::col(Column::Id))
+                    .sub(first)
+                    .add(1),
+            ])
+            .into(),
         )
         .filter(ids_among(backend, ids))
         .exec(conn)
         .await?;
     Ok(())
-}
-
-/// The one value of a custom expression, as `backend` writes a placeholder.
-fn placeholder(backend: sea_orm::DbBackend) -> &'static str {
-    match backend {
-        sea_orm::DbBackend::Postgres => "$1",
-        _ => "?",
-    }
 }
 
 /// `id` is one of `ids`. On PostgreSQL one array parameter, so the statement's text is the same

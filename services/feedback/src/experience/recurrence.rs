@@ -34,7 +34,7 @@ use tantivy::query::{BooleanQuery, Occur, Query};
 use super::cases::{self, outcome};
 use super::index::{CaseDoc, words};
 use super::search::{earlier_than, reasons, size_of, stored, summary, term, words_in};
-use super::{Ready, search_err};
+use super::{Fields, Ready, search_err};
 use crate::engine::{Feedback, db_err};
 use crate::facts::{self, UNDETERMINED};
 
@@ -64,22 +64,25 @@ fn state_value(stored: &str) -> i32 {
     }
 }
 
-/// Whether the project has a resolved case at all: two intersections of two terms, where the
-/// full query builds a union of every word per segment (in a storm of new calls at one
-/// project, that union was most of the follower's work).
+/// A case that was resolved (and so can come back): resolved, or resolved and recurred since.
+fn was_resolved(f: &Fields) -> Box<dyn Query> {
+    Box::new(BooleanQuery::new(vec![
+        (Occur::Should, term(f.outcome, outcome::RESOLVED)),
+        (Occur::Should, term(f.outcome, outcome::RECURRED)),
+    ]))
+}
+
+/// Whether the project has a resolved case at all: a count over two terms and the project's,
+/// where the full query builds a union of every word per segment (in a storm of new calls at
+/// one project, that union was most of the follower's work).
 fn resolved_in_project(ready: &Ready, project_id: &str) -> Result<bool, ApiError> {
     let f = &ready.fields;
-    let searcher = ready.reader.searcher();
-    for outcome in [outcome::RESOLVED, outcome::RECURRED] {
-        let query = BooleanQuery::new(vec![
-            (Occur::Must, term(f.project_id, project_id)),
-            (Occur::Must, term(f.outcome, outcome)),
-        ]);
-        if searcher.search(&query, &Count).map_err(search_err)? > 0 {
-            return Ok(true);
-        }
-    }
-    Ok(false)
+    let query = BooleanQuery::new(vec![
+        (Occur::Must, term(f.project_id, project_id)),
+        (Occur::Must, was_resolved(f)),
+    ]);
+    let found = ready.reader.searcher().search(&query, &Count);
+    Ok(found.map_err(search_err)? > 0)
 }
 
 /// The earlier cases `doc` may repeat, best first, with their scores. Blocking.
@@ -105,13 +108,7 @@ fn candidates(ready: &Ready, doc: &CaseDoc) -> Result<Vec<(f32, CaseDoc)>, ApiEr
         (Occur::MustNot, term(f.ticket_id, &doc.ticket_id)),
         // Only a case that was resolved can come back; as a required clause the few resolved
         // cases of a storm of new ones lead the search, not the words all of them share.
-        (
-            Occur::Must,
-            Box::new(BooleanQuery::new(vec![
-                (Occur::Should, term(f.outcome, outcome::RESOLVED)),
-                (Occur::Should, term(f.outcome, outcome::RECURRED)),
-            ])),
-        ),
+        (Occur::Must, was_resolved(f)),
     ]);
     let searcher = ready.reader.searcher();
     let found = searcher

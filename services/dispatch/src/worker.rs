@@ -265,8 +265,12 @@ pub async fn run_consumer_loop(
     let mut options = ConsumerOptions::new(EVENTS_STREAM, CONSUMER_GROUP, &consumer_name);
     options.wake = published;
     options.min_idle = redelivery;
-    // Small reads, so that the consumers of this group share a burst between them.
-    options.batch = 16;
+    // A storm's events go in reads of up to 64, each one transaction for its site visits:
+    // reads of 16 made four commits where one does, and at 500 tickets/s on two cores the
+    // consumers fell seconds behind the stream, urgent tickets with the rest (the queue
+    // behind them is earliest deadline first, the stream is not). A quiet read takes what
+    // is there, as before.
+    options.batch = 64;
     run_batch_consumer(
         events,
         options,

@@ -1843,3 +1843,45 @@ async fn a_marked_case_is_rebuilt_by_the_facts_worker_even_after_a_crash() {
         until("the facts rebuilt from the mark").await;
     }
 }
+
+#[tokio::test]
+async fn visits_added_at_the_same_moment_each_take_a_number_of_their_own() {
+    for backend in backends() {
+        let mut desk = Desk::open(&backend).await;
+        for id in ["t-lead", "t-crew"] {
+            desk.office.hire(roofer(id, date(2030, 12, 31))).await;
+        }
+        let client = FeedbackServiceClient::new(desk.office.app.channel().await);
+        let agent = desk.office.agent.clone();
+        // Added while the archive's event is still scheduling the case's own visits, and
+        // beside each other: every one must be taken (a number taken meanwhile is retried).
+        let ticket = archived_case(&mut desk).await;
+        let calls = (0..6).map(|i| {
+            let mut client = client.clone();
+            let request = authed(
+                pb::AddVisitRequest {
+                    request_id: format!("same-moment-{i}"),
+                    ticket_id: ticket.clone(),
+                    due_time: Some(to_timestamp(Utc::now() + TimeDelta::days(7 + i))),
+                    agent_id: String::new(),
+                    reason: "the customer asked for a check after the typhoon".into(),
+                },
+                &agent,
+            );
+            async move { client.add_visit(request).await }
+        });
+        let mut numbers = Vec::new();
+        for answer in futures::future::join_all(calls).await {
+            let visit = answer.unwrap().into_inner().visit.unwrap();
+            numbers.push(visit.sequence);
+        }
+        numbers.sort_unstable();
+        numbers.dedup();
+        assert_eq!(
+            numbers.len(),
+            6,
+            "{}: {numbers:?}",
+            desk.office.app.backend.name()
+        );
+    }
+}

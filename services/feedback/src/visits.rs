@@ -20,12 +20,14 @@ use steelcare_proto::feedback::v1 as pb;
 use steelcare_runtime::convert::{from_timestamp, page_size, to_timestamp};
 use steelcare_runtime::handler::{not_found, require};
 use steelcare_runtime::idempotent::Begun;
-use steelcare_runtime::record::{actor_of, audit, emit, envelope, move_case, payload_hash};
+use steelcare_runtime::record::{
+    actor_of, audit, emit, envelope, move_case, payload_hash, retry_aborted,
+};
 use steelcare_runtime::validate::{LONG, Person, SHORT, Violations};
 use steelcare_runtime::{ApiError, RequestContext};
 use steelcare_store::case_records::{self, NewRecord, decode};
 use steelcare_store::entity::{customers, return_visits as rows, visit_policies};
-use steelcare_store::{StoreError, begin_write, page};
+use steelcare_store::{begin_write, page};
 
 use crate::engine::{Case, Feedback, case_precondition, db_err, sees, system};
 use crate::facts::{self, SATISFACTION};
@@ -206,9 +208,17 @@ async fn insert(
     }
     .insert(conn)
     .await
-    .map_err(|err| match StoreError::from(err) {
-        StoreError::Conflict { .. } => ApiError::Aborted(msg!("error-visit-number-taken")),
-        other => other.into(),
+    .map_err(|err| {
+        // The id is new: a unique key taken is the case's visit number, by a visit added or
+        // scheduled at the same moment. The caller takes the next number and tries again.
+        if matches!(
+            err.sql_err(),
+            Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+        ) {
+            ApiError::Aborted(msg!("error-visit-number-taken"))
+        } else {
+            db_err(err)
+        }
     })?;
     Ok(())
 }
@@ -558,13 +568,23 @@ impl Feedback {
         ctx: &RequestContext,
         request: pb::AddVisitRequest,
     ) -> Result<pb::AddVisitResponse, ApiError> {
+        // The visit takes the case's next number; another visit added, or the case's visits
+        // scheduled, at the same moment may take it first: then it takes the one after.
+        retry_aborted(|| self.add_visit_once(ctx, &request)).await
+    }
+
+    async fn add_visit_once(
+        &self,
+        ctx: &RequestContext,
+        request: &pb::AddVisitRequest,
+    ) -> Result<pb::AddVisitResponse, ApiError> {
         require(&ctx.caller, VISIT_STAFF)?;
         let mut v = Violations::default();
         let due = instant(&mut v, "due_time", request.due_time.as_ref(), true);
         let agent_id = v.optional("agent_id", &request.agent_id, SHORT);
         let reason = v.required("reason", &request.reason, LONG);
         let due = v.finish(due)?.unwrap_or_default();
-        let hash = payload_hash(&request, |r| r.request_id.clear());
+        let hash = payload_hash(request, |r| r.request_id.clear());
         let (tx, key) = match self
             .begin(ctx, "AddVisit", &request.request_id, hash)
             .await?

@@ -174,19 +174,20 @@ pub async fn move_case(
     Ok(())
 }
 
-/// Applies an event, again at once when a concurrent change aborted it (a conditional update
-/// lost a race), up to five times, rather than waiting for the bus to redeliver it.
-pub async fn retry_aborted<F, Fut>(mut apply: F) -> Result<(), ApiError>
+/// Applies an event (or a call), again at once when a concurrent change aborted it (a
+/// conditional update or a unique number lost a race), up to five times, rather than waiting
+/// for the bus to redeliver it or failing the caller.
+pub async fn retry_aborted<T, F, Fut>(mut apply: F) -> Result<T, ApiError>
 where
     F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<(), ApiError>>,
+    Fut: std::future::Future<Output = Result<T, ApiError>>,
 {
     let mut attempt = 0;
     loop {
         attempt += 1;
         match apply().await {
             Err(ApiError::Aborted(why)) if attempt < 5 => {
-                tracing::debug!(attempt, %why, "event raced a change; applying it again")
+                tracing::debug!(attempt, %why, "raced a change; applying it again")
             }
             other => return other,
         }

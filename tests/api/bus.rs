@@ -384,6 +384,23 @@ async fn a_gone_consumers_deliveries_are_taken_over_without_waiting_for_the_idle
 }
 
 #[tokio::test]
+async fn looking_for_gone_consumers_on_a_stream_that_is_not_there_says_the_group_is_missing() {
+    for (name, bus, _keep) in buses().await {
+        if name != "redis" {
+            continue;
+        }
+        // A first start, or a stream dropped to be published again: the consumer must see
+        // a missing group (and create it at once), not a failed round it waits a second on.
+        let err = bus
+            .events
+            .claim_from_gone("s-none", "g", "c", Duration::from_millis(300), 10)
+            .await
+            .unwrap_err();
+        assert!(err.is_missing_group(), "{err}");
+    }
+}
+
+#[tokio::test]
 async fn redis_reports_a_lost_epoch_once_and_what_every_group_has_handled() {
     for (name, bus, _keep) in buses().await {
         let events = bus.events.clone();

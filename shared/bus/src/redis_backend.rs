@@ -319,12 +319,24 @@ impl EventStream for RedisBus {
     ) -> Result<Vec<Delivery>, BusError> {
         let key = self.stream_key(stream);
         let mut conn = self.conn.clone();
-        let consumers: Value = redis::cmd("XINFO")
+        let consumers: Value = match redis::cmd("XINFO")
             .arg("CONSUMERS")
             .arg(&key)
             .arg(group)
             .query_async(&mut conn)
-            .await?;
+            .await
+        {
+            Ok(consumers) => consumers,
+            // No stream (a first start, or the relay dropped it to publish again): no group
+            // either, and the consumer creates it at once, as after NOGROUP.
+            Err(err) if err.detail() == Some("no such key") => {
+                return Err(BusError::NoGroup {
+                    stream: stream.to_owned(),
+                    group: group.to_owned(),
+                });
+            }
+            Err(err) => return Err(err.into()),
+        };
         let Value::Array(consumers) = consumers else {
             return Ok(Vec::new());
         };

@@ -319,8 +319,20 @@ async function resolvePhase() {
 
 /** Picks the `index`-th option of the multiple select `testId` (which stays open) and closes it. */
 async function pickOneOfMany(page, testId, index) {
-  await page.getByTestId(testId).click();
-  await page.locator(".ant-select-dropdown:not(.ant-select-dropdown-hidden)").last().locator(".ant-select-item-option").nth(index).click();
+  // Until the field shows it chosen: under the full suite's load the option's click was
+  // lost once, and the technician was refused for want of a skill. The option is clicked
+  // only while it is not selected (a second click would take it off again).
+  const chosen = page.locator(".ant-form-item", { has: page.getByTestId(testId) }).locator(".ant-select-selection-item").first();
+  await eventually(async () => {
+    const open = page.locator(".ant-select-dropdown:not(.ant-select-dropdown-hidden)").last();
+    if (!(await open.isVisible())) {
+      await page.getByTestId(testId).click();
+      await open.waitFor({ timeout: 3_000 }).catch(() => {});
+    }
+    const option = open.locator(".ant-select-item-option").nth(index);
+    if ((await option.isVisible()) && !(await option.getAttribute("class")).includes("ant-select-item-option-selected")) await option.click();
+    return chosen.isVisible();
+  }, `an option of ${testId} chosen`);
   await page.keyboard.press("Escape");
 }
 

@@ -85,6 +85,39 @@ pub async fn event(
     Ok(())
 }
 
+/// The row of offer number `seq` of `row` to `technician_id`, made `now`, open until `expires`.
+fn offer_row(
+    row: &assignments::Model,
+    seq: i32,
+    technician_id: &str,
+    ranking: &RankingRecord,
+    manual: bool,
+    now: DateTime<Utc>,
+    expires: DateTime<Utc>,
+) -> assignment_offers::ActiveModel {
+    assignment_offers::ActiveModel {
+        assignment_id: Set(row.id.clone()),
+        seq: Set(seq),
+        technician_id: Set(technician_id.to_owned()),
+        state: Set(state::OFFERED.to_owned()),
+        ranking: Set(to_json(ranking)),
+        manual: Set(manual),
+        offered_at_ms: Set(ms(now)),
+        expires_at_ms: Set(ms(expires)),
+        responded_at_ms: Set(None),
+        reason: Set(String::new()),
+    }
+}
+
+/// The event of an offer of `row` to `technician_id`, open until `expires`.
+fn offered(row: &assignments::Model, technician_id: &str, expires: DateTime<Utc>) -> Payload {
+    Payload::AssignmentOffered(events::AssignmentOffered {
+        assignment_id: row.id.clone(),
+        technician_id: technician_id.to_owned(),
+        expire_time: Some(to_timestamp(expires)),
+    })
+}
+
 /// A new waiting assignment of a ticket at `project`'s site, carrying the current trace.
 fn new_assignment(
     ticket_id: &str,
@@ -426,6 +459,40 @@ impl Dispatcher {
         now: DateTime<Utc>,
     ) -> Result<OfferResult, ApiError> {
         let expires = now + self.offer_timeout(row);
+        let claimed = self
+            .claim_offer(tx, row, technician_id, ranking, manual, expires)
+            .await?;
+        if claimed != OfferResult::Made {
+            return Ok(claimed);
+        }
+        let seq = store::next_offer_seq(tx, &row.id).await?;
+        offer_row(row, seq, technician_id, ranking, manual, now, expires)
+            .insert(tx)
+            .await
+            .map_err(db_err)?;
+        event(
+            tx,
+            actor,
+            &row.ticket_id,
+            offered(row, technician_id, expires),
+        )
+        .await?;
+        Ok(OfferResult::Made)
+    }
+
+    /// The guarded half of an offer: the technician's place reserved (a dispatcher's manual
+    /// offer counts it whatever the capacity) and the assignment moved to offered, each one
+    /// conditional update. `Changed` leaves the reservation for the caller to give back or
+    /// drop with the transaction; the offer's row and event are the caller's to write.
+    async fn claim_offer(
+        &self,
+        tx: &DatabaseTransaction,
+        row: &assignments::Model,
+        technician_id: &str,
+        ranking: &RankingRecord,
+        manual: bool,
+        expires: DateTime<Utc>,
+    ) -> Result<OfferResult, ApiError> {
         if manual {
             store::count_offer(tx, technician_id, 1).await?;
         } else if !store::reserve_offer(tx, technician_id).await? {
@@ -453,38 +520,11 @@ impl Dispatcher {
                 .filter(assignments::Column::State.eq(row.state.as_str())),
         )
         .await?;
-        if !updated {
-            // The caller drops the transaction, and the reservation with it.
-            return Ok(OfferResult::Changed);
-        }
-        let seq = store::next_offer_seq(tx, &row.id).await?;
-        assignment_offers::ActiveModel {
-            assignment_id: Set(row.id.clone()),
-            seq: Set(seq),
-            technician_id: Set(technician_id.to_owned()),
-            state: Set(state::OFFERED.to_owned()),
-            ranking: Set(to_json(ranking)),
-            manual: Set(manual),
-            offered_at_ms: Set(ms(now)),
-            expires_at_ms: Set(ms(expires)),
-            responded_at_ms: Set(None),
-            reason: Set(String::new()),
-        }
-        .insert(tx)
-        .await
-        .map_err(db_err)?;
-        event(
-            tx,
-            actor,
-            &row.ticket_id,
-            Payload::AssignmentOffered(events::AssignmentOffered {
-                assignment_id: row.id.clone(),
-                technician_id: technician_id.to_owned(),
-                expire_time: Some(to_timestamp(expires)),
-            }),
-        )
-        .await?;
-        Ok(OfferResult::Made)
+        Ok(if updated {
+            OfferResult::Made
+        } else {
+            OfferResult::Changed
+        })
     }
 
     /// Takes an open offer back: the technician declined (`DECLINED`), it timed out

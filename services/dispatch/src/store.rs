@@ -379,15 +379,38 @@ pub async fn next_offer_seq(
     conn: &impl ConnectionTrait,
     assignment_id: &str,
 ) -> Result<i32, ApiError> {
-    let max: Option<Option<i32>> = assignment_offers::Entity::find()
+    Ok(next_offer_seqs(conn, &[assignment_id])
+        .await?
+        .remove(assignment_id)
+        .unwrap_or(1))
+}
+
+/// The next offer number of each of `assignment_ids` (1 for one without offers), in one query.
+pub async fn next_offer_seqs(
+    conn: &impl ConnectionTrait,
+    assignment_ids: &[&str],
+) -> Result<HashMap<String, i32>, ApiError> {
+    let mut next: HashMap<String, i32> = assignment_ids
+        .iter()
+        .map(|id| ((*id).to_owned(), 1))
+        .collect();
+    if assignment_ids.is_empty() {
+        return Ok(next);
+    }
+    let found: Vec<(String, Option<i32>)> = assignment_offers::Entity::find()
         .select_only()
+        .column(assignment_offers::Column::AssignmentId)
         .column_as(Expr::col(assignment_offers::Column::Seq).max(), "m")
-        .filter(assignment_offers::Column::AssignmentId.eq(assignment_id))
+        .filter(assignment_offers::Column::AssignmentId.is_in(assignment_ids.iter().copied()))
+        .group_by(assignment_offers::Column::AssignmentId)
         .into_tuple()
-        .one(conn)
+        .all(conn)
         .await
         .map_err(db)?;
-    Ok(max.flatten().unwrap_or(0) + 1)
+    for (id, max) in found {
+        next.insert(id, max.unwrap_or(0) + 1);
+    }
+    Ok(next)
 }
 
 /// Closes the open offer of an assignment with `outcome`.

@@ -5,7 +5,7 @@
 //! on, a technician who filled up meanwhile) goes by the single path, so the outcome is the
 //! single path's; only the number of statements and commits changes.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::OnConflict;
@@ -16,12 +16,13 @@ use steelcare_i18n::Msg;
 use steelcare_runtime::ApiError;
 use steelcare_runtime::metrics::{OfferOutcome, record_offer};
 use steelcare_runtime::record::{emit_all, envelope};
-use steelcare_store::entity::assignments;
+use steelcare_store::entity::{assignment_offers, assignments, technicians};
 use steelcare_store::{begin_write, processed};
 use tracing::Instrument;
 
 use super::{
-    Dispatcher, JobOutcome, OfferResult, db_err, escalated, ms, new_assignment, requested, system,
+    Dispatcher, JobOutcome, OfferResult, db_err, escalated, ms, new_assignment, offer_row, offered,
+    requested, system,
 };
 use crate::matching::{self, Job};
 use crate::records::{RankingRecord, state};
@@ -237,14 +238,7 @@ impl Dispatcher {
         let written = async {
             let tx = begin_write(&self.db).await.map_err(db_err)?;
             let mut outcomes = self.escalate_all(&tx, rows, plans, now).await?;
-            for (((row, span), plan), outcome) in rows.iter().zip(plans).zip(&mut outcomes) {
-                if let Ok(Plan::Offer(best)) = plan {
-                    *outcome = self
-                        .offer_best(&tx, row, best, now)
-                        .instrument(span.clone())
-                        .await?;
-                }
-            }
+            self.offer_all(&tx, rows, plans, &mut outcomes, now).await?;
             tx.commit().await.map_err(db_err)?;
             Ok::<_, ApiError>(outcomes)
         }
@@ -311,37 +305,101 @@ impl Dispatcher {
         Ok(outcomes)
     }
 
-    /// A job's offer to the best-ranked technician in the burst's transaction; `None` when
-    /// it is left to the single path (nothing of it written): the technician, read again,
-    /// is no longer free.
-    async fn offer_best(
+    /// The offers of a burst, each to its best-ranked technician. Each place is reserved and
+    /// each assignment moved to offered by a conditional update of its own (the guards against
+    /// overbooking and against a changed row); the technicians are read, the offers numbered
+    /// and their rows and events written once for the burst. Sets the outcome of each offer
+    /// made, or `Retry` for a row that changed (its reservation given back); one whose
+    /// technician is no longer free is left `None`, to the single path, nothing of it written.
+    async fn offer_all(
         &self,
         tx: &DatabaseTransaction,
-        row: &assignments::Model,
-        best: &Ranked,
+        rows: &[(assignments::Model, tracing::Span)],
+        plans: &[Result<Plan, ApiError>],
+        outcomes: &mut [Option<JobOutcome>],
         now: DateTime<Utc>,
-    ) -> Result<Option<JobOutcome>, ApiError> {
-        let current = store::technician(tx, &best.technician_id).await?;
-        if !current.as_ref().is_some_and(|t| self.is_free(t)) {
-            return Ok(None);
+    ) -> Result<(), ApiError> {
+        let offers: Vec<(usize, &Ranked)> = (plans.iter().enumerate())
+            .filter_map(|(i, plan)| match plan {
+                Ok(Plan::Offer(best)) => Some((i, best)),
+                _ => None,
+            })
+            .collect();
+        if offers.is_empty() {
+            return Ok(());
         }
-        let ranking = RankingRecord {
-            ranked: Some(best.clone()),
-            notes: Vec::new(),
-        };
-        Ok(
-            match self
-                .offer_in(tx, row, &best.technician_id, &ranking, false, system(), now)
-                .await?
+        let mut ids: Vec<String> = offers
+            .iter()
+            .map(|(_, b)| b.technician_id.clone())
+            .collect();
+        ids.sort();
+        ids.dedup();
+        let current: HashMap<String, technicians::Model> = store::technicians_by_id(tx, &ids)
+            .await?
+            .into_iter()
+            .map(|t| (t.id.clone(), t))
+            .collect();
+        let mut made = Vec::with_capacity(offers.len());
+        for (i, best) in offers {
+            let (row, span) = &rows[i];
+            if !current
+                .get(&best.technician_id)
+                .is_some_and(|t| self.is_free(t))
             {
-                OfferResult::Made => Some(JobOutcome::Offered(best.technician_id.clone())),
+                continue;
+            }
+            let ranking = RankingRecord {
+                ranked: Some(best.clone()),
+                notes: Vec::new(),
+            };
+            let expires = now + self.offer_timeout(row);
+            let claimed = self
+                .claim_offer(tx, row, &best.technician_id, &ranking, false, expires)
+                .instrument(span.clone())
+                .await?;
+            match claimed {
+                OfferResult::Made => made.push((i, best, ranking, expires)),
                 OfferResult::Changed => {
                     // The place reserved for it is given back in the same transaction.
                     store::count_offer(tx, &best.technician_id, -1).await?;
-                    Some(JobOutcome::Retry)
+                    outcomes[i] = Some(JobOutcome::Retry);
                 }
-                OfferResult::Full => None,
-            },
-        )
+                OfferResult::Full => {}
+            }
+        }
+        if made.is_empty() {
+            return Ok(());
+        }
+        let assignment_ids: Vec<&str> = made.iter().map(|(i, ..)| rows[*i].0.id.as_str()).collect();
+        let seqs = store::next_offer_seqs(tx, &assignment_ids).await?;
+        let mut offer_rows = Vec::with_capacity(made.len());
+        let mut envelopes = Vec::with_capacity(made.len());
+        for (i, best, ranking, expires) in &made {
+            let (row, span) = &rows[*i];
+            let seq = seqs.get(&row.id).copied().unwrap_or(1);
+            offer_rows.push(offer_row(
+                row,
+                seq,
+                &best.technician_id,
+                ranking,
+                false,
+                now,
+                *expires,
+            ));
+            envelopes.push(span.in_scope(|| {
+                envelope(
+                    system(),
+                    Some(&row.ticket_id),
+                    offered(row, &best.technician_id, *expires),
+                )
+            }));
+            outcomes[*i] = Some(JobOutcome::Offered(best.technician_id.clone()));
+        }
+        assignment_offers::Entity::insert_many(offer_rows)
+            .exec_without_returning(tx)
+            .await
+            .map_err(db_err)?;
+        emit_all(tx, EVENTS_STREAM, envelopes).await?;
+        Ok(())
     }
 }

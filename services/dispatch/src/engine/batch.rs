@@ -305,12 +305,10 @@ impl Dispatcher {
         Ok(outcomes)
     }
 
-    /// The offers of a burst, each to its best-ranked technician. Each place is reserved and
-    /// each assignment moved to offered by a conditional update of its own (the guards against
-    /// overbooking and against a changed row); the technicians are read, the offers numbered
-    /// and their rows and events written once for the burst. Sets the outcome of each offer
-    /// made, or `Retry` for a row that changed (its reservation given back); one whose
-    /// technician is no longer free is left `None`, to the single path, nothing of it written.
+    /// The offers of a burst, each to its best-ranked technician: claimed one by one
+    /// ([`Dispatcher::claim_all`]), then numbered and written together. Sets the outcome of
+    /// each offer made, or `Retry` for a row that changed; one whose technician is no longer
+    /// free is left `None`, to the single path, nothing of it written.
     async fn offer_all(
         &self,
         tx: &DatabaseTransaction,
@@ -328,8 +326,57 @@ impl Dispatcher {
         if offers.is_empty() {
             return Ok(());
         }
-        let mut ids: Vec<String> = offers
-            .iter()
+        let made = self.claim_all(tx, rows, offers, outcomes, now).await?;
+        if made.is_empty() {
+            return Ok(());
+        }
+        let assignment_ids: Vec<&str> = made.iter().map(|c| rows[c.at].0.id.as_str()).collect();
+        let seqs = store::next_offer_seqs(tx, &assignment_ids).await?;
+        let mut offer_rows = Vec::with_capacity(made.len());
+        let mut envelopes = Vec::with_capacity(made.len());
+        for claimed in &made {
+            let (row, span) = &rows[claimed.at];
+            let technician_id = &claimed.best.technician_id;
+            let seq = seqs.get(&row.id).copied().unwrap_or(1);
+            offer_rows.push(offer_row(
+                row,
+                seq,
+                technician_id,
+                &claimed.ranking,
+                false,
+                now,
+                claimed.expires,
+            ));
+            envelopes.push(span.in_scope(|| {
+                envelope(
+                    system(),
+                    Some(&row.ticket_id),
+                    offered(row, technician_id, claimed.expires),
+                )
+            }));
+            outcomes[claimed.at] = Some(JobOutcome::Offered(technician_id.clone()));
+        }
+        assignment_offers::Entity::insert_many(offer_rows)
+            .exec_without_returning(tx)
+            .await
+            .map_err(db_err)?;
+        emit_all(tx, EVENTS_STREAM, envelopes).await?;
+        Ok(())
+    }
+
+    /// Claims each offer of a burst (`at` its row): the technicians are read once; each
+    /// place is reserved and each assignment moved to offered by a conditional update of its
+    /// own, the guards against overbooking and against a changed row. A row that changed gets
+    /// `Retry` and its reservation back. Answers the offers claimed.
+    async fn claim_all<'r>(
+        &self,
+        tx: &DatabaseTransaction,
+        rows: &[(assignments::Model, tracing::Span)],
+        offers: Vec<(usize, &'r Ranked)>,
+        outcomes: &mut [Option<JobOutcome>],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Claimed<'r>>, ApiError> {
+        let mut ids: Vec<String> = (offers.iter())
             .map(|(_, b)| b.technician_id.clone())
             .collect();
         ids.sort();
@@ -340,12 +387,10 @@ impl Dispatcher {
             .map(|t| (t.id.clone(), t))
             .collect();
         let mut made = Vec::with_capacity(offers.len());
-        for (i, best) in offers {
-            let (row, span) = &rows[i];
-            if !current
-                .get(&best.technician_id)
-                .is_some_and(|t| self.is_free(t))
-            {
+        for (at, best) in offers {
+            let (row, span) = &rows[at];
+            let free = current.get(&best.technician_id);
+            if !free.is_some_and(|t| self.is_free(t)) {
                 continue;
             }
             let ranking = RankingRecord {
@@ -358,48 +403,29 @@ impl Dispatcher {
                 .instrument(span.clone())
                 .await?;
             match claimed {
-                OfferResult::Made => made.push((i, best, ranking, expires)),
+                OfferResult::Made => made.push(Claimed {
+                    at,
+                    best,
+                    ranking,
+                    expires,
+                }),
                 OfferResult::Changed => {
                     // The place reserved for it is given back in the same transaction.
                     store::count_offer(tx, &best.technician_id, -1).await?;
-                    outcomes[i] = Some(JobOutcome::Retry);
+                    outcomes[at] = Some(JobOutcome::Retry);
                 }
                 OfferResult::Full => {}
             }
         }
-        if made.is_empty() {
-            return Ok(());
-        }
-        let assignment_ids: Vec<&str> = made.iter().map(|(i, ..)| rows[*i].0.id.as_str()).collect();
-        let seqs = store::next_offer_seqs(tx, &assignment_ids).await?;
-        let mut offer_rows = Vec::with_capacity(made.len());
-        let mut envelopes = Vec::with_capacity(made.len());
-        for (i, best, ranking, expires) in &made {
-            let (row, span) = &rows[*i];
-            let seq = seqs.get(&row.id).copied().unwrap_or(1);
-            offer_rows.push(offer_row(
-                row,
-                seq,
-                &best.technician_id,
-                ranking,
-                false,
-                now,
-                *expires,
-            ));
-            envelopes.push(span.in_scope(|| {
-                envelope(
-                    system(),
-                    Some(&row.ticket_id),
-                    offered(row, &best.technician_id, *expires),
-                )
-            }));
-            outcomes[*i] = Some(JobOutcome::Offered(best.technician_id.clone()));
-        }
-        assignment_offers::Entity::insert_many(offer_rows)
-            .exec_without_returning(tx)
-            .await
-            .map_err(db_err)?;
-        emit_all(tx, EVENTS_STREAM, envelopes).await?;
-        Ok(())
+        Ok(made)
     }
+}
+
+/// An offer of a burst claimed: its row's place in the burst, the technician ranked best, the
+/// ranking record and the offer's expiry.
+struct Claimed<'r> {
+    at: usize,
+    best: &'r Ranked,
+    ranking: RankingRecord,
+    expires: DateTime<Utc>,
 }

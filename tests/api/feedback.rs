@@ -1845,7 +1845,7 @@ async fn a_marked_case_is_rebuilt_by_the_facts_worker_even_after_a_crash() {
 }
 
 #[tokio::test]
-async fn visits_added_at_the_same_moment_each_take_a_number_of_their_own() {
+async fn visits_added_at_the_same_moment_each_take_a_number_of_their_own_and_the_policys_follow() {
     for backend in backends() {
         let mut desk = Desk::open(&backend).await;
         for id in ["t-lead", "t-crew"] {
@@ -1877,11 +1877,35 @@ async fn visits_added_at_the_same_moment_each_take_a_number_of_their_own() {
         }
         numbers.sort_unstable();
         numbers.dedup();
-        assert_eq!(
-            numbers.len(),
-            6,
-            "{}: {numbers:?}",
-            desk.office.app.backend.name()
-        );
+        let name = desk.office.app.backend.name();
+        assert_eq!(numbers.len(), 6, "{name}: {numbers:?}");
+        // And the customer's own visits (the default policy: 1, 3 and 6 months) still come,
+        // numbered after the ones added first.
+        let mut reader = client.clone();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let visits = reader
+                .list_visits(authed(
+                    pb::ListVisitsRequest {
+                        ticket_id: ticket.clone(),
+                    },
+                    &agent,
+                ))
+                .await
+                .unwrap()
+                .into_inner()
+                .visits;
+            let mut all: Vec<i32> = visits.iter().map(|v| v.sequence).collect();
+            all.sort_unstable();
+            if all.len() == 9 {
+                assert_eq!(all, (1..=9).collect::<Vec<_>>(), "{name}");
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{name}: the policy's visits never came: {all:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 }

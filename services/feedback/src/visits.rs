@@ -119,22 +119,17 @@ pub async fn offsets_of(
         .unwrap_or_else(|| DEFAULT_OFFSETS.to_vec()))
 }
 
-/// Schedules the visits of an archived case once (a case with visits is left alone): the
-/// customer's offsets after the accepted round, or after archiving for a case that ended
-/// without a repair. Returns the visit ids.
+/// Schedules the visits of an archived case (once: its caller runs once per archive, under
+/// the event's processed key): the customer's offsets after the accepted round, or after
+/// archiving for a case that ended without a repair. A visit added by hand before them (in
+/// the moment between the archive and this) keeps its number, and these follow it. Returns
+/// the visit ids.
 pub async fn schedule(
     conn: &impl ConnectionTrait,
     feedback: &Feedback,
     case: &Case,
 ) -> Result<Vec<String>, ApiError> {
-    let existing = rows::Entity::find()
-        .filter(rows::Column::TicketId.eq(&case.id))
-        .one(conn)
-        .await
-        .map_err(db_err)?;
-    if existing.is_some() {
-        return Ok(Vec::new());
-    }
+    let first = last_sequence(conn, &case.id).await?.unwrap_or(0) + 1;
     let facts = steelcare_store::entity::case_facts::Entity::find_by_id(&case.id)
         .one(conn)
         .await
@@ -172,7 +167,7 @@ pub async fn schedule(
         let visit = pb::Visit {
             visit_id: id.clone(),
             ticket_id: case.id.clone(),
-            sequence: i as i32 + 1,
+            sequence: first + i as i32,
             due_time: Some(to_timestamp(due)),
             agent_id: agent.clone(),
             team: feedback.config.team.clone(),

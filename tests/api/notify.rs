@@ -1018,9 +1018,13 @@ async fn the_customer_hears_of_the_plan_the_survey_and_a_visit_falling_due_and_t
             codes.sort();
             codes
         };
-        until("the customer's reminder", || {
-            let due = codes().contains(&"SMS_700".to_owned());
-            async move { due.then_some(()) }
+        // The reminder (found by the periodic look) may come before the survey's text (the
+        // consumer's, of an earlier event) on a loaded machine: wait for all three.
+        until("the plan's, the survey's and the reminder's texts", || {
+            let all = ["SMS_600", "SMS_700", "SMS_800"]
+                .iter()
+                .all(|code| codes().contains(&(*code).to_owned()));
+            async move { all.then_some(()) }
         })
         .await;
         // Several looks later: one reminder each (the visits months away are not announced);

@@ -1478,25 +1478,7 @@ async fn declining_visits_cancels_them_and_closes_the_case() {
         let mut client = FeedbackServiceClient::new(desk.office.app.channel().await);
         let agent = desk.office.agent.clone();
         let ticket = archived_case(&mut desk).await;
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        let visits = loop {
-            let visits = client
-                .list_visits(authed(
-                    pb::ListVisitsRequest {
-                        ticket_id: ticket.clone(),
-                    },
-                    &agent,
-                ))
-                .await
-                .unwrap()
-                .into_inner()
-                .visits;
-            if visits.len() == 3 {
-                break visits;
-            }
-            assert!(tokio::time::Instant::now() < deadline, "{visits:?}");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        };
+        let visits = visits_when(&client, &ticket, &agent, 3).await;
         let err = client
             .decline_visits(authed(
                 pb::DeclineVisitsRequest {
@@ -1881,31 +1863,38 @@ async fn visits_added_at_the_same_moment_each_take_a_number_of_their_own_and_the
         assert_eq!(numbers.len(), 6, "{name}: {numbers:?}");
         // And the customer's own visits (the default policy: 1, 3 and 6 months) still come,
         // numbered after the ones added first.
-        let mut reader = client.clone();
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        loop {
-            let visits = reader
-                .list_visits(authed(
-                    pb::ListVisitsRequest {
-                        ticket_id: ticket.clone(),
-                    },
-                    &agent,
-                ))
-                .await
-                .unwrap()
-                .into_inner()
-                .visits;
-            let mut all: Vec<i32> = visits.iter().map(|v| v.sequence).collect();
-            all.sort_unstable();
-            if all.len() == 9 {
-                assert_eq!(all, (1..=9).collect::<Vec<_>>(), "{name}");
-                break;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "{name}: the policy's visits never came: {all:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
+        let visits = visits_when(&client, &ticket, &agent, 9).await;
+        let mut all: Vec<i32> = visits.iter().map(|v| v.sequence).collect();
+        all.sort_unstable();
+        assert_eq!(all, (1..=9).collect::<Vec<_>>(), "{name}");
+    }
+}
+
+/// The case's visits once there are `count` of them, as `agent` lists them (within 10 s).
+async fn visits_when(
+    client: &FeedbackServiceClient<Channel>,
+    ticket: &str,
+    agent: &str,
+    count: usize,
+) -> Vec<pb::Visit> {
+    let mut client = client.clone();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let visits = client
+            .list_visits(authed(
+                pb::ListVisitsRequest {
+                    ticket_id: ticket.to_owned(),
+                },
+                agent,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .visits;
+        if visits.len() == count {
+            return visits;
         }
+        assert!(tokio::time::Instant::now() < deadline, "{visits:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }

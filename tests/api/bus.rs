@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sea_orm_migration::MigratorTrait;
-use steelcare_bus::{Bus, DispatchQueue};
+use steelcare_bus::{Bus, ClaimedJob, DispatchQueue, QueueJob};
 use steelcare_store::Migrator;
 use steelcare_tests::{
     FreshDatabase, fresh_postgres, fresh_sqlite, postgres_url, redis_url, unique_prefix,
@@ -294,6 +294,97 @@ async fn release_requeues_with_a_new_score_and_extend_keeps_the_lease() {
 }
 
 #[tokio::test]
+async fn jobs_go_in_claimed_and_acked_many_at_a_time_as_one_at_a_time_would() {
+    for (name, bus, _keep) in buses().await {
+        let q = bus.queue.clone();
+        assert!(q.enqueue("q6", "queued", b"Q", 25).await.unwrap(), "{name}");
+        let jobs = [
+            ("e", 50),
+            ("b", 20),
+            ("queued", 1),
+            ("a", 20),
+            ("e", 5),
+            ("c", 30),
+        ];
+        let jobs: Vec<QueueJob> = (jobs.iter())
+            .map(|(id, score)| QueueJob {
+                job_id: id,
+                payload: id.as_bytes(),
+                score: *score,
+            })
+            .collect();
+        assert_eq!(
+            q.enqueue_all("q6", &jobs).await.unwrap(),
+            vec![true, true, false, true, false, true],
+            "{name}: a job queued already, or given twice, is added once"
+        );
+        assert_eq!(q.len("q6").await.unwrap(), 5, "{name}");
+        let short = Duration::from_millis(200);
+        let first = q.claim_up_to("q6", short, 3).await.unwrap();
+        let ids = |jobs: &[ClaimedJob]| -> Vec<(String, i64, u32)> {
+            (jobs.iter())
+                .map(|j| (j.job_id.clone(), j.score, j.attempts))
+                .collect()
+        };
+        assert_eq!(
+            ids(&first),
+            vec![
+                ("a".to_owned(), 20, 1),
+                ("b".to_owned(), 20, 1),
+                ("queued".to_owned(), 25, 1)
+            ],
+            "{name}: earliest score first, ties by id, the first payload kept"
+        );
+        assert_eq!(first[2].payload, b"Q", "{name}");
+        let rest = q
+            .claim_up_to("q6", Duration::from_secs(30), 10)
+            .await
+            .unwrap();
+        assert_eq!(
+            ids(&rest),
+            vec![("c".to_owned(), 30, 1), ("e".to_owned(), 50, 1)],
+            "{name}"
+        );
+        assert!(
+            (q.claim_up_to("q6", Duration::from_secs(30), 10).await)
+                .unwrap()
+                .is_empty(),
+            "{name}: a held job claimed again"
+        );
+        // The first claim's leases run out: its jobs come back to the next claim.
+        tokio::time::sleep(Duration::from_millis(350)).await;
+        let again = q
+            .claim_up_to("q6", Duration::from_secs(30), 10)
+            .await
+            .unwrap();
+        assert_eq!(
+            ids(&again),
+            vec![
+                ("a".to_owned(), 20, 2),
+                ("b".to_owned(), 20, 2),
+                ("queued".to_owned(), 25, 2)
+            ],
+            "{name}"
+        );
+        let acks = [
+            ("a", again[0].lease_token.as_str()),
+            ("b", first[1].lease_token.as_str()),
+            ("c", rest[0].lease_token.as_str()),
+            ("nothing", rest[0].lease_token.as_str()),
+            ("e", "not-the-token"),
+        ];
+        assert_eq!(
+            q.ack_all("q6", &acks).await.unwrap(),
+            vec![true, false, true, false, false],
+            "{name}: only a job held under its token is removed"
+        );
+        assert_eq!(q.len("q6").await.unwrap(), 3, "{name}");
+        assert!(!q.contains("q6", "a").await.unwrap(), "{name}");
+        assert!(q.contains("q6", "b").await.unwrap(), "{name}");
+    }
+}
+
+#[tokio::test]
 async fn concurrent_workers_never_claim_the_same_job() {
     for (name, bus, _keep) in buses().await {
         let q: Arc<dyn DispatchQueue> = bus.queue.clone();
@@ -303,14 +394,19 @@ async fn concurrent_workers_never_claim_the_same_job() {
                 .unwrap();
         }
         let mut workers = Vec::new();
-        for _ in 0..8 {
+        // Half claim one job at a time, half five at once.
+        for worker in 0..8 {
             let q = q.clone();
+            let batch = if worker % 2 == 0 { 1 } else { 5 };
             workers.push(tokio::spawn(async move {
                 let mut mine = Vec::new();
-                while let Some(job) = q.claim("q4", Duration::from_secs(30)).await.unwrap() {
-                    mine.push(job.job_id);
+                loop {
+                    let jobs = (q.claim_up_to("q4", Duration::from_secs(30), batch).await).unwrap();
+                    if jobs.is_empty() {
+                        break mine;
+                    }
+                    mine.extend(jobs.into_iter().map(|job| job.job_id));
                 }
-                mine
             }));
         }
         let mut all = Vec::new();

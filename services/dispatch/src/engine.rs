@@ -15,7 +15,7 @@ use steelcare_runtime::metrics::{OfferOutcome, record_offer};
 use chrono::{DateTime, TimeDelta, Utc};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, Set};
-use steelcare_bus::{DispatchQueue, EVENTS_STREAM};
+use steelcare_bus::{DispatchQueue, EVENTS_STREAM, QueueJob};
 use steelcare_domain::dispatch::retry_backoff;
 use steelcare_domain::{CaseState, ProblemCategory, SeverityTier};
 use steelcare_i18n::{Locale, Msg, Said, msg};
@@ -39,6 +39,10 @@ pub use batch::VisitRequest;
 
 /// The dispatch queue's name.
 pub const QUEUE: &str = "dispatch";
+
+/// Jobs a queue worker claims at once: in a storm, one transaction and one read of the field
+/// for all of them; when the queue holds one job, that one alone, at once.
+pub const JOBS_PER_CLAIM: usize = 16;
 
 /// How long after a change the reconciler leaves a waiting row to the path that changed it.
 const SETTLE_MS: i64 = 2_000;
@@ -362,11 +366,42 @@ impl Dispatcher {
     /// Queues a waiting assignment after its commit; one already queued (a revision) takes
     /// its new place.
     pub async fn queue_waiting(&self, row: &assignments::Model) {
-        if row.state != state::WAITING || self.enqueue(row).await {
+        self.queue_all_waiting(&[row]).await;
+    }
+
+    /// [`Dispatcher::queue_waiting`] for several rows, in one call to the queue; wakes as
+    /// many idle workers as the jobs need.
+    pub async fn queue_all_waiting(&self, rows: &[&assignments::Model]) {
+        let waiting: Vec<&assignments::Model> = (rows.iter().copied())
+            .filter(|row| row.state == state::WAITING)
+            .collect();
+        if waiting.is_empty() {
             return;
         }
-        if let Err(err) = self.queue.rescore(QUEUE, &row.id, row.score).await {
-            tracing::warn!(assignment_id = %row.id, error = %err, "cannot move the job to its new place in the queue");
+        let jobs: Vec<QueueJob> = (waiting.iter())
+            .map(|row| QueueJob {
+                job_id: &row.id,
+                payload: row.ticket_id.as_bytes(),
+                score: row.score,
+            })
+            .collect();
+        let added = match self.queue.enqueue_all(QUEUE, &jobs).await {
+            Ok(added) => added,
+            Err(err) => {
+                tracing::warn!(jobs = jobs.len(), error = %err, "enqueue failed; the reconciler will restore the jobs");
+                return;
+            }
+        };
+        for _ in 0..jobs.len().div_ceil(JOBS_PER_CLAIM) {
+            self.work.notify_one();
+        }
+        for (row, added) in waiting.into_iter().zip(added) {
+            if added {
+                continue;
+            }
+            if let Err(err) = self.queue.rescore(QUEUE, &row.id, row.score).await {
+                tracing::warn!(assignment_id = %row.id, error = %err, "cannot move the job to its new place in the queue");
+            }
         }
     }
 

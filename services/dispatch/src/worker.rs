@@ -25,7 +25,7 @@ use steelcare_store::{StoreError, processed};
 use tokio::sync::watch;
 use tracing::Instrument;
 
-use crate::engine::{Dispatcher, JobOutcome, QUEUE, VisitRequest};
+use crate::engine::{Dispatcher, JOBS_PER_CLAIM, JobOutcome, QUEUE, VisitRequest};
 use crate::records::state;
 use crate::store;
 use steelcare_store::entity::assignments;
@@ -283,26 +283,14 @@ pub async fn run_consumer_loop(
     .await;
 }
 
-/// Jobs a queue worker claims at once: in a storm, one transaction and one read of the field
-/// for all of them; when the queue holds one job, that one alone, at once.
-pub const JOBS_PER_CLAIM: usize = 16;
-
-/// Claims up to [`JOBS_PER_CLAIM`] jobs and handles them; returns whether there was one.
+/// Claims up to [`JOBS_PER_CLAIM`] jobs and handles them; returns whether there was one. The
+/// claim is one call to the queue, and so are the acks of the jobs done.
 pub async fn work_once(dispatcher: &Dispatcher) -> Result<bool, ApiError> {
     let lease = dispatcher.config.settings.lease;
-    let mut jobs = Vec::new();
-    while jobs.len() < JOBS_PER_CLAIM {
-        match dispatcher.queue.claim(QUEUE, lease).await {
-            Ok(Some(job)) => jobs.push(job),
-            Ok(None) => break,
-            Err(err) if jobs.is_empty() => return Err(err.into()),
-            // The ones claimed are handled; the queue is tried again next round.
-            Err(err) => {
-                tracing::warn!(error = %err, "dispatch queue claim failed");
-                break;
-            }
-        }
-    }
+    let jobs = dispatcher
+        .queue
+        .claim_up_to(QUEUE, lease, JOBS_PER_CLAIM)
+        .await?;
     if jobs.is_empty() {
         return Ok(false);
     }
@@ -311,7 +299,8 @@ pub async fn work_once(dispatcher: &Dispatcher) -> Result<bool, ApiError> {
     let mut rows = store::assignments_by_id(&dispatcher.db, &ids).await?;
     let mut claimed = Vec::with_capacity(jobs.len());
     let mut held = Vec::with_capacity(jobs.len());
-    for job in jobs {
+    let mut done = Vec::with_capacity(jobs.len());
+    for job in &jobs {
         match rows.remove(&job.job_id) {
             Some(row) => {
                 let span = job_span(&row);
@@ -319,7 +308,7 @@ pub async fn work_once(dispatcher: &Dispatcher) -> Result<bool, ApiError> {
                 claimed.push(job);
             }
             // Gone: nothing to do.
-            None => settle(dispatcher, &job, Ok(JobOutcome::Skipped)).await?,
+            None => done.push(job),
         }
     }
     let outcomes = match held.len() {
@@ -330,9 +319,20 @@ pub async fn work_once(dispatcher: &Dispatcher) -> Result<bool, ApiError> {
         }
         _ => dispatcher.handle_assignments(held).await,
     };
-    for (job, outcome) in claimed.iter().zip(outcomes) {
-        settle(dispatcher, job, outcome).await?;
+    for (job, outcome) in claimed.into_iter().zip(outcomes) {
+        match settle(dispatcher, job, outcome).await {
+            Ok(true) => done.push(job),
+            Ok(false) => {}
+            // The lease expires and the job comes back; the others are still acked.
+            Err(err) => {
+                tracing::warn!(assignment_id = %job.job_id, error = %err, "a retried job could not go back to the queue")
+            }
+        }
     }
+    let acks: Vec<(&str, &str)> = (done.iter())
+        .map(|job| (job.job_id.as_str(), job.lease_token.as_str()))
+        .collect();
+    dispatcher.queue.ack_all(QUEUE, &acks).await?;
     Ok(true)
 }
 
@@ -352,14 +352,14 @@ fn job_span(row: &assignments::Model) -> tracing::Span {
     span
 }
 
-/// Tells the queue what became of a claimed job: done (acked), back at once at the row's
-/// current place (a retry), or, when handling failed, nothing: the lease expires and the
-/// job comes back.
+/// What becomes of a claimed job: `true` when it is done (the caller acks it with the rest);
+/// a retry goes back at once at the row's current place; when handling failed, nothing: the
+/// lease expires and the job comes back.
 async fn settle(
     dispatcher: &Dispatcher,
     job: &ClaimedJob,
     outcome: Result<JobOutcome, ApiError>,
-) -> Result<(), ApiError> {
+) -> Result<bool, ApiError> {
     match outcome {
         Ok(JobOutcome::Offered(technician_id)) => {
             tracing::debug!(assignment_id = %job.job_id, %technician_id, "offered")
@@ -377,18 +377,14 @@ async fn settle(
                 .queue
                 .release(QUEUE, &job.job_id, &job.lease_token, score)
                 .await?;
-            return Ok(());
+            return Ok(false);
         }
         Err(err) => {
             tracing::warn!(assignment_id = %job.job_id, error = %err, "dispatch job failed; it will be retried");
-            return Ok(());
+            return Ok(false);
         }
     }
-    dispatcher
-        .queue
-        .ack(QUEUE, &job.job_id, &job.lease_token)
-        .await?;
-    Ok(())
+    Ok(true)
 }
 
 /// Runs one queue worker until shutdown: busy while there is work, then waits for this

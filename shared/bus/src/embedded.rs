@@ -2,6 +2,7 @@
 //! (SQLite by default, PostgreSQL when configured without Redis). Every step that two workers
 //! could race on is a conditional update, so it is safe with several processes on PostgreSQL.
 
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
@@ -12,7 +13,9 @@ use sea_orm::{
 use steelcare_store::entity::{bus_group_cursors, bus_pending, bus_queue_jobs, bus_stream_entries};
 use steelcare_store::{Database, begin_write};
 
-use crate::{BusError, ClaimedJob, Delivery, DispatchQueue, EventStream, GroupLag, now_ms};
+use crate::{
+    BusError, ClaimedJob, Delivery, DispatchQueue, EventStream, GroupLag, QueueJob, now_ms,
+};
 
 /// Bus tables in the store's database.
 #[derive(Clone)]
@@ -42,6 +45,21 @@ impl EmbeddedBus {
             .exec(&self.db)
             .await?;
         Ok(updated.rows_affected == 1)
+    }
+
+    /// Whether a job of `queue` is ready to be claimed at `now`.
+    async fn any_ready(&self, queue: &str, now: i64) -> Result<bool, BusError> {
+        use bus_queue_jobs::Column;
+        Ok(bus_queue_jobs::Entity::find()
+            .filter(Column::Queue.eq(queue))
+            .filter(
+                Column::LeaseUntilMs
+                    .is_null()
+                    .or(Column::LeaseUntilMs.lte(now)),
+            )
+            .one(&self.db)
+            .await?
+            .is_some())
     }
 }
 
@@ -265,39 +283,43 @@ impl EventStream for EmbeddedBus {
 
 #[async_trait::async_trait]
 impl DispatchQueue for EmbeddedBus {
-    async fn enqueue(
-        &self,
-        queue: &str,
-        job_id: &str,
-        payload: &[u8],
-        score: i64,
-    ) -> Result<bool, BusError> {
+    async fn enqueue_all(&self, queue: &str, jobs: &[QueueJob<'_>]) -> Result<Vec<bool>, BusError> {
         use bus_queue_jobs::Column;
-        let stmt = Query::insert()
-            .into_table(bus_queue_jobs::Entity)
-            .columns([
-                Column::Queue,
-                Column::JobId,
-                Column::Payload,
-                Column::Score,
-                Column::Attempts,
-                Column::EnqueuedAtMs,
-            ])
-            .values_panic([
+        if jobs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let now = now_ms();
+        let mut stmt = Query::insert();
+        stmt.into_table(bus_queue_jobs::Entity).columns([
+            Column::Queue,
+            Column::JobId,
+            Column::Payload,
+            Column::Score,
+            Column::Attempts,
+            Column::EnqueuedAtMs,
+        ]);
+        for job in jobs {
+            stmt.values_panic([
                 queue.into(),
-                job_id.into(),
-                payload.to_vec().into(),
-                score.into(),
+                job.job_id.into(),
+                job.payload.to_vec().into(),
+                job.score.into(),
                 0_i32.into(),
-                now_ms().into(),
-            ])
-            .on_conflict(
-                OnConflict::columns([Column::Queue, Column::JobId])
-                    .do_nothing()
-                    .to_owned(),
-            )
-            .to_owned();
-        Ok(self.db.execute(&stmt).await?.rows_affected() == 1)
+                now.into(),
+            ]);
+        }
+        stmt.on_conflict(
+            OnConflict::columns([Column::Queue, Column::JobId])
+                .do_nothing()
+                .to_owned(),
+        )
+        .returning_col(Column::JobId);
+        let mut added = HashSet::new();
+        for row in self.db.query_all(&stmt).await? {
+            added.insert(row.try_get::<String>("", "job_id")?);
+        }
+        // A job given twice is added once, the first time.
+        Ok(jobs.iter().map(|job| added.remove(job.job_id)).collect())
     }
 
     async fn rescore(&self, queue: &str, job_id: &str, score: i64) -> Result<bool, BusError> {
@@ -311,59 +333,84 @@ impl DispatchQueue for EmbeddedBus {
         Ok(updated.rows_affected == 1)
     }
 
-    async fn claim(&self, queue: &str, lease: Duration) -> Result<Option<ClaimedJob>, BusError> {
+    async fn claim_up_to(
+        &self,
+        queue: &str,
+        lease: Duration,
+        max: usize,
+    ) -> Result<Vec<ClaimedJob>, BusError> {
         use bus_queue_jobs::Column;
-        // Another worker may take the row between read and update; then try the next one.
-        // Each failed try means some other claim succeeded, so this loop always progresses.
+        if max == 0 {
+            return Ok(Vec::new());
+        }
+        let token = uuid::Uuid::new_v4().to_string();
+        // Another worker may take some of the chosen rows between the choice and the update
+        // (PostgreSQL rechecks the lease of each row it updates): then fewer are claimed, and
+        // when none are, the next ones are chosen. Each empty try means another claim
+        // succeeded, so this loop always progresses.
         loop {
             let now = now_ms();
-            let candidate = bus_queue_jobs::Entity::find()
-                .filter(Column::Queue.eq(queue))
-                .filter(
-                    Column::LeaseUntilMs
-                        .is_null()
-                        .or(Column::LeaseUntilMs.lte(now)),
-                )
-                .order_by_asc(Column::Score)
-                .order_by_asc(Column::JobId)
-                .one(&self.db)
-                .await?;
-            let Some(job) = candidate else {
-                return Ok(None);
+            let free = || {
+                Column::LeaseUntilMs
+                    .is_null()
+                    .or(Column::LeaseUntilMs.lte(now))
             };
-            let token = uuid::Uuid::new_v4().to_string();
-            let mut update = bus_queue_jobs::Entity::update_many()
+            let ready = Query::select()
+                .column(Column::JobId)
+                .from(bus_queue_jobs::Entity)
+                .and_where(Column::Queue.eq(queue))
+                .and_where(free())
+                .order_by(Column::Score, sea_orm::Order::Asc)
+                .order_by(Column::JobId, sea_orm::Order::Asc)
+                .limit(u64::try_from(max).unwrap_or(u64::MAX))
+                .to_owned();
+            let mut claimed = bus_queue_jobs::Entity::update_many()
                 .col_expr(Column::LeaseToken, Expr::value(token.clone()))
                 .col_expr(Column::LeaseUntilMs, Expr::value(now + millis(lease)))
                 .col_expr(Column::Attempts, Expr::col(Column::Attempts).add(1))
                 .filter(Column::Queue.eq(queue))
-                .filter(Column::JobId.eq(job.job_id.clone()));
-            update = match job.lease_until_ms {
-                None => update.filter(Column::LeaseUntilMs.is_null()),
-                Some(until) => update.filter(Column::LeaseUntilMs.eq(until)),
-            };
-            let taken = update.exec(&self.db).await?;
-            if taken.rows_affected == 1 {
-                return Ok(Some(ClaimedJob {
+                .filter(Column::JobId.in_subquery(ready))
+                .filter(free())
+                .exec_with_returning(&self.db)
+                .await?;
+            if claimed.is_empty() && self.any_ready(queue, now).await? {
+                continue;
+            }
+            claimed.sort_by(|a, b| (a.score, &a.job_id).cmp(&(b.score, &b.job_id)));
+            return Ok(claimed
+                .into_iter()
+                .map(|job| ClaimedJob {
                     job_id: job.job_id,
                     payload: job.payload,
                     score: job.score,
-                    lease_token: token,
-                    attempts: u32::try_from(job.attempts + 1).unwrap_or(u32::MAX),
-                }));
-            }
+                    lease_token: token.clone(),
+                    attempts: u32::try_from(job.attempts).unwrap_or(u32::MAX),
+                })
+                .collect());
         }
     }
 
-    async fn ack(&self, queue: &str, job_id: &str, lease_token: &str) -> Result<bool, BusError> {
+    async fn ack_all(&self, queue: &str, held: &[(&str, &str)]) -> Result<Vec<bool>, BusError> {
         use bus_queue_jobs::Column;
-        let deleted = bus_queue_jobs::Entity::delete_many()
-            .filter(Column::Queue.eq(queue))
-            .filter(Column::JobId.eq(job_id))
-            .filter(Column::LeaseToken.eq(lease_token))
-            .exec(&self.db)
-            .await?;
-        Ok(deleted.rows_affected == 1)
+        // One statement per lease token (the jobs of a claim share theirs).
+        let mut by_token: HashMap<&str, Vec<&str>> = HashMap::new();
+        for (job_id, token) in held {
+            by_token.entry(*token).or_default().push(*job_id);
+        }
+        let mut removed = HashSet::new();
+        for (token, job_ids) in by_token {
+            let gone = bus_queue_jobs::Entity::delete_many()
+                .filter(Column::Queue.eq(queue))
+                .filter(Column::LeaseToken.eq(token))
+                .filter(Column::JobId.is_in(job_ids))
+                .exec_with_returning(&self.db)
+                .await?;
+            removed.extend(gone.into_iter().map(|job| (job.job_id, token)));
+        }
+        Ok(held
+            .iter()
+            .map(|(job_id, token)| removed.remove(&((*job_id).to_owned(), *token)))
+            .collect())
     }
 
     async fn release(

@@ -196,7 +196,20 @@ pub struct ClaimedJob {
     pub attempts: u32,
 }
 
-/// A priority queue of jobs with leases.
+/// A job to put in a queue.
+#[derive(Debug, Clone, Copy)]
+pub struct QueueJob<'a> {
+    /// Its id (a job with the same id queued or leased keeps its place).
+    pub job_id: &'a str,
+    /// Bytes handed back at claim.
+    pub payload: &'a [u8],
+    /// Its score (e.g. the deadline in ms since the epoch).
+    pub score: i64,
+}
+
+/// A priority queue of jobs with leases. The batch operations (`enqueue_all`, `claim_up_to`,
+/// `ack_all`) are one round trip (Redis) or one statement each (embedded) for all their jobs;
+/// the single ones are those with one job.
 #[async_trait::async_trait]
 pub trait DispatchQueue: Send + Sync {
     /// Adds a job unless one with the same id is queued or leased; returns whether it was
@@ -207,14 +220,43 @@ pub trait DispatchQueue: Send + Sync {
         job_id: &str,
         payload: &[u8],
         score: i64,
-    ) -> Result<bool, BusError>;
+    ) -> Result<bool, BusError> {
+        let job = QueueJob {
+            job_id,
+            payload,
+            score,
+        };
+        Ok(self.enqueue_all(queue, &[job]).await?.first() == Some(&true))
+    }
+
+    /// Adds each job unless one with the same id is queued or leased; answers, in order,
+    /// whether each was added.
+    async fn enqueue_all(&self, queue: &str, jobs: &[QueueJob<'_>]) -> Result<Vec<bool>, BusError>;
 
     /// Claims the job with the lowest score (ties: lowest id), first returning jobs whose
     /// lease expired. `None` when nothing is ready.
-    async fn claim(&self, queue: &str, lease: Duration) -> Result<Option<ClaimedJob>, BusError>;
+    async fn claim(&self, queue: &str, lease: Duration) -> Result<Option<ClaimedJob>, BusError> {
+        Ok(self.claim_up_to(queue, lease, 1).await?.pop())
+    }
+
+    /// Claims up to `max` jobs at once, lowest score first (ties: lowest id), as that many
+    /// claims one after another would, under one lease token; fewer (or none) when fewer are
+    /// ready.
+    async fn claim_up_to(
+        &self,
+        queue: &str,
+        lease: Duration,
+        max: usize,
+    ) -> Result<Vec<ClaimedJob>, BusError>;
 
     /// Removes a job held under `lease_token`; false when the lease is no longer held.
-    async fn ack(&self, queue: &str, job_id: &str, lease_token: &str) -> Result<bool, BusError>;
+    async fn ack(&self, queue: &str, job_id: &str, lease_token: &str) -> Result<bool, BusError> {
+        Ok(self.ack_all(queue, &[(job_id, lease_token)]).await?.first() == Some(&true))
+    }
+
+    /// Removes each job `(job_id, lease_token)` held under its token; answers, in order,
+    /// whether each was still held.
+    async fn ack_all(&self, queue: &str, held: &[(&str, &str)]) -> Result<Vec<bool>, BusError>;
 
     /// Puts a held job back with a new score (a retry later); false when the lease is no
     /// longer held.

@@ -13,7 +13,9 @@ use redis::streams::{
 };
 use redis::{AsyncCommands, Script, Value};
 
-use crate::{BusError, ClaimedJob, Delivery, DispatchQueue, EventStream, GroupLag, HandledMark};
+use crate::{
+    BusError, ClaimedJob, Delivery, DispatchQueue, EventStream, GroupLag, HandledMark, QueueJob,
+};
 
 /// Redis streams and queues under a key prefix.
 #[derive(Clone)]
@@ -585,14 +587,25 @@ impl RedisBus {
     }
 }
 
-// KEYS: ready, leased, payloads, scores, tokens, attempts.
-const ENQUEUE: &str = r"
-if redis.call('HEXISTS', KEYS[3], ARGV[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
-redis.call('HSET', KEYS[4], ARGV[1], ARGV[3])
-redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
-return 1";
+// KEYS: ready, leased, payloads, scores, tokens, attempts. ARGV: id, payload, score per job;
+// answers 1 for each job added, 0 for one already queued or leased.
+const ENQUEUE_ALL: &str = r"
+local added = {}
+for i = 1, #ARGV, 3 do
+  local id = ARGV[i]
+  if redis.call('HEXISTS', KEYS[3], id) == 1 then
+    added[#added + 1] = 0
+  else
+    redis.call('HSET', KEYS[3], id, ARGV[i + 1])
+    redis.call('HSET', KEYS[4], id, ARGV[i + 2])
+    redis.call('ZADD', KEYS[1], ARGV[i + 2], id)
+    added[#added + 1] = 1
+  end
+end
+return added";
 
+// ARGV: lease in ms, token, how many at most. Expired leases go back first; answers
+// {id, payload, score, attempts} per job claimed, lowest score first.
 const CLAIM_BODY: &str = r"
 local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now)
 for _, id in ipairs(expired) do
@@ -600,23 +613,33 @@ for _, id in ipairs(expired) do
   redis.call('HDEL', KEYS[5], id)
   redis.call('ZADD', KEYS[1], redis.call('HGET', KEYS[4], id), id)
 end
-local first = redis.call('ZRANGE', KEYS[1], 0, 0)
-if #first == 0 then return false end
-local id = first[1]
-redis.call('ZREM', KEYS[1], id)
-redis.call('ZADD', KEYS[2], now + tonumber(ARGV[1]), id)
-redis.call('HSET', KEYS[5], id, ARGV[2])
-local attempts = redis.call('HINCRBY', KEYS[6], id, 1)
-return {id, redis.call('HGET', KEYS[3], id), redis.call('HGET', KEYS[4], id), attempts}";
+local claimed = {}
+for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[3]) - 1)) do
+  redis.call('ZREM', KEYS[1], id)
+  redis.call('ZADD', KEYS[2], now + tonumber(ARGV[1]), id)
+  redis.call('HSET', KEYS[5], id, ARGV[2])
+  local attempts = redis.call('HINCRBY', KEYS[6], id, 1)
+  claimed[#claimed + 1] = {id, redis.call('HGET', KEYS[3], id), redis.call('HGET', KEYS[4], id), attempts}
+end
+return claimed";
 
-const ACK: &str = r"
-if redis.call('HGET', KEYS[5], ARGV[1]) ~= ARGV[2] then return 0 end
-redis.call('ZREM', KEYS[2], ARGV[1])
-redis.call('HDEL', KEYS[3], ARGV[1])
-redis.call('HDEL', KEYS[4], ARGV[1])
-redis.call('HDEL', KEYS[5], ARGV[1])
-redis.call('HDEL', KEYS[6], ARGV[1])
-return 1";
+// ARGV: id, token per job; answers 1 for each job removed, 0 for one whose lease was lost.
+const ACK_ALL: &str = r"
+local done = {}
+for i = 1, #ARGV, 2 do
+  local id = ARGV[i]
+  if redis.call('HGET', KEYS[5], id) == ARGV[i + 1] then
+    redis.call('ZREM', KEYS[2], id)
+    redis.call('HDEL', KEYS[3], id)
+    redis.call('HDEL', KEYS[4], id)
+    redis.call('HDEL', KEYS[5], id)
+    redis.call('HDEL', KEYS[6], id)
+    done[#done + 1] = 1
+  else
+    done[#done + 1] = 0
+  end
+end
+return done";
 
 const RELEASE: &str = r"
 if redis.call('HGET', KEYS[5], ARGV[1]) ~= ARGV[2] then return 0 end
@@ -650,9 +673,9 @@ return ids";
 
 static PUBLISH_IN_EPOCH_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(PUBLISH_IN_EPOCH));
 static RESCORE_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(RESCORE));
-static ENQUEUE_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(ENQUEUE));
+static ENQUEUE_ALL_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(ENQUEUE_ALL));
 static CLAIM_SCRIPT: LazyLock<Script> = LazyLock::new(|| with_clock(CLAIM_BODY));
-static ACK_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(ACK));
+static ACK_ALL_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(ACK_ALL));
 static RELEASE_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(RELEASE));
 static EXTEND_SCRIPT: LazyLock<Script> = LazyLock::new(|| with_clock(EXTEND_BODY));
 
@@ -662,51 +685,60 @@ fn with_clock(body: &str) -> Script {
 
 #[async_trait::async_trait]
 impl DispatchQueue for RedisBus {
-    async fn enqueue(
-        &self,
-        queue: &str,
-        job_id: &str,
-        payload: &[u8],
-        score: i64,
-    ) -> Result<bool, BusError> {
+    async fn enqueue_all(&self, queue: &str, jobs: &[QueueJob<'_>]) -> Result<Vec<bool>, BusError> {
+        if jobs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut invocation = self.invoke(&ENQUEUE_ALL_SCRIPT, queue);
+        for job in jobs {
+            invocation.arg(job.job_id).arg(job.payload).arg(job.score);
+        }
         let mut conn = self.conn.clone();
-        let added: i64 = self
-            .invoke(&ENQUEUE_SCRIPT, queue)
-            .arg(job_id)
-            .arg(payload)
-            .arg(score)
-            .invoke_async(&mut conn)
-            .await?;
-        Ok(added == 1)
+        let added: Vec<i64> = invocation.invoke_async(&mut conn).await?;
+        Ok(added.into_iter().map(|a| a == 1).collect())
     }
 
-    async fn claim(&self, queue: &str, lease: Duration) -> Result<Option<ClaimedJob>, BusError> {
+    async fn claim_up_to(
+        &self,
+        queue: &str,
+        lease: Duration,
+        max: usize,
+    ) -> Result<Vec<ClaimedJob>, BusError> {
+        if max == 0 {
+            return Ok(Vec::new());
+        }
         let mut conn = self.conn.clone();
         let token = uuid::Uuid::new_v4().to_string();
-        let reply: Option<(String, Vec<u8>, i64, u32)> = self
+        let reply: Vec<(String, Vec<u8>, i64, u32)> = self
             .invoke(&CLAIM_SCRIPT, queue)
             .arg(millis(lease))
             .arg(&token)
+            .arg(max)
             .invoke_async(&mut conn)
             .await?;
-        Ok(reply.map(|(job_id, payload, score, attempts)| ClaimedJob {
-            job_id,
-            payload,
-            score,
-            lease_token: token,
-            attempts,
-        }))
+        Ok(reply
+            .into_iter()
+            .map(|(job_id, payload, score, attempts)| ClaimedJob {
+                job_id,
+                payload,
+                score,
+                lease_token: token.clone(),
+                attempts,
+            })
+            .collect())
     }
 
-    async fn ack(&self, queue: &str, job_id: &str, lease_token: &str) -> Result<bool, BusError> {
+    async fn ack_all(&self, queue: &str, held: &[(&str, &str)]) -> Result<Vec<bool>, BusError> {
+        if held.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut invocation = self.invoke(&ACK_ALL_SCRIPT, queue);
+        for (job_id, token) in held {
+            invocation.arg(*job_id).arg(*token);
+        }
         let mut conn = self.conn.clone();
-        let done: i64 = self
-            .invoke(&ACK_SCRIPT, queue)
-            .arg(job_id)
-            .arg(lease_token)
-            .invoke_async(&mut conn)
-            .await?;
-        Ok(done == 1)
+        let done: Vec<i64> = invocation.invoke_async(&mut conn).await?;
+        Ok(done.into_iter().map(|d| d == 1).collect())
     }
 
     async fn release(

@@ -112,9 +112,8 @@ impl Dispatcher {
         }
         tx.commit().await.map_err(db_err)?;
         self.committed();
-        for (row, _) in &rows {
-            self.queue_waiting(row).await;
-        }
+        let queued: Vec<&assignments::Model> = rows.iter().map(|(row, _)| row).collect();
+        self.queue_all_waiting(&queued).await;
         Ok(true)
     }
 

@@ -1640,6 +1640,114 @@ async fn a_burst_of_tickets_is_dispatched_together_as_one_by_one_would() {
     }
 }
 
+#[tokio::test]
+async fn a_burst_reserves_a_technicians_places_only_all_together_and_offers_only_unchanged_rows() {
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{QueryOrder, TransactionTrait};
+    use std::collections::{HashMap, HashSet};
+    use steelcare_dispatch::store::{self, BurstOffer};
+    use steelcare_store::entity::assignments;
+    for backend in backends() {
+        let mut office = Office::open(&backend, &[("STEELCARE__DISPATCH__WORKERS", "0")]).await;
+        office.hire(surveyor("t-a", 1.0)).await;
+        office.hire(surveyor("t-b", 2.0)).await;
+        let mut tickets = Vec::new();
+        for i in 0..2 {
+            let ticket = office.ticket(&format!("钢梁裂缝 guard {i}")).await;
+            office
+                .wait_for(&ticket, "a waiting job", |a| {
+                    a.state == pb::AssignmentState::Waiting as i32
+                })
+                .await;
+            tickets.push(ticket);
+        }
+        let db = &office.app.db;
+        // One of t-a's two places is taken: it has room for one offer, not two.
+        technicians::Entity::update_many()
+            .col_expr(technicians::Column::Offered, Expr::value(1))
+            .filter(technicians::Column::Id.eq("t-a"))
+            .exec(db)
+            .await
+            .unwrap();
+        let tx = db.begin().await.unwrap();
+        let wanted = HashMap::from([("t-a", 2), ("t-b", 2)]);
+        let reserved = store::reserve_offers(&tx, &wanted).await.unwrap();
+        assert_eq!(
+            reserved,
+            HashSet::from(["t-b".to_owned()]),
+            "{}",
+            backend.name()
+        );
+        let places = |id: &'static str| {
+            let tx = &tx;
+            async move {
+                let row = technicians::Entity::find_by_id(id.to_owned())
+                    .one(tx)
+                    .await
+                    .unwrap()
+                    .unwrap();
+                (row.booked, row.offered)
+            }
+        };
+        assert_eq!(
+            places("t-a").await,
+            (0, 1),
+            "{}: none of t-a's",
+            backend.name()
+        );
+        assert_eq!(places("t-b").await, (0, 2), "{}", backend.name());
+
+        let rows = assignments::Entity::find()
+            .filter(assignments::Column::TicketId.is_in(tickets.clone()))
+            .order_by_asc(assignments::Column::Id)
+            .all(&tx)
+            .await
+            .unwrap();
+        let mut changed = rows[1].clone();
+        changed.version -= 1;
+        let offers = [
+            BurstOffer {
+                row: &rows[0],
+                technician_id: "t-b",
+                expires_ms: 4_102_444_800_000,
+                ranking: "{\"notes\":[]}".to_owned(),
+            },
+            BurstOffer {
+                row: &changed,
+                technician_id: "t-b",
+                expires_ms: 4_102_444_800_000,
+                ranking: "{\"notes\":[]}".to_owned(),
+            },
+        ];
+        let moved = store::offer_all(&tx, &offers).await.unwrap();
+        assert_eq!(
+            moved,
+            HashSet::from([rows[0].id.clone()]),
+            "{}",
+            backend.name()
+        );
+        let after = assignments::Entity::find()
+            .filter(assignments::Column::TicketId.is_in(tickets.clone()))
+            .order_by_asc(assignments::Column::Id)
+            .all(&tx)
+            .await
+            .unwrap();
+        assert_eq!(after[0].state, "offered", "{}", backend.name());
+        assert_eq!(after[0].technician_id.as_deref(), Some("t-b"));
+        assert_eq!(after[0].offer_expires_at_ms, Some(4_102_444_800_000));
+        assert_eq!(after[0].ranking.as_deref(), Some("{\"notes\":[]}"));
+        assert_eq!(after[0].version, rows[0].version + 1);
+        assert_eq!(
+            (after[1].state.as_str(), after[1].version),
+            ("waiting", rows[1].version),
+            "{}: a row read at another version is not offered",
+            backend.name()
+        );
+        tx.rollback().await.unwrap();
+        office.app.stop().await.unwrap();
+    }
+}
+
 /// The instruments a technician carries are registered with their calibration, read back by
 /// the technician themself, changed alone by an update mask, and refused by field when a
 /// serial is listed twice or a kind or date is missing.

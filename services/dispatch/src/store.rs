@@ -300,54 +300,42 @@ pub async fn update_assignment(
     Ok(result.rows_affected == 1)
 }
 
-/// Counts one more escalation on each waiting assignment of `due` (the row as read, and the
-/// time of its retry in ms), in one statement, each only if it is still waiting at the version
-/// read. Answers the ids that were updated.
-pub async fn escalate_all(
+/// Runs an UPDATE over a table of values, in one statement on both backends, and answers the
+/// `id`s it returns. `columns` names the table's columns with their PostgreSQL types (its
+/// parameters need them); `rows` holds one value per column for each row; `sql` writes the
+/// statement from the `VALUES` list and the placeholders of `params`, the statement's other
+/// values. The rows' placeholders come first in the text and in the numbering, so SQLite's
+/// `?`, numbered in the order they appear, and PostgreSQL's `$n` take the same values.
+async fn update_from_values(
     conn: &impl ConnectionTrait,
-    due: &[(&assignments::Model, i64)],
+    columns: &[&str],
+    rows: Vec<Vec<sea_orm::Value>>,
+    params: Vec<sea_orm::Value>,
+    sql: impl FnOnce(&str, &[String]) -> String,
 ) -> Result<HashSet<String>, ApiError> {
-    if due.is_empty() {
+    if rows.is_empty() {
         return Ok(HashSet::new());
     }
     let backend = conn.get_database_backend();
-    let mut values: Vec<sea_orm::Value> =
-        vec![steelcare_store::now().into(), state::WAITING.into()];
-    let mut tuples = Vec::with_capacity(due.len());
-    for (row, retry_at_ms) in due {
-        let first = values.len() + 1;
-        tuples.push(match backend {
-            DbBackend::Postgres => format!(
-                "(${first}, ${}::bigint, ${}::integer, ${}::bigint)",
-                first + 1,
-                first + 2,
-                first + 3
-            ),
-            _ => "(?, ?, ?, ?)".to_owned(),
-        });
-        values.extend([
-            row.id.clone().into(),
-            row.version.into(),
-            (row.escalations + 1).into(),
-            (*retry_at_ms).into(),
-        ]);
-    }
-    let (now, waiting) = match backend {
-        DbBackend::Postgres => ("$1", "$2"),
-        _ => ("?", "?"),
+    let mut next = 0;
+    let mut placeholder = |pg_type: &str| {
+        next += 1;
+        match backend {
+            DbBackend::Postgres if pg_type.is_empty() => format!("${next}"),
+            DbBackend::Postgres => format!("${next}::{pg_type}"),
+            _ => "?".to_owned(),
+        }
     };
-    let sql = format!(
-        "WITH due (id, version, escalations, retry_at_ms) AS (VALUES {}) \
-         UPDATE assignments SET escalations = due.escalations, retry_at_ms = due.retry_at_ms, \
-         version = assignments.version + 1, updated_at = {now} FROM due \
-         WHERE assignments.state = {waiting} AND assignments.id = due.id \
-         AND assignments.version = due.version RETURNING assignments.id",
-        tuples.join(", ")
-    );
-    // SQLite numbers its `?` in the order they appear: the tuples come first there.
-    if backend != DbBackend::Postgres {
-        values.rotate_left(2);
+    let mut values = Vec::with_capacity(rows.len() * columns.len() + params.len());
+    let mut tuples = Vec::with_capacity(rows.len());
+    for row in rows {
+        let marks: Vec<String> = columns.iter().map(|c| placeholder(c)).collect();
+        tuples.push(format!("({})", marks.join(", ")));
+        values.extend(row);
     }
+    let param_marks: Vec<String> = params.iter().map(|_| placeholder("")).collect();
+    values.extend(params);
+    let sql = sql(&tuples.join(", "), &param_marks);
     let rows = conn
         .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
         .await
@@ -355,6 +343,131 @@ pub async fn escalate_all(
     rows.iter()
         .map(|r| r.try_get::<String>("", "id").map_err(db))
         .collect()
+}
+
+/// Counts one more escalation on each waiting assignment of `due` (the row as read, and the
+/// time of its retry in ms), in one statement, each only if it is still waiting at the version
+/// read. Answers the ids that were updated.
+pub async fn escalate_all(
+    conn: &impl ConnectionTrait,
+    due: &[(&assignments::Model, i64)],
+) -> Result<HashSet<String>, ApiError> {
+    let rows = (due.iter())
+        .map(|(row, retry_at_ms)| {
+            vec![
+                row.id.clone().into(),
+                row.version.into(),
+                (row.escalations + 1).into(),
+                (*retry_at_ms).into(),
+            ]
+        })
+        .collect();
+    let params = vec![steelcare_store::now().into(), state::WAITING.into()];
+    update_from_values(
+        conn,
+        &["text", "bigint", "integer", "bigint"],
+        rows,
+        params,
+        |values, p| {
+            format!(
+                "WITH due (id, version, escalations, retry_at_ms) AS (VALUES {values}) \
+                 UPDATE assignments SET escalations = due.escalations, \
+                 retry_at_ms = due.retry_at_ms, version = assignments.version + 1, \
+                 updated_at = {} FROM due WHERE assignments.state = {} \
+                 AND assignments.id = due.id AND assignments.version = due.version \
+                 RETURNING assignments.id",
+                p[0], p[1]
+            )
+        },
+    )
+    .await
+}
+
+/// Reserves places for the offers of a burst: for each technician of `wanted` (id, offers),
+/// `offered + n` only while on duty and `booked + offered + n <= capacity`, in one statement;
+/// a technician without room for all their offers gets none of them (as [`reserve_offer`]
+/// for each). Answers the technicians whose places were reserved.
+pub async fn reserve_offers(
+    conn: &impl ConnectionTrait,
+    wanted: &HashMap<&str, i32>,
+) -> Result<HashSet<String>, ApiError> {
+    let rows = (wanted.iter())
+        .map(|(id, n)| vec![(*id).into(), (*n).into()])
+        .collect();
+    update_from_values(
+        conn,
+        &["text", "integer"],
+        rows,
+        vec!["on_duty".into()],
+        |values, p| {
+            format!(
+                "WITH want (id, n) AS (VALUES {values}) \
+                 UPDATE technicians SET offered = technicians.offered + want.n FROM want \
+                 WHERE technicians.id = want.id AND technicians.status = {} \
+                 AND technicians.booked + technicians.offered + want.n <= technicians.capacity \
+                 RETURNING technicians.id",
+                p[0]
+            )
+        },
+    )
+    .await
+}
+
+/// An offer of a burst for [`offer_all`]: the assignment as read, to whom, until when (ms),
+/// and the ranking record's JSON.
+pub struct BurstOffer<'a> {
+    /// The assignment as read.
+    pub row: &'a assignments::Model,
+    /// The technician offered it.
+    pub technician_id: &'a str,
+    /// When the offer expires, ms since the epoch.
+    pub expires_ms: i64,
+    /// The ranking record, as JSON.
+    pub ranking: String,
+}
+
+/// Moves each waiting assignment of `offers` to offered (its technician, expiry and ranking;
+/// not manual, no retry), in one statement, each only if it is still waiting at the version
+/// read. Answers the ids that were updated.
+pub async fn offer_all(
+    conn: &impl ConnectionTrait,
+    offers: &[BurstOffer<'_>],
+) -> Result<HashSet<String>, ApiError> {
+    let rows = (offers.iter())
+        .map(|o| {
+            vec![
+                o.row.id.clone().into(),
+                o.row.version.into(),
+                o.technician_id.into(),
+                o.expires_ms.into(),
+                o.ranking.clone().into(),
+            ]
+        })
+        .collect();
+    let params = vec![
+        state::OFFERED.into(),
+        false.into(),
+        steelcare_store::now().into(),
+        state::WAITING.into(),
+    ];
+    update_from_values(
+        conn,
+        &["text", "bigint", "text", "bigint", "text"],
+        rows,
+        params,
+        |values, p| {
+            format!(
+                "WITH o (id, version, technician_id, expires_ms, ranking) AS (VALUES {values}) \
+                 UPDATE assignments SET state = {}, technician_id = o.technician_id, \
+                 offer_expires_at_ms = o.expires_ms, ranking = o.ranking, manual = {}, \
+                 retry_at_ms = NULL, version = assignments.version + 1, updated_at = {} \
+                 FROM o WHERE assignments.id = o.id AND assignments.version = o.version \
+                 AND assignments.state = {} RETURNING assignments.id",
+                p[0], p[1], p[2], p[3]
+            )
+        },
+    )
+    .await
 }
 
 /// Offers of assignments, oldest first.

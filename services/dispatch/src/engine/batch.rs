@@ -21,12 +21,12 @@ use steelcare_store::{begin_write, processed};
 use tracing::Instrument;
 
 use super::{
-    Dispatcher, JobOutcome, OfferResult, db_err, escalated, ms, new_assignment, offer_row, offered,
-    requested, system,
+    Dispatcher, JobOutcome, db_err, escalated, ms, new_assignment, offer_row, offered, requested,
+    system,
 };
 use crate::matching::{self, Job};
-use crate::records::{RankingRecord, state};
-use crate::store;
+use crate::records::{RankingRecord, state, to_json};
+use crate::store::{self, BurstOffer};
 use steelcare_domain::dispatch::Ranked;
 
 /// A classified ticket's request for a site visit, as its event carried it.
@@ -363,10 +363,12 @@ impl Dispatcher {
         Ok(())
     }
 
-    /// Claims each offer of a burst (`at` its row): the technicians are read once; each
-    /// place is reserved and each assignment moved to offered by a conditional update of its
-    /// own, the guards against overbooking and against a changed row. A row that changed gets
-    /// `Retry` and its reservation back. Answers the offers claimed.
+    /// Claims the offers of a burst (`at` its row), in one statement for the places and one
+    /// for the assignments: the technicians are read once; a technician's places are
+    /// reserved together, while on duty and with room for all of them, and each assignment
+    /// moves to offered only while still waiting at the version read (the guards against
+    /// overbooking and against a changed row). A row that changed gets `Retry` and its place
+    /// back. Answers the offers claimed; the others are left to the single path.
     async fn claim_all<'r>(
         &self,
         tx: &DatabaseTransaction,
@@ -385,35 +387,43 @@ impl Dispatcher {
             .into_iter()
             .map(|t| (t.id.clone(), t))
             .collect();
-        let mut made = Vec::with_capacity(offers.len());
-        for (at, best) in offers {
-            let (row, span) = &rows[at];
-            let free = current.get(&best.technician_id);
-            if !free.is_some_and(|t| self.is_free(t)) {
-                continue;
-            }
-            let ranking = RankingRecord {
-                ranked: Some(best.clone()),
-                notes: Vec::new(),
-            };
-            let expires = now + self.offer_timeout(row);
-            let claimed = self
-                .claim_offer(tx, row, &best.technician_id, &ranking, false, expires)
-                .instrument(span.clone())
-                .await?;
-            match claimed {
-                OfferResult::Made => made.push(Claimed {
-                    at,
-                    best,
-                    ranking,
-                    expires,
-                }),
-                OfferResult::Changed => {
-                    // The place reserved for it is given back in the same transaction.
-                    store::count_offer(tx, &best.technician_id, -1).await?;
-                    outcomes[at] = Some(JobOutcome::Retry);
-                }
-                OfferResult::Full => {}
+        let offers: Vec<(usize, &Ranked)> = (offers.into_iter())
+            .filter(|(_, best)| (current.get(&best.technician_id)).is_some_and(|t| self.is_free(t)))
+            .collect();
+        let mut wanted: HashMap<&str, i32> = HashMap::new();
+        for (_, best) in &offers {
+            *wanted.entry(best.technician_id.as_str()).or_default() += 1;
+        }
+        let reserved = store::reserve_offers(tx, &wanted).await?;
+        let claimed: Vec<Claimed> = (offers.into_iter())
+            .filter(|(_, best)| reserved.contains(&best.technician_id))
+            .map(|(at, best)| Claimed {
+                at,
+                best,
+                ranking: RankingRecord {
+                    ranked: Some(best.clone()),
+                    notes: Vec::new(),
+                },
+                expires: now + self.offer_timeout(&rows[at].0),
+            })
+            .collect();
+        let burst: Vec<BurstOffer> = (claimed.iter())
+            .map(|c| BurstOffer {
+                row: &rows[c.at].0,
+                technician_id: &c.best.technician_id,
+                expires_ms: ms(c.expires),
+                ranking: to_json(&c.ranking),
+            })
+            .collect();
+        let moved = store::offer_all(tx, &burst).await?;
+        let mut made = Vec::with_capacity(claimed.len());
+        for c in claimed {
+            if moved.contains(&rows[c.at].0.id) {
+                made.push(c);
+            } else {
+                // The place reserved for it is given back in the same transaction.
+                store::count_offer(tx, &c.best.technician_id, -1).await?;
+                outcomes[c.at] = Some(JobOutcome::Retry);
             }
         }
         Ok(made)

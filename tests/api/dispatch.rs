@@ -1748,6 +1748,54 @@ async fn a_burst_reserves_a_technicians_places_only_all_together_and_offers_only
     }
 }
 
+#[tokio::test]
+async fn bursts_reserving_the_same_technicians_at_once_never_deadlock() {
+    use sea_orm::TransactionTrait;
+    use std::collections::HashMap;
+    use steelcare_dispatch::store;
+    for backend in backends() {
+        let mut office = Office::open(&backend, &[("STEELCARE__DISPATCH__WORKERS", "0")]).await;
+        let ids: Vec<String> = (0..12).map(|i| format!("t-{i:02}")).collect();
+        for (i, id) in ids.iter().enumerate() {
+            let mut t = surveyor(id, 1.0 + i as f64);
+            t.capacity = 50;
+            office.hire(t).await;
+        }
+        // Four workers, each reserving every technician (in the order of a map of its own)
+        // in transactions that overlap, then undoing it.
+        let mut workers = Vec::new();
+        for _ in 0..4 {
+            let db = office.app.db.clone();
+            let ids = ids.clone();
+            workers.push(tokio::spawn(async move {
+                for _ in 0..25 {
+                    let wanted: HashMap<&str, i32> =
+                        ids.iter().map(|id| (id.as_str(), 1)).collect();
+                    let tx = db.begin().await.unwrap();
+                    let reserved = store::reserve_offers(&tx, &wanted).await?;
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                    tx.rollback().await.unwrap();
+                    assert_eq!(reserved.len(), 12);
+                }
+                Ok::<_, steelcare_runtime::ApiError>(())
+            }));
+        }
+        for worker in workers {
+            let done = worker.await.unwrap();
+            assert!(done.is_ok(), "{}: {done:?}", backend.name());
+        }
+        let offered: i32 = technicians::Entity::find()
+            .all(&office.app.db)
+            .await
+            .unwrap()
+            .iter()
+            .map(|t| t.offered)
+            .sum();
+        assert_eq!(offered, 0, "{}", backend.name());
+        office.app.stop().await.unwrap();
+    }
+}
+
 /// The instruments a technician carries are registered with their calibration, read back by
 /// the technician themself, changed alone by an update mask, and refused by field when a
 /// serial is listed twice or a kind or date is missing.

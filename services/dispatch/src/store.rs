@@ -391,6 +391,26 @@ pub async fn reserve_offers(
     conn: &impl ConnectionTrait,
     wanted: &HashMap<&str, i32>,
 ) -> Result<HashSet<String>, ApiError> {
+    if wanted.is_empty() {
+        return Ok(HashSet::new());
+    }
+    if conn.get_database_backend() == DbBackend::Postgres {
+        // Two bursts that reserve some of the same technicians take their rows in one order
+        // (by id), so they cannot wait for each other in a circle; in any order they did,
+        // and each deadlock stalled both workers for PostgreSQL's `deadlock_timeout` (1 s)
+        // before one burst was undone. SQLite has one writer at a time.
+        let ids: Vec<&str> = wanted.keys().copied().collect();
+        technicians::Entity::find()
+            .select_only()
+            .column(technicians::Column::Id)
+            .filter(technicians::Column::Id.is_in(ids))
+            .order_by_asc(technicians::Column::Id)
+            .lock_exclusive()
+            .into_tuple::<String>()
+            .all(conn)
+            .await
+            .map_err(db)?;
+    }
     let rows = (wanted.iter())
         .map(|(id, n)| vec![(*id).into(), (*n).into()])
         .collect();

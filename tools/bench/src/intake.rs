@@ -245,7 +245,7 @@ async fn connect(address: &str) -> Result<Channel, String> {
 /// for a minute. A database created seconds ago and filled at thousands of rows a second has
 /// none: the planner then takes a lookup of a hundred ids (the facts worker's) to match half
 /// a table and reads all of it, which is not the deployment the benchmark stands for.
-async fn analyze(db: &steelcare_store::Database) -> Result<(), String> {
+pub(crate) async fn analyze(db: &steelcare_store::Database) -> Result<(), String> {
     use sea_orm::ConnectionTrait;
     if db.get_database_backend() == sea_orm::DbBackend::Postgres {
         db.execute_unprepared("ANALYZE")

@@ -308,11 +308,12 @@ pub fn distance_km(a: Point, b: Point) -> f64 {
     2.0 * EARTH_RADIUS_KM * h.sqrt().min(1.0).asin()
 }
 
-/// A qualified, available technician under capacity, as ranking sees them.
+/// A qualified, available technician under capacity, as ranking sees them (borrowing the id:
+/// a field of a thousand is ranked for every job, and only the short list is kept).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Candidate {
+pub struct Candidate<'a> {
     /// Technician id.
-    pub technician_id: String,
+    pub technician_id: &'a str,
     /// Offered plus confirmed assignments now.
     pub active: u32,
     /// Base location, when known.
@@ -340,7 +341,7 @@ pub struct Ranked {
 
 /// Ranks candidates for a site at `site` (when known); returns the best `limit`, best first,
 /// each with its reasons (the total field size is in the notes).
-pub fn rank(candidates: &[Candidate], site: Option<Point>, limit: usize) -> Vec<Ranked> {
+pub fn rank(candidates: &[Candidate<'_>], site: Option<Point>, limit: usize) -> Vec<Ranked> {
     const AVERAGE_RATE: f64 = 0.5;
     let mut scored: Vec<(&Candidate, Option<f64>)> = candidates
         .iter()
@@ -391,7 +392,7 @@ pub fn rank(candidates: &[Candidate], site: Option<Point>, limit: usize) -> Vec<
             }
             let notes = notes.into_iter().map(steelcare_i18n::Said::from).collect();
             Ranked {
-                technician_id: c.technician_id.clone(),
+                technician_id: c.technician_id.to_owned(),
                 rank: (i + 1) as u32,
                 active: c.active,
                 distance_km: distance,
@@ -482,8 +483,8 @@ mod tests {
             latitude: 31.23,
             longitude: 121.47,
         });
-        let c = |id: &str, active, base, rate| Candidate {
-            technician_id: id.to_owned(),
+        let c = |id: &'static str, active, base, rate| Candidate {
+            technician_id: id,
             active,
             base,
             first_time_rate: rate,

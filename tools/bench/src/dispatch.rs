@@ -210,7 +210,7 @@ fn bench_job() -> Job {
 /// queue workers do once profiles are cached; returns the median per job.
 fn match_in_memory(config: &DispatchConfig, n: usize) -> Duration {
     let now = chrono::Utc::now();
-    let profiles: Vec<(Arc<Profile>, Slot)> = (0..n)
+    let field: Vec<matching::Member> = (0..n)
         .map(|i| {
             let t = technician(i);
             let base = t.base_location.unwrap_or_default();
@@ -243,7 +243,6 @@ fn match_in_memory(config: &DispatchConfig, n: usize) -> Duration {
             (Arc::new(profile), slot)
         })
         .collect();
-    let field: Vec<(Arc<Profile>, &Slot)> = profiles.iter().map(|(p, s)| (p.clone(), s)).collect();
     let job = bench_job();
     let mut times = Vec::new();
     for _ in 0..21 {

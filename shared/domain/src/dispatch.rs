@@ -359,7 +359,7 @@ pub fn rank(candidates: &[Candidate<'_>], site: Option<Point>, limit: usize) -> 
                     .unwrap_or(AVERAGE_RATE)
                     .total_cmp(&a.first_time_rate.unwrap_or(AVERAGE_RATE))
             })
-            .then_with(|| a.technician_id.cmp(&b.technician_id))
+            .then_with(|| a.technician_id.cmp(b.technician_id))
     };
     let total = scored.len();
     let limit = limit.min(total);

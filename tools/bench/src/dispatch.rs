@@ -2,7 +2,8 @@
 //! the configured database and bus.
 //!
 //! 1. Registers `--technicians` technicians over gRPC (all in the site's region, every skill,
-//!    capacity 10) and times matching: one job against them through the database, and the
+//!    capacity 20, room for the 11,000 jobs of a run at 1,000/s with 1,000 technicians) and
+//!    times matching: one job against them through the database, and the
 //!    ranking alone against 10,000 in memory.
 //! 2. Backlog: with the queue workers off, creates `--backlog` tickets; then starts a server
 //!    with workers and times until every job is claimed and offered (queue throughput).
@@ -136,7 +137,7 @@ pub(crate) fn technician(n: usize) -> pb::Technician {
             })
             .collect(),
         calendar: "round_the_clock".into(),
-        capacity: 10,
+        capacity: 20,
         ..Default::default()
     }
 }

@@ -103,6 +103,16 @@ impl Office {
         self.ticket_in(&project_id, phenomenon).await.ticket_id
     }
 
+    /// A ticket taken by the agent, once its assignment waits in the queue.
+    pub(crate) async fn waiting_ticket(&mut self, phenomenon: &str) -> String {
+        let ticket = self.ticket(phenomenon).await;
+        self.wait_for(&ticket, "a waiting job", |a| {
+            a.state == pb::AssignmentState::Waiting as i32
+        })
+        .await;
+        ticket
+    }
+
     /// A ticket taken by the agent for `project_id`.
     pub(crate) async fn ticket_in(&mut self, project_id: &str, phenomenon: &str) -> intake::Ticket {
         self.intake
@@ -1495,13 +1505,7 @@ async fn a_burst_of_tickets_is_dispatched_together_as_one_by_one_would() {
         office.hire(surveyor("t-b", 2.0)).await;
         let mut tickets = Vec::new();
         for i in 0..6 {
-            let ticket = office.ticket(&format!("钢梁裂缝 burst {i}")).await;
-            office
-                .wait_for(&ticket, "a waiting job", |a| {
-                    a.state == pb::AssignmentState::Waiting as i32
-                })
-                .await;
-            tickets.push(ticket);
+            tickets.push(office.waiting_ticket(&format!("钢梁裂缝 burst {i}")).await);
         }
         let deliveries = classified_deliveries(&office.app, &tickets).await;
         assert_eq!(deliveries.len(), 6);
@@ -1587,12 +1591,7 @@ async fn a_burst_of_tickets_is_dispatched_together_as_one_by_one_would() {
 
         // A burst with a ticket classified again (its assignment exists) goes one by one: the
         // new ticket gets its assignment and the reclassified one takes its new tier.
-        let fresh = office.ticket("钢梁裂缝 after the burst").await;
-        office
-            .wait_for(&fresh, "a waiting job", |a| {
-                a.state == pb::AssignmentState::Waiting as i32
-            })
-            .await;
+        let fresh = office.waiting_ticket("钢梁裂缝 after the burst").await;
         let fresh_events = classified_deliveries(&office.app, std::slice::from_ref(&fresh)).await;
         unhandle(&office.app, std::slice::from_ref(&fresh), &fresh_events).await;
         let reclassified = rows
@@ -1653,13 +1652,7 @@ async fn a_burst_reserves_a_technicians_places_only_all_together_and_offers_only
         office.hire(surveyor("t-b", 2.0)).await;
         let mut tickets = Vec::new();
         for i in 0..2 {
-            let ticket = office.ticket(&format!("钢梁裂缝 guard {i}")).await;
-            office
-                .wait_for(&ticket, "a waiting job", |a| {
-                    a.state == pb::AssignmentState::Waiting as i32
-                })
-                .await;
-            tickets.push(ticket);
+            tickets.push(office.waiting_ticket(&format!("钢梁裂缝 guard {i}")).await);
         }
         let db = &office.app.db;
         // One of t-a's two places is taken: it has room for one offer, not two.

@@ -8,7 +8,8 @@
 //! 2. Backlog: with the queue workers off, creates `--backlog` tickets; then starts a server
 //!    with workers and times until every job is claimed and offered (queue throughput).
 //! 3. Steady rate: creates tickets at `--rate` per second for `--duration` and reports
-//!    ticket-created → offer-made latency from the server's own timestamps.
+//!    ticket-created → offer-made latency from the server's own timestamps, per tier, and
+//!    how it splits before the queue (ticket → assignment) and in it (assignment → offer).
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
@@ -312,17 +313,38 @@ async fn offered_count(db: &Database) -> Result<u64, String> {
         .map_err(|err| err.to_string())
 }
 
+/// Where a tier's tickets waited, one list each, sorted.
+#[derive(Default)]
+struct Waits {
+    /// Ticket created → first offer made.
+    to_offer: Vec<Duration>,
+    /// Ticket created → its assignment created (the stream and the dispatch consumer: before
+    /// the queue, first come, first served).
+    to_assignment: Vec<Duration>,
+    /// Assignment created → first offer (the queue, earliest deadline first, and matching).
+    in_queue: Vec<Duration>,
+}
+
+impl Waits {
+    fn add(&mut self, to_offer: i64, to_assignment: i64) {
+        let micros = |t: i64| Duration::from_micros(t.max(0) as u64);
+        self.to_offer.push(micros(to_offer));
+        self.to_assignment.push(micros(to_assignment));
+        self.in_queue.push(micros(to_offer - to_assignment));
+    }
+}
+
 /// Ticket-created → first-offer latencies of `ticket_ids` by tier ("all" for every ticket),
-/// from the server's timestamps; also how many got no offer. A ticket without an offer counts
-/// with the time from its creation to `now` (the end of the run): leaving it out would make the
-/// percentiles of an overloaded queue look better the worse it is; counted so, they are a lower
-/// bound.
+/// and how they split before the queue and in it, from the server's timestamps; also how many
+/// got no offer. A ticket without an offer (or an assignment) counts with the time from its
+/// creation to `now` (the end of the run): leaving it out would make the percentiles of an
+/// overloaded queue look better the worse it is; counted so, they are a lower bound.
 async fn offer_latencies(
     db: &Database,
     ticket_ids: &[String],
-) -> Result<(BTreeMap<String, Vec<Duration>>, usize), String> {
+) -> Result<(BTreeMap<String, Waits>, usize), String> {
     let now = chrono::Utc::now().timestamp_micros();
-    let mut latencies: BTreeMap<String, Vec<Duration>> = BTreeMap::new();
+    let mut waits: BTreeMap<String, Waits> = BTreeMap::new();
     let mut missing = 0;
     for chunk in ticket_ids.chunks(500) {
         let created: HashMap<String, i64> = tickets::Entity::find()
@@ -347,37 +369,39 @@ async fn offer_latencies(
             .await
             .map_err(|err| err.to_string())?
             .into_iter()
-            .map(|o| (o.assignment_id, o.offered_at_ms))
+            .map(|o| (o.assignment_id, o.offered_at_ms * 1000))
             .collect();
-        let by_ticket: HashMap<&str, (&str, &str)> = rows
-            .iter()
-            .map(|r| (r.ticket_id.as_str(), (r.id.as_str(), r.tier.as_str())))
-            .collect();
+        let by_ticket: HashMap<&str, &assignments::Model> =
+            rows.iter().map(|r| (r.ticket_id.as_str(), r)).collect();
         for id in chunk {
-            let offered = by_ticket
-                .get(id.as_str())
-                .and_then(|(a, tier)| first_offer.get(*a).map(|o| (*o, *tier)));
-            let tier = by_ticket.get(id.as_str()).map_or("none", |(_, tier)| *tier);
-            let took = match (created.get(id), offered) {
-                (Some(c), Some((o, _))) => o * 1000 - c,
-                (Some(c), None) => {
-                    missing += 1;
-                    now - c
-                }
-                (None, _) => {
-                    missing += 1;
-                    continue;
-                }
+            let Some(c) = created.get(id) else {
+                missing += 1;
+                continue;
             };
-            let took = Duration::from_micros(took.max(0) as u64);
-            latencies.entry("all".to_owned()).or_default().push(took);
-            latencies.entry(tier.to_owned()).or_default().push(took);
+            let assignment = by_ticket.get(id.as_str());
+            let assigned = assignment.map_or(now, |a| a.created_at.timestamp_micros());
+            let offered = assignment.and_then(|a| first_offer.get(&a.id)).copied();
+            if offered.is_none() {
+                missing += 1;
+            }
+            let tier = assignment.map_or("none", |a| a.tier.as_str());
+            let (to_offer, to_assignment) = (offered.unwrap_or(now) - c, assigned - c);
+            waits
+                .entry("all".to_owned())
+                .or_default()
+                .add(to_offer, to_assignment);
+            waits
+                .entry(tier.to_owned())
+                .or_default()
+                .add(to_offer, to_assignment);
         }
     }
-    for list in latencies.values_mut() {
-        list.sort();
+    for tier in waits.values_mut() {
+        tier.to_offer.sort();
+        tier.to_assignment.sort();
+        tier.in_queue.sort();
     }
-    Ok((latencies, missing))
+    Ok((waits, missing))
 }
 
 fn ms(d: Duration) -> f64 {
@@ -529,13 +553,25 @@ pub async fn dispatch(settings: Settings, options: DispatchBenchOptions) -> Resu
         },
     );
     // Earliest deadline first: under load the urgent tiers are served before the others.
-    for (tier, latencies) in &by_tier {
+    for (tier, waits) in &by_tier {
+        let latencies = &waits.to_offer;
         println!(
             "dispatch_ticket_to_offer backend={label} tier={tier} tickets={} p50_ms={:.1} p99_ms={:.1} max_ms={:.1}",
             latencies.len(),
             ms(percentile(latencies, 0.5)),
             ms(percentile(latencies, 0.99)),
             ms(latencies.last().copied().unwrap_or_default()),
+        );
+    }
+    // Where they waited: before the queue (the stream and the consumer, first come, first
+    // served) and in it (earliest deadline first).
+    for (tier, waits) in &by_tier {
+        println!(
+            "dispatch_wait backend={label} tier={tier} to_assignment_p50_ms={:.1} to_assignment_p99_ms={:.1} in_queue_p50_ms={:.1} in_queue_p99_ms={:.1}",
+            ms(percentile(&waits.to_assignment, 0.5)),
+            ms(percentile(&waits.to_assignment, 0.99)),
+            ms(percentile(&waits.in_queue, 0.5)),
+            ms(percentile(&waits.in_queue, 0.99)),
         );
     }
     busy.stop().await;

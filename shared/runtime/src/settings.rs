@@ -60,7 +60,7 @@ escalation_thresholds = [0.5, 0.8]
 watcher_interval_ms = 1000
 
 [dispatch]
-workers = 2
+workers = 4
 consumers = 2
 lease_ms = 10000
 offer_timeout = { p1 = "10m", p2 = "30m", p3 = "2h", p4 = "4h" }

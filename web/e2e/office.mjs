@@ -105,7 +105,10 @@ async function planPhase() {
     const page = await inbox(env.tokens.reviewer);
     const card = page.locator(`[data-testid=plan-to-review][data-ticket="${env.ticketId}"]`);
     await card.waitFor({ timeout: WAIT });
-    const crew = await card.getByTestId("plan-crew").textContent();
+    // The card shows ids until the team's names arrive (a second request): wait for them.
+    const crewField = card.getByTestId("plan-crew");
+    await crewField.filter({ hasText: env.crewName }).waitFor({ timeout: WAIT }).catch(() => {});
+    const crew = await crewField.textContent();
     check(crew.includes(env.crewName), `the crew is not named: ${crew}`);
     const chain = await card.getByTestId("plan-chain").textContent();
     check(chain.includes("Technical lead → Chief engineer"), `the chain is not shown as computed: ${chain}`);

@@ -136,11 +136,11 @@ impl Profile {
 /// technician's row in its transaction, and accepting is guarded in the database.
 pub const FIELD_TTL: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// A region's field as last read.
 /// A technician of a region's field as matching ranks them: the profile parsed from their row
 /// and their load as the field's read found it.
 pub type Member = (Arc<Profile>, Slot);
 
+/// A region's field as last read.
 #[derive(Debug)]
 struct CachedField {
     read_at: std::time::Instant,

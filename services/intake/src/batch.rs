@@ -135,35 +135,19 @@ async fn next_group<J>(receiver: &Mutex<mpsc::Receiver<J>>) -> Option<Vec<J>> {
     Some(group)
 }
 
-/// Reads the projects of a group of lookups in one query, and their idempotency keys in
-/// another, and answers each.
+/// Reads the projects of a group of lookups in one query and answers each.
 async fn read_group(db: &Database, group: Vec<Lookup>) {
     let mut ids: Vec<String> = group.iter().map(|l| l.project_id.clone()).collect();
     ids.sort();
     ids.dedup();
-    let keys: Vec<(String, String)> = group.iter().filter_map(|l| l.key.clone()).collect();
-    let found = match store::projects_with_terms(db, &ids).await {
-        Ok(projects) => idempotency::find_many(db, &keys)
-            .await
-            .map(|earlier| (projects, earlier)),
-        Err(err) => Err(err),
-    };
-    match found {
-        Ok((projects, earlier)) => {
+    match store::projects_with_terms(db, &ids).await {
+        Ok(projects) => {
             for lookup in group {
-                let reading = Reading {
-                    project: projects
-                        .iter()
-                        .find(|(p, _)| p.id == lookup.project_id)
-                        .cloned(),
-                    earlier: lookup.key.as_ref().and_then(|(scope, request_id)| {
-                        earlier
-                            .iter()
-                            .find(|k| &k.scope == scope && &k.request_id == request_id)
-                            .cloned()
-                    }),
-                };
-                let _ = lookup.reply.send(Ok(reading));
+                let project = projects
+                    .iter()
+                    .find(|(p, _)| p.id == lookup.project_id)
+                    .cloned();
+                let _ = lookup.reply.send(Ok(project));
             }
         }
         Err(err) => {
@@ -358,28 +342,15 @@ pub type ProjectWithTerms = (
     Vec<steelcare_store::entity::warranty_terms::Model>,
 );
 
-/// What a create reads before it is written: its project (with its warranty terms), and the
-/// key its request id left if it was seen before.
-#[derive(Debug, Clone)]
-pub struct Reading {
-    /// The project, `None` when there is none.
-    pub project: Option<ProjectWithTerms>,
-    /// The stored idempotency key of the request's id, if any.
-    pub earlier: Option<steelcare_store::entity::idempotency_keys::Model>,
-}
-
 struct Lookup {
     project_id: String,
-    /// (scope, request id) when the request carries one.
-    key: Option<(String, String)>,
-    reply: oneshot::Sender<Result<Reading, ApiError>>,
+    reply: oneshot::Sender<Result<Option<ProjectWithTerms>, ApiError>>,
 }
 
 /// Group reads for CreateTicket: the projects (with their warranty terms) that concurrent
-/// creates need are read in one query, and the idempotency keys of their request ids in one
-/// more (one round trip per group, not per ticket). A lookup waits for the next query that starts after it
-/// arrived, never for one already under way, so it sees every change committed before it
-/// asked, as a read of its own would.
+/// creates need are read in one query (one round trip per group, not per ticket). A lookup
+/// waits for the next query that starts after it arrived, never for one already under way, so
+/// it sees every change committed before it asked, as a read of its own would.
 #[derive(Clone)]
 pub struct ProjectReader {
     sender: mpsc::Sender<Lookup>,
@@ -402,17 +373,12 @@ impl ProjectReader {
         ProjectReader { sender }
     }
 
-    /// The project `project_id` with its warranty terms, and the stored key of `key` (scope,
-    /// request id), read with the other creates of the moment.
-    pub async fn read(
-        &self,
-        project_id: &str,
-        key: Option<(String, String)>,
-    ) -> Result<Reading, ApiError> {
+    /// The project `project_id` with its warranty terms (`None` when there is none), read
+    /// with the other creates of the moment.
+    pub async fn read(&self, project_id: &str) -> Result<Option<ProjectWithTerms>, ApiError> {
         let (reply, answer) = oneshot::channel();
         let lookup = Lookup {
             project_id: project_id.to_owned(),
-            key,
             reply,
         };
         self.sender

@@ -139,6 +139,28 @@ impl IntakeService {
         Ok((project, terms))
     }
 
+    /// A create refused after its project was read: a retry of one that succeeded before
+    /// (its project since changed) is answered with that ticket, as any retry is; any other
+    /// gets `refused`.
+    async fn earlier_or(
+        &self,
+        ctx: &RequestContext,
+        new: &NewTicket,
+        hash: &str,
+        refused: ApiError,
+    ) -> Result<pb::CreateTicketResponse, ApiError> {
+        let Some(request_id) = &new.request_id else {
+            return Err(refused);
+        };
+        let scope = idempotency_scope("CreateTicket", &ctx.caller);
+        match idempotency::lookup(&self.db, &scope, request_id, hash).await? {
+            Some(existing) => Ok(pb::CreateTicketResponse {
+                ticket: Some(self.ticket_response(&existing, ctx.locale).await?),
+            }),
+            None => Err(refused),
+        }
+    }
+
     pub(super) async fn create_ticket_once(
         &self,
         ctx: &RequestContext,
@@ -153,18 +175,14 @@ impl IntakeService {
         }
         let now = steelcare_store::now();
         let new = NewTicket::parse(&request, now)?;
-        let key = new
-            .request_id
-            .as_ref()
-            .map(|rid| (idempotency_scope("CreateTicket", &ctx.caller), rid.clone()));
-        let reading = self.projects.read(&new.project_id, key).await?;
-        if let Some(earlier) = &reading.earlier {
-            let existing = idempotency::check(earlier, hash)?;
-            return Ok(pb::CreateTicketResponse {
-                ticket: Some(self.ticket_response(&existing, ctx.locale).await?),
-            });
-        }
-        let (project, terms) = self.project_for(ctx, &new, reading.project).await?;
+        // The request id is not looked up first: a retry's key collides with the stored one
+        // when written (AlreadyExists, answered by `create_ticket`), and a retry refused here
+        // looks it up below. A first create, the common case, saves the round trip.
+        let found = self.projects.read(&new.project_id).await?;
+        let (project, terms) = match self.project_for(ctx, &new, found).await {
+            Ok(found) => found,
+            Err(refused) => return self.earlier_or(ctx, &new, hash, refused).await,
+        };
         let draft = self.ticket_draft(ctx, &new, &project, &terms, now, hash);
         self.ensure_sequence(&AcceptanceNumber::day_key(draft.day))
             .await?;

@@ -973,6 +973,18 @@ async fn the_reconciler_restores_every_pending_job_after_the_queue_is_lost() {
                 }
             }
             if present == ids.len() {
+                // The reconciler's question, asked for a page at once, answers the same,
+                // and no for a job the queue never had.
+                let mut asked: Vec<&str> = ids.iter().map(String::as_str).collect();
+                asked.insert(2, "no-such-job");
+                let mut expected = vec![true; ids.len()];
+                expected.insert(2, false);
+                assert_eq!(
+                    queue.contains_all(QUEUE, &asked).await.unwrap(),
+                    expected,
+                    "{}",
+                    backend.name()
+                );
                 break;
             }
             assert!(

@@ -894,14 +894,18 @@ impl Dispatcher {
                 store::due_waiting(&self.db, now, retries_only, after.as_deref(), 500).await?;
             let Some(last) = page.last() else { break };
             after = Some(last.id.clone());
-            for row in &page {
-                // A row changed in the last seconds is being queued by whoever changed it
-                // (enqueue follows commit): not missing, not yet.
-                if !retries_only && ms(row.updated_at) > now - SETTLE_MS {
-                    continue;
-                }
-                // Ask first: a read, where enqueue is a write on the embedded backend.
-                if self.queue.contains(QUEUE, &row.id).await.unwrap_or(false) {
+            // A row changed in the last seconds is being queued by whoever changed it
+            // (enqueue follows commit): not missing, not yet.
+            let settled: Vec<&assignments::Model> = (page.iter())
+                .filter(|row| retries_only || ms(row.updated_at) <= now - SETTLE_MS)
+                .collect();
+            // Ask first, the page in one call: a read, where enqueue is a write on the
+            // embedded backend. When the queue cannot answer, every row is offered to it.
+            let ids: Vec<&str> = settled.iter().map(|row| row.id.as_str()).collect();
+            let queued = (self.queue.contains_all(QUEUE, &ids).await)
+                .unwrap_or_else(|_| vec![false; ids.len()]);
+            for (row, queued) in settled.into_iter().zip(queued) {
+                if queued {
                     continue;
                 }
                 // A worker may have offered it between the read and the enqueue; such a job

@@ -461,6 +461,23 @@ impl DispatchQueue for EmbeddedBus {
         )
     }
 
+    async fn contains_all(&self, queue: &str, job_ids: &[&str]) -> Result<Vec<bool>, BusError> {
+        if job_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let found: std::collections::HashSet<String> = bus_queue_jobs::Entity::find()
+            .select_only()
+            .column(bus_queue_jobs::Column::JobId)
+            .filter(bus_queue_jobs::Column::Queue.eq(queue))
+            .filter(bus_queue_jobs::Column::JobId.is_in(job_ids.iter().copied()))
+            .into_tuple::<String>()
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .collect();
+        Ok(job_ids.iter().map(|id| found.contains(*id)).collect())
+    }
+
     async fn len(&self, queue: &str) -> Result<u64, BusError> {
         Ok(bus_queue_jobs::Entity::find()
             .filter(bus_queue_jobs::Column::Queue.eq(queue))

@@ -284,6 +284,10 @@ pub trait DispatchQueue: Send + Sync {
     /// Whether a job is queued or leased.
     async fn contains(&self, queue: &str, job_id: &str) -> Result<bool, BusError>;
 
+    /// For each of `job_ids`, in order, whether it is queued or leased: one call to the
+    /// queue, however many.
+    async fn contains_all(&self, queue: &str, job_ids: &[&str]) -> Result<Vec<bool>, BusError>;
+
     /// Jobs queued or leased.
     async fn len(&self, queue: &str) -> Result<u64, BusError>;
 }

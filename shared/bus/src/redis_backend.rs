@@ -794,6 +794,19 @@ impl DispatchQueue for RedisBus {
         Ok(conn.hexists(payloads, job_id).await?)
     }
 
+    async fn contains_all(&self, queue: &str, job_ids: &[&str]) -> Result<Vec<bool>, BusError> {
+        if job_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let [_, _, payloads, _, _] = self.queue_keys(queue);
+        let mut pipe = redis::pipe();
+        for job_id in job_ids {
+            pipe.cmd("HEXISTS").arg(&payloads).arg(*job_id);
+        }
+        let mut conn = self.conn.clone();
+        Ok(pipe.query_async(&mut conn).await?)
+    }
+
     async fn len(&self, queue: &str) -> Result<u64, BusError> {
         let mut conn = self.conn.clone();
         let [_, _, payloads, _, _] = self.queue_keys(queue);

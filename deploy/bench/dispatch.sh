@@ -6,7 +6,11 @@
 #      matching against 1,000 technicians through the database and 10,000 in memory, a
 #      backlog drained by the queue workers (jobs claimed and offered per second), and
 #      ticket-created → offer-made latency at a steady rate: 100 tickets/s embedded, 200, 500
-#      and 1,000 on PostgreSQL + Redis.
+#      and 1,000 on PostgreSQL + Redis;
+#   3. `steelcare-bench dispatch-scaling` on PostgreSQL + Redis: the same drain with 1, 2 and 4
+#      workers in one dispatch process and with two dispatch processes (replicas in this
+#      process's runtime, each with its own pools and field cache) on one queue, each shape
+#      twice, alternating, with the ratio to one replica with one worker.
 # Usage: deploy/bench/dispatch.sh [seconds]   (PostgreSQL on 127.0.0.1:5432, trust or
 # PGPASSWORD; Redis on 127.0.0.1:6379; a release build is made first)
 set -euo pipefail
@@ -22,3 +26,6 @@ on_sqlite "${args[@]}" --rate 100
 for rate in 200 500 1000; do
   on_postgres "${db}_$rate" "${prefix}$rate:" STEELCARE__DATABASE__MAX_CONNECTIONS=32 -- "${args[@]}" --rate "$rate"
 done
+# Whether the drain grows with workers and with dispatch replicas sharing the queue.
+on_postgres "${db}_scaling" "${prefix}scaling:" STEELCARE__DATABASE__MAX_CONNECTIONS=32 -- \
+  dispatch-scaling --technicians 1000 --backlog 1000

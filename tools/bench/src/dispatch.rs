@@ -61,19 +61,28 @@ pub const SITE: (f64, f64) = (31.30, 120.60);
 pub(crate) struct Running {
     address: String,
     pub(crate) db: Database,
-    bus: Bus,
+    pub(crate) bus: Bus,
     stop: oneshot::Sender<()>,
     handle: JoinHandle<Result<(), StartupError>>,
 }
 
 pub(crate) async fn start(settings: &Settings, workers: u32) -> Result<Running, String> {
+    start_services(settings, workers, ServiceSelection::all()).await
+}
+
+/// Starts an in-process server of `services` with `workers` queue workers.
+pub(crate) async fn start_services(
+    settings: &Settings,
+    workers: u32,
+    services: ServiceSelection,
+) -> Result<Running, String> {
     let mut settings = settings.clone();
     settings.server.listen = "127.0.0.1:0"
         .parse()
         .map_err(|_| "bad listen address".to_owned())?;
     settings.database.migrate_on_start = true;
     settings.dispatch.workers = workers;
-    let app = Application::build(settings, ServiceSelection::all())
+    let app = Application::build(settings, services)
         .await
         .map_err(|err| err.to_string())?;
     let address = format!("http://{}", app.local_addr());
@@ -168,7 +177,7 @@ where
     Ok(())
 }
 
-async fn register(channel: &Channel, token: &str, count: usize) -> Result<(), String> {
+pub(crate) async fn register(channel: &Channel, token: &str, count: usize) -> Result<(), String> {
     let client = DispatchServiceClient::new(channel.clone());
     let token = token.to_owned();
     in_lanes(count, move |n| {
@@ -257,7 +266,7 @@ fn match_in_memory(config: &DispatchConfig, n: usize) -> Duration {
     percentile(&times, 0.5)
 }
 
-async fn create_tickets(
+pub(crate) async fn create_tickets(
     channel: &Channel,
     token: &str,
     project_id: &str,
@@ -281,7 +290,7 @@ async fn create_tickets(
 }
 
 /// Waits until every event committed is published and every consumer group has handled it.
-async fn caught_up(running: &Running) -> Result<(), String> {
+pub(crate) async fn caught_up(running: &Running) -> Result<(), String> {
     let by = Instant::now() + Duration::from_secs(300);
     loop {
         let unpublished = outbox::Entity::find()
@@ -306,7 +315,7 @@ async fn caught_up(running: &Running) -> Result<(), String> {
     }
 }
 
-async fn offered_count(db: &Database) -> Result<u64, String> {
+pub(crate) async fn offered_count(db: &Database) -> Result<u64, String> {
     assignment_offers::Entity::find()
         .count(db)
         .await

@@ -9,6 +9,7 @@ mod experience;
 mod intake;
 mod notify;
 mod onboarding;
+mod scaling;
 mod survey;
 
 use std::path::PathBuf;
@@ -79,6 +80,19 @@ enum Target {
         /// How long the steady phase runs, e.g. 10s.
         #[arg(long, default_value = "10s", value_parser = parse_ttl)]
         duration: Duration,
+        /// Label printed with the figures.
+        #[arg(long, default_value = "configured")]
+        label: String,
+    },
+    /// The dispatch queue's drain with more workers and more dispatch replicas (PostgreSQL
+    /// and Redis).
+    DispatchScaling {
+        /// Technicians registered before the run (capacity 20 each).
+        #[arg(long, default_value_t = 1000)]
+        technicians: usize,
+        /// Jobs drained per shape and round (five shapes, two rounds).
+        #[arg(long, default_value_t = 1000)]
+        backlog: usize,
         /// Label printed with the figures.
         #[arg(long, default_value = "configured")]
         label: String,
@@ -229,6 +243,24 @@ async fn run(target: Target, settings: Settings) -> Result<(), String> {
                     backlog,
                     rate,
                     duration,
+                    label,
+                },
+            )
+            .await
+        }
+        Target::DispatchScaling {
+            technicians,
+            backlog,
+            label,
+        } => {
+            if technicians == 0 || backlog == 0 {
+                return Err("--technicians and --backlog must be positive".to_owned());
+            }
+            crate::scaling::scaling(
+                settings,
+                crate::scaling::ScalingOptions {
+                    technicians,
+                    backlog,
                     label,
                 },
             )

@@ -41,8 +41,10 @@ pub use batch::VisitRequest;
 pub const QUEUE: &str = "dispatch";
 
 /// Jobs a queue worker claims at once: in a storm, one transaction and one read of the field
-/// for all of them; when the queue holds one job, that one alone, at once.
-pub const JOBS_PER_CLAIM: usize = 16;
+/// for all of them; when the queue holds one job, that one alone, at once. On two cores 32
+/// drained a backlog faster than 16 (3,637 against 2,958–3,069 jobs/s) with no later
+/// offers at 1,000 tickets/s; 8 drained slower and offered later.
+pub const JOBS_PER_CLAIM: usize = 32;
 
 /// How long after a change the reconciler leaves a waiting row to the path that changed it.
 const SETTLE_MS: i64 = 2_000;

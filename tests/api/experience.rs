@@ -361,6 +361,20 @@ async fn earlier_cases_come_first_recurrences_are_flagged_and_scoping_holds() {
             }
         })
         .await;
+        // Every mark applied is cleared with the pass that applied it (one left behind would
+        // be indexed again at every pass).
+        until("every search mark cleared", || {
+            let db = desk.office.app.db.clone();
+            async move {
+                use sea_orm::{EntityTrait, PaginatorTrait};
+                let left = (steelcare_store::entity::search_marks::Entity::find())
+                    .count(&db)
+                    .await
+                    .ok()?;
+                (left == 0).then_some(())
+            }
+        })
+        .await;
 
         // --- New phrasings find the same defect first -------------------------------------
         let mut precision = 0.0;

@@ -188,6 +188,39 @@ pub fn pg_array<T: std::fmt::Display>(items: impl IntoIterator<Item = T>) -> Str
     format!("{{{}}}", quoted.join(","))
 }
 
+/// Rows whose columns `key` and `at` (text, bigint) hold one of `pairs`, such as the marks a
+/// pass read and now clears. On PostgreSQL the pairs go as two array parameters, so the
+/// statement's text is one whatever their number (prepared and planned once, where an `OR`
+/// of a hundred pairs was planned anew at each pass); elsewhere as an `OR` of pairs.
+pub fn pairs_among(
+    backend: DbBackend,
+    key: &str,
+    at: &str,
+    pairs: &[(String, i64)],
+) -> sea_orm::sea_query::SimpleExpr {
+    use sea_orm::sea_query::{Alias, Condition, Expr, ExprTrait};
+    if backend == DbBackend::Postgres {
+        return Expr::cust_with_values(
+            format!(
+                "(\"{key}\", \"{at}\") IN (SELECT * FROM UNNEST(CAST($1 AS TEXT[]), CAST($2 AS BIGINT[])))"
+            ),
+            [
+                pg_array(pairs.iter().map(|(k, _)| k)),
+                pg_array(pairs.iter().map(|(_, a)| a)),
+            ],
+        );
+    }
+    let mut any = Condition::any();
+    for (k, a) in pairs {
+        any = any.add(
+            Expr::col(Alias::new(key))
+                .eq(k.as_str())
+                .and(Expr::col(Alias::new(at)).eq(*a)),
+        );
+    }
+    any.into()
+}
+
 #[cfg(test)]
 mod tests {
     use super::{pg_array, sqlite_file_path};

@@ -307,16 +307,14 @@ async fn apply_marks(
     let written = docs.clone();
     blocking(move || r.write(&written, &gone)).await?;
     super::recurrence::detect(feedback, ready, &docs).await?;
-    let mut applied = sea_orm::Condition::any();
-    for (ticket_id, marked_at_ms) in &marks {
-        applied = applied.add(
-            sea_orm::Condition::all()
-                .add(search_marks::Column::ReplicaId.eq(&ready.replica))
-                .add(search_marks::Column::TicketId.eq(ticket_id))
-                .add(search_marks::Column::MarkedAtMs.eq(*marked_at_ms)),
-        );
-    }
+    let applied = steelcare_store::db::pairs_among(
+        feedback.db.get_database_backend(),
+        "ticket_id",
+        "marked_at_ms",
+        &marks,
+    );
     search_marks::Entity::delete_many()
+        .filter(search_marks::Column::ReplicaId.eq(&ready.replica))
         .filter(applied)
         .exec(&feedback.db)
         .await

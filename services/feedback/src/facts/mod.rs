@@ -680,14 +680,12 @@ pub async fn clear_marks(
     if marks.is_empty() {
         return Ok(());
     }
-    let mut rebuilt = sea_orm::Condition::any();
-    for (ticket_id, marked_at_ms) in marks {
-        rebuilt = rebuilt.add(
-            sea_orm::Condition::all()
-                .add(facts_dirty::Column::TicketId.eq(ticket_id))
-                .add(facts_dirty::Column::MarkedAtMs.eq(*marked_at_ms)),
-        );
-    }
+    let rebuilt = steelcare_store::db::pairs_among(
+        conn.get_database_backend(),
+        "ticket_id",
+        "marked_at_ms",
+        marks,
+    );
     facts_dirty::Entity::delete_many()
         .filter(rebuilt)
         .exec(conn)

@@ -358,6 +358,56 @@ async fn a_retry_returns_the_same_ticket_and_a_reused_id_is_refused() {
     }
 }
 
+/// A create no longer looks its request id up before it is checked, so a retry that would now
+/// be refused (its project is another customer's since) still gets the ticket it made; a new
+/// request is refused.
+#[tokio::test]
+async fn a_retry_gets_its_ticket_even_when_the_create_would_now_be_refused() {
+    use sea_orm::{ActiveModelTrait, Set};
+    use steelcare_store::entity::projects;
+    for backend in backends() {
+        let app = spawn_app(&backend).await;
+        let mut desk = desk(&app).await;
+        let mut request = ticket_request(&desk.project_id, "钢梁裂缝");
+        request.request_id = "cust-req-1".into();
+        let first = desk
+            .client
+            .create_ticket(authed(request.clone(), &desk.customer))
+            .await
+            .unwrap()
+            .into_inner()
+            .ticket
+            .unwrap();
+        let other = desk_for(&app, "Binhai Cold Storage", "HT-2024-777").await;
+        projects::ActiveModel {
+            id: Set(desk.project_id.clone()),
+            customer_id: Set(other.customer_id.clone()),
+            ..Default::default()
+        }
+        .update(&app.db)
+        .await
+        .unwrap();
+        let again = desk
+            .client
+            .create_ticket(authed(request.clone(), &desk.customer))
+            .await
+            .unwrap()
+            .into_inner()
+            .ticket
+            .unwrap();
+        assert_eq!(again.ticket_id, first.ticket_id, "{}", backend.name());
+        request.request_id = "cust-req-2".into();
+        let refused = desk
+            .client
+            .create_ticket(authed(request, &desk.customer))
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), Code::InvalidArgument, "{}", backend.name());
+        assert_eq!(tickets::Entity::find().count(&app.db).await.unwrap(), 1);
+        app.stop().await.unwrap();
+    }
+}
+
 /// Concurrent creates for several projects are read and written in groups: each ticket still
 /// gets its own project's customer, a missing project is NOT_FOUND for its caller only, and a
 /// warranty change committed before a create is what that create sees.

@@ -11,9 +11,11 @@
 //!
 //! Every server shares the one process's runtime and this machine's cores, so the figures
 //! say whether the queue's coordination (the claim, the technicians' row locks, the places
-//! two replicas' caches both count as free) lets more replicas drain more. On a machine
-//! whose cores the first replica does not already fill, the same shapes measure the
-//! replicas' throughput; here one worker per replica leaves the cores room for two.
+//! two replicas' caches both count as free) lets more replicas drain more, as far as the
+//! cores allow. On two cores one worker already drains about half of pgbench's rate, so
+//! the cores, not the queue, bound the larger shapes there; on a machine whose cores one
+//! replica does not fill (PostgreSQL and Redis on their own), the same shapes measure how
+//! the drain grows with replicas.
 
 use std::time::{Duration, Instant};
 

@@ -266,7 +266,7 @@ fn match_in_memory(config: &DispatchConfig, n: usize) -> Duration {
     percentile(&times, 0.5)
 }
 
-pub(crate) async fn create_tickets(
+async fn create_tickets(
     channel: &Channel,
     token: &str,
     project_id: &str,
@@ -290,7 +290,7 @@ pub(crate) async fn create_tickets(
 }
 
 /// Waits until every event committed is published and every consumer group has handled it.
-pub(crate) async fn caught_up(running: &Running) -> Result<(), String> {
+async fn caught_up(running: &Running) -> Result<(), String> {
     let by = Instant::now() + Duration::from_secs(300);
     loop {
         let unpublished = outbox::Entity::find()
@@ -313,6 +313,50 @@ pub(crate) async fn caught_up(running: &Running) -> Result<(), String> {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// Creates `jobs` tickets through `running` (whose queue workers are off) and waits until
+/// their jobs are queued and every event of them is handled (published, and read and
+/// acknowledged by every consumer group), so that a drain measures the queue and what its
+/// offers cause, not the rest of the process catching up on the backlog's tickets; then takes
+/// planner statistics for tables filled seconds ago, as the intake bench does (otherwise
+/// autovacuum's first ANALYZE comes before the drain in one run and during it in the next).
+pub(crate) async fn queue_backlog(
+    running: &Running,
+    channel: &Channel,
+    token: &str,
+    project_id: &str,
+    jobs: usize,
+) -> Result<(), String> {
+    create_tickets(channel, token, project_id, jobs).await?;
+    let queued_by = Instant::now() + Duration::from_secs(120);
+    while (running
+        .bus
+        .queue
+        .len(steelcare_dispatch::engine::QUEUE)
+        .await)
+        .map_err(|e| e.to_string())?
+        < jobs as u64
+    {
+        if Instant::now() > queued_by {
+            return Err("the backlog never reached the queue".to_owned());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    caught_up(running).await?;
+    analyze(&running.db).await
+}
+
+/// Waits, looking every `poll`, until `db` holds at least `target` offers (5 minutes at most).
+pub(crate) async fn offered_by(db: &Database, target: usize, poll: Duration) -> Result<(), String> {
+    let drained_by = Instant::now() + Duration::from_secs(300);
+    while (offered_count(db).await? as usize) < target {
+        if Instant::now() > drained_by {
+            return Err("the backlog was not drained in 5 minutes".to_owned());
+        }
+        tokio::time::sleep(poll).await;
+    }
+    Ok(())
 }
 
 pub(crate) async fn offered_count(db: &Database) -> Result<u64, String> {
@@ -472,39 +516,11 @@ pub async fn dispatch(settings: Settings, options: DispatchBenchOptions) -> Resu
     // 2. A backlog, then workers drain it.
     let mut intake = IntakeServiceClient::new(channel.clone());
     let project_id = prepare(&mut intake, &token).await?;
-    create_tickets(&channel, &token, &project_id, options.backlog).await?;
-    let queued_by = Instant::now() + Duration::from_secs(120);
-    while (quiet
-        .bus
-        .queue
-        .len(steelcare_dispatch::engine::QUEUE)
-        .await
-        .map_err(|e| e.to_string())? as usize)
-        < options.backlog
-    {
-        if Instant::now() > queued_by {
-            return Err("the backlog never reached the queue".to_owned());
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    // Every event of the backlog handled first (published, and read and acknowledged by
-    // every consumer group), so the drain measures the queue and what its offers cause, not
-    // the rest of the process catching up on the backlog's tickets.
-    caught_up(&quiet).await?;
-    // Planner statistics for tables filled seconds ago, as the intake bench takes them:
-    // otherwise autovacuum's first ANALYZE comes before the drain in one run and during it
-    // in the next.
-    analyze(&quiet.db).await?;
+    queue_backlog(&quiet, &channel, &token, &project_id, options.backlog).await?;
     quiet.stop().await;
     let busy = start(&settings, settings.dispatch.workers.max(1)).await?;
     let t = Instant::now();
-    let drained_by = Instant::now() + Duration::from_secs(300);
-    while (offered_count(&busy.db).await? as usize) < options.backlog {
-        if Instant::now() > drained_by {
-            return Err("the backlog was not drained in 5 minutes".to_owned());
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    offered_by(&busy.db, options.backlog, Duration::from_millis(20)).await?;
     let drain = t.elapsed();
     println!(
         "dispatch_queue backend={label} workers={} jobs={} secs={:.2} claimed_and_offered_per_sec={:.1}",

@@ -26,7 +26,7 @@ use steelcare_proto::intake::v1::intake_service_client::IntakeServiceClient;
 use steelcare_runtime::Settings;
 
 use crate::dispatch::{
-    Running, caught_up, create_tickets, offered_count, register, start, start_services,
+    Running, offered_by, offered_count, queue_backlog, register, start, start_services,
 };
 
 /// The shapes measured: (replicas, workers per replica).
@@ -103,23 +103,19 @@ impl Backlog<'_> {
     /// Creates the tickets of one backlog and waits until their jobs are queued and every
     /// event of them is handled, then takes planner statistics (as the drain phase does).
     async fn queue(&self) -> Result<(), String> {
-        let queue = &self.rest.bus.queue;
         let before = offered_count(&self.rest.db).await? as usize;
-        create_tickets(&self.channel, &self.token, &self.project_id, self.jobs).await?;
-        let by = Instant::now() + Duration::from_secs(120);
-        while (queue.len(steelcare_dispatch::engine::QUEUE).await).map_err(|e| e.to_string())?
-            < self.jobs as u64
-        {
-            if Instant::now() > by {
-                return Err("the backlog never reached the queue".to_owned());
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        caught_up(self.rest).await?;
+        queue_backlog(
+            self.rest,
+            &self.channel,
+            &self.token,
+            &self.project_id,
+            self.jobs,
+        )
+        .await?;
         if offered_count(&self.rest.db).await? as usize != before {
             return Err("a job was offered with no worker running".to_owned());
         }
-        crate::intake::analyze(&self.rest.db).await
+        Ok(())
     }
 }
 
@@ -149,13 +145,7 @@ async fn drain(
     for _ in 0..replicas {
         running.push(start_services(settings, workers, dispatch_only.clone()).await?);
     }
-    let by = Instant::now() + Duration::from_secs(300);
-    while (offered_count(&rest.db).await? as usize) < target {
-        if Instant::now() > by {
-            return Err("the backlog was not drained in 5 minutes".to_owned());
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    offered_by(&rest.db, target, Duration::from_millis(10)).await?;
     let secs = t.elapsed().as_secs_f64();
     let done_ms = chrono::Utc::now().timestamp_millis();
     for replica in running {

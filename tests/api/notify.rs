@@ -1118,3 +1118,180 @@ async fn a_plan_waits_on_the_technical_lead_and_then_on_the_chief_engineer() {
         desk.office.app.stop().await.unwrap();
     }
 }
+
+/// A notifier over `app`'s database and settings, as its process runs the notify consumer.
+fn notifier_of(app: &steelcare_tests::TestApp) -> steelcare_notify::Notifier {
+    let channels = steelcare_notify::channels::Channels::from_settings(&app.settings.notify)
+        .expect("notify channels");
+    steelcare_notify::Notifier::new(
+        app.db.clone(),
+        app.settings.notify.clone(),
+        (
+            app.settings.intake.timezone,
+            app.settings.server.default_locale,
+        ),
+        channels,
+        tokio::sync::watch::channel(false).1,
+    )
+}
+
+/// What a delivery tells whom, without its id, state and times.
+type Told = (String, String, String, String, String, String, String, bool);
+
+/// What notify recorded for `tickets`' events.
+async fn told(app: &steelcare_tests::TestApp, tickets: &[String]) -> Vec<Told> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    use steelcare_store::entity::notify_deliveries;
+    let rows = notify_deliveries::Entity::find()
+        .filter(notify_deliveries::Column::CaseId.is_in(tickets.iter().cloned()))
+        .all(&app.db)
+        .await
+        .unwrap();
+    let mut told: Vec<Told> = rows
+        .into_iter()
+        .map(|r| {
+            let case = r.case_id.unwrap_or_default();
+            (
+                case,
+                r.event_id,
+                r.recipient,
+                r.channel,
+                r.topic,
+                r.title,
+                r.body,
+                r.urgent,
+            )
+        })
+        .collect();
+    told.sort();
+    told
+}
+
+/// Every event of `tickets` in the outbox, in commit order, as notify's group receives them.
+async fn events_of(
+    app: &steelcare_tests::TestApp,
+    tickets: &[String],
+) -> Vec<steelcare_bus::Delivery> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+    use steelcare_store::entity::outbox;
+    let rows = outbox::Entity::find()
+        .filter(outbox::Column::CaseId.is_in(tickets.iter().cloned()))
+        .order_by_asc(outbox::Column::Id)
+        .all(&app.db)
+        .await
+        .unwrap();
+    rows.into_iter()
+        .enumerate()
+        .map(|(i, row)| steelcare_bus::Delivery {
+            entry_id: format!("{}-0", i + 1),
+            event_id: row.event_id,
+            payload: row.payload,
+            redelivered: false,
+        })
+        .collect()
+}
+
+/// Forgets what notify recorded of `events`, as if its group had not handled them yet.
+async fn untold(
+    app: &steelcare_tests::TestApp,
+    tickets: &[String],
+    events: &[steelcare_bus::Delivery],
+) {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    use steelcare_store::entity::{notify_deliveries, processed_events};
+    notify_deliveries::Entity::delete_many()
+        .filter(notify_deliveries::Column::CaseId.is_in(tickets.iter().cloned()))
+        .exec(&app.db)
+        .await
+        .unwrap();
+    processed_events::Entity::delete_many()
+        .filter(processed_events::Column::Consumer.eq("notify"))
+        .filter(processed_events::Column::EventId.is_in(events.iter().map(|d| d.event_id.clone())))
+        .exec(&app.db)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_read_of_many_events_tells_everyone_as_one_by_one_would_and_once() {
+    for backend in backends() {
+        let sms = accepting_gateway().await;
+        let url = sms.url("/sms");
+        let settings = [
+            ("STEELCARE__NOTIFY__SMS__URL", url.as_str()),
+            ("STEELCARE__NOTIFY__SMS__ACCESS_KEY", SMS_KEY),
+            ("STEELCARE__NOTIFY__SMS__SECRET", SMS_SECRET),
+            (
+                "STEELCARE__NOTIFY__SMS__TEMPLATES__TICKET-RECEIVED",
+                "SMS_100",
+            ),
+            (
+                "STEELCARE__NOTIFY__SMS__TEMPLATES__DISPATCH-ESCALATED",
+                "SMS_900",
+            ),
+            ("STEELCARE__NOTIFY__DUTY_MANAGERS", "duty-1"),
+            ("STEELCARE__NOTIFY__POLL_INTERVAL_MS", "100"),
+            // One escalation per ticket within the test.
+            ("STEELCARE__DISPATCH__RETRY_BASE", "10m"),
+        ];
+        let mut office = Office::attach(spawn_app_with(&backend, &settings).await).await;
+        let admin = office.app.token("admin-1", &[Role::Admin], None);
+        directory(&office, &admin).await;
+        // P1s with nobody to send: each is taken in (its contact hears) and escalated (the
+        // dispatcher and the duty manager hear).
+        let mut tickets = Vec::new();
+        for i in 0..4 {
+            tickets.push(office.ticket(&format!("钢柱开裂 {i}")).await);
+        }
+        let name = backend.name();
+        // As the process told them, event by event as they came.
+        let first = until("every ticket received and escalated", || {
+            let (app, tickets) = (&office.app, &tickets);
+            async move {
+                let told = told(app, tickets).await;
+                let done = tickets.iter().all(|t| {
+                    ["ticket-received", "dispatch-escalated"]
+                        .iter()
+                        .all(|topic| told.iter().any(|d| &d.0 == t && d.4 == *topic))
+                });
+                done.then_some(told)
+            }
+        })
+        .await;
+        for ticket in &tickets {
+            let of = |topic: &str, to: &str| {
+                (first.iter())
+                    .filter(|d| &d.0 == ticket && d.4 == topic && d.2 == to)
+                    .count()
+            };
+            assert_eq!(
+                of("ticket-received", "contact:13800000000"),
+                1,
+                "{name}: {first:?}"
+            );
+            assert!(of("dispatch-escalated", "disp-1") >= 1, "{name}: {first:?}");
+            assert!(
+                of("dispatch-escalated", "duty-1") >= 1,
+                "{name}: a P1: {first:?}"
+            );
+        }
+
+        // The same events in one read: acknowledged, every one, and told exactly as before.
+        let events = events_of(&office.app, &tickets).await;
+        untold(&office.app, &tickets, &events).await;
+        assert!(told(&office.app, &tickets).await.is_empty(), "{name}");
+        let notifier = notifier_of(&office.app);
+        let mut acked = steelcare_notify::worker::handle_events(&notifier, events.clone()).await;
+        acked.sort();
+        let mut all: Vec<String> = events.iter().map(|d| d.entry_id.clone()).collect();
+        all.sort();
+        assert_eq!(acked, all, "{name}");
+        assert_eq!(told(&office.app, &tickets).await, first, "{name}");
+
+        // Delivered again, the read is acknowledged and tells nobody twice.
+        let again = steelcare_notify::worker::handle_events(&notifier, events.clone()).await;
+        assert_eq!(again.len(), events.len(), "{name}");
+        assert_eq!(told(&office.app, &tickets).await, first, "{name}");
+        office.app.stop().await.unwrap();
+    }
+}

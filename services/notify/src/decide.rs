@@ -22,8 +22,10 @@
 //! What falls due without an event (a return visit, a corrective action) is in `reminders.rs`.
 //! A group robot hears every topic its `[notify.webhooks.<name>] topics` lists.
 
+use std::collections::{BTreeSet, HashMap};
+
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, EntityTrait};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use steelcare_domain::{Role, SeverityTier};
 use steelcare_i18n::{Arg, enum_label};
 use steelcare_proto::events::v1::EventEnvelope;
@@ -62,6 +64,7 @@ impl Decision {
 }
 
 /// What the messages of a case say about it.
+#[derive(Clone)]
 pub(crate) struct Case {
     pub(crate) ticket: tickets::Model,
     tier: Option<SeverityTier>,
@@ -73,27 +76,112 @@ pub(crate) async fn case(
     conn: &impl ConnectionTrait,
     case_id: &str,
 ) -> Result<Option<Case>, ApiError> {
-    if case_id.is_empty() {
-        return Ok(None);
+    Ok(cases(conn, &[case_id]).await?.remove(case_id))
+}
+
+/// The tickets and projects of `case_ids`, by case id (two reads however many); an id that
+/// names no ticket is left out.
+async fn cases(
+    conn: &impl ConnectionTrait,
+    case_ids: &[&str],
+) -> Result<HashMap<String, Case>, ApiError> {
+    let ids: BTreeSet<&str> = case_ids
+        .iter()
+        .copied()
+        .filter(|id| !id.is_empty())
+        .collect();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
     }
-    let Some(ticket) = tickets::Entity::find_by_id(case_id)
-        .one(conn)
+    let tickets = tickets::Entity::find()
+        .filter(tickets::Column::Id.is_in(ids))
+        .all(conn)
+        .await
+        .map_err(db_err)?;
+    let project_ids: BTreeSet<&str> = tickets.iter().map(|t| t.project_id.as_str()).collect();
+    let projects: HashMap<String, String> = projects::Entity::find()
+        .filter(projects::Column::Id.is_in(project_ids))
+        .all(conn)
         .await
         .map_err(db_err)?
-    else {
-        return Ok(None);
-    };
-    let project = projects::Entity::find_by_id(ticket.project_id.clone())
-        .one(conn)
-        .await
-        .map_err(db_err)?
-        .map(|p| p.name)
-        .unwrap_or_default();
-    Ok(Some(Case {
-        tier: ticket.tier.parse().ok(),
-        ticket,
-        project,
-    }))
+        .into_iter()
+        .map(|p| (p.id, p.name))
+        .collect();
+    Ok(tickets
+        .into_iter()
+        .map(|ticket| {
+            let case = Case {
+                tier: ticket.tier.parse().ok(),
+                project: projects
+                    .get(&ticket.project_id)
+                    .cloned()
+                    .unwrap_or_default(),
+                ticket,
+            };
+            (case.ticket.id.clone(), case)
+        })
+        .collect())
+}
+
+/// What deciding a read of events looks up, read once for the whole read: the cases, the
+/// response clocks of the tickets taken in, and (when an event needs them) the people of the
+/// directory and the duty managers.
+pub(crate) struct Lookups {
+    cases: HashMap<String, Case>,
+    response_due: HashMap<String, DateTime<Utc>>,
+    people: Option<Vec<steelcare_store::entity::people::Model>>,
+    duty_managers: Option<Vec<Recipient>>,
+}
+
+impl Lookups {
+    /// Reads what `events` need up front: their cases, and the response clocks of the
+    /// tickets they take in.
+    pub(crate) async fn load(
+        conn: &impl ConnectionTrait,
+        events: &[&EventEnvelope],
+    ) -> Result<Lookups, ApiError> {
+        let concerned: Vec<&EventEnvelope> = (events.iter().copied())
+            .filter(|e| e.payload.as_ref().is_some_and(concerns_anyone))
+            .collect();
+        let ids: Vec<&str> = concerned.iter().map(|e| e.case_id.as_str()).collect();
+        let taken_in: Vec<&str> = (concerned.iter())
+            .filter(|e| matches!(e.payload, Some(Payload::TicketCreated(_))))
+            .map(|e| e.case_id.as_str())
+            .collect();
+        Ok(Lookups {
+            cases: cases(conn, &ids).await?,
+            response_due: response_due(conn, &taken_in).await?,
+            people: None,
+            duty_managers: None,
+        })
+    }
+
+    /// The enabled people holding any of `roles` (the directory is read once per read).
+    async fn with_roles(
+        &mut self,
+        conn: &impl ConnectionTrait,
+        roles: &[Role],
+    ) -> Result<Vec<Recipient>, ApiError> {
+        if self.people.is_none() {
+            self.people = Some(recipients::enabled_people(conn).await?);
+        }
+        Ok(recipients::holding(
+            self.people.as_deref().unwrap_or_default(),
+            roles,
+        ))
+    }
+
+    /// The duty managers (`notify.duty_managers`), read once per read.
+    async fn duty_managers(
+        &mut self,
+        conn: &impl ConnectionTrait,
+        subjects: &[String],
+    ) -> Result<Vec<Recipient>, ApiError> {
+        if self.duty_managers.is_none() {
+            self.duty_managers = Some(recipients::by_subjects(conn, subjects).await?);
+        }
+        Ok(self.duty_managers.clone().unwrap_or_default())
+    }
 }
 
 fn time(ts: Option<&prost_types::Timestamp>) -> Option<DateTime<Utc>> {
@@ -152,16 +240,18 @@ fn decision(
 }
 
 impl Notifier {
-    /// The messages `event` calls for (none for most events).
-    pub async fn decide(
+    /// The messages `event` calls for (none for most events); what it reads comes through
+    /// `lookups`, loaded for the events of its read.
+    pub(crate) async fn decide(
         &self,
         conn: &impl ConnectionTrait,
         event: &EventEnvelope,
+        lookups: &mut Lookups,
     ) -> Result<Vec<Decision>, ApiError> {
         let Some(payload) = event.payload.as_ref().filter(|p| concerns_anyone(p)) else {
             return Ok(Vec::new());
         };
-        let Some(case) = case(conn, &event.case_id).await? else {
+        let Some(case) = lookups.cases.get(&event.case_id).cloned() else {
             return Ok(Vec::new());
         };
         let facts = Facts {
@@ -170,7 +260,7 @@ impl Notifier {
         };
         let decided = match payload {
             Payload::SlaAtRisk(_) | Payload::SlaBreached(_) | Payload::DispatchEscalated(_) => {
-                self.for_the_office(conn, payload, &facts).await?
+                self.for_the_office(conn, payload, &facts, lookups).await?
             }
             Payload::AssignmentOffered(offer) => {
                 let technician = recipients::technician(conn, &offer.technician_id).await?;
@@ -181,9 +271,13 @@ impl Notifier {
                 Some(decision("offer", to, (facts.p1(), false), said))
             }
             Payload::PlanProposed(_) | Payload::PlanReviewed(_) => {
-                self.for_the_approvers(conn, event, payload, &facts).await?
+                self.for_the_approvers(conn, event, payload, &facts, lookups)
+                    .await?
             }
-            _ => self.for_the_customer(conn, payload, &facts).await?,
+            _ => {
+                self.for_the_customer(conn, payload, &facts, lookups)
+                    .await?
+            }
         };
         Ok(decided.into_iter().collect())
     }
@@ -197,6 +291,7 @@ impl Notifier {
         event: &EventEnvelope,
         payload: &Payload,
         facts: &Facts<'_>,
+        lookups: &mut Lookups,
     ) -> Result<Option<Decision>, ApiError> {
         let (version, role) = match payload {
             Payload::PlanProposed(plan) => (plan.version, Role::Engineer),
@@ -212,8 +307,7 @@ impl Notifier {
             _ => return Ok(None),
         };
         let actor = event.actor.as_ref().map_or("", |a| a.subject.as_str());
-        let approvers = recipients::with_roles(conn, &[role])
-            .await?
+        let approvers = (lookups.with_roles(conn, &[role]).await?)
             .into_iter()
             .filter(|r| r.key != actor)
             .collect();
@@ -234,10 +328,11 @@ impl Notifier {
         conn: &impl ConnectionTrait,
         payload: &Payload,
         facts: &Facts<'_>,
+        lookups: &Lookups,
     ) -> Result<Option<Decision>, ApiError> {
         let (topic, required, said) = match payload {
             Payload::TicketCreated(_) => {
-                let due = response_due(conn, &facts.case.ticket.id).await?;
+                let due = lookups.response_due.get(&facts.case.ticket.id).copied();
                 ("ticket-received", true, vec![facts.at("due", due)])
             }
             Payload::SurveyPlanned(plan) => {
@@ -284,6 +379,7 @@ impl Notifier {
         conn: &impl ConnectionTrait,
         payload: &Payload,
         facts: &Facts<'_>,
+        lookups: &mut Lookups,
     ) -> Result<Option<Decision>, ApiError> {
         let mut said = vec![facts.number()];
         said.extend(facts.tier());
@@ -301,7 +397,7 @@ impl Notifier {
             Payload::DispatchEscalated(_) => ("dispatch-escalated", &[Role::Dispatcher]),
             _ => return Ok(None),
         };
-        let people = self.escalate_to(conn, roles, facts.p1()).await?;
+        let people = self.escalate_to(conn, roles, facts.p1(), lookups).await?;
         Ok(Some(decision(topic, people, (facts.p1(), false), said)))
     }
 
@@ -311,10 +407,12 @@ impl Notifier {
         conn: &impl ConnectionTrait,
         roles: &[Role],
         p1: bool,
+        lookups: &mut Lookups,
     ) -> Result<Vec<Recipient>, ApiError> {
-        let mut people = recipients::with_roles(conn, roles).await?;
+        let mut people = lookups.with_roles(conn, roles).await?;
         if p1 {
-            for duty in recipients::by_subjects(conn, &self.settings.duty_managers).await? {
+            let duty = (lookups.duty_managers(conn, &self.settings.duty_managers)).await?;
+            for duty in duty {
                 if !people.iter().any(|p| p.key == duty.key) {
                     people.push(duty);
                 }
@@ -358,21 +456,27 @@ fn concerns_anyone(payload: &Payload) -> bool {
     )
 }
 
-/// When the response clock of a ticket runs out, if it runs.
+/// When the response clocks of `ticket_ids` run out, by ticket (those that run).
 async fn response_due(
     conn: &impl ConnectionTrait,
-    ticket_id: &str,
-) -> Result<Option<DateTime<Utc>>, ApiError> {
-    use sea_orm::{ColumnTrait, QueryFilter};
-    let clock = sla_clocks::Entity::find()
-        .filter(sla_clocks::Column::TicketId.eq(ticket_id))
+    ticket_ids: &[&str],
+) -> Result<HashMap<String, DateTime<Utc>>, ApiError> {
+    if ticket_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let clocks = sla_clocks::Entity::find()
+        .filter(sla_clocks::Column::TicketId.is_in(ticket_ids.iter().copied()))
         .filter(sla_clocks::Column::Kind.eq("response"))
-        .one(conn)
+        .all(conn)
         .await
         .map_err(db_err)?;
-    Ok(clock
-        .and_then(|c| c.deadline_at_ms)
-        .and_then(DateTime::from_timestamp_millis))
+    Ok(clocks
+        .into_iter()
+        .filter_map(|c| {
+            let due = c.deadline_at_ms.and_then(DateTime::from_timestamp_millis)?;
+            Some((c.ticket_id, due))
+        })
+        .collect())
 }
 
 /// Every topic, for the catalogue's check.

@@ -25,23 +25,28 @@ pub mod state {
     pub const DEAD: &str = "dead";
 }
 
+/// Rows per insert statement: a read of events can call for thousands of deliveries, and a
+/// statement takes at most 65,535 parameters (23 a row).
+const INSERT_CHUNK: usize = 1000;
+
 /// Records `rows`; a row whose (event, recipient, channel) is stored already is left as it is.
 pub async fn insert(
     conn: &impl ConnectionTrait,
     rows: Vec<notify_deliveries::ActiveModel>,
 ) -> Result<(), ApiError> {
-    if rows.is_empty() {
-        return Ok(());
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<_> = rows.by_ref().take(INSERT_CHUNK).collect();
+        Entity::insert_many(chunk)
+            .on_conflict(
+                OnConflict::columns([Column::EventId, Column::Recipient, Column::Channel])
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(conn)
+            .await
+            .map_err(db_err)?;
     }
-    Entity::insert_many(rows)
-        .on_conflict(
-            OnConflict::columns([Column::EventId, Column::Recipient, Column::Channel])
-                .do_nothing()
-                .to_owned(),
-        )
-        .exec_without_returning(conn)
-        .await
-        .map_err(db_err)?;
     Ok(())
 }
 

@@ -79,17 +79,18 @@ fn of_person(row: &people::Model) -> Recipient {
     }
 }
 
-/// The enabled people holding any of `roles`.
-pub async fn with_roles(
-    conn: &impl ConnectionTrait,
-    roles: &[Role],
-) -> Result<Vec<Recipient>, ApiError> {
-    let rows = people::Entity::find()
+/// The enabled people of the directory.
+pub async fn enabled_people(conn: &impl ConnectionTrait) -> Result<Vec<people::Model>, ApiError> {
+    people::Entity::find()
         .filter(people::Column::Enabled.eq(true))
         .all(conn)
         .await
-        .map_err(db_err)?;
-    Ok(rows
+        .map_err(db_err)
+}
+
+/// Those of `people` holding any of `roles`.
+pub fn holding(people: &[people::Model], roles: &[Role]) -> Vec<Recipient> {
+    people
         .iter()
         .filter(|row| {
             row.roles
@@ -98,7 +99,7 @@ pub async fn with_roles(
                 .any(|r| roles.contains(&r))
         })
         .map(of_person)
-        .collect())
+        .collect()
 }
 
 /// The enabled people with these subjects (technician ids or logins); a subject nobody

@@ -1,10 +1,12 @@
 //! The notification service's consumer of the event stream: each event is decided once (a
-//! processed-event key in the same transaction as its deliveries), and every delivery it
+//! processed-event key in the same transaction as its deliveries; the events of one read go
+//! in one transaction, which reads the cases, clocks, people and preferences they need once
+//! for all of them, so the group keeps up with a storm of tickets), and every delivery it
 //! calls for is recorded before anything is sent, rendered in the recipient's language, due
 //! now or when the recipient's quiet hours end (never later for an urgent one). The senders
 //! are woken after the commit.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 use sea_orm::{ActiveValue::Set, ConnectionTrait};
@@ -18,7 +20,7 @@ use steelcare_store::{begin_write, processed};
 use tracing::Instrument;
 
 use crate::channels::Kind;
-use crate::decide::Decision;
+use crate::decide::{Decision, Lookups};
 use crate::deliveries::{self, state};
 use crate::engine::{Notifier, db_err};
 use crate::recipients::{self, Preferences, after_quiet_hours, channels_for};
@@ -29,7 +31,7 @@ pub const CONSUMER_GROUP: &str = "notify";
 /// Applies a read of events; answers the entry ids applied (the others are delivered again).
 pub async fn handle_events(notifier: &Notifier, batch: Vec<Delivery>) -> Vec<String> {
     let mut done = Vec::with_capacity(batch.len());
-    let mut recorded = false;
+    let mut concerned = Vec::new();
     for delivery in batch {
         let (event, span) = match receive(&delivery.payload, CONSUMER_GROUP) {
             Ok(received) => received,
@@ -38,51 +40,110 @@ pub async fn handle_events(notifier: &Notifier, batch: Vec<Delivery>) -> Vec<Str
                 continue;
             }
         };
-        if !crate::decide::concerns(&event) {
+        if crate::decide::concerns(&event) {
+            concerned.push((delivery.entry_id, event, span));
+        } else {
             done.push(delivery.entry_id);
-            continue;
-        }
-        match retry_aborted(|| record(notifier, &event))
-            .instrument(span)
-            .await
-        {
-            Ok(()) => {
-                recorded = true;
-                done.push(delivery.entry_id);
-            }
-            Err(err) => {
-                tracing::warn!(event_id = %event.event_id, error = %err, "event handling failed; it will be redelivered")
-            }
         }
     }
-    if recorded {
+    if record_read(notifier, concerned, &mut done).await {
         notifier.due.notify_waiters();
         notifier.inbox.send_modify(|n| *n += 1);
     }
     done
 }
 
-/// Decides `event` once and records its deliveries.
-async fn record(notifier: &Notifier, event: &EventEnvelope) -> Result<(), ApiError> {
+/// An event of a read that may concern someone, with its entry id and span.
+type Concerned = (String, EventEnvelope, tracing::Span);
+
+/// Records the events of a read in one transaction; when that fails, one by one, so that one
+/// event that cannot be recorded holds back no other. Adds the entry ids recorded to `done`;
+/// answers whether any was.
+async fn record_read(
+    notifier: &Notifier,
+    concerned: Vec<Concerned>,
+    done: &mut Vec<String>,
+) -> bool {
+    if concerned.len() > 1 {
+        let events: Vec<(&EventEnvelope, &tracing::Span)> =
+            concerned.iter().map(|(_, e, span)| (e, span)).collect();
+        match retry_aborted(|| record(notifier, &events)).await {
+            Ok(()) => {
+                done.extend(concerned.into_iter().map(|(entry_id, _, _)| entry_id));
+                return true;
+            }
+            Err(err) => {
+                tracing::warn!(events = concerned.len(), error = %err, "recording a read of events failed; recording them one by one")
+            }
+        }
+    }
+    let mut recorded = false;
+    for (entry_id, event, span) in concerned {
+        let one = [(&event, &span)];
+        match retry_aborted(|| record(notifier, &one)).await {
+            Ok(()) => {
+                recorded = true;
+                done.push(entry_id);
+            }
+            Err(err) => {
+                tracing::warn!(event_id = %event.event_id, error = %err, "event handling failed; it will be redelivered")
+            }
+        }
+    }
+    recorded
+}
+
+/// Decides `events` once each (those already recorded are skipped) and records their
+/// deliveries, in one transaction: what the decisions read is read once for all of them.
+async fn record(
+    notifier: &Notifier,
+    events: &[(&EventEnvelope, &tracing::Span)],
+) -> Result<(), ApiError> {
     let tx = begin_write(&notifier.db).await.map_err(db_err)?;
-    if !processed::mark_processed(&tx, CONSUMER_GROUP, &event.event_id).await? {
-        return Ok(());
+    let ids: Vec<&str> = events.iter().map(|(e, _)| e.event_id.as_str()).collect();
+    let fresh = processed::mark_all_processed(&tx, CONSUMER_GROUP, &ids).await?;
+    let now = steelcare_store::now().timestamp_millis();
+    let mut to_decide = Vec::with_capacity(fresh.len());
+    for &(event, span) in events {
+        if !fresh.contains(&event.event_id) {
+            continue;
+        }
+        let age = now - occurred_ms(event);
+        if u128::try_from(age).unwrap_or(0) > notifier.settings.max_event_age.as_millis() {
+            span.in_scope(|| tracing::info!(age_ms = age, "event too old to tell anyone"));
+            continue;
+        }
+        to_decide.push((event, span));
     }
-    let age = steelcare_store::now().timestamp_millis() - occurred_ms(event);
-    if u128::try_from(age).unwrap_or(0) > notifier.settings.max_event_age.as_millis() {
-        tracing::info!(event_id = %event.event_id, age_ms = age, "event too old to tell anyone");
-        tx.commit().await.map_err(db_err)?;
-        return Ok(());
+    let plain: Vec<&EventEnvelope> = to_decide.iter().map(|(e, _)| *e).collect();
+    let mut lookups = Lookups::load(&tx, &plain).await?;
+    let mut decided = Vec::with_capacity(to_decide.len());
+    for (event, span) in to_decide {
+        let decisions = (notifier.decide(&tx, event, &mut lookups))
+            .instrument(span.clone())
+            .await?;
+        decided.push((event, span, decisions));
     }
-    let decisions = notifier.decide(&tx, event).await?;
-    let rows = notifier.deliveries(&tx, event, &decisions).await?;
-    let n = rows.len();
+    let keys: Vec<String> = recipient_keys(decided.iter().flat_map(|(_, _, d)| d.iter()));
+    let prefs = recipients::preferences(&tx, &keys).await?;
+    let mut rows = Vec::new();
+    for (event, span, decisions) in &decided {
+        let made = notifier.rows_of(event, decisions, &prefs);
+        if !made.is_empty() {
+            span.in_scope(|| tracing::info!(deliveries = made.len(), "deliveries recorded"));
+        }
+        rows.extend(made);
+    }
     deliveries::insert(&tx, rows).await?;
-    tx.commit().await.map_err(db_err)?;
-    if n > 0 {
-        tracing::info!(event_id = %event.event_id, deliveries = n, "deliveries recorded");
-    }
-    Ok(())
+    tx.commit().await.map_err(db_err)
+}
+
+/// The recipients `decisions` name, each once.
+fn recipient_keys<'a>(decisions: impl Iterator<Item = &'a Decision>) -> Vec<String> {
+    let keys: BTreeSet<&str> = decisions
+        .flat_map(|d| d.recipients.iter().map(|r| r.key.as_str()))
+        .collect();
+    keys.into_iter().map(str::to_owned).collect()
 }
 
 /// When the event happened (its commit), in ms; now when it does not say.
@@ -113,11 +174,17 @@ impl Notifier {
         event: &EventEnvelope,
         decisions: &[Decision],
     ) -> Result<Vec<notify_deliveries::ActiveModel>, ApiError> {
-        let keys: BTreeSet<String> = decisions
-            .iter()
-            .flat_map(|d| d.recipients.iter().map(|r| r.key.clone()))
-            .collect();
-        let prefs = recipients::preferences(conn, &keys.into_iter().collect::<Vec<_>>()).await?;
+        let prefs = recipients::preferences(conn, &recipient_keys(decisions.iter())).await?;
+        Ok(self.rows_of(event, decisions, &prefs))
+    }
+
+    /// [`Notifier::deliveries`] with the recipients' preferences read.
+    fn rows_of(
+        &self,
+        event: &EventEnvelope,
+        decisions: &[Decision],
+        prefs: &HashMap<String, Preferences>,
+    ) -> Vec<notify_deliveries::ActiveModel> {
         let now = steelcare_store::now();
         let origin = Origin {
             event,
@@ -172,7 +239,7 @@ impl Notifier {
                 }
             }
         }
-        Ok(rows)
+        rows
     }
 
     /// When a delivery may go: now, or when the recipient's quiet hours end (an urgent one and

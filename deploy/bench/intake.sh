@@ -9,8 +9,10 @@
 #      only, with every service but dispatch, and with every service but feedback (the
 #      difference from every service is what keeping feedback's facts projection and
 #      experience index current costs under load);
-#   3. the ratio ours / pgbench at 16 clients, the ceiling being the median of three readings of
-#      limits.sh: before, between and after our runs (it moves by a quarter within an hour);
+#   3. the ratio ours / pgbench at 16 clients (taken in, and sustained: counting the time every
+#      consumer group took to handle the level's events after it), the ceiling being the
+#      median of three readings of limits.sh: before, between and after our runs (it moves by
+#      a quarter within an hour);
 #      and at one client the latency of a create against pgbench's transaction (median too).
 #   backends: sqlite (embedded bus, the no-servers default), postgres (embedded bus in
 #   PostgreSQL), postgres+redis (the Kubernetes deployment's engines).
@@ -94,4 +96,9 @@ for run in sqlite pg pgredis all withdispatch butdispatch butfeedback; do
   tps=$(echo "$line" | sed -E 's/.* tps=([0-9.]+).*/\1/')
   awk -v ours="$tps" -v limit="$ceiling" -v name="$run" \
     'BEGIN { printf "ratio_at_16_clients backend=%s ours=%.1f pgbench=%.1f ratio=%.2f\n", name, ours, limit, ours / limit }'
+  # Counting the time the consumers took to catch up after the level: what the process keeps
+  # up with, not only takes in.
+  sustained=$(echo "$line" | sed -E 's/.* sustained_tps=([0-9.]+).*/\1/')
+  awk -v ours="$sustained" -v limit="$ceiling" -v name="$run" \
+    'BEGIN { printf "sustained_ratio_at_16_clients backend=%s ours=%.1f pgbench=%.1f ratio=%.2f\n", name, ours, limit, ours / limit }'
 done

@@ -289,22 +289,24 @@ async fn create_tickets(
     .await
 }
 
-/// Waits until every event committed is published and every consumer group has handled it.
-async fn caught_up(running: &Running) -> Result<(), String> {
-    let by = Instant::now() + Duration::from_secs(300);
+/// Waits until every event committed is published and every consumer group has handled it
+/// (5 minutes at most); answers how long that took.
+pub(crate) async fn caught_up(db: &Database, bus: &Bus) -> Result<Duration, String> {
+    let started = Instant::now();
+    let by = started + Duration::from_secs(300);
     loop {
         let unpublished = outbox::Entity::find()
             .filter(outbox::Column::PublishedAt.is_null())
-            .count(&running.db)
+            .count(db)
             .await
             .map_err(|err| err.to_string())?;
-        let behind: u64 = (running.bus.events.group_lags(EVENTS_STREAM).await)
+        let behind: u64 = (bus.events.group_lags(EVENTS_STREAM).await)
             .map_err(|err| err.to_string())?
             .iter()
             .map(|g| g.pending + g.lag)
             .sum();
         if unpublished == 0 && behind == 0 {
-            return Ok(());
+            return Ok(started.elapsed());
         }
         if Instant::now() > by {
             return Err(format!(
@@ -343,7 +345,7 @@ pub(crate) async fn queue_backlog(
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    caught_up(running).await?;
+    caught_up(&running.db, &running.bus).await?;
     analyze(&running.db).await
 }
 

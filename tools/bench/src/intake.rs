@@ -1,6 +1,10 @@
 //! `steelcare bench intake`: a load generator that creates tickets over gRPC at several
 //! concurrency levels and prints throughput and latency percentiles, against an in-process
-//! server on the configured database (or a fresh SQLite file), or against `--target`.
+//! server on the configured database (or a fresh SQLite file), or against `--target`. In
+//! process it also waits after each level until every event the level caused is handled by
+//! every consumer group, and prints how long that took and the rate counting it
+//! (`sustained_tps`): a process whose consumers fall behind takes tickets in faster than it
+//! can keep up with.
 
 use std::time::{Duration, Instant};
 
@@ -44,6 +48,20 @@ pub struct LevelResult {
     pub p50: Duration,
     /// 99th percentile latency.
     pub p99: Duration,
+    /// How long the level ran.
+    pub elapsed: Duration,
+    /// How long after the level every event it caused was handled by every consumer group of
+    /// the in-process server (none against `--target`).
+    pub caught_up: Option<Duration>,
+}
+
+impl LevelResult {
+    /// Tickets per second counting the time the consumers took to catch up: what the process
+    /// can keep up with, not only take in.
+    pub fn sustained(&self) -> f64 {
+        let took = self.elapsed + self.caught_up.unwrap_or_default();
+        self.created as f64 / took.as_secs_f64()
+    }
 }
 
 pub(crate) fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -230,6 +248,8 @@ async fn level(
         throughput: latencies.len() as f64 / elapsed.as_secs_f64(),
         p50: percentile(&latencies, 0.50),
         p99: percentile(&latencies, 0.99),
+        elapsed,
+        caught_up: None,
     })
 }
 
@@ -261,7 +281,7 @@ pub async fn intake(settings: Settings, options: BenchOptions) -> Result<Vec<Lev
         Authenticator::from_settings(&settings.auth, settings.is_embedded(), &settings.data_dir)
             .map_err(|err| err.to_string())?;
     let mut server = None;
-    let mut db = None;
+    let mut running = None;
     let address = match &options.target {
         Some(target) => target.clone(),
         None => {
@@ -274,7 +294,7 @@ pub async fn intake(settings: Settings, options: BenchOptions) -> Result<Vec<Lev
                 .await
                 .map_err(|err| err.to_string())?;
             let address = format!("http://{}", app.local_addr());
-            db = Some(app.db().clone());
+            running = Some((app.db().clone(), app.bus().clone()));
             let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
             let handle = tokio::spawn(app.run_until_stopped(async move {
                 let _ = stopped.await;
@@ -290,14 +310,18 @@ pub async fn intake(settings: Settings, options: BenchOptions) -> Result<Vec<Lev
     let project_id = prepare(&mut client, &token).await?;
     // Warm up connections and caches.
     level(&address, &token, &project_id, 4, Duration::from_millis(500)).await?;
-    if let Some(db) = &db {
+    if let Some((db, bus)) = &running {
+        crate::dispatch::caught_up(db, bus).await?;
         analyze(db).await?;
     }
     let mut results = Vec::new();
     for &clients in &options.clients {
-        let r = level(&address, &token, &project_id, clients, options.duration).await?;
+        let mut r = level(&address, &token, &project_id, clients, options.duration).await?;
+        if let Some((db, bus)) = &running {
+            r.caught_up = Some(crate::dispatch::caught_up(db, bus).await?);
+        }
         println!(
-            "intake_create backend={} clients={} tickets={} errors={} tps={:.1} p50_ms={:.2} p99_ms={:.2}",
+            "intake_create backend={} clients={} tickets={} errors={} tps={:.1} p50_ms={:.2} p99_ms={:.2} caught_up_s={:.1} sustained_tps={:.1}",
             options.label,
             r.clients,
             r.created,
@@ -305,6 +329,8 @@ pub async fn intake(settings: Settings, options: BenchOptions) -> Result<Vec<Lev
             r.throughput,
             r.p50.as_secs_f64() * 1000.0,
             r.p99.as_secs_f64() * 1000.0,
+            r.caught_up.unwrap_or_default().as_secs_f64(),
+            r.sustained(),
         );
         results.push(r);
     }

@@ -1237,43 +1237,54 @@ async fn a_read_of_many_events_tells_everyone_as_one_by_one_would_and_once() {
         let mut office = Office::attach(spawn_app_with(&backend, &settings).await).await;
         let admin = office.app.token("admin-1", &[Role::Admin], None);
         directory(&office, &admin).await;
-        // P1s with nobody to send: each is taken in (its contact hears) and escalated (the
-        // dispatcher and the duty manager hear).
+        // One technician, with two places: two P1s are offered to them (they hear it), the
+        // others find nobody (the dispatcher and the duty manager hear); every contact hears
+        // their ticket was taken in.
+        office.hire(crate::dispatch::surveyor("t-near", 2.0)).await;
         let mut tickets = Vec::new();
-        for i in 0..4 {
+        for i in 0..5 {
             tickets.push(office.ticket(&format!("钢柱开裂 {i}")).await);
         }
         let name = backend.name();
         // As the process told them, event by event as they came.
-        let first = until("every ticket received and escalated", || {
+        let first = until("every ticket received, and offered or escalated", || {
             let (app, tickets) = (&office.app, &tickets);
             async move {
                 let told = told(app, tickets).await;
+                let has = |t: &String, topic: &str| told.iter().any(|d| &d.0 == t && d.4 == topic);
                 let done = tickets.iter().all(|t| {
-                    ["ticket-received", "dispatch-escalated"]
-                        .iter()
-                        .all(|topic| told.iter().any(|d| &d.0 == t && d.4 == *topic))
+                    has(t, "ticket-received") && (has(t, "offer") || has(t, "dispatch-escalated"))
                 });
                 done.then_some(told)
             }
         })
         .await;
+        let of = |ticket: &String, topic: &str, to: &str| {
+            (first.iter())
+                .filter(|d| &d.0 == ticket && d.4 == topic && d.2 == to)
+                .count()
+        };
+        let offered = tickets
+            .iter()
+            .filter(|t| of(t, "offer", "t-near") == 1)
+            .count();
+        assert_eq!(offered, 2, "{name}: {first:?}");
         for ticket in &tickets {
-            let of = |topic: &str, to: &str| {
-                (first.iter())
-                    .filter(|d| &d.0 == ticket && d.4 == topic && d.2 == to)
-                    .count()
-            };
             assert_eq!(
-                of("ticket-received", "contact:13800000000"),
+                of(ticket, "ticket-received", "contact:13800000000"),
                 1,
                 "{name}: {first:?}"
             );
-            assert!(of("dispatch-escalated", "disp-1") >= 1, "{name}: {first:?}");
-            assert!(
-                of("dispatch-escalated", "duty-1") >= 1,
-                "{name}: a P1: {first:?}"
-            );
+            if of(ticket, "offer", "t-near") == 0 {
+                assert!(
+                    of(ticket, "dispatch-escalated", "disp-1") >= 1,
+                    "{name}: {first:?}"
+                );
+                assert!(
+                    of(ticket, "dispatch-escalated", "duty-1") >= 1,
+                    "{name}: a P1: {first:?}"
+                );
+            }
         }
 
         // The same events in one read: acknowledged, every one, and told exactly as before.

@@ -124,18 +124,19 @@ async fn cases(
 }
 
 /// What deciding a read of events looks up, read once for the whole read: the cases, the
-/// response clocks of the tickets taken in, and (when an event needs them) the people of the
-/// directory and the duty managers.
+/// response clocks of the tickets taken in, the technicians offered, and (when an event needs
+/// them) the people of the directory and the duty managers.
 pub(crate) struct Lookups {
     cases: HashMap<String, Case>,
     response_due: HashMap<String, DateTime<Utc>>,
+    technicians: HashMap<String, Recipient>,
     people: Option<Vec<steelcare_store::entity::people::Model>>,
     duty_managers: Option<Vec<Recipient>>,
 }
 
 impl Lookups {
-    /// Reads what `events` need up front: their cases, and the response clocks of the
-    /// tickets they take in.
+    /// Reads what `events` need up front: their cases, the response clocks of the tickets
+    /// they take in and the technicians they offer to.
     pub(crate) async fn load(
         conn: &impl ConnectionTrait,
         events: &[&EventEnvelope],
@@ -148,9 +149,17 @@ impl Lookups {
             .filter(|e| matches!(e.payload, Some(Payload::TicketCreated(_))))
             .map(|e| e.case_id.as_str())
             .collect();
+        let offered: BTreeSet<String> = (concerned.iter())
+            .filter_map(|e| match &e.payload {
+                Some(Payload::AssignmentOffered(offer)) => Some(offer.technician_id.clone()),
+                _ => None,
+            })
+            .collect();
+        let offered: Vec<String> = offered.into_iter().collect();
         Ok(Lookups {
             cases: cases(conn, &ids).await?,
             response_due: response_due(conn, &taken_in).await?,
+            technicians: recipients::technicians(conn, &offered).await?,
             people: None,
             duty_managers: None,
         })
@@ -263,7 +272,7 @@ impl Notifier {
                 self.for_the_office(conn, payload, &facts, lookups).await?
             }
             Payload::AssignmentOffered(offer) => {
-                let technician = recipients::technician(conn, &offer.technician_id).await?;
+                let technician = lookups.technicians.get(&offer.technician_id).cloned();
                 let when = time(offer.expire_time.as_ref());
                 let project = ("project", Arg::Text(case.project.clone()));
                 let said = vec![facts.number(), project, facts.at("expires", when)];

@@ -108,10 +108,22 @@ pub async fn by_subjects(
     conn: &impl ConnectionTrait,
     subjects: &[String],
 ) -> Result<Vec<Recipient>, ApiError> {
+    let rows = people_of(conn, subjects).await?;
+    Ok(subjects
+        .iter()
+        .filter_map(|subject| as_subject(&rows, subject))
+        .collect())
+}
+
+/// The people of the directory who may be `subjects`.
+async fn people_of(
+    conn: &impl ConnectionTrait,
+    subjects: &[String],
+) -> Result<Vec<people::Model>, ApiError> {
     if subjects.is_empty() {
         return Ok(Vec::new());
     }
-    let rows = people::Entity::find()
+    people::Entity::find()
         .filter(
             sea_orm::Condition::any()
                 .add(people::Column::Login.is_in(subjects.to_vec()))
@@ -119,64 +131,74 @@ pub async fn by_subjects(
         )
         .all(conn)
         .await
-        .map_err(db_err)?;
-    Ok(subjects
-        .iter()
-        .filter_map(|subject| {
-            match rows
-                .iter()
-                .find(|r| &subject_of(r) == subject || &r.login == subject)
-            {
-                Some(row) if row.enabled => Some(of_person(row)),
-                Some(_) => None,
-                None => Some(Recipient {
-                    key: subject.clone(),
-                    console: true,
-                    locale: None,
-                    email: String::new(),
-                    phone: String::new(),
-                }),
-            }
-        })
-        .collect())
+        .map_err(db_err)
 }
 
-/// A technician: the person of the directory linked to them, else their register entry's
-/// contact (the console is theirs either way: they sign in as the technician id).
-pub async fn technician(
-    conn: &impl ConnectionTrait,
-    technician_id: &str,
-) -> Result<Option<Recipient>, ApiError> {
-    if let Some(person) = by_subjects(conn, &[technician_id.to_owned()])
-        .await?
-        .into_iter()
-        .find(|r| !r.email.is_empty() || !r.phone.is_empty())
+/// `subject` among `rows`: the person when enabled, nobody when disabled, a console-only
+/// recipient when nobody holds it.
+fn as_subject(rows: &[people::Model], subject: &str) -> Option<Recipient> {
+    match rows
+        .iter()
+        .find(|r| subject_of(r) == subject || r.login == subject)
     {
-        return Ok(Some(person));
+        Some(row) if row.enabled => Some(of_person(row)),
+        Some(_) => None,
+        None => Some(Recipient {
+            key: subject.to_owned(),
+            console: true,
+            locale: None,
+            email: String::new(),
+            phone: String::new(),
+        }),
     }
-    let Some(row) = technicians::Entity::find_by_id(technician_id)
-        .one(conn)
+}
+
+/// Technicians by id: the person of the directory linked to each, else their register
+/// entry's contact (the console is theirs either way: they sign in as the technician id); two
+/// reads however many, and an id that names nobody is left out.
+pub async fn technicians(
+    conn: &impl ConnectionTrait,
+    technician_ids: &[String],
+) -> Result<HashMap<String, Recipient>, ApiError> {
+    let rows = people_of(conn, technician_ids).await?;
+    let mut found = HashMap::new();
+    let mut unreachable = Vec::new();
+    for id in technician_ids {
+        match as_subject(&rows, id).filter(|r| !r.email.is_empty() || !r.phone.is_empty()) {
+            Some(person) => {
+                found.insert(id.clone(), person);
+            }
+            None => unreachable.push(id.clone()),
+        }
+    }
+    if unreachable.is_empty() {
+        return Ok(found);
+    }
+    let registered = technicians::Entity::find()
+        .filter(technicians::Column::Id.is_in(unreachable))
+        .all(conn)
         .await
-        .map_err(db_err)?
-    else {
-        return Ok(None);
-    };
-    let person: serde_json::Value = serde_json::from_str(&row.person).unwrap_or_default();
-    let field = |name: &str| {
-        person
-            .get(name)
-            .and_then(|v| v.as_str())
-            .unwrap_or_default()
-            .trim()
-            .to_owned()
-    };
-    Ok(Some(Recipient {
-        key: technician_id.to_owned(),
-        console: true,
-        locale: None,
-        email: field("email"),
-        phone: field("phone"),
-    }))
+        .map_err(db_err)?;
+    for row in registered {
+        let person: serde_json::Value = serde_json::from_str(&row.person).unwrap_or_default();
+        let field = |name: &str| {
+            person
+                .get(name)
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .trim()
+                .to_owned()
+        };
+        let contact = Recipient {
+            key: row.id.clone(),
+            console: true,
+            locale: None,
+            email: field("email"),
+            phone: field("phone"),
+        };
+        found.insert(row.id, contact);
+    }
+    Ok(found)
 }
 
 /// The customer contact a ticket names (its reporter, stored as a person reference): the

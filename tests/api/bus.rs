@@ -421,9 +421,11 @@ async fn concurrent_workers_never_claim_the_same_job() {
 
 #[tokio::test]
 async fn a_batch_publish_keeps_order() {
+    // More than one statement's worth on the embedded bus (500 entries each).
+    const N: usize = 1_200;
     for (name, bus, _keep) in buses().await {
-        let payloads: Vec<Vec<u8>> = (0..5).map(|i| format!("p{i}").into_bytes()).collect();
-        let ids: Vec<String> = (0..5).map(|i| format!("b{i}")).collect();
+        let payloads: Vec<Vec<u8>> = (0..N).map(|i| format!("p{i}").into_bytes()).collect();
+        let ids: Vec<String> = (0..N).map(|i| format!("b{i}")).collect();
         let messages: Vec<steelcare_bus::OutgoingMessage<'_>> = ids
             .iter()
             .zip(&payloads)
@@ -434,12 +436,21 @@ async fn a_batch_publish_keeps_order() {
             })
             .collect();
         let entry_ids = bus.events.publish_all(&messages).await.unwrap();
-        assert_eq!(entry_ids.len(), 5, "{name}");
+        assert_eq!(entry_ids.len(), N, "{name}");
         bus.events.ensure_group("s5", "g").await.unwrap();
-        let got = bus.events.read_new("s5", "g", "c", 10).await.unwrap();
+        let got = bus.events.read_new("s5", "g", "c", 2 * N).await.unwrap();
         let order: Vec<_> = got.iter().map(|d| d.event_id.clone()).collect();
         assert_eq!(order, ids, "{name}");
-        assert_eq!(got[4].payload, b"p4", "{name}");
+        let read_ids: Vec<_> = got.iter().map(|d| d.entry_id.clone()).collect();
+        assert_eq!(
+            read_ids, entry_ids,
+            "{name}: each message's entry id, in order"
+        );
+        assert_eq!(
+            got[N - 1].payload,
+            format!("p{}", N - 1).into_bytes(),
+            "{name}"
+        );
     }
 }
 

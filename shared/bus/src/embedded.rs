@@ -14,8 +14,12 @@ use steelcare_store::entity::{bus_group_cursors, bus_pending, bus_queue_jobs, bu
 use steelcare_store::{Database, begin_write};
 
 use crate::{
-    BusError, ClaimedJob, Delivery, DispatchQueue, EventStream, GroupLag, QueueJob, now_ms,
+    BusError, ClaimedJob, Delivery, DispatchQueue, EventStream, GroupLag, OutgoingMessage,
+    QueueJob, now_ms,
 };
+
+/// Stream entries per insert statement (4 parameters each).
+const PUBLISH_CHUNK: usize = 500;
 
 /// Bus tables in the store's database.
 #[derive(Clone)]
@@ -109,6 +113,39 @@ impl EventStream for EmbeddedBus {
         .insert(&self.db)
         .await?;
         Ok(row.id.to_string())
+    }
+
+    /// One statement for the whole batch (the relay publishes up to 256 at a time): a
+    /// statement per message made each its own write transaction, which on SQLite queued
+    /// behind the ticket writer's, and the relay fell behind a burst of calls.
+    async fn publish_all(&self, messages: &[OutgoingMessage<'_>]) -> Result<Vec<String>, BusError> {
+        if messages.is_empty() {
+            return Ok(Vec::new());
+        }
+        let now = now_ms();
+        let mut ids: HashMap<String, i64> = HashMap::with_capacity(messages.len());
+        // Rows per statement: well inside SQLite's and PostgreSQL's limits on parameters.
+        for chunk in messages.chunks(PUBLISH_CHUNK) {
+            let rows = chunk.iter().map(|m| bus_stream_entries::ActiveModel {
+                stream: Set(m.stream.to_owned()),
+                event_id: Set(m.event_id.to_owned()),
+                payload: Set(m.payload.to_vec()),
+                created_at_ms: Set(now),
+                ..Default::default()
+            });
+            let inserted = bus_stream_entries::Entity::insert_many(rows)
+                .exec_with_returning(&self.db)
+                .await?;
+            ids.extend(inserted.into_iter().map(|row| (row.event_id, row.id)));
+        }
+        messages
+            .iter()
+            .map(|m| {
+                ids.get(m.event_id).map(i64::to_string).ok_or_else(|| {
+                    BusError::Malformed(format!("no entry id for event {}", m.event_id))
+                })
+            })
+            .collect()
     }
 
     async fn ensure_group(&self, stream: &str, group: &str) -> Result<(), BusError> {

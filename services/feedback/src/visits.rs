@@ -21,7 +21,7 @@ use steelcare_runtime::convert::{from_timestamp, page_size, to_timestamp};
 use steelcare_runtime::handler::{not_found, require};
 use steelcare_runtime::idempotent::Begun;
 use steelcare_runtime::record::{
-    actor_of, audit, emit, envelope, move_case, payload_hash, retry_aborted,
+    actor_of, audit, emit, envelope, move_case, payload_hash, retry_aborted_up_to,
 };
 use steelcare_runtime::validate::{LONG, Person, SHORT, Violations};
 use steelcare_runtime::{ApiError, RequestContext};
@@ -35,6 +35,8 @@ use crate::facts::{self, SATISFACTION};
 /// Who manages visits and policies.
 pub(crate) const VISIT_STAFF: &[Role] = &[Role::Agent, Role::Manager, Role::Admin];
 const POLICY_EDITORS: &[Role] = &[Role::Manager, Role::Admin];
+/// Tries an added visit makes for a number of the case's (see `add_visit`).
+const VISIT_NUMBER_ATTEMPTS: u32 = 32;
 const ATTEMPT_RECORDERS: &[Role] = &[Role::Agent, Role::Engineer, Role::Manager, Role::Admin];
 /// Who records a satisfaction survey: the customer, or the return-visit agent (or an admin) on
 /// their behalf. Not a manager, technician or engineer: they are appraised on its scores.
@@ -564,8 +566,10 @@ impl Feedback {
         request: pb::AddVisitRequest,
     ) -> Result<pb::AddVisitResponse, ApiError> {
         // The visit takes the case's next number; another visit added, or the case's visits
-        // scheduled, at the same moment may take it first: then it takes the one after.
-        retry_aborted(|| self.add_visit_once(ctx, &request)).await
+        // scheduled, at the same moment may take it first: then it takes the one after. Each
+        // loss is another visit numbered, so it is tried again as often as a case can have
+        // visits added at once (six added beside the case's own three lost five times).
+        retry_aborted_up_to(VISIT_NUMBER_ATTEMPTS, || self.add_visit_once(ctx, &request)).await
     }
 
     async fn add_visit_once(

@@ -177,7 +177,18 @@ pub async fn move_case(
 /// Applies an event (or a call), again at once when a concurrent change aborted it (a
 /// conditional update or a unique number lost a race), up to five times, rather than waiting
 /// for the bus to redeliver it or failing the caller.
-pub async fn retry_aborted<T, F, Fut>(mut apply: F) -> Result<T, ApiError>
+pub async fn retry_aborted<T, F, Fut>(apply: F) -> Result<T, ApiError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, ApiError>>,
+{
+    retry_aborted_up_to(5, apply).await
+}
+
+/// [`retry_aborted`] up to `attempts` times: for a race each loss of which means another
+/// change got through (a number of a case taken), so that as many attempts as there can be
+/// concurrent changes always end in one.
+pub async fn retry_aborted_up_to<T, F, Fut>(attempts: u32, mut apply: F) -> Result<T, ApiError>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, ApiError>>,
@@ -186,7 +197,7 @@ where
     loop {
         attempt += 1;
         match apply().await {
-            Err(ApiError::Aborted(why)) if attempt < 5 => {
+            Err(ApiError::Aborted(why)) if attempt < attempts => {
                 tracing::debug!(attempt, %why, "raced a change; applying it again")
             }
             other => return other,

@@ -1447,19 +1447,19 @@ async fn a_technician_accepting_a_fresh_offer_is_not_told_to_retry_the_servers_o
     }
 }
 
-/// The classified events of `tickets` from the outbox, as the dispatch group receives them.
-async fn classified_deliveries(app: &TestApp, tickets: &[String]) -> Vec<steelcare_bus::Delivery> {
-    use prost::Message;
+/// Every event of `tickets` in the outbox, in commit order, as a consumer group receives them.
+pub(crate) async fn outbox_deliveries(
+    app: &TestApp,
+    tickets: &[String],
+) -> Vec<steelcare_bus::Delivery> {
+    use sea_orm::QueryOrder;
     let rows = outbox::Entity::find()
         .filter(outbox::Column::CaseId.is_in(tickets.iter().cloned()))
+        .order_by_asc(outbox::Column::Id)
         .all(&app.db)
         .await
         .unwrap();
     rows.into_iter()
-        .filter(|row| {
-            EventEnvelope::decode(row.payload.as_slice())
-                .is_ok_and(|e| matches!(e.payload, Some(Payload::TicketClassified(_))))
-        })
         .enumerate()
         .map(|(i, row)| steelcare_bus::Delivery {
             entry_id: format!("{}-0", i + 1),
@@ -1470,21 +1470,43 @@ async fn classified_deliveries(app: &TestApp, tickets: &[String]) -> Vec<steelca
         .collect()
 }
 
+/// The classified events of `tickets` from the outbox, as the dispatch group receives them.
+async fn classified_deliveries(app: &TestApp, tickets: &[String]) -> Vec<steelcare_bus::Delivery> {
+    use prost::Message;
+    let mut events = outbox_deliveries(app, tickets).await;
+    events.retain(|d| {
+        EventEnvelope::decode(d.payload.as_slice())
+            .is_ok_and(|e| matches!(e.payload, Some(Payload::TicketClassified(_))))
+    });
+    events
+}
+
+/// Forgets that `consumer` handled `events` (their processed keys), as if its group had not
+/// yet read them.
+pub(crate) async fn forget_processed(
+    app: &TestApp,
+    consumer: &str,
+    events: &[steelcare_bus::Delivery],
+) {
+    use steelcare_store::entity::processed_events;
+    processed_events::Entity::delete_many()
+        .filter(processed_events::Column::Consumer.eq(consumer))
+        .filter(processed_events::Column::EventId.is_in(events.iter().map(|d| d.event_id.clone())))
+        .exec(&app.db)
+        .await
+        .unwrap();
+}
+
 /// Forgets what dispatch did with `tickets`' events (their assignments and processed keys,
 /// and the queue), as if the dispatch group had not yet handled them.
 async fn unhandle(app: &TestApp, tickets: &[String], events: &[steelcare_bus::Delivery]) {
-    use steelcare_store::entity::{assignments, processed_events};
+    use steelcare_store::entity::assignments;
     assignments::Entity::delete_many()
         .filter(assignments::Column::TicketId.is_in(tickets.iter().cloned()))
         .exec(&app.db)
         .await
         .unwrap();
-    processed_events::Entity::delete_many()
-        .filter(processed_events::Column::Consumer.eq("dispatch"))
-        .filter(processed_events::Column::EventId.is_in(events.iter().map(|d| d.event_id.clone())))
-        .exec(&app.db)
-        .await
-        .unwrap();
+    forget_processed(app, "dispatch", events).await;
     lose_the_queue(app).await;
 }
 

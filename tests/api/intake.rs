@@ -138,8 +138,18 @@ pub(crate) async fn create(desk: &mut Desk, who: Who, phenomenon: &str) -> pb::T
         Who::Agent => desk.agent.clone(),
         Who::Customer => desk.customer.clone(),
     };
-    desk.client
-        .create_ticket(authed(ticket_request(&desk.project_id, phenomenon), &token))
+    let request = ticket_request(&desk.project_id, phenomenon);
+    created(&mut desk.client, request, &token).await
+}
+
+/// The ticket `request` made (or gave back), sent with `token`.
+async fn created(
+    client: &mut IntakeServiceClient<Channel>,
+    request: pb::CreateTicketRequest,
+    token: &str,
+) -> pb::Ticket {
+    client
+        .create_ticket(authed(request, token))
         .await
         .unwrap()
         .into_inner()
@@ -295,22 +305,8 @@ async fn a_retry_returns_the_same_ticket_and_a_reused_id_is_refused() {
         let mut desk = desk(&app).await;
         let mut request = ticket_request(&desk.project_id, "钢梁裂缝");
         request.request_id = "req-42".into();
-        let first = desk
-            .client
-            .create_ticket(authed(request.clone(), &desk.agent))
-            .await
-            .unwrap()
-            .into_inner()
-            .ticket
-            .unwrap();
-        let again = desk
-            .client
-            .create_ticket(authed(request.clone(), &desk.agent))
-            .await
-            .unwrap()
-            .into_inner()
-            .ticket
-            .unwrap();
+        let first = created(&mut desk.client, request.clone(), &desk.agent).await;
+        let again = created(&mut desk.client, request.clone(), &desk.agent).await;
         assert_eq!(again.ticket_id, first.ticket_id);
         assert_eq!(again.acceptance_number, first.acceptance_number);
         request.customer_request = "something else".into();
@@ -345,14 +341,7 @@ async fn a_retry_returns_the_same_ticket_and_a_reused_id_is_refused() {
         let other = app.token("agent-2", &[Role::Agent], None);
         let mut theirs = ticket_request(&desk.project_id, "钢梁裂缝");
         theirs.request_id = "req-42".into();
-        let separate = desk
-            .client
-            .create_ticket(authed(theirs, &other))
-            .await
-            .unwrap()
-            .into_inner()
-            .ticket
-            .unwrap();
+        let separate = created(&mut desk.client, theirs, &other).await;
         assert_ne!(separate.ticket_id, first.ticket_id);
         app.stop().await.unwrap();
     }
@@ -370,14 +359,7 @@ async fn a_retry_gets_its_ticket_even_when_the_create_would_now_be_refused() {
         let mut desk = desk(&app).await;
         let mut request = ticket_request(&desk.project_id, "钢梁裂缝");
         request.request_id = "cust-req-1".into();
-        let first = desk
-            .client
-            .create_ticket(authed(request.clone(), &desk.customer))
-            .await
-            .unwrap()
-            .into_inner()
-            .ticket
-            .unwrap();
+        let first = created(&mut desk.client, request.clone(), &desk.customer).await;
         let other = desk_for(&app, "Binhai Cold Storage", "HT-2024-777").await;
         projects::ActiveModel {
             id: Set(desk.project_id.clone()),
@@ -387,14 +369,7 @@ async fn a_retry_gets_its_ticket_even_when_the_create_would_now_be_refused() {
         .update(&app.db)
         .await
         .unwrap();
-        let again = desk
-            .client
-            .create_ticket(authed(request.clone(), &desk.customer))
-            .await
-            .unwrap()
-            .into_inner()
-            .ticket
-            .unwrap();
+        let again = created(&mut desk.client, request.clone(), &desk.customer).await;
         assert_eq!(again.ticket_id, first.ticket_id, "{}", backend.name());
         request.request_id = "cust-req-2".into();
         let refused = desk

@@ -1167,30 +1167,6 @@ async fn told(app: &steelcare_tests::TestApp, tickets: &[String]) -> Vec<Told> {
     told
 }
 
-/// Every event of `tickets` in the outbox, in commit order, as notify's group receives them.
-async fn events_of(
-    app: &steelcare_tests::TestApp,
-    tickets: &[String],
-) -> Vec<steelcare_bus::Delivery> {
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
-    use steelcare_store::entity::outbox;
-    let rows = outbox::Entity::find()
-        .filter(outbox::Column::CaseId.is_in(tickets.iter().cloned()))
-        .order_by_asc(outbox::Column::Id)
-        .all(&app.db)
-        .await
-        .unwrap();
-    rows.into_iter()
-        .enumerate()
-        .map(|(i, row)| steelcare_bus::Delivery {
-            entry_id: format!("{}-0", i + 1),
-            event_id: row.event_id,
-            payload: row.payload,
-            redelivered: false,
-        })
-        .collect()
-}
-
 /// Forgets what notify recorded of `events`, as if its group had not handled them yet.
 async fn untold(
     app: &steelcare_tests::TestApp,
@@ -1198,18 +1174,13 @@ async fn untold(
     events: &[steelcare_bus::Delivery],
 ) {
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-    use steelcare_store::entity::{notify_deliveries, processed_events};
+    use steelcare_store::entity::notify_deliveries;
     notify_deliveries::Entity::delete_many()
         .filter(notify_deliveries::Column::CaseId.is_in(tickets.iter().cloned()))
         .exec(&app.db)
         .await
         .unwrap();
-    processed_events::Entity::delete_many()
-        .filter(processed_events::Column::Consumer.eq("notify"))
-        .filter(processed_events::Column::EventId.is_in(events.iter().map(|d| d.event_id.clone())))
-        .exec(&app.db)
-        .await
-        .unwrap();
+    crate::dispatch::forget_processed(app, "notify", events).await;
 }
 
 #[tokio::test]
@@ -1288,7 +1259,7 @@ async fn a_read_of_many_events_tells_everyone_as_one_by_one_would_and_once() {
         }
 
         // The same events in one read: acknowledged, every one, and told exactly as before.
-        let events = events_of(&office.app, &tickets).await;
+        let events = crate::dispatch::outbox_deliveries(&office.app, &tickets).await;
         untold(&office.app, &tickets, &events).await;
         assert!(told(&office.app, &tickets).await.is_empty(), "{name}");
         let notifier = notifier_of(&office.app);

@@ -141,20 +141,18 @@ impl Lookups {
         conn: &impl ConnectionTrait,
         events: &[&EventEnvelope],
     ) -> Result<Lookups, ApiError> {
-        let concerned: Vec<&EventEnvelope> = (events.iter().copied())
-            .filter(|e| e.payload.as_ref().is_some_and(concerns_anyone))
-            .collect();
-        let ids: Vec<&str> = concerned.iter().map(|e| e.case_id.as_str()).collect();
-        let taken_in: Vec<&str> = (concerned.iter())
-            .filter(|e| matches!(e.payload, Some(Payload::TicketCreated(_))))
-            .map(|e| e.case_id.as_str())
-            .collect();
-        let offered: BTreeSet<String> = (concerned.iter())
-            .filter_map(|e| match &e.payload {
-                Some(Payload::AssignmentOffered(offer)) => Some(offer.technician_id.clone()),
-                _ => None,
-            })
-            .collect();
+        let ids: Vec<&str> = events.iter().map(|e| e.case_id.as_str()).collect();
+        let mut taken_in = Vec::new();
+        let mut offered = BTreeSet::new();
+        for event in events {
+            match &event.payload {
+                Some(Payload::TicketCreated(_)) => taken_in.push(event.case_id.as_str()),
+                Some(Payload::AssignmentOffered(offer)) => {
+                    offered.insert(offer.technician_id.clone());
+                }
+                _ => {}
+            }
+        }
         let offered: Vec<String> = offered.into_iter().collect();
         Ok(Lookups {
             cases: cases(conn, &ids).await?,

@@ -181,14 +181,7 @@ pub async fn technicians(
         .map_err(db_err)?;
     for row in registered {
         let person: serde_json::Value = serde_json::from_str(&row.person).unwrap_or_default();
-        let field = |name: &str| {
-            person
-                .get(name)
-                .and_then(|v| v.as_str())
-                .unwrap_or_default()
-                .trim()
-                .to_owned()
-        };
+        let field = |name: &str| text_of(&person, name);
         let contact = Recipient {
             key: row.id.clone(),
             console: true,
@@ -201,6 +194,16 @@ pub async fn technicians(
     Ok(found)
 }
 
+/// The text of a stored person reference's field `name`, trimmed; empty when absent.
+fn text_of(person: &serde_json::Value, name: &str) -> String {
+    person
+        .get(name)
+        .and_then(|v| v.as_str())
+        .unwrap_or_default()
+        .trim()
+        .to_owned()
+}
+
 /// The customer contact a ticket names (its reporter, stored as a person reference): the
 /// person of the directory when they are one, else `contact:<phone>` (or e-mail).
 pub async fn contact(
@@ -208,14 +211,7 @@ pub async fn contact(
     reporter_json: &str,
 ) -> Result<Option<Recipient>, ApiError> {
     let reporter: serde_json::Value = serde_json::from_str(reporter_json).unwrap_or_default();
-    let field = |name: &str| {
-        reporter
-            .get(name)
-            .and_then(|v| v.as_str())
-            .unwrap_or_default()
-            .trim()
-            .to_owned()
-    };
+    let field = |name: &str| text_of(&reporter, name);
     let user = field("user_id");
     if !user.is_empty()
         && let Some(person) = by_subjects(conn, &[user]).await?.into_iter().next()

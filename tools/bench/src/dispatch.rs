@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use std::sync::Arc;
-use steelcare_bus::{Bus, EVENTS_STREAM};
+use steelcare_bus::Bus;
 use steelcare_dispatch::DispatchConfig;
 
 use steelcare_dispatch::matching::{self, Job, Profile};
@@ -31,12 +31,12 @@ use steelcare_proto::intake::v1::intake_service_client::IntakeServiceClient;
 use steelcare_runtime::Settings;
 use steelcare_runtime::validate::Address;
 use steelcare_store::Database;
-use steelcare_store::entity::{assignment_offers, assignments, outbox, tickets};
+use steelcare_store::entity::{assignment_offers, assignments, tickets};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tonic::transport::Channel;
 
-use crate::intake::{analyze, authed, percentile, prepare, ticket};
+use crate::intake::{analyze, authed, caught_up, percentile, prepare, ticket};
 use steelcare::ServiceSelection;
 use steelcare::{Application, StartupError};
 
@@ -287,34 +287,6 @@ async fn create_tickets(
         }
     })
     .await
-}
-
-/// Waits until every event committed is published and every consumer group has handled it
-/// (5 minutes at most); answers how long that took.
-pub(crate) async fn caught_up(db: &Database, bus: &Bus) -> Result<Duration, String> {
-    let started = Instant::now();
-    let by = started + Duration::from_secs(300);
-    loop {
-        let unpublished = outbox::Entity::find()
-            .filter(outbox::Column::PublishedAt.is_null())
-            .count(db)
-            .await
-            .map_err(|err| err.to_string())?;
-        let behind: u64 = (bus.events.group_lags(EVENTS_STREAM).await)
-            .map_err(|err| err.to_string())?
-            .iter()
-            .map(|g| g.pending + g.lag)
-            .sum();
-        if unpublished == 0 && behind == 0 {
-            return Ok(started.elapsed());
-        }
-        if Instant::now() > by {
-            return Err(format!(
-                "the consumers never caught up: {unpublished} unpublished, {behind} behind"
-            ));
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 /// Creates `jobs` tickets through `running` (whose queue workers are off) and waits until

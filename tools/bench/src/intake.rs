@@ -8,11 +8,15 @@
 
 use std::time::{Duration, Instant};
 
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use steelcare_bus::{Bus, EVENTS_STREAM};
 use steelcare_domain::Role;
 use steelcare_proto::common::v1 as common;
 use steelcare_proto::intake::v1 as pb;
 use steelcare_proto::intake::v1::intake_service_client::IntakeServiceClient;
 use steelcare_runtime::{Authenticator, Settings};
+use steelcare_store::Database;
+use steelcare_store::entity::outbox;
 use tonic::transport::Channel;
 
 use steelcare::Application;
@@ -261,11 +265,39 @@ async fn connect(address: &str) -> Result<Channel, String> {
         .map_err(|err| format!("cannot connect to {address}: {err}"))
 }
 
+/// Waits until every event committed is published and every consumer group has handled it
+/// (5 minutes at most); answers how long that took.
+pub(crate) async fn caught_up(db: &Database, bus: &Bus) -> Result<Duration, String> {
+    let started = Instant::now();
+    let by = started + Duration::from_secs(300);
+    loop {
+        let unpublished = outbox::Entity::find()
+            .filter(outbox::Column::PublishedAt.is_null())
+            .count(db)
+            .await
+            .map_err(|err| err.to_string())?;
+        let behind: u64 = (bus.events.group_lags(EVENTS_STREAM).await)
+            .map_err(|err| err.to_string())?
+            .iter()
+            .map(|g| g.pending + g.lag)
+            .sum();
+        if unpublished == 0 && behind == 0 {
+            return Ok(started.elapsed());
+        }
+        if Instant::now() > by {
+            return Err(format!(
+                "the consumers never caught up: {unpublished} unpublished, {behind} behind"
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// Gives PostgreSQL's planner the statistics autovacuum keeps in any database that has run
 /// for a minute. A database created seconds ago and filled at thousands of rows a second has
 /// none: the planner then takes a lookup of a hundred ids (the facts worker's) to match half
 /// a table and reads all of it, which is not the deployment the benchmark stands for.
-pub(crate) async fn analyze(db: &steelcare_store::Database) -> Result<(), String> {
+pub(crate) async fn analyze(db: &Database) -> Result<(), String> {
     use sea_orm::ConnectionTrait;
     if db.get_database_backend() == sea_orm::DbBackend::Postgres {
         db.execute_unprepared("ANALYZE")
@@ -311,14 +343,14 @@ pub async fn intake(settings: Settings, options: BenchOptions) -> Result<Vec<Lev
     // Warm up connections and caches.
     level(&address, &token, &project_id, 4, Duration::from_millis(500)).await?;
     if let Some((db, bus)) = &running {
-        crate::dispatch::caught_up(db, bus).await?;
+        caught_up(db, bus).await?;
         analyze(db).await?;
     }
     let mut results = Vec::new();
     for &clients in &options.clients {
         let mut r = level(&address, &token, &project_id, clients, options.duration).await?;
         if let Some((db, bus)) = &running {
-            r.caught_up = Some(crate::dispatch::caught_up(db, bus).await?);
+            r.caught_up = Some(caught_up(db, bus).await?);
         }
         println!(
             "intake_create backend={} clients={} tickets={} errors={} tps={:.1} p50_ms={:.2} p99_ms={:.2} caught_up_s={:.1} sustained_tps={:.1}",

@@ -1827,6 +1827,54 @@ async fn a_marked_case_is_rebuilt_by_the_facts_worker_even_after_a_crash() {
 }
 
 #[tokio::test]
+async fn clearing_marks_removes_those_read_and_keeps_a_mark_set_again_since() {
+    use sea_orm::{EntityTrait, QueryOrder};
+    use sea_orm_migration::MigratorTrait;
+    use steelcare_feedback::facts;
+    use steelcare_store::entity::facts_dirty;
+
+    for backend in backends() {
+        let fresh = steelcare_tests::fresh_database(&backend).await;
+        let db = steelcare_store::connect(&fresh.url, 5).await.unwrap();
+        steelcare_store::Migrator::up(&db, None).await.unwrap();
+        // Many versions of the rows, live and dead, as a burst leaves the table.
+        let cases: Vec<String> = (0..150).map(|i| format!("case-{i:03}")).collect();
+        for _ in 0..3 {
+            facts::mark_all_dirty(&db, &cases).await.unwrap();
+        }
+        let now = Utc::now().timestamp_millis() + 1_000;
+        let read = facts::marked(&db, now, 120).await.unwrap();
+        assert_eq!(read.len(), 120, "{}", backend.name());
+        // After the read: one case read is marked again, one not read is marked anew.
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let again = read[7].key.clone();
+        facts::mark_all_dirty(&db, &[again.clone(), "case-new".to_owned()])
+            .await
+            .unwrap();
+
+        let tx = steelcare_store::begin_write(&db).await.unwrap();
+        facts::clear_marks(&tx, &read).await.unwrap();
+        tx.commit().await.unwrap();
+
+        let left: Vec<String> = facts_dirty::Entity::find()
+            .order_by_asc(facts_dirty::Column::TicketId)
+            .all(&db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|m| m.ticket_id)
+            .collect();
+        let mut expected: Vec<String> = (cases.iter())
+            .filter(|c| !read.iter().any(|m| &m.key == *c))
+            .cloned()
+            .chain([again, "case-new".to_owned()])
+            .collect();
+        expected.sort();
+        assert_eq!(left, expected, "{}", backend.name());
+    }
+}
+
+#[tokio::test]
 async fn visits_added_at_the_same_moment_each_take_a_number_of_their_own_and_the_policys_follow() {
     for backend in backends() {
         let mut desk = Desk::open(&backend).await;

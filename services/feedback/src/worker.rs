@@ -187,7 +187,7 @@ async fn rebuild_marked(feedback: &Feedback) -> Result<usize, ApiError> {
     if marked.is_empty() {
         return Ok(0);
     }
-    let ids: Vec<String> = marked.iter().map(|(id, _)| id.clone()).collect();
+    let ids: Vec<String> = marked.iter().map(|m| m.key.clone()).collect();
     let tx = begin_write(&feedback.db).await.map_err(db_err)?;
     let held = facts::hold_cases(&tx, &ids).await?;
     let known = facts::existing(&tx, &held).await?;
@@ -197,9 +197,9 @@ async fn rebuild_marked(feedback: &Feedback) -> Result<usize, ApiError> {
         .filter(|f| !known.contains(&f.ticket_id))
         .collect();
     let reopened = feedback.reopen_for(&tx, &new).await?;
-    let rebuilt: Vec<(String, i64)> = marked
+    let rebuilt: Vec<_> = marked
         .into_iter()
-        .filter(|(id, _)| held.contains(id))
+        .filter(|m| held.contains(&m.key))
         .collect();
     facts::clear_marks(&tx, &rebuilt).await?;
     tx.commit().await.map_err(db_err)?;

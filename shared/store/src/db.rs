@@ -188,34 +188,87 @@ pub fn pg_array<T: std::fmt::Display>(items: impl IntoIterator<Item = T>) -> Str
     format!("{{{}}}", quoted.join(","))
 }
 
-/// Rows whose columns `key` and `at` (text, bigint) hold one of `pairs`, such as the marks a
-/// pass read and now clears. On PostgreSQL the pairs go as two array parameters, so the
-/// statement's text is one whatever their number (prepared and planned once, where an `OR`
-/// of a hundred pairs was planned anew at each pass); elsewhere as an `OR` of pairs.
-pub fn pairs_among(
+/// A mark read from a table of marks (`facts_dirty`, `search_marks`): the case it marks, when it
+/// was set, and on PostgreSQL where that version of its row lies (`ctid`, read with
+/// [`mark_place`]), so that clearing it finds the row without a plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mark {
+    /// The marked case.
+    pub key: String,
+    /// When it was marked (ms); a newer mark of the same case is not cleared.
+    pub at: i64,
+    /// The row version's `ctid` on PostgreSQL; none elsewhere.
+    pub place: Option<String>,
+}
+
+/// For the rest of transaction `tx`, on PostgreSQL: rows are found by where they lie (TID) or
+/// by an index condition, never by reading a whole table or index. A table of marks, written
+/// and emptied all the time, keeps statistics from when it was nearly empty while it holds
+/// thousands of row versions, live and dead: the planner then takes reading all of it for the
+/// cheapest way to clear a hundred marks, and did (8–160 ms a pass in a burst, where the TID
+/// scan of [`marks_among`] takes well under one). The plans' costs go out of range of what
+/// JIT compilation is for, so it is off too. Nothing elsewhere.
+pub async fn find_by_place(tx: &DatabaseTransaction) -> Result<(), DbErr> {
+    use sea_orm::ConnectionTrait;
+    if tx.get_database_backend() == DbBackend::Postgres {
+        tx.execute_unprepared(
+            "SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = off; SET LOCAL jit = off",
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+impl From<(String, i64, Option<String>)> for Mark {
+    fn from((key, at, place): (String, i64, Option<String>)) -> Self {
+        Mark { key, at, place }
+    }
+}
+
+/// The column to read with a mark's key and time: where its row version lies on PostgreSQL
+/// (`ctid` as text), NULL elsewhere.
+pub fn mark_place(backend: DbBackend) -> sea_orm::sea_query::SimpleExpr {
+    use sea_orm::sea_query::Expr;
+    if backend == DbBackend::Postgres {
+        Expr::cust("ctid::text")
+    } else {
+        Expr::cust("NULL")
+    }
+}
+
+/// The rows of marks still as they were read (`key` and `at`, text and bigint, hold one of
+/// `marks`; a mark set again since stays), such as the marks a pass read and now clears.
+///
+/// On PostgreSQL the rows are found by where they were read (`ctid = ANY(...)`, a TID scan,
+/// which [`find_by_place`] makes the planner take) and then checked against the pairs, all as
+/// three array parameters, so the statement's text is one whatever their number. A row set
+/// again since it was read has moved, and is left for the next pass. Elsewhere the pairs go as
+/// an `OR`, which SQLite answers from the key's index.
+pub fn marks_among(
     backend: DbBackend,
     key: &str,
     at: &str,
-    pairs: &[(String, i64)],
+    marks: &[Mark],
 ) -> sea_orm::sea_query::SimpleExpr {
     use sea_orm::sea_query::{Alias, Condition, Expr, ExprTrait};
     if backend == DbBackend::Postgres {
         return Expr::cust_with_values(
             format!(
-                "(\"{key}\", \"{at}\") IN (SELECT * FROM UNNEST(CAST($1 AS TEXT[]), CAST($2 AS BIGINT[])))"
+                "ctid = ANY(CAST($1 AS TID[])) AND (\"{key}\", \"{at}\") IN (SELECT * FROM UNNEST(CAST($2 AS TEXT[]), CAST($3 AS BIGINT[])))"
             ),
             [
-                pg_array(pairs.iter().map(|(k, _)| k)),
-                pg_array(pairs.iter().map(|(_, a)| a)),
+                pg_array(marks.iter().filter_map(|m| m.place.as_deref())),
+                pg_array(marks.iter().map(|m| &m.key)),
+                pg_array(marks.iter().map(|m| m.at)),
             ],
         );
     }
     let mut any = Condition::any();
-    for (k, a) in pairs {
+    for m in marks {
         any = any.add(
             Expr::col(Alias::new(key))
-                .eq(k.as_str())
-                .and(Expr::col(Alias::new(at)).eq(*a)),
+                .eq(m.key.as_str())
+                .and(Expr::col(Alias::new(at)).eq(m.at)),
         );
     }
     any.into()

@@ -20,6 +20,7 @@ use sea_orm::{
 };
 use steelcare_runtime::ApiError;
 use steelcare_store::begin_write;
+use steelcare_store::db::{Mark, mark_place};
 use steelcare_store::entity::{search_marks, search_replicas};
 use tokio::sync::watch;
 
@@ -283,21 +284,26 @@ async fn apply_marks(
     feedback: &Feedback,
     ready: &std::sync::Arc<Ready>,
 ) -> Result<usize, ApiError> {
-    let marks: Vec<(String, i64)> = search_marks::Entity::find()
+    let backend = feedback.db.get_database_backend();
+    let marks: Vec<Mark> = search_marks::Entity::find()
         .select_only()
         .column(search_marks::Column::TicketId)
         .column(search_marks::Column::MarkedAtMs)
+        .expr(mark_place(backend))
         .filter(search_marks::Column::ReplicaId.eq(&ready.replica))
         .order_by_asc(search_marks::Column::MarkedAtMs)
         .limit(BATCH)
-        .into_tuple()
+        .into_tuple::<(String, i64, Option<String>)>()
         .all(&feedback.db)
         .await
-        .map_err(db_err)?;
+        .map_err(db_err)?
+        .into_iter()
+        .map(Mark::from)
+        .collect();
     if marks.is_empty() {
         return Ok(0);
     }
-    let ids: Vec<String> = marks.iter().map(|(id, _)| id.clone()).collect();
+    let ids: Vec<String> = marks.iter().map(|m| m.key.clone()).collect();
     let docs = cases::load(&feedback.db, &ids).await?;
     let gone: Vec<String> = (ids.iter())
         .filter(|id| !docs.iter().any(|d| &d.ticket_id == *id))
@@ -307,17 +313,17 @@ async fn apply_marks(
     let written = docs.clone();
     blocking(move || r.write(&written, &gone)).await?;
     super::recurrence::detect(feedback, ready, &docs).await?;
-    let applied = steelcare_store::db::pairs_among(
-        feedback.db.get_database_backend(),
-        "ticket_id",
-        "marked_at_ms",
-        &marks,
-    );
+    let applied = steelcare_store::db::marks_among(backend, "ticket_id", "marked_at_ms", &marks);
+    let tx = begin_write(&feedback.db).await.map_err(db_err)?;
+    steelcare_store::db::find_by_place(&tx)
+        .await
+        .map_err(db_err)?;
     search_marks::Entity::delete_many()
         .filter(search_marks::Column::ReplicaId.eq(&ready.replica))
         .filter(applied)
-        .exec(&feedback.db)
+        .exec(&tx)
         .await
         .map_err(db_err)?;
+    tx.commit().await.map_err(db_err)?;
     Ok(marks.len())
 }

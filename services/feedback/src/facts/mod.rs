@@ -28,6 +28,7 @@ use steelcare_proto::repair::v1 as repair;
 use steelcare_runtime::ApiError;
 use steelcare_store::case_records::decode;
 use steelcare_store::case_records::kind as repair_kind;
+use steelcare_store::db::{Mark, mark_place};
 use steelcare_store::entity::{
     audit_log, case_fact_parties, case_fact_staff, case_facts, cases, facts_dirty, tickets,
 };
@@ -658,37 +659,44 @@ pub async fn marked(
     conn: &impl ConnectionTrait,
     before_ms: i64,
     limit: u64,
-) -> Result<Vec<(String, i64)>, ApiError> {
+) -> Result<Vec<Mark>, ApiError> {
     use sea_orm::QuerySelect;
-    Ok(facts_dirty::Entity::find()
+    let rows: Vec<(String, i64, Option<String>)> = facts_dirty::Entity::find()
+        .select_only()
+        .column(facts_dirty::Column::TicketId)
+        .column(facts_dirty::Column::MarkedAtMs)
+        .expr(mark_place(conn.get_database_backend()))
         .filter(facts_dirty::Column::MarkedAtMs.lte(before_ms))
         .order_by_asc(facts_dirty::Column::MarkedAtMs)
         .limit(limit)
+        .into_tuple()
         .all(conn)
         .await
-        .map_err(db_err)?
-        .into_iter()
-        .map(|m| (m.ticket_id, m.marked_at_ms))
-        .collect())
+        .map_err(db_err)?;
+    Ok(rows.into_iter().map(Mark::from).collect())
 }
 
-/// Removes the marks of cases if they are still the ones rebuilt (a newer mark stays).
+/// Removes the marks of cases if they are still the ones rebuilt (a newer mark stays), as the
+/// last statement of `tx` (which then finds rows only by where they lie).
 pub async fn clear_marks(
-    conn: &impl ConnectionTrait,
-    marks: &[(String, i64)],
+    tx: &sea_orm::DatabaseTransaction,
+    marks: &[Mark],
 ) -> Result<(), ApiError> {
     if marks.is_empty() {
         return Ok(());
     }
-    let rebuilt = steelcare_store::db::pairs_among(
-        conn.get_database_backend(),
+    steelcare_store::db::find_by_place(tx)
+        .await
+        .map_err(db_err)?;
+    let rebuilt = steelcare_store::db::marks_among(
+        tx.get_database_backend(),
         "ticket_id",
         "marked_at_ms",
         marks,
     );
     facts_dirty::Entity::delete_many()
         .filter(rebuilt)
-        .exec(conn)
+        .exec(tx)
         .await
         .map_err(db_err)?;
     Ok(())

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set, Statement,
 };
 use steelcare_store::entity::{bus_group_cursors, bus_pending, bus_queue_jobs, bus_stream_entries};
 use steelcare_store::{Database, begin_write};
@@ -65,6 +65,60 @@ impl EmbeddedBus {
             .await?
             .is_some())
     }
+
+    /// PostgreSQL's claim: the first `max` free jobs are chosen and locked in one pass that
+    /// skips those another claim holds (`FOR UPDATE SKIP LOCKED`), then leased. Two claims
+    /// that chose overlapping jobs and locked them in different orders deadlocked (PostgreSQL
+    /// then aborted one); a choice made once (`MATERIALIZED`) also cannot be scanned again
+    /// and lease more than `max`.
+    async fn claim_locked(
+        &self,
+        queue: &str,
+        lease: Duration,
+        max: usize,
+        token: &str,
+        now: i64,
+    ) -> Result<Vec<bus_queue_jobs::Model>, BusError> {
+        let sql = "WITH ready AS MATERIALIZED (\
+             SELECT job_id FROM bus_queue_jobs \
+             WHERE queue = $1 AND (lease_until_ms IS NULL OR lease_until_ms <= $2) \
+             ORDER BY score, job_id LIMIT $3 FOR UPDATE SKIP LOCKED) \
+             UPDATE bus_queue_jobs SET lease_token = $4, lease_until_ms = $5, \
+             attempts = attempts + 1 \
+             WHERE queue = $1 AND job_id IN (SELECT job_id FROM ready) \
+             RETURNING *";
+        let values: [sea_orm::Value; 5] = [
+            queue.into(),
+            now.into(),
+            i64::try_from(max).unwrap_or(i64::MAX).into(),
+            token.into(),
+            (now + millis(lease)).into(),
+        ];
+        let mut claimed = bus_queue_jobs::Entity::find()
+            .from_raw_sql(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                sql,
+                values,
+            ))
+            .all(&self.db)
+            .await?;
+        claimed.sort_by(|a, b| (a.score, &a.job_id).cmp(&(b.score, &b.job_id)));
+        Ok(claimed)
+    }
+}
+
+/// Claimed rows as the jobs a worker holds under `token`.
+fn claimed_jobs(claimed: Vec<bus_queue_jobs::Model>, token: &str) -> Vec<ClaimedJob> {
+    claimed
+        .into_iter()
+        .map(|job| ClaimedJob {
+            job_id: job.job_id,
+            payload: job.payload,
+            score: job.score,
+            lease_token: token.to_owned(),
+            attempts: u32::try_from(job.attempts).unwrap_or(u32::MAX),
+        })
+        .collect()
 }
 
 fn millis(d: Duration) -> i64 {
@@ -382,11 +436,20 @@ impl DispatchQueue for EmbeddedBus {
         }
         let token = uuid::Uuid::new_v4().to_string();
         // Another worker may take some of the chosen rows between the choice and the update
-        // (PostgreSQL rechecks the lease of each row it updates): then fewer are claimed, and
-        // when none are, the next ones are chosen. Each empty try means another claim
-        // succeeded, so this loop always progresses.
+        // (PostgreSQL rechecks the lease of each row it updates; there the choice skips the
+        // rows another claim has locked): then fewer are claimed, and when none are, the next
+        // ones are chosen. Each empty try means another claim succeeded or is committing, so
+        // this loop always progresses.
         loop {
             let now = now_ms();
+            if self.db.get_database_backend() == DbBackend::Postgres {
+                let claimed = self.claim_locked(queue, lease, max, &token, now).await?;
+                if claimed.is_empty() && self.any_ready(queue, now).await? {
+                    tokio::task::yield_now().await;
+                    continue;
+                }
+                return Ok(claimed_jobs(claimed, &token));
+            }
             let free = || {
                 Column::LeaseUntilMs
                     .is_null()
@@ -414,16 +477,7 @@ impl DispatchQueue for EmbeddedBus {
                 continue;
             }
             claimed.sort_by(|a, b| (a.score, &a.job_id).cmp(&(b.score, &b.job_id)));
-            return Ok(claimed
-                .into_iter()
-                .map(|job| ClaimedJob {
-                    job_id: job.job_id,
-                    payload: job.payload,
-                    score: job.score,
-                    lease_token: token.clone(),
-                    attempts: u32::try_from(job.attempts).unwrap_or(u32::MAX),
-                })
-                .collect());
+            return Ok(claimed_jobs(claimed, &token));
         }
     }
 

@@ -129,6 +129,15 @@ pub async fn fresh_database(backend: &Backend) -> FreshDatabase {
     }
 }
 
+/// A fresh database for `backend` with every migration applied, and the handle that keeps it.
+pub async fn migrated_database(backend: &Backend) -> (Database, FreshDatabase) {
+    use sea_orm_migration::MigratorTrait;
+    let fresh = fresh_database(backend).await;
+    let db = steelcare_store::connect(&fresh.url, 5).await.unwrap();
+    steelcare_store::Migrator::up(&db, None).await.unwrap();
+    (db, fresh)
+}
+
 /// A unique Redis key prefix for one test.
 pub fn unique_prefix() -> String {
     format!("sctest:{}:", uuid::Uuid::new_v4().simple())

@@ -1829,14 +1829,11 @@ async fn a_marked_case_is_rebuilt_by_the_facts_worker_even_after_a_crash() {
 #[tokio::test]
 async fn clearing_marks_removes_those_read_and_keeps_a_mark_set_again_since() {
     use sea_orm::{EntityTrait, QueryOrder};
-    use sea_orm_migration::MigratorTrait;
     use steelcare_feedback::facts;
     use steelcare_store::entity::facts_dirty;
 
     for backend in backends() {
-        let fresh = steelcare_tests::fresh_database(&backend).await;
-        let db = steelcare_store::connect(&fresh.url, 5).await.unwrap();
-        steelcare_store::Migrator::up(&db, None).await.unwrap();
+        let (db, _keep) = steelcare_tests::migrated_database(&backend).await;
         // Many versions of the rows, live and dead, as a burst leaves the table.
         let cases: Vec<String> = (0..150).map(|i| format!("case-{i:03}")).collect();
         for _ in 0..3 {

@@ -1,25 +1,15 @@
 //! Case lifecycle in the store: legal paths apply, illegal ones are refused with the current
 //! state, disputes return where they left, concurrent changes never both apply.
 
-use sea_orm_migration::MigratorTrait;
 use steelcare_domain::CaseState::{self, *};
 use steelcare_runtime::ApiError;
-use steelcare_store::{Migrator, StoreError, cases};
-use steelcare_tests::{backends, fresh_database};
-
-async fn migrated(
-    backend: &steelcare_tests::Backend,
-) -> (steelcare_store::Database, steelcare_tests::FreshDatabase) {
-    let fresh = fresh_database(backend).await;
-    let db = steelcare_store::connect(&fresh.url, 5).await.unwrap();
-    Migrator::up(&db, None).await.unwrap();
-    (db, fresh)
-}
+use steelcare_store::{StoreError, cases};
+use steelcare_tests::{backends, migrated_database};
 
 #[tokio::test]
 async fn a_case_walks_the_main_path_and_refuses_shortcuts() {
     for backend in backends() {
-        let (db, _keep) = migrated(&backend).await;
+        let (db, _keep) = migrated_database(&backend).await;
         let case = cases::create(&db, "case-1", Some("org-1")).await.unwrap();
         assert_eq!(case.state, Received);
 
@@ -79,7 +69,7 @@ async fn a_case_walks_the_main_path_and_refuses_shortcuts() {
 #[tokio::test]
 async fn a_dispute_returns_only_to_the_state_it_left() {
     for backend in backends() {
-        let (db, _keep) = migrated(&backend).await;
+        let (db, _keep) = migrated_database(&backend).await;
         cases::create(&db, "c", None).await.unwrap();
         for to in [
             Acknowledged,
@@ -108,7 +98,7 @@ async fn a_dispute_returns_only_to_the_state_it_left() {
 #[tokio::test]
 async fn concurrent_transitions_of_one_case_never_both_apply() {
     for backend in backends() {
-        let (db, _keep) = migrated(&backend).await;
+        let (db, _keep) = migrated_database(&backend).await;
         for round in 0..5 {
             let id = format!("race-{round}");
             cases::create(&db, &id, None).await.unwrap();

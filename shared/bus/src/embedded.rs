@@ -94,21 +94,20 @@ impl EmbeddedBus {
             token.into(),
             (now + millis(lease)).into(),
         ];
-        let mut claimed = bus_queue_jobs::Entity::find()
+        Ok(bus_queue_jobs::Entity::find()
             .from_raw_sql(Statement::from_sql_and_values(
                 DbBackend::Postgres,
                 sql,
                 values,
             ))
             .all(&self.db)
-            .await?;
-        claimed.sort_by(|a, b| (a.score, &a.job_id).cmp(&(b.score, &b.job_id)));
-        Ok(claimed)
+            .await?)
     }
 }
 
-/// Claimed rows as the jobs a worker holds under `token`.
-fn claimed_jobs(claimed: Vec<bus_queue_jobs::Model>, token: &str) -> Vec<ClaimedJob> {
+/// Claimed rows as the jobs a worker holds under `token`, in the queue's order.
+fn claimed_jobs(mut claimed: Vec<bus_queue_jobs::Model>, token: &str) -> Vec<ClaimedJob> {
+    claimed.sort_by(|a, b| (a.score, &a.job_id).cmp(&(b.score, &b.job_id)));
     claimed
         .into_iter()
         .map(|job| ClaimedJob {
@@ -464,7 +463,7 @@ impl DispatchQueue for EmbeddedBus {
                 .order_by(Column::JobId, sea_orm::Order::Asc)
                 .limit(u64::try_from(max).unwrap_or(u64::MAX))
                 .to_owned();
-            let mut claimed = bus_queue_jobs::Entity::update_many()
+            let claimed = bus_queue_jobs::Entity::update_many()
                 .col_expr(Column::LeaseToken, Expr::value(token.clone()))
                 .col_expr(Column::LeaseUntilMs, Expr::value(now + millis(lease)))
                 .col_expr(Column::Attempts, Expr::col(Column::Attempts).add(1))
@@ -476,7 +475,6 @@ impl DispatchQueue for EmbeddedBus {
             if claimed.is_empty() && self.any_ready(queue, now).await? {
                 continue;
             }
-            claimed.sort_by(|a, b| (a.score, &a.job_id).cmp(&(b.score, &b.job_id)));
             return Ok(claimed_jobs(claimed, &token));
         }
     }

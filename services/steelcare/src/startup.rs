@@ -334,6 +334,7 @@ impl Application {
             .with_options(self.settings.bus.relay_options());
         let relay_wake = relay.waker();
         let published = relay.published();
+        let sequenced = relay.sequenced();
         supervisor.spawn("", "outbox-relay", move |stop| relay.clone().run(stop));
         if self.settings.telemetry.otlp_endpoint.is_some() {
             let sampler = Arc::new(steelcare_runtime::metrics::Sampler::new(
@@ -352,6 +353,7 @@ impl Application {
             supervisor: supervisor.clone(),
             relay_wake,
             published,
+            sequenced,
             drain,
             consumer_name: format!(
                 "{}-{}",
@@ -383,7 +385,7 @@ impl Application {
         routes.add_service(InterceptedService::new(
             IntegrationServiceServer::new(IntegrationService::new(
                 self.db.clone(),
-                w.published.clone(),
+                w.sequenced.clone(),
                 w.drain.clone(),
             ))
             .max_decoding_message_size(max)

@@ -27,8 +27,11 @@ pub struct Wiring {
     pub supervisor: Supervisor,
     /// Wakes the outbox relay after a commit.
     pub relay_wake: Arc<Notify>,
-    /// The relay's count of published events (consumers wake on it).
+    /// The relay's count of batches put on the stream (consumers wake on it).
     pub published: watch::Receiver<u64>,
+    /// The relay's count of batches marked published with their places in the sequence (the
+    /// event feed, which reads the outbox by that place, wakes on it).
+    pub sequenced: watch::Receiver<u64>,
     /// Turns true when shutdown begins (streams end, in-flight calls drain).
     pub drain: watch::Receiver<bool>,
     /// This process's name among the consumers of a group (`host-pid`).

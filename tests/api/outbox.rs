@@ -311,3 +311,61 @@ async fn a_late_commit_is_placed_after_what_was_published_and_a_republish_keeps_
         );
     }
 }
+
+/// The relay wakes this process's consumers as soon as a batch is on the stream, before it
+/// writes the mark; what reads the outbox by the places the mark gives (the event feed) is
+/// woken only once they are written. PostgreSQL and Redis: the mark is held back by a lock on
+/// the event's row while the stream takes the batch (on SQLite one writer holds both).
+#[tokio::test]
+async fn consumers_are_woken_once_a_batch_is_on_the_stream_and_the_feed_once_it_has_its_places() {
+    use sea_orm::{ConnectionTrait, Statement};
+    use steelcare_bus::EventStream;
+    for backend in backends() {
+        let steelcare_tests::Backend::PostgresRedis { redis_url, .. } = &backend else {
+            continue;
+        };
+        let (db, _fresh) = steelcare_tests::migrated_database(&backend).await;
+        let events: Arc<dyn EventStream> = Arc::new(
+            steelcare_bus::RedisBus::connect(redis_url, &steelcare_tests::unique_prefix())
+                .await
+                .unwrap(),
+        );
+        assert!(
+            events.begin_epoch().await.unwrap(),
+            "a fresh prefix has no epoch mark"
+        );
+        let relay = OutboxRelay::new(db.clone(), events.clone());
+        let (mut published, mut sequenced) = (relay.published(), relay.sequenced());
+        create_case_with_event(&db, "c1", true).await;
+
+        let blocker = db.begin().await.unwrap();
+        blocker
+            .execute_raw(Statement::from_string(
+                db.get_database_backend(),
+                "SELECT id FROM outbox FOR UPDATE",
+            ))
+            .await
+            .unwrap();
+        let relaying = tokio::spawn(async move { relay.relay_once().await });
+        tokio::time::timeout(Duration::from_secs(10), published.changed())
+            .await
+            .expect("consumers are woken while the mark waits")
+            .unwrap();
+        assert_eq!(events.stream_len(EVENTS_STREAM).await.unwrap(), 1);
+        assert!(
+            !sequenced.has_changed().unwrap(),
+            "the feed is not woken before the mark"
+        );
+        let row = outbox_rows::Entity::find().one(&db).await.unwrap().unwrap();
+        assert_eq!((row.published_at.is_none(), row.seq), (true, None));
+
+        blocker.rollback().await.unwrap();
+        tokio::time::timeout(Duration::from_secs(10), sequenced.changed())
+            .await
+            .expect("the feed is woken once the mark is written")
+            .unwrap();
+        let row = outbox_rows::Entity::find().one(&db).await.unwrap().unwrap();
+        assert_eq!((row.published_at.is_some(), row.seq), (true, Some(1)));
+        assert_eq!(relaying.await.unwrap().unwrap(), 1);
+    }
+}

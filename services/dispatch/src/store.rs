@@ -689,13 +689,36 @@ async fn rows_with_ids<E: EntityTrait>(
         .map_err(db)
 }
 
-/// Ticket rows by id (the ones that exist), in one query.
-pub async fn tickets(
+/// What a burst of site visits needs of its tickets: each existing ticket's project and its
+/// case's lifecycle state (none when the case is missing), by ticket id, in one query.
+pub async fn projects_and_states(
     conn: &impl ConnectionTrait,
     ids: &[&str],
-) -> Result<HashMap<String, tickets::Model>, ApiError> {
-    let rows = rows_with_ids::<tickets::Entity>(conn, tickets::Column::Id, ids).await?;
-    Ok(rows.into_iter().map(|t| (t.id.clone(), t)).collect())
+) -> Result<HashMap<String, (String, Option<String>)>, ApiError> {
+    use sea_orm::sea_query::Query;
+    let (t, c) = (tickets::Entity, cases::Entity);
+    let select = Query::select()
+        .columns([(t, tickets::Column::Id), (t, tickets::Column::ProjectId)])
+        .column((c, cases::Column::State))
+        .from(t)
+        .left_join(
+            c,
+            Expr::col((c, cases::Column::Id)).equals((t, tickets::Column::Id)),
+        )
+        .and_where(Expr::col((t, tickets::Column::Id)).is_in(ids.iter().copied()))
+        .to_owned();
+    let rows = conn
+        .query_all_raw(conn.get_database_backend().build(&select))
+        .await
+        .map_err(db)?;
+    let mut found = HashMap::with_capacity(rows.len());
+    for row in &rows {
+        let id: String = row.try_get_by_index(0).map_err(db)?;
+        let project_id: String = row.try_get_by_index(1).map_err(db)?;
+        let state: Option<String> = row.try_get_by_index(2).map_err(db)?;
+        found.insert(id, (project_id, state));
+    }
+    Ok(found)
 }
 
 /// Project rows by id (the ones that exist), in one query.
@@ -705,15 +728,6 @@ pub async fn projects(
 ) -> Result<HashMap<String, projects::Model>, ApiError> {
     let rows = rows_with_ids::<projects::Entity>(conn, projects::Column::Id, ids).await?;
     Ok(rows.into_iter().map(|p| (p.id.clone(), p)).collect())
-}
-
-/// The lifecycle state of cases by id (the ones that exist), in one query.
-pub async fn case_states(
-    conn: &impl ConnectionTrait,
-    ids: &[&str],
-) -> Result<HashMap<String, String>, ApiError> {
-    let rows = rows_with_ids::<cases::Entity>(conn, cases::Column::Id, ids).await?;
-    Ok(rows.into_iter().map(|c| (c.id, c.state)).collect())
 }
 
 /// Assignments by id (the ones that exist), in one query.

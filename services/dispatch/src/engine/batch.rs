@@ -130,9 +130,8 @@ impl Dispatcher {
             return Ok(Some(Vec::new()));
         }
         let ticket_ids: Vec<&str> = todo.iter().map(|r| r.ticket_id.as_str()).collect();
-        let tickets = store::tickets(tx, &ticket_ids).await?;
-        let cases = store::case_states(tx, &ticket_ids).await?;
-        let project_ids: Vec<&str> = tickets.values().map(|t| t.project_id.as_str()).collect();
+        let tickets = store::projects_and_states(tx, &ticket_ids).await?;
+        let project_ids: Vec<&str> = tickets.values().map(|(p, _)| p.as_str()).collect();
         let projects = store::projects(tx, &project_ids).await?;
         let waiting = [
             CaseState::Received.as_str(),
@@ -141,13 +140,10 @@ impl Dispatcher {
         let mut rows = Vec::with_capacity(todo.len());
         for request in todo {
             // A ticket that is not there has nothing to dispatch (as on the single path).
-            let Some(ticket) = tickets.get(&request.ticket_id) else {
+            let Some((project_id, state)) = tickets.get(&request.ticket_id) else {
                 continue;
             };
-            if !cases
-                .get(&request.ticket_id)
-                .is_some_and(|s| waiting.contains(&s.as_str()))
-            {
+            if !state.as_deref().is_some_and(|s| waiting.contains(&s)) {
                 return Ok(None);
             }
             let row = request.span.in_scope(|| {
@@ -156,7 +152,7 @@ impl Dispatcher {
                     request.category,
                     request.tier,
                     request.deadline.map(ms),
-                    projects.get(&ticket.project_id),
+                    projects.get(project_id),
                     now,
                 )
             })?;

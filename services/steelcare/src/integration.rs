@@ -48,7 +48,8 @@ pub struct IntegrationService {
 
 impl IntegrationService {
     /// Streams `db`'s published events; `published` changes when this process's relay has
-    /// marked a batch published with its places in the sequence, `shutdown` turns true when the server stops (open streams end).
+    /// marked a batch published with its places in the sequence, `shutdown` turns true when
+    /// the server stops (open streams end).
     pub fn new(
         db: Database,
         published: watch::Receiver<u64>,

@@ -5,6 +5,7 @@
 # removed at exit with any database added to $dbs. Then:
 #   on_sqlite ARGS…                              the bench on the embedded default
 #   on_postgres NAME PREFIX [VAR=VALUE…] -- ARGS…  on database NAME (created) and Redis
+#                                                (labelled $label, postgres+redis unless set)
 export PGHOST=${PGHOST:-127.0.0.1} PGPORT=${PGPORT:-5432} PGUSER=${PGUSER:-postgres}
 
 cargo build --profile bench -q -p steelcare-bench
@@ -41,5 +42,5 @@ on_postgres() {
     STEELCARE__DATABASE__URL="postgres://$PGUSER:${PGPASSWORD:-postgres}@$PGHOST:$PGPORT/$name?sslmode=disable" \
     STEELCARE__REDIS__URL=redis://127.0.0.1:6379 STEELCARE__REDIS__KEY_PREFIX="$key" \
     STEELCARE__AUTH__JWT_SECRET="bench-secret-0123456789abcdef" \
-    "${settings[@]}" "$bin" "$@" --label postgres+redis)
+    "${settings[@]}" "$bin" "$@" --label "${label:-postgres+redis}")
 }

@@ -6,7 +6,9 @@
 #      matching against 1,000 technicians through the database and 10,000 in memory, a
 #      backlog drained by the queue workers (jobs claimed and offered per second), and
 #      ticket-created → offer-made latency at a steady rate: 100 tickets/s embedded, 200, 500
-#      and 1,000 on PostgreSQL + Redis;
+#      and 1,000 on PostgreSQL + Redis, every service in the one process; and at 1,000 once
+#      more with intake and dispatch alone (the path a ticket takes to its offer, as their
+#      Deployments run it: the other services' consumers elsewhere, not on these two cores);
 #   3. `steelcare-bench dispatch-scaling` on PostgreSQL + Redis: the same drain with 1, 2 and 4
 #      workers in one dispatch process and with two dispatch processes (replicas in this
 #      process's runtime, each with its own pools and field cache) on one queue, each shape
@@ -26,6 +28,8 @@ on_sqlite "${args[@]}" --rate 100
 for rate in 200 500 1000; do
   on_postgres "${db}_$rate" "${prefix}$rate:" STEELCARE__DATABASE__MAX_CONNECTIONS=32 -- "${args[@]}" --rate "$rate"
 done
+label=postgres+redis,intake+dispatch on_postgres "${db}_path" "${prefix}path:" STEELCARE__DATABASE__MAX_CONNECTIONS=32 -- \
+  "${args[@]}" --rate 1000 --service intake,dispatch
 # Whether the drain grows with workers and with dispatch replicas sharing the queue.
 on_postgres "${db}_scaling" "${prefix}scaling:" STEELCARE__DATABASE__MAX_CONNECTIONS=32 -- \
   dispatch-scaling --technicians 1000 --backlog 1000

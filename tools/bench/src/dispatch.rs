@@ -53,6 +53,8 @@ pub struct DispatchBenchOptions {
     pub duration: Duration,
     /// Label printed with the figures.
     pub label: String,
+    /// The services the in-process server runs (intake and dispatch among them).
+    pub services: ServiceSelection,
 }
 
 /// The site every bench ticket is at (the bench project's position).
@@ -445,7 +447,7 @@ pub async fn dispatch(settings: Settings, options: DispatchBenchOptions) -> Resu
     };
 
     // 1. The team, and matching.
-    let quiet = start(&settings, 0).await?;
+    let quiet = start_services(&settings, 0, options.services.clone()).await?;
     let channel = quiet.channel().await?;
     let t = Instant::now();
     register(&channel, &token, options.technicians).await?;
@@ -492,13 +494,14 @@ pub async fn dispatch(settings: Settings, options: DispatchBenchOptions) -> Resu
     let project_id = prepare(&mut intake, &token).await?;
     queue_backlog(&quiet, &channel, &token, &project_id, options.backlog).await?;
     quiet.stop().await;
-    let busy = start(&settings, settings.dispatch.workers.max(1)).await?;
+    let workers = settings.dispatch.workers.max(1);
+    let busy = start_services(&settings, workers, options.services.clone()).await?;
     let t = Instant::now();
     offered_by(&busy.db, options.backlog, Duration::from_millis(20)).await?;
     let drain = t.elapsed();
     println!(
         "dispatch_queue backend={label} workers={} jobs={} secs={:.2} claimed_and_offered_per_sec={:.1}",
-        settings.dispatch.workers.max(1),
+        workers,
         options.backlog,
         drain.as_secs_f64(),
         options.backlog as f64 / drain.as_secs_f64()

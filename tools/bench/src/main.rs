@@ -16,6 +16,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+use steelcare::ServiceName;
 use steelcare::ServiceSelection;
 use steelcare::cli::parse_ttl;
 use steelcare_runtime::Settings;
@@ -83,6 +84,10 @@ enum Target {
         /// Label printed with the figures.
         #[arg(long, default_value = "configured")]
         label: String,
+        /// The services the in-process server runs: `all` is the single process; `intake,dispatch`
+        /// is the path a ticket takes to its offer with the other services' consumers elsewhere.
+        #[arg(long, default_value = "all", value_parser = parse_selection)]
+        service: ServiceSelection,
     },
     /// The dispatch queue's drain with more workers and more dispatch replicas (PostgreSQL
     /// and Redis).
@@ -232,9 +237,13 @@ async fn run(target: Target, settings: Settings) -> Result<(), String> {
             rate,
             duration,
             label,
+            service,
         } => {
             if technicians == 0 || backlog == 0 || rate == 0 {
                 return Err("--technicians, --backlog and --rate must be positive".to_owned());
+            }
+            if !service.contains(ServiceName::Intake) || !service.contains(ServiceName::Dispatch) {
+                return Err("--service must include intake and dispatch".to_owned());
             }
             crate::dispatch::dispatch(
                 settings,
@@ -244,6 +253,7 @@ async fn run(target: Target, settings: Settings) -> Result<(), String> {
                     rate,
                     duration,
                     label,
+                    services: service,
                 },
             )
             .await

@@ -6,6 +6,8 @@
 #   on_sqlite ARGS…                              the bench on the embedded default
 #   on_postgres NAME PREFIX [VAR=VALUE…] -- ARGS…  on database NAME (created) and Redis
 #                                                (labelled $label, postgres+redis unless set)
+#   median_ceiling READING…                      sets $ceiling to the median pgbench tps at
+#                                                16 clients of limits.sh's readings, printed
 export PGHOST=${PGHOST:-127.0.0.1} PGPORT=${PGPORT:-5432} PGUSER=${PGUSER:-postgres}
 
 cargo build --profile bench -q -p steelcare-bench
@@ -43,4 +45,12 @@ on_postgres() {
     STEELCARE__REDIS__URL=redis://127.0.0.1:6379 STEELCARE__REDIS__KEY_PREFIX="$key" \
     STEELCARE__AUTH__JWT_SECRET="bench-secret-0123456789abcdef" \
     "${settings[@]}" "$bin" "$@" --label "${label:-postgres+redis}")
+}
+
+median_ceiling() { # READING… — sets $ceiling and prints the readings with it
+  local readings middle
+  readings=$(printf '%s\n' "$@" | awk '/pg_ticket_tx clients=16/ { sub("tps=", "", $3); print $3 }' | sort -n)
+  middle=$((($(echo "$readings" | wc -l) + 1) / 2))
+  ceiling=$(echo "$readings" | sed -n "${middle}p")
+  echo "pgbench_at_16_clients readings=$(echo $readings | tr ' ' ',') median=$ceiling"
 }

@@ -2,7 +2,7 @@
 //! the configured database and bus.
 //!
 //! 1. Registers `--technicians` technicians over gRPC (all in the site's region, every skill,
-//!    capacity 20, room for the 11,000 jobs of a run at 1,000/s with 1,000 technicians) and
+//!    capacity 20, room with 1,000 technicians for 10 s at 1,000/s after a backlog of 4,000) and
 //!    times matching: one job against them through the database, and the
 //!    ranking alone against 10,000 in memory.
 //! 2. Backlog: with the queue workers off, creates `--backlog` tickets; then starts a server

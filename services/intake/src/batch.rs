@@ -103,9 +103,7 @@ impl<J> Clone for Groups<J> {
 
 impl<J: Send + 'static> Groups<J> {
     /// Starts `workers` tasks named `name-<i>` under `supervisor` (restarted after a panic,
-    /// counted in health): each waits for an item, then for a free place, takes whatever else
-    /// is already waiting (up to [`MAX_GROUP`]) and hands the group to `handle`, until
-    /// shutdown.
+    /// counted in health), each a [`work`]er taking groups of up to [`MAX_GROUP`].
     fn start<F, Fut>(supervisor: &Supervisor, name: &str, workers: usize, handle: F) -> Self
     where
         F: Fn(Vec<J>) -> Fut + Clone + Send + Sync + 'static,
@@ -116,24 +114,8 @@ impl<J: Send + 'static> Groups<J> {
         let places = Arc::new(Semaphore::new(workers.max(1)));
         for i in 0..workers.max(1) {
             let (receiver, places, handle) = (receiver.clone(), places.clone(), handle.clone());
-            supervisor.spawn("", format!("{name}-{i}"), move |mut stop| {
-                let (receiver, places, handle) = (receiver.clone(), places.clone(), handle.clone());
-                async move {
-                    loop {
-                        let next = tokio::select! {
-                            _ = stop.wait_for(|stopped| *stopped) => return,
-                            next = next_group(&receiver, &places) => next,
-                        };
-                        match next {
-                            Some((group, _place)) => handle(group).await,
-                            // Every sender is gone: wait for shutdown.
-                            None => {
-                                let _ = stop.wait_for(|stopped| *stopped).await;
-                                return;
-                            }
-                        }
-                    }
-                }
+            supervisor.spawn("", format!("{name}-{i}"), move |stop| {
+                work(receiver.clone(), places.clone(), handle.clone(), stop)
             });
         }
         Groups { sender, places }
@@ -149,23 +131,45 @@ impl<J: Send + 'static> Groups<J> {
     }
 }
 
-/// The next item of `receiver`, once a place is free, with whatever else is waiting by then;
-/// `None` once the channel is closed.
-async fn next_group<J>(
-    receiver: &Mutex<mpsc::Receiver<J>>,
-    places: &Arc<Semaphore>,
-) -> Option<(Vec<J>, OwnedSemaphorePermit)> {
-    let mut receiver = receiver.lock().await;
-    let first = receiver.recv().await?;
-    let place = places.clone().acquire_owned().await.ok()?;
-    let mut group = vec![first];
-    while group.len() < MAX_GROUP {
-        match receiver.try_recv() {
-            Ok(item) => group.push(item),
-            Err(_) => break,
+/// One group worker: waits for an item, then for a free place, takes whatever else is waiting
+/// by then and hands the group to `handle`, until shutdown. Shutdown ends a wait for an item,
+/// never a group already taken (its callers are waiting for their answers).
+async fn work<J, F, Fut>(
+    receiver: Arc<Mutex<mpsc::Receiver<J>>>,
+    places: Arc<Semaphore>,
+    handle: F,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) where
+    F: Fn(Vec<J>) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    loop {
+        let mut waiting = tokio::select! {
+            _ = stop.wait_for(|stopped| *stopped) => return,
+            waiting = receiver.lock() => waiting,
+        };
+        let first = tokio::select! {
+            _ = stop.wait_for(|stopped| *stopped) => return,
+            first = waiting.recv() => first,
+        };
+        let Some(first) = first else {
+            // Every sender is gone: wait for shutdown.
+            drop(waiting);
+            let _ = stop.wait_for(|stopped| *stopped).await;
+            return;
+        };
+        // The semaphore is never closed, so this waits for a place and never fails.
+        let _place = places.clone().acquire_owned().await.ok();
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match waiting.try_recv() {
+                Ok(item) => group.push(item),
+                Err(_) => break,
+            }
         }
+        drop(waiting);
+        handle(group).await;
     }
-    Some((group, place))
 }
 
 /// Reads the projects of a group of lookups in one query and answers each.

@@ -22,18 +22,8 @@ set -euo pipefail
 secs=${1:-10}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
-export PGHOST=${PGHOST:-127.0.0.1} PGPORT=${PGPORT:-5432} PGUSER=${PGUSER:-postgres}
-
-cargo build --profile bench -q -p steelcare-bench
-bin="$root/target/release/steelcare-bench"
-[ -x "$bin" ] || bin="$root/target/bench/steelcare-bench"
-
-limits=$(bash "$root/../shared/bench/limits.sh" "$secs")
-echo "$limits"
-
-work=$(mktemp -d)
-db="steelcare_bench_$$"
-trap 'rm -rf "$work"; dropdb -w --if-exists "$db" >/dev/null 2>&1 || true' EXIT
+. "$root/deploy/bench/common.sh"
+dbs+=("$db") # every PostgreSQL run below uses $db afresh
 
 sqlite=$(cd "$work" && RUST_LOG=warn "$bin" intake --service intake --clients 1,16,64 --duration "${secs}s" --label sqlite)
 echo "$sqlite"
@@ -50,7 +40,6 @@ pg_bench() { # label, services, extra env...
 }
 pg=$(pg_bench postgres intake)
 echo "$pg"
-prefix="steelcare-bench-$$:"
 pgredis=$(pg_bench postgres+redis intake STEELCARE__REDIS__URL=redis://127.0.0.1:6379 STEELCARE__REDIS__KEY_PREFIX="$prefix")
 echo "$pgredis"
 # The ceiling moves by a quarter within an hour here: measure it again between our runs.
@@ -78,10 +67,7 @@ limits_last=$(bash "$root/../shared/bench/limits.sh" "$secs")
 echo "$limits_last"
 
 # The ceiling is the median of the three readings taken before, between and after our runs.
-readings=$(printf '%s\n%s\n%s\n' "$limits" "$limits_middle" "$limits_last" |
-  awk '/pg_ticket_tx clients=16/ { sub("tps=", "", $3); print $3 }' | sort -n)
-ceiling=$(echo "$readings" | sed -n 2p)
-echo "pgbench_at_16_clients readings=$(echo $readings | tr ' ' ',') median=$ceiling"
+median_ceiling "$limits" "$limits_middle" "$limits_last"
 # One client: what a single create costs against pgbench's single-client transaction, as a
 # ratio of latencies (issue 28 asks for at most 2).
 single=$(printf '%s\n%s\n%s\n' "$limits" "$limits_middle" "$limits_last" |
